@@ -1,0 +1,16 @@
+/**
+ * One CLI command = one file in `commands/<name>.ts` exporting `command: Command`.
+ * `main.ts` finds commands by file name, so adding one never touches a shared registry.
+ * Commands only parse flags, call a library, and print (text, or JSON with `--json`).
+ */
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** Full `--help` text: usage, flags, and an exit-status table. */
+  help: string;
+  /** Returns the process exit code. `argv` excludes the command name. */
+  run(argv: string[]): Promise<number>;
+}
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

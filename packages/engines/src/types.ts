@@ -1,0 +1,268 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The engine contract: one interface, implemented by `restic` and `rustic` (and later `vault`).
+ * Every call resolves to a Result and never rejects for a failed command (assay.rustic's
+ * contract). Credentials reach the child process only through its environment.
+ */
+
+export type Result<T, E = EngineError> = { ok: true; value: T } | { ok: false; error: E };
+
+export type EngineErrorKind =
+  | 'partial' // exit 3: the snapshot was made but some source files were unreadable (a warning)
+  | 'no_repository' // exit 10 (or detected from the message on restic 0.14)
+  | 'lock_failed' // exit 11 (or detected): another process holds an exclusive lock
+  | 'wrong_password' // exit 12 (or detected)
+  | 'interrupted' // exit 130 / cancelled through the AbortSignal
+  | 'timeout' // the per-call timeout elapsed; the child was stopped
+  | 'not_installed' // the binary could not be started
+  | 'invalid_argument' // the request was rejected before anything ran
+  | 'failed'; // anything else
+
+export interface EngineError {
+  kind: EngineErrorKind;
+  /** The engine sub-command, e.g. `backup`. */
+  command: string;
+  exitCode: number | null;
+  /** One line a person can act on: the last meaningful stderr line, secrets redacted. */
+  message: string;
+  /** Last stderr lines (capped), secrets redacted. */
+  stderrTail: string[];
+  /** For `partial` backups: the summary of the snapshot that was made. */
+  summary?: BackupSummary;
+  /** For `lock_failed`: who holds the lock, when restic says so. */
+  lockHolder?: string;
+}
+
+/** Connection parameters (assay.rustic's opts table). Secrets are only ever put into the child's env. */
+export interface Connection {
+  /** Repository URL or path: `/srv/repo`, `rest:http://host:8000/user/`, `s3:https://host/bucket/prefix`. */
+  repository: string;
+  password?: string;
+  passwordFile?: string;
+  passwordCommand?: string;
+  /** REST server credentials, merged into the URL only inside the child's environment. */
+  restUsername?: string;
+  restPassword?: string;
+  /** S3 */
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  /** PEM file with extra CA certificates (restic `--cacert`). */
+  cacert?: string;
+  /** KiB/s */
+  limitUploadKiBs?: number;
+  limitDownloadKiBs?: number;
+  /** Default timeout for each call, ms. */
+  timeoutMs?: number;
+  /** Engine binary; defaults to `restic` / `rustic` on PATH. */
+  binary?: string;
+  cacheDir?: string;
+  noCache?: boolean;
+  /** Extra environment for the child (e.g. RESTIC_PACK_SIZE). Never logged. */
+  env?: Record<string, string>;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Grace period between SIGINT and SIGKILL on abort/timeout, ms (default 5000). */
+  killGraceMs?: number;
+  /** Receives every output line (stdout and stderr), secrets redacted. */
+  onLine?: (line: OutputLine) => void;
+}
+
+export interface OutputLine {
+  stream: 'stdout' | 'stderr';
+  line: string;
+  ts: Date;
+}
+
+export interface ProgressOptions extends CallOptions {
+  onProgress?: (p: Progress) => void;
+  /** Minimum interval between onProgress calls, ms (default 500). The final event is always delivered. */
+  progressIntervalMs?: number;
+}
+
+/** Normalised progress for backup and restore. Null where the engine cannot know yet. */
+export interface Progress {
+  /** 0..1 */
+  percentDone: number;
+  filesDone: number;
+  totalFiles: number | null;
+  bytesDone: number;
+  totalBytes: number | null;
+  etaSeconds: number | null;
+  throughputBps: number | null;
+  elapsedSeconds: number;
+  currentFiles: string[];
+  errorCount: number;
+}
+
+export interface BackupRequest {
+  paths: string[];
+  excludes?: string[];
+  excludeFiles?: string[];
+  tags?: string[];
+  host?: string;
+  parent?: string;
+  oneFileSystem?: boolean;
+  /** Back up a stream instead of paths (restic `--stdin --stdin-filename`). `paths` must be empty. */
+  stdin?: { stream: Readable; filename: string };
+}
+
+export interface BackupSummary {
+  snapshotId: string;
+  filesNew: number;
+  filesChanged: number;
+  filesUnmodified: number;
+  dirsNew: number;
+  dirsChanged: number;
+  dirsUnmodified: number;
+  dataBlobs: number;
+  treeBlobs: number;
+  dataAdded: number;
+  totalFilesProcessed: number;
+  totalBytesProcessed: number;
+  durationSeconds: number;
+  /** Per-file errors reported during the backup (capped). */
+  errors: string[];
+}
+
+export interface Snapshot {
+  id: string;
+  shortId: string;
+  time: string;
+  hostname: string;
+  username?: string;
+  paths: string[];
+  tags: string[];
+  parent?: string;
+  tree?: string;
+}
+
+export interface SnapshotFilter {
+  host?: string;
+  tags?: string[];
+  paths?: string[];
+}
+
+export interface LsEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'dev' | 'chardev' | 'fifo' | 'socket' | 'other';
+  size?: number;
+  mode?: number;
+  mtime?: string;
+  uid?: number;
+  gid?: number;
+}
+
+export interface LsRequest {
+  snapshot: string;
+  /** Directory inside the snapshot to list (restic lists recursively below it). */
+  path?: string;
+}
+
+/** A page of `ls`, produced from a stream so memory stays bounded. */
+export interface LsPage {
+  entries: LsEntry[];
+  /** Offset of the next page, or null when this was the last one. */
+  nextOffset: number | null;
+}
+
+export interface RepoStatsResult {
+  totalSize: number;
+  totalFileCount: number;
+  /** raw-data mode: bytes actually stored (after dedup, before/after compression by engine). */
+  rawSize?: number;
+  snapshotsCount?: number;
+}
+
+export interface DiffResult {
+  changes: { path: string; modifier: string }[];
+  stats: Record<string, unknown>;
+}
+
+export interface RetentionPolicy {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  keepWithin?: string;
+  keepTags?: string[];
+}
+
+export interface ForgetRequest {
+  policy: RetentionPolicy;
+  filter?: SnapshotFilter;
+  /** Group snapshots like restic's `--group-by` (default `host,paths`). */
+  groupBy?: string;
+  prune?: boolean;
+  dryRun?: boolean;
+}
+
+export interface ForgetResult {
+  keep: Snapshot[];
+  remove: Snapshot[];
+}
+
+export interface CheckRequest {
+  /** restic `--read-data-subset`: `n/t`, `x%` or a size. */
+  readDataSubset?: string;
+  readData?: boolean;
+}
+
+export interface CheckResult {
+  /** Problems found (empty when the repository is healthy). */
+  errors: string[];
+}
+
+export interface RestoreRequest {
+  snapshot: string;
+  target: string;
+  include?: string[];
+  exclude?: string[];
+  verify?: boolean;
+}
+
+export interface RestoreSummary {
+  filesRestored: number | null;
+  bytesRestored: number;
+  durationSeconds: number;
+}
+
+export interface KeyAddRequest {
+  /** Password of the new key; passed through a private temp file, never argv. */
+  newPassword: string;
+  user?: string;
+  host?: string;
+}
+
+export interface Engine {
+  readonly name: 'restic' | 'rustic';
+  version(conn?: Partial<Connection>, opts?: CallOptions): Promise<Result<{ version: string; raw: string }>>;
+  init(conn: Connection, opts?: CallOptions): Promise<Result<{ id?: string }>>;
+  backup(conn: Connection, req: BackupRequest, opts?: ProgressOptions): Promise<Result<BackupSummary>>;
+  snapshots(conn: Connection, filter?: SnapshotFilter, opts?: CallOptions): Promise<Result<Snapshot[]>>;
+  /** Streams `ls` entries; the iterable ends early and `result` carries the error on failure. */
+  ls(conn: Connection, req: LsRequest, opts?: CallOptions): { entries: AsyncIterable<LsEntry>; result: Promise<Result<{ count: number }>> };
+  /** One page of `ls`, read from the stream; stops the child once the page is full. */
+  lsPage(conn: Connection, req: LsRequest & { offset: number; limit: number }, opts?: CallOptions): Promise<Result<LsPage>>;
+  stats(conn: Connection, req?: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string }, opts?: CallOptions): Promise<Result<RepoStatsResult>>;
+  diff(conn: Connection, a: string, b: string, opts?: CallOptions): Promise<Result<DiffResult>>;
+  forget(conn: Connection, req: ForgetRequest, opts?: CallOptions): Promise<Result<ForgetResult>>;
+  prune(conn: Connection, opts?: CallOptions): Promise<Result<{ output: string[] }>>;
+  check(conn: Connection, req?: CheckRequest, opts?: CallOptions): Promise<Result<CheckResult>>;
+  /** Removes stale locks only (restic's rules) unless `removeAll`. */
+  unlock(conn: Connection, req?: { removeAll?: boolean }, opts?: CallOptions): Promise<Result<void>>;
+  restore(conn: Connection, req: RestoreRequest, opts?: ProgressOptions): Promise<Result<RestoreSummary>>;
+  keyAdd(conn: Connection, req: KeyAddRequest, opts?: CallOptions): Promise<Result<{ keyId: string }>>;
+  keyRemove(conn: Connection, keyId: string, opts?: CallOptions): Promise<Result<void>>;
+  /** Lists locks with their age and holder (for the Repo tab's stale-lock view). */
+  locks?(conn: Connection, opts?: CallOptions): Promise<Result<{ id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[]>>;
+}

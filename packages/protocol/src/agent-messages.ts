@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
+
+/*
+ * Agent -> server frames (spec §6.2). Every frame is one JSON object with a `type`.
+ * Frames about a job carry `job_id`; job event frames carry a per-job `seq` so that a replay
+ * after reconnect is idempotent on the server (duplicate `(job_id, seq)` pairs are ignored).
+ */
+
+const iso = z.string().datetime({ offset: true });
+const jobId = z.string().min(1).max(64);
+const seq = z.number().int().nonnegative();
+
+export const AgentHello = z.object({
+  type: z.literal('hello'),
+  protocol_version: z.number().int().positive(),
+  agent_version: z.string().max(64),
+  restic_version: z.string().max(64).nullable(),
+  hostname: z.string().max(255),
+  os: z.string().max(64),
+  arch: z.string().max(64),
+  time_zone: z.string().max(64).optional(),
+  /** The schedule version the agent is running (last-known-good), if any. */
+  applied_schedule_version: z.number().int().nonnegative().optional(),
+  /** Jobs the agent is still running (or has queued) — lets the server fail jobs it lost. */
+  active_job_ids: z.array(jobId).max(1000).default([]),
+});
+
+export const Heartbeat = z.object({
+  type: z.literal('heartbeat'),
+  ts: iso,
+  running_job_ids: z.array(jobId).max(1000).default([]),
+});
+
+export const JobQueued = z.object({
+  type: z.literal('job.queued'),
+  job_id: jobId,
+  seq,
+  kind: JobKind,
+  /** Set when the agent's local scheduler created the job (no prior server job row). */
+  schedule_id: z.string().max(64).optional(),
+  reason: z.string().max(500).optional(),
+  queued_at: iso,
+});
+
+export const JobStarted = z.object({
+  type: z.literal('job.started'),
+  job_id: jobId,
+  seq,
+  kind: JobKind,
+  schedule_id: z.string().max(64).optional(),
+  started_at: iso,
+});
+
+export const JobProgress = z.object({
+  type: z.literal('job.progress'),
+  job_id: jobId,
+  seq,
+  percent_done: z.number().min(0).max(1),
+  files_done: z.number().int().nonnegative(),
+  total_files: z.number().int().nonnegative().nullable(),
+  bytes_done: z.number().int().nonnegative(),
+  total_bytes: z.number().int().nonnegative().nullable(),
+  eta_seconds: z.number().nonnegative().nullable(),
+  throughput_bps: z.number().nonnegative().nullable(),
+  current_files: z.array(z.string().max(4096)).max(16).default([]),
+});
+
+export const JobFinished = z.object({
+  type: z.literal('job.finished'),
+  job_id: jobId,
+  seq,
+  status: JobStatus.exclude(['queued', 'running']),
+  exit_code: z.number().int().nullable(),
+  stats: z.record(z.string(), z.unknown()).nullable(),
+  error: z.string().max(4000).nullable(),
+  error_kind: ErrorKind.nullable().default(null),
+  finished_at: iso,
+});
+
+export const LogStream = z.object({
+  type: z.literal('log.stream'),
+  job_id: jobId,
+  seq,
+  ts: iso,
+  stream: z.enum(['stdout', 'stderr', 'event']),
+  payload: z.string().max(64 * 1024),
+});
+
+export const SnapshotsReport = z.object({
+  type: z.literal('snapshots.report'),
+  job_id: jobId.optional(),
+  snapshots: z.array(SnapshotInfo).max(100_000),
+});
+
+export const RepoStats = z.object({
+  type: z.literal('repo.stats'),
+  job_id: jobId.optional(),
+  size_bytes: z.number().int().nonnegative().nullable(),
+  snapshot_count: z.number().int().nonnegative().nullable(),
+  dedup_ratio: z.number().nonnegative().nullable(),
+  last_check_at: iso.nullable().optional(),
+  last_check_status: z.enum(['succeeded', 'failed']).nullable().optional(),
+  lock_state: z.enum(['locked', 'unlocked']).nullable().optional(),
+});
+
+export const ScheduleAck = z.object({
+  type: z.literal('schedule.ack'),
+  schedule_version: z.number().int().nonnegative(),
+});
+
+export const AgentMessage = z.discriminatedUnion('type', [
+  AgentHello, Heartbeat, JobQueued, JobStarted, JobProgress, JobFinished, LogStream,
+  SnapshotsReport, RepoStats, ScheduleAck,
+]);
+export type AgentMessage = z.infer<typeof AgentMessage>;
+export type AgentHello = z.infer<typeof AgentHello>;
+export type Heartbeat = z.infer<typeof Heartbeat>;
+export type JobQueued = z.infer<typeof JobQueued>;
+export type JobStarted = z.infer<typeof JobStarted>;
+export type JobProgress = z.infer<typeof JobProgress>;
+export type JobFinished = z.infer<typeof JobFinished>;
+export type LogStream = z.infer<typeof LogStream>;
+export type SnapshotsReport = z.infer<typeof SnapshotsReport>;
+export type RepoStats = z.infer<typeof RepoStats>;
+export type ScheduleAck = z.infer<typeof ScheduleAck>;

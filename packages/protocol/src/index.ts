@@ -1,0 +1,4 @@
+export * from './common.js';
+export * from './agent-messages.js';
+export * from './server-messages.js';
+export * from './parse.js';

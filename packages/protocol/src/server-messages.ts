@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { BandwidthOptions, JobKind, RetentionPolicy, ScheduleKind } from './common.js';
+
+/* Server -> agent frames (spec §6.2). */
+
+export const ServerHello = z.object({
+  type: z.literal('hello'),
+  protocol_version: z.number().int().positive(),
+  server_version: z.string(),
+  host_id: z.string(),
+});
+
+/** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */
+export const BackupArgs = z
+  .object({
+    paths: z.array(z.string().min(1)).min(1),
+    excludes: z.array(z.string()).default([]),
+    tags: z.array(z.string()).default([]),
+    one_file_system: z.boolean().optional(),
+    pre_hook: z.string().max(8192).optional(),
+    post_hook: z.string().max(8192).optional(),
+    run_as: z.string().max(64).optional(),
+  })
+  .merge(BandwidthOptions)
+  .strict();
+export type BackupArgs = z.infer<typeof BackupArgs>;
+
+export const ForgetArgs = z
+  .object({ policy: RetentionPolicy, prune: z.boolean().default(false), tags: z.array(z.string()).optional() })
+  .merge(BandwidthOptions)
+  .strict();
+export const PruneArgs = BandwidthOptions.strict();
+export const CheckArgs = z
+  .object({ read_data_subset: z.string().regex(/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/).optional() })
+  .strict();
+export const RestoreArgs = z
+  .object({
+    snapshot_id: z.string().min(1),
+    target: z.string().min(1),
+    include: z.array(z.string()).default([]),
+    exclude: z.array(z.string()).default([]),
+    verify: z.boolean().default(false),
+  })
+  .merge(BandwidthOptions)
+  .strict();
+export const EmptyArgs = z.object({}).strict();
+
+/**
+ * A one-job credential override (spec §7.4: the maintenance credential for forget/prune, or
+ * the temporary read credential of a cross-host restore). Used for that job only and never
+ * persisted by the agent.
+ */
+export const JobCredential = z.object({
+  repository: z.string().min(1),
+  password: z.string().min(1),
+  rest_username: z.string().optional(),
+  rest_password: z.string().optional(),
+});
+export type JobCredential = z.infer<typeof JobCredential>;
+
+export const CommandRun = z.object({
+  type: z.literal('command.run'),
+  job_id: z.string().min(1).max(64),
+  kind: JobKind,
+  args: z.record(z.string(), z.unknown()).default({}),
+  credential: JobCredential.optional(),
+});
+export type CommandRun = z.infer<typeof CommandRun>;
+
+export const CommandCancel = z.object({ type: z.literal('command.cancel'), job_id: z.string().min(1).max(64) });
+
+export const ScheduleSpec = z.object({
+  id: z.string(),
+  kind: ScheduleKind,
+  /** croner syntax: 5 fields, or 6 with leading seconds. */
+  cron_expr: z.string().min(1),
+  time_zone: z.string().optional(),
+  enabled: z.boolean(),
+  paths: z.array(z.string()).default([]),
+  excludes: z.array(z.string()).default([]),
+  tags: z.array(z.string()).default([]),
+  retention_policy: z.record(z.string(), z.unknown()).nullable().default(null),
+  options: BandwidthOptions.default({}),
+  pre_hook: z.string().nullable().default(null),
+  post_hook: z.string().nullable().default(null),
+  run_as: z.string().nullable().default(null),
+});
+export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
+
+export const ScheduleSet = z.object({
+  type: z.literal('schedule.set'),
+  schedule_version: z.number().int().nonnegative(),
+  schedules: z.array(ScheduleSpec),
+});
+
+/** Repository credentials for routine jobs (spec §7.3). */
+export const ConfigUpdate = z.object({
+  type: z.literal('config.update'),
+  repository: z.string().min(1),
+  password: z.string().min(1),
+  rest_username: z.string().optional(),
+  rest_password: z.string().optional(),
+});
+
+export const AgentUpdateAvailable = z.object({
+  type: z.literal('agent.update.available'),
+  version: z.string(),
+  url: z.string(),
+});
+
+/** Sent before the server closes a connection or rejects a frame. Never echoes secrets. */
+export const ServerError = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  upgrade_url: z.string().optional(),
+});
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+export type ServerHello = z.infer<typeof ServerHello>;
+export type CommandCancel = z.infer<typeof CommandCancel>;
+export type ScheduleSet = z.infer<typeof ScheduleSet>;
+export type ConfigUpdate = z.infer<typeof ConfigUpdate>;
+export type AgentUpdateAvailable = z.infer<typeof AgentUpdateAvailable>;
+export type ServerError = z.infer<typeof ServerError>;
+
+/** WebSocket close codes used on the agent socket. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolTooOld: 4000,
+  unauthorized: 4001,
+  badFrame: 4002,
+  replaced: 4003,
+  protocolUnknown: 4004,
+} as const;
+
+/** Largest frame either side accepts, in bytes. */
+export const MAX_FRAME_BYTES = 1024 * 1024;

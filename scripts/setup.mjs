@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// One-time, idempotent set-up shared by `npm test`, `npm run demo` and the benchmarks:
+// Debian tools the real-component tests use, npm packages, and a compiled build.
+// Each step is skipped when already satisfied, so a warm run costs a few hundred ms.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Debian packages by the command they provide. */
+export const DEBIAN_TOOLS = {
+  restic: 'restic',
+  rclone: 'rclone',
+  age: 'age',
+  htpasswd: 'apache2-utils',
+  chromium: 'chromium',
+  shellcheck: 'shellcheck',
+  'mkfs.btrfs': 'btrfs-progs',
+  openssl: 'openssl',
+};
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function log(msg) {
+  process.stderr.write(`[setup] ${msg}\n`);
+}
+
+export function ensureDebianTools(tools = Object.keys(DEBIAN_TOOLS)) {
+  const missing = [...new Set(tools.filter((t) => !have(t)).map((t) => DEBIAN_TOOLS[t]))];
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    log(`missing Debian packages: ${missing.join(' ')} — install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    return;
+  }
+  log(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+}
+
+function newer(a, b) {
+  return statSync(a).mtimeMs > statSync(b).mtimeMs;
+}
+
+export function ensureNodeModules() {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  if (existsSync(marker) && !newer(lock, marker)) return;
+  log('installing npm packages');
+  execFileSync('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+
+export function build() {
+  log('building (tsc -b)');
+  execFileSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
+}
+
+export function setup({ tools } = {}) {
+  ensureDebianTools(tools);
+  ensureNodeModules();
+  build();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) setup();
