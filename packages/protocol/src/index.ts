@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './agent-messages.js';
 export * from './server-messages.js';
 export * from './parse.js';
+export * from './rest.js';
