@@ -1,1 +1,10 @@
-export {};
+/**
+ * Test helpers that start real components on free loopback ports and clean up after themselves.
+ * Nothing here is mocked: s3rver speaks S3 over HTTPS, rclone serves the restic REST protocol.
+ */
+export { tempDir, freePort, type TempDir } from './temp.js';
+export { requireTool, type ToolCheck } from './tools.js';
+export { makeCorpus, type CorpusOptions, type CorpusResult } from './corpus.js';
+export { hashTree, diffTrees, type TreeEntry } from './hash-tree.js';
+export { startS3Server, type S3Server } from './s3.js';
+export { startRestServer, type RestServer, type RestServerOptions } from './rest.js';

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { freePort, tempDir } from './temp.js';
+
+export interface RestServerOptions {
+  /** rclone `--append-only`: no deletes or overwrites (default false). */
+  appendOnly?: boolean;
+  /** rclone `--private-repos`: each user may only use `/<user>/` (default false). */
+  privateRepos?: boolean;
+  /** user -> password, written with `htpasswd -B` (bcrypt). */
+  users: Record<string, string>;
+}
+
+export interface RestServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `rest:http://127.0.0.1:PORT/<user>/` — no credentials; pass them as Connection.restUsername/restPassword. */
+  repoUrl(user: string): string;
+  /** Directory rclone serves; repositories are `<dataDir>/<user>/`. */
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+function run(cmd: string, args: string[], stdin: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${String(code)}: ${err.trim()}`))));
+    child.stdin.end(stdin);
+  });
+}
+
+/** Writes an htpasswd file; passwords go through stdin (`-i`), never argv. */
+async function writeHtpasswd(file: string, users: Record<string, string>): Promise<void> {
+  let first = true;
+  for (const [user, pass] of Object.entries(users)) {
+    await run('htpasswd', [first ? '-Bic' : '-Bi', file, user], `${pass}\n`);
+    first = false;
+  }
+}
+
+async function waitReady(url: string, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`rclone serve restic exited ${child.exitCode}: ${stderr().trim()}`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return; // any HTTP answer (usually 401) means it is listening
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`rclone serve restic did not answer on ${url} within ${timeoutMs} ms: ${stderr().trim()}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * A real restic REST server: `rclone serve restic --htpasswd FILE [--append-only] [--private-repos]`
+ * on a free loopback port. Retries on a port clash. `stop()` kills rclone and removes its data.
+ */
+export async function startRestServer(opts: RestServerOptions): Promise<RestServer> {
+  const dir = await tempDir('rm-rest-');
+  const dataDir = path.join(dir.path, 'data');
+  await mkdir(dataDir);
+  const htpasswd = path.join(dir.path, 'htpasswd');
+  try {
+    await writeHtpasswd(htpasswd, opts.users);
+    for (let attempt = 0; ; attempt++) {
+      const port = await freePort();
+      const args = ['serve', 'restic', '--addr', `127.0.0.1:${port}`, '--htpasswd', htpasswd];
+      if (opts.appendOnly) args.push('--append-only');
+      if (opts.privateRepos) args.push('--private-repos');
+      args.push(dataDir);
+      const child = spawn('rclone', args, {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, RCLONE_CONFIG: path.join(dir.path, 'rclone.conf') },
+      });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      child.once('error', () => undefined);
+      const url = `http://127.0.0.1:${port}`;
+      try {
+        await waitReady(`${url}/`, child, () => stderr, 15_000);
+      } catch (err) {
+        await stopChild(child);
+        if (attempt < 2 && /address already in use/i.test(stderr)) continue;
+        throw err;
+      }
+      let stopped = false;
+      return {
+        url,
+        repoUrl: (user) => `rest:${url}/${encodeURIComponent(user)}/`,
+        dataDir,
+        async stop() {
+          if (stopped) return;
+          stopped = true;
+          await stopChild(child);
+          await dir.cleanup();
+        },
+      };
+    }
+  } catch (err) {
+    await dir.cleanup();
+    throw err;
+  }
+}
