@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- s3rver ships no types; tests typecheck this file outside the package project
+/// <reference path="./s3rver.d.ts" />
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import S3rver from 's3rver';
