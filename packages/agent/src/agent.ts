@@ -1,0 +1,223 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Engine } from '@restic-manager/engines';
+import type { ServerMessage } from '@restic-manager/protocol';
+import { createLogger } from './log.js';
+import type { Logger } from './log.js';
+import { AgentConnection } from './net/connection.js';
+import type { ConnectionState } from './net/connection.js';
+import { Reporter } from './net/reporter.js';
+import { JobRunner, RECOVERY_SEQ } from './jobs/runner.js';
+import { LocalScheduler } from './scheduler.js';
+import { readAgentConfig } from './state/agent-config.js';
+import type { AgentConfig } from './state/agent-config.js';
+import { Outbox } from './state/outbox.js';
+import { statePaths } from './state/paths.js';
+import type { StatePaths } from './state/paths.js';
+import { readSecrets, writeSecrets } from './state/secrets.js';
+import type { RepoSecrets } from './state/secrets.js';
+import { StateError } from './state/errors.js';
+import { writeStatus } from './state/status.js';
+import { loadResticEngine } from './engine-loader.js';
+import { agentVersion, resticVersion } from './version.js';
+
+export interface AgentOptions {
+  stateDir: string;
+  /** Engine factory; defaults to the restic engine of @restic-manager/engines, loaded lazily. */
+  engine?: () => Promise<Engine>;
+  log?: Logger;
+  heartbeatMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Seconds a disconnected agent still reports healthy (default 300). */
+  reconnectBudgetS?: number;
+  killGraceMs?: number;
+  progressIntervalMs?: number;
+  wsPath?: string;
+}
+
+/**
+ * The running agent: wires state, outbox, connection, job runner and local scheduler.
+ * `start` throws StateError when agent.yaml is missing or corrupt (one clear message).
+ */
+export class Agent {
+  private secrets: RepoSecrets | null = null;
+  private readonly paths: StatePaths;
+  private readonly cfg: AgentConfig;
+  private readonly log: Logger;
+  private readonly outbox: Outbox;
+  private readonly reporter: Reporter;
+  readonly runner: JobRunner;
+  readonly scheduler: LocalScheduler;
+  readonly connection: AgentConnection;
+  private resticVer: string | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
+  private connectedSince: string | null = null;
+  private disconnectedSince: string | null = new Date().toISOString();
+  private lastReason: string | null = null;
+
+  private constructor(private readonly opts: AgentOptions) {
+    this.paths = statePaths(opts.stateDir);
+    this.log = opts.log ?? createLogger();
+    this.cfg = readAgentConfig(this.paths.config);
+    this.log.addSecret(this.cfg.bearer);
+    try {
+      this.secrets = readSecrets(this.paths.secrets, this.cfg.secrets_key);
+    } catch (err) {
+      if (!(err instanceof StateError)) throw err;
+      this.log.error(err.message);
+    }
+    this.log.addSecret(this.secrets?.password);
+    this.log.addSecret(this.secrets?.rest_password);
+    this.outbox = new Outbox(this.paths.outbox);
+    if (this.outbox.skippedOnLoad > 0) this.log.warn('dropped unreadable lines from the outbox journal', { count: this.outbox.skippedOnLoad });
+    this.connection = new AgentConnection({
+      serverUrl: this.cfg.server_url,
+      bearer: this.cfg.bearer,
+      ...(this.cfg.cert_pin_sha256 ? { certPin: this.cfg.cert_pin_sha256 } : {}),
+      ...(opts.wsPath ? { wsPath: opts.wsPath } : {}),
+      ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      hello: () => ({
+        agent_version: agentVersion(),
+        restic_version: this.resticVer,
+        hostname: os.hostname(),
+        os: `${os.platform()} ${os.release()}`.slice(0, 64),
+        arch: os.arch(),
+        time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+        ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
+        active_job_ids: this.runner.activeJobIds(),
+      }),
+      heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
+      onMessage: (m) => this.onMessage(m),
+      onStateChange: (s, reason) => this.onState(s, reason),
+      log: this.log,
+    });
+    this.reporter = new Reporter(this.outbox, this.connection, this.log);
+    const emit = (f: Record<string, unknown>): void => this.reporter.report(f);
+    this.runner = new JobRunner({
+      engine: opts.engine ?? (() => loadResticEngine()),
+      emit,
+      secrets: () => this.secrets,
+      activeJobsFile: this.paths.activeJobs,
+      cacheDir: path.join(this.paths.dir, 'cache'),
+      log: this.log,
+      ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
+      ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
+    });
+    this.scheduler = new LocalScheduler({
+      file: this.paths.schedules,
+      submit: (j) => this.runner.submit(j),
+      busy: (id) => this.runner.hasScheduleJob(id),
+      log: this.log,
+    });
+  }
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const a = new Agent(opts);
+    a.resticVer = await resticVersion();
+    a.runner.recoverLostJobs();
+    a.scheduler.loadPersisted();
+    a.connection.start();
+    a.writeStatus();
+    a.statusTimer = setInterval(() => a.writeStatus(), Math.min(opts.heartbeatMs ?? 30_000, 30_000));
+    a.statusTimer.unref();
+    a.log.info('agent started', { version: agentVersion(), host_id: a.cfg.host_id, state_dir: a.paths.dir, server: a.cfg.server_url, credentials: a.secrets ? 'present' : 'not yet delivered' });
+    return a;
+  }
+
+  hostId(): string {
+    return this.cfg.host_id;
+  }
+
+  hasCredentials(): boolean {
+    return this.secrets !== null;
+  }
+
+  /** Stops scheduling, cancels running jobs, closes the socket and syncs the outbox. */
+  async stop(): Promise<void> {
+    this.scheduler.stop();
+    await this.runner.shutdown();
+    this.connection.stop();
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.writeStatus();
+    this.outbox.close();
+  }
+
+  private onState(s: ConnectionState, reason?: string): void {
+    if (s === 'ready') {
+      this.connectedSince = new Date().toISOString();
+      this.disconnectedSince = null;
+      this.lastReason = null;
+    } else if (this.connectedSince !== null || this.disconnectedSince === null) {
+      this.connectedSince = null;
+      this.disconnectedSince = new Date().toISOString();
+    }
+    if (reason) this.lastReason = reason;
+    this.writeStatus();
+  }
+
+  private writeStatus(): void {
+    try {
+      writeStatus(this.paths.status, {
+        pid: process.pid,
+        state: this.connection.getState(),
+        reason: this.lastReason,
+        connected_since: this.connectedSince,
+        disconnected_since: this.disconnectedSince,
+        reconnect_budget_s: this.opts.reconnectBudgetS ?? 300,
+        running_jobs: this.runner.runningJobIds().length,
+        queued_reports: this.outbox.size(),
+        updated_at: new Date().toISOString(),
+      });
+    } catch (err) {
+      this.log.warn('cannot write the status file', { error: (err as Error).message });
+    }
+  }
+
+  private onMessage(m: ServerMessage): void {
+    switch (m.type) {
+      case 'hello':
+        this.reporter.resume();
+        return;
+      case 'config.update': {
+        const s: RepoSecrets = { repository: m.repository, password: m.password, ...(m.rest_username ? { rest_username: m.rest_username } : {}), ...(m.rest_password ? { rest_password: m.rest_password } : {}) };
+        this.log.addSecret(s.password);
+        this.log.addSecret(s.rest_password);
+        try {
+          writeSecrets(this.paths.secrets, this.cfg.secrets_key, s);
+        } catch (err) {
+          this.log.error('cannot persist the repository credentials (kept in memory for now)', { error: (err as Error).message });
+        }
+        this.secrets = s;
+        this.log.info('repository credentials updated', { repository: s.repository.replace(/\/\/[^@/]*@/, '//***@') });
+        return;
+      }
+      case 'command.run':
+        this.runner.submit({ jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}) });
+        return;
+      case 'command.cancel':
+        if (!this.runner.cancel(m.job_id)) {
+          this.log.warn('cancel for a job this agent does not have; reporting it cancelled', { job_id: m.job_id });
+          this.reporter.report({ type: 'job.finished', job_id: m.job_id, seq: RECOVERY_SEQ, status: 'cancelled', exit_code: null, stats: null, error: 'the agent has no such job running (it may have ended already)', error_kind: 'cancelled', finished_at: new Date().toISOString() });
+        }
+        return;
+      case 'schedule.set': {
+        let version: number;
+        try {
+          version = this.scheduler.apply(m);
+        } catch (err) {
+          this.log.error('cannot apply the schedule; keeping the previous one', { error: (err as Error).message });
+          return;
+        }
+        this.connection.send({ type: 'schedule.ack', schedule_version: version });
+        return;
+      }
+      case 'agent.update.available':
+        this.log.info('a newer agent is available; upgrade with your package manager', { version: m.version, url: m.url });
+        return;
+      case 'error':
+        this.log.error('server error', { code: m.code, message: m.message });
+        return;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, RetentionPolicy } from '@restic-manager/protocol';
+import type { ErrorKind, JobKind } from '@restic-manager/protocol';
+import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
+import type { z } from 'zod';
+
+/** How one job ended, before hooks adjust it. */
+export interface Outcome {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  exitCode: number | null;
+  stats: Record<string, unknown> | null;
+  error: string | null;
+  errorKind: ErrorKind | null;
+}
+
+export class ArgsError extends Error {}
+
+const SCHEMAS: Partial<Record<JobKind, z.ZodType>> = {
+  init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs,
+  unlock: EmptyArgs, snapshots: EmptyArgs, stats: EmptyArgs, restore: RestoreArgs,
+};
+
+/** Validates `command.run.args` for a kind; throws ArgsError naming the first bad field. */
+export function parseArgs(kind: JobKind, args: unknown): Record<string, unknown> {
+  const schema = SCHEMAS[kind];
+  if (!schema) throw new ArgsError(`job kind '${kind}' is not supported by this agent`);
+  const r = schema.safeParse(args ?? {});
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ArgsError(`invalid ${kind} arguments: ${i && i.path.length ? i.path.join('.') + ': ' : ''}${i?.message ?? 'invalid'}`);
+  }
+  return r.data as Record<string, unknown>;
+}
+
+export function failureOf(e: EngineError): Outcome {
+  if (e.kind === 'interrupted') return { status: 'cancelled', exitCode: e.exitCode, stats: null, error: 'cancelled', errorKind: 'cancelled' };
+  const kind: ErrorKind = e.kind === 'invalid_argument' ? 'failed' : e.kind;
+  let msg = e.message;
+  if (e.kind === 'lock_failed') msg = `repository is locked${e.lockHolder ? ` by ${e.lockHolder}` : ''}: ${e.message}`;
+  return { status: 'failed', exitCode: e.exitCode, stats: null, error: msg, errorKind: kind };
+}
+
+function ok(stats: Record<string, unknown> | null): Outcome {
+  return { status: 'succeeded', exitCode: 0, stats, error: null, errorKind: null };
+}
+
+function toOutcome<T>(r: Result<T>, stats: (v: T) => Record<string, unknown> | null): Outcome {
+  return r.ok ? ok(stats(r.value)) : failureOf(r.error);
+}
+
+/** Extra reports a job produces besides its own frames (snapshots.report, repo.stats). */
+export interface Extras {
+  snapshots?: boolean;
+  stats?: boolean;
+}
+
+/**
+ * Runs the engine call of one job kind (backup's hooks are handled by the runner).
+ * `opts` carries the abort signal and the line/progress callbacks. Never throws.
+ */
+export async function executeKind(engine: Engine, conn: Connection, kind: JobKind, args: Record<string, unknown>, opts: ProgressOptions): Promise<{ outcome: Outcome; extras: Extras }> {
+  switch (kind) {
+    case 'init':
+      return { outcome: toOutcome(await engine.init(conn, opts), (v) => ({ id: v.id ?? null })), extras: {} };
+    case 'backup': {
+      const a = args as BackupArgs;
+      const r = await engine.backup(conn, { paths: a.paths, excludes: a.excludes, tags: a.tags, ...(a.one_file_system ? { oneFileSystem: true } : {}) }, opts);
+      if (!r.ok && r.error.kind === 'partial' && r.error.summary) {
+        return { outcome: { status: 'succeeded', exitCode: 3, stats: { ...r.error.summary }, error: `snapshot made, but some files could not be read: ${r.error.message}`, errorKind: 'partial' }, extras: { snapshots: true, stats: true } };
+      }
+      return { outcome: toOutcome(r, (s) => ({ ...s })), extras: r.ok ? { snapshots: true, stats: true } : {} };
+    }
+    case 'forget': {
+      const a = args as z.infer<typeof ForgetArgs>;
+      const p: RetentionPolicy = a.policy;
+      const policy = {
+        ...(p.keep_last !== undefined ? { keepLast: p.keep_last } : {}),
+        ...(p.keep_hourly !== undefined ? { keepHourly: p.keep_hourly } : {}),
+        ...(p.keep_daily !== undefined ? { keepDaily: p.keep_daily } : {}),
+        ...(p.keep_weekly !== undefined ? { keepWeekly: p.keep_weekly } : {}),
+        ...(p.keep_monthly !== undefined ? { keepMonthly: p.keep_monthly } : {}),
+        ...(p.keep_yearly !== undefined ? { keepYearly: p.keep_yearly } : {}),
+        ...(p.keep_within !== undefined ? { keepWithin: p.keep_within } : {}),
+        ...(p.keep_tag !== undefined ? { keepTags: p.keep_tag } : {}),
+      };
+      const r = await engine.forget(conn, { policy, prune: a.prune, ...(a.tags ? { filter: { tags: a.tags } } : {}) }, opts);
+      return { outcome: toOutcome(r, (v) => ({ kept: v.keep.length, removed: v.remove.length })), extras: r.ok ? { snapshots: true, stats: true } : {} };
+    }
+    case 'prune':
+      return { outcome: toOutcome(await engine.prune(conn, opts), () => null), extras: {} };
+    case 'check': {
+      const a = args as z.infer<typeof CheckArgs>;
+      const r = await engine.check(conn, a.read_data_subset ? { readDataSubset: a.read_data_subset } : {}, opts);
+      if (r.ok && r.value.errors.length > 0) {
+        return { outcome: { status: 'failed', exitCode: 1, stats: { errors: r.value.errors.slice(0, 100) }, error: `check found ${r.value.errors.length} problem(s): ${r.value.errors[0] ?? ''}`, errorKind: 'failed' }, extras: {} };
+      }
+      return { outcome: toOutcome(r, () => ({ errors: [] })), extras: {} };
+    }
+    case 'unlock':
+      return { outcome: toOutcome(await engine.unlock(conn, {}, opts), () => null), extras: {} };
+    case 'snapshots': {
+      const r = await engine.snapshots(conn, undefined, opts);
+      return { outcome: toOutcome(r, (v) => ({ count: v.length })), extras: r.ok ? { snapshots: true } : {} };
+    }
+    case 'stats': {
+      const r = await engine.stats(conn, { mode: 'raw-data' }, opts);
+      return { outcome: toOutcome(r, (v) => ({ ...v })), extras: r.ok ? { stats: true } : {} };
+    }
+    case 'restore': {
+      const a = args as z.infer<typeof RestoreArgs>;
+      const r = await engine.restore(conn, { snapshot: a.snapshot_id, target: a.target, include: a.include, exclude: a.exclude, verify: a.verify }, opts);
+      return { outcome: toOutcome(r, (v) => ({ ...v })), extras: {} };
+    }
+    default:
+      return { outcome: { status: 'failed', exitCode: null, stats: null, error: `job kind '${kind}' is not supported by this agent`, errorKind: 'failed' }, extras: {} };
+  }
+}

@@ -1,0 +1,263 @@
+import type { JobCredential, JobKind } from '@restic-manager/protocol';
+import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
+import type { Logger } from '../log.js';
+import type { RepoSecrets } from '../state/secrets.js';
+import { writeFileAtomic, readIfExists } from '../state/atomic.js';
+import { ArgsError, executeKind, parseArgs } from './execute.js';
+import type { Outcome } from './execute.js';
+import { JobEvents } from './job-events.js';
+import type { Emit } from './job-events.js';
+import { runHook } from './hooks.js';
+import { sendExtras } from './extras.js';
+
+/** A job to run: from `command.run` (server) or from the local scheduler (`scheduleId` set). */
+export interface JobRequest {
+  jobId: string;
+  kind: JobKind;
+  args: unknown;
+  /** One-job credential override; used for this job only and never persisted. */
+  credential?: JobCredential;
+  scheduleId?: string;
+}
+
+export interface RunnerDeps {
+  /** Loaded lazily on the first job, so an idle agent never pays for it. */
+  engine: () => Promise<Engine>;
+  emit: Emit;
+  /** Current routine credentials (config.update), or null before the first push. */
+  secrets: () => RepoSecrets | null;
+  activeJobsFile: string;
+  log: Logger;
+  /** restic cache directory (must be writable under the systemd sandbox). */
+  cacheDir?: string;
+  killGraceMs?: number;
+  progressIntervalMs?: number;
+}
+
+/** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
+export const RECOVERY_SEQ = 2_000_000_000;
+
+interface Entry {
+  req: JobRequest;
+  events: JobEvents;
+  args: Record<string, unknown>;
+  cred: RepoSecrets;
+  repoKey: string;
+  abort: AbortController;
+}
+
+/**
+ * Runs jobs: one at a time per repository (later ones wait and are reported as `job.queued`),
+ * cancellable (SIGINT, then SIGKILL after `killGraceMs`), with backup hooks, bandwidth limits
+ * and the post-backup snapshots/stats reports. Every outcome is reported; nothing throws.
+ */
+export class JobRunner {
+  private readonly running = new Map<string, Entry>();
+  private readonly queues = new Map<string, Entry[]>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Reports jobs that were running when the agent died as failed (call once at start-up). */
+  recoverLostJobs(): string[] {
+    const raw = readIfExists(this.deps.activeJobsFile);
+    if (!raw) return [];
+    let list: { job_id: string; kind: JobKind; schedule_id?: string }[] = [];
+    try {
+      list = JSON.parse(raw.toString('utf8')) as typeof list;
+    } catch {
+      this.deps.log.warn('active-jobs file is corrupt; ignoring it');
+    }
+    for (const j of list) {
+      const ev = new JobEvents(j.job_id, j.kind, j.schedule_id, this.deps.emit, 500, RECOVERY_SEQ);
+      ev.finished({ status: 'failed', exitCode: null, stats: null, error: 'the agent stopped (crash, kill or reboot) while this job was running; it was not completed', errorKind: 'agent_lost' });
+      this.deps.log.warn('reported a job lost to an agent restart as failed', { job_id: j.job_id });
+    }
+    this.saveActive();
+    return list.map((j) => j.job_id);
+  }
+
+  activeJobIds(): string[] {
+    const ids = [...this.running.values()].map((e) => e.req.jobId);
+    for (const q of this.queues.values()) ids.push(...q.map((e) => e.req.jobId));
+    return ids;
+  }
+
+  runningJobIds(): string[] {
+    return [...this.running.values()].map((e) => e.req.jobId);
+  }
+
+  /** True while a job of this schedule is queued or running (the scheduler skips overlapping fires). */
+  hasScheduleJob(scheduleId: string): boolean {
+    for (const e of this.running.values()) if (e.req.scheduleId === scheduleId) return true;
+    for (const q of this.queues.values()) if (q.some((e) => e.req.scheduleId === scheduleId)) return true;
+    return false;
+  }
+
+  /** Resolves when no job is running or queued. */
+  idle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  submit(req: JobRequest): void {
+    if (this.activeJobIds().includes(req.jobId)) {
+      this.deps.log.warn('ignoring a duplicate command.run for a job already queued or running', { job_id: req.jobId });
+      return;
+    }
+    const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.deps.emit, this.deps.progressIntervalMs ?? 500);
+    const fail = (error: string, errorKind: Outcome['errorKind']): void =>
+      events.finished({ status: 'failed', exitCode: null, stats: null, error, errorKind });
+    let args: Record<string, unknown>;
+    try {
+      args = parseArgs(req.kind, req.args);
+    } catch (err) {
+      if (err instanceof ArgsError) return fail(err.message, 'failed');
+      throw err;
+    }
+    const cred: RepoSecrets | null = req.credential ?? this.deps.secrets();
+    if (!cred) {
+      this.deps.log.warn('refusing a job: no repository credentials yet', { job_id: req.jobId, kind: req.kind });
+      return fail('no repository credentials yet: the server has not delivered them (config.update); set the host credential on the server', 'no_credentials');
+    }
+    this.deps.log.addSecret(cred.password);
+    this.deps.log.addSecret(cred.rest_password);
+    const entry: Entry = { req, events, args, cred, repoKey: cred.repository, abort: new AbortController() };
+    const busy = this.running.get(entry.repoKey);
+    if (busy) {
+      const q = this.queues.get(entry.repoKey) ?? [];
+      q.push(entry);
+      this.queues.set(entry.repoKey, q);
+      events.queued(`waiting for job ${busy.req.jobId} on the same repository`);
+      this.saveActive();
+      return;
+    }
+    this.start(entry);
+  }
+
+  /** Cancels a queued or running job. Returns false when the job is unknown here. */
+  cancel(jobId: string): boolean {
+    for (const [key, q] of this.queues) {
+      const i = q.findIndex((e) => e.req.jobId === jobId);
+      if (i >= 0) {
+        const [e] = q.splice(i, 1);
+        if (q.length === 0) this.queues.delete(key);
+        e!.events.finished({ status: 'cancelled', exitCode: null, stats: null, error: 'cancelled before it started', errorKind: 'cancelled' });
+        this.saveActive();
+        return true;
+      }
+    }
+    for (const e of this.running.values()) {
+      if (e.req.jobId === jobId) {
+        this.deps.log.info('cancelling job', { job_id: jobId });
+        e.abort.abort();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Cancels everything (agent shutdown) and waits for the children to stop. */
+  async shutdown(): Promise<void> {
+    for (const q of this.queues.values()) for (const e of q) this.cancel(e.req.jobId);
+    for (const e of this.running.values()) e.abort.abort();
+    await this.idle();
+  }
+
+  private start(entry: Entry): void {
+    this.running.set(entry.repoKey, entry);
+    this.saveActive();
+    void this.run(entry).finally(() => {
+      this.running.delete(entry.repoKey);
+      const q = this.queues.get(entry.repoKey);
+      const next = q?.shift();
+      if (q && q.length === 0) this.queues.delete(entry.repoKey);
+      if (next) this.start(next);
+      else this.saveActive();
+      if (this.running.size === 0) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const f of w) f();
+      }
+    });
+  }
+
+  private redact(line: string, cred: RepoSecrets): string {
+    let out = line;
+    for (const s of [cred.password, cred.rest_password]) if (s && s.length >= 4 && out.includes(s)) out = out.split(s).join('***');
+    return out;
+  }
+
+  private async run(e: Entry): Promise<void> {
+    const { events, req, cred, args } = e;
+    const signal = e.abort.signal;
+    events.started();
+    this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
+    const bw = args as { limit_upload_kbps?: number; limit_download_kbps?: number };
+    const conn: Connection = {
+      repository: cred.repository,
+      password: cred.password,
+      ...(cred.rest_username ? { restUsername: cred.rest_username } : {}),
+      ...(cred.rest_password ? { restPassword: cred.rest_password } : {}),
+      ...(bw.limit_upload_kbps ? { limitUploadKiBs: bw.limit_upload_kbps } : {}),
+      ...(bw.limit_download_kbps ? { limitDownloadKiBs: bw.limit_download_kbps } : {}),
+      ...(this.deps.cacheDir ? { cacheDir: this.deps.cacheDir } : {}),
+    };
+    const opts: ProgressOptions = {
+      signal,
+      killGraceMs: this.deps.killGraceMs ?? 5000,
+      onLine: (l) => events.line(l.stream, this.redact(l.line, cred)),
+      onProgress: (p) => events.progress(p),
+      progressIntervalMs: this.deps.progressIntervalMs ?? 500,
+    };
+    const hookLine = (stream: 'stdout' | 'stderr', line: string): void => events.line(stream, this.redact(line, cred));
+    const hooks = req.kind === 'backup' ? (args as { pre_hook?: string; post_hook?: string; run_as?: string }) : {};
+    let outcome: Outcome;
+    let extras: { snapshots?: boolean; stats?: boolean } = {};
+    let engine: Engine | null = null;
+    try {
+      engine = await this.deps.engine();
+      const pre = hooks.pre_hook
+        ? await runHook({ name: 'pre_hook', script: hooks.pre_hook, ...(hooks.run_as ? { runAs: hooks.run_as } : {}), env: { RM_JOB_ID: req.jobId }, onLine: hookLine, signal })
+        : { ok: true, exitCode: 0 };
+      if (signal.aborted) {
+        outcome = { status: 'cancelled', exitCode: null, stats: null, error: 'cancelled', errorKind: 'cancelled' };
+      } else if (!pre.ok) {
+        events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
+        outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
+      } else {
+        ({ outcome, extras } = await executeKind(engine, conn, req.kind, args, opts));
+        if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
+          // Remove the lock only if restic itself considers it stale, then try once more.
+          events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
+          const u = await engine.unlock(conn, {}, { signal });
+          if (u.ok) ({ outcome, extras } = await executeKind(engine, conn, req.kind, args, opts));
+          if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
+        }
+      }
+      if (hooks.post_hook) {
+        const post = await runHook({ name: 'post_hook', script: hooks.post_hook, ...(hooks.run_as ? { runAs: hooks.run_as } : {}), env: { RM_JOB_ID: req.jobId, RM_JOB_STATUS: outcome.status }, onLine: hookLine });
+        events.line('event', post.ok ? 'post_hook exited with status 0' : `post_hook failed: ${post.error ?? ''} (the job status is unchanged)`);
+        outcome.stats = { ...(outcome.stats ?? {}), post_hook_exit_code: post.exitCode };
+      }
+    } catch (err) {
+      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, cred)}`, errorKind: 'failed' };
+    }
+    events.finished(outcome);
+    this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
+    if (engine && (extras.snapshots || extras.stats || outcome.errorKind === 'lock_failed')) {
+      await sendExtras(engine, conn, req.jobId, { ...extras, locked: outcome.errorKind === 'lock_failed' }, this.deps.emit, this.deps.log);
+    }
+  }
+
+  private saveActive(): void {
+    const list = [...this.running.values(), ...[...this.queues.values()].flat()].map((e) => ({
+      job_id: e.req.jobId, kind: e.req.kind, ...(e.req.scheduleId ? { schedule_id: e.req.scheduleId } : {}),
+    }));
+    try {
+      writeFileAtomic(this.deps.activeJobsFile, JSON.stringify(list));
+    } catch (err) {
+      this.deps.log.error('cannot write the active-jobs file', { error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import path from 'node:path';
+
+/** Default state directory (spec §4.2); overridden by `--state-dir` or `RM_AGENT_STATE_DIR`. */
+export const DEFAULT_STATE_DIR = '/var/lib/restic-manager';
+/** Configuration directory the systemd unit may write to. */
+export const DEFAULT_CONFIG_DIR = '/etc/restic-manager';
+
+/** Every file the agent keeps, relative to one state directory. */
+export interface StatePaths {
+  dir: string;
+  /** Server URL, host id, bearer, secrets key (mode 0600). */
+  config: string;
+  /** AEAD-encrypted repository credentials (mode 0600). */
+  secrets: string;
+  /** Append-only journal of reports not yet acknowledged by the server. */
+  outbox: string;
+  /** Last-known-good schedule set (schedule.set as received). */
+  schedules: string;
+  /** Jobs running when the agent last wrote it; used to fail jobs lost to a crash. */
+  activeJobs: string;
+  /** Written by `run`, read by `health-check`. */
+  status: string;
+}
+
+export function resolveStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(flag ?? env.RM_AGENT_STATE_DIR ?? DEFAULT_STATE_DIR);
+}
+
+export function statePaths(dir: string): StatePaths {
+  return {
+    dir,
+    config: path.join(dir, 'agent.yaml'),
+    secrets: path.join(dir, 'secrets.enc'),
+    outbox: path.join(dir, 'outbox.jsonl'),
+    schedules: path.join(dir, 'schedules.json'),
+    activeJobs: path.join(dir, 'active-jobs.json'),
+    status: path.join(dir, 'status.json'),
+  };
+}
