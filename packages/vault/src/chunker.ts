@@ -1,0 +1,72 @@
+/**
+ * FastCDC content-defined chunking (Xia et al., USENIX ATC 2016) with normalized
+ * chunking level 2: a gear rolling hash, a stricter mask before the average size and
+ * a looser one after it, and cut-point skipping below the minimum size.
+ * The gear table is derived from a fixed seed, so boundaries are stable across runs
+ * and machines (which is what makes deduplication work).
+ */
+import { createHash } from 'node:crypto';
+
+export interface ChunkerParams {
+  min: number;
+  avg: number;
+  max: number;
+}
+
+/** min = avg/4 and max = avg*8 (the same proportions as restic's 512 KiB / 1 MiB / 8 MiB). */
+export function chunkerParams(avg: number): ChunkerParams {
+  return { min: Math.max(64, Math.floor(avg / 4)), avg, max: avg * 8 };
+}
+
+const GEAR = (() => {
+  const table = new Int32Array(256);
+  let block = createHash('sha256').update('restic-manager vault fastcdc gear v1').digest();
+  for (let i = 0; i < 256; i += 8) {
+    for (let j = 0; j < 8; j++) table[i + j] = block.readInt32LE(j * 4);
+    block = createHash('sha256').update(block).digest();
+  }
+  return table;
+})();
+
+function topBits(n: number): number {
+  return n <= 0 ? 0 : n >= 32 ? -1 : ((2 ** n - 1) * 2 ** (32 - n)) | 0;
+}
+
+export class Chunker {
+  readonly params: ChunkerParams;
+  private readonly maskS: number;
+  private readonly maskL: number;
+  constructor(params: ChunkerParams) {
+    this.params = params;
+    const bits = Math.round(Math.log2(params.avg));
+    this.maskS = topBits(bits + 2);
+    this.maskL = topBits(bits - 2);
+  }
+  /**
+   * Length of the next chunk starting at `start` in `buf[start, end)`. The caller must
+   * supply at least `max` bytes unless the data ends at `end` (then pass eof = true).
+   */
+  cut(buf: Uint8Array, start: number, end: number): number {
+    const { min, avg, max } = this.params;
+    let n = end - start;
+    if (n <= min) return n;
+    if (n > max) n = max;
+    const normal = Math.min(avg, n);
+    const gear = GEAR;
+    const maskS = this.maskS;
+    const maskL = this.maskL;
+    let h = 0;
+    let i = start + min;
+    const normalEnd = start + normal;
+    const stop = start + n;
+    for (; i < normalEnd; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskS) === 0) return i - start + 1;
+    }
+    for (; i < stop; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskL) === 0) return i - start + 1;
+    }
+    return n;
+  }
+}
