@@ -178,6 +178,10 @@ export interface RepoStatsResult {
   totalFileCount: number;
   /** raw-data mode: bytes actually stored (after dedup, before/after compression by engine). */
   rawSize?: number;
+  /** raw-data mode on repository format 2 (restic >= 0.14): bytes before compression. */
+  uncompressedSize?: number;
+  /** raw-data mode: number of blobs. */
+  blobCount?: number;
   snapshotsCount?: number;
 }
 

@@ -1,0 +1,79 @@
+import { runProcess, type ChildHandle, type RunOutcome } from './runner.js';
+import { classify } from './classify.js';
+import type { Redactor } from './redact.js';
+import type { CallOptions, EngineError, Result } from './types.js';
+import type { Readable } from 'node:stream';
+
+/** Everything needed to start one engine process for a Connection (built per call, never logged). */
+export interface Invocation {
+  binary: string;
+  env: Record<string, string>;
+  /** Non-secret global flags (cache, limits, cacert). */
+  globalArgs: string[];
+  redactor: Redactor;
+  timeoutMs?: number;
+}
+
+export interface ExecOptions extends CallOptions {
+  stdin?: Readable;
+  /** Raw stdout lines. */
+  onStdoutLine?: (line: string) => void;
+  onSpawn?: (pid: number, handle: ChildHandle) => void;
+}
+
+export interface ExecResult {
+  run: RunOutcome;
+  /** Undefined when the command exited 0. */
+  error?: EngineError;
+}
+
+/** Runs `<binary> <globalArgs> <args>` and classifies the outcome. Never rejects. */
+export async function execEngine(inv: Invocation, command: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const run = await runProcess({
+    binary: inv.binary,
+    args: [...inv.globalArgs, ...args],
+    env: inv.env,
+    redactor: inv.redactor,
+    ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.timeoutMs ?? inv.timeoutMs ? { timeoutMs: opts.timeoutMs ?? inv.timeoutMs } : {}),
+    ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
+    ...(opts.onStdoutLine ? { onStdoutLine: opts.onStdoutLine } : {}),
+    ...(opts.onLine ? { onLine: opts.onLine } : {}),
+    ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+  });
+  const error = classify(command, run, inv.binary);
+  return error ? { run, error } : { run };
+}
+
+/**
+ * Collects stdout: JSON lines go to `onJson`, anything else is kept (redacted, capped) as a
+ * diagnostic. Lines are parsed only when they look like JSON, so text output costs little.
+ */
+export class JsonLines {
+  readonly diagnostics: string[] = [];
+  dropped = 0;
+  constructor(
+    private readonly redactor: Redactor,
+    private readonly onJson: (v: unknown) => void,
+    private readonly cap = 200,
+  ) {}
+
+  readonly line = (line: string): void => {
+    const t = line.trim();
+    if (!t) return;
+    if (t.startsWith('{') || t.startsWith('[')) {
+      try {
+        this.onJson(JSON.parse(t));
+        return;
+      } catch {
+        // fall through: keep it as a diagnostic
+      }
+    }
+    if (this.diagnostics.length < this.cap) this.diagnostics.push(this.redactor.redact(t));
+    else this.dropped++;
+  };
+}
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = <T>(error: EngineError): Result<T> => ({ ok: false, error });

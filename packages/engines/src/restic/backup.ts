@@ -1,0 +1,88 @@
+import { execEngine, JsonLines, fail, ok, type Invocation } from '../exec.js';
+import { libraryError } from '../classify.js';
+import { emptyProgress, ProgressCoalescer, ThroughputMeter } from '../progress.js';
+import type { BackupRequest, BackupSummary, ProgressOptions, Result } from '../types.js';
+import { describeBackupError, isObj, parseBackupSummary, statusToProgress } from './parse.js';
+
+const MAX_FILE_ERRORS = 100;
+
+export function backupArgs(req: BackupRequest): string[] {
+  const args = ['backup', '--json'];
+  for (const e of req.excludes ?? []) args.push('--exclude', e);
+  for (const f of req.excludeFiles ?? []) args.push('--exclude-file', f);
+  for (const t of req.tags ?? []) args.push('--tag', t);
+  if (req.host) args.push('--host', req.host);
+  if (req.parent) args.push('--parent', req.parent);
+  if (req.oneFileSystem) args.push('--one-file-system');
+  if (req.stdin) args.push('--stdin', '--stdin-filename', req.stdin.filename);
+  else args.push('--', ...req.paths);
+  return args;
+}
+
+export function validateBackup(req: BackupRequest): string | undefined {
+  if (req.stdin && req.paths.length > 0) return 'backup: paths must be empty when stdin is given';
+  if (!req.stdin && req.paths.length === 0) return 'backup: at least one path is required';
+  if (req.stdin && !req.stdin.filename) return 'backup: stdin.filename is required';
+  return undefined;
+}
+
+/**
+ * `restic backup --json`: status lines become coalesced Progress events, error lines are kept
+ * (capped) in the summary, and a run that ends without a summary message is an error.
+ */
+export async function resticBackup(inv: Invocation, req: BackupRequest, opts: ProgressOptions = {}): Promise<Result<BackupSummary>> {
+  const invalid = validateBackup(req);
+  if (invalid) return fail(libraryError('backup', 'invalid_argument', invalid));
+  const coalescer = new ProgressCoalescer(opts.onProgress, opts.progressIntervalMs ?? 500);
+  const meter = new ThroughputMeter();
+  const fileErrors: string[] = [];
+  let errorCount = 0;
+  let summaryMsg: Record<string, unknown> | undefined;
+  let lastProgress = emptyProgress();
+  const started = Date.now();
+
+  const lines = new JsonLines(inv.redactor, (v) => {
+    if (!isObj(v)) return;
+    if (v.message_type === 'status') {
+      const t = Date.now() - started;
+      lastProgress = statusToProgress(v, meter.sample(t, typeof v.bytes_done === 'number' ? v.bytes_done : 0));
+      coalescer.push(lastProgress);
+    } else if (v.message_type === 'summary') summaryMsg = v;
+    else if (v.message_type === 'error') {
+      errorCount++;
+      if (fileErrors.length < MAX_FILE_ERRORS) fileErrors.push(inv.redactor.redact(describeBackupError(v)));
+    }
+  });
+  const { run, error } = await execEngine(inv, 'backup', backupArgs(req), {
+    ...opts,
+    ...(req.stdin ? { stdin: req.stdin.stream } : {}),
+    onStdoutLine: lines.line,
+  });
+  if (errorCount > fileErrors.length) fileErrors.push(`... and ${errorCount - fileErrors.length} more`);
+  const summary = summaryMsg ? parseBackupSummary(summaryMsg, fileErrors) : undefined;
+  if (summary) {
+    const elapsed = (Date.now() - started) / 1000;
+    coalescer.flush({
+      ...lastProgress,
+      percentDone: 1,
+      filesDone: summary.totalFilesProcessed,
+      totalFiles: summary.totalFilesProcessed,
+      bytesDone: summary.totalBytesProcessed,
+      totalBytes: summary.totalBytesProcessed,
+      etaSeconds: 0,
+      elapsedSeconds: summary.durationSeconds || elapsed,
+      currentFiles: [],
+      errorCount,
+    });
+  } else coalescer.flush();
+
+  if (error) {
+    if (error.kind === 'partial' && summary) return fail({ ...error, summary, message: `${error.message} (snapshot ${summary.snapshotId} was saved; ${errorCount} file(s) unreadable)` });
+    return fail(error);
+  }
+  if (!summary) {
+    const why = lines.diagnostics.at(-1) ?? run.stderrTail.at(-1) ?? 'no output';
+    return fail(libraryError('backup', 'failed', `backup ended without a summary message (last output: ${why})`, run.stderrTail, run.exitCode));
+  }
+  return ok(summary);
+}
