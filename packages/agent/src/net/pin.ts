@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 
 /** Normalises a SHA-256 fingerprint: `AB:CD:..` or `abcd..` -> 64 lowercase hex chars, or null if malformed. */

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import selfsigned from 'selfsigned';
+import { Backoff, judgeHealth, readStatus, statePaths } from '@restic-manager/agent';
+import { FakeServer } from './helpers/fake-server.js';
+import { BEARER, fixture, until } from './helpers/fixture.js';
+import type { Fixture } from './helpers/fixture.js';
+import { scriptEngine } from './helpers/script-engine.js';
+
+let server: FakeServer | null = null;
+let fx: Fixture | null = null;
+afterEach(async () => {
+  await fx?.cleanup();
+  await server?.close();
+  fx = null;
+  server = null;
+});
+
+describe('backoff', () => {
+  it('doubles up to the cap with jitter inside [base/2, base]', () => {
+    const lo = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
+    expect([1, 2, 3, 4, 5, 6].map(() => lo.next())).toEqual([50, 100, 200, 400, 500, 500]);
+    const hi = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 1 });
+    expect([1, 2, 3, 4, 5].map(() => hi.next())).toEqual([100, 200, 400, 800, 1000]);
+    hi.reset();
+    expect(hi.next()).toBe(100);
+  });
+});
+
+describe('connection', () => {
+  it('authenticates with the bearer, says hello with protocol_version, heartbeats, and reports healthy', async () => {
+    server = await FakeServer.start();
+    fx = fixture(server.url());
+    await fx.start(scriptEngine({ script: 'true' }));
+    const hello = await server.waitFor((f) => f.type === 'hello');
+    expect(hello).toMatchObject({ protocol_version: 1, agent_version: '0.1.0', active_job_ids: [] });
+    expect(typeof hello.hostname).toBe('string');
+    expect(server.authHeaders[0]).toBe(`Bearer ${BEARER}`);
+    const hb = await server.waitFor((f) => f.type === 'heartbeat');
+    expect(hb.running_job_ids).toEqual([]);
+    await until(() => readStatus(statePaths(fx!.dir).status)?.state === 'ready', 5000, 'status ready');
+    expect(judgeHealth(readStatus(statePaths(fx.dir).status))).toEqual({ healthy: true, reason: 'connected to the server' });
+    expect(fx.logs.join('')).not.toContain(BEARER);
+  });
+
+  it('refuses a server protocol version it does not know, with a clear log line, and runs nothing', async () => {
+    server = await FakeServer.start();
+    server.protocolVersion = 99;
+    fx = fixture(server.url());
+    const calls: { method: string }[] = [];
+    const agent = await fx.start(scriptEngine({ script: 'true', calls: calls as never }));
+    await until(() => fx!.logs.some((l) => l.includes('refusing to proceed: server speaks protocol version 99')), 5000, 'refusal log');
+    expect(agent.connection.getState()).toBe('refused');
+    server.send({ type: 'command.run', job_id: 'j1', kind: 'backup', args: { paths: ['/tmp'] } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toEqual([]);
+    expect(server.frames.filter((f) => f.type !== 'hello')).toEqual([]);
+    const verdict = judgeHealth(readStatus(statePaths(fx.dir).status));
+    expect(verdict.healthy).toBe(false);
+    expect(verdict.reason).toMatch(/protocol version 99/);
+  });
+
+  it('reconnects with backoff after the server goes away', async () => {
+    server = await FakeServer.start();
+    const port = server.port;
+    fx = fixture(server.url());
+    const agent = await fx.start(scriptEngine({ script: 'true' }));
+    await server.waitFor((f) => f.type === 'hello');
+    await server.close();
+    await until(() => agent.connection.getState() !== 'ready', 5000, 'disconnect');
+    const v = judgeHealth(readStatus(statePaths(fx.dir).status));
+    expect(v).toMatchObject({ healthy: true });
+    expect(v.reason).toMatch(/reconnecting/);
+    server = await FakeServer.start({ port });
+    await server.waitFor((f) => f.type === 'hello', 10_000);
+    await until(() => agent.connection.isReady(), 5000, 'reconnected');
+  });
+
+  describe('TLS certificate pinning', () => {
+    let pems: { private: string; cert: string };
+    let pin = '';
+    beforeAll(async () => {
+      pems = await Promise.resolve(selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048 }));
+      const der = Buffer.from(pems.cert.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      pin = createHash('sha256').update(der).digest('hex');
+    });
+
+    it('connects to a self-signed server whose certificate matches the pin', async () => {
+      server = await FakeServer.start({ tls: { key: pems.private, cert: pems.cert } });
+      fx = fixture(server.url('https'), pin.toUpperCase().match(/../g)!.join(':'));
+      const agent = await fx.start(scriptEngine({ script: 'true' }));
+      await server.waitFor((f) => f.type === 'hello');
+      await until(() => agent.connection.isReady(), 5000, 'ready');
+    });
+
+    it('refuses a certificate that does not match the pin, before sending anything', async () => {
+      server = await FakeServer.start({ tls: { key: pems.private, cert: pems.cert } });
+      fx = fixture(server.url('https'), 'ab'.repeat(32));
+      const agent = await fx.start(scriptEngine({ script: 'true' }));
+      await until(() => fx!.logs.some((l) => l.includes('does not match the pinned')), 5000, 'pin mismatch log');
+      expect(agent.connection.getState()).toBe('refused');
+      expect(server.authHeaders).toEqual([]);
+      expect(server.frames).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Outbox, StateError, newSecretsKey, readAgentConfig, readSecrets, statePaths, writeAgentConfig, writeFileAtomic, writeSecrets,
+} from '@restic-manager/agent';
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-agent-state-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const mode = (f: string): number => fs.statSync(f).mode & 0o777;
+
+describe('agent.yaml', () => {
+  it('round-trips and is written with mode 0600', () => {
+    const p = statePaths(tmp());
+    const cfg = { server_url: 'https://s.example', host_id: 'h1', bearer: 'b'.repeat(40), secrets_key: newSecretsKey(), cert_pin_sha256: 'ab'.repeat(32) };
+    writeAgentConfig(p.config, cfg);
+    expect(readAgentConfig(p.config)).toEqual(cfg);
+    expect(mode(p.config)).toBe(0o600);
+  });
+
+  it('missing file -> one clear state_missing error telling how to enroll', () => {
+    const p = statePaths(tmp());
+    expect(() => readAgentConfig(p.config)).toThrow(StateError);
+    expect(() => readAgentConfig(p.config)).toThrow(/not enrolled yet.*enroll --server/);
+  });
+
+  it('corrupt file -> state_corrupt naming the field', () => {
+    const p = statePaths(tmp());
+    fs.writeFileSync(p.config, 'server_url: x\nhost_id: [\n');
+    expect(() => readAgentConfig(p.config)).toThrow(/corrupt \(not valid YAML\)/);
+    fs.writeFileSync(p.config, 'server_url: x\nhost_id: h\nbearer: b\n');
+    try {
+      readAgentConfig(p.config);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as StateError).code).toBe('state_corrupt');
+      expect((err as Error).message).toMatch(/'secrets_key'/);
+    }
+  });
+});
+
+describe('secrets.enc', () => {
+  const s = { repository: 'rest:http://127.0.0.1:1/h1/', password: 'correct horse battery staple', rest_username: 'h1', rest_password: 'rest-secret-42' };
+
+  it('round-trips, is 0600 and holds no plaintext', () => {
+    const p = statePaths(tmp());
+    const key = newSecretsKey();
+    writeSecrets(p.secrets, key, s);
+    expect(readSecrets(p.secrets, key)).toEqual(s);
+    expect(mode(p.secrets)).toBe(0o600);
+    const raw = fs.readFileSync(p.secrets);
+    for (const v of [s.password, s.rest_password, 'rest:http']) expect(raw.includes(Buffer.from(v))).toBe(false);
+  });
+
+  it('absent -> null (no credentials delivered yet)', () => {
+    expect(readSecrets(statePaths(tmp()).secrets, newSecretsKey())).toBeNull();
+  });
+
+  it('tampered file or wrong key -> state_corrupt, never garbage', () => {
+    const p = statePaths(tmp());
+    const key = newSecretsKey();
+    writeSecrets(p.secrets, key, s);
+    expect(() => readSecrets(p.secrets, newSecretsKey())).toThrow(/authentication failed/);
+    const raw = fs.readFileSync(p.secrets);
+    raw[raw.length - 1]! ^= 1;
+    fs.writeFileSync(p.secrets, raw);
+    expect(() => readSecrets(p.secrets, key)).toThrow(StateError);
+    fs.writeFileSync(p.secrets, 'short');
+    expect(() => readSecrets(p.secrets, key)).toThrow(/not a secrets file/);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('keeps the old content and leaves no temp file when the write fails', () => {
+    const d = tmp();
+    const target = path.join(d, 'f');
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, 'x'), 'keep');
+    expect(() => writeFileAtomic(target, 'new')).toThrow();
+    expect(fs.readdirSync(d)).toEqual(['f']);
+    expect(fs.readFileSync(path.join(target, 'x'), 'utf8')).toBe('keep');
+  });
+
+  it('replaces content in one step', () => {
+    const f = path.join(tmp(), 'g');
+    writeFileAtomic(f, 'one');
+    writeFileAtomic(f, 'two');
+    expect(fs.readFileSync(f, 'utf8')).toBe('two');
+    expect(fs.readdirSync(path.dirname(f))).toEqual(['g']);
+  });
+});
+
+describe('Outbox', () => {
+  it('survives a restart, keeps order, and forgets delivered entries', () => {
+    const f = statePaths(tmp()).outbox;
+    const a = new Outbox(f);
+    for (let i = 0; i < 5; i++) a.append({ type: 'log.stream', job_id: 'j', seq: i });
+    const ids = a.pending().map((e) => e.id);
+    a.markDelivered(ids[1]!);
+    expect(a.pending().map((e) => e.frame.seq)).toEqual([2, 3, 4]);
+    a.close();
+    // Delivered entries may be replayed after a restart (the server de-duplicates), undelivered never lost.
+    const b = new Outbox(f);
+    expect(b.pending().map((e) => e.frame.seq).slice(-3)).toEqual([2, 3, 4]);
+    b.markDelivered(b.pending().at(-1)!.id);
+    expect(b.size()).toBe(0);
+    b.close();
+    expect(fs.readFileSync(f, 'utf8')).toBe('');
+    expect(new Outbox(f).size()).toBe(0);
+  });
+
+  it('drops a torn last line from a crash mid-append and keeps the rest', () => {
+    const f = statePaths(tmp()).outbox;
+    fs.writeFileSync(f, '{"type":"a","seq":0}\n{"type":"a","seq":1}\n{"type":"a","se');
+    const o = new Outbox(f);
+    expect(o.pending().map((e) => e.frame.seq)).toEqual([0, 1]);
+    expect(o.skippedOnLoad).toBe(1);
+    o.append({ type: 'a', seq: 2 });
+    o.close();
+    expect(new Outbox(f).pending().map((e) => e.frame.seq)).toEqual([0, 1, 2]);
+  });
+});
