@@ -136,7 +136,23 @@ export const CloseCode = {
   badFrame: 4002,
   replaced: 4003,
   protocolUnknown: 4004,
+  /** No heartbeat within the server's timeout (default 90 s). */
+  heartbeatTimeout: 4005,
+  /** Browser job stream: the session's role may not watch this job. */
+  forbidden: 4403,
+  /** Browser job stream: no such job. */
+  notFound: 4404,
 } as const;
+
+/**
+ * `code` values of the server's `error` frame on the agent socket. The connection stays open
+ * unless the frame is followed by a close (protocol_too_old, expected_hello).
+ */
+export const AgentErrorCode = z.enum([
+  'bad_json', 'bad_frame', 'too_large', 'expected_hello', 'unexpected_hello', 'protocol_too_old',
+  'not_found', 'forbidden', 'invalid_state', 'internal',
+]);
+export type AgentErrorCode = z.infer<typeof AgentErrorCode>;
 
 /** Largest frame either side accepts, in bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
