@@ -1,0 +1,105 @@
+/**
+ * Packs compressed chunks into blobs: each blob is one age file (to the recipient)
+ * whose plaintext is the concatenation of zstd frames. A blob is closed at the pack
+ * target size, named by the SHA-256 of its ciphertext, and uploaded create-only.
+ * At most `maxUploads` blobs are in flight; add() waits for a slot (backpressure).
+ * Only after an upload succeeds is the blob reported through `onUploaded`.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { AgeEncryptor, type X25519Recipient } from './age/index.js';
+import { blobKey } from './layout.js';
+import type { BlobRecord } from './index-db.js';
+import type { Storage } from './storage/index.js';
+
+export interface PackedChunk {
+  hash: Buffer;
+  offset: number;
+  length: number;
+  raw: number;
+}
+
+/** A blob being filled; `id` is set when it is closed. */
+export class OpenBlob {
+  id: string | null = null;
+  readonly chunks: PackedChunk[] = [];
+  readonly encryptor: AgeEncryptor;
+  readonly parts: Buffer[] = [];
+  readonly hasher: Hash = createHash('sha256');
+  size = 0;
+  constructor(recipient: X25519Recipient) {
+    this.encryptor = new AgeEncryptor([recipient]);
+  }
+  write(bufs: Buffer[]): void {
+    for (const b of bufs) {
+      this.parts.push(b);
+      this.hasher.update(b);
+      this.size += b.length;
+    }
+  }
+}
+
+export interface PackerOptions {
+  recipient: X25519Recipient;
+  storage: Storage;
+  target: number;
+  maxUploads?: number;
+  onUploaded(blob: BlobRecord, chunks: PackedChunk[]): void;
+}
+
+export class Packer {
+  private current: OpenBlob | null = null;
+  private readonly inflight = new Set<Promise<void>>();
+  private failure: unknown = null;
+  bytesUploaded = 0;
+  blobsUploaded = 0;
+
+  constructor(private readonly o: PackerOptions) {}
+
+  /** Appends a compressed chunk; returns the blob it went into (id known once closed). */
+  async add(hash: Buffer, raw: number, data: Uint8Array): Promise<OpenBlob> {
+    if (this.failure) throw this.failure;
+    const blob = (this.current ??= new OpenBlob(this.o.recipient));
+    const offset = blob.encryptor.plaintextLength;
+    blob.write(blob.encryptor.push(data));
+    blob.chunks.push({ hash, offset, length: data.length, raw });
+    if (blob.encryptor.plaintextLength >= this.o.target) await this.close();
+    return blob;
+  }
+
+  private async close(): Promise<void> {
+    const blob = this.current;
+    if (!blob) return;
+    this.current = null;
+    while (this.inflight.size >= (this.o.maxUploads ?? 2)) await Promise.race(this.inflight);
+    if (this.failure) throw this.failure;
+    const plain = blob.encryptor.plaintextLength;
+    const header = blob.encryptor.headerLength;
+    blob.write(blob.encryptor.finish());
+    const id = blob.hasher.digest('hex');
+    blob.id = id;
+    const body = Buffer.concat(blob.parts);
+    blob.parts.length = 0;
+    const p = this.o.storage
+      .put(blobKey(id), body, { createOnly: true })
+      .catch((e: unknown) => {
+        if ((e as { code?: string }).code !== 'AlreadyExists') throw e;
+      })
+      .then(() => {
+        this.bytesUploaded += body.length;
+        this.blobsUploaded++;
+        this.o.onUploaded({ id, size: body.length, plain, header }, blob.chunks);
+      })
+      .catch((e: unknown) => {
+        this.failure ??= e;
+      })
+      .finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  /** Closes the open blob and waits for every upload; rejects if any upload failed. */
+  async flush(): Promise<void> {
+    await this.close();
+    await Promise.all(this.inflight);
+    if (this.failure) throw this.failure;
+  }
+}

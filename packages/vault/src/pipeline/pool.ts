@@ -1,0 +1,96 @@
+/**
+ * A pool of chunk workers (one per core by default). Files are handed out as workers
+ * become free; every message comes back through `onMessage` on the main thread, and
+ * the consumer returns byte credit with `release()` once a chunk is packed.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ChunkerParams } from '../chunker.js';
+import type { WorkerInit, WorkerMessage } from './protocol.js';
+
+function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  const js = path.join(path.dirname(here), 'chunk-worker.js');
+  if (existsSync(js)) return js;
+  // Running from TypeScript sources (tests): use the compiled worker from dist/.
+  const dist = path.resolve(path.dirname(here), '..', '..', 'dist', 'pipeline', 'chunk-worker.js');
+  if (!existsSync(dist)) throw new Error(`chunk worker not built: run \`npx tsc -b\` (missing ${dist})`);
+  return dist;
+}
+
+interface Slot {
+  worker: Worker;
+  credit: Int32Array;
+  busy: number;
+}
+
+export class ChunkPool {
+  private readonly slots: Slot[] = [];
+  private readonly jobs = new Map<number, Slot>();
+  private nextJob = 1;
+  private failure: Error | null = null;
+
+  constructor(
+    params: ChunkerParams,
+    level: number,
+    private readonly onMessage: (m: WorkerMessage) => void,
+    opts: { workers?: number; creditBytes?: number } = {},
+  ) {
+    const n = opts.workers ?? Math.max(1, Math.min(os.availableParallelism(), 4));
+    const script = workerScript();
+    for (let i = 0; i < n; i++) {
+      const sab = new SharedArrayBuffer(4);
+      const credit = new Int32Array(sab);
+      credit[0] = opts.creditBytes ?? 8 * 1024 * 1024;
+      const worker = new Worker(script, { workerData: { params, level, credit: sab } satisfies WorkerInit });
+      const slot: Slot = { worker, credit, busy: 0 };
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'end') slot.busy--;
+        this.onMessage(m);
+      });
+      worker.on('error', (e) => {
+        this.failure = e;
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  /** Workers that could take another file without queueing more than one behind the current. */
+  get hasCapacity(): boolean {
+    return this.slots.some((s) => s.busy < 2);
+  }
+
+  /** Submits a file; returns its job id. */
+  submit(file: string): number {
+    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const job = this.nextJob++;
+    slot.busy++;
+    this.jobs.set(job, slot);
+    slot.worker.postMessage({ type: 'file', job, path: file });
+    return job;
+  }
+
+  /** Returns `bytes` of credit to the worker running `job`. */
+  release(job: number, bytes: number): void {
+    const slot = this.jobs.get(job);
+    if (!slot) return;
+    Atomics.add(slot.credit, 0, bytes);
+    Atomics.notify(slot.credit, 0);
+  }
+
+  /** Call once the consumer has processed a job's `end` message. */
+  forget(job: number): void {
+    this.jobs.delete(job);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
