@@ -1,0 +1,144 @@
+import type { Hono } from 'hono';
+import { CreateHostRequest, CreateUserRequest, LoginRequest, Role } from '@restic-manager/protocol';
+import { z } from 'zod';
+import type { AppEnv } from '../http/auth.middleware.js';
+import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
+import { DomainError } from '../services/errors.js';
+import { userView } from '../services/auth.service.js';
+import { EnrollmentResultView } from './pages/add-host.js';
+import { JobSummary } from './pages/job.js';
+import { AlertRow } from './pages/lists.js';
+import { LoginPage } from './pages/login.js';
+import { UserRow } from './pages/settings.js';
+import { list, nest, opt, parseForm } from './forms.js';
+import type { WebCtx } from './web-context.js';
+import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
+
+const TagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
+
+/** A same-site path to return to after sign-in (never an absolute or protocol-relative URL). */
+const safeNext = (v: unknown): string => (typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/');
+
+/** Sign-in/out and every state-changing UI action. Errors are DomainErrors -> JSON -> toast. */
+export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
+  const s = w.services;
+
+  app.get('/login', (c) => {
+    if (c.get('session')) return c.redirect(safeNext(c.req.query('next')), 302);
+    return c.html(<LoginPage next={safeNext(c.req.query('next'))} notice={c.req.query('signed_out') ? 'You have signed out.' : undefined} />);
+  });
+  app.post('/login', async (c) => {
+    const form = await formOf(c);
+    const next = safeNext(form.next);
+    const parsed = LoginRequest.safeParse({ username: form.username ?? '', password: form.password ?? '' });
+    if (!parsed.success) return c.html(<LoginPage error="Enter a username and a password." next={next} />, 400);
+    try {
+      const { token } = await s.auth.login(parsed.data.username, parsed.data.password, c.get('clientIp') ?? '', c.req.header('user-agent') ?? null);
+      setSessionCookie(c, token, w.cookie);
+      return c.redirect(next, 303);
+    } catch (e) {
+      if (e instanceof DomainError && (e.code === 'invalid_credentials' || e.code === 'too_many_attempts')) {
+        const msg = e.code === 'invalid_credentials' ? 'Invalid username or password.' : `Too many failed sign-ins. ${e.message.replace(/^too many failed logins; /, '').replace(/^./, (x) => x.toUpperCase())}.`;
+        return c.html(<LoginPage error={msg} username={parsed.data.username} next={next} />, e.code === 'too_many_attempts' ? 429 : 401);
+      }
+      throw e;
+    }
+  });
+  app.post('/logout', async (c) => {
+    const session = c.get('session');
+    if (session) await s.auth.logout(session);
+    clearSessionCookie(c, w.cookie);
+    return c.redirect('/login?signed_out=1', 303);
+  });
+
+  app.post('/hosts/new', guard('admin'), async (c) => {
+    const f = nest(await formOf(c));
+    const repo = (f.repository ?? {}) as Record<string, unknown>;
+    const input = parseForm(CreateHostRequest, {
+      name: opt(f.name) ?? '',
+      tags: list(f.tags),
+      repository: {
+        url: opt(repo.url) ?? '',
+        password: opt(repo.password),
+        rest_username: opt(repo.rest_username),
+        rest_password: opt(repo.rest_password),
+        append_only: repo.append_only === 'true' || repo.append_only === 'on',
+      },
+    });
+    const result = await s.hosts.addHost(actorOf(c), input);
+    return c.html(<EnrollmentResultView result={result} name={input.name} />);
+  });
+
+  app.post('/hosts/:id/token', guard('admin'), async (c) => {
+    const host = await s.hosts.get(c.req.param('id'));
+    const result = await s.hosts.regenerateToken(actorOf(c), host.id, undefined);
+    return c.html(<EnrollmentResultView result={result} name={host.name} />);
+  });
+
+  app.post('/hosts/:id/run', guard('operator'), async (c) => {
+    const id = c.req.param('id');
+    const f = nest(await formOf(c));
+    const kind = typeof f.kind === 'string' ? f.kind : 'backup';
+    const a = (f.args ?? {}) as Record<string, unknown>;
+    let args: Record<string, unknown> = {};
+    if (kind === 'backup') {
+      const given = list(a.paths);
+      const tags = list(a.tags);
+      args = { paths: given.length ? given : await w.read.defaultBackupPaths(id), ...(tags.length ? { tags } : {}) };
+      if ((args.paths as string[]).length === 0) {
+        throw new DomainError('validation_failed', 'no paths to back up: enter them in the Run now panel of the host page (or add a backup schedule)', { 'args.paths': 'enter at least one path' });
+      }
+    } else if (!['check', 'unlock', 'init', 'prune', 'snapshots', 'stats'].includes(kind)) {
+      throw new DomainError('validation_failed', `“${kind}” cannot be started from here`, { kind: 'unsupported job kind' });
+    }
+    const { job } = await s.jobs.runNow(actorOf(c), id, kind as 'backup', args);
+    return redirectTo(c, `/jobs/${job.id}`);
+  });
+
+  app.post('/hosts/:id/tags', guard('operator'), async (c) => {
+    const id = c.req.param('id');
+    const tags = parseForm(z.object({ tags: TagList }), { tags: list((await formOf(c)).tags) }).tags;
+    const host = await s.hosts.get(id);
+    await w.read.setTags(id, tags);
+    await s.audit.record(actorOf(c), 'host.tags', { kind: 'host', id }, { from: host.tags, to: tags });
+    c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: 'Tags saved.', kind: 'ok' } }));
+    return c.body(null, 204);
+  });
+
+  app.delete('/hosts/:id', guard('admin'), async (c) => {
+    const host = await s.hosts.get(c.req.param('id'));
+    const confirm = (await formOf(c)).confirm;
+    if (confirm !== host.name) throw new DomainError('validation_failed', `type the host name “${host.name}” to confirm`, { confirm: `type ${host.name}` });
+    await s.hosts.delete(actorOf(c), host.id);
+    return redirectTo(c, '/');
+  });
+
+  app.post('/jobs/:id/cancel', guard('operator'), async (c) => {
+    await s.jobs.cancel(actorOf(c), c.req.param('id'));
+    const job = await s.jobs.get(c.req.param('id'));
+    const host = await s.hosts.get(job.host_id).catch(() => null);
+    c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: 'Cancel sent to the agent.', kind: 'info' } }));
+    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} />);
+  });
+
+  app.post('/alerts/:id/ack', guard('operator'), async (c) => {
+    const a = await s.fleet.ackAlert(actorOf(c), c.req.param('id'));
+    const names = await w.read.hostNames(a.host_id ? [a.host_id] : []);
+    return c.html(<AlertRow alert={a} hostName={a.host_id ? (names.get(a.host_id) ?? null) : null} operate={true} />);
+  });
+
+  app.post('/settings/users', guard('admin'), async (c) => {
+    const f = await formOf(c);
+    const input = parseForm(CreateUserRequest, { username: opt(f.username) ?? '', password: typeof f.password === 'string' ? f.password : '', role: f.role });
+    await s.auth.createUser(actorOf(c), input);
+    c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `User ${input.username} created.`, kind: 'ok' } }));
+    return redirectTo(c, '/settings#users');
+  });
+
+  app.post('/settings/users/:id/role', guard('admin'), async (c) => {
+    const role = parseForm(z.object({ role: Role }), { role: (await formOf(c)).role }).role;
+    const u = await s.auth.setRole(actorOf(c), c.req.param('id'), role);
+    c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `${u.username} is now ${role}.`, kind: 'ok' } }));
+    return c.html(<UserRow user={userView(u)} self={false} />);
+  });
+}

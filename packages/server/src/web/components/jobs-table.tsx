@@ -1,0 +1,84 @@
+import type { JobView } from '@restic-manager/protocol';
+import { JobKind, JobStatus } from '@restic-manager/protocol';
+import { durationBetween, shortId } from './format.js';
+import { Empty, JobStatusBadge, Pager, RelTime, withQuery } from './ui.js';
+
+export interface JobListData {
+  items: JobView[];
+  total: number;
+  limit: number;
+  offset: number;
+  filter: { status?: string | undefined; kind?: string | undefined };
+}
+
+/** Status/kind filter for a jobs list; swaps `#jobs` in place and keeps the URL shareable. */
+export function JobFilters(props: { action: string; filter: JobListData['filter'] }) {
+  return (
+    <form class="form inline" method="get" action={props.action} hx-get={props.action} hx-target="#jobs" hx-select="#jobs" hx-swap="outerHTML" hx-push-url="true" hx-trigger="change">
+      <label class="sr-only" for="f-job-status">Status</label>
+      <select id="f-job-status" name="status">
+        <option value="">All statuses</option>
+        {JobStatus.options.map((s) => (
+          <option value={s} selected={props.filter.status === s}>{s}</option>
+        ))}
+      </select>
+      <label class="sr-only" for="f-job-kind">Kind</label>
+      <select id="f-job-kind" name="kind">
+        <option value="">All kinds</option>
+        {JobKind.options.map((k) => (
+          <option value={k} selected={props.filter.kind === k}>{k}</option>
+        ))}
+      </select>
+      <noscript><button class="btn small" type="submit">Filter</button></noscript>
+    </form>
+  );
+}
+
+/** A jobs table with pagination. `hostNames` adds a Host column (the fleet-wide list). */
+export function JobsTable(props: { jobs: JobListData; basePath: string; hostNames?: Map<string, string> }) {
+  const j = props.jobs;
+  const q = { status: j.filter.status, kind: j.filter.kind };
+  const names = props.hostNames;
+  return (
+    <div id="jobs">
+      {j.items.length === 0 ? (
+        <Empty title={j.filter.status || j.filter.kind ? 'No jobs match this filter' : 'No jobs yet'}>
+          {j.filter.status || j.filter.kind ? <a href={props.basePath}>Clear the filter</a> : <div>Jobs appear here when a schedule fires or someone presses “Run now”.</div>}
+        </Empty>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Job</th>
+                {names ? <th>Host</th> : null}
+                <th>Kind</th>
+                <th>Status</th>
+                <th>Started</th>
+                <th class="num hide-sm">Duration</th>
+                <th class="hide-sm">By</th>
+              </tr>
+            </thead>
+            <tbody>
+              {j.items.map((job) => (
+                <tr class="row-link">
+                  <td><a class="stretched mono" href={`/jobs/${job.id}`}>{shortId(job.id)}</a></td>
+                  {names ? <td><a class="row-action" href={`/hosts/${job.host_id}`}>{names.get(job.host_id) ?? shortId(job.host_id)}</a></td> : null}
+                  <td>{job.kind}</td>
+                  <td>
+                    <JobStatusBadge status={job.status} />
+                    {job.error ? <div class="host-sub" title={job.error}>{job.error.length > 80 ? `${job.error.slice(0, 80)}…` : job.error}</div> : null}
+                  </td>
+                  <td class="nowrap"><RelTime iso={job.started_at ?? job.created_at} /></td>
+                  <td class="num hide-sm">{job.started_at ? durationBetween(job.started_at, job.finished_at) : '—'}</td>
+                  <td class="hide-sm muted">{job.actor_kind}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager total={j.total} limit={j.limit} offset={j.offset} href={(o) => withQuery(props.basePath, { ...q, offset: o || undefined })} />
+    </div>
+  );
+}

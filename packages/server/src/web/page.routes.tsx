@@ -1,0 +1,159 @@
+import type { Context, Hono } from 'hono';
+import { AuditQuery, HostListQuery, JobListQuery, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, SnapshotQuery, isTerminal } from '@restic-manager/protocol';
+import type { AppEnv } from '../http/auth.middleware.js';
+import { DomainError } from '../services/errors.js';
+import { Layout, PageHead } from './components/layout.js';
+import { Empty } from './components/ui.js';
+import { AddHostPage, EnrollWatch } from './pages/add-host.js';
+import { AuditPage } from './pages/audit.js';
+import { DashboardPage, FleetSummary, HostTable } from './pages/dashboard.js';
+import type { FleetData, HostListData } from './pages/dashboard.js';
+import { JobsTab, RepoTab, SchedulesTab, SettingsTab, SnapshotsTab } from './pages/host-tabs.js';
+import type { HostTab } from './pages/host.js';
+import { HostPage } from './pages/host.js';
+import { JobPage, JobSummary } from './pages/job.js';
+import type { JobPageData } from './pages/job.js';
+import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
+import { SettingsPage } from './pages/settings.js';
+import type { WebCtx } from './web-context.js';
+import { baseUrlOf, guard, viewerOf } from './web-context.js';
+
+const LOG_PAGE = 500;
+
+/** Parses a query with a REST schema; an invalid query falls back to the defaults (pages never 400). */
+function query<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, c: Context, fallback: unknown = {}): T {
+  const q = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ''));
+  for (const k of ['since', 'until']) if (q[k] && /^\d{4}-\d{2}-\d{2}$/.test(q[k])) q[k] = `${q[k]}T00:00:00Z`;
+  const r = schema.safeParse(q);
+  if (r.success) return r.data;
+  const f = schema.safeParse(fallback);
+  if (f.success) return f.data;
+  throw new DomainError('validation_failed', 'invalid query');
+}
+
+/** GET pages and the partials they poll. */
+export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
+  const s = w.services;
+
+  async function fleet(): Promise<FleetData> {
+    const [summary, jobs24h] = await Promise.all([s.fleet.summary(), w.read.jobsByStatusSince(new Date(Date.now() - 86_400_000).toISOString())]);
+    return { ...summary, jobs_24h: jobs24h };
+  }
+  async function hostList(c: Context): Promise<HostListData> {
+    const q = query(HostListQuery, c);
+    const [page, tags] = await Promise.all([s.hosts.list({ tag: q.tag, status: q.status }, Math.min(q.limit, 100), q.offset), w.read.tags()]);
+    return { ...page, filter: { tag: q.tag, status: q.status }, tags };
+  }
+
+  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} />));
+  app.get('/partials/fleet', guard(), async (c) => c.html(<FleetSummary fleet={await fleet()} />));
+  app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} />));
+
+  app.get('/hosts/new', guard('admin'), (c) => c.html(<AddHostPage viewer={viewerOf(c)} />));
+  app.get('/partials/enroll/:id', guard('admin'), async (c) => {
+    const host = await s.hosts.get(c.req.param('id'));
+    return c.html(<EnrollWatch hostId={host.id} host={host} />);
+  });
+
+  const hostTab = async (c: Context<AppEnv>, tab: HostTab) => {
+    const id = c.req.param('id') ?? '';
+    const viewer = viewerOf(c);
+    const host = await s.hosts.get(id);
+    let body;
+    if (tab === 'snapshots') {
+      const q = query(SnapshotQuery, c);
+      const page = await s.fleet.snapshots(id, { tag: q.tag, path: q.path, since: q.since, until: q.until }, Math.min(q.limit, 100), q.offset);
+      body = <SnapshotsTab host={host} snapshots={{ ...page, filter: { tag: q.tag, path: q.path, since: q.since, until: q.until } }} />;
+    } else if (tab === 'jobs') {
+      const q = query(JobListQuery, c);
+      const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
+      body = <JobsTab host={host} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
+    } else if (tab === 'repo') {
+      body = <RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} />;
+    } else if (tab === 'schedules') {
+      body = <SchedulesTab host={host} schedules={(await s.schedules.list(id)).items} />;
+    } else {
+      body = <SettingsTab viewer={viewer} host={host} />;
+    }
+    const defaults = await w.read.defaultBackupPaths(id);
+    return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults}>{body}</HostPage>);
+  };
+  app.get('/hosts/:id', guard(), (c) => hostTab(c, 'snapshots'));
+  for (const tab of ['jobs', 'repo', 'schedules', 'settings'] as const) app.get(`/hosts/:id/${tab}`, guard(), (c) => hostTab(c, tab));
+
+  app.get('/jobs', guard(), async (c) => {
+    const q = query(JobListQuery, c);
+    const page = await s.jobs.list({ kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
+    const names = await w.read.hostNames(page.items.map((j) => j.host_id));
+    return c.html(<JobsPage viewer={viewerOf(c)} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} hostNames={names} />);
+  });
+
+  app.get('/jobs/:id', guard(), async (c) => {
+    const job = await s.jobs.get(c.req.param('id'));
+    const host = await s.hosts.get(job.host_id).catch(() => null);
+    const afterRaw = Number(c.req.query('after_seq') ?? '-1');
+    const after = Number.isInteger(afterRaw) && afterRaw >= -1 ? afterRaw : -1;
+    let log: JobPageData['log'];
+    if (isTerminal(job.status)) {
+      const page = await s.jobs.logs(job.id, after, LOG_PAGE + 1);
+      log = { lines: page.items.slice(0, LOG_PAGE), afterSeq: after, hasMore: page.items.length > LOG_PAGE, pageSize: LOG_PAGE };
+    } else {
+      log = { lines: await w.read.logTail(job.id, LOG_PAGE), afterSeq: -1, hasMore: false, pageSize: LOG_PAGE };
+    }
+    return c.html(<JobPage viewer={viewerOf(c)} data={{ job, host, log }} />);
+  });
+  app.get('/partials/jobs/:id/summary', guard(), async (c) => {
+    const job = await s.jobs.get(c.req.param('id'));
+    const host = await s.hosts.get(job.host_id).catch(() => null);
+    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} />);
+  });
+
+  app.get('/repos', guard(), async (c) => {
+    const offset = Math.max(0, Number(c.req.query('offset') ?? 0) || 0);
+    const page = await s.hosts.listRepos(100, offset);
+    const byRepo = await w.read.hostsByRepo(page.items.map((r) => r.id));
+    const items = page.items.map((r) => ({ ...r, hosts: byRepo.get(r.id) ?? [] }));
+    return c.html(<ReposPage viewer={viewerOf(c)} repos={{ ...page, items }} />);
+  });
+
+  app.get('/alerts', guard(), async (c) => {
+    const open = c.req.query('open') !== 'false';
+    const offset = Math.max(0, Number(c.req.query('offset') ?? 0) || 0);
+    const page = await s.fleet.alerts({ open }, 50, offset);
+    const names = await w.read.hostNames(page.items.flatMap((a) => (a.host_id ? [a.host_id] : [])));
+    return c.html(<AlertsPage viewer={viewerOf(c)} open={open} alerts={page} hostNames={names} />);
+  });
+
+  app.get('/audit', guard('admin'), async (c) => {
+    const q = query(AuditQuery, c);
+    const filter = { actor: q.actor, action: q.action, target_kind: q.target_kind, target_id: q.target_id, since: q.since, until: q.until };
+    const page = await s.audit.list(filter, Math.min(q.limit, 100), q.offset);
+    return c.html(<AuditPage viewer={viewerOf(c)} filter={filter} audit={page} />);
+  });
+
+  app.get('/settings', guard(), async (c) => {
+    const viewer = viewerOf(c);
+    const users = viewer.role === 'admin' ? (await s.auth.listUsers(500, 0)).items : null;
+    const about = {
+      serverVersion: w.version,
+      protocolVersion: PROTOCOL_VERSION,
+      minAgentProtocol: MIN_AGENT_PROTOCOL_VERSION,
+      node: process.versions.node,
+      baseUrl: baseUrlOf(w, c),
+      agentVersions: await w.read.agentVersions(),
+    };
+    return c.html(<SettingsPage viewer={viewer} users={users} about={about} />);
+  });
+}
+
+/** A friendly HTML page for a missing host/job when a full page was requested. */
+export function NotFoundPage(props: { c: Context<AppEnv>; message: string }) {
+  const s = props.c.get('session');
+  if (!s) return <p>{props.message}</p>;
+  return (
+    <Layout title="Not found" viewer={viewerOf(props.c)} active="dashboard">
+      <PageHead title="Not found" />
+      <div class="card"><Empty title={props.message}><a href="/">Back to the dashboard</a></Empty></div>
+    </Layout>
+  );
+}

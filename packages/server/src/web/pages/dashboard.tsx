@@ -1,0 +1,192 @@
+import type { HostView } from '@restic-manager/protocol';
+import { fmtBytes, fmtCount, shortId } from '../components/format.js';
+import type { Viewer } from '../components/layout.js';
+import { Layout, PageHead, canOperate } from '../components/layout.js';
+import { Badge, Empty, HostStatusBadge, JobStatusBadge, Pager, RelTime, StatCard, Tags, withQuery } from '../components/ui.js';
+
+export interface FleetData {
+  hosts_total: number;
+  hosts_by_status: Record<string, number>;
+  total_repo_bytes: number;
+  open_alerts: number;
+  running_jobs: number;
+  jobs_24h: Record<string, number>;
+}
+
+export interface HostListData {
+  items: HostView[];
+  total: number;
+  limit: number;
+  offset: number;
+  filter: { tag?: string | undefined; status?: string | undefined };
+  /** Every tag in use, for the filter menu. */
+  tags: string[];
+}
+
+const STATUSES = ['online', 'degraded', 'offline', 'pending'] as const;
+
+export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: HostListData }) {
+  const v = props.viewer;
+  return (
+    <Layout title="Dashboard" viewer={v} active="dashboard" openAlerts={props.fleet.open_alerts}>
+      <PageHead
+        title="Dashboard"
+        sub="Backup state of every host. Refreshes every 10 seconds."
+        actions={canOperate(v) ? <a class="btn primary" href="/hosts/new">+ Add host</a> : null}
+      />
+      <FleetSummary fleet={props.fleet} />
+      <section class="card" aria-labelledby="hosts-h">
+        <div class="card-head">
+          <h2 id="hosts-h">Hosts</h2>
+          <HostFilters filter={props.hosts.filter} tags={props.hosts.tags} />
+        </div>
+        <HostTable viewer={v} hosts={props.hosts} />
+      </section>
+    </Layout>
+  );
+}
+
+export function FleetSummary(props: { fleet: FleetData; poll?: boolean }) {
+  const f = props.fleet;
+  const j = f.jobs_24h;
+  return (
+    <div class="stats" id="fleet" hx-get="/partials/fleet" hx-trigger="every 10s" hx-swap="outerHTML">
+      <StatCard
+        label="Hosts"
+        value={fmtCount(f.hosts_total)}
+        detail={STATUSES.filter((s) => (f.hosts_by_status[s] ?? 0) > 0).map((s) => (
+          <a href={withQuery('/', { status: s })}><HostStatusBadge status={s} /> <span class="muted">{f.hosts_by_status[s]}</span></a>
+        ))}
+      />
+      <StatCard label="Repository data" value={fmtBytes(f.total_repo_bytes)} detail={<span>across all repositories</span>} />
+      <StatCard
+        label="Open alerts"
+        value={<span style={f.open_alerts > 0 ? 'color:var(--danger)' : ''}>{fmtCount(f.open_alerts)}</span>}
+        href="/alerts"
+        detail={<span>{f.open_alerts === 0 ? 'all clear' : 'need attention'}</span>}
+      />
+      <StatCard
+        label="Jobs, last 24 h"
+        value={fmtCount(Object.values(j).reduce((a, b) => a + b, 0))}
+        href="/jobs"
+        detail={
+          <>
+            {(['succeeded', 'failed', 'running', 'queued', 'cancelled'] as const)
+              .filter((s) => (j[s] ?? 0) > 0)
+              .map((s) => (
+                <a href={withQuery('/jobs', { status: s })}><JobStatusBadge status={s} /> <span class="muted">{j[s]}</span></a>
+              ))}
+            {Object.keys(j).length === 0 ? <span>no jobs yet</span> : null}
+          </>
+        }
+      />
+    </div>
+  );
+}
+
+function HostFilters(props: { filter: HostListData['filter']; tags: string[] }) {
+  return (
+    <form class="form inline" method="get" action="/" hx-get="/partials/hosts" hx-target="#hosts" hx-swap="outerHTML" hx-push-url="true" hx-trigger="change">
+      <label class="sr-only" for="f-status">Status</label>
+      <select id="f-status" name="status">
+        <option value="">All statuses</option>
+        {STATUSES.map((s) => (
+          <option value={s} selected={props.filter.status === s}>{s}</option>
+        ))}
+      </select>
+      <label class="sr-only" for="f-tag">Tag</label>
+      <select id="f-tag" name="tag">
+        <option value="">All tags</option>
+        {props.tags.map((t) => (
+          <option value={t} selected={props.filter.tag === t}>{t}</option>
+        ))}
+      </select>
+      <noscript><button class="btn small" type="submit">Filter</button></noscript>
+    </form>
+  );
+}
+
+/** The polled host table (also the `/partials/hosts` response). */
+export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
+  const h = props.hosts;
+  const q = { tag: h.filter.tag, status: h.filter.status };
+  const poll = withQuery('/partials/hosts', { ...q, offset: h.offset || undefined });
+  const operate = canOperate(props.viewer);
+  return (
+    <div id="hosts" hx-get={poll} hx-trigger="every 10s" hx-swap="outerHTML">
+      {h.items.length === 0 ? (
+        h.filter.tag || h.filter.status ? (
+          <Empty title="No hosts match this filter"><a href="/">Clear the filter</a></Empty>
+        ) : (
+          <Empty title="No hosts yet">
+            <div>Add a host, then run the one-line installer on it. It appears here when its agent enrolls.</div>
+            {operate ? <a class="btn primary" href="/hosts/new">+ Add host</a> : null}
+          </Empty>
+        )
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Host</th>
+                <th>Status</th>
+                <th>Last backup</th>
+                <th class="num hide-sm">Repo size</th>
+                <th class="num hide-sm">Snapshots</th>
+                <th class="num">Alerts</th>
+                <th class="hide-sm">Running</th>
+                {operate ? <th><span class="sr-only">Actions</span></th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {h.items.map((host) => (
+                <HostRow host={host} operate={operate} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager total={h.total} limit={h.limit} offset={h.offset} href={(o) => withQuery('/', { ...q, offset: o || undefined })} />
+    </div>
+  );
+}
+
+function HostRow(props: { host: HostView; operate: boolean }) {
+  const h = props.host;
+  return (
+    <tr class="row-link" data-host-id={h.id}>
+      <td>
+        <a class="stretched host-name" href={`/hosts/${h.id}`}>{h.name}</a>
+        <div class="host-sub">
+          {h.hostname && h.hostname !== h.name ? <span>{h.hostname} </span> : null}
+          <Tags tags={h.tags} />
+        </div>
+      </td>
+      <td><HostStatusBadge status={h.status} /></td>
+      <td class="nowrap">
+        <RelTime iso={h.last_backup_at} /> {h.last_backup_status ? <JobStatusBadge status={h.last_backup_status} /> : null}
+      </td>
+      <td class="num hide-sm">{fmtBytes(h.repo_size_bytes)}</td>
+      <td class="num hide-sm">{fmtCount(h.snapshot_count)}</td>
+      <td class="num">{h.open_alert_count > 0 ? <Badge tone="danger" plain>{h.open_alert_count}</Badge> : <span class="faint">0</span>}</td>
+      <td class="hide-sm">
+        {h.current_job_id ? (
+          <a class="row-action" href={`/jobs/${h.current_job_id}`} title={`Job ${shortId(h.current_job_id)}`}>View →</a>
+        ) : (
+          <span class="faint">—</span>
+        )}
+      </td>
+      {props.operate ? (
+        <td class="num">
+          {h.status === 'pending' ? (
+            <span class="faint">awaiting agent</span>
+          ) : (
+            <button class="btn small row-action" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"backup"}' disabled={!!h.current_job_id}>
+              Run now
+            </button>
+          )}
+        </td>
+      ) : null}
+    </tr>
+  );
+}

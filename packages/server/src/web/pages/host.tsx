@@ -1,0 +1,103 @@
+import type { Child } from 'hono/jsx';
+import type { HostView } from '@restic-manager/protocol';
+import type { Viewer } from '../components/layout.js';
+import { Layout, PageHead, canOperate } from '../components/layout.js';
+import { Field, HostStatusBadge, JobStatusBadge, RelTime, Tabs, Tags } from '../components/ui.js';
+
+export type HostTab = 'snapshots' | 'jobs' | 'repo' | 'schedules' | 'settings';
+
+const TABS: { id: HostTab; label: string }[] = [
+  { id: 'snapshots', label: 'Snapshots' },
+  { id: 'jobs', label: 'Jobs' },
+  { id: 'repo', label: 'Repo' },
+  { id: 'schedules', label: 'Schedules' },
+  { id: 'settings', label: 'Settings' },
+];
+
+/** Host detail frame: header, "Run now" panel, tabs; `children` is the active tab's content. */
+export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; defaultPaths: string[]; children: Child }) {
+  const h = props.host;
+  const tabs = TABS.map((t) => ({ ...t, href: t.id === 'snapshots' ? `/hosts/${h.id}` : `/hosts/${h.id}/${t.id}` }));
+  return (
+    <Layout title={h.name} viewer={props.viewer} active="dashboard">
+      <PageHead
+        crumbs={[{ label: 'Dashboard', href: '/' }]}
+        title={
+          <span style="display:inline-flex;gap:12px;align-items:center;flex-wrap:wrap">
+            {h.name} <HostStatusBadge status={h.status} />
+          </span>
+        }
+        sub={<HostFacts host={h} />}
+      />
+      {canOperate(props.viewer) && h.enrolled_at ? <RunPanel host={h} defaultPaths={props.defaultPaths} /> : null}
+      {!h.enrolled_at ? (
+        <div class="alert-box info" style="margin-bottom:24px">
+          This host has not enrolled yet. Run the install command shown when it was added
+          {canOperate(props.viewer) ? <>, or <a href={`/hosts/${h.id}/settings`}>generate a new token</a></> : null}.
+        </div>
+      ) : null}
+      <Tabs tabs={tabs} active={props.tab} />
+      <div id="tab-panel" role="tabpanel" aria-labelledby={`tab-${props.tab}`}>
+        {props.children}
+      </div>
+    </Layout>
+  );
+}
+
+function HostFacts(props: { host: HostView }) {
+  const h = props.host;
+  return (
+    <span style="display:inline-flex;gap:16px;flex-wrap:wrap">
+      {h.hostname ? <span>{h.hostname}</span> : null}
+      {h.os ? <span>{h.os}/{h.arch}</span> : null}
+      {h.agent_version ? <span>agent {h.agent_version}</span> : null}
+      {h.restic_version ? <span>restic {h.restic_version}</span> : null}
+      <span>last seen <RelTime iso={h.last_seen_at} /></span>
+      {h.last_backup_status ? (
+        <span>
+          last backup <RelTime iso={h.last_backup_at} /> <JobStatusBadge status={h.last_backup_status} />
+        </span>
+      ) : null}
+      {h.tags.length ? <span><Tags tags={h.tags} /></span> : null}
+    </span>
+  );
+}
+
+/** "Run now": a backup of the given paths (defaults from the host's backup schedule), or a maintenance job. */
+function RunPanel(props: { host: HostView; defaultPaths: string[] }) {
+  const h = props.host;
+  const busy = h.current_job_id != null;
+  return (
+    <section class="card" id="run" aria-labelledby="run-h" style="margin-bottom:24px">
+      <div class="card-head">
+        <h2 id="run-h">Run now</h2>
+        {busy ? (
+          <span class="muted">
+            A job is running — <a href={`/jobs/${h.current_job_id ?? ''}`}>view it</a>
+          </span>
+        ) : null}
+      </div>
+      <div class="card-body">
+        <form class="form inline" hx-post={`/hosts/${h.id}/run`} novalidate>
+          <input type="hidden" name="kind" value="backup" />
+          <Field name="args.paths" label="Paths to back up" hint="Comma-separated absolute paths.">
+            <input id="f-args.paths" name="args.paths" value={props.defaultPaths.join(', ')} placeholder="/etc, /home" style="min-width:280px" />
+          </Field>
+          <Field name="args.tags" label="Tags">
+            <input id="f-args.tags" name="args.tags" placeholder="manual" />
+          </Field>
+          <div class="form-actions" style="padding-bottom:2px">
+            <button class="btn primary" type="submit" id="run-now">Run now</button>
+            <button class="btn" type="button" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"check"}'>Check repo</button>
+            <button class="btn" type="button" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"unlock"}' hx-confirm="Remove stale locks from this repository?">Unlock</button>
+            {!h.repo_initialised_at ? (
+              <button class="btn danger" type="button" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"init"}' hx-confirm="Initialise a new restic repository at this host's URL?">
+                Initialise repo
+              </button>
+            ) : null}
+          </div>
+        </form>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,31 @@
+import { BareLayout, Brand } from '../components/layout.js';
+
+/** Sign-in page. `error` is the server's generic message (never says which of user/password was wrong). */
+export function LoginPage(props: { error?: string | undefined; username?: string | undefined; next?: string | undefined; notice?: string | undefined }) {
+  return (
+    <BareLayout title="Sign in">
+      <div class="card login-card">
+        <Brand />
+        <h1 style="font-size:1.15rem;margin-bottom:16px">Sign in</h1>
+        {props.notice ? <div class="alert-box info" style="margin-bottom:16px">{props.notice}</div> : null}
+        {props.error ? (
+          <div class="alert-box danger" role="alert" style="margin-bottom:16px" id="login-error">
+            {props.error}
+          </div>
+        ) : null}
+        <form method="post" action="/login" class="form">
+          <input type="hidden" name="next" value={props.next ?? '/'} />
+          <div class="field">
+            <label for="f-username">Username</label>
+            <input id="f-username" name="username" autocomplete="username" required autofocus value={props.username ?? ''} />
+          </div>
+          <div class="field">
+            <label for="f-password">Password</label>
+            <input id="f-password" name="password" type="password" autocomplete="current-password" required />
+          </div>
+          <button class="btn primary" type="submit" style="width:100%">Sign in</button>
+        </form>
+      </div>
+    </BareLayout>
+  );
+}

@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+
+/**
+ * Read queries only the web pages need (no REST endpoint exposes them): jobs of the last 24 h
+ * by status, tags in use, host names for a set of ids, hosts per repo, agent versions, and a
+ * default backup path list. All are single indexed or aggregate queries — bench/ui.bench.ts
+ * measures the pages that use them.
+ */
+export class WebReadModel {
+  constructor(private readonly db: Db) {}
+
+  /** `{ succeeded: 12, failed: 1, ... }` for jobs created since `sinceIso`. */
+  async jobsByStatusSince(sinceIso: string): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('created_at', '>=', sinceIso)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** Every distinct host tag, sorted. */
+  async tags(): Promise<string[]> {
+    const rows = await sql<{ tag: string }>`select distinct json_each.value as tag from hosts, json_each(hosts.tags) order by 1 limit 500`.execute(this.db);
+    return rows.rows.map((r) => r.tag);
+  }
+
+  /** id -> name for the given host ids. */
+  async hostNames(ids: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await this.db.selectFrom('hosts').select(['id', 'name']).where('id', 'in', unique).execute();
+    return new Map(rows.map((r) => [r.id, r.name]));
+  }
+
+  /** repo id -> the hosts using it. */
+  async hostsByRepo(repoIds: readonly string[]): Promise<Map<string, { id: string; name: string }[]>> {
+    const out = new Map<string, { id: string; name: string }[]>();
+    if (repoIds.length === 0) return out;
+    const rows = await this.db.selectFrom('hosts').select(['id', 'name', 'repo_id']).where('repo_id', 'in', [...repoIds]).execute();
+    for (const r of rows) if (r.repo_id) (out.get(r.repo_id) ?? out.set(r.repo_id, []).get(r.repo_id)!).push({ id: r.id, name: r.name });
+    return out;
+  }
+
+  async agentVersions(): Promise<{ version: string; hosts: number }[]> {
+    const rows = await this.db
+      .selectFrom('hosts')
+      .select(['agent_version', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('agent_version', 'is not', null)
+      .groupBy('agent_version')
+      .execute();
+    return rows.map((r) => ({ version: r.agent_version ?? '', hosts: Number(r.n) }));
+  }
+
+  /** Paths of the host's first enabled backup schedule (the "Run now" default), or []. */
+  async defaultBackupPaths(hostId: string): Promise<string[]> {
+    const row = await this.db
+      .selectFrom('schedules')
+      .select('paths')
+      .where('host_id', '=', hostId)
+      .where('kind', '=', 'backup')
+      .orderBy('enabled', 'desc')
+      .orderBy('created_at')
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.paths) as string[]) : [];
+  }
+
+  /** Last `limit` log lines of a job (for the live view's initial render), oldest first. */
+  async logTail(jobId: string, limit: number) {
+    const rows = await this.db.selectFrom('job_logs').selectAll().where('job_id', '=', jobId).orderBy('seq', 'desc').limit(limit).execute();
+    return rows.reverse();
+  }
+
+  /** Replaces a host's tags; returns false when the host does not exist. */
+  async setTags(hostId: string, tags: string[]): Promise<boolean> {
+    const r = await this.db.updateTable('hosts').set({ tags: JSON.stringify(tags) }).where('id', '=', hostId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+}

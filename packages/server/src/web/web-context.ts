@@ -1,0 +1,72 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Role } from '@restic-manager/protocol';
+import type { AppEnv, CookieOptions } from '../http/auth.middleware.js';
+import { roleAtLeast } from '../http/auth.middleware.js';
+import { errorResponse } from '../http/errors.js';
+import type { Actor } from '../services/context.js';
+import { sessionActor } from '../services/auth.service.js';
+import type { Services } from '../services/services.js';
+import type { Db } from '../store/db.js';
+import type { Viewer } from './components/layout.js';
+import type { WebReadModel } from './read-model.js';
+
+/**
+ * What the web UI needs from the server. The app must run `loadSession` and `csrf` for every
+ * request before the web routes (the same middleware as /api), and set `clientIp`.
+ */
+export interface WebDeps {
+  services: Services;
+  cookie: CookieOptions;
+  version: string;
+  db: Db;
+  /** Public base URL (no trailing slash); defaults to the request's origin. */
+  baseUrl?: () => string;
+}
+
+export interface WebCtx extends WebDeps {
+  read: WebReadModel;
+}
+
+export const isHx = (c: Context): boolean => c.req.header('hx-request') === 'true';
+
+export function viewerOf(c: Context<AppEnv>): Viewer {
+  const s = c.get('session');
+  if (!s) throw new Error('viewerOf called without a session');
+  return { username: s.user.username, role: s.user.role, csrfToken: s.csrfToken };
+}
+
+export function actorOf(c: Context<AppEnv>): Actor {
+  const s = c.get('session');
+  return s ? sessionActor(s) : { kind: 'system' };
+}
+
+/**
+ * Guard for pages and partials. Full-page GETs without a session redirect to /login?next=…;
+ * HTMX and non-GET requests get the JSON 401/403 the toast handler shows.
+ */
+export function guard(role: Role = 'viewer'): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const s = c.get('session');
+    if (!s) {
+      if (c.req.method === 'GET' && !isHx(c)) return c.redirect(`/login?next=${encodeURIComponent(new URL(c.req.url).pathname)}`, 302);
+      return errorResponse(c, 'unauthorized', 'your session has ended: sign in again', 401);
+    }
+    if (!roleAtLeast(s.user.role, role)) return errorResponse(c, 'forbidden', `requires the ${role} role`, 403);
+    await next();
+  };
+}
+
+/** After a successful action: HX-Redirect for HTMX, 303 for plain forms. */
+export function redirectTo(c: Context, location: string): Response {
+  if (isHx(c)) return c.body(null, 200, { 'HX-Redirect': location });
+  return c.redirect(location, 303);
+}
+
+export const baseUrlOf = (d: WebDeps, c: Context): string => d.baseUrl?.() ?? new URL(c.req.url).origin;
+
+/** Reads an urlencoded/multipart body (or the query string for DELETE, as htmx sends it there). */
+export async function formOf(c: Context): Promise<Record<string, unknown>> {
+  const ct = c.req.header('content-type') ?? '';
+  const body = ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('multipart/form-data') ? await c.req.parseBody({ dot: false }) : {};
+  return { ...c.req.query(), ...body };
+}
