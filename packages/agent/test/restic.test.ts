@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '@restic-manager/engines';
+import { makeCorpus, requireTool, tempDir } from '@restic-manager/testkit';
+import type { TempDir } from '@restic-manager/testkit';
+import { FakeServer } from './helpers/fake-server.js';
+import type { Frame } from './helpers/fake-server.js';
+import { fixture } from './helpers/fixture.js';
+import type { Fixture } from './helpers/fixture.js';
+
+const restic = requireTool('restic');
+if (!restic.ok) console.warn(`skipping real-restic agent tests: ${restic.reason}`);
+
+const PASSWORD = 'agent-real-restic-pw-5f1c9a';
+
+/** Every process's argv, read from /proc (the password must never be there). */
+function allCmdlines(): string {
+  let out = '';
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      out += fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') + '\n';
+    } catch {
+      // process ended
+    }
+  }
+  return out;
+}
+
+describe.skipIf(!restic.ok)('agent with real restic (local repository)', () => {
+  let server: FakeServer;
+  let fx: Fixture;
+  let tmp: TempDir;
+  let src: string;
+  const of = (job: string, type: string) => (f: Frame): boolean => f.job_id === job && f.type === type;
+
+  beforeAll(async () => {
+    tmp = await tempDir('rm-agent-restic-');
+    src = path.join(tmp.path, 'src');
+    await makeCorpus(src, { files: 60, totalBytes: 12 * 1024 * 1024, seed: 'agent' });
+    server = await FakeServer.start();
+    fx = fixture(server.url());
+    await fx.start(createEngine('restic'), { progressIntervalMs: 500 });
+    await server.waitFor((f) => f.type === 'hello');
+    server.send({ type: 'config.update', repository: path.join(tmp.path, 'repo'), password: PASSWORD });
+    server.send({ type: 'command.run', job_id: 'init', kind: 'init', args: {} });
+    expect(await server.waitFor(of('init', 'job.finished'))).toMatchObject({ status: 'succeeded' });
+  });
+  afterAll(async () => {
+    await fx.cleanup();
+    await server.close();
+    await tmp.cleanup();
+  });
+
+  it('backs up, reports the real snapshot and stats, and never exposes the password', async () => {
+    server.send({ type: 'command.run', job_id: 'b1', kind: 'backup', args: { paths: [src], tags: ['t1'], limit_upload_kbps: 8192 } });
+    let cmdlines = '';
+    const sampler = setInterval(() => (cmdlines += allCmdlines()), 50);
+    const fin = await server.waitFor(of('b1', 'job.finished'), 60_000);
+    clearInterval(sampler);
+    expect(fin).toMatchObject({ status: 'succeeded', exit_code: 0, error: null });
+    const snapId = (fin.stats as { snapshotId: string }).snapshotId;
+    expect(snapId).toMatch(/^[0-9a-f]{8,64}$/);
+    const report = await server.waitFor(of('b1', 'snapshots.report'));
+    const snaps = report.snapshots as { id: string; tags: string[] }[];
+    expect(snaps).toHaveLength(1);
+    expect(snaps[0]!.id.startsWith(snapId)).toBe(true);
+    expect(snaps[0]!.tags).toEqual(['t1']);
+    const stats = await server.waitFor(of('b1', 'repo.stats'));
+    expect(stats.snapshot_count).toBe(1);
+    expect(stats.size_bytes as number).toBeGreaterThan(1024 * 1024);
+    expect(cmdlines).toContain('backup');
+    expect(cmdlines).not.toContain(PASSWORD);
+    expect(JSON.stringify(server.frames)).not.toContain(PASSWORD);
+    expect(fx.logs.join('')).not.toContain(PASSWORD);
+  });
+
+  it('cancel mid-backup -> cancelled, and the repository still checks clean', async () => {
+    fs.writeFileSync(path.join(src, 'fresh.bin'), randomBytes(24 * 1024 * 1024));
+    server.send({ type: 'command.run', job_id: 'c1', kind: 'backup', args: { paths: [src], limit_upload_kbps: 1024 } });
+    await server.waitFor(of('c1', 'job.started'));
+    await new Promise((r) => setTimeout(r, 1500));
+    server.send({ type: 'command.cancel', job_id: 'c1' });
+    expect(await server.waitFor(of('c1', 'job.finished'), 30_000)).toMatchObject({ status: 'cancelled', error_kind: 'cancelled' });
+    server.send({ type: 'command.run', job_id: 'k1', kind: 'check', args: {} });
+    expect(await server.waitFor(of('k1', 'job.finished'), 60_000)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('a wrong password is reported as wrong_password without echoing it', async () => {
+    server.send({ type: 'command.run', job_id: 'w1', kind: 'snapshots', args: {}, credential: { repository: path.join(tmp.path, 'repo'), password: 'definitely-wrong-pw' } });
+    const fin = await server.waitFor(of('w1', 'job.finished'), 30_000);
+    expect(fin).toMatchObject({ status: 'failed', error_kind: 'wrong_password' });
+    expect(JSON.stringify(server.frames)).not.toContain('definitely-wrong-pw');
+  });
+});
