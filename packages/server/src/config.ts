@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+
+/** Fully resolved server configuration (spec §4.1). */
+export interface ServerConfig {
+  listenHost: string;
+  /** 0 = ephemeral port; the bound port is reported by startServer. */
+  listenPort: number;
+  dataDir: string;
+  /** Public URL agents and browsers use; null = derived from the bound address. */
+  baseUrl: string | null;
+  secretKeyFile: string;
+  /** CIDRs whose X-Forwarded-For / X-Forwarded-Proto are honoured. Empty = trust no one. */
+  trustedProxies: string[];
+  cookieSecure: boolean;
+  /** Bootstrap admin password (first run only). Generated and printed once when absent. */
+  adminPassword: string | null;
+  /** Bearer token protecting /metrics; null = loopback/allow-list only. */
+  metricsToken: string | null;
+  /** CIDRs allowed to scrape /metrics without a token. */
+  metricsAllow: string[];
+  /** Directory holding install.sh (served at /install/install.sh). */
+  installDir: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** A host with no heartbeat for this long is offline (default 90 s). */
+  agentTimeoutMs: number;
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
+}
+
+/** Raw settings before validation: environment names map to these keys. */
+export interface ServerConfigInput {
+  listen?: string;
+  dataDir?: string;
+  baseUrl?: string | null;
+  secretKeyFile?: string;
+  trustedProxy?: string;
+  cookieSecure?: string | boolean;
+  adminPassword?: string | null;
+  metricsToken?: string | null;
+  metricsAllow?: string;
+  installDir?: string | null;
+  logLevel?: string;
+  agentTimeoutMs?: number;
+  sessionIdleMs?: number;
+  sessionAbsoluteMs?: number;
+}
+
+/** A configuration problem; `variable` names the setting (e.g. RM_LISTEN). */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`invalid configuration: ${variable}: ${problem}`);
+  }
+}
+
+const ENV: Record<keyof ServerConfigInput, string> = {
+  listen: 'RM_LISTEN',
+  dataDir: 'RM_DATA_DIR',
+  baseUrl: 'RM_BASE_URL',
+  secretKeyFile: 'RM_SECRET_KEY_FILE',
+  trustedProxy: 'RM_TRUSTED_PROXY',
+  cookieSecure: 'RM_COOKIE_SECURE',
+  adminPassword: 'RM_ADMIN_PASSWORD',
+  metricsToken: 'RM_METRICS_TOKEN',
+  metricsAllow: 'RM_METRICS_ALLOW',
+  installDir: 'RM_INSTALL_DIR',
+  logLevel: 'RM_LOG_LEVEL',
+  agentTimeoutMs: 'RM_AGENT_TIMEOUT_MS',
+  sessionIdleMs: 'RM_SESSION_IDLE_MS',
+  sessionAbsoluteMs: 'RM_SESSION_ABSOLUTE_MS',
+};
+
+/** YAML keys (snake_case) accepted in the file named by RM_CONFIG_FILE. */
+const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
+  listen: 'listen',
+  data_dir: 'dataDir',
+  base_url: 'baseUrl',
+  secret_key_file: 'secretKeyFile',
+  trusted_proxy: 'trustedProxy',
+  cookie_secure: 'cookieSecure',
+  metrics_token: 'metricsToken',
+  metrics_allow: 'metricsAllow',
+  install_dir: 'installDir',
+  log_level: 'logLevel',
+};
+
+/**
+ * Reads RM_* variables, layered over the optional YAML file named by RM_CONFIG_FILE
+ * (environment wins). Throws ConfigError naming the offending variable.
+ */
+export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const input: ServerConfigInput = {};
+  const file = env.RM_CONFIG_FILE;
+  if (file) Object.assign(input, readYamlConfig(file));
+  for (const [key, name] of Object.entries(ENV) as [keyof ServerConfigInput, string][]) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    if (key === 'agentTimeoutMs' || key === 'sessionIdleMs' || key === 'sessionAbsoluteMs') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new ConfigError(name, `expected a positive integer of milliseconds, got '${v}'`);
+      input[key] = n;
+    } else {
+      (input as Record<string, unknown>)[key] = v;
+    }
+  }
+  return resolveConfig(input);
+}
+
+function readYamlConfig(file: string): ServerConfigInput {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError('RM_CONFIG_FILE', `cannot read ${file}: ${(e as Error).message.split('\n')[0] ?? ''}`);
+  }
+  if (doc == null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError('RM_CONFIG_FILE', `${file} must be a YAML mapping`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    const key = YAML_KEYS[k];
+    if (!key) throw new ConfigError('RM_CONFIG_FILE', `${file}: unknown key '${k}' (admin_password belongs in RM_ADMIN_PASSWORD)`);
+    out[key] = Array.isArray(v) ? v.join(',') : typeof v === 'boolean' || typeof v === 'number' ? String(v) : v;
+  }
+  return out as ServerConfigInput;
+}
+
+/** Validates and fills defaults. Throws ConfigError naming the RM_* variable at fault. */
+export function resolveConfig(input: ServerConfigInput): ServerConfig {
+  const { host, port } = parseListen(input.listen ?? ':8080');
+  if (!input.dataDir) throw new ConfigError('RM_DATA_DIR', 'required (directory for the database and secret key)');
+  const dataDir = path.resolve(input.dataDir);
+  const baseUrl = input.baseUrl ? parseBaseUrl(input.baseUrl) : null;
+  const logLevel = input.logLevel ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('RM_LOG_LEVEL', `expected one of fatal,error,warn,info,debug,trace,silent, got '${logLevel}'`);
+  }
+  return {
+    listenHost: host,
+    listenPort: port,
+    dataDir,
+    baseUrl,
+    secretKeyFile: path.resolve(input.secretKeyFile ?? path.join(dataDir, 'secret.key')),
+    trustedProxies: parseCidrList('RM_TRUSTED_PROXY', input.trustedProxy ?? ''),
+    cookieSecure: parseBool('RM_COOKIE_SECURE', input.cookieSecure ?? true),
+    adminPassword: input.adminPassword ?? null,
+    metricsToken: input.metricsToken ?? null,
+    metricsAllow: parseCidrList('RM_METRICS_ALLOW', input.metricsAllow ?? '127.0.0.0/8,::1/128'),
+    installDir: input.installDir ?? null,
+    logLevel: logLevel as ServerConfig['logLevel'],
+    agentTimeoutMs: input.agentTimeoutMs ?? 90_000,
+    sessionIdleMs: input.sessionIdleMs ?? 30 * 60_000,
+    sessionAbsoluteMs: input.sessionAbsoluteMs ?? 12 * 3_600_000,
+  };
+}
+
+function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v.trim());
+  if (!m) throw new ConfigError('RM_LISTEN', `expected [host]:port such as ':8080' or '127.0.0.1:8080', got '${v}'`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError('RM_LISTEN', `port ${port} is out of range 0-65535`);
+  const host = m[1] ?? (m[2] || '0.0.0.0');
+  return { host, port };
+}
+
+function parseBaseUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError('RM_BASE_URL', `not a URL: '${v}'`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('RM_BASE_URL', 'must start with http:// or https://');
+  if (u.username || u.password) throw new ConfigError('RM_BASE_URL', 'must not contain credentials');
+  return u.toString().replace(/\/+$/, '');
+}
+
+function parseBool(name: string, v: string | boolean): boolean {
+  if (typeof v === 'boolean') return v;
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  throw new ConfigError(name, `expected true or false, got '${v}'`);
+}
+
+function parseCidrList(name: string, v: string): string[] {
+  const out: string[] = [];
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [addr, bits] = part.split('/');
+    const fam = isIP(addr ?? '');
+    const max = fam === 4 ? 32 : 128;
+    const n = bits === undefined ? max : Number(bits);
+    if (!fam || !Number.isInteger(n) || n < 0 || n > max) throw new ConfigError(name, `'${part}' is not a CIDR such as 10.0.0.0/8`);
+    out.push(`${addr}/${n}`);
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Logger } from 'pino';
+import type { Services } from '../services/services.js';
+import type { Db } from '../store/db.js';
+import type { AppEnv, CookieOptions } from './auth.middleware.js';
+import { csrf, loadSession } from './auth.middleware.js';
+import { adminRoutes } from './admin.routes.js';
+import { authRoutes } from './auth.routes.js';
+import { errorResponse, handleError } from './errors.js';
+import { hostRoutes } from './host.routes.js';
+import { jobRoutes } from './job.routes.js';
+import type { CidrList } from './net.js';
+import { clientIp } from './net.js';
+import { mountRoutes, openApiDocument } from './route.js';
+import type { RouteSpec } from './route.js';
+import { scheduleRoutes } from './schedule.routes.js';
+
+/**
+ * Everything a web UI module gets when it is mounted. The session, role and CSRF middleware in
+ * ./auth.middleware.ts are already applied app-wide by the time `mountWeb` runs:
+ * `c.get('session')` is set for signed-in requests and unsafe methods have passed the CSRF
+ * check (header `X-CSRF-Token` for HTMX/fetch, form field `_csrf` for plain forms).
+ * Use `requireRole(role)` per page, `setSessionCookie` after `services.auth.login`.
+ */
+export interface WebContext {
+  services: Services;
+  /** Read-only queries for pages that need joins the services do not offer. */
+  db: Db;
+  cookie: CookieOptions;
+  log: Logger;
+  baseUrl: () => string;
+  version: string;
+}
+
+/** Signature of the web UI mount hook (packages/server/src/web/ exports one). */
+export type MountWeb = (app: Hono<AppEnv>, ctx: WebContext) => void;
+
+export interface AppOptions extends WebContext {
+  trustedProxies: CidrList;
+  /** Directory with install.sh; null = not served (404 with a clear message). */
+  installDir: string | null;
+  /** Optional Prometheus handler for GET /metrics (it does its own access check). */
+  metrics?: (req: Request, ip: string) => Promise<Response>;
+  mountWeb?: MountWeb | undefined;
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Builds the Hono app: middleware, REST routes, OpenAPI, install script, metrics, web UI. */
+export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
+  const app = new Hono<AppEnv>();
+  const deps = { services: o.services, cookie: o.cookie, version: o.version };
+  const routes = [...authRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...adminRoutes(deps)];
+  const origins = () => [new URL(o.baseUrl()).origin];
+
+  app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));
+  app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`, 404));
+  app.use('*', async (c, next) => {
+    let peer = '';
+    try {
+      peer = getConnInfo(c).remote.address ?? '';
+    } catch {
+      peer = '';
+    }
+    c.set('clientIp', clientIp(peer, c.req.header('x-forwarded-for'), o.trustedProxies));
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'same-origin');
+    c.header('X-Frame-Options', 'DENY');
+  });
+  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413) }));
+  app.use('*', loadSession(o.services.auth));
+  app.use('*', csrf(origins));
+
+  app.get('/healthz', (c) => c.json({ ok: true, version: o.version }));
+  const doc = openApiDocument(routes, o.version);
+  app.get('/api/openapi.json', (c) => c.json(doc));
+  app.get('/install/install.sh', (c) => {
+    const file = o.installDir ? path.join(o.installDir, 'install.sh') : null;
+    if (!file || !existsSync(file)) {
+      return c.text('install.sh is not available on this server (deploy/install/install.sh missing from the installation)\n', 404);
+    }
+    const script = readFileSync(file, 'utf8').replaceAll('__RM_BASE_URL__', o.baseUrl());
+    return c.body(script, 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8', 'Cache-Control': 'no-store' });
+  });
+  if (o.metrics) {
+    const m = o.metrics;
+    app.get('/metrics', (c) => m(c.req.raw, c.get('clientIp')));
+  }
+  mountRoutes(app, routes);
+  o.mountWeb?.(app, o);
+  return { app, routes };
+}
+
+/** The repository's deploy/install directory (existence is checked per request). */
+export function defaultInstallDir(): string | null {
+  const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../deploy/install');
+  return dir;
+}

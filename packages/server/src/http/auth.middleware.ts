@@ -1,0 +1,85 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import type { Role } from '@restic-manager/protocol';
+import type { AuthService, SessionInfo } from '../services/auth.service.js';
+import { safeEqual } from '../crypto/tokens.js';
+import { errorResponse } from './errors.js';
+
+/*
+ * Reusable auth middleware (the JSON API and the web UI both use these):
+ *   loadSession  — resolves the session cookie into c.var.session (or leaves it undefined)
+ *   requireRole  — 401 without a session, 403 below the role
+ *   csrf         — on POST/PUT/PATCH/DELETE with a session: the token from header
+ *                  `X-CSRF-Token` (HTMX / fetch) or form field `_csrf` must match the session's;
+ *                  a cross-origin `Origin` header is refused outright.
+ */
+
+export const SESSION_COOKIE = 'rm_session';
+export const CSRF_HEADER = 'X-CSRF-Token';
+export const CSRF_FIELD = '_csrf';
+
+export type AppEnv = { Variables: { session: SessionInfo | undefined; clientIp: string } };
+
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+export const roleAtLeast = (have: Role, need: Role): boolean => RANK[have] >= RANK[need];
+
+export function loadSession(auth: AuthService): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    c.set('session', token ? ((await auth.resolve(token)) ?? undefined) : undefined);
+    await next();
+  };
+}
+
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const s = c.get('session');
+    if (!s) return errorResponse(c, 'unauthorized', 'sign in first', 401);
+    if (!roleAtLeast(s.user.role, role)) return errorResponse(c, 'forbidden', `requires the ${role} role`, 403);
+    await next();
+  };
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** CSRF check for state-changing requests; `allowedOrigins` are scheme://host[:port] values. */
+export function csrf(allowedOrigins: () => string[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!UNSAFE.has(c.req.method)) return next();
+    const origin = c.req.header('origin');
+    if (origin && origin !== 'null' && !allowedOrigins().includes(origin) && origin !== selfOrigin(c)) {
+      return errorResponse(c, 'csrf_failed', 'cross-origin request refused', 403);
+    }
+    const s = c.get('session');
+    if (!s) return next();
+    let sent = c.req.header(CSRF_HEADER);
+    if (!sent) {
+      const ct = c.req.header('content-type') ?? '';
+      if (ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('multipart/form-data')) {
+        const v = (await c.req.parseBody())[CSRF_FIELD];
+        sent = typeof v === 'string' ? v : undefined;
+      }
+    }
+    if (!sent || !safeEqual(sent, s.csrfToken)) return errorResponse(c, 'csrf_failed', `missing or wrong CSRF token (send the ${CSRF_HEADER} header)`, 403);
+    return next();
+  };
+}
+
+function selfOrigin(c: Context): string {
+  const host = c.req.header('host') ?? '';
+  return `${new URL(c.req.url).protocol}//${host}`;
+}
+
+export interface CookieOptions {
+  secure: boolean;
+  absoluteMs: number;
+}
+
+/** Sets the session cookie: HttpOnly, SameSite=Strict, Secure unless configured off. */
+export function setSessionCookie(c: Context, token: string, o: CookieOptions): void {
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', secure: o.secure, path: '/', maxAge: Math.floor(o.absoluteMs / 1000) });
+}
+
+export function clearSessionCookie(c: Context, o: CookieOptions): void {
+  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: o.secure, httpOnly: true, sameSite: 'Strict' });
+}

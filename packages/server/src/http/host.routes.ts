@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import {
+  AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostView, RegenerateTokenRequest, RepoView,
+  SnapshotQuery, SnapshotView, page,
+} from '@restic-manager/protocol';
+import { DomainError } from '../services/errors.js';
+import type { RouteDeps } from './deps.js';
+import { route } from './route.js';
+import type { RouteSpec } from './route.js';
+
+export function hostRoutes(d: RouteDeps): RouteSpec[] {
+  const s = d.services;
+  return [
+    route<undefined, z.infer<typeof HostListQuery>>({
+      method: 'get', path: '/api/hosts', summary: 'List hosts with their denormalised projections', access: 'viewer',
+      query: HostListQuery, response: page(HostView),
+      handler: ({ query: q }) => s.hosts.list({ tag: q.tag, status: q.status }, q.limit, q.offset),
+    }),
+    route<z.infer<typeof CreateHostRequest>>({
+      method: 'post', path: '/api/hosts', summary: 'Add a host: returns its one-time enrollment token (and generated secrets, once)', access: 'admin',
+      body: CreateHostRequest, response: EnrollmentTokenResponse, status: 201,
+      handler: ({ actor, body }) => s.hosts.addHost(actor, body),
+    }),
+    route({
+      method: 'get', path: '/api/hosts/:id', summary: 'One host', access: 'viewer', response: HostView,
+      handler: ({ params }) => s.hosts.get(params.id ?? ''),
+    }),
+    route({
+      method: 'delete', path: '/api/hosts/:id', summary: 'Delete a host (revokes its agent bearer)', access: 'admin',
+      handler: ({ actor, params }) => s.hosts.delete(actor, params.id ?? ''),
+    }),
+    route<z.infer<typeof RegenerateTokenRequest>>({
+      method: 'post', path: '/api/hosts/:id/enrollment-token', summary: 'Regenerate the enrollment token (optionally with new credentials)', access: 'admin',
+      body: RegenerateTokenRequest, response: EnrollmentTokenResponse, status: 201,
+      handler: ({ actor, params, body }) => s.hosts.regenerateToken(actor, params.id ?? '', body.repository),
+    }),
+    route<z.infer<typeof AgentUpdateRequest>>({
+      method: 'post', path: '/api/hosts/:id/agent/update', summary: 'Tell the agent a new version is available (informational, §4.2)', access: 'admin',
+      body: AgentUpdateRequest, response: z.object({ sent: z.boolean() }), status: 202,
+      async handler({ actor, params, body }) {
+        const id = params.id ?? '';
+        await s.hosts.get(id);
+        const sent = s.agentEvents.notifyUpdate(id, body.version, body.url);
+        await s.audit.record(actor, 'agent.command.update.available', { kind: 'host', id }, { version: body.version, sent });
+        if (!sent) throw new DomainError('invalid_state', 'the agent is offline');
+        return { sent };
+      },
+    }),
+    route<undefined, z.infer<typeof SnapshotQuery>>({
+      method: 'get', path: '/api/hosts/:id/snapshots', summary: 'Cached snapshots of the host', access: 'viewer',
+      query: SnapshotQuery, response: page(SnapshotView),
+      handler: ({ params, query: q }) => s.fleet.snapshots(params.id ?? '', { tag: q.tag, path: q.path, since: q.since, until: q.until }, q.limit, q.offset),
+    }),
+    route({
+      method: 'get', path: '/api/hosts/:id/repo', summary: 'The host repository projection (no secrets)', access: 'viewer', response: RepoView,
+      handler: ({ params }) => s.hosts.repoOf(params.id ?? ''),
+    }),
+  ];
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { JobListQuery, JobLogQuery, JobLogView, JobView, RestoreRequest, RunJobRequest, page } from '@restic-manager/protocol';
+import type { RouteDeps } from './deps.js';
+import { route } from './route.js';
+import type { RouteSpec } from './route.js';
+
+const Started = z.object({ job: JobView, dispatched: z.boolean() });
+
+export function jobRoutes(d: RouteDeps): RouteSpec[] {
+  const s = d.services;
+  return [
+    route<z.infer<typeof RunJobRequest>>({
+      method: 'post', path: '/api/hosts/:id/jobs', summary: 'Run now: queue a job and send command.run to the agent', access: 'operator',
+      body: RunJobRequest, response: Started, status: 202,
+      handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args),
+    }),
+    route<z.infer<typeof RestoreRequest>>({
+      method: 'post', path: '/api/hosts/:id/restore', summary: 'Restore paths of a snapshot to a target path on the same host', access: 'operator',
+      body: RestoreRequest, response: Started, status: 202,
+      handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', 'restore', body),
+    }),
+    route<undefined, z.infer<typeof JobListQuery>>({
+      method: 'get', path: '/api/jobs', summary: 'List jobs', access: 'viewer', query: JobListQuery, response: page(JobView),
+      handler: ({ query: q }) => s.jobs.list({ host_id: q.host_id, kind: q.kind, status: q.status, since: q.since, until: q.until }, q.order, q.limit, q.offset),
+    }),
+    route({
+      method: 'get', path: '/api/jobs/:id', summary: 'One job', access: 'viewer', response: JobView,
+      handler: ({ params }) => s.jobs.get(params.id ?? ''),
+    }),
+    route<undefined, z.infer<typeof JobLogQuery>>({
+      method: 'get', path: '/api/jobs/:id/logs', summary: 'Job log lines after a sequence number', access: 'viewer',
+      query: JobLogQuery, response: z.object({ items: z.array(JobLogView), next_after_seq: z.number().int() }),
+      handler: ({ params, query: q }) => s.jobs.logs(params.id ?? '', q.after_seq, q.limit),
+    }),
+    route({
+      method: 'post', path: '/api/jobs/:id/cancel', summary: 'Cancel: sends command.cancel (or cancels a job not yet sent)', access: 'operator',
+      response: z.object({ job: JobView, sent: z.boolean() }), status: 202,
+      handler: ({ actor, params }) => s.jobs.cancel(actor, params.id ?? ''),
+    }),
+  ];
+}

@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '../store/db.js';
+import { safeEqual } from '../crypto/tokens.js';
+import type { CidrList } from './net.js';
+
+/**
+ * Prometheus exposition (spec §14.4). Per-host gauges are read from the host projections at
+ * scrape time; job durations are observed as job.finished frames arrive.
+ * Access: `Authorization: Bearer <RM_METRICS_TOKEN>`, or a client IP in RM_METRICS_ALLOW.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly jobDuration: Histogram<'kind' | 'host'>;
+
+  constructor(db: Db, version: string, agentsOnline: () => Set<string>) {
+    const r = this.registry;
+    const hostGauge = (name: string, help: string, pick: (h: { name: string; last_backup_at: string | null; last_backup_status: string | null; repo_size_bytes: number | null; snapshot_count: number | null; id: string }) => number | null) =>
+      new Gauge({
+        name, help, labelNames: ['host'], registers: [r],
+        async collect() {
+          this.reset();
+          const online = agentsOnline();
+          for (const h of await db.selectFrom('hosts').select(['id', 'name', 'last_backup_at', 'last_backup_status', 'repo_size_bytes', 'snapshot_count']).execute()) {
+            const v = name === 'restic_manager_agent_online' ? (online.has(h.id) ? 1 : 0) : pick(h);
+            if (v != null) this.set({ host: h.name }, v);
+          }
+        },
+      });
+    hostGauge('restic_manager_last_backup_timestamp_seconds', 'Finish time of the last backup', (h) => (h.last_backup_at ? Date.parse(h.last_backup_at) / 1000 : null));
+    hostGauge('restic_manager_last_backup_status', 'Last backup status (1 = success, 0 = failure)', (h) => (h.last_backup_status == null ? null : h.last_backup_status === 'succeeded' ? 1 : 0));
+    hostGauge('restic_manager_repo_size_bytes', 'Repository size in bytes', (h) => h.repo_size_bytes);
+    hostGauge('restic_manager_snapshot_count', 'Snapshots in the repository', (h) => h.snapshot_count);
+    hostGauge('restic_manager_agent_online', 'Agent connected (1) or not (0)', () => 0);
+    this.jobDuration = new Histogram({
+      name: 'restic_manager_job_duration_seconds', help: 'Job duration', labelNames: ['kind', 'host'], registers: [r],
+      buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],
+    });
+    new Gauge({
+      name: 'restic_manager_jobs_total', help: 'Jobs by kind and status', labelNames: ['kind', 'status'], registers: [r],
+      async collect() {
+        this.reset();
+        const rows = await db.selectFrom('jobs').select(['kind', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['kind', 'status']).execute();
+        for (const row of rows) this.set({ kind: row.kind, status: row.status }, Number(row.n));
+      },
+    });
+    new Gauge({
+      name: 'restic_manager_alerts_active', help: 'Unresolved alerts', registers: [r],
+      async collect() {
+        const row = await db.selectFrom('alerts').select((eb) => eb.fn.countAll<number>().as('n')).where('resolved_at', 'is', null).executeTakeFirstOrThrow();
+        this.set(Number(row.n));
+      },
+    });
+    new Counter({ name: 'restic_manager_build_info', help: 'Build information', labelNames: ['version'], registers: [r] }).inc({ version }, 1);
+  }
+
+  handler(token: string | null, allow: CidrList) {
+    return async (req: Request, ip: string): Promise<Response> => {
+      const auth = req.headers.get('authorization') ?? '';
+      const okToken = token != null && auth.startsWith('Bearer ') && safeEqual(auth.slice(7), token);
+      if (!okToken && !allow.has(ip)) {
+        return new Response(JSON.stringify({ error: { code: 'unauthorized', message: 'metrics need the RM_METRICS_TOKEN bearer or an allowed address' } }), { status: 401, headers: { 'content-type': 'application/json' } });
+      }
+      return new Response(await this.registry.metrics(), { headers: { 'content-type': this.registry.contentType } });
+    };
+  }
+}

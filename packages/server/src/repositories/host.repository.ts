@@ -1,0 +1,69 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { HostsTable } from '../store/schema.js';
+
+export type HostRow = Selectable<HostsTable>;
+export interface HostFilter {
+  tag?: string | undefined;
+  status?: HostsTable['status'] | undefined;
+}
+
+export class HostRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: Insertable<HostsTable>): Promise<void> {
+    await this.db.insertInto('hosts').values(row).execute();
+  }
+  findById(id: string): Promise<HostRow | undefined> {
+    return this.db.selectFrom('hosts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  findByTokenHash(hash: string): Promise<HostRow | undefined> {
+    return this.db.selectFrom('hosts').selectAll().where('agent_token_hash', '=', hash).executeTakeFirst();
+  }
+  async update(id: string, patch: Updateable<HostsTable>): Promise<void> {
+    await this.db.updateTable('hosts').set(patch).where('id', '=', id).execute();
+  }
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('hosts').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async list(f: HostFilter, limit: number, offset: number): Promise<{ rows: HostRow[]; total: number }> {
+    let q = this.db.selectFrom('hosts');
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.tag) q = q.where(sql<boolean>`exists (select 1 from json_each(hosts.tags) where json_each.value = ${f.tag})`);
+    const rows = await q.selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows, total: Number(total.n) };
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('hosts').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async totals(): Promise<{ bytes: number; alerts: number }> {
+    const r = await this.db
+      .selectFrom('hosts')
+      .select([(eb) => eb.fn.coalesce(eb.fn.sum<number>('repo_size_bytes'), sql<number>`0`).as('bytes'), (eb) => eb.fn.coalesce(eb.fn.sum<number>('open_alert_count'), sql<number>`0`).as('alerts')])
+      .executeTakeFirstOrThrow();
+    return { bytes: Number(r.bytes), alerts: Number(r.alerts) };
+  }
+
+  /** Batched heartbeat write: sets last_seen_at for many hosts at once. */
+  async touchMany(ids: string[], at: string): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db.updateTable('hosts').set({ last_seen_at: at }).where('id', 'in', ids.slice(i, i + 500)).execute();
+    }
+  }
+
+  /** Marks every online host offline (server start: no agent is connected yet). */
+  async markAllOffline(): Promise<void> {
+    await this.db.updateTable('hosts').set({ status: 'offline' }).where('status', 'in', ['online', 'degraded']).execute();
+  }
+
+  allForMetrics(): Promise<HostRow[]> {
+    return this.db.selectFrom('hosts').selectAll().execute();
+  }
+}

@@ -1,0 +1,71 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { JobLogsTable, JobsTable } from '../store/schema.js';
+
+export type JobRow = Selectable<JobsTable>;
+export type JobLogRow = Selectable<JobLogsTable>;
+export interface JobFilter {
+  host_id?: string | undefined;
+  kind?: string | undefined;
+  status?: JobsTable['status'] | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+}
+
+export class JobRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: Insertable<JobsTable>): Promise<void> {
+    await this.db.insertInto('jobs').values(row).execute();
+  }
+  findById(id: string): Promise<JobRow | undefined> {
+    return this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  async update(id: string, patch: Updateable<JobsTable>): Promise<void> {
+    await this.db.updateTable('jobs').set(patch).where('id', '=', id).execute();
+  }
+  /** Updates only while the job is in one of `from`; returns whether it changed. */
+  async transition(id: string, from: JobsTable['status'][], patch: Updateable<JobsTable>): Promise<boolean> {
+    const r = await this.db.updateTable('jobs').set(patch).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async list(f: JobFilter, order: 'asc' | 'desc', limit: number, offset: number): Promise<{ rows: JobRow[]; total: number }> {
+    let q = this.db.selectFrom('jobs');
+    if (f.host_id) q = q.where('host_id', '=', f.host_id);
+    if (f.kind) q = q.where('kind', '=', f.kind);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.since) q = q.where('created_at', '>=', f.since);
+    if (f.until) q = q.where('created_at', '<', f.until);
+    const rows = await q.selectAll().orderBy('created_at', order).orderBy('id', order).limit(limit).offset(offset).execute();
+    const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows, total: Number(t.n) };
+  }
+
+  /** Jobs of a host that are not terminal. */
+  activeForHost(hostId: string): Promise<JobRow[]> {
+    return this.db.selectFrom('jobs').selectAll().where('host_id', '=', hostId).where('status', 'in', ['queued', 'running']).orderBy('created_at').execute();
+  }
+  async countByStatus(status: JobsTable['status']): Promise<number> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', status).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+  async countsByKindStatus(): Promise<{ kind: string; status: string; n: number }[]> {
+    const rows = await this.db.selectFrom('jobs').select(['kind', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['kind', 'status']).execute();
+    return rows.map((r) => ({ kind: r.kind, status: r.status, n: Number(r.n) }));
+  }
+
+  /** Records (job_id, seq); false when it was seen before (a replay). */
+  async claimEvent(jobId: string, seq: number, type: string): Promise<boolean> {
+    const r = await this.db.insertInto('job_events').values({ job_id: jobId, seq, type }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+  /** Inserts a log line; false when (job_id, seq) already exists. */
+  async insertLog(row: Insertable<JobLogsTable>): Promise<boolean> {
+    const r = await this.db.insertInto('job_logs').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+  logs(jobId: string, afterSeq: number, limit: number): Promise<JobLogRow[]> {
+    return this.db.selectFrom('job_logs').selectAll().where('job_id', '=', jobId).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+  }
+}

@@ -1,0 +1,29 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { UsersTable } from '../store/schema.js';
+
+export type UserRow = Selectable<UsersTable>;
+
+export class UserRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: Insertable<UsersTable>): Promise<void> {
+    await this.db.insertInto('users').values(row).execute();
+  }
+  findById(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  findByUsername(username: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+  }
+  async count(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+  list(limit: number, offset: number): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().orderBy('username').limit(limit).offset(offset).execute();
+  }
+  async setLastLogin(id: string, at: string): Promise<void> {
+    await this.db.updateTable('users').set({ last_login_at: at }).where('id', '=', id).execute();
+  }
+}

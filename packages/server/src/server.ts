@@ -1,0 +1,172 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { CloseCode } from '@restic-manager/protocol';
+import type { ServerConfig, ServerConfigInput } from './config.js';
+import { resolveConfig } from './config.js';
+import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
+import type { MountWeb } from './http/app.js';
+import { createApp, defaultInstallDir } from './http/app.js';
+import { Metrics } from './http/metrics.js';
+import { CidrList, clientIp } from './http/net.js';
+import type { RouteSpec } from './http/route.js';
+import { createLogger } from './logger.js';
+import { AlertRepository } from './repositories/alert.repository.js';
+import { AuditRepository } from './repositories/audit.repository.js';
+import { EnrollmentRepository } from './repositories/enrollment.repository.js';
+import { HostRepository } from './repositories/host.repository.js';
+import { JobRepository } from './repositories/job.repository.js';
+import { RepoRepository } from './repositories/repo.repository.js';
+import { ScheduleRepository } from './repositories/schedule.repository.js';
+import { SessionRepository } from './repositories/session.repository.js';
+import { SnapshotRepository } from './repositories/snapshot.repository.js';
+import { UserRepository } from './repositories/user.repository.js';
+import { SERVER_VERSION } from './services/agent-events.service.js';
+import type { Repositories, ServiceDeps } from './services/context.js';
+import type { Services } from './services/services.js';
+import { createServices } from './services/services.js';
+import type { Db } from './store/db.js';
+import { migrate, openStore } from './store/db.js';
+import { AgentGateway } from './ws/agent-gateway.js';
+import { AgentRegistry } from './ws/agent-registry.js';
+import { JobStream } from './ws/job-stream.js';
+
+export interface StartOptions {
+  /** Where JSON log lines go (default stdout). Tests pass a capturing stream. */
+  logStream?: NodeJS.WritableStream;
+  /** Web UI hook; default: src/web/index.ts's `mountWeb` when that module exists; null = none. */
+  mountWeb?: MountWeb | null;
+  /** Clock override (ms since epoch) for expiry tests. */
+  now?: () => number;
+  /** How long an agent may take to send hello after connecting (default 10 s). */
+  helloTimeoutMs?: number;
+}
+
+/** A running server. `close()` is graceful: stop accepting, tell agents, flush, close the DB. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  config: ServerConfig;
+  /** Set on first run when the admin password was generated (print it once, then forget it). */
+  generatedAdminPassword: string | null;
+  services: Services;
+  db: Db;
+  log: Logger;
+  routes: RouteSpec[];
+  agentsConnected(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the control plane: data dir, key file (0600), migrations, admin bootstrap, HTTP + WS.
+ * Listens on config.listenPort (0 = ephemeral; see `port`/`url`). Throws on start-up failure.
+ */
+export async function startServer(input: ServerConfig | ServerConfigInput, opts: StartOptions = {}): Promise<RunningServer> {
+  const config = 'listenHost' in input ? input : resolveConfig(input);
+  const now = opts.now ?? Date.now;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const log = createLogger(config.logLevel, opts.logStream);
+  const { key, created } = loadOrCreateKey(config.secretKeyFile);
+  if (created) log.info({ file: config.secretKeyFile }, 'generated a new secret key file (mode 0600); back it up with the database');
+  const store = openStore(path.join(config.dataDir, 'restic-manager.db'));
+  const applied = await migrate(store.db);
+  if (applied.length) log.info({ migrations: applied }, 'database migrated');
+  const db = store.db;
+  const repos: Repositories = {
+    users: new UserRepository(db), sessions: new SessionRepository(db), hosts: new HostRepository(db), repos: new RepoRepository(db),
+    enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
+    snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
+  };
+  const registry = new AgentRegistry();
+  let baseUrl = config.baseUrl ?? '';
+  const deps: ServiceDeps = { db, repos, box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs });
+  const boot = await services.auth.bootstrapAdmin(config.adminPassword);
+  if (boot.created) log.info({ username: 'admin', generated: boot.generated != null }, 'created the first admin user');
+  await repos.hosts.markAllOffline();
+
+  const trusted = new CidrList(config.trustedProxies);
+  const metrics = new Metrics(db, SERVER_VERSION, () => new Set(registry.hostIds()));
+  const mountWeb = opts.mountWeb === undefined ? await loadWebModule(log) : (opts.mountWeb ?? undefined);
+  const cookie = { secure: config.cookieSecure, absoluteMs: config.sessionAbsoluteMs };
+  const { app, routes } = createApp({
+    services, db, cookie, log, baseUrl: () => baseUrl, version: SERVER_VERSION, trustedProxies: trusted,
+    installDir: config.installDir ?? defaultInstallDir(), metrics: metrics.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
+  });
+  const gateway = new AgentGateway(services.agentEvents, registry, log, {
+    agentTimeoutMs: config.agentTimeoutMs, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000, now,
+    upgradeUrl: () => `${baseUrl}/docs/upgrade`,
+    onFrame: (msg, host) => {
+      if (msg.type === 'job.finished') void observeDuration(db, metrics, msg.job_id, host.name).catch(() => undefined);
+    },
+  });
+  const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin]);
+
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
+  server.on('upgrade', (req, socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const ip = clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted);
+    const m = /^\/api\/jobs\/([^/]{1,64})\/stream$/.exec(url.pathname);
+    socket.on('error', () => undefined);
+    if (url.pathname === '/api/agents/ws') void gateway.handleUpgrade(req, socket, head);
+    else if (m?.[1]) void jobStream.handleUpgrade(req, socket, head, decodeURIComponent(m[1]));
+    else {
+      log.debug({ ip, path: url.pathname }, 'websocket upgrade to unknown path');
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listenPort, config.listenHost, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
+  const urlHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
+  const url = `http://${urlHost}:${port}`;
+  if (!config.baseUrl) baseUrl = url;
+  log.info({ url, base_url: baseUrl }, 'restic-manager server listening');
+  const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url, port, config, generatedAdminPassword: boot.generated, services, db, log, routes,
+    agentsConnected: () => registry.connectedCount(),
+    close() {
+      closing ??= (async () => {
+        clearInterval(purge);
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        registry.closeAll(CloseCode.goingAway, 'server shutting down');
+        jobStream.close();
+        await gateway.close();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+        await stopped;
+        await repos.hosts.markAllOffline();
+        await store.close();
+        log.info('server stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function loadWebModule(log: Logger): Promise<MountWeb | undefined> {
+  const spec = './web/index.js';
+  try {
+    const mod = (await import(spec)) as { mountWeb?: MountWeb };
+    return mod.mountWeb;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && !/Cannot find module|Failed to load url|does not exist/i.test((e as Error).message)) {
+      log.error({ err: (e as Error).message }, 'web UI module failed to load; serving the API only');
+    }
+    return undefined;
+  }
+}
+
+async function observeDuration(db: Db, metrics: Metrics, jobId: string, hostName: string): Promise<void> {
+  const j = await db.selectFrom('jobs').select(['kind', 'started_at', 'finished_at']).where('id', '=', jobId).executeTakeFirst();
+  if (j?.started_at && j.finished_at) metrics.jobDuration.observe({ kind: j.kind, host: hostName }, Math.max(0, (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000));
+}

@@ -1,0 +1,205 @@
+import type {
+  AgentHello, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoStats, ScheduleAck, ServerMessage, SnapshotsReport,
+} from '@restic-manager/protocol';
+import { PROTOCOL_VERSION } from '@restic-manager/protocol';
+import { hashToken } from '../crypto/tokens.js';
+import type { HostRow } from '../repositories/host.repository.js';
+import type { JobRow } from '../repositories/job.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError } from './errors.js';
+import type { FleetService } from './fleet.service.js';
+import type { HostService } from './host.service.js';
+import type { JobHub } from './job-hub.js';
+import type { JobService } from './job.service.js';
+import type { ScheduleService } from './schedule.service.js';
+
+export const SERVER_VERSION = '0.1.0';
+const PROGRESS_PERSIST_MS = 1000;
+
+/**
+ * Applies agent -> server frames (spec §6.2) to the store. Every job event is idempotent by
+ * (job_id, seq): a replay after reconnect is recognised and ignored. Frames about a job that
+ * belongs to another host raise DomainError('forbidden') and write nothing.
+ */
+export class AgentEventsService {
+  private readonly lastProgressWrite = new Map<string, number>();
+
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+    private readonly hub: JobHub,
+    private readonly hosts: HostService,
+    private readonly jobs: JobService,
+    private readonly schedules: ScheduleService,
+    private readonly fleet: FleetService,
+  ) {}
+
+  /** The host a bearer belongs to; null for unknown or revoked bearers. */
+  authenticate(bearer: string): Promise<HostRow | undefined> {
+    return this.d.repos.hosts.findByTokenHash(hashToken(bearer));
+  }
+
+  /**
+   * Handles `hello`: records versions, marks the host online, fails jobs the agent lost, and
+   * returns the frames to send in order (server hello, config.update, schedule.set).
+   * Call `afterHello` once they are sent, to dispatch queued jobs.
+   */
+  async hello(host: HostRow, h: AgentHello): Promise<ServerMessage[]> {
+    const now = iso(this.d.now());
+    await this.d.repos.hosts.update(host.id, {
+      hostname: h.hostname, os: h.os, arch: h.arch, agent_version: h.agent_version, restic_version: h.restic_version,
+      protocol_version: h.protocol_version, last_seen_at: now, status: 'online',
+      ...(h.applied_schedule_version !== undefined ? { applied_schedule_version: h.applied_schedule_version } : {}),
+    });
+    const active = new Set(h.active_job_ids);
+    for (const j of await this.d.repos.jobs.activeForHost(host.id)) {
+      if ((j.status === 'running' || j.dispatched_at) && !active.has(j.id)) {
+        await this.jobs.finishLocally(j, 'failed', 'the agent reconnected without this job (it restarted or lost it mid-run)', 'agent_lost');
+        this.d.log.warn({ job_id: j.id, host_id: host.id }, 'job lost by agent');
+      }
+    }
+    const out: ServerMessage[] = [{ type: 'hello', protocol_version: PROTOCOL_VERSION, server_version: SERVER_VERSION, host_id: host.id }];
+    const cfg = await this.hosts.configFor(host.id);
+    if (cfg) out.push(cfg);
+    out.push(await this.schedules.scheduleSet(host.id));
+    return out;
+  }
+
+  /** After the hello frames went out: audit them and dispatch queued jobs. */
+  async afterHello(host: HostRow, sent: ServerMessage[]): Promise<void> {
+    const actor: Actor = { kind: 'system' };
+    for (const m of sent) {
+      if (m.type === 'config.update') await this.audit.record(actor, 'agent.command.config.update', { kind: 'host', id: host.id }, { credentials_pushed: true });
+      if (m.type === 'schedule.set') await this.audit.record(actor, 'agent.command.schedule.set', { kind: 'host', id: host.id }, { schedule_version: m.schedule_version, schedules: m.schedules.length });
+    }
+    await this.jobs.dispatchPending(host.id);
+  }
+
+  async disconnected(hostId: string): Promise<void> {
+    await this.d.repos.hosts.update(hostId, { status: 'offline' });
+  }
+
+  async jobQueued(host: HostRow, f: JobQueued): Promise<void> {
+    if (!(await this.ownJob(host, f.job_id, f.kind, f.schedule_id, 'queued', f.queued_at))) return;
+    await this.d.repos.jobs.claimEvent(f.job_id, f.seq, f.type);
+  }
+
+  async jobStarted(host: HostRow, f: JobStarted): Promise<void> {
+    await this.ownJob(host, f.job_id, f.kind, f.schedule_id, 'running', f.started_at);
+    if (!(await this.d.repos.jobs.claimEvent(f.job_id, f.seq, f.type))) return;
+    await this.d.repos.jobs.transition(f.job_id, ['queued'], { status: 'running', started_at: f.started_at, dispatched_at: f.started_at });
+    await this.d.repos.hosts.update(host.id, { current_job_id: f.job_id });
+    this.hub.publish(f);
+  }
+
+  async jobProgress(host: HostRow, f: JobProgress): Promise<void> {
+    const job = await this.requireJob(host, f.job_id);
+    if (job.status !== 'running' && job.status !== 'queued') return;
+    const now = this.d.now();
+    if ((job.progress_seq ?? -1) < f.seq && now - (this.lastProgressWrite.get(f.job_id) ?? 0) >= PROGRESS_PERSIST_MS) {
+      this.lastProgressWrite.set(f.job_id, now);
+      const { type: _t, job_id: _j, ...progress } = f;
+      await this.d.repos.jobs.update(f.job_id, { progress: JSON.stringify(progress), progress_seq: f.seq });
+    }
+    this.hub.publish(f);
+  }
+
+  async logStream(host: HostRow, f: LogStream): Promise<void> {
+    await this.requireJob(host, f.job_id);
+    if (await this.d.repos.jobs.insertLog({ job_id: f.job_id, seq: f.seq, ts: f.ts, stream: f.stream, payload: f.payload })) this.hub.publish(f);
+  }
+
+  async jobFinished(host: HostRow, f: JobFinished): Promise<void> {
+    const job = await this.requireJob(host, f.job_id);
+    if (!(await this.d.repos.jobs.claimEvent(f.job_id, f.seq, f.type))) return;
+    this.lastProgressWrite.delete(f.job_id);
+    const changed = await this.d.repos.jobs.transition(f.job_id, ['queued', 'running'], {
+      status: f.status, finished_at: f.finished_at, exit_code: f.exit_code, stats: f.stats ? JSON.stringify(f.stats) : null,
+      error: f.error, error_kind: f.error_kind, started_at: job.started_at ?? f.finished_at,
+    });
+    if (!changed) return;
+    const fresh = await this.d.repos.hosts.findById(host.id);
+    const patch: Parameters<typeof this.d.repos.hosts.update>[1] = {};
+    if (fresh?.current_job_id === f.job_id) patch.current_job_id = null;
+    if (job.kind === 'backup') Object.assign(patch, { last_backup_at: f.finished_at, last_backup_status: f.status });
+    if ((job.kind === 'backup' || job.kind === 'init') && f.status === 'succeeded' && !fresh?.repo_initialised_at) patch.repo_initialised_at = f.finished_at;
+    if (Object.keys(patch).length) await this.d.repos.hosts.update(host.id, patch);
+    if (job.kind === 'backup' && f.status !== 'cancelled') {
+      await this.fleet.setAlert(host.id, 'backup_failed', f.status === 'failed', `backup job ${f.job_id} failed: ${f.error_kind ?? 'failed'}`);
+    }
+    this.hub.publish(f);
+  }
+
+  async snapshotsReport(host: HostRow, f: SnapshotsReport): Promise<void> {
+    const fresh = await this.d.repos.hosts.findById(host.id);
+    const repoId = fresh?.repo_id ?? null;
+    await this.d.repos.snapshots.replaceForHost(host.id, f.snapshots.map((s) => ({
+      id: s.id, host_id: host.id, repo_id: repoId, short_id: s.short_id ?? s.id.slice(0, 8), time: s.time, hostname: s.hostname,
+      paths: JSON.stringify(s.paths), tags: JSON.stringify(s.tags), size_bytes: s.size_bytes ?? null, file_count: s.file_count ?? null,
+    })));
+    const patch: Parameters<typeof this.d.repos.hosts.update>[1] = { snapshot_count: f.snapshots.length };
+    if (f.snapshots.length > 0 && !fresh?.repo_initialised_at) patch.repo_initialised_at = iso(this.d.now());
+    await this.d.repos.hosts.update(host.id, patch);
+    if (repoId) await this.d.repos.repos.update(repoId, { snapshot_count: f.snapshots.length });
+  }
+
+  async repoStats(host: HostRow, f: RepoStats): Promise<void> {
+    const fresh = await this.d.repos.hosts.findById(host.id);
+    await this.d.repos.hosts.update(host.id, {
+      ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
+      ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+    });
+    if (!fresh?.repo_id) return;
+    await this.d.repos.repos.update(fresh.repo_id, {
+      ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
+      ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+      ...(f.dedup_ratio != null ? { dedup_ratio: f.dedup_ratio } : {}),
+      ...(f.last_check_at != null ? { last_check_at: f.last_check_at } : {}),
+      ...(f.last_check_status != null ? { last_check_status: f.last_check_status } : {}),
+      ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
+    });
+  }
+
+  async scheduleAck(host: HostRow, f: ScheduleAck): Promise<void> {
+    await this.d.repos.hosts.update(host.id, { applied_schedule_version: f.schedule_version });
+  }
+
+  /** Sends agent.update.available (informational; the agent never self-updates). */
+  notifyUpdate(hostId: string, version: string, url: string): boolean {
+    return this.d.agents.send(hostId, { type: 'agent.update.available', version, url });
+  }
+
+  /** Heartbeats are batched by the gateway; this writes last_seen_at for many hosts at once. */
+  touch(hostIds: string[]): Promise<void> {
+    return this.d.repos.hosts.touchMany(hostIds, iso(this.d.now()));
+  }
+
+  private async requireJob(host: HostRow, jobId: string): Promise<JobRow> {
+    const job = await this.d.repos.jobs.findById(jobId);
+    if (!job) throw new DomainError('not_found', `job ${jobId} is unknown to the server`);
+    if (job.host_id !== host.id) throw new DomainError('forbidden', `job ${jobId} belongs to another host`);
+    return job;
+  }
+
+  /**
+   * Checks the job belongs to the host; creates it when the agent's own scheduler started it
+   * (schedule_id set, job unknown). Returns false for an unknown job without schedule_id.
+   */
+  private async ownJob(host: HostRow, jobId: string, kind: string, scheduleId: string | undefined, status: 'queued' | 'running', at: string): Promise<boolean> {
+    const job = await this.d.repos.jobs.findById(jobId);
+    if (job) {
+      if (job.host_id !== host.id) throw new DomainError('forbidden', `job ${jobId} belongs to another host`);
+      return true;
+    }
+    if (!scheduleId) throw new DomainError('not_found', `job ${jobId} is unknown to the server and has no schedule_id`);
+    await this.d.repos.jobs.insert({
+      id: jobId, host_id: host.id, kind, status: 'queued', schedule_id: scheduleId, actor_kind: 'schedule', actor_id: scheduleId,
+      args_enc: null, created_at: at, started_at: null, finished_at: null, exit_code: null, stats: null, error: null,
+      error_kind: null, progress: null, progress_seq: null, dispatched_at: status === 'running' ? at : null,
+    });
+    await this.audit.record({ kind: 'agent', hostId: host.id, name: host.name }, 'job.scheduled', { kind: 'job', id: jobId }, { schedule_id: scheduleId, kind });
+    return true;
+  }
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { Role } from '@restic-manager/protocol';
+import { dummyHash, hashPassword, hashToken, randomToken, verifyPassword } from '../crypto/tokens.js';
+import type { UserRow } from '../repositories/user.repository.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError, notFound } from './errors.js';
+import type { AuditService } from './audit.service.js';
+import { LoginThrottle } from './login-throttle.js';
+
+export interface SessionInfo {
+  sessionId: string;
+  csrfToken: string;
+  user: { id: string; username: string; role: Role };
+}
+
+export interface AuthOptions {
+  idleMs: number;
+  absoluteMs: number;
+}
+
+/** Users, passwords, sessions (spec §7.1). No HTTP here: cookies are the edge's job. */
+export class AuthService {
+  readonly throttle: LoginThrottle;
+
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+    private readonly opts: AuthOptions,
+  ) {
+    this.throttle = new LoginThrottle(d.now);
+  }
+
+  /**
+   * Verifies credentials and opens a fresh session (a new id every login = rotation).
+   * Unknown user and wrong password give the same `invalid_credentials` error and timing.
+   */
+  async login(username: string, password: string, ip: string, ua: string | null): Promise<{ token: string; session: SessionInfo; user: ReturnType<typeof userView> }> {
+    const wait = this.throttle.retryAfterMs(username, ip);
+    if (wait > 0) throw new DomainError('too_many_attempts', `too many failed logins; retry in ${Math.ceil(wait / 1000)} s`);
+    const user = await this.d.repos.users.findByUsername(username);
+    const ok = await verifyPassword(user?.password_hash ?? (await dummyHash()), password);
+    if (!user || !ok) {
+      this.throttle.fail(username, ip);
+      this.d.log.info({ event: 'login_failed', ip }, 'login failed');
+      throw new DomainError('invalid_credentials', 'invalid username or password');
+    }
+    this.throttle.succeed(username, ip);
+    const now = this.d.now();
+    await this.d.repos.users.setLastLogin(user.id, iso(now));
+    const { token, session } = await this.openSession(user, ip, ua);
+    await this.audit.record(actorOf(user), 'auth.login', { kind: 'user', id: user.id }, { ip });
+    return { token, session, user: userView({ ...user, last_login_at: iso(now) }) };
+  }
+
+  private async openSession(user: UserRow, ip: string | null, ua: string | null): Promise<{ token: string; session: SessionInfo }> {
+    const token = randomToken();
+    const now = this.d.now();
+    const csrf = randomToken();
+    await this.d.repos.sessions.insert({
+      id: hashToken(token),
+      user_id: user.id,
+      csrf_token: csrf,
+      created_at: iso(now),
+      last_seen_at: iso(now),
+      expires_at: iso(now + this.opts.absoluteMs),
+      ip,
+      ua: ua?.slice(0, 512) ?? null,
+    });
+    return { token, session: { sessionId: hashToken(token), csrfToken: csrf, user: { id: user.id, username: user.username, role: user.role } } };
+  }
+
+  /** Resolves a cookie value; null when unknown, idle too long, or past its absolute expiry. */
+  async resolve(token: string): Promise<SessionInfo | null> {
+    const id = hashToken(token);
+    const s = await this.d.repos.sessions.find(id);
+    if (!s) return null;
+    const now = this.d.now();
+    if (Date.parse(s.expires_at) <= now || Date.parse(s.last_seen_at) + this.opts.idleMs <= now) {
+      await this.d.repos.sessions.delete(id);
+      return null;
+    }
+    const user = await this.d.repos.users.findById(s.user_id);
+    if (!user) return null;
+    if (now - Date.parse(s.last_seen_at) > 15_000) await this.d.repos.sessions.touch(id, iso(now));
+    return { sessionId: id, csrfToken: s.csrf_token, user: { id: user.id, username: user.username, role: user.role } };
+  }
+
+  async logout(session: SessionInfo): Promise<void> {
+    await this.d.repos.sessions.delete(session.sessionId);
+    await this.audit.record(sessionActor(session), 'auth.logout', { kind: 'user', id: session.user.id });
+  }
+
+  async createUser(actor: Actor, input: { username: string; password: string; role: Role }): Promise<UserRow> {
+    if (await this.d.repos.users.findByUsername(input.username)) throw new DomainError('conflict', `user ${input.username} already exists`);
+    const row: UserRow = {
+      id: randomUUID(),
+      username: input.username,
+      password_hash: await hashPassword(input.password),
+      role: input.role,
+      created_at: iso(this.d.now()),
+      last_login_at: null,
+    };
+    await this.d.repos.users.insert(row);
+    await this.audit.record(actor, 'user.create', { kind: 'user', id: row.id }, { username: row.username, role: row.role, password_changed: true });
+    return row;
+  }
+
+  /** Changes a role and ends the user's sessions, so the next login gets a fresh one. */
+  async setRole(actor: Actor, userId: string, role: Role): Promise<UserRow> {
+    const user = await this.d.repos.users.findById(userId);
+    if (!user) throw notFound('user', userId);
+    await this.d.db.updateTable('users').set({ role }).where('id', '=', userId).execute();
+    await this.d.repos.sessions.deleteForUser(userId);
+    await this.audit.record(actor, 'user.role', { kind: 'user', id: userId }, { from: user.role, to: role });
+    return { ...user, role };
+  }
+
+  async listUsers(limit: number, offset: number) {
+    const rows = await this.d.repos.users.list(limit, offset);
+    return { items: rows.map(userView), total: await this.d.repos.users.count(), limit, offset };
+  }
+
+  /**
+   * First run: creates `admin` when there are no users. Returns the password only when it was
+   * generated here (the caller prints it once); null when nothing was created or it was supplied.
+   */
+  async bootstrapAdmin(password: string | null): Promise<{ created: boolean; generated: string | null }> {
+    if ((await this.d.repos.users.count()) > 0) return { created: false, generated: null };
+    const generated = password ? null : randomToken(18);
+    await this.createUser({ kind: 'system' }, { username: 'admin', password: password ?? generated ?? '', role: 'admin' });
+    return { created: true, generated };
+  }
+
+  async purgeExpired(): Promise<void> {
+    const now = this.d.now();
+    await this.d.repos.sessions.deleteExpired(iso(now), iso(now - this.opts.idleMs));
+  }
+}
+
+export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at });
+const actorOf = (u: UserRow): Actor => ({ kind: 'user', id: u.id, name: u.username, role: u.role });
+export const sessionActor = (s: SessionInfo): Actor => ({ kind: 'user', id: s.user.id, name: s.user.username, role: s.user.role });

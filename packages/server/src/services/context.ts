@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { ServerMessage } from '@restic-manager/protocol';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { AlertRepository } from '../repositories/alert.repository.js';
+import type { AuditRepository } from '../repositories/audit.repository.js';
+import type { EnrollmentRepository } from '../repositories/enrollment.repository.js';
+import type { HostRepository } from '../repositories/host.repository.js';
+import type { JobRepository } from '../repositories/job.repository.js';
+import type { RepoRepository } from '../repositories/repo.repository.js';
+import type { ScheduleRepository } from '../repositories/schedule.repository.js';
+import type { SessionRepository } from '../repositories/session.repository.js';
+import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
+import type { UserRepository } from '../repositories/user.repository.js';
+import type { Db } from '../store/db.js';
+
+export interface Repositories {
+  users: UserRepository;
+  sessions: SessionRepository;
+  hosts: HostRepository;
+  repos: RepoRepository;
+  enrollment: EnrollmentRepository;
+  schedules: ScheduleRepository;
+  jobs: JobRepository;
+  snapshots: SnapshotRepository;
+  alerts: AlertRepository;
+  audit: AuditRepository;
+}
+
+/**
+ * The live agent sockets, as services see them. Implemented by ws/agent-registry.ts.
+ * `send` returns false when the host has no open socket (nothing is queued by the link).
+ */
+export interface AgentLink {
+  send(hostId: string, msg: ServerMessage): boolean;
+  isConnected(hostId: string): boolean;
+  /** Closes the host's socket (e.g. host deleted or bearer revoked). */
+  disconnect(hostId: string, code: number, reason: string): void;
+  connectedCount(): number;
+}
+
+/** Who performs an action; recorded in the audit log. */
+export type Actor =
+  | { kind: 'user'; id: string; name: string; role: 'admin' | 'operator' | 'viewer' }
+  | { kind: 'agent'; hostId: string; name: string }
+  | { kind: 'system' };
+
+export interface ServiceDeps {
+  db: Db;
+  repos: Repositories;
+  box: SecretBox;
+  log: Logger;
+  agents: AgentLink;
+  /** Milliseconds since the epoch; injectable for expiry tests. */
+  now: () => number;
+  /** Public base URL (no trailing slash), resolved after the socket is bound. */
+  baseUrl: () => string;
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,0 +1,30 @@
+/**
+ * Domain errors raised by services. They carry a stable machine `code` and a message that is
+ * safe to show (never a secret). The HTTP edge maps codes to statuses in http/errors.ts.
+ */
+export type DomainErrorCode =
+  | 'not_found'
+  | 'validation_failed'
+  | 'unauthorized'
+  | 'invalid_credentials'
+  | 'forbidden'
+  | 'csrf_failed'
+  | 'conflict'
+  | 'invalid_state'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'token_used'
+  | 'too_many_attempts';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly fields?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (what: string, id: string): DomainError => new DomainError('not_found', `${what} ${id} not found`);

@@ -1,0 +1,60 @@
+import type { SnapshotFilter } from '../repositories/snapshot.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { notFound } from './errors.js';
+import { snapshotView } from './views.js';
+
+/** Read models across hosts: fleet summary, snapshots, alerts (and alert acknowledgement). */
+export class FleetService {
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+  ) {}
+
+  async summary() {
+    const byStatus = await this.d.repos.hosts.countByStatus();
+    const totals = await this.d.repos.hosts.totals();
+    const openAlerts = await this.d.repos.alerts.list({ open: true }, 1, 0);
+    return {
+      hosts_total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+      hosts_by_status: byStatus,
+      total_repo_bytes: totals.bytes,
+      open_alerts: openAlerts.total,
+      running_jobs: await this.d.repos.jobs.countByStatus('running'),
+    };
+  }
+
+  async snapshots(hostId: string, f: SnapshotFilter, limit: number, offset: number) {
+    if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
+    const { rows, total } = await this.d.repos.snapshots.list(hostId, f, limit, offset);
+    return { items: rows.map(snapshotView), total, limit, offset };
+  }
+
+  async alerts(f: { host_id?: string | undefined; open?: boolean | undefined }, limit: number, offset: number) {
+    const { rows, total } = await this.d.repos.alerts.list(f, limit, offset);
+    return { items: rows, total, limit, offset };
+  }
+
+  async ackAlert(actor: Actor, id: string) {
+    const a = await this.d.repos.alerts.findById(id);
+    if (!a) throw notFound('alert', id);
+    await this.d.repos.alerts.acknowledge(id, iso(this.d.now()));
+    await this.audit.record(actor, 'alert.ack', { kind: 'alert', id }, { host_id: a.host_id, kind: a.kind });
+    return (await this.d.repos.alerts.findById(id))!;
+  }
+
+  /**
+   * Raises (once) or resolves an alert of `kind` for a host and refreshes the host's
+   * open_alert_count projection. Used for "agent offline" by the gateway sweeper.
+   */
+  async setAlert(hostId: string, kind: string, open: boolean, message: string): Promise<void> {
+    const existing = await this.d.repos.alerts.openOfKind(hostId, kind);
+    if (open && !existing) {
+      await this.d.repos.alerts.insert({ id: crypto.randomUUID(), host_id: hostId, kind, severity: 'warning', message, created_at: iso(this.d.now()), acknowledged_at: null, resolved_at: null });
+    } else if (!open && existing) {
+      await this.d.repos.alerts.resolveOpen(hostId, kind, iso(this.d.now()));
+    } else return;
+    await this.d.repos.hosts.update(hostId, { open_alert_count: await this.d.repos.alerts.openForHost(hostId) });
+  }
+}

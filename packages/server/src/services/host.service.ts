@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { ConfigUpdate, RepositoryInput } from '@restic-manager/protocol';
+import { CloseCode } from '@restic-manager/protocol';
+import { generatePassword, hashToken, randomToken } from '../crypto/tokens.js';
+import type { HostFilter } from '../repositories/host.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError, notFound } from './errors.js';
+import { hostView, repoView } from './views.js';
+
+export const ENROLLMENT_TTL_MS = 3_600_000;
+
+/** The sealed content of an enrollment token / a host's repository credentials. */
+export interface RepoSecrets {
+  url: string;
+  password: string;
+  rest_username?: string | undefined;
+  rest_password?: string | undefined;
+  append_only: boolean;
+}
+
+export const tokenAad = (tokenId: string): string => `enrollment:${tokenId}`;
+
+/** Hosts, their repo projection, and enrollment tokens (spec §6.3). */
+export class HostService {
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** "Add host": a pending host plus its one-time enrollment token. Secrets are returned once. */
+  async addHost(actor: Actor, input: { name: string; tags: string[]; repository: RepositoryInput }) {
+    const id = randomUUID();
+    await this.d.repos.hosts.insert({
+      id, name: input.name, hostname: null, os: null, arch: null, agent_version: null, restic_version: null,
+      protocol_version: null, enrolled_at: null, last_seen_at: null, status: 'pending', repo_id: null,
+      tags: JSON.stringify(input.tags), current_job_id: null, last_backup_at: null, last_backup_status: null,
+      repo_size_bytes: null, snapshot_count: null, applied_schedule_version: null, agent_token_hash: null,
+      repo_initialised_at: null, created_at: iso(this.d.now()),
+    });
+    const token = await this.issueToken(actor, id, input.repository);
+    await this.audit.record(actor, 'host.create', { kind: 'host', id }, { name: input.name, tags: input.tags, repository_url: input.repository.url, credentials_set: true });
+    return token;
+  }
+
+  /** Replaces the host's unused tokens with a new one; `repository` replaces credentials on use. */
+  async regenerateToken(actor: Actor, hostId: string, repository: RepositoryInput | undefined) {
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (!host) throw notFound('host', hostId);
+    if (!repository && !host.repo_id) throw new DomainError('validation_failed', 'this host has no repository yet: include "repository"', { repository: 'required' });
+    await this.d.repos.enrollment.deleteUnusedForHost(hostId);
+    const r = await this.issueToken(actor, hostId, repository);
+    await this.audit.record(actor, 'host.enrollment_token', { kind: 'host', id: hostId }, { credentials_changed: !!repository });
+    return r;
+  }
+
+  private async issueToken(actor: Actor, hostId: string, repository: RepositoryInput | undefined) {
+    const token = randomToken();
+    const tokenId = randomUUID();
+    const expires = iso(this.d.now() + ENROLLMENT_TTL_MS);
+    let generatedPassword: string | undefined;
+    let generatedRest: string | undefined;
+    let blob: string | null = null;
+    if (repository) {
+      if (!repository.password) generatedPassword = generatePassword();
+      if (repository.rest_username && !repository.rest_password) generatedRest = generatePassword();
+      const secrets: RepoSecrets = {
+        url: repository.url,
+        password: repository.password ?? generatedPassword ?? '',
+        rest_username: repository.rest_username,
+        rest_password: repository.rest_password ?? generatedRest,
+        append_only: repository.append_only,
+      };
+      blob = this.d.box.sealJson(secrets, tokenAad(tokenId));
+    }
+    await this.d.repos.enrollment.insert({
+      id: tokenId, token_hash: hashToken(token), host_id: hostId, blob_enc: blob, expires_at: expires, used_at: null,
+      created_by: actor.kind === 'user' ? actor.id : null, created_at: iso(this.d.now()),
+    });
+    const base = this.d.baseUrl();
+    const restPass = generatedRest ?? undefined;
+    return {
+      host_id: hostId,
+      token,
+      expires_at: expires,
+      install_command: `curl -fsSL ${base}/install/install.sh | sudo RM_SERVER_URL=${base} RM_ENROLL_TOKEN=${token} bash`,
+      ...(generatedPassword ? { generated_password: generatedPassword } : {}),
+      ...(restPass ? { generated_rest_password: restPass } : {}),
+      ...(repository?.rest_username && restPass
+        ? { htpasswd_line: `echo '${restPass}' | htpasswd -B -i /path/to/.htpasswd ${repository.rest_username}` }
+        : {}),
+    };
+  }
+
+  async list(filter: HostFilter, limit: number, offset: number) {
+    const { rows, total } = await this.d.repos.hosts.list(filter, limit, offset);
+    return { items: rows.map(hostView), total, limit, offset };
+  }
+
+  async get(id: string) {
+    const h = await this.d.repos.hosts.findById(id);
+    if (!h) throw notFound('host', id);
+    return hostView(h);
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    const h = await this.d.repos.hosts.findById(id);
+    if (!h) throw notFound('host', id);
+    this.d.agents.disconnect(id, CloseCode.unauthorized, 'host deleted');
+    await this.d.repos.hosts.delete(id);
+    if (h.repo_id) await this.d.repos.repos.deleteUnreferenced(h.repo_id);
+    await this.audit.record(actor, 'host.delete', { kind: 'host', id }, { name: h.name });
+  }
+
+  async repoOf(hostId: string) {
+    const h = await this.d.repos.hosts.findById(hostId);
+    if (!h) throw notFound('host', hostId);
+    if (!h.repo_id) throw new DomainError('not_found', `host ${hostId} has no repository yet (not enrolled)`);
+    return this.repo(h.repo_id);
+  }
+
+  async repo(id: string) {
+    const r = await this.d.repos.repos.findById(id);
+    if (!r) throw notFound('repo', id);
+    const cred = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
+    return repoView(r, cred?.username ?? null);
+  }
+
+  async listRepos(limit: number, offset: number) {
+    const { rows, total } = await this.d.repos.repos.list(limit, offset);
+    const items = [];
+    for (const r of rows) {
+      const cred = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
+      items.push(repoView(r, cred?.username ?? null));
+    }
+    return { items, total, limit, offset };
+  }
+
+  /** The `config.update` frame for a host, decrypted; null when it has no credentials yet. */
+  async configFor(hostId: string): Promise<ConfigUpdate | null> {
+    const h = await this.d.repos.hosts.findById(hostId);
+    if (!h?.repo_id) return null;
+    const r = await this.d.repos.repos.findById(h.repo_id);
+    if (!r?.password_secret_id) return null;
+    const pw = await this.d.repos.repos.findCredential(r.password_secret_id);
+    const rest = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
+    if (!pw) return null;
+    return {
+      type: 'config.update',
+      repository: r.url,
+      password: this.d.box.open(pw.secret_enc, `credential:${pw.id}`),
+      ...(rest ? { rest_username: rest.username ?? '', rest_password: this.d.box.open(rest.secret_enc, `credential:${rest.id}`) } : {}),
+    };
+  }
+}
+
+export function repoKind(url: string): 'rest' | 's3' | 'local' | 'other' {
+  if (url.startsWith('rest:')) return 'rest';
+  if (url.startsWith('s3:')) return 's3';
+  if (url.startsWith('/') || url.startsWith('local:')) return 'local';
+  return 'other';
+}

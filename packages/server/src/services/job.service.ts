@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { CommandRun, JobKind } from '@restic-manager/protocol';
+import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from '@restic-manager/protocol';
+import type { JobFilter, JobRow } from '../repositories/job.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError, notFound } from './errors.js';
+import type { JobHub } from './job-hub.js';
+import { jobView } from './views.js';
+
+const ARGS: Record<JobKind, z.ZodType> = {
+  init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs, unlock: EmptyArgs,
+  snapshots: EmptyArgs, stats: EmptyArgs, diff: EmptyArgs, restore: RestoreArgs,
+};
+
+/** Hooks inside run-now arguments need admin, as in schedules (spec §14.3). */
+const HOOK_KEYS = ['pre_hook', 'post_hook', 'run_as'];
+
+/** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
+export class JobService {
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+    private readonly hub: JobHub,
+  ) {}
+
+  async runNow(actor: Actor, hostId: string, kind: JobKind, rawArgs: Record<string, unknown>) {
+    const parsed = ARGS[kind].safeParse(rawArgs);
+    if (!parsed.success) {
+      const fields = Object.fromEntries(parsed.error.issues.map((i) => [['args', ...i.path].join('.'), i.message]));
+      throw new DomainError('validation_failed', `invalid arguments for a ${kind} job`, fields);
+    }
+    const args = parsed.data as Record<string, unknown>;
+    if (HOOK_KEYS.some((k) => args[k] != null) && !(actor.kind === 'user' && actor.role === 'admin')) {
+      throw new DomainError('forbidden', 'only admins may set hooks or run_as');
+    }
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (!host) throw notFound('host', hostId);
+    if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
+    const job: JobRow = {
+      id: randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
+      actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
+      args_enc: null, created_at: iso(this.d.now()), started_at: null, finished_at: null, exit_code: null,
+      stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null,
+    };
+    job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
+    await this.d.repos.jobs.insert(job);
+    await this.audit.record(actor, kind === 'restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args) });
+    const dispatched = await this.dispatch(job);
+    const fresh = (await this.d.repos.jobs.findById(job.id)) ?? job;
+    return { job: jobView(fresh), dispatched };
+  }
+
+  /** Sends command.run for a queued job; false when the agent is offline (it stays queued). */
+  async dispatch(job: JobRow): Promise<boolean> {
+    const args = job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {};
+    const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
+    if (!this.d.agents.send(job.host_id, msg)) return false;
+    await this.d.repos.jobs.update(job.id, { dispatched_at: iso(this.d.now()) });
+    await this.audit.record({ kind: 'system' }, 'agent.command.run', { kind: 'job', id: job.id }, { host_id: job.host_id, kind: job.kind });
+    return true;
+  }
+
+  /** Dispatches every queued, not yet dispatched job of a host (called after its hello). */
+  async dispatchPending(hostId: string): Promise<void> {
+    for (const j of await this.d.repos.jobs.activeForHost(hostId)) {
+      if (j.status === 'queued' && !j.dispatched_at) await this.dispatch(j);
+    }
+  }
+
+  async cancel(actor: Actor, jobId: string) {
+    const job = await this.d.repos.jobs.findById(jobId);
+    if (!job) throw notFound('job', jobId);
+    if (job.status !== 'queued' && job.status !== 'running') throw new DomainError('invalid_state', `job ${jobId} already ${job.status}`);
+    await this.audit.record(actor, 'job.cancel', { kind: 'job', id: jobId }, { host_id: job.host_id });
+    if (job.status === 'queued' && !job.dispatched_at) {
+      await this.finishLocally(job, 'cancelled', 'cancelled before it was sent to the agent', 'cancelled');
+      return { job: jobView((await this.d.repos.jobs.findById(jobId)) ?? job), sent: false };
+    }
+    const sent = this.d.agents.send(job.host_id, { type: 'command.cancel', job_id: jobId });
+    if (sent) await this.audit.record({ kind: 'system' }, 'agent.command.cancel', { kind: 'job', id: jobId }, { host_id: job.host_id });
+    if (!sent) throw new DomainError('invalid_state', 'the agent running this job is offline; it will be failed when the agent reconnects without it');
+    return { job: jobView(job), sent };
+  }
+
+  /** Ends a job on the server's own authority (cancel before dispatch, agent lost it). */
+  async finishLocally(job: JobRow, status: 'failed' | 'cancelled', error: string, errorKind: string): Promise<void> {
+    const at = iso(this.d.now());
+    const changed = await this.d.repos.jobs.transition(job.id, ['queued', 'running'], { status, finished_at: at, error, error_kind: errorKind });
+    if (!changed) return;
+    const host = await this.d.repos.hosts.findById(job.host_id);
+    if (host?.current_job_id === job.id) await this.d.repos.hosts.update(job.host_id, { current_job_id: null });
+    if (job.kind === 'backup') await this.d.repos.hosts.update(job.host_id, { last_backup_at: at, last_backup_status: status });
+    this.hub.publish(syntheticFinished({ ...job, status, finished_at: at, error, error_kind: errorKind }));
+  }
+
+  async list(filter: JobFilter, order: 'asc' | 'desc', limit: number, offset: number) {
+    const { rows, total } = await this.d.repos.jobs.list(filter, order, limit, offset);
+    return { items: rows.map(jobView), total, limit, offset };
+  }
+
+  async get(id: string) {
+    const j = await this.d.repos.jobs.findById(id);
+    if (!j) throw notFound('job', id);
+    return jobView(j);
+  }
+
+  async logs(id: string, afterSeq: number, limit: number) {
+    await this.get(id);
+    const rows = await this.d.repos.jobs.logs(id, afterSeq, limit);
+    return { items: rows, next_after_seq: rows.length ? (rows[rows.length - 1]?.seq ?? afterSeq) : afterSeq };
+  }
+}
+
+/** A job.finished frame built from the stored job (late subscribers, server-side endings). */
+export function syntheticFinished(j: JobRow) {
+  return {
+    type: 'job.finished' as const,
+    job_id: j.id,
+    seq: 0,
+    status: j.status,
+    exit_code: j.exit_code,
+    stats: j.stats ? (JSON.parse(j.stats) as Record<string, unknown>) : null,
+    error: j.error,
+    error_kind: j.error_kind,
+    finished_at: j.finished_at ?? new Date(0).toISOString(),
+    synthetic: true,
+  };
+}
+
+/** What the audit log says about job arguments: shape, never hook bodies. */
+function describeArgs(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) out[k] = HOOK_KEYS.includes(k) && k !== 'run_as' ? v != null : v;
+  return out;
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { Cron } from 'croner';
+import type { ScheduleInput, ScheduleSpec } from '@restic-manager/protocol';
+import type { ScheduleRow } from '../repositories/schedule.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError, notFound } from './errors.js';
+import { scheduleView } from './views.js';
+
+/**
+ * Schedules per host. Every change bumps the host's schedule_version and pushes the full list
+ * as `schedule.set` when the agent is connected; otherwise the push happens on its next hello.
+ * Hooks are sealed at rest, only admins may set them, and only on backup schedules (§14.3).
+ */
+export class ScheduleService {
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list(hostId: string) {
+    if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
+    return { items: (await this.d.repos.schedules.listForHost(hostId)).map(scheduleView) };
+  }
+
+  async create(actor: Actor, hostId: string, input: ScheduleInput) {
+    if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
+    this.validate(actor, input);
+    const now = iso(this.d.now());
+    const id = randomUUID();
+    await this.d.repos.schedules.insert({ id, host_id: hostId, ...this.columns(id, input, null), created_at: now, updated_at: now });
+    await this.audit.record(actor, 'schedule.create', { kind: 'schedule', id }, describe(hostId, input));
+    await this.push(hostId);
+    return scheduleView((await this.d.repos.schedules.findById(id))!);
+  }
+
+  async update(actor: Actor, id: string, input: ScheduleInput) {
+    const cur = await this.d.repos.schedules.findById(id);
+    if (!cur) throw notFound('schedule', id);
+    this.validate(actor, input);
+    const cols = this.columns(id, input, isAdmin(actor) ? null : cur);
+    await this.d.repos.schedules.update(id, { ...cols, updated_at: iso(this.d.now()) });
+    await this.audit.record(actor, 'schedule.update', { kind: 'schedule', id }, describe(cur.host_id, input));
+    await this.push(cur.host_id);
+    return scheduleView((await this.d.repos.schedules.findById(id))!);
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    const cur = await this.d.repos.schedules.findById(id);
+    if (!cur) throw notFound('schedule', id);
+    await this.d.repos.schedules.delete(id);
+    await this.audit.record(actor, 'schedule.delete', { kind: 'schedule', id }, { host_id: cur.host_id });
+    await this.push(cur.host_id);
+  }
+
+  private validate(actor: Actor, input: ScheduleInput): void {
+    try {
+      new Cron(input.cron_expr, { paused: true, ...(input.time_zone ? { timezone: input.time_zone } : {}) });
+    } catch (e) {
+      throw new DomainError('validation_failed', `cron_expr: ${(e as Error).message}`, { cron_expr: (e as Error).message });
+    }
+    const hooks = input.pre_hook != null || input.post_hook != null;
+    if (hooks && input.kind !== 'backup') {
+      throw new DomainError('validation_failed', 'pre_hook/post_hook are only allowed on backup schedules', { pre_hook: 'backup schedules only' });
+    }
+    if ((hooks || input.run_as != null) && !isAdmin(actor)) throw new DomainError('forbidden', 'only admins may set hooks or run_as');
+    if (input.kind === 'backup' && input.paths.length === 0) throw new DomainError('validation_failed', 'a backup schedule needs at least one path', { paths: 'required' });
+    if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
+  }
+
+  /** Row columns for `s`; when `keep` is given (non-admin edit) its hooks are preserved. */
+  private columns(id: string, s: ScheduleInput, keep: ScheduleRow | null) {
+    const hooks = keep
+      ? { pre_hook_enc: keep.pre_hook_enc, post_hook_enc: keep.post_hook_enc, run_as: keep.run_as }
+      : {
+          pre_hook_enc: s.pre_hook != null ? this.d.box.seal(s.pre_hook, `hook:pre:${id}`) : null,
+          post_hook_enc: s.post_hook != null ? this.d.box.seal(s.post_hook, `hook:post:${id}`) : null,
+          run_as: s.run_as,
+        };
+    return {
+      kind: s.kind, cron_expr: s.cron_expr, time_zone: s.time_zone, enabled: s.enabled ? 1 : 0,
+      paths: JSON.stringify(s.paths), excludes: JSON.stringify(s.excludes), tags: JSON.stringify(s.tags),
+      retention_policy: s.retention_policy ? JSON.stringify(s.retention_policy) : null, options: JSON.stringify(s.options),
+      ...hooks,
+    };
+  }
+
+  /** Bumps the version and sends schedule.set if the agent is online. */
+  private async push(hostId: string): Promise<void> {
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (!host) return;
+    await this.d.repos.hosts.update(hostId, { schedule_version: host.schedule_version + 1 });
+    await this.sendTo(hostId);
+  }
+
+  /** The full `schedule.set` frame for a host, hooks decrypted. */
+  async scheduleSet(hostId: string) {
+    const host = await this.d.repos.hosts.findById(hostId);
+    const rows = await this.d.repos.schedules.listForHost(hostId);
+    const schedules: ScheduleSpec[] = rows.map((r) => ({
+      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...(r.time_zone ? { time_zone: r.time_zone } : {}), enabled: r.enabled === 1,
+      paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
+      retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,
+      options: JSON.parse(r.options) as ScheduleSpec['options'],
+      pre_hook: r.pre_hook_enc ? this.d.box.open(r.pre_hook_enc, `hook:pre:${r.id}`) : null,
+      post_hook: r.post_hook_enc ? this.d.box.open(r.post_hook_enc, `hook:post:${r.id}`) : null,
+      run_as: r.run_as,
+    }));
+    return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
+  }
+
+  /** Sends the current schedule.set; audited as a server -> agent command. */
+  async sendTo(hostId: string): Promise<boolean> {
+    const frame = await this.scheduleSet(hostId);
+    const sent = this.d.agents.send(hostId, frame);
+    if (sent) await this.audit.record({ kind: 'system' }, 'agent.command.schedule.set', { kind: 'host', id: hostId }, { schedule_version: frame.schedule_version, schedules: frame.schedules.length });
+    return sent;
+  }
+}
+
+const isAdmin = (a: Actor): boolean => a.kind === 'user' && a.role === 'admin';
+
+function describe(hostId: string, s: ScheduleInput): Record<string, unknown> {
+  return {
+    host_id: hostId, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled, paths: s.paths, tags: s.tags,
+    pre_hook_set: s.pre_hook != null, post_hook_set: s.post_hook != null, run_as: s.run_as,
+  };
+}

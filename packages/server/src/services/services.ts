@@ -1,0 +1,44 @@
+import { AgentEventsService } from './agent-events.service.js';
+import { AuditService } from './audit.service.js';
+import { AuthService } from './auth.service.js';
+import type { AuthOptions } from './auth.service.js';
+import type { ServiceDeps } from './context.js';
+import { EnrollmentService } from './enrollment.service.js';
+import { FleetService } from './fleet.service.js';
+import { HostService } from './host.service.js';
+import { JobHub } from './job-hub.js';
+import { JobService } from './job.service.js';
+import { ScheduleService } from './schedule.service.js';
+
+/** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
+export interface Services {
+  audit: AuditService;
+  auth: AuthService;
+  hosts: HostService;
+  enrollment: EnrollmentService;
+  jobs: JobService;
+  schedules: ScheduleService;
+  fleet: FleetService;
+  agentEvents: AgentEventsService;
+  hub: JobHub;
+}
+
+export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
+  const hub = new JobHub();
+  const audit = new AuditService(d);
+  const hosts = new HostService(d, audit);
+  const jobs = new JobService(d, audit, hub);
+  const schedules = new ScheduleService(d, audit);
+  const fleet = new FleetService(d, audit);
+  return {
+    audit,
+    auth: new AuthService(d, audit, auth),
+    hosts,
+    enrollment: new EnrollmentService(d, audit),
+    jobs,
+    schedules,
+    fleet,
+    agentEvents: new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet),
+    hub,
+  };
+}

@@ -1,0 +1,47 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely';
+import { MIGRATIONS } from '../migrations/index.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+
+export interface OpenedStore {
+  db: Db;
+  /** The raw handle, for synchronous transactions on hot paths. */
+  sqlite: BetterSqlite3.Database;
+  close(): Promise<void>;
+}
+
+/** Opens (creating if absent) the SQLite database in WAL mode with foreign keys on. */
+export function openStore(file: string): OpenedStore {
+  const sqlite = new BetterSqlite3(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, sqlite, close: () => db.destroy() };
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly migrations: Record<string, Migration>) {}
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(this.migrations);
+  }
+}
+
+/**
+ * Applies pending migrations in order (each in its own transaction). `upTo` stops after the
+ * named migration (tests use it to build an old database). Throws naming the failed migration.
+ */
+export async function migrate(db: Db, upTo?: string): Promise<string[]> {
+  const migrations = upTo
+    ? Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name <= upTo))
+    : MIGRATIONS;
+  const migrator = new Migrator({ db, provider: new StaticProvider(migrations) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

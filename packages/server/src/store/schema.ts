@@ -1,0 +1,200 @@
+import type { Generated } from 'kysely';
+
+/*
+ * Row types of the SQLite store (spec §5). Times are ISO-8601 UTC strings; JSON columns are
+ * TEXT. Columns ending in `_enc` hold SecretBox ciphertext and are never returned by the API.
+ */
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: 'admin' | 'operator' | 'viewer';
+  created_at: string;
+  last_login_at: string | null;
+}
+
+export interface SessionsTable {
+  /** sha256 of the cookie value. */
+  id: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string | null;
+  ua: string | null;
+}
+
+export interface HostsTable {
+  id: string;
+  name: string;
+  hostname: string | null;
+  os: string | null;
+  arch: string | null;
+  agent_version: string | null;
+  restic_version: string | null;
+  protocol_version: number | null;
+  enrolled_at: string | null;
+  last_seen_at: string | null;
+  status: 'online' | 'offline' | 'degraded' | 'pending';
+  repo_id: string | null;
+  tags: string;
+  current_job_id: string | null;
+  last_backup_at: string | null;
+  last_backup_status: 'succeeded' | 'failed' | 'cancelled' | null;
+  repo_size_bytes: number | null;
+  snapshot_count: number | null;
+  open_alert_count: Generated<number>;
+  schedule_version: Generated<number>;
+  applied_schedule_version: number | null;
+  agent_token_hash: string | null;
+  repo_initialised_at: string | null;
+  created_at: string;
+}
+
+export interface CredentialsTable {
+  id: string;
+  kind: 'rest' | 'repo_password';
+  username: string | null;
+  secret_enc: string;
+  rotated_at: string;
+}
+
+export interface ReposTable {
+  id: string;
+  name: string;
+  url: string;
+  kind: 'rest' | 's3' | 'local' | 'other';
+  credential_id: string | null;
+  password_secret_id: string | null;
+  size_bytes: number | null;
+  snapshot_count: number | null;
+  dedup_ratio: number | null;
+  last_check_at: string | null;
+  last_check_status: string | null;
+  lock_state: string | null;
+  append_only: number;
+  credential_rotated_at: string | null;
+  created_at: string;
+}
+
+export interface EnrollmentTokensTable {
+  id: string;
+  token_hash: string;
+  host_id: string;
+  /** Sealed {repository}: url, password, rest_username, rest_password; null = keep current. */
+  blob_enc: string | null;
+  expires_at: string;
+  used_at: string | null;
+  created_by: string | null;
+  created_at: string;
+}
+
+export interface SchedulesTable {
+  id: string;
+  host_id: string;
+  kind: 'backup' | 'forget' | 'prune' | 'check';
+  cron_expr: string;
+  time_zone: string | null;
+  enabled: number;
+  paths: string;
+  excludes: string;
+  tags: string;
+  retention_policy: string | null;
+  options: string;
+  pre_hook_enc: string | null;
+  post_hook_enc: string | null;
+  run_as: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  host_id: string;
+  kind: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  schedule_id: string | null;
+  actor_kind: 'user' | 'schedule' | 'system';
+  actor_id: string | null;
+  /** Sealed job arguments (may hold hooks). */
+  args_enc: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  stats: string | null;
+  error: string | null;
+  error_kind: string | null;
+  progress: string | null;
+  progress_seq: number | null;
+  /** Set when command.run was handed to the agent's socket (migration 0002). */
+  dispatched_at: string | null;
+}
+
+export interface JobEventsTable {
+  job_id: string;
+  seq: number;
+  type: string;
+}
+
+export interface JobLogsTable {
+  job_id: string;
+  seq: number;
+  ts: string;
+  stream: 'stdout' | 'stderr' | 'event';
+  payload: string;
+}
+
+export interface SnapshotsTable {
+  id: string;
+  host_id: string;
+  repo_id: string | null;
+  short_id: string;
+  time: string;
+  hostname: string;
+  paths: string;
+  tags: string;
+  size_bytes: number | null;
+  file_count: number | null;
+}
+
+export interface AlertsTable {
+  id: string;
+  host_id: string | null;
+  kind: string;
+  severity: 'info' | 'warning' | 'critical';
+  message: string;
+  created_at: string;
+  acknowledged_at: string | null;
+  resolved_at: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  user_id: string | null;
+  actor: 'user' | 'agent' | 'system';
+  actor_name: string | null;
+  action: string;
+  target_kind: string | null;
+  target_id: string | null;
+  ts: string;
+  payload: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  hosts: HostsTable;
+  credentials: CredentialsTable;
+  repos: ReposTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  schedules: SchedulesTable;
+  jobs: JobsTable;
+  job_events: JobEventsTable;
+  job_logs: JobLogsTable;
+  snapshots: SnapshotsTable;
+  alerts: AlertsTable;
+  audit_log: AuditLogTable;
+}

@@ -1,0 +1,56 @@
+import type { WebSocket } from 'ws';
+import type { ServerMessage } from '@restic-manager/protocol';
+import type { AgentLink } from '../services/context.js';
+
+/** Open agent sockets by host id (at most one per host). Implements the services' AgentLink. */
+export class AgentRegistry implements AgentLink {
+  private readonly sockets = new Map<string, WebSocket>();
+
+  /** Registers a socket; returns the previous one for the host, if any (caller closes it). */
+  add(hostId: string, ws: WebSocket): WebSocket | undefined {
+    const prev = this.sockets.get(hostId);
+    this.sockets.set(hostId, ws);
+    return prev;
+  }
+
+  /** Removes the socket only if it is still the registered one. */
+  remove(hostId: string, ws: WebSocket): boolean {
+    if (this.sockets.get(hostId) !== ws) return false;
+    this.sockets.delete(hostId);
+    return true;
+  }
+
+  send(hostId: string, msg: ServerMessage): boolean {
+    const ws = this.sockets.get(hostId);
+    if (!ws || ws.readyState !== ws.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  isConnected(hostId: string): boolean {
+    return this.sockets.get(hostId)?.readyState === 1;
+  }
+
+  disconnect(hostId: string, code: number, reason: string): void {
+    const ws = this.sockets.get(hostId);
+    if (!ws) return;
+    this.sockets.delete(hostId);
+    ws.close(code, reason);
+  }
+
+  connectedCount(): number {
+    return this.sockets.size;
+  }
+
+  hostIds(): string[] {
+    return [...this.sockets.keys()];
+  }
+
+  /** Closes every socket (graceful shutdown: "tell agents"). */
+  closeAll(code: number, reason: string): void {
+    for (const [id, ws] of this.sockets) {
+      this.sockets.delete(id);
+      ws.close(code, reason);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { FakeAgent, startServer } from '@restic-manager/server';
+import type { RunningServer, StartOptions, ServerConfigInput } from '@restic-manager/server';
+
+export const ADMIN_PASSWORD = 'admin-password-for-tests-1';
+
+export interface Harness {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  /** Every log line the server wrote. */
+  logs: () => string;
+  admin: Api;
+  close(): Promise<void>;
+}
+
+/** Starts a real server on 127.0.0.1:<ephemeral> with a temp data dir and captured logs. */
+export async function startHarness(extra: ServerConfigInput = {}, opts: StartOptions = {}): Promise<Harness> {
+  const dataDir = extra.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rm-server-'));
+  const out = new PassThrough();
+  const chunks: string[] = [];
+  out.on('data', (d: Buffer) => chunks.push(d.toString()));
+  const server = await startServer(
+    { listen: '127.0.0.1:0', dataDir, cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'debug', ...extra },
+    { logStream: out, mountWeb: null, ...opts },
+  );
+  const admin = new Api(server.url);
+  await admin.login('admin', ADMIN_PASSWORD);
+  return {
+    server, url: server.url, dataDir, admin,
+    logs: () => chunks.join(''),
+    async close() {
+      await server.close();
+      if (!extra.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+  text: string;
+}
+
+/** A browser-like API client: keeps the session cookie and sends the CSRF header. */
+export class Api {
+  cookie: string | undefined;
+  csrf: string | undefined;
+  constructor(readonly url: string) {}
+
+  async login(username: string, password: string): Promise<ApiResponse> {
+    const r = await this.req('POST', '/api/auth/login', { username, password });
+    if (r.status === 200) {
+      const set = r.headers.get('set-cookie') ?? '';
+      this.cookie = /rm_session=([^;]+)/.exec(set)?.[1];
+      this.csrf = (r.body as { csrf_token: string }).csrf_token;
+    }
+    return r;
+  }
+
+  async req<T = any>(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const h: Record<string, string> = { ...headers };
+    if (this.cookie) h.cookie = `rm_session=${this.cookie}`;
+    if (this.csrf && method !== 'GET') h['x-csrf-token'] ??= this.csrf;
+    if (body !== undefined) h['content-type'] ??= 'application/json';
+    const res = await fetch(`${this.url}${p}`, { method, headers: h, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers, text };
+  }
+}
+
+export const REPO = { url: 'rest:http://127.0.0.1:8000/host-a/', rest_username: 'host-a' };
+
+/** Adds a host and enrolls a FakeAgent for it; returns the connected agent. */
+export async function enrolledAgent(h: Harness, name = 'host-a', repository: Record<string, unknown> = REPO) {
+  const add = await h.admin.req('POST', '/api/hosts', { name, repository });
+  if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${add.text}`);
+  const enr = await FakeAgent.enroll(h.url, add.body.token, name);
+  if (enr.status !== 201) throw new Error(`enroll failed: ${enr.status}`);
+  const agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, hostname: name });
+  return { agent, hostId: enr.host_id, bearer: enr.bearer_token, add: add.body };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `ms`). */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
