@@ -165,6 +165,17 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   emit(true);
   const snapshotId = newSnapshotId();
   const meta = buildMeta(snapshotId, cfg, entries, [...unchanged, ...toRead], lookup, index);
+  // A concurrent prune may have removed an old blob this snapshot reuses: verify before committing.
+  const stillThere = new Set<string>();
+  for await (const o of storage.list(BLOB_PREFIX)) {
+    const id = blobIdFromKey(o.key);
+    if (id) stillThere.add(id);
+  }
+  const vanished = meta.blobs.filter((b) => !stillThere.has(b[0]));
+  if (vanished.length > 0) {
+    index.reconcile(stillThere);
+    throw new Error(`${vanished.length} blob(s) vanished from the bucket during the backup (concurrent prune?); nothing committed — run the backup again`);
+  }
   const metaObj = encodeMeta(meta, cfg.ageRecipient);
   const refs = encodeRefs({ snapshot: snapshotId, metaSha256: createHash('sha256').update(metaObj).digest('hex'), blobs: meta.blobs.map((b) => b[0]) });
   await storage.put(refsKey(cfg.indexPrefix, snapshotId), refs, { createOnly: true });

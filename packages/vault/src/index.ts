@@ -11,3 +11,8 @@ export { backup, type BackupOptions, type BackupProgress, type BackupResult } fr
 export { restore, loadSnapshot, type RestoreOptions, type RestoreResult } from './restore.js';
 export { parseSize, parseDuration, formatBytes } from './units.js';
 export type { SnapshotMeta, Entry } from './snapshot.js';
+export { fetchPath, type FetchOptions } from './fetch.js';
+export { prune, PruneRefusedError, DEFAULT_GRACE_MS, type PruneOptions, type PruneResult } from './prune.js';
+export { check, type CheckOptions, type CheckResult, type CheckProblem } from './check.js';
+export { listSnapshots, type SnapshotListing } from './repo.js';
+export { applyRetention, type RetentionPolicy } from './retention.js';

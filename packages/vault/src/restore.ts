@@ -49,8 +49,8 @@ function nsToDate(ns: string): Date {
   return new Date(Number(BigInt(ns) / 1_000_000n));
 }
 
-export async function restore(o: RestoreOptions): Promise<RestoreResult> {
-  const meta = await loadSnapshot(o.storage, o.identity, o.indexPrefix, o.snapshotId);
+export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Promise<RestoreResult> {
+  const meta = o.meta ?? (await loadSnapshot(o.storage, o.identity, o.indexPrefix, o.snapshotId));
   const select = o.select ?? ((e: Entry) => path.join(o.target, e.p));
   const chosen: Array<{ e: Entry; dest: string }> = [];
   for (const e of meta.entries) {
@@ -59,7 +59,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   }
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, damaged: [] };
   const damaged = new Map<string, string>();
-  await mkdir(o.target, { recursive: true });
+  if (!o.select) await mkdir(o.target, { recursive: true });
   // 1. Structure.
   for (const { e, dest } of chosen) {
     if (e.t === 'd') {

@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashTree, tempDir, type TempDir } from '@restic-manager/testkit';
+import { backup, check, fetchPath, LocalStorage, listSnapshots, prune, restore } from '../src/index.js';
+import { localConfig, writeTree } from './helpers.js';
+
+let dir: TempDir;
+beforeEach(async () => {
+  dir = await tempDir('vault-pc-');
+});
+afterEach(() => dir.cleanup());
+
+function allFiles(root: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(path.join(e.parentPath, e.name));
+  return out;
+}
+
+/** Makes every object in the repo look older than the grace period. */
+function age(repo: string, hours: number): void {
+  const t = new Date(Date.now() - hours * 3_600_000);
+  for (const f of allFiles(repo)) utimesSync(f, t, t);
+}
+
+describe('prune', () => {
+  it('keeps every blob referenced by any retained snapshot, not just the newest, without the key', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'old.bin': randomBytes(200_000) });
+    const { cfg, identity, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    const first = await backup(cfg, { storage });
+    // The second snapshot no longer contains old.bin: its blob is referenced only by the first.
+    writeFileSync(path.join(src, 'old.bin'), randomBytes(1000));
+    await backup(cfg, { storage });
+    age(repo, 48);
+    const r = await prune({ storage, indexPrefix: cfg.indexPrefix });
+    expect(r.snapshotsRemoved).toEqual([]);
+    expect(r.blobsDeleted).toBe(0);
+    const out = path.join(dir.path, 'out');
+    const res = await restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: first.snapshotId, target: out });
+    expect(res.damaged).toEqual([]);
+    expect(statSync(path.join(out, src, 'old.bin')).size).toBe(200_000);
+  });
+
+  it('a retention policy drops old snapshots and then their unreferenced blobs', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'a.bin': randomBytes(200_000) });
+    const { cfg, identity, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    await backup(cfg, { storage });
+    writeFileSync(path.join(src, 'a.bin'), randomBytes(200_000));
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await backup(cfg, { storage });
+    age(repo, 48);
+    const r = await prune({ storage, indexPrefix: cfg.indexPrefix, policy: { keep_last: 1 } });
+    expect(r.snapshotsKept).toEqual([second.snapshotId]);
+    expect(r.snapshotsRemoved).toHaveLength(1);
+    expect(r.blobsDeleted).toBeGreaterThan(0);
+    expect((await listSnapshots(storage, cfg.indexPrefix)).map((s) => s.id)).toEqual([second.snapshotId]);
+    const res = await restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: second.snapshotId, target: path.join(dir.path, 'out') });
+    expect(res.damaged).toEqual([]);
+    expect((await check({ storage, indexPrefix: cfg.indexPrefix, identity })).problems).toEqual([]);
+  });
+
+  it('never deletes a young unreferenced blob (grace period) and nothing while a backup holds a lock', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'a.bin': randomBytes(100_000) });
+    const { cfg, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    await backup(cfg, { storage });
+    // An orphan blob, as left by an interrupted backup, uploaded just now.
+    await storage.put(`blobs/ab/${'ab'.repeat(32)}`, randomBytes(100));
+    const r = await prune({ storage, indexPrefix: cfg.indexPrefix });
+    expect(r.blobsDeleted).toBe(0);
+    expect(r.blobsInGrace).toBe(1);
+    await storage.put('locks/deadbeef.json', Buffer.from('{}'));
+    age(path.join(repo, 'blobs'), 48);
+    await expect(prune({ storage, indexPrefix: cfg.indexPrefix })).rejects.toThrow(/backup is running/);
+    expect(await storage.head(`blobs/ab/${'ab'.repeat(32)}`)).not.toBeNull();
+    await storage.delete('locks/deadbeef.json');
+    expect((await prune({ storage, indexPrefix: cfg.indexPrefix })).blobsDeleted).toBe(1);
+  });
+
+  it('refuses to delete anything when a reference list is corrupt (no key)', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'a.bin': randomBytes(1000) });
+    const { cfg, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    await backup(cfg, { storage });
+    const refs = allFiles(repo).find((f) => f.endsWith('.refs'))!;
+    const b = readFileSync(refs);
+    b[20] ^= 1;
+    writeFileSync(refs, b);
+    await storage.put(`blobs/cd/${'cd'.repeat(32)}`, randomBytes(10));
+    age(repo, 48);
+    await expect(prune({ storage, indexPrefix: cfg.indexPrefix })).rejects.toThrow(/nothing deleted/);
+    expect(await storage.head(`blobs/cd/${'cd'.repeat(32)}`)).not.toBeNull();
+  });
+});
+
+describe('damage detection', () => {
+  it('a flipped bit in a blob is found by check (naming files) and by restore; other files restore', async () => {
+    const src = path.join(dir.path, 'src');
+    // Incompressible files large enough to span several 64 KiB segments each.
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 8; i++) files[`f${i}.bin`] = randomBytes(150_000);
+    writeTree(src, files);
+    const { cfg, identity, repo } = localConfig(dir.path, [src], { chunk_size: '64KiB', pack_size: '4MiB' });
+    const storage = new LocalStorage(repo);
+    const r = await backup(cfg, { storage });
+    const blob = allFiles(path.join(repo, 'blobs'))[0]!;
+    const b = readFileSync(blob);
+    b[Math.floor(b.length / 2)] ^= 0x10;
+    writeFileSync(blob, b);
+    const keyless = await check({ storage, indexPrefix: cfg.indexPrefix });
+    expect(keyless.problems.map((p) => p.kind)).toEqual(['blob-corrupt']);
+    const c = await check({ storage, indexPrefix: cfg.indexPrefix, identity });
+    const affected = c.problems[0]!.files!;
+    expect(affected.length).toBeGreaterThanOrEqual(1);
+    expect(affected.length).toBeLessThan(8);
+    const out = path.join(dir.path, 'out');
+    const res = await restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, target: out });
+    expect(res.damaged.map((d) => `${r.snapshotId}:${d.path}`).sort()).toEqual(affected);
+    const tree = await hashTree(path.join(out, src));
+    const original = await hashTree(src);
+    for (const [rel, e] of tree) if (e.type === 'file') expect(e.sha256).toBe(original.get(rel)!.sha256);
+    expect([...tree.values()].filter((e) => e.type === 'file')).toHaveLength(8 - affected.length);
+  });
+
+  it('a flipped bit in snapshot metadata is detected by check and restore fails clearly', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'a.txt': 'x' });
+    const { cfg, identity, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    const r = await backup(cfg, { storage });
+    const meta = allFiles(repo).find((f) => f.endsWith('.age'))!;
+    const b = readFileSync(meta);
+    b[b.length - 5] ^= 1;
+    writeFileSync(meta, b);
+    const c = await check({ storage, indexPrefix: cfg.indexPrefix });
+    expect(c.problems.map((p) => p.kind)).toEqual(['metadata']);
+    await expect(restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, target: path.join(dir.path, 'o') })).rejects.toThrow(/metadata cannot be read/);
+  });
+
+  it('a truncated blob is detected and only its files are lost', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'a.bin': randomBytes(300_000) });
+    const { cfg, identity, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    const r = await backup(cfg, { storage });
+    const blob = allFiles(path.join(repo, 'blobs'))[0]!;
+    writeFileSync(blob, readFileSync(blob).subarray(0, 1000));
+    const res = await restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, target: path.join(dir.path, 'o') });
+    expect(res.damaged.map((d) => d.path)).toEqual([path.join(src, 'a.bin')]);
+  });
+});
+
+describe('fetch', () => {
+  it('downloads about the file’s share of data, not whole blobs', async () => {
+    const src = path.join(dir.path, 'src');
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 10; i++) files[`f${i}.bin`] = randomBytes(300_000);
+    writeTree(src, files);
+    const { cfg, identity, repo } = localConfig(dir.path, [src], { pack_size: '8MiB' });
+    const storage = new LocalStorage(repo);
+    const r = await backup(cfg, { storage });
+    const reader = new LocalStorage(repo);
+    const target = path.join(dir.path, 'one.bin');
+    const before = reader.bytesRead;
+    await fetchPath({ storage: reader, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, filepath: path.join(src, 'f3.bin'), target });
+    expect(readFileSync(target).equals(files['f3.bin']!)).toBe(true);
+    const metaSize = statSync(allFiles(repo).find((f) => f.endsWith('.age'))!).size;
+    const downloaded = reader.bytesRead - before - metaSize;
+    expect(downloaded).toBeLessThan(300_000 * 1.5);
+    await expect(fetchPath({ storage: reader, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, filepath: '/nope', target })).rejects.toThrow(/not in snapshot/);
+  });
+});
