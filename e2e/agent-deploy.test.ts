@@ -72,7 +72,7 @@ describe.skipIf(process.getuid?.() !== 0)('install.sh end to end (into a temp pr
           return;
         }
         enrollBodies.push(JSON.parse(b) as Record<string, unknown>);
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ host_id: 'host-install', bearer: 'install-bearer' }));
+        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ host_id: 'host-install', bearer_token: 'install-bearer' }));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -21,6 +21,15 @@ import { writeStatus } from './state/status.js';
 import { loadResticEngine } from './engine-loader.js';
 import { agentVersion, resticVersion } from './version.js';
 
+function wsPathOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface AgentOptions {
   stateDir: string;
   /** Engine factory; defaults to the restic engine of @restic-manager/engines, loaded lazily. */
@@ -74,7 +83,8 @@ export class Agent {
       serverUrl: this.cfg.server_url,
       bearer: this.cfg.bearer,
       ...(this.cfg.cert_pin_sha256 ? { certPin: this.cfg.cert_pin_sha256 } : {}),
-      ...(opts.wsPath ? { wsPath: opts.wsPath } : {}),
+      // The socket path announced at enrollment, on the origin the agent actually reached.
+      ...(opts.wsPath ?? wsPathOf(this.cfg.ws_url) ? { wsPath: opts.wsPath ?? wsPathOf(this.cfg.ws_url)! } : {}),
       ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       hello: () => ({

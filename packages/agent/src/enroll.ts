@@ -49,7 +49,7 @@ function post(url: URL, body: string, pin: string | undefined, timeoutMs: number
 
 /**
  * Enrolls this host (spec §6.3): POST /api/agents/enroll with the one-time token and host
- * metadata; the server answers `{ host_id, bearer }`. Writes agent.yaml (0600, atomically) with
+ * metadata; the server answers `{ host_id, bearer_token, ws_url }`. Writes agent.yaml (0600, atomically) with
  * a fresh secrets key. Throws EnrollError with the server's message on failure; never logs the token.
  */
 export async function enroll(opts: EnrollOptions): Promise<AgentConfig> {
@@ -86,10 +86,11 @@ export async function enroll(opts: EnrollOptions): Promise<AgentConfig> {
     throw new EnrollError(`enrollment refused (HTTP ${res.status}${e?.code ? ` ${e.code}` : ''}): ${e?.message ?? (res.body.slice(0, 200) || 'no details')}`, res.status);
   }
   const hostId = json.host_id;
-  const bearer = json.bearer ?? json.token;
-  if (typeof hostId !== 'string' || typeof bearer !== 'string') throw new EnrollError('the server answered without host_id and bearer; is this a restic-manager server?');
+  const bearer = json.bearer_token ?? json.bearer;
+  if (typeof hostId !== 'string' || typeof bearer !== 'string') throw new EnrollError('the server answered without host_id and bearer_token; is this a restic-manager server?');
   const pin = opts.certPin ?? (typeof json.cert_pin_sha256 === 'string' ? json.cert_pin_sha256 : undefined);
-  const cfg: AgentConfig = { server_url: opts.serverUrl.replace(/\/+$/, ''), host_id: hostId, bearer, secrets_key: newSecretsKey(), ...(pin ? { cert_pin_sha256: pin } : {}) };
+  const wsUrl = typeof json.ws_url === 'string' && /^wss?:\/\//.test(json.ws_url) ? json.ws_url : undefined;
+  const cfg: AgentConfig = { server_url: opts.serverUrl.replace(/\/+$/, ''), host_id: hostId, bearer, secrets_key: newSecretsKey(), ...(wsUrl ? { ws_url: wsUrl } : {}), ...(pin ? { cert_pin_sha256: pin } : {}) };
   writeAgentConfig(statePaths(opts.stateDir).config, cfg);
   return cfg;
 }

@@ -124,7 +124,7 @@ describe('restic-manager-agent CLI', () => {
     }
 
     it('posts the token and host metadata, writes agent.yaml 0600 with a fresh secrets key', async () => {
-      await withServer(201, { host_id: 'host-42', bearer: 'issued-bearer-abc' }, async (url) => {
+      await withServer(201, { host_id: 'host-42', bearer_token: 'issued-bearer-abc', server_url: 'x', ws_url: 'ws://127.0.0.1:1/api/agents/ws', protocol_version: 1 }, async (url) => {
         const d = tmp();
         const r = await cliAsync(['enroll', '--server', url + '/', '--state-dir', d], { RM_TOKEN: 'one-time-token-xyz' });
         expect(r.err).toBe('');
@@ -132,7 +132,7 @@ describe('restic-manager-agent CLI', () => {
         expect(r.out).toContain('enrolled as host host-42');
         expect(bodies[0]).toMatchObject({ path: '/api/agents/enroll', token: 'one-time-token-xyz', hostname: os.hostname(), agent_version: '0.1.0' });
         const cfg = readAgentConfig(statePaths(d).config);
-        expect(cfg).toMatchObject({ server_url: url, host_id: 'host-42', bearer: 'issued-bearer-abc' });
+        expect(cfg).toMatchObject({ server_url: url, host_id: 'host-42', bearer: 'issued-bearer-abc', ws_url: 'ws://127.0.0.1:1/api/agents/ws' });
         expect(fs.statSync(statePaths(d).config).mode & 0o777).toBe(0o600);
         const again = await cliAsync(['enroll', '--server', url, '--token', 't', '--state-dir', d]);
         expect(again.code).toBe(1);

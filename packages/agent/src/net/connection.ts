@@ -16,6 +16,8 @@ export interface ConnectionOptions {
   certPin?: string;
   /** Agent socket path on the server (default `/api/agents/ws`). */
   wsPath?: string;
+  /** Full socket URL; overrides serverUrl + wsPath. */
+  wsUrl?: string;
   heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   /** Builds the hello frame on every (re)connect. */
@@ -47,7 +49,7 @@ export class AgentConnection {
   constructor(private readonly opts: ConnectionOptions) {
     this.backoff = new Backoff(opts.backoff ?? { initialMs: 1000, maxMs: 60_000 });
     const base = opts.serverUrl.replace(/\/+$/, '').replace(/^http/i, 'ws');
-    this.url = base + (opts.wsPath ?? '/api/agents/ws');
+    this.url = opts.wsUrl ?? base + (opts.wsPath ?? '/api/agents/ws');
   }
 
   getState(): ConnectionState {

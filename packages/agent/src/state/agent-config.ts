@@ -10,6 +10,8 @@ export interface AgentConfig {
   bearer: string;
   /** base64 of 32 random bytes: the AEAD key of secrets.enc. */
   secrets_key: string;
+  /** Agent WebSocket URL as announced at enrollment (default: server_url + /api/agents/ws). */
+  ws_url?: string;
   /** SHA-256 of the server's TLS leaf certificate (hex, colons optional); pins the connection. */
   cert_pin_sha256?: string;
 }
@@ -52,6 +54,7 @@ export function readAgentConfig(file: string): AgentConfig {
     bearer: str(o, 'bearer', file),
     secrets_key: key,
   };
+  if (typeof o.ws_url === 'string' && o.ws_url !== '') cfg.ws_url = o.ws_url;
   if (typeof o.cert_pin_sha256 === 'string' && o.cert_pin_sha256 !== '') cfg.cert_pin_sha256 = o.cert_pin_sha256;
   return cfg;
 }
