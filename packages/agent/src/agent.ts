@@ -95,7 +95,7 @@ export class Agent {
         arch: os.arch(),
         time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
-        active_job_ids: this.runner.activeJobIds(),
+        active_job_ids: this.activeJobIds(),
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -133,6 +133,16 @@ export class Agent {
     a.statusTimer.unref();
     a.log.info('agent started', { version: agentVersion(), host_id: a.cfg.host_id, state_dir: a.paths.dir, server: a.cfg.server_url, credentials: a.secrets ? 'present' : 'not yet delivered' });
     return a;
+  }
+
+  /**
+   * Jobs the server must not give up on: queued or running here, or with reports still in the
+   * outbox (a job that finished while the server was down is replayed, not lost).
+   */
+  private activeJobIds(): string[] {
+    const ids = new Set(this.runner.activeJobIds());
+    for (const e of this.outbox.pending()) if (typeof e.frame.job_id === 'string') ids.add(e.frame.job_id);
+    return [...ids].slice(0, 1000);
   }
 
   hostId(): string {
