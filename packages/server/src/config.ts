@@ -23,6 +23,8 @@ export interface ServerConfig {
   metricsAllow: string[];
   /** Directory holding install.sh (served at /install/install.sh). */
   installDir: string | null;
+  /** agent.tgz served at /install/agent.tgz (default: packages/agent/pack/agent.tgz). */
+  agentTarball: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** A host with no heartbeat for this long is offline (default 90 s). */
   agentTimeoutMs: number;
@@ -42,6 +44,7 @@ export interface ServerConfigInput {
   metricsToken?: string | null;
   metricsAllow?: string;
   installDir?: string | null;
+  agentTarball?: string | null;
   logLevel?: string;
   agentTimeoutMs?: number;
   sessionIdleMs?: number;
@@ -70,6 +73,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   metricsToken: 'RM_METRICS_TOKEN',
   metricsAllow: 'RM_METRICS_ALLOW',
   installDir: 'RM_INSTALL_DIR',
+  agentTarball: 'RM_AGENT_TARBALL',
   logLevel: 'RM_LOG_LEVEL',
   agentTimeoutMs: 'RM_AGENT_TIMEOUT_MS',
   sessionIdleMs: 'RM_SESSION_IDLE_MS',
@@ -87,6 +91,7 @@ const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
   metrics_token: 'metricsToken',
   metrics_allow: 'metricsAllow',
   install_dir: 'installDir',
+  agent_tarball: 'agentTarball',
   log_level: 'logLevel',
 };
 
@@ -152,6 +157,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     metricsToken: input.metricsToken ?? null,
     metricsAllow: parseCidrList('RM_METRICS_ALLOW', input.metricsAllow ?? '127.0.0.0/8,::1/128'),
     installDir: input.installDir ?? null,
+    agentTarball: input.agentTarball ?? null,
     logLevel: logLevel as ServerConfig['logLevel'],
     agentTimeoutMs: input.agentTimeoutMs ?? 90_000,
     sessionIdleMs: input.sessionIdleMs ?? 30 * 60_000,

@@ -8,7 +8,7 @@ import type { ServerConfig, ServerConfigInput } from './config.js';
 import { resolveConfig } from './config.js';
 import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
 import type { MountWeb } from './http/app.js';
-import { createApp, defaultInstallDir } from './http/app.js';
+import { createApp, defaultAgentTarball, defaultInstallDir } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { CidrList, clientIp } from './http/net.js';
 import type { RouteSpec } from './http/route.js';
@@ -42,6 +42,8 @@ export interface StartOptions {
   now?: () => number;
   /** How long an agent may take to send hello after connecting (default 10 s). */
   helloTimeoutMs?: number;
+  /** Overrides MIN_AGENT_PROTOCOL_VERSION (tests of protocol_too_old). */
+  minAgentProtocolVersion?: number;
 }
 
 /** A running server. `close()` is graceful: stop accepting, tell agents, flush, close the DB. */
@@ -93,10 +95,11 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const cookie = { secure: config.cookieSecure, absoluteMs: config.sessionAbsoluteMs };
   const { app, routes } = createApp({
     services, db, cookie, log, baseUrl: () => baseUrl, version: SERVER_VERSION, trustedProxies: trusted,
-    installDir: config.installDir ?? defaultInstallDir(), metrics: metrics.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
+    installDir: config.installDir ?? defaultInstallDir(), agentTarball: config.agentTarball ?? defaultAgentTarball(), metrics: metrics.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
   });
   const gateway = new AgentGateway(services.agentEvents, registry, log, {
     agentTimeoutMs: config.agentTimeoutMs, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000, now,
+    ...(opts.minAgentProtocolVersion ? { minAgentProtocol: opts.minAgentProtocolVersion } : {}),
     upgradeUrl: () => `${baseUrl}/docs/upgrade`,
     onFrame: (msg, host) => {
       if (msg.type === 'job.finished') void observeDuration(db, metrics, msg.job_id, host.name).catch(() => undefined);

@@ -43,6 +43,8 @@ export interface AppOptions extends WebContext {
   trustedProxies: CidrList;
   /** Directory with install.sh; null = not served (404 with a clear message). */
   installDir: string | null;
+  /** The agent tarball served at /install/agent.tgz when installDir has none. */
+  agentTarball: string | null;
   /** Optional Prometheus handler for GET /metrics (it does its own access check). */
   metrics?: (req: Request, ip: string) => Promise<Response>;
   mountWeb?: MountWeb | undefined;
@@ -87,6 +89,11 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
     const script = readFileSync(file, 'utf8').replaceAll('__RM_BASE_URL__', o.baseUrl());
     return c.body(script, 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8', 'Cache-Control': 'no-store' });
   });
+  app.get('/install/agent.tgz', (c) => {
+    const file = [o.installDir && path.join(o.installDir, 'agent.tgz'), o.agentTarball].find((f): f is string => !!f && existsSync(f));
+    if (!file) return c.text('agent.tgz is not available on this server (build it with packages/agent/scripts/pack.mjs or set RM_AGENT_TARBALL)\n', 404);
+    return c.body(readFileSync(file), 200, { 'Content-Type': 'application/gzip', 'Cache-Control': 'no-store' });
+  });
   if (o.metrics) {
     const m = o.metrics;
     app.get('/metrics', (c) => m(c.req.raw, c.get('clientIp')));
@@ -96,8 +103,10 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
   return { app, routes };
 }
 
+const repoRoot = (): string => path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../..');
+
 /** The repository's deploy/install directory (existence is checked per request). */
-export function defaultInstallDir(): string | null {
-  const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../deploy/install');
-  return dir;
-}
+export const defaultInstallDir = (): string => path.join(repoRoot(), 'deploy/install');
+
+/** Where packages/agent/scripts/pack.mjs writes agent.tgz by default. */
+export const defaultAgentTarball = (): string => path.join(repoRoot(), 'packages/agent/pack/agent.tgz');

@@ -84,7 +84,7 @@ export class HostService {
       host_id: hostId,
       token,
       expires_at: expires,
-      install_command: `curl -fsSL ${base}/install/install.sh | sudo RM_SERVER_URL=${base} RM_ENROLL_TOKEN=${token} bash`,
+      install_command: `curl -fsSL ${base}/install/install.sh | sudo RM_TOKEN=${token} bash`,
       ...(generatedPassword ? { generated_password: generatedPassword } : {}),
       ...(restPass ? { generated_rest_password: restPass } : {}),
       ...(repository?.rest_username && restPass

@@ -13,6 +13,8 @@ import type { AgentRegistry } from './agent-registry.js';
 export interface GatewayOptions {
   agentTimeoutMs: number;
   helloTimeoutMs: number;
+  /** Oldest accepted agent protocol (default MIN_AGENT_PROTOCOL_VERSION). */
+  minAgentProtocol?: number;
   upgradeUrl: () => string;
   now: () => number;
   /** Called after each applied frame (metrics); never throws into the gateway. */
@@ -86,8 +88,10 @@ export class AgentGateway {
         if (!ready) {
           if (msg.type !== 'hello') return this.fail(ws, 'expected_hello', `the first frame must be hello, got ${msg.type}`, CloseCode.badFrame);
           clearTimeout(helloTimer);
-          if (msg.protocol_version < MIN_AGENT_PROTOCOL_VERSION) {
-            this.sendRaw(ws, { type: 'error', code: 'protocol_too_old', message: `agent protocol ${msg.protocol_version} is older than the minimum ${MIN_AGENT_PROTOCOL_VERSION}; upgrade the agent`, upgrade_url: this.o.upgradeUrl() });
+          const min = this.o.minAgentProtocol ?? MIN_AGENT_PROTOCOL_VERSION;
+          if (msg.protocol_version < min) {
+            this.log.warn({ host_id: host.id, protocol_version: msg.protocol_version, min }, 'agent protocol too old');
+            this.sendRaw(ws, { type: 'error', code: 'protocol_too_old', message: `agent protocol ${msg.protocol_version} is older than the minimum ${min}; upgrade the agent`, upgrade_url: this.o.upgradeUrl() });
             ws.close(CloseCode.protocolTooOld, 'protocol_too_old');
             return;
           }
