@@ -1,0 +1,122 @@
+/**
+ * Shared plumbing for `restic-manager vault …`: exit codes, the private key from the
+ * environment, and turning `<bucket> <prefix>` (+ env / --config) into a Storage.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, LocalStorage, S3Storage, X25519Identity, type Storage, type VaultConfig } from '@restic-manager/vault';
+
+/** Exit codes of every vault subcommand. */
+export const VAULT_EXIT = {
+  ok: 0,
+  /** Configuration, key, storage or I/O error: nothing was committed or deleted. */
+  failed: 1,
+  usage: 2,
+  /** Finished, but some data is damaged or some source files could not be read. */
+  partial: 3,
+  /** Refused: a backup is running (prune). */
+  busy: 4,
+} as const;
+
+export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parse<T extends Options>(argv: string[], options: T): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true }>>['values']; positionals: string[] } {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message, { cause: e });
+  }
+}
+
+/** The private key from VAULTIK_PRIVATE_KEY (the key itself, or a path to an age identity file). */
+export function identityFromEnv(): X25519Identity {
+  const raw = process.env.VAULTIK_PRIVATE_KEY;
+  if (!raw) throw new Error('VAULTIK_PRIVATE_KEY is not set (the AGE-SECRET-KEY-1… identity, or a path to an age key file)');
+  let text = raw.trim();
+  if (!text.startsWith('AGE-SECRET-KEY-1')) {
+    try {
+      text = readFileSync(text, 'utf8');
+    } catch {
+      throw new Error('VAULTIK_PRIVATE_KEY is neither an AGE-SECRET-KEY-1… identity nor a readable key file');
+    }
+    const line = text.split('\n').find((l) => l.trim().startsWith('AGE-SECRET-KEY-1'));
+    if (!line) throw new Error('VAULTIK_PRIVATE_KEY file contains no AGE-SECRET-KEY-1… line');
+    text = line.trim();
+  }
+  return X25519Identity.parse(text);
+}
+
+export interface Target {
+  storage: Storage;
+  indexPrefix: string;
+}
+
+/**
+ * `<bucket>` starting with `/`, `./` or `file:` is a local directory (the prefix is a
+ * subdirectory); anything else is an S3 bucket. S3 endpoint and credentials come from
+ * --config's s3 section, overridden by VAULTIK_S3_ENDPOINT, AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_REGION and VAULTIK_S3_CA_CERT.
+ */
+export function targetFrom(bucket: string | undefined, prefix: string | undefined, configFile: string | undefined, indexPrefixFlag: string | undefined): Target {
+  const cfg: VaultConfig | undefined = configFile ? loadConfig(configFile) : undefined;
+  const indexPrefix = indexPrefixFlag ?? cfg?.indexPrefix ?? 'index/';
+  if (bucket === undefined) {
+    if (!cfg) throw new UsageError('give <bucket> <prefix> or --config <file>');
+    return { storage: storageFromConfig(cfg), indexPrefix };
+  }
+  if (bucket.startsWith('/') || bucket.startsWith('./') || bucket.startsWith('file:')) {
+    const dir = bucket.startsWith('file:') ? bucket.slice(5) : bucket;
+    return { storage: new LocalStorage(path.join(dir, prefix ?? '')), indexPrefix };
+  }
+  const s3 = cfg?.s3;
+  const env = process.env;
+  const endpoint = env.VAULTIK_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL ?? s3?.endpoint;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? s3?.accessKeyId;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? s3?.secretAccessKey;
+  const caCertPath = env.VAULTIK_S3_CA_CERT ?? s3?.caCert;
+  return {
+    storage: new S3Storage({
+      bucket,
+      prefix: prefix ?? s3?.prefix ?? '',
+      region: env.AWS_REGION ?? s3?.region ?? 'us-east-1',
+      ...(endpoint ? { endpoint } : {}),
+      ...(accessKeyId ? { accessKeyId } : {}),
+      ...(secretAccessKey ? { secretAccessKey } : {}),
+      ...(caCertPath ? { caCertPath } : {}),
+      ...(s3?.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
+    }),
+    indexPrefix,
+  };
+}
+
+export function storageFromConfig(cfg: VaultConfig): Storage {
+  if (cfg.localDir) return new LocalStorage(cfg.localDir);
+  const s3 = cfg.s3!;
+  const env = process.env;
+  const endpoint = s3.endpoint ?? env.VAULTIK_S3_ENDPOINT;
+  const accessKeyId = s3.accessKeyId ?? env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = s3.secretAccessKey ?? env.AWS_SECRET_ACCESS_KEY;
+  const caCertPath = s3.caCert ?? env.VAULTIK_S3_CA_CERT;
+  return new S3Storage({
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    region: s3.region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId ? { accessKeyId } : {}),
+    ...(secretAccessKey ? { secretAccessKey } : {}),
+    ...(caCertPath ? { caCertPath } : {}),
+    ...(s3.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
+  });
+}
+
+/** Error text for the user: the message only, never a stack or a secret. */
+export function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function printJson(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
