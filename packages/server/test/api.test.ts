@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './helpers/harness.js';
+import { REPO, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+
+describe('REST API behaviour', () => {
+  let h: Harness;
+  let installDir: string;
+  beforeAll(async () => {
+    installDir = mkdtempSync(path.join(os.tmpdir(), 'rm-install-'));
+    writeFileSync(path.join(installDir, 'install.sh'), '#!/usr/bin/env bash\nRM_BASE_URL="${RM_BASE_URL:-__RM_BASE_URL__}"\n');
+    h = await startHarness({ installDir, trustedProxy: '127.0.0.1/32', metricsToken: 'metrics-token-123456', metricsAllow: '10.9.9.9/32' });
+  });
+  afterAll(async () => h.close());
+
+  it('validates bodies and queries with field-level errors in { error: { code, message, fields } }', async () => {
+    const r = await h.admin.req('POST', '/api/hosts', { name: '', repository: { url: 'x' }, bogus: 1 });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('validation_failed');
+    expect(Object.keys(r.body.error.fields)).toEqual(expect.arrayContaining(['name']));
+    expect((await h.admin.req('GET', '/api/jobs?limit=100000')).body.error.fields).toHaveProperty('limit');
+    expect((await h.admin.req('POST', '/api/hosts', '{not json')).body.error.message).toBe('body is not valid JSON');
+    expect((await h.admin.req('GET', '/api/nope')).body.error.code).toBe('not_found');
+    expect((await h.admin.req('GET', '/api/jobs/does-not-exist')).status).toBe(404);
+  });
+
+  it('paginates lists with limit, offset and total, and filters hosts by tag and status', async () => {
+    for (let i = 0; i < 5; i++) await h.admin.req('POST', '/api/hosts', { name: `pg-${i}`, tags: i % 2 ? ['odd'] : ['even'], repository: REPO });
+    const p1 = await h.admin.req('GET', '/api/hosts?limit=2&offset=0');
+    const p2 = await h.admin.req('GET', '/api/hosts?limit=2&offset=2');
+    expect(p1.body).toMatchObject({ total: 5, limit: 2, offset: 0 });
+    expect(p1.body.items).toHaveLength(2);
+    expect(p2.body.items[0].name).toBe('pg-2');
+    expect((await h.admin.req('GET', '/api/hosts?tag=odd')).body.total).toBe(2);
+    expect((await h.admin.req('GET', '/api/hosts?status=pending')).body.total).toBe(5);
+    expect((await h.admin.req('GET', '/api/fleet/summary')).body).toMatchObject({ hosts_total: 5, hosts_by_status: { pending: 5 }, running_jobs: 0 });
+  });
+
+  it('serves OpenAPI generated from the zod schemas', async () => {
+    const doc = (await h.admin.req('GET', '/api/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    const post = doc.paths['/api/hosts/{id}/jobs'].post;
+    expect(post['x-required-role']).toBe('operator');
+    expect(post.requestBody.content['application/json'].schema.properties.kind.enum).toContain('backup');
+    expect(doc.paths['/api/hosts'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'offset', 'tag', 'status']));
+  });
+
+  it('serves install.sh with the base URL substituted, and a clear 404 for a missing agent tarball', async () => {
+    const r = await fetch(`${h.url}/install/install.sh`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain(`RM_BASE_URL="\${RM_BASE_URL:-${h.url}}"`);
+    const tgz = await fetch(`${h.url}/install/agent.tgz`);
+    if (tgz.status === 404) expect(await tgz.text()).toMatch(/agent.tgz is not available/);
+  });
+
+  it('runs a restore on the same host and records the audit trail, filterable by actor, target and time', async () => {
+    const { agent, hostId } = await enrolledAgent(h, 'restore-host');
+    await agent.connect();
+    const since = new Date(Date.now() - 1000).toISOString();
+    const r = await h.admin.req('POST', `/api/hosts/${hostId}/restore`, { snapshot_id: 'abcd1234', target: '/restore', include: ['/etc'] });
+    expect(r.status).toBe(202);
+    expect(await agent.next('command.run')).toMatchObject({ kind: 'restore', args: { snapshot_id: 'abcd1234', target: '/restore', include: ['/etc'], exclude: [], verify: false } });
+    const audit = (await h.admin.req('GET', `/api/audit?target_kind=job&target_id=${r.body.job.id}`)).body.items;
+    expect(audit.map((a: { action: string }) => a.action).sort()).toEqual(['agent.command.run', 'job.restore']);
+    const byUser = (await h.admin.req('GET', `/api/audit?actor=user&action=job.restore&since=${encodeURIComponent(since)}`)).body;
+    expect(byUser.total).toBe(1);
+    expect(byUser.items[0]).toMatchObject({ actor_name: 'admin', target_kind: 'job' });
+    expect((await h.admin.req('GET', `/api/audit?until=${encodeURIComponent(since)}&action=job.restore`)).body.total).toBe(0);
+    await agent.close();
+  });
+
+  it('raises a backup_failed alert that an operator can acknowledge', async () => {
+    const { agent, hostId } = await enrolledAgent(h, 'alerting');
+    await agent.connect();
+    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'backup', args: { paths: ['/'] } });
+    await agent.next('command.run');
+    agent.started(run.body.job.id, 'backup');
+    agent.finished(run.body.job.id, 'failed', { error_kind: 'lock_failed' });
+    const alerts = await eventually(async () => {
+      const a = await h.admin.req('GET', `/api/alerts?host_id=${hostId}&open=true`);
+      return a.body.total === 1 ? a.body : null;
+    });
+    expect((await h.admin.req('GET', `/api/hosts/${hostId}`)).body.open_alert_count).toBe(1);
+    const ack = await h.admin.req('POST', `/api/alerts/${alerts.items[0].id}/ack`);
+    expect(ack.body.acknowledged_at).not.toBeNull();
+    await agent.close();
+  });
+
+  it('protects /metrics with the bearer or the allow-list, honouring X-Forwarded-For only from trusted proxies', async () => {
+    expect((await fetch(`${h.url}/metrics`)).status).toBe(401);
+    const ok = await fetch(`${h.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-123456' } });
+    const text = await ok.text();
+    expect(text).toContain('restic_manager_build_info');
+    expect(text).toMatch(/restic_manager_last_backup_status\{host="alerting"\} 0/);
+    expect(text).toMatch(/restic_manager_jobs_total\{kind="backup",status="failed"\} 1/);
+    expect(text).toContain('restic_manager_job_duration_seconds_bucket');
+    // The test client is 127.0.0.1, a trusted proxy here, so its X-Forwarded-For is believed.
+    expect((await fetch(`${h.url}/metrics`, { headers: { 'x-forwarded-for': '10.9.9.9' } })).status).toBe(200);
+    expect((await fetch(`${h.url}/metrics`, { headers: { 'x-forwarded-for': '10.9.9.8' } })).status).toBe(401);
+  });
+
+  // Last: the server answers 413 before reading the whole body and drops that connection.
+  it('refuses bodies over 1 MiB with 413', async () => {
+    const big = await h.admin.req('POST', '/api/hosts', { name: 'x'.repeat(2 * 1024 * 1024) });
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('too_large');
+  });
+});

@@ -1,0 +1,49 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFromEnv } from '@restic-manager/server';
+
+const base = { RM_DATA_DIR: '/tmp/rm-data' };
+const fail = (env: Record<string, string>) => {
+  try {
+    loadConfigFromEnv({ ...base, ...env });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('configuration', () => {
+  it('applies defaults', () => {
+    const c = loadConfigFromEnv(base);
+    expect(c).toMatchObject({ listenHost: '0.0.0.0', listenPort: 8080, cookieSecure: true, trustedProxies: [], secretKeyFile: '/tmp/rm-data/secret.key', agentTimeoutMs: 90_000 });
+  });
+
+  it('parses listen addresses, CIDR lists and booleans', () => {
+    const c = loadConfigFromEnv({ ...base, RM_LISTEN: '127.0.0.1:0', RM_TRUSTED_PROXY: '172.16.0.0/12, ::1', RM_COOKIE_SECURE: 'false', RM_BASE_URL: 'https://backup.example.org/' });
+    expect(c).toMatchObject({ listenHost: '127.0.0.1', listenPort: 0, trustedProxies: ['172.16.0.0/12', '::1/128'], cookieSecure: false, baseUrl: 'https://backup.example.org' });
+    expect(loadConfigFromEnv({ ...base, RM_LISTEN: '[::1]:9000' })).toMatchObject({ listenHost: '::1', listenPort: 9000 });
+  });
+
+  it('names the variable and the problem in one line', () => {
+    expect(fail({ RM_LISTEN: '8080' })).toBe("invalid configuration: RM_LISTEN: expected [host]:port such as ':8080' or '127.0.0.1:8080', got '8080'");
+    expect(fail({ RM_LISTEN: ':99999' })).toMatch(/^invalid configuration: RM_LISTEN: port 99999/);
+    expect(fail({ RM_TRUSTED_PROXY: '10.0.0.0/33' })).toMatch(/^invalid configuration: RM_TRUSTED_PROXY: '10.0.0.0\/33' is not a CIDR/);
+    expect(fail({ RM_COOKIE_SECURE: 'maybe' })).toMatch(/^invalid configuration: RM_COOKIE_SECURE: expected true or false/);
+    expect(fail({ RM_BASE_URL: 'ftp://x' })).toMatch(/RM_BASE_URL: must start with http/);
+    expect(fail({ RM_DATA_DIR: '' })).toMatch(/RM_DATA_DIR: required/);
+    for (const m of [fail({ RM_LISTEN: 'x' }), fail({ RM_AGENT_TIMEOUT_MS: '-1' })]) expect(m.split('\n')).toHaveLength(1);
+  });
+
+  it('reads an optional YAML file, with the environment taking precedence', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rm-cfg-'));
+    const file = path.join(dir, 'server.yaml');
+    writeFileSync(file, 'listen: "127.0.0.1:9090"\ntrusted_proxy: ["10.0.0.0/8"]\ncookie_secure: false\n');
+    expect(loadConfigFromEnv({ ...base, RM_CONFIG_FILE: file })).toMatchObject({ listenPort: 9090, trustedProxies: ['10.0.0.0/8'], cookieSecure: false });
+    expect(loadConfigFromEnv({ ...base, RM_CONFIG_FILE: file, RM_LISTEN: ':7000' })).toMatchObject({ listenPort: 7000 });
+    writeFileSync(file, 'admin_password: x\n');
+    expect(fail({ RM_CONFIG_FILE: file })).toMatch(/RM_CONFIG_FILE: .*unknown key 'admin_password'/);
+  });
+});
