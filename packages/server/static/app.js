@@ -44,7 +44,12 @@
     if (type.includes('json')) {
       try {
         const j = JSON.parse(body);
-        if (j && j.error) return { message: j.error.message || j.error.code, fields: j.error.fields };
+        if (j && j.error) {
+          let message = j.error.message || j.error.code;
+          const first = j.error.fields ? Object.values(j.error.fields)[0] : null;
+          if (first && !message.includes(first)) message += ' — ' + first;
+          return { message, fields: j.error.fields };
+        }
       } catch {
         /* fall through */
       }
@@ -71,8 +76,16 @@
   function showFieldErrors(form, fields) {
     let first = null;
     for (const [name, message] of Object.entries(fields)) {
-      const slot = form.querySelector('[data-field-error="' + CSS.escape(name) + '"]');
-      const input = form.querySelector('[name="' + CSS.escape(name) + '"]');
+      // `tags.1` falls back to the `tags` slot/input (errors on list items).
+      let key = name;
+      let slot = null;
+      let input = null;
+      while (key) {
+        slot = form.querySelector('[data-field-error="' + CSS.escape(key) + '"]');
+        input = form.querySelector('[name="' + CSS.escape(key) + '"]');
+        if (slot || input) break;
+        key = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : '';
+      }
       if (slot) {
         slot.textContent = message;
         slot.hidden = false;

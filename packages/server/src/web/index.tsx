@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import type { MountWeb } from '../http/app.js';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { mountActions } from './action.routes.js';
@@ -16,7 +17,7 @@ export type { WebDeps } from './web-context.js';
  * Errors thrown by UI actions go through the app's error handler as JSON `{ error }` bodies,
  * which app.js shows as toasts; a missing host/job on a full page renders an HTML 404 page.
  */
-export function mountWeb(app: Hono<AppEnv>, deps: WebDeps): void {
+export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   const w = { ...deps, read: new WebReadModel(deps.db) };
   mountStatic(app);
   for (const p of ['/hosts/*', '/jobs/*']) {
@@ -31,4 +32,4 @@ export function mountWeb(app: Hono<AppEnv>, deps: WebDeps): void {
   }
   mountActions(app, w);
   mountPages(app, w);
-}
+};

@@ -1,27 +1,16 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Role } from '@restic-manager/protocol';
-import type { AppEnv, CookieOptions } from '../http/auth.middleware.js';
+import type { AppEnv } from '../http/auth.middleware.js';
 import { roleAtLeast } from '../http/auth.middleware.js';
 import { errorResponse } from '../http/errors.js';
 import type { Actor } from '../services/context.js';
 import { sessionActor } from '../services/auth.service.js';
-import type { Services } from '../services/services.js';
-import type { Db } from '../store/db.js';
+import type { WebContext } from '../http/app.js';
 import type { Viewer } from './components/layout.js';
 import type { WebReadModel } from './read-model.js';
 
-/**
- * What the web UI needs from the server. The app must run `loadSession` and `csrf` for every
- * request before the web routes (the same middleware as /api), and set `clientIp`.
- */
-export interface WebDeps {
-  services: Services;
-  cookie: CookieOptions;
-  version: string;
-  db: Db;
-  /** Public base URL (no trailing slash); defaults to the request's origin. */
-  baseUrl?: () => string;
-}
+/** What the web UI gets from the server (http/app.ts's WebContext). */
+export type WebDeps = WebContext;
 
 export interface WebCtx extends WebDeps {
   read: WebReadModel;
@@ -62,7 +51,7 @@ export function redirectTo(c: Context, location: string): Response {
   return c.redirect(location, 303);
 }
 
-export const baseUrlOf = (d: WebDeps, c: Context): string => d.baseUrl?.() ?? new URL(c.req.url).origin;
+export const baseUrlOf = (d: WebDeps, c: Context): string => d.baseUrl() || new URL(c.req.url).origin;
 
 /** Reads an urlencoded/multipart body (or the query string for DELETE, as htmx sends it there). */
 export async function formOf(c: Context): Promise<Record<string, unknown>> {

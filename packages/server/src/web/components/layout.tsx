@@ -12,12 +12,12 @@ export interface Viewer {
 
 export type NavId = 'dashboard' | 'jobs' | 'repos' | 'alerts' | 'audit' | 'settings' | 'hosts';
 
-const NAV: { id: NavId; label: string; href: string }[] = [
+const NAV: { id: NavId; label: string; href: string; admin?: boolean }[] = [
   { id: 'dashboard', label: 'Dashboard', href: '/' },
   { id: 'jobs', label: 'Jobs', href: '/jobs' },
   { id: 'repos', label: 'Repos', href: '/repos' },
   { id: 'alerts', label: 'Alerts', href: '/alerts' },
-  { id: 'audit', label: 'Audit log', href: '/audit' },
+  { id: 'audit', label: 'Audit log', href: '/audit', admin: true },
   { id: 'settings', label: 'Settings', href: '/settings' },
 ];
 
@@ -59,7 +59,7 @@ export function Layout(props: { title: string; viewer: Viewer; active: NavId; op
           <div class="topbar-inner">
             <Brand />
             <nav class="nav" aria-label="Main">
-              {NAV.map((n) => (
+              {NAV.filter((n) => !n.admin || v.role === 'admin').map((n) => (
                 <a href={n.href} aria-current={n.id === props.active ? 'page' : undefined}>
                   {n.label}
                   {n.id === 'alerts' && props.openAlerts ? <span class="badge danger plain count">{props.openAlerts}</span> : null}

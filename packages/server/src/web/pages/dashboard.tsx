@@ -1,7 +1,7 @@
 import type { HostView } from '@restic-manager/protocol';
 import { fmtBytes, fmtCount, shortId } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
-import { Layout, PageHead, canOperate } from '../components/layout.js';
+import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Empty, HostStatusBadge, JobStatusBadge, Pager, RelTime, StatCard, Tags, withQuery } from '../components/ui.js';
 
 export interface FleetData {
@@ -32,7 +32,7 @@ export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: 
       <PageHead
         title="Dashboard"
         sub="Backup state of every host. Refreshes every 10 seconds."
-        actions={canOperate(v) ? <a class="btn primary" href="/hosts/new">+ Add host</a> : null}
+        actions={isAdmin(v) ? <a class="btn primary" href="/hosts/new">+ Add host</a> : null}
       />
       <FleetSummary fleet={props.fleet} />
       <section class="card" aria-labelledby="hosts-h">
@@ -120,7 +120,7 @@ export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
         ) : (
           <Empty title="No hosts yet">
             <div>Add a host, then run the one-line installer on it. It appears here when its agent enrolls.</div>
-            {operate ? <a class="btn primary" href="/hosts/new">+ Add host</a> : null}
+            {props.viewer.role === 'admin' ? <a class="btn primary" href="/hosts/new">+ Add host</a> : null}
           </Empty>
         )
       ) : (
@@ -135,7 +135,7 @@ export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
                 <th class="num hide-sm">Snapshots</th>
                 <th class="num">Alerts</th>
                 <th class="hide-sm">Running</th>
-                {operate ? <th><span class="sr-only">Actions</span></th> : null}
+                {operate ? <th class="hide-sm"><span class="sr-only">Actions</span></th> : null}
               </tr>
             </thead>
             <tbody>
@@ -177,7 +177,7 @@ function HostRow(props: { host: HostView; operate: boolean }) {
         )}
       </td>
       {props.operate ? (
-        <td class="num">
+        <td class="num hide-sm">
           {h.status === 'pending' ? (
             <span class="faint">awaiting agent</span>
           ) : (

@@ -219,7 +219,7 @@ export function SettingsTab(props: { viewer: Viewer; host: HostView }) {
     );
   }
   return (
-    <>
+    <div class="stack">
       <section class="card">
         <div class="card-head"><h2>Tags</h2></div>
         <div class="card-body">
@@ -227,10 +227,11 @@ export function SettingsTab(props: { viewer: Viewer; host: HostView }) {
             <Field name="tags" label="Tags" hint="Comma-separated.">
               <input id="f-tags" name="tags" value={h.tags.join(', ')} style="min-width:320px" />
             </Field>
-            <div class="form-actions" style="padding-bottom:22px"><button class="btn" type="submit">Save tags</button></div>
+            <div class="form-actions" style="padding-bottom:26px"><button class="btn" type="submit">Save tags</button></div>
           </form>
         </div>
       </section>
+      {isAdmin(props.viewer) ? (
       <section class="card">
         <div class="card-head"><h2>Enrollment</h2></div>
         <div class="card-body" id="regen">
@@ -241,7 +242,8 @@ export function SettingsTab(props: { viewer: Viewer; host: HostView }) {
           <div class="muted" style="margin-top:12px;font-size:.88rem">Host id <code>{h.id}</code></div>
         </div>
       </section>
-      {isAdmin(props.viewer) || props.viewer.role === 'operator' ? (
+      ) : null}
+      {isAdmin(props.viewer) ? (
         <section class="card" style="border-color:var(--danger)">
           <div class="card-head"><h2 style="color:var(--danger)">Delete host</h2></div>
           <div class="card-body">
@@ -257,6 +259,6 @@ export function SettingsTab(props: { viewer: Viewer; host: HostView }) {
           </div>
         </section>
       ) : null}
-    </>
+    </div>
   );
 }

@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx';
 import type { HostView } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
-import { Layout, PageHead, canOperate } from '../components/layout.js';
+import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
 import { Field, HostStatusBadge, JobStatusBadge, RelTime, Tabs, Tags } from '../components/ui.js';
 
 export type HostTab = 'snapshots' | 'jobs' | 'repo' | 'schedules' | 'settings';
@@ -33,7 +33,7 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
       {!h.enrolled_at ? (
         <div class="alert-box info" style="margin-bottom:24px">
           This host has not enrolled yet. Run the install command shown when it was added
-          {canOperate(props.viewer) ? <>, or <a href={`/hosts/${h.id}/settings`}>generate a new token</a></> : null}.
+          {isAdmin(props.viewer) ? <>, or <a href={`/hosts/${h.id}/settings`}>generate a new token</a></> : null}.
         </div>
       ) : null}
       <Tabs tabs={tabs} active={props.tab} />
@@ -80,13 +80,13 @@ function RunPanel(props: { host: HostView; defaultPaths: string[] }) {
       <div class="card-body">
         <form class="form inline" hx-post={`/hosts/${h.id}/run`} novalidate>
           <input type="hidden" name="kind" value="backup" />
-          <Field name="args.paths" label="Paths to back up" hint="Comma-separated absolute paths.">
+          <Field name="args.paths" label="Paths to back up (comma-separated)">
             <input id="f-args.paths" name="args.paths" value={props.defaultPaths.join(', ')} placeholder="/etc, /home" style="min-width:280px" />
           </Field>
           <Field name="args.tags" label="Tags">
             <input id="f-args.tags" name="args.tags" placeholder="manual" />
           </Field>
-          <div class="form-actions" style="padding-bottom:2px">
+          <div class="form-actions">
             <button class="btn primary" type="submit" id="run-now">Run now</button>
             <button class="btn" type="button" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"check"}'>Check repo</button>
             <button class="btn" type="button" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"unlock"}' hx-confirm="Remove stale locks from this repository?">Unlock</button>

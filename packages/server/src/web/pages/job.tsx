@@ -29,8 +29,10 @@ export function JobPage(props: { viewer: Viewer; data: JobPageData }) {
         title={<span style="text-transform:capitalize">{job.kind} job</span>}
         sub={<span class="mono">{job.id}</span>}
       />
-      <JobSummary viewer={props.viewer} job={job} host={host} />
-      <JobLog job={job} log={props.data.log} />
+      <div class="stack">
+        <JobSummary viewer={props.viewer} job={job} host={host} />
+        <JobLog job={job} log={props.data.log} />
+      </div>
     </Layout>
   );
 }
@@ -63,7 +65,7 @@ export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView
         {showProgress ? (
           <div data-progress-wrap hidden={!j.progress && !terminal}>
             <ProgressBar fraction={fraction} tone={j.status === 'succeeded' ? 'ok' : j.status === 'failed' ? 'danger' : undefined} label="Job progress" />
-            <div class="progress-meta">
+            <div class="progress-meta" hidden={terminal && !j.progress}>
               <span><strong data-progress="percent">{(fraction * 100).toFixed(1)}%</strong></span>
               <span>Files <strong data-progress="files">{fmtCount(p.files_done)}{p.total_files != null ? ` / ${fmtCount(p.total_files)}` : ''}</strong></span>
               <span>Data <strong data-progress="bytes">{fmtBytes(p.bytes_done)}{p.total_bytes != null ? ` / ${fmtBytes(p.total_bytes)}` : ''}</strong></span>

@@ -1,0 +1,159 @@
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCorpus, startRestServer, tempDir } from '@restic-manager/testkit';
+import type { RestServer, TempDir } from '@restic-manager/testkit';
+import type { AgentProcess, Session, UiServer } from './ui-harness.js';
+import { ADMIN_PASSWORD, chromiumCheck, enrollAgent, launchBrowser, rcloneCheck, resticCheck, runAgent, shot, signIn, startUiServer } from './ui-harness.js';
+
+/*
+ * The operator's path through the web UI in real Chromium, against a real server, a real
+ * agent process running real restic, and a real `rclone serve restic` REST server.
+ */
+
+const missing = [chromiumCheck, resticCheck, rcloneCheck].filter((c) => !c.ok);
+for (const m of missing) console.warn(`skipping the browser flow: ${m.reason}`);
+
+describe.skipIf(missing.length > 0)('web UI in Chromium: add host → enroll → Run now → live log → snapshot', { timeout: 120_000 }, () => {
+  let ui: UiServer;
+  let rest: RestServer;
+  let browser: Browser;
+  let admin: Session;
+  let work: TempDir;
+  let agent: AgentProcess | undefined;
+  let hostId = '';
+  const REST_USER = 'web01';
+  const REST_PASS = 'rest-password-for-web01';
+
+  beforeAll(async () => {
+    work = await tempDir('rm-ui-flow-');
+    await makeCorpus(path.join(work.path, 'data'), { files: 40, totalBytes: 2_000_000, seed: 'ui-flow' });
+    rest = await startRestServer({ users: { [REST_USER]: REST_PASS }, appendOnly: true, privateRepos: true });
+    ui = await startUiServer();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await browser?.close();
+    await ui?.stop();
+    await rest?.stop();
+    await work?.cleanup();
+  });
+
+  it('signs in; a wrong password gets the generic message', async () => {
+    const ctx = await browser.newContext({ baseURL: ui.url, viewport: { width: 1440, height: 900 } });
+    const page = await ctx.newPage();
+    await page.goto('/');
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await shot(page, 'login');
+    await page.fill('#f-username', 'admin');
+    await page.fill('#f-password', 'not-the-password');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.textContent('#login-error')).toContain('Invalid username or password');
+    await ctx.close();
+    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
+    expect(new URL(admin.page.url()).pathname).toBe('/');
+  });
+
+  it('adds a host: shows the token, the generated password once, the htpasswd line and the install command', async () => {
+    const { page } = admin;
+    await page.click('text=+ Add host');
+    await page.waitForURL('**/hosts/new');
+    await shot(page, 'add-host');
+    await page.fill('#f-name', 'web01');
+    await page.fill('#f-tags', 'prod, web');
+    await page.fill('[name="repository.url"]', rest.repoUrl(REST_USER));
+    await page.fill('[name="repository.rest_username"]', REST_USER);
+    await page.fill('[name="repository.rest_password"]', REST_PASS);
+    await page.click('text=Create host and token');
+    await page.waitForSelector('#enroll-token');
+    const install = await page.textContent('#install-command');
+    expect(install).toMatch(/^curl -fsSL http:\/\/127\.0\.0\.1:\d+\/install\/install\.sh \| sudo .*bash$/);
+    expect(await page.textContent('#generated-password')).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(await page.locator('#enroll-watch').getAttribute('data-enrolled')).toBeNull();
+    await shot(page, 'add-host-token');
+  });
+
+  it('enrolls a real agent with the shown token; the page shows the host appear, then online on the dashboard', async () => {
+    const { page } = admin;
+    const token = (await page.textContent('#enroll-token'))?.trim() ?? '';
+    const state = path.join(work.path, 'agent-state');
+    const r = await enrollAgent(ui.url, token, state);
+    expect(r.code, r.output).toBe(0);
+    agent = runAgent(state);
+    await page.waitForSelector('#enroll-watch[data-enrolled="true"]', { timeout: 20_000 });
+    hostId = (await page.locator('#enroll-watch a').getAttribute('href'))?.split('/').pop() ?? '';
+    expect(hostId).not.toBe('');
+    await page.goto('/');
+    const row = page.locator(`tr[data-host-id="${hostId}"]`);
+    await expect.poll(async () => {
+      await page.reload();
+      return row.locator('.badge').first().textContent();
+    }, { timeout: 20_000 }).toBe('online');
+    // whole-row click opens the host
+    // (force: the stretched link's ::after overlay receives the click, which is the point)
+    await row.locator('td').nth(3).click({ force: true });
+    await page.waitForURL(`**/hosts/${hostId}`);
+  });
+
+  it('initialises the repository from the Run now panel (HX-Redirect to the job page)', async () => {
+    const { page } = admin;
+    page.once('dialog', (d) => void d.accept());
+    await page.click('text=Initialise repo');
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.locator('#job-summary').getAttribute('data-status'), { timeout: 30_000 }).toBe('succeeded');
+  });
+
+  it('Run now → redirected to the job page → the live log streams → succeeded → snapshot listed', async () => {
+    const { page } = admin;
+    await page.goto(`/hosts/${hostId}`);
+    await page.fill('[name="args.paths"]', path.join(work.path, 'data'));
+    await page.click('#run-now');
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+    const jobUrl = page.url();
+    await page.waitForSelector('.log .line', { timeout: 30_000 });
+    await expect.poll(() => page.locator('#job-summary').getAttribute('data-status'), { timeout: 60_000 }).toBe('succeeded');
+    expect(await page.locator('.log .line').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('.live-dot').first().textContent()).toContain('Finished');
+    await page.goto(jobUrl);
+    await shot(page, 'job');
+    await page.goto(`/hosts/${hostId}`);
+    await expect.poll(async () => {
+      await page.reload();
+      return page.locator('#snapshots tbody tr').count();
+    }, { timeout: 20_000 }).toBe(1);
+    expect(await page.textContent('#snapshots tbody tr')).toContain(path.join(work.path, 'data'));
+    await shot(page, 'host');
+  });
+
+  it('a fast-failing job still shows its final state (late subscriber gets the synthetic job.finished)', async () => {
+    const { page } = admin;
+    await page.goto(`/hosts/${hostId}`);
+    await page.fill('[name="args.paths"]', '/nonexistent/ui-test-path');
+    await page.click('#run-now');
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.locator('#job-summary').getAttribute('data-status'), { timeout: 30_000 }).toBe('failed');
+    await expect.poll(() => page.locator('.live-dot').first().textContent()).toContain('Finished');
+    expect(await page.locator('#job-summary .alert-box.danger').count()).toBe(1);
+  });
+
+  it('a server-side validation error appears as a toast and next to the field', async () => {
+    const { page } = admin;
+    await page.goto(`/hosts/${hostId}/settings`);
+    await page.fill('#f-tags', 'ok, not valid!');
+    await page.click('text=Save tags');
+    const toast = page.locator('.toast[data-kind="error"]');
+    await toast.waitFor();
+    expect(await toast.textContent()).toMatch(/tags/);
+    expect(await page.locator('[data-field-error="tags.1"], [data-field-error="tags"]').first().isVisible()).toBe(true);
+    await page.goto('/hosts/new');
+    await page.fill('#f-name', 'x');
+    await page.fill('[name="repository.url"]', 'rest:https://user:secret@example.net/repo/');
+    await page.click('text=Create host and token');
+    await page.locator('.toast[data-kind="error"]').waitFor();
+    expect(await page.locator('.toast[data-kind="error"]').textContent()).toContain('rest_username');
+    expect(await page.locator('[data-field-error="repository.url"]').isVisible()).toBe(true);
+    expect(admin.pageErrors).toEqual([]);
+  });
+});
