@@ -35,6 +35,9 @@ export interface S3StorageOptions {
 
 const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
+// The SDK's "Node 20 support ends in 2027" notice would break `--cron` silence; it is not actionable per run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 function mapError(e: unknown, what: string): StorageError {
   const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; message?: string };
   const name = err.name ?? err.Code ?? '';
