@@ -77,7 +77,7 @@ export async function signIn(browser: Browser, baseUrl: string, username: string
 /** Full-page screenshot to docs/screenshots/<name>.png. */
 export async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
-  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+  await page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove())");
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
