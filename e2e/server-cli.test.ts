@@ -1,0 +1,71 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FakeAgent } from '@restic-manager/server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'packages/cli/dist/main.js');
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rm-cli-server-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, [cli, 'server'], { env: { PATH: process.env.PATH, RM_LISTEN: '127.0.0.1:0', RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const url = new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, url, exited, err: () => stderr, out: () => stdout };
+}
+
+describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI)', () => {
+  it('exits 2 with one line naming the variable on invalid configuration', () => {
+    const r = spawnSync(process.execPath, [cli, 'server'], { env: { PATH: process.env.PATH, RM_DATA_DIR: dataDir, RM_LISTEN: 'nope' }, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/RM_LISTEN: expected \[host\]:port/);
+    const help = spawnSync(process.execPath, [cli, 'server', '--help'], { encoding: 'utf8' });
+    expect(help.stdout).toContain('Exit status:');
+  });
+
+  it('first run: creates the key file 0600, prints a generated admin password once; SIGTERM shuts down gracefully', async () => {
+    const s = start({});
+    const url = await s.url;
+    expect(statSync(path.join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
+    const pw = /with password: (\S+)/.exec(s.err())?.[1];
+    expect(pw).toBeTruthy();
+    expect(s.out()).not.toContain(pw!);
+    const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: pw }) });
+    expect(login.status).toBe(200);
+    const cookie = /rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1];
+    const { csrf_token } = (await login.json()) as { csrf_token: string };
+    const add = await fetch(`${url}/api/hosts`, {
+      method: 'POST', headers: { 'content-type': 'application/json', cookie: `rm_session=${cookie}`, 'x-csrf-token': csrf_token },
+      body: JSON.stringify({ name: 'cli-host', repository: { url: '/srv/restic/cli-host' } }),
+    });
+    const { token } = (await add.json()) as { token: string };
+    const enr = await FakeAgent.enroll(url, token, 'cli-host');
+    const agent = new FakeAgent({ url, bearer: enr.bearer_token });
+    await agent.connect();
+    s.child.kill('SIGTERM');
+    expect((await agent.closed).code).toBe(1001);
+    expect(await s.exited).toBe(0);
+    expect(s.err()).toContain('SIGTERM received, shutting down');
+
+    const again = start({});
+    await again.url;
+    expect(again.err()).not.toContain('with password');
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
+});

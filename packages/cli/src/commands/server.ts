@@ -1,0 +1,83 @@
+import { ConfigError, loadConfigFromEnv, startServer } from '@restic-manager/server';
+import type { Command } from '../command.js';
+import { EXIT } from '../command.js';
+
+export const command: Command = {
+  summary: 'Run the control-plane server (configured by RM_* environment variables)',
+  help: `Usage: restic-manager server [--print-config]
+
+Runs the restic-manager control plane: REST API, agent WebSocket gateway, web UI.
+Configuration comes from the environment (and an optional YAML file):
+
+  RM_LISTEN            bind address, e.g. :8080 or 127.0.0.1:8080 (port 0 = ephemeral)  [:8080]
+  RM_DATA_DIR          directory for the database and key file (created 0700)         [required]
+  RM_BASE_URL          public URL agents and browsers use           [http://<bound address>]
+  RM_SECRET_KEY_FILE   AES-256 key file, created 0600 on first run      [$RM_DATA_DIR/secret.key]
+  RM_TRUSTED_PROXY     comma-separated CIDRs whose X-Forwarded-For is honoured      [none]
+  RM_COOKIE_SECURE     mark session cookies Secure (false only for plain-HTTP testing) [true]
+  RM_ADMIN_PASSWORD    first-run password of 'admin' (generated and printed once if unset)
+  RM_METRICS_TOKEN     bearer token for GET /metrics
+  RM_METRICS_ALLOW     CIDRs allowed to scrape /metrics without the token  [127.0.0.0/8,::1/128]
+  RM_INSTALL_DIR       directory with install.sh (and agent.tgz)       [<repo>/deploy/install]
+  RM_AGENT_TARBALL     agent.tgz served at /install/agent.tgz   [<repo>/packages/agent/pack/agent.tgz]
+  RM_LOG_LEVEL         fatal|error|warn|info|debug|trace|silent                      [info]
+  RM_CONFIG_FILE       optional YAML file with the same settings in snake_case (listen, data_dir, ...)
+
+On start it prints one line 'restic-manager server listening on <url>' to stderr (logs are JSON
+lines on stdout). SIGTERM / SIGINT shut down gracefully: stop accepting, close agent sockets
+(1001), flush heartbeats, close the database.
+
+  --print-config   print the resolved configuration as JSON and exit (secrets omitted)
+
+Exit status:
+  0  stopped by SIGTERM/SIGINT after a clean shutdown
+  1  start-up failed (port in use, unreadable key file, migration error, ...)
+  2  invalid configuration (one line names the variable and the problem)`,
+  async run(argv) {
+    const unknown = argv.filter((a) => a !== '--print-config');
+    if (unknown.length) {
+      process.stderr.write(`restic-manager server: unknown argument '${unknown[0]}' (see --help)\n`);
+      return EXIT.usage;
+    }
+    let config;
+    try {
+      config = loadConfigFromEnv(process.env);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`restic-manager server: ${e.message}\n`);
+        return EXIT.usage;
+      }
+      throw e;
+    }
+    if (argv.includes('--print-config')) {
+      const { adminPassword: _a, metricsToken, ...rest } = config;
+      process.stdout.write(`${JSON.stringify({ ...rest, metricsToken: metricsToken ? '[set]' : null }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    let server;
+    try {
+      server = await startServer(config);
+    } catch (e) {
+      process.stderr.write(`restic-manager server: start-up failed: ${(e as Error).message}\n`);
+      return EXIT.failed;
+    }
+    if (server.generatedAdminPassword) {
+      process.stderr.write(`restic-manager server: created user 'admin' with password: ${server.generatedAdminPassword}\n` + `  (shown once; change it after signing in)\n`);
+    }
+    process.stderr.write(`restic-manager server listening on ${server.url}\n`);
+    return new Promise<number>((resolve) => {
+      const stop = (sig: string) => {
+        process.stderr.write(`restic-manager server: ${sig} received, shutting down\n`);
+        server.close().then(
+          () => resolve(EXIT.ok),
+          (e: unknown) => {
+            process.stderr.write(`restic-manager server: shutdown failed: ${(e as Error).message}\n`);
+            resolve(EXIT.failed);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};
