@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { applyRetention, Chunker, chunkerParams, ConfigError, parseConfig, parseDuration, parseSize, X25519Identity } from '../src/index.js';
+
+const recipient = X25519Identity.generate().recipient.toString();
+
+describe('config', () => {
+  it("accepts vaultik's example unchanged and applies documented defaults", () => {
+    const cfg = parseConfig({
+      source_dirs: ['/etc', '/home/user/data'],
+      exclude: ['*.log', '*.tmp'],
+      age_recipient: recipient,
+      s3: { endpoint: 'https://s3.example.com', bucket: 'vaultik-data', prefix: 'host1/', access_key_id: 'a', secret_access_key: 'b', region: 'us-east-1' },
+      backup_interval: '1h',
+      full_scan_interval: '24h',
+      min_time_between_run: '15m',
+      index_path: '/var/lib/vaultik/index.sqlite',
+      chunk_size: '10MB',
+      blob_size_limit: '10GB',
+      index_prefix: 'index/',
+    });
+    expect(cfg.chunkSize).toBe(10_000_000);
+    expect(cfg.blobSizeLimit).toBe(10_000_000_000);
+    expect(cfg.backupIntervalMs).toBe(3_600_000);
+    expect(cfg.minTimeBetweenRunMs).toBe(900_000);
+    expect(cfg.s3?.prefix).toBe('host1/');
+    const d = parseConfig({ source_dirs: ['/x'], age_recipient: recipient, local_dir: '/tmp/r' });
+    expect(d.chunkSize).toBe(1024 * 1024);
+    expect(d.packSize).toBe(16 * 1024 * 1024);
+    expect(d.indexPrefix).toBe('index/');
+    expect(d.fullScanIntervalMs).toBe(86_400_000);
+  });
+
+  it.each([
+    [{ source_dirs: ['/x'], age_recipient: recipient, local_dir: '/r', extra: 1 }, /unknown key 'extra'/],
+    [{ source_dirs: ['/x'], age_recipient: recipient, s3: { bucket: 'b', typo: 1 } }, /unknown key 's3.typo'/],
+    [{ source_dirs: [], age_recipient: recipient, local_dir: '/r' }, /source_dirs/],
+    [{ source_dirs: ['/x'], age_recipient: 'age1bad', local_dir: '/r' }, /age_recipient/],
+    [{ source_dirs: ['/x'], age_recipient: recipient, local_dir: '/r', backup_interval: 'soon' }, /backup_interval: invalid duration/],
+    [{ source_dirs: ['/x'], age_recipient: recipient, local_dir: '/r', chunk_size: '1KB' }, /chunk_size/],
+    [{ source_dirs: ['/x'], age_recipient: recipient }, /s3: required/],
+    ['just a string', /YAML mapping/],
+  ])('rejects %j naming the key', (doc, msg) => {
+    expect(() => parseConfig(doc)).toThrow(ConfigError);
+    expect(() => parseConfig(doc)).toThrow(msg);
+  });
+
+  it('parses sizes and durations', () => {
+    expect(parseSize('512KiB')).toBe(524_288);
+    expect(parseSize('1.5MB')).toBe(1_500_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(() => parseSize('ten')).toThrow();
+    expect(() => parseDuration('1y')).toThrow();
+  });
+});
+
+describe('FastCDC chunker', () => {
+  const chunker = new Chunker(chunkerParams(64 * 1024));
+  const cuts = (b: Buffer): number[] => {
+    const out: number[] = [];
+    for (let off = 0; off < b.length; ) {
+      off += chunker.cut(b, off, b.length);
+      out.push(off);
+    }
+    return out;
+  };
+
+  it('respects min/max and averages near the target', () => {
+    const data = randomBytes(8 * 1024 * 1024);
+    const c = cuts(data);
+    const sizes = c.map((x, i) => x - (c[i - 1] ?? 0));
+    expect(Math.min(...sizes.slice(0, -1))).toBeGreaterThanOrEqual(16 * 1024);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(512 * 1024);
+    const avg = data.length / sizes.length;
+    expect(avg).toBeGreaterThan(40 * 1024);
+    expect(avg).toBeLessThan(120 * 1024);
+  });
+
+  it('an insertion near the start only changes the first chunks (content-defined)', () => {
+    const data = randomBytes(4 * 1024 * 1024);
+    const shifted = Buffer.concat([Buffer.from('inserted bytes'), data]);
+    const a = new Set(cuts(data));
+    const b = cuts(shifted).map((x) => x - 14);
+    const shared = b.filter((x) => a.has(x)).length;
+    expect(shared / a.size).toBeGreaterThan(0.9);
+  });
+});
+
+describe('retention', () => {
+  const snaps = ['2026-01-01T10:00:00Z', '2026-01-01T12:00:00Z', '2026-01-02T10:00:00Z', '2026-01-09T10:00:00Z', '2026-02-01T10:00:00Z'].map((t, i) => ({ id: `s${i}`, time: new Date(t) }));
+  it('keep_last, keep_daily, keep_monthly, keep_within', () => {
+    expect([...applyRetention(snaps, { keep_last: 2 })].sort()).toEqual(['s3', 's4']);
+    expect([...applyRetention(snaps, { keep_daily: 3 })].sort()).toEqual(['s2', 's3', 's4']);
+    expect([...applyRetention(snaps, { keep_monthly: 2 })].sort()).toEqual(['s3', 's4']);
+    expect([...applyRetention(snaps, { keep_within: 24 * 86_400_000 })].sort()).toEqual(['s3', 's4']);
+    expect(applyRetention(snaps, {}).size).toBe(5);
+  });
+});
