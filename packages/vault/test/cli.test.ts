@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
 import { X25519Identity } from '../src/index.js';
 import { CLI, haveCli, vault } from './cli-helpers.js';
+import { flip } from './helpers.js';
 
 let dir: TempDir;
 beforeEach(async () => {
@@ -139,7 +140,7 @@ describe.skipIf(!haveCli)('vault CLI', () => {
     const [snap] = snapshotsOf(repo);
     const blob = files(path.join(repo, 'blobs'))[0]!;
     const b = readFileSync(blob);
-    b[b.length - 100] ^= 4; // in the last segment: victim.bin's data (other.txt is packed first)
+    flip(b, b.length - 100, 4); // in the last segment: victim.bin's data (other.txt is packed first)
     writeFileSync(blob, b);
     const c = vault(['check', repo, ''], { VAULTIK_PRIVATE_KEY: key });
     expect(c.code).toBe(3);

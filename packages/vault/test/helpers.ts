@@ -27,3 +27,8 @@ export function writeTree(root: string, files: Record<string, string | Buffer>):
     writeFileSync(p, content);
   }
 }
+
+/** Flips bits `mask` of byte `i` of `b` in place. */
+export function flip(b: Buffer, i: number, mask = 1): void {
+  b.writeUInt8(b.readUInt8(i) ^ mask, i);
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashTree, tempDir, type TempDir } from '@restic-manager/testkit';
 import { backup, check, fetchPath, LocalStorage, listSnapshots, prune, restore } from '../src/index.js';
-import { localConfig, writeTree } from './helpers.js';
+import { flip, localConfig, writeTree } from './helpers.js';
 
 let dir: TempDir;
 beforeEach(async () => {
@@ -91,7 +91,7 @@ describe('prune', () => {
     await backup(cfg, { storage });
     const refs = allFiles(repo).find((f) => f.endsWith('.refs'))!;
     const b = readFileSync(refs);
-    b[20] ^= 1;
+    flip(b, 20);
     writeFileSync(refs, b);
     await storage.put(`blobs/cd/${'cd'.repeat(32)}`, randomBytes(10));
     age(repo, 48);
@@ -112,7 +112,7 @@ describe('damage detection', () => {
     const r = await backup(cfg, { storage });
     const blob = allFiles(path.join(repo, 'blobs'))[0]!;
     const b = readFileSync(blob);
-    b[Math.floor(b.length / 2)] ^= 0x10;
+    flip(b, Math.floor(b.length / 2), 0x10);
     writeFileSync(blob, b);
     const keyless = await check({ storage, indexPrefix: cfg.indexPrefix });
     expect(keyless.problems.map((p) => p.kind)).toEqual(['blob-corrupt']);
@@ -137,7 +137,7 @@ describe('damage detection', () => {
     const r = await backup(cfg, { storage });
     const meta = allFiles(repo).find((f) => f.endsWith('.age'))!;
     const b = readFileSync(meta);
-    b[b.length - 5] ^= 1;
+    flip(b, b.length - 5);
     writeFileSync(meta, b);
     const c = await check({ storage, indexPrefix: cfg.indexPrefix });
     expect(c.problems.map((p) => p.kind)).toEqual(['metadata']);
