@@ -31,15 +31,19 @@ export function kindFromText(text: string): EngineErrorKind | undefined {
   return undefined;
 }
 
-/** Picks the line a person can act on: the last Fatal:/error line, else the last non-noise line. */
+/** Go stack-trace lines (restic prints one after some fatal errors): tab-indented file:line or a bare function name. */
+const STACK = /^(?:\t|\s+\S+\.go:\d+|[\w.\-/]+(?:\.\(\*?\w+\))?\.[\w.]+$|goroutine \d+)/;
+
+/** Picks the line a person can act on: the last Fatal:/error line, else the last line that is neither noise nor stack trace. */
 export function pickMessage(lines: string[]): string {
   for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i]?.trim() ?? '';
     if (/^(?:Fatal|error|Error|\[ERROR\])/.test(l)) return l;
   }
   for (let i = lines.length - 1; i >= 0; i--) {
-    const l = lines[i]?.trim() ?? '';
-    if (l && !NOISE.test(l)) return l;
+    const raw = lines[i] ?? '';
+    const l = raw.trim();
+    if (l && !NOISE.test(l) && !STACK.test(raw) && !/^{"message_type"/.test(l)) return l;
   }
   return lines.at(-1)?.trim() ?? '';
 }

@@ -17,6 +17,8 @@ export interface RunSpec {
   redactor: Redactor;
   /** Raw stdout lines (not redacted: they are parsed, never logged by the runner). */
   onStdoutLine?: (line: string) => void;
+  /** Raw stderr lines (not redacted: parsed, never logged by the runner). */
+  onStderrLine?: (line: string) => void;
   /** Every line, redacted. */
   onLine?: (line: OutputLine) => void;
   /** Called once right after spawn, with a handle to pause output or stop the child early. */
@@ -43,6 +45,14 @@ export interface RunOutcome {
   /** Last stderr lines, redacted. */
   stderrTail: string[];
   durationMs: number;
+}
+
+// eslint-disable-next-line no-control-regex -- terminal escape sequences are exactly what is matched
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** Removes terminal control sequences (restic clears progress lines with ESC[2K). */
+export function stripAnsi(line: string): string {
+  return line.replace(ANSI, '');
 }
 
 /** Splits a byte stream into lines (\n or \r\n), tolerating chunk boundaries and a missing final newline. */
@@ -112,7 +122,8 @@ export function runProcess(spec: RunSpec): Promise<RunOutcome> {
       emit('stdout', line);
     });
     const err = new LineSplitter((line) => {
-      const clean = spec.redactor.redact(line);
+      spec.onStderrLine?.(line);
+      const clean = spec.redactor.redact(stripAnsi(line));
       if (clean.trim()) {
         stderrTail.push(clean);
         if (stderrTail.length > tailMax) stderrTail.shift();

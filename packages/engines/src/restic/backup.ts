@@ -41,7 +41,7 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
   let lastProgress = emptyProgress();
   const started = Date.now();
 
-  const lines = new JsonLines(inv.redactor, (v) => {
+  const onMessage = (v: unknown): void => {
     if (!isObj(v)) return;
     if (v.message_type === 'status') {
       const t = Date.now() - started;
@@ -52,11 +52,22 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
       errorCount++;
       if (fileErrors.length < MAX_FILE_ERRORS) fileErrors.push(inv.redactor.redact(describeBackupError(v)));
     }
-  });
+  };
+  const lines = new JsonLines(inv.redactor, onMessage);
+  // restic 0.14 writes the per-file error messages as JSON lines to stderr.
+  const onStderrLine = (line: string): void => {
+    if (!line.startsWith('{"message_type"')) return;
+    try {
+      onMessage(JSON.parse(line));
+    } catch {
+      // not JSON after all: it stays in the stderr tail
+    }
+  };
   const { run, error } = await execEngine(inv, 'backup', backupArgs(req), {
     ...opts,
     ...(req.stdin ? { stdin: req.stdin.stream } : {}),
     onStdoutLine: lines.line,
+    onStderrLine,
   });
   if (errorCount > fileErrors.length) fileErrors.push(`... and ${errorCount - fileErrors.length} more`);
   const summary = summaryMsg ? parseBackupSummary(summaryMsg, fileErrors) : undefined;

@@ -14,6 +14,18 @@ import { addDiffLine, isObj, parseForgetGroups, parseLsNode, parseSnapshotList, 
 import { resticRestore, type RestoreTotals } from './restore.js';
 import { policyArgs, policyIsEmpty } from '../policy.js';
 
+/** A server answer that retrying cannot fix: stop the child at once instead of waiting out restic's back-off. */
+interface Refusal {
+  pattern: RegExp;
+  message: string;
+}
+
+/** restic retries a refused DELETE for ~45 s before failing; an append-only server refuses every time. */
+const APPEND_ONLY: Refusal = {
+  pattern: /Remove\(<[^>]+>\) returned error.*\b403\b/,
+  message: 'the repository server refused to delete (HTTP 403 Forbidden): it is append-only. Run forget/prune where the repository is writable (e.g. on the backup server).',
+};
+
 export function filterArgs(f: SnapshotFilter | undefined): string[] {
   const args: string[] = [];
   if (f?.host) args.push('--host', f.host);
@@ -35,11 +47,28 @@ export class ResticEngine implements Engine {
     return resticInvocation(conn);
   }
 
-  private async simple(conn: Connection, command: string, args: string[], opts: CallOptions = {}, onJson?: (v: unknown) => void): Promise<Result<string[]>> {
+  private async simple(conn: Connection, command: string, args: string[], opts: CallOptions = {}, onJson?: (v: unknown) => void, refusal?: Refusal): Promise<Result<string[]>> {
     const inv = this.inv(conn, command);
     if ('ok' in inv) return inv;
     const lines = new JsonLines(inv.redactor, onJson ?? (() => undefined));
-    const { error } = await execEngine(inv, command, args, { ...opts, onStdoutLine: lines.line });
+    let stop: (() => void) | undefined;
+    let refused = false;
+    const { run, error } = await execEngine(inv, command, args, {
+      ...opts,
+      onStdoutLine: lines.line,
+      ...(refusal
+        ? {
+            onSpawn: (_pid, h) => (stop = h.stop),
+            onStderrLine: (line) => {
+              if (!refused && refusal.pattern.test(line)) {
+                refused = true;
+                stop?.();
+              }
+            },
+          }
+        : {}),
+    });
+    if (refused) return fail(libraryError(command, 'failed', refusal?.message ?? `${command} was refused`, run.stderrTail, run.exitCode));
     return error ? fail(error) : ok(lines.diagnostics);
   }
 
@@ -151,13 +180,13 @@ export class ResticEngine implements Engine {
     let result: ForgetResult | undefined;
     const r = await this.simple(conn, 'forget', args, opts, (v) => {
       if (Array.isArray(v)) result = parseForgetGroups(v);
-    });
+    }, APPEND_ONLY);
     if (!r.ok) return r;
     return ok(result ?? { keep: [], remove: [] });
   }
 
   async prune(conn: Connection, opts: CallOptions = {}): Promise<Result<{ output: string[] }>> {
-    const r = await this.simple(conn, 'prune', ['prune'], opts);
+    const r = await this.simple(conn, 'prune', ['prune'], opts, undefined, APPEND_ONLY);
     return r.ok ? ok({ output: r.value }) : r;
   }
 

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 /**
  * A stdin source that yields `chunk` bytes every `everyMs` until `end()` is called, so a backup
- * stays running (holding its lock) for as long as a test needs.
+ * stays running (holding its lock) for as long as a test needs. `random` data does not deduplicate.
  */
-export function dripStream(chunk = 64 * 1024, everyMs = 20): { stream: Readable; end(): void } {
+export function dripStream(chunk = 64 * 1024, everyMs = 20, random = false): { stream: Readable; end(): void } {
   let ended = false;
   let n = 0;
   const stream = new Readable({
@@ -15,7 +16,7 @@ export function dripStream(chunk = 64 * 1024, everyMs = 20): { stream: Readable;
       }
       setTimeout(() => {
         if (ended) this.push(null);
-        else this.push(Buffer.alloc(chunk, n++ % 251));
+        else this.push(random ? randomBytes(chunk) : Buffer.alloc(chunk, n++ % 251));
       }, everyMs);
     },
   });

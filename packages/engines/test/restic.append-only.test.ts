@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCorpus, startRestServer, tempDir, type RestServer, type TempDir } from '@restic-manager/testkit';
+import { ResticEngine, type Connection } from '@restic-manager/engines';
+import { dripStream } from './contract/streams.js';
+
+/** rclone serve restic --append-only --private-repos: hosts can add, never delete. */
+describe('restic against an append-only REST server', () => {
+  const engine = new ResticEngine();
+  let rest: RestServer;
+  let tmp: TempDir;
+  let conn: Connection;
+  const auth = `Basic ${Buffer.from('host1:host1-pass-x').toString('base64')}`;
+  beforeAll(async () => {
+    rest = await startRestServer({ users: { host1: 'host1-pass-x' }, appendOnly: true, privateRepos: true });
+    tmp = await tempDir();
+    await makeCorpus(path.join(tmp.path, 'src'), { files: 10, totalBytes: 50_000, seed: 3 });
+    conn = { repository: rest.repoUrl('host1'), restUsername: 'host1', restPassword: 'host1-pass-x', password: 'ao-pass', cacheDir: path.join(tmp.path, 'cache') };
+    expect((await engine.init(conn)).ok).toBe(true);
+    for (let i = 0; i < 2; i++) expect((await engine.backup(conn, { paths: [path.join(tmp.path, 'src')] })).ok).toBe(true);
+  });
+  afterAll(async () => {
+    await rest.stop();
+    await tmp.cleanup();
+  });
+
+  it('forget and prune are refused with a clear error and nothing is lost', async () => {
+    const forget = await engine.forget(conn, { policy: { keepLast: 1 } });
+    expect(forget.ok).toBe(false);
+    if (!forget.ok) {
+      expect(forget.error.kind).toBe('failed');
+      expect(forget.error.message).toMatch(/403|Forbidden|not allowed|append/i);
+    }
+    // Give prune something to delete: a cancelled backup leaves packs no index refers to.
+    const ac = new AbortController();
+    let bytes = 0;
+    const drip = dripStream(1024 * 1024, 5, true);
+    const cancelled = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: 'x' } }, { signal: ac.signal, progressIntervalMs: 0, onProgress: (p) => (bytes = p.bytesDone) });
+    while (bytes < 24_000_000) await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    drip.end();
+    const c = await cancelled;
+    expect(c.ok ? 'completed' : c.error.kind).toBe('interrupted');
+    const prune = await engine.prune(conn);
+    expect(prune.ok).toBe(false);
+    if (!prune.ok) expect(prune.error.message).toMatch(/append-only/);
+    const snaps = await engine.snapshots(conn);
+    expect(snaps.ok && snaps.value.length).toBe(2);
+  });
+
+  it('raw HTTP DELETE of snapshots/, keys/, index/ and config returns 403; the data stays intact', async () => {
+    const list = async (kind: string): Promise<string[]> => {
+      const r = await fetch(`${rest.url}/host1/${kind}/`, { headers: { authorization: auth, accept: 'application/vnd.x.restic.rest.v2' } });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { name: string }[]).map((e) => e.name);
+    };
+    const targets = [`snapshots/${(await list('snapshots'))[0]}`, `keys/${(await list('keys'))[0]}`, `index/${(await list('index'))[0]}`, 'config'];
+    for (const t of targets) {
+      const r = await fetch(`${rest.url}/host1/${t}`, { method: 'DELETE', headers: { authorization: auth } });
+      expect(r.status, `DELETE ${t}`).toBe(403);
+    }
+    const check = await engine.check(conn, { readData: true });
+    expect(check.ok && check.value.errors).toEqual([]);
+    const snaps = await engine.snapshots(conn);
+    expect(snaps.ok && snaps.value.length).toBe(2);
+  });
+});
