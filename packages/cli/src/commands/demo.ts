@@ -1,10 +1,20 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ResticEngine, type Connection, type Progress } from '@restic-manager/engines';
-import { EXIT, type Command } from '../command.js';
+import WebSocket from 'ws';
+import { startServer } from '@restic-manager/server';
+import type { RunningServer } from '@restic-manager/server';
+import { EXIT } from '../command.js';
+import type { Command } from '../command.js';
+
+/*
+ * `npm run demo`: the whole system on one machine — the server on 127.0.0.1, a local restic
+ * repository, and one agent (a real child process) enrolled automatically; one backup of a
+ * sample folder with live progress; then the URL and admin credentials, until Ctrl-C.
+ */
 
 /** The repository root: the nearest ancestor of this file (or the cwd) with a `packages/` dir. */
 function projectRoot(): string {
@@ -18,159 +28,249 @@ function projectRoot(): string {
   return process.cwd();
 }
 
-async function makeSample(dir: string): Promise<number> {
+function makeSample(dir: string): { files: number; bytes: number } {
   const words = 'backup restore snapshot policy retention repository agent server schedule'.split(' ');
   let bytes = 0;
-  const write = async (rel: string, data: string | Buffer, mode = 0o644): Promise<void> => {
+  let files = 0;
+  const write = (rel: string, data: string | Buffer): void => {
     const file = path.join(dir, rel);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, data, { mode });
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, data);
     bytes += Buffer.byteLength(data);
+    files++;
   };
-  for (let i = 0; i < 40; i++) {
-    const text = Array.from({ length: 200 + i * 20 }, (_, j) => words[(i * 7 + j) % words.length]).join(' ');
-    await write(`docs/${i % 4}/note-${i}.txt`, `${text}\n`);
-  }
-  for (let i = 0; i < 6; i++) await write(`media/blob-${i}.bin`, randomBytes(256 * 1024 * (i + 1)));
-  await write('bin/run.sh', '#!/bin/sh\necho hello from the demo\n', 0o755);
-  await write('secret/private.key', randomBytes(64), 0o600);
-  await symlink('../docs/0/note-0.txt', path.join(dir, 'bin', 'latest-note'));
-  return bytes;
+  for (let i = 0; i < 40; i++) write(`notes/${i % 4}/note-${i}.txt`, Array.from({ length: 300 + i * 25 }, (_, j) => words[(i * 7 + j) % words.length]).join(' ') + '\n');
+  for (let i = 0; i < 6; i++) write(`media/photo-${i}.bin`, randomBytes(512 * 1024 * (i + 1)));
+  write('etc/app.conf', 'listen = 127.0.0.1:9000\nworkers = 4\n');
+  return { files, bytes };
 }
 
-/** relPath -> "type mode sha256|target": enough to prove a restore byte-for-byte identical. */
-async function fingerprint(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  async function walk(dir: string, rel: string): Promise<void> {
-    for (const name of (await readdir(dir)).sort()) {
-      const abs = path.join(dir, name);
-      const r = rel ? `${rel}/${name}` : name;
-      const st = await lstat(abs);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isSymbolicLink()) out.set(r, `link ${await readlink(abs)}`);
-      else if (st.isDirectory()) {
-        out.set(r, `dir ${mode}`);
-        await walk(abs, r);
-      } else out.set(r, `file ${mode} ${createHash('sha256').update(await readFile(abs)).digest('hex')}`);
-    }
-  }
-  await walk(root, '');
-  return out;
+interface Flags {
+  once: boolean;
+  json: boolean;
+  dir: string;
+  port: number;
 }
 
-function progressLine(p: Progress): string {
-  const mb = (n: number): string => (n / 1048576).toFixed(1);
-  const total = p.totalBytes !== null ? `/${mb(p.totalBytes)}` : '';
-  const eta = p.etaSeconds !== null ? ` eta ${Math.round(p.etaSeconds)}s` : '';
-  return `  ${(p.percentDone * 100).toFixed(0).padStart(3)}%  ${mb(p.bytesDone)}${total} MiB  ${p.filesDone} files${eta}`;
+function parse(argv: string[]): Flags | string {
+  const f: Flags = { once: process.env.RM_DEMO_EXIT_AFTER === '1' || process.env.RM_DEMO_EXIT_AFTER === 'backup', json: false, dir: path.join(projectRoot(), '.demo'), port: 8080 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--once') f.once = true;
+    else if (a === '--json') f.json = true;
+    else if (a === '--dir' && argv[i + 1]) f.dir = path.resolve(argv[++i]!);
+    else if (a === '--port' && argv[i + 1] && /^\d+$/.test(argv[i + 1]!)) f.port = Number(argv[++i]);
+    else return `unknown or incomplete flag '${a ?? ''}'`;
+  }
+  return f;
+}
+
+class DemoError extends Error {
+  constructor(readonly step: string, message: string) {
+    super(message);
+  }
+}
+
+/** A browser-like API client: session cookie + CSRF header. */
+class Api {
+  private cookie = '';
+  private csrf = '';
+  constructor(readonly url: string) {}
+  get sessionCookie(): string {
+    return `rm_session=${this.cookie}`;
+  }
+  async login(password: string): Promise<void> {
+    const r = await fetch(`${this.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    if (r.status !== 200) throw new DemoError('login', `HTTP ${r.status}: ${await r.text()}`);
+    this.cookie = /rm_session=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    this.csrf = ((await r.json()) as { csrf_token: string }).csrf_token;
+  }
+  async call<T>(step: string, method: string, p: string, body?: unknown, ok = [200, 201, 202]): Promise<T> {
+    const h: Record<string, string> = { cookie: this.sessionCookie, 'x-csrf-token': this.csrf };
+    if (body !== undefined) h['content-type'] = 'application/json';
+    const r = await fetch(`${this.url}${p}`, { method, headers: h, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const text = await r.text();
+    if (!ok.includes(r.status)) throw new DemoError(step, `HTTP ${r.status}: ${text.slice(0, 300)}`);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+}
+
+async function until<T>(step: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new DemoError(step, `no result within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function startOn(port: number, dataDir: string, adminPassword: string, logFile: string): Promise<RunningServer> {
+  const logStream = createWriteStream(logFile, { flags: 'a' });
+  const boot = (listen: string): Promise<RunningServer> => startServer({ listen, dataDir, cookieSecure: false, adminPassword, logLevel: 'info' }, { logStream });
+  try {
+    return await boot(`127.0.0.1:${port}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' && !/EADDRINUSE/.test(String(err))) throw err;
+    return boot('127.0.0.1:0');
+  }
+}
+
+type Job = { id: string; status: string; error: string | null; stats: Record<string, unknown> | null };
+
+/** Runs a job through the API; prints live progress from the browser stream (WS /api/jobs/:id/stream). */
+async function runJob(api: Api, hostId: string, kind: string, args: Record<string, unknown>, say: (s: string) => void, tty: boolean): Promise<Job> {
+  const started = await api.call<{ job: Job }>(kind, 'POST', `/api/hosts/${hostId}/jobs`, { kind, args });
+  const id = started.job.id;
+  const ws = new WebSocket(`${api.url.replace(/^http/, 'ws')}/api/jobs/${id}/stream`, { headers: { cookie: api.sessionCookie, origin: api.url } });
+  ws.on('error', () => undefined);
+  ws.on('message', (d: Buffer) => {
+    const f = JSON.parse(d.toString('utf8')) as { type: string; percent_done?: number; bytes_done?: number; files_done?: number };
+    if (f.type !== 'job.progress' || kind !== 'backup') return;
+    const line = `  backup      ${String(Math.round((f.percent_done ?? 0) * 100)).padStart(3)}%  ${((f.bytes_done ?? 0) / 1048576).toFixed(1)} MiB, ${f.files_done ?? 0} files`;
+    if (tty) process.stdout.write(`\r${line}\x1b[K`);
+    else say(line);
+  });
+  const job = await until(kind, async () => {
+    const j = await api.call<Job>(kind, 'GET', `/api/jobs/${id}`);
+    return ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : null;
+  }, 120_000);
+  ws.close();
+  if (tty && kind === 'backup') process.stdout.write('\r\x1b[K');
+  if (job.status !== 'succeeded') throw new DemoError(kind, `job ${id} ${job.status}: ${job.error ?? 'no details'} (see the job page in the UI)`);
+  return job;
 }
 
 export const command: Command = {
-  summary: 'Demonstrate the engine layer: back up, list, restore and verify a sample folder',
-  help: `Usage: restic-manager demo [--json] [--keep]
+  summary: 'Run the whole system locally: server, local repository, one enrolled agent, one backup',
+  help: `Usage: restic-manager demo [--once] [--json] [--port N] [--dir DIR]
 
-Creates .demo/engine/ under the project root with a sample folder and a fresh local restic
-repository (random password in .demo/engine/repo-password), backs the folder up with live
-progress, lists the snapshots, restores into .demo/engine/restore and verifies the restore
-byte-for-byte (content, permissions, symlinks).
+Starts a fresh demo under .demo/ (or --dir): the server on 127.0.0.1 (port 8080, or a free
+port when taken), a local restic repository, and one agent on this machine enrolled
+automatically as host "demo". Backs up a sample folder once with live progress, prints the
+URL and the admin credentials, and keeps running until Ctrl-C.
 
 Flags:
-  --json   print one JSON summary object instead of text
-  --keep   keep an existing .demo/engine instead of starting fresh
+  --once        exit after the first backup (also RM_DEMO_EXIT_AFTER=1): a smoke test
+  --json        with --once: print one JSON summary instead of text
+  --port N      preferred port (default 8080)
+  --dir DIR     demo directory (default <project>/.demo; wiped at start)
+
+Files: DIR/server (database, key), DIR/agent (agent state), DIR/repo (restic repository),
+DIR/sample (the folder backed up), DIR/server.log and DIR/agent.log (logs), DIR/admin-password.
 
 Exit status:
-  0  backup, restore and verification succeeded
-  1  a step failed (the message says which)
+  0  stopped with Ctrl-C, or --once finished the backup
+  1  a step failed (the message says which; logs are in DIR)
   2  usage error`,
   async run(argv) {
-    const unknown = argv.filter((a) => a !== '--json' && a !== '--keep');
-    if (unknown.length) {
-      process.stderr.write(`demo: unknown flag ${unknown[0] ?? ''}\n`);
+    const f = parse(argv);
+    if (typeof f === 'string') {
+      process.stderr.write(`demo: ${f}\n`);
       return EXIT.usage;
     }
-    const json = argv.includes('--json');
+    const t0 = Date.now();
+    const tty = process.stdout.isTTY === true && !f.json;
     const say = (s: string): void => {
-      if (!json) process.stdout.write(`${s}\n`);
+      if (!f.json) process.stdout.write(`${s}\n`);
     };
-    const base = path.join(projectRoot(), '.demo', 'engine');
-    if (!argv.includes('--keep')) await rm(base, { recursive: true, force: true });
-    const sample = path.join(base, 'sample');
-    const repo = path.join(base, 'repo');
-    const target = path.join(base, 'restore');
-    await mkdir(base, { recursive: true, mode: 0o700 });
-    const password = randomBytes(24).toString('base64url');
-    await writeFile(path.join(base, 'repo-password'), `${password}\n`, { mode: 0o600 });
-    const conn: Connection = { repository: repo, password, cacheDir: path.join(base, 'cache') };
-    const engine = new ResticEngine();
-    const fail = (step: string, message: string): number => {
-      if (json) process.stdout.write(`${JSON.stringify({ ok: false, step, error: message })}\n`);
-      else process.stderr.write(`demo: ${step} failed: ${message}\n`);
+    const agentMain = path.join(projectRoot(), 'packages/agent/dist/main.js');
+    if (!existsSync(agentMain)) {
+      process.stderr.write(`demo: ${agentMain} is missing; run 'npx tsc -b' (npm run demo does it for you)\n`);
       return EXIT.failed;
-    };
-
-    const version = await engine.version();
-    if (!version.ok) return fail('version', `${version.error.message} (install restic: apt-get install restic)`);
-    say(`restic ${version.value.version}`);
-    const sampleBytes = existsSync(sample) ? 0 : await makeSample(sample);
-    say(`sample folder: ${sample} (${(sampleBytes / 1048576).toFixed(1)} MiB)`);
-    if (!existsSync(path.join(repo, 'config'))) {
-      const init = await engine.init(conn);
-      if (!init.ok) return fail('init', init.error.message);
-      say(`repository:    ${repo} (password in ${path.join(base, 'repo-password')})`);
     }
+    for (const sub of ['server', 'agent', 'repo', 'sample']) rmSync(path.join(f.dir, sub), { recursive: true, force: true });
+    mkdirSync(f.dir, { recursive: true, mode: 0o700 });
+    const adminPassword = randomBytes(12).toString('base64url');
+    writeFileSync(path.join(f.dir, 'admin-password'), `${adminPassword}\n`, { mode: 0o600 });
 
-    const tty = process.stdout.isTTY && !json;
-    const backup = await engine.backup(conn, { paths: [sample], tags: ['demo'] }, {
-      progressIntervalMs: 200,
-      onProgress: (p) => {
-        if (json) return;
-        if (tty) process.stdout.write(`\r${progressLine(p)}\x1b[K`);
-        else say(progressLine(p));
-      },
-    });
-    if (tty) process.stdout.write('\n');
-    if (!backup.ok) return fail('backup', backup.error.message);
-    const s = backup.value;
-    say(`backup:        snapshot ${s.snapshotId}, ${s.filesNew} new files, ${(s.dataAdded / 1048576).toFixed(2)} MiB added in ${s.durationSeconds.toFixed(2)} s`);
-
-    const snaps = await engine.snapshots(conn);
-    if (!snaps.ok) return fail('snapshots', snaps.error.message);
-    say('snapshots:');
-    for (const sn of snaps.value) say(`  ${sn.shortId}  ${sn.time.slice(0, 19)}  ${sn.hostname}  [${sn.tags.join(',')}]  ${sn.paths.join(' ')}`);
-
-    await rm(target, { recursive: true, force: true });
-    const restore = await engine.restore(conn, { snapshot: s.snapshotId, target }, {
-      progressIntervalMs: 200,
-      onProgress: (p) => {
-        if (tty) process.stdout.write(`\r${progressLine(p)}\x1b[K`);
-      },
-    });
-    if (tty) process.stdout.write('\n');
-    if (!restore.ok) return fail('restore', restore.error.message);
-    say(`restore:       ${(restore.value.bytesRestored / 1048576).toFixed(1)} MiB into ${target}`);
-
-    // restic restores the absolute source path below the target.
-    const restoredSample = path.join(target, sample);
-    const [want, got] = await Promise.all([fingerprint(sample), fingerprint(restoredSample)]);
-    const diffs = [...want].filter(([k, v]) => got.get(k) !== v).map(([k]) => k);
-    for (const k of got.keys()) if (!want.has(k)) diffs.push(k);
-    if (diffs.length) return fail('verify', `${diffs.length} entries differ, e.g. ${diffs.slice(0, 3).join(', ')}`);
-    say(`verify:        ${want.size} entries identical (content, permissions, symlinks)`);
-
-    const summary = {
-      ok: true,
-      restic: version.value.version,
-      snapshot: s.snapshotId,
-      files_backed_up: s.totalFilesProcessed,
-      bytes_backed_up: s.totalBytesProcessed,
-      data_added: s.dataAdded,
-      snapshots: snaps.value.length,
-      bytes_restored: restore.value.bytesRestored,
-      entries_verified: want.size,
-      demo_dir: base,
+    let server: RunningServer | null = null;
+    let agent: ChildProcess | null = null;
+    const shutdown = async (): Promise<void> => {
+      if (agent && agent.exitCode === null) {
+        const a = agent;
+        const gone = new Promise((r) => a.once('exit', r));
+        a.kill('SIGTERM');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+        if (a.exitCode === null) a.kill('SIGKILL');
+      }
+      await server?.close().catch(() => undefined);
     };
-    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else say(`\nDemo passed. Inspect it yourself: RESTIC_PASSWORD_FILE=${path.join(base, 'repo-password')} restic -r ${repo} snapshots`);
-    return EXIT.ok;
+    try {
+      say('restic-manager demo');
+      server = await startOn(f.port, path.join(f.dir, 'server'), adminPassword, path.join(f.dir, 'server.log'));
+      say(`  server      ${server.url}  (data in ${path.join(f.dir, 'server')})`);
+      const api = new Api(server.url);
+      await api.login(adminPassword);
+
+      const repo = path.join(f.dir, 'repo');
+      const added = await api.call<{ host_id: string; token: string }>('add host', 'POST', '/api/hosts', { name: 'demo', tags: ['demo'], repository: { url: repo } });
+      say(`  repository  ${repo} (local restic repository; its password is kept by the server)`);
+
+      const agentLog = createWriteStream(path.join(f.dir, 'agent.log'), { flags: 'a' });
+      const agentDir = path.join(f.dir, 'agent');
+      const enroll = spawn(process.execPath, [agentMain, 'enroll', '--server', server.url, '--state-dir', agentDir], { env: { ...process.env, RM_TOKEN: added.token }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let enrollErr = '';
+      enroll.stderr.on('data', (d: Buffer) => (enrollErr += d.toString()));
+      const code = await new Promise<number | null>((r) => enroll.on('close', r));
+      if (code !== 0) throw new DemoError('enroll', enrollErr.trim());
+      agent = spawn(process.execPath, [agentMain, 'run', '--state-dir', agentDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RM_AGENT_BACKOFF_MAX_MS: '5000' } });
+      agent.stdout!.pipe(agentLog);
+      agent.stderr!.pipe(agentLog);
+      await until('agent connect', async () => (await api.call<{ status: string }>('host', 'GET', `/api/hosts/${added.host_id}`)).status === 'online', 30_000);
+      say(`  agent       enrolled as host "demo" (${added.host_id}), connected; state in ${agentDir}`);
+
+      await runJob(api, added.host_id, 'init', {}, say, tty);
+      const sampleDir = path.join(f.dir, 'sample');
+      const sample = makeSample(sampleDir);
+      say(`  sample      ${sampleDir} (${sample.files} files, ${(sample.bytes / 1048576).toFixed(1)} MiB)`);
+      const backup = await runJob(api, added.host_id, 'backup', { paths: [sampleDir], tags: ['demo'] }, say, tty);
+      const st = backup.stats ?? {};
+      const snaps = await until('snapshots', async () => {
+        const r = await api.call<{ total: number; items: { id: string; short_id?: string }[] }>('snapshots', 'GET', `/api/hosts/${added.host_id}/snapshots`);
+        return r.total > 0 ? r.items : null;
+      }, 20_000);
+      const snapshot = snaps[0]!.id;
+      say(`  backup      snapshot ${snapshot.slice(0, 8)}: ${String(st.totalFilesProcessed ?? sample.files)} files, ${(Number(st.dataAdded ?? 0) / 1048576).toFixed(1)} MiB added in ${Number(st.durationSeconds ?? 0).toFixed(1)} s`);
+      await api.call('schedule', 'POST', `/api/hosts/${added.host_id}/schedules`, { kind: 'backup', cron_expr: '0 * * * *', paths: [sampleDir], tags: ['demo', 'hourly'] });
+      say('  schedule    hourly backup of the sample folder (fires on the agent even if the server stops)');
+      const seconds = (Date.now() - t0) / 1000;
+
+      if (f.once) {
+        if (f.json) process.stdout.write(`${JSON.stringify({ ok: true, url: server.url, host_id: added.host_id, job_id: backup.id, snapshot, seconds, demo_dir: f.dir })}\n`);
+        else say(`\nDemo backup done in ${seconds.toFixed(1)} s (--once: stopping).`);
+        await shutdown();
+        return EXIT.ok;
+      }
+      say(`\nReady in ${seconds.toFixed(1)} s. Open ${server.url} and sign in as  admin / ${adminPassword}`);
+      say(`(the password is also in ${path.join(f.dir, 'admin-password')}; logs: ${path.join(f.dir, 'server.log')}, ${path.join(f.dir, 'agent.log')})`);
+      say('Press Ctrl-C to stop.');
+      const a = agent;
+      let stopping = false;
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          stopping = true;
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        // Ctrl-C reaches the agent too (same process group); only an unexpected exit is news.
+        a.once('exit', (c) => {
+          setTimeout(() => {
+            if (!stopping) process.stderr.write(`demo: the agent exited (code ${String(c)}); see ${path.join(f.dir, 'agent.log')}\n`);
+            resolve();
+          }, 200);
+        });
+      });
+      say('\nstopping…');
+      await shutdown();
+      return EXIT.ok;
+    } catch (err) {
+      const step = err instanceof DemoError ? err.step : 'start';
+      if (f.json) process.stdout.write(`${JSON.stringify({ ok: false, step, error: (err as Error).message })}\n`);
+      else process.stderr.write(`\ndemo: ${step} failed: ${(err as Error).message}\nlogs: ${path.join(f.dir, 'server.log')}, ${path.join(f.dir, 'agent.log')}\n`);
+      await shutdown();
+      return EXIT.failed;
+    }
   },
 };
