@@ -171,5 +171,15 @@ export function runProcess(spec: RunSpec): Promise<RunOutcome> {
       if (child.pid === undefined) finish(null, null);
     });
     child.once('close', finish);
+    // A grandchild that inherited stdout (e.g. a password command) can keep the pipes open after the
+    // child itself is gone; don't wait for it longer than a moment.
+    child.once('exit', (code, signal) => {
+      setTimeout(() => {
+        if (settled) return;
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(code, signal);
+      }, 1000).unref();
+    });
   });
 }

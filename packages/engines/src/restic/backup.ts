@@ -45,7 +45,7 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
     if (!isObj(v)) return;
     if (v.message_type === 'status') {
       const t = Date.now() - started;
-      lastProgress = statusToProgress(v, meter.sample(t, typeof v.bytes_done === 'number' ? v.bytes_done : 0));
+      lastProgress = statusToProgress(v, meter.sample(t, typeof v.bytes_done === 'number' ? v.bytes_done : 0), t / 1000);
       coalescer.push(lastProgress);
     } else if (v.message_type === 'summary') summaryMsg = v;
     else if (v.message_type === 'error') {

@@ -35,7 +35,8 @@ export function parseSnapshotList(v: unknown): Snapshot[] {
 }
 
 /** restic `backup --json` status message (message_type "status"). */
-export function statusToProgress(m: Obj, throughput: number | null): Progress {
+/** `elapsedFallback`: restic omits seconds_elapsed while it is 0 and in early status lines. */
+export function statusToProgress(m: Obj, throughput: number | null, elapsedFallback = 0): Progress {
   const totalBytes = typeof m.total_bytes === 'number' ? m.total_bytes : null;
   const totalFiles = typeof m.total_files === 'number' ? m.total_files : null;
   return {
@@ -46,7 +47,7 @@ export function statusToProgress(m: Obj, throughput: number | null): Progress {
     totalBytes,
     etaSeconds: typeof m.seconds_remaining === 'number' ? m.seconds_remaining : null,
     throughputBps: throughput,
-    elapsedSeconds: num(m.seconds_elapsed),
+    elapsedSeconds: num(m.seconds_elapsed, elapsedFallback),
     currentFiles: strs(m.current_files),
     errorCount: num(m.error_count),
   };
