@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
-import type { Connection, Engine, LsEntry, OutputLine, Result } from '@restic-manager/engines';
+import type { Connection, Engine, LsEntry, LsPage, OutputLine, Result } from '@restic-manager/engines';
 import { startBackend, type Backend, type BackendName } from './backends.js';
 import { dripStream, waitFor } from './streams.js';
 
@@ -70,7 +70,7 @@ export function engineContract(makeEngine: () => Engine, backendName: BackendNam
       const paged: LsEntry[] = [];
       let offset: number | null = 0;
       while (offset !== null) {
-        const page = must(await engine.lsPage(conn, { snapshot: b1.snapshotId, offset, limit: 16 }), 'lsPage');
+        const page: LsPage = must(await engine.lsPage(conn, { snapshot: b1.snapshotId, offset, limit: 16 }), 'lsPage');
         expect(page.entries.length).toBeLessThanOrEqual(16);
         paged.push(...page.entries);
         offset = page.nextOffset;
