@@ -9,7 +9,7 @@ import { EnrollmentResultView } from './pages/add-host.js';
 import { JobSummary } from './pages/job.js';
 import { AlertRow } from './pages/lists.js';
 import { LoginPage } from './pages/login.js';
-import { UserRow } from './pages/settings.js';
+import { UserRow, UsersCard } from './pages/settings.js';
 import { list, nest, opt, parseForm } from './forms.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
@@ -132,7 +132,8 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     const input = parseForm(CreateUserRequest, { username: opt(f.username) ?? '', password: typeof f.password === 'string' ? f.password : '', role: f.role });
     await s.auth.createUser(actorOf(c), input);
     c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `User ${input.username} created.`, kind: 'ok' } }));
-    return redirectTo(c, '/settings#users');
+    const users = (await s.auth.listUsers(500, 0)).items;
+    return c.html(<UsersCard users={users} me={viewerOf(c).username} />);
   });
 
   app.post('/settings/users/:id/role', guard('admin'), async (c) => {

@@ -17,6 +17,7 @@ export function fmtBytes(n: number | null | undefined): string {
 /** Seconds -> "1h 4m", "3m 20s", "12s". */
 export function fmtDuration(seconds: number | null | undefined): string {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '—';
+  if (seconds < 1) return `${seconds.toFixed(2)}s`;
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

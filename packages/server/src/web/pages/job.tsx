@@ -65,7 +65,7 @@ export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView
         {showProgress ? (
           <div data-progress-wrap hidden={!j.progress && !terminal}>
             <ProgressBar fraction={fraction} tone={j.status === 'succeeded' ? 'ok' : j.status === 'failed' ? 'danger' : undefined} label="Job progress" />
-            <div class="progress-meta" hidden={terminal && !j.progress}>
+            <div class="progress-meta" hidden={terminal}>
               <span><strong data-progress="percent">{(fraction * 100).toFixed(1)}%</strong></span>
               <span>Files <strong data-progress="files">{fmtCount(p.files_done)}{p.total_files != null ? ` / ${fmtCount(p.total_files)}` : ''}</strong></span>
               <span>Data <strong data-progress="bytes">{fmtBytes(p.bytes_done)}{p.total_bytes != null ? ` / ${fmtBytes(p.total_bytes)}` : ''}</strong></span>
@@ -98,29 +98,41 @@ export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView
   );
 }
 
+const bytes = (v: number) => fmtBytes(v);
 const STAT_LABELS: Record<string, [string, (v: number) => string]> = {
-  snapshot_id: ['Snapshot', (v) => String(v).slice(0, 8)],
   files_new: ['New files', fmtCount],
   files_changed: ['Changed files', fmtCount],
   files_unmodified: ['Unmodified files', fmtCount],
+  dirs_new: ['New dirs', fmtCount],
+  dirs_changed: ['Changed dirs', fmtCount],
+  dirs_unmodified: ['Unmodified dirs', fmtCount],
+  data_blobs: ['Data blobs', fmtCount],
+  tree_blobs: ['Tree blobs', fmtCount],
   total_files_processed: ['Files processed', fmtCount],
-  total_bytes_processed: ['Data processed', fmtBytes],
-  data_added: ['Data added', fmtBytes],
-  total_duration: ['restic duration', (v) => fmtDuration(v)],
+  total_bytes_processed: ['Data processed', bytes],
+  data_added: ['Data added', bytes],
+  total_size: ['Total size', bytes],
+  total_duration: ['restic duration', fmtDuration],
+  duration_seconds: ['restic duration', fmtDuration],
 };
+
+/** `filesNew` / `files_new` -> `files_new`. */
+const snake = (k: string): string => k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 
 function JobStats(props: { stats: Record<string, unknown> | null }) {
   const s = props.stats;
   if (!s || Object.keys(s).length === 0) return <div class="muted">Statistics appear when the job finishes.</div>;
-  const entries = Object.entries(s).filter(([, v]) => typeof v === 'number' || typeof v === 'string').slice(0, 14);
+  const entries = Object.entries(s).filter(([, v]) => typeof v === 'number' || typeof v === 'string').slice(0, 16);
   return (
     <dl class="kv" id="job-stats">
       {entries.map(([k, v]) => {
-        const known = STAT_LABELS[k];
+        const key = snake(k);
+        const known = STAT_LABELS[key];
+        const label = known ? known[0] : key.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
         return (
           <>
-            <dt>{known ? known[0] : k.replace(/_/g, ' ')}</dt>
-            <dd class={typeof v === 'string' ? 'mono' : ''}>{known && typeof v === 'number' ? known[1](v) : String(v)}</dd>
+            <dt>{label}</dt>
+            <dd class={typeof v === 'string' ? 'mono' : ''}>{known && typeof v === 'number' ? known[1](v) : typeof v === 'number' ? fmtCount(v) : String(v)}</dd>
           </>
         );
       })}

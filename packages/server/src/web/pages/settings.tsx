@@ -52,7 +52,7 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
   );
 }
 
-function UsersCard(props: { users: UserView[]; me: string }) {
+export function UsersCard(props: { users: UserView[]; me: string }) {
   return (
     <section class="card" id="users">
       <div class="card-head"><h2>Users</h2></div>

@@ -1,0 +1,146 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedFleet } from '../bench/lib/ui-seed.js';
+import type { Session, UiServer } from './ui-harness.js';
+import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+
+/*
+ * Every page of the UI over a seeded fleet (14 hosts, 400 jobs, snapshots, alerts) in real
+ * Chromium: the screenshot tour for docs/screenshots, polling, filters, acknowledging an
+ * alert, user management, and what a viewer can (not) do — including forged POSTs.
+ */
+
+describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeout: 120_000 }, () => {
+  let ui: UiServer;
+  let browser: Browser;
+  let admin: Session;
+  let hostIds: string[] = [];
+  let jobIds: string[] = [];
+  const VIEWER_PASS = 'viewer-password-123';
+
+  beforeAll(async () => {
+    if (!chromiumCheck.ok) console.warn(`skipping: ${chromiumCheck.reason}`);
+    ui = await startUiServer();
+    ({ hostIds, jobIds } = await seedFleet(ui.server.db, { hosts: 14, jobs: 400, snapshotsPerHost: 30, alerts: 6 }));
+    browser = await launchBrowser();
+    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await ui?.stop();
+  });
+
+  it('dashboard: fleet summary, whole-row links, status filter, and 10-second polling picks up a new host', async () => {
+    const { page } = admin;
+    await page.goto('/');
+    expect(await page.locator('#hosts tbody tr').count()).toBe(14);
+    expect(await page.locator('#fleet .stat').count()).toBe(4);
+    await shot(page, 'dashboard');
+    await page.selectOption('#f-status', 'online');
+    await expect.poll(() => page.url()).toContain('status=online');
+    const online = await page.locator('#hosts tbody tr').count();
+    expect(online).toBeGreaterThan(0);
+    expect(await page.locator('#hosts tbody .badge:has-text("offline")').count()).toBe(0);
+    await page.goto('/');
+    await ui.server.db.updateTable('hosts').set({ name: 'aaa-polled-host' }).where('id', '=', hostIds[1] ?? '').execute();
+    await page.locator('#hosts a:has-text("aaa-polled-host")').waitFor({ timeout: 15_000 });
+  });
+
+  it('dashboard on a phone-sized screen', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, baseURL: ui.url });
+    await phone.addCookies(await admin.context.cookies());
+    const p = await phone.newPage();
+    await p.goto('/');
+    await shot(p, 'dashboard-phone', false);
+    const overflow = await p.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow).toBeLessThanOrEqual(1);
+    await phone.close();
+  });
+
+  it('host tabs, jobs, a running job with progress, repos, alerts, audit and settings render', async () => {
+    const { page } = admin;
+    const host = hostIds[0] ?? '';
+    for (const [tab, name] of [['jobs', 'host-jobs'], ['repo', 'host-repo'], ['schedules', 'host-schedules'], ['settings', 'host-settings']] as const) {
+      const r = await page.goto(`/hosts/${host}/${tab}`);
+      expect(r?.status()).toBe(200);
+      expect(await page.getAttribute(`#tab-${tab}`, 'aria-selected')).toBe('true');
+      await shot(page, name);
+    }
+    await page.goto('/jobs?status=failed');
+    expect(await page.locator('#jobs tbody tr').count()).toBeGreaterThan(0);
+    expect(await page.locator('#jobs tbody .badge:has-text("succeeded")').count()).toBe(0);
+    await page.goto('/jobs');
+    await shot(page, 'jobs');
+    const running = await ui.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirst();
+    if (running) {
+      await page.goto(`/jobs/${running.id}`);
+      expect(await page.isVisible('[data-progress-wrap]')).toBe(true);
+      await expect.poll(() => page.locator('.live-dot').first().getAttribute('data-state')).toBe('live');
+      await shot(page, 'job-running');
+    }
+    for (const name of ['repos', 'alerts', 'audit', 'settings']) {
+      const r = await page.goto(`/${name}`);
+      expect(r?.status()).toBe(200);
+      await shot(page, name);
+    }
+    const missing = await page.goto('/jobs/00000000-0000-4000-a000-000000000000');
+    expect(missing?.status()).toBe(404);
+    expect(await page.textContent('main')).toContain('not found');
+    expect(jobIds.length).toBe(400);
+  });
+
+  it('acknowledges an alert in place', async () => {
+    const { page } = admin;
+    await page.goto('/alerts');
+    const row = page.locator('tr:has(button:has-text("Acknowledge"))').first();
+    const id = await row.getAttribute('id');
+    await row.locator('button:has-text("Acknowledge")').click();
+    await expect.poll(() => page.locator(`#${id ?? ''} .badge`).last().textContent()).toBe('acknowledged');
+  });
+
+  it('an admin creates a viewer; the viewer sees no operator controls and forged or role-less POSTs are refused', async () => {
+    const { page } = admin;
+    await page.goto('/settings');
+    await page.fill('#f-username', 'vera');
+    await page.fill('#f-password', 'short');
+    await page.selectOption('#f-role', 'viewer');
+    await page.click('text=Add user');
+    await page.locator('.toast[data-kind="error"]').waitFor();
+    expect(await page.locator('[data-field-error="password"]').textContent()).toContain('12');
+    await page.fill('#f-password', VIEWER_PASS);
+    await page.click('text=Add user');
+    await page.locator('#users td strong:has-text("vera")').waitFor();
+
+    const viewer = await signIn(browser, ui.url, 'vera', VIEWER_PASS);
+    const v = viewer.page;
+    await v.goto('/');
+    expect(await v.locator('button:has-text("Run now")').count()).toBe(0);
+    expect(await v.locator('text=+ Add host').count()).toBe(0);
+    expect(await v.locator('nav.nav a:has-text("Audit log")').count()).toBe(0);
+    await v.goto(`/hosts/${hostIds[0] ?? ''}`);
+    expect(await v.locator('#run').count()).toBe(0);
+    await v.goto(`/hosts/${hostIds[0] ?? ''}/settings`);
+    expect(await v.locator('text=Delete host').count()).toBe(0);
+    await v.goto('/alerts');
+    expect(await v.locator('button:has-text("Acknowledge")').count()).toBe(0);
+
+    const host = hostIds[0] ?? '';
+    // forged: the viewer's own session cookie, no CSRF token
+    const forged = await v.request.post(`/hosts/${host}/run`, { form: { kind: 'backup', 'args.paths': '/etc' } });
+    expect(forged.status()).toBe(403);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('csrf_failed');
+    // with the viewer's valid CSRF token: refused by role
+    const token = JSON.parse((await v.getAttribute('body', 'hx-headers')) ?? '{}') as Record<string, string>;
+    const byRole = await v.request.post(`/hosts/${host}/run`, { form: { kind: 'backup', 'args.paths': '/etc' }, headers: token });
+    expect(byRole.status()).toBe(403);
+    expect(((await byRole.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    // an admin session without the token is refused too, and nothing was created
+    const adminForged = await page.request.post(`/hosts/${host}/run`, { form: { kind: 'check' } });
+    expect(adminForged.status()).toBe(403);
+    const jobs = await ui.server.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(jobs.n)).toBe(400);
+    expect([...admin.pageErrors, ...viewer.pageErrors]).toEqual([]);
+    await viewer.context.close();
+  });
+});
