@@ -256,7 +256,7 @@ async function readFiles(
   const feed = (): void => {
     while (next < files.length && pool.hasCapacity) {
       const w = files[next++]!;
-      byJob.set(pool.submit(w.entry.p), w);
+      byJob.set(pool.submit(w.entry.p, w.st.size), w);
       pending++;
     }
   };

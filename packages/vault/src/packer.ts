@@ -9,7 +9,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { AgeEncryptor, type X25519Recipient } from './age/index.js';
 import { blobKey } from './layout.js';
 import type { BlobRecord } from './index-db.js';
-import type { Storage } from './storage/index.js';
+import type { StagedObject, Storage } from './storage/index.js';
+
+/** Ciphertext buffered before it is handed to a staged object. */
+const STAGE_FLUSH = 1024 * 1024;
 
 export interface PackedChunk {
   hash: Buffer;
@@ -26,6 +29,8 @@ export class OpenBlob {
   readonly parts: Buffer[] = [];
   readonly hasher: Hash = createHash('sha256');
   size = 0;
+  pendingBytes = 0;
+  staged: StagedObject | null = null;
   constructor(recipient: X25519Recipient) {
     this.encryptor = new AgeEncryptor([recipient]);
   }
@@ -34,6 +39,7 @@ export class OpenBlob {
       this.parts.push(b);
       this.hasher.update(b);
       this.size += b.length;
+      this.pendingBytes += b.length;
     }
   }
 }
@@ -58,10 +64,18 @@ export class Packer {
   /** Appends a compressed chunk; returns the blob it went into (id known once closed). */
   async add(hash: Buffer, raw: number, data: Uint8Array): Promise<OpenBlob> {
     if (this.failure) throw this.failure;
-    const blob = (this.current ??= new OpenBlob(this.o.recipient));
+    let blob = this.current;
+    if (!blob) {
+      blob = this.current = new OpenBlob(this.o.recipient);
+      if (this.o.storage.stage) blob.staged = await this.o.storage.stage();
+    }
     const offset = blob.encryptor.plaintextLength;
     blob.write(blob.encryptor.push(data));
     blob.chunks.push({ hash, offset, length: data.length, raw });
+    if (blob.staged && blob.pendingBytes >= STAGE_FLUSH) {
+      blob.pendingBytes = 0;
+      await blob.staged.write(blob.parts.splice(0));
+    }
     if (blob.encryptor.plaintextLength >= this.o.target) await this.close();
     return blob;
   }
@@ -77,17 +91,21 @@ export class Packer {
     blob.write(blob.encryptor.finish());
     const id = blob.hasher.digest('hex');
     blob.id = id;
-    const body = Buffer.concat(blob.parts);
-    blob.parts.length = 0;
-    const p = this.o.storage
-      .put(blobKey(id), body, { createOnly: true })
+    const body = blob.parts.splice(0);
+    const size = blob.size;
+    const staged = blob.staged;
+    const upload = staged
+      ? staged.write(body).then(() => staged.commit(blobKey(id), { createOnly: true }))
+      : this.o.storage.put(blobKey(id), body, { createOnly: true });
+    const p = upload
       .catch((e: unknown) => {
         if ((e as { code?: string }).code !== 'AlreadyExists') throw e;
       })
       .then(() => {
-        this.bytesUploaded += body.length;
+        body.length = 0;
+        this.bytesUploaded += size;
         this.blobsUploaded++;
-        this.o.onUploaded({ id, size: body.length, plain, header }, blob.chunks);
+        this.o.onUploaded({ id, size, plain, header }, blob.chunks);
       })
       .catch((e: unknown) => {
         this.failure ??= e;

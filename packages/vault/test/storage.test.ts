@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { startS3Server, tempDir, type S3Server, type TempDir } from '@restic-manager/testkit';
-import { LocalStorage, S3Storage } from '../src/storage/index.js';
+import { LocalStorage } from '../src/storage/index.js';
+import { S3Storage } from '../src/storage/s3.js';
 import { storageContract } from './storage-contract.js';
 
 describe('LocalStorage', () => {

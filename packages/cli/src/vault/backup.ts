@@ -57,7 +57,7 @@ export async function runBackup(argv: string[]): Promise<number> {
     process.stderr.write(`vault backup: ${describeError(e)}\n`);
     return VAULT_EXIT.failed;
   }
-  const storage = storageFromConfig(cfg);
+  const storage = await storageFromConfig(cfg);
   const mode: ProgressMode | 'cron' = values.cron ? 'cron' : values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet';
   if (values.daemon) return runDaemon(cfg, storage, mode);
   const printer = progressPrinter(mode === 'cron' ? 'quiet' : mode);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, LocalStorage, S3Storage, X25519Identity, type Storage, type VaultConfig } from '@restic-manager/vault';
+import { loadConfig, LocalStorage, openS3Storage, X25519Identity, type Storage, type VaultConfig } from '@restic-manager/vault';
 
 /** Exit codes of every vault subcommand. */
 export const VAULT_EXIT = {
@@ -60,12 +60,12 @@ export interface Target {
  * --config's s3 section, overridden by VAULTIK_S3_ENDPOINT, AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_REGION and VAULTIK_S3_CA_CERT.
  */
-export function targetFrom(bucket: string | undefined, prefix: string | undefined, configFile: string | undefined, indexPrefixFlag: string | undefined): Target {
+export async function targetFrom(bucket: string | undefined, prefix: string | undefined, configFile: string | undefined, indexPrefixFlag: string | undefined): Promise<Target> {
   const cfg: VaultConfig | undefined = configFile ? loadConfig(configFile) : undefined;
   const indexPrefix = indexPrefixFlag ?? cfg?.indexPrefix ?? 'index/';
   if (bucket === undefined) {
     if (!cfg) throw new UsageError('give <bucket> <prefix> or --config <file>');
-    return { storage: storageFromConfig(cfg), indexPrefix };
+    return { storage: await storageFromConfig(cfg), indexPrefix };
   }
   if (bucket.startsWith('/') || bucket.startsWith('./') || bucket.startsWith('file:')) {
     const dir = bucket.startsWith('file:') ? bucket.slice(5) : bucket;
@@ -78,7 +78,7 @@ export function targetFrom(bucket: string | undefined, prefix: string | undefine
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? s3?.secretAccessKey;
   const caCertPath = env.VAULTIK_S3_CA_CERT ?? s3?.caCert;
   return {
-    storage: new S3Storage({
+    storage: await openS3Storage({
       bucket,
       prefix: prefix ?? s3?.prefix ?? '',
       region: env.AWS_REGION ?? s3?.region ?? 'us-east-1',
@@ -92,7 +92,7 @@ export function targetFrom(bucket: string | undefined, prefix: string | undefine
   };
 }
 
-export function storageFromConfig(cfg: VaultConfig): Storage {
+export async function storageFromConfig(cfg: VaultConfig): Promise<Storage> {
   if (cfg.localDir) return new LocalStorage(cfg.localDir);
   const s3 = cfg.s3!;
   const env = process.env;
@@ -100,7 +100,7 @@ export function storageFromConfig(cfg: VaultConfig): Storage {
   const accessKeyId = s3.accessKeyId ?? env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = s3.secretAccessKey ?? env.AWS_SECRET_ACCESS_KEY;
   const caCertPath = s3.caCert ?? env.VAULTIK_S3_CA_CERT;
-  return new S3Storage({
+  return openS3Storage({
     bucket: s3.bucket,
     prefix: s3.prefix,
     region: s3.region,

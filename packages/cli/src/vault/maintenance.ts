@@ -66,7 +66,7 @@ export async function runSnapshots(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, TARGET);
   const [bucket, prefix] = positionalTarget('snapshots', positionals);
   try {
-    const t = targetFrom(bucket, prefix, values.config, values['index-prefix']);
+    const t = await targetFrom(bucket, prefix, values.config, values['index-prefix']);
     await t.storage.probe();
     const snaps = (await listSnapshots(t.storage, t.indexPrefix)).filter((s) => s.committed);
     if (values.json) printJson(snaps.map((s) => ({ id: s.id, time: s.time.toISOString(), metadata_bytes: s.metaSize })));
@@ -109,7 +109,7 @@ export async function runPrune(argv: string[]): Promise<number> {
     }
     if (values['keep-within']) policy.keep_within = parseDuration(values['keep-within']);
     const graceMs = values.grace ? parseDuration(values.grace) : undefined;
-    const t = targetFrom(bucket, prefix, values.config, values['index-prefix']);
+    const t = await targetFrom(bucket, prefix, values.config, values['index-prefix']);
     const identity = optionalIdentity();
     const r = await prune({
       storage: t.storage,
@@ -136,7 +136,7 @@ export async function runCheck(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...TARGET, 'no-read-data': { type: 'boolean' } });
   try {
     const [bucket, prefix] = positionalTarget('check', positionals);
-    const t = targetFrom(bucket, prefix, values.config, values['index-prefix']);
+    const t = await targetFrom(bucket, prefix, values.config, values['index-prefix']);
     const identity = optionalIdentity();
     const r = await check({ storage: t.storage, indexPrefix: t.indexPrefix, readData: values['no-read-data'] !== true, ...(identity ? { identity } : {}) });
     if (values.json) printJson({ message_type: 'summary', snapshots: r.snapshots, blobs_checked: r.blobsChecked, problems: r.problems });

@@ -50,7 +50,7 @@ export async function runRestore(argv: string[]): Promise<number> {
   const [bucket, prefix, snapshotId, target] = positionals as [string, string, string, string];
   try {
     const identity = identityFromEnv();
-    const t = targetFrom(bucket, prefix, values.config, values['index-prefix']);
+    const t = await targetFrom(bucket, prefix, values.config, values['index-prefix']);
     await t.storage.probe();
     const r = await restore({ storage: t.storage, identity, indexPrefix: t.indexPrefix, snapshotId, target });
     return report(r, values.json === true, `restored ${snapshotId} to ${target}`);
@@ -69,7 +69,7 @@ export async function runFetch(argv: string[]): Promise<number> {
   const [bucket, prefix, snapshotId, filepath, target] = positionals as [string, string, string, string, string];
   try {
     const identity = identityFromEnv();
-    const t = targetFrom(bucket, prefix, values.config, values['index-prefix']);
+    const t = await targetFrom(bucket, prefix, values.config, values['index-prefix']);
     await t.storage.probe();
     const r = await fetchPath({ storage: t.storage, identity, indexPrefix: t.indexPrefix, snapshotId, filepath, target });
     return report(r, values.json === true, `fetched ${filepath}`);

@@ -49,21 +49,22 @@ export class AgeEncryptor {
   get plaintextLength(): number {
     return this.stream.plaintextLength;
   }
+  /** Returns ciphertext pieces in order (the header first, on the first call). */
   push(data: Uint8Array): Buffer[] {
-    const out = this.stream.push(data);
+    const out: Buffer[] = [];
     if (!this.headerSent) {
       this.headerSent = true;
-      out.unshift(this.headerBytes);
+      out.push(this.headerBytes);
     }
-    return out;
+    return this.stream.push(data, out);
   }
   finish(): Buffer[] {
-    const out = [this.stream.finish()];
+    const out: Buffer[] = [];
     if (!this.headerSent) {
       this.headerSent = true;
-      out.unshift(this.headerBytes);
+      out.push(this.headerBytes);
     }
-    return out;
+    return this.stream.finish(out);
   }
 }
 

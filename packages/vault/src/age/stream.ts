@@ -21,15 +21,6 @@ function segmentNonce(index: number, last: boolean): Buffer {
   return n;
 }
 
-/** Seals one segment into `out` at `offset`; returns the bytes written. */
-export function sealSegment(key: Buffer, index: number, last: boolean, plain: Uint8Array, out: Buffer, offset: number): number {
-  const c = createCipheriv('chacha20-poly1305', key, segmentNonce(index, last), { authTagLength: 16 });
-  let n = c.update(plain).copy(out, offset);
-  c.final();
-  n += c.getAuthTag().copy(out, offset + n);
-  return n;
-}
-
 /** Opens one sealed segment; null when authentication fails. */
 export function openSegment(key: Buffer, index: number, last: boolean, sealed: Uint8Array): Buffer | null {
   if (sealed.length < 16) return null;
@@ -44,7 +35,12 @@ export function openSegment(key: Buffer, index: number, last: boolean, sealed: U
   return out;
 }
 
-/** Incremental STREAM encryption with a 64 KiB staging buffer (constant memory). */
+/**
+ * Incremental STREAM encryption in constant memory. Full segments are sealed straight
+ * from the caller's buffer; only a trailing partial segment is staged (64 KiB). The
+ * last full segment is held back until more data or finish(), since the final
+ * segment carries a different nonce.
+ */
 export class StreamEncryptor {
   private readonly key: Buffer;
   private readonly pending = Buffer.allocUnsafe(SEGMENT);
@@ -58,13 +54,20 @@ export class StreamEncryptor {
   get plaintextLength(): number {
     return this.index * SEGMENT + this.pendingLen;
   }
-  /** Encrypts as many full segments as possible; a full segment is held back until more data or finish(). */
-  push(data: Uint8Array): Buffer[] {
+  /** Returns ciphertext pieces (segment bodies and tags as separate buffers). */
+  push(data: Uint8Array, out: Buffer[] = []): Buffer[] {
     if (this.finished) throw new Error('StreamEncryptor: push after finish');
-    const out: Buffer[] = [];
     let off = 0;
     while (off < data.length) {
-      if (this.pendingLen === SEGMENT) out.push(this.flush(false));
+      if (this.pendingLen === SEGMENT) {
+        this.seal(this.pending, false, out);
+        this.pendingLen = 0;
+      }
+      if (this.pendingLen === 0 && data.length - off > SEGMENT) {
+        this.seal(data.subarray(off, off + SEGMENT), false, out);
+        off += SEGMENT;
+        continue;
+      }
       const n = Math.min(SEGMENT - this.pendingLen, data.length - off);
       this.pending.set(data.subarray(off, off + n), this.pendingLen);
       this.pendingLen += n;
@@ -72,15 +75,18 @@ export class StreamEncryptor {
     }
     return out;
   }
-  finish(): Buffer {
+  finish(out: Buffer[] = []): Buffer[] {
     this.finished = true;
-    return this.flush(true);
-  }
-  private flush(last: boolean): Buffer {
-    const out = Buffer.allocUnsafe(this.pendingLen + 16);
-    sealSegment(this.key, this.index++, last, this.pending.subarray(0, this.pendingLen), out, 0);
+    this.seal(this.pending.subarray(0, this.pendingLen), true, out);
     this.pendingLen = 0;
     return out;
+  }
+  private seal(plain: Uint8Array, last: boolean, out: Buffer[]): void {
+    const c = createCipheriv('chacha20-poly1305', this.key, segmentNonce(this.index++, last), { authTagLength: 16 });
+    const body = c.update(plain);
+    c.final();
+    if (body.length > 0) out.push(body);
+    out.push(c.getAuthTag());
   }
 }
 

@@ -25,11 +25,17 @@ interface Slot {
   worker: Worker;
   credit: Int32Array;
   busy: number;
+  /** Bytes of submitted, unfinished files. */
+  queued: number;
 }
+
+/** A worker may have further files queued behind its current one only while its backlog is below this. */
+const BACKLOG_BYTES = 2 * 1024 * 1024;
 
 export class ChunkPool {
   private readonly slots: Slot[] = [];
   private readonly jobs = new Map<number, Slot>();
+  private readonly sizes = new Map<number, number>();
   private nextJob = 1;
   private failure: Error | null = null;
 
@@ -44,11 +50,15 @@ export class ChunkPool {
     for (let i = 0; i < n; i++) {
       const sab = new SharedArrayBuffer(4);
       const credit = new Int32Array(sab);
-      credit[0] = opts.creditBytes ?? 8 * 1024 * 1024;
+      credit[0] = opts.creditBytes ?? 2 * 1024 * 1024;
       const worker = new Worker(script, { workerData: { params, level, credit: sab } satisfies WorkerInit });
-      const slot: Slot = { worker, credit, busy: 0 };
+      const slot: Slot = { worker, credit, busy: 0, queued: 0 };
       worker.on('message', (m: WorkerMessage) => {
-        if (m.type === 'end') slot.busy--;
+        if (m.type === 'end') {
+          slot.busy--;
+          slot.queued -= this.sizes.get(m.job) ?? 0;
+          this.sizes.delete(m.job);
+        }
         this.onMessage(m);
       });
       worker.on('error', (e) => {
@@ -62,16 +72,22 @@ export class ChunkPool {
     return this.failure;
   }
 
-  /** Workers that could take another file without queueing more than one behind the current. */
-  get hasCapacity(): boolean {
-    return this.slots.some((s) => s.busy < 2);
+  private free(): Slot | undefined {
+    return this.slots.find((s) => s.busy === 0) ?? this.slots.find((s) => s.busy < 64 && s.queued < BACKLOG_BYTES);
   }
 
-  /** Submits a file; returns its job id. */
-  submit(file: string): number {
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+  /** Some worker is idle, or has only a small backlog (so one large file never strands queued work). */
+  get hasCapacity(): boolean {
+    return this.free() !== undefined;
+  }
+
+  /** Submits a file of about `size` bytes; returns its job id. Call only when hasCapacity. */
+  submit(file: string, size: number): number {
+    const slot = this.free() ?? this.slots[0]!;
     const job = this.nextJob++;
     slot.busy++;
+    slot.queued += size;
+    this.sizes.set(job, size);
     this.jobs.set(job, slot);
     slot.worker.postMessage({ type: 'file', job, path: file });
     return job;

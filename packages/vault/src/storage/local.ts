@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StorageError, type ObjectInfo, type Storage } from './types.js';
+import { StorageError, type ObjectInfo, type StagedObject, type Storage } from './types.js';
+
+const STAGING = '.staging';
 
 function checkKey(key: string): void {
   if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
@@ -21,6 +23,7 @@ function wrap(e: unknown, key: string): StorageError {
 export class LocalStorage implements Storage {
   readonly root: string;
   bytesRead = 0;
+  private staleCleaned = false;
   constructor(root: string) {
     this.root = path.resolve(root);
   }
@@ -39,7 +42,7 @@ export class LocalStorage implements Storage {
       throw new StorageError('NoBucket', `storage directory ${this.root} does not exist`, { cause: e });
     }
   }
-  async put(key: string, data: Buffer, opts: { createOnly?: boolean } = {}): Promise<void> {
+  async put(key: string, data: Buffer | Buffer[], opts: { createOnly?: boolean } = {}): Promise<void> {
     const file = this.file(key);
     await this.probe();
     await mkdir(path.dirname(file), { recursive: true });
@@ -47,7 +50,9 @@ export class LocalStorage implements Storage {
     try {
       const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
       try {
-        await writeFile(fh, data);
+        if (Array.isArray(data)) {
+          for (let i = 0; i < data.length; i += 512) await fh.writev(data.slice(i, i + 512));
+        } else await writeFile(fh, data);
         await fh.sync();
       } finally {
         await fh.close();
@@ -68,6 +73,60 @@ export class LocalStorage implements Storage {
       throw e instanceof StorageError ? e : wrap(e, key);
     }
   }
+  /** Writes into `<root>/.staging/` (never listed); commit links the file into place. */
+  async stage(): Promise<StagedObject> {
+    await this.probe();
+    const dir = path.join(this.root, STAGING);
+    await mkdir(dir, { recursive: true });
+    if (!this.staleCleaned) {
+      // Leftovers of killed backups: never visible to readers, safe to drop after an hour.
+      this.staleCleaned = true;
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const f = path.join(dir, name);
+        const st = await stat(f).catch(() => null);
+        if (st && Date.now() - st.mtimeMs > 3_600_000) await rm(f, { force: true });
+      }
+    }
+    const tmp = path.join(dir, `${randomBytes(8).toString('hex')}.tmp`);
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (!closed) {
+        closed = true;
+        await fh.close();
+      }
+    };
+    return {
+      write: async (pieces) => {
+        for (let i = 0; i < pieces.length; i += 512) await fh.writev(pieces.slice(i, i + 512));
+      },
+      commit: async (key, opts = {}) => {
+        const file = this.file(key);
+        try {
+          await fh.sync();
+          await close();
+          await mkdir(path.dirname(file), { recursive: true });
+          if (opts.createOnly) {
+            try {
+              await link(tmp, file);
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('AlreadyExists', `object ${key} already exists`);
+              throw e;
+            }
+            await unlink(tmp);
+          } else await rename(tmp, file);
+        } catch (e) {
+          await rm(tmp, { force: true });
+          throw e instanceof StorageError ? e : wrap(e, key);
+        }
+      },
+      abort: async () => {
+        await close().catch(() => undefined);
+        await rm(tmp, { force: true });
+      },
+    };
+  }
+
   async get(key: string): Promise<Buffer> {
     try {
       const b = await readFile(this.file(key));
@@ -120,6 +179,7 @@ export class LocalStorage implements Storage {
       }
       for (const ent of entries) {
         const key = rel ? `${rel}/${ent.name}` : ent.name;
+        if (ent.name === STAGING && rel === '') continue;
         if (ent.isDirectory()) {
           if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix.startsWith(key)) yield* walk(path.join(dir, ent.name), key);
         } else if (ent.isFile() && key.startsWith(prefix) && !/\.tmp-[0-9a-f]{12}$/.test(ent.name)) {

@@ -91,7 +91,8 @@ export class S3Storage implements Storage {
     }
   }
 
-  async put(key: string, data: Buffer, opts: { createOnly?: boolean } = {}): Promise<void> {
+  async put(key: string, pieces: Buffer | Buffer[], opts: { createOnly?: boolean } = {}): Promise<void> {
+    const data = Array.isArray(pieces) ? Buffer.concat(pieces) : pieces;
     const params = { Bucket: this.bucket, Key: this.k(key), Body: data, ...(opts.createOnly ? { IfNoneMatch: '*' } : {}) };
     try {
       if (data.length <= MULTIPART_THRESHOLD) {

@@ -29,15 +29,28 @@ export class StorageError extends Error {
   }
 }
 
+/** An object being written in pieces; invisible to readers until commit(). */
+export interface StagedObject {
+  write(pieces: Buffer[]): Promise<void>;
+  /** Makes the object visible at `key` (atomically); same createOnly semantics as put. */
+  commit(key: string, opts?: { createOnly?: boolean }): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface Storage {
   /** Human-readable location for messages (never contains credentials). */
   readonly description: string;
   /**
-   * Stores `data` at `key` atomically: readers see either nothing or the whole object.
+   * Stores `data` (one buffer, or pieces written in order) at `key` atomically: readers see either nothing or the whole object.
    * With `createOnly`, rejects with `AlreadyExists` if the key exists (where the
    * backend can tell; S3 servers without conditional writes silently overwrite).
    */
-  put(key: string, data: Buffer, opts?: { createOnly?: boolean }): Promise<void>;
+  put(key: string, data: Buffer | Buffer[], opts?: { createOnly?: boolean }): Promise<void>;
+  /**
+   * Optional: start an object whose key is decided after its content is written
+   * (content-addressed blobs) without holding it in memory.
+   */
+  stage?(): Promise<StagedObject>;
   /** The whole object; `NotFound` if absent. */
   get(key: string): Promise<Buffer>;
   /** Bytes [start, end) of the object (clamped to its size); `NotFound` if absent. */

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench:vault`: the vault engine against restic 0.14 on the same ~1 GB mixed
+ * corpus, both to local directories, in the same run. Prints name=value lines.
+ * Env: VAULT_BENCH_BYTES / VAULT_BENCH_FILES to shrink the corpus while iterating.
+ */
+import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Encrypter } from 'age-encryption';
+import { age, fetchPath, listSnapshots, LocalStorage, X25519Identity } from '@restic-manager/vault';
+import { ensureCorpus, modifyTenPercent, regularFiles, VAULT_CORPUS } from './lib/vault-corpus.js';
+import { dirBytes, measure } from './lib/vault-measure.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const data = path.join(root, '.bench-data');
+const work = path.join(data, 'vault-bench');
+const cli = path.join(root, 'packages', 'cli', 'dist', 'main.js');
+const out = (k: string, v: number | string): void => {
+  process.stdout.write(`${k}=${typeof v === 'number' ? Number(v.toFixed(3)) : v}\n`);
+};
+const ratio = (a: number, b: number): number => a / b;
+
+async function ageSpeed(): Promise<number> {
+  const id = X25519Identity.generate();
+  const buf = Buffer.alloc(64 * 1024 * 1024, 7);
+  let t = performance.now();
+  for (let i = 0; i < 3; i++) age.encrypt(buf, [id.recipient]);
+  const ours = (3 * buf.length) / ((performance.now() - t) / 1000);
+  const e = new Encrypter();
+  e.addRecipient(id.recipient.toString());
+  t = performance.now();
+  await e.encrypt(buf);
+  const theirs = buf.length / ((performance.now() - t) / 1000);
+  out('age_encrypt_mb_s', ours / 1e6);
+  out('typage_encrypt_mb_s', theirs / 1e6);
+  return ours / theirs;
+}
+
+async function main(): Promise<void> {
+  const params = {
+    ...VAULT_CORPUS,
+    ...(process.env.VAULT_BENCH_BYTES ? { totalBytes: Number(process.env.VAULT_BENCH_BYTES) } : {}),
+    ...(process.env.VAULT_BENCH_FILES ? { files: Number(process.env.VAULT_BENCH_FILES) } : {}),
+  };
+  const corpus = await ensureCorpus(data, params);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  // Both tools back up the same working copy; it is modified between runs.
+  const src = path.join(work, 'src');
+  cpSync(corpus, src, { recursive: true, verbatimSymlinks: true });
+  const files = regularFiles(src);
+  out('corpus_files', files.length);
+  out('corpus_bytes', dirBytes(src));
+
+  const resticRepo = path.join(work, 'restic');
+  const renv = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: resticRepo, RESTIC_CACHE_DIR: path.join(work, 'restic-cache') };
+  measure('restic', ['init', '--repository-version', '2'], renv);
+  const id = X25519Identity.generate();
+  const vaultRepo = path.join(work, 'vault');
+  mkdirSync(vaultRepo);
+  const cfg = path.join(work, 'vault.yaml');
+  writeFileSync(cfg, `source_dirs: [${src}]\nage_recipient: ${id.recipient.toString()}\nlocal_dir: ${vaultRepo}\nindex_path: ${path.join(work, 'vault-index.sqlite')}\n`);
+
+  const rInit = measure('restic', ['backup', '--quiet', src], renv);
+  const vInit = measure(process.execPath, [cli, 'vault', 'backup', cfg, '--cron']);
+  out('restic_backup_s', rInit.wallS);
+  out('vault_backup_s', vInit.wallS);
+  out('vault_backup_speedup', ratio(rInit.wallS, vInit.wallS));
+
+  const rRe = measure('restic', ['backup', '--quiet', src], renv);
+  const vRe = measure(process.execPath, [cli, 'vault', 'backup', cfg, '--cron']);
+  out('restic_rescan_s', rRe.wallS);
+  out('vault_rescan_s', vRe.wallS);
+  out('vault_rescan_speedup', ratio(rRe.wallS, vRe.wallS));
+
+  out('modified_files', await modifyTenPercent(files, 3));
+  const rMod = measure('restic', ['backup', '--quiet', src], renv);
+  const vMod = measure(process.execPath, [cli, 'vault', 'backup', cfg, '--cron']);
+  out('restic_incremental_s', rMod.wallS);
+  out('vault_incremental_s', vMod.wallS);
+  const rBytes = dirBytes(resticRepo);
+  const vBytes = dirBytes(vaultRepo);
+  out('restic_repo_bytes', rBytes);
+  out('vault_repo_bytes', vBytes);
+  out('vault_size_ratio', ratio(vBytes, rBytes));
+  out('vault_peak_rss_mb', Math.max(vInit.peakRssMb, vRe.peakRssMb, vMod.peakRssMb));
+  out('restic_peak_rss_mb', Math.max(rInit.peakRssMb, rRe.peakRssMb, rMod.peakRssMb));
+
+  // Fetch one ~1 MB file; count every byte read from the repository (metadata included).
+  const target = files.map((f) => ({ f, d: Math.abs(regularSize(f) - 1_000_000) })).sort((a, b) => a.d - b.d)[0]!.f;
+  const storage = new LocalStorage(vaultRepo);
+  const snaps = (await listSnapshots(storage, 'index/')).filter((s) => s.committed);
+  const r = await fetchPath({ storage, identity: id, indexPrefix: 'index/', snapshotId: snaps[snaps.length - 1]!.id, filepath: target, target: path.join(work, 'fetched') });
+  if (r.damaged.length) throw new Error('fetch damaged');
+  out('vault_fetch_file_bytes', regularSize(target));
+  out('vault_fetch_downloaded_bytes', storage.bytesRead);
+  out('vault_fetch_overhead', storage.bytesRead / regularSize(target));
+
+  out('age_encrypt_speedup_vs_typage', await ageSpeed());
+}
+
+function regularSize(f: string): number {
+  return statSync(f).size;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`vault bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
