@@ -10,7 +10,7 @@ const PATTERNS: [EngineErrorKind, RegExp][] = [
   ['lock_failed', /repository is already locked|unable to create lock|already locked|failed to lock|unable to acquire lock/i],
   [
     'no_repository',
-    /Is there a repository at the following location|repository does not exist|unable to open config file|config file (?:does not exist|not found)|No such file or directory.*config|bucket does not exist|NoSuchBucket|no repository|not a valid repository|repository.*not found|config.*does not exist/i,
+    /Is there a repository at the following location|No repository config file found|repository does not exist|unable to open config file|config file (?:does not exist|not found)|No such file or directory.*config|bucket does not exist|NoSuchBucket|no repository|not a valid repository|repository.*not found|config.*does not exist/i,
   ],
 ];
 

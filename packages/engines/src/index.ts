@@ -1,16 +1,17 @@
 export * from './types.js';
 export { redactUrl, Redactor } from './redact.js';
 export { ResticEngine } from './restic/engine.js';
+export { RusticEngine } from './rustic/engine.js';
 export { runProcess, LineSplitter, type RunSpec, type RunOutcome, type ChildHandle } from './runner.js';
 export { classify, kindFromText } from './classify.js';
 export { ProgressCoalescer } from './progress.js';
 export { policyArgs } from './policy.js';
 
 import { ResticEngine } from './restic/engine.js';
+import { RusticEngine } from './rustic/engine.js';
 import type { Engine } from './types.js';
 
 /** The engine implementation by name. */
 export function createEngine(name: 'restic' | 'rustic'): Engine {
-  if (name === 'restic') return new ResticEngine();
-  throw new Error(`engine '${name}' is not available yet`);
+  return name === 'restic' ? new ResticEngine() : new RusticEngine();
 }

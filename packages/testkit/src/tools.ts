@@ -18,5 +18,5 @@ export function requireTool(name: string): ToolCheck {
       // not here
     }
   }
-  return { ok: false, reason: `'${name}' is not on PATH (PATH=${process.env.PATH ?? ''})` };
+  return { ok: false, reason: `'${name}' is not on PATH` };
 }

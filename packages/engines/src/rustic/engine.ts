@@ -1,0 +1,229 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execEngine, fail, ok, type Invocation } from '../exec.js';
+import { libraryError } from '../classify.js';
+import { emptyProgress, ProgressCoalescer } from '../progress.js';
+import { streamCommand } from '../stream.js';
+import { policyArgs, policyIsEmpty } from '../policy.js';
+import { missingPassword } from '../restic/connection.js';
+import type {
+  BackupRequest, BackupSummary, CallOptions, CheckRequest, CheckResult, Connection, DiffResult, Engine, ForgetRequest,
+  ForgetResult, KeyAddRequest, LsEntry, LsPage, LsRequest, ProgressOptions, RepoStatsResult, RestoreRequest,
+  RestoreSummary, Result, Snapshot, SnapshotFilter,
+} from '../types.js';
+import { rusticInvocation } from './connection.js';
+import { parseRusticBackup, parseRusticForget, parseRusticLsLine, parseRusticSnapshots, parseRusticVersion, splitJsonValues } from './parse.js';
+
+function filterArgs(f: SnapshotFilter | undefined): string[] {
+  const args: string[] = [];
+  if (f?.host) args.push('--filter-host', f.host);
+  if (f?.tags?.length) args.push('--filter-tags', f.tags.join(','));
+  for (const p of f?.paths ?? []) args.push('--filter-paths', p);
+  return args;
+}
+
+/**
+ * rustic (https://rustic.cli.rs) behind the same Engine contract. Differences from restic:
+ * rustic is lock-free (unlock is a no-op, no locks()), prints no machine-readable progress
+ * (backup/restore emit only the final event), and its `ls` lists paths only (type 'other').
+ */
+export class RusticEngine implements Engine {
+  readonly name = 'rustic' as const;
+
+  private inv(conn: Connection, command: string): Invocation | Result<never> {
+    if (!conn.repository) return fail(libraryError(command, 'invalid_argument', `${command}: connection.repository is required`));
+    if (missingPassword(conn)) return fail(libraryError(command, 'invalid_argument', `${command}: connection needs password, passwordFile or passwordCommand`));
+    return rusticInvocation(conn);
+  }
+
+  /** Runs a command and returns its whole stdout (rustic's JSON is pretty-printed, not line-based). */
+  private async text(conn: Connection, command: string, args: string[], opts: CallOptions = {}): Promise<Result<{ stdout: string; stderr: string[] }>> {
+    const inv = this.inv(conn, command);
+    if ('ok' in inv) return inv;
+    const out: string[] = [];
+    const { run, error } = await execEngine(inv, command, args, { ...opts, onStdoutLine: (l) => out.push(l) });
+    return error ? fail(error) : ok({ stdout: out.join('\n'), stderr: run.stderrTail });
+  }
+
+  async version(conn: Partial<Connection> = {}, opts: CallOptions = {}): Promise<Result<{ version: string; raw: string }>> {
+    const inv = rusticInvocation({ ...conn, repository: '' });
+    const out: string[] = [];
+    const { error } = await execEngine({ ...inv, globalArgs: [] }, 'version', ['--version'], { ...opts, onStdoutLine: (l) => out.push(l) });
+    if (error) return fail(error);
+    const raw = out.join('\n').trim();
+    const version = parseRusticVersion(raw);
+    return version ? ok({ version, raw }) : fail(libraryError('version', 'failed', `unrecognised version output: ${raw}`));
+  }
+
+  async init(conn: Connection, opts: CallOptions = {}): Promise<Result<{ id?: string }>> {
+    const r = await this.text(conn, 'init', ['init'], opts);
+    return r.ok ? ok({}) : r;
+  }
+
+  async backup(conn: Connection, req: BackupRequest, opts: ProgressOptions = {}): Promise<Result<BackupSummary>> {
+    if (req.stdin && req.paths.length) return fail(libraryError('backup', 'invalid_argument', 'backup: paths must be empty when stdin is given'));
+    if (!req.stdin && !req.paths.length) return fail(libraryError('backup', 'invalid_argument', 'backup: at least one path is required'));
+    const inv = this.inv(conn, 'backup');
+    if ('ok' in inv) return inv;
+    const args = ['backup', '--json'];
+    for (const e of req.excludes ?? []) args.push('--glob', `!${e}`);
+    for (const f of req.excludeFiles ?? []) args.push('--glob-file', f);
+    for (const t of req.tags ?? []) args.push('--tag', t);
+    if (req.host) args.push('--host', req.host);
+    if (req.parent) args.push('--parent', req.parent);
+    if (req.oneFileSystem) args.push('--one-file-system');
+    if (req.stdin) args.push('--stdin-filename', req.stdin.filename, '-');
+    else args.push('--', ...req.paths);
+    const out: string[] = [];
+    const started = Date.now();
+    const { run, error } = await execEngine(inv, 'backup', args, { ...opts, ...(req.stdin ? { stdin: req.stdin.stream } : {}), onStdoutLine: (l) => out.push(l) });
+    if (error) return fail(error);
+    const summaries = splitJsonValues(out.join('\n')).values.map(parseRusticBackup).filter((s): s is BackupSummary => s !== undefined);
+    const summary = summaries.at(-1);
+    if (!summary) return fail(libraryError('backup', 'failed', 'backup ended without a snapshot in its --json output', run.stderrTail, run.exitCode));
+    new ProgressCoalescer(opts.onProgress, 0).flush({
+      ...emptyProgress(),
+      percentDone: 1,
+      filesDone: summary.totalFilesProcessed,
+      totalFiles: summary.totalFilesProcessed,
+      bytesDone: summary.totalBytesProcessed,
+      totalBytes: summary.totalBytesProcessed,
+      etaSeconds: 0,
+      elapsedSeconds: (Date.now() - started) / 1000,
+    });
+    return ok(summary);
+  }
+
+  async snapshots(conn: Connection, filter?: SnapshotFilter, opts: CallOptions = {}): Promise<Result<Snapshot[]>> {
+    const r = await this.text(conn, 'snapshots', ['snapshots', '--json', ...filterArgs(filter)], opts);
+    if (!r.ok) return r;
+    const [v] = splitJsonValues(r.value.stdout).values;
+    return v === undefined ? fail(libraryError('snapshots', 'failed', 'snapshots: no JSON in the output')) : ok(parseRusticSnapshots(v));
+  }
+
+  ls(conn: Connection, req: LsRequest, opts: CallOptions = {}): { entries: AsyncIterable<LsEntry>; result: Promise<Result<{ count: number }>> } {
+    const inv = this.inv(conn, 'ls');
+    if ('ok' in inv) return { entries: (async function* () {})(), result: Promise.resolve(inv) };
+    const spec = req.path ? `${req.snapshot}:${req.path}` : req.snapshot;
+    return streamCommand(inv, 'ls', ['ls', '--recursive', spec], (line) => {
+      const p = parseRusticLsLine(line);
+      return p === undefined ? undefined : { name: path.posix.basename(p), path: p, type: 'other' as const };
+    }, opts);
+  }
+
+  async lsPage(conn: Connection, req: LsRequest & { offset: number; limit: number }, opts: CallOptions = {}): Promise<Result<LsPage>> {
+    if (req.offset < 0 || req.limit < 1) return fail(libraryError('ls', 'invalid_argument', 'ls: offset must be >= 0 and limit >= 1'));
+    const { entries, result } = this.ls(conn, req, opts);
+    const page: LsEntry[] = [];
+    let i = 0;
+    let more = false;
+    for await (const e of entries) {
+      if (i >= req.offset + req.limit) {
+        more = true;
+        break;
+      }
+      if (i++ >= req.offset) page.push(e);
+    }
+    const r = await result;
+    return r.ok ? ok({ entries: page, nextOffset: more ? req.offset + req.limit : null }) : r;
+  }
+
+  /** restore-size of a snapshot from its stored summary; other modes are not offered by rustic's CLI in JSON. */
+  async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {
+    if ((req.mode ?? 'restore-size') !== 'restore-size' || !req.snapshot) return fail(libraryError('stats', 'invalid_argument', 'stats: the rustic engine supports mode restore-size for one snapshot only'));
+    const r = await this.text(conn, 'snapshots', ['snapshots', '--json', req.snapshot], opts);
+    if (!r.ok) return r;
+    const raw = splitJsonValues(r.value.stdout).values[0];
+    const summary = Array.isArray(raw) ? parseRusticBackup((raw as unknown[]).flat(2).find((x) => typeof x === 'object' && x !== null && 'summary' in x)) : parseRusticBackup(raw);
+    return summary ? ok({ totalSize: summary.totalBytesProcessed, totalFileCount: summary.totalFilesProcessed }) : fail(libraryError('stats', 'failed', 'stats: snapshot has no summary'));
+  }
+
+  /** `rustic diff` prints `<modifier>    <path>` lines. */
+  async diff(conn: Connection, a: string, b: string, opts: CallOptions = {}): Promise<Result<DiffResult>> {
+    const r = await this.text(conn, 'diff', ['diff', a, b], opts);
+    if (!r.ok) return r;
+    const changes = r.value.stdout.split('\n').map((l) => /^([-+MTU?])\s+(.+)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => ({ modifier: m[1] ?? '', path: m[2] ?? '' }));
+    return ok({ changes, stats: {} });
+  }
+
+  async forget(conn: Connection, req: ForgetRequest, opts: CallOptions = {}): Promise<Result<ForgetResult>> {
+    if (policyIsEmpty(req.policy)) return fail(libraryError('forget', 'invalid_argument', 'forget: refusing to run with an empty retention policy'));
+    const args = ['forget', '--json', ...policyArgs(req.policy), ...filterArgs(req.filter)];
+    if (req.groupBy) args.push('--group-by', req.groupBy);
+    if (req.prune) args.push('--prune');
+    if (req.dryRun) args.push('--dry-run');
+    const r = await this.text(conn, 'forget', args, opts);
+    if (!r.ok) return r;
+    const [v] = splitJsonValues(r.value.stdout).values;
+    return ok(parseRusticForget(v));
+  }
+
+  async prune(conn: Connection, opts: CallOptions = {}): Promise<Result<{ output: string[] }>> {
+    const r = await this.text(conn, 'prune', ['prune'], opts);
+    return r.ok ? ok({ output: r.value.stdout.split('\n').filter(Boolean) }) : r;
+  }
+
+  /** rustic logs problems as `[ERROR]` lines and may still exit 0: those lines are the result. */
+  async check(conn: Connection, req: CheckRequest = {}, opts: CallOptions = {}): Promise<Result<CheckResult>> {
+    const args = ['check'];
+    if (req.readDataSubset) args.push('--read-data-subset', req.readDataSubset);
+    else if (req.readData) args.push('--read-data');
+    const r = await this.text(conn, 'check', args, opts);
+    if (!r.ok) {
+      const errors = r.error.stderrTail.filter((l) => /\[ERROR\]/.test(l));
+      return errors.length ? ok({ errors }) : r;
+    }
+    return ok({ errors: r.value.stderr.filter((l) => /\[ERROR\]/.test(l)) });
+  }
+
+  /** rustic is lock-free: nothing to unlock. */
+  unlock(_conn: Connection): Promise<Result<void>> {
+    return Promise.resolve(ok(undefined));
+  }
+
+  async restore(conn: Connection, req: RestoreRequest, opts: ProgressOptions = {}): Promise<Result<RestoreSummary>> {
+    const args = ['restore'];
+    for (const i of req.include ?? []) args.push('--glob', i);
+    for (const e of req.exclude ?? []) args.push('--glob', `!${e}`);
+    if (req.verify) args.push('--verify-existing');
+    args.push(req.snapshot, req.target);
+    const started = Date.now();
+    const r = await this.text(conn, 'restore', args, opts);
+    if (!r.ok) return r;
+    const summary: RestoreSummary = { filesRestored: null, bytesRestored: 0, durationSeconds: (Date.now() - started) / 1000 };
+    new ProgressCoalescer(opts.onProgress, 0).flush({ ...emptyProgress(), percentDone: 1, etaSeconds: 0, elapsedSeconds: summary.durationSeconds });
+    return ok(summary);
+  }
+
+  /** New password via a private 0600 file (never argv); the new key id from `list keys` before/after. */
+  async keyAdd(conn: Connection, req: KeyAddRequest, opts: CallOptions = {}): Promise<Result<{ keyId: string }>> {
+    if (!req.newPassword) return fail(libraryError('key add', 'invalid_argument', 'key add: newPassword must not be empty'));
+    const before = await this.text(conn, 'list keys', ['list', 'keys'], opts);
+    if (!before.ok) return before;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rm-key-'));
+    try {
+      const file = path.join(dir, 'new-password');
+      await writeFile(file, req.newPassword, { mode: 0o600 });
+      const args = ['key', 'add', '--new-password-file', file];
+      if (req.user) args.push('--username', req.user);
+      if (req.host) args.push('--hostname', req.host);
+      const r = await this.text(conn, 'key add', args, opts);
+      if (!r.ok) return r;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const after = await this.text(conn, 'list keys', ['list', 'keys'], opts);
+    if (!after.ok) return after;
+    const ids = (s: string): string[] => s.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
+    const known = new Set(ids(before.value.stdout));
+    const added = ids(after.value.stdout).filter((id) => !known.has(id));
+    return added.length === 1 && added[0] ? ok({ keyId: added[0] }) : fail(libraryError('key add', 'failed', `key add: expected one new key, found ${added.length}`));
+  }
+
+  async keyRemove(conn: Connection, keyId: string, opts: CallOptions = {}): Promise<Result<void>> {
+    if (!/^[0-9a-f]{4,64}$/.test(keyId)) return fail(libraryError('key remove', 'invalid_argument', 'key remove: keyId must be a hex key id'));
+    const r = await this.text(conn, 'key remove', ['key', 'remove', keyId], opts);
+    return r.ok ? ok(undefined) : r;
+  }
+}
