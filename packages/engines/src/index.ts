@@ -15,3 +15,4 @@ import type { Engine } from './types.js';
 export function createEngine(name: 'restic' | 'rustic'): Engine {
   return name === 'restic' ? new ResticEngine() : new RusticEngine();
 }
+export { withSnapshot, SnapshotReleaseError, systemRunner, type FsSnapshotKind, type SnapshotHandle, type WithSnapshotOptions, type CommandRunner, type CommandResult } from './fs-snapshot/index.js';
