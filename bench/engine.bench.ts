@@ -3,10 +3,10 @@
  * (`restic backup --json`, output read and discarded) vs through @restic-manager/engines (in a
  * separate Node process, so its peak RSS is its own), alternating, to fresh local repositories.
  * The library's wall time includes starting Node. Prints name=value lines.
- * Env: ENGINE_BENCH_RUNS (default 3), ENGINE_BENCH_BYTES / ENGINE_BENCH_FILES to shrink the corpus.
+ * Env: ENGINE_BENCH_RUNS (default 5), ENGINE_BENCH_BYTES / ENGINE_BENCH_FILES to shrink the corpus.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCorpus } from './lib/vault-corpus.js';
@@ -15,7 +15,7 @@ import { childPids, trackPeakRss } from './lib/peak-rss.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const work = path.join(root, '.bench-data', 'engine-bench');
-const runs = Number(process.env.ENGINE_BENCH_RUNS ?? 3);
+const runs = Number(process.env.ENGINE_BENCH_RUNS ?? 5);
 const PASSWORD = 'engine-bench-password';
 const out = (k: string, v: number | string): void => {
   process.stdout.write(`${k}=${typeof v === 'number' ? Number(v.toFixed(3)) : v}\n`);
@@ -28,6 +28,8 @@ const median = (xs: number[]): number => {
 
 interface Timed {
   wallMs: number;
+  /** user + system CPU seconds of the process tree (GNU time), NaN when /usr/bin/time is missing. */
+  cpuS: number;
   /** Peak RSS of the process we started (restic for raw, Node for the library), KiB. */
   peakKb: number;
   /** Peak RSS of restic itself, KiB. */
@@ -35,23 +37,37 @@ interface Timed {
   stdout: string;
 }
 
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/**
+ * Runs `cmd` (under GNU time for CPU accounting: wait4's rusage includes the children the
+ * process reaped, so the library's figure covers Node and its restic child).
+ */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
   return new Promise((resolve, reject) => {
+    const timeFile = path.join(work, `time-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const [bin, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
     const t = performance.now();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const own = trackPeakRss(child.pid ?? 0);
+    const child = spawn(bin, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The measured process is the child's child when GNU time wraps it.
+    let own = GNU_TIME ? undefined : trackPeakRss(child.pid ?? 0);
     let restic = own;
-    if (cmd !== 'restic') {
-      // The library's restic child: find it once it exists and watch it too.
-      const find = setInterval(() => {
-        const kid = childPids(child.pid ?? 0)[0];
-        if (kid) {
-          restic = trackPeakRss(kid);
-          clearInterval(find);
-        }
-      }, 50);
-      child.once('exit', () => clearInterval(find));
-    }
+    const find = setInterval(() => {
+      const direct = GNU_TIME ? childPids(child.pid ?? 0)[0] : child.pid;
+      if (!direct) return;
+      own ??= trackPeakRss(direct);
+      if (cmd === 'restic') {
+        restic = own;
+        clearInterval(find);
+        return;
+      }
+      const kid = childPids(direct)[0]; // the library's restic child
+      if (kid) {
+        restic = trackPeakRss(kid);
+        clearInterval(find);
+      }
+    }, 50);
+    child.once('exit', () => clearInterval(find));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -61,10 +77,16 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Tim
     child.once('error', reject);
     child.once('close', (code) => {
       const wallMs = performance.now() - t;
-      const peakKb = own.stop();
-      const resticPeakKb = restic.stop();
+      const peakKb = own?.stop() ?? 0;
+      const resticPeakKb = restic?.stop() ?? 0;
+      let cpuS = Number.NaN;
+      if (GNU_TIME && existsSync(timeFile)) {
+        const [u, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
+        cpuS = (u ?? Number.NaN) + (sys ?? Number.NaN);
+        rmSync(timeFile, { force: true });
+      }
       if (code !== 0) reject(new Error(`${cmd} exited ${String(code)}: ${stderr}`));
-      else resolve({ wallMs, peakKb, resticPeakKb, stdout });
+      else resolve({ wallMs, cpuS, peakKb, resticPeakKb, stdout });
     });
   });
 }
@@ -77,6 +99,7 @@ async function freshRepo(name: string): Promise<{ repo: string; cache: string; e
   const cache = path.join(dir, 'cache');
   const env = { ...process.env, RESTIC_PASSWORD: PASSWORD, RESTIC_BENCH_PASSWORD: PASSWORD };
   await timed('restic', ['-r', repo, '--cache-dir', cache, 'init'], env);
+  // (init is not measured)
   return { repo, cache, env };
 }
 
@@ -88,6 +111,7 @@ async function main(): Promise<void> {
   const raw: Timed[] = [];
   const lib: Timed[] = [];
   const libInner: number[] = [];
+  const libRss: number[] = [];
   for (let i = 0; i < runs; i++) {
     // Alternate which goes first so drift (page cache, other load) hits both alike.
     const order = i % 2 === 0 ? (['raw', 'lib'] as const) : (['lib', 'raw'] as const);
@@ -98,7 +122,9 @@ async function main(): Promise<void> {
       } else {
         const t = await timed(process.execPath, [worker, repo, cache, corpus], env);
         lib.push(t);
-        libInner.push((JSON.parse(t.stdout.trim().split('\n').at(-1) ?? '{}') as { wallMs: number }).wallMs);
+        const report = JSON.parse(t.stdout.trim().split('\n').at(-1) ?? '{}') as { wallMs: number; maxRssKb: number };
+        libInner.push(report.wallMs);
+        libRss.push(report.maxRssKb);
       }
       process.stderr.write(`run ${i + 1}/${runs} ${which}: ${((which === 'raw' ? raw.at(-1) : lib.at(-1))!.wallMs / 1000).toFixed(2)} s\n`);
       rmSync(path.dirname(repo), { recursive: true, force: true });
@@ -114,8 +140,13 @@ async function main(): Promise<void> {
   out('engine_library_backup_call_s_median', median(libInner) / 1000);
   out('engine_raw_walls_s', raw.map((r) => (r.wallMs / 1000).toFixed(2)).join(','));
   out('engine_library_walls_s', lib.map((r) => (r.wallMs / 1000).toFixed(2)).join(','));
+  out('engine_raw_cpu_s_median', median(raw.map((r) => r.cpuS)));
+  out('engine_library_cpu_s_median', median(lib.map((r) => r.cpuS)));
+  out('engine_cpu_overhead_ratio', median(lib.map((r) => r.cpuS)) / median(raw.map((r) => r.cpuS)));
   out('engine_restic_peak_rss_mb', Math.max(...raw.map((r) => r.peakKb)) / 1024);
-  out('engine_peak_rss_mb', Math.max(...lib.map((r) => r.peakKb)) / 1024);
+  out('engine_library_restic_peak_rss_mb', Math.max(...lib.map((r) => r.resticPeakKb)) / 1024);
+  // The library process itself (Node + @restic-manager/engines), from its own getrusage.
+  out('engine_peak_rss_mb', Math.max(...libRss) / 1024);
   out('engine_overhead_ratio', libMed / rawMed);
 }
 
