@@ -51,8 +51,12 @@ async function insertAll(db: AnyDb, table: string, rows: Record<string, unknown>
   for (let i = 0; i < rows.length; i += batch) await db.insertInto(table).values(rows.slice(i, i + batch)).execute();
 }
 
+/** Seeds in one transaction (200,000 jobs take seconds, not minutes). */
 export async function seedFleet(database: unknown, o: SeedOptions): Promise<SeedResult> {
-  const db = database as AnyDb;
+  return (database as AnyDb).transaction().execute((tx) => seedInto(tx, o));
+}
+
+async function seedInto(db: AnyDb, o: SeedOptions): Promise<SeedResult> {
   const r = rng(o.seed ?? 42);
   const now = o.now ?? Date.now();
   const hosts: Record<string, unknown>[] = [];
@@ -98,8 +102,9 @@ export async function seedFleet(database: unknown, o: SeedOptions): Promise<Seed
     for (let i = start; i < Math.min(o.jobs, start + 5000); i++) {
       const id = uuid(r);
       const hostId = enrolledIds[Math.floor(r() * enrolledIds.length)] ?? hostIds[0] ?? '';
-      const created = now - Math.floor(((o.jobs - i) / o.jobs) * span) - Math.floor(r() * 60e3);
-      const recent = now - created < 120e3;
+      // the last three jobs are still running (a live job page and "Running" links on the dashboard)
+      const recent = i >= o.jobs - 3;
+      const created = recent ? now - 90e3 : now - Math.floor(((o.jobs - i) / o.jobs) * span) - Math.floor(r() * 60e3);
       const roll = r();
       const status = recent && !running.has(hostId) ? 'running' : roll < 0.9 ? 'succeeded' : roll < 0.97 ? 'failed' : 'cancelled';
       if (status === 'running') running.set(hostId, id);
@@ -119,6 +124,23 @@ export async function seedFleet(database: unknown, o: SeedOptions): Promise<Seed
     await insertAll(db, 'jobs', rows);
   }
   for (const [hostId, jobId] of running) await db.updateTable('hosts').set({ current_job_id: jobId }).where('id', '=', hostId).execute();
+  // a live-looking log for the running jobs
+  const logRows: Record<string, unknown>[] = [];
+  for (const jobId of running.values()) {
+    logRows.push({ job_id: jobId, seq: 1, ts: iso(now - 89e3), stream: 'event', payload: 'pre_hook: pg_dump --format=custom appdb > /var/backups/appdb.dump' });
+    logRows.push({ job_id: jobId, seq: 2, ts: iso(now - 80e3), stream: 'stdout', payload: 'using parent snapshot 5a1c2e9f' });
+    for (let k = 0; k < 24; k++) {
+      logRows.push({ job_id: jobId, seq: 3 + k, ts: iso(now - 70e3 + k * 2e3), stream: k === 17 ? 'stderr' : 'stdout', payload: k === 17 ? 'error: open /home/alice/.cache/lock: permission denied' : `processing /home/${['alice', 'bob', 'carol'][k % 3]}/projects/report-${k}.pdf` });
+    }
+  }
+  if (logRows.length) await insertAll(db, 'job_logs', logRows);
+  const audit: Record<string, unknown>[] = [];
+  const actions: [string, string, string][] = [['user', 'job.run', 'job'], ['system', 'agent.command.run', 'job'], ['user', 'host.create', 'host'], ['agent', 'agent.enrolled', 'host'], ['user', 'schedule.update', 'schedule']];
+  for (let k = 0; k < Math.min(40, o.jobs); k++) {
+    const [actor, action, target] = actions[k % actions.length] ?? actions[0]!;
+    audit.push({ user_id: null, actor, actor_name: actor === 'user' ? 'admin' : actor === 'agent' ? 'web-fra-01' : 'system', action, target_kind: target, target_id: target === 'job' ? (jobIds[jobIds.length - 1 - k] ?? null) : (hostIds[k % hostIds.length] ?? null), ts: iso(now - (k + 1) * 3600e3), payload: JSON.stringify(action === 'job.run' ? { kind: 'backup', paths: ['/etc', '/home'] } : {}) });
+  }
+  if (audit.length) await insertAll(db, 'audit_log', audit);
 
   const snaps: Record<string, unknown>[] = [];
   const per = o.snapshotsPerHost ?? 0;

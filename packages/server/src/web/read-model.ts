@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 
+const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
 /**
  * Read queries only the web pages need (no REST endpoint exposes them): jobs of the last 24 h
  * by status, tags in use, host names for a set of ids, hosts per repo, agent versions, and a
@@ -10,15 +12,22 @@ import type { Db } from '../store/db.js';
 export class WebReadModel {
   constructor(private readonly db: Db) {}
 
-  /** `{ succeeded: 12, failed: 1, ... }` for jobs created since `sinceIso`. */
+  /**
+   * `{ succeeded: 12, failed: 1, ... }` for jobs created since `sinceIso`. One range count per
+   * status on jobs(status, created_at): a GROUP BY over the whole table would scan every job.
+   */
   async jobsByStatusSince(sinceIso: string): Promise<Record<string, number>> {
-    const rows = await this.db
-      .selectFrom('jobs')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('created_at', '>=', sinceIso)
-      .groupBy('status')
-      .execute();
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    const out: Record<string, number> = {};
+    for (const status of JOB_STATUSES) {
+      const r = await this.db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('status', '=', status)
+        .where('created_at', '>=', sinceIso)
+        .executeTakeFirstOrThrow();
+      if (Number(r.n) > 0) out[status] = Number(r.n);
+    }
+    return out;
   }
 
   /** Every distinct host tag, sorted. */

@@ -133,7 +133,7 @@ export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
                 <th>Last backup</th>
                 <th class="num hide-sm">Repo size</th>
                 <th class="num hide-sm">Snapshots</th>
-                <th class="num">Alerts</th>
+                <th class="num hide-sm">Alerts</th>
                 <th class="hide-sm">Running</th>
                 {operate ? <th class="hide-sm"><span class="sr-only">Actions</span></th> : null}
               </tr>
@@ -160,6 +160,7 @@ function HostRow(props: { host: HostView; operate: boolean }) {
         <div class="host-sub">
           {h.hostname && h.hostname !== h.name ? <span>{h.hostname} </span> : null}
           <Tags tags={h.tags} />
+          {h.open_alert_count > 0 ? <span class="show-sm"> <Badge tone="danger" plain>{h.open_alert_count} alert{h.open_alert_count === 1 ? '' : 's'}</Badge></span> : null}
         </div>
       </td>
       <td><HostStatusBadge status={h.status} /></td>
@@ -168,7 +169,7 @@ function HostRow(props: { host: HostView; operate: boolean }) {
       </td>
       <td class="num hide-sm">{fmtBytes(h.repo_size_bytes)}</td>
       <td class="num hide-sm">{fmtCount(h.snapshot_count)}</td>
-      <td class="num">{h.open_alert_count > 0 ? <Badge tone="danger" plain>{h.open_alert_count}</Badge> : <span class="faint">0</span>}</td>
+      <td class="num hide-sm">{h.open_alert_count > 0 ? <Badge tone="danger" plain>{h.open_alert_count}</Badge> : <span class="faint">0</span>}</td>
       <td class="hide-sm">
         {h.current_job_id ? (
           <a class="row-action" href={`/jobs/${h.current_job_id}`} title={`Job ${shortId(h.current_job_id)}`}>View →</a>
