@@ -27,7 +27,7 @@ describe('store migrations', () => {
     await s1.close();
 
     const s2 = openStore(file);
-    expect(await migrate(s2.db)).toEqual(['0002_job_dispatch', '0003_ui_indexes']);
+    expect(await migrate(s2.db)).toEqual(['0002_job_dispatch', '0003_ui_indexes', '0004_user_disabled']);
     const host = await s2.db.selectFrom('hosts').selectAll().where('id', '=', 'h1').executeTakeFirstOrThrow();
     expect(host).toMatchObject({ name: 'old-host', tags: '["a"]', schedule_version: 0 });
     const job = await s2.db.selectFrom('jobs').selectAll().where('id', '=', 'j1').executeTakeFirstOrThrow();

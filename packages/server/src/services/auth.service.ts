@@ -40,7 +40,7 @@ export class AuthService {
     if (wait > 0) throw new DomainError('too_many_attempts', `too many failed logins; retry in ${Math.ceil(wait / 1000)} s`);
     const user = await this.d.repos.users.findByUsername(username);
     const ok = await verifyPassword(user?.password_hash ?? (await dummyHash()), password);
-    if (!user || !ok) {
+    if (!user || !ok || user.disabled_at) {
       this.throttle.fail(username, ip);
       this.d.log.info({ event: 'login_failed', ip }, 'login failed');
       throw new DomainError('invalid_credentials', 'invalid username or password');
@@ -81,7 +81,7 @@ export class AuthService {
       return null;
     }
     const user = await this.d.repos.users.findById(s.user_id);
-    if (!user) return null;
+    if (!user || user.disabled_at) return null;
     if (now - Date.parse(s.last_seen_at) > 15_000) await this.d.repos.sessions.touch(id, iso(now));
     return { sessionId: id, csrfToken: s.csrf_token, user: { id: user.id, username: user.username, role: user.role } };
   }
@@ -100,6 +100,7 @@ export class AuthService {
       role: input.role,
       created_at: iso(this.d.now()),
       last_login_at: null,
+      disabled_at: null,
     };
     await this.d.repos.users.insert(row);
     await this.audit.record(actor, 'user.create', { kind: 'user', id: row.id }, { username: row.username, role: row.role, password_changed: true });
@@ -114,6 +115,29 @@ export class AuthService {
     await this.d.repos.sessions.deleteForUser(userId);
     await this.audit.record(actor, 'user.role', { kind: 'user', id: userId }, { from: user.role, to: role });
     return { ...user, role };
+  }
+
+  /** Sets a new password (admin reset) and ends the user's sessions. */
+  async resetPassword(actor: Actor, userId: string, password: string): Promise<UserRow> {
+    const user = await this.d.repos.users.findById(userId);
+    if (!user) throw notFound('user', userId);
+    if (password.length < 12) throw new DomainError('validation_failed', 'password: at least 12 characters', { password: 'at least 12 characters' });
+    await this.d.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', userId).execute();
+    await this.d.repos.sessions.deleteForUser(userId);
+    await this.audit.record(actor, 'user.password_reset', { kind: 'user', id: userId }, { password_changed: true });
+    return user;
+  }
+
+  /** Disables (no sign-in, sessions ended) or re-enables an account. Admins cannot disable themselves. */
+  async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<UserRow> {
+    const user = await this.d.repos.users.findById(userId);
+    if (!user) throw notFound('user', userId);
+    if (disabled && actor.kind === 'user' && actor.id === userId) throw new DomainError('invalid_state', 'you cannot disable your own account');
+    const at = disabled ? iso(this.d.now()) : null;
+    await this.d.db.updateTable('users').set({ disabled_at: at }).where('id', '=', userId).execute();
+    if (disabled) await this.d.repos.sessions.deleteForUser(userId);
+    await this.audit.record(actor, disabled ? 'user.disable' : 'user.enable', { kind: 'user', id: userId }, { username: user.username });
+    return { ...user, disabled_at: at };
   }
 
   async listUsers(limit: number, offset: number) {

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /*
  * Row types of the SQLite store (spec §5). Times are ISO-8601 UTC strings; JSON columns are
@@ -12,6 +12,8 @@ export interface UsersTable {
   role: 'admin' | 'operator' | 'viewer';
   created_at: string;
   last_login_at: string | null;
+  /** Set when an admin disabled the account (migration 0004): no sign-in, no sessions. */
+  disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SessionsTable {
