@@ -20,20 +20,39 @@ const out = (k: string, v: number | string): void => {
 };
 const ratio = (a: number, b: number): number => a / b;
 
+/**
+ * age encryption throughput of 64 MiB, best of 3 each: ours as the packer uses it
+ * (streaming, ciphertext pieces handed on without concatenation) and one-shot
+ * (`age.encrypt`, one output buffer), against typage's `Encrypter.encrypt`.
+ */
 async function ageSpeed(): Promise<number> {
   const id = X25519Identity.generate();
   const buf = Buffer.alloc(64 * 1024 * 1024, 7);
-  let t = performance.now();
-  for (let i = 0; i < 3; i++) age.encrypt(buf, [id.recipient]);
-  const ours = (3 * buf.length) / ((performance.now() - t) / 1000);
+  const best = async (f: () => unknown): Promise<number> => {
+    let min = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await f();
+      min = Math.min(min, performance.now() - t);
+    }
+    return buf.length / (min / 1000) / 1e6;
+  };
+  const streaming = await best(() => {
+    const e = new age.AgeEncryptor([id.recipient]);
+    let n = 0;
+    for (let off = 0; off < buf.length; off += 1 << 20) for (const p of e.push(buf.subarray(off, off + (1 << 20)))) n += p.length;
+    for (const p of e.finish()) n += p.length;
+    return n;
+  });
+  const oneShot = await best(() => age.encrypt(buf, [id.recipient]));
   const e = new Encrypter();
   e.addRecipient(id.recipient.toString());
-  t = performance.now();
-  await e.encrypt(buf);
-  const theirs = buf.length / ((performance.now() - t) / 1000);
-  out('age_encrypt_mb_s', ours / 1e6);
-  out('typage_encrypt_mb_s', theirs / 1e6);
-  return ours / theirs;
+  const typage = await best(() => e.encrypt(buf));
+  out('age_encrypt_mb_s', streaming);
+  out('age_encrypt_oneshot_mb_s', oneShot);
+  out('typage_encrypt_mb_s', typage);
+  out('age_encrypt_oneshot_speedup_vs_typage', oneShot / typage);
+  return streaming / typage;
 }
 
 async function main(): Promise<void> {

@@ -13,6 +13,8 @@ import type { StagedObject, Storage } from './storage/index.js';
 
 /** Ciphertext buffered before it is handed to a staged object. */
 const STAGE_FLUSH = 1024 * 1024;
+/** Ciphertext queued for writing before the packer waits for the disk. */
+const WRITE_BACKLOG = 8 * 1024 * 1024;
 
 export interface PackedChunk {
   hash: Buffer;
@@ -31,6 +33,20 @@ export class OpenBlob {
   size = 0;
   pendingBytes = 0;
   staged: StagedObject | null = null;
+  /** Writes to the staged object are chained (in order) without blocking the packer. */
+  writes: Promise<void> = Promise.resolve();
+  writing = 0;
+  /** Queues pieces for the staged object; resolves when the backlog is small again. */
+  async queueWrite(pieces: Buffer[], bytes: number): Promise<void> {
+    const staged = this.staged!;
+    this.writing += bytes;
+    this.writes = this.writes.then(async () => {
+      await staged.write(pieces);
+      this.writing -= bytes;
+    });
+    this.writes.catch(() => undefined); // surfaced when the blob is committed
+    if (this.writing > WRITE_BACKLOG) await this.writes;
+  }
   constructor(recipient: X25519Recipient) {
     this.encryptor = new AgeEncryptor([recipient]);
   }
@@ -73,8 +89,9 @@ export class Packer {
     blob.write(blob.encryptor.push(data));
     blob.chunks.push({ hash, offset, length: data.length, raw });
     if (blob.staged && blob.pendingBytes >= STAGE_FLUSH) {
+      const bytes = blob.pendingBytes;
       blob.pendingBytes = 0;
-      await blob.staged.write(blob.parts.splice(0));
+      await blob.queueWrite(blob.parts.splice(0), bytes);
     }
     if (blob.encryptor.plaintextLength >= this.o.target) await this.close();
     return blob;
@@ -84,7 +101,7 @@ export class Packer {
     const blob = this.current;
     if (!blob) return;
     this.current = null;
-    while (this.inflight.size >= (this.o.maxUploads ?? 2)) await Promise.race(this.inflight);
+    while (this.inflight.size >= (this.o.maxUploads ?? (this.o.storage.stage ? 4 : 2))) await Promise.race(this.inflight);
     if (this.failure) throw this.failure;
     const plain = blob.encryptor.plaintextLength;
     const header = blob.encryptor.headerLength;
@@ -95,7 +112,7 @@ export class Packer {
     const size = blob.size;
     const staged = blob.staged;
     const upload = staged
-      ? staged.write(body).then(() => staged.commit(blobKey(id), { createOnly: true }))
+      ? blob.writes.then(() => staged.write(body)).then(() => staged.commit(blobKey(id), { createOnly: true }))
       : this.o.storage.put(blobKey(id), body, { createOnly: true });
     const p = upload
       .catch((e: unknown) => {
