@@ -1,4 +1,4 @@
-import type { Progress } from './types.js';
+import type { BackupSummary, Progress } from './types.js';
 
 /**
  * Rate-limits progress events: at most one per `intervalMs`, the latest value wins, and `flush()`
@@ -73,5 +73,20 @@ export function emptyProgress(): Progress {
     elapsedSeconds: 0,
     currentFiles: [],
     errorCount: 0,
+  };
+}
+
+/** The 100% event delivered when a backup's summary arrives. */
+export function finalBackupProgress(last: Progress, summary: BackupSummary, elapsedSeconds: number): Progress {
+  return {
+    ...last,
+    percentDone: 1,
+    filesDone: summary.totalFilesProcessed,
+    totalFiles: summary.totalFilesProcessed,
+    bytesDone: summary.totalBytesProcessed,
+    totalBytes: summary.totalBytesProcessed,
+    etaSeconds: 0,
+    elapsedSeconds,
+    currentFiles: [],
   };
 }

@@ -1,6 +1,6 @@
 import { execEngine, fail, ok, type Invocation, type ExecOptions } from './exec.js';
 import type { ChildHandle } from './runner.js';
-import type { CallOptions, Result } from './types.js';
+import type { CallOptions, LsEntry, LsPage, Result } from './types.js';
 
 const HIGH_WATER = 1000;
 const LOW_WATER = 100;
@@ -87,4 +87,21 @@ export function streamCommand<T>(
     }
   }
   return { entries: iterate(), result };
+}
+
+/** Reads one page from an entry stream, then leaves the loop (which stops the child). */
+export async function readPage(stream: EntryStream<LsEntry>, offset: number, limit: number): Promise<Result<LsPage>> {
+  const page: LsEntry[] = [];
+  let index = 0;
+  let more = false;
+  for await (const e of stream.entries) {
+    if (index >= offset + limit) {
+      more = true;
+      break;
+    }
+    if (index >= offset) page.push(e);
+    index++;
+  }
+  const r = await stream.result;
+  return r.ok ? ok({ entries: page, nextOffset: more ? offset + limit : null }) : r;
 }

@@ -1,6 +1,6 @@
 import { execEngine, JsonLines, fail, ok, type Invocation } from '../exec.js';
 import { libraryError } from '../classify.js';
-import { emptyProgress, ProgressCoalescer, ThroughputMeter } from '../progress.js';
+import { emptyProgress, finalBackupProgress, ProgressCoalescer, ThroughputMeter } from '../progress.js';
 import type { BackupRequest, BackupSummary, ProgressOptions, Result } from '../types.js';
 import { describeBackupError, isObj, parseBackupSummary, statusToProgress } from './parse.js';
 
@@ -72,19 +72,7 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
   if (errorCount > fileErrors.length) fileErrors.push(`... and ${errorCount - fileErrors.length} more`);
   const summary = summaryMsg ? parseBackupSummary(summaryMsg, fileErrors) : undefined;
   if (summary) {
-    const elapsed = (Date.now() - started) / 1000;
-    coalescer.flush({
-      ...lastProgress,
-      percentDone: 1,
-      filesDone: summary.totalFilesProcessed,
-      totalFiles: summary.totalFilesProcessed,
-      bytesDone: summary.totalBytesProcessed,
-      totalBytes: summary.totalBytesProcessed,
-      etaSeconds: 0,
-      elapsedSeconds: summary.durationSeconds || elapsed,
-      currentFiles: [],
-      errorCount,
-    });
+    coalescer.flush({ ...finalBackupProgress(lastProgress, summary, summary.durationSeconds || (Date.now() - started) / 1000), errorCount });
   } else coalescer.flush();
 
   if (error) {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { execEngine, JsonLines, fail, ok, type Invocation } from '../exec.js';
 import { libraryError } from '../classify.js';
-import { streamCommand } from '../stream.js';
+import { readPage, streamCommand } from '../stream.js';
 import type {
   CallOptions, CheckRequest, CheckResult, Connection, DiffResult, Engine, ForgetRequest, ForgetResult,
   LsEntry, LsPage, LsRequest, ProgressOptions, RepoStatsResult, RestoreRequest, RestoreSummary, Result,
@@ -136,21 +136,7 @@ export class ResticEngine implements Engine {
 
   async lsPage(conn: Connection, req: LsRequest & { offset: number; limit: number }, opts: CallOptions = {}): Promise<Result<LsPage>> {
     if (req.offset < 0 || req.limit < 1) return fail(libraryError('ls', 'invalid_argument', 'ls: offset must be >= 0 and limit >= 1'));
-    const { entries, result } = this.ls(conn, req, opts);
-    const page: LsEntry[] = [];
-    let index = 0;
-    let more = false;
-    for await (const e of entries) {
-      if (index >= req.offset + req.limit) {
-        more = true;
-        break;
-      }
-      if (index >= req.offset) page.push(e);
-      index++;
-    }
-    const r = await result;
-    if (!r.ok) return r;
-    return ok({ entries: page, nextOffset: more ? req.offset + req.limit : null });
+    return readPage(this.ls(conn, req, opts), req.offset, req.limit);
   }
 
   async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {

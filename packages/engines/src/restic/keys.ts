@@ -1,8 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { execEngine, JsonLines, fail, ok, type Invocation } from '../exec.js';
 import { libraryError } from '../classify.js';
+import { withSecretFile } from '../secret-file.js';
 import type { CallOptions, KeyAddRequest, Result } from '../types.js';
 import { isObj } from './parse.js';
 
@@ -36,18 +34,13 @@ export async function resticKeyAdd(inv: Invocation, req: KeyAddRequest, opts: Ca
   if (!req.newPassword) return fail(libraryError('key add', 'invalid_argument', 'key add: newPassword must not be empty'));
   const before = await listKeys(inv, opts);
   if (!before.ok) return before;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rm-key-'));
-  try {
-    const file = path.join(dir, 'new-password');
-    await writeFile(file, req.newPassword, { mode: 0o600 });
+  const { error } = await withSecretFile(req.newPassword, (file) => {
     const args = ['key', 'add', '--new-password-file', file];
     if (req.user) args.push('--user', req.user);
     if (req.host) args.push('--host', req.host);
-    const { error } = await execEngine(inv, 'key add', args, opts);
-    if (error) return fail(error);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return execEngine(inv, 'key add', args, opts);
+  });
+  if (error) return fail(error);
   const after = await listKeys(inv, opts);
   if (!after.ok) return after;
   const known = new Set(before.value.map((k) => k.id));

@@ -1,10 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { execEngine, fail, ok, type Invocation } from '../exec.js';
 import { libraryError } from '../classify.js';
-import { emptyProgress, ProgressCoalescer } from '../progress.js';
-import { streamCommand } from '../stream.js';
+import { withSecretFile } from '../secret-file.js';
+import { emptyProgress, finalBackupProgress, ProgressCoalescer } from '../progress.js';
+import { readPage, streamCommand } from '../stream.js';
 import { policyArgs, policyIsEmpty } from '../policy.js';
 import { missingPassword } from '../restic/connection.js';
 import type {
@@ -82,16 +81,7 @@ export class RusticEngine implements Engine {
     const summaries = splitJsonValues(out.join('\n')).values.map(parseRusticBackup).filter((s): s is BackupSummary => s !== undefined);
     const summary = summaries.at(-1);
     if (!summary) return fail(libraryError('backup', 'failed', 'backup ended without a snapshot in its --json output', run.stderrTail, run.exitCode));
-    new ProgressCoalescer(opts.onProgress, 0).flush({
-      ...emptyProgress(),
-      percentDone: 1,
-      filesDone: summary.totalFilesProcessed,
-      totalFiles: summary.totalFilesProcessed,
-      bytesDone: summary.totalBytesProcessed,
-      totalBytes: summary.totalBytesProcessed,
-      etaSeconds: 0,
-      elapsedSeconds: (Date.now() - started) / 1000,
-    });
+    new ProgressCoalescer(opts.onProgress, 0).flush(finalBackupProgress(emptyProgress(), summary, (Date.now() - started) / 1000));
     return ok(summary);
   }
 
@@ -114,19 +104,7 @@ export class RusticEngine implements Engine {
 
   async lsPage(conn: Connection, req: LsRequest & { offset: number; limit: number }, opts: CallOptions = {}): Promise<Result<LsPage>> {
     if (req.offset < 0 || req.limit < 1) return fail(libraryError('ls', 'invalid_argument', 'ls: offset must be >= 0 and limit >= 1'));
-    const { entries, result } = this.ls(conn, req, opts);
-    const page: LsEntry[] = [];
-    let i = 0;
-    let more = false;
-    for await (const e of entries) {
-      if (i >= req.offset + req.limit) {
-        more = true;
-        break;
-      }
-      if (i++ >= req.offset) page.push(e);
-    }
-    const r = await result;
-    return r.ok ? ok({ entries: page, nextOffset: more ? req.offset + req.limit : null }) : r;
+    return readPage(this.ls(conn, req, opts), req.offset, req.limit);
   }
 
   /** restore-size of a snapshot from its stored summary; other modes are not offered by rustic's CLI in JSON. */
@@ -201,18 +179,13 @@ export class RusticEngine implements Engine {
     if (!req.newPassword) return fail(libraryError('key add', 'invalid_argument', 'key add: newPassword must not be empty'));
     const before = await this.text(conn, 'list keys', ['list', 'keys'], opts);
     if (!before.ok) return before;
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'rm-key-'));
-    try {
-      const file = path.join(dir, 'new-password');
-      await writeFile(file, req.newPassword, { mode: 0o600 });
+    const addResult = await withSecretFile(req.newPassword, (file) => {
       const args = ['key', 'add', '--new-password-file', file];
       if (req.user) args.push('--username', req.user);
       if (req.host) args.push('--hostname', req.host);
-      const r = await this.text(conn, 'key add', args, opts);
-      if (!r.ok) return r;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      return this.text(conn, 'key add', args, opts);
+    });
+    if (!addResult.ok) return addResult;
     const after = await this.text(conn, 'list keys', ['list', 'keys'], opts);
     if (!after.ok) return after;
     const ids = (s: string): string[] => s.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
