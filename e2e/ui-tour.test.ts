@@ -141,6 +141,26 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     const jobs = await ui.server.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(jobs.n)).toBe(400);
     expect([...admin.pageErrors, ...viewer.pageErrors]).toEqual([]);
+
+    // admin resets vera's password (hx-prompt) and then disables the account: her session ends
+    await page.goto('/settings');
+    const row = page.locator('#users tr:has(strong:has-text("vera"))');
+    page.once('dialog', (d) => void d.accept('a-brand-new-password-42'));
+    await row.locator('button:has-text("Reset password")').click();
+    await page.locator('.toast[data-kind="ok"]:has-text("reset")').waitFor();
+    await v.goto('/');
+    expect(new URL(v.url()).pathname).toBe('/login');
+    const again = await signIn(browser, ui.url, 'vera', 'a-brand-new-password-42');
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('#users tr:has(strong:has-text("vera")) button:has-text("Disable")').click();
+    await page.locator('#users tr:has(strong:has-text("vera")) .badge:has-text("disabled")').waitFor();
+    await again.page.goto('/');
+    expect(new URL(again.page.url()).pathname).toBe('/login');
+    await again.page.fill('#f-username', 'vera');
+    await again.page.fill('#f-password', 'a-brand-new-password-42');
+    await again.page.click('button[type=submit]');
+    await expect.poll(() => again.page.textContent('#login-error')).toContain('Invalid username or password');
+    await again.context.close();
     await viewer.context.close();
   });
 });

@@ -133,13 +133,31 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     await s.auth.createUser(actorOf(c), input);
     c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `User ${input.username} created.`, kind: 'ok' } }));
     const users = (await s.auth.listUsers(500, 0)).items;
-    return c.html(<UsersCard users={users} me={viewerOf(c).username} />);
+    return c.html(<UsersCard users={users} me={viewerOf(c).username} disabled={await w.read.disabledUserIds()} />);
   });
 
   app.post('/settings/users/:id/role', guard('admin'), async (c) => {
     const role = parseForm(z.object({ role: Role }), { role: (await formOf(c)).role }).role;
     const u = await s.auth.setRole(actorOf(c), c.req.param('id'), role);
     c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `${u.username} is now ${role}.`, kind: 'ok' } }));
-    return c.html(<UserRow user={userView(u)} self={false} />);
+    const disabled = (await w.read.disabledUserIds()).has(u.id);
+    return c.html(<UserRow user={{ ...userView(u), disabled }} self={false} />);
   });
+
+  app.post('/settings/users/:id/password', guard('admin'), async (c) => {
+    const f = await formOf(c);
+    const password = c.req.header('hx-prompt') ?? (typeof f.password === 'string' ? f.password : '');
+    const u = await s.auth.resetPassword(actorOf(c), c.req.param('id'), password);
+    const disabled = (await w.read.disabledUserIds()).has(u.id);
+    c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `Password of ${u.username} reset; their sessions have ended.`, kind: 'ok' } }));
+    return c.html(<UserRow user={{ ...userView(u), disabled }} self={false} />);
+  });
+
+  for (const [path, disable] of [['disable', true], ['enable', false]] as const) {
+    app.post(`/settings/users/:id/${path}`, guard('admin'), async (c) => {
+      const u = await s.auth.setDisabled(actorOf(c), c.req.param('id'), disable);
+      c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `${u.username} ${disable ? 'disabled' : 'enabled'}.`, kind: 'ok' } }));
+      return c.html(<UserRow user={{ ...userView(u), disabled: disable }} self={false} />);
+    });
+  }
 }

@@ -142,7 +142,8 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       baseUrl: baseUrlOf(w, c),
       agentVersions: await w.read.agentVersions(),
     };
-    return c.html(<SettingsPage viewer={viewer} users={users} about={about} />);
+    const disabled = users ? await w.read.disabledUserIds() : new Set<string>();
+    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} />);
   });
 }
 

@@ -82,6 +82,12 @@ export class WebReadModel {
     return rows.reverse();
   }
 
+  /** Ids of disabled user accounts. */
+  async disabledUserIds(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('users').select('id').where('disabled_at', 'is not', null).execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Replaces a host's tags; returns false when the host does not exist. */
   async setTags(hostId: string, tags: string[]): Promise<boolean> {
     const r = await this.db.updateTable('hosts').set({ tags: JSON.stringify(tags) }).where('id', '=', hostId).executeTakeFirst();

@@ -13,14 +13,14 @@ export interface AboutInfo {
   agentVersions: { version: string; hosts: number }[];
 }
 
-export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; about: AboutInfo }) {
+export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; disabled: Set<string>; about: AboutInfo }) {
   const admin = isAdmin(props.viewer);
   const a = props.about;
   return (
     <Layout title="Settings" viewer={props.viewer} active="settings">
       <PageHead title="Settings" />
       <div style="display:grid;gap:24px">
-        {admin && props.users ? <UsersCard users={props.users} me={props.viewer.username} /> : null}
+        {admin && props.users ? <UsersCard users={props.users} me={props.viewer.username} disabled={props.disabled} /> : null}
         <section class="card" id="agent-install">
           <div class="card-head"><h2>Agent installation</h2></div>
           <div class="card-body" style="display:grid;gap:12px">
@@ -52,7 +52,7 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
   );
 }
 
-export function UsersCard(props: { users: UserView[]; me: string }) {
+export function UsersCard(props: { users: UserView[]; me: string; disabled: Set<string> }) {
   return (
     <section class="card" id="users">
       <div class="card-head"><h2>Users</h2></div>
@@ -60,7 +60,7 @@ export function UsersCard(props: { users: UserView[]; me: string }) {
         <table>
           <thead><tr><th>User</th><th>Role</th><th class="hide-sm">Created</th><th>Last sign-in</th><th><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
-            {props.users.map((u) => <UserRow user={u} self={u.username === props.me} />)}
+            {props.users.map((u) => <UserRow user={{ ...u, disabled: props.disabled.has(u.id) }} self={u.username === props.me} />)}
           </tbody>
         </table>
       </div>
