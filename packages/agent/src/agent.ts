@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '@restic-manager/engines';
-import type { ServerMessage } from '@restic-manager/protocol';
+import type { ServerFrame } from './wire.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { AgentConnection } from './net/connection.js';
@@ -63,6 +63,8 @@ export class Agent {
   private connectedSince: string | null = null;
   private disconnectedSince: string | null = new Date().toISOString();
   private lastReason: string | null = null;
+  /** Set when the server refused us; sticks through retries until a connection succeeds. */
+  private refusal: string | null = null;
 
   private constructor(private readonly opts: AgentOptions) {
     this.paths = statePaths(opts.stateDir);
@@ -164,7 +166,9 @@ export class Agent {
   }
 
   private onState(s: ConnectionState, reason?: string): void {
+    if (s === 'refused') this.refusal = reason ?? 'refused by the server';
     if (s === 'ready') {
+      this.refusal = null;
       this.connectedSince = new Date().toISOString();
       this.disconnectedSince = null;
       this.lastReason = null;
@@ -180,8 +184,8 @@ export class Agent {
     try {
       writeStatus(this.paths.status, {
         pid: process.pid,
-        state: this.connection.getState(),
-        reason: this.lastReason,
+        state: this.refusal && this.connection.getState() !== 'ready' ? 'refused' : this.connection.getState(),
+        reason: this.refusal ?? this.lastReason,
         connected_since: this.connectedSince,
         disconnected_since: this.disconnectedSince,
         reconnect_budget_s: this.opts.reconnectBudgetS ?? 300,
@@ -194,7 +198,7 @@ export class Agent {
     }
   }
 
-  private onMessage(m: ServerMessage): void {
+  private onMessage(m: ServerFrame): void {
     switch (m.type) {
       case 'hello':
         this.reporter.resume();

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
-import { ScheduleSet } from '@restic-manager/protocol';
-import type { ScheduleSpec } from '@restic-manager/protocol';
-import type { z } from 'zod';
+import { parseScheduleSet } from './wire.js';
+import type { ScheduleSetFrame, ScheduleSpec } from './wire.js';
 import type { Logger } from './log.js';
 import { readIfExists, writeFileAtomic } from './state/atomic.js';
 import type { JobRequest } from './jobs/runner.js';
 
-type ScheduleSetFrame = z.infer<typeof ScheduleSet>;
 
 export interface SchedulerDeps {
   /** Where the last-known-good schedule set is persisted. */
@@ -52,15 +50,15 @@ export class LocalScheduler {
     if (!raw) return null;
     let parsed;
     try {
-      parsed = ScheduleSet.safeParse(JSON.parse(raw.toString('utf8')));
+      parsed = parseScheduleSet(JSON.parse(raw.toString('utf8')));
     } catch {
       parsed = null;
     }
-    if (!parsed?.success) {
+    if (!parsed?.ok) {
       this.deps.log.error(`${this.deps.file} is corrupt; no local schedule until the server sends one`);
       return null;
     }
-    this.install(parsed.data);
+    this.install(parsed.value);
     return this.version;
   }
 

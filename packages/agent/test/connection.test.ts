@@ -48,9 +48,9 @@ describe('connection', () => {
     server.protocolVersion = 99;
     fx = fixture(server.url());
     const calls: { method: string }[] = [];
-    const agent = await fx.start(scriptEngine({ script: 'true', calls: calls as never }));
+    await fx.start(scriptEngine({ script: 'true', calls: calls as never }));
     await until(() => fx!.logs.some((l) => l.includes('refusing to proceed: server speaks protocol version 99')), 5000, 'refusal log');
-    expect(agent.connection.getState()).toBe('refused');
+    expect(readStatus(statePaths(fx.dir).status)?.state).toBe('refused');
     server.send({ type: 'command.run', job_id: 'j1', kind: 'backup', args: { paths: ['/tmp'] } });
     await new Promise((r) => setTimeout(r, 300));
     expect(calls).toEqual([]);
@@ -96,9 +96,9 @@ describe('connection', () => {
     it('refuses a certificate that does not match the pin, before sending anything', async () => {
       server = await FakeServer.start({ tls: { key: pems.private, cert: pems.cert } });
       fx = fixture(server.url('https'), 'ab'.repeat(32));
-      const agent = await fx.start(scriptEngine({ script: 'true' }));
+      await fx.start(scriptEngine({ script: 'true' }));
       await until(() => fx!.logs.some((l) => l.includes('does not match the pinned')), 5000, 'pin mismatch log');
-      expect(agent.connection.getState()).toBe('refused');
+      expect(readStatus(statePaths(fx.dir).status)?.state).toBe('refused');
       expect(server.authHeaders).toEqual([]);
       expect(server.frames).toEqual([]);
     });

@@ -27,6 +27,13 @@ describe('agent.yaml', () => {
     expect(mode(p.config)).toBe(0o600);
   });
 
+  it('reads a hand-edited file (plain, single-quoted and double-quoted scalars, comments)', () => {
+    const p = statePaths(tmp());
+    const key = newSecretsKey();
+    fs.writeFileSync(p.config, `# edited by hand\nserver_url: https://s.example:8443 # the proxy\nhost_id: 'h-1'\nbearer: "b\\"q"\n\nsecrets_key: ${key}\n`);
+    expect(readAgentConfig(p.config)).toEqual({ server_url: 'https://s.example:8443', host_id: 'h-1', bearer: 'b"q', secrets_key: key });
+  });
+
   it('missing file -> one clear state_missing error telling how to enroll', () => {
     const p = statePaths(tmp());
     expect(() => readAgentConfig(p.config)).toThrow(StateError);
@@ -35,8 +42,10 @@ describe('agent.yaml', () => {
 
   it('corrupt file -> state_corrupt naming the field', () => {
     const p = statePaths(tmp());
-    fs.writeFileSync(p.config, 'server_url: x\nhost_id: [\n');
-    expect(() => readAgentConfig(p.config)).toThrow(/corrupt \(not valid YAML\)/);
+    fs.writeFileSync(p.config, 'server_url: x\nhosts:\n  - nested\n');
+    expect(() => readAgentConfig(p.config)).toThrow(/corrupt \(not valid YAML for the agent: line 3\)/);
+    fs.writeFileSync(p.config, 'server_url: "unterminated\n');
+    expect(() => readAgentConfig(p.config)).toThrow(/line 1/);
     fs.writeFileSync(p.config, 'server_url: x\nhost_id: h\nbearer: b\n');
     try {
       readAgentConfig(p.config);

@@ -1,7 +1,7 @@
 import { EXIT, parseFlags } from './args.js';
 import type { AgentCommand } from './args.js';
 import { agentVersion, resticVersion } from '../version.js';
-import { PROTOCOL_VERSION } from '@restic-manager/protocol';
+import { PROTOCOL_VERSION } from '../wire.js';
 
 export const command: AgentCommand = {
   summary: 'print the agent, protocol and restic versions',

@@ -1,5 +1,5 @@
 import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from '@restic-manager/protocol';
-import type { ErrorKind, JobKind , RetentionPolicy } from '@restic-manager/protocol';
+import type { ErrorKind, JobKind, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import type { z } from 'zod';
 

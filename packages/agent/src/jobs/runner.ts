@@ -1,10 +1,10 @@
-import type { JobCredential, JobKind } from '@restic-manager/protocol';
+import type { JobCredential, JobKind } from '../wire.js';
 import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
 import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
 import { writeFileAtomic, readIfExists } from '../state/atomic.js';
-import { ArgsError, executeKind, parseArgs } from './execute.js';
 import type { Outcome } from './execute.js';
+import type * as ExecModule from './execute.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
@@ -34,6 +34,8 @@ export interface RunnerDeps {
   progressIntervalMs?: number;
 }
 
+type Exec = typeof ExecModule;
+
 /** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
 export const RECOVERY_SEQ = 2_000_000_000;
 
@@ -55,6 +57,10 @@ export class JobRunner {
   private readonly running = new Map<string, Entry>();
   private readonly queues = new Map<string, Entry[]>();
   private idleWaiters: (() => void)[] = [];
+  /** Jobs submitted but not yet accepted (the executor module is loading). */
+  private readonly intake = new Map<string, { req: JobRequest; cancelled: boolean }>();
+  private intakeChain: Promise<void> = Promise.resolve();
+  private exec: Exec | null = null;
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -79,6 +85,7 @@ export class JobRunner {
 
   activeJobIds(): string[] {
     const ids = [...this.running.values()].map((e) => e.req.jobId);
+    ids.push(...this.intake.keys());
     for (const q of this.queues.values()) ids.push(...q.map((e) => e.req.jobId));
     return ids;
   }
@@ -89,30 +96,50 @@ export class JobRunner {
 
   /** True while a job of this schedule is queued or running (the scheduler skips overlapping fires). */
   hasScheduleJob(scheduleId: string): boolean {
+    for (const p of this.intake.values()) if (p.req.scheduleId === scheduleId) return true;
     for (const e of this.running.values()) if (e.req.scheduleId === scheduleId) return true;
     for (const q of this.queues.values()) if (q.some((e) => e.req.scheduleId === scheduleId)) return true;
     return false;
   }
 
   /** Resolves when no job is running or queued. */
-  idle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
+  async idle(): Promise<void> {
+    await this.intakeChain;
+    if (this.running.size === 0) return;
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
+  /**
+   * Accepts a job. Arguments are validated with the protocol's zod schemas, which are loaded on
+   * the first job only (an idle agent never builds them); submissions keep their order.
+   */
   submit(req: JobRequest): void {
     if (this.activeJobIds().includes(req.jobId)) {
       this.deps.log.warn('ignoring a duplicate command.run for a job already queued or running', { job_id: req.jobId });
       return;
     }
+    this.intake.set(req.jobId, { req, cancelled: false });
+    this.intakeChain = this.intakeChain.then(async () => {
+      this.exec ??= await import('./execute.js');
+      const pending = this.intake.get(req.jobId);
+      this.intake.delete(req.jobId);
+      this.accept(req, this.exec, pending?.cancelled === true);
+    }).catch((err: unknown) => this.deps.log.error('cannot accept a job', { job_id: req.jobId, error: String(err) }));
+  }
+
+  private accept(req: JobRequest, exec: Exec, cancelled: boolean): void {
     const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.deps.emit, this.deps.progressIntervalMs ?? 500);
     const fail = (error: string, errorKind: Outcome['errorKind']): void =>
       events.finished({ status: 'failed', exitCode: null, stats: null, error, errorKind });
+    if (cancelled) {
+      events.finished({ status: 'cancelled', exitCode: null, stats: null, error: 'cancelled before it started', errorKind: 'cancelled' });
+      return;
+    }
     let args: Record<string, unknown>;
     try {
-      args = parseArgs(req.kind, req.args);
+      args = exec.parseArgs(req.kind, req.args);
     } catch (err) {
-      if (err instanceof ArgsError) return fail(err.message, 'failed');
+      if (err instanceof exec.ArgsError) return fail(err.message, 'failed');
       throw err;
     }
     const cred: RepoSecrets | null = req.credential ?? this.deps.secrets();
@@ -137,6 +164,11 @@ export class JobRunner {
 
   /** Cancels a queued or running job. Returns false when the job is unknown here. */
   cancel(jobId: string): boolean {
+    const pending = this.intake.get(jobId);
+    if (pending) {
+      pending.cancelled = true;
+      return true;
+    }
     for (const [key, q] of this.queues) {
       const i = q.findIndex((e) => e.req.jobId === jobId);
       if (i >= 0) {
@@ -226,12 +258,12 @@ export class JobRunner {
         events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
         outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
       } else {
-        ({ outcome, extras } = await executeKind(engine, conn, req.kind, args, opts));
+        ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
         if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
           // Remove the lock only if restic itself considers it stale, then try once more.
           events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
           const u = await engine.unlock(conn, {}, { signal });
-          if (u.ok) ({ outcome, extras } = await executeKind(engine, conn, req.kind, args, opts));
+          if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
           if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
         }
       }

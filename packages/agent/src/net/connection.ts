@@ -1,8 +1,7 @@
 import WebSocket from 'ws';
-import {
-  CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_SERVER_PROTOCOL_VERSIONS, ServerMessage, parseFrame,
-} from '@restic-manager/protocol';
 import type { AgentHello } from '@restic-manager/protocol';
+import { CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_SERVER_PROTOCOL_VERSIONS, parseServerFrame } from '../wire.js';
+import type { ServerFrame } from '../wire.js';
 import type { Logger } from '../log.js';
 import { Backoff } from './backoff.js';
 import { pinnedTlsConnect } from './pin.js';
@@ -24,7 +23,7 @@ export interface ConnectionOptions {
   hello: () => Omit<AgentHello, 'type' | 'protocol_version'>;
   heartbeat: () => { running_job_ids: string[] };
   /** Called for every valid server frame after the server hello was accepted. */
-  onMessage: (msg: ServerMessage) => void;
+  onMessage: (msg: ServerFrame) => void;
   onStateChange?: (state: ConnectionState, reason?: string) => void;
   log: Logger;
 }
@@ -125,9 +124,9 @@ export class AgentConnection {
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) return;
-      const r = parseFrame(ServerMessage, data, MAX_FRAME_BYTES);
+      const r = parseServerFrame(data);
       if (!r.ok) {
-        this.opts.log.warn('ignoring an invalid frame from the server', { code: r.code, detail: r.message });
+        this.opts.log.warn('ignoring an invalid frame from the server', { detail: r.message });
         return;
       }
       const msg = r.value;

@@ -1,0 +1,185 @@
+/*
+ * `npm run bench:agent` — the agent's footprint and overhead (issue 4, spec §4.2).
+ *
+ *   agent_idle_rss_mb      RSS of the real agent process (packages/agent/dist/main.js run, with
+ *                          the node flags of the systemd unit), connected to a real server and
+ *                          idle for BENCH_IDLE_S (default 60) s.
+ *   agent_idle_private_mb  the part of that RSS no other process shares (the rest is mostly the
+ *                          node binary's own pages).
+ *   agent_overhead_ratio   median wall time of a run-now backup of the ~1 GB corpus through
+ *                          server + agent (POST /api/hosts/:id/jobs -> job.finished on the browser
+ *                          stream) divided by the median of a raw `restic backup` of the same
+ *                          corpus, same machine, same run. Each run starts from an empty repository
+ *                          and an empty cache; runs alternate between the two to share the noise.
+ *
+ * Environment: BENCH_RUNS (default 3), BENCH_CORPUS_MB (default 1024), BENCH_IDLE_S (default 60).
+ * The corpus is generated once into .bench-data/agent-corpus-<MB>m (testkit makeCorpus).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { startServer } from '@restic-manager/server';
+import { makeCorpus, tempDir } from '@restic-manager/testkit';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const AGENT = path.join(root, 'packages/agent/dist/main.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
+const ADMIN = 'bench-admin-password-123';
+const REPO_PW = 'bench-repo-password-4c2e';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Memory only this process holds (USS): RSS minus pages shared with other processes (the node binary). */
+function privateMb(pid: number): number {
+  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN);
+  return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
+}
+
+/** The node flags the systemd unit runs the agent with (deploy/systemd/restic-manager-agent.service). */
+const UNIT_NODE_FLAGS = ['--jitless', '--no-expose-wasm'];
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('close', (code) => resolve({ code, err }));
+  });
+}
+
+async function corpus(): Promise<string> {
+  const dir = path.join(root, '.bench-data', `agent-corpus-${CORPUS_MB}m`);
+  const marker = path.join(dir, '.complete');
+  if (!existsSync(marker)) {
+    process.stderr.write(`generating a ${CORPUS_MB} MiB corpus in ${dir} (once)…\n`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    await makeCorpus(path.join(dir, 'data'), { files: Math.max(50, CORPUS_MB * 2), totalBytes: CORPUS_MB * 1024 * 1024, seed: 'bench-agent' });
+    writeFileSync(marker, new Date().toISOString());
+  }
+  return path.join(dir, 'data');
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(AGENT)) throw new Error(`${AGENT} missing: run 'npx tsc -b'`);
+  const src = await corpus();
+  const tmp = await tempDir('rm-bench-agent-');
+  const repo = path.join(tmp.path, 'repo');
+  const agentDir = path.join(tmp.path, 'agent');
+  const serverLog = new PassThrough();
+  serverLog.resume();
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN, logLevel: 'warn' }, { logStream: serverLog, mountWeb: null });
+  let agent: ChildProcess | null = null;
+  try {
+    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN }) });
+    const cookie = `rm_session=${/rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? ''}`;
+    const csrf = ((await login.json()) as { csrf_token: string }).csrf_token;
+    const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+      const r = await fetch(`${server.url}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      if (r.status >= 300) throw new Error(`${method} ${p}: HTTP ${r.status} ${await r.text()}`);
+      return (await r.json()) as T;
+    };
+    const host = await api<{ host_id: string; token: string }>('POST', '/api/hosts', { name: 'bench', repository: { url: repo, password: REPO_PW } });
+    const enroll = await new Promise<number | null>((resolve) => {
+      spawn(process.execPath, [AGENT, 'enroll', '--server', server.url, '--state-dir', agentDir], { env: { ...process.env, RM_TOKEN: host.token }, stdio: 'ignore' }).on('close', resolve);
+    });
+    if (enroll !== 0) throw new Error('enroll failed');
+    agent = spawn(process.execPath, [...UNIT_NODE_FLAGS, AGENT, 'run', '--state-dir', agentDir], { stdio: 'ignore' });
+    for (let i = 0; (await api<{ status: string }>('GET', `/api/hosts/${host.host_id}`)).status !== 'online'; i++) {
+      if (i > 200) throw new Error('agent did not connect');
+      await sleep(100);
+    }
+
+    // 1. Idle footprint: connected, no job has run yet (the engine is loaded lazily).
+    process.stderr.write(`agent connected (pid ${agent.pid}); idling ${IDLE_S} s…\n`);
+    await sleep(IDLE_S * 1000);
+    const idleRss = rssMb(agent.pid!);
+    process.stdout.write(`agent_idle_rss_mb=${idleRss.toFixed(1)}\n`);
+    process.stdout.write(`agent_idle_private_mb=${privateMb(agent.pid!).toFixed(1)}\n`);
+
+    /** One run-now job, timed from the POST to job.finished on the browser stream. */
+    const runJob = async (kind: string, args: Record<string, unknown>): Promise<{ ms: number; status: string }> => {
+      const t0 = performance.now();
+      const { job } = await api<{ job: { id: string } }>('POST', `/api/hosts/${host.host_id}/jobs`, { kind, args });
+      const done = new Promise<{ ms: number; status: string }>((resolve, reject) => {
+        const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/jobs/${job.id}/stream`, { headers: { cookie, origin: server.url } });
+        ws.on('message', (d: Buffer) => {
+          const f = JSON.parse(d.toString('utf8')) as { type: string; status?: string };
+          if (f.type === 'job.finished') {
+            resolve({ ms: performance.now() - t0, status: f.status ?? '?' });
+            ws.close();
+          }
+        });
+        ws.on('error', reject);
+      });
+      // A job that finished before the stream attached: fall back to polling.
+      const poll = (async () => {
+        for (;;) {
+          await sleep(50);
+          const j = await api<{ status: string }>('GET', `/api/jobs/${job.id}`);
+          if (['succeeded', 'failed', 'cancelled'].includes(j.status)) return { ms: performance.now() - t0, status: j.status };
+        }
+      })();
+      return Promise.race([done, poll]);
+    };
+    const fresh = async (): Promise<void> => {
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(path.join(agentDir, 'cache'), { recursive: true, force: true });
+      rmSync(path.join(tmp.path, 'raw-cache'), { recursive: true, force: true });
+    };
+
+    // 2. Overhead: alternate agent and raw restic runs, each from an empty repository.
+    const viaAgent: number[] = [];
+    const raw: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      await fresh();
+      const init = await runJob('init', {});
+      if (init.status !== 'succeeded') throw new Error('init via the agent failed');
+      const a = await runJob('backup', { paths: [src] });
+      if (a.status !== 'succeeded') throw new Error(`agent backup ${a.status}`);
+      viaAgent.push(a.ms);
+
+      await fresh();
+      const env = { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: REPO_PW };
+      const ri = await run('restic', ['init', '--cache-dir', path.join(tmp.path, 'raw-cache')], env);
+      if (ri.code !== 0) throw new Error(`restic init: ${ri.err}`);
+      const t0 = performance.now();
+      const rb = await run('restic', ['backup', '--json', '--cache-dir', path.join(tmp.path, 'raw-cache'), src], env);
+      if (rb.code !== 0) throw new Error(`restic backup: ${rb.err}`);
+      raw.push(performance.now() - t0);
+      process.stderr.write(`run ${i + 1}/${RUNS}: agent ${(a.ms / 1000).toFixed(2)} s, raw restic ${(raw[i]! / 1000).toFixed(2)} s\n`);
+    }
+    const busyRss = rssMb(agent.pid!);
+    process.stdout.write(`agent_backup_s_median=${(median(viaAgent) / 1000).toFixed(2)}\n`);
+    process.stdout.write(`restic_backup_s_median=${(median(raw) / 1000).toFixed(2)}\n`);
+    process.stdout.write(`agent_overhead_ratio=${(median(viaAgent) / median(raw)).toFixed(3)}\n`);
+    process.stdout.write(`agent_rss_after_backups_mb=${busyRss.toFixed(1)}\n`);
+  } finally {
+    agent?.kill('SIGTERM');
+    await sleep(500);
+    await server.close();
+    await tmp.cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:agent failed: ${String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,179 @@
+/**
+ * The wire constants and a light validator for server -> agent frames, without zod.
+ * Why not the zod schemas of @restic-manager/protocol: building them costs ~11 MB of RSS, a
+ * quarter of the idle agent's budget (spec §4.2: <= 50 MB). The values below are pinned to the
+ * protocol package by test/wire.test.ts, and command.run arguments are still validated with the
+ * protocol's zod schemas — loaded lazily, when the first job arrives.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_SERVER_PROTOCOL_VERSIONS: readonly number[] = [1];
+export const MAX_FRAME_BYTES = 1024 * 1024;
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolTooOld: 4000,
+  unauthorized: 4001,
+  badFrame: 4002,
+  replaced: 4003,
+  protocolUnknown: 4004,
+} as const;
+
+export const JOB_KINDS = ['init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const;
+
+export interface JobCredential {
+  repository: string;
+  password: string;
+  rest_username?: string;
+  rest_password?: string;
+}
+
+export interface ScheduleSpec {
+  id: string;
+  kind: (typeof SCHEDULE_KINDS)[number];
+  cron_expr: string;
+  time_zone?: string;
+  enabled: boolean;
+  paths: string[];
+  excludes: string[];
+  tags: string[];
+  retention_policy: Record<string, unknown> | null;
+  options: { limit_upload_kbps?: number; limit_download_kbps?: number };
+  pre_hook: string | null;
+  post_hook: string | null;
+  run_as: string | null;
+}
+
+export interface ScheduleSetFrame {
+  type: 'schedule.set';
+  schedule_version: number;
+  schedules: ScheduleSpec[];
+}
+
+export type ServerFrame =
+  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string }
+  | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential }
+  | { type: 'command.cancel'; job_id: string }
+  | ScheduleSetFrame
+  | ({ type: 'config.update' } & JobCredential)
+  | { type: 'agent.update.available'; version: string; url: string }
+  | { type: 'error'; code: string; message: string; upgrade_url?: string };
+
+export type FrameResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+class Bad extends Error {}
+type Obj = Record<string, unknown>;
+
+const obj = (v: unknown, at: string): Obj => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Bad(`${at}: expected an object`);
+  return v as Obj;
+};
+const str = (o: Obj, k: string, at: string, min = 0): string => {
+  const v = o[k];
+  if (typeof v !== 'string' || v.length < min) throw new Bad(`${at}${k}: expected a string`);
+  return v;
+};
+const optStr = (o: Obj, k: string, at: string): string | undefined => (o[k] === undefined ? undefined : str(o, k, at));
+const nullStr = (o: Obj, k: string, at: string): string | null => (o[k] === undefined || o[k] === null ? null : str(o, k, at));
+const int = (o: Obj, k: string, at: string): number => {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Bad(`${at}${k}: expected a non-negative integer`);
+  return v;
+};
+const strList = (o: Obj, k: string, at: string): string[] => {
+  const v = o[k] ?? [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Bad(`${at}${k}: expected a list of strings`);
+  return v as string[];
+};
+
+function credential(o: Obj, at: string): JobCredential {
+  const c: JobCredential = { repository: str(o, 'repository', at, 1), password: str(o, 'password', at, 1) };
+  const u = optStr(o, 'rest_username', at);
+  const p = optStr(o, 'rest_password', at);
+  if (u !== undefined) c.rest_username = u;
+  if (p !== undefined) c.rest_password = p;
+  return c;
+}
+
+function schedule(v: unknown, at: string): ScheduleSpec {
+  const o = obj(v, at);
+  const kind = str(o, 'kind', at);
+  if (!(SCHEDULE_KINDS as readonly string[]).includes(kind)) throw new Bad(`${at}kind: unknown schedule kind`);
+  if (typeof o.enabled !== 'boolean') throw new Bad(`${at}enabled: expected a boolean`);
+  const opts = o.options === undefined ? {} : obj(o.options, `${at}options`);
+  const options: ScheduleSpec['options'] = {};
+  for (const k of ['limit_upload_kbps', 'limit_download_kbps'] as const) if (opts[k] !== undefined) options[k] = int(opts, k, `${at}options.`);
+  const rp = o.retention_policy;
+  const tz = optStr(o, 'time_zone', at);
+  return {
+    id: str(o, 'id', at, 1), kind: kind as ScheduleSpec['kind'], cron_expr: str(o, 'cron_expr', at, 1), enabled: o.enabled,
+    ...(tz ? { time_zone: tz } : {}),
+    paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
+    retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
+    options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
+  };
+}
+
+/** Validates a schedule.set body (also used for the persisted last-known-good copy). */
+export function parseScheduleSet(v: unknown): FrameResult<ScheduleSetFrame> {
+  try {
+    const o = obj(v, 'frame');
+    const list = o.schedules;
+    if (!Array.isArray(list)) throw new Bad('schedules: expected a list');
+    return { ok: true, value: { type: 'schedule.set', schedule_version: int(o, 'schedule_version', ''), schedules: list.map((s, i) => schedule(s, `schedules.${i}.`)) } };
+  } catch (err) {
+    if (err instanceof Bad) return { ok: false, message: err.message };
+    throw err;
+  }
+}
+
+/**
+ * Parses one server frame. Never throws; the message names the offending field but never
+ * echoes values (frames can carry credentials). Unknown frame types are rejected.
+ */
+export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame> {
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+  if (size > MAX_FRAME_BYTES) return { ok: false, message: `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}` };
+  let data: unknown;
+  try {
+    data = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    return { ok: false, message: 'frame is not valid JSON' };
+  }
+  try {
+    const o = obj(data, 'frame');
+    const type = str(o, 'type', '');
+    switch (type) {
+      case 'hello':
+        return { ok: true, value: { type, protocol_version: int(o, 'protocol_version', ''), server_version: str(o, 'server_version', ''), host_id: str(o, 'host_id', '') } };
+      case 'command.run': {
+        const kind = str(o, 'kind', '');
+        if (!(JOB_KINDS as readonly string[]).includes(kind)) throw new Bad('kind: unknown job kind');
+        const jobId = str(o, 'job_id', '', 1);
+        if (jobId.length > 64) throw new Bad('job_id: too long');
+        const args = o.args === undefined ? {} : obj(o.args, 'args');
+        const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
+        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}) } };
+      }
+      case 'command.cancel':
+        return { ok: true, value: { type, job_id: str(o, 'job_id', '', 1) } };
+      case 'schedule.set':
+        return parseScheduleSet(o);
+      case 'config.update':
+        return { ok: true, value: { type, ...credential(o, '') } };
+      case 'agent.update.available':
+        return { ok: true, value: { type, version: str(o, 'version', ''), url: str(o, 'url', '') } };
+      case 'error': {
+        const up = optStr(o, 'upgrade_url', '');
+        return { ok: true, value: { type, code: str(o, 'code', ''), message: str(o, 'message', ''), ...(up ? { upgrade_url: up } : {}) } };
+      }
+      default:
+        return { ok: false, message: `type: unknown frame type` };
+    }
+  } catch (err) {
+    if (err instanceof Bad) return { ok: false, message: err.message };
+    throw err;
+  }
+}

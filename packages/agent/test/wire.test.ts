@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import * as protocol from '@restic-manager/protocol';
+import * as wire from '../src/wire.js';
+
+describe('wire (the zod-free copy the idle agent uses)', () => {
+  it('pins its constants to @restic-manager/protocol', () => {
+    expect(wire.PROTOCOL_VERSION).toBe(protocol.PROTOCOL_VERSION);
+    expect(wire.SUPPORTED_SERVER_PROTOCOL_VERSIONS).toEqual(protocol.SUPPORTED_SERVER_PROTOCOL_VERSIONS);
+    expect(wire.MAX_FRAME_BYTES).toBe(protocol.MAX_FRAME_BYTES);
+    for (const [k, v] of Object.entries(wire.CloseCode)) expect(protocol.CloseCode[k as keyof typeof protocol.CloseCode], k).toBe(v);
+    expect([...wire.JOB_KINDS]).toEqual(protocol.JobKind.options);
+  });
+
+  const valid: object[] = [
+    { type: 'hello', protocol_version: 1, server_version: '0.1.0', host_id: 'h' },
+    { type: 'command.run', job_id: 'j', kind: 'backup', args: { paths: ['/etc'] }, credential: { repository: '/r', password: 'p', rest_username: 'u', rest_password: 'q' } },
+    { type: 'command.cancel', job_id: 'j' },
+    { type: 'schedule.set', schedule_version: 3, schedules: [{ id: 's', kind: 'forget', cron_expr: '0 3 * * *', enabled: true, paths: [], excludes: [], tags: [], retention_policy: { keep_last: 3 }, options: { limit_upload_kbps: 10 }, pre_hook: null, post_hook: null, run_as: null }] },
+    { type: 'config.update', repository: 'rest:http://x/h/', password: 'pw', rest_username: 'h', rest_password: 'r' },
+    { type: 'agent.update.available', version: '0.2.0', url: 'https://x' },
+    { type: 'error', code: 'protocol_too_old', message: 'upgrade', upgrade_url: 'https://x' },
+  ];
+
+  it('accepts every frame the protocol schema accepts, with the same content', () => {
+    for (const f of valid) {
+      const z = protocol.parseFrame(protocol.ServerMessage, JSON.stringify(f), protocol.MAX_FRAME_BYTES);
+      expect(z.ok, JSON.stringify(f)).toBe(true);
+      const w = wire.parseServerFrame(JSON.stringify(f));
+      expect(w, JSON.stringify(f)).toEqual({ ok: true, value: expect.objectContaining({ type: (f as { type: string }).type }) });
+      if (w.ok && z.ok) expect(w.value).toMatchObject(JSON.parse(JSON.stringify(f)) as object);
+    }
+  });
+
+  const invalid: [unknown, RegExp][] = [
+    ['not json', /not valid JSON/],
+    [{ type: 'nope' }, /unknown frame type/],
+    [{ type: 'command.run', job_id: 'j', kind: 'format-disk' }, /kind: unknown job kind/],
+    [{ type: 'command.run', job_id: '', kind: 'backup' }, /job_id/],
+    [{ type: 'config.update', repository: 'r', password: 42 }, /password: expected a string/],
+    [{ type: 'schedule.set', schedule_version: -1, schedules: [] }, /schedule_version/],
+    [{ type: 'schedule.set', schedule_version: 1, schedules: [{ id: 's', kind: 'backup', cron_expr: '* * * * *' }] }, /schedules\.0\.enabled/],
+    [{ type: 'hello', protocol_version: '1', server_version: 'x', host_id: 'h' }, /protocol_version/],
+  ];
+
+  it.each(invalid)('rejects %j naming the field, never echoing values', (frame, re) => {
+    const r = wire.parseServerFrame(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.message).toMatch(re);
+      expect(r.message).not.toContain('42');
+    }
+  });
+
+  it('rejects oversized frames before parsing', () => {
+    const r = wire.parseServerFrame('x'.repeat(wire.MAX_FRAME_BYTES + 1));
+    expect(r).toEqual({ ok: false, message: expect.stringMatching(/exceeds/) });
+  });
+});
