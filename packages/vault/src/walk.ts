@@ -44,30 +44,47 @@ export interface WalkEntry {
   st: BigIntStats;
 }
 
-/** Yields every non-excluded path under the roots (roots included), parents before children. */
+/**
+ * Yields every non-excluded path under the roots (roots included), parents before
+ * children, in sorted order. Entries of one directory are lstat'ed concurrently.
+ */
 export async function* walk(roots: string[], exclude: Excluder, onError: (p: string, e: Error) => void): AsyncGenerator<WalkEntry> {
   const seen = new Set<string>();
-  const visit = async function* (p: string): AsyncGenerator<WalkEntry> {
-    if (seen.has(p) || exclude.excluded(p)) return;
-    seen.add(p);
-    let st: BigIntStats;
-    try {
-      st = await lstat(p, { bigint: true });
-    } catch (e) {
-      onError(p, e as Error);
-      return;
-    }
-    yield { path: p, st };
-    if (!st.isDirectory()) return;
+  const statAll = (paths: string[]): Promise<Array<WalkEntry | null>> =>
+    Promise.all(
+      paths.map((p) =>
+        lstat(p, { bigint: true }).then(
+          (st) => ({ path: p, st }),
+          (e: unknown) => {
+            onError(p, e as Error);
+            return null;
+          },
+        ),
+      ),
+    );
+  const visit = async function* (entry: WalkEntry): AsyncGenerator<WalkEntry> {
+    yield entry;
+    if (!entry.st.isDirectory()) return;
     let names: string[];
     try {
-      names = await readdir(p);
+      names = await readdir(entry.path);
     } catch (e) {
-      onError(p, e as Error);
+      onError(entry.path, e as Error);
       return;
     }
     names.sort();
-    for (const n of names) yield* visit(path.join(p, n));
+    const children = names.map((n) => path.join(entry.path, n)).filter((p) => !seen.has(p) && !exclude.excluded(p));
+    children.forEach((p) => seen.add(p));
+    // Batches bound the number of concurrent lstat calls in huge directories.
+    for (let i = 0; i < children.length; i += 256) {
+      for (const child of await statAll(children.slice(i, i + 256))) if (child) yield* visit(child);
+    }
   };
-  for (const r of roots) yield* visit(path.resolve(r));
+  for (const r of roots) {
+    const abs = path.resolve(r);
+    if (seen.has(abs) || exclude.excluded(abs)) continue;
+    seen.add(abs);
+    const [entry] = await statAll([abs]);
+    if (entry) yield* visit(entry);
+  }
 }
