@@ -81,7 +81,10 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
     enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
   };
-  const registry = new AgentRegistry();
+  let metrics: Metrics | undefined;
+  const registry = new AgentRegistry((_host, msg) => {
+    if (msg.type === 'command.run') metrics?.commandSent(msg.job_id);
+  });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
   const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs });
@@ -90,19 +93,21 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   await repos.hosts.markAllOffline();
 
   const trusted = new CidrList(config.trustedProxies);
-  const metrics = new Metrics(db, SERVER_VERSION, () => new Set(registry.hostIds()));
+  metrics = new Metrics(db, SERVER_VERSION, () => new Set(registry.hostIds()));
+  const m = metrics;
   const mountWeb = opts.mountWeb === undefined ? await loadWebModule(log) : (opts.mountWeb ?? undefined);
   const cookie = { secure: config.cookieSecure, absoluteMs: config.sessionAbsoluteMs };
   const { app, routes } = createApp({
     services, db, cookie, log, baseUrl: () => baseUrl, version: SERVER_VERSION, trustedProxies: trusted,
-    installDir: config.installDir ?? defaultInstallDir(), agentTarball: config.agentTarball ?? defaultAgentTarball(), metrics: metrics.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
+    installDir: config.installDir ?? defaultInstallDir(), agentTarball: config.agentTarball ?? defaultAgentTarball(), metrics: m.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
   });
   const gateway = new AgentGateway(services.agentEvents, registry, log, {
     agentTimeoutMs: config.agentTimeoutMs, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000, now,
     ...(opts.minAgentProtocolVersion ? { minAgentProtocol: opts.minAgentProtocolVersion } : {}),
     upgradeUrl: () => `${baseUrl}/docs/upgrade`,
     onFrame: (msg, host) => {
-      if (msg.type === 'job.finished') void observeDuration(db, metrics, msg.job_id, host.name).catch(() => undefined);
+      if (msg.type === 'job.started') m.jobStarted(msg.job_id);
+      if (msg.type === 'job.finished') void observeDuration(db, m, msg.job_id, host.name).catch(() => undefined);
     },
   });
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin]);

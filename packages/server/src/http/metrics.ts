@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { performance } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { Db } from '../store/db.js';
 import { safeEqual } from '../crypto/tokens.js';
 import type { CidrList } from './net.js';
@@ -11,6 +12,9 @@ import type { CidrList } from './net.js';
 export class Metrics {
   readonly registry = new Registry();
   readonly jobDuration: Histogram<'kind' | 'host'>;
+  /** command.run sent -> job.started received, per job (server-side clock). */
+  readonly dispatch: Summary;
+  private readonly sentAt = new Map<string, number>();
 
   constructor(db: Db, version: string, agentsOnline: () => Set<string>) {
     const r = this.registry;
@@ -50,7 +54,23 @@ export class Metrics {
         this.set(Number(row.n));
       },
     });
+    this.dispatch = new Summary({
+      name: 'restic_manager_dispatch_latency_seconds', help: 'command.run sent to job.started received', registers: [r],
+      percentiles: [0.5, 0.9, 0.99], maxAgeSeconds: 600, ageBuckets: 5,
+    });
     new Counter({ name: 'restic_manager_build_info', help: 'Build information', labelNames: ['version'], registers: [r] }).inc({ version }, 1);
+  }
+
+  commandSent(jobId: string): void {
+    if (this.sentAt.size > 100_000) this.sentAt.clear();
+    this.sentAt.set(jobId, performance.now());
+  }
+
+  jobStarted(jobId: string): void {
+    const t = this.sentAt.get(jobId);
+    if (t === undefined) return;
+    this.sentAt.delete(jobId);
+    this.dispatch.observe((performance.now() - t) / 1000);
   }
 
   handler(token: string | null, allow: CidrList) {

@@ -13,6 +13,15 @@ export class SessionRepository {
   find(id: string): Promise<SessionRow | undefined> {
     return this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
   }
+  /** The session joined with its user's name and role (one query per request). */
+  findWithUser(id: string) {
+    return this.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select(['sessions.id', 'sessions.user_id', 'sessions.csrf_token', 'sessions.last_seen_at', 'sessions.expires_at', 'users.username', 'users.role'])
+      .where('sessions.id', '=', id)
+      .executeTakeFirst();
+  }
   async touch(id: string, at: string): Promise<void> {
     await this.db.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id).execute();
   }

@@ -48,17 +48,17 @@ export class JobService {
     job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
     await this.d.repos.jobs.insert(job);
     await this.audit.record(actor, kind === 'restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args) });
-    const dispatched = await this.dispatch(job);
-    const fresh = (await this.d.repos.jobs.findById(job.id)) ?? job;
-    return { job: jobView(fresh), dispatched };
+    const dispatched = await this.dispatch(job, args);
+    return { job: jobView(job), dispatched };
   }
 
   /** Sends command.run for a queued job; false when the agent is offline (it stays queued). */
-  async dispatch(job: JobRow): Promise<boolean> {
-    const args = job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {};
+  async dispatch(job: JobRow, plainArgs?: Record<string, unknown>): Promise<boolean> {
+    const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.send(job.host_id, msg)) return false;
-    await this.d.repos.jobs.update(job.id, { dispatched_at: iso(this.d.now()) });
+    job.dispatched_at = iso(this.d.now());
+    await this.d.repos.jobs.update(job.id, { dispatched_at: job.dispatched_at });
     await this.audit.record({ kind: 'system' }, 'agent.command.run', { kind: 'job', id: job.id }, { host_id: job.host_id, kind: job.kind });
     return true;
   }

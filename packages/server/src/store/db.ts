@@ -20,8 +20,34 @@ export function openStore(file: string): OpenedStore {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, sqlite, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query anew; on hot paths (agent frames, run-now) preparing costs more
+ * than running. This wraps the handle so `prepare` reuses statements by SQL text (bounded).
+ * Safe because better-sqlite3 is synchronous and Kysely never streams (iterate) here.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database, max = 500): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      }
+      return (sql: string) => {
+        let st = cache.get(sql);
+        if (!st) {
+          st = target.prepare(sql);
+          if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+          cache.set(sql, st);
+        }
+        return st;
+      };
+    },
+  });
 }
 
 class StaticProvider implements MigrationProvider {

@@ -6,6 +6,9 @@ import type { AgentLink } from '../services/context.js';
 export class AgentRegistry implements AgentLink {
   private readonly sockets = new Map<string, WebSocket>();
 
+  /** `onSend` observes every frame handed to a socket (metrics); it must not throw. */
+  constructor(private readonly onSend?: (hostId: string, msg: ServerMessage) => void) {}
+
   /** Registers a socket; returns the previous one for the host, if any (caller closes it). */
   add(hostId: string, ws: WebSocket): WebSocket | undefined {
     const prev = this.sockets.get(hostId);
@@ -24,6 +27,7 @@ export class AgentRegistry implements AgentLink {
     const ws = this.sockets.get(hostId);
     if (!ws || ws.readyState !== ws.OPEN) return false;
     ws.send(JSON.stringify(msg));
+    this.onSend?.(hostId, msg);
     return true;
   }
 
