@@ -54,6 +54,28 @@ describe('agent deployment files', () => {
   });
 });
 
+describe('the server serves the installer', () => {
+  it('GET /install/install.sh returns this script with the server base URL filled in', async () => {
+    const t = await tempDir('rm-serve-install-');
+    const { startServer } = await import('@restic-manager/server');
+    const { PassThrough } = await import('node:stream');
+    const log = new PassThrough();
+    log.resume();
+    const server = await startServer({ listen: '127.0.0.1:0', dataDir: t.path, cookieSecure: false, adminPassword: 'serve-install-admin-1' }, { logStream: log, mountWeb: null });
+    try {
+      const r = await fetch(`${server.url}/install/install.sh`);
+      expect(r.status).toBe(200);
+      const body = await r.text();
+      expect(body).not.toContain('__RM_BASE_URL__');
+      expect(body).toContain(`RM_BASE_URL="\${RM_BASE_URL:-${server.url}}"`);
+      expect(body.replaceAll(server.url, '__RM_BASE_URL__')).toBe(fs.readFileSync(INSTALL, 'utf8'));
+    } finally {
+      await server.close();
+      await t.cleanup();
+    }
+  });
+});
+
 describe.skipIf(process.getuid?.() !== 0)('install.sh end to end (into a temp prefix, service start skipped)', () => {
   let t: TempDir;
   let server: http.Server;
