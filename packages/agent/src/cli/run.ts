@@ -27,6 +27,7 @@ Environment:
   RM_AGENT_HEARTBEAT_MS      heartbeat interval (default 30000)
   RM_AGENT_BACKOFF_MAX_MS    longest reconnect delay (default 60000)
   RM_AGENT_KILL_GRACE_MS     SIGINT -> SIGKILL grace on cancel (default 5000)
+  RM_AGENT_RECONNECT_BUDGET_S  how long health-check tolerates a lost connection (default 300)
 
 Exit status: 0 stopped by a signal, 1 state missing/corrupt (the reason is printed), 2 usage error.`,
   async run(argv) {
@@ -39,11 +40,13 @@ Exit status: 0 stopped by a signal, 1 state missing/corrupt (the reason is print
       const hb = envInt('RM_AGENT_HEARTBEAT_MS');
       const maxMs = envInt('RM_AGENT_BACKOFF_MAX_MS');
       const grace = envInt('RM_AGENT_KILL_GRACE_MS');
+      const budget = envInt('RM_AGENT_RECONNECT_BUDGET_S');
       agent = await Agent.start({
         stateDir, log,
         ...(hb ? { heartbeatMs: hb } : {}),
         ...(maxMs ? { backoff: { initialMs: Math.min(1000, maxMs), maxMs } } : {}),
         ...(grace ? { killGraceMs: grace } : {}),
+        ...(budget ? { reconnectBudgetS: budget } : {}),
       });
     } catch (err) {
       if (err instanceof StateError) {

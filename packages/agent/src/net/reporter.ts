@@ -13,7 +13,14 @@ export interface Link {
  * the link is ready, and dropped from the journal once a pong that followed it comes back.
  * On reconnect (`resume()`), everything unacknowledged is sent again from the oldest entry.
  */
+/**
+ * Above this many queued reports, new log lines are dropped (lifecycle frames never are), so a
+ * server that stays away for weeks cannot fill the disk; the drop is noted in the job's log.
+ */
+export const MAX_QUEUED_REPORTS = 200_000;
+
 export class Reporter {
+  private droppedLines = new Map<string, number>();
   /** Highest entry id written to the current socket. */
   private sentUpTo = 0;
   private pingScheduled = false;
@@ -22,10 +29,25 @@ export class Reporter {
     private readonly outbox: Outbox,
     private readonly link: Link,
     private readonly log: Logger,
+    private readonly maxQueued = MAX_QUEUED_REPORTS,
   ) {}
 
   /** Journals a frame and sends it if connected. */
   report(frame: Record<string, unknown>): void {
+    if (frame.type === 'log.stream' && this.outbox.size() >= this.maxQueued) {
+      const job = String(frame.job_id);
+      const n = (this.droppedLines.get(job) ?? 0) + 1;
+      this.droppedLines.set(job, n);
+      if (n === 1) this.log.warn('outbox full: dropping log lines until the server is back', { job_id: job, queued: this.outbox.size() });
+      return;
+    }
+    if (frame.type === 'job.finished' && this.droppedLines.has(String(frame.job_id))) {
+      const job = String(frame.job_id);
+      const seq = typeof frame.seq === 'number' ? frame.seq : 0;
+      this.outbox.append({ type: 'log.stream', job_id: job, seq, ts: new Date().toISOString(), stream: 'event', payload: `${this.droppedLines.get(job) ?? 0} log lines were dropped while the server was unreachable (outbox full)` });
+      this.droppedLines.delete(job);
+      frame = { ...frame, seq: seq + 1 };
+    }
     this.outbox.append(frame);
     this.pump();
   }

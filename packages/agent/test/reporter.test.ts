@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Outbox, createLogger } from '@restic-manager/agent';
+import { Reporter } from '../src/net/reporter.js';
+import type { Link } from '../src/net/reporter.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function setup(max: number, ready: boolean): { outbox: Outbox; reporter: Reporter; sent: object[]; link: Link & { ready: boolean; pong: () => void } } {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-reporter-'));
+  dirs.push(d);
+  const outbox = new Outbox(path.join(d, 'outbox.jsonl'));
+  const sent: object[] = [];
+  const waiters: (() => void)[] = [];
+  const link = {
+    ready,
+    isReady() {
+      return this.ready;
+    },
+    send(f: object) {
+      if (!this.ready) return false;
+      sent.push(f);
+      return true;
+    },
+    ping() {
+      return new Promise<void>((r) => waiters.push(r));
+    },
+    pong() {
+      waiters.shift()?.();
+    },
+  };
+  return { outbox, reporter: new Reporter(outbox, link, createLogger({ write: () => undefined }), max), sent, link };
+}
+
+describe('Reporter', () => {
+  it('journals while offline, replays in order on resume, and forgets only acknowledged frames', async () => {
+    const { outbox, reporter, sent, link } = setup(1000, false);
+    for (let i = 0; i < 3; i++) reporter.report({ type: 'log.stream', job_id: 'j', seq: i });
+    expect(sent).toEqual([]);
+    expect(outbox.size()).toBe(3);
+    link.ready = true;
+    reporter.resume();
+    expect(sent.map((f) => (f as { seq: number }).seq)).toEqual([0, 1, 2]);
+    expect(outbox.size()).toBe(3);
+    await new Promise((r) => setImmediate(r));
+    link.pong();
+    await new Promise((r) => setImmediate(r));
+    expect(outbox.size()).toBe(0);
+  });
+
+  it('when the outbox is full, drops log lines but never lifecycle frames, and says so in the log', () => {
+    const { outbox, reporter } = setup(3, false);
+    reporter.report({ type: 'job.started', job_id: 'j', seq: 0 });
+    for (let i = 1; i <= 5; i++) reporter.report({ type: 'log.stream', job_id: 'j', seq: i });
+    reporter.report({ type: 'job.finished', job_id: 'j', seq: 6, status: 'succeeded' });
+    const frames = outbox.pending().map((e) => e.frame);
+    expect(frames.map((f) => [f.type, f.seq])).toEqual([['job.started', 0], ['log.stream', 1], ['log.stream', 2], ['log.stream', 6], ['job.finished', 7]]);
+    expect(frames[3]!.payload).toBe('3 log lines were dropped while the server was unreachable (outbox full)');
+  });
+});
