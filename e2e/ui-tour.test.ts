@@ -90,6 +90,24 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(jobIds.length).toBe(400);
   });
 
+  it('add host with a REST user and no passwords: both are generated and shown once, with the htpasswd line', async () => {
+    const { page } = admin;
+    await page.goto('/hosts/new');
+    await page.fill('#f-name', 'mail-lon-01');
+    await page.fill('[name="repository.url"]', 'rest:https://backup.example.net:8000/mail-lon-01/');
+    await page.fill('[name="repository.rest_username"]', 'mail-lon-01');
+    await page.click('text=Create host and token');
+    const line = (await page.locator('#htpasswd-line').textContent({ timeout: 10_000 })) ?? '';
+    expect(line).toMatch(/^echo '[A-Za-z0-9_-]{20,}' \| htpasswd -B -i \S+ mail-lon-01$/);
+    expect(await page.textContent('#install-command')).toMatch(/\| sudo .*bash$/);
+    expect(await page.textContent('#generated-password')).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    await shot(page, 'add-host-token');
+    // shown once: the host page never shows the secrets again
+    const hostId = (await page.getAttribute('#enroll-watch', 'hx-get'))?.split('/').pop() ?? '';
+    await page.goto(`/hosts/${hostId}/settings`);
+    expect(await page.content()).not.toContain(line.split("'")[1] ?? 'x');
+  });
+
   it('acknowledges an alert in place', async () => {
     const { page } = admin;
     await page.goto('/alerts');

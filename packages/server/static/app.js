@@ -214,8 +214,11 @@
       line.dataset.seq = String(f.seq);
       const seq = document.createElement('span');
       seq.className = 'seq';
-      seq.textContent = String(f.seq).padStart(5, ' ');
-      line.append(seq, document.createTextNode(f.payload + '\n'));
+      seq.textContent = String(f.seq);
+      const msg = document.createElement('span');
+      msg.className = 'msg';
+      msg.textContent = f.payload;
+      line.append(seq, msg);
       return line;
     }
     function append(frames) {

@@ -171,9 +171,8 @@ function JobLog(props: { job: JobView; log: JobPageData['log'] }) {
         {lines.length === 0 ? <span class="log-empty faint">{terminal ? 'This job wrote no log lines.' : 'Waiting for output…'}</span> : null}
         {lines.map((l) => (
           <span class={`line ${l.stream}`} data-seq={String(l.seq)}>
-            <span class="seq">{String(l.seq).padStart(5, ' ')}</span>
-            {l.payload}
-            {'\n'}
+            <span class="seq">{l.seq}</span>
+            <span class="msg">{l.payload}</span>
           </span>
         ))}
       </div>
