@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, startRestServer, tempDir, type RestServer, type TempDir } from '@restic-manager/testkit';
@@ -31,16 +32,20 @@ describe('restic against an append-only REST server', () => {
       expect(forget.error.kind).toBe('failed');
       expect(forget.error.message).toMatch(/403|Forbidden|not allowed|append/i);
     }
-    // Give prune something to delete: a cancelled backup leaves packs no index refers to.
+    // Give prune something to delete: a backup cancelled after it uploaded a pack but before it
+    // wrote an index leaves a pack no index refers to.
+    const packs = async (): Promise<number> => (await readdir(path.join(rest.dataDir, 'host1', 'data'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+    const before = await packs();
     const ac = new AbortController();
-    let bytes = 0;
     const drip = dripStream(1024 * 1024, 5, true);
-    const cancelled = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: 'x' } }, { signal: ac.signal, progressIntervalMs: 0, onProgress: (p) => (bytes = p.bytesDone) });
-    while (bytes < 24_000_000) await new Promise((r) => setTimeout(r, 50));
+    const cancelled = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: 'x' } }, { signal: ac.signal });
+    const deadline = Date.now() + 60_000;
+    while ((await packs()) <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     ac.abort();
     drip.end();
     const c = await cancelled;
     expect(c.ok ? 'completed' : c.error.kind).toBe('interrupted');
+    expect(await packs()).toBeGreaterThan(before);
     const prune = await engine.prune(conn);
     expect(prune.ok).toBe(false);
     if (!prune.ok) expect(prune.error.message).toMatch(/append-only/);
