@@ -74,15 +74,20 @@ describe.skipIf(missing.length > 0)('agent end to end: enroll, run-now backup, l
   it.skipIf(!isRoot)('run_as runs the hook as the given user', async () => {
     const user = 'rmhook';
     const { spawnSync } = await import('node:child_process');
-    if (spawnSync('id', [user]).status !== 0) {
+    const created = spawnSync('id', [user]).status !== 0;
+    if (created) {
       const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
     }
-    const uid = spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim();
-    const id = await s.runJob('backup', { paths: [src], run_as: user, pre_hook: 'echo "uid=$(id -u) user=$(id -un)"', post_hook: 'id -u' });
-    expect((await s.waitJob(id)).status).toBe('succeeded');
-    const logs = (await s.logs(id)).map((l) => l.payload);
-    expect(logs).toContain(`pre_hook: uid=${uid} user=${user}`);
-    expect(logs).toContain(`post_hook: ${uid}`);
+    try {
+      const uid = spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim();
+      const id = await s.runJob('backup', { paths: [src], run_as: user, pre_hook: 'echo "uid=$(id -u) user=$(id -un)"', post_hook: 'id -u' });
+      expect((await s.waitJob(id)).status).toBe('succeeded');
+      const logs = (await s.logs(id)).map((l) => l.payload);
+      expect(logs).toContain(`pre_hook: uid=${uid} user=${user}`);
+      expect(logs).toContain(`post_hook: ${uid}`);
+    } finally {
+      if (created) spawnSync('userdel', [user]);
+    }
   });
 });
