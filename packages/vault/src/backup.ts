@@ -4,7 +4,7 @@
  * been uploaded, so an interrupted backup leaves at most unreferenced blobs behind
  * (which the next run reuses through the local index, and prune removes after the grace period).
  */
-import { readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { chunkerParams } from './chunker.js';
@@ -64,6 +64,10 @@ interface FileWork {
 export async function backup(cfg: VaultConfig, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const storage = opts.storage;
+  for (const dir of cfg.sourceDirs) {
+    const st = await lstat(dir).catch(() => null);
+    if (!st) throw new Error(`source_dirs: ${dir} does not exist or is not accessible; nothing backed up`);
+  }
   await storage.probe();
   const index = new LocalIndex(cfg.indexPath, `${storage.description}|${cfg.ageRecipient.toString()}`);
   const lock = await acquireLock(storage);

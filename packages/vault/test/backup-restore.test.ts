@@ -52,6 +52,13 @@ describe('backup and restore on a local directory', () => {
     expect((await hashTree(path.join(out, src))).get('b.txt')?.size).toBe(6000);
   });
 
+  it('a missing source directory fails the backup and commits nothing', async () => {
+    const { cfg, repo } = localConfig(dir.path, [path.join(dir.path, 'nope')]);
+    const storage = new LocalStorage(repo);
+    await expect(backup(cfg, { storage })).rejects.toThrow(/source_dirs: .*nope does not exist/);
+    expect(await storage.head('index')).toBeNull();
+  });
+
   it('excludes match names at any depth and full-path globs', async () => {
     const src = path.join(dir.path, 'src');
     writeTree(src, { 'keep.txt': 'k', 'drop.log': 'd', 'sub/deep/x.log': 'd', 'cache/big.bin': 'c', 'sub/y.tmp': 't' });

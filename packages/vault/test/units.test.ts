@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { Compressor, decompress } from 'zstd-napi';
+import { compressChunk, rawZstdFrame } from '../src/zstd-raw.js';
 import { applyRetention, Chunker, chunkerParams, ConfigError, parseConfig, parseDuration, parseSize, X25519Identity } from '../src/index.js';
 
 const recipient = X25519Identity.generate().recipient.toString();
@@ -95,5 +97,23 @@ describe('retention', () => {
     expect([...applyRetention(snaps, { keep_monthly: 2 })].sort()).toEqual(['s3', 's4']);
     expect([...applyRetention(snaps, { keep_within: 24 * 86_400_000 })].sort()).toEqual(['s3', 's4']);
     expect(applyRetention(snaps, {}).size).toBe(5);
+  });
+});
+
+describe('raw zstd frames for incompressible chunks', () => {
+  it('round-trip through a standard zstd decoder at block boundaries', () => {
+    for (const n of [0, 1, 131_072, 131_073, 1_000_000]) {
+      const d = randomBytes(n);
+      expect(decompress(rawZstdFrame(d)).equals(d)).toBe(true);
+    }
+  });
+  it('compressChunk stores random data raw and still compresses text', () => {
+    const c = new Compressor();
+    c.setParameters({ compressionLevel: 3 });
+    const random = randomBytes(300_000);
+    expect(compressChunk(c, random).length).toBe(rawZstdFrame(random).length);
+    const text = Buffer.from('backup restore snapshot '.repeat(20_000));
+    expect(compressChunk(c, text).length).toBeLessThan(text.length / 10);
+    expect(decompress(compressChunk(c, text)).equals(text)).toBe(true);
   });
 });

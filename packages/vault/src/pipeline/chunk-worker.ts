@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Compressor } from 'zstd-napi';
 import { Chunker } from '../chunker.js';
+import { compressChunk } from '../zstd-raw.js';
 import type { FileJob, WorkerInit, WorkerMessage } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -27,7 +28,7 @@ function post(msg: WorkerMessage, cost: number): void {
 
 function emit(job: number, chunk: Buffer): void {
   const hash = createHash('sha256').update(chunk).digest();
-  const data = compressor.compress(chunk);
+  const data = compressChunk(compressor, chunk);
   post({ type: 'chunk', job, hash, raw: chunk.length, data }, data.length);
 }
 
