@@ -108,6 +108,49 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(await page.content()).not.toContain(line.split("'")[1] ?? 'x');
   });
 
+  it('a long finished log is paged; Cancel on a job whose agent is offline shows the server error as a toast', async () => {
+    const { page } = admin;
+    const job = await ui.server.db.selectFrom('jobs').select(['id']).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
+    const rows = Array.from({ length: 620 }, (_, i) => ({ job_id: job.id, seq: i + 1, ts: new Date().toISOString(), stream: 'stdout' as const, payload: `line ${i + 1}` }));
+    for (let i = 0; i < rows.length; i += 100) await ui.server.db.insertInto('job_logs').values(rows.slice(i, i + 100)).execute();
+    await page.goto(`/jobs/${job.id}`);
+    expect(await page.locator('.log .line').count()).toBe(500);
+    await page.click('text=Next 500 lines →');
+    await page.waitForURL(/after_seq=500$/);
+    expect(await page.locator('.log .line').count()).toBe(120);
+    expect(await page.locator('.log .line .msg').first().textContent()).toBe('line 501');
+
+    const running = await ui.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirstOrThrow();
+    await page.goto(`/jobs/${running.id}`);
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#cancel-job');
+    const toast = page.locator('.toast[data-kind="error"]');
+    await toast.waitFor();
+    expect(await toast.textContent()).toContain('offline');
+  });
+
+  it('deletes a host only after its name is typed', async () => {
+    const { page } = admin;
+    const host = await ui.server.db.selectFrom('hosts').select(['id', 'name']).where('name', '=', 'mail-lon-01').executeTakeFirstOrThrow();
+    await page.goto(`/hosts/${host.id}/settings`);
+    await page.fill('#f-confirm', 'wrong');
+    await page.click('button:has-text("Delete host")');
+    await page.locator('.toast[data-kind="error"]').waitFor();
+    expect(await page.locator('[data-field-error="confirm"]').isVisible()).toBe(true);
+    await page.fill('#f-confirm', host.name);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('button:has-text("Delete host")')]);
+    expect(await ui.server.db.selectFrom('hosts').select('id').where('id', '=', host.id).executeTakeFirst()).toBeUndefined();
+  });
+
+  it('dark theme', async () => {
+    const dark = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', baseURL: ui.url });
+    await dark.addCookies(await admin.context.cookies());
+    const p = await dark.newPage();
+    await p.goto('/');
+    await shot(p, 'dashboard-dark', false);
+    await dark.close();
+  });
+
   it('acknowledges an alert in place', async () => {
     const { page } = admin;
     await page.goto('/alerts');
