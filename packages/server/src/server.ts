@@ -81,9 +81,9 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
     enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
   };
-  let metrics: Metrics | undefined;
-  const registry = new AgentRegistry((_host, msg) => {
-    if (msg.type === 'command.run') metrics?.commandSent(msg.job_id);
+  const m: Metrics = new Metrics(db, SERVER_VERSION, () => new Set(registry.hostIds()));
+  const registry: AgentRegistry = new AgentRegistry((_host, msg) => {
+    if (msg.type === 'command.run') m.commandSent(msg.job_id);
   });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
@@ -93,8 +93,6 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   await repos.hosts.markAllOffline();
 
   const trusted = new CidrList(config.trustedProxies);
-  metrics = new Metrics(db, SERVER_VERSION, () => new Set(registry.hostIds()));
-  const m = metrics;
   const mountWeb = opts.mountWeb === undefined ? await loadWebModule(log) : (opts.mountWeb ?? undefined);
   const cookie = { secure: config.cookieSecure, absoluteMs: config.sessionAbsoluteMs };
   const { app, routes } = createApp({

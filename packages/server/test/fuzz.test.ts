@@ -28,7 +28,7 @@ const badFrame = fc
       const k = keys[i % keys.length] ?? 'type';
       return JSON.stringify({ ...t, [k]: v });
     }),
-    fc.constantFrom(TEMPLATES.map((t) => JSON.stringify(t))).map((s) => s.slice(0, Math.floor(s.length / 2))),
+    fc.constantFrom(...TEMPLATES.map((t) => JSON.stringify(t))).map((s) => s.slice(0, Math.floor(s.length / 2))),
     fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
   )
   .filter((f) => {

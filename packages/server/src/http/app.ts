@@ -62,7 +62,7 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));
   app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`, 404));
   app.use('*', async (c, next) => {
-    let peer = '';
+    let peer: string;
     try {
       peer = getConnInfo(c).remote.address ?? '';
     } catch {

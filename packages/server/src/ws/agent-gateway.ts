@@ -84,7 +84,7 @@ export class AgentGateway {
         }
         const msg = parsed.value;
         this.lastSeen.set(host.id, this.o.now());
-        this.dirty.add(host.id);
+        if (ready) this.dirty.add(host.id); // hello writes last_seen_at itself
         if (!ready) {
           if (msg.type !== 'hello') return this.fail(ws, 'expected_hello', `the first frame must be hello, got ${msg.type}`, CloseCode.badFrame);
           clearTimeout(helloTimer);

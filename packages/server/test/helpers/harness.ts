@@ -39,6 +39,8 @@ export async function startHarness(extra: ServerConfigInput = {}, opts: StartOpt
   };
 }
 
+// Test responses are untyped JSON that the assertions check field by field.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
@@ -62,6 +64,7 @@ export class Api {
     return r;
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async req<T = any>(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const h: Record<string, string> = { ...headers };
     if (this.cookie) h.cookie = `rm_session=${this.cookie}`;
