@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3Server, tempDir, type S3Server, type TempDir } from '@restic-manager/testkit';
 import { LocalStorage } from '../src/storage/index.js';
 import { S3Storage } from '../src/storage/s3.js';
@@ -37,4 +37,14 @@ describe('S3Storage against s3rver over HTTPS', () => {
     () => new S3Storage(opts('vault-test')),
     () => new S3Storage(opts('no-such-bucket')),
   );
+
+  it('an unreachable endpoint fails after retries with a clear error', async () => {
+    const s = new S3Storage({ ...opts('vault-test'), endpoint: 'https://127.0.0.1:1', maxAttempts: 3 });
+    const err = await s.put('x', Buffer.from('x')).then(
+      () => null,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(err?.code).toBe('Failed');
+    expect(err?.message).toMatch(/ECONNREFUSED|connect/i);
+  });
 });
