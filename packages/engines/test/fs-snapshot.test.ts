@@ -52,9 +52,12 @@ describe('withSnapshot release guarantees (recording runner)', () => {
   it.each(['btrfs', 'zfs', 'lvm'] as const)('%s: released on abort even when fn never settles (after the grace period)', async (kind) => {
     const runner = new RecordingRunner({ ...ZFS, ...LVM });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 20);
     const started = Date.now();
-    await expect(withSnapshot(kind, '/srv/data', () => new Promise(() => undefined), opts(runner, { signal: ac.signal, abortGraceMs: 100 }))).rejects.toThrow(/abort/i);
+    const never = (): Promise<never> => {
+      setTimeout(() => ac.abort(), 20); // abort while fn is running
+      return new Promise(() => undefined);
+    };
+    await expect(withSnapshot(kind, '/srv/data', never, opts(runner, { signal: ac.signal, abortGraceMs: 100 }))).rejects.toThrow(/abort/i);
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
     expect(runner.released(kind)).toBe(true);
   });
@@ -68,8 +71,8 @@ describe('withSnapshot release guarantees (recording runner)', () => {
         order.push('fn settled');
         reject(new Error('interrupted'));
       }, 50));
+      setTimeout(() => ac.abort(), 10); // abort while fn is running
     }), { ...opts(runner), signal: ac.signal });
-    setTimeout(() => ac.abort(), 10);
     await expect(p).rejects.toThrow('interrupted');
     order.push(runner.released('btrfs') ? 'released' : 'not released');
     expect(order).toEqual(['fn settled', 'released']);
