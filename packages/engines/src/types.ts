@@ -32,6 +32,8 @@ export interface EngineError {
   summary?: BackupSummary;
   /** For `lock_failed`: who holds the lock, when restic says so. */
   lockHolder?: string;
+  /** Non-JSON stdout lines of a JSON command (capped, redacted), when there were any. */
+  diagnostics?: string[];
 }
 
 /** Connection parameters (assay.rustic's opts table). Secrets are only ever put into the child's env. */

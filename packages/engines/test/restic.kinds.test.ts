@@ -72,7 +72,10 @@ describe('restic error kinds', () => {
     await writeFile(fake, '#!/bin/sh\necho "not json"\nexit 0\n', { mode: 0o755 });
     const r = await engine.backup({ ...conn, binary: fake }, { paths: [tmp.path] });
     expect(r.ok ? 'ok' : r.error.kind).toBe('failed');
-    if (!r.ok) expect(r.error.message).toMatch(/without a summary.*not json/);
+    if (!r.ok) {
+      expect(r.error.message).toMatch(/without a summary.*not json/);
+      expect(r.error.diagnostics).toEqual(['not json']);
+    }
   });
 
   it('rejects bad requests before running anything', async () => {

@@ -75,13 +75,14 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
     coalescer.flush({ ...finalBackupProgress(lastProgress, summary, summary.durationSeconds || (Date.now() - started) / 1000), errorCount });
   } else coalescer.flush();
 
+  const diagnostics = lines.diagnostics.length ? { diagnostics: lines.diagnostics } : {};
   if (error) {
-    if (error.kind === 'partial' && summary) return fail({ ...error, summary, message: `${error.message} (snapshot ${summary.snapshotId} was saved; ${errorCount} file(s) unreadable)` });
-    return fail(error);
+    if (error.kind === 'partial' && summary) return fail({ ...error, ...diagnostics, summary, message: `${error.message} (snapshot ${summary.snapshotId} was saved; ${errorCount} file(s) unreadable)` });
+    return fail({ ...error, ...diagnostics });
   }
   if (!summary) {
     const why = lines.diagnostics.at(-1) ?? run.stderrTail.at(-1) ?? 'no output';
-    return fail(libraryError('backup', 'failed', `backup ended without a summary message (last output: ${why})`, run.stderrTail, run.exitCode));
+    return fail({ ...libraryError('backup', 'failed', `backup ended without a summary message (last output: ${why})`, run.stderrTail, run.exitCode), ...diagnostics });
   }
   return ok(summary);
 }
