@@ -58,7 +58,7 @@ export async function launchBrowser(): Promise<Browser> {
 export interface Session {
   context: BrowserContext;
   page: Page;
-  /** Browser-side errors (uncaught exceptions) seen so far. */
+  /** Browser-side errors seen so far: uncaught exceptions and console errors (e.g. CSP violations). */
   pageErrors: string[];
 }
 
@@ -67,6 +67,10 @@ export async function signIn(browser: Browser, baseUrl: string, username: string
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // CSP violations and script errors land here; failed HTTP responses are expected in error tests
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/^(Failed to load resource|Response Status Error Code)/.test(m.text())) pageErrors.push(m.text());
+  });
   await page.goto('/login');
   await page.fill('#f-username', username);
   await page.fill('#f-password', password);

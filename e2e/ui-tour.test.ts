@@ -64,7 +64,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     for (const [tab, name] of [['jobs', 'host-jobs'], ['repo', 'host-repo'], ['schedules', 'host-schedules'], ['settings', 'host-settings']] as const) {
       const r = await page.goto(`/hosts/${host}/${tab}`);
       expect(r?.status()).toBe(200);
-      expect(await page.getAttribute(`#tab-${tab}`, 'aria-selected')).toBe('true');
+      expect(await page.getAttribute(`#tab-${tab}`, 'aria-current')).toBe('page');
       await shot(page, name);
     }
     await page.goto('/jobs?status=failed');
@@ -149,6 +149,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     await p.goto('/');
     await shot(p, 'dashboard-dark', false);
     await dark.close();
+    expect(admin.pageErrors).toEqual([]);
   });
 
   it('acknowledges an alert in place', async () => {
@@ -185,6 +186,9 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(await v.locator('text=Delete host').count()).toBe(0);
     await v.goto('/alerts');
     expect(await v.locator('button:has-text("Acknowledge")').count()).toBe(0);
+    const addHost = await v.goto('/hosts/new');
+    expect(addHost?.status()).toBe(403);
+    expect(await v.textContent('main')).toContain('requires the admin role');
 
     const host = hostIds[0] ?? '';
     // forged: the viewer's own session cookie, no CSRF token

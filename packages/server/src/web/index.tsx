@@ -3,13 +3,17 @@ import type { MountWeb } from '../http/app.js';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { mountActions } from './action.routes.js';
-import { NotFoundPage, mountPages } from './page.routes.js';
+import { ErrorPage } from './components/error-page.js';
+import { mountPages } from './page.routes.js';
 import { WebReadModel } from './read-model.js';
 import { mountStatic } from './static.js';
 import type { WebDeps } from './web-context.js';
 import { isHx } from './web-context.js';
 
 export type { WebDeps } from './web-context.js';
+
+/** Same-origin everything; inline style attributes are used by a few components. */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 /**
  * Mounts the server-rendered web UI (pages, partials, form actions, /static assets) on the app.
@@ -20,16 +24,20 @@ export type { WebDeps } from './web-context.js';
 export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   const w = { ...deps, read: new WebReadModel(deps.db) };
   mountStatic(app);
-  for (const p of ['/hosts/*', '/jobs/*']) {
-    app.use(p, async (c, next) => {
-      await next();
-      const e = c.error;
-      if (c.req.method === 'GET' && !isHx(c) && e instanceof DomainError && e.code === 'not_found') {
-        c.res = undefined;
-        c.res = await c.html(<NotFoundPage c={c} message={e.message} />, 404);
-      }
-    });
-  }
+  app.use('*', async (c, next) => {
+    await next();
+    if ((c.res.headers.get('content-type') ?? '').startsWith('text/html')) c.res.headers.set('Content-Security-Policy', CSP);
+    if (c.req.method !== 'GET' || isHx(c)) return;
+    const e = c.error;
+    if (e instanceof DomainError && e.code === 'not_found') {
+      c.res = undefined;
+      c.res = await c.html(<ErrorPage c={c} title="Not found" message={e.message} />, 404, { 'Content-Security-Policy': CSP });
+    } else if (c.res.status === 403 && c.get('session')) {
+      const body = (await c.res.clone().json().catch(() => null)) as { error?: { message?: string } } | null;
+      c.res = undefined;
+      c.res = await c.html(<ErrorPage c={c} title="Not allowed" message={`This page ${body?.error?.message ?? 'needs a higher role'}.`} />, 403, { 'Content-Security-Policy': CSP });
+    }
+  });
   mountActions(app, w);
   mountPages(app, w);
 };

@@ -2,8 +2,6 @@ import type { Context, Hono } from 'hono';
 import { AuditQuery, HostListQuery, JobListQuery, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, SnapshotQuery, isTerminal } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
-import { Layout, PageHead } from './components/layout.js';
-import { Empty } from './components/ui.js';
 import { AddHostPage, EnrollWatch } from './pages/add-host.js';
 import { AuditPage } from './pages/audit.js';
 import { DashboardPage, FleetSummary, HostTable } from './pages/dashboard.js';
@@ -145,16 +143,4 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     const disabled = users ? await w.read.disabledUserIds() : new Set<string>();
     return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} />);
   });
-}
-
-/** A friendly HTML page for a missing host/job when a full page was requested. */
-export function NotFoundPage(props: { c: Context<AppEnv>; message: string }) {
-  const s = props.c.get('session');
-  if (!s) return <p>{props.message}</p>;
-  return (
-    <Layout title="Not found" viewer={viewerOf(props.c)} active="dashboard">
-      <PageHead title="Not found" />
-      <div class="card"><Empty title={props.message}><a href="/">Back to the dashboard</a></Empty></div>
-    </Layout>
-  );
 }

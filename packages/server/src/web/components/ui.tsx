@@ -78,9 +78,9 @@ export function Pager(props: { total: number; limit: number; offset: number; hre
 
 export function Tabs(props: { tabs: { id: string; label: string; href: string }[]; active: string }) {
   return (
-    <nav class="tabs" role="tablist" aria-label="Sections">
+    <nav class="tabs" aria-label="Sections">
       {props.tabs.map((t) => (
-        <a href={t.href} role="tab" aria-selected={t.id === props.active ? 'true' : 'false'} id={`tab-${t.id}`}>
+        <a href={t.href} aria-current={t.id === props.active ? 'page' : undefined} id={`tab-${t.id}`}>
           {t.label}
         </a>
       ))}

@@ -156,7 +156,7 @@ function HostRow(props: { host: HostView; operate: boolean }) {
   return (
     <tr class="row-link" data-host-id={h.id}>
       <td>
-        <a class="stretched host-name" href={`/hosts/${h.id}`}>{h.name}</a>
+        <a class="stretched host-name" id={`host-link-${h.id}`} href={`/hosts/${h.id}`}>{h.name}</a>
         <div class="host-sub">
           {h.hostname && h.hostname !== h.name ? <span>{h.hostname} </span> : null}
           <Tags tags={h.tags} />
@@ -172,7 +172,7 @@ function HostRow(props: { host: HostView; operate: boolean }) {
       <td class="num hide-sm">{h.open_alert_count > 0 ? <Badge tone="danger" plain>{h.open_alert_count}</Badge> : <span class="faint">0</span>}</td>
       <td class="hide-sm">
         {h.current_job_id ? (
-          <a class="row-action" href={`/jobs/${h.current_job_id}`} title={`Job ${shortId(h.current_job_id)}`}>View →</a>
+          <a class="row-action" id={`host-job-${h.id}`} href={`/jobs/${h.current_job_id}`} title={`Job ${shortId(h.current_job_id)}`}>View →</a>
         ) : (
           <span class="faint">—</span>
         )}
@@ -182,7 +182,7 @@ function HostRow(props: { host: HostView; operate: boolean }) {
           {h.status === 'pending' ? (
             <span class="faint">awaiting agent</span>
           ) : (
-            <button class="btn small row-action" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"backup"}' disabled={!!h.current_job_id}>
+            <button class="btn small row-action" id={`run-${h.id}`} hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"backup"}' disabled={!!h.current_job_id}>
               Run now
             </button>
           )}

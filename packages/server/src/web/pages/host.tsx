@@ -37,7 +37,7 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
         </div>
       ) : null}
       <Tabs tabs={tabs} active={props.tab} />
-      <div id="tab-panel" role="tabpanel" aria-labelledby={`tab-${props.tab}`}>
+      <div id="tab-panel">
         {props.children}
       </div>
     </Layout>

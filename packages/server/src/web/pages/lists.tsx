@@ -84,8 +84,8 @@ export function AlertsPage(props: { viewer: Viewer; open: boolean; alerts: { ite
     <Layout title="Alerts" viewer={props.viewer} active="alerts">
       <PageHead title="Alerts" sub="Failed backups, stale hosts, failed checks and offline agents." />
       <nav class="tabs" aria-label="Alert state">
-        <a href="/alerts" aria-selected={props.open ? 'true' : 'false'}>Open</a>
-        <a href="/alerts?open=false" aria-selected={!props.open ? 'true' : 'false'}>Resolved</a>
+        <a href="/alerts" aria-current={props.open ? 'page' : undefined}>Open</a>
+        <a href="/alerts?open=false" aria-current={!props.open ? 'page' : undefined}>Resolved</a>
       </nav>
       <section class="card">
         {a.items.length === 0 ? (
