@@ -142,6 +142,26 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(await ui.server.db.selectFrom('hosts').select('id').where('id', '=', host.id).executeTakeFirst()).toBeUndefined();
   });
 
+  it('sign-in is throttled after repeated failures, with a clear message (other accounts unaffected)', async () => {
+    const ctx = await browser.newContext({ baseURL: ui.url });
+    const page = await ctx.newPage();
+    await page.goto('/login');
+    await page.fill('#f-username', 'mallory');
+    await page.fill('#f-password', 'guess-again');
+    // five free failures (the throttle's allowance), then the form is submitted at once
+    for (let i = 0; i < 5; i++) {
+      const r = await page.request.post('/login', { form: { username: 'mallory', password: `guess-${i}` }, maxRedirects: 0 });
+      expect(r.status()).toBe(401);
+    }
+    const [resp] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'), page.click('button[type=submit]')]);
+    expect(resp.status()).toBe(429);
+    expect(await page.textContent('#login-error')).toMatch(/Too many failed sign-ins\. Retry in \d+ s\./);
+    await ctx.close();
+    const fine = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
+    expect(new URL(fine.page.url()).pathname).toBe('/');
+    await fine.context.close();
+  });
+
   it('dark theme', async () => {
     const dark = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', baseURL: ui.url });
     await dark.addCookies(await admin.context.cookies());
