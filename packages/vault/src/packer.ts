@@ -101,7 +101,7 @@ export class Packer {
     const blob = this.current;
     if (!blob) return;
     this.current = null;
-    while (this.inflight.size >= (this.o.maxUploads ?? (this.o.storage.stage ? 4 : 2))) await Promise.race(this.inflight);
+    while (this.inflight.size >= (this.o.maxUploads ?? (this.o.storage.stage ? 8 : 2))) await Promise.race(this.inflight);
     if (this.failure) throw this.failure;
     const plain = blob.encryptor.plaintextLength;
     const header = blob.encryptor.headerLength;

@@ -51,7 +51,7 @@ export class ChunkPool {
       const sab = new SharedArrayBuffer(4);
       const credit = new Int32Array(sab);
       credit[0] = opts.creditBytes ?? 2 * 1024 * 1024;
-      const worker = new Worker(script, { workerData: { params, level, credit: sab } satisfies WorkerInit, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      const worker = new Worker(script, { workerData: { params, level, credit: sab } satisfies WorkerInit });
       const slot: Slot = { worker, credit, busy: 0, queued: 0 };
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'end') {
