@@ -98,4 +98,37 @@ describe('enrollment', () => {
     expect((await h.admin.req('GET', `/api/hosts/${e.host_id}`)).status).toBe(404);
     await expect(new FakeAgent({ url: h.url, bearer: e.bearer_token }).open()).rejects.toThrow(/401/);
   });
+
+  it('replaces credentials of an enrolled host and pushes config.update to its agent', async () => {
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'rotate', repository: REPO });
+    const e = await FakeAgent.enroll(h.url, add.body.token);
+    const agent = new FakeAgent({ url: h.url, bearer: e.bearer_token });
+    await agent.connect();
+    await agent.next('config.update');
+    const oldRepo = (await h.admin.req('GET', `/api/hosts/${e.host_id}`)).body.repo_id;
+    const r = await h.admin.req('PUT', `/api/hosts/${e.host_id}/credentials`, { repository: { url: 'rest:https://new.lan/rotate/', rest_username: 'rotate' } });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ pushed: true, host_id: e.host_id });
+    expect(r.body.htpasswd_line).toContain('htpasswd -B -i');
+    expect(await agent.next('config.update')).toEqual({
+      type: 'config.update', repository: 'rest:https://new.lan/rotate/', password: r.body.generated_password, rest_username: 'rotate', rest_password: r.body.generated_rest_password,
+    });
+    const host = (await h.admin.req('GET', `/api/hosts/${e.host_id}`)).body;
+    expect(host.repo_id).not.toBe(oldRepo);
+    expect((await h.admin.req('GET', `/api/repos/${oldRepo}`)).status).toBe(404);
+    const pending = await h.admin.req('POST', '/api/hosts', { name: 'not-yet', repository: REPO });
+    expect((await h.admin.req('PUT', `/api/hosts/${pending.body.host_id}/credentials`, { repository: REPO })).status).toBe(409);
+    await agent.close();
+  });
+
+  it('shows an agent that reports no restic as degraded', async () => {
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'no-restic', repository: REPO });
+    const e = await FakeAgent.enroll(h.url, add.body.token);
+    const agent = new FakeAgent({ url: h.url, bearer: e.bearer_token });
+    await agent.open();
+    agent.send({ type: 'hello', protocol_version: 1, agent_version: '1', restic_version: null, hostname: 'n', os: 'linux', arch: 'x64' });
+    await agent.next('hello');
+    expect((await h.admin.req('GET', `/api/hosts/${e.host_id}`)).body.status).toBe('degraded');
+    await agent.close();
+  });
 });

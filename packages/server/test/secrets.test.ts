@@ -46,6 +46,10 @@ describe('secrets never leak', () => {
     expect((await agent.next('command.run')) as unknown).toMatchObject({ args: { pre_hook: HOOK } });
     agent.started(run.body.job.id, 'backup');
     agent.finished(run.body.job.id, 'succeeded');
+    const NEW_PASSWORD = `${REPO_PASSWORD}-rotated`;
+    const rot = await record(h.admin, 'PUT', `/api/hosts/${hostId}/credentials`, { repository: { url: 'rest:https://rest.lan/v2/', password: NEW_PASSWORD, rest_username: 'vault-host', rest_password: REST_PASSWORD } });
+    expect(rot.body.pushed).toBe(true);
+    expect(await agent.next('config.update')).toMatchObject({ password: NEW_PASSWORD });
     // Error paths that are handed a secret.
     await record(new Api(h.url), 'POST', '/api/auth/login', { username: 'admin', password: REPO_PASSWORD });
     await record(new Api(h.url), 'POST', '/api/auth/login', { username: REST_PASSWORD, password: 'x' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostView, RegenerateTokenRequest, RepoView,
+  AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostView, RegenerateTokenRequest, RepoView, RepositoryInput,
   SnapshotQuery, SnapshotView, page,
 } from '@restic-manager/protocol';
 import { DomainError } from '../services/errors.js';
@@ -33,6 +33,12 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/hosts/:id/enrollment-token', summary: 'Regenerate the enrollment token (optionally with new credentials)', access: 'admin',
       body: RegenerateTokenRequest, response: EnrollmentTokenResponse, status: 201,
       handler: ({ actor, params, body }) => s.hosts.regenerateToken(actor, params.id ?? '', body.repository),
+    }),
+    route<{ repository: z.infer<typeof RepositoryInput> }>({
+      method: 'put', path: '/api/hosts/:id/credentials', summary: 'Replace the repository credentials and push config.update (generated secrets returned once)', access: 'admin',
+      body: z.object({ repository: RepositoryInput }).strict(),
+      response: EnrollmentTokenResponse.pick({ host_id: true, generated_password: true, generated_rest_password: true, htpasswd_line: true }).extend({ pushed: z.boolean() }),
+      handler: ({ actor, params, body }) => s.hosts.setCredentials(actor, params.id ?? '', body.repository),
     }),
     route<z.infer<typeof AgentUpdateRequest>>({
       method: 'post', path: '/api/hosts/:id/agent/update', summary: 'Tell the agent a new version is available (informational, §4.2)', access: 'admin',

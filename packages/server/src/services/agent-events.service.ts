@@ -50,7 +50,8 @@ export class AgentEventsService {
     const now = iso(this.d.now());
     await this.d.repos.hosts.update(host.id, {
       hostname: h.hostname, os: h.os, arch: h.arch, agent_version: h.agent_version, restic_version: h.restic_version,
-      protocol_version: h.protocol_version, last_seen_at: now, status: 'online',
+      // An agent that cannot find restic is connected but cannot run jobs: degraded.
+      protocol_version: h.protocol_version, last_seen_at: now, status: h.restic_version ? 'online' : 'degraded',
       ...(h.applied_schedule_version !== undefined ? { applied_schedule_version: h.applied_schedule_version } : {}),
     });
     const active = new Set(h.active_job_ids);

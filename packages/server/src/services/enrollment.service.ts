@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { CloseCode, PROTOCOL_VERSION } from '@restic-manager/protocol';
 import { hashToken, randomToken } from '../crypto/tokens.js';
 import { EnrollmentRepository } from '../repositories/enrollment.repository.js';
@@ -8,8 +7,9 @@ import type { AuditService } from './audit.service.js';
 import type { ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
-import type { RepoSecrets } from './host.service.js';
-import { repoKind, tokenAad } from './host.service.js';
+import { tokenAad } from './host.service.js';
+import type { RepoSecrets } from './repo-secrets.js';
+import { storeRepoSecrets } from './repo-secrets.js';
 
 export interface EnrollInput {
   token: string;
@@ -48,20 +48,7 @@ export class EnrollmentService {
       if (!host) throw new DomainError('token_invalid', 'enrollment token is not valid');
       let repoId = host.repo_id;
       if (row.blob_enc) {
-        const s = this.d.box.openJson<RepoSecrets>(row.blob_enc, tokenAad(row.id));
-        const pwId = randomUUID();
-        await repos.insertCredential({ id: pwId, kind: 'repo_password', username: null, secret_enc: this.d.box.seal(s.password, `credential:${pwId}`), rotated_at: iso(now) });
-        let restId: string | null = null;
-        if (s.rest_username && s.rest_password) {
-          restId = randomUUID();
-          await repos.insertCredential({ id: restId, kind: 'rest', username: s.rest_username, secret_enc: this.d.box.seal(s.rest_password, `credential:${restId}`), rotated_at: iso(now) });
-        }
-        repoId = randomUUID();
-        await repos.insert({
-          id: repoId, name: host.name, url: s.url, kind: repoKind(s.url), credential_id: restId, password_secret_id: pwId,
-          size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: null, last_check_status: null,
-          lock_state: null, append_only: s.append_only ? 1 : 0, credential_rotated_at: iso(now), created_at: iso(now),
-        });
+        repoId = await storeRepoSecrets(tx, this.d.box, this.d.box.openJson<RepoSecrets>(row.blob_enc, tokenAad(row.id)), host.name, now);
       }
       await hosts.update(host.id, {
         agent_token_hash: hashToken(bearer), hostname: input.hostname, os: input.os, arch: input.arch,

@@ -1,24 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { ConfigUpdate, RepositoryInput } from '@restic-manager/protocol';
 import { CloseCode } from '@restic-manager/protocol';
-import { generatePassword, hashToken, randomToken } from '../crypto/tokens.js';
+import { hashToken, randomToken } from '../crypto/tokens.js';
+import { HostRepository } from '../repositories/host.repository.js';
 import type { HostFilter } from '../repositories/host.repository.js';
+import { RepoRepository } from '../repositories/repo.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
+import type { GeneratedSecrets } from './repo-secrets.js';
+import { completeSecrets, storeRepoSecrets } from './repo-secrets.js';
 import { hostView, repoView } from './views.js';
 
 export const ENROLLMENT_TTL_MS = 3_600_000;
-
-/** The sealed content of an enrollment token / a host's repository credentials. */
-export interface RepoSecrets {
-  url: string;
-  password: string;
-  rest_username?: string | undefined;
-  rest_password?: string | undefined;
-  append_only: boolean;
-}
 
 export const tokenAad = (tokenId: string): string => `enrollment:${tokenId}`;
 
@@ -59,38 +54,46 @@ export class HostService {
     const token = randomToken();
     const tokenId = randomUUID();
     const expires = iso(this.d.now() + ENROLLMENT_TTL_MS);
-    let generatedPassword: string | undefined;
-    let generatedRest: string | undefined;
+    let shown: GeneratedSecrets = {};
     let blob: string | null = null;
     if (repository) {
-      if (!repository.password) generatedPassword = generatePassword();
-      if (repository.rest_username && !repository.rest_password) generatedRest = generatePassword();
-      const secrets: RepoSecrets = {
-        url: repository.url,
-        password: repository.password ?? generatedPassword ?? '',
-        rest_username: repository.rest_username,
-        rest_password: repository.rest_password ?? generatedRest,
-        append_only: repository.append_only,
-      };
-      blob = this.d.box.sealJson(secrets, tokenAad(tokenId));
+      const c = completeSecrets(repository);
+      shown = c.shown;
+      blob = this.d.box.sealJson(c.secrets, tokenAad(tokenId));
     }
     await this.d.repos.enrollment.insert({
       id: tokenId, token_hash: hashToken(token), host_id: hostId, blob_enc: blob, expires_at: expires, used_at: null,
       created_by: actor.kind === 'user' ? actor.id : null, created_at: iso(this.d.now()),
     });
     const base = this.d.baseUrl();
-    const restPass = generatedRest ?? undefined;
     return {
       host_id: hostId,
       token,
       expires_at: expires,
       install_command: `curl -fsSL ${base}/install/install.sh | sudo RM_TOKEN=${token} bash`,
-      ...(generatedPassword ? { generated_password: generatedPassword } : {}),
-      ...(restPass ? { generated_rest_password: restPass } : {}),
-      ...(repository?.rest_username && restPass
-        ? { htpasswd_line: `echo '${restPass}' | htpasswd -B -i /path/to/.htpasswd ${repository.rest_username}` }
-        : {}),
+      ...shown,
     };
+  }
+
+  /**
+   * Replaces an enrolled host's repository and credentials (missing passwords are generated and
+   * returned once) and pushes `config.update` when the agent is connected (spec §7.3).
+   */
+  async setCredentials(actor: Actor, hostId: string, repository: RepositoryInput) {
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (!host) throw notFound('host', hostId);
+    if (!host.agent_token_hash) throw new DomainError('invalid_state', 'host is not enrolled yet: regenerate its enrollment token with the new repository instead');
+    const { secrets, shown } = completeSecrets(repository);
+    await this.d.db.transaction().execute(async (tx) => {
+      const repoId = await storeRepoSecrets(tx, this.d.box, secrets, host.name, this.d.now());
+      await new HostRepository(tx).update(hostId, { repo_id: repoId });
+      if (host.repo_id) await new RepoRepository(tx).deleteUnreferenced(host.repo_id);
+    });
+    await this.audit.record(actor, 'host.credentials', { kind: 'host', id: hostId }, { repository_url: repository.url, credentials_changed: true });
+    const cfg = await this.configFor(hostId);
+    const pushed = cfg ? this.d.agents.send(hostId, cfg) : false;
+    if (pushed) await this.audit.record({ kind: 'system' }, 'agent.command.config.update', { kind: 'host', id: hostId }, { credentials_pushed: true });
+    return { host_id: hostId, pushed, ...shown };
   }
 
   async list(filter: HostFilter, limit: number, offset: number) {
@@ -153,11 +156,4 @@ export class HostService {
       ...(rest ? { rest_username: rest.username ?? '', rest_password: this.d.box.open(rest.secret_enc, `credential:${rest.id}`) } : {}),
     };
   }
-}
-
-export function repoKind(url: string): 'rest' | 's3' | 'local' | 'other' {
-  if (url.startsWith('rest:')) return 'rest';
-  if (url.startsWith('s3:')) return 's3';
-  if (url.startsWith('/') || url.startsWith('local:')) return 'local';
-  return 'other';
 }
