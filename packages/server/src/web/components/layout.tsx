@@ -1,4 +1,5 @@
 import type { Child } from 'hono/jsx';
+import { raw } from 'hono/html';
 import type { Role } from '@restic-manager/protocol';
 
 /** Header the server's CSRF middleware reads on state-changing requests. */
@@ -9,6 +10,9 @@ export interface Viewer {
   role: Role;
   csrfToken: string;
 }
+
+/** Standards mode (without it browsers render in quirks mode). */
+const DOCTYPE = raw('<!DOCTYPE html>');
 
 export type NavId = 'dashboard' | 'jobs' | 'repos' | 'alerts' | 'audit' | 'settings' | 'hosts';
 
@@ -51,6 +55,8 @@ export const Brand = () => (
 export function Layout(props: { title: string; viewer: Viewer; active: NavId; openAlerts?: number; children: Child }) {
   const v = props.viewer;
   return (
+    <>
+    {DOCTYPE}
     <html lang="en">
       <Head title={props.title} />
       <body hx-headers={JSON.stringify({ [CSRF_HEADER]: v.csrfToken })}>
@@ -83,12 +89,15 @@ export function Layout(props: { title: string; viewer: Viewer; active: NavId; op
         <div id="toasts" class="toasts" aria-live="polite"></div>
       </body>
     </html>
+    </>
   );
 }
 
 /** Frame for pages without a session (login). */
 export function BareLayout(props: { title: string; children: Child }) {
   return (
+    <>
+    {DOCTYPE}
     <html lang="en">
       <Head title={props.title} />
       <body>
@@ -96,6 +105,7 @@ export function BareLayout(props: { title: string; children: Child }) {
         <div id="toasts" class="toasts" aria-live="polite"></div>
       </body>
     </html>
+    </>
   );
 }
 
