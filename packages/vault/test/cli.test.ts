@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
-import { X25519Identity } from '../src/index.js';
+import { LocalStorage, loadSnapshot, X25519Identity } from '../src/index.js';
 import { CLI, haveCli, vault } from './cli-helpers.js';
 import { flip } from './helpers.js';
 
@@ -130,17 +130,24 @@ describe.skipIf(!haveCli)('vault CLI', () => {
   });
 
   it('a flipped bit: check exits 3 naming the file; restore exits 3 and restores the rest', async () => {
-    const { cfgFile, repo, src, key } = setup({ pack_size: '8MiB' });
+    const { cfgFile, repo, src, key } = setup({ pack_size: '8MiB', chunk_size: '1MiB' });
     const { mkdirSync } = await import('node:fs');
     mkdirSync(repo);
     mkdirSync(src);
     writeFileSync(path.join(src, 'victim.bin'), randomBytes(600_000));
-    writeFileSync(path.join(src, 'other.txt'), 'unaffected\n');
+    writeFileSync(path.join(src, 'other.txt'), 'unaffected\n'.repeat(20_000));
     expect(vault(['backup', cfgFile, '--cron']).code).toBe(0);
     const [snap] = snapshotsOf(repo);
-    const blob = files(path.join(repo, 'blobs'))[0]!;
+    // victim.bin is one chunk (below the 256 KiB minimum of 1 MiB chunking) spanning ~9 segments; flip a bit
+    // in a segment strictly inside it, so no other file can share it (pack order depends on worker timing).
+    const meta = await loadSnapshot(new LocalStorage(repo), X25519Identity.parse(key), 'index/', snap!);
+    const victim = meta.entries.find((e) => e.p.endsWith('victim.bin'))!;
+    const [, bi, offset] = meta.chunks[victim.c![0]!]!;
+    const [blobId, , header] = meta.blobs[bi]!;
+    const blob = path.join(repo, 'blobs', blobId.slice(0, 2), blobId);
     const b = readFileSync(blob);
-    flip(b, b.length - 100, 4); // in the last segment: victim.bin's data (other.txt is packed first)
+    expect(victim.c).toHaveLength(1);
+    flip(b, header + 16 + (Math.floor(offset / 65536) + 2) * (65536 + 16) + 20, 4);
     writeFileSync(blob, b);
     const c = vault(['check', repo, ''], { VAULTIK_PRIVATE_KEY: key });
     expect(c.code).toBe(3);
@@ -149,7 +156,7 @@ describe.skipIf(!haveCli)('vault CLI', () => {
     const r = vault(['restore', repo, '', snap!, out], { VAULTIK_PRIVATE_KEY: key });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(path.join(src, 'victim.bin'));
-    expect(readFileSync(path.join(out, src, 'other.txt'), 'utf8')).toBe('unaffected\n');
+    expect(readFileSync(path.join(out, src, 'other.txt'), 'utf8')).toBe('unaffected\n'.repeat(20_000));
   });
 
   it('--help on every subcommand', () => {
