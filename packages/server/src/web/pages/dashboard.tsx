@@ -129,7 +129,7 @@ export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
             <thead>
               <tr>
                 <th>Host</th>
-                <th>Status</th>
+                <th class="hide-sm">Status</th>
                 <th>Last backup</th>
                 <th class="num hide-sm">Repo size</th>
                 <th class="num hide-sm">Snapshots</th>
@@ -160,10 +160,11 @@ function HostRow(props: { host: HostView; operate: boolean }) {
         <div class="host-sub">
           {h.hostname && h.hostname !== h.name ? <span>{h.hostname} </span> : null}
           <Tags tags={h.tags} />
+          <span class="show-sm"> <HostStatusBadge status={h.status} /></span>
           {h.open_alert_count > 0 ? <span class="show-sm"> <Badge tone="danger" plain>{h.open_alert_count} alert{h.open_alert_count === 1 ? '' : 's'}</Badge></span> : null}
         </div>
       </td>
-      <td><HostStatusBadge status={h.status} /></td>
+      <td class="hide-sm"><HostStatusBadge status={h.status} /></td>
       <td class="nowrap">
         <RelTime iso={h.last_backup_at} /> {h.last_backup_status ? <JobStatusBadge status={h.last_backup_status} /> : null}
       </td>
