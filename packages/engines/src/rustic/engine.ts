@@ -167,10 +167,15 @@ export class RusticEngine implements Engine {
     if (req.verify) args.push('--verify-existing');
     args.push(req.snapshot, req.target);
     const started = Date.now();
+    // Without filters the whole snapshot is restored: its stored summary gives the totals.
+    const filtered = (req.include?.length ?? 0) + (req.exclude?.length ?? 0) > 0;
+    const totals = filtered ? undefined : await this.stats(conn, { mode: 'restore-size', snapshot: req.snapshot }, opts);
     const r = await this.text(conn, 'restore', args, opts);
     if (!r.ok) return r;
-    const summary: RestoreSummary = { filesRestored: null, bytesRestored: 0, durationSeconds: (Date.now() - started) / 1000 };
-    new ProgressCoalescer(opts.onProgress, 0).flush({ ...emptyProgress(), percentDone: 1, etaSeconds: 0, elapsedSeconds: summary.durationSeconds });
+    const bytes = totals?.ok ? totals.value.totalSize : 0;
+    const files = totals?.ok ? totals.value.totalFileCount : null;
+    const summary: RestoreSummary = { filesRestored: files, bytesRestored: bytes, durationSeconds: (Date.now() - started) / 1000 };
+    new ProgressCoalescer(opts.onProgress, 0).flush({ ...emptyProgress(), percentDone: 1, bytesDone: bytes, totalBytes: bytes, filesDone: files ?? 0, totalFiles: files, etaSeconds: 0, elapsedSeconds: summary.durationSeconds });
     return ok(summary);
   }
 

@@ -174,9 +174,10 @@ export function engineContract(makeEngine: () => Engine, backendName: BackendNam
       const conn = await freshRepo('cancel');
       const drip = dripStream(256 * 1024, 10);
       const ac = new AbortController();
-      const seen: number[] = [];
-      const running = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: 'big.bin' } }, { signal: ac.signal, killGraceMs: 10_000, onProgress: (p) => seen.push(p.bytesDone), progressIntervalMs: 0 });
-      await waitFor('some data to flow', async () => (seen.some((b) => b > 1_000_000) ? true : undefined));
+      const marker = `cancel-${Date.now()}.bin`;
+      const running = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: marker } }, { signal: ac.signal, killGraceMs: 10_000 });
+      await waitFor('the backup process', () => findProcess(marker));
+      await new Promise((r) => setTimeout(r, 1500)); // let data flow and packs get written
       ac.abort();
       const r = await running;
       drip.end();
