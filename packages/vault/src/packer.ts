@@ -72,6 +72,7 @@ export class Packer {
   private current: OpenBlob | null = null;
   private readonly inflight = new Set<Promise<void>>();
   private failure: unknown = null;
+  private nextStaged: Promise<StagedObject> | null = null;
   bytesUploaded = 0;
   blobsUploaded = 0;
 
@@ -83,7 +84,12 @@ export class Packer {
     let blob = this.current;
     if (!blob) {
       blob = this.current = new OpenBlob(this.o.recipient);
-      if (this.o.storage.stage) blob.staged = await this.o.storage.stage();
+      if (this.o.storage.stage) {
+        // The next blob's staging file is created while this one fills.
+        blob.staged = await (this.nextStaged ?? this.o.storage.stage());
+        this.nextStaged = this.o.storage.stage();
+        this.nextStaged.catch(() => undefined);
+      }
     }
     const offset = blob.encryptor.plaintextLength;
     blob.write(blob.encryptor.push(data));
@@ -135,6 +141,11 @@ export class Packer {
   async flush(): Promise<void> {
     await this.close();
     await Promise.all(this.inflight);
+    if (this.nextStaged) {
+      const unused = this.nextStaged;
+      this.nextStaged = null;
+      await unused.then((s) => s.abort()).catch(() => undefined);
+    }
     if (this.failure) throw this.failure;
   }
 }

@@ -75,10 +75,10 @@ export class LocalStorage implements Storage {
   }
   /** Writes into `<root>/.staging/` (never listed); commit links the file into place. */
   async stage(): Promise<StagedObject> {
-    await this.probe();
     const dir = path.join(this.root, STAGING);
-    await mkdir(dir, { recursive: true });
     if (!this.staleCleaned) {
+      await this.probe();
+      await mkdir(dir, { recursive: true });
       // Leftovers of killed backups: never visible to readers, safe to drop after an hour.
       this.staleCleaned = true;
       for (const name of await readdir(dir).catch(() => [] as string[])) {
