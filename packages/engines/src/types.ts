@@ -264,11 +264,11 @@ export interface Engine {
   forget(conn: Connection, req: ForgetRequest, opts?: CallOptions): Promise<Result<ForgetResult>>;
   prune(conn: Connection, opts?: CallOptions): Promise<Result<{ output: string[] }>>;
   check(conn: Connection, req?: CheckRequest, opts?: CallOptions): Promise<Result<CheckResult>>;
-  /** Removes stale locks only (restic's rules) unless `removeAll`. */
+  /** Removes stale locks only (restic's rules) unless `removeAll`. A no-op for rustic (lock-free). */
   unlock(conn: Connection, req?: { removeAll?: boolean }, opts?: CallOptions): Promise<Result<void>>;
   restore(conn: Connection, req: RestoreRequest, opts?: ProgressOptions): Promise<Result<RestoreSummary>>;
   keyAdd(conn: Connection, req: KeyAddRequest, opts?: CallOptions): Promise<Result<{ keyId: string }>>;
   keyRemove(conn: Connection, keyId: string, opts?: CallOptions): Promise<Result<void>>;
-  /** Lists locks with their age and holder (for the Repo tab's stale-lock view). */
+  /** Lists locks with their age and holder (for the Repo tab's stale-lock view). restic only: rustic is lock-free. */
   locks?(conn: Connection, opts?: CallOptions): Promise<Result<{ id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[]>>;
 }
