@@ -45,6 +45,18 @@ export async function loadSnapshot(storage: Storage, identity: X25519Identity, i
   }
 }
 
+/**
+ * Rejects entries that could escape the target directory: a snapshot can be forged by
+ * anyone who can write the bucket (the recipient is public), so paths are untrusted.
+ */
+function safePath(e: Entry, snap: string): void {
+  const p = e.p;
+  if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0') || path.posix.normalize(p) !== p || p.split('/').includes('..')) {
+    throw new Error(`snapshot ${snap}: metadata contains an unsafe path ${JSON.stringify(String(p).slice(0, 200))}; refusing to restore`);
+  }
+  if (!['f', 'd', 'l'].includes(e.t)) throw new Error(`snapshot ${snap}: unknown entry type for ${p}`);
+}
+
 function nsToDate(ns: string): Date {
   return new Date(Number(BigInt(ns) / 1_000_000n));
 }
@@ -54,29 +66,26 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
   const select = o.select ?? ((e: Entry) => path.join(o.target, e.p));
   const chosen: Array<{ e: Entry; dest: string }> = [];
   for (const e of meta.entries) {
+    safePath(e, o.snapshotId);
     const dest = select(e);
     if (dest !== null) chosen.push({ e, dest });
   }
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, damaged: [] };
   const damaged = new Map<string, string>();
   if (!o.select) await mkdir(o.target, { recursive: true });
-  // 1. Structure.
+  // 1. Structure. Symlinks come last (step 3b), so no write can be redirected through
+  // a link the snapshot itself creates; entry paths are validated (see safePath).
   for (const { e, dest } of chosen) {
     if (e.t === 'd') {
       await mkdir(dest, { recursive: true, mode: 0o700 });
       result.dirs++;
-    } else {
+    } else if (e.t === 'f') {
       await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
       await rm(dest, { force: true, recursive: false }).catch(() => undefined);
-      if (e.t === 'l') {
-        await symlink(e.l ?? '', dest);
-        result.symlinks++;
-      } else {
-        const fh = await open(dest, 'w', 0o600);
-        await fh.truncate(e.s ?? 0);
-        await fh.close();
-        result.files++;
-      }
+      const fh = await open(dest, 'w', 0o600);
+      await fh.truncate(e.s ?? 0);
+      await fh.close();
+      result.files++;
     }
   }
   // 2. Content, grouped by blob so each blob's segments are fetched once.
@@ -145,6 +154,14 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
     const e = chosen.find((x) => x.dest === dest)!.e;
     result.damaged.push({ path: e.p, error });
     result.files--;
+  }
+  // 3b. Symlinks.
+  for (const { e, dest } of chosen) {
+    if (e.t !== 'l') continue;
+    await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+    await rm(dest, { force: true, recursive: false }).catch(() => undefined);
+    await symlink(e.l ?? '', dest);
+    result.symlinks++;
   }
   // 4. Metadata, children before parents so directory mtimes stick.
   const root = process.getuid?.() === 0;
