@@ -89,6 +89,29 @@ describe('restic error kinds', () => {
     expect(cases.map((r) => (r.ok ? 'ok' : r.error.kind))).toEqual(Array(5).fill('invalid_argument'));
   });
 
+  it('backup options reach restic: excludes, exclude files, parent, one-file-system', async () => {
+    const src = path.join(tmp.path, 'opts');
+    await mkdir(path.join(src, 'cache'), { recursive: true });
+    await writeFile(path.join(src, 'keep.txt'), 'keep');
+    await writeFile(path.join(src, 'skip.tmp'), 'skip');
+    await writeFile(path.join(src, 'cache', 'big.dat'), 'cache');
+    const excludeFile = path.join(tmp.path, 'excludes.txt');
+    await writeFile(excludeFile, 'cache\n');
+    const first = await engine.backup(conn, { paths: [src], excludes: ['*.tmp'], excludeFiles: [excludeFile], oneFileSystem: true });
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    const names: string[] = [];
+    const ls = engine.ls(conn, { snapshot: first.value.snapshotId });
+    for await (const e of ls.entries) names.push(e.name);
+    expect(names).toContain('keep.txt');
+    expect(names).not.toContain('skip.tmp');
+    expect(names).not.toContain('big.dat');
+    const second = await engine.backup(conn, { paths: [src], excludes: ['*.tmp'], excludeFiles: [excludeFile], parent: first.value.snapshotId });
+    expect(second.ok && second.value.filesUnmodified).toBe(1);
+    const snaps = await engine.snapshots(conn, { paths: [src] });
+    expect(snaps.ok && snaps.value.at(-1)?.parent?.startsWith(first.value.snapshotId)).toBe(true);
+  });
+
   it('check reports a damaged repository as errors, not as a crash', async () => {
     const c = { ...conn, repository: path.join(tmp.path, 'damaged') };
     expect((await engine.init(c)).ok).toBe(true);
