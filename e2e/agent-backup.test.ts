@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, requireTool } from '@restic-manager/testkit';
-import { REPO_PASSWORD, REST_PASSWORD, allCmdlines, eventually, startStack, subscribe } from './agent-harness.js';
+import { REPO_PASSWORD, REST_PASSWORD, allCmdlines, eventually, runAgentCli, startStack, subscribe } from './agent-harness.js';
 import type { Stack } from './agent-harness.js';
 
 const tools = ['restic', 'rclone', 'htpasswd'].map((t) => [t, requireTool(t)] as const);
@@ -52,6 +52,19 @@ describe.skipIf(missing.length > 0)('agent end to end: enroll, run-now backup, l
     }
     const stateFiles = fs.readdirSync(s.agentDir).filter((f) => fs.statSync(path.join(s.agentDir, f)).isFile());
     for (const f of stateFiles) expect(fs.readFileSync(path.join(s.agentDir, f), 'utf8'), f).not.toContain(REPO_PASSWORD);
+  });
+
+  it('health-check and dump-state work against the running agent', async () => {
+    const h = await runAgentCli(['health-check', '--state-dir', s.agentDir]);
+    expect(h.code, h.err).toBe(0);
+    expect(h.out).toContain('healthy: connected to the server');
+    const d = await runAgentCli(['dump-state', '--state-dir', s.agentDir]);
+    expect(d.code, d.err).toBe(0);
+    const state = JSON.parse(d.out) as { config: { host_id: string }; secrets: { password: string; rest_username: string } };
+    expect(state.config.host_id).toBe(s.hostId);
+    expect(state.secrets).toMatchObject({ password: '[redacted]', rest_username: 'h1' });
+    expect(d.out).not.toContain(REPO_PASSWORD);
+    expect(d.out).not.toContain(REST_PASSWORD);
   });
 
   it('a failing pre_hook aborts the backup; the post_hook sees RM_JOB_STATUS', async () => {
