@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,40 @@ describe.skipIf(!restic.ok)('agent with real restic (local repository)', () => {
     expect(await server.waitFor(of('c1', 'job.finished'), 30_000)).toMatchObject({ status: 'cancelled', error_kind: 'cancelled' });
     server.send({ type: 'command.run', job_id: 'k1', kind: 'check', args: {} });
     expect(await server.waitFor(of('k1', 'job.finished'), 60_000)).toMatchObject({ status: 'succeeded' });
+  });
+
+  /** A live `restic backup --stdin` holds a (non-exclusive) lock for as long as its stdin is open. */
+  function holdLock(): { child: ReturnType<typeof spawn>; locked: Promise<void> } {
+    const child = spawn('restic', ['backup', '--stdin', '--stdin-filename', 'held.txt'], {
+      env: { ...process.env, RESTIC_REPOSITORY: path.join(tmp.path, 'repo'), RESTIC_PASSWORD: PASSWORD },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    child.stdin!.write('holding a lock\n');
+    const locks = path.join(tmp.path, 'repo', 'locks');
+    const locked = (async () => {
+      for (let i = 0; i < 200 && fs.readdirSync(locks).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      if (fs.readdirSync(locks).length === 0) throw new Error('restic did not take its lock');
+    })();
+    return { child, locked };
+  }
+
+  it('a lock held by a live process is reported and left in place; a stale one is removed', async () => {
+    const live = holdLock();
+    await live.locked;
+    server.send({ type: 'command.run', job_id: 'l1', kind: 'check', args: {} });
+    const fin = await server.waitFor(of('l1', 'job.finished'), 60_000);
+    expect(fin).toMatchObject({ status: 'failed', error_kind: 'lock_failed' });
+    expect(String(fin.error)).toMatch(/locked/);
+    expect(await server.waitFor(of('l1', 'repo.stats'))).toMatchObject({ lock_state: 'locked' });
+    expect(server.frames.some((f) => f.job_id === 'l1' && String(f.payload).includes('left in place'))).toBe(true);
+    expect(fs.readdirSync(path.join(tmp.path, 'repo', 'locks')).length).toBe(1);
+
+    // Killed holder: same host, dead PID -> restic considers the lock stale; the agent clears it.
+    live.child.kill('SIGKILL');
+    await new Promise((r) => live.child.once('exit', r));
+    server.send({ type: 'command.run', job_id: 'l2', kind: 'check', args: {} });
+    expect(await server.waitFor(of('l2', 'job.finished'), 60_000)).toMatchObject({ status: 'succeeded' });
+    expect(server.frames.some((f) => f.job_id === 'l2' && String(f.payload).includes('removing stale locks'))).toBe(true);
   });
 
   it('a wrong password is reported as wrong_password without echoing it', async () => {
