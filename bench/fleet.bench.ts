@@ -10,6 +10,8 @@
  *                            agent (includes HTTP queueing at the driver's concurrency)
  *   fleet_all_running_s      first POST -> server has recorded job.started for all N jobs
  *   fleet_server_rss_mb      server RSS with N agents connected (and peak, VmHWM)
+ *   fleet_server_cpu_ms_per_job  server CPU (user+sys) spent per run-now, incl. its job.started
+ *                            and the driver's polling — a load-independent cost figure
  * Peer measured in the same run: GET /healthz latency at the same concurrency (HTTP round
  * trip with no database work), printed with the ratio dispatch p50 / healthz p50.
  */
@@ -50,6 +52,12 @@ async function pool<T>(items: T[], conc: number, fn: (item: T, i: number) => Pro
       await fn(items[i]!, i);
     }
   }));
+}
+
+/** User+system CPU milliseconds the process has used so far (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function rssOf(pid: number): { rss: number; hwm: number } {
@@ -121,6 +129,7 @@ async function main(): Promise<void> {
 
     log(`sending run-now to ${N} hosts (concurrency ${CONC})`);
     const sent = new Map<string, number>();
+    const cpu0 = cpuMsOf(server.pid!);
     const tr = now();
     await pool(agents, CONC, async (a) => {
       const t = now();
@@ -136,6 +145,7 @@ async function main(): Promise<void> {
       await new Promise((r2) => setTimeout(r2, 100));
     }
     const allRunningS = (now() - tr) / 1000;
+    const cpuPerJob = (cpuMsOf(server.pid!) - cpu0) / N;
     const lat = [...sent].map(([id, t]) => (received.get(id) ?? NaN) - t).filter((x) => Number.isFinite(x));
     const busy = rssOf(server.pid!);
 
@@ -162,6 +172,8 @@ async function main(): Promise<void> {
       fleet_max_runnow_ms: Math.max(...lat).toFixed(2),
       fleet_all_running_s: allRunningS.toFixed(2),
       fleet_running_jobs: running,
+      fleet_server_cpu_ms_per_job: cpuPerJob.toFixed(2),
+      fleet_load_avg_1m: os.loadavg()[0]?.toFixed(2),
       fleet_server_rss_mb: idle.rss.toFixed(1),
       fleet_server_rss_busy_mb: busy.rss.toFixed(1),
       fleet_server_peak_rss_mb: busy.hwm.toFixed(1),

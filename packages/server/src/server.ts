@@ -13,16 +13,7 @@ import { Metrics } from './http/metrics.js';
 import { CidrList, clientIp } from './http/net.js';
 import type { RouteSpec } from './http/route.js';
 import { createLogger } from './logger.js';
-import { AlertRepository } from './repositories/alert.repository.js';
-import { AuditRepository } from './repositories/audit.repository.js';
-import { EnrollmentRepository } from './repositories/enrollment.repository.js';
-import { HostRepository } from './repositories/host.repository.js';
-import { JobRepository } from './repositories/job.repository.js';
-import { RepoRepository } from './repositories/repo.repository.js';
-import { ScheduleRepository } from './repositories/schedule.repository.js';
-import { SessionRepository } from './repositories/session.repository.js';
-import { SnapshotRepository } from './repositories/snapshot.repository.js';
-import { UserRepository } from './repositories/user.repository.js';
+import { createRepositories, inTransaction } from './repositories/index.js';
 import { SERVER_VERSION } from './services/agent-events.service.js';
 import type { Repositories, ServiceDeps } from './services/context.js';
 import type { Services } from './services/services.js';
@@ -76,17 +67,13 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const applied = await migrate(store.db);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
   const db = store.db;
-  const repos: Repositories = {
-    users: new UserRepository(db), sessions: new SessionRepository(db), hosts: new HostRepository(db), repos: new RepoRepository(db),
-    enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
-    snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
-  };
+  const repos: Repositories = createRepositories(db);
   const m: Metrics = new Metrics(db, SERVER_VERSION, () => new Set(registry.hostIds()));
   const registry: AgentRegistry = new AgentRegistry((_host, msg) => {
     if (msg.type === 'command.run') m.commandSent(msg.job_id);
   });
   let baseUrl = config.baseUrl ?? '';
-  const deps: ServiceDeps = { db, repos, box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
+  const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
   const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs });
   const boot = await services.auth.bootstrapAdmin(config.adminPassword);
   if (boot.created) log.info({ username: 'admin', generated: boot.generated != null }, 'created the first admin user');

@@ -64,11 +64,11 @@ Exit status:
     if (server.generatedAdminPassword) {
       process.stderr.write(`restic-manager server: created user 'admin' with password: ${server.generatedAdminPassword}\n` + `  (shown once; change it after signing in)\n`);
     }
-    process.stderr.write(`restic-manager server listening on ${server.url}\n`);
-    return new Promise<number>((resolve) => {
+    const s = server;
+    const stopped = new Promise<number>((resolve) => {
       const stop = (sig: string) => {
         process.stderr.write(`restic-manager server: ${sig} received, shutting down\n`);
-        server.close().then(
+        s.close().then(
           () => resolve(EXIT.ok),
           (e: unknown) => {
             process.stderr.write(`restic-manager server: shutdown failed: ${(e as Error).message}\n`);
@@ -79,5 +79,8 @@ Exit status:
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+    // Handlers first, then the line scripts wait for: a SIGTERM right after it is handled.
+    process.stderr.write(`restic-manager server listening on ${server.url}\n`);
+    return stopped;
   },
 };

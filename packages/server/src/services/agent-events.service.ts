@@ -71,10 +71,12 @@ export class AgentEventsService {
   /** After the hello frames went out: audit them and dispatch queued jobs. */
   async afterHello(host: HostRow, sent: ServerMessage[]): Promise<void> {
     const actor: Actor = { kind: 'system' };
-    for (const m of sent) {
-      if (m.type === 'config.update') await this.audit.record(actor, 'agent.command.config.update', { kind: 'host', id: host.id }, { credentials_pushed: true });
-      if (m.type === 'schedule.set') await this.audit.record(actor, 'agent.command.schedule.set', { kind: 'host', id: host.id }, { schedule_version: m.schedule_version, schedules: m.schedules.length });
-    }
+    await this.d.inTx(async (r) => {
+      for (const m of sent) {
+        if (m.type === 'config.update') await this.audit.record(actor, 'agent.command.config.update', { kind: 'host', id: host.id }, { credentials_pushed: true }, r.audit);
+        if (m.type === 'schedule.set') await this.audit.record(actor, 'agent.command.schedule.set', { kind: 'host', id: host.id }, { schedule_version: m.schedule_version, schedules: m.schedules.length }, r.audit);
+      }
+    });
     await this.jobs.dispatchPending(host.id);
   }
 
@@ -89,10 +91,13 @@ export class AgentEventsService {
 
   async jobStarted(host: HostRow, f: JobStarted): Promise<void> {
     await this.ownJob(host, f.job_id, f.kind, f.schedule_id, 'running', f.started_at);
-    if (!(await this.d.repos.jobs.claimEvent(f.job_id, f.seq, f.type))) return;
-    await this.d.repos.jobs.transition(f.job_id, ['queued'], { status: 'running', started_at: f.started_at, dispatched_at: f.started_at });
-    await this.d.repos.hosts.update(host.id, { current_job_id: f.job_id });
-    this.hub.publish(f);
+    const fresh = await this.d.inTx(async (r) => {
+      if (!(await r.jobs.claimEvent(f.job_id, f.seq, f.type))) return false;
+      await r.jobs.transition(f.job_id, ['queued'], { status: 'running', started_at: f.started_at, dispatched_at: f.started_at });
+      await r.hosts.update(host.id, { current_job_id: f.job_id });
+      return true;
+    });
+    if (fresh) this.hub.publish(f);
   }
 
   async jobProgress(host: HostRow, f: JobProgress): Promise<void> {
@@ -114,11 +119,13 @@ export class AgentEventsService {
 
   async jobFinished(host: HostRow, f: JobFinished): Promise<void> {
     const job = await this.requireJob(host, f.job_id);
-    if (!(await this.d.repos.jobs.claimEvent(f.job_id, f.seq, f.type))) return;
     this.lastProgressWrite.delete(f.job_id);
-    const changed = await this.d.repos.jobs.transition(f.job_id, ['queued', 'running'], {
-      status: f.status, finished_at: f.finished_at, exit_code: f.exit_code, stats: f.stats ? JSON.stringify(f.stats) : null,
-      error: f.error, error_kind: f.error_kind, started_at: job.started_at ?? f.finished_at,
+    const changed = await this.d.inTx(async (r) => {
+      if (!(await r.jobs.claimEvent(f.job_id, f.seq, f.type))) return false;
+      return r.jobs.transition(f.job_id, ['queued', 'running'], {
+        status: f.status, finished_at: f.finished_at, exit_code: f.exit_code, stats: f.stats ? JSON.stringify(f.stats) : null,
+        error: f.error, error_kind: f.error_kind, started_at: job.started_at ?? f.finished_at,
+      });
     });
     if (!changed) return;
     const fresh = await this.d.repos.hosts.findById(host.id);

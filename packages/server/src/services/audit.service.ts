@@ -1,4 +1,4 @@
-import type { AuditFilter, AuditRow } from '../repositories/audit.repository.js';
+import type { AuditFilter, AuditRepository, AuditRow } from '../repositories/audit.repository.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 
@@ -23,8 +23,9 @@ export function scrubPayload(value: unknown, depth = 0): unknown {
 export class AuditService {
   constructor(private readonly d: ServiceDeps) {}
 
-  async record(actor: Actor, action: string, target: { kind: string; id: string } | null, payload: Record<string, unknown> = {}): Promise<void> {
-    await this.d.repos.audit.insert({
+  /** Writes one audit row; pass `repo` to write inside a caller's transaction. */
+  async record(actor: Actor, action: string, target: { kind: string; id: string } | null, payload: Record<string, unknown> = {}, repo: AuditRepository = this.d.repos.audit): Promise<void> {
+    await repo.insert({
       user_id: actor.kind === 'user' ? actor.id : null,
       actor: actor.kind,
       actor_name: actor.kind === 'user' ? actor.name : actor.kind === 'agent' ? actor.name : 'system',

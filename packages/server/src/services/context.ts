@@ -52,6 +52,8 @@ export interface ServiceDeps {
   agents: AgentLink;
   /** Milliseconds since the epoch; injectable for expiry tests. */
   now: () => number;
+  /** Runs `fn` in one transaction with repositories bound to it (see repositories/index.ts). */
+  inTx: <T>(fn: (r: Repositories) => Promise<T>) => Promise<T>;
   /** Public base URL (no trailing slash), resolved after the socket is bound. */
   baseUrl: () => string;
 }

@@ -4,7 +4,7 @@ import type { CommandRun, JobKind } from '@restic-manager/protocol';
 import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from '@restic-manager/protocol';
 import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { JobHub } from './job-hub.js';
@@ -46,20 +46,22 @@ export class JobService {
       stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null,
     };
     job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
-    await this.d.repos.jobs.insert(job);
-    await this.audit.record(actor, kind === 'restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args) });
-    const dispatched = await this.dispatch(job, args);
+    const dispatched = await this.d.inTx(async (r) => {
+      await r.jobs.insert(job);
+      await this.audit.record(actor, kind === 'restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args) }, r.audit);
+      return this.dispatch(job, args, r);
+    });
     return { job: jobView(job), dispatched };
   }
 
   /** Sends command.run for a queued job; false when the agent is offline (it stays queued). */
-  async dispatch(job: JobRow, plainArgs?: Record<string, unknown>): Promise<boolean> {
+  async dispatch(job: JobRow, plainArgs?: Record<string, unknown>, r: Repositories = this.d.repos): Promise<boolean> {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.send(job.host_id, msg)) return false;
     job.dispatched_at = iso(this.d.now());
-    await this.d.repos.jobs.update(job.id, { dispatched_at: job.dispatched_at });
-    await this.audit.record({ kind: 'system' }, 'agent.command.run', { kind: 'job', id: job.id }, { host_id: job.host_id, kind: job.kind });
+    await r.jobs.update(job.id, { dispatched_at: job.dispatched_at });
+    await this.audit.record({ kind: 'system' }, 'agent.command.run', { kind: 'job', id: job.id }, { host_id: job.host_id, kind: job.kind }, r.audit);
     return true;
   }
 

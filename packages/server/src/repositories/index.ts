@@ -1,0 +1,30 @@
+import type { Repositories } from '../services/context.js';
+import type { Db } from '../store/db.js';
+import { AlertRepository } from './alert.repository.js';
+import { AuditRepository } from './audit.repository.js';
+import { EnrollmentRepository } from './enrollment.repository.js';
+import { HostRepository } from './host.repository.js';
+import { JobRepository } from './job.repository.js';
+import { RepoRepository } from './repo.repository.js';
+import { ScheduleRepository } from './schedule.repository.js';
+import { SessionRepository } from './session.repository.js';
+import { SnapshotRepository } from './snapshot.repository.js';
+import { UserRepository } from './user.repository.js';
+
+/** Every repository bound to one handle (the database, or a transaction). */
+export function createRepositories(db: Db): Repositories {
+  return {
+    users: new UserRepository(db), sessions: new SessionRepository(db), hosts: new HostRepository(db), repos: new RepoRepository(db),
+    enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
+    snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
+  };
+}
+
+/**
+ * Runs `fn` in one SQLite transaction with repositories bound to it. Several writes in one
+ * transaction cost one commit (~6 µs per write instead of ~90 µs autocommit here), which is
+ * what keeps run-now and job events cheap at fleet scale.
+ */
+export function inTransaction(db: Db) {
+  return <T>(fn: (r: Repositories) => Promise<T>): Promise<T> => db.transaction().execute((tx) => fn(createRepositories(tx)));
+}
