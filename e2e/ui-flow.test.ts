@@ -27,7 +27,8 @@ describe.skipIf(missing.length > 0)('web UI in Chromium: add host → enroll →
 
   beforeAll(async () => {
     work = await tempDir('rm-ui-flow-');
-    await makeCorpus(path.join(work.path, 'data'), { files: 40, totalBytes: 2_000_000, seed: 'ui-flow' });
+    // big enough that the backup outlives the redirect + WebSocket connect, small enough to be quick
+    await makeCorpus(path.join(work.path, 'data'), { files: 120, totalBytes: 16_000_000, seed: 'ui-flow' });
     rest = await startRestServer({ users: { [REST_USER]: REST_PASS }, appendOnly: true, privateRepos: true });
     ui = await startUiServer();
     browser = await launchBrowser();
@@ -108,12 +109,18 @@ describe.skipIf(missing.length > 0)('web UI in Chromium: add host → enroll →
     const { page } = admin;
     await page.goto(`/hosts/${hostId}`);
     await page.fill('[name="args.paths"]', path.join(work.path, 'data'));
+    const frames: string[] = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
     await page.click('#run-now');
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
     const jobUrl = page.url();
     await page.waitForSelector('.log .line', { timeout: 30_000 });
     await expect.poll(() => page.locator('#job-summary').getAttribute('data-status'), { timeout: 60_000 }).toBe('succeeded');
     expect(await page.locator('.log .line').count()).toBeGreaterThan(0);
+    // frames really arrived over WS /api/jobs/:id/stream, ending with the job's own job.finished
+    const types = frames.map((f) => (JSON.parse(f) as { type: string }).type);
+    expect(types).toContain('log.stream');
+    expect(types[types.length - 1]).toBe('job.finished');
     await expect.poll(() => page.locator('.live-dot').first().textContent()).toContain('Finished');
     await page.goto(jobUrl);
     await shot(page, 'job');

@@ -259,15 +259,16 @@
     }
 
     function progress(p) {
-      const bar = root.querySelector('[data-progress-bar]');
+      // the progress bar lives in the summary card (#job-summary), not in the log card
+      const bar = document.querySelector('[data-progress-bar]');
       if (bar) bar.style.width = Math.round(p.percent_done * 1000) / 10 + '%';
-      const set = (k, v) => { const el = root.querySelector('[data-progress="' + k + '"]'); if (el) el.textContent = v; };
+      const set = (k, v) => { const el = document.querySelector('[data-progress="' + k + '"]'); if (el) el.textContent = v; };
       set('percent', (Math.round(p.percent_done * 1000) / 10).toFixed(1) + '%');
       set('files', p.files_done + (p.total_files != null ? ' / ' + p.total_files : ''));
       set('bytes', fmtBytes(p.bytes_done) + (p.total_bytes != null ? ' / ' + fmtBytes(p.total_bytes) : ''));
       set('eta', fmtDuration(p.eta_seconds));
       set('throughput', p.throughput_bps != null ? fmtBytes(p.throughput_bps) + '/s' : '—');
-      const wrap = root.querySelector('[data-progress-wrap]');
+      const wrap = document.querySelector('[data-progress-wrap]');
       if (wrap) wrap.hidden = false;
     }
 
