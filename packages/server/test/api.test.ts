@@ -101,6 +101,17 @@ describe('REST API behaviour', () => {
     expect((await fetch(`${h.url}/metrics`, { headers: { 'x-forwarded-for': '10.9.9.8' } })).status).toBe(401);
   });
 
+  it('answers 404 with a clear message when install.sh is missing', async () => {
+    const other = await startHarness({ installDir: path.join(installDir, 'nowhere') });
+    try {
+      const r = await fetch(`${other.url}/install/install.sh`);
+      expect(r.status).toBe(404);
+      expect(await r.text()).toMatch(/install.sh is not available on this server/);
+    } finally {
+      await other.close();
+    }
+  });
+
   // Last: the server answers 413 before reading the whole body and drops that connection.
   it('refuses bodies over 1 MiB with 413', async () => {
     const big = await h.admin.req('POST', '/api/hosts', { name: 'x'.repeat(2 * 1024 * 1024) });
