@@ -1,19 +1,30 @@
 /**
+ * Chunk compression for the worker threads. Output goes into one reusable scratch
+ * buffer and is then copied once into an exact-size ArrayBuffer that is transferred
+ * (not cloned) to the main thread.
+ *
  * Incompressible chunks (random, already compressed, encrypted data) skip zstd's
  * search: a 64 KiB sample is compressed first, and if it does not shrink by 2% the
  * chunk is wrapped in a valid zstd frame of raw blocks instead (RFC 8878 §3.1.1:
  * magic, frame header without content size, window 128 KiB, Raw_Block blocks).
  * Any zstd decoder reads it, so the format needs no flag for it.
  */
-import type { Compressor } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import type * as Binding from 'zstd-napi/binding.js';
+
+const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof Binding;
 
 const BLOCK = 128 * 1024;
 const SAMPLE = 64 * 1024;
 
-export function rawZstdFrame(data: Uint8Array): Buffer {
+export function rawFrameSize(n: number): number {
+  return 6 + Math.max(1, Math.ceil(n / BLOCK)) * 3 + n;
+}
+
+/** Writes `data` as a zstd frame of raw blocks into `out` (rawFrameSize(data.length) bytes). */
+export function rawZstdFrame(data: Uint8Array, out: Uint8Array = new Uint8Array(rawFrameSize(data.length))): Uint8Array {
   const blocks = Math.max(1, Math.ceil(data.length / BLOCK));
-  const out = Buffer.allocUnsafe(6 + blocks * 3 + data.length);
-  out.writeUInt32LE(0xfd2fb528, 0);
+  out.set([0x28, 0xb5, 0x2f, 0xfd], 0); // magic 0xFD2FB528, little-endian
   out[4] = 0x00; // Frame_Header_Descriptor: no content size, not single-segment, no checksum, no dictionary
   out[5] = 0x38; // Window_Descriptor: exponent 7 -> 2^17 bytes
   let o = 6;
@@ -31,8 +42,22 @@ export function rawZstdFrame(data: Uint8Array): Buffer {
   return out;
 }
 
-/** zstd-compresses `chunk`, or stores it raw when a sample shows it does not compress. */
-export function compressChunk(compressor: Compressor, chunk: Uint8Array): Buffer {
-  if (chunk.length >= 2 * SAMPLE && compressor.compress(chunk.subarray(0, SAMPLE)).length > SAMPLE * 0.98) return rawZstdFrame(chunk);
-  return compressor.compress(chunk);
+export class ChunkCompressor {
+  private readonly cctx = new binding.CCtx();
+  private scratch: Uint8Array;
+  constructor(
+    private readonly level: number,
+    maxChunk: number,
+  ) {
+    this.scratch = new Uint8Array(binding.compressBound(maxChunk));
+  }
+  /** The compressed frame in a fresh, exact-size buffer (safe to transfer). */
+  compress(chunk: Uint8Array): Uint8Array {
+    if (chunk.length > this.scratch.length) this.scratch = new Uint8Array(binding.compressBound(chunk.length));
+    if (chunk.length >= 2 * SAMPLE && this.cctx.compress(this.scratch, chunk.subarray(0, SAMPLE), this.level) > SAMPLE * 0.98) {
+      return rawZstdFrame(chunk);
+    }
+    const n = this.cctx.compress(this.scratch, chunk, this.level);
+    return this.scratch.slice(0, n);
+  }
 }

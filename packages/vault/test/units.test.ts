@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Compressor, decompress } from 'zstd-napi';
-import { compressChunk, rawZstdFrame } from '../src/zstd-raw.js';
+import { decompress } from 'zstd-napi';
+import { ChunkCompressor, rawFrameSize, rawZstdFrame } from '../src/zstd-raw.js';
 import { applyRetention, Chunker, chunkerParams, ConfigError, parseConfig, parseDuration, parseSize, X25519Identity } from '../src/index.js';
 
 const recipient = X25519Identity.generate().recipient.toString();
@@ -105,15 +105,20 @@ describe('raw zstd frames for incompressible chunks', () => {
     for (const n of [0, 1, 131_072, 131_073, 1_000_000]) {
       const d = randomBytes(n);
       expect(decompress(rawZstdFrame(d)).equals(d)).toBe(true);
+      expect(rawZstdFrame(d).length).toBe(rawFrameSize(n));
     }
   });
-  it('compressChunk stores random data raw and still compresses text', () => {
-    const c = new Compressor();
-    c.setParameters({ compressionLevel: 3 });
+  it('ChunkCompressor stores random data raw, compresses text, and returns exact-size buffers', () => {
+    const c = new ChunkCompressor(3, 1 << 20);
     const random = randomBytes(300_000);
-    expect(compressChunk(c, random).length).toBe(rawZstdFrame(random).length);
+    const r = c.compress(random);
+    expect(r.length).toBe(rawZstdFrame(random).length);
+    expect(r.buffer.byteLength).toBe(r.length);
     const text = Buffer.from('backup restore snapshot '.repeat(20_000));
-    expect(compressChunk(c, text).length).toBeLessThan(text.length / 10);
-    expect(decompress(compressChunk(c, text)).equals(text)).toBe(true);
+    const t = c.compress(text);
+    expect(t.length).toBeLessThan(text.length / 10);
+    expect(t.buffer.byteLength).toBe(t.length);
+    expect(decompress(t).equals(text)).toBe(true);
+    expect(decompress(c.compress(random)).equals(random)).toBe(true);
   });
 });

@@ -6,29 +6,28 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Compressor } from 'zstd-napi';
 import { Chunker } from '../chunker.js';
-import { compressChunk } from '../zstd-raw.js';
+import { ChunkCompressor } from '../zstd-raw.js';
 import type { FileJob, WorkerInit, WorkerMessage } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const chunker = new Chunker(init.params);
-const compressor = new Compressor();
-compressor.setParameters({ compressionLevel: init.level, checksumFlag: false, contentSizeFlag: true });
+const compressor = new ChunkCompressor(init.level, init.params.max);
 const credit = new Int32Array(init.credit);
 const port = parentPort!;
 const READ = 1024 * 1024;
 let buf = Buffer.allocUnsafe(init.params.max + READ);
 
-function post(msg: WorkerMessage, cost: number): void {
+function post(msg: WorkerMessage & { type: 'chunk' }, cost: number): void {
   while (Atomics.load(credit, 0) <= 0) Atomics.wait(credit, 0, Atomics.load(credit, 0), 1000);
   Atomics.sub(credit, 0, cost);
-  port.postMessage(msg);
+  // Transfer, don't clone: both buffers are exact-size and owned by this message.
+  port.postMessage(msg, [msg.data.buffer as ArrayBuffer, msg.hash.buffer as ArrayBuffer]);
 }
 
 function emit(job: number, chunk: Buffer): void {
-  const hash = createHash('sha256').update(chunk).digest();
-  const data = compressChunk(compressor, chunk);
+  const hash = new Uint8Array(createHash('sha256').update(chunk).digest());
+  const data = compressor.compress(chunk);
   post({ type: 'chunk', job, hash, raw: chunk.length, data }, data.length);
 }
 
