@@ -10,6 +10,11 @@ export interface RestServerOptions {
   privateRepos?: boolean;
   /** user -> password, written with `htpasswd -B` (bcrypt). */
   users: Record<string, string>;
+  /**
+   * Serve this existing directory instead of a fresh one (it is not removed by `stop()`). Lets a
+   * second, non-append-only instance serve the same repositories (a maintenance endpoint).
+   */
+  dataDir?: string;
 }
 
 export interface RestServer {
@@ -74,8 +79,8 @@ function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startRestServer(opts: RestServerOptions): Promise<RestServer> {
   const dir = await tempDir('rm-rest-');
-  const dataDir = path.join(dir.path, 'data');
-  await mkdir(dataDir);
+  const dataDir = opts.dataDir ?? path.join(dir.path, 'data');
+  if (!opts.dataDir) await mkdir(dataDir);
   const htpasswd = path.join(dir.path, 'htpasswd');
   try {
     await writeHtpasswd(htpasswd, opts.users);
