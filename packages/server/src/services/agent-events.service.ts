@@ -6,7 +6,7 @@ import { hashToken } from '../crypto/tokens.js';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
 import type { FleetService } from './fleet.service.js';
@@ -85,13 +85,15 @@ export class AgentEventsService {
   }
 
   async jobQueued(host: HostRow, f: JobQueued): Promise<void> {
-    if (!(await this.ownJob(host, f.job_id, f.kind, f.schedule_id, 'queued', f.queued_at))) return;
-    await this.d.repos.jobs.claimEvent(f.job_id, f.seq, f.type);
+    await this.d.inTx(async (r) => {
+      await this.ownJob(r, host, f.job_id, f.kind, f.schedule_id, 'queued', f.queued_at);
+      await r.jobs.claimEvent(f.job_id, f.seq, f.type);
+    });
   }
 
   async jobStarted(host: HostRow, f: JobStarted): Promise<void> {
-    await this.ownJob(host, f.job_id, f.kind, f.schedule_id, 'running', f.started_at);
     const fresh = await this.d.inTx(async (r) => {
+      await this.ownJob(r, host, f.job_id, f.kind, f.schedule_id, 'running', f.started_at);
       if (!(await r.jobs.claimEvent(f.job_id, f.seq, f.type))) return false;
       await r.jobs.transition(f.job_id, ['queued'], { status: 'running', started_at: f.started_at, dispatched_at: f.started_at });
       await r.hosts.update(host.id, { current_job_id: f.job_id });
@@ -193,21 +195,22 @@ export class AgentEventsService {
 
   /**
    * Checks the job belongs to the host; creates it when the agent's own scheduler started it
-   * (schedule_id set, job unknown). Returns false for an unknown job without schedule_id.
+   * (schedule_id set, job unknown). Throws not_found for an unknown job without schedule_id and
+   * forbidden for another host's job; inside a group-commit unit, so the throw writes nothing.
    */
-  private async ownJob(host: HostRow, jobId: string, kind: string, scheduleId: string | undefined, status: 'queued' | 'running', at: string): Promise<boolean> {
-    const job = await this.d.repos.jobs.findById(jobId);
+  private async ownJob(r: Repositories, host: HostRow, jobId: string, kind: string, scheduleId: string | undefined, status: 'queued' | 'running', at: string): Promise<void> {
+    const job = await r.jobs.findById(jobId);
     if (job) {
       if (job.host_id !== host.id) throw new DomainError('forbidden', `job ${jobId} belongs to another host`);
-      return true;
+      return;
     }
     if (!scheduleId) throw new DomainError('not_found', `job ${jobId} is unknown to the server and has no schedule_id`);
-    await this.d.repos.jobs.insert({
+    // Created queued; the caller's transition to running happens in the same transaction.
+    await r.jobs.insert({
       id: jobId, host_id: host.id, kind, status: 'queued', schedule_id: scheduleId, actor_kind: 'schedule', actor_id: scheduleId,
       args_enc: null, created_at: at, started_at: null, finished_at: null, exit_code: null, stats: null, error: null,
       error_kind: null, progress: null, progress_seq: null, dispatched_at: status === 'running' ? at : null,
     });
-    await this.audit.record({ kind: 'agent', hostId: host.id, name: host.name }, 'job.scheduled', { kind: 'job', id: jobId }, { schedule_id: scheduleId, kind });
-    return true;
+    await this.audit.record({ kind: 'agent', hostId: host.id, name: host.name }, 'job.scheduled', { kind: 'job', id: jobId }, { schedule_id: scheduleId, kind }, r.audit);
   }
 }
