@@ -141,6 +141,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   });
   let chunksNew = 0;
   let bytesRead = 0;
+  const failed = new Set<Entry>();
   if (toRead.length > 0) {
     const r = await readFiles(cfg, toRead, opts.workers, async (work, hash, raw, data) => {
       progress.bytesDone += raw;
@@ -156,7 +157,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
       emit();
     }, (work, err) => {
       errors.push({ path: work.entry.p, error: err });
-      entries.splice(entries.indexOf(work.entry), 1);
+      failed.add(work.entry);
     }, () => {
       progress.filesDone++;
       emit();
@@ -168,7 +169,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   progress.phase = 'commit';
   emit(true);
   const snapshotId = newSnapshotId();
-  const meta = buildMeta(snapshotId, cfg, entries, [...unchanged, ...toRead], lookup, index);
+  const meta = buildMeta(snapshotId, cfg, failed.size ? entries.filter((e) => !failed.has(e)) : entries, [...unchanged, ...toRead], lookup, index);
   // A concurrent prune may have removed an old blob this snapshot reuses: verify before committing.
   const stillThere = new Set<string>();
   for await (const o of storage.list(BLOB_PREFIX)) {
@@ -184,16 +185,15 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   const refs = encodeRefs({ snapshot: snapshotId, metaSha256: createHash('sha256').update(metaObj).digest('hex'), blobs: meta.blobs.map((b) => b[0]) });
   await storage.put(refsKey(cfg.indexPrefix, snapshotId), refs, { createOnly: true });
   await storage.put(metaKey(cfg.indexPrefix, snapshotId), metaObj, { createOnly: true });
-  index.putFiles(
-    [...unchanged, ...toRead].filter((w) => entries.includes(w.entry)).map((w) => ({ path: w.entry.p, st: { ...w.st, size: w.entry.s ?? w.st.size }, chunks: w.hashes })),
-  );
+  // Unchanged files keep their rows; only files read in this run are (re)recorded.
+  index.putFiles(toRead.filter((w) => !failed.has(w.entry)).map((w) => ({ path: w.entry.p, st: { ...w.st, size: w.entry.s ?? w.st.size }, chunks: w.hashes })));
   progress.phase = 'done';
   emit(true);
   return {
     snapshotId,
-    files: progress.filesTotal - errors.filter((e) => toRead.some((w) => w.entry.p === e.path)).length,
+    files: progress.filesTotal - failed.size,
     dirs: entries.filter((e) => e.t === 'd').length,
-    bytes: entries.reduce((a, e) => a + (e.s ?? 0), 0),
+    bytes: entries.reduce((a, e) => a + (failed.has(e) ? 0 : (e.s ?? 0)), 0),
     filesRead: toRead.length,
     bytesRead,
     chunksNew,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
@@ -50,6 +50,29 @@ describe('backup and restore on a local directory', () => {
     const out = path.join(dir.path, 'out');
     await restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: first.snapshotId, target: out });
     expect((await hashTree(path.join(out, src))).get('b.txt')?.size).toBe(6000);
+  });
+
+  it('a file that vanishes before it is read is reported and left out; the rest is committed', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'stays.txt': 'stay', 'goes.txt': 'go' });
+    const { cfg, identity, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    let removed = false;
+    const r = await backup(cfg, {
+      storage,
+      onProgress: (p) => {
+        if (p.phase === 'upload' && !removed) {
+          removed = true;
+          rmSync(path.join(src, 'goes.txt'));
+        }
+      },
+    });
+    expect(r.errors).toEqual([{ path: path.join(src, 'goes.txt'), error: expect.stringMatching(/ENOENT/) }]);
+    expect(r.files).toBe(1);
+    const out = path.join(dir.path, 'out');
+    await restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, target: out });
+    const files = [...(await hashTree(path.join(out, src))).entries()].filter(([, e]) => e.type === 'file').map(([p]) => p);
+    expect(files).toEqual(['stays.txt']);
   });
 
   it('a missing source directory fails the backup and commits nothing', async () => {
