@@ -193,7 +193,6 @@
     const shown = new Set();
     logEl.querySelectorAll('[data-seq]').forEach((l) => shown.add(Number(l.dataset.seq)));
     let lastSeq = Number(root.dataset.lastSeq || '-1');
-    let follow = true;
     let paused = false;
     let pending = [];
     let finished = root.dataset.terminal === 'true';
@@ -206,7 +205,6 @@
     function atBottom() {
       return logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 24;
     }
-    logEl.addEventListener('scroll', () => { follow = atBottom(); });
 
     function lineEl(f) {
       const line = document.createElement('span');
@@ -225,6 +223,8 @@
       const empty = logEl.querySelector('.log-empty');
       const fresh = frames.filter((f) => !shown.has(f.seq)).sort((a, b) => a.seq - b.seq);
       if (fresh.length === 0) return;
+      // follow the end only if the reader is at the end now (scrolling up stops following)
+      const stick = atBottom();
       if (empty) empty.remove();
       for (const f of fresh) {
         shown.add(f.seq);
@@ -234,7 +234,7 @@
         for (const el of logEl.querySelectorAll('[data-seq]')) if (Number(el.dataset.seq) > f.seq) { next = el; break; }
         logEl.insertBefore(lineEl(f), next);
       }
-      if (follow && !paused) logEl.scrollTop = logEl.scrollHeight;
+      if (stick) logEl.scrollTop = logEl.scrollHeight;
     }
     function push(frames) {
       if (paused) pending = pending.concat(frames);
@@ -293,7 +293,6 @@
     });
     if (endBtn) endBtn.addEventListener('click', () => {
       if (paused && pauseBtn) pauseBtn.click();
-      follow = true;
       logEl.scrollTop = logEl.scrollHeight;
     });
     logEl.scrollTop = logEl.scrollHeight;
