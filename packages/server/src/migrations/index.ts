@@ -3,6 +3,7 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_job_dispatch.js';
 import * as m0003 from './0003_ui_indexes.js';
 import * as m0004 from './0004_user_disabled.js';
+import * as m0005 from './0005_maintenance.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_job_dispatch': m0002,
   '0003_ui_indexes': m0003,
   '0004_user_disabled': m0004,
+  '0005_maintenance': m0005,
 };

@@ -53,6 +53,9 @@ export interface HostsTable {
   agent_token_hash: string | null;
   repo_initialised_at: string | null;
   created_at: string;
+  /** Sealed host-level default hooks for backup schedules (migration 0005, §14.3). */
+  pre_hook_default_enc: ColumnType<string | null, string | null | undefined, string | null>;
+  post_hook_default_enc: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {
@@ -79,6 +82,11 @@ export interface ReposTable {
   append_only: number;
   credential_rotated_at: string | null;
   created_at: string;
+  /** Sealed JSON {url, rest_username, rest_password}: the §7.4 maintenance credential (migration 0005). */
+  maintenance_enc: ColumnType<string | null, string | null | undefined, string | null>;
+  maintenance_set_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON list of the locks the agent last reported ({id,time,host,pid,exclusive,stale}). */
+  locks: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EnrollmentTokensTable {
