@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, LocalStorage, openS3Storage, X25519Identity, type Storage, type VaultConfig } from '@restic-manager/vault';
+import { loadConfig, LocalStorage, openS3Storage, X25519Identity, type S3Settings, type S3StorageOptions, type Storage, type VaultConfig } from '@restic-manager/vault';
 
 /** Exit codes of every vault subcommand. */
 export const VAULT_EXIT = {
@@ -71,45 +71,38 @@ export async function targetFrom(bucket: string | undefined, prefix: string | un
     const dir = bucket.startsWith('file:') ? bucket.slice(5) : bucket;
     return { storage: new LocalStorage(path.join(dir, prefix ?? '')), indexPrefix };
   }
-  const s3 = cfg?.s3;
+  return { storage: await openS3Storage(s3Options(bucket, prefix, cfg?.s3, 'env')), indexPrefix };
+}
+
+/**
+ * S3 options from a config's s3 section and the environment (VAULTIK_S3_ENDPOINT,
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, VAULTIK_S3_CA_CERT). `first`
+ * says which wins when both are set: the environment for restore-side commands, the
+ * config file for `backup`.
+ */
+function s3Options(bucket: string, prefix: string | undefined, s3: S3Settings | undefined, first: 'env' | 'config'): S3StorageOptions {
   const env = process.env;
-  const endpoint = env.VAULTIK_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL ?? s3?.endpoint;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? s3?.accessKeyId;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? s3?.secretAccessKey;
-  const caCertPath = env.VAULTIK_S3_CA_CERT ?? s3?.caCert;
+  const pick = (fromEnv: string | undefined, fromCfg: string | undefined): string | undefined => (first === 'env' ? (fromEnv ?? fromCfg) : (fromCfg ?? fromEnv));
+  const endpoint = pick(env.VAULTIK_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL, s3?.endpoint);
+  const accessKeyId = pick(env.AWS_ACCESS_KEY_ID, s3?.accessKeyId);
+  const secretAccessKey = pick(env.AWS_SECRET_ACCESS_KEY, s3?.secretAccessKey);
+  const caCertPath = pick(env.VAULTIK_S3_CA_CERT, s3?.caCert);
   return {
-    storage: await openS3Storage({
-      bucket,
-      prefix: prefix ?? s3?.prefix ?? '',
-      region: env.AWS_REGION ?? s3?.region ?? 'us-east-1',
-      ...(endpoint ? { endpoint } : {}),
-      ...(accessKeyId ? { accessKeyId } : {}),
-      ...(secretAccessKey ? { secretAccessKey } : {}),
-      ...(caCertPath ? { caCertPath } : {}),
-      ...(s3?.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
-    }),
-    indexPrefix,
+    bucket,
+    prefix: prefix ?? s3?.prefix ?? '',
+    region: pick(env.AWS_REGION, s3?.region) ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId ? { accessKeyId } : {}),
+    ...(secretAccessKey ? { secretAccessKey } : {}),
+    ...(caCertPath ? { caCertPath } : {}),
+    ...(s3?.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
   };
 }
 
 export async function storageFromConfig(cfg: VaultConfig): Promise<Storage> {
   if (cfg.localDir) return new LocalStorage(cfg.localDir);
   const s3 = cfg.s3!;
-  const env = process.env;
-  const endpoint = s3.endpoint ?? env.VAULTIK_S3_ENDPOINT;
-  const accessKeyId = s3.accessKeyId ?? env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = s3.secretAccessKey ?? env.AWS_SECRET_ACCESS_KEY;
-  const caCertPath = s3.caCert ?? env.VAULTIK_S3_CA_CERT;
-  return openS3Storage({
-    bucket: s3.bucket,
-    prefix: s3.prefix,
-    region: s3.region,
-    ...(endpoint ? { endpoint } : {}),
-    ...(accessKeyId ? { accessKeyId } : {}),
-    ...(secretAccessKey ? { secretAccessKey } : {}),
-    ...(caCertPath ? { caCertPath } : {}),
-    ...(s3.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
-  });
+  return openS3Storage(s3Options(s3.bucket, s3.prefix, s3, 'config'));
 }
 
 /** Error text for the user: the message only, never a stack or a secret. */

@@ -3,8 +3,8 @@
  * 64 KiB plaintext each; the nonce of segment i is an 11-byte big-endian counter
  * followed by 0x01 for the final segment and 0x00 otherwise.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { hkdf } from './primitives.js';
+import { createCipheriv } from 'node:crypto';
+import { aeadOpen, hkdf } from './primitives.js';
 
 export const SEGMENT = 64 * 1024;
 export const SEALED_SEGMENT = SEGMENT + 16;
@@ -23,16 +23,7 @@ function segmentNonce(index: number, last: boolean): Buffer {
 
 /** Opens one sealed segment; null when authentication fails. */
 export function openSegment(key: Buffer, index: number, last: boolean, sealed: Uint8Array): Buffer | null {
-  if (sealed.length < 16) return null;
-  const d = createDecipheriv('chacha20-poly1305', key, segmentNonce(index, last), { authTagLength: 16 });
-  d.setAuthTag(sealed.subarray(sealed.length - 16));
-  const out = d.update(sealed.subarray(0, sealed.length - 16));
-  try {
-    d.final();
-  } catch {
-    return null;
-  }
-  return out;
+  return aeadOpen(key, segmentNonce(index, last), sealed);
 }
 
 /**

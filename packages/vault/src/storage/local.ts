@@ -20,6 +20,18 @@ function wrap(e: unknown, key: string): StorageError {
   return new StorageError('Failed', `storage error on ${key}: ${(e as Error).message}`, { cause: e });
 }
 
+/** Moves a finished temp file into place; create-only uses link(2), which fails if the key exists. */
+async function place(tmp: string, file: string, key: string, createOnly: boolean): Promise<void> {
+  if (!createOnly) return rename(tmp, file);
+  try {
+    await link(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('AlreadyExists', `object ${key} already exists`);
+    throw e;
+  }
+  await unlink(tmp);
+}
+
 export class LocalStorage implements Storage {
   readonly root: string;
   bytesRead = 0;
@@ -57,17 +69,7 @@ export class LocalStorage implements Storage {
       } finally {
         await fh.close();
       }
-      if (opts.createOnly) {
-        try {
-          await link(tmp, file);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('AlreadyExists', `object ${key} already exists`);
-          throw e;
-        }
-        await unlink(tmp);
-      } else {
-        await rename(tmp, file);
-      }
+      await place(tmp, file, key, opts.createOnly === true);
     } catch (e) {
       await rm(tmp, { force: true });
       throw e instanceof StorageError ? e : wrap(e, key);
@@ -106,15 +108,7 @@ export class LocalStorage implements Storage {
           await fh.sync();
           await close();
           await mkdir(path.dirname(file), { recursive: true });
-          if (opts.createOnly) {
-            try {
-              await link(tmp, file);
-            } catch (e) {
-              if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('AlreadyExists', `object ${key} already exists`);
-              throw e;
-            }
-            await unlink(tmp);
-          } else await rename(tmp, file);
+          await place(tmp, file, key, opts.createOnly === true);
         } catch (e) {
           await rm(tmp, { force: true });
           throw e instanceof StorageError ? e : wrap(e, key);
