@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { CommandRun, JobKind } from '@restic-manager/protocol';
+import type { CommandRun, JobCredential, JobKind } from '@restic-manager/protocol';
 import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from '@restic-manager/protocol';
 import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -20,6 +20,9 @@ const HOOK_KEYS = ['pre_hook', 'post_hook', 'run_as'];
 
 /** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
 export class JobService {
+  /** Set by createServices: refuses impossible forget/prune and adds the §7.4 one-job credential. */
+  maintenance: { precheck(hostId: string, kind: string): Promise<void>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> } | null = null;
+
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
@@ -39,6 +42,7 @@ export class JobService {
     const host = await this.d.repos.hosts.findById(hostId);
     if (!host) throw notFound('host', hostId);
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
+    await this.maintenance?.precheck(hostId, kind);
     const job: JobRow = {
       id: randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
       actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
@@ -58,6 +62,9 @@ export class JobService {
   async dispatch(job: JobRow, plainArgs?: Record<string, unknown>, r: Repositories = this.d.repos): Promise<boolean> {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
+    if (!this.d.agents.isConnected(job.host_id)) return false;
+    const credential = await this.maintenance?.credentialFor(job, r);
+    if (credential) msg.credential = credential;
     if (!this.d.agents.send(job.host_id, msg)) return false;
     job.dispatched_at = iso(this.d.now());
     await r.jobs.update(job.id, { dispatched_at: job.dispatched_at });
