@@ -98,13 +98,16 @@ export class ScheduleService {
   async scheduleSet(hostId: string) {
     const host = await this.d.repos.hosts.findById(hostId);
     const rows = await this.d.repos.schedules.listForHost(hostId);
+    // Host default hooks (migration 0005, set by MaintenanceService) apply to backup schedules without their own.
+    const defPre = host?.pre_hook_default_enc ? this.d.box.open(host.pre_hook_default_enc, `hook:pre-default:${hostId}`) : null;
+    const defPost = host?.post_hook_default_enc ? this.d.box.open(host.post_hook_default_enc, `hook:post-default:${hostId}`) : null;
     const schedules: ScheduleSpec[] = rows.map((r) => ({
       id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...(r.time_zone ? { time_zone: r.time_zone } : {}), enabled: r.enabled === 1,
       paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
       retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,
       options: JSON.parse(r.options) as ScheduleSpec['options'],
-      pre_hook: r.pre_hook_enc ? this.d.box.open(r.pre_hook_enc, `hook:pre:${r.id}`) : null,
-      post_hook: r.post_hook_enc ? this.d.box.open(r.post_hook_enc, `hook:post:${r.id}`) : null,
+      pre_hook: r.pre_hook_enc ? this.d.box.open(r.pre_hook_enc, `hook:pre:${r.id}`) : r.kind === 'backup' ? defPre : null,
+      post_hook: r.post_hook_enc ? this.d.box.open(r.post_hook_enc, `hook:post:${r.id}`) : r.kind === 'backup' ? defPost : null,
       run_as: r.run_as,
     }));
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
