@@ -121,6 +121,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   if (!config.baseUrl) baseUrl = url;
   log.info({ url, base_url: baseUrl }, 'restic-manager server listening');
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
+  services.maintenanceScheduler.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -129,6 +130,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
     close() {
       closing ??= (async () => {
         clearInterval(purge);
+        services.maintenanceScheduler.stop();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         registry.closeAll(CloseCode.goingAway, 'server shutting down');
         jobStream.close();

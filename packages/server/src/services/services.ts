@@ -8,6 +8,8 @@ import { FleetService } from './fleet.service.js';
 import { HostService } from './host.service.js';
 import { JobHub } from './job-hub.js';
 import { JobService } from './job.service.js';
+import { MaintenanceScheduler } from './maintenance-scheduler.js';
+import { MaintenanceService } from './maintenance.service.js';
 import { ScheduleService } from './schedule.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
@@ -21,6 +23,10 @@ export interface Services {
   fleet: FleetService;
   agentEvents: AgentEventsService;
   hub: JobHub;
+  /** Issue 6: maintenance credential, host default hooks, locks. */
+  maintenance: MaintenanceService;
+  /** Issue 6: the server-side clock of forget/prune schedules (started by startServer). */
+  maintenanceScheduler: MaintenanceScheduler;
 }
 
 export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
@@ -30,7 +36,11 @@ export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
   const jobs = new JobService(d, audit, hub);
   const schedules = new ScheduleService(d, audit);
   const fleet = new FleetService(d, audit);
+  const maintenance = new MaintenanceService(d, audit, schedules);
+  jobs.maintenance = maintenance;
   return {
+    maintenance,
+    maintenanceScheduler: new MaintenanceScheduler(d, audit, jobs, maintenance),
     audit,
     auth: new AuthService(d, audit, auth),
     hosts,

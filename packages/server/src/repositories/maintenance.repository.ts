@@ -1,0 +1,32 @@
+import type { Db } from '../store/db.js';
+import type { ScheduleRow } from './schedule.repository.js';
+
+/** Queries behind the server-side schedule clock and the overdue view (issue 6). SQL only. */
+export class MaintenanceRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Enabled schedules of the given kinds, every host. */
+  enabledSchedules(kinds?: readonly string[]): Promise<ScheduleRow[]> {
+    let q = this.db.selectFrom('schedules').selectAll().where('enabled', '=', 1);
+    if (kinds) q = q.where('kind', 'in', kinds as ScheduleRow['kind'][]);
+    return q.orderBy('host_id').orderBy('id').execute();
+  }
+
+  /** Latest job creation time per schedule id. */
+  async lastRunPerSchedule(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    const rows = await this.db.selectFrom('jobs').select((eb) => ['schedule_id', eb.fn.max('created_at').as('last')])
+      .where('schedule_id', 'in', ids as string[]).groupBy('schedule_id').execute();
+    for (const r of rows) if (r.schedule_id && r.last) out.set(r.schedule_id, String(r.last));
+    return out;
+  }
+
+  /** Schedule ids with a queued or running job. */
+  async busySchedules(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.selectFrom('jobs').select('schedule_id').where('schedule_id', 'in', ids as string[])
+      .where('status', 'in', ['queued', 'running']).execute();
+    return new Set(rows.map((r) => r.schedule_id).filter((s): s is string => !!s));
+  }
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { JobRow } from '../repositories/job.repository.js';
+import { MaintenanceRepository } from '../repositories/maintenance.repository.js';
+import type { ScheduleRow } from '../repositories/schedule.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError } from './errors.js';
+import type { JobService } from './job.service.js';
+import type { MaintenanceService } from './maintenance.service.js';
+import { MAINTENANCE_KINDS } from './maintenance.service.js';
+import { nextFireAfter } from './overdue.js';
+
+/** Arguments of the job a server-fired schedule creates (same shapes as command.run). */
+function argsFor(s: ScheduleRow): Record<string, unknown> {
+  const options = JSON.parse(s.options) as Record<string, unknown>;
+  if (s.kind === 'forget') return { policy: s.retention_policy ? (JSON.parse(s.retention_policy) as unknown) : {}, prune: false, ...options };
+  return options;
+}
+
+/**
+ * The server's clock for forget and prune schedules (spec §7.4): those need the maintenance
+ * credential, which only exists on the server and travels inside one `command.run`, so the server
+ * fires them instead of the agent's local cron. A fire creates a queued job (actor: the
+ * schedule). When the host is offline the job waits and is dispatched once on its next hello —
+ * a missed run runs once, never as a burst, because a schedule never has two queued jobs.
+ */
+export class MaintenanceScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private last: number;
+  private ticking = false;
+  private readonly q: MaintenanceRepository;
+
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+    private readonly jobs: JobService,
+    private readonly maintenance: MaintenanceService,
+    private readonly tickMs = 1000,
+  ) {
+    this.q = new MaintenanceRepository(d.db);
+    this.last = d.now();
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.last = this.d.now();
+    this.timer = setInterval(() => void this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Fires every schedule with a fire time in (last tick, now]. Returns the job ids created. */
+  async tick(): Promise<string[]> {
+    if (this.ticking) return [];
+    this.ticking = true;
+    const now = this.d.now();
+    const since = this.last;
+    const created: string[] = [];
+    try {
+      const due = (await this.q.enabledSchedules([...MAINTENANCE_KINDS])).filter((s) => {
+        const next = nextFireAfter(s.cron_expr, s.time_zone, new Date(since));
+        return next !== null && next.getTime() <= now;
+      });
+      const busy = await this.q.busySchedules(due.map((s) => s.id));
+      for (const s of due) {
+        if (busy.has(s.id)) {
+          this.d.log.info({ schedule_id: s.id }, 'maintenance schedule fired while its previous job is still queued or running; skipped');
+          continue;
+        }
+        created.push(await this.fire(s, now));
+      }
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'maintenance schedule tick failed');
+    } finally {
+      this.last = now;
+      this.ticking = false;
+    }
+    return created;
+  }
+
+  private async fire(s: ScheduleRow, now: number): Promise<string> {
+    const args = argsFor(s);
+    const job: JobRow = {
+      id: randomUUID(), host_id: s.host_id, kind: s.kind, status: 'queued', schedule_id: s.id, actor_kind: 'schedule', actor_id: s.id,
+      args_enc: null, created_at: iso(now), started_at: null, finished_at: null, exit_code: null, stats: null, error: null,
+      error_kind: null, progress: null, progress_seq: null, dispatched_at: null,
+    };
+    job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
+    await this.d.repos.jobs.insert(job);
+    await this.audit.record({ kind: 'system' }, 'job.scheduled', { kind: 'job', id: job.id }, { schedule_id: s.id, kind: s.kind, host_id: s.host_id, fired_by: 'server' });
+    try {
+      await this.maintenance.precheck(s.host_id, s.kind);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      await this.jobs.finishLocally(job, 'failed', err.message, 'no_credentials');
+      return job.id;
+    }
+    const sent = await this.jobs.dispatch(job, args);
+    this.d.log.info({ schedule_id: s.id, job_id: job.id, dispatched: sent }, sent ? 'maintenance schedule fired' : 'maintenance schedule fired; the host is offline, the job waits for its next hello');
+    return job.id;
+  }
+}

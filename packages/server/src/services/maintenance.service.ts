@@ -1,0 +1,158 @@
+import type { JobCredential, JobKind } from '@restic-manager/protocol';
+import type { JobRow } from '../repositories/job.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, Repositories, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError, notFound } from './errors.js';
+import type { ScheduleService } from './schedule.service.js';
+
+/** Job kinds that delete repository data and so need the §7.4 maintenance credential. */
+export const MAINTENANCE_KINDS: ReadonlySet<string> = new Set<JobKind>(['forget', 'prune']);
+
+/** What the operator sets: a non-append-only REST user (and optionally its own endpoint URL). */
+export interface MaintenanceCredentialInput {
+  /** Repository URL of the non-append-only endpoint; default: the host's routine repository URL. */
+  url?: string | null | undefined;
+  rest_username: string;
+  rest_password: string;
+}
+
+interface Sealed {
+  url: string | null;
+  rest_username: string;
+  rest_password: string;
+}
+
+/** A lock as the agent reported it (`restic list locks` + `restic cat lock`). */
+export interface LockInfo {
+  id: string;
+  time: string;
+  host: string;
+  pid: number;
+  exclusive: boolean;
+  stale: boolean;
+}
+
+const isAdmin = (a: Actor): boolean => a.kind === 'user' && a.role === 'admin';
+
+/**
+ * Repository maintenance (spec §7.4, §14.3): the maintenance credential (sealed, admin-only,
+ * sent to the agent inside one forget/prune `command.run` and never persisted there), host
+ * default hooks, and the reported lock list. Every set and every use is audited, never the value.
+ */
+export class MaintenanceService {
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+    private readonly schedules: ScheduleService,
+  ) {}
+
+  private async repoOf(hostId: string, r: Repositories = this.d.repos) {
+    const host = await r.hosts.findById(hostId);
+    if (!host) throw notFound('host', hostId);
+    const repo = host.repo_id ? await r.repos.findById(host.repo_id) : undefined;
+    return { host, repo };
+  }
+
+  /** Sets (or with `null` clears) the maintenance credential of the host's repository. Admin only. */
+  async setCredential(actor: Actor, hostId: string, input: MaintenanceCredentialInput | null): Promise<{ set: boolean }> {
+    if (!isAdmin(actor)) throw new DomainError('forbidden', 'only admins may set the maintenance credential');
+    const { repo } = await this.repoOf(hostId);
+    if (!repo) throw new DomainError('invalid_state', 'the host has no repository yet');
+    if (input && input.url && /^(rest:)?[a-z0-9+]+:\/\/[^/@]*@/i.test(input.url)) {
+      throw new DomainError('validation_failed', 'put the REST user in rest_username/rest_password, not in the URL', { url: 'no credentials in the URL' });
+    }
+    const sealed: Sealed | null = input ? { url: input.url || null, rest_username: input.rest_username, rest_password: input.rest_password } : null;
+    await this.d.repos.repos.update(repo.id, {
+      maintenance_enc: sealed ? this.d.box.sealJson(sealed, `maintenance:${repo.id}`) : null,
+      maintenance_set_at: sealed ? iso(this.d.now()) : null,
+    });
+    await this.audit.record(actor, sealed ? 'repo.maintenance_credential.set' : 'repo.maintenance_credential.clear', { kind: 'repo', id: repo.id },
+      { host_id: hostId, ...(sealed ? { rest_username: sealed.rest_username, url: sealed.url } : {}) });
+    return { set: sealed !== null };
+  }
+
+  /** Whether a maintenance credential is stored, for whom, since when — never the password. */
+  async credentialStatus(hostId: string): Promise<{ set: boolean; rest_username: string | null; url: string | null; set_at: string | null; append_only: boolean }> {
+    const { repo } = await this.repoOf(hostId);
+    if (!repo?.maintenance_enc) return { set: false, rest_username: null, url: null, set_at: null, append_only: repo?.append_only === 1 };
+    const s = this.d.box.openJson<Sealed>(repo.maintenance_enc, `maintenance:${repo.id}`);
+    return { set: true, rest_username: s.rest_username, url: s.url, set_at: repo.maintenance_set_at, append_only: repo.append_only === 1 };
+  }
+
+  /**
+   * Refuses a forget/prune that could only fail: the repository is append-only and no
+   * maintenance credential is stored. Other kinds pass.
+   */
+  async precheck(hostId: string, kind: string): Promise<void> {
+    if (!MAINTENANCE_KINDS.has(kind)) return;
+    const { repo } = await this.repoOf(hostId);
+    if (repo?.append_only === 1 && !repo.maintenance_enc) {
+      throw new DomainError('invalid_state', `${kind} deletes data, which the host's append-only credential cannot do: set the maintenance credential (Repo tab, admin) first`);
+    }
+  }
+
+  /**
+   * The one-job credential for a forget/prune dispatch, or undefined (other kinds, or none set).
+   * Records `repo.maintenance_credential.use` with the job's acting user or schedule.
+   */
+  async credentialFor(job: JobRow, r: Repositories = this.d.repos): Promise<JobCredential | undefined> {
+    if (!MAINTENANCE_KINDS.has(job.kind)) return undefined;
+    const { repo } = await this.repoOf(job.host_id, r);
+    if (!repo?.maintenance_enc || !repo.password_secret_id) return undefined;
+    const pw = await r.repos.findCredential(repo.password_secret_id);
+    if (!pw) return undefined;
+    const s = this.d.box.openJson<Sealed>(repo.maintenance_enc, `maintenance:${repo.id}`);
+    const user = job.actor_kind === 'user' && job.actor_id ? await r.users.findById(job.actor_id) : undefined;
+    await this.audit.record({ kind: 'system' }, 'repo.maintenance_credential.use', { kind: 'job', id: job.id }, {
+      host_id: job.host_id, job_kind: job.kind, rest_username: s.rest_username,
+      acting: job.actor_kind === 'user' ? { user_id: job.actor_id, username: user?.username ?? null } : { schedule_id: job.schedule_id },
+    }, r.audit);
+    return {
+      repository: s.url ?? repo.url,
+      password: this.d.box.open(pw.secret_enc, `credential:${pw.id}`),
+      rest_username: s.rest_username,
+      rest_password: s.rest_password,
+    };
+  }
+
+  /** Host default hooks for backup schedules without their own (admin only, sealed, audited, pushed). */
+  async setHostHooks(actor: Actor, hostId: string, hooks: { pre_hook: string | null; post_hook: string | null }): Promise<{ has_pre_hook: boolean; has_post_hook: boolean }> {
+    if (!isAdmin(actor)) throw new DomainError('forbidden', 'only admins may edit hooks');
+    const { host } = await this.repoOf(hostId);
+    const pre = hooks.pre_hook?.trim() ? hooks.pre_hook : null;
+    const post = hooks.post_hook?.trim() ? hooks.post_hook : null;
+    await this.d.repos.hosts.update(hostId, {
+      pre_hook_default_enc: pre ? this.d.box.seal(pre, `hook:pre-default:${hostId}`) : null,
+      post_hook_default_enc: post ? this.d.box.seal(post, `hook:post-default:${hostId}`) : null,
+      schedule_version: host.schedule_version + 1,
+    });
+    await this.audit.record(actor, 'host.hooks.update', { kind: 'host', id: hostId }, { pre_hook_set: pre !== null, post_hook_set: post !== null });
+    await this.schedules.sendTo(hostId);
+    return { has_pre_hook: pre !== null, has_post_hook: post !== null };
+  }
+
+  /** Decrypted host default hooks (for schedule.set only). */
+  async hostHooks(hostId: string): Promise<{ pre_hook: string | null; post_hook: string | null }> {
+    const h = await this.d.repos.hosts.findById(hostId);
+    return {
+      pre_hook: h?.pre_hook_default_enc ? this.d.box.open(h.pre_hook_default_enc, `hook:pre-default:${hostId}`) : null,
+      post_hook: h?.post_hook_default_enc ? this.d.box.open(h.post_hook_default_enc, `hook:post-default:${hostId}`) : null,
+    };
+  }
+
+  /** Stores the lock list an agent reported with repo.stats. */
+  async recordLocks(hostId: string, locks: LockInfo[]): Promise<void> {
+    const { repo } = await this.repoOf(hostId);
+    if (!repo) return;
+    await this.d.repos.repos.update(repo.id, { locks: JSON.stringify(locks.slice(0, 100)), lock_state: locks.length ? 'locked' : 'unlocked' });
+  }
+
+  /** The last reported locks with their age in seconds. */
+  async locks(hostId: string): Promise<(LockInfo & { age_seconds: number })[]> {
+    const { repo } = await this.repoOf(hostId);
+    const list = repo?.locks ? (JSON.parse(repo.locks) as LockInfo[]) : [];
+    const now = this.d.now();
+    return list.map((l) => ({ ...l, age_seconds: Math.max(0, Math.round((now - Date.parse(l.time)) / 1000)) }));
+  }
+}
