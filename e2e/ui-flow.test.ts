@@ -125,10 +125,9 @@ describe.skipIf(missing.length > 0)('web UI in Chromium: add host → enroll →
     await page.goto(jobUrl);
     await shot(page, 'job');
     await page.goto(`/hosts/${hostId}`);
-    await expect.poll(async () => {
-      await page.reload();
-      return page.locator('#snapshots tbody tr').count();
-    }, { timeout: 20_000 }).toBe(1);
+    // no reload: the snapshot list polls every 10 s (if the report was not already in)
+    await page.locator('#snapshots tbody tr').waitFor({ timeout: 15_000 });
+    expect(await page.locator('#snapshots tbody tr').count()).toBe(1);
     expect(await page.textContent('#snapshots tbody tr')).toContain(path.join(work.path, 'data'));
     await shot(page, 'host');
   });

@@ -47,6 +47,17 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     await page.locator('#hosts a:has-text("aaa-polled-host")').waitFor({ timeout: 15_000 });
   });
 
+  it('the host page polls: a new job appears in the Jobs tab without a reload', async () => {
+    const { page } = admin;
+    const host = hostIds[2] ?? '';
+    await page.goto(`/hosts/${host}/jobs`);
+    const id = '00000000-0000-4000-a000-00000000beef';
+    const now = new Date().toISOString();
+    await ui.server.db.insertInto('jobs').values({ id, host_id: host, kind: 'check', status: 'queued', schedule_id: null, actor_kind: 'user', actor_id: null, args_enc: null, created_at: now, started_at: null, finished_at: null, exit_code: null, stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null }).execute();
+    await page.locator(`#jobs a[href="/jobs/${id}"]`).waitFor({ timeout: 15_000 });
+    await ui.server.db.deleteFrom('jobs').where('id', '=', id).execute();
+  });
+
   it('dashboard on a phone-sized screen', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, baseURL: ui.url });
     await phone.addCookies(await admin.context.cookies());

@@ -57,15 +57,17 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     const id = c.req.param('id') ?? '';
     const viewer = viewerOf(c);
     const host = await s.hosts.get(id);
+    const u = new URL(c.req.url);
+    const self = u.pathname + u.search;
     let body;
     if (tab === 'snapshots') {
       const q = query(SnapshotQuery, c);
       const page = await s.fleet.snapshots(id, { tag: q.tag, path: q.path, since: q.since, until: q.until }, Math.min(q.limit, 100), q.offset);
-      body = <SnapshotsTab host={host} snapshots={{ ...page, filter: { tag: q.tag, path: q.path, since: q.since, until: q.until } }} />;
+      body = <SnapshotsTab host={host} self={self} snapshots={{ ...page, filter: { tag: q.tag, path: q.path, since: q.since, until: q.until } }} />;
     } else if (tab === 'jobs') {
       const q = query(JobListQuery, c);
       const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
-      body = <JobsTab host={host} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
+      body = <JobsTab host={host} self={self} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
     } else if (tab === 'repo') {
       body = <RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} />;
     } else if (tab === 'schedules') {
@@ -74,7 +76,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       body = <SettingsTab viewer={viewer} host={host} />;
     }
     const defaults = await w.read.defaultBackupPaths(id);
-    return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults}>{body}</HostPage>);
+    return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self}>{body}</HostPage>);
   };
   app.get('/hosts/:id', guard(), (c) => hostTab(c, 'snapshots'));
   for (const tab of ['jobs', 'repo', 'schedules', 'settings'] as const) app.get(`/hosts/:id/${tab}`, guard(), (c) => hostTab(c, tab));
@@ -83,7 +85,8 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     const q = query(JobListQuery, c);
     const page = await s.jobs.list({ kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
     const names = await w.read.hostNames(page.items.map((j) => j.host_id));
-    return c.html(<JobsPage viewer={viewerOf(c)} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} hostNames={names} />);
+    const u = new URL(c.req.url);
+    return c.html(<JobsPage viewer={viewerOf(c)} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} hostNames={names} self={u.pathname + u.search} />);
   });
 
   app.get('/jobs/:id', guard(), async (c) => {

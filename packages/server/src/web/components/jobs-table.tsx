@@ -34,13 +34,16 @@ export function JobFilters(props: { action: string; filter: JobListData['filter'
   );
 }
 
-/** A jobs table with pagination. `hostNames` adds a Host column (the fleet-wide list). */
-export function JobsTable(props: { jobs: JobListData; basePath: string; hostNames?: Map<string, string> }) {
+/**
+ * A jobs table with pagination. `hostNames` adds a Host column (the fleet-wide list); `poll`
+ * (the page's own URL) re-fetches the table every 10 s.
+ */
+export function JobsTable(props: { jobs: JobListData; basePath: string; hostNames?: Map<string, string>; poll?: string }) {
   const j = props.jobs;
   const q = { status: j.filter.status, kind: j.filter.kind };
   const names = props.hostNames;
   return (
-    <div id="jobs">
+    <div id="jobs" {...(props.poll ? { 'hx-get': props.poll, 'hx-select': '#jobs', 'hx-trigger': 'every 10s', 'hx-swap': 'outerHTML' } : {})}>
       {j.items.length === 0 ? (
         <Empty title={j.filter.status || j.filter.kind ? 'No jobs match this filter' : 'No jobs yet'}>
           {j.filter.status || j.filter.kind ? <a href={props.basePath}>Clear the filter</a> : <div>Jobs appear here when a schedule fires or someone presses “Run now”.</div>}

@@ -24,7 +24,7 @@ export interface SnapshotListData {
   filter: { tag?: string | undefined; path?: string | undefined; since?: string | undefined; until?: string | undefined };
 }
 
-export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListData }) {
+export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListData; self: string }) {
   const s = props.snapshots;
   const base = `/hosts/${props.host.id}`;
   const f = s.filter;
@@ -44,6 +44,7 @@ export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListDat
           <button class="btn small" type="submit">Filter</button>
         </form>
       </div>
+      <div id="snapshot-list" hx-get={props.self} hx-select="#snapshot-list" hx-trigger="every 10s" hx-swap="outerHTML">
       {s.items.length === 0 ? (
         <Empty title={f.tag || f.path || f.since || f.until ? 'No snapshots match this filter' : 'No snapshots yet'}>
           <div>{props.host.enrolled_at ? 'Snapshots appear here after the first successful backup.' : 'The host has not enrolled yet.'}</div>
@@ -77,11 +78,12 @@ export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListDat
         </div>
       )}
       <Pager total={s.total} limit={s.limit} offset={s.offset} href={(o) => withQuery(base, { ...f, offset: o || undefined })} />
+      </div>
     </section>
   );
 }
 
-export function JobsTab(props: { host: HostView; jobs: JobListData }) {
+export function JobsTab(props: { host: HostView; jobs: JobListData; self: string }) {
   const base = `/hosts/${props.host.id}/jobs`;
   return (
     <section class="card">
@@ -89,7 +91,7 @@ export function JobsTab(props: { host: HostView; jobs: JobListData }) {
         <h2>Jobs</h2>
         <JobFilters action={base} filter={props.jobs.filter} />
       </div>
-      <JobsTable jobs={props.jobs} basePath={base} />
+      <JobsTable jobs={props.jobs} basePath={base} poll={props.self} />
     </section>
   );
 }

@@ -15,11 +15,12 @@ const TABS: { id: HostTab; label: string }[] = [
 ];
 
 /** Host detail frame: header, "Run now" panel, tabs; `children` is the active tab's content. */
-export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; defaultPaths: string[]; children: Child }) {
+export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; defaultPaths: string[]; self: string; children: Child }) {
   const h = props.host;
   const tabs = TABS.map((t) => ({ ...t, href: t.id === 'snapshots' ? `/hosts/${h.id}` : `/hosts/${h.id}/${t.id}` }));
   return (
     <Layout title={h.name} viewer={props.viewer} active="dashboard">
+      <div id="host-head" hx-get={props.self} hx-select="#host-head" hx-trigger="every 10s" hx-swap="outerHTML">
       <PageHead
         crumbs={[{ label: 'Dashboard', href: '/' }]}
         title={
@@ -29,6 +30,7 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
         }
         sub={<HostFacts host={h} />}
       />
+      </div>
       {canOperate(props.viewer) && h.enrolled_at ? <RunPanel host={h} defaultPaths={props.defaultPaths} /> : null}
       {!h.enrolled_at ? (
         <div class="alert-box info" style="margin-bottom:24px">

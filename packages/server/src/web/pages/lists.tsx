@@ -8,7 +8,7 @@ import type { RepoData } from './host-tabs.js';
 
 /* Fleet-wide list pages: jobs, repos, alerts. */
 
-export function JobsPage(props: { viewer: Viewer; jobs: JobListData; hostNames: Map<string, string> }) {
+export function JobsPage(props: { viewer: Viewer; jobs: JobListData; hostNames: Map<string, string>; self: string }) {
   return (
     <Layout title="Jobs" viewer={props.viewer} active="jobs">
       <PageHead title="Jobs" sub="Every job across the fleet, newest first." />
@@ -17,7 +17,7 @@ export function JobsPage(props: { viewer: Viewer; jobs: JobListData; hostNames: 
           <h2>All jobs</h2>
           <JobFilters action="/jobs" filter={props.jobs.filter} />
         </div>
-        <JobsTable jobs={props.jobs} basePath="/jobs" hostNames={props.hostNames} />
+        <JobsTable jobs={props.jobs} basePath="/jobs" hostNames={props.hostNames} poll={props.self} />
       </section>
     </Layout>
   );
