@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -13,6 +14,7 @@ import { authRoutes } from './auth.routes.js';
 import { errorResponse, handleError } from './errors.js';
 import { hostRoutes } from './host.routes.js';
 import { jobRoutes } from './job.routes.js';
+import { maintenanceRoutes } from './maintenance.routes.js';
 import type { CidrList } from './net.js';
 import { clientIp } from './net.js';
 import { mountRoutes, openApiDocument } from './route.js';
@@ -51,12 +53,14 @@ export interface AppOptions extends WebContext {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Requests slower than this are logged at warn (route pattern only, never ids or bodies). */
+export const SLOW_REQUEST_MS = 1000;
 
 /** Builds the Hono app: middleware, REST routes, OpenAPI, install script, metrics, web UI. */
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
   const deps = { services: o.services, cookie: o.cookie, version: o.version };
-  const routes = [...authRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...adminRoutes(deps)];
+  const routes = [...authRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));
@@ -69,7 +73,10 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
       peer = '';
     }
     c.set('clientIp', clientIp(peer, c.req.header('x-forwarded-for'), o.trustedProxies));
+    const started = performance.now();
     await next();
+    const ms = performance.now() - started;
+    if (ms > SLOW_REQUEST_MS) o.log.warn({ method: c.req.method, path: c.req.routePath, status: c.res.status, ms: Math.round(ms) }, 'slow request');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'same-origin');
     c.header('X-Frame-Options', 'DENY');
