@@ -4,6 +4,10 @@ import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
+import { MaintenanceRepository } from '../repositories/maintenance.repository.js';
+import { overdueSince } from './overdue.js';
+import { cronPreview } from './schedule-preview.js';
+import type { CronPreview } from './schedule-preview.js';
 import type { ScheduleService } from './schedule.service.js';
 
 /** Job kinds that delete repository data and so need the §7.4 maintenance credential. */
@@ -139,6 +143,29 @@ export class MaintenanceService {
       pre_hook: h?.pre_hook_default_enc ? this.d.box.open(h.pre_hook_default_enc, `hook:pre-default:${hostId}`) : null,
       post_hook: h?.post_hook_default_enc ? this.d.box.open(h.post_hook_default_enc, `hook:post-default:${hostId}`) : null,
     };
+  }
+
+  /** Cron validation + description + next five runs (the editor preview). */
+  preview(expr: string, timeZone: string | null): CronPreview {
+    return cronPreview(expr, timeZone, this.d.now());
+  }
+
+  /**
+   * Enabled schedules whose first fire time after their last run lies more than `graceMs`
+   * (default 10 min) in the past with no job queued or running: missed while the host was away.
+   */
+  async overdue(graceMs = 10 * 60_000): Promise<{ schedule_id: string; host_id: string; kind: string; cron_expr: string; missed_at: string; last_run_at: string | null }[]> {
+    const q = new MaintenanceRepository(this.d.db);
+    const rows = await q.enabledSchedules();
+    const ids = rows.map((r) => r.id);
+    const [last, busy] = await Promise.all([q.lastRunPerSchedule(ids), q.busySchedules(ids)]);
+    const now = this.d.now();
+    const out = [];
+    for (const s of rows) {
+      const missed = overdueSince(s, last.get(s.id), busy.has(s.id), now, graceMs);
+      if (missed) out.push({ schedule_id: s.id, host_id: s.host_id, kind: s.kind, cron_expr: s.cron_expr, missed_at: missed.toISOString(), last_run_at: last.get(s.id) ?? null });
+    }
+    return out;
   }
 
   /** Stores the lock list an agent reported with repo.stats. */

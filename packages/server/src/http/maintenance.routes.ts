@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import type { RouteDeps } from './deps.js';
+import { route } from './route.js';
+import type { RouteSpec } from './route.js';
+import { DomainError } from '../services/errors.js';
+
+const MaintenanceCredentialBody = z.object({
+  url: z.string().max(2048).nullable().optional(),
+  rest_username: z.string().min(1).max(128),
+  rest_password: z.string().min(1).max(1024),
+}).strict();
+type MaintenanceCredentialBody = z.infer<typeof MaintenanceCredentialBody>;
+const HooksBody = z.object({ pre_hook: z.string().max(8192).nullable().default(null), post_hook: z.string().max(8192).nullable().default(null) }).strict();
+type HooksBody = z.infer<typeof HooksBody>;
+const PreviewQuery = z.object({ cron_expr: z.string().min(1).max(128), time_zone: z.string().max(64).optional() });
+type PreviewQuery = z.infer<typeof PreviewQuery>;
+
+/** Issue 6 routes: maintenance credential (§7.4), host default hooks (§14.3), locks, cron preview, overdue. */
+export function maintenanceRoutes(d: RouteDeps): RouteSpec[] {
+  const m = d.services.maintenance;
+  return [
+    route({
+      method: 'get', path: '/api/hosts/:id/maintenance-credential', summary: 'Whether a maintenance credential is set (never its password)', access: 'viewer',
+      handler: ({ params }) => m.credentialStatus(params.id ?? ''),
+    }),
+    route<MaintenanceCredentialBody>({
+      method: 'put', path: '/api/hosts/:id/maintenance-credential', summary: "Set the repository's non-append-only credential for forget/prune (admin)", access: 'admin',
+      body: MaintenanceCredentialBody,
+      handler: ({ actor, params, body }) => m.setCredential(actor, params.id ?? '', body),
+    }),
+    route({
+      method: 'delete', path: '/api/hosts/:id/maintenance-credential', summary: 'Remove the maintenance credential (admin)', access: 'admin',
+      handler: ({ actor, params }) => m.setCredential(actor, params.id ?? '', null),
+    }),
+    route<HooksBody>({
+      method: 'put', path: '/api/hosts/:id/hooks', summary: 'Host default pre/post hooks for backup schedules (admin; sealed, pushed)', access: 'admin',
+      body: HooksBody,
+      handler: ({ actor, params, body }) => m.setHostHooks(actor, params.id ?? '', body),
+    }),
+    route({
+      method: 'get', path: '/api/hosts/:id/locks', summary: 'Repository locks last reported by the agent, with age and holder', access: 'viewer',
+      handler: async ({ params }) => ({ items: await m.locks(params.id ?? '') }),
+    }),
+    route<undefined, PreviewQuery>({
+      method: 'get', path: '/api/schedules/preview', summary: 'Validate a cron expression; its description and next five runs', access: 'viewer',
+      query: PreviewQuery,
+      handler: ({ query }) => {
+        const p = m.preview(query.cron_expr, query.time_zone ?? null);
+        if (!p.ok) throw new DomainError('validation_failed', `cron_expr: ${p.error}`, { cron_expr: p.error });
+        return Promise.resolve(p);
+      },
+    }),
+    route({
+      method: 'get', path: '/api/schedules/overdue', summary: 'Enabled schedules whose last fire time passed without a run', access: 'viewer',
+      handler: async () => ({ items: await m.overdue() }),
+    }),
+  ];
+}
