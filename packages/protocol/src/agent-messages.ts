@@ -102,6 +102,11 @@ export const RepoStats = z.object({
   last_check_at: iso.nullable().optional(),
   last_check_status: z.enum(['succeeded', 'failed']).nullable().optional(),
   lock_state: z.enum(['locked', 'unlocked']).nullable().optional(),
+  /** The repository's locks (`restic list locks` + `cat lock`); absent = not listed this time. */
+  locks: z.array(z.object({
+    id: z.string().max(128), time: z.string().max(64), host: z.string().max(256), pid: z.number().int(),
+    exclusive: z.boolean(), stale: z.boolean(),
+  })).max(1000).optional(),
 });
 
 export const ScheduleAck = z.object({
