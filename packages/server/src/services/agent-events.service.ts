@@ -169,6 +169,7 @@ export class AgentEventsService {
       ...(f.last_check_at != null ? { last_check_at: f.last_check_at } : {}),
       ...(f.last_check_status != null ? { last_check_status: f.last_check_status } : {}),
       ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
+      ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
     });
   }
 
