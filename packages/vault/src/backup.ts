@@ -270,10 +270,12 @@ async function readFiles(
       if (pool.error) return pool.error;
       const m = queue.shift();
       if (!m) {
+        let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((r) => {
           wake = r;
-          setTimeout(r, 500);
+          timer = setTimeout(r, 500); // re-check pool.error even if no message arrives
         });
+        clearTimeout(timer);
         wake = null;
         continue;
       }

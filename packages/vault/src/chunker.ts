@@ -13,9 +13,13 @@ export interface ChunkerParams {
   max: number;
 }
 
-/** min = avg/4 and max = avg*8 (the same proportions as restic's 512 KiB / 1 MiB / 8 MiB). */
+/**
+ * min = avg/4, max = avg*4. (restic uses 512 KiB / 1 MiB / 8 MiB; with normalized
+ * chunking almost no chunk reaches 4x the average, and a smaller max halves the
+ * worker's read buffer.)
+ */
 export function chunkerParams(avg: number): ChunkerParams {
-  return { min: Math.max(64, Math.floor(avg / 4)), avg, max: avg * 8 };
+  return { min: Math.max(64, Math.floor(avg / 4)), avg, max: avg * 4 };
 }
 
 const GEAR = (() => {

@@ -73,7 +73,7 @@ describe('FastCDC chunker', () => {
     const c = cuts(data);
     const sizes = c.map((x, i) => x - (c[i - 1] ?? 0));
     expect(Math.min(...sizes.slice(0, -1))).toBeGreaterThanOrEqual(16 * 1024);
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(512 * 1024);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
     const avg = data.length / sizes.length;
     expect(avg).toBeGreaterThan(40 * 1024);
     expect(avg).toBeLessThan(120 * 1024);

@@ -16,7 +16,9 @@ const compressor = new ChunkCompressor(init.level, init.params.max);
 const credit = new Int32Array(init.credit);
 const port = parentPort!;
 const READ = 1024 * 1024;
-let buf = Buffer.allocUnsafe(init.params.max + READ);
+// Twice the largest chunk: compaction then moves at most one chunk's worth of bytes per
+// chunk consumed (with max + READ it would move ~max bytes for every average-size chunk).
+let buf = Buffer.allocUnsafe(2 * init.params.max + READ);
 
 function post(msg: WorkerMessage & { type: 'chunk' }, cost: number): void {
   while (Atomics.load(credit, 0) <= 0) Atomics.wait(credit, 0, Atomics.load(credit, 0), 1000);
