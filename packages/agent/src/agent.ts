@@ -118,6 +118,7 @@ export class Agent {
     });
     this.scheduler = new LocalScheduler({
       file: this.paths.schedules,
+      runsFile: this.paths.scheduleRuns,
       submit: (j) => this.runner.submit(j),
       busy: (id) => this.runner.hasScheduleJob(id),
       log: this.log,

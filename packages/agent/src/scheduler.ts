@@ -6,14 +6,25 @@ import type { Logger } from './log.js';
 import { readIfExists, writeFileAtomic } from './state/atomic.js';
 import type { JobRequest } from './jobs/runner.js';
 
+/**
+ * Kinds the server fires itself (they need the maintenance credential, spec §7.4, which only
+ * travels inside one command.run). The agent keeps them in its set but never fires them locally.
+ */
+export const SERVER_FIRED_KINDS: ReadonlySet<string> = new Set(['forget', 'prune']);
 
 export interface SchedulerDeps {
   /** Where the last-known-good schedule set is persisted. */
   file: string;
+  /** Where the per-schedule last-fire times are persisted (missed-run catch-up). */
+  runsFile?: string;
   submit: (req: JobRequest) => void;
   /** True while a job of this schedule is queued or running: the fire is skipped. */
   busy: (scheduleId: string) => boolean;
   log: Logger;
+  /** Clock (ms); injectable for tests. */
+  now?: () => number;
+  /** How often to look for a wall-clock jump (suspend/resume); default 30 s, 0 = never. */
+  wakeCheckMs?: number;
 }
 
 /** Builds the job a schedule fires (its arguments follow the command.run schemas). */
@@ -33,19 +44,36 @@ export function jobForSchedule(s: ScheduleSpec): JobRequest {
   return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id };
 }
 
+/** Per schedule: the cron it had and the time it last fired (or was first applied). */
+type Runs = Record<string, { cron: string; ref: string }>;
+
 /**
  * The local cron (spec §6.2 "Schedule reconciliation"): applies `schedule.set`, persists it as
  * last-known-good, and keeps firing it whether or not the server is reachable. Jobs it creates
  * carry an agent-generated UUID and the schedule id.
+ *
+ * Missed runs: the time of each schedule's last fire is persisted. When the agent starts, when
+ * a set is applied, and when the wall clock jumps (the machine slept), a schedule whose next
+ * fire time after its last fire has already passed is fired ONCE (however many times were
+ * missed) and its cron restarts from now. A changed cron expression restarts the count.
  */
 export class LocalScheduler {
   private crons: { id: string; cron: Cron }[] = [];
   private version: number | null = null;
+  private specs: ScheduleSpec[] = [];
+  private runs: Runs = {};
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private lastWake = 0;
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** Loads and starts the last-known-good schedule set, if any. Returns its version. */
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  /** Loads and starts the last-known-good schedule set, if any, then catches up. Returns its version. */
   loadPersisted(): number | null {
+    this.loadRuns();
     const raw = readIfExists(this.deps.file);
     if (!raw) return null;
     let parsed;
@@ -59,6 +87,8 @@ export class LocalScheduler {
       return null;
     }
     this.install(parsed.value);
+    this.catchUp();
+    this.watchWake();
     return this.version;
   }
 
@@ -66,6 +96,8 @@ export class LocalScheduler {
   apply(set: ScheduleSetFrame): number {
     writeFileAtomic(this.deps.file, JSON.stringify(set));
     this.install(set);
+    this.catchUp();
+    this.watchWake();
     return set.schedule_version;
   }
 
@@ -79,32 +111,121 @@ export class LocalScheduler {
   }
 
   stop(): void {
+    this.stopCrons();
+    if (this.wakeTimer) clearInterval(this.wakeTimer);
+    this.wakeTimer = null;
+  }
+
+  /**
+   * Fires, once each, the schedules whose next fire time after their last fire has passed.
+   * Returns the ids fired. Called on start, on apply and after a wall-clock jump.
+   */
+  catchUp(): string[] {
+    const now = this.now();
+    const fired: string[] = [];
+    for (const s of this.specs) {
+      if (!this.local(s)) continue;
+      const r = this.runs[s.id];
+      if (!r) continue;
+      let next: Date | null = null;
+      try {
+        next = new Cron(s.cron_expr, { paused: true, ...(s.time_zone ? { timezone: s.time_zone } : {}) }).nextRun(new Date(r.ref));
+      } catch {
+        continue;
+      }
+      // A fire due this very second belongs to the running cron, not to catch-up.
+      if (!next || next.getTime() > now - 1000) continue;
+      this.deps.log.info('schedule missed a run while the agent was stopped or asleep; running it once now', { schedule_id: s.id, missed_at: next.toISOString() });
+      if (this.fire(s, true)) fired.push(s.id);
+    }
+    if (fired.length) this.restartCrons();
+    return fired;
+  }
+
+  private local(s: ScheduleSpec): boolean {
+    return s.enabled && !SERVER_FIRED_KINDS.has(s.kind);
+  }
+
+  private install(set: ScheduleSetFrame): void {
+    this.version = set.schedule_version;
+    this.specs = set.schedules;
+    const nowIso = new Date(this.now()).toISOString();
+    const runs: Runs = {};
+    for (const s of set.schedules) {
+      const old = this.runs[s.id];
+      runs[s.id] = old && old.cron === s.cron_expr ? old : { cron: s.cron_expr, ref: nowIso };
+    }
+    this.runs = runs;
+    this.saveRuns();
+    this.restartCrons();
+    this.deps.log.info('schedule applied', { schedule_version: set.schedule_version, active: this.crons.length });
+  }
+
+  private stopCrons(): void {
     for (const c of this.crons) c.cron.stop();
     this.crons = [];
   }
 
-  private install(set: ScheduleSetFrame): void {
-    this.stop();
-    this.version = set.schedule_version;
-    for (const s of set.schedules) {
-      if (!s.enabled) continue;
+  private restartCrons(): void {
+    this.stopCrons();
+    for (const s of this.specs) {
+      if (!this.local(s)) continue;
       try {
-        const cron = new Cron(s.cron_expr, { ...(s.time_zone ? { timezone: s.time_zone } : {}), protect: true }, () => this.fire(s));
+        const cron = new Cron(s.cron_expr, { ...(s.time_zone ? { timezone: s.time_zone } : {}), protect: true }, () => void this.fire(s, false));
         this.crons.push({ id: s.id, cron });
       } catch (err) {
         this.deps.log.error('invalid cron expression in schedule; it will not fire', { schedule_id: s.id, cron: s.cron_expr, error: (err as Error).message });
       }
     }
-    this.deps.log.info('schedule applied', { schedule_version: set.schedule_version, active: this.crons.length });
   }
 
-  private fire(s: ScheduleSpec): void {
+  /** A timer that notices the wall clock leaping ahead (suspend/resume) and catches up. */
+  private watchWake(): void {
+    const every = this.deps.wakeCheckMs ?? 30_000;
+    if (this.wakeTimer || every <= 0) return;
+    this.lastWake = Date.now();
+    this.wakeTimer = setInterval(() => {
+      const t = Date.now();
+      const slept = t - this.lastWake > every * 3;
+      this.lastWake = t;
+      if (slept) {
+        this.deps.log.info('the clock jumped (the machine slept); checking for missed schedule runs');
+        this.catchUp();
+      }
+    }, every);
+    this.wakeTimer.unref();
+  }
+
+  private fire(s: ScheduleSpec, catchUp: boolean): boolean {
+    this.runs[s.id] = { cron: s.cron_expr, ref: new Date(this.now()).toISOString() };
+    this.saveRuns();
     if (this.deps.busy(s.id)) {
       this.deps.log.warn('schedule fired while its previous job is still queued or running; skipping this run', { schedule_id: s.id });
-      return;
+      return false;
     }
     const job = jobForSchedule(s);
-    this.deps.log.info('schedule fired', { schedule_id: s.id, job_id: job.jobId, kind: s.kind });
+    this.deps.log.info(catchUp ? 'schedule fired (catch-up of a missed run)' : 'schedule fired', { schedule_id: s.id, job_id: job.jobId, kind: s.kind });
     this.deps.submit(job);
+    return true;
+  }
+
+  private loadRuns(): void {
+    if (!this.deps.runsFile) return;
+    try {
+      const raw = readIfExists(this.deps.runsFile);
+      this.runs = raw ? (JSON.parse(raw.toString('utf8')) as Runs) : {};
+    } catch {
+      this.deps.log.warn('schedule-runs file is corrupt; missed runs are counted from now');
+      this.runs = {};
+    }
+  }
+
+  private saveRuns(): void {
+    if (!this.deps.runsFile) return;
+    try {
+      writeFileAtomic(this.deps.runsFile, JSON.stringify(this.runs));
+    } catch (err) {
+      this.deps.log.warn('cannot write the schedule-runs file', { error: (err as Error).message });
+    }
   }
 }

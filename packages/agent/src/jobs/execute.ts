@@ -85,8 +85,10 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       const r = await engine.forget(conn, { policy, prune: a.prune, ...(a.tags ? { filter: { tags: a.tags } } : {}) }, opts);
       return { outcome: toOutcome(r, (v) => ({ kept: v.keep.length, removed: v.remove.length })), extras: r.ok ? { snapshots: true, stats: true } : {} };
     }
-    case 'prune':
-      return { outcome: toOutcome(await engine.prune(conn, opts), () => null), extras: {} };
+    case 'prune': {
+      const r = await engine.prune(conn, opts);
+      return { outcome: toOutcome(r, () => null), extras: r.ok ? { stats: true } : {} };
+    }
     case 'check': {
       const a = args as z.infer<typeof CheckArgs>;
       const r = await engine.check(conn, a.read_data_subset ? { readDataSubset: a.read_data_subset } : {}, opts);

@@ -2,11 +2,24 @@ import type { Connection, Engine } from '@restic-manager/engines';
 import type { Logger } from '../log.js';
 import type { Emit } from './job-events.js';
 
+export interface ExtrasWanted {
+  /** Send the full snapshot list (snapshots.report). */
+  snapshots?: boolean;
+  /** Send size/count/dedup (repo.stats). */
+  stats?: boolean;
+  /** The job failed on a held lock. */
+  locked?: boolean;
+  /** List the repository's locks (sent as repo.stats.locks). */
+  locks?: boolean;
+  /** A check just finished with this result. */
+  check?: 'succeeded' | 'failed';
+}
+
 /**
- * After a successful backup (or forget/snapshots/stats): the full snapshot list
- * (`snapshots.report`) and repository figures (`repo.stats`). Failures are logged, not fatal.
+ * After a job: the full snapshot list (`snapshots.report`) and repository figures (`repo.stats`:
+ * size, count, dedup ratio, lock list, last check). Failures are logged, not fatal.
  */
-export async function sendExtras(engine: Engine, conn: Connection, jobId: string, what: { snapshots?: boolean; stats?: boolean; locked?: boolean }, emit: Emit, log: Logger): Promise<void> {
+export async function sendExtras(engine: Engine, conn: Connection, jobId: string, what: ExtrasWanted, emit: Emit, log: Logger): Promise<void> {
   let count: number | null = null;
   if (what.snapshots || what.stats) {
     const s = await engine.snapshots(conn);
@@ -24,16 +37,26 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
       }
     } else log.warn('cannot list snapshots after the job', { job_id: jobId, error: s.error.message });
   }
-  if (what.stats || what.locked) {
-    let size: number | null = null;
-    if (what.stats) {
-      const st = await engine.stats(conn, { mode: 'raw-data' });
-      if (st.ok) size = st.value.totalSize;
-      else log.warn('cannot read repository stats after the job', { job_id: jobId, error: st.error.message });
-    }
-    emit({
-      type: 'repo.stats', job_id: jobId, size_bytes: size, snapshot_count: count, dedup_ratio: null,
-      lock_state: what.locked ? 'locked' : 'unlocked',
-    });
+  if (!(what.stats || what.locked || what.locks || what.check)) return;
+  let size: number | null = null;
+  let dedup: number | null = null;
+  if (what.stats) {
+    const st = await engine.stats(conn, { mode: 'raw-data' });
+    if (st.ok) size = st.value.totalSize;
+    else log.warn('cannot read repository stats after the job', { job_id: jobId, error: st.error.message });
+    // Dedup ratio: logical bytes of all snapshots (restore-size) over the bytes stored.
+    const logical = st.ok && size ? await engine.stats(conn, { mode: 'restore-size' }) : null;
+    if (logical?.ok && size) dedup = Math.round((logical.value.totalSize / size) * 100) / 100;
   }
+  let locks: { id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[] | undefined;
+  if ((what.locks || what.locked) && engine.locks) {
+    const l = await engine.locks(conn);
+    if (l.ok) locks = l.value;
+    else log.warn('cannot list repository locks', { job_id: jobId, error: l.error.message });
+  }
+  emit({
+    type: 'repo.stats', job_id: jobId, size_bytes: size, snapshot_count: count, dedup_ratio: dedup,
+    ...(locks ? { locks, lock_state: locks.length ? 'locked' : 'unlocked' } : { lock_state: what.locked ? 'locked' : 'unlocked' }),
+    ...(what.check ? { last_check_at: new Date().toISOString(), last_check_status: what.check } : {}),
+  });
 }

@@ -36,6 +36,9 @@ export interface RunnerDeps {
 
 type Exec = typeof ExecModule;
 
+/** Kinds that always act on the host's own repository, whatever credential they carry. */
+const SAME_REPO_KINDS: ReadonlySet<string> = new Set(['forget', 'prune', 'check', 'unlock', 'snapshots', 'stats']);
+
 /** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
 export const RECOVERY_SEQ = 2_000_000_000;
 
@@ -149,7 +152,11 @@ export class JobRunner {
     }
     this.deps.log.addSecret(cred.password);
     this.deps.log.addSecret(cred.rest_password);
-    const entry: Entry = { req, events, args, cred, repoKey: cred.repository, abort: new AbortController() };
+    // A maintenance credential (forget/prune) may reach the same repository through another
+    // endpoint: such jobs queue behind the host's own repository, never beside it.
+    const own = this.deps.secrets();
+    const repoKey = req.credential && own && SAME_REPO_KINDS.has(req.kind) ? own.repository : cred.repository;
+    const entry: Entry = { req, events, args, cred, repoKey, abort: new AbortController() };
     const busy = this.running.get(entry.repoKey);
     if (busy) {
       const q = this.queues.get(entry.repoKey) ?? [];
@@ -277,8 +284,12 @@ export class JobRunner {
     }
     events.finished(outcome);
     this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
-    if (engine && (extras.snapshots || extras.stats || outcome.errorKind === 'lock_failed')) {
-      await sendExtras(engine, conn, req.jobId, { ...extras, locked: outcome.errorKind === 'lock_failed' }, this.deps.emit, this.deps.log);
+    const locks = outcome.errorKind === 'lock_failed' || ['unlock', 'check', 'prune', 'forget'].includes(req.kind);
+    if (engine && (extras.snapshots || extras.stats || locks || req.kind === 'check')) {
+      await sendExtras(engine, conn, req.jobId, {
+        ...extras, locked: outcome.errorKind === 'lock_failed', locks,
+        ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
+      }, this.deps.emit, this.deps.log);
     }
   }
 

@@ -16,6 +16,8 @@ export interface StatePaths {
   outbox: string;
   /** Last-known-good schedule set (schedule.set as received). */
   schedules: string;
+  /** Per schedule: its cron and the last fire (or first-applied) time, for missed-run catch-up. */
+  scheduleRuns: string;
   /** Jobs running when the agent last wrote it; used to fail jobs lost to a crash. */
   activeJobs: string;
   /** Written by `run`, read by `health-check`. */
@@ -33,6 +35,7 @@ export function statePaths(dir: string): StatePaths {
     secrets: path.join(dir, 'secrets.enc'),
     outbox: path.join(dir, 'outbox.jsonl'),
     schedules: path.join(dir, 'schedules.json'),
+    scheduleRuns: path.join(dir, 'schedule-runs.json'),
     activeJobs: path.join(dir, 'active-jobs.json'),
     status: path.join(dir, 'status.json'),
   };
