@@ -90,10 +90,10 @@ describe('agent gateway', () => {
 
   it('keeps a job the agent still reports as active', async () => {
     const { agent, hostId } = await connected('kept');
-    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'prune', args: {} });
+    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'stats', args: {} });
     const id = run.body.job.id as string;
     await agent.next('command.run');
-    agent.started(id, 'prune');
+    agent.started(id, 'stats');
     await eventually(async () => (await job(id)).status === 'running');
     await agent.close();
     const back = new FakeAgent({ url: h.url, bearer: agent.o.bearer, protocolVersion: 2, activeJobIds: [id] });

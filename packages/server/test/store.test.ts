@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { migrate, openStore } from '../src/store/db.js';
+import { MIGRATIONS } from '../src/migrations/index.js';
 import { SecretBox, loadOrCreateKey } from '../src/crypto/secret-box.js';
 import { createRepositories, inTransaction } from '../src/repositories/index.js';
 
@@ -28,7 +29,7 @@ describe('store migrations', () => {
     await s1.close();
 
     const s2 = openStore(file);
-    expect(await migrate(s2.db)).toEqual(['0002_job_dispatch', '0003_ui_indexes', '0004_user_disabled']);
+    expect(await migrate(s2.db)).toEqual(Object.keys(MIGRATIONS).filter((n) => n > '0001_initial'));
     const host = await s2.db.selectFrom('hosts').selectAll().where('id', '=', 'h1').executeTakeFirstOrThrow();
     expect(host).toMatchObject({ name: 'old-host', tags: '["a"]', schedule_version: 0 });
     const job = await s2.db.selectFrom('jobs').selectAll().where('id', '=', 'j1').executeTakeFirstOrThrow();
