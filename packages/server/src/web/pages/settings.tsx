@@ -68,11 +68,11 @@ export function UsersCard(props: { users: UserView[]; me: string; disabled: Set<
         <h3 style="margin-bottom:12px">Add a user</h3>
         <form class="form inline" hx-post="/settings/users" hx-target="#users" hx-swap="outerHTML" novalidate>
           <Field name="username" label="Username"><input id="f-username" name="username" autocomplete="off" /></Field>
-          <Field name="password" label="Password" hint="At least 12 characters."><input id="f-password" name="password" type="password" autocomplete="new-password" /></Field>
+          <Field name="password" label="Password (12+ characters)"><input id="f-password" name="password" type="password" autocomplete="new-password" /></Field>
           <Field name="role" label="Role">
             <select id="f-role" name="role"><option value="viewer">viewer</option><option value="operator">operator</option><option value="admin">admin</option></select>
           </Field>
-          <div class="form-actions" style="padding-bottom:22px"><button class="btn primary" type="submit">Add user</button></div>
+          <div class="form-actions"><button class="btn primary" type="submit">Add user</button></div>
         </form>
       </div>
     </section>
