@@ -157,10 +157,13 @@ export class AgentEventsService {
 
   async repoStats(host: HostRow, f: RepoStats): Promise<void> {
     const fresh = await this.d.repos.hosts.findById(host.id);
-    await this.d.repos.hosts.update(host.id, {
-      ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
-      ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
-    });
+    // A check or unlock reports neither figure: an empty UPDATE is invalid SQL, so skip it.
+    if (f.size_bytes != null || f.snapshot_count != null) {
+      await this.d.repos.hosts.update(host.id, {
+        ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
+        ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+      });
+    }
     if (!fresh?.repo_id) return;
     await this.d.repos.repos.update(fresh.repo_id, {
       ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
