@@ -127,7 +127,7 @@ export class LocalScheduler {
       if (!this.local(s)) continue;
       const r = this.runs[s.id];
       if (!r) continue;
-      let next: Date | null = null;
+      let next: Date | null;
       try {
         next = new Cron(s.cron_expr, { paused: true, ...(s.time_zone ? { timezone: s.time_zone } : {}) }).nextRun(new Date(r.ref));
       } catch {
