@@ -23,6 +23,23 @@ export interface PackedChunk {
   raw: number;
 }
 
+/** Ciphertext queued for the disk across every open and closing blob (bounded memory). */
+export class Backlog {
+  private bytes = 0;
+  private readonly waiters: Array<() => void> = [];
+  add(n: number): void {
+    this.bytes += n;
+  }
+  done(n: number): void {
+    this.bytes -= n;
+    while (this.bytes <= WRITE_BACKLOG && this.waiters.length > 0) this.waiters.shift()!();
+  }
+  /** Resolves once the backlog is at most WRITE_BACKLOG bytes. */
+  async drain(): Promise<void> {
+    while (this.bytes > WRITE_BACKLOG) await new Promise<void>((r) => this.waiters.push(r));
+  }
+}
+
 /** A blob being filled; `id` is set when it is closed. */
 export class OpenBlob {
   id: string | null = null;
@@ -35,17 +52,12 @@ export class OpenBlob {
   staged: StagedObject | null = null;
   /** Writes to the staged object are chained (in order) without blocking the packer. */
   writes: Promise<void> = Promise.resolve();
-  writing = 0;
-  /** Queues pieces for the staged object; resolves when the backlog is small again. */
-  async queueWrite(pieces: Buffer[], bytes: number): Promise<void> {
+  /** Queues pieces for the staged object; `backlog` counts bytes queued across all blobs. */
+  queueWrite(pieces: Buffer[], bytes: number, backlog: Backlog): void {
     const staged = this.staged!;
-    this.writing += bytes;
-    this.writes = this.writes.then(async () => {
-      await staged.write(pieces);
-      this.writing -= bytes;
-    });
+    backlog.add(bytes);
+    this.writes = this.writes.then(() => staged.write(pieces)).finally(() => backlog.done(bytes));
     this.writes.catch(() => undefined); // surfaced when the blob is committed
-    if (this.writing > WRITE_BACKLOG) await this.writes;
   }
   constructor(recipient: X25519Recipient) {
     this.encryptor = new AgeEncryptor([recipient]);
@@ -73,6 +85,7 @@ export class Packer {
   private readonly inflight = new Set<Promise<void>>();
   private failure: unknown = null;
   private nextStaged: Promise<StagedObject> | null = null;
+  private readonly backlog = new Backlog();
   bytesUploaded = 0;
   blobsUploaded = 0;
 
@@ -97,7 +110,8 @@ export class Packer {
     if (blob.staged && blob.pendingBytes >= STAGE_FLUSH) {
       const bytes = blob.pendingBytes;
       blob.pendingBytes = 0;
-      await blob.queueWrite(blob.parts.splice(0), bytes);
+      blob.queueWrite(blob.parts.splice(0), bytes, this.backlog);
+      await this.backlog.drain();
     }
     if (blob.encryptor.plaintextLength >= this.o.target) await this.close();
     return blob;
@@ -118,7 +132,7 @@ export class Packer {
     const size = blob.size;
     const staged = blob.staged;
     const upload = staged
-      ? blob.writes.then(() => staged.write(body)).then(() => staged.commit(blobKey(id), { createOnly: true }))
+      ? (blob.queueWrite(body, body.reduce((a, b) => a + b.length, 0), this.backlog), blob.writes.then(() => staged.commit(blobKey(id), { createOnly: true })))
       : this.o.storage.put(blobKey(id), body, { createOnly: true });
     const p = upload
       .catch((e: unknown) => {
