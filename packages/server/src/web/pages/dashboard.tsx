@@ -1,3 +1,4 @@
+import type { Child } from 'hono/jsx';
 import type { HostView } from '@restic-manager/protocol';
 import { fmtBytes, fmtCount, shortId } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
@@ -25,7 +26,7 @@ export interface HostListData {
 
 const STATUSES = ['online', 'degraded', 'offline', 'pending'] as const;
 
-export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: HostListData }) {
+export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: HostListData; overdue?: Child }) {
   const v = props.viewer;
   return (
     <Layout title="Dashboard" viewer={v} active="dashboard" openAlerts={props.fleet.open_alerts}>
@@ -35,6 +36,7 @@ export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: 
         actions={isAdmin(v) ? <a class="btn primary" href="/hosts/new">+ Add host</a> : null}
       />
       <FleetSummary fleet={props.fleet} />
+      {props.overdue ?? null}
       <section class="card" aria-labelledby="hosts-h">
         <div class="card-head">
           <h2 id="hosts-h">Hosts</h2>
