@@ -178,13 +178,12 @@ export function SchedulesTab(props: { host: HostView; schedules: ScheduleItem[] 
       <div class="card-head">
         <h2>Schedules</h2>
         <span class="muted" style="font-size:.88rem">
-          version {h.schedule_version}
-          {h.applied_schedule_version != null ? `, agent applied v${h.applied_schedule_version}` : ''}{' '}
+          {drift ? `schedule v${h.schedule_version} pushed, agent applied v${h.applied_schedule_version ?? 0}` : `version ${h.schedule_version}${h.applied_schedule_version != null ? `, agent applied v${h.applied_schedule_version}` : ''}`}{' '}
           {drift ? <Badge tone="warn">agent behind</Badge> : null}
         </span>
       </div>
       {props.schedules.length === 0 ? (
-        <Empty title="No schedules">Schedules are managed through the API for now (POST /api/hosts/:id/schedules).</Empty>
+        <Empty title="No schedules">Add one below (or POST /api/hosts/:id/schedules).</Empty>
       ) : (
         <div class="table-wrap">
           <table>
