@@ -5,6 +5,7 @@ import { DomainError } from '../services/errors.js';
 import { mountActions } from './action.routes.js';
 import { ErrorPage } from './components/error-page.js';
 import { mountPages } from './page.routes.js';
+import { mountScheduleUi } from './schedule.routes.js';
 import { WebReadModel } from './read-model.js';
 import { mountStatic } from './static.js';
 import type { WebDeps } from './web-context.js';
@@ -38,6 +39,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
       c.res = await c.html(<ErrorPage c={c} title="Not allowed" message={`This page ${body?.error?.message ?? 'needs a higher role'}.`} />, 403, { 'Content-Security-Policy': CSP });
     }
   });
+  mountScheduleUi(app, w);
   mountActions(app, w);
   mountPages(app, w);
 };

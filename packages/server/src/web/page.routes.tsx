@@ -13,6 +13,8 @@ import { JobPage, JobSummary } from './pages/job.js';
 import type { JobPageData } from './pages/job.js';
 import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
 import { SettingsPage } from './pages/settings.js';
+import { HostHooksCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
+import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
 import { baseUrlOf, guard, viewerOf } from './web-context.js';
 
@@ -43,7 +45,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     return { ...page, filter: { tag: q.tag, status: q.status }, tags };
   }
 
-  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} />));
+  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} overdue={<OverdueCard items={await overdueItems(s, w)} />} />));
   app.get('/partials/fleet', guard(), async (c) => c.html(<FleetSummary fleet={await fleet()} />));
   app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} />));
 
@@ -69,11 +71,13 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
       body = <JobsTab host={host} self={self} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
     } else if (tab === 'repo') {
-      body = <RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} />;
+      body = <><RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} locks={await s.maintenance.locks(id)} /></>;
     } else if (tab === 'schedules') {
-      body = <SchedulesTab host={host} schedules={(await s.schedules.list(id)).items} />;
+      const items = (await s.schedules.list(id)).items;
+      body = <><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} /></>;
     } else {
-      body = <SettingsTab viewer={viewer} host={host} />;
+      const hooks = await s.maintenance.hostHooks(id);
+      body = <><SettingsTab viewer={viewer} host={host} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></>;
     }
     const defaults = await w.read.defaultBackupPaths(id);
     return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self}>{body}</HostPage>);
