@@ -145,6 +145,26 @@ export class MaintenanceService {
     };
   }
 
+  async scheduleHost(scheduleId: string): Promise<{ host_id: string }> {
+    const row = await this.d.repos.schedules.findById(scheduleId);
+    if (!row) throw notFound('schedule', scheduleId);
+    return { host_id: row.host_id };
+  }
+
+  /** Flips a schedule's enabled flag, keeping its sealed hooks; bumps the version and pushes. */
+  async toggleSchedule(actor: Actor, scheduleId: string): Promise<{ host_id: string; enabled: boolean }> {
+    if (actor.kind === 'user' && actor.role === 'viewer') throw new DomainError('forbidden', 'viewers cannot change schedules');
+    const row = await this.d.repos.schedules.findById(scheduleId);
+    if (!row) throw notFound('schedule', scheduleId);
+    const enabled = row.enabled === 1 ? 0 : 1;
+    const host = await this.d.repos.hosts.findById(row.host_id);
+    await this.d.repos.schedules.update(scheduleId, { enabled, updated_at: iso(this.d.now()) });
+    await this.d.repos.hosts.update(row.host_id, { schedule_version: (host?.schedule_version ?? 0) + 1 });
+    await this.audit.record(actor, 'schedule.update', { kind: 'schedule', id: scheduleId }, { host_id: row.host_id, enabled: enabled === 1 });
+    await this.schedules.sendTo(row.host_id);
+    return { host_id: row.host_id, enabled: enabled === 1 };
+  }
+
   /** Cron validation + description + next five runs (the editor preview). */
   preview(expr: string, timeZone: string | null): CronPreview {
     return cronPreview(expr, timeZone, this.d.now());

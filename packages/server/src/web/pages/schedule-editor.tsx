@@ -1,0 +1,232 @@
+import type { Viewer } from '../components/layout.js';
+import { canOperate, isAdmin } from '../components/layout.js';
+import { Badge, Empty, Field, RelTime } from '../components/ui.js';
+import type { CronPreview } from '../../services/schedule-preview.js';
+import type { LockInfo } from '../../services/maintenance.service.js';
+
+/* Issue 6 UI pieces: schedule editor with live cron preview, maintenance card (run-now,
+   locks, maintenance credential), host default hooks, overdue schedules. */
+
+const KEEP = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+
+/** The HTMX fragment under the cron input: description + next five runs, or the error. */
+export function CronPreviewView(props: { preview: CronPreview }) {
+  const p = props.preview;
+  if (!p.ok) return <div class="error" role="alert" id="cron-preview-error">Invalid cron expression: {p.error}</div>;
+  return (
+    <div class="muted" style="font-size:.88rem">
+      <strong>{p.description}</strong> <span class="faint">({p.time_zone})</span>
+      <ol id="cron-next" style="margin:4px 0 0 18px;padding:0">
+        {p.next.map((t) => <li class="mono">{t.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</li>)}
+      </ol>
+    </div>
+  );
+}
+
+export interface ScheduleListItem {
+  id: string;
+  kind: string;
+  cron_expr: string;
+  enabled: boolean;
+}
+
+/** The "New schedule" form and per-schedule enable/delete buttons (operators; hooks: admins). */
+export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[] }) {
+  if (!canOperate(props.viewer)) return null;
+  const id = props.hostId;
+  const admin = isAdmin(props.viewer);
+  return (
+    <div class="stack">
+      {props.schedules.length ? (
+        <section class="card">
+          <div class="card-head"><h2>Manage schedules</h2></div>
+          <div class="card-body">
+            <ul id="schedule-actions" style="list-style:none;margin:0;padding:0">
+              {props.schedules.map((s) => (
+                <li style="display:flex;gap:8px;align-items:center;margin:4px 0">
+                  <span class="mono">{s.kind} · {s.cron_expr}</span>
+                  <button class="btn" hx-post={`/schedules/${s.id}/toggle`}>{s.enabled ? 'Disable' : 'Enable'}</button>
+                  <button class="btn danger" hx-post={`/schedules/${s.id}/delete`} hx-confirm={`Delete the ${s.kind} schedule “${s.cron_expr}”?`}>Delete</button>
+                </li>
+              ))}
+            </ul>
+          </div>
+        </section>
+      ) : null}
+      <section class="card">
+        <div class="card-head"><h2>New schedule</h2></div>
+        <div class="card-body">
+          <form class="form" id="schedule-form" hx-post={`/hosts/${id}/schedules`} novalidate>
+            <Field name="kind" label="Kind" hint="forget and prune run with the maintenance credential and are fired by the server.">
+              <select id="f-kind" name="kind">
+                <option value="backup">backup</option><option value="forget">forget</option><option value="prune">prune</option><option value="check">check</option>
+              </select>
+            </Field>
+            <Field name="cron_expr" label="Cron expression" hint="5 fields (min hour day month weekday) or 6 with leading seconds.">
+              <input id="f-cron_expr" name="cron_expr" value="0 3 * * *" autocomplete="off" class="mono"
+                hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms, load" hx-target="#cron-preview" hx-include="#f-time_zone" />
+            </Field>
+            <div id="cron-preview" aria-live="polite"></div>
+            <Field name="time_zone" label="Time zone" hint="IANA name, e.g. Europe/Berlin; empty = the agent's local zone.">
+              <input id="f-time_zone" name="time_zone" placeholder="agent's local zone" autocomplete="off"
+                hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms" hx-target="#cron-preview" hx-include="#f-cron_expr" />
+            </Field>
+            <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}></textarea></Field>
+            <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" /></Field>
+            <Field name="tags" label="Tags"><input id="f-tags" name="tags" /></Field>
+            <fieldset class="field"><legend>Retention (forget)</legend>
+              <div style="display:flex;flex-wrap:wrap;gap:8px">
+                {KEEP.map((k) => (
+                  <Field name={`retention_policy.keep_${k}`} label={`keep ${k}`}><input id={`f-retention_policy.keep_${k}`} name={`retention_policy.keep_${k}`} inputmode="numeric" size={4} /></Field>
+                ))}
+                <Field name="retention_policy.keep_within" label="keep within" hint="e.g. 30d"><input id="f-retention_policy.keep_within" name="retention_policy.keep_within" size={6} /></Field>
+                <Field name="retention_policy.keep_tag" label="keep tag"><input id="f-retention_policy.keep_tag" name="retention_policy.keep_tag" size={10} /></Field>
+              </div>
+            </fieldset>
+            <div style="display:flex;gap:8px">
+              <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" inputmode="numeric" size={6} /></Field>
+              <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" inputmode="numeric" size={6} /></Field>
+            </div>
+            {admin ? (
+              <fieldset class="field"><legend>Hooks (backup only, admins)</legend>
+                <Field name="pre_hook" label="pre_hook" hint="Shell command; a non-zero exit aborts the backup."><textarea id="f-pre_hook" name="pre_hook" rows={2} class="mono"></textarea></Field>
+                <Field name="post_hook" label="post_hook" hint="Runs after success or failure (RM_JOB_STATUS)."><textarea id="f-post_hook" name="post_hook" rows={2} class="mono"></textarea></Field>
+                <Field name="run_as" label="run_as" hint="User the hooks run as (default: the agent's user)."><input id="f-run_as" name="run_as" /></Field>
+              </fieldset>
+            ) : null}
+            <label><input type="checkbox" name="enabled" value="on" checked /> Enabled</label>
+            <div class="form-actions"><button class="btn solid" type="submit">Save schedule</button></div>
+          </form>
+        </div>
+      </section>
+    </div>
+  );
+}
+
+export interface MaintenanceStatus {
+  set: boolean;
+  rest_username: string | null;
+  url: string | null;
+  set_at: string | null;
+  append_only: boolean;
+}
+
+const ago = (s: number): string => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
+
+/** Repo tab: locks with age and holder, run-now maintenance, the maintenance credential. */
+export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status: MaintenanceStatus; locks: (LockInfo & { age_seconds: number })[] }) {
+  const id = props.hostId;
+  const st = props.status;
+  return (
+    <div class="stack">
+      <section class="card">
+        <div class="card-head"><h2>Locks</h2>{props.locks.length ? <Badge tone="warn">locked</Badge> : <Badge tone="ok">unlocked</Badge>}</div>
+        {props.locks.length === 0 ? (
+          <Empty title="No locks">The agent lists locks after check, prune, forget, unlock and failed-on-lock jobs.</Empty>
+        ) : (
+          <div class="table-wrap">
+            <table id="locks">
+              <thead><tr><th>Lock</th><th>Holder</th><th>Age</th><th>Kind</th><th>State</th></tr></thead>
+              <tbody>
+                {props.locks.map((l) => (
+                  <tr>
+                    <td class="mono">{l.id.slice(0, 8)}</td><td class="mono">{l.host} pid {l.pid}</td><td>{ago(l.age_seconds)}</td>
+                    <td>{l.exclusive ? 'exclusive' : 'shared'}</td><td>{l.stale ? <Badge tone="warn">stale</Badge> : <Badge tone="neutral">live</Badge>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      {canOperate(props.viewer) ? (
+        <section class="card">
+          <div class="card-head"><h2>Maintenance</h2></div>
+          <div class="card-body">
+            <form class="form inline" hx-post={`/hosts/${id}/maintenance/run`} novalidate>
+              <input type="hidden" name="kind" value="forget" />
+              {(['last', 'daily', 'weekly', 'monthly'] as const).map((k) => (
+                <Field name={`policy.keep_${k}`} label={`keep ${k}`}><input id={`f-policy.keep_${k}`} name={`policy.keep_${k}`} inputmode="numeric" size={4} /></Field>
+              ))}
+              <div class="form-actions"><button class="btn" type="submit" hx-confirm="Forget snapshots outside this policy?">Forget now</button></div>
+            </form>
+            <form class="form inline" hx-post={`/hosts/${id}/maintenance/run`} novalidate>
+              <input type="hidden" name="kind" value="check" />
+              <Field name="read_data_subset" label="Read data subset" hint="e.g. 5% or 1/10; empty = structure only"><input id="f-read_data_subset" name="read_data_subset" size={8} /></Field>
+              <div class="form-actions"><button class="btn" type="submit">Check now</button></div>
+            </form>
+            <div style="display:flex;gap:8px;margin-top:8px">
+              <button class="btn" hx-post={`/hosts/${id}/maintenance/run`} hx-vals='{"kind":"prune"}' hx-confirm="Prune unreferenced data now?">Prune now</button>
+              <button class="btn" hx-post={`/hosts/${id}/maintenance/run`} hx-vals='{"kind":"unlock"}' title="Removes stale locks only (restic's rules)">Unlock (stale locks)</button>
+            </div>
+          </div>
+        </section>
+      ) : null}
+      <section class="card">
+        <div class="card-head"><h2>Maintenance credential</h2>{st.set ? <Badge tone="ok">set</Badge> : <Badge tone={st.append_only ? 'warn' : 'neutral'}>not set</Badge>}</div>
+        <div class="card-body">
+          <p class="muted" style="margin-top:0">
+            Forget and prune delete data, which the host's append-only credential cannot do. The server keeps this non-append-only credential encrypted and sends it to the agent inside that one job; the agent never stores it.
+            {st.set ? <> Set for <code>{st.rest_username}</code>{st.url ? <> at <code>{st.url}</code></> : null} <RelTime iso={st.set_at} />.</> : null}
+          </p>
+          {isAdmin(props.viewer) ? (
+            <form class="form inline" hx-post={`/hosts/${id}/maintenance-credential`} novalidate>
+              <Field name="url" label="Endpoint URL" hint="Empty = the routine repository URL."><input id="f-url" name="url" placeholder="rest:https://backup:8001/host/" /></Field>
+              <Field name="rest_username" label="REST user"><input id="f-rest_username" name="rest_username" autocomplete="off" /></Field>
+              <Field name="rest_password" label="REST password"><input id="f-rest_password" name="rest_password" type="password" autocomplete="new-password" /></Field>
+              <div class="form-actions"><button class="btn" type="submit">Save credential</button></div>
+            </form>
+          ) : null}
+        </div>
+      </section>
+    </div>
+  );
+}
+
+/** Settings tab (admins): host default hooks for backup schedules without their own. */
+export function HostHooksCard(props: { hostId: string; viewer: Viewer; has: { pre: boolean; post: boolean } }) {
+  if (!isAdmin(props.viewer)) return null;
+  return (
+    <section class="card">
+      <div class="card-head"><h2>Default hooks</h2></div>
+      <div class="card-body">
+        <p class="muted" style="margin-top:0">Run around every backup schedule of this host that has no hooks of its own. Stored encrypted; changes are audited.
+          {' '}Currently: pre {props.has.pre ? 'set' : 'none'}, post {props.has.post ? 'set' : 'none'}. Saving replaces both (empty = none).</p>
+        <form class="form" hx-post={`/hosts/${props.hostId}/hooks`} novalidate>
+          <Field name="pre_hook" label="Default pre_hook"><textarea id="f-default-pre_hook" name="pre_hook" rows={2} class="mono"></textarea></Field>
+          <Field name="post_hook" label="Default post_hook"><textarea id="f-default-post_hook" name="post_hook" rows={2} class="mono"></textarea></Field>
+          <div class="form-actions"><button class="btn" type="submit">Save default hooks</button></div>
+        </form>
+      </div>
+    </section>
+  );
+}
+
+export interface OverdueItem {
+  schedule_id: string;
+  host_id: string;
+  host_name: string;
+  kind: string;
+  cron_expr: string;
+  missed_at: string;
+}
+
+/** Dashboard: schedules that missed a fire time (host asleep or offline). */
+export function OverdueCard(props: { items: OverdueItem[] }) {
+  if (props.items.length === 0) return null;
+  return (
+    <section class="card" id="overdue">
+      <div class="card-head"><h2>Overdue schedules</h2><Badge tone="warn">{String(props.items.length)}</Badge></div>
+      <div class="table-wrap">
+        <table>
+          <thead><tr><th>Host</th><th>Kind</th><th>Cron</th><th>Missed</th></tr></thead>
+          <tbody>
+            {props.items.map((o) => (
+              <tr><td><a href={`/hosts/${o.host_id}/schedules`}>{o.host_name}</a></td><td>{o.kind}</td><td class="mono">{o.cron_expr}</td><td><RelTime iso={o.missed_at} /></td></tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,113 @@
+import type { Hono } from 'hono';
+import { ScheduleInput } from '@restic-manager/protocol';
+import type { AppEnv } from '../http/auth.middleware.js';
+import { DomainError } from '../services/errors.js';
+import { list, nest, opt, parseForm } from './forms.js';
+import { CronPreviewView } from './pages/schedule-editor.js';
+import type { OverdueItem } from './pages/schedule-editor.js';
+import type { WebCtx } from './web-context.js';
+import { actorOf, formOf, guard, redirectTo } from './web-context.js';
+
+/** "" -> undefined, "7" -> 7, "x" -> "x" (zod then names the field). */
+const numOrRaw = (v: unknown): unknown => {
+  const s = opt(v);
+  return s === undefined ? undefined : /^\d+$/.test(s) ? Number(s) : s;
+};
+
+function policyOf(raw: unknown): Record<string, unknown> {
+  const p = (raw ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly']) {
+    const v = numOrRaw(p[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  const within = opt(p.keep_within);
+  if (within) out.keep_within = within;
+  const tags = list(p.keep_tag);
+  if (tags.length) out.keep_tag = tags;
+  return out;
+}
+
+/** Overdue schedules with host names, for the dashboard card. */
+export async function overdueItems(s: WebCtx['services'], w: WebCtx): Promise<OverdueItem[]> {
+  const items = await s.maintenance.overdue();
+  const names = await w.read.hostNames(items.map((i) => i.host_id));
+  return items.map((i) => ({ ...i, host_name: names.get(i.host_id) ?? i.host_id }));
+}
+
+const toast = (message: string, kind = 'ok'): string => JSON.stringify({ 'rm:toast': { message, kind } });
+
+/** Issue 6 UI actions: schedule create/toggle/delete with cron preview, maintenance run-now, credential, default hooks. */
+export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
+  const s = w.services;
+
+  app.get('/hosts/:id/schedules/preview', guard(), (c) => {
+    const expr = c.req.query('cron_expr') ?? '';
+    const tz = opt(c.req.query('time_zone')) ?? null;
+    if (!expr.trim()) return c.html(<div class="faint">Enter a cron expression.</div>);
+    return c.html(<CronPreviewView preview={s.maintenance.preview(expr.trim(), tz)} />);
+  });
+
+  app.post('/hosts/:id/schedules', guard('operator'), async (c) => {
+    const id = c.req.param('id');
+    const f = nest(await formOf(c));
+    const policy = policyOf(f.retention_policy);
+    const o = (f.options ?? {}) as Record<string, unknown>;
+    const input = parseForm(ScheduleInput, {
+      kind: f.kind, cron_expr: opt(f.cron_expr) ?? '', time_zone: opt(f.time_zone) ?? null, enabled: f.enabled === 'on',
+      paths: list(f.paths), excludes: list(f.excludes), tags: list(f.tags),
+      retention_policy: Object.keys(policy).length ? policy : null,
+      options: { ...(numOrRaw(o.limit_upload_kbps) !== undefined ? { limit_upload_kbps: numOrRaw(o.limit_upload_kbps) } : {}), ...(numOrRaw(o.limit_download_kbps) !== undefined ? { limit_download_kbps: numOrRaw(o.limit_download_kbps) } : {}) },
+      pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
+    });
+    await s.schedules.create(actorOf(c), id, input);
+    return redirectTo(c, `/hosts/${id}/schedules`);
+  });
+
+  app.post('/schedules/:id/toggle', guard('operator'), async (c) => {
+    const { host_id } = await s.maintenance.toggleSchedule(actorOf(c), c.req.param('id'));
+    return redirectTo(c, `/hosts/${host_id}/schedules`);
+  });
+
+  app.post('/schedules/:id/delete', guard('operator'), async (c) => {
+    const row = await w.services.maintenance.scheduleHost(c.req.param('id'));
+    await s.schedules.delete(actorOf(c), c.req.param('id'));
+    return redirectTo(c, `/hosts/${row.host_id}/schedules`);
+  });
+
+  app.post('/hosts/:id/maintenance/run', guard('operator'), async (c) => {
+    const id = c.req.param('id');
+    const f = nest(await formOf(c));
+    const kind = typeof f.kind === 'string' ? f.kind : '';
+    let args: Record<string, unknown> = {};
+    if (kind === 'forget') {
+      const policy = policyOf(f.policy);
+      if (Object.keys(policy).length === 0) throw new DomainError('validation_failed', 'enter at least one keep rule', { 'policy.keep_last': 'enter at least one keep rule' });
+      args = { policy };
+    } else if (kind === 'check') {
+      const subset = opt(f.read_data_subset);
+      args = subset ? { read_data_subset: subset } : {};
+    } else if (kind !== 'prune' && kind !== 'unlock') {
+      throw new DomainError('validation_failed', `“${kind}” is not a maintenance job`, { kind: 'forget, prune, check or unlock' });
+    }
+    const { job } = await s.jobs.runNow(actorOf(c), id, kind as 'forget', args);
+    return redirectTo(c, `/jobs/${job.id}`);
+  });
+
+  app.post('/hosts/:id/maintenance-credential', guard('admin'), async (c) => {
+    const f = await formOf(c);
+    const user = opt(f.rest_username);
+    const pass = typeof f.rest_password === 'string' && f.rest_password !== '' ? f.rest_password : undefined;
+    if (!user || !pass) throw new DomainError('validation_failed', 'enter the REST user and password of the non-append-only endpoint', { ...(user ? {} : { rest_username: 'required' }), ...(pass ? {} : { rest_password: 'required' }) });
+    await s.maintenance.setCredential(actorOf(c), c.req.param('id'), { url: opt(f.url) ?? null, rest_username: user, rest_password: pass });
+    c.header('HX-Trigger', toast('Maintenance credential saved (encrypted).'));
+    return redirectTo(c, `/hosts/${c.req.param('id')}/repo`);
+  });
+
+  app.post('/hosts/:id/hooks', guard('admin'), async (c) => {
+    const f = await formOf(c);
+    await s.maintenance.setHostHooks(actorOf(c), c.req.param('id'), { pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null });
+    c.header('HX-Trigger', toast('Default hooks saved and pushed to the agent.'));
+    return c.body(null, 204);
+  });
+}
