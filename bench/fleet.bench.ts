@@ -16,6 +16,7 @@
  * trip with no database work), printed with the ratio dispatch p50 / healthz p50.
  */
 import { fork, spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,24 @@ function cpuMsOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/**
+ * The driver's HTTP client: node:http with a keep-alive pool sized to the concurrency, so the
+ * measured latency is the server's, not a client pool's (connections are opened once).
+ */
+const pool64 = new http.Agent({ keepAlive: true, maxSockets: 256 });
+function request(url: string, method: string, headers: Record<string, string>, body?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: pool64 }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (data += d));
+      res.on('end', () => resolve(data));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 function rssOf(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024;
@@ -87,14 +106,13 @@ async function main(): Promise<void> {
     const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
     const cookie = `rm_session=${/rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? ''}`;
     const { csrf_token } = (await login.json()) as { csrf_token: string };
-    const post = (p: string, body: unknown) =>
-      fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf_token }, body: JSON.stringify(body) });
+    const post = (p: string, body: unknown) => request(`${url}${p}`, 'POST', { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf_token }, JSON.stringify(body));
 
     log(`enrolling ${N} hosts`);
     const t0 = now();
     const agents: { host_id: string; bearer: string }[] = new Array(N);
     await pool([...Array(N).keys()], 16, async (i) => {
-      const add = (await (await post('/api/hosts', { name: `bench-${i}`, repository: { url: `/srv/restic/bench-${i}`, password: 'bench-repo-password' } })).json()) as { token: string };
+      const add = JSON.parse(await post('/api/hosts', { name: `bench-${i}`, repository: { url: `/srv/restic/bench-${i}`, password: 'bench-repo-password' } })) as { token: string };
       const enr = await fetch(`${url}/api/agents/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: add.token, hostname: `bench-${i}` }) });
       const e = (await enr.json()) as { host_id: string; bearer_token: string };
       agents[i] = { host_id: e.host_id, bearer: e.bearer_token };
@@ -133,7 +151,7 @@ async function main(): Promise<void> {
     const tr = now();
     await pool(agents, CONC, async (a) => {
       const t = now();
-      const res = (await (await post(`/api/hosts/${a.host_id}/jobs`, { kind: 'check', args: {} })).json()) as { job: { id: string } };
+      const res = JSON.parse(await post(`/api/hosts/${a.host_id}/jobs`, { kind: 'check', args: {} })) as { job: { id: string } };
       sent.set(res.job.id, t);
     });
     while (received.size < N && now() - tr < 120_000) await new Promise((r) => setTimeout(r, 50));
@@ -152,7 +170,7 @@ async function main(): Promise<void> {
     const peer: number[] = [];
     await pool([...Array(Math.min(N, 2000)).keys()], CONC, async () => {
       const t = now();
-      await (await fetch(`${url}/healthz`)).text();
+      await request(`${url}/healthz`, 'GET', {});
       peer.push(now() - t);
     });
     const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -177,6 +195,7 @@ async function main(): Promise<void> {
       fleet_server_rss_mb: idle.rss.toFixed(1),
       fleet_server_rss_busy_mb: busy.rss.toFixed(1),
       fleet_server_peak_rss_mb: busy.hwm.toFixed(1),
+      fleet_server_eventloop_lag_max_ms: (Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(metrics)?.[1]) * 1000).toFixed(1),
       fleet_peer_healthz_p50_ms: peer50.toFixed(2),
       fleet_runnow_vs_healthz_p50_ratio: (p50 / peer50).toFixed(2),
     };

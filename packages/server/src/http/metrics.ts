@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../store/db.js';
 import { safeEqual } from '../crypto/tokens.js';
 import type { CidrList } from './net.js';
@@ -18,6 +18,8 @@ export class Metrics {
 
   constructor(db: Db, version: string, agentsOnline: () => Set<string>) {
     const r = this.registry;
+    // Process metrics (RSS, CPU, event-loop lag, GC) with the standard names.
+    collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
     const hostGauge = (name: string, help: string, pick: (h: { name: string; last_backup_at: string | null; last_backup_status: string | null; repo_size_bytes: number | null; snapshot_count: number | null; id: string }) => number | null) =>
       new Gauge({
         name, help, labelNames: ['host'], registers: [r],
