@@ -10,7 +10,12 @@ export interface Measured {
   stdout: string;
 }
 
+/**
+ * Runs `cmd` under GNU time. Dirty pages are flushed first (`sync`), so a run does not
+ * pay for the previous tool's writeback.
+ */
 export function measure(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): Measured {
+  spawnSync('sync');
   const dir = mkdtempSync(path.join(tmpdir(), 'vault-bench-'));
   const out = path.join(dir, 'time');
   const t0 = performance.now();
