@@ -71,13 +71,13 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
       body = <JobsTab host={host} self={self} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
     } else if (tab === 'repo') {
-      body = <><RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} locks={await s.maintenance.locks(id)} /></>;
+      body = <div class="stack"><RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} locks={await s.maintenance.locks(id)} /></div>;
     } else if (tab === 'schedules') {
       const items = (await s.schedules.list(id)).items;
-      body = <><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} /></>;
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
-      body = <><SettingsTab viewer={viewer} host={host} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></>;
+      body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></div>;
     }
     const defaults = await w.read.defaultBackupPaths(id);
     return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self}>{body}</HostPage>);
