@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalScheduler } from '../src/scheduler.js';
 import { createLogger } from '../src/log.js';
 import type { JobRequest } from '../src/jobs/runner.js';
+import type { ScheduleSetFrame } from '../src/wire.js';
 
 let dir = '';
 const made: LocalScheduler[] = [];
@@ -14,7 +15,7 @@ afterEach(() => {
 });
 
 const HOUR = 3600_000;
-const set = (cron: string, kind = 'backup') => ({
+const set = (cron: string, kind: 'backup' | 'forget' = 'backup'): ScheduleSetFrame => ({
   type: 'schedule.set' as const, schedule_version: 4,
   schedules: [{ id: 's1', kind, cron_expr: cron, enabled: true, paths: ['/tmp'], excludes: [], tags: [], retention_policy: kind === 'forget' ? { keep_last: 1 } : null, options: {}, pre_hook: null, post_hook: null, run_as: null }],
 });
