@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -17,7 +18,8 @@ import type { TempDir } from '@restic-manager/testkit';
  */
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const SHOTS = path.join(ROOT, 'docs', 'screenshots');
+/** docs/screenshots when refreshing them (`npm run screenshots`), else a scratch directory so a test run leaves the tree clean. */
+export const SHOTS = process.env.RM_SCREENSHOTS === '1' ? path.join(ROOT, 'docs', 'screenshots') : path.join(os.tmpdir(), 'rm-screenshots');
 export const AGENT_MAIN = path.join(ROOT, 'packages', 'agent', 'dist', 'main.js');
 export const ADMIN_PASSWORD = 'admin-password-for-ui-tests';
 export const CHROMIUM = '/usr/bin/chromium';
@@ -78,7 +80,7 @@ export async function signIn(browser: Browser, baseUrl: string, username: string
   return { context, page, pageErrors };
 }
 
-/** Full-page screenshot to docs/screenshots/<name>.png. */
+/** Full-page screenshot to SHOTS/<name>.png. */
 export async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   await page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove())");

@@ -98,9 +98,11 @@
     if (first) first.focus();
   }
 
+  // Only the form's own submission clears its field errors: a side request from inside the form
+  // (the debounced cron preview, say) must not wipe errors the submission just showed.
   document.addEventListener('htmx:beforeRequest', (e) => {
-    const form = e.detail.elt.closest && e.detail.elt.closest('form');
-    if (form) clearFieldErrors(form);
+    const elt = e.detail.elt;
+    if (elt && elt.tagName === 'FORM') clearFieldErrors(elt);
   });
   document.addEventListener('htmx:responseError', (e) => {
     const xhr = e.detail.xhr;
