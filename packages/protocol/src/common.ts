@@ -59,11 +59,16 @@ export const RetentionPolicy = z
   );
 export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
 
+const kibPerSecond = z
+  .number({ error: 'expected a whole number of KiB/s' })
+  .int('expected a whole number of KiB/s')
+  .positive('a limit must be at least 1 KiB/s (leave it out for no limit)');
+
 /** Bandwidth limits in KiB/s (spec §14.2). */
 export const BandwidthOptions = z
   .object({
-    limit_upload_kbps: z.number().int().positive().optional(),
-    limit_download_kbps: z.number().int().positive().optional(),
+    limit_upload_kbps: kibPerSecond.describe('upload limit in KiB/s (restic --limit-upload)').optional(),
+    limit_download_kbps: kibPerSecond.describe('download limit in KiB/s (restic --limit-download)').optional(),
   })
   .strict();
 export type BandwidthOptions = z.infer<typeof BandwidthOptions>;

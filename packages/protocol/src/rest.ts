@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
+import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 
 /*
  * REST bodies and query strings of the browser -> server API (spec §6.1). The server validates
@@ -151,7 +152,18 @@ export const SnapshotQuery = PageQuery.extend({
   until: isoDate.optional(),
 });
 
-export const RunJobRequest = z.object({ kind: JobKind.exclude(['restore']), args: z.record(z.string(), z.unknown()).default({}) }).strict();
+/**
+ * Run-now body: `kind` picks the argument schema, so the OpenAPI document lists every kind's
+ * arguments (bandwidth limits included) and a bad argument fails as `args.<field>`.
+ */
+const runKind = <K extends string, A extends z.ZodType>(kind: K, args: A) => z.object({ kind: z.literal(kind), args }).strict();
+export const RunJobRequest = z.discriminatedUnion('kind', [
+  runKind('backup', BackupArgs),
+  runKind('forget', ForgetArgs),
+  runKind('prune', PruneArgs.default({})),
+  runKind('check', CheckArgs.default({})),
+  ...(['init', 'unlock', 'snapshots', 'stats', 'diff'] as const).map((k) => runKind(k, EmptyArgs.default({}))),
+]);
 export const RestoreRequest = z
   .object({
     snapshot_id: z.string().min(1).max(64),
