@@ -86,6 +86,9 @@
         if (slot || input) break;
         key = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : '';
       }
+      // An error inside a closed disclosure (<details>) would be invisible: open it.
+      const box = (slot || input) && (slot || input).closest('details');
+      if (box) box.open = true;
       if (slot) {
         slot.textContent = message;
         slot.hidden = false;

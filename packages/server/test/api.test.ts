@@ -26,6 +26,21 @@ describe('REST API behaviour', () => {
     expect((await h.admin.req('GET', '/api/jobs/does-not-exist')).status).toBe(404);
   });
 
+  it('refuses a bad run-now bandwidth limit with 400 and a field error naming it', async () => {
+    const bad = async (v: unknown) => (await h.admin.req('POST', '/api/hosts/any/jobs', { kind: 'backup', args: { paths: ['/x'], limit_upload_kbps: v } })).body;
+    for (const v of [0, -5, 1.5, 'fast']) {
+      const b = await bad(v);
+      expect(b.error.code, String(v)).toBe('validation_failed');
+      expect(Object.keys(b.error.fields), String(v)).toEqual(['args.limit_upload_kbps']);
+      expect(b.error.message).toContain('args.limit_upload_kbps');
+    }
+    expect((await bad(0)).error.fields['args.limit_upload_kbps']).toMatch(/at least 1 KiB\/s/);
+    expect((await bad('fast')).error.fields['args.limit_upload_kbps']).toMatch(/whole number of KiB\/s/);
+    const r = await h.admin.req('POST', '/api/hosts/any/jobs', { kind: 'check', args: { limit_download_kbps: 10 } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.fields).toHaveProperty('args');
+  });
+
   it('paginates lists with limit, offset and total, and filters hosts by tag and status', async () => {
     for (let i = 0; i < 5; i++) await h.admin.req('POST', '/api/hosts', { name: `pg-${i}`, tags: i % 2 ? ['odd'] : ['even'], repository: REPO });
     const p1 = await h.admin.req('GET', '/api/hosts?limit=2&offset=0');
@@ -43,7 +58,13 @@ describe('REST API behaviour', () => {
     expect(doc.openapi).toBe('3.1.0');
     const post = doc.paths['/api/hosts/{id}/jobs'].post;
     expect(post['x-required-role']).toBe('operator');
-    expect(post.requestBody.content['application/json'].schema.properties.kind.enum).toContain('backup');
+    const byKind = Object.fromEntries(post.requestBody.content['application/json'].schema.oneOf.map((o: { properties: { kind: { const: string } } }) => [o.properties.kind.const, o]));
+    expect(Object.keys(byKind)).toEqual(expect.arrayContaining(['backup', 'forget', 'prune', 'check', 'unlock']));
+    expect(Object.keys(byKind)).not.toContain('restore');
+    for (const k of ['backup', 'forget', 'prune']) {
+      expect(byKind[k].properties.args.properties.limit_upload_kbps).toMatchObject({ type: 'integer', exclusiveMinimum: 0, description: expect.stringContaining('KiB/s') });
+      expect(byKind[k].properties.args.properties.limit_download_kbps).toMatchObject({ type: 'integer', exclusiveMinimum: 0 });
+    }
     expect(doc.paths['/api/hosts'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'offset', 'tag', 'status']));
   });
 

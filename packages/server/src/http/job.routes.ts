@@ -12,7 +12,7 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
     route<z.infer<typeof RunJobRequest>>({
       method: 'post', path: '/api/hosts/:id/jobs', summary: 'Run now: queue a job and send command.run to the agent', access: 'operator',
       body: RunJobRequest, response: Started, status: 202,
-      handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args),
+      handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args as Record<string, unknown>),
     }),
     route<z.infer<typeof RestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore', summary: 'Restore paths of a snapshot to a target path on the same host', access: 'operator',

@@ -10,7 +10,7 @@ import { JobSummary } from './pages/job.js';
 import { AlertRow } from './pages/lists.js';
 import { LoginPage } from './pages/login.js';
 import { UserRow, UsersCard } from './pages/settings.js';
-import { list, nest, opt, parseForm } from './forms.js';
+import { bandwidthOf, list, nest, opt, parseForm } from './forms.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
 
@@ -84,7 +84,7 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     if (kind === 'backup') {
       const given = list(a.paths);
       const tags = list(a.tags);
-      args = { paths: given.length ? given : await w.read.defaultBackupPaths(id), ...(tags.length ? { tags } : {}) };
+      args = { paths: given.length ? given : await w.read.defaultBackupPaths(id), ...(tags.length ? { tags } : {}), ...bandwidthOf(a) };
       if ((args.paths as string[]).length === 0) {
         throw new DomainError('validation_failed', 'no paths to back up: enter them in the Run now panel of the host page (or add a backup schedule)', { 'args.paths': 'enter at least one path' });
       }

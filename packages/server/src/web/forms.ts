@@ -26,6 +26,23 @@ export const list = (v: unknown): string[] =>
 /** An optional text input: empty -> undefined. */
 export const opt = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
+/** "" -> undefined, "7" -> 7, "x" -> "x" (zod then names the field). */
+export const numOrRaw = (v: unknown): unknown => {
+  const s = opt(v);
+  return s === undefined ? undefined : /^\d+$/.test(s) ? Number(s) : s;
+};
+
+/** The `limit_upload_kbps` / `limit_download_kbps` inputs of a form section, numbers where they are. */
+export function bandwidthOf(raw: unknown): Record<string, unknown> {
+  const o = (raw ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['limit_upload_kbps', 'limit_download_kbps']) {
+    const v = numOrRaw(o[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 /** Validates with a REST schema; failures become the same `validation_failed` error (with fields) as the API's. */
 export function parseForm<T>(schema: z.ZodType<T>, data: unknown): T {
   const r = schema.safeParse(data);

@@ -2,17 +2,11 @@ import type { Hono } from 'hono';
 import { ScheduleInput } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
-import { list, nest, opt, parseForm } from './forms.js';
+import { bandwidthOf, list, nest, numOrRaw, opt, parseForm } from './forms.js';
 import { CronPreviewView } from './pages/schedule-editor.js';
 import type { OverdueItem } from './pages/schedule-editor.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo } from './web-context.js';
-
-/** "" -> undefined, "7" -> 7, "x" -> "x" (zod then names the field). */
-const numOrRaw = (v: unknown): unknown => {
-  const s = opt(v);
-  return s === undefined ? undefined : /^\d+$/.test(s) ? Number(s) : s;
-};
 
 function policyOf(raw: unknown): Record<string, unknown> {
   const p = (raw ?? {}) as Record<string, unknown>;
@@ -52,12 +46,11 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
     const id = c.req.param('id');
     const f = nest(await formOf(c));
     const policy = policyOf(f.retention_policy);
-    const o = (f.options ?? {}) as Record<string, unknown>;
     const input = parseForm(ScheduleInput, {
       kind: f.kind, cron_expr: opt(f.cron_expr) ?? '', time_zone: opt(f.time_zone) ?? null, enabled: f.enabled === 'on',
       paths: list(f.paths), excludes: list(f.excludes), tags: list(f.tags),
       retention_policy: Object.keys(policy).length ? policy : null,
-      options: { ...(numOrRaw(o.limit_upload_kbps) !== undefined ? { limit_upload_kbps: numOrRaw(o.limit_upload_kbps) } : {}), ...(numOrRaw(o.limit_download_kbps) !== undefined ? { limit_download_kbps: numOrRaw(o.limit_download_kbps) } : {}) },
+      options: bandwidthOf(f.options),
       pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
     });
     await s.schedules.create(actorOf(c), id, input);

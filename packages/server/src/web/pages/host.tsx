@@ -88,6 +88,17 @@ function RunPanel(props: { host: HostView; defaultPaths: string[] }) {
           <Field name="args.tags" label="Tags">
             <input id="f-args.tags" name="args.tags" placeholder="manual" />
           </Field>
+          <details class="run-limits" id="run-limits">
+            <summary class="muted" style="cursor:pointer;padding-bottom:6px">Bandwidth limits</summary>
+            <div style="display:flex;gap:8px">
+              <Field name="args.limit_upload_kbps" label="Upload (KiB/s)" hint="empty = unlimited">
+                <input id="f-args.limit_upload_kbps" name="args.limit_upload_kbps" inputmode="numeric" size={6} />
+              </Field>
+              <Field name="args.limit_download_kbps" label="Download (KiB/s)">
+                <input id="f-args.limit_download_kbps" name="args.limit_download_kbps" inputmode="numeric" size={6} />
+              </Field>
+            </div>
+          </details>
           <div class="form-actions">
             <button class="btn primary" type="submit" id="run-now">Run now</button>
             <button class="btn" type="button" hx-post={`/hosts/${h.id}/run`} hx-vals='{"kind":"check"}'>Check repo</button>
