@@ -6,6 +6,9 @@
  *                          idle for BENCH_IDLE_S (default 60) s.
  *   agent_idle_private_mb  the part of that RSS no other process shares (the rest is mostly the
  *                          node binary's own pages).
+ *   node_floor_rss_mb      a bare `node` with the same flags doing nothing, idle alongside for the
+ *                          same time: the floor no agent code can go below.
+ *   agent_idle_over_floor_mb  the agent's RSS above that floor (what the agent's code costs).
  *   agent_overhead_ratio   median wall time of a run-now backup of the ~1 GB corpus through
  *                          server + agent (POST /api/hosts/:id/jobs -> job.finished on the browser
  *                          stream) divided by the median of a raw `restic backup` of the same
@@ -52,8 +55,23 @@ function privateMb(pid: number): number {
   return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
 }
 
-/** The node flags the systemd unit runs the agent with (deploy/systemd/restic-manager-agent.service). */
-const UNIT_NODE_FLAGS = ['--jitless', '--no-expose-wasm'];
+/**
+ * The node flags the systemd unit runs the agent with, read from its ExecStart line
+ * (deploy/systemd/restic-manager-agent.service), so the benchmark measures what users run.
+ */
+function unitNodeFlags(): string[] {
+  const unit = readFileSync(path.join(root, 'deploy/systemd/restic-manager-agent.service'), 'utf8');
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
+  const node = exec.findIndex((w) => /(^|\/)node$/.test(w));
+  if (node < 0) throw new Error('ExecStart of the agent unit does not run node');
+  const flags: string[] = [];
+  for (const w of exec.slice(node + 1)) {
+    if (!w.startsWith('-')) break;
+    flags.push(w);
+  }
+  return flags;
+}
+const UNIT_NODE_FLAGS = unitNodeFlags();
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve) => {
@@ -108,11 +126,17 @@ async function main(): Promise<void> {
     }
 
     // 1. Idle footprint: connected, no job has run yet (the engine is loaded lazily).
-    process.stderr.write(`agent connected (pid ${agent.pid}); idling ${IDLE_S} s…\n`);
+    // The floor: a bare node with the same flags, idling alongside for the same time.
+    const floor = spawn(process.execPath, [...UNIT_NODE_FLAGS, '-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
+    process.stderr.write(`agent connected (pid ${agent.pid}, node ${UNIT_NODE_FLAGS.join(' ')}); idling ${IDLE_S} s…\n`);
     await sleep(IDLE_S * 1000);
     const idleRss = rssMb(agent.pid!);
+    const floorRss = rssMb(floor.pid!);
+    floor.kill('SIGTERM');
     process.stdout.write(`agent_idle_rss_mb=${idleRss.toFixed(1)}\n`);
     process.stdout.write(`agent_idle_private_mb=${privateMb(agent.pid!).toFixed(1)}\n`);
+    process.stdout.write(`node_floor_rss_mb=${floorRss.toFixed(1)}\n`);
+    process.stdout.write(`agent_idle_over_floor_mb=${(idleRss - floorRss).toFixed(1)}\n`);
 
     /** One run-now job, timed from the POST to job.finished on the browser stream. */
     const runJob = async (kind: string, args: Record<string, unknown>): Promise<{ ms: number; status: string }> => {

@@ -20,6 +20,7 @@ import { StateError } from './state/errors.js';
 import { writeStatus } from './state/status.js';
 import { loadResticEngine } from './engine-loader.js';
 import { agentVersion, resticVersion } from './version.js';
+import { localTimeZone } from './timezone.js';
 
 function wsPathOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
@@ -95,7 +96,7 @@ export class Agent {
         hostname: os.hostname(),
         os: `${os.platform()} ${os.release()}`.slice(0, 64),
         arch: os.arch(),
-        time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+        time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
       }),

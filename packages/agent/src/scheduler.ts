@@ -4,6 +4,7 @@ import { parseScheduleSet } from './wire.js';
 import type { ScheduleSetFrame, ScheduleSpec } from './wire.js';
 import type { Logger } from './log.js';
 import { readIfExists, writeFileAtomic } from './state/atomic.js';
+import { cronZone } from './timezone.js';
 import type { JobRequest } from './jobs/runner.js';
 
 /**
@@ -129,7 +130,7 @@ export class LocalScheduler {
       if (!r) continue;
       let next: Date | null;
       try {
-        next = new Cron(s.cron_expr, { paused: true, ...(s.time_zone ? { timezone: s.time_zone } : {}) }).nextRun(new Date(r.ref));
+        next = new Cron(s.cron_expr, { paused: true, ...cronZone(s.time_zone) }).nextRun(new Date(r.ref));
       } catch {
         continue;
       }
@@ -171,7 +172,7 @@ export class LocalScheduler {
     for (const s of this.specs) {
       if (!this.local(s)) continue;
       try {
-        const cron = new Cron(s.cron_expr, { ...(s.time_zone ? { timezone: s.time_zone } : {}), protect: true }, () => void this.fire(s, false));
+        const cron = new Cron(s.cron_expr, { ...cronZone(s.time_zone), protect: true }, () => void this.fire(s, false));
         this.crons.push({ id: s.id, cron });
       } catch (err) {
         this.deps.log.error('invalid cron expression in schedule; it will not fire', { schedule_id: s.id, cron: s.cron_expr, error: (err as Error).message });
