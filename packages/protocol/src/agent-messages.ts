@@ -10,6 +10,12 @@ import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
 const iso = z.string().datetime({ offset: true });
 const jobId = z.string().min(1).max(64);
 const seq = z.number().int().nonnegative();
+/**
+ * Position of a report in the agent's on-disk outbox (strictly increasing in send order).
+ * Optional: a server that announces `outbox_acks` answers `ack` with the highest one it has
+ * durably applied, and the agent trims its outbox only then. Absent on agents that predate it.
+ */
+const outboxSeq = z.number().int().positive().optional();
 
 export const AgentHello = z.object({
   type: z.literal('hello'),
@@ -34,6 +40,7 @@ export const Heartbeat = z.object({
 
 export const JobQueued = z.object({
   type: z.literal('job.queued'),
+  outbox_seq: outboxSeq,
   job_id: jobId,
   seq,
   kind: JobKind,
@@ -45,6 +52,7 @@ export const JobQueued = z.object({
 
 export const JobStarted = z.object({
   type: z.literal('job.started'),
+  outbox_seq: outboxSeq,
   job_id: jobId,
   seq,
   kind: JobKind,
@@ -54,6 +62,7 @@ export const JobStarted = z.object({
 
 export const JobProgress = z.object({
   type: z.literal('job.progress'),
+  outbox_seq: outboxSeq,
   job_id: jobId,
   seq,
   percent_done: z.number().min(0).max(1),
@@ -68,6 +77,7 @@ export const JobProgress = z.object({
 
 export const JobFinished = z.object({
   type: z.literal('job.finished'),
+  outbox_seq: outboxSeq,
   job_id: jobId,
   seq,
   status: JobStatus.exclude(['queued', 'running']),
@@ -80,6 +90,7 @@ export const JobFinished = z.object({
 
 export const LogStream = z.object({
   type: z.literal('log.stream'),
+  outbox_seq: outboxSeq,
   job_id: jobId,
   seq,
   ts: iso,
@@ -89,12 +100,14 @@ export const LogStream = z.object({
 
 export const SnapshotsReport = z.object({
   type: z.literal('snapshots.report'),
+  outbox_seq: outboxSeq,
   job_id: jobId.optional(),
   snapshots: z.array(SnapshotInfo).max(100_000),
 });
 
 export const RepoStats = z.object({
   type: z.literal('repo.stats'),
+  outbox_seq: outboxSeq,
   job_id: jobId.optional(),
   size_bytes: z.number().int().nonnegative().nullable(),
   snapshot_count: z.number().int().nonnegative().nullable(),

@@ -8,6 +8,11 @@ export const ServerHello = z.object({
   protocol_version: z.number().int().positive(),
   server_version: z.string(),
   host_id: z.string(),
+  /**
+   * true: this server answers reports that carry `outbox_seq` with `ack` once it has stored
+   * them, and the agent trims its outbox only on that ack. Absent on older servers.
+   */
+  outbox_acks: z.boolean().optional(),
 });
 
 /** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */
@@ -108,6 +113,15 @@ export const AgentUpdateAvailable = z.object({
   url: z.string(),
 });
 
+/**
+ * The agent may drop every outbox entry with `outbox_seq` <= this one: the server has durably
+ * applied them (or rejected them for good with an `error` frame). Cumulative, per connection.
+ */
+export const OutboxAck = z.object({
+  type: z.literal('ack'),
+  outbox_seq: z.number().int().positive(),
+});
+
 /** Sent before the server closes a connection or rejects a frame. Never echoes secrets. */
 export const ServerError = z.object({
   type: z.literal('error'),
@@ -117,7 +131,7 @@ export const ServerError = z.object({
 });
 
 export const ServerMessage = z.discriminatedUnion('type', [
-  ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError,
+  ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError, OutboxAck,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerHello = z.infer<typeof ServerHello>;
@@ -126,6 +140,7 @@ export type ScheduleSet = z.infer<typeof ScheduleSet>;
 export type ConfigUpdate = z.infer<typeof ConfigUpdate>;
 export type AgentUpdateAvailable = z.infer<typeof AgentUpdateAvailable>;
 export type ServerError = z.infer<typeof ServerError>;
+export type OutboxAck = z.infer<typeof OutboxAck>;
 
 /** WebSocket close codes used on the agent socket. */
 export const CloseCode = {
