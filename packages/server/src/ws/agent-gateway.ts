@@ -9,6 +9,7 @@ import type { HostRow } from '../repositories/host.repository.js';
 import type { AgentEventsService } from '../services/agent-events.service.js';
 import { DomainError } from '../services/errors.js';
 import type { AgentRegistry } from './agent-registry.js';
+import { OutboxAcks, outboxSeqOf } from './outbox-acks.js';
 
 export interface GatewayOptions {
   agentTimeoutMs: number;
@@ -69,11 +70,15 @@ export class AgentGateway {
     this.lastSeen.set(host.id, this.o.now());
     let ready = false;
     let chain = Promise.resolve();
+    // Reports carrying outbox_seq are acknowledged once applied (docs/protocol.md).
+    const acks = new OutboxAcks((seq) => this.sendRaw(ws, { type: 'ack', outbox_seq: seq }));
+    let waiting = 0;
     const helloTimer = setTimeout(() => {
       if (!ready) this.fail(ws, 'expected_hello', `no hello within ${this.o.helloTimeoutMs} ms`, CloseCode.badFrame);
     }, this.o.helloTimeoutMs);
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      waiting++;
       chain = chain.then(async () => {
         if (ws.readyState !== ws.OPEN) return;
         if (isBinary) return this.sendError(ws, 'bad_frame', 'binary frames are not accepted; send JSON text');
@@ -97,16 +102,33 @@ export class AgentGateway {
           }
           ready = true;
           const out = await this.events.hello(host, msg);
-          for (const m of out) this.sendRaw(ws, m);
+          for (const m of out) this.sendRaw(ws, m.type === 'hello' ? { ...m, outbox_acks: true } : m);
           await this.events.afterHello(host, out);
           return;
         }
-        await this.apply(host, msg);
+        try {
+          await this.apply(host, msg);
+        } catch (e) {
+          // Rejected for good (unknown job, another host's job...): replaying cannot help.
+          if (e instanceof DomainError) acks.done(outboxSeqOf(msg));
+          else if (outboxSeqOf(msg) !== undefined) {
+            // Not stored: never ack it; close so the agent replays it after reconnecting.
+            acks.freeze();
+            this.log.error({ host_id: host.id, err: (e as Error).message }, 'agent report not stored; closing so the agent replays it');
+            this.sendError(ws, 'internal', 'the server could not store this report; it will be replayed');
+            ws.close(1011, 'report not stored');
+            return;
+          }
+          throw e;
+        }
+        acks.done(outboxSeqOf(msg));
         this.o.onFrame?.(msg, host);
       }).catch((e: unknown) => {
         if (e instanceof DomainError) return this.sendError(ws, e.code === 'validation_failed' ? 'bad_frame' : e.code, e.message);
         this.log.error({ host_id: host.id, err: (e as Error).message }, 'agent frame failed');
         this.sendError(ws, 'internal', 'the server could not apply this frame');
+      }).then(() => {
+        if (--waiting === 0 && ws.readyState === ws.OPEN) acks.idle();
       });
     });
     ws.on('error', (e) => this.log.warn({ host_id: host.id, err: e.message }, 'agent socket error'));
