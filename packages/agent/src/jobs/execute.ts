@@ -35,8 +35,23 @@ export function failureOf(e: EngineError): Outcome {
   if (e.kind === 'interrupted') return { status: 'cancelled', exitCode: e.exitCode, stats: null, error: 'cancelled', errorKind: 'cancelled' };
   const kind: ErrorKind = e.kind === 'invalid_argument' ? 'failed' : e.kind;
   let msg = e.message;
-  if (e.kind === 'lock_failed') msg = `repository is locked${e.lockHolder ? ` by ${e.lockHolder}` : ''}: ${e.message}`;
+  if (e.kind === 'lock_failed') msg = lockMessage(e);
   return { status: 'failed', exitCode: e.exitCode, stats: null, error: msg, errorKind: kind };
+}
+
+/**
+ * Which lock blocked the job, from restic's own lines, e.g. "repository is locked exclusively by
+ * PID 2293 on vm by root (UID 0, GID 0), created 2026-11-22 08:02:55 (3s ago), lock 8e36929f".
+ */
+export function lockMessage(e: EngineError): string {
+  const text = e.stderrTail.join('\n');
+  const by = /already locked (exclusively )?by (.+)$/m.exec(text);
+  const holder = by?.[2]?.trim() ?? e.lockHolder;
+  if (!holder) return `repository is locked: ${e.message}`;
+  const created = /^lock was created at (.+?) \((.+?) ago\)/m.exec(text);
+  const age = created?.[2]?.replace(/(\d+)\.\d+(s)$/, '$1$2').replace(/(\d+(?:h|m))0s$/, '$1');
+  const id = /^storage ID ([0-9a-f]+)/m.exec(text)?.[1];
+  return `repository is locked ${by?.[1] ?? ''}by ${holder}${created ? `, created ${created[1] ?? ''} (${age ?? ''} ago)` : ''}${id ? `, lock ${id}` : ''}`;
 }
 
 function ok(stats: Record<string, unknown> | null): Outcome {
