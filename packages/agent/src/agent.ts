@@ -203,7 +203,10 @@ export class Agent {
   private onMessage(m: ServerFrame): void {
     switch (m.type) {
       case 'hello':
-        this.reporter.resume();
+        this.reporter.resume(m.outbox_acks === true);
+        return;
+      case 'ack':
+        this.reporter.acked(m.outbox_seq);
         return;
       case 'config.update': {
         const s: RepoSecrets = { repository: m.repository, password: m.password, ...(m.rest_username ? { rest_username: m.rest_username } : {}), ...(m.rest_password ? { rest_password: m.rest_password } : {}) };

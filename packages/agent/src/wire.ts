@@ -53,7 +53,8 @@ export interface ScheduleSetFrame {
 }
 
 export type ServerFrame =
-  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string }
+  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean }
+  | { type: 'ack'; outbox_seq: number }
   | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential }
   | { type: 'command.cancel'; job_id: string }
   | ScheduleSetFrame
@@ -146,8 +147,16 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
     const o = obj(data, 'frame');
     const type = str(o, 'type', '');
     switch (type) {
-      case 'hello':
-        return { ok: true, value: { type, protocol_version: int(o, 'protocol_version', ''), server_version: str(o, 'server_version', ''), host_id: str(o, 'host_id', '') } };
+      case 'hello': {
+        if (o.outbox_acks !== undefined && typeof o.outbox_acks !== 'boolean') throw new Bad('outbox_acks: expected a boolean');
+        const acks = o.outbox_acks === true ? { outbox_acks: true } : {};
+        return { ok: true, value: { type, protocol_version: int(o, 'protocol_version', ''), server_version: str(o, 'server_version', ''), host_id: str(o, 'host_id', ''), ...acks } };
+      }
+      case 'ack': {
+        const seq = int(o, 'outbox_seq', '');
+        if (seq < 1) throw new Bad('outbox_seq: expected a positive integer');
+        return { ok: true, value: { type, outbox_seq: seq } };
+      }
       case 'command.run': {
         const kind = str(o, 'kind', '');
         if (!(JOB_KINDS as readonly string[]).includes(kind)) throw new Bad('kind: unknown job kind');

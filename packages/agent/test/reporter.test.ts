@@ -53,6 +53,37 @@ describe('Reporter', () => {
     expect(outbox.size()).toBe(0);
   });
 
+  it('numbers every report with outbox_seq and, with a server that acks, trims only on ack (never on pong)', async () => {
+    const { outbox, reporter, sent, link } = setup(1000, true);
+    reporter.resume(true);
+    for (let i = 0; i < 4; i++) reporter.report({ type: 'log.stream', job_id: 'j', seq: i });
+    expect(sent.map((f) => (f as { outbox_seq: number }).outbox_seq)).toEqual([1, 2, 3, 4]);
+    await new Promise((r) => setImmediate(r));
+    link.pong();
+    await new Promise((r) => setImmediate(r));
+    expect(outbox.size()).toBe(4); // read by the server is not stored by the server
+    reporter.acked(2);
+    expect(outbox.pending().map((e) => e.id)).toEqual([3, 4]);
+    // A reconnect before the rest is acked: everything left is replayed, and an ack past what
+    // this connection has sent trims only what it has sent.
+    link.ready = false;
+    reporter.report({ type: 'log.stream', job_id: 'j', seq: 4 });
+    link.ready = true;
+    sent.length = 0;
+    reporter.resume(true);
+    expect(sent.map((f) => (f as { outbox_seq: number }).outbox_seq)).toEqual([3, 4, 5]);
+    reporter.acked(99);
+    expect(outbox.size()).toBe(0);
+  });
+
+  it('ignores ack frames on a connection whose server did not announce outbox_acks', () => {
+    const { outbox, reporter } = setup(1000, true);
+    reporter.resume(false);
+    reporter.report({ type: 'log.stream', job_id: 'j', seq: 0 });
+    reporter.acked(1);
+    expect(outbox.size()).toBe(1);
+  });
+
   it('when the outbox is full, drops log lines but never lifecycle frames, and says so in the log', () => {
     const { outbox, reporter } = setup(3, false);
     reporter.report({ type: 'job.started', job_id: 'j', seq: 0 });

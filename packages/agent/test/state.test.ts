@@ -127,6 +127,22 @@ describe('Outbox', () => {
     expect(new Outbox(f).size()).toBe(0);
   });
 
+  it('keeps each entry\'s outbox_seq across restarts and numbers the lines of an older journal', () => {
+    const f = statePaths(tmp()).outbox;
+    fs.writeFileSync(f, '{"type":"a","seq":0}\n{"type":"a","seq":1}\n');
+    const a = new Outbox(f);
+    expect(a.pending().map((e) => [e.id, e.frame.outbox_seq])).toEqual([[1, 1], [2, 2]]);
+    a.markDelivered(1);
+    expect(a.append({ type: 'a', seq: 2 })).toBe(3);
+    a.close();
+    // The delivered line is still in the journal until compaction (a replay the server ignores).
+    const b = new Outbox(f);
+    expect(b.pending().map((e) => [e.id, e.frame.seq])).toEqual([[1, 0], [2, 1], [3, 2]]);
+    expect(b.append({ type: 'a', seq: 3 })).toBe(4);
+    b.close();
+    expect(fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { outbox_seq: number }).outbox_seq)).toEqual([1, 2, 3, 4]);
+  });
+
   it('drops a torn last line from a crash mid-append and keeps the rest', () => {
     const f = statePaths(tmp()).outbox;
     fs.writeFileSync(f, '{"type":"a","seq":0}\n{"type":"a","seq":1}\n{"type":"a","se');

@@ -13,6 +13,8 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
 
   const valid: object[] = [
     { type: 'hello', protocol_version: 1, server_version: '0.1.0', host_id: 'h' },
+    { type: 'hello', protocol_version: 1, server_version: '0.2.0', host_id: 'h', outbox_acks: true },
+    { type: 'ack', outbox_seq: 42 },
     { type: 'command.run', job_id: 'j', kind: 'backup', args: { paths: ['/etc'] }, credential: { repository: '/r', password: 'p', rest_username: 'u', rest_password: 'q' } },
     { type: 'command.cancel', job_id: 'j' },
     { type: 'schedule.set', schedule_version: 3, schedules: [{ id: 's', kind: 'forget', cron_expr: '0 3 * * *', enabled: true, paths: [], excludes: [], tags: [], retention_policy: { keep_last: 3 }, options: { limit_upload_kbps: 10 }, pre_hook: null, post_hook: null, run_as: null }] },
@@ -20,6 +22,11 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
     { type: 'agent.update.available', version: '0.2.0', url: 'https://x' },
     { type: 'error', code: 'protocol_too_old', message: 'upgrade', upgrade_url: 'https://x' },
   ];
+
+  it('covers every server -> agent frame type of the protocol', () => {
+    const types = protocol.ServerMessage.options.map((o) => o.shape.type.value);
+    expect(new Set(valid.map((f) => (f as { type: string }).type))).toEqual(new Set(types));
+  });
 
   it('accepts every frame the protocol schema accepts, with the same content', () => {
     for (const f of valid) {
@@ -40,6 +47,9 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
     [{ type: 'schedule.set', schedule_version: -1, schedules: [] }, /schedule_version/],
     [{ type: 'schedule.set', schedule_version: 1, schedules: [{ id: 's', kind: 'backup', cron_expr: '* * * * *' }] }, /schedules\.0\.enabled/],
     [{ type: 'hello', protocol_version: '1', server_version: 'x', host_id: 'h' }, /protocol_version/],
+    [{ type: 'hello', protocol_version: 1, server_version: 'x', host_id: 'h', outbox_acks: 'yes' }, /outbox_acks/],
+    [{ type: 'ack', outbox_seq: 0 }, /outbox_seq/],
+    [{ type: 'ack' }, /outbox_seq/],
   ];
 
   it.each(invalid)('rejects %j naming the field, never echoing values', (frame, re) => {

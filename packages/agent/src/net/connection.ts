@@ -32,7 +32,8 @@ export interface ConnectionOptions {
  * The agent's one outbound WebSocket. Reconnects forever with exponential backoff and jitter;
  * sends `hello` on open and waits for the server's `hello` (refusing unknown protocol versions);
  * heartbeats every `heartbeatMs`; detects a dead peer by ping/pong. `ping()` resolves once the
- * server has read everything sent before it — the outbox uses that as its acknowledgement.
+ * server has read everything sent before it — the outbox's acknowledgement with servers that
+ * predate `ack` frames (docs/protocol.md, "Outbox acknowledgement").
  */
 export class AgentConnection {
   private ws: WebSocket | null = null;

@@ -9,21 +9,26 @@ export interface Link {
 }
 
 /**
- * Delivers job reports in order through the outbox: every frame is journaled first, sent when
- * the link is ready, and dropped from the journal once a pong that followed it comes back.
- * On reconnect (`resume()`), everything unacknowledged is sent again from the oldest entry.
- */
-/**
  * Above this many queued reports, new log lines are dropped (lifecycle frames never are), so a
  * server that stays away for weeks cannot fill the disk; the drop is noted in the job's log.
  */
 export const MAX_QUEUED_REPORTS = 200_000;
 
+/**
+ * Delivers job reports in order through the outbox: every frame is journaled first (numbered
+ * with `outbox_seq`), sent when the link is ready, and dropped from the journal only when the
+ * server acknowledges it: by an `ack` frame once the server has stored it, when the server's
+ * hello announced `outbox_acks`; with an older server, once a pong that followed it comes back
+ * (the server has read it). On reconnect (`resume()`), everything unacknowledged is sent again
+ * from the oldest entry.
+ */
 export class Reporter {
   private droppedLines = new Map<string, number>();
   /** Highest entry id written to the current socket. */
   private sentUpTo = 0;
   private pingScheduled = false;
+  /** The server of the current connection sends `ack` frames (hello.outbox_acks). */
+  private serverAcks = false;
 
   constructor(
     private readonly outbox: Outbox,
@@ -52,12 +57,22 @@ export class Reporter {
     this.pump();
   }
 
-  /** Call after every (re)connect: replays the unacknowledged journal in order. */
-  resume(): void {
+  /**
+   * Call after every (re)connect with what the server's hello announced: replays the
+   * unacknowledged journal in order.
+   */
+  resume(serverAcks = false): void {
+    this.serverAcks = serverAcks;
     this.sentUpTo = 0;
     const n = this.outbox.size();
     if (n > 0) this.log.info('replaying queued reports', { count: n });
     this.pump();
+  }
+
+  /** The server's `ack`: every report up to `outboxSeq` sent on this connection is stored. */
+  acked(outboxSeq: number): void {
+    if (!this.serverAcks) return;
+    this.outbox.markDelivered(Math.min(outboxSeq, this.sentUpTo));
   }
 
   private pump(): void {
@@ -69,7 +84,7 @@ export class Reporter {
       this.sentUpTo = e.id;
       sent = true;
     }
-    if (sent && !this.pingScheduled) {
+    if (sent && !this.serverAcks && !this.pingScheduled) {
       this.pingScheduled = true;
       setImmediate(() => {
         this.pingScheduled = false;

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
 
-/** One queued report: a monotonically increasing id (local to this process) and the frame. */
+/**
+ * One queued report. `id` is its `outbox_seq`: strictly increasing in journal order, stored in
+ * the frame itself (so it survives restarts) and sent with it; the server's `ack` names it.
+ */
 export interface OutboxEntry {
   id: number;
   frame: Record<string, unknown>;
@@ -9,7 +12,8 @@ export interface OutboxEntry {
 
 /**
  * The on-disk outbox: every job report is appended to a JSON-lines journal before it is sent,
- * and removed only after the server has acknowledged it (a WebSocket pong that followed it).
+ * and removed only after the server has acknowledged it (`ack` with its `outbox_seq`, or, with a
+ * server that predates acks, a WebSocket pong that followed it — see Reporter).
  * After a disconnect or an agent restart, `pending()` is replayed in order; the server ignores
  * duplicates by `(job_id, seq)`. A torn last line (crash mid-append) is dropped on load.
  */
@@ -23,6 +27,7 @@ export class Outbox {
 
   constructor(private readonly file: string) {
     let skipped = 0;
+    let renumbered = false;
     let text = '';
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -34,22 +39,32 @@ export class Outbox {
       try {
         const frame = JSON.parse(line) as unknown;
         if (typeof frame === 'object' && frame !== null && !Array.isArray(frame)) {
-          this.entries.push({ id: this.nextId++, frame: frame as Record<string, unknown> });
+          const f = frame as Record<string, unknown>;
+          // Keep the stored outbox_seq when it still increases; number older journals' lines.
+          const stored = f.outbox_seq;
+          const id = typeof stored === 'number' && Number.isSafeInteger(stored) && stored >= this.nextId ? stored : this.nextId;
+          if (id !== stored) {
+            f.outbox_seq = id;
+            renumbered = true;
+          }
+          this.entries.push({ id, frame: f });
+          this.nextId = id + 1;
         } else skipped++;
       } catch {
         skipped++;
       }
     }
     this.skippedOnLoad = skipped;
-    if (skipped > 0 || (text.length > 0 && !text.endsWith('\n'))) this.rewrite();
+    if (skipped > 0 || renumbered || (text.length > 0 && !text.endsWith('\n'))) this.rewrite();
     this.fd = fs.openSync(file, 'a', 0o600);
   }
 
-  /** Appends a frame to the journal and returns its entry id. */
+  /** Appends a frame to the journal, numbered with the next `outbox_seq`, and returns that. */
   append(frame: Record<string, unknown>): number {
     const id = this.nextId++;
-    fs.writeSync(this.fd, JSON.stringify(frame) + '\n');
-    this.entries.push({ id, frame });
+    const numbered = { ...frame, outbox_seq: id };
+    fs.writeSync(this.fd, JSON.stringify(numbered) + '\n');
+    this.entries.push({ id, frame: numbered });
     return id;
   }
 
