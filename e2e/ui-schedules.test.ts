@@ -6,7 +6,8 @@ import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServ
 /*
  * The schedule editor in real Chromium (issue 6): live cron preview while typing, validation
  * errors (a hook on a forget schedule) shown as a toast and next to the field, the saved
- * schedule listed, and the maintenance / default-hooks cards rendered without CSP errors.
+ * schedule listed, edited in place (PUT, version bumped, hooks kept unless removed), and the
+ * maintenance / default-hooks cards rendered without CSP errors.
  */
 
 describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { timeout: 90_000 }, () => {
@@ -62,6 +63,57 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { time
     expect(await page.textContent('main')).toContain('last=3');
     expect(await page.textContent('main')).toMatch(/schedule v\d+ pushed|version \d+/);
     await shot(page, 'schedules');
+  });
+
+  it('edits a schedule in place: Edit fills the form, Save replaces it (one row, version bumped, hooks kept unless removed)', async () => {
+    const page = admin.page;
+    const svc = ui.server.services;
+    await page.goto(`/hosts/${hostId}/schedules`);
+    await page.selectOption('#f-kind', 'backup');
+    await page.fill('#f-cron_expr', '15 1 * * *');
+    await page.fill('#f-paths', '/srv/www\n/etc');
+    await page.fill('#f-pre_hook', 'true');
+    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    const created = (await svc.schedules.list(hostId)).items.find((i) => i.cron_expr === '15 1 * * *');
+    expect(created).toMatchObject({ kind: 'backup', paths: ['/srv/www', '/etc'], has_pre_hook: true });
+    const count = (await svc.schedules.list(hostId)).items.length;
+    const v0 = (await svc.hosts.get(hostId)).schedule_version;
+
+    await Promise.all([page.waitForURL(/edit=/), page.click(`[data-schedule-id="${created!.id}"] a:has-text("Edit")`)]);
+    expect(await page.textContent('main')).toContain('Edit schedule: backup · 15 1 * * *');
+    expect(await page.inputValue('#f-cron_expr')).toBe('15 1 * * *');
+    expect(await page.inputValue('#f-kind')).toBe('backup');
+    expect(await page.inputValue('#f-paths')).toBe('/srv/www\n/etc');
+    expect(await page.inputValue('#f-pre_hook')).toBe(''); // hooks never go back to the browser
+    expect(await page.isVisible('#hooks-kept')).toBe(true);
+    await expect.poll(() => page.locator('#cron-next li').count()).toBe(5);
+
+    // a bad edit shows the error next to the field and changes nothing
+    await page.fill('#f-cron_expr', '99 1 * * *');
+    await page.click('#schedule-form button[type=submit]');
+    await expect.poll(() => page.textContent('[data-field-error="cron_expr"]')).toBeTruthy();
+    expect((await svc.hosts.get(hostId)).schedule_version).toBe(v0);
+
+    await page.fill('#f-cron_expr', '30 2 * * *');
+    await page.fill('#f-options\\.limit_upload_kbps', '500');
+    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    let items = (await svc.schedules.list(hostId)).items;
+    expect(items).toHaveLength(count);
+    expect(items.find((i) => i.id === created!.id)).toMatchObject({ cron_expr: '30 2 * * *', paths: ['/srv/www', '/etc'], options: { limit_upload_kbps: 500 }, has_pre_hook: true });
+    expect((await svc.hosts.get(hostId)).schedule_version).toBe(v0 + 1);
+    expect(await page.textContent('main')).toContain('30 2 * * *');
+    expect(await page.textContent('main')).not.toContain('15 1 * * *');
+    const frame = await svc.schedules.scheduleSet(hostId);
+    expect(frame.schedules.find((x) => x.id === created!.id)).toMatchObject({ cron_expr: '30 2 * * *', pre_hook: 'true' });
+
+    // ticking "remove hooks" clears them
+    await page.goto(`/hosts/${hostId}/schedules?edit=${created!.id}`);
+    await page.check('#f-clear_hooks');
+    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    items = (await svc.schedules.list(hostId)).items;
+    expect(items.find((i) => i.id === created!.id)).toMatchObject({ cron_expr: '30 2 * * *', has_pre_hook: false, options: { limit_upload_kbps: 500 } });
+    expect((await svc.hosts.get(hostId)).schedule_version).toBe(v0 + 2);
+    expect(admin.pageErrors).toEqual([]);
   });
 
   it('shows the maintenance card (locks, run-now, credential) and the default-hooks card', async () => {

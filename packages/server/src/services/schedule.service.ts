@@ -35,11 +35,23 @@ export class ScheduleService {
     return scheduleView((await this.d.repos.schedules.findById(id))!);
   }
 
-  async update(actor: Actor, id: string, input: ScheduleInput) {
+  /**
+   * Replaces a schedule (PUT semantics) and pushes the bumped version. Non-admins cannot touch
+   * hooks: theirs are kept. `keep` lets an admin's form leave a stored hook as it is when its
+   * (never pre-filled) field stays empty; a kind other than backup drops hooks (backup only).
+   */
+  async update(actor: Actor, id: string, input: ScheduleInput, keep: KeepHooks = {}) {
     const cur = await this.d.repos.schedules.findById(id);
     if (!cur) throw notFound('schedule', id);
     this.validate(actor, input);
+    const hooked = cur.pre_hook_enc != null || cur.post_hook_enc != null || cur.run_as != null;
+    if (!isAdmin(actor) && hooked && input.kind !== cur.kind) throw new DomainError('forbidden', 'this schedule has hooks: only admins may change its kind');
     const cols = this.columns(id, input, isAdmin(actor) ? null : cur);
+    if (isAdmin(actor) && input.kind === 'backup') {
+      if (keep.pre_hook && input.pre_hook == null) cols.pre_hook_enc = cur.pre_hook_enc;
+      if (keep.post_hook && input.post_hook == null) cols.post_hook_enc = cur.post_hook_enc;
+      if (keep.run_as && input.run_as == null) cols.run_as = cur.run_as;
+    }
     await this.d.repos.schedules.update(id, { ...cols, updated_at: iso(this.d.now()) });
     await this.audit.record(actor, 'schedule.update', { kind: 'schedule', id }, describe(cur.host_id, input));
     await this.push(cur.host_id);
@@ -120,6 +132,13 @@ export class ScheduleService {
     if (sent) await this.audit.record({ kind: 'system' }, 'agent.command.schedule.set', { kind: 'host', id: hostId }, { schedule_version: frame.schedule_version, schedules: frame.schedules.length });
     return sent;
   }
+}
+
+/** Which stored hooks an admin's update leaves in place when the input has none. */
+export interface KeepHooks {
+  pre_hook?: boolean;
+  post_hook?: boolean;
+  run_as?: boolean;
 }
 
 const isAdmin = (a: Actor): boolean => a.kind === 'user' && a.role === 'admin';

@@ -74,7 +74,10 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       body = <div class="stack"><RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} locks={await s.maintenance.locks(id)} /></div>;
     } else if (tab === 'schedules') {
       const items = (await s.schedules.list(id)).items;
-      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} /></div>;
+      const editId = c.req.query('edit');
+      const editing = editId ? items.find((i) => i.id === editId) : undefined;
+      if (editId && !editing) throw new DomainError('not_found', `schedule ${editId} is not one of this host's schedules`);
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
       body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></div>;

@@ -22,6 +22,18 @@ function policyOf(raw: unknown): Record<string, unknown> {
   return out;
 }
 
+/** The schedule editor's fields as a ScheduleInput (validated; field errors keep the form's names). */
+function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
+  const policy = policyOf(f.retention_policy);
+  return parseForm(ScheduleInput, {
+    kind: f.kind, cron_expr: opt(f.cron_expr) ?? '', time_zone: opt(f.time_zone) ?? null, enabled: f.enabled === 'on',
+    paths: list(f.paths), excludes: list(f.excludes), tags: list(f.tags),
+    retention_policy: Object.keys(policy).length ? policy : null,
+    options: bandwidthOf(f.options),
+    pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
+  });
+}
+
 /** Overdue schedules with host names, for the dashboard card. */
 export async function overdueItems(s: WebCtx['services'], w: WebCtx): Promise<OverdueItem[]> {
   const items = await s.maintenance.overdue();
@@ -44,17 +56,18 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.post('/hosts/:id/schedules', guard('operator'), async (c) => {
     const id = c.req.param('id');
-    const f = nest(await formOf(c));
-    const policy = policyOf(f.retention_policy);
-    const input = parseForm(ScheduleInput, {
-      kind: f.kind, cron_expr: opt(f.cron_expr) ?? '', time_zone: opt(f.time_zone) ?? null, enabled: f.enabled === 'on',
-      paths: list(f.paths), excludes: list(f.excludes), tags: list(f.tags),
-      retention_policy: Object.keys(policy).length ? policy : null,
-      options: bandwidthOf(f.options),
-      pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
-    });
-    await s.schedules.create(actorOf(c), id, input);
+    await s.schedules.create(actorOf(c), id, scheduleFromForm(nest(await formOf(c))));
     return redirectTo(c, `/hosts/${id}/schedules`);
+  });
+
+  // Edit in place: the whole form replaces the schedule (PUT). Stored hooks are never sent to the
+  // browser, so an empty hook field keeps the stored one unless "remove hooks" is ticked.
+  app.put('/schedules/:id', guard('operator'), async (c) => {
+    const f = nest(await formOf(c));
+    const keep = f.clear_hooks !== 'on';
+    const view = await s.schedules.update(actorOf(c), c.req.param('id'), scheduleFromForm(f), { pre_hook: keep, post_hook: keep, run_as: keep });
+    c.header('HX-Trigger', toast('Schedule saved and pushed to the agent.'));
+    return redirectTo(c, `/hosts/${view.host_id}/schedules`);
   });
 
   app.post('/schedules/:id/toggle', guard('operator'), async (c) => {

@@ -30,11 +30,34 @@ export interface ScheduleListItem {
   enabled: boolean;
 }
 
-/** The "New schedule" form and per-schedule enable/delete buttons (operators; hooks: admins). */
-export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[] }) {
+/** A stored schedule as the editor pre-fills it (hooks: only whether they are set). */
+export interface EditableSchedule extends ScheduleListItem {
+  time_zone: string | null;
+  paths: string[];
+  excludes: string[];
+  tags: string[];
+  retention_policy: Record<string, unknown> | null;
+  options: { limit_upload_kbps?: number | undefined; limit_download_kbps?: number | undefined };
+  has_pre_hook: boolean;
+  has_post_hook: boolean;
+  run_as: string | null;
+}
+
+const KINDS = ['backup', 'forget', 'prune', 'check'] as const;
+const str = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.join(', ') : String(v as string | number));
+
+/**
+ * Per-schedule Edit / enable / delete buttons and the schedule form (operators; hooks: admins).
+ * With `editing`, the form is filled from that schedule and saves it in place (PUT /schedules/:id);
+ * otherwise it creates a new one.
+ */
+export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null }) {
   if (!canOperate(props.viewer)) return null;
   const id = props.hostId;
   const admin = isAdmin(props.viewer);
+  const e = props.editing ?? null;
+  const rp = e?.retention_policy ?? {};
+  const hooksSet = e ? e.has_pre_hook || e.has_post_hook || e.run_as != null : false;
   return (
     <div class="stack">
       {props.schedules.length ? (
@@ -43,8 +66,9 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
           <div class="card-body">
             <ul id="schedule-actions" style="list-style:none;margin:0;padding:0">
               {props.schedules.map((s) => (
-                <li style="display:flex;gap:8px;align-items:center;margin:4px 0">
+                <li style="display:flex;gap:8px;align-items:center;margin:4px 0" data-schedule-id={s.id}>
                   <span class="mono">{s.kind} · {s.cron_expr}</span>
+                  <a class="btn" href={`/hosts/${id}/schedules?edit=${s.id}#schedule-form`} aria-current={e?.id === s.id ? 'true' : undefined}>Edit</a>
                   <button class="btn" hx-post={`/schedules/${s.id}/toggle`}>{s.enabled ? 'Disable' : 'Enable'}</button>
                   <button class="btn danger" hx-post={`/schedules/${s.id}/delete`} hx-confirm={`Delete the ${s.kind} schedule “${s.cron_expr}”?`}>Delete</button>
                 </li>
@@ -54,48 +78,53 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
         </section>
       ) : null}
       <section class="card">
-        <div class="card-head"><h2>New schedule</h2></div>
+        <div class="card-head">
+          <h2>{e ? `Edit schedule: ${e.kind} · ${e.cron_expr}` : 'New schedule'}</h2>
+          {e ? <a href={`/hosts/${id}/schedules`} id="schedule-edit-cancel">Cancel editing</a> : null}
+        </div>
         <div class="card-body">
-          <form class="form" id="schedule-form" hx-post={`/hosts/${id}/schedules`} novalidate>
+          <form class="form" id="schedule-form" {...(e ? { 'hx-put': `/schedules/${e.id}` } : { 'hx-post': `/hosts/${id}/schedules` })} novalidate>
             <Field name="kind" label="Kind" hint="forget and prune run with the maintenance credential and are fired by the server.">
               <select id="f-kind" name="kind">
-                <option value="backup">backup</option><option value="forget">forget</option><option value="prune">prune</option><option value="check">check</option>
+                {KINDS.map((k) => <option value={k} selected={e?.kind === k}>{k}</option>)}
               </select>
             </Field>
             <Field name="cron_expr" label="Cron expression" hint="5 fields (min hour day month weekday) or 6 with leading seconds.">
-              <input id="f-cron_expr" name="cron_expr" value="0 3 * * *" autocomplete="off" class="mono"
+              <input id="f-cron_expr" name="cron_expr" value={e?.cron_expr ?? '0 3 * * *'} autocomplete="off" class="mono"
                 hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms, load" hx-target="#cron-preview" hx-include="#f-time_zone" />
             </Field>
             <div id="cron-preview" aria-live="polite"></div>
             <Field name="time_zone" label="Time zone" hint="IANA name, e.g. Europe/Berlin; empty = the agent's local zone.">
-              <input id="f-time_zone" name="time_zone" placeholder="agent's local zone" autocomplete="off"
+              <input id="f-time_zone" name="time_zone" value={e?.time_zone ?? ''} placeholder="agent's local zone" autocomplete="off"
                 hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms" hx-target="#cron-preview" hx-include="#f-cron_expr" />
             </Field>
-            <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}></textarea></Field>
-            <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" /></Field>
-            <Field name="tags" label="Tags"><input id="f-tags" name="tags" /></Field>
+            <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}>{e ? e.paths.join('\n') : ''}</textarea></Field>
+            <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
+            <Field name="tags" label="Tags"><input id="f-tags" name="tags" value={str(e?.tags)} /></Field>
             <fieldset class="field"><legend>Retention (forget)</legend>
               <div style="display:flex;flex-wrap:wrap;gap:8px">
                 {KEEP.map((k) => (
-                  <Field name={`retention_policy.keep_${k}`} label={`keep ${k}`}><input id={`f-retention_policy.keep_${k}`} name={`retention_policy.keep_${k}`} inputmode="numeric" size={4} /></Field>
+                  <Field name={`retention_policy.keep_${k}`} label={`keep ${k}`}><input id={`f-retention_policy.keep_${k}`} name={`retention_policy.keep_${k}`} value={str(rp[`keep_${k}`])} inputmode="numeric" size={4} /></Field>
                 ))}
-                <Field name="retention_policy.keep_within" label="keep within" hint="e.g. 30d"><input id="f-retention_policy.keep_within" name="retention_policy.keep_within" size={6} /></Field>
-                <Field name="retention_policy.keep_tag" label="keep tag"><input id="f-retention_policy.keep_tag" name="retention_policy.keep_tag" size={10} /></Field>
+                <Field name="retention_policy.keep_within" label="keep within" hint="e.g. 30d"><input id="f-retention_policy.keep_within" name="retention_policy.keep_within" value={str(rp.keep_within)} size={6} /></Field>
+                <Field name="retention_policy.keep_tag" label="keep tag"><input id="f-retention_policy.keep_tag" name="retention_policy.keep_tag" value={str(rp.keep_tag)} size={10} /></Field>
               </div>
             </fieldset>
             <div style="display:flex;gap:8px">
-              <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" inputmode="numeric" size={6} /></Field>
-              <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" inputmode="numeric" size={6} /></Field>
+              <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
+              <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>
             </div>
             {admin ? (
               <fieldset class="field"><legend>Hooks (backup only, admins)</legend>
-                <Field name="pre_hook" label="pre_hook" hint="Shell command; a non-zero exit aborts the backup."><textarea id="f-pre_hook" name="pre_hook" rows={2} class="mono"></textarea></Field>
-                <Field name="post_hook" label="post_hook" hint="Runs after success or failure (RM_JOB_STATUS)."><textarea id="f-post_hook" name="post_hook" rows={2} class="mono"></textarea></Field>
-                <Field name="run_as" label="run_as" hint="User the hooks run as (default: the agent's user)."><input id="f-run_as" name="run_as" /></Field>
+                {hooksSet ? <p class="muted" id="hooks-kept" style="margin:0 0 6px">Stored hooks are not shown: leave a field empty to keep what is stored, or type a replacement.</p> : null}
+                <Field name="pre_hook" label="pre_hook" hint="Shell command; a non-zero exit aborts the backup."><textarea id="f-pre_hook" name="pre_hook" rows={2} class="mono" placeholder={e?.has_pre_hook ? '(set — empty keeps it)' : ''}></textarea></Field>
+                <Field name="post_hook" label="post_hook" hint="Runs after success or failure (RM_JOB_STATUS)."><textarea id="f-post_hook" name="post_hook" rows={2} class="mono" placeholder={e?.has_post_hook ? '(set — empty keeps it)' : ''}></textarea></Field>
+                <Field name="run_as" label="run_as" hint="User the hooks run as (default: the agent's user)."><input id="f-run_as" name="run_as" value={e?.run_as ?? ''} /></Field>
+                {hooksSet ? <label><input type="checkbox" id="f-clear_hooks" name="clear_hooks" value="on" /> Remove the stored hooks and run_as</label> : null}
               </fieldset>
             ) : null}
-            <label><input type="checkbox" name="enabled" value="on" checked /> Enabled</label>
-            <div class="form-actions"><button class="btn solid" type="submit">Save schedule</button></div>
+            <label><input type="checkbox" name="enabled" value="on" checked={e ? e.enabled : true} /> Enabled</label>
+            <div class="form-actions"><button class="btn solid" type="submit">{e ? 'Save changes' : 'Save schedule'}</button></div>
           </form>
         </div>
       </section>
