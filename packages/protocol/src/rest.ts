@@ -111,8 +111,26 @@ export const HostView = z.object({
   schedule_version: z.number().int(),
   applied_schedule_version: z.number().int().nullable(),
   repo_initialised_at: z.string().nullable(),
+  /** The host's IANA time zone (set by an operator): default zone of its schedules and the cron preview; null = unset. */
+  time_zone: z.string().nullable().optional(),
 });
 export type HostView = z.infer<typeof HostView>;
+
+/** An IANA time zone name the runtime knows (`Europe/Berlin`, `UTC`). */
+export const TimeZoneName = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'unknown time zone: use an IANA name such as Europe/Berlin or UTC');
+/** `PUT /api/hosts/:id/time-zone`: null clears it (schedules then use the agent's local zone). */
+export const HostTimeZoneRequest = z.object({ time_zone: TimeZoneName.nullable() }).strict();
 export const HostListQuery = PageQuery.extend({ tag: z.string().max(64).optional(), status: HostStatus.optional() });
 
 export const RepoView = z.object({
