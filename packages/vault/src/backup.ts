@@ -8,6 +8,7 @@ import { lstat, readlink } from 'node:fs/promises';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { chunkerParams } from './chunker.js';
+import { holdYoungGeneration } from './gc.js';
 import type { VaultConfig } from './config.js';
 import { LocalIndex, type ChunkLocation, type FileState } from './index-db.js';
 import { BLOB_PREFIX, blobIdFromKey, metaKey, newSnapshotId, refsKey } from './layout.js';
@@ -255,6 +256,7 @@ async function readFiles(
     wake?.();
   }, workers === undefined ? {} : { workers });
   const byJob = new Map<number, FileWork>();
+  const releaseYoung = holdYoungGeneration();
   let next = 0;
   let pending = 0;
   const feed = (): void => {
@@ -282,7 +284,7 @@ async function readFiles(
       const w = byJob.get(m.job)!;
       if (m.type === 'chunk') {
         await onChunk(w, Buffer.from(m.hash), m.raw, m.data);
-        pool.release(m.job, m.data.length);
+        pool.release(m.job, m.cost);
       } else {
         pending--;
         byJob.delete(m.job);
@@ -297,6 +299,7 @@ async function readFiles(
     }
     return null;
   } finally {
+    releaseYoung();
     await pool.close();
   }
 }

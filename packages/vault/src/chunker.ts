@@ -40,6 +40,9 @@ export class Chunker {
   readonly params: ChunkerParams;
   private readonly maskS: number;
   private readonly maskL: number;
+  /** Streaming state of `next`: bytes of the current chunk already scanned, and the hash. */
+  private scanned = 0;
+  private h = 0;
   constructor(params: ChunkerParams) {
     this.params = params;
     const bits = Math.round(Math.log2(params.avg));
@@ -48,29 +51,51 @@ export class Chunker {
   }
   /**
    * Length of the next chunk starting at `start` in `buf[start, end)`. The caller must
-   * supply at least `max` bytes unless the data ends at `end` (then pass eof = true).
+   * supply at least `max` bytes unless the data ends at `end`.
    */
   cut(buf: Uint8Array, start: number, end: number): number {
+    this.reset();
+    return this.next(buf, start, end, true);
+  }
+  /**
+   * Streaming form of `cut`: the length of the chunk starting at `start` if its end is
+   * known from `buf[start, end)`, or 0 if more data is needed (never at `eof`, unless
+   * start === end). Between calls returning 0 the caller must keep `buf[start, end)`
+   * (it may move it) and only append; the bytes already scanned are not scanned again.
+   * The cut points are the same as `cut`'s on the whole data.
+   */
+  next(buf: Uint8Array, start: number, end: number, eof: boolean): number {
     const { min, avg, max } = this.params;
-    let n = end - start;
-    if (n <= min) return n;
-    if (n > max) n = max;
-    const normal = Math.min(avg, n);
+    const n = end - start;
+    if (n === 0) return 0;
+    if (n <= min) return eof ? this.done(n) : 0;
+    const stop = start + Math.min(n, max);
+    const normalEnd = start + avg;
     const gear = GEAR;
     const maskS = this.maskS;
     const maskL = this.maskL;
-    let h = 0;
-    let i = start + min;
-    const normalEnd = start + normal;
-    const stop = start + n;
-    for (; i < normalEnd; i++) {
+    let h = this.h;
+    let i = start + Math.max(min, this.scanned);
+    for (const e = Math.min(normalEnd, stop); i < e; i++) {
       h = ((h << 1) + gear[buf[i]!]!) | 0;
-      if ((h & maskS) === 0) return i - start + 1;
+      if ((h & maskS) === 0) return this.done(i - start + 1);
     }
     for (; i < stop; i++) {
       h = ((h << 1) + gear[buf[i]!]!) | 0;
-      if ((h & maskL) === 0) return i - start + 1;
+      if ((h & maskL) === 0) return this.done(i - start + 1);
     }
-    return n;
+    if (n >= max || eof) return this.done(Math.min(n, max));
+    this.scanned = i - start;
+    this.h = h;
+    return 0;
+  }
+  /** Forgets a chunk left unfinished by `next` (e.g. a file that failed mid-read). */
+  reset(): void {
+    this.scanned = 0;
+    this.h = 0;
+  }
+  private done(len: number): number {
+    this.reset();
+    return len;
   }
 }

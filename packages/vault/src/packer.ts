@@ -7,6 +7,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { AgeEncryptor, type X25519Recipient } from './age/index.js';
+import { collectGarbage, GC_EVERY } from './gc.js';
 import { blobKey } from './layout.js';
 import type { BlobRecord } from './index-db.js';
 import type { StagedObject, Storage } from './storage/index.js';
@@ -14,7 +15,7 @@ import type { StagedObject, Storage } from './storage/index.js';
 /** Ciphertext buffered before it is handed to a staged object. */
 const STAGE_FLUSH = 1024 * 1024;
 /** Ciphertext queued for writing before the packer waits for the disk. */
-const WRITE_BACKLOG = 8 * 1024 * 1024;
+const WRITE_BACKLOG = 4 * 1024 * 1024;
 
 export interface PackedChunk {
   hash: Buffer;
@@ -86,6 +87,7 @@ export class Packer {
   private failure: unknown = null;
   private nextStaged: Promise<StagedObject> | null = null;
   private readonly backlog = new Backlog();
+  private sinceGc = 0;
   bytesUploaded = 0;
   blobsUploaded = 0;
 
@@ -106,6 +108,11 @@ export class Packer {
     }
     const offset = blob.encryptor.plaintextLength;
     blob.write(blob.encryptor.push(data));
+    this.sinceGc += data.length;
+    if (this.sinceGc >= GC_EVERY) {
+      this.sinceGc = 0;
+      collectGarbage(); // frees the ciphertext pieces already written (see gc.ts)
+    }
     blob.chunks.push({ hash, offset, length: data.length, raw });
     if (blob.staged && blob.pendingBytes >= STAGE_FLUSH) {
       const bytes = blob.pendingBytes;

@@ -1,7 +1,6 @@
 /**
- * Chunk compression for the worker threads. Output goes into one reusable scratch
- * buffer and is then copied once into an exact-size ArrayBuffer that is transferred
- * (not cloned) to the main thread.
+ * Chunk compression for the worker threads. Workers compress straight into their
+ * shared ring buffer (see pipeline/ring.ts), so no per-chunk buffer is allocated.
  *
  * Incompressible chunks (random, already compressed, encrypted data) skip zstd's
  * search: a 64 KiB sample is compressed first, and if it does not shrink by 2% the
@@ -42,22 +41,33 @@ export function rawZstdFrame(data: Uint8Array, out: Uint8Array = new Uint8Array(
   return out;
 }
 
+/** Bytes `compressInto` may write for a chunk of `n` bytes (zstd's bound or a raw frame, whichever is larger). */
+export function compressedBound(n: number): number {
+  return Math.max(binding.compressBound(n), rawFrameSize(n));
+}
+
 export class ChunkCompressor {
   private readonly cctx = new binding.CCtx();
-  private scratch: Uint8Array;
+  private scratch: Uint8Array | null = null;
   constructor(
     private readonly level: number,
-    maxChunk: number,
-  ) {
-    this.scratch = new Uint8Array(binding.compressBound(maxChunk));
-  }
-  /** The compressed frame in a fresh, exact-size buffer (safe to transfer). */
-  compress(chunk: Uint8Array): Uint8Array {
-    if (chunk.length > this.scratch.length) this.scratch = new Uint8Array(binding.compressBound(chunk.length));
-    if (chunk.length >= 2 * SAMPLE && this.cctx.compress(this.scratch, chunk.subarray(0, SAMPLE), this.level) > SAMPLE * 0.98) {
-      return rawZstdFrame(chunk);
+    private readonly maxChunk: number,
+  ) {}
+  /**
+   * Compresses `chunk` into `out` (at least compressedBound(chunk.length) bytes; any
+   * memory, including a SharedArrayBuffer view) and returns the frame's length.
+   */
+  compressInto(chunk: Uint8Array, out: Uint8Array): number {
+    if (chunk.length >= 2 * SAMPLE && this.cctx.compress(out, chunk.subarray(0, SAMPLE), this.level) > SAMPLE * 0.98) {
+      rawZstdFrame(chunk, out);
+      return rawFrameSize(chunk.length);
     }
-    const n = this.cctx.compress(this.scratch, chunk, this.level);
-    return this.scratch.slice(0, n);
+    return this.cctx.compress(out, chunk, this.level);
+  }
+  /** The compressed frame in a fresh, exact-size buffer. */
+  compress(chunk: Uint8Array): Uint8Array {
+    const need = compressedBound(Math.max(chunk.length, this.maxChunk));
+    if (!this.scratch || this.scratch.length < need) this.scratch = new Uint8Array(need);
+    return this.scratch.slice(0, this.compressInto(chunk, this.scratch));
   }
 }

@@ -1,7 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
 import { ChunkCompressor, rawFrameSize, rawZstdFrame } from '../src/zstd-raw.js';
+import { ChunkPool } from '../src/pipeline/pool.js';
+import type { WorkerMessage } from '../src/pipeline/protocol.js';
 import { applyRetention, Chunker, chunkerParams, ConfigError, parseConfig, parseDuration, parseSize, X25519Identity } from '../src/index.js';
 
 const recipient = X25519Identity.generate().recipient.toString();
@@ -79,6 +84,22 @@ describe('FastCDC chunker', () => {
     expect(avg).toBeLessThan(120 * 1024);
   });
 
+  it('streaming next() over data arriving in random pieces cuts exactly where cut() does', () => {
+    const data = Buffer.concat([randomBytes(900_000), Buffer.alloc(600_000, 7), randomBytes(500_000)]);
+    const streaming = new Chunker(chunkerParams(64 * 1024));
+    const got: number[] = [];
+    let start = 0;
+    let end = 0;
+    for (;;) {
+      const eof = end === data.length;
+      const len = streaming.next(data, start, end, eof);
+      if (len > 0) got.push((start += len));
+      else if (eof) break;
+      else end = Math.min(data.length, end + 1 + Math.floor(Math.random() * 100_000));
+    }
+    expect(got).toEqual(cuts(data));
+  });
+
   it('an insertion near the start only changes the first chunks (content-defined)', () => {
     const data = randomBytes(4 * 1024 * 1024);
     const shifted = Buffer.concat([Buffer.from('inserted bytes'), data]);
@@ -120,5 +141,43 @@ describe('raw zstd frames for incompressible chunks', () => {
     expect(t.buffer.byteLength).toBe(t.length);
     expect(decompress(t).equals(text)).toBe(true);
     expect(decompress(c.compress(random)).equals(random)).toBe(true);
+  });
+});
+
+describe('chunk worker pool', () => {
+  it('streams chunks through a small shared ring (wrapping many times) intact and in order', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vault-pool-'));
+    const file = path.join(dir, 'f');
+    const data = Buffer.concat([randomBytes(1_500_000), Buffer.from('text '.repeat(300_000)), randomBytes(500_000)]);
+    writeFileSync(file, data);
+    const parts: Buffer[] = [];
+    let ended: Extract<WorkerMessage, { type: 'end' }> | null = null;
+    let padded = 0;
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((r) => (done = r));
+    const pool = new ChunkPool(chunkerParams(64 * 1024), 3, (m) => {
+      if (m.type === 'end') {
+        ended = m;
+        done();
+        return;
+      }
+      const plain = Buffer.from(decompress(m.data));
+      expect(plain.length).toBe(m.raw);
+      expect(Buffer.from(m.hash).equals(createHash('sha256').update(plain).digest())).toBe(true);
+      parts.push(plain);
+      if (m.cost > 32 + m.data.length) padded++; // wrapped to the ring's start
+      pool.release(m.job, m.cost);
+    }, { workers: 1, ringSlack: 100_000 });
+    try {
+      pool.submit(file, data.length);
+      await finished;
+      expect(ended).toMatchObject({ size: data.length });
+      expect(Buffer.concat(parts).equals(data)).toBe(true);
+      expect(parts.length).toBeGreaterThan(20);
+      expect(padded).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,73 +1,81 @@
 /**
  * Worker thread: reads one file at a time, cuts it with FastCDC, hashes (SHA-256) and
- * compresses (zstd) each chunk, and posts it to the main thread. Posting blocks on a
- * shared byte credit, so a slow consumer (upload) stalls reading: bounded memory.
+ * compresses (zstd) each chunk into its ring buffer shared with the main thread, and
+ * posts where it is. Writing waits for free ring space, so a slow consumer (upload)
+ * stalls reading: bounded memory, and no per-chunk allocation.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker } from '../chunker.js';
-import { ChunkCompressor } from '../zstd-raw.js';
-import type { FileJob, WorkerInit, WorkerMessage } from './protocol.js';
+import { ChunkCompressor, compressedBound } from '../zstd-raw.js';
+import type { FileJob, WorkerInit, WorkerPost } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const chunker = new Chunker(init.params);
 const compressor = new ChunkCompressor(init.level, init.params.max);
-const credit = new Int32Array(init.credit);
+const free = new Int32Array(init.free);
+const ring = new Uint8Array(init.ring);
 const port = parentPort!;
 const READ = 1024 * 1024;
-// Twice the largest chunk: compaction then moves at most one chunk's worth of bytes per
-// chunk consumed (with max + READ it would move ~max bytes for every average-size chunk).
-let buf = Buffer.allocUnsafe(2 * init.params.max + READ);
-
-function post(msg: WorkerMessage & { type: 'chunk' }, cost: number): void {
-  while (Atomics.load(credit, 0) <= 0) Atomics.wait(credit, 0, Atomics.load(credit, 0), 1000);
-  Atomics.sub(credit, 0, cost);
-  // Transfer, don't clone: both buffers are exact-size and owned by this message.
-  port.postMessage(msg, [msg.data.buffer as ArrayBuffer, msg.hash.buffer as ArrayBuffer]);
-}
+// The chunker scans incrementally, so the buffer holds one unfinished chunk (< max) plus
+// one read; compaction moves only the unfinished chunk's bytes.
+const buf = Buffer.allocUnsafe(init.params.max + READ);
+/** Where the next chunk goes in the ring. */
+let head = 0;
 
 function emit(job: number, chunk: Buffer): void {
-  const hash = new Uint8Array(createHash('sha256').update(chunk).digest());
-  const data = compressor.compress(chunk);
-  post({ type: 'chunk', job, hash, raw: chunk.length, data }, data.length);
+  const need = 32 + compressedBound(chunk.length);
+  let pad: number;
+  for (;;) {
+    const f = Atomics.load(free, 0);
+    if (f === ring.length) head = 0; // nothing in flight: start at the beginning, no padding
+    // Contiguous room at the head, or wrap to the start (the skipped tail counts as used).
+    pad = head + need > ring.length ? ring.length - head : 0;
+    if (f >= pad + need) break;
+    Atomics.wait(free, 0, f, 1000);
+  }
+  const off = pad ? 0 : head;
+  createHash('sha256').update(chunk).digest().copy(ring, off);
+  const len = compressor.compressInto(chunk, ring.subarray(off + 32, off + need));
+  const cost = pad + 32 + len;
+  Atomics.sub(free, 0, cost);
+  head = off + 32 + len;
+  port.postMessage({ type: 'chunk', job, off, len, cost, raw: chunk.length } satisfies WorkerPost);
 }
 
 function processFile(job: FileJob): void {
   let fd = -1;
   let size = 0;
+  chunker.reset();
   try {
     fd = openSync(job.path, 'r');
     let start = 0;
     let end = 0;
     let eof = false;
     for (;;) {
-      while (!eof && end - start < init.params.max) {
-        if (buf.length - end < READ) {
-          // compact: move the unconsumed tail to the front
-          buf.copy(buf, 0, start, end);
-          end -= start;
-          start = 0;
-          if (buf.length - end < READ) {
-            const bigger = Buffer.allocUnsafe(end + READ + init.params.max);
-            buf.copy(bigger, 0, 0, end);
-            buf = bigger;
-          }
-        }
-        const n = readSync(fd, buf, end, READ, null);
-        if (n === 0) eof = true;
-        end += n;
-        size += n;
+      const len = chunker.next(buf, start, end, eof);
+      if (len > 0) {
+        emit(job.job, buf.subarray(start, start + len));
+        start += len;
+        continue;
       }
-      if (start === end) break;
-      const len = chunker.cut(buf, start, end);
-      emit(job.job, buf.subarray(start, start + len));
-      start += len;
+      if (eof) break;
+      if (buf.length - end < READ) {
+        // compact: move the unfinished chunk (< max bytes) to the front
+        buf.copy(buf, 0, start, end);
+        end -= start;
+        start = 0;
+      }
+      const n = readSync(fd, buf, end, READ, null);
+      if (n === 0) eof = true;
+      end += n;
+      size += n;
     }
-    port.postMessage({ type: 'end', job: job.job, size } satisfies WorkerMessage);
+    port.postMessage({ type: 'end', job: job.job, size } satisfies WorkerPost);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    port.postMessage({ type: 'end', job: job.job, size, error: `${err.code ?? 'error'}: ${err.message}` } satisfies WorkerMessage);
+    port.postMessage({ type: 'end', job: job.job, size, error: `${err.code ?? 'error'}: ${err.message}` } satisfies WorkerPost);
   } finally {
     if (fd >= 0) closeSync(fd);
   }

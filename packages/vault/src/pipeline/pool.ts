@@ -1,7 +1,9 @@
 /**
  * A pool of chunk workers (one per core by default). Files are handed out as workers
  * become free; every message comes back through `onMessage` on the main thread, and
- * the consumer returns byte credit with `release()` once a chunk is packed.
+ * the consumer returns the chunk's ring space with `release()` once it is packed.
+ * Memory per worker is fixed: its read buffer (2 x max chunk + 1 MiB), its ring
+ * (one largest frame + RING_SLACK) and zstd's context.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ChunkerParams } from '../chunker.js';
-import type { WorkerInit, WorkerMessage } from './protocol.js';
+import { compressedBound } from '../zstd-raw.js';
+import type { WorkerInit, WorkerMessage, WorkerPost } from './protocol.js';
 
 function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
@@ -23,11 +26,15 @@ function workerScript(): string {
 
 interface Slot {
   worker: Worker;
-  credit: Int32Array;
+  free: Int32Array;
+  ring: Buffer;
   busy: number;
   /** Bytes of submitted, unfinished files. */
   queued: number;
 }
+
+/** Ring space beyond one largest frame: lets a worker run ahead of the packer by about this much. */
+const RING_SLACK = 2 * 1024 * 1024;
 
 /** A worker may have further files queued behind its current one only while its backlog is below this. */
 const BACKLOG_BYTES = 2 * 1024 * 1024;
@@ -43,23 +50,32 @@ export class ChunkPool {
     params: ChunkerParams,
     level: number,
     private readonly onMessage: (m: WorkerMessage) => void,
-    opts: { workers?: number; creditBytes?: number } = {},
+    opts: { workers?: number; ringSlack?: number } = {},
   ) {
     const n = opts.workers ?? Math.max(1, Math.min(os.availableParallelism(), 4));
     const script = workerScript();
     for (let i = 0; i < n; i++) {
-      const sab = new SharedArrayBuffer(4);
-      const credit = new Int32Array(sab);
-      credit[0] = opts.creditBytes ?? 2 * 1024 * 1024;
-      const worker = new Worker(script, { workerData: { params, level, credit: sab } satisfies WorkerInit });
-      const slot: Slot = { worker, credit, busy: 0, queued: 0 };
-      worker.on('message', (m: WorkerMessage) => {
+      const freeSab = new SharedArrayBuffer(4);
+      const free = new Int32Array(freeSab);
+      const ringSab = new SharedArrayBuffer(32 + compressedBound(params.max) + (opts.ringSlack ?? RING_SLACK));
+      free[0] = ringSab.byteLength;
+      const worker = new Worker(script, {
+        workerData: { params, level, ring: ringSab, free: freeSab } satisfies WorkerInit,
+        // The workers allocate little on their JS heaps; keep V8 from growing them.
+        resourceLimits: { maxYoungGenerationSizeMb: 2 },
+      });
+      const slot: Slot = { worker, free, ring: Buffer.from(ringSab), busy: 0, queued: 0 };
+      worker.on('message', (m: WorkerPost) => {
         if (m.type === 'end') {
           slot.busy--;
           slot.queued -= this.sizes.get(m.job) ?? 0;
           this.sizes.delete(m.job);
+          this.onMessage(m);
+        } else {
+          const hash = slot.ring.subarray(m.off, m.off + 32);
+          const data = slot.ring.subarray(m.off + 32, m.off + 32 + m.len);
+          this.onMessage({ type: 'chunk', job: m.job, hash, raw: m.raw, data, cost: m.cost });
         }
-        this.onMessage(m);
       });
       worker.on('error', (e) => {
         this.failure = e;
@@ -93,12 +109,12 @@ export class ChunkPool {
     return job;
   }
 
-  /** Returns `bytes` of credit to the worker running `job`. */
-  release(job: number, bytes: number): void {
+  /** Frees a chunk's ring space (its message's `cost`); call in message order, once the chunk's views are done with. */
+  release(job: number, cost: number): void {
     const slot = this.jobs.get(job);
     if (!slot) return;
-    Atomics.add(slot.credit, 0, bytes);
-    Atomics.notify(slot.credit, 0);
+    Atomics.add(slot.free, 0, cost);
+    Atomics.notify(slot.free, 0);
   }
 
   /** Call once the consumer has processed a job's `end` message. */
