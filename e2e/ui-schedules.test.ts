@@ -116,6 +116,28 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { time
     expect(admin.pageErrors).toEqual([]);
   });
 
+  it('sets the host time zone in Settings (bad names refused next to the field); the cron preview then uses it', async () => {
+    const page = admin.page;
+    await page.goto(`/hosts/${hostId}/settings`);
+    await page.fill('#f-host-time_zone', 'Europe/Atlantis');
+    await page.click('#time-zone button[type=submit]');
+    await expect.poll(() => page.textContent('#time-zone [data-field-error="time_zone"]')).toContain('IANA name');
+    expect((await ui.server.services.hosts.get(hostId)).time_zone ?? null).toBeNull();
+    await page.fill('#f-host-time_zone', 'Asia/Tokyo');
+    await Promise.all([page.waitForURL(`**/hosts/${hostId}/settings`), page.click('#time-zone button[type=submit]')]);
+    expect((await ui.server.services.hosts.get(hostId)).time_zone).toBe('Asia/Tokyo');
+    expect(await page.inputValue('#f-host-time_zone')).toBe('Asia/Tokyo');
+
+    await page.goto(`/hosts/${hostId}/schedules`);
+    expect(await page.getAttribute('#f-time_zone', 'placeholder')).toBe('Asia/Tokyo');
+    await page.fill('#f-cron_expr', '0 3 * * *');
+    await expect.poll(() => page.textContent('#cron-preview')).toContain('(Asia/Tokyo)');
+    const runs = await page.locator('#cron-next li').allTextContents();
+    expect(runs).toHaveLength(5);
+    for (const r of runs) expect(r).toMatch(/ 03:00:00 Asia\/Tokyo$/);
+    expect(await page.locator('#cron-next li').first().getAttribute('title')).toMatch(/T18:00:00\.000Z$/);
+  });
+
   it('shows the maintenance card (locks, run-now, credential) and the default-hooks card', async () => {
     const page = admin.page;
     await page.goto(`/hosts/${hostId}/repo`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostView, RegenerateTokenRequest, RepoView, RepositoryInput,
+  AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostTimeZoneRequest, HostView, RegenerateTokenRequest, RepoView, RepositoryInput,
   SnapshotQuery, SnapshotView, page,
 } from '@restic-manager/protocol';
 import { DomainError } from '../services/errors.js';
@@ -51,6 +51,11 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
         if (!sent) throw new DomainError('invalid_state', 'the agent is offline');
         return { sent };
       },
+    }),
+    route<z.infer<typeof HostTimeZoneRequest>>({
+      method: 'put', path: '/api/hosts/:id/time-zone', summary: "Set the host's IANA time zone (default zone of its schedules; pushes schedule.set); null clears it", access: 'operator',
+      body: HostTimeZoneRequest, response: z.object({ host_id: z.string(), time_zone: z.string().nullable(), schedule_version: z.number().int() }),
+      handler: ({ actor, params, body }) => s.schedules.setHostTimeZone(actor, params.id ?? '', body.time_zone),
     }),
     route<undefined, z.infer<typeof SnapshotQuery>>({
       method: 'get', path: '/api/hosts/:id/snapshots', summary: 'Cached snapshots of the host', access: 'viewer',

@@ -12,7 +12,12 @@ const MaintenanceCredentialBody = z.object({
 type MaintenanceCredentialBody = z.infer<typeof MaintenanceCredentialBody>;
 const HooksBody = z.object({ pre_hook: z.string().max(8192).nullable().default(null), post_hook: z.string().max(8192).nullable().default(null) }).strict();
 type HooksBody = z.infer<typeof HooksBody>;
-const PreviewQuery = z.object({ cron_expr: z.string().min(1).max(128), time_zone: z.string().max(64).optional() });
+const PreviewQuery = z.object({
+  cron_expr: z.string().min(1).max(128),
+  time_zone: z.string().max(64).optional(),
+  /** Without time_zone: use this host's zone (when set). */
+  host_id: z.string().min(1).max(64).optional(),
+});
 type PreviewQuery = z.infer<typeof PreviewQuery>;
 
 /** Issue 6 routes: maintenance credential (§7.4), host default hooks (§14.3), locks, cron preview, overdue. */
@@ -44,10 +49,11 @@ export function maintenanceRoutes(d: RouteDeps): RouteSpec[] {
     route<undefined, PreviewQuery>({
       method: 'get', path: '/api/schedules/preview', summary: 'Validate a cron expression; its description and next five runs', access: 'viewer',
       query: PreviewQuery,
-      handler: ({ query }) => {
-        const p = m.preview(query.cron_expr, query.time_zone ?? null);
+      handler: async ({ query }) => {
+        const tz = query.time_zone || (query.host_id ? ((await d.services.hosts.get(query.host_id)).time_zone ?? null) : null);
+        const p = m.preview(query.cron_expr, tz || null);
         if (!p.ok) throw new DomainError('validation_failed', `cron_expr: ${p.error}`, { cron_expr: p.error });
-        return Promise.resolve(p);
+        return p;
       },
     }),
     route({

@@ -5,11 +5,13 @@ import type { ScheduleRow } from './schedule.repository.js';
 export class MaintenanceRepository {
   constructor(private readonly db: Db) {}
 
-  /** Enabled schedules of the given kinds, every host. */
+  /** Enabled schedules of the given kinds, every host; `time_zone` is the schedule's, else its host's. */
   enabledSchedules(kinds?: readonly string[]): Promise<ScheduleRow[]> {
-    let q = this.db.selectFrom('schedules').selectAll().where('enabled', '=', 1);
-    if (kinds) q = q.where('kind', 'in', kinds as ScheduleRow['kind'][]);
-    return q.orderBy('host_id').orderBy('id').execute();
+    // A schedule without its own zone uses its host's (migration 0006).
+    let q = this.db.selectFrom('schedules').innerJoin('hosts', 'hosts.id', 'schedules.host_id').selectAll('schedules')
+      .select((eb) => eb.fn.coalesce('schedules.time_zone', 'hosts.time_zone').as('time_zone')).where('schedules.enabled', '=', 1);
+    if (kinds) q = q.where('schedules.kind', 'in', kinds as ScheduleRow['kind'][]);
+    return q.orderBy('schedules.host_id').orderBy('schedules.id').execute();
   }
 
   /** Latest job creation time per schedule id. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
 import type { ScheduleInput, ScheduleSpec } from '@restic-manager/protocol';
+import { TimeZoneName } from '@restic-manager/protocol';
 import type { ScheduleRow } from '../repositories/schedule.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, ServiceDeps } from './context.js';
@@ -67,6 +68,8 @@ export class ScheduleService {
   }
 
   private validate(actor: Actor, input: ScheduleInput): void {
+    const tz = input.time_zone === null ? null : TimeZoneName.safeParse(input.time_zone);
+    if (tz && !tz.success) throw new DomainError('validation_failed', `time_zone: ${tz.error.issues[0]?.message ?? 'invalid'}`, { time_zone: tz.error.issues[0]?.message ?? 'invalid' });
     try {
       new Cron(input.cron_expr, { paused: true, ...(input.time_zone ? { timezone: input.time_zone } : {}) });
     } catch (e) {
@@ -98,6 +101,19 @@ export class ScheduleService {
     };
   }
 
+  /**
+   * Sets (or, with null, clears) the host's time zone: the zone its schedules without their own
+   * fire in. Pushes a new schedule version, since the agent's crons change with it.
+   */
+  async setHostTimeZone(actor: Actor, hostId: string, timeZone: string | null) {
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (!host) throw notFound('host', hostId);
+    await this.d.repos.hosts.update(hostId, { time_zone: timeZone });
+    await this.audit.record(actor, 'host.time_zone', { kind: 'host', id: hostId }, { from: host.time_zone, to: timeZone });
+    await this.push(hostId);
+    return { host_id: hostId, time_zone: timeZone, schedule_version: host.schedule_version + 1 };
+  }
+
   /** Bumps the version and sends schedule.set if the agent is online. */
   private async push(hostId: string): Promise<void> {
     const host = await this.d.repos.hosts.findById(hostId);
@@ -113,8 +129,13 @@ export class ScheduleService {
     // Host default hooks (migration 0005, set by MaintenanceService) apply to backup schedules without their own.
     const defPre = host?.pre_hook_default_enc ? this.d.box.open(host.pre_hook_default_enc, `hook:pre-default:${hostId}`) : null;
     const defPost = host?.post_hook_default_enc ? this.d.box.open(host.post_hook_default_enc, `hook:post-default:${hostId}`) : null;
+    // A schedule without its own zone fires in the host's (migration 0006), else the agent's local zone.
+    const zoneOf = (r: ScheduleRow): { time_zone?: string } => {
+      const tz = r.time_zone ?? host?.time_zone ?? null;
+      return tz ? { time_zone: tz } : {};
+    };
     const schedules: ScheduleSpec[] = rows.map((r) => ({
-      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...(r.time_zone ? { time_zone: r.time_zone } : {}), enabled: r.enabled === 1,
+      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1,
       paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
       retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,
       options: JSON.parse(r.options) as ScheduleSpec['options'],

@@ -32,6 +32,7 @@ export const hostView = (h: HostRow): HostView => ({
   schedule_version: h.schedule_version,
   applied_schedule_version: h.applied_schedule_version,
   repo_initialised_at: h.repo_initialised_at,
+  time_zone: h.time_zone,
 });
 
 export const jobView = (j: JobRow): JobView => ({

@@ -56,6 +56,8 @@ export interface HostsTable {
   /** Sealed host-level default hooks for backup schedules (migration 0005, §14.3). */
   pre_hook_default_enc: ColumnType<string | null, string | null | undefined, string | null>;
   post_hook_default_enc: ColumnType<string | null, string | null | undefined, string | null>;
+  /** IANA time zone set by an operator (migration 0006); default zone of the host's schedules. */
+  time_zone: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {

@@ -13,7 +13,7 @@ import { JobPage, JobSummary } from './pages/job.js';
 import type { JobPageData } from './pages/job.js';
 import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
 import { SettingsPage } from './pages/settings.js';
-import { HostHooksCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
+import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
 import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
 import { baseUrlOf, guard, viewerOf } from './web-context.js';
@@ -77,10 +77,10 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const editId = c.req.query('edit');
       const editing = editId ? items.find((i) => i.id === editId) : undefined;
       if (editId && !editing) throw new DomainError('not_found', `schedule ${editId} is not one of this host's schedules`);
-      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} /></div>;
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
-      body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></div>;
+      body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></div>;
     }
     const defaults = await w.read.defaultBackupPaths(id);
     return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self}>{body}</HostPage>);

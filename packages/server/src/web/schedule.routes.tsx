@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { ScheduleInput } from '@restic-manager/protocol';
+import { HostTimeZoneRequest, ScheduleInput } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { bandwidthOf, list, nest, numOrRaw, opt, parseForm } from './forms.js';
@@ -47,10 +47,10 @@ const toast = (message: string, kind = 'ok'): string => JSON.stringify({ 'rm:toa
 export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
   const s = w.services;
 
-  app.get('/hosts/:id/schedules/preview', guard(), (c) => {
+  app.get('/hosts/:id/schedules/preview', guard(), async (c) => {
     const expr = c.req.query('cron_expr') ?? '';
-    const tz = opt(c.req.query('time_zone')) ?? null;
     if (!expr.trim()) return c.html(<div class="faint">Enter a cron expression.</div>);
+    const tz = opt(c.req.query('time_zone')) ?? (await s.hosts.get(c.req.param('id'))).time_zone ?? null;
     return c.html(<CronPreviewView preview={s.maintenance.preview(expr.trim(), tz)} />);
   });
 
@@ -108,6 +108,13 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
     await s.maintenance.setCredential(actorOf(c), c.req.param('id'), { url: opt(f.url) ?? null, rest_username: user, rest_password: pass });
     c.header('HX-Trigger', toast('Maintenance credential saved (encrypted).'));
     return redirectTo(c, `/hosts/${c.req.param('id')}/repo`);
+  });
+
+  app.post('/hosts/:id/time-zone', guard('operator'), async (c) => {
+    const { time_zone } = parseForm(HostTimeZoneRequest, { time_zone: opt((await formOf(c)).time_zone) ?? null });
+    await s.schedules.setHostTimeZone(actorOf(c), c.req.param('id'), time_zone);
+    c.header('HX-Trigger', toast(time_zone ? `Time zone set to ${time_zone}; schedules pushed to the agent.` : 'Time zone cleared.'));
+    return redirectTo(c, `/hosts/${c.req.param('id')}/settings`);
   });
 
   app.post('/hosts/:id/hooks', guard('admin'), async (c) => {

@@ -9,6 +9,15 @@ import type { LockInfo } from '../../services/maintenance.service.js';
 
 const KEEP = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 
+/** `2026-11-23 03:00:00 Asia/Tokyo`: an ISO instant as wall-clock time in the schedule's zone. */
+function inZone(iso: string, zone: string): string {
+  try {
+    return `${new Date(iso).toLocaleString('sv-SE', { timeZone: zone })} ${zone}`;
+  } catch {
+    return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  }
+}
+
 /** The HTMX fragment under the cron input: description + next five runs, or the error. */
 export function CronPreviewView(props: { preview: CronPreview }) {
   const p = props.preview;
@@ -17,7 +26,7 @@ export function CronPreviewView(props: { preview: CronPreview }) {
     <div class="muted" style="font-size:.88rem">
       <strong>{p.description}</strong> <span class="faint">({p.time_zone})</span>
       <ol id="cron-next" style="margin:4px 0 0 18px;padding:0">
-        {p.next.map((t) => <li class="mono">{t.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</li>)}
+        {p.next.map((t) => <li class="mono" title={t}>{inZone(t, p.time_zone)}</li>)}
       </ol>
     </div>
   );
@@ -51,7 +60,7 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : Array.
  * With `editing`, the form is filled from that schedule and saves it in place (PUT /schedules/:id);
  * otherwise it creates a new one.
  */
-export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null }) {
+export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null; hostTimeZone?: string | null }) {
   if (!canOperate(props.viewer)) return null;
   const id = props.hostId;
   const admin = isAdmin(props.viewer);
@@ -94,8 +103,8 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms, load" hx-target="#cron-preview" hx-include="#f-time_zone" />
             </Field>
             <div id="cron-preview" aria-live="polite"></div>
-            <Field name="time_zone" label="Time zone" hint="IANA name, e.g. Europe/Berlin; empty = the agent's local zone.">
-              <input id="f-time_zone" name="time_zone" value={e?.time_zone ?? ''} placeholder="agent's local zone" autocomplete="off"
+            <Field name="time_zone" label="Time zone" hint={props.hostTimeZone ? `IANA name; empty = the host's zone (${props.hostTimeZone}, set in Settings).` : "IANA name, e.g. Europe/Berlin; empty = the agent's local zone (or set the host's zone in Settings)."}>
+              <input id="f-time_zone" name="time_zone" value={e?.time_zone ?? ''} placeholder={props.hostTimeZone ?? "agent's local zone"} autocomplete="off"
                 hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms" hx-target="#cron-preview" hx-include="#f-cron_expr" />
             </Field>
             <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}>{e ? e.paths.join('\n') : ''}</textarea></Field>
@@ -209,6 +218,24 @@ export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status:
         </div>
       </section>
     </div>
+  );
+}
+
+/** Settings tab (operators): the host's time zone, default zone of its schedules and the cron preview. */
+export function HostTimeZoneCard(props: { hostId: string; viewer: Viewer; timeZone: string | null }) {
+  if (!canOperate(props.viewer)) return null;
+  return (
+    <section class="card" id="time-zone">
+      <div class="card-head"><h2>Time zone</h2><span class="muted">{props.timeZone ?? "not set (the agent's local zone)"}</span></div>
+      <div class="card-body">
+        <form class="form inline" hx-post={`/hosts/${props.hostId}/time-zone`} novalidate>
+          <Field name="time_zone" label="IANA time zone" hint="e.g. Europe/Berlin or UTC. Schedules without their own zone fire in it; empty = the agent's local zone.">
+            <input id="f-host-time_zone" name="time_zone" value={props.timeZone ?? ''} placeholder="Europe/Berlin" autocomplete="off" />
+          </Field>
+          <div class="form-actions" style="padding-bottom:26px"><button class="btn" type="submit">Save time zone</button></div>
+        </form>
+      </div>
+    </section>
   );
 }
 
