@@ -2,8 +2,8 @@
  * `npm run bench:agent` — the agent's footprint and overhead (issue 4, spec §4.2).
  *
  *   agent_idle_rss_mb      RSS of the real agent process (packages/agent/dist/main.js run, with
- *                          the node flags of the systemd unit), connected to a real server and
- *                          idle for BENCH_IDLE_S (default 60) s.
+ *                          the node flags of the systemd unit), connected to a real server, one
+ *                          schedule applied, and idle for BENCH_IDLE_S (default 60) s.
  *   agent_idle_private_mb  the part of that RSS no other process shares (the rest is mostly the
  *                          node binary's own pages).
  *   node_floor_rss_mb      a bare `node` with the same flags doing nothing, idle alongside for the
@@ -14,8 +14,11 @@
  *                          stream) divided by the median of a raw `restic backup` of the same
  *                          corpus, same machine, same run. Each run starts from an empty repository
  *                          and an empty cache; runs alternate between the two to share the noise.
+ *   agent_cpu_s_per_backup CPU seconds the agent process itself (not restic) used per init + backup
+ *                          run: the agent's own cost of a job, far steadier than wall times.
  *
- * Environment: BENCH_RUNS (default 3), BENCH_CORPUS_MB (default 1024), BENCH_IDLE_S (default 60).
+ * Environment: BENCH_RUNS (default 3), BENCH_CORPUS_MB (default 1024), BENCH_IDLE_S (default 60),
+ * BENCH_NODE_FLAGS (replaces the unit's node flags, e.g. to measure a candidate V8 flag).
  * The corpus is generated once into .bench-data/agent-corpus-<MB>m (testkit makeCorpus).
  */
 import { spawn } from 'node:child_process';
@@ -71,7 +74,15 @@ function unitNodeFlags(): string[] {
   }
   return flags;
 }
-const UNIT_NODE_FLAGS = unitNodeFlags();
+/** BENCH_NODE_FLAGS (space-separated) overrides the unit's flags, to compare candidates. */
+const UNIT_NODE_FLAGS = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean) : unitNodeFlags();
+
+/** CPU seconds (user + system) the process itself has used; its children (restic) not included. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+}
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve) => {
@@ -125,7 +136,14 @@ async function main(): Promise<void> {
       await sleep(100);
     }
 
-    // 1. Idle footprint: connected, no job has run yet (the engine is loaded lazily).
+    // A realistic idle agent holds a schedule (in the host's zone; one that cannot fire during the run).
+    await api('POST', `/api/hosts/${host.host_id}/schedules`, { kind: 'backup', cron_expr: '0 3 1 1 *', paths: [src] });
+    for (let i = 0; !((await api<{ applied_schedule_version: number | null }>('GET', `/api/hosts/${host.host_id}`)).applied_schedule_version ?? 0); i++) {
+      if (i > 200) throw new Error('agent did not apply the schedule');
+      await sleep(100);
+    }
+
+    // 1. Idle footprint: connected, schedule applied, no job has run yet (the engine is loaded lazily).
     // The floor: a bare node with the same flags, idling alongside for the same time.
     const floor = spawn(process.execPath, [...UNIT_NODE_FLAGS, '-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
     process.stderr.write(`agent connected (pid ${agent.pid}, node ${UNIT_NODE_FLAGS.join(' ')}); idling ${IDLE_S} s…\n`);
@@ -172,6 +190,7 @@ async function main(): Promise<void> {
     // 2. Overhead: alternate agent and raw restic runs, each from an empty repository.
     const viaAgent: number[] = [];
     const raw: number[] = [];
+    const cpu0 = cpuSeconds(agent.pid!);
     for (let i = 0; i < RUNS; i++) {
       await fresh();
       const init = await runJob('init', {});
@@ -191,10 +210,12 @@ async function main(): Promise<void> {
       process.stderr.write(`run ${i + 1}/${RUNS}: agent ${(a.ms / 1000).toFixed(2)} s, raw restic ${(raw[i]! / 1000).toFixed(2)} s\n`);
     }
     const busyRss = rssMb(agent.pid!);
+    const agentCpu = (cpuSeconds(agent.pid!) - cpu0) / RUNS;
     process.stdout.write(`agent_backup_s_median=${(median(viaAgent) / 1000).toFixed(2)}\n`);
     process.stdout.write(`restic_backup_s_median=${(median(raw) / 1000).toFixed(2)}\n`);
     process.stdout.write(`agent_overhead_ratio=${(median(viaAgent) / median(raw)).toFixed(3)}\n`);
     process.stdout.write(`agent_rss_after_backups_mb=${busyRss.toFixed(1)}\n`);
+    process.stdout.write(`agent_cpu_s_per_backup=${agentCpu.toFixed(2)}\n`);
   } finally {
     agent?.kill('SIGTERM');
     await sleep(500);
