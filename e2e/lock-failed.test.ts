@@ -46,7 +46,7 @@ describe.skipIf(localStackTools.length > 0)('lock_failed through the server with
    */
   async function holdLock(): Promise<{ proc: ChildProcess; lock: string }> {
     for (let attempt = 1; ; attempt++) {
-      await eventually(async () => lockFiles().length === 0, 20_000, 'no locks in the repository');
+      await quietRepository();
       let output = '';
       const proc = spawn('restic', ['-r', s.repoDir, '--no-cache', 'check', '--read-data', '--limit-download', '1'], {
         env: { ...process.env, RESTIC_PASSWORD: LOCAL_REPO_PASSWORD },
@@ -55,8 +55,23 @@ describe.skipIf(localStackTools.length > 0)('lock_failed through the server with
       for (const out of [proc.stdout!, proc.stderr!]) out.on('data', (d: Buffer) => (output += d.toString()));
       const lock = await eventually(async () => (proc.exitCode !== null ? 'exited' : output.includes('load indexes') ? lockFiles()[0] : null), 20_000, 'restic check to take its lock');
       if (lock !== 'exited' && proc.exitCode === null) return { proc, lock };
-      if (attempt === 3) throw new Error(`restic check did not hold the lock: ${output}`);
+      if (attempt === 8) throw new Error(`restic check did not hold the lock: ${output}`);
     }
+  }
+
+  /** No lock files, and the agent has started no restic command for 2 s (its post-backup snapshots/stats are done). */
+  async function quietRepository(): Promise<void> {
+    let seen = -1;
+    let since = Date.now();
+    await eventually(async () => {
+      const n = s.argv().length;
+      if (n !== seen || lockFiles().length > 0) {
+        seen = n;
+        since = Date.now();
+        return false;
+      }
+      return Date.now() - since >= 2000;
+    }, 30_000, 'a quiet repository (no locks, no agent restic command for 2 s)');
   }
 
   it('fails the job with lock_failed naming the live holder, and leaves its lock in place', async () => {

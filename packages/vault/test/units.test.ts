@@ -166,7 +166,10 @@ describe('chunk worker pool', () => {
       expect(Buffer.from(m.hash).equals(createHash('sha256').update(plain).digest())).toBe(true);
       parts.push(plain);
       if (m.cost > 32 + m.data.length) padded++; // wrapped to the ring's start
-      pool.release(m.job, m.cost);
+      // A slow consumer: hold each chunk for a while (releases stay in message order), so the
+      // worker keeps writing while earlier chunks are in flight and must wrap around the ring.
+      // A consumer that frees every chunk at once would let the worker restart at offset 0.
+      setTimeout(() => pool.release(m.job, m.cost), 15);
     }, { workers: 1, ringSlack: 100_000 });
     try {
       pool.submit(file, data.length);
