@@ -2,8 +2,10 @@
  * Explicit garbage collection for the backup's hot loop. node:crypto returns every
  * ciphertext piece in a fresh buffer, and V8 frees dead buffers only once external
  * memory has grown by tens of MB since its last collection, so without help a backup
- * carries 30–60 MB of dead ciphertext. A full collection of the main thread's small
- * heap takes about 1–2 ms; the packer asks for one every GC_EVERY bytes of output.
+ * carries 30–60 MB of dead ciphertext. The pieces die young (they are written and
+ * dropped within a few MB of output), so a minor collection (scavenge) frees them: it
+ * costs a fraction of a full mark-compact, which took ~0.8 s of main-thread time per GB
+ * (bench:vault). The packer asks for one every GC_EVERY bytes of output.
  *
  * While chunks stream through, the main thread also keeps V8's young generation at its
  * start size (`holdYoungGeneration`): V8 otherwise doubles it up to 2 x 16 MB in
@@ -17,23 +19,25 @@ import vm from 'node:vm';
 
 export const GC_EVERY = 8 * 1024 * 1024;
 
-let gc: (() => void) | null | undefined;
 
-/** Runs a full V8 collection on this thread; a no-op if the runtime does not allow it. */
+type GcFn = (opts?: { type: 'minor' | 'major' }) => void;
+let gcFn: GcFn | null | undefined;
+
+/** Runs a minor V8 collection (scavenge) on this thread; a no-op if the runtime does not allow it. */
 export function collectGarbage(): void {
-  if (gc === undefined) {
-    const global = (globalThis as { gc?: () => void }).gc;
+  if (gcFn === undefined) {
+    const global = (globalThis as { gc?: GcFn }).gc;
     try {
-      if (global) gc = global;
+      if (global) gcFn = global;
       else {
         v8.setFlagsFromString('--expose-gc');
-        gc = vm.runInNewContext('gc') as () => void;
+        gcFn = vm.runInNewContext('gc') as GcFn;
       }
     } catch {
-      gc = null;
+      gcFn = null;
     }
   }
-  gc?.();
+  gcFn?.({ type: 'minor' });
 }
 
 /**
