@@ -65,7 +65,10 @@ export class Notifier {
     this.inFlight++;
     void this.fanOut(c)
       .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, 'notification fan-out failed'))
-      .finally(() => this.settle());
+      .finally(() => {
+        this.inFlight--;
+        this.settle();
+      });
   }
 
   /** Sends `event` to one channel now (Send test): resolves with the transport's detail or throws DeliveryError. Records the status. */
