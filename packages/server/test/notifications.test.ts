@@ -1,4 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
@@ -212,12 +216,38 @@ describe('notification channels', () => {
     expect(total).toBeGreaterThan(0);
   });
 
+  it('a channel that never answers delays nobody: the alert is raised at once, the API keeps answering, the lane times out and retries', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((sock) => sockets.push(sock)); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as AddressInfo;
+    const made = await api('POST', '/api/notification-channels', { type: 'webhook', name: 'black hole', kinds: ['agent_offline'], config: { url: `http://127.0.0.1:${port}/` } });
+    const t0 = Date.now();
+    await raise('agent_offline', true);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect((await api('GET', '/api/alerts?open=true&kind=agent_offline')).body.total).toBe(1);
+    const ch = await eventually(async () => {
+      const c = (await api('GET', '/api/notification-channels')).body.items.find((x: { id: string }) => x.id === made.body.id);
+      return c.last_delivery.status === 'retrying' ? c : null;
+    }, 10_000);
+    expect(ch.last_delivery.error).toMatch(/timed out/);
+    for (const sock of sockets) sock.destroy();
+    silent.close(); // later attempts are refused and the lane gives up
+    await h.server.services.notifier.idle();
+    const end = (await api('GET', '/api/notification-channels')).body.items.find((x: { id: string }) => x.id === made.body.id);
+    expect(end.last_delivery).toMatchObject({ status: 'failed', attempts: 3 });
+    await api('DELETE', `/api/notification-channels/${made.body.id}`);
+    await raise('agent_offline', false);
+    await h.server.services.notifier.idle();
+  });
+
   it('never shows a secret: API answers, audit rows and server logs hold none of them', async () => {
     const audit = await api('GET', '/api/audit?limit=500');
     const openapi = await api('GET', '/api/openapi.json');
     expect(openapi.body.paths['/api/notification-channels/{id}/test'].post['x-required-role']).toBe('admin');
     await h.server.services.notifier.idle();
-    const haystacks = { answers: answers.join('\n'), audit: audit.text, logs: h.logs() };
+    const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+    const haystacks = { answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db };
     for (const [where, text] of Object.entries(haystacks)) for (const s of SECRETS) expect(text.includes(s), `${s} in ${where}`).toBe(false);
     expect(audit.text).toContain('notification_channel.create');
   });
