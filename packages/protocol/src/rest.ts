@@ -303,3 +303,97 @@ export const FleetSummary = z.object({
 });
 
 export const AgentUpdateRequest = z.object({ version: z.string().min(1).max(64), url: z.string().url().max(2048) }).strict();
+
+/* ---- alerting (spec §9): alert kinds, thresholds, notification channels ---- */
+
+/** What raises an alert (spec §9 triggers). */
+export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth']);
+export type AlertKind = z.infer<typeof AlertKind>;
+export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
+export type AlertSeverity = z.infer<typeof AlertSeverity>;
+/** `GET /api/alerts`: `open=true|false` (open / resolved), `kind`, `host_id`. */
+export const AlertFilterQuery = AlertListQuery.extend({ kind: AlertKind.optional() });
+
+const whole = (what: string) => z.number({ error: `expected a whole number of ${what}` }).int(`expected a whole number of ${what}`);
+/** Alert thresholds (server settings, admin-editable). */
+export const AlertSettings = z.object({
+  /** agent_offline: the host has been offline longer than this. */
+  agent_offline_minutes: whole('minutes').min(1, 'at least 1 minute').max(10_080, 'at most 7 days (10080 minutes)'),
+  /** backup_overdue: no successful backup this long after the schedule should have fired. */
+  backup_overdue_hours: whole('hours').min(1, 'at least 1 hour').max(720, 'at most 30 days (720 hours)'),
+  /** repo_growth: the repository grew by more than this between consecutive repo.stats. */
+  repo_growth_percent: whole('percent').min(1, 'at least 1 %').max(100_000, 'at most 100000 %'),
+});
+export type AlertSettings = z.infer<typeof AlertSettings>;
+export const AlertSettingsUpdate = AlertSettings.partial().strict();
+export const AlertSettingsView = AlertSettings.extend({ updated_at: z.string().nullable() });
+
+export const ChannelType = z.enum(['webhook', 'ntfy', 'email']);
+export type ChannelType = z.infer<typeof ChannelType>;
+
+/** A secret input: a string sets it, null (or "") clears it, absent keeps the stored one. */
+const secretInput = z.string().max(1024).nullable().optional();
+const httpUrl = z.string().max(2048).url('expected a URL such as https://example.org/hook').refine((u) => /^https?:\/\//i.test(u), 'only http:// and https:// URLs');
+const email = z.string().max(320).email('expected an e-mail address');
+
+export const WebhookConfig = z.object({ url: httpUrl, secret: secretInput }).strict();
+export const NtfyConfig = z
+  .object({
+    server: httpUrl.default('https://ntfy.sh'),
+    topic: z.string().min(1, 'enter a topic').max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+    token: secretInput,
+  })
+  .strict();
+export const EmailConfig = z
+  .object({
+    host: z.string().min(1, 'enter the SMTP host').max(255),
+    port: z.number({ error: 'expected a port number' }).int('expected a port number').min(1, 'a port is 1–65535').max(65_535, 'a port is 1–65535'),
+    /** none = plain SMTP, starttls = upgrade required, tls = implicit TLS (port 465). */
+    tls: z.enum(['none', 'starttls', 'tls']).default('starttls'),
+    username: z.string().max(256).nullable().default(null),
+    password: secretInput,
+    from: email,
+    to: z.array(email).min(1, 'enter at least one recipient').max(20),
+  })
+  .strict();
+
+const channelCommon = {
+  name: z.string().min(1, 'enter a name').max(128),
+  enabled: z.boolean().default(true),
+  /** Alert kinds this channel receives; empty = every kind. */
+  kinds: z.array(AlertKind).max(16).default([]),
+  /** Alerts below this severity are not sent. */
+  min_severity: AlertSeverity.default('info'),
+};
+/** `POST /api/notification-channels` and `PUT /api/notification-channels/:id` (the type cannot change). */
+export const NotificationChannelInput = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('webhook'), ...channelCommon, config: WebhookConfig }).strict(),
+  z.object({ type: z.literal('ntfy'), ...channelCommon, config: NtfyConfig }).strict(),
+  z.object({ type: z.literal('email'), ...channelCommon, config: EmailConfig }).strict(),
+]);
+export type NotificationChannelInput = z.infer<typeof NotificationChannelInput>;
+
+export const DeliveryStatus = z.enum(['ok', 'retrying', 'failed']);
+/** A channel as the API shows it: secrets only as "set" / "not set", never the value. */
+export const NotificationChannelView = z.object({
+  id,
+  name: z.string(),
+  type: ChannelType,
+  enabled: z.boolean(),
+  kinds: z.array(AlertKind),
+  min_severity: AlertSeverity,
+  /** The non-secret settings (url, server, topic, host, port, tls, username, from, to). */
+  config: z.record(z.string(), z.unknown()),
+  secrets: z.record(z.string(), z.enum(['set', 'not set'])),
+  last_delivery: z.object({
+    status: DeliveryStatus.nullable(),
+    at: z.string().nullable(),
+    error: z.string().nullable(),
+    attempts: z.number().int(),
+    last_success_at: z.string().nullable(),
+  }),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type NotificationChannelView = z.infer<typeof NotificationChannelView>;
+export const ChannelTestResult = z.object({ ok: z.literal(true), channel_id: id, detail: z.string() });

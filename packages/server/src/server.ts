@@ -16,7 +16,7 @@ import { createLogger } from './logger.js';
 import { createRepositories, inTransaction } from './repositories/index.js';
 import { SERVER_VERSION } from './services/agent-events.service.js';
 import type { Repositories, ServiceDeps } from './services/context.js';
-import type { Services } from './services/services.js';
+import type { AlertingOptions, Services } from './services/services.js';
 import { createServices } from './services/services.js';
 import type { Db } from './store/db.js';
 import { migrate, openStore } from './store/db.js';
@@ -35,6 +35,8 @@ export interface StartOptions {
   helloTimeoutMs?: number;
   /** Overrides MIN_AGENT_PROTOCOL_VERSION (tests of protocol_too_old). */
   minAgentProtocolVersion?: number;
+  /** Notification retry timing and the alert evaluation period (tests shorten them). */
+  alerting?: AlertingOptions;
 }
 
 /** A running server. `close()` is graceful: stop accepting, tell agents, flush, close the DB. */
@@ -74,7 +76,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
-  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs });
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs }, opts.alerting);
   const boot = await services.auth.bootstrapAdmin(config.adminPassword);
   if (boot.created) log.info({ username: 'admin', generated: boot.generated != null }, 'created the first admin user');
   await repos.hosts.markAllOffline();
@@ -122,6 +124,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   log.info({ url, base_url: baseUrl }, 'restic-manager server listening');
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
   services.maintenanceScheduler.start();
+  services.alertRules.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -131,6 +134,8 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
       closing ??= (async () => {
         clearInterval(purge);
         services.maintenanceScheduler.stop();
+        services.alertRules.stop();
+        services.notifier.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         registry.closeAll(CloseCode.goingAway, 'server shutting down');
         jobStream.close();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  AlertListQuery, AlertView, AuditQuery, AuditView, CreateUserRequest, EnrollRequest, EnrollResponse, FleetSummary, PageQuery, RepoView,
+  AlertFilterQuery, AlertView, AuditQuery, AuditView, CreateUserRequest, EnrollRequest, EnrollResponse, FleetSummary, PageQuery, RepoView,
   Role, UserView, page,
 } from '@restic-manager/protocol';
 import { userView } from '../services/auth.service.js';
@@ -24,9 +24,9 @@ export function adminRoutes(d: RouteDeps): RouteSpec[] {
       method: 'get', path: '/api/repos/:id', summary: 'One repository', access: 'viewer', response: RepoView,
       handler: ({ params }) => s.hosts.repo(params.id ?? ''),
     }),
-    route<undefined, z.infer<typeof AlertListQuery>>({
-      method: 'get', path: '/api/alerts', summary: 'Alerts', access: 'viewer', query: AlertListQuery, response: page(AlertView),
-      handler: ({ query: q }) => s.fleet.alerts({ host_id: q.host_id, open: q.open === undefined ? undefined : q.open === 'true' }, q.limit, q.offset),
+    route<undefined, z.infer<typeof AlertFilterQuery>>({
+      method: 'get', path: '/api/alerts', summary: 'Alerts, newest first; ?open=true|false (open / resolved), ?kind=, ?host_id=', access: 'viewer', query: AlertFilterQuery, response: page(AlertView),
+      handler: ({ query: q }) => s.fleet.alerts({ host_id: q.host_id, kind: q.kind, open: q.open === undefined ? undefined : q.open === 'true' }, q.limit, q.offset),
     }),
     route({
       method: 'post', path: '/api/alerts/:id/ack', summary: 'Acknowledge an alert', access: 'operator', response: AlertView,

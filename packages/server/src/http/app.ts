@@ -17,6 +17,7 @@ import { jobRoutes } from './job.routes.js';
 import { maintenanceRoutes } from './maintenance.routes.js';
 import type { CidrList } from './net.js';
 import { clientIp } from './net.js';
+import { notificationRoutes } from './notification.routes.js';
 import { mountRoutes, openApiDocument } from './route.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
@@ -60,7 +61,7 @@ export const SLOW_REQUEST_MS = 1000;
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
   const deps = { services: o.services, cookie: o.cookie, version: o.version };
-  const routes = [...authRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps)];
+  const routes = [...authRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));

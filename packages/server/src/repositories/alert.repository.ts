@@ -13,9 +13,10 @@ export class AlertRepository {
   findById(id: string): Promise<AlertRow | undefined> {
     return this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
   }
-  async list(f: { host_id?: string | undefined; open?: boolean | undefined }, limit: number, offset: number): Promise<{ rows: AlertRow[]; total: number }> {
+  async list(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined }, limit: number, offset: number): Promise<{ rows: AlertRow[]; total: number }> {
     let q = this.db.selectFrom('alerts');
     if (f.host_id) q = q.where('host_id', '=', f.host_id);
+    if (f.kind) q = q.where('kind', '=', f.kind);
     if (f.open === true) q = q.where('resolved_at', 'is', null);
     if (f.open === false) q = q.where('resolved_at', 'is not', null);
     const rows = await q.selectAll().orderBy('created_at', 'desc').limit(limit).offset(offset).execute();
@@ -34,5 +35,9 @@ export class AlertRepository {
   }
   async openOfKind(hostId: string, kind: string): Promise<AlertRow | undefined> {
     return this.db.selectFrom('alerts').selectAll().where('host_id', '=', hostId).where('kind', '=', kind).where('resolved_at', 'is', null).executeTakeFirst();
+  }
+  /** Open alerts of one kind across hosts (the periodic triggers resolve the ones whose condition cleared). */
+  openByKind(kind: string): Promise<AlertRow[]> {
+    return this.db.selectFrom('alerts').selectAll().where('kind', '=', kind).where('resolved_at', 'is', null).execute();
   }
 }

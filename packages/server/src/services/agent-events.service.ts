@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION } from '@restic-manager/protocol';
 import { hashToken } from '../crypto/tokens.js';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
+import type { AlertRulesService } from './alert-rules.service.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
@@ -25,6 +26,8 @@ const PROGRESS_PERSIST_MS = 1000;
  */
 export class AgentEventsService {
   private readonly lastProgressWrite = new Map<string, number>();
+  /** Alert triggers fed by agent frames (check_failed, repo_growth, agent_offline resolution). */
+  rules: AlertRulesService | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -65,6 +68,7 @@ export class AgentEventsService {
     const cfg = await this.hosts.configFor(host.id);
     if (cfg) out.push(cfg);
     out.push(await this.schedules.scheduleSet(host.id));
+    await this.rules?.agentOnline(host.id);
     return out;
   }
 
@@ -137,8 +141,9 @@ export class AgentEventsService {
     if ((job.kind === 'backup' || job.kind === 'init') && f.status === 'succeeded' && !fresh?.repo_initialised_at) patch.repo_initialised_at = f.finished_at;
     if (Object.keys(patch).length) await this.d.repos.hosts.update(host.id, patch);
     if (job.kind === 'backup' && f.status !== 'cancelled') {
-      await this.fleet.setAlert(host.id, 'backup_failed', f.status === 'failed', `backup job ${f.job_id} failed: ${f.error_kind ?? 'failed'}`);
+      await this.fleet.setAlert(host.id, 'backup_failed', f.status === 'failed', `backup job ${f.job_id} failed: ${f.error_kind ?? 'failed'}`, 'critical');
     }
+    await this.rules?.jobFinished(host.id, job, f);
     this.hub.publish(f);
   }
 
@@ -164,6 +169,7 @@ export class AgentEventsService {
         ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
       });
     }
+    await this.rules?.repoStats(host.id, fresh?.repo_size_bytes ?? null, f);
     if (!fresh?.repo_id) return;
     await this.d.repos.repos.update(fresh.repo_id, {
       ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),

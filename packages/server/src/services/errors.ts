@@ -14,7 +14,9 @@ export type DomainErrorCode =
   | 'token_invalid'
   | 'token_expired'
   | 'token_used'
-  | 'too_many_attempts';
+  | 'too_many_attempts'
+  /** A notification channel could not deliver (the message says why: SMTP reply, HTTP status, network). */
+  | 'delivery_failed';
 
 export class DomainError extends Error {
   constructor(

@@ -1,3 +1,4 @@
+import type { AlertRow } from '../repositories/alert.repository.js';
 import type { SnapshotFilter } from '../repositories/snapshot.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, ServiceDeps } from './context.js';
@@ -5,8 +6,17 @@ import { iso } from './context.js';
 import { notFound } from './errors.js';
 import { snapshotView } from './views.js';
 
+/** An alert that was just raised or resolved (what notification channels are told). */
+export interface AlertChange {
+  change: 'raised' | 'resolved';
+  alert: AlertRow;
+}
+
 /** Read models across hosts: fleet summary, snapshots, alerts (and alert acknowledgement). */
 export class FleetService {
+  /** Told after every raise and resolve (the notifier); must not throw and must not block. */
+  onAlertChange: ((c: AlertChange) => void) | null = null;
+
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
@@ -31,7 +41,7 @@ export class FleetService {
     return { items: rows.map(snapshotView), total, limit, offset };
   }
 
-  async alerts(f: { host_id?: string | undefined; open?: boolean | undefined }, limit: number, offset: number) {
+  async alerts(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined }, limit: number, offset: number) {
     const { rows, total } = await this.d.repos.alerts.list(f, limit, offset);
     return { items: rows, total, limit, offset };
   }
@@ -46,15 +56,27 @@ export class FleetService {
 
   /**
    * Raises (once) or resolves an alert of `kind` for a host and refreshes the host's
-   * open_alert_count projection. Used for "agent offline" by the gateway sweeper.
+   * open_alert_count projection; an already open alert keeps its message and time. Every change
+   * is passed to `onAlertChange`. Returns what changed (null: nothing).
    */
-  async setAlert(hostId: string, kind: string, open: boolean, message: string): Promise<void> {
+  async setAlert(hostId: string, kind: string, open: boolean, message: string, severity: AlertRow['severity'] = 'warning'): Promise<AlertChange | null> {
     const existing = await this.d.repos.alerts.openOfKind(hostId, kind);
+    let change: AlertChange;
     if (open && !existing) {
-      await this.d.repos.alerts.insert({ id: crypto.randomUUID(), host_id: hostId, kind, severity: 'warning', message, created_at: iso(this.d.now()), acknowledged_at: null, resolved_at: null });
+      const alert: AlertRow = { id: crypto.randomUUID(), host_id: hostId, kind, severity, message, created_at: iso(this.d.now()), acknowledged_at: null, resolved_at: null };
+      await this.d.repos.alerts.insert(alert);
+      change = { change: 'raised', alert };
     } else if (!open && existing) {
-      await this.d.repos.alerts.resolveOpen(hostId, kind, iso(this.d.now()));
-    } else return;
+      const at = iso(this.d.now());
+      await this.d.repos.alerts.resolveOpen(hostId, kind, at);
+      change = { change: 'resolved', alert: { ...existing, resolved_at: at } };
+    } else return null;
     await this.d.repos.hosts.update(hostId, { open_alert_count: await this.d.repos.alerts.openForHost(hostId) });
+    try {
+      this.onAlertChange?.(change);
+    } catch (e) {
+      this.d.log.error({ err: (e as Error).message, kind }, 'alert listener failed');
+    }
+    return change;
   }
 }

@@ -1,4 +1,5 @@
 import { AgentEventsService } from './agent-events.service.js';
+import { AlertRulesService } from './alert-rules.service.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthOptions } from './auth.service.js';
@@ -10,6 +11,9 @@ import { JobHub } from './job-hub.js';
 import { JobService } from './job.service.js';
 import { MaintenanceScheduler } from './maintenance-scheduler.js';
 import { MaintenanceService } from './maintenance.service.js';
+import { NotificationService } from './notification.service.js';
+import { Notifier } from './notify/notifier.js';
+import type { NotifierOptions } from './notify/notifier.js';
 import { ScheduleService } from './schedule.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
@@ -27,9 +31,22 @@ export interface Services {
   maintenance: MaintenanceService;
   /** Issue 6: the server-side clock of forget/prune schedules (started by startServer). */
   maintenanceScheduler: MaintenanceScheduler;
+  /** Alert triggers and thresholds (spec §9); its periodic tick is started by startServer. */
+  alertRules: AlertRulesService;
+  /** Notification channels (admin CRUD, Send test). */
+  notifications: NotificationService;
+  /** Asynchronous delivery of alert changes to the channels, with retries. */
+  notifier: Notifier;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
+/** Alerting knobs (tests shorten them). */
+export interface AlertingOptions {
+  notifier?: NotifierOptions;
+  /** Period of the agent_offline / backup_overdue evaluation (default 30 s). */
+  alertTickMs?: number;
+}
+
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}): Services {
   const hub = new JobHub();
   const audit = new AuditService(d);
   const hosts = new HostService(d, audit);
@@ -38,7 +55,15 @@ export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
   const fleet = new FleetService(d, audit);
   const maintenance = new MaintenanceService(d, audit, schedules);
   jobs.maintenance = maintenance;
+  const notifier = new Notifier(d, alerting.notifier);
+  fleet.onAlertChange = (c) => notifier.alertChanged(c);
+  const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs);
+  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet);
+  agentEvents.rules = alertRules;
   return {
+    alertRules,
+    notifications: new NotificationService(d, audit, notifier),
+    notifier,
     maintenance,
     maintenanceScheduler: new MaintenanceScheduler(d, audit, jobs, maintenance),
     audit,
@@ -48,7 +73,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
     jobs,
     schedules,
     fleet,
-    agentEvents: new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet),
+    agentEvents,
     hub,
   };
 }

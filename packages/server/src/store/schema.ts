@@ -195,6 +195,35 @@ export interface AuditLogTable {
   payload: string;
 }
 
+export interface NotificationChannelsTable {
+  id: string;
+  name: string;
+  type: 'webhook' | 'ntfy' | 'email';
+  enabled: number;
+  /** JSON of the non-secret settings. */
+  config: string;
+  /** SecretBox JSON of the secrets (webhook secret, ntfy token, SMTP password), AD `channel:<id>`. */
+  secrets_enc: string | null;
+  /** JSON array of alert kinds; [] = all. */
+  kinds: string;
+  min_severity: 'info' | 'warning' | 'critical';
+  last_status: 'ok' | 'retrying' | 'failed' | null;
+  last_attempt_at: string | null;
+  last_error: string | null;
+  last_attempts: number;
+  last_success_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlertSettingsTable {
+  id: number;
+  agent_offline_minutes: number;
+  backup_overdue_hours: number;
+  repo_growth_percent: number;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -209,4 +238,6 @@ export interface Database {
   snapshots: SnapshotsTable;
   alerts: AlertsTable;
   audit_log: AuditLogTable;
+  notification_channels: NotificationChannelsTable;
+  alert_settings: AlertSettingsTable;
 }

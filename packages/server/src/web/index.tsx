@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { mountActions } from './action.routes.js';
 import { ErrorPage } from './components/error-page.js';
+import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { WebReadModel } from './read-model.js';
@@ -41,5 +42,6 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   });
   mountScheduleUi(app, w);
   mountActions(app, w);
+  mountNotificationUi(app, w);
   mountPages(app, w);
 };

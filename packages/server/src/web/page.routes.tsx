@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { AuditQuery, HostListQuery, JobListQuery, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, SnapshotQuery, isTerminal } from '@restic-manager/protocol';
+import { AlertKind, AuditQuery, HostListQuery, JobListQuery, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, SnapshotQuery, isTerminal } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { AddHostPage, EnrollWatch } from './pages/add-host.js';
@@ -12,6 +12,7 @@ import { HostPage } from './pages/host.js';
 import { JobPage, JobSummary } from './pages/job.js';
 import type { JobPageData } from './pages/job.js';
 import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
+import { AlertRulesCard, ChannelsCard } from './pages/notifications.js';
 import { SettingsPage } from './pages/settings.js';
 import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
 import { overdueItems } from './schedule.routes.js';
@@ -127,9 +128,10 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
   app.get('/alerts', guard(), async (c) => {
     const open = c.req.query('open') !== 'false';
     const offset = Math.max(0, Number(c.req.query('offset') ?? 0) || 0);
-    const page = await s.fleet.alerts({ open }, 50, offset);
+    const kind = AlertKind.safeParse(c.req.query('kind')).data;
+    const page = await s.fleet.alerts({ open, kind }, 50, offset);
     const names = await w.read.hostNames(page.items.flatMap((a) => (a.host_id ? [a.host_id] : [])));
-    return c.html(<AlertsPage viewer={viewerOf(c)} open={open} alerts={page} hostNames={names} />);
+    return c.html(<AlertsPage viewer={viewerOf(c)} open={open} kind={kind} alerts={page} hostNames={names} />);
   });
 
   app.get('/audit', guard('admin'), async (c) => {
@@ -151,6 +153,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       agentVersions: await w.read.agentVersions(),
     };
     const disabled = users ? await w.read.disabledUserIds() : new Set<string>();
-    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} />);
+    const alerting = viewer.role === 'admin' ? <><ChannelsCard channels={await s.notifications.list()} /><AlertRulesCard settings={await s.alertRules.settings()} /></> : undefined;
+    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} />);
   });
 }

@@ -1,3 +1,4 @@
+import { AlertKind } from '@restic-manager/protocol';
 import type { JobListData } from '../components/jobs-table.js';
 import { JobFilters, JobsTable } from '../components/jobs-table.js';
 import { fmtBytes, fmtCount } from '../components/format.js';
@@ -77,23 +78,36 @@ export interface AlertItem {
   resolved_at: string | null;
 }
 
-export function AlertsPage(props: { viewer: Viewer; open: boolean; alerts: { items: AlertItem[]; total: number; limit: number; offset: number }; hostNames: Map<string, string> }) {
+export function AlertsPage(props: { viewer: Viewer; open: boolean; kind?: string | undefined; alerts: { items: AlertItem[]; total: number; limit: number; offset: number }; hostNames: Map<string, string> }) {
   const a = props.alerts;
   const operate = canOperate(props.viewer);
+  const kind = props.kind;
   return (
     <Layout title="Alerts" viewer={props.viewer} active="alerts">
-      <PageHead title="Alerts" sub="Failed backups, stale hosts, failed checks and offline agents." />
+      <PageHead title="Alerts" sub="Failed backups and checks, overdue schedules, offline agents and unusual repository growth." />
       <nav class="tabs" aria-label="Alert state">
-        <a href="/alerts" aria-current={props.open ? 'page' : undefined}>Open</a>
-        <a href="/alerts?open=false" aria-current={!props.open ? 'page' : undefined}>Resolved</a>
+        <a href={withQuery('/alerts', { kind })} aria-current={props.open ? 'page' : undefined}>Open</a>
+        <a href={withQuery('/alerts', { open: 'false', kind })} aria-current={!props.open ? 'page' : undefined}>Resolved</a>
       </nav>
-      <section class="card">
+      <section class="card" id="alerts">
+        <div class="card-head">
+          <h2>{props.open ? 'Open alerts' : 'Resolved alerts'}</h2>
+          <form class="form inline" method="get" action="/alerts" hx-get="/alerts" hx-target="#alerts" hx-select="#alerts" hx-swap="outerHTML" hx-push-url="true" hx-trigger="change">
+            {props.open ? null : <input type="hidden" name="open" value="false" />}
+            <label class="sr-only" for="f-alert-kind">Kind</label>
+            <select id="f-alert-kind" name="kind">
+              <option value="">All kinds</option>
+              {AlertKind.options.map((k) => <option value={k} selected={kind === k}>{k}</option>)}
+            </select>
+            <noscript><button class="btn small" type="submit">Filter</button></noscript>
+          </form>
+        </div>
         {a.items.length === 0 ? (
           <Empty title={props.open ? 'No open alerts' : 'No resolved alerts'}>{props.open ? 'Everything is healthy.' : null}</Empty>
         ) : (
           <div class="table-wrap">
             <table>
-              <thead><tr><th>Severity</th><th>Alert</th><th>Host</th><th>Raised</th><th>State</th>{operate ? <th><span class="sr-only">Actions</span></th> : null}</tr></thead>
+              <thead><tr><th>Severity</th><th>Alert</th><th>Host</th><th>Raised</th><th class="hide-sm">{props.open ? 'Acknowledged' : 'Resolved'}</th><th>State</th>{operate ? <th><span class="sr-only">Actions</span></th> : null}</tr></thead>
               <tbody>
                 {a.items.map((al) => (
                   <AlertRow alert={al} hostName={al.host_id ? (props.hostNames.get(al.host_id) ?? null) : null} operate={operate} />
@@ -102,7 +116,7 @@ export function AlertsPage(props: { viewer: Viewer; open: boolean; alerts: { ite
             </table>
           </div>
         )}
-        <Pager total={a.total} limit={a.limit} offset={a.offset} href={(o) => withQuery('/alerts', { open: props.open ? undefined : 'false', offset: o || undefined })} />
+        <Pager total={a.total} limit={a.limit} offset={a.offset} href={(o) => withQuery('/alerts', { open: props.open ? undefined : 'false', kind, offset: o || undefined })} />
       </section>
     </Layout>
   );
@@ -116,6 +130,7 @@ export function AlertRow(props: { alert: AlertItem; hostName: string | null; ope
       <td><div>{al.message}</div><div class="host-sub">{al.kind}</div></td>
       <td>{al.host_id ? <a href={`/hosts/${al.host_id}`}>{props.hostName ?? al.host_id.slice(0, 8)}</a> : <span class="faint">fleet</span>}</td>
       <td class="nowrap"><RelTime iso={al.created_at} /></td>
+      <td class="nowrap hide-sm">{al.resolved_at ? <RelTime iso={al.resolved_at} /> : <RelTime iso={al.acknowledged_at} empty="—" />}</td>
       <td>{al.resolved_at ? <Badge tone="ok">resolved</Badge> : al.acknowledged_at ? <Badge tone="neutral">acknowledged</Badge> : <Badge tone="danger">open</Badge>}</td>
       {props.operate ? (
         <td class="num">

@@ -1,3 +1,4 @@
+import type { Child } from 'hono/jsx';
 import type { UserView } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, isAdmin } from '../components/layout.js';
@@ -13,7 +14,7 @@ export interface AboutInfo {
   agentVersions: { version: string; hosts: number }[];
 }
 
-export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; disabled: Set<string>; about: AboutInfo }) {
+export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; disabled: Set<string>; about: AboutInfo; alerting?: Child }) {
   const admin = isAdmin(props.viewer);
   const a = props.about;
   return (
@@ -21,6 +22,7 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
       <PageHead title="Settings" />
       <div style="display:grid;gap:24px">
         {admin && props.users ? <UsersCard users={props.users} me={props.viewer.username} disabled={props.disabled} /> : null}
+        {admin ? props.alerting : null}
         <section class="card" id="agent-install">
           <div class="card-head"><h2>Agent installation</h2></div>
           <div class="card-body" style="display:grid;gap:12px">

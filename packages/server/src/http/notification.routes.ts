@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import {
+  AlertSettingsUpdate, AlertSettingsView, ChannelTestResult, NotificationChannelInput, NotificationChannelView,
+} from '@restic-manager/protocol';
+import type { RouteDeps } from './deps.js';
+import { route } from './route.js';
+import type { RouteSpec } from './route.js';
+
+/** Notification channels and alert thresholds (admin only); `GET /api/alerts` filters for viewers. */
+export function notificationRoutes(d: RouteDeps): RouteSpec[] {
+  const s = d.services;
+  return [
+    route({
+      method: 'get', path: '/api/notification-channels', summary: 'Notification channels (secrets only as set / not set)', access: 'admin',
+      response: z.object({ items: z.array(NotificationChannelView) }),
+      handler: async () => ({ items: await s.notifications.list() }),
+    }),
+    route<NotificationChannelInput>({
+      method: 'post', path: '/api/notification-channels', summary: 'Add a webhook, ntfy or e-mail channel', access: 'admin',
+      body: NotificationChannelInput, response: NotificationChannelView, status: 201,
+      handler: ({ actor, body }) => s.notifications.create(actor, body),
+    }),
+    route<NotificationChannelInput>({
+      method: 'put', path: '/api/notification-channels/:id', summary: 'Replace a channel (omitted secrets are kept; null clears)', access: 'admin',
+      body: NotificationChannelInput, response: NotificationChannelView,
+      handler: ({ actor, params, body }) => s.notifications.update(actor, params.id ?? '', body),
+    }),
+    route({
+      method: 'delete', path: '/api/notification-channels/:id', summary: 'Delete a channel', access: 'admin',
+      handler: async ({ actor, params }) => {
+        await s.notifications.delete(actor, params.id ?? '');
+      },
+    }),
+    route({
+      method: 'post', path: '/api/notification-channels/:id/test', summary: 'Send a test notification now (502 delivery_failed with the reason)', access: 'admin',
+      response: ChannelTestResult,
+      handler: ({ actor, params }) => s.notifications.test(actor, params.id ?? ''),
+    }),
+    route({
+      method: 'get', path: '/api/alert-settings', summary: 'Alert thresholds', access: 'admin', response: AlertSettingsView,
+      handler: () => s.alertRules.settings(),
+    }),
+    route<z.infer<typeof AlertSettingsUpdate>>({
+      method: 'put', path: '/api/alert-settings', summary: 'Change alert thresholds (partial)', access: 'admin', body: AlertSettingsUpdate, response: AlertSettingsView,
+      handler: ({ actor, body }) => s.alertRules.updateSettings(actor, body),
+    }),
+  ];
+}

@@ -1,0 +1,138 @@
+import type { NotificationChannelInput, NotificationChannelView } from '@restic-manager/protocol';
+import { NotificationRepository } from '../repositories/notification.repository.js';
+import type { ChannelRow } from '../repositories/notification.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { iso } from './context.js';
+import { DomainError, notFound } from './errors.js';
+import type { Notifier } from './notify/notifier.js';
+import type { ChannelSecrets } from './notify/types.js';
+import { DeliveryError, SECRET_KEYS } from './notify/types.js';
+
+const requireAdmin = (a: Actor): void => {
+  if (!(a.kind === 'user' && a.role === 'admin')) throw new DomainError('forbidden', 'only admins may manage notification channels');
+};
+
+/**
+ * Notification channels (spec §9): webhook, ntfy, e-mail. Admin only. Secrets (webhook secret,
+ * ntfy token, SMTP password) are sealed under `channel:<id>` and leave this service only as
+ * "set" / "not set"; audit rows name the secrets that changed, never their values.
+ */
+export class NotificationService {
+  private readonly repo: NotificationRepository;
+
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly audit: AuditService,
+    private readonly notifier: Notifier,
+  ) {
+    this.repo = new NotificationRepository(d.db);
+  }
+
+  async list(): Promise<NotificationChannelView[]> {
+    return (await this.repo.list()).map((r) => this.view(r));
+  }
+
+  async get(id: string): Promise<NotificationChannelView> {
+    return this.view(await this.row(id));
+  }
+
+  async create(actor: Actor, input: NotificationChannelInput): Promise<NotificationChannelView> {
+    requireAdmin(actor);
+    const id = crypto.randomUUID();
+    const { plain, secrets, changed } = this.split(input, {});
+    const at = iso(this.d.now());
+    await this.repo.insert({
+      id, name: input.name, type: input.type, enabled: input.enabled ? 1 : 0, config: JSON.stringify(plain), secrets_enc: this.seal(id, secrets),
+      kinds: JSON.stringify(input.kinds), min_severity: input.min_severity, last_status: null, last_attempt_at: null, last_error: null,
+      last_attempts: 0, last_success_at: null, created_at: at, updated_at: at,
+    });
+    await this.audit.record(actor, 'notification_channel.create', { kind: 'notification_channel', id }, { ...this.summary(input, plain), changed_secrets: changed });
+    return this.get(id);
+  }
+
+  /** Replaces a channel's settings; a secret left out is kept, null or "" clears it. The type cannot change. */
+  async update(actor: Actor, id: string, input: NotificationChannelInput): Promise<NotificationChannelView> {
+    requireAdmin(actor);
+    const row = await this.row(id);
+    if (row.type !== input.type) throw new DomainError('validation_failed', `the type of a channel cannot change (it is ${row.type}): delete it and add a new one`, { type: `stays ${row.type}` });
+    const { plain, secrets, changed } = this.split(input, this.secretsOf(row));
+    await this.repo.update(id, {
+      name: input.name, enabled: input.enabled ? 1 : 0, config: JSON.stringify(plain), secrets_enc: this.seal(id, secrets),
+      kinds: JSON.stringify(input.kinds), min_severity: input.min_severity, updated_at: iso(this.d.now()),
+    });
+    await this.audit.record(actor, 'notification_channel.update', { kind: 'notification_channel', id }, { ...this.summary(input, plain), changed_secrets: changed });
+    return this.get(id);
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    requireAdmin(actor);
+    const row = await this.row(id);
+    await this.repo.delete(id);
+    await this.audit.record(actor, 'notification_channel.delete', { kind: 'notification_channel', id }, { name: row.name, type: row.type });
+  }
+
+  /** Sends a test notification now and reports the outcome; a failure is `delivery_failed` with the real reason. */
+  async test(actor: Actor, id: string): Promise<{ ok: true; channel_id: string; detail: string }> {
+    requireAdmin(actor);
+    const row = await this.row(id);
+    try {
+      const detail = await this.notifier.deliverNow(row, await this.notifier.eventFor({ change: 'test' }));
+      await this.audit.record(actor, 'notification_channel.test', { kind: 'notification_channel', id }, { ok: true });
+      return { ok: true, channel_id: id, detail };
+    } catch (e) {
+      const msg = e instanceof DeliveryError ? e.message : 'internal error while sending';
+      await this.audit.record(actor, 'notification_channel.test', { kind: 'notification_channel', id }, { ok: false, error: msg });
+      throw new DomainError('delivery_failed', `test notification to “${row.name}” failed: ${msg}`);
+    }
+  }
+
+  private async row(id: string): Promise<ChannelRow> {
+    const row = await this.repo.findById(id);
+    if (!row) throw notFound('notification channel', id);
+    return row;
+  }
+
+  private secretsOf(row: ChannelRow): ChannelSecrets {
+    return row.secrets_enc ? this.d.box.openJson<ChannelSecrets>(row.secrets_enc, `channel:${row.id}`) : {};
+  }
+
+  private seal(id: string, secrets: ChannelSecrets): string | null {
+    return Object.keys(secrets).length ? this.d.box.sealJson(secrets, `channel:${id}`) : null;
+  }
+
+  /** Splits the input config into stored plain settings and the merged secrets; lists the secrets that changed. */
+  private split(input: NotificationChannelInput, stored: ChannelSecrets) {
+    const cfg = { ...input.config } as Record<string, unknown>;
+    const secrets: ChannelSecrets = { ...stored };
+    const changed: string[] = [];
+    for (const k of SECRET_KEYS[input.type]) {
+      const v = cfg[k] as string | null | undefined;
+      delete cfg[k];
+      if (v === undefined) continue;
+      if (v === null || v === '') {
+        if (secrets[k] !== undefined) changed.push(k);
+        delete secrets[k];
+      } else {
+        if (secrets[k] !== v) changed.push(k);
+        secrets[k] = v;
+      }
+    }
+    return { plain: cfg, secrets, changed };
+  }
+
+  private summary(input: NotificationChannelInput, plain: Record<string, unknown>) {
+    return { name: input.name, type: input.type, enabled: input.enabled, kinds: input.kinds, min_severity: input.min_severity, config: plain };
+  }
+
+  private view(r: ChannelRow): NotificationChannelView {
+    const secrets = this.secretsOf(r);
+    return {
+      id: r.id, name: r.name, type: r.type, enabled: r.enabled === 1, kinds: JSON.parse(r.kinds) as NotificationChannelView['kinds'], min_severity: r.min_severity,
+      config: JSON.parse(r.config) as Record<string, unknown>,
+      secrets: Object.fromEntries(SECRET_KEYS[r.type].map((k) => [k, secrets[k] ? 'set' : 'not set'])),
+      last_delivery: { status: r.last_status, at: r.last_attempt_at, error: r.last_error, attempts: r.last_attempts, last_success_at: r.last_success_at },
+      created_at: r.created_at, updated_at: r.updated_at,
+    };
+  }
+}

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeAgent } from '@restic-manager/server';
+import type { Harness } from './helpers/harness.js';
+import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import type { HttpReceiver } from './helpers/receivers.js';
+import { startHttpReceiver } from './helpers/receivers.js';
+
+/*
+ * Every alert trigger of spec §9 against a real server and SQLite database: driven by agent
+ * frames (FakeAgent over the real WebSocket) and, for the periodic ones, by an injected clock and
+ * explicit `alertRules.tick()` calls, so nothing sleeps for minutes. Each trigger raises once,
+ * resolves when its condition clears, and both changes reach a webhook channel.
+ */
+const HOUR = 3_600_000;
+const MIN = 60_000;
+
+describe('alert triggers', () => {
+  let h: Harness;
+  let clock = Date.now();
+  let rx: HttpReceiver;
+  const agents: FakeAgent[] = [];
+
+  const openAlerts = async (hostId: string, kind: string) => (await h.server.services.fleet.alerts({ host_id: hostId, kind }, 50, 0)).items;
+  const connected = async (name: string) => {
+    const e = await enrolledAgent(h, name);
+    await e.agent.connect();
+    agents.push(e.agent);
+    return e;
+  };
+  const events = async (hostId: string, kind: string) => {
+    await h.server.services.notifier.idle();
+    return rx.requests.map((r) => JSON.parse(r.body) as { event: string; alert: { kind: string; host_id: string } })
+      .filter((e) => e.alert.kind === kind && e.alert.host_id === hostId).map((e) => e.event);
+  };
+
+  beforeAll(async () => {
+    rx = await startHttpReceiver();
+    h = await startHarness({ sessionIdleMs: 30 * 24 * HOUR, sessionAbsoluteMs: 60 * 24 * HOUR }, { now: () => clock, alerting: { notifier: { baseDelayMs: 10 } } });
+    const ch = await h.admin.req('POST', '/api/notification-channels', { type: 'webhook', name: 'all', config: { url: `${rx.url}/all` } });
+    expect(ch.status).toBe(201);
+  });
+  afterAll(async () => {
+    for (const a of agents) await a.close();
+    await h.close();
+    await rx.close();
+  });
+
+  it('backup_failed: a failed backup raises it once (critical); the next successful backup resolves it', async () => {
+    const { agent, hostId } = await connected('t-backup');
+    for (const status of ['failed', 'failed', 'succeeded'] as const) {
+      const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'backup', args: { paths: ['/srv'] } });
+      await agent.next('command.run');
+      agent.started(run.body.job.id, 'backup');
+      agent.finished(run.body.job.id, status, { error_kind: 'partial' });
+      await eventually(async () => (await h.server.services.jobs.get(run.body.job.id)).status === status);
+      const all = await openAlerts(hostId, 'backup_failed');
+      expect(all).toHaveLength(1);
+      expect(all[0]).toMatchObject({ severity: 'critical', resolved_at: status === 'succeeded' ? expect.any(String) : null });
+    }
+    expect((await h.server.services.hosts.get(hostId)).open_alert_count).toBe(0);
+    expect(await events(hostId, 'backup_failed')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+
+  it('check_failed: a failed check job raises it with the reason; a repo.stats with a passing check resolves it', async () => {
+    const { agent, hostId } = await connected('t-check');
+    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'check', args: {} });
+    await agent.next('command.run');
+    agent.started(run.body.job.id, 'check');
+    agent.finished(run.body.job.id, 'failed', { error: 'Fatal: repository contains errors\nmore detail', error_kind: 'failed' });
+    const [raised] = await eventually(async () => {
+      const a = await openAlerts(hostId, 'check_failed');
+      return a.length ? a : null;
+    });
+    expect(raised).toMatchObject({ severity: 'critical', resolved_at: null });
+    expect(raised!.message).toBe(`repository check of t-check failed (job ${run.body.job.id}): Fatal: repository contains errors`);
+    expect((await h.server.services.hosts.get(hostId)).open_alert_count).toBe(1);
+    agent.send({ type: 'repo.stats', size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: new Date(clock).toISOString(), last_check_status: 'failed' });
+    agent.send({ type: 'repo.stats', size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: new Date(clock).toISOString(), last_check_status: 'succeeded' });
+    await eventually(async () => (await openAlerts(hostId, 'check_failed'))[0]?.resolved_at);
+    expect(await openAlerts(hostId, 'check_failed')).toHaveLength(1);
+    expect(await events(hostId, 'check_failed')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+
+  it('repo_growth: raised when the size grows more than the threshold between two repo.stats, resolved by the next normal one', async () => {
+    const { agent, hostId } = await connected('t-growth');
+    const stats = async (size: number) => {
+      agent.send({ type: 'repo.stats', size_bytes: size, snapshot_count: 1, dedup_ratio: null });
+      await eventually(async () => (await h.server.services.hosts.get(hostId)).repo_size_bytes === size);
+    };
+    await stats(1000); // first report: nothing to compare with
+    await stats(1400); // +40 %: under the 50 % default
+    expect(await openAlerts(hostId, 'repo_growth')).toEqual([]);
+    await stats(2200); // +57 %
+    const [a] = await openAlerts(hostId, 'repo_growth');
+    expect(a).toMatchObject({ severity: 'warning', resolved_at: null });
+    expect(a!.message).toMatch(/^repository of t-growth grew 57% between two stats reports \(1\.4 KiB → 2\.1 KiB; threshold 50%\)$/);
+    await stats(2300);
+    expect((await openAlerts(hostId, 'repo_growth'))[0]?.resolved_at).toEqual(expect.any(String));
+    // A raised threshold applies to the next report.
+    expect((await h.admin.req('PUT', '/api/alert-settings', { repo_growth_percent: 200 })).status).toBe(200);
+    await stats(4600); // +100 %: under 200 %
+    expect((await openAlerts(hostId, 'repo_growth')).filter((x) => !x.resolved_at)).toEqual([]);
+    expect(await events(hostId, 'repo_growth')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+
+  it('agent_offline: raised once the host is offline longer than the threshold, resolved when the agent says hello', async () => {
+    const { agent, hostId } = await connected('t-offline');
+    await agent.close();
+    await eventually(async () => (await h.server.services.hosts.get(hostId)).status === 'offline');
+    clock += 14 * MIN;
+    await h.server.services.alertRules.tick();
+    expect(await openAlerts(hostId, 'agent_offline')).toEqual([]);
+    clock += 2 * MIN;
+    await h.server.services.alertRules.tick();
+    await h.server.services.alertRules.tick(); // raised once, not twice
+    const open = await openAlerts(hostId, 'agent_offline');
+    expect(open).toHaveLength(1);
+    expect(open[0]!.message).toMatch(/^agent of t-offline has been offline for 16 minutes \(last seen .+; threshold 15 min\)$/);
+    expect((await h.server.services.hosts.get(hostId)).open_alert_count).toBe(1);
+    await agent.connect();
+    await eventually(async () => (await openAlerts(hostId, 'agent_offline'))[0]?.resolved_at);
+    expect(await events(hostId, 'agent_offline')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+
+  it('backup_overdue: raised when a backup schedule has no success N hours after it was due, resolved by a successful run of it', async () => {
+    const { agent, hostId } = await connected('t-overdue');
+    const t0 = clock;
+    const sched = await h.admin.req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 * * * *', time_zone: 'UTC', paths: ['/data'] });
+    expect(sched.status).toBe(201);
+    await h.server.services.alertRules.tick();
+    clock = t0 + HOUR + 59 * MIN; // the first fire (<= t0 + 1 h) is not yet 2 h past
+    await h.server.services.alertRules.tick();
+    expect(await openAlerts(hostId, 'backup_overdue')).toEqual([]);
+    clock = t0 + 3 * HOUR + MIN;
+    await h.server.services.alertRules.tick();
+    const [a] = await openAlerts(hostId, 'backup_overdue');
+    expect(a).toMatchObject({ severity: 'warning', resolved_at: null });
+    expect(a!.message).toMatch(/^backup schedule "0 \* \* \* \*" of t-overdue has not produced a successful backup since it was due at \S+ \(no success yet; threshold 2 h\)$/);
+
+    // The agent's own scheduler runs it (job.started with schedule_id), at the injected time.
+    await agent.close();
+    await agent.connect();
+    const jobId = randomUUID();
+    const at = new Date(clock).toISOString();
+    agent.send({ type: 'job.started', job_id: jobId, seq: 0, kind: 'backup', started_at: at, schedule_id: sched.body.id });
+    agent.send({ type: 'job.finished', job_id: jobId, seq: 1, status: 'succeeded', exit_code: 0, stats: null, error: null, error_kind: null, finished_at: at });
+    await eventually(async () => (await h.server.services.jobs.get(jobId).catch(() => null))?.status === 'succeeded');
+    await h.server.services.alertRules.tick();
+    expect((await openAlerts(hostId, 'backup_overdue'))[0]?.resolved_at).toEqual(expect.any(String));
+    expect(await events(hostId, 'backup_overdue')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+});
