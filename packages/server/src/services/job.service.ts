@@ -143,5 +143,12 @@ export function syntheticFinished(j: JobRow) {
 function describeArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) out[k] = HOOK_KEYS.includes(k) && k !== 'run_as' ? v != null : v;
+  if (Array.isArray(args.databases)) out.databases = args.databases.map((d) => describeDatabase(d as Record<string, unknown>));
   return out;
+}
+
+/** A database target without its password: `has_password` says whether one is set. */
+export function describeDatabase(d: Record<string, unknown>): Record<string, unknown> {
+  const { password, ...rest } = d;
+  return { ...rest, has_password: typeof password === 'string' && password.length > 0 };
 }
