@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findPostgres, startPostgres } from '@restic-manager/testkit';
+import type { DbServer } from '@restic-manager/testkit';
+import type { LocalStack } from './local-stack.js';
+import { eventually, LOCAL_REPO_PASSWORD, localStackTools, startLocalStack } from './local-stack.js';
+
+/*
+ * Database dumps end to end: run-now `backup` with `databases` → the real agent → real pg_dump
+ * streaming into real restic --stdin → a tagged snapshot on the server → `restic dump` of it
+ * restores into a fresh database with the same rows. The database password never shows in any
+ * process's argv (sampled from /proc during the run), the agent log, the job log, the job API or
+ * the audit log.
+ */
+const pg = findPostgres();
+const missing = [...localStackTools, ...(pg.ok ? [] : [pg.reason])];
+if (missing.length) console.warn(`skipping database dump e2e: ${missing.join('; ')}`);
+
+/** Samples every process's argv until stopped; records which tools it saw and any leak. */
+function sampleArgv(secret: string): { stop(): { seen: Set<string>; leaks: string[] } } {
+  const seen = new Set<string>();
+  const leaks: string[] = [];
+  const tick = (): void => {
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let cmd = '';
+      try {
+        cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      } catch {
+        continue;
+      }
+      if (/(^|\/)pg_dump /.test(cmd)) seen.add('pg_dump');
+      if (/restic .*\bbackup --json .*--stdin /.test(cmd)) seen.add('restic backup --stdin');
+      if (cmd.includes(secret)) leaks.push(cmd);
+    }
+  };
+  const timer = setInterval(tick, 5);
+  return { stop: () => (clearInterval(timer), { seen, leaks }) };
+}
+
+describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_dump and restic', { timeout: 240_000 }, () => {
+  let s: LocalStack;
+  let db: DbServer;
+  beforeAll(async () => {
+    db = await startPostgres('e2e-db-secret-4c81d2');
+    db.sql('CREATE DATABASE app');
+    // Large enough (a few MB) that pg_dump runs long enough to be seen in /proc.
+    db.sql("CREATE TABLE items (id int primary key, name text); INSERT INTO items SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 60000) g", 'app');
+    s = await startLocalStack();
+  }, 180_000);
+  afterAll(async () => {
+    await s?.close();
+    await db?.stop();
+  });
+  const target = (password: string) => ({ engine: 'postgres', host: '127.0.0.1', port: db.port, user: db.user, password, database: 'app' });
+  const restic = (args: string[], input?: Buffer) =>
+    spawnSync('restic', args, { env: { ...process.env, RESTIC_REPOSITORY: s.repoDir, RESTIC_PASSWORD: LOCAL_REPO_PASSWORD }, maxBuffer: 512 * 1024 * 1024, ...(input ? { input } : {}) });
+  const snapshotCount = (): number => (JSON.parse(restic(['snapshots', '--json']).stdout.toString()) as unknown[]).length;
+
+  it('dumps a database into a tagged snapshot that restores into a fresh database with the same rows', async () => {
+    const sampler = sampleArgv(db.password);
+    const id = await s.runJob('backup', { tags: ['e2e'], databases: [target(db.password)] });
+    const job = await s.waitJob(id, 180_000);
+    const { seen, leaks } = sampler.stop();
+    expect(job.status, JSON.stringify(job)).toBe('succeeded');
+    expect(leaks).toEqual([]);
+    expect([...seen].sort()).toEqual(['pg_dump', 'restic backup --stdin']);
+    const dbs = job.stats.databases as { database: string; snapshot_id: string }[];
+    expect(dbs).toHaveLength(1);
+    expect(dbs[0]?.database).toBe('app');
+
+    const snap = await eventually(async () => {
+      const r = await s.api.req('GET', `/api/hosts/${s.hostId}/snapshots`);
+      return (r.body.items as { id: string; short_id?: string; tags: string[]; paths: string[] }[]).find((x) => x.id.startsWith(dbs[0]!.snapshot_id)) ?? null;
+    }, 60_000, 'the dump snapshot to be reported');
+    expect(snap.tags).toEqual(['e2e', 'db:postgres', 'db-name:app']);
+    expect(snap.paths).toEqual(['/postgres/app.sql']);
+
+    const dump = restic(['dump', dbs[0]!.snapshot_id, '/postgres/app.sql']);
+    expect(dump.status, dump.stderr.toString()).toBe(0);
+    db.sql('CREATE DATABASE fresh');
+    const load = spawnSync('psql', ['-h', '127.0.0.1', '-p', String(db.port), '-U', db.user, '-d', 'fresh', '-v', 'ON_ERROR_STOP=1', '-q'], { input: dump.stdout, env: { ...process.env, PGPASSWORD: db.password }, encoding: 'utf8' });
+    expect(load.status, load.stderr).toBe(0);
+    const q = 'SELECT count(*), sum(id), md5(string_agg(name, \',\' ORDER BY id)) FROM items';
+    expect(db.sql(q, 'fresh')).toBe(db.sql(q, 'app'));
+    expect(db.sql('SELECT count(*) FROM items', 'fresh')).toBe('60000');
+
+    const logs = await s.api.req('GET', `/api/jobs/${id}/logs?limit=500`);
+    const logText = JSON.stringify(logs.body);
+    expect(logText).toContain('dumping postgres database app');
+    expect(logText).not.toContain(db.password);
+    expect(JSON.stringify((await s.api.req('GET', `/api/jobs/${id}`)).body)).not.toContain(db.password);
+    const audit = await s.api.req('GET', '/api/audit?limit=100');
+    expect(audit.status).toBe(200);
+    const auditText = JSON.stringify(audit.body);
+    expect(auditText).toContain('"has_password":true');
+    expect(auditText).not.toContain(db.password);
+    expect(s.agentLogs()).not.toContain(db.password);
+  });
+
+  it('a wrong database password fails the job with pg_dump\'s error and records no snapshot', async () => {
+    const before = snapshotCount();
+    const wrong = 'not-the-password-77e0';
+    const job = await s.waitJob(await s.runJob('backup', { databases: [target(wrong)] }), 120_000);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/^postgres database app: pg_dump failed: .*password authentication failed for user "postgres"/);
+    expect(job.stats.databases).toEqual([{ engine: 'postgres', database: 'app', error: expect.stringContaining('password authentication failed') }]);
+    expect(snapshotCount()).toBe(before);
+    expect(JSON.stringify(job)).not.toContain(wrong);
+    expect(s.agentLogs()).not.toContain(wrong);
+  });
+
+  it('refuses a database target with both database and all, naming the field', async () => {
+    const r = await s.api.req('POST', `/api/hosts/${s.hostId}/jobs`, { kind: 'backup', args: { databases: [{ ...target('x'), all: true }] } });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain('args.databases.0');
+    expect(JSON.stringify(r.body)).not.toContain('"x"');
+  });
+});
