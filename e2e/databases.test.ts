@@ -24,7 +24,7 @@ function sampleArgv(secret: string): { stop(): { seen: Set<string>; leaks: strin
   const tick = (): void => {
     for (const pid of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
-      let cmd = '';
+      let cmd: string;
       try {
         cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
       } catch {
