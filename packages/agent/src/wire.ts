@@ -44,6 +44,8 @@ export interface ScheduleSpec {
   pre_hook: string | null;
   post_hook: string | null;
   run_as: string | null;
+  /** Backup: database targets, passed through as is (validated with BackupArgs when the job runs). */
+  databases?: Obj[];
 }
 
 export interface ScheduleSetFrame {
@@ -114,7 +116,14 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
+    ...(o.databases === undefined ? {} : { databases: objList(o, 'databases', at) }),
   };
+}
+
+function objList(o: Obj, k: string, at: string): Obj[] {
+  const v = o[k];
+  if (!Array.isArray(v)) throw new Bad(`${at}${k}: expected a list of objects`);
+  return v.map((x, i) => obj(x, `${at}${k}.${i}`));
 }
 
 /** Validates a schedule.set body (also used for the persisted last-known-good copy). */

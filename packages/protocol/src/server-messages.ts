@@ -25,7 +25,7 @@ const dbName = z.string().min(1).max(128).regex(/^[^\0/\\,\s-][^\0/\\,]*$/, 'a d
  * agent hands it to the dump tool through its environment only; the server seals it at rest and
  * never returns it. Exactly one of `database` and `all` is set.
  */
-export const DatabaseTarget = z
+export const DatabaseTargetFields = z
   .object({
     engine: DatabaseEngine,
     /** TCP host; absent: the local unix socket (or the container's, with `container`). */
@@ -42,8 +42,8 @@ export const DatabaseTarget = z
     /** Docker container name or id: the dump runs via `docker exec` inside it. */
     container: z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id').optional(),
   })
-  .strict()
-  .refine((d) => (d.database !== undefined) !== (d.all === true), 'set exactly one of database and all');
+  .strict();
+export const DatabaseTarget = DatabaseTargetFields.refine((d) => (d.database !== undefined) !== (d.all === true), 'set exactly one of database and all');
 export type DatabaseTarget = z.infer<typeof DatabaseTarget>;
 
 /** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */
@@ -126,6 +126,8 @@ export const ScheduleSpec = z.object({
   pre_hook: z.string().nullable().default(null),
   post_hook: z.string().nullable().default(null),
   run_as: z.string().nullable().default(null),
+  /** Backup schedules: databases to dump (additive; passwords included, see docs/databases.md). */
+  databases: z.array(DatabaseTarget).optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 

@@ -118,6 +118,8 @@ export interface SchedulesTable {
   pre_hook_enc: string | null;
   post_hook_enc: string | null;
   run_as: string | null;
+  /** Migration 0009: sealed JSON DatabaseTarget[] (passwords included), AAD `databases:<id>`. */
+  databases_enc: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }
