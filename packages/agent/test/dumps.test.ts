@@ -87,6 +87,35 @@ describe.skipIf(!restic.ok)('dumps into restic --stdin', () => {
     expect(resticJson<Snap[]>(conn, ['snapshots']).length).toBe(before + 1);
   }, 120_000);
 
+  it('streams a large dump with bounded memory in this process (back-pressure, no buffering)', async () => {
+    const c = collector();
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)), 20);
+    const cmd = { binary: 'sh', args: ['-c', 'head -c 268435456 /dev/zero'], env: {} };
+    const r = await dumpIntoRestic(engine, conn, cmd, 'postgres/big.sql', [], { ...c.o, secret: undefined, label: 'pg_dump' });
+    clearInterval(timer);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.summary.totalBytesProcessed).toBe(268435456);
+    // 256 MiB went through; what this process held at once stays near the pipe buffers.
+    expect(peak).toBeLessThan(48 * 1024 * 1024);
+  }, 180_000);
+
+  it('cancelling the job mid-dump stops the tool and restic and leaves no snapshot', async () => {
+    const before = resticJson<Snap[]>(conn, ['snapshots']).length;
+    const c = collector();
+    const abort = new AbortController();
+    const cmd = { binary: 'sh', args: ['-c', 'head -c 2000000 /dev/urandom; exec sleep 60'], env: {} };
+    setTimeout(() => abort.abort(), 1500);
+    const started = Date.now();
+    const r = await dumpIntoRestic(engine, conn, cmd, 'postgres/cancelled.sql', [], { ...c.o, opts: { ...c.o.opts, signal: abort.signal, killGraceMs: 2000 }, secret: undefined, label: 'pg_dump' });
+    expect(r).toEqual({ ok: false, error: 'cancelled', errorKind: 'cancelled' });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const pid = c.pids[0]!;
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(resticJson<Snap[]>(conn, ['snapshots']).length).toBe(before);
+  }, 120_000);
+
   describe.skipIf(!pg.ok)('PostgreSQL', () => {
     let db: DbServer;
     beforeAll(async () => {
