@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findPostgres, startPostgres } from '@restic-manager/testkit';
+import { findMariadb, findPostgres, startMariadb, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
 import type { LocalStack } from './local-stack.js';
 import { eventually, LOCAL_REPO_PASSWORD, localStackTools, startLocalStack } from './local-stack.js';
@@ -31,6 +31,7 @@ function sampleArgv(secret: string): { stop(): { seen: Set<string>; leaks: strin
         continue;
       }
       if (/(^|\/)pg_dump /.test(cmd)) seen.add('pg_dump');
+      if (/(^|\/)mariadb-dump /.test(cmd)) seen.add('mariadb-dump');
       if (/restic .*\bbackup --json .*--stdin /.test(cmd)) seen.add('restic backup --stdin');
       if (cmd.includes(secret)) leaks.push(cmd);
     }
@@ -109,6 +110,31 @@ describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_d
     expect(snapshotCount()).toBe(before);
     expect(JSON.stringify(job)).not.toContain(wrong);
     expect(s.agentLogs()).not.toContain(wrong);
+  });
+
+  const maria = findMariadb();
+  it.skipIf(!maria.ok)('MariaDB: dumps with mariadb-dump into a snapshot that restores with the same rows, password never in argv', async () => {
+    const m = await startMariadb('e2e-maria-secret-5d0a93');
+    try {
+      m.sql("CREATE DATABASE shop; USE shop; CREATE TABLE orders (id int primary key, note varchar(64)); INSERT INTO orders SELECT seq, CONCAT('order-', seq) FROM seq_1_to_40000;");
+      const sampler = sampleArgv(m.password);
+      const job = await s.waitJob(await s.runJob('backup', { databases: [{ engine: 'mariadb', host: '127.0.0.1', port: m.port, user: m.user, password: m.password, database: 'shop' }] }), 180_000);
+      const { seen, leaks } = sampler.stop();
+      expect(job.status, JSON.stringify(job)).toBe('succeeded');
+      expect(leaks).toEqual([]);
+      expect(seen.has('mariadb-dump')).toBe(true);
+      const id = (job.stats.databases as { snapshot_id: string }[])[0]!.snapshot_id;
+      const want = m.sql('SELECT count(*), md5(group_concat(note ORDER BY id)) FROM shop.orders');
+      const dump = restic(['dump', id, '/mariadb/shop.sql']);
+      expect(dump.status, dump.stderr.toString()).toBe(0);
+      m.sql('DROP DATABASE shop');
+      const load = spawnSync('mariadb', ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', `-P${m.port}`, `-u${m.user}`], { input: dump.stdout, env: { ...process.env, MYSQL_PWD: m.password }, encoding: 'utf8' });
+      expect(load.status, load.stderr).toBe(0);
+      expect(m.sql('SELECT count(*), md5(group_concat(note ORDER BY id)) FROM shop.orders')).toBe(want);
+      expect(s.agentLogs()).not.toContain(m.password);
+    } finally {
+      await m.stop();
+    }
   });
 
   it('refuses a database target with both database and all, naming the field', async () => {
