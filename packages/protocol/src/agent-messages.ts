@@ -30,6 +30,11 @@ export const AgentHello = z.object({
   applied_schedule_version: z.number().int().nonnegative().optional(),
   /** Jobs the agent is still running (or has queued) — lets the server fail jobs it lost. */
   active_job_ids: z.array(jobId).max(1000).default([]),
+  /**
+   * What this agent can do beyond protocol 1 (additive): `databases` = backup args.databases and
+   * ScheduleSpec.databases. Absent on older agents.
+   */
+  features: z.array(z.string().max(32)).max(32).optional(),
 });
 
 export const Heartbeat = z.object({
@@ -133,6 +138,8 @@ export const AgentMessage = z.discriminatedUnion('type', [
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 export type AgentHello = z.infer<typeof AgentHello>;
+/** `hello.features` values. */
+export const AGENT_FEATURE_DATABASES = 'databases';
 export type Heartbeat = z.infer<typeof Heartbeat>;
 export type JobQueued = z.infer<typeof JobQueued>;
 export type JobStarted = z.infer<typeof JobStarted>;

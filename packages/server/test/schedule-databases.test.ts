@@ -22,7 +22,7 @@ describe('database targets on the server', () => {
     const add = await h.admin.req('POST', '/api/hosts', { name: 'db-host', repository: { url: '/srv/repo', password: 'repo-password-123456' } });
     const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'db-host');
     hostId = enr.host_id;
-    agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token });
+    agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, features: ['databases'] });
     await agent.connect();
     await agent.next('config.update');
   });
@@ -94,6 +94,31 @@ describe('database targets on the server', () => {
     expect(audit.text).toContain('"has_password":true');
     await req('GET', `/api/jobs/${r.body.job.id as string}`);
     await req('GET', '/api/openapi.json');
+  });
+
+  it('an agent that did not announce databases: the API refuses them (409), and existing ones go to it disabled', async () => {
+    const add = await req('POST', '/api/hosts', { name: 'old-host', repository: { url: '/srv/old', password: 'repo-password-654321' } });
+    const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'old-host');
+    // Created before the agent ever connected: accepted (nothing is known about it yet).
+    const early = await req('POST', `/api/hosts/${enr.host_id}/schedules`, { kind: 'backup', cron_expr: '@daily', paths: ['/etc'], databases: [db] });
+    expect(early.status, early.text).toBe(201);
+    const old = new FakeAgent({ url: h.url, bearer: enr.bearer_token });
+    try {
+      await old.connect();
+      const set = (await old.next('schedule.set')) as unknown as { schedules: (Spec & { enabled: boolean })[] };
+      const spec = set.schedules.find((x) => x.id === early.body.id);
+      expect(spec).toMatchObject({ enabled: false, paths: ['/etc'] });
+      expect(spec).not.toHaveProperty('databases');
+      const r = await req('POST', `/api/hosts/${enr.host_id}/schedules`, { kind: 'backup', cron_expr: '@daily', databases: [db] });
+      expect(r.status).toBe(409);
+      expect(r.body.error.message).toBe('the agent on old-host (version 0.0.0-fake) predates database dumps: upgrade the agent, then add databases');
+      const run = await req('POST', `/api/hosts/${enr.host_id}/jobs`, { kind: 'backup', args: { databases: [db] } });
+      expect(run.status).toBe(409);
+      const plain = await req('POST', `/api/hosts/${enr.host_id}/schedules`, { kind: 'backup', cron_expr: '@daily', paths: ['/srv'] });
+      expect(plain.status).toBe(201);
+    } finally {
+      await old.close();
+    }
   });
 
   it('the password is nowhere in API responses, the server log or the database file', async () => {

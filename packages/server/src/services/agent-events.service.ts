@@ -53,6 +53,7 @@ export class AgentEventsService {
       // An agent that cannot find restic is connected but cannot run jobs: degraded.
       protocol_version: h.protocol_version, last_seen_at: now, status: h.restic_version ? 'online' : 'degraded',
       ...(h.applied_schedule_version !== undefined ? { applied_schedule_version: h.applied_schedule_version } : {}),
+      agent_features: h.features ? JSON.stringify(h.features) : null,
     });
     const active = new Set(h.active_job_ids);
     for (const j of await this.d.repos.jobs.activeForHost(host.id)) {

@@ -9,6 +9,7 @@ import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { JobHub } from './job-hub.js';
 import { jobView } from './views.js';
+import { databasesRefusal } from './schedule-databases.js';
 
 const ARGS: Record<JobKind, z.ZodType> = {
   init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs, unlock: EmptyArgs,
@@ -42,6 +43,8 @@ export class JobService {
     const host = await this.d.repos.hosts.findById(hostId);
     if (!host) throw notFound('host', hostId);
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
+    const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
+    if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
     await this.maintenance?.precheck(hostId, kind);
     const job: JobRow = {
       id: randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,

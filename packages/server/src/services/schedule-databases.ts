@@ -18,3 +18,32 @@ export function mergeDatabasePasswords(next: readonly DatabaseTarget[], stored: 
     return d.password === undefined && old?.password !== undefined && sameServer(d, old) ? { ...d, password: old.password } : d;
   });
 }
+
+/** The subset of a host row that says what its agent can do. */
+export interface AgentFacts {
+  name: string;
+  agent_version: string | null;
+  agent_features: string | null;
+  last_seen_at: string | null;
+}
+
+/** Whether the host's agent said, at its last hello, that it can dump databases. */
+export function agentDumps(h: AgentFacts): boolean {
+  if (!h.agent_features) return false;
+  try {
+    const f = JSON.parse(h.agent_features) as unknown;
+    return Array.isArray(f) && f.includes('databases');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why database targets are refused for this host, or null: an agent that has connected but did
+ * not announce `databases` at its last hello predates dumps. A host whose agent never connected is accepted (its
+ * first hello decides; until then schedule.set disables such schedules for an older agent).
+ */
+export function databasesRefusal(h: AgentFacts): string | null {
+  if (h.last_seen_at === null || agentDumps(h)) return null;
+  return `the agent on ${h.name} (version ${h.agent_version ?? 'unknown'}) predates database dumps: upgrade the agent, then add databases`;
+}

@@ -58,6 +58,8 @@ export interface HostsTable {
   post_hook_default_enc: ColumnType<string | null, string | null | undefined, string | null>;
   /** IANA time zone set by an operator (migration 0006); default zone of the host's schedules. */
   time_zone: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0009: JSON `hello.features` of the last hello; null = the agent never said. */
+  agent_features: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {
