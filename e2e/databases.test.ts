@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMariadb, findPostgres, startMariadb, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
+import type { Browser } from 'playwright-core';
 import type { LocalStack } from './local-stack.js';
+import { ADMIN_PASSWORD } from './local-stack.js';
+import { chromiumCheck, launchBrowser, signIn } from './ui-harness.js';
 import { eventually, LOCAL_REPO_PASSWORD, localStackTools, startLocalStack } from './local-stack.js';
 
 /*
@@ -135,6 +138,41 @@ describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_d
     } finally {
       await m.stop();
     }
+  });
+
+  describe.skipIf(!chromiumCheck.ok)('host page "Run now" → "Dump a database" in Chromium', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launchBrowser();
+    });
+    afterAll(async () => browser?.close());
+
+    it('dumps only the database when the paths are cleared; a bad port is named next to its field', async () => {
+      const { page, pageErrors } = await signIn(browser, s.server.url, 'admin', ADMIN_PASSWORD);
+      await page.goto(`/hosts/${s.hostId}`);
+      expect(await page.isVisible('#f-args\\.databases\\.0\\.engine')).toBe(false);
+      await page.fill('#f-args\\.paths', '');
+      await page.click('#run-databases summary');
+      await page.selectOption('#f-args\\.databases\\.0\\.engine', 'postgres');
+      await page.fill('#f-args\\.databases\\.0\\.database', 'app');
+      await page.fill('#f-args\\.databases\\.0\\.host', '127.0.0.1');
+      await page.fill('#f-args\\.databases\\.0\\.port', 'five');
+      await page.fill('#f-args\\.databases\\.0\\.user', db.user);
+      await page.fill('#f-args\\.databases\\.0\\.password', db.password);
+      await page.click('#run-now');
+      await expect.poll(() => page.isVisible('[data-field-error="args.databases.0.port"]')).toBe(true);
+      await page.fill('#f-args\\.databases\\.0\\.port', String(db.port));
+      await Promise.all([page.waitForURL(/\/jobs\/[^/]+$/), page.click('#run-now')]);
+      const jobId = new URL(page.url()).pathname.split('/').pop() ?? '';
+      const job = await s.waitJob(jobId, 180_000);
+      expect(job.status, JSON.stringify(job)).toBe('succeeded');
+      expect(job.stats.databases).toEqual([expect.objectContaining({ engine: 'postgres', database: 'app' })]);
+      expect(job.stats).not.toHaveProperty('snapshotId'); // no path snapshot: the paths were cleared
+      await expect.poll(() => page.textContent('main'), { timeout: 30_000 }).toContain('dumping postgres database app');
+      await expect.poll(() => page.textContent('#job-databases'), { timeout: 30_000 }).toMatch(/^postgres app: snapshot [0-9a-f]{8} \(/);
+      expect(await page.content()).not.toContain(db.password);
+      expect(pageErrors).toEqual([]);
+    });
   });
 
   it('refuses a database target with both database and all, naming the field', async () => {

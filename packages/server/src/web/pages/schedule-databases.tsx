@@ -9,9 +9,10 @@ import { Field } from '../components/ui.js';
 
 const ENGINES = ['postgres', 'mariadb', 'mysql'] as const;
 
-function Row(props: { i: number; d: DatabaseView | null }) {
+/** One target's inputs, named `<prefix>.<i>.<field>` (the form is nested by `nest`). */
+export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?: string }) {
   const { i, d } = props;
-  const n = (k: string): string => `databases.${i}.${k}`;
+  const n = (k: string): string => `${props.prefix ?? 'databases'}.${i}.${k}`;
   const input = (k: string, value: string, extra: Record<string, unknown> = {}) => <input id={`f-${n(k)}`} name={n(k)} value={value} autocomplete="off" {...extra} />;
   return (
     <div class="db-row" data-db-row={String(i)} style="display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end">
@@ -39,7 +40,7 @@ export function DatabasesFieldset(props: { databases: readonly DatabaseView[] })
   return (
     <fieldset class="field" id="schedule-databases"><legend>Databases (backup)</legend>
       <p class="muted" style="margin:0 0 6px">Each database is dumped (pg_dump / mariadb-dump) straight into its own snapshot, tagged <code>db:&lt;engine&gt;</code> and <code>db-name:&lt;name&gt;</code>. Passwords are stored encrypted and never shown. Paths may stay empty.</p>
-      {rows.map((d, i) => <Row i={i} d={d} />)}
+      {rows.map((d, i) => <DatabaseRow i={i} d={d} />)}
     </fieldset>
   );
 }
