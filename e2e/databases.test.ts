@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMariadb, findPostgres, startMariadb, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
@@ -7,6 +9,8 @@ import type { Browser } from 'playwright-core';
 import type { LocalStack } from './local-stack.js';
 import { ADMIN_PASSWORD } from './local-stack.js';
 import { chromiumCheck, launchBrowser, signIn } from './ui-harness.js';
+import { startDockerFixture } from '../packages/agent/test/fixtures/docker-server.js';
+import { PG_PASSWORD } from '../packages/agent/test/fixtures/docker-api.js';
 import { eventually, LOCAL_REPO_PASSWORD, localStackTools, startLocalStack } from './local-stack.js';
 
 /*
@@ -46,7 +50,14 @@ function sampleArgv(secret: string): { stop(): { seen: Set<string>; leaks: strin
 describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_dump and restic', { timeout: 240_000 }, () => {
   let s: LocalStack;
   let db: DbServer;
+  let docker: Awaited<ReturnType<typeof startDockerFixture>> | null = null;
+  const prevSocket = process.env.RM_AGENT_DOCKER_SOCKET;
   beforeAll(async () => {
+    // The agent's discovery talks to a Docker API stand-in (no engine on this machine).
+    const sock = path.join(os.tmpdir(), `rm-e2e-docker-${process.pid}.sock`);
+    fs.rmSync(sock, { force: true });
+    docker = await startDockerFixture(sock);
+    process.env.RM_AGENT_DOCKER_SOCKET = sock;
     db = await startPostgres('e2e-db-secret-4c81d2');
     db.sql('CREATE DATABASE app');
     // Large enough (a few MB) that pg_dump runs long enough to be seen in /proc.
@@ -56,6 +67,19 @@ describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_d
   afterAll(async () => {
     await s?.close();
     await db?.stop();
+    await docker?.close();
+    if (prevSocket === undefined) delete process.env.RM_AGENT_DOCKER_SOCKET;
+    else process.env.RM_AGENT_DOCKER_SOCKET = prevSocket;
+  });
+
+  it('the agent reports what discovery found (containers from the Docker API stand-in), without passwords', async () => {
+    const r = await eventually(async () => {
+      const x = await s.api.req('GET', `/api/hosts/${s.hostId}/databases`);
+      return x.body.discovered_at ? x : null;
+    }, 60_000, 'a databases.report');
+    expect((r.body.containers as { container: string }[]).map((c) => c.container)).toEqual(['shop-db-1', 'wiki-mariadb', 'legacy-mysql']);
+    expect(r.body.docker_error).toBeNull();
+    expect(JSON.stringify(r.body)).not.toContain(PG_PASSWORD);
   });
   const target = (password: string) => ({ engine: 'postgres', host: '127.0.0.1', port: db.port, user: db.user, password, database: 'app' });
   const restic = (args: string[], input?: Buffer) =>
@@ -149,6 +173,9 @@ describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_d
 
     it('dumps only the database when the paths are cleared; a bad port is named next to its field', async () => {
       const { page, pageErrors } = await signIn(browser, s.server.url, 'admin', ADMIN_PASSWORD);
+      // the schedule editor lists what the agent discovered
+      await page.goto(`/hosts/${s.hostId}/schedules`);
+      expect(await page.textContent('#discovered-databases')).toContain('postgres in container shop-db-1 (postgres:16-alpine), user shop, database shop, password in $POSTGRES_PASSWORD');
       await page.goto(`/hosts/${s.hostId}`);
       expect(await page.isVisible('#f-args\\.databases\\.0\\.engine')).toBe(false);
       await page.fill('#f-args\\.paths', '');

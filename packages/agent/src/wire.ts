@@ -55,7 +55,7 @@ export interface ScheduleSetFrame {
 }
 
 export type ServerFrame =
-  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean }
+  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean; databases_report?: boolean }
   | { type: 'ack'; outbox_seq: number }
   | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential }
   | { type: 'command.cancel'; job_id: string }
@@ -159,7 +159,8 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
       case 'hello': {
         if (o.outbox_acks !== undefined && typeof o.outbox_acks !== 'boolean') throw new Bad('outbox_acks: expected a boolean');
         const acks = o.outbox_acks === true ? { outbox_acks: true } : {};
-        return { ok: true, value: { type, protocol_version: int(o, 'protocol_version', ''), server_version: str(o, 'server_version', ''), host_id: str(o, 'host_id', ''), ...acks } };
+        const dbr = o.databases_report === true ? { databases_report: true } : {};
+        return { ok: true, value: { type, protocol_version: int(o, 'protocol_version', ''), server_version: str(o, 'server_version', ''), host_id: str(o, 'host_id', ''), ...acks, ...dbr } };
       }
       case 'ack': {
         const seq = int(o, 'outbox_seq', '');

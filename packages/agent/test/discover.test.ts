@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +6,8 @@ import { findPostgres, startPostgres, tempDir } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
 import { discoverContainers, socketGet } from '../src/dumps/docker.js';
 import { discoverDatabases } from '../src/dumps/discover.js';
-import { CONTAINER_INSPECT, CONTAINER_LIST, MARIA_ID, MARIA_PASSWORD, MYSQL_ID, MYSQL_ROOT_PASSWORD, PG_ID, PG_PASSWORD } from './fixtures/docker-api.js';
+import { startDockerFixture } from './fixtures/docker-server.js';
+import { MARIA_ID, MARIA_PASSWORD, MYSQL_ID, MYSQL_ROOT_PASSWORD, PG_ID, PG_PASSWORD } from './fixtures/docker-api.js';
 
 /* Discovery against a loopback unix-socket HTTP server replaying the Docker API fixture. */
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -27,22 +27,14 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
 describe('database discovery', () => {
   let tmp: TempDir;
   let sock: string;
-  let server: http.Server;
-  const requests: string[] = [];
+  let docker: Awaited<ReturnType<typeof startDockerFixture>>;
   beforeAll(async () => {
     tmp = await tempDir('rm-discover-');
     sock = path.join(tmp.path, 'docker.sock');
-    server = http.createServer((req, res) => {
-      requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
-      const m = /^\/containers\/([0-9a-f]{64})\/json$/.exec(req.url ?? '');
-      const body = req.url === '/containers/json' ? CONTAINER_LIST : m ? CONTAINER_INSPECT[m[1]!] : undefined;
-      res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body ?? { message: 'page not found' }));
-    });
-    await new Promise<void>((r) => server.listen(sock, r));
+    docker = await startDockerFixture(sock);
   });
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await docker?.close();
     await tmp.cleanup();
   });
 
@@ -57,7 +49,7 @@ describe('database discovery', () => {
       ],
     });
     // nginx is never inspected: only database images are.
-    expect(requests.filter((q) => q.includes('/json')).length).toBe(4);
+    expect(docker.requests.filter((q) => q.includes('/json')).length).toBe(4);
   });
 
   it('reports a missing or broken Docker socket as docker_error, not a crash', async () => {

@@ -313,3 +313,13 @@ export const FleetSummary = z.object({
 });
 
 export const AgentUpdateRequest = z.object({ version: z.string().min(1).max(64), url: z.string().url().max(2048) }).strict();
+
+/** `GET /api/hosts/:id/databases`: the agent's last discovery report (null fields: none yet). */
+export const DiscoveredDatabasesView = z.object({
+  host_id: id,
+  discovered_at: z.string().nullable(),
+  local: z.array(z.record(z.string(), z.unknown())),
+  containers: z.array(z.record(z.string(), z.unknown())),
+  docker_error: z.string().nullable(),
+});
+export type DiscoveredDatabasesView = z.infer<typeof DiscoveredDatabasesView>;

@@ -13,6 +13,8 @@ export const ServerHello = z.object({
    * them, and the agent trims its outbox only on that ack. Absent on older servers.
    */
   outbox_acks: z.boolean().optional(),
+  /** true: this server accepts `databases.report` (absent on older servers: the agent sends none). */
+  databases_report: z.boolean().optional(),
 });
 
 export const DatabaseEngine = z.enum(['postgres', 'mariadb', 'mysql']);

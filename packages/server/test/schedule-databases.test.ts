@@ -23,7 +23,8 @@ describe('database targets on the server', () => {
     const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'db-host');
     hostId = enr.host_id;
     agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, features: ['databases'] });
-    await agent.connect();
+    const hello = await agent.connect();
+    expect(hello).toMatchObject({ databases_report: true });
     await agent.next('config.update');
   });
   afterAll(async () => {
@@ -119,6 +120,21 @@ describe('database targets on the server', () => {
     } finally {
       await old.close();
     }
+  });
+
+  it('stores the agent\'s databases.report (latest wins) and serves it at /api/hosts/:id/databases', async () => {
+    const empty = await req('GET', `/api/hosts/${hostId}/databases`);
+    expect(empty.body).toEqual({ host_id: hostId, discovered_at: null, local: [], containers: [], docker_error: null });
+    const container = { engine: 'postgres', container: 'shop-db-1', container_id: 'a'.repeat(64), image: 'postgres:16', user: 'shop', database: 'shop', password_env: 'POSTGRES_PASSWORD', published_port: null };
+    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:00:00.000Z', local: [], containers: [container], docker_error: null }));
+    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null }));
+    const want = { host_id: hostId, discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null };
+    for (let i = 0; i < 50; i++) {
+      const r = await h.admin.req('GET', `/api/hosts/${hostId}/databases`);
+      if (r.body.discovered_at === want.discovered_at) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect((await req('GET', `/api/hosts/${hostId}/databases`)).body).toEqual(want);
   });
 
   it('the password is nowhere in API responses, the server log or the database file', async () => {

@@ -1,5 +1,5 @@
 import type {
-  AgentHello, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoStats, ScheduleAck, ServerMessage, SnapshotsReport,
+  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoStats, ScheduleAck, ServerMessage, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
 import { hashToken } from '../crypto/tokens.js';
@@ -175,6 +175,12 @@ export class AgentEventsService {
       ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
       ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
     });
+  }
+
+  /** The agent's database discovery: the latest report replaces the previous one. */
+  async databasesReport(host: HostRow, f: DatabasesReport): Promise<void> {
+    const { type: _type, ...report } = f;
+    await this.d.repos.hosts.update(host.id, { discovered_databases: JSON.stringify(report) });
   }
 
   async scheduleAck(host: HostRow, f: ScheduleAck): Promise<void> {

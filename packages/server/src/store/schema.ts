@@ -60,6 +60,8 @@ export interface HostsTable {
   time_zone: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0009: JSON `hello.features` of the last hello; null = the agent never said. */
   agent_features: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0009: the last databases.report as JSON (no secrets); null = none yet. */
+  discovered_databases: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {

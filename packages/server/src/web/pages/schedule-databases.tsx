@@ -34,12 +34,35 @@ export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?:
   );
 }
 
+/** What the agent's last databases.report found (hints for filling the rows). */
+export interface Discovered {
+  discovered_at: string | null;
+  local: Record<string, unknown>[];
+  containers: Record<string, unknown>[];
+}
+
+function DiscoveredList(props: { d: Discovered }) {
+  const { d } = props;
+  if (!d.discovered_at) return null;
+  const s = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+  const items = [
+    ...d.local.map((l) => `${s(l.engine)} on ${s(l.via)}`),
+    ...d.containers.map((c) => `${s(c.engine)} in container ${s(c.container)} (${s(c.image)})${c.user ? `, user ${s(c.user)}` : ''}${c.database ? `, database ${s(c.database)}` : ''}${c.password_env ? `, password in $${s(c.password_env)}` : ''}`),
+  ];
+  return (
+    <div class="muted" id="discovered-databases" style="margin:0 0 6px">
+      {items.length ? <>Found by the agent: <ul style="margin:2px 0 0 18px;padding:0">{items.map((i) => <li class="mono">{i}</li>)}</ul></> : 'The agent found no database servers on this host.'}
+    </div>
+  );
+}
+
 /** Backup schedules: databases to dump, one snapshot each. */
-export function DatabasesFieldset(props: { databases: readonly DatabaseView[] }) {
+export function DatabasesFieldset(props: { databases: readonly DatabaseView[]; discovered?: Discovered | null }) {
   const rows = [...props.databases, null];
   return (
     <fieldset class="field" id="schedule-databases"><legend>Databases (backup)</legend>
       <p class="muted" style="margin:0 0 6px">Each database is dumped (pg_dump / mariadb-dump) straight into its own snapshot, tagged <code>db:&lt;engine&gt;</code> and <code>db-name:&lt;name&gt;</code>. Passwords are stored encrypted and never shown. Paths may stay empty.</p>
+      {props.discovered ? <DiscoveredList d={props.discovered} /> : null}
       {rows.map((d, i) => <DatabaseRow i={i} d={d} />)}
     </fieldset>
   );
