@@ -170,6 +170,27 @@ describe.skipIf(!restic.ok)('dumps into restic --stdin', () => {
       expect(resticJson<Snap[]>(conn, ['snapshots']).length).toBe(before);
     }, 120_000);
 
+    it.skipIf(process.getuid?.() !== 0)('run_as: dumps over the local socket with peer authentication, as the server\'s OS user, no password', async () => {
+      const peer = await startPostgres('unused-pw-a1', { localPeer: true });
+      try {
+        peer.sql('CREATE DATABASE peerdb');
+        peer.sql("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2), (3)", 'peerdb');
+        const osUser = peer.osUser!;
+        const c = collector();
+        // As root (the agent's user) the socket refuses: peer auth wants OS user = database user.
+        const [asRoot] = await runDumps(engine, conn, [{ engine: 'postgres', host: peer.socketDir, port: peer.port, user: 'postgres', database: 'peerdb' }], c.o);
+        expect(asRoot?.ok ? '' : asRoot?.error).toMatch(/Peer authentication failed for user "postgres"/);
+        const [r] = await runDumps(engine, conn, [{ engine: 'postgres', host: peer.socketDir, port: peer.port, user: 'postgres', database: 'peerdb', run_as: osUser }], c.o);
+        expect(r).toMatchObject({ ok: true, database: 'peerdb' });
+        if (!r?.ok) return;
+        expect(resticDump(conn, r.snapshotId, '/postgres/peerdb.sql').toString()).toMatch(/COPY public\.t \(x\) FROM stdin;\n1\n2\n3\n/);
+        const [bad] = await runDumps(engine, conn, [{ engine: 'postgres', host: peer.socketDir, port: peer.port, database: 'peerdb', run_as: 'no-such-user-x' }], c.o);
+        expect(bad?.ok ? '' : bad?.error).toBe("pg_dump failed: run_as user 'no-such-user-x' does not exist on this host");
+      } finally {
+        await peer.stop();
+      }
+    }, 180_000);
+
     it('an unknown database fails with pg_dump\'s message', async () => {
       const res = await runDumps(engine, conn, [{ ...target(), database: 'nope' }], collector().o);
       expect(res[0]?.ok ? '' : res[0]?.error).toMatch(/database "nope" does not exist/);

@@ -43,9 +43,13 @@ export const DatabaseTargetFields = z
     globals: z.boolean().optional(),
     /** Docker container name or id: the dump runs via `docker exec` inside it. */
     container: z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id').optional(),
+    /** OS user the dump tools run as (e.g. `postgres`, for peer authentication on the local socket). */
+    run_as: z.string().min(1).max(64).regex(/^([a-z_][a-z0-9_.-]*|\d+)$/, 'a user name or uid').optional(),
   })
   .strict();
-export const DatabaseTarget = DatabaseTargetFields.refine((d) => (d.database !== undefined) !== (d.all === true), 'set exactly one of database and all');
+export const DatabaseTarget = DatabaseTargetFields
+  .refine((d) => (d.database !== undefined) !== (d.all === true), 'set exactly one of database and all')
+  .refine((d) => !(d.run_as && d.container), { message: 'run_as does not apply to a container (docker exec runs as the container user)', path: ['run_as'] });
 export type DatabaseTarget = z.infer<typeof DatabaseTarget>;
 
 /** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */

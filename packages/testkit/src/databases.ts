@@ -50,12 +50,12 @@ export function findMariadb(): Found {
   return { ok: true, bin: (n) => n };
 }
 
-function runAsUser(): { uid: number; gid: number } | null {
+function runAsUser(): { uid: number; gid: number; name: string } | null {
   if (process.getuid?.() !== 0) return null;
   const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
   const u = passwd.find((f) => f[0] === 'postgres') ?? passwd.find((f) => f[0] === 'nobody');
   if (!u) throw new Error('running as root and no postgres/nobody user to run PostgreSQL as');
-  return { uid: Number(u[2]), gid: Number(u[3]) };
+  return { uid: Number(u[2]), gid: Number(u[3]), name: u[0]! };
 }
 
 async function waitFor(check: () => boolean, what: string, child: ChildProcess, log: () => string, ms = 60_000): Promise<void> {
@@ -84,8 +84,12 @@ function stopper(child: ChildProcess, dir: string, signal: NodeJS.Signals): () =
   };
 }
 
-/** Starts PostgreSQL (`initdb` + `postgres`) with scram-sha-256 auth for user `postgres`. */
-export async function startPostgres(password = 'pg-test-secret-7f3a'): Promise<DbServer> {
+/**
+ * Starts PostgreSQL (`initdb` + `postgres`) with scram-sha-256 auth for user `postgres` over TCP;
+ * on the unix socket too, unless `localPeer` (then the socket uses peer authentication, like a
+ * Debian install). `osUser` is the OS user the server runs as (null: this process's user).
+ */
+export async function startPostgres(password = 'pg-test-secret-7f3a', opts: { localPeer?: boolean } = {}): Promise<DbServer & { osUser: string | null }> {
   const found = findPostgres();
   if (!found.ok) throw new Error(found.reason);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rm-pg-'));
@@ -99,7 +103,8 @@ export async function startPostgres(password = 'pg-test-secret-7f3a'): Promise<D
   writeFileSync(pwfile, password, { mode: 0o600 });
   if (as) for (const p of [data, sock, pwfile]) chownSync(p, as.uid, as.gid);
   const ids = as ? { uid: as.uid, gid: as.gid } : {};
-  const init = spawnSync(found.bin('initdb'), ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C'], { ...ids, encoding: 'utf8', cwd: dir });
+  const auth = opts.localPeer ? ['--auth-host=scram-sha-256', '--auth-local=peer'] : ['--auth=scram-sha-256'];
+  const init = spawnSync(found.bin('initdb'), ['-D', data, '-U', 'postgres', ...auth, `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C'], { ...ids, encoding: 'utf8', cwd: dir });
   if (init.status !== 0) {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
@@ -123,7 +128,7 @@ export async function startPostgres(password = 'pg-test-secret-7f3a'): Promise<D
     await stop();
     throw err;
   }
-  return { engine: 'postgres', port, socketDir: sock, user: 'postgres', password, sql, stop };
+  return { engine: 'postgres', port, socketDir: sock, user: 'postgres', password, sql, stop, osUser: as?.name ?? null };
 }
 
 /** Starts MariaDB (`mariadb-install-db` + `mariadbd`) with user `dumper` (all privileges, password). */

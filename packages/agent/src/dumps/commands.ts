@@ -12,6 +12,8 @@ export interface ToolCommand {
   args: string[];
   /** Added to the tool's base environment (PATH, LANG). Holds the password, if any. */
   env: Record<string, string>;
+  /** OS user (name or uid) to run the tool as; absent: the agent's own user. */
+  runAs?: string;
 }
 
 /** Candidate binaries per tool, first found on PATH wins (MariaDB ships both names). */
@@ -48,7 +50,7 @@ function myConn(t: DatabaseTarget): { args: string[]; env: Record<string, string
 }
 
 function wrap(t: DatabaseTarget, binary: string, args: string[], env: Record<string, string>): ToolCommand {
-  if (!t.container) return { binary, args, env };
+  if (!t.container) return { binary, args, env, ...(t.run_as ? { runAs: t.run_as } : {}) };
   const pass = Object.keys(env).flatMap((k) => ['-e', k]);
   return { binary: 'docker', args: ['exec', '-i', ...pass, t.container, binary, ...args], env };
 }

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { LineSplitter } from '@restic-manager/engines';
 import type { ToolCommand } from './commands.js';
+import { lookupUser } from '../jobs/users.js';
 
 /** How a dump tool ended. `error` is its last stderr line (redacted) when it failed. */
 export interface DumpExit {
@@ -41,15 +42,30 @@ export function startDump(cmd: ToolCommand, o: DumpProcessOptions): DumpProcess 
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
   let last: string | null = null;
   let spawnError: string | null = null;
-  const child = spawn(cmd.binary, cmd.args, { env: { ...o.baseEnv, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...o.baseEnv, ...cmd.env };
+  let ids: { uid: number; gid: number } | Record<string, never> = {};
+  if (cmd.runAs) {
+    const u = lookupUser(cmd.runAs);
+    if (!u) return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error: `run_as user '${cmd.runAs}' does not exist on this host` }), pid: undefined, kill: () => undefined };
+    ids = { uid: u.uid, gid: u.gid };
+    Object.assign(env, { HOME: u.home, USER: u.name, LOGNAME: u.name });
+  }
+  // With run_as, libuv drops to that uid/gid (and clears supplementary groups) before exec.
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(cmd.binary, cmd.args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(cmd.runAs ? { cwd: '/' } : {}), ...ids });
+  } catch (err) {
+    const error = o.redact(`${cmd.binary}: ${(err as Error).message}`);
+    return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error }), pid: undefined, kill: () => undefined };
+  }
   const err = new LineSplitter((line) => {
     const clean = o.redact(line.trim());
     if (!clean) return;
     last = clean;
     o.onStderr(clean);
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d));
-  child.stdout.pipe(out, { end: false });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => err.push(d));
+  child.stdout!.pipe(out, { end: false });
   let killTimer: NodeJS.Timeout | undefined;
   const exited = new Promise<DumpExit>((resolve) => {
     child.once('error', (e) => {

@@ -6,7 +6,7 @@ export function databaseViews(dbs: readonly DatabaseTarget[]): DatabaseView[] {
 }
 
 const sameServer = (a: DatabaseTarget, b: DatabaseTarget): boolean =>
-  a.engine === b.engine && a.host === b.host && a.port === b.port && a.user === b.user && a.container === b.container;
+  a.engine === b.engine && a.host === b.host && a.port === b.port && a.user === b.user && a.container === b.container && a.run_as === b.run_as;
 
 /**
  * An edited list keeps stored passwords the form could not show: an entry without a password

@@ -30,6 +30,7 @@ export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?:
         <input id={`f-${n('password')}`} name={n('password')} type="password" autocomplete="new-password" size={12} placeholder={d?.has_password ? '(set — empty keeps it)' : ''} />
       </Field>
       <Field name={n('container')} label="Container" hint="docker exec">{input('container', d?.container ?? '', { size: 12 })}</Field>
+      <Field name={n('run_as')} label="Run as" hint="OS user, e.g. postgres">{input('run_as', d?.run_as ?? '', { size: 9 })}</Field>
     </div>
   );
 }
@@ -85,7 +86,7 @@ export function databasesFromForm(raw: unknown): Record<string, unknown>[] {
     const db = optText(r.database);
     const port = optText(r.port);
     const t: Record<string, unknown> = { engine };
-    for (const k of ['host', 'user', 'container'] as const) {
+    for (const k of ['host', 'user', 'container', 'run_as'] as const) {
       const v = optText(r[k]);
       if (v !== undefined) t[k] = v;
     }
