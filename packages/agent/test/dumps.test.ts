@@ -8,6 +8,7 @@ import { findMariadb, findPostgres, requireTool, startMariadb, startPostgres, te
 import type { DbServer, TempDir } from '@restic-manager/testkit';
 import { dumpIntoRestic, runDumps } from '../src/dumps/run-dumps.js';
 import type { DumpRunOptions } from '../src/dumps/run-dumps.js';
+import { backupWithDumps } from '../src/dumps/backup-job.js';
 
 /*
  * Database dumps through the real dump tools into real restic: no staging file, one snapshot per
@@ -123,6 +124,9 @@ describe.skipIf(!restic.ok)('dumps into restic --stdin', () => {
       db.sql('CREATE DATABASE app');
       db.sql("CREATE TABLE items (id int primary key, name text); INSERT INTO items SELECT g, 'item-' || g FROM generate_series(1, 500) g", 'app');
       db.sql('CREATE DATABASE other');
+      // '=' would make pg_dump read a bare --dbname as connection options; ',' would split a restic tag.
+      db.sql('CREATE DATABASE "we=ird"');
+      db.sql('CREATE DATABASE "a,b"');
     }, 120_000);
     afterAll(async () => db?.stop());
     const target = () => ({ engine: 'postgres' as const, host: '127.0.0.1', port: db.port, user: db.user, password: db.password });
@@ -153,7 +157,11 @@ describe.skipIf(!restic.ok)('dumps into restic --stdin', () => {
       const names = db.sql('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1').split('\n');
       expect(names).toEqual(expect.arrayContaining(['app', 'other', 'postgres']));
       expect(names).not.toContain('template1');
-      expect(res.map((x) => [x.database, x.ok])).toEqual([['_globals', true], ...names.map((n) => [n, true])]);
+      expect(names).toEqual(expect.arrayContaining(['we=ird', 'a,b']));
+      // unsafe names are reported first, then every other database is dumped
+      expect(res.map((x) => [x.database, x.ok])).toEqual([['a,b', false], ['_globals', true], ...names.filter((n) => n !== 'a,b').map((n) => [n, true])]);
+      const weird = res.find((x) => x.database === 'we=ird');
+      if (weird?.ok) expect(resticDump(conn, weird.snapshotId, '/postgres/we=ird.dump').subarray(0, 5).toString()).toBe('PGDMP');
       const app = res.find((x) => x.database === 'app');
       if (!app?.ok) return;
       const bytes = resticDump(conn, app.snapshotId, '/postgres/app.dump');
@@ -189,6 +197,24 @@ describe.skipIf(!restic.ok)('dumps into restic --stdin', () => {
       } finally {
         await peer.stop();
       }
+    }, 180_000);
+
+    it('a backup job with paths and databases makes the path snapshot and one per database; a failed one fails the job', async () => {
+      const dir = path.join(tmp.path, 'etc-like');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'a.conf'), 'x=1\n');
+      const before = resticJson<Snap[]>(conn, ['snapshots']).length;
+      const ok = await backupWithDumps(engine, conn, { paths: [dir], excludes: [], tags: ['job'], databases: [{ ...target(), database: 'app' }, { ...target(), database: 'other' }] }, {});
+      expect(ok.outcome).toMatchObject({ status: 'succeeded', errorKind: null });
+      expect(ok.outcome.stats).toHaveProperty('snapshotId');
+      expect((ok.outcome.stats?.databases as unknown[]).length).toBe(2);
+      expect(ok.extras).toEqual({ snapshots: true, stats: true });
+      expect(resticJson<Snap[]>(conn, ['snapshots']).length).toBe(before + 3);
+      const bad = await backupWithDumps(engine, conn, { paths: [], excludes: [], tags: [], databases: [{ ...target(), database: 'app' }, { ...target(), database: 'missing' }] }, {});
+      expect(bad.outcome).toMatchObject({ status: 'failed', errorKind: 'failed' });
+      expect(bad.outcome.error).toMatch(/^postgres database missing: pg_dump failed: .*database "missing" does not exist/);
+      expect(bad.outcome.stats?.databases).toEqual([expect.objectContaining({ database: 'app', snapshot_id: expect.any(String) }), expect.objectContaining({ database: 'missing', error: expect.any(String) })]);
+      expect(bad.extras).toEqual({ snapshots: true, stats: true }); // app's snapshot is still reported
     }, 180_000);
 
     it('an unknown database fails with pg_dump\'s message', async () => {

@@ -1,4 +1,4 @@
-import type { BackupArgs } from '@restic-manager/protocol';
+import type { BackupArgs, ErrorKind } from '@restic-manager/protocol';
 import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
 import type { Extras, Outcome } from '../jobs/execute.js';
 import { runDumps } from './run-dumps.js';
@@ -13,11 +13,15 @@ export async function backupWithDumps(engine: Engine, conn: Connection, a: Backu
   const say = (text: string): void => opts.onLine?.({ stream: 'stdout', line: text, ts: new Date() });
   const stats: Record<string, unknown> = {};
   let pathError: string | null = null;
+  let pathKind: ErrorKind = 'failed';
   if (a.paths.length > 0) {
     const r = await engine.backup(conn, { paths: a.paths, excludes: a.excludes, tags: a.tags, ...(a.one_file_system ? { oneFileSystem: true } : {}) }, opts);
     if (r.ok) Object.assign(stats, r.value);
     else if (r.error.kind === 'partial' && r.error.summary) Object.assign(stats, r.error.summary);
-    else pathError = r.error.message;
+    else {
+      pathError = r.error.message;
+      pathKind = r.error.kind === 'invalid_argument' || r.error.kind === 'interrupted' || r.error.kind === 'partial' ? 'failed' : r.error.kind;
+    }
   }
   let results: DumpResult[] = [];
   if (!opts.signal?.aborted) {
@@ -36,7 +40,7 @@ export async function backupWithDumps(engine: Engine, conn: Connection, a: Backu
     const first = pathError ?? `${failed[0]!.engine} database ${failed[0]!.database}: ${failed[0]!.error}`;
     const more = failed.length + (pathError !== null ? 1 : 0) - 1;
     say(`${made} database snapshot(s) made, ${failed.length} database(s) failed`);
-    return { outcome: { status: 'failed', exitCode: null, stats, error: more > 0 ? `${first} (and ${more} more failure(s))` : first, errorKind: failed[0]?.errorKind ?? 'failed' }, extras };
+    return { outcome: { status: 'failed', exitCode: null, stats, error: more > 0 ? `${first} (and ${more} more failure(s))` : first, errorKind: pathError !== null ? pathKind : failed[0]?.errorKind ?? 'failed' }, extras };
   }
   return { outcome: { status: 'succeeded', exitCode: 0, stats, error: null, errorKind: null }, extras };
 }

@@ -62,12 +62,27 @@ export function dumpCommand(t: DatabaseTarget, database: string, resolve: Resolv
   if (t.engine === 'postgres') {
     const c = pgConn(t);
     const format = t.format === 'custom' ? ['--format=custom'] : ['--format=plain'];
-    return wrap(t, local(t, resolve, 'pg_dump'), [...c.args, ...format, '--dbname', database], c.env);
+    // As a conninfo string, so a name with '=' (or a URI) is never read as connection options.
+    return wrap(t, local(t, resolve, 'pg_dump'), [...c.args, ...format, '--dbname', `dbname=${conninfoQuote(database)}`], c.env);
   }
   const c = myConn(t);
   // --single-transaction: a consistent InnoDB snapshot without locking the tables.
   const args = [...c.args, '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--databases', database];
   return wrap(t, local(t, resolve, 'mysqldump'), args, c.env);
+}
+
+/** A libpq conninfo value: single-quoted, with \\ and ' escaped by a backslash. */
+export function conninfoQuote(v: string): string {
+  return `'${v.replace(/[\\']/g, (ch) => `\\${ch}`)}'`;
+}
+
+/**
+ * Whether a database name may become a snapshot file name, a restic tag and a tool argument:
+ * no / \ , or NUL, not starting with - or a space (the rule of DatabaseTarget.database; names
+ * listed by `all: true` are checked against it too).
+ */
+export function safeDatabaseName(n: string): boolean {
+  return /^[^\0/\\,\s-][^\0/\\,]*$/.test(n) && n.length <= 128;
 }
 
 /** `pg_dumpall --globals-only` (roles, tablespaces). Postgres only. */

@@ -1,6 +1,6 @@
 import type { DatabaseTarget, ErrorKind } from '@restic-manager/protocol';
 import type { BackupSummary, Connection, Engine, EngineError, ProgressOptions } from '@restic-manager/engines';
-import { dumpCommand, dumpTags, globalsCommand, listCommand, SKIPPED_DATABASES, stdinFilename } from './commands.js';
+import { dumpCommand, dumpTags, globalsCommand, listCommand, safeDatabaseName, SKIPPED_DATABASES, stdinFilename } from './commands.js';
 import type { Resolve, ToolCommand } from './commands.js';
 import { runQuery, startDump } from './dump-process.js';
 import { resolveTool } from './tools.js';
@@ -101,7 +101,11 @@ export async function runDumps(engine: Engine, conn: Connection, targets: readon
       results.push({ ok: false, engine: t.engine, database: t.database ?? '*', error: names.error, errorKind: 'failed' });
       continue;
     }
-    const jobs: { name: string; cmd: ToolCommand; file: string; label: string }[] = names.names.map((n) => {
+    for (const n of names.names.filter((x) => !safeDatabaseName(x))) {
+      o.line('event', `skipping ${t.engine} database ${JSON.stringify(n)}: its name cannot be a snapshot file name and tag (/ \\ , or a leading - or space)`);
+      results.push({ ok: false, engine: t.engine, database: n, error: 'the database name contains / \\ , or starts with - or a space; dump it with a hook instead', errorKind: 'failed' });
+    }
+    const jobs: { name: string; cmd: ToolCommand; file: string; label: string }[] = names.names.filter(safeDatabaseName).map((n) => {
       const cmd = dumpCommand(t, n, resolve);
       return { name: n, cmd, file: stdinFilename(t, n), label: t.engine === 'postgres' ? 'pg_dump' : 'mariadb-dump' };
     });
