@@ -40,7 +40,11 @@ export async function backupWithDumps(engine: Engine, conn: Connection, a: Backu
     const first = pathError ?? `${failed[0]!.engine} database ${failed[0]!.database}: ${failed[0]!.error}`;
     const more = failed.length + (pathError !== null ? 1 : 0) - 1;
     say(`${made} database snapshot(s) made, ${failed.length} database(s) failed`);
-    return { outcome: { status: 'failed', exitCode: null, stats, error: more > 0 ? `${first} (and ${more} more failure(s))` : first, errorKind: pathError !== null ? pathKind : failed[0]?.errorKind ?? 'failed' }, extras };
+    let kind: ErrorKind = pathError !== null ? pathKind : failed[0]?.errorKind ?? 'failed';
+    // lock_failed makes the runner unlock and run the whole job again: only when nothing was saved,
+    // so a retry never duplicates the snapshots already made.
+    if (kind === 'lock_failed' && (made > 0 || (a.paths.length > 0 && pathError === null))) kind = 'failed';
+    return { outcome: { status: 'failed', exitCode: null, stats, error: more > 0 ? `${first} (and ${more} more failure(s))` : first, errorKind: kind }, extras };
   }
   return { outcome: { status: 'succeeded', exitCode: 0, stats, error: null, errorKind: null }, extras };
 }
