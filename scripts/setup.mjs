@@ -19,6 +19,11 @@ export const DEBIAN_TOOLS = {
   shellcheck: 'shellcheck',
   'mkfs.btrfs': 'btrfs-progs',
   openssl: 'openssl',
+  // database dump tests start throwaway servers (packages/testkit/src/databases.ts)
+  pg_dump: 'postgresql-client',
+  pg_ctlcluster: 'postgresql',
+  mariadbd: 'mariadb-server',
+  'mariadb-dump': 'mariadb-client',
 };
 
 function have(cmd) {

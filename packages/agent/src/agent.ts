@@ -99,6 +99,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
+        features: ['databases'],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -200,10 +201,23 @@ export class Agent {
     }
   }
 
+  /** Runs database discovery (loaded on demand) and sends `databases.report`; failures are logged only. */
+  private async reportDatabases(): Promise<void> {
+    try {
+      const { discoverDatabases } = await import('./dumps/discover.js');
+      const socket = process.env.RM_AGENT_DOCKER_SOCKET;
+      const d = await discoverDatabases(socket ? { dockerSocket: socket } : {});
+      this.connection.send({ type: 'databases.report', discovered_at: new Date().toISOString(), local: d.local.slice(0, 64), containers: d.containers.slice(0, 500), docker_error: d.docker_error?.slice(0, 2048) ?? null });
+    } catch (err) {
+      this.log.warn('database discovery failed', { error: (err as Error).message });
+    }
+  }
+
   private onMessage(m: ServerFrame): void {
     switch (m.type) {
       case 'hello':
         this.reporter.resume(m.outbox_acks === true);
+        if (m.databases_report && process.env.RM_AGENT_DISCOVER_DATABASES !== '0') void this.reportDatabases();
         return;
       case 'ack':
         this.reporter.acked(m.outbox_seq);

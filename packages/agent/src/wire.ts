@@ -44,6 +44,8 @@ export interface ScheduleSpec {
   pre_hook: string | null;
   post_hook: string | null;
   run_as: string | null;
+  /** Backup: database targets, passed through as is (validated with BackupArgs when the job runs). */
+  databases?: Obj[];
 }
 
 export interface ScheduleSetFrame {
@@ -53,7 +55,7 @@ export interface ScheduleSetFrame {
 }
 
 export type ServerFrame =
-  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean }
+  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean; databases_report?: boolean }
   | { type: 'ack'; outbox_seq: number }
   | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential }
   | { type: 'command.cancel'; job_id: string }
@@ -114,7 +116,14 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
+    ...(o.databases === undefined ? {} : { databases: objList(o, 'databases', at) }),
   };
+}
+
+function objList(o: Obj, k: string, at: string): Obj[] {
+  const v = o[k];
+  if (!Array.isArray(v)) throw new Bad(`${at}${k}: expected a list of objects`);
+  return v.map((x, i) => obj(x, `${at}${k}.${i}`));
 }
 
 /** Validates a schedule.set body (also used for the persisted last-known-good copy). */
@@ -150,7 +159,8 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
       case 'hello': {
         if (o.outbox_acks !== undefined && typeof o.outbox_acks !== 'boolean') throw new Bad('outbox_acks: expected a boolean');
         const acks = o.outbox_acks === true ? { outbox_acks: true } : {};
-        return { ok: true, value: { type, protocol_version: int(o, 'protocol_version', ''), server_version: str(o, 'server_version', ''), host_id: str(o, 'host_id', ''), ...acks } };
+        const dbr = o.databases_report === true ? { databases_report: true } : {};
+        return { ok: true, value: { type, protocol_version: int(o, 'protocol_version', ''), server_version: str(o, 'server_version', ''), host_id: str(o, 'host_id', ''), ...acks, ...dbr } };
       }
       case 'ack': {
         const seq = int(o, 'outbox_seq', '');

@@ -30,6 +30,11 @@ export const AgentHello = z.object({
   applied_schedule_version: z.number().int().nonnegative().optional(),
   /** Jobs the agent is still running (or has queued) — lets the server fail jobs it lost. */
   active_job_ids: z.array(jobId).max(1000).default([]),
+  /**
+   * What this agent can do beyond protocol 1 (additive): `databases` = backup args.databases and
+   * ScheduleSpec.databases. Absent on older agents.
+   */
+  features: z.array(z.string().max(32)).max(32).optional(),
 });
 
 export const Heartbeat = z.object({
@@ -122,6 +127,25 @@ export const RepoStats = z.object({
   })).max(1000).optional(),
 });
 
+const engine = z.enum(['postgres', 'mariadb', 'mysql']);
+/**
+ * What `discover-databases` found on the host (docs/databases.md), sent after hello when the
+ * server announced `databases_report`. The latest report replaces the previous one; never
+ * carries passwords (`password_env` names the container variable holding one).
+ */
+export const DatabasesReport = z.object({
+  type: z.literal('databases.report'),
+  discovered_at: iso,
+  local: z.array(z.object({ engine, via: z.string().max(1024), host: z.string().max(1024), port: z.number().int().min(0).max(65535) })).max(64),
+  containers: z.array(z.object({
+    engine, container: z.string().max(256), container_id: z.string().max(128), image: z.string().max(512),
+    user: z.string().max(256).nullable(), database: z.string().max(256).nullable(), password_env: z.string().max(128).nullable(),
+    published_port: z.number().int().min(0).max(65535).nullable(),
+  })).max(500),
+  docker_error: z.string().max(2048).nullable(),
+});
+export type DatabasesReport = z.infer<typeof DatabasesReport>;
+
 export const ScheduleAck = z.object({
   type: z.literal('schedule.ack'),
   schedule_version: z.number().int().nonnegative(),
@@ -129,10 +153,12 @@ export const ScheduleAck = z.object({
 
 export const AgentMessage = z.discriminatedUnion('type', [
   AgentHello, Heartbeat, JobQueued, JobStarted, JobProgress, JobFinished, LogStream,
-  SnapshotsReport, RepoStats, ScheduleAck,
+  SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 export type AgentHello = z.infer<typeof AgentHello>;
+/** `hello.features` values. */
+export const AGENT_FEATURE_DATABASES = 'databases';
 export type Heartbeat = z.infer<typeof Heartbeat>;
 export type JobQueued = z.infer<typeof JobQueued>;
 export type JobStarted = z.infer<typeof JobStarted>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
-import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
+import { BackupArgs, CheckArgs, DatabaseTarget, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 
 /*
  * REST bodies and query strings of the browser -> server API (spec §6.1). The server validates
@@ -238,9 +238,18 @@ export const ScheduleInput = z
     pre_hook: z.string().max(8192).nullable().default(null),
     post_hook: z.string().max(8192).nullable().default(null),
     run_as: z.string().max(64).nullable().default(null),
+    /**
+     * Backup schedules: databases to dump, one snapshot each. On update, an entry without a
+     * password keeps the stored password of the entry at the same position when engine, host,
+     * port and user are unchanged (the form never shows stored passwords).
+     */
+    databases: z.array(DatabaseTarget).max(64).default([]),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
+/** A database target as the API shows it: the password never, only whether one is stored. */
+export const DatabaseView = DatabaseTargetFields.omit({ password: true }).extend({ has_password: z.boolean() });
+export type DatabaseView = z.infer<typeof DatabaseView>;
 export const ScheduleView = z.object({
   id,
   host_id: id,
@@ -257,6 +266,7 @@ export const ScheduleView = z.object({
   has_pre_hook: z.boolean(),
   has_post_hook: z.boolean(),
   run_as: z.string().nullable(),
+  databases: z.array(DatabaseView),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -397,3 +407,12 @@ export const NotificationChannelView = z.object({
 });
 export type NotificationChannelView = z.infer<typeof NotificationChannelView>;
 export const ChannelTestResult = z.object({ ok: z.literal(true), channel_id: id, detail: z.string() });
+/** `GET /api/hosts/:id/databases`: the agent's last discovery report (null fields: none yet). */
+export const DiscoveredDatabasesView = z.object({
+  host_id: id,
+  discovered_at: z.string().nullable(),
+  local: z.array(z.record(z.string(), z.unknown())),
+  containers: z.array(z.record(z.string(), z.unknown())),
+  docker_error: z.string().nullable(),
+});
+export type DiscoveredDatabasesView = z.infer<typeof DiscoveredDatabasesView>;

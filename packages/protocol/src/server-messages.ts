@@ -13,21 +13,64 @@ export const ServerHello = z.object({
    * them, and the agent trims its outbox only on that ack. Absent on older servers.
    */
   outbox_acks: z.boolean().optional(),
+  /** true: this server accepts `databases.report` (absent on older servers: the agent sends none). */
+  databases_report: z.boolean().optional(),
 });
 
-/** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */
-export const BackupArgs = z
+export const DatabaseEngine = z.enum(['postgres', 'mariadb', 'mysql']);
+export type DatabaseEngine = z.infer<typeof DatabaseEngine>;
+
+const dbName = z.string().min(1).max(128).regex(/^[^\0/\\,\s-][^\0/\\,]*$/, 'a database name has no / \\ , or NUL and does not start with - or a space');
+
+/**
+ * One database to dump into its own snapshot (docs/databases.md). `password` is a secret: the
+ * agent hands it to the dump tool through its environment only; the server seals it at rest and
+ * never returns it. Exactly one of `database` and `all` is set.
+ */
+export const DatabaseTargetFields = z
   .object({
-    paths: z.array(z.string().min(1)).min(1),
+    engine: DatabaseEngine,
+    /** TCP host; absent: the local unix socket (or the container's, with `container`). */
+    host: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:/[\]-]+$/, 'a host name, IP address or socket directory').optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().min(1).max(128).regex(/^[^\0\s]+$/, 'no spaces').optional(),
+    password: z.string().min(1).max(1024).optional(),
+    database: dbName.optional(),
+    all: z.literal(true).optional(),
+    /** postgres: `custom` (pg_restore) or `plain` SQL (default). */
+    format: z.enum(['plain', 'custom']).optional(),
+    /** postgres: also dump roles and tablespaces (`pg_dumpall --globals-only`) into `globals.sql`. */
+    globals: z.boolean().optional(),
+    /** Docker container name or id: the dump runs via `docker exec` inside it. */
+    container: z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id').optional(),
+    /** OS user the dump tools run as (e.g. `postgres`, for peer authentication on the local socket). */
+    run_as: z.string().min(1).max(64).regex(/^([a-z_][a-z0-9_.-]*|\d+)$/, 'a user name or uid').optional(),
+  })
+  .strict();
+export const DatabaseTarget = DatabaseTargetFields
+  .refine((d) => (d.database !== undefined) !== (d.all === true), 'set exactly one of database and all')
+  .refine((d) => !(d.run_as && d.container), { message: 'run_as does not apply to a container (docker exec runs as the container user)', path: ['run_as'] });
+export type DatabaseTarget = z.infer<typeof DatabaseTarget>;
+
+/** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */
+const BackupFields = z
+  .object({
+    /** May be empty only when `databases` is set. */
+    paths: z.array(z.string().min(1)).default([]),
     excludes: z.array(z.string()).default([]),
     tags: z.array(z.string()).default([]),
     one_file_system: z.boolean().optional(),
     pre_hook: z.string().max(8192).optional(),
     post_hook: z.string().max(8192).optional(),
     run_as: z.string().max(64).optional(),
+    /** Database dumps, one snapshot each (additive: agents before this field refuse the job). */
+    databases: z.array(DatabaseTarget).min(1).max(64).optional(),
   })
   .merge(BandwidthOptions)
   .strict();
+export const BackupArgs = BackupFields.superRefine((a, ctx) => {
+  if (a.paths.length === 0 && !a.databases) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['paths'], message: 'at least one path (or a database) is required' });
+});
 export type BackupArgs = z.infer<typeof BackupArgs>;
 
 export const ForgetArgs = z
@@ -89,6 +132,8 @@ export const ScheduleSpec = z.object({
   pre_hook: z.string().nullable().default(null),
   post_hook: z.string().nullable().default(null),
   run_as: z.string().nullable().default(null),
+  /** Backup schedules: databases to dump (additive; passwords included, see docs/databases.md). */
+  databases: z.array(DatabaseTarget).optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 

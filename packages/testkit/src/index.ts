@@ -8,3 +8,4 @@ export { makeCorpus, type CorpusOptions, type CorpusResult } from './corpus.js';
 export { hashTree, diffTrees, type TreeEntry } from './hash-tree.js';
 export { startS3Server, type S3Server } from './s3.js';
 export { startRestServer, type RestServer, type RestServerOptions } from './rest.js';
+export { startPostgres, startMariadb, findPostgres, findMariadb, type DbServer } from './databases.js';

@@ -52,7 +52,7 @@ Exit status: 0 printed, 1 the state is missing or corrupt (the reason is printed
           ...(sec.rest_username ? { rest_username: sec.rest_username } : {}),
           ...(sec.rest_password ? { rest_password: show ? sec.rest_password : R } : {}),
         },
-        schedules: readJson(p.schedules),
+        schedules: show ? readJson(p.schedules) : hideDatabasePasswords(readJson(p.schedules)),
         active_jobs: readJson(p.activeJobs) ?? [],
         queued_reports: queued,
         status: readStatus(p.status),
@@ -68,3 +68,12 @@ Exit status: 0 printed, 1 the state is missing or corrupt (the reason is printed
     }
   },
 };
+
+/** schedules.json with every `databases[].password` replaced by the redaction marker. */
+function hideDatabasePasswords(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(hideDatabasePasswords);
+  if (typeof v !== 'object' || v === null) return v;
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) o[k] = k === 'password' && typeof x === 'string' ? R : hideDatabasePasswords(x);
+  return o;
+}

@@ -2,6 +2,7 @@ import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } 
 import type { ErrorKind, JobKind, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import type { z } from 'zod';
+import { backupWithDumps } from '../dumps/backup-job.js';
 
 /** How one job ended, before hooks adjust it. */
 export interface Outcome {
@@ -78,6 +79,7 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       return { outcome: toOutcome(await engine.init(conn, opts), (v) => ({ id: v.id ?? null })), extras: {} };
     case 'backup': {
       const a = args as BackupArgs;
+      if (a.databases) return backupWithDumps(engine, conn, a, opts);
       const r = await engine.backup(conn, { paths: a.paths, excludes: a.excludes, tags: a.tags, ...(a.one_file_system ? { oneFileSystem: true } : {}) }, opts);
       if (!r.ok && r.error.kind === 'partial' && r.error.summary) {
         return { outcome: { status: 'succeeded', exitCode: 3, stats: { ...r.error.summary }, error: `snapshot made, but some files could not be read: ${r.error.message}`, errorKind: 'partial' }, extras: { snapshots: true, stats: true } };

@@ -39,6 +39,13 @@ type Exec = typeof ExecModule;
 /** Kinds that always act on the host's own repository, whatever credential they carry. */
 const SAME_REPO_KINDS: ReadonlySet<string> = new Set(['forget', 'prune', 'check', 'unlock', 'snapshots', 'stats']);
 
+/** Database passwords inside backup arguments (kept out of the job log and the agent log). */
+function dumpSecrets(args: Record<string, unknown> | undefined): string[] {
+  const dbs = args?.databases;
+  if (!Array.isArray(dbs)) return [];
+  return dbs.map((d) => (d as { password?: unknown }).password).filter((p): p is string => typeof p === 'string' && p.length > 0);
+}
+
 /** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
 export const RECOVERY_SEQ = 2_000_000_000;
 
@@ -152,6 +159,7 @@ export class JobRunner {
     }
     this.deps.log.addSecret(cred.password);
     this.deps.log.addSecret(cred.rest_password);
+    for (const s of dumpSecrets(args)) this.deps.log.addSecret(s);
     // A maintenance credential (forget/prune) may reach the same repository through another
     // endpoint: such jobs queue behind the host's own repository, never beside it.
     const own = this.deps.secrets();
@@ -221,9 +229,9 @@ export class JobRunner {
     });
   }
 
-  private redact(line: string, cred: RepoSecrets): string {
+  private redact(line: string, cred: RepoSecrets, args?: Record<string, unknown>): string {
     let out = line;
-    for (const s of [cred.password, cred.rest_password]) if (s && s.length >= 4 && out.includes(s)) out = out.split(s).join('***');
+    for (const s of [cred.password, cred.rest_password, ...dumpSecrets(args)]) if (s && s.length >= 4 && out.includes(s)) out = out.split(s).join('***');
     return out;
   }
 
@@ -245,11 +253,11 @@ export class JobRunner {
     const opts: ProgressOptions = {
       signal,
       killGraceMs: this.deps.killGraceMs ?? 5000,
-      onLine: (l) => events.line(l.stream, this.redact(l.line, cred)),
+      onLine: (l) => events.line(l.stream, this.redact(l.line, cred, args)),
       onProgress: (p) => events.progress(p),
       progressIntervalMs: this.deps.progressIntervalMs ?? 500,
     };
-    const hookLine = (stream: 'stdout' | 'stderr', line: string): void => events.line(stream, this.redact(line, cred));
+    const hookLine = (stream: 'stdout' | 'stderr', line: string): void => events.line(stream, this.redact(line, cred, args));
     const hooks = req.kind === 'backup' ? (args as { pre_hook?: string; post_hook?: string; run_as?: string }) : {};
     let outcome: Outcome;
     let extras: { snapshots?: boolean; stats?: boolean } = {};
@@ -280,7 +288,7 @@ export class JobRunner {
         outcome.stats = { ...(outcome.stats ?? {}), post_hook_exit_code: post.exitCode };
       }
     } catch (err) {
-      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, cred)}`, errorKind: 'failed' };
+      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, cred, args)}`, errorKind: 'failed' };
     }
     events.finished(outcome);
     this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostTimeZoneRequest, HostView, RegenerateTokenRequest, RepoView, RepositoryInput,
-  SnapshotQuery, SnapshotView, page,
+  SnapshotQuery, SnapshotView, page, DiscoveredDatabasesView,
 } from '@restic-manager/protocol';
 import { DomainError } from '../services/errors.js';
 import type { RouteDeps } from './deps.js';
@@ -61,6 +61,11 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
       method: 'get', path: '/api/hosts/:id/snapshots', summary: 'Cached snapshots of the host', access: 'viewer',
       query: SnapshotQuery, response: page(SnapshotView),
       handler: ({ params, query: q }) => s.fleet.snapshots(params.id ?? '', { tag: q.tag, path: q.path, since: q.since, until: q.until }, q.limit, q.offset),
+    }),
+    route({
+      method: 'get', path: '/api/hosts/:id/databases', summary: "Databases the host's agent discovered (local servers, containers; no secrets)", access: 'viewer',
+      response: DiscoveredDatabasesView,
+      handler: ({ params }) => s.hosts.discoveredDatabases(params.id ?? ''),
     }),
     route({
       method: 'get', path: '/api/hosts/:id/repo', summary: 'The host repository projection (no secrets)', access: 'viewer', response: RepoView,

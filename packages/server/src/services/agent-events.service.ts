@@ -1,5 +1,5 @@
 import type {
-  AgentHello, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoStats, ScheduleAck, ServerMessage, SnapshotsReport,
+  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoStats, ScheduleAck, ServerMessage, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
 import { hashToken } from '../crypto/tokens.js';
@@ -56,6 +56,7 @@ export class AgentEventsService {
       // An agent that cannot find restic is connected but cannot run jobs: degraded.
       protocol_version: h.protocol_version, last_seen_at: now, status: h.restic_version ? 'online' : 'degraded',
       ...(h.applied_schedule_version !== undefined ? { applied_schedule_version: h.applied_schedule_version } : {}),
+      agent_features: h.features ? JSON.stringify(h.features) : null,
     });
     const active = new Set(h.active_job_ids);
     for (const j of await this.d.repos.jobs.activeForHost(host.id)) {
@@ -180,6 +181,12 @@ export class AgentEventsService {
       ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
       ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
     });
+  }
+
+  /** The agent's database discovery: the latest report replaces the previous one. */
+  async databasesReport(host: HostRow, f: DatabasesReport): Promise<void> {
+    const { type: _type, ...report } = f;
+    await this.d.repos.hosts.update(host.id, { discovered_databases: JSON.stringify(report) });
   }
 
   async scheduleAck(host: HostRow, f: ScheduleAck): Promise<void> {

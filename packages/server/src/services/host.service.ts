@@ -116,6 +116,14 @@ export class HostService {
     await this.audit.record(actor, 'host.delete', { kind: 'host', id }, { name: h.name });
   }
 
+  /** The agent's last databases.report, or empty lists when none arrived yet. */
+  async discoveredDatabases(hostId: string) {
+    const h = await this.d.repos.hosts.findById(hostId);
+    if (!h) throw notFound('host', hostId);
+    const r = h.discovered_databases ? (JSON.parse(h.discovered_databases) as { discovered_at: string; local: Record<string, unknown>[]; containers: Record<string, unknown>[]; docker_error: string | null }) : null;
+    return { host_id: hostId, discovered_at: r?.discovered_at ?? null, local: r?.local ?? [], containers: r?.containers ?? [], docker_error: r?.docker_error ?? null };
+  }
+
   async repoOf(hostId: string) {
     const h = await this.d.repos.hosts.findById(hostId);
     if (!h) throw notFound('host', hostId);

@@ -9,6 +9,7 @@ import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { JobHub } from './job-hub.js';
 import { jobView } from './views.js';
+import { databasesRefusal } from './schedule-databases.js';
 
 const ARGS: Record<JobKind, z.ZodType> = {
   init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs, unlock: EmptyArgs,
@@ -42,6 +43,8 @@ export class JobService {
     const host = await this.d.repos.hosts.findById(hostId);
     if (!host) throw notFound('host', hostId);
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
+    const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
+    if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
     await this.maintenance?.precheck(hostId, kind);
     const job: JobRow = {
       id: randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
@@ -143,5 +146,12 @@ export function syntheticFinished(j: JobRow) {
 function describeArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) out[k] = HOOK_KEYS.includes(k) && k !== 'run_as' ? v != null : v;
+  if (Array.isArray(args.databases)) out.databases = args.databases.map((d) => describeDatabase(d as Record<string, unknown>));
   return out;
+}
+
+/** A database target without its password: `has_password` says whether one is set. */
+export function describeDatabase(d: Record<string, unknown>): Record<string, unknown> {
+  const { password, ...rest } = d;
+  return { ...rest, has_password: typeof password === 'string' && password.length > 0 };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
-import type { ScheduleInput, ScheduleSpec } from '@restic-manager/protocol';
+import type { DatabaseTarget, ScheduleInput, ScheduleSpec } from '@restic-manager/protocol';
 import { TimeZoneName } from '@restic-manager/protocol';
 import type { ScheduleRow } from '../repositories/schedule.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -8,6 +8,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { scheduleView } from './views.js';
+import { databaseViews, databasesRefusal, mergeDatabasePasswords } from './schedule-databases.js';
 
 /**
  * Schedules per host. Every change bumps the host's schedule_version and pushes the full list
@@ -22,18 +23,20 @@ export class ScheduleService {
 
   async list(hostId: string) {
     if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
-    return { items: (await this.d.repos.schedules.listForHost(hostId)).map(scheduleView) };
+    return { items: (await this.d.repos.schedules.listForHost(hostId)).map((r) => this.view(r)) };
   }
 
   async create(actor: Actor, hostId: string, input: ScheduleInput) {
-    if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (!host) throw notFound('host', hostId);
     this.validate(actor, input);
+    this.checkAgent(host, input);
     const now = iso(this.d.now());
     const id = randomUUID();
-    await this.d.repos.schedules.insert({ id, host_id: hostId, ...this.columns(id, input, null), created_at: now, updated_at: now });
+    await this.d.repos.schedules.insert({ id, host_id: hostId, ...this.columns(id, input, null), databases_enc: this.sealDatabases(id, input.databases), created_at: now, updated_at: now });
     await this.audit.record(actor, 'schedule.create', { kind: 'schedule', id }, describe(hostId, input));
     await this.push(hostId);
-    return scheduleView((await this.d.repos.schedules.findById(id))!);
+    return this.view((await this.d.repos.schedules.findById(id))!);
   }
 
   /**
@@ -45,6 +48,8 @@ export class ScheduleService {
     const cur = await this.d.repos.schedules.findById(id);
     if (!cur) throw notFound('schedule', id);
     this.validate(actor, input);
+    const host = await this.d.repos.hosts.findById(cur.host_id);
+    if (host) this.checkAgent(host, input);
     const hooked = cur.pre_hook_enc != null || cur.post_hook_enc != null || cur.run_as != null;
     if (!isAdmin(actor) && hooked && input.kind !== cur.kind) throw new DomainError('forbidden', 'this schedule has hooks: only admins may change its kind');
     const cols = this.columns(id, input, isAdmin(actor) ? null : cur);
@@ -53,10 +58,11 @@ export class ScheduleService {
       if (keep.post_hook && input.post_hook == null) cols.post_hook_enc = cur.post_hook_enc;
       if (keep.run_as && input.run_as == null) cols.run_as = cur.run_as;
     }
-    await this.d.repos.schedules.update(id, { ...cols, updated_at: iso(this.d.now()) });
+    const dbs = input.kind === 'backup' ? mergeDatabasePasswords(input.databases, this.openDatabases(cur)) : [];
+    await this.d.repos.schedules.update(id, { ...cols, databases_enc: this.sealDatabases(id, dbs), updated_at: iso(this.d.now()) });
     await this.audit.record(actor, 'schedule.update', { kind: 'schedule', id }, describe(cur.host_id, input));
     await this.push(cur.host_id);
-    return scheduleView((await this.d.repos.schedules.findById(id))!);
+    return this.view((await this.d.repos.schedules.findById(id))!);
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
@@ -80,8 +86,28 @@ export class ScheduleService {
       throw new DomainError('validation_failed', 'pre_hook/post_hook are only allowed on backup schedules', { pre_hook: 'backup schedules only' });
     }
     if ((hooks || input.run_as != null) && !isAdmin(actor)) throw new DomainError('forbidden', 'only admins may set hooks or run_as');
-    if (input.kind === 'backup' && input.paths.length === 0) throw new DomainError('validation_failed', 'a backup schedule needs at least one path', { paths: 'required' });
+    if (input.databases.length > 0 && input.kind !== 'backup') throw new DomainError('validation_failed', 'databases are only allowed on backup schedules', { databases: 'backup schedules only' });
+    if (input.kind === 'backup' && input.paths.length === 0 && input.databases.length === 0) throw new DomainError('validation_failed', 'a backup schedule needs at least one path or database', { paths: 'required' });
     if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
+  }
+
+  /** Refuses databases for a host whose agent is known to predate them (409). */
+  private checkAgent(host: Parameters<typeof databasesRefusal>[0], input: ScheduleInput): void {
+    const why = input.databases.length > 0 ? databasesRefusal(host) : null;
+    if (why) throw new DomainError('invalid_state', why, { databases: 'the agent cannot dump databases' });
+  }
+
+  /** The API view: databases without their passwords. */
+  private view(r: ScheduleRow) {
+    return scheduleView(r, databaseViews(this.openDatabases(r)));
+  }
+
+  private sealDatabases(id: string, dbs: readonly DatabaseTarget[]): string | null {
+    return dbs.length > 0 ? this.d.box.sealJson(dbs, `databases:${id}`) : null;
+  }
+
+  private openDatabases(r: ScheduleRow): DatabaseTarget[] {
+    return r.databases_enc ? this.d.box.openJson<DatabaseTarget[]>(r.databases_enc, `databases:${r.id}`) : [];
   }
 
   /** Row columns for `s`; when `keep` is given (non-admin edit) its hooks are preserved. */
@@ -134,14 +160,18 @@ export class ScheduleService {
       const tz = r.time_zone ?? host?.time_zone ?? null;
       return tz ? { time_zone: tz } : {};
     };
+    // An agent that did not announce `databases` would drop them and back up the paths only:
+    // such schedules go to it disabled instead.
+    const dumps = host ? databasesRefusal(host) === null : false;
     const schedules: ScheduleSpec[] = rows.map((r) => ({
-      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1,
+      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1 && (dumps || !r.databases_enc),
       paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
       retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,
       options: JSON.parse(r.options) as ScheduleSpec['options'],
       pre_hook: r.pre_hook_enc ? this.d.box.open(r.pre_hook_enc, `hook:pre:${r.id}`) : r.kind === 'backup' ? defPre : null,
       post_hook: r.post_hook_enc ? this.d.box.open(r.post_hook_enc, `hook:post:${r.id}`) : r.kind === 'backup' ? defPost : null,
       run_as: r.run_as,
+      ...(r.kind === 'backup' && r.databases_enc && dumps ? { databases: this.openDatabases(r) } : {}),
     }));
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }
@@ -168,5 +198,6 @@ function describe(hostId: string, s: ScheduleInput): Record<string, unknown> {
   return {
     host_id: hostId, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled, paths: s.paths, tags: s.tags,
     pre_hook_set: s.pre_hook != null, post_hook_set: s.post_hook != null, run_as: s.run_as,
+    ...(s.databases.length ? { databases: databaseViews(s.databases) } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { HostView, JobView } from '@restic-manager/protocol';
+import type { DatabaseView, HostView, JobView } from '@restic-manager/protocol';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { RepoRow } from '../repositories/repo.repository.js';
@@ -83,7 +83,7 @@ export const snapshotView = (s: SnapshotRow) => ({
   file_count: s.file_count,
 });
 
-export const scheduleView = (s: ScheduleRow) => ({
+export const scheduleView = (s: ScheduleRow, databases: DatabaseView[] = []) => ({
   id: s.id,
   host_id: s.host_id,
   kind: s.kind,
@@ -98,6 +98,7 @@ export const scheduleView = (s: ScheduleRow) => ({
   has_pre_hook: s.pre_hook_enc != null,
   has_post_hook: s.post_hook_enc != null,
   run_as: s.run_as,
+  databases,
   created_at: s.created_at,
   updated_at: s.updated_at,
 });

@@ -58,6 +58,10 @@ export interface HostsTable {
   post_hook_default_enc: ColumnType<string | null, string | null | undefined, string | null>;
   /** IANA time zone set by an operator (migration 0006); default zone of the host's schedules. */
   time_zone: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0009: JSON `hello.features` of the last hello; null = the agent never said. */
+  agent_features: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0009: the last databases.report as JSON (no secrets); null = none yet. */
+  discovered_databases: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {
@@ -118,6 +122,8 @@ export interface SchedulesTable {
   pre_hook_enc: string | null;
   post_hook_enc: string | null;
   run_as: string | null;
+  /** Migration 0009: sealed JSON DatabaseTarget[] (passwords included), AAD `databases:<id>`. */
+  databases_enc: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }

@@ -12,6 +12,7 @@ import { LoginPage } from './pages/login.js';
 import { UserRow, UsersCard } from './pages/settings.js';
 import { bandwidthOf, list, nest, opt, parseForm } from './forms.js';
 import type { WebCtx } from './web-context.js';
+import { databasesFromForm } from './pages/schedule-databases.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
 
 const TagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
@@ -84,8 +85,10 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     if (kind === 'backup') {
       const given = list(a.paths);
       const tags = list(a.tags);
-      args = { paths: given.length ? given : await w.read.defaultBackupPaths(id), ...(tags.length ? { tags } : {}), ...bandwidthOf(a) };
-      if ((args.paths as string[]).length === 0) {
+      const databases = databasesFromForm(a.databases);
+      const paths = given.length || databases.length ? given : await w.read.defaultBackupPaths(id);
+      args = { paths, ...(tags.length ? { tags } : {}), ...bandwidthOf(a), ...(databases.length ? { databases } : {}) };
+      if (paths.length === 0 && databases.length === 0) {
         throw new DomainError('validation_failed', 'no paths to back up: enter them in the Run now panel of the host page (or add a backup schedule)', { 'args.paths': 'enter at least one path' });
       }
     } else if (!['check', 'unlock', 'init', 'prune', 'snapshots', 'stats'].includes(kind)) {

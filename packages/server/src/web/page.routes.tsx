@@ -78,7 +78,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const editId = c.req.query('edit');
       const editing = editId ? items.find((i) => i.id === editId) : undefined;
       if (editId && !editing) throw new DomainError('not_found', `schedule ${editId} is not one of this host's schedules`);
-      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} /></div>;
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
       body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></div>;

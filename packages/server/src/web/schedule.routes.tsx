@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { bandwidthOf, list, nest, numOrRaw, opt, parseForm } from './forms.js';
 import { CronPreviewView } from './pages/schedule-editor.js';
+import { databasesFromForm } from './pages/schedule-databases.js';
 import type { OverdueItem } from './pages/schedule-editor.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo } from './web-context.js';
@@ -31,6 +32,7 @@ function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
     retention_policy: Object.keys(policy).length ? policy : null,
     options: bandwidthOf(f.options),
     pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
+    databases: databasesFromForm(f.databases),
   });
 }
 

@@ -102,7 +102,7 @@ export class AgentGateway {
           }
           ready = true;
           const out = await this.events.hello(host, msg);
-          for (const m of out) this.sendRaw(ws, m.type === 'hello' ? { ...m, outbox_acks: true } : m);
+          for (const m of out) this.sendRaw(ws, m.type === 'hello' ? { ...m, outbox_acks: true, databases_report: true } : m);
           await this.events.afterHello(host, out);
           return;
         }
@@ -164,6 +164,8 @@ export class AgentGateway {
         return e.repoStats(host, m);
       case 'schedule.ack':
         return e.scheduleAck(host, m);
+      case 'databases.report':
+        return e.databasesReport(host, m);
     }
   }
 

@@ -168,6 +168,7 @@ export interface ScheduleItem {
   retention_policy: Record<string, unknown> | null;
   has_pre_hook: boolean;
   has_post_hook: boolean;
+  databases?: { engine: string; database?: string | undefined; all?: true | undefined; container?: string | undefined }[];
 }
 
 export function SchedulesTab(props: { host: HostView; schedules: ScheduleItem[] }) {
@@ -195,7 +196,7 @@ export function SchedulesTab(props: { host: HostView; schedules: ScheduleItem[] 
                 <tr>
                   <td>{s.kind}</td>
                   <td class="mono">{s.cron_expr}{s.time_zone ? <span class="faint"> {s.time_zone}</span> : null}</td>
-                  <td class="mono">{s.paths.join(', ') || <span class="faint">—</span>}<div><Tags tags={s.tags} /></div></td>
+                  <td class="mono">{s.paths.join(', ') || (s.databases?.length ? null : <span class="faint">—</span>)}{s.databases?.length ? <div class="db-list">{s.databases.map((d) => `${d.engine}:${d.all ? '*' : d.database ?? ''}${d.container ? `@${d.container}` : ''}`).join(', ')}</div> : null}<div><Tags tags={s.tags} /></div></td>
                   <td class="hide-sm mono">{s.retention_policy ? Object.entries(s.retention_policy).map(([k, v]) => `${k.replace('keep_', '')}=${String(v)}`).join(' ') : <span class="faint">—</span>}</td>
                   <td class="hide-sm">{s.has_pre_hook || s.has_post_hook ? [s.has_pre_hook ? 'pre' : '', s.has_post_hook ? 'post' : ''].filter(Boolean).join(' + ') : <span class="faint">—</span>}</td>
                   <td>{s.enabled ? <Badge tone="ok">on</Badge> : <Badge tone="neutral">off</Badge>}</td>

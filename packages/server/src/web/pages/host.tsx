@@ -2,6 +2,7 @@ import type { Child } from 'hono/jsx';
 import type { HostView } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
+import { DatabaseRow } from './schedule-databases.js';
 import { Field, HostStatusBadge, JobStatusBadge, RelTime, Tabs, Tags } from '../components/ui.js';
 
 export type HostTab = 'snapshots' | 'jobs' | 'repo' | 'schedules' | 'settings';
@@ -98,6 +99,11 @@ function RunPanel(props: { host: HostView; defaultPaths: string[] }) {
                 <input id="f-args.limit_download_kbps" name="args.limit_download_kbps" inputmode="numeric" size={6} />
               </Field>
             </div>
+          </details>
+          <details class="run-databases" id="run-databases">
+            <summary class="muted" style="cursor:pointer;padding-bottom:6px">Dump a database</summary>
+            <p class="muted" style="margin:0 0 6px">pg_dump / mariadb-dump straight into its own snapshot (tags <code>db:&lt;engine&gt;</code>, <code>db-name:&lt;name&gt;</code>). Clear the paths above to dump only the database.</p>
+            <DatabaseRow i={0} d={null} prefix="args.databases" />
           </details>
           <div class="form-actions">
             <button class="btn primary" type="submit" id="run-now">Run now</button>

@@ -123,7 +123,16 @@ function JobStats(props: { stats: Record<string, unknown> | null }) {
   const s = props.stats;
   if (!s || Object.keys(s).length === 0) return <div class="muted">Statistics appear when the job finishes.</div>;
   const entries = Object.entries(s).filter(([, v]) => typeof v === 'number' || typeof v === 'string').slice(0, 16);
+  const dbs = Array.isArray(s.databases) ? (s.databases as { engine?: string; database?: string; snapshot_id?: string; bytes?: number; error?: string }[]) : [];
   return (
+    <>
+    {dbs.length ? (
+      <ul id="job-databases" style="margin:0 0 8px 18px;padding:0">
+        {dbs.slice(0, 64).map((d) => (
+          <li class="mono">{d.engine ?? ''} {d.database ?? ''}: {d.snapshot_id ? `snapshot ${d.snapshot_id.slice(0, 8)} (${fmtCount(d.bytes ?? 0)} bytes)` : `no snapshot — ${d.error ?? 'failed'}`}</li>
+        ))}
+      </ul>
+    ) : null}
     <dl class="kv" id="job-stats">
       {entries.map(([k, v]) => {
         const key = snake(k);
@@ -137,6 +146,7 @@ function JobStats(props: { stats: Record<string, unknown> | null }) {
         );
       })}
     </dl>
+    </>
   );
 }
 

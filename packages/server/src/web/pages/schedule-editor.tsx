@@ -3,6 +3,9 @@ import { canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Empty, Field, RelTime } from '../components/ui.js';
 import type { CronPreview } from '../../services/schedule-preview.js';
 import type { LockInfo } from '../../services/maintenance.service.js';
+import type { DatabaseView } from '@restic-manager/protocol';
+import { DatabasesFieldset } from './schedule-databases.js';
+import type { Discovered } from './schedule-databases.js';
 
 /* Issue 6 UI pieces: schedule editor with live cron preview, maintenance card (run-now,
    locks, maintenance credential), host default hooks, overdue schedules. */
@@ -50,6 +53,7 @@ export interface EditableSchedule extends ScheduleListItem {
   has_pre_hook: boolean;
   has_post_hook: boolean;
   run_as: string | null;
+  databases?: DatabaseView[];
 }
 
 const KINDS = ['backup', 'forget', 'prune', 'check'] as const;
@@ -60,7 +64,7 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : Array.
  * With `editing`, the form is filled from that schedule and saves it in place (PUT /schedules/:id);
  * otherwise it creates a new one.
  */
-export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null; hostTimeZone?: string | null }) {
+export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null; hostTimeZone?: string | null; discovered?: Discovered | null }) {
   if (!canOperate(props.viewer)) return null;
   const id = props.hostId;
   const admin = isAdmin(props.viewer);
@@ -108,6 +112,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms" hx-target="#cron-preview" hx-include="#f-cron_expr" />
             </Field>
             <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}>{e ? e.paths.join('\n') : ''}</textarea></Field>
+            <DatabasesFieldset databases={e?.databases ?? []} discovered={props.discovered ?? null} />
             <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
             <Field name="tags" label="Tags"><input id="f-tags" name="tags" value={str(e?.tags)} /></Field>
             <fieldset class="field"><legend>Retention (forget)</legend>

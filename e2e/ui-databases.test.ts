@@ -1,0 +1,81 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Session, UiServer } from './ui-harness.js';
+import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, signIn, startUiServer } from './ui-harness.js';
+
+/*
+ * The schedule editor's Databases section in real Chromium (docs/databases.md): a backup schedule
+ * with only a database is saved, listed, edited without retyping the password (kept), and the
+ * password never comes back to the browser; a bad port is refused next to its field.
+ */
+describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: databases on a backup schedule', { timeout: 90_000 }, () => {
+  let ui: UiServer;
+  let browser: Browser;
+  let admin: Session;
+  let hostId = '';
+  const PW = 'ui-db-pw-MARKER-8e21';
+
+  beforeAll(async () => {
+    if (!chromiumCheck.ok) console.warn(`skipping the databases editor test: ${chromiumCheck.reason}`);
+    ui = await startUiServer();
+    const added = await ui.server.services.hosts.addHost({ kind: 'system' }, { name: 'db01', tags: [], repository: { url: 'rest:http://127.0.0.1:9/db01/', append_only: true } });
+    hostId = added.host_id;
+    browser = await launchBrowser();
+    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ui?.stop();
+  });
+
+  it('saves a databases-only backup schedule, keeps the password on edit and never shows it', async () => {
+    const page = admin.page;
+    const svc = ui.server.services;
+    await page.goto(`/hosts/${hostId}/schedules`);
+    await page.selectOption('#f-kind', 'backup');
+    await page.fill('#f-cron_expr', '0 2 * * *');
+    await page.selectOption('#f-databases\\.0\\.engine', 'postgres');
+    await page.fill('#f-databases\\.0\\.database', 'app');
+    await page.fill('#f-databases\\.0\\.host', '127.0.0.1');
+    await page.fill('#f-databases\\.0\\.port', 'abc');
+    await page.fill('#f-databases\\.0\\.user', 'backup');
+    await page.fill('#f-databases\\.0\\.password', PW);
+    await page.click('#schedule-form button[type=submit]');
+    await expect.poll(() => page.textContent('[data-field-error="databases.0.port"]')).toBeTruthy();
+    expect((await svc.schedules.list(hostId)).items).toHaveLength(0);
+
+    await page.fill('#f-databases\\.0\\.port', '5432');
+    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    const [created] = (await svc.schedules.list(hostId)).items;
+    expect(created).toMatchObject({ kind: 'backup', paths: [], databases: [{ engine: 'postgres', database: 'app', host: '127.0.0.1', port: 5432, user: 'backup', has_password: true }] });
+    expect(await page.textContent('main')).toContain('postgres:app');
+    const spec = (await svc.schedules.scheduleSet(hostId)).schedules[0];
+    expect(spec?.databases?.[0]?.password).toBe(PW);
+
+    await Promise.all([page.waitForURL(/edit=/), page.click(`[data-schedule-id="${created!.id}"] a:has-text("Edit")`)]);
+    expect(await page.inputValue('#f-databases\\.0\\.database')).toBe('app');
+    expect(await page.inputValue('#f-databases\\.0\\.password')).toBe('');
+    expect(await page.getAttribute('#f-databases\\.0\\.password', 'placeholder')).toBe('(set — empty keeps it)');
+    expect(await page.content()).not.toContain(PW);
+    // add a second row: all MariaDB databases in a container
+    await page.selectOption('#f-databases\\.1\\.engine', 'mariadb');
+    await page.fill('#f-databases\\.1\\.database', '*');
+    await page.fill('#f-databases\\.1\\.container', 'wiki-mariadb');
+    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    const [edited] = (await svc.schedules.list(hostId)).items;
+    expect(edited?.databases).toEqual([
+      { engine: 'postgres', database: 'app', host: '127.0.0.1', port: 5432, user: 'backup', has_password: true },
+      { engine: 'mariadb', all: true, container: 'wiki-mariadb', has_password: false },
+    ]);
+    expect((await svc.schedules.scheduleSet(hostId)).schedules[0]?.databases?.[0]?.password).toBe(PW);
+    expect(await page.textContent('main')).toContain('mariadb:*@wiki-mariadb');
+
+    // choosing "remove" for a row drops it
+    await page.goto(`/hosts/${hostId}/schedules?edit=${created!.id}`);
+    await page.selectOption('#f-databases\\.1\\.engine', '');
+    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    expect((await svc.schedules.list(hostId)).items[0]?.databases).toHaveLength(1);
+    expect(await page.content()).not.toContain(PW);
+    expect(admin.pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,124 @@
+import http from 'node:http';
+import type { DatabaseEngine } from '@restic-manager/protocol';
+
+/**
+ * Docker Engine API over its unix socket (read-only calls): `GET /containers/json` lists the
+ * running containers, `GET /containers/{id}/json` gives each database container's `Config.Env`
+ * (the list does not carry it). API reference: https://docs.docker.com/reference/api/engine/
+ * ("Containers" → "List containers", "Inspect a container"). Errors are values.
+ */
+export type Get = (path: string) => Promise<{ ok: true; status: number; body: unknown } | { ok: false; error: string }>;
+
+export function socketGet(socketPath: string, timeoutMs = 5000): Get {
+  return (path) =>
+    new Promise((resolve) => {
+      const req = http.get({ socketPath, path, headers: { host: 'docker' }, timeout: timeoutMs }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          if (text.length < 8_000_000) text += d;
+        });
+        res.on('end', () => {
+          try {
+            resolve({ ok: true, status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
+          } catch {
+            resolve({ ok: false, error: `GET ${path}: not JSON (status ${res.statusCode ?? '?'})` });
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (e) => resolve({ ok: false, error: `${socketPath}: ${e.message}` }));
+    });
+}
+
+/** A database found in a container. `password_env` names the variable holding it, never its value. */
+export interface ContainerDatabase {
+  engine: DatabaseEngine;
+  container: string;
+  container_id: string;
+  image: string;
+  user: string | null;
+  database: string | null;
+  password_env: string | null;
+  /** Host port published for the server's port, if any. */
+  published_port: number | null;
+}
+
+const IMAGE_ENGINES: [RegExp, DatabaseEngine][] = [
+  [/(^|\/)(postgres|postgis\/postgis|timescale\/timescaledb[\w-]*|bitnami\/postgresql)(:|@|$)/, 'postgres'],
+  [/(^|\/)(mariadb|bitnami\/mariadb)(:|@|$)/, 'mariadb'],
+  [/(^|\/)(mysql|mysql\/mysql-server|bitnami\/mysql|percona)(:|@|$)/, 'mysql'],
+];
+
+export function engineOfImage(image: string): DatabaseEngine | null {
+  for (const [re, engine] of IMAGE_ENGINES) if (re.test(image)) return engine;
+  return null;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
+
+function envMap(env: unknown): Map<string, string> {
+  const m = new Map<string, string>();
+  if (!Array.isArray(env)) return m;
+  for (const e of env) {
+    if (typeof e !== 'string') continue;
+    const i = e.indexOf('=');
+    if (i > 0) m.set(e.slice(0, i), e.slice(i + 1));
+  }
+  return m;
+}
+
+/** What the image's documented environment says about user, database and password. */
+export function fromEnv(engine: DatabaseEngine, env: Map<string, string>): Pick<ContainerDatabase, 'user' | 'database' | 'password_env'> {
+  const has = (k: string): string | null => (env.has(k) ? k : null);
+  if (engine === 'postgres') {
+    const user = env.get('POSTGRES_USER') ?? env.get('POSTGRESQL_USERNAME') ?? 'postgres';
+    return { user, database: env.get('POSTGRES_DB') ?? env.get('POSTGRESQL_DATABASE') ?? user, password_env: has('POSTGRES_PASSWORD') ?? has('POSTGRESQL_PASSWORD') };
+  }
+  const p = engine === 'mariadb' ? 'MARIADB_' : 'MYSQL_';
+  const user = env.get(`${p}USER`) ?? env.get('MYSQL_USER') ?? 'root';
+  const rootPw = has(`${p}ROOT_PASSWORD`) ?? has('MYSQL_ROOT_PASSWORD');
+  const userPw = has(`${p}PASSWORD`) ?? has('MYSQL_PASSWORD');
+  return { user: user === 'root' ? 'root' : user, database: env.get(`${p}DATABASE`) ?? env.get('MYSQL_DATABASE') ?? null, password_env: user === 'root' ? rootPw : userPw ?? rootPw };
+}
+
+function publishedPort(ports: unknown, engine: DatabaseEngine): number | null {
+  const want = engine === 'postgres' ? 5432 : 3306;
+  if (!Array.isArray(ports)) return null;
+  for (const p of ports) if (isObj(p) && p.PrivatePort === want && typeof p.PublicPort === 'number') return p.PublicPort;
+  return null;
+}
+
+/** Parses the list and inspect bodies into database containers (pure; the fixture test calls it). */
+export function parseContainers(list: unknown, inspect: (id: string) => unknown): ContainerDatabase[] {
+  if (!Array.isArray(list)) return [];
+  const out: ContainerDatabase[] = [];
+  for (const c of list) {
+    if (!isObj(c)) continue;
+    const id = str(c.Id);
+    const image = str(c.Image) ?? '';
+    const engine = engineOfImage(image);
+    if (!id || !engine) continue;
+    const name = (Array.isArray(c.Names) ? c.Names.map(str).find(Boolean) : null)?.replace(/^\//, '') ?? id.slice(0, 12);
+    const detail = inspect(id);
+    const cfg = isObj(detail) && isObj(detail.Config) ? detail.Config : {};
+    out.push({ engine, container: name, container_id: id, image, ...fromEnv(engine, envMap(cfg.Env)), published_port: publishedPort(c.Ports, engine) });
+  }
+  return out;
+}
+
+/** Lists running database containers through the API. */
+export async function discoverContainers(get: Get): Promise<{ ok: true; databases: ContainerDatabase[] } | { ok: false; error: string }> {
+  const list = await get('/containers/json');
+  if (!list.ok) return list;
+  if (list.status !== 200) return { ok: false, error: `GET /containers/json: status ${list.status}` };
+  const details = new Map<string, unknown>();
+  for (const c of Array.isArray(list.body) ? list.body : []) {
+    if (!isObj(c) || !str(c.Id) || !engineOfImage(str(c.Image) ?? '')) continue;
+    const id = c.Id as string;
+    const d = await get(`/containers/${encodeURIComponent(id)}/json`);
+    if (d.ok && d.status === 200) details.set(id, d.body);
+  }
+  return { ok: true, databases: parseContainers(list.body, (id) => details.get(id)) };
+}

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { LineSplitter } from '@restic-manager/engines';
+import type { ToolCommand } from './commands.js';
+import { lookupUser } from '../jobs/users.js';
+
+/** How a dump tool ended. `error` is its last stderr line (redacted) when it failed. */
+export interface DumpExit {
+  ok: boolean;
+  exitCode: number | null;
+  error: string | null;
+}
+
+export interface DumpProcess {
+  /**
+   * The tool's stdout. It ends only after the tool exited with status 0, so a consumer (restic
+   * --stdin) never sees end-of-file for a dump that failed half-way: on failure the stream just
+   * stops, and the caller must stop the consumer (see runDumpIntoRestic).
+   */
+  stdout: Readable;
+  /** Resolves once the tool exited and its output was drained. Never rejects. */
+  exited: Promise<DumpExit>;
+  pid: number | undefined;
+  /** SIGTERM, then SIGKILL after 5 s. */
+  kill(): void;
+}
+
+export interface DumpProcessOptions {
+  /** The base environment (PATH, LANG...); the command's own env (password) is added to it. */
+  baseEnv: Record<string, string>;
+  /** Each stderr line, already redacted. */
+  onStderr: (line: string) => void;
+  redact: (s: string) => string;
+}
+
+/**
+ * Starts a dump tool with stdout piped (back-pressure: the tool blocks when restic reads
+ * slower) and stderr read line by line. Nothing is written to disk.
+ */
+export function startDump(cmd: ToolCommand, o: DumpProcessOptions): DumpProcess {
+  const out = new PassThrough({ highWaterMark: 256 * 1024 });
+  let last: string | null = null;
+  let spawnError: string | null = null;
+  const env = { ...o.baseEnv, ...cmd.env };
+  let ids: { uid: number; gid: number } | Record<string, never> = {};
+  if (cmd.runAs) {
+    const u = lookupUser(cmd.runAs);
+    if (!u) return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error: `run_as user '${cmd.runAs}' does not exist on this host` }), pid: undefined, kill: () => undefined };
+    ids = { uid: u.uid, gid: u.gid };
+    Object.assign(env, { HOME: u.home, USER: u.name, LOGNAME: u.name });
+  }
+  // With run_as, libuv drops to that uid/gid (and clears supplementary groups) before exec.
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(cmd.binary, cmd.args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(cmd.runAs ? { cwd: '/' } : {}), ...ids });
+  } catch (err) {
+    const error = o.redact(`${cmd.binary}: ${(err as Error).message}`);
+    return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error }), pid: undefined, kill: () => undefined };
+  }
+  const err = new LineSplitter((line) => {
+    const clean = o.redact(line.trim());
+    if (!clean) return;
+    last = clean;
+    o.onStderr(clean);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => err.push(d));
+  child.stdout!.pipe(out, { end: false });
+  let killTimer: NodeJS.Timeout | undefined;
+  const exited = new Promise<DumpExit>((resolve) => {
+    child.once('error', (e) => {
+      spawnError = o.redact(`${cmd.binary}: ${e.message}`);
+      if (child.pid === undefined) resolve({ ok: false, exitCode: null, error: spawnError });
+    });
+    child.once('close', (code, signal) => {
+      err.end();
+      clearTimeout(killTimer);
+      if (code === 0) {
+        out.end();
+        resolve({ ok: true, exitCode: 0, error: null });
+        return;
+      }
+      const why = spawnError ?? last ?? (signal ? `killed by ${signal}` : `exit status ${code ?? '?'}`);
+      resolve({ ok: false, exitCode: code, error: why });
+    });
+  });
+  return {
+    stdout: out,
+    exited,
+    pid: child.pid,
+    kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), 5000);
+    },
+  };
+}
+
+/** Runs a short query tool (database listing) and returns its stdout lines, or its error. */
+export async function runQuery(cmd: ToolCommand, o: Omit<DumpProcessOptions, 'onStderr'>): Promise<{ ok: true; lines: string[] } | { ok: false; error: string }> {
+  const p = startDump(cmd, { ...o, onStderr: () => undefined });
+  let text = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => {
+    if (text.length < 1_000_000) text += d;
+  });
+  const r = await p.exited;
+  if (!r.ok) return { ok: false, error: r.error ?? 'failed' };
+  return { ok: true, lines: text.split('\n').map((l) => l.trim()).filter(Boolean) };
+}
