@@ -18,6 +18,7 @@ export const STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   token_expired: 410,
   token_used: 410,
   too_many_attempts: 429,
+  agent_unavailable: 503,
 };
 
 export function errorResponse(c: Context, code: string, message: string, status: ContentfulStatusCode, fields?: Record<string, string>) {

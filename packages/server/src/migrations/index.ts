@@ -5,6 +5,7 @@ import * as m0003 from './0003_ui_indexes.js';
 import * as m0004 from './0004_user_disabled.js';
 import * as m0005 from './0005_maintenance.js';
 import * as m0006 from './0006_host_time_zone.js';
+import * as m0008 from './0008_restore_credentials.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_user_disabled': m0004,
   '0005_maintenance': m0005,
   '0006_host_time_zone': m0006,
+  '0008_restore_credentials': m0008,
 };

@@ -14,7 +14,9 @@ export type DomainErrorCode =
   | 'token_invalid'
   | 'token_expired'
   | 'token_used'
-  | 'too_many_attempts';
+  | 'too_many_attempts'
+  /** The host's agent is offline or did not answer a request in time. */
+  | 'agent_unavailable';
 
 export class DomainError extends Error {
   constructor(

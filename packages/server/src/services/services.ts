@@ -1,4 +1,5 @@
 import { AgentEventsService } from './agent-events.service.js';
+import { AgentRequests } from './agent-requests.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthOptions } from './auth.service.js';
@@ -10,7 +11,9 @@ import { JobHub } from './job-hub.js';
 import { JobService } from './job.service.js';
 import { MaintenanceScheduler } from './maintenance-scheduler.js';
 import { MaintenanceService } from './maintenance.service.js';
+import { RestoreService } from './restore.service.js';
 import { ScheduleService } from './schedule.service.js';
+import { SnapshotBrowseService } from './snapshot-browse.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -27,6 +30,9 @@ export interface Services {
   maintenance: MaintenanceService;
   /** Issue 6: the server-side clock of forget/prune schedules (started by startServer). */
   maintenanceScheduler: MaintenanceScheduler;
+  /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
+  browse: SnapshotBrowseService;
+  restore: RestoreService;
 }
 
 export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
@@ -38,7 +44,16 @@ export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
   const fleet = new FleetService(d, audit);
   const maintenance = new MaintenanceService(d, audit, schedules);
   jobs.maintenance = maintenance;
+  const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
+  const browse = new SnapshotBrowseService(d, requests);
+  const restore = new RestoreService(d, audit, jobs, hosts, browse, requests);
+  jobs.restore = restore;
+  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet);
+  agentEvents.requests = requests;
+  agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
   return {
+    browse,
+    restore,
     maintenance,
     maintenanceScheduler: new MaintenanceScheduler(d, audit, jobs, maintenance),
     audit,
@@ -48,7 +63,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
     jobs,
     schedules,
     fleet,
-    agentEvents: new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet),
+    agentEvents,
     hub,
   };
 }

@@ -195,6 +195,19 @@ export interface AuditLogTable {
   payload: string;
 }
 
+/** Migration 0008: the temporary credential of a cross-host restore job. */
+export interface RestoreCredentialsTable {
+  job_id: string;
+  source_host_id: string;
+  target_host_id: string;
+  mode: 'temporary_key' | 'stored_credential';
+  key_id: string | null;
+  secret_enc: string | null;
+  issued_at: string;
+  revoked_at: string | null;
+  revoke_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -209,4 +222,5 @@ export interface Database {
   snapshots: SnapshotsTable;
   alerts: AlertsTable;
   audit_log: AuditLogTable;
+  restore_credentials: RestoreCredentialsTable;
 }

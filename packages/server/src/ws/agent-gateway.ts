@@ -164,6 +164,9 @@ export class AgentGateway {
         return e.repoStats(host, m);
       case 'schedule.ack':
         return e.scheduleAck(host, m);
+      case 'snapshot.ls.result':
+      case 'repo.key.result':
+        return e.requestResult(host, m);
     }
   }
 
