@@ -1,4 +1,4 @@
-import type { Connection, Engine, EngineError } from '@restic-manager/engines';
+import type { Connection, Engine, EngineError, Result } from '@restic-manager/engines';
 import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
 import type { RequestFrame } from '../wire.js';
@@ -86,6 +86,16 @@ export class RequestHandler {
     reply({ entries: page, has_more: more });
   }
 
+  /** Retries `fn` while restic reports a held lock (a backup or another restic run of this repository). */
+  private async lockRetry<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+    let r = await fn();
+    for (let i = 1; i < LOCK_ATTEMPTS && !r.ok && r.error.kind === 'lock_failed'; i++) {
+      await new Promise((res) => setTimeout(res, LOCK_DELAY_MS));
+      r = await fn();
+    }
+    return r;
+  }
+
   private async key(f: Extract<RequestFrame, { type: 'repo.key.add' | 'repo.key.remove' }>): Promise<void> {
     const reply = (keyId: string | null, error: string | null): void => this.d.send({ type: 'repo.key.result', request_id: f.request_id, key_id: keyId, error });
     const s = this.d.secrets();
@@ -93,15 +103,19 @@ export class RequestHandler {
     const engine = await this.d.engine();
     if (f.type === 'repo.key.add') {
       this.d.log.addSecret(f.password);
-      const r = await engine.keyAdd(this.conn(s), { newPassword: f.password, user: 'restore', host: `job-${f.job_id.slice(0, 8)}` }, { timeoutMs: this.d.timeoutMs ?? 60_000 });
+      const r = await this.lockRetry(() => engine.keyAdd(this.conn(s), { newPassword: f.password, user: 'restore', host: `job-${f.job_id.slice(0, 8)}` }, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
       this.d.log.info(r.ok ? 'added a temporary restore key' : 'cannot add a temporary restore key', { job_id: f.job_id, ...(r.ok ? { key_id: r.value.keyId.slice(0, 8) } : { error: r.error.message }) });
       return r.ok ? reply(r.value.keyId, null) : reply(null, r.error.message);
     }
-    const r = await engine.keyRemove(this.conn(s), f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 });
+    const r = await this.lockRetry(() => engine.keyRemove(this.conn(s), f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
     this.d.log.info(r.ok ? 'removed a temporary restore key' : 'cannot remove a temporary restore key', { job_id: f.job_id, key_id: f.key_id.slice(0, 8), ...(r.ok ? {} : { error: r.error.message }) });
     reply(r.ok ? f.key_id : null, r.ok ? null : r.error.message);
   }
 }
+
+/** Attempts of a key add/remove that met a lock (restic 0.14 takes an exclusive lock for `key remove`). */
+const LOCK_ATTEMPTS = 8;
+const LOCK_DELAY_MS = 1500;
 
 function lsError(e: EngineError, snapshot: string): { error: string; error_kind: string } {
   if (/no matching ID found|invalid id/i.test(`${e.message}\n${e.stderrTail.join('\n')}`)) {
