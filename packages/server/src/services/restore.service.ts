@@ -41,7 +41,8 @@ export class RestoreService {
     return this.d.repos.restoreCredentials;
   }
 
-  async submit(actor: Actor, targetHostId: string, body: RestoreRequest) {
+  /** Validates a wizard body and resolves hosts and snapshot; throws the same errors as submit. */
+  private async check(targetHostId: string, body: RestoreRequest) {
     const target = await this.d.repos.hosts.findById(targetHostId);
     if (!target) throw notFound('host', targetHostId);
     const sourceId = body.source_host_id ?? targetHostId;
@@ -50,8 +51,28 @@ export class RestoreService {
     const snap = await this.browse.resolveSnapshot(sourceId, body.snapshot_id);
     if (!snap) throw invalid('snapshot_id', `snapshot ${body.snapshot_id} is not among the snapshots of host ${source.name}`);
     const targetDir = body.restore_to === 'original' ? '/' : (body.target ?? '');
-    const plan = planRestore({ target: targetDir, include: body.include, exclude: body.exclude, remap: body.remap }, (to) => to);
+    const plan = planRestore({ target: targetDir, include: body.include, exclude: body.exclude, remap: body.remap }, (to) => `${to}.staging`);
     if (!plan.ok) throw invalid(plan.field, plan.message);
+    return { target, source, sourceId, snap, targetDir, parts: plan.parts };
+  }
+
+  /**
+   * What a submit would do, without doing it (the wizard's confirm step): the hosts, the
+   * snapshot, the restic runs and which credential a cross-host restore would use now.
+   */
+  async preview(targetHostId: string, body: RestoreRequest) {
+    const c = await this.check(targetHostId, body);
+    const cross = c.sourceId !== targetHostId;
+    return {
+      source: { id: c.source.id, name: c.source.name }, target: { id: c.target.id, name: c.target.name, online: this.d.agents.isConnected(c.target.id) },
+      snapshot: c.snap, restore_to: body.restore_to, target_dir: c.targetDir, include: body.include, remap: body.remap, verify: body.verify,
+      parts: c.parts.map((p) => ({ target: p.target, include: p.include, exclude: p.exclude, ...(p.move ? { move: { from: p.move.from.slice(p.target.length), to: p.move.to } } : {}) })),
+      credential: !cross ? 'own' as const : this.d.agents.isConnected(c.sourceId) ? 'temporary_key' as const : 'stored_credential' as const,
+    };
+  }
+
+  async submit(actor: Actor, targetHostId: string, body: RestoreRequest) {
+    const { target, source, sourceId, snap, targetDir } = await this.check(targetHostId, body);
     const args = {
       snapshot_id: snap.id, target: targetDir, include: body.include, exclude: body.exclude, verify: body.verify,
       ...(body.remap.length ? { remap: body.remap } : {}),

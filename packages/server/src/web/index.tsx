@@ -5,6 +5,7 @@ import { DomainError } from '../services/errors.js';
 import { mountActions } from './action.routes.js';
 import { ErrorPage } from './components/error-page.js';
 import { mountPages } from './page.routes.js';
+import { mountRestoreUi } from './restore.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { WebReadModel } from './read-model.js';
 import { mountStatic } from './static.js';
@@ -40,6 +41,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
     }
   });
   mountScheduleUi(app, w);
+  mountRestoreUi(app, w);
   mountActions(app, w);
   mountPages(app, w);
 };
