@@ -118,6 +118,27 @@ describe('restore wizard API (fake agents)', () => {
     expect(JSON.stringify(audit)).not.toContain(tempPasswords[0]);
   });
 
+  it('cross-host: a restore cancelled before the target agent got it still has its temporary key removed', async () => {
+    const removed: string[] = [];
+    a.agent.o.onMessage = (m, ag) => {
+      if (m.type === 'repo.key.add') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'cafe0123cafe0123' });
+      if (m.type === 'repo.key.remove') {
+        removed.push(m.key_id);
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+      }
+    };
+    await b.agent.close();
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${b.hostId}`)).body.status === 'offline');
+    const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/x' });
+    expect(r.status, r.text).toBe(202);
+    expect(r.body.dispatched).toBe(false);
+    expect((await h.admin.req('POST', `/api/jobs/${r.body.job.id}/cancel`)).status).toBe(202);
+    await eventually(async () => removed.includes('cafe0123cafe0123'));
+    const revoke = await eventually(async () => (await h.admin.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${r.body.job.id}`)).body.items[0]);
+    expect(revoke.payload).toMatchObject({ job_status: 'cancelled', mode: 'temporary_key' });
+    await b.agent.connect();
+  });
+
   it('cross-host with the source offline: the stored credential is used for the one job, and the job log says so', async () => {
     await a.agent.close();
     await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline');
