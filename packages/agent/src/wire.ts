@@ -36,7 +36,7 @@ export interface JobCredential {
 export type RequestFrame =
   | { type: 'snapshot.ls'; request_id: string; snapshot_id: string; path: string; limit: number; offset: number }
   | { type: 'repo.key.add'; request_id: string; job_id: string; password: string }
-  | { type: 'repo.key.remove'; request_id: string; job_id: string; key_id: string };
+  | { type: 'repo.key.remove'; request_id: string; job_id: string; key_id: string; credential?: JobCredential };
 
 export interface ScheduleSpec {
   id: string;
@@ -207,8 +207,10 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
       }
       case 'repo.key.add':
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), password: str(o, 'password', '', 16) } };
-      case 'repo.key.remove':
-        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), key_id: hex(o, 'key_id') } };
+      case 'repo.key.remove': {
+        const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
+        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), key_id: hex(o, 'key_id'), ...(cred ? { credential: cred } : {}) } };
+      }
       default:
         return { ok: false, message: `type: unknown frame type` };
     }

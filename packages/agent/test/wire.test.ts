@@ -25,6 +25,7 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
     { type: 'snapshot.ls', request_id: 'r1', snapshot_id: 'abcdef0123456789', path: '/home', limit: 50, offset: 100 },
     { type: 'repo.key.add', request_id: 'r2', job_id: 'j', password: 'a-sixteen-char-password' },
     { type: 'repo.key.remove', request_id: 'r3', job_id: 'j', key_id: '0123abcd' },
+    { type: 'repo.key.remove', request_id: 'r4', job_id: 'j', key_id: '0123abcd', credential: { repository: 'rest:http://x/h/', password: 'p', rest_username: 'h', rest_password: 'm' } },
   ];
 
   it('covers every server -> agent frame type of the protocol', () => {

@@ -66,12 +66,19 @@ export const RepoKeyAdd = z.object({
 });
 export type RepoKeyAdd = z.infer<typeof RepoKeyAdd>;
 
-/** Server -> agent: remove a key from this host's own repository (the temporary one). */
+/**
+ * Server -> agent: remove a key from this host's own repository (the temporary one). An
+ * append-only REST repository refuses deletes, so the server may send the repository's
+ * maintenance credential to use for this removal only (never stored by the agent).
+ */
 export const RepoKeyRemove = z.object({
   type: z.literal('repo.key.remove'),
   request_id: requestId,
   job_id: z.string().min(1).max(64),
   key_id: z.string().regex(/^[0-9a-f]{8,64}$/),
+  credential: z.object({
+    repository: z.string().min(1), password: z.string().min(1), rest_username: z.string().optional(), rest_password: z.string().optional(),
+  }).optional(),
 });
 export type RepoKeyRemove = z.infer<typeof RepoKeyRemove>;
 

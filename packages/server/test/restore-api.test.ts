@@ -16,7 +16,7 @@ describe('restore wizard API (fake agents)', () => {
   let b: { agent: FakeAgent; hostId: string };
   beforeAll(async () => {
     h = await startHarness();
-    a = await enrolledAgent(h, 'restore-a', { ...REPO, password: 'source-repo-password-1' });
+    a = await enrolledAgent(h, 'restore-a', { ...REPO, password: 'source-repo-password-1', append_only: false });
     b = await enrolledAgent(h, 'restore-b', { ...REPO, password: 'target-repo-password-2' });
     await a.agent.connect();
     await b.agent.connect();
@@ -151,5 +151,42 @@ describe('restore wizard API (fake agents)', () => {
     expect(issue.payload).toMatchObject({ mode: 'stored_credential', reason: expect.stringMatching(/offline/) });
     expect(JSON.stringify(issue)).not.toContain('source-repo-password-1');
     await a.agent.connect();
+  });
+
+  it('append-only source: without a maintenance credential the stored one is used (a key could not be removed); with one, it removes the key', async () => {
+    const c = await enrolledAgent(h, 'restore-c', { ...REPO, password: 'append-only-repo-password-3' });
+    await c.agent.connect();
+    await withSnapshot(h, c.agent, c.hostId);
+    const adds: string[] = [];
+    const removes: { key_id: string; credential?: { rest_username?: string; rest_password?: string } }[] = [];
+    c.agent.o.onMessage = (m, ag) => {
+      if (m.type === 'repo.key.add') {
+        adds.push(m.request_id);
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'beef0123beef0123' });
+      }
+      if (m.type === 'repo.key.remove') {
+        removes.push({ key_id: m.key_id, ...(m.credential ? { credential: m.credential } : {}) });
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+      }
+    };
+    const first = await restore(b.hostId, { source_host_id: c.hostId, snapshot_id: 'feedc0de', target: '/srv/y' });
+    expect(first.status, first.text).toBe(202);
+    const run1 = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
+    expect(adds).toEqual([]);
+    expect(run1.credential.password).toBe('append-only-repo-password-3');
+    const issue = (await h.admin.req('GET', `/api/audit?action=restore.credential.issue&target_id=${first.body.job.id}`)).body.items[0];
+    expect(issue.payload.reason).toMatch(/append-only and has no maintenance credential/);
+    b.agent.finished(first.body.job.id, 'failed', { error: 'test' });
+
+    const set = await h.admin.req('PUT', `/api/hosts/${c.hostId}/maintenance-credential`, { rest_username: 'maint-user', rest_password: 'maint-password-77' });
+    expect(set.status, set.text).toBe(200);
+    const second = await restore(b.hostId, { source_host_id: c.hostId, snapshot_id: 'feedc0de', target: '/srv/z' });
+    expect(second.status, second.text).toBe(202);
+    await b.agent.next('command.run');
+    expect(adds).toHaveLength(1);
+    b.agent.finished(second.body.job.id, 'succeeded');
+    await eventually(async () => removes.length === 1);
+    expect(removes[0]).toMatchObject({ key_id: 'beef0123beef0123', credential: { rest_username: 'maint-user', rest_password: 'maint-password-77' } });
+    await c.agent.close();
   });
 });

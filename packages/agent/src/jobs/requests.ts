@@ -107,7 +107,11 @@ export class RequestHandler {
       this.d.log.info(r.ok ? 'added a temporary restore key' : 'cannot add a temporary restore key', { job_id: f.job_id, ...(r.ok ? { key_id: r.value.keyId.slice(0, 8) } : { error: r.error.message }) });
       return r.ok ? reply(r.value.keyId, null) : reply(null, r.error.message);
     }
-    const r = await this.lockRetry(() => engine.keyRemove(this.conn(s), f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
+    // An append-only repository refuses the delete: the server then sends its maintenance credential for this removal.
+    const c = f.credential ?? s;
+    this.d.log.addSecret(f.credential?.password);
+    this.d.log.addSecret(f.credential?.rest_password);
+    const r = await this.lockRetry(() => engine.keyRemove(this.conn(c), f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
     this.d.log.info(r.ok ? 'removed a temporary restore key' : 'cannot remove a temporary restore key', { job_id: f.job_id, key_id: f.key_id.slice(0, 8), ...(r.ok ? {} : { error: r.error.message }) });
     reply(r.ok ? f.key_id : null, r.ok ? null : r.error.message);
   }

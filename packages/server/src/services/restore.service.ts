@@ -10,6 +10,7 @@ import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { HostService } from './host.service.js';
 import type { JobService } from './job.service.js';
+import type { MaintenanceService } from './maintenance.service.js';
 import type { SnapshotBrowseService } from './snapshot-browse.service.js';
 
 /** How long the server waits for the source agent to add or remove the temporary key. */
@@ -35,6 +36,7 @@ export class RestoreService {
     private readonly hosts: HostService,
     private readonly browse: SnapshotBrowseService,
     private readonly requests: AgentRequests,
+    private readonly maintenance: MaintenanceService,
   ) {}
 
   private get creds() {
@@ -108,6 +110,9 @@ export class RestoreService {
 
   /** A temporary key when the source agent is online; else the stored credential (dead box). */
   private async issue(sourceId: string, name: string, jobId: string): Promise<{ mode: RestoreCredentialRow['mode']; keyId: string | null; password: string | null; reason: string }> {
+    if (this.d.agents.isConnected(sourceId) && (await this.maintenance.cannotDelete(sourceId))) {
+      return { mode: 'stored_credential', keyId: null, password: null, reason: `host ${name}'s repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards; its stored credential is used for this job` };
+    }
     if (this.d.agents.isConnected(sourceId)) {
       const password = randomBytes(32).toString('base64url');
       try {
@@ -190,7 +195,9 @@ export class RestoreService {
   }
 
   private async removeKey(hostId: string, jobId: string, keyId: string): Promise<void> {
-    const r = await this.requests.request<RepoKeyRemove>(hostId, { type: 'repo.key.remove', job_id: jobId, key_id: keyId }, this.keyTimeoutMs);
+    // Append-only repositories refuse deletes: the maintenance credential does this one.
+    const del = await this.maintenance.deleteCredential(hostId, jobId);
+    const r = await this.requests.request<RepoKeyRemove>(hostId, { type: 'repo.key.remove', job_id: jobId, key_id: keyId, ...(del.credential ? { credential: del.credential } : {}) }, this.keyTimeoutMs);
     if (r.error) throw new DomainError('invalid_state', r.error);
   }
 }

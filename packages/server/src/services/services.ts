@@ -46,7 +46,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions): Services {
   jobs.maintenance = maintenance;
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
-  const restore = new RestoreService(d, audit, jobs, hosts, browse, requests);
+  const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance);
   jobs.restore = restore;
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet);
   agentEvents.requests = requests;
