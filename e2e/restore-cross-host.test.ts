@@ -1,56 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTool } from '@restic-manager/testkit';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
 import { eventually, restoreStackTools, startRestoreStack } from './restore-stack.js';
+import { allBytes, keyCount, tree } from './restore-helpers.js';
 
 const missing = restoreStackTools;
 if (missing.length) console.warn(`skipping restore e2e: missing ${missing.join(', ')}`);
-
-/** path (relative) -> "sha256 mode" for every regular file and directory under `root`. */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      const st = fs.lstatSync(p);
-      const rel = path.relative(root, p);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
-        out[`${rel}/`] = mode;
-        walk(p);
-      } else if (st.isFile()) out[rel] = `${createHash('sha256').update(fs.readFileSync(p)).digest('hex')} ${mode}`;
-      else if (st.isSymbolicLink()) out[rel] = `-> ${fs.readlinkSync(p)}`;
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function keyCount(a: StackAgent): number {
-  const restic = requireTool('restic');
-  if (!restic.ok) throw new Error(restic.reason);
-  const out = execFileSync(restic.path, ['key', 'list', '--json', '-r', a.repoDir], { env: { ...process.env, RESTIC_PASSWORD: a.repoPassword }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  return (JSON.parse(out) as unknown[]).length;
-}
-
-/** Every byte under `dir` (files only, recursively) as one latin1 string, to search for secrets. */
-function allBytes(dir: string): string {
-  let acc = '';
-  const walk = (d: string): void => {
-    for (const name of fs.readdirSync(d)) {
-      const p = path.join(d, name);
-      const st = fs.lstatSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile()) acc += fs.readFileSync(p).toString('latin1');
-    }
-  };
-  walk(dir);
-  return acc;
-}
 
 describe.skipIf(missing.length > 0)('restore wizard e2e: real server, two real agents, real restic', () => {
   let s: RestoreStack;

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
-import { requireTool, tempDir } from '@restic-manager/testkit';
-import type { TempDir } from '@restic-manager/testkit';
+import { requireTool, startRestServer, tempDir } from '@restic-manager/testkit';
+import type { RestServer, TempDir } from '@restic-manager/testkit';
 import { AGENT_MAIN, ADMIN_PASSWORD, Api, eventually, runAgentCli } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
 
@@ -22,8 +22,14 @@ export { ADMIN_PASSWORD, eventually };
 export interface StackAgent {
   name: string;
   hostId: string;
+  /** Local repository directory, or (REST stacks) the repository's directory inside the REST server's data dir. */
   repoDir: string;
   repoPassword: string;
+  /** REST stacks: the append-only REST user's password, and the maintenance endpoint's. */
+  restPassword?: string;
+  maintPassword?: string;
+  /** restic `-r` value that reaches the repository directly (credentials inside, for test assertions only). */
+  directRepo: string;
   stateDir: string;
   /** `/proc/<pid>/cmdline` samples of this agent's restic processes (NULs as spaces). */
   cmdlines(): string[];
@@ -37,6 +43,8 @@ export interface RestoreStack {
   server: RunningServer;
   api: Api;
   agents: StackAgent[];
+  /** REST stacks: the routine (append-only, private repos) and maintenance endpoints on one data dir. */
+  rest?: { routine: RestServer; maint: RestServer };
   runJob(hostId: string, kind: string, args?: Record<string, unknown>): Promise<string>;
   waitJob(id: string, timeoutMs?: number): Promise<Json>;
   close(): Promise<void>;
@@ -53,7 +61,16 @@ exec '${real}' "$@"
 `;
 }
 
-export async function startRestoreStack(names: string[]): Promise<RestoreStack> {
+export interface RestoreStackOptions {
+  /**
+   * Repositories behind `rclone serve restic --append-only --private-repos` (one REST user per
+   * host) plus a non-append-only maintenance endpoint on the same data directory, whose
+   * credential is set as each host's maintenance credential. Default: local directories.
+   */
+  rest?: boolean;
+}
+
+export async function startRestoreStack(names: string[], opts: RestoreStackOptions = {}): Promise<RestoreStack> {
   if (!fs.existsSync(AGENT_MAIN)) throw new Error(`${AGENT_MAIN} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -78,11 +95,19 @@ export async function startRestoreStack(names: string[]): Promise<RestoreStack> 
     async close() {
       for (const a of stack.agents) await a.stop();
       await server.close().catch(() => undefined);
+      await stack.rest?.maint.stop().catch(() => undefined);
+      await stack.rest?.routine.stop().catch(() => undefined);
       await tmp.cleanup();
     },
   };
   try {
     await api.login();
+    if (opts.rest) {
+      const pw = (n: string, kind: string): string => `${kind}-password-of-${n}-4b1f9c`;
+      const routine = await startRestServer({ users: Object.fromEntries(names.map((n) => [n, pw(n, 'rest')])), appendOnly: true, privateRepos: true });
+      const maint = await startRestServer({ users: Object.fromEntries(names.map((n) => [n, pw(n, 'maint')])), privateRepos: true, dataDir: routine.dataDir });
+      stack.rest = { routine, maint };
+    }
     for (const name of names) stack.agents.push(await addAgent(stack, name, restic.path, procs));
   } catch (err) {
     await stack.close();
@@ -97,18 +122,31 @@ async function addAgent(stack: RestoreStack, name: string, resticPath: string, p
   const cmdlineLog = path.join(dir, 'restic-cmdline.log');
   fs.mkdirSync(bin, { recursive: true });
   fs.writeFileSync(path.join(bin, 'restic'), wrapper(resticPath, cmdlineLog), { mode: 0o755 });
-  const repoDir = path.join(dir, 'repo');
   const repoPassword = `repo-password-of-${name}-${Math.random().toString(36).slice(2, 10)}`;
-  const add = await stack.api.req('POST', '/api/hosts', { name, repository: { url: repoDir, password: repoPassword, append_only: false } });
+  const rest = stack.rest;
+  const restPassword = `rest-password-of-${name}-4b1f9c`;
+  const maintPassword = `maint-password-of-${name}-4b1f9c`;
+  const repoDir = rest ? path.join(rest.routine.dataDir, name) : path.join(dir, 'repo');
+  const repository = rest
+    ? { url: rest.routine.repoUrl(name), password: repoPassword, rest_username: name, rest_password: restPassword, append_only: true }
+    : { url: repoDir, password: repoPassword, append_only: false };
+  const add = await stack.api.req('POST', '/api/hosts', { name, repository });
   if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${JSON.stringify(add.body)}`);
   const hostId = add.body.host_id as string;
+  const directRepo = rest ? rest.maint.repoUrl(name).replace('rest:http://', `rest:http://${name}:${maintPassword}@`) : repoDir;
   const stateDir = path.join(dir, 'state');
   const enroll = await runAgentCli(['enroll', '--server', stack.server.url, '--state-dir', stateDir], { RM_TOKEN: add.body.token as string });
   if (enroll.code !== 0) throw new Error(`enroll failed: ${enroll.err}`);
+  // The repository row exists once the host enrolled.
+  if (rest) {
+    const m = await stack.api.req('PUT', `/api/hosts/${hostId}/maintenance-credential`, { url: rest.maint.repoUrl(name), rest_username: name, rest_password: maintPassword });
+    if (m.status !== 200) throw new Error(`maintenance credential failed: ${m.status} ${JSON.stringify(m.body)}`);
+  }
   let proc: ChildProcess | null = null;
   let logs = '';
   const agent: StackAgent = {
-    name, hostId, repoDir, repoPassword, stateDir,
+    name, hostId, repoDir, repoPassword, stateDir, directRepo,
+    ...(rest ? { restPassword, maintPassword } : {}),
     cmdlines: () => (fs.existsSync(cmdlineLog) ? fs.readFileSync(cmdlineLog, 'utf8').split('\n').filter(Boolean) : []),
     logs: () => logs,
     async start() {
