@@ -137,7 +137,7 @@ describe.skipIf(missing.length > 0)('restore wizard e2e: real server, two real a
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
     expect(tree(path.join(target, src, 'etc/app'))).toEqual(tree(path.join(src, 'etc/app')));
     const logs = (await s.api.req('GET', `/api/jobs/${r.body.job.id}/logs`)).body.items as { payload: string }[];
-    expect(logs.map((l) => l.payload).join('\n')).toMatch(/host-a was offline, so its stored repository password is used for this one job/);
+    expect(logs.map((l) => l.payload).join('\n')).toMatch(/host host-a's stored repository password is used for this one job .*because host host-a is offline/);
     expect(allBytes(b.stateDir).includes(a.repoPassword)).toBe(false);
     await a.start();
   }, 90_000);

@@ -146,7 +146,7 @@ describe('restore wizard API (fake agents)', () => {
     expect(r.status, r.text).toBe(202);
     const run = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
     expect(run.credential.password).toBe('source-repo-password-1');
-    expect(run.credential.note).toMatch(/restore-a was offline, so its stored repository password is used for this one job/);
+    expect(run.credential.note).toMatch(/host restore-a's stored repository password is used for this one job .*because host restore-a is offline/);
     const issue = (await h.admin.req('GET', `/api/audit?action=restore.credential.issue&target_id=${r.body.job.id}`)).body.items[0];
     expect(issue.payload).toMatchObject({ mode: 'stored_credential', reason: expect.stringMatching(/offline/) });
     expect(JSON.stringify(issue)).not.toContain('source-repo-password-1');
@@ -176,6 +176,7 @@ describe('restore wizard API (fake agents)', () => {
     expect(run1.credential.password).toBe('append-only-repo-password-3');
     const issue = (await h.admin.req('GET', `/api/audit?action=restore.credential.issue&target_id=${first.body.job.id}`)).body.items[0];
     expect(issue.payload.reason).toMatch(/append-only and has no maintenance credential/);
+    expect(run1.credential.note).toMatch(/because host restore-c's repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards$/);
     b.agent.finished(first.body.job.id, 'failed', { error: 'test' });
 
     const set = await h.admin.req('PUT', `/api/hosts/${c.hostId}/maintenance-credential`, { rest_username: 'maint-user', rest_password: 'maint-password-77' });

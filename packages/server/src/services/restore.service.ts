@@ -88,7 +88,7 @@ export class RestoreService {
     const issued = await this.issue(sourceId, source.name, jobId);
     const row: RestoreCredentialRow = {
       job_id: jobId, source_host_id: sourceId, target_host_id: targetHostId, mode: issued.mode, key_id: issued.keyId,
-      secret_enc: issued.password ? this.d.box.seal(issued.password, `restore:${jobId}`) : null,
+      secret_enc: issued.password ? this.d.box.seal(issued.password, `restore:${jobId}`) : null, reason: issued.reason,
       issued_at: iso(this.d.now()), revoked_at: null, revoke_error: null,
     };
     try {
@@ -121,7 +121,7 @@ export class RestoreService {
         return { mode: 'temporary_key', keyId: r.key_id, password, reason: `temporary key added by host ${name}` };
       } catch (e) {
         if (!(e instanceof DomainError) || e.code !== 'agent_unavailable') throw e;
-        return { mode: 'stored_credential', keyId: null, password: null, reason: `host ${name} did not add a temporary key (${e.message}); its stored credential is used for this job` };
+        return { mode: 'stored_credential', keyId: null, password: null, reason: `host ${name} did not add a temporary key (${e.message.replace(/;/g, ',')}); its stored credential is used for this job` };
       }
     }
     return { mode: 'stored_credential', keyId: null, password: null, reason: `host ${name} is offline; its stored credential is used for this job` };
@@ -140,7 +140,7 @@ export class RestoreService {
     const temp = row.mode === 'temporary_key' && row.secret_enc ? this.d.box.open(row.secret_enc, `restore:${job.id}`) : null;
     const note = temp
       ? `credential: a temporary key (${(row.key_id ?? '').slice(0, 8)}) of host ${source.name}'s repository, added for this job only and removed when it ends`
-      : `credential: host ${source.name} was offline, so its stored repository password is used for this one job (this agent does not keep it; no temporary key could be made)`;
+      : `credential: host ${source.name}'s stored repository password is used for this one job (this agent does not keep it), because ${row.reason.replace(/;.*$/, '')}`;
     return {
       repository: cfg.repository, password: temp ?? cfg.password,
       ...(cfg.rest_username ? { rest_username: cfg.rest_username } : {}),

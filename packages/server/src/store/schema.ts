@@ -203,6 +203,7 @@ export interface RestoreCredentialsTable {
   mode: 'temporary_key' | 'stored_credential';
   key_id: string | null;
   secret_enc: string | null;
+  reason: string;
   issued_at: string;
   revoked_at: string | null;
   revoke_error: string | null;
