@@ -169,6 +169,9 @@ describe('restore wizard API (fake agents)', () => {
         ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
       }
     };
+    const body = { source_host_id: c.hostId, snapshot_id: 'feedc0de', restore_to: 'directory' as const, target: '/srv/y', include: [], exclude: [], remap: [], verify: false };
+    const preview = await h.server.services.restore.preview(b.hostId, body);
+    expect(preview).toMatchObject({ credential: 'stored_credential', credential_reason: expect.stringMatching(/append-only/), parts: [{ target: '/srv/y' }] });
     const first = await restore(b.hostId, { source_host_id: c.hostId, snapshot_id: 'feedc0de', target: '/srv/y' });
     expect(first.status, first.text).toBe(202);
     const run1 = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
@@ -181,6 +184,7 @@ describe('restore wizard API (fake agents)', () => {
 
     const set = await h.admin.req('PUT', `/api/hosts/${c.hostId}/maintenance-credential`, { rest_username: 'maint-user', rest_password: 'maint-password-77' });
     expect(set.status, set.text).toBe(200);
+    expect((await h.server.services.restore.preview(b.hostId, body)).credential).toBe('temporary_key');
     const second = await restore(b.hostId, { source_host_id: c.hostId, snapshot_id: 'feedc0de', target: '/srv/z' });
     expect(second.status, second.text).toBe(202);
     await b.agent.next('command.run');

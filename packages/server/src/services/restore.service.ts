@@ -69,8 +69,16 @@ export class RestoreService {
       source: { id: c.source.id, name: c.source.name }, target: { id: c.target.id, name: c.target.name, online: this.d.agents.isConnected(c.target.id) },
       snapshot: c.snap, restore_to: body.restore_to, target_dir: c.targetDir, include: body.include, remap: body.remap, verify: body.verify,
       parts: c.parts.map((p) => ({ target: p.target, include: p.include, exclude: p.exclude, ...(p.move ? { move: { from: p.move.from.slice(p.target.length), to: p.move.to } } : {}) })),
-      credential: !cross ? 'own' as const : this.d.agents.isConnected(c.sourceId) ? 'temporary_key' as const : 'stored_credential' as const,
+      ...(await this.credentialPlan(cross, c.sourceId, c.source.name)),
     };
+  }
+
+  /** Which credential a cross-host restore would use right now, and why (for the confirm step). */
+  private async credentialPlan(cross: boolean, sourceId: string, name: string): Promise<{ credential: 'own' | 'temporary_key' | 'stored_credential'; credential_reason: string }> {
+    if (!cross) return { credential: 'own', credential_reason: '' };
+    if (!this.d.agents.isConnected(sourceId)) return { credential: 'stored_credential', credential_reason: `${name} is offline` };
+    if (await this.maintenance.cannotDelete(sourceId)) return { credential: 'stored_credential', credential_reason: `${name}'s repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards` };
+    return { credential: 'temporary_key', credential_reason: '' };
   }
 
   async submit(actor: Actor, targetHostId: string, body: RestoreRequest) {

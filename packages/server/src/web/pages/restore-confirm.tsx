@@ -12,6 +12,7 @@ export interface RestorePreview {
   verify: boolean;
   parts: { target: string; include: string[]; exclude: string[]; move?: { from: string; to: string } }[];
   credential: 'own' | 'temporary_key' | 'stored_credential';
+  credential_reason: string;
 }
 
 /** The hidden fields that carry the reviewed body to the submit, exactly as reviewed. */
@@ -73,7 +74,7 @@ export function RestoreConfirm(props: { p: RestorePreview }) {
           p.credential === 'temporary_key' ? (
             <div class="alert-box info" id="restore-credential">{p.source.name} adds a temporary key to its repository for this job; {p.target.name} uses it for this one job (never stored there) and the key is removed as soon as the job ends.</div>
           ) : (
-            <div class="alert-box warn" id="restore-credential">{p.source.name} is offline, so no temporary key can be made: {p.target.name} receives {p.source.name}'s stored repository password for this one job (not stored there). The job log and the audit log say so; rotate the password afterwards if {p.target.name} should not know it.</div>
+            <div class="alert-box warn" id="restore-credential">No temporary key can be made ({p.credential_reason}): {p.target.name} receives {p.source.name}'s stored repository password for this one job (not stored there). The job log and the audit log say so; rotate the password afterwards if {p.target.name} should not know it.</div>
           )
         ) : null}
         <form class="form-actions" hx-post={`/hosts/${p.target.id}/restore`} novalidate>
