@@ -61,7 +61,8 @@ export class RequestHandler {
     if (!s) return reply({ error: 'the agent has no repository credentials yet', error_kind: 'no_credentials' });
     const engine = await this.d.engine();
     const dir = f.path.length > 1 ? f.path.replace(/\/+$/, '') : '/';
-    const stream = engine.ls(this.conn(s), { snapshot: f.snapshot_id, ...(dir !== '/' ? { path: dir } : {}) }, { timeoutMs: this.d.timeoutMs ?? 60_000 });
+    // Always name the directory: without one restic lists the whole snapshot recursively.
+    const stream = engine.ls(this.conn(s), { snapshot: f.snapshot_id, path: dir }, { timeoutMs: this.d.timeoutMs ?? 60_000 });
     const page: Child[] = [];
     let index = 0;
     let more = false;
