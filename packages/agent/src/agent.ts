@@ -9,6 +9,7 @@ import type { ConnectionState } from './net/connection.js';
 import { Reporter } from './net/reporter.js';
 import { JobRunner, RECOVERY_SEQ } from './jobs/runner.js';
 import { LocalScheduler } from './scheduler.js';
+import { RequestHandler } from './jobs/requests.js';
 import { readAgentConfig } from './state/agent-config.js';
 import type { AgentConfig } from './state/agent-config.js';
 import { Outbox } from './state/outbox.js';
@@ -59,6 +60,7 @@ export class Agent {
   readonly runner: JobRunner;
   readonly scheduler: LocalScheduler;
   readonly connection: AgentConnection;
+  private readonly requests: RequestHandler;
   private resticVer: string | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private connectedSince: string | null = null;
@@ -117,6 +119,13 @@ export class Agent {
       log: this.log,
       ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
       ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
+    });
+    this.requests = new RequestHandler({
+      engine: opts.engine ?? (() => loadResticEngine()),
+      secrets: () => this.secrets,
+      send: (f) => void this.connection.send(f),
+      log: this.log,
+      cacheDir: path.join(this.paths.dir, 'cache'),
     });
     this.scheduler = new LocalScheduler({
       file: this.paths.schedules,
@@ -260,6 +269,11 @@ export class Agent {
         return;
       case 'error':
         this.log.error('server error', { code: m.code, message: m.message });
+        return;
+      case 'snapshot.ls':
+      case 'repo.key.add':
+      case 'repo.key.remove':
+        this.requests.handle(m);
         return;
     }
   }

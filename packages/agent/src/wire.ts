@@ -28,7 +28,15 @@ export interface JobCredential {
   password: string;
   rest_username?: string;
   rest_password?: string;
+  /** A line for the job log saying which credential this is (never the secret). */
+  note?: string;
 }
+
+/** Request frames (docs/protocol.md, "Requests"): answered once, never journalled. */
+export type RequestFrame =
+  | { type: 'snapshot.ls'; request_id: string; snapshot_id: string; path: string; limit: number; offset: number }
+  | { type: 'repo.key.add'; request_id: string; job_id: string; password: string }
+  | { type: 'repo.key.remove'; request_id: string; job_id: string; key_id: string; credential?: JobCredential };
 
 export interface ScheduleSpec {
   id: string;
@@ -62,7 +70,8 @@ export type ServerFrame =
   | ScheduleSetFrame
   | ({ type: 'config.update' } & JobCredential)
   | { type: 'agent.update.available'; version: string; url: string }
-  | { type: 'error'; code: string; message: string; upgrade_url?: string };
+  | { type: 'error'; code: string; message: string; upgrade_url?: string }
+  | RequestFrame;
 
 export type FrameResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -91,12 +100,25 @@ const strList = (o: Obj, k: string, at: string): string[] => {
   return v as string[];
 };
 
+const hex = (o: Obj, k: string): string => {
+  const v = str(o, k, '');
+  if (!/^[0-9a-f]{8,64}$/.test(v)) throw new Bad(`${k}: expected 8 to 64 hex digits`);
+  return v;
+};
+const absPath = (o: Obj, k: string): string => {
+  const v = str(o, k, '');
+  if (!v.startsWith('/') || v.length > 4096) throw new Bad(`${k}: expected an absolute path`);
+  return v;
+};
+
 function credential(o: Obj, at: string): JobCredential {
   const c: JobCredential = { repository: str(o, 'repository', at, 1), password: str(o, 'password', at, 1) };
   const u = optStr(o, 'rest_username', at);
   const p = optStr(o, 'rest_password', at);
+  const note = optStr(o, 'note', at);
   if (u !== undefined) c.rest_username = u;
   if (p !== undefined) c.rest_password = p;
+  if (note !== undefined) c.note = note.slice(0, 500);
   return c;
 }
 
@@ -187,6 +209,17 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
       case 'error': {
         const up = optStr(o, 'upgrade_url', '');
         return { ok: true, value: { type, code: str(o, 'code', ''), message: str(o, 'message', ''), ...(up ? { upgrade_url: up } : {}) } };
+      }
+      case 'snapshot.ls': {
+        const limit = int(o, 'limit', '');
+        if (limit < 1 || limit > 500) throw new Bad('limit: expected 1..500');
+        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), snapshot_id: hex(o, 'snapshot_id'), path: absPath(o, 'path'), limit, offset: int(o, 'offset', '') } };
+      }
+      case 'repo.key.add':
+        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), password: str(o, 'password', '', 16) } };
+      case 'repo.key.remove': {
+        const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
+        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), key_id: hex(o, 'key_id'), ...(cred ? { credential: cred } : {}) } };
       }
       default:
         return { ok: false, message: `type: unknown frame type` };

@@ -21,6 +21,11 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
     { type: 'config.update', repository: 'rest:http://x/h/', password: 'pw', rest_username: 'h', rest_password: 'r' },
     { type: 'agent.update.available', version: '0.2.0', url: 'https://x' },
     { type: 'error', code: 'protocol_too_old', message: 'upgrade', upgrade_url: 'https://x' },
+    { type: 'command.run', job_id: 'j', kind: 'restore', args: {}, credential: { repository: '/r', password: 'p', note: 'temporary key' } },
+    { type: 'snapshot.ls', request_id: 'r1', snapshot_id: 'abcdef0123456789', path: '/home', limit: 50, offset: 100 },
+    { type: 'repo.key.add', request_id: 'r2', job_id: 'j', password: 'a-sixteen-char-password' },
+    { type: 'repo.key.remove', request_id: 'r3', job_id: 'j', key_id: '0123abcd' },
+    { type: 'repo.key.remove', request_id: 'r4', job_id: 'j', key_id: '0123abcd', credential: { repository: 'rest:http://x/h/', password: 'p', rest_username: 'h', rest_password: 'm' } },
   ];
 
   it('covers every server -> agent frame type of the protocol', () => {
@@ -50,6 +55,10 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
     [{ type: 'hello', protocol_version: 1, server_version: 'x', host_id: 'h', outbox_acks: 'yes' }, /outbox_acks/],
     [{ type: 'ack', outbox_seq: 0 }, /outbox_seq/],
     [{ type: 'ack' }, /outbox_seq/],
+    [{ type: 'snapshot.ls', request_id: 'r', snapshot_id: 'latest', path: '/', limit: 1, offset: 0 }, /snapshot_id/],
+    [{ type: 'snapshot.ls', request_id: 'r', snapshot_id: 'abcdef01', path: 'home', limit: 1, offset: 0 }, /path/],
+    [{ type: 'snapshot.ls', request_id: 'r', snapshot_id: 'abcdef01', path: '/', limit: 4200, offset: 0 }, /limit/],
+    [{ type: 'repo.key.add', request_id: 'r', job_id: 'j', password: 'short' }, /password/],
   ];
 
   it.each(invalid)('rejects %j naming the field, never echoing values', (frame, re) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
+import { RepoKeyResult, SnapshotLsResult } from './requests.js';
 
 /*
  * Agent -> server frames (spec §6.2). Every frame is one JSON object with a `type`.
@@ -153,7 +154,7 @@ export const ScheduleAck = z.object({
 
 export const AgentMessage = z.discriminatedUnion('type', [
   AgentHello, Heartbeat, JobQueued, JobStarted, JobProgress, JobFinished, LogStream,
-  SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport,
+  SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport, SnapshotLsResult, RepoKeyResult,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 export type AgentHello = z.infer<typeof AgentHello>;

@@ -3,3 +3,5 @@ export * from './agent-messages.js';
 export * from './server-messages.js';
 export * from './parse.js';
 export * from './rest.js';
+export * from './requests.js';
+export * from './restore-plan.js';

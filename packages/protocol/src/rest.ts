@@ -182,15 +182,50 @@ export const RunJobRequest = z.discriminatedUnion('kind', [
   runKind('check', CheckArgs.default({})),
   ...(['init', 'unlock', 'snapshots', 'stats', 'diff'] as const).map((k) => runKind(k, EmptyArgs.default({}))),
 ]);
+const absPath = z.string().min(1).max(4096).regex(/^\//, 'must be an absolute path');
+/**
+ * Restore wizard submit (`POST /api/hosts/:id/restore`, `:id` = the TARGET host).
+ * - `source_host_id`: whose snapshot (default: the target itself = same-host restore).
+ * - `restore_to`: `directory` (default) restores under `target` (`<target>/<original path>`);
+ *   `original` restores in place (`target` must then be absent). restic overwrites existing files.
+ * - `include`: the selected paths (empty = the whole snapshot).
+ * - `remap`: `from` subtrees land exactly at `to` instead (e.g. /home/alice -> /home/alice-new).
+ */
 export const RestoreRequest = z
   .object({
-    snapshot_id: z.string().min(1).max(64),
-    target: z.string().min(1).max(4096),
-    include: z.array(z.string().max(4096)).max(1000).default([]),
+    source_host_id: id.optional(),
+    snapshot_id: z.string().min(1).max(64).regex(/^[0-9a-f]+$/, 'a snapshot id is hex digits'),
+    restore_to: z.enum(['original', 'directory']).default('directory'),
+    target: absPath.optional(),
+    include: z.array(absPath).max(1000).default([]),
     exclude: z.array(z.string().max(4096)).max(1000).default([]),
+    remap: z.array(z.object({ from: absPath, to: absPath }).strict()).max(32).default([]),
     verify: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.restore_to === 'directory' && !b.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'an alternate directory restore needs target (an absolute path)' });
+    if (b.restore_to === 'original' && b.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'leave target out when restoring to the original location' });
+    if (b.restore_to === 'directory' && b.target === '/') ctx.addIssue({ code: 'custom', path: ['target'], message: 'target / is the original location: use restore_to "original"' });
+  });
+export type RestoreRequest = z.infer<typeof RestoreRequest>;
+
+/** `GET /api/hosts/:id/snapshots/:snapshot_id/ls` */
+export const SnapshotLsQuery = z.object({
+  path: z.string().min(1).max(4096).regex(/^\//, 'path must be absolute').default('/'),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export const SnapshotLsView = z.object({
+  snapshot_id: z.string(),
+  path: z.string(),
+  entries: z.array(z.object({
+    name: z.string(), path: z.string(), type: z.string(), size: z.number().nullable(), mtime: z.string().nullable(), mode: z.number().nullable(),
+  })),
+  limit: z.number().int(),
+  offset: z.number().int(),
+  has_more: z.boolean(),
+});
 
 export const JobView = z.object({
   id,

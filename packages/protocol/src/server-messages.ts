@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BandwidthOptions, JobKind, RetentionPolicy, ScheduleKind } from './common.js';
+import { RepoKeyAdd, RepoKeyRemove, SnapshotLs } from './requests.js';
 
 /* Server -> agent frames (spec §6.2). */
 
@@ -88,9 +89,15 @@ export const RestoreArgs = z
     include: z.array(z.string()).default([]),
     exclude: z.array(z.string()).default([]),
     verify: z.boolean().default(false),
+    /**
+     * Path rewriting (additive): each `from` subtree of the snapshot lands at `to` instead
+     * (restore-plan.ts). Agents that predate it reject the key, so the job fails clearly.
+     */
+    remap: z.array(z.object({ from: z.string().min(1).max(4096), to: z.string().min(1).max(4096) }).strict()).max(32).optional(),
   })
   .merge(BandwidthOptions)
   .strict();
+export type RestoreArgs = z.infer<typeof RestoreArgs>;
 export const EmptyArgs = z.object({}).strict();
 
 /**
@@ -103,6 +110,8 @@ export const JobCredential = z.object({
   password: z.string().min(1),
   rest_username: z.string().optional(),
   rest_password: z.string().optional(),
+  /** Additive: one line the agent writes to the job's log first (which credential this is; never a secret). */
+  note: z.string().max(500).optional(),
 });
 export type JobCredential = z.infer<typeof JobCredential>;
 
@@ -177,6 +186,7 @@ export const ServerError = z.object({
 
 export const ServerMessage = z.discriminatedUnion('type', [
   ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError, OutboxAck,
+  SnapshotLs, RepoKeyAdd, RepoKeyRemove,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerHello = z.infer<typeof ServerHello>;

@@ -79,10 +79,13 @@ describe('REST API behaviour', () => {
   it('runs a restore on the same host and records the audit trail, filterable by actor, target and time', async () => {
     const { agent, hostId } = await enrolledAgent(h, 'restore-host');
     await agent.connect();
+    const snapId = 'abcd1234'.padEnd(64, '0');
+    agent.send({ type: 'snapshots.report', snapshots: [{ id: snapId, short_id: 'abcd1234', time: '2026-01-01T00:00:00Z', hostname: 'h', paths: ['/etc'], tags: [] }] });
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${hostId}/snapshots`)).body.total === 1);
     const since = new Date(Date.now() - 1000).toISOString();
     const r = await h.admin.req('POST', `/api/hosts/${hostId}/restore`, { snapshot_id: 'abcd1234', target: '/restore', include: ['/etc'] });
     expect(r.status).toBe(202);
-    expect(await agent.next('command.run')).toMatchObject({ kind: 'restore', args: { snapshot_id: 'abcd1234', target: '/restore', include: ['/etc'], exclude: [], verify: false } });
+    expect(await agent.next('command.run')).toMatchObject({ kind: 'restore', args: { snapshot_id: snapId, target: '/restore', include: ['/etc'], exclude: [], verify: false } });
     const audit = (await h.admin.req('GET', `/api/audit?target_kind=job&target_id=${r.body.job.id}`)).body.items;
     expect(audit.map((a: { action: string }) => a.action).sort()).toEqual(['agent.command.run', 'job.restore']);
     const byUser = (await h.admin.req('GET', `/api/audit?actor=user&action=job.restore&since=${encodeURIComponent(since)}`)).body;

@@ -1,8 +1,10 @@
 import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from '@restic-manager/protocol';
-import type { ErrorKind, JobKind, RetentionPolicy } from '@restic-manager/protocol';
+import type { ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import type { z } from 'zod';
 import { backupWithDumps } from '../dumps/backup-job.js';
+import { runRestore } from './restore-run.js';
+
 
 /** How one job ended, before hooks adjust it. */
 export interface Outcome {
@@ -125,9 +127,10 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       return { outcome: toOutcome(r, (v) => ({ ...v })), extras: r.ok ? { stats: true } : {} };
     }
     case 'restore': {
-      const a = args as z.infer<typeof RestoreArgs>;
-      const r = await engine.restore(conn, { snapshot: a.snapshot_id, target: a.target, include: a.include, exclude: a.exclude, verify: a.verify }, opts);
-      return { outcome: toOutcome(r, (v) => ({ ...v })), extras: {} };
+      const r = await runRestore(engine, conn, args as RestoreArgsType, opts);
+      if (r.ok) return { outcome: ok({ ...r.summary, ...(r.parts > 1 ? { parts: r.parts } : {}) }), extras: {} };
+      if (r.result && !r.result.ok) return { outcome: failureOf(r.result.error), extras: {} };
+      return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
     }
     default:
       return { outcome: { status: 'failed', exitCode: null, stats: null, error: `job kind '${kind}' is not supported by this agent`, errorKind: 'failed' }, extras: {} };

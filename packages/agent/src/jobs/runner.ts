@@ -239,6 +239,7 @@ export class JobRunner {
     const { events, req, cred, args } = e;
     const signal = e.abort.signal;
     events.started();
+    if (req.credential?.note) events.line('event', this.redact(req.credential.note, cred));
     this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
     const bw = args as { limit_upload_kbps?: number; limit_download_kbps?: number };
     const conn: Connection = {

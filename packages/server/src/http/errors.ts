@@ -19,6 +19,7 @@ export const STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   token_used: 410,
   too_many_attempts: 429,
   delivery_failed: 502,
+  agent_unavailable: 503,
 };
 
 export function errorResponse(c: Context, code: string, message: string, status: ContentfulStatusCode, fields?: Record<string, string>) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobListQuery, JobLogQuery, JobLogView, JobView, RestoreRequest, RunJobRequest, page } from '@restic-manager/protocol';
+import { JobListQuery, JobLogQuery, JobLogView, JobView, RestoreRequest, RunJobRequest, SnapshotLsQuery, SnapshotLsView, page } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -15,9 +15,14 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
       handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args as Record<string, unknown>),
     }),
     route<z.infer<typeof RestoreRequest>>({
-      method: 'post', path: '/api/hosts/:id/restore', summary: 'Restore paths of a snapshot to a target path on the same host', access: 'operator',
+      method: 'post', path: '/api/hosts/:id/restore', summary: 'Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped', access: 'operator',
       body: RestoreRequest, response: Started, status: 202,
-      handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', 'restore', body),
+      handler: ({ actor, params, body }) => s.restore.submit(actor, params.id ?? '', body),
+    }),
+    route<undefined, z.infer<typeof SnapshotLsQuery>>({
+      method: 'get', path: '/api/hosts/:id/snapshots/:snapshot_id/ls', summary: "One page of a snapshot directory's direct children, listed by the host's agent", access: 'operator',
+      query: SnapshotLsQuery, response: SnapshotLsView,
+      handler: ({ params, query: q }) => s.browse.ls(params.id ?? '', params.snapshot_id ?? '', q.path, q.limit, q.offset),
     }),
     route<undefined, z.infer<typeof JobListQuery>>({
       method: 'get', path: '/api/jobs', summary: 'List jobs', access: 'viewer', query: JobListQuery, response: page(JobView),

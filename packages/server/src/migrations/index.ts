@@ -6,6 +6,7 @@ import * as m0004 from './0004_user_disabled.js';
 import * as m0005 from './0005_maintenance.js';
 import * as m0006 from './0006_host_time_zone.js';
 import * as m0007 from './0007_notifications.js';
+import * as m0008 from './0008_restore_credentials.js';
 import * as m0009 from './0009_schedule_databases.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
@@ -17,5 +18,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_maintenance': m0005,
   '0006_host_time_zone': m0006,
   '0007_notifications': m0007,
+  '0008_restore_credentials': m0008,
   '0009_schedule_databases': m0009,
 };

@@ -7,6 +7,7 @@ import { EnrollmentRepository } from './enrollment.repository.js';
 import { HostRepository } from './host.repository.js';
 import { JobRepository } from './job.repository.js';
 import { RepoRepository } from './repo.repository.js';
+import { RestoreCredentialRepository } from './restore-credential.repository.js';
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
@@ -18,6 +19,7 @@ export function createRepositories(db: Db): Repositories {
     users: new UserRepository(db), sessions: new SessionRepository(db), hosts: new HostRepository(db), repos: new RepoRepository(db),
     enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
+    restoreCredentials: new RestoreCredentialRepository(db),
   };
 }
 

@@ -32,4 +32,10 @@ export class SnapshotRepository {
     const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { rows, total: Number(t.n) };
   }
+
+  /** Cached snapshots of the host whose id is `prefix` or starts with it (at most 2: enough to tell "ambiguous"). */
+  findByPrefix(hostId: string, prefix: string): Promise<SnapshotRow[]> {
+    return this.db.selectFrom('snapshots').selectAll().where('host_id', '=', hostId)
+      .where((eb) => eb.or([eb('id', '=', prefix), eb('id', 'like', `${prefix.replace(/[%_]/g, '')}%`)])).limit(2).execute();
+  }
 }

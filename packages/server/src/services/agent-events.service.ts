@@ -1,11 +1,12 @@
 import type {
-  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoStats, ScheduleAck, ServerMessage, SnapshotsReport,
+  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
 import { hashToken } from '../crypto/tokens.js';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { AlertRulesService } from './alert-rules.service.js';
+import type { AgentRequests } from './agent-requests.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
@@ -28,6 +29,9 @@ export class AgentEventsService {
   private readonly lastProgressWrite = new Map<string, number>();
   /** Alert triggers fed by agent frames (check_failed, repo_growth, agent_offline resolution). */
   rules: AlertRulesService | null = null;
+  /** Set by createServices: answers to request frames, and the revocations retried on hello. */
+  requests: AgentRequests | null = null;
+  onHello: ((hostId: string) => Promise<void>) | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -83,10 +87,17 @@ export class AgentEventsService {
       }
     });
     await this.jobs.dispatchPending(host.id);
+    if (this.onHello) void this.onHello(host.id).catch((e: unknown) => this.d.log.error({ host_id: host.id, err: (e as Error).message }, 'after-hello task failed'));
   }
 
   async disconnected(hostId: string): Promise<void> {
+    this.requests?.hostGone(hostId);
     await this.d.repos.hosts.update(hostId, { status: 'offline' });
+  }
+
+  /** `snapshot.ls.result` / `repo.key.result`: hands the answer to the waiting request; a stray answer is dropped. */
+  requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult): void {
+    if (!this.requests?.answer(host.id, f)) this.d.log.warn({ host_id: host.id, type: f.type }, 'answer to no open request (late or unknown); dropped');
   }
 
   async jobQueued(host: HostRow, f: JobQueued): Promise<void> {
@@ -135,6 +146,7 @@ export class AgentEventsService {
       });
     });
     if (!changed) return;
+    this.jobs.ended(job);
     const fresh = await this.d.repos.hosts.findById(host.id);
     const patch: Parameters<typeof this.d.repos.hosts.update>[1] = {};
     if (fresh?.current_job_id === f.job_id) patch.current_job_id = null;

@@ -7,6 +7,7 @@ import type { EnrollmentRepository } from '../repositories/enrollment.repository
 import type { HostRepository } from '../repositories/host.repository.js';
 import type { JobRepository } from '../repositories/job.repository.js';
 import type { RepoRepository } from '../repositories/repo.repository.js';
+import type { RestoreCredentialRepository } from '../repositories/restore-credential.repository.js';
 import type { ScheduleRepository } from '../repositories/schedule.repository.js';
 import type { SessionRepository } from '../repositories/session.repository.js';
 import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
@@ -24,6 +25,7 @@ export interface Repositories {
   snapshots: SnapshotRepository;
   alerts: AlertRepository;
   audit: AuditRepository;
+  restoreCredentials: RestoreCredentialRepository;
 }
 
 /**

@@ -16,7 +16,9 @@ export type DomainErrorCode =
   | 'token_used'
   | 'too_many_attempts'
   /** A notification channel could not deliver (the message says why: SMTP reply, HTTP status, network). */
-  | 'delivery_failed';
+  | 'delivery_failed'
+  /** The host's agent is offline or did not answer a request in time. */
+  | 'agent_unavailable';
 
 export class DomainError extends Error {
   constructor(

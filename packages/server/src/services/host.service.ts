@@ -6,7 +6,7 @@ import { HostRepository } from '../repositories/host.repository.js';
 import type { HostFilter } from '../repositories/host.repository.js';
 import { RepoRepository } from '../repositories/repo.repository.js';
 import type { AuditService } from './audit.service.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { GeneratedSecrets } from './repo-secrets.js';
@@ -149,13 +149,13 @@ export class HostService {
   }
 
   /** The `config.update` frame for a host, decrypted; null when it has no credentials yet. */
-  async configFor(hostId: string): Promise<ConfigUpdate | null> {
-    const h = await this.d.repos.hosts.findById(hostId);
+  async configFor(hostId: string, repos: Repositories = this.d.repos): Promise<ConfigUpdate | null> {
+    const h = await repos.hosts.findById(hostId);
     if (!h?.repo_id) return null;
-    const r = await this.d.repos.repos.findById(h.repo_id);
+    const r = await repos.repos.findById(h.repo_id);
     if (!r?.password_secret_id) return null;
-    const pw = await this.d.repos.repos.findCredential(r.password_secret_id);
-    const rest = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
+    const pw = await repos.repos.findCredential(r.password_secret_id);
+    const rest = r.credential_id ? await repos.repos.findCredential(r.credential_id) : undefined;
     if (!pw) return null;
     return {
       type: 'config.update',

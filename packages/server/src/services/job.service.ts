@@ -16,6 +16,13 @@ const ARGS: Record<JobKind, z.ZodType> = {
   snapshots: EmptyArgs, stats: EmptyArgs, diff: EmptyArgs, restore: RestoreArgs,
 };
 
+export interface RunOptions {
+  jobId?: string;
+  beforeDispatch?: (job: JobRow, r: Repositories) => Promise<void>;
+  /** Extra fields of the job.run / job.restore audit row (never secrets). */
+  auditExtra?: Record<string, unknown>;
+}
+
 /** Hooks inside run-now arguments need admin, as in schedules (spec §14.3). */
 const HOOK_KEYS = ['pre_hook', 'post_hook', 'run_as'];
 
@@ -23,6 +30,8 @@ const HOOK_KEYS = ['pre_hook', 'post_hook', 'run_as'];
 export class JobService {
   /** Set by createServices: refuses impossible forget/prune and adds the §7.4 one-job credential. */
   maintenance: { precheck(hostId: string, kind: string): Promise<void>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> } | null = null;
+  /** Set by createServices: the cross-host restore credential (§14.1) and its revocation when the job ends. */
+  restore: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> } | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -30,7 +39,12 @@ export class JobService {
     private readonly hub: JobHub,
   ) {}
 
-  async runNow(actor: Actor, hostId: string, kind: JobKind, rawArgs: Record<string, unknown>) {
+  /**
+   * Queues a job and sends it when the agent is online. `opts.jobId` fixes the id (a cross-host
+   * restore prepares its credential first); `opts.beforeDispatch` runs in the same transaction,
+   * after the insert and before command.run.
+   */
+  async runNow(actor: Actor, hostId: string, kind: JobKind, rawArgs: Record<string, unknown>, opts: RunOptions = {}) {
     const parsed = ARGS[kind].safeParse(rawArgs);
     if (!parsed.success) {
       const fields = Object.fromEntries(parsed.error.issues.map((i) => [['args', ...i.path].join('.'), i.message]));
@@ -47,7 +61,7 @@ export class JobService {
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
     await this.maintenance?.precheck(hostId, kind);
     const job: JobRow = {
-      id: randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
+      id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
       actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
       args_enc: null, created_at: iso(this.d.now()), started_at: null, finished_at: null, exit_code: null,
       stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null,
@@ -55,7 +69,8 @@ export class JobService {
     job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
     const dispatched = await this.d.inTx(async (r) => {
       await r.jobs.insert(job);
-      await this.audit.record(actor, kind === 'restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args) }, r.audit);
+      await this.audit.record(actor, kind === 'restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args), ...opts.auditExtra }, r.audit);
+      await opts.beforeDispatch?.(job, r);
       return this.dispatch(job, args, r);
     });
     return { job: jobView(job), dispatched };
@@ -66,7 +81,7 @@ export class JobService {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.isConnected(job.host_id)) return false;
-    const credential = await this.maintenance?.credentialFor(job, r);
+    const credential = (await this.maintenance?.credentialFor(job, r)) ?? (await this.restore?.credentialFor(job, r));
     if (credential) msg.credential = credential;
     if (!this.d.agents.send(job.host_id, msg)) return false;
     job.dispatched_at = iso(this.d.now());
@@ -78,8 +93,21 @@ export class JobService {
   /** Dispatches every queued, not yet dispatched job of a host (called after its hello). */
   async dispatchPending(hostId: string): Promise<void> {
     for (const j of await this.d.repos.jobs.activeForHost(hostId)) {
-      if (j.status === 'queued' && !j.dispatched_at) await this.dispatch(j);
+      if (j.status !== 'queued' || j.dispatched_at) continue;
+      try {
+        await this.dispatch(j);
+      } catch (e) {
+        // E.g. a cross-host restore whose source credential is gone: fail it, keep dispatching.
+        if (!(e instanceof DomainError)) throw e;
+        await this.finishLocally(j, 'failed', e.message, 'no_credentials');
+      }
     }
+  }
+
+  /** After a job reached a terminal state (agent report or server-side): revoke its temporary credential. Never throws. */
+  ended(job: JobRow): void {
+    if (job.kind !== 'restore' || !this.restore) return;
+    void this.restore.jobEnded(job).catch((e: unknown) => this.d.log.error({ job_id: job.id, err: (e as Error).message }, 'restore credential revocation failed'));
   }
 
   async cancel(actor: Actor, jobId: string) {
@@ -106,6 +134,7 @@ export class JobService {
     if (host?.current_job_id === job.id) await this.d.repos.hosts.update(job.host_id, { current_job_id: null });
     if (job.kind === 'backup') await this.d.repos.hosts.update(job.host_id, { last_backup_at: at, last_backup_status: status });
     this.hub.publish(syntheticFinished({ ...job, status, finished_at: at, error, error_kind: errorKind }));
+    this.ended(job);
   }
 
   async list(filter: JobFilter, order: 'asc' | 'desc', limit: number, offset: number) {

@@ -120,6 +120,28 @@ export class MaintenanceService {
     };
   }
 
+  /**
+   * For deletes outside forget/prune (removing a cross-host restore's temporary key): the
+   * maintenance credential of the host's repository, `undefined` when none is set, and whether
+   * the repository is append-only (then a delete without it cannot work). Audited on use.
+   */
+  async deleteCredential(hostId: string, jobId: string): Promise<{ appendOnly: boolean; credential: JobCredential | undefined }> {
+    const { repo } = await this.repoOf(hostId);
+    const appendOnly = repo?.append_only === 1;
+    if (!appendOnly || !repo.maintenance_enc || !repo.password_secret_id) return { appendOnly, credential: undefined };
+    const pw = await this.d.repos.repos.findCredential(repo.password_secret_id);
+    if (!pw) return { appendOnly, credential: undefined };
+    const s = this.d.box.openJson<Sealed>(repo.maintenance_enc, `maintenance:${repo.id}`);
+    await this.audit.record({ kind: 'system' }, 'repo.maintenance_credential.use', { kind: 'job', id: jobId }, { host_id: hostId, job_kind: 'restore', purpose: 'remove the temporary restore key', rest_username: s.rest_username });
+    return { appendOnly, credential: { repository: s.url ?? repo.url, password: this.d.box.open(pw.secret_enc, `credential:${pw.id}`), rest_username: s.rest_username, rest_password: s.rest_password } };
+  }
+
+  /** Whether the host's repository is append-only with no maintenance credential set (deletes would fail). */
+  async cannotDelete(hostId: string): Promise<boolean> {
+    const { repo } = await this.repoOf(hostId);
+    return repo?.append_only === 1 && !repo.maintenance_enc;
+  }
+
   /** Host default hooks for backup schedules without their own (admin only, sealed, audited, pushed). */
   async setHostHooks(actor: Actor, hostId: string, hooks: { pre_hook: string | null; post_hook: string | null }): Promise<{ has_pre_hook: boolean; has_post_hook: boolean }> {
     if (!isAdmin(actor)) throw new DomainError('forbidden', 'only admins may edit hooks');

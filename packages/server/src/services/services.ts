@@ -1,5 +1,6 @@
 import { AgentEventsService } from './agent-events.service.js';
 import { AlertRulesService } from './alert-rules.service.js';
+import { AgentRequests } from './agent-requests.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthOptions } from './auth.service.js';
@@ -14,7 +15,9 @@ import { MaintenanceService } from './maintenance.service.js';
 import { NotificationService } from './notification.service.js';
 import { Notifier } from './notify/notifier.js';
 import type { NotifierOptions } from './notify/notifier.js';
+import { RestoreService } from './restore.service.js';
 import { ScheduleService } from './schedule.service.js';
+import { SnapshotBrowseService } from './snapshot-browse.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -37,6 +40,9 @@ export interface Services {
   notifications: NotificationService;
   /** Asynchronous delivery of alert changes to the channels, with retries. */
   notifier: Notifier;
+  /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
+  browse: SnapshotBrowseService;
+  restore: RestoreService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -58,12 +64,20 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const notifier = new Notifier(d, alerting.notifier);
   fleet.onAlertChange = (c) => notifier.alertChanged(c);
   const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs);
+  const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
+  const browse = new SnapshotBrowseService(d, requests);
+  const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance);
+  jobs.restore = restore;
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet);
   agentEvents.rules = alertRules;
+  agentEvents.requests = requests;
+  agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
   return {
     alertRules,
     notifications: new NotificationService(d, audit, notifier),
     notifier,
+    browse,
+    restore,
     maintenance,
     maintenanceScheduler: new MaintenanceScheduler(d, audit, jobs, maintenance),
     audit,

@@ -230,6 +230,20 @@ export interface AlertSettingsTable {
   updated_at: string;
 }
 
+/** Migration 0008: the temporary credential of a cross-host restore job. */
+export interface RestoreCredentialsTable {
+  job_id: string;
+  source_host_id: string;
+  target_host_id: string;
+  mode: 'temporary_key' | 'stored_credential';
+  key_id: string | null;
+  secret_enc: string | null;
+  reason: string;
+  issued_at: string;
+  revoked_at: string | null;
+  revoke_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -246,4 +260,5 @@ export interface Database {
   audit_log: AuditLogTable;
   notification_channels: NotificationChannelsTable;
   alert_settings: AlertSettingsTable;
+  restore_credentials: RestoreCredentialsTable;
 }

@@ -6,6 +6,7 @@ import { mountActions } from './action.routes.js';
 import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
+import { mountRestoreUi } from './restore.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { WebReadModel } from './read-model.js';
 import { mountStatic } from './static.js';
@@ -41,6 +42,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
     }
   });
   mountScheduleUi(app, w);
+  mountRestoreUi(app, w);
   mountActions(app, w);
   mountNotificationUi(app, w);
   mountPages(app, w);

@@ -66,7 +66,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     if (tab === 'snapshots') {
       const q = query(SnapshotQuery, c);
       const page = await s.fleet.snapshots(id, { tag: q.tag, path: q.path, since: q.since, until: q.until }, Math.min(q.limit, 100), q.offset);
-      body = <SnapshotsTab host={host} self={self} snapshots={{ ...page, filter: { tag: q.tag, path: q.path, since: q.since, until: q.until } }} />;
+      body = <SnapshotsTab host={host} self={self} viewer={viewer} snapshots={{ ...page, filter: { tag: q.tag, path: q.path, since: q.since, until: q.until } }} />;
     } else if (tab === 'jobs') {
       const q = query(JobListQuery, c);
       const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);

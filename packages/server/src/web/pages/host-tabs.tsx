@@ -24,7 +24,8 @@ export interface SnapshotListData {
   filter: { tag?: string | undefined; path?: string | undefined; since?: string | undefined; until?: string | undefined };
 }
 
-export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListData; self: string }) {
+export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListData; self: string; viewer?: Viewer }) {
+  const restore = props.viewer ? canOperate(props.viewer) : false;
   const s = props.snapshots;
   const base = `/hosts/${props.host.id}`;
   const f = s.filter;
@@ -60,6 +61,7 @@ export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListDat
                 <th class="hide-sm">Tags</th>
                 <th class="num hide-sm">Files</th>
                 <th class="num">Size</th>
+                {restore ? <th><span class="sr-only">Actions</span></th> : null}
               </tr>
             </thead>
             <tbody>
@@ -71,6 +73,7 @@ export function SnapshotsTab(props: { host: HostView; snapshots: SnapshotListDat
                   <td class="hide-sm"><Tags tags={snap.tags} /></td>
                   <td class="num hide-sm">{fmtCount(snap.file_count)}</td>
                   <td class="num">{fmtBytes(snap.size_bytes)}</td>
+                  {restore ? <td class="nowrap"><a class="btn small" href={`${base}/restore?snapshot=${snap.id}`} data-restore={snap.id}>Restore</a></td> : null}
                 </tr>
               ))}
             </tbody>

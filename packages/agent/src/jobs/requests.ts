@@ -1,0 +1,130 @@
+import type { Connection, Engine, EngineError, Result } from '@restic-manager/engines';
+import type { Logger } from '../log.js';
+import type { RepoSecrets } from '../state/secrets.js';
+import type { RequestFrame } from '../wire.js';
+
+export interface RequestDeps {
+  engine: () => Promise<Engine>;
+  /** The host's own routine credentials; requests always act on the host's own repository. */
+  secrets: () => RepoSecrets | null;
+  /** Sends the answer on the socket (not through the outbox: answers are never replayed). */
+  send: (frame: Record<string, unknown>) => void;
+  log: Logger;
+  cacheDir?: string;
+  /** Per-request timeout for restic, ms (default 60 s). */
+  timeoutMs?: number;
+}
+
+type LsEntryType = 'file' | 'dir' | 'symlink' | 'dev' | 'chardev' | 'fifo' | 'socket' | 'other';
+interface Child { name: string; type: LsEntryType; size: number | null; mtime: string | null; mode: number | null }
+
+const parentOf = (p: string): string => {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+};
+
+/**
+ * Answers the server's request frames (`snapshot.ls`, `repo.key.add`, `repo.key.remove`) with
+ * exactly one result frame each. Never throws; failures become `error` in the answer. A
+ * temporary key's password is registered with the logger as a secret and never stored.
+ */
+export class RequestHandler {
+  constructor(private readonly d: RequestDeps) {}
+
+  handle(f: RequestFrame): void {
+    const work = f.type === 'snapshot.ls' ? this.ls(f) : this.key(f);
+    void work.catch((err: unknown) => {
+      this.d.log.error('request failed', { type: f.type, error: String(err) });
+      this.d.send(f.type === 'snapshot.ls'
+        ? { type: 'snapshot.ls.result', request_id: f.request_id, entries: [], has_more: false, error: 'agent error while listing', error_kind: 'failed' }
+        : { type: 'repo.key.result', request_id: f.request_id, key_id: null, error: 'agent error' });
+    });
+  }
+
+  private conn(s: RepoSecrets): Connection {
+    return {
+      repository: s.repository, password: s.password,
+      ...(s.rest_username ? { restUsername: s.rest_username } : {}),
+      ...(s.rest_password ? { restPassword: s.rest_password } : {}),
+      ...(this.d.cacheDir ? { cacheDir: this.d.cacheDir } : {}),
+    };
+  }
+
+  /**
+   * Streams `restic ls --json <snapshot> <dir>` (direct children only: no --recursive) and keeps
+   * only the requested page; leaving the stream early stops restic.
+   */
+  private async ls(f: Extract<RequestFrame, { type: 'snapshot.ls' }>): Promise<void> {
+    const reply = (r: { entries?: Child[]; has_more?: boolean; error?: string; error_kind?: string }): void =>
+      this.d.send({ type: 'snapshot.ls.result', request_id: f.request_id, entries: r.entries ?? [], has_more: r.has_more ?? false, error: r.error ?? null, error_kind: r.error_kind ?? null });
+    const s = this.d.secrets();
+    if (!s) return reply({ error: 'the agent has no repository credentials yet', error_kind: 'no_credentials' });
+    const engine = await this.d.engine();
+    const dir = f.path.length > 1 ? f.path.replace(/\/+$/, '') : '/';
+    // Always name the directory: without one restic lists the whole snapshot recursively.
+    const stream = engine.ls(this.conn(s), { snapshot: f.snapshot_id, path: dir }, { timeoutMs: this.d.timeoutMs ?? 60_000 });
+    const page: Child[] = [];
+    let index = 0;
+    let more = false;
+    let self: LsEntryType | null = dir === '/' ? 'dir' : null;
+    for await (const e of stream.entries) {
+      if (e.path === dir) {
+        self = e.type;
+        continue;
+      }
+      if (parentOf(e.path) !== dir) continue;
+      if (index >= f.offset + f.limit) {
+        more = true;
+        break;
+      }
+      if (index >= f.offset) page.push({ name: e.name, type: e.type, size: e.type === 'file' ? (e.size ?? 0) : null, mtime: e.mtime ?? null, mode: e.mode ?? null });
+      index++;
+    }
+    const r = await stream.result;
+    if (!r.ok) return reply(lsError(r.error, f.snapshot_id));
+    if (self === null) return reply({ error: `${dir} does not exist in snapshot ${f.snapshot_id.slice(0, 8)}`, error_kind: 'not_found' });
+    if (self !== 'dir') return reply({ error: `${dir} is not a directory in snapshot ${f.snapshot_id.slice(0, 8)}`, error_kind: 'not_found' });
+    reply({ entries: page, has_more: more });
+  }
+
+  /** Retries `fn` while restic reports a held lock (a backup or another restic run of this repository). */
+  private async lockRetry<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+    let r = await fn();
+    for (let i = 1; i < LOCK_ATTEMPTS && !r.ok && r.error.kind === 'lock_failed'; i++) {
+      await new Promise((res) => setTimeout(res, LOCK_DELAY_MS));
+      r = await fn();
+    }
+    return r;
+  }
+
+  private async key(f: Extract<RequestFrame, { type: 'repo.key.add' | 'repo.key.remove' }>): Promise<void> {
+    const reply = (keyId: string | null, error: string | null): void => this.d.send({ type: 'repo.key.result', request_id: f.request_id, key_id: keyId, error });
+    const s = this.d.secrets();
+    if (!s) return reply(null, 'the agent has no repository credentials yet');
+    const engine = await this.d.engine();
+    if (f.type === 'repo.key.add') {
+      this.d.log.addSecret(f.password);
+      const r = await this.lockRetry(() => engine.keyAdd(this.conn(s), { newPassword: f.password, user: 'restore', host: `job-${f.job_id.slice(0, 8)}` }, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
+      this.d.log.info(r.ok ? 'added a temporary restore key' : 'cannot add a temporary restore key', { job_id: f.job_id, ...(r.ok ? { key_id: r.value.keyId.slice(0, 8) } : { error: r.error.message }) });
+      return r.ok ? reply(r.value.keyId, null) : reply(null, r.error.message);
+    }
+    // An append-only repository refuses the delete: the server then sends its maintenance credential for this removal.
+    const c = f.credential ?? s;
+    this.d.log.addSecret(f.credential?.password);
+    this.d.log.addSecret(f.credential?.rest_password);
+    const r = await this.lockRetry(() => engine.keyRemove(this.conn(c), f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
+    this.d.log.info(r.ok ? 'removed a temporary restore key' : 'cannot remove a temporary restore key', { job_id: f.job_id, key_id: f.key_id.slice(0, 8), ...(r.ok ? {} : { error: r.error.message }) });
+    reply(r.ok ? f.key_id : null, r.ok ? null : r.error.message);
+  }
+}
+
+/** Attempts of a key add/remove that met a lock (restic 0.14 takes an exclusive lock for `key remove`). */
+const LOCK_ATTEMPTS = 8;
+const LOCK_DELAY_MS = 1500;
+
+function lsError(e: EngineError, snapshot: string): { error: string; error_kind: string } {
+  if (/no matching ID found|invalid id/i.test(`${e.message}\n${e.stderrTail.join('\n')}`)) {
+    return { error: `snapshot ${snapshot.slice(0, 8)} is not in the repository`, error_kind: 'unknown_snapshot' };
+  }
+  return { error: e.message, error_kind: 'failed' };
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { Engine, LsEntry, LsRequest } from '@restic-manager/engines';
+import { createLogger } from '../src/log.js';
+import { RequestHandler } from '../src/jobs/requests.js';
+
+/** An engine whose `ls` yields the given nodes (restic prints the directory itself first). */
+function lsEngine(nodes: LsEntry[], seen: LsRequest[], consumed: { n: number }): Engine {
+  return {
+    ls: (_c: unknown, req: LsRequest) => {
+      seen.push(req);
+      return {
+        entries: (async function* () {
+          for (const n of nodes) {
+            consumed.n++;
+            yield n;
+          }
+        })(),
+        result: Promise.resolve({ ok: true, value: { count: nodes.length } }),
+      };
+    },
+  } as unknown as Engine;
+}
+
+const node = (p: string, type: LsEntry['type'] = 'file'): LsEntry => ({ name: p.split('/').pop() ?? '', path: p, type, size: 5, mode: 0o644, mtime: '2026-01-01T00:00:00Z' });
+
+async function ask(engine: Engine, path: string, limit: number, offset: number): Promise<Record<string, unknown>> {
+  const sent: Record<string, unknown>[] = [];
+  const h = new RequestHandler({ engine: async () => engine, secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }) });
+  h.handle({ type: 'snapshot.ls', request_id: 'r1', snapshot_id: 'abcdef01', path, limit, offset });
+  for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  return sent[0]!;
+}
+
+describe('snapshot.ls on the agent', () => {
+  it('always names the directory (restic lists the whole snapshot recursively otherwise), and pages direct children', async () => {
+    const seen: LsRequest[] = [];
+    const consumed = { n: 0 };
+    const nodes = [node('/srv', 'dir'), node('/srv/a'), node('/srv/b'), node('/srv/c'), node('/srv/d')];
+    const r = await ask(lsEngine(nodes, seen, consumed), '/srv/', 2, 1);
+    expect(seen[0]).toMatchObject({ snapshot: 'abcdef01', path: '/srv' });
+    expect(r).toMatchObject({ type: 'snapshot.ls.result', request_id: 'r1', has_more: true, error: null });
+    expect((r.entries as { name: string }[]).map((e) => e.name)).toEqual(['b', 'c']);
+    expect(consumed.n).toBe(5); // stopped right after the first entry past the page
+    const root: LsRequest[] = [];
+    await ask(lsEngine([node('/srv', 'dir')], root, { n: 0 }), '/', 10, 0);
+    expect(root[0]?.path).toBe('/');
+  });
+
+  it('answers not_found for a path that is not a directory of the snapshot', async () => {
+    expect(await ask(lsEngine([], [], { n: 0 }), '/nope', 10, 0)).toMatchObject({ error_kind: 'not_found', error: expect.stringMatching(/does not exist/) });
+    expect(await ask(lsEngine([node('/etc/hosts')], [], { n: 0 }), '/etc/hosts', 10, 0)).toMatchObject({ error_kind: 'not_found', error: expect.stringMatching(/not a directory/) });
+  });
+});

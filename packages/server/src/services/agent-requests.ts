@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { RepoKeyResult, ServerMessage, SnapshotLsResult } from '@restic-manager/protocol';
+import type { AgentLink } from './context.js';
+import { DomainError } from './errors.js';
+
+type Result = SnapshotLsResult | RepoKeyResult;
+type Request = Extract<ServerMessage, { type: 'snapshot.ls' | 'repo.key.add' | 'repo.key.remove' }>;
+type ResultOf<R extends Request> = R extends { type: 'snapshot.ls' } ? SnapshotLsResult : RepoKeyResult;
+
+interface Pending {
+  hostId: string;
+  expects: Result['type'];
+  resolve(r: Result): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Request/response over the agent socket (docs/protocol.md, "Requests"). `request` sends a frame
+ * with a fresh request_id and resolves with the agent's one answer. It never hangs: it fails with
+ * DomainError('agent_unavailable') when the agent is offline, goes offline meanwhile, or does not
+ * answer within the timeout (an agent older than the server ignores requests).
+ */
+export class AgentRequests {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly agents: AgentLink, private readonly hostName: (hostId: string) => Promise<string>) {}
+
+  async request<R extends Request>(hostId: string, frame: Omit<R, 'request_id'>, timeoutMs: number): Promise<ResultOf<R>> {
+    const name = await this.hostName(hostId);
+    if (!this.agents.isConnected(hostId)) throw new DomainError('agent_unavailable', `the agent of host ${name} is offline; try again when it is online`);
+    const id = randomUUID();
+    const expects = frame.type === 'snapshot.ls' ? 'snapshot.ls.result' : 'repo.key.result';
+    return new Promise<ResultOf<R>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new DomainError('agent_unavailable', `the agent of host ${name} did not answer within ${Math.round(timeoutMs / 1000)} s (it may be busy, or older than this server and unable to answer ${frame.type})`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { hostId, expects, resolve: resolve as (r: Result) => void, reject, timer });
+      if (!this.agents.send(hostId, { ...frame, request_id: id } as unknown as ServerMessage)) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new DomainError('agent_unavailable', `the agent of host ${name} is offline; try again when it is online`));
+      }
+    });
+  }
+
+  /** An answer from a host. Unknown ids, another host's ids and mismatched types are ignored (false). */
+  answer(hostId: string, r: Result): boolean {
+    const p = this.pending.get(r.request_id);
+    if (!p || p.hostId !== hostId || p.expects !== r.type) return false;
+    this.pending.delete(r.request_id);
+    clearTimeout(p.timer);
+    p.resolve(r);
+    return true;
+  }
+
+  /** The host's socket closed: its open requests fail at once. */
+  hostGone(hostId: string): void {
+    for (const [id, p] of this.pending) {
+      if (p.hostId !== hostId) continue;
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new DomainError('agent_unavailable', 'the agent went offline before it answered'));
+    }
+  }
+}

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeAgent } from '../src/testing/fake-agent.js';
+import type { Harness } from './helpers/harness.js';
+import { REPO, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+
+const SNAP = 'feedc0de'.padEnd(64, '1');
+
+async function withSnapshot(h: Harness, agent: FakeAgent, hostId: string): Promise<void> {
+  agent.send({ type: 'snapshots.report', snapshots: [{ id: SNAP, short_id: 'feedc0de', time: '2026-01-01T00:00:00Z', hostname: 'a', paths: ['/home'], tags: [] }] });
+  await eventually(async () => (await h.admin.req('GET', `/api/hosts/${hostId}/snapshots`)).body.total === 1);
+}
+
+describe('restore wizard API (fake agents)', () => {
+  let h: Harness;
+  let a: { agent: FakeAgent; hostId: string };
+  let b: { agent: FakeAgent; hostId: string };
+  beforeAll(async () => {
+    h = await startHarness();
+    a = await enrolledAgent(h, 'restore-a', { ...REPO, password: 'source-repo-password-1', append_only: false });
+    b = await enrolledAgent(h, 'restore-b', { ...REPO, password: 'target-repo-password-2' });
+    await a.agent.connect();
+    await b.agent.connect();
+    await withSnapshot(h, a.agent, a.hostId);
+  });
+  afterAll(async () => {
+    await a.agent.close();
+    await b.agent.close();
+    await h.close();
+  });
+
+  const restore = (hostId: string, body: Record<string, unknown>) => h.admin.req('POST', `/api/hosts/${hostId}/restore`, body);
+
+  it.each([
+    [{ snapshot_id: 'feedc0de', target: 'relative/dir' }, 'target', /absolute/],
+    [{ snapshot_id: 'feedc0de' }, 'target', /needs target/],
+    [{ snapshot_id: 'feedc0de', restore_to: 'original', target: '/x' }, 'target', /leave target out/],
+    [{ snapshot_id: 'feedc0de', target: '/' }, 'target', /original location/],
+    [{ snapshot_id: 'deadbeef', target: '/x' }, 'snapshot_id', /not among the snapshots of host restore-a/],
+    [{ snapshot_id: 'latest', target: '/x' }, 'snapshot_id', /hex/],
+    [{ snapshot_id: 'feedc0de', target: '/x', include: ['home'] }, 'include.0', /absolute/],
+    [{ snapshot_id: 'feedc0de', target: '/x', include: ['/etc'], remap: [{ from: '/home/alice', to: '/home/alice-new' }] }, 'remap.0.from', /matches no selected path/],
+    [{ snapshot_id: 'feedc0de', target: '/x', include: ['/home'], remap: [{ from: '/home/alice', to: '/n' }] }, 'remap.0.from', /inside the selected \/home/],
+    [{ snapshot_id: 'feedc0de', target: '/x', include: ['/home/alice'], remap: [{ from: '/home/alice', to: 'rel' }] }, 'remap.0.to', /absolute/],
+    [{ snapshot_id: 'feedc0de', target: '/x', source_host_id: 'no-such-host' }, 'source_host_id', /no host/],
+    [{ snapshot_id: 'feedc0de', target: '/x', surprise: 1 }, 'body', /unrecognized|surprise/i],
+  ] as [Record<string, unknown>, string, RegExp][])('refuses %j with 400 naming %s', async (body, field, re) => {
+    const r = await restore(a.hostId, body);
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.error.code).toBe('validation_failed');
+    const text = `${r.body.error.message} ${JSON.stringify(r.body.error.fields ?? {})}`;
+    expect(text).toMatch(re);
+    if (field !== 'body') expect(Object.keys(r.body.error.fields ?? {})).toContain(field);
+  });
+
+  it('pages a directory through the agent and maps its errors; offline and silent agents give a clear 503', async () => {
+    a.agent.o.onMessage = (m, ag) => {
+      if (m.type !== 'snapshot.ls') return;
+      if (m.path === '/missing') return ag.send({ type: 'snapshot.ls.result', request_id: m.request_id, error: '/missing does not exist', error_kind: 'not_found' });
+      if (m.path === '/silent') return;
+      const all = Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, type: 'file', size: i, mtime: '2026-01-01T00:00:00Z', mode: 420 }));
+      ag.send({ type: 'snapshot.ls.result', request_id: m.request_id, entries: all.slice(m.offset, m.offset + m.limit), has_more: m.offset + m.limit < all.length });
+    };
+    const ls = (q: string, hostId = a.hostId, snap = 'feedc0de') => h.admin.req('GET', `/api/hosts/${hostId}/snapshots/${snap}/ls?${q}`);
+    const p1 = await ls('path=/home/&limit=2&offset=0');
+    expect(p1.status, p1.text).toBe(200);
+    expect(p1.body).toMatchObject({ snapshot_id: SNAP, path: '/home', has_more: true, entries: [{ name: 'f0', path: '/home/f0', mode: 420 }, { name: 'f1' }] });
+    const p3 = await ls('path=/home&limit=2&offset=4');
+    expect(p3.body.entries.map((e: { name: string }) => e.name)).toEqual(['f4']);
+    expect(p3.body.has_more).toBe(false);
+    const missing = await ls('path=/missing');
+    expect([missing.status, missing.body.error.message]).toEqual([404, '/missing does not exist']);
+    const unknown = await ls('path=/', a.hostId, 'deadbeef');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toMatch(/snapshot deadbeef is not among the snapshots of host restore-a/);
+    expect((await ls('path=relative')).status).toBe(400);
+    h.server.services.browse.timeoutMs = 300;
+    const silent = await ls('path=/silent');
+    expect(silent.status).toBe(503);
+    expect(silent.body.error.message).toMatch(/did not answer within .* older than this server/);
+    h.server.services.browse.timeoutMs = 15_000;
+    await a.agent.close();
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline');
+    const offline = await ls('path=/home');
+    expect(offline.status).toBe(503);
+    expect(offline.body.error).toMatchObject({ code: 'agent_unavailable', message: expect.stringMatching(/agent of host restore-a is offline/) });
+    await a.agent.connect();
+  });
+
+  it('cross-host: the target gets a temporary key of the source repository, removed when the job ends', async () => {
+    const tempPasswords: string[] = [];
+    a.agent.o.onMessage = (m, ag) => {
+      if (m.type === 'repo.key.add') {
+        tempPasswords.push(m.password);
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'abcdef0123456789' });
+      }
+      if (m.type === 'repo.key.remove') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+    };
+    const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', restore_to: 'original', include: ['/home/alice'], remap: [{ from: '/home/alice', to: '/home/alice-new' }] });
+    expect(r.status, r.text).toBe(202);
+    expect(JSON.stringify(r.body)).not.toContain(tempPasswords[0]);
+    const run = await b.agent.next('command.run');
+    expect(run).toMatchObject({ kind: 'restore', args: { snapshot_id: SNAP, target: '/', remap: [{ from: '/home/alice', to: '/home/alice-new' }] } });
+    const cred = (run as { credential: { password: string; repository: string; note: string } }).credential;
+    expect(cred.password).toBe(tempPasswords[0]);
+    expect(cred.password).not.toBe('source-repo-password-1');
+    expect(cred.note).toMatch(/temporary key \(abcdef01\) of host restore-a/);
+    b.agent.started(r.body.job.id, 'restore');
+    b.agent.finished(r.body.job.id, 'succeeded');
+    const removed = await a.agent.next('repo.key.remove');
+    expect(removed).toMatchObject({ key_id: 'abcdef0123456789', job_id: r.body.job.id });
+    const audit = await eventually(async () => {
+      const items = (await h.admin.req('GET', `/api/audit?target_kind=job&target_id=${r.body.job.id}`)).body.items as { action: string; payload: Record<string, unknown>; actor_name: string }[];
+      return items.some((i) => i.action === 'restore.credential.revoke') ? items : null;
+    });
+    expect(audit.map((i) => i.action).sort()).toEqual(['agent.command.run', 'job.restore', 'restore.credential.issue', 'restore.credential.revoke']);
+    expect(audit.find((i) => i.action === 'restore.credential.issue')).toMatchObject({ actor_name: 'admin', payload: { mode: 'temporary_key' } });
+    expect(audit.find((i) => i.action === 'restore.credential.revoke')?.payload).toMatchObject({ acting: { username: 'admin' } });
+    expect(JSON.stringify(audit)).not.toContain(tempPasswords[0]);
+  });
+
+  it('cross-host: a restore cancelled before the target agent got it still has its temporary key removed', async () => {
+    const removed: string[] = [];
+    a.agent.o.onMessage = (m, ag) => {
+      if (m.type === 'repo.key.add') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'cafe0123cafe0123' });
+      if (m.type === 'repo.key.remove') {
+        removed.push(m.key_id);
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+      }
+    };
+    await b.agent.close();
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${b.hostId}`)).body.status === 'offline');
+    const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/x' });
+    expect(r.status, r.text).toBe(202);
+    expect(r.body.dispatched).toBe(false);
+    expect((await h.admin.req('POST', `/api/jobs/${r.body.job.id}/cancel`)).status).toBe(202);
+    await eventually(async () => removed.includes('cafe0123cafe0123'));
+    const revoke = await eventually(async () => (await h.admin.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${r.body.job.id}`)).body.items[0]);
+    expect(revoke.payload).toMatchObject({ job_status: 'cancelled', mode: 'temporary_key' });
+    await b.agent.connect();
+  });
+
+  it('cross-host with the source offline: the stored credential is used for the one job, and the job log says so', async () => {
+    await a.agent.close();
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline');
+    const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/restore' });
+    expect(r.status, r.text).toBe(202);
+    const run = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
+    expect(run.credential.password).toBe('source-repo-password-1');
+    expect(run.credential.note).toMatch(/host restore-a's stored repository password is used for this one job .*because host restore-a is offline/);
+    const issue = (await h.admin.req('GET', `/api/audit?action=restore.credential.issue&target_id=${r.body.job.id}`)).body.items[0];
+    expect(issue.payload).toMatchObject({ mode: 'stored_credential', reason: expect.stringMatching(/offline/) });
+    expect(JSON.stringify(issue)).not.toContain('source-repo-password-1');
+    await a.agent.connect();
+  });
+
+  it('append-only source: without a maintenance credential the stored one is used (a key could not be removed); with one, it removes the key', async () => {
+    const c = await enrolledAgent(h, 'restore-c', { ...REPO, password: 'append-only-repo-password-3' });
+    await c.agent.connect();
+    await withSnapshot(h, c.agent, c.hostId);
+    const adds: string[] = [];
+    const removes: { key_id: string; credential?: { rest_username?: string; rest_password?: string } }[] = [];
+    c.agent.o.onMessage = (m, ag) => {
+      if (m.type === 'repo.key.add') {
+        adds.push(m.request_id);
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'beef0123beef0123' });
+      }
+      if (m.type === 'repo.key.remove') {
+        removes.push({ key_id: m.key_id, ...(m.credential ? { credential: m.credential } : {}) });
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+      }
+    };
+    const body = { source_host_id: c.hostId, snapshot_id: 'feedc0de', restore_to: 'directory' as const, target: '/srv/y', include: [], exclude: [], remap: [], verify: false };
+    const preview = await h.server.services.restore.preview(b.hostId, body);
+    expect(preview).toMatchObject({ credential: 'stored_credential', credential_reason: expect.stringMatching(/append-only/), parts: [{ target: '/srv/y' }] });
+    const first = await restore(b.hostId, { source_host_id: c.hostId, snapshot_id: 'feedc0de', target: '/srv/y' });
+    expect(first.status, first.text).toBe(202);
+    const run1 = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
+    expect(adds).toEqual([]);
+    expect(run1.credential.password).toBe('append-only-repo-password-3');
+    const issue = (await h.admin.req('GET', `/api/audit?action=restore.credential.issue&target_id=${first.body.job.id}`)).body.items[0];
+    expect(issue.payload.reason).toMatch(/append-only and has no maintenance credential/);
+    expect(run1.credential.note).toMatch(/because host restore-c's repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards$/);
+    b.agent.finished(first.body.job.id, 'failed', { error: 'test' });
+
+    const set = await h.admin.req('PUT', `/api/hosts/${c.hostId}/maintenance-credential`, { rest_username: 'maint-user', rest_password: 'maint-password-77' });
+    expect(set.status, set.text).toBe(200);
+    expect((await h.server.services.restore.preview(b.hostId, body)).credential).toBe('temporary_key');
+    const second = await restore(b.hostId, { source_host_id: c.hostId, snapshot_id: 'feedc0de', target: '/srv/z' });
+    expect(second.status, second.text).toBe(202);
+    await b.agent.next('command.run');
+    expect(adds).toHaveLength(1);
+    b.agent.finished(second.body.job.id, 'succeeded');
+    await eventually(async () => removes.length === 1);
+    expect(removes[0]).toMatchObject({ key_id: 'beef0123beef0123', credential: { rest_username: 'maint-user', rest_password: 'maint-password-77' } });
+    await c.agent.close();
+  });
+});
