@@ -23,12 +23,15 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
-/** Starts the provider; `redirectUri` is the one redirect URI the client may use. */
-export async function startProvider(redirectUri: string, accounts: Record<string, TestAccount>, port = 0): Promise<TestProvider> {
+/**
+ * Starts the provider on 127.0.0.1; `redirectUri` is the one redirect URI the client may use.
+ * `host` names it in the issuer ('localhost' makes it a different site from 127.0.0.1).
+ */
+export async function startProvider(redirectUri: string, accounts: Record<string, TestAccount>, host = '127.0.0.1'): Promise<TestProvider> {
   const map = new Map(Object.entries(accounts));
   const server: Server = createServer();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
     clients: [{
       client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [redirectUri],
