@@ -98,6 +98,14 @@ describe('OIDC sign-in against a real provider', () => {
     expect(ids).toContainEqual({ issuer: op.issuer, subject: 'admin' });
   });
 
+  it('shows the sign-in method of each user in Settings → Users', async () => {
+    const html = (await h.admin.req('GET', '/settings')).text;
+    const row = (name: string) => new RegExp(`<tr id="user-[^"]+"><td><strong>${name}</strong>[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+    expect(row('alice')).toContain('<td class="auth-method">SSO</td>');
+    expect(row('alice')).not.toContain('Reset password');
+    expect(row('admin')).toContain('<td class="auth-method">Password</td>');
+  });
+
   it('refuses password sign-in for an SSO-provisioned account', async () => {
     await sso('carl');
     const r = await new Api(h.url).req('POST', '/api/auth/login', { username: 'carl', password: '!oidc' });
