@@ -186,6 +186,13 @@ describe('OIDC sign-in against a real provider', () => {
     expect(h.logs()).toContain('OIDC sign-in enabled');
   });
 
+  it('refuses a disabled SSO account even when the provider vouches for it', async () => {
+    const users = (await h.admin.req('GET', '/api/users')).body.items as { id: string; username: string }[];
+    const carl = users.find((u) => u.username === 'carl');
+    await h.server.services.auth.setDisabled({ kind: 'system' }, carl?.id ?? '', true);
+    refusedWith((await sso('carl')).end, 'disabled', /This account is disabled/);
+  });
+
   it('answers "provider unreachable" when the provider goes down before the code exchange', async () => {
     const b = new CookieClient();
     const cb = await b.run(`${h.url}/auth/oidc/login`, { login: 'alice', formHost: opHost, stopAt: (u) => u.startsWith(`${h.url}/auth/oidc/callback`) });
