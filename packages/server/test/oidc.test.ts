@@ -3,6 +3,7 @@ import { freePort } from '@restic-manager/testkit';
 import type { ServerConfigInput } from '@restic-manager/server';
 import type { Harness } from './helpers/harness.js';
 import { Api, startHarness } from './helpers/harness.js';
+import { OidcClient } from '../src/services/oidc-client.js';
 import { CookieClient } from './helpers/cookie-client.js';
 import type { TestProvider } from './helpers/oidc-provider.js';
 import { CLIENT_ID, CLIENT_SECRET, startProvider } from './helpers/oidc-provider.js';
@@ -137,7 +138,18 @@ describe('OIDC sign-in against a real provider', () => {
     const cbB = new URL((await bb.run(`${h.url}/auth/oidc/login`, { login: 'alice', formHost: opHost, stopAt })).location ?? '');
     cbA.searchParams.set('state', cbB.searchParams.get('state') ?? '');
     refusedWith(await bb.run(cbA.href), 'provider_error', /returned an error/);
+    expect(h.logs()).toMatch(/"event":"oidc_code_exchange_failed","reason":"ResponseBodyError OAUTH_RESPONSE_BODY_ERROR invalid_grant"/); // PKCE verifier mismatch at the provider
     expect(bb.cookie(h.url, 'rm_session')).toBeUndefined();
+  });
+
+  it('rejects an ID token whose nonce is not the attempt\'s (checked by openid-client after the code exchange)', async () => {
+    const client = new OidcClient(h.server.config.oidc!, h.server.log);
+    const { url, pending } = await client.begin('/', Date.now());
+    const b = new CookieClient();
+    const cb = await b.run(url, { login: 'alice', formHost: opHost, stopAt: (u) => u.startsWith(`${h.url}/auth/oidc/callback`) });
+    const callback = new URL(cb.location ?? '');
+    await expect(client.finish(callback, { ...pending, nonce: 'a-nonce-from-another-attempt' })).rejects.toMatchObject({ reason: 'provider_error' });
+    expect(h.logs()).toMatch(/"event":"oidc_code_exchange_failed","reason":"ClientError OAUTH_JWT_CLAIM_COMPARISON_FAILED"/);
   });
 
   it('shows denied consent (the user cancels at the provider) on the login page', async () => {

@@ -103,7 +103,8 @@ function describe(e: unknown): string {
   const code = (e as { code?: unknown }).code;
   const oauth = (e as { error?: unknown }).error;
   const cause = e.cause instanceof Error ? ((e.cause as { code?: unknown }).code ?? e.cause.name) : undefined;
-  return [e.name, typeof code === 'string' ? code : null, typeof oauth === 'string' ? oauth : null, typeof cause === 'string' ? cause : null].filter(Boolean).join(' ');
+  const parts = [e.name, typeof code === 'string' ? code : null, typeof oauth === 'string' ? oauth : null, typeof cause === 'string' ? cause : null];
+  return [...new Set(parts.filter(Boolean))].join(' ');
 }
 
 function isNetwork(e: unknown): boolean {
