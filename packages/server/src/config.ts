@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import type { OidcConfig, OidcInput } from './oidc-config.js';
+import { OIDC_ENV, OIDC_YAML_KEYS, resolveOidc } from './oidc-config.js';
 
 /** Fully resolved server configuration (spec §4.1). */
 export interface ServerConfig {
@@ -30,10 +32,14 @@ export interface ServerConfig {
   agentTimeoutMs: number;
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
+  /** OIDC sign-in (RM_OIDC_*); null = not configured. */
+  oidc: OidcConfig | null;
+  /** False when RM_OIDC_ALLOW_PASSWORD_LOGIN=false (only with OIDC configured). */
+  passwordLogin: boolean;
 }
 
 /** Raw settings before validation: environment names map to these keys. */
-export interface ServerConfigInput {
+export interface ServerConfigInput extends OidcInput {
   listen?: string;
   dataDir?: string;
   baseUrl?: string | null;
@@ -63,6 +69,7 @@ export class ConfigError extends Error {
 }
 
 const ENV: Record<keyof ServerConfigInput, string> = {
+  ...OIDC_ENV,
   listen: 'RM_LISTEN',
   dataDir: 'RM_DATA_DIR',
   baseUrl: 'RM_BASE_URL',
@@ -82,6 +89,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
 
 /** YAML keys (snake_case) accepted in the file named by RM_CONFIG_FILE. */
 const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
+  ...OIDC_YAML_KEYS,
   listen: 'listen',
   data_dir: 'dataDir',
   base_url: 'baseUrl',
@@ -145,6 +153,9 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('RM_LOG_LEVEL', `expected one of fatal,error,warn,info,debug,trace,silent, got '${logLevel}'`);
   }
+  const oidc = resolveOidc(input, baseUrl, (v, problem) => new ConfigError(v, problem));
+  const passwordLogin = parseBool('RM_OIDC_ALLOW_PASSWORD_LOGIN', input.oidcAllowPasswordLogin ?? true);
+  if (!passwordLogin && !oidc) throw new ConfigError('RM_OIDC_ALLOW_PASSWORD_LOGIN', 'false needs RM_OIDC_ISSUER (otherwise nobody could sign in)');
   return {
     listenHost: host,
     listenPort: port,
@@ -162,6 +173,8 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     agentTimeoutMs: input.agentTimeoutMs ?? 90_000,
     sessionIdleMs: input.sessionIdleMs ?? 30 * 60_000,
     sessionAbsoluteMs: input.sessionAbsoluteMs ?? 12 * 3_600_000,
+    oidc,
+    passwordLogin,
   };
 }
 

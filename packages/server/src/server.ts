@@ -18,6 +18,7 @@ import { SERVER_VERSION } from './services/agent-events.service.js';
 import type { Repositories, ServiceDeps } from './services/context.js';
 import type { AlertingOptions, Services } from './services/services.js';
 import { createServices } from './services/services.js';
+import { OidcService } from './services/oidc.service.js';
 import type { Db } from './store/db.js';
 import { migrate, openStore } from './store/db.js';
 import { AgentGateway } from './ws/agent-gateway.js';
@@ -76,7 +77,15 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
-  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs }, opts.alerting);
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, opts.alerting);
+  const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
+  if (oidc) {
+    // Not fatal: password sign-in keeps working and the next SSO attempt retries discovery.
+    await oidc.client.discover().then(
+      () => log.info({ issuer: oidc.cfg.issuer, redirect_uri: oidc.cfg.redirectUri }, 'OIDC sign-in enabled'),
+      () => log.warn({ issuer: oidc.cfg.issuer }, `OIDC provider ${oidc.cfg.issuer} is unreachable or misconfigured; SSO sign-in will retry discovery at each attempt`),
+    );
+  }
   const boot = await services.auth.bootstrapAdmin(config.adminPassword);
   if (boot.created) log.info({ username: 'admin', generated: boot.generated != null }, 'created the first admin user');
   await repos.hosts.markAllOffline();
@@ -85,7 +94,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const mountWeb = opts.mountWeb === undefined ? await loadWebModule(log) : (opts.mountWeb ?? undefined);
   const cookie = { secure: config.cookieSecure, absoluteMs: config.sessionAbsoluteMs };
   const { app, routes } = createApp({
-    services, db, cookie, log, baseUrl: () => baseUrl, version: SERVER_VERSION, trustedProxies: trusted,
+    services, db, cookie, log, baseUrl: () => baseUrl, version: SERVER_VERSION, trustedProxies: trusted, signIn: { oidc, passwordLogin: config.passwordLogin },
     installDir: config.installDir ?? defaultInstallDir(), agentTarball: config.agentTarball ?? defaultAgentTarball(), metrics: m.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
   });
   const gateway = new AgentGateway(services.agentEvents, registry, log, {

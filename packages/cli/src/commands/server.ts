@@ -21,6 +21,17 @@ Configuration comes from the environment (and an optional YAML file):
   RM_INSTALL_DIR       directory with install.sh (and agent.tgz)       [<repo>/deploy/install]
   RM_AGENT_TARBALL     agent.tgz served at /install/agent.tgz   [<repo>/packages/agent/pack/agent.tgz]
   RM_LOG_LEVEL         fatal|error|warn|info|debug|trace|silent                      [info]
+  RM_OIDC_ISSUER       OIDC provider (Authelia, Keycloak, Authentik) issuer URL; enables SSO  [off]
+  RM_OIDC_CLIENT_ID    client id registered at the provider      [required with the issuer]
+  RM_OIDC_CLIENT_SECRET  client secret (or RM_OIDC_CLIENT_SECRET_FILE: a file holding it)
+  RM_OIDC_SCOPES       scopes requested                                 [openid profile email]
+  RM_OIDC_NAME         label of the "Sign in with ..." button                                [SSO]
+  RM_OIDC_ROLE_CLAIM   claim listing the user's groups                                    [groups]
+  RM_OIDC_ADMIN_GROUPS, RM_OIDC_OPERATOR_GROUPS, RM_OIDC_VIEWER_GROUPS
+                       comma-separated groups mapped to each role (highest match wins)
+  RM_OIDC_DEFAULT_ROLE role of a user in none of the groups        [none: such users are refused]
+  RM_OIDC_ALLOW_PASSWORD_LOGIN  keep the username/password form next to SSO              [true]
+                       (the redirect URI to register is <RM_BASE_URL>/auth/oidc/callback)
   RM_CONFIG_FILE       optional YAML file with the same settings in snake_case (listen, data_dir, ...)
 
 On start it prints one line 'restic-manager server listening on <url>' to stderr (logs are JSON
@@ -50,8 +61,9 @@ Exit status:
       throw e;
     }
     if (argv.includes('--print-config')) {
-      const { adminPassword: _a, metricsToken, ...rest } = config;
-      process.stdout.write(`${JSON.stringify({ ...rest, metricsToken: metricsToken ? '[set]' : null }, null, 2)}\n`);
+      const { adminPassword: _a, metricsToken, oidc, ...rest } = config;
+      const oidcShown = oidc ? { ...oidc, clientSecret: '[set]' } : null;
+      process.stdout.write(`${JSON.stringify({ ...rest, metricsToken: metricsToken ? '[set]' : null, oidc: oidcShown }, null, 2)}\n`);
       return EXIT.ok;
     }
     let server;

@@ -18,6 +18,8 @@ import { maintenanceRoutes } from './maintenance.routes.js';
 import type { CidrList } from './net.js';
 import { clientIp } from './net.js';
 import { notificationRoutes } from './notification.routes.js';
+import { oidcRoutes } from './oidc.routes.js';
+import type { SignInOptions } from './oidc.routes.js';
 import { mountRoutes, openApiDocument } from './route.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
@@ -37,6 +39,8 @@ export interface WebContext {
   log: Logger;
   baseUrl: () => string;
   version: string;
+  /** Password form on/off and the OIDC provider, if configured. */
+  signIn: SignInOptions;
 }
 
 /** Signature of the web UI mount hook (packages/server/src/web/ exports one). */
@@ -60,8 +64,8 @@ export const SLOW_REQUEST_MS = 1000;
 /** Builds the Hono app: middleware, REST routes, OpenAPI, install script, metrics, web UI. */
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
-  const deps = { services: o.services, cookie: o.cookie, version: o.version };
-  const routes = [...authRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps)];
+  const deps = { services: o.services, cookie: o.cookie, version: o.version, signIn: o.signIn };
+  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));

@@ -23,6 +23,17 @@ export class UserRepository {
   list(limit: number, offset: number): Promise<UserRow[]> {
     return this.db.selectFrom('users').selectAll().orderBy('username').limit(limit).offset(offset).execute();
   }
+  /** The user linked to an OIDC (issuer, subject), if any. */
+  findByIdentity(issuer: string, subject: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('user_identities').innerJoin('users', 'users.id', 'user_identities.user_id').selectAll('users')
+      .where('user_identities.issuer', '=', issuer).where('user_identities.subject', '=', subject).executeTakeFirst();
+  }
+  async linkIdentity(row: { issuer: string; subject: string; user_id: string; created_at: string }): Promise<void> {
+    await this.db.insertInto('user_identities').values(row).execute();
+  }
+  async setRole(id: string, role: UserRow['role']): Promise<void> {
+    await this.db.updateTable('users').set({ role }).where('id', '=', id).execute();
+  }
   async setLastLogin(id: string, at: string): Promise<void> {
     await this.db.updateTable('users').set({ last_login_at: at }).where('id', '=', id).execute();
   }

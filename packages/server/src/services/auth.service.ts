@@ -17,6 +17,8 @@ export interface SessionInfo {
 export interface AuthOptions {
   idleMs: number;
   absoluteMs: number;
+  /** False when RM_OIDC_ALLOW_PASSWORD_LOGIN=false: every password sign-in is refused. */
+  passwordLogin?: boolean;
 }
 
 /** Users, passwords, sessions (spec §7.1). No HTTP here: cookies are the edge's job. */
@@ -36,21 +38,40 @@ export class AuthService {
    * Unknown user and wrong password give the same `invalid_credentials` error and timing.
    */
   async login(username: string, password: string, ip: string, ua: string | null): Promise<{ token: string; session: SessionInfo; user: ReturnType<typeof userView> }> {
+    if (this.opts.passwordLogin === false) throw new DomainError('forbidden', 'password sign-in is disabled on this server; use single sign-on');
     const wait = this.throttle.retryAfterMs(username, ip);
     if (wait > 0) throw new DomainError('too_many_attempts', `too many failed logins; retry in ${Math.ceil(wait / 1000)} s`);
     const user = await this.d.repos.users.findByUsername(username);
     const ok = await verifyPassword(user?.password_hash ?? (await dummyHash()), password);
-    if (!user || !ok || user.disabled_at) {
+    if (!user || !ok || user.disabled_at || user.auth_method !== 'password') {
       this.throttle.fail(username, ip);
       this.d.log.info({ event: 'login_failed', ip }, 'login failed');
       throw new DomainError('invalid_credentials', 'invalid username or password');
     }
     this.throttle.succeed(username, ip);
-    const now = this.d.now();
-    await this.d.repos.users.setLastLogin(user.id, iso(now));
+    const { token, session, at } = await this.openSessionFor(user, ip, ua, 'password');
+    return { token, session, user: userView({ ...user, last_login_at: at }) };
+  }
+
+  /** A verified sign-in (password or OIDC): last-login time, a fresh session, `auth.login` audit. */
+  async openSessionFor(user: UserRow, ip: string, ua: string | null, method: 'password' | 'oidc'): Promise<{ token: string; session: SessionInfo; at: string }> {
+    const at = iso(this.d.now());
+    await this.d.repos.users.setLastLogin(user.id, at);
     const { token, session } = await this.openSession(user, ip, ua);
-    await this.audit.record(actorOf(user), 'auth.login', { kind: 'user', id: user.id }, { ip });
-    return { token, session, user: userView({ ...user, last_login_at: iso(now) }) };
+    await this.audit.record(actorOf(user), 'auth.login', { kind: 'user', id: user.id }, { ip, method });
+    return { token, session, at };
+  }
+
+  /** Applies a role decided elsewhere (the OIDC groups claim): ends the user's sessions, audits. */
+  async applyRole(actor: Actor, user: UserRow, role: Role, via: 'oidc'): Promise<void> {
+    await this.d.repos.users.setRole(user.id, role);
+    await this.d.repos.sessions.deleteForUser(user.id);
+    await this.audit.record(actor, 'user.role', { kind: 'user', id: user.id }, { from: user.role, to: role, via });
+  }
+
+  /** Audits a user created at their first OIDC sign-in. */
+  async recordProvisioned(user: UserRow, issuer: string): Promise<void> {
+    await this.audit.record({ kind: 'system' }, 'user.create', { kind: 'user', id: user.id }, { username: user.username, role: user.role, method: 'oidc', issuer });
   }
 
   private async openSession(user: UserRow, ip: string | null, ua: string | null): Promise<{ token: string; session: SessionInfo }> {
@@ -101,6 +122,7 @@ export class AuthService {
       created_at: iso(this.d.now()),
       last_login_at: null,
       disabled_at: null,
+      auth_method: 'password',
     };
     await this.d.repos.users.insert(row);
     await this.audit.record(actor, 'user.create', { kind: 'user', id: row.id }, { username: row.username, role: row.role, password_changed: true });
@@ -162,6 +184,6 @@ export class AuthService {
   }
 }
 
-export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at });
+export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at, auth_method: u.auth_method });
 const actorOf = (u: UserRow): Actor => ({ kind: 'user', id: u.id, name: u.username, role: u.role });
 export const sessionActor = (s: SessionInfo): Actor => ({ kind: 'user', id: s.user.id, name: s.user.username, role: s.user.role });

@@ -14,6 +14,16 @@ export interface UsersTable {
   last_login_at: string | null;
   /** Set when an admin disabled the account (migration 0004): no sign-in, no sessions. */
   disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** How the account signs in (migration 0011): a password, or an OIDC provider. */
+  auth_method: ColumnType<'password' | 'oidc', 'password' | 'oidc' | undefined, 'password' | 'oidc'>;
+}
+
+/** An OIDC account's link: (issuer, subject) -> user (migration 0011). */
+export interface UserIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: string;
 }
 
 export interface SessionsTable {
@@ -246,6 +256,7 @@ export interface RestoreCredentialsTable {
 
 export interface Database {
   users: UsersTable;
+  user_identities: UserIdentitiesTable;
   sessions: SessionsTable;
   hosts: HostsTable;
   credentials: CredentialsTable;

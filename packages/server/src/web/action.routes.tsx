@@ -9,6 +9,7 @@ import { EnrollmentResultView } from './pages/add-host.js';
 import { JobSummary } from './pages/job.js';
 import { AlertRow } from './pages/lists.js';
 import { LoginPage } from './pages/login.js';
+import { OIDC_MESSAGES, isOidcFailure } from '../services/oidc-errors.js';
 import { UserRow, UsersCard } from './pages/settings.js';
 import { bandwidthOf, list, nest, opt, parseForm } from './forms.js';
 import type { WebCtx } from './web-context.js';
@@ -24,15 +25,19 @@ const safeNext = (v: unknown): string => (typeof v === 'string' && v.startsWith(
 export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
   const s = w.services;
 
+  const methods = { password: w.signIn.passwordLogin, sso: w.signIn.oidc?.name ?? null };
   app.get('/login', (c) => {
     if (c.get('session')) return c.redirect(safeNext(c.req.query('next')), 302);
-    return c.html(<LoginPage next={safeNext(c.req.query('next'))} notice={c.req.query('signed_out') ? 'You have signed out.' : undefined} />);
+    const sso = c.req.query('sso_error');
+    const error = isOidcFailure(sso) ? OIDC_MESSAGES[sso] : undefined;
+    return c.html(<LoginPage next={safeNext(c.req.query('next'))} methods={methods} error={error} notice={c.req.query('signed_out') ? 'You have signed out.' : undefined} />, error ? 401 : 200);
   });
   app.post('/login', async (c) => {
     const form = await formOf(c);
     const next = safeNext(form.next);
     const parsed = LoginRequest.safeParse({ username: form.username ?? '', password: form.password ?? '' });
-    if (!parsed.success) return c.html(<LoginPage error="Enter a username and a password." next={next} />, 400);
+    if (!methods.password) return c.html(<LoginPage error="Password sign-in is disabled on this server." next={next} methods={methods} />, 403);
+    if (!parsed.success) return c.html(<LoginPage error="Enter a username and a password." next={next} methods={methods} />, 400);
     try {
       const { token } = await s.auth.login(parsed.data.username, parsed.data.password, c.get('clientIp') ?? '', c.req.header('user-agent') ?? null);
       setSessionCookie(c, token, w.cookie);
@@ -40,7 +45,7 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     } catch (e) {
       if (e instanceof DomainError && (e.code === 'invalid_credentials' || e.code === 'too_many_attempts')) {
         const msg = e.code === 'invalid_credentials' ? 'Invalid username or password.' : `Too many failed sign-ins. ${e.message.replace(/^too many failed logins; /, '').replace(/^./, (x) => x.toUpperCase())}.`;
-        return c.html(<LoginPage error={msg} username={parsed.data.username} next={next} />, e.code === 'too_many_attempts' ? 429 : 401);
+        return c.html(<LoginPage error={msg} username={parsed.data.username} next={next} methods={methods} />, e.code === 'too_many_attempts' ? 429 : 401);
       }
       throw e;
     }

@@ -1,7 +1,16 @@
 import { BareLayout, Brand } from '../components/layout.js';
 
+/** How the page offers sign-in: the password form and/or a "Sign in with <sso>" button. */
+export interface LoginMethods {
+  password: boolean;
+  /** Label of the OIDC provider; null = no SSO button. */
+  sso: string | null;
+}
+
 /** Sign-in page. `error` is the server's generic message (never says which of user/password was wrong). */
-export function LoginPage(props: { error?: string | undefined; username?: string | undefined; next?: string | undefined; notice?: string | undefined }) {
+export function LoginPage(props: { error?: string | undefined; username?: string | undefined; next?: string | undefined; notice?: string | undefined; methods?: LoginMethods }) {
+  const methods = props.methods ?? { password: true, sso: null };
+  const next = props.next ?? '/';
   return (
     <BareLayout title="Sign in">
       <div class="card login-card">
@@ -13,8 +22,14 @@ export function LoginPage(props: { error?: string | undefined; username?: string
             {props.error}
           </div>
         ) : null}
+        {methods.sso ? (
+          <a class={`btn${methods.password ? '' : ' primary'}`} id="sso-login" style="width:100%;margin-bottom:16px;justify-content:center" href={`/auth/oidc/login?next=${encodeURIComponent(next)}`}>
+            Sign in with {methods.sso}
+          </a>
+        ) : null}
+        {methods.password ? (
         <form method="post" action="/login" class="form">
-          <input type="hidden" name="next" value={props.next ?? '/'} />
+          <input type="hidden" name="next" value={next} />
           <div class="field">
             <label for="f-username">Username</label>
             <input id="f-username" name="username" autocomplete="username" required autofocus value={props.username ?? ''} />
@@ -25,6 +40,7 @@ export function LoginPage(props: { error?: string | undefined; username?: string
           </div>
           <button class="btn primary" type="submit" style="width:100%">Sign in</button>
         </form>
+        ) : null}
       </div>
     </BareLayout>
   );

@@ -60,7 +60,7 @@ export function UsersCard(props: { users: UserView[]; me: string; disabled: Set<
       <div class="card-head"><h2>Users</h2></div>
       <div class="table-wrap">
         <table>
-          <thead><tr><th>User</th><th>Role</th><th class="hide-sm">Created</th><th>Last sign-in</th><th><span class="sr-only">Actions</span></th></tr></thead>
+          <thead><tr><th>User</th><th>Role</th><th>Sign-in</th><th class="hide-sm">Created</th><th>Last sign-in</th><th><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {props.users.map((u) => <UserRow user={{ ...u, disabled: props.disabled.has(u.id) }} self={u.username === props.me} />)}
           </tbody>
@@ -87,8 +87,8 @@ export function UserRow(props: { user: UserView & { disabled?: boolean }; self: 
     <tr id={`user-${u.id}`}>
       <td><strong>{u.username}</strong>{props.self ? <span class="host-sub"> (you)</span> : null}{u.disabled ? <> <Badge tone="neutral">disabled</Badge></> : null}</td>
       <td>
-        {props.self ? (
-          <span class="tag">{u.role}</span>
+        {props.self || u.auth_method === 'oidc' ? (
+          <span class="tag" title={u.auth_method === 'oidc' ? 'Set from the SSO groups claim at every sign-in' : undefined}>{u.role}</span>
         ) : (
           <form hx-post={`/settings/users/${u.id}/role`} hx-trigger="change" hx-target={`#user-${u.id}`} hx-swap="outerHTML" style="margin:0">
             <label class="sr-only" for={`role-${u.id}`}>Role of {u.username}</label>
@@ -98,12 +98,13 @@ export function UserRow(props: { user: UserView & { disabled?: boolean }; self: 
           </form>
         )}
       </td>
+      <td class="auth-method">{u.auth_method === 'oidc' ? 'SSO' : 'Password'}</td>
       <td class="hide-sm"><RelTime iso={u.created_at} /></td>
       <td><RelTime iso={u.last_login_at} /></td>
       <td class="num">
         {props.self ? null : (
           <span style="display:inline-flex;gap:6px">
-            <button class="btn small" hx-post={`/settings/users/${u.id}/password`} hx-prompt={`New password for ${u.username} (at least 12 characters)`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">Reset password</button>
+            {u.auth_method === 'oidc' ? null : <button class="btn small" hx-post={`/settings/users/${u.id}/password`} hx-prompt={`New password for ${u.username} (at least 12 characters)`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">Reset password</button>}
             <button class="btn small danger" hx-post={`/settings/users/${u.id}/${u.disabled ? 'enable' : 'disable'}`} hx-confirm={`${u.disabled ? 'Enable' : 'Disable'} ${u.username}? Their sessions end now.`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">{u.disabled ? 'Enable' : 'Disable'}</button>
           </span>
         )}
