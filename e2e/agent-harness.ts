@@ -67,6 +67,21 @@ export async function eventually<T>(fn: () => Promise<T | null | undefined | fal
   }
 }
 
+/** POSTs a run-now job for a host; resolves with the job id (throws unless 202). */
+export async function runJobVia(api: Api, hostId: string, kind: string, args: Record<string, unknown> = {}): Promise<string> {
+  const r = await api.req('POST', `/api/hosts/${hostId}/jobs`, { kind, args });
+  if (r.status !== 202) throw new Error(`run ${kind} failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.job.id as string;
+}
+
+/** Polls a job until its status is one of `statuses` (default: any terminal status). */
+export function waitJobVia(api: Api, id: string, timeoutMs = 60_000, statuses = ['succeeded', 'failed', 'cancelled']): Promise<Json> {
+  return eventually(async () => {
+    const j = await api.req('GET', `/api/jobs/${id}`);
+    return statuses.includes(j.body?.status) ? j.body : null;
+  }, timeoutMs, `job ${id} to reach ${statuses.join('/')}`);
+}
+
 export interface AgentProc {
   proc: ChildProcess;
   /** Everything the agent wrote to stdout/stderr so far. */
@@ -158,17 +173,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       stack.server = server = await boot(`127.0.0.1:${port}`);
       await api.login();
     },
-    async runJob(kind, args = {}) {
-      const r = await api.req('POST', `/api/hosts/${hostId}/jobs`, { kind, args });
-      if (r.status !== 202) throw new Error(`run ${kind} failed: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body.job.id as string;
-    },
-    async waitJob(id, statuses = ['succeeded', 'failed', 'cancelled'], timeoutMs = 60_000) {
-      return eventually(async () => {
-        const j = await api.req('GET', `/api/jobs/${id}`);
-        return statuses.includes(j.body?.status) ? j.body : null;
-      }, timeoutMs, `job ${id} to reach ${statuses.join('/')}`);
-    },
+    runJob: (kind, args = {}) => runJobVia(api, hostId, kind, args),
+    waitJob: (id, statuses = ['succeeded', 'failed', 'cancelled'], timeoutMs = 60_000) => waitJobVia(api, id, timeoutMs, statuses),
     async logs(id) {
       const out: { seq: number; stream: string; payload: string }[] = [];
       let after = -1;

@@ -14,7 +14,7 @@ import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
-import { AGENT_MAIN, ADMIN_PASSWORD, Api, eventually, runAgentCli } from './agent-harness.js';
+import { AGENT_MAIN, ADMIN_PASSWORD, Api, eventually, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
 
 export { ADMIN_PASSWORD, eventually };
@@ -56,16 +56,8 @@ export async function startLocalStack(): Promise<LocalStack> {
     tmp, server, api, hostId: '', repoDir,
     argv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8').split('\n').filter(Boolean) : []),
     agentLogs: () => logs,
-    async runJob(kind, args = {}) {
-      const r = await api.req('POST', `/api/hosts/${stack.hostId}/jobs`, { kind, args });
-      if (r.status !== 202) throw new Error(`run ${kind} failed: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body.job.id as string;
-    },
-    waitJob: (id, timeoutMs = 60_000) =>
-      eventually(async () => {
-        const j = await api.req('GET', `/api/jobs/${id}`);
-        return ['succeeded', 'failed', 'cancelled'].includes(j.body?.status) ? j.body : null;
-      }, timeoutMs, `job ${id} to finish`),
+    runJob: (kind, args = {}) => runJobVia(api, stack.hostId, kind, args),
+    waitJob: (id, timeoutMs = 60_000) => waitJobVia(api, id, timeoutMs),
     async close() {
       if (agent && agent.exitCode === null && agent.signalCode === null) {
         const a = agent;

@@ -14,7 +14,7 @@ import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { requireTool, startRestServer, tempDir } from '@restic-manager/testkit';
 import type { RestServer, TempDir } from '@restic-manager/testkit';
-import { AGENT_MAIN, ADMIN_PASSWORD, Api, eventually, runAgentCli } from './agent-harness.js';
+import { AGENT_MAIN, ADMIN_PASSWORD, Api, eventually, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
 
 export { ADMIN_PASSWORD, eventually };
@@ -82,16 +82,8 @@ export async function startRestoreStack(names: string[], opts: RestoreStackOptio
   const procs: ChildProcess[] = [];
   const stack: RestoreStack = {
     tmp, server, api, agents: [],
-    async runJob(hostId, kind, args = {}) {
-      const r = await api.req('POST', `/api/hosts/${hostId}/jobs`, { kind, args });
-      if (r.status !== 202) throw new Error(`run ${kind} failed: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body.job.id as string;
-    },
-    waitJob: (id, timeoutMs = 60_000) =>
-      eventually(async () => {
-        const j = await api.req('GET', `/api/jobs/${id}`);
-        return ['succeeded', 'failed', 'cancelled'].includes(j.body?.status) ? j.body : null;
-      }, timeoutMs, `job ${id} to finish`),
+    runJob: (hostId, kind, args = {}) => runJobVia(api, hostId, kind, args),
+    waitJob: (id, timeoutMs = 60_000) => waitJobVia(api, id, timeoutMs),
     async close() {
       for (const a of stack.agents) await a.stop();
       await server.close().catch(() => undefined);
