@@ -28,10 +28,10 @@ export class TrendRepository {
   }
 
   /** Raw and daily points of one host in [since, until], by metric then time. */
-  range(hostId: string, metrics: readonly string[], since: string, until: string): Promise<TrendPointRow[]> {
+  range(hostId: string, metrics: readonly string[], since: string, until: string): Promise<Omit<TrendPointRow, 'host_id'>[]> {
     return this.db
       .selectFrom('trend_points')
-      .selectAll()
+      .select(['metric', 'ts', 'value', 'daily', 'n'])
       .where('host_id', '=', hostId)
       .where('metric', 'in', [...metrics])
       .where('daily', 'in', [0, 1])
