@@ -65,9 +65,10 @@ export function LineChart(props: { id: string; title: string; points: ChartPoint
   if (points.length === 0) {
     return raw(`<figure class="chart" id="${esc(id)}" data-points="0"><figcaption>${esc(title)}</figcaption><p class="chart-empty muted">No data yet: points appear after the agent reports repository figures or a backup finishes.</p></figure>`);
   }
-  const W = 640;
-  const H = 180;
-  const pad = { l: 64, r: 12, t: 10, b: 26 };
+  // Drawn at about its viewBox size in the Repo tab's grid, so the 12-unit tick text stays legible.
+  const W = 360;
+  const H = 150;
+  const pad = { l: 60, r: 8, t: 8, b: 22 };
   const s = scale(points, W, H, pad);
   const first = points[0]!;
   const last = points[points.length - 1]!;
@@ -89,14 +90,14 @@ export function LineChart(props: { id: string; title: string; points: ChartPoint
   const yTop = pad.t;
   const yBottom = H - pad.b;
   const svg =
-    `<svg class="chart-svg" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${esc(id)}-t ${esc(id)}-d" preserveAspectRatio="none">` +
+    `<svg class="chart-svg" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${esc(id)}-t ${esc(id)}-d">` +
     `<title id="${esc(id)}-t">${esc(title)}</title><desc id="${esc(id)}-d">${esc(desc)}</desc>` +
     `<line class="axis" x1="${pad.l}" y1="${yBottom}" x2="${W - pad.r}" y2="${yBottom}"/><line class="axis" x1="${pad.l}" y1="${yTop}" x2="${pad.l}" y2="${yBottom}"/>` +
     `<line class="grid" x1="${pad.l}" y1="${yTop}" x2="${W - pad.r}" y2="${yTop}"/>` +
     `<text class="tick" x="${pad.l - 6}" y="${yTop + 4}" text-anchor="end">${esc(fmt(s.max))}</text>` +
     `<text class="tick" x="${pad.l - 6}" y="${yBottom}" text-anchor="end">${esc(fmt(0))}</text>` +
-    `<text class="tick" x="${pad.l}" y="${H - 6}">${day(first.ts)}</text>` +
-    `<text class="tick" x="${W - pad.r}" y="${H - 6}" text-anchor="end">${day(last.ts)}</text>` +
+    `<text class="tick" x="${pad.l}" y="${H - 5}">${day(first.ts)}</text>` +
+    `<text class="tick" x="${W - pad.r}" y="${H - 5}" text-anchor="end">${day(last.ts)}</text>` +
     `<path class="chart-line" d="${pathOf(s.xs, s.ys)}"/>` +
     `<g class="pts">${dots}</g></svg>`;
   const n = Math.min(points.length, props.tableRows ?? 10);
@@ -121,7 +122,7 @@ export function Sparkline(props: { id: string; title: string; points: ChartPoint
   let dots = '';
   for (let i = 0; i < points.length; i++) dots += `<circle cx="${r1(s.xs[i]!)}" cy="${r1(s.ys[i]!)}" r="2"><title>${esc(`${day(points[i]!.ts)}: ${fmt(points[i]!.value)}`)}</title></circle>`;
   return raw(
-    `<svg class="sparkline" id="${esc(id)}" data-points="${points.length}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${esc(id)}-t ${esc(id)}-d" preserveAspectRatio="none">` +
+    `<svg class="sparkline" id="${esc(id)}" data-points="${points.length}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${esc(id)}-t ${esc(id)}-d">` +
       `<title id="${esc(id)}-t">${esc(title)}</title><desc id="${esc(id)}-d">${esc(`${points.length} days from ${day(first.ts)} (${fmt(first.value)}) to ${day(last.ts)} (${fmt(last.value)}); highest ${fmt(s.max)}.`)}</desc>` +
       `<path class="chart-line" d="${pathOf(s.xs, s.ys)}"/><g class="pts">${dots}</g></svg>`,
   );
