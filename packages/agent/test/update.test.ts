@@ -20,9 +20,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function fakeApt(exit = 0): { dir: string; record: string } {
+/** A fake apt-get (and a dpkg-query that reports `dpkgStatus` for the package, unless null). */
+function fakeApt(exit = 0, dpkgStatus: string | null = 'installed'): { dir: string; record: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-fake-apt-'));
   dirs.push(dir);
+  if (dpkgStatus !== null) fs.writeFileSync(path.join(dir, 'dpkg-query'), `#!/bin/sh\nprintf '%s' '${dpkgStatus}'\n`, { mode: 0o755 });
   const record = path.join(dir, 'argv.txt');
   fs.writeFileSync(path.join(dir, 'apt-get'), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> '${record}'; done\nprintf 'DEBIAN_FRONTEND=%s\\n' "$DEBIAN_FRONTEND" >> '${record}'\necho 'fake apt-get output'\nexit ${exit}\n`, { mode: 0o755 });
   return { dir, record };
@@ -65,6 +67,20 @@ describe('restic-manager-agent update', () => {
     expect(await runUpdate([], d)).toBe(1);
     expect(d.err.join('')).toMatch(/must run as root.*sudo restic-manager-agent update/);
     expect(fs.existsSync(apt.record)).toBe(false);
+  });
+
+  it('a package dpkg does not know as installed (an install.sh agent) -> refused, apt-get never started', async () => {
+    const apt = fakeApt(0, 'not-installed');
+    const d = deps({ isRoot: () => true, path: apt.dir });
+    expect(await runUpdate([], d)).toBe(1);
+    expect(d.err.join('')).toContain('not installed as a Debian package');
+    expect(fs.existsSync(apt.record)).toBe(false);
+  });
+
+  it('without dpkg-query, apt-get decides', async () => {
+    const apt = fakeApt(0, null);
+    expect(await runUpdate([], deps({ isRoot: () => true, path: apt.dir }))).toBe(0);
+    expect(fs.readFileSync(apt.record, 'utf8')).toContain('--only-upgrade');
   });
 
   it('no apt-get on PATH -> refused, naming it', async () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, parseFlags } from './args.js';
@@ -16,6 +16,11 @@ export interface UpdateDeps {
   path: string;
   /** Runs the program with stdout/stderr going where `out` says; resolves with its exit status. */
   run(file: string, args: readonly string[], stdio: 'inherit' | 'stderr'): Promise<number>;
+  /**
+   * Whether dpkg knows the package as installed: true / false, or null when `dpkg-query` is
+   * not on PATH (then apt-get decides). Never throws.
+   */
+  installedAsPackage(dpkgQuery: string | null): Promise<boolean | null>;
   stdout(s: string): void;
   stderr(s: string): void;
 }
@@ -45,6 +50,11 @@ export const systemDeps = (): UpdateDeps => ({
       c.once('error', reject);
       c.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     }),
+  installedAsPackage: (dpkgQuery) =>
+    new Promise((resolve) => {
+      if (!dpkgQuery) return resolve(null);
+      execFile(dpkgQuery, ['-W', '-f=${db:Status-Status}', PACKAGE], { timeout: 10_000 }, (err, stdout) => resolve(!err && stdout.trim() === 'installed'));
+    }),
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
 });
@@ -69,6 +79,10 @@ export async function runUpdate(argv: string[], deps: UpdateDeps): Promise<numbe
   };
   if (!apt) return refuse('apt-get was not found on PATH: this wrapper only supports apt-based systems; upgrade the restic-manager-agent package with your package manager');
   if (!deps.isRoot()) return refuse(`must run as root to upgrade packages: sudo restic-manager-agent update (or run '${shown}' yourself)`);
+  // apt-get --only-upgrade skips a package that is not installed and still exits 0: say so instead.
+  if ((await deps.installedAsPackage(findOnPath('dpkg-query', deps.path))) === false) {
+    return refuse(`${PACKAGE} is not installed as a Debian package (install.sh installs it from the server's agent.tgz): upgrade by running install.sh again`);
+  }
   const code = await deps.run(apt, APT_ARGS, f.json ? 'stderr' : 'inherit');
   report({ dry_run: false, ran: true, apt_get: apt, exit_code: code });
   if (code !== 0) {
@@ -88,7 +102,9 @@ Upgrades this agent through the OS package manager (spec §4.2: no self-update).
   ${`apt-get ${APT_ARGS.join(' ')}`}
 
 with DEBIAN_FRONTEND=noninteractive. It upgrades only when the package is installed and the
-package lists (apt-get update, not run by this command) know a newer version. The running
+package lists (apt-get update, not run by this command) know a newer version. When dpkg-query
+says the package is not installed (e.g. the agent came from install.sh's agent.tgz), it refuses
+instead of letting apt-get skip it silently. The running
 agent keeps its version until it is restarted (systemctl restart restic-manager-agent).
 The server's "Notify agent to update" button only tells the agent a version exists.
 
@@ -97,7 +113,7 @@ Flags:
   --json      one JSON object on stdout: {"command","agent_version","dry_run","ran","apt_get","exit_code","error"?};
               apt-get's own output goes to stderr
 
-Exit status: 0 upgraded (or nothing to do) / dry run, 1 refused (not root, apt-get missing) or
-apt-get failed, 2 usage error.`,
+Exit status: 0 upgraded (or nothing to do) / dry run, 1 refused (not root, apt-get missing,
+package not installed) or apt-get failed, 2 usage error.`,
   run: (argv) => runUpdate(argv, systemDeps()),
 };
