@@ -5,7 +5,7 @@ import { Badge } from './ui.js';
 /** "agent N versions behind" / "up to date" (services/agent-version.ts defines what is counted); the title names the server's version. */
 export function AgentVersionBadge(props: { status: AgentVersionStatus; server: string }) {
   const s = props.status;
-  const title = `server ${props.server}; ${s.label}`;
+  const title = `server ${props.server}: ${s.label}`;
   if (s.state === 'current') return <Badge tone="ok" plain title={title}>up to date</Badge>;
   if (s.state === 'behind' || s.state === 'major_behind') {
     return <span class="agent-behind" data-agent-behind={String(s.behind)}><Badge tone={s.state === 'major_behind' ? 'danger' : 'warn'} title={title}>{`agent ${s.label}`}</Badge></span>;

@@ -197,7 +197,7 @@ function HostRow(props: { host: HostView; operate: boolean; serverVersion: strin
       <td class="num hide-sm">{fmtCount(h.snapshot_count)}</td>
       <td class="num hide-sm">{h.open_alert_count > 0 ? <Badge tone="danger" plain>{h.open_alert_count}</Badge> : <span class="faint">0</span>}</td>
       <td class="hide-sm nowrap agent-cell">
-        {h.agent_version ? <><span class="mono muted">{h.agent_version}</span> <HostAgentBadge version={h.agent_version} server={props.serverVersion} /></> : <span class="faint">—</span>}
+        {h.agent_version ? <span title={`agent ${h.agent_version}`}><HostAgentBadge version={h.agent_version} server={props.serverVersion} /></span> : <span class="faint">—</span>}
       </td>
       <td class="hide-sm">
         {h.current_job_id ? (
