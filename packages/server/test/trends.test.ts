@@ -8,7 +8,9 @@ const DAY = 86_400_000;
 /** Trend recording from real frames over the agent WebSocket, compaction with the server's injectable clock, and the API's validation. */
 describe('repository trends', () => {
   let h: Harness;
-  let clock = Date.now();
+  // The server's clock starts at the real time (job.finished carries the agent's real finished_at),
+  // an hour earlier at 23:xx UTC so the first test's points all fall on one UTC day.
+  let clock = Date.now() - (new Date().getUTCHours() === 23 ? 3_600_000 : 0);
   let hostId = '';
   let agent: FakeAgent;
   let api: Api;
@@ -17,7 +19,8 @@ describe('repository trends', () => {
     expect((await api.login('admin', ADMIN_PASSWORD)).status).toBe(200);
   };
   const series = async (q = '') => {
-    const r = await api.req('GET', `/api/hosts/${hostId}/trends${q}`);
+    // `until` past the real time: the default (the server's clock) may be earlier than a real finished_at.
+    const r = await api.req('GET', `/api/hosts/${hostId}/trends${q}${q ? '&' : '?'}until=${new Date(Date.now() + 2 * DAY).toISOString()}`);
     expect(r.status, r.text).toBe(200);
     return Object.fromEntries((r.body.series as { metric: string; points: { ts: string; value: number; daily: boolean; samples: number }[] }[]).map((s) => [s.metric, s.points]));
   };
