@@ -62,6 +62,17 @@ describe.skipIf(!chromiumCheck.ok)('trend charts and agent version badges in Chr
     await shot(page, 'host-repo-trends');
   });
 
+  it('on a phone-sized screen every chart fits the viewport', async () => {
+    // (The host page's Run now buttons and tabs overflow at 390 px already — not the charts' doing.)
+    const phone = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD, { width: 390, height: 844 });
+    await phone.page.goto(`/hosts/${OLD}/repo`);
+    const rights = (await phone.page.evaluate(`[...document.querySelectorAll('#trends .chart')].map((e) => Math.ceil(e.getBoundingClientRect().right))`)) as number[];
+    expect(rights).toHaveLength(6);
+    expect(rights.filter((r) => r > 390)).toEqual([]);
+    await shot(phone.page, 'host-repo-trends-phone');
+    await phone.context.close();
+  });
+
   it('a host without trend data shows the empty state, not a broken chart', async () => {
     await s.page.goto(`/hosts/${NEW}/repo`);
     expect(await s.page.locator('#chart-size_bytes').getAttribute('data-points')).toBe('0');
