@@ -35,6 +35,9 @@ describe('/metrics exports every §14.4 metric', () => {
     expect(text).toMatch(/^restic_manager_repo_size_bytes\{host="metrics-host"\} 4096$/m);
     expect(text).toMatch(/^restic_manager_snapshot_count\{host="metrics-host"\} 3$/m);
     expect(text).toMatch(/^restic_manager_agent_online\{host="metrics-host"\} 1$/m);
+    // The same host over the API: the fake agent says 0.0.0-fake, one minor version behind 0.1.0.
+    const host = await h.admin.req('GET', `/api/hosts/${hostId}`);
+    expect(host.body.agent_version_status).toEqual({ state: 'behind', behind: 1, unit: 'minor', label: '1 minor version behind' });
     await agent.close();
   });
 });
