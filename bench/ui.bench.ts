@@ -6,7 +6,8 @@
  * what rendering HTML adds over serialising JSON.
  *
  * Prints: ui_hosts, ui_jobs_seeded, ui_dashboard_p50_ms, ui_dashboard_p95_ms, ui_host_p95_ms,
- * ui_host_jobs_p95_ms, ui_jobs_p95_ms, ui_job_p95_ms, api_hosts_p95_ms, api_jobs_p95_ms,
+ * ui_host_jobs_p95_ms, ui_host_repo_p50_ms / ui_host_repo_p95_ms (the Repo tab with 6 trend charts
+ * of 1 year of daily + 30 days of hourly points each, seeded for TREND_HOSTS hosts), ui_jobs_p95_ms, ui_job_p95_ms, api_hosts_p95_ms, api_jobs_p95_ms,
  * ui_dashboard_vs_api_ratio, ui_jobs_vs_api_ratio. Target: every ui_*_p95_ms < 50.
  */
 import { mkdirSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startServer } from '@restic-manager/server';
 import { seedFleet } from './lib/ui-seed.js';
+import { seedTrends } from './lib/trend-seed.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +26,7 @@ function arg(name: string, fallback: number): number {
 const HOSTS = arg('hosts', 1000);
 const JOBS = arg('jobs', 200_000);
 const REQUESTS = arg('requests', 200);
+const TREND_HOSTS = 20;
 
 function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -65,10 +68,14 @@ async function main(): Promise<void> {
     let k = 0;
     const pick = <T>(xs: T[]): T => xs[k++ % xs.length] as T;
     const enrolled = (await server.db.selectFrom('hosts').select('id').where('enrolled_at', 'is not', null).limit(200).execute()).map((h) => h.id);
+    const trendHosts = enrolled.slice(0, TREND_HOSTS);
+    let perSeries = 0;
+    for (const id of trendHosts) perSeries = await seedTrends(server.db, id, { days: 365, hourlyDays: 30 });
     const results: Record<string, number[]> = {
       dashboard: await measure('dashboard', () => '/'),
       host: await measure('host', () => `/hosts/${pick(enrolled)}`),
       host_jobs: await measure('host_jobs', () => `/hosts/${pick(enrolled)}/jobs`),
+      host_repo: await measure('host_repo', () => `/hosts/${pick(trendHosts)}/repo`),
       jobs: await measure('jobs', () => (k++ % 2 === 0 ? '/jobs' : '/jobs?status=failed&offset=50')),
       job: await measure('job', () => `/jobs/${pick(jobIds)}`),
       api_hosts: await measure('api_hosts', () => '/api/hosts?limit=100'),
@@ -84,6 +91,9 @@ async function main(): Promise<void> {
       `ui_dashboard_p95_ms=${f(p('dashboard', 95))}`,
       `ui_host_p95_ms=${f(p('host', 95))}`,
       `ui_host_jobs_p95_ms=${f(p('host_jobs', 95))}`,
+      `ui_host_repo_trend_points_per_chart=${perSeries}`,
+      `ui_host_repo_p50_ms=${f(p('host_repo', 50))}`,
+      `ui_host_repo_p95_ms=${f(p('host_repo', 95))}`,
       `ui_jobs_p50_ms=${f(p('jobs', 50))}`,
       `ui_jobs_p95_ms=${f(p('jobs', 95))}`,
       `ui_job_p95_ms=${f(p('job', 95))}`,

@@ -35,7 +35,9 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     const { page } = admin;
     await page.goto('/');
     expect(await page.locator('#hosts tbody tr').count()).toBe(14);
-    expect(await page.locator('#fleet .stat').count()).toBe(4);
+    // hosts, repository data (with the fleet sparkline), open alerts, jobs of 24 h, agents behind the server
+    expect(await page.locator('#fleet .stat').count()).toBe(5);
+    expect(await page.locator('#agents-outdated').count()).toBe(1);
     await shot(page, 'dashboard');
     await page.selectOption('#f-status', 'online');
     await expect.poll(() => page.url()).toContain('status=online');

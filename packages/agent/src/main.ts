@@ -6,7 +6,7 @@
 import type { AgentCommand } from './cli/args.js';
 import { EXIT, UsageError } from './cli/args.js';
 
-const COMMANDS = ['enroll', 'run', 'version', 'health-check', 'dump-state', 'discover-databases'] as const;
+const COMMANDS = ['enroll', 'run', 'version', 'health-check', 'dump-state', 'discover-databases', 'update'] as const;
 
 function usage(): string {
   return `Usage: restic-manager-agent <command> [flags]
@@ -18,6 +18,7 @@ Commands:
   health-check   exit 0 when connected or within the reconnect budget
   dump-state     print the agent state as JSON (secrets redacted)
   discover-databases  list PostgreSQL/MariaDB servers and database containers (--json)
+  update         upgrade the agent package with apt-get (--dry-run, --json)
 
 Run 'restic-manager-agent <command> --help' for the flags of one command.
 `;

@@ -40,7 +40,7 @@ beforeAll(() => {
 });
 
 describe('restic-manager-agent CLI', () => {
-  it.each(['enroll', 'run', 'version', 'health-check', 'dump-state'])('%s --help prints usage and an exit-status table', (cmd) => {
+  it.each(['enroll', 'run', 'version', 'health-check', 'dump-state', 'update'])('%s --help prints usage and an exit-status table', (cmd) => {
     const r = cli([cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`Usage: restic-manager-agent ${cmd}`);

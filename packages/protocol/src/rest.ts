@@ -113,6 +113,15 @@ export const HostView = z.object({
   repo_initialised_at: z.string().nullable(),
   /** The host's IANA time zone (set by an operator): default zone of its schedules and the cron preview; null = unset. */
   time_zone: z.string().nullable().optional(),
+  /** The agent's version against the server's (docs/server.md "Agent versions"). */
+  agent_version_status: z
+    .object({
+      state: z.enum(['current', 'behind', 'major_behind', 'ahead', 'unknown']),
+      behind: z.number().int(),
+      unit: z.enum(['major', 'minor', 'patch', 'prerelease']).nullable(),
+      label: z.string(),
+    })
+    .optional(),
 });
 export type HostView = z.infer<typeof HostView>;
 

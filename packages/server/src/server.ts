@@ -134,6 +134,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
   services.maintenanceScheduler.start();
   services.alertRules.start();
+  services.trends.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -144,6 +145,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
         clearInterval(purge);
         services.maintenanceScheduler.stop();
         services.alertRules.stop();
+        services.trends.stop();
         services.notifier.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         registry.closeAll(CloseCode.goingAway, 'server shutting down');

@@ -23,6 +23,7 @@ import type { SignInOptions } from './oidc.routes.js';
 import { mountRoutes, openApiDocument } from './route.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
+import { trendRoutes } from './trend.routes.js';
 
 /**
  * Everything a web UI module gets when it is mounted. The session, role and CSRF middleware in
@@ -65,7 +66,7 @@ export const SLOW_REQUEST_MS = 1000;
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
   const deps = { services: o.services, cookie: o.cookie, version: o.version, signIn: o.signIn };
-  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps)];
+  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...jobRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));

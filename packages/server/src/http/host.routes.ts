@@ -3,7 +3,6 @@ import {
   AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostTimeZoneRequest, HostView, RegenerateTokenRequest, RepoView, RepositoryInput,
   SnapshotQuery, SnapshotView, page, DiscoveredDatabasesView,
 } from '@restic-manager/protocol';
-import { DomainError } from '../services/errors.js';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -43,14 +42,7 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
     route<z.infer<typeof AgentUpdateRequest>>({
       method: 'post', path: '/api/hosts/:id/agent/update', summary: 'Tell the agent a new version is available (informational, §4.2)', access: 'admin',
       body: AgentUpdateRequest, response: z.object({ sent: z.boolean() }), status: 202,
-      async handler({ actor, params, body }) {
-        const id = params.id ?? '';
-        await s.hosts.get(id);
-        const sent = s.agentEvents.notifyUpdate(id, body.version, body.url);
-        await s.audit.record(actor, 'agent.command.update.available', { kind: 'host', id }, { version: body.version, sent });
-        if (!sent) throw new DomainError('invalid_state', 'the agent is offline');
-        return { sent };
-      },
+      handler: async ({ actor, params, body }) => ({ sent: (await s.agentVersions.requestUpdate(actor, params.id ?? '', body)).sent }),
     }),
     route<z.infer<typeof HostTimeZoneRequest>>({
       method: 'put', path: '/api/hosts/:id/time-zone', summary: "Set the host's IANA time zone (default zone of its schedules; pushes schedule.set); null clears it", access: 'operator',

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../store/db.js';
 import { safeEqual } from '../crypto/tokens.js';
 import type { CidrList } from './net.js';
@@ -60,7 +60,8 @@ export class Metrics {
       name: 'restic_manager_dispatch_latency_seconds', help: 'command.run sent to job.started received', registers: [r],
       percentiles: [0.5, 0.9, 0.99], maxAgeSeconds: 600, ageBuckets: 5,
     });
-    new Counter({ name: 'restic_manager_build_info', help: 'Build information', labelNames: ['version'], registers: [r] }).inc({ version }, 1);
+    // An `_info` metric is a gauge fixed at 1 whose labels carry the facts (Prometheus convention).
+    new Gauge({ name: 'restic_manager_build_info', help: 'Build information: the server version (value always 1)', labelNames: ['version'], registers: [r] }).set({ version }, 1);
   }
 
   commandSent(jobId: string): void {

@@ -9,6 +9,7 @@ import * as m0007 from './0007_notifications.js';
 import * as m0008 from './0008_restore_credentials.js';
 import * as m0009 from './0009_schedule_databases.js';
 import * as m0011 from './0011_oidc_identities.js';
+import * as m0012 from './0012_trends.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008_restore_credentials': m0008,
   '0009_schedule_databases': m0009,
   '0011_oidc_identities': m0011,
+  '0012_trends': m0012,
 };

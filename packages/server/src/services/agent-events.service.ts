@@ -16,6 +16,7 @@ import type { HostService } from './host.service.js';
 import type { JobHub } from './job-hub.js';
 import type { JobService } from './job.service.js';
 import type { ScheduleService } from './schedule.service.js';
+import type { TrendService } from './trends.js';
 
 export const SERVER_VERSION = '0.1.0';
 const PROGRESS_PERSIST_MS = 1000;
@@ -32,6 +33,8 @@ export class AgentEventsService {
   /** Set by createServices: answers to request frames, and the revocations retried on hello. */
   requests: AgentRequests | null = null;
   onHello: ((hostId: string) => Promise<void>) | null = null;
+  /** Set by createServices: records repo.stats and backup figures as trend points. */
+  trends: TrendService | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -157,6 +160,7 @@ export class AgentEventsService {
       await this.fleet.setAlert(host.id, 'backup_failed', f.status === 'failed', `backup job ${f.job_id} failed: ${f.error_kind ?? 'failed'}`, 'critical');
     }
     await this.rules?.jobFinished(host.id, job, f);
+    await this.trend(() => this.trends?.recordBackup(job, f));
     this.hub.publish(f);
   }
 
@@ -183,6 +187,7 @@ export class AgentEventsService {
       });
     }
     await this.rules?.repoStats(host.id, fresh?.repo_size_bytes ?? null, f);
+    await this.trend(() => this.trends?.recordRepoStats(host.id, f));
     if (!fresh?.repo_id) return;
     await this.d.repos.repos.update(fresh.repo_id, {
       ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
@@ -213,6 +218,15 @@ export class AgentEventsService {
   /** Heartbeats are batched by the gateway; this writes last_seen_at for many hosts at once. */
   touch(hostIds: string[]): Promise<void> {
     return this.d.repos.hosts.touchMany(hostIds, iso(this.d.now()));
+  }
+
+  /** A trend write that fails is logged, never fails the frame (the projections are already stored). */
+  private async trend(fn: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.d.log.error({ err: (e as Error).message }, 'recording a trend point failed');
+    }
   }
 
   private async requireJob(host: HostRow, jobId: string): Promise<JobRow> {

@@ -18,6 +18,8 @@ import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
+import { TrendService } from './trends.js';
+import { AgentVersionService } from './agent-version.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -43,6 +45,10 @@ export interface Services {
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
+  /** Repository trends (size, snapshots, dedup, per-backup figures); its hourly compaction is started by startServer. */
+  trends: TrendService;
+  /** Agent versions against the server's ("N versions behind") and the update notice. */
+  agentVersions: AgentVersionService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -72,7 +78,11 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   agentEvents.rules = alertRules;
   agentEvents.requests = requests;
   agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
+  const trends = new TrendService(d);
+  agentEvents.trends = trends;
   return {
+    trends,
+    agentVersions: new AgentVersionService(d, audit, agentEvents),
     alertRules,
     notifications: new NotificationService(d, audit, notifier),
     notifier,

@@ -4,6 +4,8 @@ import type { JobRow } from '../repositories/job.repository.js';
 import type { RepoRow } from '../repositories/repo.repository.js';
 import type { ScheduleRow } from '../repositories/schedule.repository.js';
 import type { SnapshotRow } from '../repositories/snapshot.repository.js';
+import { SERVER_VERSION } from './agent-events.service.js';
+import { agentVersionStatus } from './agent-version.js';
 
 /* Row -> API view mappers. Views never include `_enc` columns or token hashes. */
 
@@ -33,6 +35,7 @@ export const hostView = (h: HostRow): HostView => ({
   applied_schedule_version: h.applied_schedule_version,
   repo_initialised_at: h.repo_initialised_at,
   time_zone: h.time_zone,
+  agent_version_status: agentVersionStatus(h.agent_version, SERVER_VERSION),
 });
 
 export const jobView = (j: JobRow): JobView => ({

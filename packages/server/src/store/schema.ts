@@ -254,6 +254,25 @@ export interface RestoreCredentialsTable {
   revoke_error: string | null;
 }
 
+/** Migration 0012: one trend point (raw, or a per-UTC-day aggregate when `daily` = 1). */
+export interface TrendPointsTable {
+  host_id: string;
+  /** One of TREND_METRICS (services/trends.ts). */
+  metric: string;
+  ts: string;
+  value: number;
+  n: ColumnType<number, number | undefined, number>;
+  daily: ColumnType<number, number | undefined, number>;
+}
+
+/** Migration 0012: the fleet's total repository bytes as last seen on each UTC day. */
+export interface FleetTrendTable {
+  day: string;
+  total_bytes: number;
+  hosts: number;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_identities: UserIdentitiesTable;
@@ -272,4 +291,6 @@ export interface Database {
   notification_channels: NotificationChannelsTable;
   alert_settings: AlertSettingsTable;
   restore_credentials: RestoreCredentialsTable;
+  trend_points: TrendPointsTable;
+  fleet_trend: FleetTrendTable;
 }

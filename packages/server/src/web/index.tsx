@@ -3,6 +3,7 @@ import type { MountWeb } from '../http/app.js';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { mountActions } from './action.routes.js';
+import { mountAgentUi } from './agent.routes.js';
 import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
@@ -44,6 +45,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountScheduleUi(app, w);
   mountRestoreUi(app, w);
   mountActions(app, w);
+  mountAgentUi(app, w);
   mountNotificationUi(app, w);
   mountPages(app, w);
 };

@@ -9,6 +9,7 @@ import type { FleetData, HostListData } from './pages/dashboard.js';
 import { JobsTab, RepoTab, SchedulesTab, SettingsTab, SnapshotsTab } from './pages/host-tabs.js';
 import type { HostTab } from './pages/host.js';
 import { HostPage } from './pages/host.js';
+import { RepoTrendsCard } from './pages/repo-trends.js';
 import { JobPage, JobSummary } from './pages/job.js';
 import type { JobPageData } from './pages/job.js';
 import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
@@ -37,8 +38,11 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
   const s = w.services;
 
   async function fleet(): Promise<FleetData> {
-    const [summary, jobs24h] = await Promise.all([s.fleet.summary(), w.read.jobsByStatusSince(new Date(Date.now() - 86_400_000).toISOString())]);
-    return { ...summary, jobs_24h: jobs24h };
+    const [summary, jobs24h, versions, trend] = await Promise.all([
+      s.fleet.summary(), w.read.jobsByStatusSince(new Date(Date.now() - 86_400_000).toISOString()), w.read.agentVersions(),
+      s.trends.fleetTrends({ since: new Date(Date.now() - 90 * 86_400_000).toISOString() }),
+    ]);
+    return { ...summary, jobs_24h: jobs24h, agents: { ...s.agentVersions.summarise(versions), server_version: w.version }, size_trend: trend.points };
   }
   async function hostList(c: Context): Promise<HostListData> {
     const q = query(HostListQuery, c);
@@ -48,7 +52,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} overdue={<OverdueCard items={await overdueItems(s, w)} />} />));
   app.get('/partials/fleet', guard(), async (c) => c.html(<FleetSummary fleet={await fleet()} />));
-  app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} />));
+  app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} serverVersion={w.version} />));
 
   app.get('/hosts/new', guard('admin'), (c) => c.html(<AddHostPage viewer={viewerOf(c)} />));
   app.get('/partials/enroll/:id', guard('admin'), async (c) => {
@@ -72,7 +76,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
       body = <JobsTab host={host} self={self} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
     } else if (tab === 'repo') {
-      body = <div class="stack"><RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} locks={await s.maintenance.locks(id)} /></div>;
+      body = <div class="stack"><RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} /><RepoTrendsCard trends={await s.trends.hostTrends(id, {})} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} locks={await s.maintenance.locks(id)} /></div>;
     } else if (tab === 'schedules') {
       const items = (await s.schedules.list(id)).items;
       const editId = c.req.query('edit');
@@ -84,7 +88,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></div>;
     }
     const defaults = await w.read.defaultBackupPaths(id);
-    return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self}>{body}</HostPage>);
+    return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self} serverVersion={w.version}>{body}</HostPage>);
   };
   app.get('/hosts/:id', guard(), (c) => hostTab(c, 'snapshots'));
   for (const tab of ['jobs', 'repo', 'schedules', 'settings'] as const) app.get(`/hosts/:id/${tab}`, guard(), (c) => hostTab(c, tab));

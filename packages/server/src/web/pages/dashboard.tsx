@@ -4,6 +4,8 @@ import { fmtBytes, fmtCount, shortId } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Empty, HostStatusBadge, JobStatusBadge, Pager, RelTime, StatCard, Tags, withQuery } from '../components/ui.js';
+import { HostAgentBadge } from '../components/agent-version.js';
+import { Sparkline } from '../components/chart.js';
 
 export interface FleetData {
   hosts_total: number;
@@ -12,6 +14,10 @@ export interface FleetData {
   open_alerts: number;
   running_jobs: number;
   jobs_24h: Record<string, number>;
+  /** Enrolled agents, how many are behind the server's version (services/agent-version.ts). */
+  agents?: { agents: number; outdated: number; server_version: string };
+  /** Fleet total repository bytes per UTC day (oldest first), for the sparkline. */
+  size_trend?: { day: string; total_bytes: number }[];
 }
 
 export interface HostListData {
@@ -42,7 +48,7 @@ export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: 
           <h2 id="hosts-h">Hosts</h2>
           <HostFilters filter={props.hosts.filter} tags={props.hosts.tags} />
         </div>
-        <HostTable viewer={v} hosts={props.hosts} />
+        <HostTable viewer={v} hosts={props.hosts} serverVersion={props.fleet.agents?.server_version ?? ''} />
       </section>
     </Layout>
   );
@@ -60,7 +66,23 @@ export function FleetSummary(props: { fleet: FleetData; poll?: boolean }) {
           <a href={withQuery('/', { status: s })}><HostStatusBadge status={s} /> <span class="muted">{f.hosts_by_status[s]}</span></a>
         ))}
       />
-      <StatCard label="Repository data" value={fmtBytes(f.total_repo_bytes)} detail={<span>across all repositories</span>} />
+      <StatCard
+        label="Repository data"
+        value={fmtBytes(f.total_repo_bytes)}
+        detail={
+          <span class="stat-trend">
+            {Sparkline({ id: 'fleet-size-trend', title: 'Fleet repository size, last 90 days', fmt: fmtBytes, points: (f.size_trend ?? []).map((p) => ({ ts: `${p.day}T00:00:00.000Z`, value: p.total_bytes })) })}
+            <span>across all repositories</span>
+          </span>
+        }
+      />
+      {f.agents ? (
+        <StatCard
+          label="Agents"
+          value={<span id="agents-outdated" style={f.agents.outdated > 0 ? 'color:var(--warn)' : ''}>{f.agents.outdated > 0 ? `${fmtCount(f.agents.outdated)} outdated` : 'all current'}</span>}
+          detail={<span>{`${fmtCount(f.agents.outdated)} of ${fmtCount(f.agents.agents)} behind server ${f.agents.server_version}`}</span>}
+        />
+      ) : null}
       <StatCard
         label="Open alerts"
         value={<span style={f.open_alerts > 0 ? 'color:var(--danger)' : ''}>{fmtCount(f.open_alerts)}</span>}
@@ -109,7 +131,7 @@ function HostFilters(props: { filter: HostListData['filter']; tags: string[] }) 
 }
 
 /** The polled host table (also the `/partials/hosts` response). */
-export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
+export function HostTable(props: { viewer: Viewer; hosts: HostListData; serverVersion: string }) {
   const h = props.hosts;
   const q = { tag: h.filter.tag, status: h.filter.status };
   const poll = withQuery('/partials/hosts', { ...q, offset: h.offset || undefined });
@@ -136,13 +158,14 @@ export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
                 <th class="num hide-sm">Repo size</th>
                 <th class="num hide-sm">Snapshots</th>
                 <th class="num hide-sm">Alerts</th>
+                <th class="hide-sm">Agent</th>
                 <th class="hide-sm">Running</th>
                 {operate ? <th class="hide-sm"><span class="sr-only">Actions</span></th> : null}
               </tr>
             </thead>
             <tbody>
               {h.items.map((host) => (
-                <HostRow host={host} operate={operate} />
+                <HostRow host={host} operate={operate} serverVersion={props.serverVersion} />
               ))}
             </tbody>
           </table>
@@ -153,7 +176,7 @@ export function HostTable(props: { viewer: Viewer; hosts: HostListData }) {
   );
 }
 
-function HostRow(props: { host: HostView; operate: boolean }) {
+function HostRow(props: { host: HostView; operate: boolean; serverVersion: string }) {
   const h = props.host;
   return (
     <tr class="row-link" data-host-id={h.id}>
@@ -173,6 +196,9 @@ function HostRow(props: { host: HostView; operate: boolean }) {
       <td class="num hide-sm">{fmtBytes(h.repo_size_bytes)}</td>
       <td class="num hide-sm">{fmtCount(h.snapshot_count)}</td>
       <td class="num hide-sm">{h.open_alert_count > 0 ? <Badge tone="danger" plain>{h.open_alert_count}</Badge> : <span class="faint">0</span>}</td>
+      <td class="hide-sm nowrap agent-cell">
+        {h.agent_version ? <span title={`agent ${h.agent_version}`}><HostAgentBadge version={h.agent_version} server={props.serverVersion} /></span> : <span class="faint">—</span>}
+      </td>
       <td class="hide-sm">
         {h.current_job_id ? (
           <a class="row-action" id={`host-job-${h.id}`} href={`/jobs/${h.current_job_id}`} title={`Job ${shortId(h.current_job_id)}`}>View →</a>

@@ -4,6 +4,8 @@ import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
 import { DatabaseRow } from './schedule-databases.js';
 import { Field, HostStatusBadge, JobStatusBadge, RelTime, Tabs, Tags } from '../components/ui.js';
+import { HostAgentBadge } from '../components/agent-version.js';
+import { agentVersionStatus, isOutdated } from '../../services/agent-version.js';
 
 export type HostTab = 'snapshots' | 'jobs' | 'repo' | 'schedules' | 'settings';
 
@@ -16,7 +18,7 @@ const TABS: { id: HostTab; label: string }[] = [
 ];
 
 /** Host detail frame: header, "Run now" panel, tabs; `children` is the active tab's content. */
-export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; defaultPaths: string[]; self: string; children: Child }) {
+export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; defaultPaths: string[]; self: string; serverVersion?: string; children: Child }) {
   const h = props.host;
   const tabs = TABS.map((t) => ({ ...t, href: t.id === 'snapshots' ? `/hosts/${h.id}` : `/hosts/${h.id}/${t.id}` }));
   return (
@@ -29,7 +31,7 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
             {h.name} <HostStatusBadge status={h.status} />
           </span>
         }
-        sub={<HostFacts host={h} />}
+        sub={<HostFacts host={h} serverVersion={props.serverVersion ?? ''} admin={isAdmin(props.viewer)} />}
       />
       </div>
       {canOperate(props.viewer) && h.enrolled_at ? <RunPanel host={h} defaultPaths={props.defaultPaths} /> : null}
@@ -47,13 +49,26 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
   );
 }
 
-function HostFacts(props: { host: HostView }) {
+function HostFacts(props: { host: HostView; serverVersion: string; admin: boolean }) {
   const h = props.host;
+  const outdated = h.agent_version != null && props.serverVersion !== '' && isOutdated(agentVersionStatus(h.agent_version, props.serverVersion));
   return (
     <span style="display:inline-flex;gap:16px;flex-wrap:wrap">
       {h.hostname ? <span>{h.hostname}</span> : null}
       {h.os ? <span>{h.os}/{h.arch}</span> : null}
-      {h.agent_version ? <span>agent {h.agent_version}</span> : null}
+      {h.agent_version ? (
+        <span id="host-agent-version">
+          agent {h.agent_version} {props.serverVersion ? <HostAgentBadge version={h.agent_version} server={props.serverVersion} /> : null}
+          {outdated && props.admin ? (
+            <>
+              {' '}
+              <button class="btn small" type="button" id="agent-update" hx-post={`/hosts/${h.id}/agent/update`} hx-swap="none" title="Sends agent.update.available; the host upgrades with its package manager (restic-manager-agent update)">
+                Notify agent to update
+              </button>
+            </>
+          ) : null}
+        </span>
+      ) : null}
       {h.restic_version ? <span>restic {h.restic_version}</span> : null}
       <span>last seen <RelTime iso={h.last_seen_at} /></span>
       {h.last_backup_status ? (
