@@ -12,6 +12,9 @@ export const SUPPORTED_SERVER_PROTOCOL_VERSIONS: readonly number[] = [1];
 
 export const JobKind = z.enum([
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
+  // Additive: vault jobs (vault.ts). Older agents do not know them; the server sends them only to
+  // agents whose hello.features include 'vault'.
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check',
 ]);
 export type JobKind = z.infer<typeof JobKind>;
 

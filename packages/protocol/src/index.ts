@@ -5,3 +5,4 @@ export * from './parse.js';
 export * from './rest.js';
 export * from './requests.js';
 export * from './restore-plan.js';
+export * from './vault.js';
