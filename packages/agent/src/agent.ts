@@ -101,7 +101,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases'],
+        features: ['databases', 'vault'],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -116,6 +116,7 @@ export class Agent {
       secrets: () => this.secrets,
       activeJobsFile: this.paths.activeJobs,
       cacheDir: path.join(this.paths.dir, 'cache'),
+      vaultDir: path.join(this.paths.dir, 'vault'),
       log: this.log,
       ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
       ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
@@ -245,7 +246,7 @@ export class Agent {
         return;
       }
       case 'command.run':
-        this.runner.submit({ jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}) });
+        this.runner.submit({ jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}) });
         return;
       case 'command.cancel':
         if (!this.runner.cancel(m.job_id)) {

@@ -19,7 +19,10 @@ export const CloseCode = {
   protocolUnknown: 4004,
 } as const;
 
-export const JOB_KINDS = ['init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore'] as const;
+export const JOB_KINDS = [
+  'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check',
+] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const;
 
@@ -65,7 +68,7 @@ export interface ScheduleSetFrame {
 export type ServerFrame =
   | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean; databases_report?: boolean }
   | { type: 'ack'; outbox_seq: number }
-  | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential }
+  | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential; vault?: Obj }
   | { type: 'command.cancel'; job_id: string }
   | ScheduleSetFrame
   | ({ type: 'config.update' } & JobCredential)
@@ -196,7 +199,9 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         if (jobId.length > 64) throw new Bad('job_id: too long');
         const args = o.args === undefined ? {} : obj(o.args, 'args');
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
-        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}) } };
+        // The vault target is validated with the protocol's zod schema when the job runs.
+        const vault = o.vault === undefined ? undefined : obj(o.vault, 'vault');
+        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}) } };
       }
       case 'command.cancel':
         return { ok: true, value: { type, job_id: str(o, 'job_id', '', 1) } };
