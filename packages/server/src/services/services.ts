@@ -18,6 +18,7 @@ import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
+import { VaultService } from './vault.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -43,6 +44,8 @@ export interface Services {
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
+  /** Vault targets of hosts (docs/vault.md "Fleet"). */
+  vaults: VaultService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -72,7 +75,11 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   agentEvents.rules = alertRules;
   agentEvents.requests = requests;
   agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
+  const vaults = new VaultService(d, audit);
+  jobs.vaults = vaults;
+  agentEvents.vaults = vaults;
   return {
+    vaults,
     alertRules,
     notifications: new NotificationService(d, audit, notifier),
     notifier,

@@ -244,6 +244,27 @@ export interface RestoreCredentialsTable {
   revoke_error: string | null;
 }
 
+/** Migration 0010: a host's vault target (S3 keys sealed in keys_enc; never an age private key). */
+export interface HostVaultsTable {
+  host_id: string;
+  storage_type: 's3' | 'local';
+  local_path: string | null;
+  s3_endpoint: string | null;
+  s3_bucket: string | null;
+  s3_prefix: string | null;
+  s3_region: string | null;
+  /** SecretBox JSON `{ access_key_id?, secret_access_key? }`, AAD `vault:<host id>`. */
+  keys_enc: string | null;
+  age_recipient: string;
+  chunk_size: number | null;
+  blob_size_limit: number | null;
+  created_at: string;
+  updated_at: string;
+  /** JSON list of VaultSnapshotInfo from the last vault.snapshots.report. */
+  snapshots: string | null;
+  snapshots_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -261,4 +282,5 @@ export interface Database {
   notification_channels: NotificationChannelsTable;
   alert_settings: AlertSettingsTable;
   restore_credentials: RestoreCredentialsTable;
+  host_vaults: HostVaultsTable;
 }
