@@ -29,6 +29,9 @@ export interface LocalStack {
   /** One line per restic invocation by the agent: its argv joined by spaces. */
   argv(): string[];
   agentLogs(): string;
+  /** The agent's process id and state directory. */
+  agentPid(): number | undefined;
+  agentStateDir: string;
   runJob(kind: string, args?: Record<string, unknown>): Promise<string>;
   waitJob(id: string, timeoutMs?: number): Promise<Json>;
   close(): Promise<void>;
@@ -56,6 +59,8 @@ export async function startLocalStack(): Promise<LocalStack> {
     tmp, server, api, hostId: '', repoDir,
     argv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8').split('\n').filter(Boolean) : []),
     agentLogs: () => logs,
+    agentPid: () => agent?.pid,
+    agentStateDir: path.join(tmp.path, 'agent'),
     async runJob(kind, args = {}) {
       const r = await api.req('POST', `/api/hosts/${stack.hostId}/jobs`, { kind, args });
       if (r.status !== 202) throw new Error(`run ${kind} failed: ${r.status} ${JSON.stringify(r.body)}`);
@@ -83,7 +88,7 @@ export async function startLocalStack(): Promise<LocalStack> {
     const add = await api.req('POST', '/api/hosts', { name: 'local1', repository: { url: repoDir, password: LOCAL_REPO_PASSWORD, append_only: false } });
     if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${JSON.stringify(add.body)}`);
     stack.hostId = add.body.host_id as string;
-    const agentDir = path.join(tmp.path, 'agent');
+    const agentDir = stack.agentStateDir;
     const enroll = await runAgentCli(['enroll', '--server', server.url, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
     if (enroll.code !== 0) throw new Error(`enroll failed: ${enroll.err}`);
     agent = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', agentDir], {

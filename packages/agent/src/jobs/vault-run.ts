@@ -5,6 +5,7 @@
  * in memory for this job only; S3 keys go to the S3 client in-process, never to argv, env or disk.
  * Never throws: every failure is an Outcome.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { VaultBackupArgs, VaultCheckArgs, VaultJobTarget, VaultPruneArgs, VaultSnapshotsArgs } from '@restic-manager/protocol';
@@ -52,9 +53,13 @@ export function describeTarget(t: VaultJobTarget): string {
   return t.storage.type === 'local' ? t.storage.path : `s3://${t.storage.bucket}/${t.storage.prefix}${t.storage.endpoint ? ` at ${t.storage.endpoint}` : ''}`;
 }
 
-async function openStorage(v: Vault, t: VaultJobTarget): Promise<Storage> {
+async function openStorage(v: Vault, t: VaultJobTarget, create: boolean): Promise<Storage> {
   const s = t.storage;
-  if (s.type === 'local') return new v.LocalStorage(s.path);
+  if (s.type === 'local') {
+    // The first backup creates the directory (like restic init); other kinds need it to exist.
+    if (create) await mkdir(s.path, { recursive: true, mode: 0o700 });
+    return new v.LocalStorage(s.path);
+  }
   return v.openS3Storage({
     bucket: s.bucket, prefix: s.prefix, region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint, forcePathStyle: true } : {}),
@@ -79,7 +84,7 @@ export async function runVaultJob(ctx: VaultRunContext): Promise<VaultRunResult>
     return { outcome: failed(`the vault engine cannot be loaded: ${(err as Error).message}`, 'not_installed'), snapshots: null };
   }
   try {
-    const storage = await openStorage(v, target);
+    const storage = await openStorage(v, target, ctx.kind === 'vault_backup');
     ctx.line('event', `vault ${ctx.kind.slice(6)}: ${describeTarget(target)} (recipient ${target.age_recipient})`);
     const outcome = await runKind(v, ctx, target, storage);
     const list = outcome.status === 'failed' && outcome.errorKind !== 'partial' ? null : await committed(v, storage).catch(() => null);
