@@ -121,6 +121,17 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     expect(view.snapshots[0].id).toBe(snapId);
     expect(view.restore_command).toBe(`VAULTIK_PRIVATE_KEY="$(grep AGE-SECRET-KEY vault-key.txt)" restic-manager vault restore ${vaultDir} '' <snapshot-id> /srv/restore`);
 
+    // The host page shows the vault, its snapshot labelled "vault" and the exact restore command.
+    const page = await s.api.req<string>('GET', `/hosts/${s.hostId}`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`data-vault-snapshot-id="${snapId}"`);
+    expect(page.body).toMatch(/<span class="badge info plain"[^>]*>vault<\/span>/);
+    expect(page.body).toContain(`restic-manager vault restore ${vaultDir} &#39;&#39; ${snapId} /srv/restore`);
+    expect(page.body).toContain(id.recipient.toString());
+    const settings = await s.api.req<string>('GET', `/hosts/${s.hostId}/settings`);
+    expect(settings.body).toContain('id="vault-settings"');
+    for (const secret of [S3_SECRET, secretKey]) expect(page.body + settings.body).not.toContain(secret);
+
     // The trusted machine: the private key never left the test process.
     const target = path.join(s.tmp.path, 'restored');
     const r = spawnSync(process.execPath, [CLI, 'vault', 'restore', vaultDir, '', snapId, target], { encoding: 'utf8', env: { ...process.env, VAULTIK_PRIVATE_KEY: secretKey }, timeout: 120_000 });
