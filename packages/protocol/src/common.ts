@@ -23,7 +23,8 @@ export type JobStatus = z.infer<typeof JobStatus>;
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const isTerminal = (s: JobStatus): boolean => TERMINAL_JOB_STATUSES.includes(s);
 
-export const ScheduleKind = z.enum(['backup', 'forget', 'prune', 'check']);
+/** Additive: vault_backup / vault_prune are fired by the server (never in schedule.set). */
+export const ScheduleKind = z.enum(['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune']);
 export type ScheduleKind = z.infer<typeof ScheduleKind>;
 
 export const HostStatus = z.enum(['online', 'offline', 'degraded', 'pending']);

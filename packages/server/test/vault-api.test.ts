@@ -107,4 +107,18 @@ describe('vault target API', () => {
       expect(files.filter((b) => b.includes(secret))).toEqual([]);
     }
   });
+
+  it('fires vault schedules on the server clock with the target in command.run; schedule.set never carries them', async () => {
+    await req('PUT', `/api/hosts/${hostId}/vault`, { storage: { type: 'local', path: '/srv/v2' }, age_recipient: RECIPIENT });
+    const bad = await req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'vault_backup', cron_expr: '* * * * * *' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.paths).toBe('required');
+    const created = await req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'vault_backup', cron_expr: '* * * * * *', paths: ['/etc'] });
+    expect(created.status, created.text).toBe(201);
+    const set = (await agent.next('schedule.set')) as { schedules: { id: string }[] };
+    expect(set.schedules.map((x) => x.id)).not.toContain(created.body.id);
+    const cmd = (await agent.next('command.run', 10_000)) as { kind: string; args: Record<string, unknown>; vault?: { storage: Record<string, unknown> } };
+    expect(cmd).toMatchObject({ kind: 'vault_backup', args: { paths: ['/etc'], excludes: [] }, vault: { storage: { type: 'local', path: '/srv/v2' } } });
+    await req('DELETE', `/api/schedules/${created.body.id as string}`);
+  });
 });

@@ -76,6 +76,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   agentEvents.requests = requests;
   agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
   const vaults = new VaultService(d, audit);
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance);
+  maintenanceScheduler.vaults = vaults;
   jobs.vaults = vaults;
   agentEvents.vaults = vaults;
   return {
@@ -86,7 +88,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     browse,
     restore,
     maintenance,
-    maintenanceScheduler: new MaintenanceScheduler(d, audit, jobs, maintenance),
+    maintenanceScheduler,
     audit,
     auth: new AuthService(d, audit, auth),
     hosts,

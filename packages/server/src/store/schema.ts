@@ -110,7 +110,7 @@ export interface EnrollmentTokensTable {
 export interface SchedulesTable {
   id: string;
   host_id: string;
-  kind: 'backup' | 'forget' | 'prune' | 'check';
+  kind: 'backup' | 'forget' | 'prune' | 'check' | 'vault_backup' | 'vault_prune';
   cron_expr: string;
   time_zone: string | null;
   enabled: number;
