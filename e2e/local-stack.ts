@@ -39,7 +39,8 @@ export interface LocalStack {
 
 export const localStackTools = ['restic'].map((t) => [t, requireTool(t)] as const).filter(([, r]) => !r.ok).map(([t]) => t);
 
-export async function startLocalStack(): Promise<LocalStack> {
+/** `agentEnv`: extra environment of the agent process. */
+export async function startLocalStack(opts: { agentEnv?: Record<string, string> } = {}): Promise<LocalStack> {
   if (!fs.existsSync(AGENT_MAIN)) throw new Error(`${AGENT_MAIN} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -92,7 +93,7 @@ export async function startLocalStack(): Promise<LocalStack> {
     const enroll = await runAgentCli(['enroll', '--server', server.url, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
     if (enroll.code !== 0) throw new Error(`enroll failed: ${enroll.err}`);
     agent = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', agentDir], {
-      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_KILL_GRACE_MS: '2000' },
+      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_KILL_GRACE_MS: '2000', ...opts.agentEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const add2 = (d: Buffer): void => void (logs = (logs + d.toString()).slice(-50_000));
