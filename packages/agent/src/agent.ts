@@ -248,6 +248,10 @@ export class Agent {
       case 'command.run':
         this.runner.submit({ jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}) });
         return;
+      case 'command.unsupported':
+        this.log.warn('refusing a job of a kind this agent does not know', { job_id: m.job_id, kind: m.kind });
+        this.reporter.report({ type: 'job.finished', job_id: m.job_id, seq: 0, status: 'failed', exit_code: null, stats: null, error: `job kind '${m.kind}' is not supported by this agent (version ${agentVersion()}): upgrade the agent`, error_kind: 'failed', finished_at: new Date().toISOString() });
+        return;
       case 'command.cancel':
         if (!this.runner.cancel(m.job_id)) {
           this.log.warn('cancel for a job this agent does not have; reporting it cancelled', { job_id: m.job_id });

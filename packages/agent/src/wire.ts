@@ -70,6 +70,8 @@ export type ServerFrame =
   | { type: 'ack'; outbox_seq: number }
   | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential; vault?: Obj }
   | { type: 'command.cancel'; job_id: string }
+  /** Not a wire type: a command.run whose kind this agent does not know (reported as a failed job). */
+  | { type: 'command.unsupported'; job_id: string; kind: string }
   | ScheduleSetFrame
   | ({ type: 'config.update' } & JobCredential)
   | { type: 'agent.update.available'; version: string; url: string }
@@ -194,9 +196,10 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
       }
       case 'command.run': {
         const kind = str(o, 'kind', '');
-        if (!(JOB_KINDS as readonly string[]).includes(kind)) throw new Bad('kind: unknown job kind');
         const jobId = str(o, 'job_id', '', 1);
         if (jobId.length > 64) throw new Bad('job_id: too long');
+        // A kind from a newer server: the agent answers with a failed job instead of dropping the frame.
+        if (!(JOB_KINDS as readonly string[]).includes(kind)) return { ok: true, value: { type: 'command.unsupported', job_id: jobId, kind: kind.slice(0, 64) } };
         const args = o.args === undefined ? {} : obj(o.args, 'args');
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
         // The vault target is validated with the protocol's zod schema when the job runs.
