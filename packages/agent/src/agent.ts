@@ -19,7 +19,7 @@ import { readSecrets, writeSecrets } from './state/secrets.js';
 import type { RepoSecrets } from './state/secrets.js';
 import { StateError } from './state/errors.js';
 import { writeStatus } from './state/status.js';
-import { loadResticEngine } from './engine-loader.js';
+import { loadResticEngine, vaultEngineInstalled } from './engine-loader.js';
 import { agentVersion, resticVersion } from './version.js';
 import { localTimeZone } from './timezone.js';
 
@@ -101,7 +101,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases', 'vault'],
+        features: ['databases', ...(vaultEngineInstalled() ? ['vault'] : [])],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
