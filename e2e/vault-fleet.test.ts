@@ -132,6 +132,10 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     expect(settings.body).toContain('id="vault-settings"');
     for (const secret of [S3_SECRET, secretKey]) expect(page.body + settings.body).not.toContain(secret);
 
+    const jobPage = await s.api.req<string>('GET', `/jobs/${jobId}`);
+    expect(jobPage.status).toBe(200);
+    expect(jobPage.body).toContain('vault_backup');
+
     // The trusted machine: the private key never left the test process.
     const target = path.join(s.tmp.path, 'restored');
     const r = spawnSync(process.execPath, [CLI, 'vault', 'restore', vaultDir, '', snapId, target], { encoding: 'utf8', env: { ...process.env, VAULTIK_PRIVATE_KEY: secretKey }, timeout: 120_000 });
