@@ -66,6 +66,19 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     expect(filesContaining(path.join(s.tmp.path, 'server'), secretKey)).toEqual([]);
   });
 
+  it('the Settings form refuses a pasted private key too (same validation as the API)', async () => {
+    const r = await fetch(`${s.server.url}/hosts/${s.hostId}/vault`, {
+      method: 'POST',
+      headers: { cookie: `rm_session=${s.api.cookie}`, 'x-csrf-token': s.api.csrf, 'hx-request': 'true', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ age_recipient: secretKey, 'storage.type': 'local', 'storage.path': vaultDir }).toString(),
+    });
+    const text = await r.text();
+    expect(r.status).toBe(400);
+    expect(text).toMatch(/PRIVATE key/);
+    expect(text).not.toContain(secretKey);
+    expect((await s.api.req('GET', vaultUrl())).status).toBe(404);
+  });
+
   it('refuses a vault job while the host has no vault target', async () => {
     const r = await s.api.req('POST', `/api/hosts/${s.hostId}/jobs`, { kind: 'vault_backup', args: { paths: [src] } });
     expect(r.status).toBe(409);
