@@ -182,6 +182,20 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     expect(viaAgent.stats).toMatchObject({ snapshots: before, problems: [] });
   });
 
+  it('prunes by retention policy through the agent; the snapshot list follows', async () => {
+    const second = await s.waitJob(await s.runJob('vault_backup', { paths: [src] }), 120_000);
+    expect(second.status, JSON.stringify(second)).toBe('succeeded');
+    expect(second.stats).toMatchObject({ files_read: 0 }); // unchanged files come from the agent's vault index
+    const pruned = await s.waitJob(await s.runJob('vault_prune', { policy: { keep_last: 1 } }), 120_000);
+    expect(pruned.status, JSON.stringify(pruned)).toBe('succeeded');
+    expect(pruned.stats).toMatchObject({ snapshots_kept: 1, snapshots_removed: 1 });
+    const ids = await eventually(async () => {
+      const v = (await s.api.req('GET', vaultUrl())).body as { snapshots: { id: string }[] };
+      return v.snapshots.length === 1 ? v.snapshots.map((x) => x.id) : null;
+    }, 20_000, 'one vault snapshot left');
+    expect(ids).toEqual([second.stats.snapshot_id]);
+  });
+
   it('clears the target (admin, audited)', async () => {
     expect((await s.api.req('DELETE', vaultUrl())).status).toBe(204);
     expect((await s.api.req('GET', vaultUrl())).status).toBe(404);
