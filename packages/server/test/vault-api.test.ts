@@ -78,6 +78,10 @@ describe('vault target API', () => {
     agent.send({ type: 'vault.snapshots.report', job_id: jobId, snapshots: [{ id: '20261201T030000Z-1a2b3c4d', time: '2026-12-01T03:00:00.000Z', metadata_bytes: 812 }] });
     agent.finished(jobId, 'succeeded', { stats: { snapshot_id: '20261201T030000Z-1a2b3c4d' } });
     await expect.poll(async () => (await req('GET', `/api/hosts/${hostId}/vault`)).body.snapshots.map((s: { id: string }) => s.id)).toEqual(['20261201T030000Z-1a2b3c4d']);
+    const same = await req('PUT', `/api/hosts/${hostId}/vault`, { storage: { type: 's3', endpoint: 'https://s3.example.com', bucket: 'vaults', prefix: 'h2/' }, age_recipient: RECIPIENT });
+    expect(same.body.snapshots).toHaveLength(1); // same location: the list stays
+    const moved = await req('PUT', `/api/hosts/${hostId}/vault`, { storage: { type: 's3', endpoint: 'https://s3.example.com', bucket: 'vaults', prefix: 'h3/' }, age_recipient: RECIPIENT });
+    expect(moved.body.snapshots).toEqual([]); // another prefix: the old list is not this vault's
     const plain = await req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'snapshots', args: {} });
     expect(plain.status).toBe(202);
     expect((await agent.next('command.run')) as object).not.toHaveProperty('vault');
@@ -98,7 +102,7 @@ describe('vault target API', () => {
     expect((await req('DELETE', `/api/hosts/${hostId}/vault`)).status).toBe(204);
     const audit = await req('GET', '/api/audit?limit=100');
     const sets = audit.body.items.filter((a: { action: string; target_id: string }) => a.action === 'host.vault.set' && a.target_id === hostId);
-    expect(sets.map((a: { payload: { secrets_changed: boolean } }) => a.payload.secrets_changed)).toEqual([false, true]);
+    expect(sets.map((a: { payload: { secrets_changed: boolean } }) => a.payload.secrets_changed)).toEqual([false, false, false, true]);
     expect(audit.body.items.some((a: { action: string }) => a.action === 'host.vault.clear')).toBe(true);
     const files = readdirSync(h.dataDir).map((f) => readFileSync(path.join(h.dataDir, f)));
     for (const secret of [SECRET, KEY_ID, PRIVATE]) {

@@ -35,7 +35,7 @@ export interface RunnerDeps {
   cacheDir?: string;
   killGraceMs?: number;
   progressIntervalMs?: number;
-  /** Directory of the vault engine's local change-detection indexes (default: `<cacheDir>/../vault`). */
+  /** Directory of the vault engine's local change-detection indexes (default: `vault/` next to the active-jobs file). */
   vaultDir?: string;
 }
 
@@ -327,7 +327,7 @@ export class JobRunner {
       const { runVaultJob } = await import('./vault-run.js');
       const r = await runVaultJob({
         kind: req.kind, args: e.args, target: req.vault, signal: e.abort.signal,
-        indexDir: this.deps.vaultDir ?? path.join(this.deps.cacheDir ?? path.dirname(this.deps.activeJobsFile), '..', 'vault'),
+        indexDir: this.deps.vaultDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'vault'),
         line: (stream, text) => events.line(stream, this.redact(text, cred)),
         progress: (p) => events.progress(p),
       });

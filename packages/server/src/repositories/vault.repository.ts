@@ -24,6 +24,10 @@ export class VaultRepository {
     return Number(r.numDeletedRows) > 0;
   }
 
+  async clearSnapshots(hostId: string): Promise<void> {
+    await this.db.updateTable('host_vaults').set({ snapshots: null, snapshots_at: null }).where('host_id', '=', hostId).execute();
+  }
+
   async setSnapshots(hostId: string, json: string, at: string): Promise<void> {
     await this.db.updateTable('host_vaults').set({ snapshots: json, snapshots_at: at }).where('host_id', '=', hostId).execute();
   }

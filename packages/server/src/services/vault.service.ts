@@ -14,6 +14,9 @@ interface S3Keys {
 
 const aad = (hostId: string): string => `vault:${hostId}`;
 
+type Location = Pick<HostVaultRow, 'storage_type' | 'local_path' | 's3_endpoint' | 's3_bucket' | 's3_prefix'>;
+const locationOf = (r: Location): string => JSON.stringify([r.storage_type, r.local_path, r.s3_endpoint, r.s3_bucket, r.s3_prefix]);
+
 /** Whether the host's agent announced `vault` at its last hello (older agents cannot run vault jobs). */
 export function agentRunsVault(h: AgentFacts): boolean {
   try {
@@ -25,7 +28,7 @@ export function agentRunsVault(h: AgentFacts): boolean {
 }
 
 /** The command that restores a vault snapshot on a trusted machine (placeholders, never a secret). */
-export function restoreCommand(row: Pick<HostVaultRow, 'storage_type' | 'local_path' | 's3_endpoint' | 's3_bucket' | 's3_prefix'>, snapshotId = '<snapshot-id>'): string {
+export function restoreCommand(row: Location, snapshotId = '<snapshot-id>'): string {
   const q = (s: string): string => (/^[A-Za-z0-9_./:@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   const key = 'VAULTIK_PRIVATE_KEY="$(grep AGE-SECRET-KEY vault-key.txt)"';
   if (row.storage_type === 'local') return `${key} restic-manager vault restore ${q(row.local_path ?? '')} '' ${snapshotId} /srv/restore`;
@@ -71,8 +74,11 @@ export class VaultService {
       keys_enc: keysEnc, age_recipient: input.age_recipient, chunk_size: input.chunk_size ?? null, blob_size_limit: input.blob_size_limit ?? null,
       created_at: old?.created_at ?? now, updated_at: now,
     };
+    const moved = old !== undefined && locationOf(old) !== locationOf(row);
     await this.d.inTx(async (r) => {
       await r.vaults.upsert(row);
+      // Another bucket or directory: the listed snapshots belonged to the old one.
+      if (moved) await r.vaults.clearSnapshots(hostId);
       await this.audit.record(actor, 'host.vault.set', { kind: 'host', id: hostId }, {
         storage_type: s.type, location: s.type === 'local' ? s.path : `s3://${s.bucket}/${s.prefix}`, ...(s.type === 's3' && s.endpoint ? { endpoint: s.endpoint } : {}),
         age_recipient: input.age_recipient, secrets_changed: keysChanged, created: !old,
