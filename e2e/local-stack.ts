@@ -29,6 +29,9 @@ export interface LocalStack {
   /** One line per restic invocation by the agent: its argv joined by spaces. */
   argv(): string[];
   agentLogs(): string;
+  /** The agent's process id and state directory. */
+  agentPid(): number | undefined;
+  agentStateDir: string;
   runJob(kind: string, args?: Record<string, unknown>): Promise<string>;
   waitJob(id: string, timeoutMs?: number): Promise<Json>;
   close(): Promise<void>;
@@ -36,7 +39,8 @@ export interface LocalStack {
 
 export const localStackTools = ['restic'].map((t) => [t, requireTool(t)] as const).filter(([, r]) => !r.ok).map(([t]) => t);
 
-export async function startLocalStack(): Promise<LocalStack> {
+/** `agentEnv`: extra environment of the agent process. */
+export async function startLocalStack(opts: { agentEnv?: Record<string, string> } = {}): Promise<LocalStack> {
   if (!fs.existsSync(AGENT_MAIN)) throw new Error(`${AGENT_MAIN} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -56,6 +60,8 @@ export async function startLocalStack(): Promise<LocalStack> {
     tmp, server, api, hostId: '', repoDir,
     argv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8').split('\n').filter(Boolean) : []),
     agentLogs: () => logs,
+    agentPid: () => agent?.pid,
+    agentStateDir: path.join(tmp.path, 'agent'),
     runJob: (kind, args = {}) => runJobVia(api, stack.hostId, kind, args),
     waitJob: (id, timeoutMs = 60_000) => waitJobVia(api, id, timeoutMs),
     async close() {
@@ -75,11 +81,11 @@ export async function startLocalStack(): Promise<LocalStack> {
     const add = await api.req('POST', '/api/hosts', { name: 'local1', repository: { url: repoDir, password: LOCAL_REPO_PASSWORD, append_only: false } });
     if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${JSON.stringify(add.body)}`);
     stack.hostId = add.body.host_id as string;
-    const agentDir = path.join(tmp.path, 'agent');
+    const agentDir = stack.agentStateDir;
     const enroll = await runAgentCli(['enroll', '--server', server.url, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
     if (enroll.code !== 0) throw new Error(`enroll failed: ${enroll.err}`);
     agent = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', agentDir], {
-      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_KILL_GRACE_MS: '2000' },
+      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_KILL_GRACE_MS: '2000', ...opts.agentEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const add2 = (d: Buffer): void => void (logs = (logs + d.toString()).slice(-50_000));

@@ -19,7 +19,7 @@ import { readSecrets, writeSecrets } from './state/secrets.js';
 import type { RepoSecrets } from './state/secrets.js';
 import { StateError } from './state/errors.js';
 import { writeStatus } from './state/status.js';
-import { loadResticEngine } from './engine-loader.js';
+import { loadResticEngine, vaultEngineInstalled } from './engine-loader.js';
 import { agentVersion, resticVersion } from './version.js';
 import { localTimeZone } from './timezone.js';
 
@@ -101,7 +101,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases'],
+        features: ['databases', ...(vaultEngineInstalled() ? ['vault'] : [])],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -116,6 +116,7 @@ export class Agent {
       secrets: () => this.secrets,
       activeJobsFile: this.paths.activeJobs,
       cacheDir: path.join(this.paths.dir, 'cache'),
+      vaultDir: path.join(this.paths.dir, 'vault'),
       log: this.log,
       ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
       ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
@@ -245,7 +246,11 @@ export class Agent {
         return;
       }
       case 'command.run':
-        this.runner.submit({ jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}) });
+        this.runner.submit({ jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}) });
+        return;
+      case 'command.unsupported':
+        this.log.warn('refusing a job of a kind this agent does not know', { job_id: m.job_id, kind: m.kind });
+        this.reporter.report({ type: 'job.finished', job_id: m.job_id, seq: 0, status: 'failed', exit_code: null, stats: null, error: `job kind '${m.kind}' is not supported by this agent (version ${agentVersion()}): upgrade the agent`, error_kind: 'failed', finished_at: new Date().toISOString() });
         return;
       case 'command.cancel':
         if (!this.runner.cancel(m.job_id)) {

@@ -19,7 +19,10 @@ export const CloseCode = {
   protocolUnknown: 4004,
 } as const;
 
-export const JOB_KINDS = ['init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore'] as const;
+export const JOB_KINDS = [
+  'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check',
+] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const;
 
@@ -65,8 +68,10 @@ export interface ScheduleSetFrame {
 export type ServerFrame =
   | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean; databases_report?: boolean }
   | { type: 'ack'; outbox_seq: number }
-  | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential }
+  | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential; vault?: Obj }
   | { type: 'command.cancel'; job_id: string }
+  /** Not a wire type: a command.run whose kind this agent does not know (reported as a failed job). */
+  | { type: 'command.unsupported'; job_id: string; kind: string }
   | ScheduleSetFrame
   | ({ type: 'config.update' } & JobCredential)
   | { type: 'agent.update.available'; version: string; url: string }
@@ -191,12 +196,15 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
       }
       case 'command.run': {
         const kind = str(o, 'kind', '');
-        if (!(JOB_KINDS as readonly string[]).includes(kind)) throw new Bad('kind: unknown job kind');
         const jobId = str(o, 'job_id', '', 1);
         if (jobId.length > 64) throw new Bad('job_id: too long');
+        // A kind from a newer server: the agent answers with a failed job instead of dropping the frame.
+        if (!(JOB_KINDS as readonly string[]).includes(kind)) return { ok: true, value: { type: 'command.unsupported', job_id: jobId, kind: kind.slice(0, 64) } };
         const args = o.args === undefined ? {} : obj(o.args, 'args');
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
-        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}) } };
+        // The vault target is validated with the protocol's zod schema when the job runs.
+        const vault = o.vault === undefined ? undefined : obj(o.vault, 'vault');
+        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}) } };
       }
       case 'command.cancel':
         return { ok: true, value: { type, job_id: str(o, 'job_id', '', 1) } };

@@ -46,7 +46,7 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
   const invalid: [unknown, RegExp][] = [
     ['not json', /not valid JSON/],
     [{ type: 'nope' }, /unknown frame type/],
-    [{ type: 'command.run', job_id: 'j', kind: 'format-disk' }, /kind: unknown job kind/],
+    [{ type: 'command.run', kind: 'format-disk' }, /job_id/],
     [{ type: 'command.run', job_id: '', kind: 'backup' }, /job_id/],
     [{ type: 'config.update', repository: 'r', password: 42 }, /password: expected a string/],
     [{ type: 'schedule.set', schedule_version: -1, schedules: [] }, /schedule_version/],
@@ -68,6 +68,10 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
       expect(r.message).toMatch(re);
       expect(r.message).not.toContain('42');
     }
+  });
+
+  it('turns a command.run of an unknown kind into command.unsupported (the agent reports the job failed)', () => {
+    expect(wire.parseServerFrame(JSON.stringify({ type: 'command.run', job_id: 'j1', kind: 'vault_sync', args: {} }))).toEqual({ ok: true, value: { type: 'command.unsupported', job_id: 'j1', kind: 'vault_sync' } });
   });
 
   it('rejects oversized frames before parsing', () => {

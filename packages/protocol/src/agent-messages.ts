@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
 import { RepoKeyResult, SnapshotLsResult } from './requests.js';
+import { VaultSnapshotsReport } from './vault.js';
 
 /*
  * Agent -> server frames (spec §6.2). Every frame is one JSON object with a `type`.
@@ -154,12 +155,14 @@ export const ScheduleAck = z.object({
 
 export const AgentMessage = z.discriminatedUnion('type', [
   AgentHello, Heartbeat, JobQueued, JobStarted, JobProgress, JobFinished, LogStream,
-  SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport, SnapshotLsResult, RepoKeyResult,
+  SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport, SnapshotLsResult, RepoKeyResult, VaultSnapshotsReport,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 export type AgentHello = z.infer<typeof AgentHello>;
 /** `hello.features` values. */
 export const AGENT_FEATURE_DATABASES = 'databases';
+/** The agent runs vault_* jobs (command.run.vault) and sends vault.snapshots.report. */
+export const AGENT_FEATURE_VAULT = 'vault';
 export type Heartbeat = z.infer<typeof Heartbeat>;
 export type JobQueued = z.infer<typeof JobQueued>;
 export type JobStarted = z.infer<typeof JobStarted>;

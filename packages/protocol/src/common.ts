@@ -12,6 +12,9 @@ export const SUPPORTED_SERVER_PROTOCOL_VERSIONS: readonly number[] = [1];
 
 export const JobKind = z.enum([
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
+  // Additive: vault jobs (vault.ts). Older agents do not know them; the server sends them only to
+  // agents whose hello.features include 'vault'.
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check',
 ]);
 export type JobKind = z.infer<typeof JobKind>;
 
@@ -20,7 +23,8 @@ export type JobStatus = z.infer<typeof JobStatus>;
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const isTerminal = (s: JobStatus): boolean => TERMINAL_JOB_STATUSES.includes(s);
 
-export const ScheduleKind = z.enum(['backup', 'forget', 'prune', 'check']);
+/** Additive: vault_backup / vault_prune are fired by the server (never in schedule.set). */
+export const ScheduleKind = z.enum(['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune']);
 export type ScheduleKind = z.infer<typeof ScheduleKind>;
 
 export const HostStatus = z.enum(['online', 'offline', 'degraded', 'pending']);

@@ -6,3 +6,4 @@ export * from './rest.js';
 export * from './requests.js';
 export * from './restore-plan.js';
 export * from './trends.js';
+export * from './vault.js';

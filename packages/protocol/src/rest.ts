@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
 import { BackupArgs, CheckArgs, DatabaseTarget, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
+import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 
 /*
  * REST bodies and query strings of the browser -> server API (spec §6.1). The server validates
@@ -190,6 +191,10 @@ export const RunJobRequest = z.discriminatedUnion('kind', [
   runKind('prune', PruneArgs.default({})),
   runKind('check', CheckArgs.default({})),
   ...(['init', 'unlock', 'snapshots', 'stats', 'diff'] as const).map((k) => runKind(k, EmptyArgs.default({}))),
+  runKind('vault_backup', VaultBackupArgs),
+  runKind('vault_snapshots', VaultSnapshotsArgs.default({})),
+  runKind('vault_prune', VaultPruneArgs.default({})),
+  runKind('vault_check', VaultCheckArgs.default({ read_data: false })),
 ]);
 const absPath = z.string().min(1).max(4096).regex(/^\//, 'must be an absolute path');
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BandwidthOptions, JobKind, RetentionPolicy, ScheduleKind } from './common.js';
 import { RepoKeyAdd, RepoKeyRemove, SnapshotLs } from './requests.js';
+import { VaultJobTarget } from './vault.js';
 
 /* Server -> agent frames (spec §6.2). */
 
@@ -121,6 +122,8 @@ export const CommandRun = z.object({
   kind: JobKind,
   args: z.record(z.string(), z.unknown()).default({}),
   credential: JobCredential.optional(),
+  /** Additive: the vault target of a vault_* job (S3 keys included; kept in memory for this job only). */
+  vault: VaultJobTarget.optional(),
 });
 export type CommandRun = z.infer<typeof CommandRun>;
 

@@ -38,6 +38,11 @@ describe('role matrix: every route x every role x no session', () => {
     expect(SPEC_ROUTES.filter((r) => !have.has(r))).toEqual([]);
   });
 
+  it('vault target routes: viewers read it, only admins set or clear it', () => {
+    const access = Object.fromEntries(h.server.routes.filter((r) => r.path === '/api/hosts/:id/vault').map((r) => [r.method, r.access]));
+    expect(access).toEqual({ get: 'viewer', put: 'admin', delete: 'admin' });
+  });
+
   it('answers 401 without a session, 403 below the role, and passes the check at or above it', async () => {
     const failures: string[] = [];
     for (const role of ['viewer', 'operator', 'admin'] as const) clients[role] = await login(role);

@@ -51,6 +51,23 @@ export interface BackupOptions {
   onProgress?: (p: BackupProgress) => void;
   /** Chunk worker threads (default: one per core, at most 4). */
   workers?: number;
+  /**
+   * Aborts the backup: it rejects with BackupAbortedError and commits no snapshot (blobs already
+   * uploaded stay unreferenced; the next backup reuses them, prune removes them after the grace).
+   */
+  signal?: AbortSignal;
+}
+
+/** The backup was aborted through `BackupOptions.signal`; nothing was committed. */
+export class BackupAbortedError extends Error {
+  readonly code = 'ABORTED';
+  constructor() {
+    super('backup cancelled; no snapshot was committed');
+  }
+}
+
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new BackupAbortedError();
 }
 
 type Loc = ChunkLocation | { open: OpenBlob; offset: number; length: number; raw: number };
@@ -103,6 +120,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   const unchanged: FileWork[] = [];
   const excluder = new Excluder(cfg.exclude);
   for await (const { path: p, st } of walk(cfg.sourceDirs, excluder, (p, e) => errors.push({ path: p, error: (e as NodeJS.ErrnoException).code ?? e.message }))) {
+    stopIfAborted(opts.signal);
     const base = { p, m: Number(st.mode & 0o7777n), u: Number(st.uid), g: Number(st.gid), mt: String(st.mtimeNs) };
     if (st.isDirectory()) entries.push({ ...base, t: 'd' });
     else if (st.isSymbolicLink()) {
@@ -145,6 +163,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   const failed = new Set<Entry>();
   if (toRead.length > 0) {
     const r = await readFiles(cfg, toRead, opts.workers, async (work, hash, raw, data) => {
+      stopIfAborted(opts.signal);
       progress.bytesDone += raw;
       bytesRead += raw;
       work.hashes.push(hash);
@@ -165,8 +184,10 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
     });
     if (r) throw r;
   }
+  stopIfAborted(opts.signal);
   await packer.flush();
 
+  stopIfAborted(opts.signal);
   progress.phase = 'commit';
   emit(true);
   const snapshotId = newSnapshotId();
@@ -182,6 +203,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
     index.reconcile(stillThere);
     throw new Error(`${vanished.length} blob(s) vanished from the bucket during the backup (concurrent prune?); nothing committed — run the backup again`);
   }
+  stopIfAborted(opts.signal);
   const metaObj = encodeMeta(meta, cfg.ageRecipient);
   const refs = encodeRefs({ snapshot: snapshotId, metaSha256: createHash('sha256').update(metaObj).digest('hex'), blobs: meta.blobs.map((b) => b[0]) });
   await storage.put(refsKey(cfg.indexPrefix, snapshotId), refs, { createOnly: true });

@@ -1,4 +1,4 @@
-import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from '@restic-manager/protocol';
+import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from '@restic-manager/protocol';
 import type { ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import type { z } from 'zod';
@@ -20,6 +20,7 @@ export class ArgsError extends Error {}
 const SCHEMAS: Partial<Record<JobKind, z.ZodType>> = {
   init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs,
   unlock: EmptyArgs, snapshots: EmptyArgs, stats: EmptyArgs, restore: RestoreArgs,
+  vault_backup: VaultBackupArgs, vault_snapshots: VaultSnapshotsArgs, vault_prune: VaultPruneArgs, vault_check: VaultCheckArgs,
 };
 
 /** Validates `command.run.args` for a kind; throws ArgsError naming the first bad field. */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { JobCredential, JobKind } from '../wire.js';
 import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
 import type { Logger } from '../log.js';
@@ -17,6 +18,8 @@ export interface JobRequest {
   args: unknown;
   /** One-job credential override; used for this job only and never persisted. */
   credential?: JobCredential;
+  /** vault_* jobs: the vault target (`command.run.vault`), validated when the job runs; never persisted. */
+  vault?: Record<string, unknown>;
   scheduleId?: string;
 }
 
@@ -32,6 +35,8 @@ export interface RunnerDeps {
   cacheDir?: string;
   killGraceMs?: number;
   progressIntervalMs?: number;
+  /** Directory of the vault engine's local change-detection indexes (default: `vault/` next to the active-jobs file). */
+  vaultDir?: string;
 }
 
 type Exec = typeof ExecModule;
@@ -44,6 +49,14 @@ function dumpSecrets(args: Record<string, unknown> | undefined): string[] {
   const dbs = args?.databases;
   if (!Array.isArray(dbs)) return [];
   return dbs.map((d) => (d as { password?: unknown }).password).filter((p): p is string => typeof p === 'string' && p.length > 0);
+}
+
+/** The queue key and secrets of a vault job (see accept()). */
+function vaultQueueCredential(target: Record<string, unknown> | undefined): RepoSecrets {
+  const st = (target?.storage ?? {}) as { type?: unknown; path?: unknown; bucket?: unknown; prefix?: unknown; endpoint?: unknown; secret_access_key?: unknown };
+  const where = st.type === 'local' ? String(st.path) : `s3:${String(st.endpoint ?? '')}/${String(st.bucket)}/${String(st.prefix ?? '')}`;
+  const secret = typeof st.secret_access_key === 'string' && st.secret_access_key.length > 0 ? st.secret_access_key : undefined;
+  return { repository: `vault:${where}`, password: '', ...(secret ? { rest_password: secret } : {}) };
 }
 
 /** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
@@ -152,7 +165,9 @@ export class JobRunner {
       if (err instanceof exec.ArgsError) return fail(err.message, 'failed');
       throw err;
     }
-    const cred: RepoSecrets | null = req.credential ?? this.deps.secrets();
+    // A vault job needs no restic credential: a pseudo one keys its queue by the vault location
+    // and carries the S3 secret key, so the log and job-log redaction below cover it too.
+    const cred: RepoSecrets | null = req.kind.startsWith('vault_') ? vaultQueueCredential(req.vault) : req.credential ?? this.deps.secrets();
     if (!cred) {
       this.deps.log.warn('refusing a job: no repository credentials yet', { job_id: req.jobId, kind: req.kind });
       return fail('no repository credentials yet: the server has not delivered them (config.update); set the host credential on the server', 'no_credentials');
@@ -239,6 +254,7 @@ export class JobRunner {
     const { events, req, cred, args } = e;
     const signal = e.abort.signal;
     events.started();
+    if (req.kind.startsWith('vault_')) return this.runVault(e);
     if (req.credential?.note) events.line('event', this.redact(req.credential.note, cred));
     this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
     const bw = args as { limit_upload_kbps?: number; limit_download_kbps?: number };
@@ -300,6 +316,30 @@ export class JobRunner {
         ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
       }, this.deps.emit, this.deps.log);
     }
+  }
+
+  /** A vault_* job: the vault engine in-process (lazy), then the vault snapshot list. */
+  private async runVault(e: Entry): Promise<void> {
+    const { events, req, cred } = e;
+    this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
+    let outcome: Outcome;
+    try {
+      const { runVaultJob } = await import('./vault-run.js');
+      const r = await runVaultJob({
+        kind: req.kind, args: e.args, target: req.vault, signal: e.abort.signal,
+        indexDir: this.deps.vaultDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'vault'),
+        line: (stream, text) => events.line(stream, this.redact(text, cred)),
+        progress: (p) => events.progress(p),
+      });
+      outcome = r.outcome;
+      if (outcome.error) outcome.error = this.redact(outcome.error, cred);
+      events.finished(outcome);
+      if (r.snapshots) this.deps.emit({ type: 'vault.snapshots.report', job_id: req.jobId, snapshots: r.snapshots });
+    } catch (err) {
+      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, cred)}`, errorKind: 'failed' };
+      events.finished(outcome);
+    }
+    this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
   }
 
   private saveActive(): void {

@@ -8,6 +8,7 @@ import * as m0006 from './0006_host_time_zone.js';
 import * as m0007 from './0007_notifications.js';
 import * as m0008 from './0008_restore_credentials.js';
 import * as m0009 from './0009_schedule_databases.js';
+import * as m0010 from './0010_host_vaults.js';
 import * as m0011 from './0011_oidc_identities.js';
 import * as m0012 from './0012_trends.js';
 
@@ -22,6 +23,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007_notifications': m0007,
   '0008_restore_credentials': m0008,
   '0009_schedule_databases': m0009,
+  '0010_host_vaults': m0010,
   '0011_oidc_identities': m0011,
   '0012_trends': m0012,
 };

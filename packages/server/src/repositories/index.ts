@@ -12,6 +12,7 @@ import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
 import { UserRepository } from './user.repository.js';
+import { VaultRepository } from './vault.repository.js';
 
 /** Every repository bound to one handle (the database, or a transaction). */
 export function createRepositories(db: Db): Repositories {
@@ -19,7 +20,7 @@ export function createRepositories(db: Db): Repositories {
     users: new UserRepository(db), sessions: new SessionRepository(db), hosts: new HostRepository(db), repos: new RepoRepository(db),
     enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
-    restoreCredentials: new RestoreCredentialRepository(db),
+    restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
   };
 }
 

@@ -1,4 +1,5 @@
 import type {
+  VaultSnapshotsReport,
   AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
@@ -17,6 +18,7 @@ import type { JobHub } from './job-hub.js';
 import type { JobService } from './job.service.js';
 import type { ScheduleService } from './schedule.service.js';
 import type { TrendService } from './trends.js';
+import type { VaultService } from './vault.service.js';
 
 export const SERVER_VERSION = '0.1.0';
 const PROGRESS_PERSIST_MS = 1000;
@@ -35,6 +37,8 @@ export class AgentEventsService {
   onHello: ((hostId: string) => Promise<void>) | null = null;
   /** Set by createServices: records repo.stats and backup figures as trend points. */
   trends: TrendService | null = null;
+  /** Set by createServices: stores vault.snapshots.report. */
+  vaults: VaultService | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -204,6 +208,11 @@ export class AgentEventsService {
   async databasesReport(host: HostRow, f: DatabasesReport): Promise<void> {
     const { type: _type, ...report } = f;
     await this.d.repos.hosts.update(host.id, { discovered_databases: JSON.stringify(report) });
+  }
+
+  /** The vault's committed snapshots after a vault job (replaces the previous list). */
+  async vaultSnapshotsReport(host: HostRow, f: VaultSnapshotsReport): Promise<void> {
+    await this.vaults?.snapshotsReported(host.id, f.snapshots);
   }
 
   async scheduleAck(host: HostRow, f: ScheduleAck): Promise<void> {

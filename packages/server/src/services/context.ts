@@ -12,6 +12,7 @@ import type { ScheduleRepository } from '../repositories/schedule.repository.js'
 import type { SessionRepository } from '../repositories/session.repository.js';
 import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
 import type { UserRepository } from '../repositories/user.repository.js';
+import type { VaultRepository } from '../repositories/vault.repository.js';
 import type { Db } from '../store/db.js';
 
 export interface Repositories {
@@ -26,6 +27,7 @@ export interface Repositories {
   alerts: AlertRepository;
   audit: AuditRepository;
   restoreCredentials: RestoreCredentialRepository;
+  vaults: VaultRepository;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { CommandRun, JobCredential, JobKind } from '@restic-manager/protocol';
-import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from '@restic-manager/protocol';
+import type { CommandRun, JobCredential, JobKind, VaultJobTarget } from '@restic-manager/protocol';
+import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs, isVaultKind } from '@restic-manager/protocol';
 import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
@@ -14,6 +14,7 @@ import { databasesRefusal } from './schedule-databases.js';
 const ARGS: Record<JobKind, z.ZodType> = {
   init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs, unlock: EmptyArgs,
   snapshots: EmptyArgs, stats: EmptyArgs, diff: EmptyArgs, restore: RestoreArgs,
+  vault_backup: VaultBackupArgs, vault_snapshots: VaultSnapshotsArgs, vault_prune: VaultPruneArgs, vault_check: VaultCheckArgs,
 };
 
 export interface RunOptions {
@@ -32,6 +33,8 @@ export class JobService {
   maintenance: { precheck(hostId: string, kind: string): Promise<void>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> } | null = null;
   /** Set by createServices: the cross-host restore credential (§14.1) and its revocation when the job ends. */
   restore: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> } | null = null;
+  /** Set by createServices: refuses vault jobs without a target or a capable agent, and adds the target to command.run. */
+  vaults: { precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget> } | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -59,7 +62,8 @@ export class JobService {
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
     const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
-    await this.maintenance?.precheck(hostId, kind);
+    if (isVaultKind(kind)) await this.vaults?.precheck(hostId);
+    else await this.maintenance?.precheck(hostId, kind);
     const job: JobRow = {
       id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
       actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
@@ -81,8 +85,13 @@ export class JobService {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.isConnected(job.host_id)) return false;
-    const credential = (await this.maintenance?.credentialFor(job, r)) ?? (await this.restore?.credentialFor(job, r));
-    if (credential) msg.credential = credential;
+    if (isVaultKind(job.kind)) {
+      if (!this.vaults) throw new DomainError('invalid_state', 'vault jobs are not available on this server');
+      msg.vault = await this.vaults.targetFor(job.host_id, r);
+    } else {
+      const credential = (await this.maintenance?.credentialFor(job, r)) ?? (await this.restore?.credentialFor(job, r));
+      if (credential) msg.credential = credential;
+    }
     if (!this.d.agents.send(job.host_id, msg)) return false;
     job.dispatched_at = iso(this.d.now());
     await r.jobs.update(job.id, { dispatched_at: job.dispatched_at });

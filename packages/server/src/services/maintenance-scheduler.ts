@@ -11,15 +11,20 @@ import type { MaintenanceService } from './maintenance.service.js';
 import { MAINTENANCE_KINDS } from './maintenance.service.js';
 import { nextFireAfter } from './overdue.js';
 
+/** Vault schedules are fired by the server too: the target (S3 keys) travels only inside command.run. */
+export const SERVER_FIRED_VAULT_KINDS: readonly string[] = ['vault_backup', 'vault_prune'];
+
 /** Arguments of the job a server-fired schedule creates (same shapes as command.run). */
 function argsFor(s: ScheduleRow): Record<string, unknown> {
   const options = JSON.parse(s.options) as Record<string, unknown>;
   if (s.kind === 'forget') return { policy: s.retention_policy ? (JSON.parse(s.retention_policy) as unknown) : {}, prune: false, ...options };
+  if (s.kind === 'vault_backup') return { paths: JSON.parse(s.paths) as string[], excludes: JSON.parse(s.excludes) as string[] };
+  if (s.kind === 'vault_prune') return s.retention_policy ? { policy: JSON.parse(s.retention_policy) as unknown } : {};
   return options;
 }
 
 /**
- * The server's clock for forget and prune schedules (spec §7.4): those need the maintenance
+ * The server's clock for forget, prune and vault schedules (spec §7.4): those need the maintenance
  * credential, which only exists on the server and travels inside one `command.run`, so the server
  * fires them instead of the agent's local cron. A fire creates a queued job (actor: the
  * schedule). When the host is offline the job waits and is dispatched once on its next hello —
@@ -30,6 +35,8 @@ export class MaintenanceScheduler {
   private last: number;
   private ticking = false;
   private readonly q: MaintenanceRepository;
+  /** Set by createServices: refuses a vault fire without a target or a capable agent. */
+  vaults: { precheck(hostId: string): Promise<void> } | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -62,7 +69,7 @@ export class MaintenanceScheduler {
     const since = this.last;
     const created: string[] = [];
     try {
-      const due = (await this.q.enabledSchedules([...MAINTENANCE_KINDS])).filter((s) => {
+      const due = (await this.q.enabledSchedules([...MAINTENANCE_KINDS, ...SERVER_FIRED_VAULT_KINDS])).filter((s) => {
         const next = nextFireAfter(s.cron_expr, s.time_zone, new Date(since));
         return next !== null && next.getTime() <= now;
       });
@@ -94,7 +101,8 @@ export class MaintenanceScheduler {
     await this.d.repos.jobs.insert(job);
     await this.audit.record({ kind: 'system' }, 'job.scheduled', { kind: 'job', id: job.id }, { schedule_id: s.id, kind: s.kind, host_id: s.host_id, fired_by: 'server' });
     try {
-      await this.maintenance.precheck(s.host_id, s.kind);
+      if (SERVER_FIRED_VAULT_KINDS.includes(s.kind)) await this.vaults?.precheck(s.host_id);
+      else await this.maintenance.precheck(s.host_id, s.kind);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       await this.jobs.finishLocally(job, 'failed', err.message, 'no_credentials');

@@ -88,6 +88,10 @@ export class ScheduleService {
     if ((hooks || input.run_as != null) && !isAdmin(actor)) throw new DomainError('forbidden', 'only admins may set hooks or run_as');
     if (input.databases.length > 0 && input.kind !== 'backup') throw new DomainError('validation_failed', 'databases are only allowed on backup schedules', { databases: 'backup schedules only' });
     if (input.kind === 'backup' && input.paths.length === 0 && input.databases.length === 0) throw new DomainError('validation_failed', 'a backup schedule needs at least one path or database', { paths: 'required' });
+    if (input.kind === 'vault_backup' && input.paths.length === 0) throw new DomainError('validation_failed', 'a vault backup schedule needs at least one path', { paths: 'required' });
+    if (input.kind.startsWith('vault_') && input.tags.length > 0) throw new DomainError('validation_failed', 'vault snapshots have no tags', { tags: 'not for vault schedules' });
+    if (input.kind.startsWith('vault_') && Object.keys(input.options).length > 0) throw new DomainError('validation_failed', 'bandwidth limits do not apply to vault schedules', { options: 'not for vault schedules' });
+    if (input.kind === 'vault_prune' && input.retention_policy?.keep_tag?.length) throw new DomainError('validation_failed', 'vault snapshots have no tags: keep_tag is not supported', { retention_policy: 'no keep_tag for vault_prune' });
     if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
   }
 
@@ -163,7 +167,8 @@ export class ScheduleService {
     // An agent that did not announce `databases` would drop them and back up the paths only:
     // such schedules go to it disabled instead.
     const dumps = host ? databasesRefusal(host) === null : false;
-    const schedules: ScheduleSpec[] = rows.map((r) => ({
+    // Vault schedules are server-fired and never reach the agent (its schedule.set parser predates them).
+    const schedules: ScheduleSpec[] = rows.filter((r) => !r.kind.startsWith('vault_')).map((r) => ({
       id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1 && (dumps || !r.databases_enc),
       paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
       retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,

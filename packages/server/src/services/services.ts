@@ -20,6 +20,7 @@ import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
 import { TrendService } from './trends.js';
 import { AgentVersionService } from './agent-version.service.js';
+import { VaultService } from './vault.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -49,6 +50,8 @@ export interface Services {
   trends: TrendService;
   /** Agent versions against the server's ("N versions behind") and the update notice. */
   agentVersions: AgentVersionService;
+  /** Vault targets of hosts (docs/vault.md "Fleet"). */
+  vaults: VaultService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -80,16 +83,22 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
   const trends = new TrendService(d);
   agentEvents.trends = trends;
+  const vaults = new VaultService(d, audit);
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance);
+  maintenanceScheduler.vaults = vaults;
+  jobs.vaults = vaults;
+  agentEvents.vaults = vaults;
   return {
     trends,
     agentVersions: new AgentVersionService(d, audit, agentEvents),
+    vaults,
     alertRules,
     notifications: new NotificationService(d, audit, notifier),
     notifier,
     browse,
     restore,
     maintenance,
-    maintenanceScheduler: new MaintenanceScheduler(d, audit, jobs, maintenance),
+    maintenanceScheduler,
     audit,
     auth: new AuthService(d, audit, auth),
     hosts,

@@ -120,7 +120,7 @@ export interface EnrollmentTokensTable {
 export interface SchedulesTable {
   id: string;
   host_id: string;
-  kind: 'backup' | 'forget' | 'prune' | 'check';
+  kind: 'backup' | 'forget' | 'prune' | 'check' | 'vault_backup' | 'vault_prune';
   cron_expr: string;
   time_zone: string | null;
   enabled: number;
@@ -273,6 +273,27 @@ export interface FleetTrendTable {
   updated_at: string;
 }
 
+/** Migration 0010: a host's vault target (S3 keys sealed in keys_enc; never an age private key). */
+export interface HostVaultsTable {
+  host_id: string;
+  storage_type: 's3' | 'local';
+  local_path: string | null;
+  s3_endpoint: string | null;
+  s3_bucket: string | null;
+  s3_prefix: string | null;
+  s3_region: string | null;
+  /** SecretBox JSON `{ access_key_id?, secret_access_key? }`, AAD `vault:<host id>`. */
+  keys_enc: string | null;
+  age_recipient: string;
+  chunk_size: number | null;
+  blob_size_limit: number | null;
+  created_at: string;
+  updated_at: string;
+  /** JSON list of VaultSnapshotInfo from the last vault.snapshots.report. */
+  snapshots: string | null;
+  snapshots_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_identities: UserIdentitiesTable;
@@ -293,4 +314,5 @@ export interface Database {
   restore_credentials: RestoreCredentialsTable;
   trend_points: TrendPointsTable;
   fleet_trend: FleetTrendTable;
+  host_vaults: HostVaultsTable;
 }

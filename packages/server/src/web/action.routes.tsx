@@ -96,7 +96,10 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
       if (paths.length === 0 && databases.length === 0) {
         throw new DomainError('validation_failed', 'no paths to back up: enter them in the Run now panel of the host page (or add a backup schedule)', { 'args.paths': 'enter at least one path' });
       }
-    } else if (!['check', 'unlock', 'init', 'prune', 'snapshots', 'stats'].includes(kind)) {
+    } else if (kind === 'vault_backup') {
+      const paths = list(a.paths);
+      args = { paths: paths.length ? paths : await w.read.defaultBackupPaths(id) };
+    } else if (!['check', 'unlock', 'init', 'prune', 'snapshots', 'stats', 'vault_check', 'vault_prune', 'vault_snapshots'].includes(kind)) {
       throw new DomainError('validation_failed', `“${kind}” cannot be started from here`, { kind: 'unsupported job kind' });
     }
     const { job } = await s.jobs.runNow(actorOf(c), id, kind as 'backup', args);

@@ -9,6 +9,7 @@ import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
+import { mountVaultUi } from './vault.routes.js';
 import { WebReadModel } from './read-model.js';
 import { mountStatic } from './static.js';
 import type { WebDeps } from './web-context.js';
@@ -43,6 +44,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
     }
   });
   mountScheduleUi(app, w);
+  mountVaultUi(app, w);
   mountRestoreUi(app, w);
   mountActions(app, w);
   mountAgentUi(app, w);

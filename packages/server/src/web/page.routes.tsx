@@ -7,6 +7,9 @@ import { AuditPage } from './pages/audit.js';
 import { DashboardPage, FleetSummary, HostTable } from './pages/dashboard.js';
 import type { FleetData, HostListData } from './pages/dashboard.js';
 import { JobsTab, RepoTab, SchedulesTab, SettingsTab, SnapshotsTab } from './pages/host-tabs.js';
+import { isAdmin } from './components/layout.js';
+import { VaultCard } from './pages/vault-card.js';
+import { VaultSettingsCard } from './pages/vault-settings.js';
 import type { HostTab } from './pages/host.js';
 import { HostPage } from './pages/host.js';
 import { RepoTrendsCard } from './pages/repo-trends.js';
@@ -60,6 +63,11 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     return c.html(<EnrollWatch hostId={host.id} host={host} />);
   });
 
+  /** The host's vault target, or null when it has none. */
+  const vaultOf = (id: string) => s.vaults.get(id).catch((e: unknown) => {
+    if (e instanceof DomainError && e.code === 'not_found') return null;
+    throw e;
+  });
   const hostTab = async (c: Context<AppEnv>, tab: HostTab) => {
     const id = c.req.param('id') ?? '';
     const viewer = viewerOf(c);
@@ -70,7 +78,9 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     if (tab === 'snapshots') {
       const q = query(SnapshotQuery, c);
       const page = await s.fleet.snapshots(id, { tag: q.tag, path: q.path, since: q.since, until: q.until }, Math.min(q.limit, 100), q.offset);
-      body = <SnapshotsTab host={host} self={self} viewer={viewer} snapshots={{ ...page, filter: { tag: q.tag, path: q.path, since: q.since, until: q.until } }} />;
+      const snaps = <SnapshotsTab host={host} self={self} viewer={viewer} snapshots={{ ...page, filter: { tag: q.tag, path: q.path, since: q.since, until: q.until } }} />;
+      const vault = await vaultOf(id);
+      body = vault ? <div class="stack">{snaps}<VaultCard hostId={id} vault={vault} viewer={viewer} defaultPaths={await w.read.defaultBackupPaths(id)} /></div> : snaps;
     } else if (tab === 'jobs') {
       const q = query(JobListQuery, c);
       const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
@@ -85,7 +95,8 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
-      body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /></div>;
+      const vault = isAdmin(viewer) ? await vaultOf(id) : null;
+      body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /><VaultSettingsCard hostId={id} viewer={viewer} vault={vault} /></div>;
     }
     const defaults = await w.read.defaultBackupPaths(id);
     return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self} serverVersion={w.version}>{body}</HostPage>);

@@ -166,6 +166,8 @@ export class AgentGateway {
         return e.scheduleAck(host, m);
       case 'databases.report':
         return e.databasesReport(host, m);
+      case 'vault.snapshots.report':
+        return e.vaultSnapshotsReport(host, m);
       case 'snapshot.ls.result':
       case 'repo.key.result':
         return e.requestResult(host, m);

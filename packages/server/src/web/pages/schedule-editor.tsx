@@ -56,7 +56,7 @@ export interface EditableSchedule extends ScheduleListItem {
   databases?: DatabaseView[];
 }
 
-const KINDS = ['backup', 'forget', 'prune', 'check'] as const;
+const KINDS = ['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune'] as const;
 const str = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.join(', ') : String(v as string | number));
 
 /**
@@ -97,7 +97,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
         </div>
         <div class="card-body">
           <form class="form" id="schedule-form" {...(e ? { 'hx-put': `/schedules/${e.id}` } : { 'hx-post': `/hosts/${id}/schedules` })} novalidate>
-            <Field name="kind" label="Kind" hint="forget and prune run with the maintenance credential and are fired by the server.">
+            <Field name="kind" label="Kind" hint="forget and prune run with the maintenance credential; vault_backup / vault_prune use the host's vault target (Settings). All four are fired by the server.">
               <select id="f-kind" name="kind">
                 {KINDS.map((k) => <option value={k} selected={e?.kind === k}>{k}</option>)}
               </select>

@@ -1,0 +1,33 @@
+import type { Hono } from 'hono';
+import { VaultTargetInput } from '@restic-manager/protocol';
+import type { AppEnv } from '../http/auth.middleware.js';
+import { nest, opt, parseForm } from './forms.js';
+import type { WebCtx } from './web-context.js';
+import { actorOf, formOf, guard, redirectTo } from './web-context.js';
+
+const toast = (message: string): string => JSON.stringify({ 'rm:toast': { message, kind: 'ok' } });
+
+/** The form's fields as a VaultTargetInput (empty fields left out; only the chosen storage's fields). */
+export function vaultInputFromForm(f: Record<string, unknown>): unknown {
+  const st = (f.storage ?? {}) as Record<string, unknown>;
+  const type = opt(st.type) ?? 's3';
+  const pick = (keys: string[]): Record<string, string> => Object.fromEntries(keys.map((k) => [k, opt(st[k])]).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const storage = type === 'local' ? { type, ...pick(['path']) } : { type, ...pick(['endpoint', 'bucket', 'prefix', 'region', 'access_key_id', 'secret_access_key']) };
+  return { storage, age_recipient: opt(f.age_recipient) ?? '' };
+}
+
+/** Settings tab actions for the vault target (admins), the same service as PUT/DELETE /api/hosts/:id/vault. */
+export function mountVaultUi(app: Hono<AppEnv>, w: WebCtx): void {
+  const s = w.services;
+  app.post('/hosts/:id/vault', guard('admin'), async (c) => {
+    const input = parseForm(VaultTargetInput, vaultInputFromForm(nest(await formOf(c))));
+    await s.vaults.set(actorOf(c), c.req.param('id'), input);
+    c.header('HX-Trigger', toast('Vault target saved.'));
+    return redirectTo(c, `/hosts/${c.req.param('id')}/settings`);
+  });
+  app.delete('/hosts/:id/vault', guard('admin'), async (c) => {
+    await s.vaults.clear(actorOf(c), c.req.param('id'));
+    c.header('HX-Trigger', toast('Vault target removed.'));
+    return redirectTo(c, `/hosts/${c.req.param('id')}/settings`);
+  });
+}
