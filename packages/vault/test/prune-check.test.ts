@@ -173,7 +173,10 @@ describe('fetch', () => {
     expect(readFileSync(target).equals(files['f3.bin']!)).toBe(true);
     const metaSize = statSync(allFiles(repo).find((f) => f.endsWith('.age'))!).size;
     const downloaded = reader.bytesRead - before - metaSize;
-    expect(downloaded).toBeLessThan(300_000 * 1.5);
+    // The blob holds all ten files (~3 MB). Reads are whole 64 KiB age segments, and with two
+    // chunk workers another file's chunk can sit between this file's chunks in the blob, so
+    // the fetch may read up to about twice the file (the bound); never the blob.
+    expect(downloaded).toBeLessThan(300_000 * 2);
     await expect(fetchPath({ storage: reader, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, filepath: '/nope', target })).rejects.toThrow(/not in snapshot/);
   });
 });
