@@ -78,6 +78,16 @@ describe('restic error kinds', () => {
     }
   });
 
+  it('asks restic for about two status lines per progress event (RESTIC_PROGRESS_FPS), unless the caller set it', async () => {
+    const fake = path.join(tmp.path, 'fps-restic');
+    // prints a summary whose snapshot id carries the RESTIC_PROGRESS_FPS it was given
+    await writeFile(fake, '#!/bin/sh\nprintf \'{"message_type":"summary","snapshot_id":"fps-%s","files_new":0,"total_duration":0.1}\\n\' "$RESTIC_PROGRESS_FPS"\n', { mode: 0o755 });
+    const dflt = await engine.backup({ ...conn, binary: fake }, { paths: [tmp.path] });
+    const fast = await engine.backup({ ...conn, binary: fake }, { paths: [tmp.path] }, { progressIntervalMs: 100 });
+    const own = await engine.backup({ ...conn, binary: fake, env: { RESTIC_PROGRESS_FPS: '60' } }, { paths: [tmp.path] });
+    expect([dflt, fast, own].map((r) => (r.ok ? r.value.snapshotId : r.error.message))).toEqual(['fps-4', 'fps-20', 'fps-60']);
+  });
+
   it('rejects bad requests before running anything', async () => {
     const cases = [
       await engine.backup(conn, { paths: [] }),

@@ -63,7 +63,7 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
       // not JSON after all: it stays in the stderr tail
     }
   };
-  const { run, error } = await execEngine(inv, 'backup', backupArgs(req), {
+  const { run, error } = await execEngine(withStatusRate(inv, opts.progressIntervalMs ?? 500), 'backup', backupArgs(req), {
     ...opts,
     ...(req.stdin ? { stdin: req.stdin.stream } : {}),
     onStdoutLine: lines.line,
@@ -85,4 +85,16 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
     return fail({ ...libraryError('backup', 'failed', `backup ended without a summary message (last output: ${why})`, run.stderrTail, run.exitCode), ...diagnostics });
   }
   return ok(summary);
+}
+
+/**
+ * restic 0.14 prints `--json` status lines at 60 per second unless RESTIC_PROGRESS_FPS says
+ * otherwise; progress is coalesced to one event per `intervalMs` anyway, so ask for about two
+ * status lines per event: less JSON for restic to write and for us to parse while it competes
+ * for the same cores. A caller's own RESTIC_PROGRESS_FPS wins.
+ */
+export function withStatusRate(inv: Invocation, intervalMs: number): Invocation {
+  if (inv.env.RESTIC_PROGRESS_FPS) return inv;
+  const fps = Math.max(1, Math.min(60, Math.ceil(2000 / Math.max(1, intervalMs))));
+  return { ...inv, env: { ...inv.env, RESTIC_PROGRESS_FPS: String(fps) } };
 }
