@@ -1,9 +1,11 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedFleet } from '../bench/lib/ui-seed.js';
 import { seedTrends } from '../bench/lib/trend-seed.js';
 import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+import { ADMIN_PASSWORD, SHOTS, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
 
 /*
  * Every main page at a phone width (390 px) and a desktop width (1440 px) in real Chromium:
@@ -12,6 +14,10 @@ import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServ
  * a notification channel and a database-backed schedule through the server's services.
  */
 
+const shotPath = (name: string): string => {
+  mkdirSync(SHOTS, { recursive: true });
+  return path.join(SHOTS, `${name}.png`);
+};
 const RECIPIENT = 'age1d6e0x5hfamz0hztz5qscux3m87f7lhd7kgalsgsr26k84mgt0e7s3ukm54';
 
 interface PageCase {
@@ -21,39 +27,41 @@ interface PageCase {
   focus: string;
 }
 
-async function overflow(page: Page): Promise<{ scroll: number; inner: number; culprits: string[] }> {
-  return page.evaluate(() => {
-    const inner = window.innerWidth;
-    const culprits: string[] = [];
-    for (const el of Array.from(document.querySelectorAll('body *'))) {
-      const r = el.getBoundingClientRect();
-      if (r.right > inner + 1 && culprits.length < 5) {
-        // only report elements that are not inside a scroll container
-        let p: Element | null = el.parentElement;
-        let clipped = false;
-        while (p && p !== document.body) {
-          const ox = getComputedStyle(p).overflowX;
-          if (ox === 'auto' || ox === 'scroll' || ox === 'hidden') { clipped = true; break; }
-          p = p.parentElement;
-        }
-        if (!clipped) culprits.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${String(el.className).split(' ').join('.')} right=${Math.round(r.right)}`);
-      }
+/** In the page (a string: the tests' tsconfig has no DOM lib): scrollWidth, innerWidth and the first elements sticking out on the right outside any scroller. */
+const OVERFLOW_JS = `(() => {
+  const inner = window.innerWidth;
+  const culprits = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.right <= inner + 1 || culprits.length >= 5) continue;
+    let p = el.parentElement, clipped = false;
+    while (p && p !== document.body) {
+      const ox = getComputedStyle(p).overflowX;
+      if (ox === 'auto' || ox === 'scroll' || ox === 'hidden') { clipped = true; break; }
+      p = p.parentElement;
     }
-    return { scroll: document.documentElement.scrollWidth, inner, culprits };
-  });
+    if (!clipped) culprits.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + String(el.className).split(' ').join('.') + ' right=' + Math.round(r.right));
+  }
+  return { scroll: document.documentElement.scrollWidth, inner, culprits };
+})()`;
+
+const FOCUS_JS = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return { visible: false, outline: 'nothing focused' };
+  const cs = getComputedStyle(el);
+  const ring = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0;
+  return { visible: el.matches(':focus-visible') && ring, outline: cs.outlineStyle + ' ' + cs.outlineWidth };
+})()`;
+
+async function overflow(page: Page): Promise<{ scroll: number; inner: number; culprits: string[] }> {
+  return page.evaluate<{ scroll: number; inner: number; culprits: string[] }>(OVERFLOW_JS);
 }
 
 async function focusRing(page: Page, selector: string): Promise<{ visible: boolean; outline: string }> {
   // a key press first, so Chromium treats the following focus as keyboard focus (:focus-visible)
   await page.keyboard.press('Shift');
   await page.locator(selector).first().focus();
-  return page.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null;
-    if (!el) return { visible: false, outline: 'none' };
-    const cs = getComputedStyle(el);
-    const ring = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0;
-    return { visible: el.matches(':focus-visible') && ring, outline: `${cs.outlineStyle} ${cs.outlineWidth}` };
-  });
+  return page.evaluate<{ visible: boolean; outline: string }>(FOCUS_JS);
 }
 
 describe.skipIf(!chromiumCheck.ok)('every page fits a phone and a 27" screen', { timeout: 180_000 }, () => {
@@ -121,7 +129,10 @@ describe.skipIf(!chromiumCheck.ok)('every page fits a phone and a 27" screen', {
         if (o.scroll > o.inner) failures.push(`${c.name} (${c.path}): scrollWidth ${o.scroll} > ${o.inner}: ${o.culprits.join(', ')}`);
         const f = await focusRing(page, c.focus);
         if (!f.visible) failures.push(`${c.name}: no visible focus on ${c.focus} (outline ${f.outline})`);
-        if (width === 390 && c.name.startsWith('host snapshots')) await shot(page, 'host-phone', false);
+        if (c.name.startsWith('host snapshots')) {
+          if (width === 390) await shot(page, 'host-phone', false);
+          else await page.locator('#vault').screenshot({ path: shotPath('host-vault') });
+        }
       }
       expect(failures).toEqual([]);
       expect(errors).toEqual([]);
