@@ -102,6 +102,19 @@ describe.skipIf(!chromiumCheck.ok)('every page fits a phone and a 27" screen', {
     ];
   });
 
+  it('the pages added today in the dark theme (screenshots)', async () => {
+    const dark = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', baseURL: ui.url });
+    await dark.addCookies(await admin.context.cookies());
+    const p = await dark.newPage();
+    for (const [name, c] of [['host-repo-dark', 'host repo (charts)'], ['host-dark', 'host snapshots (vault card)']] as const) {
+      const found = cases.find((x) => x.name === c);
+      expect(found).toBeDefined();
+      expect((await p.goto(found?.path ?? '/'))?.status()).toBe(200);
+      await shot(p, name, false);
+    }
+    await dark.close();
+  });
+
   afterAll(async () => {
     await browser?.close();
     await ui?.stop();

@@ -116,7 +116,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
             <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
             <Field name="tags" label="Tags"><input id="f-tags" name="tags" value={str(e?.tags)} /></Field>
             <fieldset class="field"><legend>Retention (forget)</legend>
-              <div style="display:flex;flex-wrap:wrap;gap:8px">
+              <div class="field-row">
                 {KEEP.map((k) => (
                   <Field name={`retention_policy.keep_${k}`} label={`keep ${k}`}><input id={`f-retention_policy.keep_${k}`} name={`retention_policy.keep_${k}`} value={str(rp[`keep_${k}`])} inputmode="numeric" size={4} /></Field>
                 ))}
@@ -124,7 +124,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 <Field name="retention_policy.keep_tag" label="keep tag"><input id="f-retention_policy.keep_tag" name="retention_policy.keep_tag" value={str(rp.keep_tag)} size={10} /></Field>
               </div>
             </fieldset>
-            <div style="display:flex;gap:8px">
+            <div class="field-row">
               <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
               <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>
             </div>
@@ -138,7 +138,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
               </fieldset>
             ) : null}
             <label><input type="checkbox" name="enabled" value="on" checked={e ? e.enabled : true} /> Enabled</label>
-            <div class="form-actions"><button class="btn solid" type="submit">{e ? 'Save changes' : 'Save schedule'}</button></div>
+            <div class="form-actions"><button class="btn primary" type="submit">{e ? 'Save changes' : 'Save schedule'}</button></div>
           </form>
         </div>
       </section>
