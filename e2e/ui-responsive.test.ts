@@ -110,7 +110,7 @@ describe.skipIf(!chromiumCheck.ok)('every page fits a phone and a 27" screen', {
       const found = cases.find((x) => x.name === c);
       expect(found).toBeDefined();
       expect((await p.goto(found?.path ?? '/'))?.status()).toBe(200);
-      await shot(p, name, false);
+      await shot(p, name, name === 'host-repo-dark');
     }
     await dark.close();
   });

@@ -53,7 +53,7 @@ function HostFacts(props: { host: HostView; serverVersion: string; admin: boolea
   const h = props.host;
   const outdated = h.agent_version != null && props.serverVersion !== '' && isOutdated(agentVersionStatus(h.agent_version, props.serverVersion));
   return (
-    <span style="display:inline-flex;gap:16px;flex-wrap:wrap">
+    <span style="display:inline-flex;gap:4px 16px;flex-wrap:wrap;align-items:center">
       {h.hostname ? <span>{h.hostname}</span> : null}
       {h.os ? <span>{h.os}/{h.arch}</span> : null}
       {h.agent_version ? (
