@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, signIn, startUiServer } from './ui-harness.js';
+import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
 
 /*
  * The schedule editor's Databases section in real Chromium (docs/databases.md): a backup schedule
@@ -61,6 +61,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: databases on a backup sc
     await page.selectOption('#f-databases\\.1\\.engine', 'mariadb');
     await page.fill('#f-databases\\.1\\.database', '*');
     await page.fill('#f-databases\\.1\\.container', 'wiki-mariadb');
+    await shot(page, 'schedule-databases');
     await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
     const [edited] = (await svc.schedules.list(hostId)).items;
     expect(edited?.databases).toEqual([

@@ -83,7 +83,8 @@ export async function signIn(browser: Browser, baseUrl: string, username: string
 /** Full-page screenshot to SHOTS/<name>.png. */
 export async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
-  await page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove())");
+  // from the top: a full-page shot of a scrolled page draws the sticky top bar mid-page
+  await page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove()); window.scrollTo(0, 0)");
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 

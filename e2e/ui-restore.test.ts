@@ -55,6 +55,7 @@ describe.skipIf(skip)('restore wizard in Chromium', { timeout: 120_000 }, () => 
       await item.locator('> details > ul > li:not(.muted)').first().waitFor();
     }
     await page.locator(`#restore-tree input.tree-pick[value="${file}"]`).check();
+    await shot(page, 'restore-wizard-tree');
     expect(await page.locator('#restore-confirm').innerText()).toBe('');
     const target = path.join(s.tmp.path, 'wizard-out');
     await page.fill('#f-target', target);

@@ -341,6 +341,13 @@
     if (root.matches && root.matches('[data-live-log]')) initLiveLog(root);
     root.querySelectorAll('[data-live-log]').forEach(initLiveLog);
   }
-  document.addEventListener('DOMContentLoaded', () => init(document));
+  document.addEventListener('DOMContentLoaded', () => {
+    init(document);
+    // a sideways-scrolling tab bar (narrow screens) shows the current tab
+    document.querySelectorAll('.tabs [aria-current="page"]').forEach((t) => {
+      const bar = t.parentElement;
+      if (bar && bar.scrollWidth > bar.clientWidth) bar.scrollLeft = t.getBoundingClientRect().left - bar.getBoundingClientRect().left - (bar.clientWidth - t.offsetWidth) / 2;
+    });
+  });
   document.addEventListener('htmx:load', (e) => init(e.detail.elt));
 })();

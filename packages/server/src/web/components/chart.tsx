@@ -106,7 +106,7 @@ export function LineChart(props: { id: string; title: string; points: ChartPoint
     const p = points[i]!;
     rows += `<tr><td class="nowrap">${esc(when(p))}</td><td class="num">${esc(fmt(p.value))}</td></tr>`;
   }
-  const table = `<details class="chart-table"><summary>Latest ${n} of ${points.length} as a table</summary><table><thead><tr><th>Time</th><th class="num">${esc(title)}</th></tr></thead><tbody>${rows}</tbody></table></details>`;
+  const table = `<details class="chart-table"><summary>Latest ${n} of ${points.length} as a table</summary><div class="table-wrap"><table><thead><tr><th>Time</th><th class="num">${esc(title)}</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
   return raw(`<figure class="chart" id="${esc(id)}" data-points="${points.length}" data-hover-points="${hovers}"><figcaption>${esc(title)} <span class="muted">· latest ${esc(fmt(last.value))}</span></figcaption>${svg}${table}</figure>`);
 }
 

@@ -230,9 +230,9 @@ export function SettingsTab(props: { viewer: Viewer; host: HostView }) {
         <div class="card-body">
           <form class="form inline" hx-post={`/hosts/${h.id}/tags`} novalidate>
             <Field name="tags" label="Tags" hint="Comma-separated.">
-              <input id="f-tags" name="tags" value={h.tags.join(', ')} style="min-width:320px" />
+              <input id="f-tags" name="tags" value={h.tags.join(', ')} class="input-wide" />
             </Field>
-            <div class="form-actions" style="padding-bottom:26px"><button class="btn" type="submit">Save tags</button></div>
+            <div class="form-actions beside-hint"><button class="btn" type="submit">Save tags</button></div>
           </form>
         </div>
       </section>

@@ -53,7 +53,7 @@ function HostFacts(props: { host: HostView; serverVersion: string; admin: boolea
   const h = props.host;
   const outdated = h.agent_version != null && props.serverVersion !== '' && isOutdated(agentVersionStatus(h.agent_version, props.serverVersion));
   return (
-    <span style="display:inline-flex;gap:16px;flex-wrap:wrap">
+    <span style="display:inline-flex;gap:4px 16px;flex-wrap:wrap;align-items:center">
       {h.hostname ? <span>{h.hostname}</span> : null}
       {h.os ? <span>{h.os}/{h.arch}</span> : null}
       {h.agent_version ? (
@@ -96,17 +96,17 @@ function RunPanel(props: { host: HostView; defaultPaths: string[] }) {
         ) : null}
       </div>
       <div class="card-body">
-        <form class="form inline" hx-post={`/hosts/${h.id}/run`} novalidate>
+        <form class="form inline run-form" hx-post={`/hosts/${h.id}/run`} novalidate>
           <input type="hidden" name="kind" value="backup" />
           <Field name="args.paths" label="Paths to back up (comma-separated)">
-            <input id="f-args.paths" name="args.paths" value={props.defaultPaths.join(', ')} placeholder="/etc, /home" style="min-width:280px" />
+            <input id="f-args.paths" name="args.paths" value={props.defaultPaths.join(', ')} placeholder="/etc, /home" class="input-wide" />
           </Field>
           <Field name="args.tags" label="Tags">
             <input id="f-args.tags" name="args.tags" placeholder="manual" />
           </Field>
           <details class="run-limits" id="run-limits">
             <summary class="muted" style="cursor:pointer;padding-bottom:6px">Bandwidth limits</summary>
-            <div style="display:flex;gap:8px">
+            <div class="field-row">
               <Field name="args.limit_upload_kbps" label="Upload (KiB/s)" hint="empty = unlimited">
                 <input id="f-args.limit_upload_kbps" name="args.limit_upload_kbps" inputmode="numeric" size={6} />
               </Field>

@@ -27,6 +27,7 @@ export function LoginPage(props: { error?: string | undefined; username?: string
             Sign in with {methods.sso}
           </a>
         ) : null}
+        {methods.sso && methods.password ? <p class="or-divider" aria-hidden="true"><span>or with a password</span></p> : null}
         {methods.password ? (
         <form method="post" action="/login" class="form">
           <input type="hidden" name="next" value={next} />

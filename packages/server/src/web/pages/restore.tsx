@@ -103,7 +103,7 @@ function TargetCard(props: { host: HostView; hosts: HostView[] }) {
           </select>
         </Field>
         <fieldset class="field" style="border:0;padding:0;margin:0">
-          <legend style="font-weight:550;font-size:.9rem;margin-bottom:4px">Location</legend>
+          <legend style="font-weight:550;font-size:.9rem;margin-bottom:4px;padding:0">Location</legend>
           <label class="radio"><input type="radio" name="restore_to" value="directory" id="f-restore_to-directory" checked /> Alternate directory: files land at <span class="mono">&lt;directory&gt;/&lt;original path&gt;</span></label>
           <label class="radio"><input type="radio" name="restore_to" value="original" id="f-restore_to-original" /> Original location (in place)</label>
           <div class="error" data-field-error="restore_to" hidden role="alert"></div>

@@ -15,7 +15,7 @@ export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?:
   const n = (k: string): string => `${props.prefix ?? 'databases'}.${i}.${k}`;
   const input = (k: string, value: string, extra: Record<string, unknown> = {}) => <input id={`f-${n(k)}`} name={n(k)} value={value} autocomplete="off" {...extra} />;
   return (
-    <div class="db-row" data-db-row={String(i)} style="display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end">
+    <div class="db-row field-row" data-db-row={String(i)}>
       <Field name={n('engine')} label="Engine">
         <select id={`f-${n('engine')}`} name={n('engine')}>
           <option value="" selected={!d}>{d ? 'remove' : '—'}</option>

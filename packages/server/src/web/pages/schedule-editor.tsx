@@ -116,7 +116,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
             <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
             <Field name="tags" label="Tags"><input id="f-tags" name="tags" value={str(e?.tags)} /></Field>
             <fieldset class="field"><legend>Retention (forget)</legend>
-              <div style="display:flex;flex-wrap:wrap;gap:8px">
+              <div class="field-row">
                 {KEEP.map((k) => (
                   <Field name={`retention_policy.keep_${k}`} label={`keep ${k}`}><input id={`f-retention_policy.keep_${k}`} name={`retention_policy.keep_${k}`} value={str(rp[`keep_${k}`])} inputmode="numeric" size={4} /></Field>
                 ))}
@@ -124,7 +124,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 <Field name="retention_policy.keep_tag" label="keep tag"><input id="f-retention_policy.keep_tag" name="retention_policy.keep_tag" value={str(rp.keep_tag)} size={10} /></Field>
               </div>
             </fieldset>
-            <div style="display:flex;gap:8px">
+            <div class="field-row">
               <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
               <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>
             </div>
@@ -138,7 +138,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
               </fieldset>
             ) : null}
             <label><input type="checkbox" name="enabled" value="on" checked={e ? e.enabled : true} /> Enabled</label>
-            <div class="form-actions"><button class="btn solid" type="submit">{e ? 'Save changes' : 'Save schedule'}</button></div>
+            <div class="form-actions"><button class="btn primary" type="submit">{e ? 'Save changes' : 'Save schedule'}</button></div>
           </form>
         </div>
       </section>
@@ -196,7 +196,7 @@ export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status:
             <form class="form inline" hx-post={`/hosts/${id}/maintenance/run`} novalidate>
               <input type="hidden" name="kind" value="check" />
               <Field name="read_data_subset" label="Read data subset" hint="e.g. 5% or 1/10; empty = structure only"><input id="f-read_data_subset" name="read_data_subset" size={8} /></Field>
-              <div class="form-actions"><button class="btn" type="submit">Check now</button></div>
+              <div class="form-actions beside-hint"><button class="btn" type="submit">Check now</button></div>
             </form>
             <div style="display:flex;gap:8px;margin-top:8px">
               <button class="btn" hx-post={`/hosts/${id}/maintenance/run`} hx-vals='{"kind":"prune"}' hx-confirm="Prune unreferenced data now?">Prune now</button>
@@ -213,7 +213,7 @@ export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status:
             {st.set ? <> Set for <code>{st.rest_username}</code>{st.url ? <> at <code>{st.url}</code></> : null} <RelTime iso={st.set_at} />.</> : null}
           </p>
           {isAdmin(props.viewer) ? (
-            <form class="form inline" hx-post={`/hosts/${id}/maintenance-credential`} novalidate>
+            <form class="form inline top" hx-post={`/hosts/${id}/maintenance-credential`} novalidate>
               <Field name="url" label="Endpoint URL" hint="Empty = the routine repository URL."><input id="f-url" name="url" placeholder="rest:https://backup:8001/host/" /></Field>
               <Field name="rest_username" label="REST user"><input id="f-rest_username" name="rest_username" autocomplete="off" /></Field>
               <Field name="rest_password" label="REST password"><input id="f-rest_password" name="rest_password" type="password" autocomplete="new-password" /></Field>
@@ -237,7 +237,7 @@ export function HostTimeZoneCard(props: { hostId: string; viewer: Viewer; timeZo
           <Field name="time_zone" label="IANA time zone" hint="e.g. Europe/Berlin or UTC. Schedules without their own zone fire in it; empty = the agent's local zone.">
             <input id="f-host-time_zone" name="time_zone" value={props.timeZone ?? ''} placeholder="Europe/Berlin" autocomplete="off" />
           </Field>
-          <div class="form-actions" style="padding-bottom:26px"><button class="btn" type="submit">Save time zone</button></div>
+          <div class="form-actions beside-hint"><button class="btn" type="submit">Save time zone</button></div>
         </form>
       </div>
     </section>

@@ -20,7 +20,7 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
   return (
     <Layout title="Settings" viewer={props.viewer} active="settings">
       <PageHead title="Settings" />
-      <div style="display:grid;gap:24px">
+      <div class="stack">
         {admin && props.users ? <UsersCard users={props.users} me={props.viewer.username} disabled={props.disabled} /> : null}
         {admin ? props.alerting : null}
         <section class="card" id="agent-install">

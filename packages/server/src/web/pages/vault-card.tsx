@@ -29,7 +29,7 @@ export function VaultCard(props: { hostId: string; vault: VaultTargetView; viewe
           <form class="form inline" hx-post={`/hosts/${props.hostId}/run`} novalidate id="vault-run">
             <input type="hidden" name="kind" value="vault_backup" />
             <Field name="args.paths" label="Paths (comma-separated)">
-              <input id="f-vault-paths" name="args.paths" value={props.defaultPaths.join(', ')} placeholder="/etc, /home" style="min-width:240px" />
+              <input id="f-vault-paths" name="args.paths" value={props.defaultPaths.join(', ')} placeholder="/etc, /home" class="input-wide" />
             </Field>
             <div class="form-actions">
               <button class="btn primary" type="submit" id="vault-backup">Vault backup</button>

@@ -23,7 +23,7 @@ export function VaultSettingsCard(props: { hostId: string; viewer: Viewer; vault
         </p>
         <form class="form" hx-post={`/hosts/${props.hostId}/vault`} novalidate>
           <Field name="age_recipient" label="age recipient (public key)" hint="The age1… line printed as “public key”.">
-            <input id="f-vault-age_recipient" name="age_recipient" value={v?.age_recipient ?? ''} placeholder="age1…" class="mono" autocomplete="off" style="min-width:420px" />
+            <input id="f-vault-age_recipient" name="age_recipient" value={v?.age_recipient ?? ''} placeholder="age1…" class="mono input-wider" autocomplete="off" />
           </Field>
           <Field name="storage.type" label="Storage">
             <select id="f-vault-storage.type" name="storage.type">
