@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { OidcConfig, OidcInput } from './oidc-config.js';
 import { OIDC_ENV, OIDC_YAML_KEYS, resolveOidc } from './oidc-config.js';
+import { checkDatabaseUrl } from './database-url.js';
 
 /** Fully resolved server configuration (spec §4.1). */
 export interface ServerConfig {
@@ -42,6 +43,8 @@ export interface ServerConfig {
 export interface ServerConfigInput extends OidcInput {
   listen?: string;
   dataDir?: string;
+  /** RM_DATABASE_URL (postgres://…); validated, not yet usable (ADR server-0007). */
+  databaseUrl?: string | null;
   baseUrl?: string | null;
   secretKeyFile?: string;
   trustedProxy?: string;
@@ -72,6 +75,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   ...OIDC_ENV,
   listen: 'RM_LISTEN',
   dataDir: 'RM_DATA_DIR',
+  databaseUrl: 'RM_DATABASE_URL',
   baseUrl: 'RM_BASE_URL',
   secretKeyFile: 'RM_SECRET_KEY_FILE',
   trustedProxy: 'RM_TRUSTED_PROXY',
@@ -148,6 +152,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
   const { host, port } = parseListen(input.listen ?? ':8080');
   if (!input.dataDir) throw new ConfigError('RM_DATA_DIR', 'required (directory for the database and secret key)');
   const dataDir = path.resolve(input.dataDir);
+  checkDatabaseUrl(input.databaseUrl ?? undefined, (problem) => new ConfigError('RM_DATABASE_URL', problem));
   const baseUrl = input.baseUrl ? parseBaseUrl(input.baseUrl) : null;
   const logLevel = input.logLevel ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
