@@ -4,6 +4,6 @@ import type { Kysely } from 'kysely';
 export type Dialect = 'sqlite' | 'postgres';
 
 /** Which engine a Kysely instance (or transaction) talks to; migrations branch on it. */
-export function dialectOf(db: Kysely<unknown>): Dialect {
+export function dialectOf<DB>(db: Kysely<DB>): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
