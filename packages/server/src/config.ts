@@ -12,6 +12,8 @@ export interface ServerConfig {
   /** 0 = ephemeral port; the bound port is reported by startServer. */
   listenPort: number;
   dataDir: string;
+  /** PostgreSQL store (RM_DATABASE_URL, holds the password: never print it); null = SQLite in dataDir. */
+  databaseUrl: string | null;
   /** Public URL agents and browsers use; null = derived from the bound address. */
   baseUrl: string | null;
   secretKeyFile: string;
@@ -43,7 +45,7 @@ export interface ServerConfig {
 export interface ServerConfigInput extends OidcInput {
   listen?: string;
   dataDir?: string;
-  /** RM_DATABASE_URL (postgres://…); validated, not yet usable (ADR server-0007). */
+  /** RM_DATABASE_URL (postgres://…); unset = the embedded SQLite database. */
   databaseUrl?: string | null;
   baseUrl?: string | null;
   secretKeyFile?: string;
@@ -152,7 +154,6 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
   const { host, port } = parseListen(input.listen ?? ':8080');
   if (!input.dataDir) throw new ConfigError('RM_DATA_DIR', 'required (directory for the database and secret key)');
   const dataDir = path.resolve(input.dataDir);
-  checkDatabaseUrl(input.databaseUrl ?? undefined, (problem) => new ConfigError('RM_DATABASE_URL', problem));
   const baseUrl = input.baseUrl ? parseBaseUrl(input.baseUrl) : null;
   const logLevel = input.logLevel ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -165,6 +166,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     listenHost: host,
     listenPort: port,
     dataDir,
+    databaseUrl: checkDatabaseUrl(input.databaseUrl, (problem) => new ConfigError('RM_DATABASE_URL', problem)),
     baseUrl,
     secretKeyFile: path.resolve(input.secretKeyFile ?? path.join(dataDir, 'secret.key')),
     trustedProxies: parseCidrList('RM_TRUSTED_PROXY', input.trustedProxy ?? ''),

@@ -1,10 +1,10 @@
 /**
  * RM_DATABASE_URL: the optional PostgreSQL store (docs/decisions/server-0007-postgres.md).
- * Validation only: a bad value names the variable in one line. The PostgreSQL store itself is
- * not in this build yet, so a valid URL is refused too rather than silently using SQLite.
+ * Returns the URL, or null for the embedded SQLite database; a bad value fails with one line
+ * that names the variable and never echoes the password.
  */
-export function checkDatabaseUrl(v: string | undefined, fail: (problem: string) => Error): void {
-  if (v === undefined || v === '') return;
+export function checkDatabaseUrl(v: string | null | undefined, fail: (problem: string) => Error): string | null {
+  if (v === undefined || v === null || v === '') return null;
   let u: URL;
   try {
     u = new URL(v);
@@ -14,5 +14,5 @@ export function checkDatabaseUrl(v: string | undefined, fail: (problem: string) 
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw fail(`must start with postgres:// or postgresql://, got '${u.protocol}//'`);
   if (!u.hostname && !u.searchParams.get('host')) throw fail('names no host; expected postgres://user:password@host:5432/database');
   if (u.pathname.replace(/^\/+/, '') === '') throw fail('names no database; expected postgres://user:password@host:5432/database');
-  throw fail('the PostgreSQL store is not available in this version yet; unset it to use the embedded SQLite database in RM_DATA_DIR');
+  return v;
 }

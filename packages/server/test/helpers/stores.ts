@@ -22,6 +22,8 @@ export interface StoreEngine {
   /** Why this engine is skipped on this machine; null = available. */
   skip: string | null;
   open(): Promise<TestStore>;
+  /** RM_DATABASE_URL of a fresh, empty database (null for SQLite: the server uses its data dir). */
+  databaseUrl(): Promise<string | null>;
   /** Stops what the engine started (the PostgreSQL server, temp dirs). */
   stop(): Promise<void>;
 }
@@ -38,6 +40,7 @@ function sqliteEngine(): StoreEngine {
       await migrate(s.db);
       return { db: s.db, close: () => s.close() };
     },
+    databaseUrl: () => Promise.resolve(null),
     stop: () => {
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
       return Promise.resolve();
@@ -52,12 +55,15 @@ function postgresEngine(): StoreEngine {
   return {
     name: 'postgres',
     skip: found.ok ? null : found.reason,
-    async open() {
+    async databaseUrl() {
       server ??= startPostgres();
       const srv = await server;
       const name = `rm_contract_${process.pid}_${++n}`;
       srv.sql(`CREATE DATABASE ${name}`);
-      const s = openPgStore(`postgres://${srv.user}:${srv.password}@127.0.0.1:${srv.port}/${name}`, 4);
+      return `postgres://${srv.user}:${srv.password}@127.0.0.1:${srv.port}/${name}`;
+    },
+    async open() {
+      const s = openPgStore((await this.databaseUrl())!, 4);
       await migrate(s.db);
       return s;
     },
