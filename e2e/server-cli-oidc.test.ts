@@ -32,4 +32,15 @@ describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI): OIDC se
     expect(ok.stdout).not.toContain(SECRET);
     expect(JSON.parse(ok.stdout).oidc).toMatchObject({ clientSecret: '[set]', redirectUri: 'https://backup.example.org/auth/oidc/callback' });
   });
+
+  it('RM_DATABASE_URL: a bad value exits 2 naming it; --print-config hides its password', () => {
+    const bad = run([], { RM_DATABASE_URL: 'mysql://rm:pg-secret-never-printed@db/rm' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual(["restic-manager server: invalid configuration: RM_DATABASE_URL: must start with postgres:// or postgresql://, got 'mysql://'"]);
+    const ok = run(['--print-config'], { RM_DATABASE_URL: 'postgres://rm:pg-secret-never-printed@db:5432/rm' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).not.toContain('pg-secret-never-printed');
+    expect(JSON.parse(ok.stdout).databaseUrl).toBe('postgres://rm:[set]@db:5432/rm');
+    expect(run(['--help']).stdout).toContain('RM_DATABASE_URL');
+  });
 });

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { OidcConfig, OidcInput } from './oidc-config.js';
 import { OIDC_ENV, OIDC_YAML_KEYS, resolveOidc } from './oidc-config.js';
+import { checkDatabaseUrl } from './database-url.js';
 
 /** Fully resolved server configuration (spec §4.1). */
 export interface ServerConfig {
@@ -11,6 +12,8 @@ export interface ServerConfig {
   /** 0 = ephemeral port; the bound port is reported by startServer. */
   listenPort: number;
   dataDir: string;
+  /** PostgreSQL store (RM_DATABASE_URL, holds the password: never print it); null = SQLite in dataDir. */
+  databaseUrl: string | null;
   /** Public URL agents and browsers use; null = derived from the bound address. */
   baseUrl: string | null;
   secretKeyFile: string;
@@ -42,6 +45,8 @@ export interface ServerConfig {
 export interface ServerConfigInput extends OidcInput {
   listen?: string;
   dataDir?: string;
+  /** RM_DATABASE_URL (postgres://…); unset = the embedded SQLite database. */
+  databaseUrl?: string | null;
   baseUrl?: string | null;
   secretKeyFile?: string;
   trustedProxy?: string;
@@ -72,6 +77,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   ...OIDC_ENV,
   listen: 'RM_LISTEN',
   dataDir: 'RM_DATA_DIR',
+  databaseUrl: 'RM_DATABASE_URL',
   baseUrl: 'RM_BASE_URL',
   secretKeyFile: 'RM_SECRET_KEY_FILE',
   trustedProxy: 'RM_TRUSTED_PROXY',
@@ -160,6 +166,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     listenHost: host,
     listenPort: port,
     dataDir,
+    databaseUrl: checkDatabaseUrl(input.databaseUrl, (problem) => new ConfigError('RM_DATABASE_URL', problem)),
     baseUrl,
     secretKeyFile: path.resolve(input.secretKeyFile ?? path.join(dataDir, 'secret.key')),
     trustedProxies: parseCidrList('RM_TRUSTED_PROXY', input.trustedProxy ?? ''),

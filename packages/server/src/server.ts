@@ -21,6 +21,7 @@ import { createServices } from './services/services.js';
 import { OidcService } from './services/oidc.service.js';
 import type { Db } from './store/db.js';
 import { migrate, openStore } from './store/db.js';
+import { openPgStore } from './store/pg.js';
 import { AgentGateway } from './ws/agent-gateway.js';
 import { AgentRegistry } from './ws/agent-registry.js';
 import { JobStream } from './ws/job-stream.js';
@@ -66,7 +67,8 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const log = createLogger(config.logLevel, opts.logStream);
   const { key, created } = loadOrCreateKey(config.secretKeyFile);
   if (created) log.info({ file: config.secretKeyFile }, 'generated a new secret key file (mode 0600); back it up with the database');
-  const store = openStore(path.join(config.dataDir, 'restic-manager.db'));
+  const store = config.databaseUrl ? openPgStore(config.databaseUrl) : openStore(path.join(config.dataDir, 'restic-manager.db'));
+  log.info({ store: config.databaseUrl ? 'postgres' : 'sqlite' }, 'database opened');
   const applied = await migrate(store.db);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
   const db = store.db;

@@ -37,6 +37,21 @@ describe('configuration', () => {
     for (const m of [fail({ RM_LISTEN: 'x' }), fail({ RM_AGENT_TIMEOUT_MS: '-1' })]) expect(m.split('\n')).toHaveLength(1);
   });
 
+  it('validates RM_DATABASE_URL in one line without echoing the password', () => {
+    expect(loadConfigFromEnv({ ...base, RM_DATABASE_URL: '' })).toMatchObject({ dataDir: '/tmp/rm-data', databaseUrl: null });
+    expect(loadConfigFromEnv({ ...base, RM_DATABASE_URL: 'postgres://u:s3cret@db.example.org:5432/rm' })).toMatchObject({ databaseUrl: 'postgres://u:s3cret@db.example.org:5432/rm' });
+    expect(loadConfigFromEnv({ ...base, RM_DATABASE_URL: 'postgresql:///rm?host=/run/postgresql' })).toMatchObject({ databaseUrl: 'postgresql:///rm?host=/run/postgresql' });
+    expect(fail({ RM_DATABASE_URL: 'not a url' })).toBe('invalid configuration: RM_DATABASE_URL: not a URL; expected postgres://user:password@host:5432/database');
+    expect(fail({ RM_DATABASE_URL: 'mysql://u:s3cret@db/rm' })).toMatch(/^invalid configuration: RM_DATABASE_URL: must start with postgres:\/\/ or postgresql:\/\//);
+    expect(fail({ RM_DATABASE_URL: 'postgres://u:s3cret@db.example.org:5432/' })).toMatch(/RM_DATABASE_URL: names no database/);
+    expect(fail({ RM_DATABASE_URL: 'postgres:///rm' })).toMatch(/RM_DATABASE_URL: names no host/);
+    const msgs = [fail({ RM_DATABASE_URL: 'mysql://u:s3cret@db/rm' }), fail({ RM_DATABASE_URL: 'postgresql:///?host=/run/postgresql&password=s3cret' })];
+    for (const m of msgs) {
+      expect(m).not.toContain('s3cret');
+      expect(m.split('\n')).toHaveLength(1);
+    }
+  });
+
   it('reads an optional YAML file, with the environment taking precedence', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rm-cfg-'));
     const file = path.join(dir, 'server.yaml');

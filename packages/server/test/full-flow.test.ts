@@ -1,17 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { storeEngines } from './helpers/stores.js';
+
+const engines = storeEngines();
+afterAll(async () => {
+  for (const e of engines) await e.stop();
+});
 
 const SNAP = 'a'.repeat(64);
 
-describe('full run over HTTP and WebSocket', () => {
+describe.each(engines)('full run over HTTP and WebSocket ($name store)', (engine) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
+    if (engine.skip) return;
+    h = await startHarness({ databaseUrl: await engine.databaseUrl() });
+  }, 120_000);
+  afterAll(async () => {
+    if (!engine.skip) await h.close();
   });
-  afterAll(async () => h.close());
 
-  it('enroll -> hello -> run-now backup -> progress -> finished -> snapshots.report -> visible in the API', async () => {
+  it.skipIf(engine.skip !== null)('enroll -> hello -> run-now backup -> progress -> finished -> snapshots.report -> visible in the API', async () => {
+    expect(h.logs()).toContain(`"store":"${engine.name}"`);
     const { agent, hostId, add } = await enrolledAgent(h);
     expect(add.generated_password).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(add.htpasswd_line).toContain('htpasswd -B -i');

@@ -1,11 +1,26 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, startHarness } from './helpers/harness.js';
 import { OutboxAcks } from '../src/ws/outbox-acks.js';
 
 const now = (): string => new Date().toISOString();
+
+/** A second connection to the harness's store (SQLite file or PostgreSQL); `null` closes it. */
+async function behindTheServer(h: Harness): Promise<(q: string | null) => Promise<void>> {
+  if (!h.databaseUrl) {
+    const db = new Database(path.join(h.dataDir, 'restic-manager.db'));
+    return (q) => Promise.resolve(q === null ? void db.close() : void db.exec(q));
+  }
+  const client = new pg.Client({ connectionString: h.databaseUrl });
+  await client.connect();
+  return async (q) => {
+    if (q === null) await client.end();
+    else await client.query(q);
+  };
+}
 
 describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => {
   let h: Harness;
@@ -52,8 +67,8 @@ describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => 
     agent.send({ type: 'job.started', job_id: id, seq: 0, kind: 'check', started_at: now(), outbox_seq: 1 });
     expect(await agent.next('ack')).toEqual({ type: 'ack', outbox_seq: 1 });
     // Break the log table behind the server's back: the next log line cannot be stored.
-    const db = new Database(path.join(h.dataDir, 'restic-manager.db'));
-    db.exec('ALTER TABLE job_logs RENAME TO job_logs_away');
+    const exec = await behindTheServer(h);
+    await exec('ALTER TABLE job_logs RENAME TO job_logs_away');
     try {
       agent.send({ type: 'log.stream', job_id: id, seq: 1, ts: now(), stream: 'stdout', payload: 'lost?', outbox_seq: 2 });
       agent.send({ type: 'heartbeat', ts: now(), running_job_ids: [] });
@@ -61,8 +76,8 @@ describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => 
       expect((await agent.closed).code).toBe(1011);
       expect(agent.received.filter((m) => m.type === 'ack')).toEqual([]);
     } finally {
-      db.exec('ALTER TABLE job_logs_away RENAME TO job_logs');
-      db.close();
+      await exec('ALTER TABLE job_logs_away RENAME TO job_logs');
+      await exec(null);
     }
   });
 });

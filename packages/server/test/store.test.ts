@@ -6,7 +6,6 @@ import { sql } from 'kysely';
 import { migrate, openStore } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import { SecretBox, loadOrCreateKey } from '../src/crypto/secret-box.js';
-import { createRepositories, inTransaction } from '../src/repositories/index.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -41,29 +40,7 @@ describe('store migrations', () => {
   });
 });
 
-describe('group commit', () => {
-  it('commits units of one turn together, rolling back only the unit that throws', async () => {
-    const s = openStore(path.join(tmp(), 'db.sqlite'));
-    await migrate(s.db);
-    const inTx = inTransaction(s.db);
-    const user = (id: string) => ({ id, username: id, password_hash: 'x', role: 'viewer' as const, created_at: 't', last_login_at: null });
-    const a = inTx(async (r) => {
-      await r.users.insert(user('a'));
-      return 'a-done';
-    });
-    const b = inTx(async (r) => {
-      await r.users.insert(user('b'));
-      throw new Error('unit b failed');
-    });
-    const c = inTx(async (r) => (await r.users.findById('a'))?.username);
-    expect(await a).toBe('a-done');
-    await expect(b).rejects.toThrow('unit b failed');
-    expect(await c).toBe('a');
-    const names = (await createRepositories(s.db).users.list(10, 0)).map((u) => u.username);
-    expect(names).toEqual(['a']);
-    await s.close();
-  });
-});
+// Group commit and the repositories run against SQLite and PostgreSQL in store-contract.test.ts.
 
 describe('secret box and key file', () => {
   it('creates the key file with mode 0600 and reloads the same key', () => {

@@ -11,6 +11,7 @@ Configuration comes from the environment (and an optional YAML file):
 
   RM_LISTEN            bind address, e.g. :8080 or 127.0.0.1:8080 (port 0 = ephemeral)  [:8080]
   RM_DATA_DIR          directory for the database and key file (created 0700)         [required]
+  RM_DATABASE_URL      postgres://user:password@host:5432/db: PostgreSQL store  [SQLite in RM_DATA_DIR]
   RM_BASE_URL          public URL agents and browsers use           [http://<bound address>]
   RM_SECRET_KEY_FILE   AES-256 key file, created 0600 on first run      [$RM_DATA_DIR/secret.key]
   RM_TRUSTED_PROXY     comma-separated CIDRs whose X-Forwarded-For is honoured      [none]
@@ -61,9 +62,10 @@ Exit status:
       throw e;
     }
     if (argv.includes('--print-config')) {
-      const { adminPassword: _a, metricsToken, oidc, ...rest } = config;
+      const { adminPassword: _a, metricsToken, oidc, databaseUrl, ...rest } = config;
       const oidcShown = oidc ? { ...oidc, clientSecret: '[set]' } : null;
-      process.stdout.write(`${JSON.stringify({ ...rest, metricsToken: metricsToken ? '[set]' : null, oidc: oidcShown }, null, 2)}\n`);
+      const dbShown = databaseUrl ? databaseUrl.replace(/^(\w+:\/\/[^:/@]*):[^@]*@/, '$1:[set]@').replace(/([?&]password=)[^&]*/, '$1[set]') : null;
+      process.stdout.write(`${JSON.stringify({ ...rest, databaseUrl: dbShown, metricsToken: metricsToken ? '[set]' : null, oidc: oidcShown }, null, 2)}\n`);
       return EXIT.ok;
     }
     let server;

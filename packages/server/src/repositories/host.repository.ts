@@ -2,6 +2,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { HostsTable } from '../store/schema.js';
+import { jsonArrayHas } from './json-array.js';
 
 export type HostRow = Selectable<HostsTable>;
 export interface HostFilter {
@@ -32,7 +33,7 @@ export class HostRepository {
   async list(f: HostFilter, limit: number, offset: number): Promise<{ rows: HostRow[]; total: number }> {
     let q = this.db.selectFrom('hosts');
     if (f.status) q = q.where('status', '=', f.status);
-    if (f.tag) q = q.where(sql<boolean>`exists (select 1 from json_each(hosts.tags) where json_each.value = ${f.tag})`);
+    if (f.tag) q = q.where(jsonArrayHas(this.db, 'hosts.tags', f.tag));
     const rows = await q.selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { rows, total: Number(total.n) };

@@ -1,7 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
-import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { SnapshotsTable } from '../store/schema.js';
+import { jsonArrayHas } from './json-array.js';
 
 export type SnapshotRow = Selectable<SnapshotsTable>;
 export interface SnapshotFilter {
@@ -24,8 +24,8 @@ export class SnapshotRepository {
 
   async list(hostId: string, f: SnapshotFilter, limit: number, offset: number): Promise<{ rows: SnapshotRow[]; total: number }> {
     let q = this.db.selectFrom('snapshots').where('host_id', '=', hostId);
-    if (f.tag) q = q.where(sql<boolean>`exists (select 1 from json_each(snapshots.tags) where json_each.value = ${f.tag})`);
-    if (f.path) q = q.where(sql<boolean>`exists (select 1 from json_each(snapshots.paths) where json_each.value = ${f.path})`);
+    if (f.tag) q = q.where(jsonArrayHas(this.db, 'snapshots.tags', f.tag));
+    if (f.path) q = q.where(jsonArrayHas(this.db, 'snapshots.paths', f.path));
     if (f.since) q = q.where('time', '>=', f.since);
     if (f.until) q = q.where('time', '<', f.until);
     const rows = await q.selectAll().orderBy('time', 'desc').limit(limit).offset(offset).execute();

@@ -2,6 +2,8 @@ import type { Insertable, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { FleetTrendTable, TrendPointsTable } from '../store/schema.js';
+import { dialectOf } from '../store/dialect.js';
+import { compactPg } from './trend-compact-pg.js';
 
 export type TrendPointRow = Selectable<TrendPointsTable>;
 export type FleetTrendRow = Selectable<FleetTrendTable>;
@@ -51,8 +53,10 @@ export class TrendRepository {
   async compact(cutoff: string, dropBefore: string, rule: FoldRule): Promise<{ folded: number; dropped: number }> {
     const sum = rule.sum.length ? rule.sum : [''];
     const mean = rule.mean.length ? rule.mean : [''];
+    const pg = dialectOf(this.db) === 'postgres';
     return this.db.transaction().execute(async (tx) => {
-      await sql`
+      if (pg) await compactPg(tx, cutoff, sum, mean);
+      else await sql`
         INSERT INTO trend_points (host_id, metric, daily, ts, value, n)
         SELECT host_id, metric, 1, day,
           CASE WHEN metric IN (${sql.join(sum)}) THEN s WHEN metric IN (${sql.join(mean)}) THEN a ELSE last_value END, cnt

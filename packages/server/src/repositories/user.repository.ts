@@ -1,6 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { UsersTable } from '../store/schema.js';
+import { dialectOf } from '../store/dialect.js';
 
 export type UserRow = Selectable<UsersTable>;
 
@@ -14,14 +15,17 @@ export class UserRepository {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
   findByUsername(username: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    // SQLite's column is COLLATE NOCASE; PostgreSQL compares lower() (unique index of 0001).
+    if (dialectOf(this.db) !== 'postgres') return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return this.db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['username']), '=', eb.fn('lower', [eb.val(username)]))).executeTakeFirst();
   }
   async count(): Promise<number> {
     const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(r.n);
   }
   list(limit: number, offset: number): Promise<UserRow[]> {
-    return this.db.selectFrom('users').selectAll().orderBy('username').limit(limit).offset(offset).execute();
+    const q = this.db.selectFrom('users').selectAll();
+    return (dialectOf(this.db) === 'postgres' ? q.orderBy((eb) => eb.fn('lower', ['username'])).orderBy('username') : q.orderBy('username')).limit(limit).offset(offset).execute();
   }
   /** The user linked to an OIDC (issuer, subject), if any. */
   findByIdentity(issuer: string, subject: string): Promise<UserRow | undefined> {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
+import { dialectOf } from '../store/dialect.js';
 
 const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
@@ -32,7 +33,10 @@ export class WebReadModel {
 
   /** Every distinct host tag, sorted. */
   async tags(): Promise<string[]> {
-    const rows = await sql<{ tag: string }>`select distinct json_each.value as tag from hosts, json_each(hosts.tags) order by 1 limit 500`.execute(this.db);
+    const q = dialectOf(this.db) === 'postgres'
+      ? sql<{ tag: string }>`select distinct e.v as tag from hosts, jsonb_array_elements_text(hosts.tags::jsonb) as e(v) order by 1 limit 500`
+      : sql<{ tag: string }>`select distinct json_each.value as tag from hosts, json_each(hosts.tags) order by 1 limit 500`;
+    const rows = await q.execute(this.db);
     return rows.rows.map((r) => r.tag);
   }
 

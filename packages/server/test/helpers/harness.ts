@@ -4,6 +4,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { FakeAgent, startServer } from '@restic-manager/server';
 import type { RunningServer, StartOptions, ServerConfigInput } from '@restic-manager/server';
+import { afterAll } from 'vitest';
+import { storeEngines } from './stores.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests-1';
 
@@ -11,10 +13,22 @@ export interface Harness {
   server: RunningServer;
   url: string;
   dataDir: string;
+  /** The PostgreSQL store's URL; null = SQLite at <dataDir>/restic-manager.db. */
+  databaseUrl: string | null;
   /** Every log line the server wrote. */
   logs: () => string;
   admin: Api;
   close(): Promise<void>;
+}
+
+/**
+ * RM_TEST_STORE=postgres runs every harness-based test against a throwaway PostgreSQL (one
+ * server per test file, a fresh database per harness) instead of SQLite in the data dir.
+ */
+const pgEngine = process.env.RM_TEST_STORE === 'postgres' ? storeEngines().find((e) => e.name === 'postgres') : undefined;
+if (pgEngine) {
+  if (pgEngine.skip) throw new Error(`RM_TEST_STORE=postgres: ${pgEngine.skip}`);
+  afterAll(() => pgEngine.stop());
 }
 
 /** Starts a real server on 127.0.0.1:<ephemeral> with a temp data dir and captured logs. */
@@ -23,14 +37,15 @@ export async function startHarness(extra: ServerConfigInput = {}, opts: StartOpt
   const out = new PassThrough();
   const chunks: string[] = [];
   out.on('data', (d: Buffer) => chunks.push(d.toString()));
+  const databaseUrl = extra.databaseUrl === undefined && pgEngine ? await pgEngine.databaseUrl() : extra.databaseUrl;
   const server = await startServer(
-    { listen: '127.0.0.1:0', dataDir, cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'debug', ...extra },
+    { listen: '127.0.0.1:0', dataDir, cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'debug', ...extra, databaseUrl },
     { logStream: out, mountWeb: null, ...opts },
   );
   const admin = new Api(server.url);
   await admin.login('admin', ADMIN_PASSWORD);
   return {
-    server, url: server.url, dataDir, admin,
+    server, url: server.url, dataDir, admin, databaseUrl: databaseUrl ?? null,
     logs: () => chunks.join(''),
     async close() {
       await server.close();
