@@ -38,6 +38,25 @@ function resticDump(conn: Connection, snapshot: string, file: string): Buffer {
   return r.stdout;
 }
 
+/**
+ * The child's argv once it has exec'd: right after spawn /proc/<pid>/cmdline can still be empty
+ * or the parent's (node) for a moment, so poll briefly (synchronously) until it is the tool's.
+ */
+function execedCmdline(pid: number): string {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let last = '';
+  for (let i = 0; i < 500; i++) {
+    try {
+      last = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      return last || '(gone)';
+    }
+    if (last.trim() && !last.startsWith(process.execPath)) return last;
+    Atomics.wait(nap, 0, 0, 2);
+  }
+  return last;
+}
+
 /** Everything the job log would have received. */
 function collector(): { lines: string[]; o: DumpRunOptions; pids: number[]; cmdlines: string[] } {
   const lines: string[] = [];
@@ -49,11 +68,7 @@ function collector(): { lines: string[]; o: DumpRunOptions; pids: number[]; cmdl
     line: (s, t) => lines.push(`${s}: ${t}`),
     onDumpSpawn: (pid) => {
       pids.push(pid);
-      try {
-        cmdlines.push(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
-      } catch {
-        cmdlines.push('(gone)');
-      }
+      cmdlines.push(execedCmdline(pid));
     },
   };
   return { lines, o, pids, cmdlines };
