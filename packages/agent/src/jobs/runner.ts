@@ -67,6 +67,8 @@ interface Entry {
   events: JobEvents;
   args: Record<string, unknown>;
   cred: RepoSecrets;
+  /** Everything to keep out of the job log and agent log: the credential's and the dumps' passwords. */
+  secrets: string[];
   repoKey: string;
   abort: AbortController;
 }
@@ -172,14 +174,13 @@ export class JobRunner {
       this.deps.log.warn('refusing a job: no repository credentials yet', { job_id: req.jobId, kind: req.kind });
       return fail('no repository credentials yet: the server has not delivered them (config.update); set the host credential on the server', 'no_credentials');
     }
-    this.deps.log.addSecret(cred.password);
-    this.deps.log.addSecret(cred.rest_password);
-    for (const s of dumpSecrets(args)) this.deps.log.addSecret(s);
+    const secrets = [cred.password, cred.rest_password, ...dumpSecrets(args)].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    for (const s of secrets) this.deps.log.addSecret(s);
     // A maintenance credential (forget/prune) may reach the same repository through another
     // endpoint: such jobs queue behind the host's own repository, never beside it.
     const own = this.deps.secrets();
     const repoKey = req.credential && own && SAME_REPO_KINDS.has(req.kind) ? own.repository : cred.repository;
-    const entry: Entry = { req, events, args, cred, repoKey, abort: new AbortController() };
+    const entry: Entry = { req, events, args, cred, secrets, repoKey, abort: new AbortController() };
     const busy = this.running.get(entry.repoKey);
     if (busy) {
       const q = this.queues.get(entry.repoKey) ?? [];
@@ -244,9 +245,9 @@ export class JobRunner {
     });
   }
 
-  private redact(line: string, cred: RepoSecrets, args?: Record<string, unknown>): string {
+  private redact(line: string, secrets: readonly string[]): string {
     let out = line;
-    for (const s of [cred.password, cred.rest_password, ...dumpSecrets(args)]) if (s && s.length >= 4 && out.includes(s)) out = out.split(s).join('***');
+    for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join('***');
     return out;
   }
 
@@ -255,7 +256,7 @@ export class JobRunner {
     const signal = e.abort.signal;
     events.started();
     if (req.kind.startsWith('vault_')) return this.runVault(e);
-    if (req.credential?.note) events.line('event', this.redact(req.credential.note, cred));
+    if (req.credential?.note) events.line('event', this.redact(req.credential.note, e.secrets));
     this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
     const bw = args as { limit_upload_kbps?: number; limit_download_kbps?: number };
     const conn: Connection = {
@@ -270,11 +271,11 @@ export class JobRunner {
     const opts: ProgressOptions = {
       signal,
       killGraceMs: this.deps.killGraceMs ?? 5000,
-      onLine: (l) => events.line(l.stream, this.redact(l.line, cred, args)),
+      onLine: (l) => events.line(l.stream, this.redact(l.line, e.secrets)),
       onProgress: (p) => events.progress(p),
       progressIntervalMs: this.deps.progressIntervalMs ?? 500,
     };
-    const hookLine = (stream: 'stdout' | 'stderr', line: string): void => events.line(stream, this.redact(line, cred, args));
+    const hookLine = (stream: 'stdout' | 'stderr', line: string): void => events.line(stream, this.redact(line, e.secrets));
     const hooks = req.kind === 'backup' ? (args as { pre_hook?: string; post_hook?: string; run_as?: string }) : {};
     let outcome: Outcome;
     let extras: { snapshots?: boolean; stats?: boolean } = {};
@@ -305,7 +306,7 @@ export class JobRunner {
         outcome.stats = { ...(outcome.stats ?? {}), post_hook_exit_code: post.exitCode };
       }
     } catch (err) {
-      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, cred, args)}`, errorKind: 'failed' };
+      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, e.secrets)}`, errorKind: 'failed' };
     }
     events.finished(outcome);
     this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
@@ -320,7 +321,7 @@ export class JobRunner {
 
   /** A vault_* job: the vault engine in-process (lazy), then the vault snapshot list. */
   private async runVault(e: Entry): Promise<void> {
-    const { events, req, cred } = e;
+    const { events, req } = e;
     this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
     let outcome: Outcome;
     try {
@@ -328,15 +329,15 @@ export class JobRunner {
       const r = await runVaultJob({
         kind: req.kind, args: e.args, target: req.vault, signal: e.abort.signal,
         indexDir: this.deps.vaultDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'vault'),
-        line: (stream, text) => events.line(stream, this.redact(text, cred)),
+        line: (stream, text) => events.line(stream, this.redact(text, e.secrets)),
         progress: (p) => events.progress(p),
       });
       outcome = r.outcome;
-      if (outcome.error) outcome.error = this.redact(outcome.error, cred);
+      if (outcome.error) outcome.error = this.redact(outcome.error, e.secrets);
       events.finished(outcome);
       if (r.snapshots) this.deps.emit({ type: 'vault.snapshots.report', job_id: req.jobId, snapshots: r.snapshots });
     } catch (err) {
-      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, cred)}`, errorKind: 'failed' };
+      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, e.secrets)}`, errorKind: 'failed' };
       events.finished(outcome);
     }
     this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
