@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
-import { eventually, restoreStackTools, startRestoreStack } from './restore-stack.js';
+import { eventually, recordTemporaryPasswords, restoreStackTools, startRestoreStack } from './restore-stack.js';
 import { allBytes, keyCount, tree } from './restore-helpers.js';
 
 const missing = restoreStackTools;
@@ -19,13 +19,7 @@ describe.skipIf(missing.length > 0)('restore wizard e2e: real server, two real a
   beforeAll(async () => {
     s = await startRestoreStack(['host-a', 'host-b']);
     [a, b] = s.agents as [StackAgent, StackAgent];
-    // Record the temporary passwords the server hands the source agent (in-process spy, read only).
-    const requests = s.server.services.agentEvents.requests!;
-    const original = requests.request.bind(requests);
-    requests.request = ((hostId: string, frame: { type: string; password?: string }, timeoutMs: number) => {
-      if (frame.type === 'repo.key.add' && frame.password) tempPasswords.push(frame.password);
-      return original(hostId, frame as never, timeoutMs);
-    }) as typeof requests.request;
+    recordTemporaryPasswords(s, tempPasswords);
 
     src = path.join(s.tmp.path, 'data');
     fs.mkdirSync(path.join(src, 'home/alice/docs'), { recursive: true });

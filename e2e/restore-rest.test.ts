@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '@restic-manager/testkit';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
-import { eventually, restoreStackTools, startRestoreStack } from './restore-stack.js';
+import { eventually, recordTemporaryPasswords, restoreStackTools, startRestoreStack } from './restore-stack.js';
 import { allBytes, keyCount, tree } from './restore-helpers.js';
 
 /*
@@ -30,12 +30,7 @@ describe.skipIf(missing.length > 0)('cross-host restore between append-only REST
   beforeAll(async () => {
     s = await startRestoreStack(['rest-a', 'rest-b'], { rest: true });
     [a, b] = s.agents as [StackAgent, StackAgent];
-    const requests = s.server.services.agentEvents.requests!;
-    const original = requests.request.bind(requests);
-    requests.request = ((hostId: string, frame: { type: string; password?: string }, timeoutMs: number) => {
-      if (frame.type === 'repo.key.add' && frame.password) tempPasswords.push(frame.password);
-      return original(hostId, frame as never, timeoutMs);
-    }) as typeof requests.request;
+    recordTemporaryPasswords(s, tempPasswords);
     src = path.join(s.tmp.path, 'srv');
     fs.mkdirSync(path.join(src, 'www'), { recursive: true });
     fs.writeFileSync(path.join(src, 'www', 'index.html'), '<p>served from A</p>\n'.repeat(100));
