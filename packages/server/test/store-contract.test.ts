@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRepositories, inTransaction } from '../src/repositories/index.js';
-import { TrendRepository, fleetSizeNow } from '../src/repositories/trend.repository.js';
+import { TrendRepository } from '../src/repositories/trend.repository.js';
 import { storeEngines } from './helpers/stores.js';
 import type { TestStore } from './helpers/stores.js';
 
@@ -60,7 +60,8 @@ describe.each(engines)('store contract: $name', (engine) => {
     const prod = await r.hosts.list({ tag: 'prod' }, 10, 0);
     expect(prod).toMatchObject({ total: 1, rows: [{ id: 'h1', repo_size_bytes: 2 ** 40 }] });
     expect((await r.hosts.list({ tag: 'pro' }, 10, 0)).total).toBe(0);
-    expect(await fleetSizeNow(s.db)).toEqual({ bytes: 2 ** 40, hosts: 1 });
+    const totals = await r.hosts.totals();
+    expect({ bytes: totals.bytes, hosts: totals.sizedHosts }).toEqual({ bytes: 2 ** 40, hosts: 1 });
     const snap = (id: string, time: string, paths: string[], tags: string[]) => ({ id, host_id: 'h1', repo_id: null, short_id: id.slice(0, 8), time, hostname: 'web', paths: JSON.stringify(paths), tags: JSON.stringify(tags), size_bytes: 5 * 2 ** 32, file_count: 3 });
     await r.snapshots.replaceForHost('h1', [snap('aaaa1111bbbb', t, ['/etc'], ['daily']), snap('cccc2222dddd', '2026-01-02T00:00:00.000Z', ['/etc', '/home'], [])]);
     expect(await r.snapshots.list('h1', { path: '/home' }, 10, 0)).toMatchObject({ total: 1, rows: [{ id: 'cccc2222dddd', size_bytes: 5 * 2 ** 32 }] });

@@ -44,12 +44,17 @@ export class HostRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-  async totals(): Promise<{ bytes: number; alerts: number }> {
+  /** Fleet totals: repository bytes, open alerts, and how many hosts have reported a size. */
+  async totals(): Promise<{ bytes: number; alerts: number; sizedHosts: number }> {
     const r = await this.db
       .selectFrom('hosts')
-      .select([(eb) => eb.fn.coalesce(eb.fn.sum<number>('repo_size_bytes'), sql<number>`0`).as('bytes'), (eb) => eb.fn.coalesce(eb.fn.sum<number>('open_alert_count'), sql<number>`0`).as('alerts')])
+      .select([
+        (eb) => eb.fn.coalesce(eb.fn.sum<number>('repo_size_bytes'), sql<number>`0`).as('bytes'),
+        (eb) => eb.fn.coalesce(eb.fn.sum<number>('open_alert_count'), sql<number>`0`).as('alerts'),
+        (eb) => eb.fn.count<number>('repo_size_bytes').as('sized'),
+      ])
       .executeTakeFirstOrThrow();
-    return { bytes: Number(r.bytes), alerts: Number(r.alerts) };
+    return { bytes: Number(r.bytes), alerts: Number(r.alerts), sizedHosts: Number(r.sized) };
   }
 
   /** Batched heartbeat write: sets last_seen_at for many hosts at once. */

@@ -93,12 +93,3 @@ export class TrendRepository {
     await this.db.deleteFrom('fleet_trend').where('day', '<', day).execute();
   }
 }
-
-/** Sum and count of the hosts' current repository sizes (what fleet_trend records). */
-export async function fleetSizeNow(db: Db): Promise<{ bytes: number; hosts: number }> {
-  const r = await db
-    .selectFrom('hosts')
-    .select([(eb) => eb.fn.coalesce(eb.fn.sum<number>('repo_size_bytes'), sql<number>`0`).as('bytes'), (eb) => eb.fn.count<number>('repo_size_bytes').as('hosts')])
-    .executeTakeFirstOrThrow();
-  return { bytes: Number(r.bytes), hosts: Number(r.hosts) };
-}

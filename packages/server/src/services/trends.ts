@@ -1,7 +1,7 @@
 import type { FleetTrendsView, HostTrendsView, JobFinished, RepoStats, TrendMetric, TrendSeries } from '@restic-manager/protocol';
 import { TREND_METRICS } from '@restic-manager/protocol';
 import type { JobRow } from '../repositories/job.repository.js';
-import { TrendRepository, fleetSizeNow } from '../repositories/trend.repository.js';
+import { TrendRepository } from '../repositories/trend.repository.js';
 import type { ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { notFound } from './errors.js';
@@ -56,8 +56,8 @@ export class TrendService {
     const values: [TrendMetric, number | null][] = [['size_bytes', f.size_bytes], ['snapshot_count', f.snapshot_count], ['dedup_ratio', f.dedup_ratio]];
     await this.repo.insertRaw(values.flatMap(([metric, v]) => (v == null ? [] : [{ host_id: hostId, metric, ts, value: v }])));
     if (f.size_bytes != null) {
-      const now = await fleetSizeNow(this.d.db);
-      await this.repo.setFleetDay({ day: dayOf(ts), total_bytes: now.bytes, hosts: now.hosts, updated_at: ts });
+      const now = await this.d.repos.hosts.totals();
+      await this.repo.setFleetDay({ day: dayOf(ts), total_bytes: now.bytes, hosts: now.sizedHosts, updated_at: ts });
     }
   }
 
