@@ -27,15 +27,20 @@ export interface AgentFacts {
   last_seen_at: string | null;
 }
 
-/** Whether the host's agent said, at its last hello, that it can dump databases. */
-export function agentDumps(h: AgentFacts): boolean {
+/** Whether the host's agent listed `feature` in `hello.features` at its last hello (stored as JSON). */
+export function agentHasFeature(h: Pick<AgentFacts, 'agent_features'>, feature: string): boolean {
   if (!h.agent_features) return false;
   try {
     const f = JSON.parse(h.agent_features) as unknown;
-    return Array.isArray(f) && f.includes('databases');
+    return Array.isArray(f) && f.includes(feature);
   } catch {
     return false;
   }
+}
+
+/** Whether the host's agent said, at its last hello, that it can dump databases. */
+export function agentDumps(h: AgentFacts): boolean {
+  return agentHasFeature(h, 'databases');
 }
 
 /**

@@ -5,7 +5,7 @@ import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
-import type { AgentFacts } from './schedule-databases.js';
+import { agentHasFeature, type AgentFacts } from './schedule-databases.js';
 
 interface S3Keys {
   access_key_id?: string;
@@ -19,12 +19,7 @@ const locationOf = (r: Location): string => JSON.stringify([r.storage_type, r.lo
 
 /** Whether the host's agent announced `vault` at its last hello (older agents cannot run vault jobs). */
 export function agentRunsVault(h: AgentFacts): boolean {
-  try {
-    const f = h.agent_features ? (JSON.parse(h.agent_features) as unknown) : null;
-    return Array.isArray(f) && f.includes(AGENT_FEATURE_VAULT);
-  } catch {
-    return false;
-  }
+  return agentHasFeature(h, AGENT_FEATURE_VAULT);
 }
 
 /** The command that restores a vault snapshot on a trusted machine (placeholders, never a secret). */
