@@ -34,7 +34,8 @@ describe('restic against an append-only REST server', () => {
     }
     // Give prune something to delete: a backup cancelled after it uploaded a pack but before it
     // wrote an index leaves a pack no index refers to.
-    const packs = async (): Promise<number> => (await readdir(path.join(rest.dataDir, 'host1', 'data'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+    // Only finished packs (64 hex digits): the REST server's in-progress upload files count for nothing.
+    const packs = async (): Promise<number> => (await readdir(path.join(rest.dataDir, 'host1', 'data'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name)).length;
     const before = await packs();
     const ac = new AbortController();
     const drip = dripStream(1024 * 1024, 5, true);
