@@ -232,6 +232,7 @@
       const stick = atBottom();
       if (empty) empty.remove();
       for (const f of fresh) {
+        if (shown.has(f.seq)) continue; // the same seq twice in one batch (a replayed frame)
         shown.add(f.seq);
         lastSeq = Math.max(lastSeq, f.seq);
         // keep order even when a gap-fill arrives after newer live lines
