@@ -24,6 +24,8 @@ export const DEBIAN_TOOLS = {
   pg_ctlcluster: 'postgresql',
   mariadbd: 'mariadb-server',
   'mariadb-dump': 'mariadb-client',
+  // the vault chunker's WebAssembly is checked against its .wat source
+  wat2wasm: 'wabt',
 };
 
 function have(cmd) {

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
+import { gearScanModuleBytes } from '../src/gear-scan.js';
 import { ChunkCompressor, rawFrameSize, rawZstdFrame } from '../src/zstd-raw.js';
 import { ChunkPool } from '../src/pipeline/pool.js';
 import type { WorkerMessage } from '../src/pipeline/protocol.js';
@@ -64,14 +67,72 @@ describe('config', () => {
 
 describe('FastCDC chunker', () => {
   const chunker = new Chunker(chunkerParams(64 * 1024));
-  const cuts = (b: Buffer): number[] => {
+  const cutsWith = (c: Chunker, b: Uint8Array): number[] => {
     const out: number[] = [];
     for (let off = 0; off < b.length; ) {
-      off += chunker.cut(b, off, b.length);
+      off += c.cut(b, off, b.length);
       out.push(off);
     }
     return out;
   };
+  const cuts = (b: Buffer): number[] => cutsWith(chunker, b);
+  /** Deterministic data: a SHA-256 chain with a 200 kB run of one byte at a third. */
+  const golden = (n: number): Buffer => {
+    const parts: Buffer[] = [];
+    let b = Buffer.from('vault golden');
+    for (let len = 0; len < n; len += 32) parts.push((b = createHash('sha256').update(b).digest()));
+    const d = Buffer.concat(parts).subarray(0, n);
+    d.fill(0x61, n / 3, n / 3 + 200_000);
+    return d;
+  };
+  /** Cut points recorded from the first (JavaScript-only) chunker: changing them breaks deduplication against existing repositories. */
+  const GOLDEN: Array<[number, number, number, string, string]> = [
+    [64 * 1024, 3 << 20, 41, '65783,152091,220874,286554', 'affd6e523bab43b0'],
+    [1 << 20, 12 << 20, 11, '1101663,2129036,3262568,4442270', 'b21f5846cd0fe643'],
+  ];
+
+  it('cuts where the format has always cut, in JavaScript and in WebAssembly', () => {
+    for (const [avg, n, count, first, digest] of GOLDEN) {
+      const data = golden(n);
+      const wasm = new Chunker(chunkerParams(avg), { bufferSize: n + 100 });
+      expect(wasm.buffer).not.toBeNull();
+      const inWasm = wasm.buffer!.subarray(100, 100 + n);
+      data.copy(inWasm);
+      for (const c of [cutsWith(new Chunker(chunkerParams(avg)), data), cutsWith(wasm, inWasm)]) {
+        expect(c.length).toBe(count);
+        expect(c.slice(0, 4).join(',')).toBe(first);
+        expect(createHash('sha256').update(c.join(',')).digest('hex').slice(0, 16)).toBe(digest);
+      }
+    }
+  });
+
+  it('the WebAssembly loop matches the JavaScript loop on random data, streamed in random pieces', () => {
+    const data = Buffer.concat([randomBytes(1_500_000), Buffer.alloc(300_000, 3), randomBytes(700_000)]);
+    const c = new Chunker(chunkerParams(64 * 1024), { bufferSize: data.length });
+    data.copy(c.buffer!);
+    const got: number[] = [];
+    let start = 0;
+    let end = 0;
+    for (;;) {
+      const eof = end === data.length;
+      const len = c.next(c.buffer!, start, end, eof);
+      if (len > 0) got.push((start += len));
+      else if (eof) break;
+      else end = Math.min(data.length, end + 1 + Math.floor(Math.random() * 100_000));
+    }
+    expect(got).toEqual(cuts(data));
+  });
+
+  it('the embedded WebAssembly is gear-scan.wat compiled (wat2wasm)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wat-'));
+    try {
+      const out = path.join(dir, 'gear-scan.wasm');
+      execFileSync('wat2wasm', [fileURLToPath(new URL('../src/gear-scan.wat', import.meta.url)), '-o', out]);
+      expect(readFileSync(out).equals(gearScanModuleBytes())).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('respects min/max and averages near the target', () => {
     const data = randomBytes(8 * 1024 * 1024);

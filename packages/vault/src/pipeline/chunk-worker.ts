@@ -12,15 +12,16 @@ import { ChunkCompressor, compressedBound } from '../zstd-raw.js';
 import type { FileJob, WorkerInit, WorkerPost } from './protocol.js';
 
 const init = workerData as WorkerInit;
-const chunker = new Chunker(init.params);
+const READ = 1024 * 1024;
+// The chunker scans incrementally, so the buffer holds one unfinished chunk (< max) plus
+// one read; compaction moves only the unfinished chunk's bytes. It lives in the
+// chunker's WebAssembly memory, where the gear loop runs fastest.
+const chunker = new Chunker(init.params, { bufferSize: init.params.max + READ });
+const buf = chunker.buffer ?? Buffer.allocUnsafe(init.params.max + READ);
 const compressor = new ChunkCompressor(init.level, init.params.max);
 const free = new Int32Array(init.free);
 const ring = new Uint8Array(init.ring);
 const port = parentPort!;
-const READ = 1024 * 1024;
-// The chunker scans incrementally, so the buffer holds one unfinished chunk (< max) plus
-// one read; compaction moves only the unfinished chunk's bytes.
-const buf = Buffer.allocUnsafe(init.params.max + READ);
 /** Where the next chunk goes in the ring. */
 let head = 0;
 
