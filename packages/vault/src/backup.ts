@@ -8,7 +8,6 @@ import { lstat, readlink } from 'node:fs/promises';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { chunkerParams } from './chunker.js';
-import { holdYoungGeneration } from './gc.js';
 import type { VaultConfig } from './config.js';
 import { LocalIndex, type ChunkLocation, type FileState } from './index-db.js';
 import { BLOB_PREFIX, blobIdFromKey, metaKey, newSnapshotId, refsKey } from './layout.js';
@@ -278,7 +277,6 @@ async function readFiles(
     wake?.();
   }, workers === undefined ? {} : { workers });
   const byJob = new Map<number, FileWork>();
-  const releaseYoung = holdYoungGeneration();
   let next = 0;
   let pending = 0;
   const feed = (): void => {
@@ -321,7 +319,6 @@ async function readFiles(
     }
     return null;
   } finally {
-    releaseYoung();
     await pool.close();
   }
 }

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { X25519Recipient } from './age/index.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -56,50 +55,85 @@ export const DEFAULTS = {
   compressionLevel: 3,
 } as const;
 
-const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseSize(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
+/**
+ * Reads one mapping of the document, collecting problems (named by key) instead of
+ * stopping at the first. Hand-written rather than zod: zod adds ~13 MB to the
+ * backup process's RSS, which the vault's memory target cannot afford (docs/decisions/0009-vault-speed-and-memory.md).
+ */
+class Fields {
+  constructor(
+    private readonly doc: Record<string, unknown>,
+    private readonly prefix: string,
+    known: readonly string[],
+    readonly problems: string[],
+  ) {
+    const unknown = Object.keys(doc).filter((k) => !known.includes(k));
+    if (unknown.length > 0) problems.push(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${prefix}${k}'`).join(', ')}`);
   }
-});
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
+  private fail(key: string, msg: string): undefined {
+    this.problems.push(`${this.prefix}${key}: ${msg}`);
+    return undefined;
   }
-});
+  string(key: string, opts: { required?: boolean; allowEmpty?: boolean } = {}): string | undefined {
+    const v = this.doc[key];
+    if (v === undefined || v === null) return opts.required ? this.fail(key, 'required') : undefined;
+    if (typeof v !== 'string') return this.fail(key, `expected a string, got ${typeof v}`);
+    if (v === '' && !opts.allowEmpty) return this.fail(key, 'must not be empty');
+    return v;
+  }
+  strings(key: string, emptyMsg?: string): string[] | undefined {
+    const v = this.doc[key];
+    if (v === undefined || v === null) return emptyMsg ? this.fail(key, emptyMsg) : [];
+    if (!Array.isArray(v)) return this.fail(key, 'expected a list of strings');
+    const bad = v.findIndex((x) => typeof x !== 'string' || (emptyMsg !== undefined && x === ''));
+    if (bad >= 0) return this.fail(`${key}.${bad}`, 'expected a non-empty string');
+    if (emptyMsg && v.length === 0) return this.fail(key, emptyMsg);
+    return v as string[];
+  }
+  parsed(key: string, parse: (v: string | number) => number, fallback: number): number {
+    const v = this.doc[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'string' && typeof v !== 'number') return this.fail(key, `expected a string or number, got ${typeof v}`) ?? fallback;
+    try {
+      return parse(v);
+    } catch (e) {
+      return this.fail(key, (e as Error).message) ?? fallback;
+    }
+  }
+  int(key: string, min: number, max: number, fallback: number): number {
+    const v = this.doc[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return this.fail(key, `expected an integer from ${min} to ${max}`) ?? fallback;
+    return v;
+  }
+  bool(key: string): boolean | undefined {
+    const v = this.doc[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') return this.fail(key, 'expected true or false');
+    return v;
+  }
+  mapping(key: string, known: readonly string[]): Fields | undefined {
+    const v = this.doc[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) return this.fail(key, 'expected a mapping');
+    return new Fields(v as Record<string, unknown>, `${this.prefix}${key}.`, known, this.problems);
+  }
+}
 
-const schema = z.strictObject({
-  source_dirs: z.array(z.string().min(1)).min(1, 'at least one source directory is required'),
-  exclude: z.array(z.string()).default([]),
-  age_recipient: z.string().min(1),
-  s3: z
-    .strictObject({
-      endpoint: z.string().url().optional(),
-      bucket: z.string().min(1),
-      prefix: z.string().default(''),
-      access_key_id: z.string().optional(),
-      secret_access_key: z.string().optional(),
-      region: z.string().default('us-east-1'),
-      ca_cert: z.string().optional(),
-      force_path_style: z.boolean().optional(),
-    })
-    .optional(),
-  local_dir: z.string().min(1).optional(),
-  backup_interval: duration.default(parseDuration(DEFAULTS.backupInterval)),
-  full_scan_interval: duration.default(parseDuration(DEFAULTS.fullScanInterval)),
-  min_time_between_run: duration.default(parseDuration(DEFAULTS.minTimeBetweenRun)),
-  index_path: z.string().min(1).optional(),
-  chunk_size: size.default(DEFAULTS.chunkSize),
-  blob_size_limit: size.default(DEFAULTS.blobSizeLimit),
-  pack_size: size.default(DEFAULTS.packSize),
-  index_prefix: z.string().default(DEFAULTS.indexPrefix),
-  compression_level: z.number().int().min(1).max(19).default(DEFAULTS.compressionLevel),
-});
+const TOP_KEYS = [
+  'source_dirs', 'exclude', 'age_recipient', 's3', 'local_dir', 'backup_interval', 'full_scan_interval', 'min_time_between_run',
+  'index_path', 'chunk_size', 'blob_size_limit', 'pack_size', 'index_prefix', 'compression_level',
+] as const;
+const S3_KEYS = ['endpoint', 'bucket', 'prefix', 'access_key_id', 'secret_access_key', 'region', 'ca_cert', 'force_path_style'] as const;
+
+function validUrl(s: string): boolean {
+  try {
+    new URL(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A config problem; the message names the offending key. */
 export class ConfigError extends Error {
@@ -114,50 +148,66 @@ function defaultIndexPath(): string {
 /** Validates an already-parsed YAML document. `baseDir` resolves relative paths. */
 export function parseConfig(doc: unknown, baseDir = process.cwd()): VaultConfig {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError('config: expected a YAML mapping at the top level');
-  const r = schema.safeParse(doc);
-  if (!r.success) {
-    const msgs = r.error.issues.map((i) => {
-      const key = i.path.join('.') || '(top level)';
-      if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${[...i.path, k].join('.')}'`).join(', ')}`;
-      return `${key}: ${i.message}`;
-    });
-    throw new ConfigError(`config: ${msgs.join('; ')}`);
+  const problems: string[] = [];
+  const f = new Fields(doc as Record<string, unknown>, '', TOP_KEYS, problems);
+  const sourceDirs = f.strings('source_dirs', 'at least one source directory is required');
+  const exclude = f.strings('exclude') ?? [];
+  const ageRecipient = f.string('age_recipient', { required: true });
+  const s3f = f.mapping('s3', S3_KEYS);
+  const localDir = f.string('local_dir');
+  const backupInterval = f.parsed('backup_interval', parseDuration, parseDuration(DEFAULTS.backupInterval));
+  const fullScanInterval = f.parsed('full_scan_interval', parseDuration, parseDuration(DEFAULTS.fullScanInterval));
+  const minTimeBetweenRun = f.parsed('min_time_between_run', parseDuration, parseDuration(DEFAULTS.minTimeBetweenRun));
+  const indexPath = f.string('index_path');
+  const chunkSize = f.parsed('chunk_size', parseSize, DEFAULTS.chunkSize);
+  const blobSizeLimit = f.parsed('blob_size_limit', parseSize, DEFAULTS.blobSizeLimit);
+  const packSize = f.parsed('pack_size', parseSize, DEFAULTS.packSize);
+  const indexPrefix = f.string('index_prefix', { allowEmpty: true }) ?? DEFAULTS.indexPrefix;
+  const compressionLevel = f.int('compression_level', 1, 19, DEFAULTS.compressionLevel);
+  let s3: S3Settings | undefined;
+  if (s3f) {
+    const endpoint = s3f.string('endpoint');
+    if (endpoint !== undefined && !validUrl(endpoint)) problems.push('s3.endpoint: expected a URL');
+    const bucket = s3f.string('bucket', { required: true }) ?? '';
+    s3 = { bucket, prefix: s3f.string('prefix', { allowEmpty: true }) ?? '', region: s3f.string('region') ?? 'us-east-1' };
+    if (endpoint) s3.endpoint = endpoint;
+    const accessKeyId = s3f.string('access_key_id');
+    if (accessKeyId) s3.accessKeyId = accessKeyId;
+    const secretAccessKey = s3f.string('secret_access_key');
+    if (secretAccessKey) s3.secretAccessKey = secretAccessKey;
+    const caCert = s3f.string('ca_cert');
+    if (caCert) s3.caCert = path.resolve(baseDir, caCert);
+    const forcePathStyle = s3f.bool('force_path_style');
+    if (forcePathStyle !== undefined) s3.forcePathStyle = forcePathStyle;
   }
-  const c = r.data;
+  if (problems.length > 0 || !sourceDirs || !ageRecipient) throw new ConfigError(`config: ${problems.join('; ')}`);
   let recipient: X25519Recipient;
   try {
-    recipient = X25519Recipient.parse(c.age_recipient);
+    recipient = X25519Recipient.parse(ageRecipient);
   } catch (e) {
     throw new ConfigError(`config: age_recipient: ${(e as Error).message}`, { cause: e });
   }
-  if (!c.s3 && !c.local_dir) throw new ConfigError('config: s3: required (or set the extension key local_dir)');
-  if (c.chunk_size < 64 * 1024 || c.chunk_size > 64 * 1024 * 1024) throw new ConfigError('config: chunk_size: must be between 64KiB and 64MiB');
-  if (c.blob_size_limit < c.chunk_size) throw new ConfigError('config: blob_size_limit: must be at least chunk_size');
-  if (c.pack_size < 1024 * 1024) throw new ConfigError('config: pack_size: must be at least 1MiB');
+  if (!s3 && !localDir) throw new ConfigError('config: s3: required (or set the extension key local_dir)');
+  if (chunkSize < 64 * 1024 || chunkSize > 64 * 1024 * 1024) throw new ConfigError('config: chunk_size: must be between 64KiB and 64MiB');
+  if (blobSizeLimit < chunkSize) throw new ConfigError('config: blob_size_limit: must be at least chunk_size');
+  if (packSize < 1024 * 1024) throw new ConfigError('config: pack_size: must be at least 1MiB');
   const resolve = (p: string): string => path.resolve(baseDir, p);
   const cfg: VaultConfig = {
-    sourceDirs: c.source_dirs.map(resolve),
-    exclude: c.exclude,
+    sourceDirs: sourceDirs.map(resolve),
+    exclude,
     ageRecipient: recipient,
-    backupIntervalMs: c.backup_interval,
-    fullScanIntervalMs: c.full_scan_interval,
-    minTimeBetweenRunMs: c.min_time_between_run,
-    indexPath: c.index_path ? resolve(c.index_path) : defaultIndexPath(),
-    chunkSize: c.chunk_size,
-    blobSizeLimit: c.blob_size_limit,
-    packSize: c.pack_size,
-    indexPrefix: c.index_prefix,
-    compressionLevel: c.compression_level,
+    backupIntervalMs: backupInterval,
+    fullScanIntervalMs: fullScanInterval,
+    minTimeBetweenRunMs: minTimeBetweenRun,
+    indexPath: indexPath ? resolve(indexPath) : defaultIndexPath(),
+    chunkSize,
+    blobSizeLimit,
+    packSize,
+    indexPrefix,
+    compressionLevel,
   };
-  if (c.local_dir) cfg.localDir = resolve(c.local_dir);
-  if (c.s3) {
-    cfg.s3 = { bucket: c.s3.bucket, prefix: c.s3.prefix, region: c.s3.region };
-    if (c.s3.endpoint) cfg.s3.endpoint = c.s3.endpoint;
-    if (c.s3.access_key_id) cfg.s3.accessKeyId = c.s3.access_key_id;
-    if (c.s3.secret_access_key) cfg.s3.secretAccessKey = c.s3.secret_access_key;
-    if (c.s3.ca_cert) cfg.s3.caCert = resolve(c.s3.ca_cert);
-    if (c.s3.force_path_style !== undefined) cfg.s3.forcePathStyle = c.s3.force_path_style;
-  }
+  if (localDir) cfg.localDir = resolve(localDir);
+  if (s3) cfg.s3 = s3;
   return cfg;
 }
 

@@ -12,7 +12,7 @@ import { ChunkCompressor, compressedBound } from '../zstd-raw.js';
 import type { FileJob, WorkerInit, WorkerPost } from './protocol.js';
 
 const init = workerData as WorkerInit;
-const READ = 1024 * 1024;
+const READ = 512 * 1024;
 // The chunker scans incrementally, so the buffer holds one unfinished chunk (< max) plus
 // one read; compaction moves only the unfinished chunk's bytes. It lives in the
 // chunker's WebAssembly memory, where the gear loop runs fastest.

@@ -2,7 +2,7 @@
  * A pool of chunk workers (one per core by default). Files are handed out as workers
  * become free; every message comes back through `onMessage` on the main thread, and
  * the consumer returns the chunk's ring space with `release()` once it is packed.
- * Memory per worker is fixed: its read buffer (2 x max chunk + 1 MiB), its ring
+ * Memory per worker is fixed: its read buffer (max chunk + 512 KiB), its ring
  * (one largest frame + RING_SLACK) and zstd's context.
  */
 import { existsSync } from 'node:fs';
@@ -34,7 +34,7 @@ interface Slot {
 }
 
 /** Ring space beyond one largest frame: lets a worker run ahead of the packer by about this much. */
-const RING_SLACK = 2 * 1024 * 1024;
+const RING_SLACK = 1024 * 1024;
 
 /** A worker may have further files queued behind its current one only while its backlog is below this. */
 const BACKLOG_BYTES = 2 * 1024 * 1024;
