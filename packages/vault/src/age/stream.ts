@@ -35,6 +35,7 @@ export function openSegment(key: Buffer, index: number, last: boolean, sealed: U
 export class StreamEncryptor {
   private readonly key: Buffer;
   private readonly pending = Buffer.allocUnsafe(SEGMENT);
+  private readonly nonce = Buffer.alloc(12);
   private pendingLen = 0;
   private index = 0;
   private finished = false;
@@ -73,7 +74,10 @@ export class StreamEncryptor {
     return out;
   }
   private seal(plain: Uint8Array, last: boolean, out: Buffer[]): void {
-    const c = createCipheriv('chacha20-poly1305', this.key, segmentNonce(this.index++, last), { authTagLength: 16 });
+    // createCipheriv copies the nonce, so one buffer serves every segment.
+    this.nonce.writeUIntBE(this.index++, 5, 6);
+    this.nonce[11] = last ? 1 : 0;
+    const c = createCipheriv('chacha20-poly1305', this.key, this.nonce, { authTagLength: 16 });
     const body = c.update(plain);
     c.final();
     if (body.length > 0) out.push(body);
