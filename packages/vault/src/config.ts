@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { X25519Recipient } from './age/index.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -57,8 +57,9 @@ export const DEFAULTS = {
 
 /**
  * Reads one mapping of the document, collecting problems (named by key) instead of
- * stopping at the first. Hand-written rather than zod: zod adds ~13 MB to the
- * backup process's RSS, which the vault's memory target cannot afford (docs/decisions/0009-vault-speed-and-memory.md).
+ * stopping at the first. Hand-written rather than zod (and YAML read with js-yaml
+ * rather than yaml): zod adds ~13 MB and yaml ~9 MB to the backup process's RSS,
+ * which the vault's memory target cannot afford (docs/decisions/0009-vault-speed-and-memory.md).
  */
 class Fields {
   constructor(
@@ -221,7 +222,8 @@ export function loadConfig(file: string): VaultConfig {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // YAML 1.2 core schema, like vaultik's Go parser: no timestamps or other implicit types.
+    doc = loadYaml(text, { schema: CORE_SCHEMA, filename: file });
   } catch (e) {
     throw new ConfigError(`config: ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }

@@ -10,7 +10,7 @@ import { gearScanModuleBytes } from '../src/gear-scan.js';
 import { ChunkCompressor, rawFrameSize, rawZstdFrame } from '../src/zstd-raw.js';
 import { ChunkPool } from '../src/pipeline/pool.js';
 import type { WorkerMessage } from '../src/pipeline/protocol.js';
-import { applyRetention, Chunker, chunkerParams, ConfigError, parseConfig, parseDuration, parseSize, X25519Identity } from '../src/index.js';
+import { applyRetention, Chunker, chunkerParams, ConfigError, loadConfig, parseConfig, parseDuration, parseSize, X25519Identity } from '../src/index.js';
 
 const recipient = X25519Identity.generate().recipient.toString();
 
@@ -70,6 +70,26 @@ describe('config', () => {
   ])('rejects %j naming the key', (doc, msg) => {
     expect(() => parseConfig(doc)).toThrow(ConfigError);
     expect(() => parseConfig(doc)).toThrow(msg);
+  });
+
+  it('reads a vaultik YAML file; bad YAML and duplicate keys are clear errors', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vault-cfg-'));
+    try {
+      const file = path.join(dir, 'vault.yaml');
+      writeFileSync(file, `# vaultik example\nsource_dirs:\n  - ./data\nexclude: ["*.log"]\nage_recipient: ${recipient}\ns3:\n  bucket: vaultik-data\n  prefix: host1/\nbackup_interval: 1h\nchunk_size: 10MB\nindex_prefix: index/\n`);
+      const cfg = loadConfig(file);
+      expect(cfg.sourceDirs).toEqual([path.join(dir, 'data')]);
+      expect(cfg.exclude).toEqual(['*.log']);
+      expect(cfg.chunkSize).toBe(10_000_000);
+      expect(cfg.s3).toMatchObject({ bucket: 'vaultik-data', prefix: 'host1/' });
+      writeFileSync(file, 'source_dirs: [unclosed\n');
+      expect(() => loadConfig(file)).toThrow(/config: .*vault\.yaml is not valid YAML/);
+      writeFileSync(file, `source_dirs: [/a]\nsource_dirs: [/b]\nage_recipient: ${recipient}\nlocal_dir: /r\n`);
+      expect(() => loadConfig(file)).toThrow(/not valid YAML: duplicated mapping key/);
+      expect(() => loadConfig(path.join(dir, 'missing.yaml'))).toThrow(/cannot read .*missing\.yaml: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('parses sizes and durations', () => {
