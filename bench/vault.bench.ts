@@ -1,7 +1,9 @@
 /**
  * `npm run bench:vault`: the vault engine against restic 0.14 on the same ~1 GB mixed
  * corpus, both to local directories, in the same run. Prints name=value lines.
- * Env: VAULT_BENCH_BYTES / VAULT_BENCH_FILES to shrink the corpus while iterating.
+ * Env: VAULT_BENCH_BYTES / VAULT_BENCH_FILES to shrink the corpus while iterating,
+ * VAULT_BENCH_DATA for where the corpus and repositories go (default .bench-data/),
+ * VAULT_BENCH_AGE_MB for the size of the age throughput sample (default 64).
  */
 import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +14,8 @@ import { ensureCorpus, modifyTenPercent, regularFiles, VAULT_CORPUS } from './li
 import { dirBytes, measure, type Measured } from './lib/vault-measure.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const data = path.join(root, '.bench-data');
+// VAULT_BENCH_DATA moves the corpus and the repositories elsewhere (the smoke test uses a temp dir).
+const data = process.env.VAULT_BENCH_DATA ?? path.join(root, '.bench-data');
 const work = path.join(data, 'vault-bench');
 const cli = path.join(root, 'packages', 'cli', 'dist', 'main.js');
 const out = (k: string, v: number | string): void => {
@@ -21,14 +24,14 @@ const out = (k: string, v: number | string): void => {
 const ratio = (a: number, b: number): number => a / b;
 
 /**
- * age encryption throughput of 64 MiB, best of 7 each (the machine is shared; the best
+ * age encryption throughput of 64 MiB (VAULT_BENCH_AGE_MB), best of 7 each (the machine is shared; the best
  * run is the least disturbed one): ours as the packer uses it
  * (streaming, ciphertext pieces handed on without concatenation) and one-shot
  * (`age.encrypt`, one output buffer), against typage's `Encrypter.encrypt`.
  */
 async function ageSpeed(): Promise<number> {
   const id = X25519Identity.generate();
-  const buf = Buffer.alloc(64 * 1024 * 1024, 7);
+  const buf = Buffer.alloc(Number(process.env.VAULT_BENCH_AGE_MB ?? 64) * 1024 * 1024, 7);
   const best = async (f: () => unknown): Promise<number> => {
     let min = Infinity;
     for (let i = 0; i < 7; i++) {
