@@ -127,6 +127,8 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     const logs = (await s.api.req('GET', `/api/jobs/${jobId}/logs`)).body.items.map((l: { payload: string }) => l.payload).join('\n');
     expect(logs).toContain(`recipient ${id.recipient.toString()}`);
     expect(logs).toMatch(/snapshot \S+ committed/);
+    // The host's vault projection (decision server-0008).
+    expect((await s.api.req('GET', `/api/hosts/${s.hostId}`)).body).toMatchObject({ last_vault_backup_at: job.finished_at, last_vault_backup_status: 'succeeded' });
 
     const snapId = String(job.stats.snapshot_id);
     const view = await eventually(async () => {
@@ -140,6 +142,7 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     const page = await s.api.req<string>('GET', `/hosts/${s.hostId}`);
     expect(page.status).toBe(200);
     expect(page.body).toContain(`data-vault-snapshot-id="${snapId}"`);
+    expect(page.body).toContain('<span id="host-last-vault-backup">last vault backup');
     expect(page.body).toMatch(/<span class="badge info plain"[^>]*>vault<\/span>/);
     expect(page.body).toContain(`restic-manager vault restore ${vaultDir} &#39;&#39; ${snapId} /srv/restore`);
     expect(page.body).toContain(id.recipient.toString());

@@ -106,6 +106,9 @@ export const HostView = z.object({
   current_job_id: z.string().nullable(),
   last_backup_at: z.string().nullable(),
   last_backup_status: z.enum(['succeeded', 'failed', 'cancelled']).nullable(),
+  /** The last vault backup (another target than the restic repository; decision server-0008). */
+  last_vault_backup_at: z.string().nullable(),
+  last_vault_backup_status: z.enum(['succeeded', 'failed', 'cancelled']).nullable(),
   repo_size_bytes: z.number().nullable(),
   snapshot_count: z.number().int().nullable(),
   open_alert_count: z.number().int(),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeAgent } from '@restic-manager/server';
+import { FakeAgent } from '@restic-manager/server';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 import type { HttpReceiver } from './helpers/receivers.js';
@@ -14,6 +14,7 @@ import { startHttpReceiver } from './helpers/receivers.js';
  */
 const HOUR = 3_600_000;
 const MIN = 60_000;
+const RECIPIENT = 'age1d6e0x5hfamz0hztz5qscux3m87f7lhd7kgalsgsr26k84mgt0e7s3ukm54';
 
 describe('alert triggers', () => {
   let h: Harness;
@@ -28,6 +29,27 @@ describe('alert triggers', () => {
     agents.push(e.agent);
     return e;
   };
+  /** A connected agent that announces 'vault', with a local vault target on its host. */
+  const vaultHost = async (name: string) => {
+    const { hostId, bearer } = await enrolledAgent(h, name);
+    const agent = new FakeAgent({ url: h.url, bearer, hostname: name, features: ['vault'] });
+    await agent.connect();
+    agents.push(agent);
+    expect((await h.admin.req('PUT', `/api/hosts/${hostId}/vault`, { storage: { type: 'local', path: '/srv/vault' }, age_recipient: RECIPIENT })).status).toBe(200);
+    return { agent, hostId };
+  };
+  /** Runs a job now and lets the agent finish it with `status`; returns the job id. */
+  const runJob = async (agent: FakeAgent, hostId: string, kind: string, args: Record<string, unknown>, status: 'succeeded' | 'failed', extra: { error?: string; error_kind?: string } = {}) => {
+    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind, args });
+    expect(run.status, run.text).toBe(202);
+    await agent.next('command.run');
+    const id = run.body.job.id as string;
+    agent.started(id, kind);
+    agent.finished(id, status, extra);
+    await eventually(async () => (await h.server.services.jobs.get(id)).status === status);
+    return id;
+  };
+  const openOnly = async (hostId: string, kind: string) => (await openAlerts(hostId, kind)).filter((a) => !a.resolved_at);
   const events = async (hostId: string, kind: string) => {
     await h.server.services.notifier.idle();
     return rx.requests.map((r) => JSON.parse(r.body) as { event: string; alert: { kind: string; host_id: string } })
@@ -148,6 +170,74 @@ describe('alert triggers', () => {
     await eventually(async () => (await h.server.services.jobs.get(jobId).catch(() => null))?.status === 'succeeded');
     await h.server.services.alertRules.tick();
     expect((await openAlerts(hostId, 'backup_overdue'))[0]?.resolved_at).toEqual(expect.any(String));
+    expect(await events(hostId, 'backup_overdue')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+
+  it('backup_failed from a vault backup: "vault backup job …", kept open by a restic success, resolved by a vault success', async () => {
+    const { agent, hostId } = await vaultHost('t-vault-backup');
+    const failed = await runJob(agent, hostId, 'vault_backup', { paths: ['/etc'] }, 'failed', { error: 'S3 answered 403', error_kind: 'failed' });
+    const [a] = await openOnly(hostId, 'backup_failed');
+    expect(a).toMatchObject({ severity: 'critical', message: `vault backup job ${failed} failed: failed` });
+    expect(await h.server.services.hosts.get(hostId)).toMatchObject({ last_vault_backup_status: 'failed', last_backup_at: null, open_alert_count: 1 });
+    await runJob(agent, hostId, 'backup', { paths: ['/srv'] }, 'succeeded'); // the restic repository is fine; the vault is not
+    expect((await openOnly(hostId, 'backup_failed')).map((x) => x.id)).toEqual([a!.id]);
+    await runJob(agent, hostId, 'vault_backup', { paths: ['/etc'] }, 'succeeded');
+    expect(await openOnly(hostId, 'backup_failed')).toEqual([]);
+    expect(await h.server.services.hosts.get(hostId)).toMatchObject({ last_vault_backup_status: 'succeeded', last_backup_status: 'succeeded', open_alert_count: 0 });
+    expect(await events(hostId, 'backup_failed')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+
+  it('backup_failed: when the target it names recovers while the other still fails, it is raised again about the other', async () => {
+    const { agent, hostId } = await vaultHost('t-both-fail');
+    const restic = await runJob(agent, hostId, 'backup', { paths: ['/srv'] }, 'failed', { error_kind: 'partial' });
+    const vault = await runJob(agent, hostId, 'vault_backup', { paths: ['/etc'] }, 'failed', { error_kind: 'lock_failed' });
+    expect((await openOnly(hostId, 'backup_failed')).map((x) => x.message)).toEqual([`backup job ${restic} failed: partial`]);
+    await runJob(agent, hostId, 'backup', { paths: ['/srv'] }, 'succeeded');
+    expect((await openOnly(hostId, 'backup_failed')).map((x) => x.message)).toEqual([`vault backup job ${vault} failed: lock_failed`]);
+    await runJob(agent, hostId, 'vault_backup', { paths: ['/etc'] }, 'succeeded');
+    expect(await openOnly(hostId, 'backup_failed')).toEqual([]);
+    expect(await events(hostId, 'backup_failed')).toEqual(['alert.raised', 'alert.resolved', 'alert.raised', 'alert.resolved']);
+  });
+
+  it('check_failed from a vault check: "vault check of …", not resolved by a passing restic check, resolved by a passing vault check', async () => {
+    const { agent, hostId } = await vaultHost('t-vault-check');
+    const job = await runJob(agent, hostId, 'vault_check', { read_data: false }, 'failed', { error: 'blob 3f2a… is missing\nmore', error_kind: 'failed' });
+    const [a] = await openOnly(hostId, 'check_failed');
+    expect(a).toMatchObject({ severity: 'critical', message: `vault check of t-vault-check failed (job ${job}): blob 3f2a… is missing` });
+    agent.send({ type: 'repo.stats', size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: new Date(clock).toISOString(), last_check_status: 'succeeded' });
+    await runJob(agent, hostId, 'check', {}, 'succeeded');
+    expect((await openOnly(hostId, 'check_failed')).map((x) => x.id)).toEqual([a!.id]);
+    await runJob(agent, hostId, 'vault_check', { read_data: false }, 'succeeded');
+    expect(await openOnly(hostId, 'check_failed')).toEqual([]);
+    expect(await events(hostId, 'check_failed')).toEqual(['alert.raised', 'alert.resolved']);
+  });
+
+  it('backup_overdue from a vault_backup schedule: its server-fired job waiting for an absent host is overdue; the successful vault backup resolves it', async () => {
+    const { agent, hostId } = await vaultHost('t-vault-overdue');
+    const t0 = clock;
+    const sched = await h.admin.req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'vault_backup', cron_expr: '0 * * * *', time_zone: 'UTC', paths: ['/etc'] });
+    expect(sched.status, sched.text).toBe(201);
+    await agent.close();
+    await eventually(async () => (await h.server.services.hosts.get(hostId)).status === 'offline');
+    clock = t0 + 3 * HOUR + MIN;
+    await h.server.services.maintenanceScheduler.tick(); // fires once; the job waits on the server
+    const queued = await eventually(async () => (await h.server.services.jobs.list({ host_id: hostId, kind: 'vault_backup' }, 'desc', 5, 0)).items[0]);
+    expect(queued).toMatchObject({ status: 'queued', schedule_id: sched.body.id });
+    await h.server.services.alertRules.tick();
+    const [a] = await openOnly(hostId, 'backup_overdue');
+    expect(a).toMatchObject({ severity: 'warning' });
+    expect(a!.message).toMatch(/^vault backup schedule "0 \* \* \* \*" of t-vault-overdue has not produced a successful vault backup since it was due at \S+ \(no success yet; threshold 2 h\)$/);
+
+    await agent.connect(); // hello dispatches the waiting job; it runs at the injected time
+    const cmd = (await agent.next('command.run')) as { job_id: string; kind: string };
+    expect(cmd).toMatchObject({ job_id: queued.id, kind: 'vault_backup' });
+    const at = new Date(clock).toISOString();
+    agent.send({ type: 'job.started', job_id: cmd.job_id, seq: 0, kind: 'vault_backup', started_at: at });
+    agent.send({ type: 'job.finished', job_id: cmd.job_id, seq: 1, status: 'succeeded', exit_code: 0, stats: null, error: null, error_kind: null, finished_at: at });
+    await eventually(async () => (await h.server.services.jobs.get(cmd.job_id)).status === 'succeeded');
+    await h.server.services.alertRules.tick();
+    expect(await openOnly(hostId, 'backup_overdue')).toEqual([]);
+    expect(await h.server.services.hosts.get(hostId)).toMatchObject({ last_vault_backup_at: at, last_vault_backup_status: 'succeeded' });
     expect(await events(hostId, 'backup_overdue')).toEqual(['alert.raised', 'alert.resolved']);
   });
 });

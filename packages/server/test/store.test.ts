@@ -38,6 +38,28 @@ describe('store migrations', () => {
     expect(s2.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     await s2.close();
   });
+
+  it('migration 0013 fills the last vault backup from the vault_backup jobs already stored', async () => {
+    const s = openStore(path.join(tmp(), 'db.sqlite'));
+    await migrate(s.db, '0012_trends');
+    const job = (id: string, host: string, kind: string, status: string, at: string | null) =>
+      sql`INSERT INTO jobs (id, host_id, kind, status, actor_kind, created_at, finished_at) VALUES (${id}, ${host}, ${kind}, ${status}, 'user', '2026-01-01T00:00:00.000Z', ${at})`.execute(s.db);
+    for (const id of ['v1', 'v2', 'r1']) await sql`INSERT INTO hosts (id, name, status, tags, created_at) VALUES (${id}, ${id}, 'offline', '[]', '2026-01-01T00:00:00.000Z')`.execute(s.db);
+    await job('a', 'v1', 'vault_backup', 'succeeded', '2026-01-02T00:00:00.000Z');
+    await job('b', 'v1', 'vault_backup', 'failed', '2026-01-03T00:00:00.000Z');
+    await job('c', 'v1', 'vault_backup', 'running', null);
+    await job('d', 'v1', 'backup', 'succeeded', '2026-01-04T00:00:00.000Z');
+    await job('e', 'v2', 'vault_backup', 'succeeded', '2026-01-05T00:00:00.000Z');
+    await job('f', 'r1', 'backup', 'succeeded', '2026-01-06T00:00:00.000Z');
+    expect(await migrate(s.db)).toEqual(['0013_vault_projections']);
+    const rows = await s.db.selectFrom('hosts').select(['id', 'last_vault_backup_at', 'last_vault_backup_status', 'last_backup_at']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: 'r1', last_vault_backup_at: null, last_vault_backup_status: null, last_backup_at: null },
+      { id: 'v1', last_vault_backup_at: '2026-01-03T00:00:00.000Z', last_vault_backup_status: 'failed', last_backup_at: null },
+      { id: 'v2', last_vault_backup_at: '2026-01-05T00:00:00.000Z', last_vault_backup_status: 'succeeded', last_backup_at: null },
+    ]);
+    await s.close();
+  });
 });
 
 // Group commit and the repositories run against SQLite and PostgreSQL in store-contract.test.ts.

@@ -4,6 +4,18 @@ import type { Db } from '../store/db.js';
 import { safeEqual } from '../crypto/tokens.js';
 import type { CidrList } from './net.js';
 
+/** The host columns the per-host gauges read. */
+interface HostFigures {
+  id: string;
+  name: string;
+  last_backup_at: string | null;
+  last_backup_status: string | null;
+  last_vault_backup_at: string | null;
+  last_vault_backup_status: string | null;
+  repo_size_bytes: number | null;
+  snapshot_count: number | null;
+}
+
 /**
  * Prometheus exposition (spec §14.4). Per-host gauges are read from the host projections at
  * scrape time; job durations are observed as job.finished frames arrive.
@@ -20,13 +32,13 @@ export class Metrics {
     const r = this.registry;
     // Process metrics (RSS, CPU, event-loop lag, GC) with the standard names.
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
-    const hostGauge = (name: string, help: string, pick: (h: { name: string; last_backup_at: string | null; last_backup_status: string | null; repo_size_bytes: number | null; snapshot_count: number | null; id: string }) => number | null) =>
+    const hostGauge = (name: string, help: string, pick: (h: HostFigures) => number | null) =>
       new Gauge({
         name, help, labelNames: ['host'], registers: [r],
         async collect() {
           this.reset();
           const online = agentsOnline();
-          for (const h of await db.selectFrom('hosts').select(['id', 'name', 'last_backup_at', 'last_backup_status', 'repo_size_bytes', 'snapshot_count']).execute()) {
+          for (const h of await db.selectFrom('hosts').select(['id', 'name', 'last_backup_at', 'last_backup_status', 'last_vault_backup_at', 'last_vault_backup_status', 'repo_size_bytes', 'snapshot_count']).execute()) {
             const v = name === 'restic_manager_agent_online' ? (online.has(h.id) ? 1 : 0) : pick(h);
             if (v != null) this.set({ host: h.name }, v);
           }
@@ -34,6 +46,9 @@ export class Metrics {
       });
     hostGauge('restic_manager_last_backup_timestamp_seconds', 'Finish time of the last backup', (h) => (h.last_backup_at ? Date.parse(h.last_backup_at) / 1000 : null));
     hostGauge('restic_manager_last_backup_status', 'Last backup status (1 = success, 0 = failure)', (h) => (h.last_backup_status == null ? null : h.last_backup_status === 'succeeded' ? 1 : 0));
+    // The vault target's pair (decision server-0008), named like §14.4's; absent for hosts without a vault backup.
+    hostGauge('restic_manager_last_vault_backup_timestamp_seconds', 'Finish time of the last vault backup', (h) => (h.last_vault_backup_at ? Date.parse(h.last_vault_backup_at) / 1000 : null));
+    hostGauge('restic_manager_last_vault_backup_status', 'Last vault backup status (1 = success, 0 = failure)', (h) => (h.last_vault_backup_status == null ? null : h.last_vault_backup_status === 'succeeded' ? 1 : 0));
     hostGauge('restic_manager_repo_size_bytes', 'Repository size in bytes', (h) => h.repo_size_bytes);
     hostGauge('restic_manager_snapshot_count', 'Snapshots in the repository', (h) => h.snapshot_count);
     hostGauge('restic_manager_agent_online', 'Agent connected (1) or not (0)', () => 0);

@@ -1,5 +1,13 @@
 import type { Db } from '../store/db.js';
 
+/** A finished job as the alert triggers quote it. */
+export interface SettledJob {
+  id: string;
+  status: string;
+  error: string | null;
+  error_kind: string | null;
+}
+
 /** Reads behind the periodic alert triggers (agent_offline, backup_overdue). SQL only. */
 export class AlertRuleRepository {
   constructor(private readonly db: Db) {}
@@ -17,6 +25,23 @@ export class AlertRuleRepository {
       .where('schedule_id', 'in', ids as string[]).where('status', '=', 'succeeded').groupBy('schedule_id').execute();
     for (const r of rows) if (r.schedule_id && r.last) out.set(r.schedule_id, String(r.last));
     return out;
+  }
+
+  /** The latest job of `kind` on a host that ended succeeded or failed (cancelled ones say nothing). */
+  lastSettledJob(hostId: string, kind: string): Promise<SettledJob | undefined> {
+    return this.db.selectFrom('jobs').select(['id', 'status', 'error', 'error_kind']).where('host_id', '=', hostId).where('kind', '=', kind)
+      .where('status', 'in', ['succeeded', 'failed']).where('finished_at', 'is not', null).orderBy('finished_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
+  }
+
+  /**
+   * Schedule ids with a job the agent has: running, or queued and already sent. A server-fired
+   * schedule's job that waits on the server for an offline host is not among them.
+   */
+  async withJobOnAgent(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.selectFrom('jobs').select('schedule_id').where('schedule_id', 'in', ids as string[])
+      .where((eb) => eb.or([eb('status', '=', 'running'), eb.and([eb('status', '=', 'queued'), eb('dispatched_at', 'is not', null)])])).execute();
+    return new Set(rows.map((r) => r.schedule_id).filter((s): s is string => !!s));
   }
 
   hostName(id: string): Promise<string | undefined> {

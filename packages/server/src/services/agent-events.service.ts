@@ -12,7 +12,7 @@ import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
-import type { FleetService } from './fleet.service.js';
+import { lastBackupPatch } from './backup-targets.js';
 import type { HostService } from './host.service.js';
 import type { JobHub } from './job-hub.js';
 import type { JobService } from './job.service.js';
@@ -30,7 +30,7 @@ const PROGRESS_PERSIST_MS = 1000;
  */
 export class AgentEventsService {
   private readonly lastProgressWrite = new Map<string, number>();
-  /** Alert triggers fed by agent frames (check_failed, repo_growth, agent_offline resolution). */
+  /** Alert triggers fed by agent frames (backup_failed, check_failed, repo_growth, agent_offline resolution). */
   rules: AlertRulesService | null = null;
   /** Set by createServices: answers to request frames, and the revocations retried on hello. */
   requests: AgentRequests | null = null;
@@ -47,7 +47,6 @@ export class AgentEventsService {
     private readonly hosts: HostService,
     private readonly jobs: JobService,
     private readonly schedules: ScheduleService,
-    private readonly fleet: FleetService,
   ) {}
 
   /** The host a bearer belongs to; null for unknown or revoked bearers. */
@@ -157,12 +156,9 @@ export class AgentEventsService {
     const fresh = await this.d.repos.hosts.findById(host.id);
     const patch: Parameters<typeof this.d.repos.hosts.update>[1] = {};
     if (fresh?.current_job_id === f.job_id) patch.current_job_id = null;
-    if (job.kind === 'backup') Object.assign(patch, { last_backup_at: f.finished_at, last_backup_status: f.status });
+    Object.assign(patch, lastBackupPatch(job.kind, f.finished_at, f.status));
     if ((job.kind === 'backup' || job.kind === 'init') && f.status === 'succeeded' && !fresh?.repo_initialised_at) patch.repo_initialised_at = f.finished_at;
     if (Object.keys(patch).length) await this.d.repos.hosts.update(host.id, patch);
-    if (job.kind === 'backup' && f.status !== 'cancelled') {
-      await this.fleet.setAlert(host.id, 'backup_failed', f.status === 'failed', `backup job ${f.job_id} failed: ${f.error_kind ?? 'failed'}`, 'critical');
-    }
     await this.rules?.jobFinished(host.id, job, f);
     await this.trend(() => this.trends?.recordBackup(job, f));
     this.hub.publish(f);

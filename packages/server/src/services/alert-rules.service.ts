@@ -8,6 +8,9 @@ import { iso } from './context.js';
 import { DomainError } from './errors.js';
 import type { FleetService } from './fleet.service.js';
 import { overdueSince } from './overdue.js';
+import { targetOfKind, targetOfMessage } from './backup-targets.js';
+import { SERVER_FIRED_VAULT_KINDS } from './maintenance-scheduler.js';
+import { TargetAlerts, failedJobMessage } from './target-alerts.js';
 
 /** Thresholds used until an admin saves others. */
 export const DEFAULT_ALERT_SETTINGS: Readonly<AlertSettings> = { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50 };
@@ -22,7 +25,6 @@ const bytes = (n: number): string => {
   }
   return `${i === 0 ? String(v) : v.toFixed(1)} ${u[i] ?? 'B'}`;
 };
-const firstLine = (s: string | null | undefined): string => (s ?? '').split('\n')[0]?.slice(0, 200) ?? '';
 
 /**
  * The alert triggers of spec §9 and their thresholds. Event-driven ones run as agent frames are
@@ -35,6 +37,7 @@ export class AlertRulesService {
   private readonly q: AlertRuleRepository;
   private readonly settingsRepo: NotificationRepository;
   private readonly schedules: MaintenanceRepository;
+  private readonly targets: TargetAlerts;
   private readonly startedAt: number;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
@@ -48,6 +51,7 @@ export class AlertRulesService {
     this.q = new AlertRuleRepository(d.db);
     this.settingsRepo = new NotificationRepository(d.db);
     this.schedules = new MaintenanceRepository(d.db);
+    this.targets = new TargetAlerts(fleet, d.repos.alerts, this.q);
     this.startedAt = d.now();
   }
 
@@ -68,13 +72,19 @@ export class AlertRulesService {
     return { ...to, updated_at: at };
   }
 
-  /** check_failed from a finished check job: raised when it failed, resolved when one succeeds. */
+  /**
+   * backup_failed from a finished backup or vault_backup job, check_failed from a check or
+   * vault_check job: raised when it failed, resolved when the same target succeeds
+   * (TargetAlerts). A cancelled job changes nothing.
+   */
   async jobFinished(hostId: string, job: { id: string; kind: string }, f: { status: string; error?: string | null; error_kind?: string | null }): Promise<void> {
-    if (job.kind !== 'check' || f.status === 'cancelled') return;
-    await this.safely('check_failed', async () => {
+    const target = targetOfKind(job.kind);
+    if (!target || f.status === 'cancelled') return;
+    const kind = job.kind.endsWith('backup') ? 'backup_failed' : 'check_failed';
+    await this.safely(kind, async () => {
       const name = (await this.q.hostName(hostId)) ?? hostId;
-      const why = firstLine(f.error) || f.error_kind || 'failed';
-      await this.fleet.setAlert(hostId, 'check_failed', f.status === 'failed', `repository check of ${name} failed (job ${job.id}): ${why}`, 'critical');
+      const message = failedJobMessage(kind, target, name, { id: job.id, status: f.status, error: f.error ?? null, error_kind: f.error_kind ?? null });
+      await this.targets.outcome(hostId, kind, target, f.status === 'failed', message);
     });
   }
 
@@ -87,7 +97,7 @@ export class AlertRulesService {
     await this.safely('repo.stats', async () => {
       const name = (await this.q.hostName(hostId)) ?? hostId;
       if (f.last_check_status) {
-        await this.fleet.setAlert(hostId, 'check_failed', f.last_check_status === 'failed', `repository check of ${name} reported errors${f.last_check_at ? ` at ${f.last_check_at}` : ''}`, 'critical');
+        await this.targets.outcome(hostId, 'check_failed', 'restic', f.last_check_status === 'failed', `repository check of ${name} reported errors${f.last_check_at ? ` at ${f.last_check_at}` : ''}`);
       }
       if (f.size_bytes == null) return;
       const { repo_growth_percent: pct } = await this.settings();
@@ -147,28 +157,41 @@ export class AlertRulesService {
   }
 
   /**
-   * A backup schedule is overdue when its first fire time after its last successful backup (or
-   * its last edit) lies more than `hours` in the past and no job of it is queued or running.
-   * One alert per host, naming the first overdue schedule; resolved when none is.
+   * A backup or vault_backup schedule is overdue when its first fire time after its last
+   * successful run (or its last edit) lies more than `hours` in the past and no job of it is
+   * busy: queued or running for a backup (the agent's own cron), on the agent for a vault backup
+   * (fired by the server, whose job waits on the server while the host is away — that is overdue).
+   * One alert per host, naming the first overdue schedule; resolved when none is. An open alert
+   * about one target whose schedules all caught up while the other's are late is raised anew.
    */
   private async overdue(hours: number): Promise<void> {
     const now = this.d.now();
-    const rows = await this.schedules.enabledSchedules(['backup']);
+    const rows = await this.schedules.enabledSchedules(['backup', 'vault_backup']);
     const ids = rows.map((r) => r.id);
-    const [ok, busy] = await Promise.all([this.q.lastSuccessPerSchedule(ids), this.schedules.busySchedules(ids)]);
-    const late = new Map<string, string>();
+    const [ok, queuedOrRunning, onAgent] = await Promise.all([this.q.lastSuccessPerSchedule(ids), this.schedules.busySchedules(ids), this.q.withJobOnAgent(ids)]);
+    const late = new Map<string, { message: string; targets: Set<string> }>();
     for (const s of rows) {
-      const missed = overdueSince(s, ok.get(s.id), busy.has(s.id), now, hours * 3_600_000);
-      if (missed && !late.has(s.host_id)) {
-        const name = (await this.q.hostName(s.host_id)) ?? s.host_id;
-        const last = ok.get(s.id);
-        late.set(s.host_id, `backup schedule "${s.cron_expr}" of ${name} has not produced a successful backup since it was due at ${missed.toISOString()} (${last ? `last success ${last}` : 'no success yet'}; threshold ${hours} h)`);
+      const vault = SERVER_FIRED_VAULT_KINDS.includes(s.kind);
+      const missed = overdueSince(s, ok.get(s.id), (vault ? onAgent : queuedOrRunning).has(s.id), now, hours * 3_600_000);
+      if (!missed) continue;
+      const entry = late.get(s.host_id);
+      if (entry) {
+        entry.targets.add(vault ? 'vault' : 'restic');
+        continue;
       }
+      const name = (await this.q.hostName(s.host_id)) ?? s.host_id;
+      const last = ok.get(s.id);
+      const what = vault ? 'vault backup' : 'backup';
+      late.set(s.host_id, {
+        targets: new Set([vault ? 'vault' : 'restic']),
+        message: `${what} schedule "${s.cron_expr}" of ${name} has not produced a successful ${what} since it was due at ${missed.toISOString()} (${last ? `last success ${last}` : 'no success yet'}; threshold ${hours} h)`,
+      });
     }
-    for (const [hostId, message] of late) await this.fleet.setAlert(hostId, 'backup_overdue', true, message, 'warning');
     for (const a of await this.d.repos.alerts.openByKind('backup_overdue')) {
-      if (a.host_id && !late.has(a.host_id)) await this.fleet.setAlert(a.host_id, 'backup_overdue', false, '');
+      const still = a.host_id ? late.get(a.host_id) : undefined;
+      if (a.host_id && !still?.targets.has(targetOfMessage(a.message))) await this.fleet.setAlert(a.host_id, 'backup_overdue', false, '');
     }
+    for (const [hostId, { message }] of late) await this.fleet.setAlert(hostId, 'backup_overdue', true, message, 'warning');
   }
 
   private async safely(what: string, fn: () => Promise<unknown>): Promise<void> {

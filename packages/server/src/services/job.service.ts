@@ -6,6 +6,7 @@ import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
+import { lastBackupPatch } from './backup-targets.js';
 import { DomainError, notFound } from './errors.js';
 import type { JobHub } from './job-hub.js';
 import { jobView } from './views.js';
@@ -141,7 +142,8 @@ export class JobService {
     if (!changed) return;
     const host = await this.d.repos.hosts.findById(job.host_id);
     if (host?.current_job_id === job.id) await this.d.repos.hosts.update(job.host_id, { current_job_id: null });
-    if (job.kind === 'backup') await this.d.repos.hosts.update(job.host_id, { last_backup_at: at, last_backup_status: status });
+    const last = lastBackupPatch(job.kind, at, status);
+    if (last) await this.d.repos.hosts.update(job.host_id, last);
     this.hub.publish(syntheticFinished({ ...job, status, finished_at: at, error, error_kind: errorKind }));
     this.ended(job);
   }

@@ -77,7 +77,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const browse = new SnapshotBrowseService(d, requests);
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance);
   jobs.restore = restore;
-  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, fleet);
+  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules);
   agentEvents.rules = alertRules;
   agentEvents.requests = requests;
   agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);

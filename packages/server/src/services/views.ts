@@ -28,6 +28,8 @@ export const hostView = (h: HostRow): HostView => ({
   current_job_id: h.current_job_id,
   last_backup_at: h.last_backup_at,
   last_backup_status: h.last_backup_status,
+  last_vault_backup_at: h.last_vault_backup_at,
+  last_vault_backup_status: h.last_vault_backup_status,
   repo_size_bytes: h.repo_size_bytes,
   snapshot_count: h.snapshot_count,
   open_alert_count: h.open_alert_count,

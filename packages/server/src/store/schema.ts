@@ -72,6 +72,9 @@ export interface HostsTable {
   agent_features: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0009: the last databases.report as JSON (no secrets); null = none yet. */
   discovered_databases: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0013: finish time and status of the last vault_backup job (decision server-0008). */
+  last_vault_backup_at: ColumnType<string | null, string | null | undefined, string | null>;
+  last_vault_backup_status: ColumnType<'succeeded' | 'failed' | 'cancelled' | null, 'succeeded' | 'failed' | 'cancelled' | null | undefined, 'succeeded' | 'failed' | 'cancelled' | null>;
 }
 
 export interface CredentialsTable {

@@ -191,7 +191,15 @@ function HostRow(props: { host: HostView; operate: boolean; serverVersion: strin
       </td>
       <td class="hide-sm"><HostStatusBadge status={h.status} /></td>
       <td class="nowrap">
-        <RelTime iso={h.last_backup_at} /> {h.last_backup_status ? <JobStatusBadge status={h.last_backup_status} /> : null}
+        {/* A host backed up only to its vault shows that backup, not "never" (decision server-0008). */}
+        {h.last_backup_at || !h.last_vault_backup_at ? (
+          <div><RelTime iso={h.last_backup_at} /> {h.last_backup_status ? <JobStatusBadge status={h.last_backup_status} /> : null}</div>
+        ) : null}
+        {h.last_vault_backup_at ? (
+          <div id={`host-vault-backup-${h.id}`}>
+            <span class="muted">vault</span> <RelTime iso={h.last_vault_backup_at} /> {h.last_vault_backup_status ? <JobStatusBadge status={h.last_vault_backup_status} /> : null}
+          </div>
+        ) : null}
       </td>
       <td class="num hide-sm">{fmtBytes(h.repo_size_bytes)}</td>
       <td class="num hide-sm">{fmtCount(h.snapshot_count)}</td>

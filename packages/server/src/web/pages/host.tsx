@@ -76,6 +76,11 @@ function HostFacts(props: { host: HostView; serverVersion: string; admin: boolea
           last backup <RelTime iso={h.last_backup_at} /> <JobStatusBadge status={h.last_backup_status} />
         </span>
       ) : null}
+      {h.last_vault_backup_status ? (
+        <span id="host-last-vault-backup">
+          last vault backup <RelTime iso={h.last_vault_backup_at} /> <JobStatusBadge status={h.last_vault_backup_status} />
+        </span>
+      ) : null}
       {h.tags.length ? <span><Tags tags={h.tags} /></span> : null}
     </span>
   );
