@@ -1,12 +1,18 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '@restic-manager/server';
+import type { RunningServer } from '@restic-manager/server';
 import { requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
+import { X25519Identity } from '@restic-manager/vault';
+import { ADMIN_PASSWORD, Api, eventually, runJobVia, waitJobVia } from './agent-harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const UNIT = path.join(root, 'deploy/systemd/restic-manager-agent.service');
@@ -57,8 +63,6 @@ describe('agent deployment files', () => {
 describe('the server serves the installer', () => {
   it('GET /install/install.sh returns this script with the server base URL filled in', async () => {
     const t = await tempDir('rm-serve-install-');
-    const { startServer } = await import('@restic-manager/server');
-    const { PassThrough } = await import('node:stream');
     const log = new PassThrough();
     log.resume();
     const server = await startServer({ listen: '127.0.0.1:0', dataDir: t.path, cookieSecure: false, adminPassword: 'serve-install-admin-1' }, { logStream: log, mountWeb: null });
@@ -76,57 +80,163 @@ describe('the server serves the installer', () => {
   });
 });
 
-describe.skipIf(process.getuid?.() !== 0)('install.sh end to end (into a temp prefix, service start skipped)', () => {
+/*
+ * install.sh end to end: the real server serves install.sh and the packed agent.tgz, install.sh
+ * installs it into a temp prefix with npm (every third-party package from the npm registry, into
+ * a fresh npm cache), enrolls with a real token, and the installed agent then runs jobs for the
+ * server. Twice: once as on a host where the vault's native modules install, once where their
+ * build fails (decision 0010).
+ *
+ * Native modules: prebuild-install first downloads a prebuilt binary from GitHub releases and
+ * only compiles (node-gyp) when that fails. This machine cannot reach GitHub, and compiling
+ * better-sqlite3 and zstd-napi takes ~3.5 min on 2 shared cores, so by default `mirror` stands
+ * in for GitHub through prebuild-install's documented per-package mirror setting
+ * (npm_config_<pkg>_binary_host): it serves the binaries the repository's own `npm ci` built
+ * (same package version, same Node.js ABI) under prebuild-install's release file names. With
+ * RM_E2E_AGENT_NATIVE_BUILD=1 there is no mirror: binaries come from GitHub or are compiled.
+ */
+const NATIVE_BUILD = process.env.RM_E2E_AGENT_NATIVE_BUILD === '1';
+const INSTALL_BUDGET_MS = NATIVE_BUILD ? 900_000 : 180_000;
+const NATIVES = [
+  { pkg: 'better-sqlite3', file: 'build/Release/better_sqlite3.node' },
+  { pkg: 'zstd-napi', file: 'build/Release/binding.node' },
+];
+const hostEnv = (pkg: string): string => `npm_config_${pkg.replace(/[^a-zA-Z0-9]/g, '_')}_binary_host`;
+
+interface Installed {
+  out: string;
+  ms: number;
+  hostId: string;
+  bin: string;
+  state: string;
+  repo: string;
+}
+
+describe.skipIf(process.getuid?.() !== 0 || !requireTool('restic').ok)('install.sh end to end (into a temp prefix, service start skipped)', () => {
   let t: TempDir;
-  let server: http.Server;
-  let url = '';
-  const enrollBodies: Record<string, unknown>[] = [];
+  let server: RunningServer;
+  let api: Api;
+  let mirror: http.Server;
+  let mirrorUrl = '';
+  const served: string[] = [];
+  const agents: ChildProcess[] = [];
+  let tgzBytes = 0;
+
   beforeAll(async () => {
     t = await tempDir('rm-install-');
     execFileSync(process.execPath, [path.join(root, 'packages/agent/scripts/pack.mjs'), t.path]);
-    server = http.createServer((req, res) => {
-      let b = '';
-      req.on('data', (c: Buffer) => (b += c.toString()));
-      req.on('end', () => {
-        if (req.url === '/install/agent.tgz') {
-          res.writeHead(200, { 'content-type': 'application/gzip' });
-          fs.createReadStream(path.join(t.path, 'agent.tgz')).pipe(res);
-          return;
-        }
-        enrollBodies.push(JSON.parse(b) as Record<string, unknown>);
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ host_id: 'host-install', bearer_token: 'install-bearer' }));
-      });
+    tgzBytes = fs.statSync(path.join(t.path, 'agent.tgz')).size;
+    const prebuilt = new Map<string, string>();
+    for (const n of NATIVES) {
+      const dir = path.join(root, 'node_modules', n.pkg);
+      const version = (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+      const tgz = path.join(t.path, `${n.pkg}-prebuilt.tar.gz`);
+      execFileSync('tar', ['czf', tgz, '-C', dir, n.file]);
+      prebuilt.set(`/prebuilt/${n.pkg}/v${version}/`, tgz);
+    }
+    mirror = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      const hit = [...prebuilt].find(([prefix]) => url.startsWith(prefix) && url.endsWith(`-${process.platform}-${process.arch}.tar.gz`));
+      served.push(`${hit ? 200 : 404} ${url}`);
+      if (!hit) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/gzip' });
+      fs.createReadStream(hit[1]).pipe(res);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => mirror.listen(0, '127.0.0.1', r));
+    mirrorUrl = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`;
+    const log = new PassThrough();
+    log.resume();
+    server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(t.path, 'server'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn', agentTarball: path.join(t.path, 'agent.tgz') }, { logStream: log, mountWeb: null });
+    api = new Api(server.url);
+    await api.login();
   });
   afterAll(async () => {
-    server.close();
-    await t.cleanup();
+    for (const a of agents) if (a.exitCode === null && a.signalCode === null) a.kill('SIGKILL');
+    mirror?.close();
+    await server?.close();
+    await t?.cleanup();
   });
 
-  it('installs the packed agent, enrolls with RM_TOKEN and drops the unit', async () => {
-    const script = fs.readFileSync(INSTALL, 'utf8').replaceAll('__RM_BASE_URL__', url);
-    const env = {
-      ...process.env, RM_TOKEN: 'install-token', RM_NO_START: '1',
-      RM_PREFIX: path.join(t.path, 'lib'), RM_BIN: path.join(t.path, 'bin/restic-manager-agent'),
-      RM_STATE_DIR: path.join(t.path, 'state'), RM_CONFIG_DIR: path.join(t.path, 'etc'), RM_UNIT: path.join(t.path, 'unit.service'),
-    };
+  /** Adds a host, then runs the server's install.sh for it as `curl … | sudo RM_TOKEN=… bash` does. */
+  async function install(name: string, env: Record<string, string>): Promise<Installed> {
+    const repo = path.join(t.path, name, 'repo');
+    const add = await api.req('POST', '/api/hosts', { name, repository: { url: repo, password: `${name}-repo-password-0a1b2c`, append_only: false } });
+    expect(add.status, JSON.stringify(add.body)).toBe(201);
+    const script = await (await fetch(`${server.url}/install/install.sh`)).text();
+    const dir = path.join(t.path, name);
+    const bin = path.join(dir, 'bin/restic-manager-agent');
+    const state = path.join(dir, 'state');
+    const started = Date.now();
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn('bash', ['-s'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const c = spawn('bash', ['-s'], {
+        env: {
+          ...process.env, RM_TOKEN: add.body.token as string, RM_NO_START: '1',
+          RM_PREFIX: path.join(dir, 'lib'), RM_BIN: bin, RM_STATE_DIR: state, RM_CONFIG_DIR: path.join(dir, 'etc'), RM_UNIT: path.join(dir, 'unit.service'),
+          npm_config_cache: path.join(t.path, 'npm-cache'), ...env,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
       c.stderr.on('data', (d: Buffer) => (out += d.toString()));
       c.on('close', (code) => resolve({ code, out }));
       c.stdin.end(script);
     });
+    const ms = Date.now() - started;
     expect(r.out).toContain('installed restic-manager-agent 0.1.0');
     expect(r.code, r.out).toBe(0);
-    expect(enrollBodies).toEqual([expect.objectContaining({ token: 'install-token' })]);
-    expect(fs.readFileSync(path.join(t.path, 'state/agent.yaml'), 'utf8')).toContain('host-install');
-    expect(fs.statSync(path.join(t.path, 'state')).mode & 0o777).toBe(0o700);
-    expect(fs.readFileSync(path.join(t.path, 'unit.service'), 'utf8')).toBe(fs.readFileSync(UNIT, 'utf8'));
-    const v = spawnSync(path.join(t.path, 'bin/restic-manager-agent'), ['version', '--json'], { encoding: 'utf8' });
-    expect(JSON.parse(v.stdout)).toMatchObject({ agent_version: '0.1.0' });
-  }, 180_000);
+    expect(fs.readFileSync(path.join(state, 'agent.yaml'), 'utf8')).toContain(add.body.host_id as string);
+    expect(fs.statSync(state).mode & 0o777).toBe(0o700);
+    expect(fs.readFileSync(path.join(dir, 'unit.service'), 'utf8')).toBe(fs.readFileSync(UNIT, 'utf8'));
+    return { out: r.out, ms, hostId: add.body.host_id as string, bin, state, repo };
+  }
+
+  /** Starts the installed agent's service loop and waits until the server sees it online. */
+  async function startAgent(a: Installed): Promise<() => string> {
+    const c = spawn(a.bin, ['run', '--state-dir', a.state], { env: { ...process.env, RM_AGENT_HEARTBEAT_MS: '1000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    agents.push(c);
+    let logs = '';
+    const add = (d: Buffer): void => void (logs = (logs + d.toString()).slice(-20_000));
+    c.stdout.on('data', add);
+    c.stderr.on('data', add);
+    await eventually(async () => (await api.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'online', 20_000, 'host online');
+    const init = await waitJobVia(api, await runJobVia(api, a.hostId, 'init'), 60_000);
+    expect(init.status, `${JSON.stringify(init)}\n${logs}`).toBe('succeeded');
+    return () => logs;
+  }
+
+  const version = (a: Installed): Record<string, unknown> =>
+    JSON.parse(spawnSync(a.bin, ['version', '--json'], { encoding: 'utf8' }).stdout) as Record<string, unknown>;
+
+  it('installs the packed agent with the vault engine, which then runs a vault backup from the server', async () => {
+    const mirrors = NATIVE_BUILD ? {} : Object.fromEntries(NATIVES.map((n) => [hostEnv(n.pkg), `${mirrorUrl}/prebuilt/${n.pkg}`]));
+    const a = await install('with-vault', mirrors);
+    console.info(`agent.tgz ${tgzBytes} bytes; install.sh with the vault engine: ${(a.ms / 1000).toFixed(1)} s (native binaries: ${NATIVE_BUILD ? 'GitHub or compiled' : served.join(', ')})`);
+    expect(a.out).toMatch(/vault engine available/);
+    expect(version(a)).toMatchObject({ agent_version: '0.1.0', vault_engine: 'available', vault_engine_error: null });
+    const logs = await startAgent(a);
+    const src = path.join(t.path, 'with-vault', 'src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'a.txt'), 'installed by install.sh\n'.repeat(1000));
+    const put = await api.req('PUT', `/api/hosts/${a.hostId}/vault`, { storage: { type: 'local', path: path.join(t.path, 'with-vault', 'vault') }, age_recipient: X25519Identity.generate().recipient.toString() });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const job = await waitJobVia(api, await runJobVia(api, a.hostId, 'vault_backup', { paths: [src] }), 120_000);
+    expect(job.status, `${JSON.stringify(job)}\n${logs()}`).toBe('succeeded');
+    await eventually(async () => (await api.req('GET', `/api/hosts/${a.hostId}/vault`)).body.snapshots.length === 1, 10_000, 'the vault snapshot on the host');
+  }, INSTALL_BUDGET_MS);
+
+  it('where the native modules cannot be built, still installs and runs restic jobs, and the server refuses vault jobs', async () => {
+    // No prebuilt binary (the mirror answers 404) and a build that fails: `make` is /bin/false.
+    const a = await install('without-vault', { MAKE: '/bin/false', ...Object.fromEntries(NATIVES.map((n) => [hostEnv(n.pkg), `${mirrorUrl}/missing/${n.pkg}`])) });
+    console.info(`install.sh where the native builds fail: ${(a.ms / 1000).toFixed(1)} s`);
+    expect(a.out).toMatch(/vault engine not installed: missing better-sqlite3, zstd-napi/);
+    expect(a.out).toMatch(/vault jobs are off on this host \(restic jobs work\)/);
+    expect(version(a)).toMatchObject({ vault_engine: 'not_installed', vault_engine_error: expect.stringMatching(/missing better-sqlite3, zstd-napi/) });
+    await startAgent(a); // runs restic `init` through the installed agent
+    const put = await api.req('PUT', `/api/hosts/${a.hostId}/vault`, { storage: { type: 'local', path: path.join(t.path, 'without-vault', 'vault') }, age_recipient: X25519Identity.generate().recipient.toString() });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const r = await api.req('POST', `/api/hosts/${a.hostId}/jobs`, { kind: 'vault_backup', args: { paths: [t.path] } });
+    expect(r.status).toBe(409);
+    expect(r.body.error.message).toMatch(/cannot run vault jobs \(it predates them or was installed without the vault engine\)/);
+  }, INSTALL_BUDGET_MS);
 });

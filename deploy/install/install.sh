@@ -79,10 +79,18 @@ case "$RM_AGENT_TGZ" in
   *) cp "$RM_AGENT_TGZ" "$tmp/agent.tgz" ;;
 esac
 mkdir -p "$PREFIX"
+# The vault engine's dependencies are optional (two are native modules: a prebuilt binary is
+# downloaded from GitHub, else compiled with make/g++/python3). When they fail, npm leaves them
+# out and the agent runs restic jobs without announcing "vault" (docs/agent.md "Vault engine").
 npm install --global --prefix "$PREFIX" --omit=dev --no-audit --no-fund --loglevel=error "$tmp/agent.tgz"
 mkdir -p "$(dirname "$BIN")"
 ln -sf "$PREFIX/bin/restic-manager-agent" "$BIN"
-say "installed $("$BIN" version)"
+version="$("$BIN" version)"
+say "installed $version"
+case "$version" in
+  *"vault engine available"*) ;;
+  *) say "vault jobs are off on this host (restic jobs work); to enable them install make, g++ and python3 (or allow downloads from github.com) and re-run" ;;
+esac
 
 # 4. enrollment
 install -d -m 0700 "$STATE_DIR" "$CONFIG_DIR"

@@ -14,7 +14,7 @@ function usage(): string {
 Commands:
   enroll         enroll this host with a server (one-time token)
   run            run the agent service loop
-  version        print versions (--json)
+  version        print versions and whether the vault engine works (--json)
   health-check   exit 0 when connected or within the reconnect budget
   dump-state     print the agent state as JSON (secrets redacted)
   discover-databases  list PostgreSQL/MariaDB servers and database containers (--json)

@@ -60,6 +60,12 @@ describe('restic-manager-agent CLI', () => {
     expect(JSON.parse(r.out)).toMatchObject({ agent_version: '0.1.0', protocol_version: 1 });
   });
 
+  it('version says whether the vault engine works here (loads it and runs its self-test)', () => {
+    const r = cli(['version', '--json']);
+    expect(JSON.parse(r.out)).toMatchObject({ vault_engine: 'available', vault_engine_error: null });
+    expect(cli(['version']).out).toMatch(/, vault engine available\)\n$/);
+  });
+
   it('unknown flags are usage errors', () => {
     const r = cli(['version', '--jsno']);
     expect(r.code).toBe(2);

@@ -91,7 +91,7 @@ describe('vault target API', () => {
     await req('PUT', `/api/hosts/${oldHostId}/vault`, { storage: { type: 'local', path: '/srv/v' }, age_recipient: RECIPIENT });
     const r = await req('POST', `/api/hosts/${oldHostId}/jobs`, { kind: 'vault_backup', args: { paths: ['/etc'] } });
     expect(r.status).toBe(409);
-    expect(r.body.error.message).toMatch(/cannot run vault jobs .*: upgrade it/);
+    expect(r.body.error.message).toMatch(/cannot run vault jobs .*: upgrade it, or see why with 'restic-manager-agent version' on the host$/);
     await req('DELETE', `/api/hosts/${oldHostId}/vault`);
     const none = await req('POST', `/api/hosts/${oldHostId}/jobs`, { kind: 'vault_check', args: {} });
     expect(none.status).toBe(409);

@@ -16,3 +16,4 @@ export { prune, PruneRefusedError, DEFAULT_GRACE_MS, type PruneOptions, type Pru
 export { check, type CheckOptions, type CheckResult, type CheckProblem } from './check.js';
 export { listSnapshots, type SnapshotListing } from './repo.js';
 export { applyRetention, type RetentionPolicy } from './retention.js';
+export { selfTest } from './self-test.js';

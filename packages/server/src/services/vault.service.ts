@@ -94,7 +94,7 @@ export class VaultService {
     if (!host) throw notFound('host', hostId);
     if (!(await this.d.repos.vaults.findByHost(hostId))) throw new DomainError('invalid_state', `host ${host.name} has no vault target: set one first (PUT /api/hosts/${hostId}/vault)`);
     if (host.last_seen_at && !agentRunsVault(host)) {
-      throw new DomainError('invalid_state', `the agent of ${host.name} (version ${host.agent_version ?? 'unknown'}) cannot run vault jobs (it predates them or was installed without the vault engine): upgrade it`);
+      throw new DomainError('invalid_state', `the agent of ${host.name} (version ${host.agent_version ?? 'unknown'}) cannot run vault jobs (it predates them or was installed without the vault engine): upgrade it, or see why with 'restic-manager-agent version' on the host`);
     }
   }
 
