@@ -319,14 +319,14 @@ export class JobRunner {
     }
   }
 
-  /** A vault_* job: the vault engine in-process (lazy), then the vault snapshot list. */
+  /** A vault_* job: the vault engine in a process of its own (vault-process.ts), then the vault snapshot list. */
   private async runVault(e: Entry): Promise<void> {
     const { events, req } = e;
     this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
     let outcome: Outcome;
     try {
-      const { runVaultJob } = await import('./vault-run.js');
-      const r = await runVaultJob({
+      const { runVaultJobInProcess } = await import('./vault-process.js');
+      const r = await runVaultJobInProcess({
         kind: req.kind, args: e.args, target: req.vault, signal: e.abort.signal,
         indexDir: this.deps.vaultDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'vault'),
         line: (stream, text) => events.line(stream, this.redact(text, e.secrets)),

@@ -1,8 +1,9 @@
 /**
- * Runs one vault_* job through @restic-manager/vault (docs/vault.md "Fleet"). Loaded lazily by
- * the runner on the first vault job, so an idle agent never loads the vault engine (decision
- * 0006). The target (storage, age recipient, S3 keys) arrives in `command.run.vault` and lives
- * in memory for this job only; S3 keys go to the S3 client in-process, never to argv, env or disk.
+ * Runs one vault_* job through @restic-manager/vault (docs/vault.md "Fleet"), inside the vault
+ * job process (vault-process.ts), so the agent itself never loads the vault engine (decision
+ * 0006). The target (storage, age recipient, S3 keys) arrives in `command.run.vault`, reaches
+ * this process over the IPC channel and lives in memory for this job only; S3 keys go to the S3
+ * client, never to argv, env or disk.
  * Never throws: every failure is an Outcome.
  */
 import { mkdir } from 'node:fs/promises';
