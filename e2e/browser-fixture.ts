@@ -59,6 +59,8 @@ export interface UiSuite extends BrowserFixture {
   readonly url: string;
   /** The file-scoped session signed in before the first test (unless `signIn: false`). */
   readonly admin: Session;
+  /** Adds a host (not enrolled) whose append-only REST repository is on a closed loopback port; resolves with its id. */
+  addHost(name: string): Promise<string>;
 }
 
 export interface UiSuiteOptions {
@@ -244,6 +246,10 @@ export function useUiSuite(opts: UiSuiteOptions = {}): UiSuite {
     },
     get admin() {
       return setUp('the signed-in admin session', admin);
+    },
+    async addHost(name) {
+      const repository = { url: `rest:http://127.0.0.1:9/${name}/`, append_only: true };
+      return (await setUp('the server', server).services.hosts.addHost({ kind: 'system' }, { name, tags: [], repository })).host_id;
     },
   };
 }

@@ -90,7 +90,7 @@ describeInChromium('web UI in Chromium: notification channels and alert rules', 
 
   it('lists alerts with kind, severity, host and times, filtered by kind and open/resolved', async () => {
     const svc = fx.server.services;
-    const { host_id: hostId } = await svc.hosts.addHost({ kind: 'system' }, { name: 'alerty', tags: [], repository: { url: 'rest:http://127.0.0.1:9/alerty/', append_only: true } });
+    const hostId = await fx.addHost('alerty');
     await svc.fleet.setAlert(hostId, 'repo_growth', true, 'repository of alerty grew 80%', 'warning');
     await svc.fleet.setAlert(hostId, 'check_failed', true, 'repository check of alerty failed', 'critical');
     await svc.fleet.setAlert(hostId, 'check_failed', false, '');

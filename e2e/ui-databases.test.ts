@@ -12,8 +12,7 @@ describeInChromium('web UI in Chromium: databases on a backup schedule', { timeo
   const PW = 'ui-db-pw-MARKER-8e21';
 
   beforeAll(async () => {
-    const added = await fx.server.services.hosts.addHost({ kind: 'system' }, { name: 'db01', tags: [], repository: { url: 'rest:http://127.0.0.1:9/db01/', append_only: true } });
-    hostId = added.host_id;
+    hostId = await fx.addHost('db01');
   });
 
   it('saves a databases-only backup schedule, keeps the password on edit and never shows it', async () => {

@@ -13,8 +13,7 @@ describeInChromium('web UI in Chromium: schedule editor', { timeout: 90_000 }, (
   let hostId = '';
 
   beforeAll(async () => {
-    const added = await fx.server.services.hosts.addHost({ kind: 'system' }, { name: 'sched01', tags: [], repository: { url: 'rest:http://127.0.0.1:9/sched01/', append_only: true } });
-    hostId = added.host_id;
+    hostId = await fx.addHost('sched01');
   });
 
   it('previews a cron expression as you type: description and the next five runs, or the error', async () => {
