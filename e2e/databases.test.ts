@@ -5,10 +5,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMariadb, findPostgres, startMariadb, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
-import type { Browser } from 'playwright-core';
 import type { LocalStack } from './local-stack.js';
 import { ADMIN_PASSWORD } from './local-stack.js';
-import { chromiumCheck, launchBrowser, signIn } from './ui-harness.js';
+import { describeInChromium, useBrowser } from './browser-fixture.js';
 import { startDockerFixture } from '../packages/agent/test/fixtures/docker-server.js';
 import { PG_PASSWORD } from '../packages/agent/test/fixtures/docker-api.js';
 import { eventually, LOCAL_REPO_PASSWORD, localStackTools, startLocalStack } from './local-stack.js';
@@ -164,15 +163,11 @@ describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_d
     }
   });
 
-  describe.skipIf(!chromiumCheck.ok)('host page "Run now" → "Dump a database" in Chromium', () => {
-    let browser: Browser;
-    beforeAll(async () => {
-      browser = await launchBrowser();
-    });
-    afterAll(async () => browser?.close());
+  describeInChromium('host page "Run now" → "Dump a database" in Chromium', {}, () => {
+    const fx = useBrowser(() => s.server.url);
 
     it('dumps only the database when the paths are cleared; a bad port is named next to its field', async () => {
-      const { page, pageErrors } = await signIn(browser, s.server.url, 'admin', ADMIN_PASSWORD);
+      const { page, pageErrors } = await fx.open({ as: { username: 'admin', password: ADMIN_PASSWORD } });
       // the schedule editor lists what the agent discovered
       await page.goto(`/hosts/${s.hostId}/schedules`);
       expect(await page.textContent('#discovered-databases')).toContain('postgres in container shop-db-1 (postgres:16-alpine), user shop, database shop, password in $POSTGRES_PASSWORD');

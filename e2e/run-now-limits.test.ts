@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from './local-stack.js';
 import { ADMIN_PASSWORD, localStackTools, startLocalStack } from './local-stack.js';
-import { chromiumCheck, launchBrowser, signIn } from './ui-harness.js';
+import { describeInChromium, useBrowser } from './browser-fixture.js';
 
 /*
  * Bandwidth limits on run-now (spec §14.2): the API body's limits travel in command.run to the
@@ -58,15 +57,11 @@ describe.skipIf(localStackTools.length > 0)('run-now bandwidth limits through th
     expect(s.argv().length).toBe(before);
   });
 
-  describe.skipIf(!chromiumCheck.ok)('host page "Run now" in Chromium', () => {
-    let browser: Browser;
-    beforeAll(async () => {
-      browser = await launchBrowser();
-    });
-    afterAll(async () => browser?.close());
+  describeInChromium('host page "Run now" in Chromium', {}, () => {
+    const fx = useBrowser(() => s.server.url);
 
     it('sets the limits from the Bandwidth limits disclosure; a bad value opens it and names the field', async () => {
-      const { page, pageErrors } = await signIn(browser, s.server.url, 'admin', ADMIN_PASSWORD);
+      const { page, pageErrors } = await fx.open({ as: { username: 'admin', password: ADMIN_PASSWORD } });
       await page.goto(`/hosts/${s.hostId}`);
       expect(await page.isVisible('#f-args\\.limit_upload_kbps')).toBe(false);
       await page.fill('#f-args\\.paths', src);

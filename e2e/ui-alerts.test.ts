@@ -1,9 +1,7 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { SmtpReceiver } from '../packages/server/test/helpers/receivers.js';
 import { startSmtpReceiver } from '../packages/server/test/helpers/receivers.js';
-import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+import { describeInChromium, shot, useUiSuite } from './browser-fixture.js';
 
 /*
  * Settings → Notification channels in real Chromium: an admin adds an e-mail channel pointed at
@@ -13,27 +11,17 @@ import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServ
  */
 const SMTP_PASSWORD = 'ui-smtp-password-never-shown';
 
-describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: notification channels and alert rules', { timeout: 90_000 }, () => {
-  let ui: UiServer;
-  let browser: Browser;
-  let admin: Session;
+describeInChromium('web UI in Chromium: notification channels and alert rules', { timeout: 90_000 }, () => {
+  const fx = useUiSuite();
   let smtp: SmtpReceiver;
 
   beforeAll(async () => {
-    if (!chromiumCheck.ok) console.warn(`skipping the notification channels browser test: ${chromiumCheck.reason}`);
-    ui = await startUiServer();
     smtp = await startSmtpReceiver('rm-alerts', SMTP_PASSWORD);
-    browser = await launchBrowser();
-    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await ui?.stop();
-    await smtp?.close();
+    fx.defer('close the SMTP receiver', () => smtp.close());
   });
 
   it('adds an e-mail channel (field error for a bad port first), Send test shows a success toast and the mail arrives', async () => {
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto('/settings');
     await page.selectOption('#f-type', 'email');
     await page.locator('[name="config.host"]').waitFor();
@@ -69,11 +57,11 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: notification channels an
     expect(smtp.mails[0]!.to).toEqual(['ops@example.org', 'oncall@example.org']);
     await expect.poll(() => page.locator('#channels tbody tr', { hasText: 'On-call mail' }).textContent()).toContain('delivered');
     await shot(page, 'settings-notifications');
-    expect(admin.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
   });
 
   it('shows the real SMTP error of a wrong password as a toast and in the row, without the password', async () => {
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto('/settings');
     await page.locator('#channels tbody tr', { hasText: 'On-call mail' }).locator('button:has-text("Edit")').click();
     await page.locator('#channel-form h3', { hasText: 'Edit' }).waitFor();
@@ -89,7 +77,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: notification channels an
   });
 
   it('saves alert rules with a toast and rejects a bad threshold next to its field', async () => {
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto('/settings');
     await page.fill('#f-agent_offline_minutes', '0');
     await page.click('#alert-rules button[type=submit]');
@@ -97,16 +85,16 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: notification channels an
     await page.fill('#f-agent_offline_minutes', '30');
     await page.click('#alert-rules button[type=submit]');
     await page.locator('.toast[data-kind="ok"]', { hasText: 'Alert rules saved' }).waitFor();
-    expect((await ui.server.services.alertRules.settings()).agent_offline_minutes).toBe(30);
+    expect((await fx.server.services.alertRules.settings()).agent_offline_minutes).toBe(30);
   });
 
   it('lists alerts with kind, severity, host and times, filtered by kind and open/resolved', async () => {
-    const svc = ui.server.services;
-    const { host_id: hostId } = await svc.hosts.addHost({ kind: 'system' }, { name: 'alerty', tags: [], repository: { url: 'rest:http://127.0.0.1:9/alerty/', append_only: true } });
+    const svc = fx.server.services;
+    const hostId = await fx.addHost('alerty');
     await svc.fleet.setAlert(hostId, 'repo_growth', true, 'repository of alerty grew 80%', 'warning');
     await svc.fleet.setAlert(hostId, 'check_failed', true, 'repository check of alerty failed', 'critical');
     await svc.fleet.setAlert(hostId, 'check_failed', false, '');
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto('/alerts');
     expect(await page.textContent('#alerts')).toContain('repository of alerty grew 80%');
     await page.selectOption('#f-alert-kind', 'check_failed');
@@ -117,6 +105,6 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: notification channels an
     expect(await row.textContent()).toContain('critical');
     expect(await row.textContent()).toContain('alerty');
     expect(await row.textContent()).toContain('resolved');
-    expect(admin.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
   });
 });

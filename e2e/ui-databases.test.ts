@@ -1,36 +1,23 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeInChromium, shot, useUiSuite } from './browser-fixture.js';
 
 /*
  * The schedule editor's Databases section in real Chromium (docs/databases.md): a backup schedule
  * with only a database is saved, listed, edited without retyping the password (kept), and the
  * password never comes back to the browser; a bad port is refused next to its field.
  */
-describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: databases on a backup schedule', { timeout: 90_000 }, () => {
-  let ui: UiServer;
-  let browser: Browser;
-  let admin: Session;
+describeInChromium('web UI in Chromium: databases on a backup schedule', { timeout: 90_000 }, () => {
+  const fx = useUiSuite();
   let hostId = '';
   const PW = 'ui-db-pw-MARKER-8e21';
 
   beforeAll(async () => {
-    if (!chromiumCheck.ok) console.warn(`skipping the databases editor test: ${chromiumCheck.reason}`);
-    ui = await startUiServer();
-    const added = await ui.server.services.hosts.addHost({ kind: 'system' }, { name: 'db01', tags: [], repository: { url: 'rest:http://127.0.0.1:9/db01/', append_only: true } });
-    hostId = added.host_id;
-    browser = await launchBrowser();
-    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await ui?.stop();
+    hostId = await fx.addHost('db01');
   });
 
   it('saves a databases-only backup schedule, keeps the password on edit and never shows it', async () => {
-    const page = admin.page;
-    const svc = ui.server.services;
+    const page = fx.admin.page;
+    const svc = fx.server.services;
     await page.goto(`/hosts/${hostId}/schedules`);
     await page.selectOption('#f-kind', 'backup');
     await page.fill('#f-cron_expr', '0 2 * * *');
@@ -77,6 +64,6 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: databases on a backup sc
     await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
     expect((await svc.schedules.list(hostId)).items[0]?.databases).toHaveLength(1);
     expect(await page.content()).not.toContain(PW);
-    expect(admin.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
   });
 });

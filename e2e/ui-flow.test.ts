@@ -1,50 +1,36 @@
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCorpus, startRestServer, tempDir } from '@restic-manager/testkit';
+import { beforeAll, expect, it } from 'vitest';
+import { makeCorpus, startRestServer } from '@restic-manager/testkit';
 import type { RestServer, TempDir } from '@restic-manager/testkit';
-import type { AgentProcess, Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, enrollAgent, launchBrowser, rcloneCheck, resticCheck, runAgent, shot, signIn, startUiServer } from './ui-harness.js';
+import type { Session } from './browser-fixture.js';
+import { ADMIN, describeInChromium, reasons, shot, useUiSuite } from './browser-fixture.js';
+import { enrollAgent, rcloneCheck, resticCheck, runAgent } from './ui-harness.js';
 
 /*
  * The operator's path through the web UI in real Chromium, against a real server, a real
  * agent process running real restic, and a real `rclone serve restic` REST server.
  */
 
-const missing = [chromiumCheck, resticCheck, rcloneCheck].filter((c) => !c.ok);
-for (const m of missing) console.warn(`skipping the browser flow: ${m.reason}`);
-
-describe.skipIf(missing.length > 0)('web UI in Chromium: add host → enroll → Run now → live log → snapshot', { timeout: 120_000 }, () => {
-  let ui: UiServer;
+describeInChromium('web UI in Chromium: add host → enroll → Run now → live log → snapshot', { timeout: 120_000, missing: reasons(resticCheck, rcloneCheck) }, () => {
+  // signed in by the first test, which checks the sign-in form itself
+  const fx = useUiSuite({ signIn: false });
   let rest: RestServer;
-  let browser: Browser;
   let admin: Session;
   let work: TempDir;
-  let agent: AgentProcess | undefined;
   let hostId = '';
   const REST_USER = 'web01';
   const REST_PASS = 'rest-password-for-web01';
 
   beforeAll(async () => {
-    work = await tempDir('rm-ui-flow-');
+    work = await fx.tempDir('rm-ui-flow-');
     // big enough that the backup outlives the redirect + WebSocket connect, small enough to be quick
     await makeCorpus(path.join(work.path, 'data'), { files: 120, totalBytes: 16_000_000, seed: 'ui-flow' });
     rest = await startRestServer({ users: { [REST_USER]: REST_PASS }, appendOnly: true, privateRepos: true });
-    ui = await startUiServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await agent?.stop();
-    await browser?.close();
-    await ui?.stop();
-    await rest?.stop();
-    await work?.cleanup();
+    fx.defer('stop the REST server', () => rest.stop());
   });
 
   it('signs in; a wrong password gets the generic message', async () => {
-    const ctx = await browser.newContext({ baseURL: ui.url, viewport: { width: 1440, height: 900 } });
-    const page = await ctx.newPage();
+    const { page } = await fx.open();
     await page.goto('/');
     expect(new URL(page.url()).pathname).toBe('/login');
     await shot(page, 'login');
@@ -52,8 +38,7 @@ describe.skipIf(missing.length > 0)('web UI in Chromium: add host → enroll →
     await page.fill('#f-password', 'not-the-password');
     await page.click('button[type=submit]');
     await expect.poll(() => page.textContent('#login-error')).toContain('Invalid username or password');
-    await ctx.close();
-    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
+    admin = await fx.open({ as: ADMIN, scope: 'file' });
     expect(new URL(admin.page.url()).pathname).toBe('/');
   });
 
@@ -79,9 +64,10 @@ describe.skipIf(missing.length > 0)('web UI in Chromium: add host → enroll →
     const { page } = admin;
     const token = (await page.textContent('#enroll-token'))?.trim() ?? '';
     const state = path.join(work.path, 'agent-state');
-    const r = await enrollAgent(ui.url, token, state);
+    const r = await enrollAgent(fx.url, token, state);
     expect(r.code, r.output).toBe(0);
-    agent = runAgent(state);
+    const agent = runAgent(state);
+    fx.defer('stop the agent', () => agent.stop());
     await page.waitForSelector('#enroll-watch[data-enrolled="true"]', { timeout: 20_000 });
     hostId = (await page.locator('#enroll-watch a').getAttribute('href'))?.split('/').pop() ?? '';
     expect(hostId).not.toBe('');

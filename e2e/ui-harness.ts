@@ -1,20 +1,15 @@
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startServer } from '@restic-manager/server';
-import type { RunningServer } from '@restic-manager/server';
-import { requireTool, tempDir } from '@restic-manager/testkit';
-import type { TempDir } from '@restic-manager/testkit';
+import { requireTool } from '@restic-manager/testkit';
 
 /*
- * Shared set-up for the browser suites (e2e/ui-*.test.ts): a real server on loopback, Debian's
- * Chromium driven by playwright-core with a fresh profile, real agent processes from
- * packages/agent/dist, and screenshots into docs/screenshots/.
+ * What the browser suites (e2e/ui-*.test.ts) share besides the fixture (e2e/browser-fixture.ts,
+ * which owns Chromium, the server, sessions and screenshots): paths, the admin password, the
+ * tool checks, and real agent processes from packages/agent/dist.
  */
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,66 +22,6 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumCheck = requireTool('chromium');
 export const resticCheck = requireTool('restic');
 export const rcloneCheck = requireTool('rclone');
-
-export interface UiServer {
-  server: RunningServer;
-  url: string;
-  dir: TempDir;
-  stop(): Promise<void>;
-}
-
-export async function startUiServer(): Promise<UiServer> {
-  const dir = await tempDir('rm-ui-');
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(dir.path, 'data'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn' });
-  return {
-    server,
-    url: server.url,
-    dir,
-    async stop() {
-      await server.close();
-      await dir.cleanup();
-    },
-  };
-}
-
-/** Chromium with a fresh, throw-away profile (launch + new context = no state on disk shared with anything). */
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-}
-
-export interface Session {
-  context: BrowserContext;
-  page: Page;
-  /** Browser-side errors seen so far: uncaught exceptions and console errors (e.g. CSP violations). */
-  pageErrors: string[];
-}
-
-export async function signIn(browser: Browser, baseUrl: string, username: string, password: string, viewport = { width: 1440, height: 900 }): Promise<Session> {
-  const context = await browser.newContext({ viewport, baseURL: baseUrl });
-  const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  // CSP violations and script errors land here; failed HTTP responses are expected in error tests
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/^(Failed to load resource|Response Status Error Code)/.test(m.text())) pageErrors.push(m.text());
-  });
-  await page.goto('/login');
-  await page.fill('#f-username', username);
-  await page.fill('#f-password', password);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
-  return { context, page, pageErrors };
-}
-
-/** Full-page screenshot to SHOTS/<name>.png. */
-export async function shot(page: Page, name: string, fullPage = true): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  // from the top: a full-page shot of a scrolled page draws the sticky top bar mid-page
-  await page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove()); window.scrollTo(0, 0)");
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
-}
 
 export interface AgentProcess {
   child: ChildProcess;

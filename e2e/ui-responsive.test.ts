@@ -1,11 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, expect, it } from 'vitest';
 import { seedFleet } from '../bench/lib/ui-seed.js';
 import { seedTrends } from '../bench/lib/trend-seed.js';
-import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, SHOTS, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+import { describeInChromium, shot, shotOf, useUiSuite } from './browser-fixture.js';
 
 /*
  * Every main page at a phone width (390 px) and a desktop width (1440 px) in real Chromium:
@@ -14,10 +11,6 @@ import { ADMIN_PASSWORD, SHOTS, chromiumCheck, launchBrowser, shot, signIn, star
  * a notification channel and a database-backed schedule through the server's services.
  */
 
-const shotPath = (name: string): string => {
-  mkdirSync(SHOTS, { recursive: true });
-  return path.join(SHOTS, `${name}.png`);
-};
 const RECIPIENT = 'age1d6e0x5hfamz0hztz5qscux3m87f7lhd7kgalsgsr26k84mgt0e7s3ukm54';
 
 interface PageCase {
@@ -64,26 +57,20 @@ async function focusRing(page: Page, selector: string): Promise<{ visible: boole
   return page.evaluate<{ visible: boolean; outline: string }>(FOCUS_JS);
 }
 
-describe.skipIf(!chromiumCheck.ok)('every page fits a phone and a 27" screen', { timeout: 180_000 }, () => {
-  let ui: UiServer;
-  let browser: Browser;
-  let admin: Session;
+describeInChromium('every page fits a phone and a 27" screen', { timeout: 180_000 }, () => {
+  const fx = useUiSuite();
   let cases: PageCase[] = [];
 
   beforeAll(async () => {
-    if (!chromiumCheck.ok) console.warn(`skipping: ${chromiumCheck.reason}`);
-    ui = await startUiServer();
-    const { hostIds, jobIds } = await seedFleet(ui.server.db, { hosts: 8, jobs: 120, snapshotsPerHost: 12, alerts: 6 });
-    const host = await ui.server.db.selectFrom('hosts').select(['id']).where('enrolled_at', 'is not', null).where('id', 'in', hostIds).executeTakeFirstOrThrow();
+    const { hostIds, jobIds } = await seedFleet(fx.server.db, { hosts: 8, jobs: 120, snapshotsPerHost: 12, alerts: 6 });
+    const host = await fx.server.db.selectFrom('hosts').select(['id']).where('enrolled_at', 'is not', null).where('id', 'in', hostIds).executeTakeFirstOrThrow();
     const hostId = host.id;
-    await seedTrends(ui.server.db, hostId, { days: 10, hourlyDays: 2 });
-    const svc = ui.server.services;
+    await seedTrends(fx.server.db, hostId, { days: 10, hourlyDays: 2 });
+    const svc = fx.server.services;
     await svc.vaults.set({ kind: 'system' }, hostId, { storage: { type: 'local', path: '/srv/vault' }, age_recipient: RECIPIENT });
-    const snap = await ui.server.db.selectFrom('snapshots').select('id').where('host_id', '=', hostId).executeTakeFirstOrThrow();
-    const running = await ui.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirst();
+    const snap = await fx.server.db.selectFrom('snapshots').select('id').where('host_id', '=', hostId).executeTakeFirstOrThrow();
+    const running = await fx.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirst();
     const jobId = running?.id ?? jobIds[0] ?? '';
-    browser = await launchBrowser();
-    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
     cases = [
       { name: 'dashboard', path: '/', focus: '#f-status' },
       { name: 'add host', path: '/hosts/new', focus: '#f-name' },
@@ -103,35 +90,24 @@ describe.skipIf(!chromiumCheck.ok)('every page fits a phone and a 27" screen', {
   });
 
   it('the pages added today in the dark theme (screenshots)', async () => {
-    const dark = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', baseURL: ui.url });
-    await dark.addCookies(await admin.context.cookies());
-    const p = await dark.newPage();
+    const { page: p } = await fx.open({ colorScheme: 'dark', as: fx.admin });
     for (const [name, c] of [['host-repo-dark', 'host repo (charts)'], ['host-dark', 'host snapshots (vault card)']] as const) {
       const found = cases.find((x) => x.name === c);
       expect(found).toBeDefined();
       expect((await p.goto(found?.path ?? '/'))?.status()).toBe(200);
       await shot(p, name, name === 'host-repo-dark');
     }
-    await dark.close();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await ui?.stop();
   });
 
   for (const width of [390, 1440]) {
     it(`no horizontal overflow and a visible focus ring at ${width} px`, async () => {
-      const ctx: BrowserContext = await browser.newContext({ viewport: { width, height: width < 500 ? 844 : 900 }, baseURL: ui.url });
-      const anon = await ctx.newPage();
+      const viewport = { width, height: width < 500 ? 844 : 900 };
+      const { page: anon } = await fx.open({ viewport });
       await anon.goto('/login');
       const login = await overflow(anon);
       expect(login.scroll, `login: ${login.culprits.join(', ')}`).toBeLessThanOrEqual(login.inner);
       expect((await focusRing(anon, 'button[type=submit]')).visible).toBe(true);
-      await ctx.addCookies(await admin.context.cookies());
-      const page = await ctx.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
+      const { page, pageErrors: errors } = await fx.open({ viewport, as: fx.admin });
       const failures: string[] = [];
       for (const c of cases) {
         const r = await page.goto(c.path);
@@ -144,12 +120,11 @@ describe.skipIf(!chromiumCheck.ok)('every page fits a phone and a 27" screen', {
         if (!f.visible) failures.push(`${c.name}: no visible focus on ${c.focus} (outline ${f.outline})`);
         if (c.name.startsWith('host snapshots')) {
           if (width === 390) await shot(page, 'host-phone', false);
-          else await page.locator('#vault').screenshot({ path: shotPath('host-vault') });
+          else await shotOf(page.locator('#vault'), 'host-vault');
         }
       }
       expect(failures).toEqual([]);
       expect(errors).toEqual([]);
-      await ctx.close();
     });
   }
 });

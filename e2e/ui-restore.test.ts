@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
 import { ADMIN_PASSWORD, eventually, restoreStackTools, startRestoreStack } from './restore-stack.js';
-import { chromiumCheck, launchBrowser, shot, signIn } from './ui-harness.js';
+import { describeInChromium, shot, useBrowser } from './browser-fixture.js';
 
 /*
  * The restore wizard in Chromium against the real server, a real agent and real restic:
@@ -12,16 +11,17 @@ import { chromiumCheck, launchBrowser, shot, signIn } from './ui-harness.js';
  * alternate directory → Review → Restore now → the job page → succeeded → the file is on disk.
  */
 
-const skip = !chromiumCheck.ok || restoreStackTools.length > 0;
+const missing = restoreStackTools.map((t) => `'${t}' is not on PATH`);
 
-describe.skipIf(skip)('restore wizard in Chromium', { timeout: 120_000 }, () => {
+describeInChromium('restore wizard in Chromium', { timeout: 120_000, missing }, () => {
   let s: RestoreStack;
   let a: StackAgent;
-  let browser: Browser;
   let src: string;
+  const fx = useBrowser(() => s.server.url);
 
   beforeAll(async () => {
     s = await startRestoreStack(['wizard-host']);
+    fx.defer('close the restore stack', () => s.close());
     a = s.agents[0]!;
     src = path.join(s.tmp.path, 'data');
     fs.mkdirSync(path.join(src, 'projects/site'), { recursive: true });
@@ -32,16 +32,10 @@ describe.skipIf(skip)('restore wizard in Chromium', { timeout: 120_000 }, () => 
     expect(job.status).toBe('succeeded');
     await eventually(async () => (await s.api.req('GET', `/api/hosts/${a.hostId}/snapshots`)).body.total > 0, 20_000, 'the snapshot listed');
     expect((await s.api.req('POST', '/api/users', { username: 'watcher', password: 'watcher-password-1', role: 'viewer' })).status).toBe(201);
-    browser = await launchBrowser();
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
-
   it('restores one ticked file to an alternate directory and lands on the job page, which succeeds', async () => {
-    const { page, pageErrors } = await signIn(browser, s.server.url, 'admin', ADMIN_PASSWORD);
+    const { page, pageErrors } = await fx.open({ as: { username: 'admin', password: ADMIN_PASSWORD } });
     await page.goto(`/hosts/${a.hostId}`);
     await Promise.all([page.waitForURL(/\/restore\?snapshot=/), page.locator('#snapshots [data-restore]').first().click()]);
     await page.locator('#restore-tree > li.tree-dir').first().waitFor();
@@ -71,16 +65,14 @@ describe.skipIf(skip)('restore wizard in Chromium', { timeout: 120_000 }, () => 
     expect(fs.statSync(out).mode & 0o777).toBe(0o640);
     expect(fs.existsSync(path.join(target, src, 'projects/site/other.txt'))).toBe(false);
     expect(pageErrors).toEqual([]);
-    await page.context().close();
   });
 
   it('shows a viewer no restore controls and refuses the wizard', async () => {
-    const { page } = await signIn(browser, s.server.url, 'watcher', 'watcher-password-1');
+    const { page } = await fx.open({ as: { username: 'watcher', password: 'watcher-password-1' } });
     await page.goto(`/hosts/${a.hostId}`);
     await page.locator('#snapshots').waitFor();
     expect(await page.locator('[data-restore]').count()).toBe(0);
     const r = await page.goto(`/hosts/${a.hostId}/restore`);
     expect(r?.status()).toBe(403);
-    await page.context().close();
   });
 });

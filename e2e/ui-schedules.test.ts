@@ -1,7 +1,5 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeInChromium, shot, useUiSuite } from './browser-fixture.js';
 
 /*
  * The schedule editor in real Chromium (issue 6): live cron preview while typing, validation
@@ -10,28 +8,16 @@ import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServ
  * maintenance / default-hooks cards rendered without CSP errors.
  */
 
-describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { timeout: 90_000 }, () => {
-  let ui: UiServer;
-  let browser: Browser;
-  let admin: Session;
+describeInChromium('web UI in Chromium: schedule editor', { timeout: 90_000 }, () => {
+  const fx = useUiSuite();
   let hostId = '';
 
   beforeAll(async () => {
-    if (!chromiumCheck.ok) console.warn(`skipping the schedule editor test: ${chromiumCheck.reason}`);
-    ui = await startUiServer();
-    const added = await ui.server.services.hosts.addHost({ kind: 'system' }, { name: 'sched01', tags: [], repository: { url: 'rest:http://127.0.0.1:9/sched01/', append_only: true } });
-    hostId = added.host_id;
-    browser = await launchBrowser();
-    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await ui?.stop();
+    hostId = await fx.addHost('sched01');
   });
 
   it('previews a cron expression as you type: description and the next five runs, or the error', async () => {
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto(`/hosts/${hostId}/schedules`);
     await page.fill('#f-time_zone', 'UTC');
     await page.fill('#f-cron_expr', '*/15 * * * *');
@@ -44,7 +30,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { time
   });
 
   it('rejects hooks on a forget schedule with the error in a toast and next to pre_hook; saves without them', async () => {
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto(`/hosts/${hostId}/schedules`);
     await page.selectOption('#f-kind', 'forget');
     await page.fill('#f-cron_expr', '0 4 * * *');
@@ -66,8 +52,8 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { time
   });
 
   it('edits a schedule in place: Edit fills the form, Save replaces it (one row, version bumped, hooks kept unless removed)', async () => {
-    const page = admin.page;
-    const svc = ui.server.services;
+    const page = fx.admin.page;
+    const svc = fx.server.services;
     await page.goto(`/hosts/${hostId}/schedules`);
     await page.selectOption('#f-kind', 'backup');
     await page.fill('#f-cron_expr', '15 1 * * *');
@@ -113,19 +99,19 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { time
     items = (await svc.schedules.list(hostId)).items;
     expect(items.find((i) => i.id === created!.id)).toMatchObject({ cron_expr: '30 2 * * *', has_pre_hook: false, options: { limit_upload_kbps: 500 } });
     expect((await svc.hosts.get(hostId)).schedule_version).toBe(v0 + 2);
-    expect(admin.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
   });
 
   it('sets the host time zone in Settings (bad names refused next to the field); the cron preview then uses it', async () => {
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto(`/hosts/${hostId}/settings`);
     await page.fill('#f-host-time_zone', 'Europe/Atlantis');
     await page.click('#time-zone button[type=submit]');
     await expect.poll(() => page.textContent('#time-zone [data-field-error="time_zone"]')).toContain('IANA name');
-    expect((await ui.server.services.hosts.get(hostId)).time_zone ?? null).toBeNull();
+    expect((await fx.server.services.hosts.get(hostId)).time_zone ?? null).toBeNull();
     await page.fill('#f-host-time_zone', 'Asia/Tokyo');
     await Promise.all([page.waitForURL(`**/hosts/${hostId}/settings`), page.click('#time-zone button[type=submit]')]);
-    expect((await ui.server.services.hosts.get(hostId)).time_zone).toBe('Asia/Tokyo');
+    expect((await fx.server.services.hosts.get(hostId)).time_zone).toBe('Asia/Tokyo');
     expect(await page.inputValue('#f-host-time_zone')).toBe('Asia/Tokyo');
 
     await page.goto(`/hosts/${hostId}/schedules`);
@@ -139,17 +125,17 @@ describe.skipIf(!chromiumCheck.ok)('web UI in Chromium: schedule editor', { time
   });
 
   it('shows the maintenance card (locks, run-now, credential) and the default-hooks card', async () => {
-    const page = admin.page;
+    const page = fx.admin.page;
     await page.goto(`/hosts/${hostId}/repo`);
     expect(await page.textContent('main')).toContain('Maintenance credential');
     expect(await page.textContent('main')).toContain('No locks');
     await page.fill('#f-rest_username', 'sched01-maint');
     await page.click('form[hx-post$="/maintenance-credential"] button[type=submit]');
-    await expect.poll(async () => (await ui.server.services.maintenance.credentialStatus(hostId)).set).toBe(false);
+    await expect.poll(async () => (await fx.server.services.maintenance.credentialStatus(hostId)).set).toBe(false);
     // the password is required: the field error is shown, nothing is stored
     await expect.poll(() => page.textContent('[data-field-error="rest_password"]')).toContain('required');
     await page.goto(`/hosts/${hostId}/settings`);
     expect(await page.textContent('main')).toContain('Default hooks');
-    expect(admin.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
   });
 });

@@ -1,8 +1,6 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { seedFleet } from '../bench/lib/ui-seed.js';
-import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+import { ADMIN, describeInChromium, shot, useUiSuite } from './browser-fixture.js';
 
 /*
  * Every page of the UI over a seeded fleet (14 hosts, 400 jobs, snapshots, alerts) in real
@@ -10,29 +8,18 @@ import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServ
  * alert, user management, and what a viewer can (not) do — including forged POSTs.
  */
 
-describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeout: 120_000 }, () => {
-  let ui: UiServer;
-  let browser: Browser;
-  let admin: Session;
+describeInChromium('web UI tour and roles in Chromium', { timeout: 120_000 }, () => {
+  const fx = useUiSuite();
   let hostIds: string[] = [];
   let jobIds: string[] = [];
   const VIEWER_PASS = 'viewer-password-123';
 
   beforeAll(async () => {
-    if (!chromiumCheck.ok) console.warn(`skipping: ${chromiumCheck.reason}`);
-    ui = await startUiServer();
-    ({ hostIds, jobIds } = await seedFleet(ui.server.db, { hosts: 14, jobs: 400, snapshotsPerHost: 30, alerts: 6 }));
-    browser = await launchBrowser();
-    admin = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await ui?.stop();
+    ({ hostIds, jobIds } = await seedFleet(fx.server.db, { hosts: 14, jobs: 400, snapshotsPerHost: 30, alerts: 6 }));
   });
 
   it('dashboard: fleet summary, whole-row links, status filter, and 10-second polling picks up a new host', async () => {
-    const { page } = admin;
+    const { page } = fx.admin;
     await page.goto('/');
     expect(await page.locator('#hosts tbody tr').count()).toBe(14);
     // hosts, repository data (with the fleet sparkline), open alerts, jobs of 24 h, agents behind the server
@@ -45,34 +32,31 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(online).toBeGreaterThan(0);
     expect(await page.locator('#hosts tbody .badge:has-text("offline")').count()).toBe(0);
     await page.goto('/');
-    await ui.server.db.updateTable('hosts').set({ name: 'aaa-polled-host' }).where('id', '=', hostIds[1] ?? '').execute();
+    await fx.server.db.updateTable('hosts').set({ name: 'aaa-polled-host' }).where('id', '=', hostIds[1] ?? '').execute();
     await page.locator('#hosts a:has-text("aaa-polled-host")').waitFor({ timeout: 15_000 });
   });
 
   it('the host page polls: a new job appears in the Jobs tab without a reload', async () => {
-    const { page } = admin;
+    const { page } = fx.admin;
     const host = hostIds[2] ?? '';
     await page.goto(`/hosts/${host}/jobs`);
     const id = '00000000-0000-4000-a000-00000000beef';
     const now = new Date().toISOString();
-    await ui.server.db.insertInto('jobs').values({ id, host_id: host, kind: 'check', status: 'queued', schedule_id: null, actor_kind: 'user', actor_id: null, args_enc: null, created_at: now, started_at: null, finished_at: null, exit_code: null, stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null }).execute();
+    await fx.server.db.insertInto('jobs').values({ id, host_id: host, kind: 'check', status: 'queued', schedule_id: null, actor_kind: 'user', actor_id: null, args_enc: null, created_at: now, started_at: null, finished_at: null, exit_code: null, stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null }).execute();
     await page.locator(`#jobs a[href="/jobs/${id}"]`).waitFor({ timeout: 15_000 });
-    await ui.server.db.deleteFrom('jobs').where('id', '=', id).execute();
+    await fx.server.db.deleteFrom('jobs').where('id', '=', id).execute();
   });
 
   it('dashboard on a phone-sized screen', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, baseURL: ui.url });
-    await phone.addCookies(await admin.context.cookies());
-    const p = await phone.newPage();
+    const { page: p } = await fx.open({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, as: fx.admin });
     await p.goto('/');
     await shot(p, 'dashboard-phone', false);
     const overflow = await p.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow).toBeLessThanOrEqual(1);
-    await phone.close();
   });
 
   it('host tabs, jobs, a running job with progress, repos, alerts, audit and settings render', async () => {
-    const { page } = admin;
+    const { page } = fx.admin;
     const host = hostIds[0] ?? '';
     for (const [tab, name] of [['jobs', 'host-jobs'], ['repo', 'host-repo'], ['schedules', 'host-schedules'], ['settings', 'host-settings']] as const) {
       const r = await page.goto(`/hosts/${host}/${tab}`);
@@ -85,7 +69,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(await page.locator('#jobs tbody .badge:has-text("succeeded")').count()).toBe(0);
     await page.goto('/jobs');
     await shot(page, 'jobs');
-    const running = await ui.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirst();
+    const running = await fx.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirst();
     if (running) {
       await page.goto(`/jobs/${running.id}`);
       expect(await page.isVisible('[data-progress-wrap]')).toBe(true);
@@ -104,7 +88,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
   });
 
   it('add host with a REST user and no passwords: both are generated and shown once, with the htpasswd line', async () => {
-    const { page } = admin;
+    const { page } = fx.admin;
     await page.goto('/hosts/new');
     await page.fill('#f-name', 'mail-lon-01');
     await page.fill('[name="repository.url"]', 'rest:https://backup.example.net:8000/mail-lon-01/');
@@ -122,10 +106,10 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
   });
 
   it('a long finished log is paged; Cancel on a job whose agent is offline shows the server error as a toast', async () => {
-    const { page } = admin;
-    const job = await ui.server.db.selectFrom('jobs').select(['id']).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
+    const { page } = fx.admin;
+    const job = await fx.server.db.selectFrom('jobs').select(['id']).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
     const rows = Array.from({ length: 620 }, (_, i) => ({ job_id: job.id, seq: i + 1, ts: new Date().toISOString(), stream: 'stdout' as const, payload: `line ${i + 1}` }));
-    for (let i = 0; i < rows.length; i += 100) await ui.server.db.insertInto('job_logs').values(rows.slice(i, i + 100)).execute();
+    for (let i = 0; i < rows.length; i += 100) await fx.server.db.insertInto('job_logs').values(rows.slice(i, i + 100)).execute();
     await page.goto(`/jobs/${job.id}`);
     expect(await page.locator('.log .line').count()).toBe(500);
     await page.click('text=Next 500 lines →');
@@ -133,7 +117,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(await page.locator('.log .line').count()).toBe(120);
     expect(await page.locator('.log .line .msg').first().textContent()).toBe('line 501');
 
-    const running = await ui.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirstOrThrow();
+    const running = await fx.server.db.selectFrom('jobs').select('id').where('status', '=', 'running').executeTakeFirstOrThrow();
     await page.goto(`/jobs/${running.id}`);
     page.once('dialog', (d) => void d.accept());
     await page.click('#cancel-job');
@@ -143,8 +127,8 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
   });
 
   it('deletes a host only after its name is typed', async () => {
-    const { page } = admin;
-    const host = await ui.server.db.selectFrom('hosts').select(['id', 'name']).where('name', '=', 'mail-lon-01').executeTakeFirstOrThrow();
+    const { page } = fx.admin;
+    const host = await fx.server.db.selectFrom('hosts').select(['id', 'name']).where('name', '=', 'mail-lon-01').executeTakeFirstOrThrow();
     await page.goto(`/hosts/${host.id}/settings`);
     await page.fill('#f-confirm', 'wrong');
     await page.click('button:has-text("Delete host")');
@@ -152,12 +136,11 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     expect(await page.locator('[data-field-error="confirm"]').isVisible()).toBe(true);
     await page.fill('#f-confirm', host.name);
     await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('button:has-text("Delete host")')]);
-    expect(await ui.server.db.selectFrom('hosts').select('id').where('id', '=', host.id).executeTakeFirst()).toBeUndefined();
+    expect(await fx.server.db.selectFrom('hosts').select('id').where('id', '=', host.id).executeTakeFirst()).toBeUndefined();
   });
 
   it('sign-in is throttled after repeated failures, with a clear message (other accounts unaffected)', async () => {
-    const ctx = await browser.newContext({ baseURL: ui.url });
-    const page = await ctx.newPage();
+    const { page } = await fx.open();
     await page.goto('/login');
     await page.fill('#f-username', 'mallory');
     await page.fill('#f-password', 'guess-again');
@@ -169,24 +152,19 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     const [resp] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'), page.click('button[type=submit]')]);
     expect(resp.status()).toBe(429);
     expect(await page.textContent('#login-error')).toMatch(/Too many failed sign-ins\. Retry in \d+ s\./);
-    await ctx.close();
-    const fine = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
+    const fine = await fx.open({ as: ADMIN });
     expect(new URL(fine.page.url()).pathname).toBe('/');
-    await fine.context.close();
   });
 
   it('dark theme', async () => {
-    const dark = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', baseURL: ui.url });
-    await dark.addCookies(await admin.context.cookies());
-    const p = await dark.newPage();
+    const { page: p } = await fx.open({ colorScheme: 'dark', as: fx.admin });
     await p.goto('/');
     await shot(p, 'dashboard-dark', false);
-    await dark.close();
-    expect(admin.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
   });
 
   it('acknowledges an alert in place', async () => {
-    const { page } = admin;
+    const { page } = fx.admin;
     await page.goto('/alerts');
     const row = page.locator('tr:has(button:has-text("Acknowledge"))').first();
     const id = await row.getAttribute('id');
@@ -195,7 +173,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
   });
 
   it('an admin creates a viewer; the viewer sees no operator controls and forged or role-less POSTs are refused', async () => {
-    const { page } = admin;
+    const { page } = fx.admin;
     await page.goto('/settings');
     await page.fill('#f-username', 'vera');
     await page.fill('#f-password', 'short');
@@ -207,7 +185,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     await page.click('text=Add user');
     await page.locator('#users td strong:has-text("vera")').waitFor();
 
-    const viewer = await signIn(browser, ui.url, 'vera', VIEWER_PASS);
+    const viewer = await fx.open({ as: { username: 'vera', password: VIEWER_PASS } });
     const v = viewer.page;
     await v.goto('/');
     expect(await v.locator('button:has-text("Run now")').count()).toBe(0);
@@ -236,9 +214,9 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     // an admin session without the token is refused too, and nothing was created
     const adminForged = await page.request.post(`/hosts/${host}/run`, { form: { kind: 'check' } });
     expect(adminForged.status()).toBe(403);
-    const jobs = await ui.server.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const jobs = await fx.server.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(jobs.n)).toBe(400);
-    expect([...admin.pageErrors, ...viewer.pageErrors]).toEqual([]);
+    expect([...fx.admin.pageErrors, ...viewer.pageErrors]).toEqual([]);
 
     // admin resets vera's password (hx-prompt) and then disables the account: her session ends
     await page.goto('/settings');
@@ -248,7 +226,7 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     await page.locator('.toast[data-kind="ok"]:has-text("reset")').waitFor();
     await v.goto('/');
     expect(new URL(v.url()).pathname).toBe('/login');
-    const again = await signIn(browser, ui.url, 'vera', 'a-brand-new-password-42');
+    const again = await fx.open({ as: { username: 'vera', password: 'a-brand-new-password-42' } });
     page.once('dialog', (d) => void d.accept());
     await page.locator('#users tr:has(strong:has-text("vera")) button:has-text("Disable")').click();
     await page.locator('#users tr:has(strong:has-text("vera")) .badge:has-text("disabled")').waitFor();
@@ -258,7 +236,5 @@ describe.skipIf(!chromiumCheck.ok)('web UI tour and roles in Chromium', { timeou
     await again.page.fill('#f-password', 'a-brand-new-password-42');
     await again.page.click('button[type=submit]');
     await expect.poll(() => again.page.textContent('#login-error')).toContain('Invalid username or password');
-    await again.context.close();
-    await viewer.context.close();
   });
 });

@@ -1,46 +1,34 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { seedTrends } from '../bench/lib/trend-seed.js';
-import type { Session, UiServer } from './ui-harness.js';
-import { ADMIN_PASSWORD, chromiumCheck, launchBrowser, shot, signIn, startUiServer } from './ui-harness.js';
+import { ADMIN, describeInChromium, shot, useUiSuite } from './browser-fixture.js';
 
 /*
  * Repo trends and agent versions in Chromium: a host with seeded trend points (10 daily + 48
  * hourly per metric) plus one real repo.stats frame applied through the agent-events service;
  * one host whose agent is a minor version behind the server and one that is current.
  */
-describe.skipIf(!chromiumCheck.ok)('trend charts and agent version badges in Chromium', { timeout: 120_000 }, () => {
-  let ui: UiServer;
-  let browser: Browser;
-  let s: Session;
+describeInChromium('trend charts and agent version badges in Chromium', { timeout: 120_000 }, () => {
+  const fx = useUiSuite();
   const OLD = 'host-old-agent';
   const NEW = 'host-new-agent';
 
   beforeAll(async () => {
-    if (!chromiumCheck.ok) console.warn(`skipping: ${chromiumCheck.reason}`);
-    ui = await startUiServer();
-    const server = ui.server.services.agentVersions.serverVersion;
+    const server = fx.server.services.agentVersions.serverVersion;
     const now = new Date().toISOString();
     for (const [id, name, version] of [[OLD, 'old-agent', '0.0.1'], [NEW, 'new-agent', server]] as const) {
-      await ui.server.db.insertInto('hosts').values({
+      await fx.server.db.insertInto('hosts').values({
         id, name, status: 'online', tags: '[]', created_at: now, enrolled_at: now, last_seen_at: now, agent_version: version, restic_version: '0.17.3', hostname: name,
       } as never).execute();
     }
-    await seedTrends(ui.server.db, OLD, { days: 10, hourlyDays: 2 });
-    const host = await ui.server.db.selectFrom('hosts').selectAll().where('id', '=', OLD).executeTakeFirstOrThrow();
-    await ui.server.services.agentEvents.repoStats(host, { type: 'repo.stats', size_bytes: 60 * 1024 ** 3, snapshot_count: 170, dedup_ratio: 1.9 });
+    await seedTrends(fx.server.db, OLD, { days: 10, hourlyDays: 2 });
+    const host = await fx.server.db.selectFrom('hosts').selectAll().where('id', '=', OLD).executeTakeFirstOrThrow();
+    await fx.server.services.agentEvents.repoStats(host, { type: 'repo.stats', size_bytes: 60 * 1024 ** 3, snapshot_count: 170, dedup_ratio: 1.9 });
     const yesterday = new Date(Date.now() - 86_400_000).toISOString();
-    await ui.server.db.insertInto('fleet_trend').values({ day: yesterday.slice(0, 10), total_bytes: 50 * 1024 ** 3, hosts: 1, updated_at: yesterday }).execute();
-    browser = await launchBrowser();
-    s = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await ui?.stop();
+    await fx.server.db.insertInto('fleet_trend').values({ day: yesterday.slice(0, 10), total_bytes: 50 * 1024 ** 3, hosts: 1, updated_at: yesterday }).execute();
   });
 
   it('the Repo tab draws one point per stored value in each chart, with a title, a description and hover values', async () => {
-    const { page } = s;
+    const { page } = fx.admin;
     await page.goto(`/hosts/${OLD}/repo`);
     const size = page.locator('#chart-size_bytes');
     // 10 daily + 48 hourly seeded points + the repo.stats frame.
@@ -58,29 +46,28 @@ describe.skipIf(!chromiumCheck.ok)('trend charts and agent version badges in Chr
     await size.locator('summary').click();
     expect(await size.locator('tbody tr').count()).toBe(10);
     expect(await size.locator('tbody tr').first().locator('td.num').textContent()).toBe('60.0 GiB');
-    expect(s.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
     await shot(page, 'host-repo-trends');
   });
 
   it('on a phone-sized screen every chart fits the viewport', async () => {
     // (The host page's Run now buttons and tabs overflow at 390 px already — not the charts' doing.)
-    const phone = await signIn(browser, ui.url, 'admin', ADMIN_PASSWORD, { width: 390, height: 844 });
+    const phone = await fx.open({ as: ADMIN, viewport: { width: 390, height: 844 } });
     await phone.page.goto(`/hosts/${OLD}/repo`);
     const rights = (await phone.page.evaluate(`[...document.querySelectorAll('#trends .chart')].map((e) => Math.ceil(e.getBoundingClientRect().right))`)) as number[];
     expect(rights).toHaveLength(6);
     expect(rights.filter((r) => r > 390)).toEqual([]);
     await shot(phone.page, 'host-repo-trends-phone');
-    await phone.context.close();
   });
 
   it('a host without trend data shows the empty state, not a broken chart', async () => {
-    await s.page.goto(`/hosts/${NEW}/repo`);
-    expect(await s.page.locator('#chart-size_bytes').getAttribute('data-points')).toBe('0');
-    expect(await s.page.locator('#chart-size_bytes .chart-empty').count()).toBe(1);
+    await fx.admin.page.goto(`/hosts/${NEW}/repo`);
+    expect(await fx.admin.page.locator('#chart-size_bytes').getAttribute('data-points')).toBe('0');
+    expect(await fx.admin.page.locator('#chart-size_bytes .chart-empty').count()).toBe(1);
   });
 
   it('"agent N versions behind" appears for the old agent (with the admin notify button) and "up to date" for the current one', async () => {
-    const { page } = s;
+    const { page } = fx.admin;
     await page.goto(`/hosts/${OLD}`);
     expect(await page.locator('#host-agent-version').textContent()).toContain('agent 1 minor version behind');
     expect(await page.locator('#host-agent-version .agent-behind').getAttribute('data-agent-behind')).toBe('1');
@@ -100,6 +87,6 @@ describe.skipIf(!chromiumCheck.ok)('trend charts and agent version badges in Chr
     expect(await page.locator('#agents-outdated').textContent()).toBe('1 outdated');
     expect(await page.locator('#fleet-size-trend').getAttribute('data-points')).toBe('2');
     expect(await page.locator('#fleet-size-trend > title').textContent()).toBe('Fleet repository size, last 90 days');
-    expect(s.pageErrors).toEqual([]);
+    expect(fx.admin.pageErrors).toEqual([]);
   });
 });
