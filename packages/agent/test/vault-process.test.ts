@@ -36,6 +36,9 @@ describe('vault jobs run in a process of their own', () => {
 
   it('drops only the flags that switch off the JIT and WebAssembly', () => {
     expect(vaultChildExecArgv(['--jitless', '--no-expose-wasm', '--enable-source-maps', '--max-old-space-size=64'])).toEqual(['--enable-source-maps', '--max-old-space-size=64']);
+    // a parent started with -e/-p must not make every child run its script again (a fork loop)
+    expect(vaultChildExecArgv(['--jitless', '--input-type=module', '-e', 'fork()', '--trace-warnings'])).toEqual(['--trace-warnings']);
+    expect(vaultChildExecArgv(['--eval=fork()', '-p', '1+1', '--no-warnings'])).toEqual(['--no-warnings']);
   });
 
   it('backs up through the child, streaming its log and progress back; the child is gone afterwards', async () => {

@@ -17,10 +17,27 @@ import type { VaultRunContext, VaultRunResult } from './vault-run.js';
 const ABORT_GRACE_MS = 30_000;
 
 const NO_JIT_FLAGS = new Set(['--jitless', '--no-expose-wasm']);
+/** Flags that make node run a script of their own: a child inheriting them would run it again (and fork again). */
+const EVAL_FLAGS = new Set(['-e', '--eval', '-p', '--print']);
 
-/** The agent's node flags without the ones that switch off the JIT and WebAssembly. */
+/**
+ * The agent's node flags without the ones that switch off the JIT and WebAssembly, and without
+ * `-e`/`-p` (and their script) or `--input-type`, which would make the child run the parent's
+ * script instead of vault-child.js.
+ */
 export function vaultChildExecArgv(parent: readonly string[]): string[] {
-  return parent.filter((a) => !NO_JIT_FLAGS.has(a));
+  const out: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const a = parent[i]!;
+    const name = a.split('=')[0]!;
+    if (EVAL_FLAGS.has(name)) {
+      if (!a.includes('=')) i++; // its script is the next argument
+      continue;
+    }
+    if (NO_JIT_FLAGS.has(a) || name === '--input-type') continue;
+    out.push(a);
+  }
+  return out;
 }
 
 function childScript(): string {
