@@ -36,11 +36,11 @@ describe('db_restore commands', () => {
     expect(c).toEqual({ binary: '/usr/bin/pg_restore', args: ['--no-password', '--single-transaction', '--exit-on-error', '--dbname', "dbname='o\\'k'"], env: { PGPASSWORD: PW } });
   });
 
-  it('mariadb: TCP or socket, the target database as the default one; the password only in MYSQL_PWD', () => {
+  it('mariadb: TCP or socket, no default database (the dump creates and selects it); the password only in MYSQL_PWD', () => {
     expect(restoreCommand({ engine: 'mariadb', host: 'db.lan', port: 3307, user: 'bk', password: PW }, maria, 'shop', resolve)).toEqual({
-      binary: '/usr/bin/mariadb', args: ['--host=db.lan', '--protocol=TCP', '--port=3307', '--user=bk', '--batch', 'shop'], env: { MYSQL_PWD: PW },
+      binary: '/usr/bin/mariadb', args: ['--host=db.lan', '--protocol=TCP', '--port=3307', '--user=bk', '--batch'], env: { MYSQL_PWD: PW },
     });
-    expect(restoreCommand({ engine: 'mysql', host: '/run/mysqld/mysqld.sock' }, maria, 'x', resolve).args).toEqual(['--socket=/run/mysqld/mysqld.sock', '--batch', 'x']);
+    expect(restoreCommand({ engine: 'mysql', host: '/run/mysqld/mysqld.sock' }, maria, 'x', resolve).args).toEqual(['--socket=/run/mysqld/mysqld.sock', '--batch']);
   });
 
   it('a container restore runs the tool via docker exec -i, passing the password variable by name only', () => {

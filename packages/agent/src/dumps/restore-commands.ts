@@ -30,13 +30,15 @@ export const pgIdent = (n: string): string => `"${n.replace(/"/g, '""')}"`;
  * - postgres plain: `psql [conn] --no-password --no-psqlrc --quiet --single-transaction --set ON_ERROR_STOP=1 --file - --dbname "dbname='DB'"`
  *   (psql wraps a `--file` in BEGIN/COMMIT: the first error rolls everything back);
  * - postgres custom: `pg_restore [conn] --no-password --single-transaction --exit-on-error --dbname "dbname='DB'"` (archive on stdin);
- * - mariadb/mysql: `mariadb [conn] --batch DB` (statements run in order; see docs/databases.md on failures).
+ * - mariadb/mysql: `mariadb [conn] --batch` with no default database: the dump's own
+ *   `CREATE DATABASE IF NOT EXISTS` and `USE` (pointed at DB by MariadbRename) create and select
+ *   it. Statements run in order; see docs/databases.md on failures.
  */
 export function restoreCommand(c: DbConnection, file: DumpFile, database: string, resolve: Resolve): ToolCommand {
   const dbname = ['--dbname', `dbname=${conninfoQuote(database)}`];
   if (c.engine !== 'postgres') {
     const x = myConn(c);
-    return wrap(c, local(c, resolve, 'mysql'), [...x.args, '--batch', database], x.env);
+    return wrap(c, local(c, resolve, 'mysql'), [...x.args, '--batch'], x.env);
   }
   const x = pgConn(c);
   if (file.custom) return wrap(c, local(c, resolve, 'pg_restore'), [...x.args, '--single-transaction', '--exit-on-error', ...dbname], x.env);
