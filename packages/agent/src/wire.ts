@@ -21,7 +21,7 @@ export const CloseCode = {
 
 export const JOB_KINDS = [
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
-  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check',
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore',
 ] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const;

@@ -2,7 +2,7 @@ import { runProcess, type ChildHandle, type RunOutcome } from './runner.js';
 import { classify } from './classify.js';
 import type { Redactor } from './redact.js';
 import type { CallOptions, EngineError, Result } from './types.js';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Everything needed to start one engine process for a Connection (built per call, never logged). */
 export interface Invocation {
@@ -16,6 +16,8 @@ export interface Invocation {
 
 export interface ExecOptions extends CallOptions {
   stdin?: Readable;
+  /** Raw stdout bytes go here instead of onStdoutLine (see RunSpec.stdout). */
+  stdout?: Writable;
   /** Raw stdout lines. */
   onStdoutLine?: (line: string) => void;
   /** Raw stderr lines (restic <= 0.16 writes backup error messages as JSON to stderr). */
@@ -37,6 +39,7 @@ export async function execEngine(inv: Invocation, command: string, args: string[
     env: inv.env,
     redactor: inv.redactor,
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    ...(opts.stdout ? { stdout: opts.stdout } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.timeoutMs ?? inv.timeoutMs ? { timeoutMs: opts.timeoutMs ?? inv.timeoutMs } : {}),
     ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),

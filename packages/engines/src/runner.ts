@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Redactor } from './redact.js';
 import type { OutputLine } from './types.js';
 
@@ -10,6 +10,12 @@ export interface RunSpec {
   env: Record<string, string>;
   cwd?: string;
   stdin?: Readable;
+  /**
+   * Raw stdout: the child's bytes are piped here (back-pressure: the child blocks while the
+   * destination is full) instead of being split into lines. Never ended by the runner: the caller
+   * decides when the data is complete (e.g. only after exit status 0).
+   */
+  stdout?: Writable;
   signal?: AbortSignal;
   timeoutMs?: number;
   /** Between SIGINT and SIGKILL, ms (default 5000). */
@@ -130,7 +136,10 @@ export function runProcess(spec: RunSpec): Promise<RunOutcome> {
       }
       emit('stderr', line);
     });
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => out.push(d));
+    if (spec.stdout) {
+      spec.stdout.on('error', () => child.stdout?.destroy());
+      child.stdout?.pipe(spec.stdout, { end: false });
+    } else child.stdout?.setEncoding('utf8').on('data', (d: string) => out.push(d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => err.push(d));
     if (spec.stdin && child.stdin) {
       child.stdin.on('error', () => undefined); // EPIPE when the child exits early

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * The engine contract: one interface, implemented by `restic` and `rustic` (and later `vault`).
@@ -242,6 +242,17 @@ export interface RestoreSummary {
   durationSeconds: number;
 }
 
+export interface DumpRequest {
+  snapshot: string;
+  /** Absolute path of one file inside the snapshot. */
+  path: string;
+  /**
+   * Receives the file's bytes with back-pressure. Never ended by the engine: the caller ends it
+   * only when the call resolved ok, so a consumer never mistakes a cut-off stream for a whole file.
+   */
+  stdout: Writable;
+}
+
 export interface KeyAddRequest {
   /** Password of the new key; passed through a private temp file, never argv. */
   newPassword: string;
@@ -269,6 +280,8 @@ export interface Engine {
   restore(conn: Connection, req: RestoreRequest, opts?: ProgressOptions): Promise<Result<RestoreSummary>>;
   keyAdd(conn: Connection, req: KeyAddRequest, opts?: CallOptions): Promise<Result<{ keyId: string }>>;
   keyRemove(conn: Connection, keyId: string, opts?: CallOptions): Promise<Result<void>>;
+  /** Streams one file of a snapshot (`restic dump`). restic only; resolves once the engine exited. */
+  dump?(conn: Connection, req: DumpRequest, opts?: CallOptions): Promise<Result<void>>;
   /** Lists locks with their age and holder (for the Repo tab's stale-lock view). restic only: rustic is lock-free. */
   locks?(conn: Connection, opts?: CallOptions): Promise<Result<{ id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[]>>;
 }

@@ -15,6 +15,9 @@ export const JobKind = z.enum([
   // Additive: vault jobs (vault.ts). Older agents do not know them; the server sends them only to
   // agents whose hello.features include 'vault'.
   'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check',
+  // Additive: a database dump restored into a database server (db-restore.ts). Sent only to
+  // agents whose hello.features include 'db_restore'.
+  'db_restore',
 ]);
 export type JobKind = z.infer<typeof JobKind>;
 

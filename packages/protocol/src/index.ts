@@ -7,3 +7,4 @@ export * from './requests.js';
 export * from './restore-plan.js';
 export * from './trends.js';
 export * from './vault.js';
+export * from './db-restore.js';

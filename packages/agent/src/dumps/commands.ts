@@ -21,6 +21,7 @@ export const TOOL_CANDIDATES = {
   pg_dump: ['pg_dump'],
   pg_dumpall: ['pg_dumpall'],
   psql: ['psql'],
+  pg_restore: ['pg_restore'],
   mysqldump: ['mariadb-dump', 'mysqldump'],
   mysql: ['mariadb', 'mysql'],
 } as const;
@@ -29,7 +30,10 @@ export type ToolName = keyof typeof TOOL_CANDIDATES;
 /** Resolves a tool name to a binary; inside a container the first candidate name is used as is. */
 export type Resolve = (tool: ToolName) => string;
 
-function pgConn(t: DatabaseTarget): { args: string[]; env: Record<string, string> } {
+/** The server-reaching part of a target (shared by dump and restore commands). */
+export type ServerFields = Pick<DatabaseTarget, 'engine' | 'host' | 'port' | 'user' | 'password' | 'container' | 'run_as'>;
+
+export function pgConn(t: ServerFields): { args: string[]; env: Record<string, string> } {
   const args: string[] = [];
   if (t.host) args.push('--host', t.host);
   if (t.port) args.push('--port', String(t.port));
@@ -38,7 +42,7 @@ function pgConn(t: DatabaseTarget): { args: string[]; env: Record<string, string
   return { args, env: t.password ? { PGPASSWORD: t.password } : {} };
 }
 
-function myConn(t: DatabaseTarget): { args: string[]; env: Record<string, string> } {
+export function myConn(t: ServerFields): { args: string[]; env: Record<string, string> } {
   const args: string[] = [];
   if (t.host) {
     if (t.host.startsWith('/')) args.push(`--socket=${t.host}`);
@@ -49,13 +53,13 @@ function myConn(t: DatabaseTarget): { args: string[]; env: Record<string, string
   return { args, env: t.password ? { MYSQL_PWD: t.password } : {} };
 }
 
-function wrap(t: DatabaseTarget, binary: string, args: string[], env: Record<string, string>): ToolCommand {
+export function wrap(t: ServerFields, binary: string, args: string[], env: Record<string, string>): ToolCommand {
   if (!t.container) return { binary, args, env, ...(t.run_as ? { runAs: t.run_as } : {}) };
   const pass = Object.keys(env).flatMap((k) => ['-e', k]);
   return { binary: 'docker', args: ['exec', '-i', ...pass, t.container, binary, ...args], env };
 }
 
-const local = (t: DatabaseTarget, resolve: Resolve, tool: ToolName): string => (t.container ? TOOL_CANDIDATES[tool][0] : resolve(tool));
+export const local = (t: ServerFields, resolve: Resolve, tool: ToolName): string => (t.container ? TOOL_CANDIDATES[tool][0] : resolve(tool));
 
 /** `pg_dump` / `mariadb-dump` of one database to stdout. */
 export function dumpCommand(t: DatabaseTarget, database: string, resolve: Resolve): ToolCommand {

@@ -24,7 +24,8 @@ export interface DumpRunOptions {
   onDumpSpawn?: (pid: number) => void;
 }
 
-function baseEnvOf(): Record<string, string> {
+/** The environment the database tools start with: PATH, HOME, TZ, DOCKER_HOST and a UTF-8 locale. */
+export function baseEnvOf(): Record<string, string> {
   const env: Record<string, string> = { LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
   for (const k of ['PATH', 'HOME', 'TZ', 'DOCKER_HOST']) {
     const v = process.env[k];
@@ -33,7 +34,8 @@ function baseEnvOf(): Record<string, string> {
   return env;
 }
 
-const redactorFor = (secret: string | undefined) => (s: string): string =>
+/** Replaces a database password in tool output by `***`. */
+export const redactorFor = (secret: string | undefined) => (s: string): string =>
   secret && secret.length >= 1 && s.includes(secret) ? s.split(secret).join('***') : s;
 
 /**

@@ -1,8 +1,9 @@
-import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from '@restic-manager/protocol';
-import type { ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
+import { BackupArgs, CheckArgs, DbRestoreArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from '@restic-manager/protocol';
+import type { DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import type { z } from 'zod';
 import { backupWithDumps } from '../dumps/backup-job.js';
+import { runDbRestore } from '../dumps/restore-job.js';
 import { runRestore } from './restore-run.js';
 
 
@@ -19,7 +20,7 @@ export class ArgsError extends Error {}
 
 const SCHEMAS: Partial<Record<JobKind, z.ZodType>> = {
   init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs,
-  unlock: EmptyArgs, snapshots: EmptyArgs, stats: EmptyArgs, restore: RestoreArgs,
+  unlock: EmptyArgs, snapshots: EmptyArgs, stats: EmptyArgs, restore: RestoreArgs, db_restore: DbRestoreArgs,
   vault_backup: VaultBackupArgs, vault_snapshots: VaultSnapshotsArgs, vault_prune: VaultPruneArgs, vault_check: VaultCheckArgs,
 };
 
@@ -133,6 +134,8 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       if (r.result && !r.result.ok) return { outcome: failureOf(r.result.error), extras: {} };
       return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
     }
+    case 'db_restore':
+      return { outcome: await runDbRestore(engine, conn, args as DbRestoreArgsType, opts), extras: {} };
     default:
       return { outcome: { status: 'failed', exitCode: null, stats: null, error: `job kind '${kind}' is not supported by this agent`, errorKind: 'failed' }, extras: {} };
   }

@@ -44,11 +44,11 @@ type Exec = typeof ExecModule;
 /** Kinds that always act on the host's own repository, whatever credential they carry. */
 const SAME_REPO_KINDS: ReadonlySet<string> = new Set(['forget', 'prune', 'check', 'unlock', 'snapshots', 'stats']);
 
-/** Database passwords inside backup arguments (kept out of the job log and the agent log). */
+/** Database passwords inside backup or db_restore arguments (kept out of the job log and the agent log). */
 function dumpSecrets(args: Record<string, unknown> | undefined): string[] {
   const dbs = args?.databases;
-  if (!Array.isArray(dbs)) return [];
-  return dbs.map((d) => (d as { password?: unknown }).password).filter((p): p is string => typeof p === 'string' && p.length > 0);
+  const targets = [...(Array.isArray(dbs) ? dbs : []), ...(args?.connection ? [args.connection] : [])];
+  return targets.map((d) => (d as { password?: unknown }).password).filter((p): p is string => typeof p === 'string' && p.length > 0);
 }
 
 /** The queue key and secrets of a vault job (see accept()). */

@@ -5,7 +5,7 @@ import { readPage, streamCommand } from '../stream.js';
 import type {
   CallOptions, CheckRequest, CheckResult, Connection, DiffResult, Engine, ForgetRequest, ForgetResult,
   LsEntry, LsPage, LsRequest, ProgressOptions, RepoStatsResult, RestoreRequest, RestoreSummary, Result,
-  Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest,
+  Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest, DumpRequest,
 } from '../types.js';
 import { resticBackup } from './backup.js';
 import { missingPassword, resticInvocation } from './connection.js';
@@ -193,6 +193,15 @@ export class ResticEngine implements Engine {
   async unlock(conn: Connection, req: { removeAll?: boolean } = {}, opts: CallOptions = {}): Promise<Result<void>> {
     const r = await this.simple(conn, 'unlock', req.removeAll ? ['unlock', '--remove-all'] : ['unlock'], opts);
     return r.ok ? ok(undefined) : r;
+  }
+
+  /** `restic dump <snapshot> <path>`: the file's bytes into `req.stdout` (never ended here). */
+  async dump(conn: Connection, req: DumpRequest, opts: CallOptions = {}): Promise<Result<void>> {
+    const inv = this.inv(conn, 'dump');
+    if ('ok' in inv) return inv;
+    if (!req.path.startsWith('/')) return fail(libraryError('dump', 'invalid_argument', 'dump: path must be absolute'));
+    const { error } = await execEngine(inv, 'dump', ['dump', '--', req.snapshot, req.path], { ...opts, stdout: req.stdout });
+    return error ? fail(error) : ok(undefined);
   }
 
   async restore(conn: Connection, req: RestoreRequest, opts: ProgressOptions = {}): Promise<Result<RestoreSummary>> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobListQuery, JobLogQuery, JobLogView, JobView, RestoreRequest, RunJobRequest, SnapshotLsQuery, SnapshotLsView, page } from '@restic-manager/protocol';
+import { DbRestoreRequest, JobListQuery, JobLogQuery, JobLogView, JobView, RestoreRequest, RunJobRequest, SnapshotLsQuery, SnapshotLsView, page } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -18,6 +18,11 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/hosts/:id/restore', summary: 'Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped', access: 'operator',
       body: RestoreRequest, response: Started, status: 202,
       handler: ({ actor, params, body }) => s.restore.submit(actor, params.id ?? '', body),
+    }),
+    route<z.infer<typeof DbRestoreRequest>>({
+      method: 'post', path: '/api/hosts/:id/restore/database', summary: "Restore a database dump snapshot of this host into a database server (restic dump streamed into psql --single-transaction, pg_restore or mariadb)", access: 'operator',
+      body: DbRestoreRequest, response: Started, status: 202,
+      handler: ({ actor, params, body }) => s.dbRestore.submit(actor, params.id ?? '', body),
     }),
     route<undefined, z.infer<typeof SnapshotLsQuery>>({
       method: 'get', path: '/api/hosts/:id/snapshots/:snapshot_id/ls', summary: "One page of a snapshot directory's direct children, listed by the host's agent", access: 'operator',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { CommandRun, JobCredential, JobKind, VaultJobTarget } from '@restic-manager/protocol';
-import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs, isVaultKind } from '@restic-manager/protocol';
+import { BackupArgs, CheckArgs, DbRestoreArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs, isVaultKind } from '@restic-manager/protocol';
 import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
@@ -14,7 +14,7 @@ import { databasesRefusal } from './schedule-databases.js';
 
 const ARGS: Record<JobKind, z.ZodType> = {
   init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs, unlock: EmptyArgs,
-  snapshots: EmptyArgs, stats: EmptyArgs, diff: EmptyArgs, restore: RestoreArgs,
+  snapshots: EmptyArgs, stats: EmptyArgs, diff: EmptyArgs, restore: RestoreArgs, db_restore: DbRestoreArgs,
   vault_backup: VaultBackupArgs, vault_snapshots: VaultSnapshotsArgs, vault_prune: VaultPruneArgs, vault_check: VaultCheckArgs,
 };
 
@@ -74,7 +74,7 @@ export class JobService {
     job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
     const dispatched = await this.d.inTx(async (r) => {
       await r.jobs.insert(job);
-      await this.audit.record(actor, kind === 'restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args), ...opts.auditExtra }, r.audit);
+      await this.audit.record(actor, kind === 'restore' || kind === 'db_restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args), ...opts.auditExtra }, r.audit);
       await opts.beforeDispatch?.(job, r);
       return this.dispatch(job, args, r);
     });
@@ -187,6 +187,7 @@ function describeArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) out[k] = HOOK_KEYS.includes(k) && k !== 'run_as' ? v != null : v;
   if (Array.isArray(args.databases)) out.databases = args.databases.map((d) => describeDatabase(d as Record<string, unknown>));
+  if (args.connection && typeof args.connection === 'object') out.connection = describeDatabase(args.connection as Record<string, unknown>);
   return out;
 }
 

@@ -16,6 +16,7 @@ import { NotificationService } from './notification.service.js';
 import { Notifier } from './notify/notifier.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
+import { DbRestoreService } from './db-restore.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
 import { TrendService } from './trends.js';
@@ -46,6 +47,8 @@ export interface Services {
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
+  /** Database restore: a dump snapshot into a database server (db_restore jobs). */
+  dbRestore: DbRestoreService;
   /** Repository trends (size, snapshots, dedup, per-backup figures); its hourly compaction is started by startServer. */
   trends: TrendService;
   /** Agent versions against the server's ("N versions behind") and the update notice. */
@@ -97,6 +100,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     notifier,
     browse,
     restore,
+    dbRestore: new DbRestoreService(d, jobs),
     maintenance,
     maintenanceScheduler,
     audit,

@@ -1,8 +1,8 @@
 import type { Context, Hono } from 'hono';
-import { RestoreRequest } from '@restic-manager/protocol';
+import { DbRestoreRequest, RestoreRequest } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
-import { opt, parseForm } from './forms.js';
+import { nest, numOrRaw, opt, parseForm } from './forms.js';
 import { RestoreConfirm } from './pages/restore-confirm.js';
 import { RestorePage, TreeError, TreeItems } from './pages/restore.js';
 import type { WebCtx } from './web-context.js';
@@ -52,6 +52,22 @@ function renameRows(e: unknown, rows: number[]): unknown {
   return new DomainError(e.code, e.message.replace(/^remap\.(\d+)/, (_m, n: string) => `remap.${rows[Number(n)] ?? n}`), fields);
 }
 
+/** The "Restore into database" form as a DbRestoreRequest: empty inputs are left out, the port a number when it is one. */
+function dbRestoreBodyOf(f: Record<string, unknown>) {
+  const n = nest(f);
+  const raw = (n.connection ?? {}) as Record<string, unknown>;
+  const connection: Record<string, unknown> = {};
+  for (const k of ['engine', 'host', 'user', 'container', 'run_as'] as const) {
+    const v = opt(raw[k]);
+    if (v !== undefined) connection[k] = v;
+  }
+  const port = numOrRaw(raw.port);
+  if (port !== undefined) connection.port = port;
+  if (typeof raw.password === 'string' && raw.password !== '') connection.password = raw.password;
+  const database = opt(n.database);
+  return parseForm(DbRestoreRequest, { snapshot_id: opt(n.snapshot_id) ?? '', connection, ...(database ? { database } : {}), create: n.create === 'true' });
+}
+
 /** Restore wizard pages (operator+): the wizard, its lazy tree, review and submit. */
 export function mountRestoreUi(app: Hono<AppEnv>, w: WebCtx): void {
   const s = w.services;
@@ -83,6 +99,11 @@ export function mountRestoreUi(app: Hono<AppEnv>, w: WebCtx): void {
     const { targetHostId, body } = restoreBodyOf(await formBody(c), c.req.param('id'));
     const preview = await s.restore.preview(targetHostId, body);
     return c.html(<RestoreConfirm p={preview} />);
+  });
+
+  app.post('/hosts/:id/restore/database', guard('operator'), async (c) => {
+    const { job } = await s.dbRestore.submit(actorOf(c), c.req.param('id'), dbRestoreBodyOf(await formBody(c)));
+    return redirectTo(c, `/jobs/${job.id}`);
   });
 
   app.post('/hosts/:id/restore', guard('operator'), async (c) => {

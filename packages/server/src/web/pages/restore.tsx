@@ -4,6 +4,7 @@ import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead } from '../components/layout.js';
 import { Badge, Empty, Field, HostStatusBadge, RelTime, Tags } from '../components/ui.js';
 import type { SnapshotItem } from './host-tabs.js';
+import { DatabaseRestoreCard, dumpOf } from './restore-database.js';
 
 /*
  * The restore wizard (spec §8 "host → snapshot → paths → target → confirm"): one page whose
@@ -24,47 +25,64 @@ const modeText = (m: number | null): string => (m === null ? '' : `0${m.toString
 export function RestorePage(props: { viewer: Viewer; host: HostView; snapshots: SnapshotItem[]; snapshot: SnapshotItem | null; hosts: HostView[] }) {
   const h = props.host;
   const snap = props.snapshot;
+  const dump = snap ? dumpOf(snap) : null;
   return (
     <Layout title={`Restore · ${h.name}`} viewer={props.viewer} active="dashboard">
       <PageHead crumbs={[{ label: 'Dashboard', href: '/' }, { label: h.name, href: `/hosts/${h.id}` }]} title={<>Restore from {h.name} <HostStatusBadge status={h.status} /></>}
         sub="Pick a snapshot, tick the files and directories to bring back, choose where they go, review, restore." />
-      <form id="restore-form" class="stack" hx-post={`/hosts/${h.id}/restore/review`} hx-target="#restore-confirm" hx-swap="innerHTML" novalidate>
+      <div class="stack">
         <section class="card" aria-labelledby="rs-snap">
           <div class="card-head"><h2 id="rs-snap">1. Snapshot</h2></div>
           <SnapshotChoice hostId={h.id} snapshots={props.snapshots} chosen={snap?.id ?? null} />
         </section>
+        {snap && dump ? <DatabaseRestoreCard host={h} snapshot={snap} dump={dump} /> : null}
         {snap ? (
-          <>
+          <form id="restore-form" class="stack" hx-post={`/hosts/${h.id}/restore/review`} hx-target="#restore-confirm" hx-swap="innerHTML" novalidate>
             <input type="hidden" name="snapshot_id" value={snap.id} />
-            <section class="card" aria-labelledby="rs-paths">
-              <div class="card-head">
-                <h2 id="rs-paths">2. Files and directories</h2>
-                <span class="muted">Nothing ticked = the whole snapshot. A ticked directory brings everything below it.</span>
-              </div>
-              <div class="card-body">
-                <div class="error" data-field-error="include" hidden role="alert"></div>
-                {h.status === 'online' ? (
-                  <ul class="tree" id="restore-tree" hx-get={lsUrl(h.id, snap.id, '/')} hx-trigger="load" hx-target="this" hx-swap="innerHTML">
-                    <li class="muted">Loading the snapshot…</li>
-                  </ul>
-                ) : (
-                  <div class="alert-box warn">The agent of {h.name} is offline, so the snapshot cannot be browsed. Type the paths to restore instead (one per line), or leave it empty for the whole snapshot.</div>
-                )}
-                <Field name="include_text" label="Paths typed by hand (one per line, absolute)" hint="Added to the ticked ones.">
-                  <textarea id="f-include_text" name="include_text" rows={2} placeholder={snap.paths[0] ?? '/etc'}></textarea>
-                </Field>
-              </div>
-            </section>
-            <TargetCard host={h} hosts={props.hosts} />
-            <div class="form-actions">
-              <button class="btn primary" type="submit" id="restore-review">Review restore</button>
-              <span class="muted">Nothing is restored until you confirm on the next step.</span>
-            </div>
-          </>
+            {dump ? (
+              <details class="card" id="dump-file-restore">
+                <summary class="card-head"><h2>Or restore the dump file itself</h2> <span class="muted">e.g. to load it by hand elsewhere</span></summary>
+                <div class="card-body stack"><FileSteps host={h} snapshot={snap} hosts={props.hosts} /></div>
+              </details>
+            ) : <FileSteps host={h} snapshot={snap} hosts={props.hosts} />}
+          </form>
         ) : null}
-      </form>
+      </div>
       <div id="restore-confirm" style="margin-top:24px"></div>
     </Layout>
+  );
+}
+
+function FileSteps(props: { host: HostView; snapshot: SnapshotItem; hosts: HostView[] }) {
+  const h = props.host;
+  const snap = props.snapshot;
+  return (
+    <>
+      <section class="card" aria-labelledby="rs-paths">
+        <div class="card-head">
+          <h2 id="rs-paths">2. Files and directories</h2>
+          <span class="muted">Nothing ticked = the whole snapshot. A ticked directory brings everything below it.</span>
+        </div>
+        <div class="card-body">
+          <div class="error" data-field-error="include" hidden role="alert"></div>
+          {h.status === 'online' ? (
+            <ul class="tree" id="restore-tree" hx-get={lsUrl(h.id, snap.id, '/')} hx-trigger="load" hx-target="this" hx-swap="innerHTML">
+              <li class="muted">Loading the snapshot…</li>
+            </ul>
+          ) : (
+            <div class="alert-box warn">The agent of {h.name} is offline, so the snapshot cannot be browsed. Type the paths to restore instead (one per line), or leave it empty for the whole snapshot.</div>
+          )}
+          <Field name="include_text" label="Paths typed by hand (one per line, absolute)" hint="Added to the ticked ones.">
+            <textarea id="f-include_text" name="include_text" rows={2} placeholder={snap.paths[0] ?? '/etc'}></textarea>
+          </Field>
+        </div>
+      </section>
+      <TargetCard host={h} hosts={props.hosts} />
+      <div class="form-actions">
+        <button class="btn primary" type="submit" id="restore-review">Review restore</button>
+        <span class="muted">Nothing is restored until you confirm on the next step.</span>
+      </div>
+    </>
   );
 }
 
@@ -77,7 +95,7 @@ function SnapshotChoice(props: { hostId: string; snapshots: SnapshotItem[]; chos
         <tbody>
           {props.snapshots.map((s) => (
             <tr data-snapshot-id={s.id} aria-current={s.id === props.chosen ? 'true' : undefined} class={s.id === props.chosen ? 'selected' : undefined}>
-              <td>{s.id === props.chosen ? <Badge tone="info" plain>chosen</Badge> : <a class="btn small" href={`/hosts/${props.hostId}/restore?snapshot=${s.id}`}>Choose</a>}</td>
+              <td>{s.id === props.chosen ? <Badge tone="info" plain>chosen</Badge> : <a class="btn small" href={`/hosts/${props.hostId}/restore?snapshot=${s.id}`}>{dumpOf(s) ? 'Restore into database' : 'Choose'}</a>}</td>
               <td class="mono" title={s.id}>{s.short_id}</td>
               <td class="nowrap"><RelTime iso={s.time} /></td>
               <td class="mono" style="overflow-wrap:anywhere">{s.paths.join(', ')}</td>

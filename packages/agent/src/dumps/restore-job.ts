@@ -1,0 +1,105 @@
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { DbRestoreArgs, ErrorKind } from '@restic-manager/protocol';
+import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
+import type { Outcome } from '../jobs/execute.js';
+import type { Resolve } from './commands.js';
+import { startClient } from './client-process.js';
+import { runQuery } from './dump-process.js';
+import { MariadbRename } from './mariadb-rename.js';
+import { createDatabaseCommand, parseDumpFile, restoreCommand } from './restore-commands.js';
+import type { DumpFile } from './restore-commands.js';
+import { baseEnvOf, redactorFor } from './run-dumps.js';
+import { resolveTool } from './tools.js';
+
+export interface DbRestoreOptions {
+  resolve?: Resolve;
+  baseEnv?: Record<string, string>;
+  /** Test hook: sees the restore tool's pid right after spawn. */
+  onToolSpawn?: (pid: number) => void;
+}
+
+type Step = { ok: true; bytes: number } | { ok: false; error: string; errorKind: ErrorKind };
+
+const failed = (error: string, errorKind: ErrorKind = 'failed', stats: Record<string, unknown> | null = null): Outcome => ({ status: 'failed', exitCode: null, stats, error, errorKind });
+const toolName = (f: DumpFile, engine: string): string => (engine !== 'postgres' ? 'mariadb' : f.custom ? 'pg_restore' : 'psql');
+
+/**
+ * A `db_restore` job: `restic dump <snapshot> <file>` streamed into psql / pg_restore / mariadb.
+ * The tool sees end-of-file only after restic exited 0; if restic fails, the tool is stopped
+ * before it could commit (psql and pg_restore run one transaction, so nothing is applied). If the
+ * tool fails, restic is stopped. The error names the side that failed and its last stderr line.
+ * With `create`, the database is created first and dropped again when the restore fails.
+ */
+export async function runDbRestore(engine: Engine, conn: Connection, a: DbRestoreArgs, opts: ProgressOptions, o: DbRestoreOptions = {}): Promise<Outcome> {
+  const file = parseDumpFile(a.file);
+  if (!file) return failed(`invalid db_restore arguments: file: ${a.file} is not a database dump file`);
+  if (!engine.dump) return failed(`the ${engine.name} engine cannot stream a snapshot file; database restores need restic`);
+  const c = a.connection;
+  const resolve = o.resolve ?? resolveTool;
+  const baseEnv = o.baseEnv ?? baseEnvOf();
+  const redact = redactorFor(c.password);
+  const say = (line: string): void => opts.onLine?.({ stream: 'stdout', line: redact(line), ts: new Date() });
+  const where = `${c.engine} database ${a.database}${c.container ? ` in container ${c.container}` : ''}`;
+  const stats: Record<string, unknown> = { engine: c.engine, database: a.database, snapshot_id: a.snapshot_id, file: a.file };
+  if (a.create) {
+    say(`creating ${where}`);
+    const r = await runQuery(createDatabaseCommand(c, a.database, resolve), { baseEnv, redact });
+    if (!r.ok) return failed(`psql failed (CREATE DATABASE ${a.database}): ${r.error}`, 'failed', stats);
+  }
+  say(`restoring ${a.file} of snapshot ${a.snapshot_id.slice(0, 8)} into ${where} with ${toolName(file, c.engine)}`);
+  const r = await streamInto(engine, conn, a, file, opts, { ...o, resolve, baseEnv, redact });
+  if (r.ok) {
+    say(`${where}: restored ${r.bytes} bytes`);
+    return { status: 'succeeded', exitCode: 0, stats: { ...stats, bytes: r.bytes, ...(a.create ? { created: true } : {}) }, error: null, errorKind: null };
+  }
+  if (a.create) {
+    const d = await runQuery(createDatabaseCommand(c, a.database, resolve, 'DROP'), { baseEnv, redact });
+    say(d.ok ? `dropped the database ${a.database} created for this restore` : `could not drop the database ${a.database} created for this restore: ${d.error}`);
+  }
+  if (r.errorKind === 'cancelled') return { status: 'cancelled', exitCode: null, stats, error: 'cancelled', errorKind: 'cancelled' };
+  return failed(r.error, r.errorKind, stats);
+}
+
+async function streamInto(engine: Engine, conn: Connection, a: DbRestoreArgs, file: DumpFile, opts: ProgressOptions, o: DbRestoreOptions & { resolve: Resolve; baseEnv: Record<string, string>; redact: (s: string) => string }): Promise<Step> {
+  const c = a.connection;
+  const tool = toolName(file, c.engine);
+  let bytes = 0;
+  // Bounded: 256 KiB here plus the pipes; restic blocks while the tool is busy.
+  const head = new Transform({ highWaterMark: 256 * 1024, transform(chunk: Buffer, _e, cb) { bytes += chunk.length; cb(null, chunk); } });
+  const input: Readable = c.engine !== 'postgres' && a.database !== file.database ? head.pipe(new MariadbRename(file.database, a.database)) : head;
+  const client = startClient(restoreCommand(c, file, a.database, o.resolve), input, { baseEnv: o.baseEnv, redact: o.redact, onStderr: (l) => opts.onLine?.({ stream: 'stderr', line: `${tool}: ${l}`, ts: new Date() }) });
+  if (client.pid !== undefined) o.onToolSpawn?.(client.pid);
+  const stopRestic = new AbortController();
+  const onJobAbort = (): void => {
+    client.kill();
+    stopRestic.abort();
+  };
+  opts.signal?.addEventListener('abort', onJobAbort, { once: true });
+  let resticDone = false;
+  let toolFirst: string | null = null;
+  void client.exited.then((x) => {
+    if (resticDone) return;
+    toolFirst = x.ok ? 'it exited before reading the whole dump' : x.error ?? 'failed';
+    stopRestic.abort();
+  });
+  try {
+    const r = await engine.dump!(conn, { snapshot: a.snapshot_id, path: a.file, stdout: head }, { signal: stopRestic.signal, ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}), ...(opts.onLine ? { onLine: opts.onLine } : {}) });
+    resticDone = true;
+    // Only a whole dump reaches the tool's end-of-file (and so its COMMIT).
+    if (r.ok && !client.done()) head.end();
+    else client.kill();
+    const x = await client.exited;
+    const first: string | null = toolFirst;
+    if (opts.signal?.aborted) return { ok: false, error: 'cancelled', errorKind: 'cancelled' };
+    if (first !== null) return { ok: false, error: `${tool} failed: ${first}`, errorKind: 'failed' };
+    if (!r.ok) {
+      const kind: ErrorKind = r.error.kind === 'invalid_argument' || r.error.kind === 'interrupted' || r.error.kind === 'partial' ? 'failed' : r.error.kind;
+      return { ok: false, error: o.redact(`restic dump failed: ${r.error.message}`), errorKind: kind };
+    }
+    if (!x.ok) return { ok: false, error: `${tool} failed: ${x.error ?? 'failed'}`, errorKind: 'failed' };
+    return { ok: true, bytes };
+  } finally {
+    opts.signal?.removeEventListener('abort', onJobAbort);
+  }
+}

@@ -1,0 +1,128 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeAgent } from '@restic-manager/server';
+import type { Harness } from './helpers/harness.js';
+import { Api, startHarness } from './helpers/harness.js';
+
+/*
+ * POST /api/hosts/:id/restore/database (docs/databases.md "Restoring a dump"): only a database
+ * snapshot of this host is accepted (else 400 naming the field); the job's arguments reach the
+ * agent with the password, which is sealed at rest and absent from API answers, the audit log,
+ * the server log and the database file. Viewers may not restore; an older agent gets 409.
+ */
+describe('database restore jobs on the server', () => {
+  let h: Harness;
+  let agent: FakeAgent;
+  let hostId: string;
+  const PW = 'dbr-pw-MARKER-8a20c4';
+  const seen: string[] = [];
+  const PG = 'a1'.repeat(32);
+  const MARIA = 'b2'.repeat(32);
+  const FILES = 'c3'.repeat(32);
+  const GLOBALS = 'd4'.repeat(32);
+  beforeAll(async () => {
+    h = await startHarness();
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'dbr-host', repository: { url: '/srv/repo', password: 'repo-password-123456' } });
+    const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'dbr-host');
+    hostId = enr.host_id;
+    agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, features: ['databases', 'db_restore'] });
+    await agent.connect();
+    const snap = (id: string, paths: string[], tags: string[]) => ({ id, short_id: id.slice(0, 8), time: '2026-12-01T00:00:00Z', hostname: 'dbr-host', paths, tags });
+    agent.send({ type: 'snapshots.report', snapshots: [
+      snap(PG, ['/postgres/app.sql'], ['nightly', 'db:postgres', 'db-name:app']),
+      snap(MARIA, ['/mariadb/shop.sql'], ['db:mariadb', 'db-name:shop']),
+      snap(FILES, ['/etc'], ['nightly']),
+      snap(GLOBALS, ['/postgres/_globals.sql'], ['db:postgres', 'db-name:_globals']),
+    ] });
+    for (let i = 0; i < 50; i++) {
+      const r = await h.admin.req('GET', `/api/hosts/${hostId}/snapshots`);
+      if (r.body.total === 4) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await h?.close();
+  });
+  const req = async (method: string, p: string, body?: unknown, api: Api = h.admin) => {
+    const r = await api.req(method, p, body);
+    seen.push(r.text);
+    return r;
+  };
+  const conn = { host: '127.0.0.1', port: 5432, user: 'postgres', password: PW };
+
+  it('queues a db_restore job: the agent gets the dump file, the connection and the password; the original name by default', async () => {
+    const r = await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: PG.slice(0, 8), connection: conn });
+    expect(r.status, r.text).toBe(202);
+    expect(r.body.job.kind).toBe('db_restore');
+    expect(r.text).not.toContain(PW);
+    expect(await agent.next('command.run')).toMatchObject({
+      kind: 'db_restore', args: { snapshot_id: PG, file: '/postgres/app.sql', connection: { engine: 'postgres', ...conn }, database: 'app', create: false },
+    });
+    const m = await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: MARIA, connection: { engine: 'mariadb', host: '/run/mysqld/mysqld.sock' }, database: 'shop_copy' });
+    expect(m.status, m.text).toBe(202);
+    expect(await agent.next('command.run')).toMatchObject({ args: { file: '/mariadb/shop.sql', database: 'shop_copy', connection: { engine: 'mariadb' } } });
+    const job = await req('GET', `/api/jobs/${r.body.job.id as string}`);
+    expect(job.body.kind).toBe('db_restore');
+  });
+
+  it('the audit entry is job.restore with has_password and without the password', async () => {
+    const audit = await req('GET', '/api/audit?action=job.restore&limit=50');
+    const entry = (audit.body.items as { payload: Record<string, unknown> }[]).find((i) => i.payload.kind === 'db_restore' && i.payload.snapshot_id === PG);
+    expect(entry?.payload).toMatchObject({ kind: 'db_restore', snapshot_id: PG, source_database: 'app', args: { connection: { engine: 'postgres', host: '127.0.0.1', has_password: true }, database: 'app' } });
+    expect(audit.text).not.toContain(PW);
+  });
+
+  it('refuses what is not a database snapshot of this host, naming the field', async () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ snapshot_id: FILES }, 'snapshot_id', /is not a database dump/],
+      [{ snapshot_id: 'ffffffff' }, 'snapshot_id', /is not among the snapshots of host dbr-host/],
+      [{ snapshot_id: GLOBALS }, 'snapshot_id', /roles and tablespaces/],
+      [{ snapshot_id: PG, connection: { engine: 'mariadb' } }, 'connection.engine', /is a postgres dump/],
+      [{ snapshot_id: MARIA, create: true }, 'create', /postgres only/],
+      [{ snapshot_id: PG, database: 'a/b' }, 'database', /database name/],
+      [{ snapshot_id: PG, connection: { container: 'c1', run_as: 'postgres' } }, 'connection.run_as', /container/],
+    ];
+    for (const [body, field, message] of cases) {
+      const r = await req('POST', `/api/hosts/${hostId}/restore/database`, body);
+      expect(r.status, `${JSON.stringify(body)} -> ${r.text}`).toBe(400);
+      expect(Object.keys(r.body.error.fields as object)).toContain(field);
+      expect(String((r.body.error.fields as Record<string, string>)[field])).toMatch(message);
+    }
+  });
+
+  it('viewers may not restore a database; operators may', async () => {
+    for (const role of ['viewer', 'operator'] as const) await h.admin.req('POST', '/api/users', { username: `dbr-${role}`, password: `${role}-password-123`, role });
+    const viewer = new Api(h.url);
+    await viewer.login('dbr-viewer', 'viewer-password-123');
+    expect((await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: PG }, viewer)).status).toBe(403);
+    const operator = new Api(h.url);
+    await operator.login('dbr-operator', 'operator-password-123');
+    expect((await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: PG, connection: { run_as: 'postgres', host: '/var/run/postgresql' } }, operator)).status).toBe(202);
+    await agent.next('command.run');
+  });
+
+  it('an agent that did not announce db_restore gets 409', async () => {
+    const add = await req('POST', '/api/hosts', { name: 'old-dbr', repository: { url: '/srv/old', password: 'repo-password-654321' } });
+    const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'old-dbr');
+    const old = new FakeAgent({ url: h.url, bearer: enr.bearer_token, features: ['databases'] });
+    try {
+      await old.connect();
+      const r = await req('POST', `/api/hosts/${enr.host_id}/restore/database`, { snapshot_id: PG });
+      expect(r.status).toBe(409);
+      expect(r.body.error.message).toBe('the agent on old-dbr (version 0.0.0-fake) predates database restores: upgrade the agent');
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('the password is nowhere in API responses, the server log or the database file', async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    const files = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db'));
+    const dbText = files.map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+    const leaks = Object.entries({ api: seen.join('\n'), logs: h.logs(), db: dbText }).filter(([, t]) => t.includes(PW)).map(([w]) => w);
+    expect(leaks).toEqual([]);
+    expect(seen.join('\n')).toContain('"has_password":true');
+  });
+});
