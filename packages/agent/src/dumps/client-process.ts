@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { LineSplitter } from '@restic-manager/engines';
 import type { ToolCommand } from './commands.js';
 import type { DumpExit, DumpProcessOptions } from './dump-process.js';
-import { lookupUser } from '../jobs/users.js';
+import { toolLaunch } from './tool-spawn.js';
 
 export interface ClientProcess {
   /** Resolves once the tool exited. Never rejects. `error` is its last stderr line (redacted). */
@@ -24,21 +24,15 @@ export interface ClientProcess {
 export function startClient(cmd: ToolCommand, stdin: Readable, o: DumpProcessOptions): ClientProcess {
   let last: string | null = null;
   let finished = false;
-  const env = { ...o.baseEnv, ...cmd.env };
-  let ids: { uid: number; gid: number } | Record<string, never> = {};
   const failed = (error: string): ClientProcess => {
     finished = true;
     return { exited: Promise.resolve({ ok: false, exitCode: null, error }), pid: undefined, kill: () => undefined, done: () => true };
   };
-  if (cmd.runAs) {
-    const u = lookupUser(cmd.runAs);
-    if (!u) return failed(`run_as user '${cmd.runAs}' does not exist on this host`);
-    ids = { uid: u.uid, gid: u.gid };
-    Object.assign(env, { HOME: u.home, USER: u.name, LOGNAME: u.name });
-  }
+  const launch = toolLaunch(cmd, o.baseEnv);
+  if ('error' in launch) return failed(launch.error);
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(cmd.binary, cmd.args, { env, stdio: ['pipe', 'ignore', 'pipe'], ...(cmd.runAs ? { cwd: '/' } : {}), ...ids });
+    child = spawn(cmd.binary, cmd.args, { env: launch.env, stdio: ['pipe', 'ignore', 'pipe'], ...launch.identity });
   } catch (err) {
     return failed(o.redact(`${cmd.binary}: ${(err as Error).message}`));
   }

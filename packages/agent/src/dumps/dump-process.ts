@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { LineSplitter } from '@restic-manager/engines';
 import type { ToolCommand } from './commands.js';
-import { lookupUser } from '../jobs/users.js';
+import { toolLaunch } from './tool-spawn.js';
 
 /** How a dump tool ended. `error` is its last stderr line (redacted) when it failed. */
 export interface DumpExit {
@@ -42,18 +42,11 @@ export function startDump(cmd: ToolCommand, o: DumpProcessOptions): DumpProcess 
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
   let last: string | null = null;
   let spawnError: string | null = null;
-  const env = { ...o.baseEnv, ...cmd.env };
-  let ids: { uid: number; gid: number } | Record<string, never> = {};
-  if (cmd.runAs) {
-    const u = lookupUser(cmd.runAs);
-    if (!u) return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error: `run_as user '${cmd.runAs}' does not exist on this host` }), pid: undefined, kill: () => undefined };
-    ids = { uid: u.uid, gid: u.gid };
-    Object.assign(env, { HOME: u.home, USER: u.name, LOGNAME: u.name });
-  }
-  // With run_as, libuv drops to that uid/gid (and clears supplementary groups) before exec.
+  const launch = toolLaunch(cmd, o.baseEnv);
+  if ('error' in launch) return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error: launch.error }), pid: undefined, kill: () => undefined };
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(cmd.binary, cmd.args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(cmd.runAs ? { cwd: '/' } : {}), ...ids });
+    child = spawn(cmd.binary, cmd.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], ...launch.identity });
   } catch (err) {
     const error = o.redact(`${cmd.binary}: ${(err as Error).message}`);
     return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error }), pid: undefined, kill: () => undefined };
