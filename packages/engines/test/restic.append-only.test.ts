@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, startRestServer, tempDir, type RestServer, type TempDir } from '@restic-manager/testkit';
@@ -35,13 +35,28 @@ describe('restic against an append-only REST server', () => {
     // Give prune something to delete: a backup cancelled after it uploaded a pack but before it
     // wrote an index leaves a pack no index refers to.
     // Only finished packs (64 hex digits): the REST server's in-progress upload files count for nothing.
-    const packs = async (): Promise<number> => (await readdir(path.join(rest.dataDir, 'host1', 'data'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name)).length;
+    const packSizes = async (): Promise<Map<string, number>> => {
+      const dir = path.join(rest.dataDir, 'host1', 'data');
+      const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name));
+      return new Map(await Promise.all(files.map(async (e) => [e.name, (await stat(path.join(e.parentPath, e.name))).size] as [string, number])));
+    };
+    const packs = async (): Promise<number> => (await packSizes()).size;
     const before = await packs();
+    const known = new Set((await packSizes()).keys());
     const ac = new AbortController();
     const drip = dripStream(1024 * 1024, 5, true);
     const cancelled = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: 'x' } }, { signal: ac.signal });
-    const deadline = Date.now() + 60_000;
-    while ((await packs()) <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // A pack counts once it is new and its size held still over 300 ms: rclone may write an upload
+    // under its final name and remove it when the upload is cut off by the cancel.
+    const deadline = Date.now() + 120_000;
+    let last = new Map<string, number>();
+    for (;;) {
+      const now = await packSizes();
+      if ([...now].some(([name, size]) => !known.has(name) && size > 0 && last.get(name) === size)) break;
+      if (Date.now() > deadline) throw new Error('no finished pack appeared within 120 s');
+      last = now;
+      await new Promise((r) => setTimeout(r, 300));
+    }
     ac.abort();
     drip.end();
     const c = await cancelled;
