@@ -235,15 +235,36 @@ export function runAgentCli(args: string[], env: Record<string, string> = {}): P
   });
 }
 
-/** Every process's argv from /proc. */
-export function allCmdlines(): string {
-  let out = '';
+/** Every process's argv from /proc, each as one string (arguments separated by spaces). */
+export function cmdlines(): string[] {
+  const out: string[] = [];
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      out += fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') + '\n';
+      out.push(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
     } catch {
       // gone
     }
   }
   return out;
+}
+
+/** Every process's argv from /proc, one per line. */
+export function allCmdlines(): string {
+  return cmdlines().map((c) => `${c}\n`).join('');
+}
+
+/**
+ * Samples every process's argv every `everyMs` until stopped: the names `classify` gives the
+ * argvs it recognises (which tools were seen running), and every argv that contains `secret`.
+ */
+export function sampleArgv(secret: string, classify: (cmd: string) => string[], everyMs: number): { stop(): { seen: Set<string>; leaks: string[] } } {
+  const seen = new Set<string>();
+  const leaks: string[] = [];
+  const timer = setInterval(() => {
+    for (const cmd of cmdlines()) {
+      for (const name of classify(cmd)) seen.add(name);
+      if (cmd.includes(secret)) leaks.push(cmd);
+    }
+  }, everyMs);
+  return { stop: () => (clearInterval(timer), { seen, leaks }) };
 }

@@ -8,6 +8,7 @@ import type { DbServer } from '@restic-manager/testkit';
 import type { LocalStack } from './local-stack.js';
 import { ADMIN_PASSWORD } from './local-stack.js';
 import { describeInChromium, useBrowser } from './browser-fixture.js';
+import { sampleArgv } from './agent-harness.js';
 import { startDockerFixture } from '../packages/agent/test/fixtures/docker-server.js';
 import { PG_PASSWORD } from '../packages/agent/test/fixtures/docker-api.js';
 import { eventually, LOCAL_REPO_PASSWORD, localStackTools, startLocalStack } from './local-stack.js';
@@ -23,27 +24,13 @@ const pg = findPostgres();
 const missing = [...localStackTools, ...(pg.ok ? [] : [pg.reason])];
 if (missing.length) console.warn(`skipping database dump e2e: ${missing.join('; ')}`);
 
-/** Samples every process's argv until stopped; records which tools it saw and any leak. */
-function sampleArgv(secret: string): { stop(): { seen: Set<string>; leaks: string[] } } {
-  const seen = new Set<string>();
-  const leaks: string[] = [];
-  const tick = (): void => {
-    for (const pid of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let cmd: string;
-      try {
-        cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      } catch {
-        continue;
-      }
-      if (/(^|\/)pg_dump /.test(cmd)) seen.add('pg_dump');
-      if (/(^|\/)mariadb-dump /.test(cmd)) seen.add('mariadb-dump');
-      if (/restic .*\bbackup --json .*--stdin /.test(cmd)) seen.add('restic backup --stdin');
-      if (cmd.includes(secret)) leaks.push(cmd);
-    }
-  };
-  const timer = setInterval(tick, 5);
-  return { stop: () => (clearInterval(timer), { seen, leaks }) };
+/** Samples every process's argv until stopped; records which dump tools it saw and any leak. */
+function sampleDumpArgv(secret: string): ReturnType<typeof sampleArgv> {
+  return sampleArgv(secret, (cmd) => [
+    ...(/(^|\/)pg_dump /.test(cmd) ? ['pg_dump'] : []),
+    ...(/(^|\/)mariadb-dump /.test(cmd) ? ['mariadb-dump'] : []),
+    ...(/restic .*\bbackup --json .*--stdin /.test(cmd) ? ['restic backup --stdin'] : []),
+  ], 5);
 }
 
 describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_dump and restic', { timeout: 240_000 }, () => {
@@ -86,7 +73,7 @@ describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_d
   const snapshotCount = (): number => (JSON.parse(restic(['snapshots', '--json']).stdout.toString()) as unknown[]).length;
 
   it('dumps a database into a tagged snapshot that restores into a fresh database with the same rows', async () => {
-    const sampler = sampleArgv(db.password);
+    const sampler = sampleDumpArgv(db.password);
     const id = await s.runJob('backup', { tags: ['e2e'], databases: [target(db.password)] });
     const job = await s.waitJob(id, 180_000);
     const { seen, leaks } = sampler.stop();
@@ -143,7 +130,7 @@ describe.skipIf(missing.length > 0)('database dumps through the real agent, pg_d
     const m = await startMariadb('e2e-maria-secret-5d0a93');
     try {
       m.sql("CREATE DATABASE shop; USE shop; CREATE TABLE orders (id int primary key, note varchar(64)); INSERT INTO orders SELECT seq, CONCAT('order-', seq) FROM seq_1_to_40000;");
-      const sampler = sampleArgv(m.password);
+      const sampler = sampleDumpArgv(m.password);
       const job = await s.waitJob(await s.runJob('backup', { databases: [{ engine: 'mariadb', host: '127.0.0.1', port: m.port, user: m.user, password: m.password, database: 'shop' }] }), 180_000);
       const { seen, leaks } = sampler.stop();
       expect(job.status, JSON.stringify(job)).toBe('succeeded');

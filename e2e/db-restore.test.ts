@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMariadb, findPostgres, startMariadb, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
 import type { LocalStack } from './local-stack.js';
 import { eventually, localStackTools, startLocalStack } from './local-stack.js';
+import { sampleArgv } from './agent-harness.js';
 
 /*
  * Database restore end to end: a dump snapshot made by the real agent (pg_dump / mariadb-dump →
@@ -18,25 +18,11 @@ const missing = [...localStackTools, ...(pg.ok ? [] : [pg.reason])];
 if (missing.length) console.warn(`skipping database restore e2e: ${missing.join('; ')}`);
 
 /** Samples every process's argv until stopped; records which restore tools it saw and any leak. */
-function sampleArgv(secret: string): { stop(): { seen: Set<string>; leaks: string[] } } {
-  const seen = new Set<string>();
-  const leaks: string[] = [];
-  const tick = (): void => {
-    for (const pid of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let cmd: string;
-      try {
-        cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      } catch {
-        continue;
-      }
-      for (const t of ['psql', 'pg_restore', 'mariadb']) if (new RegExp(`(^|/)${t} .*--`).test(cmd) && !cmd.includes(' -c ') && !cmd.includes(' -e ')) seen.add(t);
-      if (/restic .*\bdump -- [0-9a-f]+ \//.test(cmd)) seen.add('restic dump');
-      if (cmd.includes(secret)) leaks.push(cmd);
-    }
-  };
-  const timer = setInterval(tick, 10);
-  return { stop: () => (clearInterval(timer), { seen, leaks }) };
+function sampleRestoreArgv(secret: string): ReturnType<typeof sampleArgv> {
+  return sampleArgv(secret, (cmd) => [
+    ...['psql', 'pg_restore', 'mariadb'].filter((t) => new RegExp(`(^|/)${t} .*--`).test(cmd) && !cmd.includes(' -c ') && !cmd.includes(' -e ')),
+    ...(/restic .*\bdump -- [0-9a-f]+ \//.test(cmd) ? ['restic dump'] : []),
+  ], 10);
 }
 
 describe.skipIf(missing.length > 0)('database restore through the real server, agent, restic and database servers', { timeout: 300_000 }, () => {
@@ -84,7 +70,7 @@ describe.skipIf(missing.length > 0)('database restore through the real server, a
     want = db.sql(q, 'app');
     plainSnap = await backup({ engine: 'postgres', ...conn(db.password), database: 'app' });
     db.sql('DROP DATABASE app');
-    const sampler = sampleArgv(db.password);
+    const sampler = sampleRestoreArgv(db.password);
     const job = await restore({ snapshot_id: plainSnap.slice(0, 8), connection: conn(db.password), create: true });
     const { seen, leaks } = sampler.stop();
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
@@ -124,7 +110,7 @@ describe.skipIf(missing.length > 0)('database restore through the real server, a
 
   it('a custom-format dump restores with pg_restore into a new database; an unknown database fails clearly', async () => {
     const snap = await backup({ engine: 'postgres', ...conn(db.password), database: 'app', format: 'custom' });
-    const sampler = sampleArgv(db.password);
+    const sampler = sampleRestoreArgv(db.password);
     const job = await restore({ snapshot_id: snap, connection: conn(db.password), database: 'from_custom', create: true });
     const { seen, leaks } = sampler.stop();
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
@@ -152,7 +138,7 @@ describe.skipIf(missing.length > 0)('database restore through the real server, a
       const mconn = (password: string) => ({ engine: 'mariadb', host: '127.0.0.1', port: m.port, user: m.user, password });
       const snap = await backup({ ...mconn(m.password), database: 'shop' });
       m.sql("DELETE FROM shop.orders WHERE id > 10; UPDATE shop.orders SET note = 'changed'");
-      const sampler = sampleArgv(m.password);
+      const sampler = sampleRestoreArgv(m.password);
       const job = await restore({ snapshot_id: snap, connection: mconn(m.password) });
       const { seen, leaks } = sampler.stop();
       expect(job.status, JSON.stringify(job)).toBe('succeeded');
