@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server';
 import type { Harness } from './helpers/harness.js';
-import { Api, startHarness } from './helpers/harness.js';
+import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
 
 /*
  * POST /api/hosts/:id/restore/database (docs/databases.md "Restoring a dump"): only a database
@@ -23,10 +23,7 @@ describe('database restore jobs on the server', () => {
   const GLOBALS = 'd4'.repeat(32);
   beforeAll(async () => {
     h = await startHarness();
-    const add = await h.admin.req('POST', '/api/hosts', { name: 'dbr-host', repository: { url: '/srv/repo', password: 'repo-password-123456' } });
-    const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'dbr-host');
-    hostId = enr.host_id;
-    agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, features: ['databases', 'db_restore'] });
+    ({ agent, hostId } = await enrolledAgent(h, 'dbr-host', { url: '/srv/repo', password: 'repo-password-123456' }, ['databases', 'db_restore']));
     await agent.connect();
     const snap = (id: string, paths: string[], tags: string[]) => ({ id, short_id: id.slice(0, 8), time: '2026-12-01T00:00:00Z', hostname: 'dbr-host', paths, tags });
     agent.send({ type: 'snapshots.report', snapshots: [

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAgent } from '@restic-manager/server';
+import type { FakeAgent } from '@restic-manager/server';
 import type { Harness } from './helpers/harness.js';
-import { startHarness } from './helpers/harness.js';
+import { enrolledAgent, startHarness } from './helpers/harness.js';
 
 /* The restore wizard's "Restore into database" card: shown for a database snapshot only, password never pre-filled, posts a db_restore job. */
 describe('restore wizard: Restore into database', () => {
@@ -12,10 +12,7 @@ describe('restore wizard: Restore into database', () => {
   const FILES = 'f6'.repeat(32);
   beforeAll(async () => {
     h = await startHarness({}, { mountWeb: undefined });
-    const add = await h.admin.req('POST', '/api/hosts', { name: 'web-dbr', repository: { url: '/srv/repo', password: 'repo-password-123456' } });
-    const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'web-dbr');
-    hostId = enr.host_id;
-    agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, features: ['databases', 'db_restore'] });
+    ({ agent, hostId } = await enrolledAgent(h, 'web-dbr', { url: '/srv/repo', password: 'repo-password-123456' }, ['databases', 'db_restore']));
     await agent.connect();
     const snap = (id: string, paths: string[], tags: string[]) => ({ id, short_id: id.slice(0, 8), time: '2026-12-01T00:00:00Z', hostname: 'web-dbr', paths, tags });
     agent.send({ type: 'snapshots.report', snapshots: [snap(PG, ['/postgres/app.sql'], ['db:postgres', 'db-name:app']), snap(FILES, ['/etc'], [])] });

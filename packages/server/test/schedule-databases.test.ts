@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server';
 import type { Harness } from './helpers/harness.js';
-import { startHarness } from './helpers/harness.js';
+import { enrolledAgent, startHarness } from './helpers/harness.js';
 
 /*
  * Database dumps on schedules and run-now (docs/databases.md): the password is sealed at rest,
@@ -19,10 +19,7 @@ describe('database targets on the server', () => {
   const db = { engine: 'postgres', host: '127.0.0.1', port: 5432, user: 'backup', password: PW, database: 'app' };
   beforeAll(async () => {
     h = await startHarness();
-    const add = await h.admin.req('POST', '/api/hosts', { name: 'db-host', repository: { url: '/srv/repo', password: 'repo-password-123456' } });
-    const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'db-host');
-    hostId = enr.host_id;
-    agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, features: ['databases'] });
+    ({ agent, hostId } = await enrolledAgent(h, 'db-host', { url: '/srv/repo', password: 'repo-password-123456' }, ['databases']));
     const hello = await agent.connect();
     expect(hello).toMatchObject({ databases_report: true });
     await agent.next('config.update');

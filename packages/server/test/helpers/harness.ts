@@ -99,13 +99,13 @@ export class Api {
 
 export const REPO = { url: 'rest:http://127.0.0.1:8000/host-a/', rest_username: 'host-a' };
 
-/** Adds a host and enrolls a FakeAgent for it; returns the connected agent. */
-export async function enrolledAgent(h: Harness, name = 'host-a', repository: Record<string, unknown> = REPO) {
+/** Adds a host and enrolls a FakeAgent for it (announcing `features` in its hello); the agent is not connected yet. */
+export async function enrolledAgent(h: Harness, name = 'host-a', repository: Record<string, unknown> = REPO, features?: string[]) {
   const add = await h.admin.req('POST', '/api/hosts', { name, repository });
   if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${add.text}`);
   const enr = await FakeAgent.enroll(h.url, add.body.token, name);
   if (enr.status !== 201) throw new Error(`enroll failed: ${enr.status}`);
-  const agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, hostname: name });
+  const agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, hostname: name, ...(features ? { features } : {}) });
   return { agent, hostId: enr.host_id, bearer: enr.bearer_token, add: add.body };
 }
 
