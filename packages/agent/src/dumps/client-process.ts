@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { LineSplitter } from '@restic-manager/engines';
 import type { ToolCommand } from './commands.js';
 import type { DumpExit, DumpProcessOptions } from './dump-process.js';
-import { toolLaunch } from './tool-spawn.js';
+import { toolLaunch, watchTool } from './tool-spawn.js';
 
 export interface ClientProcess {
   /** Resolves once the tool exited. Never rejects. `error` is its last stderr line (redacted). */
@@ -22,7 +21,6 @@ export interface ClientProcess {
  * dump (the caller ends `stdin` only after `restic dump` exited 0).
  */
 export function startClient(cmd: ToolCommand, stdin: Readable, o: DumpProcessOptions): ClientProcess {
-  let last: string | null = null;
   let finished = false;
   const failed = (error: string): ClientProcess => {
     finished = true;
@@ -36,42 +34,11 @@ export function startClient(cmd: ToolCommand, stdin: Readable, o: DumpProcessOpt
   } catch (err) {
     return failed(o.redact(`${cmd.binary}: ${(err as Error).message}`));
   }
-  const err = new LineSplitter((line) => {
-    const clean = o.redact(line.trim());
-    if (!clean) return;
-    last = clean;
-    o.onStderr(clean);
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => err.push(d));
   child.stdin!.on('error', () => undefined); // EPIPE when the tool exits before reading everything
   stdin.pipe(child.stdin!);
-  let spawnError: string | null = null;
-  let killTimer: NodeJS.Timeout | undefined;
-  const exited = new Promise<DumpExit>((resolve) => {
-    child.once('error', (e) => {
-      spawnError = o.redact(`${cmd.binary}: ${e.message}`);
-      if (child.pid === undefined) {
-        finished = true;
-        resolve({ ok: false, exitCode: null, error: spawnError });
-      }
-    });
-    child.once('close', (code, signal) => {
-      finished = true;
-      err.end();
-      clearTimeout(killTimer);
-      stdin.unpipe(child.stdin!);
-      if (code === 0) return resolve({ ok: true, exitCode: 0, error: null });
-      resolve({ ok: false, exitCode: code, error: spawnError ?? last ?? (signal ? `killed by ${signal}` : `exit status ${code ?? '?'}`) });
-    });
+  const watch = watchTool(child, cmd.binary, o, () => {
+    finished = true;
+    stdin.unpipe(child.stdin!);
   });
-  return {
-    exited,
-    pid: child.pid,
-    done: () => finished,
-    kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      killTimer ??= setTimeout(() => child.kill('SIGKILL'), 5000);
-    },
-  };
+  return { exited: watch.exited, pid: child.pid, done: () => finished, kill: watch.kill };
 }

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { LineSplitter } from '@restic-manager/engines';
 import type { ToolCommand } from './commands.js';
-import { toolLaunch } from './tool-spawn.js';
+import { toolLaunch, watchTool } from './tool-spawn.js';
 
 /** How a dump tool ended. `error` is its last stderr line (redacted) when it failed. */
 export interface DumpExit {
@@ -40,8 +39,6 @@ export interface DumpProcessOptions {
  */
 export function startDump(cmd: ToolCommand, o: DumpProcessOptions): DumpProcess {
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
-  let last: string | null = null;
-  let spawnError: string | null = null;
   const launch = toolLaunch(cmd, o.baseEnv);
   if ('error' in launch) return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error: launch.error }), pid: undefined, kill: () => undefined };
   let child: ReturnType<typeof spawn>;
@@ -51,42 +48,11 @@ export function startDump(cmd: ToolCommand, o: DumpProcessOptions): DumpProcess 
     const error = o.redact(`${cmd.binary}: ${(err as Error).message}`);
     return { stdout: out, exited: Promise.resolve({ ok: false, exitCode: null, error }), pid: undefined, kill: () => undefined };
   }
-  const err = new LineSplitter((line) => {
-    const clean = o.redact(line.trim());
-    if (!clean) return;
-    last = clean;
-    o.onStderr(clean);
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => err.push(d));
   child.stdout!.pipe(out, { end: false });
-  let killTimer: NodeJS.Timeout | undefined;
-  const exited = new Promise<DumpExit>((resolve) => {
-    child.once('error', (e) => {
-      spawnError = o.redact(`${cmd.binary}: ${e.message}`);
-      if (child.pid === undefined) resolve({ ok: false, exitCode: null, error: spawnError });
-    });
-    child.once('close', (code, signal) => {
-      err.end();
-      clearTimeout(killTimer);
-      if (code === 0) {
-        out.end();
-        resolve({ ok: true, exitCode: 0, error: null });
-        return;
-      }
-      const why = spawnError ?? last ?? (signal ? `killed by ${signal}` : `exit status ${code ?? '?'}`);
-      resolve({ ok: false, exitCode: code, error: why });
-    });
+  const watch = watchTool(child, cmd.binary, o, (ok) => {
+    if (ok) out.end();
   });
-  return {
-    stdout: out,
-    exited,
-    pid: child.pid,
-    kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      killTimer ??= setTimeout(() => child.kill('SIGKILL'), 5000);
-    },
-  };
+  return { stdout: out, exited: watch.exited, pid: child.pid, kill: watch.kill };
 }
 
 /** Runs a short query tool (database listing) and returns its stdout lines, or its error. */
