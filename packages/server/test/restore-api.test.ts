@@ -190,6 +190,20 @@ describe('restore wizard API (fake agents)', () => {
     await a.agent.connect();
   });
 
+  it('a source that does not answer repo.key.add in time: refused, not a silent fallback to its stored password', async () => {
+    a.agent.o.onMessage = () => undefined; // never answers
+    h.server.services.restore.keyTimeoutMs = 200;
+    const before = bFrames.length;
+    try {
+      const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/slow' });
+      expect(r.status, r.text).toBe(409);
+      expect(r.body.error.message).toMatch(/because host restore-a did not add a temporary key .*check that host restore-a's agent is up to date and responsive/);
+      expect(bFrames.slice(before).join('\n')).not.toMatch(/source-repo-password|"command\.run"/);
+    } finally {
+      h.server.services.restore.keyTimeoutMs = 30_000;
+    }
+  });
+
   it('temporary-key mode: a source REST login the target does not already hold is refused (no frame), shared only as an admin one-off; the same REST user passes', async () => {
     const r1 = await enrolledAgent(h, 'restore-rest', { url: 'rest:http://127.0.0.1:8000/restore-rest/', rest_username: 'restore-rest', rest_password: 'rest-login-password-r1', password: 'rest-repo-password-r1', append_only: false });
     await r1.agent.connect();
