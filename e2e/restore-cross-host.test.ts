@@ -122,17 +122,26 @@ describe.skipIf(missing.length > 0)('restore wizard e2e: real server, two real a
     for (const [where, text] of haystacks) for (const secret of secrets) expect(text.includes(secret), `${where} contains a secret`).toBe(false);
   }, 120_000);
 
-  it('with host-a offline, host-b restores from its stored credential and the job log says so', async () => {
+  it('with host-a offline, a restore onto host-b is refused (no permanent password leaves); an admin one-off restores from the stored credential, says so and marks host-a for rotation', async () => {
     await a.stop();
+    await eventually(async () => (await s.api.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline', 20_000, 'host-a offline');
     const target = path.join(s.tmp.path, 'dead-box');
-    const r = await s.api.req('POST', `/api/hosts/${b.hostId}/restore`, { source_host_id: a.hostId, snapshot_id: snapshotId, target, include: [path.join(src, 'etc/app')] });
+    const body = { source_host_id: a.hostId, snapshot_id: snapshotId, target, include: [path.join(src, 'etc/app')] };
+    const refused = await s.api.req('POST', `/api/hosts/${b.hostId}/restore`, body);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+    expect(refused.body.error.message).toMatch(/permanent repository password, because host host-a is offline\. Instead, bring host host-a's agent online/);
+    expect(fs.existsSync(target)).toBe(false);
+
+    const r = await s.api.req('POST', `/api/hosts/${b.hostId}/restore`, { ...body, share_source_credential: true });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const job = await s.waitJob(r.body.job.id);
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
     expect(tree(path.join(target, src, 'etc/app'))).toEqual(tree(path.join(src, 'etc/app')));
     const logs = (await s.api.req('GET', `/api/jobs/${r.body.job.id}/logs`)).body.items as { payload: string }[];
-    expect(logs.map((l) => l.payload).join('\n')).toMatch(/host host-a's stored repository password is used for this one job .*because host host-a is offline/);
+    expect(logs.map((l) => l.payload).join('\n')).toMatch(/host host-a's stored repository password is used for this one job .*because host host-a is offline; an admin confirmed sharing/);
     expect(allBytes(b.stateDir).includes(a.repoPassword)).toBe(false);
+    expect((await s.api.req('GET', `/api/hosts/${a.hostId}`)).body.credential_rotation).toMatchObject({ reason: expect.stringMatching(/repository password went to host host-b/) });
+    expect((await s.api.req('GET', `/api/audit?action=restore.credential.permanent_shared&target_id=${a.hostId}`)).body.total).toBe(1);
     await a.start();
   }, 90_000);
 });

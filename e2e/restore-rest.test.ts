@@ -12,8 +12,10 @@ import { allBytes, keyCount, tree } from './restore-helpers.js';
  * Cross-host restore between REST repositories as the product deploys them: `rclone serve restic
  * --append-only --private-repos` with one REST user per host, plus a maintenance endpoint (no
  * --append-only) on the same data directory. Host B can only reach host A's repository with A's
- * REST user, so the one-job credential carries it; A's temporary key can only be deleted through
- * the maintenance endpoint, so its removal uses A's maintenance credential.
+ * REST user, and neither REST server has a per-user read-only mode: A's REST login is a permanent
+ * secret, so the restore is refused unless an admin confirms a one-off (A is then marked for
+ * rotation). A's temporary key can only be deleted through the maintenance endpoint, so its
+ * removal uses A's maintenance credential.
  */
 
 const execFileP = promisify(execFile);
@@ -61,11 +63,17 @@ describe.skipIf(missing.length > 0)('cross-host restore between append-only REST
     expect(fs.existsSync(path.join(keysDir, added[0]!))).toBe(false);
   });
 
-  it('B restores A\'s snapshot with A\'s REST user and a temporary key, which the maintenance endpoint removes', async () => {
+  it('B restores A\'s snapshot only as an admin one-off (A\'s REST login is permanent), with a temporary key that the maintenance endpoint removes', async () => {
     const snap = (await s.api.req('GET', `/api/hosts/${a.hostId}/snapshots`)).body.items[0].id as string;
     const keysBefore = keyCount(a);
     const target = path.join(s.tmp.path, 'on-b');
-    const r = await s.api.req('POST', `/api/hosts/${b.hostId}/restore`, { source_host_id: a.hostId, snapshot_id: snap, target, include: [path.join(src, 'www')] });
+    const body = { source_host_id: a.hostId, snapshot_id: snap, target, include: [path.join(src, 'www')] };
+    const refused = await s.api.req('POST', `/api/hosts/${b.hostId}/restore`, body);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+    expect(refused.body.error.message).toMatch(/host rest-a's permanent REST login/);
+    expect(tempPasswords).toEqual([]);
+    expect(keyCount(a)).toBe(keysBefore);
+    const r = await s.api.req('POST', `/api/hosts/${b.hostId}/restore`, { ...body, share_source_credential: true });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const job = await s.waitJob(r.body.job.id);
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
@@ -75,6 +83,7 @@ describe.skipIf(missing.length > 0)('cross-host restore between append-only REST
     const use = (await s.api.req('GET', `/api/audit?action=repo.maintenance_credential.use&target_id=${r.body.job.id}`)).body.items;
     expect(use[0]?.payload).toMatchObject({ purpose: 'remove the temporary restore key', rest_username: 'rest-a' });
     expect(tempPasswords).toHaveLength(1);
+    expect((await s.api.req('GET', `/api/hosts/${a.hostId}`)).body.credential_rotation).toMatchObject({ reason: expect.stringMatching(/REST login went to host rest-b/) });
     const secrets = [a.repoPassword, a.restPassword!, a.maintPassword!, tempPasswords[0]!];
     const logs = (await s.api.req('GET', `/api/jobs/${r.body.job.id}/logs`)).body;
     const audit = (await s.api.req('GET', `/api/audit?target_id=${r.body.job.id}`)).body;

@@ -117,6 +117,11 @@ export const HostView = z.object({
   repo_initialised_at: z.string().nullable(),
   /** The host's IANA time zone (set by an operator): default zone of its schedules and the cron preview; null = unset. */
   time_zone: z.string().nullable().optional(),
+  /**
+   * Set when an admin's one-off cross-host restore sent this host's permanent repository
+   * credential to another agent: rotate it (PUT /api/hosts/:id/credentials), which clears this.
+   */
+  credential_rotation: z.object({ since: z.string(), reason: z.string() }).nullable().optional(),
   /** The agent's version against the server's (docs/server.md "Agent versions"). */
   agent_version_status: z
     .object({
@@ -218,6 +223,14 @@ export const RestoreRequest = z
     exclude: z.array(z.string().max(4096)).max(1000).default([]),
     remap: z.array(z.object({ from: absPath, to: absPath }).strict()).max(32).default([]),
     verify: z.boolean().default(false),
+    /**
+     * Cross-host only, admin only: when no temporary credential can be minted (source offline,
+     * append-only without a maintenance credential, or a REST login the target does not share),
+     * an admin confirms that the target agent receives the source host's permanent credential
+     * for this one job. Audited as `restore.credential.permanent_shared`; the source host is then
+     * marked "credential needs rotation" until its credentials are replaced.
+     */
+    share_source_credential: z.boolean().optional(),
   })
   .strict()
   .superRefine((b, ctx) => {

@@ -39,6 +39,8 @@ export interface ServerConfig {
   oidc: OidcConfig | null;
   /** False when RM_OIDC_ALLOW_PASSWORD_LOGIN=false (only with OIDC configured). */
   passwordLogin: boolean;
+  /** RM_NOTIFY_ALLOW_PRIVATE=true: webhook/ntfy channels may target loopback and private addresses (default false). */
+  notifyAllowPrivate: boolean;
 }
 
 /** Raw settings before validation: environment names map to these keys. */
@@ -60,6 +62,7 @@ export interface ServerConfigInput extends OidcInput {
   agentTimeoutMs?: number;
   sessionIdleMs?: number;
   sessionAbsoluteMs?: number;
+  notifyAllowPrivate?: string | boolean;
 }
 
 /** A configuration problem; `variable` names the setting (e.g. RM_LISTEN). */
@@ -91,6 +94,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   agentTimeoutMs: 'RM_AGENT_TIMEOUT_MS',
   sessionIdleMs: 'RM_SESSION_IDLE_MS',
   sessionAbsoluteMs: 'RM_SESSION_ABSOLUTE_MS',
+  notifyAllowPrivate: 'RM_NOTIFY_ALLOW_PRIVATE',
 };
 
 /** YAML keys (snake_case) accepted in the file named by RM_CONFIG_FILE. */
@@ -107,6 +111,7 @@ const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
   install_dir: 'installDir',
   agent_tarball: 'agentTarball',
   log_level: 'logLevel',
+  notify_allow_private: 'notifyAllowPrivate',
 };
 
 /**
@@ -182,6 +187,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     sessionAbsoluteMs: input.sessionAbsoluteMs ?? 12 * 3_600_000,
     oidc,
     passwordLogin,
+    notifyAllowPrivate: parseBool('RM_NOTIFY_ALLOW_PRIVATE', input.notifyAllowPrivate ?? false),
   };
 }
 

@@ -79,7 +79,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
-  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, opts.alerting);
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate });
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
   if (oidc) {
     // Not fatal: password sign-in keeps working and the next SSO attempt retries discovery.

@@ -58,7 +58,7 @@ describe('alert triggers', () => {
 
   beforeAll(async () => {
     rx = await startHttpReceiver();
-    h = await startHarness({ sessionIdleMs: 30 * 24 * HOUR, sessionAbsoluteMs: 60 * 24 * HOUR }, { now: () => clock, alerting: { notifier: { baseDelayMs: 10 } } });
+    h = await startHarness({ sessionIdleMs: 30 * 24 * HOUR, sessionAbsoluteMs: 60 * 24 * HOUR, notifyAllowPrivate: true }, { now: () => clock, alerting: { notifier: { baseDelayMs: 10 } } });
     const ch = await h.admin.req('POST', '/api/notification-channels', { type: 'webhook', name: 'all', config: { url: `${rx.url}/all` } });
     expect(ch.status).toBe(201);
   });

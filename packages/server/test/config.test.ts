@@ -18,7 +18,8 @@ const fail = (env: Record<string, string>) => {
 describe('configuration', () => {
   it('applies defaults', () => {
     const c = loadConfigFromEnv(base);
-    expect(c).toMatchObject({ listenHost: '0.0.0.0', listenPort: 8080, cookieSecure: true, trustedProxies: [], secretKeyFile: '/tmp/rm-data/secret.key', agentTimeoutMs: 90_000 });
+    expect(c).toMatchObject({ listenHost: '0.0.0.0', listenPort: 8080, cookieSecure: true, trustedProxies: [], secretKeyFile: '/tmp/rm-data/secret.key', agentTimeoutMs: 90_000, notifyAllowPrivate: false });
+    expect(loadConfigFromEnv({ ...base, RM_NOTIFY_ALLOW_PRIVATE: 'true' }).notifyAllowPrivate).toBe(true);
   });
 
   it('parses listen addresses, CIDR lists and booleans', () => {
@@ -32,6 +33,7 @@ describe('configuration', () => {
     expect(fail({ RM_LISTEN: ':99999' })).toMatch(/^invalid configuration: RM_LISTEN: port 99999/);
     expect(fail({ RM_TRUSTED_PROXY: '10.0.0.0/33' })).toMatch(/^invalid configuration: RM_TRUSTED_PROXY: '10.0.0.0\/33' is not a CIDR/);
     expect(fail({ RM_COOKIE_SECURE: 'maybe' })).toMatch(/^invalid configuration: RM_COOKIE_SECURE: expected true or false/);
+    expect(fail({ RM_NOTIFY_ALLOW_PRIVATE: 'maybe' })).toMatch(/^invalid configuration: RM_NOTIFY_ALLOW_PRIVATE: expected true or false/);
     expect(fail({ RM_BASE_URL: 'ftp://x' })).toMatch(/RM_BASE_URL: must start with http/);
     expect(fail({ RM_DATA_DIR: '' })).toMatch(/RM_DATA_DIR: required/);
     for (const m of [fail({ RM_LISTEN: 'x' }), fail({ RM_AGENT_TIMEOUT_MS: '-1' })]) expect(m.split('\n')).toHaveLength(1);

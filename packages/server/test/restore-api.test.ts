@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeAgent } from '../src/testing/fake-agent.js';
 import type { Harness } from './helpers/harness.js';
-import { REPO, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { Api, REPO, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 
 const SNAP = 'feedc0de'.padEnd(64, '1');
 
@@ -13,12 +13,14 @@ async function withSnapshot(h: Harness, agent: FakeAgent, hostId: string): Promi
 describe('restore wizard API (fake agents)', () => {
   let h: Harness;
   let a: { agent: FakeAgent; hostId: string };
-  let b: { agent: FakeAgent; hostId: string };
+  let b: Awaited<ReturnType<typeof enrolledAgent>>;
+  const bFrames: string[] = [];
   beforeAll(async () => {
     h = await startHarness();
-    a = await enrolledAgent(h, 'restore-a', { ...REPO, password: 'source-repo-password-1', append_only: false });
+    a = await enrolledAgent(h, 'restore-a', { url: '/srv/restic/restore-a', password: 'source-repo-password-1', append_only: false });
     b = await enrolledAgent(h, 'restore-b', { ...REPO, password: 'target-repo-password-2' });
     await a.agent.connect();
+    b.agent.o.onMessage = (m) => bFrames.push(JSON.stringify(m));
     await b.agent.connect();
     await withSnapshot(h, a.agent, a.hostId);
   });
@@ -103,6 +105,7 @@ describe('restore wizard API (fake agents)', () => {
     const cred = (run as { credential: { password: string; repository: string; note: string } }).credential;
     expect(cred.password).toBe(tempPasswords[0]);
     expect(cred.password).not.toBe('source-repo-password-1');
+    expect(cred).not.toHaveProperty('rest_password');
     expect(cred.note).toMatch(/temporary key \(abcdef01\) of host restore-a/);
     b.agent.started(r.body.job.id, 'restore');
     b.agent.finished(r.body.job.id, 'succeeded');
@@ -139,22 +142,113 @@ describe('restore wizard API (fake agents)', () => {
     await b.agent.connect();
   });
 
-  it('cross-host with the source offline: the stored credential is used for the one job, and the job log says so', async () => {
+  /** Every frame the target agent received so far, as text (recorded on arrival, never consumed). */
+  const framesOf = (agent: FakeAgent): string => (agent === b.agent ? bFrames.join('\n') : JSON.stringify(agent.received));
+
+  it('cross-host with the source offline: refused with the reason and the way out; the target agent receives nothing', async () => {
     await a.agent.close();
     await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline');
     const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/restore' });
-    expect(r.status, r.text).toBe(202);
-    const run = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
-    expect(run.credential.password).toBe('source-repo-password-1');
-    expect(run.credential.note).toMatch(/host restore-a's stored repository password is used for this one job .*because host restore-a is offline/);
-    const issue = (await h.admin.req('GET', `/api/audit?action=restore.credential.issue&target_id=${r.body.job.id}`)).body.items[0];
-    expect(issue.payload).toMatchObject({ mode: 'stored_credential', reason: expect.stringMatching(/offline/) });
-    expect(JSON.stringify(issue)).not.toContain('source-repo-password-1');
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.error.message).toMatch(/refused: this cross-host restore would give host restore-b host restore-a's permanent repository password, because host restore-a is offline\. Instead, bring host restore-a's agent online .*an admin can confirm a one-off with share_source_credential/);
+    expect(Object.keys(r.body.error.fields)).toEqual(['share_source_credential']);
+    expect(r.text).not.toContain('source-repo-password-1');
+    expect(framesOf(b.agent)).not.toContain('source-repo-password-1');
+    const issued = (await h.admin.req('GET', '/api/audit?action=restore.credential.issue')).body.items as { payload: { source_host_id: string; mode: string } }[];
+    expect(issued.filter((i) => i.payload.source_host_id === a.hostId && i.payload.mode === 'stored_credential')).toEqual([]);
     await a.agent.connect();
   });
 
-  it('append-only source: without a maintenance credential the stored one is used (a key could not be removed); with one, it removes the key', async () => {
-    const c = await enrolledAgent(h, 'restore-c', { ...REPO, password: 'append-only-repo-password-3' });
+  it('cross-host with the source offline: an admin\'s one-off is audited as such and marks the source for rotation; an operator cannot confirm it; a rotation clears the mark', async () => {
+    await a.agent.close();
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline');
+    expect((await h.admin.req('POST', '/api/users', { username: 'restore-op', password: 'operator-password-for-tests-1', role: 'operator' })).status).toBe(201);
+    const op = new Api(h.url);
+    expect((await op.login('restore-op', 'operator-password-for-tests-1')).status).toBe(200);
+    const body = { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/restore', share_source_credential: true };
+    const denied = await op.req('POST', `/api/hosts/${b.hostId}/restore`, body);
+    expect(denied.status, denied.text).toBe(403);
+    expect(denied.body.error.message).toMatch(/only an admin can confirm/);
+    expect(framesOf(b.agent)).not.toContain('source-repo-password-1');
+
+    const r = await restore(b.hostId, body);
+    expect(r.status, r.text).toBe(202);
+    const run = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
+    expect(run.credential.password).toBe('source-repo-password-1');
+    expect(run.credential.note).toMatch(/host restore-a's stored repository password is used for this one job .*because host restore-a is offline; an admin confirmed sharing .* marked for rotation/);
+    const shared = (await h.admin.req('GET', `/api/audit?action=restore.credential.permanent_shared&target_id=${a.hostId}`)).body.items[0];
+    expect(shared).toMatchObject({ actor_name: 'admin', payload: { job_id: r.body.job.id, shared: ['repository_password'], rotation_required: true } });
+    expect(JSON.stringify(shared)).not.toContain('source-repo-password-1');
+    const marked = (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body;
+    expect(marked.credential_rotation).toMatchObject({ since: expect.any(String), reason: expect.stringMatching(/repository password went to host restore-b .*admin one-off by admin/) });
+    b.agent.started(r.body.job.id, 'restore');
+    b.agent.finished(r.body.job.id, 'succeeded');
+
+    const rotated = await h.admin.req('PUT', `/api/hosts/${a.hostId}/credentials`, { repository: { url: '/srv/restic/restore-a', password: 'source-repo-password-rotated', append_only: false } });
+    expect(rotated.status, rotated.text).toBe(200);
+    expect((await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.credential_rotation).toBeNull();
+    await a.agent.connect();
+  });
+
+  it('a source that does not answer repo.key.add in time: refused, not a silent fallback to its stored password', async () => {
+    a.agent.o.onMessage = () => undefined; // never answers
+    h.server.services.restore.keyTimeoutMs = 200;
+    const before = bFrames.length;
+    try {
+      const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/slow' });
+      expect(r.status, r.text).toBe(409);
+      expect(r.body.error.message).toMatch(/because host restore-a did not add a temporary key .*check that host restore-a's agent is up to date and responsive/);
+      expect(bFrames.slice(before).join('\n')).not.toMatch(/source-repo-password|"command\.run"/);
+    } finally {
+      h.server.services.restore.keyTimeoutMs = 30_000;
+    }
+  });
+
+  it('temporary-key mode: a source REST login the target does not already hold is refused (no frame), shared only as an admin one-off; the same REST user passes', async () => {
+    const r1 = await enrolledAgent(h, 'restore-rest', { url: 'rest:http://127.0.0.1:8000/restore-rest/', rest_username: 'restore-rest', rest_password: 'rest-login-password-r1', password: 'rest-repo-password-r1', append_only: false });
+    await r1.agent.connect();
+    await withSnapshot(h, r1.agent, r1.hostId);
+    const adds: string[] = [];
+    r1.agent.o.onMessage = (m, ag) => {
+      if (m.type === 'repo.key.add') {
+        adds.push(m.password);
+        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'fade0123fade0123' });
+      }
+      if (m.type === 'repo.key.remove') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+    };
+    const body = { source_host_id: r1.hostId, snapshot_id: 'feedc0de', restore_to: 'directory' as const, target: '/srv/r', include: [], exclude: [], remap: [], verify: false };
+    expect(await h.server.services.restore.preview(b.hostId, body)).toMatchObject({ credential: 'temporary_key', shares: ['rest_login'] });
+    const refused = await restore(b.hostId, { source_host_id: r1.hostId, snapshot_id: 'feedc0de', target: '/srv/r' });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error.message).toMatch(/permanent REST login, because .*REST login.*restore on host restore-rest itself, or give both hosts the same REST user/);
+    expect(adds).toEqual([]);
+    expect(framesOf(b.agent)).not.toContain('rest-login-password-r1');
+
+    const one = await restore(b.hostId, { source_host_id: r1.hostId, snapshot_id: 'feedc0de', target: '/srv/r', share_source_credential: true });
+    expect(one.status, one.text).toBe(202);
+    const run = (await b.agent.next('command.run')) as { credential: { password: string; rest_username?: string; rest_password?: string } };
+    expect(run.credential).toMatchObject({ password: adds[0], rest_username: 'restore-rest', rest_password: 'rest-login-password-r1' });
+    expect((await h.admin.req('GET', `/api/hosts/${r1.hostId}`)).body.credential_rotation.reason).toMatch(/REST login went to host restore-b/);
+    b.agent.finished(one.body.job.id, 'succeeded');
+    await r1.agent.close();
+
+    // A source that uses the target's own REST user shares nothing new: a plain temporary-key restore.
+    const same = await enrolledAgent(h, 'restore-same', { url: 'rest:http://127.0.0.1:8000/host-a/', rest_username: 'host-a', rest_password: b.add.generated_rest_password, password: 'same-user-repo-password', append_only: false });
+    await same.agent.connect();
+    await withSnapshot(h, same.agent, same.hostId);
+    same.agent.o.onMessage = r1.agent.o.onMessage;
+    const ok = await restore(b.hostId, { source_host_id: same.hostId, snapshot_id: 'feedc0de', target: '/srv/s' });
+    expect(ok.status, ok.text).toBe(202);
+    const run2 = (await b.agent.next('command.run')) as { credential: { password: string; rest_username?: string } };
+    expect(run2.credential.password).toBe(adds[1]);
+    expect(run2.credential.rest_username).toBe('host-a');
+    expect((await h.admin.req('GET', `/api/hosts/${same.hostId}`)).body.credential_rotation).toBeNull();
+    b.agent.finished(ok.body.job.id, 'succeeded');
+    await same.agent.close();
+  });
+
+  it('append-only source: without a maintenance credential the restore is refused and no permanent password reaches the target; with one, a temporary key is used and removed', async () => {
+    const c = await enrolledAgent(h, 'restore-c', { url: '/srv/restic/restore-c', password: 'append-only-repo-password-3' });
     await c.agent.connect();
     await withSnapshot(h, c.agent, c.hostId);
     const adds: string[] = [];
@@ -171,16 +265,12 @@ describe('restore wizard API (fake agents)', () => {
     };
     const body = { source_host_id: c.hostId, snapshot_id: 'feedc0de', restore_to: 'directory' as const, target: '/srv/y', include: [], exclude: [], remap: [], verify: false };
     const preview = await h.server.services.restore.preview(b.hostId, body);
-    expect(preview).toMatchObject({ credential: 'stored_credential', credential_reason: expect.stringMatching(/append-only/), parts: [{ target: '/srv/y' }] });
+    expect(preview).toMatchObject({ credential: 'stored_credential', shares: ['repository_password'], credential_reason: expect.stringMatching(/append-only/), parts: [{ target: '/srv/y' }] });
     const first = await restore(b.hostId, { source_host_id: c.hostId, snapshot_id: 'feedc0de', target: '/srv/y' });
-    expect(first.status, first.text).toBe(202);
-    const run1 = (await b.agent.next('command.run')) as { credential: { password: string; note: string } };
+    expect(first.status, first.text).toBe(409);
+    expect(first.body.error.message).toMatch(/because host restore-c's repository is append-only and has no maintenance credential.*set a maintenance credential for host restore-c/);
     expect(adds).toEqual([]);
-    expect(run1.credential.password).toBe('append-only-repo-password-3');
-    const issue = (await h.admin.req('GET', `/api/audit?action=restore.credential.issue&target_id=${first.body.job.id}`)).body.items[0];
-    expect(issue.payload.reason).toMatch(/append-only and has no maintenance credential/);
-    expect(run1.credential.note).toMatch(/because host restore-c's repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards$/);
-    b.agent.finished(first.body.job.id, 'failed', { error: 'test' });
+    expect(framesOf(b.agent)).not.toContain('append-only-repo-password-3');
 
     const set = await h.admin.req('PUT', `/api/hosts/${c.hostId}/maintenance-credential`, { rest_username: 'maint-user', rest_password: 'maint-password-77' });
     expect(set.status, set.text).toBe(200);

@@ -15,7 +15,7 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
       handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args as Record<string, unknown>),
     }),
     route<z.infer<typeof RestoreRequest>>({
-      method: 'post', path: '/api/hosts/:id/restore', summary: 'Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped', access: 'operator',
+      method: 'post', path: '/api/hosts/:id/restore', summary: "Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped. Cross-host: 409 when only the source's permanent credential would do (an admin may confirm a one-off with share_source_credential)", access: 'operator',
       body: RestoreRequest, response: Started, status: 202,
       handler: ({ actor, params, body }) => s.restore.submit(actor, params.id ?? '', body),
     }),

@@ -16,7 +16,7 @@ export function notificationRoutes(d: RouteDeps): RouteSpec[] {
       handler: async () => ({ items: await s.notifications.list() }),
     }),
     route<NotificationChannelInput>({
-      method: 'post', path: '/api/notification-channels', summary: 'Add a webhook, ntfy or e-mail channel', access: 'admin',
+      method: 'post', path: '/api/notification-channels', summary: 'Add a webhook, ntfy or e-mail channel (a webhook/ntfy URL on a loopback, private, link-local or metadata address is refused unless RM_NOTIFY_ALLOW_PRIVATE=true)', access: 'admin',
       body: NotificationChannelInput, response: NotificationChannelView, status: 201,
       handler: ({ actor, body }) => s.notifications.create(actor, body),
     }),

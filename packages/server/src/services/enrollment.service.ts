@@ -54,6 +54,8 @@ export class EnrollmentService {
         agent_token_hash: hashToken(bearer), hostname: input.hostname, os: input.os, arch: input.arch,
         agent_version: input.agent_version, restic_version: input.restic_version, enrolled_at: iso(now),
         status: 'offline', repo_id: repoId,
+        // New repository credentials are a rotation: clear a "needs rotation" mark (migration 0015).
+        ...(row.blob_enc ? { credential_rotation_since: null, credential_rotation_reason: null } : {}),
       });
       if (host.repo_id && host.repo_id !== repoId) await repos.deleteUnreferenced(host.repo_id);
       return host.id;

@@ -86,10 +86,11 @@ export class HostService {
     const { secrets, shown } = completeSecrets(repository);
     await this.d.db.transaction().execute(async (tx) => {
       const repoId = await storeRepoSecrets(tx, this.d.box, secrets, host.name, this.d.now());
-      await new HostRepository(tx).update(hostId, { repo_id: repoId });
+      // A rotation clears the "needs rotation" mark a one-off cross-host restore may have set.
+      await new HostRepository(tx).update(hostId, { repo_id: repoId, credential_rotation_since: null, credential_rotation_reason: null });
       if (host.repo_id) await new RepoRepository(tx).deleteUnreferenced(host.repo_id);
     });
-    await this.audit.record(actor, 'host.credentials', { kind: 'host', id: hostId }, { repository_url: repository.url, credentials_changed: true });
+    await this.audit.record(actor, 'host.credentials', { kind: 'host', id: hostId }, { repository_url: repository.url, credentials_changed: true, ...(host.credential_rotation_since ? { rotation_mark_cleared: true } : {}) });
     const cfg = await this.configFor(hostId);
     const pushed = cfg ? this.d.agents.send(hostId, cfg) : false;
     if (pushed) await this.audit.record({ kind: 'system' }, 'agent.command.config.update', { kind: 'host', id: hostId }, { credentials_pushed: true });

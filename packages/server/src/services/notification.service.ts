@@ -6,6 +6,8 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { Notifier } from './notify/notifier.js';
+import type { TargetGuard } from './notify/target-guard.js';
+import { TargetRefused, TargetUnresolved } from './notify/target-guard.js';
 import type { ChannelSecrets } from './notify/types.js';
 import { DeliveryError, SECRET_KEYS } from './notify/types.js';
 
@@ -25,6 +27,7 @@ export class NotificationService {
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
     private readonly notifier: Notifier,
+    private readonly guard: TargetGuard,
   ) {
     this.repo = new NotificationRepository(d.db);
   }
@@ -39,6 +42,7 @@ export class NotificationService {
 
   async create(actor: Actor, input: NotificationChannelInput): Promise<NotificationChannelView> {
     requireAdmin(actor);
+    await this.checkTarget(input);
     const id = crypto.randomUUID();
     const { plain, secrets, changed } = this.split(input, {});
     const at = iso(this.d.now());
@@ -56,6 +60,7 @@ export class NotificationService {
     requireAdmin(actor);
     const row = await this.row(id);
     if (row.type !== input.type) throw new DomainError('validation_failed', `the type of a channel cannot change (it is ${row.type}): delete it and add a new one`, { type: `stays ${row.type}` });
+    await this.checkTarget(input);
     const { plain, secrets, changed } = this.split(input, this.secretsOf(row));
     await this.repo.update(id, {
       name: input.name, enabled: input.enabled ? 1 : 0, config: JSON.stringify(plain), secrets_enc: this.seal(id, secrets),
@@ -84,6 +89,22 @@ export class NotificationService {
       const msg = e instanceof DeliveryError ? e.message : 'internal error while sending';
       await this.audit.record(actor, 'notification_channel.test', { kind: 'notification_channel', id }, { ok: false, error: msg });
       throw new DomainError('delivery_failed', `test notification to “${row.name}” failed: ${msg}`);
+    }
+  }
+
+  /**
+   * The SSRF guard on save: a webhook/ntfy URL whose host is (or resolves to) a refused address
+   * is a validation error naming the field. A name that does not resolve now is accepted; every
+   * delivery checks again and connects only to the addresses it checked.
+   */
+  private async checkTarget(input: NotificationChannelInput): Promise<void> {
+    const target = input.type === 'webhook' ? { raw: input.config.url, field: 'config.url' } : input.type === 'ntfy' ? { raw: input.config.server, field: 'config.server' } : null;
+    if (!target) return;
+    try {
+      await this.guard.check(target.raw, target.field);
+    } catch (e) {
+      if (e instanceof TargetRefused) throw new DomainError('validation_failed', e.message, { [e.field]: e.message.slice(e.field.length + 2) });
+      if (!(e instanceof TargetUnresolved)) throw e;
     }
   }
 

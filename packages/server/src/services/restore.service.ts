@@ -11,6 +11,8 @@ import { DomainError, notFound } from './errors.js';
 import type { HostService } from './host.service.js';
 import type { JobService } from './job.service.js';
 import type { MaintenanceService } from './maintenance.service.js';
+import type { CredentialPlan, KeyBlocker, SharedSecret } from './restore-credential-plan.js';
+import { describeShares, planCredential, remedy, sameRestLogin } from './restore-credential-plan.js';
 import type { SnapshotBrowseService } from './snapshot-browse.service.js';
 
 /** How long the server waits for the source agent to add or remove the temporary key. */
@@ -22,9 +24,11 @@ const invalid = (field: string, message: string): DomainError => new DomainError
  * The restore wizard's submit (spec §3, §14.1). Same-host restores are plain restore jobs.
  * A cross-host restore gives the TARGET agent a read credential for the SOURCE repository for
  * that one job: a temporary restic key added by the source agent (`repo.key.add`) and removed
- * when the job ends, or — source offline — the source's stored password, said so in the job log
- * and the audit (docs/decisions/0008-cross-host-restore.md). Secrets never reach audit payloads,
- * API answers or the job log.
+ * when the job ends. The source's permanent secrets (its restic password, its REST login) never
+ * reach another agent unless an admin confirms a one-off (`share_source_credential`), which is
+ * audited and marks the source "credential needs rotation"; otherwise such a restore is refused
+ * with the reason (docs/decisions/0008-cross-host-restore.md). Secrets never reach audit
+ * payloads, API answers or the job log.
  */
 export class RestoreService {
   /** How long to wait for the source agent's key add/remove (tests shorten it). */
@@ -69,16 +73,31 @@ export class RestoreService {
       source: { id: c.source.id, name: c.source.name }, target: { id: c.target.id, name: c.target.name, online: this.d.agents.isConnected(c.target.id) },
       snapshot: c.snap, restore_to: body.restore_to, target_dir: c.targetDir, include: body.include, remap: body.remap, verify: body.verify,
       parts: c.parts.map((p) => ({ target: p.target, include: p.include, exclude: p.exclude, ...(p.move ? { move: { from: p.move.from.slice(p.target.length), to: p.move.to } } : {}) })),
-      ...(await this.credentialPlan(cross, c.sourceId, c.source.name)),
+      ...(await this.credentialPlan(cross, c.sourceId, c.target.id, c.source.name)),
     };
   }
 
-  /** Which credential a cross-host restore would use right now, and why (for the confirm step). */
-  private async credentialPlan(cross: boolean, sourceId: string, name: string): Promise<{ credential: 'own' | 'temporary_key' | 'stored_credential'; credential_reason: string }> {
-    if (!cross) return { credential: 'own', credential_reason: '' };
-    if (!this.d.agents.isConnected(sourceId)) return { credential: 'stored_credential', credential_reason: `${name} is offline` };
-    if (await this.maintenance.cannotDelete(sourceId)) return { credential: 'stored_credential', credential_reason: `${name}'s repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards` };
-    return { credential: 'temporary_key', credential_reason: '' };
+  /** Which credential a cross-host restore would use right now, why, and which permanent secrets it would share. */
+  private async credentialPlan(cross: boolean, sourceId: string, targetId: string, name: string): Promise<CredentialPlan> {
+    if (!cross) return { credential: 'own', credential_reason: '', shares: [] };
+    const blocker: KeyBlocker | null = !this.d.agents.isConnected(sourceId)
+      ? { kind: 'offline', text: `host ${name} is offline` }
+      : (await this.maintenance.cannotDelete(sourceId)) ? { kind: 'append_only', text: `host ${name}'s repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards` } : null;
+    return planCredential(blocker, await this.hosts.configFor(sourceId), await this.hosts.configFor(targetId));
+  }
+
+  /** Refuses a restore that would share permanent secrets without an admin's explicit one-off. */
+  private refuseSharing(actor: Actor, plan: CredentialPlan, body: RestoreRequest, source: { id: string; name: string }, targetName: string): void {
+    if (!plan.shares.length) return;
+    const what = `host ${source.name}'s permanent ${describeShares(plan.shares)}`;
+    if (!body.share_source_credential) {
+      const fix = remedy(plan, source);
+      throw new DomainError('conflict', `refused: this cross-host restore would give host ${targetName} ${what}, because ${plan.credential_reason}. Instead, ${fix}; or an admin can confirm a one-off with share_source_credential (host ${source.name}'s credentials are then marked for rotation)`,
+        { share_source_credential: `required to send ${what} to host ${targetName}` });
+    }
+    if (!(actor.kind === 'user' && actor.role === 'admin')) {
+      throw new DomainError('forbidden', `only an admin can confirm sending ${what} to another host`, { share_source_credential: 'admin only' });
+    }
   }
 
   async submit(actor: Actor, targetHostId: string, body: RestoreRequest) {
@@ -92,12 +111,15 @@ export class RestoreService {
     if (!target.agent_token_hash) throw new DomainError('invalid_state', `host ${target.name} is not enrolled yet`);
     if (!(await this.hosts.configFor(sourceId))) throw new DomainError('invalid_state', `host ${source.name} has no stored repository credential to restore from`);
 
+    const plan = await this.credentialPlan(true, sourceId, targetHostId, source.name);
+    this.refuseSharing(actor, plan, body, source, target.name);
+
     const jobId = randomUUID();
-    const issued = await this.issue(sourceId, source.name, jobId);
+    const issued = await this.issue(actor, plan, body, source, target.name, jobId);
     const row: RestoreCredentialRow = {
       job_id: jobId, source_host_id: sourceId, target_host_id: targetHostId, mode: issued.mode, key_id: issued.keyId,
       secret_enc: issued.password ? this.d.box.seal(issued.password, `restore:${jobId}`) : null, reason: issued.reason,
-      issued_at: iso(this.d.now()), revoked_at: null, revoke_error: null,
+      issued_at: iso(this.d.now()), revoked_at: null, revoke_error: null, shared: issued.shares.length ? issued.shares.join(',') : null,
     };
     try {
       return await this.jobs.runNow(actor, targetHostId, 'restore', args, {
@@ -107,7 +129,9 @@ export class RestoreService {
           await this.audit.record(actor, 'restore.credential.issue', { kind: 'job', id: job.id }, {
             source_host_id: sourceId, target_host_id: targetHostId, mode: issued.mode, reason: issued.reason,
             ...(issued.keyId ? { restic_id_prefix: issued.keyId.slice(0, 8) } : {}),
+            ...(issued.shares.length ? { shared: issued.shares } : {}),
           }, r.audit);
+          if (issued.shares.length) await this.markShared(actor, job.id, issued.shares, sourceId, source.name, target.name, issued.reason, r);
         },
       });
     } catch (e) {
@@ -116,23 +140,42 @@ export class RestoreService {
     }
   }
 
-  /** A temporary key when the source agent is online; else the stored credential (dead box). */
-  private async issue(sourceId: string, name: string, jobId: string): Promise<{ mode: RestoreCredentialRow['mode']; keyId: string | null; password: string | null; reason: string }> {
-    if (this.d.agents.isConnected(sourceId) && (await this.maintenance.cannotDelete(sourceId))) {
-      return { mode: 'stored_credential', keyId: null, password: null, reason: `host ${name}'s repository is append-only and has no maintenance credential, so a temporary key could not be removed afterwards; its stored credential is used for this job` };
+  /** An admin's one-off: audited as such, and the source host is marked "credential needs rotation". */
+  private async markShared(actor: Actor, jobId: string, shares: SharedSecret[], sourceId: string, sourceName: string, targetName: string, reason: string, r: Repositories): Promise<void> {
+    const since = iso(this.d.now());
+    await r.hosts.update(sourceId, {
+      credential_rotation_since: since,
+      credential_rotation_reason: `its ${describeShares(shares)} went to host ${targetName} for restore job ${jobId} (admin one-off by ${actor.kind === 'user' ? actor.name : actor.kind}, ${since})`,
+    });
+    await this.audit.record(actor, 'restore.credential.permanent_shared', { kind: 'host', id: sourceId }, {
+      job_id: jobId, source_host_id: sourceId, source_host: sourceName, target_host: targetName, shared: shares, reason, rotation_required: true,
+    }, r.audit);
+  }
+
+  /**
+   * A temporary key when the plan allows one, else the stored credential (only reached when an
+   * admin confirmed sharing it). A source that does not answer `repo.key.add` in time falls back
+   * to the stored credential only under that same confirmation; otherwise the restore is refused.
+   */
+  private async issue(actor: Actor, plan: CredentialPlan, body: RestoreRequest, source: { id: string; name: string }, targetName: string, jobId: string): Promise<{ mode: RestoreCredentialRow['mode']; keyId: string | null; password: string | null; reason: string; shares: SharedSecret[] }> {
+    const name = source.name;
+    if (plan.credential === 'stored_credential') {
+      return { mode: 'stored_credential', keyId: null, password: null, reason: `${plan.credential_reason}; an admin confirmed sharing its stored credential for this job`, shares: plan.shares };
     }
-    if (this.d.agents.isConnected(sourceId)) {
-      const password = randomBytes(32).toString('base64url');
-      try {
-        const r = await this.requests.request<RepoKeyAdd>(sourceId, { type: 'repo.key.add', job_id: jobId, password }, this.keyTimeoutMs);
-        if (r.error || !r.key_id) throw new DomainError('invalid_state', `host ${name} could not add a temporary key to its repository: ${r.error ?? 'no key id'}`);
-        return { mode: 'temporary_key', keyId: r.key_id, password, reason: `temporary key added by host ${name}` };
-      } catch (e) {
-        if (!(e instanceof DomainError) || e.code !== 'agent_unavailable') throw e;
-        return { mode: 'stored_credential', keyId: null, password: null, reason: `host ${name} did not add a temporary key (${e.message.replace(/;/g, ',')}); its stored credential is used for this job` };
-      }
+    const password = randomBytes(32).toString('base64url');
+    try {
+      const r = await this.requests.request<RepoKeyAdd>(source.id, { type: 'repo.key.add', job_id: jobId, password }, this.keyTimeoutMs);
+      if (r.error || !r.key_id) throw new DomainError('invalid_state', `host ${name} could not add a temporary key to its repository: ${r.error ?? 'no key id'}`);
+      const rest = plan.shares.length ? `; an admin confirmed sharing its ${describeShares(plan.shares)} for this job` : '';
+      return { mode: 'temporary_key', keyId: r.key_id, password, reason: `temporary key added by host ${name}${rest}`, shares: plan.shares };
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.code !== 'agent_unavailable') throw e;
+      const blocker = `host ${name} did not add a temporary key (${e.message.replace(/;/g, ',')})`;
+      const fallback = planCredential({ kind: 'no_answer', text: blocker }, await this.hosts.configFor(source.id), null);
+      const shares = plan.shares.includes('rest_login') ? fallback.shares : fallback.shares.filter((x) => x !== 'rest_login');
+      this.refuseSharing(actor, { ...fallback, shares }, body, source, targetName);
+      return { mode: 'stored_credential', keyId: null, password: null, reason: `${blocker}; an admin confirmed sharing its stored credential for this job`, shares };
     }
-    return { mode: 'stored_credential', keyId: null, password: null, reason: `host ${name} is offline; its stored credential is used for this job` };
   }
 
   /** JobService.dispatch hook: the one-job credential of a cross-host restore, else undefined. */
@@ -146,14 +189,20 @@ export class RestoreService {
     if (!cfg || !source) throw new DomainError('invalid_state', 'the source host of this restore has no stored repository credential any more');
     if (row.revoked_at) throw new DomainError('invalid_state', 'the temporary credential of this restore was already revoked');
     const temp = row.mode === 'temporary_key' && row.secret_enc ? this.d.box.open(row.secret_enc, `restore:${job.id}`) : null;
+    const shared = new Set((row.shared ?? '').split(',').filter(Boolean));
+    // Never a permanent secret of another host unless an admin confirmed this job's one-off.
+    if (!temp && !shared.has('repository_password')) throw new DomainError('invalid_state', `refused: no temporary key of host ${source.name}'s repository is available for this restore, and its permanent password is not sent to another host`);
+    const restOk = !cfg.rest_username || shared.has('rest_login') || sameRestLogin(cfg, await this.hosts.configFor(row.target_host_id, r));
+    if (!restOk) throw new DomainError('invalid_state', `refused: host ${source.name}'s REST login is not sent to another host without an admin's one-off confirmation`);
+    const sharedNote = shared.size ? `; an admin confirmed sharing host ${source.name}'s ${describeShares([...shared] as SharedSecret[])} for this job as a one-off, and it is marked for rotation` : '';
     const note = temp
-      ? `credential: a temporary key (${(row.key_id ?? '').slice(0, 8)}) of host ${source.name}'s repository, added for this job only and removed when it ends`
-      : `credential: host ${source.name}'s stored repository password is used for this one job (this agent does not keep it), because ${row.reason.replace(/;.*$/, '')}`;
+      ? `credential: a temporary key (${(row.key_id ?? '').slice(0, 8)}) of host ${source.name}'s repository, added for this job only and removed when it ends${sharedNote}`
+      : `credential: host ${source.name}'s stored repository password is used for this one job (this agent does not keep it), because ${row.reason.replace(/;.*$/, '')}${sharedNote}`;
     return {
       repository: cfg.repository, password: temp ?? cfg.password,
       ...(cfg.rest_username ? { rest_username: cfg.rest_username } : {}),
       ...(cfg.rest_password ? { rest_password: cfg.rest_password } : {}),
-      note,
+      note: note.slice(0, 500),
     };
   }
 

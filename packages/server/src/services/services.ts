@@ -1,3 +1,4 @@
+import { TargetGuard } from './notify/target-guard.js';
 import { AgentEventsService } from './agent-events.service.js';
 import { AlertRulesService } from './alert-rules.service.js';
 import { AgentRequests } from './agent-requests.js';
@@ -62,6 +63,8 @@ export interface AlertingOptions {
   notifier?: NotifierOptions;
   /** Period of the agent_offline / backup_overdue evaluation (default 30 s). */
   alertTickMs?: number;
+  /** RM_NOTIFY_ALLOW_PRIVATE: webhook/ntfy channels may target loopback and private addresses (default false). */
+  notifyAllowPrivate?: boolean;
 }
 
 export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}): Services {
@@ -73,7 +76,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const fleet = new FleetService(d, audit);
   const maintenance = new MaintenanceService(d, audit, schedules);
   jobs.maintenance = maintenance;
-  const notifier = new Notifier(d, alerting.notifier);
+  const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
+  const notifier = new Notifier(d, targetGuard, alerting.notifier);
   fleet.onAlertChange = (c) => notifier.alertChanged(c);
   const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs);
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
@@ -96,7 +100,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     agentVersions: new AgentVersionService(d, audit, agentEvents),
     vaults,
     alertRules,
-    notifications: new NotificationService(d, audit, notifier),
+    notifications: new NotificationService(d, audit, notifier, targetGuard),
     notifier,
     browse,
     restore,

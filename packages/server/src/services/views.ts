@@ -37,6 +37,7 @@ export const hostView = (h: HostRow): HostView => ({
   applied_schedule_version: h.applied_schedule_version,
   repo_initialised_at: h.repo_initialised_at,
   time_zone: h.time_zone,
+  credential_rotation: h.credential_rotation_since ? { since: h.credential_rotation_since, reason: h.credential_rotation_reason ?? '' } : null,
   agent_version_status: agentVersionStatus(h.agent_version, SERVER_VERSION),
 });
 

@@ -75,6 +75,9 @@ export interface HostsTable {
   /** Migration 0013: finish time and status of the last vault_backup job (decision server-0008). */
   last_vault_backup_at: ColumnType<string | null, string | null | undefined, string | null>;
   last_vault_backup_status: ColumnType<'succeeded' | 'failed' | 'cancelled' | null, 'succeeded' | 'failed' | 'cancelled' | null | undefined, 'succeeded' | 'failed' | 'cancelled' | null>;
+  /** Migration 0015: set when an admin's one-off restore shared this host's permanent credential; cleared by a rotation. */
+  credential_rotation_since: ColumnType<string | null, string | null | undefined, string | null>;
+  credential_rotation_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {
@@ -255,6 +258,8 @@ export interface RestoreCredentialsTable {
   issued_at: string;
   revoked_at: string | null;
   revoke_error: string | null;
+  /** Migration 0015: the source's permanent secrets an admin confirmed sharing (`repository_password,rest_login`); null = none. */
+  shared: string | null;
 }
 
 /** Migration 0012: one trend point (raw, or a per-UTC-day aggregate when `daily` = 1). */

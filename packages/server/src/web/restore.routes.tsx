@@ -35,6 +35,7 @@ function restoreBodyOf(f: Record<string, unknown>, sourceHostId: string): { targ
     source_host_id: sourceHostId, snapshot_id: one('snapshot_id') ?? '', restore_to: restoreTo,
     ...(restoreTo === 'directory' ? { target: one('target') } : {}),
     include, remap, verify: one('verify') === 'true',
+    ...(one('share_source_credential') === 'true' ? { share_source_credential: true } : {}),
   };
   try {
     return { targetHostId: one('target_host_id') ?? sourceHostId, body: parseForm(RestoreRequest, raw) };
@@ -98,7 +99,7 @@ export function mountRestoreUi(app: Hono<AppEnv>, w: WebCtx): void {
   app.post('/hosts/:id/restore/review', guard('operator'), async (c) => {
     const { targetHostId, body } = restoreBodyOf(await formBody(c), c.req.param('id'));
     const preview = await s.restore.preview(targetHostId, body);
-    return c.html(<RestoreConfirm p={preview} />);
+    return c.html(<RestoreConfirm p={preview} admin={viewerOf(c).role === 'admin'} />);
   });
 
   app.post('/hosts/:id/restore/database', guard('operator'), async (c) => {

@@ -6,6 +6,7 @@ import { iso } from '../context.js';
 import type { AlertChange } from '../fleet.service.js';
 import { emailTransport } from './email.js';
 import { ntfyTransport } from './ntfy.js';
+import type { TargetGuard } from './target-guard.js';
 import type { AlertEvent, ChannelSecrets, Transport } from './types.js';
 import { DeliveryError } from './types.js';
 import { webhookTransport } from './webhook.js';
@@ -51,7 +52,12 @@ export class Notifier {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly d: ServiceDeps, o: NotifierOptions = {}) {
+  constructor(
+    private readonly d: ServiceDeps,
+    /** The SSRF guard webhook and ntfy deliveries pass (RM_NOTIFY_ALLOW_PRIVATE). */
+    private readonly guard: TargetGuard,
+    o: NotifierOptions = {},
+  ) {
     this.repo = new NotificationRepository(d.db);
     this.o = {
       maxAttempts: o.maxAttempts ?? 5, baseDelayMs: o.baseDelayMs ?? 2000, maxDelayMs: o.maxDelayMs ?? 300_000,
@@ -197,7 +203,7 @@ export class Notifier {
   private send(row: ChannelRow, event: AlertEvent): Promise<string> {
     const config = JSON.parse(row.config) as Record<string, unknown>;
     const secrets = row.secrets_enc ? this.d.box.openJson<ChannelSecrets>(row.secrets_enc, `channel:${row.id}`) : {};
-    return this.o.transports[row.type].send(config, secrets, event, { timeoutMs: this.o.timeoutMs, signal: this.abort.signal });
+    return this.o.transports[row.type].send(config, secrets, event, { timeoutMs: this.o.timeoutMs, signal: this.abort.signal, guard: this.guard });
   }
 
   private async record(id: string, status: 'ok' | 'retrying' | 'failed', error: string | null, attempts: number): Promise<void> {

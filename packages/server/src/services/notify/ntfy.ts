@@ -1,5 +1,6 @@
 import type { AlertEvent, ChannelSecrets, Transport } from './types.js';
-import { DeliveryError, networkReason, redact } from './types.js';
+import { checkedTarget, pinnedPost } from './pinned-post.js';
+import { DeliveryError } from './types.js';
 import { bodyOf, titleOf } from './message.js';
 
 /** ntfy priorities: 5 urgent (critical), 4 high (warning), 3 default (info, resolved, test). */
@@ -15,6 +16,7 @@ const headerSafe = (s: string): string => (/^[\x20-\x7e]*$/.test(s) ? s : `=?UTF
 /**
  * ntfy: `POST <server>/<topic>`, the plain-text body as the message, headers `Title`,
  * `Priority`, `Tags`, `Click` (the alerts page) and, with a token, `Authorization: Bearer`.
+ * Same SSRF guard, address pinning and status-only errors as the webhook.
  */
 export const ntfyTransport: Transport = {
   async send(config, secrets: ChannelSecrets, event, o) {
@@ -25,14 +27,10 @@ export const ntfyTransport: Transport = {
     };
     if (secrets.token) headers.authorization = `Bearer ${secrets.token}`;
     const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]) : AbortSignal.timeout(o.timeoutMs);
-    let res: Response;
-    try {
-      res = await fetch(url, { method: 'POST', headers, body: bodyOf(event), signal, redirect: 'error' });
-    } catch (e) {
-      throw new DeliveryError(redact(networkReason(e, new URL(url).host), secrets));
-    }
-    const text = (await res.text().catch(() => '')).slice(0, 200).trim();
-    if (!res.ok) throw new DeliveryError(redact(`ntfy answered HTTP ${res.status}${text ? `: ${text}` : ''}`, secrets));
-    return `ntfy accepted the message (HTTP ${res.status})`;
+    const target = await checkedTarget(o.guard, url, 'config.server', secrets);
+    const status = await pinnedPost(target, { headers, body: bodyOf(event), signal }, secrets);
+    // Only the status code: the answer's body is never echoed.
+    if (status < 200 || status > 299) throw new DeliveryError(`ntfy answered HTTP ${status}`);
+    return `ntfy accepted the message (HTTP ${status})`;
   },
 };

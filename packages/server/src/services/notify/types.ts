@@ -1,4 +1,5 @@
 import type { AlertKind, AlertSeverity, ChannelType } from '@restic-manager/protocol';
+import type { TargetGuard } from './target-guard.js';
 
 /** What every channel is sent: the webhook's JSON body, and the source of ntfy / e-mail texts. */
 export interface AlertEvent {
@@ -34,7 +35,14 @@ export const SECRET_KEYS: Record<ChannelType, readonly ('secret' | 'token' | 'pa
  * and rejects with a DeliveryError whose message is safe to show (it never contains a secret).
  */
 export interface Transport {
-  send(config: Record<string, unknown>, secrets: ChannelSecrets, event: AlertEvent, o: { timeoutMs: number; signal?: AbortSignal }): Promise<string>;
+  send(config: Record<string, unknown>, secrets: ChannelSecrets, event: AlertEvent, o: SendOptions): Promise<string>;
+}
+
+/** Per-attempt options: the timeout, the server's shutdown signal, and the SSRF guard HTTP transports check their URL with. */
+export interface SendOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  guard: TargetGuard;
 }
 
 /** A failed delivery attempt with a user-facing reason (HTTP status, SMTP reply, network error). */

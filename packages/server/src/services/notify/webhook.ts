@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { ChannelSecrets, Transport } from './types.js';
-import { DeliveryError, networkReason, redact } from './types.js';
+import { checkedTarget, pinnedPost } from './pinned-post.js';
+import { DeliveryError } from './types.js';
 
 /** `sha256=<hex HMAC-SHA256 of the raw body under the channel secret>`. */
 export const signBody = (body: string, secret: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -8,7 +9,9 @@ export const signBody = (body: string, secret: string): string => `sha256=${crea
 /**
  * Webhook: `POST <url>` with the AlertEvent as JSON. Headers: `X-RM-Event` (alert.raised |
  * alert.resolved | test), `X-RM-Delivery` (a fresh id per attempt) and, with a secret,
- * `X-RM-Signature-256`. Any 2xx is success; anything else is a DeliveryError naming the status.
+ * `X-RM-Signature-256`. Any 2xx is success; anything else is a DeliveryError naming the status
+ * (never the answer's body). The URL passes the SSRF guard first and the connection is pinned to
+ * the checked address; redirects are not followed.
  */
 export const webhookTransport: Transport = {
   async send(config, secrets: ChannelSecrets, event, o) {
@@ -19,14 +22,10 @@ export const webhookTransport: Transport = {
     };
     if (secrets.secret) headers['x-rm-signature-256'] = signBody(body, secrets.secret);
     const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]) : AbortSignal.timeout(o.timeoutMs);
-    let res: Response;
-    try {
-      res = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'error' });
-    } catch (e) {
-      throw new DeliveryError(redact(networkReason(e, new URL(url).host), secrets));
-    }
-    const text = (await res.text().catch(() => '')).slice(0, 200).trim();
-    if (!res.ok) throw new DeliveryError(redact(`webhook answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${text ? `: ${text}` : ''}`, secrets));
-    return `webhook answered HTTP ${res.status}`;
+    const target = await checkedTarget(o.guard, url, 'config.url', secrets);
+    const status = await pinnedPost(target, { headers, body, signal }, secrets);
+    // Only the status code: the answer's body is never echoed (it could be anything the URL reaches).
+    if (status < 200 || status > 299) throw new DeliveryError(`webhook answered HTTP ${status}`);
+    return `webhook answered HTTP ${status}`;
   },
 };

@@ -34,6 +34,12 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
         sub={<HostFacts host={h} serverVersion={props.serverVersion ?? ''} admin={isAdmin(props.viewer)} />}
       />
       </div>
+      {h.credential_rotation ? (
+        <div class="alert-box warn" id="credential-rotation" role="alert" style="margin-bottom:24px">
+          <strong>Credential needs rotation.</strong> Since <RelTime iso={h.credential_rotation.since} />, {h.credential_rotation.reason}.
+          {isAdmin(props.viewer) ? <> Replace the repository credentials (<a href={`/hosts/${h.id}/settings`}>settings</a> or <span class="mono">PUT /api/hosts/{h.id}/credentials</span>) to clear this.</> : <> An admin should replace its repository credentials.</>}
+        </div>
+      ) : null}
       {canOperate(props.viewer) && h.enrolled_at ? <RunPanel host={h} defaultPaths={props.defaultPaths} /> : null}
       {!h.enrolled_at ? (
         <div class="alert-box info" style="margin-bottom:24px">

@@ -13,7 +13,11 @@ export interface RestorePreview {
   parts: { target: string; include: string[]; exclude: string[]; move?: { from: string; to: string } }[];
   credential: 'own' | 'temporary_key' | 'stored_credential';
   credential_reason: string;
+  /** Permanent secrets of the source the target would receive: refused unless an admin confirms a one-off. */
+  shares: ('repository_password' | 'rest_login')[];
 }
+
+const sharedWords = (shares: RestorePreview['shares']): string => shares.map((x) => (x === 'rest_login' ? 'REST login' : 'repository password')).join(' and ');
 
 /** The hidden fields that carry the reviewed body to the submit, exactly as reviewed. */
 function Carry(props: { p: RestorePreview }) {
@@ -37,7 +41,8 @@ function Carry(props: { p: RestorePreview }) {
 }
 
 /** Step 4: exactly what will happen, and the button that does it. */
-export function RestoreConfirm(props: { p: RestorePreview }) {
+export function RestoreConfirm(props: { p: RestorePreview; admin: boolean }) {
+  const admin = props.admin;
   const p = props.p;
   const cross = p.source.id !== p.target.id;
   return (
@@ -70,16 +75,23 @@ export function RestoreConfirm(props: { p: RestorePreview }) {
         <div class="alert-box warn" id="restore-overwrite-confirm">
           Existing files at {p.restore_to === 'original' ? 'the original location' : 'the destination'} are <strong>overwritten</strong> with the snapshot's version (restic 0.14); files that are not in the snapshot are left alone. The restore runs as root on {p.target.name}.
         </div>
-        {cross ? (
-          p.credential === 'temporary_key' ? (
-            <div class="alert-box info" id="restore-credential">{p.source.name} adds a temporary key to its repository for this job; {p.target.name} uses it for this one job (never stored there) and the key is removed as soon as the job ends.</div>
-          ) : (
-            <div class="alert-box warn" id="restore-credential">No temporary key can be made ({p.credential_reason}): {p.target.name} receives {p.source.name}'s stored repository password for this one job (not stored there). The job log and the audit log say so; rotate the password afterwards if {p.target.name} should not know it.</div>
-          )
+        {cross && !p.shares.length ? (
+          <div class="alert-box info" id="restore-credential">{p.source.name} adds a temporary key to its repository for this job; {p.target.name} uses it for this one job (never stored there) and the key is removed as soon as the job ends.</div>
+        ) : null}
+        {cross && p.shares.length ? (
+          <div class="alert-box warn" id="restore-credential">
+            No temporary credential covers this restore ({p.credential_reason}): {p.target.name} would need {p.source.name}'s <strong>permanent</strong> {sharedWords(p.shares)}, so the restore is refused
+            {admin ? <> unless you confirm a one-off below. The audit log records it and {p.source.name} is marked "credential needs rotation" until its credentials are replaced.</> : <>. Ask an admin to confirm a one-off, or remove the cause above and review again.</>}
+          </div>
         ) : null}
         <form class="form-actions" hx-post={`/hosts/${p.target.id}/restore`} novalidate>
           <Carry p={p} />
           <input type="hidden" name="source_host_id" value={p.source.id} />
+          {cross && p.shares.length && admin ? (
+            <label class="check" id="restore-share-credential">
+              <input type="checkbox" name="share_source_credential" value="true" /> Send {p.source.name}'s permanent {sharedWords(p.shares)} to {p.target.name} for this one job (admin one-off, audited; rotate it afterwards)
+            </label>
+          ) : null}
           <button class="btn primary" type="submit" id="restore-submit">Restore now</button>
           <span class="muted">Change anything above and press Review again to update this summary.</span>
         </form>
