@@ -14,7 +14,7 @@ import { CidrList, clientIp } from './http/net.js';
 import type { RouteSpec } from './http/route.js';
 import { createLogger } from './logger.js';
 import { createRepositories, inTransaction } from './repositories/index.js';
-import { SERVER_VERSION } from './services/agent-events.service.js';
+import { SERVER_VERSION } from './version.js';
 import type { Repositories, ServiceDeps } from './services/context.js';
 import type { AlertingOptions, Services } from './services/services.js';
 import { createServices } from './services/services.js';
