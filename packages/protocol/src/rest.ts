@@ -11,7 +11,9 @@ import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } f
 
 const id = z.string().min(1).max(64);
 const isoDate = z.string().datetime({ offset: true });
-const tagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
+/** Host tags: the one schema for every place a host's tags are written (API, web, enrollment). */
+export const TagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
+const tagList = TagList;
 
 /** `?limit=&offset=` — limit 1..500 (default 50). */
 export const PageQuery = z.object({
@@ -143,6 +145,8 @@ export const TimeZoneName = z
     }
   }, 'unknown time zone: use an IANA name such as Europe/Berlin or UTC');
 /** `PUT /api/hosts/:id/time-zone`: null clears it (schedules then use the agent's local zone). */
+/** `PUT /api/hosts/:id/tags`: replaces the host's tags. */
+export const SetHostTagsRequest = z.object({ tags: TagList }).strict();
 export const HostTimeZoneRequest = z.object({ time_zone: TimeZoneName.nullable() }).strict();
 export const HostListQuery = PageQuery.extend({ tag: z.string().max(64).optional(), status: HostStatus.optional() });
 
