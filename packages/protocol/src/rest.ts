@@ -71,6 +71,7 @@ export const EnrollmentTokenResponse = z.object({
   /** `echo '<pass>' | htpasswd -B -i <file> <user>` for the REST server, when a REST user is set. */
   htpasswd_line: z.string().optional(),
 });
+export type EnrollmentTokenResponse = z.infer<typeof EnrollmentTokenResponse>;
 
 export const EnrollRequest = z
   .object({
@@ -167,6 +168,7 @@ export const RepoView = z.object({
   has_password: z.boolean(),
   rest_username: z.string().nullable(),
 });
+export type RepoView = z.infer<typeof RepoView>;
 
 export const SnapshotView = z.object({
   id: z.string(),
@@ -180,6 +182,8 @@ export const SnapshotView = z.object({
   size_bytes: z.number().nullable(),
   file_count: z.number().nullable(),
 });
+export type SnapshotView = z.infer<typeof SnapshotView>;
+
 export const SnapshotQuery = PageQuery.extend({
   tag: z.string().max(64).optional(),
   path: z.string().max(4096).optional(),
@@ -279,6 +283,7 @@ export const JobLogQuery = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
 export const JobLogView = z.object({ job_id: id, seq: z.number().int(), ts: z.string(), stream: z.enum(['stdout', 'stderr', 'event']), payload: z.string() });
+export type JobLogView = z.infer<typeof JobLogView>;
 
 export const ScheduleInput = z
   .object({
@@ -326,6 +331,7 @@ export const ScheduleView = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
+export type ScheduleView = z.infer<typeof ScheduleView>;
 
 export const AlertView = z.object({
   id,
@@ -337,6 +343,8 @@ export const AlertView = z.object({
   acknowledged_at: z.string().nullable(),
   resolved_at: z.string().nullable(),
 });
+export type AlertView = z.infer<typeof AlertView>;
+
 export const AlertListQuery = PageQuery.extend({ host_id: id.optional(), open: z.enum(['true', 'false']).optional() });
 
 export const AuditView = z.object({
@@ -350,6 +358,8 @@ export const AuditView = z.object({
   ts: z.string(),
   payload: z.record(z.string(), z.unknown()),
 });
+export type AuditView = z.infer<typeof AuditView>;
+
 export const AuditQuery = PageQuery.extend({
   actor: z.enum(['user', 'agent', 'system']).optional(),
   user_id: id.optional(),
