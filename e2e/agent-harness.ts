@@ -82,6 +82,14 @@ export function waitJobVia(api: Api, id: string, timeoutMs = 60_000, statuses = 
   }, timeoutMs, `job ${id} to reach ${statuses.join('/')}`);
 }
 
+/** Waits until a running job's stored progress shows bytes read, i.e. restic is mid-backup. */
+export function waitMovingVia(api: Api, id: string, timeoutMs = 30_000): Promise<Json> {
+  return eventually(async () => {
+    const j = await api.req('GET', `/api/jobs/${id}`);
+    return Number(j.body?.progress?.bytes_done) > 0 ? j.body : null;
+  }, timeoutMs, `job ${id} to report bytes read`);
+}
+
 export interface AgentProc {
   proc: ChildProcess;
   /** Everything the agent wrote to stdout/stderr so far. */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, requireTool } from '@restic-manager/testkit';
-import { eventually, startStack } from './agent-harness.js';
+import { eventually, startStack, waitMovingVia } from './agent-harness.js';
 import type { Stack } from './agent-harness.js';
 
 const missing = ['restic', 'rclone', 'htpasswd'].filter((t) => !requireTool(t).ok);
@@ -40,8 +40,7 @@ describe.skipIf(missing.length > 0)('agent resilience end to end', () => {
   it('cancel mid-backup -> cancelled, repository checks clean', async () => {
     freshData(16);
     const id = await s.runJob('backup', { paths: [src], limit_upload_kbps: 1024 });
-    await s.waitJob(id, ['running']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitMovingVia(s.api, id);
     const c = await s.api.req('POST', `/api/jobs/${id}/cancel`);
     expect(c.status).toBe(202);
     const job = await s.waitJob(id, ['succeeded', 'failed', 'cancelled'], 30_000);
@@ -52,8 +51,7 @@ describe.skipIf(missing.length > 0)('agent resilience end to end', () => {
   it('kill -9 of the agent mid-backup: the job ends failed with a reason; after restart the next backup succeeds and check is clean', async () => {
     freshData(16);
     const id = await s.runJob('backup', { paths: [src], limit_upload_kbps: 1024 });
-    await s.waitJob(id, ['running']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitMovingVia(s.api, id);
     await s.stopAgent('SIGKILL');
     await s.startAgent();
     const job = await s.waitJob(id, ['succeeded', 'failed', 'cancelled'], 30_000);
@@ -75,8 +73,10 @@ describe.skipIf(missing.length > 0)('agent resilience end to end', () => {
     });
     await s.waitJob(id, ['running']);
     await s.stopServer();
-    // The backup keeps running and finishes while the server is away.
-    await new Promise((r) => setTimeout(r, 5000));
+    // The backup keeps running and finishes while the server is away: its job.finished report
+    // lands in the agent's on-disk outbox (sent and acknowledged once the server is back).
+    const outbox = path.join(s.agentDir, 'outbox.jsonl');
+    await eventually(async () => fs.existsSync(outbox) && fs.readFileSync(outbox, 'utf8').includes('"job.finished"'), 60_000, 'job.finished in the agent outbox');
     await s.startServerAgain();
     const job = await s.waitJob(id, ['succeeded', 'failed', 'cancelled'], 60_000);
     expect(job.status, JSON.stringify(job)).toBe('succeeded');

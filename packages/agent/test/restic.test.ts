@@ -81,7 +81,8 @@ describe.skipIf(!restic.ok)('agent with real restic (local repository)', () => {
     fs.writeFileSync(path.join(src, 'fresh.bin'), randomBytes(24 * 1024 * 1024));
     server.send({ type: 'command.run', job_id: 'c1', kind: 'backup', args: { paths: [src], limit_upload_kbps: 1024 } });
     await server.waitFor(of('c1', 'job.started'));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Cancel once restic reports data moving, so it is stopped mid-upload.
+    await server.waitFor((f) => f.type === 'job.progress' && f.job_id === 'c1' && Number(f.bytes_done) > 0, 30_000);
     server.send({ type: 'command.cancel', job_id: 'c1' });
     expect(await server.waitFor(of('c1', 'job.finished'), 30_000)).toMatchObject({ status: 'cancelled', error_kind: 'cancelled' });
     server.send({ type: 'command.run', job_id: 'k1', kind: 'check', args: {} });

@@ -8,3 +8,4 @@ export * from './restore-plan.js';
 export * from './trends.js';
 export * from './vault.js';
 export * from './db-restore.js';
+export * from './job-args.js';

@@ -11,7 +11,9 @@ import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } f
 
 const id = z.string().min(1).max(64);
 const isoDate = z.string().datetime({ offset: true });
-const tagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
+/** Host tags: the one schema for every place a host's tags are written (API, web, enrollment). */
+export const TagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
+const tagList = TagList;
 
 /** `?limit=&offset=` — limit 1..500 (default 50). */
 export const PageQuery = z.object({
@@ -69,6 +71,7 @@ export const EnrollmentTokenResponse = z.object({
   /** `echo '<pass>' | htpasswd -B -i <file> <user>` for the REST server, when a REST user is set. */
   htpasswd_line: z.string().optional(),
 });
+export type EnrollmentTokenResponse = z.infer<typeof EnrollmentTokenResponse>;
 
 export const EnrollRequest = z
   .object({
@@ -148,6 +151,8 @@ export const TimeZoneName = z
     }
   }, 'unknown time zone: use an IANA name such as Europe/Berlin or UTC');
 /** `PUT /api/hosts/:id/time-zone`: null clears it (schedules then use the agent's local zone). */
+/** `PUT /api/hosts/:id/tags`: replaces the host's tags. */
+export const SetHostTagsRequest = z.object({ tags: TagList }).strict();
 export const HostTimeZoneRequest = z.object({ time_zone: TimeZoneName.nullable() }).strict();
 export const HostListQuery = PageQuery.extend({ tag: z.string().max(64).optional(), status: HostStatus.optional() });
 
@@ -168,6 +173,7 @@ export const RepoView = z.object({
   has_password: z.boolean(),
   rest_username: z.string().nullable(),
 });
+export type RepoView = z.infer<typeof RepoView>;
 
 export const SnapshotView = z.object({
   id: z.string(),
@@ -181,6 +187,8 @@ export const SnapshotView = z.object({
   size_bytes: z.number().nullable(),
   file_count: z.number().nullable(),
 });
+export type SnapshotView = z.infer<typeof SnapshotView>;
+
 export const SnapshotQuery = PageQuery.extend({
   tag: z.string().max(64).optional(),
   path: z.string().max(4096).optional(),
@@ -288,6 +296,7 @@ export const JobLogQuery = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
 export const JobLogView = z.object({ job_id: id, seq: z.number().int(), ts: z.string(), stream: z.enum(['stdout', 'stderr', 'event']), payload: z.string() });
+export type JobLogView = z.infer<typeof JobLogView>;
 
 export const ScheduleInput = z
   .object({
@@ -335,6 +344,7 @@ export const ScheduleView = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
+export type ScheduleView = z.infer<typeof ScheduleView>;
 
 export const AlertView = z.object({
   id,
@@ -346,6 +356,8 @@ export const AlertView = z.object({
   acknowledged_at: z.string().nullable(),
   resolved_at: z.string().nullable(),
 });
+export type AlertView = z.infer<typeof AlertView>;
+
 export const AlertListQuery = PageQuery.extend({ host_id: id.optional(), open: z.enum(['true', 'false']).optional() });
 
 export const AuditView = z.object({
@@ -359,6 +371,8 @@ export const AuditView = z.object({
   ts: z.string(),
   payload: z.record(z.string(), z.unknown()),
 });
+export type AuditView = z.infer<typeof AuditView>;
+
 export const AuditQuery = PageQuery.extend({
   actor: z.enum(['user', 'agent', 'system']).optional(),
   user_id: id.optional(),

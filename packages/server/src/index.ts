@@ -21,4 +21,4 @@ export { DomainError } from './services/errors.js';
 export type { DomainErrorCode } from './services/errors.js';
 export { FakeAgent } from './testing/fake-agent.js';
 export type { FakeAgentOptions } from './testing/fake-agent.js';
-export { SERVER_VERSION } from './services/agent-events.service.js';
+export { SERVER_VERSION } from './version.js';

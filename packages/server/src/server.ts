@@ -14,7 +14,8 @@ import { CidrList, clientIp } from './http/net.js';
 import type { RouteSpec } from './http/route.js';
 import { createLogger } from './logger.js';
 import { createRepositories, inTransaction } from './repositories/index.js';
-import { SERVER_VERSION } from './services/agent-events.service.js';
+import { SERVER_VERSION } from './version.js';
+import { MetricsRepository } from './repositories/metrics.repository.js';
 import type { Repositories, ServiceDeps } from './services/context.js';
 import type { AlertingOptions, Services } from './services/services.js';
 import { createServices } from './services/services.js';
@@ -73,7 +74,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
   const db = store.db;
   const repos: Repositories = createRepositories(db);
-  const m: Metrics = new Metrics(db, SERVER_VERSION, () => new Set(registry.hostIds()));
+  const m: Metrics = new Metrics(new MetricsRepository(db), SERVER_VERSION, () => new Set(registry.hostIds()));
   const registry: AgentRegistry = new AgentRegistry((_host, msg) => {
     if (msg.type === 'command.run') m.commandSent(msg.job_id);
   });
@@ -105,7 +106,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
     upgradeUrl: () => `${baseUrl}/docs/upgrade`,
     onFrame: (msg, host) => {
       if (msg.type === 'job.started') m.jobStarted(msg.job_id);
-      if (msg.type === 'job.finished') void observeDuration(db, m, msg.job_id, host.name).catch(() => undefined);
+      if (msg.type === 'job.finished') void m.observeDuration(msg.job_id, host.name).catch(() => undefined);
     },
   });
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin]);
@@ -177,9 +178,4 @@ async function loadWebModule(log: Logger): Promise<MountWeb | undefined> {
     }
     return undefined;
   }
-}
-
-async function observeDuration(db: Db, metrics: Metrics, jobId: string, hostName: string): Promise<void> {
-  const j = await db.selectFrom('jobs').select(['kind', 'started_at', 'finished_at']).where('id', '=', jobId).executeTakeFirst();
-  if (j?.started_at && j.finished_at) metrics.jobDuration.observe({ kind: j.kind, host: hostName }, Math.max(0, (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000));
 }

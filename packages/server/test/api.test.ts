@@ -53,6 +53,23 @@ describe('REST API behaviour', () => {
     expect((await h.admin.req('GET', '/api/fleet/summary')).body).toMatchObject({ hosts_total: 5, hosts_by_status: { pending: 5 }, running_jobs: 0 });
   });
 
+  it('replaces host tags through PUT /api/hosts/:id/tags: validated by the shared tag schema, audited from → to', async () => {
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'tagged', tags: ['a'], repository: REPO });
+    const id = add.body.host_id as string;
+    const r = await h.admin.req('PUT', `/api/hosts/${id}/tags`, { tags: ['web', 'prod:eu'] });
+    expect(r.status).toBe(200);
+    expect(r.body.tags).toEqual(['web', 'prod:eu']);
+    expect((await h.admin.req('GET', `/api/hosts/${id}`)).body.tags).toEqual(['web', 'prod:eu']);
+    const bad = await h.admin.req('PUT', `/api/hosts/${id}/tags`, { tags: ['has space'] });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.error.fields)).toEqual(['tags.0']);
+    expect((await h.admin.req('GET', `/api/hosts/${id}`)).body.tags).toEqual(['web', 'prod:eu']);
+    expect((await h.admin.req('PUT', '/api/hosts/nope/tags', { tags: [] })).status).toBe(404);
+    const audit = (await h.admin.req('GET', `/api/audit?target_kind=host&target_id=${id}&action=host.tags`)).body.items;
+    expect(audit).toHaveLength(1);
+    expect(audit[0].payload).toEqual({ from: ['a'], to: ['web', 'prod:eu'] });
+  });
+
   it('serves OpenAPI generated from the zod schemas', async () => {
     const doc = (await h.admin.req('GET', '/api/openapi.json')).body;
     expect(doc.openapi).toBe('3.1.0');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVER_VERSION } from '../src/services/agent-events.service.js';
+import { SERVER_VERSION } from '../src/version.js';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 

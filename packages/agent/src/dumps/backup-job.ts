@@ -1,6 +1,6 @@
 import type { BackupArgs, ErrorKind } from '@restic-manager/protocol';
 import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
-import type { Extras, Outcome } from '../jobs/execute.js';
+import type { Extras, Outcome } from '../jobs/outcome.js';
 import { runDumps } from './run-dumps.js';
 import type { DumpResult } from './run-dumps.js';
 

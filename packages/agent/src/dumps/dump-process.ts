@@ -3,13 +3,9 @@ import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { ToolCommand } from './commands.js';
 import { toolLaunch, watchTool } from './tool-spawn.js';
+import type { DumpExit, DumpProcessOptions } from './tool-spawn.js';
 
-/** How a dump tool ended. `error` is its last stderr line (redacted) when it failed. */
-export interface DumpExit {
-  ok: boolean;
-  exitCode: number | null;
-  error: string | null;
-}
+export type { DumpExit, DumpProcessOptions } from './tool-spawn.js';
 
 export interface DumpProcess {
   /**
@@ -23,14 +19,6 @@ export interface DumpProcess {
   pid: number | undefined;
   /** SIGTERM, then SIGKILL after 5 s. */
   kill(): void;
-}
-
-export interface DumpProcessOptions {
-  /** The base environment (PATH, LANG...); the command's own env (password) is added to it. */
-  baseEnv: Record<string, string>;
-  /** Each stderr line, already redacted. */
-  onStderr: (line: string) => void;
-  redact: (s: string) => string;
 }
 
 /**

@@ -2,7 +2,7 @@ import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { DbRestoreArgs, ErrorKind } from '@restic-manager/protocol';
 import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
-import type { Outcome } from '../jobs/execute.js';
+import type { Outcome } from '../jobs/outcome.js';
 import type { Resolve } from './commands.js';
 import { startClient } from './client-process.js';
 import { runQuery } from './dump-process.js';

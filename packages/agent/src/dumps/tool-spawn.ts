@@ -2,8 +2,22 @@
 import type { ChildProcess } from 'node:child_process';
 import { LineSplitter } from '@restic-manager/engines';
 import type { ToolCommand } from './commands.js';
-import type { DumpExit, DumpProcessOptions } from './dump-process.js';
 import { lookupUser } from '../jobs/users.js';
+
+/** How a dump tool ended. `error` is its last stderr line (redacted) when it failed. */
+export interface DumpExit {
+  ok: boolean;
+  exitCode: number | null;
+  error: string | null;
+}
+
+export interface DumpProcessOptions {
+  /** The base environment (PATH, LANG...); the command's own env (password) is added to it. */
+  baseEnv: Record<string, string>;
+  /** Each stderr line, already redacted. */
+  onStderr: (line: string) => void;
+  redact: (s: string) => string;
+}
 
 export interface ToolLaunch {
   env: NodeJS.ProcessEnv;

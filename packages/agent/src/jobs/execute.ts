@@ -1,32 +1,24 @@
-import { BackupArgs, CheckArgs, DbRestoreArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from '@restic-manager/protocol';
+import { JOB_ARGS } from '@restic-manager/protocol';
+import type { BackupArgs, CheckArgs, ForgetArgs } from '@restic-manager/protocol';
+import type { z } from 'zod';
 import type { DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
-import type { z } from 'zod';
 import { backupWithDumps } from '../dumps/backup-job.js';
 import { runDbRestore } from '../dumps/restore-job.js';
 import { runRestore } from './restore-run.js';
+import type { Extras, Outcome } from './outcome.js';
 
+export type { Extras, Outcome } from './outcome.js';
 
-/** How one job ended, before hooks adjust it. */
-export interface Outcome {
-  status: 'succeeded' | 'failed' | 'cancelled';
-  exitCode: number | null;
-  stats: Record<string, unknown> | null;
-  error: string | null;
-  errorKind: ErrorKind | null;
-}
 
 export class ArgsError extends Error {}
 
-const SCHEMAS: Partial<Record<JobKind, z.ZodType>> = {
-  init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs,
-  unlock: EmptyArgs, snapshots: EmptyArgs, stats: EmptyArgs, restore: RestoreArgs, db_restore: DbRestoreArgs,
-  vault_backup: VaultBackupArgs, vault_snapshots: VaultSnapshotsArgs, vault_prune: VaultPruneArgs, vault_check: VaultCheckArgs,
-};
+/** Kinds this agent cannot run yet (the server may know them). */
+const UNSUPPORTED: ReadonlySet<JobKind> = new Set(['diff']);
 
 /** Validates `command.run.args` for a kind; throws ArgsError naming the first bad field. */
 export function parseArgs(kind: JobKind, args: unknown): Record<string, unknown> {
-  const schema = SCHEMAS[kind];
+  const schema = UNSUPPORTED.has(kind) ? undefined : JOB_ARGS[kind];
   if (!schema) throw new ArgsError(`job kind '${kind}' is not supported by this agent`);
   const r = schema.safeParse(args ?? {});
   if (!r.success) {
@@ -65,12 +57,6 @@ function ok(stats: Record<string, unknown> | null): Outcome {
 
 function toOutcome<T>(r: Result<T>, stats: (v: T) => Record<string, unknown> | null): Outcome {
   return r.ok ? ok(stats(r.value)) : failureOf(r.error);
-}
-
-/** Extra reports a job produces besides its own frames (snapshots.report, repo.stats). */
-export interface Extras {
-  snapshots?: boolean;
-  stats?: boolean;
 }
 
 /**

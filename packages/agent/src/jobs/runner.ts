@@ -4,7 +4,7 @@ import type { Connection, Engine, ProgressOptions } from '@restic-manager/engine
 import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
 import { writeFileAtomic, readIfExists } from '../state/atomic.js';
-import type { Outcome } from './execute.js';
+import type { Outcome } from './outcome.js';
 import type * as ExecModule from './execute.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';

@@ -15,7 +15,7 @@ import type { Progress } from '@restic-manager/engines';
 import type { Storage } from '@restic-manager/vault';
 import type * as VaultModule from '@restic-manager/vault';
 import type { z } from 'zod';
-import type { Outcome } from './execute.js';
+import type { Outcome } from './outcome.js';
 import { vaultPolicy, vaultProgress } from './vault-map.js';
 
 type Vault = typeof VaultModule;

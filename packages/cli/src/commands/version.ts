@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
 import type { Command } from '../command.js';
 
-export const VERSION = '0.1.0';
+/** The version in packages/cli/package.json (src/commands/ and dist/commands/ both sit two levels below it). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const command: Command = {
   summary: 'Print the version (--json for scripts)',

@@ -1,8 +1,9 @@
 /** `vault backup <config.yaml> [--cron] [--daemon] [--json]` */
-import { backup, formatBytes, loadConfig, type BackupResult } from '@restic-manager/vault';
-import { describeError, parse, printJson, storageFromConfig, VAULT_EXIT } from './common.js';
+import { backup, loadConfig } from '@restic-manager/vault';
+import { describeError, parse, storageFromConfig, VAULT_EXIT } from './common.js';
 import { runDaemon } from './daemon.js';
 import { progressPrinter, type ProgressMode } from './progress.js';
+import { reportBackup } from './report.js';
 
 export const BACKUP_HELP = `Usage: restic-manager vault backup <config.yaml> [--cron | --daemon] [--json]
 
@@ -18,31 +19,6 @@ Flags:
 
 Exit status: 0 ok; 1 error (nothing committed); 2 usage; 3 snapshot committed but
 some files could not be read (listed on stderr).`;
-
-function summaryLine(r: BackupResult): string {
-  return `snapshot ${r.snapshotId} saved: ${r.files} files, ${formatBytes(r.bytes)}; read ${r.filesRead} changed files (${formatBytes(r.bytesRead)}), uploaded ${r.blobsUploaded} blobs (${formatBytes(r.bytesUploaded)}) in ${(r.elapsedMs / 1000).toFixed(1)}s`;
-}
-
-export function reportBackup(r: BackupResult, mode: ProgressMode | 'cron'): number {
-  if (mode === 'json') {
-    printJson({
-      message_type: 'summary',
-      snapshot_id: r.snapshotId,
-      files: r.files,
-      dirs: r.dirs,
-      bytes: r.bytes,
-      files_read: r.filesRead,
-      bytes_read: r.bytesRead,
-      chunks_new: r.chunksNew,
-      blobs_uploaded: r.blobsUploaded,
-      bytes_uploaded: r.bytesUploaded,
-      errors: r.errors,
-      elapsed_ms: r.elapsedMs,
-    });
-  } else if (mode !== 'cron') process.stdout.write(`${summaryLine(r)}\n`);
-  for (const e of r.errors) process.stderr.write(`warning: could not read ${e.path}: ${e.error}\n`);
-  return r.errors.length > 0 ? VAULT_EXIT.partial : VAULT_EXIT.ok;
-}
 
 export async function runBackup(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { cron: { type: 'boolean' }, daemon: { type: 'boolean' }, json: { type: 'boolean' } });

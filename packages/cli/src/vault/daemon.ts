@@ -7,7 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { backup, type Storage, type VaultConfig } from '@restic-manager/vault';
 import { describeError } from './common.js';
-import { reportBackup } from './backup.js';
+import { reportBackup } from './report.js';
 import { progressPrinter, type ProgressMode } from './progress.js';
 
 export async function runDaemon(cfg: VaultConfig, storage: Storage, mode: ProgressMode | 'cron'): Promise<number> {

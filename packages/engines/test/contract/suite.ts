@@ -177,7 +177,8 @@ export function engineContract(makeEngine: () => Engine, backendName: BackendNam
       const marker = `cancel-${Date.now()}.bin`;
       const running = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: marker } }, { signal: ac.signal, killGraceMs: 10_000 });
       await waitFor('the backup process', () => findProcess(marker));
-      await new Promise((r) => setTimeout(r, 1500)); // let data flow and packs get written
+      // Let data flow into the backup before it is cancelled mid-write.
+      await waitFor('4 MiB read by the backup', () => Promise.resolve(drip.pushed() >= 4 * 1024 * 1024 ? true : undefined));
       ac.abort();
       const r = await running;
       drip.end();

@@ -20,7 +20,7 @@ import type { CidrList } from './net.js';
 import { clientIp } from './net.js';
 import { notificationRoutes } from './notification.routes.js';
 import { oidcRoutes } from './oidc.routes.js';
-import type { SignInOptions } from './oidc.routes.js';
+import type { SignInOptions } from './deps.js';
 import { mountRoutes, openApiDocument } from './route.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';

@@ -1,6 +1,6 @@
 import type { Services } from '../services/services.js';
 import type { CookieOptions } from './auth.middleware.js';
-import type { SignInOptions } from './oidc.routes.js';
+import type { OidcService } from '../services/oidc.service.js';
 
 /** What route modules receive. */
 export interface RouteDeps {
@@ -8,4 +8,10 @@ export interface RouteDeps {
   cookie: CookieOptions;
   version: string;
   signIn: SignInOptions;
+}
+
+/** How users may sign in: OIDC (when configured) and/or the password form. */
+export interface SignInOptions {
+  oidc: OidcService | null;
+  passwordLogin: boolean;
 }

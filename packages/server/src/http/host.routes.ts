@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   AgentUpdateRequest, CreateHostRequest, EnrollmentTokenResponse, HostListQuery, HostTimeZoneRequest, HostView, RegenerateTokenRequest, RepoView, RepositoryInput,
-  SnapshotQuery, SnapshotView, page, DiscoveredDatabasesView,
+  SetHostTagsRequest, SnapshotQuery, SnapshotView, page, DiscoveredDatabasesView,
 } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
@@ -43,6 +43,11 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/hosts/:id/agent/update', summary: 'Tell the agent a new version is available (informational, §4.2)', access: 'admin',
       body: AgentUpdateRequest, response: z.object({ sent: z.boolean() }), status: 202,
       handler: async ({ actor, params, body }) => ({ sent: (await s.agentVersions.requestUpdate(actor, params.id ?? '', body)).sent }),
+    }),
+    route<z.infer<typeof SetHostTagsRequest>>({
+      method: 'put', path: '/api/hosts/:id/tags', summary: "Replace the host's tags", access: 'operator',
+      body: SetHostTagsRequest, response: HostView,
+      handler: ({ actor, params, body }) => s.hosts.setTags(actor, params.id ?? '', body.tags),
     }),
     route<z.infer<typeof HostTimeZoneRequest>>({
       method: 'put', path: '/api/hosts/:id/time-zone', summary: "Set the host's IANA time zone (default zone of its schedules; pushes schedule.set); null clears it", access: 'operator',

@@ -1,20 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '../store/db.js';
+import type { HostFigures, MetricsRepository } from '../repositories/metrics.repository.js';
 import { safeEqual } from '../crypto/tokens.js';
 import type { CidrList } from './net.js';
-
-/** The host columns the per-host gauges read. */
-interface HostFigures {
-  id: string;
-  name: string;
-  last_backup_at: string | null;
-  last_backup_status: string | null;
-  last_vault_backup_at: string | null;
-  last_vault_backup_status: string | null;
-  repo_size_bytes: number | null;
-  snapshot_count: number | null;
-}
 
 /**
  * Prometheus exposition (spec §14.4). Per-host gauges are read from the host projections at
@@ -28,7 +16,7 @@ export class Metrics {
   readonly dispatch: Summary;
   private readonly sentAt = new Map<string, number>();
 
-  constructor(db: Db, version: string, agentsOnline: () => Set<string>) {
+  constructor(private readonly db: MetricsRepository, version: string, agentsOnline: () => Set<string>) {
     const r = this.registry;
     // Process metrics (RSS, CPU, event-loop lag, GC) with the standard names.
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
@@ -38,7 +26,7 @@ export class Metrics {
         async collect() {
           this.reset();
           const online = agentsOnline();
-          for (const h of await db.selectFrom('hosts').select(['id', 'name', 'last_backup_at', 'last_backup_status', 'last_vault_backup_at', 'last_vault_backup_status', 'repo_size_bytes', 'snapshot_count']).execute()) {
+          for (const h of await db.hostFigures()) {
             const v = name === 'restic_manager_agent_online' ? (online.has(h.id) ? 1 : 0) : pick(h);
             if (v != null) this.set({ host: h.name }, v);
           }
@@ -60,15 +48,13 @@ export class Metrics {
       name: 'restic_manager_jobs_total', help: 'Jobs by kind and status', labelNames: ['kind', 'status'], registers: [r],
       async collect() {
         this.reset();
-        const rows = await db.selectFrom('jobs').select(['kind', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['kind', 'status']).execute();
-        for (const row of rows) this.set({ kind: row.kind, status: row.status }, Number(row.n));
+        for (const row of await db.jobCounts()) this.set({ kind: row.kind, status: row.status }, row.n);
       },
     });
     new Gauge({
       name: 'restic_manager_alerts_active', help: 'Unresolved alerts', registers: [r],
       async collect() {
-        const row = await db.selectFrom('alerts').select((eb) => eb.fn.countAll<number>().as('n')).where('resolved_at', 'is', null).executeTakeFirstOrThrow();
-        this.set(Number(row.n));
+        this.set(await db.activeAlerts());
       },
     });
     this.dispatch = new Summary({
@@ -82,6 +68,12 @@ export class Metrics {
   commandSent(jobId: string): void {
     if (this.sentAt.size > 100_000) this.sentAt.clear();
     this.sentAt.set(jobId, performance.now());
+  }
+
+  /** Observes a finished job's duration (from its stored start and finish times). */
+  async observeDuration(jobId: string, hostName: string): Promise<void> {
+    const j = await this.db.jobTimes(jobId);
+    if (j?.started_at && j.finished_at) this.jobDuration.observe({ kind: j.kind, host: hostName }, Math.max(0, (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000));
   }
 
   jobStarted(jobId: string): void {

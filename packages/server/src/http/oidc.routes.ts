@@ -3,7 +3,6 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { OidcError } from '../services/oidc-errors.js';
 import { PENDING_TTL_MS } from '../services/oidc.service.js';
-import type { OidcService } from '../services/oidc.service.js';
 import type { AppEnv } from './auth.middleware.js';
 import { setSessionCookie } from './auth.middleware.js';
 import type { RouteDeps } from './deps.js';
@@ -11,11 +10,6 @@ import { route } from './route.js';
 import type { RouteSpec } from './route.js';
 
 /** How this server lets people sign in (the login page and API clients read it). */
-export interface SignInOptions {
-  oidc: OidcService | null;
-  passwordLogin: boolean;
-}
-
 /** Cookie naming the pending OIDC attempt: Lax (it must ride the provider's redirect back), short-lived, callback path only. */
 export const OIDC_COOKIE = 'rm_oidc';
 const COOKIE_PATH = '/auth/oidc';

@@ -19,8 +19,8 @@ import type { JobService } from './job.service.js';
 import type { ScheduleService } from './schedule.service.js';
 import type { TrendService } from './trends.js';
 import type { VaultService } from './vault.service.js';
+import { SERVER_VERSION } from '../version.js';
 
-export const SERVER_VERSION = '0.1.0';
 const PROGRESS_PERSIST_MS = 1000;
 
 /**

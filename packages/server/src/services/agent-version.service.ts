@@ -1,5 +1,5 @@
 import type { AgentEventsService } from './agent-events.service.js';
-import { SERVER_VERSION } from './agent-events.service.js';
+import { SERVER_VERSION } from '../version.js';
 import type { AgentVersionStatus } from './agent-version.js';
 import { agentVersionStatus, isOutdated } from './agent-version.js';
 import type { AuditService } from './audit.service.js';

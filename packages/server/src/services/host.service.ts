@@ -108,6 +108,15 @@ export class HostService {
     return hostView(h);
   }
 
+  /** Replaces the host's tags (already validated by TagList); audited with the old and new lists. */
+  async setTags(actor: Actor, id: string, tags: string[]) {
+    const h = await this.d.repos.hosts.findById(id);
+    if (!h) throw notFound('host', id);
+    await this.d.repos.hosts.update(id, { tags: JSON.stringify(tags) });
+    await this.audit.record(actor, 'host.tags', { kind: 'host', id }, { from: hostView(h).tags, to: tags });
+    return hostView({ ...h, tags: JSON.stringify(tags) });
+  }
+
   async delete(actor: Actor, id: string): Promise<void> {
     const h = await this.d.repos.hosts.findById(id);
     if (!h) throw notFound('host', id);

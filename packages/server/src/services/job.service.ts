@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import type { CommandRun, JobCredential, JobKind, VaultJobTarget } from '@restic-manager/protocol';
-import { BackupArgs, CheckArgs, DbRestoreArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs, VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs, isVaultKind } from '@restic-manager/protocol';
+import { JOB_ARGS, isVaultKind } from '@restic-manager/protocol';
 import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
@@ -11,12 +10,6 @@ import { DomainError, notFound } from './errors.js';
 import type { JobHub } from './job-hub.js';
 import { jobView } from './views.js';
 import { databasesRefusal } from './schedule-databases.js';
-
-const ARGS: Record<JobKind, z.ZodType> = {
-  init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs, unlock: EmptyArgs,
-  snapshots: EmptyArgs, stats: EmptyArgs, diff: EmptyArgs, restore: RestoreArgs, db_restore: DbRestoreArgs,
-  vault_backup: VaultBackupArgs, vault_snapshots: VaultSnapshotsArgs, vault_prune: VaultPruneArgs, vault_check: VaultCheckArgs,
-};
 
 export interface RunOptions {
   jobId?: string;
@@ -49,7 +42,7 @@ export class JobService {
    * after the insert and before command.run.
    */
   async runNow(actor: Actor, hostId: string, kind: JobKind, rawArgs: Record<string, unknown>, opts: RunOptions = {}) {
-    const parsed = ARGS[kind].safeParse(rawArgs);
+    const parsed = JOB_ARGS[kind].safeParse(rawArgs);
     if (!parsed.success) {
       const fields = Object.fromEntries(parsed.error.issues.map((i) => [['args', ...i.path].join('.'), i.message]));
       throw new DomainError('validation_failed', `invalid arguments for a ${kind} job`, fields);

@@ -4,7 +4,7 @@ import type { JobRow } from '../repositories/job.repository.js';
 import type { RepoRow } from '../repositories/repo.repository.js';
 import type { ScheduleRow } from '../repositories/schedule.repository.js';
 import type { SnapshotRow } from '../repositories/snapshot.repository.js';
-import { SERVER_VERSION } from './agent-events.service.js';
+import { SERVER_VERSION } from '../version.js';
 import { agentVersionStatus } from './agent-version.js';
 
 /* Row -> API view mappers. Views never include `_enc` columns or token hashes. */

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { CreateHostRequest, CreateUserRequest, LoginRequest, Role } from '@restic-manager/protocol';
+import { CreateHostRequest, CreateUserRequest, LoginRequest, Role, SetHostTagsRequest } from '@restic-manager/protocol';
 import { z } from 'zod';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
@@ -11,12 +11,10 @@ import { AlertRow } from './pages/lists.js';
 import { LoginPage } from './pages/login.js';
 import { OIDC_MESSAGES, isOidcFailure } from '../services/oidc-errors.js';
 import { UserRow, UsersCard } from './pages/settings.js';
-import { bandwidthOf, list, nest, opt, parseForm } from './forms.js';
+import { list, nest, opt, parseForm } from './forms.js';
+import { runRequestFromForm } from './run-form.js';
 import type { WebCtx } from './web-context.js';
-import { databasesFromForm } from './pages/schedule-databases.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
-
-const TagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
 
 /** A same-site path to return to after sign-in (never an absolute or protocol-relative URL). */
 const safeNext = (v: unknown): string => (typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/');
@@ -83,35 +81,14 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.post('/hosts/:id/run', guard('operator'), async (c) => {
     const id = c.req.param('id');
-    const f = nest(await formOf(c));
-    const kind = typeof f.kind === 'string' ? f.kind : 'backup';
-    const a = (f.args ?? {}) as Record<string, unknown>;
-    let args: Record<string, unknown> = {};
-    if (kind === 'backup') {
-      const given = list(a.paths);
-      const tags = list(a.tags);
-      const databases = databasesFromForm(a.databases);
-      const paths = given.length || databases.length ? given : await w.read.defaultBackupPaths(id);
-      args = { paths, ...(tags.length ? { tags } : {}), ...bandwidthOf(a), ...(databases.length ? { databases } : {}) };
-      if (paths.length === 0 && databases.length === 0) {
-        throw new DomainError('validation_failed', 'no paths to back up: enter them in the Run now panel of the host page (or add a backup schedule)', { 'args.paths': 'enter at least one path' });
-      }
-    } else if (kind === 'vault_backup') {
-      const paths = list(a.paths);
-      args = { paths: paths.length ? paths : await w.read.defaultBackupPaths(id) };
-    } else if (!['check', 'unlock', 'init', 'prune', 'snapshots', 'stats', 'vault_check', 'vault_prune', 'vault_snapshots'].includes(kind)) {
-      throw new DomainError('validation_failed', `“${kind}” cannot be started from here`, { kind: 'unsupported job kind' });
-    }
-    const { job } = await s.jobs.runNow(actorOf(c), id, kind as 'backup', args);
+    const req = await runRequestFromForm(nest(await formOf(c)), () => w.read.defaultBackupPaths(id));
+    const { job } = await s.jobs.runNow(actorOf(c), id, req.kind, req.args as Record<string, unknown>);
     return redirectTo(c, `/jobs/${job.id}`);
   });
 
   app.post('/hosts/:id/tags', guard('operator'), async (c) => {
-    const id = c.req.param('id');
-    const tags = parseForm(z.object({ tags: TagList }), { tags: list((await formOf(c)).tags) }).tags;
-    const host = await s.hosts.get(id);
-    await w.read.setTags(id, tags);
-    await s.audit.record(actorOf(c), 'host.tags', { kind: 'host', id }, { from: host.tags, to: tags });
+    const { tags } = parseForm(SetHostTagsRequest, { tags: list((await formOf(c)).tags) });
+    await s.hosts.setTags(actorOf(c), c.req.param('id'), tags);
     c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: 'Tags saved.', kind: 'ok' } }));
     return c.body(null, 204);
   });

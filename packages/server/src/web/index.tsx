@@ -10,7 +10,7 @@ import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { mountVaultUi } from './vault.routes.js';
-import { WebReadModel } from './read-model.js';
+import { WebReadRepository } from '../repositories/web-read.repository.js';
 import { mountStatic } from './static.js';
 import type { WebDeps } from './web-context.js';
 import { isHx } from './web-context.js';
@@ -27,7 +27,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
  * which app.js shows as toasts; a missing host/job on a full page renders an HTML 404 page.
  */
 export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
-  const w = { ...deps, read: new WebReadModel(deps.db) };
+  const w = { ...deps, read: new WebReadRepository(deps.db) };
   mountStatic(app);
   app.use('*', async (c, next) => {
     await next();

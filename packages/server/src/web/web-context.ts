@@ -7,13 +7,13 @@ import type { Actor } from '../services/context.js';
 import { sessionActor } from '../services/auth.service.js';
 import type { WebContext } from '../http/app.js';
 import type { Viewer } from './components/layout.js';
-import type { WebReadModel } from './read-model.js';
+import type { WebReadRepository } from '../repositories/web-read.repository.js';
 
 /** What the web UI gets from the server (http/app.ts's WebContext). */
 export type WebDeps = WebContext;
 
 export interface WebCtx extends WebDeps {
-  read: WebReadModel;
+  read: WebReadRepository;
 }
 
 export const isHx = (c: Context): boolean => c.req.header('hx-request') === 'true';

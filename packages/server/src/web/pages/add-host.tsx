@@ -1,17 +1,7 @@
-import type { HostView } from '@restic-manager/protocol';
+import type { EnrollmentTokenResponse, HostView } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead } from '../components/layout.js';
 import { CodeBlock, Field, HostStatusBadge, RelTime } from '../components/ui.js';
-
-export interface EnrollmentResult {
-  host_id: string;
-  token: string;
-  expires_at: string;
-  install_command: string;
-  generated_password?: string | undefined;
-  generated_rest_password?: string | undefined;
-  htpasswd_line?: string | undefined;
-}
 
 export function AddHostPage(props: { viewer: Viewer }) {
   return (
@@ -63,7 +53,7 @@ export function AddHostForm() {
 }
 
 /** Shown once after the host is created: secrets, the install command, and a live enrollment watcher. */
-export function EnrollmentResultView(props: { result: EnrollmentResult; name: string }) {
+export function EnrollmentResultView(props: { result: EnrollmentTokenResponse; name: string }) {
   const r = props.result;
   return (
     <div class="card-body" style="display:grid;gap:20px">

@@ -1,17 +1,7 @@
+import type { AuditView } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead } from '../components/layout.js';
 import { Empty, Pager, RelTime, withQuery } from '../components/ui.js';
-
-export interface AuditItem {
-  id: number;
-  actor: string;
-  actor_name: string | null;
-  action: string;
-  target_kind: string | null;
-  target_id: string | null;
-  ts: string;
-  payload: Record<string, unknown>;
-}
 
 export interface AuditFilterValues {
   actor?: string | undefined;
@@ -24,7 +14,7 @@ export interface AuditFilterValues {
 
 const TARGET_HREF: Record<string, (id: string) => string> = { host: (id) => `/hosts/${id}`, job: (id) => `/jobs/${id}` };
 
-export function AuditPage(props: { viewer: Viewer; filter: AuditFilterValues; audit: { items: AuditItem[]; total: number; limit: number; offset: number } }) {
+export function AuditPage(props: { viewer: Viewer; filter: AuditFilterValues; audit: { items: AuditView[]; total: number; limit: number; offset: number } }) {
   const f = props.filter;
   const a = props.audit;
   return (

@@ -1,4 +1,4 @@
-import type { HostView } from '@restic-manager/protocol';
+import type { HostView, RepoView, ScheduleView, SnapshotView } from '@restic-manager/protocol';
 import { fmtBytes, fmtCount } from '../components/format.js';
 import type { JobListData } from '../components/jobs-table.js';
 import { JobFilters, JobsTable } from '../components/jobs-table.js';
@@ -6,18 +6,8 @@ import type { Viewer } from '../components/layout.js';
 import { canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Empty, Field, Pager, RelTime, Tags, withQuery } from '../components/ui.js';
 
-export interface SnapshotItem {
-  id: string;
-  short_id: string;
-  time: string;
-  hostname: string;
-  paths: string[];
-  tags: string[];
-  size_bytes: number | null;
-  file_count: number | null;
-}
 export interface SnapshotListData {
-  items: SnapshotItem[];
+  items: SnapshotView[];
   total: number;
   limit: number;
   offset: number;
@@ -99,24 +89,7 @@ export function JobsTab(props: { host: HostView; jobs: JobListData; self: string
   );
 }
 
-export interface RepoData {
-  id: string;
-  name: string;
-  url: string;
-  kind: string;
-  size_bytes: number | null;
-  snapshot_count: number | null;
-  dedup_ratio: number | null;
-  last_check_at: string | null;
-  last_check_status: string | null;
-  lock_state: string | null;
-  append_only: boolean;
-  credential_rotated_at: string | null;
-  has_password: boolean;
-  rest_username: string | null;
-}
-
-export function RepoFacts(props: { repo: RepoData }) {
+export function RepoFacts(props: { repo: RepoView }) {
   const r = props.repo;
   return (
     <dl class="kv">
@@ -149,7 +122,7 @@ export function RepoFacts(props: { repo: RepoData }) {
   );
 }
 
-export function RepoTab(props: { repo: RepoData | null }) {
+export function RepoTab(props: { repo: RepoView | null }) {
   return (
     <section class="card">
       <div class="card-head"><h2>Repository</h2></div>
@@ -160,21 +133,7 @@ export function RepoTab(props: { repo: RepoData | null }) {
   );
 }
 
-export interface ScheduleItem {
-  id: string;
-  kind: string;
-  cron_expr: string;
-  time_zone: string | null;
-  enabled: boolean;
-  paths: string[];
-  tags: string[];
-  retention_policy: Record<string, unknown> | null;
-  has_pre_hook: boolean;
-  has_post_hook: boolean;
-  databases?: { engine: string; database?: string | undefined; all?: true | undefined; container?: string | undefined }[];
-}
-
-export function SchedulesTab(props: { host: HostView; schedules: ScheduleItem[] }) {
+export function SchedulesTab(props: { host: HostView; schedules: ScheduleView[] }) {
   const h = props.host;
   const drift = h.applied_schedule_version != null && h.applied_schedule_version < h.schedule_version;
   return (

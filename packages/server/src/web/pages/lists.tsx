@@ -5,7 +5,7 @@ import { fmtBytes, fmtCount } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate } from '../components/layout.js';
 import { Badge, Empty, Pager, RelTime, SeverityBadge, withQuery } from '../components/ui.js';
-import type { RepoData } from './host-tabs.js';
+import type { AlertView, RepoView } from '@restic-manager/protocol';
 
 /* Fleet-wide list pages: jobs, repos, alerts. */
 
@@ -24,7 +24,7 @@ export function JobsPage(props: { viewer: Viewer; jobs: JobListData; hostNames: 
   );
 }
 
-export interface RepoListItem extends RepoData {
+export interface RepoListItem extends RepoView {
   hosts: { id: string; name: string }[];
 }
 
@@ -67,18 +67,7 @@ export function ReposPage(props: { viewer: Viewer; repos: { items: RepoListItem[
   );
 }
 
-export interface AlertItem {
-  id: string;
-  host_id: string | null;
-  kind: string;
-  severity: string;
-  message: string;
-  created_at: string;
-  acknowledged_at: string | null;
-  resolved_at: string | null;
-}
-
-export function AlertsPage(props: { viewer: Viewer; open: boolean; kind?: string | undefined; alerts: { items: AlertItem[]; total: number; limit: number; offset: number }; hostNames: Map<string, string> }) {
+export function AlertsPage(props: { viewer: Viewer; open: boolean; kind?: string | undefined; alerts: { items: AlertView[]; total: number; limit: number; offset: number }; hostNames: Map<string, string> }) {
   const a = props.alerts;
   const operate = canOperate(props.viewer);
   const kind = props.kind;
@@ -122,7 +111,7 @@ export function AlertsPage(props: { viewer: Viewer; open: boolean; kind?: string
   );
 }
 
-export function AlertRow(props: { alert: AlertItem; hostName: string | null; operate: boolean }) {
+export function AlertRow(props: { alert: AlertView; hostName: string | null; operate: boolean }) {
   const al = props.alert;
   return (
     <tr id={`alert-${al.id}`}>

@@ -1,6 +1,5 @@
-import type { HostView } from '@restic-manager/protocol';
+import type { HostView, SnapshotView } from '@restic-manager/protocol';
 import { Field } from '../components/ui.js';
-import type { SnapshotItem } from './host-tabs.js';
 
 /*
  * The restore wizard's "Restore into database" card, shown for a database snapshot (tags
@@ -10,7 +9,7 @@ import type { SnapshotItem } from './host-tabs.js';
  */
 
 /** The engine and database a dump snapshot holds, or null for an ordinary snapshot. */
-export function dumpOf(s: SnapshotItem): { engine: string; database: string } | null {
+export function dumpOf(s: SnapshotView): { engine: string; database: string } | null {
   const engine = s.tags.find((t) => t.startsWith('db:'))?.slice(3);
   const database = s.tags.find((t) => t.startsWith('db-name:'))?.slice(8);
   return engine && database && database !== '_globals' ? { engine, database } : null;
@@ -18,7 +17,7 @@ export function dumpOf(s: SnapshotItem): { engine: string; database: string } | 
 
 const ENGINES = ['postgres', 'mariadb', 'mysql'] as const;
 
-export function DatabaseRestoreCard(props: { host: HostView; snapshot: SnapshotItem; dump: { engine: string; database: string } }) {
+export function DatabaseRestoreCard(props: { host: HostView; snapshot: SnapshotView; dump: { engine: string; database: string } }) {
   const { host: h, snapshot: s, dump } = props;
   const pg = dump.engine === 'postgres';
   const text = (name: string, label: string, hint: string, extra: Record<string, unknown> = {}) => (

@@ -1,9 +1,8 @@
-import type { HostView } from '@restic-manager/protocol';
+import type { HostView, SnapshotView } from '@restic-manager/protocol';
 import { fmtBytes } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead } from '../components/layout.js';
 import { Badge, Empty, Field, HostStatusBadge, RelTime, Tags } from '../components/ui.js';
-import type { SnapshotItem } from './host-tabs.js';
 import { DatabaseRestoreCard, dumpOf } from './restore-database.js';
 
 /*
@@ -22,7 +21,7 @@ const lsUrl = (hostId: string, snap: string, path: string, offset = 0): string =
 
 const modeText = (m: number | null): string => (m === null ? '' : `0${m.toString(8).padStart(3, '0')}`);
 
-export function RestorePage(props: { viewer: Viewer; host: HostView; snapshots: SnapshotItem[]; snapshot: SnapshotItem | null; hosts: HostView[] }) {
+export function RestorePage(props: { viewer: Viewer; host: HostView; snapshots: SnapshotView[]; snapshot: SnapshotView | null; hosts: HostView[] }) {
   const h = props.host;
   const snap = props.snapshot;
   const dump = snap ? dumpOf(snap) : null;
@@ -53,7 +52,7 @@ export function RestorePage(props: { viewer: Viewer; host: HostView; snapshots: 
   );
 }
 
-function FileSteps(props: { host: HostView; snapshot: SnapshotItem; hosts: HostView[] }) {
+function FileSteps(props: { host: HostView; snapshot: SnapshotView; hosts: HostView[] }) {
   const h = props.host;
   const snap = props.snapshot;
   return (
@@ -86,7 +85,7 @@ function FileSteps(props: { host: HostView; snapshot: SnapshotItem; hosts: HostV
   );
 }
 
-function SnapshotChoice(props: { hostId: string; snapshots: SnapshotItem[]; chosen: string | null }) {
+function SnapshotChoice(props: { hostId: string; snapshots: SnapshotView[]; chosen: string | null }) {
   if (props.snapshots.length === 0) return <Empty title="No snapshots yet"><div>Run a backup first.</div></Empty>;
   return (
     <div class="table-wrap">

@@ -5,12 +5,13 @@ import { dialectOf } from '../store/dialect.js';
 const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
 /**
- * Read queries only the web pages need (no REST endpoint exposes them): jobs of the last 24 h
+ * Read queries only the web pages need (no REST endpoint exposes them; every write goes through the
+ * services): jobs of the last 24 h
  * by status, tags in use, host names for a set of ids, hosts per repo, agent versions, and a
  * default backup path list. All are single indexed or aggregate queries — bench/ui.bench.ts
  * measures the pages that use them.
  */
-export class WebReadModel {
+export class WebReadRepository {
   constructor(private readonly db: Db) {}
 
   /**
@@ -90,11 +91,5 @@ export class WebReadModel {
   async disabledUserIds(): Promise<Set<string>> {
     const rows = await this.db.selectFrom('users').select('id').where('disabled_at', 'is not', null).execute();
     return new Set(rows.map((r) => r.id));
-  }
-
-  /** Replaces a host's tags; returns false when the host does not exist. */
-  async setTags(hostId: string, tags: string[]): Promise<boolean> {
-    const r = await this.db.updateTable('hosts').set({ tags: JSON.stringify(tags) }).where('id', '=', hostId).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
   }
 }

@@ -14,8 +14,8 @@ import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { Agent, createLogger, enroll, jobForSchedule, statePaths } from '@restic-manager/agent';
 import type { Agent as AgentT } from '@restic-manager/agent';
-import { until } from './helpers/fixture.js';
-import { scriptEngine } from './helpers/script-engine.js';
+import { until } from '../packages/agent/test/helpers/fixture.js';
+import { scriptEngine } from '../packages/agent/test/helpers/script-engine.js';
 
 const ADMIN = 'outbox-ack-admin-password-1';
 const cleanups: (() => Promise<void> | void)[] = [];
