@@ -184,25 +184,28 @@ export class AgentEventsService {
 
   async repoStats(host: HostRow, f: RepoStats): Promise<void> {
     const fresh = await this.d.repos.hosts.findById(host.id);
-    // A check or unlock reports neither figure: an empty UPDATE is invalid SQL, so skip it.
-    if (f.size_bytes != null || f.snapshot_count != null) {
-      await this.d.repos.hosts.update(host.id, {
-        ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
+    // The host's projection and its repository row change together: a reader never sees one without the other.
+    await this.d.inTx(async (r) => {
+      // A check or unlock reports neither figure: an empty UPDATE is invalid SQL, so skip it.
+      if (f.size_bytes != null || f.snapshot_count != null) {
+        await r.hosts.update(host.id, {
+          ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
+          ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+        });
+      }
+      if (!fresh?.repo_id) return;
+      await r.repos.update(fresh.repo_id, {
+        ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
         ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+        ...(f.dedup_ratio != null ? { dedup_ratio: f.dedup_ratio } : {}),
+        ...(f.last_check_at != null ? { last_check_at: f.last_check_at } : {}),
+        ...(f.last_check_status != null ? { last_check_status: f.last_check_status } : {}),
+        ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
+        ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
       });
-    }
+    });
     await this.c.rules.repoStats(host.id, fresh?.repo_size_bytes ?? null, f);
     await this.trend(() => this.c.trends.recordRepoStats(host.id, f));
-    if (!fresh?.repo_id) return;
-    await this.d.repos.repos.update(fresh.repo_id, {
-      ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
-      ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
-      ...(f.dedup_ratio != null ? { dedup_ratio: f.dedup_ratio } : {}),
-      ...(f.last_check_at != null ? { last_check_at: f.last_check_at } : {}),
-      ...(f.last_check_status != null ? { last_check_status: f.last_check_status } : {}),
-      ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
-      ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
-    });
   }
 
   /** The agent's database discovery: the latest report replaces the previous one. */

@@ -49,6 +49,8 @@ export interface Services {
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
+  /** Request frames to agents (snapshot.ls, repo.key.*) and their answers. */
+  requests: AgentRequests;
   /** Database restore: a dump snapshot into a database server (db_restore jobs). */
   dbRestore: DbRestoreService;
   /** Repository trends (size, snapshots, dedup, per-backup figures); its hourly compaction is started by startServer. */
@@ -99,6 +101,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     notifier,
     browse,
     restore,
+    requests,
     dbRestore: new DbRestoreService(d, jobs),
     maintenance,
     maintenanceScheduler,
