@@ -63,7 +63,7 @@ exec '${real}' "$@"
 
 /** Records (in `into`) every temporary key password the server asks a source agent to add: an in-process spy that only reads. */
 export function recordTemporaryPasswords(s: RestoreStack, into: string[]): void {
-  const requests = s.server.services.agentEvents.requests!;
+  const requests = s.server.services.requests;
   const original = requests.request.bind(requests);
   requests.request = ((hostId: string, frame: { type: string; password?: string }, timeoutMs: number) => {
     if (frame.type === 'repo.key.add' && frame.password) into.push(frame.password);

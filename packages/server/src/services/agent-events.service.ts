@@ -23,6 +23,20 @@ import { SERVER_VERSION } from '../version.js';
 
 const PROGRESS_PERSIST_MS = 1000;
 
+/** Where agent reports go besides the job and host tables. */
+export interface AgentEventCollaborators {
+  /** Alert triggers fed by agent frames (backup_failed, check_failed, repo_growth, agent_offline resolution). */
+  rules: AlertRulesService;
+  /** Answers to request frames (snapshot.ls, repo.key.*). */
+  requests: AgentRequests;
+  /** Work owed to a host once it says hello (the restore-key revocations it missed). */
+  onHello: (hostId: string) => Promise<void>;
+  /** Records repo.stats and backup figures as trend points. */
+  trends: TrendService;
+  /** Stores vault.snapshots.report. */
+  vaults: VaultService;
+}
+
 /**
  * Applies agent -> server frames (spec §6.2) to the store. Every job event is idempotent by
  * (job_id, seq): a replay after reconnect is recognised and ignored. Frames about a job that
@@ -30,16 +44,6 @@ const PROGRESS_PERSIST_MS = 1000;
  */
 export class AgentEventsService {
   private readonly lastProgressWrite = new Map<string, number>();
-  /** Alert triggers fed by agent frames (backup_failed, check_failed, repo_growth, agent_offline resolution). */
-  rules: AlertRulesService | null = null;
-  /** Set by createServices: answers to request frames, and the revocations retried on hello. */
-  requests: AgentRequests | null = null;
-  onHello: ((hostId: string) => Promise<void>) | null = null;
-  /** Set by createServices: records repo.stats and backup figures as trend points. */
-  trends: TrendService | null = null;
-  /** Set by createServices: stores vault.snapshots.report. */
-  vaults: VaultService | null = null;
-
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
@@ -47,6 +51,7 @@ export class AgentEventsService {
     private readonly hosts: HostService,
     private readonly jobs: JobService,
     private readonly schedules: ScheduleService,
+    private readonly c: AgentEventCollaborators,
   ) {}
 
   /** The host a bearer belongs to; null for unknown or revoked bearers. */
@@ -79,7 +84,7 @@ export class AgentEventsService {
     const cfg = await this.hosts.configFor(host.id);
     if (cfg) out.push(cfg);
     out.push(await this.schedules.scheduleSet(host.id));
-    await this.rules?.agentOnline(host.id);
+    await this.c.rules.agentOnline(host.id);
     return out;
   }
 
@@ -93,17 +98,17 @@ export class AgentEventsService {
       }
     });
     await this.jobs.dispatchPending(host.id);
-    if (this.onHello) void this.onHello(host.id).catch((e: unknown) => this.d.log.error({ host_id: host.id, err: (e as Error).message }, 'after-hello task failed'));
+    void this.c.onHello(host.id).catch((e: unknown) => this.d.log.error({ host_id: host.id, err: (e as Error).message }, 'after-hello task failed'));
   }
 
   async disconnected(hostId: string): Promise<void> {
-    this.requests?.hostGone(hostId);
+    this.c.requests.hostGone(hostId);
     await this.d.repos.hosts.update(hostId, { status: 'offline' });
   }
 
   /** `snapshot.ls.result` / `repo.key.result`: hands the answer to the waiting request; a stray answer is dropped. */
   requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult): void {
-    if (!this.requests?.answer(host.id, f)) this.d.log.warn({ host_id: host.id, type: f.type }, 'answer to no open request (late or unknown); dropped');
+    if (!this.c.requests.answer(host.id, f)) this.d.log.warn({ host_id: host.id, type: f.type }, 'answer to no open request (late or unknown); dropped');
   }
 
   async jobQueued(host: HostRow, f: JobQueued): Promise<void> {
@@ -159,8 +164,8 @@ export class AgentEventsService {
     Object.assign(patch, lastBackupPatch(job.kind, f.finished_at, f.status));
     if ((job.kind === 'backup' || job.kind === 'init') && f.status === 'succeeded' && !fresh?.repo_initialised_at) patch.repo_initialised_at = f.finished_at;
     if (Object.keys(patch).length) await this.d.repos.hosts.update(host.id, patch);
-    await this.rules?.jobFinished(host.id, job, f);
-    await this.trend(() => this.trends?.recordBackup(job, f));
+    await this.c.rules.jobFinished(host.id, job, f);
+    await this.trend(() => this.c.trends.recordBackup(job, f));
     this.hub.publish(f);
   }
 
@@ -179,25 +184,28 @@ export class AgentEventsService {
 
   async repoStats(host: HostRow, f: RepoStats): Promise<void> {
     const fresh = await this.d.repos.hosts.findById(host.id);
-    // A check or unlock reports neither figure: an empty UPDATE is invalid SQL, so skip it.
-    if (f.size_bytes != null || f.snapshot_count != null) {
-      await this.d.repos.hosts.update(host.id, {
-        ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
+    // The host's projection and its repository row change together: a reader never sees one without the other.
+    await this.d.inTx(async (r) => {
+      // A check or unlock reports neither figure: an empty UPDATE is invalid SQL, so skip it.
+      if (f.size_bytes != null || f.snapshot_count != null) {
+        await r.hosts.update(host.id, {
+          ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
+          ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+        });
+      }
+      if (!fresh?.repo_id) return;
+      await r.repos.update(fresh.repo_id, {
+        ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
         ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+        ...(f.dedup_ratio != null ? { dedup_ratio: f.dedup_ratio } : {}),
+        ...(f.last_check_at != null ? { last_check_at: f.last_check_at } : {}),
+        ...(f.last_check_status != null ? { last_check_status: f.last_check_status } : {}),
+        ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
+        ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
       });
-    }
-    await this.rules?.repoStats(host.id, fresh?.repo_size_bytes ?? null, f);
-    await this.trend(() => this.trends?.recordRepoStats(host.id, f));
-    if (!fresh?.repo_id) return;
-    await this.d.repos.repos.update(fresh.repo_id, {
-      ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
-      ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
-      ...(f.dedup_ratio != null ? { dedup_ratio: f.dedup_ratio } : {}),
-      ...(f.last_check_at != null ? { last_check_at: f.last_check_at } : {}),
-      ...(f.last_check_status != null ? { last_check_status: f.last_check_status } : {}),
-      ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
-      ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
     });
+    await this.c.rules.repoStats(host.id, fresh?.repo_size_bytes ?? null, f);
+    await this.trend(() => this.c.trends.recordRepoStats(host.id, f));
   }
 
   /** The agent's database discovery: the latest report replaces the previous one. */
@@ -208,7 +216,7 @@ export class AgentEventsService {
 
   /** The vault's committed snapshots after a vault job (replaces the previous list). */
   async vaultSnapshotsReport(host: HostRow, f: VaultSnapshotsReport): Promise<void> {
-    await this.vaults?.snapshotsReported(host.id, f.snapshots);
+    await this.c.vaults.snapshotsReported(host.id, f.snapshots);
   }
 
   async scheduleAck(host: HostRow, f: ScheduleAck): Promise<void> {

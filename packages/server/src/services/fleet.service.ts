@@ -14,12 +14,11 @@ export interface AlertChange {
 
 /** Read models across hosts: fleet summary, snapshots, alerts (and alert acknowledgement). */
 export class FleetService {
-  /** Told after every raise and resolve (the notifier); must not throw and must not block. */
-  onAlertChange: ((c: AlertChange) => void) | null = null;
-
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
+    /** Told after every raise and resolve (the notifier); must not throw and must not block. */
+    private readonly onAlertChange: (c: AlertChange) => void,
   ) {}
 
   async summary() {
@@ -73,7 +72,7 @@ export class FleetService {
     } else return null;
     await this.d.repos.hosts.update(hostId, { open_alert_count: await this.d.repos.alerts.openForHost(hostId) });
     try {
-      this.onAlertChange?.(change);
+      this.onAlertChange(change);
     } catch (e) {
       this.d.log.error({ err: (e as Error).message, kind }, 'alert listener failed');
     }

@@ -21,19 +21,23 @@ export interface RunOptions {
 /** Hooks inside run-now arguments need admin, as in schedules (spec §14.3). */
 const HOOK_KEYS = ['pre_hook', 'post_hook', 'run_as'];
 
+/** What the job service asks of the services that know more about a job than it does. */
+export interface JobCollaborators {
+  /** Refuses impossible forget/prune and adds the §7.4 one-job maintenance credential. */
+  maintenance: { precheck(hostId: string, kind: string): Promise<void>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> };
+  /** The cross-host restore credential (§14.1) and its revocation when the job ends. */
+  restoreCredentials: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> };
+  /** Refuses vault jobs without a target or a capable agent, and adds the target to command.run. */
+  vaults: { precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget> };
+}
+
 /** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
 export class JobService {
-  /** Set by createServices: refuses impossible forget/prune and adds the §7.4 one-job credential. */
-  maintenance: { precheck(hostId: string, kind: string): Promise<void>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> } | null = null;
-  /** Set by createServices: the cross-host restore credential (§14.1) and its revocation when the job ends. */
-  restore: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> } | null = null;
-  /** Set by createServices: refuses vault jobs without a target or a capable agent, and adds the target to command.run. */
-  vaults: { precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget> } | null = null;
-
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
     private readonly hub: JobHub,
+    private readonly c: JobCollaborators,
   ) {}
 
   /**
@@ -56,8 +60,8 @@ export class JobService {
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
     const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
-    if (isVaultKind(kind)) await this.vaults?.precheck(hostId);
-    else await this.maintenance?.precheck(hostId, kind);
+    if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
+    else await this.c.maintenance.precheck(hostId, kind);
     const job: JobRow = {
       id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
       actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
@@ -80,10 +84,9 @@ export class JobService {
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.isConnected(job.host_id)) return false;
     if (isVaultKind(job.kind)) {
-      if (!this.vaults) throw new DomainError('invalid_state', 'vault jobs are not available on this server');
-      msg.vault = await this.vaults.targetFor(job.host_id, r);
+      msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else {
-      const credential = (await this.maintenance?.credentialFor(job, r)) ?? (await this.restore?.credentialFor(job, r));
+      const credential = (await this.c.maintenance.credentialFor(job, r)) ?? (await this.c.restoreCredentials.credentialFor(job, r));
       if (credential) msg.credential = credential;
     }
     if (!this.d.agents.send(job.host_id, msg)) return false;
@@ -109,8 +112,8 @@ export class JobService {
 
   /** After a job reached a terminal state (agent report or server-side): revoke its temporary credential. Never throws. */
   ended(job: JobRow): void {
-    if (job.kind !== 'restore' || !this.restore) return;
-    void this.restore.jobEnded(job).catch((e: unknown) => this.d.log.error({ job_id: job.id, err: (e as Error).message }, 'restore credential revocation failed'));
+    if (job.kind !== 'restore') return;
+    void this.c.restoreCredentials.jobEnded(job).catch((e: unknown) => this.d.log.error({ job_id: job.id, err: (e as Error).message }, 'restore credential revocation failed'));
   }
 
   async cancel(actor: Actor, jobId: string) {

@@ -35,14 +35,14 @@ export class MaintenanceScheduler {
   private last: number;
   private ticking = false;
   private readonly q: MaintenanceRepository;
-  /** Set by createServices: refuses a vault fire without a target or a capable agent. */
-  vaults: { precheck(hostId: string): Promise<void> } | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
     private readonly jobs: JobService,
     private readonly maintenance: MaintenanceService,
+    /** Refuses a vault fire without a target or a capable agent. */
+    private readonly vaults: { precheck(hostId: string): Promise<void> },
     private readonly tickMs = 1000,
   ) {
     this.q = new MaintenanceRepository(d.db);
@@ -101,7 +101,7 @@ export class MaintenanceScheduler {
     await this.d.repos.jobs.insert(job);
     await this.audit.record({ kind: 'system' }, 'job.scheduled', { kind: 'job', id: job.id }, { schedule_id: s.id, kind: s.kind, host_id: s.host_id, fired_by: 'server' });
     try {
-      if (SERVER_FIRED_VAULT_KINDS.includes(s.kind)) await this.vaults?.precheck(s.host_id);
+      if (SERVER_FIRED_VAULT_KINDS.includes(s.kind)) await this.vaults.precheck(s.host_id);
       else await this.maintenance.precheck(s.host_id, s.kind);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { JobCredential, RepoKeyAdd, RepoKeyRemove, RestoreRequest } from '@restic-manager/protocol';
+import type { RepoKeyAdd, RestoreRequest } from '@restic-manager/protocol';
 import { planRestore } from '@restic-manager/protocol';
-import type { JobRow } from '../repositories/job.repository.js';
 import type { RestoreCredentialRow } from '../repositories/restore-credential.repository.js';
 import type { AgentRequests } from './agent-requests.js';
 import type { AuditService } from './audit.service.js';
@@ -11,12 +10,10 @@ import { DomainError, notFound } from './errors.js';
 import type { HostService } from './host.service.js';
 import type { JobService } from './job.service.js';
 import type { MaintenanceService } from './maintenance.service.js';
+import type { RestoreCredentials } from './restore-credentials.service.js';
 import type { CredentialPlan, KeyBlocker, SharedSecret } from './restore-credential-plan.js';
-import { describeShares, planCredential, remedy, sameRestLogin } from './restore-credential-plan.js';
+import { describeShares, planCredential, remedy } from './restore-credential-plan.js';
 import type { SnapshotBrowseService } from './snapshot-browse.service.js';
-
-/** How long the server waits for the source agent to add or remove the temporary key. */
-export const KEY_TIMEOUT_MS = 30_000;
 
 const invalid = (field: string, message: string): DomainError => new DomainError('validation_failed', `${field}: ${message}`, { [field]: message });
 
@@ -31,8 +28,6 @@ const invalid = (field: string, message: string): DomainError => new DomainError
  * payloads, API answers or the job log.
  */
 export class RestoreService {
-  /** How long to wait for the source agent's key add/remove (tests shorten it). */
-  keyTimeoutMs = KEY_TIMEOUT_MS;
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
@@ -41,7 +36,16 @@ export class RestoreService {
     private readonly browse: SnapshotBrowseService,
     private readonly requests: AgentRequests,
     private readonly maintenance: MaintenanceService,
+    private readonly credentials: RestoreCredentials,
   ) {}
+
+  /** How long to wait for the source agent's key add/remove (tests shorten it; shared with RestoreCredentials). */
+  get keyTimeoutMs(): number {
+    return this.credentials.timing.keyTimeoutMs;
+  }
+  set keyTimeoutMs(ms: number) {
+    this.credentials.timing.keyTimeoutMs = ms;
+  }
 
   private get creds() {
     return this.d.repos.restoreCredentials;
@@ -135,7 +139,7 @@ export class RestoreService {
         },
       });
     } catch (e) {
-      if (issued.keyId) await this.removeKey(sourceId, jobId, issued.keyId).catch(() => undefined);
+      if (issued.keyId) await this.credentials.removeKey(sourceId, jobId, issued.keyId).catch(() => undefined);
       throw e;
     }
   }
@@ -176,85 +180,5 @@ export class RestoreService {
       this.refuseSharing(actor, { ...fallback, shares }, body, source, targetName);
       return { mode: 'stored_credential', keyId: null, password: null, reason: `${blocker}; an admin confirmed sharing its stored credential for this job`, shares };
     }
-  }
-
-  /** JobService.dispatch hook: the one-job credential of a cross-host restore, else undefined. */
-  async credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> {
-    if (job.kind !== 'restore') return undefined;
-    // `r` may be bound to the caller's transaction: every read goes through it.
-    const row = await r.restoreCredentials.findByJob(job.id);
-    if (!row) return undefined;
-    const source = await r.hosts.findById(row.source_host_id);
-    const cfg = await this.hosts.configFor(row.source_host_id, r);
-    if (!cfg || !source) throw new DomainError('invalid_state', 'the source host of this restore has no stored repository credential any more');
-    if (row.revoked_at) throw new DomainError('invalid_state', 'the temporary credential of this restore was already revoked');
-    const temp = row.mode === 'temporary_key' && row.secret_enc ? this.d.box.open(row.secret_enc, `restore:${job.id}`) : null;
-    const shared = new Set((row.shared ?? '').split(',').filter(Boolean));
-    // Never a permanent secret of another host unless an admin confirmed this job's one-off.
-    if (!temp && !shared.has('repository_password')) throw new DomainError('invalid_state', `refused: no temporary key of host ${source.name}'s repository is available for this restore, and its permanent password is not sent to another host`);
-    const restOk = !cfg.rest_username || shared.has('rest_login') || sameRestLogin(cfg, await this.hosts.configFor(row.target_host_id, r));
-    if (!restOk) throw new DomainError('invalid_state', `refused: host ${source.name}'s REST login is not sent to another host without an admin's one-off confirmation`);
-    const sharedNote = shared.size ? `; an admin confirmed sharing host ${source.name}'s ${describeShares([...shared] as SharedSecret[])} for this job as a one-off, and it is marked for rotation` : '';
-    const note = temp
-      ? `credential: a temporary key (${(row.key_id ?? '').slice(0, 8)}) of host ${source.name}'s repository, added for this job only and removed when it ends${sharedNote}`
-      : `credential: host ${source.name}'s stored repository password is used for this one job (this agent does not keep it), because ${row.reason.replace(/;.*$/, '')}${sharedNote}`;
-    return {
-      repository: cfg.repository, password: temp ?? cfg.password,
-      ...(cfg.rest_username ? { rest_username: cfg.rest_username } : {}),
-      ...(cfg.rest_password ? { rest_password: cfg.rest_password } : {}),
-      note: note.slice(0, 500),
-    };
-  }
-
-  /** The restore job ended (any status): remove its temporary key, or record that the one-job credential lapsed. */
-  async jobEnded(job: JobRow): Promise<void> {
-    const row = await this.creds.findByJob(job.id);
-    if (!row || row.revoked_at) return;
-    const fresh = (await this.d.repos.jobs.findById(job.id)) ?? job;
-    const user = fresh.actor_kind === 'user' && fresh.actor_id ? await this.d.repos.users.findById(fresh.actor_id) : undefined;
-    const base = { source_host_id: row.source_host_id, target_host_id: row.target_host_id, mode: row.mode, job_status: fresh.status, acting: { user_id: fresh.actor_id, username: user?.username ?? null } };
-    const target = { kind: 'job', id: job.id };
-    if (row.mode === 'stored_credential') {
-      await this.creds.update(job.id, { revoked_at: iso(this.d.now()) });
-      await this.audit.record({ kind: 'system' }, 'restore.credential.revoke', target, { ...base, note: 'the one-job credential lapsed with the job; the stored password itself is unchanged (rotate it if the target host should not know it)' });
-      return;
-    }
-    if (!row.key_id) return;
-    if (!this.d.agents.isConnected(row.source_host_id)) {
-      await this.creds.update(job.id, { revoke_error: 'the source host is offline; retried when it reconnects' });
-      await this.audit.record({ kind: 'system' }, 'restore.credential.revoke_pending', target, base);
-      return;
-    }
-    try {
-      await this.removeKey(row.source_host_id, job.id, row.key_id);
-    } catch (e) {
-      const message = (e as Error).message;
-      await this.creds.update(job.id, { revoke_error: message.slice(0, 1000) });
-      await this.audit.record({ kind: 'system' }, 'restore.credential.revoke_failed', target, { ...base, error: message.slice(0, 500) });
-      return;
-    }
-    await this.creds.update(job.id, { revoked_at: iso(this.d.now()), secret_enc: null, revoke_error: null });
-    await this.audit.record({ kind: 'system' }, 'restore.credential.revoke', target, { ...base, restic_id_prefix: row.key_id.slice(0, 8) });
-  }
-
-  /** Removals that could not happen while the source host was away (called after its hello). */
-  async retryRevocations(sourceHostId: string): Promise<void> {
-    for (const row of await this.creds.pendingRevocations(sourceHostId)) {
-      const job = await this.d.repos.jobs.findById(row.job_id);
-      if (job) await this.jobEnded(job);
-    }
-  }
-
-  /** Whether the job's temporary credential is revoked (for the job page); null when the job has none. */
-  async credentialState(jobId: string): Promise<{ mode: string; revoked_at: string | null; revoke_error: string | null; source_host_id: string } | null> {
-    const row = await this.creds.findByJob(jobId);
-    return row ? { mode: row.mode, revoked_at: row.revoked_at, revoke_error: row.revoke_error, source_host_id: row.source_host_id } : null;
-  }
-
-  private async removeKey(hostId: string, jobId: string, keyId: string): Promise<void> {
-    // Append-only repositories refuse deletes: the maintenance credential does this one.
-    const del = await this.maintenance.deleteCredential(hostId, jobId);
-    const r = await this.requests.request<RepoKeyRemove>(hostId, { type: 'repo.key.remove', job_id: jobId, key_id: keyId, ...(del.credential ? { credential: del.credential } : {}) }, this.keyTimeoutMs);
-    if (r.error) throw new DomainError('invalid_state', r.error);
   }
 }

@@ -17,6 +17,7 @@ import { NotificationService } from './notification.service.js';
 import { Notifier } from './notify/notifier.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
+import { RestoreCredentials } from './restore-credentials.service.js';
 import { DbRestoreService } from './db-restore.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
@@ -48,6 +49,8 @@ export interface Services {
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
+  /** Request frames to agents (snapshot.ls, repo.key.*) and their answers. */
+  requests: AgentRequests;
   /** Database restore: a dump snapshot into a database server (db_restore jobs). */
   dbRestore: DbRestoreService;
   /** Repository trends (size, snapshots, dedup, per-backup figures); its hourly compaction is started by startServer. */
@@ -68,33 +71,27 @@ export interface AlertingOptions {
 }
 
 export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}): Services {
+  // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub();
   const audit = new AuditService(d);
   const hosts = new HostService(d, audit);
-  const jobs = new JobService(d, audit, hub);
   const schedules = new ScheduleService(d, audit);
-  const fleet = new FleetService(d, audit);
   const maintenance = new MaintenanceService(d, audit, schedules);
-  jobs.maintenance = maintenance;
+  const vaults = new VaultService(d, audit);
+  const trends = new TrendService(d);
   const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
   const notifier = new Notifier(d, targetGuard, alerting.notifier);
-  fleet.onAlertChange = (c) => notifier.alertChanged(c);
+  const fleet = new FleetService(d, audit, (c) => notifier.alertChanged(c));
   const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs);
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
-  const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance);
-  jobs.restore = restore;
-  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules);
-  agentEvents.rules = alertRules;
-  agentEvents.requests = requests;
-  agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
-  const trends = new TrendService(d);
-  agentEvents.trends = trends;
-  const vaults = new VaultService(d, audit);
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance);
-  maintenanceScheduler.vaults = vaults;
-  jobs.vaults = vaults;
-  agentEvents.vaults = vaults;
+  const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
+  const jobs = new JobService(d, audit, hub, { maintenance, restoreCredentials, vaults });
+  const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
+  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
+    rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
+  });
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults);
   return {
     trends,
     agentVersions: new AgentVersionService(d, audit, agentEvents),
@@ -104,6 +101,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     notifier,
     browse,
     restore,
+    requests,
     dbRestore: new DbRestoreService(d, jobs),
     maintenance,
     maintenanceScheduler,
