@@ -224,6 +224,8 @@ export const CloseCode = {
 export const AgentErrorCode = z.enum([
   'bad_json', 'bad_frame', 'too_large', 'expected_hello', 'unexpected_hello', 'protocol_too_old',
   'not_found', 'forbidden', 'invalid_state', 'internal',
+  /** Additive: the agent created more jobs than AGENT_JOB_LIMITS allow (docs/protocol.md). */
+  'rate_limited',
 ]);
 export type AgentErrorCode = z.infer<typeof AgentErrorCode>;
 

@@ -46,6 +46,12 @@ export class JobRepository {
   activeForHost(hostId: string): Promise<JobRow[]> {
     return this.db.selectFrom('jobs').selectAll().where('host_id', '=', hostId).where('status', 'in', ['queued', 'running']).orderBy('created_at').execute();
   }
+  /** Queued or running jobs of a host that a schedule created (the agent's cap, AGENT_JOB_LIMITS). */
+  async countActiveScheduled(hostId: string): Promise<number> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('host_id', '=', hostId)
+      .where('actor_kind', '=', 'schedule').where('status', 'in', ['queued', 'running']).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
   async countByStatus(status: JobsTable['status']): Promise<number> {
     const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', status).executeTakeFirstOrThrow();
     return Number(r.n);

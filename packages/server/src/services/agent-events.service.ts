@@ -12,6 +12,7 @@ import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
+import { AGENT_JOB_LIMITS, AgentJobRate } from './agent-job-limits.js';
 import { lastBackupPatch } from './backup-targets.js';
 import type { HostService } from './host.service.js';
 import type { JobHub } from './job-hub.js';
@@ -47,6 +48,7 @@ export class AgentEventsService {
     private readonly hosts: HostService,
     private readonly jobs: JobService,
     private readonly schedules: ScheduleService,
+    private readonly jobRate: AgentJobRate = new AgentJobRate(d.now),
   ) {}
 
   /** The host a bearer belongs to; null for unknown or revoked bearers. */
@@ -243,8 +245,9 @@ export class AgentEventsService {
 
   /**
    * Checks the job belongs to the host; creates it when the agent's own scheduler started it
-   * (schedule_id set, job unknown). Throws not_found for an unknown job without schedule_id and
-   * forbidden for another host's job; inside a group-commit unit, so the throw writes nothing.
+   * (schedule_id set, job unknown). Throws not_found for an unknown job without schedule_id,
+   * forbidden for another host's job or a schedule that is not this host's, and rate_limited
+   * beyond AGENT_JOB_LIMITS; inside a group-commit unit, so the throw writes nothing.
    */
   private async ownJob(r: Repositories, host: HostRow, jobId: string, kind: string, scheduleId: string | undefined, status: 'queued' | 'running', at: string): Promise<void> {
     const job = await r.jobs.findById(jobId);
@@ -253,6 +256,7 @@ export class AgentEventsService {
       return;
     }
     if (!scheduleId) throw new DomainError('not_found', `job ${jobId} is unknown to the server and has no schedule_id`);
+    await this.mayCreate(r, host, jobId, scheduleId);
     // Created queued; the caller's transition to running happens in the same transaction.
     await r.jobs.insert({
       id: jobId, host_id: host.id, kind, status: 'queued', schedule_id: scheduleId, actor_kind: 'schedule', actor_id: scheduleId,
@@ -260,5 +264,23 @@ export class AgentEventsService {
       error_kind: null, progress: null, progress_seq: null, dispatched_at: status === 'running' ? at : null,
     });
     await this.audit.record({ kind: 'agent', hostId: host.id, name: host.name }, 'job.scheduled', { kind: 'job', id: jobId }, { schedule_id: scheduleId, kind }, r.audit);
+  }
+
+  /** An agent creates jobs only under its own host's schedules, and a bounded number of them. */
+  private async mayCreate(r: Repositories, host: HostRow, jobId: string, scheduleId: string): Promise<void> {
+    const refuse = (code: 'forbidden' | 'rate_limited', why: string, message: string): never => {
+      this.d.log.warn({ host_id: host.id, job_id: jobId, schedule_id: scheduleId }, `agent job refused: ${why}`);
+      throw new DomainError(code, message);
+    };
+    const schedule = await r.schedules.findById(scheduleId);
+    if (schedule?.host_id !== host.id) refuse('forbidden', "schedule is not this host's", `schedule ${scheduleId} does not belong to this host; job ${jobId} was not created`);
+    const active = await r.jobs.countActiveScheduled(host.id);
+    if (active >= AGENT_JOB_LIMITS.maxActivePerHost) {
+      refuse('rate_limited', 'too many active jobs', `${AGENT_JOB_LIMITS.maxActivePerHost} jobs of this host are already queued or running; job ${jobId} was not created`);
+    }
+    if (!this.jobRate.take(host.id)) {
+      const perHour = Math.round(3_600_000 / AGENT_JOB_LIMITS.refillEveryMs);
+      refuse('rate_limited', 'job creation rate exceeded', `this host created more than ${AGENT_JOB_LIMITS.createBurst} jobs at once (${perHour} an hour are refilled); job ${jobId} was not created`);
+    }
   }
 }
