@@ -211,6 +211,8 @@ export const CloseCode = {
   protocolUnknown: 4004,
   /** No heartbeat within the server's timeout (default 90 s). */
   heartbeatTimeout: 4005,
+  /** The agent sent frames faster than AGENT_FRAME_RATE allows: reconnect after a backoff, then send slower. */
+  rateLimited: 4008,
   /** Browser job stream: the session's role may not watch this job. */
   forbidden: 4403,
   /** Browser job stream: no such job. */
@@ -228,6 +230,18 @@ export const AgentErrorCode = z.enum([
   'rate_limited',
 ]);
 export type AgentErrorCode = z.infer<typeof AgentErrorCode>;
+
+/** A per-connection frame rate: a token bucket of `burst` frames refilled at `perSecond`. */
+export interface FrameRate {
+  burst: number;
+  perSecond: number;
+}
+
+/**
+ * What the server accepts from one agent connection before it closes it with
+ * `CloseCode.rateLimited` (docs/protocol.md §5). The agent paces its reports at half of it.
+ */
+export const AGENT_FRAME_RATE: Readonly<FrameRate> = { burst: 5000, perSecond: 500 };
 
 /** Largest frame either side accepts, in bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;

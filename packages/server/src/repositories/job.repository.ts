@@ -71,6 +71,16 @@ export class JobRepository {
     const r = await this.db.insertInto('job_logs').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
     return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
+  /** Stored log lines of a job and their payload length (characters; the per-job quota). */
+  async logUsage(jobId: string): Promise<{ lines: number; bytes: number }> {
+    const r = await this.db.selectFrom('job_logs').where('job_id', '=', jobId)
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number | null>(eb.fn('length', ['payload'])).as('b')]).executeTakeFirstOrThrow();
+    return { lines: Number(r.n), bytes: Number(r.b ?? 0) };
+  }
+  /** Rewrites one stored line (the truncation marker's final count). */
+  async updateLogPayload(jobId: string, seq: number, payload: string): Promise<void> {
+    await this.db.updateTable('job_logs').set({ payload }).where('job_id', '=', jobId).where('seq', '=', seq).execute();
+  }
   logs(jobId: string, afterSeq: number, limit: number): Promise<JobLogRow[]> {
     return this.db.selectFrom('job_logs').selectAll().where('job_id', '=', jobId).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
   }

@@ -14,6 +14,7 @@ import { iso } from './context.js';
 import { DomainError } from './errors.js';
 import { AGENT_JOB_LIMITS, AgentJobRate } from './agent-job-limits.js';
 import { lastBackupPatch } from './backup-targets.js';
+import { JobLogQuota } from './job-log-quota.js';
 import type { HostService } from './host.service.js';
 import type { JobHub } from './job-hub.js';
 import type { JobService } from './job.service.js';
@@ -49,6 +50,7 @@ export class AgentEventsService {
     private readonly jobs: JobService,
     private readonly schedules: ScheduleService,
     private readonly jobRate: AgentJobRate = new AgentJobRate(d.now),
+    private readonly logQuota: JobLogQuota = new JobLogQuota((id) => d.repos.jobs.logUsage(id)),
   ) {}
 
   /** The host a bearer belongs to; null for unknown or revoked bearers. */
@@ -138,9 +140,25 @@ export class AgentEventsService {
     this.hub.publish(f);
   }
 
+  /**
+   * Stores a log line of a queued or running job, within the per-job quota (JobLogQuota: past
+   * it, one marker line, then nothing). Lines of a job that already ended are dropped (logged
+   * once per job), never an error frame: a flood must not be answered frame for frame.
+   */
   async logStream(host: HostRow, f: LogStream): Promise<void> {
-    await this.requireJob(host, f.job_id);
-    if (await this.d.repos.jobs.insertLog({ job_id: f.job_id, seq: f.seq, ts: f.ts, stream: f.stream, payload: f.payload })) this.hub.publish(f);
+    const job = await this.requireJob(host, f.job_id);
+    if (job.status !== 'queued' && job.status !== 'running') {
+      if (this.logQuota.late(f.job_id)) this.d.log.warn({ host_id: host.id, job_id: f.job_id, status: job.status }, 'log line for a job that already ended; dropped (and any more)');
+      return;
+    }
+    const verdict = await this.logQuota.admit(f.job_id, f.seq, f.payload);
+    if (verdict.kind === 'drop') return;
+    const line = verdict.kind === 'marker' ? { ...f, stream: 'event' as const, payload: verdict.payload } : f;
+    if (verdict.kind === 'marker') this.d.log.warn({ host_id: host.id, job_id: f.job_id }, 'job log quota reached; later lines are dropped');
+    if (await this.d.repos.jobs.insertLog({ job_id: line.job_id, seq: line.seq, ts: line.ts, stream: line.stream, payload: line.payload })) {
+      if (verdict.kind === 'store') this.logQuota.stored(f.job_id, f.payload);
+      this.hub.publish(line);
+    }
   }
 
   async jobFinished(host: HostRow, f: JobFinished): Promise<void> {
@@ -153,6 +171,11 @@ export class AgentEventsService {
         error: f.error, error_kind: f.error_kind, started_at: job.started_at ?? f.finished_at,
       });
     });
+    const truncated = this.logQuota.finish(f.job_id);
+    if (truncated) {
+      await this.d.repos.jobs.updateLogPayload(f.job_id, truncated.seq, truncated.payload);
+      this.d.log.warn({ host_id: host.id, job_id: f.job_id, dropped_lines: truncated.dropped }, 'job log was truncated');
+    }
     if (!changed) return;
     this.jobs.ended(job);
     const fresh = await this.d.repos.hosts.findById(host.id);

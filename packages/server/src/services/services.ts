@@ -1,6 +1,7 @@
 import { AgentEventsService } from './agent-events.service.js';
 import { AlertRulesService } from './alert-rules.service.js';
 import { AgentRequests } from './agent-requests.js';
+import { AgentJobRate } from './agent-job-limits.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthOptions } from './auth.service.js';
@@ -10,6 +11,8 @@ import { FleetService } from './fleet.service.js';
 import { HostService } from './host.service.js';
 import { JobHub } from './job-hub.js';
 import { JobService } from './job.service.js';
+import { JOB_LOG_LIMITS, JobLogQuota } from './job-log-quota.js';
+import type { JobLogLimits } from './job-log-quota.js';
 import { MaintenanceScheduler } from './maintenance-scheduler.js';
 import { MaintenanceService } from './maintenance.service.js';
 import { NotificationService } from './notification.service.js';
@@ -64,7 +67,7 @@ export interface AlertingOptions {
   alertTickMs?: number;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS): Services {
   const hub = new JobHub();
   const audit = new AuditService(d);
   const hosts = new HostService(d, audit);
@@ -80,7 +83,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const browse = new SnapshotBrowseService(d, requests);
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance);
   jobs.restore = restore;
-  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules);
+  const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, new AgentJobRate(d.now), new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits));
   agentEvents.rules = alertRules;
   agentEvents.requests = requests;
   agentEvents.onHello = (hostId) => restore.retryRevocations(hostId);
