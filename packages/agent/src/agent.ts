@@ -39,6 +39,8 @@ export interface AgentOptions {
   log?: Logger;
   heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Backoff after a 4008 rate_limited close (default 5 s doubling to 5 min). */
+  rateLimitBackoff?: { initialMs: number; maxMs: number };
   /** Seconds a disconnected agent still reports healthy (default 300). */
   reconnectBudgetS?: number;
   killGraceMs?: number;
@@ -92,6 +94,7 @@ export class Agent {
       ...(opts.wsPath ?? wsPathOf(this.cfg.ws_url) ? { wsPath: opts.wsPath ?? wsPathOf(this.cfg.ws_url)! } : {}),
       ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.rateLimitBackoff ? { rateLimitBackoff: opts.rateLimitBackoff } : {}),
       hello: () => ({
         agent_version: agentVersion(),
         restic_version: this.resticVer,
