@@ -16,6 +16,7 @@ import { Outbox } from './state/outbox.js';
 import { statePaths } from './state/paths.js';
 import type { StatePaths } from './state/paths.js';
 import { readSecrets, writeSecrets } from './state/secrets.js';
+import { scheduleStore } from './state/schedule-store.js';
 import type { RepoSecrets } from './state/secrets.js';
 import { StateError } from './state/errors.js';
 import { writeStatus } from './state/status.js';
@@ -132,7 +133,7 @@ export class Agent {
       cacheDir: path.join(this.paths.dir, 'cache'),
     });
     this.scheduler = new LocalScheduler({
-      file: this.paths.schedules,
+      store: scheduleStore(this.paths.schedules, this.paths.legacySchedules, this.cfg.secrets_key, this.log),
       runsFile: this.paths.scheduleRuns,
       submit: (j) => this.runner.submit(j),
       busy: (id) => this.runner.hasScheduleJob(id),
