@@ -82,10 +82,14 @@ describe('agent-created jobs', () => {
     expect((await h.server.services.fleet.alerts({ host_id: a.hostId, kind: 'backup_overdue' }, 10, 0)).items.filter((x) => !x.resolved_at)).toHaveLength(1);
   });
 
-  it('caps the jobs an agent may create: at most the limit queued or running at once', async () => {
+  it('caps the jobs an agent may create: of the schedule\'s kind only, at most the limit queued or running at once', async () => {
     const { agent, hostId } = await connected('busy-e');
     const sched = await h.admin.req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', paths: ['/data'] });
     await agent.next('schedule.set');
+    const wrongKind = randomUUID();
+    agent.started(wrongKind, 'prune', sched.body.id);
+    expect(await agent.next('error')).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/runs backup jobs, not prune/) });
+    expect((await job(wrongKind)).status).toBe(404);
     const max = AGENT_JOB_LIMITS.maxActivePerHost;
     for (let i = 0; i < max; i++) agent.started(randomUUID(), 'backup', sched.body.id);
     const over = randomUUID();

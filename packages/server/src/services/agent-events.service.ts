@@ -279,7 +279,7 @@ export class AgentEventsService {
       return;
     }
     if (!scheduleId) throw new DomainError('not_found', `job ${jobId} is unknown to the server and has no schedule_id`);
-    await this.mayCreate(r, host, jobId, scheduleId);
+    await this.mayCreate(r, host, jobId, kind, scheduleId);
     // Created queued; the caller's transition to running happens in the same transaction.
     await r.jobs.insert({
       id: jobId, host_id: host.id, kind, status: 'queued', schedule_id: scheduleId, actor_kind: 'schedule', actor_id: scheduleId,
@@ -289,21 +289,22 @@ export class AgentEventsService {
     await this.audit.record({ kind: 'agent', hostId: host.id, name: host.name }, 'job.scheduled', { kind: 'job', id: jobId }, { schedule_id: scheduleId, kind }, r.audit);
   }
 
-  /** An agent creates jobs only under its own host's schedules, and a bounded number of them. */
-  private async mayCreate(r: Repositories, host: HostRow, jobId: string, scheduleId: string): Promise<void> {
-    const refuse = (code: 'forbidden' | 'rate_limited', why: string, message: string): never => {
+  /** An agent creates jobs only under its own host's schedules, of the schedule's kind, and a bounded number of them. */
+  private async mayCreate(r: Repositories, host: HostRow, jobId: string, kind: string, scheduleId: string): Promise<void> {
+    const refuse = (code: 'forbidden' | 'rate_limited', why: string, message: string): DomainError => {
       this.d.log.warn({ host_id: host.id, job_id: jobId, schedule_id: scheduleId }, `agent job refused: ${why}`);
-      throw new DomainError(code, message);
+      return new DomainError(code, message);
     };
     const schedule = await r.schedules.findById(scheduleId);
-    if (schedule?.host_id !== host.id) refuse('forbidden', "schedule is not this host's", `schedule ${scheduleId} does not belong to this host; job ${jobId} was not created`);
+    if (schedule?.host_id !== host.id) throw refuse('forbidden', "schedule is not this host's", `schedule ${scheduleId} does not belong to this host; job ${jobId} was not created`);
+    if (schedule.kind !== kind) throw refuse('forbidden', 'job kind differs from the schedule kind', `schedule ${scheduleId} runs ${schedule.kind} jobs, not ${kind}; job ${jobId} was not created`);
     const active = await r.jobs.countActiveScheduled(host.id);
     if (active >= AGENT_JOB_LIMITS.maxActivePerHost) {
-      refuse('rate_limited', 'too many active jobs', `${AGENT_JOB_LIMITS.maxActivePerHost} jobs of this host are already queued or running; job ${jobId} was not created`);
+      throw refuse('rate_limited', 'too many active jobs', `${AGENT_JOB_LIMITS.maxActivePerHost} jobs of this host are already queued or running; job ${jobId} was not created`);
     }
     if (!this.jobRate.take(host.id)) {
       const perHour = Math.round(3_600_000 / AGENT_JOB_LIMITS.refillEveryMs);
-      refuse('rate_limited', 'job creation rate exceeded', `this host created more than ${AGENT_JOB_LIMITS.createBurst} jobs at once (${perHour} an hour are refilled); job ${jobId} was not created`);
+      throw refuse('rate_limited', 'job creation rate exceeded', `this host created more than ${AGENT_JOB_LIMITS.createBurst} jobs at once (${perHour} an hour are refilled); job ${jobId} was not created`);
     }
   }
 }
