@@ -16,6 +16,7 @@ import { Outbox } from './state/outbox.js';
 import { statePaths } from './state/paths.js';
 import type { StatePaths } from './state/paths.js';
 import { readSecrets, writeSecrets } from './state/secrets.js';
+import { scheduleStore } from './state/schedule-store.js';
 import type { RepoSecrets } from './state/secrets.js';
 import { StateError } from './state/errors.js';
 import { writeStatus } from './state/status.js';
@@ -39,6 +40,8 @@ export interface AgentOptions {
   log?: Logger;
   heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Backoff after a 4008 rate_limited close (default 5 s doubling to 5 min). */
+  rateLimitBackoff?: { initialMs: number; maxMs: number };
   /** Seconds a disconnected agent still reports healthy (default 300). */
   reconnectBudgetS?: number;
   killGraceMs?: number;
@@ -92,6 +95,7 @@ export class Agent {
       ...(opts.wsPath ?? wsPathOf(this.cfg.ws_url) ? { wsPath: opts.wsPath ?? wsPathOf(this.cfg.ws_url)! } : {}),
       ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.rateLimitBackoff ? { rateLimitBackoff: opts.rateLimitBackoff } : {}),
       hello: () => ({
         agent_version: agentVersion(),
         restic_version: this.resticVer,
@@ -129,7 +133,7 @@ export class Agent {
       cacheDir: path.join(this.paths.dir, 'cache'),
     });
     this.scheduler = new LocalScheduler({
-      file: this.paths.schedules,
+      store: scheduleStore(this.paths.schedules, this.paths.legacySchedules, this.cfg.secrets_key, this.log),
       runsFile: this.paths.scheduleRuns,
       submit: (j) => this.runner.submit(j),
       busy: (id) => this.runner.hasScheduleJob(id),

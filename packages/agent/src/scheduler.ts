@@ -4,6 +4,7 @@ import { parseScheduleSet } from './wire.js';
 import type { ScheduleSetFrame, ScheduleSpec } from './wire.js';
 import type { Logger } from './log.js';
 import { readIfExists, writeFileAtomic } from './state/atomic.js';
+import type { ScheduleStore } from './state/schedule-store.js';
 import { cronZone } from './timezone.js';
 import type { JobRequest } from './jobs/runner.js';
 
@@ -14,8 +15,8 @@ import type { JobRequest } from './jobs/runner.js';
 export const SERVER_FIRED_KINDS: ReadonlySet<string> = new Set(['forget', 'prune']);
 
 export interface SchedulerDeps {
-  /** Where the last-known-good schedule set is persisted. */
-  file: string;
+  /** Where the last-known-good schedule set is persisted (sealed: it holds hooks and database passwords). */
+  store: ScheduleStore;
   /** Where the per-schedule last-fire times are persisted (missed-run catch-up). */
   runsFile?: string;
   submit: (req: JobRequest) => void;
@@ -76,16 +77,17 @@ export class LocalScheduler {
   /** Loads and starts the last-known-good schedule set, if any, then catches up. Returns its version. */
   loadPersisted(): number | null {
     this.loadRuns();
-    const raw = readIfExists(this.deps.file);
-    if (!raw) return null;
     let parsed;
     try {
-      parsed = parseScheduleSet(JSON.parse(raw.toString('utf8')));
-    } catch {
-      parsed = null;
+      const raw = this.deps.store.load();
+      if (raw === null) return null;
+      parsed = parseScheduleSet(raw);
+    } catch (err) {
+      this.deps.log.error(`the stored schedule set cannot be used (${(err as Error).message}); no local schedule until the server sends one`);
+      return null;
     }
-    if (!parsed?.ok) {
-      this.deps.log.error(`${this.deps.file} is corrupt; no local schedule until the server sends one`);
+    if (!parsed.ok) {
+      this.deps.log.error(`the stored schedule set is invalid (${parsed.message}); no local schedule until the server sends one`);
       return null;
     }
     this.install(parsed.value);
@@ -96,7 +98,7 @@ export class LocalScheduler {
 
   /** Applies a schedule.set: replaces every cron, persists the set. Returns the version to ack. */
   apply(set: ScheduleSetFrame): number {
-    writeFileAtomic(this.deps.file, JSON.stringify(set));
+    this.deps.store.save(set);
     this.install(set);
     this.catchUp();
     this.watchWake();

@@ -17,7 +17,11 @@ export const CloseCode = {
   badFrame: 4002,
   replaced: 4003,
   protocolUnknown: 4004,
+  heartbeatTimeout: 4005,
+  rateLimited: 4008,
 } as const;
+/** The server's per-connection frame limit (docs/protocol.md §2); the reporter paces at half. */
+export const AGENT_FRAME_RATE = { burst: 5000, perSecond: 500 } as const;
 
 export const JOB_KINDS = [
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',

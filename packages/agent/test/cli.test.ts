@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { newSecretsKey, readAgentConfig, statePaths, writeAgentConfig, writeSecrets } from '@restic-manager/agent';
+import { createLogger, newSecretsKey, readAgentConfig, statePaths, writeAgentConfig, writeSecrets } from '@restic-manager/agent';
+import { scheduleStore } from '../src/state/schedule-store.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const dirs: string[] = [];
@@ -87,18 +88,23 @@ describe('restic-manager-agent CLI', () => {
     expect(r.err).toMatch(/unhealthy: no status file/);
   });
 
-  it('dump-state redacts secrets unless --allow-secrets', () => {
+  it('dump-state redacts secrets (also the sealed schedules\' hooks and database passwords) unless --allow-secrets', () => {
     const d = tmp();
     const p = statePaths(d);
     const key = newSecretsKey();
     writeAgentConfig(p.config, { server_url: 'http://127.0.0.1:1', host_id: 'h9', bearer: 'bearer-secret-value-123', secrets_key: key });
     writeSecrets(p.secrets, key, { repository: 'rest:http://h9:restpw-456@127.0.0.1:2/h9/', password: 'repo-password-789' });
+    const sched = { schedule_version: 2, schedules: [{ id: 's1', pre_hook: 'hook-body-321', databases: [{ engine: 'postgres', password: 'db-password-654' }] }] };
+    scheduleStore(p.schedules, p.legacySchedules, key, createLogger({ write: () => undefined })).save(sched);
     const r = cli(['dump-state', '--state-dir', d]);
     expect(r.code).toBe(0);
-    for (const s of ['bearer-secret-value-123', 'repo-password-789', 'restpw-456', key]) expect(r.out).not.toContain(s);
-    expect(JSON.parse(r.out)).toMatchObject({ config: { host_id: 'h9', bearer: '[redacted]' }, secrets: { password: '[redacted]' } });
+    for (const s of ['bearer-secret-value-123', 'repo-password-789', 'restpw-456', key, 'hook-body-321', 'db-password-654']) expect(r.out).not.toContain(s);
+    expect(JSON.parse(r.out)).toMatchObject({
+      config: { host_id: 'h9', bearer: '[redacted]' }, secrets: { password: '[redacted]' },
+      schedules: { schedule_version: 2, schedules: [{ pre_hook: '[redacted]', databases: [{ password: '[redacted]' }] }] },
+    });
     const all = cli(['dump-state', '--state-dir', d, '--allow-secrets']);
-    expect(JSON.parse(all.out)).toMatchObject({ config: { bearer: 'bearer-secret-value-123' }, secrets: { password: 'repo-password-789' } });
+    expect(JSON.parse(all.out)).toMatchObject({ config: { bearer: 'bearer-secret-value-123' }, secrets: { password: 'repo-password-789' }, schedules: sched });
   });
 
   it('dump-state on a corrupt agent.yaml -> exit 1 with one clear line', () => {

@@ -76,6 +76,21 @@ describe('connection', () => {
     await until(() => agent.connection.isReady(), 5000, 'reconnected');
   });
 
+  it('backs off when the server closes it for sending too fast (4008 rate_limited), then reconnects', async () => {
+    server = await FakeServer.start();
+    fx = fixture(server.url());
+    const agent = await fx.start(scriptEngine({ script: 'true' }), { rateLimitBackoff: { initialMs: 1000, maxMs: 1000 } });
+    await server.waitFor((f) => f.type === 'hello');
+    await until(() => agent.connection.isReady(), 5000, 'ready');
+    const closedAt = Date.now();
+    server.sockets[0]!.close(4008, 'rate_limited');
+    await until(() => server!.frames.filter((f) => f.type === 'hello').length === 2, 10_000, 'second hello');
+    // Equal jitter: at least half the rate-limit backoff, where the ordinary backoff is 50 ms.
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(500);
+    expect(fx.logs.join('')).toMatch(/the server closed the connection for sending too fast \(4008\)/);
+    await until(() => agent.connection.isReady(), 5000, 'reconnected');
+  });
+
   describe('TLS certificate pinning', () => {
     let pems: { private: string; cert: string };
     let pin = '';

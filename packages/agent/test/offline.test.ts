@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RECOVERY_SEQ, statePaths } from '@restic-manager/agent';
+import { RECOVERY_SEQ, readAgentConfig, statePaths } from '@restic-manager/agent';
+import { readSchedules, scheduleStore } from '../src/state/schedule-store.js';
 import { FakeServer } from './helpers/fake-server.js';
 import type { Frame } from './helpers/fake-server.js';
 import { fixture, until } from './helpers/fixture.js';
@@ -15,6 +16,12 @@ afterEach(async () => {
   fx = null;
   server = null;
 });
+
+/** The last-known-good schedule set as the agent stored it (sealed; opened with its key). */
+const storedSchedules = (dir: string): unknown => {
+  const p = statePaths(dir);
+  return readSchedules(p.schedules, p.legacySchedules, readAgentConfig(p.config).secrets_key)?.value;
+};
 
 const CRED = { type: 'config.update', repository: '/srv/repo-h1', password: 'offline-test-password' };
 const schedule = (version: number, cron: string, enabled = true) => ({
@@ -46,7 +53,7 @@ describe('offline resilience', () => {
     server.send(CRED);
     server.send(schedule(7, '* * * * * *'));
     expect(await server.waitFor((f) => f.type === 'schedule.ack')).toEqual({ type: 'schedule.ack', schedule_version: 7 });
-    expect(JSON.parse(fs.readFileSync(statePaths(fx.dir).schedules, 'utf8'))).toMatchObject({ schedule_version: 7 });
+    expect(storedSchedules(fx.dir)).toMatchObject({ schedule_version: 7 });
     const first = await server.waitFor((f) => f.type === 'job.started' && f.schedule_id === 's1');
     expect(String(first.job_id)).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -93,9 +100,10 @@ describe('offline resilience', () => {
     fx.agents.length = 0;
 
     // Restart with no server and a schedule that fires every second (persisted as last-known-good).
-    const sched = JSON.parse(fs.readFileSync(statePaths(fx.dir).schedules, 'utf8')) as ReturnType<typeof schedule>;
+    const sched = storedSchedules(fx.dir) as ReturnType<typeof schedule>;
     sched.schedules[0]!.cron_expr = '* * * * * *';
-    fs.writeFileSync(statePaths(fx.dir).schedules, JSON.stringify(sched));
+    const p = statePaths(fx.dir);
+    scheduleStore(p.schedules, p.legacySchedules, readAgentConfig(p.config).secrets_key, fx.log).save(sched);
     const a2 = await fx.start(scriptEngine({ script: 'echo offline-run' }));
     const journal = statePaths(fx.dir).outbox;
     await until(() => fs.readFileSync(journal, 'utf8').includes('"job.finished"'), 10_000, 'offline job journaled');

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox, createLogger } from '@restic-manager/agent';
 import { Reporter } from '../src/net/reporter.js';
 import type { Link } from '../src/net/reporter.js';
+import { until } from './helpers/fixture.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -92,5 +93,21 @@ describe('Reporter', () => {
     const frames = outbox.pending().map((e) => e.frame);
     expect(frames.map((f) => [f.type, f.seq])).toEqual([['job.started', 0], ['log.stream', 1], ['log.stream', 2], ['log.stream', 6], ['job.finished', 7]]);
     expect(frames[3]!.payload).toBe('3 log lines were dropped while the server was unreachable (outbox full)');
+  });
+
+  it('paces its sends: a burst, then the rest at the configured rate, in order (below the server frame limit)', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-reporter-'));
+    dirs.push(d);
+    const outbox = new Outbox(path.join(d, 'outbox.jsonl'));
+    const sent: { seq: number }[] = [];
+    const link: Link = { isReady: () => true, send: (f) => sent.push(f as { seq: number }) > 0, ping: () => new Promise(() => undefined) };
+    const reporter = new Reporter(outbox, link, createLogger({ write: () => undefined }), 1000, { burst: 5, perSecond: 200 });
+    reporter.resume(true);
+    for (let i = 0; i < 25; i++) reporter.report({ type: 'log.stream', job_id: 'j', seq: i });
+    expect(sent).toHaveLength(5);
+    const t0 = Date.now();
+    await until(() => sent.length === 25, 5000, 'all 25 frames sent');
+    expect(sent.map((f) => f.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90); // 20 more frames at 200/s
   });
 });

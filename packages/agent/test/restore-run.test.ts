@@ -72,6 +72,13 @@ describe('remapped restores (restic 0.14 has no snapshot:subfolder)', () => {
     expect(fs.readdirSync(root)).toEqual([]);
   });
 
+  it.each(['/srv/../etc', '/srv/restore/..', 'relative/dir', '/srv/./x'])('refuses the restore target %s before restic runs (defence in depth)', async (target) => {
+    const calls: RestoreRequest[] = [];
+    const r = await runRestore(writingEngine(calls), { repository: '/r' }, { snapshot_id: 'abcd1234', target, include: ['/etc'], exclude: [], verify: false }, {});
+    expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/^invalid restore arguments: target: /) });
+    expect(calls).toEqual([]);
+  });
+
   it('escapes glob characters so a selected path matches only itself', () => {
     expect(literalPattern('/etc/we[ir]d*?.conf')).toBe('/etc/we\\[ir]d\\*\\?.conf');
   });

@@ -6,6 +6,8 @@ import { LocalScheduler } from '../src/scheduler.js';
 import { createLogger } from '../src/log.js';
 import type { JobRequest } from '../src/jobs/runner.js';
 import type { ScheduleSetFrame } from '../src/wire.js';
+import { scheduleStore } from '../src/state/schedule-store.js';
+import { newSecretsKey } from '../src/index.js';
 
 let dir = '';
 const made: LocalScheduler[] = [];
@@ -15,6 +17,7 @@ afterEach(() => {
 });
 
 const HOUR = 3600_000;
+const KEY = newSecretsKey();
 const set = (cron: string, kind: 'backup' | 'forget' = 'backup'): ScheduleSetFrame => ({
   type: 'schedule.set' as const, schedule_version: 4,
   schedules: [{ id: 's1', kind, cron_expr: cron, enabled: true, paths: ['/tmp'], excludes: [], tags: [], retention_policy: kind === 'forget' ? { keep_last: 1 } : null, options: {}, pre_hook: null, post_hook: null, run_as: null }],
@@ -23,9 +26,10 @@ const set = (cron: string, kind: 'backup' | 'forget' = 'backup'): ScheduleSetFra
 /** A scheduler on a temp state dir whose clock reads `clock.now`. */
 function make(clock: { now: number }, busy = () => false) {
   const jobs: JobRequest[] = [];
+  const log = createLogger({ write: () => undefined });
   const s = new LocalScheduler({
-    file: path.join(dir, 'schedules.json'), runsFile: path.join(dir, 'schedule-runs.json'),
-    submit: (j) => jobs.push(j), busy: () => busy(), log: createLogger({ write: () => undefined }), now: () => clock.now, wakeCheckMs: 0,
+    store: scheduleStore(path.join(dir, 'schedules.enc'), path.join(dir, 'schedules.json'), KEY, log), runsFile: path.join(dir, 'schedule-runs.json'),
+    submit: (j) => jobs.push(j), busy: () => busy(), log, now: () => clock.now, wakeCheckMs: 0,
   });
   made.push(s);
   return { s, jobs };

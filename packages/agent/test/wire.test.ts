@@ -9,6 +9,7 @@ describe('wire (the zod-free copy the idle agent uses)', () => {
     expect(wire.MAX_FRAME_BYTES).toBe(protocol.MAX_FRAME_BYTES);
     for (const [k, v] of Object.entries(wire.CloseCode)) expect(protocol.CloseCode[k as keyof typeof protocol.CloseCode], k).toBe(v);
     expect([...wire.JOB_KINDS]).toEqual(protocol.JobKind.options);
+    expect(wire.AGENT_FRAME_RATE).toEqual(protocol.AGENT_FRAME_RATE);
   });
 
   const valid: object[] = [

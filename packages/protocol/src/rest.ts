@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
 import { BackupArgs, CheckArgs, DatabaseTarget, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
+import { normalisePath, pathProblem } from './restore-plan.js';
 
 /*
  * REST bodies and query strings of the browser -> server API (spec §6.1). The server validates
@@ -216,7 +217,8 @@ const absPath = z.string().min(1).max(4096).regex(/^\//, 'must be an absolute pa
 /**
  * Restore wizard submit (`POST /api/hosts/:id/restore`, `:id` = the TARGET host).
  * - `source_host_id`: whose snapshot (default: the target itself = same-host restore).
- * - `restore_to`: `directory` (default) restores under `target` (`<target>/<original path>`);
+ * - `restore_to`: `directory` (default) restores under `target` (`<target>/<original path>`); the
+ *   target must be absolute and, once normalised, keep no `.` or `..` segment (400 naming `target`);
  *   `original` restores in place (`target` must then be absent). restic overwrites existing files.
  * - `include`: the selected paths (empty = the whole snapshot).
  * - `remap`: `from` subtrees land exactly at `to` instead (e.g. /home/alice -> /home/alice-new).
@@ -244,6 +246,8 @@ export const RestoreRequest = z
   .superRefine((b, ctx) => {
     if (b.restore_to === 'directory' && !b.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'an alternate directory restore needs target (an absolute path)' });
     if (b.restore_to === 'original' && b.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'leave target out when restoring to the original location' });
+    const badTarget = b.target ? pathProblem(normalisePath(b.target)) : null;
+    if (badTarget) ctx.addIssue({ code: 'custom', path: ['target'], message: `target ${badTarget}` });
     if (b.restore_to === 'directory' && b.target === '/') ctx.addIssue({ code: 'custom', path: ['target'], message: 'target / is the original location: use restore_to "original"' });
   });
 export type RestoreRequest = z.infer<typeof RestoreRequest>;

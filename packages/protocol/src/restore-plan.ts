@@ -52,9 +52,14 @@ export function pathProblem(p: string): string | null {
 /**
  * Splits a restore into restic runs. `staging(to, i)` names the staging directory of remap `i`
  * (it must lie on the same file system as `to`, e.g. next to it). Fails with the offending
- * field (`include.0`, `remap.1.from`, ...) and a message a person can act on.
+ * field (`target`, `include.0`, `remap.1.from`, ...) and a message a person can act on. The
+ * target is normalised (`//` and a trailing `/` collapse) and refused when it is relative or keeps
+ * a `.` or `..` segment: the agent runs this too, so a restore never climbs out of its target.
  */
 export function planRestore(input: RestorePlanInput, staging: (to: string, index: number) => string): RestorePlan {
+  const target = normalisePath(input.target);
+  const badTarget = pathProblem(target);
+  if (badTarget) return { ok: false, field: 'target', message: `restore target ${badTarget}` };
   const include = input.include.map(normalisePath);
   const remap = input.remap.map((r) => ({ from: normalisePath(r.from), to: normalisePath(r.to) }));
   for (const [i, p] of include.entries()) {
@@ -97,7 +102,7 @@ export function planRestore(input: RestorePlanInput, staging: (to: string, index
     const outer = rest.find((p) => isUnder(r.from, p));
     if (outer) return { ok: false, field: `remap.${i}.from`, message: `remap ${r.from} lies inside the selected ${outer}: select ${r.from} itself (restic 0.14 cannot exclude inside an include)` };
   }
-  if (include.length === 0) parts.unshift({ target: input.target, include: [], exclude: [...input.exclude, ...remap.map((r) => r.from)] });
-  else if (rest.length > 0) parts.unshift({ target: input.target, include: rest, exclude: [...input.exclude] });
+  if (include.length === 0) parts.unshift({ target, include: [], exclude: [...input.exclude, ...remap.map((r) => r.from)] });
+  else if (rest.length > 0) parts.unshift({ target, include: rest, exclude: [...input.exclude] });
   return { ok: true, parts };
 }

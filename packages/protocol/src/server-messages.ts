@@ -211,6 +211,8 @@ export const CloseCode = {
   protocolUnknown: 4004,
   /** No heartbeat within the server's timeout (default 90 s). */
   heartbeatTimeout: 4005,
+  /** The agent sent frames faster than AGENT_FRAME_RATE allows: reconnect after a backoff, then send slower. */
+  rateLimited: 4008,
   /** Browser job stream: the session's role may not watch this job. */
   forbidden: 4403,
   /** Browser job stream: no such job. */
@@ -224,8 +226,22 @@ export const CloseCode = {
 export const AgentErrorCode = z.enum([
   'bad_json', 'bad_frame', 'too_large', 'expected_hello', 'unexpected_hello', 'protocol_too_old',
   'not_found', 'forbidden', 'invalid_state', 'internal',
+  /** Additive: the agent created more jobs than AGENT_JOB_LIMITS allow (docs/protocol.md). */
+  'rate_limited',
 ]);
 export type AgentErrorCode = z.infer<typeof AgentErrorCode>;
+
+/** A per-connection frame rate: a token bucket of `burst` frames refilled at `perSecond`. */
+export interface FrameRate {
+  burst: number;
+  perSecond: number;
+}
+
+/**
+ * What the server accepts from one agent connection before it closes it with
+ * `CloseCode.rateLimited` (docs/protocol.md §5). The agent paces its reports at half of it.
+ */
+export const AGENT_FRAME_RATE: Readonly<FrameRate> = { burst: 5000, perSecond: 500 };
 
 /** Largest frame either side accepts, in bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { CloseCode } from '@restic-manager/protocol';
+import type { FrameRate } from '@restic-manager/protocol';
 import type { ServerConfig, ServerConfigInput } from './config.js';
 import { resolveConfig } from './config.js';
 import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
@@ -17,6 +18,7 @@ import { createRepositories, inTransaction } from './repositories/index.js';
 import { SERVER_VERSION } from './version.js';
 import { MetricsRepository } from './repositories/metrics.repository.js';
 import type { Repositories, ServiceDeps } from './services/context.js';
+import type { JobLogLimits } from './services/job-log-quota.js';
 import type { AlertingOptions, Services } from './services/services.js';
 import { createServices } from './services/services.js';
 import { OidcService } from './services/oidc.service.js';
@@ -40,6 +42,10 @@ export interface StartOptions {
   minAgentProtocolVersion?: number;
   /** Notification retry timing and the alert evaluation period (tests shorten them). */
   alerting?: AlertingOptions;
+  /** Per-job log quota (default JOB_LOG_LIMITS; tests shrink it). */
+  jobLogLimits?: JobLogLimits;
+  /** Per-connection agent frame rate (default AGENT_FRAME_RATE; tests shrink it). */
+  agentFrameRate?: FrameRate;
 }
 
 /** A running server. `close()` is graceful: stop accepting, tell agents, flush, close the DB. */
@@ -80,7 +86,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
-  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate });
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits);
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
   if (oidc) {
     // Not fatal: password sign-in keeps working and the next SSO attempt retries discovery.
@@ -102,6 +108,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   });
   const gateway = new AgentGateway(services.agentEvents, registry, log, {
     agentTimeoutMs: config.agentTimeoutMs, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000, now,
+    ...(opts.agentFrameRate ? { frameRate: opts.agentFrameRate } : {}),
     ...(opts.minAgentProtocolVersion ? { minAgentProtocol: opts.minAgentProtocolVersion } : {}),
     upgradeUrl: () => `${baseUrl}/docs/upgrade`,
     onFrame: (msg, host) => {

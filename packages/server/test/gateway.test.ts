@@ -106,13 +106,15 @@ describe('agent gateway', () => {
   it('creates jobs the agent scheduler started (schedule_id) and rejects unknown or foreign jobs without writing', async () => {
     const { agent, hostId } = await connected('sched');
     const other = await connected('other');
+    const sched = await h.admin.req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', paths: ['/srv'] });
+    await agent.next('schedule.set');
     const jid = crypto.randomUUID();
-    agent.started(jid, 'backup', 'sched-1');
+    agent.started(jid, 'backup', sched.body.id);
     const created = await eventually(async () => {
       const r = await h.admin.req('GET', `/api/jobs/${jid}`);
       return r.status === 200 ? r.body : null;
     });
-    expect(created).toMatchObject({ host_id: hostId, status: 'running', actor_kind: 'schedule', schedule_id: 'sched-1' });
+    expect(created).toMatchObject({ host_id: hostId, status: 'running', actor_kind: 'schedule', schedule_id: sched.body.id });
     const ghost = crypto.randomUUID();
     agent.send({ type: 'job.started', job_id: ghost, seq: 0, kind: 'backup', started_at: new Date().toISOString() });
     expect(await agent.next('error')).toMatchObject({ code: 'not_found' });

@@ -4,6 +4,7 @@ import type { AgentCommand } from './args.js';
 import { resolveStateDir, statePaths } from '../state/paths.js';
 import { readAgentConfig } from '../state/agent-config.js';
 import { readSecrets } from '../state/secrets.js';
+import { readSchedules } from '../state/schedule-store.js';
 import { readStatus } from '../state/status.js';
 import { StateError } from '../state/errors.js';
 
@@ -23,7 +24,8 @@ export const command: AgentCommand = {
 
 Prints agent.yaml, secrets.enc (decrypted), the last-known-good schedule, active jobs, the
 number of queued reports and the status file as one JSON document. Bearer, secrets key,
-repository password and REST password are replaced by "${R}" unless --allow-secrets is given.
+repository password, REST password, database passwords and hook bodies are replaced by "${R}"
+unless --allow-secrets is given.
 
 Flags:
 ${STATE_DIR_HELP}
@@ -52,7 +54,7 @@ Exit status: 0 printed, 1 the state is missing or corrupt (the reason is printed
           ...(sec.rest_username ? { rest_username: sec.rest_username } : {}),
           ...(sec.rest_password ? { rest_password: show ? sec.rest_password : R } : {}),
         },
-        schedules: show ? readJson(p.schedules) : hideDatabasePasswords(readJson(p.schedules)),
+        schedules: schedulesOf(p.schedules, p.legacySchedules, cfg.secrets_key, show),
         active_jobs: readJson(p.activeJobs) ?? [],
         queued_reports: queued,
         status: readStatus(p.status),
@@ -69,11 +71,22 @@ Exit status: 0 printed, 1 the state is missing or corrupt (the reason is printed
   },
 };
 
-/** schedules.json with every `databases[].password` replaced by the redaction marker. */
-function hideDatabasePasswords(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(hideDatabasePasswords);
+/** The stored schedule set (opened with the secrets key), or why it cannot be read. */
+function schedulesOf(sealedFile: string, legacyFile: string, keyB64: string, show: boolean): unknown {
+  try {
+    const v = readSchedules(sealedFile, legacyFile, keyB64)?.value ?? null;
+    return show ? v : hideSecrets(v);
+  } catch (err) {
+    return { unreadable: (err as Error).message };
+  }
+}
+
+/** The schedule set with every database `password` and hook body replaced by the redaction marker. */
+function hideSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(hideSecrets);
   if (typeof v !== 'object' || v === null) return v;
   const o: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) o[k] = k === 'password' && typeof x === 'string' ? R : hideDatabasePasswords(x);
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) o[k] = SECRET_KEYS.has(k) && typeof x === 'string' ? R : hideSecrets(x);
   return o;
 }
+const SECRET_KEYS = new Set(['password', 'pre_hook', 'post_hook']);

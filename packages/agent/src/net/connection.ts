@@ -19,6 +19,8 @@ export interface ConnectionOptions {
   wsUrl?: string;
   heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Backoff after the server closed the socket with 4008 rate_limited (default 5 s doubling to 5 min). */
+  rateLimitBackoff?: { initialMs: number; maxMs: number };
   /** Builds the hello frame on every (re)connect. */
   hello: () => Omit<AgentHello, 'type' | 'protocol_version'>;
   heartbeat: () => { running_job_ids: string[] };
@@ -31,6 +33,7 @@ export interface ConnectionOptions {
 /**
  * The agent's one outbound WebSocket. Reconnects forever with exponential backoff and jitter;
  * sends `hello` on open and waits for the server's `hello` (refusing unknown protocol versions);
+ * after a `4008 rate_limited` close it waits its own, longer backoff (`rateLimitBackoff`);
  * heartbeats every `heartbeatMs`; detects a dead peer by ping/pong. `ping()` resolves once the
  * server has read everything sent before it — the outbox's acknowledgement with servers that
  * predate `ack` frames (docs/protocol.md, "Outbox acknowledgement").
@@ -39,6 +42,8 @@ export class AgentConnection {
   private ws: WebSocket | null = null;
   private state: ConnectionState = 'disconnected';
   private readonly backoff: Backoff;
+  /** Not reset by a successful hello: only a connection that ends for another reason resets it. */
+  private readonly rateBackoff: Backoff;
   private timer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private pongWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -48,6 +53,7 @@ export class AgentConnection {
 
   constructor(private readonly opts: ConnectionOptions) {
     this.backoff = new Backoff(opts.backoff ?? { initialMs: 1000, maxMs: 60_000 });
+    this.rateBackoff = new Backoff(opts.rateLimitBackoff ?? { initialMs: 5000, maxMs: 300_000 });
     const base = opts.serverUrl.replace(/\/+$/, '').replace(/^http/i, 'ws');
     this.url = opts.wsUrl ?? base + (opts.wsPath ?? '/api/agents/ws');
   }
@@ -188,16 +194,23 @@ export class AgentConnection {
         refusedReason ??= `server closed the connection with code ${code}${text ? `: ${text}` : ''}`;
       }
       if (code === CloseCode.replaced) this.opts.log.warn('another connection with this host identity replaced this one');
+      if (code === CloseCode.rateLimited) {
+        const delay = this.rateBackoff.next();
+        this.opts.log.warn('the server closed the connection for sending too fast (4008); backing off before reconnecting', { in_ms: delay, reason: text });
+        this.scheduleReconnect('rate limited by the server', false, delay);
+        return;
+      }
+      this.rateBackoff.reset();
       const wasReady = this.state === 'ready';
       if (wasReady) this.opts.log.warn('disconnected from the server', { code, reason: text || closeReason });
       this.scheduleReconnect(refusedReason ?? closeReason, refusedReason !== null);
     });
   }
 
-  private scheduleReconnect(reason: string, refused: boolean): void {
+  private scheduleReconnect(reason: string, refused: boolean, after?: number): void {
     if (this.stopped) return;
     this.setState(refused ? 'refused' : 'disconnected', reason);
-    const delay = refused ? Math.max(this.backoff.next(), this.opts.backoff?.maxMs ?? 60_000) : this.backoff.next();
+    const delay = after ?? (refused ? Math.max(this.backoff.next(), this.opts.backoff?.maxMs ?? 60_000) : this.backoff.next());
     this.opts.log.debug('reconnecting', { in_ms: delay });
     this.timer = setTimeout(() => {
       this.timer = null;

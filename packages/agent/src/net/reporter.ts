@@ -1,5 +1,8 @@
 import type { Logger } from '../log.js';
 import type { Outbox } from '../state/outbox.js';
+import { AGENT_FRAME_RATE } from '../wire.js';
+import { Pacer } from './pacer.js';
+import type { SendRate } from './pacer.js';
 
 /** What the reporter needs from a connection. */
 export interface Link {
@@ -14,13 +17,33 @@ export interface Link {
  */
 export const MAX_QUEUED_REPORTS = 200_000;
 
+/** A paced pump wakes once this many frames may go (not once per frame). */
+const PACE_BATCH = 64;
+
+/** Index of the first entry with an id above `id` (entries are in ascending id order). */
+function firstAfter(list: readonly { id: number }[], id: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.id <= id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Half the server's per-connection frame limit, so reports (plus heartbeats) never trip it. */
+export const REPORT_RATE: SendRate = { burst: AGENT_FRAME_RATE.burst / 2, perSecond: AGENT_FRAME_RATE.perSecond / 2 };
+
 /**
  * Delivers job reports in order through the outbox: every frame is journaled first (numbered
  * with `outbox_seq`), sent when the link is ready, and dropped from the journal only when the
  * server acknowledges it: by an `ack` frame once the server has stored it, when the server's
  * hello announced `outbox_acks`; with an older server, once a pong that followed it comes back
  * (the server has read it). On reconnect (`resume()`), everything unacknowledged is sent again
- * from the oldest entry.
+ * from the oldest entry. Sends are paced (`rate`, default REPORT_RATE): past the burst, the rest
+ * stays in the journal and goes out at the rate, so a long replay never trips the server's
+ * frame limit (close 4008).
  */
 export class Reporter {
   private droppedLines = new Map<string, number>();
@@ -29,13 +52,18 @@ export class Reporter {
   private pingScheduled = false;
   /** The server of the current connection sends `ack` frames (hello.outbox_acks). */
   private serverAcks = false;
+  private readonly pacer: Pacer;
+  private paceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly outbox: Outbox,
     private readonly link: Link,
     private readonly log: Logger,
     private readonly maxQueued = MAX_QUEUED_REPORTS,
-  ) {}
+    rate: SendRate = REPORT_RATE,
+  ) {
+    this.pacer = new Pacer(rate);
+  }
 
   /** Journals a frame and sends it if connected. */
   report(frame: Record<string, unknown>): void {
@@ -75,11 +103,26 @@ export class Reporter {
     this.outbox.markDelivered(Math.min(outboxSeq, this.sentUpTo));
   }
 
+  /** Pumps again once the pacer has a token (one timer at a time; it never keeps the process alive). */
+  private pumpLater(): void {
+    if (this.paceTimer) return;
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = null;
+      this.pump();
+    }, Math.max(1, this.pacer.waitMs(PACE_BATCH)));
+    this.paceTimer.unref();
+  }
+
   private pump(): void {
     if (!this.link.isReady()) return;
     let sent = false;
-    for (const e of this.outbox.pending()) {
-      if (e.id <= this.sentUpTo) continue;
+    const list = this.outbox.pending();
+    for (let i = firstAfter(list, this.sentUpTo); i < list.length; i++) {
+      const e = list[i]!;
+      if (!this.pacer.take()) {
+        this.pumpLater();
+        break;
+      }
       if (!this.link.send(e.frame)) return;
       this.sentUpTo = e.id;
       sent = true;

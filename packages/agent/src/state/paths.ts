@@ -14,8 +14,10 @@ export interface StatePaths {
   secrets: string;
   /** Append-only journal of reports not yet acknowledged by the server. */
   outbox: string;
-  /** Last-known-good schedule set (schedule.set as received). */
+  /** Last-known-good schedule set (schedule.set as received), sealed like `secrets` (hooks, database passwords). */
   schedules: string;
+  /** Where agents before issue 13 kept it in plain text; sealed into `schedules` and removed on load. */
+  legacySchedules: string;
   /** Per schedule: its cron and the last fire (or first-applied) time, for missed-run catch-up. */
   scheduleRuns: string;
   /** Jobs running when the agent last wrote it; used to fail jobs lost to a crash. */
@@ -34,7 +36,8 @@ export function statePaths(dir: string): StatePaths {
     config: path.join(dir, 'agent.yaml'),
     secrets: path.join(dir, 'secrets.enc'),
     outbox: path.join(dir, 'outbox.jsonl'),
-    schedules: path.join(dir, 'schedules.json'),
+    schedules: path.join(dir, 'schedules.enc'),
+    legacySchedules: path.join(dir, 'schedules.json'),
     scheduleRuns: path.join(dir, 'schedule-runs.json'),
     activeJobs: path.join(dir, 'active-jobs.json'),
     status: path.join(dir, 'status.json'),

@@ -18,6 +18,7 @@ export const STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   token_expired: 410,
   token_used: 410,
   too_many_attempts: 429,
+  rate_limited: 429,
   delivery_failed: 502,
   agent_unavailable: 503,
 };

@@ -17,12 +17,19 @@ export class AlertRuleRepository {
     return this.db.selectFrom('hosts').select(['id', 'name', 'status', 'last_seen_at']).where('status', '!=', 'pending').execute();
   }
 
-  /** Finish time of the latest successful job per schedule id. */
+  /** Jobs of the schedules' own hosts only (a foreign host's job naming a schedule never counts). */
+  private ownJobs(ids: readonly string[]) {
+    return this.db.selectFrom('jobs')
+      .innerJoin('schedules', (j) => j.onRef('schedules.id', '=', 'jobs.schedule_id').onRef('schedules.host_id', '=', 'jobs.host_id'))
+      .where('jobs.schedule_id', 'in', ids as string[]);
+  }
+
+  /** Finish time of the latest successful job per schedule id (jobs of the schedule's host). */
   async lastSuccessPerSchedule(ids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (ids.length === 0) return out;
-    const rows = await this.db.selectFrom('jobs').select((eb) => ['schedule_id', eb.fn.max('finished_at').as('last')])
-      .where('schedule_id', 'in', ids as string[]).where('status', '=', 'succeeded').groupBy('schedule_id').execute();
+    const rows = await this.ownJobs(ids).select((eb) => ['jobs.schedule_id', eb.fn.max('jobs.finished_at').as('last')])
+      .where('jobs.status', '=', 'succeeded').groupBy('jobs.schedule_id').execute();
     for (const r of rows) if (r.schedule_id && r.last) out.set(r.schedule_id, String(r.last));
     return out;
   }
@@ -34,13 +41,13 @@ export class AlertRuleRepository {
   }
 
   /**
-   * Schedule ids with a job the agent has: running, or queued and already sent. A server-fired
+   * Schedule ids with a job the agent of the schedule's host has: running, or queued and already sent. A server-fired
    * schedule's job that waits on the server for an offline host is not among them.
    */
   async withJobOnAgent(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.db.selectFrom('jobs').select('schedule_id').where('schedule_id', 'in', ids as string[])
-      .where((eb) => eb.or([eb('status', '=', 'running'), eb.and([eb('status', '=', 'queued'), eb('dispatched_at', 'is not', null)])])).execute();
+    const rows = await this.ownJobs(ids).select('jobs.schedule_id')
+      .where((eb) => eb.or([eb('jobs.status', '=', 'running'), eb.and([eb('jobs.status', '=', 'queued'), eb('jobs.dispatched_at', 'is not', null)])])).execute();
     return new Set(rows.map((r) => r.schedule_id).filter((s): s is string => !!s));
   }
 

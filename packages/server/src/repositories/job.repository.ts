@@ -46,6 +46,12 @@ export class JobRepository {
   activeForHost(hostId: string): Promise<JobRow[]> {
     return this.db.selectFrom('jobs').selectAll().where('host_id', '=', hostId).where('status', 'in', ['queued', 'running']).orderBy('created_at').execute();
   }
+  /** Queued or running jobs of a host that a schedule created (the agent's cap, AGENT_JOB_LIMITS). */
+  async countActiveScheduled(hostId: string): Promise<number> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('host_id', '=', hostId)
+      .where('actor_kind', '=', 'schedule').where('status', 'in', ['queued', 'running']).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
   async countByStatus(status: JobsTable['status']): Promise<number> {
     const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', status).executeTakeFirstOrThrow();
     return Number(r.n);
@@ -64,6 +70,16 @@ export class JobRepository {
   async insertLog(row: Insertable<JobLogsTable>): Promise<boolean> {
     const r = await this.db.insertInto('job_logs').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
     return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+  /** Stored log lines of a job and their payload length (characters; the per-job quota). */
+  async logUsage(jobId: string): Promise<{ lines: number; bytes: number }> {
+    const r = await this.db.selectFrom('job_logs').where('job_id', '=', jobId)
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number | null>(eb.fn('length', ['payload'])).as('b')]).executeTakeFirstOrThrow();
+    return { lines: Number(r.n), bytes: Number(r.b ?? 0) };
+  }
+  /** Rewrites one stored line (the truncation marker's final count). */
+  async updateLogPayload(jobId: string, seq: number, payload: string): Promise<void> {
+    await this.db.updateTable('job_logs').set({ payload }).where('job_id', '=', jobId).where('seq', '=', seq).execute();
   }
   logs(jobId: string, afterSeq: number, limit: number): Promise<JobLogRow[]> {
     return this.db.selectFrom('job_logs').selectAll().where('job_id', '=', jobId).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();

@@ -14,21 +14,30 @@ export class MaintenanceRepository {
     return q.orderBy('schedules.host_id').orderBy('schedules.id').execute();
   }
 
-  /** Latest job creation time per schedule id. */
+  /**
+   * Jobs of the schedules' own hosts only: a job row of another host that names a schedule (an
+   * agent reporting under a foreign schedule id) never counts as a run of it.
+   */
+  private ownJobs(ids: readonly string[]) {
+    return this.db.selectFrom('jobs')
+      .innerJoin('schedules', (j) => j.onRef('schedules.id', '=', 'jobs.schedule_id').onRef('schedules.host_id', '=', 'jobs.host_id'))
+      .where('jobs.schedule_id', 'in', ids as string[]);
+  }
+
+  /** Latest job creation time per schedule id (jobs of the schedule's host). */
   async lastRunPerSchedule(ids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (ids.length === 0) return out;
-    const rows = await this.db.selectFrom('jobs').select((eb) => ['schedule_id', eb.fn.max('created_at').as('last')])
-      .where('schedule_id', 'in', ids as string[]).groupBy('schedule_id').execute();
+    const rows = await this.ownJobs(ids).select((eb) => ['jobs.schedule_id', eb.fn.max('jobs.created_at').as('last')])
+      .groupBy('jobs.schedule_id').execute();
     for (const r of rows) if (r.schedule_id && r.last) out.set(r.schedule_id, String(r.last));
     return out;
   }
 
-  /** Schedule ids with a queued or running job. */
+  /** Schedule ids with a queued or running job of the schedule's host. */
   async busySchedules(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.db.selectFrom('jobs').select('schedule_id').where('schedule_id', 'in', ids as string[])
-      .where('status', 'in', ['queued', 'running']).execute();
+    const rows = await this.ownJobs(ids).select('jobs.schedule_id').where('jobs.status', 'in', ['queued', 'running']).execute();
     return new Set(rows.map((r) => r.schedule_id).filter((s): s is string => !!s));
   }
 }

@@ -12,7 +12,10 @@ import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
+import type { AgentJobRate } from './agent-job-limits.js';
+import { AGENT_JOB_LIMITS } from './agent-job-limits.js';
 import { lastBackupPatch } from './backup-targets.js';
+import type { JobLogQuota } from './job-log-quota.js';
 import type { HostService } from './host.service.js';
 import type { JobHub } from './job-hub.js';
 import type { JobService } from './job.service.js';
@@ -35,6 +38,10 @@ export interface AgentEventCollaborators {
   trends: TrendService;
   /** Stores vault.snapshots.report. */
   vaults: VaultService;
+  /** Bounds on the jobs an agent may create under its schedules (count and rate). */
+  jobRate: AgentJobRate;
+  /** Per-job log quota (lines and bytes, then one marker). */
+  logQuota: JobLogQuota;
 }
 
 /**
@@ -141,9 +148,25 @@ export class AgentEventsService {
     this.hub.publish(f);
   }
 
+  /**
+   * Stores a log line of a queued or running job, within the per-job quota (JobLogQuota: past
+   * it, one marker line, then nothing). Lines of a job that already ended are dropped (logged
+   * once per job), never an error frame: a flood must not be answered frame for frame.
+   */
   async logStream(host: HostRow, f: LogStream): Promise<void> {
-    await this.requireJob(host, f.job_id);
-    if (await this.d.repos.jobs.insertLog({ job_id: f.job_id, seq: f.seq, ts: f.ts, stream: f.stream, payload: f.payload })) this.hub.publish(f);
+    const job = await this.requireJob(host, f.job_id);
+    if (job.status !== 'queued' && job.status !== 'running') {
+      if (this.c.logQuota.late(f.job_id)) this.d.log.warn({ host_id: host.id, job_id: f.job_id, status: job.status }, 'log line for a job that already ended; dropped (and any more)');
+      return;
+    }
+    const verdict = await this.c.logQuota.admit(f.job_id, f.seq, f.payload);
+    if (verdict.kind === 'drop') return;
+    const line = verdict.kind === 'marker' ? { ...f, stream: 'event' as const, payload: verdict.payload } : f;
+    if (verdict.kind === 'marker') this.d.log.warn({ host_id: host.id, job_id: f.job_id }, 'job log quota reached; later lines are dropped');
+    if (await this.d.repos.jobs.insertLog({ job_id: line.job_id, seq: line.seq, ts: line.ts, stream: line.stream, payload: line.payload })) {
+      if (verdict.kind === 'store') this.c.logQuota.stored(f.job_id, f.payload);
+      this.hub.publish(line);
+    }
   }
 
   async jobFinished(host: HostRow, f: JobFinished): Promise<void> {
@@ -156,6 +179,11 @@ export class AgentEventsService {
         error: f.error, error_kind: f.error_kind, started_at: job.started_at ?? f.finished_at,
       });
     });
+    const truncated = this.c.logQuota.finish(f.job_id);
+    if (truncated) {
+      await this.d.repos.jobs.updateLogPayload(f.job_id, truncated.seq, truncated.payload);
+      this.d.log.warn({ host_id: host.id, job_id: f.job_id, dropped_lines: truncated.dropped }, 'job log was truncated');
+    }
     if (!changed) return;
     this.jobs.ended(job);
     const fresh = await this.d.repos.hosts.findById(host.id);
@@ -251,8 +279,9 @@ export class AgentEventsService {
 
   /**
    * Checks the job belongs to the host; creates it when the agent's own scheduler started it
-   * (schedule_id set, job unknown). Throws not_found for an unknown job without schedule_id and
-   * forbidden for another host's job; inside a group-commit unit, so the throw writes nothing.
+   * (schedule_id set, job unknown). Throws not_found for an unknown job without schedule_id,
+   * forbidden for another host's job or a schedule that is not this host's, and rate_limited
+   * beyond AGENT_JOB_LIMITS; inside a group-commit unit, so the throw writes nothing.
    */
   private async ownJob(r: Repositories, host: HostRow, jobId: string, kind: string, scheduleId: string | undefined, status: 'queued' | 'running', at: string): Promise<void> {
     const job = await r.jobs.findById(jobId);
@@ -261,6 +290,7 @@ export class AgentEventsService {
       return;
     }
     if (!scheduleId) throw new DomainError('not_found', `job ${jobId} is unknown to the server and has no schedule_id`);
+    await this.mayCreate(r, host, jobId, kind, scheduleId);
     // Created queued; the caller's transition to running happens in the same transaction.
     await r.jobs.insert({
       id: jobId, host_id: host.id, kind, status: 'queued', schedule_id: scheduleId, actor_kind: 'schedule', actor_id: scheduleId,
@@ -268,5 +298,24 @@ export class AgentEventsService {
       error_kind: null, progress: null, progress_seq: null, dispatched_at: status === 'running' ? at : null,
     });
     await this.audit.record({ kind: 'agent', hostId: host.id, name: host.name }, 'job.scheduled', { kind: 'job', id: jobId }, { schedule_id: scheduleId, kind }, r.audit);
+  }
+
+  /** An agent creates jobs only under its own host's schedules, of the schedule's kind, and a bounded number of them. */
+  private async mayCreate(r: Repositories, host: HostRow, jobId: string, kind: string, scheduleId: string): Promise<void> {
+    const refuse = (code: 'forbidden' | 'rate_limited', why: string, message: string): DomainError => {
+      this.d.log.warn({ host_id: host.id, job_id: jobId, schedule_id: scheduleId }, `agent job refused: ${why}`);
+      return new DomainError(code, message);
+    };
+    const schedule = await r.schedules.findById(scheduleId);
+    if (schedule?.host_id !== host.id) throw refuse('forbidden', "schedule is not this host's", `schedule ${scheduleId} does not belong to this host; job ${jobId} was not created`);
+    if (schedule.kind !== kind) throw refuse('forbidden', 'job kind differs from the schedule kind', `schedule ${scheduleId} runs ${schedule.kind} jobs, not ${kind}; job ${jobId} was not created`);
+    const active = await r.jobs.countActiveScheduled(host.id);
+    if (active >= AGENT_JOB_LIMITS.maxActivePerHost) {
+      throw refuse('rate_limited', 'too many active jobs', `${AGENT_JOB_LIMITS.maxActivePerHost} jobs of this host are already queued or running; job ${jobId} was not created`);
+    }
+    if (!this.c.jobRate.take(host.id)) {
+      const perHour = Math.round(3_600_000 / AGENT_JOB_LIMITS.refillEveryMs);
+      throw refuse('rate_limited', 'job creation rate exceeded', `this host created more than ${AGENT_JOB_LIMITS.createBurst} jobs at once (${perHour} an hour are refilled); job ${jobId} was not created`);
+    }
   }
 }

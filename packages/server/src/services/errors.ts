@@ -15,6 +15,8 @@ export type DomainErrorCode =
   | 'token_expired'
   | 'token_used'
   | 'too_many_attempts'
+  /** An agent exceeded a bound on what it may create (docs/protocol.md "Agent-created jobs"). */
+  | 'rate_limited'
   /** A notification channel could not deliver (the message says why: SMTP reply, HTTP status, network). */
   | 'delivery_failed'
   /** The host's agent is offline or did not answer a request in time. */

@@ -2,6 +2,7 @@ import { TargetGuard } from './notify/target-guard.js';
 import { AgentEventsService } from './agent-events.service.js';
 import { AlertRulesService } from './alert-rules.service.js';
 import { AgentRequests } from './agent-requests.js';
+import { AgentJobRate } from './agent-job-limits.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthOptions } from './auth.service.js';
@@ -11,6 +12,8 @@ import { FleetService } from './fleet.service.js';
 import { HostService } from './host.service.js';
 import { JobHub } from './job-hub.js';
 import { JobService } from './job.service.js';
+import { JOB_LOG_LIMITS, JobLogQuota } from './job-log-quota.js';
+import type { JobLogLimits } from './job-log-quota.js';
 import { MaintenanceScheduler } from './maintenance-scheduler.js';
 import { MaintenanceService } from './maintenance.service.js';
 import { NotificationService } from './notification.service.js';
@@ -70,7 +73,7 @@ export interface AlertingOptions {
   notifyAllowPrivate?: boolean;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub();
   const audit = new AuditService(d);
@@ -90,6 +93,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits),
   });
   const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults);
   return {

@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { AgentMessage, ServerMessage } from '@restic-manager/protocol';
-import { AgentMessage as AgentMessageSchema, CloseCode, MAX_FRAME_BYTES, MIN_AGENT_PROTOCOL_VERSION, parseFrame } from '@restic-manager/protocol';
+import { AGENT_FRAME_RATE, AgentMessage as AgentMessageSchema, CloseCode, MAX_FRAME_BYTES, MIN_AGENT_PROTOCOL_VERSION, parseFrame } from '@restic-manager/protocol';
+import type { FrameRate } from '@restic-manager/protocol';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { AgentEventsService } from '../services/agent-events.service.js';
 import { DomainError } from '../services/errors.js';
+import { TokenBucket } from '../services/token-bucket.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { OutboxAcks, outboxSeqOf } from './outbox-acks.js';
 
@@ -20,7 +22,12 @@ export interface GatewayOptions {
   now: () => number;
   /** Called after each applied frame (metrics); never throws into the gateway. */
   onFrame?: (msg: AgentMessage, host: HostRow) => void;
+  /** Per-connection frame rate (default AGENT_FRAME_RATE); measured on the monotonic clock. */
+  frameRate?: FrameRate;
 }
+
+/** Bytes of received frames waiting to be applied before the socket stops reading (TCP backpressure). */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
 /**
  * The agent WebSocket (spec §6.2) at /api/agents/ws. Authenticated by `Authorization: Bearer`
@@ -28,7 +35,10 @@ export interface GatewayOptions {
  * hello, config.update, schedule.set, then dispatches queued jobs. Frames of one connection are
  * applied in order. A bad frame gets an `error` frame and writes nothing; the socket stays up.
  * Heartbeats are held in memory and flushed in batches; a host silent for agentTimeoutMs is
- * closed with 4005 and marked offline.
+ * closed with 4005 and marked offline. Each connection may send `frameRate` frames (a token
+ * bucket); beyond it the socket gets an `error rate_limited` and is closed with 4008, and frames
+ * not yet applied are neither applied nor acknowledged (the agent replays them). While more than
+ * 16 MiB of frames wait to be applied, the socket stops reading.
  */
 export class AgentGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -77,7 +87,22 @@ export class AgentGateway {
       if (!ready) this.fail(ws, 'expected_hello', `no hello within ${this.o.helloTimeoutMs} ms`, CloseCode.badFrame);
     }, this.o.helloTimeoutMs);
 
+    const rate = this.o.frameRate ?? AGENT_FRAME_RATE;
+    const bucket = new TokenBucket(rate.burst, 1000 / rate.perSecond, () => performance.now());
+    let limited = false;
+    let pendingBytes = 0;
+
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (limited) return;
+      if (!bucket.take()) {
+        limited = true;
+        this.log.warn({ host_id: host.id, burst: rate.burst, per_second: rate.perSecond }, 'agent frame rate limit exceeded; closing the connection (4008)');
+        this.fail(ws, 'rate_limited', `more than ${rate.burst} frames at once or ${rate.perSecond} frames/s; reconnect after a backoff and send slower`, CloseCode.rateLimited);
+        return;
+      }
+      const size = frameSize(data);
+      pendingBytes += size;
+      if (pendingBytes > MAX_PENDING_BYTES && !ws.isPaused) ws.pause();
       waiting++;
       chain = chain.then(async () => {
         if (ws.readyState !== ws.OPEN) return;
@@ -128,6 +153,8 @@ export class AgentGateway {
         this.log.error({ host_id: host.id, err: (e as Error).message }, 'agent frame failed');
         this.sendError(ws, 'internal', 'the server could not apply this frame');
       }).then(() => {
+        pendingBytes -= size;
+        if (ws.isPaused && pendingBytes <= MAX_PENDING_BYTES / 2) ws.resume();
         if (--waiting === 0 && ws.readyState === ws.OPEN) acks.idle();
       });
     });
@@ -216,6 +243,10 @@ export class AgentGateway {
     await this.flush();
     this.wss.close();
   }
+}
+
+function frameSize(d: RawData): number {
+  return Array.isArray(d) ? d.reduce((n, b) => n + b.length, 0) : d instanceof ArrayBuffer ? d.byteLength : d.length;
 }
 
 function rawToBuffer(d: RawData): Buffer {
