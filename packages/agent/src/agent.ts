@@ -284,6 +284,14 @@ export class Agent {
       case 'repo.key.remove':
         this.requests.handle(m);
         return;
+      default:
+        // Compile-time check: every server → agent message of the protocol has a case above.
+        return unhandled(m);
     }
   }
+}
+
+/** Only reachable for a frame type the switch lacks, which does not compile (`m` is `never` there). */
+function unhandled(m: never): void {
+  throw new Error(`no handler for server frame ${(m as { type?: string }).type ?? '?'}`);
 }

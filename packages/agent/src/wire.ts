@@ -5,6 +5,9 @@
  * protocol package by test/wire.test.ts, and command.run arguments are still validated with the
  * protocol's zod schemas — loaded lazily, when the first job arrives.
  */
+import type {
+  DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepoKeyRemove, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
+} from '@restic-manager/protocol';
 
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_SERVER_PROTOCOL_VERSIONS: readonly number[] = [1];
@@ -23,64 +26,29 @@ export const CloseCode = {
 /** The server's per-connection frame limit (docs/protocol.md §2); the reporter paces at half. */
 export const AGENT_FRAME_RATE = { burst: 5000, perSecond: 500 } as const;
 
+/** Every job kind, for the light validator; the compile-time check below keeps it equal to the protocol's. */
 export const JOB_KINDS = [
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
   'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore',
-] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
-const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const;
+] as const satisfies readonly JobKind[];
+type MissingKinds = Exclude<JobKind, (typeof JOB_KINDS)[number]>;
+/** Fails to compile when the protocol gains a job kind this list lacks. */
+export const JOB_KINDS_COMPLETE: MissingKinds extends never ? true : MissingKinds = true;
+/** Schedules the agent fires itself (vault schedules fire on the server's clock). */
+const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const satisfies readonly ScheduleKind[];
 
-export interface JobCredential {
-  repository: string;
-  password: string;
-  rest_username?: string;
-  rest_password?: string;
-  /** A line for the job log saying which credential this is (never the secret). */
-  note?: string;
-}
+export type { JobCredential, JobKind, ScheduleSpec } from '@restic-manager/protocol';
 
 /** Request frames (docs/protocol.md, "Requests"): answered once, never journalled. */
-export type RequestFrame =
-  | { type: 'snapshot.ls'; request_id: string; snapshot_id: string; path: string; limit: number; offset: number }
-  | { type: 'repo.key.add'; request_id: string; job_id: string; password: string }
-  | { type: 'repo.key.remove'; request_id: string; job_id: string; key_id: string; credential?: JobCredential };
+export type RequestFrame = SnapshotLs | RepoKeyAdd | RepoKeyRemove;
 
-export interface ScheduleSpec {
-  id: string;
-  kind: (typeof SCHEDULE_KINDS)[number];
-  cron_expr: string;
-  time_zone?: string;
-  enabled: boolean;
-  paths: string[];
-  excludes: string[];
-  tags: string[];
-  retention_policy: Record<string, unknown> | null;
-  options: { limit_upload_kbps?: number; limit_download_kbps?: number };
-  pre_hook: string | null;
-  post_hook: string | null;
-  run_as: string | null;
-  /** Backup: database targets, passed through as is (validated with BackupArgs when the job runs). */
-  databases?: Obj[];
-}
+export type ScheduleSetFrame = ScheduleSet;
 
-export interface ScheduleSetFrame {
-  type: 'schedule.set';
-  schedule_version: number;
-  schedules: ScheduleSpec[];
-}
-
-export type ServerFrame =
-  | { type: 'hello'; protocol_version: number; server_version: string; host_id: string; outbox_acks?: boolean; databases_report?: boolean }
-  | { type: 'ack'; outbox_seq: number }
-  | { type: 'command.run'; job_id: string; kind: JobKind; args: Record<string, unknown>; credential?: JobCredential; vault?: Obj }
-  | { type: 'command.cancel'; job_id: string }
-  /** Not a wire type: a command.run whose kind this agent does not know (reported as a failed job). */
-  | { type: 'command.unsupported'; job_id: string; kind: string }
-  | ScheduleSetFrame
-  | ({ type: 'config.update' } & JobCredential)
-  | { type: 'agent.update.available'; version: string; url: string }
-  | { type: 'error'; code: string; message: string; upgrade_url?: string }
-  | RequestFrame;
+/**
+ * What the agent acts on: every server → agent message of the protocol, plus one that is not a
+ * wire type: a command.run whose kind this agent does not know (reported as a failed job).
+ */
+export type ServerFrame = ServerMessage | { type: 'command.unsupported'; job_id: string; kind: string };
 
 export type FrameResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -147,7 +115,7 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
-    ...(o.databases === undefined ? {} : { databases: objList(o, 'databases', at) }),
+    ...(o.databases === undefined ? {} : { databases: objList(o, 'databases', at) as DatabaseTarget[] /* checked field by field with BackupArgs when the job runs */ }),
   };
 }
 
@@ -207,7 +175,7 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const args = o.args === undefined ? {} : obj(o.args, 'args');
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
         // The vault target is validated with the protocol's zod schema when the job runs.
-        const vault = o.vault === undefined ? undefined : obj(o.vault, 'vault');
+        const vault = o.vault === undefined ? undefined : (obj(o.vault, 'vault') as VaultJobTarget); // validated when the vault job runs
         return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}) } };
       }
       case 'command.cancel':

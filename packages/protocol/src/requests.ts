@@ -40,6 +40,7 @@ export type SnapshotLsEntry = z.infer<typeof SnapshotLsEntry>;
 
 /** Why a listing failed, for the server to pick a status. */
 export const LsErrorKind = z.enum(['unknown_snapshot', 'not_found', 'no_credentials', 'failed']);
+export type LsErrorKind = z.infer<typeof LsErrorKind>;
 
 /** Agent -> server: one page of the directory, or an error. */
 export const SnapshotLsResult = z.object({

@@ -1,7 +1,13 @@
-import type { ErrorKind, JobKind, JobStatus } from '@restic-manager/protocol';
+import type { AgentMessage, ErrorKind, JobKind, JobStatus } from '@restic-manager/protocol';
 import type { Progress } from '@restic-manager/engines';
 
-export type Emit = (frame: Record<string, unknown>) => void;
+/** Sends one agent → server frame (the protocol's type: a frame the server cannot parse does not compile). */
+export type Emit = (frame: AgentMessage) => void;
+
+/** The frames of a job: numbered by (job_id, seq). */
+type JobFrame = Extract<AgentMessage, { job_id: string; seq: number }>;
+/** A job frame before JobEvents numbers it. */
+type Unnumbered<F> = F extends unknown ? Omit<F, 'job_id' | 'seq'> : never;
 
 /** restic `--json` status lines carry progress; they go to job.progress, not the log. */
 const STATUS_LINE = /^\{"message_type":"status"/;
@@ -29,11 +35,11 @@ export class JobEvents {
     this.seq = startSeq;
   }
 
-  private send(frame: Record<string, unknown>): void {
-    this.emit({ ...frame, job_id: this.jobId, seq: this.seq++ });
+  private send(frame: Unnumbered<JobFrame>): void {
+    this.emit({ ...frame, job_id: this.jobId, seq: this.seq++ } as JobFrame);
   }
 
-  private sched(): Record<string, unknown> {
+  private sched(): { schedule_id?: string } {
     return this.scheduleId ? { schedule_id: this.scheduleId } : {};
   }
 

@@ -2,13 +2,14 @@ import type { Connection, Engine, EngineError, Result } from '@restic-manager/en
 import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
 import type { RequestFrame } from '../wire.js';
+import type { AgentMessage, LsErrorKind } from '@restic-manager/protocol';
 
 export interface RequestDeps {
   engine: () => Promise<Engine>;
   /** The host's own routine credentials; requests always act on the host's own repository. */
   secrets: () => RepoSecrets | null;
   /** Sends the answer on the socket (not through the outbox: answers are never replayed). */
-  send: (frame: Record<string, unknown>) => void;
+  send: (frame: AgentMessage) => void;
   log: Logger;
   cacheDir?: string;
   /** Per-request timeout for restic, ms (default 60 s). */
@@ -55,7 +56,7 @@ export class RequestHandler {
    * only the requested page; leaving the stream early stops restic.
    */
   private async ls(f: Extract<RequestFrame, { type: 'snapshot.ls' }>): Promise<void> {
-    const reply = (r: { entries?: Child[]; has_more?: boolean; error?: string; error_kind?: string }): void =>
+    const reply = (r: { entries?: Child[]; has_more?: boolean; error?: string; error_kind?: LsErrorKind }): void =>
       this.d.send({ type: 'snapshot.ls.result', request_id: f.request_id, entries: r.entries ?? [], has_more: r.has_more ?? false, error: r.error ?? null, error_kind: r.error_kind ?? null });
     const s = this.d.secrets();
     if (!s) return reply({ error: 'the agent has no repository credentials yet', error_kind: 'no_credentials' });
@@ -122,7 +123,7 @@ export class RequestHandler {
 const LOCK_ATTEMPTS = 8;
 const LOCK_DELAY_MS = 1500;
 
-function lsError(e: EngineError, snapshot: string): { error: string; error_kind: string } {
+function lsError(e: EngineError, snapshot: string): { error: string; error_kind: LsErrorKind } {
   if (/no matching ID found|invalid id/i.test(`${e.message}\n${e.stderrTail.join('\n')}`)) {
     return { error: `snapshot ${snapshot.slice(0, 8)} is not in the repository`, error_kind: 'unknown_snapshot' };
   }

@@ -5,6 +5,7 @@ import type { ServerFrame } from '../wire.js';
 import type { Logger } from '../log.js';
 import { Backoff } from './backoff.js';
 import { pinnedTlsConnect } from './pin.js';
+import type { AgentMessage } from '@restic-manager/protocol';
 
 export type ConnectionState = 'connecting' | 'ready' | 'disconnected' | 'refused' | 'stopped';
 
@@ -83,7 +84,7 @@ export class AgentConnection {
   }
 
   /** Sends one frame if the connection is ready. Returns false (and sends nothing) otherwise. */
-  send(frame: object): boolean {
+  send(frame: AgentMessage): boolean {
     if (this.state !== 'ready' || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
