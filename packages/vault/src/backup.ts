@@ -17,7 +17,8 @@ import { ChunkPool } from './pipeline/pool.js';
 import type { WorkerMessage } from './pipeline/protocol.js';
 import { encodeMeta, encodeRefs, type Entry, type SnapshotMeta } from './snapshot.js';
 import type { Storage } from './storage/index.js';
-import { Excluder, walk } from './walk.js';
+import { Excluder } from './exclude.js';
+import { walk } from './walk.js';
 
 export interface BackupProgress {
   phase: 'scan' | 'upload' | 'commit' | 'done';
