@@ -122,7 +122,7 @@ describe.skipIf(!haveCli)('vault CLI', () => {
     expect(r.stderr).toMatch(/no identity matches/);
     expect(r.stderr + r.stdout).not.toContain(wrong);
     const none = vault(['restore', repo, '', snap!, path.join(dir.path, 'o')], { VAULTIK_PRIVATE_KEY: '' });
-    expect(none.stderr).toMatch(/VAULTIK_PRIVATE_KEY is not set/);
+    expect(none.stderr).toMatch(/VAULTIK_AGE_SECRET_KEY \(or VAULTIK_PRIVATE_KEY\) is not set/);
     const missing = vault(['restore', path.join(dir.path, 'nope'), '', snap!, path.join(dir.path, 'o')], { VAULTIK_PRIVATE_KEY: wrong });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/does not exist/);

@@ -1,13 +1,16 @@
 /** `vault backup <config.yaml> [--cron] [--daemon] [--json]` */
-import { backup, formatBytes, loadConfig, type BackupResult } from '@restic-manager/vault';
+import { backupAll, formatBytes, loadConfig, type BackupResult } from '@restic-manager/vault';
 import { describeError, parse, printJson, storageFromConfig, VAULT_EXIT } from './common.js';
 import { runDaemon } from './daemon.js';
 import { progressPrinter, type ProgressMode } from './progress.js';
 
-export const BACKUP_HELP = `Usage: restic-manager vault backup <config.yaml> [--cron | --daemon] [--json]
+export const BACKUP_HELP = `Usage: restic-manager vault backup [<config.yaml>] [--cron | --daemon] [--json]
 
-Backs up the config's source_dirs to its S3 bucket (or local_dir), encrypted to
-age_recipient. The config is vaultik's YAML format. The host needs no private key.
+Backs up the config's source_dirs (or each of its snapshots: <name>: {paths, exclude},
+one snapshot each) to its S3 bucket, storage_url or local_dir, encrypted to every
+age_recipient(s). The config is vaultik's; the repository format is this project's own.
+Without <config.yaml>, VAULTIK_CONFIG names it; VAULTIK_INDEX_PATH overrides index_path.
+The host needs no private key, and only create-object permission plus list on its prefix.
 
 Flags:
   --cron     silent unless there is an error (the exit status says which)
@@ -20,7 +23,7 @@ Exit status: 0 ok; 1 error (nothing committed); 2 usage; 3 snapshot committed bu
 some files could not be read (listed on stderr).`;
 
 function summaryLine(r: BackupResult): string {
-  return `snapshot ${r.snapshotId} saved: ${r.files} files, ${formatBytes(r.bytes)}; read ${r.filesRead} changed files (${formatBytes(r.bytesRead)}), uploaded ${r.blobsUploaded} blobs (${formatBytes(r.bytesUploaded)}) in ${(r.elapsedMs / 1000).toFixed(1)}s`;
+  return `snapshot ${r.snapshotId}${r.name ? ` (${r.name})` : ''} saved: ${r.files} files, ${formatBytes(r.bytes)}; read ${r.filesRead} changed files (${formatBytes(r.bytesRead)}), uploaded ${r.blobsUploaded} blobs (${formatBytes(r.bytesUploaded)}) in ${(r.elapsedMs / 1000).toFixed(1)}s`;
 }
 
 export function reportBackup(r: BackupResult, mode: ProgressMode | 'cron'): number {
@@ -28,6 +31,7 @@ export function reportBackup(r: BackupResult, mode: ProgressMode | 'cron'): numb
     printJson({
       message_type: 'summary',
       snapshot_id: r.snapshotId,
+      ...(r.name ? { name: r.name } : {}),
       files: r.files,
       dirs: r.dirs,
       bytes: r.bytes,
@@ -46,13 +50,13 @@ export function reportBackup(r: BackupResult, mode: ProgressMode | 'cron'): numb
 
 export async function runBackup(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { cron: { type: 'boolean' }, daemon: { type: 'boolean' }, json: { type: 'boolean' } });
-  if (positionals.length !== 1) {
-    process.stderr.write(`vault backup: expected exactly one config file\n\n${BACKUP_HELP}\n`);
+  if (positionals.length > 1 || (positionals.length === 0 && !process.env.VAULTIK_CONFIG)) {
+    process.stderr.write(`vault backup: expected one config file (or VAULTIK_CONFIG)\n\n${BACKUP_HELP}\n`);
     return VAULT_EXIT.usage;
   }
   let cfg;
   try {
-    cfg = loadConfig(positionals[0]!);
+    cfg = loadConfig(positionals[0]);
   } catch (e) {
     process.stderr.write(`vault backup: ${describeError(e)}\n`);
     return VAULT_EXIT.failed;
@@ -62,9 +66,9 @@ export async function runBackup(argv: string[]): Promise<number> {
   if (values.daemon) return runDaemon(cfg, storage, mode);
   const printer = progressPrinter(mode === 'cron' ? 'quiet' : mode);
   try {
-    const r = await backup(cfg, { storage, onProgress: (p) => printer.update(p) });
+    const results = await backupAll(cfg, { storage, onProgress: (p) => printer.update(p) });
     printer.done();
-    return reportBackup(r, mode);
+    return Math.max(...results.map((r) => reportBackup(r, mode)));
   } catch (e) {
     printer.done();
     process.stderr.write(`vault backup: ${describeError(e)}\n`);

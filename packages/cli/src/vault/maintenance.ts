@@ -19,7 +19,7 @@ export const PRUNE_HELP = `Usage: restic-manager vault prune [<bucket> <prefix>]
 
 Applies a retention policy, then deletes blobs no retained snapshot references.
 Works WITHOUT the private key (from the plaintext per-snapshot blob-id lists); if
-VAULTIK_PRIVATE_KEY is set it is used only to rebuild a damaged list. Never deletes
+VAULTIK_AGE_SECRET_KEY (or VAULTIK_PRIVATE_KEY) is set it is used only to rebuild a damaged list. Never deletes
 while a backup is running, nor blobs younger than --grace.
 
 Flags:
@@ -35,7 +35,7 @@ Exit status: 0 ok; 1 error (nothing deleted); 2 usage; 4 refused: a backup is ru
 export const CHECK_HELP = `Usage: restic-manager vault check [<bucket> <prefix>] [flags]
 
 Verifies every committed snapshot: reference lists, metadata hashes, and that every
-referenced blob exists and matches its SHA-256 name. With VAULTIK_PRIVATE_KEY set it
+referenced blob exists and matches its SHA-256 name. With VAULTIK_AGE_SECRET_KEY set it
 also decrypts the metadata and names the files affected by any damage.
 
 Flags:
@@ -54,7 +54,7 @@ Exit status: 0.`;
 const TARGET = { config: { type: 'string' }, 'index-prefix': { type: 'string' }, json: { type: 'boolean' } } as const;
 
 function optionalIdentity(): Identity | undefined {
-  return process.env.VAULTIK_PRIVATE_KEY ? identityFromEnv() : undefined;
+  return process.env.VAULTIK_AGE_SECRET_KEY || process.env.VAULTIK_PRIVATE_KEY ? identityFromEnv() : undefined;
 }
 
 function positionalTarget(cmd: string, positionals: string[]): [string | undefined, string | undefined] {
