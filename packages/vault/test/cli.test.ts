@@ -168,4 +168,11 @@ describe.skipIf(!haveCli)('vault CLI', () => {
     }
     expect(vault(['--help']).stdout).toMatch(/vault <subcommand>/);
   });
+
+  it("help says what is vaultik's and what is not: its configuration and commands, its own repository format", () => {
+    const help = vault(['help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain("vaultik's configuration and commands; its repository format is its own");
+    expect(help).not.toMatch(/vaultik-compatible/);
+    expect(vault(['help', 'backup']).stdout.replace(/\s+/g, ' ')).toContain("The config is vaultik's; the repository format is this project's own.");
+  });
 });
