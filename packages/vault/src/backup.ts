@@ -11,7 +11,9 @@ import { chunkerParams } from './chunker.js';
 import { ConfigError, type SnapshotSource, type VaultConfig } from './config.js';
 import { LocalIndex, type ChunkLocation, type FileState } from './index-db.js';
 import { BLOB_PREFIX, blobIdFromKey, metaKey, newSnapshotId, refsKey } from './layout.js';
-import { acquireLock } from './lock.js';
+import { condemnedBlobs } from './condemned.js';
+import { acquireLocalLock } from './local-lock.js';
+import { startRun, type LeaseTiming, type RunLease } from './run-markers.js';
 import { Packer, type OpenBlob } from './packer.js';
 import { ChunkPool } from './pipeline/pool.js';
 import type { WorkerMessage } from './pipeline/protocol.js';
@@ -60,6 +62,8 @@ export interface BackupOptions {
   signal?: AbortSignal;
   /** Which of the config's named snapshots to make; needed only when it has more than one. */
   snapshot?: string;
+  /** Run-marker timing (tests); defaults: a marker every 5 min, stale after 15. */
+  lease?: LeaseTiming;
 }
 
 /** The backup was aborted through `BackupOptions.signal`; nothing was committed. */
@@ -109,24 +113,34 @@ export async function backup(cfg: VaultConfig, opts: BackupOptions): Promise<Bac
     if (!st) throw new Error(`${set.name ? `snapshots.${set.name}.paths` : 'source_dirs'}: ${dir} does not exist or is not accessible; nothing backed up`);
   }
   await storage.probe();
-  const index = new LocalIndex(cfg.indexPath, `${storage.description}|${cfg.ageRecipients.map((r) => r.toString()).sort().join(',')}`);
-  const lock = await acquireLock(storage);
+  const local = acquireLocalLock(cfg.indexPath);
+  let index: LocalIndex | undefined;
+  let lease: RunLease | undefined;
+  let snapshotId: string | undefined;
   try {
-    // Never trust the cache over the bucket: forget blobs that are gone (pruned/lost).
+    index = new LocalIndex(cfg.indexPath, `${storage.description}|${cfg.ageRecipients.map((r) => r.toString()).sort().join(',')}`);
+    // The run marker goes up BEFORE anything is read: a prune either sees this run or wrote its
+    // condemned list before we read the lists (docs/vault-format.md, "Backups and prune").
+    lease = await startRun(storage, opts.lease);
+    const condemned = await condemnedBlobs(storage);
+    // Never trust the cache over the bucket: forget blobs that are gone or condemned by a prune.
     const present = new Set<string>();
     for await (const o of storage.list(BLOB_PREFIX)) {
       const id = blobIdFromKey(o.key);
-      if (id) present.add(id);
+      if (id && !condemned.has(id)) present.add(id);
     }
     index.reconcile(present);
-    return await run(cfg, set, storage, index, opts, started);
+    const result = await run(cfg, set, storage, index, lease, opts, started);
+    snapshotId = result.snapshotId;
+    return result;
   } finally {
-    index.close();
-    await lock.release();
+    index?.close();
+    await lease?.finish(snapshotId ? { snapshot: snapshotId } : { error: 'no snapshot committed' });
+    local.release();
   }
 }
 
-async function run(cfg: VaultConfig, set: SnapshotSource, storage: Storage, index: LocalIndex, opts: BackupOptions, started: number): Promise<BackupResult> {
+async function run(cfg: VaultConfig, set: SnapshotSource, storage: Storage, index: LocalIndex, lease: RunLease, opts: BackupOptions, started: number): Promise<BackupResult> {
   const progress: BackupProgress = { phase: 'scan', filesTotal: 0, filesDone: 0, bytesTotal: 0, bytesDone: 0, bytesUploaded: 0, elapsedMs: 0 };
   let lastEmit = 0;
   const emit = (force = false): void => {
@@ -226,6 +240,7 @@ async function run(cfg: VaultConfig, set: SnapshotSource, storage: Storage, inde
     throw new Error(`${vanished.length} blob(s) vanished from the bucket during the backup (concurrent prune?); nothing committed — run the backup again`);
   }
   stopIfAborted(opts.signal);
+  lease.assertHeld();
   const metaObj = encodeMeta(meta, cfg.ageRecipients);
   const refs = encodeRefs({ snapshot: snapshotId, metaSha256: createHash('sha256').update(metaObj).digest('hex'), blobs: meta.blobs.map((b) => b[0]) });
   await storage.put(refsKey(cfg.indexPrefix, snapshotId), refs, { createOnly: true });

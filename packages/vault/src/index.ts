@@ -15,5 +15,7 @@ export { fetchPath, type FetchOptions } from './fetch.js';
 export { prune, PruneRefusedError, DEFAULT_GRACE_MS, type PruneOptions, type PruneResult } from './prune.js';
 export { check, type CheckOptions, type CheckResult, type CheckProblem } from './check.js';
 export { listSnapshots, type SnapshotListing } from './repo.js';
+export { LocalLockError } from './local-lock.js';
+export { LeaseLapsedError, type LeaseTiming } from './run-markers.js';
 export { applyRetention, type RetentionPolicy } from './retention.js';
 export { selfTest } from './self-test.js';

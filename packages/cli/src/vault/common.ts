@@ -15,7 +15,7 @@ export const VAULT_EXIT = {
   usage: 2,
   /** Finished, but some data is damaged or some source files could not be read. */
   partial: 3,
-  /** Refused: a backup is running (prune). */
+  /** Refused: another prune is running (prune). */
   busy: 4,
 } as const;
 
