@@ -118,7 +118,6 @@ export async function prune(o: PruneOptions): Promise<PruneResult> {
       await s.delete(metaKey(o.indexPrefix, id));
       await s.delete(refsKey(o.indexPrefix, id));
     }
-    for (const x of snaps) if (!x.committed && now - x.modified.getTime() >= grace) await s.delete(refsKey(o.indexPrefix, x.id));
 
     // Phase 1: condemn, then record which runs were live right after (write, then list).
     const pending = await condemnedBlobs(s);
@@ -132,6 +131,14 @@ export async function prune(o: PruneOptions): Promise<PruneResult> {
 
     // Phase 2: execute every complete list whose runs have all ended or gone stale.
     const runs = await listRuns(s);
+    // A `.refs` without its `.age` is an interrupted commit — or one in progress: a run writes
+    // `.refs`, then `.age`, so leftovers go only while no run is live and the `.age` is still absent.
+    if (![...runs.values()].some((r) => isLive(r, now, staleMs))) {
+      for (const x of snaps) {
+        if (x.committed || now - x.modified.getTime() < grace || (await s.head(metaKey(o.indexPrefix, x.id))) !== null) continue;
+        await s.delete(refsKey(o.indexPrefix, x.id));
+      }
+    }
     const lists: string[] = [];
     for (const p of prunes.values()) {
       if (!p.condemned && !p.seen) continue;

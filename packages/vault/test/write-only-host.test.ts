@@ -3,12 +3,13 @@
 // and the trusted prune's two-phase deletion never removes a blob a running backup may commit.
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@restic-manager/testkit';
 import { backup, check, LeaseLapsedError, LocalLockError, LocalStorage, listSnapshots, prune, restore } from '../src/index.js';
 import type { ObjectInfo } from '../src/storage/index.js';
+import { backupsBesidePrunes } from './concurrent-prune.js';
 import { localConfig, writeTree } from './helpers.js';
 import { gate, WriteOnceStorage } from './write-once-storage.js';
 
@@ -130,6 +131,27 @@ describe('backup vs prune without remote locks', () => {
     expect(readdirSync(repo)).not.toContain('locks');
     expect(host.refused).toEqual([]);
   });
+});
+
+describe('two write-only hosts and back-to-back prunes on one directory', () => {
+  it('no host ever deletes or overwrites, no backup fails, every snapshot restores', async () => {
+    const repo = path.join(dir.path, 'repo');
+    mkdirSync(repo);
+    const hosts: WriteOnceStorage[] = [];
+    const r = await backupsBesidePrunes(dir.path, {
+      target: { local_dir: repo },
+      host: () => {
+        const h = new WriteOnceStorage(repo);
+        hosts.push(h);
+        return h;
+      },
+      trusted: new LocalStorage(repo),
+    });
+    expect(r).toMatchObject({ snapshots: 10 });
+    expect(r.deleted).toBeGreaterThan(0);
+    expect(r.verified).toBeGreaterThanOrEqual(5);
+    expect(hosts.flatMap((h) => h.refused)).toEqual([]);
+  }, 120_000);
 });
 
 describe('the local lock', () => {
