@@ -54,7 +54,7 @@ export async function backupsBesidePrunes(dir: string, t: StressTarget): Promise
     } catch (e) {
       // Only retention may make a snapshot disappear before it is restored.
       const still = (await listSnapshots(t.trusted, 'index/')).some((s) => s.id === snapshotId);
-      if (still || (e as { code?: string }).code !== 'NotFound') throw e;
+      if (still || !/not found/.test((e as Error).message)) throw e;
     }
   };
   try {

@@ -1,9 +1,10 @@
 /**
- * A loopback S3 proxy that gives the host's key a write-only policy: every DELETE of an object
- * and every write to a key that already exists (PUT, CopyObject, CompleteMultipartUpload) is
- * refused with 403 AccessDenied, like a bucket policy without s3:DeleteObject that enforces
- * If-None-Match. Everything else (GET, HEAD, list, new objects, multipart parts, aborting an
- * upload) is passed to the real server. The trusted key talks to the server directly.
+ * A loopback S3 proxy that gives the host's key the write-only policy of docs/vault-format.md
+ * ("Bucket policy and S3 Object Lock"): every DELETE of an object and every write to a key that
+ * already exists (PUT, CopyObject, CompleteMultipartUpload) is refused with 403 AccessDenied, as
+ * are HeadBucket, listing outside `prefix` and reading any object outside `<prefix>prune/`.
+ * New objects, multipart parts, aborting an upload, listing the prefix and reading prune lists
+ * are passed to the real server. The trusted key talks to the server directly.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -18,7 +19,7 @@ export interface WriteOnlyProxy {
 }
 
 /** `exists(bucketKey)` answers whether `<bucket>/<key>` is already stored upstream. */
-export async function startWriteOnlyProxy(upstream: string, caPem: string, exists: (bucket: string, key: string) => Promise<boolean>): Promise<WriteOnlyProxy> {
+export async function startWriteOnlyProxy(upstream: string, caPem: string, prefix: string, exists: (bucket: string, key: string) => Promise<boolean>): Promise<WriteOnlyProxy> {
   const up = new URL(upstream);
   const refused: string[] = [];
   const inFlight = new Set<string>();
@@ -48,6 +49,9 @@ export async function startWriteOnlyProxy(upstream: string, caPem: string, exist
     const q = url.searchParams;
     const what = `${req.method ?? ''} ${key}`;
     if (req.method === 'DELETE' && !q.has('uploadId')) return deny(res, what);
+    if (key === '' && req.method === 'HEAD') return deny(res, `HeadBucket ${bucket}`);
+    if (key === '' && req.method === 'GET' && !(q.get('prefix') ?? '').startsWith(prefix)) return deny(res, `LIST ${q.get('prefix') ?? ''}`);
+    if (key !== '' && (req.method === 'GET' || req.method === 'HEAD') && !key.startsWith(`${prefix}prune/`)) return deny(res, what);
     if (req.method === 'POST' && q.has('delete')) return deny(res, `DeleteObjects ${bucket}`);
     const writesKey = key !== '' && ((req.method === 'PUT' && !q.has('partNumber')) || (req.method === 'POST' && q.has('uploadId')));
     if (!writesKey) return forward(req, res);

@@ -177,8 +177,12 @@ export class LocalStorage implements Storage {
         if (ent.isDirectory()) {
           if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix.startsWith(key)) yield* walk(path.join(dir, ent.name), key);
         } else if (ent.isFile() && key.startsWith(prefix) && !/\.tmp-[0-9a-f]{12}$/.test(ent.name)) {
-          const s = await stat(path.join(dir, ent.name));
-          yield { key, size: s.size, modified: s.mtime };
+          // Deleted between readdir and stat (a concurrent prune): not listed.
+          const s = await stat(path.join(dir, ent.name)).catch((e: unknown) => {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+            throw wrap(e, key);
+          });
+          if (s) yield { key, size: s.size, modified: s.mtime };
         }
       }
     };
