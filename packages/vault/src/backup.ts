@@ -8,16 +8,19 @@ import { lstat, readlink } from 'node:fs/promises';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { chunkerParams } from './chunker.js';
-import type { VaultConfig } from './config.js';
+import { ConfigError, type SnapshotSource, type VaultConfig } from './config.js';
 import { LocalIndex, type ChunkLocation, type FileState } from './index-db.js';
 import { BLOB_PREFIX, blobIdFromKey, metaKey, newSnapshotId, refsKey } from './layout.js';
-import { acquireLock } from './lock.js';
+import { condemnedBlobs } from './condemned.js';
+import { acquireLocalLock } from './local-lock.js';
+import { startRun, type LeaseTiming, type RunLease } from './run-markers.js';
 import { Packer, type OpenBlob } from './packer.js';
 import { ChunkPool } from './pipeline/pool.js';
 import type { WorkerMessage } from './pipeline/protocol.js';
 import { encodeMeta, encodeRefs, type Entry, type SnapshotMeta } from './snapshot.js';
 import type { Storage } from './storage/index.js';
-import { Excluder, walk } from './walk.js';
+import { Excluder } from './exclude.js';
+import { walk } from './walk.js';
 
 export interface BackupProgress {
   phase: 'scan' | 'upload' | 'commit' | 'done';
@@ -31,6 +34,8 @@ export interface BackupProgress {
 
 export interface BackupResult {
   snapshotId: string;
+  /** The config's snapshot name ('' for the seed form's source_dirs). */
+  name: string;
   files: number;
   dirs: number;
   bytes: number;
@@ -55,6 +60,10 @@ export interface BackupOptions {
    * uploaded stay unreferenced; the next backup reuses them, prune removes them after the grace).
    */
   signal?: AbortSignal;
+  /** Which of the config's named snapshots to make; needed only when it has more than one. */
+  snapshot?: string;
+  /** Run-marker timing (tests); defaults: a marker every 5 min, stale after 15. */
+  lease?: LeaseTiming;
 }
 
 /** The backup was aborted through `BackupOptions.signal`; nothing was committed. */
@@ -77,33 +86,61 @@ interface FileWork {
   hashes: Buffer[];
 }
 
+function pickSet(cfg: VaultConfig, name: string | undefined): SnapshotSource {
+  if (name === undefined) {
+    if (cfg.snapshots.length === 1) return cfg.snapshots[0]!;
+    throw new ConfigError(`snapshots: the config names ${cfg.snapshots.length} snapshots; choose one (or use backupAll)`);
+  }
+  const set = cfg.snapshots.find((s) => s.name === name);
+  if (!set) throw new ConfigError(`snapshots: no snapshot named '${name}' in the config`);
+  return set;
+}
+
+/** Makes one snapshot of each of the config's named snapshots, in order; stops at the first failure. */
+export async function backupAll(cfg: VaultConfig, opts: Omit<BackupOptions, 'snapshot'>): Promise<BackupResult[]> {
+  const out: BackupResult[] = [];
+  for (const s of cfg.snapshots) out.push(await backup(cfg, { ...opts, snapshot: s.name }));
+  return out;
+}
+
 /** Runs one backup and commits one snapshot. Rejects (committing nothing) on storage errors. */
 export async function backup(cfg: VaultConfig, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const storage = opts.storage;
-  for (const dir of cfg.sourceDirs) {
+  const set = pickSet(cfg, opts.snapshot);
+  for (const dir of set.paths) {
     const st = await lstat(dir).catch(() => null);
-    if (!st) throw new Error(`source_dirs: ${dir} does not exist or is not accessible; nothing backed up`);
+    if (!st) throw new Error(`${set.name ? `snapshots.${set.name}.paths` : 'source_dirs'}: ${dir} does not exist or is not accessible; nothing backed up`);
   }
   await storage.probe();
-  const index = new LocalIndex(cfg.indexPath, `${storage.description}|${cfg.ageRecipient.toString()}`);
-  const lock = await acquireLock(storage);
+  const local = acquireLocalLock(cfg.indexPath);
+  let index: LocalIndex | undefined;
+  let lease: RunLease | undefined;
+  let snapshotId: string | undefined;
   try {
-    // Never trust the cache over the bucket: forget blobs that are gone (pruned/lost).
+    index = new LocalIndex(cfg.indexPath, `${storage.description}|${cfg.ageRecipients.map((r) => r.toString()).sort().join(',')}`);
+    // The run marker goes up BEFORE anything is read: a prune either sees this run or wrote its
+    // condemned list before we read the lists (docs/vault-format.md, "Backups and prune").
+    lease = await startRun(storage, opts.lease);
+    const condemned = await condemnedBlobs(storage);
+    // Never trust the cache over the bucket: forget blobs that are gone or condemned by a prune.
     const present = new Set<string>();
     for await (const o of storage.list(BLOB_PREFIX)) {
       const id = blobIdFromKey(o.key);
-      if (id) present.add(id);
+      if (id && !condemned.has(id)) present.add(id);
     }
     index.reconcile(present);
-    return await run(cfg, storage, index, opts, started);
+    const result = await run(cfg, set, storage, index, lease, opts, started);
+    snapshotId = result.snapshotId;
+    return result;
   } finally {
-    index.close();
-    await lock.release();
+    index?.close();
+    await lease?.finish(snapshotId ? { snapshot: snapshotId } : { error: 'no snapshot committed' });
+    local.release();
   }
 }
 
-async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: BackupOptions, started: number): Promise<BackupResult> {
+async function run(cfg: VaultConfig, set: SnapshotSource, storage: Storage, index: LocalIndex, lease: RunLease, opts: BackupOptions, started: number): Promise<BackupResult> {
   const progress: BackupProgress = { phase: 'scan', filesTotal: 0, filesDone: 0, bytesTotal: 0, bytesDone: 0, bytesUploaded: 0, elapsedMs: 0 };
   let lastEmit = 0;
   const emit = (force = false): void => {
@@ -117,8 +154,8 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   const entries: Entry[] = [];
   const toRead: FileWork[] = [];
   const unchanged: FileWork[] = [];
-  const excluder = new Excluder(cfg.exclude);
-  for await (const { path: p, st } of walk(cfg.sourceDirs, excluder, (p, e) => errors.push({ path: p, error: (e as NodeJS.ErrnoException).code ?? e.message }))) {
+  const excluder = new Excluder([...cfg.exclude, ...set.exclude]);
+  for await (const { path: p, st } of walk(set.paths, excluder, (p, e) => errors.push({ path: p, error: (e as NodeJS.ErrnoException).code ?? e.message }))) {
     stopIfAborted(opts.signal);
     const base = { p, m: Number(st.mode & 0o7777n), u: Number(st.uid), g: Number(st.gid), mt: String(st.mtimeNs) };
     if (st.isDirectory()) entries.push({ ...base, t: 'd' });
@@ -149,7 +186,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   const locs = new Map<string, Loc>();
   const lookup = (h: Buffer): Loc | null => locs.get(h.toString('hex')) ?? index.chunk(h);
   const packer = new Packer({
-    recipient: cfg.ageRecipient,
+    recipients: cfg.ageRecipients,
     storage,
     target: Math.min(cfg.packSize, cfg.blobSizeLimit),
     onUploaded: (blob, chunks) => {
@@ -190,7 +227,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   progress.phase = 'commit';
   emit(true);
   const snapshotId = newSnapshotId();
-  const meta = buildMeta(snapshotId, cfg, failed.size ? entries.filter((e) => !failed.has(e)) : entries, [...unchanged, ...toRead], lookup, index);
+  const meta = buildMeta(snapshotId, set, failed.size ? entries.filter((e) => !failed.has(e)) : entries, [...unchanged, ...toRead], lookup, index);
   // A concurrent prune may have removed an old blob this snapshot reuses: verify before committing.
   const stillThere = new Set<string>();
   for await (const o of storage.list(BLOB_PREFIX)) {
@@ -203,7 +240,8 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
     throw new Error(`${vanished.length} blob(s) vanished from the bucket during the backup (concurrent prune?); nothing committed — run the backup again`);
   }
   stopIfAborted(opts.signal);
-  const metaObj = encodeMeta(meta, cfg.ageRecipient);
+  lease.assertHeld();
+  const metaObj = encodeMeta(meta, cfg.ageRecipients);
   const refs = encodeRefs({ snapshot: snapshotId, metaSha256: createHash('sha256').update(metaObj).digest('hex'), blobs: meta.blobs.map((b) => b[0]) });
   await storage.put(refsKey(cfg.indexPrefix, snapshotId), refs, { createOnly: true });
   await storage.put(metaKey(cfg.indexPrefix, snapshotId), metaObj, { createOnly: true });
@@ -213,6 +251,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   emit(true);
   return {
     snapshotId,
+    name: set.name,
     files: progress.filesTotal - failed.size,
     dirs: entries.filter((e) => e.t === 'd').length,
     bytes: entries.reduce((a, e) => a + (failed.has(e) ? 0 : (e.s ?? 0)), 0),
@@ -226,7 +265,7 @@ async function run(cfg: VaultConfig, storage: Storage, index: LocalIndex, opts: 
   };
 }
 
-function buildMeta(id: string, cfg: VaultConfig, entries: Entry[], works: FileWork[], lookup: (h: Buffer) => Loc | null, index: LocalIndex): SnapshotMeta {
+function buildMeta(id: string, set: SnapshotSource, entries: Entry[], works: FileWork[], lookup: (h: Buffer) => Loc | null, index: LocalIndex): SnapshotMeta {
   const blobs: SnapshotMeta['blobs'] = [];
   const blobIdx = new Map<string, number>();
   const chunks: SnapshotMeta['chunks'] = [];
@@ -258,7 +297,7 @@ function buildMeta(id: string, cfg: VaultConfig, entries: Entry[], works: FileWo
       return ci;
     });
   }
-  return { v: 1, id, time: new Date().toISOString(), hostname: os.hostname(), sources: cfg.sourceDirs, blobs, chunks, entries };
+  return { v: 1, id, time: new Date().toISOString(), hostname: os.hostname(), ...(set.name ? { name: set.name } : {}), sources: set.paths, blobs, chunks, entries };
 }
 
 /** Feeds files through the worker pool; resolves with the first fatal error, or null. */

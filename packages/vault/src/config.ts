@@ -1,12 +1,17 @@
 /**
- * The vault configuration: vaultik's YAML format unchanged, plus optional extension
- * keys (marked "extension" below). Unknown keys and bad values fail with the key named.
+ * The vault configuration: vaultik's configuration in both of its forms — the seed's
+ * (`source_dirs`, `age_recipient`, `s3:`) and today's (`snapshots: <name>: {paths, exclude}`,
+ * `age_recipients:`, `storage_url:`) — plus optional extension keys (marked "extension").
+ * A file may mix the forms where they agree; a contradiction, an unknown key or a bad
+ * value fails with the key named. The repository format is this project's own.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { X25519Recipient } from './age/index.js';
+import { Fields } from './config-fields.js';
+import { expandHome, parseStorageUrl } from './config-storage.js';
 import { parseDuration, parseSize } from './units.js';
 
 export interface S3Settings {
@@ -22,10 +27,23 @@ export interface S3Settings {
   forcePathStyle?: boolean;
 }
 
-export interface VaultConfig {
-  sourceDirs: string[];
+/** One named set of paths backed up into its own snapshot (vaultik's `snapshots: <name>:`). */
+export interface SnapshotSource {
+  /** '' for the seed form's single `source_dirs` set. */
+  name: string;
+  paths: string[];
+  /** This set's own patterns; the top-level `exclude` applies as well. */
   exclude: string[];
-  ageRecipient: X25519Recipient;
+}
+
+export interface VaultConfig {
+  /** Every path of every snapshot set (what the daemon watches). */
+  sourceDirs: string[];
+  /** Top-level exclude patterns, applied to every snapshot set. */
+  exclude: string[];
+  snapshots: SnapshotSource[];
+  /** Every recipient gets a stanza in each blob and metadata object: any one identity restores. */
+  ageRecipients: X25519Recipient[];
   s3?: S3Settings;
   /** extension: back up to a local directory instead of S3 (tests, embedded default). */
   localDir?: string;
@@ -55,77 +73,14 @@ export const DEFAULTS = {
   compressionLevel: 3,
 } as const;
 
-/**
- * Reads one mapping of the document, collecting problems (named by key) instead of
- * stopping at the first. Hand-written rather than zod (and YAML read with js-yaml
- * rather than yaml): zod adds ~13 MB and yaml ~9 MB to the backup process's RSS,
- * which the vault's memory target cannot afford (docs/decisions/0009-vault-speed-and-memory.md).
- */
-class Fields {
-  constructor(
-    private readonly doc: Record<string, unknown>,
-    private readonly prefix: string,
-    known: readonly string[],
-    readonly problems: string[],
-  ) {
-    const unknown = Object.keys(doc).filter((k) => !known.includes(k));
-    if (unknown.length > 0) problems.push(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${prefix}${k}'`).join(', ')}`);
-  }
-  private fail(key: string, msg: string): undefined {
-    this.problems.push(`${this.prefix}${key}: ${msg}`);
-    return undefined;
-  }
-  string(key: string, opts: { required?: boolean; allowEmpty?: boolean } = {}): string | undefined {
-    const v = this.doc[key];
-    if (v === undefined || v === null) return opts.required ? this.fail(key, 'required') : undefined;
-    if (typeof v !== 'string') return this.fail(key, `expected a string, got ${typeof v}`);
-    if (v === '' && !opts.allowEmpty) return this.fail(key, 'must not be empty');
-    return v;
-  }
-  strings(key: string, emptyMsg?: string): string[] | undefined {
-    const v = this.doc[key];
-    if (v === undefined || v === null) return emptyMsg ? this.fail(key, emptyMsg) : [];
-    if (!Array.isArray(v)) return this.fail(key, 'expected a list of strings');
-    const bad = v.findIndex((x) => typeof x !== 'string' || (emptyMsg !== undefined && x === ''));
-    if (bad >= 0) return this.fail(`${key}.${bad}`, 'expected a non-empty string');
-    if (emptyMsg && v.length === 0) return this.fail(key, emptyMsg);
-    return v as string[];
-  }
-  parsed(key: string, parse: (v: string | number) => number, fallback: number): number {
-    const v = this.doc[key];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'string' && typeof v !== 'number') return this.fail(key, `expected a string or number, got ${typeof v}`) ?? fallback;
-    try {
-      return parse(v);
-    } catch (e) {
-      return this.fail(key, (e as Error).message) ?? fallback;
-    }
-  }
-  int(key: string, min: number, max: number, fallback: number): number {
-    const v = this.doc[key];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return this.fail(key, `expected an integer from ${min} to ${max}`) ?? fallback;
-    return v;
-  }
-  bool(key: string): boolean | undefined {
-    const v = this.doc[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'boolean') return this.fail(key, 'expected true or false');
-    return v;
-  }
-  mapping(key: string, known: readonly string[]): Fields | undefined {
-    const v = this.doc[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'object' || Array.isArray(v)) return this.fail(key, 'expected a mapping');
-    return new Fields(v as Record<string, unknown>, `${this.prefix}${key}.`, known, this.problems);
-  }
-}
-
 const TOP_KEYS = [
-  'source_dirs', 'exclude', 'age_recipient', 's3', 'local_dir', 'backup_interval', 'full_scan_interval', 'min_time_between_run',
-  'index_path', 'chunk_size', 'blob_size_limit', 'pack_size', 'index_prefix', 'compression_level',
+  'source_dirs', 'snapshots', 'exclude', 'age_recipient', 'age_recipients', 'age_secret_key', 's3', 'storage_url', 'local_dir',
+  'backup_interval', 'full_scan_interval', 'min_time_between_run', 'index_path', 'chunk_size', 'blob_size_limit', 'pack_size',
+  'index_prefix', 'compression_level',
 ] as const;
 const S3_KEYS = ['endpoint', 'bucket', 'prefix', 'access_key_id', 'secret_access_key', 'region', 'ca_cert', 'force_path_style'] as const;
+const SNAPSHOT_KEYS = ['paths', 'exclude'] as const;
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function validUrl(s: string): boolean {
   try {
@@ -146,16 +101,123 @@ function defaultIndexPath(): string {
   return path.join(base, 'index.sqlite');
 }
 
-/** Validates an already-parsed YAML document. `baseDir` resolves relative paths. */
+/** `source_dirs` (seed) or `snapshots:` (today's vaultik); both at once is a contradiction. */
+function readSnapshots(f: Fields): SnapshotSource[] | undefined {
+  if (f.has('source_dirs') && f.has('snapshots')) {
+    f.problems.push('source_dirs and snapshots: use one form — source_dirs (one snapshot) or snapshots: <name>: {paths, exclude}');
+    return undefined;
+  }
+  if (!f.has('snapshots')) {
+    const dirs = f.strings('source_dirs', 'at least one source directory is required (or use snapshots: <name>: {paths})');
+    return dirs ? [{ name: '', paths: dirs, exclude: [] }] : undefined;
+  }
+  const entries = f.entries('snapshots');
+  if (!entries) return undefined;
+  if (entries.length === 0) return f.fail('snapshots', 'at least one named snapshot is required');
+  const out: SnapshotSource[] = [];
+  for (const [name, v] of entries) {
+    if (!SNAPSHOT_NAME.test(name)) {
+      f.fail(`snapshots.${name}`, 'a snapshot name uses letters, digits, ".", "_" and "-" only');
+      continue;
+    }
+    const sf = f.sub(`snapshots.${name}`, v, SNAPSHOT_KEYS);
+    const paths = sf?.strings('paths', 'at least one path is required');
+    if (sf && paths) out.push({ name, paths, exclude: sf.strings('exclude') ?? [] });
+  }
+  return out;
+}
+
+/** `age_recipient` (seed) and/or `age_recipients` (today's); together they must agree. */
+function readRecipients(f: Fields): X25519Recipient[] | undefined {
+  if (f.has('age_secret_key')) {
+    f.fail('age_secret_key', 'refused: the backed-up host must never hold the private key; give only age_recipients here and VAULTIK_AGE_SECRET_KEY on the machine that restores');
+  }
+  const one = f.string('age_recipient');
+  const many = f.has('age_recipients') ? f.strings('age_recipients', 'at least one recipient is required') : undefined;
+  if (one === undefined && many === undefined) {
+    if (!f.has('age_recipient') && !f.has('age_recipients')) f.fail('age_recipient', 'required (or age_recipients: a list)');
+    return undefined;
+  }
+  if (one !== undefined && many !== undefined && !many.includes(one)) {
+    return f.fail('age_recipient', 'contradicts age_recipients (it is not in that list); use one of the two keys');
+  }
+  const out: X25519Recipient[] = [];
+  const texts = [...new Set(many ?? [one!])];
+  texts.forEach((t, i) => {
+    try {
+      out.push(X25519Recipient.parse(t));
+    } catch (e) {
+      f.fail(many ? `age_recipients.${i}` : 'age_recipient', (e as Error).message);
+    }
+  });
+  return out.length === texts.length ? out : undefined;
+}
+
+/** The storage target from `s3:`, `local_dir:` and `storage_url:`, checked for contradictions. */
+function readStorage(f: Fields, resolve: (p: string) => string): { s3?: S3Settings; localDir?: string } {
+  const s3f = f.mapping('s3', S3_KEYS);
+  const localDir = f.string('local_dir');
+  const rawUrl = f.string('storage_url');
+  const url = rawUrl === undefined ? undefined : parseStorageUrl(rawUrl);
+  if (typeof url === 'string') {
+    f.fail('storage_url', url);
+    return {};
+  }
+  const fromS3 = {
+    endpoint: s3f?.string('endpoint'),
+    bucket: s3f?.string('bucket', { required: url === undefined && localDir === undefined }),
+    prefix: s3f?.string('prefix', { allowEmpty: true }),
+    region: s3f?.string('region'),
+  };
+  if (fromS3.endpoint !== undefined && !validUrl(fromS3.endpoint)) f.problems.push('s3.endpoint: expected a URL');
+  const contradiction = (key: string, ours: string | undefined, theirs: string | undefined): void => {
+    if (ours !== undefined && theirs !== undefined && ours !== theirs) f.fail(key, `contradicts storage_url ('${ours}' vs '${theirs}')`);
+  };
+  if (url?.kind === 'file') {
+    if (fromS3.bucket !== undefined) f.fail('s3.bucket', 'contradicts storage_url (a file:// URL): remove one of them');
+    if (localDir !== undefined && resolve(localDir) !== url.path) f.fail('local_dir', `contradicts storage_url ('${resolve(localDir)}' vs '${url.path}')`);
+    return { localDir: url.path };
+  }
+  if (localDir !== undefined && (url !== undefined || fromS3.bucket !== undefined)) {
+    f.fail('local_dir', `contradicts ${url ? 'storage_url' : 's3.bucket'}: a config has one target`);
+    return {};
+  }
+  if (localDir !== undefined) return { localDir: resolve(localDir) };
+  if (url === undefined && s3f === undefined) return {};
+  if (url) {
+    contradiction('s3.bucket', fromS3.bucket, url.bucket);
+    contradiction('s3.prefix', fromS3.prefix, url.prefix);
+    contradiction('s3.endpoint', fromS3.endpoint, url.endpoint);
+    contradiction('s3.region', fromS3.region, url.region);
+  }
+  const s3: S3Settings = {
+    bucket: url?.bucket ?? fromS3.bucket ?? '',
+    prefix: url?.prefix ?? fromS3.prefix ?? '',
+    region: url?.region ?? fromS3.region ?? 'us-east-1',
+  };
+  const endpoint = url?.endpoint ?? fromS3.endpoint;
+  if (endpoint) s3.endpoint = endpoint;
+  const accessKeyId = s3f?.string('access_key_id');
+  if (accessKeyId) s3.accessKeyId = accessKeyId;
+  const secretAccessKey = s3f?.string('secret_access_key');
+  if (secretAccessKey) s3.secretAccessKey = secretAccessKey;
+  const caCert = s3f?.string('ca_cert');
+  if (caCert) s3.caCert = resolve(caCert);
+  const forcePathStyle = s3f?.bool('force_path_style');
+  if (forcePathStyle !== undefined) s3.forcePathStyle = forcePathStyle;
+  return { s3 };
+}
+
+/** Validates an already-parsed YAML document. `baseDir` resolves relative paths; `~` is the home directory. */
 export function parseConfig(doc: unknown, baseDir = process.cwd()): VaultConfig {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError('config: expected a YAML mapping at the top level');
   const problems: string[] = [];
+  const resolve = (p: string): string => path.resolve(baseDir, expandHome(p));
   const f = new Fields(doc as Record<string, unknown>, '', TOP_KEYS, problems);
-  const sourceDirs = f.strings('source_dirs', 'at least one source directory is required');
+  const snapshots = readSnapshots(f);
   const exclude = f.strings('exclude') ?? [];
-  const ageRecipient = f.string('age_recipient', { required: true });
-  const s3f = f.mapping('s3', S3_KEYS);
-  const localDir = f.string('local_dir');
+  const recipients = readRecipients(f);
+  const { s3, localDir } = readStorage(f, resolve);
   const backupInterval = f.parsed('backup_interval', parseDuration, parseDuration(DEFAULTS.backupInterval));
   const fullScanInterval = f.parsed('full_scan_interval', parseDuration, parseDuration(DEFAULTS.fullScanInterval));
   const minTimeBetweenRun = f.parsed('min_time_between_run', parseDuration, parseDuration(DEFAULTS.minTimeBetweenRun));
@@ -165,38 +227,17 @@ export function parseConfig(doc: unknown, baseDir = process.cwd()): VaultConfig 
   const packSize = f.parsed('pack_size', parseSize, DEFAULTS.packSize);
   const indexPrefix = f.string('index_prefix', { allowEmpty: true }) ?? DEFAULTS.indexPrefix;
   const compressionLevel = f.int('compression_level', 1, 19, DEFAULTS.compressionLevel);
-  let s3: S3Settings | undefined;
-  if (s3f) {
-    const endpoint = s3f.string('endpoint');
-    if (endpoint !== undefined && !validUrl(endpoint)) problems.push('s3.endpoint: expected a URL');
-    const bucket = s3f.string('bucket', { required: true }) ?? '';
-    s3 = { bucket, prefix: s3f.string('prefix', { allowEmpty: true }) ?? '', region: s3f.string('region') ?? 'us-east-1' };
-    if (endpoint) s3.endpoint = endpoint;
-    const accessKeyId = s3f.string('access_key_id');
-    if (accessKeyId) s3.accessKeyId = accessKeyId;
-    const secretAccessKey = s3f.string('secret_access_key');
-    if (secretAccessKey) s3.secretAccessKey = secretAccessKey;
-    const caCert = s3f.string('ca_cert');
-    if (caCert) s3.caCert = path.resolve(baseDir, caCert);
-    const forcePathStyle = s3f.bool('force_path_style');
-    if (forcePathStyle !== undefined) s3.forcePathStyle = forcePathStyle;
-  }
-  if (problems.length > 0 || !sourceDirs || !ageRecipient) throw new ConfigError(`config: ${problems.join('; ')}`);
-  let recipient: X25519Recipient;
-  try {
-    recipient = X25519Recipient.parse(ageRecipient);
-  } catch (e) {
-    throw new ConfigError(`config: age_recipient: ${(e as Error).message}`, { cause: e });
-  }
-  if (!s3 && !localDir) throw new ConfigError('config: s3: required (or set the extension key local_dir)');
+  if (problems.length > 0 || !snapshots || !recipients) throw new ConfigError(`config: ${problems.join('; ')}`);
+  if (!s3 && !localDir) throw new ConfigError('config: s3: required (or storage_url, or the extension key local_dir)');
   if (chunkSize < 64 * 1024 || chunkSize > 64 * 1024 * 1024) throw new ConfigError('config: chunk_size: must be between 64KiB and 64MiB');
   if (blobSizeLimit < chunkSize) throw new ConfigError('config: blob_size_limit: must be at least chunk_size');
   if (packSize < 1024 * 1024) throw new ConfigError('config: pack_size: must be at least 1MiB');
-  const resolve = (p: string): string => path.resolve(baseDir, p);
+  const sets = snapshots.map((s) => ({ ...s, paths: s.paths.map(resolve) }));
   const cfg: VaultConfig = {
-    sourceDirs: sourceDirs.map(resolve),
+    sourceDirs: [...new Set(sets.flatMap((s) => s.paths))],
     exclude,
-    ageRecipient: recipient,
+    snapshots: sets,
+    ageRecipients: recipients,
     backupIntervalMs: backupInterval,
     fullScanIntervalMs: fullScanInterval,
     minTimeBetweenRunMs: minTimeBetweenRun,
@@ -207,25 +248,33 @@ export function parseConfig(doc: unknown, baseDir = process.cwd()): VaultConfig 
     indexPrefix,
     compressionLevel,
   };
-  if (localDir) cfg.localDir = resolve(localDir);
+  if (localDir) cfg.localDir = localDir;
   if (s3) cfg.s3 = s3;
   return cfg;
 }
 
-/** Reads and validates a config file. */
-export function loadConfig(file: string): VaultConfig {
+/**
+ * Reads and validates a config file. vaultik's environment variables: `VAULTIK_CONFIG` names
+ * the file when `file` is not given; `VAULTIK_INDEX_PATH` overrides `index_path`.
+ */
+export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): VaultConfig {
+  const name = file ?? env.VAULTIK_CONFIG;
+  if (!name) throw new ConfigError('config: no config file given (pass one, or set VAULTIK_CONFIG)');
+  const resolved = expandHome(name);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(resolved, 'utf8');
   } catch (e) {
-    throw new ConfigError(`config: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new ConfigError(`config: cannot read ${resolved}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   let doc: unknown;
   try {
     // YAML 1.2 core schema, like vaultik's Go parser: no timestamps or other implicit types.
-    doc = loadYaml(text, { schema: CORE_SCHEMA, filename: file });
+    doc = loadYaml(text, { schema: CORE_SCHEMA, filename: resolved });
   } catch (e) {
-    throw new ConfigError(`config: ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    throw new ConfigError(`config: ${resolved} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
-  return parseConfig(doc, path.dirname(path.resolve(file)));
+  const cfg = parseConfig(doc, path.dirname(path.resolve(resolved)));
+  if (env.VAULTIK_INDEX_PATH) cfg.indexPath = path.resolve(expandHome(env.VAULTIK_INDEX_PATH));
+  return cfg;
 }

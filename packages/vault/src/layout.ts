@@ -1,15 +1,28 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Remote layout (keys are relative to the configured prefix):
  *   blobs/<aa>/<id>            age file of concatenated zstd frames; id = SHA-256 of the object
  *   <index_prefix><snap>.age   snapshot metadata (zstd JSON, age-encrypted) — the commit point
  *   <index_prefix><snap>.refs  plaintext: referenced blob ids + metadata hash (for keyless prune/check)
- *   locks/<run>.json           a running backup (start/refresh times only)
+ *   runs/<run>.start|.alive-<n>|.end   create-only markers of one backup run (times only)
+ *   prune/<id>.start|.condemned|.seen   written by the trusted prune (run-markers.ts, prune.ts)
+ *   locks/<run>.json           legacy: a running backup of an older version (honoured by prune)
  */
 export function blobKey(id: string): string {
   return `blobs/${id.slice(0, 2)}/${id}`;
 }
 export const BLOB_PREFIX = 'blobs/';
 export const LOCK_PREFIX = 'locks/';
+export const RUN_PREFIX = 'runs/';
+export const PRUNE_PREFIX = 'prune/';
+
+/** `YYYYMMDDTHHMMSSZ-<16 hex>`: a backup run or a prune. */
+export const MARKER_ID = /^\d{8}T\d{6}Z-[0-9a-f]{16}$/;
+
+export function newMarkerId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(8).toString('hex')}`;
+}
 
 export function blobIdFromKey(key: string): string | null {
   const m = /^blobs\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);

@@ -1,5 +1,5 @@
 /**
- * Packs compressed chunks into blobs: each blob is one age file (to the recipient)
+ * Packs compressed chunks into blobs: each blob is one age file (one stanza per recipient)
  * whose plaintext is the concatenation of zstd frames. A blob is closed at the pack
  * target size, named by the SHA-256 of its ciphertext, and uploaded create-only.
  * At most `maxUploads` blobs are in flight; add() waits for a slot (backpressure).
@@ -64,8 +64,8 @@ export class OpenBlob {
     this.writes = this.writes.then(() => staged.write(pieces)).finally(() => backlog.done(bytes));
     this.writes.catch(() => undefined); // surfaced when the blob is committed
   }
-  constructor(recipient: X25519Recipient) {
-    this.encryptor = new AgeEncryptor([recipient]);
+  constructor(recipients: X25519Recipient[]) {
+    this.encryptor = new AgeEncryptor(recipients);
   }
   write(bufs: Buffer[]): void {
     for (const b of bufs) {
@@ -78,7 +78,7 @@ export class OpenBlob {
 }
 
 export interface PackerOptions {
-  recipient: X25519Recipient;
+  recipients: X25519Recipient[];
   storage: Storage;
   target: number;
   maxUploads?: number;
@@ -102,7 +102,7 @@ export class Packer {
     if (this.failure) throw this.failure;
     let blob = this.current;
     if (!blob) {
-      blob = this.current = new OpenBlob(this.o.recipient);
+      blob = this.current = new OpenBlob(this.o.recipients);
       if (this.o.storage.stage) {
         // The next blob's staging file is created while this one fills.
         blob.staged = await (this.nextStaged ?? this.o.storage.stage());

@@ -1,6 +1,6 @@
 /**
  * Snapshot metadata (encrypted) and the plaintext per-snapshot reference list.
- * Metadata = zstd(JSON) encrypted to the recipient; it holds the whole tree, every
+ * Metadata = zstd(JSON) encrypted to every recipient; it holds the whole tree, every
  * file's chunk list, the chunk table and the blob map. The `.refs` object holds only
  * blob ids and the metadata object's SHA-256, so prune and check work without the key.
  */
@@ -31,6 +31,8 @@ export interface SnapshotMeta {
   id: string;
   time: string;
   hostname: string;
+  /** The config's snapshot name (`snapshots: <name>:`); absent for the seed form's `source_dirs`. */
+  name?: string;
   sources: string[];
   /** [blob id, plaintext size, header length, object size] */
   blobs: Array<[string, number, number, number]>;
@@ -39,8 +41,8 @@ export interface SnapshotMeta {
   entries: Entry[];
 }
 
-export function encodeMeta(meta: SnapshotMeta, recipient: X25519Recipient): Buffer {
-  return encrypt(compress(Buffer.from(JSON.stringify(meta)), { compressionLevel: 3 }), [recipient]);
+export function encodeMeta(meta: SnapshotMeta, recipients: X25519Recipient[]): Buffer {
+  return encrypt(compress(Buffer.from(JSON.stringify(meta)), { compressionLevel: 3 }), recipients);
 }
 
 /** Decrypts and parses metadata; throws on a wrong key, tampering or a malformed document. */

@@ -1,43 +1,12 @@
 /**
  * Walks the source directories (no symlink following, one entry per path) and applies
- * the config's exclude globs. A pattern without `/` matches a name at any depth
- * (`*.log`); with `/` it matches the full path (`/home/*\/cache`, `**` crosses `/`).
+ * the config's exclude patterns relative to each source root (exclude.ts: vaultik's rules).
+ * An excluded directory is pruned: nothing below it is visited.
  */
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        re += '.*';
-        i++;
-        if (glob[i + 1] === '/') i++;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-export class Excluder {
-  private readonly byName: RegExp[] = [];
-  private readonly byPath: RegExp[] = [];
-  constructor(patterns: string[]) {
-    for (const p of patterns) {
-      const trimmed = p.replace(/\/+$/, '');
-      if (trimmed.includes('/')) this.byPath.push(globToRegExp(trimmed));
-      else this.byName.push(globToRegExp(trimmed));
-    }
-  }
-  excluded(abs: string): boolean {
-    const name = path.basename(abs);
-    return this.byName.some((r) => r.test(name)) || this.byPath.some((r) => r.test(abs));
-  }
-}
+import type { Excluder } from './exclude.js';
 
 export interface WalkEntry {
   path: string;
@@ -62,29 +31,35 @@ export async function* walk(roots: string[], exclude: Excluder, onError: (p: str
         ),
       ),
     );
-  const visit = async function* (entry: WalkEntry): AsyncGenerator<WalkEntry> {
+  const visit = async function* (entry: WalkEntry, rel: string): AsyncGenerator<WalkEntry> {
     yield entry;
     if (!entry.st.isDirectory()) return;
-    let names: string[];
+    let dirents;
     try {
-      names = await readdir(entry.path);
+      dirents = await readdir(entry.path, { withFileTypes: true });
     } catch (e) {
       onError(entry.path, e as Error);
       return;
     }
-    names.sort();
-    const children = names.map((n) => path.join(entry.path, n)).filter((p) => !seen.has(p) && !exclude.excluded(p));
+    const children = dirents
+      .filter((d) => !exclude.matches(rel === '' ? d.name : `${rel}/${d.name}`, d.isDirectory()))
+      .map((d) => d.name)
+      .sort()
+      .map((n) => path.join(entry.path, n))
+      .filter((p) => !seen.has(p));
     children.forEach((p) => seen.add(p));
     // Batches bound the number of concurrent lstat calls in huge directories.
     for (let i = 0; i < children.length; i += 256) {
-      for (const child of await statAll(children.slice(i, i + 256))) if (child) yield* visit(child);
+      for (const child of await statAll(children.slice(i, i + 256))) {
+        if (child) yield* visit(child, rel === '' ? path.basename(child.path) : `${rel}/${path.basename(child.path)}`);
+      }
     }
   };
   for (const r of roots) {
     const abs = path.resolve(r);
-    if (seen.has(abs) || exclude.excluded(abs)) continue;
+    if (seen.has(abs)) continue;
     seen.add(abs);
     const [entry] = await statAll([abs]);
-    if (entry) yield* visit(entry);
+    if (entry) yield* visit(entry, '');
   }
 }

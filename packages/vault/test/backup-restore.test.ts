@@ -82,10 +82,10 @@ describe('backup and restore on a local directory', () => {
     expect(await storage.head('index')).toBeNull();
   });
 
-  it('excludes match names at any depth and full-path globs', async () => {
+  it('excludes match names at any depth and anchored paths relative to the source root', async () => {
     const src = path.join(dir.path, 'src');
     writeTree(src, { 'keep.txt': 'k', 'drop.log': 'd', 'sub/deep/x.log': 'd', 'cache/big.bin': 'c', 'sub/y.tmp': 't' });
-    const { cfg, identity, repo } = localConfig(dir.path, [src], { exclude: ['*.log', '*.tmp', `${src}/cache`] });
+    const { cfg, identity, repo } = localConfig(dir.path, [src], { exclude: ['*.log', '*.tmp', '/cache'] });
     const storage = new LocalStorage(repo);
     const r = await backup(cfg, { storage });
     const out = path.join(dir.path, 'out');

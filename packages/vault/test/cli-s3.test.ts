@@ -70,6 +70,30 @@ describe.skipIf(!haveCli)('vault CLI on S3 (s3rver over HTTPS)', () => {
     expect(p.stdout).toMatch(/kept 1 snapshots, removed 0; deleted 0 blobs/);
   });
 
+  it("today's vaultik form on S3: storage_url s3://bucket/prefix?endpoint=…, snapshots:, age_recipients; restore with VAULTIK_AGE_SECRET_KEY", async () => {
+    const src = path.join(dir.path, 'src-url');
+    await makeCorpus(src, { files: 5, totalBytes: 300_000, seed: 's3url' });
+    const [a, b] = [X25519Identity.generate(), X25519Identity.generate()];
+    const file = path.join(dir.path, 'url.yaml');
+    writeFileSync(file, [
+      'snapshots:', '  data:', `    paths: [${src}]`,
+      'age_recipients:', `  - ${a.recipient.toString()}`, `  - ${b.recipient.toString()}`,
+      `storage_url: s3://vault-e2e/url-host/?endpoint=${s3.endpoint.replace('https://', '')}&region=${s3.region}`,
+      's3:', `  access_key_id: ${s3.accessKeyId}`, `  secret_access_key: ${s3.secretAccessKey}`, `  ca_cert: ${s3.caCertPath}`,
+      `index_path: ${path.join(dir.path, 'url-index.sqlite')}`, '',
+    ].join('\n'));
+    const bk = await vaultAsync(['backup', file, '--json']);
+    expect(bk.stderr).toBe('');
+    expect(bk.code).toBe(0);
+    const summary = JSON.parse(bk.stdout.trim().split('\n').pop()!) as { snapshot_id: string; name: string };
+    expect(summary.name).toBe('data');
+    const out = path.join(dir.path, 'out-url');
+    const env = { VAULTIK_AGE_SECRET_KEY: b.toString(), VAULTIK_PRIVATE_KEY: '', VAULTIK_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, VAULTIK_S3_CA_CERT: s3.caCertPath };
+    const r = await vaultAsync(['restore', 'vault-e2e', 'url-host/', summary.snapshot_id, out], env);
+    expect(r.stderr).toBe('');
+    expect(diffTrees(await hashTree(src), await hashTree(path.join(out, src)))).toEqual([]);
+  });
+
   it('unknown S3 access key and missing bucket: clear errors, exit 1, secret not echoed', async () => {
     const id = X25519Identity.generate();
     // (s3rver checks the access key id; it does not verify signatures made with a wrong secret.)

@@ -122,7 +122,7 @@ describe.skipIf(!haveCli)('vault CLI', () => {
     expect(r.stderr).toMatch(/no identity matches/);
     expect(r.stderr + r.stdout).not.toContain(wrong);
     const none = vault(['restore', repo, '', snap!, path.join(dir.path, 'o')], { VAULTIK_PRIVATE_KEY: '' });
-    expect(none.stderr).toMatch(/VAULTIK_PRIVATE_KEY is not set/);
+    expect(none.stderr).toMatch(/VAULTIK_AGE_SECRET_KEY \(or VAULTIK_PRIVATE_KEY\) is not set/);
     const missing = vault(['restore', path.join(dir.path, 'nope'), '', snap!, path.join(dir.path, 'o')], { VAULTIK_PRIVATE_KEY: wrong });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/does not exist/);
@@ -167,5 +167,12 @@ describe.skipIf(!haveCli)('vault CLI', () => {
       expect(r.stdout).toMatch(/Exit status/);
     }
     expect(vault(['--help']).stdout).toMatch(/vault <subcommand>/);
+  });
+
+  it("help says what is vaultik's and what is not: its configuration and commands, its own repository format", () => {
+    const help = vault(['help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain("vaultik's configuration and commands; its repository format is its own");
+    expect(help).not.toMatch(/vaultik-compatible/);
+    expect(vault(['help', 'backup']).stdout.replace(/\s+/g, ' ')).toContain("The config is vaultik's; the repository format is this project's own.");
   });
 });

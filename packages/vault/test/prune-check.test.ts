@@ -64,23 +64,47 @@ describe('prune', () => {
     expect((await check({ storage, indexPrefix: cfg.indexPrefix, identity })).problems).toEqual([]);
   });
 
-  it('never deletes a young unreferenced blob (grace period) and nothing while a backup holds a lock', async () => {
+  it('never deletes a young unreferenced blob (grace period); a blob condemned while a backup runs is deleted only after that run ends', async () => {
     const src = path.join(dir.path, 'src');
     writeTree(src, { 'a.bin': randomBytes(100_000) });
     const { cfg, repo } = localConfig(dir.path, [src]);
     const storage = new LocalStorage(repo);
     await backup(cfg, { storage });
     // An orphan blob, as left by an interrupted backup, uploaded just now.
-    await storage.put(`blobs/ab/${'ab'.repeat(32)}`, randomBytes(100));
+    const orphan = `blobs/ab/${'ab'.repeat(32)}`;
+    await storage.put(orphan, randomBytes(100));
     const r = await prune({ storage, indexPrefix: cfg.indexPrefix });
     expect(r.blobsDeleted).toBe(0);
     expect(r.blobsInGrace).toBe(1);
-    await storage.put('locks/deadbeef.json', Buffer.from('{}'));
+    // A run that started and has not ended (its markers are fresh).
+    const run = '20260101T000000Z-00112233445566ff';
+    await storage.put(`runs/${run}.start`, Buffer.from('{}'));
     age(path.join(repo, 'blobs'), 48);
-    await expect(prune({ storage, indexPrefix: cfg.indexPrefix })).rejects.toThrow(/backup is running/);
-    expect(await storage.head(`blobs/ab/${'ab'.repeat(32)}`)).not.toBeNull();
-    await storage.delete('locks/deadbeef.json');
-    expect((await prune({ storage, indexPrefix: cfg.indexPrefix })).blobsDeleted).toBe(1);
+    const deferred = await prune({ storage, indexPrefix: cfg.indexPrefix });
+    expect(deferred).toMatchObject({ blobsDeleted: 0, blobsDeferred: 1 });
+    expect(await storage.head(orphan)).not.toBeNull();
+    expect(readdirSync(path.join(repo, 'prune')).sort()).toEqual([expect.stringMatching(/\.condemned$/), expect.stringMatching(/\.seen$/)]);
+    await storage.put(`runs/${run}.end`, Buffer.from('{}'));
+    expect(await prune({ storage, indexPrefix: cfg.indexPrefix })).toMatchObject({ blobsDeleted: 1, blobsDeferred: 0 });
+    expect(await storage.head(orphan)).toBeNull();
+    expect(readdirSync(path.join(repo, 'prune'))).toEqual([]);
+  });
+
+  it('a run whose markers went stale is dead; a legacy locks/ object of an older version still defers deletion while fresh', async () => {
+    const src = path.join(dir.path, 'src');
+    writeTree(src, { 'a.bin': randomBytes(1000) });
+    const { cfg, repo } = localConfig(dir.path, [src]);
+    const storage = new LocalStorage(repo);
+    await backup(cfg, { storage });
+    const orphan = `blobs/cd/${'cd'.repeat(32)}`;
+    await storage.put(orphan, randomBytes(100));
+    await storage.put('locks/0123456789abcdef.json', Buffer.from('{}'));
+    age(path.join(repo, 'blobs'), 48);
+    expect(await prune({ storage, indexPrefix: cfg.indexPrefix })).toMatchObject({ blobsDeleted: 0, blobsDeferred: 1 });
+    await storage.put('runs/20260101T000000Z-aabbccddeeff0011.start', Buffer.from('{}'));
+    age(path.join(repo, 'locks'), 1);
+    age(path.join(repo, 'runs'), 1);
+    expect(await prune({ storage, indexPrefix: cfg.indexPrefix })).toMatchObject({ blobsDeleted: 1, blobsDeferred: 0 });
   });
 
   it('refuses to delete anything when a reference list is corrupt (no key)', async () => {

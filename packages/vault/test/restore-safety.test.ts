@@ -22,7 +22,7 @@ describe('restore of a forged snapshot', () => {
     const id = X25519Identity.generate();
     const storage = new LocalStorage(dir.path);
     const meta = forged([{ p, t: 'f', m: 0o644, u: 0, g: 0, mt: '0', s: 0, c: [] }]);
-    await storage.put(`index/${meta.id}.age`, encodeMeta(meta, id.recipient));
+    await storage.put(`index/${meta.id}.age`, encodeMeta(meta, [id.recipient]));
     const target = path.join(dir.path, 'target');
     await expect(restore({ storage, identity: id, indexPrefix: 'index/', snapshotId: meta.id, target })).rejects.toThrow(/unsafe path/);
     expect(existsSync(path.join(dir.path, 'escape'))).toBe(false);
@@ -36,7 +36,7 @@ describe('restore of a forged snapshot', () => {
       { p: '/d', t: 'l', m: 0o777, u: 0, g: 0, mt: '0', l: outside },
       { p: '/d/file', t: 'f', m: 0o644, u: 0, g: 0, mt: '0', s: 0, c: [] },
     ]);
-    await storage.put(`index/${meta.id}.age`, encodeMeta(meta, id.recipient));
+    await storage.put(`index/${meta.id}.age`, encodeMeta(meta, [id.recipient]));
     const target = path.join(dir.path, 'target');
     await restore({ storage, identity: id, indexPrefix: 'index/', snapshotId: meta.id, target }).catch(() => undefined);
     expect(existsSync(path.join(outside, 'file'))).toBe(false);

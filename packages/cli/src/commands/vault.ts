@@ -16,11 +16,13 @@ const SUBCOMMANDS: Record<string, { help: string; run: (argv: string[]) => Promi
 
 const HELP = `Usage: restic-manager vault <subcommand> [args]
 
-The zero-trust vault engine: backups encrypted to an age public key; the backed-up
-host holds nothing that can read them. Config files use vaultik's YAML format.
+The zero-trust vault engine: backups encrypted to age public keys; the backed-up
+host holds nothing that can read them. It takes vaultik's configuration and commands;
+its repository format is its own (a vaultik bucket cannot be read, nor written for
+vaultik): see docs/vault-format.md, "Differences from vaultik's bucket layout".
 
 Subcommands:
-  backup <config.yaml> [--cron|--daemon] [--json]      back up the config's sources
+  backup [<config.yaml>] [--cron|--daemon] [--json]    back up the config's sources
   restore <bucket> <prefix> <snapshot_id> <target_dir> restore a snapshot (needs key)
   fetch <bucket> <prefix> <snapshot_id> <filepath> <target>   restore one path
   snapshots [<bucket> <prefix>] [--config f]           list snapshots (no key)
@@ -28,7 +30,7 @@ Subcommands:
   check [<bucket> <prefix>] [--no-read-data]           verify integrity
   keygen                                               new identity + recipient
 
-The private key is read only from VAULTIK_PRIVATE_KEY. Run
+The private key is read only from VAULTIK_AGE_SECRET_KEY (or VAULTIK_PRIVATE_KEY). Run
 'restic-manager vault help <subcommand>' for a subcommand's flags.
 
 ${Object.values(SUBCOMMANDS)
@@ -36,7 +38,7 @@ ${Object.values(SUBCOMMANDS)
   .join('\n\n')}`;
 
 export const command: Command = {
-  summary: 'Zero-trust backups encrypted to an age public key (vaultik-compatible)',
+  summary: "Zero-trust backups to age public keys: vaultik's configuration and commands; its own repository format",
   help: HELP,
   async run(argv) {
     const [sub, ...rest] = argv;

@@ -15,7 +15,7 @@ export const VAULT_EXIT = {
   usage: 2,
   /** Finished, but some data is damaged or some source files could not be read. */
   partial: 3,
-  /** Refused: a backup is running (prune). */
+  /** Refused: another prune is running (prune). */
   busy: 4,
 } as const;
 
@@ -31,19 +31,28 @@ export function parse<T extends Options>(argv: string[], options: T): { values: 
   }
 }
 
-/** The private key from VAULTIK_PRIVATE_KEY (the key itself, or a path to an age identity file). */
+/**
+ * The private key from VAULTIK_AGE_SECRET_KEY (today's vaultik) or VAULTIK_PRIVATE_KEY (the
+ * seed's): the key itself, or a path to an age identity file. Both set to different values is an error.
+ */
 export function identityFromEnv(): X25519Identity {
-  const raw = process.env.VAULTIK_PRIVATE_KEY;
-  if (!raw) throw new Error('VAULTIK_PRIVATE_KEY is not set (the AGE-SECRET-KEY-1… identity, or a path to an age key file)');
+  const fromNew = process.env.VAULTIK_AGE_SECRET_KEY || undefined;
+  const fromOld = process.env.VAULTIK_PRIVATE_KEY || undefined;
+  if (fromNew && fromOld && fromNew.trim() !== fromOld.trim()) {
+    throw new Error('VAULTIK_AGE_SECRET_KEY and VAULTIK_PRIVATE_KEY are both set and differ; set only one');
+  }
+  const name = fromNew ? 'VAULTIK_AGE_SECRET_KEY' : 'VAULTIK_PRIVATE_KEY';
+  const raw = fromNew ?? fromOld;
+  if (!raw) throw new Error('VAULTIK_AGE_SECRET_KEY (or VAULTIK_PRIVATE_KEY) is not set (the AGE-SECRET-KEY-1… identity, or a path to an age key file)');
   let text = raw.trim();
   if (!text.startsWith('AGE-SECRET-KEY-1')) {
     try {
       text = readFileSync(text, 'utf8');
     } catch {
-      throw new Error('VAULTIK_PRIVATE_KEY is neither an AGE-SECRET-KEY-1… identity nor a readable key file');
+      throw new Error(`${name} is neither an AGE-SECRET-KEY-1… identity nor a readable key file`);
     }
     const line = text.split('\n').find((l) => l.trim().startsWith('AGE-SECRET-KEY-1'));
-    if (!line) throw new Error('VAULTIK_PRIVATE_KEY file contains no AGE-SECRET-KEY-1… line');
+    if (!line) throw new Error(`${name} file contains no AGE-SECRET-KEY-1… line`);
     text = line.trim();
   }
   return X25519Identity.parse(text);
@@ -61,10 +70,11 @@ export interface Target {
  * AWS_SECRET_ACCESS_KEY, AWS_REGION and VAULTIK_S3_CA_CERT.
  */
 export async function targetFrom(bucket: string | undefined, prefix: string | undefined, configFile: string | undefined, indexPrefixFlag: string | undefined): Promise<Target> {
-  const cfg: VaultConfig | undefined = configFile ? loadConfig(configFile) : undefined;
+  const file = configFile ?? (bucket === undefined ? process.env.VAULTIK_CONFIG : undefined);
+  const cfg: VaultConfig | undefined = file ? loadConfig(file) : undefined;
   const indexPrefix = indexPrefixFlag ?? cfg?.indexPrefix ?? 'index/';
   if (bucket === undefined) {
-    if (!cfg) throw new UsageError('give <bucket> <prefix> or --config <file>');
+    if (!cfg) throw new UsageError('give <bucket> <prefix>, --config <file> or VAULTIK_CONFIG');
     return { storage: await storageFromConfig(cfg), indexPrefix };
   }
   if (bucket.startsWith('/') || bucket.startsWith('./') || bucket.startsWith('file:')) {

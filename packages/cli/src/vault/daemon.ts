@@ -5,7 +5,7 @@
  * stat scan) every full_scan_interval. Every run is crash-safe, so SIGTERM just exits.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { backup, type Storage, type VaultConfig } from '@restic-manager/vault';
+import { backupAll, type Storage, type VaultConfig } from '@restic-manager/vault';
 import { describeError } from './common.js';
 import { reportBackup } from './report.js';
 import { progressPrinter, type ProgressMode } from './progress.js';
@@ -53,9 +53,10 @@ export async function runDaemon(cfg: VaultConfig, storage: Storage, mode: Progre
       log(`vault daemon: starting ${fullDue ? 'full-scan ' : ''}backup`);
       const printer = progressPrinter(mode === 'json' ? 'json' : 'quiet');
       try {
-        const r = await backup(cfg, { storage, onProgress: (p) => printer.update(p) });
-        reportBackup(r, mode === 'tty' || mode === 'quiet' ? 'quiet' : mode);
-        log(`vault daemon: snapshot ${r.snapshotId} (${r.filesRead} files read)`);
+        for (const r of await backupAll(cfg, { storage, onProgress: (p) => printer.update(p) })) {
+          reportBackup(r, mode === 'tty' || mode === 'quiet' ? 'quiet' : mode);
+          log(`vault daemon: snapshot ${r.snapshotId}${r.name ? ` (${r.name})` : ''} (${r.filesRead} files read)`);
+        }
         failures = 0;
       } catch (e) {
         dirty = true;

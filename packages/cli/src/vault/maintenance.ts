@@ -19,8 +19,10 @@ export const PRUNE_HELP = `Usage: restic-manager vault prune [<bucket> <prefix>]
 
 Applies a retention policy, then deletes blobs no retained snapshot references.
 Works WITHOUT the private key (from the plaintext per-snapshot blob-id lists); if
-VAULTIK_PRIVATE_KEY is set it is used only to rebuild a damaged list. Never deletes
-while a backup is running, nor blobs younger than --grace.
+VAULTIK_AGE_SECRET_KEY (or VAULTIK_PRIVATE_KEY) is set it is used only to rebuild a damaged list.
+Unreferenced blobs older than --grace are first condemned (listed under prune/), and
+deleted once every backup that was running then has ended: by this prune when none
+was running, else by a later one. Backups never wait for a prune, nor the reverse.
 
 Flags:
   --keep-last N, --keep-hourly N, --keep-daily N, --keep-weekly N,
@@ -30,12 +32,12 @@ Flags:
   --dry-run              report what would be deleted
 ${TARGET_FLAGS}
 
-Exit status: 0 ok; 1 error (nothing deleted); 2 usage; 4 refused: a backup is running.`;
+Exit status: 0 ok; 1 error (nothing deleted); 2 usage; 4 refused: another prune is running.`;
 
 export const CHECK_HELP = `Usage: restic-manager vault check [<bucket> <prefix>] [flags]
 
 Verifies every committed snapshot: reference lists, metadata hashes, and that every
-referenced blob exists and matches its SHA-256 name. With VAULTIK_PRIVATE_KEY set it
+referenced blob exists and matches its SHA-256 name. With VAULTIK_AGE_SECRET_KEY set it
 also decrypts the metadata and names the files affected by any damage.
 
 Flags:
@@ -54,7 +56,7 @@ Exit status: 0.`;
 const TARGET = { config: { type: 'string' }, 'index-prefix': { type: 'string' }, json: { type: 'boolean' } } as const;
 
 function optionalIdentity(): Identity | undefined {
-  return process.env.VAULTIK_PRIVATE_KEY ? identityFromEnv() : undefined;
+  return process.env.VAULTIK_AGE_SECRET_KEY || process.env.VAULTIK_PRIVATE_KEY ? identityFromEnv() : undefined;
 }
 
 function positionalTarget(cmd: string, positionals: string[]): [string | undefined, string | undefined] {
@@ -119,16 +121,16 @@ export async function runPrune(argv: string[]): Promise<number> {
       ...(identity ? { identity } : {}),
       dryRun: values['dry-run'] === true,
     });
-    if (values.json) printJson({ message_type: 'summary', dry_run: values['dry-run'] === true, snapshots_kept: r.snapshotsKept, snapshots_removed: r.snapshotsRemoved, blobs_deleted: r.blobsDeleted, bytes_deleted: r.bytesDeleted, blobs_in_grace: r.blobsInGrace, blobs_kept: r.blobsKept });
+    if (values.json) printJson({ message_type: 'summary', dry_run: values['dry-run'] === true, snapshots_kept: r.snapshotsKept, snapshots_removed: r.snapshotsRemoved, blobs_deleted: r.blobsDeleted, bytes_deleted: r.bytesDeleted, blobs_in_grace: r.blobsInGrace, blobs_kept: r.blobsKept, blobs_deferred: r.blobsDeferred });
     else {
       const verb = values['dry-run'] ? 'would delete' : 'deleted';
-      process.stdout.write(`kept ${r.snapshotsKept.length} snapshots, removed ${r.snapshotsRemoved.length}; ${verb} ${r.blobsDeleted} blobs (${formatBytes(r.bytesDeleted)}); ${r.blobsInGrace} unreferenced blobs kept for the grace period; ${r.blobsKept} blobs in use\n`);
+      process.stdout.write(`kept ${r.snapshotsKept.length} snapshots, removed ${r.snapshotsRemoved.length}; ${verb} ${r.blobsDeleted} blobs (${formatBytes(r.bytesDeleted)}); ${r.blobsInGrace} unreferenced blobs kept for the grace period; ${r.blobsKept} blobs in use${r.blobsDeferred ? `; ${r.blobsDeferred} condemned blobs wait for a running backup` : ''}\n`);
     }
     return VAULT_EXIT.ok;
   } catch (e) {
     process.stderr.write(`vault prune: ${describeError(e)}\n`);
     if (e instanceof UsageError) return VAULT_EXIT.usage;
-    return e instanceof PruneRefusedError && /backup is running/.test(e.message) ? VAULT_EXIT.busy : VAULT_EXIT.failed;
+    return e instanceof PruneRefusedError && /prune is running/.test(e.message) ? VAULT_EXIT.busy : VAULT_EXIT.failed;
   }
 }
 

@@ -4,7 +4,7 @@ import { printJson, VAULT_EXIT } from './common.js';
 import type { ProgressMode } from './progress.js';
 
 function summaryLine(r: BackupResult): string {
-  return `snapshot ${r.snapshotId} saved: ${r.files} files, ${formatBytes(r.bytes)}; read ${r.filesRead} changed files (${formatBytes(r.bytesRead)}), uploaded ${r.blobsUploaded} blobs (${formatBytes(r.bytesUploaded)}) in ${(r.elapsedMs / 1000).toFixed(1)}s`;
+  return `snapshot ${r.snapshotId}${r.name ? ` (${r.name})` : ''} saved: ${r.files} files, ${formatBytes(r.bytes)}; read ${r.filesRead} changed files (${formatBytes(r.bytesRead)}), uploaded ${r.blobsUploaded} blobs (${formatBytes(r.bytesUploaded)}) in ${(r.elapsedMs / 1000).toFixed(1)}s`;
 }
 
 export function reportBackup(r: BackupResult, mode: ProgressMode | 'cron'): number {
@@ -12,6 +12,7 @@ export function reportBackup(r: BackupResult, mode: ProgressMode | 'cron'): numb
     printJson({
       message_type: 'summary',
       snapshot_id: r.snapshotId,
+      ...(r.name ? { name: r.name } : {}),
       files: r.files,
       dirs: r.dirs,
       bytes: r.bytes,

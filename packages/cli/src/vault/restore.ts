@@ -6,7 +6,7 @@ const COMMON_FLAGS = `  --config <file>        read S3 endpoint/credentials (and
   --index-prefix <p>     metadata prefix inside <prefix> (default index/)
   --json                 print the result as JSON
 
-The private key comes from VAULTIK_PRIVATE_KEY (never from the command line).
+The private key comes from VAULTIK_AGE_SECRET_KEY or VAULTIK_PRIVATE_KEY (never from the command line).
 <bucket> may be a local directory (/path or file:/path) instead of an S3 bucket.
 S3 endpoint and keys: VAULTIK_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_REGION, VAULTIK_S3_CA_CERT, or --config.`;

@@ -1,4 +1,8 @@
-/** A directory as object storage: key `a/b` is file `<root>/a/b`. */
+/**
+ * A directory as object storage: key `a/b` is file `<root>/a/b`. Objects are written in
+ * `<root>/.staging/` and linked (create-only) or renamed into place, so the host never
+ * unlinks or rewrites anything outside `.staging/`.
+ */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -58,7 +62,10 @@ export class LocalStorage implements Storage {
     const file = this.file(key);
     await this.probe();
     await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+    // The temporary file lives in .staging/, never beside the key: a directory where objects
+    // may only be added (chattr +a, a write-only bind) allows link(2) in, not unlink(2).
+    await mkdir(path.join(this.root, STAGING), { recursive: true });
+    const tmp = path.join(this.root, STAGING, `${randomBytes(8).toString('hex')}.tmp`);
     try {
       const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
       try {
@@ -177,8 +184,12 @@ export class LocalStorage implements Storage {
         if (ent.isDirectory()) {
           if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix.startsWith(key)) yield* walk(path.join(dir, ent.name), key);
         } else if (ent.isFile() && key.startsWith(prefix) && !/\.tmp-[0-9a-f]{12}$/.test(ent.name)) {
-          const s = await stat(path.join(dir, ent.name));
-          yield { key, size: s.size, modified: s.mtime };
+          // Deleted between readdir and stat (a concurrent prune): not listed.
+          const s = await stat(path.join(dir, ent.name)).catch((e: unknown) => {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+            throw wrap(e, key);
+          });
+          if (s) yield { key, size: s.size, modified: s.mtime };
         }
       }
     };

@@ -87,7 +87,19 @@ export class S3Storage implements Storage {
     } catch (e) {
       const m = mapError(e, `bucket ${this.bucket}`);
       if (m.code === 'NotFound') throw new StorageError('NoBucket', `bucket ${this.bucket} does not exist at ${this.endpoint}`, { cause: e });
+      // A write-only host's key may list only its own prefix, which HeadBucket cannot show.
+      if (m.code === 'Denied' && (await this.canListPrefix())) return;
       throw m;
+    }
+  }
+
+  /** Lists `<prefix>prune/` (small, and read by every backup anyway). */
+  private async canListPrefix(): Promise<boolean> {
+    try {
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}prune/` }));
+      return true;
+    } catch {
+      return false;
     }
   }
 
