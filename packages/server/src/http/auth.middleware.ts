@@ -11,7 +11,8 @@ import { errorResponse } from './errors.js';
  *   requireRole  — 401 without a session, 403 below the role
  *   csrf         — on POST/PUT/PATCH/DELETE with a session: the token from header
  *                  `X-CSRF-Token` (HTMX / fetch) or form field `_csrf` must match the session's;
- *                  a cross-origin `Origin` header is refused outright.
+ *                  a cross-origin `Origin` header, or `Origin: null`, is refused outright,
+ *                  signed in or not (so the login form cannot be posted from another site).
  */
 
 export const SESSION_COOKIE = 'rm_session';
@@ -47,8 +48,11 @@ export function csrf(allowedOrigins: () => string[]): MiddlewareHandler<AppEnv> 
   return async (c, next) => {
     if (!UNSAFE.has(c.req.method)) return next();
     const origin = c.req.header('origin');
-    if (origin && origin !== 'null' && !allowedOrigins().includes(origin) && origin !== selfOrigin(c)) {
-      return errorResponse(c, 'csrf_failed', 'cross-origin request refused', 403);
+    // `Origin: null` comes from opaque contexts (a sandboxed iframe, a data: page): such a page
+    // could sign a victim into the attacker's account, so it is refused like any foreign origin.
+    // Same-origin pages send their real origin (Referrer-Policy is same-origin, never no-referrer).
+    if (origin && !allowedOrigins().includes(origin) && origin !== selfOrigin(c)) {
+      return errorResponse(c, 'csrf_failed', origin === 'null' ? 'request from an opaque origin (Origin: null) refused' : 'cross-origin request refused', 403);
     }
     const s = c.get('session');
     if (!s) return next();

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
+import { safeNext } from '../http/safe-next.js';
 import { userView } from '../services/auth.service.js';
 import { EnrollmentResultView } from './pages/add-host.js';
 import { JobSummary } from './pages/job.js';
@@ -18,8 +19,6 @@ import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
 
 const TagList = z.array(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'tags are letters, digits and _ . : -')).max(32);
 
-/** A same-site path to return to after sign-in (never an absolute or protocol-relative URL). */
-const safeNext = (v: unknown): string => (typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/');
 
 /** Sign-in/out and every state-changing UI action. Errors are DomainErrors -> JSON -> toast. */
 export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
