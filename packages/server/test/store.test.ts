@@ -51,7 +51,7 @@ describe('store migrations', () => {
     await job('d', 'v1', 'backup', 'succeeded', '2026-01-04T00:00:00.000Z');
     await job('e', 'v2', 'vault_backup', 'succeeded', '2026-01-05T00:00:00.000Z');
     await job('f', 'r1', 'backup', 'succeeded', '2026-01-06T00:00:00.000Z');
-    expect(await migrate(s.db)).toEqual(['0013_vault_projections']);
+    expect(await migrate(s.db, '0013_vault_projections')).toEqual(['0013_vault_projections']);
     const rows = await s.db.selectFrom('hosts').select(['id', 'last_vault_backup_at', 'last_vault_backup_status', 'last_backup_at']).orderBy('id').execute();
     expect(rows).toEqual([
       { id: 'r1', last_vault_backup_at: null, last_vault_backup_status: null, last_backup_at: null },

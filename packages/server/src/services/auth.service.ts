@@ -4,7 +4,7 @@ import { dummyHash, hashPassword, hashToken, randomToken, verifyPassword } from 
 import type { UserRow } from '../repositories/user.repository.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
-import { DomainError, notFound } from './errors.js';
+import { DomainError, TooManyAttemptsError, notFound } from './errors.js';
 import type { AuditService } from './audit.service.js';
 import { LoginThrottle } from './login-throttle.js';
 
@@ -30,25 +30,26 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly opts: AuthOptions,
   ) {
-    this.throttle = new LoginThrottle(d.now);
+    this.throttle = new LoginThrottle(d.repos.loginAttempts, d.now);
   }
 
   /**
    * Verifies credentials and opens a fresh session (a new id every login = rotation).
    * Unknown user and wrong password give the same `invalid_credentials` error and timing.
+   * The attempt is reserved with the throttle before the password is checked, so parallel
+   * guesses cannot outrun it; a refused one throws TooManyAttemptsError (429 + Retry-After).
    */
   async login(username: string, password: string, ip: string, ua: string | null): Promise<{ token: string; session: SessionInfo; user: ReturnType<typeof userView> }> {
     if (this.opts.passwordLogin === false) throw new DomainError('forbidden', 'password sign-in is disabled on this server; use single sign-on');
-    const wait = this.throttle.retryAfterMs(username, ip);
-    if (wait > 0) throw new DomainError('too_many_attempts', `too many failed logins; retry in ${Math.ceil(wait / 1000)} s`);
+    const slot = await this.throttle.reserve(username, ip);
+    if (!slot.ok) throw new TooManyAttemptsError(slot.retryAfterMs);
     const user = await this.d.repos.users.findByUsername(username);
     const ok = await verifyPassword(user?.password_hash ?? (await dummyHash()), password);
     if (!user || !ok || user.disabled_at || user.auth_method !== 'password') {
-      this.throttle.fail(username, ip);
       this.d.log.info({ event: 'login_failed', ip }, 'login failed');
       throw new DomainError('invalid_credentials', 'invalid username or password');
     }
-    this.throttle.succeed(username, ip);
+    await this.throttle.succeed(username, ip);
     const { token, session, at } = await this.openSessionFor(user, ip, ua, 'password');
     return { token, session, user: userView({ ...user, last_login_at: at }) };
   }
@@ -181,6 +182,7 @@ export class AuthService {
   async purgeExpired(): Promise<void> {
     const now = this.d.now();
     await this.d.repos.sessions.deleteExpired(iso(now), iso(now - this.opts.idleMs));
+    await this.throttle.purge();
   }
 }
 

@@ -3,7 +3,7 @@ import { CreateHostRequest, CreateUserRequest, LoginRequest, Role } from '@resti
 import { z } from 'zod';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
-import { DomainError } from '../services/errors.js';
+import { DomainError, TooManyAttemptsError } from '../services/errors.js';
 import { safeNext } from '../http/safe-next.js';
 import { userView } from '../services/auth.service.js';
 import { EnrollmentResultView } from './pages/add-host.js';
@@ -42,6 +42,7 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
       setSessionCookie(c, token, w.cookie);
       return c.redirect(next, 303);
     } catch (e) {
+      if (e instanceof TooManyAttemptsError) c.header('Retry-After', String(e.retryAfterS));
       if (e instanceof DomainError && (e.code === 'invalid_credentials' || e.code === 'too_many_attempts')) {
         const msg = e.code === 'invalid_credentials' ? 'Invalid username or password.' : `Too many failed sign-ins. ${e.message.replace(/^too many failed logins; /, '').replace(/^./, (x) => x.toUpperCase())}.`;
         return c.html(<LoginPage error={msg} username={parsed.data.username} next={next} methods={methods} />, e.code === 'too_many_attempts' ? 429 : 401);
