@@ -7,6 +7,7 @@ import { iso } from './context.js';
 import { DomainError, TooManyAttemptsError, notFound } from './errors.js';
 import type { AuditService } from './audit.service.js';
 import { LoginThrottle } from './login-throttle.js';
+import { passwordWeakness } from './password-policy.js';
 
 export interface SessionInfo {
   sessionId: string;
@@ -115,6 +116,7 @@ export class AuthService {
 
   async createUser(actor: Actor, input: { username: string; password: string; role: Role }): Promise<UserRow> {
     if (await this.d.repos.users.findByUsername(input.username)) throw new DomainError('conflict', `user ${input.username} already exists`);
+    await requireStrongPassword(input.password, input.username);
     const row: UserRow = {
       id: randomUUID(),
       username: input.username,
@@ -144,7 +146,7 @@ export class AuthService {
   async resetPassword(actor: Actor, userId: string, password: string): Promise<UserRow> {
     const user = await this.d.repos.users.findById(userId);
     if (!user) throw notFound('user', userId);
-    if (password.length < 12) throw new DomainError('validation_failed', 'password: at least 12 characters', { password: 'at least 12 characters' });
+    await requireStrongPassword(password, user.username);
     await this.d.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', userId).execute();
     await this.d.repos.sessions.deleteForUser(userId);
     await this.audit.record(actor, 'user.password_reset', { kind: 'user', id: userId }, { password_changed: true });
@@ -184,6 +186,12 @@ export class AuthService {
     await this.d.repos.sessions.deleteExpired(iso(now), iso(now - this.opts.idleMs));
     await this.throttle.purge();
   }
+}
+
+/** The password rule (services/password-policy.ts) as a `validation_failed` error naming the `password` field. */
+async function requireStrongPassword(password: string, username: string): Promise<void> {
+  const why = await passwordWeakness(password, [username]);
+  if (why) throw new DomainError('validation_failed', `password: ${why}`, { password: why });
 }
 
 export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at, auth_method: u.auth_method });
