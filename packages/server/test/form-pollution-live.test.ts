@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeAgent } from '@restic-manager/server';
 import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness } from './helpers/harness.js';
+import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
 
 /*
  * Issue 13 finding 1 against a running server: form fields named `__proto__.x` and
@@ -52,8 +52,11 @@ describe('prototype-pollution field names posted to the web forms', () => {
     await h.admin.req('POST', `/hosts/${hostId}/run`, 'constructor.prototype.x=1&kind=backup', form);
     const created = await h.admin.req('POST', '/api/users', { username: 'after-pp', password: 'a-long-enough-Passphrase-9', role: 'operator' });
     expect(created.status, created.text).toBe(201);
-    const tags = await h.admin.req('POST', `/hosts/${hostId}/tags`, 'tags=prod', form);
+    const other = new Api(h.url);
+    expect((await other.login('after-pp', 'a-long-enough-Passphrase-9')).status).toBe(200);
+    const tags = await other.req('POST', `/hosts/${hostId}/tags`, 'tags=prod', form);
     expect(tags.status, tags.text).toBe(204);
+    expect((await other.req('GET', `/api/hosts/${hostId}`)).body.tags).toEqual(['prod']);
     const run = await h.admin.req('POST', `/hosts/${hostId}/run`, 'kind=backup&args.paths=%2Fetc', form);
     expect(run.status, run.text).toBe(200);
     expect(run.headers.get('hx-redirect')).toMatch(/^\/jobs\//);
