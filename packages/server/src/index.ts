@@ -11,7 +11,7 @@ export { ConfigError, loadConfigFromEnv, resolveConfig } from './config.js';
 export type { ServerConfig, ServerConfigInput } from './config.js';
 export type { MountWeb, WebContext } from './http/app.js';
 export {
-  CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, clearSessionCookie, csrf, loadSession, requireRole, roleAtLeast, setSessionCookie,
+  CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, SECURE_SESSION_COOKIE, sessionCookieName, clearSessionCookie, csrf, loadSession, requireRole, roleAtLeast, setSessionCookie,
 } from './http/auth.middleware.js';
 export type { AppEnv, CookieOptions } from './http/auth.middleware.js';
 export type { RouteSpec, Access } from './http/route.js';

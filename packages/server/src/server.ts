@@ -6,11 +6,13 @@ import type { Logger } from 'pino';
 import { CloseCode } from '@restic-manager/protocol';
 import type { FrameRate } from '@restic-manager/protocol';
 import type { ServerConfig, ServerConfigInput } from './config.js';
-import { resolveConfig } from './config.js';
+import { ConfigError, resolveConfig } from './config.js';
+import { passwordWeakness } from './services/password-policy.js';
 import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
 import type { MountWeb } from './http/app.js';
 import { createApp, defaultAgentTarball, defaultInstallDir } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { metricsExposureWarning } from './http/metrics-exposure.js';
 import { CidrList, clientIp } from './http/net.js';
 import type { RouteSpec } from './http/route.js';
 import { createLogger } from './logger.js';
@@ -28,6 +30,7 @@ import { openPgStore } from './store/pg.js';
 import { AgentGateway } from './ws/agent-gateway.js';
 import { AgentRegistry } from './ws/agent-registry.js';
 import { JobStream } from './ws/job-stream.js';
+import { sessionCookieName } from './http/auth.middleware.js';
 
 export interface StartOptions {
   /** Where JSON log lines go (default stdout). Tests pass a capturing stream. */
@@ -69,6 +72,8 @@ export interface RunningServer {
  */
 export async function startServer(input: ServerConfig | ServerConfigInput, opts: StartOptions = {}): Promise<RunningServer> {
   const config = 'listenHost' in input ? input : resolveConfig(input);
+  const weak = config.adminPassword === null ? null : await passwordWeakness(config.adminPassword, ['admin']);
+  if (weak) throw new ConfigError('RM_ADMIN_PASSWORD', weak);
   const now = opts.now ?? Date.now;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = createLogger(config.logLevel, opts.logStream);
@@ -116,7 +121,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
       if (msg.type === 'job.finished') void m.observeDuration(msg.job_id, host.name).catch(() => undefined);
     },
   });
-  const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin]);
+  const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure));
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
   server.on('upgrade', (req, socket, head: Buffer) => {
@@ -141,6 +146,8 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const url = `http://${urlHost}:${port}`;
   if (!config.baseUrl) baseUrl = url;
   log.info({ url, base_url: baseUrl }, 'restic-manager server listening');
+  const exposure = metricsExposureWarning(config);
+  if (exposure) log.warn({ event: 'metrics_exposed_behind_proxy' }, exposure);
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
   services.maintenanceScheduler.start();
   services.alertRules.start();

@@ -108,11 +108,12 @@ describe('authentication, sessions and CSRF', () => {
     expect((await api.req('POST', '/api/auth/login', { username: 'admin', password: 'bad' })).status).toBe(401);
     const longer = await api.req('POST', '/api/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
     expect(longer.body.error.message).toMatch(/retry in 2 s/);
+    expect(longer.headers.get('retry-after')).toBe('2');
     // The same account from another address (the real user) is unaffected.
     const t = h.server.services.auth.throttle;
-    expect(t.retryAfterMs('admin', '10.0.0.9')).toBe(0);
+    expect(await t.retryAfterMs('admin', '10.0.0.9')).toBe(0);
     clock += 2_100;
     expect((await api.login('admin', ADMIN_PASSWORD)).status).toBe(200);
-    expect(t.retryAfterMs('admin', '127.0.0.1')).toBe(0);
+    expect(await t.retryAfterMs('admin', '127.0.0.1')).toBe(0);
   });
 });

@@ -63,6 +63,15 @@ describe('OIDC sign-in against a real provider', () => {
     expect(end.body).not.toMatch(/at .*\.(js|ts):\d+|Error:/);
   };
 
+  it('a next that browsers would turn into //evil (TAB, newline) or any off-site value lands on / (issue 13 #5)', async () => {
+    for (const next of ['%2F%09%2Fevil.example', '%2F%0A%2Fevil.example', '%2F%5Cevil.example', 'https%3A%2F%2Fevil.example%2F']) {
+      const end = await new CookieClient().run(`${h.url}/auth/oidc/login?next=${next}`, { login: 'alice', formHost: opHost });
+      expect(end.status, next).toBe(200);
+      expect(end.body).toContain('content="0;url=/"');
+      expect(end.body).not.toContain('evil.example');
+    }
+  });
+
   it('maps the admin group to an admin session and lands on the requested page', async () => {
     const { b, end } = await sso('alice');
     expect(end.url).toMatch(/\/auth\/oidc\/callback\?code=/);

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Services } from '../services/services.js';
 import type { Db } from '../store/db.js';
 import type { AppEnv, CookieOptions } from './auth.middleware.js';
-import { csrf, loadSession } from './auth.middleware.js';
+import { csrf, loadSession, sessionCookieName } from './auth.middleware.js';
 import { adminRoutes } from './admin.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { errorResponse, handleError } from './errors.js';
@@ -87,9 +87,12 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'same-origin');
     c.header('X-Frame-Options', 'DENY');
+    // Signed-in pages and API answers hold fleet data and CSRF tokens: never kept by a browser
+    // or proxy cache. Only responses that chose their own policy (static assets) keep it.
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413) }));
-  app.use('*', loadSession(o.services.auth));
+  app.use('*', loadSession(o.services.auth, sessionCookieName(o.cookie.secure)));
   app.use('*', csrf(origins));
 
   app.get('/healthz', (c) => c.json({ ok: true, version: o.version }));

@@ -11,10 +11,19 @@ import { errorResponse } from './errors.js';
  *   requireRole  — 401 without a session, 403 below the role
  *   csrf         — on POST/PUT/PATCH/DELETE with a session: the token from header
  *                  `X-CSRF-Token` (HTMX / fetch) or form field `_csrf` must match the session's;
- *                  a cross-origin `Origin` header is refused outright.
+ *                  a cross-origin `Origin` header, or `Origin: null`, is refused outright,
+ *                  signed in or not (so the login form cannot be posted from another site).
  */
 
 export const SESSION_COOKIE = 'rm_session';
+/**
+ * The session cookie's name when it is Secure: the `__Host-` prefix makes browsers refuse it
+ * unless it is Secure, Path=/ and has no Domain, so a sibling subdomain or a plain-HTTP
+ * man-in-the-middle cannot plant one. Plain-HTTP setups (RM_COOKIE_SECURE=false: the loopback
+ * demo, the tests) keep `rm_session`, since a prefixed cookie needs Secure.
+ */
+export const SECURE_SESSION_COOKIE = '__Host-rm_session';
+export const sessionCookieName = (secure: boolean): string => (secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE);
 export const CSRF_HEADER = 'X-CSRF-Token';
 export const CSRF_FIELD = '_csrf';
 
@@ -23,9 +32,10 @@ export type AppEnv = { Variables: { session: SessionInfo | undefined; clientIp: 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 export const roleAtLeast = (have: Role, need: Role): boolean => RANK[have] >= RANK[need];
 
-export function loadSession(auth: AuthService): MiddlewareHandler<AppEnv> {
+/** Resolves the session cookie `cookieName` (see sessionCookieName) into c.var.session. */
+export function loadSession(auth: AuthService, cookieName: string = SESSION_COOKIE): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const token = getCookie(c, SESSION_COOKIE);
+    const token = getCookie(c, cookieName);
     c.set('session', token ? ((await auth.resolve(token)) ?? undefined) : undefined);
     await next();
   };
@@ -47,8 +57,11 @@ export function csrf(allowedOrigins: () => string[]): MiddlewareHandler<AppEnv> 
   return async (c, next) => {
     if (!UNSAFE.has(c.req.method)) return next();
     const origin = c.req.header('origin');
-    if (origin && origin !== 'null' && !allowedOrigins().includes(origin) && origin !== selfOrigin(c)) {
-      return errorResponse(c, 'csrf_failed', 'cross-origin request refused', 403);
+    // `Origin: null` comes from opaque contexts (a sandboxed iframe, a data: page): such a page
+    // could sign a victim into the attacker's account, so it is refused like any foreign origin.
+    // Same-origin pages send their real origin (Referrer-Policy is same-origin, never no-referrer).
+    if (origin && !allowedOrigins().includes(origin) && origin !== selfOrigin(c)) {
+      return errorResponse(c, 'csrf_failed', origin === 'null' ? 'request from an opaque origin (Origin: null) refused' : 'cross-origin request refused', 403);
     }
     const s = c.get('session');
     if (!s) return next();
@@ -75,11 +88,11 @@ export interface CookieOptions {
   absoluteMs: number;
 }
 
-/** Sets the session cookie: HttpOnly, SameSite=Strict, Secure unless configured off. */
+/** Sets the session cookie: HttpOnly, SameSite=Strict, Secure (and `__Host-`) unless configured off. */
 export function setSessionCookie(c: Context, token: string, o: CookieOptions): void {
-  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', secure: o.secure, path: '/', maxAge: Math.floor(o.absoluteMs / 1000) });
+  setCookie(c, sessionCookieName(o.secure), token, { httpOnly: true, sameSite: 'Strict', secure: o.secure, path: '/', maxAge: Math.floor(o.absoluteMs / 1000) });
 }
 
 export function clearSessionCookie(c: Context, o: CookieOptions): void {
-  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: o.secure, httpOnly: true, sameSite: 'Strict' });
+  deleteCookie(c, sessionCookieName(o.secure), { path: '/', secure: o.secure, httpOnly: true, sameSite: 'Strict' });
 }

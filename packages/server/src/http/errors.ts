@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { DomainError } from '../services/errors.js';
+import { DomainError, TooManyAttemptsError } from '../services/errors.js';
 import type { DomainErrorCode } from '../services/errors.js';
 
 /** The one place domain error codes become HTTP statuses. */
@@ -29,6 +29,7 @@ export function errorResponse(c: Context, code: string, message: string, status:
 
 /** Maps a thrown value to `{ error: { code, message } }`. Unknown errors become a bland 500. */
 export function handleError(err: unknown, c: Context, log: (e: unknown) => void) {
+  if (err instanceof TooManyAttemptsError) c.header('Retry-After', String(err.retryAfterS));
   if (err instanceof DomainError) return errorResponse(c, err.code, err.message, STATUS[err.code], err.fields);
   log(err);
   return errorResponse(c, 'internal', 'internal server error', 500);

@@ -8,6 +8,7 @@ import { setSessionCookie } from './auth.middleware.js';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
+import { safeNext } from './safe-next.js';
 
 /** How this server lets people sign in (the login page and API clients read it). */
 /** Cookie naming the pending OIDC attempt: Lax (it must ride the provider's redirect back), short-lived, callback path only. */
@@ -17,8 +18,6 @@ const COOKIE_PATH = '/auth/oidc';
 const SignInMethods = z.object({ password: z.boolean(), oidc: z.object({ name: z.string(), login_url: z.string() }).nullable() });
 const LoginQuery = z.object({ next: z.string().max(2048).optional() });
 
-/** A same-site path to return to after sign-in (never an absolute or protocol-relative URL). */
-export const safeNext = (v: unknown): string => (typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/');
 
 /** OIDC routes. Browser redirects, not JSON: failures land on /login?sso_error=<reason>. */
 export function oidcRoutes(d: RouteDeps): RouteSpec[] {
@@ -50,7 +49,7 @@ export function oidcRoutes(d: RouteDeps): RouteSpec[] {
           if (!oidc) throw new OidcError('not_configured');
           const { token, next } = await oidc.complete(attempt, new URL(c.req.url), ip, c.req.header('user-agent') ?? null);
           setSessionCookie(c, token, d.cookie);
-          return continuePage(c, next);
+          return continuePage(c, safeNext(next));
         } catch (e) {
           return toLoginPage(c, e);
         }

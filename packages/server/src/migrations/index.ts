@@ -12,6 +12,7 @@ import * as m0010 from './0010_host_vaults.js';
 import * as m0011 from './0011_oidc_identities.js';
 import * as m0012 from './0012_trends.js';
 import * as m0013 from './0013_vault_projections.js';
+import * as m0014 from './0014_login_attempts.js';
 import * as m0015 from './0015_credential_rotation.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
@@ -29,5 +30,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0011_oidc_identities': m0011,
   '0012_trends': m0012,
   '0013_vault_projections': m0013,
+  '0014_login_attempts': m0014,
   '0015_credential_rotation': m0015,
 };

@@ -1,6 +1,7 @@
 import type { AuditFilter, AuditRepository, AuditRow } from '../repositories/audit.repository.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
+import { setOwn } from '../own-property.js';
 
 const SECRET_KEY = /pass|secret|token|bearer|hook|credential|key/i;
 
@@ -14,7 +15,7 @@ export function scrubPayload(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => scrubPayload(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = SECRET_KEY.test(k) && typeof v === 'string' ? '[changed]' : scrubPayload(v, depth + 1);
+    setOwn(out, k, SECRET_KEY.test(k) && typeof v === 'string' ? '[changed]' : scrubPayload(v, depth + 1));
   }
   return out;
 }

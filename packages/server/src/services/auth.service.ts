@@ -4,9 +4,10 @@ import { dummyHash, hashPassword, hashToken, randomToken, verifyPassword } from 
 import type { UserRow } from '../repositories/user.repository.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
-import { DomainError, notFound } from './errors.js';
+import { DomainError, TooManyAttemptsError, notFound } from './errors.js';
 import type { AuditService } from './audit.service.js';
 import { LoginThrottle } from './login-throttle.js';
+import { passwordWeakness } from './password-policy.js';
 
 export interface SessionInfo {
   sessionId: string;
@@ -30,25 +31,26 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly opts: AuthOptions,
   ) {
-    this.throttle = new LoginThrottle(d.now);
+    this.throttle = new LoginThrottle(d.repos.loginAttempts, d.now);
   }
 
   /**
    * Verifies credentials and opens a fresh session (a new id every login = rotation).
    * Unknown user and wrong password give the same `invalid_credentials` error and timing.
+   * The attempt is reserved with the throttle before the password is checked, so parallel
+   * guesses cannot outrun it; a refused one throws TooManyAttemptsError (429 + Retry-After).
    */
   async login(username: string, password: string, ip: string, ua: string | null): Promise<{ token: string; session: SessionInfo; user: ReturnType<typeof userView> }> {
     if (this.opts.passwordLogin === false) throw new DomainError('forbidden', 'password sign-in is disabled on this server; use single sign-on');
-    const wait = this.throttle.retryAfterMs(username, ip);
-    if (wait > 0) throw new DomainError('too_many_attempts', `too many failed logins; retry in ${Math.ceil(wait / 1000)} s`);
+    const slot = await this.throttle.reserve(username, ip);
+    if (!slot.ok) throw new TooManyAttemptsError(slot.retryAfterMs);
     const user = await this.d.repos.users.findByUsername(username);
     const ok = await verifyPassword(user?.password_hash ?? (await dummyHash()), password);
     if (!user || !ok || user.disabled_at || user.auth_method !== 'password') {
-      this.throttle.fail(username, ip);
       this.d.log.info({ event: 'login_failed', ip }, 'login failed');
       throw new DomainError('invalid_credentials', 'invalid username or password');
     }
-    this.throttle.succeed(username, ip);
+    await this.throttle.succeed(username, ip);
     const { token, session, at } = await this.openSessionFor(user, ip, ua, 'password');
     return { token, session, user: userView({ ...user, last_login_at: at }) };
   }
@@ -114,6 +116,7 @@ export class AuthService {
 
   async createUser(actor: Actor, input: { username: string; password: string; role: Role }): Promise<UserRow> {
     if (await this.d.repos.users.findByUsername(input.username)) throw new DomainError('conflict', `user ${input.username} already exists`);
+    await requireStrongPassword(input.password, input.username);
     const row: UserRow = {
       id: randomUUID(),
       username: input.username,
@@ -143,7 +146,7 @@ export class AuthService {
   async resetPassword(actor: Actor, userId: string, password: string): Promise<UserRow> {
     const user = await this.d.repos.users.findById(userId);
     if (!user) throw notFound('user', userId);
-    if (password.length < 12) throw new DomainError('validation_failed', 'password: at least 12 characters', { password: 'at least 12 characters' });
+    await requireStrongPassword(password, user.username);
     await this.d.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', userId).execute();
     await this.d.repos.sessions.deleteForUser(userId);
     await this.audit.record(actor, 'user.password_reset', { kind: 'user', id: userId }, { password_changed: true });
@@ -181,7 +184,14 @@ export class AuthService {
   async purgeExpired(): Promise<void> {
     const now = this.d.now();
     await this.d.repos.sessions.deleteExpired(iso(now), iso(now - this.opts.idleMs));
+    await this.throttle.purge();
   }
+}
+
+/** The password rule (services/password-policy.ts) as a `validation_failed` error naming the `password` field. */
+async function requireStrongPassword(password: string, username: string): Promise<void> {
+  const why = await passwordWeakness(password, [username]);
+  if (why) throw new DomainError('validation_failed', `password: ${why}`, { password: why });
 }
 
 export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at, auth_method: u.auth_method });

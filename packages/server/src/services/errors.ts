@@ -34,3 +34,13 @@ export class DomainError extends Error {
 }
 
 export const notFound = (what: string, id: string): DomainError => new DomainError('not_found', `${what} ${id} not found`);
+
+/** `too_many_attempts` with the wait the edge sends as `Retry-After` (whole seconds, at least 1). */
+export class TooManyAttemptsError extends DomainError {
+  readonly retryAfterS: number;
+  constructor(retryAfterMs: number) {
+    const s = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super('too_many_attempts', `too many failed logins; retry in ${s} s`);
+    this.retryAfterS = s;
+  }
+}

@@ -10,6 +10,7 @@ import { DomainError, notFound } from './errors.js';
 import type { JobHub } from './job-hub.js';
 import { jobView } from './views.js';
 import { databasesRefusal } from './schedule-databases.js';
+import { setOwn } from '../own-property.js';
 
 export interface RunOptions {
   jobId?: string;
@@ -181,7 +182,7 @@ export function syntheticFinished(j: JobRow) {
 /** What the audit log says about job arguments: shape, never hook bodies. */
 function describeArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(args)) out[k] = HOOK_KEYS.includes(k) && k !== 'run_as' ? v != null : v;
+  for (const [k, v] of Object.entries(args)) setOwn(out, k, HOOK_KEYS.includes(k) && k !== 'run_as' ? v != null : v);
   if (Array.isArray(args.databases)) out.databases = args.databases.map((d) => describeDatabase(d as Record<string, unknown>));
   if (args.connection && typeof args.connection === 'object') out.connection = describeDatabase(args.connection as Record<string, unknown>);
   return out;

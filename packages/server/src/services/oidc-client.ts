@@ -2,6 +2,7 @@ import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import type { OidcConfig } from '../oidc-config.js';
 import { OidcError } from './oidc-errors.js';
+import { setOwn } from '../own-property.js';
 
 /** What the browser's sign-in attempt must carry back: kept server-side, keyed by a cookie. */
 export interface PendingLogin {
@@ -87,7 +88,8 @@ export class OidcClient {
     const claims: Record<string, unknown> = { ...id };
     if (claims[this.cfg.roleClaim] === undefined && tokens.access_token) {
       try {
-        Object.assign(claims, await oidc.fetchUserInfo(config, tokens.access_token, id.sub), { sub: id.sub });
+        for (const [k, v] of Object.entries(await oidc.fetchUserInfo(config, tokens.access_token, id.sub))) setOwn(claims, k, v);
+        claims.sub = id.sub;
       } catch (e) {
         this.log.warn({ event: 'oidc_userinfo_failed', reason: describe(e) }, 'OIDC UserInfo request failed');
         throw new OidcError(isNetwork(e) ? 'unavailable' : 'provider_error');

@@ -302,8 +302,23 @@ export interface HostVaultsTable {
   snapshots_at: string | null;
 }
 
+/** Sign-in throttle state (migration 0014, decision server-0003). */
+export interface LoginAttemptsTable {
+  scope: 'pair' | 'account' | 'known';
+  /** Lower-cased. */
+  username: string;
+  /** The client address; '' for the `account` scope. */
+  ip: string;
+  /** Attempts reserved since the last success (or since the row was forgotten). */
+  attempts: number;
+  /** The earliest time the next attempt may be evaluated, once the free attempts are spent. */
+  next_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
+  login_attempts: LoginAttemptsTable;
   user_identities: UserIdentitiesTable;
   sessions: SessionsTable;
   hosts: HostsTable;

@@ -3,7 +3,8 @@ import { CreateHostRequest, CreateUserRequest, LoginRequest, Role, SetHostTagsRe
 import { z } from 'zod';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
-import { DomainError } from '../services/errors.js';
+import { DomainError, TooManyAttemptsError } from '../services/errors.js';
+import { safeNext } from '../http/safe-next.js';
 import { userView } from '../services/auth.service.js';
 import { EnrollmentResultView } from './pages/add-host.js';
 import { JobSummary } from './pages/job.js';
@@ -16,8 +17,6 @@ import { runRequestFromForm } from './run-form.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
 
-/** A same-site path to return to after sign-in (never an absolute or protocol-relative URL). */
-const safeNext = (v: unknown): string => (typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/');
 
 /** Sign-in/out and every state-changing UI action. Errors are DomainErrors -> JSON -> toast. */
 export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
@@ -41,6 +40,7 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
       setSessionCookie(c, token, w.cookie);
       return c.redirect(next, 303);
     } catch (e) {
+      if (e instanceof TooManyAttemptsError) c.header('Retry-After', String(e.retryAfterS));
       if (e instanceof DomainError && (e.code === 'invalid_credentials' || e.code === 'too_many_attempts')) {
         const msg = e.code === 'invalid_credentials' ? 'Invalid username or password.' : `Too many failed sign-ins. ${e.message.replace(/^too many failed logins; /, '').replace(/^./, (x) => x.toUpperCase())}.`;
         return c.html(<LoginPage error={msg} username={parsed.data.username} next={next} methods={methods} />, e.code === 'too_many_attempts' ? 429 : 401);

@@ -6,15 +6,37 @@ import { DomainError } from '../services/errors.js';
 
 export type FormValue = string | string[] | undefined;
 
-/** Turns `{ 'repository.url': 'x' }` into `{ repository: { url: 'x' } }`. `_csrf` is dropped. */
+/** Name segments that would reach an object's prototype chain: a field using one is refused. */
+const UNSAFE_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
+
+/** An object with no prototype: reading an absent field gives `undefined`, never an inherited member. */
+export const bare = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
+
+const isBare = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === null;
+
+const refuse = (key: string, why: string): DomainError => new DomainError('validation_failed', `${key}: ${why}`, { [key]: why });
+
+/**
+ * Turns `{ 'repository.url': 'x' }` into `{ repository: { url: 'x' } }`. `_csrf` is dropped.
+ * Every object it builds has a null prototype, and a name with a `__proto__`, `prototype` or
+ * `constructor` segment, or one that is both a value and a group (`a` and `a.b`), is refused with
+ * a `validation_failed` error naming the field: nothing outside the result is ever written.
+ */
 export function nest(flat: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(flat)) {
+  const out = bare();
+  for (const key of Object.keys(flat)) {
     if (key === '_csrf') continue;
     const parts = key.split('.');
-    let cur: Record<string, unknown> = out;
-    for (const p of parts.slice(0, -1)) cur = (cur[p] ??= {}) as Record<string, unknown>;
-    cur[parts[parts.length - 1] ?? key] = value;
+    if (parts.some((p) => UNSAFE_SEGMENTS.has(p))) throw refuse(key, 'this field name is not allowed');
+    let cur = out;
+    for (const p of parts.slice(0, -1)) {
+      const next = Object.hasOwn(cur, p) ? cur[p] : (cur[p] = bare());
+      if (!isBare(next)) throw refuse(key, 'this field is also sent as a single value');
+      cur = next;
+    }
+    const leaf = parts[parts.length - 1] ?? key;
+    if (Object.hasOwn(cur, leaf)) throw refuse(key, 'this field is also sent as a group');
+    cur[leaf] = flat[key];
   }
   return out;
 }

@@ -7,17 +7,11 @@ import { SECRET_KEYS } from '../services/notify/types.js';
 import { list, nest, numOrRaw, opt, parseForm } from './forms.js';
 import { AlertRulesCard, ChannelForm, ChannelRow, ChannelsCard } from './pages/notifications.js';
 import type { WebCtx } from './web-context.js';
-import { actorOf, guard } from './web-context.js';
+import { actorOf, formOf, guard } from './web-context.js';
 
 /** HX-Trigger toast; header values must be Latin-1, so everything else is sent as JSON \u escapes. */
 const toast = (c: Context, message: string, kind: 'ok' | 'error' | 'info' = 'ok') =>
   c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message, kind } }).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
-
-/** Urlencoded body with repeated keys (checkbox groups) kept as arrays. */
-async function bodyOf(c: Context): Promise<Record<string, unknown>> {
-  const ct = c.req.header('content-type') ?? '';
-  return ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('multipart/form-data') ? await c.req.parseBody({ all: true, dot: false }) : {};
-}
 
 /** The channel form -> NotificationChannelInput (validated with the REST schema; errors name `config.<x>`). */
 function channelInput(raw: Record<string, unknown>, editing: boolean): NotificationChannelInput {
@@ -56,13 +50,13 @@ export function mountNotificationUi(app: Hono<AppEnv>, w: WebCtx): void {
   });
 
   app.post('/settings/channels', guard('admin'), async (c) => {
-    const ch = await s.notifications.create(actorOf(c), channelInput(await bodyOf(c), false));
+    const ch = await s.notifications.create(actorOf(c), channelInput(await formOf(c, { all: true }), false));
     toast(c, `Channel “${ch.name}” added. Use Send test to try it.`);
     return card(c);
   });
 
   app.put('/settings/channels/:id', guard('admin'), async (c) => {
-    const ch = await s.notifications.update(actorOf(c), c.req.param('id'), channelInput(await bodyOf(c), true));
+    const ch = await s.notifications.update(actorOf(c), c.req.param('id'), channelInput(await formOf(c, { all: true }), true));
     toast(c, `Channel “${ch.name}” saved.`);
     return card(c);
   });
@@ -88,7 +82,7 @@ export function mountNotificationUi(app: Hono<AppEnv>, w: WebCtx): void {
   });
 
   app.put('/settings/alert-rules', guard('admin'), async (c) => {
-    const f = await bodyOf(c);
+    const f = await formOf(c, { all: true });
     const patch = parseForm(AlertSettingsUpdate, Object.fromEntries(['agent_offline_minutes', 'backup_overdue_hours', 'repo_growth_percent'].map((k) => [k, numOrRaw(f[k]) ?? ''])));
     const settings = await s.alertRules.updateSettings(actorOf(c), patch);
     toast(c, 'Alert rules saved.');

@@ -1,4 +1,4 @@
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { DbRestoreRequest, RestoreRequest } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
@@ -6,7 +6,7 @@ import { nest, numOrRaw, opt, parseForm } from './forms.js';
 import { RestoreConfirm } from './pages/restore-confirm.js';
 import { RestorePage, TreeError, TreeItems } from './pages/restore.js';
 import type { WebCtx } from './web-context.js';
-import { actorOf, guard, redirectTo, viewerOf } from './web-context.js';
+import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
 
 const LS_PAGE = 200;
 const MAX_ROWS = 32;
@@ -43,8 +43,6 @@ function restoreBodyOf(f: Record<string, unknown>, sourceHostId: string): { targ
     throw renameRows(e, rows);
   }
 }
-
-const formBody = async (c: Context): Promise<Record<string, unknown>> => (await c.req.parseBody({ all: true })) as Record<string, unknown>;
 
 function renameRows(e: unknown, rows: number[]): unknown {
   if (!(e instanceof DomainError) || !e.fields) return e;
@@ -97,18 +95,18 @@ export function mountRestoreUi(app: Hono<AppEnv>, w: WebCtx): void {
   });
 
   app.post('/hosts/:id/restore/review', guard('operator'), async (c) => {
-    const { targetHostId, body } = restoreBodyOf(await formBody(c), c.req.param('id'));
+    const { targetHostId, body } = restoreBodyOf(await formOf(c, { all: true }), c.req.param('id'));
     const preview = await s.restore.preview(targetHostId, body);
     return c.html(<RestoreConfirm p={preview} admin={viewerOf(c).role === 'admin'} />);
   });
 
   app.post('/hosts/:id/restore/database', guard('operator'), async (c) => {
-    const { job } = await s.dbRestore.submit(actorOf(c), c.req.param('id'), dbRestoreBodyOf(await formBody(c)));
+    const { job } = await s.dbRestore.submit(actorOf(c), c.req.param('id'), dbRestoreBodyOf(await formOf(c, { all: true })));
     return redirectTo(c, `/jobs/${job.id}`);
   });
 
   app.post('/hosts/:id/restore', guard('operator'), async (c) => {
-    const f = await formBody(c);
+    const f = await formOf(c, { all: true });
     const { body } = restoreBodyOf(f, opt(all(f.source_host_id)[0]) ?? c.req.param('id'));
     const { job } = await s.restore.submit(actorOf(c), c.req.param('id'), body);
     return redirectTo(c, `/jobs/${job.id}`);

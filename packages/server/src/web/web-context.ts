@@ -8,6 +8,7 @@ import { sessionActor } from '../services/auth.service.js';
 import type { WebContext } from '../http/app.js';
 import type { Viewer } from './components/layout.js';
 import type { WebReadRepository } from '../repositories/web-read.repository.js';
+import { bare } from './forms.js';
 
 /** What the web UI gets from the server (http/app.ts's WebContext). */
 export type WebDeps = WebContext;
@@ -53,9 +54,20 @@ export function redirectTo(c: Context, location: string): Response {
 
 export const baseUrlOf = (d: WebDeps, c: Context): string => d.baseUrl() || new URL(c.req.url).origin;
 
-/** Reads an urlencoded/multipart body (or the query string for DELETE, as htmx sends it there). */
-export async function formOf(c: Context): Promise<Record<string, unknown>> {
+/**
+ * Reads an urlencoded/multipart form body into an object with a null prototype (`all`: repeated
+ * names become arrays). The query string is never merged into a body; only DELETE, which htmx
+ * sends with its parameters in the URL, reads the query instead.
+ */
+export async function formOf(c: Context, opts: { all?: boolean } = {}): Promise<Record<string, unknown>> {
+  const out = bare();
+  if (c.req.method === 'DELETE') {
+    for (const [k, v] of Object.entries(opts.all ? c.req.queries() : c.req.query())) out[k] = v;
+    return out;
+  }
   const ct = c.req.header('content-type') ?? '';
-  const body = ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('multipart/form-data') ? await c.req.parseBody({ dot: false }) : {};
-  return { ...c.req.query(), ...body };
+  if (!ct.startsWith('application/x-www-form-urlencoded') && !ct.startsWith('multipart/form-data')) return out;
+  const body = await c.req.parseBody({ all: opts.all ?? false, dot: false });
+  for (const k of Object.keys(body)) out[k] = body[k];
+  return out;
 }

@@ -25,13 +25,14 @@ export class JobStream {
     private readonly hub: JobHub,
     private readonly jobs: JobRepository,
     private readonly allowedOrigins: () => string[],
+    private readonly cookieName: string = SESSION_COOKIE,
   ) {}
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, jobId: string): Promise<void> {
     const origin = req.headers.origin;
     const self = `http://${req.headers.host ?? ''}`;
     if (origin && origin !== self && !this.allowedOrigins().includes(origin)) return rejectUpgrade(socket, 403, 'forbidden', 'cross-origin stream refused');
-    const token = parseCookie(req.headers.cookie ?? '', SESSION_COOKIE);
+    const token = parseCookie(req.headers.cookie ?? '', this.cookieName);
     const session = token ? await this.auth.resolve(token).catch(() => null) : null;
     if (!session) return rejectUpgrade(socket, 401, 'unauthorized', 'sign in first');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
