@@ -7,7 +7,10 @@ export default defineConfig({
   resolve: {
     // Tests import workspace packages from source, so no build is needed between edits.
     // (Tests that spawn the CLIs use dist/, which `npm test` builds first.)
-    alias: [{ find: /^@restic-manager\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
+    alias: [
+      { find: /^@restic-manager\/([a-z-]+)\/testing$/, replacement: `${packages}$1/src/testing/index.ts` },
+      { find: /^@restic-manager\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'],
