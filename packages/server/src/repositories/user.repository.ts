@@ -38,6 +38,11 @@ export class UserRepository {
   async setRole(id: string, role: UserRow['role']): Promise<void> {
     await this.db.updateTable('users').set({ role }).where('id', '=', id).execute();
   }
+  /** Admins who can still sign in (not disabled). */
+  async countActiveAdmins(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('disabled_at', 'is', null).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
   async update(id: string, patch: Updateable<UsersTable>): Promise<void> {
     await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }

@@ -132,11 +132,19 @@ export class AuthService {
     return row;
   }
 
-  /** Changes a role and ends the user's sessions, so the next login gets a fresh one. */
+  /**
+   * Changes a role and ends the user's sessions, so the next login gets a fresh one. The same role
+   * again changes nothing; the last admin who can sign in is never demoted (the server would be
+   * left without anyone to administer it).
+   */
   async setRole(actor: Actor, userId: string, role: Role): Promise<UserRow> {
     const user = await this.d.repos.users.findById(userId);
     if (!user) throw notFound('user', userId);
+    if (user.role === role) return user;
     await this.d.inTx(async (r) => {
+      if (user.role === 'admin' && !user.disabled_at && (await r.users.countActiveAdmins()) <= 1) {
+        throw new DomainError('invalid_state', `${user.username} is the last admin: make another user admin first`, { role: 'the last admin cannot be demoted' });
+      }
       await r.users.update(userId, { role });
       await r.sessions.deleteForUser(userId);
       await this.audit.record(actor, 'user.role', { kind: 'user', id: userId }, { from: user.role, to: role }, r.audit);
