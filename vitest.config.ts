@@ -7,7 +7,11 @@ export default defineConfig({
   resolve: {
     // Tests import workspace packages from source, so no build is needed between edits.
     // (Tests that spawn the CLIs use dist/, which `npm test` builds first.)
-    alias: [{ find: /^@restic-manager\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
+    alias: [
+      // A subpath export `@restic-manager/<pkg>/<name>` is `packages/<pkg>/src/<name>.ts`.
+      { find: /^@restic-manager\/([a-z-]+)\/([a-z-]+)$/, replacement: `${packages}$1/src/$2.ts` },
+      { find: /^@restic-manager\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'],

@@ -8,7 +8,7 @@
  *        { type: 'rss', mb }
  */
 import { performance } from 'node:perf_hooks';
-import { FakeAgent } from '@restic-manager/server';
+import { FakeAgent } from '@restic-manager/server/testing';
 
 interface Start {
   type: 'start';

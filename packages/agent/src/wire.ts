@@ -1,30 +1,17 @@
 /**
- * The wire constants and a light validator for server -> agent frames, without zod.
- * Why not the zod schemas of @restic-manager/protocol: building them costs ~11 MB of RSS, a
- * quarter of the idle agent's budget (spec §4.2: <= 50 MB). The values below are pinned to the
- * protocol package by test/wire.test.ts, and command.run arguments are still validated with the
- * protocol's zod schemas — loaded lazily, when the first job arrives.
+ * A light validator for server -> agent frames, without zod. Why not the zod schemas of
+ * @restic-manager/protocol: building them costs ~11 MB of RSS, a quarter of the idle agent's
+ * budget (spec §4.2: <= 50 MB). The constants come from the protocol's zod-free entry
+ * (`@restic-manager/protocol/wire`), the types with `import type`; command.run arguments are
+ * still validated with the protocol's zod schemas, loaded lazily when the first job arrives.
  */
 import type {
   DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepoKeyRemove, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
 } from '@restic-manager/protocol';
 
-export const PROTOCOL_VERSION = 1;
-export const SUPPORTED_SERVER_PROTOCOL_VERSIONS: readonly number[] = [1];
-export const MAX_FRAME_BYTES = 1024 * 1024;
-export const CloseCode = {
-  normal: 1000,
-  goingAway: 1001,
-  protocolTooOld: 4000,
-  unauthorized: 4001,
-  badFrame: 4002,
-  replaced: 4003,
-  protocolUnknown: 4004,
-  heartbeatTimeout: 4005,
-  rateLimited: 4008,
-} as const;
-/** The server's per-connection frame limit (docs/protocol.md §2); the reporter paces at half. */
-export const AGENT_FRAME_RATE = { burst: 5000, perSecond: 500 } as const;
+import { MAX_FRAME_BYTES } from '@restic-manager/protocol/wire';
+
+export { AGENT_FRAME_RATE, CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_SERVER_PROTOCOL_VERSIONS } from '@restic-manager/protocol/wire';
 
 /** Every job kind, for the light validator; the compile-time check below keeps it equal to the protocol's. */
 export const JOB_KINDS = [

@@ -1,14 +1,5 @@
 import { z } from 'zod';
 
-/**
- * Wire protocol version shared by the agent and the server. Bumped only on breaking changes
- * to the agent <-> server frames (spec §6.2 "Protocol versioning").
- */
-export const PROTOCOL_VERSION = 1;
-/** The oldest agent protocol the server still accepts; older agents get `protocol_too_old`. */
-export const MIN_AGENT_PROTOCOL_VERSION = 1;
-/** Protocol versions this build of the agent understands on the server side. */
-export const SUPPORTED_SERVER_PROTOCOL_VERSIONS: readonly number[] = [1];
 
 export const JobKind = z.enum([
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',

@@ -1,3 +1,4 @@
+export * from './wire.js';
 export * from './common.js';
 export * from './agent-messages.js';
 export * from './server-messages.js';

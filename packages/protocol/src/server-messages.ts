@@ -200,25 +200,6 @@ export type AgentUpdateAvailable = z.infer<typeof AgentUpdateAvailable>;
 export type ServerError = z.infer<typeof ServerError>;
 export type OutboxAck = z.infer<typeof OutboxAck>;
 
-/** WebSocket close codes used on the agent socket. */
-export const CloseCode = {
-  normal: 1000,
-  goingAway: 1001,
-  protocolTooOld: 4000,
-  unauthorized: 4001,
-  badFrame: 4002,
-  replaced: 4003,
-  protocolUnknown: 4004,
-  /** No heartbeat within the server's timeout (default 90 s). */
-  heartbeatTimeout: 4005,
-  /** The agent sent frames faster than AGENT_FRAME_RATE allows: reconnect after a backoff, then send slower. */
-  rateLimited: 4008,
-  /** Browser job stream: the session's role may not watch this job. */
-  forbidden: 4403,
-  /** Browser job stream: no such job. */
-  notFound: 4404,
-} as const;
-
 /**
  * `code` values of the server's `error` frame on the agent socket. The connection stays open
  * unless the frame is followed by a close (protocol_too_old, expected_hello).
@@ -231,17 +212,3 @@ export const AgentErrorCode = z.enum([
 ]);
 export type AgentErrorCode = z.infer<typeof AgentErrorCode>;
 
-/** A per-connection frame rate: a token bucket of `burst` frames refilled at `perSecond`. */
-export interface FrameRate {
-  burst: number;
-  perSecond: number;
-}
-
-/**
- * What the server accepts from one agent connection before it closes it with
- * `CloseCode.rateLimited` (docs/protocol.md §5). The agent paces its reports at half of it.
- */
-export const AGENT_FRAME_RATE: Readonly<FrameRate> = { burst: 5000, perSecond: 500 };
-
-/** Largest frame either side accepts, in bytes. */
-export const MAX_FRAME_BYTES = 1024 * 1024;

@@ -1,8 +1,8 @@
 /**
- * @restic-manager/server — the control plane (spec §4.1). Public surface:
+ * @restic-manager/server — the control plane (spec §4.1). Public surface (test helpers such as
+ * FakeAgent live in `@restic-manager/server/testing`):
  *   startServer(config)  start in-process (tests, demo, CLI)
  *   loadConfigFromEnv / resolveConfig / ConfigError
- *   FakeAgent            a protocol-level scripted agent for tests and benchmarks
  *   auth middleware, route table types and the web UI mount hook for packages/server/src/web
  */
 export { startServer } from './server.js';
@@ -19,6 +19,4 @@ export type { Services } from './services/services.js';
 export type { Actor } from './services/context.js';
 export { DomainError } from './services/errors.js';
 export type { DomainErrorCode } from './services/errors.js';
-export { FakeAgent } from './testing/fake-agent.js';
-export type { FakeAgentOptions } from './testing/fake-agent.js';
 export { SERVER_VERSION } from './version.js';

@@ -79,7 +79,9 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const log = createLogger(config.logLevel, opts.logStream);
   const { key, created } = loadOrCreateKey(config.secretKeyFile);
   if (created) log.info({ file: config.secretKeyFile }, 'generated a new secret key file (mode 0600); back it up with the database');
-  const store = config.databaseUrl ? openPgStore(config.databaseUrl) : openStore(path.join(config.dataDir, 'restic-manager.db'));
+  const store = config.databaseUrl
+    ? openPgStore(config.databaseUrl, 10, (e) => log.warn({ err: e.message }, 'PostgreSQL dropped an idle connection; the pool opens a new one'))
+    : openStore(path.join(config.dataDir, 'restic-manager.db'));
   log.info({ store: config.databaseUrl ? 'postgres' : 'sqlite' }, 'database opened');
   const applied = await migrate(store.db);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeAgent } from '@restic-manager/server';
+import type { FakeAgent } from '@restic-manager/server/testing';
 import { AGENT_JOB_LIMITS } from '../src/services/agent-job-limits.js';
 import type { Harness } from './helpers/harness.js';
 import { ADMIN_PASSWORD, enrolledAgent, eventually, startHarness } from './helpers/harness.js';

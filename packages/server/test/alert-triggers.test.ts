@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAgent } from '@restic-manager/server';
+import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 import type { HttpReceiver } from './helpers/receivers.js';

@@ -83,6 +83,25 @@ describe('authentication, sessions and CSRF', () => {
     expect((await carol.req('GET', '/api/auth/me')).body.user.role).toBe('operator');
   });
 
+  it('never demotes the last admin who can sign in, and the same role again changes nothing (sessions kept)', async () => {
+    const admin = await freshAdmin();
+    const me = (await admin.req('GET', '/api/auth/me')).body.user;
+    const demote = await admin.req('PUT', `/api/users/${me.id}/role`, { role: 'viewer' });
+    expect(demote.status).toBe(409);
+    expect(demote.body.error.code).toBe('invalid_state');
+    expect(demote.body.error.message).toMatch(/last admin/);
+    expect((await admin.req('GET', '/api/auth/me')).body.user.role).toBe('admin');
+    expect((await admin.req('PUT', `/api/users/${me.id}/role`, { role: 'admin' })).status).toBe(200);
+    expect((await admin.req('GET', '/api/hosts')).status).toBe(200);
+    // With a second admin, the first may step down.
+    const dave = await admin.req('POST', '/api/users', { username: 'dave', password: 'dave-password-long-1', role: 'admin' });
+    expect(dave.status).toBe(201);
+    expect((await admin.req('PUT', `/api/users/${me.id}/role`, { role: 'operator' })).status).toBe(200);
+    const back = new Api(h.url);
+    await back.login('dave', 'dave-password-long-1');
+    expect((await back.req('PUT', `/api/users/${me.id}/role`, { role: 'admin' })).status).toBe(200);
+  });
+
   it('refuses state-changing requests without the CSRF token, with a wrong one, or cross-origin', async () => {
     const api = new Api(h.url);
     await api.login('admin', ADMIN_PASSWORD);

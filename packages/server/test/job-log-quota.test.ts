@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobLogQuota } from '../src/services/job-log-quota.js';
-import { TokenBucket } from '../src/services/token-bucket.js';
+import { TokenBucket } from '@restic-manager/protocol';
 
 describe('JobLogQuota', () => {
   it('continues from what the store holds after a restart: a job already past its quota stores nothing more', async () => {
@@ -25,11 +25,21 @@ describe('JobLogQuota', () => {
 describe('TokenBucket', () => {
   it('spends its burst, refuses when empty, and refills one token per interval up to the burst', () => {
     let t = 0;
-    const b = new TokenBucket(2, 100, () => t);
+    const b = new TokenBucket({ burst: 2, perSecond: 10 }, () => t);
     expect([b.take(), b.take(), b.take()]).toEqual([true, true, false]);
     t += 100;
     expect([b.take(), b.take()]).toEqual([true, false]);
     t += 10_000;
     expect(b.full()).toBe(true);
+  });
+
+  it('says how long until n tokens are there (at most the burst)', () => {
+    let t = 0;
+    const b = new TokenBucket({ burst: 4, perSecond: 2 }, () => t);
+    for (let i = 0; i < 4; i++) b.take();
+    expect(b.waitMs()).toBe(500);
+    expect(b.waitMs(10)).toBe(2000);
+    t += 500;
+    expect(b.waitMs()).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeAgent } from '../src/testing/fake-agent.js';
+import type { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { Api, REPO, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 

@@ -81,4 +81,17 @@ describe.skipIf(!found.ok)('store migrations on PostgreSQL', () => {
     await expect(pg.db.insertInto('users').values(user('u2', 'alice')).execute()).rejects.toThrow(/unique/i);
     await pg.close();
   });
+
+  it('survives PostgreSQL dropping its idle connections: the drop is reported, the next query opens a new one', async () => {
+    const errors: string[] = [];
+    const pg = openPgStore(freshDb(), 4, (e) => errors.push(e.message));
+    await migrate(pg.db);
+    const db = (await sql<{ d: string }>`SELECT current_database() AS d`.execute(pg.db)).rows[0]!.d;
+    server.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db}'`);
+    const deadline = Date.now() + 10_000;
+    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(errors.join('\n')).toMatch(/terminating connection/);
+    expect((await sql<{ n: number }>`SELECT 1 AS n`.execute(pg.db)).rows[0]!.n).toBe(1);
+    await pg.close();
+  });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeAgent } from '@restic-manager/server';
+import type { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { ADMIN_PASSWORD, Api, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 

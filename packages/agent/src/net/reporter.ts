@@ -1,8 +1,8 @@
 import type { Logger } from '../log.js';
 import type { Outbox } from '../state/outbox.js';
 import { AGENT_FRAME_RATE } from '../wire.js';
-import { Pacer } from './pacer.js';
-import type { SendRate } from './pacer.js';
+import { TokenBucket } from '@restic-manager/protocol/wire';
+import type { FrameRate } from '@restic-manager/protocol/wire';
 
 /** What the reporter needs from a connection. */
 export interface Link {
@@ -33,7 +33,7 @@ function firstAfter(list: readonly { id: number }[], id: number): number {
 }
 
 /** Half the server's per-connection frame limit, so reports (plus heartbeats) never trip it. */
-export const REPORT_RATE: SendRate = { burst: AGENT_FRAME_RATE.burst / 2, perSecond: AGENT_FRAME_RATE.perSecond / 2 };
+export const REPORT_RATE: FrameRate = { burst: AGENT_FRAME_RATE.burst / 2, perSecond: AGENT_FRAME_RATE.perSecond / 2 };
 
 /**
  * Delivers job reports in order through the outbox: every frame is journaled first (numbered
@@ -52,7 +52,7 @@ export class Reporter {
   private pingScheduled = false;
   /** The server of the current connection sends `ack` frames (hello.outbox_acks). */
   private serverAcks = false;
-  private readonly pacer: Pacer;
+  private readonly pacer: TokenBucket;
   private paceTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -60,9 +60,9 @@ export class Reporter {
     private readonly link: Link,
     private readonly log: Logger,
     private readonly maxQueued = MAX_QUEUED_REPORTS,
-    rate: SendRate = REPORT_RATE,
+    rate: FrameRate = REPORT_RATE,
   ) {
-    this.pacer = new Pacer(rate);
+    this.pacer = new TokenBucket(rate);
   }
 
   /** Journals a frame and sends it if connected. */

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { UsersTable } from '../store/schema.js';
 import { dialectOf } from '../store/dialect.js';
@@ -37,6 +37,14 @@ export class UserRepository {
   }
   async setRole(id: string, role: UserRow['role']): Promise<void> {
     await this.db.updateTable('users').set({ role }).where('id', '=', id).execute();
+  }
+  /** Admins who can still sign in (not disabled). */
+  async countActiveAdmins(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('disabled_at', 'is', null).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+  async update(id: string, patch: Updateable<UsersTable>): Promise<void> {
+    await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }
   async setLastLogin(id: string, at: string): Promise<void> {
     await this.db.updateTable('users').set({ last_login_at: at }).where('id', '=', id).execute();

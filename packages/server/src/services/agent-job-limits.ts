@@ -1,4 +1,4 @@
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '@restic-manager/protocol';
 
 /**
  * How many jobs an agent may create itself (job.queued / job.started with a schedule_id the
@@ -27,7 +27,7 @@ export class AgentJobRate {
     let b = this.buckets.get(hostId);
     if (!b) {
       if (this.buckets.size >= 10_000) this.forgetFull();
-      b = new TokenBucket(AGENT_JOB_LIMITS.createBurst, AGENT_JOB_LIMITS.refillEveryMs, this.now);
+      b = new TokenBucket({ burst: AGENT_JOB_LIMITS.createBurst, perSecond: 1000 / AGENT_JOB_LIMITS.refillEveryMs }, this.now);
       this.buckets.set(hostId, b);
     }
     return b.take();

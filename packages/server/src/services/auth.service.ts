@@ -132,13 +132,23 @@ export class AuthService {
     return row;
   }
 
-  /** Changes a role and ends the user's sessions, so the next login gets a fresh one. */
+  /**
+   * Changes a role and ends the user's sessions, so the next login gets a fresh one. The same role
+   * again changes nothing; the last admin who can sign in is never demoted (the server would be
+   * left without anyone to administer it).
+   */
   async setRole(actor: Actor, userId: string, role: Role): Promise<UserRow> {
     const user = await this.d.repos.users.findById(userId);
     if (!user) throw notFound('user', userId);
-    await this.d.db.updateTable('users').set({ role }).where('id', '=', userId).execute();
-    await this.d.repos.sessions.deleteForUser(userId);
-    await this.audit.record(actor, 'user.role', { kind: 'user', id: userId }, { from: user.role, to: role });
+    if (user.role === role) return user;
+    await this.d.inTx(async (r) => {
+      if (user.role === 'admin' && !user.disabled_at && (await r.users.countActiveAdmins()) <= 1) {
+        throw new DomainError('invalid_state', `${user.username} is the last admin: make another user admin first`, { role: 'the last admin cannot be demoted' });
+      }
+      await r.users.update(userId, { role });
+      await r.sessions.deleteForUser(userId);
+      await this.audit.record(actor, 'user.role', { kind: 'user', id: userId }, { from: user.role, to: role }, r.audit);
+    });
     return { ...user, role };
   }
 
@@ -147,9 +157,12 @@ export class AuthService {
     const user = await this.d.repos.users.findById(userId);
     if (!user) throw notFound('user', userId);
     await requireStrongPassword(password, user.username);
-    await this.d.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', userId).execute();
-    await this.d.repos.sessions.deleteForUser(userId);
-    await this.audit.record(actor, 'user.password_reset', { kind: 'user', id: userId }, { password_changed: true });
+    const hash = await hashPassword(password);
+    await this.d.inTx(async (r) => {
+      await r.users.update(userId, { password_hash: hash });
+      await r.sessions.deleteForUser(userId);
+      await this.audit.record(actor, 'user.password_reset', { kind: 'user', id: userId }, { password_changed: true }, r.audit);
+    });
     return user;
   }
 
@@ -159,9 +172,11 @@ export class AuthService {
     if (!user) throw notFound('user', userId);
     if (disabled && actor.kind === 'user' && actor.id === userId) throw new DomainError('invalid_state', 'you cannot disable your own account');
     const at = disabled ? iso(this.d.now()) : null;
-    await this.d.db.updateTable('users').set({ disabled_at: at }).where('id', '=', userId).execute();
-    if (disabled) await this.d.repos.sessions.deleteForUser(userId);
-    await this.audit.record(actor, disabled ? 'user.disable' : 'user.enable', { kind: 'user', id: userId }, { username: user.username });
+    await this.d.inTx(async (r) => {
+      await r.users.update(userId, { disabled_at: at });
+      if (disabled) await r.sessions.deleteForUser(userId);
+      await this.audit.record(actor, disabled ? 'user.disable' : 'user.enable', { kind: 'user', id: userId }, { username: user.username }, r.audit);
+    });
     return { ...user, disabled_at: at };
   }
 

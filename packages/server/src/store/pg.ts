@@ -26,11 +26,14 @@ export interface OpenedPgStore {
 }
 
 /**
- * Opens a PostgreSQL store (server decision 7) over a `pg` pool. Not reachable from the server's
- * configuration yet: RM_DATABASE_URL stays refused until the repositories are dialect-aware.
+ * Opens a PostgreSQL store (server decision 7) over a `pg` pool of at most `max` connections.
+ * A connection PostgreSQL drops while it sits idle in the pool (a restart, an administrator's
+ * pg_terminate_backend, a network cut) is reported to `onIdleError` and replaced on the next
+ * query: without a listener the pool's `error` event would end the process.
  */
-export function openPgStore(url: string, max = 10): OpenedPgStore {
+export function openPgStore(url: string, max = 10, onIdleError: (e: Error) => void = () => undefined): OpenedPgStore {
   const pool = new pg.Pool({ connectionString: url, max, types });
+  pool.on('error', onIdleError);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, close: () => db.destroy() };
 }

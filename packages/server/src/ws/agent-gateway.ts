@@ -4,12 +4,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { AgentMessage, ServerMessage } from '@restic-manager/protocol';
-import { AGENT_FRAME_RATE, AgentMessage as AgentMessageSchema, CloseCode, MAX_FRAME_BYTES, MIN_AGENT_PROTOCOL_VERSION, parseFrame } from '@restic-manager/protocol';
+import { AGENT_FRAME_RATE, AgentMessage as AgentMessageSchema, CloseCode, MAX_FRAME_BYTES, MIN_AGENT_PROTOCOL_VERSION, TokenBucket, parseFrame } from '@restic-manager/protocol';
 import type { FrameRate } from '@restic-manager/protocol';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { AgentEventsService } from '../services/agent-events.service.js';
 import { DomainError } from '../services/errors.js';
-import { TokenBucket } from '../services/token-bucket.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { OutboxAcks, outboxSeqOf } from './outbox-acks.js';
 
@@ -88,7 +87,7 @@ export class AgentGateway {
     }, this.o.helloTimeoutMs);
 
     const rate = this.o.frameRate ?? AGENT_FRAME_RATE;
-    const bucket = new TokenBucket(rate.burst, 1000 / rate.perSecond, () => performance.now());
+    const bucket = new TokenBucket(rate);
     let limited = false;
     let pendingBytes = 0;
 

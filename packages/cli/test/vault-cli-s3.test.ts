@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, startS3Server, tempDir, type S3Server, type TempDir } from '@restic-manager/testkit';
-import { X25519Identity } from '../src/index.js';
-import { haveCli, vaultAsync } from './cli-helpers.js';
+import { X25519Identity } from '@restic-manager/vault';
+import { haveCli, vaultAsync } from './vault-cli-helpers.js';
 
 let s3: S3Server;
 let dir: TempDir;

@@ -4,9 +4,9 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
-import { LocalStorage, loadSnapshot, X25519Identity } from '../src/index.js';
-import { CLI, haveCli, vault } from './cli-helpers.js';
-import { flip } from './helpers.js';
+import { LocalStorage, loadSnapshot, X25519Identity } from '@restic-manager/vault';
+import { CLI, haveCli, vault } from './vault-cli-helpers.js';
+import { flip } from '../../vault/test/helpers.js';
 
 let dir: TempDir;
 beforeEach(async () => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/dist/main.js');
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 export const haveCli = existsSync(CLI);
 if (!haveCli) console.warn(`skipping vault CLI tests: ${CLI} not built (run npx tsc -b)`);
 

@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@restic-manager/testkit';
-import { LocalStorage, listSnapshots, X25519Identity } from '../src/index.js';
-import { CLI, haveCli } from './cli-helpers.js';
+import { LocalStorage, listSnapshots, X25519Identity } from '@restic-manager/vault';
+import { CLI, haveCli } from './vault-cli-helpers.js';
 
 let dir: TempDir;
 beforeEach(async () => {
