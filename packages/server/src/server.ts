@@ -144,11 +144,16 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
   // Hosts left 'online' by a previous run are marked offline only once the port is ours (a server
   // that fails to bind changes nothing); agent upgrades wait for it so a fresh hello is not undone.
-  let hostsResetDone!: () => void;
-  const hostsReset = new Promise<void>((resolve) => (hostsResetDone = resolve));
+  let resetDone!: () => void;
+  let resetFailed!: () => void;
+  const hostsReset = new Promise<void>((resolve, reject) => {
+    resetDone = resolve;
+    resetFailed = () => reject(new Error('start-up failed'));
+  });
+  hostsReset.catch(() => undefined); // a failed start with no upgrade waiting is not an unhandled rejection
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
-    void hostsReset.then(() => upgrade(req, socket, head));
+    hostsReset.then(() => upgrade(req, socket, head), () => socket.destroy());
   });
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -168,11 +173,12 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   try {
     await repos.hosts.markAllOffline();
   } catch (e) {
+    resetFailed();
     server.close();
     server.closeAllConnections();
     throw e;
   }
-  hostsResetDone();
+  resetDone();
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
   const urlHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
