@@ -69,4 +69,43 @@ describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI)', () => 
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
   });
+
+  it('a second server on the same data directory exits 1 naming the directory and PID, changing nothing; after kill -9 of the first, the next one starts', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rm-cli-lock-'));
+    const env = { RM_DATA_DIR: dir, RM_ADMIN_PASSWORD: 'cli-lock-admin-password-1' };
+    const first = start(env);
+    try {
+      const url = await first.url;
+      const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: env.RM_ADMIN_PASSWORD }) });
+      const cookie = `rm_session=${/rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1]}`;
+      const { csrf_token } = (await login.json()) as { csrf_token: string };
+      const add = await fetch(`${url}/api/hosts`, {
+        method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf_token },
+        body: JSON.stringify({ name: 'lock-host', repository: { url: '/srv/restic/lock-host' } }),
+      });
+      const { token } = (await add.json()) as { token: string };
+      const enr = await FakeAgent.enroll(url, token, 'lock-host');
+      const agent = new FakeAgent({ url, bearer: enr.bearer_token });
+      await agent.connect();
+      const status = async () => ((await (await fetch(`${url}/api/hosts/${enr.host_id}`, { headers: { cookie } })).json()) as { status: string }).status;
+      for (let i = 0; i < 200 && (await status()) !== 'online'; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await status()).toBe('online');
+
+      const second = spawnSync(process.execPath, [cli, 'server'], { env: { PATH: process.env.PATH, RM_LISTEN: '127.0.0.1:0', RM_COOKIE_SECURE: 'false', ...env }, encoding: 'utf8', timeout: 30_000 });
+      expect(second.status, second.stderr).toBe(1);
+      expect(second.stderr).toContain(`data directory ${dir} is in use by another restic-manager server (PID ${first.child.pid})`);
+      expect(second.stderr).not.toContain('listening');
+      expect(await status()).toBe('online');
+
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const third = start(env);
+      await third.url;
+      third.child.kill('SIGTERM');
+      expect(await third.exited).toBe(0);
+    } finally {
+      first.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

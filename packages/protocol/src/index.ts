@@ -4,6 +4,7 @@ export * from './agent-messages.js';
 export * from './server-messages.js';
 export * from './parse.js';
 export * from './rest.js';
+export * from './append-only.js';
 export * from './requests.js';
 export * from './restore-plan.js';
 export * from './trends.js';

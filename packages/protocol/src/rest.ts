@@ -3,6 +3,7 @@ import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role
 import { BackupArgs, CheckArgs, DatabaseTarget, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 import { normalisePath, pathProblem } from './restore-plan.js';
+import { APPEND_ONLY_REFUSED, appendOnlyEnforceable } from './append-only.js';
 
 /*
  * REST bodies and query strings of the browser -> server API (spec §6.1). The server validates
@@ -52,9 +53,16 @@ export const RepositoryInput = z
     rest_username: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/).optional(),
     /** REST-server (htpasswd) password; generated when rest_username is set and this is absent. */
     rest_password: z.string().min(8).max(1024).optional(),
-    append_only: z.boolean().default(true),
+    /**
+     * Offered only where the backend enforces it (a `rest:` URL); true is refused elsewhere.
+     * Absent: on for a REST URL with a REST user, off otherwise (appendOnlyDefault).
+     */
+    append_only: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.append_only && !appendOnlyEnforceable(r.url)) ctx.addIssue({ code: 'custom', path: ['append_only'], message: APPEND_ONLY_REFUSED });
+  });
 export type RepositoryInput = z.infer<typeof RepositoryInput>;
 
 export const CreateHostRequest = z.object({ name: z.string().min(1).max(128), tags: tagList.default([]), repository: RepositoryInput }).strict();
@@ -168,6 +176,7 @@ export const RepoView = z.object({
   last_check_at: z.string().nullable(),
   last_check_status: z.string().nullable(),
   lock_state: z.string().nullable(),
+  /** Deletes with the routine credential are refused: flagged append-only and a REST server enforces it. */
   append_only: z.boolean(),
   credential_rotated_at: z.string().nullable(),
   /** Says whether a password / REST credential is stored — never the value. */

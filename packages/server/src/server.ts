@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -24,6 +25,8 @@ import type { JobLogLimits } from './services/job-log-quota.js';
 import type { AlertingOptions, Services } from './services/services.js';
 import { createServices } from './services/services.js';
 import { OidcService } from './services/oidc.service.js';
+import type { DataDirLock } from './store/data-dir-lock.js';
+import { lockDataDir } from './store/data-dir-lock.js';
 import type { Db } from './store/db.js';
 import { migrate, openStore } from './store/db.js';
 import { openPgStore } from './store/pg.js';
@@ -74,14 +77,30 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const config = 'listenHost' in input ? input : resolveConfig(input);
   const weak = config.adminPassword === null ? null : await passwordWeakness(config.adminPassword, ['admin']);
   if (weak) throw new ConfigError('RM_ADMIN_PASSWORD', weak);
-  const now = opts.now ?? Date.now;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything reads or writes the data dir or the database: a second server on the same
+  // directory stops here having changed nothing (no key file, no migration, no host marked offline).
+  const lock = lockDataDir(config.dataDir);
+  const started: { store?: { close(): Promise<void> } } = {};
+  try {
+    return await startLocked(config, opts, lock, started);
+  } catch (e) {
+    await started.store?.close().catch(() => undefined);
+    lock.release();
+    throw e;
+  }
+}
+
+/** startServer's body once the data directory is locked; records the opened store in `started` for clean-up. */
+async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataDirLock, started: { store?: { close(): Promise<void> } }): Promise<RunningServer> {
+  const now = opts.now ?? Date.now;
   const log = createLogger(config.logLevel, opts.logStream);
   const { key, created } = loadOrCreateKey(config.secretKeyFile);
   if (created) log.info({ file: config.secretKeyFile }, 'generated a new secret key file (mode 0600); back it up with the database');
   const store = config.databaseUrl
     ? openPgStore(config.databaseUrl, 10, (e) => log.warn({ err: e.message }, 'PostgreSQL dropped an idle connection; the pool opens a new one'))
     : openStore(path.join(config.dataDir, 'restic-manager.db'));
+  started.store = store;
   log.info({ store: config.databaseUrl ? 'postgres' : 'sqlite' }, 'database opened');
   const applied = await migrate(store.db);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
@@ -104,7 +123,6 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   }
   const boot = await services.auth.bootstrapAdmin(config.adminPassword);
   if (boot.created) log.info({ username: 'admin', generated: boot.generated != null }, 'created the first admin user');
-  await repos.hosts.markAllOffline();
 
   const trusted = new CidrList(config.trustedProxies);
   const mountWeb = opts.mountWeb === undefined ? await loadWebModule(log) : (opts.mountWeb ?? undefined);
@@ -126,22 +144,43 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure));
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
-  server.on('upgrade', (req, socket, head: Buffer) => {
+  // Hosts left 'online' by a previous run are marked offline only once the port is ours (a server
+  // that fails to bind changes nothing); agent upgrades wait for it so a fresh hello is not undone.
+  let resetDone!: () => void;
+  let resetFailed!: () => void;
+  const hostsReset = new Promise<void>((resolve, reject) => {
+    resetDone = resolve;
+    resetFailed = () => reject(new Error('start-up failed'));
+  });
+  hostsReset.catch(() => undefined); // a failed start with no upgrade waiting is not an unhandled rejection
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    hostsReset.then(() => upgrade(req, socket, head), () => socket.destroy());
+  });
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://x');
     const ip = clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted);
     const m = /^\/api\/jobs\/([^/]{1,64})\/stream$/.exec(url.pathname);
-    socket.on('error', () => undefined);
     if (url.pathname === '/api/agents/ws') void gateway.handleUpgrade(req, socket, head);
     else if (m?.[1]) void jobStream.handleUpgrade(req, socket, head, decodeURIComponent(m[1]));
     else {
       log.debug({ ip, path: url.pathname }, 'websocket upgrade to unknown path');
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     }
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listenPort, config.listenHost, () => resolve());
   });
+  try {
+    await repos.hosts.markAllOffline();
+  } catch (e) {
+    resetFailed();
+    server.close();
+    server.closeAllConnections();
+    throw e;
+  }
+  resetDone();
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
   const urlHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
@@ -175,6 +214,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
         await stopped;
         await repos.hosts.markAllOffline();
         await store.close();
+        lock.release();
         log.info('server stopped');
       })();
       return closing;

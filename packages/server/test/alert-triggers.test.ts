@@ -84,6 +84,38 @@ describe('alert triggers', () => {
     expect(await events(hostId, 'backup_failed')).toEqual(['alert.raised', 'alert.resolved']);
   });
 
+  it('backup_failed: a disk-full backup names the error kind and the reason, in the alert and in its notification', async () => {
+    const { agent, hostId } = await connected('t-disk-full');
+    const error = 'Fatal: unable to save snapshot: write /srv/restic/data/ab/abcd: no space left on device';
+    const id = await runJob(agent, hostId, 'backup', { paths: ['/srv'] }, 'failed', { error, error_kind: 'failed' });
+    const [a] = await openOnly(hostId, 'backup_failed');
+    expect(a?.message).toBe(`backup job ${id} failed (failed): ${error}`);
+    await h.server.services.notifier.idle();
+    const sent = rx.requests.map((r) => JSON.parse(r.body) as { event: string; alert: { host_id: string; message: string } }).filter((e) => e.alert.host_id === hostId);
+    expect(sent).toEqual([expect.objectContaining({ event: 'alert.raised', alert: expect.objectContaining({ message: expect.stringContaining('(failed): Fatal: unable to save snapshot') }) })]);
+    expect(sent[0]!.alert.message).toContain('no space left on device');
+  });
+
+  it('backup_failed and vault check_failed: without an error text, the last error line of the job\'s stderr log is quoted (bounded)', async () => {
+    const { agent, hostId } = await vaultHost('t-stderr-reason');
+    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'backup', args: { paths: ['/srv'] } });
+    await agent.next('command.run');
+    const id = run.body.job.id as string;
+    agent.started(id, 'backup');
+    agent.logLine(id, 'Fatal: unable to save snapshot: no space left on device', 'stderr');
+    agent.logLine(id, '   ', 'stderr');
+    agent.logLine(id, 'processed 10 files', 'stdout');
+    agent.finished(id, 'failed', { error_kind: 'failed' });
+    await eventually(async () => (await openOnly(hostId, 'backup_failed')).length > 0);
+    expect((await openOnly(hostId, 'backup_failed'))[0]?.message).toBe(`backup job ${id} failed (failed): Fatal: unable to save snapshot: no space left on device`);
+
+    const check = await runJob(agent, hostId, 'vault_check', {}, 'failed', { error: `pack 1f2e damaged: ${'x'.repeat(1000)}`, error_kind: 'failed' });
+    const [c] = await openOnly(hostId, 'check_failed');
+    expect(c?.message.startsWith(`vault check of t-stderr-reason failed (job ${check}, failed): pack 1f2e damaged: xxx`)).toBe(true);
+    expect(c!.message.length).toBeLessThan(400);
+    expect(c!.message.endsWith('…')).toBe(true);
+  });
+
   it('check_failed: a failed check job raises it with the reason; a repo.stats with a passing check resolves it', async () => {
     const { agent, hostId } = await connected('t-check');
     const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'check', args: {} });
@@ -95,7 +127,7 @@ describe('alert triggers', () => {
       return a.length ? a : null;
     });
     expect(raised).toMatchObject({ severity: 'critical', resolved_at: null });
-    expect(raised!.message).toBe(`repository check of t-check failed (job ${run.body.job.id}): Fatal: repository contains errors`);
+    expect(raised!.message).toBe(`repository check of t-check failed (job ${run.body.job.id}, failed): Fatal: repository contains errors`);
     expect((await h.server.services.hosts.get(hostId)).open_alert_count).toBe(1);
     agent.send({ type: 'repo.stats', size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: new Date(clock).toISOString(), last_check_status: 'failed' });
     agent.send({ type: 'repo.stats', size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: new Date(clock).toISOString(), last_check_status: 'succeeded' });
@@ -177,7 +209,7 @@ describe('alert triggers', () => {
     const { agent, hostId } = await vaultHost('t-vault-backup');
     const failed = await runJob(agent, hostId, 'vault_backup', { paths: ['/etc'] }, 'failed', { error: 'S3 answered 403', error_kind: 'failed' });
     const [a] = await openOnly(hostId, 'backup_failed');
-    expect(a).toMatchObject({ severity: 'critical', message: `vault backup job ${failed} failed: failed` });
+    expect(a).toMatchObject({ severity: 'critical', message: `vault backup job ${failed} failed (failed): S3 answered 403` });
     expect(await h.server.services.hosts.get(hostId)).toMatchObject({ last_vault_backup_status: 'failed', last_backup_at: null, open_alert_count: 1 });
     await runJob(agent, hostId, 'backup', { paths: ['/srv'] }, 'succeeded'); // the restic repository is fine; the vault is not
     expect((await openOnly(hostId, 'backup_failed')).map((x) => x.id)).toEqual([a!.id]);
@@ -191,9 +223,9 @@ describe('alert triggers', () => {
     const { agent, hostId } = await vaultHost('t-both-fail');
     const restic = await runJob(agent, hostId, 'backup', { paths: ['/srv'] }, 'failed', { error_kind: 'partial' });
     const vault = await runJob(agent, hostId, 'vault_backup', { paths: ['/etc'] }, 'failed', { error_kind: 'lock_failed' });
-    expect((await openOnly(hostId, 'backup_failed')).map((x) => x.message)).toEqual([`backup job ${restic} failed: partial`]);
+    expect((await openOnly(hostId, 'backup_failed')).map((x) => x.message)).toEqual([`backup job ${restic} failed (partial): no error message was reported`]);
     await runJob(agent, hostId, 'backup', { paths: ['/srv'] }, 'succeeded');
-    expect((await openOnly(hostId, 'backup_failed')).map((x) => x.message)).toEqual([`vault backup job ${vault} failed: lock_failed`]);
+    expect((await openOnly(hostId, 'backup_failed')).map((x) => x.message)).toEqual([`vault backup job ${vault} failed (lock_failed): no error message was reported`]);
     await runJob(agent, hostId, 'vault_backup', { paths: ['/etc'] }, 'succeeded');
     expect(await openOnly(hostId, 'backup_failed')).toEqual([]);
     expect(await events(hostId, 'backup_failed')).toEqual(['alert.raised', 'alert.resolved', 'alert.raised', 'alert.resolved']);
@@ -203,7 +235,7 @@ describe('alert triggers', () => {
     const { agent, hostId } = await vaultHost('t-vault-check');
     const job = await runJob(agent, hostId, 'vault_check', { read_data: false }, 'failed', { error: 'blob 3f2a… is missing\nmore', error_kind: 'failed' });
     const [a] = await openOnly(hostId, 'check_failed');
-    expect(a).toMatchObject({ severity: 'critical', message: `vault check of t-vault-check failed (job ${job}): blob 3f2a… is missing` });
+    expect(a).toMatchObject({ severity: 'critical', message: `vault check of t-vault-check failed (job ${job}, failed): blob 3f2a… is missing` });
     agent.send({ type: 'repo.stats', size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: new Date(clock).toISOString(), last_check_status: 'succeeded' });
     await runJob(agent, hostId, 'check', {}, 'succeeded');
     expect((await openOnly(hostId, 'check_failed')).map((x) => x.id)).toEqual([a!.id]);

@@ -251,7 +251,8 @@ describe('restore wizard API (fake agents)', () => {
   });
 
   it('append-only source: without a maintenance credential the restore is refused and no permanent password reaches the target; with one, a temporary key is used and removed', async () => {
-    const c = await enrolledAgent(h, 'restore-c', { url: '/srv/restic/restore-c', password: 'append-only-repo-password-3' });
+    // Append-only needs a REST server to enforce it (a local path cannot be append-only).
+    const c = await enrolledAgent(h, 'restore-c', { url: 'rest:http://127.0.0.1:8000/restore-c/', password: 'append-only-repo-password-3', append_only: true });
     await c.agent.connect();
     await withSnapshot(h, c.agent, c.hostId);
     const adds: string[] = [];

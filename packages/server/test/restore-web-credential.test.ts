@@ -19,7 +19,7 @@ describe('restore wizard: a permanent credential is shared only by an admin\'s o
 
   beforeAll(async () => {
     h = await startHarness({}, { mountWeb: undefined });
-    a = await enrolledAgent(h, 'web-src', { url: '/srv/repo-src', password: PASSWORD });
+    a = await enrolledAgent(h, 'web-src', { url: 'rest:http://127.0.0.1:8000/web-src/', password: PASSWORD, append_only: true }); // append-only needs a REST server
     b = await enrolledAgent(h, 'web-dst', { url: '/srv/repo-dst', password: 'web-target-repo-password-6' });
     await a.agent.connect();
     await b.agent.connect();

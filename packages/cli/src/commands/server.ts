@@ -43,7 +43,8 @@ lines on stdout). SIGTERM / SIGINT shut down gracefully: stop accepting, close a
 
 Exit status:
   0  stopped by SIGTERM/SIGINT after a clean shutdown
-  1  start-up failed (port in use, unreadable key file, migration error, ...)
+  1  start-up failed (data directory in use by another server, port in use, unreadable key
+     file, migration error, ...)
   2  invalid configuration (one line names the variable and the problem)`,
   async run(argv) {
     const unknown = argv.filter((a) => a !== '--print-config');

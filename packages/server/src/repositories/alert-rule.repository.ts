@@ -34,6 +34,13 @@ export class AlertRuleRepository {
     return out;
   }
 
+  /** The payloads of a job's last `n` stderr log lines, newest first. */
+  async lastStderr(jobId: string, n = 20): Promise<string[]> {
+    const rows = await this.db.selectFrom('job_logs').select('payload').where('job_id', '=', jobId).where('stream', '=', 'stderr')
+      .orderBy('seq', 'desc').limit(n).execute();
+    return rows.map((r) => r.payload);
+  }
+
   /** The latest job of `kind` on a host that ended succeeded or failed (cancelled ones say nothing). */
   lastSettledJob(hostId: string, kind: string): Promise<SettledJob | undefined> {
     return this.db.selectFrom('jobs').select(['id', 'status', 'error', 'error_kind']).where('host_id', '=', hostId).where('kind', '=', kind)

@@ -10,7 +10,7 @@ import type { FleetService } from './fleet.service.js';
 import { overdueSince } from './overdue.js';
 import { targetOfKind, targetOfMessage } from './backup-targets.js';
 import { SERVER_FIRED_VAULT_KINDS } from './maintenance-scheduler.js';
-import { TargetAlerts, failedJobMessage } from './target-alerts.js';
+import { TargetAlerts } from './target-alerts.js';
 
 /** Thresholds used until an admin saves others. */
 export const DEFAULT_ALERT_SETTINGS: Readonly<AlertSettings> = { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50 };
@@ -75,7 +75,8 @@ export class AlertRulesService {
   /**
    * backup_failed from a finished backup or vault_backup job, check_failed from a check or
    * vault_check job: raised when it failed, resolved when the same target succeeds
-   * (TargetAlerts). A cancelled job changes nothing.
+   * (TargetAlerts). The message carries the job's error kind and its last meaningful line
+   * (failedJobMessage). A cancelled job changes nothing.
    */
   async jobFinished(hostId: string, job: { id: string; kind: string }, f: { status: string; error?: string | null; error_kind?: string | null }): Promise<void> {
     const target = targetOfKind(job.kind);
@@ -83,8 +84,9 @@ export class AlertRulesService {
     const kind = job.kind.endsWith('backup') ? 'backup_failed' : 'check_failed';
     await this.safely(kind, async () => {
       const name = (await this.q.hostName(hostId)) ?? hostId;
-      const message = failedJobMessage(kind, target, name, { id: job.id, status: f.status, error: f.error ?? null, error_kind: f.error_kind ?? null });
-      await this.targets.outcome(hostId, kind, target, f.status === 'failed', message);
+      const failed = f.status === 'failed';
+      const message = failed ? await this.targets.failedMessage(kind, target, name, { id: job.id, status: f.status, error: f.error ?? null, error_kind: f.error_kind ?? null }) : '';
+      await this.targets.outcome(hostId, kind, target, failed, message);
     });
   }
 

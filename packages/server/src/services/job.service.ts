@@ -24,8 +24,11 @@ const HOOK_KEYS = ['pre_hook', 'post_hook', 'run_as'];
 
 /** What the job service asks of the services that know more about a job than it does. */
 export interface JobCollaborators {
-  /** Refuses impossible forget/prune and adds the §7.4 one-job maintenance credential. */
-  maintenance: { precheck(hostId: string, kind: string): Promise<void>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> };
+  /**
+   * Refuses impossible forget/prune (returning a note when an unenforceable append-only flag is
+   * ignored) and adds the §7.4 one-job maintenance credential.
+   */
+  maintenance: { precheck(hostId: string, kind: string): Promise<string | null>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> };
   /** The cross-host restore credential (§14.1) and its revocation when the job ends. */
   restoreCredentials: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> };
   /** Refuses vault jobs without a target or a capable agent, and adds the target to command.run. */
@@ -61,8 +64,9 @@ export class JobService {
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
     const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
+    let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
-    else await this.c.maintenance.precheck(hostId, kind);
+    else note = await this.c.maintenance.precheck(hostId, kind);
     const job: JobRow = {
       id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
       actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
@@ -72,10 +76,11 @@ export class JobService {
     job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
     const dispatched = await this.d.inTx(async (r) => {
       await r.jobs.insert(job);
-      await this.audit.record(actor, kind === 'restore' || kind === 'db_restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args), ...opts.auditExtra }, r.audit);
+      await this.audit.record(actor, kind === 'restore' || kind === 'db_restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args), ...(note ? { note } : {}), ...opts.auditExtra }, r.audit);
       await opts.beforeDispatch?.(job, r);
       return this.dispatch(job, args, r);
     });
+    if (note) this.d.log.warn({ host_id: hostId, job_id: job.id, kind }, note);
     return { job: jobView(job), dispatched };
   }
 

@@ -102,7 +102,13 @@ export class MaintenanceScheduler {
     await this.audit.record({ kind: 'system' }, 'job.scheduled', { kind: 'job', id: job.id }, { schedule_id: s.id, kind: s.kind, host_id: s.host_id, fired_by: 'server' });
     try {
       if (SERVER_FIRED_VAULT_KINDS.includes(s.kind)) await this.vaults.precheck(s.host_id);
-      else await this.maintenance.precheck(s.host_id, s.kind);
+      else {
+        const note = await this.maintenance.precheck(s.host_id, s.kind);
+        if (note) {
+          this.d.log.warn({ schedule_id: s.id, job_id: job.id, host_id: s.host_id }, note);
+          await this.audit.record({ kind: 'system' }, 'job.note', { kind: 'job', id: job.id }, { host_id: s.host_id, note });
+        }
+      }
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       await this.jobs.finishLocally(job, 'failed', err.message, 'no_credentials');

@@ -1,4 +1,6 @@
+import { appendOnlyEnforceable } from '@restic-manager/protocol';
 import type { JobCredential, JobKind } from '@restic-manager/protocol';
+import type { RepoRow } from '../repositories/repo.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
@@ -40,6 +42,19 @@ export interface LockInfo {
 const isAdmin = (a: Actor): boolean => a.kind === 'user' && a.role === 'admin';
 
 /**
+ * Whether deletes with the host's routine credential are refused: the repository is flagged
+ * append-only and its backend can enforce that (a REST server). A flag stored for a local path
+ * (the default before issue 22) is kept as it is but enforces nothing, so it blocks nothing.
+ */
+export function enforcedAppendOnly(repo: Pick<RepoRow, 'append_only' | 'url'> | undefined): boolean {
+  return repo?.append_only === 1 && appendOnlyEnforceable(repo.url);
+}
+
+/** The note a forget/prune carries when the stored append-only flag is ignored. */
+export const ignoredFlagNote = (kind: string): string =>
+  `the repository is flagged append-only, but its backend cannot enforce that (only a REST server can); ${kind} runs with the host's own credential`;
+
+/**
  * Repository maintenance (spec §7.4, §14.3): the maintenance credential (sealed, admin-only,
  * sent to the agent inside one forget/prune `command.run` and never persisted there), host
  * default hooks, and the reported lock list. Every set and every use is audited, never the value.
@@ -76,24 +91,27 @@ export class MaintenanceService {
     return { set: sealed !== null };
   }
 
-  /** Whether a maintenance credential is stored, for whom, since when — never the password. */
+  /** Whether a maintenance credential is stored, for whom, since when — never the password. `append_only` is the enforced flag (see enforcedAppendOnly). */
   async credentialStatus(hostId: string): Promise<{ set: boolean; rest_username: string | null; url: string | null; set_at: string | null; append_only: boolean }> {
     const { repo } = await this.repoOf(hostId);
-    if (!repo?.maintenance_enc) return { set: false, rest_username: null, url: null, set_at: null, append_only: repo?.append_only === 1 };
+    if (!repo?.maintenance_enc) return { set: false, rest_username: null, url: null, set_at: null, append_only: enforcedAppendOnly(repo) };
     const s = this.d.box.openJson<Sealed>(repo.maintenance_enc, `maintenance:${repo.id}`);
-    return { set: true, rest_username: s.rest_username, url: s.url, set_at: repo.maintenance_set_at, append_only: repo.append_only === 1 };
+    return { set: true, rest_username: s.rest_username, url: s.url, set_at: repo.maintenance_set_at, append_only: enforcedAppendOnly(repo) };
   }
 
   /**
-   * Refuses a forget/prune that could only fail: the repository is append-only and no
-   * maintenance credential is stored. Other kinds pass.
+   * Refuses a forget/prune that could only fail: the repository is append-only (enforced: a REST
+   * server) and no maintenance credential is stored. Returns a note when the stored flag is
+   * ignored because the backend cannot enforce it (a repository added as append-only before
+   * issue 22, e.g. a local path), null otherwise. Other kinds pass with null.
    */
-  async precheck(hostId: string, kind: string): Promise<void> {
-    if (!MAINTENANCE_KINDS.has(kind)) return;
+  async precheck(hostId: string, kind: string): Promise<string | null> {
+    if (!MAINTENANCE_KINDS.has(kind)) return null;
     const { repo } = await this.repoOf(hostId);
-    if (repo?.append_only === 1 && !repo.maintenance_enc) {
+    if (enforcedAppendOnly(repo) && !repo?.maintenance_enc) {
       throw new DomainError('invalid_state', `${kind} deletes data, which the host's append-only credential cannot do: set the maintenance credential (Repo tab, admin) first`);
     }
+    return repo?.append_only === 1 && !repo.maintenance_enc ? ignoredFlagNote(kind) : null;
   }
 
   /**
@@ -127,8 +145,8 @@ export class MaintenanceService {
    */
   async deleteCredential(hostId: string, jobId: string): Promise<{ appendOnly: boolean; credential: JobCredential | undefined }> {
     const { repo } = await this.repoOf(hostId);
-    const appendOnly = repo?.append_only === 1;
-    if (!appendOnly || !repo.maintenance_enc || !repo.password_secret_id) return { appendOnly, credential: undefined };
+    const appendOnly = enforcedAppendOnly(repo);
+    if (!appendOnly || !repo?.maintenance_enc || !repo.password_secret_id) return { appendOnly, credential: undefined };
     const pw = await this.d.repos.repos.findCredential(repo.password_secret_id);
     if (!pw) return { appendOnly, credential: undefined };
     const s = this.d.box.openJson<Sealed>(repo.maintenance_enc, `maintenance:${repo.id}`);
@@ -136,10 +154,10 @@ export class MaintenanceService {
     return { appendOnly, credential: { repository: s.url ?? repo.url, password: this.d.box.open(pw.secret_enc, `credential:${pw.id}`), rest_username: s.rest_username, rest_password: s.rest_password } };
   }
 
-  /** Whether the host's repository is append-only with no maintenance credential set (deletes would fail). */
+  /** Whether the host's repository is (enforced) append-only with no maintenance credential set (deletes would fail). */
   async cannotDelete(hostId: string): Promise<boolean> {
     const { repo } = await this.repoOf(hostId);
-    return repo?.append_only === 1 && !repo.maintenance_enc;
+    return enforcedAppendOnly(repo) && !repo?.maintenance_enc;
   }
 
   /** Host default hooks for backup schedules without their own (admin only, sealed, audited, pushed). */

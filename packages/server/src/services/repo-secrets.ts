@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { appendOnlyDefault } from '@restic-manager/protocol';
 import type { RepositoryInput } from '@restic-manager/protocol';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { generatePassword } from '../crypto/tokens.js';
@@ -22,12 +23,13 @@ export interface GeneratedSecrets {
   htpasswd_line?: string;
 }
 
-/** Fills in missing passwords (24 random bytes, URL-safe) and says what was generated. */
+/** Fills in missing passwords (24 random bytes, URL-safe) and append_only's default, and says what was generated. */
 export function completeSecrets(r: RepositoryInput): { secrets: RepoSecrets; shown: GeneratedSecrets } {
   const pw = r.password ? undefined : generatePassword();
   const rest = r.rest_username && !r.rest_password ? generatePassword() : undefined;
   const secrets: RepoSecrets = {
-    url: r.url, password: r.password ?? pw ?? '', rest_username: r.rest_username, rest_password: r.rest_password ?? rest, append_only: r.append_only,
+    url: r.url, password: r.password ?? pw ?? '', rest_username: r.rest_username, rest_password: r.rest_password ?? rest,
+    append_only: r.append_only ?? appendOnlyDefault(r.url, r.rest_username),
   };
   const shown: GeneratedSecrets = {
     ...(pw ? { generated_password: pw } : {}),

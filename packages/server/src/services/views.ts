@@ -1,3 +1,4 @@
+import { appendOnlyEnforceable } from '@restic-manager/protocol';
 import type { DatabaseView, HostView, JobView } from '@restic-manager/protocol';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
@@ -70,7 +71,7 @@ export const repoView = (r: RepoRow, restUsername: string | null) => ({
   last_check_at: r.last_check_at,
   last_check_status: r.last_check_status,
   lock_state: r.lock_state,
-  append_only: r.append_only === 1,
+  append_only: r.append_only === 1 && appendOnlyEnforceable(r.url), // a flag stored for a local path enforces nothing
   credential_rotated_at: r.credential_rotated_at,
   has_password: r.password_secret_id != null,
   rest_username: restUsername,

@@ -66,7 +66,8 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
         password: opt(repo.password),
         rest_username: opt(repo.rest_username),
         rest_password: opt(repo.rest_password),
-        append_only: repo.append_only === 'true' || repo.append_only === 'on',
+        // Only REST URLs show the checkbox (AppendOnlyField); elsewhere the API's default (off) applies.
+        append_only: repo.append_only_offered ? repo.append_only === 'true' || repo.append_only === 'on' : undefined,
       },
     });
     const result = await s.hosts.addHost(actorOf(c), input);

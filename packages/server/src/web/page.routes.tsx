@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import { AlertKind, AuditQuery, HostListQuery, JobListQuery, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, SnapshotQuery, isTerminal } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
-import { AddHostPage, EnrollWatch } from './pages/add-host.js';
+import { AddHostPage, AppendOnlyField, EnrollWatch } from './pages/add-host.js';
 import { AuditPage } from './pages/audit.js';
 import { DashboardPage, FleetSummary, HostTable } from './pages/dashboard.js';
 import type { FleetData, HostListData } from './pages/dashboard.js';
@@ -58,6 +58,8 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
   app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} serverVersion={w.version} />));
 
   app.get('/hosts/new', guard('admin'), (c) => c.html(<AddHostPage viewer={viewerOf(c)} />));
+  app.get('/partials/add-host/append-only', guard('admin'), (c) =>
+    c.html(<AppendOnlyField url={c.req.query('repository.url') ?? ''} restUsername={c.req.query('repository.rest_username') ?? ''} />));
   app.get('/partials/enroll/:id', guard('admin'), async (c) => {
     const host = await s.hosts.get(c.req.param('id'));
     return c.html(<EnrollWatch hostId={host.id} host={host} />);

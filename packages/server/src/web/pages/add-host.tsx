@@ -1,3 +1,4 @@
+import { appendOnlyDefault, appendOnlyEnforceable } from '@restic-manager/protocol';
 import type { EnrollmentTokenResponse, HostView } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead } from '../components/layout.js';
@@ -29,26 +30,65 @@ export function AddHostForm() {
       <fieldset>
         <legend>Repository</legend>
         <Field name="repository.url" label="Repository URL" hint="e.g. rest:https://backup.example:8000/web01/ — without credentials in the URL.">
-          <input id="f-repository.url" name="repository.url" required placeholder="rest:https://rest-server:8000/host/" autocomplete="off" />
+          <input id="f-repository.url" name="repository.url" required placeholder="rest:https://rest-server:8000/host/" autocomplete="off" {...APPEND_ONLY_REFRESH} />
         </Field>
         <Field name="repository.password" label="Repository password" hint="Leave empty to generate a strong one (shown once on the next screen).">
           <input id="f-repository.password" name="repository.password" type="password" autocomplete="new-password" />
         </Field>
         <Field name="repository.rest_username" label="REST server user" hint="Optional: the htpasswd user for this host on the REST server.">
-          <input id="f-repository.rest_username" name="repository.rest_username" autocomplete="off" />
+          <input id="f-repository.rest_username" name="repository.rest_username" autocomplete="off" {...APPEND_ONLY_REFRESH} />
         </Field>
         <Field name="repository.rest_password" label="REST server password" hint="Leave empty to generate one; the htpasswd line is shown next.">
           <input id="f-repository.rest_password" name="repository.rest_password" type="password" autocomplete="new-password" />
         </Field>
-        <label style="display:flex;gap:8px;align-items:center">
-          <input type="checkbox" name="repository.append_only" value="true" checked /> Append-only credential (recommended)
-        </label>
+        <AppendOnlyField url="" restUsername="" />
       </fieldset>
       <div class="form-actions">
         <button class="btn primary" type="submit">Create host and token</button>
         <a class="btn" href="/">Cancel</a>
       </div>
     </form>
+  );
+}
+
+/**
+ * Re-renders the append-only field when the URL or REST user changes (GET with those two values
+ * only: never the passwords). hx-target/hx-swap are set here so the form's are not inherited.
+ */
+const APPEND_ONLY_REFRESH = {
+  'hx-get': '/partials/add-host/append-only',
+  'hx-trigger': 'change',
+  'hx-include': "[name='repository.url'],[name='repository.rest_username']",
+  'hx-target': '#append-only-field',
+  'hx-swap': 'outerHTML',
+};
+
+/**
+ * The append-only choice, offered only where the backend enforces it (a `rest:` URL; see
+ * appendOnlyEnforceable). Checked by default when a REST user is set, as the API's default.
+ * `append_only_offered` tells the form action that the checkbox was shown (unchecked = false);
+ * without it the API's default applies (off for anything but REST).
+ */
+export function AppendOnlyField(props: { url: string; restUsername: string }) {
+  if (!appendOnlyEnforceable(props.url)) {
+    return (
+      <div id="append-only-field" class="muted" style="font-size:.88rem">
+        {props.url.trim()
+          ? 'Append-only is not offered for this repository: only a REST server (rest-server or rclone serve restic with --append-only) can enforce it. The host\'s credential can delete, so forget and prune run with it.'
+          : 'Append-only is offered for REST server repositories (rest:…).'}
+      </div>
+    );
+  }
+  return (
+    <div id="append-only-field">
+      <input type="hidden" name="repository.append_only_offered" value="true" />
+      <label style="display:flex;gap:8px;align-items:center">
+        <input type="checkbox" name="repository.append_only" value="true" checked={appendOnlyDefault(props.url, props.restUsername)} /> Append-only credential (recommended)
+      </label>
+      <div class="muted" style="font-size:.88rem">
+        Start the REST server with <code>--append-only</code> for this user: the host can add backups but not delete them. Forget and prune then need a maintenance credential (a second REST user).
+      </div>
+    </div>
   );
 }
 
