@@ -468,3 +468,22 @@ export const DiscoveredDatabasesView = z.object({
   docker_error: z.string().nullable(),
 });
 export type DiscoveredDatabasesView = z.infer<typeof DiscoveredDatabasesView>;
+
+/** `GET /api/hosts/:id/maintenance-credential`: whether one is stored, for whom, since when; never the password. */
+export const MaintenanceCredentialStatus = z.object({
+  set: z.boolean(), rest_username: z.string().nullable(), url: z.string().nullable(), set_at: z.string().nullable(), append_only: z.boolean(),
+});
+/** `PUT` / `DELETE /api/hosts/:id/maintenance-credential`. */
+export const MaintenanceCredentialSet = z.object({ set: z.boolean() });
+/** `PUT /api/hosts/:id/hooks`: which host default hooks are now set (never their bodies). */
+export const HostHooksView = z.object({ has_pre_hook: z.boolean(), has_post_hook: z.boolean() });
+/** `GET /api/hosts/:id/locks`: the locks the agent last reported, with their age. */
+export const RepoLocksView = z.object({
+  items: z.array(z.object({ id: z.string(), time: z.string(), host: z.string(), pid: z.number().int(), exclusive: z.boolean(), stale: z.boolean(), age_seconds: z.number().int() })),
+});
+/** `GET /api/schedules/preview` of a valid expression (an invalid one is a 400 naming cron_expr). */
+export const CronPreviewView = z.object({ ok: z.literal(true), description: z.string(), time_zone: z.string(), next: z.array(z.string()) });
+/** `GET /api/schedules/overdue`. */
+export const OverdueSchedulesView = z.object({
+  items: z.array(z.object({ schedule_id: z.string(), host_id: z.string(), kind: z.string(), cron_expr: z.string(), missed_at: z.string(), last_run_at: z.string().nullable() })),
+});

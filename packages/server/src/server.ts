@@ -9,6 +9,7 @@ import { resolveConfig } from './config.js';
 import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
 import type { MountWeb } from './http/app.js';
 import { createApp, defaultAgentTarball, defaultInstallDir } from './http/app.js';
+import { answerClientError } from './http/client-error.js';
 import { Metrics } from './http/metrics.js';
 import { CidrList, clientIp } from './http/net.js';
 import type { RouteSpec } from './http/route.js';
@@ -111,6 +112,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin]);
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
+  server.on('clientError', answerClientError);
   server.on('upgrade', (req, socket, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const ip = clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted);
