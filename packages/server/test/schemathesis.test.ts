@@ -95,7 +95,7 @@ describe.skipIf(!installed)(`REST API fuzzing with schemathesis ${SCHEMATHESIS_V
     ];
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1',
-      PYTHONPATH: path.join(here, 'schemathesis'), SCHEMATHESIS_HOOKS: 'rm_hooks',
+      PYTHONPATH: path.join(here, 'schemathesis'), PYTHONDONTWRITEBYTECODE: '1', SCHEMATHESIS_HOOKS: 'rm_hooks',
       RM_FUZZ_HTTP_SINK: sink.url, RM_FUZZ_CLOSED_PORT: String(await closedPort()),
       RM_FUZZ_SELF_ID: fuzzer.id, RM_FUZZ_BYSTANDER_ID: bystander.id,
     };
