@@ -92,6 +92,16 @@ describe('OpenAPI document accuracy', () => {
     expect(Object.values(op('/api/users', 'post').responses['201']?.links ?? {}).map((l) => l.operationRef)).toEqual(['#/paths/~1api~1users~1{id}~1role/put']);
   });
 
+  it('documents the shape of trend times and age recipients, and a value of that shape is accepted', async () => {
+    const doc = (await h.admin.req('GET', '/api/openapi.json')).body;
+    const since = doc.paths['/api/fleet/trends'].get.parameters.find((p: { name: string }) => p.name === 'since').schema;
+    expect(new RegExp(since.pattern).test('2026-11-01')).toBe(true);
+    expect(new RegExp(since.pattern).test('yesterday')).toBe(false);
+    expect((await h.admin.req('GET', '/api/fleet/trends?since=2026-11-01T00:00:00Z')).status).toBe(200);
+    const recipient = doc.paths['/api/hosts/{id}/vault'].put.requestBody.content['application/json'].schema.properties.age_recipient;
+    expect(recipient.pattern).toBe('^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$');
+  });
+
   it('answers a request line over the 16 KiB header limit with a JSON 431 error, not an empty body', async () => {
     const r = await rawGet(h.url, `/auth/oidc/login?next=${'%F0%97%82%A3'.repeat(2048)}`);
     expect(r.status).toBe(431);
