@@ -102,6 +102,25 @@ describe('OpenAPI document accuracy', () => {
     expect(recipient.pattern).toBe('^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$');
   });
 
+  it('marks a request body optional when every field is, and such a route accepts no body', async () => {
+    expect(op('/api/alert-settings', 'put')).toMatchObject({ requestBody: { required: false } });
+    expect(op('/api/hosts', 'post')).toMatchObject({ requestBody: { required: true } });
+    const r = await h.admin.req('PUT', '/api/alert-settings');
+    expect(r.status, r.text).toBe(200);
+  });
+
+  it('answers 405 with Allow for a method a known path does not serve, 404 for an unknown path', async () => {
+    const patch = await h.admin.req('PATCH', '/api/auth/login');
+    expect(patch.status).toBe(405);
+    expect(patch.headers.get('allow')).toBe('POST');
+    expect(patch.body.error.code).toBe('method_not_allowed');
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'allow', repository: REPO });
+    const put = await h.admin.req('PUT', `/api/hosts/${add.body.host_id}`);
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD']);
+    expect((await h.admin.req('GET', '/api/no-such-thing')).status).toBe(404);
+  });
+
   it('answers a request line over the 16 KiB header limit with a JSON 431 error, not an empty body', async () => {
     const r = await rawGet(h.url, `/auth/oidc/login?next=${'%F0%97%82%A3'.repeat(2048)}`);
     expect(r.status).toBe(431);

@@ -59,7 +59,8 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
       'x-required-role': r.access,
       ...(r.access === 'public' ? { security: [] } : {}),
       parameters: params,
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      // a body whose every field is optional may be left out (the route reads an empty body as {})
+      ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
       responses: responses(r, routes),
     };
   }

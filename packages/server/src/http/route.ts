@@ -96,3 +96,17 @@ function parseWith(where: string, schema: z.ZodType, data: unknown): unknown {
   if (!r.success) throw validationError(where, r.error);
   return r.data;
 }
+
+/**
+ * The methods the route table serves at a concrete `path` (empty when no route matches it):
+ * a request with another method is answered 405 with these in `Allow`, not 404.
+ */
+export function methodsAt(routes: RouteSpec[], path: string): string[] {
+  const out = new Set<string>();
+  for (const r of routes) {
+    const re = new RegExp(`^${r.path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}/?$`);
+    if (re.test(path)) out.add(r.method.toUpperCase());
+  }
+  if (out.has('GET')) out.add('HEAD');
+  return [...out];
+}
