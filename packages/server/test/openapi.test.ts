@@ -121,6 +121,27 @@ describe('OpenAPI document accuracy', () => {
     expect((await h.admin.req('GET', '/api/no-such-thing')).status).toBe(404);
   });
 
+  it('writes every pattern portably: it compiles as a Unicode regex and spells NUL \\x00, not \\0 (Rust and Python engines reject \\0)', async () => {
+    const doc = (await h.admin.req('GET', '/api/openapi.json')).body;
+    const patterns: string[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === 'pattern' && typeof x === 'string') patterns.push(x);
+          else walk(x);
+        }
+      }
+    };
+    walk(doc.paths);
+    expect(patterns.length).toBeGreaterThan(5);
+    for (const p of patterns) {
+      expect(() => new RegExp(p, 'u'), p).not.toThrow();
+      expect(p, p).not.toMatch(/\\0/);
+    }
+    expect(patterns).toContain('^[^\\x00\\s]+$');
+  });
+
   it('answers a request line over the 16 KiB header limit with a JSON 431 error, not an empty body', async () => {
     const r = await rawGet(h.url, `/auth/oidc/login?next=${'%F0%97%82%A3'.repeat(2048)}`);
     expect(r.status).toBe(431);

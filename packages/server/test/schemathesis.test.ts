@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -112,6 +112,7 @@ describe.skipIf(!installed)(`REST API fuzzing with schemathesis ${SCHEMATHESIS_V
     };
     const started = Date.now();
     const { code, out } = await run(bin, args, { cwd: work, env });
+    if (process.env.RM_FUZZ_OUTPUT) writeFileSync(process.env.RM_FUZZ_OUTPUT, out);
     const from = out.indexOf('=== FAILURES');
     const summary = out.slice(from >= 0 ? Math.max(0, from - 40) : Math.max(0, out.length - 4000)).split('\n').map((l) => (l.length > 400 ? `${l.slice(0, 400)}…` : l)).join('\n');
     const serverErrors = h.logs().split('\n').filter((l) => l.includes('request failed')).slice(0, 20).join('\n');
