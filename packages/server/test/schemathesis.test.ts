@@ -25,9 +25,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.join(SCHEMATHESIS_VENV as string, 'bin', 'schemathesis');
 const installed = existsSync(bin);
 const FUZZER_PASSWORD = 'fuzzer-password-for-tests-1';
-/** Test cases per operation and phase; with the stateful phase the run takes about a minute on 2 cores. */
-const MAX_EXAMPLES = 50;
-const SEED = 20261202;
+/** Test cases per operation and phase (the run takes about a minute on 2 cores); RM_FUZZ_* override both for a longer local hunt. */
+const MAX_EXAMPLES = Number(process.env.RM_FUZZ_MAX_EXAMPLES ?? 50);
+const SEED = Number(process.env.RM_FUZZ_SEED ?? 20261202);
 
 /**
  * What every response is checked for. Left out: negative_data_rejection and ignored_auth (the
@@ -122,5 +122,5 @@ describe.skipIf(!installed)(`REST API fuzzing with schemathesis ${SCHEMATHESIS_V
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     const me = await fetch(`${h.url}/api/auth/me`, { headers: { cookie: fuzzer.cookie } });
     expect(me.status).toBe(200);
-  }, 240_000);
+  }, Math.max(240_000, MAX_EXAMPLES * 6000));
 });
