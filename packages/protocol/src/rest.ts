@@ -141,7 +141,8 @@ export const TimeZoneName = z
     } catch {
       return false;
     }
-  }, 'unknown time zone: use an IANA name such as Europe/Berlin or UTC');
+  }, 'unknown time zone: use an IANA name such as Europe/Berlin or UTC')
+  .meta({ description: 'an IANA time zone name', examples: ['Europe/Berlin', 'UTC'] });
 /** `PUT /api/hosts/:id/time-zone`: null clears it (schedules then use the agent's local zone). */
 export const HostTimeZoneRequest = z.object({ time_zone: TimeZoneName.nullable() }).strict();
 export const HostListQuery = PageQuery.extend({ tag: z.string().max(64).optional(), status: HostStatus.optional() });
@@ -276,11 +277,14 @@ export const JobLogQuery = z.object({
 });
 export const JobLogView = z.object({ job_id: id, seq: z.number().int(), ts: z.string(), stream: z.enum(['stdout', 'stderr', 'event']), payload: z.string() });
 
+/** A cron expression (croner syntax: five or six fields, or a nickname such as @daily); validated by the schedule service. */
+export const CronExpr = z.string().min(1).max(128).meta({ description: 'five or six cron fields (croner syntax) or @hourly/@daily/@weekly/@monthly', examples: ['0 3 * * *', '*/15 * * * *'] });
+
 export const ScheduleInput = z
   .object({
     kind: ScheduleKind,
-    cron_expr: z.string().min(1).max(128),
-    time_zone: z.string().max(64).nullable().default(null),
+    cron_expr: CronExpr,
+    time_zone: z.string().max(64).nullable().default(null).meta({ description: 'an IANA time zone name; null = the host zone', examples: ['Europe/Berlin', null] }),
     enabled: z.boolean().default(true),
     paths: z.array(z.string().min(1).max(4096)).max(1000).default([]),
     excludes: z.array(z.string().max(4096)).max(1000).default([]),

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CronPreviewView, MaintenanceCredentialStatus, OverdueSchedulesView, RepoLocksView } from '@restic-manager/protocol';
+import { CronPreviewView, MaintenanceCredentialStatus, OverdueSchedulesView, RepoLocksView, isAgeRecipient } from '@restic-manager/protocol';
 import type { Harness } from './helpers/harness.js';
 import { REPO, startHarness } from './helpers/harness.js';
 
@@ -140,6 +140,23 @@ describe('OpenAPI document accuracy', () => {
       expect(p, p).not.toMatch(/\\0/);
     }
     expect(patterns).toContain('^[^\\x00\\s]+$');
+  });
+
+  it('gives examples for cron expressions, time zones and age recipients, and every example is accepted', async () => {
+    const doc = (await h.admin.req('GET', '/api/openapi.json')).body;
+    const cron = doc.paths['/api/hosts/{id}/schedules'].post.requestBody.content['application/json'].schema.properties.cron_expr;
+    expect(cron.examples.length).toBeGreaterThan(0);
+    for (const e of cron.examples as string[]) {
+      const r = await h.admin.req('GET', `/api/schedules/preview?cron_expr=${encodeURIComponent(e)}&time_zone=UTC`);
+      expect(r.status, `${e}: ${r.text}`).toBe(200);
+    }
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'examples', repository: REPO });
+    const tz = doc.paths['/api/hosts/{id}/time-zone'].put.requestBody.content['application/json'].schema.properties.time_zone;
+    const zones = (tz.anyOf ?? [tz]).flatMap((s: { examples?: string[] }) => s.examples ?? []);
+    expect(zones.length).toBeGreaterThan(0);
+    for (const z of zones) expect((await h.admin.req('PUT', `/api/hosts/${add.body.host_id}/time-zone`, { time_zone: z })).status, z).toBe(200);
+    const recipient = doc.paths['/api/hosts/{id}/vault'].put.requestBody.content['application/json'].schema.properties.age_recipient;
+    for (const e of recipient.examples as string[]) expect(isAgeRecipient(e), e).toBe(true);
   });
 
   it('answers a request line over the 16 KiB header limit with a JSON 431 error, not an empty body', async () => {

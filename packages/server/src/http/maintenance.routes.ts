@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CronPreviewView, HostHooksView, MaintenanceCredentialSet, MaintenanceCredentialStatus, OverdueSchedulesView, RepoLocksView } from '@restic-manager/protocol';
+import { CronExpr, CronPreviewView, HostHooksView, MaintenanceCredentialSet, MaintenanceCredentialStatus, OverdueSchedulesView, RepoLocksView } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -14,7 +14,7 @@ type MaintenanceCredentialBody = z.infer<typeof MaintenanceCredentialBody>;
 const HooksBody = z.object({ pre_hook: z.string().max(8192).nullable().default(null), post_hook: z.string().max(8192).nullable().default(null) }).strict();
 type HooksBody = z.infer<typeof HooksBody>;
 const PreviewQuery = z.object({
-  cron_expr: z.string().min(1).max(128),
+  cron_expr: CronExpr,
   time_zone: z.string().max(64).optional(),
   /** Without time_zone: use this host's zone (when set). */
   host_id: z.string().min(1).max(64).optional(),
