@@ -72,7 +72,8 @@ function run(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessE
   });
 }
 
-describe.skipIf(!installed)(`REST API fuzzing with schemathesis ${SCHEMATHESIS_VERSION as string}`, () => {
+const title = `REST API fuzzing with schemathesis ${SCHEMATHESIS_VERSION as string}${installed ? '' : ` (skipped: not installed at ${bin}; \`npm run setup\` installs it)`}`;
+describe.skipIf(!installed)(title, () => {
   let h: Harness;
   let sink: HttpReceiver;
   let work: string;
