@@ -78,7 +78,8 @@ describe.skipIf(!installed)(title, () => {
   let sink: HttpReceiver;
   let work: string;
   beforeAll(async () => {
-    h = await startHarness({ logLevel: 'error' });
+    // the web UI mounted too, as in production (its middleware runs app-wide)
+    h = await startHarness({ logLevel: 'error' }, { mountWeb: undefined });
     sink = await startHttpReceiver();
     work = mkdtempSync(path.join(os.tmpdir(), 'rm-schemathesis-'));
   });
