@@ -26,6 +26,14 @@ describe('REST API behaviour', () => {
     expect((await h.admin.req('GET', '/api/jobs/does-not-exist')).status).toBe(404);
   });
 
+  it('answers 409 invalid_state, not 404, for the repository of a host that exists but is not enrolled yet', async () => {
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'not-enrolled', repository: REPO });
+    const r = await h.admin.req('GET', `/api/hosts/${add.body.host_id}/repo`);
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'invalid_state', message: expect.stringContaining('not enrolled') });
+    expect((await h.admin.req('GET', '/api/hosts/no-such-host/repo')).status).toBe(404);
+  });
+
   it('refuses a bad run-now bandwidth limit with 400 and a field error naming it', async () => {
     const bad = async (v: unknown) => (await h.admin.req('POST', '/api/hosts/any/jobs', { kind: 'backup', args: { paths: ['/x'], limit_upload_kbps: v } })).body;
     for (const v of [0, -5, 1.5, 'fast']) {
