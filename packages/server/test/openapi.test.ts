@@ -119,6 +119,7 @@ describe('OpenAPI document accuracy', () => {
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD']);
     expect((await h.admin.req('GET', '/api/no-such-thing')).status).toBe(404);
+    expect((await h.admin.req('GET', '/api/hosts/')).status).toBe(404);
   });
 
   it('writes every pattern portably: it compiles as a Unicode regex and spells NUL \\x00, not \\0 (Rust and Python engines reject \\0)', async () => {

@@ -98,15 +98,15 @@ function parseWith(where: string, schema: z.ZodType, data: unknown): unknown {
 }
 
 /**
- * The methods the route table serves at a concrete `path` (empty when no route matches it):
- * a request with another method is answered 405 with these in `Allow`, not 404.
+ * The methods the route table serves at a concrete path (empty when no route matches it), for
+ * answering a request with another method 405 with these in `Allow` rather than 404.
  */
-export function methodsAt(routes: RouteSpec[], path: string): string[] {
-  const out = new Set<string>();
-  for (const r of routes) {
-    const re = new RegExp(`^${r.path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}/?$`);
-    if (re.test(path)) out.add(r.method.toUpperCase());
-  }
-  if (out.has('GET')) out.add('HEAD');
-  return [...out];
+export function methodIndex(routes: RouteSpec[]): (path: string) => string[] {
+  const escape = (seg: string) => seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const compiled = routes.map((r) => ({ method: r.method.toUpperCase(), re: new RegExp(`^${r.path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : escape(seg))).join('/')}$`) }));
+  return (path) => {
+    const out = new Set(compiled.filter((r) => r.re.test(path)).map((r) => r.method));
+    if (out.has('GET')) out.add('HEAD');
+    return [...out];
+  };
 }
