@@ -400,7 +400,15 @@ export type ChannelType = z.infer<typeof ChannelType>;
 /** A secret input: a string sets it, null (or "") clears it, absent keeps the stored one. */
 const secretInput = z.string().max(1024).nullable().optional();
 const httpUrl = z.string().max(2048).url('expected a URL such as https://example.org/hook').refine((u) => /^https?:\/\//i.test(u), 'only http:// and https:// URLs');
-const email = z.string().max(320).email('expected an e-mail address');
+/** RFC 5321 lengths too: zod's address pattern accepts a local part over 64 and a domain label over 63 characters. */
+const email = z
+  .string()
+  .max(320)
+  .email('expected an e-mail address')
+  .refine((a) => {
+    const at = a.lastIndexOf('@');
+    return at <= 64 && a.slice(at + 1).split('.').every((label) => label.length <= 63);
+  }, 'expected an e-mail address (at most 64 characters before the @, 63 per domain label)');
 
 export const WebhookConfig = z.object({ url: httpUrl, secret: secretInput }).strict();
 export const NtfyConfig = z
