@@ -32,6 +32,7 @@ const FUZZER_PASSWORD = 'fuzzer-password-for-tests-1';
  */
 const MAX_EXAMPLES = Number(process.env.RM_FUZZ_MAX_EXAMPLES ?? 50);
 const SEED = Number(process.env.RM_FUZZ_SEED ?? 20261202);
+const TIMEOUT_MS = Math.max(240_000, MAX_EXAMPLES * 6000);
 
 /**
  * What every response is checked for. Left out: positive_data_acceptance (zod refinements such as
@@ -66,9 +67,10 @@ async function signIn(url: string, username: string, password: string): Promise<
   return { cookie, session: cookie.slice(cookie.indexOf('=') + 1), csrf: body.csrf_token, id: body.user.id };
 }
 
-function run(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; out: string }> {
+/** Runs `cmd` to its end (killed after `timeoutMs`), stdout and stderr together. */
+function run(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs, killSignal: 'SIGKILL' });
     const chunks: Buffer[] = [];
     p.stdout.on('data', (d: Buffer) => chunks.push(d));
     p.stderr.on('data', (d: Buffer) => chunks.push(d));
@@ -117,10 +119,11 @@ describe.skipIf(!installed)(title, () => {
       RM_FUZZ_SESSION: fuzzer.session, RM_FUZZ_CSRF: fuzzer.csrf, RM_FUZZ_SELF_ID: fuzzer.id, RM_FUZZ_BYSTANDER_ID: bystander.id,
     };
     const started = Date.now();
-    const { code, out } = await run(bin, args, { cwd: work, env });
+    const { code, out } = await run(bin, args, { cwd: work, env, timeoutMs: TIMEOUT_MS - 20_000 });
     if (process.env.RM_FUZZ_OUTPUT) writeFileSync(process.env.RM_FUZZ_OUTPUT, out);
-    const from = out.indexOf('=== FAILURES');
-    const summary = out.slice(from >= 0 ? Math.max(0, from - 40) : Math.max(0, out.length - 4000)).split('\n').map((l) => (l.length > 400 ? `${l.slice(0, 400)}…` : l)).join('\n');
+    // tool errors, then failures (or the tail), long lines cut: enough to act on in a test report
+    const from = Math.min(...['=== ERRORS', '=== FAILURES'].map((m) => out.indexOf(m)).filter((i) => i >= 0), Math.max(0, out.length - 4000));
+    const summary = out.slice(Math.max(0, from - 40)).split('\n').map((l) => (l.length > 400 ? `${l.slice(0, 400)}…` : l)).join('\n').slice(0, 20_000);
     const serverErrors = h.logs().split('\n').filter((l) => l.includes('request failed')).slice(0, 20).join('\n');
     expect(code, `schemathesis exited ${code} after ${Math.round((Date.now() - started) / 1000)} s:\n${summary}\nserver errors:\n${serverErrors}`).toBe(0);
     expect(out).toMatch(/No issues found|passed/);
@@ -128,5 +131,5 @@ describe.skipIf(!installed)(title, () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     const me = await fetch(`${h.url}/api/auth/me`, { headers: { cookie: fuzzer.cookie } });
     expect(me.status).toBe(200);
-  }, Math.max(240_000, MAX_EXAMPLES * 6000));
+  }, TIMEOUT_MS);
 });
