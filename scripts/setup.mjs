@@ -3,7 +3,8 @@
 // Debian tools the real-component tests use, npm packages, and a compiled build.
 // Each step is skipped when already satisfied, so a warm run costs a few hundred ms.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -43,10 +44,14 @@ export function ensureDebianTools(tools = Object.keys(DEBIAN_TOOLS)) {
     log(`missing Debian packages: ${missing.join(' ')} — install them with: sudo apt-get install -y ${missing.join(' ')}`);
     return;
   }
-  log(`installing Debian packages: ${missing.join(' ')}`);
+  aptInstall(missing);
+}
+
+function aptInstall(packages) {
+  log(`installing Debian packages: ${packages.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
 }
 
 function newer(a, b) {
@@ -66,9 +71,40 @@ export function build() {
   execFileSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
 }
 
+/** The REST API fuzz test (packages/server/test/schemathesis.test.ts) runs this pinned schemathesis. */
+export const SCHEMATHESIS_VERSION = '4.32.5';
+/** A private virtualenv, outside node_modules so `npm ci` keeps it. */
+export const SCHEMATHESIS_VENV = path.join(os.homedir(), '.cache', 'restic-manager', `schemathesis-${SCHEMATHESIS_VERSION}`);
+
+/**
+ * Installs schemathesis into SCHEMATHESIS_VENV (python3 -m venv + pip; Debian python3-venv when
+ * the interpreter lacks venv/ensurepip). Skipped when the marker of a finished install exists;
+ * an interrupted install (no marker) is removed and redone.
+ */
+export function ensureSchemathesis() {
+  const done = path.join(SCHEMATHESIS_VENV, '.installed');
+  if (existsSync(done)) return;
+  const missing = !have('python3') ? ['python3', 'python3-venv'] : spawnSync('python3', ['-c', 'import ensurepip, venv'], { stdio: 'ignore' }).status !== 0 ? ['python3-venv'] : [];
+  if (missing.length > 0 && process.getuid?.() !== 0) {
+    log(`the API fuzz test needs ${missing.join(' ')} — install with: sudo apt-get install -y ${missing.join(' ')} (until then it is skipped)`);
+    return;
+  }
+  if (missing.length > 0) aptInstall(missing);
+  if (spawnSync('python3', ['-c', 'import sys; sys.exit(sys.version_info < (3, 11))'], { stdio: 'ignore' }).status !== 0) {
+    log(`schemathesis ${SCHEMATHESIS_VERSION} needs Python ≥ 3.11; python3 is older, so the API fuzz test is skipped`);
+    return;
+  }
+  log(`installing schemathesis ${SCHEMATHESIS_VERSION} into ${SCHEMATHESIS_VENV}`);
+  rmSync(SCHEMATHESIS_VENV, { recursive: true, force: true });
+  execFileSync('python3', ['-m', 'venv', SCHEMATHESIS_VENV], { stdio: 'inherit' });
+  execFileSync(path.join(SCHEMATHESIS_VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`], { stdio: 'inherit' });
+  writeFileSync(done, `${SCHEMATHESIS_VERSION}\n`);
+}
+
 export function setup({ tools } = {}) {
   ensureDebianTools(tools);
   ensureNodeModules();
+  if (!tools) ensureSchemathesis();
   build();
 }
 

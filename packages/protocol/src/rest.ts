@@ -158,7 +158,8 @@ export const TimeZoneName = z
     } catch {
       return false;
     }
-  }, 'unknown time zone: use an IANA name such as Europe/Berlin or UTC');
+  }, 'unknown time zone: use an IANA name such as Europe/Berlin or UTC')
+  .meta({ description: 'an IANA time zone name', examples: ['Europe/Berlin', 'UTC'] });
 /** `PUT /api/hosts/:id/time-zone`: null clears it (schedules then use the agent's local zone). */
 /** `PUT /api/hosts/:id/tags`: replaces the host's tags. */
 export const SetHostTagsRequest = z.object({ tags: TagList }).strict();
@@ -311,11 +312,14 @@ export const JobLogQuery = z.object({
 export const JobLogView = z.object({ job_id: id, seq: z.number().int(), ts: z.string(), stream: z.enum(['stdout', 'stderr', 'event']), payload: z.string() });
 export type JobLogView = z.infer<typeof JobLogView>;
 
+/** A cron expression (croner syntax: five or six fields, or a nickname such as @daily); validated by the schedule service. */
+export const CronExpr = z.string().min(1).max(128).meta({ description: 'five or six cron fields (croner syntax) or @hourly/@daily/@weekly/@monthly', examples: ['0 3 * * *', '*/15 * * * *'] });
+
 export const ScheduleInput = z
   .object({
     kind: ScheduleKind,
-    cron_expr: z.string().min(1).max(128),
-    time_zone: z.string().max(64).nullable().default(null),
+    cron_expr: CronExpr,
+    time_zone: z.string().max(64).nullable().default(null).meta({ description: 'an IANA time zone name; null = the host zone', examples: ['Europe/Berlin', null] }),
     enabled: z.boolean().default(true),
     paths: z.array(z.string().min(1).max(4096)).max(1000).default([]),
     excludes: z.array(z.string().max(4096)).max(1000).default([]),
@@ -436,7 +440,15 @@ export type ChannelType = z.infer<typeof ChannelType>;
 /** A secret input: a string sets it, null (or "") clears it, absent keeps the stored one. */
 const secretInput = z.string().max(1024).nullable().optional();
 const httpUrl = z.string().max(2048).url('expected a URL such as https://example.org/hook').refine((u) => /^https?:\/\//i.test(u), 'only http:// and https:// URLs');
-const email = z.string().max(320).email('expected an e-mail address');
+/** RFC 5321 lengths too: zod's address pattern accepts a local part over 64 and a domain label over 63 characters. */
+const email = z
+  .string()
+  .max(320)
+  .email('expected an e-mail address')
+  .refine((a) => {
+    const at = a.lastIndexOf('@');
+    return at <= 64 && a.slice(at + 1).split('.').every((label) => label.length <= 63);
+  }, 'expected an e-mail address (at most 64 characters before the @, 63 per domain label)');
 
 export const WebhookConfig = z.object({ url: httpUrl, secret: secretInput }).strict();
 export const NtfyConfig = z
@@ -508,3 +520,22 @@ export const DiscoveredDatabasesView = z.object({
   docker_error: z.string().nullable(),
 });
 export type DiscoveredDatabasesView = z.infer<typeof DiscoveredDatabasesView>;
+
+/** `GET /api/hosts/:id/maintenance-credential`: whether one is stored, for whom, since when; never the password. */
+export const MaintenanceCredentialStatus = z.object({
+  set: z.boolean(), rest_username: z.string().nullable(), url: z.string().nullable(), set_at: z.string().nullable(), append_only: z.boolean(),
+});
+/** `PUT` / `DELETE /api/hosts/:id/maintenance-credential`. */
+export const MaintenanceCredentialSet = z.object({ set: z.boolean() });
+/** `PUT /api/hosts/:id/hooks`: which host default hooks are now set (never their bodies). */
+export const HostHooksView = z.object({ has_pre_hook: z.boolean(), has_post_hook: z.boolean() });
+/** `GET /api/hosts/:id/locks`: the locks the agent last reported, with their age. */
+export const RepoLocksView = z.object({
+  items: z.array(z.object({ id: z.string(), time: z.string(), host: z.string(), pid: z.number().int(), exclusive: z.boolean(), stale: z.boolean(), age_seconds: z.number().int() })),
+});
+/** `GET /api/schedules/preview` of a valid expression (an invalid one is a 400 naming cron_expr). */
+export const CronPreviewView = z.object({ ok: z.literal(true), description: z.string(), time_zone: z.string(), next: z.array(z.string()) });
+/** `GET /api/schedules/overdue`. */
+export const OverdueSchedulesView = z.object({
+  items: z.array(z.object({ schedule_id: z.string(), host_id: z.string(), kind: z.string(), cron_expr: z.string(), missed_at: z.string(), last_run_at: z.string().nullable() })),
+});

@@ -22,7 +22,9 @@ export const ServerHello = z.object({
 export const DatabaseEngine = z.enum(['postgres', 'mariadb', 'mysql']);
 export type DatabaseEngine = z.infer<typeof DatabaseEngine>;
 
-const dbName = z.string().min(1).max(128).regex(/^[^\0/\\,\s-][^\0/\\,]*$/, 'a database name has no / \\ , or NUL and does not start with - or a space');
+// NUL as \x00, not \0: the OpenAPI pattern must also read as a regex in Python (the API fuzzer)
+// eslint-disable-next-line no-control-regex
+const dbName = z.string().min(1).max(128).regex(/^[^\x00/\\,\s-][^\x00/\\,]*$/, 'a database name has no / \\ , or NUL and does not start with - or a space');
 
 /**
  * One database to dump into its own snapshot (docs/databases.md). `password` is a secret: the
@@ -35,7 +37,9 @@ export const DatabaseTargetFields = z
     /** TCP host; absent: the local unix socket (or the container's, with `container`). */
     host: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:/[\]-]+$/, 'a host name, IP address or socket directory').optional(),
     port: z.number().int().min(1).max(65535).optional(),
-    user: z.string().min(1).max(128).regex(/^[^\0\s]+$/, 'no spaces').optional(),
+    // NUL as \x00, not \0: the OpenAPI pattern must also read as a regex in Python (the API fuzzer)
+    // eslint-disable-next-line no-control-regex
+    user: z.string().min(1).max(128).regex(/^[^\x00\s]+$/, 'no spaces').optional(),
     password: z.string().min(1).max(1024).optional(),
     database: dbName.optional(),
     all: z.literal(true).optional(),

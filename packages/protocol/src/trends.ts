@@ -17,7 +17,11 @@ export type TrendMetric = z.infer<typeof TrendMetric>;
 const DATE_HINT = 'expected an ISO-8601 date such as 2026-11-01 or 2026-11-01T00:00:00Z';
 
 /** `2026-11-01` (00:00 UTC) or a full ISO-8601 time with offset; normalised to an ISO UTC string. */
-export const TrendTime = z.string().max(40).transform((s, ctx) => {
+export const TrendTime = z.string().max(40).meta({
+  description: DATE_HINT,
+  // the shape the transform accepts, for the OpenAPI document (the transform also checks the date exists)
+  pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$',
+}).transform((s, ctx) => {
   const ok = /^\d{4}-\d{2}-\d{2}$/.test(s) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(s);
   const t = ok ? Date.parse(/T/.test(s) ? s : `${s}T00:00:00Z`) : NaN;
   if (Number.isNaN(t)) {

@@ -37,7 +37,7 @@ export const PRIVATE_KEY_PASTED =
 export const AgeRecipientInput = z.string().trim().superRefine((v, ctx) => {
   if (/AGE-SECRET-KEY-/i.test(v)) ctx.addIssue({ code: 'custom', message: PRIVATE_KEY_PASTED });
   else if (!isAgeRecipient(v)) ctx.addIssue({ code: 'custom', message: 'expected an age X25519 recipient: age1 followed by 58 characters (the "public key" line of your key file)' });
-});
+}).meta({ description: 'an age X25519 recipient (age1…, bech32 with a valid checksum)', pattern: '^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$', examples: ['age1d6e0x5hfamz0hztz5qscux3m87f7lhd7kgalsgsr26k84mgt0e7s3ukm54'] });
 
 const size = z.number().int().positive();
 const s3Fields = {

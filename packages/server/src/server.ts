@@ -12,6 +12,7 @@ import { passwordWeakness } from './services/password-policy.js';
 import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
 import type { MountWeb } from './http/app.js';
 import { createApp, defaultAgentTarball, defaultInstallDir } from './http/app.js';
+import { answerClientError } from './http/client-error.js';
 import { Metrics } from './http/metrics.js';
 import { metricsExposureWarning } from './http/metrics-exposure.js';
 import { CidrList, clientIp } from './http/net.js';
@@ -144,6 +145,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure));
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
+  server.on('clientError', answerClientError);
   // Hosts left 'online' by a previous run are marked offline only once the port is ours (a server
   // that fails to bind changes nothing); agent upgrades wait for it so a fresh hello is not undone.
   let resetDone!: () => void;

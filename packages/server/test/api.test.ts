@@ -153,10 +153,30 @@ describe('REST API behaviour', () => {
     }
   });
 
+  it('answers 409 invalid_state, not 404, for the repository of a host that exists but is not enrolled yet', async () => {
+    const add = await h.admin.req('POST', '/api/hosts', { name: 'not-enrolled', repository: REPO });
+    const r = await h.admin.req('GET', `/api/hosts/${add.body.host_id}/repo`);
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'invalid_state', message: expect.stringContaining('not enrolled') });
+    expect((await h.admin.req('GET', '/api/hosts/no-such-host/repo')).status).toBe(404);
+  });
+
+  it('refuses an e-mail channel address over the RFC 5321 lengths (local part 64, domain label 63) with a field error', async () => {
+    const channel = (to: string) => ({ type: 'email', name: 'mail', config: { host: '127.0.0.1', port: 25, tls: 'none', from: 'rm@example.org', to: [to] } });
+    for (const to of [`${'a'.repeat(65)}@example.org`, `ops@${'b'.repeat(64)}.example.org`]) {
+      const r = await h.admin.req('POST', '/api/notification-channels', channel(to));
+      expect(r.status, to).toBe(400);
+      expect(r.body.error.fields).toHaveProperty(['config.to.0']);
+    }
+    const ok = await h.admin.req('POST', '/api/notification-channels', channel(`${'a'.repeat(64)}@${'b'.repeat(63)}.example.org`));
+    expect(ok.status, ok.text).toBe(201);
+  });
+
   // Last: the server answers 413 before reading the whole body and drops that connection.
   it('refuses bodies over 1 MiB with 413', async () => {
     const big = await h.admin.req('POST', '/api/hosts', { name: 'x'.repeat(2 * 1024 * 1024) });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('too_large');
   });
+
 });

@@ -188,7 +188,7 @@ describe('notification channels', () => {
     const changes = audit.body.items.map((a: { action: string; payload: { changed_secrets?: string[] } }) => [a.action, a.payload.changed_secrets]);
     expect(changes).toEqual(expect.arrayContaining([['notification_channel.create', ['password']], ['notification_channel.update', []]]));
     expect(changes.filter((c: unknown[]) => JSON.stringify(c[1]) === '["password"]')).toHaveLength(2); // create and the clearing PUT
-    expect((await api('GET', '/api/notification-channels/nope')).status).toBe(404);
+    expect((await api('DELETE', '/api/notification-channels/nope')).status).toBe(404); // (GET of one channel is no route: 405)
   });
 
   it('alert thresholds: defaults, partial admin update with a field error on bad input, audited old -> new', async () => {

@@ -41,7 +41,7 @@ export function adminRoutes(d: RouteDeps): RouteSpec[] {
       handler: ({ query: q }) => s.auth.listUsers(q.limit, q.offset),
     }),
     route<z.infer<typeof CreateUserRequest>>({
-      method: 'post', path: '/api/users', summary: 'Create a user', access: 'admin', body: CreateUserRequest, response: UserView, status: 201,
+      method: 'post', path: '/api/users', summary: 'Create a user', access: 'admin', body: CreateUserRequest, response: UserView, status: 201, creates: { path: '/api/users/:id', pointer: '/id' },
       handler: async ({ actor, body }) => userView(await s.auth.createUser(actor, body)),
     }),
     route<{ role: Role }>({

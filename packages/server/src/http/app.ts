@@ -21,7 +21,8 @@ import { clientIp } from './net.js';
 import { notificationRoutes } from './notification.routes.js';
 import { oidcRoutes } from './oidc.routes.js';
 import type { SignInOptions } from './deps.js';
-import { mountRoutes, openApiDocument } from './route.js';
+import { methodIndex, mountRoutes } from './route.js';
+import { openApiDocument } from './openapi.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
 import { trendRoutes } from './trend.routes.js';
@@ -71,7 +72,13 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));
-  app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`, 404));
+  const methodsAt = methodIndex(routes);
+  app.notFound((c) => {
+    const allowed = methodsAt(c.req.path);
+    if (allowed.length === 0 || allowed.includes(c.req.method)) return errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`, 404);
+    c.header('Allow', allowed.join(', '));
+    return errorResponse(c, 'method_not_allowed', `${c.req.method} is not allowed on ${c.req.path} (allowed: ${allowed.join(', ')})`, 405);
+  });
   app.use('*', async (c, next) => {
     let peer: string;
     try {

@@ -17,7 +17,7 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route<z.infer<typeof CreateHostRequest>>({
       method: 'post', path: '/api/hosts', summary: 'Add a host: returns its one-time enrollment token (and generated secrets, once)', access: 'admin',
-      body: CreateHostRequest, response: EnrollmentTokenResponse, status: 201,
+      body: CreateHostRequest, response: EnrollmentTokenResponse, status: 201, creates: { path: '/api/hosts/:id', pointer: '/host_id' },
       handler: ({ actor, body }) => s.hosts.addHost(actor, body),
     }),
     route({

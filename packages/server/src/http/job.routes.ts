@@ -11,22 +11,22 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
   return [
     route<z.infer<typeof RunJobRequest>>({
       method: 'post', path: '/api/hosts/:id/jobs', summary: 'Run now: queue a job and send command.run to the agent', access: 'operator',
-      body: RunJobRequest, response: Started, status: 202,
+      body: RunJobRequest, response: Started, status: 202, creates: { path: '/api/jobs/:id', pointer: '/job/id' },
       handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args as Record<string, unknown>),
     }),
     route<z.infer<typeof RestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore', summary: "Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped. Cross-host: 409 when only the source's permanent credential would do (an admin may confirm a one-off with share_source_credential)", access: 'operator',
-      body: RestoreRequest, response: Started, status: 202,
+      body: RestoreRequest, response: Started, status: 202, errors: ['agent_unavailable'], creates: { path: '/api/jobs/:id', pointer: '/job/id' },
       handler: ({ actor, params, body }) => s.restore.submit(actor, params.id ?? '', body),
     }),
     route<z.infer<typeof DbRestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore/database', summary: "Restore a database dump snapshot of this host into a database server (restic dump streamed into psql --single-transaction, pg_restore or mariadb)", access: 'operator',
-      body: DbRestoreRequest, response: Started, status: 202,
+      body: DbRestoreRequest, response: Started, status: 202, creates: { path: '/api/jobs/:id', pointer: '/job/id' },
       handler: ({ actor, params, body }) => s.dbRestore.submit(actor, params.id ?? '', body),
     }),
     route<undefined, z.infer<typeof SnapshotLsQuery>>({
       method: 'get', path: '/api/hosts/:id/snapshots/:snapshot_id/ls', summary: "One page of a snapshot directory's direct children, listed by the host's agent", access: 'operator',
-      query: SnapshotLsQuery, response: SnapshotLsView,
+      query: SnapshotLsQuery, response: SnapshotLsView, errors: ['agent_unavailable'],
       handler: ({ params, query: q }) => s.browse.ls(params.id ?? '', params.snapshot_id ?? '', q.path, q.limit, q.offset),
     }),
     route<undefined, z.infer<typeof JobListQuery>>({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CronExpr, CronPreviewView, HostHooksView, MaintenanceCredentialSet, MaintenanceCredentialStatus, OverdueSchedulesView, RepoLocksView } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -13,7 +14,7 @@ type MaintenanceCredentialBody = z.infer<typeof MaintenanceCredentialBody>;
 const HooksBody = z.object({ pre_hook: z.string().max(8192).nullable().default(null), post_hook: z.string().max(8192).nullable().default(null) }).strict();
 type HooksBody = z.infer<typeof HooksBody>;
 const PreviewQuery = z.object({
-  cron_expr: z.string().min(1).max(128),
+  cron_expr: CronExpr,
   time_zone: z.string().max(64).optional(),
   /** Without time_zone: use this host's zone (when set). */
   host_id: z.string().min(1).max(64).optional(),
@@ -25,30 +26,30 @@ export function maintenanceRoutes(d: RouteDeps): RouteSpec[] {
   const m = d.services.maintenance;
   return [
     route({
-      method: 'get', path: '/api/hosts/:id/maintenance-credential', summary: 'Whether a maintenance credential is set (never its password)', access: 'viewer',
+      method: 'get', path: '/api/hosts/:id/maintenance-credential', summary: 'Whether a maintenance credential is set (never its password)', access: 'viewer', response: MaintenanceCredentialStatus,
       handler: ({ params }) => m.credentialStatus(params.id ?? ''),
     }),
     route<MaintenanceCredentialBody>({
       method: 'put', path: '/api/hosts/:id/maintenance-credential', summary: "Set the repository's non-append-only credential for forget/prune (admin)", access: 'admin',
-      body: MaintenanceCredentialBody,
+      body: MaintenanceCredentialBody, response: MaintenanceCredentialSet,
       handler: ({ actor, params, body }) => m.setCredential(actor, params.id ?? '', body),
     }),
     route({
-      method: 'delete', path: '/api/hosts/:id/maintenance-credential', summary: 'Remove the maintenance credential (admin)', access: 'admin',
+      method: 'delete', path: '/api/hosts/:id/maintenance-credential', summary: 'Remove the maintenance credential (admin)', access: 'admin', response: MaintenanceCredentialSet,
       handler: ({ actor, params }) => m.setCredential(actor, params.id ?? '', null),
     }),
     route<HooksBody>({
       method: 'put', path: '/api/hosts/:id/hooks', summary: 'Host default pre/post hooks for backup schedules (admin; sealed, pushed)', access: 'admin',
-      body: HooksBody,
+      body: HooksBody, response: HostHooksView,
       handler: ({ actor, params, body }) => m.setHostHooks(actor, params.id ?? '', body),
     }),
     route({
-      method: 'get', path: '/api/hosts/:id/locks', summary: 'Repository locks last reported by the agent, with age and holder', access: 'viewer',
+      method: 'get', path: '/api/hosts/:id/locks', summary: 'Repository locks last reported by the agent, with age and holder', access: 'viewer', response: RepoLocksView,
       handler: async ({ params }) => ({ items: await m.locks(params.id ?? '') }),
     }),
     route<undefined, PreviewQuery>({
       method: 'get', path: '/api/schedules/preview', summary: 'Validate a cron expression; its description and next five runs', access: 'viewer',
-      query: PreviewQuery,
+      query: PreviewQuery, response: CronPreviewView,
       handler: async ({ query }) => {
         const tz = query.time_zone || (query.host_id ? ((await d.services.hosts.get(query.host_id)).time_zone ?? null) : null);
         const p = m.preview(query.cron_expr, tz || null);
@@ -57,7 +58,7 @@ export function maintenanceRoutes(d: RouteDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'get', path: '/api/schedules/overdue', summary: 'Enabled schedules whose last fire time passed without a run', access: 'viewer',
+      method: 'get', path: '/api/schedules/overdue', summary: 'Enabled schedules whose last fire time passed without a run', access: 'viewer', response: OverdueSchedulesView,
       handler: async () => ({ items: await m.overdue() }),
     }),
   ];

@@ -17,7 +17,7 @@ export function notificationRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route<NotificationChannelInput>({
       method: 'post', path: '/api/notification-channels', summary: 'Add a webhook, ntfy or e-mail channel (a webhook/ntfy URL on a loopback, private, link-local or metadata address is refused unless RM_NOTIFY_ALLOW_PRIVATE=true)', access: 'admin',
-      body: NotificationChannelInput, response: NotificationChannelView, status: 201,
+      body: NotificationChannelInput, response: NotificationChannelView, status: 201, creates: { path: '/api/notification-channels/:id', pointer: '/id' },
       handler: ({ actor, body }) => s.notifications.create(actor, body),
     }),
     route<NotificationChannelInput>({
@@ -33,7 +33,7 @@ export function notificationRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route({
       method: 'post', path: '/api/notification-channels/:id/test', summary: 'Send a test notification now (502 delivery_failed with the reason)', access: 'admin',
-      response: ChannelTestResult,
+      response: ChannelTestResult, errors: ['delivery_failed'],
       handler: ({ actor, params }) => s.notifications.test(actor, params.id ?? ''),
     }),
     route({

@@ -29,6 +29,7 @@ export function oidcRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route<undefined, z.infer<typeof LoginQuery>>({
       method: 'get', path: '/auth/oidc/login', summary: 'Start OIDC sign-in (authorization code + PKCE); redirects to the provider', access: 'public', query: LoginQuery,
+      otherResponses: { 302: { description: 'to the provider' }, 303: { description: 'to /login?sso_error=<reason> (OIDC off or the provider unreachable)' } },
       async handler({ c, query }) {
         try {
           if (!oidc) throw new OidcError('not_configured');
@@ -42,6 +43,7 @@ export function oidcRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route({
       method: 'get', path: '/auth/oidc/callback', summary: 'OIDC redirect URI: completes sign-in and sets the session cookie', access: 'public',
+      otherResponses: { 200: { description: 'signed in: a page that continues to the `next` path', contentType: 'text/html' }, 303: { description: 'to /login?sso_error=<reason>' } },
       async handler({ c, ip }) {
         const attempt = getCookie(c, OIDC_COOKIE);
         deleteCookie(c, OIDC_COOKIE, { path: COOKIE_PATH, secure: d.cookie.secure, httpOnly: true, sameSite: 'Lax' });

@@ -1,11 +1,12 @@
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Role } from '@restic-manager/protocol';
 import type { Actor } from '../services/context.js';
 import { sessionActor } from '../services/auth.service.js';
 import type { SessionInfo } from '../services/auth.service.js';
 import { DomainError } from '../services/errors.js';
+import type { DomainErrorCode } from '../services/errors.js';
 import type { AppEnv } from './auth.middleware.js';
 import { requireRole } from './auth.middleware.js';
 import { validationError } from './errors.js';
@@ -36,8 +37,18 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   access: Access;
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
+  /** The JSON body of a success; without it the route answers 204 (or its own Response). */
   response?: z.ZodType;
   status?: ContentfulStatusCode;
+  /** Domain errors the route may answer with a non-4xx status (e.g. agent_unavailable = 503). */
+  errors?: DomainErrorCode[];
+  /** Answers other than the JSON success and the errors (redirects, HTML pages), for the OpenAPI document. */
+  otherResponses?: Record<number, { description: string; contentType?: string }>;
+  /**
+   * This route creates a resource: the id at JSON pointer `pointer` in its response fills `:id`
+   * of every route whose path starts with `path` (OpenAPI links, followed by the API fuzzer).
+   */
+  creates?: { path: string; pointer: string };
   handler(input: RouteInput<B, Q>): Promise<unknown>;
 }
 
@@ -86,43 +97,16 @@ function parseWith(where: string, schema: z.ZodType, data: unknown): unknown {
   return r.data;
 }
 
-/** OpenAPI 3.1 document generated from the route table's zod schemas. */
-export function openApiDocument(routes: RouteSpec[], version: string): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  const js = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
-  const errorRef = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-  for (const r of routes) {
-    const oaPath = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
-    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    if (r.query) {
-      const q = js(r.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
-      for (const [name, schema] of Object.entries(q.properties ?? {})) params.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema } as never);
-    }
-    (paths[oaPath] ??= {})[r.method] = {
-      summary: r.summary,
-      'x-required-role': r.access,
-      ...(r.access === 'public' ? { security: [] } : {}),
-      parameters: params,
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: js(r.body, 'input') } } } } : {}),
-      responses: {
-        [String(r.status ?? 200)]: r.response ? { description: 'ok', content: { 'application/json': { schema: js(r.response, 'output') } } } : { description: 'ok' },
-        '4XX': errorRef,
-      },
-    };
-  }
-  return {
-    openapi: '3.1.0',
-    info: { title: 'restic-manager API', version },
-    components: {
-      securitySchemes: {
-        session: { type: 'apiKey', in: 'cookie', name: 'rm_session' },
-        csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token' },
-      },
-      schemas: {
-        Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, fields: { type: 'object', additionalProperties: { type: 'string' } } } } } },
-      },
-    },
-    security: [{ session: [], csrf: [] }],
-    paths,
+/**
+ * The methods the route table serves at a concrete path (empty when no route matches it), for
+ * answering a request with another method 405 with these in `Allow` rather than 404.
+ */
+export function methodIndex(routes: RouteSpec[]): (path: string) => string[] {
+  const escape = (seg: string) => seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const compiled = routes.map((r) => ({ method: r.method.toUpperCase(), re: new RegExp(`^${r.path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : escape(seg))).join('/')}$`) }));
+  return (path) => {
+    const out = new Set(compiled.filter((r) => r.re.test(path)).map((r) => r.method));
+    if (out.has('GET')) out.add('HEAD');
+    return [...out];
   };
 }

@@ -14,7 +14,7 @@ export function scheduleRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route<ScheduleInput>({
       method: 'post', path: '/api/hosts/:id/schedules', summary: 'Create a schedule and push schedule.set', access: 'operator',
-      body: ScheduleInput, response: ScheduleView, status: 201,
+      body: ScheduleInput, response: ScheduleView, status: 201, creates: { path: '/api/schedules/:id', pointer: '/id' },
       handler: ({ actor, params, body }) => s.create(actor, params.id ?? '', body),
     }),
     route<ScheduleInput>({

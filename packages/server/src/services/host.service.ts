@@ -137,7 +137,7 @@ export class HostService {
   async repoOf(hostId: string) {
     const h = await this.d.repos.hosts.findById(hostId);
     if (!h) throw notFound('host', hostId);
-    if (!h.repo_id) throw new DomainError('not_found', `host ${hostId} has no repository yet (not enrolled)`);
+    if (!h.repo_id) throw new DomainError('invalid_state', `host ${hostId} has no repository yet (not enrolled)`);
     return this.repo(h.repo_id);
   }
 
