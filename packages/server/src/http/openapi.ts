@@ -35,7 +35,7 @@ function linksOf(r: RouteSpec, routes: RouteSpec[]): { links?: Record<string, un
   const { path, pointer } = r.creates;
   const links: Record<string, unknown> = {};
   for (const t of routes) {
-    if (t.path !== path && !t.path.startsWith(`${path}/`)) continue;
+    if (t.existsOnceSet || (t.path !== path && !t.path.startsWith(`${path}/`))) continue;
     const name = `${t.method}${oaPath(t.path).replace(/[^A-Za-z0-9]+/g, '_')}`;
     links[name] = {
       operationRef: `#/paths/${oaPath(t.path).replaceAll('~', '~0').replaceAll('/', '~1')}/${t.method}`,

@@ -49,6 +49,11 @@ export interface RouteSpec<B = unknown, Q = unknown> {
    * of every route whose path starts with `path` (OpenAPI links, followed by the API fuzzer).
    */
   creates?: { path: string; pointer: string };
+  /**
+   * A sub-resource that exists only once it is set (e.g. a host's vault target): answers 404
+   * until then, so no creating route links to it.
+   */
+  existsOnceSet?: boolean;
   handler(input: RouteInput<B, Q>): Promise<unknown>;
 }
 

@@ -10,7 +10,7 @@ export function vaultRoutes(d: RouteDeps): RouteSpec[] {
   return [
     route({
       method: 'get', path: '/api/hosts/:id/vault', summary: "The host's vault target (no secrets), its vault snapshots and the restore command", access: 'viewer',
-      response: VaultTargetView,
+      response: VaultTargetView, existsOnceSet: true,
       handler: ({ params }) => s.vaults.get(params.id ?? ''),
     }),
     route<z.infer<typeof VaultTargetInput>>({
