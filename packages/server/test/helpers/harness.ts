@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -139,6 +139,16 @@ export function useHarness(extra: ServerConfigInput = {}, opts: StartOptions = {
       return Reflect.get(started, key, started) as unknown;
     },
   });
+}
+
+/**
+ * The surfaces that hold `secret`: the API answers a test collected (`answers`), the server's log
+ * and the database files (read as bytes). An empty list is the pass.
+ */
+export function leaksOf(h: Harness, secret: string, answers: string[]): string[] {
+  const files = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db'));
+  const db = files.map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+  return Object.entries({ api: answers.join('\n'), logs: h.logs(), db }).filter(([, t]) => t.includes(secret)).map(([w]) => w);
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */
