@@ -43,15 +43,25 @@ function assertCompleteLogs(frames: Frame[]): Map<string, number[]> {
   return byJob;
 }
 
+/**
+ * A fake server and an agent on it (running `script` for its jobs) that got the credential and
+ * `set`. The caller stores `server` and `fx` where the afterEach hook closes them.
+ */
+async function startScheduled(script: string, set: Frame) {
+  const srv = await FakeServer.start();
+  const f = fixture(srv.url());
+  const agent = await f.start(scriptEngine({ script }));
+  await srv.waitFor((m) => m.type === 'hello');
+  srv.send(CRED);
+  srv.send(set);
+  return { server: srv, fx: f, agent, port: srv.port };
+}
+
 describe('offline resilience', () => {
   it('applies schedule.set (ack + last-known-good), keeps firing with the server down, replays reports in order', async () => {
-    server = await FakeServer.start();
-    const port = server.port;
-    fx = fixture(server.url());
-    const agent = await fx.start(scriptEngine({ script: 'echo "backup at $(date +%s%N)"' }));
-    await server.waitFor((f) => f.type === 'hello');
-    server.send(CRED);
-    server.send(schedule(7, '* * * * * *'));
+    const st = await startScheduled('echo "backup at $(date +%s%N)"', schedule(7, '* * * * * *'));
+    ({ server, fx } = st);
+    const { agent, port } = st;
     expect(await server.waitFor((f) => f.type === 'schedule.ack')).toEqual({ type: 'schedule.ack', schedule_version: 7 });
     expect(storedSchedules(fx.dir)).toMatchObject({ schedule_version: 7 });
     const first = await server.waitFor((f) => f.type === 'job.started' && f.schedule_id === 's1');
@@ -85,13 +95,9 @@ describe('offline resilience', () => {
   });
 
   it('keeps queued reports across an agent restart and fires the persisted schedule without the server', async () => {
-    server = await FakeServer.start();
-    const port = server.port;
-    fx = fixture(server.url());
-    const a1 = await fx.start(scriptEngine({ script: 'echo offline-run' }));
-    await server.waitFor((f) => f.type === 'hello');
-    server.send(CRED);
-    server.send(schedule(3, '0 0 1 1 *'));
+    const st = await startScheduled('echo offline-run', schedule(3, '0 0 1 1 *'));
+    ({ server, fx } = st);
+    const { agent: a1, port } = st;
     await server.waitFor((f) => f.type === 'schedule.ack');
     await server.close();
     server = null;

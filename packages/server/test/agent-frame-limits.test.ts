@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { enrolledAgent, eventually, useHarness } from './helpers/harness.js';
 
 /*
  * Issue 13 finding 7: agent frame floods. Lines of a finished job are not stored, a running
@@ -32,11 +32,7 @@ const logsOf = async (h: Harness, id: string) => (await h.admin.req('GET', `/api
 const open = (a: FakeAgent) => a.ws?.readyState === a.ws?.OPEN;
 
 describe('agent frame floods', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({}, { jobLogLimits: { maxLines: LINES, maxBytes: 20_000 } });
-  });
-  afterAll(async () => h.close());
+  const h = useHarness({}, { jobLogLimits: { maxLines: LINES, maxBytes: 20_000 } });
 
   it('stores no log line for a job that already finished (a flood after job.finished is dropped, logged once)', async () => {
     const { agent, hostId } = await enrolledAgent(h, 'flood-finished');
@@ -85,11 +81,7 @@ describe('agent frame floods', () => {
 });
 
 describe('agent frame rate limit', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({}, { agentFrameRate: { burst: 300, perSecond: 50 } });
-  });
-  afterAll(async () => h.close());
+  const h = useHarness({}, { agentFrameRate: { burst: 300, perSecond: 50 } });
 
   it('closes a flooding connection with 4008 rate_limited; a well-behaved agent is unaffected and the flooder may reconnect', async () => {
     const good = await enrolledAgent(h, 'calm');

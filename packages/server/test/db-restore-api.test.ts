@@ -1,9 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
-import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
+import { Api, enrolledAgent, startHarness, leaksOf } from './helpers/harness.js';
 
 /*
  * POST /api/hosts/:id/restore/database (docs/databases.md "Restoring a dump"): only a database
@@ -116,10 +114,7 @@ describe('database restore jobs on the server', () => {
 
   it('the password is nowhere in API responses, the server log or the database file', async () => {
     await new Promise((r) => setTimeout(r, 200));
-    const files = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db'));
-    const dbText = files.map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
-    const leaks = Object.entries({ api: seen.join('\n'), logs: h.logs(), db: dbText }).filter(([, t]) => t.includes(PW)).map(([w]) => w);
-    expect(leaks).toEqual([]);
+    expect(leaksOf(h, PW, seen)).toEqual([]);
     expect(seen.join('\n')).toContain('"has_password":true');
   });
 });

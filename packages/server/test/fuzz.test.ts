@@ -1,9 +1,8 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentMessage, MAX_FRAME_BYTES } from '@restic-manager/protocol';
 import { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness } from './helpers/harness.js';
+import { enrolledAgent, useHarness } from './helpers/harness.js';
 
 const TYPES = ['hello', 'heartbeat', 'job.queued', 'job.started', 'job.progress', 'job.finished', 'log.stream', 'snapshots.report', 'repo.stats', 'schedule.ack', 'command.run', 'nope'];
 const now = new Date().toISOString();
@@ -41,11 +40,7 @@ const badFrame = fc
   });
 
 describe('agent socket fuzzing', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ logLevel: 'warn' });
-  });
-  afterAll(async () => h.close());
+  const h = useHarness({ logLevel: 'warn' });
 
   const dbState = async () => {
     const out: Record<string, unknown> = {};

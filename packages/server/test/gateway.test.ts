@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { enrolledAgent, eventually, startHarness, useHarness } from './helpers/harness.js';
 
 describe('agent gateway', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({}, { minAgentProtocolVersion: 2, helloTimeoutMs: 500 });
-  });
-  afterAll(async () => h.close());
+  const h = useHarness({}, { minAgentProtocolVersion: 2, helloTimeoutMs: 500 });
 
   const job = async (id: string) => (await h.admin.req('GET', `/api/jobs/${id}`)).body;
   const connected = async (name: string) => {

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness } from './helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { enrolledAgent, useHarness } from './helpers/harness.js';
 
 /*
  * The host time zone (migration 0006): set and cleared through the API, validated as an IANA
@@ -8,11 +7,7 @@ import { enrolledAgent, startHarness } from './helpers/harness.js';
  * by the cron preview, the server-fired (forget/prune) clock and the overdue view.
  */
 describe('host time zone', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h.close());
+  const h = useHarness();
 
   it('validates the zone with a field error and changes nothing on a bad one', async () => {
     const { hostId } = await enrolledAgent(h, 'tz-bad');

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
-import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
+import { Api, enrolledAgent, useHarness, dispatchedJob } from './helpers/harness.js';
 
 interface Stream {
   frames: Record<string, unknown>[];
@@ -27,11 +27,7 @@ function stream(h: Harness, jobId: string, cookie: string | undefined, origin?: 
 }
 
 describe('browser job stream WS /api/jobs/:id/stream', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h.close());
+  const h = useHarness();
 
   it('needs a session and a same-origin upgrade', async () => {
     await expect(stream(h, 'x', undefined).opened).rejects.toThrow(/HTTP 401/);
@@ -72,11 +68,7 @@ describe('browser job stream WS /api/jobs/:id/stream', () => {
   });
 
   it('sends a synthetic job.finished to a subscriber who arrives after the job ended (late-subscriber race)', async () => {
-    const { agent, hostId } = await enrolledAgent(h, 'fast-fail');
-    await agent.connect();
-    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'check', args: {} });
-    const id = run.body.job.id as string;
-    await agent.next('command.run');
+    const { agent, id } = await dispatchedJob(h, 'fast-fail');
     agent.started(id, 'check');
     agent.finished(id, 'failed', { error: 'repository does not exist', error_kind: 'no_repository' });
     for (let i = 0; i < 100 && (await h.admin.req('GET', `/api/jobs/${id}`)).body.status !== 'failed'; i++) await new Promise((r) => setTimeout(r, 20));

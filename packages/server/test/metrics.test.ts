@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SERVER_VERSION } from '../src/version.js';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { enrolledAgent, eventually, useHarness } from './helpers/harness.js';
 
 /** Spec §14.4: every metric it names, with its type, on GET /metrics (loopback is allowed by default). */
 const SPEC_METRICS: [string, string][] = [
@@ -17,11 +16,7 @@ const SPEC_METRICS: [string, string][] = [
 ];
 
 describe('/metrics exports every §14.4 metric', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h.close());
+  const h = useHarness();
 
   it('names each one with its type, per-host values labelled by host, and build_info{version} = 1', async () => {
     const { agent, hostId } = await enrolledAgent(h, 'metrics-host');

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness } from './helpers/harness.js';
+import { enrolledAgent, useHarness, dispatchedJob } from './helpers/harness.js';
 import { OutboxAcks } from '../src/ws/outbox-acks.js';
 
 const now = (): string => new Date().toISOString();
@@ -23,11 +23,7 @@ async function behindTheServer(h: Harness): Promise<(q: string | null) => Promis
 }
 
 describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => h.close());
+  const h = useHarness();
 
   const job = async (id: string) => (await h.admin.req('GET', `/api/jobs/${id}`)).body;
 
@@ -59,11 +55,7 @@ describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => 
   });
 
   it('a report the server could not store is never acknowledged: error internal, close 1011', async () => {
-    const { agent, hostId } = await enrolledAgent(h, 'store-fails');
-    await agent.connect();
-    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'check', args: {} });
-    const id = run.body.job.id as string;
-    await agent.next('command.run');
+    const { agent, id } = await dispatchedJob(h, 'store-fails');
     agent.send({ type: 'job.started', job_id: id, seq: 0, kind: 'check', started_at: now(), outbox_seq: 1 });
     expect(await agent.next('ack')).toEqual({ type: 'ack', outbox_seq: 1 });
     // Break the log table behind the server's back: the next log line cannot be stored.

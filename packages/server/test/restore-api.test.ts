@@ -10,6 +10,21 @@ async function withSnapshot(h: Harness, agent: FakeAgent, hostId: string): Promi
   await eventually(async () => (await h.admin.req('GET', `/api/hosts/${hostId}/snapshots`)).body.total === 1);
 }
 
+/**
+ * Makes a fake source agent answer repo.key.add with `keyId` and every repo.key.remove; `added`
+ * collects the temporary passwords it was given.
+ */
+function answerKeyRequests(agent: FakeAgent, keyId: string, added: string[] = []): string[] {
+  agent.o.onMessage = (m, ag) => {
+    if (m.type === 'repo.key.add') {
+      added.push(m.password);
+      ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: keyId });
+    }
+    if (m.type === 'repo.key.remove') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+  };
+  return added;
+}
+
 describe('restore wizard API (fake agents)', () => {
   let h: Harness;
   let a: { agent: FakeAgent; hostId: string };
@@ -93,13 +108,7 @@ describe('restore wizard API (fake agents)', () => {
 
   it('cross-host: the target gets a temporary key of the source repository, removed when the job ends', async () => {
     const tempPasswords: string[] = [];
-    a.agent.o.onMessage = (m, ag) => {
-      if (m.type === 'repo.key.add') {
-        tempPasswords.push(m.password);
-        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'abcdef0123456789' });
-      }
-      if (m.type === 'repo.key.remove') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
-    };
+    answerKeyRequests(a.agent, 'abcdef0123456789', tempPasswords);
     const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', restore_to: 'original', include: ['/home/alice'], remap: [{ from: '/home/alice', to: '/home/alice-new' }] });
     expect(r.status, r.text).toBe(202);
     expect(JSON.stringify(r.body)).not.toContain(tempPasswords[0]);
@@ -212,13 +221,7 @@ describe('restore wizard API (fake agents)', () => {
     await r1.agent.connect();
     await withSnapshot(h, r1.agent, r1.hostId);
     const adds: string[] = [];
-    r1.agent.o.onMessage = (m, ag) => {
-      if (m.type === 'repo.key.add') {
-        adds.push(m.password);
-        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'fade0123fade0123' });
-      }
-      if (m.type === 'repo.key.remove') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
-    };
+    answerKeyRequests(r1.agent, 'fade0123fade0123', adds);
     const body = { source_host_id: r1.hostId, snapshot_id: 'feedc0de', restore_to: 'directory' as const, target: '/srv/r', include: [], exclude: [], remap: [], verify: false };
     expect(await h.server.services.restore.preview(b.hostId, body)).toMatchObject({ credential: 'temporary_key', shares: ['rest_login'] });
     const refused = await restore(b.hostId, { source_host_id: r1.hostId, snapshot_id: 'feedc0de', target: '/srv/r' });

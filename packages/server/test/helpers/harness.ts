@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { startServer } from '@restic-manager/server';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { RunningServer, StartOptions, ServerConfigInput } from '@restic-manager/server';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { storeEngines } from './stores.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests-1';
@@ -108,6 +108,47 @@ export async function enrolledAgent(h: Harness, name = 'host-a', repository: Rec
   if (enr.status !== 201) throw new Error(`enroll failed: ${enr.status}`);
   const agent = new FakeAgent({ url: h.url, bearer: enr.bearer_token, hostname: name, ...(features ? { features } : {}) });
   return { agent, hostId: enr.host_id, bearer: enr.bearer_token, add: add.body };
+}
+
+/**
+ * An enrolled, connected fake agent with a run-now job of `kind` already dispatched to it: the
+ * job id is returned once the agent has received its command.run.
+ */
+export async function dispatchedJob(h: Harness, name: string, kind = 'check', args: Record<string, unknown> = {}) {
+  const { agent, hostId } = await enrolledAgent(h, name);
+  await agent.connect();
+  const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind, args });
+  if (run.status !== 202) throw new Error(`run ${kind} failed: ${run.status} ${run.text}`);
+  await agent.next('command.run');
+  return { agent, hostId, id: run.body.job.id as string };
+}
+
+/**
+ * One harness for the enclosing describe block: started before its tests, closed after them.
+ * The returned object stands for it (a proxy), so tests use it like the harness itself.
+ */
+export function useHarness(extra: ServerConfigInput = {}, opts: StartOptions = {}): Harness {
+  let started: Harness | null = null;
+  beforeAll(async () => {
+    started = await startHarness(extra, opts);
+  });
+  afterAll(async () => started?.close());
+  return new Proxy({} as Harness, {
+    get(_target, key) {
+      if (!started) throw new Error('the harness is not started yet (use it inside a test or a later hook)');
+      return Reflect.get(started, key, started) as unknown;
+    },
+  });
+}
+
+/**
+ * The surfaces that hold `secret`: the API answers a test collected (`answers`), the server's log
+ * and the database files (read as bytes). An empty list is the pass.
+ */
+export function leaksOf(h: Harness, secret: string, answers: string[]): string[] {
+  const files = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db'));
+  const db = files.map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+  return Object.entries({ api: answers.join('\n'), logs: h.logs(), db }).filter(([, t]) => t.includes(secret)).map(([w]) => w);
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */
