@@ -310,10 +310,10 @@ export class JobRunner {
     }
     events.finished(outcome);
     this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
-    const locks = outcome.errorKind === 'lock_failed' || ['unlock', 'check', 'prune', 'forget'].includes(req.kind);
-    if (engine && (extras.snapshots || extras.stats || locks || req.kind === 'check')) {
+    // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up.
+    if (engine) {
       await sendExtras(engine, conn, req.jobId, {
-        ...extras, locked: outcome.errorKind === 'lock_failed', locks,
+        ...extras, locked: outcome.errorKind === 'lock_failed', locks: true,
         ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
       }, this.deps.emit, this.deps.log);
     }
