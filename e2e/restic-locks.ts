@@ -5,6 +5,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from './agent-harness.js';
 
@@ -19,23 +21,35 @@ export interface HeldLock {
 
 const env = (password: string): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_PASSWORD: password });
 
-/** The id of the lock whose holder has `pid`, read with restic itself (`list locks`, `cat lock`, no lock taken). */
-async function lockOfPid(repo: string, password: string, pid: number): Promise<string | null> {
-  const { stdout } = await run('restic', ['-r', repo, '--no-cache', 'list', 'locks', '--no-lock'], { env: env(password) });
-  for (const id of stdout.split('\n').filter((l) => /^[0-9a-f]{64}$/.test(l))) {
-    const cat = await run('restic', ['-r', repo, '--no-cache', 'cat', 'lock', id, '--no-lock'], { env: env(password) }).catch(() => null);
-    if (cat && (JSON.parse(cat.stdout) as { pid?: number }).pid === pid) return id;
-  }
-  return null;
-}
-
-/** Starts `restic backup --stdin` and resolves once its lock is in the repository (the process keeps it while stdin stays open). */
+/**
+ * Starts `restic backup --stdin` and resolves once its lock is in the repository (the process
+ * keeps it while stdin stays open). New lock files are spotted on disk (cheap) and each is read
+ * with restic (`cat lock --no-lock`) until it reads to find the one whose holder is this process; other
+ * restic runs (the agent's) come and go meanwhile. On failure the process is killed.
+ */
 export async function holdLock(repo: string, password: string): Promise<HeldLock> {
+  const dir = path.join(repo, 'locks');
+  const before = new Set(fs.readdirSync(dir));
   const proc = spawn('restic', ['-r', repo, '--no-cache', 'backup', '--stdin', '--stdin-filename', 'held.bin'], { env: env(password), stdio: ['pipe', 'ignore', 'ignore'] });
   proc.stdin!.write('holding a lock\n');
   const pid = proc.pid!;
-  const id = await eventually(() => (proc.exitCode !== null ? Promise.reject(new Error(`restic exited with ${String(proc.exitCode)}`)) : lockOfPid(repo, password, pid)), 20_000, 'restic backup --stdin to take its lock');
-  return { proc, pid, id };
+  const seen = new Set(before);
+  try {
+    const id = await eventually(async () => {
+      if (proc.exitCode !== null) throw new Error(`restic exited with ${String(proc.exitCode)}`);
+      for (const f of fs.readdirSync(dir).filter((x) => !seen.has(x))) {
+        const cat = await run('restic', ['-r', repo, '--no-cache', 'cat', 'lock', f, '--no-lock'], { env: env(password) }).catch(() => null);
+        if (!cat) continue; // gone meanwhile, or not readable yet: looked at again next time if still there
+        seen.add(f);
+        if ((JSON.parse(cat.stdout) as { pid?: number }).pid === pid) return f;
+      }
+      return null;
+    }, 60_000, 'restic backup --stdin to take its lock');
+    return { proc, pid, id };
+  } catch (err) {
+    await stop(proc, 'SIGKILL');
+    throw err;
+  }
 }
 
 /** A stale lock: a holder killed -9 (same host, PID gone). Resolves once the process is gone; its lock stays. */

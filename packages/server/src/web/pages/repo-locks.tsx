@@ -23,7 +23,7 @@ export function LocksCard(props: { hostId: string; viewer: Viewer; repo: RepoVie
   const stale = locks.filter((l) => l.stale).length;
   return (
     <section class="card" id="locks-card">
-      <div class="card-head"><h2>Locks</h2><LockStateBadge state={r?.lock_state ?? null} /></div>
+      <div class="card-head"><h2>Locks</h2><span><LockStateBadge state={r?.lock_state ?? null} />{stale && r?.lock_state === 'locked' ? <> <Badge tone="danger">{stale} stale</Badge></> : null}</span></div>
       <div class="card-body">
         <p class="muted" style="margin-top:0">
           Listed after every job (without taking a lock){r?.locks_listed_at ? <>, last <RelTime iso={r.locks_listed_at} /></> : null}. A lock is stale when its process is gone (same host) or it is older than 30 minutes; restic unlock removes only those.
