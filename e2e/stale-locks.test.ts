@@ -34,6 +34,8 @@ describe.skipIf(localStackTools.length > 0)('stale locks on the repository view 
     fs.mkdirSync(src);
     fs.writeFileSync(path.join(src, 'a.txt'), 'stale locks\n');
     expect((await s.waitJob(await s.runJob('backup', { paths: [src] }))).status).toBe('succeeded');
+    // the job's lock listing follows job.finished: let it land before any lock is made
+    await eventually(async () => (await repoView()).locks_listed_at, 30_000, "the first job's lock listing");
   });
 
   afterAll(async () => {
@@ -51,8 +53,8 @@ describe.skipIf(localStackTools.length > 0)('stale locks on the repository view 
 
     const view = await eventually(async () => {
       const r = await repoView();
-      return (r.locks as Json[] | undefined)?.some((l) => l.id === stale.id) ? r : null;
-    }, 20_000, 'the stale lock on the repository view');
+      return (r.locks as Json[] | undefined)?.some((l) => l.id === stale.id && l.stale === true) ? r : null;
+    }, 30_000, 'the stale lock on the repository view');
     expect(view.lock_state).toBe('stale');
     expect(typeof view.locks_listed_at).toBe('string');
     const lock = (view.locks as Json[]).find((l) => l.id === stale.id)!;
@@ -78,7 +80,7 @@ describe.skipIf(localStackTools.length > 0)('stale locks on the repository view 
       const r = await repoView();
       const ids = ((r.locks as Json[] | undefined) ?? []).map((l) => l.id);
       return ids.length === 1 && ids[0] === liveId ? r : null;
-    }, 20_000, 'the repository view with only the live lock');
+    }, 30_000, 'the repository view with only the live lock');
     expect(view.lock_state).toBe('locked');
     expect((view.locks as Json[])[0]).toMatchObject({ stale: false, pid: live.pid, holder: me });
 
@@ -98,7 +100,7 @@ describe.skipIf(localStackTools.length > 0)('stale locks on the repository view 
     const view = await eventually(async () => {
       const r = await repoView();
       return Array.isArray(r.locks) && r.locks.length === 0 ? r : null;
-    }, 20_000, 'an empty lock list');
+    }, 30_000, 'an empty lock list');
     expect(view.lock_state).toBe('unlocked');
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN_PASSWORD } from './agent-harness.js';
+import { ADMIN_PASSWORD, eventually } from './agent-harness.js';
 import { describeInChromium, shot, useBrowser } from './browser-fixture.js';
 import type { Session } from './browser-fixture.js';
 import type { LocalStack } from './local-stack.js';
@@ -32,6 +32,8 @@ describeInChromium('web UI in Chromium: stale locks on the Repo tab', { timeout:
     fs.mkdirSync(src);
     fs.writeFileSync(path.join(src, 'a.txt'), 'ui stale locks\n');
     expect((await s.waitJob(await s.runJob('backup', { paths: [src] }))).status).toBe('succeeded');
+    // the job's lock listing follows job.finished: let it land before any lock is made
+    await eventually(async () => (await s.api.req('GET', `/api/hosts/${s.hostId}/repo`)).body.locks_listed_at, 30_000, "the first job's lock listing");
     stale = await leaveStaleLock(s.repoDir, LOCAL_REPO_PASSWORD);
     live = await holdLock(s.repoDir, LOCAL_REPO_PASSWORD);
     // the agent lists the locks after every job
