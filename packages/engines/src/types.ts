@@ -282,6 +282,28 @@ export interface Engine {
   keyRemove(conn: Connection, keyId: string, opts?: CallOptions): Promise<Result<void>>;
   /** Streams one file of a snapshot (`restic dump`). restic only; resolves once the engine exited. */
   dump?(conn: Connection, req: DumpRequest, opts?: CallOptions): Promise<Result<void>>;
-  /** Lists locks with their age and holder (for the Repo tab's stale-lock view). restic only: rustic is lock-free. */
-  locks?(conn: Connection, opts?: CallOptions): Promise<Result<{ id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[]>>;
+  /**
+   * Lists the repository's locks with their holder and creation time, without taking a lock
+   * (for the Repo tab's stale-lock view). A lock removed while it is being read is left out.
+   * Fails only when the lock list itself cannot be read. restic only: rustic is lock-free.
+   */
+  locks?(conn: Connection, opts?: CallOptions): Promise<Result<RepoLock[]>>;
+}
+
+/** One lock file of a repository (`restic list locks` + `restic cat lock <id>`). */
+export interface RepoLock {
+  /** The lock file's id (64 hex). */
+  id: string;
+  /** When the lock was created or last refreshed (restic refreshes a live lock every 5 minutes), RFC 3339. */
+  time: string;
+  /** Holder: host name, user name (empty when restic did not record one) and process id. */
+  host: string;
+  username: string;
+  pid: number;
+  exclusive: boolean;
+  /**
+   * restic's own rule (0.14 `Lock.Stale`): older than 30 minutes, or created on this host by a
+   * process that no longer exists. Judged when listed, on the host that listed it.
+   */
+  stale: boolean;
 }

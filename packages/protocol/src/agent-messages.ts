@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
 import { RepoKeyResult, SnapshotLsResult } from './requests.js';
 import { VaultSnapshotsReport } from './vault.js';
+import { RepoLockReport } from './locks.js';
 
 /*
  * Agent -> server frames (spec §6.2). Every frame is one JSON object with a `type`.
@@ -122,11 +123,11 @@ export const RepoStats = z.object({
   last_check_at: iso.nullable().optional(),
   last_check_status: z.enum(['succeeded', 'failed']).nullable().optional(),
   lock_state: z.enum(['locked', 'unlocked']).nullable().optional(),
-  /** The repository's locks (`restic list locks` + `cat lock`); absent = not listed this time. */
-  locks: z.array(z.object({
-    id: z.string().max(128), time: z.string().max(64), host: z.string().max(256), pid: z.number().int(),
-    exclusive: z.boolean(), stale: z.boolean(),
-  })).max(1000).optional(),
+  /**
+   * The repository's locks (`restic list locks` + `cat lock`, with --no-lock), listed after
+   * every job; absent = not listed this time (the server keeps the previous list).
+   */
+  locks: z.array(RepoLockReport).max(1000).optional(),
 });
 
 const engine = z.enum(['postgres', 'mariadb', 'mysql']);

@@ -11,3 +11,4 @@ export * from './trends.js';
 export * from './vault.js';
 export * from './db-restore.js';
 export * from './job-args.js';
+export * from './locks.js';

@@ -4,6 +4,7 @@ import { BackupArgs, CheckArgs, DatabaseTarget, DatabaseTargetFields, EmptyArgs,
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 import { normalisePath, pathProblem } from './restore-plan.js';
 import { APPEND_ONLY_REFUSED, appendOnlyEnforceable } from './append-only.js';
+import { RepoLockState, RepoLockView } from './locks.js';
 
 /*
  * REST bodies and query strings of the browser -> server API (spec §6.1). The server validates
@@ -176,7 +177,12 @@ export const RepoView = z.object({
   dedup_ratio: z.number().nullable(),
   last_check_at: z.string().nullable(),
   last_check_status: z.string().nullable(),
-  lock_state: z.string().nullable(),
+  /** `locked` (a live lock), `stale` (only stale locks), `unlocked`, or null before the first listing. */
+  lock_state: RepoLockState.nullable(),
+  /** The locks of the last listing (after every job), each with holder, age and whether it is stale. */
+  locks: z.array(RepoLockView),
+  /** When the agent last listed the locks (null: never). */
+  locks_listed_at: z.string().nullable(),
   /** Deletes with the routine credential are refused: flagged append-only and a REST server enforces it. */
   append_only: z.boolean(),
   credential_rotated_at: z.string().nullable(),

@@ -1,4 +1,4 @@
-import type { Connection, Engine } from '@restic-manager/engines';
+import type { Connection, Engine, RepoLock } from '@restic-manager/engines';
 import type { Logger } from '../log.js';
 import type { Emit } from './job-events.js';
 
@@ -9,7 +9,7 @@ export interface ExtrasWanted {
   stats?: boolean;
   /** The job failed on a held lock. */
   locked?: boolean;
-  /** List the repository's locks (sent as repo.stats.locks). */
+  /** List the repository's locks (sent as repo.stats.locks; the runner asks after every job). */
   locks?: boolean;
   /** A check just finished with this result. */
   check?: 'succeeded' | 'failed';
@@ -48,15 +48,26 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
     const logical = st.ok && size ? await engine.stats(conn, { mode: 'restore-size' }) : null;
     if (logical?.ok && size) dedup = Math.round((logical.value.totalSize / size) * 100) / 100;
   }
-  let locks: { id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[] | undefined;
-  if ((what.locks || what.locked) && engine.locks) {
+  let locks: RepoLock[] | undefined;
+  if (what.locks && engine.locks) {
     const l = await engine.locks(conn);
     if (l.ok) locks = l.value;
     else log.warn('cannot list repository locks', { job_id: jobId, error: l.error.message });
   }
   emit({
     type: 'repo.stats', job_id: jobId, size_bytes: size, snapshot_count: count, dedup_ratio: dedup,
-    ...(locks ? { locks, lock_state: locks.length ? 'locked' : 'unlocked' } : { lock_state: what.locked ? 'locked' : 'unlocked' }),
+    ...lockFields(engine, locks, what.locked === true),
     ...(what.check ? { last_check_at: new Date().toISOString(), last_check_status: what.check } : {}),
   });
+}
+
+/**
+ * repo.stats' lock fields. Never claims `unlocked` without having looked: with a list, the list
+ * (and `locked` when it has any lock, live or stale; the server tells them apart); without one,
+ * `locked` after a job that met a lock, `unlocked` for a lock-free engine, else nothing.
+ */
+function lockFields(engine: Engine, locks: RepoLock[] | undefined, locked: boolean): { locks?: RepoLock[]; lock_state?: 'locked' | 'unlocked' } {
+  if (locks) return { locks, lock_state: locks.length ? 'locked' : 'unlocked' };
+  if (locked) return { lock_state: 'locked' };
+  return engine.locks ? {} : { lock_state: 'unlocked' };
 }

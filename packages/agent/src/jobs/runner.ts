@@ -10,6 +10,7 @@ import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
 import { sendExtras } from './extras.js';
+import { LockRefresher } from './lock-refresh.js';
 
 /** A job to run: from `command.run` (server) or from the local scheduler (`scheduleId` set). */
 export interface JobRequest {
@@ -37,7 +38,12 @@ export interface RunnerDeps {
   progressIntervalMs?: number;
   /** Directory of the vault engine's local change-detection indexes (default: `vault/` next to the active-jobs file). */
   vaultDir?: string;
+  /** Lists the repository's locks this often while idle, after the first job (default 10 min; 0 = only after jobs). */
+  lockRefreshMs?: number;
 }
+
+/** Default of `RunnerDeps.lockRefreshMs`: one `restic list locks` every 10 minutes while idle. */
+export const LOCK_REFRESH_MS = 10 * 60_000;
 
 type Exec = typeof ExecModule;
 
@@ -87,7 +93,25 @@ export class JobRunner {
   private intakeChain: Promise<void> = Promise.resolve();
   private exec: Exec | null = null;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  private readonly lockRefresh: LockRefresher;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.lockRefresh = new LockRefresher({
+      intervalMs: deps.lockRefreshMs ?? LOCK_REFRESH_MS,
+      conn: () => {
+        const s = deps.secrets();
+        return s ? {
+          repository: s.repository, password: s.password,
+          ...(s.rest_username ? { restUsername: s.rest_username } : {}),
+          ...(s.rest_password ? { restPassword: s.rest_password } : {}),
+          ...(deps.cacheDir ? { cacheDir: deps.cacheDir } : {}),
+        } : null;
+      },
+      busy: () => this.running.size > 0 || this.intake.size > 0,
+      emit: deps.emit,
+      log: deps.log,
+    });
+  }
 
   /** Reports jobs that were running when the agent died as failed (call once at start-up). */
   recoverLostJobs(): string[] {
@@ -222,6 +246,7 @@ export class JobRunner {
 
   /** Cancels everything (agent shutdown) and waits for the children to stop. */
   async shutdown(): Promise<void> {
+    this.lockRefresh.stop();
     for (const q of this.queues.values()) for (const e of q) this.cancel(e.req.jobId);
     for (const e of this.running.values()) e.abort.abort();
     await this.idle();
@@ -310,12 +335,13 @@ export class JobRunner {
     }
     events.finished(outcome);
     this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
-    const locks = outcome.errorKind === 'lock_failed' || ['unlock', 'check', 'prune', 'forget'].includes(req.kind);
-    if (engine && (extras.snapshots || extras.stats || locks || req.kind === 'check')) {
+    // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up.
+    if (engine) {
       await sendExtras(engine, conn, req.jobId, {
-        ...extras, locked: outcome.errorKind === 'lock_failed', locks,
+        ...extras, locked: outcome.errorKind === 'lock_failed', locks: true,
         ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
       }, this.deps.emit, this.deps.log);
+      this.lockRefresh.arm(engine);
     }
   }
 

@@ -4,7 +4,7 @@ import { libraryError } from '../classify.js';
 import { readPage, streamCommand } from '../stream.js';
 import type {
   CallOptions, CheckRequest, CheckResult, Connection, DiffResult, Engine, ForgetRequest, ForgetResult,
-  LsEntry, LsPage, LsRequest, ProgressOptions, RepoStatsResult, RestoreRequest, RestoreSummary, Result,
+  LsEntry, LsPage, LsRequest, ProgressOptions, RepoLock, RepoStatsResult, RestoreRequest, RestoreSummary, Result,
   Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest, DumpRequest,
 } from '../types.js';
 import { resticBackup } from './backup.js';
@@ -233,10 +233,10 @@ export class ResticEngine implements Engine {
   }
 
   /** Lists locks with holder and age; `stale` follows restic's rule (older than 30 min, or same host and the pid is gone). */
-  async locks(conn: Connection, opts: CallOptions = {}): Promise<Result<{ id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[]>> {
+  async locks(conn: Connection, opts: CallOptions = {}): Promise<Result<RepoLock[]>> {
     const ids = await this.simple(conn, 'list locks', ['list', 'locks', '--no-lock'], opts);
     if (!ids.ok) return ids;
-    const out: { id: string; time: string; host: string; pid: number; exclusive: boolean; stale: boolean }[] = [];
+    const out: RepoLock[] = [];
     for (const id of ids.value.filter((l) => /^[0-9a-f]{64}$/.test(l))) {
       let lock: Record<string, unknown> | undefined;
       const r = await this.simple(conn, 'cat lock', ['cat', 'lock', id, '--no-lock'], opts, (v) => {
@@ -255,13 +255,17 @@ export class ResticEngine implements Engine {
       if (!lock) continue;
       const time = String(lock.time ?? '');
       const host = String(lock.hostname ?? '');
+      const username = typeof lock.username === 'string' ? lock.username : '';
       const pid = typeof lock.pid === 'number' ? lock.pid : 0;
-      const old = Date.now() - Date.parse(time) > 30 * 60_000;
-      out.push({ id, time, host, pid, exclusive: lock.exclusive === true, stale: old || (host === os.hostname() && !pidAlive(pid)) });
+      const old = Date.now() - Date.parse(time) > STALE_LOCK_AGE_MS;
+      out.push({ id, time, host, username, pid, exclusive: lock.exclusive === true, stale: old || (host === os.hostname() && !pidAlive(pid)) });
     }
     return ok(out);
   }
 }
+
+/** restic 0.14's stale age (`staleTimeout`): a live restic refreshes its lock every 5 minutes. */
+const STALE_LOCK_AGE_MS = 30 * 60_000;
 
 function pidAlive(pid: number): boolean {
   if (pid <= 0) return false;

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
 import type { Connection, Engine, LsEntry, LsPage, OutputLine, Result } from '@restic-manager/engines';
@@ -152,6 +153,9 @@ export function engineContract(makeEngine: () => Engine, backendName: BackendNam
         return l?.ok && l.value.length ? l.value[0] : undefined;
       });
       expect(lock.stale).toBe(false);
+      // the holder as restic recorded it: user@host and PID (the Repo tab shows it)
+      expect(lock).toMatchObject({ host: os.hostname(), username: os.userInfo().username, exclusive: false });
+      expect(Date.now() - Date.parse(lock.time)).toBeLessThan(5 * 60_000);
       const pruned = await engine.prune(conn);
       expect(pruned.ok).toBe(false);
       if (!pruned.ok) {

@@ -15,6 +15,7 @@ import { DomainError } from './errors.js';
 import type { AgentJobRate } from './agent-job-limits.js';
 import { AGENT_JOB_LIMITS } from './agent-job-limits.js';
 import { lastBackupPatch } from './backup-targets.js';
+import { encodeLocks, lockStateOf, lockViews } from './repo-locks.js';
 import type { JobLogQuota } from './job-log-quota.js';
 import type { HostService } from './host.service.js';
 import type { JobHub } from './job-hub.js';
@@ -228,8 +229,9 @@ export class AgentEventsService {
         ...(f.dedup_ratio != null ? { dedup_ratio: f.dedup_ratio } : {}),
         ...(f.last_check_at != null ? { last_check_at: f.last_check_at } : {}),
         ...(f.last_check_status != null ? { last_check_status: f.last_check_status } : {}),
-        ...(f.lock_state != null ? { lock_state: f.lock_state } : {}),
-        ...(f.locks ? { locks: JSON.stringify(f.locks.slice(0, 100)), lock_state: f.locks.length ? 'locked' : 'unlocked' } : {}),
+        // A bare state (a lock-free engine, or a listing that failed) replaces an older listing.
+        ...(f.lock_state != null ? { lock_state: f.lock_state, locks: null } : {}),
+        ...(f.locks ? { locks: encodeLocks(f.locks, iso(this.d.now())), lock_state: lockStateOf(lockViews({ listed_at: null, items: f.locks }, this.d.now())) } : {}),
       });
     });
     await this.c.rules.repoStats(host.id, fresh?.repo_size_bytes ?? null, f);

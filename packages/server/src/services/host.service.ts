@@ -145,7 +145,7 @@ export class HostService {
     const r = await this.d.repos.repos.findById(id);
     if (!r) throw notFound('repo', id);
     const cred = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
-    return repoView(r, cred?.username ?? null);
+    return repoView(r, cred?.username ?? null, this.d.now());
   }
 
   async listRepos(limit: number, offset: number) {
@@ -153,7 +153,7 @@ export class HostService {
     const items = [];
     for (const r of rows) {
       const cred = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
-      items.push(repoView(r, cred?.username ?? null));
+      items.push(repoView(r, cred?.username ?? null, this.d.now()));
     }
     return { items, total, limit, offset };
   }

@@ -1,5 +1,5 @@
 import { appendOnlyEnforceable } from '@restic-manager/protocol';
-import type { JobCredential, JobKind } from '@restic-manager/protocol';
+import type { JobCredential, JobKind, RepoLockView } from '@restic-manager/protocol';
 import type { RepoRow } from '../repositories/repo.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -8,6 +8,7 @@ import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { MaintenanceRepository } from '../repositories/maintenance.repository.js';
 import { overdueSince } from './overdue.js';
+import { repoLockFields } from './repo-locks.js';
 import { cronPreview } from './schedule-preview.js';
 import type { CronPreview } from './schedule-preview.js';
 import type { ScheduleService } from './schedule.service.js';
@@ -27,16 +28,6 @@ interface Sealed {
   url: string | null;
   rest_username: string;
   rest_password: string;
-}
-
-/** A lock as the agent reported it (`restic list locks` + `restic cat lock`). */
-export interface LockInfo {
-  id: string;
-  time: string;
-  host: string;
-  pid: number;
-  exclusive: boolean;
-  stale: boolean;
 }
 
 const isAdmin = (a: Actor): boolean => a.kind === 'user' && a.role === 'admin';
@@ -228,18 +219,9 @@ export class MaintenanceService {
     return out;
   }
 
-  /** Stores the lock list an agent reported with repo.stats. */
-  async recordLocks(hostId: string, locks: LockInfo[]): Promise<void> {
+  /** The last listed locks with holder, age and whether each is stale (the Repo tab, `GET /api/hosts/:id/locks`). */
+  async locks(hostId: string): Promise<RepoLockView[]> {
     const { repo } = await this.repoOf(hostId);
-    if (!repo) return;
-    await this.d.repos.repos.update(repo.id, { locks: JSON.stringify(locks.slice(0, 100)), lock_state: locks.length ? 'locked' : 'unlocked' });
-  }
-
-  /** The last reported locks with their age in seconds. */
-  async locks(hostId: string): Promise<(LockInfo & { age_seconds: number })[]> {
-    const { repo } = await this.repoOf(hostId);
-    const list = repo?.locks ? (JSON.parse(repo.locks) as LockInfo[]) : [];
-    const now = this.d.now();
-    return list.map((l) => ({ ...l, age_seconds: Math.max(0, Math.round((now - Date.parse(l.time)) / 1000)) }));
+    return repo ? repoLockFields(repo, this.d.now()).locks : [];
   }
 }

@@ -1,5 +1,5 @@
 import { appendOnlyEnforceable } from '@restic-manager/protocol';
-import type { DatabaseView, HostView, JobView } from '@restic-manager/protocol';
+import type { DatabaseView, HostView, JobView, RepoView } from '@restic-manager/protocol';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { RepoRow } from '../repositories/repo.repository.js';
@@ -7,6 +7,7 @@ import type { ScheduleRow } from '../repositories/schedule.repository.js';
 import type { SnapshotRow } from '../repositories/snapshot.repository.js';
 import { SERVER_VERSION } from '../version.js';
 import { agentVersionStatus } from './agent-version.js';
+import { repoLockFields } from './repo-locks.js';
 
 /* Row -> API view mappers. Views never include `_enc` columns or token hashes. */
 
@@ -60,7 +61,8 @@ export const jobView = (j: JobRow): JobView => ({
   progress: json<Record<string, unknown> | null>(j.progress, null),
 });
 
-export const repoView = (r: RepoRow, restUsername: string | null) => ({
+/** `now` ages the locks (and turns a lock older than restic's stale age stale). */
+export const repoView = (r: RepoRow, restUsername: string | null, now: number): RepoView => ({
   id: r.id,
   name: r.name,
   url: r.url,
@@ -70,7 +72,7 @@ export const repoView = (r: RepoRow, restUsername: string | null) => ({
   dedup_ratio: r.dedup_ratio,
   last_check_at: r.last_check_at,
   last_check_status: r.last_check_status,
-  lock_state: r.lock_state,
+  ...repoLockFields(r, now),
   append_only: r.append_only === 1 && appendOnlyEnforceable(r.url), // a flag stored for a local path enforces nothing
   credential_rotated_at: r.credential_rotated_at,
   has_password: r.password_secret_id != null,

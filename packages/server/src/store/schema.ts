@@ -107,7 +107,7 @@ export interface ReposTable {
   /** Sealed JSON {url, rest_username, rest_password}: the §7.4 maintenance credential (migration 0005). */
   maintenance_enc: ColumnType<string | null, string | null | undefined, string | null>;
   maintenance_set_at: ColumnType<string | null, string | null | undefined, string | null>;
-  /** JSON list of the locks the agent last reported ({id,time,host,pid,exclusive,stale}). */
+  /** The locks the agent last listed, as JSON `{ listed_at, items: [{id,time,host,username,pid,exclusive,stale}] }` (a bare array before issue 22; see services/repo-locks.ts). */
   locks: ColumnType<string | null, string | null | undefined, string | null>;
 }
 

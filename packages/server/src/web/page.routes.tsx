@@ -19,6 +19,7 @@ import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
 import { AlertRulesCard, ChannelsCard } from './pages/notifications.js';
 import { SettingsPage } from './pages/settings.js';
 import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
+import { LocksCard } from './pages/repo-locks.js';
 import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
 import { baseUrlOf, guard, viewerOf } from './web-context.js';
@@ -88,7 +89,8 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const page = await s.jobs.list({ host_id: id, kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
       body = <JobsTab host={host} self={self} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
     } else if (tab === 'repo') {
-      body = <div class="stack"><RepoTab repo={host.repo_id ? await s.hosts.repo(host.repo_id) : null} /><RepoTrendsCard trends={await s.trends.hostTrends(id, {})} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} locks={await s.maintenance.locks(id)} /></div>;
+      const repo = host.repo_id ? await s.hosts.repo(host.repo_id) : null;
+      body = <div class="stack"><RepoTab repo={repo} /><LocksCard hostId={id} viewer={viewer} repo={repo} /><RepoTrendsCard trends={await s.trends.hostTrends(id, {})} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} /></div>;
     } else if (tab === 'schedules') {
       const items = (await s.schedules.list(id)).items;
       const editId = c.req.query('edit');

@@ -5,6 +5,7 @@ import { JobFilters, JobsTable } from '../components/jobs-table.js';
 import type { Viewer } from '../components/layout.js';
 import { canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Empty, Field, Pager, RelTime, Tags, withQuery } from '../components/ui.js';
+import { LockStateBadge } from './repo-locks.js';
 
 export interface SnapshotListData {
   items: SnapshotView[];
@@ -109,7 +110,7 @@ export function RepoFacts(props: { repo: RepoView }) {
         {r.last_check_status ? <Badge tone={r.last_check_status === 'succeeded' ? 'ok' : 'danger'}>{r.last_check_status}</Badge> : null}
       </dd>
       <dt>Lock</dt>
-      <dd>{r.lock_state ? <Badge tone={r.lock_state === 'locked' ? 'warn' : 'ok'}>{r.lock_state}</Badge> : <span class="faint">unknown</span>}</dd>
+      <dd><LockStateBadge state={r.lock_state} /></dd>
       <dt>Credential</dt>
       <dd>
         {r.append_only ? <Badge tone="ok" plain>append-only</Badge> : <Badge tone="warn" plain>full access</Badge>}{' '}

@@ -6,6 +6,7 @@ import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate } from '../components/layout.js';
 import { Badge, Empty, Pager, RelTime, SeverityBadge, withQuery } from '../components/ui.js';
 import type { AlertView, RepoView } from '@restic-manager/protocol';
+import { LockStateBadge } from './repo-locks.js';
 
 /* Fleet-wide list pages: jobs, repos, alerts. */
 
@@ -53,7 +54,7 @@ export function ReposPage(props: { viewer: Viewer; repos: { items: RepoListItem[
                     <td class="num">{fmtCount(repo.snapshot_count)}</td>
                     <td class="num hide-sm">{repo.dedup_ratio != null ? `${repo.dedup_ratio.toFixed(2)}×` : '—'}</td>
                     <td class="hide-sm nowrap"><RelTime iso={repo.last_check_at} /> {repo.last_check_status ? <Badge tone={repo.last_check_status === 'succeeded' ? 'ok' : 'danger'}>{repo.last_check_status}</Badge> : null}</td>
-                    <td>{repo.lock_state ? <Badge tone={repo.lock_state === 'locked' ? 'warn' : 'ok'}>{repo.lock_state}</Badge> : <span class="faint">—</span>}</td>
+                    <td><LockStateBadge state={repo.lock_state} /></td>
                     <td class="hide-sm">{repo.append_only ? <Badge tone="ok" plain>append-only</Badge> : <Badge tone="warn" plain>full</Badge>}</td>
                   </tr>
                 ))}

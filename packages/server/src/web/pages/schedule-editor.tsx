@@ -1,8 +1,7 @@
 import type { Viewer } from '../components/layout.js';
 import { canOperate, isAdmin } from '../components/layout.js';
-import { Badge, Empty, Field, RelTime } from '../components/ui.js';
+import { Badge, Field, RelTime } from '../components/ui.js';
 import type { CronPreview } from '../../services/schedule-preview.js';
-import type { LockInfo } from '../../services/maintenance.service.js';
 import type { DatabaseView } from '@restic-manager/protocol';
 import { DatabasesFieldset } from './schedule-databases.js';
 import type { Discovered } from './schedule-databases.js';
@@ -154,34 +153,12 @@ export interface MaintenanceStatus {
   append_only: boolean;
 }
 
-const ago = (s: number): string => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
-
-/** Repo tab: locks with age and holder, run-now maintenance, the maintenance credential. */
-export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status: MaintenanceStatus; locks: (LockInfo & { age_seconds: number })[] }) {
+/** Repo tab: run-now maintenance and the maintenance credential (the locks are in repo-locks.tsx). */
+export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status: MaintenanceStatus }) {
   const id = props.hostId;
   const st = props.status;
   return (
     <div class="stack">
-      <section class="card">
-        <div class="card-head"><h2>Locks</h2>{props.locks.length ? <Badge tone="warn">locked</Badge> : <Badge tone="ok">unlocked</Badge>}</div>
-        {props.locks.length === 0 ? (
-          <Empty title="No locks">The agent lists locks after check, prune, forget, unlock and failed-on-lock jobs.</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table id="locks">
-              <thead><tr><th>Lock</th><th>Holder</th><th>Age</th><th>Kind</th><th>State</th></tr></thead>
-              <tbody>
-                {props.locks.map((l) => (
-                  <tr>
-                    <td class="mono">{l.id.slice(0, 8)}</td><td class="mono">{l.host} pid {l.pid}</td><td>{ago(l.age_seconds)}</td>
-                    <td>{l.exclusive ? 'exclusive' : 'shared'}</td><td>{l.stale ? <Badge tone="warn">stale</Badge> : <Badge tone="neutral">live</Badge>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </section>
       {canOperate(props.viewer) ? (
         <section class="card">
           <div class="card-head"><h2>Maintenance</h2></div>
@@ -200,7 +177,6 @@ export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status:
             </form>
             <div style="display:flex;gap:8px;margin-top:8px">
               <button class="btn" hx-post={`/hosts/${id}/maintenance/run`} hx-vals='{"kind":"prune"}' hx-confirm="Prune unreferenced data now?">Prune now</button>
-              <button class="btn" hx-post={`/hosts/${id}/maintenance/run`} hx-vals='{"kind":"unlock"}' title="Removes stale locks only (restic's rules)">Unlock (stale locks)</button>
             </div>
           </div>
         </section>
