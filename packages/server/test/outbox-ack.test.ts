@@ -54,6 +54,17 @@ describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => 
     await agent.close();
   });
 
+  it('stores and acknowledges a repo.stats with no figure and no lock state (a failed lock listing), keeping the last figures', async () => {
+    const { agent, hostId } = await enrolledAgent(h, 'bare-stats');
+    await agent.connect();
+    agent.send({ type: 'repo.stats', size_bytes: 4096, snapshot_count: 2, dedup_ratio: 1.2, lock_state: 'unlocked', outbox_seq: 1 });
+    expect(await agent.next('ack')).toEqual({ type: 'ack', outbox_seq: 1 });
+    agent.send({ type: 'repo.stats', size_bytes: null, snapshot_count: null, dedup_ratio: null, outbox_seq: 2 });
+    expect(await agent.next('ack')).toEqual({ type: 'ack', outbox_seq: 2 });
+    expect((await h.admin.req('GET', `/api/hosts/${hostId}`)).body).toMatchObject({ repo_size_bytes: 4096, snapshot_count: 2, status: 'online' });
+    await agent.close();
+  });
+
   it('a report the server could not store is never acknowledged: error internal, close 1011', async () => {
     const { agent, id } = await dispatchedJob(h, 'store-fails');
     agent.send({ type: 'job.started', job_id: id, seq: 0, kind: 'check', started_at: now(), outbox_seq: 1 });

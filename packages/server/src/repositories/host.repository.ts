@@ -22,7 +22,9 @@ export class HostRepository {
   findByTokenHash(hash: string): Promise<HostRow | undefined> {
     return this.db.selectFrom('hosts').selectAll().where('agent_token_hash', '=', hash).executeTakeFirst();
   }
+  /** Sets the patch's columns; an empty patch changes nothing (an UPDATE without columns is invalid SQL). */
   async update(id: string, patch: Updateable<HostsTable>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     await this.db.updateTable('hosts').set(patch).where('id', '=', id).execute();
   }
   async delete(id: string): Promise<boolean> {

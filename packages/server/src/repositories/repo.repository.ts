@@ -15,7 +15,9 @@ export class RepoRepository {
   findById(id: string): Promise<RepoRow | undefined> {
     return this.db.selectFrom('repos').selectAll().where('id', '=', id).executeTakeFirst();
   }
+  /** Sets the patch's columns; an empty patch changes nothing (an UPDATE without columns is invalid SQL). */
   async update(id: string, patch: Updateable<ReposTable>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     await this.db.updateTable('repos').set(patch).where('id', '=', id).execute();
   }
   async list(limit: number, offset: number): Promise<{ rows: RepoRow[]; total: number }> {

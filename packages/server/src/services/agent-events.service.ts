@@ -215,13 +215,11 @@ export class AgentEventsService {
     const fresh = await this.d.repos.hosts.findById(host.id);
     // The host's projection and its repository row change together: a reader never sees one without the other.
     await this.d.inTx(async (r) => {
-      // A check or unlock reports neither figure: an empty UPDATE is invalid SQL, so skip it.
-      if (f.size_bytes != null || f.snapshot_count != null) {
-        await r.hosts.update(host.id, {
-          ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
-          ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
-        });
-      }
+      // A check, an unlock or a failed lock listing reports no figure: the patches may be empty.
+      await r.hosts.update(host.id, {
+        ...(f.size_bytes != null ? { repo_size_bytes: f.size_bytes } : {}),
+        ...(f.snapshot_count != null ? { snapshot_count: f.snapshot_count } : {}),
+      });
       if (!fresh?.repo_id) return;
       await r.repos.update(fresh.repo_id, {
         ...(f.size_bytes != null ? { size_bytes: f.size_bytes } : {}),
