@@ -157,15 +157,15 @@ async function main(): Promise<void> {
     process.stdout.write(`agent_idle_over_floor_mb=${(idleRss - floorRss).toFixed(1)}\n`);
 
     /** One run-now job, timed from the POST to job.finished on the browser stream. */
-    const runJob = async (kind: string, args: Record<string, unknown>): Promise<{ ms: number; status: string }> => {
+    const runJob = async (kind: string, args: Record<string, unknown>): Promise<{ ms: number; status: string; id: string }> => {
       const t0 = performance.now();
       const { job } = await api<{ job: { id: string } }>('POST', `/api/hosts/${host.host_id}/jobs`, { kind, args });
-      const done = new Promise<{ ms: number; status: string }>((resolve, reject) => {
+      const done = new Promise<{ ms: number; status: string; id: string }>((resolve, reject) => {
         const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/jobs/${job.id}/stream`, { headers: { cookie, origin: server.url } });
         ws.on('message', (d: Buffer) => {
           const f = JSON.parse(d.toString('utf8')) as { type: string; status?: string };
           if (f.type === 'job.finished') {
-            resolve({ ms: performance.now() - t0, status: f.status ?? '?' });
+            resolve({ ms: performance.now() - t0, status: f.status ?? '?', id: job.id });
             ws.close();
           }
         });
@@ -176,10 +176,16 @@ async function main(): Promise<void> {
         for (;;) {
           await sleep(50);
           const j = await api<{ status: string }>('GET', `/api/jobs/${job.id}`);
-          if (['succeeded', 'failed', 'cancelled'].includes(j.status)) return { ms: performance.now() - t0, status: j.status };
+          if (['succeeded', 'failed', 'cancelled'].includes(j.status)) return { ms: performance.now() - t0, status: j.status, id: job.id };
         }
       })();
       return Promise.race([done, poll]);
+    };
+    /** A failed job's error and the last lines of its log, for the failure message. */
+    const jobError = async (id: string): Promise<string> => {
+      const j = await api<{ error: string | null }>('GET', `/api/jobs/${id}`);
+      const logs = await api<{ items: { payload: string }[] }>('GET', `/api/jobs/${id}/logs`);
+      return `${j.error ?? '(no error text)'}; log: ${logs.items.slice(-5).map((l) => l.payload).join(' | ')}`;
     };
     const fresh = async (): Promise<void> => {
       rmSync(repo, { recursive: true, force: true });
@@ -194,9 +200,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       await fresh();
       const init = await runJob('init', {});
-      if (init.status !== 'succeeded') throw new Error('init via the agent failed');
+      if (init.status !== 'succeeded') throw new Error(`init via the agent ${init.status}: ${await jobError(init.id)}`);
       const a = await runJob('backup', { paths: [src] });
-      if (a.status !== 'succeeded') throw new Error(`agent backup ${a.status}`);
+      if (a.status !== 'succeeded') throw new Error(`agent backup ${a.status}: ${await jobError(a.id)}`);
       viaAgent.push(a.ms);
 
       await fresh();
