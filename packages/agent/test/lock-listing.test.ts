@@ -49,6 +49,14 @@ describe('lock listing', () => {
     expect(stats(frames, 'b1')[0]).toMatchObject({ size_bytes: 1234, lock_state: 'locked', locks: [{ id: STALE.id, username: 'root', host: 'h1', pid: 4242, stale: true }] });
   });
 
+  it('after an init the repository has no locks: the empty list is sent without running restic (the next job is not delayed)', async () => {
+    const { frames, calls } = start(() => ({ ok: true, value: [STALE] }));
+    runner!.submit({ jobId: 'i1', kind: 'init', args: {} });
+    await until(() => stats(frames, 'i1').length > 0, 10_000, 'repo.stats after the init');
+    expect(stats(frames, 'i1')[0]).toMatchObject({ lock_state: 'unlocked', locks: [] });
+    expect(calls()).toBe(0);
+  });
+
   it('a listing that fails sends no lock state (never "unlocked" without having looked)', async () => {
     const { frames } = start(() => ({ ok: false, error: { kind: 'failed', command: 'list locks', exitCode: 1, message: 'boom', stderrTail: [] } }));
     runner!.submit({ jobId: 'b2', kind: 'backup', args: { paths: ['/tmp'] } });

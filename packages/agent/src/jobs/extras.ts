@@ -9,8 +9,12 @@ export interface ExtrasWanted {
   stats?: boolean;
   /** The job failed on a held lock. */
   locked?: boolean;
-  /** List the repository's locks (sent as repo.stats.locks; the runner asks after every job). */
-  locks?: boolean;
+  /**
+   * List the repository's locks (sent as repo.stats.locks; the runner asks after every job), or
+   * `'none'` when the job itself proves there are none (an init that just created the
+   * repository): the empty list is sent without running restic.
+   */
+  locks?: boolean | 'none';
   /** A check just finished with this result. */
   check?: 'succeeded' | 'failed';
 }
@@ -48,8 +52,8 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
     const logical = st.ok && size ? await engine.stats(conn, { mode: 'restore-size' }) : null;
     if (logical?.ok && size) dedup = Math.round((logical.value.totalSize / size) * 100) / 100;
   }
-  let locks: RepoLock[] | undefined;
-  if (what.locks && engine.locks) {
+  let locks: RepoLock[] | undefined = what.locks === 'none' ? [] : undefined;
+  if (what.locks === true && engine.locks) {
     const l = await engine.locks(conn);
     if (l.ok) locks = l.value;
     else log.warn('cannot list repository locks', { job_id: jobId, error: l.error.message });

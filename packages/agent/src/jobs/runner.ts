@@ -335,10 +335,11 @@ export class JobRunner {
     }
     events.finished(outcome);
     this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
-    // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up.
+    // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up;
+    // a repository an init just created has none, and listing them would delay the next job.
     if (engine) {
       await sendExtras(engine, conn, req.jobId, {
-        ...extras, locked: outcome.errorKind === 'lock_failed', locks: true,
+        ...extras, locked: outcome.errorKind === 'lock_failed', locks: req.kind === 'init' && outcome.status === 'succeeded' ? 'none' as const : true,
         ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
       }, this.deps.emit, this.deps.log);
       this.lockRefresh.arm(engine);
