@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import { readIfExists, writeFileAtomic } from './atomic.js';
 import { StateError } from './errors.js';
-import { seal, unseal } from './sealed.js';
+import { seal, unsealOrFail } from './sealed.js';
 import type { SealKind } from './sealed.js';
 
 const SCHEDULES: SealKind = { magic: Buffer.from('RMSCH1\n', 'utf8'), aad: Buffer.from('restic-manager agent schedules v1', 'utf8') };
@@ -58,14 +58,7 @@ export function scheduleStore(sealedFile: string, legacyFile: string, keyB64: st
 function open(file: string, key: Buffer, blob: Buffer): string {
   const corrupt = (why: string): StateError =>
     new StateError('state_corrupt', `${path.basename(file)} cannot be read (${why}); the server re-sends the schedules on the next connect`);
-  let plain: string | null;
-  try {
-    plain = unseal(SCHEDULES, key, blob);
-  } catch (e) {
-    throw corrupt((e as Error).message);
-  }
-  if (plain === null) throw corrupt('not a sealed schedules file');
-  return plain;
+  return unsealOrFail(SCHEDULES, key, blob, corrupt, 'not a sealed schedules file');
 }
 
 function parse(file: string, text: string): unknown {

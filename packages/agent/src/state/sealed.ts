@@ -38,3 +38,18 @@ export function unseal(kind: SealKind, key: Buffer, blob: Buffer): string | null
     throw new Error('authentication failed: wrong key or tampered file');
   }
 }
+
+/**
+ * `unseal` for a state file that must be of this kind: a file of another kind (`notKind` says
+ * what it is not), a wrong key or a tampered file all become `fail(why)`.
+ */
+export function unsealOrFail(kind: SealKind, key: Buffer, blob: Buffer, fail: (why: string) => Error, notKind: string): string {
+  let plain: string | null;
+  try {
+    plain = unseal(kind, key, blob);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  if (plain === null) throw fail(notKind);
+  return plain;
+}

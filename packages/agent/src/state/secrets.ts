@@ -1,6 +1,6 @@
 import { readIfExists, writeFileAtomic } from './atomic.js';
 import { StateError } from './errors.js';
-import { seal, unseal } from './sealed.js';
+import { seal, unsealOrFail } from './sealed.js';
 import type { SealKind } from './sealed.js';
 
 /** Repository credentials for routine jobs, as delivered by `config.update` (spec §7.3). */
@@ -25,13 +25,7 @@ export function encryptSecrets(key: Buffer, secrets: RepoSecrets): Buffer {
 export function decryptSecrets(key: Buffer, blob: Buffer, file = 'secrets.enc'): RepoSecrets {
   const corrupt = (why: string): StateError =>
     new StateError('state_corrupt', `${file} cannot be read (${why}); the server re-sends credentials on the next connect — delete the file and restart the agent`);
-  let plain: string | null;
-  try {
-    plain = unseal(SECRETS, key, blob);
-  } catch (e) {
-    throw corrupt((e as Error).message);
-  }
-  if (plain === null) throw corrupt('not a secrets file');
+  const plain = unsealOrFail(SECRETS, key, blob, corrupt, 'not a secrets file');
   let v: unknown;
   try {
     v = JSON.parse(plain);
