@@ -192,7 +192,7 @@ export class AgentEventsService {
     if (fresh?.current_job_id === f.job_id) patch.current_job_id = null;
     Object.assign(patch, lastBackupPatch(job.kind, f.finished_at, f.status));
     if ((job.kind === 'backup' || job.kind === 'init') && f.status === 'succeeded' && !fresh?.repo_initialised_at) patch.repo_initialised_at = f.finished_at;
-    if (Object.keys(patch).length) await this.d.repos.hosts.update(host.id, patch);
+    await this.d.repos.hosts.update(host.id, patch); // an empty patch changes nothing
     await this.c.rules.jobFinished(host.id, job, f);
     await this.trend(() => this.c.trends.recordBackup(job, f));
     this.hub.publish(f);
