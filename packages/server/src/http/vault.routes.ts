@@ -19,7 +19,7 @@ export function vaultRoutes(d: RouteDeps): RouteSpec[] {
       handler: ({ actor, params, body }) => s.vaults.set(actor, params.id ?? '', body),
     }),
     route({
-      method: 'delete', path: '/api/hosts/:id/vault', summary: "Remove the host's vault target (the stored data is not touched)", access: 'admin',
+      method: 'delete', path: '/api/hosts/:id/vault', summary: "Remove the host's vault target (the stored data is not touched)", access: 'admin', existsOnceSet: true,
       handler: ({ actor, params }) => s.vaults.clear(actor, params.id ?? ''),
     }),
   ];
