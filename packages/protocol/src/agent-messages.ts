@@ -3,6 +3,7 @@ import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
 import { RepoKeyResult, SnapshotLsResult } from './requests.js';
 import { VaultSnapshotsReport } from './vault.js';
 import { RepoLockReport } from './locks.js';
+import { RepoTestResultFrame } from './repository.js';
 
 /*
  * Agent -> server frames (spec §6.2). Every frame is one JSON object with a `type`.
@@ -156,7 +157,7 @@ export const ScheduleAck = z.object({
 
 export const AgentMessage = z.discriminatedUnion('type', [
   AgentHello, Heartbeat, JobQueued, JobStarted, JobProgress, JobFinished, LogStream,
-  SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport, SnapshotLsResult, RepoKeyResult, VaultSnapshotsReport,
+  SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport, SnapshotLsResult, RepoKeyResult, VaultSnapshotsReport, RepoTestResultFrame,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 export type AgentHello = z.infer<typeof AgentHello>;

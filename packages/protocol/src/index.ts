@@ -12,3 +12,4 @@ export * from './vault.js';
 export * from './db-restore.js';
 export * from './job-args.js';
 export * from './locks.js';
+export * from './repository.js';

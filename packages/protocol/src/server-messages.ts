@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BandwidthOptions, JobKind, RetentionPolicy, ScheduleKind } from './common.js';
 import { RepoKeyAdd, RepoKeyRemove, SnapshotLs } from './requests.js';
 import { VaultJobTarget } from './vault.js';
+import { RepoTest, RepositoryConfig } from './repository.js';
 
 /* Server -> agent frames (spec §6.2). */
 
@@ -128,6 +129,13 @@ export const CommandRun = z.object({
   credential: JobCredential.optional(),
   /** Additive: the vault target of a vault_* job (S3 keys included; kept in memory for this job only). */
   vault: VaultJobTarget.optional(),
+  /**
+   * Additive (issue 15): the repository this job runs against, with its backend credentials,
+   * used for this job only. Absent: the host's primary repository from config.update.
+   */
+  repository: RepositoryConfig.optional(),
+  /** Additive (issue 15): the target of a `copy` job (the source is `repository`). */
+  copy_target: RepositoryConfig.optional(),
 });
 export type CommandRun = z.infer<typeof CommandRun>;
 
@@ -150,6 +158,8 @@ export const ScheduleSpec = z.object({
   run_as: z.string().nullable().default(null),
   /** Backup schedules: databases to dump (additive; passwords included, see docs/databases.md). */
   databases: z.array(DatabaseTarget).optional(),
+  /** Additive (issue 15): the repository the schedule targets (one of config.update.repositories); absent = the primary. */
+  repository_id: z.string().min(1).max(64).optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 
@@ -166,6 +176,12 @@ export const ConfigUpdate = z.object({
   password: z.string().min(1),
   rest_username: z.string().optional(),
   rest_password: z.string().optional(),
+  /**
+   * Additive (issue 15): every repository this host's schedules use, with backend credentials
+   * (sealed at rest by the agent). The top-level fields stay the primary repository's, for
+   * agents that predate repositories.
+   */
+  repositories: z.array(RepositoryConfig).max(32).optional(),
 });
 
 export const AgentUpdateAvailable = z.object({
@@ -193,7 +209,7 @@ export const ServerError = z.object({
 
 export const ServerMessage = z.discriminatedUnion('type', [
   ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError, OutboxAck,
-  SnapshotLs, RepoKeyAdd, RepoKeyRemove,
+  SnapshotLs, RepoKeyAdd, RepoKeyRemove, RepoTest,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerHello = z.infer<typeof ServerHello>;
