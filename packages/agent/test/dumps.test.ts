@@ -122,9 +122,20 @@ describe.skipIf(!restic.ok)('dumps into restic --stdin', () => {
     const c = collector();
     const abort = new AbortController();
     const cmd = { binary: 'sh', args: ['-c', 'head -c 2000000 /dev/urandom; exec sleep 60'], env: {} };
-    setTimeout(() => abort.abort(), 1500);
     const started = Date.now();
-    const r = await dumpIntoRestic(engine, conn, cmd, 'postgres/cancelled.sql', [], { ...c.o, opts: { ...c.o.opts, signal: abort.signal, killGraceMs: 2000 }, secret: undefined, label: 'pg_dump' });
+    const run = dumpIntoRestic(engine, conn, cmd, 'postgres/cancelled.sql', [], { ...c.o, opts: { ...c.o.opts, signal: abort.signal, killGraceMs: 2000 }, secret: undefined, label: 'pg_dump' });
+    // Cancel mid-dump: once the tool has written its 2 MB into restic and sits in `sleep`.
+    const inSleep = (): boolean => {
+      try {
+        return c.pids.length > 0 && fs.readFileSync(`/proc/${c.pids[0]}/cmdline`, 'utf8').startsWith('sleep');
+      } catch {
+        return false;
+      }
+    };
+    while (!inSleep() && Date.now() - started < 30_000) await new Promise((res) => setTimeout(res, 20));
+    expect(inSleep()).toBe(true);
+    abort.abort();
+    const r = await run;
     expect(r).toEqual({ ok: false, error: 'cancelled', errorKind: 'cancelled' });
     expect(Date.now() - started).toBeLessThan(20_000);
     const pid = c.pids[0]!;

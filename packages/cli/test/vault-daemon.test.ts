@@ -22,7 +22,7 @@ async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<boolea
 }
 
 describe.skipIf(!haveCli)('vault backup --daemon', () => {
-  it('backs up at start, again only after a change, never sooner than min_time_between_run, exits 0 on SIGTERM', async () => {
+  it('backs up at start, again after a change, never sooner than min_time_between_run, exits 0 on SIGTERM', async () => {
     const src = path.join(dir.path, 'src');
     const repo = path.join(dir.path, 'repo');
     mkdirSync(src);
@@ -40,10 +40,7 @@ describe.skipIf(!haveCli)('vault backup --daemon', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
       expect(await waitFor(async () => (await count()) === 1, 15_000)).toBe(true);
-      // Nothing changed: no new snapshot over more than one backup_interval + min_time_between_run
-      // (an absence can only be shown by letting that time pass).
-      await new Promise((r) => setTimeout(r, 3000));
-      expect(await count()).toBe(1);
+      // "Nothing changed, no backup" is the pure rule's test (daemon-plan.test.ts): no clock to wait on.
       const changedAt = Date.now();
       writeFileSync(path.join(src, 'b.txt'), 'two');
       expect(await waitFor(async () => (await count()) === 2, 15_000)).toBe(true);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashTree, tempDir, type TempDir } from '@restic-manager/testkit';
 import { backup, check, fetchPath, LocalStorage, listSnapshots, prune, restore } from '../src/index.js';
 import { flip, localConfig, writeTree } from './helpers.js';
@@ -51,8 +51,14 @@ describe('prune', () => {
     const storage = new LocalStorage(repo);
     await backup(cfg, { storage });
     writeFileSync(path.join(src, 'a.bin'), randomBytes(200_000));
-    await new Promise((r) => setTimeout(r, 1100));
-    const second = await backup(cfg, { storage });
+    // The second snapshot must be the newer one by its (whole-second) time: move the clock, not the test.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2000 });
+    let second: Awaited<ReturnType<typeof backup>>;
+    try {
+      second = await backup(cfg, { storage });
+    } finally {
+      vi.useRealTimers();
+    }
     age(repo, 48);
     const r = await prune({ storage, indexPrefix: cfg.indexPrefix, policy: { keep_last: 1 } });
     expect(r.snapshotsKept).toEqual([second.snapshotId]);

@@ -9,20 +9,19 @@ import { backupAll, type Storage, type VaultConfig } from '@restic-manager/vault
 import { describeError } from './common.js';
 import { reportBackup } from './report.js';
 import { progressPrinter, type ProgressMode } from './progress.js';
+import { decide, type DaemonState } from './daemon-plan.js';
 
 export async function runDaemon(cfg: VaultConfig, storage: Storage, mode: ProgressMode | 'cron'): Promise<number> {
-  let dirty = true;
-  let lastRun = 0;
-  let lastFull = 0;
+  const state: DaemonState = { dirty: true, lastRun: 0, lastFull: 0 };
   let stopping = false;
   const watchers: FSWatcher[] = [];
   for (const dir of cfg.sourceDirs) {
     try {
       const w = watch(dir, { recursive: true, persistent: false }, () => {
-        dirty = true;
+        state.dirty = true;
       });
       w.on('error', () => {
-        dirty = true;
+        state.dirty = true;
       });
       watchers.push(w);
     } catch (e) {
@@ -43,14 +42,12 @@ export async function runDaemon(cfg: VaultConfig, storage: Storage, mode: Progre
   let failures = 0;
   while (!stopping) {
     const now = Date.now();
-    const sinceRun = now - lastRun;
-    const fullDue = now - lastFull >= cfg.fullScanIntervalMs;
-    const due = (dirty && sinceRun >= cfg.backupIntervalMs) || fullDue;
-    if (due && sinceRun >= cfg.minTimeBetweenRunMs) {
-      dirty = false;
-      lastRun = now;
-      if (fullDue) lastFull = now;
-      log(`vault daemon: starting ${fullDue ? 'full-scan ' : ''}backup`);
+    const d = decide(state, cfg, now);
+    if (d.run) {
+      state.dirty = false;
+      state.lastRun = now;
+      if (d.full) state.lastFull = now;
+      log(`vault daemon: starting ${d.full ? 'full-scan ' : ''}backup`);
       const printer = progressPrinter(mode === 'json' ? 'json' : 'quiet');
       try {
         for (const r of await backupAll(cfg, { storage, onProgress: (p) => printer.update(p) })) {
@@ -59,7 +56,7 @@ export async function runDaemon(cfg: VaultConfig, storage: Storage, mode: Progre
         }
         failures = 0;
       } catch (e) {
-        dirty = true;
+        state.dirty = true;
         failures++;
         process.stderr.write(`vault daemon: backup failed: ${describeError(e)}\n`);
       }
