@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BackendCredentials, CreateRepositoryRequest, SECRET_FIELDS, backendOfUrl, credentialSecrets, credentialsView, urlProblem } from '../src/index.js';
+import type { BackendCredentials} from '../src/index.js';
+import { CreateRepositoryRequest, SECRET_FIELDS, backendOfUrl, credentialSecrets, credentialsView, urlProblem } from '../src/index.js';
 
 describe('repository locations', () => {
   it.each([
