@@ -34,6 +34,15 @@ export interface EngineError {
   lockHolder?: string;
   /** Non-JSON stdout lines of a JSON command (capped, redacted), when there were any. */
   diagnostics?: string[];
+  /** For `restore`: the files that could not be restored (capped at 1000) and how many there were. */
+  failedFiles?: FailedFile[];
+  failedFileCount?: number;
+}
+
+/** A file a restore could not write correctly, by its path in the snapshot, and why. */
+export interface FailedFile {
+  path: string;
+  reason: string;
 }
 
 /** Connection parameters (assay.rustic's opts table). Secrets are only ever put into the child's env. */

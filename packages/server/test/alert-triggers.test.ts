@@ -272,4 +272,31 @@ describe('alert triggers', () => {
     expect(await h.server.services.hosts.get(hostId)).toMatchObject({ last_vault_backup_at: at, last_vault_backup_status: 'succeeded' });
     expect(await events(hostId, 'backup_overdue')).toEqual(['alert.raised', 'alert.resolved']);
   });
+
+  it('restore_failed: a failed restore raises it (critical) naming the files; a cancelled one changes nothing; the next successful restore resolves it', async () => {
+    const { agent, hostId } = await connected('t-restore');
+    const snap = 'abcdef12'.padEnd(64, '0');
+    agent.send({ type: 'snapshots.report', snapshots: [{ id: snap, short_id: 'abcdef12', time: '2026-01-01T00:00:00Z', hostname: 't-restore', paths: ['/srv'], tags: [] }] });
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${hostId}/snapshots`)).body.total === 1);
+    const restore = async (status: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; error_kind?: string } = {}) => {
+      const run = await h.admin.req('POST', `/api/hosts/${hostId}/restore`, { snapshot_id: snap, target: '/srv/restore' });
+      expect(run.status, run.text).toBe(202);
+      await agent.next('command.run');
+      const id = run.body.job.id as string;
+      agent.started(id, 'restore');
+      agent.finished(id, status, extra);
+      await eventually(async () => (await h.server.services.jobs.get(id)).status === status);
+      return id;
+    };
+    const why = '1 file(s) could not be restored: /srv/a.bin (ciphertext verification failed); it was removed from /srv/restore so no damaged file is left under its name; every other file was restored';
+    const failed = await restore('failed', { error: why, error_kind: 'failed' });
+    const open = await openOnly(hostId, 'restore_failed');
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ severity: 'critical', message: `restore job ${failed} on t-restore failed (failed): ${why}` });
+    await restore('cancelled');
+    expect(await openOnly(hostId, 'restore_failed')).toHaveLength(1);
+    await restore('succeeded');
+    expect(await openOnly(hostId, 'restore_failed')).toEqual([]);
+    expect(await events(hostId, 'restore_failed')).toEqual(['alert.raised', 'alert.resolved']);
+  });
 });

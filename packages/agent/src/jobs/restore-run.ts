@@ -4,6 +4,7 @@ import path from 'node:path';
 import { planRestore } from '@restic-manager/protocol';
 import type { RestoreArgs } from '@restic-manager/protocol';
 import type { Connection, Engine, ProgressOptions, RestoreSummary, Result } from '@restic-manager/engines';
+import { failedFilesMessage, removeFailedFiles } from './restore-cleanup.js';
 
 /** restic's include/exclude patterns are globs: a literal `*`, `?`, `[` or `\` in a path is escaped. */
 export const literalPattern = (p: string): string => p.replace(/[*?[\\]/g, '\\$&');
@@ -64,6 +65,13 @@ export async function runRestore(engine: Engine, conn: Connection, a: RestoreArg
         snapshot: a.snapshot_id, target: part.target, verify: a.verify,
         include: part.include.map(literalPattern), exclude: part.exclude.map(literalPattern),
       }, opts);
+      if (!r.ok && r.error.failedFiles?.length) {
+        // A file restic could not restore stays full-size with wrong content: remove it and say which.
+        const report = await removeFailedFiles(part.target, r.error.failedFiles, r.error.failedFileCount ?? r.error.failedFiles.length);
+        const message = failedFilesMessage(report, part.move ? { notMovedTo: part.move.to } : { removedFrom: part.target });
+        say(message);
+        return { ok: false, result: { ok: false, error: { ...r.error, message } }, message };
+      }
       if (!r.ok) return { ok: false, result: r, message: r.error.message };
       total.bytesRestored += r.value.bytesRestored;
       total.durationSeconds += r.value.durationSeconds;

@@ -3,6 +3,7 @@ import { execEngine, JsonLines, fail, ok, type Invocation } from '../exec.js';
 import { emptyProgress, ProgressCoalescer, ThroughputMeter } from '../progress.js';
 import type { Progress, ProgressOptions, RestoreRequest, RestoreSummary, Result } from '../types.js';
 import { isObj } from './parse.js';
+import { RestoreFailures } from './restore-failures.js';
 
 /** Bytes the process has written so far (Linux /proc/<pid>/io `wchar`), or null where unavailable. */
 export async function bytesWritten(pid: number): Promise<number | null> {
@@ -70,9 +71,11 @@ export async function resticRestore(
     } else if (v.message_type === 'summary') summaryMsg = v;
   });
 
+  const failures = new RestoreFailures(inv.redactor);
   const { error } = await execEngine(inv, 'restore', restoreArgs(req, nativeJson), {
     ...opts,
     onStdoutLine: lines.line,
+    onStderrLine: failures.line,
     onSpawn: (pid) => {
       if (nativeJson || !opts.onProgress) return;
       poll = setInterval(() => {
@@ -91,7 +94,7 @@ export async function resticRestore(
   clearInterval(poll);
   if (error) {
     coalescer.flush();
-    return fail(error);
+    return fail(failures.count > 0 ? { ...error, failedFiles: failures.files, failedFileCount: failures.count } : error);
   }
   const durationSeconds = (Date.now() - started) / 1000;
   const filtered = (req.include?.length ?? 0) + (req.exclude?.length ?? 0) > 0;

@@ -33,6 +33,9 @@ const bytes = (n: number): string => {
  * injectable clock `d.now`. Every trigger raises once and resolves itself when its condition
  * clears (FleetService.setAlert). Evaluation failures are logged, never thrown into the caller.
  */
+/** Jobs whose failure raises restore_failed. */
+const RESTORE_KINDS: ReadonlySet<string> = new Set(['restore', 'db_restore']);
+
 export class AlertRulesService {
   private readonly q: AlertRuleRepository;
   private readonly settingsRepo: NotificationRepository;
@@ -79,6 +82,7 @@ export class AlertRulesService {
    * (failedJobMessage). A cancelled job changes nothing.
    */
   async jobFinished(hostId: string, job: { id: string; kind: string }, f: { status: string; error?: string | null; error_kind?: string | null }): Promise<void> {
+    if (RESTORE_KINDS.has(job.kind)) return this.restoreFinished(hostId, job, f);
     const target = targetOfKind(job.kind);
     if (!target || f.status === 'cancelled') return;
     const kind = job.kind.endsWith('backup') ? 'backup_failed' : 'check_failed';
@@ -87,6 +91,21 @@ export class AlertRulesService {
       const failed = f.status === 'failed';
       const message = failed ? await this.targets.failedMessage(kind, target, name, { id: job.id, status: f.status, error: f.error ?? null, error_kind: f.error_kind ?? null }) : '';
       await this.targets.outcome(hostId, kind, target, failed, message);
+    });
+  }
+
+  /**
+   * restore_failed (critical) from a failed restore or database restore, naming the job, its
+   * error kind and its summary (which files, and that they were removed); resolved by the next
+   * restore on the host that succeeds. A cancelled restore changes nothing.
+   */
+  private async restoreFinished(hostId: string, job: { id: string; kind: string }, f: { status: string; error?: string | null; error_kind?: string | null }): Promise<void> {
+    if (f.status === 'cancelled') return;
+    await this.safely('restore_failed', async () => {
+      const name = (await this.q.hostName(hostId)) ?? hostId;
+      const what = job.kind === 'db_restore' ? 'database restore' : 'restore';
+      const message = `${what} job ${job.id} on ${name} failed (${f.error_kind ?? 'failed'}): ${f.error ?? 'no reason given'}`;
+      await this.fleet.setAlert(hostId, 'restore_failed', f.status === 'failed', message, 'critical');
     });
   }
 
