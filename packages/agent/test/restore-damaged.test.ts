@@ -54,4 +54,23 @@ describe.skipIf(!restic.ok)('restore from a damaged pack (real restic)', () => {
     expect(fs.existsSync(path.join(target, big))).toBe(false);
     expect(fs.readFileSync(path.join(target, src, 'small.txt')).equals(good)).toBe(true);
   }, 60_000);
+
+  it('an over-long path under an alternate directory fails naming that path and why; the rest is restored', async () => {
+    const deep = path.join(tmp.path, 'deep');
+    // ~4,000 bytes of path: backs up fine, but under a longer target it passes PATH_MAX (4,096).
+    let dir = deep;
+    while (dir.length < 3900) dir = path.join(dir, 'd'.repeat(200));
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'leaf.txt'), 'leaf');
+    fs.writeFileSync(path.join(deep, 'short.txt'), 'short');
+    expect((await engine.backup(conn, { paths: [deep], tags: ['deep'] })).ok).toBe(true);
+    const target = path.join(tmp.path, 'o'.repeat(150));
+    const r = await runRestore(engine, conn, { snapshot_id: 'latest', target, include: [deep], exclude: [], verify: false }, {});
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.message).toMatch(/^\d+ file\(s\) could not be restored: /);
+    expect(r.message).toContain(dir.slice(0, 60));
+    expect(r.message).toMatch(/file name too long/);
+    expect(fs.readFileSync(path.join(target, deep, 'short.txt'), 'utf8')).toBe('short');
+  }, 60_000);
 });

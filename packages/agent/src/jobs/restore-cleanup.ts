@@ -2,8 +2,12 @@ import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FailedFile } from '@restic-manager/engines';
 
-/** Files named in a failed restore's summary; the rest are counted. */
+/** Files named in a failed restore's summary; the rest are counted (restic's own lines in the job log list every one). */
 const NAMED = 5;
+/** Longest path or reason shown in the summary; longer ones keep their start and end. */
+const SHOWN = 160;
+
+const shorten = (s: string): string => (s.length <= SHOWN ? s : `${s.slice(0, 60)}…${s.slice(-(SHOWN - 61))}`);
 
 /**
  * Where a failed file landed under `target`, or null when nothing is there. restic prints
@@ -39,7 +43,7 @@ export async function removeFailedFiles(target: string, failed: FailedFile[], co
   for (const f of failed) {
     const at = await landed(target, f).catch(() => null);
     if (at && (await rm(at.file, { force: true }).then(() => true, () => false))) removed.push(at.path);
-    if (named.length < NAMED) named.push(`${at?.path ?? f.path} (${at?.reason ?? f.reason})`);
+    if (named.length < NAMED) named.push(`${shorten(at?.path ?? f.path)} (${shorten(at?.reason ?? f.reason)})`);
   }
   return { named, count, removed };
 }
