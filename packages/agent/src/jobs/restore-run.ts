@@ -6,8 +6,14 @@ import type { RestoreArgs } from '@restic-manager/protocol';
 import type { Connection, Engine, ProgressOptions, RestoreSummary, Result } from '@restic-manager/engines';
 import { failedFilesMessage, removeFailedFiles } from './restore-cleanup.js';
 
-/** restic's include/exclude patterns are globs: a literal `*`, `?`, `[` or `\` in a path is escaped. */
-export const literalPattern = (p: string): string => p.replace(/[*?[\\]/g, '\\$&');
+/**
+ * restic's include/exclude patterns are globs: a literal `*`, `?`, `[` or `\` in a path is
+ * escaped. A name that is not valid UTF-8 reaches the browser from restic's JSON with one U+FFFD
+ * per undecodable byte; each becomes the class `[\uFFFD]`, which restic (Go's filepath.Match
+ * compares classes by decoded rune, and an undecodable byte decodes as U+FFFD) matches to exactly
+ * one undecodable byte (or a real U+FFFD) — never to any other character.
+ */
+export const literalPattern = (p: string): string => p.replace(/[*?[\\]/g, '\\$&').replaceAll('\uFFFD', '[\uFFFD]');
 
 export type RestoreRunResult = { ok: true; summary: RestoreSummary; parts: number } | { ok: false; result: Result<RestoreSummary> | null; message: string };
 

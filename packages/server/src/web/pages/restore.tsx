@@ -150,6 +150,22 @@ function TargetCard(props: { host: HostView; hosts: HostView[] }) {
   );
 }
 
+/**
+ * A file name as restic's JSON gives it. A name that is not valid UTF-8 arrives with one U+FFFD
+ * per undecodable byte: each is marked, the name says so, and it can still be picked (the agent
+ * turns each mark into a one-byte wildcard, restore-run.ts literalPattern).
+ */
+function TreeName(props: { name: string }) {
+  if (!props.name.includes('\uFFFD')) return <span class="tree-name">{props.name}</span>;
+  const parts = props.name.split('\uFFFD');
+  return (
+    <span class="tree-name" title="This name is not valid UTF-8: each marked character stands for one byte that cannot be shown">
+      {parts.map((p, i) => (i === 0 ? p : <><span class="bad-byte" aria-label="undecodable byte">{'\uFFFD'}</span>{p}</>))}
+      <span class="faint"> (not UTF-8)</span>
+    </span>
+  );
+}
+
 /** One page of a directory's children, as tree items (a directory expands lazily). */
 export function TreeItems(props: LsPartial) {
   if (props.entries.length === 0 && props.offset === 0) return <li class="muted">(empty directory)</li>;
@@ -160,11 +176,11 @@ export function TreeItems(props: LsPartial) {
           <input type="checkbox" class="tree-pick" name="include" value={e.path} form="restore-form" aria-label={`Restore ${e.path}`} />
           {e.type === 'dir' ? (
             <details hx-get={lsUrl(props.hostId, props.snapshotId, e.path)} hx-trigger="toggle once" hx-target="find ul" hx-swap="innerHTML">
-              <summary><span class="tree-name">{e.name}/</span> <span class="faint">{modeText(e.mode)}</span></summary>
+              <summary><TreeName name={e.name} />/ <span class="faint">{modeText(e.mode)}</span></summary>
               <ul class="tree"><li class="muted">Loading…</li></ul>
             </details>
           ) : (
-            <span class="tree-line"><span class="tree-name">{e.name}{e.type === 'symlink' ? ' →' : ''}</span> <span class="faint">{e.type === 'file' ? fmtBytes(e.size) : e.type} {modeText(e.mode)}</span></span>
+            <span class="tree-line"><TreeName name={e.name} />{e.type === 'symlink' ? ' →' : ''} <span class="faint">{e.type === 'file' ? fmtBytes(e.size) : e.type} {modeText(e.mode)}</span></span>
           )}
         </li>
       ))}
