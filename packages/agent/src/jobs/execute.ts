@@ -6,6 +6,7 @@ import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@
 import { backupWithDumps } from '../dumps/backup-job.js';
 import { runDbRestore } from '../dumps/restore-job.js';
 import { runRestore } from './restore-run.js';
+import { scanSpecialFiles, specialFilesWarning } from './special-files.js';
 import type { Extras, Outcome } from './outcome.js';
 
 export type { Extras, Outcome } from './outcome.js';
@@ -70,9 +71,19 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
     case 'backup': {
       const a = args as BackupArgs;
       if (a.databases) return backupWithDumps(engine, conn, a, opts);
+      // Sockets are skipped by restic without a word: a scan beside the backup says which.
+      const stopScan = new AbortController();
+      const scan = scanSpecialFiles(a.paths, { excludes: a.excludes, ...(a.one_file_system ? { oneFileSystem: true } : {}), signal: stopScan.signal });
       const r = await engine.backup(conn, { paths: a.paths, excludes: a.excludes, tags: a.tags, ...(a.one_file_system ? { oneFileSystem: true } : {}) }, opts);
+      if (!r.ok && !(r.error.kind === 'partial' && r.error.summary)) stopScan.abort();
+      const warning = specialFilesWarning(await scan);
+      if (warning && (r.ok || r.error.kind === 'partial')) opts.onLine?.({ stream: 'stdout', line: `restic-manager: warning: ${warning}`, ts: new Date() });
       if (!r.ok && r.error.kind === 'partial' && r.error.summary) {
-        return { outcome: { status: 'succeeded', exitCode: 3, stats: { ...r.error.summary }, error: `snapshot made, but some files could not be read: ${r.error.message}`, errorKind: 'partial' }, extras: { snapshots: true, stats: true } };
+        const warnings = [`some files could not be read: ${r.error.message}`, ...(warning ? [warning] : [])];
+        return { outcome: { status: 'succeeded', exitCode: 3, stats: { ...r.error.summary, warnings }, error: `snapshot made with warnings: ${warnings.join('; ')}`, errorKind: 'partial' }, extras: { snapshots: true, stats: true } };
+      }
+      if (r.ok && warning) {
+        return { outcome: { status: 'succeeded', exitCode: 0, stats: { ...r.value, warnings: [warning] }, error: `snapshot made with warnings: ${warning}`, errorKind: 'partial' }, extras: { snapshots: true, stats: true } };
       }
       return { outcome: toOutcome(r, (s) => ({ ...s })), extras: r.ok ? { snapshots: true, stats: true } : {} };
     }

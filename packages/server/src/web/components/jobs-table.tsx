@@ -69,7 +69,7 @@ export function JobsTable(props: { jobs: JobListData; basePath: string; hostName
                   {names ? <td><a class="row-action" href={`/hosts/${job.host_id}`}>{names.get(job.host_id) ?? shortId(job.host_id)}</a></td> : null}
                   <td>{job.kind}</td>
                   <td>
-                    <JobStatusBadge status={job.status} />
+                    <JobStatusBadge status={job.status} errorKind={job.error_kind} />
                     {job.error ? <div class="host-sub" title={job.error}>{job.error.length > 80 ? `${job.error.slice(0, 80)}…` : job.error}</div> : null}
                   </td>
                   <td class="nowrap"><RelTime iso={job.started_at ?? job.created_at} /></td>

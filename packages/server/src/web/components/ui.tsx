@@ -16,10 +16,14 @@ export function Badge(props: { tone: Tone; children: Child; plain?: boolean; run
 
 export const HostStatusBadge = (p: { status: string }) => <Badge tone={HOST_TONE[p.status] ?? 'neutral'}>{p.status}</Badge>;
 
-export const JobStatusBadge = (p: { status: string | null }) =>
+/** A succeeded job that has something to say (unreadable files, skipped sockets). */
+export const withWarnings = (status: string | null, errorKind?: string | null): boolean => status === 'succeeded' && errorKind === 'partial';
+
+/** A job's status; a succeeded job whose error kind is `partial` reads "succeeded with warnings". */
+export const JobStatusBadge = (p: { status: string | null; errorKind?: string | null }) =>
   p.status ? (
-    <Badge tone={JOB_TONE[p.status] ?? 'neutral'} running={p.status === 'running'}>
-      <span data-job-status>{p.status}</span>
+    <Badge tone={withWarnings(p.status, p.errorKind) ? 'warn' : JOB_TONE[p.status] ?? 'neutral'} running={p.status === 'running'}>
+      <span data-job-status={p.status}>{withWarnings(p.status, p.errorKind) ? 'succeeded with warnings' : p.status}</span>
     </Badge>
   ) : (
     <span class="faint">—</span>

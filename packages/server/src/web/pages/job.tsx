@@ -3,7 +3,7 @@ import { isTerminal } from '@restic-manager/protocol';
 import { durationBetween, exactTime, fmtBytes, fmtCount, fmtDuration, shortId } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate } from '../components/layout.js';
-import { JobStatusBadge, ProgressBar, RelTime, withQuery } from '../components/ui.js';
+import { JobStatusBadge, ProgressBar, RelTime, withQuery, withWarnings } from '../components/ui.js';
 
 export interface LogLine {
   seq: number;
@@ -48,7 +48,7 @@ export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView
     <section id="job-summary" class="card" data-src={`/partials/jobs/${j.id}/summary`} data-status={j.status} aria-labelledby="job-summary-h">
       <div class="card-head">
         <h2 id="job-summary-h" style="display:flex;gap:12px;align-items:center">
-          Status <JobStatusBadge status={j.status} />
+          Status <JobStatusBadge status={j.status} errorKind={j.error_kind} />
         </h2>
         {canOperate(props.viewer) && !terminal ? (
           <button class="btn danger" hx-post={`/jobs/${j.id}/cancel`} hx-confirm="Cancel this job?" hx-target="#job-summary" hx-swap="outerHTML" id="cancel-job">
@@ -57,7 +57,11 @@ export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView
         ) : null}
       </div>
       <div class="card-body" style="display:grid;gap:20px">
-        {j.error ? (
+        {j.error && withWarnings(j.status, j.error_kind) ? (
+          <div class="alert-box warn" role="status">
+            <strong>warnings:</strong> {j.error}
+          </div>
+        ) : j.error ? (
           <div class="alert-box danger" role="alert">
             <strong>{j.error_kind ?? 'error'}:</strong> {j.error}
           </div>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { JobStatusBadge } from '../src/web/components/ui.js';
 import { TreeItems } from '../src/web/pages/restore.js';
 
 describe('snapshot browser names', () => {
@@ -20,5 +21,15 @@ describe('snapshot browser names', () => {
     }));
     expect(html).toContain('<span class="tree-name">ok.txt</span>');
     expect(html).not.toContain('not UTF-8');
+  });
+});
+
+describe('job status badges', () => {
+  it('a succeeded job with error kind partial reads "succeeded with warnings" in the warning tone', async () => {
+    const html = String(await JobStatusBadge({ status: 'succeeded', errorKind: 'partial' }));
+    expect(html).toContain('class="badge warn"');
+    expect(html).toContain('>succeeded with warnings<');
+    expect(String(await JobStatusBadge({ status: 'succeeded', errorKind: null }))).toContain('>succeeded<');
+    expect(String(await JobStatusBadge({ status: 'failed', errorKind: 'partial' }))).toContain('>failed<');
   });
 });
