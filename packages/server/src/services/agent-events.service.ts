@@ -1,6 +1,6 @@
 import type {
   VaultSnapshotsReport,
-  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
+  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, RepoTestResultFrame, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
 import { hashToken } from '../crypto/tokens.js';
@@ -114,8 +114,8 @@ export class AgentEventsService {
     await this.d.repos.hosts.update(hostId, { status: 'offline' });
   }
 
-  /** `snapshot.ls.result` / `repo.key.result`: hands the answer to the waiting request; a stray answer is dropped. */
-  requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult): void {
+  /** `snapshot.ls.result` / `repo.key.result` / `repo.test.result`: hands the answer to the waiting request; a stray answer is dropped. */
+  requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult | RepoTestResultFrame): void {
     if (!this.c.requests.answer(host.id, f)) this.d.log.warn({ host_id: host.id, type: f.type }, 'answer to no open request (late or unknown); dropped');
   }
 
