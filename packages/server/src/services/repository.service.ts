@@ -81,6 +81,8 @@ export class RepositoryService {
     if (input.credentials) {
       const opened = await openRepository(this.d.repos.repos, this.d.box, row);
       credentials = this.checkCredentials(backend, input.credentials, opts.keepSecrets ? opened.credentials : null);
+      // A form saved without touching the credentials changes nothing (and audits no change).
+      if (opts.keepSecrets && canonical(credentials) === canonical(opened.credentials)) credentials = undefined;
     }
     if (input.append_only) {
       const c = credentials ?? (await openRepository(this.d.repos.repos, this.d.box, row)).credentials;
@@ -258,6 +260,11 @@ export class RepositoryService {
       created_at: r.created_at, updated_at: r.updated_at,
     };
   }
+}
+
+/** JSON with sorted keys, for comparing credentials. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
 }
 
 function fail(kind: NonNullable<RepoTestResult['error_kind']>, error: string, hostId: string | null): RepoTestResult {
