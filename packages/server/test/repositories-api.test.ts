@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '@restic-manager/protocol';
-import { FakeAgent } from '@restic-manager/server/testing';
+import type { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, startHarness } from './helpers/harness.js';
 
