@@ -82,6 +82,21 @@ describe('repositories web UI', () => {
     expect(cfg.repositories?.find((x) => x.id === repoId)?.credentials).toEqual({ backend: 'b2', account_id: 'acc-1', account_key: SECRET });
   });
 
+  it('the schedule form offers the linked repositories and saves the chosen one', async () => {
+    const page = await get(`/hosts/${hostId}/schedules`);
+    expect(page.text).toContain('id="f-repository_id"');
+    expect(page.text).toContain(`value="${repoId}"`);
+    await agent.next('schedule.set');
+    const r = await h.admin.req('POST', `/hosts/${hostId}/schedules`, form({ kind: 'backup', cron_expr: '0 4 * * *', paths: '/etc', enabled: 'on', repository_id: repoId }), hdr);
+    expect(r.status, r.text).toBe(200);
+    const set = await agent.next('schedule.set');
+    if (set.type !== 'schedule.set') throw new Error('not schedule.set');
+    expect(set.schedules.map((x) => x.repository_id)).toEqual([repoId]);
+    const sched = (await h.admin.req('GET', `/api/hosts/${hostId}/schedules`)).body.items[0];
+    expect(sched.repository_id).toBe(repoId);
+    expect((await h.admin.req('DELETE', `/api/schedules/${sched.id}`)).status).toBe(204);
+  });
+
   it('Test connection shows the specific answer; the host page lists its repositories', async () => {
     const t = await h.admin.req('POST', `/repositories/${repoId}/test`, '', hdr);
     expect(t.status).toBe(200);

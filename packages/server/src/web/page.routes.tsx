@@ -99,7 +99,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const editId = c.req.query('edit');
       const editing = editId ? items.find((i) => i.id === editId) : undefined;
       if (editId && !editing) throw new DomainError('not_found', `schedule ${editId} is not one of this host's schedules`);
-      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} /></div>;
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} repositories={(await s.repositories.forHost(id)).items.map((i) => ({ id: i.repository.id, name: i.repository.name, primary: i.primary }))} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
       const vault = isAdmin(viewer) ? await vaultOf(id) : null;
