@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServerMessage } from '@restic-manager/protocol';
 import type { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
@@ -170,6 +171,27 @@ describe('repositories API', () => {
     if (cmd2.type !== 'command.run') throw new Error('not command.run');
     expect(cmd2.repository).toBeUndefined();
     agent.finished(cmd2.job_id, 'succeeded');
+  });
+
+  it('a job the agent fires for a schedule targeting a linked repository records it; the host view shows its last backup', async () => {
+    const linked = (await req('GET', `/api/hosts/${hostId}/repositories`)).body.items[1].repository.id as string;
+    const sched = await req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 5 * * *', paths: ['/srv'], repository_id: linked });
+    expect(sched.status).toBe(201);
+    await agent.next('schedule.set');
+    const jobId = randomUUID();
+    const at = new Date().toISOString();
+    agent.send({ type: 'job.queued', job_id: jobId, seq: agent.nextSeq(jobId), kind: 'backup', queued_at: at, schedule_id: sched.body.id });
+    agent.started(jobId, 'backup', sched.body.id);
+    agent.finished(jobId, 'succeeded');
+    await vi.waitFor(async () => expect((await req('GET', `/api/jobs/${jobId}`)).body.status).toBe('succeeded'));
+    const row = await h.server.db.selectFrom('jobs').select('repository_id').where('id', '=', jobId).executeTakeFirstOrThrow();
+    expect(row.repository_id).toBe(linked);
+    const items = (await req('GET', `/api/hosts/${hostId}/repositories`)).body.items as { primary: boolean; last_backup_at: string | null; repository: { id: string } }[];
+    const finished = (await req('GET', `/api/jobs/${jobId}`)).body.finished_at as string;
+    expect(items.find((i) => i.repository.id === linked)?.last_backup_at).toBe(finished);
+    expect(items.find((i) => i.primary)?.last_backup_at).not.toBe(finished);
+    expect((await req('DELETE', `/api/schedules/${sched.body.id}`)).status).toBe(204);
+    await agent.next('schedule.set');
   });
 
   it('tests a connection through the linked host agent; no online agent answers no_agent', async () => {

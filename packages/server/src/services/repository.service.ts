@@ -167,7 +167,9 @@ export class RepositoryService {
       const row = await this.d.repos.repos.findById(l.repo_id);
       if (!row) continue;
       const primary = l.repo_id === host.repo_id;
-      items.push({ repository: await this.view(row), primary, last_backup_at: primary ? host.last_backup_at : null, last_copy_at: null });
+      // From the stored jobs: hosts.last_backup_at is the host's last backup into any of its repositories.
+      const last = await this.d.repos.jobs.lastBackupInto(hostId, l.repo_id, primary);
+      items.push({ repository: await this.view(row), primary, last_backup_at: last, last_copy_at: null });
     }
     return { items };
   }
