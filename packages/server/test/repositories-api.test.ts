@@ -194,6 +194,19 @@ describe('repositories API', () => {
     await agent.next('schedule.set');
   });
 
+  it('refuses forget on a non-primary append-only repository (its maintenance credential is the primary\'s only)', async () => {
+    const c = await req('POST', '/api/repositories', { name: 'ao', url: 'rest:http://127.0.0.1:8000/ao/', password: REPO_PW, append_only: true, credentials: { backend: 'rest', username: 'ao', password: REST_PW } });
+    expect(c.status).toBe(201);
+    expect(c.body.repository.append_only).toBe(true);
+    await req('PUT', `/api/hosts/${hostId}/repositories/${c.body.repository.id}`, {});
+    await agent.next('config.update');
+    const r = await req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'forget', args: { policy: { keep_last: 3 } }, repository_id: c.body.repository.id });
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.error.fields).toHaveProperty('repository_id');
+    await req('DELETE', `/api/hosts/${hostId}/repositories/${c.body.repository.id}`);
+    await agent.next('config.update');
+  });
+
   it('tests a connection through the linked host agent; no online agent answers no_agent', async () => {
     const linked = (await req('GET', `/api/hosts/${hostId}/repositories`)).body.items[1].repository.id as string;
     answers.push({ ok: true, snapshot_count: 7, error_kind: null, error: null });

@@ -71,7 +71,7 @@ export class JobService {
     const repositoryId = await this.targetRepository(host, kind, opts.repositoryId);
     let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
-    else note = await this.c.maintenance.precheck(hostId, kind);
+    else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
     const job: JobRow = {
       id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
       actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
@@ -97,12 +97,14 @@ export class JobService {
     if (isVaultKind(job.kind)) {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else {
-      const credential = (await this.c.maintenance.credentialFor(job, r)) ?? (await this.c.restoreCredentials.credentialFor(job, r));
-      if (credential) msg.credential = credential;
       if (job.repository_id) {
+        // A non-primary repository: its own config only (the maintenance and restore credentials are the primary's).
         const repository = await this.c.repositories.configOf(job.repository_id, r);
         if (!repository) throw new DomainError('invalid_state', 'the repository this job targets is gone or has no stored credentials');
         msg.repository = repository;
+      } else {
+        const credential = (await this.c.maintenance.credentialFor(job, r)) ?? (await this.c.restoreCredentials.credentialFor(job, r));
+        if (credential) msg.credential = credential;
       }
     }
     if (!this.d.agents.send(job.host_id, msg)) return false;
@@ -118,6 +120,10 @@ export class JobService {
     if (isVaultKind(kind)) throw new DomainError('validation_failed', 'repository_id: vault jobs use the vault target', { repository_id: 'not for vault jobs' });
     const links = await this.d.repos.repos.linksOfHost(host.id);
     if (!links.some((l) => l.repo_id === repoId)) throw new DomainError('validation_failed', 'repository_id: that repository is not linked to this host', { repository_id: 'not linked to this host' });
+    const repo = await this.d.repos.repos.findById(repoId);
+    if ((kind === 'forget' || kind === 'prune') && repo?.append_only === 1 && repo.backend === 'rest') {
+      throw new DomainError('invalid_state', `${kind} on an append-only repository needs the maintenance credential, which is kept for the primary repository only`, { repository_id: 'append-only' });
+    }
     return repoId;
   }
 
