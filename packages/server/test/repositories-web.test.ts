@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '@restic-manager/protocol';
 import type { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness } from './helpers/harness.js';
+import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
 
 /*
  * The Repositories pages (issue 15): the list and add form, per-backend credential inputs that
@@ -106,9 +106,29 @@ describe('repositories web UI', () => {
     expect(host.text).toContain('id="host-repositories"');
     expect(host.text).toContain('offsite-b2-renamed');
     expect(host.text).toContain('primary');
+    // "Check" on a non-primary repository runs against it.
+    const run = await h.admin.req('POST', `/hosts/${hostId}/run`, form({ kind: 'check', repository_id: repoId }), hdr);
+    expect(run.status, run.text).toBe(200);
+    const cmd = await agent.next('command.run');
+    if (cmd.type !== 'command.run') throw new Error('not command.run');
+    expect(cmd.repository?.id).toBe(repoId);
+    agent.finished(cmd.job_id, 'succeeded');
     const unlink = await h.admin.req('DELETE', `/hosts/${hostId}/repositories/${repoId}`, undefined, { 'hx-request': 'true' });
     expect(unlink.status, unlink.text).toBe(200);
     expect((await h.admin.req('GET', `/api/hosts/${hostId}/repositories`)).body.items).toHaveLength(1);
+  });
+
+  it('viewers see the list without the add form and cannot post it', async () => {
+    expect((await h.admin.req('POST', '/api/users', { username: 'viewer2', password: 'viewer-password-long-2', role: 'viewer' })).status).toBe(201);
+    const v = new Api(h.url);
+    await v.login('viewer2', 'viewer-password-long-2');
+    const page = await v.req('GET', '/repositories');
+    pages.push(page.text);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('/srv/repo');
+    expect(page.text).not.toContain('id="add-repository"');
+    expect(page.text).not.toContain('data-test-repository');
+    expect((await v.req('POST', '/repositories', form({ name: 'x', url: '/srv/x' }), hdr)).status).toBe(403);
   });
 
   it('no secret in any page', () => {

@@ -1,7 +1,7 @@
 import type { HostRepositoryView, RepoTestResult, RepositoryBackend, RepositoryView } from '@restic-manager/protocol';
 import { fmtBytes, fmtCount } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
-import { Layout, PageHead, isAdmin } from '../components/layout.js';
+import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
 import { Badge, CodeBlock, Empty, Field, Pager } from '../components/ui.js';
 import type { CredentialField } from '../repository-form.js';
 import { BACKENDS, CREDENTIAL_FIELDS, isSecretField } from '../repository-form.js';
@@ -225,6 +225,7 @@ export function HostRepositoriesCard(props: { hostId: string; viewer: Viewer; it
                   <td>{i.repository.backend}</td>
                   <td class="num">{fmtCount(i.repository.snapshot_count)}</td>
                   <td class="nowrap">
+                    {canOperate(props.viewer) ? <button class="btn small" type="button" hx-post={`/hosts/${props.hostId}/run`} hx-vals={JSON.stringify({ kind: 'check', repository_id: i.repository.id })}>Check</button> : null}{' '}
                     {admin ? <TestButton id={i.repository.id} /> : null}{' '}
                     {admin && !i.primary ? <button class="btn small" type="button" hx-post={`/hosts/${props.hostId}/repositories`} hx-vals={JSON.stringify({ repo_id: i.repository.id, primary: 'on' })}>Make primary</button> : null}{' '}
                     {admin && props.items.length > 1 ? <button class="btn small danger" type="button" hx-delete={`/hosts/${props.hostId}/repositories/${i.repository.id}`} hx-confirm="Unlink this repository from the host? Its data is not touched.">Unlink</button> : null}
