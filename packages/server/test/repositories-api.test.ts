@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServerMessage } from '@restic-manager/protocol';
-import type { FakeAgent } from '@restic-manager/server/testing';
+import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, startHarness } from './helpers/harness.js';
 
@@ -240,6 +240,21 @@ describe('repositories API', () => {
     // The former primary is now unused: it can be deleted.
     expect((await req('DELETE', `/api/repositories/${primary}`)).status).toBe(204);
     expect((await req('GET', `/api/repositories/${primary}`)).status).toBe(404);
+  });
+
+  it('a pending host gets non-primary links only (its enrollment token sets the primary)', async () => {
+    const add = await req('POST', '/api/hosts', { name: 'pending-1', repository: { url: '/srv/pending' } });
+    const pending = add.body.host_id as string;
+    const repo = (await req('POST', '/api/repositories', s3Repo('for-pending'))).body.repository.id as string;
+    const bad = await req('PUT', `/api/hosts/${pending}/repositories/${repo}`, { primary: true });
+    expect(bad.status).toBe(409);
+    expect(bad.body.error.fields).toHaveProperty('primary');
+    expect((await req('PUT', `/api/hosts/${pending}/repositories/${repo}`, {})).status).toBe(200);
+    const enr = await FakeAgent.enroll(h.url, add.body.token as string, 'pending-1');
+    expect(enr.status).toBe(201);
+    const items = (await req('GET', `/api/hosts/${pending}/repositories`)).body.items as { primary: boolean; repository: { id: string; url: string } }[];
+    expect(items.map((i) => [i.primary, i.repository.url])).toEqual([[true, '/srv/pending'], [false, s3Repo('for-pending').url]]);
+    expect(items[1]?.repository.id).toBe(repo);
   });
 
   it('viewers read, only admins write', async () => {

@@ -174,18 +174,22 @@ export class RepositoryService {
     return { items };
   }
 
-  /** Links a repository to a host; `primary` also makes it `hosts.repo_id`. Pushes config.update. */
+  /**
+   * Links a repository to a host; `primary` also makes it `hosts.repo_id` (enrolled hosts only:
+   * 409 naming `primary` before). Pushes config.update.
+   */
   async link(actor: Actor, hostId: string, repoId: string, primary: boolean): Promise<HostRepositoryView> {
     const host = await this.d.repos.hosts.findById(hostId);
     if (!host) throw notFound('host', hostId);
     await this.row(repoId);
+    // Until enrollment the primary is the one the enrollment token carries (it replaces the primary).
+    if (primary && !host.agent_token_hash) throw new DomainError('invalid_state', 'the host is not enrolled yet: its primary repository is the one its enrollment token carries', { primary: 'host not enrolled yet' });
     await this.d.inTx(async (r) => {
       const links = await r.repos.linksOfHost(hostId);
       if (!links.some((l) => l.repo_id === repoId) && links.length >= 32) throw new DomainError('conflict', 'a host has at most 32 repositories', { repo_id: 'too many repositories' });
-      const makePrimary = primary || !host.repo_id;
-      await r.repos.link(hostId, repoId, makePrimary, iso(this.d.now()));
-      if (makePrimary) await r.hosts.update(hostId, { repo_id: repoId });
-      await this.audit.record(actor, 'host.repository.link', { kind: 'host', id: hostId }, { repository_id: repoId, primary: makePrimary }, r.audit);
+      await r.repos.link(hostId, repoId, primary, iso(this.d.now()));
+      if (primary) await r.hosts.update(hostId, { repo_id: repoId });
+      await this.audit.record(actor, 'host.repository.link', { kind: 'host', id: hostId }, { repository_id: repoId, primary }, r.audit);
     });
     await this.hosts.pushConfig(hostId);
     const view = (await this.forHost(hostId)).items.find((i) => i.repository.id === repoId);
