@@ -282,5 +282,5 @@ function redact(text: string | null, cfg: RepositoryConfig): string | null {
   if (text === null) return null;
   let out = text;
   for (const s of credentialSecrets(cfg.credentials, cfg.password)) if (s.length >= 4) out = out.split(s).join('[redacted]');
-  return out;
+  return out.slice(0, 4000);
 }
