@@ -217,7 +217,12 @@ export const SnapshotQuery = PageQuery.extend({
  * Run-now body: `kind` picks the argument schema, so the OpenAPI document lists every kind's
  * arguments (bandwidth limits included) and a bad argument fails as `args.<field>`.
  */
-const runKind = <K extends string, A extends z.ZodType>(kind: K, args: A) => z.object({ kind: z.literal(kind), args }).strict();
+const runKind = <K extends string, A extends z.ZodType>(kind: K, args: A) =>
+  z.object({
+    kind: z.literal(kind), args,
+    /** Additive (issue 15): run against this linked repository instead of the host's primary. */
+    repository_id: z.string().min(1).max(64).optional(),
+  }).strict();
 export const RunJobRequest = z.discriminatedUnion('kind', [
   runKind('backup', BackupArgs),
   runKind('forget', ForgetArgs),
@@ -341,6 +346,8 @@ export const ScheduleInput = z
      * port and user are unchanged (the form never shows stored passwords).
      */
     databases: z.array(DatabaseTarget).max(64).default([]),
+    /** Additive (issue 15): the repository the schedule targets, linked to the host; null/absent = the host's primary. */
+    repository_id: z.string().min(1).max(64).nullable().optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
@@ -364,6 +371,8 @@ export const ScheduleView = z.object({
   has_post_hook: z.boolean(),
   run_as: z.string().nullable(),
   databases: z.array(DatabaseView),
+  /** Additive (issue 15): the targeted repository; null = the host's primary. */
+  repository_id: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -110,10 +110,15 @@ describe('enrollment', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ pushed: true, host_id: e.host_id });
     expect(r.body.htpasswd_line).toContain('htpasswd -B -i');
+    const host = (await h.admin.req('GET', `/api/hosts/${e.host_id}`)).body;
     expect(await agent.next('config.update')).toEqual({
       type: 'config.update', repository: 'rest:https://new.lan/rotate/', password: r.body.generated_password, rest_username: 'rotate', rest_password: r.body.generated_rest_password,
+      // Issue 15: the host's repositories (here only the new primary) with their backend credentials.
+      repositories: [{
+        id: host.repo_id, name: 'rotate', engine: 'restic', url: 'rest:https://new.lan/rotate/', password: r.body.generated_password,
+        credentials: { backend: 'rest', username: 'rotate', password: r.body.generated_rest_password },
+      }],
     });
-    const host = (await h.admin.req('GET', `/api/hosts/${e.host_id}`)).body;
     expect(host.repo_id).not.toBe(oldRepo);
     expect((await h.admin.req('GET', `/api/repos/${oldRepo}`)).status).toBe(404);
     const pending = await h.admin.req('POST', '/api/hosts', { name: 'not-yet', repository: REPO });

@@ -12,7 +12,7 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
     route<z.infer<typeof RunJobRequest>>({
       method: 'post', path: '/api/hosts/:id/jobs', summary: 'Run now: queue a job and send command.run to the agent', access: 'operator',
       body: RunJobRequest, response: Started, status: 202, creates: { path: '/api/jobs/:id', pointer: '/job/id' },
-      handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args as Record<string, unknown>),
+      handler: ({ actor, params, body }) => s.jobs.runNow(actor, params.id ?? '', body.kind, body.args as Record<string, unknown>, { repositoryId: body.repository_id }),
     }),
     route<z.infer<typeof RestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore', summary: "Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped. Cross-host: 409 when only the source's permanent credential would do (an admin may confirm a one-off with share_source_credential)", access: 'operator',

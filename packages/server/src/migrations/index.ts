@@ -14,6 +14,7 @@ import * as m0012 from './0012_trends.js';
 import * as m0013 from './0013_vault_projections.js';
 import * as m0014 from './0014_login_attempts.js';
 import * as m0015 from './0015_credential_rotation.js';
+import * as m0016 from './0016_repositories.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013_vault_projections': m0013,
   '0014_login_attempts': m0014,
   '0015_credential_rotation': m0015,
+  '0016_repositories': m0016,
 };

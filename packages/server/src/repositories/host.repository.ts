@@ -41,6 +41,12 @@ export class HostRepository {
     return { rows, total: Number(total.n) };
   }
 
+  /** Hosts whose primary repository is `repoId`. */
+  async countByRepo(repoId: string): Promise<number> {
+    const r = await this.db.selectFrom('hosts').select((eb) => eb.fn.countAll<number>().as('n')).where('repo_id', '=', repoId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   async countByStatus(): Promise<Record<string, number>> {
     const rows = await this.db.selectFrom('hosts').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));

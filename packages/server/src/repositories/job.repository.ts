@@ -15,6 +15,18 @@ export interface JobFilter {
 export class JobRepository {
   constructor(private readonly db: Db) {}
 
+  /**
+   * Finish time of the host's last successful backup into `repoId` (issue 15): jobs that name it,
+   * and for the primary also jobs that name none. Null when no such job is stored.
+   */
+  async lastBackupInto(hostId: string, repoId: string, isPrimary: boolean): Promise<string | null> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.max('finished_at').as('at'))
+      .where('host_id', '=', hostId).where('kind', '=', 'backup').where('status', '=', 'succeeded')
+      .where((eb) => (isPrimary ? eb.or([eb('repository_id', '=', repoId), eb('repository_id', 'is', null)]) : eb('repository_id', '=', repoId)))
+      .executeTakeFirst();
+    return r?.at ?? null;
+  }
+
   async insert(row: Insertable<JobsTable>): Promise<void> {
     await this.db.insertInto('jobs').values(row).execute();
   }

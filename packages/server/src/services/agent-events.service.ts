@@ -1,9 +1,10 @@
 import type {
   VaultSnapshotsReport,
-  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
+  AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, RepoTestResultFrame, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
 import { hashToken } from '../crypto/tokens.js';
+import type { ScheduleRow } from '../repositories/schedule.repository.js';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { AlertRulesService } from './alert-rules.service.js';
@@ -114,8 +115,8 @@ export class AgentEventsService {
     await this.d.repos.hosts.update(hostId, { status: 'offline' });
   }
 
-  /** `snapshot.ls.result` / `repo.key.result`: hands the answer to the waiting request; a stray answer is dropped. */
-  requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult): void {
+  /** `snapshot.ls.result` / `repo.key.result` / `repo.test.result`: hands the answer to the waiting request; a stray answer is dropped. */
+  requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult | RepoTestResultFrame): void {
     if (!this.c.requests.answer(host.id, f)) this.d.log.warn({ host_id: host.id, type: f.type }, 'answer to no open request (late or unknown); dropped');
   }
 
@@ -290,18 +291,20 @@ export class AgentEventsService {
       return;
     }
     if (!scheduleId) throw new DomainError('not_found', `job ${jobId} is unknown to the server and has no schedule_id`);
-    await this.mayCreate(r, host, jobId, kind, scheduleId);
+    const schedule = await this.mayCreate(r, host, jobId, kind, scheduleId);
     // Created queued; the caller's transition to running happens in the same transaction.
     await r.jobs.insert({
       id: jobId, host_id: host.id, kind, status: 'queued', schedule_id: scheduleId, actor_kind: 'schedule', actor_id: scheduleId,
       args_enc: null, created_at: at, started_at: null, finished_at: null, exit_code: null, stats: null, error: null,
       error_kind: null, progress: null, progress_seq: null, dispatched_at: status === 'running' ? at : null,
+      // The repository the schedule targets (issue 15; null = the primary).
+      repository_id: schedule.repository_id,
     });
     await this.audit.record({ kind: 'agent', hostId: host.id, name: host.name }, 'job.scheduled', { kind: 'job', id: jobId }, { schedule_id: scheduleId, kind }, r.audit);
   }
 
   /** An agent creates jobs only under its own host's schedules, of the schedule's kind, and a bounded number of them. */
-  private async mayCreate(r: Repositories, host: HostRow, jobId: string, kind: string, scheduleId: string): Promise<void> {
+  private async mayCreate(r: Repositories, host: HostRow, jobId: string, kind: string, scheduleId: string): Promise<ScheduleRow> {
     const refuse = (code: 'forbidden' | 'rate_limited', why: string, message: string): DomainError => {
       this.d.log.warn({ host_id: host.id, job_id: jobId, schedule_id: scheduleId }, `agent job refused: ${why}`);
       return new DomainError(code, message);
@@ -317,5 +320,6 @@ export class AgentEventsService {
       const perHour = Math.round(3_600_000 / AGENT_JOB_LIMITS.refillEveryMs);
       throw refuse('rate_limited', 'job creation rate exceeded', `this host created more than ${AGENT_JOB_LIMITS.createBurst} jobs at once (${perHour} an hour are refilled); job ${jobId} was not created`);
     }
+    return schedule;
   }
 }

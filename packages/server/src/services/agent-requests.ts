@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { RepoKeyResult, ServerMessage, SnapshotLsResult } from '@restic-manager/protocol';
+import type { RepoKeyResult, RepoTestResultFrame, ServerMessage, SnapshotLsResult } from '@restic-manager/protocol';
 import type { AgentLink } from './context.js';
 import { DomainError } from './errors.js';
 
-type Result = SnapshotLsResult | RepoKeyResult;
-type Request = Extract<ServerMessage, { type: 'snapshot.ls' | 'repo.key.add' | 'repo.key.remove' }>;
-type ResultOf<R extends Request> = R extends { type: 'snapshot.ls' } ? SnapshotLsResult : RepoKeyResult;
+type Result = SnapshotLsResult | RepoKeyResult | RepoTestResultFrame;
+type Request = Extract<ServerMessage, { type: 'snapshot.ls' | 'repo.key.add' | 'repo.key.remove' | 'repo.test' }>;
+type ResultOf<R extends Request> = R extends { type: 'snapshot.ls' } ? SnapshotLsResult : R extends { type: 'repo.test' } ? RepoTestResultFrame : RepoKeyResult;
+const EXPECTS: Record<Request['type'], Result['type']> = {
+  'snapshot.ls': 'snapshot.ls.result', 'repo.key.add': 'repo.key.result', 'repo.key.remove': 'repo.key.result', 'repo.test': 'repo.test.result',
+};
 
 interface Pending {
   hostId: string;
@@ -30,7 +33,7 @@ export class AgentRequests {
     const name = await this.hostName(hostId);
     if (!this.agents.isConnected(hostId)) throw new DomainError('agent_unavailable', `the agent of host ${name} is offline; try again when it is online`);
     const id = randomUUID();
-    const expects = frame.type === 'snapshot.ls' ? 'snapshot.ls.result' : 'repo.key.result';
+    const expects = EXPECTS[frame.type];
     return new Promise<ResultOf<R>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

@@ -9,7 +9,7 @@ import { iso } from './context.js';
 import { DomainError } from './errors.js';
 import { tokenAad } from './host.service.js';
 import type { RepoSecrets } from './repo-secrets.js';
-import { storeRepoSecrets } from './repo-secrets.js';
+import { replacePrimary, storeRepoSecrets } from './repo-secrets.js';
 
 export interface EnrollInput {
   token: string;
@@ -57,7 +57,7 @@ export class EnrollmentService {
         // New repository credentials are a rotation: clear a "needs rotation" mark (migration 0015).
         ...(row.blob_enc ? { credential_rotation_since: null, credential_rotation_reason: null } : {}),
       });
-      if (host.repo_id && host.repo_id !== repoId) await repos.deleteUnreferenced(host.repo_id);
+      if (repoId && repoId !== host.repo_id) await replacePrimary(repos, host.id, host.repo_id, repoId, now);
       return host.id;
     });
     // A re-enrollment revokes the previous bearer: drop its socket if still open.

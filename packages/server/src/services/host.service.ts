@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { ConfigUpdate, RepositoryInput } from '@restic-manager/protocol';
+import type { ConfigUpdate, RepositoryConfig, RepositoryInput } from '@restic-manager/protocol';
 import { CloseCode } from '@restic-manager/protocol';
 import { hashToken, randomToken } from '../crypto/tokens.js';
 import { HostRepository } from '../repositories/host.repository.js';
 import type { HostFilter } from '../repositories/host.repository.js';
 import { RepoRepository } from '../repositories/repo.repository.js';
+import type { RepoRow } from '../repositories/repo.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { GeneratedSecrets } from './repo-secrets.js';
-import { completeSecrets, storeRepoSecrets } from './repo-secrets.js';
+import { completeSecrets, replacePrimary, storeRepoSecrets } from './repo-secrets.js';
+import { openRepository, repositoryConfig } from './repository-config.js';
 import { hostView, repoView } from './views.js';
 
 export const ENROLLMENT_TTL_MS = 3_600_000;
@@ -88,12 +90,10 @@ export class HostService {
       const repoId = await storeRepoSecrets(tx, this.d.box, secrets, host.name, this.d.now());
       // A rotation clears the "needs rotation" mark a one-off cross-host restore may have set.
       await new HostRepository(tx).update(hostId, { repo_id: repoId, credential_rotation_since: null, credential_rotation_reason: null });
-      if (host.repo_id) await new RepoRepository(tx).deleteUnreferenced(host.repo_id);
+      await replacePrimary(new RepoRepository(tx), hostId, host.repo_id, repoId, this.d.now());
     });
     await this.audit.record(actor, 'host.credentials', { kind: 'host', id: hostId }, { repository_url: repository.url, credentials_changed: true, ...(host.credential_rotation_since ? { rotation_mark_cleared: true } : {}) });
-    const cfg = await this.configFor(hostId);
-    const pushed = cfg ? this.d.agents.send(hostId, cfg) : false;
-    if (pushed) await this.audit.record({ kind: 'system' }, 'agent.command.config.update', { kind: 'host', id: hostId }, { credentials_pushed: true });
+    const pushed = await this.pushConfig(hostId);
     return { host_id: hostId, pushed, ...shown };
   }
 
@@ -144,34 +144,57 @@ export class HostService {
   async repo(id: string) {
     const r = await this.d.repos.repos.findById(id);
     if (!r) throw notFound('repo', id);
-    const cred = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
-    return repoView(r, cred?.username ?? null, this.d.now());
+    return repoView(r, await this.restUsername(r), this.d.now());
+  }
+
+  private async restUsername(r: RepoRow): Promise<string | null> {
+    const c = (await openRepository(this.d.repos.repos, this.d.box, r)).credentials;
+    return c?.backend === 'rest' ? (c.username ?? null) : null;
   }
 
   async listRepos(limit: number, offset: number) {
     const { rows, total } = await this.d.repos.repos.list(limit, offset);
     const items = [];
     for (const r of rows) {
-      const cred = r.credential_id ? await this.d.repos.repos.findCredential(r.credential_id) : undefined;
-      items.push(repoView(r, cred?.username ?? null, this.d.now()));
+      items.push(repoView(r, await this.restUsername(r), this.d.now()));
     }
     return { items, total, limit, offset };
   }
 
-  /** The `config.update` frame for a host, decrypted; null when it has no credentials yet. */
+  /**
+   * The `config.update` frame for a host, decrypted; null when it has no credentials yet. The
+   * top-level fields are the primary repository's (agents that predate issue 15 read only
+   * those); `repositories` lists every usable repository linked to the host, primary first.
+   */
   async configFor(hostId: string, repos: Repositories = this.d.repos): Promise<ConfigUpdate | null> {
     const h = await repos.hosts.findById(hostId);
     if (!h?.repo_id) return null;
     const r = await repos.repos.findById(h.repo_id);
-    if (!r?.password_secret_id) return null;
-    const pw = await repos.repos.findCredential(r.password_secret_id);
-    const rest = r.credential_id ? await repos.repos.findCredential(r.credential_id) : undefined;
-    if (!pw) return null;
+    if (!r) return null;
+    const primary = await openRepository(repos.repos, this.d.box, r);
+    if (!primary.password) return null;
+    const rest = primary.credentials?.backend === 'rest' && primary.credentials.username && primary.credentials.password ? primary.credentials : null;
+    const configs: RepositoryConfig[] = [];
+    const links = await repos.repos.linksOfHost(hostId);
+    for (const id of [h.repo_id, ...links.map((l) => l.repo_id).filter((id) => id !== h.repo_id)]) {
+      const row = id === h.repo_id ? r : await repos.repos.findById(id);
+      const cfg = row ? repositoryConfig(row === r ? primary : await openRepository(repos.repos, this.d.box, row)) : null;
+      if (cfg && configs.length < 32) configs.push(cfg);
+    }
     return {
       type: 'config.update',
       repository: r.url,
-      password: this.d.box.open(pw.secret_enc, `credential:${pw.id}`),
-      ...(rest ? { rest_username: rest.username ?? '', rest_password: this.d.box.open(rest.secret_enc, `credential:${rest.id}`) } : {}),
+      password: primary.password,
+      ...(rest ? { rest_username: rest.username ?? '', rest_password: rest.password ?? '' } : {}),
+      ...(configs.length ? { repositories: configs } : {}),
     };
+  }
+
+  /** Sends the host's current config.update when its agent is connected; audited. */
+  async pushConfig(hostId: string): Promise<boolean> {
+    const cfg = await this.configFor(hostId);
+    const pushed = cfg ? this.d.agents.send(hostId, cfg) : false;
+    if (pushed) await this.audit.record({ kind: 'system' }, 'agent.command.config.update', { kind: 'host', id: hostId }, { credentials_pushed: true });
+    return pushed;
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CommandRun, JobCredential, JobKind, VaultJobTarget } from '@restic-manager/protocol';
+import type { CommandRun, JobCredential, JobKind, RepositoryConfig, VaultJobTarget } from '@restic-manager/protocol';
 import { JOB_ARGS, isVaultKind } from '@restic-manager/protocol';
 import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -17,6 +17,8 @@ export interface RunOptions {
   beforeDispatch?: (job: JobRow, r: Repositories) => Promise<void>;
   /** Extra fields of the job.run / job.restore audit row (never secrets). */
   auditExtra?: Record<string, unknown>;
+  /** A repository linked to the host to run against instead of its primary (issue 15); 400 naming `repository_id` otherwise. */
+  repositoryId?: string | undefined;
 }
 
 /** Hooks inside run-now arguments need admin, as in schedules (spec §14.3). */
@@ -33,6 +35,8 @@ export interface JobCollaborators {
   restoreCredentials: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> };
   /** Refuses vault jobs without a target or a capable agent, and adds the target to command.run. */
   vaults: { precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget> };
+  /** The agent's view of a repository, credentials decrypted (command.run.repository); null = not usable. */
+  repositories: { configOf(repoId: string, r: Repositories): Promise<RepositoryConfig | null> };
 }
 
 /** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
@@ -64,19 +68,20 @@ export class JobService {
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
     const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
+    const repositoryId = await this.targetRepository(host, kind, opts.repositoryId);
     let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
-    else note = await this.c.maintenance.precheck(hostId, kind);
+    else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
     const job: JobRow = {
       id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
       actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
       args_enc: null, created_at: iso(this.d.now()), started_at: null, finished_at: null, exit_code: null,
-      stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null,
+      stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null, repository_id: repositoryId,
     };
     job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
     const dispatched = await this.d.inTx(async (r) => {
       await r.jobs.insert(job);
-      await this.audit.record(actor, kind === 'restore' || kind === 'db_restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args), ...(note ? { note } : {}), ...opts.auditExtra }, r.audit);
+      await this.audit.record(actor, kind === 'restore' || kind === 'db_restore' ? 'job.restore' : 'job.run', { kind: 'job', id: job.id }, { host_id: hostId, kind, args: describeArgs(args), ...(repositoryId ? { repository_id: repositoryId } : {}), ...(note ? { note } : {}), ...opts.auditExtra }, r.audit);
       await opts.beforeDispatch?.(job, r);
       return this.dispatch(job, args, r);
     });
@@ -92,14 +97,34 @@ export class JobService {
     if (isVaultKind(job.kind)) {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else {
-      const credential = (await this.c.maintenance.credentialFor(job, r)) ?? (await this.c.restoreCredentials.credentialFor(job, r));
-      if (credential) msg.credential = credential;
+      if (job.repository_id) {
+        // A non-primary repository: its own config only (the maintenance and restore credentials are the primary's).
+        const repository = await this.c.repositories.configOf(job.repository_id, r);
+        if (!repository) throw new DomainError('invalid_state', 'the repository this job targets is gone or has no stored credentials');
+        msg.repository = repository;
+      } else {
+        const credential = (await this.c.maintenance.credentialFor(job, r)) ?? (await this.c.restoreCredentials.credentialFor(job, r));
+        if (credential) msg.credential = credential;
+      }
     }
     if (!this.d.agents.send(job.host_id, msg)) return false;
     job.dispatched_at = iso(this.d.now());
     await r.jobs.update(job.id, { dispatched_at: job.dispatched_at });
     await this.audit.record({ kind: 'system' }, 'agent.command.run', { kind: 'job', id: job.id }, { host_id: job.host_id, kind: job.kind }, r.audit);
     return true;
+  }
+
+  /** The non-primary repository a job targets, or null (absent, the primary, or a vault job). */
+  private async targetRepository(host: { id: string; repo_id: string | null }, kind: JobKind, repoId: string | undefined): Promise<string | null> {
+    if (!repoId || repoId === host.repo_id) return null;
+    if (isVaultKind(kind)) throw new DomainError('validation_failed', 'repository_id: vault jobs use the vault target', { repository_id: 'not for vault jobs' });
+    const links = await this.d.repos.repos.linksOfHost(host.id);
+    if (!links.some((l) => l.repo_id === repoId)) throw new DomainError('validation_failed', 'repository_id: that repository is not linked to this host', { repository_id: 'not linked to this host' });
+    const repo = await this.d.repos.repos.findById(repoId);
+    if ((kind === 'forget' || kind === 'prune') && repo?.append_only === 1 && repo.backend === 'rest') {
+      throw new DomainError('invalid_state', `${kind} on an append-only repository needs the maintenance credential, which is kept for the primary repository only`, { repository_id: 'append-only' });
+    }
+    return repoId;
   }
 
   /** Dispatches every queued, not yet dispatched job of a host (called after its hello). */

@@ -95,7 +95,7 @@ export class MaintenanceScheduler {
     const job: JobRow = {
       id: randomUUID(), host_id: s.host_id, kind: s.kind, status: 'queued', schedule_id: s.id, actor_kind: 'schedule', actor_id: s.id,
       args_enc: null, created_at: iso(now), started_at: null, finished_at: null, exit_code: null, stats: null, error: null,
-      error_kind: null, progress: null, progress_seq: null, dispatched_at: null,
+      error_kind: null, progress: null, progress_seq: null, dispatched_at: null, repository_id: s.repository_id,
     };
     job.args_enc = this.d.box.sealJson(args, `job:${job.id}`);
     await this.d.repos.jobs.insert(job);

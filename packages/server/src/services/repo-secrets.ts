@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendOnlyDefault } from '@restic-manager/protocol';
+import { appendOnlyDefault, backendOfUrl } from '@restic-manager/protocol';
 import type { RepositoryInput } from '@restic-manager/protocol';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { generatePassword } from '../crypto/tokens.js';
@@ -63,6 +63,19 @@ export async function storeRepoSecrets(tx: Db, box: SecretBox, s: RepoSecrets, n
     id: repoId, name, url: s.url, kind: repoKind(s.url), credential_id: restId, password_secret_id: pwId,
     size_bytes: null, snapshot_count: null, dedup_ratio: null, last_check_at: null, last_check_status: null,
     lock_state: null, append_only: s.append_only ? 1 : 0, credential_rotated_at: iso(now), created_at: iso(now),
+    engine: 'restic', backend: backendOfUrl(s.url), updated_at: iso(now),
   });
   return repoId;
+}
+
+/**
+ * Makes `newRepoId` the host's primary repository link (the caller sets hosts.repo_id) and
+ * drops the replaced primary's link; the replaced repository row goes when nothing uses it.
+ */
+export async function replacePrimary(repos: RepoRepository, hostId: string, oldRepoId: string | null, newRepoId: string, now: number): Promise<void> {
+  await repos.link(hostId, newRepoId, true, iso(now));
+  if (oldRepoId && oldRepoId !== newRepoId) {
+    await repos.unlink(hostId, oldRepoId);
+    await repos.deleteUnreferenced(oldRepoId);
+  }
 }

@@ -31,9 +31,10 @@ export class ScheduleService {
     if (!host) throw notFound('host', hostId);
     this.validate(actor, input);
     this.checkAgent(host, input);
+    const repositoryId = await this.checkRepository(hostId, input);
     const now = iso(this.d.now());
     const id = randomUUID();
-    await this.d.repos.schedules.insert({ id, host_id: hostId, ...this.columns(id, input, null), databases_enc: this.sealDatabases(id, input.databases), created_at: now, updated_at: now });
+    await this.d.repos.schedules.insert({ id, host_id: hostId, ...this.columns(id, input, null), repository_id: repositoryId, databases_enc: this.sealDatabases(id, input.databases), created_at: now, updated_at: now });
     await this.audit.record(actor, 'schedule.create', { kind: 'schedule', id }, describe(hostId, input));
     await this.push(hostId);
     return this.view((await this.d.repos.schedules.findById(id))!);
@@ -50,6 +51,7 @@ export class ScheduleService {
     this.validate(actor, input);
     const host = await this.d.repos.hosts.findById(cur.host_id);
     if (host) this.checkAgent(host, input);
+    const repositoryId = await this.checkRepository(cur.host_id, input);
     const hooked = cur.pre_hook_enc != null || cur.post_hook_enc != null || cur.run_as != null;
     if (!isAdmin(actor) && hooked && input.kind !== cur.kind) throw new DomainError('forbidden', 'this schedule has hooks: only admins may change its kind');
     const cols = this.columns(id, input, isAdmin(actor) ? null : cur);
@@ -59,7 +61,7 @@ export class ScheduleService {
       if (keep.run_as && input.run_as == null) cols.run_as = cur.run_as;
     }
     const dbs = input.kind === 'backup' ? mergeDatabasePasswords(input.databases, this.openDatabases(cur)) : [];
-    await this.d.repos.schedules.update(id, { ...cols, databases_enc: this.sealDatabases(id, dbs), updated_at: iso(this.d.now()) });
+    await this.d.repos.schedules.update(id, { ...cols, repository_id: repositoryId, databases_enc: this.sealDatabases(id, dbs), updated_at: iso(this.d.now()) });
     await this.audit.record(actor, 'schedule.update', { kind: 'schedule', id }, describe(cur.host_id, input));
     await this.push(cur.host_id);
     return this.view((await this.d.repos.schedules.findById(id))!);
@@ -93,6 +95,21 @@ export class ScheduleService {
     if (input.kind.startsWith('vault_') && Object.keys(input.options).length > 0) throw new DomainError('validation_failed', 'bandwidth limits do not apply to vault schedules', { options: 'not for vault schedules' });
     if (input.kind === 'vault_prune' && input.retention_policy?.keep_tag?.length) throw new DomainError('validation_failed', 'vault snapshots have no tags: keep_tag is not supported', { retention_policy: 'no keep_tag for vault_prune' });
     if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
+  }
+
+  /**
+   * The repository a schedule targets: null for the primary (absent, null or the primary's id);
+   * 400 naming `repository_id` when it is not linked to the host. Vault schedules have none.
+   */
+  private async checkRepository(hostId: string, input: ScheduleInput): Promise<string | null> {
+    const id = input.repository_id ?? null;
+    if (!id) return null;
+    if (input.kind.startsWith('vault_')) throw new DomainError('validation_failed', 'repository_id: vault schedules use the vault target', { repository_id: 'not for vault schedules' });
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (host?.repo_id === id) return null;
+    const links = await this.d.repos.repos.linksOfHost(hostId);
+    if (!links.some((l) => l.repo_id === id)) throw new DomainError('validation_failed', 'repository_id: that repository is not linked to this host', { repository_id: 'not linked to this host' });
+    return id;
   }
 
   /** Refuses databases for a host whose agent is known to predate them (409). */
@@ -177,6 +194,7 @@ export class ScheduleService {
       post_hook: r.post_hook_enc ? this.d.box.open(r.post_hook_enc, `hook:post:${r.id}`) : r.kind === 'backup' ? defPost : null,
       run_as: r.run_as,
       ...(r.kind === 'backup' && r.databases_enc && dumps ? { databases: this.openDatabases(r) } : {}),
+      ...(r.repository_id ? { repository_id: r.repository_id } : {}),
     }));
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }
@@ -203,6 +221,7 @@ function describe(hostId: string, s: ScheduleInput): Record<string, unknown> {
   return {
     host_id: hostId, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled, paths: s.paths, tags: s.tags,
     pre_hook_set: s.pre_hook != null, post_hook_set: s.post_hook != null, run_as: s.run_as,
+    ...(s.repository_id ? { repository_id: s.repository_id } : {}),
     ...(s.databases.length ? { databases: databaseViews(s.databases) } : {}),
   };
 }

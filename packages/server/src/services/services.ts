@@ -27,6 +27,8 @@ import { SnapshotBrowseService } from './snapshot-browse.service.js';
 import { TrendService } from './trends.js';
 import { AgentVersionService } from './agent-version.service.js';
 import { VaultService } from './vault.service.js';
+import { RepositoryService } from './repository.service.js';
+import { repositoryConfigOf } from './repository-config.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -62,6 +64,8 @@ export interface Services {
   agentVersions: AgentVersionService;
   /** Vault targets of hosts (docs/vault.md "Fleet"). */
   vaults: VaultService;
+  /** Repositories as their own objects: CRUD, host links, connection test (issue 15). */
+  repositories: RepositoryService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -89,14 +93,18 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
-  const jobs = new JobService(d, audit, hub, { maintenance, restoreCredentials, vaults });
+  const jobs = new JobService(d, audit, hub, {
+    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) },
+  });
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
     jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits),
   });
+  const repositories = new RepositoryService(d, audit, hosts, requests);
   const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults);
   return {
+    repositories,
     trends,
     agentVersions: new AgentVersionService(d, audit, agentEvents),
     vaults,

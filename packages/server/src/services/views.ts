@@ -108,6 +108,7 @@ export const scheduleView = (s: ScheduleRow, databases: DatabaseView[] = []) => 
   has_post_hook: s.post_hook_enc != null,
   run_as: s.run_as,
   databases,
+  repository_id: s.repository_id,
   created_at: s.created_at,
   updated_at: s.updated_at,
 });

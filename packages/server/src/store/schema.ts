@@ -109,6 +109,22 @@ export interface ReposTable {
   maintenance_set_at: ColumnType<string | null, string | null | undefined, string | null>;
   /** The locks the agent last listed, as JSON `{ listed_at, items: [{id,time,host,username,pid,exclusive,stale}] }` (a bare array before issue 22; see services/repo-locks.ts). */
   locks: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0016: restic | rustic. */
+  engine: ColumnType<'restic' | 'rustic', 'restic' | 'rustic' | undefined, 'restic' | 'rustic'>;
+  /** Migration 0016: the backend of `url` (RepositoryBackend); null = a prefix restic-manager does not know. */
+  backend: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0016: sealed BackendCredentials JSON, AAD `repository:<id>`; null = none, or the legacy REST row of `credential_id`. */
+  credentials_enc: ColumnType<string | null, string | null | undefined, string | null>;
+  tls_ca_pem: ColumnType<string | null, string | null | undefined, string | null>;
+  updated_at: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Migration 0016: which repositories serve which host (`is_primary` = 1: the one `hosts.repo_id` names). */
+export interface HostRepositoriesTable {
+  host_id: string;
+  repo_id: string;
+  is_primary: number;
+  created_at: string;
 }
 
 export interface EnrollmentTokensTable {
@@ -140,6 +156,8 @@ export interface SchedulesTable {
   run_as: string | null;
   /** Migration 0009: sealed JSON DatabaseTarget[] (passwords included), AAD `databases:<id>`. */
   databases_enc: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0016: the repository the schedule targets; null = the host's primary. */
+  repository_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }
@@ -165,6 +183,8 @@ export interface JobsTable {
   progress_seq: number | null;
   /** Set when command.run was handed to the agent's socket (migration 0002). */
   dispatched_at: string | null;
+  /** Migration 0016: the (non-primary) repository the job runs against; null = the host's primary. */
+  repository_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface JobEventsTable {
@@ -324,6 +344,7 @@ export interface Database {
   hosts: HostsTable;
   credentials: CredentialsTable;
   repos: ReposTable;
+  host_repositories: HostRepositoriesTable;
   enrollment_tokens: EnrollmentTokensTable;
   schedules: SchedulesTable;
   jobs: JobsTable;

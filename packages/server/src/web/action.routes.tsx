@@ -83,7 +83,7 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
   app.post('/hosts/:id/run', guard('operator'), async (c) => {
     const id = c.req.param('id');
     const req = await runRequestFromForm(nest(await formOf(c)), () => w.read.defaultBackupPaths(id));
-    const { job } = await s.jobs.runNow(actorOf(c), id, req.kind, req.args as Record<string, unknown>);
+    const { job } = await s.jobs.runNow(actorOf(c), id, req.kind, req.args as Record<string, unknown>, { repositoryId: req.repository_id });
     return redirectTo(c, `/jobs/${job.id}`);
   });
 

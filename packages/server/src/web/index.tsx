@@ -8,6 +8,7 @@ import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
+import { mountRepositoryUi } from './repository.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { mountVaultUi } from './vault.routes.js';
 import { WebReadRepository } from '../repositories/web-read.repository.js';
@@ -45,6 +46,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   });
   mountScheduleUi(app, w);
   mountVaultUi(app, w);
+  mountRepositoryUi(app, w);
   mountRestoreUi(app, w);
   mountActions(app, w);
   mountAgentUi(app, w);

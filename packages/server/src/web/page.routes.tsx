@@ -20,6 +20,7 @@ import { AlertRulesCard, ChannelsCard } from './pages/notifications.js';
 import { SettingsPage } from './pages/settings.js';
 import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
 import { LocksCard } from './pages/repo-locks.js';
+import { HostRepositoriesCard } from './pages/repositories.js';
 import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
 import { baseUrlOf, guard, viewerOf } from './web-context.js';
@@ -90,13 +91,15 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       body = <JobsTab host={host} self={self} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} />;
     } else if (tab === 'repo') {
       const repo = host.repo_id ? await s.hosts.repo(host.repo_id) : null;
-      body = <div class="stack"><RepoTab repo={repo} /><LocksCard hostId={id} viewer={viewer} repo={repo} /><RepoTrendsCard trends={await s.trends.hostTrends(id, {})} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} /></div>;
+      const linked = (await s.repositories.forHost(id)).items;
+      const all = isAdmin(viewer) ? (await s.repositories.list(500, 0)).items : [];
+      body = <div class="stack"><HostRepositoriesCard hostId={id} viewer={viewer} items={linked} all={all} /><RepoTab repo={repo} /><LocksCard hostId={id} viewer={viewer} repo={repo} /><RepoTrendsCard trends={await s.trends.hostTrends(id, {})} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} /></div>;
     } else if (tab === 'schedules') {
       const items = (await s.schedules.list(id)).items;
       const editId = c.req.query('edit');
       const editing = editId ? items.find((i) => i.id === editId) : undefined;
       if (editId && !editing) throw new DomainError('not_found', `schedule ${editId} is not one of this host's schedules`);
-      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} /></div>;
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} repositories={(await s.repositories.forHost(id)).items.map((i) => ({ id: i.repository.id, name: i.repository.name, primary: i.primary }))} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
       const vault = isAdmin(viewer) ? await vaultOf(id) : null;

@@ -34,5 +34,6 @@ export async function runRequestFromForm(f: Record<string, unknown>, defaultPath
     const paths = list(a.paths);
     args = { paths: paths.length ? paths : await defaultPaths() };
   }
-  return parseForm(RunJobRequest, { kind, args });
+  const repositoryId = typeof f.repository_id === 'string' && f.repository_id.trim() !== '' ? f.repository_id.trim() : undefined;
+  return parseForm(RunJobRequest, { kind, args, ...(repositoryId ? { repository_id: repositoryId } : {}) });
 }

@@ -33,6 +33,7 @@ function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
     options: bandwidthOf(f.options),
     pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
     databases: databasesFromForm(f.databases),
+    repository_id: opt(f.repository_id) ?? null,
   });
 }
 

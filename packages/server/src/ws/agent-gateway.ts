@@ -196,6 +196,7 @@ export class AgentGateway {
         return e.vaultSnapshotsReport(host, m);
       case 'snapshot.ls.result':
       case 'repo.key.result':
+      case 'repo.test.result':
         return e.requestResult(host, m);
     }
   }

@@ -19,7 +19,7 @@ export type NavId = 'dashboard' | 'jobs' | 'repos' | 'alerts' | 'audit' | 'setti
 const NAV: { id: NavId; label: string; href: string; admin?: boolean }[] = [
   { id: 'dashboard', label: 'Dashboard', href: '/' },
   { id: 'jobs', label: 'Jobs', href: '/jobs' },
-  { id: 'repos', label: 'Repos', href: '/repos' },
+  { id: 'repos', label: 'Repositories', href: '/repositories' },
   { id: 'alerts', label: 'Alerts', href: '/alerts' },
   { id: 'audit', label: 'Audit log', href: '/audit', admin: true },
   { id: 'settings', label: 'Settings', href: '/settings' },

@@ -44,6 +44,7 @@ export interface ScheduleListItem {
 /** A stored schedule as the editor pre-fills it (hooks: only whether they are set). */
 export interface EditableSchedule extends ScheduleListItem {
   time_zone: string | null;
+  repository_id?: string | null;
   paths: string[];
   excludes: string[];
   tags: string[];
@@ -63,7 +64,14 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : Array.
  * With `editing`, the form is filled from that schedule and saves it in place (PUT /schedules/:id);
  * otherwise it creates a new one.
  */
-export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null; hostTimeZone?: string | null; discovered?: Discovered | null }) {
+/** A repository linked to the host, for the schedule's target select (issue 15). */
+export interface TargetRepository {
+  id: string;
+  name: string;
+  primary: boolean;
+}
+
+export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null; hostTimeZone?: string | null; discovered?: Discovered | null; repositories?: TargetRepository[] }) {
   if (!canOperate(props.viewer)) return null;
   const id = props.hostId;
   const admin = isAdmin(props.viewer);
@@ -110,6 +118,13 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
               <input id="f-time_zone" name="time_zone" value={e?.time_zone ?? ''} placeholder={props.hostTimeZone ?? "agent's local zone"} autocomplete="off"
                 hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms" hx-target="#cron-preview" hx-include="#f-cron_expr" />
             </Field>
+            {(props.repositories?.length ?? 0) > 1 ? (
+              <Field name="repository_id" label="Repository" hint="Where this schedule's jobs run; the primary unless another linked repository is chosen.">
+                <select id="f-repository_id" name="repository_id">
+                  {props.repositories!.map((r) => <option value={r.primary ? '' : r.id} selected={r.primary ? !e?.repository_id : e?.repository_id === r.id}>{r.name}{r.primary ? ' (primary)' : ''}</option>)}
+                </select>
+              </Field>
+            ) : null}
             <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}>{e ? e.paths.join('\n') : ''}</textarea></Field>
             <DatabasesFieldset databases={e?.databases ?? []} discovered={props.discovered ?? null} />
             <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
