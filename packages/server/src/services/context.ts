@@ -13,6 +13,7 @@ import type { SessionRepository } from '../repositories/session.repository.js';
 import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
 import type { UserRepository } from '../repositories/user.repository.js';
 import type { VaultRepository } from '../repositories/vault.repository.js';
+import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
 import type { LoginAttemptRepository } from '../repositories/login-attempt.repository.js';
 import type { Db } from '../store/db.js';
 
@@ -30,6 +31,7 @@ export interface Repositories {
   restoreCredentials: RestoreCredentialRepository;
   vaults: VaultRepository;
   loginAttempts: LoginAttemptRepository;
+  quarantine: QuarantineRepository;
 }
 
 /**
