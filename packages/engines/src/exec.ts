@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { runProcess, type ChildHandle, type RunOutcome } from './runner.js';
 import { classify } from './classify.js';
 import type { Redactor } from './redact.js';
@@ -12,6 +13,8 @@ export interface Invocation {
   globalArgs: string[];
   redactor: Redactor;
   timeoutMs?: number;
+  /** See Connection.helperLogs. */
+  helperLogs?: string[];
 }
 
 export interface ExecOptions extends CallOptions {
@@ -48,8 +51,25 @@ export async function execEngine(inv: Invocation, command: string, args: string[
     ...(opts.onLine ? { onLine: opts.onLine } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
   });
+  if (run.exitCode !== 0) for (const line of helperLogTail(inv)) run.stderrTail.push(line);
   const error = classify(command, run, inv.binary);
   return error ? { run, error } : { run };
+}
+
+/** The last lines of the helpers' log files, redacted and prefixed with the file's name. */
+function helperLogTail(inv: Invocation, max = 20): string[] {
+  const out: string[] = [];
+  for (const file of inv.helperLogs ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const name = file.split('/').pop() ?? file;
+    for (const l of text.split('\n').filter((x) => x.trim() !== '').slice(-max)) out.push(inv.redactor.redact(`${name}: ${l.trim()}`));
+  }
+  return out;
 }
 
 /**

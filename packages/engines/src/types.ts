@@ -71,6 +71,12 @@ export interface Connection {
   options?: string[];
   /** Further secret values (backend keys, rclone options) scrubbed from every line handed out. */
   secrets?: string[];
+  /**
+   * Log files a backend helper writes (ssh `-E`): when a command fails, their last lines join
+   * its stderrTail (redacted) before the error is classified. restic 0.14 relays ssh's stderr
+   * from a goroutine and may exit before it printed ssh's reason; the file always has it.
+   */
+  helperLogs?: string[];
 }
 
 /** Per-call options. */

@@ -132,10 +132,10 @@ describe('backend materialiser: what restic is handed (B2, Azure, GCS without a 
     const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-sftp-key-material\n-----END OPENSSH PRIVATE KEY-----\n';
     const kh = '[10.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIfake\n';
     const { seen, dir } = await runWith(repo('sftp:backup@10.0.0.1:/srv/restic', { backend: 'sftp', private_key: key, known_hosts: kh, port: 2222 }));
-    expect(seen.files).toEqual({ 'ssh-key': { mode: '600', content: key }, known_hosts: { mode: '600', content: kh } });
+    expect(seen.files).toEqual({ 'ssh-key': { mode: '600', content: key }, known_hosts: { mode: '600', content: kh }, 'ssh.log': { mode: '600', content: '' } });
     expect(seen.argv[0]).toBe('-o');
     const cmd = seen.argv[1]!;
-    expect(cmd).toBe(`sftp.command=ssh -F none -i ${dir}/ssh-key -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o PasswordAuthentication=no -o UserKnownHostsFile=${dir}/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -o CheckHostIP=no -o ConnectTimeout=20 -o ServerAliveInterval=30 -p 2222 -l backup -s -- 10.0.0.1 sftp`);
+    expect(cmd).toBe(`sftp.command=ssh -F none -E ${dir}/ssh.log -i ${dir}/ssh-key -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o PasswordAuthentication=no -o UserKnownHostsFile=${dir}/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -o CheckHostIP=no -o ConnectTimeout=20 -o ServerAliveInterval=30 -p 2222 -l backup -s -- 10.0.0.1 sftp`);
     expect(cmd).not.toMatch(/StrictHostKeyChecking=(?:no|accept-new)/);
     expectNoSecretIn(seen, [key, 'sftp-key-material']);
   });

@@ -46,6 +46,8 @@ describe.skipIf(why !== null)('restic over SFTP (a real OpenSSH server on loopba
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(openErrorKind(r.error), r.error.stderrTail.join('\n')).toBe('host_key_mismatch');
+      // ssh's reason comes from its -E log file, not from restic's racy relay of ssh's stderr.
+      expect(r.error.stderrTail).toContain('ssh.log: Host key verification failed.');
       expect(r.error.stderrTail.join('\n')).not.toContain(sftp.privateKey.split('\n')[1]!);
     }
     expect(must(await engine.snapshots(good.conn), 'snapshots')).toHaveLength(before);

@@ -59,14 +59,16 @@ export async function sftpPart(url: string, c: CredentialsOf<'sftp'>, files: Job
   const t = sftpTarget(url);
   const key = await files.write('ssh-key', c.private_key.endsWith('\n') ? c.private_key : `${c.private_key}\n`);
   const knownHosts = await files.write('known_hosts', c.known_hosts.endsWith('\n') ? c.known_hosts : `${c.known_hosts}\n`);
+  // ssh's own reasons (host key, refused login) go to this file, read back when restic fails.
+  const log = await files.write('ssh.log', '');
   const port = c.port ?? t.port;
   const ssh = [
-    'ssh', '-F', 'none', '-i', key,
+    'ssh', '-F', 'none', '-E', log, '-i', key,
     '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'BatchMode=yes', '-o', 'PasswordAuthentication=no',
     '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
     '-o', 'UpdateHostKeys=no', '-o', 'CheckHostIP=no', '-o', 'ConnectTimeout=20', '-o', 'ServerAliveInterval=30',
     ...(port ? ['-p', String(port)] : []), ...(t.user ? ['-l', t.user] : []),
     '-s', '--', t.host.replace(/^\[(.*)\]$/, '$1'), 'sftp',
   ];
-  return { options: [`sftp.command=${ssh.map(word).join(' ')}`], secrets: [c.private_key] };
+  return { options: [`sftp.command=${ssh.map(word).join(' ')}`], secrets: [c.private_key], helperLogs: [log] };
 }

@@ -53,6 +53,7 @@ export function resticInvocation(conn: Partial<Connection>): Invocation {
     globalArgs,
     redactor: new Redactor(connectionSecrets(conn)),
     ...(conn.timeoutMs ? { timeoutMs: conn.timeoutMs } : {}),
+    ...(conn.helperLogs?.length ? { helperLogs: conn.helperLogs } : {}),
   };
 }
 
