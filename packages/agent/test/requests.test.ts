@@ -25,7 +25,7 @@ const node = (p: string, type: LsEntry['type'] = 'file'): LsEntry => ({ name: p.
 
 async function ask(engine: Engine, path: string, limit: number, offset: number): Promise<Record<string, unknown>> {
   const sent: Record<string, unknown>[] = [];
-  const h = new RequestHandler({ engine: async () => engine, secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }) });
+  const h = new RequestHandler({ engine: async () => engine, jobFilesDir: '/nonexistent/job-files', secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }) });
   h.handle({ type: 'snapshot.ls', request_id: 'r1', snapshot_id: 'abcdef01', path, limit, offset });
   for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
   return sent[0]!;

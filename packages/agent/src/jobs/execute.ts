@@ -9,6 +9,7 @@ import { runRestore } from './restore-run.js';
 import type { Extras, Outcome } from './outcome.js';
 
 export type { Extras, Outcome } from './outcome.js';
+export { checkRepository, openRepository, repositorySecrets, RepositoryError } from './repo-access.js';
 
 
 export class ArgsError extends Error {}
