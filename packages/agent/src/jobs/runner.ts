@@ -8,6 +8,7 @@ import { writeFileAtomic, readIfExists } from '../state/atomic.js';
 import type { Outcome } from './outcome.js';
 import type * as ExecModule from './execute.js';
 import type { OpenRepository } from './repo-access.js';
+import { jobAccess } from './job-access.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
@@ -56,24 +57,6 @@ export interface RunnerDeps {
 export const LOCK_REFRESH_MS = 10 * 60_000;
 
 type Exec = typeof ExecModule;
-
-/** Kinds that always act on the host's own repository, whatever credential they carry. */
-const SAME_REPO_KINDS: ReadonlySet<string> = new Set(['forget', 'prune', 'check', 'unlock', 'snapshots', 'stats']);
-
-/** Database passwords inside backup or db_restore arguments (kept out of the job log and the agent log). */
-function dumpSecrets(args: Record<string, unknown> | undefined): string[] {
-  const dbs = args?.databases;
-  const targets = [...(Array.isArray(dbs) ? dbs : []), ...(args?.connection ? [args.connection] : [])];
-  return targets.map((d) => (d as { password?: unknown }).password).filter((p): p is string => typeof p === 'string' && p.length > 0);
-}
-
-/** The queue key and secrets of a vault job (see accept()). */
-function vaultQueueCredential(target: Record<string, unknown> | undefined): RepoSecrets {
-  const st = (target?.storage ?? {}) as { type?: unknown; path?: unknown; bucket?: unknown; prefix?: unknown; endpoint?: unknown; secret_access_key?: unknown };
-  const where = st.type === 'local' ? String(st.path) : `s3:${String(st.endpoint ?? '')}/${String(st.bucket)}/${String(st.prefix ?? '')}`;
-  const secret = typeof st.secret_access_key === 'string' && st.secret_access_key.length > 0 ? st.secret_access_key : undefined;
-  return { repository: `vault:${where}`, password: '', ...(secret ? { rest_password: secret } : {}) };
-}
 
 /** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
 export const RECOVERY_SEQ = 2_000_000_000;
@@ -203,36 +186,13 @@ export class JobRunner {
       if (err instanceof exec.ArgsError) return fail(err.message, 'failed');
       throw err;
     }
-    let repo: RepositoryConfig | undefined;
-    if (!req.kind.startsWith('vault_')) {
-      const chosen = req.repository ?? (req.repositoryId ? this.deps.repositories?.().find((r) => r.id === req.repositoryId) : undefined);
-      if (req.repositoryId && !chosen) {
-        this.deps.log.warn('refusing a scheduled job: its repository was not delivered', { job_id: req.jobId, repository_id: req.repositoryId });
-        return fail(`the schedule's repository ${req.repositoryId} is not among the repositories the server delivered (config.update.repositories)`, 'no_credentials');
-      }
-      try {
-        repo = chosen ? exec.checkRepository(chosen, 'repository') : undefined;
-      } catch (err) {
-        if (err instanceof exec.RepositoryError) return fail(`invalid repository: ${err.message}`, 'failed');
-        throw err;
-      }
+    const access = jobAccess({ ...req, args }, this.deps.secrets(), this.deps.repositories?.() ?? [], exec);
+    if ('error' in access) {
+      this.deps.log.warn('refusing a job', { job_id: req.jobId, kind: req.kind, reason: access.error });
+      return fail(access.error, access.errorKind);
     }
-    // A vault job needs no restic credential: a pseudo one keys its queue by the vault location
-    // and carries the S3 secret key, so the log and job-log redaction below cover it too.
-    const cred: RepoSecrets | null = req.kind.startsWith('vault_') ? vaultQueueCredential(req.vault)
-      : repo ? { repository: repo.url, password: repo.password } : req.credential ?? this.deps.secrets();
-    if (!cred) {
-      this.deps.log.warn('refusing a job: no repository credentials yet', { job_id: req.jobId, kind: req.kind });
-      return fail('no repository credentials yet: the server has not delivered them (config.update); set the host credential on the server', 'no_credentials');
-    }
-    const secrets = [cred.password, cred.rest_password, ...(repo ? exec.repositorySecrets(repo) : []), ...dumpSecrets(args)]
-      .filter((s): s is string => typeof s === 'string' && s.length > 0);
-    for (const s of secrets) this.deps.log.addSecret(s);
-    // A maintenance credential (forget/prune) may reach the same repository through another
-    // endpoint: such jobs queue behind the host's own repository, never beside it.
-    const own = this.deps.secrets();
-    const repoKey = req.credential && !repo && own && SAME_REPO_KINDS.has(req.kind) ? own.repository : cred.repository;
-    const entry: Entry = { req, events, args, cred, ...(repo ? { repo } : {}), secrets, repoKey, abort: new AbortController() };
+    for (const s of access.secrets) this.deps.log.addSecret(s);
+    const entry: Entry = { req, events, args, ...access, abort: new AbortController() };
     const busy = this.running.get(entry.repoKey);
     if (busy) {
       const q = this.queues.get(entry.repoKey) ?? [];
