@@ -6,7 +6,8 @@ export type OpenErrorKind = Exclude<RepoTestErrorKind, 'no_agent'>;
 /**
  * Why opening a repository failed, from restic's (and ssh's, rclone's) own words. Checked in
  * this order: the first rule that matches wins, so a host-key or TLS failure is never reported
- * as merely unreachable, and a missing bucket never as a missing repository.
+ * as merely unreachable, a missing bucket never as a missing repository, and a refused
+ * connection never as a missing repository (restic words both "unable to open config file").
  */
 const RULES: [OpenErrorKind, RegExp][] = [
   ['host_key_mismatch', /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known|host key for .* has changed/i],
@@ -18,12 +19,12 @@ const RULES: [OpenErrorKind, RegExp][] = [
   ],
   ['unknown_bucket', /NoSuchBucket|bucket does not exist|bucket (?:\S+ )?not found|ContainerNotFound|container does not exist|storage bucket doesn't exist/i],
   [
-    'not_initialised',
-    /Is there a repository at the following location|unable to open config file|config file (?:does not exist|not found)|repository does not exist|does not exist|no such file or directory/i,
+    'unreachable',
+    /connection refused|no route to host|network is unreachable|no such host|could not resolve hostname|i\/o timeout|timed out|connection reset|ssh command exited|Connection closed by|Temporary failure in name resolution/i,
   ],
   [
-    'unreachable',
-    /connection refused|no route to host|network is unreachable|no such host|could not resolve hostname|i\/o timeout|timed out|connection reset|ssh command exited|Connection closed by|Temporary failure in name resolution|didn't find section in config file|couldn't find remote/i,
+    'not_initialised',
+    /Is there a repository at the following location|unable to open config file|config file (?:does not exist|not found)|repository does not exist|does not exist|no such file or directory/i,
   ],
 ];
 
