@@ -130,9 +130,27 @@ describe.skipIf(why !== null)('agent: repositories with backend credentials, and
 
   it('a changed host key fails the backup job (nothing backed up) and removes the key files', async () => {
     const fin = await run('b-mismatch', 'backup', { paths: [src] }, sftpRepo({}, { known_hosts: sftp.wrongKnownHosts }));
-    expect(fin).toMatchObject({ status: 'failed' });
+    expect(fin).toMatchObject({ status: 'failed', error: expect.stringContaining('(ssh.log: Host key verification failed.)') });
     expect(await repoTest(sftpRepo())).toMatchObject({ ok: true, snapshot_count: 1 });
     await until(() => fs.readdirSync(jobFiles()).length === 0, 30_000, 'the job directory to be removed');
+  });
+
+  it('a repository that does not fit (schema or backend) fails the job naming the field; a cancelled job leaves no key files', async () => {
+    const noKnownHosts = await run('bad-schema', 'backup', { paths: [src] }, { ...sftpRepo(), credentials: { backend: 'sftp', private_key: sftp.privateKey } as never });
+    expect(noKnownHosts).toMatchObject({ status: 'failed', error: expect.stringMatching(/^invalid repository: repository\.credentials\.known_hosts: /) });
+    const wrongBackend = await run('bad-backend', 'backup', { paths: [src] }, { ...sftpRepo(), credentials: { backend: 'local' } });
+    expect(wrongBackend).toMatchObject({ status: 'failed', error: 'invalid repository: credentials.backend: the URL is a sftp location; these credentials are for local' });
+    expect(fs.readdirSync(jobFiles())).toEqual([]);
+
+    const big = path.join(tmp.path, 'big');
+    await makeCorpus(big, { files: 4, totalBytes: 8 * 1024 * 1024, seed: 'big' });
+    server.send({ type: 'command.run', job_id: 'b-cancel', kind: 'backup', args: { paths: [big], limit_upload_kbps: 256 }, repository: sftpRepo() });
+    await server.waitFor(of('b-cancel', 'job.started'));
+    await until(() => fs.readdirSync(jobFiles()).length === 1, 10_000, 'the job directory');
+    await server.waitFor((f) => f.type === 'job.progress' && f.job_id === 'b-cancel', 60_000);
+    server.send({ type: 'command.cancel', job_id: 'b-cancel' });
+    expect(await server.waitFor(of('b-cancel', 'job.finished'), 60_000)).toMatchObject({ status: 'cancelled' });
+    await until(() => fs.readdirSync(jobFiles()).length === 0, 60_000, 'the job directory to be removed');
   });
 
   it("a schedule's repository_id picks from config.update.repositories, sealed on disk: it still works after a restart, and leftovers are swept", async () => {

@@ -51,8 +51,11 @@ export async function execEngine(inv: Invocation, command: string, args: string[
     ...(opts.onLine ? { onLine: opts.onLine } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
   });
-  if (run.exitCode !== 0) for (const line of helperLogTail(inv)) run.stderrTail.push(line);
+  const helper = run.exitCode !== 0 ? helperLogTail(inv) : [];
+  for (const line of helper) run.stderrTail.push(line);
   const error = classify(command, run, inv.binary);
+  // restic's own line for a helper failure is often just "EOF": the helper's last word says why.
+  if (error && helper.length > 0 && !error.message.includes(helper.at(-1)!)) error.message = `${error.message} (${helper.at(-1)!})`;
   return error ? { run, error } : { run };
 }
 
