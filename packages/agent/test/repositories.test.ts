@@ -61,6 +61,14 @@ describe.skipIf(why !== null)('agent: repositories with backend credentials, and
     server.send({ type: 'command.run', job_id: job, kind, args, ...(repository ? { repository } : {}) });
     return server.waitFor(of(job, 'job.finished'), 90_000);
   }
+  /** Stops the agent and starts another on the same state directory; resolves once it said hello. */
+  async function restart(extra: Parameters<Fixture['start']>[1]): Promise<void> {
+    const hellos = server.frames.filter((f) => f.type === 'hello').length;
+    await agent.stop();
+    fx.agents.splice(fx.agents.indexOf(agent), 1); // stopped once only: a second close would close the next agent's reused outbox fd
+    agent = await fx.start(createEngine('restic'), extra);
+    await until(() => server.frames.filter((f) => f.type === 'hello').length > hellos, 15_000, 'the restarted agent to say hello');
+  }
   const secrets = (): string[] => [sftp.privateKey.split('\n')[1]!, SFTP_PW, LOCAL_PW, PRIMARY_PW];
   function expectNoSecretsSent(): void {
     const frames = JSON.stringify(server.frames);
@@ -153,12 +161,32 @@ describe.skipIf(why !== null)('agent: repositories with backend credentials, and
     await until(() => fs.readdirSync(jobFiles()).length === 0, 60_000, 'the job directory to be removed');
   });
 
+  it('jobs queue per repository: two repositories run side by side, a second job on the same one waits', async () => {
+    expect(await repoTest(localRepo())).toMatchObject({ error_kind: 'not_initialised' });
+    expect(await run('init-b0', 'init', {}, localRepo())).toMatchObject({ status: 'succeeded' });
+    // A job holds its repository until its reports (snapshots, stats, locks) are sent too.
+    await until(() => agent.runner.runningJobIds().length === 0, 30_000, 'no job running');
+    server.send({ type: 'command.run', job_id: 'p-sftp', kind: 'snapshots', args: {}, repository: sftpRepo() });
+    server.send({ type: 'command.run', job_id: 'p-local', kind: 'snapshots', args: {}, repository: localRepo() });
+    server.send({ type: 'command.run', job_id: 'p-sftp-2', kind: 'snapshots', args: {}, repository: sftpRepo() });
+    for (const j of ['p-sftp', 'p-local', 'p-sftp-2']) expect(await server.waitFor(of(j, 'job.finished'), 90_000)).toMatchObject({ status: 'succeeded' });
+    expect(server.frames.filter((f) => f.type === 'job.queued').map((f) => f.job_id)).toEqual(['p-sftp-2']);
+  });
+
+  it('the job runs on its repository\'s engine (rustic is passed through by name)', async () => {
+    const asked: (string | undefined)[] = [];
+    const real = createEngine('restic');
+    await restart({ engine: async (name) => (asked.push(name), real) });
+    await run('e-rustic', 'snapshots', {}, { ...localRepo(), engine: 'rustic' });
+    await run('e-restic', 'snapshots', {}, localRepo());
+    expect(asked).toEqual(['rustic', 'restic']);
+  });
+
   it("a schedule's repository_id picks from config.update.repositories, sealed on disk: it still works after a restart, and leftovers are swept", async () => {
     const spec: ScheduleSpec = {
       id: 's-b', kind: 'backup', cron_expr: '0 3 * * *', enabled: true, paths: [src], excludes: [], tags: ['to-b'], retention_policy: null, options: {},
       pre_hook: null, post_hook: null, run_as: null, repository_id: 'repo-local-b',
     };
-    expect(await run('init-b', 'init', {}, localRepo())).toMatchObject({ status: 'succeeded' });
     const first = jobForSchedule(spec);
     expect(first.repositoryId).toBe('repo-local-b');
     agent.runner.submit(first);
@@ -169,9 +197,7 @@ describe.skipIf(why !== null)('agent: repositories with backend credentials, and
     const left = path.join(jobFiles(), 'job-killed-abc123');
     fs.mkdirSync(left, { mode: 0o700 });
     fs.writeFileSync(path.join(left, 'ssh-key'), 'left behind', { mode: 0o600 });
-    await agent.stop();
-    fx.agents.splice(fx.agents.indexOf(agent), 1); // stopped once only: a second close would close the next agent's reused outbox fd
-    agent = await fx.start(createEngine('restic'), { engine: async (name) => createEngine(name ?? 'restic') });
+    await restart({ engine: async (name) => createEngine(name ?? 'restic') });
     expect(fs.existsSync(left)).toBe(false);
     expect(fx.logs.some((l) => l.includes('removed credential files left by jobs'))).toBe(true);
     const second = jobForSchedule(spec);
