@@ -20,6 +20,9 @@ export const DEBIAN_TOOLS = {
   shellcheck: 'shellcheck',
   'mkfs.btrfs': 'btrfs-progs',
   openssl: 'openssl',
+  // restic's sftp backend is tested against a real OpenSSH server (packages/testkit/src/sftp.ts)
+  sshd: 'openssh-server',
+  ssh: 'openssh-client',
   // database dump tests start throwaway servers (packages/testkit/src/databases.ts)
   pg_dump: 'postgresql-client',
   pg_ctlcluster: 'postgresql',

@@ -87,10 +87,10 @@ export async function vaultSelfTest(): Promise<string | null> {
 }
 
 /**
- * Loads the restic engine on first use: the dynamic import keeps the engines package out of
- * an idle agent's memory until a job actually runs.
+ * Loads the named engine (a repository's `engine`) on first use: the dynamic import keeps the
+ * engines package out of an idle agent's memory until a job actually runs.
  */
-export async function loadResticEngine(): Promise<Engine> {
+export async function loadEngine(name: 'restic' | 'rustic'): Promise<Engine> {
   const { createEngine } = await import('@restic-manager/engines');
-  return createEngine('restic');
+  return createEngine(name);
 }

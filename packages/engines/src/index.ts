@@ -16,3 +16,4 @@ export function createEngine(name: 'restic' | 'rustic'): Engine {
   return name === 'restic' ? new ResticEngine() : new RusticEngine();
 }
 export { withSnapshot, SnapshotReleaseError, systemRunner, type FsSnapshotKind, type SnapshotHandle, type WithSnapshotOptions, type CommandRunner, type CommandResult } from './fs-snapshot/index.js';
+export { materialise, BackendConfigError, sftpTarget, openErrorKind, type OpenErrorKind } from './backends/index.js';
