@@ -12,6 +12,8 @@ export interface Invocation {
   globalArgs: string[];
   redactor: Redactor;
   timeoutMs?: number;
+  /** Rewrites a classified error, for engines whose stderr needs more than `classify` knows (rustic). */
+  refineError?: (e: EngineError) => EngineError;
 }
 
 export interface ExecOptions extends CallOptions {
@@ -48,7 +50,8 @@ export async function execEngine(inv: Invocation, command: string, args: string[
     ...(opts.onLine ? { onLine: opts.onLine } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
   });
-  const error = classify(command, run, inv.binary);
+  const classified = classify(command, run, inv.binary);
+  const error = classified && inv.refineError ? inv.refineError(classified) : classified;
   return error ? { run, error } : { run };
 }
 
