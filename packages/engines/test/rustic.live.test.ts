@@ -81,7 +81,7 @@ describe.skipIf(!rustic.ok)('rustic engine, live', () => {
     expect(existsSync(path.join(without, corpus, 'keep'))).toBe(false);
   });
 
-  it('ls below a directory lists absolute paths under it; diff names the changed file', async () => {
+  it('ls below a directory lists absolute paths under it; diff names the changed file; stats', async () => {
     const conn = await repo();
     const file = path.join(tmp.path, 'diffsrc', 'notes.txt');
     await mkdir(path.dirname(file), { recursive: true });
@@ -96,6 +96,12 @@ describe.skipIf(!rustic.ok)('rustic engine, live', () => {
     expect(listed).toEqual([expect.objectContaining({ name: 'notes.txt', path: file, type: 'file', size: 8, mode: 0o644 })]);
     const diff = must(await engine.diff(conn, a.snapshotId, b.snapshotId), 'diff');
     expect(diff.changes).toEqual([{ modifier: 'M', path: file }]);
+    // stats: restore-size of every snapshot (4 + 8 bytes), raw-data from the index
+    expect(must(await engine.stats(conn), 'stats restore-size')).toMatchObject({ totalSize: 12, totalFileCount: 2, snapshotsCount: 2 });
+    const raw = must(await engine.stats(conn, { mode: 'raw-data' }), 'stats raw-data');
+    expect(raw).toMatchObject({ snapshotsCount: 2, uncompressedSize: expect.any(Number) as number });
+    expect(raw.rawSize).toBeGreaterThan(0);
+    expect(raw.blobCount).toBeGreaterThanOrEqual(4); // two file versions, two trees at least
   });
 
   it('keep-within in restic notation: "1m" is one month, not (as rustic reads it) one minute', async () => {

@@ -7,10 +7,11 @@ import { isObj, parseBackupSummary } from '../src/restic/parse.js';
 import { refineRusticError } from '../src/rustic/errors.js';
 import { parseRusticLsLong } from '../src/rustic/ls.js';
 import {
-  parseRusticBackup, parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticRestoreFiles, parseRusticSnapshots, parseRusticVersion,
+  parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticRestoreFiles, parseRusticSnapshots, parseRusticVersion,
   splitJsonValues, unquoteRust,
 } from '../src/rustic/parse.js';
 import { rusticRestoreArgs } from '../src/rustic/restore.js';
+import { parseRusticRepoinfo, restoreSizeFromSnapshots } from '../src/rustic/stats.js';
 
 /** Real rustic output; see fixtures/rustic/SOURCES.md (the -v0.11.4 files were recorded here). */
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/rustic/${name}`, import.meta.url)), 'utf8');
@@ -41,10 +42,11 @@ describe('rustic-rs 0.11.4 output, recorded here', () => {
     expect(s).toMatchObject({ snapshotId: '87c17056e41ec7786a0ad4cdcaa44d6a6513ac0e94e5fc3aabcff3b1065c7920', filesNew: 6, totalFilesProcessed: 6, totalBytesProcessed: 200026, dataAdded: 203227 });
   });
 
-  it('backup --json prints the SnapshotFile; its summary is what stats reads', () => {
-    const { values } = splitJsonValues(fixture('backup-json-v0.11.4.json'));
-    expect(parseRusticBackup(values[0])).toMatchObject({
-      snapshotId: 'c36137f4', filesChanged: 1, filesUnmodified: 5, totalFilesProcessed: 6, totalBytesProcessed: 200041, dataAdded: 2188, durationSeconds: 0.031590795,
+  it('stats: restore-size adds up the stored summaries; raw-data from repoinfo --json', () => {
+    expect(restoreSizeFromSnapshots(JSON.parse(fixture('snapshots-v0.11.4.json')))).toEqual({ totalSize: 200026 + 200041, totalFileCount: 12, snapshotsCount: 2 });
+    expect(restoreSizeFromSnapshots([])).toEqual({ totalSize: 0, totalFileCount: 0, snapshotsCount: 0 });
+    expect(parseRusticRepoinfo(JSON.parse(fixture('repoinfo-v0.11.4.json')))).toEqual({
+      totalSize: 2771 + 294, totalFileCount: 0, rawSize: 2771 + 294, uncompressedSize: 5381 + 200034, blobCount: 17, snapshotsCount: 2,
     });
   });
 

@@ -12,9 +12,10 @@ import type {
   RestoreSummary, Result, Snapshot, SnapshotFilter,
 } from '../types.js';
 import { rusticInvocation, withJsonProgress } from './connection.js';
-import { groupMembers, parseRusticBackup, parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticSnapshots, parseRusticVersion, splitJsonValues } from './parse.js';
+import { parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticSnapshots, parseRusticVersion, splitJsonValues } from './parse.js';
 import { parseRusticLsLong } from './ls.js';
 import { rusticRestore } from './restore.js';
+import { parseRusticRepoinfo, restoreSizeFromSnapshots } from './stats.js';
 
 function filterArgs(f: SnapshotFilter | undefined): string[] {
   const args: string[] = [];
@@ -104,13 +105,20 @@ export class RusticEngine implements Engine {
     return readPage(this.ls(conn, req, opts), req.offset, req.limit);
   }
 
-  /** restore-size of a snapshot from its stored summary; other modes are not offered by rustic's CLI in JSON. */
+  /** restore-size (all snapshots or one) from the stored summaries; raw-data from `repoinfo --json`; other modes are not offered. */
   async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {
-    if ((req.mode ?? 'restore-size') !== 'restore-size' || !req.snapshot) return fail(libraryError('stats', 'invalid_argument', 'stats: the rustic engine supports mode restore-size for one snapshot only'));
-    const r = await this.text(conn, 'snapshots', ['snapshots', '--json', req.snapshot], opts);
+    const mode = req.mode ?? 'restore-size';
+    if (mode === 'raw-data') {
+      const r = await this.text(conn, 'stats', ['repoinfo', '--json'], opts);
+      if (!r.ok) return r;
+      const stats = parseRusticRepoinfo(splitJsonValues(r.value.stdout).values[0]);
+      return stats ? ok(stats) : fail(libraryError('stats', 'failed', 'stats: repoinfo printed no index figures'));
+    }
+    if (mode !== 'restore-size') return fail(libraryError('stats', 'invalid_argument', `stats: the rustic engine offers restore-size and raw-data, not ${mode}`));
+    const r = await this.text(conn, 'stats', ['snapshots', '--json', ...(req.snapshot ? ['--', req.snapshot] : [])], opts);
     if (!r.ok) return r;
-    const summary = parseRusticBackup(groupMembers(splitJsonValues(r.value.stdout).values[0])[0]);
-    return summary ? ok({ totalSize: summary.totalBytesProcessed, totalFileCount: summary.totalFilesProcessed }) : fail(libraryError('stats', 'failed', 'stats: snapshot has no summary'));
+    const stats = restoreSizeFromSnapshots(splitJsonValues(r.value.stdout).values[0] ?? []);
+    return stats ? ok(stats) : fail(libraryError('stats', 'failed', 'stats: a snapshot has no stored summary'));
   }
 
   async diff(conn: Connection, a: string, b: string, opts: CallOptions = {}): Promise<Result<DiffResult>> {

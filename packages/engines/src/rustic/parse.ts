@@ -1,4 +1,4 @@
-import type { BackupSummary, Snapshot } from '../types.js';
+import type { Snapshot } from '../types.js';
 
 /**
  * Parsers for rustic's `--json` output. rustic prints pretty-printed JSON, and several objects
@@ -8,13 +8,12 @@ import type { BackupSummary, Snapshot } from '../types.js';
  * - snapshots, rustic <= 0.9: `[[group, [SnapshotFile...]]]`
  * - forget, rustic 0.11.4: `[{"group_key": {...}, "items": [{"snapshot": SnapshotFile, "keep": bool,
  *   "reasons": [...]}]}]`; rustic 0.9 used the `[[group, [entries]]]` grouping
- * - `backup --json`: one SnapshotFile per saved snapshot, its `summary` holds the counters (the
- *   engine runs `--json-progress backup` instead, whose lines are restic's status/summary messages).
+ * - a SnapshotFile's `summary` holds its backup's counters (stats restore-size adds them up); the
+ *   engine backs up with `--json-progress backup`, whose lines are restic's status/summary messages.
  */
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /** Splits text holding zero or more concatenated JSON values; non-JSON text between them is returned separately. */
@@ -103,30 +102,6 @@ export function parseRusticForget(v: unknown): { keep: Snapshot[]; remove: Snaps
     if (s) (m.keep === true ? out.keep : out.remove).push(s);
   }
   return out;
-}
-
-/** A SnapshotFile printed by `backup --json` -> BackupSummary. */
-export function parseRusticBackup(v: unknown): BackupSummary | undefined {
-  if (!isObj(v)) return undefined;
-  const sum = isObj(v.summary) ? v.summary : {};
-  const id = typeof v.id === 'string' ? v.id : undefined;
-  if (!id) return undefined;
-  return {
-    snapshotId: id.slice(0, 8),
-    filesNew: num(sum.files_new),
-    filesChanged: num(sum.files_changed),
-    filesUnmodified: num(sum.files_unmodified),
-    dirsNew: num(sum.dirs_new),
-    dirsChanged: num(sum.dirs_changed),
-    dirsUnmodified: num(sum.dirs_unmodified),
-    dataBlobs: num(sum.data_blobs),
-    treeBlobs: num(sum.tree_blobs),
-    dataAdded: num(sum.data_added),
-    totalFilesProcessed: num(sum.total_files_processed),
-    totalBytesProcessed: num(sum.total_bytes_processed),
-    durationSeconds: num(sum.total_duration ?? sum.backup_duration),
-    errors: [],
-  };
 }
 
 /**
