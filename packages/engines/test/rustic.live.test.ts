@@ -66,6 +66,19 @@ describe.skipIf(!rustic.ok)('rustic engine, live', () => {
     expect(b.totalBytesProcessed).toBe(drip.pushed());
   });
 
+  it('backup excludes (restic notation: an absolute directory, a name pattern) and --version', async () => {
+    expect((await files(corpus)).filter((f) => f.endsWith('.bin')).length).toBeGreaterThan(0); // something to exclude
+    const conn = await repo();
+    const b = must(await engine.backup(conn, { paths: [corpus], excludes: [path.join(corpus, 'keep'), '*.bin'] }), 'backup');
+    const listed: LsEntry[] = [];
+    const s = engine.ls(conn, { snapshot: b.snapshotId, path: corpus });
+    for await (const e of s.entries) listed.push(e);
+    must(await s.result, 'ls');
+    expect(listed.filter((e) => e.type === 'file').length).toBeGreaterThan(0);
+    expect(listed.filter((e) => e.path.startsWith(path.join(corpus, 'keep')) || e.name.endsWith('.bin'))).toEqual([]);
+    expect(must(await engine.version(), 'version').version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it('restore include/exclude take whole subtrees (as restic), and report files and bytes', async () => {
     const conn = await repo();
     const { snapshotId } = must(await engine.backup(conn, { paths: [corpus] }), 'backup');
