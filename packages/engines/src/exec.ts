@@ -15,6 +15,8 @@ export interface Invocation {
   timeoutMs?: number;
   /** See Connection.helperLogs. */
   helperLogs?: string[];
+  /** Rewrites a classified error, for engines whose stderr needs more than `classify` knows (rustic). */
+  refineError?: (e: EngineError) => EngineError;
 }
 
 export interface ExecOptions extends CallOptions {
@@ -53,7 +55,8 @@ export async function execEngine(inv: Invocation, command: string, args: string[
   });
   const helper = run.exitCode !== 0 ? helperLogTail(inv) : [];
   for (const line of helper) run.stderrTail.push(line);
-  const error = classify(command, run, inv.binary);
+  const classified = classify(command, run, inv.binary);
+  const error = classified && inv.refineError ? inv.refineError(classified) : classified;
   // restic's own line for a helper failure is often just "EOF": the helper's last word says why.
   if (error && helper.length > 0 && !error.message.includes(helper.at(-1)!)) error.message = `${error.message} (${helper.at(-1)!})`;
   return error ? { run, error } : { run };
