@@ -115,10 +115,14 @@ function schedule(v: unknown, at: string): ScheduleSpec {
   const rp = o.retention_policy;
   const tz = optStr(o, 'time_zone', at);
   const repoId = optStr(o, 'repository_id', at);
+  const subset = optStr(o, 'read_data_subset', at);
+  const rotation = o.read_data_rotation === undefined ? undefined : int(o, 'read_data_rotation', at);
   return {
     id: str(o, 'id', at, 1), kind: kind as ScheduleSpec['kind'], cron_expr: str(o, 'cron_expr', at, 1), enabled: o.enabled,
     ...(tz ? { time_zone: tz } : {}),
     ...(repoId ? { repository_id: repoId } : {}),
+    ...(subset ? { read_data_subset: subset } : {}),
+    ...(rotation !== undefined ? { read_data_rotation: rotation } : {}),
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),

@@ -1,4 +1,4 @@
-import { JOB_ARGS } from '@restic-manager/protocol';
+import { DEFAULT_CHECK_ROTATION, JOB_ARGS } from '@restic-manager/protocol';
 import type { BackupArgs, CheckArgs, ForgetArgs } from '@restic-manager/protocol';
 import type { z } from 'zod';
 import type { DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
@@ -17,6 +17,20 @@ export class ArgsError extends Error {}
 
 /** Kinds this agent cannot run yet (the server may know them). */
 const UNSUPPORTED: ReadonlySet<JobKind> = new Set(['diff']);
+
+/**
+ * A check's data reading (issue 22): a given `read_data_subset` stays; otherwise part n of t
+ * (`read_data_rotation`, default DEFAULT_CHECK_ROTATION; 0 = structure only), n advancing per
+ * repository each run (state/check-rotation.ts), so t checks read all the pack data.
+ */
+export function resolveCheckArgs(args: Record<string, unknown>, nextPart: (parts: number) => number): Record<string, unknown> {
+  const a = args as z.infer<typeof CheckArgs>;
+  if (a.read_data_subset) return args;
+  const parts = a.read_data_rotation ?? DEFAULT_CHECK_ROTATION;
+  if (parts === 0) return args;
+  if (parts === 1) return { ...args, read_data_subset: '1/1', read_data_rotation: 1 };
+  return { ...args, read_data_subset: `${nextPart(parts)}/${parts}`, read_data_rotation: parts };
+}
 
 /** Validates `command.run.args` for a kind; throws ArgsError naming the first bad field. */
 export function parseArgs(kind: JobKind, args: unknown): Record<string, unknown> {
@@ -110,11 +124,16 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
     }
     case 'check': {
       const a = args as z.infer<typeof CheckArgs>;
+      if (a.read_data_subset && a.read_data_rotation) {
+        opts.onLine?.({ stream: 'stdout', line: `restic-manager: reading pack data part ${a.read_data_subset} (rotating: ${a.read_data_rotation} checks read all of it)`, ts: new Date() });
+      } else if (!a.read_data_subset) {
+        opts.onLine?.({ stream: 'stdout', line: 'restic-manager: checking the structure only (no pack data is read)', ts: new Date() });
+      }
       const r = await engine.check(conn, a.read_data_subset ? { readDataSubset: a.read_data_subset } : {}, opts);
       if (r.ok && r.value.errors.length > 0) {
         return { outcome: { status: 'failed', exitCode: 1, stats: { errors: r.value.errors.slice(0, 100) }, error: `check found ${r.value.errors.length} problem(s): ${r.value.errors[0] ?? ''}`, errorKind: 'failed' }, extras: {} };
       }
-      return { outcome: toOutcome(r, () => ({ errors: [] })), extras: {} };
+      return { outcome: toOutcome(r, () => ({ errors: [], ...(a.read_data_subset ? { read_data_subset: a.read_data_subset } : {}) })), extras: {} };
     }
     case 'unlock':
       return { outcome: toOutcome(await engine.unlock(conn, {}, opts), () => null), extras: {} };

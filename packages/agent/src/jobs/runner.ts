@@ -9,6 +9,7 @@ import type { Outcome } from './outcome.js';
 import type * as ExecModule from './execute.js';
 import type { OpenRepository } from './repo-access.js';
 import { jobAccess } from './job-access.js';
+import { nextCheckPart } from '../state/check-rotation.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
@@ -192,6 +193,7 @@ export class JobRunner {
       return fail(access.error, access.errorKind);
     }
     for (const s of access.secrets) this.deps.log.addSecret(s);
+    if (req.kind === 'check') args = exec.resolveCheckArgs(args, (parts) => nextCheckPart(this.checkRotationFile(), access.repoKey, parts));
     const entry: Entry = { req, events, args, ...access, abort: new AbortController() };
     const busy = this.running.get(entry.repoKey);
     if (busy) {
@@ -352,6 +354,11 @@ export class JobRunner {
 
   private jobFilesDir(): string {
     return this.deps.jobFilesDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'job-files');
+  }
+
+  /** check-rotation.json beside the active-jobs file (the state directory). */
+  private checkRotationFile(): string {
+    return path.join(path.dirname(this.deps.activeJobsFile), 'check-rotation.json');
   }
 
   /** A vault_* job: the vault engine in a process of its own (vault-process.ts), then the vault snapshot list. */

@@ -158,6 +158,9 @@ export interface SchedulesTable {
   databases_enc: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0016: the repository the schedule targets; null = the host's primary. */
   repository_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0020, check schedules: a fixed --read-data-subset, or part n of t per run (0 = none); both null = rotate over 10. */
+  read_data_subset: ColumnType<string | null, string | null | undefined, string | null>;
+  read_data_rotation: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: string;
   updated_at: string;
 }
