@@ -334,6 +334,11 @@ export const CopyArgs = z
     target_repository_id: z.string().min(1).max(64),
     /** Copy only snapshots with these tags (none: all of this host's). */
     tags: z.array(z.string().min(1).max(64)).max(32).default([]),
+    /**
+     * Additive: first initialise the target with the source's chunker parameters (restic
+     * `init --copy-chunker-params`, so deduplication survives), unless it exists already.
+     */
+    init_target: z.boolean().default(false),
   })
   .strict();
 export type CopyArgs = z.infer<typeof CopyArgs>;
