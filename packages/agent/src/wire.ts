@@ -6,7 +6,7 @@
  * still validated with the protocol's zod schemas, loaded lazily when the first job arrives.
  */
 import type {
-  DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepoKeyRemove, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
+  DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepositoryConfig, RepoKeyRemove, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
 } from '@restic-manager/protocol';
 
 import { MAX_FRAME_BYTES } from '@restic-manager/protocol/wire';
@@ -16,7 +16,7 @@ export { AGENT_FRAME_RATE, CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORT
 /** Every job kind, for the light validator; the compile-time check below keeps it equal to the protocol's. */
 export const JOB_KINDS = [
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
-  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore',
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore', 'copy',
 ] as const satisfies readonly JobKind[];
 type MissingKinds = Exclude<JobKind, (typeof JOB_KINDS)[number]>;
 /** Fails to compile when the protocol gains a job kind this list lacks. */
@@ -163,7 +163,8 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
         // The vault target is validated with the protocol's zod schema when the job runs.
         const vault = o.vault === undefined ? undefined : (obj(o.vault, 'vault') as VaultJobTarget); // validated when the vault job runs
-        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}) } };
+        const copyTarget = o.copy_target === undefined ? undefined : (obj(o.copy_target, 'copy_target') as RepositoryConfig); // validated when the copy job runs
+        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}) } };
       }
       case 'command.cancel':
         return { ok: true, value: { type, job_id: str(o, 'job_id', '', 1) } };

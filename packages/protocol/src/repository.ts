@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BandwidthOptions } from './common.js';
 
 /*
  * Repositories as their own objects (issue 15, docs/repositories.md): one schema for the
@@ -340,5 +341,6 @@ export const CopyArgs = z
      */
     init_target: z.boolean().default(false),
   })
+  .merge(BandwidthOptions)
   .strict();
 export type CopyArgs = z.infer<typeof CopyArgs>;

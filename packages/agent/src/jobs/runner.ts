@@ -21,6 +21,8 @@ export interface JobRequest {
   credential?: JobCredential;
   /** vault_* jobs: the vault target (`command.run.vault`), validated when the job runs; never persisted. */
   vault?: Record<string, unknown>;
+  /** copy jobs: the target repository (`command.run.copy_target`), validated when the job runs; never persisted. */
+  copyTarget?: Record<string, unknown>;
   scheduleId?: string;
 }
 
@@ -198,7 +200,7 @@ export class JobRunner {
       this.deps.log.warn('refusing a job: no repository credentials yet', { job_id: req.jobId, kind: req.kind });
       return fail('no repository credentials yet: the server has not delivered them (config.update); set the host credential on the server', 'no_credentials');
     }
-    const secrets = [cred.password, cred.rest_password, ...dumpSecrets(args)].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    const secrets = [cred.password, cred.rest_password, ...dumpSecrets(args), ...(req.copyTarget ? exec.copyTargetSecrets(req.copyTarget) : [])].filter((s): s is string => typeof s === 'string' && s.length > 0);
     for (const s of secrets) this.deps.log.addSecret(s);
     // A maintenance credential (forget/prune) may reach the same repository through another
     // endpoint: such jobs queue behind the host's own repository, never beside it.
@@ -316,12 +318,12 @@ export class JobRunner {
         events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
         outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
       } else {
-        ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
+        ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget }));
         if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
           // Remove the lock only if restic itself considers it stale, then try once more.
           events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
           const u = await engine.unlock(conn, {}, { signal });
-          if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
+          if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget }));
           if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
         }
       }
