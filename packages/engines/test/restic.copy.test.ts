@@ -186,11 +186,13 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
       const T = conn(`T-${how}`, PW_B);
       ok(await engine.initCopyTarget(T, S));
       const ac = new AbortController();
-      let written = 0;
+      let last: Progress | undefined;
       // 1 MiB/s: the copy takes seconds, so it is stopped while packs are being written.
-      const run = engine.copy({ ...T, limitUploadKiBs: 1024 }, { from: S }, { signal: ac.signal, killGraceMs: 200, progressIntervalMs: 50, onProgress: (p) => (written = p.bytesDone) });
+      const run = engine.copy({ ...T, limitUploadKiBs: 1024 }, { from: S }, { signal: ac.signal, killGraceMs: 200, progressIntervalMs: 50, onProgress: (p) => (last = p) });
       const pid = await until('the restic copy child', () => scan(T.repository).pids[0]);
-      await until('bytes written by the copy', () => (written > 256 * 1024 ? true : undefined));
+      // A copy running longer than COUNT_AFTER_MS learns how many snapshots it will consider.
+      await until('bytes written and the snapshot total', () => (last && last.bytesDone > 256 * 1024 && last.totalFiles === 1 ? true : undefined));
+      expect(last!.percentDone).toBeLessThan(1);
       if (how === 'sigkill') process.kill(pid, 'SIGKILL');
       else ac.abort();
       const r = await run;

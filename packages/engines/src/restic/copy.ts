@@ -121,6 +121,14 @@ export class CopyOutput {
   }
 }
 
+/**
+ * The source's snapshots are counted (for the percentage) only once a copy has run this long:
+ * the count is a second restic process deriving the key again (~0.5 s of CPU), which would
+ * otherwise cost short copies a good part of their time. Until then the percentage is that of
+ * the current snapshot's packs.
+ */
+export const COUNT_AFTER_MS = 2000;
+
 /** Number of source snapshots the copy will consider (for the percentage), or null when it cannot be read. */
 async function countSource(from: Connection, req: CopyRequest, opts: CallOptions): Promise<number | null> {
   const inv = resticInvocation(from);
@@ -152,7 +160,7 @@ function sideOf(e: EngineError, target: Connection, from: Connection): EngineErr
 
 /**
  * `restic copy`: progress counts snapshots (`filesDone`/`totalFiles`, the total read in parallel
- * from the source's snapshot list), `percentDone` includes the current snapshot's packs, and
+ * from the source's snapshot list once the copy has run COUNT_AFTER_MS), `percentDone` includes the current snapshot's packs, and
  * `bytesDone` is what restic wrote so far (/proc/<pid>/io). Pack counter lines reach `onLine`
  * only as the last one before each snapshot's result, not at the status rate.
  */
@@ -178,11 +186,14 @@ export async function resticCopy(inv: Invocation, target: Connection, req: CopyR
       currentFiles: out.current ? [out.current.label] : [],
     };
   };
+  let counting: NodeJS.Timeout | undefined;
   if (opts.onProgress) {
     inv = withStatusRate(inv, interval);
-    void countSource(req.from, req, opts).then((n) => {
-      total = n;
-    });
+    counting = setTimeout(() => {
+      void countSource(req.from, req, opts).then((n) => {
+        total = n;
+      });
+    }, COUNT_AFTER_MS);
   }
   let held: OutputLine | null = null;
   const onLine = opts.onLine;
@@ -216,6 +227,7 @@ export async function resticCopy(inv: Invocation, target: Connection, req: CopyR
     },
   });
   clearInterval(poll);
+  clearTimeout(counting);
   if (held) onLine?.(held);
   if (error) {
     coalescer.flush();
