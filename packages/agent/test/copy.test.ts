@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '@restic-manager/engines';
 import type { Connection } from '@restic-manager/engines';
@@ -16,6 +18,7 @@ import type { Fixture } from './helpers/fixture.js';
 const restic = requireTool('restic');
 if (!restic.ok) console.warn(`skipping real-restic copy job tests: ${restic.reason}`);
 
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const PW_SRC = 'copy-job-source-pw-6a0d2e';
 const PW_DST = 'copy-job-target-pw-93c1f7';
 
@@ -166,4 +169,46 @@ describe.skipIf(!restic.ok)('copy jobs (agent, real restic, local repositories)'
       expect(await trees(connOf(T))).toEqual(await trees(source));
     }
   }, 240_000);
+
+  it('an agent process killed mid-copy: its restic stops, the restarted agent reports the job lost, both repositories unlock, check clean and copy again', async () => {
+    const T = target('T-agent');
+    value(await engine.initCopyTarget(connOf(T), source));
+    const own = await FakeServer.start();
+    const dir = fixture(own.url());
+    const start = () => spawn(process.execPath, [MAIN, 'run', '--state-dir', dir.dir], { stdio: 'ignore' });
+    let agent = start();
+    try {
+      await own.waitFor((f) => f.type === 'hello');
+      own.send({ type: 'config.update', repository: source.repository, password: PW_SRC });
+      own.send({ type: 'command.run', job_id: 'ka', kind: 'copy', args: { target_repository_id: T.id, limit_upload_kbps: 1024 }, copy_target: T });
+      await own.waitFor((f) => f.type === 'job.progress' && f.job_id === 'ka' && Number(f.bytes_done) > 256 * 1024, 60_000);
+      const [child] = scan(T.url).pids;
+      expect(child).toBeGreaterThan(0);
+      const gone = new Promise((r) => agent.once('exit', r));
+      agent.kill('SIGKILL');
+      await gone;
+      // restic dies on its next status line into the dead agent's pipe (SIGPIPE), leaving stale
+      // locks. Orphaned, it is reaped by pid 1; until then restic (kill(pid, 0)) takes the zombie
+      // for a live holder, so wait for /proc/<pid> to go.
+      for (let i = 0; fs.existsSync(`/proc/${child!}`); i++) {
+        if (i > 3000) throw new Error(`restic ${child!} outlived its agent (or pid 1 does not reap it)`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      agent = start();
+      expect(await own.waitFor((f) => f.job_id === 'ka' && f.type === 'job.finished', 30_000)).toMatchObject({ status: 'failed', error_kind: 'agent_lost' });
+      for (const c of [source, connOf(T)]) {
+        expect(value(await engine.locks!(c)).map((l) => [l.pid, l.stale])).toEqual([[child, true]]);
+        value(await engine.unlock(c));
+        expect(value(await engine.locks!(c))).toEqual([]);
+        await checkClean(c);
+      }
+      own.send({ type: 'command.run', job_id: 'ka2', kind: 'copy', args: { target_repository_id: T.id }, copy_target: T });
+      expect(await own.waitFor((f) => f.job_id === 'ka2' && f.type === 'job.finished', 60_000)).toMatchObject({ status: 'succeeded', stats: { copied: 3 } });
+      expect(await trees(connOf(T))).toEqual(await trees(source));
+    } finally {
+      agent.kill('SIGTERM');
+      await own.close();
+      await dir.cleanup();
+    }
+  }, 180_000);
 });
