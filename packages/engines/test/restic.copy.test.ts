@@ -4,12 +4,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResticEngine, RusticEngine } from '@restic-manager/engines';
 import type { Connection, OutputLine, Progress } from '@restic-manager/engines';
-import { diffTrees, hashTree, makeCorpus, requireTool, tempDir } from '@restic-manager/testkit';
+import { diffTrees, hashTree, makeCorpus, requireTool, startRestServer, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { CopyOutput, copyInvocation } from '../src/restic/copy.js';
 
 const restic = requireTool('restic');
 if (!restic.ok) console.warn(`skipping real-restic copy tests: ${restic.reason}`);
+const rclone = requireTool('rclone');
+const htpasswd = requireTool('htpasswd');
+if (!rclone.ok || !htpasswd.ok) console.warn(`skipping the REST copy test: ${!rclone.ok ? rclone.reason : !htpasswd.ok ? htpasswd.reason : ''}`);
 
 const PW_A = 'copy-source-pw-8d1f3c';
 const PW_B = 'copy-target-pw-2b7e9a';
@@ -152,6 +155,36 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
     expect(ok(await engine.copy(C, { from: A, hosts: [me], tags: ['weekly'] })).copied).toBe(1);
     expect(ok(await engine.snapshots(C)).map((s) => [s.hostname, s.tags])).toEqual([[me, ['weekly']]]);
     expect(ok(await engine.copy(C, { from: A, hosts: [me] }))).toMatchObject({ copied: 1, skipped: 1 });
+  }, 120_000);
+
+  it.skipIf(!rclone.ok || !htpasswd.ok)('copies to an append-only REST server and back, the REST password only in the environment', async () => {
+    const REST_PW = 'rest-user-pw-4e8b1d';
+    const rest = await startRestServer({ users: { h1: REST_PW }, appendOnly: true, privateRepos: true });
+    try {
+      const R: Connection = { repository: rest.repoUrl('h1'), password: PW_B, restUsername: 'h1', restPassword: REST_PW, cacheDir: path.join(tmp.path, 'cache') };
+      let cmdlines = '';
+      const lines: OutputLine[] = [];
+      const sampler = setInterval(() => (cmdlines += scan(R.repository).cmdlines), 20);
+      ok(await engine.initCopyTarget(R, A, { onLine: (l) => lines.push(l) }));
+      expect(ok(await engine.copy(R, { from: A }, { onLine: (l) => lines.push(l) })).copied).toBe(3);
+      const C = conn('C-from-rest', PW_A);
+      ok(await engine.initCopyTarget(C, R));
+      expect(ok(await engine.copy(C, { from: R }, { onLine: (l) => lines.push(l) })).copied).toBe(3);
+      clearInterval(sampler);
+      expect(await trees(R)).toEqual(await trees(A));
+      expect(await trees(C)).toEqual(await trees(A));
+      await checkClean(R);
+      expect(cmdlines).toContain('copy');
+      for (const secret of [REST_PW, PW_A, PW_B]) {
+        expect(cmdlines).not.toContain(secret);
+        expect(JSON.stringify(lines)).not.toContain(secret);
+      }
+      const wrong = await engine.copy(C, { from: { ...R, restPassword: 'not-the-rest-pw-1' } });
+      expect(wrong.ok).toBe(false);
+      expect(JSON.stringify(wrong)).not.toMatch(/not-the-rest-pw-1|rest-user-pw/);
+    } finally {
+      await rest.stop();
+    }
   }, 120_000);
 
   it('refuses to copy a repository onto itself, however the location is spelled', async () => {
