@@ -13,6 +13,8 @@
  *   copy_restic_seconds  median wall time of `restic -r B copy` run directly (RESTIC_FROM_* env),
  *                        same source, same machine, same run.
  *   copy_overhead_ratio  copy_agent_seconds / copy_restic_seconds (goal <= 1.05).
+ *   copy_agent_cpu_s     CPU seconds the agent process itself (not restic) used per copy job:
+ *                        the agent's own cost, far steadier than wall times on a shared machine.
  *
  * Source A: the ~1 GB testkit corpus backed up once with restic. Each run copies A into a fresh
  * B (initialised with `init --copy-chunker-params` outside the timing) with empty caches; agent
@@ -59,6 +61,13 @@ function unitNodeFlags(): string[] {
     flags.push(w);
   }
   return flags;
+}
+
+/** CPU seconds (user + system) the process itself has used; its children (restic) not included. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
 }
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; err: string }> {
@@ -169,9 +178,12 @@ async function main(): Promise<void> {
     const target = { id: 'repo-b', name: 'B', engine: 'restic', url: B, password: PW_B, credentials: { backend: 'local' } };
     const viaAgent: number[] = [];
     const raw: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       await fresh();
+      const cpu0 = cpuSeconds(agent.pid!);
       viaAgent.push(await job('copy', { target_repository_id: target.id }, { copy_target: target }));
+      cpu.push(cpuSeconds(agent.pid!) - cpu0);
 
       await fresh();
       const t0 = performance.now();
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
     process.stdout.write(`copy_agent_seconds=${(median(viaAgent) / 1000).toFixed(2)}\n`);
     process.stdout.write(`copy_restic_seconds=${(median(raw) / 1000).toFixed(2)}\n`);
     process.stdout.write(`copy_overhead_ratio=${(median(viaAgent) / median(raw)).toFixed(3)}\n`);
+    process.stdout.write(`copy_agent_cpu_s=${median(cpu).toFixed(2)}\n`);
   } finally {
     if (agent && agent.exitCode === null) {
       const exited = new Promise((r) => agent!.once('exit', r));
