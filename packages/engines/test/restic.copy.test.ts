@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResticEngine, RusticEngine } from '@restic-manager/engines';
@@ -187,8 +188,10 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
     }
   }, 120_000);
 
-  it('refuses to copy a repository onto itself, however the location is spelled', async () => {
-    for (const target of [A.repository, `local:${A.repository}/`, path.join(A.repository, '..', 'A')]) {
+  it('refuses to copy a repository onto itself, however the location is spelled (prefix, trailing slash, .., symlink)', async () => {
+    const link = path.join(tmp.path, 'A-link');
+    await symlink(A.repository, link);
+    for (const target of [A.repository, `local:${A.repository}/`, `${A.repository}/../A`, link]) {
       const r = await engine.copy({ ...A, repository: target }, { from: A });
       expect(r).toMatchObject({ ok: false, error: { kind: 'invalid_argument' } });
       if (!r.ok) expect(r.error.message).toMatch(/same repository/);
