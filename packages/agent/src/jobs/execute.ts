@@ -1,16 +1,24 @@
 import { DEFAULT_CHECK_ROTATION, JOB_ARGS } from '@restic-manager/protocol';
 import type { BackupArgs, CheckArgs, ForgetArgs } from '@restic-manager/protocol';
 import type { z } from 'zod';
-import type { DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
+import type { CopyArgs, DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import { backupWithDumps } from '../dumps/backup-job.js';
 import { runDbRestore } from '../dumps/restore-job.js';
 import { runRestore } from './restore-run.js';
 import { scanSpecialFiles, specialFilesWarning } from './special-files.js';
+import { runCopy } from './copy-run.js';
 import type { Extras, Outcome } from './outcome.js';
 
 export type { Extras, Outcome } from './outcome.js';
 export { checkRepository, openRepository, repositorySecrets, RepositoryError } from './repo-access.js';
+export { copyTargetSecrets } from './copy-run.js';
+
+/** What a job carries besides its kind and arguments. */
+export interface JobContext {
+  /** `command.run.copy_target` as received (validated by the copy job). */
+  copyTarget?: unknown;
+}
 
 
 export class ArgsError extends Error {}
@@ -46,7 +54,7 @@ export function parseArgs(kind: JobKind, args: unknown): Record<string, unknown>
 
 export function failureOf(e: EngineError): Outcome {
   if (e.kind === 'interrupted') return { status: 'cancelled', exitCode: e.exitCode, stats: null, error: 'cancelled', errorKind: 'cancelled' };
-  const kind: ErrorKind = e.kind === 'invalid_argument' ? 'failed' : e.kind;
+  const kind: ErrorKind = e.kind === 'invalid_argument' || e.kind === 'unsupported' ? 'failed' : e.kind;
   let msg = e.message;
   if (e.kind === 'lock_failed') msg = lockMessage(e);
   return { status: 'failed', exitCode: e.exitCode, stats: null, error: msg, errorKind: kind };
@@ -79,7 +87,7 @@ function toOutcome<T>(r: Result<T>, stats: (v: T) => Record<string, unknown> | n
  * Runs the engine call of one job kind (backup's hooks are handled by the runner).
  * `opts` carries the abort signal and the line/progress callbacks. Never throws.
  */
-export async function executeKind(engine: Engine, conn: Connection, kind: JobKind, args: Record<string, unknown>, opts: ProgressOptions): Promise<{ outcome: Outcome; extras: Extras }> {
+export async function executeKind(engine: Engine, conn: Connection, kind: JobKind, args: Record<string, unknown>, opts: ProgressOptions, ctx: JobContext = {}): Promise<{ outcome: Outcome; extras: Extras }> {
   switch (kind) {
     case 'init':
       return { outcome: toOutcome(await engine.init(conn, opts), (v) => ({ id: v.id ?? null })), extras: {} };
@@ -149,6 +157,15 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       const r = await runRestore(engine, conn, args as RestoreArgsType, opts);
       if (r.ok) return { outcome: ok({ ...r.summary, ...(r.parts > 1 ? { parts: r.parts } : {}) }), extras: {} };
       if (r.result && !r.result.ok) return { outcome: failureOf(r.result.error), extras: {} };
+      return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
+    }
+    case 'copy': {
+      const r = await runCopy(engine, conn, args as CopyArgs, ctx.copyTarget, opts);
+      if (r.ok) {
+        const { copied, skipped, snapshots, durationSeconds } = r.summary;
+        return { outcome: ok({ copied, skipped, snapshots: snapshots.slice(0, 100), duration_seconds: durationSeconds, target_repository_id: (args as CopyArgs).target_repository_id, ...(r.initialised ? { target_initialised: true } : {}) }), extras: {} };
+      }
+      if (r.error) return { outcome: failureOf(r.error), extras: {} };
       return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
     }
     case 'db_restore':
