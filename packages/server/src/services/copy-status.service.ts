@@ -40,6 +40,26 @@ export class CopyStatusService {
     return { host_id: hostId, state: worstState(items.map((i) => i.state)), offsite: items.some((i) => i.offsite), items };
   }
 
+  /** The status of every host a policy touches (the dashboard card), by host name. */
+  async allHosts(): Promise<(HostCopyStatus & { host_name: string })[]> {
+    const out: (HostCopyStatus & { host_name: string })[] = [];
+    for (const h of await this.touchedHosts()) {
+      const host = await this.d.repos.hosts.findById(h);
+      if (host) out.push({ ...(await this.forHost(h)), host_name: host.name });
+    }
+    return out.filter((s) => s.items.length > 0).sort((a, b) => a.host_name.localeCompare(b.host_name));
+  }
+
+  /** Repository names by id (the status cards name the source and target). */
+  async repositoryNames(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const id of new Set(ids)) {
+      const r = await this.d.repos.repos.findById(id);
+      if (r) out.set(id, r.name);
+    }
+    return out;
+  }
+
   /** Re-evaluates the copy alerts of one host (after a copy ended, a backup, a policy change). */
   async hostChanged(hostId: string): Promise<void> {
     try {
@@ -53,13 +73,19 @@ export class CopyStatusService {
 
   /** Re-evaluates every host a policy touches and every host with an open copy alert (the periodic `behind` check). */
   async evaluateAll(): Promise<void> {
+    const hosts = await this.touchedHosts();
+    for (const kind of ['copy_failed', 'copy_behind']) for (const a of await this.d.repos.alerts.openByKind(kind)) if (a.host_id) hosts.add(a.host_id);
+    for (const h of hosts) await this.hostChanged(h);
+  }
+
+  /** Every host some policy copies for. */
+  private async touchedHosts(): Promise<Set<string>> {
     const hosts = new Set<string>();
     for (const p of await this.d.repos.copies.all()) {
       if (p.host_id) hosts.add(p.host_id);
       else for (const l of await this.d.repos.repos.linksOfRepo(p.source_repository_id)) hosts.add(l.host_id);
     }
-    for (const kind of ['copy_failed', 'copy_behind']) for (const a of await this.d.repos.alerts.openByKind(kind)) if (a.host_id) hosts.add(a.host_id);
-    for (const h of hosts) await this.hostChanged(h);
+    return hosts;
   }
 
   private async alert(hostId: string, kind: 'copy_failed' | 'copy_behind', items: HostCopyStatusItem[], severity: 'critical' | 'warning'): Promise<void> {
