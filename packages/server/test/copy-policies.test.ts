@@ -195,6 +195,21 @@ describe('copy policies', () => {
     expect((await req('GET', `/api/copy-policies/${r.body.id}`)).status).toBe(404);
   });
 
+  it('an agent that said hello without the copy feature is refused (409 naming host_id), nothing queued', async () => {
+    const old = await enrolledAgent(h, 'old-agent', { url: '/srv/restic/old-agent', password: LOCAL_PW });
+    await old.agent.connect();
+    await old.agent.next('config.update');
+    const src = (await req('GET', `/api/hosts/${old.hostId}/repositories`)).body.items[0].repository.id as string;
+    const p = await req('POST', '/api/copy-policies', { source_repository_id: src, target_repository_id: s3Id, host_id: old.hostId });
+    expect(p.status, p.text).toBe(201);
+    const run = await req('POST', `/api/copy-policies/${p.body.id}/run`, {});
+    expect(run.status).toBe(409);
+    expect(run.body.error.fields).toHaveProperty('host_id');
+    expect(await h.server.db.selectFrom('jobs').select('id').where('host_id', '=', old.hostId).where('kind', '=', 'copy').execute()).toEqual([]);
+    expect((await req('DELETE', `/api/copy-policies/${p.body.id}`)).status).toBe(204);
+    await old.agent.close();
+  });
+
   it('no secret of either repository appears in any response, the audit table or the logs', async () => {
     const audit = await h.server.db.selectFrom('audit_log').selectAll().execute();
     expect(audit.filter((a) => a.action.startsWith('copy_policy.')).map((a) => a.action)).toEqual(expect.arrayContaining(['copy_policy.create', 'copy_policy.update', 'copy_policy.delete']));
