@@ -428,7 +428,7 @@ export const AgentUpdateRequest = z.object({ version: z.string().min(1).max(64),
 /* ---- alerting (spec §9): alert kinds, thresholds, notification channels ---- */
 
 /** What raises an alert (spec §9 triggers). */
-export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'copy_failed', 'copy_behind']);
+export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'report_quarantined', 'copy_failed', 'copy_behind']);
 export type AlertKind = z.infer<typeof AlertKind>;
 export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
 export type AlertSeverity = z.infer<typeof AlertSeverity>;
@@ -554,3 +554,17 @@ export const CronPreviewView = z.object({ ok: z.literal(true), description: z.st
 export const OverdueSchedulesView = z.object({
   items: z.array(z.object({ schedule_id: z.string(), host_id: z.string(), kind: z.string(), cron_expr: z.string(), missed_at: z.string(), last_run_at: z.string().nullable() })),
 });
+
+/** An agent report the server could not store and set aside (issue 22; admins only). */
+export const QuarantinedReportView = z.object({
+  id: z.string(),
+  host_id: z.string(),
+  outbox_seq: z.number().int(),
+  type: z.string(),
+  /** The report's JSON as received (cut at 64 KiB). */
+  frame: z.string(),
+  error: z.string(),
+  attempts: z.number().int(),
+  created_at: z.string(),
+});
+export type QuarantinedReportView = z.infer<typeof QuarantinedReportView>;

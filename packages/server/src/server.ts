@@ -132,7 +132,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     services, db, cookie, log, baseUrl: () => baseUrl, version: SERVER_VERSION, trustedProxies: trusted, signIn: { oidc, passwordLogin: config.passwordLogin },
     installDir: config.installDir ?? defaultInstallDir(), agentTarball: config.agentTarball ?? defaultAgentTarball(), metrics: m.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
   });
-  const gateway = new AgentGateway(services.agentEvents, registry, log, {
+  const gateway = new AgentGateway(services.agentEvents, services.quarantine, registry, log, {
     agentTimeoutMs: config.agentTimeoutMs, helloTimeoutMs: opts.helloTimeoutMs ?? 10_000, now,
     ...(opts.agentFrameRate ? { frameRate: opts.agentFrameRate } : {}),
     ...(opts.minAgentProtocolVersion ? { minAgentProtocol: opts.minAgentProtocolVersion } : {}),

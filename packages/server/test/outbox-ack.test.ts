@@ -85,6 +85,54 @@ describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => 
   });
 });
 
+describe('poison reports (issue 22): a report that can never be stored is set aside, not replayed forever', () => {
+  const h = useHarness();
+
+  it('after 3 failed attempts while the store takes other writes: quarantined, acknowledged, alerted; the outbox moves on; an admin reads and discards it', async (ctx) => {
+    if (h.databaseUrl) ctx.skip(); // the poison is a SQLite trigger
+    const { agent, hostId, id } = await dispatchedJob(h, 'poisoned');
+    agent.o.activeJobIds = [id]; // it reconnects with the job still running
+    agent.send({ type: 'job.started', job_id: id, seq: 0, kind: 'check', started_at: now(), outbox_seq: 1 });
+    expect(await agent.next('ack')).toEqual({ type: 'ack', outbox_seq: 1 });
+    const exec = await behindTheServer(h);
+    await exec("CREATE TRIGGER poison BEFORE INSERT ON job_logs WHEN NEW.payload = 'POISON' BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END");
+    try {
+      const poison = { type: 'log.stream', job_id: id, seq: 1, ts: now(), stream: 'stdout', payload: 'POISON', outbox_seq: 2 } as const;
+      // Attempts 1 and 2: not stored, not acknowledged, the socket closes so the agent replays it.
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        if (attempt > 1) await agent.connect();
+        agent.send(poison);
+        expect(await agent.next('error')).toMatchObject({ code: 'internal' });
+        expect((await agent.closed).code).toBe(1011);
+      }
+      expect(agent.received.filter((m) => m.type === 'ack' && (m as { outbox_seq: number }).outbox_seq === 2)).toEqual([]);
+      // Attempt 3: set aside and acknowledged; the socket stays up and the next report is stored.
+      await agent.connect();
+      agent.send(poison);
+      expect(await agent.next('error')).toMatchObject({ code: 'report_quarantined' });
+      agent.send({ type: 'log.stream', job_id: id, seq: 2, ts: now(), stream: 'stdout', payload: 'after the poison', outbox_seq: 3 });
+      let ack = await agent.next('ack');
+      while ((ack as { outbox_seq: number }).outbox_seq < 3) ack = await agent.next('ack');
+      expect(ack).toEqual({ type: 'ack', outbox_seq: 3 });
+      expect((await h.admin.req('GET', `/api/jobs/${id}/logs`)).body.items.map((l: { payload: string }) => l.payload)).toEqual(['after the poison']);
+    } finally {
+      await exec('DROP TRIGGER poison');
+      await exec(null);
+    }
+    const q = await h.admin.req('GET', `/api/hosts/${hostId}/quarantined-reports`);
+    expect(q.status).toBe(200);
+    expect(q.body.total).toBe(1);
+    expect(q.body.items[0]).toMatchObject({ type: 'log.stream', outbox_seq: 2, attempts: 3, error: expect.stringContaining('poisoned by the test') });
+    expect(JSON.parse(q.body.items[0].frame)).toMatchObject({ payload: 'POISON', job_id: id });
+    const alerts = async () => (await h.admin.req('GET', `/api/alerts?kind=report_quarantined&host_id=${hostId}&open=true`)).body.items;
+    expect(await alerts()).toHaveLength(1);
+    expect((await h.admin.req('DELETE', `/api/hosts/${hostId}/quarantined-reports`)).body).toEqual({ discarded: 1 });
+    expect(await alerts()).toEqual([]);
+    expect((await h.admin.req('GET', `/api/hosts/${hostId}/quarantined-reports`)).body.total).toBe(0);
+    await agent.close();
+  });
+});
+
 describe('OutboxAcks', () => {
   it('acks the highest applied seq when idle or every N reports, and nothing past a freeze', () => {
     const sent: number[] = [];

@@ -8,6 +8,7 @@ import { EnrollmentRepository } from './enrollment.repository.js';
 import { HostRepository } from './host.repository.js';
 import { JobRepository } from './job.repository.js';
 import { LoginAttemptRepository } from './login-attempt.repository.js';
+import { QuarantineRepository } from './quarantine.repository.js';
 import { RepoRepository } from './repo.repository.js';
 import { RestoreCredentialRepository } from './restore-credential.repository.js';
 import { ScheduleRepository } from './schedule.repository.js';
@@ -23,7 +24,7 @@ export function createRepositories(db: Db): Repositories {
     enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
-    loginAttempts: new LoginAttemptRepository(db), copies: new CopyPolicyRepository(db),
+    loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db),
   };
 }
 

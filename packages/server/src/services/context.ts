@@ -14,6 +14,7 @@ import type { SessionRepository } from '../repositories/session.repository.js';
 import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
 import type { UserRepository } from '../repositories/user.repository.js';
 import type { VaultRepository } from '../repositories/vault.repository.js';
+import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
 import type { LoginAttemptRepository } from '../repositories/login-attempt.repository.js';
 import type { Db } from '../store/db.js';
 
@@ -31,6 +32,7 @@ export interface Repositories {
   restoreCredentials: RestoreCredentialRepository;
   vaults: VaultRepository;
   loginAttempts: LoginAttemptRepository;
+  quarantine: QuarantineRepository;
   /** Copy policies and their per-host runs (migration 0017). */
   copies: CopyPolicyRepository;
 }

@@ -1,3 +1,4 @@
+import { ReportQuarantineService } from './report-quarantine.service.js';
 import { TargetGuard } from './notify/target-guard.js';
 import { AgentEventsService } from './agent-events.service.js';
 import { AlertRulesService } from './alert-rules.service.js';
@@ -43,6 +44,8 @@ export interface Services {
   schedules: ScheduleService;
   fleet: FleetService;
   agentEvents: AgentEventsService;
+  /** Issue 22: agent reports that can never be stored, set aside instead of replayed forever. */
+  quarantine: ReportQuarantineService;
   hub: JobHub;
   /** Issue 6: maintenance credential, host default hooks, locks. */
   maintenance: MaintenanceService;
@@ -141,6 +144,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     schedules,
     fleet,
     agentEvents,
+    quarantine: new ReportQuarantineService(d, audit, fleet),
     hub,
   };
 }

@@ -363,7 +363,20 @@ export interface CopyPolicyRunsTable {
   last_error: string | null;
 }
 
+/** Migration 0018: agent reports set aside after failing to store while the store was writable. */
+export interface QuarantinedReportsTable {
+  id: string;
+  host_id: string;
+  outbox_seq: number;
+  type: string;
+  frame: string;
+  error: string;
+  attempts: number;
+  created_at: string;
+}
+
 export interface Database {
+  quarantined_reports: QuarantinedReportsTable;
   users: UsersTable;
   login_attempts: LoginAttemptsTable;
   user_identities: UserIdentitiesTable;

@@ -8,6 +8,7 @@ import { AGENT_FRAME_RATE, AgentMessage as AgentMessageSchema, CloseCode, MAX_FR
 import type { FrameRate } from '@restic-manager/protocol';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { AgentEventsService } from '../services/agent-events.service.js';
+import type { ReportQuarantineService } from '../services/report-quarantine.service.js';
 import { DomainError } from '../services/errors.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { OutboxAcks, outboxSeqOf } from './outbox-acks.js';
@@ -47,6 +48,7 @@ export class AgentGateway {
 
   constructor(
     private readonly events: AgentEventsService,
+    private readonly quarantine: ReportQuarantineService,
     private readonly registry: AgentRegistry,
     private readonly log: Logger,
     private readonly o: GatewayOptions,
@@ -134,8 +136,15 @@ export class AgentGateway {
           await this.apply(host, msg);
         } catch (e) {
           // Rejected for good (unknown job, another host's job...): replaying cannot help.
-          if (e instanceof DomainError) acks.done(outboxSeqOf(msg));
-          else if (outboxSeqOf(msg) !== undefined) {
+          const seq = outboxSeqOf(msg);
+          if (e instanceof DomainError) acks.done(seq);
+          else if (seq !== undefined && (await this.quarantine.failed(host, msg, seq, e as Error)) === 'quarantined') {
+            // The same report failed again while the store takes other writes: set aside, so the outbox moves on.
+            this.log.error({ host_id: host.id, type: msg.type, outbox_seq: seq, err: (e as Error).message }, 'agent report quarantined');
+            this.sendError(ws, 'report_quarantined', `the server could not store this ${msg.type} report after several attempts; it was set aside for an admin`);
+            acks.done(seq);
+            return;
+          } else if (seq !== undefined) {
             // Not stored: never ack it; close so the agent replays it after reconnecting.
             acks.freeze();
             this.log.error({ host_id: host.id, err: (e as Error).message }, 'agent report not stored; closing so the agent replays it');
