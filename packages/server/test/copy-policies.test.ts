@@ -115,6 +115,13 @@ describe('copy policies', () => {
     expect(r.status).toBe(409);
     expect(r.body.error.fields).toHaveProperty('copy_policies');
     expect((await req('GET', `/api/repositories/${s3Id}`)).status).toBe(200);
+    // The policy names this host: unlinking its source from the host is refused the same way.
+    expect((await req('PUT', `/api/hosts/${hostId}/repositories/${localId}`, {})).status).toBe(200);
+    const unlink = await req('DELETE', `/api/hosts/${hostId}/repositories/${sourceId}`);
+    expect(unlink.status).toBe(409);
+    expect(unlink.body.error.fields).toHaveProperty('copy_policies');
+    expect((await req('GET', `/api/hosts/${hostId}/repositories`)).body.items.map((i: { repository: { id: string } }) => i.repository.id)).toEqual([sourceId, localId]);
+    expect((await req('DELETE', `/api/hosts/${hostId}/repositories/${localId}`)).status).toBe(204);
   });
 
   it('a failed backup queues no copy', async () => {

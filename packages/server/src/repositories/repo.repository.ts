@@ -79,11 +79,13 @@ export class RepoRepository {
   async unlink(hostId: string, repoId: string): Promise<void> {
     await this.db.deleteFrom('host_repositories').where('host_id', '=', hostId).where('repo_id', '=', repoId).execute();
   }
-  /** How many copy policies copy from or into the repository. */
-  async copyPolicyCount(repoId: string): Promise<number> {
-    const r = await this.db.selectFrom('copy_policies').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where((eb) => eb.or([eb('source_repository_id', '=', repoId), eb('target_repository_id', '=', repoId)])).executeTakeFirstOrThrow();
-    return Number(r.n);
+  /** How many copy policies copy from or into the repository; with `hostId`, how many copy from it for that host alone. */
+  async copyPolicyCount(repoId: string, hostId?: string): Promise<number> {
+    let q = this.db.selectFrom('copy_policies').select((eb) => eb.fn.countAll<number>().as('n'));
+    q = hostId
+      ? q.where('source_repository_id', '=', repoId).where('host_id', '=', hostId)
+      : q.where((eb) => eb.or([eb('source_repository_id', '=', repoId), eb('target_repository_id', '=', repoId)]));
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
   /** How many schedules target the repository explicitly. */
   async scheduleCount(repoId: string, hostId?: string): Promise<number> {

@@ -34,7 +34,8 @@ export class CopyStatusService {
     const host = await this.d.repos.hosts.findById(hostId);
     if (!host) throw notFound('host', hostId);
     const links = new Set((await this.d.repos.repos.linksOfHost(hostId)).map((l) => l.repo_id));
-    const policies = (await this.d.repos.copies.all()).filter((p) => p.enabled === 1 && (p.host_id ? p.host_id === hostId : links.has(p.source_repository_id)));
+    // A policy covers the host while the host is linked to its source (and, with host_id, is that host).
+    const policies = (await this.d.repos.copies.all()).filter((p) => p.enabled === 1 && (!p.host_id || p.host_id === hostId) && links.has(p.source_repository_id));
     const items: HostCopyStatusItem[] = [];
     for (const p of policies) items.push(await this.item(p, hostId, p.source_repository_id === host.repo_id));
     return { host_id: hostId, state: worstState(items.map((i) => i.state)), offsite: items.some((i) => i.offsite), items };

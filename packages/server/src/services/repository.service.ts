@@ -201,7 +201,7 @@ export class RepositoryService {
 
   /**
    * Unlinks a repository from a host: refused (409) while one of the host's schedules targets
-   * it, or when it is the host's only repository. Unlinking the primary promotes the oldest other link.
+   * it or a copy policy of this host alone copies from it, or when it is the host's only repository. Unlinking the primary promotes the oldest other link.
    */
   async unlink(actor: Actor, hostId: string, repoId: string): Promise<void> {
     const host = await this.d.repos.hosts.findById(hostId);
@@ -211,6 +211,8 @@ export class RepositoryService {
       if (!links.some((l) => l.repo_id === repoId)) throw notFound('link to repository', repoId);
       const schedules = await r.repos.scheduleCount(repoId, hostId);
       if (schedules > 0) throw new DomainError('conflict', `${schedules} schedule(s) of this host target this repository`, { schedules: `${schedules} schedule(s) use it` });
+      const policies = await r.repos.copyPolicyCount(repoId, hostId);
+      if (policies > 0) throw new DomainError('conflict', `${policies} copy policy(ies) copy this host's snapshots from this repository: delete them first`, { copy_policies: `${policies} copy policy(ies) use it` });
       const others = links.filter((l) => l.repo_id !== repoId);
       const next = others[0];
       if (host.repo_id === repoId) {
