@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BandwidthOptions } from './common.js';
 
 /*
  * Repositories as their own objects (issue 15, docs/repositories.md): one schema for the
@@ -334,6 +335,12 @@ export const CopyArgs = z
     target_repository_id: z.string().min(1).max(64),
     /** Copy only snapshots with these tags (none: all of this host's). */
     tags: z.array(z.string().min(1).max(64)).max(32).default([]),
+    /**
+     * Additive: first initialise the target with the source's chunker parameters (restic
+     * `init --copy-chunker-params`, so deduplication survives), unless it exists already.
+     */
+    init_target: z.boolean().default(false),
   })
+  .merge(BandwidthOptions)
   .strict();
 export type CopyArgs = z.infer<typeof CopyArgs>;

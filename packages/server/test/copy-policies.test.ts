@@ -135,7 +135,8 @@ describe('copy policies', () => {
   it('a successful backup queues a copy whose command.run carries the source and the target configs; its success makes the host up to date', async () => {
     await backup('succeeded');
     const cmd = await nextRun();
-    expect(cmd).toMatchObject({ kind: 'copy', args: { target_repository_id: s3Id, tags: [] } });
+    // The policy's first copy also initialises the target with the source's chunker parameters.
+    expect(cmd).toMatchObject({ kind: 'copy', args: { target_repository_id: s3Id, tags: [], init_target: true } });
     expect(cmd.repository).toMatchObject({ id: sourceId, url: 'rest:http://127.0.0.1:8000/host-a/', credentials: { backend: 'rest' } });
     expect(cmd.copy_target).toMatchObject({ id: s3Id, password: TARGET_PW, credentials: { backend: 's3', access_key_id: S3_KEY, secret_access_key: S3_SECRET } });
     await finishCopy(cmd.job_id, 'succeeded');
@@ -151,7 +152,7 @@ describe('copy policies', () => {
   it('behind once a backup stays uncopied past the grace (copy_behind), failing when the copy fails (copy_failed), up to date after Run now', async () => {
     await backup('succeeded');
     const pending = await nextRun();
-    expect(pending.kind).toBe('copy');
+    expect(pending).toMatchObject({ kind: 'copy', args: { init_target: false } });
     agent.started(pending.job_id, 'copy');
     await h.server.services.copyScheduler.tick();
     expect((await status()).state).toBe('up_to_date'); // within the grace

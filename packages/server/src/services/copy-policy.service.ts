@@ -165,8 +165,15 @@ export class CopyPolicyService {
     }
   }
 
+  /**
+   * Until a copy of the policy has succeeded, the job also initialises the target with the
+   * source's chunker parameters (`init_target`: restic `init --copy-chunker-params`, so
+   * deduplication survives; an existing target is left as it is).
+   */
   private async queue(actor: Actor, p: CopyPolicyRow, hostId: string): Promise<string> {
-    const { job } = await this.jobs.runNow(actor, hostId, 'copy', { target_repository_id: p.target_repository_id }, {
+    const copied = (await this.d.repos.copies.runsOf([p.id])).some((r) => r.last_success_at !== null);
+    const args = { target_repository_id: p.target_repository_id, ...(copied ? {} : { init_target: true }) };
+    const { job } = await this.jobs.runNow(actor, hostId, 'copy', args, {
       repositoryId: p.source_repository_id, auditExtra: { copy_policy_id: p.id },
       beforeDispatch: (j, r) => r.copies.saveRun(p.id, hostId, { last_job_id: j.id }),
     });
