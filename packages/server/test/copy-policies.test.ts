@@ -50,10 +50,16 @@ describe('copy policies', () => {
     await eventually(async () => (await h.server.services.jobs.get(cmd.job_id)).status === st);
     return cmd.job_id;
   };
-  const finishCopy = async (jobId: string, st: 'succeeded' | 'failed', error?: string) => {
+  const finishCopy = async (jobId: string, st: 'succeeded' | 'failed', error?: string, policy = policyId) => {
     agent.started(jobId, 'copy');
     agent.finished(jobId, st, error ? { error, error_kind: 'failed' } : {});
-    await eventually(async () => (await req('GET', `/api/copy-policies/${policyId}`)).body.runs.find((r: { last_job_id: string }) => r.last_job_id === jobId)?.last_copy_status === st);
+    await eventually(async () => (await req('GET', `/api/copy-policies/${policy}`)).body.runs.find((r: { last_job_id: string }) => r.last_job_id === jobId)?.last_copy_status === st);
+  };
+  /** Run now for one policy; the agent ends the copy with `st`. */
+  const runCopy = async (policy: string, st: 'succeeded' | 'failed') => {
+    expect((await req('POST', `/api/copy-policies/${policy}/run`, {})).status).toBe(202);
+    const cmd = await nextRun();
+    await finishCopy(cmd.job_id, st, st === 'failed' ? 'Fatal: connection refused' : undefined, policy);
   };
 
   beforeAll(async () => {
@@ -201,6 +207,25 @@ describe('copy policies', () => {
     const del = await req('DELETE', `/api/copy-policies/${r.body.id}`);
     expect(del.status).toBe(204);
     expect((await req('GET', `/api/copy-policies/${r.body.id}`)).status).toBe(404);
+  });
+
+  it('one copy_failed per host: when the policy it names recovers while another still fails, it is raised anew about the other', async () => {
+    const second = await req('POST', '/api/copy-policies', { source_repository_id: sourceId, target_repository_id: localId });
+    expect(second.status, second.text).toBe(201);
+    const p2 = second.body.id as string;
+    const before = (await alerts('copy_failed')).length;
+    await runCopy(policyId, 'failed');
+    await runCopy(p2, 'failed');
+    expect((await status()).items.map((i: { state: string }) => i.state)).toEqual(['failing', 'failing']);
+    await eventually(async () => (await openAlerts('copy_failed')).length === 1);
+    expect((await openAlerts('copy_failed'))[0]!.message).toContain(`policy ${policyId}`);
+    await runCopy(policyId, 'succeeded');
+    await eventually(async () => (await openAlerts('copy_failed'))[0]?.message.includes(`policy ${p2}`));
+    expect((await alerts('copy_failed')).length).toBe(before + 2);
+    await runCopy(p2, 'succeeded');
+    await eventually(async () => (await openAlerts('copy_failed')).length === 0);
+    expect((await status()).state).toBe('up_to_date');
+    expect((await req('DELETE', `/api/copy-policies/${p2}`)).status).toBe(204);
   });
 
   it('an agent that said hello without the copy feature is refused (409 naming host_id), nothing queued', async () => {
