@@ -9,6 +9,7 @@ import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountRepositoryUi } from './repository.routes.js';
+import { mountCopyUi } from './copy.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { mountVaultUi } from './vault.routes.js';
 import { WebReadRepository } from '../repositories/web-read.repository.js';
@@ -47,6 +48,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountScheduleUi(app, w);
   mountVaultUi(app, w);
   mountRepositoryUi(app, w);
+  mountCopyUi(app, w);
   mountRestoreUi(app, w);
   mountActions(app, w);
   mountAgentUi(app, w);
