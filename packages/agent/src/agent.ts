@@ -134,6 +134,7 @@ export class Agent {
       engine,
       jobFilesDir: this.paths.jobFiles,
       secrets: () => this.secrets,
+      repositories: () => this.secrets?.repositories ?? [],
       send: (f) => void this.connection.send(f),
       log: this.log,
       cacheDir: path.join(this.paths.dir, 'cache'),

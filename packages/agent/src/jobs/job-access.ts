@@ -45,7 +45,10 @@ export function jobAccess(
   let repo: RepositoryConfig | undefined;
   const vault = req.kind.startsWith('vault_');
   if (!vault) {
-    const chosen = req.repository ?? (req.repositoryId ? repositories.find((r) => r.id === req.repositoryId) : undefined);
+    // Without a repository of its own (and without a one-job credential), a job runs on the primary:
+    // its full config when the server delivered it (an S3, SFTP… primary needs its backend credentials).
+    const primary = !req.credential && own ? repositories.find((r) => r.url === own.repository) : undefined;
+    const chosen = req.repository ?? (req.repositoryId ? repositories.find((r) => r.id === req.repositoryId) : primary);
     if (req.repositoryId && !chosen) {
       return { error: `the schedule's repository ${req.repositoryId} is not among the repositories the server delivered (config.update.repositories)`, errorKind: 'no_credentials' };
     }

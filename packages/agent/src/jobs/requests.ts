@@ -2,7 +2,7 @@ import type { Connection, Engine, EngineError, Result } from '@restic-manager/en
 import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
 import type { RequestFrame } from '../wire.js';
-import type { AgentMessage, LsErrorKind } from '@restic-manager/protocol';
+import type { AgentMessage, LsErrorKind, RepositoryConfig } from '@restic-manager/protocol';
 
 export interface RequestDeps {
   /** `name` is the repository's engine for repo.test (default restic). */
@@ -17,6 +17,8 @@ export interface RequestDeps {
   timeoutMs?: number;
   /** Where a repo.test's private credential-file directory is made (state/job-files.ts). */
   jobFilesDir: string;
+  /** Repositories the server delivered (config.update.repositories): the primary's backend credentials come from here. */
+  repositories?: () => readonly RepositoryConfig[];
 }
 
 type LsEntryType = 'file' | 'dir' | 'symlink' | 'dev' | 'chardev' | 'fifo' | 'socket' | 'other';
@@ -54,6 +56,23 @@ export class RequestHandler {
     this.d.send({ type: 'repo.test.result', request_id: f.request_id, ...answer });
   }
 
+  /**
+   * Runs `fn` against the host's own repository: with its backend credentials (an S3, SFTP, …
+   * primary), opened in a private directory removed afterwards, when the server delivered them in
+   * config.update.repositories; else with the routine URL and password.
+   */
+  private async withOwn<T>(s: RepoSecrets, label: string, fn: (conn: Connection, engine: Engine) => Promise<T>): Promise<T> {
+    const repo = this.d.repositories?.().find((r) => r.url === s.repository);
+    if (!repo) return fn(this.conn(s), await this.d.engine());
+    const { openRepository } = await import('./repo-access.js');
+    const opened = await openRepository(repo, this.d.jobFilesDir, label);
+    try {
+      return await fn({ ...opened.conn, ...(this.d.cacheDir ? { cacheDir: this.d.cacheDir } : {}) }, await this.d.engine(repo.engine));
+    } finally {
+      await opened.close();
+    }
+  }
+
   private conn(s: RepoSecrets): Connection {
     return {
       repository: s.repository, password: s.password,
@@ -72,10 +91,13 @@ export class RequestHandler {
       this.d.send({ type: 'snapshot.ls.result', request_id: f.request_id, entries: r.entries ?? [], has_more: r.has_more ?? false, error: r.error ?? null, error_kind: r.error_kind ?? null });
     const s = this.d.secrets();
     if (!s) return reply({ error: 'the agent has no repository credentials yet', error_kind: 'no_credentials' });
-    const engine = await this.d.engine();
+    await this.withOwn(s, `ls-${f.request_id.slice(0, 16)}`, (conn, engine) => this.lsPage(f, conn, engine, reply));
+  }
+
+  private async lsPage(f: Extract<RequestFrame, { type: 'snapshot.ls' }>, conn: Connection, engine: Engine, reply: (r: { entries?: Child[]; has_more?: boolean; error?: string; error_kind?: LsErrorKind }) => void): Promise<void> {
     const dir = f.path.length > 1 ? f.path.replace(/\/+$/, '') : '/';
     // Always name the directory: without one restic lists the whole snapshot recursively.
-    const stream = engine.ls(this.conn(s), { snapshot: f.snapshot_id, path: dir }, { timeoutMs: this.d.timeoutMs ?? 60_000 });
+    const stream = engine.ls(conn, { snapshot: f.snapshot_id, path: dir }, { timeoutMs: this.d.timeoutMs ?? 60_000 });
     const page: Child[] = [];
     let index = 0;
     let more = false;
@@ -114,10 +136,10 @@ export class RequestHandler {
     const reply = (keyId: string | null, error: string | null): void => this.d.send({ type: 'repo.key.result', request_id: f.request_id, key_id: keyId, error });
     const s = this.d.secrets();
     if (!s) return reply(null, 'the agent has no repository credentials yet');
-    const engine = await this.d.engine();
     if (f.type === 'repo.key.add') {
       this.d.log.addSecret(f.password);
-      const r = await this.lockRetry(() => engine.keyAdd(this.conn(s), { newPassword: f.password, user: 'restore', host: `job-${f.job_id.slice(0, 8)}` }, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
+      const r = await this.withOwn(s, `key-${f.request_id.slice(0, 16)}`, (conn, engine) =>
+        this.lockRetry(() => engine.keyAdd(conn, { newPassword: f.password, user: 'restore', host: `job-${f.job_id.slice(0, 8)}` }, { timeoutMs: this.d.timeoutMs ?? 60_000 })));
       this.d.log.info(r.ok ? 'added a temporary restore key' : 'cannot add a temporary restore key', { job_id: f.job_id, ...(r.ok ? { key_id: r.value.keyId.slice(0, 8) } : { error: r.error.message }) });
       return r.ok ? reply(r.value.keyId, null) : reply(null, r.error.message);
     }
@@ -125,7 +147,8 @@ export class RequestHandler {
     const c = f.credential ?? s;
     this.d.log.addSecret(f.credential?.password);
     this.d.log.addSecret(f.credential?.rest_password);
-    const r = await this.lockRetry(() => engine.keyRemove(this.conn(c), f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
+    const remove = (conn: Connection, engine: Engine): Promise<Result<void>> => this.lockRetry(() => engine.keyRemove(conn, f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
+    const r = f.credential ? await remove(this.conn(c), await this.d.engine()) : await this.withOwn(s, `key-${f.request_id.slice(0, 16)}`, remove);
     this.d.log.info(r.ok ? 'removed a temporary restore key' : 'cannot remove a temporary restore key', { job_id: f.job_id, key_id: f.key_id.slice(0, 8), ...(r.ok ? {} : { error: r.error.message }) });
     reply(r.ok ? f.key_id : null, r.ok ? null : r.error.message);
   }

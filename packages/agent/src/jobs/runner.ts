@@ -349,7 +349,7 @@ export class JobRunner {
           ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
         }, this.deps.emit, this.deps.log);
         // The idle lock listing watches the host's primary repository only.
-        if (!e.repo) this.lockRefresh.arm(engine);
+        if (!e.repo || e.repo.url === this.deps.secrets()?.repository) this.lockRefresh.arm(engine);
       }
     } finally {
       await opened?.close();
