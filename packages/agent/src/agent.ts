@@ -284,6 +284,10 @@ export class Agent {
       case 'repo.key.remove':
         this.requests.handle(m);
         return;
+      case 'snapshot.diff':
+      case 'forget.preview':
+        this.requests.handle(m);
+        return;
       case 'repo.test':
         // Not built yet on this branch (issue 15): answer so the server does not wait for its timeout.
         this.connection.send({ type: 'repo.test.result', request_id: m.request_id, ok: false, empty: false, snapshot_count: null, error_kind: 'failed', error: 'this agent cannot test repositories yet' });
