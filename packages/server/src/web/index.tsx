@@ -8,6 +8,7 @@ import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
+import { mountInspectUi } from './inspect.routes.js';
 import { mountRepositoryUi } from './repository.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { mountVaultUi } from './vault.routes.js';
@@ -48,6 +49,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountVaultUi(app, w);
   mountRepositoryUi(app, w);
   mountRestoreUi(app, w);
+  mountInspectUi(app, w);
   mountActions(app, w);
   mountAgentUi(app, w);
   mountNotificationUi(app, w);
