@@ -107,15 +107,15 @@ export function ForgetPreviewTable(props: { view: ForgetPreviewView }) {
       {rows.length ? (
         <div class="table-wrap">
           <table id="forget-preview-table">
-            <thead><tr><th></th><th>ID</th><th>Time</th><th class="hide-sm">Host</th><th>Paths</th><th>Why</th></tr></thead>
+            <thead><tr><th></th><th>Snapshot</th><th>Why</th></tr></thead>
             <tbody>
               {rows.map((s) => (
                 <tr data-snapshot-id={s.id} data-action={s.action}>
                   <td>{s.action === 'keep' ? <Badge tone="ok">keep</Badge> : <Badge tone="danger">remove</Badge>}</td>
-                  <td class="mono" title={s.id}>{s.short_id}</td>
-                  <td class="nowrap"><time datetime={s.time}>{s.time.slice(0, 16).replace('T', ' ')}</time></td>
-                  <td class="hide-sm">{s.hostname}</td>
-                  <td class="mono" style="overflow-wrap:anywhere">{s.paths.join(', ')} <Tags tags={s.tags} /></td>
+                  <td title={`${s.hostname}: ${s.paths.join(', ')}`}>
+                    <span class="mono" title={s.id}>{s.short_id}</span> <time class="nowrap" datetime={s.time}>{s.time.slice(0, 16).replace('T', ' ')}</time> <Tags tags={s.tags} />
+                    <div class="muted mono" style="overflow-wrap:anywhere">{s.hostname} · {s.paths.join(', ')}</div>
+                  </td>
                   <td>{s.action === 'keep'
                     ? s.reasons.map((r, i) => <span class="tag" title={r}>{RULE_LABEL[s.rules[i] ?? ''] ?? r}</span>)
                     : <span class="muted">no rule keeps it</span>}</td>
