@@ -28,6 +28,8 @@ describe('wire (the light validator the idle agent uses)', () => {
     { type: 'repo.key.add', request_id: 'r2', job_id: 'j', password: 'a-sixteen-char-password' },
     { type: 'repo.key.remove', request_id: 'r3', job_id: 'j', key_id: '0123abcd' },
     { type: 'repo.key.remove', request_id: 'r4', job_id: 'j', key_id: '0123abcd', credential: { repository: 'rest:http://x/h/', password: 'p', rest_username: 'h', rest_password: 'm' } },
+    { type: 'snapshot.diff', request_id: 'r5', from_snapshot_id: 'abcdef01', to_snapshot_id: 'abcdef0123456789', limit: 100, offset: 0 },
+    { type: 'forget.preview', request_id: 'r6', policy: { keep_last: 1, keep_daily: 7, keep_within: '1y6m', keep_tag: ['a'] }, tags: ['db'] },
   ];
 
   it('covers every server -> agent frame type of the protocol', () => {
