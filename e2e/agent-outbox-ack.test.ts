@@ -83,7 +83,7 @@ describe('outbox acknowledged by the real server', () => {
     const host = await api('POST', '/api/hosts', { name: 'h1', repository: { url: '/srv/outbox-ack-repo', password: 'outbox-ack-repo-password' } });
     expect(host.status).toBe(201);
     await enroll({ serverUrl: server.url, token: String(host.body.token), stateDir });
-    const sched = await api('POST', `/api/hosts/${String(host.body.host_id)}/schedules`, { kind: 'backup', cron_expr: '0 0 1 1 *', paths: ['/tmp'] });
+    const sched = await api('POST', `/api/hosts/${String(host.body.host_id)}/schedules`, { kind: 'backup', cron_expr: '0 0 1 1 *', paths: ['/nonexistent/rm-test-source'] });
     expect(sched.status, JSON.stringify(sched.body)).toBe(201);
 
     const logs: string[] = [];
@@ -97,7 +97,7 @@ describe('outbox acknowledged by the real server', () => {
     await server.close();
     server = null;
     await until(() => !agent!.connection.isReady(), 5000, 'disconnect');
-    const job = jobForSchedule({ id: String(sched.body.id), kind: 'backup', cron_expr: '0 0 1 1 *', enabled: true, paths: ['/tmp'], excludes: [], tags: [], retention_policy: null, options: {}, pre_hook: null, post_hook: null, run_as: null });
+    const job = jobForSchedule({ id: String(sched.body.id), kind: 'backup', cron_expr: '0 0 1 1 *', enabled: true, paths: ['/nonexistent/rm-test-source'], excludes: [], tags: [], retention_policy: null, options: {}, pre_hook: null, post_hook: null, run_as: null });
     agent.runner.submit(job);
     await until(() => journal(stateDir).some((f) => f.type === 'job.finished' && f.job_id === job.jobId), 10_000, 'job finished offline');
     await until(() => agent!.runner.activeJobIds().length === 0, 5000, 'runner idle');

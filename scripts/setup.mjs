@@ -20,6 +20,9 @@ export const DEBIAN_TOOLS = {
   shellcheck: 'shellcheck',
   'mkfs.btrfs': 'btrfs-progs',
   openssl: 'openssl',
+  // restic's sftp backend is tested against a real OpenSSH server (packages/testkit/src/sftp.ts)
+  sshd: 'openssh-server',
+  ssh: 'openssh-client',
   // database dump tests start throwaway servers (packages/testkit/src/databases.ts)
   pg_dump: 'postgresql-client',
   pg_ctlcluster: 'postgresql',
@@ -101,10 +104,53 @@ export function ensureSchemathesis() {
   writeFileSync(done, `${SCHEMATHESIS_VERSION}\n`);
 }
 
+/** The rustic the live rustic tests run (packages/engines/test/rustic.contract.test.ts); docs/engines.md "rustic". */
+export const RUSTIC_VERSION = '0.11.4';
+/** Where `cargo install` puts binaries; CI images often have cargo there without it being on PATH. */
+export const CARGO_BIN = path.join(os.homedir(), '.cargo', 'bin');
+
+/** Puts ~/.cargo/bin on this process's PATH (the tests and tools started from here inherit it). */
+export function addCargoBinToPath() {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter);
+  if (existsSync(CARGO_BIN) && !dirs.includes(CARGO_BIN)) process.env.PATH = [CARGO_BIN, ...dirs].join(path.delimiter);
+}
+
+/**
+ * Installs rustic with `cargo install --locked rustic-rs --version RUSTIC_VERSION` when no rustic
+ * is on PATH or in ~/.cargo/bin (cargo keeps it there, so this runs once per machine). It compiles
+ * from source: 10 min 14 s wall on this project's shared 2-core dev machine (docs/engines.md). Without
+ * cargo the rustic tests skip with a reason.
+ */
+export function ensureRustic() {
+  addCargoBinToPath();
+  if (have('rustic')) {
+    const v = spawnSync('rustic', ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+    if (!v.includes(RUSTIC_VERSION)) log(`using ${v || 'rustic'} from PATH; the rustic engine is tested against ${RUSTIC_VERSION}`);
+    return;
+  }
+  if (!have('cargo')) {
+    log(`rustic is not installed and cargo was not found (on PATH or in ${CARGO_BIN}): the rustic tests are skipped. Install Rust (https://rustup.rs), then re-run setup.`);
+    return;
+  }
+  log(`installing rustic ${RUSTIC_VERSION}: cargo install --locked rustic-rs --version ${RUSTIC_VERSION} (compiles from source, several minutes)`);
+  const started = Date.now();
+  const r = spawnSync('cargo', ['install', '--locked', 'rustic-rs', '--version', RUSTIC_VERSION], { stdio: 'inherit' });
+  const took = `${Math.round((Date.now() - started) / 1000)} s`;
+  if (r.status !== 0) {
+    log(`cargo install rustic-rs failed after ${took} (exit ${r.status ?? r.signal}): the rustic tests are skipped`);
+    return;
+  }
+  addCargoBinToPath();
+  log(`installed rustic ${RUSTIC_VERSION} into ${CARGO_BIN} in ${took}`);
+}
+
 export function setup({ tools } = {}) {
   ensureDebianTools(tools);
   ensureNodeModules();
-  if (!tools) ensureSchemathesis();
+  if (!tools) {
+    ensureSchemathesis();
+    ensureRustic();
+  }
   build();
 }
 

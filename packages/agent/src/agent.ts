@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '@restic-manager/engines';
+import type { RepositoryEngine } from '@restic-manager/protocol';
 import type { ServerFrame } from './wire.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
@@ -20,7 +21,8 @@ import { scheduleStore } from './state/schedule-store.js';
 import type { RepoSecrets } from './state/secrets.js';
 import { StateError } from './state/errors.js';
 import { writeStatus } from './state/status.js';
-import { loadResticEngine, vaultEngineInstalled } from './engine-loader.js';
+import { loadEngine, vaultEngineInstalled } from './engine-loader.js';
+import { sweepJobDirs } from './state/job-files.js';
 import { agentVersion, resticVersion } from './version.js';
 import { localTimeZone } from './timezone.js';
 
@@ -35,8 +37,8 @@ function wsPathOf(url: string | undefined): string | undefined {
 
 export interface AgentOptions {
   stateDir: string;
-  /** Engine factory; defaults to the restic engine of @restic-manager/engines, loaded lazily. */
-  engine?: () => Promise<Engine>;
+  /** Engine factory by name (a repository's `engine`, default restic); defaults to @restic-manager/engines, loaded lazily. */
+  engine?: (name?: RepositoryEngine) => Promise<Engine>;
   log?: Logger;
   heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
@@ -114,10 +116,13 @@ export class Agent {
     });
     this.reporter = new Reporter(this.outbox, this.connection, this.log);
     const emit = (f: Record<string, unknown>): void => this.reporter.report(f);
+    const engine = opts.engine ?? ((name?: RepositoryEngine) => loadEngine(name ?? 'restic'));
     this.runner = new JobRunner({
-      engine: opts.engine ?? (() => loadResticEngine()),
+      engine,
       emit,
       secrets: () => this.secrets,
+      repositories: () => this.secrets?.repositories ?? [],
+      jobFilesDir: this.paths.jobFiles,
       activeJobsFile: this.paths.activeJobs,
       cacheDir: path.join(this.paths.dir, 'cache'),
       vaultDir: path.join(this.paths.dir, 'vault'),
@@ -126,7 +131,8 @@ export class Agent {
       ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
     });
     this.requests = new RequestHandler({
-      engine: opts.engine ?? (() => loadResticEngine()),
+      engine,
+      jobFilesDir: this.paths.jobFiles,
       secrets: () => this.secrets,
       send: (f) => void this.connection.send(f),
       log: this.log,
@@ -144,6 +150,9 @@ export class Agent {
   static async start(opts: AgentOptions): Promise<Agent> {
     const a = new Agent(opts);
     a.resticVer = await resticVersion();
+    // Credential files of jobs a killed agent never finished (nothing runs yet).
+    const swept = sweepJobDirs(a.paths.jobFiles);
+    if (swept > 0) a.log.warn('removed credential files left by jobs of a previous agent run', { count: swept });
     a.runner.recoverLostJobs();
     a.scheduler.loadPersisted();
     a.connection.start();
@@ -237,7 +246,11 @@ export class Agent {
         this.reporter.acked(m.outbox_seq);
         return;
       case 'config.update': {
-        const s: RepoSecrets = { repository: m.repository, password: m.password, ...(m.rest_username ? { rest_username: m.rest_username } : {}), ...(m.rest_password ? { rest_password: m.rest_password } : {}) };
+        const s: RepoSecrets = {
+          repository: m.repository, password: m.password, ...(m.rest_username ? { rest_username: m.rest_username } : {}), ...(m.rest_password ? { rest_password: m.rest_password } : {}),
+          // Their secrets are registered with the log when a job or test uses them (jobs/repo-access.ts): no zod while idle.
+          ...(m.repositories ? { repositories: m.repositories } : {}),
+        };
         this.log.addSecret(s.password);
         this.log.addSecret(s.rest_password);
         try {
@@ -246,11 +259,14 @@ export class Agent {
           this.log.error('cannot persist the repository credentials (kept in memory for now)', { error: (err as Error).message });
         }
         this.secrets = s;
-        this.log.info('repository credentials updated', { repository: s.repository.replace(/\/\/[^@/]*@/, '//***@') });
+        this.log.info('repository credentials updated', { repository: s.repository.replace(/\/\/[^@/]*@/, '//***@'), repositories: (s.repositories ?? []).map((r) => r.id) });
         return;
       }
       case 'command.run':
-        this.runner.submit({ jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}) });
+        this.runner.submit({
+          jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}),
+          ...(m.repository ? { repository: m.repository } : {}),
+        });
         return;
       case 'command.unsupported':
         this.log.warn('refusing a job of a kind this agent does not know', { job_id: m.job_id, kind: m.kind });
@@ -282,15 +298,10 @@ export class Agent {
       case 'snapshot.ls':
       case 'repo.key.add':
       case 'repo.key.remove':
-        this.requests.handle(m);
-        return;
       case 'snapshot.diff':
       case 'forget.preview':
-        this.requests.handle(m);
-        return;
       case 'repo.test':
-        // Not built yet on this branch (issue 15): answer so the server does not wait for its timeout.
-        this.connection.send({ type: 'repo.test.result', request_id: m.request_id, ok: false, empty: false, snapshot_count: null, error_kind: 'failed', error: 'this agent cannot test repositories yet' });
+        this.requests.handle(m);
         return;
       default:
         // Compile-time check: every server → agent message of the protocol has a case above.

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '@restic-manager/engines';
+import type { RepositoryEngine } from '@restic-manager/protocol';
 
 export type VaultEngineStatus = { installed: true; dir: string } | { installed: false; reason: string };
 
@@ -87,10 +88,15 @@ export async function vaultSelfTest(): Promise<string | null> {
 }
 
 /**
- * Loads the restic engine on first use: the dynamic import keeps the engines package out of
- * an idle agent's memory until a job actually runs.
+ * Loads an engine by name on first use (`RepositoryConfig.engine`; restic when absent): the
+ * dynamic import keeps the engines package out of an idle agent's memory until a job actually runs.
  */
-export async function loadResticEngine(): Promise<Engine> {
+export async function loadEngine(name: RepositoryEngine = 'restic'): Promise<Engine> {
   const { createEngine } = await import('@restic-manager/engines');
-  return createEngine('restic');
+  return createEngine(name);
+}
+
+/** The restic engine (what every job ran before repositories named their engine). */
+export function loadResticEngine(): Promise<Engine> {
+  return loadEngine('restic');
 }

@@ -44,7 +44,7 @@ export function jobForSchedule(s: ScheduleSpec): JobRequest {
   } else if (s.kind === 'prune') {
     args = bw;
   }
-  return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id };
+  return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id, ...(s.repository_id ? { repositoryId: s.repository_id } : {}) };
 }
 
 /** Per schedule: the cron it had and the time it last fired (or was first applied). */

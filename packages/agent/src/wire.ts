@@ -6,7 +6,7 @@
  * still validated with the protocol's zod schemas, loaded lazily when the first job arrives.
  */
 import type {
-  DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepoKeyRemove, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
+  DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepoKeyRemove, RepoTest, RepositoryConfig, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
   ForgetPreview, RetentionPolicy, SnapshotDiff,
 } from '@restic-manager/protocol';
 
@@ -28,7 +28,7 @@ const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const satisfies
 export type { JobCredential, JobKind, ScheduleSpec } from '@restic-manager/protocol';
 
 /** Request frames (docs/protocol.md, "Requests"): answered once, never journalled. */
-export type RequestFrame = SnapshotLs | RepoKeyAdd | RepoKeyRemove | SnapshotDiff | ForgetPreview;
+export type RequestFrame = SnapshotLs | RepoKeyAdd | RepoKeyRemove | RepoTest | SnapshotDiff | ForgetPreview;
 
 export type ScheduleSetFrame = ScheduleSet;
 
@@ -102,6 +102,24 @@ function credential(o: Obj, at: string): JobCredential {
   return c;
 }
 
+/**
+ * The outline of a repository (issue 15): the fields every use needs, named when missing. The
+ * backend credentials are checked field by field with the protocol's schema when a job or a
+ * repo.test uses them (jobs/repo-access.ts), so an idle agent never builds zod.
+ */
+function repository(v: unknown, at: string): RepositoryConfig {
+  const o = obj(v, at);
+  const p = `${at}.`;
+  str(o, 'id', p, 1);
+  str(o, 'name', p);
+  str(o, 'url', p, 1);
+  str(o, 'password', p, 1);
+  if (o.engine !== 'restic' && o.engine !== 'rustic') throw new Bad(`${p}engine: expected restic or rustic`);
+  str(obj(o.credentials, `${p}credentials`), 'backend', `${p}credentials.`, 1);
+  optStr(o, 'tls_ca_pem', p);
+  return o as unknown as RepositoryConfig;
+}
+
 function schedule(v: unknown, at: string): ScheduleSpec {
   const o = obj(v, at);
   const kind = str(o, 'kind', at);
@@ -112,9 +130,11 @@ function schedule(v: unknown, at: string): ScheduleSpec {
   for (const k of ['limit_upload_kbps', 'limit_download_kbps'] as const) if (opts[k] !== undefined) options[k] = int(opts, k, `${at}options.`);
   const rp = o.retention_policy;
   const tz = optStr(o, 'time_zone', at);
+  const repoId = optStr(o, 'repository_id', at);
   return {
     id: str(o, 'id', at, 1), kind: kind as ScheduleSpec['kind'], cron_expr: str(o, 'cron_expr', at, 1), enabled: o.enabled,
     ...(tz ? { time_zone: tz } : {}),
+    ...(repoId ? { repository_id: repoId } : {}),
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
@@ -179,14 +199,25 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
         // The vault target is validated with the protocol's zod schema when the job runs.
         const vault = o.vault === undefined ? undefined : (obj(o.vault, 'vault') as VaultJobTarget); // validated when the vault job runs
-        return { ok: true, value: { type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}) } };
+        const repo = o.repository === undefined ? undefined : repository(o.repository, 'repository');
+        const copyTarget = o.copy_target === undefined ? undefined : repository(o.copy_target, 'copy_target');
+        return {
+          ok: true,
+          value: {
+            type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}),
+            ...(repo ? { repository: repo } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}),
+          },
+        };
       }
       case 'command.cancel':
         return { ok: true, value: { type, job_id: str(o, 'job_id', '', 1) } };
       case 'schedule.set':
         return parseScheduleSet(o);
-      case 'config.update':
-        return { ok: true, value: { type, ...credential(o, '') } };
+      case 'config.update': {
+        if (o.repositories !== undefined && (!Array.isArray(o.repositories) || o.repositories.length > 32)) throw new Bad('repositories: expected a list of at most 32');
+        const repos = o.repositories === undefined ? undefined : (o.repositories as unknown[]).map((r, i) => repository(r, `repositories.${i}`));
+        return { ok: true, value: { type, ...credential(o, ''), ...(repos ? { repositories: repos } : {}) } };
+      }
       case 'agent.update.available':
         return { ok: true, value: { type, version: str(o, 'version', ''), url: str(o, 'url', '') } };
       case 'error': {
@@ -213,6 +244,8 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), key_id: hex(o, 'key_id'), ...(cred ? { credential: cred } : {}) } };
       }
+      case 'repo.test':
+        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), repository: repository(o.repository, 'repository') } };
       default:
         return { ok: false, message: `type: unknown frame type` };
     }

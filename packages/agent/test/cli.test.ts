@@ -93,18 +93,19 @@ describe('restic-manager-agent CLI', () => {
     const p = statePaths(d);
     const key = newSecretsKey();
     writeAgentConfig(p.config, { server_url: 'http://127.0.0.1:1', host_id: 'h9', bearer: 'bearer-secret-value-123', secrets_key: key });
-    writeSecrets(p.secrets, key, { repository: 'rest:http://h9:restpw-456@127.0.0.1:2/h9/', password: 'repo-password-789' });
+    const b2 = { id: 'rb2', name: 'offsite', engine: 'restic' as const, url: 'b2:bkt:h9', password: 'b2-repo-pw-987', credentials: { backend: 'b2' as const, account_id: 'b2-acct-id-111', account_key: 'b2-app-key-222' } };
+    writeSecrets(p.secrets, key, { repository: 'rest:http://h9:restpw-456@127.0.0.1:2/h9/', password: 'repo-password-789', repositories: [b2] });
     const sched = { schedule_version: 2, schedules: [{ id: 's1', pre_hook: 'hook-body-321', databases: [{ engine: 'postgres', password: 'db-password-654' }] }] };
     scheduleStore(p.schedules, p.legacySchedules, key, createLogger({ write: () => undefined })).save(sched);
     const r = cli(['dump-state', '--state-dir', d]);
     expect(r.code).toBe(0);
-    for (const s of ['bearer-secret-value-123', 'repo-password-789', 'restpw-456', key, 'hook-body-321', 'db-password-654']) expect(r.out).not.toContain(s);
+    for (const s of ['bearer-secret-value-123', 'repo-password-789', 'restpw-456', key, 'hook-body-321', 'db-password-654', 'b2-repo-pw-987', 'b2-acct-id-111', 'b2-app-key-222']) expect(r.out).not.toContain(s);
     expect(JSON.parse(r.out)).toMatchObject({
-      config: { host_id: 'h9', bearer: '[redacted]' }, secrets: { password: '[redacted]' },
+      config: { host_id: 'h9', bearer: '[redacted]' }, secrets: { password: '[redacted]', repositories: [{ id: 'rb2', name: 'offsite', engine: 'restic', url: 'b2:bkt:h9', backend: 'b2' }] },
       schedules: { schedule_version: 2, schedules: [{ pre_hook: '[redacted]', databases: [{ password: '[redacted]' }] }] },
     });
     const all = cli(['dump-state', '--state-dir', d, '--allow-secrets']);
-    expect(JSON.parse(all.out)).toMatchObject({ config: { bearer: 'bearer-secret-value-123' }, secrets: { password: 'repo-password-789' }, schedules: sched });
+    expect(JSON.parse(all.out)).toMatchObject({ config: { bearer: 'bearer-secret-value-123' }, secrets: { password: 'repo-password-789', repositories: [b2] }, schedules: sched });
   });
 
   it('dump-state on a corrupt agent.yaml -> exit 1 with one clear line', () => {

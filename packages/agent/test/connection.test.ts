@@ -51,7 +51,7 @@ describe('connection', () => {
     await fx.start(scriptEngine({ script: 'true', calls: calls as never }));
     await until(() => fx!.logs.some((l) => l.includes('refusing to proceed: server speaks protocol version 99')), 5000, 'refusal log');
     expect(readStatus(statePaths(fx.dir).status)?.state).toBe('refused');
-    server.send({ type: 'command.run', job_id: 'j1', kind: 'backup', args: { paths: ['/tmp'] } });
+    server.send({ type: 'command.run', job_id: 'j1', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await new Promise((r) => setTimeout(r, 300));
     expect(calls).toEqual([]);
     expect(server.frames.filter((f) => f.type !== 'hello')).toEqual([]);

@@ -70,7 +70,7 @@ describe.skipIf(!restic.ok)('snapshot.diff and forget.preview on the agent, with
   async function ask(frame: RequestFrame, secrets = true): Promise<Record<string, unknown>> {
     const sent: Record<string, unknown>[] = [];
     const h = new RequestHandler({
-      engine: async () => recording, secrets: () => (secrets ? { repository: conn.repository, password: PASSWORD } : null), send: (f) => sent.push(f),
+      engine: async () => recording, jobFilesDir: path.join(tmp.path, 'job-files'), secrets: () => (secrets ? { repository: conn.repository, password: PASSWORD } : null), send: (f) => sent.push(f),
       log: createLogger({ write: () => undefined }), cacheDir: path.join(tmp.path, 'cache'),
     });
     h.handle(frame);

@@ -37,7 +37,7 @@ async function connected(script: string, calls?: { method: string; conn: Connect
 describe('job runner', () => {
   it('refuses jobs until config.update delivered credentials (no_credentials)', async () => {
     await connected('echo hi', [], false);
-    server.send({ type: 'command.run', job_id: 'j0', kind: 'backup', args: { paths: ['/tmp'] } });
+    server.send({ type: 'command.run', job_id: 'j0', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     const fin = await server.waitFor(of('j0', 'job.finished'));
     expect(fin).toMatchObject({ status: 'failed', error_kind: 'no_credentials' });
     expect(String(fin.error)).toMatch(/config\.update/);
@@ -48,7 +48,7 @@ describe('job runner', () => {
     await connected(script);
     const sec = readSecrets(statePaths(fx.dir).secrets, readAgentConfig(statePaths(fx.dir).config).secrets_key);
     expect(sec).toEqual({ repository: '/srv/repo-h1', password: PASSWORD });
-    server.send({ type: 'command.run', job_id: 'j1', kind: 'backup', args: { paths: ['/tmp'] } });
+    server.send({ type: 'command.run', job_id: 'j1', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await server.waitFor(of('j1', 'repo.stats'));
     const frames = jobFrames('j1');
     const types = frames.map((f) => f.type);
@@ -70,7 +70,7 @@ describe('job runner', () => {
 
   it('cancel: SIGINT first, SIGKILL when ignored -> cancelled', async () => {
     await connected("trap 'echo got-int' INT; echo started; while true; do sleep 0.1; done");
-    server.send({ type: 'command.run', job_id: 'jc', kind: 'backup', args: { paths: ['/tmp'] } });
+    server.send({ type: 'command.run', job_id: 'jc', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await server.waitFor((f) => f.job_id === 'jc' && f.payload === 'started');
     server.send({ type: 'command.cancel', job_id: 'jc' });
     const fin = await server.waitFor(of('jc', 'job.finished'), 10_000);
@@ -80,8 +80,8 @@ describe('job runner', () => {
 
   it('one job at a time per repository; the second is reported queued and runs after', async () => {
     await connected('sleep 0.4; echo done');
-    server.send({ type: 'command.run', job_id: 'q1', kind: 'backup', args: { paths: ['/tmp'] } });
-    server.send({ type: 'command.run', job_id: 'q2', kind: 'backup', args: { paths: ['/tmp'] } });
+    server.send({ type: 'command.run', job_id: 'q1', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
+    server.send({ type: 'command.run', job_id: 'q2', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     const queued = await server.waitFor(of('q2', 'job.queued'));
     expect(String(queued.reason)).toContain('q1');
     const f1 = await server.waitFor(of('q1', 'job.finished'));
@@ -92,8 +92,8 @@ describe('job runner', () => {
 
   it('a cancelled queued job never starts', async () => {
     await connected('sleep 0.4');
-    server.send({ type: 'command.run', job_id: 'a', kind: 'backup', args: { paths: ['/tmp'] } });
-    server.send({ type: 'command.run', job_id: 'b', kind: 'backup', args: { paths: ['/tmp'] } });
+    server.send({ type: 'command.run', job_id: 'a', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
+    server.send({ type: 'command.run', job_id: 'b', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await server.waitFor(of('b', 'job.queued'));
     server.send({ type: 'command.cancel', job_id: 'b' });
     expect(await server.waitFor(of('b', 'job.finished'))).toMatchObject({ status: 'cancelled' });
@@ -106,9 +106,9 @@ describe('job runner', () => {
     const calls: { method: string; conn: Connection }[] = [];
     await connected('true', calls);
     const before = fs.readFileSync(statePaths(fx.dir).secrets);
-    server.send({ type: 'command.run', job_id: 'o1', kind: 'backup', args: { paths: ['/tmp'] }, credential: { repository: '/srv/other', password: 'maintenance-pass-xyz' } });
+    server.send({ type: 'command.run', job_id: 'o1', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] }, credential: { repository: '/srv/other', password: 'maintenance-pass-xyz' } });
     await server.waitFor(of('o1', 'job.finished'));
-    server.send({ type: 'command.run', job_id: 'o2', kind: 'backup', args: { paths: ['/tmp'] } });
+    server.send({ type: 'command.run', job_id: 'o2', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await server.waitFor(of('o2', 'job.finished'));
     expect(calls.map((c) => [c.conn.repository, c.conn.password])).toEqual([['/srv/other', 'maintenance-pass-xyz'], ['/srv/repo-h1', PASSWORD]]);
     expect(fs.readFileSync(statePaths(fx.dir).secrets).equals(before)).toBe(true);
@@ -120,7 +120,7 @@ describe('job runner', () => {
   it('bandwidth limits reach the engine connection', async () => {
     const calls: { method: string; conn: Connection }[] = [];
     await connected('true', calls);
-    server.send({ type: 'command.run', job_id: 'bw', kind: 'backup', args: { paths: ['/tmp'], limit_upload_kbps: 512, limit_download_kbps: 2048 } });
+    server.send({ type: 'command.run', job_id: 'bw', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'], limit_upload_kbps: 512, limit_download_kbps: 2048 } });
     await server.waitFor(of('bw', 'job.finished'));
     expect(calls[0]!.conn).toMatchObject({ limitUploadKiBs: 512, limitDownloadKiBs: 2048 });
   });
@@ -138,7 +138,7 @@ describe('hooks', () => {
   it('a failing pre_hook fails the job and skips the backup; post_hook still runs with RM_JOB_STATUS', async () => {
     const calls: { method: string; conn: Connection }[] = [];
     await connected('echo backup-ran', calls);
-    server.send({ type: 'command.run', job_id: 'h1', kind: 'backup', args: { paths: ['/tmp'], pre_hook: 'echo preparing; echo oops >&2; exit 7', post_hook: 'echo "status=$RM_JOB_STATUS"' } });
+    server.send({ type: 'command.run', job_id: 'h1', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'], pre_hook: 'echo preparing; echo oops >&2; exit 7', post_hook: 'echo "status=$RM_JOB_STATUS"' } });
     const fin = await server.waitFor(of('h1', 'job.finished'));
     expect(fin).toMatchObject({ status: 'failed', error_kind: 'hook_failed', exit_code: 7 });
     expect(calls).toEqual([]);
@@ -148,7 +148,7 @@ describe('hooks', () => {
 
   it('post_hook sees RM_JOB_STATUS=succeeded and its failure does not change the job status', async () => {
     await connected('echo backup-ran');
-    server.send({ type: 'command.run', job_id: 'h2', kind: 'backup', args: { paths: ['/tmp'], pre_hook: 'echo ready', post_hook: 'echo "status=$RM_JOB_STATUS"; exit 3' } });
+    server.send({ type: 'command.run', job_id: 'h2', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'], pre_hook: 'echo ready', post_hook: 'echo "status=$RM_JOB_STATUS"; exit 3' } });
     const fin = await server.waitFor(of('h2', 'job.finished'));
     expect(fin).toMatchObject({ status: 'succeeded' });
     expect((fin.stats as Record<string, unknown>).post_hook_exit_code).toBe(3);
@@ -161,7 +161,7 @@ describe('hooks', () => {
   const isRoot = process.getuid?.() === 0;
   it.skipIf(!isRoot)('run_as drops to the given user for the hook (needs root)', async () => {
     await connected('true');
-    server.send({ type: 'command.run', job_id: 'h3', kind: 'backup', args: { paths: ['/tmp'], run_as: 'nobody', pre_hook: 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) user=$USER"' } });
+    server.send({ type: 'command.run', job_id: 'h3', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'], run_as: 'nobody', pre_hook: 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) user=$USER"' } });
     await server.waitFor(of('h3', 'job.finished'));
     const line = jobFrames('h3').find((f) => String(f.payload).startsWith('pre_hook: uid='));
     const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':');
@@ -170,7 +170,7 @@ describe('hooks', () => {
 
   it('run_as with an unknown user fails the job with a clear error', async () => {
     await connected('true');
-    server.send({ type: 'command.run', job_id: 'h4', kind: 'backup', args: { paths: ['/tmp'], run_as: 'no-such-user-rm', pre_hook: 'true' } });
+    server.send({ type: 'command.run', job_id: 'h4', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'], run_as: 'no-such-user-rm', pre_hook: 'true' } });
     const fin = await server.waitFor(of('h4', 'job.finished'));
     expect(fin).toMatchObject({ status: 'failed', error_kind: 'hook_failed' });
     expect(String(fin.error)).toMatch(/run_as user 'no-such-user-rm' does not exist/);

@@ -44,7 +44,7 @@ const stats = (frames: Frame[], job?: string): Frame[] => frames.filter((f) => f
 describe('lock listing', () => {
   it('a backup lists the locks: a stale lock left by a killed process is reported with its holder', async () => {
     const { frames } = start(() => ({ ok: true, value: [STALE] }));
-    runner!.submit({ jobId: 'b1', kind: 'backup', args: { paths: ['/tmp'] } });
+    runner!.submit({ jobId: 'b1', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await until(() => stats(frames, 'b1').length > 0, 10_000, 'repo.stats after the backup');
     expect(stats(frames, 'b1')[0]).toMatchObject({ size_bytes: 1234, lock_state: 'locked', locks: [{ id: STALE.id, username: 'root', host: 'h1', pid: 4242, stale: true }] });
   });
@@ -59,7 +59,7 @@ describe('lock listing', () => {
 
   it('a listing that fails sends no lock state (never "unlocked" without having looked)', async () => {
     const { frames } = start(() => ({ ok: false, error: { kind: 'failed', command: 'list locks', exitCode: 1, message: 'boom', stderrTail: [] } }));
-    runner!.submit({ jobId: 'b2', kind: 'backup', args: { paths: ['/tmp'] } });
+    runner!.submit({ jobId: 'b2', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await until(() => stats(frames, 'b2').length > 0, 10_000, 'repo.stats after the backup');
     const f = stats(frames, 'b2')[0]!;
     expect(f.size_bytes).toBe(1234);

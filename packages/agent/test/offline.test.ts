@@ -26,7 +26,7 @@ const storedSchedules = (dir: string): unknown => {
 const CRED = { type: 'config.update', repository: '/srv/repo-h1', password: 'offline-test-password' };
 const schedule = (version: number, cron: string, enabled = true) => ({
   type: 'schedule.set', schedule_version: version,
-  schedules: [{ id: 's1', kind: 'backup', cron_expr: cron, enabled, paths: ['/tmp'] }],
+  schedules: [{ id: 's1', kind: 'backup', cron_expr: cron, enabled, paths: ['/nonexistent/rm-test-source'] }],
 });
 
 /** Per job, the seq numbers must be 0..n-1 with nothing missing (duplicates allowed: replays). */

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Engine, LsEntry, LsRequest } from '@restic-manager/engines';
 import { createLogger } from '../src/log.js';
@@ -25,7 +28,7 @@ const node = (p: string, type: LsEntry['type'] = 'file'): LsEntry => ({ name: p.
 
 async function ask(engine: Engine, path: string, limit: number, offset: number): Promise<Record<string, unknown>> {
   const sent: Record<string, unknown>[] = [];
-  const h = new RequestHandler({ engine: async () => engine, secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }) });
+  const h = new RequestHandler({ engine: async () => engine, jobFilesDir: '/nonexistent/job-files', secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }) });
   h.handle({ type: 'snapshot.ls', request_id: 'r1', snapshot_id: 'abcdef01', path, limit, offset });
   for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
   return sent[0]!;
@@ -49,5 +52,35 @@ describe('snapshot.ls on the agent', () => {
   it('answers not_found for a path that is not a directory of the snapshot', async () => {
     expect(await ask(lsEngine([], [], { n: 0 }), '/nope', 10, 0)).toMatchObject({ error_kind: 'not_found', error: expect.stringMatching(/does not exist/) });
     expect(await ask(lsEngine([node('/etc/hosts')], [], { n: 0 }), '/etc/hosts', 10, 0)).toMatchObject({ error_kind: 'not_found', error: expect.stringMatching(/not a directory/) });
+  });
+});
+
+describe('repo.test on the agent (the answer mapping; real restic, sshd and servers: repositories.test.ts)', () => {
+  async function test(result: unknown, repository: object): Promise<{ answer: Record<string, unknown>; seen: Record<string, unknown>[]; dir: string }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-repo-test-'));
+    const seen: Record<string, unknown>[] = [];
+    const engine = { snapshots: async (c: Record<string, unknown>) => (seen.push(c), result) } as unknown as Engine;
+    const sent: Record<string, unknown>[] = [];
+    const h = new RequestHandler({ engine: async () => engine, jobFilesDir: path.join(dir, 'job-files'), secrets: () => null, send: (f) => sent.push(f), log: createLogger({ write: () => undefined }) });
+    h.handle({ type: 'repo.test', request_id: 'q1', repository: repository as never });
+    for (let i = 0; i < 200 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    return { answer: sent[0]!, seen, dir };
+  }
+  const local = { id: 'r', name: 'r', engine: 'restic', url: '/srv/repo', password: 'pw-pw-pw-pw', credentials: { backend: 'local' } };
+  const lockErr = { ok: false, error: { kind: 'lock_failed', command: 'snapshots', exitCode: 1, message: 'unable to create lock in backend: repository is already locked exclusively by PID 7', stderrTail: [] } };
+
+  it('a repository held exclusively by another process opens (ok, count unknown); the answer keeps the request id', async () => {
+    const { answer, seen, dir } = await test(lockErr, local);
+    expect(answer).toEqual({ type: 'repo.test.result', request_id: 'q1', ok: true, empty: false, snapshot_count: null, error_kind: null, error: null });
+    expect(seen[0]).toMatchObject({ repository: '/srv/repo', password: 'pw-pw-pw-pw', noCache: true });
+    expect(fs.readdirSync(path.join(dir, 'job-files'))).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a repository the schema refuses is answered failed naming the field, before anything runs', async () => {
+    const { answer, seen, dir } = await test(lockErr, { ...local, engine: 'borg' });
+    expect(answer).toMatchObject({ ok: false, error_kind: 'failed', error: expect.stringMatching(/repository\.engine/) });
+    expect(seen).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -20,7 +20,7 @@ const HOUR = 3600_000;
 const KEY = newSecretsKey();
 const set = (cron: string, kind: 'backup' | 'forget' = 'backup'): ScheduleSetFrame => ({
   type: 'schedule.set' as const, schedule_version: 4,
-  schedules: [{ id: 's1', kind, cron_expr: cron, enabled: true, paths: ['/tmp'], excludes: [], tags: [], retention_policy: kind === 'forget' ? { keep_last: 1 } : null, options: {}, pre_hook: null, post_hook: null, run_as: null }],
+  schedules: [{ id: 's1', kind, cron_expr: cron, enabled: true, paths: ['/nonexistent/rm-test-source'], excludes: [], tags: [], retention_policy: kind === 'forget' ? { keep_last: 1 } : null, options: {}, pre_hook: null, post_hook: null, run_as: null }],
 });
 
 /** A scheduler on a temp state dir whose clock reads `clock.now`. */

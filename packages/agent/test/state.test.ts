@@ -70,6 +70,25 @@ describe('secrets.enc', () => {
     for (const v of [s.password, s.rest_password, 'rest:http']) expect(raw.includes(Buffer.from(v))).toBe(false);
   });
 
+  it('carries the repositories of config.update (issue 15) sealed, and files written before them still load', () => {
+    const p = statePaths(tmp());
+    const key = newSecretsKey();
+    const repo = {
+      id: 'repo-b2', name: 'offsite', engine: 'restic' as const, url: 'b2:bucket:host1', password: 'b2-repo-password-1',
+      credentials: { backend: 'b2' as const, account_id: 'b2-account-0001', account_key: 'b2-application-key-secret' },
+    };
+    writeSecrets(p.secrets, key, { ...s, repositories: [repo] });
+    expect(readSecrets(p.secrets, key)).toEqual({ ...s, repositories: [repo] });
+    const raw = fs.readFileSync(p.secrets);
+    for (const v of [repo.password, repo.credentials.account_key, 'b2:bucket']) expect(raw.includes(Buffer.from(v))).toBe(false);
+    // The layout before issue 15: the same sealed JSON without `repositories`.
+    writeSecrets(p.secrets, key, s);
+    expect(readSecrets(p.secrets, key)).toEqual(s);
+    expect(readSecrets(p.secrets, key)).not.toHaveProperty('repositories');
+    writeSecrets(p.secrets, key, { ...s, repositories: [{ ...repo, credentials: null }] as never });
+    expect(() => readSecrets(p.secrets, key)).toThrow(/bad repositories/);
+  });
+
   it('absent -> null (no credentials delivered yet)', () => {
     expect(readSecrets(statePaths(tmp()).secrets, newSecretsKey())).toBeNull();
   });

@@ -4,6 +4,15 @@ import { describe, expect, it } from 'vitest';
 import * as protocol from '@restic-manager/protocol';
 import * as wire from '../src/wire.js';
 
+const S3_REPO = {
+  id: 'repo-s3', name: 'offsite', engine: 'restic', url: 's3:https://s3.example/bkt/h1', password: 'repo-pw',
+  credentials: { backend: 's3', access_key_id: 'AKIA1', secret_access_key: 'sk', path_style: true }, tls_ca_pem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+};
+const SFTP_REPO = {
+  id: 'repo-sftp', name: 'nas', engine: 'rustic', url: 'sftp:backup@nas:/srv/restic', password: 'repo-pw',
+  credentials: { backend: 'sftp', private_key: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n', known_hosts: 'nas ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA' },
+};
+
 describe('wire (the light validator the idle agent uses)', () => {
   it('takes its constants from the protocol\'s zod-free entry, which imports nothing (the idle agent never builds zod schemas)', () => {
     const src = readFileSync(fileURLToPath(new URL('../../protocol/src/wire.ts', import.meta.url)), 'utf8');
@@ -28,8 +37,14 @@ describe('wire (the light validator the idle agent uses)', () => {
     { type: 'repo.key.add', request_id: 'r2', job_id: 'j', password: 'a-sixteen-char-password' },
     { type: 'repo.key.remove', request_id: 'r3', job_id: 'j', key_id: '0123abcd' },
     { type: 'repo.key.remove', request_id: 'r4', job_id: 'j', key_id: '0123abcd', credential: { repository: 'rest:http://x/h/', password: 'p', rest_username: 'h', rest_password: 'm' } },
-    { type: 'snapshot.diff', request_id: 'r5', from_snapshot_id: 'abcdef01', to_snapshot_id: 'abcdef0123456789', limit: 100, offset: 0 },
-    { type: 'forget.preview', request_id: 'r6', policy: { keep_last: 1, keep_daily: 7, keep_within: '1y6m', keep_tag: ['a'] }, tags: ['db'] },
+    // issue 15: repositories as objects
+    { type: 'repo.test', request_id: 'r5', repository: SFTP_REPO },
+    { type: 'command.run', job_id: 'j2', kind: 'backup', args: { paths: ['/etc'] }, repository: S3_REPO },
+    { type: 'config.update', repository: '/r', password: 'pw', repositories: [S3_REPO, SFTP_REPO] },
+    { type: 'schedule.set', schedule_version: 4, schedules: [{ id: 's', kind: 'backup', cron_expr: '0 3 * * *', enabled: true, paths: ['/etc'], excludes: [], tags: [], retention_policy: null, options: {}, pre_hook: null, post_hook: null, run_as: null, repository_id: 'repo-s3' }] },
+    // issue 16: snapshot diff and retention preview
+    { type: 'snapshot.diff', request_id: 'r6', from_snapshot_id: 'abcdef01', to_snapshot_id: 'abcdef0123456789', limit: 100, offset: 0 },
+    { type: 'forget.preview', request_id: 'r7', policy: { keep_last: 1, keep_daily: 7, keep_within: '1y6m', keep_tag: ['a'] }, tags: ['db'] },
   ];
 
   it('covers every server -> agent frame type of the protocol', () => {
@@ -63,6 +78,11 @@ describe('wire (the light validator the idle agent uses)', () => {
     [{ type: 'snapshot.ls', request_id: 'r', snapshot_id: 'abcdef01', path: 'home', limit: 1, offset: 0 }, /path/],
     [{ type: 'snapshot.ls', request_id: 'r', snapshot_id: 'abcdef01', path: '/', limit: 4200, offset: 0 }, /limit/],
     [{ type: 'repo.key.add', request_id: 'r', job_id: 'j', password: 'short' }, /password/],
+    [{ type: 'repo.test', request_id: 'r' }, /^repository: expected an object/],
+    [{ type: 'repo.test', request_id: 'r', repository: { ...S3_REPO, password: 42 } }, /^repository\.password: expected a string/],
+    [{ type: 'repo.test', request_id: 'r', repository: { ...S3_REPO, engine: 'borg' } }, /^repository\.engine: expected restic or rustic/],
+    [{ type: 'command.run', job_id: 'j', kind: 'backup', repository: { ...S3_REPO, credentials: { secret_access_key: 'x42' } } }, /^repository\.credentials\.backend: expected a string/],
+    [{ type: 'config.update', repository: '/r', password: 'p', repositories: [S3_REPO, { ...S3_REPO, url: 42 }] }, /^repositories\.1\.url: expected a string/],
   ];
 
   it.each(invalid)('rejects %j naming the field, never echoing values', (frame, re) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { runProcess, type ChildHandle, type RunOutcome } from './runner.js';
 import { classify } from './classify.js';
 import type { Redactor } from './redact.js';
@@ -12,6 +13,10 @@ export interface Invocation {
   globalArgs: string[];
   redactor: Redactor;
   timeoutMs?: number;
+  /** See Connection.helperLogs. */
+  helperLogs?: string[];
+  /** Rewrites a classified error, for engines whose stderr needs more than `classify` knows (rustic). */
+  refineError?: (e: EngineError) => EngineError;
 }
 
 export interface ExecOptions extends CallOptions {
@@ -48,8 +53,29 @@ export async function execEngine(inv: Invocation, command: string, args: string[
     ...(opts.onLine ? { onLine: opts.onLine } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
   });
-  const error = classify(command, run, inv.binary);
+  const helper = run.exitCode !== 0 ? helperLogTail(inv) : [];
+  for (const line of helper) run.stderrTail.push(line);
+  const classified = classify(command, run, inv.binary);
+  const error = classified && inv.refineError ? inv.refineError(classified) : classified;
+  // restic's own line for a helper failure is often just "EOF": the helper's last word says why.
+  if (error && helper.length > 0 && !error.message.includes(helper.at(-1)!)) error.message = `${error.message} (${helper.at(-1)!})`;
   return error ? { run, error } : { run };
+}
+
+/** The last lines of the helpers' log files, redacted and prefixed with the file's name. */
+function helperLogTail(inv: Invocation, max = 20): string[] {
+  const out: string[] = [];
+  for (const file of inv.helperLogs ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const name = file.split('/').pop() ?? file;
+    for (const l of text.split('\n').filter((x) => x.trim() !== '').slice(-max)) out.push(inv.redactor.redact(`${name}: ${l.trim()}`));
+  }
+  return out;
 }
 
 /**

@@ -71,8 +71,21 @@ export interface Connection {
   binary?: string;
   cacheDir?: string;
   noCache?: boolean;
-  /** Extra environment for the child (e.g. RESTIC_PACK_SIZE). Never logged. */
+  /** Extra environment for the child (e.g. RESTIC_PACK_SIZE, B2_ACCOUNT_KEY). Never logged. */
   env?: Record<string, string>;
+  /**
+   * Backend options, restic `-o key=value` each (e.g. `s3.bucket-lookup=path`). They travel in
+   * argv, so they must never hold a secret (file paths only). Ignored by rustic.
+   */
+  options?: string[];
+  /** Further secret values (backend keys, rclone options) scrubbed from every line handed out. */
+  secrets?: string[];
+  /**
+   * Log files a backend helper writes (ssh `-E`): when a command fails, their last lines join
+   * its stderrTail (redacted) before the error is classified. restic 0.14 relays ssh's stderr
+   * from a goroutine and may exit before it printed ssh's reason; the file always has it.
+   */
+  helperLogs?: string[];
 }
 
 /** Per-call options. */

@@ -9,3 +9,5 @@ export { hashTree, diffTrees, type TreeEntry } from './hash-tree.js';
 export { startS3Server, type S3Server } from './s3.js';
 export { startRestServer, type RestServer, type RestServerOptions } from './rest.js';
 export { startPostgres, startMariadb, findPostgres, findMariadb, type DbServer } from './databases.js';
+export { startSftpServer, sshdPath, type SftpServer } from './sftp.js';
+export { startWebdavServer, type WebdavServer } from './webdav.js';

@@ -39,7 +39,7 @@ function run(cmd: string, args: string[], stdin: string): Promise<void> {
 }
 
 /** Writes an htpasswd file; passwords go through stdin (`-i`), never argv. */
-async function writeHtpasswd(file: string, users: Record<string, string>): Promise<void> {
+export async function writeHtpasswd(file: string, users: Record<string, string>): Promise<void> {
   let first = true;
   for (const [user, pass] of Object.entries(users)) {
     await run('htpasswd', [first ? '-Bic' : '-Bi', file, user], `${pass}\n`);
@@ -61,7 +61,7 @@ async function waitReady(url: string, child: ChildProcess, stderr: () => string,
   throw new Error(`rclone serve restic did not answer on ${url} within ${timeoutMs} ms: ${stderr().trim()}`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -53,6 +53,8 @@ Exit status: 0 printed, 1 the state is missing or corrupt (the reason is printed
           password: show ? sec.password : R,
           ...(sec.rest_username ? { rest_username: sec.rest_username } : {}),
           ...(sec.rest_password ? { rest_password: show ? sec.rest_password : R } : {}),
+          // Issue 15: id, name, engine, URL and backend only; credentials only with --allow-secrets.
+          ...(sec.repositories ? { repositories: sec.repositories.map((r) => (show ? r : { id: r.id, name: r.name, engine: r.engine, url: r.url, backend: r.credentials.backend })) } : {}),
         },
         schedules: schedulesOf(p.schedules, p.legacySchedules, cfg.secrets_key, show),
         active_jobs: readJson(p.activeJobs) ?? [],

@@ -10,6 +10,7 @@ import { scanSpecialFiles, specialFilesWarning } from './special-files.js';
 import type { Extras, Outcome } from './outcome.js';
 
 export type { Extras, Outcome } from './outcome.js';
+export { checkRepository, openRepository, repositorySecrets, RepositoryError } from './repo-access.js';
 
 
 export class ArgsError extends Error {}

@@ -6,15 +6,18 @@ import type { AgentMessage, LsErrorKind } from '@restic-manager/protocol';
 import { answerInspect } from './inspect.js';
 
 export interface RequestDeps {
-  engine: () => Promise<Engine>;
+  /** `name` is the repository's engine for repo.test (default restic). */
+  engine: (name?: 'restic' | 'rustic') => Promise<Engine>;
   /** The host's own routine credentials; requests always act on the host's own repository. */
   secrets: () => RepoSecrets | null;
   /** Sends the answer on the socket (not through the outbox: answers are never replayed). */
   send: (frame: AgentMessage) => void;
   log: Logger;
   cacheDir?: string;
-  /** Per-request timeout for restic, ms (default 60 s). */
+  /** Per-request timeout for restic, ms (default 60 s; repo.test: 30 s). */
   timeoutMs?: number;
+  /** Where a repo.test's private credential-file directory is made (state/job-files.ts). */
+  jobFilesDir: string;
 }
 
 type LsEntryType = 'file' | 'dir' | 'symlink' | 'dev' | 'chardev' | 'fifo' | 'socket' | 'other';
@@ -26,8 +29,8 @@ const parentOf = (p: string): string => {
 };
 
 /**
- * Answers the server's request frames (`snapshot.ls`, `repo.key.add`, `repo.key.remove`) with
- * exactly one result frame each. Never throws; failures become `error` in the answer. A
+ * Answers the server's request frames (`snapshot.ls`, `repo.key.add`, `repo.key.remove`,
+ * `repo.test`) with exactly one result frame each. Never throws; failures become `error` in the answer. A
  * temporary key's password is registered with the logger as a secret and never stored.
  */
 export class RequestHandler {
@@ -35,13 +38,22 @@ export class RequestHandler {
 
   handle(f: RequestFrame): void {
     if (f.type === 'snapshot.diff' || f.type === 'forget.preview') return answerInspect(this.d, f);
-    const work = f.type === 'snapshot.ls' ? this.ls(f) : this.key(f);
+    const work = f.type === 'snapshot.ls' ? this.ls(f) : f.type === 'repo.test' ? this.test(f) : this.key(f);
     void work.catch((err: unknown) => {
       this.d.log.error('request failed', { type: f.type, error: String(err) });
       this.d.send(f.type === 'snapshot.ls'
         ? { type: 'snapshot.ls.result', request_id: f.request_id, entries: [], has_more: false, error: 'agent error while listing', error_kind: 'failed' }
-        : { type: 'repo.key.result', request_id: f.request_id, key_id: null, error: 'agent error' });
+        : f.type === 'repo.test'
+          ? { type: 'repo.test.result', request_id: f.request_id, ok: false, empty: false, snapshot_count: null, error_kind: 'failed', error: 'agent error while testing the repository' }
+          : { type: 'repo.key.result', request_id: f.request_id, key_id: null, error: 'agent error' });
     });
+  }
+
+  /** `repo.test`: open the request's repository with its own credentials (jobs/repo-test.ts). */
+  private async test(f: Extract<RequestFrame, { type: 'repo.test' }>): Promise<void> {
+    const { testRepository } = await import('./repo-test.js');
+    const answer = await testRepository(f, { engine: this.d.engine, log: this.d.log, jobFilesDir: this.d.jobFilesDir });
+    this.d.send({ type: 'repo.test.result', request_id: f.request_id, ...answer });
   }
 
   private conn(s: RepoSecrets): Connection {

@@ -1,11 +1,14 @@
 import path from 'node:path';
 import type { JobCredential, JobKind } from '../wire.js';
 import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
+import type { RepositoryConfig, RepositoryEngine } from '@restic-manager/protocol';
 import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
 import { writeFileAtomic, readIfExists } from '../state/atomic.js';
 import type { Outcome } from './outcome.js';
 import type * as ExecModule from './execute.js';
+import type { OpenRepository } from './repo-access.js';
+import { jobAccess } from './job-access.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
@@ -21,15 +24,23 @@ export interface JobRequest {
   credential?: JobCredential;
   /** vault_* jobs: the vault target (`command.run.vault`), validated when the job runs; never persisted. */
   vault?: Record<string, unknown>;
+  /** The repository of this job (`command.run.repository`, issue 15): used for this job only, never persisted. */
+  repository?: RepositoryConfig;
+  /** A schedule's repository (`ScheduleSpec.repository_id`), one of `RunnerDeps.repositories()`. */
+  repositoryId?: string;
   scheduleId?: string;
 }
 
 export interface RunnerDeps {
-  /** Loaded lazily on the first job, so an idle agent never pays for it. */
-  engine: () => Promise<Engine>;
+  /** Loaded lazily on the first job, so an idle agent never pays for it; `name` is the repository's engine (default restic). */
+  engine: (name?: RepositoryEngine) => Promise<Engine>;
   emit: Emit;
   /** Current routine credentials (config.update), or null before the first push. */
   secrets: () => RepoSecrets | null;
+  /** The repositories schedules may name (config.update.repositories); none before issue 15. */
+  repositories?: () => readonly RepositoryConfig[];
+  /** Where each job's private credential-file directory is made (default: `job-files/` next to the active-jobs file). */
+  jobFilesDir?: string;
   activeJobsFile: string;
   log: Logger;
   /** restic cache directory (must be writable under the systemd sandbox). */
@@ -47,24 +58,6 @@ export const LOCK_REFRESH_MS = 10 * 60_000;
 
 type Exec = typeof ExecModule;
 
-/** Kinds that always act on the host's own repository, whatever credential they carry. */
-const SAME_REPO_KINDS: ReadonlySet<string> = new Set(['forget', 'prune', 'check', 'unlock', 'snapshots', 'stats']);
-
-/** Database passwords inside backup or db_restore arguments (kept out of the job log and the agent log). */
-function dumpSecrets(args: Record<string, unknown> | undefined): string[] {
-  const dbs = args?.databases;
-  const targets = [...(Array.isArray(dbs) ? dbs : []), ...(args?.connection ? [args.connection] : [])];
-  return targets.map((d) => (d as { password?: unknown }).password).filter((p): p is string => typeof p === 'string' && p.length > 0);
-}
-
-/** The queue key and secrets of a vault job (see accept()). */
-function vaultQueueCredential(target: Record<string, unknown> | undefined): RepoSecrets {
-  const st = (target?.storage ?? {}) as { type?: unknown; path?: unknown; bucket?: unknown; prefix?: unknown; endpoint?: unknown; secret_access_key?: unknown };
-  const where = st.type === 'local' ? String(st.path) : `s3:${String(st.endpoint ?? '')}/${String(st.bucket)}/${String(st.prefix ?? '')}`;
-  const secret = typeof st.secret_access_key === 'string' && st.secret_access_key.length > 0 ? st.secret_access_key : undefined;
-  return { repository: `vault:${where}`, password: '', ...(secret ? { rest_password: secret } : {}) };
-}
-
 /** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
 export const RECOVERY_SEQ = 2_000_000_000;
 
@@ -73,6 +66,8 @@ interface Entry {
   events: JobEvents;
   args: Record<string, unknown>;
   cred: RepoSecrets;
+  /** The job's own repository (command.run.repository or the schedule's), checked; absent = `cred` as today. */
+  repo?: RepositoryConfig;
   /** Everything to keep out of the job log and agent log: the credential's and the dumps' passwords. */
   secrets: string[];
   repoKey: string;
@@ -191,20 +186,13 @@ export class JobRunner {
       if (err instanceof exec.ArgsError) return fail(err.message, 'failed');
       throw err;
     }
-    // A vault job needs no restic credential: a pseudo one keys its queue by the vault location
-    // and carries the S3 secret key, so the log and job-log redaction below cover it too.
-    const cred: RepoSecrets | null = req.kind.startsWith('vault_') ? vaultQueueCredential(req.vault) : req.credential ?? this.deps.secrets();
-    if (!cred) {
-      this.deps.log.warn('refusing a job: no repository credentials yet', { job_id: req.jobId, kind: req.kind });
-      return fail('no repository credentials yet: the server has not delivered them (config.update); set the host credential on the server', 'no_credentials');
+    const access = jobAccess({ ...req, args }, this.deps.secrets(), this.deps.repositories?.() ?? [], exec);
+    if ('error' in access) {
+      this.deps.log.warn('refusing a job', { job_id: req.jobId, kind: req.kind, reason: access.error });
+      return fail(access.error, access.errorKind);
     }
-    const secrets = [cred.password, cred.rest_password, ...dumpSecrets(args)].filter((s): s is string => typeof s === 'string' && s.length > 0);
-    for (const s of secrets) this.deps.log.addSecret(s);
-    // A maintenance credential (forget/prune) may reach the same repository through another
-    // endpoint: such jobs queue behind the host's own repository, never beside it.
-    const own = this.deps.secrets();
-    const repoKey = req.credential && own && SAME_REPO_KINDS.has(req.kind) ? own.repository : cred.repository;
-    const entry: Entry = { req, events, args, cred, secrets, repoKey, abort: new AbortController() };
+    for (const s of access.secrets) this.deps.log.addSecret(s);
+    const entry: Entry = { req, events, args, ...access, abort: new AbortController() };
     const busy = this.running.get(entry.repoKey);
     if (busy) {
       const q = this.queues.get(entry.repoKey) ?? [];
@@ -284,14 +272,17 @@ export class JobRunner {
     if (req.credential?.note) events.line('event', this.redact(req.credential.note, e.secrets));
     this.deps.log.info('job started', { job_id: req.jobId, kind: req.kind, schedule_id: req.scheduleId });
     const bw = args as { limit_upload_kbps?: number; limit_download_kbps?: number };
-    const conn: Connection = {
+    const extra: Partial<Connection> = {
+      ...(bw.limit_upload_kbps ? { limitUploadKiBs: bw.limit_upload_kbps } : {}),
+      ...(bw.limit_download_kbps ? { limitDownloadKiBs: bw.limit_download_kbps } : {}),
+      ...(this.deps.cacheDir ? { cacheDir: this.deps.cacheDir } : {}),
+    };
+    let conn: Connection = {
       repository: cred.repository,
       password: cred.password,
       ...(cred.rest_username ? { restUsername: cred.rest_username } : {}),
       ...(cred.rest_password ? { restPassword: cred.rest_password } : {}),
-      ...(bw.limit_upload_kbps ? { limitUploadKiBs: bw.limit_upload_kbps } : {}),
-      ...(bw.limit_download_kbps ? { limitDownloadKiBs: bw.limit_download_kbps } : {}),
-      ...(this.deps.cacheDir ? { cacheDir: this.deps.cacheDir } : {}),
+      ...extra,
     };
     const opts: ProgressOptions = {
       signal,
@@ -305,45 +296,62 @@ export class JobRunner {
     let outcome: Outcome;
     let extras: { snapshots?: boolean; stats?: boolean } = {};
     let engine: Engine | null = null;
+    // The job's own repository: its credential files live in a private directory, removed in the finally below.
+    let opened: OpenRepository | null = null;
     try {
-      engine = await this.deps.engine();
-      const pre = hooks.pre_hook
-        ? await runHook({ name: 'pre_hook', script: hooks.pre_hook, ...(hooks.run_as ? { runAs: hooks.run_as } : {}), env: { RM_JOB_ID: req.jobId }, onLine: hookLine, signal })
-        : { ok: true, exitCode: 0 };
-      if (signal.aborted) {
-        outcome = { status: 'cancelled', exitCode: null, stats: null, error: 'cancelled', errorKind: 'cancelled' };
-      } else if (!pre.ok) {
-        events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
-        outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
-      } else {
-        ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
-        if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
-          // Remove the lock only if restic itself considers it stale, then try once more.
-          events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
-          const u = await engine.unlock(conn, {}, { signal });
-          if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
-          if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
+      try {
+        engine = await this.deps.engine(e.repo?.engine);
+        if (e.repo) {
+          opened = await this.exec!.openRepository(e.repo, this.jobFilesDir(), `job-${req.jobId}`);
+          conn = { ...opened.conn, ...extra };
         }
+        const pre = hooks.pre_hook
+          ? await runHook({ name: 'pre_hook', script: hooks.pre_hook, ...(hooks.run_as ? { runAs: hooks.run_as } : {}), env: { RM_JOB_ID: req.jobId }, onLine: hookLine, signal })
+          : { ok: true, exitCode: 0 };
+        if (signal.aborted) {
+          outcome = { status: 'cancelled', exitCode: null, stats: null, error: 'cancelled', errorKind: 'cancelled' };
+        } else if (!pre.ok) {
+          events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
+          outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
+        } else {
+          ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
+          if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
+            // Remove the lock only if restic itself considers it stale, then try once more.
+            events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
+            const u = await engine.unlock(conn, {}, { signal });
+            if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
+            if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
+          }
+        }
+        if (hooks.post_hook) {
+          const post = await runHook({ name: 'post_hook', script: hooks.post_hook, ...(hooks.run_as ? { runAs: hooks.run_as } : {}), env: { RM_JOB_ID: req.jobId, RM_JOB_STATUS: outcome.status }, onLine: hookLine });
+          events.line('event', post.ok ? 'post_hook exited with status 0' : `post_hook failed: ${post.error ?? ''} (the job status is unchanged)`);
+          outcome.stats = { ...(outcome.stats ?? {}), post_hook_exit_code: post.exitCode };
+        }
+      } catch (err) {
+        const invalid = err instanceof Error && err.name === 'BackendConfigError';
+        outcome = { status: 'failed', exitCode: null, stats: null, error: `${invalid ? 'invalid repository' : 'agent error'}: ${this.redact((err as Error).message, e.secrets)}`, errorKind: 'failed' };
+        if (e.repo && !opened) engine = null; // the repository never opened: nothing to report on
       }
-      if (hooks.post_hook) {
-        const post = await runHook({ name: 'post_hook', script: hooks.post_hook, ...(hooks.run_as ? { runAs: hooks.run_as } : {}), env: { RM_JOB_ID: req.jobId, RM_JOB_STATUS: outcome.status }, onLine: hookLine });
-        events.line('event', post.ok ? 'post_hook exited with status 0' : `post_hook failed: ${post.error ?? ''} (the job status is unchanged)`);
-        outcome.stats = { ...(outcome.stats ?? {}), post_hook_exit_code: post.exitCode };
+      events.finished(outcome);
+      this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
+      // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up;
+      // a repository an init just created has none, and listing them would delay the next job.
+      if (engine) {
+        await sendExtras(engine, conn, req.jobId, {
+          ...extras, locked: outcome.errorKind === 'lock_failed', locks: req.kind === 'init' && outcome.status === 'succeeded' ? 'none' as const : true,
+          ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
+        }, this.deps.emit, this.deps.log);
+        // The idle lock listing watches the host's primary repository only.
+        if (!e.repo) this.lockRefresh.arm(engine);
       }
-    } catch (err) {
-      outcome = { status: 'failed', exitCode: null, stats: null, error: `agent error: ${this.redact((err as Error).message, e.secrets)}`, errorKind: 'failed' };
+    } finally {
+      await opened?.close();
     }
-    events.finished(outcome);
-    this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
-    // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up;
-    // a repository an init just created has none, and listing them would delay the next job.
-    if (engine) {
-      await sendExtras(engine, conn, req.jobId, {
-        ...extras, locked: outcome.errorKind === 'lock_failed', locks: req.kind === 'init' && outcome.status === 'succeeded' ? 'none' as const : true,
-        ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
-      }, this.deps.emit, this.deps.log);
-      this.lockRefresh.arm(engine);
-    }
+  }
+
+  private jobFilesDir(): string {
+    return this.deps.jobFilesDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'job-files');
   }
 
   /** A vault_* job: the vault engine in a process of its own (vault-process.ts), then the vault snapshot list. */

@@ -24,6 +24,8 @@ export interface StatePaths {
   activeJobs: string;
   /** Written by `run`, read by `health-check`. */
   status: string;
+  /** Private (0700) per-job directories for credential files; emptied at start (state/job-files.ts). */
+  jobFiles: string;
 }
 
 export function resolveStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -41,5 +43,6 @@ export function statePaths(dir: string): StatePaths {
     scheduleRuns: path.join(dir, 'schedule-runs.json'),
     activeJobs: path.join(dir, 'active-jobs.json'),
     status: path.join(dir, 'status.json'),
+    jobFiles: path.join(dir, 'job-files'),
   };
 }

@@ -2,6 +2,7 @@ import { readIfExists, writeFileAtomic } from './atomic.js';
 import { StateError } from './errors.js';
 import { seal, unsealOrFail } from './sealed.js';
 import type { SealKind } from './sealed.js';
+import type { RepositoryConfig } from '@restic-manager/protocol';
 
 /** Repository credentials for routine jobs, as delivered by `config.update` (spec §7.3). */
 export interface RepoSecrets {
@@ -9,6 +10,12 @@ export interface RepoSecrets {
   password: string;
   rest_username?: string;
   rest_password?: string;
+  /**
+   * The repositories this host's schedules use (`config.update.repositories`, issue 15), with
+   * their backend credentials. Absent from files written before issue 15; those still load.
+   * Checked field by field (protocol schema) when a job uses one.
+   */
+  repositories?: RepositoryConfig[];
 }
 
 const SECRETS: SealKind = { magic: Buffer.from('RMSEC1\n', 'utf8'), aad: Buffer.from('restic-manager agent secrets v1', 'utf8') };
@@ -37,6 +44,10 @@ export function decryptSecrets(key: Buffer, blob: Buffer, file = 'secrets.enc'):
   const out: RepoSecrets = { repository: o.repository, password: o.password };
   if (typeof o.rest_username === 'string') out.rest_username = o.rest_username;
   if (typeof o.rest_password === 'string') out.rest_password = o.rest_password;
+  if (o.repositories !== undefined) {
+    if (!Array.isArray(o.repositories) || !o.repositories.every(isRepositoryShape)) throw corrupt('bad repositories');
+    out.repositories = o.repositories;
+  }
   return out;
 }
 
@@ -49,4 +60,13 @@ export function readSecrets(file: string, keyB64: string): RepoSecrets | null {
 
 export function writeSecrets(file: string, keyB64: string, secrets: RepoSecrets): void {
   writeFileAtomic(file, encryptSecrets(Buffer.from(keyB64, 'base64'), secrets));
+}
+
+/** The outline of a RepositoryConfig (the full check runs when a job uses it, without zod at rest). */
+export function isRepositoryShape(v: unknown): v is RepositoryConfig {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  const c = r.credentials as Record<string, unknown> | null | undefined;
+  return typeof r.id === 'string' && typeof r.url === 'string' && typeof r.password === 'string' && typeof r.name === 'string'
+    && (r.engine === 'restic' || r.engine === 'rustic') && typeof c === 'object' && c !== null && typeof c.backend === 'string';
 }

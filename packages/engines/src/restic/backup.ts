@@ -26,11 +26,18 @@ export function validateBackup(req: BackupRequest): string | undefined {
   return undefined;
 }
 
+/** `restic backup --json`. */
+export function resticBackup(inv: Invocation, req: BackupRequest, opts: ProgressOptions = {}): Promise<Result<BackupSummary>> {
+  return jsonLinesBackup(withStatusRate(inv, opts.progressIntervalMs ?? 500), backupArgs(req), req, opts);
+}
+
 /**
- * `restic backup --json`: status lines become coalesced Progress events, error lines are kept
- * (capped) in the summary, and a run that ends without a summary message is an error.
+ * A backup whose stdout is restic's JSON lines (`restic backup --json`, and `rustic --json-progress
+ * backup`, which speaks the same status/summary messages): status lines become coalesced Progress
+ * events, error lines are kept (capped) in the summary, and a run that ends without a summary
+ * message is an error.
  */
-export async function resticBackup(inv: Invocation, req: BackupRequest, opts: ProgressOptions = {}): Promise<Result<BackupSummary>> {
+export async function jsonLinesBackup(inv: Invocation, args: string[], req: BackupRequest, opts: ProgressOptions = {}): Promise<Result<BackupSummary>> {
   const invalid = validateBackup(req);
   if (invalid) return fail(libraryError('backup', 'invalid_argument', invalid));
   const coalescer = new ProgressCoalescer(opts.onProgress, opts.progressIntervalMs ?? 500);
@@ -63,7 +70,7 @@ export async function resticBackup(inv: Invocation, req: BackupRequest, opts: Pr
       // not JSON after all: it stays in the stderr tail
     }
   };
-  const { run, error } = await execEngine(withStatusRate(inv, opts.progressIntervalMs ?? 500), 'backup', backupArgs(req), {
+  const { run, error } = await execEngine(inv, 'backup', args, {
     ...opts,
     ...(req.stdin ? { stdin: req.stdin.stream } : {}),
     onStdoutLine: lines.line,

@@ -13,7 +13,7 @@ export function baseEnv(): Record<string, string> {
 
 /** Secrets of a connection, for redaction. */
 export function connectionSecrets(conn: Partial<Connection>): (string | undefined)[] {
-  return [conn.password, conn.restPassword, conn.secretAccessKey, conn.sessionToken, conn.accessKeyId];
+  return [conn.password, conn.restPassword, conn.secretAccessKey, conn.sessionToken, conn.accessKeyId, ...(conn.secrets ?? [])];
 }
 
 /**
@@ -44,6 +44,7 @@ export function resticInvocation(conn: Partial<Connection>): Invocation {
   if (conn.noCache) globalArgs.push('--no-cache');
   else if (conn.cacheDir) globalArgs.push('--cache-dir', conn.cacheDir);
   if (conn.cacert) globalArgs.push('--cacert', conn.cacert);
+  for (const o of conn.options ?? []) globalArgs.push('-o', o);
   if (conn.limitUploadKiBs) globalArgs.push('--limit-upload', String(Math.round(conn.limitUploadKiBs)));
   if (conn.limitDownloadKiBs) globalArgs.push('--limit-download', String(Math.round(conn.limitDownloadKiBs)));
   return {
@@ -52,6 +53,7 @@ export function resticInvocation(conn: Partial<Connection>): Invocation {
     globalArgs,
     redactor: new Redactor(connectionSecrets(conn)),
     ...(conn.timeoutMs ? { timeoutMs: conn.timeoutMs } : {}),
+    ...(conn.helperLogs?.length ? { helperLogs: conn.helperLogs } : {}),
   };
 }
 

@@ -2,15 +2,28 @@ import { Redactor } from '../redact.js';
 import type { Invocation } from '../exec.js';
 import type { Connection } from '../types.js';
 import { baseEnv, connectionSecrets, withRestCredentials } from '../restic/connection.js';
+import { refineRusticError } from './errors.js';
 
 /**
- * rustic's environment (its config spec maps every option to RUSTIC_*): RUSTIC_REPOSITORY,
- * RUSTIC_PASSWORD(_FILE|_COMMAND). rustic has no `s3:` backend of its own; an `s3:https://host/bucket/prefix`
- * repository is mapped to `opendal:s3` with its options in RUSTIC_REPO_OPT_* variables.
- * Not verified live here (rustic is not installable on this machine).
+ * A profile path that can never exist (`/dev/null` is not a directory): rustic then reads no
+ * `rustic.toml` from ~/.config/rustic, /etc/rustic or the working directory, so a host's profile
+ * cannot add options (a `[forget] keep-*` would widen every retention policy). rustic logs one
+ * `[WARN] using no config file` line for it. A connection's own `env.RUSTIC_USE_PROFILE` wins.
+ */
+export const NO_PROFILE = '/dev/null/restic-manager-uses-no-rustic-profile';
+
+/**
+ * rustic's environment (checked against rustic-rs 0.11.4's `--help`): RUSTIC_REPOSITORY,
+ * RUSTIC_PASSWORD(_FILE|_COMMAND). rustic has no `s3:` backend of its own; an
+ * `s3:https://host/bucket/prefix` repository is mapped to `opendal:s3` with its options in
+ * RUSTIC_REPO_OPT_* variables (not run here: the protocol offers rustic on local/rest/rclone only).
+ * NO_COLOR and RUST_BACKTRACE=0 keep its error report plain text without a backtrace.
  */
 export function rusticInvocation(conn: Partial<Connection>): Invocation {
   const env = baseEnv();
+  env.NO_COLOR = '1';
+  env.RUST_BACKTRACE = '0';
+  env.RUSTIC_USE_PROFILE = NO_PROFILE;
   const repo = conn.repository ?? '';
   const s3 = /^s3:(https?:\/\/[^/]+)\/([^/]+)\/?(.*)$/.exec(repo);
   if (s3) {
@@ -34,6 +47,16 @@ export function rusticInvocation(conn: Partial<Connection>): Invocation {
     env,
     globalArgs,
     redactor: new Redactor(connectionSecrets(conn)),
+    refineError: refineRusticError,
     ...(conn.timeoutMs ? { timeoutMs: conn.timeoutMs } : {}),
   };
+}
+
+/**
+ * The same invocation printing progress as JSON lines on stdout (`--json-progress`, which rustic
+ * refuses together with `--no-progress`), about two status lines per progress event.
+ */
+export function withJsonProgress(inv: Invocation, intervalMs: number): Invocation {
+  const every = Math.max(50, Math.round(intervalMs / 2));
+  return { ...inv, globalArgs: ['--json-progress', '--progress-interval', `${every}ms`, ...inv.globalArgs.filter((a) => a !== '--no-progress')] };
 }

@@ -2,17 +2,20 @@ import path from 'node:path';
 import { execEngine, fail, ok, type Invocation } from '../exec.js';
 import { libraryError } from '../classify.js';
 import { withSecretFile } from '../secret-file.js';
-import { emptyProgress, finalBackupProgress, ProgressCoalescer } from '../progress.js';
 import { readPage, streamCommand } from '../stream.js';
 import { policyArgs, policyIsEmpty } from '../policy.js';
 import { missingPassword } from '../restic/connection.js';
+import { jsonLinesBackup } from '../restic/backup.js';
 import type {
   BackupRequest, BackupSummary, CallOptions, CheckRequest, CheckResult, Connection, DiffResult, Engine, ForgetRequest,
   ForgetResult, KeyAddRequest, LsEntry, LsPage, LsRequest, ProgressOptions, RepoStatsResult, RestoreRequest,
   RestoreSummary, Result, Snapshot, SnapshotFilter,
 } from '../types.js';
-import { rusticInvocation } from './connection.js';
-import { parseRusticBackup, parseRusticForget, parseRusticLsLine, parseRusticSnapshots, parseRusticVersion, splitJsonValues } from './parse.js';
+import { rusticInvocation, withJsonProgress } from './connection.js';
+import { parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticSnapshots, parseRusticVersion, splitJsonValues } from './parse.js';
+import { parseRusticLsLong } from './ls.js';
+import { rusticRestore } from './restore.js';
+import { parseRusticRepoinfo, restoreSizeFromSnapshots } from './stats.js';
 
 function filterArgs(f: SnapshotFilter | undefined): string[] {
   const args: string[] = [];
@@ -23,9 +26,10 @@ function filterArgs(f: SnapshotFilter | undefined): string[] {
 }
 
 /**
- * rustic (https://rustic.cli.rs) behind the same Engine contract. Differences from restic:
- * rustic is lock-free (unlock is a no-op, no locks()), prints no machine-readable progress
- * (backup/restore emit only the final event), and its `ls` lists paths only (type 'other').
+ * rustic (https://rustic.cli.rs) behind the same Engine contract, checked live against rustic-rs
+ * 0.11.4 by the shared contract suite. Differences from restic: rustic is lock-free (unlock is a
+ * no-op, no locks()); backup and restore progress come from `--json-progress` (restic's status
+ * messages, without file counts); a backup has no per-file error messages, so no `partial`.
  */
 export class RusticEngine implements Engine {
   readonly name = 'rustic' as const;
@@ -45,6 +49,11 @@ export class RusticEngine implements Engine {
     return error ? fail(error) : ok({ stdout: out.join('\n'), stderr: run.stderrTail });
   }
 
+  /** rustic logs what prune/key commands did as `[INFO]` lines on stderr. */
+  private static info(lines: string[]): string[] {
+    return lines.filter((l) => l.startsWith('[INFO]') && !/using no config file|using cache at|password is correct/.test(l)).map((l) => l.slice('[INFO]'.length).trim());
+  }
+
   async version(conn: Partial<Connection> = {}, opts: CallOptions = {}): Promise<Result<{ version: string; raw: string }>> {
     const inv = rusticInvocation({ ...conn, repository: '' });
     const out: string[] = [];
@@ -60,29 +69,20 @@ export class RusticEngine implements Engine {
     return r.ok ? ok({}) : r;
   }
 
+  /** `rustic --json-progress backup`: the same status/summary JSON lines restic prints (see jsonLinesBackup). */
   async backup(conn: Connection, req: BackupRequest, opts: ProgressOptions = {}): Promise<Result<BackupSummary>> {
-    if (req.stdin && req.paths.length) return fail(libraryError('backup', 'invalid_argument', 'backup: paths must be empty when stdin is given'));
-    if (!req.stdin && !req.paths.length) return fail(libraryError('backup', 'invalid_argument', 'backup: at least one path is required'));
     const inv = this.inv(conn, 'backup');
     if ('ok' in inv) return inv;
-    const args = ['backup', '--json'];
+    const args = ['backup'];
     for (const e of req.excludes ?? []) args.push('--glob', `!${e}`);
     for (const f of req.excludeFiles ?? []) args.push('--glob-file', f);
     for (const t of req.tags ?? []) args.push('--tag', t);
     if (req.host) args.push('--host', req.host);
     if (req.parent) args.push('--parent', req.parent);
     if (req.oneFileSystem) args.push('--one-file-system');
-    if (req.stdin) args.push('--stdin-filename', req.stdin.filename, '-');
+    if (req.stdin) args.push('--stdin-filename', req.stdin.filename, '--', '-');
     else args.push('--', ...req.paths);
-    const out: string[] = [];
-    const started = Date.now();
-    const { run, error } = await execEngine(inv, 'backup', args, { ...opts, ...(req.stdin ? { stdin: req.stdin.stream } : {}), onStdoutLine: (l) => out.push(l) });
-    if (error) return fail(error);
-    const summaries = splitJsonValues(out.join('\n')).values.map(parseRusticBackup).filter((s): s is BackupSummary => s !== undefined);
-    const summary = summaries.at(-1);
-    if (!summary) return fail(libraryError('backup', 'failed', 'backup ended without a snapshot in its --json output', run.stderrTail, run.exitCode));
-    new ProgressCoalescer(opts.onProgress, 0).flush(finalBackupProgress(emptyProgress(), summary, (Date.now() - started) / 1000));
-    return ok(summary);
+    return jsonLinesBackup(withJsonProgress(inv, opts.progressIntervalMs ?? 500), args, req, opts);
   }
 
   async snapshots(conn: Connection, filter?: SnapshotFilter, opts: CallOptions = {}): Promise<Result<Snapshot[]>> {
@@ -96,10 +96,8 @@ export class RusticEngine implements Engine {
     const inv = this.inv(conn, 'ls');
     if ('ok' in inv) return { entries: (async function* () {})(), result: Promise.resolve(inv) };
     const spec = req.path ? `${req.snapshot}:${req.path}` : req.snapshot;
-    return streamCommand(inv, 'ls', ['ls', '--recursive', spec], (line) => {
-      const p = parseRusticLsLine(line);
-      return p === undefined ? undefined : { name: path.posix.basename(p), path: p, type: 'other' as const };
-    }, opts);
+    const base = req.path ? path.posix.resolve('/', req.path) : '/';
+    return streamCommand(inv, 'ls', ['ls', '--long', '--numeric-uid-gid', '--recursive', '--', spec], (line) => parseRusticLsLong(line, base), opts);
   }
 
   async lsPage(conn: Connection, req: LsRequest & { offset: number; limit: number }, opts: CallOptions = {}): Promise<Result<LsPage>> {
@@ -107,45 +105,51 @@ export class RusticEngine implements Engine {
     return readPage(this.ls(conn, req, opts), req.offset, req.limit);
   }
 
-  /** restore-size of a snapshot from its stored summary; other modes are not offered by rustic's CLI in JSON. */
+  /** restore-size (all snapshots or one) from the stored summaries; raw-data from `repoinfo --json`; other modes are not offered. */
   async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {
-    if ((req.mode ?? 'restore-size') !== 'restore-size' || !req.snapshot) return fail(libraryError('stats', 'invalid_argument', 'stats: the rustic engine supports mode restore-size for one snapshot only'));
-    const r = await this.text(conn, 'snapshots', ['snapshots', '--json', req.snapshot], opts);
+    const mode = req.mode ?? 'restore-size';
+    if (mode === 'raw-data') {
+      const r = await this.text(conn, 'stats', ['repoinfo', '--json'], opts);
+      if (!r.ok) return r;
+      const stats = parseRusticRepoinfo(splitJsonValues(r.value.stdout).values[0]);
+      return stats ? ok(stats) : fail(libraryError('stats', 'failed', 'stats: repoinfo printed no index figures'));
+    }
+    if (mode !== 'restore-size') return fail(libraryError('stats', 'invalid_argument', `stats: the rustic engine offers restore-size and raw-data, not ${mode}`));
+    const r = await this.text(conn, 'stats', ['snapshots', '--json', ...(req.snapshot ? ['--', req.snapshot] : [])], opts);
     if (!r.ok) return r;
-    const raw = splitJsonValues(r.value.stdout).values[0];
-    const summary = Array.isArray(raw) ? parseRusticBackup((raw as unknown[]).flat(2).find((x) => typeof x === 'object' && x !== null && 'summary' in x)) : parseRusticBackup(raw);
-    return summary ? ok({ totalSize: summary.totalBytesProcessed, totalFileCount: summary.totalFilesProcessed }) : fail(libraryError('stats', 'failed', 'stats: snapshot has no summary'));
+    const stats = restoreSizeFromSnapshots(splitJsonValues(r.value.stdout).values[0] ?? []);
+    return stats ? ok(stats) : fail(libraryError('stats', 'failed', 'stats: a snapshot has no stored summary'));
   }
 
-  /** `rustic diff` prints `<modifier>    <path>` lines. */
   async diff(conn: Connection, a: string, b: string, opts: CallOptions = {}): Promise<Result<DiffResult>> {
-    const r = await this.text(conn, 'diff', ['diff', a, b], opts);
+    const r = await this.text(conn, 'diff', ['diff', '--', a, b], opts);
     if (!r.ok) return r;
-    const changes = r.value.stdout.split('\n').map((l) => /^([-+MTU?])\s+(.+)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => ({ modifier: m[1] ?? '', path: m[2] ?? '' }));
+    const changes = r.value.stdout.split('\n').map(parseRusticDiffLine).filter((c) => c !== undefined);
     return ok({ changes, stats: {} });
   }
 
   async forget(conn: Connection, req: ForgetRequest, opts: CallOptions = {}): Promise<Result<ForgetResult>> {
     if (policyIsEmpty(req.policy)) return fail(libraryError('forget', 'invalid_argument', 'forget: refusing to run with an empty retention policy'));
-    const args = ['forget', '--json', ...policyArgs(req.policy), ...filterArgs(req.filter)];
+    const args = ['forget', '--json', ...policyArgs(req.policy, 'rustic'), ...filterArgs(req.filter)];
     if (req.groupBy) args.push('--group-by', req.groupBy);
     if (req.prune) args.push('--prune');
     if (req.dryRun) args.push('--dry-run');
     const r = await this.text(conn, 'forget', args, opts);
     if (!r.ok) return r;
+    // rustic prints nothing on stdout when no snapshot matched the filter.
     const [v] = splitJsonValues(r.value.stdout).values;
-    return ok(parseRusticForget(v));
+    return ok(parseRusticForget(v ?? []));
   }
 
   async prune(conn: Connection, opts: CallOptions = {}): Promise<Result<{ output: string[] }>> {
     const r = await this.text(conn, 'prune', ['prune'], opts);
-    return r.ok ? ok({ output: r.value.stdout.split('\n').filter(Boolean) }) : r;
+    return r.ok ? ok({ output: [...r.value.stdout.split('\n').filter(Boolean), ...RusticEngine.info(r.value.stderr)] }) : r;
   }
 
   /** rustic logs problems as `[ERROR]` lines and may still exit 0: those lines are the result. */
   async check(conn: Connection, req: CheckRequest = {}, opts: CallOptions = {}): Promise<Result<CheckResult>> {
     const args = ['check'];
-    if (req.readDataSubset) args.push('--read-data-subset', req.readDataSubset);
+    if (req.readDataSubset) args.push('--read-data', '--read-data-subset', req.readDataSubset);
     else if (req.readData) args.push('--read-data');
     const r = await this.text(conn, 'check', args, opts);
     if (!r.ok) {
@@ -161,22 +165,9 @@ export class RusticEngine implements Engine {
   }
 
   async restore(conn: Connection, req: RestoreRequest, opts: ProgressOptions = {}): Promise<Result<RestoreSummary>> {
-    const args = ['restore'];
-    for (const i of req.include ?? []) args.push('--glob', i);
-    for (const e of req.exclude ?? []) args.push('--glob', `!${e}`);
-    if (req.verify) args.push('--verify-existing');
-    args.push(req.snapshot, req.target);
-    const started = Date.now();
-    // Without filters the whole snapshot is restored: its stored summary gives the totals.
-    const filtered = (req.include?.length ?? 0) + (req.exclude?.length ?? 0) > 0;
-    const totals = filtered ? undefined : await this.stats(conn, { mode: 'restore-size', snapshot: req.snapshot }, opts);
-    const r = await this.text(conn, 'restore', args, opts);
-    if (!r.ok) return r;
-    const bytes = totals?.ok ? totals.value.totalSize : 0;
-    const files = totals?.ok ? totals.value.totalFileCount : null;
-    const summary: RestoreSummary = { filesRestored: files, bytesRestored: bytes, durationSeconds: (Date.now() - started) / 1000 };
-    new ProgressCoalescer(opts.onProgress, 0).flush({ ...emptyProgress(), percentDone: 1, bytesDone: bytes, totalBytes: bytes, filesDone: files ?? 0, totalFiles: files, etaSeconds: 0, elapsedSeconds: summary.durationSeconds });
-    return ok(summary);
+    const inv = this.inv(conn, 'restore');
+    if ('ok' in inv) return inv;
+    return rusticRestore(withJsonProgress(inv, opts.progressIntervalMs ?? 500), req, opts);
   }
 
   /** New password via a private 0600 file (never argv); the new key id from `list keys` before/after. */
@@ -193,9 +184,8 @@ export class RusticEngine implements Engine {
     if (!addResult.ok) return addResult;
     const after = await this.text(conn, 'list keys', ['list', 'keys'], opts);
     if (!after.ok) return after;
-    const ids = (s: string): string[] => s.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
-    const known = new Set(ids(before.value.stdout));
-    const added = ids(after.value.stdout).filter((id) => !known.has(id));
+    const known = new Set(parseRusticKeyIds(before.value.stdout));
+    const added = parseRusticKeyIds(after.value.stdout).filter((id) => !known.has(id));
     return added.length === 1 && added[0] ? ok({ keyId: added[0] }) : fail(libraryError('key add', 'failed', `key add: expected one new key, found ${added.length}`));
   }
 

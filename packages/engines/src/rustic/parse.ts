@@ -1,18 +1,19 @@
-import type { BackupSummary, Snapshot } from '../types.js';
+import type { Snapshot } from '../types.js';
 
 /**
  * Parsers for rustic's `--json` output. rustic prints pretty-printed JSON, and several objects
  * back to back without separators (`backup --json` with several sources), so output is split
- * into top-level JSON values, never into lines. Shapes (cited fixtures in test/fixtures/rustic):
- * - snapshots, rustic >= 0.10: `[{"group_key": {...}, "snapshots": [SnapshotFile...]}]`
+ * into top-level JSON values, never into lines. Shapes (fixtures in test/fixtures/rustic):
+ * - snapshots, rustic >= 0.10: `[{"group_key": {...}, "snapshots": [SnapshotFile...]}]` (0.11.4 live)
  * - snapshots, rustic <= 0.9: `[[group, [SnapshotFile...]]]`
- * - forget: the same grouping, with `{"snapshot": SnapshotFile, "keep": bool, "reasons": [...]}` entries
- * - backup: one SnapshotFile per saved snapshot, its `summary` holds the counters.
+ * - forget, rustic 0.11.4: `[{"group_key": {...}, "items": [{"snapshot": SnapshotFile, "keep": bool,
+ *   "reasons": [...]}]}]`; rustic 0.9 used the `[[group, [entries]]]` grouping
+ * - a SnapshotFile's `summary` holds its backup's counters (stats restore-size adds them up); the
+ *   engine backs up with `--json-progress backup`, whose lines are restic's status/summary messages.
  */
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /** Splits text holding zero or more concatenated JSON values; non-JSON text between them is returned separately. */
@@ -77,11 +78,12 @@ export function parseRusticSnapshot(v: unknown): Snapshot | undefined {
 }
 
 /** The members of every group, whichever grouping shape this rustic version prints. */
-function groupMembers(v: unknown): unknown[] {
+export function groupMembers(v: unknown): unknown[] {
   if (!Array.isArray(v)) return [];
   const out: unknown[] = [];
   for (const g of v) {
     if (isObj(g) && Array.isArray(g.snapshots)) out.push(...(g.snapshots as unknown[]));
+    else if (isObj(g) && Array.isArray(g.items)) out.push(...(g.items as unknown[]));
     else if (Array.isArray(g) && g.length === 2 && Array.isArray(g[1])) out.push(...(g[1] as unknown[]));
     else if (isObj(g)) out.push(g); // an ungrouped flat list
   }
@@ -102,42 +104,64 @@ export function parseRusticForget(v: unknown): { keep: Snapshot[]; remove: Snaps
   return out;
 }
 
-/** A SnapshotFile printed by `backup --json` -> BackupSummary. */
-export function parseRusticBackup(v: unknown): BackupSummary | undefined {
-  if (!isObj(v)) return undefined;
-  const sum = isObj(v.summary) ? v.summary : {};
-  const id = typeof v.id === 'string' ? v.id : undefined;
-  if (!id) return undefined;
-  return {
-    snapshotId: id.slice(0, 8),
-    filesNew: num(sum.files_new),
-    filesChanged: num(sum.files_changed),
-    filesUnmodified: num(sum.files_unmodified),
-    dirsNew: num(sum.dirs_new),
-    dirsChanged: num(sum.dirs_changed),
-    dirsUnmodified: num(sum.dirs_unmodified),
-    dataBlobs: num(sum.data_blobs),
-    treeBlobs: num(sum.tree_blobs),
-    dataAdded: num(sum.data_added_packed ?? sum.data_added),
-    totalFilesProcessed: num(sum.total_files_processed),
-    totalBytesProcessed: num(sum.total_bytes_processed),
-    durationSeconds: num(sum.total_duration ?? sum.backup_duration),
-    errors: [],
-  };
+/**
+ * `rustic diff a b` prints `<modifier>    "<path>"` per changed path (path Rust-Debug-quoted,
+ * relative to the snapshot root), then `Files   : 2 =, 1 +, ...` totals, which are skipped.
+ */
+export function parseRusticDiffLine(line: string): { modifier: string; path: string } | undefined {
+  const m = /^([-+MTU?])\s+(".*")\s*$/.exec(line);
+  const p = m?.[2] === undefined ? undefined : unquoteRust(m[2]);
+  return m?.[1] && p !== undefined ? { modifier: m[1], path: `/${p}` } : undefined;
 }
 
-/** `rustic ls` prints each path Rust-Debug-quoted with a trailing space: `"dir/file" `. */
-export function parseRusticLsLine(line: string): string | undefined {
-  const t = line.trim();
-  if (!t) return undefined;
-  if (t.startsWith('"')) {
-    try {
-      return JSON.parse(t) as string;
-    } catch {
-      return t.slice(1, t.lastIndexOf('"'));
+/** `rustic list keys` prints one `KeyId(<64 hex>)` per line (0.11.4); older versions the bare id. */
+export function parseRusticKeyIds(text: string): string[] {
+  return text.split('\n').map((l) => /^(?:KeyId\()?([0-9a-f]{64})\)?$/.exec(l.trim())?.[1]).filter((id): id is string => id !== undefined);
+}
+
+/** `rustic restore` prints `Files:  3 to restore, 0 unchanged, 0 verified, 0 to modify, 0 additional`. */
+export function parseRusticRestoreFiles(line: string): number | undefined {
+  const m = /^Files:\s+(\d+) to restore, \d+ unchanged, \d+ verified, (\d+) to modify/.exec(line.trim());
+  return m ? Number(m[1]) + Number(m[2]) : undefined;
+}
+
+/**
+ * A Rust `{:?}`-quoted string (`"a \"b\"\n"`) -> its text. Escapes: \\ \" \' \n \r \t \0,
+ * \u{hex}, and \xNN for bytes of a path that is not UTF-8 (decoded as UTF-8, lossy). undefined
+ * when `s` is not one quoted string.
+ */
+export function unquoteRust(s: string): string | undefined {
+  if (s.length < 2 || !s.startsWith('"') || !s.endsWith('"')) return undefined;
+  const bytes: number[] = [];
+  const enc = new TextEncoder();
+  const push = (t: string): void => {
+    bytes.push(...enc.encode(t));
+  };
+  const SIMPLE: Record<string, string> = { '\\': '\\', '"': '"', "'": "'", n: '\n', r: '\r', t: '\t', '0': '\0' };
+  for (let i = 1; i < s.length - 1; i++) {
+    const c = String.fromCodePoint(s.codePointAt(i) ?? 0);
+    if (c === '"') return undefined;
+    if (c !== '\\') {
+      push(c);
+      i += c.length - 1; // a character outside the BMP is two UTF-16 units
+      continue;
     }
+    const e = s[++i] ?? '';
+    const simple = SIMPLE[e];
+    if (simple !== undefined) push(simple);
+    else if (e === 'u') {
+      const m = /^\{([0-9a-fA-F]{1,6})\}/.exec(s.slice(i + 1));
+      if (!m?.[1]) return undefined;
+      push(String.fromCodePoint(parseInt(m[1], 16)));
+      i += m[0].length;
+    } else if (e === 'x') {
+      const h = s.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(h)) return undefined;
+      bytes.push(parseInt(h, 16));
+      i += 2;
+    } else return undefined;
   }
-  return t;
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 /** `rustic --version` -> "0.10.2" (prints `rustic 0.10.2` or `rustic v0.10.2-1-g189b17c`). */
