@@ -81,7 +81,7 @@ export const PreviewSnapshot = z.object({
   hostname: z.string().max(256),
   paths: z.array(z.string().max(4096)).max(64),
   tags: z.array(z.string().max(256)).max(64),
-  /** restic's words, verbatim: "daily snapshot", "last snapshot", "within 30d", "has tags [a]"… */
+  /** The engine's words, verbatim: restic's "daily snapshot", "last snapshot", "within 30d", "has tags [a]"…; rustic's "daily", "within", "tags"… */
   reasons: z.array(z.string().max(256)).max(16),
 });
 export type PreviewSnapshot = z.infer<typeof PreviewSnapshot>;
@@ -104,13 +104,16 @@ export type ForgetPreviewResult = z.infer<typeof ForgetPreviewResult>;
 export const RetentionRule = z.enum(['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly', 'keep_within', 'keep_tag']);
 export type RetentionRule = z.infer<typeof RetentionRule>;
 
-/** The policy rule behind one of restic's keep reasons; null for a reason this build does not know. */
+/**
+ * The policy rule behind one keep reason: restic's words ("daily snapshot", "within 30d", "has
+ * tags [a]") or rustic's ("daily", "within", "tags"); null for a reason this build does not know.
+ */
 export function ruleOfReason(reason: string): RetentionRule | null {
   const r = reason.trim().toLowerCase();
-  const unit = /^(last|hourly|daily|weekly|monthly|yearly) snapshot$/.exec(r)?.[1];
+  const unit = /^(last|hourly|daily|weekly|monthly|yearly)( snapshot)?$/.exec(r)?.[1];
   if (unit) return `keep_${unit}` as RetentionRule;
-  if (/^within [0-9]/.test(r)) return 'keep_within';
-  if (/^has tags? /.test(r)) return 'keep_tag';
+  if (r === 'within' || /^within [0-9]/.test(r)) return 'keep_within';
+  if (r === 'tags' || /^has tags? /.test(r)) return 'keep_tag';
   return null;
 }
 

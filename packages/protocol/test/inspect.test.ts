@@ -7,6 +7,10 @@ describe('retention preview: restic reasons map to policy rules', () => {
     expect(reasons.map(ruleOfReason)).toEqual(['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly', 'keep_within', 'keep_tag']);
   });
 
+  it("maps rustic's one-word reasons too", () => {
+    expect(['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly', 'within', 'tags'].map(ruleOfReason)).toEqual(['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly', 'keep_within', 'keep_tag']);
+  });
+
   it('answers null for a reason it does not know (a newer restic), rather than guessing', () => {
     expect(ruleOfReason('within-daily 7d')).toBeNull();
     expect(ruleOfReason('')).toBeNull();
