@@ -9,7 +9,7 @@ import { requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { createLogger } from '../src/log.js';
 import { RequestHandler } from '../src/jobs/requests.js';
-import { parseServerFrame } from '../src/wire.js';
+import { MAX_FRAME_BYTES, parseServerFrame } from '../src/wire.js';
 import type { RequestFrame } from '../src/wire.js';
 
 const run = promisify(execFile);
@@ -33,6 +33,53 @@ describe('snapshot.diff and forget.preview frames (light validator)', () => {
     expect(parse({ type: 'forget.preview', request_id: 'r', policy: { keep_daily: 0 } })).toEqual({ ok: false, message: 'policy: the policy keeps nothing' });
     expect(parse({ type: 'forget.preview', request_id: 'r', policy: { keep_forever: 1 } })).toEqual({ ok: false, message: 'policy.keep_forever: unknown retention rule' });
     expect(parse({ type: 'forget.preview', request_id: 'r', policy: { keep_within: '1 week' } })).toEqual({ ok: false, message: 'policy.keep_within: expected a duration like 30d' });
+  });
+});
+
+/** Runs one request against a stand-in engine and returns the answer. */
+async function askWith(engine: Partial<Engine>, frame: RequestFrame): Promise<Record<string, unknown>> {
+  const sent: Record<string, unknown>[] = [];
+  const h = new RequestHandler({
+    engine: async () => ({ name: 'restic', ...engine }) as Engine, jobFilesDir: '/nonexistent/job-files',
+    secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }),
+  });
+  h.handle(frame);
+  for (let i = 0; i < 200 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  return sent[0]!;
+}
+
+describe('snapshot.diff and forget.preview answers fit one frame', () => {
+  it('cuts a page of very long paths short (has_more, exact total) so the answer stays under MAX_FRAME_BYTES', async () => {
+    const long = (i: number): string => `/${String(i).padStart(4, '0')}-${'é\u0001'.repeat(2000)}`;
+    const diffStream = () => ({
+      items: (async function* () {
+        for (let i = 0; i < 500; i++) yield { kind: 'change' as const, path: long(i), modifier: '+' };
+        yield { kind: 'statistics' as const, changedFiles: 0, added: { files: 500, dirs: 0, others: 0, bytes: 1 }, removed: { files: 0, dirs: 0, others: 0, bytes: 0 } };
+      })(),
+      result: Promise.resolve({ ok: true as const, value: { count: 501 } }),
+    });
+    const r = await askWith({ diffStream }, { type: 'snapshot.diff', request_id: 'b1', from_snapshot_id: 'abcdef01', to_snapshot_id: 'abcdef02', limit: 500, offset: 0 });
+    const n = (r.changes as unknown[]).length;
+    expect(n).toBeGreaterThan(10);
+    expect(n).toBeLessThan(500);
+    expect(r).toMatchObject({ has_more: true, total_changes: 500, added: { files: 500 } });
+    expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThan(MAX_FRAME_BYTES);
+  });
+
+  it('lists at most 1000 snapshots of a preview, removed ones first, with exact counts', async () => {
+    const snap = (i: number) => ({ id: i.toString(16).padStart(64, '0'), shortId: '', time: '2026-01-01T00:00:00Z', hostname: 'h', paths: ['/srv'], tags: [] });
+    const keep = Array.from({ length: 900 }, (_, i) => snap(i));
+    const remove = Array.from({ length: 600 }, (_, i) => snap(10_000 + i));
+    const forget = async () => ({ ok: true as const, value: { keep, remove, reasons: Object.fromEntries(keep.map((s) => [s.id, ['daily snapshot']])) } });
+    const r = await askWith({ forget }, { type: 'forget.preview', request_id: 'b2', policy: { keep_daily: 900 } });
+    expect(r).toMatchObject({ keep_count: 900, remove_count: 600, error: null });
+    expect([(r.remove as unknown[]).length, (r.keep as unknown[]).length]).toEqual([600, 400]);
+    expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThan(MAX_FRAME_BYTES);
+  });
+
+  it('says that comparing needs restic on an engine without a streamed diff (rustic)', async () => {
+    const r = await askWith({ name: 'rustic' }, { type: 'snapshot.diff', request_id: 'b3', from_snapshot_id: 'abcdef01', to_snapshot_id: 'abcdef02', limit: 5, offset: 0 });
+    expect(r).toMatchObject({ error_kind: 'failed', error: 'comparing snapshots needs restic (this host uses rustic)' });
   });
 });
 

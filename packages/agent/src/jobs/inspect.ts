@@ -75,10 +75,12 @@ export async function answerDiff(d: InspectDeps, f: SnapshotDiff): Promise<void>
     }
     if (index >= f.offset && !full) {
       const path = item.path.slice(0, 4096);
-      if (page.length >= f.limit || bytes + path.length * 3 > FRAME_BUDGET) full = true;
+      // bytes on the wire: UTF-8, with JSON escapes (a control character takes 6)
+      const size = Buffer.byteLength(JSON.stringify(path)) + 32;
+      if (page.length >= f.limit || bytes + size > FRAME_BUDGET) full = true;
       else {
         page.push({ modifier: MODIFIER.test(item.modifier) ? item.modifier : 'M', path });
-        bytes += path.length * 3 + 32;
+        bytes += size;
       }
     }
     index++;
@@ -133,7 +135,7 @@ export async function answerForgetPreview(d: InspectDeps, f: ForgetPreview): Pro
     const out: PreviewSnapshot[] = [];
     for (const sn of snaps) {
       const p = previewOf(sn, r.value.reasons?.[sn.id] ?? []);
-      const size = JSON.stringify(p).length * 2;
+      const size = Buffer.byteLength(JSON.stringify(p));
       if (room <= 0 || size > budget) break;
       room--;
       budget -= size;
