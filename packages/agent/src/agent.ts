@@ -107,7 +107,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases', 'db_restore', ...(vaultEngineInstalled() ? ['vault'] : [])],
+        features: ['databases', 'db_restore', 'copy', ...(vaultEngineInstalled() ? ['vault'] : [])],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -265,7 +265,7 @@ export class Agent {
       case 'command.run':
         this.runner.submit({
           jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}),
-          ...(m.repository ? { repository: m.repository } : {}),
+          ...(m.repository ? { repository: m.repository } : {}), ...(m.copy_target ? { copyTarget: m.copy_target } : {}),
         });
         return;
       case 'command.unsupported':

@@ -43,6 +43,8 @@ export function jobForSchedule(s: ScheduleSpec): JobRequest {
     args = { policy: s.retention_policy ?? {}, prune: false, ...bw };
   } else if (s.kind === 'prune') {
     args = bw;
+  } else if (s.kind === 'check') {
+    args = { ...(s.read_data_subset ? { read_data_subset: s.read_data_subset } : {}), ...(s.read_data_rotation !== undefined ? { read_data_rotation: s.read_data_rotation } : {}) };
   }
   return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id, ...(s.repository_id ? { repositoryId: s.repository_id } : {}) };
 }

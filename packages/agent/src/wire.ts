@@ -17,7 +17,7 @@ export { AGENT_FRAME_RATE, CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORT
 /** Every job kind, for the light validator; the compile-time check below keeps it equal to the protocol's. */
 export const JOB_KINDS = [
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
-  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore',
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore', 'copy',
 ] as const satisfies readonly JobKind[];
 type MissingKinds = Exclude<JobKind, (typeof JOB_KINDS)[number]>;
 /** Fails to compile when the protocol gains a job kind this list lacks. */
@@ -131,10 +131,14 @@ function schedule(v: unknown, at: string): ScheduleSpec {
   const rp = o.retention_policy;
   const tz = optStr(o, 'time_zone', at);
   const repoId = optStr(o, 'repository_id', at);
+  const subset = optStr(o, 'read_data_subset', at);
+  const rotation = o.read_data_rotation === undefined ? undefined : int(o, 'read_data_rotation', at);
   return {
     id: str(o, 'id', at, 1), kind: kind as ScheduleSpec['kind'], cron_expr: str(o, 'cron_expr', at, 1), enabled: o.enabled,
     ...(tz ? { time_zone: tz } : {}),
     ...(repoId ? { repository_id: repoId } : {}),
+    ...(subset ? { read_data_subset: subset } : {}),
+    ...(rotation !== undefined ? { read_data_rotation: rotation } : {}),
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),

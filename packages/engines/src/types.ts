@@ -17,6 +17,7 @@ export type EngineErrorKind =
   | 'timeout' // the per-call timeout elapsed; the child was stopped
   | 'not_installed' // the binary could not be started
   | 'invalid_argument' // the request was rejected before anything ran
+  | 'unsupported' // this engine cannot do this at all (e.g. rustic `copy`)
   | 'failed'; // anything else
 
 export interface EngineError {
@@ -299,6 +300,30 @@ export interface KeyAddRequest {
   host?: string;
 }
 
+/**
+ * `copy`: snapshots of `from` that the target lacks are copied into the target (restic
+ * `copy --from-repo`). The source's location and password reach the child only through its
+ * environment (RESTIC_FROM_REPOSITORY / RESTIC_FROM_PASSWORD*), never argv.
+ */
+export interface CopyRequest {
+  /** The source repository (the call's `conn` is the target). */
+  from: Connection;
+  /** Only snapshots of these hosts (none: every host). */
+  hosts?: string[];
+  /** Only snapshots having all of these tags (none: any). */
+  tags?: string[];
+}
+
+export interface CopySummary {
+  /** Snapshots written to the target by this call. */
+  copied: number;
+  /** Snapshots the target already held (copied before). */
+  skipped: number;
+  /** Source -> new target snapshot id (short ids as restic prints them), capped at 1000. */
+  snapshots: { source: string; target: string }[];
+  durationSeconds: number;
+}
+
 export interface Engine {
   readonly name: 'restic' | 'rustic';
   version(conn?: Partial<Connection>, opts?: CallOptions): Promise<Result<{ version: string; raw: string }>>;
@@ -322,6 +347,19 @@ export interface Engine {
   /** Removes stale locks only (restic's rules) unless `removeAll`. A no-op for rustic (lock-free). */
   unlock(conn: Connection, req?: { removeAll?: boolean }, opts?: CallOptions): Promise<Result<void>>;
   restore(conn: Connection, req: RestoreRequest, opts?: ProgressOptions): Promise<Result<RestoreSummary>>;
+  /**
+   * Copies the source's snapshots (filtered by host and tags) that the target `conn` does not
+   * hold yet. Refused (`invalid_argument`) when source and target are the same location, or
+   * when both need different values of one environment variable (restic 0.14 gives both
+   * repositories one set of cloud keys). Progress: `filesDone`/`totalFiles` count snapshots,
+   * `bytesDone` is what the engine process wrote so far. `unsupported` on rustic.
+   */
+  copy(conn: Connection, req: CopyRequest, opts?: ProgressOptions): Promise<Result<CopySummary>>;
+  /**
+   * Initialises `conn` as a copy target of `from` with the source's chunker parameters
+   * (restic `init --copy-chunker-params`), so deduplication survives copying. `unsupported` on rustic.
+   */
+  initCopyTarget(conn: Connection, from: Connection, opts?: CallOptions): Promise<Result<{ id?: string }>>;
   keyAdd(conn: Connection, req: KeyAddRequest, opts?: CallOptions): Promise<Result<{ keyId: string }>>;
   keyRemove(conn: Connection, keyId: string, opts?: CallOptions): Promise<Result<void>>;
   /** Streams one file of a snapshot (`restic dump`). restic only; resolves once the engine exited. */

@@ -9,6 +9,9 @@ export const JobKind = z.enum([
   // Additive: a database dump restored into a database server (db-restore.ts). Sent only to
   // agents whose hello.features include 'db_restore'.
   'db_restore',
+  // Additive (issue 15): snapshots copied from the job's repository to command.run.copy_target
+  // (repository.ts CopyArgs). Sent only to agents whose hello.features include 'copy'.
+  'copy',
 ]);
 export type JobKind = z.infer<typeof JobKind>;
 

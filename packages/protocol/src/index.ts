@@ -14,3 +14,4 @@ export * from './db-restore.js';
 export * from './job-args.js';
 export * from './locks.js';
 export * from './repository.js';
+export * from './copy-policy.js';

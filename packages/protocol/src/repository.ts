@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BandwidthOptions } from './common.js';
 
 /*
  * Repositories as their own objects (issue 15, docs/repositories.md): one schema for the
@@ -31,7 +32,7 @@ export function backendOfUrl(url: string): RepositoryBackend | null {
 export function urlProblem(url: string): string | null {
   const backend = backendOfUrl(url);
   if (!backend) return 'an absolute path, or a restic location starting with local:, rest:, s3:, b2:, azure:, gs:, sftp: or rclone:';
-  if (/[\r\n\x00]/.test(url)) return 'no line breaks or NUL bytes';
+  if (/[\r\n]/.test(url) || url.includes('\u0000')) return 'no line breaks or NUL bytes';
   const userinfo = userInfoOf(url, backend);
   if (userinfo !== null && (backend !== 'sftp' || userinfo.includes(':'))) return 'put credentials in the credentials fields, not in the URL';
   if (backend === 'rest' && !/^rest:https?:\/\//.test(url)) return 'a REST location is rest:http://host:port/path/ or rest:https://…';
@@ -52,6 +53,7 @@ function userInfoOf(url: string, backend: RepositoryBackend): string | null {
 }
 
 const secret = z.string().min(1).max(4096);
+// eslint-disable-next-line no-control-regex -- NUL is refused on purpose; \x00 (not \0) so the OpenAPI pattern works in every regex engine
 const oneLine = (max: number) => z.string().min(1).max(max).regex(/^[^\r\n\x00]*$/, 'one line, no NUL');
 
 /** Secret fields per backend: stored sealed, never shown, redacted from every line. */
@@ -112,6 +114,7 @@ export const SftpCredentials = z
      * The server's known_hosts line(s) (`ssh-keyscan` output). Required: host keys are always
      * checked (StrictHostKeyChecking=yes), never accepted blindly.
      */
+// eslint-disable-next-line no-control-regex -- NUL is refused on purpose; \x00 (not \0) so the OpenAPI pattern works in every regex engine
     known_hosts: z.string().min(16).max(16_384).regex(/^[^\x00]*$/, 'no NUL bytes'),
     port: z.number().int().min(1).max(65_535).optional(),
   })
@@ -158,6 +161,7 @@ function credentialIssues(url: string | undefined, creds: BackendCredentials | u
 /** Backends whose credentials are required (a repository without them cannot be opened). */
 export const CREDENTIALS_REQUIRED: readonly RepositoryBackend[] = ['s3', 'b2', 'azure', 'gcs', 'sftp', 'rclone'];
 
+// eslint-disable-next-line no-control-regex -- NUL is refused on purpose; \x00 (not \0) so the OpenAPI pattern works in every regex engine
 const name = z.string().min(1).max(128).regex(/^[^\r\n\x00<>]*$/, 'one line, no < or >');
 /** PEM CA bundle for a REST or S3 endpoint with a private CA (restic `--cacert`). */
 const tlsCaPem = z.string().min(32).max(65_536).regex(/-----BEGIN CERTIFICATE-----/, 'a PEM certificate bundle');
@@ -334,6 +338,12 @@ export const CopyArgs = z
     target_repository_id: z.string().min(1).max(64),
     /** Copy only snapshots with these tags (none: all of this host's). */
     tags: z.array(z.string().min(1).max(64)).max(32).default([]),
+    /**
+     * Additive: first initialise the target with the source's chunker parameters (restic
+     * `init --copy-chunker-params`, so deduplication survives), unless it exists already.
+     */
+    init_target: z.boolean().default(false),
   })
+  .merge(BandwidthOptions)
   .strict();
 export type CopyArgs = z.infer<typeof CopyArgs>;

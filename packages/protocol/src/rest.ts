@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
-import { BackupArgs, CheckArgs, DatabaseTarget, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
+import { BackupArgs, CheckArgs, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 import { normalisePath, pathProblem } from './restore-plan.js';
 import { APPEND_ONLY_REFUSED, appendOnlyEnforceable } from './append-only.js';
@@ -348,6 +348,10 @@ export const ScheduleInput = z
     databases: z.array(DatabaseTarget).max(64).default([]),
     /** Additive (issue 15): the repository the schedule targets, linked to the host; null/absent = the host's primary. */
     repository_id: z.string().min(1).max(64).nullable().optional(),
+    /** Check schedules (issue 22): a fixed `--read-data-subset`; null/absent = rotate (below). */
+    read_data_subset: ReadDataSubset.nullable().optional(),
+    /** Check schedules: read part n of t each run (t checks read everything); 0 = structure only; null/absent = 10. */
+    read_data_rotation: z.number().int().min(0).max(1000).nullable().optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
@@ -373,6 +377,9 @@ export const ScheduleView = z.object({
   databases: z.array(DatabaseView),
   /** Additive (issue 15): the targeted repository; null = the host's primary. */
   repository_id: z.string().nullable(),
+  /** Additive (issue 22), check schedules: see ScheduleInput; both null = rotate over 10 runs. */
+  read_data_subset: z.string().nullable(),
+  read_data_rotation: z.number().int().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -428,7 +435,7 @@ export const AgentUpdateRequest = z.object({ version: z.string().min(1).max(64),
 /* ---- alerting (spec §9): alert kinds, thresholds, notification channels ---- */
 
 /** What raises an alert (spec §9 triggers). */
-export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'report_quarantined']);
+export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'report_quarantined', 'copy_failed', 'copy_behind']);
 export type AlertKind = z.infer<typeof AlertKind>;
 export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
 export type AlertSeverity = z.infer<typeof AlertSeverity>;

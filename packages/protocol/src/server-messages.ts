@@ -86,8 +86,20 @@ export const ForgetArgs = z
   .merge(BandwidthOptions)
   .strict();
 export const PruneArgs = BandwidthOptions.strict();
+/** restic `--read-data-subset`: `n/t`, `x%` or a size (`500M`). */
+export const ReadDataSubset = z.string().regex(/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/, 'n/t, x% or a size such as 500M');
+/** A check reads part n of t of the pack data, n advancing each run, when neither field is given (issue 22). */
+export const DEFAULT_CHECK_ROTATION = 10;
+/**
+ * `check`: `read_data_subset` reads that subset; otherwise `read_data_rotation` t (default
+ * DEFAULT_CHECK_ROTATION) reads part n of t, the agent advancing n per repository each run, so t
+ * checks read all the data; `read_data_rotation: 0` checks the structure only (no pack data).
+ */
 export const CheckArgs = z
-  .object({ read_data_subset: z.string().regex(/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/).optional() })
+  .object({
+    read_data_subset: ReadDataSubset.optional(),
+    read_data_rotation: z.number().int().min(0).max(1000).optional(),
+  })
   .strict();
 export const RestoreArgs = z
   .object({
@@ -161,6 +173,9 @@ export const ScheduleSpec = z.object({
   databases: z.array(DatabaseTarget).optional(),
   /** Additive (issue 15): the repository the schedule targets (one of config.update.repositories); absent = the primary. */
   repository_id: z.string().min(1).max(64).optional(),
+  /** Additive (issue 22), check schedules: CheckArgs' fields (absent = rotate over DEFAULT_CHECK_ROTATION runs). */
+  read_data_subset: ReadDataSubset.optional(),
+  read_data_rotation: z.number().int().min(0).max(1000).optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 

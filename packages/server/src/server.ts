@@ -193,6 +193,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   if (exposure) log.warn({ event: 'metrics_exposed_behind_proxy' }, exposure);
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
   services.maintenanceScheduler.start();
+  services.copyScheduler.start();
   services.alertRules.start();
   services.trends.start();
 
@@ -204,6 +205,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
       closing ??= (async () => {
         clearInterval(purge);
         services.maintenanceScheduler.stop();
+        services.copyScheduler.stop();
         services.alertRules.stop();
         services.trends.stop();
         services.notifier.close();

@@ -20,7 +20,7 @@ export async function backupWithDumps(engine: Engine, conn: Connection, a: Backu
     else if (r.error.kind === 'partial' && r.error.summary) Object.assign(stats, r.error.summary);
     else {
       pathError = r.error.message;
-      pathKind = r.error.kind === 'invalid_argument' || r.error.kind === 'interrupted' || r.error.kind === 'partial' ? 'failed' : r.error.kind;
+      pathKind = r.error.kind === 'invalid_argument' || r.error.kind === 'unsupported' || r.error.kind === 'interrupted' || r.error.kind === 'partial' ? 'failed' : r.error.kind;
     }
   }
   let results: DumpResult[] = [];

@@ -94,7 +94,7 @@ async function streamInto(engine: Engine, conn: Connection, a: DbRestoreArgs, fi
     if (opts.signal?.aborted) return { ok: false, error: 'cancelled', errorKind: 'cancelled' };
     if (first !== null) return { ok: false, error: `${tool} failed: ${first}`, errorKind: 'failed' };
     if (!r.ok) {
-      const kind: ErrorKind = r.error.kind === 'invalid_argument' || r.error.kind === 'interrupted' || r.error.kind === 'partial' ? 'failed' : r.error.kind;
+      const kind: ErrorKind = r.error.kind === 'invalid_argument' || r.error.kind === 'unsupported' || r.error.kind === 'interrupted' || r.error.kind === 'partial' ? 'failed' : r.error.kind;
       return { ok: false, error: o.redact(`restic dump failed: ${r.error.message}`), errorKind: kind };
     }
     if (!x.ok) return { ok: false, error: `${tool} failed: ${x.error ?? 'failed'}`, errorKind: 'failed' };

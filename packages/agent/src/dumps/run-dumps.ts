@@ -69,7 +69,7 @@ export async function dumpIntoRestic(engine: Engine, conn: Connection, cmd: Tool
     await dump.exited;
     if (o.opts.signal?.aborted) return { ok: false, error: 'cancelled', errorKind: 'cancelled' };
     if (failedFirst !== null) return { ok: false, error: `${o.label} failed: ${failedFirst}`, errorKind: 'failed' };
-    if (!r.ok) return { ok: false, error: redact(describe(r.error)), errorKind: r.error.kind === 'invalid_argument' || r.error.kind === 'interrupted' ? 'failed' : r.error.kind };
+    if (!r.ok) return { ok: false, error: redact(describe(r.error)), errorKind: r.error.kind === 'invalid_argument' || r.error.kind === 'unsupported' || r.error.kind === 'interrupted' ? 'failed' : r.error.kind };
     return { ok: true, summary: r.value };
   } finally {
     o.opts.signal?.removeEventListener('abort', onJobAbort);

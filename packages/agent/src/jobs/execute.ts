@@ -1,22 +1,44 @@
-import { JOB_ARGS } from '@restic-manager/protocol';
+import { DEFAULT_CHECK_ROTATION, JOB_ARGS } from '@restic-manager/protocol';
 import type { BackupArgs, CheckArgs, ForgetArgs } from '@restic-manager/protocol';
 import type { z } from 'zod';
-import type { DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
+import type { CopyArgs, DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import { backupWithDumps } from '../dumps/backup-job.js';
 import { runDbRestore } from '../dumps/restore-job.js';
 import { runRestore } from './restore-run.js';
 import { scanSpecialFiles, specialFilesWarning } from './special-files.js';
+import { runCopy } from './copy-run.js';
 import type { Extras, Outcome } from './outcome.js';
 
 export type { Extras, Outcome } from './outcome.js';
 export { checkRepository, openRepository, repositorySecrets, RepositoryError } from './repo-access.js';
+export { copyTargetSecrets } from './copy-run.js';
+
+/** What a job carries besides its kind and arguments. */
+export interface JobContext {
+  /** `command.run.copy_target` as received (validated by the copy job). */
+  copyTarget?: unknown;
+}
 
 
 export class ArgsError extends Error {}
 
 /** Kinds this agent cannot run yet (the server may know them). */
 const UNSUPPORTED: ReadonlySet<JobKind> = new Set(['diff']);
+
+/**
+ * A check's data reading (issue 22): a given `read_data_subset` stays; otherwise part n of t
+ * (`read_data_rotation`, default DEFAULT_CHECK_ROTATION; 0 = structure only), n advancing per
+ * repository each run (state/check-rotation.ts), so t checks read all the pack data.
+ */
+export function resolveCheckArgs(args: Record<string, unknown>, nextPart: (parts: number) => number): Record<string, unknown> {
+  const a = args as z.infer<typeof CheckArgs>;
+  if (a.read_data_subset) return args;
+  const parts = a.read_data_rotation ?? DEFAULT_CHECK_ROTATION;
+  if (parts === 0) return args;
+  if (parts === 1) return { ...args, read_data_subset: '1/1', read_data_rotation: 1 };
+  return { ...args, read_data_subset: `${nextPart(parts)}/${parts}`, read_data_rotation: parts };
+}
 
 /** Validates `command.run.args` for a kind; throws ArgsError naming the first bad field. */
 export function parseArgs(kind: JobKind, args: unknown): Record<string, unknown> {
@@ -32,7 +54,7 @@ export function parseArgs(kind: JobKind, args: unknown): Record<string, unknown>
 
 export function failureOf(e: EngineError): Outcome {
   if (e.kind === 'interrupted') return { status: 'cancelled', exitCode: e.exitCode, stats: null, error: 'cancelled', errorKind: 'cancelled' };
-  const kind: ErrorKind = e.kind === 'invalid_argument' ? 'failed' : e.kind;
+  const kind: ErrorKind = e.kind === 'invalid_argument' || e.kind === 'unsupported' ? 'failed' : e.kind;
   let msg = e.message;
   if (e.kind === 'lock_failed') msg = lockMessage(e);
   return { status: 'failed', exitCode: e.exitCode, stats: null, error: msg, errorKind: kind };
@@ -65,7 +87,7 @@ function toOutcome<T>(r: Result<T>, stats: (v: T) => Record<string, unknown> | n
  * Runs the engine call of one job kind (backup's hooks are handled by the runner).
  * `opts` carries the abort signal and the line/progress callbacks. Never throws.
  */
-export async function executeKind(engine: Engine, conn: Connection, kind: JobKind, args: Record<string, unknown>, opts: ProgressOptions): Promise<{ outcome: Outcome; extras: Extras }> {
+export async function executeKind(engine: Engine, conn: Connection, kind: JobKind, args: Record<string, unknown>, opts: ProgressOptions, ctx: JobContext = {}): Promise<{ outcome: Outcome; extras: Extras }> {
   switch (kind) {
     case 'init':
       return { outcome: toOutcome(await engine.init(conn, opts), (v) => ({ id: v.id ?? null })), extras: {} };
@@ -110,11 +132,16 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
     }
     case 'check': {
       const a = args as z.infer<typeof CheckArgs>;
+      if (a.read_data_subset && a.read_data_rotation) {
+        opts.onLine?.({ stream: 'stdout', line: `restic-manager: reading pack data part ${a.read_data_subset} (rotating: ${a.read_data_rotation} checks read all of it)`, ts: new Date() });
+      } else if (!a.read_data_subset) {
+        opts.onLine?.({ stream: 'stdout', line: 'restic-manager: checking the structure only (no pack data is read)', ts: new Date() });
+      }
       const r = await engine.check(conn, a.read_data_subset ? { readDataSubset: a.read_data_subset } : {}, opts);
       if (r.ok && r.value.errors.length > 0) {
         return { outcome: { status: 'failed', exitCode: 1, stats: { errors: r.value.errors.slice(0, 100) }, error: `check found ${r.value.errors.length} problem(s): ${r.value.errors[0] ?? ''}`, errorKind: 'failed' }, extras: {} };
       }
-      return { outcome: toOutcome(r, () => ({ errors: [] })), extras: {} };
+      return { outcome: toOutcome(r, () => ({ errors: [], ...(a.read_data_subset ? { read_data_subset: a.read_data_subset } : {}) })), extras: {} };
     }
     case 'unlock':
       return { outcome: toOutcome(await engine.unlock(conn, {}, opts), () => null), extras: {} };
@@ -130,6 +157,15 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       const r = await runRestore(engine, conn, args as RestoreArgsType, opts);
       if (r.ok) return { outcome: ok({ ...r.summary, ...(r.parts > 1 ? { parts: r.parts } : {}) }), extras: {} };
       if (r.result && !r.result.ok) return { outcome: failureOf(r.result.error), extras: {} };
+      return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
+    }
+    case 'copy': {
+      const r = await runCopy(engine, conn, args as CopyArgs, ctx.copyTarget, opts);
+      if (r.ok) {
+        const { copied, skipped, snapshots, durationSeconds } = r.summary;
+        return { outcome: ok({ copied, skipped, snapshots: snapshots.slice(0, 100), duration_seconds: durationSeconds, target_repository_id: (args as CopyArgs).target_repository_id, ...(r.initialised ? { target_initialised: true } : {}) }), extras: {} };
+      }
+      if (r.error) return { outcome: failureOf(r.error), extras: {} };
       return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
     }
     case 'db_restore':

@@ -9,6 +9,7 @@ import type { Outcome } from './outcome.js';
 import type * as ExecModule from './execute.js';
 import type { OpenRepository } from './repo-access.js';
 import { jobAccess } from './job-access.js';
+import { nextCheckPart } from '../state/check-rotation.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
@@ -28,6 +29,8 @@ export interface JobRequest {
   repository?: RepositoryConfig;
   /** A schedule's repository (`ScheduleSpec.repository_id`), one of `RunnerDeps.repositories()`. */
   repositoryId?: string;
+  /** copy jobs: the target repository (`command.run.copy_target`), validated when the job runs; never persisted. */
+  copyTarget?: Record<string, unknown>;
   scheduleId?: string;
 }
 
@@ -191,7 +194,10 @@ export class JobRunner {
       this.deps.log.warn('refusing a job', { job_id: req.jobId, kind: req.kind, reason: access.error });
       return fail(access.error, access.errorKind);
     }
+    // A copy job's target secrets are redacted like the source's.
+    if (req.copyTarget) access.secrets.push(...exec.copyTargetSecrets(req.copyTarget));
     for (const s of access.secrets) this.deps.log.addSecret(s);
+    if (req.kind === 'check') args = exec.resolveCheckArgs(args, (parts) => nextCheckPart(this.checkRotationFile(), access.repoKey, parts));
     const entry: Entry = { req, events, args, ...access, abort: new AbortController() };
     const busy = this.running.get(entry.repoKey);
     if (busy) {
@@ -314,12 +320,12 @@ export class JobRunner {
           events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
           outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
         } else {
-          ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
+          ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget }));
           if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
             // Remove the lock only if restic itself considers it stale, then try once more.
             events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
             const u = await engine.unlock(conn, {}, { signal });
-            if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts));
+            if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget }));
             if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
           }
         }
@@ -352,6 +358,11 @@ export class JobRunner {
 
   private jobFilesDir(): string {
     return this.deps.jobFilesDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'job-files');
+  }
+
+  /** check-rotation.json beside the active-jobs file (the state directory). */
+  private checkRotationFile(): string {
+    return path.join(path.dirname(this.deps.activeJobsFile), 'check-rotation.json');
   }
 
   /** A vault_* job: the vault engine in a process of its own (vault-process.ts), then the vault snapshot list. */

@@ -22,6 +22,8 @@ export interface StatePaths {
   scheduleRuns: string;
   /** Jobs running when the agent last wrote it; used to fail jobs lost to a crash. */
   activeJobs: string;
+  /** Per repository (hashed): the part of the pack data the next check reads (issue 22). */
+  checkRotation: string;
   /** Written by `run`, read by `health-check`. */
   status: string;
   /** Private (0700) per-job directories for credential files; emptied at start (state/job-files.ts). */
@@ -42,6 +44,7 @@ export function statePaths(dir: string): StatePaths {
     legacySchedules: path.join(dir, 'schedules.json'),
     scheduleRuns: path.join(dir, 'schedule-runs.json'),
     activeJobs: path.join(dir, 'active-jobs.json'),
+    checkRotation: path.join(dir, 'check-rotation.json'),
     status: path.join(dir, 'status.json'),
     jobFiles: path.join(dir, 'job-files'),
   };

@@ -65,5 +65,7 @@ export function scriptEngine(o: ScriptEngineOptions): Engine {
     restore: notUsed,
     keyAdd: notUsed,
     keyRemove: notUsed,
+    copy: notUsed,
+    initCopyTarget: notUsed,
   };
 }

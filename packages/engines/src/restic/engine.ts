@@ -5,9 +5,10 @@ import { readPage, streamCommand } from '../stream.js';
 import type {
   CallOptions, CheckRequest, CheckResult, Connection, DiffItem, DiffResult, Engine, ForgetRequest, ForgetResult,
   LsEntry, LsPage, LsRequest, ProgressOptions, RepoLock, RepoStatsResult, RestoreRequest, RestoreSummary, Result,
-  Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest, DumpRequest,
+  Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest, DumpRequest, CopyRequest, CopySummary,
 } from '../types.js';
 import { resticBackup } from './backup.js';
+import { copyInvocation, resticCopy, resticInitCopyTarget, sameRepositoryError } from './copy.js';
 import { missingPassword, resticInvocation } from './connection.js';
 import { resticKeyAdd } from './keys.js';
 import { addDiffLine, isObj, parseDiffItem, parseForgetGroups, parseLsNode, parseSnapshotList, parseStats, parseVersion, versionAtLeast } from './parse.js';
@@ -233,6 +234,30 @@ export class ResticEngine implements Engine {
       totals.files = st.value.totalFileCount;
     }
     return resticRestore(inv, req, opts, nativeJson, totals);
+  }
+
+  async copy(conn: Connection, req: CopyRequest, opts: ProgressOptions = {}): Promise<Result<CopySummary>> {
+    const inv = this.copyInv(conn, req.from, 'copy');
+    if ('ok' in inv) return inv;
+    const same = await sameRepositoryError('copy', conn, req.from);
+    if (same) return fail(same);
+    return resticCopy(inv, conn, req, opts);
+  }
+
+  async initCopyTarget(conn: Connection, from: Connection, opts: CallOptions = {}): Promise<Result<{ id?: string }>> {
+    const inv = this.copyInv(conn, from, 'init');
+    if ('ok' in inv) return inv;
+    const same = await sameRepositoryError('init', conn, from);
+    if (same) return fail(same);
+    return resticInitCopyTarget(inv, conn, from, opts);
+  }
+
+  /** The target's invocation with the source added (copy.ts), or the refusal. */
+  private copyInv(conn: Connection, from: Connection, command: string): Invocation | Result<never> {
+    const inv = this.inv(conn, command);
+    if ('ok' in inv) return inv;
+    const both = copyInvocation(command, conn, from);
+    return 'kind' in both ? fail(both) : both;
   }
 
   async keyAdd(conn: Connection, req: KeyAddRequest, opts: CallOptions = {}): Promise<Result<{ keyId: string }>> {

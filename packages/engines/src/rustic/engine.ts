@@ -9,7 +9,7 @@ import { jsonLinesBackup } from '../restic/backup.js';
 import type {
   BackupRequest, BackupSummary, CallOptions, CheckRequest, CheckResult, Connection, DiffResult, Engine, ForgetRequest,
   ForgetResult, KeyAddRequest, LsEntry, LsPage, LsRequest, ProgressOptions, RepoStatsResult, RestoreRequest,
-  RestoreSummary, Result, Snapshot, SnapshotFilter,
+  RestoreSummary, Result, Snapshot, SnapshotFilter, CopyRequest, CopySummary,
 } from '../types.js';
 import { rusticInvocation, withJsonProgress } from './connection.js';
 import { parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticSnapshots, parseRusticVersion, splitJsonValues } from './parse.js';
@@ -62,6 +62,16 @@ export class RusticEngine implements Engine {
     const raw = out.join('\n').trim();
     const version = parseRusticVersion(raw);
     return version ? ok({ version, raw }) : fail(libraryError('version', 'failed', `unrecognised version output: ${raw}`));
+  }
+
+  /** Not offered: copies between repositories are restic's (`restic copy`). */
+  async copy(_conn: Connection, _req: CopyRequest, _opts: ProgressOptions = {}): Promise<Result<CopySummary>> {
+    return fail(libraryError('copy', 'unsupported', 'copy: the rustic engine does not copy snapshots between repositories here; use a restic repository as the copy source'));
+  }
+
+  /** Not offered (see copy). */
+  async initCopyTarget(_conn: Connection, _from: Connection, _opts: CallOptions = {}): Promise<Result<{ id?: string }>> {
+    return fail(libraryError('init', 'unsupported', 'init: the rustic engine does not initialise copy targets here; use restic'));
   }
 
   async init(conn: Connection, opts: CallOptions = {}): Promise<Result<{ id?: string }>> {

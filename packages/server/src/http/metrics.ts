@@ -40,6 +40,20 @@ export class Metrics {
     hostGauge('restic_manager_repo_size_bytes', 'Repository size in bytes', (h) => h.repo_size_bytes);
     hostGauge('restic_manager_snapshot_count', 'Snapshots in the repository', (h) => h.snapshot_count);
     hostGauge('restic_manager_agent_online', 'Agent connected (1) or not (0)', () => 0);
+    // Copies (3-2-1, docs/copies.md): one series per policy and host that has finished a copy.
+    const copyGauge = (name: string, help: string, pick: (c: { last_copy_at: string | null; last_copy_status: string | null }) => number | null) =>
+      new Gauge({
+        name, help, labelNames: ['host', 'policy'], registers: [r],
+        async collect() {
+          this.reset();
+          for (const c of await db.copyFigures()) {
+            const v = pick(c);
+            if (v != null) this.set({ host: c.host, policy: c.policy }, v);
+          }
+        },
+      });
+    copyGauge('restic_manager_last_copy_timestamp_seconds', 'Finish time of the last copy of a copy policy for a host', (c) => (c.last_copy_at ? Date.parse(c.last_copy_at) / 1000 : null));
+    copyGauge('restic_manager_last_copy_success', 'Last copy of a copy policy for a host succeeded (1) or not (0)', (c) => (c.last_copy_status == null ? null : c.last_copy_status === 'succeeded' ? 1 : 0));
     this.jobDuration = new Histogram({
       name: 'restic_manager_job_duration_seconds', help: 'Job duration', labelNames: ['kind', 'host'], registers: [r],
       buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],

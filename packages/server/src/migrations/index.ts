@@ -15,7 +15,9 @@ import * as m0013 from './0013_vault_projections.js';
 import * as m0014 from './0014_login_attempts.js';
 import * as m0015 from './0015_credential_rotation.js';
 import * as m0016 from './0016_repositories.js';
+import * as m0017 from './0017_copy_policies.js';
 import * as m0018 from './0018_quarantined_reports.js';
+import * as m0020 from './0020_schedule_read_data.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -35,5 +37,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0014_login_attempts': m0014,
   '0015_credential_rotation': m0015,
   '0016_repositories': m0016,
+  '0017_copy_policies': m0017,
   '0018_quarantined_reports': m0018,
+  '0020_schedule_read_data': m0020,
 };

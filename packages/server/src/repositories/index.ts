@@ -3,6 +3,7 @@ import type { Db } from '../store/db.js';
 import { GroupCommit } from '../store/group-commit.js';
 import { AlertRepository } from './alert.repository.js';
 import { AuditRepository } from './audit.repository.js';
+import { CopyPolicyRepository } from './copy-policy.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { HostRepository } from './host.repository.js';
 import { JobRepository } from './job.repository.js';
@@ -23,7 +24,7 @@ export function createRepositories(db: Db): Repositories {
     enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
-    loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db),
+    loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db),
   };
 }
 

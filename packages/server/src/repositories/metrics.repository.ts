@@ -30,6 +30,13 @@ export class MetricsRepository {
     return Number(row.n);
   }
 
+  /** The last copy of every copy policy and host that has finished one (restic_manager_last_copy_*). */
+  copyFigures(): Promise<{ host: string; policy: string; last_copy_at: string | null; last_copy_status: string | null }[]> {
+    return this.db.selectFrom('copy_policy_runs').innerJoin('hosts', 'hosts.id', 'copy_policy_runs.host_id')
+      .select(['hosts.name as host', 'copy_policy_runs.policy_id as policy', 'copy_policy_runs.last_copy_at', 'copy_policy_runs.last_copy_status'])
+      .where('copy_policy_runs.last_copy_at', 'is not', null).execute();
+  }
+
   /** A job's kind and start/finish times, for the duration histogram. */
   jobTimes(jobId: string): Promise<{ kind: string; started_at: string | null; finished_at: string | null } | undefined> {
     return this.db.selectFrom('jobs').select(['kind', 'started_at', 'finished_at']).where('id', '=', jobId).executeTakeFirst();

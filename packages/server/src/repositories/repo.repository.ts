@@ -32,6 +32,7 @@ export class RepoRepository {
     if (used) return;
     if ((await this.linksOfRepo(id)).length > 0) return;
     if (await this.db.selectFrom('schedules').select('id').where('repository_id', '=', id).executeTakeFirst()) return;
+    if ((await this.copyPolicyCount(id)) > 0) return;
     await this.delete(id);
   }
   /** Deletes the repo row and its credential rows (the caller checked nothing uses it). */
@@ -77,6 +78,14 @@ export class RepoRepository {
   }
   async unlink(hostId: string, repoId: string): Promise<void> {
     await this.db.deleteFrom('host_repositories').where('host_id', '=', hostId).where('repo_id', '=', repoId).execute();
+  }
+  /** How many copy policies copy from or into the repository; with `hostId`, how many copy from it for that host alone. */
+  async copyPolicyCount(repoId: string, hostId?: string): Promise<number> {
+    let q = this.db.selectFrom('copy_policies').select((eb) => eb.fn.countAll<number>().as('n'));
+    q = hostId
+      ? q.where('source_repository_id', '=', repoId).where('host_id', '=', hostId)
+      : q.where((eb) => eb.or([eb('source_repository_id', '=', repoId), eb('target_repository_id', '=', repoId)]));
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
   /** How many schedules target the repository explicitly. */
   async scheduleCount(repoId: string, hostId?: string): Promise<number> {

@@ -3,6 +3,7 @@ import type { ServerMessage } from '@restic-manager/protocol';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { AlertRepository } from '../repositories/alert.repository.js';
 import type { AuditRepository } from '../repositories/audit.repository.js';
+import type { CopyPolicyRepository } from '../repositories/copy-policy.repository.js';
 import type { EnrollmentRepository } from '../repositories/enrollment.repository.js';
 import type { HostRepository } from '../repositories/host.repository.js';
 import type { JobRepository } from '../repositories/job.repository.js';
@@ -32,6 +33,8 @@ export interface Repositories {
   vaults: VaultRepository;
   loginAttempts: LoginAttemptRepository;
   quarantine: QuarantineRepository;
+  /** Copy policies and their per-host runs (migration 0017). */
+  copies: CopyPolicyRepository;
 }
 
 /**

@@ -9,8 +9,9 @@ import { lastBackupPatch } from './backup-targets.js';
 import { DomainError, notFound } from './errors.js';
 import type { JobHub } from './job-hub.js';
 import { jobView } from './views.js';
-import { databasesRefusal } from './schedule-databases.js';
+import { agentHasFeature, databasesRefusal } from './schedule-databases.js';
 import { setOwn } from '../own-property.js';
+import { checkCopyPair } from './copy-rules.js';
 
 export interface RunOptions {
   jobId?: string;
@@ -41,6 +42,7 @@ export interface JobCollaborators {
 
 /** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
 export class JobService {
+  private readonly endedListeners: ((job: JobRow) => Promise<void>)[] = [];
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
@@ -68,7 +70,11 @@ export class JobService {
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
     const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
-    const repositoryId = await this.targetRepository(host, kind, opts.repositoryId);
+    // An agent that said hello without 'copy' predates copy jobs (one that never connected is accepted).
+    if (kind === 'copy' && host.last_seen_at !== null && !agentHasFeature(host, 'copy')) {
+      throw new DomainError('invalid_state', `the agent on ${host.name} (version ${host.agent_version ?? 'unknown'}) predates copy jobs: upgrade it`, { host_id: 'the agent cannot copy' });
+    }
+    const repositoryId = await this.targetRepository(host, kind, opts.repositoryId, args);
     let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
     else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
@@ -102,6 +108,11 @@ export class JobService {
         const repository = await this.c.repositories.configOf(job.repository_id, r);
         if (!repository) throw new DomainError('invalid_state', 'the repository this job targets is gone or has no stored credentials');
         msg.repository = repository;
+        if (job.kind === 'copy') {
+          const target = await this.c.repositories.configOf(String(args.target_repository_id), r);
+          if (!target) throw new DomainError('invalid_state', 'the copy target repository is gone or has no stored credentials');
+          msg.copy_target = target;
+        }
       } else {
         const credential = (await this.c.maintenance.credentialFor(job, r)) ?? (await this.c.restoreCredentials.credentialFor(job, r));
         if (credential) msg.credential = credential;
@@ -114,8 +125,12 @@ export class JobService {
     return true;
   }
 
-  /** The non-primary repository a job targets, or null (absent, the primary, or a vault job). */
-  private async targetRepository(host: { id: string; repo_id: string | null }, kind: JobKind, repoId: string | undefined): Promise<string | null> {
+  /**
+   * The non-primary repository a job targets, or null (absent, the primary, or a vault job). A
+   * copy job always records its source (the primary too), and its target must be a usable copy target.
+   */
+  private async targetRepository(host: { id: string; repo_id: string | null }, kind: JobKind, repoId: string | undefined, args: Record<string, unknown>): Promise<string | null> {
+    if (kind === 'copy') return this.copySource(host, repoId ?? host.repo_id, String(args.target_repository_id));
     if (!repoId || repoId === host.repo_id) return null;
     if (isVaultKind(kind)) throw new DomainError('validation_failed', 'repository_id: vault jobs use the vault target', { repository_id: 'not for vault jobs' });
     const links = await this.d.repos.repos.linksOfHost(host.id);
@@ -125,6 +140,17 @@ export class JobService {
       throw new DomainError('invalid_state', `${kind} on an append-only repository needs the maintenance credential, which is kept for the primary repository only`, { repository_id: 'append-only' });
     }
     return repoId;
+  }
+
+  /** A copy's source must be linked to the host; the pair must pass checkCopyPair (400 naming the field). */
+  private async copySource(host: { id: string }, sourceId: string | null, targetId: string): Promise<string> {
+    const links = await this.d.repos.repos.linksOfHost(host.id);
+    const source = sourceId ? await this.d.repos.repos.findById(sourceId) : undefined;
+    if (!source || !links.some((l) => l.repo_id === source.id)) throw new DomainError('validation_failed', 'repository_id: the source repository is not linked to this host', { repository_id: 'not linked to this host' });
+    const target = await this.d.repos.repos.findById(targetId);
+    if (!target) throw new DomainError('validation_failed', `args.target_repository_id: no repository ${targetId}`, { 'args.target_repository_id': 'unknown repository' });
+    checkCopyPair(source, target);
+    return source.id;
   }
 
   /** Dispatches every queued, not yet dispatched job of a host (called after its hello). */
@@ -141,8 +167,17 @@ export class JobService {
     }
   }
 
-  /** After a job reached a terminal state (agent report or server-side): revoke its temporary credential. Never throws. */
+  /**
+   * Tells `fn` about every job that reached a terminal state (agent report or server-side), after
+   * its state is stored; `fn` reads what it needs from the store. Wired by the composition root.
+   */
+  onEnded(fn: (job: JobRow) => Promise<void>): void {
+    this.endedListeners.push(fn);
+  }
+
+  /** After a job reached a terminal state (agent report or server-side): revoke its temporary credential, tell the listeners. Never throws. */
   ended(job: JobRow): void {
+    for (const fn of this.endedListeners) void fn(job).catch((e: unknown) => this.d.log.error({ job_id: job.id, err: (e as Error).message }, 'job-ended listener failed'));
     if (job.kind !== 'restore') return;
     void this.c.restoreCredentials.jobEnded(job).catch((e: unknown) => this.d.log.error({ job_id: job.id, err: (e as Error).message }, 'restore credential revocation failed'));
   }

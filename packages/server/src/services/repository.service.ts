@@ -111,12 +111,14 @@ export class RepositoryService {
     return this.get(id);
   }
 
-  /** Refused (409) while a schedule targets it (`schedules`) or a host uses it (`hosts`). */
+  /** Refused (409) while a schedule targets it (`schedules`), a copy policy uses it (`copy_policies`) or a host uses it (`hosts`). */
   async delete(actor: Actor, id: string): Promise<void> {
     const row = await this.row(id);
     await this.d.inTx(async (r) => {
       const schedules = await r.repos.scheduleCount(id);
       if (schedules > 0) throw new DomainError('conflict', `${schedules} schedule(s) target this repository: point them elsewhere first`, { schedules: `${schedules} schedule(s) use it` });
+      const policies = await r.repos.copyPolicyCount(id);
+      if (policies > 0) throw new DomainError('conflict', `${policies} copy policy(ies) copy from or into this repository: delete them first`, { copy_policies: `${policies} copy policy(ies) use it` });
       const links = await r.repos.linksOfRepo(id);
       if (links.length > 0) throw new DomainError('conflict', `${links.length} host(s) use this repository: unlink it first`, { hosts: `linked to ${links.length} host(s)` });
       if (await r.hosts.countByRepo(id)) throw new DomainError('conflict', 'a host uses this repository as its primary', { hosts: 'primary of a host' });
@@ -169,7 +171,7 @@ export class RepositoryService {
       const primary = l.repo_id === host.repo_id;
       // From the stored jobs: hosts.last_backup_at is the host's last backup into any of its repositories.
       const last = await this.d.repos.jobs.lastBackupInto(hostId, l.repo_id, primary);
-      items.push({ repository: await this.view(row), primary, last_backup_at: last, last_copy_at: null });
+      items.push({ repository: await this.view(row), primary, last_backup_at: last, last_copy_at: await this.d.repos.copies.lastCopyOf(hostId, l.repo_id) });
     }
     return { items };
   }
@@ -199,7 +201,7 @@ export class RepositoryService {
 
   /**
    * Unlinks a repository from a host: refused (409) while one of the host's schedules targets
-   * it, or when it is the host's only repository. Unlinking the primary promotes the oldest other link.
+   * it or a copy policy of this host alone copies from it, or when it is the host's only repository. Unlinking the primary promotes the oldest other link.
    */
   async unlink(actor: Actor, hostId: string, repoId: string): Promise<void> {
     const host = await this.d.repos.hosts.findById(hostId);
@@ -209,6 +211,8 @@ export class RepositoryService {
       if (!links.some((l) => l.repo_id === repoId)) throw notFound('link to repository', repoId);
       const schedules = await r.repos.scheduleCount(repoId, hostId);
       if (schedules > 0) throw new DomainError('conflict', `${schedules} schedule(s) of this host target this repository`, { schedules: `${schedules} schedule(s) use it` });
+      const policies = await r.repos.copyPolicyCount(repoId, hostId);
+      if (policies > 0) throw new DomainError('conflict', `${policies} copy policy(ies) copy this host's snapshots from this repository: delete them first`, { copy_policies: `${policies} copy policy(ies) use it` });
       const others = links.filter((l) => l.repo_id !== repoId);
       const next = others[0];
       if (host.repo_id === repoId) {

@@ -94,6 +94,9 @@ export class ScheduleService {
     if (input.kind.startsWith('vault_') && input.tags.length > 0) throw new DomainError('validation_failed', 'vault snapshots have no tags', { tags: 'not for vault schedules' });
     if (input.kind.startsWith('vault_') && Object.keys(input.options).length > 0) throw new DomainError('validation_failed', 'bandwidth limits do not apply to vault schedules', { options: 'not for vault schedules' });
     if (input.kind === 'vault_prune' && input.retention_policy?.keep_tag?.length) throw new DomainError('validation_failed', 'vault snapshots have no tags: keep_tag is not supported', { retention_policy: 'no keep_tag for vault_prune' });
+    if (input.kind !== 'check' && (input.read_data_subset != null || input.read_data_rotation != null)) {
+      throw new DomainError('validation_failed', 'read_data_subset/read_data_rotation are only for check schedules', { read_data_subset: 'check schedules only' });
+    }
     if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
   }
 
@@ -144,6 +147,8 @@ export class ScheduleService {
       kind: s.kind, cron_expr: s.cron_expr, time_zone: s.time_zone, enabled: s.enabled ? 1 : 0,
       paths: JSON.stringify(s.paths), excludes: JSON.stringify(s.excludes), tags: JSON.stringify(s.tags),
       retention_policy: s.retention_policy ? JSON.stringify(s.retention_policy) : null, options: JSON.stringify(s.options),
+      read_data_subset: s.kind === 'check' ? s.read_data_subset ?? null : null,
+      read_data_rotation: s.kind === 'check' ? s.read_data_rotation ?? null : null,
       ...hooks,
     };
   }
@@ -195,6 +200,8 @@ export class ScheduleService {
       run_as: r.run_as,
       ...(r.kind === 'backup' && r.databases_enc && dumps ? { databases: this.openDatabases(r) } : {}),
       ...(r.repository_id ? { repository_id: r.repository_id } : {}),
+      ...(r.read_data_subset ? { read_data_subset: r.read_data_subset } : {}),
+      ...(r.read_data_rotation !== null ? { read_data_rotation: r.read_data_rotation } : {}),
     }));
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }

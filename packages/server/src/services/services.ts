@@ -32,6 +32,9 @@ import { AgentVersionService } from './agent-version.service.js';
 import { VaultService } from './vault.service.js';
 import { RepositoryService } from './repository.service.js';
 import { repositoryConfigOf } from './repository-config.js';
+import { CopyPolicyService } from './copy-policy.service.js';
+import { CopyScheduler } from './copy-scheduler.js';
+import { CopyStatusService } from './copy-status.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -75,6 +78,12 @@ export interface Services {
   vaults: VaultService;
   /** Repositories as their own objects: CRUD, host links, connection test (issue 15). */
   repositories: RepositoryService;
+  /** Copy policies (3-2-1): CRUD, run now, copies after backups (issue 15, docs/copies.md). */
+  copies: CopyPolicyService;
+  /** The 3-2-1 status of hosts and the copy_failed / copy_behind alerts. */
+  copyStatus: CopyStatusService;
+  /** The server-side clock of scheduled copies and of the copy_behind evaluation (started by startServer). */
+  copyScheduler: CopyScheduler;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -112,7 +121,14 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   });
   const repositories = new RepositoryService(d, audit, hosts, requests);
   const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults);
+  const copyStatus = new CopyStatusService(d, fleet);
+  const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
+  jobs.onEnded((job) => copies.jobEnded(job));
+  const copyScheduler = new CopyScheduler(d, copies, copyStatus);
   return {
+    copies,
+    copyStatus,
+    copyScheduler,
     repositories,
     trends,
     agentVersions: new AgentVersionService(d, audit, agentEvents),

@@ -109,6 +109,8 @@ export const scheduleView = (s: ScheduleRow, databases: DatabaseView[] = []) => 
   run_as: s.run_as,
   databases,
   repository_id: s.repository_id,
+  read_data_subset: s.read_data_subset ?? null,
+  read_data_rotation: s.read_data_rotation ?? null,
   created_at: s.created_at,
   updated_at: s.updated_at,
 });

@@ -158,6 +158,9 @@ export interface SchedulesTable {
   databases_enc: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0016: the repository the schedule targets; null = the host's primary. */
   repository_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0020, check schedules: a fixed --read-data-subset, or part n of t per run (0 = none); both null = rotate over 10. */
+  read_data_subset: ColumnType<string | null, string | null | undefined, string | null>;
+  read_data_rotation: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: string;
   updated_at: string;
 }
@@ -336,6 +339,33 @@ export interface LoginAttemptsTable {
   updated_at: string;
 }
 
+/** Migration 0017: copy policies (docs/copies.md). */
+export interface CopyPoliciesTable {
+  id: string;
+  source_repository_id: string;
+  target_repository_id: string;
+  /** null: every host linked to the source repository. */
+  host_id: string | null;
+  mode: 'after_backup' | 'schedule';
+  cron_expr: string | null;
+  time_zone: string;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Migration 0017: the last copy of a policy for one host. */
+export interface CopyPolicyRunsTable {
+  policy_id: string;
+  host_id: string;
+  last_job_id: string | null;
+  /** Finish time of the last copy job (any outcome). */
+  last_copy_at: string | null;
+  last_copy_status: 'succeeded' | 'failed' | 'cancelled' | null;
+  last_success_at: string | null;
+  last_error: string | null;
+}
+
 /** Migration 0018: agent reports set aside after failing to store while the store was writable. */
 export interface QuarantinedReportsTable {
   id: string;
@@ -372,4 +402,6 @@ export interface Database {
   trend_points: TrendPointsTable;
   fleet_trend: FleetTrendTable;
   host_vaults: HostVaultsTable;
+  copy_policies: CopyPoliciesTable;
+  copy_policy_runs: CopyPolicyRunsTable;
 }

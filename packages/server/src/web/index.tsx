@@ -10,6 +10,7 @@ import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountInspectUi } from './inspect.routes.js';
 import { mountRepositoryUi } from './repository.routes.js';
+import { mountCopyUi } from './copy.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
 import { mountVaultUi } from './vault.routes.js';
 import { WebReadRepository } from '../repositories/web-read.repository.js';
@@ -48,6 +49,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountScheduleUi(app, w);
   mountVaultUi(app, w);
   mountRepositoryUi(app, w);
+  mountCopyUi(app, w);
   mountRestoreUi(app, w);
   mountInspectUi(app, w);
   mountActions(app, w);

@@ -21,6 +21,7 @@ import { SettingsPage } from './pages/settings.js';
 import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
 import { LocksCard } from './pages/repo-locks.js';
 import { HostRepositoriesCard } from './pages/repositories.js';
+import { FleetCopyCard, HostCopyStatusCard } from './pages/copies.js';
 import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
 import { baseUrlOf, guard, viewerOf } from './web-context.js';
@@ -55,7 +56,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     return { ...page, filter: { tag: q.tag, status: q.status }, tags };
   }
 
-  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} overdue={<OverdueCard items={await overdueItems(s, w)} />} />));
+  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} overdue={<OverdueCard items={await overdueItems(s, w)} />} copies={<FleetCopyCard items={await s.copyStatus.allHosts()} />} />));
   app.get('/partials/fleet', guard(), async (c) => c.html(<FleetSummary fleet={await fleet()} />));
   app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} serverVersion={w.version} />));
 
@@ -93,7 +94,9 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const repo = host.repo_id ? await s.hosts.repo(host.repo_id) : null;
       const linked = (await s.repositories.forHost(id)).items;
       const all = isAdmin(viewer) ? (await s.repositories.list(500, 0)).items : [];
-      body = <div class="stack"><HostRepositoriesCard hostId={id} viewer={viewer} items={linked} all={all} /><RepoTab repo={repo} /><LocksCard hostId={id} viewer={viewer} repo={repo} /><RepoTrendsCard trends={await s.trends.hostTrends(id, {})} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} /></div>;
+      const copyStatus = await s.copyStatus.forHost(id);
+      const repoNames = await s.copyStatus.repositoryNames(copyStatus.items.flatMap((i) => [i.source_repository_id, i.target_repository_id]));
+      body = <div class="stack"><HostRepositoriesCard hostId={id} viewer={viewer} items={linked} all={all} /><HostCopyStatusCard status={copyStatus} repoNames={repoNames} /><RepoTab repo={repo} /><LocksCard hostId={id} viewer={viewer} repo={repo} /><RepoTrendsCard trends={await s.trends.hostTrends(id, {})} /><MaintenanceCard hostId={id} viewer={viewer} status={await s.maintenance.credentialStatus(id)} /></div>;
     } else if (tab === 'schedules') {
       const items = (await s.schedules.list(id)).items;
       const editId = c.req.query('edit');

@@ -35,6 +35,7 @@ function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
     pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
     databases: databasesFromForm(f.databases),
     repository_id: opt(f.repository_id) ?? null,
+    ...(f.kind === 'check' ? { read_data_subset: opt(f.read_data_subset) ?? null, read_data_rotation: numOrRaw(f.read_data_rotation) ?? null } : {}),
   });
 }
 
@@ -96,7 +97,8 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
       args = { policy };
     } else if (kind === 'check') {
       const subset = opt(f.read_data_subset);
-      args = subset ? { read_data_subset: subset } : {};
+      const rotation = numOrRaw(f.read_data_rotation);
+      args = subset ? { read_data_subset: subset } : rotation !== undefined ? { read_data_rotation: rotation } : {};
     } else if (kind !== 'prune' && kind !== 'unlock') {
       throw new DomainError('validation_failed', `“${kind}” is not a maintenance job`, { kind: 'forget, prune, check or unlock' });
     }

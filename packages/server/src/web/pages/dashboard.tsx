@@ -32,7 +32,7 @@ export interface HostListData {
 
 const STATUSES = ['online', 'degraded', 'offline', 'pending'] as const;
 
-export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: HostListData; overdue?: Child }) {
+export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: HostListData; overdue?: Child; copies?: Child }) {
   const v = props.viewer;
   return (
     <Layout title="Dashboard" viewer={v} active="dashboard" openAlerts={props.fleet.open_alerts}>
@@ -43,6 +43,7 @@ export function DashboardPage(props: { viewer: Viewer; fleet: FleetData; hosts: 
       />
       <FleetSummary fleet={props.fleet} />
       {props.overdue ?? null}
+      {props.copies ?? null}
       <section class="card" aria-labelledby="hosts-h">
         <div class="card-head">
           <h2 id="hosts-h">Hosts</h2>

@@ -21,7 +21,7 @@ export function RepositoriesPage(props: { viewer: Viewer; page: { items: Reposit
   const p = props.page;
   return (
     <Layout title="Repositories" viewer={props.viewer} active="repos">
-      <PageHead title="Repositories" sub={<>{fmtCount(p.total)} repositories · <a href="/repos">locks and checks</a></>} />
+      <PageHead title="Repositories" sub={<>{fmtCount(p.total)} repositories · <a href="/repos">locks and checks</a> · <a href="/copies">copies (3-2-1)</a></>} />
       <div class="stack">
         <section class="card" id="repositories">
           {p.items.length === 0 ? (

@@ -1,3 +1,4 @@
+import { DEFAULT_CHECK_ROTATION } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Field, RelTime } from '../components/ui.js';
@@ -54,6 +55,8 @@ export interface EditableSchedule extends ScheduleListItem {
   has_post_hook: boolean;
   run_as: string | null;
   databases?: DatabaseView[];
+  read_data_subset?: string | null;
+  read_data_rotation?: number | null;
 }
 
 const KINDS = ['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune'] as const;
@@ -143,6 +146,14 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
               </div>
               <div id="forget-preview" aria-live="polite"></div>
             </fieldset>
+            <fieldset class="field"><legend>Data read by a check</legend>
+              <div class="field-row">
+                <Field name="read_data_rotation" label="Read all data over N checks" hint={`Each check reads the next 1/N of the pack data; 0 = structure only. Empty = ${DEFAULT_CHECK_ROTATION}.`}>
+                  <input id="f-read_data_rotation" name="read_data_rotation" value={str(e?.read_data_rotation)} placeholder={String(DEFAULT_CHECK_ROTATION)} inputmode="numeric" size={4} />
+                </Field>
+                <Field name="read_data_subset" label="…or a fixed subset" hint="e.g. 5% or 500M (replaces the rotation)"><input id="f-read_data_subset" name="read_data_subset" value={str(e?.read_data_subset)} size={8} /></Field>
+              </div>
+            </fieldset>
             <div class="field-row">
               <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
               <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>
@@ -192,7 +203,8 @@ export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status:
             </form>
             <form class="form inline" hx-post={`/hosts/${id}/maintenance/run`} novalidate>
               <input type="hidden" name="kind" value="check" />
-              <Field name="read_data_subset" label="Read data subset" hint="e.g. 5% or 1/10; empty = structure only"><input id="f-read_data_subset" name="read_data_subset" size={8} /></Field>
+              <Field name="read_data_rotation" label="Read all data over N checks" hint={`This check reads the next 1/N of the pack data (0 = structure only).`}><input id="f-check-read_data_rotation" name="read_data_rotation" value={String(DEFAULT_CHECK_ROTATION)} inputmode="numeric" size={4} /></Field>
+              <Field name="read_data_subset" label="…or a subset" hint="e.g. 5% or 1/10 (replaces the rotation)"><input id="f-read_data_subset" name="read_data_subset" size={8} /></Field>
               <div class="form-actions beside-hint"><button class="btn" type="submit">Check now</button></div>
             </form>
             <div style="display:flex;gap:8px;margin-top:8px">

@@ -1,0 +1,57 @@
+import type { ServiceDeps } from './context.js';
+
+/**
+ * The server's clock for copies (docs/copies.md): every second it fires the `schedule` policies
+ * with a fire time in (last tick, now], like the maintenance scheduler; every minute it
+ * re-evaluates the 3-2-1 status of every host (the `copy_behind` alert depends on time alone).
+ * Both go through the injectable clock `d.now`, so tests call `tick()` with a moved clock.
+ */
+export class CopyScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private last: number;
+  private lastEvaluation = 0;
+  private ticking = false;
+
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly policies: { fireDue(since: number, now: number): Promise<string[]> },
+    private readonly status: { evaluateAll(): Promise<void> },
+    private readonly tickMs = 1000,
+    private readonly evaluateEveryMs = 60_000,
+  ) {
+    this.last = d.now();
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.last = this.d.now();
+    this.timer = setInterval(() => void this.tick(false), this.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Fires due policies and (when `evaluate`, or a minute passed) re-evaluates the status; returns the copy job ids queued. */
+  async tick(evaluate = true): Promise<string[]> {
+    if (this.ticking) return [];
+    this.ticking = true;
+    const now = this.d.now();
+    let created: string[] = [];
+    try {
+      created = await this.policies.fireDue(this.last, now);
+      if (evaluate || now - this.lastEvaluation >= this.evaluateEveryMs) {
+        this.lastEvaluation = now;
+        await this.status.evaluateAll();
+      }
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'copy scheduler tick failed');
+    } finally {
+      this.last = now;
+      this.ticking = false;
+    }
+    return created;
+  }
+}
