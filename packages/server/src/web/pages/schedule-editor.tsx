@@ -142,7 +142,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
               </div>
               <div class="form-actions">
                 <button type="button" class="btn" id="forget-preview-btn" hx-post={`/hosts/${id}/forget/preview`} hx-target="#forget-preview" hx-swap="innerHTML">Preview</button>
-                <span class="muted">which snapshots this policy would keep and remove now (a dry run; nothing is removed)</span>
+                <span class="muted">which snapshots of the host's repository this policy would keep and remove now (restic forget --dry-run; nothing is removed)</span>
               </div>
               <div id="forget-preview" aria-live="polite"></div>
             </fieldset>
