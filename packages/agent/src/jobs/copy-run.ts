@@ -1,15 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RepositoryConfig, credentialSecrets } from '@restic-manager/protocol';
 import type { CopyArgs } from '@restic-manager/protocol';
+import { BackendConfigError, materialise } from '@restic-manager/engines';
 import type { Connection, CopySummary, Engine, EngineError, ProgressOptions } from '@restic-manager/engines';
 
 /*
  * A `copy` job (issue 15): the job's repository is the source (the Connection the runner
- * built), `command.run.copy_target` the target. The target's password and keys go to restic
- * only through its environment (engines/restic/copy.ts); its CA bundle, when it has one, is a
- * 0600 file in a private directory removed when the job ends.
+ * built from command.run.repository or the primary), `command.run.copy_target` the target. The
+ * target's password and keys go to restic only through its environment (engines/restic/copy.ts);
+ * its credential files (CA bundle, key files) are 0600 in a private directory removed when the job ends.
  */
 
 export type CopyRunResult =
@@ -38,29 +39,22 @@ function parseTarget(target: unknown, args: CopyArgs): RepositoryConfig | string
 }
 
 /**
- * The target's Connection for the backends this file knows (local, REST, S3 with virtual-host
- * addressing); the job's cache directory and bandwidth limits apply to it too.
+ * The target's Connection: the same backend materialiser as the job's own repository (every
+ * backend; credential files 0600 in `dir`, a private 0700 directory removed when the job ends);
+ * the job's cache directory and bandwidth limits apply to it too.
  */
-function targetConnection(t: RepositoryConfig, source: Connection, caFile: string | undefined): Connection | string {
-  const conn: Connection = {
-    repository: t.url,
-    password: t.password,
-    ...(caFile ? { cacert: caFile } : {}),
-    ...(source.cacheDir ? { cacheDir: source.cacheDir } : {}),
-    ...(source.limitUploadKiBs ? { limitUploadKiBs: source.limitUploadKiBs } : {}),
-    ...(source.limitDownloadKiBs ? { limitDownloadKiBs: source.limitDownloadKiBs } : {}),
-  };
-  const c = t.credentials;
-  switch (c.backend) {
-    case 'local':
-      return conn;
-    case 'rest':
-      return { ...conn, ...(c.username ? { restUsername: c.username } : {}), ...(c.password ? { restPassword: c.password } : {}) };
-    case 's3':
-      if (c.path_style) return 'copying to an S3 repository with path-style addressing is not supported by this agent yet';
-      return { ...conn, accessKeyId: c.access_key_id, secretAccessKey: c.secret_access_key, ...(c.session_token ? { sessionToken: c.session_token } : {}), ...(c.region ? { region: c.region } : {}) };
-    default:
-      return `copying to a ${c.backend} repository is not supported by this agent yet (local, rest and s3 are)`;
+async function targetConnection(t: RepositoryConfig, source: Connection, dir: string): Promise<Connection | string> {
+  try {
+    const conn = await materialise(t, dir);
+    return {
+      ...conn,
+      ...(source.cacheDir ? { cacheDir: source.cacheDir } : {}),
+      ...(source.limitUploadKiBs ? { limitUploadKiBs: source.limitUploadKiBs } : {}),
+      ...(source.limitDownloadKiBs ? { limitDownloadKiBs: source.limitDownloadKiBs } : {}),
+    };
+  } catch (err) {
+    if (err instanceof BackendConfigError) return `invalid copy_target: ${err.message}`;
+    throw err;
   }
 }
 
@@ -78,13 +72,8 @@ export async function runCopy(engine: Engine, source: Connection, args: CopyArgs
   if (typeof t === 'string') return { ok: false, message: t };
   let dir: string | undefined;
   try {
-    let caFile: string | undefined;
-    if (t.tls_ca_pem) {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'rm-copy-'));
-      caFile = path.join(dir, 'ca.pem');
-      await writeFile(caFile, t.tls_ca_pem, { mode: 0o600 });
-    }
-    const target = targetConnection(t, source, caFile);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'rm-copy-'));
+    const target = await targetConnection(t, source, dir);
     if (typeof target === 'string') return { ok: false, message: target };
     let initialised = false;
     if (args.init_target) {
