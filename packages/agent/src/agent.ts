@@ -299,6 +299,8 @@ export class Agent {
       case 'snapshot.ls':
       case 'repo.key.add':
       case 'repo.key.remove':
+      case 'snapshot.diff':
+      case 'forget.preview':
       case 'repo.test':
         this.requests.handle(m);
         return;

@@ -7,6 +7,7 @@
  */
 import type {
   DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepoKeyRemove, RepoTest, RepositoryConfig, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
+  ForgetPreview, RetentionPolicy, SnapshotDiff,
 } from '@restic-manager/protocol';
 
 import { MAX_FRAME_BYTES } from '@restic-manager/protocol/wire';
@@ -27,7 +28,7 @@ const SCHEDULE_KINDS = ['backup', 'forget', 'prune', 'check'] as const satisfies
 export type { JobCredential, JobKind, ScheduleSpec } from '@restic-manager/protocol';
 
 /** Request frames (docs/protocol.md, "Requests"): answered once, never journalled. */
-export type RequestFrame = SnapshotLs | RepoKeyAdd | RepoKeyRemove | RepoTest;
+export type RequestFrame = SnapshotLs | RepoKeyAdd | RepoKeyRemove | RepoTest | SnapshotDiff | ForgetPreview;
 
 export type ScheduleSetFrame = ScheduleSet;
 
@@ -74,6 +75,21 @@ const absPath = (o: Obj, k: string): string => {
   if (!v.startsWith('/') || v.length > 4096) throw new Bad(`${k}: expected an absolute path`);
   return v;
 };
+
+/** A RetentionPolicy (protocol common.ts) that keeps something: the agent never runs forget with nothing to keep. */
+function retention(o: Obj, at: string): RetentionPolicy {
+  const p: RetentionPolicy = {};
+  for (const k of ['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly'] as const) if (o[k] !== undefined) p[k] = int(o, k, at);
+  const within = optStr(o, 'keep_within', at);
+  if (within !== undefined && !/^(\d+[ymdh])+$/.test(within)) throw new Bad(`${at}keep_within: expected a duration like 30d`);
+  if (within !== undefined) p.keep_within = within;
+  if (o.keep_tag !== undefined) p.keep_tag = strList(o, 'keep_tag', at);
+  const known = new Set(['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly', 'keep_within', 'keep_tag']);
+  const extra = Object.keys(o).find((k) => !known.has(k));
+  if (extra !== undefined) throw new Bad(`${at}${extra.slice(0, 40)}: unknown retention rule`);
+  if (!Object.values(p).some((v) => (Array.isArray(v) ? v.length > 0 : v !== 0))) throw new Bad(`${at.replace(/\.$/, '')}: the policy keeps nothing`);
+  return p;
+}
 
 function credential(o: Obj, at: string): JobCredential {
   const c: JobCredential = { repository: str(o, 'repository', at, 1), password: str(o, 'password', at, 1) };
@@ -216,6 +232,15 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const limit = int(o, 'limit', '');
         if (limit < 1 || limit > 500) throw new Bad('limit: expected 1..500');
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), snapshot_id: hex(o, 'snapshot_id'), path: absPath(o, 'path'), limit, offset: int(o, 'offset', '') } };
+      }
+      case 'snapshot.diff': {
+        const limit = int(o, 'limit', '');
+        if (limit < 1 || limit > 500) throw new Bad('limit: expected 1..500');
+        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), from_snapshot_id: hex(o, 'from_snapshot_id'), to_snapshot_id: hex(o, 'to_snapshot_id'), limit, offset: int(o, 'offset', '') } };
+      }
+      case 'forget.preview': {
+        const tags = o.tags === undefined ? undefined : strList(o, 'tags', '');
+        return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), policy: retention(obj(o.policy, 'policy'), 'policy.'), ...(tags ? { tags } : {}) } };
       }
       case 'repo.key.add':
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), password: str(o, 'password', '', 16) } };

@@ -42,6 +42,9 @@ describe('wire (the light validator the idle agent uses)', () => {
     { type: 'command.run', job_id: 'j2', kind: 'backup', args: { paths: ['/etc'] }, repository: S3_REPO },
     { type: 'config.update', repository: '/r', password: 'pw', repositories: [S3_REPO, SFTP_REPO] },
     { type: 'schedule.set', schedule_version: 4, schedules: [{ id: 's', kind: 'backup', cron_expr: '0 3 * * *', enabled: true, paths: ['/etc'], excludes: [], tags: [], retention_policy: null, options: {}, pre_hook: null, post_hook: null, run_as: null, repository_id: 'repo-s3' }] },
+    // issue 16: snapshot diff and retention preview
+    { type: 'snapshot.diff', request_id: 'r6', from_snapshot_id: 'abcdef01', to_snapshot_id: 'abcdef0123456789', limit: 100, offset: 0 },
+    { type: 'forget.preview', request_id: 'r7', policy: { keep_last: 1, keep_daily: 7, keep_within: '1y6m', keep_tag: ['a'] }, tags: ['db'] },
   ];
 
   it('covers every server -> agent frame type of the protocol', () => {

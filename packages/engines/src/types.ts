@@ -215,6 +215,19 @@ export interface DiffResult {
   stats: Record<string, unknown>;
 }
 
+/** One line of a streamed diff: a changed path, or (last) restic's statistics of the whole diff. */
+export type DiffItem =
+  | { kind: 'change'; path: string; modifier: string }
+  | { kind: 'statistics'; changedFiles: number; added: DiffSideStats; removed: DiffSideStats };
+
+/** restic's `added` / `removed` statistics (bytes of data blobs). */
+export interface DiffSideStats {
+  files: number;
+  dirs: number;
+  others: number;
+  bytes: number;
+}
+
 export interface RetentionPolicy {
   keepLast?: number;
   keepHourly?: number;
@@ -233,11 +246,15 @@ export interface ForgetRequest {
   groupBy?: string;
   prune?: boolean;
   dryRun?: boolean;
+  /** With dryRun only: take no lock (restic `--no-lock`), so a preview neither waits for nor blocks a backup. */
+  noLock?: boolean;
 }
 
 export interface ForgetResult {
   keep: Snapshot[];
   remove: Snapshot[];
+  /** Why each kept snapshot is kept, by snapshot id, in the engine's words ("daily snapshot"); absent when the engine does not say. */
+  reasons?: Record<string, string[]>;
 }
 
 export interface CheckRequest {
@@ -319,6 +336,11 @@ export interface Engine {
   lsPage(conn: Connection, req: LsRequest & { offset: number; limit: number }, opts?: CallOptions): Promise<Result<LsPage>>;
   stats(conn: Connection, req?: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string }, opts?: CallOptions): Promise<Result<RepoStatsResult>>;
   diff(conn: Connection, a: string, b: string, opts?: CallOptions): Promise<Result<DiffResult>>;
+  /**
+   * Streams `diff` with back-pressure, for diffs of any size: change lines in restic's order, then
+   * one `statistics` item. Leaving the loop early stops the child. restic only.
+   */
+  diffStream?(conn: Connection, a: string, b: string, opts?: CallOptions): { items: AsyncIterable<DiffItem>; result: Promise<Result<{ count: number }>> };
   forget(conn: Connection, req: ForgetRequest, opts?: CallOptions): Promise<Result<ForgetResult>>;
   prune(conn: Connection, opts?: CallOptions): Promise<Result<{ output: string[] }>>;
   check(conn: Connection, req?: CheckRequest, opts?: CallOptions): Promise<Result<CheckResult>>;

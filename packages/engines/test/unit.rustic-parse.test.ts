@@ -31,6 +31,7 @@ describe('rustic-rs 0.11.4 output, recorded here', () => {
     const r = parseRusticForget(JSON.parse(fixture('forget-v0.11.4.json')));
     expect(r.keep.map((s) => s.shortId)).toEqual(['c36137f4']);
     expect(r.remove.map((s) => s.shortId)).toEqual(['87c17056']);
+    expect(Object.entries(r.reasons).map(([id, why]) => [id.slice(0, 8), why])).toEqual([['c36137f4', ['last']]]);
   });
 
   it('--json-progress backup: restic-style status lines, then a summary with the full snapshot id', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
 import { RepoKeyResult, SnapshotLsResult } from './requests.js';
+import { ForgetPreviewResult, SnapshotDiffResult } from './inspect.js';
 import { VaultSnapshotsReport } from './vault.js';
 import { RepoLockReport } from './locks.js';
 import { RepoTestResultFrame } from './repository.js';
@@ -158,6 +159,7 @@ export const ScheduleAck = z.object({
 export const AgentMessage = z.discriminatedUnion('type', [
   AgentHello, Heartbeat, JobQueued, JobStarted, JobProgress, JobFinished, LogStream,
   SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport, SnapshotLsResult, RepoKeyResult, VaultSnapshotsReport, RepoTestResultFrame,
+  SnapshotDiffResult, ForgetPreviewResult,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 export type AgentHello = z.infer<typeof AgentHello>;

@@ -6,6 +6,7 @@ export * from './parse.js';
 export * from './rest.js';
 export * from './append-only.js';
 export * from './requests.js';
+export * from './inspect.js';
 export * from './restore-plan.js';
 export * from './trends.js';
 export * from './vault.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BandwidthOptions, JobKind, RetentionPolicy, ScheduleKind } from './common.js';
 import { RepoKeyAdd, RepoKeyRemove, SnapshotLs } from './requests.js';
+import { ForgetPreview, SnapshotDiff } from './inspect.js';
 import { VaultJobTarget } from './vault.js';
 import { RepoTest, RepositoryConfig } from './repository.js';
 
@@ -225,6 +226,7 @@ export const ServerError = z.object({
 export const ServerMessage = z.discriminatedUnion('type', [
   ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError, OutboxAck,
   SnapshotLs, RepoKeyAdd, RepoKeyRemove, RepoTest,
+  SnapshotDiff, ForgetPreview,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerHello = z.infer<typeof ServerHello>;

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
 import type { RequestFrame } from '../wire.js';
 import type { AgentMessage, LsErrorKind, RepositoryConfig } from '@restic-manager/protocol';
+import { answerInspect } from './inspect.js';
 
 export interface RequestDeps {
   /** `name` is the repository's engine for repo.test (default restic). */
@@ -38,6 +39,7 @@ export class RequestHandler {
   constructor(private readonly d: RequestDeps) {}
 
   handle(f: RequestFrame): void {
+    if (f.type === 'snapshot.diff' || f.type === 'forget.preview') return answerInspect(this.d, f);
     const work = f.type === 'snapshot.ls' ? this.ls(f) : f.type === 'repo.test' ? this.test(f) : this.key(f);
     void work.catch((err: unknown) => {
       this.d.log.error('request failed', { type: f.type, error: String(err) });

@@ -3,7 +3,7 @@ import { execEngine, JsonLines, fail, ok, type Invocation } from '../exec.js';
 import { libraryError } from '../classify.js';
 import { readPage, streamCommand } from '../stream.js';
 import type {
-  CallOptions, CheckRequest, CheckResult, Connection, DiffResult, Engine, ForgetRequest, ForgetResult,
+  CallOptions, CheckRequest, CheckResult, Connection, DiffItem, DiffResult, Engine, ForgetRequest, ForgetResult,
   LsEntry, LsPage, LsRequest, ProgressOptions, RepoLock, RepoStatsResult, RestoreRequest, RestoreSummary, Result,
   Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest, DumpRequest, CopyRequest, CopySummary,
 } from '../types.js';
@@ -11,7 +11,7 @@ import { resticBackup } from './backup.js';
 import { copyInvocation, resticCopy, resticInitCopyTarget, sameRepositoryError } from './copy.js';
 import { missingPassword, resticInvocation } from './connection.js';
 import { resticKeyAdd } from './keys.js';
-import { addDiffLine, isObj, parseForgetGroups, parseLsNode, parseSnapshotList, parseStats, parseVersion, versionAtLeast } from './parse.js';
+import { addDiffLine, isObj, parseDiffItem, parseForgetGroups, parseLsNode, parseSnapshotList, parseStats, parseVersion, versionAtLeast } from './parse.js';
 import { resticRestore, type RestoreTotals } from './restore.js';
 import { policyArgs, policyIsEmpty } from '../policy.js';
 
@@ -158,12 +158,27 @@ export class ResticEngine implements Engine {
     return r.ok ? ok(acc) : r;
   }
 
+  diffStream(conn: Connection, a: string, b: string, opts: CallOptions = {}): { items: AsyncIterable<DiffItem>; result: Promise<Result<{ count: number }>> } {
+    const inv = this.inv(conn, 'diff');
+    if ('ok' in inv) return { items: (async function* () {})(), result: Promise.resolve(inv) };
+    const s = streamCommand(inv, 'diff', ['diff', '--json', a, b], (line) => {
+      if (!line.startsWith('{')) return undefined;
+      try {
+        return parseDiffItem(JSON.parse(line));
+      } catch {
+        return undefined;
+      }
+    }, opts);
+    return { items: s.entries, result: s.result };
+  }
+
   async forget(conn: Connection, req: ForgetRequest, opts: CallOptions = {}): Promise<Result<ForgetResult>> {
     if (policyIsEmpty(req.policy)) return fail(libraryError('forget', 'invalid_argument', 'forget: the retention policy keeps nothing explicitly; refusing to run with an empty policy'));
     const args = ['forget', '--json', ...policyArgs(req.policy), ...filterArgs(req.filter)];
     if (req.groupBy) args.push('--group-by', req.groupBy);
     if (req.prune) args.push('--prune');
     if (req.dryRun) args.push('--dry-run');
+    if (req.dryRun && req.noLock) args.push('--no-lock');
     let result: ForgetResult | undefined;
     const r = await this.simple(conn, 'forget', args, opts, (v) => {
       if (Array.isArray(v)) result = parseForgetGroups(v);

@@ -1,4 +1,4 @@
-import type { BackupSummary, DiffResult, LsEntry, Progress, RepoStatsResult, Snapshot } from '../types.js';
+import type { BackupSummary, DiffItem, DiffResult, DiffSideStats, LsEntry, Progress, RepoStatsResult, Snapshot } from '../types.js';
 
 /**
  * Parsers for restic's JSON output. Shapes checked against restic 0.14.0 run here and restic's
@@ -134,13 +134,38 @@ export function addDiffLine(acc: DiffResult, v: unknown): void {
   }
 }
 
-/** restic `forget --json`: `[{tags,host,paths,keep:[..],remove:[..]|null,reasons:[..]}]`. */
-export function parseForgetGroups(v: unknown): { keep: Snapshot[]; remove: Snapshot[] } {
-  const out = { keep: [] as Snapshot[], remove: [] as Snapshot[] };
+/** One line of `restic diff --json`: a change or the closing statistics; undefined for anything else. */
+export function parseDiffItem(v: unknown): DiffItem | undefined {
+  if (!isObj(v)) return undefined;
+  if (v.message_type === 'change' && typeof v.path === 'string' && typeof v.modifier === 'string') return { kind: 'change', path: v.path, modifier: v.modifier };
+  if (v.message_type !== 'statistics') return undefined;
+  const side = (x: unknown): DiffSideStats => {
+    const o = isObj(x) ? x : {};
+    return { files: num(o.files), dirs: num(o.dirs), others: num(o.others), bytes: num(o.bytes) };
+  };
+  return { kind: 'statistics', changedFiles: num(v.changed_files), added: side(v.added), removed: side(v.removed) };
+}
+
+/**
+ * restic `forget --json`: `[{tags,host,paths,keep:[..]|null,remove:[..]|null,reasons:[..]}]`.
+ * `reasons[i]` explains `keep[i]` (restic 0.14 leaves the id out of the reason's snapshot, so
+ * they are paired by position, checked by time).
+ */
+export function parseForgetGroups(v: unknown): { keep: Snapshot[]; remove: Snapshot[]; reasons: Record<string, string[]> } {
+  const out = { keep: [] as Snapshot[], remove: [] as Snapshot[], reasons: {} as Record<string, string[]> };
   if (!Array.isArray(v)) return out;
   for (const g of v) {
     if (!isObj(g)) continue;
-    out.keep.push(...parseSnapshotList(g.keep));
+    const keep = parseSnapshotList(g.keep);
+    const reasons = Array.isArray(g.reasons) ? g.reasons : [];
+    keep.forEach((s, i) => {
+      const r: unknown = reasons[i];
+      if (!isObj(r)) return;
+      const time = isObj(r.snapshot) ? r.snapshot.time : undefined;
+      if (time !== undefined && time !== s.time) return;
+      out.reasons[s.id] = strs(r.matches);
+    });
+    out.keep.push(...keep);
     out.remove.push(...parseSnapshotList(g.remove));
   }
   return out;

@@ -94,12 +94,15 @@ export function parseRusticSnapshots(v: unknown): Snapshot[] {
   return groupMembers(v).map(parseRusticSnapshot).filter((s): s is Snapshot => s !== undefined);
 }
 
-export function parseRusticForget(v: unknown): { keep: Snapshot[]; remove: Snapshot[] } {
-  const out = { keep: [] as Snapshot[], remove: [] as Snapshot[] };
+export function parseRusticForget(v: unknown): { keep: Snapshot[]; remove: Snapshot[]; reasons: Record<string, string[]> } {
+  const out = { keep: [] as Snapshot[], remove: [] as Snapshot[], reasons: {} as Record<string, string[]> };
   for (const m of groupMembers(v)) {
     if (!isObj(m)) continue;
     const s = parseRusticSnapshot(m.snapshot);
-    if (s) (m.keep === true ? out.keep : out.remove).push(s);
+    if (!s) continue;
+    (m.keep === true ? out.keep : out.remove).push(s);
+    // rustic 0.11 names the rules in one word: "last", "daily", "within", "tags"…
+    if (m.keep === true && Array.isArray(m.reasons)) out.reasons[s.id] = m.reasons.filter((r): r is string => typeof r === 'string');
   }
   return out;
 }

@@ -33,6 +33,17 @@ export class SnapshotRepository {
     return { rows, total: Number(t.n) };
   }
 
+  /**
+   * The cached snapshot of the host taken just before `before` in the same repository, by the
+   * same hostname, of exactly the same paths (restic stores them sorted, so the JSON text is equal).
+   */
+  findPrevious(hostId: string, s: { repo_id: string | null; hostname: string; paths: string; time: string }): Promise<SnapshotRow | undefined> {
+    let q = this.db.selectFrom('snapshots').selectAll().where('host_id', '=', hostId)
+      .where('hostname', '=', s.hostname).where('paths', '=', s.paths).where('time', '<', s.time);
+    q = s.repo_id === null ? q.where('repo_id', 'is', null) : q.where('repo_id', '=', s.repo_id);
+    return q.orderBy('time', 'desc').limit(1).executeTakeFirst();
+  }
+
   /** Cached snapshots of the host whose id is `prefix` or starts with it (at most 2: enough to tell "ambiguous"). */
   findByPrefix(hostId: string, prefix: string): Promise<SnapshotRow[]> {
     return this.db.selectFrom('snapshots').selectAll().where('host_id', '=', hostId)

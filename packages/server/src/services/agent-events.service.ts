@@ -1,5 +1,6 @@
 import type {
   VaultSnapshotsReport,
+  ForgetPreviewResult, SnapshotDiffResult,
   AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, RepoTestResultFrame, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
@@ -116,7 +117,7 @@ export class AgentEventsService {
   }
 
   /** `snapshot.ls.result` / `repo.key.result` / `repo.test.result`: hands the answer to the waiting request; a stray answer is dropped. */
-  requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult | RepoTestResultFrame): void {
+  requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult | RepoTestResultFrame | SnapshotDiffResult | ForgetPreviewResult): void {
     if (!this.c.requests.answer(host.id, f)) this.d.log.warn({ host_id: host.id, type: f.type }, 'answer to no open request (late or unknown); dropped');
   }
 

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { RepoKeyResult, RepoTestResultFrame, ServerMessage, SnapshotLsResult } from '@restic-manager/protocol';
+import type { ForgetPreviewResult, RepoKeyResult, RepoTestResultFrame, ServerMessage, SnapshotDiffResult, SnapshotLsResult } from '@restic-manager/protocol';
 import type { AgentLink } from './context.js';
 import { DomainError } from './errors.js';
 
-type Result = SnapshotLsResult | RepoKeyResult | RepoTestResultFrame;
-type Request = Extract<ServerMessage, { type: 'snapshot.ls' | 'repo.key.add' | 'repo.key.remove' | 'repo.test' }>;
-type ResultOf<R extends Request> = R extends { type: 'snapshot.ls' } ? SnapshotLsResult : R extends { type: 'repo.test' } ? RepoTestResultFrame : RepoKeyResult;
+export type RequestResult = SnapshotLsResult | RepoKeyResult | RepoTestResultFrame | SnapshotDiffResult | ForgetPreviewResult;
+type Result = RequestResult;
+type Request = Extract<ServerMessage, { type: 'snapshot.ls' | 'repo.key.add' | 'repo.key.remove' | 'repo.test' | 'snapshot.diff' | 'forget.preview' }>;
+type ResultOf<R extends Request> = R extends { type: 'snapshot.ls' } ? SnapshotLsResult : R extends { type: 'repo.test' } ? RepoTestResultFrame
+  : R extends { type: 'snapshot.diff' } ? SnapshotDiffResult : R extends { type: 'forget.preview' } ? ForgetPreviewResult : RepoKeyResult;
 const EXPECTS: Record<Request['type'], Result['type']> = {
   'snapshot.ls': 'snapshot.ls.result', 'repo.key.add': 'repo.key.result', 'repo.key.remove': 'repo.key.result', 'repo.test': 'repo.test.result',
+  'snapshot.diff': 'snapshot.diff.result', 'forget.preview': 'forget.preview.result',
 };
 
 interface Pending {

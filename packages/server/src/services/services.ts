@@ -25,6 +25,8 @@ import { RestoreCredentials } from './restore-credentials.service.js';
 import { DbRestoreService } from './db-restore.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
+import { SnapshotDiffService } from './snapshot-diff.service.js';
+import { ForgetPreviewService } from './forget-preview.service.js';
 import { TrendService } from './trends.js';
 import { AgentVersionService } from './agent-version.service.js';
 import { VaultService } from './vault.service.js';
@@ -60,6 +62,10 @@ export interface Services {
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
+  /** Issue 16: "what changed" between two snapshots, through the host's agent. */
+  diff: SnapshotDiffService;
+  /** Issue 16: what a retention policy would keep and remove (forget --dry-run on the host). */
+  forgetPreview: ForgetPreviewService;
   /** Request frames to agents (snapshot.ls, repo.key.*) and their answers. */
   requests: AgentRequests;
   /** Database restore: a dump snapshot into a database server (db_restore jobs). */
@@ -132,6 +138,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     notifier,
     browse,
     restore,
+    diff: new SnapshotDiffService(d, requests),
+    forgetPreview: new ForgetPreviewService(d, requests),
     requests,
     dbRestore: new DbRestoreService(d, jobs),
     maintenance,

@@ -8,6 +8,7 @@ import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
+import { mountInspectUi } from './inspect.routes.js';
 import { mountRepositoryUi } from './repository.routes.js';
 import { mountCopyUi } from './copy.routes.js';
 import { mountScheduleUi } from './schedule.routes.js';
@@ -50,6 +51,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountRepositoryUi(app, w);
   mountCopyUi(app, w);
   mountRestoreUi(app, w);
+  mountInspectUi(app, w);
   mountActions(app, w);
   mountAgentUi(app, w);
   mountNotificationUi(app, w);

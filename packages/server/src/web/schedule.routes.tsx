@@ -9,7 +9,8 @@ import type { OverdueItem } from './pages/schedule-editor.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo } from './web-context.js';
 
-function policyOf(raw: unknown): Record<string, unknown> {
+/** The retention fields of a form (`keep_*` inputs) as a RetentionPolicy body; empty inputs are left out. */
+export function policyOf(raw: unknown): Record<string, unknown> {
   const p = (raw ?? {}) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const k of ['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly']) {

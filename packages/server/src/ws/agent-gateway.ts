@@ -206,6 +206,8 @@ export class AgentGateway {
       case 'snapshot.ls.result':
       case 'repo.key.result':
       case 'repo.test.result':
+      case 'snapshot.diff.result':
+      case 'forget.preview.result':
         return e.requestResult(host, m);
     }
   }

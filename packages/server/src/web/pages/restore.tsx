@@ -4,6 +4,7 @@ import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead } from '../components/layout.js';
 import { Badge, Empty, Field, HostStatusBadge, RelTime, Tags } from '../components/ui.js';
 import { DatabaseRestoreCard, dumpOf } from './restore-database.js';
+import { WhatChangedCard } from './inspect.js';
 
 /*
  * The restore wizard (spec §8 "host → snapshot → paths → target → confirm"): one page whose
@@ -34,6 +35,7 @@ export function RestorePage(props: { viewer: Viewer; host: HostView; snapshots: 
           <div class="card-head"><h2 id="rs-snap">1. Snapshot</h2></div>
           <SnapshotChoice hostId={h.id} snapshots={props.snapshots} chosen={snap?.id ?? null} />
         </section>
+        {snap ? <WhatChangedCard hostId={h.id} snapshot={snap} online={h.status === 'online'} /> : null}
         {snap && dump ? <DatabaseRestoreCard host={h} snapshot={snap} dump={dump} /> : null}
         {snap ? (
           <form id="restore-form" class="stack" hx-post={`/hosts/${h.id}/restore/review`} hx-target="#restore-confirm" hx-swap="innerHTML" novalidate>

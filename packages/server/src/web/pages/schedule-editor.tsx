@@ -140,6 +140,11 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 <Field name="retention_policy.keep_within" label="keep within" hint="e.g. 30d"><input id="f-retention_policy.keep_within" name="retention_policy.keep_within" value={str(rp.keep_within)} size={6} /></Field>
                 <Field name="retention_policy.keep_tag" label="keep tag"><input id="f-retention_policy.keep_tag" name="retention_policy.keep_tag" value={str(rp.keep_tag)} size={10} /></Field>
               </div>
+              <div class="form-actions">
+                <button type="button" class="btn" id="forget-preview-btn" hx-post={`/hosts/${id}/forget/preview`} hx-target="#forget-preview" hx-swap="innerHTML">Preview</button>
+                <span class="muted">which snapshots of the host's repository this policy would keep and remove now (restic forget --dry-run; nothing is removed)</span>
+              </div>
+              <div id="forget-preview" aria-live="polite"></div>
             </fieldset>
             <fieldset class="field"><legend>Data read by a check</legend>
               <div class="field-row">
