@@ -16,6 +16,7 @@ import * as m0014 from './0014_login_attempts.js';
 import * as m0015 from './0015_credential_rotation.js';
 import * as m0016 from './0016_repositories.js';
 import * as m0018 from './0018_quarantined_reports.js';
+import * as m0019 from './0019_snapshot_ledger.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015_credential_rotation': m0015,
   '0016_repositories': m0016,
   '0018_quarantined_reports': m0018,
+  '0019_snapshot_ledger': m0019,
 };

@@ -13,6 +13,7 @@ import { RestoreCredentialRepository } from './restore-credential.repository.js'
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
+import { SnapshotLedgerRepository } from './snapshot-ledger.repository.js';
 import { UserRepository } from './user.repository.js';
 import { VaultRepository } from './vault.repository.js';
 
@@ -23,7 +24,7 @@ export function createRepositories(db: Db): Repositories {
     enrollment: new EnrollmentRepository(db), schedules: new ScheduleRepository(db), jobs: new JobRepository(db),
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
-    loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db),
+    loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), ledger: new SnapshotLedgerRepository(db),
   };
 }
 

@@ -37,6 +37,8 @@ export interface JobCollaborators {
   vaults: { precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget> };
   /** The agent's view of a repository, credentials decrypted (command.run.repository); null = not usable. */
   repositories: { configOf(repoId: string, r: Repositories): Promise<RepositoryConfig | null> };
+  /** Why a forget/prune must not run against a frozen repository (snapshot ledger, issue 16), or null. */
+  ledger: { refusal(hostId: string, kind: string, repositoryId: string | null, r?: Repositories): Promise<string | null> };
 }
 
 /** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
@@ -69,6 +71,8 @@ export class JobService {
     const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
     const repositoryId = await this.targetRepository(host, kind, opts.repositoryId);
+    const frozen = await this.c.ledger.refusal(hostId, kind, repositoryId);
+    if (frozen) throw new DomainError('invalid_state', frozen, { repository_id: 'frozen: forget/prune refused until an admin acknowledges' });
     let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
     else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
@@ -94,6 +98,9 @@ export class JobService {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.isConnected(job.host_id)) return false;
+    // A job queued before its repository froze is never sent (dispatchPending fails it with the reason).
+    const frozen = await this.c.ledger.refusal(job.host_id, job.kind, job.repository_id, r);
+    if (frozen) throw new DomainError('invalid_state', frozen);
     if (isVaultKind(job.kind)) {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else {

@@ -29,6 +29,7 @@ import { TrendService } from './trends.js';
 import { AgentVersionService } from './agent-version.service.js';
 import { VaultService } from './vault.service.js';
 import { RepositoryService } from './repository.service.js';
+import { SnapshotLedgerService } from './snapshot-ledger.service.js';
 import { repositoryConfigOf } from './repository-config.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
@@ -69,6 +70,8 @@ export interface Services {
   vaults: VaultService;
   /** Repositories as their own objects: CRUD, host links, connection test (issue 15). */
   repositories: RepositoryService;
+  /** The snapshot ledger and repository freezes (issue 16, docs/recoverability.md). */
+  ledger: SnapshotLedgerService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -96,18 +99,20 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
+  const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
-    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) },
+    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger,
   });
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
-    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits),
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger,
   });
   const repositories = new RepositoryService(d, audit, hosts, requests);
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults);
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger);
   return {
     repositories,
+    ledger,
     trends,
     agentVersions: new AgentVersionService(d, audit, agentEvents),
     vaults,
