@@ -133,8 +133,8 @@ describe('snapshot ledger', () => {
     clock += 2 * HOUR;
     await h.server.services.maintenanceScheduler.tick();
     await h.admin.login('admin', ADMIN_PASSWORD); // the jump outlived the session
-    const fired = await eventually(async () => (await h.admin.req('GET', `/api/jobs?host_id=${hostId}&kind=prune&limit=5`)).body.items[0] as { id: string; status: string; error: string } | undefined);
-    expect(fired).toMatchObject({ status: 'failed' });
+    const fired = await eventually(async () => (await h.admin.req('GET', `/api/jobs?host_id=${hostId}&kind=prune&limit=5`)).body.items[0] as { id: string; status: string; error: string; error_kind: string } | undefined);
+    expect(fired).toMatchObject({ status: 'failed', error_kind: 'failed' });
     expect(fired.error).toContain('prune refused');
     expect(fired.error).toContain('vanished without an authorised forget');
     expect(agent.received.filter((m) => m.type === 'command.run')).toEqual([]);
@@ -160,6 +160,44 @@ describe('snapshot ledger', () => {
     expect(gone.items.map((s) => s.short_id).sort()).toEqual([lost1.short_id, lost2.short_id].sort());
     expect(gone.items.every((s) => s.removed_by_job_id === null && s.acknowledged_at !== null)).toBe(true);
     expect((await ledger(repoId, '?gone=false')).items.map((s) => s.short_id)).toEqual([keep.short_id]);
+  });
+
+  it('a repository shared by two hosts: one host\'s listing freezes it for both; a forget queued for the other while it was away fails at its hello', async () => {
+    const a = await host('ledger-shared-a');
+    const b = await host('ledger-shared-b');
+    const link = await h.admin.req('PUT', `/api/hosts/${b.hostId}/repositories/${a.repoId}`, { primary: false });
+    expect(link.status, link.text).toBe(200);
+    const x = snap('ledger-shared-a', ['/etc'], '2026-11-01T10:00:00.000Z');
+    const y = snap('ledger-shared-a', ['/etc'], '2026-11-02T10:00:00.000Z');
+    await runJob(a.agent, a.hostId, 'backup', { paths: ['/etc'] }, [x, y]);
+    await settled(a.repoId, 2, 0);
+
+    await a.agent.close();
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline');
+    const queued = await h.admin.req('POST', `/api/hosts/${a.hostId}/jobs`, { kind: 'forget', args: { policy: { keep_last: 1 } } });
+    expect(queued.status, queued.text).toBe(202); // not frozen yet: it waits for the host
+
+    // Host b lists the shared repository (its job names it): y is gone, and no forget ran.
+    const run = await h.admin.req('POST', `/api/hosts/${b.hostId}/jobs`, { kind: 'snapshots', args: {}, repository_id: a.repoId });
+    expect(run.status, run.text).toBe(202);
+    const cmd = (await b.agent.next('command.run')) as { job_id: string };
+    b.agent.started(cmd.job_id, 'snapshots');
+    b.agent.finished(cmd.job_id, 'succeeded');
+    b.agent.send({ type: 'snapshots.report', job_id: cmd.job_id, snapshots: [x] });
+    await eventually(async () => (await repository(a.repoId)).frozen_since !== null);
+    expect((await alerts(b.hostId, 'snapshot_vanished')).length).toBe(1); // on the host whose listing showed it
+    expect((await repository(b.repoId)).frozen_since).toBeNull(); // b's own primary is not affected
+
+    await a.agent.connect();
+    const failed = await eventually(async () => {
+      const j = (await h.admin.req('GET', `/api/jobs/${queued.body.job.id as string}`)).body as { status: string; error: string; error_kind: string };
+      return j.status === 'failed' ? j : null;
+    });
+    expect(failed.error_kind).toBe('failed');
+    expect(failed.error).toContain('forget refused: repository ');
+    expect(a.agent.received.filter((m) => m.type === 'command.run')).toEqual([]);
+    expect((await h.admin.req('POST', `/api/repositories/${a.repoId}/ledger/acknowledge`)).status).toBe(200);
+    expect((await alerts(b.hostId, 'snapshot_vanished')).every((al) => al.resolved_at !== null)).toBe(true);
   });
 
   it('a replayed older listing neither brings back gone snapshots nor raises again', async () => {
@@ -229,6 +267,8 @@ describe('snapshot ledger', () => {
     expect(page.text).toContain('id="repository-frozen"');
     expect(page.text).toContain('1 snapshot vanished without an authorised forget');
     expect(page.text).toContain(`hx-post="/repositories/${repoId}/ledger/acknowledge"`);
+    const list = await h.admin.req('GET', '/repositories');
+    expect(list.text).toMatch(new RegExp(`href="/repositories/${repoId}">[^<]*</a> <span class="badge danger"[^>]*>frozen</span>`));
     const rows = [...page.text.matchAll(/data-ledger-snapshot="([0-9a-f]+)" data-state="(\w+)"/g)].map((m) => [m[1], m[2]]);
     expect(rows).toEqual([[lost.short_id, 'vanished'], [keep.short_id, 'present']]);
 

@@ -72,7 +72,7 @@ export class JobService {
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
     const repositoryId = await this.targetRepository(host, kind, opts.repositoryId);
     const frozen = await this.c.ledger.refusal(hostId, kind, repositoryId);
-    if (frozen) throw new DomainError('invalid_state', frozen, { repository_id: 'frozen: forget/prune refused until an admin acknowledges' });
+    if (frozen) throw frozenError(frozen);
     let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
     else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
@@ -100,7 +100,7 @@ export class JobService {
     if (!this.d.agents.isConnected(job.host_id)) return false;
     // A job queued before its repository froze is never sent (dispatchPending fails it with the reason).
     const frozen = await this.c.ledger.refusal(job.host_id, job.kind, job.repository_id, r);
-    if (frozen) throw new DomainError('invalid_state', frozen);
+    if (frozen) throw frozenError(frozen);
     if (isVaultKind(job.kind)) {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else {
@@ -143,7 +143,7 @@ export class JobService {
       } catch (e) {
         // E.g. a cross-host restore whose source credential is gone: fail it, keep dispatching.
         if (!(e instanceof DomainError)) throw e;
-        await this.finishLocally(j, 'failed', e.message, 'no_credentials');
+        await this.finishLocally(j, 'failed', e.message, localFailureKind(e));
       }
     }
   }
@@ -198,6 +198,18 @@ export class JobService {
     const rows = await this.d.repos.jobs.logs(id, afterSeq, limit);
     return { items: rows, next_after_seq: rows.length ? (rows[rows.length - 1]?.seq ?? afterSeq) : afterSeq };
   }
+}
+
+const FROZEN = 'frozen: forget/prune refused until an admin acknowledges';
+
+/** A forget/prune refused because its repository is frozen (snapshot ledger, issue 16): 409 naming `repository_id`. */
+export function frozenError(message: string): DomainError {
+  return new DomainError('invalid_state', message, { repository_id: FROZEN });
+}
+
+/** The error kind of a job the server fails before sending it: `failed` for a frozen repository, else `no_credentials`. */
+export function localFailureKind(e: DomainError): 'failed' | 'no_credentials' {
+  return e.fields?.repository_id === FROZEN ? 'failed' : 'no_credentials';
 }
 
 /** A job.finished frame built from the stored job (late subscribers, server-side endings). */

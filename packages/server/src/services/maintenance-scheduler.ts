@@ -7,6 +7,7 @@ import type { ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
 import type { JobService } from './job.service.js';
+import { frozenError, localFailureKind } from './job.service.js';
 import type { MaintenanceService } from './maintenance.service.js';
 import { MAINTENANCE_KINDS } from './maintenance.service.js';
 import { nextFireAfter } from './overdue.js';
@@ -106,7 +107,7 @@ export class MaintenanceScheduler {
       if (SERVER_FIRED_VAULT_KINDS.includes(s.kind)) await this.vaults.precheck(s.host_id);
       else {
         const frozen = await this.ledger.refusal(s.host_id, s.kind, s.repository_id);
-        if (frozen) throw new DomainError('invalid_state', frozen);
+        if (frozen) throw frozenError(frozen);
         const note = await this.maintenance.precheck(s.host_id, s.kind);
         if (note) {
           this.d.log.warn({ schedule_id: s.id, job_id: job.id, host_id: s.host_id }, note);
@@ -115,7 +116,7 @@ export class MaintenanceScheduler {
       }
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      await this.jobs.finishLocally(job, 'failed', err.message, 'no_credentials');
+      await this.jobs.finishLocally(job, 'failed', err.message, localFailureKind(err));
       return job.id;
     }
     const sent = await this.jobs.dispatch(job, args);

@@ -37,7 +37,7 @@ export function RepositoriesPage(props: { viewer: Viewer; page: { items: Reposit
                 <tbody>
                   {p.items.map((r) => (
                     <tr data-repository={r.id}>
-                      <td><a href={`/repositories/${r.id}`}>{r.name}</a><div class="mono host-sub" style="overflow-wrap:anywhere">{r.url}</div></td>
+                      <td><a href={`/repositories/${r.id}`}>{r.name}</a>{r.frozen_since ? <> <Badge tone="danger" title={r.frozen_reason ?? ''}>frozen</Badge></> : null}<div class="mono host-sub" style="overflow-wrap:anywhere">{r.url}</div></td>
                       <td><Badge tone="neutral" plain>{r.backend}</Badge></td>
                       <td class="hide-sm">{r.engine}</td>
                       <td>{r.hosts.map((h, i) => <>{i > 0 ? ', ' : ''}<a href={`/hosts/${h.id}/repo`}>{h.name}</a></>)}{r.hosts.length === 0 ? <span class="faint">—</span> : null}</td>
