@@ -92,5 +92,27 @@ describe.skipIf(localStackTools.length > 0)('snapshot ledger with a real agent a
     expect(await openAlerts('snapshot_vanished')).toEqual([]);
     expect(((await s.api.req('GET', `/api/repositories/${repoId}`)).body as { frozen_since: string | null }).frozen_since).toBeNull();
     await succeeded('prune');
+    expect(await openAlerts('repository_keys_changed')).toEqual([]); // the agent reported the same keys after every job
+  });
+
+  it('a key added with raw restic raises repository_keys_changed at the next backup and freezes forget', async () => {
+    const pwFile = path.join(s.tmp.path, 'intruder-password');
+    fs.writeFileSync(pwFile, 'an-intruders-own-password-0001\n', { mode: 0o600 });
+    await rawRestic(['key', 'add', '--new-password-file', pwFile]);
+    const keys = (await rawRestic(['list', 'keys', '--no-lock'])).split('\n').filter((l) => /^[0-9a-f]{64}$/.test(l));
+    expect(keys).toHaveLength(2);
+    fs.writeFileSync(path.join(src, 'b.txt'), 'another file\n');
+    await succeeded('backup', { paths: [src] });
+    const [alert] = await eventually(async () => {
+      const a = await openAlerts('repository_keys_changed');
+      return a.length ? a : null;
+    }, 30_000, 'repository_keys_changed');
+    expect(alert!.severity).toBe('critical');
+    const added = /key\(s\) added: ([0-9a-f]{8})/.exec(alert!.message)?.[1];
+    expect(keys.map((k) => k.slice(0, 8))).toContain(added);
+    const refused = await s.api.req('POST', `/api/hosts/${s.hostId}/jobs`, { kind: 'forget', args: { policy: { keep_last: 1 } } });
+    expect(refused.status).toBe(409);
+    expect((await s.api.req('POST', `/api/repositories/${repoId}/ledger/acknowledge`)).status).toBe(200);
+    await succeeded('forget', { policy: { keep_last: 1 } });
   });
 });

@@ -254,6 +254,60 @@ describe('snapshot ledger', () => {
     expect((await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'prune', args: {} })).status).toBe(202);
   });
 
+  it('the server\'s own temporary restore key coming and going raises nothing; an unknown key right after a restore is compared again later', async () => {
+    const a = await host('ledger-key-src');
+    const b = await host('ledger-key-dst');
+    const k0 = randomBytes(32).toString('hex');
+    const temp = randomBytes(32).toString('hex');
+    const intruder = randomBytes(32).toString('hex');
+    const s1 = snap('ledger-key-src', ['/home'], '2026-11-01T10:00:00.000Z');
+    const stats = (jobId: string, keyIds: string[]) => ({ type: 'repo.stats', job_id: jobId, size_bytes: 10, snapshot_count: 1, dedup_ratio: null, key_ids: keyIds, config_id: k0 });
+    const listing = async (keyIds: string[]) => {
+      const j = await runJob(a.agent, a.hostId, 'snapshots', {}, [s1]);
+      a.agent.send(stats(j.jobId, keyIds));
+      // The next frame on the socket is applied after it: a job event the test can wait for.
+      return j.jobId;
+    };
+    await listing([k0]);
+    // The source agent adds and removes the temporary key; restic 0.14 names it by its short id.
+    a.agent.o.onMessage = (m, ag) => {
+      if (m.type === 'repo.key.add') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: temp.slice(0, 8) });
+      if (m.type === 'repo.key.remove') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+    };
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}/snapshots`)).body.total === 1);
+    const restore = async () => {
+      const r = await h.admin.req('POST', `/api/hosts/${b.hostId}/restore`, { source_host_id: a.hostId, snapshot_id: s1.short_id, target: '/srv/restore' });
+      expect(r.status, r.text).toBe(202);
+      return ((await b.agent.next('command.run')) as { job_id: string }).job_id;
+    };
+    const first = await restore();
+    clock += 3 * 60_000; // past the window in which a restore may still be adding its key: only the recorded key id excuses it
+    await h.admin.login('admin', ADMIN_PASSWORD);
+    await listing([k0, temp]); // the source lists its keys while the temporary one exists
+    b.agent.started(first, 'restore');
+    b.agent.finished(first, 'succeeded');
+    await eventually(async () => ((await h.admin.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${first}`)).body.total as number) > 0);
+    await listing([k0]); // and after it was removed
+    expect(await alerts(a.hostId, 'repository_keys_changed')).toEqual([]);
+
+    await restore(); // another restore, just created: its key may be on its way
+    await listing([k0, intruder]); // compared again with a later listing instead
+    await listing([k0, intruder]);
+    expect(await alerts(a.hostId, 'repository_keys_changed')).toEqual([]);
+    expect((await repository(a.repoId)).frozen_since).toBeNull();
+
+    clock += 3 * 60_000;
+    await h.admin.login('admin', ADMIN_PASSWORD);
+    await listing([k0, intruder]);
+    const [alert] = await eventually(async () => {
+      const open = await alerts(a.hostId, 'repository_keys_changed');
+      return open.length ? open : null;
+    });
+    expect(alert!.message).toContain(`key(s) added: ${intruder.slice(0, 8)}`);
+    expect(alert!.message).not.toContain(temp.slice(0, 8));
+    expect((await h.admin.req('POST', `/api/repositories/${a.repoId}/ledger/acknowledge`)).status).toBe(200);
+  });
+
   it('the repository page shows the frozen banner, the acknowledge button (admin) and the ledger, gone first', async () => {
     const { agent, hostId, repoId } = await host('ledger-web');
     const keep = snap('ledger-web', ['/data'], '2026-11-05T10:00:00.000Z');
