@@ -47,7 +47,9 @@ export class SnapshotLedgerService {
     const fresh = await this.d.repos.hosts.findById(host.id);
     const repoId = (job?.host_id === host.id ? job.repository_id : null) ?? fresh?.repo_id ?? null;
     if (!repoId || !(await this.d.repos.repos.findById(repoId))) return null;
-    return { host, repoId, at: (job?.host_id === host.id ? job.finished_at : null) ?? iso(this.d.now()) };
+    const finished = job?.host_id === host.id && job.finished_at ? Date.parse(job.finished_at) : NaN;
+    // One format, so listing times compare as strings (an agent may write another ISO-8601 offset).
+    return { host, repoId, at: iso(Number.isFinite(finished) ? finished : this.d.now()) };
   }
 
   /** Applies a full snapshot listing of the repository to its ledger. */
