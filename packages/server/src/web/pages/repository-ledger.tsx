@@ -16,7 +16,7 @@ export function FrozenBanner(props: { viewer: Viewer; repository: RepositoryView
   if (!r.frozen_since) return null;
   return (
     <div class="alert-box danger" id="repository-frozen" role="alert" data-frozen-since={r.frozen_since}>
-      <strong>Forget and prune are frozen.</strong> {r.frozen_reason ?? `Frozen since ${r.frozen_since}.`} The ledger below is the evidence.
+      <strong>Forget and prune are frozen</strong> — {r.frozen_reason ?? `frozen since ${r.frozen_since}`}. The ledger below is the evidence.
       {isAdmin(props.viewer) ? (
         <div style="margin-top:8px">
           <button class="btn danger" type="button" hx-post={`/repositories/${r.id}/ledger/acknowledge`}
