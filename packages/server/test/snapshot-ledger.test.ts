@@ -55,7 +55,7 @@ describe('snapshot ledger', () => {
     return { jobId: cmd.job_id, report };
   };
   const ledger = async (repoId: string, q = '') => (await h.admin.req('GET', `/api/repositories/${repoId}/ledger${q}`)).body as {
-    items: { snapshot_id: string; short_id: string; gone_at: string | null; removed_by_job_id: string | null; acknowledged_at: string | null; last_seen_at: string }[]; total: number;
+    items: { snapshot_id: string; short_id: string; gone_at: string | null; removed_by_job_id: string | null; acknowledged_at: string | null; first_seen_at: string; last_seen_at: string }[]; total: number;
   };
   /** Waits until the ledger holds `present` snapshots still there and `gone` gone ones. */
   const settled = (repoId: string, present: number, gone: number) => eventually(async () => {
@@ -84,6 +84,10 @@ describe('snapshot ledger', () => {
     const entries = await settled(repoId, 1, 1);
     expect(entries.find((s) => s.snapshot_id === a.id)).toMatchObject({ removed_by_job_id: forget.jobId, acknowledged_at: null });
     expect(entries[0]?.snapshot_id).toBe(a.id); // gone first
+    const kept = entries.find((s) => s.snapshot_id === b.id)!;
+    const forgetJob = (await h.admin.req('GET', `/api/jobs/${forget.jobId}`)).body as { finished_at: string };
+    expect(kept.last_seen_at).toBe(new Date(forgetJob.finished_at).toISOString()); // seen again by the forget's listing
+    expect(kept.first_seen_at < kept.last_seen_at).toBe(true);
     expect(await alerts(hostId, 'snapshot_vanished')).toEqual([]);
     expect(await repository(repoId)).toMatchObject({ frozen_since: null, frozen_reason: null });
   });

@@ -44,8 +44,8 @@ export class SnapshotLedgerRepository {
 
   /**
    * Records that a listing at `at` had these snapshots: new ones are added (first and last seen
-   * at `at`), known ones get last_seen_at = `at`; one that was gone is present again (its
-   * gone_at, removal job and acknowledgement are cleared).
+   * at `at`); one the ledger already holds gets last_seen_at = `at`, and when it was gone it is
+   * present again (its gone_at, removal job and acknowledgement are cleared).
    */
   async seen(repoId: string, snaps: readonly SeenSnapshot[], at: string): Promise<void> {
     for (let i = 0; i < snaps.length; i += CHUNK) {
@@ -57,6 +57,11 @@ export class SnapshotLedgerRepository {
         gone_at: null, removed_by_job_id: null, acknowledged_at: null,
       }))).execute();
     }
+  }
+
+  /** Every present snapshot of the repository was seen at `at` (after the gone ones were marked). */
+  async touchPresent(repoId: string, at: string): Promise<void> {
+    await this.db.updateTable('snapshot_ledger').set({ last_seen_at: at }).where('repo_id', '=', repoId).where('gone_at', 'is', null).execute();
   }
 
   /** Marks snapshots gone at `at`, removed by `jobId` (null = vanished without an authorised job). */

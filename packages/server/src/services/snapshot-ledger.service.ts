@@ -61,13 +61,19 @@ export class SnapshotLedgerService {
         return [];
       }
       const listed = new Set(snapshots.map((s) => s.id));
-      const gone = (await r.ledger.present(o.repoId)).filter((p) => !listed.has(p.snapshot_id));
-      await r.ledger.seen(o.repoId, snapshots.map((s) => ({
+      const present = await r.ledger.present(o.repoId);
+      const known = new Set(present.map((p) => p.snapshot_id));
+      const gone = present.filter((p) => !listed.has(p.snapshot_id));
+      // New (or listed again after they were gone) snapshots are written one by one; the rest in one statement below.
+      await r.ledger.seen(o.repoId, snapshots.filter((s) => !known.has(s.id)).map((s) => ({
         snapshot_id: s.id, short_id: s.short_id ?? s.id.slice(0, 8), time: s.time, hostname: s.hostname, paths: JSON.stringify(s.paths),
         tree: s.tree ?? null, size_bytes: s.size_bytes ?? null,
       })), o.at);
       await r.ledger.setIntegrity(o.repoId, { reported_at: o.at });
-      if (gone.length === 0) return [];
+      if (gone.length === 0) {
+        await r.ledger.touchPresent(o.repoId, o.at);
+        return [];
+      }
       const links = await r.repos.linksOfRepo(o.repoId);
       const primaryOf = links.filter((l) => l.is_primary === 1).map((l) => l.host_id);
       // One query per distinct last_seen_at (usually one: the previous listing).
@@ -79,6 +85,7 @@ export class SnapshotLedgerService {
         byJob.set(jobId, [...(byJob.get(jobId) ?? []), g.snapshot_id]);
       }
       for (const [jobId, ids] of byJob) await r.ledger.markGone(o.repoId, ids, o.at, jobId);
+      await r.ledger.touchPresent(o.repoId, o.at);
       const lost = gone.filter((g) => (authorised.get(g.last_seen_at) ?? null) === null);
       if (lost.length) await this.freeze(r, o, 'snapshot_vanished', { vanished: lost.length });
       return lost;
