@@ -325,6 +325,8 @@ describe('snapshot ledger', () => {
     expect(page.text).toContain('id="repository-frozen"');
     expect(page.text).toContain('1 snapshot vanished without an authorised forget');
     expect(page.text).toContain(`hx-post="/repositories/${repoId}/ledger/acknowledge"`);
+    const hostRepo = await h.admin.req('GET', `/hosts/${hostId}/repo`);
+    expect(hostRepo.text).toMatch(/<span class="badge danger"[^>]*>frozen<\/span>/);
     const list = await h.admin.req('GET', '/repositories');
     expect(list.text).toMatch(new RegExp(`href="/repositories/${repoId}">[^<]*</a> <span class="badge danger"[^>]*>frozen</span>`));
     const rows = [...page.text.matchAll(/data-ledger-snapshot="([0-9a-f]+)" data-state="(\w+)"/g)].map((m) => [m[1], m[2]]);

@@ -225,7 +225,7 @@ export function HostRepositoriesCard(props: { hostId: string; viewer: Viewer; it
             <tbody>
               {props.items.map((i) => (
                 <tr data-repository={i.repository.id}>
-                  <td><a href={`/repositories/${i.repository.id}`}>{i.repository.name}</a> {i.primary ? <Badge tone="ok" plain>primary</Badge> : null}<div class="mono host-sub" style="overflow-wrap:anywhere">{i.repository.url}</div></td>
+                  <td><a href={`/repositories/${i.repository.id}`}>{i.repository.name}</a> {i.primary ? <Badge tone="ok" plain>primary</Badge> : null}{i.repository.frozen_since ? <> <Badge tone="danger" title={i.repository.frozen_reason ?? ''}>frozen</Badge></> : null}<div class="mono host-sub" style="overflow-wrap:anywhere">{i.repository.url}</div></td>
                   <td>{i.repository.backend}</td>
                   <td class="num">{fmtCount(i.repository.snapshot_count)}</td>
                   <td class="nowrap">
