@@ -370,6 +370,18 @@ export interface Engine {
    * Fails only when the lock list itself cannot be read. restic only: rustic is lock-free.
    */
   locks?(conn: Connection, opts?: CallOptions): Promise<Result<RepoLock[]>>;
+  /**
+   * The repository's key ids and config id, without taking a lock (`restic list keys`,
+   * `restic cat config`): the server compares them between jobs and notices a key it did not
+   * add (issue 16). Fails when either cannot be read. restic only so far.
+   */
+  identity?(conn: Connection, opts?: CallOptions): Promise<Result<RepoIdentity>>;
+}
+
+/** What identifies a repository's access: its key ids (64 hex) and its config id. */
+export interface RepoIdentity {
+  keyIds: string[];
+  configId: string;
 }
 
 /** One lock file of a repository (`restic list locks` + `restic cat lock <id>`). */

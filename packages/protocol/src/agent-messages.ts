@@ -130,6 +130,14 @@ export const RepoStats = z.object({
    * every job; absent = not listed this time (the server keeps the previous list).
    */
   locks: z.array(RepoLockReport).max(1000).optional(),
+  /**
+   * The repository's key ids (`restic key list --json`), full or short hex; absent = not listed
+   * this time. Optional and additive (issue 16): the server compares them with the previous
+   * listing and raises `repository_keys_changed` on a change it did not make itself.
+   */
+  key_ids: z.array(z.string().regex(/^[0-9a-f]{8,64}$/)).max(1000).optional(),
+  /** The repository's config id (`restic cat config`, field `id`); absent = not read this time. */
+  config_id: z.string().regex(/^[0-9a-f]{8,64}$/).optional(),
 });
 
 const engine = z.enum(['postgres', 'mariadb', 'mysql']);

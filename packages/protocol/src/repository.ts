@@ -257,8 +257,53 @@ export const RepositoryView = z.object({
   host_ids: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string().nullable(),
+  /**
+   * Set while forget/prune on this repository is frozen (issue 16, docs/recoverability.md): a
+   * snapshot vanished without an authorised forget/prune job, or its keys or config id changed.
+   * Null when not frozen; an admin's `POST /api/repositories/{id}/ledger/acknowledge` lifts it.
+   */
+  frozen_since: z.string().nullable().default(null),
+  /** Why, in words ("frozen since …: 2 snapshots vanished without an authorised forget"); null when not frozen. */
+  frozen_reason: z.string().nullable().default(null),
 });
 export type RepositoryView = z.infer<typeof RepositoryView>;
+
+/** One snapshot of the ledger: every snapshot the repository ever reported (docs/recoverability.md). */
+export const LedgerEntryView = z.object({
+  snapshot_id: z.string(),
+  short_id: z.string(),
+  time: z.string(),
+  hostname: z.string(),
+  paths: z.array(z.string()),
+  tree: z.string().nullable(),
+  size_bytes: z.number().nullable(),
+  first_seen_at: z.string(),
+  last_seen_at: z.string(),
+  /** When a newer listing of the repository no longer had it; null = still there. */
+  gone_at: z.string().nullable(),
+  /** The forget/prune job that authorised the removal; null with `gone_at` set = it vanished. */
+  removed_by_job_id: z.string().nullable(),
+  /** When an admin acknowledged the unauthorised disappearance. */
+  acknowledged_at: z.string().nullable(),
+});
+export type LedgerEntryView = z.infer<typeof LedgerEntryView>;
+
+/** `GET /api/repositories/{id}/ledger`: gone snapshots first, then by time (newest first); `gone=true` lists only gone ones, `gone=false` only present ones. */
+export const LedgerQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+  gone: z.enum(['true', 'false']).optional(),
+}).strict();
+export type LedgerQuery = z.infer<typeof LedgerQuery>;
+
+/** `POST /api/repositories/{id}/ledger/acknowledge` answer. */
+export const LedgerAcknowledgeResult = z.object({
+  repository: RepositoryView,
+  /** Vanished snapshots this acknowledgement covered. */
+  acknowledged_snapshots: z.number().int(),
+  /** Whether a keys/config change was part of it. */
+  keys_change_acknowledged: z.boolean(),
+});
 
 /** Returned once by create: the generated password, when the server chose it. */
 export const CreateRepositoryResponse = z.object({ repository: RepositoryView, generated_password: z.string().optional() });

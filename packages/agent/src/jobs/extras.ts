@@ -21,7 +21,7 @@ export interface ExtrasWanted {
 
 /**
  * After a job: the full snapshot list (`snapshots.report`) and repository figures (`repo.stats`:
- * size, count, dedup ratio, lock list, last check). Failures are logged, not fatal.
+ * size, count, dedup ratio, key ids and config id, lock list, last check). Failures are logged, not fatal.
  */
 export async function sendExtras(engine: Engine, conn: Connection, jobId: string, what: ExtrasWanted, emit: Emit, log: Logger): Promise<void> {
   let count: number | null = null;
@@ -52,6 +52,13 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
     const logical = st.ok && size ? await engine.stats(conn, { mode: 'restore-size' }) : null;
     if (logical?.ok && size) dedup = Math.round((logical.value.totalSize / size) * 100) / 100;
   }
+  // Key ids and config id with the figures (issue 16): the server notices keys it did not add.
+  let identity: { key_ids: string[]; config_id: string } | null = null;
+  if (what.stats && engine.identity) {
+    const id = await engine.identity(conn);
+    if (id.ok) identity = { key_ids: id.value.keyIds.slice(0, 1000), config_id: id.value.configId };
+    else log.warn('cannot list repository keys', { job_id: jobId, error: id.error.message });
+  }
   let locks: RepoLock[] | undefined = what.locks === 'none' ? [] : undefined;
   if (what.locks === true && engine.locks) {
     const l = await engine.locks(conn);
@@ -61,6 +68,7 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
   emit({
     type: 'repo.stats', job_id: jobId, size_bytes: size, snapshot_count: count, dedup_ratio: dedup,
     ...lockFields(engine, locks, what.locked === true),
+    ...(identity ?? {}),
     ...(what.check ? { last_check_at: new Date().toISOString(), last_check_status: what.check } : {}),
   });
 }

@@ -5,7 +5,7 @@ import { readPage, streamCommand } from '../stream.js';
 import type {
   CallOptions, CheckRequest, CheckResult, Connection, DiffItem, DiffResult, Engine, ForgetRequest, ForgetResult,
   LsEntry, LsPage, LsRequest, ProgressOptions, RepoLock, RepoStatsResult, RestoreRequest, RestoreSummary, Result,
-  Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest, DumpRequest, CopyRequest, CopySummary,
+  Snapshot, SnapshotFilter, BackupRequest, BackupSummary, KeyAddRequest, DumpRequest, CopyRequest, CopySummary, RepoIdentity,
 } from '../types.js';
 import { resticBackup } from './backup.js';
 import { copyInvocation, resticCopy, resticInitCopyTarget, sameRepositoryError } from './copy.js';
@@ -301,6 +301,28 @@ export class ResticEngine implements Engine {
       out.push({ id, time, host, username, pid, exclusive: lock.exclusive === true, stale: old || (host === os.hostname() && !pidAlive(pid)) });
     }
     return ok(out);
+  }
+
+  async identity(conn: Connection, opts: CallOptions = {}): Promise<Result<RepoIdentity>> {
+    const keys = await this.simple(conn, 'list keys', ['list', 'keys', '--no-lock'], opts);
+    if (!keys.ok) return keys;
+    let config: Record<string, unknown> | undefined;
+    const c = await this.simple(conn, 'cat config', ['cat', 'config', '--no-lock'], opts, (v) => {
+      if (isObj(v)) config = v;
+    });
+    if (!c.ok) return c;
+    if (!config) {
+      // restic prints `cat config` pretty-printed over several lines; re-assemble it.
+      try {
+        const v: unknown = JSON.parse(c.value.join(''));
+        if (isObj(v)) config = v;
+      } catch {
+        // no JSON: refused below
+      }
+    }
+    const configId = typeof config?.id === 'string' ? config.id : '';
+    if (!/^[0-9a-f]{8,64}$/.test(configId)) return fail(libraryError('cat config', 'failed', 'cat config: no repository id in the output'));
+    return ok({ keyIds: keys.value.filter((l) => /^[0-9a-f]{64}$/.test(l)), configId });
   }
 }
 

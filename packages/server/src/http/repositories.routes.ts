@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
-  CreateRepositoryRequest, CreateRepositoryResponse, HostRepositoryView, LinkRepositoryRequest, PageQuery, RepoTestResult, RepositoryView,
-  UpdateRepositoryRequest, page,
+  CreateRepositoryRequest, CreateRepositoryResponse, HostRepositoryView, LedgerAcknowledgeResult, LedgerEntryView, LedgerQuery, LinkRepositoryRequest,
+  PageQuery, RepoTestResult, RepositoryView, UpdateRepositoryRequest, page,
 } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
@@ -40,6 +40,19 @@ export function repositoryRoutes(d: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/repositories/:id/test', summary: "Open the repository through a linked host's agent and say whether it works (error_kind no_agent when none is online)", access: 'admin',
       body: TestRepositoryRequest, response: RepoTestResult,
       handler: ({ actor, params, body }) => s.test(actor, params.id ?? '', body.host_id),
+    }),
+    route<undefined, z.infer<typeof LedgerQuery>>({
+      method: 'get', path: '/api/repositories/:id/ledger', summary: 'The snapshot ledger: every snapshot the repository ever listed, gone ones first (`gone=true`: only those)', access: 'viewer',
+      query: LedgerQuery, response: page(LedgerEntryView),
+      handler: ({ params, query: q }) => d.services.ledger.list(params.id ?? '', q.gone === undefined ? undefined : q.gone === 'true', q.limit, q.offset),
+    }),
+    route({
+      method: 'post', path: '/api/repositories/:id/ledger/acknowledge', summary: 'Acknowledge vanished snapshots / a keys change: lifts the forget/prune freeze and resolves the alerts (admin, audited); 409 when not frozen', access: 'admin',
+      response: LedgerAcknowledgeResult,
+      handler: async ({ actor, params }) => {
+        const r = await d.services.ledger.acknowledge(actor, params.id ?? '');
+        return { repository: await s.get(params.id ?? ''), ...r };
+      },
     }),
     route({
       method: 'get', path: '/api/hosts/:id/repositories', summary: "The host's repositories, the primary first", access: 'viewer',

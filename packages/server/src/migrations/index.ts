@@ -17,6 +17,7 @@ import * as m0015 from './0015_credential_rotation.js';
 import * as m0016 from './0016_repositories.js';
 import * as m0017 from './0017_copy_policies.js';
 import * as m0018 from './0018_quarantined_reports.js';
+import * as m0019 from './0019_snapshot_ledger.js';
 import * as m0020 from './0020_schedule_read_data.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
@@ -39,5 +40,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016_repositories': m0016,
   '0017_copy_policies': m0017,
   '0018_quarantined_reports': m0018,
+  '0019_snapshot_ledger': m0019,
   '0020_schedule_read_data': m0020,
 };

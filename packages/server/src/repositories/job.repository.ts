@@ -27,6 +27,27 @@ export class JobRepository {
     return r?.at ?? null;
   }
 
+  /**
+   * The last forget or prune job against `repoId` (jobs that name it, and jobs naming none of a
+   * host in `primaryOf`, whose primary it is) that ran and finished at or after `since`; the
+   * snapshot ledger's "authorised removal" (issue 16). Undefined when there is none.
+   */
+  lastMaintenanceSince(repoId: string, primaryOf: readonly string[], since: string): Promise<Pick<JobRow, 'id' | 'kind' | 'finished_at'> | undefined> {
+    return this.db.selectFrom('jobs').select(['id', 'kind', 'finished_at']).where('kind', 'in', ['forget', 'prune'])
+      .where('status', 'in', ['succeeded', 'failed', 'cancelled']).where('started_at', 'is not', null).where('finished_at', '>=', since)
+      .where((eb) => eb.or([
+        eb('repository_id', '=', repoId),
+        ...(primaryOf.length ? [eb.and([eb('repository_id', 'is', null), eb('host_id', 'in', [...primaryOf])])] : []),
+      ]))
+      .orderBy('finished_at', 'desc').limit(1).executeTakeFirst();
+  }
+
+  /** Jobs of `kind` created at or after `since` (any host, any status). */
+  async countCreatedSince(kind: string, since: string): Promise<number> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', kind).where('created_at', '>=', since).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   async insert(row: Insertable<JobsTable>): Promise<void> {
     await this.db.insertInto('jobs').values(row).execute();
   }

@@ -20,6 +20,13 @@ export class RestoreCredentialRepository {
     await this.db.updateTable('restore_credentials').set(patch).where('job_id', '=', jobId).execute();
   }
 
+  /** Temporary-key credentials whose source is one of these hosts (the keys the server itself adds and removes). */
+  temporaryKeysOf(sourceHostIds: readonly string[]): Promise<Pick<RestoreCredentialRow, 'key_id' | 'revoked_at'>[]> {
+    if (sourceHostIds.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('restore_credentials').select(['key_id', 'revoked_at']).where('mode', '=', 'temporary_key')
+      .where('source_host_id', 'in', [...sourceHostIds]).execute();
+  }
+
   /** Not yet revoked credentials whose job has ended, of one source host (retried when it reconnects). */
   pendingRevocations(sourceHostId: string): Promise<RestoreCredentialRow[]> {
     return this.db.selectFrom('restore_credentials').innerJoin('jobs', 'jobs.id', 'restore_credentials.job_id')

@@ -25,6 +25,7 @@ import type { JobService } from './job.service.js';
 import type { ScheduleService } from './schedule.service.js';
 import type { TrendService } from './trends.js';
 import type { VaultService } from './vault.service.js';
+import type { SnapshotLedgerService } from './snapshot-ledger.service.js';
 import { SERVER_VERSION } from '../version.js';
 
 const PROGRESS_PERSIST_MS = 1000;
@@ -45,6 +46,8 @@ export interface AgentEventCollaborators {
   jobRate: AgentJobRate;
   /** Per-job log quota (lines and bytes, then one marker). */
   logQuota: JobLogQuota;
+  /** The snapshot ledger: listings and key ids compared with the previous ones (issue 16). */
+  ledger: SnapshotLedgerService;
 }
 
 /**
@@ -211,6 +214,8 @@ export class AgentEventsService {
     if (f.snapshots.length > 0 && !fresh?.repo_initialised_at) patch.repo_initialised_at = iso(this.d.now());
     await this.d.repos.hosts.update(host.id, patch);
     if (repoId) await this.d.repos.repos.update(repoId, { snapshot_count: f.snapshots.length });
+    const origin = await this.c.ledger.originOf(host, f.job_id);
+    if (origin) await this.c.ledger.snapshotsReported(origin, f.snapshots);
   }
 
   async repoStats(host: HostRow, f: RepoStats): Promise<void> {
@@ -234,6 +239,10 @@ export class AgentEventsService {
         ...(f.locks ? { locks: encodeLocks(f.locks, iso(this.d.now())), lock_state: lockStateOf(lockViews({ listed_at: null, items: f.locks }, this.d.now())) } : {}),
       });
     });
+    if (f.key_ids || f.config_id) {
+      const origin = await this.c.ledger.originOf(host, f.job_id);
+      if (origin) await this.c.ledger.keysReported(origin, f.key_ids, f.config_id);
+    }
     await this.c.rules.repoStats(host.id, fresh?.repo_size_bytes ?? null, f);
     await this.trend(() => this.c.trends.recordRepoStats(host.id, f));
   }

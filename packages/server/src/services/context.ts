@@ -15,6 +15,7 @@ import type { SnapshotRepository } from '../repositories/snapshot.repository.js'
 import type { UserRepository } from '../repositories/user.repository.js';
 import type { VaultRepository } from '../repositories/vault.repository.js';
 import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
+import type { SnapshotLedgerRepository } from '../repositories/snapshot-ledger.repository.js';
 import type { LoginAttemptRepository } from '../repositories/login-attempt.repository.js';
 import type { Db } from '../store/db.js';
 
@@ -35,6 +36,8 @@ export interface Repositories {
   quarantine: QuarantineRepository;
   /** Copy policies and their per-host runs (migration 0017). */
   copies: CopyPolicyRepository;
+  /** Migration 0019: the snapshot ledger and repository integrity (issue 16). */
+  ledger: SnapshotLedgerRepository;
 }
 
 /**

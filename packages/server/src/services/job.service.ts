@@ -38,6 +38,8 @@ export interface JobCollaborators {
   vaults: { precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget> };
   /** The agent's view of a repository, credentials decrypted (command.run.repository); null = not usable. */
   repositories: { configOf(repoId: string, r: Repositories): Promise<RepositoryConfig | null> };
+  /** Why a forget/prune must not run against a frozen repository (snapshot ledger, issue 16), or null. */
+  ledger: { refusal(hostId: string, kind: string, repositoryId: string | null, r?: Repositories): Promise<string | null> };
 }
 
 /** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
@@ -75,6 +77,8 @@ export class JobService {
       throw new DomainError('invalid_state', `the agent on ${host.name} (version ${host.agent_version ?? 'unknown'}) predates copy jobs: upgrade it`, { host_id: 'the agent cannot copy' });
     }
     const repositoryId = await this.targetRepository(host, kind, opts.repositoryId, args);
+    const frozen = await this.c.ledger.refusal(hostId, kind, repositoryId);
+    if (frozen) throw frozenError(frozen);
     let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
     else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
@@ -100,6 +104,9 @@ export class JobService {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.isConnected(job.host_id)) return false;
+    // A job queued before its repository froze is never sent (dispatchPending fails it with the reason).
+    const frozen = await this.c.ledger.refusal(job.host_id, job.kind, job.repository_id, r);
+    if (frozen) throw frozenError(frozen);
     if (isVaultKind(job.kind)) {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else {
@@ -162,7 +169,7 @@ export class JobService {
       } catch (e) {
         // E.g. a cross-host restore whose source credential is gone: fail it, keep dispatching.
         if (!(e instanceof DomainError)) throw e;
-        await this.finishLocally(j, 'failed', e.message, 'no_credentials');
+        await this.finishLocally(j, 'failed', e.message, localFailureKind(e));
       }
     }
   }
@@ -226,6 +233,18 @@ export class JobService {
     const rows = await this.d.repos.jobs.logs(id, afterSeq, limit);
     return { items: rows, next_after_seq: rows.length ? (rows[rows.length - 1]?.seq ?? afterSeq) : afterSeq };
   }
+}
+
+const FROZEN = 'frozen: forget/prune refused until an admin acknowledges';
+
+/** A forget/prune refused because its repository is frozen (snapshot ledger, issue 16): 409 naming `repository_id`. */
+export function frozenError(message: string): DomainError {
+  return new DomainError('invalid_state', message, { repository_id: FROZEN });
+}
+
+/** The error kind of a job the server fails before sending it: `failed` for a frozen repository, else `no_credentials`. */
+export function localFailureKind(e: DomainError): 'failed' | 'no_credentials' {
+  return e.fields?.repository_id === FROZEN ? 'failed' : 'no_credentials';
 }
 
 /** A job.finished frame built from the stored job (late subscribers, server-side endings). */

@@ -7,6 +7,7 @@ import type { ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
 import type { JobService } from './job.service.js';
+import { frozenError, localFailureKind } from './job.service.js';
 import type { MaintenanceService } from './maintenance.service.js';
 import { MAINTENANCE_KINDS } from './maintenance.service.js';
 import { nextFireAfter } from './overdue.js';
@@ -43,6 +44,8 @@ export class MaintenanceScheduler {
     private readonly maintenance: MaintenanceService,
     /** Refuses a vault fire without a target or a capable agent. */
     private readonly vaults: { precheck(hostId: string): Promise<void> },
+    /** Refuses forget/prune on a frozen repository (snapshot ledger, issue 16). */
+    private readonly ledger: { refusal(hostId: string, kind: string, repositoryId: string | null): Promise<string | null> },
     private readonly tickMs = 1000,
   ) {
     this.q = new MaintenanceRepository(d.db);
@@ -103,6 +106,8 @@ export class MaintenanceScheduler {
     try {
       if (SERVER_FIRED_VAULT_KINDS.includes(s.kind)) await this.vaults.precheck(s.host_id);
       else {
+        const frozen = await this.ledger.refusal(s.host_id, s.kind, s.repository_id);
+        if (frozen) throw frozenError(frozen);
         const note = await this.maintenance.precheck(s.host_id, s.kind);
         if (note) {
           this.d.log.warn({ schedule_id: s.id, job_id: job.id, host_id: s.host_id }, note);
@@ -111,7 +116,7 @@ export class MaintenanceScheduler {
       }
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      await this.jobs.finishLocally(job, 'failed', err.message, 'no_credentials');
+      await this.jobs.finishLocally(job, 'failed', err.message, localFailureKind(err));
       return job.id;
     }
     const sent = await this.jobs.dispatch(job, args);

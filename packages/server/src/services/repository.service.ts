@@ -261,6 +261,7 @@ export class RepositoryService {
 
   private async view(r: RepoRow, hostIds?: string[]): Promise<RepositoryView> {
     const o = await openRepository(this.d.repos.repos, this.d.box, r);
+    const integrity = await this.d.repos.ledger.integrity(r.id);
     return {
       id: r.id, name: r.name, engine: r.engine, backend: o.backend ?? 'local', url: r.url,
       credentials: credentialsView(o.credentials), password_set: o.password !== null, tls_ca_set: r.tls_ca_pem !== null,
@@ -268,6 +269,7 @@ export class RepositoryService {
       size_bytes: r.size_bytes, snapshot_count: r.snapshot_count,
       host_ids: hostIds ?? (await this.d.repos.repos.linksOfRepo(r.id)).map((l) => l.host_id),
       created_at: r.created_at, updated_at: r.updated_at,
+      frozen_since: integrity?.frozen_since ?? null, frozen_reason: integrity?.frozen_since ? integrity.frozen_reason : null,
     };
   }
 }

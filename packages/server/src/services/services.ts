@@ -31,6 +31,7 @@ import { TrendService } from './trends.js';
 import { AgentVersionService } from './agent-version.service.js';
 import { VaultService } from './vault.service.js';
 import { RepositoryService } from './repository.service.js';
+import { SnapshotLedgerService } from './snapshot-ledger.service.js';
 import { repositoryConfigOf } from './repository-config.js';
 import { CopyPolicyService } from './copy-policy.service.js';
 import { CopyScheduler } from './copy-scheduler.js';
@@ -84,6 +85,8 @@ export interface Services {
   copyStatus: CopyStatusService;
   /** The server-side clock of scheduled copies and of the copy_behind evaluation (started by startServer). */
   copyScheduler: CopyScheduler;
+  /** The snapshot ledger and repository freezes (issue 16, docs/recoverability.md). */
+  ledger: SnapshotLedgerService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -111,16 +114,17 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
+  const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
-    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) },
+    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger,
   });
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
-    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits),
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger,
   });
   const repositories = new RepositoryService(d, audit, hosts, requests);
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults);
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger);
   const copyStatus = new CopyStatusService(d, fleet);
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
   jobs.onEnded((job) => copies.jobEnded(job));
@@ -130,6 +134,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     copyStatus,
     copyScheduler,
     repositories,
+    ledger,
     trends,
     agentVersions: new AgentVersionService(d, audit, agentEvents),
     vaults,

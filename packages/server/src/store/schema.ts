@@ -378,6 +378,49 @@ export interface QuarantinedReportsTable {
   created_at: string;
 }
 
+/** Migration 0019: every snapshot a repository ever reported (docs/recoverability.md "Snapshot ledger"). */
+export interface SnapshotLedgerTable {
+  repo_id: string;
+  snapshot_id: string;
+  short_id: string;
+  time: string;
+  hostname: string;
+  /** JSON array of paths. */
+  paths: string;
+  tree: string | null;
+  size_bytes: number | null;
+  /** Listing times (the report's time, see services/snapshot-ledger.service.ts). */
+  first_seen_at: string;
+  last_seen_at: string;
+  /** Set when a newer full listing of the repository no longer had it. */
+  gone_at: string | null;
+  /** The forget/prune job that authorised its removal; null with gone_at set = vanished. */
+  removed_by_job_id: string | null;
+  /** When an admin acknowledged its unauthorised disappearance (the freeze it caused). */
+  acknowledged_at: string | null;
+}
+
+/** Migration 0019: a repository's ledger position, key/config ids and freeze (one row per repository). */
+export interface RepositoryIntegrityTable {
+  repo_id: string;
+  /** Time of the newest snapshot listing applied to the ledger; an older one is a replay and ignored. */
+  reported_at: string | null;
+  /** JSON array of the key ids last reported (repo.stats.key_ids); null = never reported. */
+  key_ids: string | null;
+  config_id: string | null;
+  /** Time of the repo.stats listing key_ids/config_id applied last; an older one is a replay and ignored. */
+  keys_reported_at: string | null;
+  /** Set when the keys or config id changed outside the server's own temporary restore keys. */
+  keys_changed_at: string | null;
+  keys_change: string | null;
+  /** Forget/prune refused since then, until an admin acknowledges; null = not frozen. */
+  frozen_since: string | null;
+  /** Why, in words (shown on the repository and in refusals). */
+  frozen_reason: string | null;
+  /** JSON array of the hosts whose alerts this freeze raised (resolved by the acknowledgement). */
+  alert_host_ids: ColumnType<string, string | undefined, string>;
+}
+
 export interface Database {
   quarantined_reports: QuarantinedReportsTable;
   users: UsersTable;
@@ -404,4 +447,6 @@ export interface Database {
   host_vaults: HostVaultsTable;
   copy_policies: CopyPoliciesTable;
   copy_policy_runs: CopyPolicyRunsTable;
+  snapshot_ledger: SnapshotLedgerTable;
+  repository_integrity: RepositoryIntegrityTable;
 }

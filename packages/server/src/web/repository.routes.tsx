@@ -3,6 +3,7 @@ import { CreateRepositoryRequest, UpdateRepositoryRequest } from '@restic-manage
 import type { AppEnv } from '../http/auth.middleware.js';
 import { nest, opt, parseForm } from './forms.js';
 import { CreatedRepository, RepositoriesPage, RepositoryPage, TestResult } from './pages/repositories.js';
+import { LedgerSection } from './pages/repository-ledger.js';
 import { backendOfForm, credentialsFromForm } from './repository-form.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
@@ -49,7 +50,16 @@ export function mountRepositoryUi(app: Hono<AppEnv>, w: WebCtx): void {
   app.get('/repositories/:id', guard(), async (c) => {
     const r = await s.get(c.req.param('id'));
     const names = await w.read.hostNames(r.host_ids);
-    return c.html(<RepositoryPage viewer={viewerOf(c)} repository={r} hosts={r.host_ids.map((id) => ({ id, name: names.get(id) ?? id }))} />);
+    const offset = Math.max(0, Number(c.req.query('ledger_offset') ?? 0) || 0);
+    const ledger = await w.services.ledger.list(r.id, undefined, 50, offset);
+    return c.html(<RepositoryPage viewer={viewerOf(c)} repository={r} hosts={r.host_ids.map((id) => ({ id, name: names.get(id) ?? id }))}
+      ledger={<LedgerSection repositoryId={r.id} page={ledger} />} />);
+  });
+  app.post('/repositories/:id/ledger/acknowledge', guard('admin'), async (c) => {
+    const id = c.req.param('id');
+    const r = await w.services.ledger.acknowledge(actorOf(c), id);
+    c.header('HX-Trigger', toast(`Acknowledged (${r.acknowledged_snapshots} vanished snapshot(s)); forget and prune may run again.`));
+    return redirectTo(c, `/repositories/${id}`);
   });
   app.post('/repositories', guard('admin'), async (c) => {
     const input = parseForm(CreateRepositoryRequest, createInputFromForm(nest(await formOf(c))));

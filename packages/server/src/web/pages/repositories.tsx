@@ -1,3 +1,4 @@
+import type { Child } from 'hono/jsx';
 import type { HostRepositoryView, RepoTestResult, RepositoryBackend, RepositoryView } from '@restic-manager/protocol';
 import { fmtBytes, fmtCount } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
@@ -5,6 +6,7 @@ import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
 import { Badge, CodeBlock, Empty, Field, Pager } from '../components/ui.js';
 import type { CredentialField } from '../repository-form.js';
 import { BACKENDS, CREDENTIAL_FIELDS, isSecretField } from '../repository-form.js';
+import { FrozenBanner } from './repository-ledger.js';
 
 /*
  * Repositories as their own objects (issue 15): the fleet list with an add form, one
@@ -35,7 +37,7 @@ export function RepositoriesPage(props: { viewer: Viewer; page: { items: Reposit
                 <tbody>
                   {p.items.map((r) => (
                     <tr data-repository={r.id}>
-                      <td><a href={`/repositories/${r.id}`}>{r.name}</a><div class="mono host-sub" style="overflow-wrap:anywhere">{r.url}</div></td>
+                      <td><a href={`/repositories/${r.id}`}>{r.name}</a>{r.frozen_since ? <> <Badge tone="danger" title={r.frozen_reason ?? ''}>frozen</Badge></> : null}<div class="mono host-sub" style="overflow-wrap:anywhere">{r.url}</div></td>
                       <td><Badge tone="neutral" plain>{r.backend}</Badge></td>
                       <td class="hide-sm">{r.engine}</td>
                       <td>{r.hosts.map((h, i) => <>{i > 0 ? ', ' : ''}<a href={`/hosts/${h.id}/repo`}>{h.name}</a></>)}{r.hosts.length === 0 ? <span class="faint">—</span> : null}</td>
@@ -61,13 +63,14 @@ export function RepositoriesPage(props: { viewer: Viewer; page: { items: Reposit
   );
 }
 
-export function RepositoryPage(props: { viewer: Viewer; repository: RepositoryView; hosts: { id: string; name: string }[] }) {
+export function RepositoryPage(props: { viewer: Viewer; repository: RepositoryView; hosts: { id: string; name: string }[]; ledger?: Child }) {
   const r = props.repository;
   return (
     <Layout title={r.name} viewer={props.viewer} active="repos">
       <PageHead title={r.name} crumbs={[{ label: 'Repositories', href: '/repositories' }]} sub={<span class="mono">{r.url}</span>}
         actions={isAdmin(props.viewer) ? <TestButton id={r.id} /> : null} />
       <div class="stack">
+        <FrozenBanner viewer={props.viewer} repository={r} />
         <section class="card">
           <div class="card-body">
             <dl class="kv">
@@ -81,6 +84,7 @@ export function RepositoryPage(props: { viewer: Viewer; repository: RepositoryVi
             </dl>
           </div>
         </section>
+        {props.ledger ?? null}
         {isAdmin(props.viewer) ? (
           <section class="card" id="edit-repository">
             <div class="card-head"><h2>Edit</h2></div>
@@ -221,7 +225,7 @@ export function HostRepositoriesCard(props: { hostId: string; viewer: Viewer; it
             <tbody>
               {props.items.map((i) => (
                 <tr data-repository={i.repository.id}>
-                  <td><a href={`/repositories/${i.repository.id}`}>{i.repository.name}</a> {i.primary ? <Badge tone="ok" plain>primary</Badge> : null}<div class="mono host-sub" style="overflow-wrap:anywhere">{i.repository.url}</div></td>
+                  <td><a href={`/repositories/${i.repository.id}`}>{i.repository.name}</a> {i.primary ? <Badge tone="ok" plain>primary</Badge> : null}{i.repository.frozen_since ? <> <Badge tone="danger" title={i.repository.frozen_reason ?? ''}>frozen</Badge></> : null}<div class="mono host-sub" style="overflow-wrap:anywhere">{i.repository.url}</div></td>
                   <td>{i.repository.backend}</td>
                   <td class="num">{fmtCount(i.repository.snapshot_count)}</td>
                   <td class="nowrap">
