@@ -49,6 +49,49 @@ describe('snapshot.ls on the agent', () => {
     expect(root[0]?.path).toBe('/');
   });
 
+  it('later pages of a directory come from memory: one restic ls for every page; another directory lists again', async () => {
+    const seen: LsRequest[] = [];
+    const consumed = { n: 0 };
+    const nodes = [node('/big', 'dir'), ...Array.from({ length: 1000 }, (_, i) => node(`/big/f${String(i).padStart(4, '0')}`)), node('/other', 'dir')];
+    const sent: Record<string, unknown>[] = [];
+    const h = new RequestHandler({ engine: async () => lsEngine(nodes, seen, consumed), jobFilesDir: '/nonexistent/job-files', secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }) });
+    const page = async (path: string, offset: number): Promise<Record<string, unknown>> => {
+      const before = sent.length;
+      h.handle({ type: 'snapshot.ls', request_id: `r${offset}`, snapshot_id: 'abcdef01', path, limit: 100, offset });
+      for (let i = 0; i < 200 && sent.length === before; i++) await new Promise((r) => setTimeout(r, 5));
+      return sent[before]!;
+    };
+    const names = (r: Record<string, unknown>): string[] => (r.entries as { name: string }[]).map((e) => e.name);
+    expect(names(await page('/big', 0))).toHaveLength(100);
+    // The first listing reads on after its answer to fill the cache: wait until restic's output is all read.
+    for (let i = 0; i < 200 && consumed.n < nodes.length; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
+    for (const offset of [100, 500, 900]) {
+      const r = await page('/big', offset);
+      expect(names(r)[0]).toBe(`f${String(offset).padStart(4, '0')}`);
+      expect(r.has_more).toBe(offset + 100 < 1000);
+    }
+    expect(seen).toHaveLength(1);
+    await page('/other', 0);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a directory over the cache cap is streamed for each page and stops once its page is full', async () => {
+    const seen: LsRequest[] = [];
+    const consumed = { n: 0 };
+    const nodes = [node('/big', 'dir'), ...Array.from({ length: 50 }, (_, i) => node(`/big/f${String(i).padStart(2, '0')}`))];
+    const sent: Record<string, unknown>[] = [];
+    const h = new RequestHandler({ engine: async () => lsEngine(nodes, seen, consumed), jobFilesDir: '/nonexistent/job-files', secrets: () => ({ repository: '/r', password: 'pw-pw-pw' }), send: (f) => sent.push(f), log: createLogger({ write: () => undefined }), lsCacheMaxEntries: 20 });
+    for (const offset of [0, 30]) {
+      const before = sent.length;
+      h.handle({ type: 'snapshot.ls', request_id: `r${offset}`, snapshot_id: 'abcdef01', path: '/big', limit: 10, offset });
+      for (let i = 0; i < 200 && sent.length === before; i++) await new Promise((r) => setTimeout(r, 5));
+      expect((sent[before]!.entries as { name: string }[]).map((e) => e.name)[0]).toBe(`f${offset === 0 ? '00' : '30'}`);
+    }
+    expect(seen).toHaveLength(2);
+    expect(consumed.n).toBeLessThan(2 * nodes.length); // the second listing stopped after its page
+  });
+
   it('answers not_found for a path that is not a directory of the snapshot', async () => {
     expect(await ask(lsEngine([], [], { n: 0 }), '/nope', 10, 0)).toMatchObject({ error_kind: 'not_found', error: expect.stringMatching(/does not exist/) });
     expect(await ask(lsEngine([node('/etc/hosts')], [], { n: 0 }), '/etc/hosts', 10, 0)).toMatchObject({ error_kind: 'not_found', error: expect.stringMatching(/not a directory/) });

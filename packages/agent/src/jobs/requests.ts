@@ -4,6 +4,8 @@ import type { RepoSecrets } from '../state/secrets.js';
 import type { RequestFrame } from '../wire.js';
 import type { AgentMessage, LsErrorKind, RepositoryConfig } from '@restic-manager/protocol';
 import { answerInspect } from './inspect.js';
+import { LsCache } from './ls-cache.js';
+import type { LsChild } from './ls-cache.js';
 
 export interface RequestDeps {
   /** `name` is the repository's engine for repo.test (default restic). */
@@ -20,10 +22,12 @@ export interface RequestDeps {
   jobFilesDir: string;
   /** Repositories the server delivered (config.update.repositories): the primary's backend credentials come from here. */
   repositories?: () => readonly RepositoryConfig[];
+  /** Largest directory listing kept in memory for paging (default LS_CACHE_MAX_ENTRIES). */
+  lsCacheMaxEntries?: number;
 }
 
-type LsEntryType = 'file' | 'dir' | 'symlink' | 'dev' | 'chardev' | 'fifo' | 'socket' | 'other';
-interface Child { name: string; type: LsEntryType; size: number | null; mtime: string | null; mode: number | null }
+type LsEntryType = LsChild['type'];
+type Child = LsChild;
 
 const parentOf = (p: string): string => {
   const i = p.lastIndexOf('/');
@@ -36,7 +40,14 @@ const parentOf = (p: string): string => {
  * temporary key's password is registered with the logger as a secret and never stored.
  */
 export class RequestHandler {
-  constructor(private readonly d: RequestDeps) {}
+  /** The directory being browsed (issue 22: later pages of a large directory come from memory). */
+  private readonly cache: LsCache;
+  /** Listings being read, by cache key: a request for the same directory waits for it. */
+  private readonly listing = new Map<string, Promise<void>>();
+
+  constructor(private readonly d: RequestDeps) {
+    this.cache = new LsCache(undefined, d.lsCacheMaxEntries);
+  }
 
   handle(f: RequestFrame): void {
     if (f.type === 'snapshot.diff' || f.type === 'forget.preview') return answerInspect(this.d, f);
@@ -96,13 +107,38 @@ export class RequestHandler {
     await this.withOwn(s, `ls-${f.request_id.slice(0, 16)}`, (conn, engine) => this.lsPage(f, conn, engine, reply));
   }
 
+  /**
+   * One page of a directory's direct children. The first request streams `restic ls` to the end
+   * (answering as soon as its page is full) and keeps the whole listing (ls-cache.ts), so later
+   * pages of the same directory come from memory; a directory over the cache's cap is streamed
+   * for each page and the stream stops once the page is full.
+   */
   private async lsPage(f: Extract<RequestFrame, { type: 'snapshot.ls' }>, conn: Connection, engine: Engine, reply: (r: { entries?: Child[]; has_more?: boolean; error?: string; error_kind?: LsErrorKind }) => void): Promise<void> {
     const dir = f.path.length > 1 ? f.path.replace(/\/+$/, '') : '/';
+    const key = `${conn.repository}\u0000${f.snapshot_id}\u0000${dir}`;
+    const pageOf = (all: Child[]): { entries: Child[]; has_more: boolean } => ({ entries: all.slice(f.offset, f.offset + f.limit), has_more: all.length > f.offset + f.limit });
+    // A page asked for while the directory's first listing still reads on waits for it.
+    await this.listing.get(key);
+    const cached = this.cache.get(key);
+    if (cached) return reply(pageOf(cached.children));
+    let done = (): void => undefined;
+    this.listing.set(key, new Promise<void>((r) => (done = r)));
+    try {
+      await this.streamPage(f, conn, engine, dir, key, reply);
+    } finally {
+      this.listing.delete(key);
+      done();
+    }
+  }
+
+  private async streamPage(f: Extract<RequestFrame, { type: 'snapshot.ls' }>, conn: Connection, engine: Engine, dir: string, key: string, reply: (r: { entries?: Child[]; has_more?: boolean; error?: string; error_kind?: LsErrorKind }) => void): Promise<void> {
     // Always name the directory: without one restic lists the whole snapshot recursively.
     const stream = engine.ls(conn, { snapshot: f.snapshot_id, path: dir }, { timeoutMs: this.d.timeoutMs ?? 60_000 });
+    const all: Child[] = [];
     const page: Child[] = [];
     let index = 0;
-    let more = false;
+    let replied = false;
+    let complete = true;
     let self: LsEntryType | null = dir === '/' ? 'dir' : null;
     for await (const e of stream.entries) {
       if (e.path === dir) {
@@ -110,18 +146,29 @@ export class RequestHandler {
         continue;
       }
       if (parentOf(e.path) !== dir) continue;
-      if (index >= f.offset + f.limit) {
-        more = true;
-        break;
+      if (index >= f.offset + f.limit && !replied) {
+        // The page is full: answer now; keep reading only to fill the cache.
+        replied = true;
+        reply({ entries: page, has_more: true });
       }
-      if (index >= f.offset) page.push({ name: e.name, type: e.type, size: e.type === 'file' ? (e.size ?? 0) : null, mtime: e.mtime ?? null, mode: e.mode ?? null });
+      if (replied && !complete) break;
+      const child: Child = { name: e.name, type: e.type, size: e.type === 'file' ? (e.size ?? 0) : null, mtime: e.mtime ?? null, mode: e.mode ?? null };
+      if (index >= f.offset && index < f.offset + f.limit) page.push(child);
+      if (complete && this.cache.fits(all.length + 1)) all.push(child);
+      else if (complete) {
+        complete = false; // too large to keep: this page is streamed like every other
+        all.length = 0;
+        if (replied) break;
+      }
       index++;
     }
     const r = await stream.result;
+    if (r.ok && complete && self === 'dir') this.cache.set(key, { children: all });
+    if (replied) return;
     if (!r.ok) return reply(lsError(r.error, f.snapshot_id));
     if (self === null) return reply({ error: `${dir} does not exist in snapshot ${f.snapshot_id.slice(0, 8)}`, error_kind: 'not_found' });
     if (self !== 'dir') return reply({ error: `${dir} is not a directory in snapshot ${f.snapshot_id.slice(0, 8)}`, error_kind: 'not_found' });
-    reply({ entries: page, has_more: more });
+    reply({ entries: page, has_more: false });
   }
 
   /** Retries `fn` while restic reports a held lock (a backup or another restic run of this repository). */
