@@ -16,6 +16,7 @@ export { StateError } from './state/errors.js';
 export { writeFileAtomic } from './state/atomic.js';
 export { judgeHealth, readStatus } from './state/status.js';
 export { runHook } from './jobs/hooks.js';
+export { RequestHandler } from './jobs/requests.js';
 export { createLogger } from './log.js';
 export type { Logger } from './log.js';
 export { enroll } from './enroll.js';
