@@ -9,7 +9,7 @@ import path from 'node:path';
 import { tempDir } from '@restic-manager/testkit';
 import { ADMIN_PASSWORD } from '../agent-harness.js';
 import type { Ctx, Tally } from './context.js';
-import { violation } from './context.js';
+import { invariant, violation } from './context.js';
 import { MID_JOB_FAULTS, injectMidJob } from './faults.js';
 import type { Injected, MidJobFault } from './faults.js';
 import { makeHostileCorpus } from './hostile-corpus.js';
@@ -97,6 +97,8 @@ async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
   }
   const job = await waitJob(ctx.s, started.jobId, ctx.jobTimeoutMs);
   const outcome = await started.finish(job, { faulted: fault?.injected ?? false, agentKilled: fault?.agentKilled ?? false });
+  // nobody cancelled it: a job whose restic was killed from outside fails and names the signal
+  if (fault?.killedJobRun) invariant(ctx, job.status !== 'cancelled' ? null : `a ${op} whose restic was killed -9 from outside is reported cancelled: ${job.error ?? ''}`);
   return `${op}${fault ? ` + ${fault.note}` : ''} -> ${outcome}`;
 }
 

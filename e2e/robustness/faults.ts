@@ -16,6 +16,8 @@ export type MidJobFault = (typeof MID_JOB_FAULTS)[number];
 export interface Injected {
   injected: boolean;
   agentKilled: boolean;
+  /** kill_restic: the killed process was the job's own restic run (not a side command). */
+  killedJobRun?: boolean;
   note: string;
 }
 
@@ -69,7 +71,7 @@ export async function injectMidJob(ctx: Ctx, kind: MidJobFault, jobId: string): 
         return { injected: false, agentKilled: false, note: 'the restic child exited before the kill' };
       }
       countFault(ctx, kind);
-      return { injected: true, agentKilled: false, note: `restic child ${v.pid} (${v.argv.split(' ').slice(1, 8).join(' ')}) killed -9` };
+      return { injected: true, agentKilled: false, killedJobRun: own.length > 0, note: `restic child ${v.pid} (${v.argv.split(' ').slice(1, 8).join(' ')}) killed -9` };
     }
   }
 }
