@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AGENT_MAIN } from './agent-harness.js';
+import { AGENT_MAIN, eventually } from './agent-harness.js';
 import { localStackTools } from './local-stack.js';
 import { runRobustness } from './robustness/driver.js';
+import { argvSampler } from './robustness/procs.js';
+import { hashRawTree, restoreDiff, wrongFiles } from './robustness/tree-hash.js';
 import { SERVER_MAIN } from './robustness/stack.js';
 
 /*
@@ -35,5 +40,42 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
     expect(r.tally.steps).toBe(steps);
     expect(r.tally.invariants).toBeGreaterThan(steps * 5);
     expect(r.tally.violations, r.tally.violations.join('\n')).toEqual([]);
+  });
+});
+
+describe('robustness harness self-checks (its invariants can fail)', () => {
+  it('the argv sampler reports a planted secret, shown redacted', async () => {
+    const secret = `planted-${process.pid}-secret`;
+    const sampler = argvSampler([secret], 20);
+    const child = spawn('sh', ['-c', 'sleep 30', secret]); // the secret is sh's $0, visible in its argv
+    try {
+      await eventually(async () => sampler.leaks.size > 0, 10_000, 'the planted argv to be seen');
+      expect([...sampler.leaks].join('')).toContain('<secret>');
+      expect([...sampler.leaks].join('')).not.toContain(secret);
+    } finally {
+      sampler.stop();
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('the raw tree hash tells one changed byte, a missing file and a renamed invalid-UTF-8 name apart', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-treehash-'));
+    try {
+      const a = path.join(dir, 'a');
+      fs.mkdirSync(a);
+      const bad = Buffer.concat([Buffer.from(`${a}/`), Buffer.from([0x66, 0xff])]);
+      fs.writeFileSync(bad, 'one');
+      fs.writeFileSync(path.join(a, 'keep'), 'two');
+      const before = hashRawTree(a);
+      expect(restoreDiff(before, hashRawTree(a))).toEqual([]);
+      fs.writeFileSync(bad, 'onE');
+      expect(restoreDiff(before, hashRawTree(a))[0]).toMatch(/^differs: f\\xff: /);
+      expect(wrongFiles(before, hashRawTree(a))).toHaveLength(1);
+      fs.rmSync(bad);
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${a}/`), Buffer.from([0x66, 0xef, 0xbf, 0xbd])]), 'one');
+      expect(restoreDiff(before, hashRawTree(a))).toEqual(['missing: f\\xff', 'unexpected file: f\\xef\\xbf\\xbd']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

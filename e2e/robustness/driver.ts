@@ -106,7 +106,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const tmp = await tempDir('rm-robust-');
   const base = tmp.path;
   const tally: Tally = { steps: 0, faults: new Map(), skipped: new Map(), invariants: 0, violations: [] };
-  const s = await startRobustStack(base, { tmpfsBytes: 1 << 30 });
+  const s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, ADMIN_PASSWORD] });
   const notes: string[] = [s.tmpfsNote];
   if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
   for (const [k, why] of o.exclude) tally.skipped.set(k, why);

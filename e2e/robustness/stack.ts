@@ -33,8 +33,8 @@ export interface RobustStack {
   proxy: Proxy;
   agent: Proc | null;
   server: Proc | null;
-  /** Everything the agent and the server wrote, across restarts. */
-  logs(): string;
+  /** Set once any secret of `opts.secrets` appeared in anything the agent or the server wrote (every byte is scanned). */
+  secretInLogs(): boolean;
   /** One line per restic invocation by the agent (its argv). */
   resticArgv(): string;
   startAgent(): Promise<void>;
@@ -46,9 +46,12 @@ export interface RobustStack {
   close(): Promise<void>;
 }
 
-function track(child: ChildProcess, sink: (s: string) => void, file: string): Proc {
+function track(child: ChildProcess, sink: (scan: string) => void, file: string): Proc {
+  let tail = '';
   const out = (d: Buffer): void => {
-    sink(d.toString());
+    // each chunk is scanned with the end of the previous one, so a secret split across two is seen too
+    sink(tail + d.toString());
+    tail = d.toString().slice(-64);
     fs.appendFileSync(file, d);
   };
   child.stdout?.on('data', out);
@@ -72,7 +75,7 @@ function tryTmpfs(dir: string, bytes: number): string | null {
   }
 }
 
-export async function startRobustStack(base: string, opts: { tmpfsBytes: number }): Promise<RobustStack> {
+export async function startRobustStack(base: string, opts: { tmpfsBytes: number; secrets: string[] }): Promise<RobustStack> {
   for (const f of [AGENT_MAIN, SERVER_MAIN]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -84,8 +87,10 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number 
   for (const d of [bin, repoDir, dataDir]) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${restic.path}' "$@"\n`, { mode: 0o755 });
   const tmpfsProblem = tryTmpfs(repoDir, opts.tmpfsBytes);
-  let logs = '';
-  const sink = (s: string): void => void (logs = (logs + s).slice(-2_000_000));
+  const logLeaks = new Set<string>();
+  const sink = (scan: string): void => {
+    for (const secret of opts.secrets) if (scan.includes(secret)) logLeaks.add(secret);
+  };
   let port = 0;
   const proxy = await startProxy(() => port);
   const api = new Api('');
@@ -94,7 +99,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number 
     base, api, hostId: '', repoDir, proxy, agent: null, server: null,
     tmpfsBytes: tmpfsProblem ? null : opts.tmpfsBytes,
     tmpfsNote: tmpfsProblem ?? `repository on a ${opts.tmpfsBytes >> 20} MiB tmpfs`,
-    logs: () => logs,
+    secretInLogs: () => logLeaks.size > 0,
     resticArgv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8') : ''),
     async startServer() {
       const child = spawn(process.execPath, [SERVER_MAIN, 'server'], {

@@ -74,7 +74,7 @@ export function restoreDiff(expected: RawTree, actual: RawTree, max = 10): strin
   for (const [k, v] of expected.entries) {
     if (!/^(dir|file|symlink) /.test(v)) continue;
     const a = actual.entries.get(k);
-    if (a !== v && a !== expected.lossyLinks.get(k)) out.push(a === undefined ? `missing: ${k}` : `differs: ${k}: expected ${v}, got ${a}`);
+    if (a !== v && (a === undefined || a !== expected.lossyLinks.get(k))) out.push(a === undefined ? `missing: ${k}` : `differs: ${k}: expected ${v}, got ${a}`);
     if (out.length >= max) break;
   }
   for (const [k, v] of actual.entries) {
