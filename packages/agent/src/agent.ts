@@ -165,12 +165,15 @@ export class Agent {
   }
 
   /**
-   * Jobs the server must not give up on: queued or running here, or with reports still in the
-   * outbox (a job that finished while the server was down is replayed, not lost).
+   * Jobs the server must not give up on: queued or running here, or whose `job.finished` is still
+   * in the outbox (a job that finished while the server was down is replayed, not lost). A job
+   * with only earlier reports pending (job.queued, progress) and not in the runner was lost to a
+   * kill -9 of this agent: it is left out, so the server fails it as agent_lost instead of
+   * keeping it queued forever (robustness harness, issue 22).
    */
   private activeJobIds(): string[] {
     const ids = new Set(this.runner.activeJobIds());
-    for (const e of this.outbox.pending()) if (typeof e.frame.job_id === 'string') ids.add(e.frame.job_id);
+    for (const e of this.outbox.pending()) if (e.frame.type === 'job.finished' && typeof e.frame.job_id === 'string') ids.add(e.frame.job_id);
     return [...ids].slice(0, 1000);
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import selfsigned from 'selfsigned';
 import { Backoff, judgeHealth, readStatus, statePaths } from '@restic-manager/agent';
@@ -41,6 +42,20 @@ describe('connection', () => {
     await until(() => readStatus(statePaths(fx!.dir).status)?.state === 'ready', 5000, 'status ready');
     expect(judgeHealth(readStatus(statePaths(fx.dir).status))).toEqual({ healthy: true, reason: 'connected to the server' });
     expect(fx.logs.join('')).not.toContain(BEARER);
+  });
+
+  it('hello claims a job whose job.finished is still in the outbox, not one with only a job.queued left by a kill -9 (the server fails that one as agent_lost)', async () => {
+    server = await FakeServer.start();
+    fx = fixture(server.url());
+    // What a kill -9 right after reporting job.queued leaves: the report, and no active-jobs entry.
+    const at = new Date().toISOString();
+    fs.writeFileSync(statePaths(fx.dir).outbox, [
+      { type: 'job.queued', job_id: 'lost-queued', seq: 0, kind: 'restore', reason: 'waiting', queued_at: at, outbox_seq: 1 },
+      { type: 'job.finished', job_id: 'done-offline', seq: 3, status: 'succeeded', exit_code: 0, stats: null, error: null, error_kind: null, finished_at: at, outbox_seq: 2 },
+    ].map((f) => `${JSON.stringify(f)}\n`).join(''));
+    await fx.start(scriptEngine({ script: 'true' }));
+    const hello = await server.waitFor((f) => f.type === 'hello');
+    expect(hello.active_job_ids).toEqual(['done-offline']);
   });
 
   it('refuses a server protocol version it does not know, with a clear log line, and runs nothing', async () => {

@@ -61,9 +61,12 @@ export function classify(command: string, run: RunOutcome, binary: string): Engi
   if (run.aborted) return { ...base, kind: 'interrupted', message: `${command} was cancelled` };
   if (run.exitCode === 0) return undefined;
   const text = run.stderrTail.join('\n');
-  let kind: EngineErrorKind = (run.exitCode !== null ? EXIT_KINDS[run.exitCode] : undefined) ?? kindFromText(text) ?? 'failed';
-  if (run.signal && kind === 'failed') kind = 'interrupted';
-  const message = pickMessage(run.stderrTail) || (run.signal ? `${command} was killed by ${run.signal}` : `${command} exited ${String(run.exitCode)}`);
+  const kind: EngineErrorKind = (run.exitCode !== null ? EXIT_KINDS[run.exitCode] : undefined) ?? kindFromText(text) ?? 'failed';
+  // Killed by a signal nobody here sent (not aborted): the OOM killer, an operator's kill -9. It
+  // failed and says so; 'interrupted' would report it as cancelled (robustness harness, issue 22).
+  const killed = run.signal && kind === 'failed' ? `${command} was killed by ${run.signal}` : '';
+  const picked = pickMessage(run.stderrTail);
+  const message = killed ? (picked ? `${killed}: ${picked}` : killed) : picked || `${command} exited ${String(run.exitCode)}`;
   const err: EngineError = { ...base, kind, message };
   if (kind === 'lock_failed') {
     const holder = /locked (?:exclusively )?by (PID \d+ on \S+ by [^\n]+?)(?:\s*$|\n)/m.exec(text)?.[1];

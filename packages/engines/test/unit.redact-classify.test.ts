@@ -45,7 +45,12 @@ describe('classify (restic 0.14 messages, recorded from the real binary)', () =>
     expect(classify('backup', run({ exitCode: 130, timedOut: true }), 'restic')?.kind).toBe('timeout');
     expect(classify('backup', run({ exitCode: 130, aborted: true }), 'restic')?.kind).toBe('interrupted');
     expect(classify('backup', run({ exitCode: null, spawnError: 'spawn restic ENOENT' }), 'restic')).toMatchObject({ kind: 'not_installed', message: 'restic could not be started: spawn restic ENOENT' });
-    expect(classify('backup', run({ exitCode: null, signal: 'SIGKILL' }), 'restic')?.kind).toBe('interrupted');
+    expect(classify('backup', run({ exitCode: null, signal: 'SIGKILL', aborted: true }), 'restic')?.kind).toBe('interrupted');
+  });
+
+  it('a run killed by a signal nobody here sent (OOM killer, kill -9) failed, and the message names the signal; never "cancelled"', () => {
+    expect(classify('backup', run({ exitCode: null, signal: 'SIGKILL' }), 'restic')).toMatchObject({ kind: 'failed', message: 'backup was killed by SIGKILL' });
+    expect(classify('backup', run({ exitCode: null, signal: 'SIGKILL', stderrTail: ['scan finished'] }), 'restic')?.message).toBe('backup was killed by SIGKILL: scan finished');
   });
 
   it('skips a Go stack trace when choosing the message (restic 0.14 append-only forget)', () => {

@@ -83,6 +83,21 @@ describe('agent gateway', () => {
     await back.close();
   });
 
+  it('a job run while the agent is connecting (socket open, hello not yet exchanged) waits and goes out after the server hello', async () => {
+    const { agent, hostId } = await enrolledAgent(h, 'connecting');
+    agent.o.protocolVersion = 2;
+    await agent.open();
+    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'stats', args: {} });
+    expect(run.status).toBe(202);
+    expect(run.body.job.status).toBe('queued');
+    agent.send({ type: 'hello', protocol_version: 2, agent_version: '0.0.0-fake', restic_version: '0.14.0', hostname: 'connecting', os: 'linux', arch: 'x64', active_job_ids: [] });
+    // an agent ignores frames before the server's hello: the command must come after it
+    expect((await agent.next()).type).toBe('hello');
+    const cmd = await agent.next('command.run');
+    expect(cmd).toMatchObject({ job_id: run.body.job.id });
+    await agent.close();
+  });
+
   it('keeps a job the agent still reports as active', async () => {
     const { agent, hostId } = await connected('kept');
     const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'stats', args: {} });

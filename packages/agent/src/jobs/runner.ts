@@ -204,8 +204,9 @@ export class JobRunner {
       const q = this.queues.get(entry.repoKey) ?? [];
       q.push(entry);
       this.queues.set(entry.repoKey, q);
-      events.queued(`waiting for job ${busy.req.jobId} on the same repository`);
+      // saved before it is reported: after a kill -9 in between, the restarted agent reports the job lost
       this.saveActive();
+      events.queued(`waiting for job ${busy.req.jobId} on the same repository`);
       return;
     }
     this.start(entry);

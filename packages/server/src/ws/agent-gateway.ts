@@ -129,6 +129,7 @@ export class AgentGateway {
           ready = true;
           const out = await this.events.hello(host, msg);
           for (const m of out) this.sendRaw(ws, m.type === 'hello' ? { ...m, outbox_acks: true, databases_report: true } : m);
+          this.registry.markReady(host.id, ws);
           await this.events.afterHello(host, out);
           return;
         }

@@ -5,6 +5,13 @@ import type { AgentLink } from '../services/context.js';
 /** Open agent sockets by host id (at most one per host). Implements the services' AgentLink. */
 export class AgentRegistry implements AgentLink {
   private readonly sockets = new Map<string, WebSocket>();
+  /**
+   * Sockets whose hello exchange is done. Only these take frames from the services (command.run,
+   * config, requests): an agent ignores every frame before the server's hello, so a job sent in
+   * that window was lost (robustness harness, issue 22). A job created meanwhile stays queued and
+   * goes out with the others right after the hello.
+   */
+  private readonly ready = new WeakSet<WebSocket>();
 
   /** `onSend` observes every frame handed to a socket (metrics); it must not throw. */
   constructor(private readonly onSend?: (hostId: string, msg: ServerMessage) => void) {}
@@ -16,6 +23,11 @@ export class AgentRegistry implements AgentLink {
     return prev;
   }
 
+  /** The server's hello went out on this socket: services may send to it from now on. */
+  markReady(hostId: string, ws: WebSocket): void {
+    if (this.sockets.get(hostId) === ws) this.ready.add(ws);
+  }
+
   /** Removes the socket only if it is still the registered one. */
   remove(hostId: string, ws: WebSocket): boolean {
     if (this.sockets.get(hostId) !== ws) return false;
@@ -25,14 +37,15 @@ export class AgentRegistry implements AgentLink {
 
   send(hostId: string, msg: ServerMessage): boolean {
     const ws = this.sockets.get(hostId);
-    if (!ws || ws.readyState !== ws.OPEN) return false;
+    if (!ws || ws.readyState !== ws.OPEN || !this.ready.has(ws)) return false;
     ws.send(JSON.stringify(msg));
     this.onSend?.(hostId, msg);
     return true;
   }
 
   isConnected(hostId: string): boolean {
-    return this.sockets.get(hostId)?.readyState === 1;
+    const ws = this.sockets.get(hostId);
+    return ws !== undefined && ws.readyState === 1 && this.ready.has(ws);
   }
 
   disconnect(hostId: string, code: number, reason: string): void {

@@ -1,0 +1,53 @@
+/* The driver's state shared by operations, faults and invariants: the stack, the seeded RNG, the model of what was backed up, and the tallies. */
+import type { Rng } from './rng.js';
+import type { RobustStack } from './stack.js';
+import type { RawTree } from './tree-hash.js';
+
+export interface Tally {
+  steps: number;
+  faults: Map<string, number>;
+  /** Fault kinds not injected in this run, with the reason. */
+  skipped: Map<string, string>;
+  invariants: number;
+  violations: string[];
+}
+
+export interface Ctx {
+  s: RobustStack;
+  rng: Rng;
+  seed: number;
+  step: number;
+  srcDir: string;
+  churnDir: string;
+  /** Restores go to `<restoreRoot>/<5 digits>`; the corpus sizes its near-PATH_MAX path for it. */
+  restoreRoot: string;
+  restoreSeq: number;
+  /** Snapshot id -> the source tree it was taken of (recorded when the backup succeeded). */
+  recorded: Map<string, RawTree>;
+  /** Job timeouts: how long a job may take before it counts as stuck. */
+  jobTimeoutMs: number;
+  tally: Tally;
+  log(line: string): void;
+}
+
+/** Records a violation with what to replay. */
+export function violation(ctx: Ctx, what: string): void {
+  const line = `VIOLATION at seed=${ctx.seed} step=${ctx.step}: ${what} (replay: npm run test:robustness -- --seed ${ctx.seed} --steps ${ctx.step})`;
+  ctx.tally.violations.push(line);
+  ctx.log(line);
+}
+
+/** Counts one invariant check; records a violation when `problem` is non-null. */
+export function invariant(ctx: Ctx, problem: string | null): void {
+  ctx.tally.invariants++;
+  if (problem) violation(ctx, problem);
+}
+
+export function countFault(ctx: Ctx, kind: string): void {
+  ctx.tally.faults.set(kind, (ctx.tally.faults.get(kind) ?? 0) + 1);
+}
+
+export function nextRestoreTarget(ctx: Ctx): string {
+  ctx.restoreSeq++;
+  return `${ctx.restoreRoot}/${String(ctx.restoreSeq).padStart(5, '0')}`;
+}

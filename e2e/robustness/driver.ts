@@ -1,0 +1,165 @@
+/**
+ * The robustness driver (issue 22): a seeded random walk of operations and faults against the
+ * real stack, with the invariants checked after every step. Ends with one line
+ * `robustness: seed=N steps=N faults=N invariants=N violations=N`.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tempDir } from '@restic-manager/testkit';
+import { ADMIN_PASSWORD } from '../agent-harness.js';
+import type { Ctx, Tally } from './context.js';
+import { invariant, violation } from './context.js';
+import { MID_JOB_FAULTS, injectMidJob } from './faults.js';
+import type { Injected, MidJobFault } from './faults.js';
+import { makeHostileCorpus } from './hostile-corpus.js';
+import { checkInvariants } from './invariants.js';
+import { startOp } from './ops.js';
+import type { OpName } from './ops.js';
+import { argvSampler } from './procs.js';
+import { REPO_FAULTS, injectRepoFault } from './repo-faults.js';
+import type { RepoFault } from './repo-faults.js';
+import { retriedGets, waitJob } from './repo.js';
+import { Rng } from './rng.js';
+import { REPO_PASSWORD, startRobustStack } from './stack.js';
+
+export interface RobustnessOptions {
+  seed: number;
+  steps: number;
+  /** Entries of the corpus's big directory (100,000 in the full run). */
+  manyEntries: number;
+  /** A sampled restore every this many steps. */
+  sampleEvery: number;
+  /** Chance per step of a repository fault, and of a mid-job fault on an operation. */
+  repoFaultChance: number;
+  midJobFaultChance: number;
+  /** Fault kinds left out of this run (reported as skipped with the reason). */
+  exclude: Map<string, string>;
+  /** How long one job may take before the step counts as stuck. */
+  jobTimeoutMs: number;
+  log(line: string): void;
+}
+
+export interface RobustnessResult {
+  tally: Tally;
+  line: string;
+  notes: string[];
+}
+
+const OPS: Record<OpName, number> = { backup: 30, restore: 15, forget: 10, prune: 8, check: 10, snapshots: 7 };
+
+export function summaryLine(seed: number, t: Tally): string {
+  const faults = [...t.faults.values()].reduce((a, b) => a + b, 0);
+  return `robustness: seed=${seed} steps=${t.steps} faults=${faults} invariants=${t.invariants} violations=${t.violations.length}`;
+}
+
+/** An error with its cause (fetch failures keep the socket error there). */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  return cause ? `${err.message} (${cause instanceof Error ? cause.message : String(cause)})` : err.message;
+}
+
+async function ensureAlive(ctx: Ctx): Promise<void> {
+  const { s } = ctx;
+  if (s.server && s.server.child.exitCode !== null && s.server.child.signalCode === null) {
+    violation(ctx, `the server exited on its own (code ${String(s.server.child.exitCode)})`);
+    await s.startServer();
+  }
+  if (s.agent && s.agent.child.exitCode !== null && s.agent.child.signalCode === null) {
+    violation(ctx, `the agent exited on its own (code ${String(s.agent.child.exitCode)})`);
+    await s.startAgent();
+  }
+}
+
+async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
+  const { rng } = ctx;
+  // Every fault kind at least once: the last steps inject the kinds not seen yet (a short run
+  // still covers them all).
+  const repoFaults = REPO_FAULTS.filter((k) => !o.exclude.has(k));
+  const missing = [...repoFaults, ...MID_JOB_FAULTS].filter((k) => !ctx.tally.faults.has(k) && !ctx.tally.skipped.has(k));
+  const forced = ctx.recorded.size > 0 && o.steps - ctx.step < missing.length ? missing[0] : undefined;
+  if (forced !== undefined ? (REPO_FAULTS as readonly string[]).includes(forced) : ctx.recorded.size > 0 && rng.chance(o.repoFaultChance)) {
+    const kind: RepoFault = (forced as RepoFault | undefined) ?? rng.pick(repoFaults);
+    return `${kind}: ${await injectRepoFault(ctx, kind)}`;
+  }
+  let op = forced ? 'backup' : rng.weighted(OPS);
+  let started = await startOp(ctx, op);
+  if (!started) {
+    op = 'backup';
+    started = (await startOp(ctx, op))!;
+  }
+  let fault: Injected | null = null;
+  if (forced !== undefined || rng.chance(o.midJobFaultChance)) {
+    const kind: MidJobFault = (forced as MidJobFault | undefined) ?? rng.pick(MID_JOB_FAULTS);
+    fault = await injectMidJob(ctx, kind, started.jobId);
+    fault.note = `${kind}: ${fault.note}`;
+  }
+  const job = await waitJob(ctx.s, started.jobId, ctx.jobTimeoutMs);
+  const outcome = await started.finish(job, { faulted: fault?.injected ?? false, agentKilled: fault?.agentKilled ?? false });
+  // nobody cancelled it: a job whose restic was killed from outside fails and names the signal
+  if (fault?.killedJobRun) invariant(ctx, job.status !== 'cancelled' ? null : `a ${op} whose restic was killed -9 from outside is reported cancelled: ${job.error ?? ''}`);
+  return `${op}${fault ? ` + ${fault.note}` : ''} -> ${outcome}`;
+}
+
+export async function runRobustness(o: RobustnessOptions): Promise<RobustnessResult> {
+  const tmp = await tempDir('rm-robust-');
+  const base = tmp.path;
+  const tally: Tally = { steps: 0, faults: new Map(), skipped: new Map(), invariants: 0, violations: [] };
+  const s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, ADMIN_PASSWORD] });
+  const notes: string[] = [s.tmpfsNote];
+  if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
+  for (const [k, why] of o.exclude) tally.skipped.set(k, why);
+  const rng = new Rng(o.seed);
+  const restoreRoot = path.join(base, 'r');
+  const ctx: Ctx = {
+    s, rng, seed: o.seed, step: 0, srcDir: path.join(base, 'src'), churnDir: path.join(base, 'src', 'churn'), restoreRoot, restoreSeq: 0,
+    recorded: new Map(), jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log,
+  };
+  const sampler = argvSampler([REPO_PASSWORD, ADMIN_PASSWORD], 100);
+  const started = Date.now();
+  try {
+    fs.mkdirSync(restoreRoot);
+    const corpus = await makeHostileCorpus(path.join(ctx.srcDir, 'hostile'), rng, { manyEntries: o.manyEntries, restoreOverhead: restoreRoot.length + 6 });
+    notes.push(...corpus.notes);
+    o.log(`robustness: seed=${o.seed}, ${o.steps} steps; corpus: ${corpus.made.join('; ')}`);
+    for (const n of notes) o.log(`note: ${n}`);
+    try {
+      for (let step = 1; step <= o.steps; step++) {
+        ctx.step = step;
+        const t0 = Date.now();
+        try {
+          await ensureAlive(ctx);
+          const what = await oneStep(ctx, o);
+          o.log(`step ${step}/${o.steps} (${Date.now() - t0} ms): ${what}`);
+        } catch (err) {
+          violation(ctx, `step failed: ${describe(err)}`);
+        }
+        try {
+          await ensureAlive(ctx);
+          await checkInvariants(ctx, { secrets: [REPO_PASSWORD, ADMIN_PASSWORD], argvLeaks: sampler.leaks, settleMs: 60_000, sampleRestore: step % o.sampleEvery === 0 });
+        } catch (err) {
+          violation(ctx, `invariant check failed to run: ${describe(err)}`);
+        }
+        tally.steps = step;
+      }
+    } finally {
+      await corpus.close();
+    }
+  } finally {
+    sampler.stop();
+    await s.close().catch((err: unknown) => o.log(`close: ${String(err)}`));
+    if (tally.violations.length > 0) {
+      const keep = path.join(os.tmpdir(), `rm-robustness-logs-seed${o.seed}-${Date.now()}`);
+      fs.mkdirSync(keep);
+      for (const f of ['agent.log', 'server.log', 'restic-argv.log']) if (fs.existsSync(path.join(base, f))) fs.copyFileSync(path.join(base, f), path.join(keep, f));
+      o.log(`agent, server and restic-argv logs kept in ${keep}`);
+    }
+    await tmp.cleanup();
+  }
+  const kinds = [...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ');
+  o.log(`faults by kind: ${kinds || 'none'}; argv samples: ${sampler.samples()}; ${Math.round((Date.now() - started) / 1000)} s`);
+  for (const [k, why] of tally.skipped) o.log(`skipped fault kind ${k}: ${why}`);
+  if (retriedGets.length) o.log(`GETs retried once after a network error: ${retriedGets.length} (${[...new Set(retriedGets)].slice(0, 5).join('; ')})`);
+  return { tally, line: summaryLine(o.seed, tally), notes };
+}

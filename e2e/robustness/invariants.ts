@@ -1,0 +1,58 @@
+/**
+ * The invariants checked after every step:
+ * 1. no job stays queued or running: with the agent and server alive, every job ends within a bound;
+ * 2. every snapshot the server lists exists in the repository (`restic snapshots` run directly);
+ * 3. `restic check` is clean, or the product has reported the damage (an open check_failed or restore_failed alert);
+ * 4. a sampled recorded snapshot restores byte for byte (every `sampleEvery` steps);
+ * 5. no secret in any process argv (sampled all along) nor in the agent, server or restic-argv logs.
+ * The model follows the repository: snapshots forgotten by the product are dropped from it.
+ */
+import type { Ctx } from './context.js';
+import { invariant } from './context.js';
+import { restoreAndCompare } from './ops.js';
+import { openAlerts, repoSnapshots, resticCheck, serverSnapshots, unfinishedJobs, until, waitJob } from './repo.js';
+
+export interface InvariantOptions {
+  secrets: string[];
+  argvLeaks: Set<string>;
+  settleMs: number;
+  sampleRestore: boolean;
+}
+
+export async function checkInvariants(ctx: Ctx, o: InvariantOptions): Promise<void> {
+  // 1. settle
+  const stuck = (await until(() => unfinishedJobs(ctx.s), (j) => j.length === 0, o.settleMs)).map((j) => `${j.kind} ${j.id} ${j.status}`);
+  invariant(ctx, stuck.length ? `jobs still unfinished ${o.settleMs} ms after the step with the agent alive: ${stuck.join(', ')}` : null);
+
+  // 2. server snapshots exist in the repository (the server's cache may lag a moment)
+  const repo = new Set(await repoSnapshots(ctx.s.repoDir));
+  const ghosts = (await until(() => serverSnapshots(ctx.s), (ids) => ids.every((id) => repo.has(id)), 20_000)).filter((id) => !repo.has(id));
+  invariant(ctx, ghosts.length ? `the server lists snapshots the repository does not hold: ${ghosts.map((g) => g.slice(0, 8)).join(', ')}` : null);
+  for (const id of [...ctx.recorded.keys()]) if (!repo.has(id)) ctx.recorded.delete(id);
+
+  // 3. restic check
+  const check = await resticCheck(ctx.s.repoDir);
+  if (!check.ok) {
+    // damage counts as reported by an open check_failed or restore_failed alert (another alert, e.g. a failed backup, does not)
+    const alerts = (await openAlerts(ctx.s)).filter((a) => a.kind === 'check_failed' || a.kind === 'restore_failed');
+    const reported = alerts.length > 0;
+    invariant(ctx, reported ? null : `restic check fails and the product reports nothing (no open check_failed or restore_failed alert):\n${check.output}`);
+    ctx.log(`  restic check failed (${alerts.length} open alert(s)): ${check.output.slice(-400)}`);
+  } else invariant(ctx, null);
+
+  // 4. a sampled snapshot restores byte for byte
+  if (o.sampleRestore && ctx.recorded.size > 0) {
+    const id = ctx.rng.pick([...ctx.recorded.keys()]);
+    const r = await restoreAndCompare(ctx, id);
+    const job = await waitJob(ctx.s, r.jobId, ctx.jobTimeoutMs);
+    ctx.log(`  sampled ${await r.finish(job, { faulted: false, agentKilled: false })}`);
+  }
+
+  // 5. secrets
+  const argvLog = ctx.s.resticArgv();
+  const inArgvLog = o.secrets.filter((s) => argvLog.includes(s)).length;
+  invariant(ctx, ctx.s.secretInLogs() ? 'a secret appears in what the agent or the server wrote' : null);
+  invariant(ctx, inArgvLog ? `a secret appears in restic's argv (${inArgvLog} of ${o.secrets.length} secrets)` : null);
+  invariant(ctx, o.argvLeaks.size ? `a secret appears in a process argv: ${[...o.argvLeaks].join(' | ')}` : null);
+  o.argvLeaks.clear();
+}

@@ -1,0 +1,145 @@
+/**
+ * The two views the invariants compare: what the server says (jobs, snapshots, alerts, through
+ * its REST API) and what the repository holds (restic run directly, `--no-lock`, so a check never
+ * waits on or disturbs the product's own locks).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Json } from '../agent-harness.js';
+import { eventually } from '../agent-harness.js';
+import type { RobustStack } from './stack.js';
+import { REPO_PASSWORD } from './stack.js';
+
+const run = promisify(execFile);
+
+/** Network errors on a GET that succeeded on the one retry (kept for the report, never hidden). */
+export const retriedGets: string[] = [];
+
+/** A GET through the admin session, retried once on a network error (a keep-alive socket the server closed as the request went out). */
+async function get<T = Json>(s: RobustStack, p: string): Promise<{ status: number; body: T }> {
+  try {
+    return await s.api.req<T>('GET', p);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? String(err);
+    const r = await s.api.req<T>('GET', p);
+    retriedGets.push(`GET ${p.split('?')[0]}: ${cause}`);
+    return r;
+  }
+}
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+
+export interface Job {
+  id: string;
+  kind: string;
+  status: string;
+  error: string | null;
+  error_kind: string | null;
+  stats: Record<string, unknown> | null;
+}
+
+/**
+ * A POST is not retried (it could run a job twice), so a cheap GET goes first: after the driver's
+ * synchronous tree hashing blocked the event loop, the pooled keep-alive socket may be one the
+ * server has just closed, and the GET (retried once) takes that hit instead.
+ */
+async function freshSocket(s: RobustStack): Promise<void> {
+  await get(s, `/api/hosts/${s.hostId}`);
+}
+
+export async function startJob(s: RobustStack, kind: string, args: Record<string, unknown> = {}): Promise<string> {
+  await freshSocket(s);
+  const r = await s.api.req('POST', `/api/hosts/${s.hostId}/jobs`, { kind, args });
+  if (r.status !== 202) throw new Error(`run ${kind}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.job.id as string;
+}
+
+export async function startRestore(s: RobustStack, snapshotId: string, target: string): Promise<string> {
+  await freshSocket(s);
+  const r = await s.api.req('POST', `/api/hosts/${s.hostId}/restore`, { snapshot_id: snapshotId, restore_to: 'directory', target });
+  if (r.status !== 202) throw new Error(`restore: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.job.id as string;
+}
+
+export async function getJob(s: RobustStack, id: string): Promise<Job> {
+  const r = await get<Job>(s, `/api/jobs/${id}`);
+  if (r.status !== 200) throw new Error(`job ${id}: ${r.status}`);
+  return r.body;
+}
+
+/** Waits for a terminal status; the server may be away meanwhile (a fault), so errors are retried. */
+export function waitJob(s: RobustStack, id: string, timeoutMs: number): Promise<Job> {
+  return eventually(async () => {
+    const j = await getJob(s, id);
+    return TERMINAL.includes(j.status) ? j : null;
+  }, timeoutMs, `job ${id} to finish`);
+}
+
+export async function jobLog(s: RobustStack, id: string): Promise<string> {
+  const r = await get(s, `/api/jobs/${id}/logs?limit=5000`);
+  return ((r.body?.items ?? []) as { payload: string }[]).map((l) => l.payload).join('\n');
+}
+
+/** Jobs of the host that are not finished. */
+export async function unfinishedJobs(s: RobustStack): Promise<Job[]> {
+  const out: Job[] = [];
+  for (const status of ['queued', 'running']) {
+    const r = await get(s, `/api/jobs?host_id=${s.hostId}&status=${status}&limit=500`);
+    if (r.status !== 200) throw new Error(`jobs: ${r.status} ${JSON.stringify(r.body)}`);
+    out.push(...(r.body.items as Job[]));
+  }
+  return out;
+}
+
+export async function serverSnapshots(s: RobustStack): Promise<string[]> {
+  const out: string[] = [];
+  for (let offset = 0; ; offset += 500) {
+    const r = await get(s, `/api/hosts/${s.hostId}/snapshots?limit=500&offset=${offset}`);
+    if (r.status !== 200) throw new Error(`snapshots: ${r.status} ${JSON.stringify(r.body)}`);
+    const items = r.body.items as { id: string }[];
+    out.push(...items.map((x) => x.id));
+    if (items.length < 500) return out;
+  }
+}
+
+/**
+ * Polls `fn` until `ok` holds or `timeoutMs` passes, and returns the last value either way (the
+ * caller judges it). Errors are not swallowed: an invariant that cannot be evaluated fails loudly.
+ */
+export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function openAlerts(s: RobustStack): Promise<Json[]> {
+  const r = await get(s, `/api/alerts?host_id=${s.hostId}&open=true&limit=500`);
+  if (r.status !== 200) throw new Error(`alerts: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.items as Json[];
+}
+
+export async function allAlerts(s: RobustStack): Promise<Json[]> {
+  const r = await get(s, `/api/alerts?host_id=${s.hostId}&limit=500`);
+  if (r.status !== 200) throw new Error(`alerts: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.items as Json[];
+}
+
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_PASSWORD: REPO_PASSWORD });
+
+export async function repoSnapshots(repo: string): Promise<string[]> {
+  const r = await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'snapshots', '--json'], { env: env(), maxBuffer: 64 << 20 });
+  return (JSON.parse(r.stdout) as { id: string }[]).map((x) => x.id);
+}
+
+/** `restic check` (structure only, or with `--read-data`): ok, or restic's output. */
+export async function resticCheck(repo: string, readData = false): Promise<{ ok: boolean; output: string }> {
+  try {
+    await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'check', ...(readData ? ['--read-data'] : [])], { env: env(), maxBuffer: 64 << 20 });
+    return { ok: true, output: '' };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    return { ok: false, output: `${e.stderr ?? ''}${e.stdout ?? ''}`.slice(-3000) };
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The stack the robustness driver runs against, all real and on 127.0.0.1: the server as a child
+ * process (compiled CLI, so it can be killed -9 and started again on the same port and data
+ * directory), one agent process (packages/agent/dist) connected through a proxy that can drop
+ * the connection, and restic 0.14 on a local repository — on a small tmpfs when this process may
+ * mount one (root), so a full disk can be injected.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { requireTool } from '@restic-manager/testkit';
+import { AGENT_MAIN, ADMIN_PASSWORD, Api, ROOT, eventually, runAgentCli } from '../agent-harness.js';
+import { startProxy } from './proxy.js';
+import type { Proxy } from './proxy.js';
+
+export const SERVER_MAIN = path.join(ROOT, 'packages/cli/dist/main.js');
+export const REPO_PASSWORD = 'robustness-repo-password-9f3e21c7';
+
+export interface Proc {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+export interface RobustStack {
+  base: string;
+  api: Api;
+  hostId: string;
+  repoDir: string;
+  /** Non-null: the repository is on a tmpfs of this many bytes (full-disk faults possible). */
+  tmpfsBytes: number | null;
+  tmpfsNote: string;
+  proxy: Proxy;
+  agent: Proc | null;
+  server: Proc | null;
+  /** Set once any secret of `opts.secrets` appeared in anything the agent or the server wrote (every byte is scanned). */
+  secretInLogs(): boolean;
+  /** One line per restic invocation by the agent (its argv). */
+  resticArgv(): string;
+  startAgent(): Promise<void>;
+  startServer(): Promise<void>;
+  /** kill -9 and wait for the exit. */
+  killAgent(): Promise<void>;
+  killServer(): Promise<void>;
+  hostOnline(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function track(child: ChildProcess, sink: (scan: string) => void, file: string): Proc {
+  let tail = '';
+  const out = (d: Buffer): void => {
+    // each chunk is scanned with the end of the previous one, so a secret split across two is seen too
+    sink(tail + d.toString());
+    tail = d.toString().slice(-64);
+    fs.appendFileSync(file, d);
+  };
+  child.stdout?.on('data', out);
+  child.stderr?.on('data', out);
+  return { child, exited: new Promise((r) => child.once('exit', () => r())) };
+}
+
+async function kill9(p: Proc | null): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGKILL');
+  await p.exited;
+}
+
+function tryTmpfs(dir: string, bytes: number): string | null {
+  if (process.getuid?.() !== 0) return 'not root: mount -t tmpfs is not allowed, so the full-disk fault is skipped';
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return `mount -t tmpfs failed (${String(err).split('\n')[0]}), so the full-disk fault is skipped`;
+  }
+}
+
+export async function startRobustStack(base: string, opts: { tmpfsBytes: number; secrets: string[] }): Promise<RobustStack> {
+  for (const f of [AGENT_MAIN, SERVER_MAIN]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run 'npx tsc -b' first`);
+  const restic = requireTool('restic');
+  if (!restic.ok) throw new Error(restic.reason);
+  const bin = path.join(base, 'bin');
+  const argvLog = path.join(base, 'restic-argv.log');
+  const repoDir = path.join(base, 'repo');
+  const dataDir = path.join(base, 'server');
+  const agentDir = path.join(base, 'agent');
+  for (const d of [bin, repoDir, dataDir]) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${restic.path}' "$@"\n`, { mode: 0o755 });
+  const tmpfsProblem = tryTmpfs(repoDir, opts.tmpfsBytes);
+  const logLeaks = new Set<string>();
+  const sink = (scan: string): void => {
+    for (const secret of opts.secrets) if (scan.includes(secret)) logLeaks.add(secret);
+  };
+  let port = 0;
+  const proxy = await startProxy(() => port);
+  const api = new Api('');
+
+  const stack: RobustStack = {
+    base, api, hostId: '', repoDir, proxy, agent: null, server: null,
+    tmpfsBytes: tmpfsProblem ? null : opts.tmpfsBytes,
+    tmpfsNote: tmpfsProblem ?? `repository on a ${opts.tmpfsBytes >> 20} MiB tmpfs`,
+    secretInLogs: () => logLeaks.size > 0,
+    resticArgv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8') : ''),
+    async startServer() {
+      const child = spawn(process.execPath, [SERVER_MAIN, 'server'], {
+        env: { PATH: process.env.PATH, RM_LISTEN: `127.0.0.1:${port}`, RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: ADMIN_PASSWORD, RM_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let early = '';
+      const url = new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          early += d.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(early);
+          if (m?.[1]) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`server exited ${String(code)}: ${early.slice(-2000)}`)));
+      });
+      stack.server = track(child, sink, path.join(base, 'server.log'));
+      const u = await url;
+      port = Number(new URL(u).port);
+      api.url = u;
+      await eventually(async () => (await api.login(), true), 20_000, 'admin login');
+    },
+    async startAgent() {
+      const child = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', agentDir], {
+        env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_BACKOFF_MAX_MS: '1000', RM_AGENT_KILL_GRACE_MS: '2000', RM_AGENT_LOG_LEVEL: 'debug' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      stack.agent = track(child, sink, path.join(base, 'agent.log'));
+      await stack.hostOnline();
+    },
+    async hostOnline(timeoutMs = 30_000) {
+      await eventually(async () => (await api.req('GET', `/api/hosts/${stack.hostId}`)).body?.status === 'online', timeoutMs, 'host online');
+    },
+    killAgent: () => kill9(stack.agent),
+    killServer: () => kill9(stack.server),
+    async close() {
+      await kill9(stack.agent);
+      await kill9(stack.server);
+      await proxy.close();
+      if (!tmpfsProblem) {
+        try {
+          execFileSync('umount', [repoDir], { stdio: 'pipe' });
+        } catch {
+          execFileSync('umount', ['-l', repoDir], { stdio: 'pipe' });
+        }
+      }
+    },
+  };
+  try {
+    await stack.startServer();
+    const add = await api.req('POST', '/api/hosts', { name: 'robust1', repository: { url: repoDir, password: REPO_PASSWORD, append_only: false } });
+    if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${JSON.stringify(add.body)}`);
+    stack.hostId = add.body.host_id as string;
+    const enroll = await runAgentCli(['enroll', '--server', `http://127.0.0.1:${proxy.port}`, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
+    if (enroll.code !== 0) throw new Error(`enroll failed: ${enroll.err}`);
+    await stack.startAgent();
+    const init = await api.req('POST', `/api/hosts/${stack.hostId}/jobs`, { kind: 'init', args: {} });
+    if (init.status !== 202) throw new Error(`init: ${init.status} ${JSON.stringify(init.body)}`);
+    const done = await eventually(async () => {
+      const j = await api.req('GET', `/api/jobs/${init.body.job.id as string}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(j.body?.status) ? j.body : null;
+    }, 60_000, 'init to finish');
+    if (done.status !== 'succeeded') throw new Error(`init failed: ${JSON.stringify(done)}`);
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+  return stack;
+}
