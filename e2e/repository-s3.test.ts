@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3Server } from '@restic-manager/testkit';
-import type { S3Server } from '@restic-manager/testkit';
+import { startRestServer, startS3Server } from '@restic-manager/testkit';
+import type { RestServer, S3Server } from '@restic-manager/testkit';
 import type { LocalStack } from './local-stack.js';
 import { eventually, localStackTools, startLocalStack } from './local-stack.js';
 
@@ -16,16 +16,20 @@ import { eventually, localStackTools, startLocalStack } from './local-stack.js';
  */
 const S3_PASSWORD = 's3-e2e-repository-password-7d1f';
 const COPY_PASSWORD = 'copy-e2e-repository-password-2b9c';
+const REST_USER = 'copyhost';
+const REST_PASSWORD = 'rest-e2e-password-5e8a1c';
 
 describe.skipIf(localStackTools.length > 0)('an S3 repository through server and agent', () => {
   let stack: LocalStack;
   let s3: S3Server;
+  let rest: RestServer;
   let src: string;
   let s3Id = '';
   const files = { 'a.bin': randomBytes(300_000), 'dir/b.txt': Buffer.from('hello from s3\n') };
 
   beforeAll(async () => {
     s3 = await startS3Server();
+    rest = await startRestServer({ users: { [REST_USER]: REST_PASSWORD }, privateRepos: true });
     stack = await startLocalStack();
     src = path.join(stack.tmp.path, 'src');
     for (const [name, data] of Object.entries(files)) {
@@ -36,6 +40,7 @@ describe.skipIf(localStackTools.length > 0)('an S3 repository through server and
   afterAll(async () => {
     await stack?.close();
     await s3?.stop();
+    await rest?.stop();
   });
 
   const job = async (kind: string, args: Record<string, unknown>, repositoryId?: string) => {
@@ -87,9 +92,21 @@ describe.skipIf(localStackTools.length > 0)('an S3 repository through server and
     for (const [name, data] of Object.entries(files)) expect(fs.readFileSync(path.join(target, src, name)).equals(data), name).toBe(true);
   }, 240_000);
 
-  it('a copy policy copies its snapshots into a second repository that checks clean', async () => {
-    const copyDir = path.join(stack.tmp.path, 'copy-repo');
-    const add = await stack.api.req('POST', '/api/repositories', { name: 'second-copy', url: copyDir, password: COPY_PASSWORD });
+  it('forget and prune run on it: a second backup, keep_last 1, one snapshot left and the repository checks clean', async () => {
+    fs.writeFileSync(path.join(src, 'dir', 'c.txt'), 'second backup\n');
+    expect((await job('backup', { paths: [src] })).status).toBe('succeeded');
+    expect((await stack.api.req('POST', `/api/repositories/${s3Id}/test`, {})).body).toMatchObject({ ok: true, snapshot_count: 2 });
+    const forget = await job('forget', { policy: { keep_last: 1 }, prune: false });
+    expect(forget.status, JSON.stringify(forget)).toBe('succeeded');
+    expect((await job('prune', {})).status).toBe('succeeded');
+    expect((await job('check', { read_data_rotation: 1 })).status).toBe('succeeded');
+    expect((await stack.api.req('POST', `/api/repositories/${s3Id}/test`, {})).body).toMatchObject({ ok: true, snapshot_count: 1 });
+  }, 300_000);
+
+  it('a copy policy copies its snapshots into a REST repository that checks clean, byte for byte', async () => {
+    const add = await stack.api.req('POST', '/api/repositories', {
+      name: 'second-copy-rest', url: rest.repoUrl(REST_USER), password: COPY_PASSWORD, credentials: { backend: 'rest', username: REST_USER, password: REST_PASSWORD },
+    });
     expect(add.status, JSON.stringify(add.body)).toBe(201);
     const policy = await stack.api.req('POST', '/api/copy-policies', { source_repository_id: s3Id, target_repository_id: add.body.repository.id, host_id: stack.hostId, mode: 'after_backup' });
     expect(policy.status, JSON.stringify(policy.body)).toBe(201);
@@ -97,11 +114,18 @@ describe.skipIf(localStackTools.length > 0)('an S3 repository through server and
     expect(run.status, JSON.stringify(run.body)).toBe(202);
     const copy = await stack.waitJob(run.body.job_ids[0] as string, 180_000);
     expect(copy.status, JSON.stringify(copy)).toBe('succeeded');
-    const env = { ...process.env, RESTIC_REPOSITORY: copyDir, RESTIC_PASSWORD: COPY_PASSWORD };
-    const snaps = JSON.parse(spawnSync('restic', ['snapshots', '--json', '--no-cache'], { env, encoding: 'utf8' }).stdout) as { paths: string[] }[];
+    const target = new URL(rest.repoUrl(REST_USER).slice('rest:'.length));
+    target.username = REST_USER;
+    target.password = REST_PASSWORD;
+    const env = { ...process.env, RESTIC_REPOSITORY: `rest:${target.toString()}`, RESTIC_PASSWORD: COPY_PASSWORD };
+    const snaps = JSON.parse(spawnSync('restic', ['snapshots', '--json', '--no-cache'], { env, encoding: 'utf8' }).stdout) as { id: string; paths: string[] }[];
     expect(snaps.map((s) => s.paths)).toEqual([[src]]);
     expect(spawnSync('restic', ['check', '--no-cache'], { env }).status).toBe(0);
+    const out = path.join(stack.tmp.path, 'from-copy');
+    expect(spawnSync('restic', ['restore', snaps[0]!.id, '--target', out, '--no-cache'], { env }).status).toBe(0);
+    for (const [name, data] of Object.entries(files)) expect(fs.readFileSync(path.join(out, src, name)).equals(data), name).toBe(true);
     const status = await stack.api.req('GET', `/api/hosts/${stack.hostId}/copy-status`);
     expect(JSON.stringify(status.body)).toContain('up_to_date');
+    expect(JSON.stringify(status.body)).not.toContain(REST_PASSWORD);
   }, 300_000);
 });
