@@ -82,7 +82,11 @@ export const BackupArgs = BackupFields.superRefine((a, ctx) => {
 export type BackupArgs = z.infer<typeof BackupArgs>;
 
 export const ForgetArgs = z
-  .object({ policy: RetentionPolicy, prune: z.boolean().default(false), tags: z.array(z.string()).optional() })
+  .object({
+    policy: RetentionPolicy, prune: z.boolean().default(false), tags: z.array(z.string()).optional(),
+    /** Additive (issue 15): only this hostname's snapshots (restic `--host`); the server sets it when the repository serves several hosts. */
+    host: z.string().min(1).max(255).optional(),
+  })
   .merge(BandwidthOptions)
   .strict();
 export const PruneArgs = BandwidthOptions.strict();

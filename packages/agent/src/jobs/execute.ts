@@ -123,7 +123,8 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
         ...(p.keep_within !== undefined ? { keepWithin: p.keep_within } : {}),
         ...(p.keep_tag !== undefined ? { keepTags: p.keep_tag } : {}),
       };
-      const r = await engine.forget(conn, { policy, prune: a.prune, ...(a.tags ? { filter: { tags: a.tags } } : {}) }, opts);
+      const filter = { ...(a.tags ? { tags: a.tags } : {}), ...(a.host ? { host: a.host } : {}) };
+      const r = await engine.forget(conn, { policy, prune: a.prune, ...(Object.keys(filter).length ? { filter } : {}) }, opts);
       return { outcome: toOutcome(r, (v) => ({ kept: v.keep.length, removed: v.remove.length })), extras: r.ok ? { snapshots: true, stats: true } : {} };
     }
     case 'prune': {

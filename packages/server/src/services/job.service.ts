@@ -79,6 +79,8 @@ export class JobService {
     const repositoryId = await this.targetRepository(host, kind, opts.repositoryId, args);
     const frozen = await this.c.ledger.refusal(hostId, kind, repositoryId);
     if (frozen) throw frozenError(frozen);
+    // A repository several hosts back up into: this host's forget touches only its own snapshots.
+    if (kind === 'forget' && !args.host && host.hostname && (await this.d.repos.repos.linksOfRepo(repositoryId ?? host.repo_id ?? '')).length > 1) args.host = host.hostname;
     let note: string | null = null;
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
     else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
