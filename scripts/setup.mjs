@@ -66,7 +66,11 @@ export function ensureNodeModules() {
   const lock = path.join(root, 'package-lock.json');
   if (existsSync(marker) && !newer(lock, marker)) return;
   log('installing npm packages');
-  execFileSync('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // Native addons (better-sqlite3, zstd-napi) build with node-gyp when no prebuilt binary can be
+  // fetched: point it at the installed Node's own headers so it never looks for them online.
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const nodedir = existsSync(path.join(prefix, 'include', 'node', 'node.h')) ? { npm_config_nodedir: prefix } : {};
+  execFileSync('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', env: { ...process.env, ...nodedir } });
 }
 
 export function build() {
