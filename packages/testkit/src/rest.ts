@@ -61,6 +61,17 @@ async function waitReady(url: string, child: ChildProcess, stderr: () => string,
   throw new Error(`rclone serve restic did not answer on ${url} within ${timeoutMs} ms: ${stderr().trim()}`);
 }
 
+/** `stop()` of a test server: kills its process and removes its directory, once (later calls do nothing). */
+export function stopOnce(child: ChildProcess, dir: { cleanup(): Promise<void> }): () => Promise<void> {
+  let stopped = false;
+  return async () => {
+    if (stopped) return;
+    stopped = true;
+    await stopChild(child);
+    await dir.cleanup();
+  };
+}
+
 export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -105,17 +116,11 @@ export async function startRestServer(opts: RestServerOptions): Promise<RestServ
         if (attempt < 2 && /address already in use/i.test(stderr)) continue;
         throw err;
       }
-      let stopped = false;
       return {
         url,
         repoUrl: (user) => `rest:${url}/${encodeURIComponent(user)}/`,
         dataDir,
-        async stop() {
-          if (stopped) return;
-          stopped = true;
-          await stopChild(child);
-          await dir.cleanup();
-        },
+        stop: stopOnce(child, dir),
       };
     }
   } catch (err) {

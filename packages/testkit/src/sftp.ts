@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stopChild } from './rest.js';
+import { stopChild, stopOnce } from './rest.js';
 import { waitTcp } from './process.js';
 import { freePort, tempDir } from './temp.js';
 
@@ -80,19 +80,13 @@ export async function startSftpServer(): Promise<SftpServer> {
         const [type, key] = (await readFile(pub, 'utf8')).trim().split(/\s+/);
         return `[127.0.0.1]:${port} ${type} ${key}\n`;
       };
-      let stopped = false;
       return {
         port, user, dataDir,
         privateKey: await readFile(clientKey, 'utf8'),
         knownHosts: await line(`${hostKey}.pub`),
         wrongKnownHosts: await line(`${otherHostKey}.pub`),
         repoUrl: (name) => `sftp://${user}@127.0.0.1:${port}/${path.join(dataDir, name)}`,
-        async stop() {
-          if (stopped) return;
-          stopped = true;
-          await stopChild(child);
-          await dir.cleanup();
-        },
+        stop: stopOnce(child, dir),
       };
     }
   } catch (err) {

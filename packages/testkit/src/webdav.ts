@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { stopChild, writeHtpasswd } from './rest.js';
+import { stopChild, stopOnce, writeHtpasswd } from './rest.js';
 import { waitTcp } from './process.js';
 import { freePort, tempDir } from './temp.js';
 
@@ -49,15 +49,9 @@ export async function startWebdavServer(user = 'dav', password = 'dav-pass-5e7b1
         if (attempt < 2 && /address already in use/i.test(stderr)) continue;
         throw err;
       }
-      let stopped = false;
       return {
         url: `http://127.0.0.1:${port}`, user, password, obscuredPassword: obscured, dataDir,
-        async stop() {
-          if (stopped) return;
-          stopped = true;
-          await stopChild(child);
-          await dir.cleanup();
-        },
+        stop: stopOnce(child, dir),
       };
     }
   } catch (err) {

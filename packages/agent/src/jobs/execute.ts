@@ -1,11 +1,12 @@
 import { DEFAULT_CHECK_ROTATION, JOB_ARGS } from '@restic-manager/protocol';
 import type { BackupArgs, CheckArgs, ForgetArgs } from '@restic-manager/protocol';
 import type { z } from 'zod';
-import type { CopyArgs, DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType, RetentionPolicy } from '@restic-manager/protocol';
+import type { CopyArgs, DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import { backupWithDumps } from '../dumps/backup-job.js';
 import { runDbRestore } from '../dumps/restore-job.js';
 import { runRestore } from './restore-run.js';
+import { enginePolicy } from './engine-policy.js';
 import { scanSpecialFiles, specialFilesWarning } from './special-files.js';
 import { runCopy } from './copy-run.js';
 import type { Extras, Outcome } from './outcome.js';
@@ -112,17 +113,7 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
     }
     case 'forget': {
       const a = args as z.infer<typeof ForgetArgs>;
-      const p: RetentionPolicy = a.policy;
-      const policy = {
-        ...(p.keep_last !== undefined ? { keepLast: p.keep_last } : {}),
-        ...(p.keep_hourly !== undefined ? { keepHourly: p.keep_hourly } : {}),
-        ...(p.keep_daily !== undefined ? { keepDaily: p.keep_daily } : {}),
-        ...(p.keep_weekly !== undefined ? { keepWeekly: p.keep_weekly } : {}),
-        ...(p.keep_monthly !== undefined ? { keepMonthly: p.keep_monthly } : {}),
-        ...(p.keep_yearly !== undefined ? { keepYearly: p.keep_yearly } : {}),
-        ...(p.keep_within !== undefined ? { keepWithin: p.keep_within } : {}),
-        ...(p.keep_tag !== undefined ? { keepTags: p.keep_tag } : {}),
-      };
+      const policy = enginePolicy(a.policy);
       const filter = { ...(a.tags ? { tags: a.tags } : {}), ...(a.host ? { host: a.host } : {}) };
       const r = await engine.forget(conn, { policy, prune: a.prune, ...(Object.keys(filter).length ? { filter } : {}) }, opts);
       return { outcome: toOutcome(r, (v) => ({ kept: v.keep.length, removed: v.remove.length })), extras: r.ok ? { snapshots: true, stats: true } : {} };

@@ -1,6 +1,7 @@
-import type { Connection, DiffSideStats, Engine, EngineError, RetentionPolicy as EnginePolicy, Snapshot } from '@restic-manager/engines';
-import type { AgentMessage, DiffErrorKind, ForgetPreview, PreviewSnapshot, RetentionPolicy, SnapshotDiff } from '@restic-manager/protocol';
+import type { Connection, DiffSideStats, Engine, EngineError, Snapshot } from '@restic-manager/engines';
+import type { AgentMessage, DiffErrorKind, ForgetPreview, PreviewSnapshot, SnapshotDiff } from '@restic-manager/protocol';
 import type { Logger } from '../log.js';
+import { enginePolicy } from './engine-policy.js';
 import type { RepoSecrets } from '../state/secrets.js';
 
 /** What these requests need (a subset of the RequestHandler's deps). */
@@ -95,20 +96,6 @@ function diffError(e: EngineError, f: SnapshotDiff): DiffReply {
     return { error: `snapshot ${f.from_snapshot_id.slice(0, 8)} or ${f.to_snapshot_id.slice(0, 8)} is not in the repository`, error_kind: 'unknown_snapshot' };
   }
   return { error: e.message, error_kind: 'failed' };
-}
-
-/** The protocol's snake_case policy as the engine's. */
-export function enginePolicy(p: RetentionPolicy): EnginePolicy {
-  return {
-    ...(p.keep_last !== undefined ? { keepLast: p.keep_last } : {}),
-    ...(p.keep_hourly !== undefined ? { keepHourly: p.keep_hourly } : {}),
-    ...(p.keep_daily !== undefined ? { keepDaily: p.keep_daily } : {}),
-    ...(p.keep_weekly !== undefined ? { keepWeekly: p.keep_weekly } : {}),
-    ...(p.keep_monthly !== undefined ? { keepMonthly: p.keep_monthly } : {}),
-    ...(p.keep_yearly !== undefined ? { keepYearly: p.keep_yearly } : {}),
-    ...(p.keep_within !== undefined ? { keepWithin: p.keep_within } : {}),
-    ...(p.keep_tag !== undefined ? { keepTags: p.keep_tag } : {}),
-  };
 }
 
 /**
