@@ -1,25 +1,41 @@
 /*
  * `npm run bench:copy` — what a copy job costs over a raw `restic copy` (issue 15).
  *
- *   copy_agent_seconds   median wall time of a `copy` job of the real agent process
- *                        (packages/agent/dist/main.js run, with the systemd unit's node flags):
- *                        from the `command.run` frame (kind copy, args.target_repository_id,
- *                        copy_target) sent on the agent's WebSocket to its `job.finished` frame.
- *                        The frames come from a minimal gateway in this file, not from the server:
- *                        the server's copy policies (which would send them) are not built yet.
- *                        Measured: the agent's frame parsing, job queue, argument and copy_target
- *                        validation, jobs/copy-run.ts, the engine's restic copy with progress (and
- *                        its parallel source snapshot count), log/progress frames, job.finished.
- *   copy_restic_seconds  median wall time of `restic -r B copy` run directly (RESTIC_FROM_* env),
- *                        same source, same machine, same run.
+ *   copy_agent_seconds   median wall time of a copy through the real server and the real agent
+ *                        process (startServer in-process; packages/agent/dist/main.js enrolled
+ *                        and run with the systemd unit's node flags): from `POST
+ *                        /api/copy-policies/{id}/run` to the job's `job.finished` on the browser
+ *                        job stream (`/api/jobs/{id}/stream`; a GET /api/jobs/{id} poll every
+ *                        50 ms only as a fallback for a job ending before the stream attaches).
+ *                        Each run uses a new target repository B (`POST /api/repositories`) and a
+ *                        new policy A -> B (mode after_backup, host_id the host), so every copy is
+ *                        its policy's first and carries `init_target: true`: the time includes the
+ *                        agent's `restic init --copy-chunker-params` of B. Measured: the server's
+ *                        policy run (job row, audit, both repositories' configs decrypted), the
+ *                        command.run frame, the agent's job queue, copy_target validation and
+ *                        materialisation, jobs/copy-run.ts, the engine's init + restic copy with
+ *                        progress (and its parallel source snapshot count), log/progress frames,
+ *                        the server's job.finished handling (copy bookkeeping, alerts) and its
+ *                        browser stream.
+ *   copy_restic_seconds  median wall time of the same two restic commands run directly into a
+ *                        fresh directory: `restic -r B init --copy-chunker-params --from-repo A`
+ *                        then `restic -r B copy --from-repo A --host <hostname>` (passwords in
+ *                        RESTIC_PASSWORD / RESTIC_FROM_PASSWORD; the agent copies only its own
+ *                        host's snapshots, hence --host), same source, same machine, same run.
  *   copy_overhead_ratio  copy_agent_seconds / copy_restic_seconds (goal <= 1.05).
- *   copy_agent_cpu_s     CPU seconds the agent process itself (not restic) used per copy job:
+ *   copy_agent_cpu_s     median CPU seconds the agent process itself (not restic) used per copy job:
  *                        the agent's own cost, far steadier than wall times on a shared machine.
  *
- * Source A: the ~1 GB testkit corpus backed up once with restic. Each run copies A into a fresh
- * B (initialised with `init --copy-chunker-params` outside the timing) with empty caches; agent
- * and raw runs alternate to share the noise. A warm-up `snapshots` job first loads the agent's
- * lazily loaded job modules (as init does before bench:agent's backups).
+ * Source A: the host's primary repository, initialised and given one backup of the ~1 GB
+ * testkit corpus by run-now init and backup jobs of the agent before any timing (they also load
+ * the agent's lazily loaded job modules). Every timed copy, through the agent or raw, starts
+ * with empty restic caches and an empty target; agent and raw runs alternate to share the noise.
+ * Before each timed step the bench waits until the agent has had no child process for 1 s: the
+ * restic commands the agent runs after a job.finished (the lock listing after every job; the
+ * snapshot list, stats and keys after the backup) are not timed and do not overlap a timed step.
+ * Each run's stderr line splits the agent's time by the server's job timestamps (queued ->
+ * started -> finished) and the agent's timestamp of restic's "created restic repository" line,
+ * and gives the raw run's init part.
  *
  * Environment: BENCH_RUNS (default 3), BENCH_CORPUS_MB (default 1024), BENCH_CORPUS_DIR (an
  * existing corpus to use instead of generating .bench-data/agent-corpus-<MB>m, shared with
@@ -27,23 +43,24 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { WebSocketServer } from 'ws';
-import type WebSocket from 'ws';
-import { newSecretsKey, statePaths, writeAgentConfig } from '@restic-manager/agent';
+import WebSocket from 'ws';
+import { startServer } from '@restic-manager/server';
 import { makeCorpus, tempDir } from '@restic-manager/testkit';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const AGENT = path.join(root, 'packages/agent/dist/main.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
+const ADMIN = 'bench-admin-password-123';
 const PW_A = 'bench-copy-source-pw-1f9c';
 const PW_B = 'bench-copy-target-pw-7a2d';
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -55,8 +72,9 @@ function unitNodeFlags(): string[] {
   const unit = readFileSync(path.join(root, 'deploy/systemd/restic-manager-agent.service'), 'utf8');
   const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
   const node = exec.findIndex((w) => /(^|\/)node$/.test(w));
+  if (node < 0) throw new Error('ExecStart of the agent unit does not run node');
   const flags: string[] = [];
-  for (const w of node < 0 ? [] : exec.slice(node + 1)) {
+  for (const w of exec.slice(node + 1)) {
     if (!w.startsWith('-')) break;
     flags.push(w);
   }
@@ -68,6 +86,29 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+}
+
+/** The process's child processes (restic) right now, over all its threads. */
+function children(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Waits until the agent has had no child process for a second: after job.finished the agent
+ * still lists the repository's locks (and after a backup its snapshots, stats and keys), which
+ * would otherwise delay the next copy job or share the CPU with the next raw run.
+ */
+async function agentIdle(pid: number): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  for (let quiet = 0; quiet < 10; ) {
+    if (Date.now() > deadline) throw new Error('the agent still runs restic after 300 s');
+    await sleep(100);
+    quiet = children(pid).length ? 0 : quiet + 1;
+  }
 }
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; err: string }> {
@@ -92,105 +133,133 @@ async function corpus(): Promise<string> {
   return path.join(dir, 'data');
 }
 
-type Frame = { type: string; job_id?: string; status?: string; error?: string | null; [k: string]: unknown };
-
-/** The server's side of the agent socket, reduced to what a copy job needs. */
-class Gateway {
-  private socket: WebSocket | null = null;
-  private waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
-  private constructor(private readonly server: http.Server, readonly url: string) {}
-
-  static async start(): Promise<Gateway> {
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server, path: '/api/agents/ws' });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const g = new Gateway(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    wss.on('connection', (ws) => {
-      g.socket = ws;
-      ws.on('message', (d: Buffer) => {
-        const f = JSON.parse(d.toString('utf8')) as Frame;
-        if (f.type === 'hello') ws.send(JSON.stringify({ type: 'hello', protocol_version: 1, server_version: 'bench', host_id: 'bench' }));
-        g.waiters = g.waiters.filter((w) => (w.pred(f) ? (w.resolve(f), false) : true));
-      });
-    });
-    return g;
-  }
-
-  next(pred: (f: Frame) => boolean): Promise<Frame> {
-    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
-  }
-
-  send(frame: object): void {
-    if (!this.socket) throw new Error('the agent is not connected');
-    this.socket.send(JSON.stringify(frame));
-  }
-
-  close(): void {
-    this.socket?.terminate();
-    this.server.close();
-  }
-}
+type Timed = { ms: number; status: string; id: string; via: 'stream' | 'poll' };
 
 async function main(): Promise<void> {
   if (!existsSync(AGENT)) throw new Error(`${AGENT} missing: run 'npx tsc -b'`);
   const src = await corpus();
+  if (!existsSync(src)) throw new Error(`corpus ${src} does not exist`);
   const tmp = await tempDir('rm-bench-copy-');
   const A = path.join(tmp.path, 'A');
-  const B = path.join(tmp.path, 'B');
+  const rawB = path.join(tmp.path, 'raw-B');
   const rawCache = path.join(tmp.path, 'raw-cache');
   const agentDir = path.join(tmp.path, 'agent');
-  const gw = await Gateway.start();
+  const agentCache = path.join(agentDir, 'cache');
+  const serverLog = new PassThrough();
+  serverLog.resume();
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN, logLevel: 'warn' }, { logStream: serverLog, mountWeb: null });
   let agent: ChildProcess | null = null;
   try {
-    const envA = { RESTIC_REPOSITORY: A, RESTIC_PASSWORD: PW_A };
-    process.stderr.write('backing up the corpus to A…\n');
-    for (const args of [['init'], ['backup', '--cache-dir', rawCache, src]]) {
-      const r = await run('restic', args, envA);
-      if (r.code !== 0) throw new Error(`restic ${args[0]!}: ${r.err}`);
+    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN }) });
+    const cookie = `rm_session=${/rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? ''}`;
+    const csrf = ((await login.json()) as { csrf_token: string }).csrf_token;
+    const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+      const r = await fetch(`${server.url}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      if (r.status >= 300) throw new Error(`${method} ${p}: HTTP ${r.status} ${await r.text()}`);
+      return (await r.json()) as T;
+    };
+
+    // The host, its primary repository A, the real agent enrolled and connected.
+    const host = await api<{ host_id: string; token: string }>('POST', '/api/hosts', { name: 'bench', repository: { url: A, password: PW_A } });
+    const enroll = await new Promise<number | null>((resolve) => {
+      spawn(process.execPath, [AGENT, 'enroll', '--server', server.url, '--state-dir', agentDir], { env: { ...process.env, RM_TOKEN: host.token }, stdio: 'ignore' }).on('close', resolve);
+    });
+    if (enroll !== 0) throw new Error('enroll failed');
+    const flags = unitNodeFlags();
+    agent = spawn(process.execPath, [...flags, AGENT, 'run', '--state-dir', agentDir], { stdio: 'ignore' });
+    for (let i = 0; (await api<{ status: string }>('GET', `/api/hosts/${host.host_id}`)).status !== 'online'; i++) {
+      if (i > 200) throw new Error('agent did not connect');
+      await sleep(100);
     }
-    const envB = { RESTIC_REPOSITORY: B, RESTIC_PASSWORD: PW_B, RESTIC_FROM_REPOSITORY: A, RESTIC_FROM_PASSWORD: PW_A };
-    const fresh = async (): Promise<void> => {
-      for (const d of [B, rawCache, path.join(agentDir, 'cache')]) rmSync(d, { recursive: true, force: true });
-      const r = await run('restic', ['init', '--copy-chunker-params', '--no-cache'], envB);
-      if (r.code !== 0) throw new Error(`restic init --copy-chunker-params: ${r.err}`);
-    };
+    const repos = await api<{ items: { repository: { id: string }; primary: boolean }[] }>('GET', `/api/hosts/${host.host_id}/repositories`);
+    const sourceId = repos.items.find((r) => r.primary)?.repository.id;
+    if (!sourceId) throw new Error('the host has no primary repository');
 
-    mkdirSync(agentDir, { recursive: true });
-    writeAgentConfig(statePaths(agentDir).config, { server_url: gw.url, host_id: 'bench', bearer: 'bench-bearer-0123456789abcdef0123456789', secrets_key: newSecretsKey() });
-    const hello = gw.next((f) => f.type === 'hello');
-    agent = spawn(process.execPath, [...unitNodeFlags(), AGENT, 'run', '--state-dir', agentDir], { stdio: 'ignore' });
-    await hello;
-    gw.send({ type: 'config.update', repository: A, password: PW_A });
-
-    let n = 0;
-    const job = async (kind: string, args: Record<string, unknown>, extra: object = {}): Promise<number> => {
-      const id = `bench-${++n}`;
-      const done = gw.next((f) => f.type === 'job.finished' && f.job_id === id);
+    /** Times from `start()` (the POST that queues the job) to job.finished on the browser stream. */
+    const timed = async (start: () => Promise<string>): Promise<Timed> => {
       const t0 = performance.now();
-      gw.send({ type: 'command.run', job_id: id, kind, args, ...extra });
-      const f = await done;
-      const ms = performance.now() - t0;
-      if (f.status !== 'succeeded') throw new Error(`${kind} job ${String(f.status)}: ${String(f.error)}`);
-      return ms;
+      const id = await start();
+      let ws: WebSocket | undefined;
+      let stop = false;
+      const stream = new Promise<Timed>((resolve, reject) => {
+        ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/jobs/${id}/stream`, { headers: { cookie, origin: server.url } });
+        ws.on('message', (d: Buffer) => {
+          const f = JSON.parse(d.toString('utf8')) as { type: string; status?: string };
+          if (f.type === 'job.finished') resolve({ ms: performance.now() - t0, status: f.status ?? '?', id, via: 'stream' });
+        });
+        ws.on('error', reject);
+      });
+      // A job that finished before the stream attached: fall back to polling.
+      const poll = (async (): Promise<Timed> => {
+        for (;;) {
+          await sleep(50);
+          if (stop) return new Promise<Timed>(() => undefined);
+          const j = await api<{ status: string }>('GET', `/api/jobs/${id}`);
+          if (['succeeded', 'failed', 'cancelled'].includes(j.status)) return { ms: performance.now() - t0, status: j.status, id, via: 'poll' };
+        }
+      })();
+      try {
+        return await Promise.race([stream, poll]);
+      } finally {
+        stop = true;
+        ws?.close();
+      }
     };
-    await job('snapshots', {});
+    /** A failed job's error and the last lines of its log, for the failure message. */
+    const jobError = async (id: string): Promise<string> => {
+      const j = await api<{ error: string | null }>('GET', `/api/jobs/${id}`);
+      const logs = await api<{ items: { payload: string }[] }>('GET', `/api/jobs/${id}/logs`);
+      return `${j.error ?? '(no error text)'}; log: ${logs.items.slice(-5).map((l) => l.payload).join(' | ')}`;
+    };
+    const hostJob = async (kind: string, args: Record<string, unknown>): Promise<void> => {
+      const r = await timed(async () => (await api<{ job: { id: string } }>('POST', `/api/hosts/${host.host_id}/jobs`, { kind, args })).job.id);
+      if (r.status !== 'succeeded') throw new Error(`${kind} job ${r.status}: ${await jobError(r.id)}`);
+    };
 
-    const target = { id: 'repo-b', name: 'B', engine: 'restic', url: B, password: PW_B, credentials: { backend: 'local' } };
+    process.stderr.write(`agent connected (pid ${agent.pid}, node ${flags.join(' ')}); init and backup of the corpus into A…\n`);
+    await hostJob('init', {});
+    await hostJob('backup', { paths: [src] });
+
+    const rawEnv = { RESTIC_PASSWORD: PW_B, RESTIC_FROM_PASSWORD: PW_A };
     const viaAgent: number[] = [];
     const raw: number[] = [];
     const cpu: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      await fresh();
+      // Through server + agent: a new target repository and policy, so this is the policy's first copy (init_target).
+      const B = path.join(tmp.path, `B-${i + 1}`);
+      rmSync(B, { recursive: true, force: true });
+      rmSync(agentCache, { recursive: true, force: true });
+      const target = await api<{ repository: { id: string } }>('POST', '/api/repositories', { name: `bench-B-${i + 1}`, url: B, password: PW_B });
+      const policy = await api<{ id: string }>('POST', '/api/copy-policies', { source_repository_id: sourceId, target_repository_id: target.repository.id, host_id: host.host_id, mode: 'after_backup' });
+      await agentIdle(agent.pid!);
       const cpu0 = cpuSeconds(agent.pid!);
-      viaAgent.push(await job('copy', { target_repository_id: target.id }, { copy_target: target }));
+      const a = await timed(async () => {
+        const { job_ids } = await api<{ job_ids: string[] }>('POST', `/api/copy-policies/${policy.id}/run`, { host_id: host.host_id });
+        if (job_ids.length !== 1) throw new Error(`policy run queued ${job_ids.length} jobs, expected 1`);
+        return job_ids[0]!;
+      });
       cpu.push(cpuSeconds(agent.pid!) - cpu0);
+      if (a.status !== 'succeeded') throw new Error(`copy job ${a.status}: ${await jobError(a.id)}`);
+      viaAgent.push(a.ms);
+      const jv = await api<{ created_at: string; started_at: string | null; finished_at: string | null }>('GET', `/api/jobs/${a.id}`);
+      const span = (x: string, y: string | null | undefined): string => (y ? ((Date.parse(y) - Date.parse(x)) / 1000).toFixed(2) : '?');
+      const logs = await api<{ items: { ts: string; payload: string }[] }>('GET', `/api/jobs/${a.id}/logs?limit=5000`);
+      const initDone = logs.items.find((l) => l.payload.startsWith('created restic repository'))?.ts;
+      rmSync(B, { recursive: true, force: true });
 
-      await fresh();
+      // Raw restic: the same init + copy into a fresh directory, empty cache.
+      await agentIdle(agent.pid!);
+      rmSync(rawB, { recursive: true, force: true });
+      rmSync(rawCache, { recursive: true, force: true });
       const t0 = performance.now();
-      const r = await run('restic', ['copy', '--cache-dir', rawCache], envB);
-      if (r.code !== 0) throw new Error(`restic copy: ${r.err}`);
+      const ri = await run('restic', ['-r', rawB, 'init', '--copy-chunker-params', '--from-repo', A, '--cache-dir', rawCache], rawEnv);
+      if (ri.code !== 0) throw new Error(`restic init --copy-chunker-params: ${ri.err}`);
+      const rawInit = performance.now() - t0;
+      const rc = await run('restic', ['-r', rawB, 'copy', '--from-repo', A, '--host', os.hostname(), '--cache-dir', rawCache], rawEnv);
+      if (rc.code !== 0) throw new Error(`restic copy: ${rc.err}`);
       raw.push(performance.now() - t0);
-      process.stderr.write(`run ${i + 1}/${RUNS}: agent ${(viaAgent[i]! / 1000).toFixed(2)} s, raw restic ${(raw[i]! / 1000).toFixed(2)} s\n`);
+      rmSync(rawB, { recursive: true, force: true });
+      process.stderr.write(`run ${i + 1}/${RUNS}: agent ${(a.ms / 1000).toFixed(2)} s (job.finished via ${a.via}; server clock: queued→started ${span(jv.created_at, jv.started_at)} s, started→finished ${span(jv.started_at ?? jv.created_at, jv.finished_at)} s of which until B's init logged ${span(jv.started_at ?? jv.created_at, initDone)} s; agent cpu ${cpu[i]!.toFixed(2)} s), raw restic ${(raw[i]! / 1000).toFixed(2)} s (init ${(rawInit / 1000).toFixed(2)} s)\n`);
     }
     process.stdout.write(`copy_agent_seconds=${(median(viaAgent) / 1000).toFixed(2)}\n`);
     process.stdout.write(`copy_restic_seconds=${(median(raw) / 1000).toFixed(2)}\n`);
@@ -202,7 +271,7 @@ async function main(): Promise<void> {
       agent.kill('SIGTERM');
       await exited;
     }
-    gw.close();
+    await server.close();
     await tmp.cleanup();
   }
 }
