@@ -213,7 +213,11 @@ async function main(): Promise<void> {
       const rb = await run('restic', ['backup', '--json', '--cache-dir', path.join(tmp.path, 'raw-cache'), src], env);
       if (rb.code !== 0) throw new Error(`restic backup: ${rb.err}`);
       raw.push(performance.now() - t0);
-      process.stderr.write(`run ${i + 1}/${RUNS}: agent ${(a.ms / 1000).toFixed(2)} s, raw restic ${(raw[i]! / 1000).toFixed(2)} s\n`);
+      // Where the agent's time went, on the server's clock (created → started → finished).
+      const j = await api<{ created_at: string; started_at: string | null; finished_at: string | null }>('GET', `/api/jobs/${a.id}`);
+      const at = (t: string | null): number => (t ? Date.parse(t) : NaN);
+      const split = `queued→started ${((at(j.started_at) - at(j.created_at)) / 1000).toFixed(2)} s, started→finished ${((at(j.finished_at) - at(j.started_at)) / 1000).toFixed(2)} s`;
+      process.stderr.write(`run ${i + 1}/${RUNS}: agent ${(a.ms / 1000).toFixed(2)} s (${split}), raw restic ${(raw[i]! / 1000).toFixed(2)} s\n`);
     }
     const busyRss = rssMb(agent.pid!);
     const agentCpu = (cpuSeconds(agent.pid!) - cpu0) / RUNS;
