@@ -22,29 +22,17 @@
  * The corpus is generated once into .bench-data/agent-corpus-<MB>m (testkit makeCorpus).
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startServer } from '@restic-manager/server';
-import { makeCorpus, tempDir } from '@restic-manager/testkit';
+import { tempDir } from '@restic-manager/testkit';
+import { agentCorpus, cpuSeconds, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const AGENT = path.join(root, 'packages/agent/dist/main.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
-const ADMIN = 'bench-admin-password-123';
 const REPO_PW = 'bench-repo-password-4c2e';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const UNIT_NODE_FLAGS = unitNodeFlags();
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -58,84 +46,18 @@ function privateMb(pid: number): number {
   return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
 }
 
-/**
- * The node flags the systemd unit runs the agent with, read from its ExecStart line
- * (deploy/systemd/restic-manager-agent.service), so the benchmark measures what users run.
- */
-function unitNodeFlags(): string[] {
-  const unit = readFileSync(path.join(root, 'deploy/systemd/restic-manager-agent.service'), 'utf8');
-  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
-  const node = exec.findIndex((w) => /(^|\/)node$/.test(w));
-  if (node < 0) throw new Error('ExecStart of the agent unit does not run node');
-  const flags: string[] = [];
-  for (const w of exec.slice(node + 1)) {
-    if (!w.startsWith('-')) break;
-    flags.push(w);
-  }
-  return flags;
-}
-/** BENCH_NODE_FLAGS (space-separated) overrides the unit's flags, to compare candidates. */
-const UNIT_NODE_FLAGS = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean) : unitNodeFlags();
-
-/** CPU seconds (user + system) the process itself has used; its children (restic) not included. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
-}
-
-function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code, err }));
-  });
-}
-
-async function corpus(): Promise<string> {
-  const dir = path.join(root, '.bench-data', `agent-corpus-${CORPUS_MB}m`);
-  const marker = path.join(dir, '.complete');
-  if (!existsSync(marker)) {
-    process.stderr.write(`generating a ${CORPUS_MB} MiB corpus in ${dir} (once)…\n`);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await makeCorpus(path.join(dir, 'data'), { files: Math.max(50, CORPUS_MB * 2), totalBytes: CORPUS_MB * 1024 * 1024, seed: 'bench-agent' });
-    writeFileSync(marker, new Date().toISOString());
-  }
-  return path.join(dir, 'data');
-}
-
 async function main(): Promise<void> {
-  if (!existsSync(AGENT)) throw new Error(`${AGENT} missing: run 'npx tsc -b'`);
-  const src = await corpus();
+  const src = await agentCorpus(CORPUS_MB);
   const tmp = await tempDir('rm-bench-agent-');
   const repo = path.join(tmp.path, 'repo');
-  const agentDir = path.join(tmp.path, 'agent');
-  const serverLog = new PassThrough();
-  serverLog.resume();
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN, logLevel: 'warn' }, { logStream: serverLog, mountWeb: null });
-  let agent: ChildProcess | null = null;
+  const stack = await startAgentStack(tmp.path, { url: repo, password: REPO_PW }, UNIT_NODE_FLAGS).catch(async (err: unknown) => {
+    await tmp.cleanup();
+    throw err;
+  });
+  const { server, cookie, api, agentDir } = stack;
+  const host = { host_id: stack.hostId };
+  const agent = stack.agent!;
   try {
-    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN }) });
-    const cookie = `rm_session=${/rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? ''}`;
-    const csrf = ((await login.json()) as { csrf_token: string }).csrf_token;
-    const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-      const r = await fetch(`${server.url}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      if (r.status >= 300) throw new Error(`${method} ${p}: HTTP ${r.status} ${await r.text()}`);
-      return (await r.json()) as T;
-    };
-    const host = await api<{ host_id: string; token: string }>('POST', '/api/hosts', { name: 'bench', repository: { url: repo, password: REPO_PW } });
-    const enroll = await new Promise<number | null>((resolve) => {
-      spawn(process.execPath, [AGENT, 'enroll', '--server', server.url, '--state-dir', agentDir], { env: { ...process.env, RM_TOKEN: host.token }, stdio: 'ignore' }).on('close', resolve);
-    });
-    if (enroll !== 0) throw new Error('enroll failed');
-    agent = spawn(process.execPath, [...UNIT_NODE_FLAGS, AGENT, 'run', '--state-dir', agentDir], { stdio: 'ignore' });
-    for (let i = 0; (await api<{ status: string }>('GET', `/api/hosts/${host.host_id}`)).status !== 'online'; i++) {
-      if (i > 200) throw new Error('agent did not connect');
-      await sleep(100);
-    }
-
     // A realistic idle agent holds a schedule (in the host's zone; one that cannot fire during the run).
     await api('POST', `/api/hosts/${host.host_id}/schedules`, { kind: 'backup', cron_expr: '0 3 1 1 *', paths: [src] });
     for (let i = 0; !((await api<{ applied_schedule_version: number | null }>('GET', `/api/hosts/${host.host_id}`)).applied_schedule_version ?? 0); i++) {
@@ -227,9 +149,7 @@ async function main(): Promise<void> {
     process.stdout.write(`agent_rss_after_backups_mb=${busyRss.toFixed(1)}\n`);
     process.stdout.write(`agent_cpu_s_per_backup=${agentCpu.toFixed(2)}\n`);
   } finally {
-    agent?.kill('SIGTERM');
-    await sleep(500);
-    await server.close();
+    await stack.close();
     await tmp.cleanup();
   }
 }

@@ -41,52 +41,17 @@
  * existing corpus to use instead of generating .bench-data/agent-corpus-<MB>m, shared with
  * bench:agent), BENCH_NODE_FLAGS (replaces the unit's node flags).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startServer } from '@restic-manager/server';
-import { makeCorpus, tempDir } from '@restic-manager/testkit';
+import { tempDir } from '@restic-manager/testkit';
+import { agentCorpus, cpuSeconds, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const AGENT = path.join(root, 'packages/agent/dist/main.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
-const ADMIN = 'bench-admin-password-123';
 const PW_A = 'bench-copy-source-pw-1f9c';
 const PW_B = 'bench-copy-target-pw-7a2d';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function unitNodeFlags(): string[] {
-  if (process.env.BENCH_NODE_FLAGS !== undefined) return process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean);
-  const unit = readFileSync(path.join(root, 'deploy/systemd/restic-manager-agent.service'), 'utf8');
-  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
-  const node = exec.findIndex((w) => /(^|\/)node$/.test(w));
-  if (node < 0) throw new Error('ExecStart of the agent unit does not run node');
-  const flags: string[] = [];
-  for (const w of exec.slice(node + 1)) {
-    if (!w.startsWith('-')) break;
-    flags.push(w);
-  }
-  return flags;
-}
-
-/** CPU seconds (user + system) the process itself has used; its children (restic) not included. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
-}
 
 /** The process's child processes (restic) right now, over all its threads. */
 function children(pid: number): string[] {
@@ -111,66 +76,26 @@ async function agentIdle(pid: number): Promise<void> {
   }
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code, err }));
-  });
-}
-
-async function corpus(): Promise<string> {
-  if (process.env.BENCH_CORPUS_DIR) return process.env.BENCH_CORPUS_DIR;
-  const dir = path.join(root, '.bench-data', `agent-corpus-${CORPUS_MB}m`);
-  if (!existsSync(path.join(dir, '.complete'))) {
-    process.stderr.write(`generating a ${CORPUS_MB} MiB corpus in ${dir} (once)…\n`);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await makeCorpus(path.join(dir, 'data'), { files: Math.max(50, CORPUS_MB * 2), totalBytes: CORPUS_MB * 1024 * 1024, seed: 'bench-agent' });
-    writeFileSync(path.join(dir, '.complete'), new Date().toISOString());
-  }
-  return path.join(dir, 'data');
-}
-
 type Timed = { ms: number; status: string; id: string; via: 'stream' | 'poll' };
 
 async function main(): Promise<void> {
-  if (!existsSync(AGENT)) throw new Error(`${AGENT} missing: run 'npx tsc -b'`);
-  const src = await corpus();
+  const src = process.env.BENCH_CORPUS_DIR ?? (await agentCorpus(CORPUS_MB));
   if (!existsSync(src)) throw new Error(`corpus ${src} does not exist`);
   const tmp = await tempDir('rm-bench-copy-');
   const A = path.join(tmp.path, 'A');
   const rawB = path.join(tmp.path, 'raw-B');
   const rawCache = path.join(tmp.path, 'raw-cache');
-  const agentDir = path.join(tmp.path, 'agent');
+  const flags = unitNodeFlags();
+  // The host, its primary repository A, the real agent enrolled and connected.
+  const stack = await startAgentStack(tmp.path, { url: A, password: PW_A }, flags).catch(async (err: unknown) => {
+    await tmp.cleanup();
+    throw err;
+  });
+  const { server, cookie, api, agentDir } = stack;
+  const host = { host_id: stack.hostId };
+  const agent = stack.agent!;
   const agentCache = path.join(agentDir, 'cache');
-  const serverLog = new PassThrough();
-  serverLog.resume();
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN, logLevel: 'warn' }, { logStream: serverLog, mountWeb: null });
-  let agent: ChildProcess | null = null;
   try {
-    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN }) });
-    const cookie = `rm_session=${/rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? ''}`;
-    const csrf = ((await login.json()) as { csrf_token: string }).csrf_token;
-    const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-      const r = await fetch(`${server.url}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      if (r.status >= 300) throw new Error(`${method} ${p}: HTTP ${r.status} ${await r.text()}`);
-      return (await r.json()) as T;
-    };
-
-    // The host, its primary repository A, the real agent enrolled and connected.
-    const host = await api<{ host_id: string; token: string }>('POST', '/api/hosts', { name: 'bench', repository: { url: A, password: PW_A } });
-    const enroll = await new Promise<number | null>((resolve) => {
-      spawn(process.execPath, [AGENT, 'enroll', '--server', server.url, '--state-dir', agentDir], { env: { ...process.env, RM_TOKEN: host.token }, stdio: 'ignore' }).on('close', resolve);
-    });
-    if (enroll !== 0) throw new Error('enroll failed');
-    const flags = unitNodeFlags();
-    agent = spawn(process.execPath, [...flags, AGENT, 'run', '--state-dir', agentDir], { stdio: 'ignore' });
-    for (let i = 0; (await api<{ status: string }>('GET', `/api/hosts/${host.host_id}`)).status !== 'online'; i++) {
-      if (i > 200) throw new Error('agent did not connect');
-      await sleep(100);
-    }
     const repos = await api<{ items: { repository: { id: string }; primary: boolean }[] }>('GET', `/api/hosts/${host.host_id}/repositories`);
     const sourceId = repos.items.find((r) => r.primary)?.repository.id;
     if (!sourceId) throw new Error('the host has no primary repository');
@@ -266,12 +191,7 @@ async function main(): Promise<void> {
     process.stdout.write(`copy_overhead_ratio=${(median(viaAgent) / median(raw)).toFixed(3)}\n`);
     process.stdout.write(`copy_agent_cpu_s=${median(cpu).toFixed(2)}\n`);
   } finally {
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((r) => agent!.once('exit', r));
-      agent.kill('SIGTERM');
-      await exited;
-    }
-    await server.close();
+    await stack.close();
     await tmp.cleanup();
   }
 }
