@@ -123,6 +123,7 @@ export class Agent {
       secrets: () => this.secrets,
       repositories: () => this.secrets?.repositories ?? [],
       jobFilesDir: this.paths.jobFiles,
+      checkRotationFile: this.paths.checkRotation,
       activeJobsFile: this.paths.activeJobs,
       cacheDir: path.join(this.paths.dir, 'cache'),
       vaultDir: path.join(this.paths.dir, 'vault'),

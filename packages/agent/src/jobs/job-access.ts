@@ -29,6 +29,11 @@ export interface AccessRequest {
   repositoryId?: string;
 }
 
+/** The delivered config of the host's own (primary) repository, when the server sent it in config.update.repositories. */
+export function ownRepository(own: RepoSecrets | null, repositories: readonly RepositoryConfig[]): RepositoryConfig | undefined {
+  return own ? repositories.find((r) => r.url === own.repository) : undefined;
+}
+
 /** Kinds that always act on the host's own repository, whatever credential they carry. */
 const SAME_REPO_KINDS: ReadonlySet<string> = new Set(['forget', 'prune', 'check', 'unlock', 'snapshots', 'stats']);
 
@@ -47,7 +52,7 @@ export function jobAccess(
   if (!vault) {
     // Without a repository of its own (and without a one-job credential), a job runs on the primary:
     // its full config when the server delivered it (an S3, SFTP… primary needs its backend credentials).
-    const primary = !req.credential && own ? repositories.find((r) => r.url === own.repository) : undefined;
+    const primary = req.credential ? undefined : ownRepository(own, repositories);
     const chosen = req.repository ?? (req.repositoryId ? repositories.find((r) => r.id === req.repositoryId) : primary);
     if (req.repositoryId && !chosen) {
       return { error: `the schedule's repository ${req.repositoryId} is not among the repositories the server delivered (config.update.repositories)`, errorKind: 'no_credentials' };

@@ -5,6 +5,7 @@ import type { RequestFrame } from '../wire.js';
 import type { AgentMessage, LsErrorKind, RepositoryConfig } from '@restic-manager/protocol';
 import { answerInspect } from './inspect.js';
 import { LsCache } from './ls-cache.js';
+import { ownRepository } from './job-access.js';
 import type { LsChild } from './ls-cache.js';
 
 export interface RequestDeps {
@@ -75,7 +76,7 @@ export class RequestHandler {
    * config.update.repositories; else with the routine URL and password.
    */
   private async withOwn<T>(s: RepoSecrets, label: string, fn: (conn: Connection, engine: Engine) => Promise<T>): Promise<T> {
-    const repo = this.d.repositories?.().find((r) => r.url === s.repository);
+    const repo = ownRepository(s, this.d.repositories?.() ?? []);
     if (!repo) return fn(this.conn(s), await this.d.engine());
     const { openRepository } = await import('./repo-access.js');
     const opened = await openRepository(repo, this.d.jobFilesDir, label);

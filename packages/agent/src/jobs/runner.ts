@@ -44,6 +44,8 @@ export interface RunnerDeps {
   repositories?: () => readonly RepositoryConfig[];
   /** Where each job's private credential-file directory is made (default: `job-files/` next to the active-jobs file). */
   jobFilesDir?: string;
+  /** Which part of the pack data each repository's next check reads (default: `check-rotation.json` next to the active-jobs file). */
+  checkRotationFile?: string;
   activeJobsFile: string;
   log: Logger;
   /** restic cache directory (must be writable under the systemd sandbox). */
@@ -361,9 +363,8 @@ export class JobRunner {
     return this.deps.jobFilesDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'job-files');
   }
 
-  /** check-rotation.json beside the active-jobs file (the state directory). */
   private checkRotationFile(): string {
-    return path.join(path.dirname(this.deps.activeJobsFile), 'check-rotation.json');
+    return this.deps.checkRotationFile ?? path.join(path.dirname(this.deps.activeJobsFile), 'check-rotation.json');
   }
 
   /** A vault_* job: the vault engine in a process of its own (vault-process.ts), then the vault snapshot list. */
