@@ -6,12 +6,12 @@ import type { RepoSecrets } from '../state/secrets.js';
 
 /** What these requests need (a subset of the RequestHandler's deps). */
 export interface InspectDeps {
-  engine: () => Promise<Engine>;
   /** The host's own routine credentials. */
   secrets: () => RepoSecrets | null;
+  /** Runs `fn` against the host's own repository (RequestHandler.withOwn: its backend credentials when delivered). */
+  withOwn: <T>(s: RepoSecrets, label: string, fn: (conn: Connection, engine: Engine) => Promise<T>) => Promise<T>;
   send: (frame: AgentMessage) => void;
   log: Logger;
-  cacheDir?: string;
   /** Per-request timeout for restic, ms (default 80 s for a diff, 60 s for a preview). */
   timeoutMs?: number;
 }
@@ -28,15 +28,6 @@ const MAX_PREVIEW_SNAPSHOTS = 1000;
 const MODIFIER = /^[+\-MTU?]{1,4}$/;
 /** restic reads the whole diff to count it; a large repository may need a while. */
 const DIFF_TIMEOUT_MS = 80_000;
-
-function connection(s: RepoSecrets, cacheDir: string | undefined): Connection {
-  return {
-    repository: s.repository, password: s.password,
-    ...(s.rest_username ? { restUsername: s.rest_username } : {}),
-    ...(s.rest_password ? { restPassword: s.rest_password } : {}),
-    ...(cacheDir ? { cacheDir } : {}),
-  };
-}
 
 interface DiffReply {
   changes?: { modifier: string; path: string }[];
@@ -61,9 +52,12 @@ export async function answerDiff(d: InspectDeps, f: SnapshotDiff): Promise<void>
   });
   const s = d.secrets();
   if (!s) return reply({ error: 'the agent has no repository credentials yet', error_kind: 'no_credentials' });
-  const engine = await d.engine();
+  await d.withOwn(s, `diff-${f.request_id.slice(0, 16)}`, (conn, engine) => diffPage(d, f, conn, engine, reply));
+}
+
+async function diffPage(d: InspectDeps, f: SnapshotDiff, conn: Connection, engine: Engine, reply: (r: DiffReply) => void): Promise<void> {
   if (!engine.diffStream) return reply({ error: `comparing snapshots needs restic (this host uses ${engine.name})`, error_kind: 'failed' });
-  const stream = engine.diffStream(connection(s, d.cacheDir), f.from_snapshot_id, f.to_snapshot_id, { timeoutMs: d.timeoutMs ?? DIFF_TIMEOUT_MS });
+  const stream = engine.diffStream(conn, f.from_snapshot_id, f.to_snapshot_id, { timeoutMs: d.timeoutMs ?? DIFF_TIMEOUT_MS });
   const page: { modifier: string; path: string }[] = [];
   let index = 0;
   let bytes = 0;
@@ -108,10 +102,9 @@ export async function answerForgetPreview(d: InspectDeps, f: ForgetPreview): Pro
     d.send({ type: 'forget.preview.result', request_id: f.request_id, keep: [], remove: [], keep_count: 0, remove_count: 0, error: 'the agent has no repository credentials yet', error_kind: 'no_credentials' });
     return;
   }
-  const engine = await d.engine();
-  const r = await engine.forget(connection(s, d.cacheDir), {
+  const r = await d.withOwn(s, `preview-${f.request_id.slice(0, 16)}`, (conn, engine) => engine.forget(conn, {
     policy: enginePolicy(f.policy), dryRun: true, noLock: true, ...(f.tags?.length ? { filter: { tags: f.tags } } : {}),
-  }, { timeoutMs: d.timeoutMs ?? 60_000 });
+  }, { timeoutMs: d.timeoutMs ?? 60_000 }));
   if (!r.ok) {
     d.send({ type: 'forget.preview.result', request_id: f.request_id, keep: [], remove: [], keep_count: 0, remove_count: 0, error: r.error.message, error_kind: 'failed' });
     return;

@@ -51,7 +51,7 @@ export class RequestHandler {
   }
 
   handle(f: RequestFrame): void {
-    if (f.type === 'snapshot.diff' || f.type === 'forget.preview') return answerInspect(this.d, f);
+    if (f.type === 'snapshot.diff' || f.type === 'forget.preview') return answerInspect({ ...this.d, withOwn: (s, label, fn) => this.withOwn(s, label, fn) }, f);
     const work = f.type === 'snapshot.ls' ? this.ls(f) : f.type === 'repo.test' ? this.test(f) : this.key(f);
     void work.catch((err: unknown) => {
       this.d.log.error('request failed', { type: f.type, error: String(err) });
