@@ -146,6 +146,11 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
   server.on('clientError', answerClientError);
+  // Idle keep-alive connections outlive the clients' own idle timeouts (undici: the server's hint
+  // minus 1 s; reverse proxies: ~60 s), so a client never reuses a socket the server is closing
+  // at that moment (an ECONNRESET on a request sent just then). Headers must still arrive sooner.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // Hosts left 'online' by a previous run are marked offline only once the port is ours (a server
   // that fails to bind changes nothing); agent upgrades wait for it so a fresh hello is not undone.
   let resetDone!: () => void;
