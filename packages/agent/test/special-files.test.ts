@@ -47,6 +47,37 @@ describe('sockets in a backup', () => {
     expect(specialFilesWarning(await scanSpecialFiles([path.join(src, 'data.txt')]))).toBeNull();
   });
 
+  it('names with newlines and leading dashes come back whole; more than 20 are counted; an abort stops the walk', async () => {
+    const odd = path.join(src, 'odd', '-name\nwith newline');
+    fs.mkdirSync(odd, { recursive: true });
+    await socket(path.join(odd, '-x.sock'));
+    const many = path.join(src, 'many');
+    fs.mkdirSync(many);
+    for (let i = 0; i < 23; i++) await socket(path.join(many, `s${i}.sock`));
+    const r = await scanSpecialFiles([path.join(src, 'odd'), many]);
+    expect(r).toMatchObject({ count: 24, partial: false });
+    expect(r.named).toHaveLength(20);
+    expect(r.named).toContain(path.join(odd, '-x.sock'));
+    expect(specialFilesWarning(r)).toMatch(/^24 socket\(s\) were not backed up .*, and 4 more$/s);
+    // A start point that looks like an option is still a path (made absolute), never a find flag.
+    const cwd = process.cwd();
+    process.chdir(path.join(src, 'odd'));
+    try {
+      expect((await scanSpecialFiles(['-name\nwith newline'])).named).toEqual([path.join(odd, '-x.sock')]);
+    } finally {
+      process.chdir(cwd);
+    }
+    const stop = new AbortController();
+    stop.abort();
+    expect(await scanSpecialFiles([src], { signal: stop.signal })).toMatchObject({ count: 0, partial: true });
+    fs.rmSync(path.join(src, 'odd'), { recursive: true });
+    fs.rmSync(many, { recursive: true });
+  });
+
+  it('a path that does not exist is not an error', async () => {
+    expect(await scanSpecialFiles([path.join(src, 'gone')])).toMatchObject({ count: 0, named: [] });
+  });
+
   it.skipIf(!restic.ok)('a backup with sockets succeeds with warnings naming them (real restic)', async () => {
     const engine = createEngine('restic');
     const conn = { repository: path.join(tmp.path, 'repo'), password: 'sockets-test-pw' };
