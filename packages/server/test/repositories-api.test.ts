@@ -242,6 +242,24 @@ describe('repositories API', () => {
     expect((await req('GET', `/api/repositories/${primary}`)).status).toBe(404);
   });
 
+  it('an imported repository lists its snapshots without a backup: a snapshots job when it becomes the primary (linked, promoted or tested)', async () => {
+    const promotedRun = await agent.next('command.run');
+    expect(promotedRun).toMatchObject({ type: 'command.run', kind: 'snapshots' });
+    const imported = await req('POST', '/api/repositories', { name: 'imported', url: '/srv/restic/imported', password: REPO_PW, import: true });
+    expect(imported.status).toBe(201);
+    const id = imported.body.repository.id as string;
+    expect((await req('PUT', `/api/hosts/${hostId}/repositories/${id}`, { primary: true })).status).toBe(200);
+    const run = await agent.next('command.run');
+    if (run.type !== 'command.run') throw new Error('not command.run');
+    expect(run.kind).toBe('snapshots');
+    const job = await req('GET', `/api/jobs/${run.job_id}`);
+    expect(job.body).toMatchObject({ kind: 'snapshots', host_id: hostId });
+    // A successful test that finds snapshots in the host's primary lists them again.
+    answers.push({ ok: true, snapshot_count: 4, error_kind: null, error: null });
+    expect((await req('POST', `/api/repositories/${id}/test`, { host_id: hostId })).body).toMatchObject({ ok: true, snapshot_count: 4 });
+    expect(await agent.next('command.run')).toMatchObject({ kind: 'snapshots' });
+  });
+
   it('a pending host gets non-primary links only (its enrollment token sets the primary)', async () => {
     const add = await req('POST', '/api/hosts', { name: 'pending-1', repository: { url: '/srv/pending' } });
     const pending = add.body.host_id as string;

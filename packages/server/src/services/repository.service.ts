@@ -11,6 +11,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { HostService } from './host.service.js';
+import type { JobService } from './job.service.js';
 import { repoKind } from './repo-secrets.js';
 import { backendOf, credentialsAad, openRepository, repositoryConfig } from './repository-config.js';
 
@@ -29,6 +30,7 @@ export class RepositoryService {
     private readonly audit: AuditService,
     private readonly hosts: HostService,
     private readonly requests: AgentRequests,
+    private readonly jobs: JobService,
   ) {}
 
   async list(limit: number, offset: number) {
@@ -156,6 +158,7 @@ export class RepositoryService {
       }
     }
     if (result.ok && result.snapshot_count !== null) await this.d.repos.repos.update(id, { snapshot_count: result.snapshot_count });
+    if (result.ok && result.snapshot_count && result.host_id) await this.listSnapshotsIfPrimary(result.host_id, id);
     await this.audit.record(actor, 'repository.test', { kind: 'repository', id }, { host_id: result.host_id, ok: result.ok, error_kind: result.error_kind });
     return result;
   }
@@ -194,6 +197,7 @@ export class RepositoryService {
       await this.audit.record(actor, 'host.repository.link', { kind: 'host', id: hostId }, { repository_id: repoId, primary }, r.audit);
     });
     await this.hosts.pushConfig(hostId);
+    if (primary) await this.listSnapshotsIfPrimary(hostId, repoId);
     const view = (await this.forHost(hostId)).items.find((i) => i.repository.id === repoId);
     if (!view) throw notFound('repository', repoId);
     return view;
@@ -224,6 +228,24 @@ export class RepositoryService {
       await this.audit.record(actor, 'host.repository.unlink', { kind: 'host', id: hostId }, { repository_id: repoId, ...(host.repo_id === repoId ? { new_primary: next?.repo_id } : {}) }, r.audit);
     });
     await this.hosts.pushConfig(hostId);
+    const promoted = host.repo_id === repoId ? (await this.d.repos.hosts.findById(hostId))?.repo_id : null;
+    if (promoted) await this.listSnapshotsIfPrimary(hostId, promoted);
+  }
+
+  /**
+   * An imported repository's snapshots appear without a backup: when it is (or becomes) a
+   * connected host's primary, a `snapshots` job lists them (queued behind the config.update).
+   * A host whose agent is offline lists them when its next job ends. Never throws a DomainError.
+   */
+  private async listSnapshotsIfPrimary(hostId: string, repoId: string): Promise<void> {
+    const host = await this.d.repos.hosts.findById(hostId);
+    if (host?.repo_id !== repoId || !host.agent_token_hash || !this.d.agents.isConnected(hostId)) return;
+    try {
+      await this.jobs.runNow({ kind: 'system' }, hostId, 'snapshots', {});
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      this.d.log.warn({ host_id: hostId, repo_id: repoId, err: e.message }, 'listing the snapshots of the new primary repository was not queued');
+    }
   }
 
   private async pushToLinkedHosts(repoId: string): Promise<void> {

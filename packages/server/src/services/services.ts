@@ -123,7 +123,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
     jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger,
   });
-  const repositories = new RepositoryService(d, audit, hosts, requests);
+  const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
   const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger);
   const copyStatus = new CopyStatusService(d, fleet);
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
