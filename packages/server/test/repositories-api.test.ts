@@ -194,17 +194,42 @@ describe('repositories API', () => {
     await agent.next('schedule.set');
   });
 
-  it('refuses forget on a non-primary append-only repository (its maintenance credential is the primary\'s only)', async () => {
+  it('forget on a non-primary append-only repository: refused (409) until it has a maintenance credential, then sent with it (audited)', async () => {
     const c = await req('POST', '/api/repositories', { name: 'ao', url: 'rest:http://127.0.0.1:8000/ao/', password: REPO_PW, append_only: true, credentials: { backend: 'rest', username: 'ao', password: REST_PW } });
     expect(c.status).toBe(201);
     expect(c.body.repository.append_only).toBe(true);
-    await req('PUT', `/api/hosts/${hostId}/repositories/${c.body.repository.id}`, {});
+    const id = c.body.repository.id as string;
+    await req('PUT', `/api/hosts/${hostId}/repositories/${id}`, {});
     await agent.next('config.update');
-    const r = await req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'forget', args: { policy: { keep_last: 3 } }, repository_id: c.body.repository.id });
+    const forget = { kind: 'forget', args: { policy: { keep_last: 3 } }, repository_id: id };
+    const r = await req('POST', `/api/hosts/${hostId}/jobs`, forget);
     expect(r.status, r.text).toBe(409);
     expect(r.body.error.fields).toHaveProperty('repository_id');
-    await req('DELETE', `/api/hosts/${hostId}/repositories/${c.body.repository.id}`);
+    expect(r.body.error.message).toContain(`/api/repositories/${id}/maintenance-credential`);
+
+    const MAINT_PW = 'maint-rest-password-9d1e';
+    expect((await req('GET', `/api/repositories/${id}/maintenance-credential`)).body).toMatchObject({ set: false, append_only: true });
+    expect((await req('PUT', `/api/repositories/${id}/maintenance-credential`, { url: 'rest:http://127.0.0.1:8001/ao/', rest_username: 'ao-maint', rest_password: MAINT_PW })).body).toEqual({ set: true });
+    const status = await req('GET', `/api/repositories/${id}/maintenance-credential`);
+    expect(status.body).toMatchObject({ set: true, rest_username: 'ao-maint', url: 'rest:http://127.0.0.1:8001/ao/' });
+    expect(status.text).not.toContain(MAINT_PW);
+    const ok = await req('POST', `/api/hosts/${hostId}/jobs`, forget);
+    expect(ok.status, ok.text).toBe(202);
+    expect(ok.text).not.toContain(MAINT_PW);
+    const run = await agent.next('command.run');
+    if (run.type !== 'command.run') throw new Error('not command.run');
+    expect(run).toMatchObject({ kind: 'forget', repository: { id, url: 'rest:http://127.0.0.1:8001/ao/', password: REPO_PW, credentials: { backend: 'rest', username: 'ao-maint', password: MAINT_PW } } });
+    const uses = await h.server.db.selectFrom('audit_log').selectAll().where('action', '=', 'repo.maintenance_credential.use').where('target_id', '=', run.job_id).execute();
+    expect(uses.map((u) => JSON.parse(u.payload))).toEqual([expect.objectContaining({ repository_id: id, job_kind: 'forget', rest_username: 'ao-maint' })]);
+    // A backup into the same repository keeps the routine (append-only) user.
+    await req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'backup', args: { paths: ['/etc'] }, repository_id: id });
+    expect(await agent.next('command.run')).toMatchObject({ kind: 'backup', repository: { credentials: { username: 'ao', password: REST_PW } } });
+    // Only admins set it; clearing it refuses forget again.
+    expect((await req('DELETE', `/api/repositories/${id}/maintenance-credential`)).body).toEqual({ set: false });
+    expect((await req('POST', `/api/hosts/${hostId}/jobs`, forget)).status).toBe(409);
+    await req('DELETE', `/api/hosts/${hostId}/repositories/${id}`);
     await agent.next('config.update');
+    SECRETS.push(MAINT_PW);
   });
 
   it('tests a connection through the linked host agent; no online agent answers no_agent', async () => {

@@ -38,6 +38,19 @@ export function maintenanceRoutes(d: RouteDeps): RouteSpec[] {
       method: 'delete', path: '/api/hosts/:id/maintenance-credential', summary: 'Remove the maintenance credential (admin)', access: 'admin', response: MaintenanceCredentialSet,
       handler: ({ actor, params }) => m.setCredential(actor, params.id ?? '', null),
     }),
+    route({
+      method: 'get', path: '/api/repositories/:id/maintenance-credential', summary: "Whether a repository's maintenance credential is set (never its password)", access: 'viewer', response: MaintenanceCredentialStatus,
+      handler: ({ params }) => m.repositoryCredentialStatus(params.id ?? ''),
+    }),
+    route<MaintenanceCredentialBody>({
+      method: 'put', path: '/api/repositories/:id/maintenance-credential', summary: "Set a repository's non-append-only credential for forget/prune, primary or not (admin)", access: 'admin',
+      body: MaintenanceCredentialBody, response: MaintenanceCredentialSet,
+      handler: ({ actor, params, body }) => m.setRepositoryCredential(actor, params.id ?? '', body),
+    }),
+    route({
+      method: 'delete', path: '/api/repositories/:id/maintenance-credential', summary: "Remove a repository's maintenance credential (admin)", access: 'admin', response: MaintenanceCredentialSet,
+      handler: ({ actor, params }) => m.setRepositoryCredential(actor, params.id ?? '', null),
+    }),
     route<HooksBody>({
       method: 'put', path: '/api/hosts/:id/hooks', summary: 'Host default pre/post hooks for backup schedules (admin; sealed, pushed)', access: 'admin',
       body: HooksBody, response: HostHooksView,

@@ -31,7 +31,12 @@ export interface JobCollaborators {
    * Refuses impossible forget/prune (returning a note when an unenforceable append-only flag is
    * ignored) and adds the §7.4 one-job maintenance credential.
    */
-  maintenance: { precheck(hostId: string, kind: string): Promise<string | null>; credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> };
+  maintenance: {
+    precheck(hostId: string, kind: string): Promise<string | null>;
+    credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>;
+    /** A non-primary repository's config with its maintenance credential for a forget/prune. */
+    repositoryFor(job: JobRow, config: RepositoryConfig, r: Repositories): Promise<RepositoryConfig>;
+  };
   /** The cross-host restore credential (§14.1) and its revocation when the job ends. */
   restoreCredentials: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> };
   /** Refuses vault jobs without a target or a capable agent, and adds the target to command.run. */
@@ -113,10 +118,10 @@ export class JobService {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else {
       if (job.repository_id) {
-        // A non-primary repository: its own config only (the maintenance and restore credentials are the primary's).
+        // A non-primary repository: its own config (with its maintenance credential for forget/prune; restore credentials are the primary's).
         const repository = await this.c.repositories.configOf(job.repository_id, r);
         if (!repository) throw new DomainError('invalid_state', 'the repository this job targets is gone or has no stored credentials');
-        msg.repository = repository;
+        msg.repository = await this.c.maintenance.repositoryFor(job, repository, r);
         if (job.kind === 'copy') {
           const target = await this.c.repositories.configOf(String(args.target_repository_id), r);
           if (!target) throw new DomainError('invalid_state', 'the copy target repository is gone or has no stored credentials');
@@ -145,8 +150,8 @@ export class JobService {
     const links = await this.d.repos.repos.linksOfHost(host.id);
     if (!links.some((l) => l.repo_id === repoId)) throw new DomainError('validation_failed', 'repository_id: that repository is not linked to this host', { repository_id: 'not linked to this host' });
     const repo = await this.d.repos.repos.findById(repoId);
-    if ((kind === 'forget' || kind === 'prune') && repo?.append_only === 1 && repo.backend === 'rest') {
-      throw new DomainError('invalid_state', `${kind} on an append-only repository needs the maintenance credential, which is kept for the primary repository only`, { repository_id: 'append-only' });
+    if ((kind === 'forget' || kind === 'prune') && repo?.append_only === 1 && repo.backend === 'rest' && !repo.maintenance_enc) {
+      throw new DomainError('invalid_state', `${kind} on an append-only repository needs its maintenance credential: set it on the repository (PUT /api/repositories/${repoId}/maintenance-credential, admin) first`, { repository_id: 'append-only, no maintenance credential' });
     }
     return repoId;
   }

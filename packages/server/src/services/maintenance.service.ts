@@ -1,5 +1,5 @@
 import { appendOnlyEnforceable } from '@restic-manager/protocol';
-import type { JobCredential, JobKind, RepoLockView } from '@restic-manager/protocol';
+import type { JobCredential, JobKind, RepoLockView, RepositoryConfig } from '@restic-manager/protocol';
 import type { RepoRow } from '../repositories/repo.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -64,11 +64,23 @@ export class MaintenanceService {
     return { host, repo };
   }
 
-  /** Sets (or with `null` clears) the maintenance credential of the host's repository. Admin only. */
+  /** Sets (or with `null` clears) the maintenance credential of the host's primary repository. Admin only. */
   async setCredential(actor: Actor, hostId: string, input: MaintenanceCredentialInput | null): Promise<{ set: boolean }> {
     if (!isAdmin(actor)) throw new DomainError('forbidden', 'only admins may set the maintenance credential');
     const { repo } = await this.repoOf(hostId);
     if (!repo) throw new DomainError('invalid_state', 'the host has no repository yet');
+    return this.seal(actor, repo, input, { host_id: hostId });
+  }
+
+  /** Sets (or with `null` clears) the maintenance credential of any repository (primary or not). Admin only. */
+  async setRepositoryCredential(actor: Actor, repoId: string, input: MaintenanceCredentialInput | null): Promise<{ set: boolean }> {
+    if (!isAdmin(actor)) throw new DomainError('forbidden', 'only admins may set the maintenance credential');
+    const repo = await this.d.repos.repos.findById(repoId);
+    if (!repo) throw notFound('repository', repoId);
+    return this.seal(actor, repo, input, { repository_id: repoId });
+  }
+
+  private async seal(actor: Actor, repo: RepoRow, input: MaintenanceCredentialInput | null, about: Record<string, string>): Promise<{ set: boolean }> {
     if (input && input.url && /^(rest:)?[a-z0-9+]+:\/\/[^/@]*@/i.test(input.url)) {
       throw new DomainError('validation_failed', 'put the REST user in rest_username/rest_password, not in the URL', { url: 'no credentials in the URL' });
     }
@@ -78,13 +90,23 @@ export class MaintenanceService {
       maintenance_set_at: sealed ? iso(this.d.now()) : null,
     });
     await this.audit.record(actor, sealed ? 'repo.maintenance_credential.set' : 'repo.maintenance_credential.clear', { kind: 'repo', id: repo.id },
-      { host_id: hostId, ...(sealed ? { rest_username: sealed.rest_username, url: sealed.url } : {}) });
+      { ...about, ...(sealed ? { rest_username: sealed.rest_username, url: sealed.url } : {}) });
     return { set: sealed !== null };
   }
 
   /** Whether a maintenance credential is stored, for whom, since when — never the password. `append_only` is the enforced flag (see enforcedAppendOnly). */
   async credentialStatus(hostId: string): Promise<{ set: boolean; rest_username: string | null; url: string | null; set_at: string | null; append_only: boolean }> {
-    const { repo } = await this.repoOf(hostId);
+    return this.status((await this.repoOf(hostId)).repo);
+  }
+
+  /** credentialStatus of any repository. */
+  async repositoryCredentialStatus(repoId: string): Promise<{ set: boolean; rest_username: string | null; url: string | null; set_at: string | null; append_only: boolean }> {
+    const repo = await this.d.repos.repos.findById(repoId);
+    if (!repo) throw notFound('repository', repoId);
+    return this.status(repo);
+  }
+
+  private status(repo: RepoRow | undefined): { set: boolean; rest_username: string | null; url: string | null; set_at: string | null; append_only: boolean } {
     if (!repo?.maintenance_enc) return { set: false, rest_username: null, url: null, set_at: null, append_only: enforcedAppendOnly(repo) };
     const s = this.d.box.openJson<Sealed>(repo.maintenance_enc, `maintenance:${repo.id}`);
     return { set: true, rest_username: s.rest_username, url: s.url, set_at: repo.maintenance_set_at, append_only: enforcedAppendOnly(repo) };
@@ -127,6 +149,23 @@ export class MaintenanceService {
       rest_username: s.rest_username,
       rest_password: s.rest_password,
     };
+  }
+
+  /**
+   * A forget/prune on a non-primary repository: its config with the maintenance credential in
+   * place of the routine REST user (and the maintenance URL, when one is set), audited as a use;
+   * the config unchanged for other kinds or when none is set.
+   */
+  async repositoryFor(job: JobRow, config: RepositoryConfig, r: Repositories = this.d.repos): Promise<RepositoryConfig> {
+    if (!MAINTENANCE_KINDS.has(job.kind) || !job.repository_id) return config;
+    const repo = await r.repos.findById(job.repository_id);
+    if (!repo?.maintenance_enc) return config;
+    const s = this.d.box.openJson<Sealed>(repo.maintenance_enc, `maintenance:${repo.id}`);
+    await this.audit.record({ kind: 'system' }, 'repo.maintenance_credential.use', { kind: 'job', id: job.id }, {
+      host_id: job.host_id, repository_id: repo.id, job_kind: job.kind, rest_username: s.rest_username,
+      acting: job.actor_kind === 'user' ? { user_id: job.actor_id } : { schedule_id: job.schedule_id },
+    }, r.audit);
+    return { ...config, url: s.url ?? config.url, credentials: { backend: 'rest', username: s.rest_username, password: s.rest_password } };
   }
 
   /**
