@@ -312,6 +312,11 @@ export interface CopyRequest {
   hosts?: string[];
   /** Only snapshots having all of these tags (none: any). */
   tags?: string[];
+  /**
+   * How many source snapshots the copy will consider, when the caller already knows (the
+   * server's snapshot list): used for the percentage, and no second restic process counts them.
+   */
+  expectedSnapshots?: number;
 }
 
 export interface CopySummary {

@@ -7,7 +7,7 @@ import { ResticEngine, RusticEngine } from '@restic-manager/engines';
 import type { Connection, OutputLine, Progress } from '@restic-manager/engines';
 import { diffTrees, hashTree, makeCorpus, requireTool, startRestServer, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
-import { CopyOutput, copyInvocation } from '../src/restic/copy.js';
+import { COUNT_AFTER_MS, CopyOutput, copyInvocation } from '../src/restic/copy.js';
 
 const restic = requireTool('restic');
 if (!restic.ok) console.warn(`skipping real-restic copy tests: ${restic.reason}`);
@@ -210,6 +210,36 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
     expect(w).toMatchObject({ ok: false, error: { kind: 'wrong_password' } });
     expect(JSON.stringify(w)).not.toMatch(/not-the-password-123|copy-source-pw|copy-target-pw/);
   }, 60_000);
+
+  it('a copy told how many snapshots it will consider shows that total at once and runs no counting process', async () => {
+    const big = path.join(tmp.path, 'big-known');
+    await makeCorpus(big, { files: 6, totalBytes: 6 * 1024 * 1024, seed: 'copy-known' });
+    const S = conn('S-known', PW_A);
+    ok(await engine.init(S));
+    ok(await engine.backup(S, { paths: [big] }));
+    const T = conn('T-known', PW_B);
+    ok(await engine.initCopyTarget(T, S));
+    const totals = new Set<number | null>();
+    let counting = false;
+    // 1 MiB/s: the copy runs well past COUNT_AFTER_MS, when an uninformed copy would count.
+    const sampler = setInterval(() => {
+      for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+        try {
+          const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+          if (!/(^|\/)restic$/.test(argv[0] ?? '') || !argv.includes('snapshots')) continue;
+          if (readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`RESTIC_REPOSITORY=${S.repository}`)) counting = true;
+        } catch {
+          // ended
+        }
+      }
+    }, 50);
+    const r = await engine.copy({ ...T, limitUploadKiBs: 1024 }, { from: S, expectedSnapshots: 1 }, { progressIntervalMs: 50, onProgress: (p) => totals.add(p.totalFiles) });
+    clearInterval(sampler);
+    expect(ok(r)).toMatchObject({ copied: 1 });
+    expect(ok(r).durationSeconds).toBeGreaterThan(COUNT_AFTER_MS / 1000);
+    expect([...totals]).toEqual([1]);
+    expect(counting).toBe(false);
+  }, 120_000);
 
   it('after SIGKILL of restic mid-copy and after a cancel, both repositories unlock, check clean, and a second copy completes', async () => {
     const big = path.join(tmp.path, 'big');

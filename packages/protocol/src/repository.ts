@@ -388,6 +388,11 @@ export const CopyArgs = z
      * `init --copy-chunker-params`, so deduplication survives), unless it exists already.
      */
     init_target: z.boolean().default(false),
+    /**
+     * Additive: how many of this host's snapshots the server knows in the source (for the
+     * progress percentage; the agent then runs no counting `restic snapshots` beside the copy).
+     */
+    source_snapshots: z.number().int().min(0).max(10_000_000).optional(),
   })
   .merge(BandwidthOptions)
   .strict();

@@ -139,10 +139,16 @@ describe('copy policies', () => {
   });
 
   it('a successful backup queues a copy whose command.run carries the source and the target configs; its success makes the host up to date', async () => {
+    // The server's snapshot list of the source: two of this host's, one of another host's (a shared repository).
+    const hostname = (await req('GET', `/api/hosts/${hostId}`)).body.hostname as string;
+    const snap = (id: string, host: string) => ({ id: id.repeat(64 / id.length), short_id: id.repeat(8 / id.length), time: new Date(clock).toISOString(), hostname: host, paths: ['/srv'], tags: [] });
+    agent.send({ type: 'snapshots.report', outbox_seq: 900_001, snapshots: [snap('a1', hostname), snap('b2', hostname), snap('c3', 'other-host')] });
+    await eventually(async () => (await req('GET', `/api/hosts/${hostId}`)).body.snapshot_count === 3);
     await backup('succeeded');
     const cmd = await nextRun();
-    // The policy's first copy also initialises the target with the source's chunker parameters.
-    expect(cmd).toMatchObject({ kind: 'copy', args: { target_repository_id: s3Id, tags: [], init_target: true } });
+    // The policy's first copy also initialises the target with the source's chunker parameters;
+    // source_snapshots (this host's, as the server knows them) spares the agent a counting restic process.
+    expect(cmd).toMatchObject({ kind: 'copy', args: { target_repository_id: s3Id, tags: [], init_target: true, source_snapshots: 2 } });
     expect(cmd.repository).toMatchObject({ id: sourceId, url: 'rest:http://127.0.0.1:8000/host-a/', credentials: { backend: 'rest' } });
     expect(cmd.copy_target).toMatchObject({ id: s3Id, password: TARGET_PW, credentials: { backend: 's3', access_key_id: S3_KEY, secret_access_key: S3_SECRET } });
     await finishCopy(cmd.job_id, 'succeeded');

@@ -81,7 +81,7 @@ export async function runCopy(engine: Engine, source: Connection, args: CopyArgs
       if (!i.ok && !EXISTS.test(i.error.stderrTail.join('\n'))) return { ok: false, error: i.error };
       initialised = i.ok;
     }
-    const r = await engine.copy(target, { from: source, hosts: [os.hostname()], tags: args.tags }, opts);
+    const r = await engine.copy(target, { from: source, hosts: [os.hostname()], tags: args.tags, ...(args.source_snapshots !== undefined ? { expectedSnapshots: args.source_snapshots } : {}) }, opts);
     if (r.ok) return { ok: true, summary: r.value, initialised };
     if (r.error.kind === 'lock_failed' && !opts.signal?.aborted) await engine.unlock(target, {}, opts.signal ? { signal: opts.signal } : {});
     return { ok: false, error: r.error };

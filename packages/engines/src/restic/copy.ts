@@ -159,8 +159,9 @@ function sideOf(e: EngineError, target: Connection, from: Connection): EngineErr
 }
 
 /**
- * `restic copy`: progress counts snapshots (`filesDone`/`totalFiles`, the total read in parallel
- * from the source's snapshot list once the copy has run COUNT_AFTER_MS), `percentDone` includes the current snapshot's packs, and
+ * `restic copy`: progress counts snapshots (`filesDone`/`totalFiles`, the total from
+ * `req.expectedSnapshots` or else read in parallel from the source's snapshot list once the copy
+ * has run COUNT_AFTER_MS), `percentDone` includes the current snapshot's packs, and
  * `bytesDone` is what restic wrote so far (/proc/<pid>/io). Pack counter lines reach `onLine`
  * only as the last one before each snapshot's result, not at the status rate.
  */
@@ -170,7 +171,7 @@ export async function resticCopy(inv: Invocation, target: Connection, req: CopyR
   const out = new CopyOutput();
   const coalescer = new ProgressCoalescer(opts.onProgress, interval);
   const meter = new ThroughputMeter();
-  let total: number | null = null;
+  let total: number | null = req.expectedSnapshots ?? null;
   let bytes = 0;
   const progress = (): Progress => {
     const t = Date.now() - started;
@@ -187,8 +188,8 @@ export async function resticCopy(inv: Invocation, target: Connection, req: CopyR
     };
   };
   let counting: NodeJS.Timeout | undefined;
-  if (opts.onProgress) {
-    inv = withStatusRate(inv, interval);
+  if (opts.onProgress) inv = withStatusRate(inv, interval);
+  if (opts.onProgress && total === null) {
     counting = setTimeout(() => {
       void countSource(req.from, req, opts).then((n) => {
         total = n;

@@ -44,6 +44,13 @@ export class SnapshotRepository {
     return q.orderBy('time', 'desc').limit(1).executeTakeFirst();
   }
 
+  /** How many cached snapshots of the host, by `hostname`, are in repository `repoId`. */
+  async countIn(hostId: string, repoId: string, hostname: string): Promise<number> {
+    const r = await this.db.selectFrom('snapshots').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('host_id', '=', hostId).where('repo_id', '=', repoId).where('hostname', '=', hostname).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   /** Cached snapshots of the host whose id is `prefix` or starts with it (at most 2: enough to tell "ambiguous"). */
   findByPrefix(hostId: string, prefix: string): Promise<SnapshotRow[]> {
     return this.db.selectFrom('snapshots').selectAll().where('host_id', '=', hostId)

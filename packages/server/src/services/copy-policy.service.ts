@@ -172,7 +172,10 @@ export class CopyPolicyService {
    */
   private async queue(actor: Actor, p: CopyPolicyRow, hostId: string): Promise<string> {
     const copied = (await this.d.repos.copies.runsOf([p.id])).some((r) => r.last_success_at !== null);
-    const args = { target_repository_id: p.target_repository_id, ...(copied ? {} : { init_target: true }) };
+    // The snapshots the copy will consider, when the server's list knows them (the agent then counts none itself).
+    const host = await this.d.repos.hosts.findById(hostId);
+    const known = host?.hostname ? await this.d.repos.snapshots.countIn(hostId, p.source_repository_id, host.hostname) : 0;
+    const args = { target_repository_id: p.target_repository_id, ...(copied ? {} : { init_target: true }), ...(known > 0 ? { source_snapshots: known } : {}) };
     const { job } = await this.jobs.runNow(actor, hostId, 'copy', args, {
       repositoryId: p.source_repository_id, auditExtra: { copy_policy_id: p.id },
       beforeDispatch: (j, r) => r.copies.saveRun(p.id, hostId, { last_job_id: j.id }),
