@@ -11,6 +11,7 @@ import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
  */
 const SECRET = 'b2-key-MARKER-4c1d9e';
 const REPO_PW = 'repo-pw-MARKER-88aa01';
+const MAINT_PW = 'maint-pw-MARKER-51c0e2';
 const hdr = { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' };
 const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
 
@@ -118,6 +119,25 @@ describe('repositories web UI', () => {
     expect((await h.admin.req('GET', `/api/hosts/${hostId}/repositories`)).body.items).toHaveLength(1);
   });
 
+  it('a REST repository page sets its maintenance credential (missing fields named; the password never shown)', async () => {
+    const c = await h.admin.req('POST', '/api/repositories', { name: 'ao-rest', url: 'rest:http://127.0.0.1:8000/ao/', password: REPO_PW, append_only: true, credentials: { backend: 'rest', username: 'ao', password: SECRET } });
+    expect(c.status, c.text).toBe(201);
+    const id = c.body.repository.id as string;
+    const before = await get(`/repositories/${id}`);
+    expect(before.text).toContain('Maintenance credential');
+    expect(before.text).toContain(`hx-post="/repositories/${id}/maintenance-credential"`);
+    const bad = await h.admin.req('POST', `/repositories/${id}/maintenance-credential`, form({ rest_username: 'ao-maint' }), hdr);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('rest_password');
+    const ok = await h.admin.req('POST', `/repositories/${id}/maintenance-credential`, form({ rest_username: 'ao-maint', rest_password: MAINT_PW, url: '' }), hdr);
+    expect(ok.status, ok.text).toBeLessThan(400);
+    const after = await get(`/repositories/${id}`);
+    expect(after.text).toContain('<code>ao-maint</code>');
+    expect((await h.admin.req('GET', `/api/repositories/${id}/maintenance-credential`)).body).toMatchObject({ set: true, rest_username: 'ao-maint', url: null });
+    // Not a REST repository: no such card.
+    expect((await get(`/repositories/${repoId}`)).text).not.toContain('Maintenance credential');
+  });
+
   it('viewers see the list without the add form and cannot post it', async () => {
     expect((await h.admin.req('POST', '/api/users', { username: 'viewer2', password: 'viewer-password-long-2', role: 'viewer' })).status).toBe(201);
     const v = new Api(h.url);
@@ -132,6 +152,6 @@ describe('repositories web UI', () => {
   });
 
   it('no secret in any page', () => {
-    for (const s of [SECRET, REPO_PW]) expect(pages.join('\n')).not.toContain(s);
+    for (const s of [SECRET, REPO_PW, MAINT_PW]) expect(pages.join('\n')).not.toContain(s);
   });
 });

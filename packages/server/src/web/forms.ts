@@ -74,3 +74,11 @@ export function parseForm<T>(schema: z.ZodType<T>, data: unknown): T {
   const [name, msg] = Object.entries(fields)[0] ?? ['form', 'invalid input'];
   throw new DomainError('validation_failed', `${name}: ${msg}`, fields);
 }
+
+/** The maintenance-credential form (host Repo tab, repository page): 400 naming each missing field. */
+export function maintenanceCredentialForm(f: Record<string, unknown>): { url: string | null; rest_username: string; rest_password: string } {
+  const user = opt(f.rest_username);
+  const pass = typeof f.rest_password === 'string' && f.rest_password !== '' ? f.rest_password : undefined;
+  if (!user || !pass) throw new DomainError('validation_failed', 'enter the REST user and password of the non-append-only endpoint', { ...(user ? {} : { rest_username: 'required' }), ...(pass ? {} : { rest_password: 'required' }) });
+  return { url: opt(f.url) ?? null, rest_username: user, rest_password: pass };
+}

@@ -1,9 +1,10 @@
 import type { Hono } from 'hono';
 import { CreateRepositoryRequest, UpdateRepositoryRequest } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
-import { nest, opt, parseForm } from './forms.js';
+import { maintenanceCredentialForm, nest, opt, parseForm } from './forms.js';
 import { CreatedRepository, RepositoriesPage, RepositoryPage, TestResult } from './pages/repositories.js';
 import { LedgerSection } from './pages/repository-ledger.js';
+import { MaintenanceCredentialCard } from './pages/schedule-editor.js';
 import { backendOfForm, credentialsFromForm } from './repository-form.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
@@ -52,8 +53,18 @@ export function mountRepositoryUi(app: Hono<AppEnv>, w: WebCtx): void {
     const names = await w.read.hostNames(r.host_ids);
     const offset = Math.max(0, Number(c.req.query('ledger_offset') ?? 0) || 0);
     const ledger = await w.services.ledger.list(r.id, undefined, 50, offset);
+    // A REST repository may be append-only: its maintenance credential (for forget/prune) is set here.
+    const maintenance = r.backend === 'rest'
+      ? <MaintenanceCredentialCard action={`/repositories/${r.id}/maintenance-credential`} viewer={viewerOf(c)} status={await w.services.maintenance.repositoryCredentialStatus(r.id)} subject="the hosts' append-only credential" />
+      : undefined;
     return c.html(<RepositoryPage viewer={viewerOf(c)} repository={r} hosts={r.host_ids.map((id) => ({ id, name: names.get(id) ?? id }))}
-      ledger={<LedgerSection repositoryId={r.id} page={ledger} />} />);
+      ledger={<LedgerSection repositoryId={r.id} page={ledger} />} maintenance={maintenance} />);
+  });
+  app.post('/repositories/:id/maintenance-credential', guard('admin'), async (c) => {
+    const id = c.req.param('id');
+    await w.services.maintenance.setRepositoryCredential(actorOf(c), id, maintenanceCredentialForm(await formOf(c)));
+    c.header('HX-Trigger', toast('Maintenance credential saved (encrypted).'));
+    return redirectTo(c, `/repositories/${id}`);
   });
   app.post('/repositories/:id/ledger/acknowledge', guard('admin'), async (c) => {
     const id = c.req.param('id');

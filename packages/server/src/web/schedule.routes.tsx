@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { HostTimeZoneRequest, ScheduleInput } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
-import { bandwidthOf, list, nest, numOrRaw, opt, parseForm } from './forms.js';
+import { bandwidthOf, list, maintenanceCredentialForm, nest, numOrRaw, opt, parseForm } from './forms.js';
 import { CronPreviewView } from './pages/schedule-editor.js';
 import { databasesFromForm } from './pages/schedule-databases.js';
 import type { OverdueItem } from './pages/schedule-editor.js';
@@ -107,11 +107,7 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
   });
 
   app.post('/hosts/:id/maintenance-credential', guard('admin'), async (c) => {
-    const f = await formOf(c);
-    const user = opt(f.rest_username);
-    const pass = typeof f.rest_password === 'string' && f.rest_password !== '' ? f.rest_password : undefined;
-    if (!user || !pass) throw new DomainError('validation_failed', 'enter the REST user and password of the non-append-only endpoint', { ...(user ? {} : { rest_username: 'required' }), ...(pass ? {} : { rest_password: 'required' }) });
-    await s.maintenance.setCredential(actorOf(c), c.req.param('id'), { url: opt(f.url) ?? null, rest_username: user, rest_password: pass });
+    await s.maintenance.setCredential(actorOf(c), c.req.param('id'), maintenanceCredentialForm(await formOf(c)));
     c.header('HX-Trigger', toast('Maintenance credential saved (encrypted).'));
     return redirectTo(c, `/hosts/${c.req.param('id')}/repo`);
   });

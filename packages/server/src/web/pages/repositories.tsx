@@ -63,7 +63,7 @@ export function RepositoriesPage(props: { viewer: Viewer; page: { items: Reposit
   );
 }
 
-export function RepositoryPage(props: { viewer: Viewer; repository: RepositoryView; hosts: { id: string; name: string }[]; ledger?: Child }) {
+export function RepositoryPage(props: { viewer: Viewer; repository: RepositoryView; hosts: { id: string; name: string }[]; ledger?: Child; maintenance?: Child }) {
   const r = props.repository;
   return (
     <Layout title={r.name} viewer={props.viewer} active="repos">
@@ -85,6 +85,7 @@ export function RepositoryPage(props: { viewer: Viewer; repository: RepositoryVi
           </div>
         </section>
         {props.ledger ?? null}
+        {props.maintenance ?? null}
         {isAdmin(props.viewer) ? (
           <section class="card" id="edit-repository">
             <div class="card-head"><h2>Edit</h2></div>

@@ -213,24 +213,31 @@ export function MaintenanceCard(props: { hostId: string; viewer: Viewer; status:
           </div>
         </section>
       ) : null}
-      <section class="card">
-        <div class="card-head"><h2>Maintenance credential</h2>{st.set ? <Badge tone="ok">set</Badge> : <Badge tone={st.append_only ? 'warn' : 'neutral'}>not set</Badge>}</div>
-        <div class="card-body">
-          <p class="muted" style="margin-top:0">
-            Forget and prune delete data, which the host's append-only credential cannot do. The server keeps this non-append-only credential encrypted and sends it to the agent inside that one job; the agent never stores it.
-            {st.set ? <> Set for <code>{st.rest_username}</code>{st.url ? <> at <code>{st.url}</code></> : null} <RelTime iso={st.set_at} />.</> : null}
-          </p>
-          {isAdmin(props.viewer) ? (
-            <form class="form inline top" hx-post={`/hosts/${id}/maintenance-credential`} novalidate>
-              <Field name="url" label="Endpoint URL" hint="Empty = the routine repository URL."><input id="f-url" name="url" placeholder="rest:https://backup:8001/host/" /></Field>
-              <Field name="rest_username" label="REST user"><input id="f-rest_username" name="rest_username" autocomplete="off" /></Field>
-              <Field name="rest_password" label="REST password"><input id="f-rest_password" name="rest_password" type="password" autocomplete="new-password" /></Field>
-              <div class="form-actions"><button class="btn" type="submit">Save credential</button></div>
-            </form>
-          ) : null}
-        </div>
-      </section>
+      <MaintenanceCredentialCard action={`/hosts/${id}/maintenance-credential`} viewer={props.viewer} status={st} subject="the host's append-only credential" />
     </div>
+  );
+}
+
+/** The maintenance credential: whether it is set, and the admin's form (host Repo tab and repository page). */
+export function MaintenanceCredentialCard(props: { action: string; viewer: Viewer; status: MaintenanceStatus; subject: string }) {
+  return (
+    <section class="card">
+      <div class="card-head"><h2>Maintenance credential</h2>{props.status.set ? <Badge tone="ok">set</Badge> : <Badge tone={props.status.append_only ? 'warn' : 'neutral'}>not set</Badge>}</div>
+      <div class="card-body">
+        <p class="muted" style="margin-top:0">
+          Forget and prune delete data, which {props.subject} cannot do. The server keeps this non-append-only credential encrypted and sends it to the agent inside that one job; the agent never stores it.
+          {props.status.set ? <> Set for <code>{props.status.rest_username}</code>{props.status.url ? <> at <code>{props.status.url}</code></> : null} <RelTime iso={props.status.set_at} />.</> : null}
+        </p>
+        {isAdmin(props.viewer) ? (
+          <form class="form inline top" hx-post={props.action} novalidate>
+            <Field name="url" label="Endpoint URL" hint="Empty = the routine repository URL."><input id="f-url" name="url" placeholder="rest:https://backup:8001/host/" /></Field>
+            <Field name="rest_username" label="REST user"><input id="f-rest_username" name="rest_username" autocomplete="off" /></Field>
+            <Field name="rest_password" label="REST password"><input id="f-rest_password" name="rest_password" type="password" autocomplete="new-password" /></Field>
+            <div class="form-actions"><button class="btn" type="submit">Save credential</button></div>
+          </form>
+        ) : null}
+      </div>
+    </section>
   );
 }
 
