@@ -20,3 +20,5 @@ export type { Actor } from './services/context.js';
 export { DomainError } from './services/errors.js';
 export type { DomainErrorCode } from './services/errors.js';
 export { SERVER_VERSION } from './version.js';
+export { copySqliteFile, StoreCopyError } from './store/copy.js';
+export type { CopyReport, TableReport } from './store/copy.js';
