@@ -29,7 +29,7 @@ import { OidcService } from './services/oidc.service.js';
 import type { DataDirLock } from './store/data-dir-lock.js';
 import { lockDataDir } from './store/data-dir-lock.js';
 import type { Db } from './store/db.js';
-import { migrate, openStore } from './store/db.js';
+import { migrate, openStore, readiness } from './store/db.js';
 import { openPgStore } from './store/pg.js';
 import { AgentGateway } from './ws/agent-gateway.js';
 import { AgentRegistry } from './ws/agent-registry.js';
@@ -128,7 +128,9 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const trusted = new CidrList(config.trustedProxies);
   const mountWeb = opts.mountWeb === undefined ? await loadWebModule(log) : (opts.mountWeb ?? undefined);
   const cookie = { secure: config.cookieSecure, absoluteMs: config.sessionAbsoluteMs };
+  let draining = false;
   const { app, routes } = createApp({
+    ready: async () => (draining ? 'shutting down' : readiness(db)),
     services, db, cookie, log, baseUrl: () => baseUrl, version: SERVER_VERSION, trustedProxies: trusted, signIn: { oidc, passwordLogin: config.passwordLogin },
     installDir: config.installDir ?? defaultInstallDir(), agentTarball: config.agentTarball ?? defaultAgentTarball(), metrics: m.handler(config.metricsToken, new CidrList(config.metricsAllow)), mountWeb,
   });
@@ -208,6 +210,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     agentsConnected: () => registry.connectedCount(),
     close() {
       closing ??= (async () => {
+        draining = true;
         clearInterval(purge);
         services.maintenanceScheduler.stop();
         services.copyScheduler.stop();

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { findPostgres, startPostgres, tempDir } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
-import { migrate, openStore } from '../src/store/db.js';
+import { migrate, openStore, readiness } from '../src/store/db.js';
 import { openPgStore } from '../src/store/pg.js';
 import { dialectOf } from '../src/store/dialect.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
@@ -34,6 +34,32 @@ describe.skipIf(!found.ok)('store migrations on PostgreSQL', () => {
   afterAll(async () => {
     await server?.stop();
     await dir?.cleanup();
+  });
+
+  it('several servers starting at once on a new database: one runs each migration, the others wait; /readyz says why until then', async () => {
+    const url = freshDb();
+    const stores = [openPgStore(url, 2), openPgStore(url, 2), openPgStore(url, 2)];
+    try {
+      expect(await readiness(stores[0]!.db)).toBe(`${Object.keys(MIGRATIONS).length} migration(s) not applied yet (${Object.keys(MIGRATIONS).sort()[0]!}…)`);
+      const applied = await Promise.all(stores.map((st) => migrate(st.db)));
+      // Kysely's migrator takes PostgreSQL's advisory lock: every migration ran exactly once, in one of them.
+      expect(applied.flat().sort()).toEqual(Object.keys(MIGRATIONS).sort());
+      const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(stores[0]!.db);
+      expect(rows.rows.map((r) => r.name)).toEqual(Object.keys(MIGRATIONS).sort());
+      for (const st of stores) expect(await readiness(st.db)).toBeNull();
+      await sql`DELETE FROM kysely_migration WHERE name = ${Object.keys(MIGRATIONS).sort().at(-1)!}`.execute(stores[0]!.db);
+      expect(await readiness(stores[1]!.db)).toBe(`1 migration(s) not applied yet (${Object.keys(MIGRATIONS).sort().at(-1)!}…)`);
+    } finally {
+      for (const st of stores) await st.close();
+    }
+    // A database that does not answer: the reason without the URL or its password.
+    const gone = openPgStore(`postgres://${server.user}:${server.password}@127.0.0.1:1/none`, 1);
+    try {
+      const why = await readiness(gone.db);
+      expect(why).toBe('the database does not answer (ECONNREFUSED)');
+    } finally {
+      await gone.close();
+    }
   });
 
   it('upgrades a database created by migration 1 in place, keeping its data', async () => {

@@ -62,6 +62,8 @@ export interface AppOptions extends WebContext {
   /** Optional Prometheus handler for GET /metrics (it does its own access check). */
   metrics?: (req: Request, ip: string) => Promise<Response>;
   mountWeb?: MountWeb | undefined;
+  /** For `GET /readyz`: null when this process can serve, else the reason (503). */
+  ready?: () => Promise<string | null>;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -107,6 +109,11 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
   app.use('*', csrf(origins));
 
   app.get('/healthz', (c) => c.json({ ok: true, version: o.version }));
+  // For load balancers: 503 while the database is unreachable, migrations are pending, or the process drains.
+  app.get('/readyz', async (c) => {
+    const reason = o.ready ? await o.ready() : null;
+    return reason ? c.json({ ok: false, reason }, 503) : c.json({ ok: true });
+  });
   const doc = openApiDocument(routes, o.version);
   app.get('/api/openapi.json', (c) => c.json(doc));
   app.get('/install/install.sh', (c) => {

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely';
 import { MIGRATIONS } from '../migrations/index.js';
 import type { Database } from './schema.js';
@@ -55,6 +55,27 @@ class StaticProvider implements MigrationProvider {
   getMigrations(): Promise<Record<string, Migration>> {
     return Promise.resolve(this.migrations);
   }
+}
+
+/**
+ * Whether this store can serve (`GET /readyz`): null when the database answers and every
+ * migration of this version is applied; otherwise the reason, without connection details.
+ */
+export async function readiness(db: Db): Promise<string | null> {
+  let applied: Set<string>;
+  try {
+    const r = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+    applied = new Set(r.rows.map((x) => x.name));
+  } catch (e) {
+    // A new database has no bookkeeping table yet (PostgreSQL 42P01, SQLite "no such table").
+    if (/kysely_migration/.test((e as Error).message)) applied = new Set();
+    else {
+      const code = (e as { code?: string }).code;
+      return `the database does not answer${code ? ` (${code})` : ''}`;
+    }
+  }
+  const pending = Object.keys(MIGRATIONS).filter((m) => !applied.has(m));
+  return pending.length ? `${pending.length} migration(s) not applied yet (${pending[0]}…)` : null;
 }
 
 /**
