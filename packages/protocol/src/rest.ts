@@ -528,10 +528,34 @@ export const NotificationChannelView = z.object({
     attempts: z.number().int(),
     last_success_at: z.string().nullable(),
   }),
+  /** The durable outbox: events waiting for this channel, and dead letters (given up after the last attempt). */
+  outbox: z.object({ waiting: z.number().int(), dead: z.number().int() }),
   created_at: z.string(),
   updated_at: z.string(),
 });
 export type NotificationChannelView = z.infer<typeof NotificationChannelView>;
+/** One row of the durable notification outbox (`GET /api/notification-outbox`). */
+export const NotificationOutboxItem = z.object({
+  seq: z.number().int(),
+  channel_id: id,
+  channel_name: z.string(),
+  status: z.enum(['pending', 'dead']),
+  attempts: z.number().int(),
+  last_error: z.string().nullable(),
+  /** alert.raised / alert.resolved, with the alert's kind, severity and host. */
+  event: z.string(),
+  alert_kind: z.string(),
+  severity: AlertSeverity,
+  host_name: z.string().nullable(),
+  created_at: z.string(),
+  next_attempt_at: z.string(),
+});
+export type NotificationOutboxItem = z.infer<typeof NotificationOutboxItem>;
+export const NotificationOutboxQuery = z.object({
+  status: z.enum(['pending', 'dead']).default('dead'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+}).strict();
 export const ChannelTestResult = z.object({ ok: z.literal(true), channel_id: id, detail: z.string() });
 /** `GET /api/hosts/:id/databases`: the agent's last discovery report (null fields: none yet). */
 export const DiscoveredDatabasesView = z.object({

@@ -203,6 +203,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   services.copyScheduler.start();
   services.alertRules.start();
   services.trends.start();
+  services.notifier.start();
 
   let closing: Promise<void> | undefined;
   return {

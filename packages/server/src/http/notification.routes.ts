@@ -1,10 +1,18 @@
 import { z } from 'zod';
 import {
-  AlertSettingsUpdate, AlertSettingsView, ChannelTestResult, NotificationChannelInput, NotificationChannelView,
+  AlertSettingsUpdate, AlertSettingsView, ChannelTestResult, NotificationChannelInput, NotificationChannelView, NotificationOutboxItem, NotificationOutboxQuery,
 } from '@restic-manager/protocol';
+import { DomainError } from '../services/errors.js';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
+
+/** The `:seq` of an outbox route: a positive integer, else 400 naming it. */
+function outboxSeq(raw: string | undefined): number {
+  const n = Number(raw);
+  if (!/^[1-9]\d{0,15}$/.test(raw ?? '') || !Number.isSafeInteger(n)) throw new DomainError('validation_failed', 'seq: a positive integer', { seq: 'a positive integer' });
+  return n;
+}
 
 /** Notification channels and alert thresholds (admin only); `GET /api/alerts` filters for viewers. */
 export function notificationRoutes(d: RouteDeps): RouteSpec[] {
@@ -35,6 +43,23 @@ export function notificationRoutes(d: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/notification-channels/:id/test', summary: 'Send a test notification now (502 delivery_failed with the reason)', access: 'admin',
       response: ChannelTestResult, errors: ['delivery_failed'],
       handler: ({ actor, params }) => s.notifications.test(actor, params.id ?? ''),
+    }),
+    route<undefined, z.infer<typeof NotificationOutboxQuery>>({
+      method: 'get', path: '/api/notification-outbox', summary: 'The durable notification outbox: dead letters (default) or events waiting to be sent', access: 'admin',
+      query: NotificationOutboxQuery, response: z.object({ items: z.array(NotificationOutboxItem) }),
+      handler: ({ actor, query }) => s.notifications.outboxItems(actor, query.status, query.limit, query.offset),
+    }),
+    route({
+      method: 'post', path: '/api/notification-outbox/:seq/retry', summary: 'Put a dead letter back in its channel queue (audited)', access: 'admin',
+      handler: async ({ actor, params }) => {
+        await s.notifications.retryDead(actor, outboxSeq(params.seq));
+      },
+    }),
+    route({
+      method: 'delete', path: '/api/notification-outbox/:seq', summary: 'Discard an outbox entry (audited)', access: 'admin',
+      handler: async ({ actor, params }) => {
+        await s.notifications.discard(actor, outboxSeq(params.seq));
+      },
     }),
     route({
       method: 'get', path: '/api/alert-settings', summary: 'Alert thresholds', access: 'admin', response: AlertSettingsView,

@@ -1,4 +1,6 @@
 import type { NotificationChannelInput, NotificationChannelView } from '@restic-manager/protocol';
+import type { NotificationOutboxItem } from '@restic-manager/protocol';
+import { NotificationOutboxRepository } from '../repositories/notification-outbox.repository.js';
 import { NotificationRepository } from '../repositories/notification.repository.js';
 import type { ChannelRow } from '../repositories/notification.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -22,6 +24,7 @@ const requireAdmin = (a: Actor): void => {
  */
 export class NotificationService {
   private readonly repo: NotificationRepository;
+  private readonly outbox: NotificationOutboxRepository;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -30,14 +33,49 @@ export class NotificationService {
     private readonly guard: TargetGuard,
   ) {
     this.repo = new NotificationRepository(d.db);
+    this.outbox = new NotificationOutboxRepository(d.db);
   }
 
   async list(): Promise<NotificationChannelView[]> {
-    return (await this.repo.list()).map((r) => this.view(r));
+    const counts = await this.outbox.counts();
+    return (await this.repo.list()).map((r) => this.view(r, counts));
   }
 
   async get(id: string): Promise<NotificationChannelView> {
-    return this.view(await this.row(id));
+    return this.view(await this.row(id), await this.outbox.counts());
+  }
+
+  /** The outbox's waiting events or dead letters, newest first. Admin only. */
+  async outboxItems(actor: Actor, status: 'pending' | 'dead', limit: number, offset: number): Promise<{ items: NotificationOutboxItem[] }> {
+    requireAdmin(actor);
+    const names = new Map((await this.repo.list()).map((c) => [c.id, c.name]));
+    const items = (await this.outbox.list(status, limit, offset)).map((r): NotificationOutboxItem => {
+      const e = JSON.parse(r.event) as { event: string; alert: { kind: string; severity: 'info' | 'warning' | 'critical'; host_name: string | null } };
+      return {
+        seq: r.seq, channel_id: r.channel_id, channel_name: names.get(r.channel_id) ?? r.channel_id, status: r.status, attempts: r.attempts, last_error: r.last_error,
+        event: e.event, alert_kind: e.alert.kind, severity: e.alert.severity, host_name: e.alert.host_name, created_at: r.created_at, next_attempt_at: r.next_attempt_at,
+      };
+    });
+    return { items };
+  }
+
+  /** Puts a dead letter back in its channel's queue, due now. Admin only; audited. */
+  async retryDead(actor: Actor, seq: number): Promise<void> {
+    requireAdmin(actor);
+    const row = await this.outbox.findBySeq(seq);
+    if (!row || row.status !== 'dead') throw notFound('dead letter', String(seq));
+    await this.outbox.requeue(seq, new Date().toISOString());
+    await this.audit.record(actor, 'notification_outbox.retry', { kind: 'notification_channel', id: row.channel_id }, { seq });
+    this.notifier.wakeUp();
+  }
+
+  /** Forgets an outbox row (a dead letter, or an event that should not be sent any more). Admin only; audited. */
+  async discard(actor: Actor, seq: number): Promise<void> {
+    requireAdmin(actor);
+    const row = await this.outbox.findBySeq(seq);
+    if (!row) throw notFound('outbox entry', String(seq));
+    await this.outbox.remove(seq);
+    await this.audit.record(actor, 'notification_outbox.discard', { kind: 'notification_channel', id: row.channel_id }, { seq, status: row.status });
   }
 
   async create(actor: Actor, input: NotificationChannelInput): Promise<NotificationChannelView> {
@@ -146,13 +184,15 @@ export class NotificationService {
     return { name: input.name, type: input.type, enabled: input.enabled, kinds: input.kinds, min_severity: input.min_severity, config: plain };
   }
 
-  private view(r: ChannelRow): NotificationChannelView {
+  private view(r: ChannelRow, counts: { channel_id: string; status: string; n: number }[]): NotificationChannelView {
+    const n = (status: string): number => counts.find((c) => c.channel_id === r.id && c.status === status)?.n ?? 0;
     const secrets = this.secretsOf(r);
     return {
       id: r.id, name: r.name, type: r.type, enabled: r.enabled === 1, kinds: JSON.parse(r.kinds) as NotificationChannelView['kinds'], min_severity: r.min_severity,
       config: JSON.parse(r.config) as Record<string, unknown>,
       secrets: Object.fromEntries(SECRET_KEYS[r.type].map((k) => [k, secrets[k] ? 'set' : 'not set'])),
       last_delivery: { status: r.last_status, at: r.last_attempt_at, error: r.last_error, attempts: r.last_attempts, last_success_at: r.last_success_at },
+      outbox: { waiting: n('pending'), dead: n('dead') },
       created_at: r.created_at, updated_at: r.updated_at,
     };
   }

@@ -240,6 +240,20 @@ export interface AuditLogTable {
   payload: string;
 }
 
+/** Migration 0028: one alert event waiting for (or given up on by) one channel. */
+export interface NotificationOutboxTable {
+  seq: Generated<number>;
+  channel_id: string;
+  /** The AlertEvent as JSON (no secrets: alert text only). */
+  event: string;
+  status: 'pending' | 'dead';
+  attempts: number;
+  next_attempt_at: string;
+  claimed_until: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
 export interface NotificationChannelsTable {
   id: string;
   name: string;
@@ -440,6 +454,7 @@ export interface Database {
   alerts: AlertsTable;
   audit_log: AuditLogTable;
   notification_channels: NotificationChannelsTable;
+  notification_outbox: NotificationOutboxTable;
   alert_settings: AlertSettingsTable;
   restore_credentials: RestoreCredentialsTable;
   trend_points: TrendPointsTable;

@@ -40,7 +40,18 @@ function channelInput(raw: Record<string, unknown>, editing: boolean): Notificat
 /** Settings → Notification channels and Alert rules (admin). Every change goes through the same services as the REST API. */
 export function mountNotificationUi(app: Hono<AppEnv>, w: WebCtx): void {
   const s = w.services;
-  const card = async (c: Context<AppEnv>) => c.html(<ChannelsCard channels={await s.notifications.list()} />);
+  const card = async (c: Context<AppEnv>) => c.html(<ChannelsCard channels={await s.notifications.list()} dead={(await s.notifications.outboxItems(actorOf(c), 'dead', 50, 0)).items} />);
+
+  app.post('/settings/outbox/:seq/retry', guard('admin'), async (c) => {
+    await s.notifications.retryDead(actorOf(c), Number(c.req.param('seq')) || 0);
+    toast(c, 'Sent back to its channel’s queue.');
+    return card(c);
+  });
+  app.delete('/settings/outbox/:seq', guard('admin'), async (c) => {
+    await s.notifications.discard(actorOf(c), Number(c.req.param('seq')) || 0);
+    toast(c, 'Notification discarded.');
+    return card(c);
+  });
 
   app.get('/settings/channels/form', guard('admin'), async (c) => {
     const id = c.req.query('id');

@@ -24,7 +24,7 @@ import { HostRepositoriesCard } from './pages/repositories.js';
 import { FleetCopyCard, HostCopyStatusCard } from './pages/copies.js';
 import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
-import { baseUrlOf, guard, viewerOf } from './web-context.js';
+import { actorOf, baseUrlOf, guard, viewerOf } from './web-context.js';
 
 const LOG_PAGE = 500;
 
@@ -178,7 +178,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       agentVersions: await w.read.agentVersions(),
     };
     const disabled = users ? await w.read.disabledUserIds() : new Set<string>();
-    const alerting = viewer.role === 'admin' ? <><ChannelsCard channels={await s.notifications.list()} /><AlertRulesCard settings={await s.alertRules.settings()} /></> : undefined;
+    const alerting = viewer.role === 'admin' ? <><ChannelsCard channels={await s.notifications.list()} dead={(await s.notifications.outboxItems(actorOf(c), 'dead', 50, 0)).items} /><AlertRulesCard settings={await s.alertRules.settings()} /></> : undefined;
     return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} />);
   });
 }

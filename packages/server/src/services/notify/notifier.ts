@@ -1,4 +1,6 @@
 import type { ChannelType } from '@restic-manager/protocol';
+import { NotificationOutboxRepository } from '../../repositories/notification-outbox.repository.js';
+import type { OutboxRow } from '../../repositories/notification-outbox.repository.js';
 import { NotificationRepository } from '../../repositories/notification.repository.js';
 import type { ChannelRow } from '../../repositories/notification.repository.js';
 import type { ServiceDeps } from '../context.js';
@@ -12,7 +14,7 @@ import { DeliveryError } from './types.js';
 import { webhookTransport } from './webhook.js';
 
 export interface NotifierOptions {
-  /** Attempts per delivery before the channel is marked failed (default 5). */
+  /** Attempts per delivery before it becomes a dead letter and the channel is marked failed (default 5). */
   maxAttempts?: number;
   /** First retry delay; doubles each attempt (default 2 s). */
   baseDelayMs?: number;
@@ -20,37 +22,43 @@ export interface NotifierOptions {
   maxDelayMs?: number;
   /** Per-attempt timeout (default 10 s). */
   timeoutMs?: number;
-  /** Queued deliveries per channel; beyond it the oldest is dropped (default 100). */
+  /** Deliveries waiting per channel; beyond it the oldest waiting one is dropped (default 100). */
   maxQueue?: number;
+  /** How often the outbox is read for rows this process was not told about (another process's, or left by a restart; default 5 s). */
+  pollMs?: number;
   /** Transports by channel type (tests may wrap them). */
   transports?: Partial<Record<ChannelType, Transport>>;
 }
 
 const RANK = { info: 1, warning: 2, critical: 3 } as const;
 const TRANSPORTS: Record<ChannelType, Transport> = { webhook: webhookTransport, ntfy: ntfyTransport, email: emailTransport };
-
-interface Lane {
-  queue: AlertEvent[];
-  running: boolean;
-  timer: NodeJS.Timeout | null;
-}
+/** Dead letters are kept this long (visible in Settings), then forgotten. */
+const DEAD_KEEP_MS = 30 * 24 * 3600_000;
 
 /**
- * Delivers alert changes to the matching enabled channels, asynchronously: `alertChanged`
- * returns at once, each channel has its own FIFO lane (a raise goes out before its resolve),
- * a failed attempt is retried after 2 s, 4 s, 8 s … (capped) up to `maxAttempts`, then dropped
- * with the channel marked failed. The last status / error / attempt count of each channel is
- * stored on its row. A dead or slow channel delays only its own lane; nothing here throws into
- * the caller. Queued deliveries live in memory (a restart drops them).
+ * Delivers alert changes to the matching enabled channels through the durable outbox
+ * (migration 0028): `alertChanged` returns at once after writing one row per channel; each
+ * channel's rows go out in order (a raise before its resolve), a failed attempt is retried after
+ * 2 s, 4 s, 8 s … (capped) up to `maxAttempts`, then kept as a dead letter with the channel
+ * marked failed. Rows survive a restart, and a row is sent by one process at a time (a lease,
+ * `claimed_until`), so several servers on one database share the work. Retry timing is wall
+ * time. A dead or slow channel delays only its own rows; nothing here throws into the caller.
  */
 export class Notifier {
   private readonly repo: NotificationRepository;
-  private readonly lanes = new Map<string, Lane>();
+  private readonly outbox: NotificationOutboxRepository;
   private readonly abort = new AbortController();
   private readonly o: Required<Omit<NotifierOptions, 'transports'>> & { transports: Record<ChannelType, Transport> };
+  /** Channels with an attempt in flight in this process. */
+  private readonly sending = new Set<string>();
   private inFlight = 0;
+  private pumping = false;
+  private again = false;
+  private wake: NodeJS.Timeout | null = null;
+  private poll: NodeJS.Timeout | null = null;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  private prunedAt = 0;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -59,13 +67,27 @@ export class Notifier {
     o: NotifierOptions = {},
   ) {
     this.repo = new NotificationRepository(d.db);
+    this.outbox = new NotificationOutboxRepository(d.db);
     this.o = {
       maxAttempts: o.maxAttempts ?? 5, baseDelayMs: o.baseDelayMs ?? 2000, maxDelayMs: o.maxDelayMs ?? 300_000,
-      timeoutMs: o.timeoutMs ?? 10_000, maxQueue: o.maxQueue ?? 100, transports: { ...TRANSPORTS, ...o.transports },
+      timeoutMs: o.timeoutMs ?? 10_000, maxQueue: o.maxQueue ?? 100, pollMs: o.pollMs ?? 5000, transports: { ...TRANSPORTS, ...o.transports },
     };
   }
 
-  /** FleetService.onAlertChange: builds the event and queues it on every matching channel. Never throws. */
+  /** Starts sending what the outbox holds (also rows left by an earlier run) and polls it. */
+  start(): void {
+    if (this.closed || this.poll) return;
+    this.poll = setInterval(() => this.kick(), this.o.pollMs);
+    this.poll.unref();
+    this.kick();
+  }
+
+  /** Reads the outbox now (a dead letter was put back). */
+  wakeUp(): void {
+    this.kick();
+  }
+
+  /** FleetService.onAlertChange: builds the event and writes it to every matching channel's outbox. Never throws. */
   alertChanged(c: AlertChange): void {
     if (this.closed) return;
     this.inFlight++;
@@ -73,7 +95,7 @@ export class Notifier {
       .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, 'notification fan-out failed'))
       .finally(() => {
         this.inFlight--;
-        this.settle();
+        this.kick();
       });
   }
 
@@ -104,99 +126,122 @@ export class Notifier {
     return { event: c.change === 'raised' ? 'alert.raised' : 'alert.resolved', server_url: this.d.baseUrl(), sent_at: now, alert: { ...a, host_name: host?.name ?? null } };
   }
 
-  /** Resolves once nothing is queued, sending or waiting to retry (tests). */
+  /** Resolves once the outbox holds nothing waiting and nothing is being written or sent (tests). */
   idle(): Promise<void> {
-    if (this.busy() === 0) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
+    const p = new Promise<void>((r) => this.idleWaiters.push(r));
+    void this.settle();
+    return p;
   }
 
-  /** Stops retries and aborts requests in flight (server shutdown). */
+  /** Stops sending and aborts requests in flight (server shutdown); waiting rows stay in the outbox. */
   close(): void {
     this.closed = true;
     this.abort.abort();
-    for (const l of this.lanes.values()) if (l.timer) clearTimeout(l.timer);
-    this.lanes.clear();
-    this.settle();
+    if (this.wake) clearTimeout(this.wake);
+    if (this.poll) clearInterval(this.poll);
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private busy(): number {
-    let n = this.inFlight;
-    for (const l of this.lanes.values()) n += l.queue.length + (l.running ? 1 : 0);
-    return n;
-  }
-
-  private settle(): void {
-    if (this.closed || this.busy() === 0) for (const w of this.idleWaiters.splice(0)) w();
+  private async settle(): Promise<void> {
+    const quiet = (): boolean => !this.pumping && this.sending.size === 0 && this.inFlight === 0;
+    if (!this.idleWaiters.length || !(this.closed || quiet())) return;
+    const waiting = this.closed ? 0 : await this.outbox.pendingCount().catch(() => 0);
+    if (this.closed || (waiting === 0 && quiet())) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private async fanOut(c: AlertChange): Promise<void> {
-    const event = await this.eventFor(c);
+    const event = JSON.stringify(await this.eventFor(c));
+    const at = iso(this.d.now());
     for (const ch of await this.repo.enabled()) {
       const kinds = JSON.parse(ch.kinds) as string[];
       if (kinds.length > 0 && !kinds.includes(c.alert.kind)) continue;
       if (RANK[c.alert.severity] < RANK[ch.min_severity]) continue;
-      this.enqueue(ch.id, event);
+      await this.outbox.add(ch.id, event, at, new Date().toISOString());
+      const dropped = await this.outbox.trimPending(ch.id, this.o.maxQueue, new Date().toISOString());
+      if (dropped) this.d.log.warn({ channel_id: ch.id, dropped }, 'notification outbox full for this channel; dropped the oldest waiting event(s)');
     }
   }
 
-  private enqueue(channelId: string, event: AlertEvent): void {
-    let lane = this.lanes.get(channelId);
-    if (!lane) this.lanes.set(channelId, (lane = { queue: [], running: false, timer: null }));
-    lane.queue.push(event);
-    if (lane.queue.length > this.o.maxQueue) {
-      lane.queue.splice(1, 1); // keep the head (it may be mid-retry); drop the oldest waiting one
-      this.d.log.warn({ channel_id: channelId }, 'notification queue full; dropped the oldest waiting event');
+  /** Reads the outbox again soon (once more if a pass is running). */
+  private kick(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
     }
-    if (!lane.running && !lane.timer) void this.drain(channelId, lane, 1);
+    void this.pump();
   }
 
-  /** Works through a lane: one attempt of the head; on failure retry later or drop it. */
-  private async drain(channelId: string, lane: Lane, attempt: number): Promise<void> {
-    lane.timer = null;
-    const event = lane.queue[0];
-    if (!event || this.closed) return this.settle();
-    lane.running = true;
-    let retryIn: number | null = null;
+  /** One pass: starts an attempt for every channel whose oldest waiting row is due; sets a timer for the next one. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
     try {
+      do {
+        this.again = false;
+        const now = Date.now();
+        let next = Infinity;
+        for (const head of await this.outbox.heads()) {
+          if (this.sending.has(head.channel_id)) continue;
+          const due = Math.max(Date.parse(head.next_attempt_at), head.claimed_until ? Date.parse(head.claimed_until) : 0);
+          if (due > now) next = Math.min(next, due);
+          else void this.attempt(head);
+        }
+        if (this.wake) clearTimeout(this.wake);
+        this.wake = null;
+        if (Number.isFinite(next) && !this.closed) {
+          this.wake = setTimeout(() => this.kick(), Math.max(1, next - Date.now()));
+          this.wake.unref();
+        }
+      } while (this.again && !this.closed);
+      if (Date.now() - this.prunedAt > 3600_000) {
+        this.prunedAt = Date.now();
+        await this.outbox.pruneDead(new Date(Date.now() - DEAD_KEEP_MS).toISOString());
+      }
+    } catch (e) {
+      this.d.log.error({ err: (e as Error).message }, 'reading the notification outbox failed');
+    } finally {
+      this.pumping = false;
+    }
+    await this.settle();
+  }
+
+  /** One attempt of a channel's oldest row, under a lease; success deletes it, failure schedules a retry or makes it a dead letter. */
+  private async attempt(head: OutboxRow): Promise<void> {
+    const channelId = head.channel_id;
+    this.sending.add(channelId);
+    try {
+      const now = Date.now();
+      if (!(await this.outbox.claim(head.seq, new Date(now).toISOString(), new Date(now + this.o.timeoutMs * 2 + 1000).toISOString()))) return;
       const row = await this.repo.findById(channelId);
       if (!row || row.enabled !== 1) {
-        lane.queue.length = 0; // deleted or disabled since: nothing left to send
-      } else {
-        try {
-          await this.send(row, event);
-          lane.queue.shift();
-          await this.record(channelId, 'ok', null, attempt);
-          attempt = 1;
-        } catch (e) {
-          const msg = e instanceof DeliveryError ? e.message : 'internal error while sending';
-          if (attempt < this.o.maxAttempts && !this.closed) {
-            retryIn = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 1));
-            await this.record(channelId, 'retrying', msg, attempt);
-            this.d.log.warn({ channel_id: channelId, attempt, retry_in_ms: retryIn, err: msg }, 'notification delivery failed; will retry');
-          } else {
-            lane.queue.shift();
-            await this.record(channelId, 'failed', msg, attempt);
-            this.d.log.warn({ channel_id: channelId, attempt, err: msg }, 'notification delivery failed; giving up');
-            attempt = 1;
-          }
+        await this.outbox.dropPendingOf(channelId); // disabled since: nothing left to send
+        return;
+      }
+      const attempt = head.attempts + 1;
+      try {
+        await this.send(row, JSON.parse(head.event) as AlertEvent);
+        await this.outbox.delivered(head.seq);
+        await this.record(channelId, 'ok', null, attempt);
+      } catch (e) {
+        const msg = e instanceof DeliveryError ? e.message : 'internal error while sending';
+        if (attempt < this.o.maxAttempts && !this.closed) {
+          const retryIn = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 1));
+          await this.outbox.failed(head.seq, { attempts: attempt, error: msg, nextAt: new Date(Date.now() + retryIn).toISOString() });
+          await this.record(channelId, 'retrying', msg, attempt);
+          this.d.log.warn({ channel_id: channelId, attempt, retry_in_ms: retryIn, err: msg }, 'notification delivery failed; will retry');
+        } else if (this.closed) {
+          await this.outbox.release(head.seq).catch(() => undefined); // stopped mid-attempt: the next start retries it
+        } else {
+          await this.outbox.failed(head.seq, { attempts: attempt, error: msg, nextAt: null });
+          await this.record(channelId, 'failed', msg, attempt);
+          this.d.log.warn({ channel_id: channelId, attempt, err: msg }, 'notification delivery failed; kept as a dead letter');
         }
       }
     } catch (e) {
-      lane.queue.shift();
-      this.d.log.error({ channel_id: channelId, err: (e as Error).message }, 'notification lane failed');
+      this.d.log.error({ channel_id: channelId, err: (e as Error).message }, 'notification attempt failed');
     } finally {
-      lane.running = false;
-    }
-    if (this.closed) return this.settle();
-    if (retryIn !== null) {
-      const next = attempt + 1;
-      lane.timer = setTimeout(() => void this.drain(channelId, lane, next), retryIn);
-      lane.timer.unref();
-    } else if (lane.queue.length > 0) {
-      void this.drain(channelId, lane, 1);
-    } else {
-      this.lanes.delete(channelId);
-      this.settle();
+      this.sending.delete(channelId);
+      this.kick();
     }
   }
 

@@ -1,4 +1,4 @@
-import type { AlertSettings, ChannelType, NotificationChannelView } from '@restic-manager/protocol';
+import type { AlertSettings, ChannelType, NotificationChannelView, NotificationOutboxItem } from '@restic-manager/protocol';
 import { AlertKind, AlertSeverity } from '@restic-manager/protocol';
 import { Badge, Empty, Field, RelTime } from '../components/ui.js';
 
@@ -26,6 +26,11 @@ function DeliveryStatus(props: { c: NotificationChannelView }) {
     <div>
       <Badge tone={tone}>{d.status === 'ok' ? 'delivered' : d.status}</Badge> <RelTime iso={d.at} />
       {d.error ? <div class="host-sub" data-channel-error style="overflow-wrap:anywhere">{d.error}{d.status === 'retrying' ? ` (attempt ${d.attempts})` : ''}</div> : null}
+      {props.c.outbox.waiting || props.c.outbox.dead ? (
+        <div class="host-sub" data-channel-outbox>
+          {props.c.outbox.waiting ? `${props.c.outbox.waiting} waiting` : ''}{props.c.outbox.waiting && props.c.outbox.dead ? ' · ' : ''}{props.c.outbox.dead ? `${props.c.outbox.dead} dead letter(s)` : ''}
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -138,7 +143,35 @@ export function ChannelForm(props: { type: ChannelType; channel: NotificationCha
   );
 }
 
-export function ChannelsCard(props: { channels: NotificationChannelView[] }) {
+/** Events given up on after the last attempt: an admin sends them again or discards them. */
+function DeadLetters(props: { items: NotificationOutboxItem[] }) {
+  if (props.items.length === 0) return null;
+  return (
+    <div class="table-wrap" id="dead-letters">
+      <h3 style="margin:12px 16px 4px">Dead letters</h3>
+      <table>
+        <thead><tr><th>Channel</th><th>Event</th><th class="hide-sm">Last error</th><th><span class="sr-only">Actions</span></th></tr></thead>
+        <tbody>
+          {props.items.map((i) => (
+            <tr id={`dead-${i.seq}`}>
+              <td>{i.channel_name}<div class="host-sub"><RelTime iso={i.created_at} /></div></td>
+              <td>{i.event === 'alert.resolved' ? 'resolved' : 'raised'} <span class="tag">{i.alert_kind}</span>{i.host_name ? <div class="host-sub">{i.host_name}</div> : null}</td>
+              <td class="hide-sm" style="overflow-wrap:anywhere">{i.last_error ?? ''} <span class="host-sub">({i.attempts} attempts)</span></td>
+              <td class="num">
+                <span style="display:inline-flex;gap:6px">
+                  <button class="btn small" hx-post={`/settings/outbox/${i.seq}/retry`} hx-target="#channels" hx-swap="outerHTML">Send again</button>
+                  <button class="btn small danger" hx-delete={`/settings/outbox/${i.seq}`} hx-confirm="Discard this notification?" hx-target="#channels" hx-swap="outerHTML">Discard</button>
+                </span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function ChannelsCard(props: { channels: NotificationChannelView[]; dead?: NotificationOutboxItem[] }) {
   return (
     <section class="card" id="channels">
       <div class="card-head"><h2>Notification channels</h2><span class="muted" style="font-size:.88rem">Told when an alert is raised and when it resolves.</span></div>
@@ -152,6 +185,7 @@ export function ChannelsCard(props: { channels: NotificationChannelView[] }) {
           </table>
         </div>
       )}
+      <DeadLetters items={props.dead ?? []} />
       <div class="card-foot"><ChannelForm type="webhook" channel={null} /></div>
     </section>
   );
