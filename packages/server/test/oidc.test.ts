@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@restic-manager/testkit';
 import type { ServerConfigInput } from '@restic-manager/server';
@@ -24,9 +27,10 @@ describe('OIDC sign-in against a real provider', () => {
   let op: TestProvider;
   let h: Harness;
   let opHost: string;
+  let port = 0;
 
   beforeAll(async () => {
-    const port = await freePort();
+    port = await freePort();
     op = await startProvider(`http://127.0.0.1:${port}/auth/oidc/callback`, {
       alice: { groups: ['staff', 'rm-admins'] },
       oscar: { groups: ['ops-oncall'] },
@@ -212,6 +216,35 @@ describe('OIDC sign-in against a real provider', () => {
     const carl = users.find((u) => u.username === 'carl');
     await h.server.services.auth.setDisabled({ kind: 'system' }, carl?.id ?? '', true);
     refusedWith((await sso('carl')).end, 'disabled', /This account is disabled/);
+  });
+
+  it('an attempt begun before a restart completes after it: attempts are in the database, sealed, keyed by the cookie\'s hash', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rm-oidc-restart-'));
+    try {
+      await h.close();
+      const cfg = { ...ssoConfig(op.issuer, port), dataDir };
+      h = await startHarness(cfg, { mountWeb: undefined });
+      const b = new CookieClient();
+      const cb = await b.run(`${h.url}/auth/oidc/login?next=%2Fjobs`, { login: 'oscar', formHost: opHost, stopAt: (u) => u.startsWith(`${h.url}/auth/oidc/callback`) });
+      const attempt = b.cookie(h.url, 'rm_oidc') ?? '';
+      expect(attempt.length).toBeGreaterThan(16);
+      const rows = await h.server.db.selectFrom('oidc_pending').selectAll().execute();
+      expect(rows).toHaveLength(1);
+      expect(JSON.stringify(rows)).not.toContain(attempt);
+      expect(rows[0]!.sealed).not.toContain('/jobs');
+      await h.close();
+      h = await startHarness(cfg, { mountWeb: undefined });
+      const end = await b.run(cb.location ?? '');
+      expect(end.status).toBe(200);
+      expect(end.body).toContain('url=/jobs');
+      const me = await (await apiOf(b)).req('GET', '/api/auth/me');
+      expect(me.body.user).toMatchObject({ username: 'oscar', role: 'operator' });
+      expect(await h.server.db.selectFrom('oidc_pending').selectAll().execute()).toEqual([]);
+    } finally {
+      await h.close();
+      h = await startHarness(ssoConfig(op.issuer, port), { mountWeb: undefined });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('answers "provider unreachable" when the provider goes down before the code exchange', async () => {

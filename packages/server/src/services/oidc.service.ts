@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Role } from '@restic-manager/protocol';
 import type { OidcConfig } from '../oidc-config.js';
 import { randomToken } from '../crypto/tokens.js';
+import { OidcPendingRepository } from '../repositories/oidc-pending.repository.js';
 import type { UserRow } from '../repositories/user.repository.js';
 import type { AuthService, SessionInfo } from './auth.service.js';
 import type { ServiceDeps } from './context.js';
@@ -13,6 +14,9 @@ import { OidcError } from './oidc-errors.js';
 /** How long a started sign-in may take at the provider. */
 export const PENDING_TTL_MS = 10 * 60_000;
 const MAX_PENDING = 10_000;
+
+/** The stored key of an attempt: its cookie value is never kept. */
+const attemptId = (attempt: string): string => createHash('sha256').update(attempt).digest('hex');
 
 /** Picks the highest role whose groups intersect the claim; null when none (and no default). */
 export function mapRole(claims: Record<string, unknown>, cfg: Pick<OidcConfig, 'roleClaim' | 'groups' | 'defaultRole'>): Role | null {
@@ -27,10 +31,11 @@ export function mapRole(claims: Record<string, unknown>, cfg: Pick<OidcConfig, '
 /**
  * OIDC sign-in (spec §7.1): starts attempts, completes them, provisions and links users by
  * (issuer, subject), and re-evaluates the role from the groups claim at every sign-in.
- * Attempts live in memory (one process), single-use, for PENDING_TTL_MS.
+ * Attempts live in the database (migration 0029: any server process on it can complete one),
+ * sealed, keyed by the hash of the attempt cookie, single-use, for PENDING_TTL_MS.
  */
 export class OidcService {
-  private readonly pending = new Map<string, PendingLogin>();
+  private readonly pending: OidcPendingRepository;
   readonly client: OidcClient;
 
   constructor(
@@ -39,6 +44,7 @@ export class OidcService {
     readonly cfg: OidcConfig,
   ) {
     this.client = new OidcClient(cfg, d.log);
+    this.pending = new OidcPendingRepository(d.db);
   }
 
   /** Button label for the login page. */
@@ -50,9 +56,10 @@ export class OidcService {
   async begin(next: string): Promise<{ attempt: string; url: string }> {
     const now = this.d.now();
     const { url, pending } = await this.client.begin(next, now);
-    this.sweep(now);
+    await this.pending.sweep(iso(now - PENDING_TTL_MS), MAX_PENDING);
     const attempt = randomToken();
-    this.pending.set(attempt, pending);
+    const id = attemptId(attempt);
+    await this.pending.add(id, this.d.box.sealJson(pending, `oidc:${id}`), iso(now));
     return { attempt, url };
   }
 
@@ -61,8 +68,9 @@ export class OidcService {
    * callback (same state, nonce and code) is refused as `expired`.
    */
   async complete(attempt: string | undefined, callback: URL, ip: string, ua: string | null): Promise<{ token: string; session: SessionInfo; next: string }> {
-    const pending = attempt ? this.pending.get(attempt) : undefined;
-    if (attempt) this.pending.delete(attempt);
+    const id = attempt ? attemptId(attempt) : undefined;
+    const sealed = id ? await this.pending.take(id) : undefined;
+    const pending = sealed && id ? this.d.box.openJson<PendingLogin>(sealed, `oidc:${id}`) : undefined;
     const q = callback.searchParams;
     if (!pending || pending.createdAt + PENDING_TTL_MS <= this.d.now()) throw this.fail('expired', ip);
     if (q.get('state') !== pending.state) throw this.fail('state_mismatch', ip);
@@ -110,12 +118,5 @@ export class OidcService {
   private fail(reason: ConstructorParameters<typeof OidcError>[0], ip: string): OidcError {
     this.d.log.info({ event: 'login_failed', method: 'oidc', reason, ip }, 'OIDC sign-in refused');
     return new OidcError(reason);
-  }
-
-  private sweep(now: number): void {
-    for (const [k, p] of this.pending) {
-      if (p.createdAt + PENDING_TTL_MS > now && this.pending.size < MAX_PENDING) break;
-      this.pending.delete(k);
-    }
   }
 }

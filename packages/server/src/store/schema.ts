@@ -240,6 +240,13 @@ export interface AuditLogTable {
   payload: string;
 }
 
+/** Migration 0029: an OIDC sign-in attempt (id = SHA-256 of the attempt cookie). */
+export interface OidcPendingTable {
+  id: string;
+  sealed: string;
+  created_at: string;
+}
+
 /** Migration 0028: one alert event waiting for (or given up on by) one channel. */
 export interface NotificationOutboxTable {
   seq: Generated<number>;
@@ -455,6 +462,7 @@ export interface Database {
   audit_log: AuditLogTable;
   notification_channels: NotificationChannelsTable;
   notification_outbox: NotificationOutboxTable;
+  oidc_pending: OidcPendingTable;
   alert_settings: AlertSettingsTable;
   restore_credentials: RestoreCredentialsTable;
   trend_points: TrendPointsTable;
