@@ -225,6 +225,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
         await stopped;
+        await services.leases.releaseAll();
         await repos.hosts.markAllOffline();
         await store.close();
         lock.release();

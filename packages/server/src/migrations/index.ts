@@ -21,6 +21,7 @@ import * as m0019 from './0019_snapshot_ledger.js';
 import * as m0020 from './0020_schedule_read_data.js';
 import * as m0028 from './0028_notification_outbox.js';
 import * as m0029 from './0029_oidc_pending.js';
+import * as m0030 from './0030_leases.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -46,4 +47,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0020_schedule_read_data': m0020,
   '0028_notification_outbox': m0028,
   '0029_oidc_pending': m0029,
+  '0030_leases': m0030,
 };

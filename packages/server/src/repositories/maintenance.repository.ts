@@ -35,6 +35,13 @@ export class MaintenanceRepository {
   }
 
   /** Schedule ids with a queued or running job of the schedule's host. */
+  /** The newest job's created_at of each schedule (none: absent). */
+  async lastJobAt(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.ownJobs(ids).select(['jobs.schedule_id', (eb) => eb.fn.max('jobs.created_at').as('at')]).groupBy('jobs.schedule_id').execute();
+    return new Map(rows.flatMap((r) => (r.schedule_id && r.at ? [[r.schedule_id, String(r.at)] as [string, string]] : [])));
+  }
+
   async busySchedules(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const rows = await this.ownJobs(ids).select('jobs.schedule_id').where('jobs.status', 'in', ['queued', 'running']).execute();

@@ -11,6 +11,8 @@ import { overdueSince } from './overdue.js';
 import { targetOfKind, targetOfMessage } from './backup-targets.js';
 import { SERVER_FIRED_VAULT_KINDS } from './maintenance-scheduler.js';
 import { TargetAlerts } from './target-alerts.js';
+import { ALWAYS_HELD } from './leases.js';
+import type { LeaseHolder } from './leases.js';
 
 /** Thresholds used until an admin saves others. */
 export const DEFAULT_ALERT_SETTINGS: Readonly<AlertSettings> = { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50 };
@@ -50,6 +52,8 @@ export class AlertRulesService {
     private readonly audit: AuditService,
     private readonly fleet: FleetService,
     private readonly tickMs = 30_000,
+    /** The `alert-rules` lease: only its holder evaluates the periodic triggers (several server processes, issue 17). */
+    private readonly leases: LeaseHolder = ALWAYS_HELD,
   ) {
     this.q = new AlertRuleRepository(d.db);
     this.settingsRepo = new NotificationRepository(d.db);
@@ -139,6 +143,7 @@ export class AlertRulesService {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      if (!(await this.leases.held('alert-rules'))) return;
       const s = await this.settings();
       await this.safely('agent_offline', () => this.offline(s.agent_offline_minutes));
       await this.safely('backup_overdue', () => this.overdue(s.backup_overdue_hours));

@@ -1,4 +1,6 @@
 import type { ServiceDeps } from './context.js';
+import { ALWAYS_HELD } from './leases.js';
+import type { LeaseHolder } from './leases.js';
 
 /**
  * The server's clock for copies (docs/copies.md): every second it fires the `schedule` policies
@@ -18,6 +20,8 @@ export class CopyScheduler {
     private readonly status: { evaluateAll(): Promise<void> },
     private readonly tickMs = 1000,
     private readonly evaluateEveryMs = 60_000,
+    /** The `copy-scheduler` lease: only its holder fires and evaluates (several server processes, issue 17). */
+    private readonly leases: LeaseHolder = ALWAYS_HELD,
   ) {
     this.last = d.now();
   }
@@ -41,6 +45,7 @@ export class CopyScheduler {
     const now = this.d.now();
     let created: string[] = [];
     try {
+      if (!(await this.leases.held('copy-scheduler'))) return created;
       created = await this.policies.fireDue(this.last, now);
       if (evaluate || now - this.lastEvaluation >= this.evaluateEveryMs) {
         this.lastEvaluation = now;

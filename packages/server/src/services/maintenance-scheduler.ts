@@ -11,6 +11,8 @@ import { frozenError, localFailureKind } from './job.service.js';
 import type { MaintenanceService } from './maintenance.service.js';
 import { MAINTENANCE_KINDS } from './maintenance.service.js';
 import { nextFireAfter } from './overdue.js';
+import { ALWAYS_HELD, LEASE_TTL_MS } from './leases.js';
+import type { LeaseHolder } from './leases.js';
 
 /** Vault schedules are fired by the server too: the target (S3 keys) travels only inside command.run. */
 export const SERVER_FIRED_VAULT_KINDS: readonly string[] = ['vault_backup', 'vault_prune'];
@@ -35,6 +37,8 @@ export class MaintenanceScheduler {
   private timer: NodeJS.Timeout | null = null;
   private last: number;
   private ticking = false;
+  /** Whether this process held the lease at its last tick (null: no tick yet). */
+  private holder: boolean | null = null;
   private readonly q: MaintenanceRepository;
 
   constructor(
@@ -46,6 +50,8 @@ export class MaintenanceScheduler {
     private readonly vaults: { precheck(hostId: string): Promise<void> },
     /** Refuses forget/prune on a frozen repository (snapshot ledger, issue 16). */
     private readonly ledger: { refusal(hostId: string, kind: string, repositoryId: string | null): Promise<string | null> },
+    /** The `maintenance-scheduler` lease: only its holder fires (several server processes, issue 17). */
+    private readonly leases: LeaseHolder = ALWAYS_HELD,
     private readonly tickMs = 1000,
   ) {
     this.q = new MaintenanceRepository(d.db);
@@ -72,12 +78,25 @@ export class MaintenanceScheduler {
     const since = this.last;
     const created: string[] = [];
     try {
+      if (!(await this.leases.held('maintenance-scheduler'))) {
+        this.holder = false;
+        return created;
+      }
+      // Taking over from a process that stopped: look back over the time its lease took to expire.
+      const from = this.holder === false ? Math.min(since, now - LEASE_TTL_MS - this.tickMs) : since;
+      this.holder = true;
+      const fires = new Map<string, number>();
       const due = (await this.q.enabledSchedules([...MAINTENANCE_KINDS, ...SERVER_FIRED_VAULT_KINDS])).filter((s) => {
-        const next = nextFireAfter(s.cron_expr, s.time_zone, new Date(since));
+        const next = nextFireAfter(s.cron_expr, s.time_zone, new Date(from));
+        if (next !== null) fires.set(s.id, next.getTime());
         return next !== null && next.getTime() <= now;
       });
       const busy = await this.q.busySchedules(due.map((s) => s.id));
+      // A fire time some process already fired (a job of the schedule created at or after it) is not fired again.
+      const lastJob = await this.q.lastJobAt(due.map((s) => s.id));
       for (const s of due) {
+        const last = lastJob.get(s.id);
+        if (last && Date.parse(last) >= fires.get(s.id)!) continue;
         if (busy.has(s.id)) {
           this.d.log.info({ schedule_id: s.id }, 'maintenance schedule fired while its previous job is still queued or running; skipped');
           continue;

@@ -36,9 +36,12 @@ import { repositoryConfigOf } from './repository-config.js';
 import { CopyPolicyService } from './copy-policy.service.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { CopyStatusService } from './copy-status.service.js';
+import { Leases } from './leases.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
+  /** This process's leases on fleet-wide periodic work (released at shutdown). */
+  leases: Leases;
   audit: AuditService;
   auth: AuthService;
   hosts: HostService;
@@ -101,16 +104,18 @@ export interface AlertingOptions {
 export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub();
+  // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
+  const leases = new Leases(d.db, (name, e) => d.log.warn({ lease: name, err: e.message }, 'lease could not be taken or renewed; this process skips that work'));
   const audit = new AuditService(d);
   const hosts = new HostService(d, audit);
   const schedules = new ScheduleService(d, audit);
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);
-  const trends = new TrendService(d);
+  const trends = new TrendService(d, leases);
   const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
   const notifier = new Notifier(d, targetGuard, alerting.notifier);
   const fleet = new FleetService(d, audit, (c) => notifier.alertChanged(c));
-  const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs);
+  const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs, leases);
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
@@ -124,12 +129,13 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger,
   });
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger);
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, leases);
   const copyStatus = new CopyStatusService(d, fleet);
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
   jobs.onEnded((job) => copies.jobEnded(job));
-  const copyScheduler = new CopyScheduler(d, copies, copyStatus);
+  const copyScheduler = new CopyScheduler(d, copies, copyStatus, undefined, undefined, leases);
   return {
+    leases,
     copies,
     copyStatus,
     copyScheduler,

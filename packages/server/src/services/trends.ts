@@ -5,6 +5,8 @@ import { TrendRepository } from '../repositories/trend.repository.js';
 import type { ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { notFound } from './errors.js';
+import { ALWAYS_HELD } from './leases.js';
+import type { LeaseHolder } from './leases.js';
 
 const DAY_MS = 86_400_000;
 /** Raw points are kept this long, then folded into one per UTC day. */
@@ -46,7 +48,11 @@ export class TrendService {
   private readonly repo: TrendRepository;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly d: ServiceDeps) {
+  constructor(
+    private readonly d: ServiceDeps,
+    /** The `trend-compaction` lease: one process compacts at a time (several server processes, issue 17). */
+    private readonly leases: LeaseHolder = ALWAYS_HELD,
+  ) {
     this.repo = new TrendRepository(d.db);
   }
 
@@ -116,7 +122,7 @@ export class TrendService {
 
   /** Compacts now and then hourly (startServer calls it). */
   start(): void {
-    const run = () => void this.compact().catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, 'trend compaction failed'));
+    const run = () => void this.leases.held('trend-compaction').then((mine) => (mine ? this.compact() : undefined)).catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, 'trend compaction failed'));
     run();
     this.timer = setInterval(run, COMPACT_EVERY_MS);
     this.timer.unref();

@@ -240,6 +240,13 @@ export interface AuditLogTable {
   payload: string;
 }
 
+/** Migration 0030: a named lease (one server process does the periodic work it names). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+}
+
 /** Migration 0029: an OIDC sign-in attempt (id = SHA-256 of the attempt cookie). */
 export interface OidcPendingTable {
   id: string;
@@ -463,6 +470,7 @@ export interface Database {
   notification_channels: NotificationChannelsTable;
   notification_outbox: NotificationOutboxTable;
   oidc_pending: OidcPendingTable;
+  leases: LeasesTable;
   alert_settings: AlertSettingsTable;
   restore_credentials: RestoreCredentialsTable;
   trend_points: TrendPointsTable;
