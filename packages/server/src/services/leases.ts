@@ -23,7 +23,7 @@ export class Leases implements LeaseHolder {
   private readonly repo: LeaseRepository;
   private readonly mine = new Set<string>();
 
-  constructor(db: Db, private readonly onError: (name: string, e: Error) => void, readonly holder = randomUUID(), private readonly ttlMs = LEASE_TTL_MS) {
+  constructor(db: Db, private readonly onError: (name: string, e: Error) => void, readonly holder: string = randomUUID(), private readonly ttlMs = LEASE_TTL_MS) {
     this.repo = new LeaseRepository(db);
   }
 
