@@ -98,6 +98,18 @@ export class RestoreDrillService {
     await this.alerts.drillFinished(row.host_id, { job_id: job.id, status: fresh.status, error: fresh.error, drillHost });
   }
 
+  /** Every drilled host's last drill and last proven restore, and the hosts whose vault restores are unproven (dashboard). */
+  async fleet(): Promise<{ hosts: { host_id: string; host_name: string; last: RestoreDrillView; last_success: RestoreDrillView | null }[]; vault_unproven: string[] }> {
+    const hosts = [];
+    for (const e of await this.d.repos.drills.latestPerHost()) {
+      const h = await this.d.repos.hosts.findById(e.last.host_id);
+      if (h) hosts.push({ host_id: h.id, host_name: h.name, last: drillView(e.last), last_success: e.lastSuccess ? drillView(e.lastSuccess) : null });
+    }
+    const vault = [];
+    for (const id of await this.d.repos.vaults.hostIds()) vault.push((await this.d.repos.hosts.findById(id))?.name ?? id);
+    return { hosts: hosts.sort((a, b) => a.host_name.localeCompare(b.host_name)), vault_unproven: vault.sort() };
+  }
+
   /** The host's last proven restore and its recent drills. */
   async summary(hostId: string): Promise<RestoreDrillSummary> {
     if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
