@@ -93,6 +93,30 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
     expect(direct.body.error.message).toMatch(/kind/);
   }, 180_000);
 
+  it('a drill on the host itself fails when a live file changed although its size and mtime did not (silent corruption at the source)', async () => {
+    // Both files under etc/ get new bytes of the same size and their old mtime; one of them is always sampled.
+    const files = ['etc/app/app.conf', 'etc/app/we[ir]d*.conf'].map((f) => path.join(src, f));
+    const saved = files.map((f) => ({ f, st: fs.statSync(f), body: fs.readFileSync(f) }));
+    for (const { f, st, body } of saved) {
+      fs.writeFileSync(f, Buffer.from(body.toString('latin1').toUpperCase(), 'latin1'));
+      fs.utimesSync(f, st.atime, st.mtime);
+    }
+    try {
+      const job = await drill(a.hostId, { sample_files: 2, seed: 'e2e' });
+      expect(job.status, JSON.stringify(job)).toBe('failed');
+      const short = (job.stats as { snapshot_id: string }).snapshot_id.slice(0, 8);
+      expect(files.map((f) => `restore drill of snapshot ${short} failed: live file ${f} differs from the snapshot although its size and mtime are unchanged (silent corruption at the source)`)).toContain(job.error);
+      // A drill elsewhere restores from the snapshot only: it passes.
+      const other = await drill(a.hostId, { drill_host_id: b.hostId, sample_files: 2, seed: 'e2e' });
+      expect(other.status, JSON.stringify(other)).toBe('succeeded');
+    } finally {
+      for (const { f, st, body } of saved) {
+        fs.writeFileSync(f, body);
+        fs.utimesSync(f, st.atime, st.mtime);
+      }
+    }
+  }, 180_000);
+
   it('a drill fails when a pack file was corrupted on disk, and restore_drill_failed names the file', async () => {
     const packs: { file: string; size: number }[] = [];
     const walk = (d: string): void => {
