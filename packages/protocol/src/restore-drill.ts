@@ -41,8 +41,12 @@ export interface RestoreDrillStats {
   bytes: number;
   /** The whole drill (listing, restore, checks), seconds. */
   duration_seconds: number;
+  /** Choosing the snapshot and listing it (restic snapshots + ls), seconds. */
+  list_seconds: number;
   /** restic restore alone, seconds. */
   restore_seconds: number;
+  /** The size checks and the live comparison after the restore, seconds. */
+  check_seconds: number;
   /** bytes / restore_seconds. */
   throughput_bps: number;
   snapshot_files: number;

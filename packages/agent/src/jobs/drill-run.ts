@@ -1,8 +1,9 @@
-import { lstat, mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RestoreDrillArgs, RestoreDrillStats } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Snapshot } from '@restic-manager/engines';
+import { checkRestored } from './drill-check.js';
 import { DrillSampler } from './drill-sample.js';
 import { literalPattern } from './restore-run.js';
 
@@ -12,23 +13,6 @@ const NAMED = 3;
 export type DrillResult =
   | { ok: true; stats: RestoreDrillStats }
   | { ok: false; message: string; error?: EngineError; stats?: Partial<RestoreDrillStats> };
-
-/** Whether two files hold the same bytes (read side by side in 1 MiB chunks; no hashing). */
-export async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
-  try {
-    const x = Buffer.allocUnsafe(1 << 20);
-    const y = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const [ra, rb] = await Promise.all([fa.read(x, 0, x.length, null), fb.read(y, 0, y.length, null)]);
-      if (ra.bytesRead !== rb.bytesRead) return false;
-      if (ra.bytesRead === 0) return true;
-      if (!x.subarray(0, ra.bytesRead).equals(y.subarray(0, rb.bytesRead))) return false;
-    }
-  } finally {
-    await Promise.all([fa.close(), fb.close()]);
-  }
-}
 
 /** The snapshot to drill: the given one, else the latest (of `hostname`, when given). */
 async function pickSnapshot(engine: Engine, conn: Connection, a: RestoreDrillArgs, opts: ProgressOptions): Promise<{ ok: true; snap: Snapshot } | { ok: false; message: string; error?: EngineError }> {
@@ -54,15 +38,26 @@ async function pickSnapshot(engine: Engine, conn: Connection, a: RestoreDrillArg
 export async function runDrill(engine: Engine, conn: Connection, a: RestoreDrillArgs, opts: ProgressOptions): Promise<DrillResult> {
   const started = Date.now();
   const say = (line: string): void => opts.onLine?.({ stream: 'stdout', line: `restic-manager: ${line}`, ts: new Date() });
-  const picked = await pickSnapshot(engine, conn, a, opts);
-  if (!picked.ok) return picked;
-  const snap = picked.snap;
-  const sampler = new DrillSampler({ count: a.sample_files, bytes: a.sample_bytes, seed: a.seed, roots: snap.paths });
-  const listing = engine.ls(conn, { snapshot: snap.id }, opts);
-  for await (const e of listing.entries) if (e.type === 'file') sampler.add({ path: e.path, size: e.size ?? 0, mtime: e.mtime });
+  // restic picks and lists the snapshot in one `ls` (it prints the snapshot first); other engines list snapshots first.
+  const found: { v: { snap: Snapshot; sampler: DrillSampler } | null } = { v: null };
+  const onSnapshot = (s: Snapshot): void => {
+    found.v = { snap: s, sampler: new DrillSampler({ count: a.sample_files, bytes: a.sample_bytes, seed: a.seed, roots: s.paths }) };
+  };
+  if (engine.name !== 'restic') {
+    const picked = await pickSnapshot(engine, conn, a, opts);
+    if (!picked.ok) return picked;
+    onSnapshot(picked.snap);
+  }
+  const what = a.snapshot_id ?? 'latest';
+  const req = found.v ? { snapshot: found.v.snap.id } : { snapshot: what, ...(!a.snapshot_id && a.hostname ? { host: a.hostname } : {}), onSnapshot };
+  const listing = engine.ls(conn, req, opts);
+  for await (const e of listing.entries) if (e.type === 'file') found.v?.sampler.add({ path: e.path, size: e.size ?? 0, mtime: e.mtime });
   const listed = await listing.result;
-  if (!listed.ok) return { ok: false, message: `could not list snapshot ${snap.shortId}: ${listed.error.message}`, error: listed.error };
+  if (!listed.ok) return { ok: false, message: `could not list snapshot ${what}: ${listed.error.message}`, error: listed.error };
+  if (!found.v) return { ok: false, message: a.snapshot_id ? `snapshot ${a.snapshot_id} is not in the repository` : `no snapshot to drill${a.hostname ? ` of host ${a.hostname}` : ''}: back the host up first` };
+  const { snap, sampler } = found.v;
   const sample = sampler.result();
+  const listSeconds = (Date.now() - started) / 1000;
   const base = { snapshot_id: snap.id, snapshot_time: snap.time, snapshot_files: sample.seenFiles, snapshot_bytes: sample.seenBytes, seed: a.seed };
   if (sample.files.length === 0) return { ok: false, message: `snapshot ${snap.shortId} holds no regular file to drill`, stats: base };
   const bytes = sample.files.reduce((n, f) => n + f.size, 0);
@@ -80,21 +75,13 @@ export async function runDrill(engine: Engine, conn: Connection, a: RestoreDrill
       const message = failed.length ? `restore drill of snapshot ${snap.shortId} failed: ${failed.length === 1 ? 'file' : 'files'} ${named}${more}` : `restore drill of snapshot ${snap.shortId} failed: ${r.error.message}`;
       return { ok: false, message, error: { ...r.error, message }, stats: base };
     }
-    let compared = 0;
-    for (const f of sample.files) {
-      const restored = path.join(scratch, f.path);
-      const st = await lstat(restored).catch(() => null);
-      if (!st?.isFile()) return { ok: false, message: `restore drill of snapshot ${snap.shortId} failed: file ${f.path} was not restored`, stats: base };
-      if (st.size !== f.size) return { ok: false, message: `restore drill of snapshot ${snap.shortId} failed: file ${f.path} was restored with ${st.size} bytes, the snapshot holds ${f.size}`, stats: base };
-      if (!a.compare_live || !f.mtime) continue;
-      const live = await lstat(f.path).catch(() => null);
-      if (!live?.isFile() || live.size !== f.size || Math.floor(live.mtimeMs) !== Date.parse(f.mtime)) continue;
-      if (!(await sameBytes(restored, f.path))) return { ok: false, message: `restore drill of snapshot ${snap.shortId} failed: live file ${f.path} differs from the snapshot although its size and mtime are unchanged (silent corruption at the source)`, stats: base };
-      compared++;
-    }
+    const checked = await checkRestored(sample.files, scratch, a.compare_live);
+    if (!checked.ok) return { ok: false, message: `restore drill of snapshot ${snap.shortId} failed: ${checked.why}`, stats: base };
+    const compared = checked.compared;
+    const checkSeconds = (Date.now() - t0) / 1000 - restoreSeconds;
     const throughput = restoreSeconds > 0 ? bytes / restoreSeconds : bytes;
     const stats: RestoreDrillStats = {
-      ...base, files: sample.files.length, bytes, duration_seconds: (Date.now() - started) / 1000, restore_seconds: restoreSeconds,
+      ...base, files: sample.files.length, bytes, duration_seconds: (Date.now() - started) / 1000, list_seconds: listSeconds, restore_seconds: restoreSeconds, check_seconds: checkSeconds,
       throughput_bps: throughput, rto_seconds: throughput > 0 ? sample.seenBytes / throughput : 0, live_compared: compared,
     };
     say(`verified ${stats.files} files (${bytes} bytes) against the snapshot${a.compare_live ? `, ${compared} of them against the unchanged live file` : ''}; restore throughput ${Math.round(throughput)} B/s, RTO of the whole snapshot ≈ ${Math.round(stats.rto_seconds)} s`);
