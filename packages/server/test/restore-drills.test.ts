@@ -34,7 +34,7 @@ describe('restore drills', () => {
     await eventually(async () => (await h.admin.req('GET', `/api/hosts/${hostId}/restore-drills`)).body.recent[0]?.status === status);
     return cmd;
   };
-  const open = async (hostId: string, kind: string) => (await h.server.services.fleet.alerts({ host_id: hostId, kind, open: 'true' }, 50, 0)).items.filter((a) => !a.resolved_at);
+  const open = async (hostId: string, kind: string) => (await h.server.services.fleet.alerts({ host_id: hostId, kind, open: true }, 50, 0)).items.filter((a) => !a.resolved_at);
   const stats = { snapshot_id: 'a'.repeat(64), files: 412, bytes: 5_000_000, duration_seconds: 3.5, restore_seconds: 2, throughput_bps: 2_500_000, snapshot_bytes: 6_150_000_000, snapshot_files: 90_000, rto_seconds: 2460, live_compared: 400, seed: 's1', snapshot_time: new Date().toISOString() };
 
   beforeAll(async () => {
