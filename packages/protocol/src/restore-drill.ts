@@ -69,6 +69,10 @@ export const RestoreDrillRequest = z
   .strict();
 export type RestoreDrillRequest = z.infer<typeof RestoreDrillRequest>;
 
+/** `POST /api/restore-drills`: drill every enrolled host with this tag now (each on itself, or all on `drill_host_id`). */
+export const RestoreDrillTagRequest = RestoreDrillRequest.extend({ tag: z.string().min(1).max(64) }).strict();
+export type RestoreDrillTagRequest = z.infer<typeof RestoreDrillTagRequest>;
+
 /** One drill as the API shows it. */
 export const RestoreDrillView = z.object({
   job_id: z.string(),

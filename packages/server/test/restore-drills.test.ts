@@ -98,6 +98,21 @@ describe('restore drills', () => {
     expect((await h.admin.req('POST', `/api/hosts/${ok}/restore-drills`, { sample_files: 0 })).status).toBe(400);
   });
 
+  it('drills by tag: every enrolled host with the tag, the ones that cannot be drilled listed with the reason', async () => {
+    const one = await host('tag-one');
+    const two = await host('tag-two');
+    const old = await host('tag-old', ['copy']);
+    for (const x of [one, two, old]) expect((await h.admin.req('PUT', `/api/hosts/${x.hostId}/tags`, { tags: ['web'] })).status).toBe(200);
+    const r = await h.admin.req('POST', '/api/restore-drills', { tag: 'web', sample_files: 3 });
+    expect(r.status, r.text).toBe(202);
+    expect(r.body.jobs.map((j: { host_id: string }) => j.host_id).sort()).toEqual([one.hostId, two.hostId].sort());
+    expect(r.body.refused).toEqual([{ host_id: old.hostId, host: 'tag-old', error: expect.stringMatching(/predates restore drills/) }]);
+    for (const x of [one, two]) expect(await x.agent.next('command.run')).toMatchObject({ kind: 'restore_drill', args: { sample_files: 3 } });
+    const none = await h.admin.req('POST', '/api/restore-drills', { tag: 'nothing-has-it' });
+    expect(none.status).toBe(400);
+    expect(none.body.error.fields).toEqual({ tag: 'no enrolled host has it' });
+  });
+
   it('a restore_drill schedule is fired by the server (never sent to the agent) and its job names the schedule', async () => {
     const { agent, hostId } = await host('drill-sched');
     const sc = await h.admin.req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'restore_drill', cron_expr: '0 * * * *' });
