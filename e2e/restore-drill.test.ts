@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +9,11 @@ import { keyCount } from './restore-helpers.js';
 const missing = restoreStackTools;
 if (missing.length) console.warn(`skipping restore drill e2e: missing ${missing.join(', ')}`);
 
-/** Scratch directories of drills left in the system temp directory (there must be none after a drill). */
-const scratchDirs = (): string[] => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('restic-manager-drill-'));
+/** Scratch directories of drills left in the agents' state directories (there must be none after a drill). */
+const scratchDirs = (...agents: StackAgent[]): string[] => agents.flatMap((x) => {
+  const dir = path.join(x.stateDir, 'drills');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).map((n) => path.join(dir, n)) : [];
+});
 
 describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real agents, real restic', () => {
   let s: RestoreStack;
@@ -43,7 +45,6 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
   afterAll(async () => s?.close());
 
   it('a drill on the host itself restores a seeded sample, verifies it against the snapshot and the unchanged live files, and records the last proven restore', async () => {
-    const before = scratchDirs();
     const job = await drill(a.hostId, { sample_files: 5, seed: 'e2e' });
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
     const st = job.stats as Record<string, number | string>;
@@ -55,7 +56,9 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
     expect(st.live_compared).toBe(st.files);
     expect(st.throughput_bps).toBeGreaterThan(0);
     expect(st.rto_seconds).toBeGreaterThan(0);
-    expect(scratchDirs()).toEqual(before);
+    expect(scratchDirs(a, b)).toEqual([]);
+    // The sample went into the agent's private drills directory (on disk, not a RAM-backed /tmp), now gone.
+    expect(a.cmdlines().some((c) => c.includes('restore') && c.includes(`--target ${path.join(a.stateDir, 'drills', `drill-${job.id as string}`)}`))).toBe(true);
     const logs = (await s.api.req('GET', `/api/jobs/${job.id as string}/logs?limit=1000`)).body.items as { payload: string }[];
     const text = logs.map((l) => l.payload).join('\n');
     expect(text).toMatch(/drilling snapshot [0-9a-f]{8} .*files, .* bytes \(seed e2e\)/);
@@ -79,6 +82,7 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
     expect(job.host_id).toBe(b.hostId);
     expect((job.stats as Record<string, unknown>).live_compared).toBe(0);
+    expect(scratchDirs(a, b)).toEqual([]);
     expect(b.cmdlines().some((c) => c.includes('restore') && c.includes('--verify'))).toBe(true);
     await eventually(async () => ((await s.api.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${job.id as string}`)).body.total as number) > 0, 30_000, 'the revoke audit row');
     expect(keyCount(a)).toBe(keysBefore);
@@ -133,11 +137,10 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
     fs.writeSync(fd, randomBytes(4096), 0, 4096, Math.floor(largest.size / 2));
     fs.closeSync(fd);
 
-    const before = scratchDirs();
     const job = await drill(a.hostId, { sample_files: 5, seed: 'e2e' });
     expect(job.status, JSON.stringify(job)).toBe('failed');
     expect(job.error).toContain(big);
-    expect(scratchDirs()).toEqual(before);
+    expect(scratchDirs(a, b)).toEqual([]);
     const alert = await eventually(async () => {
       const r = await s.api.req('GET', `/api/alerts?kind=restore_drill_failed&host_id=${a.hostId}&open=true`);
       return r.body.items?.[0] ?? null;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RestoreDrillArgs, RestoreDrillStats } from '@restic-manager/protocol';
@@ -33,9 +33,11 @@ async function pickSnapshot(engine: Engine, conn: Connection, a: RestoreDrillArg
  * snapshot's blob ids) into a private scratch directory, checks each file's size against the
  * snapshot, and with `compare_live` compares each live file whose size and mtime equal the
  * snapshot's byte for byte (a difference is corruption at the source). The scratch directory
- * (mode 0700, under the system temp directory) is removed on every exit. Never throws.
+ * (`scratchDir`, created 0700 — the runner gives `<state>/drills/drill-<job id>`, on disk rather
+ * than a RAM-backed /tmp — else a fresh one under the system temp directory) is removed on every
+ * exit. Never throws.
  */
-export async function runDrill(engine: Engine, conn: Connection, a: RestoreDrillArgs, opts: ProgressOptions): Promise<DrillResult> {
+export async function runDrill(engine: Engine, conn: Connection, a: RestoreDrillArgs, opts: ProgressOptions, scratchDir?: string): Promise<DrillResult> {
   const started = Date.now();
   const say = (line: string): void => opts.onLine?.({ stream: 'stdout', line: `restic-manager: ${line}`, ts: new Date() });
   // restic picks and lists the snapshot in one `ls` (it prints the snapshot first); other engines list snapshots first.
@@ -63,7 +65,16 @@ export async function runDrill(engine: Engine, conn: Connection, a: RestoreDrill
   const bytes = sample.files.reduce((n, f) => n + f.size, 0);
   say(`drilling snapshot ${snap.shortId} (${snap.time}): ${sample.files.length} of ${sample.seenFiles} files, ${bytes} of ${sample.seenBytes} bytes (seed ${a.seed})`);
 
-  const scratch = await mkdtemp(path.join(tmpdir(), 'restic-manager-drill-'));
+  let scratch: string;
+  try {
+    if (scratchDir) {
+      await mkdir(path.dirname(scratchDir), { recursive: true, mode: 0o700 });
+      await mkdir(scratchDir, { mode: 0o700 });
+    }
+    scratch = scratchDir ?? (await mkdtemp(path.join(tmpdir(), 'restic-manager-drill-')));
+  } catch (e) {
+    return { ok: false, message: `could not create the drill's scratch directory: ${(e as Error).message}`, stats: base };
+  }
   try {
     const t0 = Date.now();
     const r = await engine.restore(conn, { snapshot: snap.id, target: scratch, include: sample.files.map((f) => literalPattern(f.path)), verify: true }, opts);

@@ -20,6 +20,8 @@ export { copyTargetSecrets } from './copy-run.js';
 export interface JobContext {
   /** `command.run.copy_target` as received (validated by the copy job). */
   copyTarget?: unknown;
+  /** restore_drill: the private scratch directory to restore into (created 0700, removed afterwards); absent = one under the system temp directory. */
+  scratch?: string;
 }
 
 
@@ -162,7 +164,7 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
     }
     case 'restore_drill': {
-      const r = await runDrill(engine, conn, args as RestoreDrillArgs, opts);
+      const r = await runDrill(engine, conn, args as RestoreDrillArgs, opts, ctx.scratch);
       if (r.ok) return { outcome: ok({ ...r.stats }), extras: {} };
       const failed = r.error ? failureOf(r.error) : { status: 'failed' as const, exitCode: null, stats: null, error: r.message, errorKind: 'failed' as const };
       // The drill's own summary names the files; an interrupted drill stays cancelled.
