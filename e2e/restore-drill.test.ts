@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -98,13 +99,17 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
   }, 180_000);
 
   it('a drill on the host itself fails when a live file changed although its size and mtime did not (silent corruption at the source)', async () => {
-    // Both files under etc/ get new bytes of the same size and their old mtime; one of them is always sampled.
+    // Both files under etc/ get new bytes of the same size and their old mtime to the nanosecond
+    // (touch -r from a timestamp-preserving copy; fs.utimes would round it); one of them is always sampled.
     const files = ['etc/app/app.conf', 'etc/app/we[ir]d*.conf'].map((f) => path.join(src, f));
-    const saved = files.map((f) => ({ f, st: fs.statSync(f), body: fs.readFileSync(f) }));
-    for (const { f, st, body } of saved) {
-      fs.writeFileSync(f, Buffer.from(body.toString('latin1').toUpperCase(), 'latin1'));
-      fs.utimesSync(f, st.atime, st.mtime);
-    }
+    const saved = files.map((f, i) => {
+      const ref = path.join(s.tmp.path, `mtime-ref-${i}`);
+      execFileSync('cp', ['--preserve=timestamps', f, ref]);
+      return { f, ref, body: fs.readFileSync(f) };
+    });
+    const keepTime = (): void => saved.forEach(({ f, ref }) => execFileSync('touch', ['-r', ref, f]));
+    for (const { f, body } of saved) fs.writeFileSync(f, Buffer.from(body.toString('latin1').toUpperCase(), 'latin1'));
+    keepTime();
     try {
       const job = await drill(a.hostId, { sample_files: 2, seed: 'e2e' });
       expect(job.status, JSON.stringify(job)).toBe('failed');
@@ -114,10 +119,8 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
       const other = await drill(a.hostId, { drill_host_id: b.hostId, sample_files: 2, seed: 'e2e' });
       expect(other.status, JSON.stringify(other)).toBe('succeeded');
     } finally {
-      for (const { f, st, body } of saved) {
-        fs.writeFileSync(f, body);
-        fs.utimesSync(f, st.atime, st.mtime);
-      }
+      for (const { f, body } of saved) fs.writeFileSync(f, body);
+      keepTime();
     }
   }, 180_000);
 

@@ -67,3 +67,14 @@ describe('restore drill sampling', () => {
     expect(rootOf('/srvx/y', ['/srv'])).toBe('/srvx');
   });
 });
+
+describe('restic mtimes to nanoseconds', () => {
+  it('reads RFC 3339 times with 0–9 fractional digits and an offset exactly', async () => {
+    const { isoToNs } = await import('../src/jobs/drill-check.js');
+    expect(isoToNs('2026-12-02T18:40:00.259916126Z')).toBe(1796236800259916126n);
+    expect(isoToNs('2026-12-02T19:40:00.259916126+01:00')).toBe(1796236800259916126n);
+    expect(isoToNs('2026-12-02T18:40:00Z')).toBe(1796236800000000000n);
+    expect(isoToNs('2026-12-02T18:40:00.5Z')).toBe(1796236800500000000n);
+    expect(isoToNs('not a time')).toBeNull();
+  });
+});

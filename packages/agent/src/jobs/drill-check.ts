@@ -21,6 +21,18 @@ export async function sameBytes(a: string, b: string, x = Buffer.allocUnsafe(CHU
   }
 }
 
+/**
+ * An RFC 3339 time with up to nanoseconds (restic's mtimes) as nanoseconds since the epoch,
+ * exactly (a float of milliseconds cannot hold them); null when it does not parse.
+ */
+export function isoToNs(s: string): bigint | null {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(s);
+  if (!m) return null;
+  const whole = Date.parse(`${m[1] ?? ''}${m[3] ?? ''}`);
+  if (Number.isNaN(whole)) return null;
+  return BigInt(whole) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
 /** One file's verdict: fine (and whether its live file was compared), or why it fails. */
 type Verdict = { ok: true; compared: boolean } | { ok: false; why: string };
 
@@ -30,8 +42,9 @@ async function checkOne(f: SampleFile, scratch: string, compareLive: boolean, x:
   if (!st?.isFile()) return { ok: false, why: `file ${f.path} was not restored` };
   if (st.size !== f.size) return { ok: false, why: `file ${f.path} was restored with ${st.size} bytes, the snapshot holds ${f.size}` };
   if (!compareLive || !f.mtime) return { ok: true, compared: false };
-  const live = await lstat(f.path).catch(() => null);
-  if (!live?.isFile() || live.size !== f.size || Math.floor(live.mtimeMs) !== Date.parse(f.mtime)) return { ok: true, compared: false };
+  // Unchanged since the snapshot: the same size and the same mtime to the nanosecond.
+  const live = await lstat(f.path, { bigint: true }).catch(() => null);
+  if (!live?.isFile() || live.size !== BigInt(f.size) || live.mtimeNs !== isoToNs(f.mtime)) return { ok: true, compared: false };
   if (!(await sameBytes(restored, f.path, x, y))) return { ok: false, why: `live file ${f.path} differs from the snapshot although its size and mtime are unchanged (silent corruption at the source)` };
   return { ok: true, compared: true };
 }
