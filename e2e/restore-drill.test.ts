@@ -87,6 +87,8 @@ describe.skipIf(missing.length > 0)('restore drills e2e: real server, two real a
     expect(b.cmdlines().some((c) => c.includes('restore') && c.includes('--verify'))).toBe(true);
     await eventually(async () => ((await s.api.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${job.id as string}`)).body.total as number) > 0, 30_000, 'the revoke audit row');
     expect(keyCount(a)).toBe(keysBefore);
+    // The temporary key is the server's own: the ledger's key watch raised nothing.
+    expect((await s.api.req('GET', `/api/alerts?kind=repository_keys_changed&host_id=${a.hostId}&open=true`)).body.items).toEqual([]);
     const sum = await eventually(async () => {
       const r = await s.api.req('GET', `/api/hosts/${a.hostId}/restore-drills`);
       return r.body.last_success?.job_id === job.id ? r.body : null;
