@@ -107,7 +107,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases', 'db_restore', 'copy', ...(vaultEngineInstalled() ? ['vault'] : [])],
+        features: ['databases', 'db_restore', 'copy', 'restore_drill', ...(vaultEngineInstalled() ? ['vault'] : [])],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -123,6 +123,7 @@ export class Agent {
       secrets: () => this.secrets,
       repositories: () => this.secrets?.repositories ?? [],
       jobFilesDir: this.paths.jobFiles,
+      drillsDir: this.paths.drills,
       checkRotationFile: this.paths.checkRotation,
       activeJobsFile: this.paths.activeJobs,
       cacheDir: path.join(this.paths.dir, 'cache'),
@@ -155,6 +156,9 @@ export class Agent {
     // Credential files of jobs a killed agent never finished (nothing runs yet).
     const swept = sweepJobDirs(a.paths.jobFiles);
     if (swept > 0) a.log.warn('removed credential files left by jobs of a previous agent run', { count: swept });
+    // Scratch directories of restore drills a killed agent never finished.
+    const drills = sweepJobDirs(a.paths.drills);
+    if (drills > 0) a.log.warn('removed restore drill scratch directories left by a previous agent run', { count: drills });
     a.runner.recoverLostJobs();
     a.scheduler.loadPersisted();
     a.connection.start();

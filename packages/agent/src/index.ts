@@ -21,3 +21,4 @@ export { createLogger } from './log.js';
 export type { Logger } from './log.js';
 export { enroll } from './enroll.js';
 export { agentVersion } from './version.js';
+export { DrillSampler, sampleFiles } from './jobs/drill-sample.js';

@@ -189,6 +189,16 @@ export interface LsRequest {
   snapshot: string;
   /** Directory inside the snapshot to list (restic lists recursively below it). */
   path?: string;
+  /**
+   * With `snapshot: 'latest'`: the latest snapshot of this host only (restic `--host`). restic
+   * only; no matching snapshot = no entries, no `onSnapshot`, and ok.
+   */
+  host?: string;
+  /**
+   * Called once, before the first entry, with the snapshot being listed (restic prints it first),
+   * so one `ls latest` both picks and lists a snapshot. restic only (rustic never calls it).
+   */
+  onSnapshot?: (s: Snapshot) => void;
 }
 
 /** A page of `ls`, produced from a stream so memory stays bounded. */

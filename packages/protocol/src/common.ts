@@ -12,6 +12,9 @@ export const JobKind = z.enum([
   // Additive (issue 15): snapshots copied from the job's repository to command.run.copy_target
   // (repository.ts CopyArgs). Sent only to agents whose hello.features include 'copy'.
   'copy',
+  // Additive (issue 16): a sample of the latest snapshot restored into a scratch directory and
+  // verified (restore-drill.ts RestoreDrillArgs). Sent only to agents whose hello.features include 'restore_drill'.
+  'restore_drill',
 ]);
 export type JobKind = z.infer<typeof JobKind>;
 
@@ -21,7 +24,7 @@ export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed
 export const isTerminal = (s: JobStatus): boolean => TERMINAL_JOB_STATUSES.includes(s);
 
 /** Additive: vault_backup / vault_prune are fired by the server (never in schedule.set). */
-export const ScheduleKind = z.enum(['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune']);
+export const ScheduleKind = z.enum(['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune', 'restore_drill']);
 export type ScheduleKind = z.infer<typeof ScheduleKind>;
 
 export const HostStatus = z.enum(['online', 'offline', 'degraded', 'pending']);

@@ -352,6 +352,8 @@ export const ScheduleInput = z
     read_data_subset: ReadDataSubset.nullable().optional(),
     /** Check schedules: read part n of t each run (t checks read everything); 0 = structure only; null/absent = 10. */
     read_data_rotation: z.number().int().min(0).max(1000).nullable().optional(),
+    /** Additive (issue 16), restore_drill schedules: the enrolled host the sample is restored on; null/absent = the host itself. */
+    drill_host_id: z.string().min(1).max(64).nullable().optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
@@ -380,6 +382,8 @@ export const ScheduleView = z.object({
   /** Additive (issue 22), check schedules: see ScheduleInput; both null = rotate over 10 runs. */
   read_data_subset: z.string().nullable(),
   read_data_rotation: z.number().int().nullable(),
+  /** Additive (issue 16), restore_drill schedules: where the drill runs; null = the host itself. */
+  drill_host_id: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -435,7 +439,7 @@ export const AgentUpdateRequest = z.object({ version: z.string().min(1).max(64),
 /* ---- alerting (spec §9): alert kinds, thresholds, notification channels ---- */
 
 /** What raises an alert (spec §9 triggers). */
-export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'report_quarantined', 'copy_failed', 'copy_behind', 'snapshot_vanished', 'repository_keys_changed']);
+export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'report_quarantined', 'copy_failed', 'copy_behind', 'snapshot_vanished', 'repository_keys_changed', 'restore_drill_failed', 'restore_unproven']);
 export type AlertKind = z.infer<typeof AlertKind>;
 export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
 export type AlertSeverity = z.infer<typeof AlertSeverity>;
@@ -451,6 +455,8 @@ export const AlertSettings = z.object({
   backup_overdue_hours: whole('hours').min(1, 'at least 1 hour').max(720, 'at most 30 days (720 hours)'),
   /** repo_growth: the repository grew by more than this between consecutive repo.stats. */
   repo_growth_percent: whole('percent').min(1, 'at least 1 %').max(100_000, 'at most 100000 %'),
+  /** restore_unproven (issue 16): no successful restore drill of a drilled host within this many days. */
+  restore_unproven_days: whole('days').min(1, 'at least 1 day').max(365, 'at most 365 days'),
 });
 export type AlertSettings = z.infer<typeof AlertSettings>;
 export const AlertSettingsUpdate = AlertSettings.partial().strict();

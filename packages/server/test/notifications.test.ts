@@ -193,14 +193,14 @@ describe('notification channels', () => {
 
   it('alert thresholds: defaults, partial admin update with a field error on bad input, audited old -> new', async () => {
     const d = await api('GET', '/api/alert-settings');
-    expect(d.body).toEqual({ agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50, updated_at: null });
+    expect(d.body).toEqual({ agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50, restore_unproven_days: 7, updated_at: null });
     const bad = await api('PUT', '/api/alert-settings', { agent_offline_minutes: 0, repo_growth_percent: 1.5 });
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.error.fields).sort()).toEqual(['agent_offline_minutes', 'repo_growth_percent']);
     const ok = await api('PUT', '/api/alert-settings', { agent_offline_minutes: 5 });
     expect(ok.body).toMatchObject({ agent_offline_minutes: 5, backup_overdue_hours: 2, repo_growth_percent: 50, updated_at: expect.any(String) });
     const audit = await api('GET', '/api/audit?action=alert_settings.update');
-    expect(audit.body.items[0].payload).toEqual({ from: { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50 }, to: { agent_offline_minutes: 5, backup_overdue_hours: 2, repo_growth_percent: 50 } });
+    expect(audit.body.items[0].payload).toEqual({ from: { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50, restore_unproven_days: 7 }, to: { agent_offline_minutes: 5, backup_overdue_hours: 2, repo_growth_percent: 50, restore_unproven_days: 7 } });
   });
 
   it('GET /api/alerts filters by open/resolved, kind and host; /metrics counts the open ones', async () => {

@@ -1,7 +1,7 @@
 import { DEFAULT_CHECK_ROTATION, JOB_ARGS } from '@restic-manager/protocol';
 import type { BackupArgs, CheckArgs, ForgetArgs } from '@restic-manager/protocol';
 import type { z } from 'zod';
-import type { CopyArgs, DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType } from '@restic-manager/protocol';
+import type { CopyArgs, RestoreDrillArgs, DbRestoreArgs as DbRestoreArgsType, ErrorKind, JobKind, RestoreArgs as RestoreArgsType } from '@restic-manager/protocol';
 import type { Connection, Engine, EngineError, ProgressOptions, Result } from '@restic-manager/engines';
 import { backupWithDumps } from '../dumps/backup-job.js';
 import { runDbRestore } from '../dumps/restore-job.js';
@@ -9,6 +9,7 @@ import { runRestore } from './restore-run.js';
 import { enginePolicy } from './engine-policy.js';
 import { scanSpecialFiles, specialFilesWarning } from './special-files.js';
 import { runCopy } from './copy-run.js';
+import { runDrill } from './drill-run.js';
 import type { Extras, Outcome } from './outcome.js';
 
 export type { Extras, Outcome } from './outcome.js';
@@ -19,6 +20,8 @@ export { copyTargetSecrets } from './copy-run.js';
 export interface JobContext {
   /** `command.run.copy_target` as received (validated by the copy job). */
   copyTarget?: unknown;
+  /** restore_drill: the private scratch directory to restore into (created 0700, removed afterwards); absent = one under the system temp directory. */
+  scratch?: string;
 }
 
 
@@ -159,6 +162,13 @@ export async function executeKind(engine: Engine, conn: Connection, kind: JobKin
       }
       if (r.error) return { outcome: failureOf(r.error), extras: {} };
       return { outcome: { status: 'failed', exitCode: null, stats: null, error: r.message, errorKind: 'failed' }, extras: {} };
+    }
+    case 'restore_drill': {
+      const r = await runDrill(engine, conn, args as RestoreDrillArgs, opts, ctx.scratch);
+      if (r.ok) return { outcome: ok({ ...r.stats }), extras: {} };
+      const failed = r.error ? failureOf(r.error) : { status: 'failed' as const, exitCode: null, stats: null, error: r.message, errorKind: 'failed' as const };
+      // The drill's own summary names the files; an interrupted drill stays cancelled.
+      return { outcome: { ...failed, ...(failed.status === 'failed' ? { error: r.message } : {}), stats: r.stats ? { ...r.stats } : null }, extras: {} };
     }
     case 'db_restore':
       return { outcome: await runDbRestore(engine, conn, args as DbRestoreArgsType, opts), extras: {} };

@@ -44,6 +44,8 @@ export interface RunnerDeps {
   repositories?: () => readonly RepositoryConfig[];
   /** Where each job's private credential-file directory is made (default: `job-files/` next to the active-jobs file). */
   jobFilesDir?: string;
+  /** Restore drills' scratch directories (default: `drills` next to the active-jobs file). */
+  drillsDir?: string;
   /** Which part of the pack data each repository's next check reads (default: `check-rotation.json` next to the active-jobs file). */
   checkRotationFile?: string;
   activeJobsFile: string;
@@ -323,12 +325,12 @@ export class JobRunner {
           events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
           outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
         } else {
-          ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget }));
+          ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget, scratch: path.join(this.drillsDir(), `drill-${req.jobId}`) }));
           if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
             // Remove the lock only if restic itself considers it stale, then try once more.
             events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
             const u = await engine.unlock(conn, {}, { signal });
-            if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget }));
+            if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget, scratch: path.join(this.drillsDir(), `drill-${req.jobId}`) }));
             if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
           }
         }
@@ -357,6 +359,11 @@ export class JobRunner {
     } finally {
       await opened?.close();
     }
+  }
+
+  /** Where restore drills restore their samples (one `drill-<job id>` directory each, always removed). */
+  private drillsDir(): string {
+    return this.deps.drillsDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'drills');
   }
 
   private jobFilesDir(): string {

@@ -28,6 +28,8 @@ export interface StatePaths {
   status: string;
   /** Private (0700) per-job directories for credential files; emptied at start (state/job-files.ts). */
   jobFiles: string;
+  /** Private (0700) scratch directories of restore drills, one per job, always removed; emptied at start. */
+  drills: string;
 }
 
 export function resolveStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -47,5 +49,6 @@ export function statePaths(dir: string): StatePaths {
     checkRotation: path.join(dir, 'check-rotation.json'),
     status: path.join(dir, 'status.json'),
     jobFiles: path.join(dir, 'job-files'),
+    drills: path.join(dir, 'drills'),
   };
 }

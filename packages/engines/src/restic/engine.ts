@@ -11,7 +11,7 @@ import { resticBackup } from './backup.js';
 import { copyInvocation, resticCopy, resticInitCopyTarget, sameRepositoryError } from './copy.js';
 import { missingPassword, resticInvocation } from './connection.js';
 import { resticKeyAdd } from './keys.js';
-import { addDiffLine, isObj, parseDiffItem, parseForgetGroups, parseLsNode, parseSnapshotList, parseStats, parseVersion, versionAtLeast } from './parse.js';
+import { addDiffLine, isObj, parseDiffItem, parseForgetGroups, parseLsNode, parseSnapshot, parseSnapshotList, parseStats, parseVersion, versionAtLeast } from './parse.js';
 import { resticRestore, type RestoreTotals } from './restore.js';
 import { policyArgs, policyIsEmpty } from '../policy.js';
 
@@ -123,12 +123,19 @@ export class ResticEngine implements Engine {
   ls(conn: Connection, req: LsRequest, opts: CallOptions = {}): { entries: AsyncIterable<LsEntry>; result: Promise<Result<{ count: number }>> } {
     const inv = this.inv(conn, 'ls');
     if ('ok' in inv) return { entries: (async function* () {})(), result: Promise.resolve(inv) };
-    const args = ['ls', '--json', req.snapshot];
+    const args = ['ls', '--json', ...(req.host ? ['--host', req.host] : []), req.snapshot];
     if (req.path) args.push(req.path);
+    let first = true;
     return streamCommand(inv, 'ls', args, (line) => {
       if (!line.startsWith('{')) return undefined;
       try {
-        return parseLsNode(JSON.parse(line));
+        const v: unknown = JSON.parse(line);
+        if (first && req.onSnapshot) {
+          first = false;
+          const s = (v as { struct_type?: unknown }).struct_type === 'snapshot' ? parseSnapshot(v) : undefined;
+          if (s) req.onSnapshot(s);
+        }
+        return parseLsNode(v);
       } catch {
         return undefined;
       }

@@ -54,6 +54,28 @@ export class Metrics {
       });
     copyGauge('restic_manager_last_copy_timestamp_seconds', 'Finish time of the last copy of a copy policy for a host', (c) => (c.last_copy_at ? Date.parse(c.last_copy_at) / 1000 : null));
     copyGauge('restic_manager_last_copy_success', 'Last copy of a copy policy for a host succeeded (1) or not (0)', (c) => (c.last_copy_status == null ? null : c.last_copy_status === 'succeeded' ? 1 : 0));
+    // Restore drills (issue 16, docs/recoverability.md): per drilled host, its last finished drill.
+    const drillGauge = (name: string, help: string, pick: (d: { finished_at: string; status: string; duration_seconds: number | null }) => number | null) =>
+      new Gauge({
+        name, help, labelNames: ['host'], registers: [r],
+        async collect() {
+          this.reset();
+          for (const d of (await db.drillFigures()).last) {
+            const v = pick(d);
+            if (v != null) this.set({ host: d.host }, v);
+          }
+        },
+      });
+    drillGauge('restic_manager_last_restore_drill_timestamp_seconds', 'Finish time of the last restore drill of a host', (d) => Date.parse(d.finished_at) / 1000);
+    drillGauge('restic_manager_last_restore_drill_status', 'Last restore drill of a host succeeded (1) or not (0)', (d) => (d.status === 'succeeded' ? 1 : 0));
+    drillGauge('restic_manager_last_restore_drill_duration_seconds', 'Duration of the last restore drill of a host', (d) => d.duration_seconds);
+    new Gauge({
+      name: 'restic_manager_restore_rto_seconds', help: 'Estimated time to restore the whole latest drilled snapshot (its size / the last successful drill\'s restore throughput), per host and engine', labelNames: ['host', 'engine'], registers: [r],
+      async collect() {
+        this.reset();
+        for (const x of (await db.drillFigures()).rto) this.set({ host: x.host, engine: x.engine }, x.rto_seconds);
+      },
+    });
     this.jobDuration = new Histogram({
       name: 'restic_manager_job_duration_seconds', help: 'Job duration', labelNames: ['kind', 'host'], registers: [r],
       buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],

@@ -22,6 +22,7 @@ import * as m0020 from './0020_schedule_read_data.js';
 import * as m0028 from './0028_notification_outbox.js';
 import * as m0029 from './0029_oidc_pending.js';
 import * as m0030 from './0030_leases.js';
+import * as m0031 from './0031_restore_drills.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -48,4 +49,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0028_notification_outbox': m0028,
   '0029_oidc_pending': m0029,
   '0030_leases': m0030,
+  '0031_restore_drills': m0031,
 };

@@ -11,6 +11,7 @@ import { LoginAttemptRepository } from './login-attempt.repository.js';
 import { QuarantineRepository } from './quarantine.repository.js';
 import { RepoRepository } from './repo.repository.js';
 import { RestoreCredentialRepository } from './restore-credential.repository.js';
+import { RestoreDrillRepository } from './restore-drill.repository.js';
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
@@ -26,6 +27,7 @@ export function createRepositories(db: Db): Repositories {
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
+    drills: new RestoreDrillRepository(db),
   };
 }
 

@@ -43,8 +43,9 @@ export class JobRepository {
   }
 
   /** Jobs of `kind` created at or after `since` (any host, any status). */
-  async countCreatedSince(kind: string, since: string): Promise<number> {
-    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', kind).where('created_at', '>=', since).executeTakeFirstOrThrow();
+  async countCreatedSince(kinds: string | readonly string[], since: string): Promise<number> {
+    const list = typeof kinds === 'string' ? [kinds] : [...kinds];
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', 'in', list).where('created_at', '>=', since).executeTakeFirstOrThrow();
     return Number(r.n);
   }
 

@@ -37,6 +37,24 @@ export class MetricsRepository {
       .where('copy_policy_runs.last_copy_at', 'is not', null).execute();
   }
 
+  /**
+   * Restore drills (issue 16): per drilled host its last finished drill, and per host and engine
+   * the RTO estimate of its last successful drill.
+   */
+  async drillFigures(): Promise<{ last: { host: string; finished_at: string; status: string; duration_seconds: number | null }[]; rto: { host: string; engine: string; rto_seconds: number }[] }> {
+    const rows = await this.db.selectFrom('restore_drills').innerJoin('hosts', 'hosts.id', 'restore_drills.host_id')
+      .select(['hosts.name as host', 'restore_drills.finished_at', 'restore_drills.status', 'restore_drills.duration_seconds', 'restore_drills.engine', 'restore_drills.rto_seconds'])
+      .where('restore_drills.finished_at', 'is not', null).orderBy('restore_drills.finished_at', 'desc').execute();
+    const last = new Map<string, { host: string; finished_at: string; status: string; duration_seconds: number | null }>();
+    const rto = new Map<string, { host: string; engine: string; rto_seconds: number }>();
+    for (const r of rows) {
+      if (!last.has(r.host)) last.set(r.host, { host: r.host, finished_at: r.finished_at ?? '', status: r.status, duration_seconds: r.duration_seconds });
+      const k = `${r.host}\0${r.engine}`;
+      if (r.status === 'succeeded' && r.rto_seconds != null && !rto.has(k)) rto.set(k, { host: r.host, engine: r.engine, rto_seconds: r.rto_seconds });
+    }
+    return { last: [...last.values()], rto: [...rto.values()] };
+  }
+
   /** A job's kind and start/finish times, for the duration histogram. */
   jobTimes(jobId: string): Promise<{ kind: string; started_at: string | null; finished_at: string | null } | undefined> {
     return this.db.selectFrom('jobs').select(['kind', 'started_at', 'finished_at']).where('id', '=', jobId).executeTakeFirst();

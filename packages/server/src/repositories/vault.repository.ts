@@ -8,6 +8,10 @@ export type HostVaultRow = Selectable<HostVaultsTable>;
 export class VaultRepository {
   constructor(private readonly db: Db) {}
 
+  /** Ids of the hosts that have a vault target. */
+  async hostIds(): Promise<string[]> {
+    return (await this.db.selectFrom('host_vaults').select('host_id').execute()).map((r) => r.host_id);
+  }
   findByHost(hostId: string): Promise<HostVaultRow | undefined> {
     return this.db.selectFrom('host_vaults').selectAll().where('host_id', '=', hostId).executeTakeFirst();
   }

@@ -15,7 +15,7 @@ import { ALWAYS_HELD } from './leases.js';
 import type { LeaseHolder } from './leases.js';
 
 /** Thresholds used until an admin saves others. */
-export const DEFAULT_ALERT_SETTINGS: Readonly<AlertSettings> = { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50 };
+export const DEFAULT_ALERT_SETTINGS: Readonly<AlertSettings> = { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50, restore_unproven_days: 7 };
 
 const bytes = (n: number): string => {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -65,7 +65,7 @@ export class AlertRulesService {
   async settings(): Promise<AlertSettings & { updated_at: string | null }> {
     const row = await this.settingsRepo.settings();
     if (!row) return { ...DEFAULT_ALERT_SETTINGS, updated_at: null };
-    return { agent_offline_minutes: row.agent_offline_minutes, backup_overdue_hours: row.backup_overdue_hours, repo_growth_percent: row.repo_growth_percent, updated_at: row.updated_at };
+    return { agent_offline_minutes: row.agent_offline_minutes, backup_overdue_hours: row.backup_overdue_hours, repo_growth_percent: row.repo_growth_percent, restore_unproven_days: row.restore_unproven_days, updated_at: row.updated_at };
   }
 
   /** Changes thresholds (admin only); audited with the old and new values. */
@@ -133,6 +133,49 @@ export class AlertRulesService {
     });
   }
 
+  /**
+   * restore_drill_failed (critical) from a finished restore drill of `hostId` (issue 16), naming
+   * the drill job, the host it ran on and the drill's reason (which file, and why); resolved by
+   * the next drill of the host that succeeds. A cancelled drill changes nothing.
+   */
+  async drillFinished(hostId: string, drill: { job_id: string; status: string; error: string | null; drillHost: string }): Promise<void> {
+    if (drill.status === 'cancelled') return;
+    await this.safely('restore_drill_failed', async () => {
+      const name = (await this.q.hostName(hostId)) ?? hostId;
+      const on = drill.drillHost === 'itself' ? 'on the host itself' : `on host ${drill.drillHost}`;
+      const message = `restore drill job ${drill.job_id} of ${name} (${on}) failed: ${drill.error ?? 'no reason given'}`;
+      await this.fleet.setAlert(hostId, 'restore_drill_failed', drill.status === 'failed', message, 'critical');
+      if (drill.status === 'succeeded') await this.fleet.setAlert(hostId, 'restore_unproven', false, '');
+    });
+  }
+
+  /**
+   * restore_unproven: a host that is drilled (a restore_drill schedule, or any drill so far) has
+   * had no successful drill for more than `days` (counted from the first schedule or drill when
+   * none ever succeeded). Resolved by a successful drill or when the host is no longer drilled.
+   */
+  private async unproven(days: number): Promise<void> {
+    const now = this.d.now();
+    const since = new Map(await this.d.repos.drills.firstDrillPerHost());
+    for (const s of await this.schedules.enabledSchedules(['restore_drill'])) {
+      const cur = since.get(s.host_id);
+      if (!cur || s.created_at < cur) since.set(s.host_id, s.created_at);
+    }
+    const proven = new Map((await this.d.repos.drills.latestPerHost()).flatMap((e) => (e.lastSuccess?.finished_at ? [[e.last.host_id, e.lastSuccess.finished_at] as const] : [])));
+    const late = new Set<string>();
+    for (const [hostId, first] of since) {
+      const last = proven.get(hostId);
+      const from = Date.parse(last ?? first);
+      if (now - from <= days * 86_400_000) continue;
+      late.add(hostId);
+      const name = (await this.q.hostName(hostId)) ?? hostId;
+      await this.fleet.setAlert(hostId, 'restore_unproven', true, `no successful restore drill of ${name} within ${days} days (${last ? `last proven restore ${last}` : 'never proven'})`, 'warning');
+    }
+    for (const a of await this.d.repos.alerts.openByKind('restore_unproven')) {
+      if (a.host_id && !late.has(a.host_id)) await this.fleet.setAlert(a.host_id, 'restore_unproven', false, '');
+    }
+  }
+
   /** The agent said hello: its agent_offline alert (if any) resolves now rather than at the next tick. */
   async agentOnline(hostId: string): Promise<void> {
     await this.safely('agent_offline', () => this.fleet.setAlert(hostId, 'agent_offline', false, ''));
@@ -147,6 +190,7 @@ export class AlertRulesService {
       const s = await this.settings();
       await this.safely('agent_offline', () => this.offline(s.agent_offline_minutes));
       await this.safely('backup_overdue', () => this.overdue(s.backup_overdue_hours));
+      await this.safely('restore_unproven', () => this.unproven(s.restore_unproven_days));
     } finally {
       this.ticking = false;
     }

@@ -9,6 +9,7 @@ import type { HostRepository } from '../repositories/host.repository.js';
 import type { JobRepository } from '../repositories/job.repository.js';
 import type { RepoRepository } from '../repositories/repo.repository.js';
 import type { RestoreCredentialRepository } from '../repositories/restore-credential.repository.js';
+import type { RestoreDrillRepository } from '../repositories/restore-drill.repository.js';
 import type { ScheduleRepository } from '../repositories/schedule.repository.js';
 import type { SessionRepository } from '../repositories/session.repository.js';
 import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
@@ -38,6 +39,8 @@ export interface Repositories {
   copies: CopyPolicyRepository;
   /** Migration 0019: the snapshot ledger and repository integrity (issue 16). */
   ledger: SnapshotLedgerRepository;
+  /** Migration 0031: restore drills (issue 16). */
+  drills: RestoreDrillRepository;
 }
 
 /**

@@ -20,6 +20,10 @@ export interface RunOptions {
   auditExtra?: Record<string, unknown>;
   /** A repository linked to the host to run against instead of its primary (issue 15); 400 naming `repository_id` otherwise. */
   repositoryId?: string | undefined;
+  /** The schedule that fired this job (server-fired restore drills). */
+  scheduleId?: string;
+  /** Set by RestoreDrillService only: a restore_drill job is always recorded as a drill (POST /api/hosts/:id/restore-drills). */
+  drill?: boolean;
 }
 
 /** Hooks inside run-now arguments need admin, as in schedules (spec §14.3). */
@@ -69,6 +73,7 @@ export class JobService {
       throw new DomainError('validation_failed', `invalid arguments for a ${kind} job`, fields);
     }
     const args = parsed.data as Record<string, unknown>;
+    if (kind === 'restore_drill' && !opts.drill) throw new DomainError('validation_failed', 'kind: a restore drill is started with POST /api/hosts/:id/restore-drills (or the host page\'s Drill now)', { kind: 'use /api/hosts/:id/restore-drills' });
     if (HOOK_KEYS.some((k) => args[k] != null) && !(actor.kind === 'user' && actor.role === 'admin')) {
       throw new DomainError('forbidden', 'only admins may set hooks or run_as');
     }
@@ -81,6 +86,9 @@ export class JobService {
     if (kind === 'copy' && host.last_seen_at !== null && !agentHasFeature(host, 'copy')) {
       throw new DomainError('invalid_state', `the agent on ${host.name} (version ${host.agent_version ?? 'unknown'}) predates copy jobs: upgrade it`, { host_id: 'the agent cannot copy' });
     }
+    if (kind === 'restore_drill' && host.last_seen_at !== null && !agentHasFeature(host, 'restore_drill')) {
+      throw new DomainError('invalid_state', `the agent on ${host.name} (version ${host.agent_version ?? 'unknown'}) predates restore drills: upgrade it`, { drill_host_id: 'the agent cannot run restore drills' });
+    }
     const repositoryId = await this.targetRepository(host, kind, opts.repositoryId, args);
     const frozen = await this.c.ledger.refusal(hostId, kind, repositoryId);
     if (frozen) throw frozenError(frozen);
@@ -90,8 +98,8 @@ export class JobService {
     if (isVaultKind(kind)) await this.c.vaults.precheck(hostId);
     else if (!repositoryId) note = await this.c.maintenance.precheck(hostId, kind);
     const job: JobRow = {
-      id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: null,
-      actor_kind: actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
+      id: opts.jobId ?? randomUUID(), host_id: hostId, kind, status: 'queued', schedule_id: opts.scheduleId ?? null,
+      actor_kind: opts.scheduleId ? 'schedule' : actor.kind === 'user' ? 'user' : 'system', actor_id: actor.kind === 'user' ? actor.id : null,
       args_enc: null, created_at: iso(this.d.now()), started_at: null, finished_at: null, exit_code: null,
       stats: null, error: null, error_kind: null, progress: null, progress_seq: null, dispatched_at: null, repository_id: repositoryId,
     };
@@ -192,7 +200,7 @@ export class JobService {
   /** After a job reached a terminal state (agent report or server-side): revoke its temporary credential, tell the listeners. Never throws. */
   ended(job: JobRow): void {
     for (const fn of this.endedListeners) void fn(job).catch((e: unknown) => this.d.log.error({ job_id: job.id, err: (e as Error).message }, 'job-ended listener failed'));
-    if (job.kind !== 'restore') return;
+    if (job.kind !== 'restore' && job.kind !== 'restore_drill') return;
     void this.c.restoreCredentials.jobEnded(job).catch((e: unknown) => this.d.log.error({ job_id: job.id, err: (e as Error).message }, 'restore credential revocation failed'));
   }
 

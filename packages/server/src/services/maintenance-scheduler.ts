@@ -50,6 +50,8 @@ export class MaintenanceScheduler {
     private readonly vaults: { precheck(hostId: string): Promise<void> },
     /** Refuses forget/prune on a frozen repository (snapshot ledger, issue 16). */
     private readonly ledger: { refusal(hostId: string, kind: string, repositoryId: string | null): Promise<string | null> },
+    /** Fires a restore_drill schedule (RestoreDrillService; issue 16); throws DomainError when it cannot run. */
+    private readonly drills: { fire(s: ScheduleRow): Promise<string[]> },
     /** The `maintenance-scheduler` lease: only its holder fires (several server processes, issue 17). */
     private readonly leases: LeaseHolder = ALWAYS_HELD,
     private readonly tickMs = 1000,
@@ -86,7 +88,7 @@ export class MaintenanceScheduler {
       const from = this.holder === false ? Math.min(since, now - LEASE_TTL_MS - this.tickMs) : since;
       this.holder = true;
       const fires = new Map<string, number>();
-      const due = (await this.q.enabledSchedules([...MAINTENANCE_KINDS, ...SERVER_FIRED_VAULT_KINDS])).filter((s) => {
+      const due = (await this.q.enabledSchedules([...MAINTENANCE_KINDS, ...SERVER_FIRED_VAULT_KINDS, 'restore_drill'])).filter((s) => {
         const next = nextFireAfter(s.cron_expr, s.time_zone, new Date(from));
         if (next !== null) fires.set(s.id, next.getTime());
         return next !== null && next.getTime() <= now;
@@ -101,7 +103,8 @@ export class MaintenanceScheduler {
           this.d.log.info({ schedule_id: s.id }, 'maintenance schedule fired while its previous job is still queued or running; skipped');
           continue;
         }
-        created.push(await this.fire(s, now));
+        if (s.kind === 'restore_drill') created.push(...(await this.fireDrill(s)));
+        else created.push(await this.fire(s, now));
       }
     } catch (err) {
       this.d.log.error({ err: (err as Error).message }, 'maintenance schedule tick failed');
@@ -110,6 +113,20 @@ export class MaintenanceScheduler {
       this.ticking = false;
     }
     return created;
+  }
+
+  /** A restore drill: its jobs are made by the drill service (cross-host credentials, one per repository). */
+  private async fireDrill(s: ScheduleRow): Promise<string[]> {
+    try {
+      const ids = await this.drills.fire(s);
+      this.d.log.info({ schedule_id: s.id, jobs: ids }, 'restore drill schedule fired');
+      return ids;
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      this.d.log.warn({ schedule_id: s.id, host_id: s.host_id, err: err.message }, 'restore drill schedule could not start');
+      await this.audit.record({ kind: 'system' }, 'job.schedule_failed', { kind: 'schedule', id: s.id }, { host_id: s.host_id, kind: s.kind, error: err.message });
+      return [];
+    }
   }
 
   private async fire(s: ScheduleRow, now: number): Promise<string> {

@@ -37,7 +37,7 @@ export class RestoreCredentials {
 
   /** JobService.dispatch hook: the one-job credential of a cross-host restore, else undefined. */
   async credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined> {
-    if (job.kind !== 'restore') return undefined;
+    if (job.kind !== 'restore' && job.kind !== 'restore_drill') return undefined;
     // `r` may be bound to the caller's transaction: every read goes through it.
     const row = await r.restoreCredentials.findByJob(job.id);
     if (!row) return undefined;

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { RepoKeyAdd, RestoreRequest } from '@restic-manager/protocol';
 import { planRestore } from '@restic-manager/protocol';
+import type { JobRow } from '../repositories/job.repository.js';
 import type { RestoreCredentialRow } from '../repositories/restore-credential.repository.js';
 import type { AgentRequests } from './agent-requests.js';
 import type { AuditService } from './audit.service.js';
@@ -91,10 +92,10 @@ export class RestoreService {
   }
 
   /** Refuses a restore that would share permanent secrets without an admin's explicit one-off. */
-  private refuseSharing(actor: Actor, plan: CredentialPlan, body: RestoreRequest, source: { id: string; name: string }, targetName: string): void {
+  private refuseSharing(actor: Actor, plan: CredentialPlan, share: boolean, source: { id: string; name: string }, targetName: string): void {
     if (!plan.shares.length) return;
     const what = `host ${source.name}'s permanent ${describeShares(plan.shares)}`;
-    if (!body.share_source_credential) {
+    if (!share) {
       const fix = remedy(plan, source);
       throw new DomainError('conflict', `refused: this cross-host restore would give host ${targetName} ${what}, because ${plan.credential_reason}. Instead, ${fix}; or an admin can confirm a one-off with share_source_credential (host ${source.name}'s credentials are then marked for rotation)`,
         { share_source_credential: `required to send ${what} to host ${targetName}` });
@@ -112,22 +113,33 @@ export class RestoreService {
     };
     const summary = { source_host_id: sourceId, snapshot_id: snap.id, restore_to: body.restore_to, remap: body.remap };
     if (sourceId === targetHostId) return this.jobs.runNow(actor, targetHostId, 'restore', args, { auditExtra: summary });
+    return this.crossHost(actor, 'restore', { id: sourceId, name: source.name }, target, args, summary, body.share_source_credential ?? false);
+  }
+
+  /**
+   * A job of `kind` on the target host that reads the source host's repository through a
+   * temporary key (or an admin's audited one-off; `share` confirms it). Used by cross-host
+   * restores and restore drills (RestoreDrillService, which never shares).
+   */
+  async crossHost(actor: Actor, kind: 'restore' | 'restore_drill', source: { id: string; name: string }, target: { id: string; name: string; agent_token_hash: string | null }, args: Record<string, unknown>, summary: Record<string, unknown>, share: boolean, also?: (job: JobRow, r: Repositories) => Promise<void>, scheduleId?: string) {
+    const sourceId = source.id;
+    const targetHostId = target.id;
     if (!target.agent_token_hash) throw new DomainError('invalid_state', `host ${target.name} is not enrolled yet`);
     if (!(await this.hosts.configFor(sourceId))) throw new DomainError('invalid_state', `host ${source.name} has no stored repository credential to restore from`);
 
     const plan = await this.credentialPlan(true, sourceId, targetHostId, source.name);
-    this.refuseSharing(actor, plan, body, source, target.name);
+    this.refuseSharing(actor, plan, share, source, target.name);
 
     const jobId = randomUUID();
-    const issued = await this.issue(actor, plan, body, source, target.name, jobId);
+    const issued = await this.issue(actor, plan, share, source, target.name, jobId);
     const row: RestoreCredentialRow = {
       job_id: jobId, source_host_id: sourceId, target_host_id: targetHostId, mode: issued.mode, key_id: issued.keyId,
       secret_enc: issued.password ? this.d.box.seal(issued.password, `restore:${jobId}`) : null, reason: issued.reason,
       issued_at: iso(this.d.now()), revoked_at: null, revoke_error: null, shared: issued.shares.length ? issued.shares.join(',') : null,
     };
     try {
-      return await this.jobs.runNow(actor, targetHostId, 'restore', args, {
-        jobId, auditExtra: { ...summary, credential: issued.mode },
+      return await this.jobs.runNow(actor, targetHostId, kind, args, {
+        jobId, ...(scheduleId ? { scheduleId } : {}), ...(kind === 'restore_drill' ? { drill: true } : {}), auditExtra: { ...summary, credential: issued.mode },
         beforeDispatch: async (job, r) => {
           await r.restoreCredentials.insert(row);
           await this.audit.record(actor, 'restore.credential.issue', { kind: 'job', id: job.id }, {
@@ -136,6 +148,7 @@ export class RestoreService {
             ...(issued.shares.length ? { shared: issued.shares } : {}),
           }, r.audit);
           if (issued.shares.length) await this.markShared(actor, job.id, issued.shares, sourceId, source.name, target.name, issued.reason, r);
+          await also?.(job, r);
         },
       });
     } catch (e) {
@@ -161,7 +174,7 @@ export class RestoreService {
    * admin confirmed sharing it). A source that does not answer `repo.key.add` in time falls back
    * to the stored credential only under that same confirmation; otherwise the restore is refused.
    */
-  private async issue(actor: Actor, plan: CredentialPlan, body: RestoreRequest, source: { id: string; name: string }, targetName: string, jobId: string): Promise<{ mode: RestoreCredentialRow['mode']; keyId: string | null; password: string | null; reason: string; shares: SharedSecret[] }> {
+  private async issue(actor: Actor, plan: CredentialPlan, share: boolean, source: { id: string; name: string }, targetName: string, jobId: string): Promise<{ mode: RestoreCredentialRow['mode']; keyId: string | null; password: string | null; reason: string; shares: SharedSecret[] }> {
     const name = source.name;
     if (plan.credential === 'stored_credential') {
       return { mode: 'stored_credential', keyId: null, password: null, reason: `${plan.credential_reason}; an admin confirmed sharing its stored credential for this job`, shares: plan.shares };
@@ -177,7 +190,7 @@ export class RestoreService {
       const blocker = `host ${name} did not add a temporary key (${e.message.replace(/;/g, ',')})`;
       const fallback = planCredential({ kind: 'no_answer', text: blocker }, await this.hosts.configFor(source.id), null);
       const shares = plan.shares.includes('rest_login') ? fallback.shares : fallback.shares.filter((x) => x !== 'rest_login');
-      this.refuseSharing(actor, { ...fallback, shares }, body, source, targetName);
+      this.refuseSharing(actor, { ...fallback, shares }, share, source, targetName);
       return { mode: 'stored_credential', keyId: null, password: null, reason: `${blocker}; an admin confirmed sharing its stored credential for this job`, shares };
     }
   }

@@ -97,6 +97,10 @@ export class ScheduleService {
     if (input.kind !== 'check' && (input.read_data_subset != null || input.read_data_rotation != null)) {
       throw new DomainError('validation_failed', 'read_data_subset/read_data_rotation are only for check schedules', { read_data_subset: 'check schedules only' });
     }
+    if (input.kind !== 'restore_drill' && input.drill_host_id) throw new DomainError('validation_failed', 'drill_host_id is only for restore_drill schedules', { drill_host_id: 'restore_drill schedules only' });
+    if (input.kind === 'restore_drill' && (input.paths.length > 0 || input.tags.length > 0 || input.retention_policy)) {
+      throw new DomainError('validation_failed', 'a restore_drill schedule drills the latest snapshot of every repository of the host: it takes no paths, tags or retention_policy', { paths: 'not for restore_drill schedules' });
+    }
     if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
   }
 
@@ -105,6 +109,10 @@ export class ScheduleService {
    * 400 naming `repository_id` when it is not linked to the host. Vault schedules have none.
    */
   private async checkRepository(hostId: string, input: ScheduleInput): Promise<string | null> {
+    if (input.kind === 'restore_drill' && input.drill_host_id && !(await this.d.repos.hosts.findById(input.drill_host_id))) {
+      throw new DomainError('validation_failed', `drill_host_id: no host ${input.drill_host_id}`, { drill_host_id: 'unknown host' });
+    }
+    if (input.kind === 'restore_drill' && input.repository_id) throw new DomainError('validation_failed', 'repository_id: a restore drill covers every repository of the host', { repository_id: 'not for restore_drill schedules' });
     const id = input.repository_id ?? null;
     if (!id) return null;
     if (input.kind.startsWith('vault_')) throw new DomainError('validation_failed', 'repository_id: vault schedules use the vault target', { repository_id: 'not for vault schedules' });
@@ -149,6 +157,7 @@ export class ScheduleService {
       retention_policy: s.retention_policy ? JSON.stringify(s.retention_policy) : null, options: JSON.stringify(s.options),
       read_data_subset: s.kind === 'check' ? s.read_data_subset ?? null : null,
       read_data_rotation: s.kind === 'check' ? s.read_data_rotation ?? null : null,
+      drill_host_id: s.kind === 'restore_drill' ? s.drill_host_id ?? null : null,
       ...hooks,
     };
   }
@@ -189,8 +198,8 @@ export class ScheduleService {
     // An agent that did not announce `databases` would drop them and back up the paths only:
     // such schedules go to it disabled instead.
     const dumps = host ? databasesRefusal(host) === null : false;
-    // Vault schedules are server-fired and never reach the agent (its schedule.set parser predates them).
-    const schedules: ScheduleSpec[] = rows.filter((r) => !r.kind.startsWith('vault_')).map((r) => ({
+    // Vault and restore_drill schedules are server-fired and never reach the agent (its schedule.set parser predates them).
+    const schedules: ScheduleSpec[] = rows.filter((r) => !r.kind.startsWith('vault_') && r.kind !== 'restore_drill').map((r) => ({
       id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1 && (dumps || !r.databases_enc),
       paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
       retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,

@@ -22,6 +22,7 @@ import { Notifier } from './notify/notifier.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { RestoreCredentials } from './restore-credentials.service.js';
+import { RestoreDrillService } from './restore-drill.service.js';
 import { DbRestoreService } from './db-restore.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
@@ -90,6 +91,8 @@ export interface Services {
   copyScheduler: CopyScheduler;
   /** The snapshot ledger and repository freezes (issue 16, docs/recoverability.md). */
   ledger: SnapshotLedgerService;
+  /** Restore drills: run now, scheduled fires, the last proven restore (issue 16). */
+  drills: RestoreDrillService;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -129,13 +132,16 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger,
   });
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, leases);
+  const drills = new RestoreDrillService(d, jobs, restore, alertRules);
+  jobs.onEnded((job) => drills.jobEnded(job));
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, drills, leases);
   const copyStatus = new CopyStatusService(d, fleet);
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
   jobs.onEnded((job) => copies.jobEnded(job));
   const copyScheduler = new CopyScheduler(d, copies, copyStatus, undefined, undefined, leases);
   return {
     leases,
+    drills,
     copies,
     copyStatus,
     copyScheduler,

@@ -112,8 +112,8 @@ export class SnapshotLedgerService {
         const foreign = (k: string) => !ours.some((x) => sameId(x, k));
         const added = keyIds.filter((k) => !before.some((b) => sameId(b, k))).filter(foreign);
         const removed = before.filter((b) => !keyIds.some((k) => sameId(b, k))).filter(foreign);
-        if (added.length && (await r.jobs.countCreatedSince('restore', iso(this.d.now() - KEY_ADD_WINDOW_MS))) > 0) {
-          // A restore may be adding its temporary key right now: compare again with the next listing.
+        if (added.length && (await r.jobs.countCreatedSince(['restore', 'restore_drill'], iso(this.d.now() - KEY_ADD_WINDOW_MS))) > 0) {
+          // A restore (or a restore drill on another host) may be adding its temporary key right now: compare again with the next listing.
           return null;
         }
         if (added.length) changes.push(`key(s) added: ${added.map((k) => k.slice(0, 8)).join(', ')}`);

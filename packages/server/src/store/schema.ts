@@ -142,7 +142,7 @@ export interface EnrollmentTokensTable {
 export interface SchedulesTable {
   id: string;
   host_id: string;
-  kind: 'backup' | 'forget' | 'prune' | 'check' | 'vault_backup' | 'vault_prune';
+  kind: 'backup' | 'forget' | 'prune' | 'check' | 'vault_backup' | 'vault_prune' | 'restore_drill';
   cron_expr: string;
   time_zone: string | null;
   enabled: number;
@@ -161,6 +161,8 @@ export interface SchedulesTable {
   /** Migration 0020, check schedules: a fixed --read-data-subset, or part n of t per run (0 = none); both null = rotate over 10. */
   read_data_subset: ColumnType<string | null, string | null | undefined, string | null>;
   read_data_rotation: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Migration 0031, restore_drill schedules: the host the sample is restored on; null = the host itself. */
+  drill_host_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }
@@ -294,7 +296,28 @@ export interface AlertSettingsTable {
   agent_offline_minutes: number;
   backup_overdue_hours: number;
   repo_growth_percent: number;
+  /** Migration 0031. */
+  restore_unproven_days: ColumnType<number, number | undefined, number>;
   updated_at: string;
+}
+
+/** Migration 0031: one restore drill (its job belongs to the drill host, the proof to `host_id`). */
+export interface RestoreDrillsTable {
+  job_id: string;
+  host_id: string;
+  drill_host_id: string;
+  repository_id: string | null;
+  engine: string;
+  status: string;
+  snapshot_id: string | null;
+  files: number | null;
+  bytes: number | null;
+  duration_seconds: number | null;
+  throughput_bps: number | null;
+  rto_seconds: number | null;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
 }
 
 /** Migration 0008: the temporary credential of a cross-host restore job. */
@@ -480,4 +503,5 @@ export interface Database {
   copy_policy_runs: CopyPolicyRunsTable;
   snapshot_ledger: SnapshotLedgerTable;
   repository_integrity: RepositoryIntegrityTable;
+  restore_drills: RestoreDrillsTable;
 }

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { CreateHostRequest, CreateUserRequest, LoginRequest, Role, SetHostTagsRequest } from '@restic-manager/protocol';
+import { CreateHostRequest, CreateUserRequest, LoginRequest, RestoreDrillRequest, Role, SetHostTagsRequest } from '@restic-manager/protocol';
 import { z } from 'zod';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
@@ -85,6 +85,14 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     const req = await runRequestFromForm(nest(await formOf(c)), () => w.read.defaultBackupPaths(id));
     const { job } = await s.jobs.runNow(actorOf(c), id, req.kind, req.args as Record<string, unknown>, { repositoryId: req.repository_id });
     return redirectTo(c, `/jobs/${job.id}`);
+  });
+
+  // Restore drill now (issue 16): the same request and service as POST /api/hosts/:id/restore-drills.
+  app.post('/hosts/:id/restore-drill', guard('operator'), async (c) => {
+    const f = await formOf(c);
+    const req = parseForm(RestoreDrillRequest, typeof f.drill_host_id === 'string' && f.drill_host_id ? { drill_host_id: f.drill_host_id } : {});
+    const { jobs } = await s.drills.run(actorOf(c), c.req.param('id'), req);
+    return redirectTo(c, `/jobs/${jobs[0]?.id ?? ''}`);
   });
 
   app.post('/hosts/:id/tags', guard('operator'), async (c) => {

@@ -94,7 +94,7 @@ export function mountNotificationUi(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.put('/settings/alert-rules', guard('admin'), async (c) => {
     const f = await formOf(c, { all: true });
-    const patch = parseForm(AlertSettingsUpdate, Object.fromEntries(['agent_offline_minutes', 'backup_overdue_hours', 'repo_growth_percent'].map((k) => [k, numOrRaw(f[k]) ?? ''])));
+    const patch = parseForm(AlertSettingsUpdate, Object.fromEntries(['agent_offline_minutes', 'backup_overdue_hours', 'repo_growth_percent', 'restore_unproven_days'].map((k) => [k, numOrRaw(f[k]) ?? ''])));
     const settings = await s.alertRules.updateSettings(actorOf(c), patch);
     toast(c, 'Alert rules saved.');
     return c.html(<AlertRulesCard settings={settings} />);

@@ -7,7 +7,7 @@ import { AuditPage } from './pages/audit.js';
 import { DashboardPage, FleetSummary, HostTable } from './pages/dashboard.js';
 import type { FleetData, HostListData } from './pages/dashboard.js';
 import { JobsTab, RepoTab, SchedulesTab, SettingsTab, SnapshotsTab } from './pages/host-tabs.js';
-import { isAdmin } from './components/layout.js';
+import { canOperate, isAdmin } from './components/layout.js';
 import { VaultCard } from './pages/vault-card.js';
 import { VaultSettingsCard } from './pages/vault-settings.js';
 import type { HostTab } from './pages/host.js';
@@ -22,6 +22,7 @@ import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, Schedule
 import { LocksCard } from './pages/repo-locks.js';
 import { HostRepositoriesCard } from './pages/repositories.js';
 import { FleetCopyCard, HostCopyStatusCard } from './pages/copies.js';
+import { FleetDrillCard } from './pages/restore-drill.js';
 import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, baseUrlOf, guard, viewerOf } from './web-context.js';
@@ -56,7 +57,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     return { ...page, filter: { tag: q.tag, status: q.status }, tags };
   }
 
-  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} overdue={<OverdueCard items={await overdueItems(s, w)} />} copies={<FleetCopyCard items={await s.copyStatus.allHosts()} />} />));
+  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} overdue={<OverdueCard items={await overdueItems(s, w)} />} copies={<><FleetCopyCard items={await s.copyStatus.allHosts()} /><FleetDrillCard fleet={await s.drills.fleet()} /></>} />));
   app.get('/partials/fleet', guard(), async (c) => c.html(<FleetSummary fleet={await fleet()} />));
   app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} serverVersion={w.version} />));
 
@@ -67,6 +68,9 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     const host = await s.hosts.get(c.req.param('id'));
     return c.html(<EnrollWatch hostId={host.id} host={host} />);
   });
+
+  /** Enrolled hosts (where a restore drill may run). */
+  const enrolledHosts = async () => (await s.hosts.list({}, 500, 0)).items.filter((h) => h.enrolled_at).map((h) => ({ id: h.id, name: h.name }));
 
   /** The host's vault target, or null when it has none. */
   const vaultOf = (id: string) => s.vaults.get(id).catch((e: unknown) => {
@@ -102,14 +106,16 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const editId = c.req.query('edit');
       const editing = editId ? items.find((i) => i.id === editId) : undefined;
       if (editId && !editing) throw new DomainError('not_found', `schedule ${editId} is not one of this host's schedules`);
-      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} repositories={(await s.repositories.forHost(id)).items.map((i) => ({ id: i.repository.id, name: i.repository.name, primary: i.primary }))} /></div>;
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} repositories={(await s.repositories.forHost(id)).items.map((i) => ({ id: i.repository.id, name: i.repository.name, primary: i.primary }))} drillHosts={await enrolledHosts()} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
       const vault = isAdmin(viewer) ? await vaultOf(id) : null;
       body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /><VaultSettingsCard hostId={id} viewer={viewer} vault={vault} /></div>;
     }
     const defaults = await w.read.defaultBackupPaths(id);
-    return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self} serverVersion={w.version}>{body}</HostPage>);
+    const drill = await s.drills.summary(id);
+    const drillHosts = canOperate(viewer) ? await enrolledHosts() : [];
+    return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self} serverVersion={w.version} drill={drill} drillHosts={drillHosts}>{body}</HostPage>);
   };
   app.get('/hosts/:id', guard(), (c) => hostTab(c, 'snapshots'));
   for (const tab of ['jobs', 'repo', 'schedules', 'settings'] as const) app.get(`/hosts/:id/${tab}`, guard(), (c) => hostTab(c, tab));

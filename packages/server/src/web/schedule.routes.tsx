@@ -36,6 +36,7 @@ function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
     databases: databasesFromForm(f.databases),
     repository_id: opt(f.repository_id) ?? null,
     ...(f.kind === 'check' ? { read_data_subset: opt(f.read_data_subset) ?? null, read_data_rotation: numOrRaw(f.read_data_rotation) ?? null } : {}),
+    ...(f.kind === 'restore_drill' ? { drill_host_id: opt(f.drill_host_id) ?? null } : {}),
   });
 }
 

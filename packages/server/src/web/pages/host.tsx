@@ -1,11 +1,12 @@
 import type { Child } from 'hono/jsx';
-import type { HostView } from '@restic-manager/protocol';
+import type { HostView, RestoreDrillSummary } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
 import { DatabaseRow } from './schedule-databases.js';
 import { Field, HostStatusBadge, JobStatusBadge, RelTime, Tabs, Tags } from '../components/ui.js';
 import { HostAgentBadge } from '../components/agent-version.js';
 import { agentVersionStatus, isOutdated } from '../../services/agent-version.js';
+import { DrillNowForm, HostDrillFacts } from './restore-drill.js';
 
 export type HostTab = 'snapshots' | 'jobs' | 'repo' | 'schedules' | 'settings';
 
@@ -18,7 +19,7 @@ const TABS: { id: HostTab; label: string }[] = [
 ];
 
 /** Host detail frame: header, "Run now" panel, tabs; `children` is the active tab's content. */
-export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; defaultPaths: string[]; self: string; serverVersion?: string; children: Child }) {
+export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; defaultPaths: string[]; self: string; serverVersion?: string; drill?: RestoreDrillSummary | null; drillHosts?: { id: string; name: string }[]; children: Child }) {
   const h = props.host;
   const tabs = TABS.map((t) => ({ ...t, href: t.id === 'snapshots' ? `/hosts/${h.id}` : `/hosts/${h.id}/${t.id}` }));
   return (
@@ -31,7 +32,7 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
             {h.name} <HostStatusBadge status={h.status} />
           </span>
         }
-        sub={<HostFacts host={h} serverVersion={props.serverVersion ?? ''} admin={isAdmin(props.viewer)} />}
+        sub={<HostFacts host={h} serverVersion={props.serverVersion ?? ''} admin={isAdmin(props.viewer)} drill={props.drill ?? null} />}
       />
       </div>
       {h.credential_rotation ? (
@@ -40,7 +41,7 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
           {isAdmin(props.viewer) ? <> Replace the repository credentials (<a href={`/hosts/${h.id}/settings`}>settings</a> or <span class="mono">PUT /api/hosts/{h.id}/credentials</span>) to clear this.</> : <> An admin should replace its repository credentials.</>}
         </div>
       ) : null}
-      {canOperate(props.viewer) && h.enrolled_at ? <RunPanel host={h} defaultPaths={props.defaultPaths} /> : null}
+      {canOperate(props.viewer) && h.enrolled_at ? <RunPanel host={h} defaultPaths={props.defaultPaths} drillHosts={props.drillHosts ?? []} /> : null}
       {!h.enrolled_at ? (
         <div class="alert-box info" style="margin-bottom:24px">
           This host has not enrolled yet. Run the install command shown when it was added
@@ -55,7 +56,7 @@ export function HostPage(props: { viewer: Viewer; host: HostView; tab: HostTab; 
   );
 }
 
-function HostFacts(props: { host: HostView; serverVersion: string; admin: boolean }) {
+function HostFacts(props: { host: HostView; serverVersion: string; admin: boolean; drill: RestoreDrillSummary | null }) {
   const h = props.host;
   const outdated = h.agent_version != null && props.serverVersion !== '' && isOutdated(agentVersionStatus(h.agent_version, props.serverVersion));
   return (
@@ -87,13 +88,14 @@ function HostFacts(props: { host: HostView; serverVersion: string; admin: boolea
           last vault backup <RelTime iso={h.last_vault_backup_at} /> <JobStatusBadge status={h.last_vault_backup_status} />
         </span>
       ) : null}
+      {props.drill ? <HostDrillFacts drill={props.drill} /> : null}
       {h.tags.length ? <span><Tags tags={h.tags} /></span> : null}
     </span>
   );
 }
 
 /** "Run now": a backup of the given paths (defaults from the host's backup schedule), or a maintenance job. */
-function RunPanel(props: { host: HostView; defaultPaths: string[] }) {
+function RunPanel(props: { host: HostView; defaultPaths: string[]; drillHosts: { id: string; name: string }[] }) {
   const h = props.host;
   const busy = h.current_job_id != null;
   return (
@@ -142,6 +144,7 @@ function RunPanel(props: { host: HostView; defaultPaths: string[] }) {
             ) : null}
           </div>
         </form>
+        {h.repo_id ? <DrillNowForm hostId={h.id} hosts={props.drillHosts} /> : null}
       </div>
     </section>
   );

@@ -202,6 +202,7 @@ export function AlertRulesCard(props: { settings: AlertSettings & { updated_at: 
           <Field name="agent_offline_minutes" label="Agent offline after (minutes)"><input id="f-agent_offline_minutes" name="agent_offline_minutes" inputmode="numeric" value={String(s.agent_offline_minutes)} /></Field>
           <Field name="backup_overdue_hours" label="Backup overdue after (hours past due)"><input id="f-backup_overdue_hours" name="backup_overdue_hours" inputmode="numeric" value={String(s.backup_overdue_hours)} /></Field>
           <Field name="repo_growth_percent" label="Repository growth above (%)"><input id="f-repo_growth_percent" name="repo_growth_percent" inputmode="numeric" value={String(s.repo_growth_percent)} /></Field>
+          <Field name="restore_unproven_days" label="Restore unproven after (days without a successful drill)"><input id="f-restore_unproven_days" name="restore_unproven_days" inputmode="numeric" value={String(s.restore_unproven_days)} /></Field>
           <div class="form-actions"><button class="btn primary" type="submit">Save rules</button></div>
         </form>
       </div>

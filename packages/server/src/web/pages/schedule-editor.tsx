@@ -57,9 +57,10 @@ export interface EditableSchedule extends ScheduleListItem {
   databases?: DatabaseView[];
   read_data_subset?: string | null;
   read_data_rotation?: number | null;
+  drill_host_id?: string | null;
 }
 
-const KINDS = ['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune'] as const;
+const KINDS = ['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune', 'restore_drill'] as const;
 const str = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.join(', ') : String(v as string | number));
 
 /**
@@ -74,7 +75,7 @@ export interface TargetRepository {
   primary: boolean;
 }
 
-export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null; hostTimeZone?: string | null; discovered?: Discovered | null; repositories?: TargetRepository[] }) {
+export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedules: ScheduleListItem[]; editing?: EditableSchedule | null; hostTimeZone?: string | null; discovered?: Discovered | null; repositories?: TargetRepository[]; drillHosts?: { id: string; name: string }[] }) {
   if (!canOperate(props.viewer)) return null;
   const id = props.hostId;
   const admin = isAdmin(props.viewer);
@@ -107,7 +108,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
         </div>
         <div class="card-body">
           <form class="form" id="schedule-form" {...(e ? { 'hx-put': `/schedules/${e.id}` } : { 'hx-post': `/hosts/${id}/schedules` })} novalidate>
-            <Field name="kind" label="Kind" hint="forget and prune run with the maintenance credential; vault_backup / vault_prune use the host's vault target (Settings). All four are fired by the server.">
+            <Field name="kind" label="Kind" hint="forget and prune run with the maintenance credential; vault_backup / vault_prune use the host's vault target (Settings); restore_drill restores a seeded sample of the latest snapshot and verifies it. These are fired by the server.">
               <select id="f-kind" name="kind">
                 {KINDS.map((k) => <option value={k} selected={e?.kind === k}>{k}</option>)}
               </select>
@@ -154,6 +155,12 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 <Field name="read_data_subset" label="…or a fixed subset" hint="e.g. 5% or 500M (replaces the rotation)"><input id="f-read_data_subset" name="read_data_subset" value={str(e?.read_data_subset)} size={8} /></Field>
               </div>
             </fieldset>
+            <Field name="drill_host_id" label="Restore drill on (restore_drill)" hint="Where the sample is restored: this host, or another enrolled host through a temporary key.">
+              <select id="f-drill_host_id" name="drill_host_id">
+                <option value="">this host</option>
+                {(props.drillHosts ?? []).filter((h) => h.id !== id).map((h) => <option value={h.id} selected={e?.drill_host_id === h.id}>{h.name}</option>)}
+              </select>
+            </Field>
             <div class="field-row">
               <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
               <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>
