@@ -187,8 +187,10 @@ export interface LsEntry {
 
 export interface LsRequest {
   snapshot: string;
-  /** Directory inside the snapshot to list (restic lists recursively below it). */
+  /** Directory inside the snapshot to list (its direct children, or everything below with `recursive`). */
   path?: string;
+  /** restic `--recursive`: every entry below `path`, not only its direct children. */
+  recursive?: boolean;
 }
 
 /** A page of `ls`, produced from a stream so memory stays bounded. */
@@ -284,10 +286,12 @@ export interface RestoreSummary {
 
 export interface DumpRequest {
   snapshot: string;
-  /** Absolute path of one file inside the snapshot. */
+  /** Absolute path of one file or folder inside the snapshot. */
   path: string;
+  /** A folder's archive format (restic `--archive`, default tar); a file is always written as its bytes. */
+  archive?: 'tar' | 'zip';
   /**
-   * Receives the file's bytes with back-pressure. Never ended by the engine: the caller ends it
+   * Receives the file's bytes (or the folder's archive) with back-pressure. Never ended by the engine: the caller ends it
    * only when the call resolved ok, so a consumer never mistakes a cut-off stream for a whole file.
    */
   stdout: Writable;

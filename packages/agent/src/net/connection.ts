@@ -90,6 +90,13 @@ export class AgentConnection {
     return true;
   }
 
+  /** Sends one binary frame (a download chunk) if the connection is ready; false otherwise. */
+  sendBinary(frame: Buffer): boolean {
+    if (this.state !== 'ready' || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(frame, { binary: true });
+    return true;
+  }
+
   /** Resolves when the server answers a ping sent now; rejects if the connection drops first. */
   ping(): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -36,6 +36,10 @@ import { repositoryConfigOf } from './repository-config.js';
 import { CopyPolicyService } from './copy-policy.service.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { CopyStatusService } from './copy-status.service.js';
+import { DownloadService } from './download.service.js';
+import { DownloadStreams } from './download-streams.js';
+import type { StreamTimeouts } from './download-streams.js';
+import { DEFAULT_DOWNLOAD_MAX_BYTES } from '../config.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -87,6 +91,14 @@ export interface Services {
   copyScheduler: CopyScheduler;
   /** The snapshot ledger and repository freezes (issue 16, docs/recoverability.md). */
   ledger: SnapshotLedgerService;
+  /** Downloads from a snapshot to the browser, streamed by the agent (issue 16, docs/recoverability.md). */
+  downloads: DownloadService;
+}
+
+/** Downloads: RM_DOWNLOAD_MAX_BYTES and the stream timeouts (tests shorten them). */
+export interface DownloadOptions {
+  maxBytes?: number;
+  timeouts?: StreamTimeouts;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -98,7 +110,7 @@ export interface AlertingOptions {
   notifyAllowPrivate?: boolean;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub();
   const audit = new AuditService(d);
@@ -114,6 +126,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
+  const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES);
   const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
     maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger,
@@ -121,7 +134,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
-    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger,
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads,
   });
   const repositories = new RepositoryService(d, audit, hosts, requests);
   const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger);
@@ -130,6 +143,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   jobs.onEnded((job) => copies.jobEnded(job));
   const copyScheduler = new CopyScheduler(d, copies, copyStatus);
   return {
+    downloads,
     copies,
     copyStatus,
     copyScheduler,
