@@ -101,7 +101,7 @@ describe.skipIf(missing.length > 0)('download from a snapshot (server + agent + 
     try {
       const big = await s.api.req('GET', url(path.join(src, 'big'), 'tar').slice(s.server.url.length));
       expect(big.status).toBe(413);
-      expect(big.body.error.message).toMatch(/^this holds 200\.0 MiB \(209715209 bytes\), over this server's download limit of 100\.0 MiB \(RM_DOWNLOAD_MAX_BYTES\)/);
+      expect(big.body.error.message).toMatch(/^this download holds 200\.0 MiB \(209715209 bytes\), over this server's download limit of 100\.0 MiB \(RM_DOWNLOAD_MAX_BYTES\)/);
     } finally {
       s.server.services.downloads.maxBytes = limit;
     }

@@ -1,5 +1,6 @@
 import { DownloadQuery } from '@restic-manager/protocol';
 import { contentDisposition } from '../services/download.service.js';
+import type { DownloadAnswer } from '../services/download.service.js';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -15,12 +16,14 @@ export function downloadRoutes(d: RouteDeps): RouteSpec[] {
       otherResponses: {
         200: { description: 'the file (application/octet-stream, with Content-Length) or the archive (application/x-tar, application/zip), as an attachment', contentType: 'application/octet-stream' },
       },
-      handler: async ({ actor, params, query: q }) => {
-        const a = await s.downloads.open(actor, params.id ?? '', params.snapshot_id ?? '', q.path, q.format);
-        const headers: Record<string, string> = { 'Content-Type': a.contentType, 'Content-Disposition': contentDisposition(a.filename), 'Cache-Control': 'no-store' };
-        if (a.length !== null) headers['Content-Length'] = String(a.length);
-        return new Response(a.body, { status: 200, headers });
-      },
+      handler: async ({ actor, params, query: q }) => downloadResponse(await s.downloads.open(actor, params.id ?? '', params.snapshot_id ?? '', q.path, q.format)),
     }),
   ];
+}
+
+/** The HTTP answer of a download (the REST and the web edge): an attachment streamed as the browser reads. */
+export function downloadResponse(a: DownloadAnswer): Response {
+  const headers: Record<string, string> = { 'Content-Type': a.contentType, 'Content-Disposition': contentDisposition(a.filename), 'Cache-Control': 'no-store' };
+  if (a.length !== null) headers['Content-Length'] = String(a.length);
+  return new Response(a.body, { status: 200, headers });
 }

@@ -260,7 +260,7 @@ export class DownloadStreams {
 }
 
 function tooLarge(size: number, max: number): string {
-  return `this holds ${fmt(size)} (${size} bytes), over this server's download limit of ${fmt(max)} (RM_DOWNLOAD_MAX_BYTES); restore it with the restore wizard instead`;
+  return `this download holds ${fmt(size)} (${size} bytes), over this server's download limit of ${fmt(max)} (RM_DOWNLOAD_MAX_BYTES); restore it with the restore wizard instead`;
 }
 
 function fmt(n: number): string {
