@@ -38,7 +38,7 @@ export class Downloads {
 
   handle(f: DownloadFrame): void {
     if (f.type === 'download.credit') return this.open.get(f.request_id)?.sink?.grant(f.chunks);
-    if (f.type === 'download.cancel') return this.open.get(f.request_id)?.abort.abort();
+    if (f.type === 'download.cancel') return this.stop(f.request_id);
     if (this.open.has(f.request_id)) return;
     if (this.open.size >= MAX_AGENT_DOWNLOADS) return this.end(f.request_id, null, { error: `the agent already runs ${MAX_AGENT_DOWNLOADS} downloads; try again when one has finished`, error_kind: 'failed' });
     const entry = { abort: new AbortController(), sink: null as ChunkSink | null };
@@ -53,7 +53,15 @@ export class Downloads {
 
   /** The socket closed: every download stops (the server has failed them already). */
   abortAll(): void {
-    for (const e of this.open.values()) e.abort.abort();
+    for (const id of this.open.keys()) this.stop(id);
+  }
+
+  /** Stops restic and lets go of what the sink holds (its flush, its held write). */
+  private stop(id: string): void {
+    const e = this.open.get(id);
+    if (!e) return;
+    e.abort.abort();
+    if (e.sink && !e.sink.destroyed) e.sink.destroy();
   }
 
   private async run(f: Start, entry: { abort: AbortController; sink: ChunkSink | null }): Promise<void> {
@@ -65,6 +73,7 @@ export class Downloads {
       const sink = new ChunkSink(f.request_id, f.window, this.d.sendBinary);
       entry.sink = sink;
       sink.on('error', () => entry.abort.abort());
+      sink.on('close', () => entry.abort.abort());
       // The dump starts now (its index loading overlaps the size check); nothing leaves before open().
       const dumping = engine.dump(conn, { snapshot: f.snapshot_id, path: f.path, archive: f.format === 'zip' ? 'zip' : 'tar', stdout: sink }, { signal });
       const refuse = async (r: { error: string; error_kind: DownloadErrorKind; size?: number }): Promise<void> => {
@@ -83,7 +92,7 @@ export class Downloads {
       this.d.send({ type: 'download.ready', request_id: f.request_id, kind: m.kind, size: m.size, entries: m.entries });
       sink.open();
       const r = await dumping;
-      if (r.ok) await sink.flush();
+      if (r.ok && !signal.aborted) await sink.flush();
       if (signal.aborted) return this.end(f.request_id, sink, { error: 'cancelled', error_kind: 'cancelled' });
       if (!r.ok) return this.end(f.request_id, sink, dumpError(r.error, short));
       this.d.log.info('download sent', { request_id: f.request_id, bytes: sink.bytes, chunks: sink.chunks });
