@@ -5,6 +5,7 @@ import { DOWNLOAD_CHUNK_BYTES, encodeDownloadChunk } from '@restic-manager/proto
 import type { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { DOWNLOAD_WINDOW } from '../src/services/download-streams.js';
 
 /*
  * Download from a snapshot through the server, with a scripted agent on the other end of the
@@ -75,7 +76,7 @@ describe('snapshot download API (fake agent)', () => {
     expect(r.headers.get('content-length')).toBe(String(data.length));
     expect(r.headers.get('content-disposition')).toBe(`attachment; filename="re_port _.bin"; filename*=UTF-8''re_port%20%C3%BC.bin`);
     expect(Buffer.from(await r.arrayBuffer()).equals(data)).toBe(true);
-    expect(starts.at(-1)).toMatchObject({ snapshot_id: SNAP, path: '/srv/data/re"port ü.bin', format: 'raw', max_bytes: LIMIT, window: 16 });
+    expect(starts.at(-1)).toMatchObject({ snapshot_id: SNAP, path: '/srv/data/re"port ü.bin', format: 'raw', max_bytes: LIMIT, window: DOWNLOAD_WINDOW });
     const audit = await eventually(async () => (await h.admin.req('GET', '/api/audit?action=snapshot.download')).body.items?.[0]);
     expect(audit).toMatchObject({ actor_name: 'admin', target_id: a.hostId, payload: { host: 'dl-a', snapshot_id: SNAP, path: '/srv/data/re"port ü.bin', bytes: data.length, outcome: 'completed' } });
     expect(JSON.stringify(audit)).not.toContain('download-repo-password-1');
@@ -96,7 +97,7 @@ describe('snapshot download API (fake agent)', () => {
   });
 
   it('back-pressure: the agent never has more than the window of chunks ahead of what the browser read', async () => {
-    const total = 48;
+    const total = 3 * DOWNLOAD_WINDOW;
     const data = randomBytes(total * DOWNLOAD_CHUNK_BYTES);
     let sent = 0;
     script = (m, ag) => {
@@ -114,13 +115,13 @@ describe('snapshot download API (fake agent)', () => {
     const reader = r.body!.getReader();
     let read = 0;
     // The agent is greedy: wait until it has used its whole first window, then read one piece at a time.
-    await eventually(async () => sent === 16);
+    await eventually(async () => sent === DOWNLOAD_WINDOW);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       read += value.length;
-      // Bytes the browser took + the window (16 chunks) bound what the agent may have sent.
-      expect(sent * DOWNLOAD_CHUNK_BYTES).toBeLessThanOrEqual(read + 16 * DOWNLOAD_CHUNK_BYTES + DOWNLOAD_CHUNK_BYTES);
+      // Bytes the browser took + the window bound what the agent may have sent.
+      expect(sent * DOWNLOAD_CHUNK_BYTES).toBeLessThanOrEqual(read + DOWNLOAD_WINDOW * DOWNLOAD_CHUNK_BYTES + DOWNLOAD_CHUNK_BYTES);
     }
     expect(read).toBe(data.length);
   });
@@ -170,10 +171,10 @@ describe('snapshot download API (fake agent)', () => {
   });
 
   it('a browser that goes away cancels the download on the agent, audited as cancelled', async () => {
-    const data = randomBytes(40 * DOWNLOAD_CHUNK_BYTES);
+    const data = randomBytes(2 * DOWNLOAD_WINDOW * DOWNLOAD_CHUNK_BYTES);
     script = (m, ag) => {
       ag.send({ type: 'download.ready', request_id: m.request_id, kind: 'file', size: data.length, entries: 1 });
-      void sendAll(m, ag, data.subarray(0, 16 * DOWNLOAD_CHUNK_BYTES));
+      void sendAll(m, ag, data.subarray(0, DOWNLOAD_WINDOW * DOWNLOAD_CHUNK_BYTES));
     };
     const ctl = new AbortController();
     const r = await get('path=/srv/cancel.bin', { signal: ctl.signal });

@@ -5,10 +5,10 @@ import type { AgentLink } from './context.js';
 import { DomainError } from './errors.js';
 
 /** Chunks (of at most DOWNLOAD_CHUNK_BYTES) granted to the agent and not yet read by the browser. */
-export const DOWNLOAD_WINDOW = 16;
+export const DOWNLOAD_WINDOW = 32;
 /** Downloads running at once, per host and in all. */
 export const MAX_DOWNLOADS_PER_HOST = 2;
-export const MAX_DOWNLOADS = 16;
+export const MAX_DOWNLOADS = 8;
 /** Archive overhead allowed per entry (headers, long names) over the sum of file sizes. */
 const ARCHIVE_BYTES_PER_ENTRY = 10 * 1024;
 
@@ -56,7 +56,7 @@ interface Stream {
  * The open downloads (docs/protocol.md "Downloads"): sends `download.start`, waits for the agent's
  * `download.ready`, and turns the agent's binary chunks into a ReadableStream for the HTTP answer.
  * Flow control: the agent may send only the chunks granted; a chunk the browser read frees one,
- * and credit goes back in batches of half the window, so at most DOWNLOAD_WINDOW chunks (4 MiB)
+ * and credit goes back in batches of a quarter of the window, so at most DOWNLOAD_WINDOW chunks (8 MiB)
  * are held per download however slow the browser is. Anything out of protocol (a chunk without
  * credit, out of order, past the announced size) fails that download only.
  */
@@ -195,7 +195,7 @@ export class DownloadStreams {
       s.delivered++;
       s.deliveredBytes += next.length;
       const free = DOWNLOAD_WINDOW - (s.granted - s.delivered);
-      if (free >= DOWNLOAD_WINDOW / 2 && !s.end) {
+      if (free >= DOWNLOAD_WINDOW / 4 && !s.end) {
         s.granted += free;
         this.agents.send(s.hostId, { type: 'download.credit', request_id: s.id, chunks: free });
       }
