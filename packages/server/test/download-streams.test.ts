@@ -48,7 +48,7 @@ describe('DownloadStreams flow control', () => {
     const { agents } = link();
     const s = new DownloadStreams(agents, { readyMs: 50, stallMs: 1000 });
     const results: DownloadResult[] = [];
-    await expect(s.open('h1', { snapshot_id: 'a'.repeat(64), path: '/x', format: 'tar', max_bytes: 0 }, (r) => results.push(r))).rejects.toThrow('the agent did not start the download within 0 s');
+    await expect(s.open('h1', { snapshot_id: 'a'.repeat(64), path: '/x', format: 'tar', max_bytes: 0 }, (r) => results.push(r))).rejects.toThrow('the agent did not start the download within 0 s (it may be busy, or older than this server and unable to download)');
     expect(results[0]?.outcome).toBe('refused');
     expect(s.openCount()).toBe(0);
   });

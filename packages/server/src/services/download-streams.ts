@@ -78,7 +78,7 @@ export class DownloadStreams {
     const s: Stream = {
       id, hostId, state: 'waiting', onReady: null, announced: null, done, granted: DOWNLOAD_WINDOW, received: 0, delivered: 0, buffer: [], wake: null, controller: null,
       bytes: 0, deliveredBytes: 0, cap: 0, exact: null, end: null, finished: false,
-      timer: setTimeout(() => this.fail(s, `the agent did not start the download within ${Math.round(this.t.readyMs / 1000)} s`), this.t.readyMs),
+      timer: setTimeout(() => this.fail(s, `the agent did not start the download within ${Math.round(this.t.readyMs / 1000)} s (it may be busy, or older than this server and unable to download)`, 'agent_unavailable'), this.t.readyMs),
     };
     s.timer.unref();
     const ready = new Promise<DownloadReady>((resolve, reject) => (s.onReady = { resolve, reject }));
