@@ -137,7 +137,7 @@ export class Agent {
       secrets: () => this.secrets,
       repositories: () => this.secrets?.repositories ?? [],
       send: (f) => void this.connection.send(f),
-      sendBinary: (f) => this.connection.sendBinary(f),
+      sendBinary: (f, written) => this.connection.sendBinary(f, written),
       log: this.log,
       cacheDir: path.join(this.paths.dir, 'cache'),
     });

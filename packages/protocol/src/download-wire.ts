@@ -15,11 +15,15 @@ export const DOWNLOAD_CHUNK_BYTES = 256 * 1024;
 /** Largest credit window (chunks in flight or queued on the server). */
 export const DOWNLOAD_MAX_WINDOW = 64;
 
-/** A chunk frame: header and payload in one buffer (one copy of `parts`). */
-export function encodeDownloadChunk(requestId: string, seq: number, parts: readonly Uint8Array[], bytes: number): Buffer {
+/**
+ * A chunk frame: header and payload in one buffer (one copy of `parts`). With `into` (at least
+ * 2 + id length + 4 + bytes long) the frame is written there and a view of it returned, so a
+ * sender can reuse its buffers instead of making garbage per chunk.
+ */
+export function encodeDownloadChunk(requestId: string, seq: number, parts: readonly Uint8Array[], bytes: number, into?: Buffer): Buffer {
   const id = Buffer.from(requestId, 'ascii');
   const head = 2 + id.length + 4;
-  const out = Buffer.allocUnsafe(head + bytes);
+  const out = into && into.length >= head + bytes ? into.subarray(0, head + bytes) : Buffer.allocUnsafe(head + bytes);
   out[0] = DOWNLOAD_CHUNK_TAG;
   out[1] = id.length;
   id.copy(out, 2);

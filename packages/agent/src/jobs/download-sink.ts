@@ -1,6 +1,9 @@
 import { Writable } from 'node:stream';
 import { DOWNLOAD_CHUNK_BYTES, encodeDownloadChunk } from '@restic-manager/protocol/wire';
 
+/** A chunk frame's largest size: the header with a 64-character id, and a full payload. */
+const FRAME_BYTES = 2 + 64 + 4 + DOWNLOAD_CHUNK_BYTES;
+
 /**
  * Where `restic dump` writes (docs/protocol.md "Downloads"): collects its stdout into chunks of
  * DOWNLOAD_CHUNK_BYTES and sends each as one binary frame, only while the server's credit lasts.
@@ -14,12 +17,17 @@ export class ChunkSink extends Writable {
   private gate = false;
   private flushing: (() => void) | null = null;
   private held: (() => void) | null = null;
+  /** Frame buffers the socket has written, for the next chunks (no garbage per chunk). */
+  private spare: Buffer[] = [];
   /** Chunks and payload bytes sent so far. */
   chunks = 0;
   bytes = 0;
 
-  /** `send` hands one frame to the socket and answers false when it cannot (the socket is gone). */
-  constructor(private readonly requestId: string, window: number, private readonly send: (frame: Buffer) => boolean) {
+  /**
+   * `send` hands one frame to the socket and answers false when it cannot (the socket is gone);
+   * it calls `written` once the frame's buffer is free again.
+   */
+  constructor(private readonly requestId: string, window: number, private readonly send: (frame: Buffer, written?: () => void) => boolean) {
     super({ highWaterMark: DOWNLOAD_CHUNK_BYTES });
     this.credit = window;
   }
@@ -56,6 +64,7 @@ export class ChunkSink extends Writable {
     this.parts = [];
     this.pending = 0;
     this.held = null;
+    this.spare = [];
     this.flushing?.();
     this.flushing = null;
     cb(err);
@@ -64,12 +73,13 @@ export class ChunkSink extends Writable {
   private pump(): void {
     while (this.gate && this.credit > 0 && !this.destroyed && (this.pending >= DOWNLOAD_CHUNK_BYTES || (this.flushing && this.pending > 0))) {
       const size = Math.min(this.pending, DOWNLOAD_CHUNK_BYTES);
-      const frame = encodeDownloadChunk(this.requestId, this.chunks, this.parts, size);
+      const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(FRAME_BYTES);
+      const frame = encodeDownloadChunk(this.requestId, this.chunks, this.parts, size, buf);
       this.take(size);
       this.credit--;
       this.chunks++;
       this.bytes += size;
-      if (!this.send(frame)) {
+      if (!this.send(frame, () => this.destroyed || this.spare.push(buf))) {
         this.destroy(new Error('the server connection closed during the download'));
         return;
       }

@@ -11,7 +11,7 @@ export interface DownloadDeps {
   withOwn: <T>(s: RepoSecrets, label: string, fn: (conn: Connection, engine: Engine) => Promise<T>) => Promise<T>;
   send: (frame: AgentMessage) => void;
   /** One binary frame on the socket; false when the socket is not open. */
-  sendBinary: (frame: Buffer) => boolean;
+  sendBinary: (frame: Buffer, written?: () => void) => boolean;
   log: Logger;
   /** Timeout of the size check (`restic ls --recursive`), ms (default 5 min). */
   measureTimeoutMs?: number;

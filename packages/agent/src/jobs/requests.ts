@@ -17,7 +17,7 @@ export interface RequestDeps {
   /** Sends the answer on the socket (not through the outbox: answers are never replayed). */
   send: (frame: AgentMessage) => void;
   /** One binary frame on the socket (download chunks); false when the socket is not open. */
-  sendBinary?: (frame: Buffer) => boolean;
+  sendBinary?: (frame: Buffer, written?: () => void) => boolean;
   log: Logger;
   cacheDir?: string;
   /** Per-request timeout for restic, ms (default 60 s; repo.test: 30 s). */

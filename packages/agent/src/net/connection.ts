@@ -109,10 +109,13 @@ export class AgentConnection {
     return true;
   }
 
-  /** Sends one binary frame (a download chunk) if the connection is ready; false otherwise. */
-  sendBinary(frame: Buffer): boolean {
+  /**
+   * Sends one binary frame (a download chunk) if the connection is ready; false otherwise.
+   * `written` runs once the frame left for the socket (or failed): its buffer may be reused then.
+   */
+  sendBinary(frame: Buffer, written?: () => void): boolean {
     if (this.state !== 'ready' || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(frame, { binary: true });
+    this.ws.send(frame, { binary: true }, written ? () => written() : undefined);
     return true;
   }
 
