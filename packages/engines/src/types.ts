@@ -191,6 +191,8 @@ export interface LsRequest {
   path?: string;
   /** restic `--recursive`: every entry below `path`, not only its direct children. */
   recursive?: boolean;
+  /** restic `--no-lock`: read without creating a lock (a read-only look that must not wait for or delay others). */
+  noLock?: boolean;
 }
 
 /** A page of `ls`, produced from a stream so memory stays bounded. */

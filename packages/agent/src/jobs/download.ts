@@ -112,7 +112,8 @@ export class Downloads {
 
 /** What the path is and the sum of the file sizes at or below it (`restic ls --recursive`). */
 async function measure(engine: Engine, conn: Connection, snapshot: string, path: string, signal: AbortSignal, timeoutMs: number): Promise<Measured | { error: string; error_kind: DownloadErrorKind }> {
-  const s = engine.ls(conn, { snapshot, path, recursive: true }, { signal, timeoutMs });
+  // No lock of its own: the dump beside it holds one for the whole download.
+  const s = engine.ls(conn, { snapshot, path, recursive: true, noLock: true }, { signal, timeoutMs });
   const m: Measured = { kind: path === '/' ? 'dir' : null, size: 0, entries: 0 };
   for await (const e of s.entries) {
     if (e.path === path) m.kind = e.type === 'file' || e.type === 'dir' ? e.type : 'other';

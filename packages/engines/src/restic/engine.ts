@@ -123,7 +123,7 @@ export class ResticEngine implements Engine {
   ls(conn: Connection, req: LsRequest, opts: CallOptions = {}): { entries: AsyncIterable<LsEntry>; result: Promise<Result<{ count: number }>> } {
     const inv = this.inv(conn, 'ls');
     if ('ok' in inv) return { entries: (async function* () {})(), result: Promise.resolve(inv) };
-    const args = ['ls', '--json', ...(req.recursive ? ['--recursive'] : []), req.snapshot];
+    const args = [...(req.noLock ? ['--no-lock'] : []), 'ls', '--json', ...(req.recursive ? ['--recursive'] : []), req.snapshot];
     if (req.path) args.push(req.path);
     return streamCommand(inv, 'ls', args, (line) => {
       if (!line.startsWith('{')) return undefined;
