@@ -138,6 +138,7 @@ export class Agent {
       secrets: () => this.secrets,
       repositories: () => this.secrets?.repositories ?? [],
       send: (f) => void this.connection.send(f),
+      sendBinary: (f, written) => this.connection.sendBinary(f, written),
       log: this.log,
       cacheDir: path.join(this.paths.dir, 'cache'),
     });
@@ -212,6 +213,7 @@ export class Agent {
       this.disconnectedSince = new Date().toISOString();
     }
     if (reason) this.lastReason = reason;
+    if (s !== 'ready') this.requests.stopDownloads();
     this.writeStatus();
   }
 
@@ -311,6 +313,11 @@ export class Agent {
       case 'forget.preview':
       case 'repo.test':
         this.requests.handle(m);
+        return;
+      case 'download.start':
+      case 'download.credit':
+      case 'download.cancel':
+        this.requests.download(m);
         return;
       default:
         // Compile-time check: every server → agent message of the protocol has a case above.

@@ -7,10 +7,10 @@
  */
 import type {
   DatabaseTarget, JobCredential, JobKind, RepoKeyAdd, RepoKeyRemove, RepoTest, RepositoryConfig, ScheduleKind, ScheduleSet, ScheduleSpec, ServerMessage, SnapshotLs, VaultJobTarget,
-  ForgetPreview, RetentionPolicy, SnapshotDiff,
+  ForgetPreview, RetentionPolicy, SnapshotDiff, DownloadCancel, DownloadCredit, DownloadStart,
 } from '@restic-manager/protocol';
 
-import { MAX_FRAME_BYTES } from '@restic-manager/protocol/wire';
+import { DOWNLOAD_MAX_WINDOW, MAX_FRAME_BYTES } from '@restic-manager/protocol/wire';
 
 export { AGENT_FRAME_RATE, CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_SERVER_PROTOCOL_VERSIONS } from '@restic-manager/protocol/wire';
 
@@ -29,6 +29,9 @@ export type { JobCredential, JobKind, ScheduleSpec } from '@restic-manager/proto
 
 /** Request frames (docs/protocol.md, "Requests"): answered once, never journalled. */
 export type RequestFrame = SnapshotLs | RepoKeyAdd | RepoKeyRemove | RepoTest | SnapshotDiff | ForgetPreview;
+
+/** Download frames (docs/protocol.md, "Downloads"): a start, then credits or a cancel for it. */
+export type DownloadFrame = DownloadStart | DownloadCredit | DownloadCancel;
 
 export type ScheduleSetFrame = ScheduleSet;
 
@@ -68,6 +71,17 @@ const strList = (o: Obj, k: string, at: string): string[] => {
 const hex = (o: Obj, k: string): string => {
   const v = str(o, k, '');
   if (!/^[0-9a-f]{8,64}$/.test(v)) throw new Bad(`${k}: expected 8 to 64 hex digits`);
+  return v;
+};
+/** A request id that can name a binary chunk frame: 1..64 of [A-Za-z0-9_-]. */
+const chunkId = (o: Obj): string => {
+  const v = str(o, 'request_id', '');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new Bad('request_id: expected 1 to 64 of A-Z a-z 0-9 _ -');
+  return v;
+};
+const windowOf = (o: Obj, k: string): number => {
+  const v = int(o, k, '');
+  if (v < 1 || v > DOWNLOAD_MAX_WINDOW) throw new Bad(`${k}: expected 1..${DOWNLOAD_MAX_WINDOW}`);
   return v;
 };
 const absPath = (o: Obj, k: string): string => {
@@ -248,6 +262,15 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const cred = o.credential === undefined ? undefined : credential(obj(o.credential, 'credential'), 'credential.');
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), job_id: str(o, 'job_id', '', 1), key_id: hex(o, 'key_id'), ...(cred ? { credential: cred } : {}) } };
       }
+      case 'download.start': {
+        const format = str(o, 'format', '');
+        if (format !== 'raw' && format !== 'tar' && format !== 'zip') throw new Bad('format: expected raw, tar or zip');
+        return { ok: true, value: { type, request_id: chunkId(o), snapshot_id: hex(o, 'snapshot_id'), path: absPath(o, 'path'), format, max_bytes: int(o, 'max_bytes', ''), window: windowOf(o, 'window') } };
+      }
+      case 'download.credit':
+        return { ok: true, value: { type, request_id: chunkId(o), chunks: windowOf(o, 'chunks') } };
+      case 'download.cancel':
+        return { ok: true, value: { type, request_id: chunkId(o) } };
       case 'repo.test':
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), repository: repository(o.repository, 'repository') } };
       default:

@@ -45,6 +45,9 @@ describe('wire (the light validator the idle agent uses)', () => {
     // issue 16: snapshot diff and retention preview
     { type: 'snapshot.diff', request_id: 'r6', from_snapshot_id: 'abcdef01', to_snapshot_id: 'abcdef0123456789', limit: 100, offset: 0 },
     { type: 'forget.preview', request_id: 'r7', policy: { keep_last: 1, keep_daily: 7, keep_within: '1y6m', keep_tag: ['a'] }, tags: ['db'] },
+    { type: 'download.start', request_id: 'd-1', snapshot_id: 'abcdef01', path: '/srv/www', format: 'zip', max_bytes: 1024, window: 16 },
+    { type: 'download.credit', request_id: 'd-1', chunks: 8 },
+    { type: 'download.cancel', request_id: 'd-1' },
   ];
 
   it('covers every server -> agent frame type of the protocol', () => {

@@ -187,7 +187,7 @@ export interface LsEntry {
 
 export interface LsRequest {
   snapshot: string;
-  /** Directory inside the snapshot to list (restic lists recursively below it). */
+  /** Directory inside the snapshot to list (its direct children, or everything below with `recursive`). */
   path?: string;
   /**
    * With `snapshot: 'latest'`: the latest snapshot of this host only (restic `--host`). restic
@@ -199,6 +199,10 @@ export interface LsRequest {
    * so one `ls latest` both picks and lists a snapshot. restic only (rustic never calls it).
    */
   onSnapshot?: (s: Snapshot) => void;
+  /** restic `--recursive`: every entry below `path`, not only its direct children. */
+  recursive?: boolean;
+  /** restic `--no-lock`: read without creating a lock (a read-only look that must not wait for or delay others). */
+  noLock?: boolean;
 }
 
 /** A page of `ls`, produced from a stream so memory stays bounded. */
@@ -294,10 +298,12 @@ export interface RestoreSummary {
 
 export interface DumpRequest {
   snapshot: string;
-  /** Absolute path of one file inside the snapshot. */
+  /** Absolute path of one file or folder inside the snapshot. */
   path: string;
+  /** A folder's archive format (restic `--archive`, default tar); a file is always written as its bytes. */
+  archive?: 'tar' | 'zip';
   /**
-   * Receives the file's bytes with back-pressure. Never ended by the engine: the caller ends it
+   * Receives the file's bytes (or the folder's archive) with back-pressure. Never ended by the engine: the caller ends it
    * only when the call resolved ok, so a consumer never mistakes a cut-off stream for a whole file.
    */
   stdout: Writable;

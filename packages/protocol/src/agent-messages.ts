@@ -5,6 +5,7 @@ import { ForgetPreviewResult, SnapshotDiffResult } from './inspect.js';
 import { VaultSnapshotsReport } from './vault.js';
 import { RepoLockReport } from './locks.js';
 import { RepoTestResultFrame } from './repository.js';
+import { DownloadEnd, DownloadReady } from './download.js';
 
 /*
  * Agent -> server frames (spec §6.2). Every frame is one JSON object with a `type`.
@@ -167,7 +168,7 @@ export const ScheduleAck = z.object({
 export const AgentMessage = z.discriminatedUnion('type', [
   AgentHello, Heartbeat, JobQueued, JobStarted, JobProgress, JobFinished, LogStream,
   SnapshotsReport, RepoStats, ScheduleAck, DatabasesReport, SnapshotLsResult, RepoKeyResult, VaultSnapshotsReport, RepoTestResultFrame,
-  SnapshotDiffResult, ForgetPreviewResult,
+  SnapshotDiffResult, ForgetPreviewResult, DownloadReady, DownloadEnd,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 export type AgentHello = z.infer<typeof AgentHello>;

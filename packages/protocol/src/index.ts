@@ -16,3 +16,4 @@ export * from './locks.js';
 export * from './repository.js';
 export * from './copy-policy.js';
 export * from './restore-drill.js';
+export * from './download.js';

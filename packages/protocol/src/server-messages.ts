@@ -4,6 +4,7 @@ import { RepoKeyAdd, RepoKeyRemove, SnapshotLs } from './requests.js';
 import { ForgetPreview, SnapshotDiff } from './inspect.js';
 import { VaultJobTarget } from './vault.js';
 import { RepoTest, RepositoryConfig } from './repository.js';
+import { DownloadCancel, DownloadCredit, DownloadStart } from './download.js';
 
 /* Server -> agent frames (spec §6.2). */
 
@@ -230,7 +231,7 @@ export const ServerError = z.object({
 export const ServerMessage = z.discriminatedUnion('type', [
   ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError, OutboxAck,
   SnapshotLs, RepoKeyAdd, RepoKeyRemove, RepoTest,
-  SnapshotDiff, ForgetPreview,
+  SnapshotDiff, ForgetPreview, DownloadStart, DownloadCredit, DownloadCancel,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerHello = z.infer<typeof ServerHello>;

@@ -94,3 +94,6 @@ export class TokenBucket {
     this.at = t;
   }
 }
+
+export { DOWNLOAD_CHUNK_BYTES, DOWNLOAD_CHUNK_TAG, DOWNLOAD_MAX_WINDOW, decodeDownloadChunk, encodeDownloadChunk } from './download-wire.js';
+export type { DecodedChunk } from './download-wire.js';

@@ -41,6 +41,8 @@ export interface ServerConfig {
   passwordLogin: boolean;
   /** RM_NOTIFY_ALLOW_PRIVATE=true: webhook/ntfy channels may target loopback and private addresses (default false). */
   notifyAllowPrivate: boolean;
+  /** RM_DOWNLOAD_MAX_BYTES: the largest file or folder (sum of file sizes) a browser may download; 0 = no limit (default 10 GiB). */
+  downloadMaxBytes: number;
 }
 
 /** Raw settings before validation: environment names map to these keys. */
@@ -63,6 +65,7 @@ export interface ServerConfigInput extends OidcInput {
   sessionIdleMs?: number;
   sessionAbsoluteMs?: number;
   notifyAllowPrivate?: string | boolean;
+  downloadMaxBytes?: string | number;
 }
 
 /** A configuration problem; `variable` names the setting (e.g. RM_LISTEN). */
@@ -95,6 +98,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   sessionIdleMs: 'RM_SESSION_IDLE_MS',
   sessionAbsoluteMs: 'RM_SESSION_ABSOLUTE_MS',
   notifyAllowPrivate: 'RM_NOTIFY_ALLOW_PRIVATE',
+  downloadMaxBytes: 'RM_DOWNLOAD_MAX_BYTES',
 };
 
 /** YAML keys (snake_case) accepted in the file named by RM_CONFIG_FILE. */
@@ -112,6 +116,7 @@ const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
   agent_tarball: 'agentTarball',
   log_level: 'logLevel',
   notify_allow_private: 'notifyAllowPrivate',
+  download_max_bytes: 'downloadMaxBytes',
 };
 
 /**
@@ -188,6 +193,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     oidc,
     passwordLogin,
     notifyAllowPrivate: parseBool('RM_NOTIFY_ALLOW_PRIVATE', input.notifyAllowPrivate ?? false),
+    downloadMaxBytes: parseBytes('RM_DOWNLOAD_MAX_BYTES', input.downloadMaxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES),
   };
 }
 
@@ -210,6 +216,18 @@ function parseBaseUrl(v: string): string {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('RM_BASE_URL', 'must start with http:// or https://');
   if (u.username || u.password) throw new ConfigError('RM_BASE_URL', 'must not contain credentials');
   return u.toString().replace(/\/+$/, '');
+}
+
+/** Default RM_DOWNLOAD_MAX_BYTES: 10 GiB. */
+export const DEFAULT_DOWNLOAD_MAX_BYTES = 10 * 1024 ** 3;
+
+/** A byte count: digits with an optional K, M, G or T suffix (powers of 1024); 0 allowed. */
+function parseBytes(name: string, v: string | number): number {
+  const m = /^(\d{1,16})\s*([KMGT]i?B?)?$/i.exec(String(v).trim());
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(m?.[2] ?? '').charAt(0).toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  const n = m ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(n)) throw new ConfigError(name, `expected a number of bytes such as 1073741824 or 10G (0 = no limit), got '${String(v)}'`);
+  return n;
 }
 
 function parseBool(name: string, v: string | boolean): boolean {

@@ -25,6 +25,7 @@ import type { Repositories, ServiceDeps } from './services/context.js';
 import type { JobLogLimits } from './services/job-log-quota.js';
 import type { AlertingOptions, Services } from './services/services.js';
 import { createServices } from './services/services.js';
+import type { StreamTimeouts } from './services/download-streams.js';
 import { OidcService } from './services/oidc.service.js';
 import type { DataDirLock } from './store/data-dir-lock.js';
 import { lockDataDir } from './store/data-dir-lock.js';
@@ -53,6 +54,8 @@ export interface StartOptions {
   jobLogLimits?: JobLogLimits;
   /** Per-connection agent frame rate (default AGENT_FRAME_RATE; tests shrink it). */
   agentFrameRate?: FrameRate;
+  /** Download stream timeouts (default 120 s each; tests shorten them). */
+  downloadTimeouts?: StreamTimeouts;
 }
 
 /** A running server. `close()` is graceful: stop accepting, tell agents, flush, close the DB. */
@@ -113,7 +116,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
-  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits);
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) });
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
   if (oidc) {
     // Not fatal: password sign-in keeps working and the next SSO attempt retries discovery.

@@ -1,7 +1,8 @@
 import type { Connection, Engine, EngineError, Result } from '@restic-manager/engines';
 import type { Logger } from '../log.js';
 import type { RepoSecrets } from '../state/secrets.js';
-import type { RequestFrame } from '../wire.js';
+import type { DownloadFrame, RequestFrame } from '../wire.js';
+import type { Downloads } from './download.js';
 import type { AgentMessage, LsErrorKind, RepositoryConfig } from '@restic-manager/protocol';
 import { answerInspect } from './inspect.js';
 import { LsCache } from './ls-cache.js';
@@ -15,6 +16,8 @@ export interface RequestDeps {
   secrets: () => RepoSecrets | null;
   /** Sends the answer on the socket (not through the outbox: answers are never replayed). */
   send: (frame: AgentMessage) => void;
+  /** One binary frame on the socket (download chunks); false when the socket is not open. */
+  sendBinary?: (frame: Buffer, written?: () => void) => boolean;
   log: Logger;
   cacheDir?: string;
   /** Per-request timeout for restic, ms (default 60 s; repo.test: 30 s). */
@@ -45,6 +48,8 @@ export class RequestHandler {
   private readonly cache: LsCache;
   /** Listings being read, by cache key: a request for the same directory waits for it. */
   private readonly listing = new Map<string, Promise<void>>();
+  /** Downloads (jobs/download.ts), loaded with the first one; frames are handed over in order. */
+  private downloads: Promise<Downloads> | null = null;
 
   constructor(private readonly d: RequestDeps) {
     this.cache = new LsCache(undefined, d.lsCacheMaxEntries);
@@ -61,6 +66,23 @@ export class RequestHandler {
           ? { type: 'repo.test.result', request_id: f.request_id, ok: false, empty: false, snapshot_count: null, error_kind: 'failed', error: 'agent error while testing the repository' }
           : { type: 'repo.key.result', request_id: f.request_id, key_id: null, error: 'agent error' });
     });
+  }
+
+  /** `download.start`, `download.credit`, `download.cancel` (docs/protocol.md "Downloads"). */
+  download(f: DownloadFrame): void {
+    if (!this.downloads) {
+      if (f.type !== 'download.start') return; // nothing runs: a credit or cancel for no download
+      this.downloads = import('./download.js').then(({ Downloads }) => new Downloads({
+        secrets: this.d.secrets, send: this.d.send, log: this.d.log, sendBinary: this.d.sendBinary ?? (() => false),
+        withOwn: (s, label, fn) => this.withOwn(s, label, fn),
+      }));
+    }
+    void this.downloads.then((d) => d.handle(f));
+  }
+
+  /** The socket closed: running downloads stop. */
+  stopDownloads(): void {
+    void this.downloads?.then((d) => d.abortAll());
   }
 
   /** `repo.test`: open the request's repository with its own credentials (jobs/repo-test.ts). */

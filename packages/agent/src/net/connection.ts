@@ -7,6 +7,25 @@ import { Backoff } from './backoff.js';
 import { pinnedTlsConnect } from './pin.js';
 import type { AgentMessage } from '@restic-manager/protocol';
 
+/**
+ * The masking key of the agent's frames: all zero when no intermediary can read the stream — TLS
+ * (`wss:`) or a loopback server — so ws skips masking (docs/decisions/0011-download-stream.md).
+ * RFC 6455 masks a client's frames so that content chosen by a browser's script cannot look like
+ * HTTP to a proxy in the middle; with TLS no proxy in the middle sees it, and the agent runs
+ * without a JIT (--jitless), where ws's JavaScript XOR loop made a 200 MB download ten times
+ * slower. Other servers (plain `ws:` over a network) keep a random key per frame.
+ */
+export function unparsedOnTheWay(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'wss:' || ['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+const zeroMask = (mask: Buffer): void => void mask.fill(0);
+
 export type ConnectionState = 'connecting' | 'ready' | 'disconnected' | 'refused' | 'stopped';
 
 export interface ConnectionOptions {
@@ -90,6 +109,16 @@ export class AgentConnection {
     return true;
   }
 
+  /**
+   * Sends one binary frame (a download chunk) if the connection is ready; false otherwise.
+   * `written` runs once the frame left for the socket (or failed): its buffer may be reused then.
+   */
+  sendBinary(frame: Buffer, written?: () => void): boolean {
+    if (this.state !== 'ready' || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(frame, { binary: true }, written ? () => written() : undefined);
+    return true;
+  }
+
   /** Resolves when the server answers a ping sent now; rejects if the connection drops first. */
   ping(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -117,6 +146,7 @@ export class AgentConnection {
         headers,
         maxPayload: MAX_FRAME_BYTES,
         handshakeTimeout: 15_000,
+        ...(unparsedOnTheWay(this.url) ? { generateMask: zeroMask } : {}),
         ...(this.opts.certPin && this.url.startsWith('wss:') ? { createConnection: pinnedTlsConnect(this.opts.certPin) as never } : {}),
       });
     } catch (err) {

@@ -123,7 +123,7 @@ export class ResticEngine implements Engine {
   ls(conn: Connection, req: LsRequest, opts: CallOptions = {}): { entries: AsyncIterable<LsEntry>; result: Promise<Result<{ count: number }>> } {
     const inv = this.inv(conn, 'ls');
     if ('ok' in inv) return { entries: (async function* () {})(), result: Promise.resolve(inv) };
-    const args = ['ls', '--json', ...(req.host ? ['--host', req.host] : []), req.snapshot];
+    const args = [...(req.noLock ? ['--no-lock'] : []), 'ls', '--json', ...(req.recursive ? ['--recursive'] : []), ...(req.host ? ['--host', req.host] : []), req.snapshot];
     if (req.path) args.push(req.path);
     let first = true;
     return streamCommand(inv, 'ls', args, (line) => {
@@ -218,12 +218,12 @@ export class ResticEngine implements Engine {
     return r.ok ? ok(undefined) : r;
   }
 
-  /** `restic dump <snapshot> <path>`: the file's bytes into `req.stdout` (never ended here). */
+  /** `restic dump [--archive tar|zip] <snapshot> <path>`: the file's bytes or the folder's archive into `req.stdout` (never ended here). */
   async dump(conn: Connection, req: DumpRequest, opts: CallOptions = {}): Promise<Result<void>> {
     const inv = this.inv(conn, 'dump');
     if ('ok' in inv) return inv;
     if (!req.path.startsWith('/')) return fail(libraryError('dump', 'invalid_argument', 'dump: path must be absolute'));
-    const { error } = await execEngine(inv, 'dump', ['dump', '--', req.snapshot, req.path], { ...opts, stdout: req.stdout });
+    const { error } = await execEngine(inv, 'dump', ['dump', ...(req.archive ? ['--archive', req.archive] : []), '--', req.snapshot, req.path], { ...opts, stdout: req.stdout });
     return error ? fail(error) : ok(undefined);
   }
 

@@ -21,6 +21,7 @@ export const STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   rate_limited: 429,
   delivery_failed: 502,
   agent_unavailable: 503,
+  too_large: 413,
 };
 
 export function errorResponse(c: Context, code: string, message: string, status: ContentfulStatusCode, fields?: Record<string, string>) {

@@ -1,6 +1,7 @@
 import type {
   VaultSnapshotsReport,
   ForgetPreviewResult, SnapshotDiffResult,
+  DownloadEnd, DownloadReady,
   AgentHello, DatabasesReport, JobFinished, JobProgress, JobQueued, JobStarted, LogStream, RepoKeyResult, RepoStats, RepoTestResultFrame, ScheduleAck, ServerMessage, SnapshotLsResult, SnapshotsReport,
 } from '@restic-manager/protocol';
 import { PROTOCOL_VERSION } from '@restic-manager/protocol';
@@ -26,6 +27,7 @@ import type { ScheduleService } from './schedule.service.js';
 import type { TrendService } from './trends.js';
 import type { VaultService } from './vault.service.js';
 import type { SnapshotLedgerService } from './snapshot-ledger.service.js';
+import type { DownloadService } from './download.service.js';
 import { SERVER_VERSION } from '../version.js';
 
 const PROGRESS_PERSIST_MS = 1000;
@@ -48,6 +50,8 @@ export interface AgentEventCollaborators {
   logQuota: JobLogQuota;
   /** The snapshot ledger: listings and key ids compared with the previous ones (issue 16). */
   ledger: SnapshotLedgerService;
+  /** Open downloads: the agent's download frames and chunks (docs/protocol.md "Downloads"). */
+  downloads: DownloadService;
 }
 
 /**
@@ -116,12 +120,24 @@ export class AgentEventsService {
 
   async disconnected(hostId: string): Promise<void> {
     this.c.requests.hostGone(hostId);
+    this.c.downloads.hostGone(hostId);
     await this.d.repos.hosts.update(hostId, { status: 'offline' });
   }
 
   /** `snapshot.ls.result` / `repo.key.result` / `repo.test.result`: hands the answer to the waiting request; a stray answer is dropped. */
   requestResult(host: HostRow, f: SnapshotLsResult | RepoKeyResult | RepoTestResultFrame | SnapshotDiffResult | ForgetPreviewResult): void {
     if (!this.c.requests.answer(host.id, f)) this.d.log.warn({ host_id: host.id, type: f.type }, 'answer to no open request (late or unknown); dropped');
+  }
+
+  /** `download.ready` / `download.end`: handed to the open download; a stray one is ignored. */
+  download(host: HostRow, f: DownloadReady | DownloadEnd): void {
+    if (f.type === 'download.ready') this.c.downloads.ready(host.id, f);
+    else this.c.downloads.ended(host.id, f);
+  }
+
+  /** A binary frame (a download chunk): null when taken, else what was wrong with it. */
+  downloadChunk(hostId: string, frame: Buffer): string | null {
+    return this.c.downloads.chunk(hostId, frame);
   }
 
   async jobQueued(host: HostRow, f: JobQueued): Promise<void> {

@@ -20,7 +20,9 @@ export type DomainErrorCode =
   /** A notification channel could not deliver (the message says why: SMTP reply, HTTP status, network). */
   | 'delivery_failed'
   /** The host's agent is offline or did not answer a request in time. */
-  | 'agent_unavailable';
+  | 'agent_unavailable'
+  /** Over a configured size limit (a download over RM_DOWNLOAD_MAX_BYTES). */
+  | 'too_large';
 
 export class DomainError extends Error {
   constructor(

@@ -38,6 +38,10 @@ import { CopyPolicyService } from './copy-policy.service.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { CopyStatusService } from './copy-status.service.js';
 import { Leases } from './leases.js';
+import { DownloadService } from './download.service.js';
+import { DownloadStreams } from './download-streams.js';
+import type { StreamTimeouts } from './download-streams.js';
+import { DEFAULT_DOWNLOAD_MAX_BYTES } from '../config.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -93,6 +97,14 @@ export interface Services {
   ledger: SnapshotLedgerService;
   /** Restore drills: run now, scheduled fires, the last proven restore (issue 16). */
   drills: RestoreDrillService;
+  /** Downloads from a snapshot to the browser, streamed by the agent (issue 16, docs/recoverability.md). */
+  downloads: DownloadService;
+}
+
+/** Downloads: RM_DOWNLOAD_MAX_BYTES and the stream timeouts (tests shorten them). */
+export interface DownloadOptions {
+  maxBytes?: number;
+  timeouts?: StreamTimeouts;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -104,7 +116,7 @@ export interface AlertingOptions {
   notifyAllowPrivate?: boolean;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub();
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
@@ -122,6 +134,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
+  const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES);
   const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
     maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger,
@@ -129,7 +142,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
-    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger,
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads,
   });
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
@@ -142,6 +155,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   return {
     leases,
     drills,
+    downloads,
     copies,
     copyStatus,
     copyScheduler,

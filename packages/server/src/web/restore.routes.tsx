@@ -1,10 +1,12 @@
 import type { Hono } from 'hono';
-import { DbRestoreRequest, RestoreRequest } from '@restic-manager/protocol';
+import { DbRestoreRequest, DownloadQuery, RestoreRequest } from '@restic-manager/protocol';
+import { downloadResponse } from '../http/download.routes.js';
+import { STATUS } from '../http/errors.js';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { nest, numOrRaw, opt, parseForm } from './forms.js';
 import { RestoreConfirm } from './pages/restore-confirm.js';
-import { RestorePage, TreeError, TreeItems } from './pages/restore.js';
+import { DownloadRefused, RestorePage, TreeError, TreeItems } from './pages/restore.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
 
@@ -91,6 +93,19 @@ export function mountRestoreUi(app: Hono<AppEnv>, w: WebCtx): void {
     } catch (e) {
       if (e instanceof DomainError) return c.html(<TreeError message={e.message} />);
       throw e;
+    }
+  });
+
+  // Download from the snapshot browser: streamed like GET /api/hosts/:id/snapshots/:snapshot_id/download; a refusal is a page.
+  app.get('/hosts/:id/snapshots/:snap/download', guard('operator'), async (c) => {
+    const q = DownloadQuery.safeParse(c.req.query());
+    const path = q.success ? q.data.path : (c.req.query('path') ?? '');
+    try {
+      if (!q.success) throw new DomainError('validation_failed', 'path (absolute) and format (raw, tar or zip) are required');
+      return downloadResponse(await s.downloads.open(actorOf(c), c.req.param('id'), c.req.param('snap'), q.data.path, q.data.format));
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      return c.html(<DownloadRefused viewer={viewerOf(c)} hostId={c.req.param('id')} snapshotId={c.req.param('snap')} path={path.slice(0, 4096)} message={e.message} />, STATUS[e.code]);
     }
   });
 

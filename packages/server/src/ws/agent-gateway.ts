@@ -95,7 +95,8 @@ export class AgentGateway {
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (limited) return;
-      if (!bucket.take()) {
+      // A download chunk the server granted is paced by its credit, not by the frame bucket; any other binary frame is counted.
+      if (!(isBinary && ready) && !bucket.take()) {
         limited = true;
         this.log.warn({ host_id: host.id, burst: rate.burst, per_second: rate.perSecond }, 'agent frame rate limit exceeded; closing the connection (4008)');
         this.fail(ws, 'rate_limited', `more than ${rate.burst} frames at once or ${rate.perSecond} frames/s; reconnect after a backoff and send slower`, CloseCode.rateLimited);
@@ -107,7 +108,16 @@ export class AgentGateway {
       waiting++;
       chain = chain.then(async () => {
         if (ws.readyState !== ws.OPEN) return;
-        if (isBinary) return this.sendError(ws, 'bad_frame', 'binary frames are not accepted; send JSON text');
+        if (isBinary) {
+          const problem = ready ? this.events.downloadChunk(host.id, rawToBuffer(data)) : 'binary frames are accepted only as download chunks after hello';
+          if (problem === null) return;
+          if (!bucket.take()) {
+            limited = true;
+            return this.fail(ws, 'rate_limited', `more than ${rate.burst} frames at once or ${rate.perSecond} frames/s; reconnect after a backoff and send slower`, CloseCode.rateLimited);
+          }
+          this.log.warn({ host_id: host.id, problem }, 'bad binary frame from an agent');
+          return this.sendError(ws, 'bad_frame', problem);
+        }
         const parsed = parseFrame(AgentMessageSchema, rawToBuffer(data), MAX_FRAME_BYTES);
         if (!parsed.ok) {
           this.log.warn({ host_id: host.id, code: parsed.code, problem: parsed.message }, 'bad agent frame');
@@ -210,6 +220,9 @@ export class AgentGateway {
       case 'snapshot.diff.result':
       case 'forget.preview.result':
         return e.requestResult(host, m);
+      case 'download.ready':
+      case 'download.end':
+        return e.download(host, m);
     }
   }
 

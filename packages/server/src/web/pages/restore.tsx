@@ -20,6 +20,10 @@ const MAX_REMAP_ROWS = 4;
 const lsUrl = (hostId: string, snap: string, path: string, offset = 0): string =>
   `/partials/restore/${hostId}/${snap}/ls?path=${encodeURIComponent(path)}${offset ? `&offset=${offset}` : ''}`;
 
+/** The snapshot browser's Download links (operator+): the web route streams like the REST one, and shows a refusal as a page. */
+const downloadUrl = (hostId: string, snap: string, path: string, format?: 'tar' | 'zip'): string =>
+  `/hosts/${hostId}/snapshots/${snap}/download?path=${encodeURIComponent(path)}${format ? `&format=${format}` : ''}`;
+
 const modeText = (m: number | null): string => (m === null ? '' : `0${m.toString(8).padStart(3, '0')}`);
 
 export function RestorePage(props: { viewer: Viewer; host: HostView; snapshots: SnapshotView[]; snapshot: SnapshotView | null; hosts: HostView[] }) {
@@ -178,11 +182,17 @@ export function TreeItems(props: LsPartial) {
           <input type="checkbox" class="tree-pick" name="include" value={e.path} form="restore-form" aria-label={`Restore ${e.path}`} />
           {e.type === 'dir' ? (
             <details hx-get={lsUrl(props.hostId, props.snapshotId, e.path)} hx-trigger="toggle once" hx-target="find ul" hx-swap="innerHTML">
-              <summary><TreeName name={e.name} />/ <span class="faint">{modeText(e.mode)}</span></summary>
+              <summary>
+                <TreeName name={e.name} />/ <span class="faint">{modeText(e.mode)}</span>
+                <span class="tree-dl">download as<a href={downloadUrl(props.hostId, props.snapshotId, e.path, 'tar')} aria-label={`Download ${e.path} as tar`}>.tar</a><a href={downloadUrl(props.hostId, props.snapshotId, e.path, 'zip')} aria-label={`Download ${e.path} as zip`}>.zip</a></span>
+              </summary>
               <ul class="tree"><li class="muted">Loading…</li></ul>
             </details>
           ) : (
-            <span class="tree-line"><TreeName name={e.name} />{e.type === 'symlink' ? ' →' : ''} <span class="faint">{e.type === 'file' ? fmtBytes(e.size) : e.type} {modeText(e.mode)}</span></span>
+            <span class="tree-line">
+              <TreeName name={e.name} />{e.type === 'symlink' ? ' →' : ''} <span class="faint">{e.type === 'file' ? fmtBytes(e.size) : e.type} {modeText(e.mode)}</span>
+              {e.type === 'file' ? <span class="tree-dl"><a href={downloadUrl(props.hostId, props.snapshotId, e.path)} aria-label={`Download ${e.path}`}>download</a></span> : null}
+            </span>
           )}
         </li>
       ))}
@@ -194,6 +204,21 @@ export function TreeItems(props: LsPartial) {
         </li>
       ) : null}
     </>
+  );
+}
+
+/** A download the server refused (too large, gone, agent offline): a page that says why, and the way back. */
+export function DownloadRefused(props: { viewer: Viewer; hostId: string; snapshotId: string; path: string; message: string }) {
+  return (
+    <Layout title="Download refused" viewer={props.viewer} active="dashboard">
+      <PageHead title="Download refused" sub={<span class="mono">{props.path}</span>} />
+      <div class="card">
+        <div class="card-body stack">
+          <div class="alert-box warn" role="alert" id="download-refused">{props.message}</div>
+          <div><a class="btn" href={`/hosts/${props.hostId}/restore?snapshot=${props.snapshotId}`}>Back to the snapshot</a></div>
+        </div>
+      </div>
+    </Layout>
   );
 }
 
