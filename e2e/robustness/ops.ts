@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Ctx } from './context.js';
 import { invariant, nextRestoreTarget, timed } from './context.js';
 import type { Job } from './repo.js';
-import { jobLog, repoSnapshotFiles, sameBelow, startJob, startRestore } from './repo.js';
+import { jobLog, repoSnapshotFiles, sameBelow, serverSnapshots, startJob, startRestore, until } from './repo.js';
 import { hashRawTree, restoreDiff, withoutSubtree, wrongFiles } from './tree-hash.js';
 
 export interface Started {
@@ -47,7 +47,13 @@ async function backup(ctx: Ctx): Promise<Started> {
       const short = typeof job.stats?.snapshotId === 'string' ? job.stats.snapshotId : '';
       const id = short ? (repoSnapshotFiles(ctx.s.repoDir).find((x) => x.startsWith(short)) ?? null) : null;
       invariant(ctx, id ? null : `a succeeded backup names no snapshot of the repository in its stats (snapshotId ${short || 'missing'}): ${JSON.stringify(job.stats)}`);
-      if (id) ctx.recorded.set(id, tree);
+      if (id) {
+        // the server learns it from the agent's snapshots report, sent after job.finished: a
+        // restore of it is refused until then, so the driver waits for it as a user would
+        const listed = (await timed(ctx, 'backup: snapshot listed by the server', () => until(() => serverSnapshots(ctx.s), (ids) => ids.includes(id), 30_000))).includes(id);
+        invariant(ctx, listed ? null : `the server does not list snapshot ${id.slice(0, 8)} 30 s after its backup succeeded`);
+        if (listed) ctx.recorded.set(id, tree);
+      }
       return `backup succeeded, snapshot ${id?.slice(0, 8) ?? '?'} (${tree.files} files)`;
     },
   };
