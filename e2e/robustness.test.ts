@@ -31,7 +31,7 @@ if (missing.length) console.warn(`skipping the robustness harness: missing ${mis
 describe.skipIf(missing.length > 0)('robustness harness (seeded faults against the real stack)', () => {
   it(`seed ${seed}, ${steps} steps: no invariant is violated`, { timeout: timeoutMs }, async () => {
     const r = await runRobustness({
-      seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 4), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5), rehashEvery: 25,
+      seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 5), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5), rehashEvery: 25,
       repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: Number(env.RM_ROBUSTNESS_JOB_TIMEOUT_MS ?? 180_000), exclude,
       log: (l) => void process.stdout.write(`${l}\n`),
     });

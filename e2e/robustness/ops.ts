@@ -47,13 +47,7 @@ async function backup(ctx: Ctx): Promise<Started> {
       const short = typeof job.stats?.snapshotId === 'string' ? job.stats.snapshotId : '';
       const id = short ? (repoSnapshotFiles(ctx.s.repoDir).find((x) => x.startsWith(short)) ?? null) : null;
       invariant(ctx, id ? null : `a succeeded backup names no snapshot of the repository in its stats (snapshotId ${short || 'missing'}): ${JSON.stringify(job.stats)}`);
-      if (id) {
-        // the server learns it from the agent's snapshots report, sent after job.finished: a
-        // restore of it is refused until then, so the driver waits for it as a user would
-        const listed = (await timed(ctx, 'backup: snapshot listed by the server', () => until(() => serverSnapshots(ctx.s), (ids) => ids.includes(id), 30_000))).includes(id);
-        invariant(ctx, listed ? null : `the server does not list snapshot ${id.slice(0, 8)} 30 s after its backup succeeded`);
-        if (listed) ctx.recorded.set(id, tree);
-      }
+      if (id) ctx.recorded.set(id, tree);
       return `backup succeeded, snapshot ${id?.slice(0, 8) ?? '?'} (${tree.files} files)`;
     },
   };
@@ -78,6 +72,10 @@ async function needsMany(ctx: Ctx, snapshotId: string): Promise<boolean> {
  * that directory (everything else, the hostile names included, is still compared).
  */
 export async function restoreAndCompare(ctx: Ctx, snapshotId: string, opts: { full?: boolean } = {}): Promise<Started> {
+  // The server learns a snapshot from the agent's snapshots report, sent after the backup's
+  // job.finished, and refuses a restore of one it does not list: wait for it as a user would.
+  const listed = (await timed(ctx, 'restore: snapshot listed by the server', () => until(() => serverSnapshots(ctx.s), (ids) => ids.includes(snapshotId), 30_000))).includes(snapshotId);
+  invariant(ctx, listed ? null : `the server does not list snapshot ${snapshotId.slice(0, 8)} 30 s after its backup succeeded`);
   const target = nextRestoreTarget(ctx);
   const full = opts.full === true || (await needsMany(ctx, snapshotId));
   const recorded = ctx.recorded.get(snapshotId)!;
