@@ -167,6 +167,10 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
           violation(ctx, `invariant check failed to run: ${describe(err)}`);
         }
         tally.steps = step;
+        // a long run that is stopped early still leaves its figures
+        if (step % 25 === 0 && step < o.steps) {
+          o.log(`progress: ${summaryLine(o.seed, tally)}; faults by kind: ${[...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}; ${Math.round((Date.now() - started) / 1000)} s`);
+        }
       }
     } finally {
       await corpus.close();
