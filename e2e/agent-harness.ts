@@ -31,9 +31,9 @@ export const REST_PASSWORD = 'e2e-rest-password-55aa21';
 export class Api {
   cookie = '';
   csrf = '';
-  constructor(public url: string) {}
+  constructor(public url: string, private readonly password = ADMIN_PASSWORD) {}
   async login(): Promise<void> {
-    const r = await fetch(`${this.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+    const r = await fetch(`${this.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: this.password }) });
     if (r.status !== 200) throw new Error(`login failed: ${r.status} ${await r.text()}`);
     this.cookie = /rm_session=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1] ?? '';
     this.csrf = ((await r.json()) as { csrf_token: string }).csrf_token;

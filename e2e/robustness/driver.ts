@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempDir } from '@restic-manager/testkit';
-import { ADMIN_PASSWORD } from '../agent-harness.js';
 import type { Ctx, Tally } from './context.js';
 import { invariant, timed, violation } from './context.js';
 import { MID_JOB_FAULTS, injectMidJob } from './faults.js';
@@ -22,7 +21,7 @@ import type { RepoFault } from './repo-faults.js';
 import { retriedGets, waitJob } from './repo.js';
 import { Rng } from './rng.js';
 import { hashRawTree } from './tree-hash.js';
-import { REPO_PASSWORD, startRobustStack } from './stack.js';
+import { REPO_PASSWORD, RUN_ADMIN_PASSWORD, startRobustStack } from './stack.js';
 
 export interface RobustnessOptions {
   seed: number;
@@ -126,7 +125,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const corpusMs = Date.now() - started;
   let s;
   try {
-    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, ADMIN_PASSWORD] });
+    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD] });
   } catch (err) {
     await corpus.close();
     await tmp.cleanup();
@@ -141,7 +140,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     manyVerified: new Set(), restores: { full: 0, withoutMany: 0 }, timing: new Map([['corpus (made and hashed once)', corpusMs]]),
     jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log,
   };
-  const sampler = argvSampler([REPO_PASSWORD, ADMIN_PASSWORD], 100);
+  const sampler = argvSampler([REPO_PASSWORD, RUN_ADMIN_PASSWORD], 100);
   try {
     o.log(`robustness: seed=${o.seed}, ${o.steps} steps; corpus: ${corpus.made.join('; ')} (made and hashed in ${corpusMs} ms)`);
     for (const n of notes) o.log(`note: ${n}`);
@@ -160,7 +159,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
           await ensureAlive(ctx);
           const sample = step % o.sampleEvery === 0;
           await checkInvariants(ctx, {
-            secrets: [REPO_PASSWORD, ADMIN_PASSWORD], argvLeaks: sampler.leaks, settleMs: 60_000, sampleRestore: sample,
+            secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD], argvLeaks: sampler.leaks, settleMs: 60_000, sampleRestore: sample,
             fullRestore: sample && (step / o.sampleEvery) % o.fullEvery === 0, rehashCorpus: step % o.rehashEvery === 0 || step === o.steps,
           });
         } catch (err) {
