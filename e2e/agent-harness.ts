@@ -18,6 +18,8 @@ import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { startRestServer, tempDir } from '@restic-manager/testkit';
 import type { RestServer, TempDir } from '@restic-manager/testkit';
+import { startProxy } from './robustness/proxy.js';
+import type { Proxy } from './robustness/proxy.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const AGENT_MAIN = path.join(ROOT, 'packages/agent/dist/main.js');
@@ -29,9 +31,9 @@ export const REST_PASSWORD = 'e2e-rest-password-55aa21';
 export class Api {
   cookie = '';
   csrf = '';
-  constructor(public url: string) {}
+  constructor(public url: string, private readonly password = ADMIN_PASSWORD) {}
   async login(): Promise<void> {
-    const r = await fetch(`${this.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+    const r = await fetch(`${this.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: this.password }) });
     if (r.status !== 200) throw new Error(`login failed: ${r.status} ${await r.text()}`);
     this.cookie = /rm_session=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1] ?? '';
     this.csrf = ((await r.json()) as { csrf_token: string }).csrf_token;
@@ -105,6 +107,8 @@ export interface Stack {
   hostId: string;
   agentDir: string;
   agent: AgentProc | null;
+  /** Between the agent and the server when `StackOptions.viaProxy` was set. */
+  proxy: Proxy | null;
   /** All agent output across restarts. */
   agentLogs(): string;
   startAgent(): Promise<AgentProc>;
@@ -122,6 +126,8 @@ export interface StackOptions {
   /** Initialise the repository with an `init` job (default true). */
   init?: boolean;
   agentEnv?: Record<string, string>;
+  /** Connect the agent through a TCP proxy the test controls (`Stack.proxy`), to cut its connection. */
+  viaProxy?: boolean;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -142,12 +148,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${JSON.stringify(add.body)}`);
   const hostId = add.body.host_id as string;
   // Async: the server runs in this process, so a blocking spawnSync would starve it.
-  const enroll = await runAgentCli(['enroll', '--server', server.url, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
+  const proxy = opts.viaProxy ? await startProxy(() => port) : null;
+  const enroll = await runAgentCli(['enroll', '--server', proxy ? `http://127.0.0.1:${proxy.port}` : server.url, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
   if (enroll.code !== 0) throw new Error(`enroll failed: ${enroll.err}`);
   let allLogs = '';
 
   const stack: Stack = {
-    tmp, server, api, rest, hostId, agentDir, agent: null,
+    tmp, server, api, rest, hostId, agentDir, agent: null, proxy,
     agentLogs: () => allLogs,
     async startAgent() {
       const proc = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', agentDir], {
@@ -198,6 +205,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async close() {
       await stack.stopAgent('SIGKILL').catch(() => undefined);
       await stack.server.close().catch(() => undefined);
+      await proxy?.close();
       await rest.stop();
       await tmp.cleanup();
     },

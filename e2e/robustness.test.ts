@@ -19,7 +19,7 @@ import { SERVER_MAIN } from './robustness/stack.js';
 
 const env = process.env;
 const seed = Number(env.RM_ROBUSTNESS_SEED ?? 22);
-const steps = Number(env.RM_ROBUSTNESS_STEPS ?? 20);
+const steps = Number(env.RM_ROBUSTNESS_STEPS ?? 50);
 const manyEntries = Number(env.RM_ROBUSTNESS_MANY ?? 2000);
 // restic 0.14 retries a short read of a truncated pack for about 90 s before giving up, too long
 // for `npm test`: the bounded run leaves that kind to `npm run test:robustness` (RM_ROBUSTNESS_ALL_FAULTS=1).
@@ -31,7 +31,7 @@ if (missing.length) console.warn(`skipping the robustness harness: missing ${mis
 describe.skipIf(missing.length > 0)('robustness harness (seeded faults against the real stack)', () => {
   it(`seed ${seed}, ${steps} steps: no invariant is violated`, { timeout: timeoutMs }, async () => {
     const r = await runRobustness({
-      seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 4),
+      seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 5), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5), rehashEvery: 25,
       repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: Number(env.RM_ROBUSTNESS_JOB_TIMEOUT_MS ?? 180_000), exclude,
       log: (l) => void process.stdout.write(`${l}\n`),
     });

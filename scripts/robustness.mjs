@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const usage = 'usage: npm run test:robustness -- [--steps N] [--seed N] [--many N] [--sample-every N]';
+const usage = 'usage: npm run test:robustness -- [--steps N] [--seed N] [--many N] [--sample-every N] [--full-every N]';
 
-const opts = { steps: '200', seed: String(Date.now() % 100000), many: '100000', 'sample-every': '4' };
+const opts = { steps: '200', seed: String(Date.now() % 100000), many: '100000', 'sample-every': '4', 'full-every': '10' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const key = argv[i].replace(/^--/, '');
@@ -39,7 +39,7 @@ const r = spawnSync(bin('vitest'), ['run', 'e2e/robustness.test.ts', '--reporter
   env: {
     ...process.env,
     RM_ROBUSTNESS_SEED: opts.seed, RM_ROBUSTNESS_STEPS: opts.steps, RM_ROBUSTNESS_MANY: opts.many,
-    RM_ROBUSTNESS_SAMPLE_EVERY: opts['sample-every'], RM_ROBUSTNESS_RESULT: result, RM_ROBUSTNESS_ALL_FAULTS: '1', RM_ROBUSTNESS_JOB_TIMEOUT_MS: '900000',
+    RM_ROBUSTNESS_SAMPLE_EVERY: opts['sample-every'], RM_ROBUSTNESS_FULL_EVERY: opts['full-every'], RM_ROBUSTNESS_RESULT: result, RM_ROBUSTNESS_ALL_FAULTS: '1', RM_ROBUSTNESS_JOB_TIMEOUT_MS: '900000',
     // a generous bound: the driver's own per-job bounds catch a stuck job long before this
     RM_ROBUSTNESS_TIMEOUT_MS: String(Math.max(600_000, Number(opts.steps) * 120_000)),
   },

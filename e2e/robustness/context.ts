@@ -24,6 +24,19 @@ export interface Ctx {
   restoreSeq: number;
   /** Snapshot id -> the source tree it was taken of (recorded when the backup succeeded). */
   recorded: Map<string, RawTree>;
+  /** The hostile corpus (`<srcDir>/hostile`), hashed once: it never changes (checked every `rehashEvery` steps). */
+  corpus: { dir: string; tree: RawTree };
+  /** The corpus's big directory: absolute, and as a key of a RawTree of srcDir. */
+  many: { dir: string; key: string };
+  /**
+   * Snapshots whose big directory is known to restore byte for byte: restored in full and exact,
+   * or the same there as one that was (`restic diff`). Their later restores may leave it out.
+   */
+  manyVerified: Set<string>;
+  /** Restores by form: everything, or all but the verified big directory. */
+  restores: { full: number; withoutMany: number };
+  /** Milliseconds spent per phase (printed at the end: where a step's time goes). */
+  timing: Map<string, number>;
   /** Job timeouts: how long a job may take before it counts as stuck. */
   jobTimeoutMs: number;
   tally: Tally;
@@ -50,4 +63,14 @@ export function countFault(ctx: Ctx, kind: string): void {
 export function nextRestoreTarget(ctx: Ctx): string {
   ctx.restoreSeq++;
   return `${ctx.restoreRoot}/${String(ctx.restoreSeq).padStart(5, '0')}`;
+}
+
+/** Runs `fn`, adding its wall time to `phase`. */
+export async function timed<T>(ctx: Ctx, phase: string, fn: () => Promise<T> | T): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await fn();
+  } finally {
+    ctx.timing.set(phase, (ctx.timing.get(phase) ?? 0) + Date.now() - t0);
+  }
 }

@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempDir } from '@restic-manager/testkit';
-import { ADMIN_PASSWORD } from '../agent-harness.js';
 import type { Ctx, Tally } from './context.js';
-import { invariant, violation } from './context.js';
+import { invariant, timed, violation } from './context.js';
 import { MID_JOB_FAULTS, injectMidJob } from './faults.js';
 import type { Injected, MidJobFault } from './faults.js';
 import { makeHostileCorpus } from './hostile-corpus.js';
@@ -21,7 +20,8 @@ import { REPO_FAULTS, injectRepoFault } from './repo-faults.js';
 import type { RepoFault } from './repo-faults.js';
 import { retriedGets, waitJob } from './repo.js';
 import { Rng } from './rng.js';
-import { REPO_PASSWORD, startRobustStack } from './stack.js';
+import { hashRawTree } from './tree-hash.js';
+import { REPO_PASSWORD, RUN_ADMIN_PASSWORD, startRobustStack } from './stack.js';
 
 export interface RobustnessOptions {
   seed: number;
@@ -30,6 +30,10 @@ export interface RobustnessOptions {
   manyEntries: number;
   /** A sampled restore every this many steps. */
   sampleEvery: number;
+  /** Every this many sampled restores, one restores in full even when its big directory is known good. */
+  fullEvery: number;
+  /** The corpus is hashed again every this many steps (it must never change). */
+  rehashEvery: number;
   /** Chance per step of a repository fault, and of a mid-job fault on an operation. */
   repoFaultChance: number;
   midJobFaultChance: number;
@@ -81,7 +85,7 @@ async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
   const forced = ctx.recorded.size > 0 && o.steps - ctx.step < missing.length ? missing[0] : undefined;
   if (forced !== undefined ? (REPO_FAULTS as readonly string[]).includes(forced) : ctx.recorded.size > 0 && rng.chance(o.repoFaultChance)) {
     const kind: RepoFault = (forced as RepoFault | undefined) ?? rng.pick(repoFaults);
-    return `${kind}: ${await injectRepoFault(ctx, kind)}`;
+    return `${kind}: ${await timed(ctx, `fault ${kind}`, () => injectRepoFault(ctx, kind))}`;
   }
   let op = forced ? 'backup' : rng.weighted(OPS);
   let started = await startOp(ctx, op);
@@ -90,12 +94,14 @@ async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
     started = (await startOp(ctx, op))!;
   }
   let fault: Injected | null = null;
+  const t0 = Date.now();
   if (forced !== undefined || rng.chance(o.midJobFaultChance)) {
     const kind: MidJobFault = (forced as MidJobFault | undefined) ?? rng.pick(MID_JOB_FAULTS);
     fault = await injectMidJob(ctx, kind, started.jobId);
     fault.note = `${kind}: ${fault.note}`;
   }
   const job = await waitJob(ctx.s, started.jobId, ctx.jobTimeoutMs);
+  ctx.timing.set(`${op} job${fault ? ' (with a fault)' : ''}`, (ctx.timing.get(`${op} job${fault ? ' (with a fault)' : ''}`) ?? 0) + Date.now() - t0);
   const outcome = await started.finish(job, { faulted: fault?.injected ?? false, agentKilled: fault?.agentKilled ?? false });
   // nobody cancelled it: a job whose restic was killed from outside fails and names the signal
   if (fault?.killedJobRun) invariant(ctx, job.status !== 'cancelled' ? null : `a ${op} whose restic was killed -9 from outside is reported cancelled: ${job.error ?? ''}`);
@@ -106,23 +112,37 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const tmp = await tempDir('rm-robust-');
   const base = tmp.path;
   const tally: Tally = { steps: 0, faults: new Map(), skipped: new Map(), invariants: 0, violations: [] };
-  const s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, ADMIN_PASSWORD] });
-  const notes: string[] = [s.tmpfsNote];
-  if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
-  for (const [k, why] of o.exclude) tally.skipped.set(k, why);
   const rng = new Rng(o.seed);
   const restoreRoot = path.join(base, 'r');
-  const ctx: Ctx = {
-    s, rng, seed: o.seed, step: 0, srcDir: path.join(base, 'src'), churnDir: path.join(base, 'src', 'churn'), restoreRoot, restoreSeq: 0,
-    recorded: new Map(), jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log,
-  };
-  const sampler = argvSampler([REPO_PASSWORD, ADMIN_PASSWORD], 100);
+  const srcDir = path.join(base, 'src');
+  const corpusDir = path.join(srcDir, 'hostile');
+  fs.mkdirSync(restoreRoot);
   const started = Date.now();
+  // The corpus (with its big directory) is made and hashed once, before the stack starts: the
+  // synchronous writes would otherwise stall the in-process proxy the agent connects through.
+  const corpus = await makeHostileCorpus(corpusDir, rng, { manyEntries: o.manyEntries, restoreOverhead: restoreRoot.length + 6 });
+  const corpusTree = hashRawTree(corpusDir);
+  const corpusMs = Date.now() - started;
+  let s;
   try {
-    fs.mkdirSync(restoreRoot);
-    const corpus = await makeHostileCorpus(path.join(ctx.srcDir, 'hostile'), rng, { manyEntries: o.manyEntries, restoreOverhead: restoreRoot.length + 6 });
-    notes.push(...corpus.notes);
-    o.log(`robustness: seed=${o.seed}, ${o.steps} steps; corpus: ${corpus.made.join('; ')}`);
+    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD] });
+  } catch (err) {
+    await corpus.close();
+    await tmp.cleanup();
+    throw err;
+  }
+  const notes: string[] = [s.tmpfsNote, ...corpus.notes];
+  if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
+  for (const [k, why] of o.exclude) tally.skipped.set(k, why);
+  const ctx: Ctx = {
+    s, rng, seed: o.seed, step: 0, srcDir, churnDir: path.join(srcDir, 'churn'), restoreRoot, restoreSeq: 0,
+    recorded: new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
+    manyVerified: new Set(), restores: { full: 0, withoutMany: 0 }, timing: new Map([['corpus (made and hashed once)', corpusMs]]),
+    jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log,
+  };
+  const sampler = argvSampler([REPO_PASSWORD, RUN_ADMIN_PASSWORD], 100);
+  try {
+    o.log(`robustness: seed=${o.seed}, ${o.steps} steps; corpus: ${corpus.made.join('; ')} (made and hashed in ${corpusMs} ms)`);
     for (const n of notes) o.log(`note: ${n}`);
     try {
       for (let step = 1; step <= o.steps; step++) {
@@ -137,11 +157,19 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
         }
         try {
           await ensureAlive(ctx);
-          await checkInvariants(ctx, { secrets: [REPO_PASSWORD, ADMIN_PASSWORD], argvLeaks: sampler.leaks, settleMs: 60_000, sampleRestore: step % o.sampleEvery === 0 });
+          const sample = step % o.sampleEvery === 0;
+          await checkInvariants(ctx, {
+            secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD], argvLeaks: sampler.leaks, settleMs: 60_000, sampleRestore: sample,
+            fullRestore: sample && (step / o.sampleEvery) % o.fullEvery === 0, rehashCorpus: step % o.rehashEvery === 0 || step === o.steps,
+          });
         } catch (err) {
           violation(ctx, `invariant check failed to run: ${describe(err)}`);
         }
         tally.steps = step;
+        // a long run that is stopped early still leaves its figures
+        if (step % 25 === 0 && step < o.steps) {
+          o.log(`progress: ${summaryLine(o.seed, tally)}; faults by kind: ${[...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}; ${Math.round((Date.now() - started) / 1000)} s`);
+        }
       }
     } finally {
       await corpus.close();
@@ -159,6 +187,9 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   }
   const kinds = [...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ');
   o.log(`faults by kind: ${kinds || 'none'}; argv samples: ${sampler.samples()}; ${Math.round((Date.now() - started) / 1000)} s`);
+  o.log(`restores: ${ctx.restores.full} in full, ${ctx.restores.withoutMany} without the big directory (known good); snapshots whose big directory is verified: ${ctx.manyVerified.size}`);
+  const phases = [...ctx.timing].sort(([, a], [, b]) => b - a).map(([k, ms]) => `${k} ${Math.round(ms / 1000)} s`);
+  o.log(`time by phase: ${phases.join(', ')}`);
   for (const [k, why] of tally.skipped) o.log(`skipped fault kind ${k}: ${why}`);
   if (retriedGets.length) o.log(`GETs retried once after a network error: ${retriedGets.length} (${[...new Set(retriedGets)].slice(0, 5).join('; ')})`);
   return { tally, line: summaryLine(o.seed, tally), notes };

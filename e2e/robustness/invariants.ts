@@ -3,35 +3,43 @@
  * 1. no job stays queued or running: with the agent and server alive, every job ends within a bound;
  * 2. every snapshot the server lists exists in the repository (`restic snapshots` run directly);
  * 3. `restic check` is clean, or the product has reported the damage (an open check_failed or restore_failed alert);
- * 4. a sampled recorded snapshot restores byte for byte (every `sampleEvery` steps);
- * 5. no secret in any process argv (sampled all along) nor in the agent, server or restic-argv logs.
+ * 4. a sampled recorded snapshot restores byte for byte (every `sampleEvery` steps; its big
+ *    directory is left out once known good, except every `fullEvery`-th sample);
+ * 5. no secret in any process argv (sampled all along) nor in the agent, server or restic-argv logs;
+ * 6. the source corpus is unchanged (hashed again every `rehashEvery` steps and at the end).
  * The model follows the repository: snapshots forgotten by the product are dropped from it.
  */
 import type { Ctx } from './context.js';
-import { invariant } from './context.js';
+import { invariant, timed } from './context.js';
 import { restoreAndCompare } from './ops.js';
-import { openAlerts, repoSnapshots, resticCheck, serverSnapshots, unfinishedJobs, until, waitJob } from './repo.js';
+import { hashRawTree, restoreDiff } from './tree-hash.js';
+import { openAlerts, repoSnapshotFiles, resticCheck, serverSnapshots, unfinishedJobs, until, waitJob } from './repo.js';
 
 export interface InvariantOptions {
   secrets: string[];
   argvLeaks: Set<string>;
   settleMs: number;
   sampleRestore: boolean;
+  /** The sampled restore includes the big directory even when it is known good. */
+  fullRestore: boolean;
+  rehashCorpus: boolean;
 }
 
 export async function checkInvariants(ctx: Ctx, o: InvariantOptions): Promise<void> {
   // 1. settle
-  const stuck = (await until(() => unfinishedJobs(ctx.s), (j) => j.length === 0, o.settleMs)).map((j) => `${j.kind} ${j.id} ${j.status}`);
+  const stuck = (await timed(ctx, 'invariants: settle', () => until(() => unfinishedJobs(ctx.s), (j) => j.length === 0, o.settleMs))).map((j) => `${j.kind} ${j.id} ${j.status}`);
   invariant(ctx, stuck.length ? `jobs still unfinished ${o.settleMs} ms after the step with the agent alive: ${stuck.join(', ')}` : null);
 
   // 2. server snapshots exist in the repository (the server's cache may lag a moment)
-  const repo = new Set(await repoSnapshots(ctx.s.repoDir));
-  const ghosts = (await until(() => serverSnapshots(ctx.s), (ids) => ids.every((id) => repo.has(id)), 20_000)).filter((id) => !repo.has(id));
+  // (read from the repository's snapshots/ directory; the restic check below proves each loads)
+  const repo = new Set(repoSnapshotFiles(ctx.s.repoDir));
+  const ghosts = (await timed(ctx, 'invariants: server snapshots', () => until(() => serverSnapshots(ctx.s), (ids) => ids.every((id) => repo.has(id)), 20_000))).filter((id) => !repo.has(id));
   invariant(ctx, ghosts.length ? `the server lists snapshots the repository does not hold: ${ghosts.map((g) => g.slice(0, 8)).join(', ')}` : null);
   for (const id of [...ctx.recorded.keys()]) if (!repo.has(id)) ctx.recorded.delete(id);
+  for (const id of [...ctx.manyVerified]) if (!repo.has(id)) ctx.manyVerified.delete(id);
 
   // 3. restic check
-  const check = await resticCheck(ctx.s.repoDir);
+  const check = await timed(ctx, 'invariants: restic check', () => resticCheck(ctx.s.repoDir));
   if (!check.ok) {
     // damage counts as reported by an open check_failed or restore_failed alert (another alert, e.g. a failed backup, does not)
     const alerts = (await openAlerts(ctx.s)).filter((a) => a.kind === 'check_failed' || a.kind === 'restore_failed');
@@ -43,9 +51,18 @@ export async function checkInvariants(ctx: Ctx, o: InvariantOptions): Promise<vo
   // 4. a sampled snapshot restores byte for byte
   if (o.sampleRestore && ctx.recorded.size > 0) {
     const id = ctx.rng.pick([...ctx.recorded.keys()]);
-    const r = await restoreAndCompare(ctx, id);
-    const job = await waitJob(ctx.s, r.jobId, ctx.jobTimeoutMs);
-    ctx.log(`  sampled ${await r.finish(job, { faulted: false, agentKilled: false })}`);
+    await timed(ctx, `invariants: sampled restore${o.fullRestore ? ' (full)' : ''}`, async () => {
+      const r = await restoreAndCompare(ctx, id, { full: o.fullRestore });
+      const job = await waitJob(ctx.s, r.jobId, ctx.jobTimeoutMs);
+      ctx.log(`  sampled ${await r.finish(job, { faulted: false, agentKilled: false })}`);
+    });
+  }
+
+  // 6. the corpus never changes (a backup must not touch its source), so its cached hash holds
+  if (o.rehashCorpus) {
+    const now = await timed(ctx, 'tree hashing', () => hashRawTree(ctx.corpus.dir));
+    const diff = restoreDiff(ctx.corpus.tree, now);
+    invariant(ctx, now.digest === ctx.corpus.tree.digest ? null : `the source corpus changed during the run:\n  ${diff.join('\n  ') || 'digest differs'}`);
   }
 
   // 5. secrets

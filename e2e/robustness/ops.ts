@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Ctx } from './context.js';
-import { invariant, nextRestoreTarget } from './context.js';
+import { invariant, nextRestoreTarget, timed } from './context.js';
 import type { Job } from './repo.js';
-import { jobLog, repoSnapshots, startJob, startRestore } from './repo.js';
-import { hashRawTree, restoreDiff, wrongFiles } from './tree-hash.js';
+import { jobLog, repoSnapshotFiles, sameBelow, serverSnapshots, startJob, startRestore, until } from './repo.js';
+import { hashRawTree, restoreDiff, withoutSubtree, wrongFiles } from './tree-hash.js';
 
 export interface Started {
   jobId: string;
@@ -35,7 +35,7 @@ const expectOk = (ctx: Ctx, job: Job, faulted: boolean, what: string): void => {
 
 async function backup(ctx: Ctx): Promise<Started> {
   churn(ctx);
-  const tree = hashRawTree(ctx.srcDir);
+  const tree = await timed(ctx, 'tree hashing', () => hashRawTree(ctx.srcDir, new Map([[path.basename(ctx.corpus.dir), ctx.corpus.tree]])));
   const args: Record<string, unknown> = { paths: [ctx.srcDir], tags: [`step-${ctx.step}`] };
   if (ctx.rng.chance(0.5)) args.limit_upload_kbps = ctx.rng.int(512, 4096);
   const jobId = await startJob(ctx.s, 'backup', args);
@@ -45,7 +45,7 @@ async function backup(ctx: Ctx): Promise<Started> {
       expectOk(ctx, job, f.faulted, 'backup');
       if (job.status !== 'succeeded') return `backup ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
       const short = typeof job.stats?.snapshotId === 'string' ? job.stats.snapshotId : '';
-      const id = short ? ((await repoSnapshots(ctx.s.repoDir)).find((x) => x.startsWith(short)) ?? null) : null;
+      const id = short ? (repoSnapshotFiles(ctx.s.repoDir).find((x) => x.startsWith(short)) ?? null) : null;
       invariant(ctx, id ? null : `a succeeded backup names no snapshot of the repository in its stats (snapshotId ${short || 'missing'}): ${JSON.stringify(job.stats)}`);
       if (id) ctx.recorded.set(id, tree);
       return `backup succeeded, snapshot ${id?.slice(0, 8) ?? '?'} (${tree.files} files)`;
@@ -53,30 +53,57 @@ async function backup(ctx: Ctx): Promise<Started> {
   };
 }
 
-/** Restores `snapshotId` under a fresh directory and compares it with the recorded tree. */
-export async function restoreAndCompare(ctx: Ctx, snapshotId: string): Promise<Started> {
+/**
+ * Whether a restore of `snapshotId` must include the big directory: yes unless its copy there is
+ * known good (manyVerified), or `restic diff` shows it identical there to a snapshot that is.
+ */
+async function needsMany(ctx: Ctx, snapshotId: string): Promise<boolean> {
+  if (ctx.manyVerified.has(snapshotId)) return false;
+  const known = [...ctx.manyVerified].filter((v) => ctx.recorded.has(v)).pop();
+  if (!known) return true;
+  const same = await timed(ctx, 'restic diff (verification)', () => sameBelow(ctx.s.repoDir, known, snapshotId, ctx.many.dir)).catch(() => false);
+  if (same) ctx.manyVerified.add(snapshotId);
+  return !same;
+}
+
+/**
+ * Restores `snapshotId` under a fresh directory and compares it with the recorded tree byte for
+ * byte. In full the first time (or when `full`); once its big directory is known good, without
+ * that directory (everything else, the hostile names included, is still compared).
+ */
+export async function restoreAndCompare(ctx: Ctx, snapshotId: string, opts: { full?: boolean } = {}): Promise<Started> {
+  // The server learns a snapshot from the agent's snapshots report, sent after the backup's
+  // job.finished, and refuses a restore of one it does not list: wait for it as a user would.
+  const listed = (await timed(ctx, 'restore: snapshot listed by the server', () => until(() => serverSnapshots(ctx.s), (ids) => ids.includes(snapshotId), 30_000))).includes(snapshotId);
+  invariant(ctx, listed ? null : `the server does not list snapshot ${snapshotId.slice(0, 8)} 30 s after its backup succeeded`);
   const target = nextRestoreTarget(ctx);
-  const expected = ctx.recorded.get(snapshotId)!;
-  const jobId = await startRestore(ctx.s, snapshotId, target);
+  const full = opts.full === true || (await needsMany(ctx, snapshotId));
+  const recorded = ctx.recorded.get(snapshotId)!;
+  const expected = full ? recorded : withoutSubtree(recorded, ctx.many.key);
+  if (full) ctx.restores.full++;
+  else ctx.restores.withoutMany++;
+  const jobId = await startRestore(ctx.s, snapshotId, target, full ? [] : [ctx.many.dir]);
   const restored = path.join(target, ctx.srcDir);
+  const what = `restore of ${snapshotId.slice(0, 8)}${full ? '' : ' (big directory verified before: left out)'}`;
   return {
     jobId,
     async finish(job, f) {
       try {
-        expectOk(ctx, job, f.faulted, `restore of ${snapshotId.slice(0, 8)}`);
-        const actual = fs.existsSync(restored) ? hashRawTree(restored) : null;
+        expectOk(ctx, job, f.faulted, what);
+        const actual = fs.existsSync(restored) ? await timed(ctx, 'tree hashing', () => hashRawTree(restored)) : null;
         if (job.status === 'succeeded') {
           const diff = actual ? restoreDiff(expected, actual) : ['nothing restored'];
-          invariant(ctx, diff.length ? `restore of ${snapshotId.slice(0, 8)} succeeded but differs from the recorded tree:\n  ${diff.join('\n  ')}` : null);
-          return `restore of ${snapshotId.slice(0, 8)} ${diff.length ? 'DIFFERS' : 'exact'} (${expected.files} files)`;
+          invariant(ctx, diff.length ? `${what} succeeded but differs from the recorded tree:\n  ${diff.join('\n  ')}` : null);
+          if (full && diff.length === 0) ctx.manyVerified.add(snapshotId);
+          return `${what} ${diff.length ? 'DIFFERS' : 'exact'} (${expected.files} files)`;
         }
         if (!f.agentKilled && actual) {
           const wrong = wrongFiles(expected, actual);
-          invariant(ctx, wrong.length ? `restore of ${snapshotId.slice(0, 8)} ended ${job.status} leaving files with wrong content under their names:\n  ${wrong.join('\n  ')}` : null);
+          invariant(ctx, wrong.length ? `${what} ended ${job.status} leaving files with wrong content under their names:\n  ${wrong.join('\n  ')}` : null);
         }
-        return `restore ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+        return `${what} ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
       } finally {
-        fs.rmSync(target, { recursive: true, force: true });
+        await timed(ctx, 'cleanup', () => fs.promises.rm(target, { recursive: true, force: true }));
       }
     },
   };

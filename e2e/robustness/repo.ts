@@ -4,6 +4,8 @@
  * waits on or disturbs the product's own locks).
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Json } from '../agent-harness.js';
 import { eventually } from '../agent-harness.js';
@@ -53,9 +55,9 @@ export async function startJob(s: RobustStack, kind: string, args: Record<string
   return r.body.job.id as string;
 }
 
-export async function startRestore(s: RobustStack, snapshotId: string, target: string): Promise<string> {
+export async function startRestore(s: RobustStack, snapshotId: string, target: string, exclude: string[] = []): Promise<string> {
   await freshSocket(s);
-  const r = await s.api.req('POST', `/api/hosts/${s.hostId}/restore`, { snapshot_id: snapshotId, restore_to: 'directory', target });
+  const r = await s.api.req('POST', `/api/hosts/${s.hostId}/restore`, { snapshot_id: snapshotId, restore_to: 'directory', target, exclude });
   if (r.status !== 202) throw new Error(`restore: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.job.id as string;
 }
@@ -128,9 +130,13 @@ export async function allAlerts(s: RobustStack): Promise<Json[]> {
 
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_PASSWORD: REPO_PASSWORD });
 
-export async function repoSnapshots(repo: string): Promise<string[]> {
-  const r = await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'snapshots', '--json'], { env: env(), maxBuffer: 64 << 20 });
-  return (JSON.parse(r.stdout) as { id: string }[]).map((x) => x.id);
+/**
+ * The snapshot ids the repository holds, read from its `snapshots/` directory (a snapshot's id
+ * is its file's name), without a restic run: the invariants' `restic check`, run every step,
+ * then proves each of them loads (a file restic cannot read fails the check).
+ */
+export function repoSnapshotFiles(repo: string): string[] {
+  return fs.readdirSync(path.join(repo, 'snapshots')).filter((f) => /^[0-9a-f]{64}$/.test(f));
 }
 
 /** `restic check` (structure only, or with `--read-data`): ok, or restic's output. */
@@ -142,4 +148,13 @@ export async function resticCheck(repo: string, readData = false): Promise<{ ok:
     const e = err as { stdout?: string; stderr?: string };
     return { ok: false, output: `${e.stderr ?? ''}${e.stdout ?? ''}`.slice(-3000) };
   }
+}
+
+/**
+ * True when `restic diff a b` lists no change at or below `dir` (absolute): the two snapshots
+ * hold the same content and metadata there (restic compares content blob ids).
+ */
+export async function sameBelow(repo: string, a: string, b: string, dir: string): Promise<boolean> {
+  const r = await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'diff', a, b], { env: env(), maxBuffer: 256 << 20 });
+  return !r.stdout.split('\n').some((l) => /^[-+MUT?]\s/.test(l) && (l.includes(`${dir}/`) || l.endsWith(` ${dir}`)));
 }

@@ -6,16 +6,23 @@
  * mount one (root), so a full disk can be injected.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireTool } from '@restic-manager/testkit';
-import { AGENT_MAIN, ADMIN_PASSWORD, Api, ROOT, eventually, runAgentCli } from '../agent-harness.js';
+import { AGENT_MAIN, Api, ROOT, eventually, runAgentCli } from '../agent-harness.js';
 import { startProxy } from './proxy.js';
 import type { Proxy } from './proxy.js';
 
 export const SERVER_MAIN = path.join(ROOT, 'packages/cli/dist/main.js');
 export const REPO_PASSWORD = 'robustness-repo-password-9f3e21c7';
+/**
+ * The admin password of this run, fresh per process: the argv invariant looks at every process
+ * of the machine, and the e2e suites' shared ADMIN_PASSWORD shows up in other sessions' argv
+ * (a packaging test's `docker run -e RM_ADMIN_PASSWORD=…`), which is not this product's leak.
+ */
+export const RUN_ADMIN_PASSWORD = `robustness-admin-${randomBytes(12).toString('hex')}`;
 
 export interface Proc {
   child: ChildProcess;
@@ -93,7 +100,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   };
   let port = 0;
   const proxy = await startProxy(() => port);
-  const api = new Api('');
+  const api = new Api('', RUN_ADMIN_PASSWORD);
 
   const stack: RobustStack = {
     base, api, hostId: '', repoDir, proxy, agent: null, server: null,
@@ -103,7 +110,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
     resticArgv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8') : ''),
     async startServer() {
       const child = spawn(process.execPath, [SERVER_MAIN, 'server'], {
-        env: { PATH: process.env.PATH, RM_LISTEN: `127.0.0.1:${port}`, RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: ADMIN_PASSWORD, RM_LOG_LEVEL: 'info' },
+        env: { PATH: process.env.PATH, RM_LISTEN: `127.0.0.1:${port}`, RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: RUN_ADMIN_PASSWORD, RM_LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let early = '';

@@ -30,8 +30,12 @@ export function printable(b: Buffer): string {
 
 const join = (a: Buffer, b: Buffer): Buffer => Buffer.concat([a, Buffer.from('/'), b]);
 
-/** Hashes the tree below `root` (root itself excluded). Synchronous: the driver runs it between steps. */
-export function hashRawTree(root: string): RawTree {
+/**
+ * Hashes the tree below `root` (root itself excluded). Synchronous: the driver runs it between
+ * steps. `reuse`: top-level directories whose tree is already hashed (a corpus that never
+ * changes), spliced in instead of read again.
+ */
+export function hashRawTree(root: string, reuse: ReadonlyMap<string, RawTree> = new Map()): RawTree {
   const entries = new Map<string, string>();
   const lossyLinks = new Map<string, string>();
   let files = 0;
@@ -43,6 +47,14 @@ export function hashRawTree(root: string): RawTree {
       const st = fs.lstatSync(a);
       const mode = (st.mode & 0o7777).toString(8);
       const key = printable(r);
+      const known = rel === null && st.isDirectory() ? reuse.get(key) : undefined;
+      if (known) {
+        entries.set(key, `dir ${mode}`);
+        for (const [k, v] of known.entries) entries.set(`${key}/${k}`, v);
+        for (const [k, v] of known.lossyLinks) lossyLinks.set(`${key}/${k}`, v);
+        files += known.files;
+        continue;
+      }
       if (st.isSymbolicLink()) {
         const target = fs.readlinkSync(a, { encoding: 'buffer' });
         entries.set(key, `symlink ${printable(target)}`);
@@ -62,6 +74,13 @@ export function hashRawTree(root: string): RawTree {
   const h = createHash('sha256');
   for (const [k, v] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) h.update(`${k}\0${v}\n`);
   return { entries, digest: h.digest('hex'), files, lossyLinks };
+}
+
+/** `t` without the subtree at `prefix` (a printable relative path): what a restore excluding it must reproduce. */
+export function withoutSubtree(t: RawTree, prefix: string): RawTree {
+  const out = (m: Map<string, string>): Map<string, string> => new Map([...m].filter(([k]) => k !== prefix && !k.startsWith(`${prefix}/`)));
+  const entries = out(t.entries);
+  return { entries, lossyLinks: out(t.lossyLinks), digest: `${t.digest} without ${prefix}`, files: [...entries.values()].filter((v) => v.startsWith('file ')).length };
 }
 
 /**

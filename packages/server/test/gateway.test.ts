@@ -83,6 +83,25 @@ describe('agent gateway', () => {
     await back.close();
   });
 
+  it('sends a dispatched job that never started again once when the agent reconnects without it (a command lost in flight); a second loss fails it', async () => {
+    const { agent, hostId } = await connected('in-flight');
+    const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'stats', args: {} });
+    const id = run.body.job.id as string;
+    await agent.next('command.run'); // "lost": the agent never starts it
+    await agent.close();
+    const back = new FakeAgent({ url: h.url, bearer: agent.o.bearer, protocolVersion: 2, activeJobIds: [] });
+    await back.connect();
+    expect(await back.next('command.run')).toMatchObject({ job_id: id, kind: 'stats' });
+    expect((await job(id)).status).toBe('queued');
+    await back.close();
+    const third = new FakeAgent({ url: h.url, bearer: agent.o.bearer, protocolVersion: 2, activeJobIds: [] });
+    await third.connect();
+    const j = await eventually(async () => ((await job(id)).status === 'failed' ? job(id) : null));
+    expect(j).toMatchObject({ error_kind: 'agent_lost' });
+    expect(j.error).toMatch(/reconnected twice without this job/);
+    await third.close();
+  });
+
   it('a job run while the agent is connecting (socket open, hello not yet exchanged) waits and goes out after the server hello', async () => {
     const { agent, hostId } = await enrolledAgent(h, 'connecting');
     agent.o.protocolVersion = 2;

@@ -65,6 +65,9 @@ export const LOCK_REFRESH_MS = 10 * 60_000;
 
 type Exec = typeof ExecModule;
 
+/** How many ended job ids the runner remembers to refuse a duplicate command.run. */
+const MAX_REMEMBERED_ENDED = 10_000;
+
 /** `seq` of the job.finished sent for a job lost to an agent crash (above any real seq). */
 export const RECOVERY_SEQ = 2_000_000_000;
 
@@ -94,6 +97,16 @@ export class JobRunner {
   private readonly intake = new Map<string, { req: JobRequest; cancelled: boolean }>();
   private intakeChain: Promise<void> = Promise.resolve();
   private exec: Exec | null = null;
+  /** Jobs this agent process ended (and those it reported lost at start-up), newest last: a second command.run for one is ignored. */
+  private readonly ended = new Set<string>();
+  /** Reports of a job's own frames; remembers the jobs that ended. */
+  private readonly emitJob: Emit = (f) => {
+    if (f.type === 'job.finished') {
+      this.ended.add(f.job_id);
+      if (this.ended.size > MAX_REMEMBERED_ENDED) this.ended.delete(this.ended.values().next().value!);
+    }
+    this.deps.emit(f);
+  };
 
   private readonly lockRefresh: LockRefresher;
 
@@ -126,7 +139,7 @@ export class JobRunner {
       this.deps.log.warn('active-jobs file is corrupt; ignoring it');
     }
     for (const j of list) {
-      const ev = new JobEvents(j.job_id, j.kind, j.schedule_id, this.deps.emit, 500, RECOVERY_SEQ);
+      const ev = new JobEvents(j.job_id, j.kind, j.schedule_id, this.emitJob, 500, RECOVERY_SEQ);
       ev.finished({ status: 'failed', exitCode: null, stats: null, error: 'the agent stopped (crash, kill or reboot) while this job was running; it was not completed', errorKind: 'agent_lost' });
       this.deps.log.warn('reported a job lost to an agent restart as failed', { job_id: j.job_id });
     }
@@ -169,6 +182,11 @@ export class JobRunner {
       this.deps.log.warn('ignoring a duplicate command.run for a job already queued or running', { job_id: req.jobId });
       return;
     }
+    if (this.ended.has(req.jobId)) {
+      // Its job.finished is in the outbox (or delivered): running it again would run it twice.
+      this.deps.log.warn('ignoring a duplicate command.run for a job this agent already ran', { job_id: req.jobId });
+      return;
+    }
     this.intake.set(req.jobId, { req, cancelled: false });
     this.intakeChain = this.intakeChain.then(async () => {
       this.exec ??= await import('./execute.js');
@@ -179,7 +197,7 @@ export class JobRunner {
   }
 
   private accept(req: JobRequest, exec: Exec, cancelled: boolean): void {
-    const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.deps.emit, this.deps.progressIntervalMs ?? 500);
+    const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.emitJob, this.deps.progressIntervalMs ?? 500);
     const fail = (error: string, errorKind: Outcome['errorKind']): void =>
       events.finished({ status: 'failed', exitCode: null, stats: null, error, errorKind });
     if (cancelled) {

@@ -61,6 +61,11 @@ export interface AgentEventCollaborators {
  */
 export class AgentEventsService {
   private readonly lastProgressWrite = new Map<string, number>();
+  /**
+   * Jobs sent again after a reconnect without them (a command lost in flight): at most once per
+   * job and server process, so a command that kills the agent on receipt is not sent forever.
+   */
+  private readonly resent = new Set<string>();
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
@@ -77,7 +82,8 @@ export class AgentEventsService {
   }
 
   /**
-   * Handles `hello`: records versions, marks the host online, fails jobs the agent lost, and
+   * Handles `hello`: records versions, marks the host online, fails jobs the agent lost (a queued
+   * job sent but never started there is sent again once instead), and
    * returns the frames to send in order (server hello, config.update, schedule.set).
    * Call `afterHello` once they are sent, to dispatch queued jobs.
    */
@@ -92,10 +98,20 @@ export class AgentEventsService {
     });
     const active = new Set(h.active_job_ids);
     for (const j of await this.d.repos.jobs.activeForHost(host.id)) {
-      if ((j.status === 'running' || j.dispatched_at) && !active.has(j.id)) {
-        await this.jobs.finishLocally(j, 'failed', 'the agent reconnected without this job (it restarted or lost it mid-run)', 'agent_lost');
-        this.d.log.warn({ job_id: j.id, host_id: host.id }, 'job lost by agent');
+      if (active.has(j.id) || (j.status !== 'running' && !j.dispatched_at)) continue;
+      if (j.status === 'queued' && !this.resent.has(j.id)) {
+        // Sent but never started there: the command was lost in flight (the agent saves a job before
+        // it reports or runs it, and reports every saved job it lost). Sent again once, after this hello.
+        this.resent.add(j.id);
+        await this.d.repos.jobs.update(j.id, { dispatched_at: null });
+        this.d.log.warn({ job_id: j.id, host_id: host.id }, 'the agent reconnected without a dispatched job that never started; sending it again');
+        continue;
       }
+      const why = j.status === 'queued'
+        ? 'the agent reconnected twice without this job (it was sent again once and lost again)'
+        : 'the agent reconnected without this job (it restarted or lost it mid-run)';
+      await this.jobs.finishLocally(j, 'failed', why, 'agent_lost');
+      this.d.log.warn({ job_id: j.id, host_id: host.id }, 'job lost by agent');
     }
     const out: ServerMessage[] = [{ type: 'hello', protocol_version: PROTOCOL_VERSION, server_version: SERVER_VERSION, host_id: host.id }];
     const cfg = await this.hosts.configFor(host.id);
@@ -194,6 +210,7 @@ export class AgentEventsService {
   async jobFinished(host: HostRow, f: JobFinished): Promise<void> {
     const job = await this.requireJob(host, f.job_id);
     this.lastProgressWrite.delete(f.job_id);
+    this.resent.delete(f.job_id);
     const changed = await this.d.inTx(async (r) => {
       if (!(await r.jobs.claimEvent(f.job_id, f.seq, f.type))) return false;
       return r.jobs.transition(f.job_id, ['queued', 'running'], {
