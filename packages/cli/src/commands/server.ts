@@ -1,10 +1,14 @@
 import { ConfigError, loadConfigFromEnv, startServer } from '@restic-manager/server';
 import type { Command } from '../command.js';
 import { EXIT } from '../command.js';
+import { backupCommand } from '../server-admin/backup.js';
+import { recoveryKit } from '../server-admin/recovery-kit.js';
+import { restoreCommand } from '../server-admin/restore.js';
 
 export const command: Command = {
   summary: 'Run the control-plane server (configured by RM_* environment variables)',
   help: `Usage: restic-manager server [--print-config]
+       restic-manager server backup | restore | recovery-kit [combine] ...   (each has --help)
 
 Runs the restic-manager control plane: REST API, agent WebSocket gateway, web UI.
 Configuration comes from the environment (and an optional YAML file):
@@ -41,11 +45,17 @@ lines on stdout). SIGTERM / SIGINT shut down gracefully: stop accepting, close a
 
   --print-config   print the resolved configuration as JSON and exit (secrets omitted)
 
+Subcommands (docs/operations.md):
+  backup         back up the database and secret key into a restic repository
+  restore        rebuild a data directory from such a backup
+  recovery-kit   split the secret key into Shamir shares; 'recovery-kit combine' restores it
+
 Exit status:
   0  stopped by SIGTERM/SIGINT after a clean shutdown
   1  start-up failed (data directory in use by another server, port in use, unreadable key
      file, migration error, ...)
   2  invalid configuration (one line names the variable and the problem)`,
+  subcommands: { backup: backupCommand, restore: restoreCommand, 'recovery-kit': recoveryKit },
   async run(argv) {
     const unknown = argv.filter((a) => a !== '--print-config');
     if (unknown.length) {
