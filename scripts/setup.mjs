@@ -30,6 +30,8 @@ export const DEBIAN_TOOLS = {
   'mariadb-dump': 'mariadb-client',
   // the vault chunker's WebAssembly is checked against its .wat source
   wat2wasm: 'wabt',
+  // the server's and the agent's units are checked with `systemd-analyze verify` / `security`
+  'systemd-analyze': 'systemd',
 };
 
 function have(cmd) {
