@@ -23,8 +23,9 @@ Configuration comes from the environment (and an optional YAML file):
   RM_ADMIN_PASSWORD    first-run password of 'admin' (generated and printed once if unset)
   RM_METRICS_TOKEN     bearer token for GET /metrics
   RM_METRICS_ALLOW     CIDRs allowed to scrape /metrics without the token  [127.0.0.0/8,::1/128]
-  RM_INSTALL_DIR       directory with install.sh (and agent.tgz)       [<repo>/deploy/install]
-  RM_AGENT_TARBALL     agent.tgz served at /install/agent.tgz   [<repo>/packages/agent/pack/agent.tgz]
+  RM_INSTALL_DIR       directory with install.sh    [the package's install/; in a checkout deploy/install]
+  RM_AGENT_TARBALL     agent.tgz served at /install/agent.tgz  [the package's install/agent.tgz;
+                       in a checkout packages/agent/pack/agent.tgz]
   RM_LOG_LEVEL         fatal|error|warn|info|debug|trace|silent                      [info]
   RM_OIDC_ISSUER       OIDC provider (Authelia, Keycloak, Authentik) issuer URL; enables SSO  [off]
   RM_OIDC_CLIENT_ID    client id registered at the provider      [required with the issuer]
