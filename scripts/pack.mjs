@@ -43,7 +43,9 @@ function addPrebuild(src, pkgDir, where) {
   const code = "const rc=require('prebuild-install/rc'),u=require('prebuild-install/util'),p=require(process.argv[1]+'/package.json'),o=rc(p);o.pkg=p;process.stdout.write(require('path').basename(u.getDownloadUrl(o)))";
   const file = execFileSync(process.execPath, ['-e', code, '--', src, ...(runtime ? ['-r', runtime] : [])], { cwd: src, encoding: 'utf8' }).trim();
   const release = path.join(src, 'build', 'Release');
-  const binaries = fs.existsSync(release) ? fs.readdirSync(release).filter((f) => f.endsWith('.node')) : [];
+  // Only the module's own binding: prebuild-install loads the last .node it unpacks to check it,
+  // and better-sqlite3's test_extension.node is an SQLite extension, not a Node.js module.
+  const binaries = fs.existsSync(release) ? fs.readdirSync(release).filter((f) => f.endsWith('.node') && !f.startsWith('test')) : [];
   if (!binaries.length) throw new Error(`${src} has no build/Release/*.node: run 'npm ci' first`);
   fs.mkdirSync(path.join(pkgDir, 'prebuilds'), { recursive: true });
   execFileSync('tar', ['czf', path.join(pkgDir, 'prebuilds', file), '-C', src, ...binaries.map((b) => `build/Release/${b}`)]);
