@@ -116,6 +116,28 @@ describe.skipIf(missing.length > 0)('control plane: back up, lose, restore; brea
     await tmp?.cleanup();
   });
 
+  it('each subcommand has its own --help with an exit-status table; bad flags exit 2 naming the problem', async () => {
+    for (const [args, usage] of [
+      [['server', 'backup', '--help'], 'Usage: restic-manager server backup'],
+      [['server', 'restore', '--help'], 'Usage: restic-manager server restore'],
+      [['server', 'recovery-kit', '--help'], 'Usage: restic-manager server recovery-kit'],
+      [['server', 'recovery-kit', 'combine', '--help'], 'restic-manager server recovery-kit combine'],
+      [['server', '--help'], 'recovery-kit   split the secret key'],
+    ] as const) {
+      const r = await runCli([...args], {});
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain(usage);
+      if (args[1] !== '--help') expect(r.out).toContain('Exit status:');
+    }
+    const bad = await runCli(['server', 'recovery-kit', '--shares', '3', '--threshold', '4', '--out', path.join(tmp.path, 'never')], { RM_DATA_DIR: dataA });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--threshold must be a whole number from 2 to --shares (3)');
+    expect(fs.existsSync(path.join(tmp.path, 'never'))).toBe(false);
+    const noRepo = await runCli(['server', 'backup'], { RM_DATA_DIR: dataA, RESTIC_REPOSITORY: '', RESTIC_REPOSITORY_FILE: '' });
+    expect(noRepo.code).toBe(2);
+    expect(noRepo.err).toContain('--repo (or RESTIC_REPOSITORY) is required');
+  });
+
   it('recovery-kit: 3 of 5 shares give the key back, 2 are refused; the age-sealed export opens the repository with plain restic', async () => {
     const kitDir = path.join(tmp.path, 'kit');
     const kit = await runCli(['server', 'recovery-kit', '--shares', '5', '--threshold', '3', '--out', kitDir, '--recipient', recipient, '--json'], { RM_DATA_DIR: dataA });
