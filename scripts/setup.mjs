@@ -32,6 +32,8 @@ export const DEBIAN_TOOLS = {
   wat2wasm: 'wabt',
   // the server's and the agent's units are checked with `systemd-analyze verify` / `security`
   'systemd-analyze': 'systemd',
+  // a private Docker engine for container tests (packages/testkit/src/docker.ts)
+  dockerd: 'docker.io',
 };
 
 function have(cmd) {
