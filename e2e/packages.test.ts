@@ -4,20 +4,30 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTool, tempDir } from '@restic-manager/testkit';
-import type { TempDir } from '@restic-manager/testkit';
+import { findDockerd, freePort, requireTool, rootfsTarball, startDockerd, tempDir } from '@restic-manager/testkit';
+import type { Dockerd, TempDir } from '@restic-manager/testkit';
 import { ADMIN_PASSWORD, Api, eventually, ROOT, runJobVia, waitJobVia } from './agent-harness.js';
+import type { Json } from './agent-harness.js';
 
 /*
  * Installed like a product (docs/operations.md, "Install"): scripts/pack.mjs builds the server
  * and agent tarballs; `npm install -g --offline` puts them into a fresh prefix with an EMPTY npm
  * cache (so nothing can come from the registry or the cache); then, from a directory with no
  * checkout around it, the installed `restic-manager server` starts and serves its UI, install.sh
- * and agent.tgz, and the installed `restic-manager-agent` enrolls and runs a backup.
+ * and agent.tgz, and the installed `restic-manager-agent` enrolls and runs a backup. Then the
+ * image (deploy/docker/Dockerfile) is built from the installed package on a base imported from a
+ * local root-filesystem tarball, and run on a private dockerd: non-root, read-only root, /data
+ * volume, host network; an agent on this machine enrolls against it and backs up.
  */
+const dockerd = findDockerd();
+if (!dockerd.ok) console.warn(`skipping the container image test: ${dockerd.reason}`);
 
 const missing = ['restic', 'npm'].filter((t) => !requireTool(t).ok);
 if (missing.length) console.warn(`skipping package install e2e: missing ${missing.join(', ')}`);
+
+function run2(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return run(cmd, args, { cwd: os.tmpdir(), env });
+}
 
 function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -120,4 +130,72 @@ describe.skipIf(missing.length > 0)('npm packages: offline install into a clean 
     }, 20_000, 'the snapshot in the API');
     expect(snaps[0].paths).toEqual([src]);
   });
+  it.skipIf(!dockerd.ok)('the image builds from the installed package and runs read-only as non-root; an agent enrolls against the container and backs up', async (ctx) => {
+    let d: Dockerd;
+    try {
+      d = await startDockerd();
+    } catch (e) {
+      console.warn(`skipping the container run: the private dockerd could not start here: ${(e as Error).message.slice(0, 300)}`);
+      return ctx.skip();
+    }
+    const data = path.join(t.path, 'container-data');
+    let cid = '';
+    try {
+      const base = path.join(t.path, 'rootfs.tar');
+      const pkgDir = path.join(prefix, 'lib', 'node_modules', 'restic-manager');
+      const natives = (fs.readdirSync(pkgDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.node')).map((f) => path.join(pkgDir, f));
+      rootfsTarball(base, [process.execPath], [], { app: 10001 }, natives);
+      const imp = await d.docker(['import', base, 'rm-base:test']);
+      expect(imp.code, imp.err).toBe(0);
+      const ctxDir = path.join(t.path, 'image-context');
+      fs.mkdirSync(path.join(ctxDir, 'empty'), { recursive: true });
+      fs.cpSync(pkgDir, path.join(ctxDir, 'restic-manager'), { recursive: true, verbatimSymlinks: true });
+      const build = await d.docker(['build', '--build-arg', 'BASE=rm-base:test', '-f', path.join(ROOT, 'deploy/docker/Dockerfile'), '-t', 'restic-manager:test', ctxDir], { timeoutMs: 600_000 });
+      expect(build.code, build.err.slice(-2000)).toBe(0);
+      const inspect = JSON.parse((await d.docker(['image', 'inspect', 'restic-manager:test'])).out) as Json[];
+      expect(inspect[0].Config).toMatchObject({ User: '10001:10001', Volumes: { '/data': {} } });
+      expect(inspect[0].Config.Healthcheck.Test.join(' ')).toContain('/healthz');
+
+      fs.mkdirSync(data);
+      fs.chownSync(data, 10001, 10001);
+      const port = await freePort();
+      const run = await d.docker(['run', '-d', '--network', 'host', '--read-only', '-v', `${data}:/data`,
+        '-e', `RM_LISTEN=127.0.0.1:${port}`, '-e', 'RM_COOKIE_SECURE=false', '-e', `RM_ADMIN_PASSWORD=${ADMIN_PASSWORD}`, '-e', 'RM_LOG_LEVEL=warn', 'restic-manager:test']);
+      expect(run.code, run.err).toBe(0);
+      cid = run.out.trim();
+      const curl = `http://127.0.0.1:${port}`;
+      await eventually(async () => (await fetch(`${curl}/healthz`)).ok, 60_000, "the container's /healthz").catch(async (e: unknown) => {
+        throw new Error(`${(e as Error).message}; container log: ${(await d.docker(['logs', cid])).err.slice(-1500)}`);
+      });
+      expect((await d.docker(['exec', cid, 'node', '-e', 'console.log(process.getuid())'])).out.trim()).toBe('10001');
+      const api = new Api(curl);
+      await api.login();
+      const add = await api.req('POST', '/api/hosts', { name: 'from-container', repository: { url: path.join(t.path, 'container-repo'), password: 'container-repo-password-8b2d', append_only: false } });
+      expect(add.status, JSON.stringify(add.body)).toBe(201);
+      const hostId = add.body.host_id as string;
+      const agentDir = path.join(t.path, 'container-agent');
+      const enroll = await run2(path.join(prefix, 'bin', 'restic-manager-agent'), ['enroll', '--server', curl, '--state-dir', agentDir], { ...env(), RM_TOKEN: add.body.token as string });
+      expect(enroll.code, enroll.err).toBe(0);
+      const a = spawn(path.join(prefix, 'bin', 'restic-manager-agent'), ['run', '--state-dir', agentDir], { cwd: work, env: { ...process.env, ...env(), RM_AGENT_HEARTBEAT_MS: '1000' }, stdio: ['ignore', 'ignore', 'ignore'] });
+      try {
+        await eventually(async () => (await api.req('GET', `/api/hosts/${hostId}`)).body.status === 'online', 30_000, 'host online');
+        const src = path.join(t.path, 'container-src');
+        fs.mkdirSync(src);
+        fs.writeFileSync(path.join(src, 'b.txt'), 'backed up for a server in a container\n'.repeat(200));
+        expect((await waitJobVia(api, await runJobVia(api, hostId, 'init'))).status).toBe('succeeded');
+        expect((await waitJobVia(api, await runJobVia(api, hostId, 'backup', { paths: [src] }))).status).toBe('succeeded');
+      } finally {
+        a.kill('SIGTERM');
+      }
+      const health = await eventually(async () => {
+        const h = (await d.docker(['inspect', '--format', '{{.State.Health.Status}}', cid])).out.trim();
+        return h === 'healthy' ? h : null;
+      }, 90_000, 'docker to report the container healthy');
+      expect(health).toBe('healthy');
+      expect(fs.readdirSync(data)).toEqual(expect.arrayContaining(['restic-manager.db', 'secret.key']));
+    } finally {
+      if (cid) await d.docker(['rm', '-f', cid]);
+      await d.stop();
+    }
+  }, 900_000);
 });

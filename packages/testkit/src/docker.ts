@@ -51,6 +51,9 @@ export async function startDockerd(): Promise<Dockerd> {
   child.stdout!.on('data', add);
   child.stderr!.on('data', add);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // A test worker that ends without stop() (a timeout) takes its engine with it.
+  const orphan = (): void => void child.kill('SIGKILL');
+  process.once('exit', orphan);
   const docker: Dockerd['docker'] = (args, opts = {}) =>
     new Promise((resolve) => {
       const c = spawn('docker', ['-H', host, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DOCKER_BUILDKIT: '0' } });
@@ -72,6 +75,7 @@ export async function startDockerd(): Promise<Dockerd> {
       await exited;
       clearTimeout(t);
     }
+    process.removeListener('exit', orphan);
     unmountBelow(dir);
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   };
@@ -107,13 +111,14 @@ function unmountBelow(dir: string): void {
  * Writes a root-filesystem tarball holding `binaries` (absolute paths, e.g. the node binary) with
  * the shared libraries `ldd` lists for them, `extra` directories copied as they are, an
  * /etc/passwd and /etc/group with root and `users` (name → uid), and a world-writable /tmp.
+ * `libsFor`: files (native Node.js modules the image will carry) whose libraries are added too.
  * `docker import` turns it into a base image without any registry.
  */
-export function rootfsTarball(out: string, binaries: string[], extra: string[] = [], users: Record<string, number> = {}): void {
+export function rootfsTarball(out: string, binaries: string[], extra: string[] = [], users: Record<string, number> = {}, libsFor: string[] = []): void {
   const stage = mkdtempSync(path.join(os.tmpdir(), 'rm-rootfs-'));
   try {
     const files = new Set<string>(binaries);
-    for (const b of binaries) {
+    for (const b of [...binaries, ...libsFor]) {
       for (const line of execFileSync('ldd', [b], { encoding: 'utf8' }).split('\n')) {
         const m = /(\/\S+) \(0x/.exec(line);
         if (m?.[1]) files.add(m[1]);
