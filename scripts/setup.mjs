@@ -30,6 +30,10 @@ export const DEBIAN_TOOLS = {
   'mariadb-dump': 'mariadb-client',
   // the vault chunker's WebAssembly is checked against its .wat source
   wat2wasm: 'wabt',
+  // the server's and the agent's units are checked with `systemd-analyze verify` / `security`
+  'systemd-analyze': 'systemd',
+  // a private Docker engine for container tests (packages/testkit/src/docker.ts)
+  dockerd: 'docker.io',
 };
 
 function have(cmd) {

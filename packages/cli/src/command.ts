@@ -10,6 +10,11 @@ export interface Command {
   help: string;
   /** Returns the process exit code. `argv` excludes the command name. */
   run(argv: string[]): Promise<number>;
+  /**
+   * Verbs under this command (`restic-manager server backup`): `main.ts` hands the rest of argv,
+   * and `--help`, to the subcommand named by the first argument.
+   */
+  subcommands?: Record<string, Command>;
 }
 
 /** Exit codes shared by every command. */

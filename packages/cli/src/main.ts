@@ -36,16 +36,25 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await usage()}\n`);
     return name ? EXIT.ok : EXIT.usage;
   }
-  const cmd = await load(name);
-  if (!cmd) {
+  const top = await load(name);
+  if (!top) {
     process.stderr.write(`restic-manager: unknown command '${name}'\n\n${await usage()}\n`);
     return EXIT.usage;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  let cmd: Command = top;
+  let args = rest;
+  for (;;) {
+    const subs: Record<string, Command> | undefined = cmd.subcommands;
+    const word = args[0];
+    if (!subs || word === undefined || !Object.hasOwn(subs, word)) break;
+    cmd = subs[word] ?? cmd;
+    args = args.slice(1);
+  }
+  if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${cmd.help.trimEnd()}\n`);
     return EXIT.ok;
   }
-  return cmd.run(rest);
+  return cmd.run(args);
 }
 
 main(process.argv.slice(2)).then(

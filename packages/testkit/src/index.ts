@@ -11,3 +11,4 @@ export { startRestServer, type RestServer, type RestServerOptions } from './rest
 export { startPostgres, startMariadb, findPostgres, findMariadb, type DbServer } from './databases.js';
 export { startSftpServer, sshdPath, type SftpServer } from './sftp.js';
 export { startWebdavServer, type WebdavServer } from './webdav.js';
+export { startDockerd, findDockerd, rootfsTarball, type Dockerd } from './docker.js';

@@ -1,10 +1,14 @@
 import { ConfigError, loadConfigFromEnv, startServer } from '@restic-manager/server';
 import type { Command } from '../command.js';
 import { EXIT } from '../command.js';
+import { backupCommand } from '../server-admin/backup.js';
+import { recoveryKit } from '../server-admin/recovery-kit.js';
+import { restoreCommand } from '../server-admin/restore.js';
 
 export const command: Command = {
   summary: 'Run the control-plane server (configured by RM_* environment variables)',
   help: `Usage: restic-manager server [--print-config]
+       restic-manager server backup | restore | recovery-kit [combine] ...   (each has --help)
 
 Runs the restic-manager control plane: REST API, agent WebSocket gateway, web UI.
 Configuration comes from the environment (and an optional YAML file):
@@ -19,8 +23,9 @@ Configuration comes from the environment (and an optional YAML file):
   RM_ADMIN_PASSWORD    first-run password of 'admin' (generated and printed once if unset)
   RM_METRICS_TOKEN     bearer token for GET /metrics
   RM_METRICS_ALLOW     CIDRs allowed to scrape /metrics without the token  [127.0.0.0/8,::1/128]
-  RM_INSTALL_DIR       directory with install.sh (and agent.tgz)       [<repo>/deploy/install]
-  RM_AGENT_TARBALL     agent.tgz served at /install/agent.tgz   [<repo>/packages/agent/pack/agent.tgz]
+  RM_INSTALL_DIR       directory with install.sh    [the package's install/; in a checkout deploy/install]
+  RM_AGENT_TARBALL     agent.tgz served at /install/agent.tgz  [the package's install/agent.tgz;
+                       in a checkout packages/agent/pack/agent.tgz]
   RM_LOG_LEVEL         fatal|error|warn|info|debug|trace|silent                      [info]
   RM_OIDC_ISSUER       OIDC provider (Authelia, Keycloak, Authentik) issuer URL; enables SSO  [off]
   RM_OIDC_CLIENT_ID    client id registered at the provider      [required with the issuer]
@@ -41,11 +46,17 @@ lines on stdout). SIGTERM / SIGINT shut down gracefully: stop accepting, close a
 
   --print-config   print the resolved configuration as JSON and exit (secrets omitted)
 
+Subcommands (docs/operations.md):
+  backup         back up the database and secret key into a restic repository
+  restore        rebuild a data directory from such a backup
+  recovery-kit   split the secret key into Shamir shares; 'recovery-kit combine' restores it
+
 Exit status:
   0  stopped by SIGTERM/SIGINT after a clean shutdown
   1  start-up failed (data directory in use by another server, port in use, unreadable key
      file, migration error, ...)
   2  invalid configuration (one line names the variable and the problem)`,
+  subcommands: { backup: backupCommand, restore: restoreCommand, 'recovery-kit': recoveryKit },
   async run(argv) {
     const unknown = argv.filter((a) => a !== '--print-config');
     if (unknown.length) {

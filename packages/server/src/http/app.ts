@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -140,10 +141,21 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
   return { app, routes };
 }
 
-const repoRoot = (): string => path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../..');
+/** The server package's own directory (dist/http/ and src/http/ both sit two levels below it). */
+const packageDir = (): string => fileURLToPath(new URL('../../', import.meta.url));
 
-/** The repository's deploy/install directory (existence is checked per request). */
-export const defaultInstallDir = (): string => path.join(repoRoot(), 'deploy/install');
+/**
+ * Where install.sh (and agent.tgz) come from: an installed package carries them in its own
+ * `install/` directory (scripts/pack.mjs puts them there); a repository checkout has them in
+ * deploy/install and packages/agent/pack. Existence is checked per request.
+ */
+const packaged = (file: string): string | null => {
+  const p = path.join(packageDir(), 'install', file);
+  return existsSync(p) ? p : null;
+};
 
-/** Where packages/agent/scripts/pack.mjs writes agent.tgz by default. */
-export const defaultAgentTarball = (): string => path.join(repoRoot(), 'packages/agent/pack/agent.tgz');
+/** The package's install/ directory, else the checkout's deploy/install. */
+export const defaultInstallDir = (): string => (packaged('install.sh') ? path.join(packageDir(), 'install') : path.resolve(packageDir(), '../../deploy/install'));
+
+/** The package's install/agent.tgz, else where packages/agent/scripts/pack.mjs writes it in a checkout. */
+export const defaultAgentTarball = (): string => packaged('agent.tgz') ?? path.resolve(packageDir(), '../agent/pack/agent.tgz');
