@@ -159,8 +159,12 @@ describe.skipIf(missing.length > 0)('npm packages: offline install into a clean 
       fs.mkdirSync(data);
       fs.chownSync(data, 10001, 10001);
       const port = await freePort();
+      // The admin password goes in an env file (0600, removed once the container has it), never in docker's argv.
+      const envFile = path.join(fs.mkdtempSync(path.join(t.path, 'env-')), 'server.env');
+      fs.writeFileSync(envFile, `RM_ADMIN_PASSWORD=${ADMIN_PASSWORD}\n`, { mode: 0o600 });
       const run = await d.docker(['run', '-d', '--network', 'host', '--read-only', '-v', `${data}:/data`,
-        '-e', `RM_LISTEN=127.0.0.1:${port}`, '-e', 'RM_COOKIE_SECURE=false', '-e', `RM_ADMIN_PASSWORD=${ADMIN_PASSWORD}`, '-e', 'RM_LOG_LEVEL=warn', 'restic-manager:test']);
+        '-e', `RM_LISTEN=127.0.0.1:${port}`, '-e', 'RM_COOKIE_SECURE=false', '--env-file', envFile, '-e', 'RM_LOG_LEVEL=warn', 'restic-manager:test']);
+      fs.rmSync(envFile);
       expect(run.code, run.err).toBe(0);
       cid = run.out.trim();
       const curl = `http://127.0.0.1:${port}`;
