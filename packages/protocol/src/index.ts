@@ -15,3 +15,4 @@ export * from './job-args.js';
 export * from './locks.js';
 export * from './repository.js';
 export * from './copy-policy.js';
+export * from './tokens.js';

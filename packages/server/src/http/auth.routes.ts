@@ -17,7 +17,7 @@ export function authRoutes(d: RouteDeps): RouteSpec[] {
       },
     }),
     route({
-      method: 'post', path: '/api/auth/logout', summary: 'End the session', access: 'viewer',
+      method: 'post', path: '/api/auth/logout', summary: 'End the session', access: 'viewer', bearer: false,
       async handler({ c, session }) {
         await d.services.auth.logout(session);
         clearSessionCookie(c, d.cookie);

@@ -10,6 +10,8 @@ import type { DomainErrorCode } from '../services/errors.js';
 import type { AppEnv } from './auth.middleware.js';
 import { requireRole } from './auth.middleware.js';
 import { validationError } from './errors.js';
+import type { ApiTokenService } from '../services/api-token.service.js';
+import { tokenGuard } from './token-guard.js';
 
 /** Who may call a route: a minimum role, or `public` (no session; its own auth, if any). */
 export type Access = Role | 'public';
@@ -54,15 +56,24 @@ export interface RouteSpec<B = unknown, Q = unknown> {
    * until then, so no creating route links to it.
    */
   existsOnceSet?: boolean;
+  /**
+   * false: only a signed-in session may call the route, never an API token (sign-out, token
+   * and account management, second-factor enrolment). Default: tokens may, within their role
+   * and scope (http/token-guard.ts).
+   */
+  bearer?: false;
   handler(input: RouteInput<B, Q>): Promise<unknown>;
 }
 
 export const route = <B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): RouteSpec => spec as unknown as RouteSpec;
 
-/** Mounts routes on the app with role checks and validation. Handlers may throw DomainError. */
-export function mountRoutes(app: Hono<AppEnv>, routes: RouteSpec[]): void {
+/**
+ * Mounts routes on the app with role checks (and, with `tokens`, the API-token guard: role,
+ * scope, session-only routes) and validation. Handlers may throw DomainError.
+ */
+export function mountRoutes(app: Hono<AppEnv>, routes: RouteSpec[], tokens?: ApiTokenService): void {
   for (const r of routes) {
-    const guard = r.access === 'public' ? [] : [requireRole(r.access)];
+    const guard = [...(tokens ? [tokenGuard(r, tokens)] : []), ...(r.access === 'public' ? [] : [requireRole(r.access)])];
     const handler: MiddlewareHandler<AppEnv> = async (c) => {
       const body = r.body ? await readBody(c, r.body) : undefined;
       const query = r.query ? parseWith('query', r.query, c.req.query()) : undefined;

@@ -2,6 +2,7 @@ import type { Repositories } from '../services/context.js';
 import type { Db } from '../store/db.js';
 import { GroupCommit } from '../store/group-commit.js';
 import { AlertRepository } from './alert.repository.js';
+import { ApiTokenRepository } from './api-token.repository.js';
 import { AuditRepository } from './audit.repository.js';
 import { CopyPolicyRepository } from './copy-policy.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
@@ -26,6 +27,7 @@ export function createRepositories(db: Db): Repositories {
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
+    apiTokens: new ApiTokenRepository(db),
   };
 }
 

@@ -13,6 +13,12 @@ export interface SessionInfo {
   sessionId: string;
   csrfToken: string;
   user: { id: string; username: string; role: Role };
+  /**
+   * Set when the request authenticated with an API token (`Authorization: Bearer`), not a
+   * session cookie: `sessionId` and `csrfToken` are then empty, `user.role` is the token's
+   * effective role, `scope` its host tags (null = every host). See api-token.service.ts.
+   */
+  token?: { id: string; name: string; scope: string[] | null };
 }
 
 export interface AuthOptions {
@@ -211,4 +217,7 @@ async function requireStrongPassword(password: string, username: string): Promis
 
 export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at, auth_method: u.auth_method });
 const actorOf = (u: UserRow): Actor => ({ kind: 'user', id: u.id, name: u.username, role: u.role });
-export const sessionActor = (s: SessionInfo): Actor => ({ kind: 'user', id: s.user.id, name: s.user.username, role: s.user.role });
+export const sessionActor = (s: SessionInfo): Actor => ({
+  kind: 'user', id: s.user.id, name: s.user.username, role: s.user.role,
+  ...(s.token ? { via: { kind: 'api_token' as const, id: s.token.id, name: s.token.name } } : {}),
+});

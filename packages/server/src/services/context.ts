@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ServerMessage } from '@restic-manager/protocol';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { AlertRepository } from '../repositories/alert.repository.js';
+import type { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import type { AuditRepository } from '../repositories/audit.repository.js';
 import type { CopyPolicyRepository } from '../repositories/copy-policy.repository.js';
 import type { EnrollmentRepository } from '../repositories/enrollment.repository.js';
@@ -38,6 +39,8 @@ export interface Repositories {
   copies: CopyPolicyRepository;
   /** Migration 0019: the snapshot ledger and repository integrity (issue 16). */
   ledger: SnapshotLedgerRepository;
+  /** Migration 0022: API tokens (issue 21). */
+  apiTokens: ApiTokenRepository;
 }
 
 /**
@@ -52,9 +55,16 @@ export interface AgentLink {
   connectedCount(): number;
 }
 
+/** The API token a user actor acted through (recorded in each audit row's payload as `via`). */
+export interface ActorToken {
+  kind: 'api_token';
+  id: string;
+  name: string;
+}
+
 /** Who performs an action; recorded in the audit log. */
 export type Actor =
-  | { kind: 'user'; id: string; name: string; role: 'admin' | 'operator' | 'viewer' }
+  | { kind: 'user'; id: string; name: string; role: 'admin' | 'operator' | 'viewer'; via?: ActorToken }
   | { kind: 'agent'; hostId: string; name: string }
   | { kind: 'system' };
 

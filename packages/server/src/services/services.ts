@@ -4,6 +4,7 @@ import { AgentEventsService } from './agent-events.service.js';
 import { AlertRulesService } from './alert-rules.service.js';
 import { AgentRequests } from './agent-requests.js';
 import { AgentJobRate } from './agent-job-limits.js';
+import { ApiTokenService } from './api-token.service.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthOptions } from './auth.service.js';
@@ -41,6 +42,8 @@ import { CopyStatusService } from './copy-status.service.js';
 export interface Services {
   audit: AuditService;
   auth: AuthService;
+  /** Issue 21: API tokens and service accounts (bearer auth of the REST API). */
+  tokens: ApiTokenService;
   hosts: HostService;
   enrollment: EnrollmentService;
   jobs: JobService;
@@ -151,6 +154,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     maintenanceScheduler,
     audit,
     auth: new AuthService(d, audit, auth),
+    tokens: new ApiTokenService(d, audit),
     hosts,
     enrollment: new EnrollmentService(d, audit),
     jobs,

@@ -5,6 +5,9 @@ import type { ColumnType, Generated } from 'kysely';
  * TEXT. Columns ending in `_enc` hold SecretBox ciphertext and are never returned by the API.
  */
 
+/** How an account signs in; 'service' (migration 0022) = a service account that never does (tokens only). */
+export type AuthMethod = 'password' | 'oidc' | 'service';
+
 export interface UsersTable {
   id: string;
   username: string;
@@ -15,7 +18,7 @@ export interface UsersTable {
   /** Set when an admin disabled the account (migration 0004): no sign-in, no sessions. */
   disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
   /** How the account signs in (migration 0011): a password, or an OIDC provider. */
-  auth_method: ColumnType<'password' | 'oidc', 'password' | 'oidc' | undefined, 'password' | 'oidc'>;
+  auth_method: ColumnType<AuthMethod, AuthMethod | undefined, AuthMethod>;
 }
 
 /** An OIDC account's link: (issuer, subject) -> user (migration 0011). */
@@ -421,7 +424,27 @@ export interface RepositoryIntegrityTable {
   alert_host_ids: ColumnType<string, string | undefined, string>;
 }
 
+/** An API token (migration 0022, docs/server.md "API tokens"). */
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** Keyed hash (HMAC-SHA256) of the secret; never the secret. */
+  token_hash: string;
+  prefix: string;
+  role: 'admin' | 'operator' | 'viewer';
+  /** JSON array of tags, or null = every host. */
+  scope_tags: string | null;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
+  api_tokens: ApiTokensTable;
   quarantined_reports: QuarantinedReportsTable;
   users: UsersTable;
   login_attempts: LoginAttemptsTable;

@@ -98,13 +98,13 @@ export function UserRow(props: { user: UserView & { disabled?: boolean }; self: 
           </form>
         )}
       </td>
-      <td class="auth-method">{u.auth_method === 'oidc' ? 'SSO' : 'Password'}</td>
+      <td class="auth-method">{u.auth_method === 'oidc' ? 'SSO' : u.auth_method === 'service' ? 'Service account (tokens)' : 'Password'}</td>
       <td class="hide-sm"><RelTime iso={u.created_at} /></td>
       <td><RelTime iso={u.last_login_at} /></td>
       <td class="num">
         {props.self ? null : (
           <span style="display:inline-flex;gap:6px">
-            {u.auth_method === 'oidc' ? null : <button class="btn small" hx-post={`/settings/users/${u.id}/password`} hx-prompt={`New password for ${u.username} (at least 12 characters)`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">Reset password</button>}
+            {u.auth_method !== 'password' ? null : <button class="btn small" hx-post={`/settings/users/${u.id}/password`} hx-prompt={`New password for ${u.username} (at least 12 characters)`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">Reset password</button>}
             <button class="btn small danger" hx-post={`/settings/users/${u.id}/${u.disabled ? 'enable' : 'disable'}`} hx-confirm={`${u.disabled ? 'Enable' : 'Disable'} ${u.username}? Their sessions end now.`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">{u.disabled ? 'Enable' : 'Disable'}</button>
           </span>
         )}
