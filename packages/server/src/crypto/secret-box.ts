@@ -39,7 +39,7 @@ export class SecretBox {
   /**
    * A keyed hash (HMAC-SHA256, hex) of a high-entropy secret for lookup by equality, under a
    * subkey of `purpose` so digests for one use cannot stand in for another's. Without the key
-   * file a copy of the database cannot even confirm a guessed secret (decision server-0009).
+   * file a copy of the database cannot even confirm a guessed secret (decision server-0010).
    */
   digest(value: string, purpose: string): string {
     const sub = createHmac('sha256', this.key).update(`rm-digest:${purpose}`).digest();

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 
 /**
  * Migration 22 (issue 21): API tokens. `token_hash` is the keyed hash of the secret (decision
- * server-0009), looked up on every bearer request; `scope_tags` is a JSON array or null (every
+ * server-0010), looked up on every bearer request; `scope_tags` is a JSON array or null (every
  * host). Tokens go with their account. Service accounts are users with auth_method 'service'
  * (no password; they act only through tokens), so no column is added to `users`.
  */

@@ -34,7 +34,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * API tokens (issue 21, docs/server.md "API tokens"): created by a user for themselves or by an
- * admin for a service account; shown once; stored as a keyed hash (decision server-0009); a role
+ * admin for a service account; shown once; stored as a keyed hash (decision server-0010); a role
  * no higher than the creator's and the account's, capped again at each use by the account's
  * current role; optional host-tag scope; expiry; revocation; every use audited.
  */
