@@ -8,6 +8,8 @@ export interface Command {
   summary: string;
   /** Full `--help` text: usage, flags, and an exit-status table. */
   help: string;
+  /** The command has subcommands and prints their `--help` itself (main.ts passes `--help` through). */
+  subcommands?: true;
   /** Returns the process exit code. `argv` excludes the command name. */
   run(argv: string[]): Promise<number>;
 }

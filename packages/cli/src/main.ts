@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`restic-manager: unknown command '${name}'\n\n${await usage()}\n`);
     return EXIT.usage;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (!cmd.subcommands && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(`${cmd.help.trimEnd()}\n`);
     return EXIT.ok;
   }
