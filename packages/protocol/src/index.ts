@@ -16,3 +16,4 @@ export * from './locks.js';
 export * from './repository.js';
 export * from './copy-policy.js';
 export * from './tokens.js';
+export * from './totp.js';

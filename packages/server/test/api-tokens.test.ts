@@ -204,18 +204,18 @@ describe('API tokens', () => {
     expect(sa.body.auth_method).toBe('service');
     expect((await new Api(h.url).login('backup-bot', '')).status).toBe(400);
     expect((await new Api(h.url).login('backup-bot', 'anything-at-all-123')).status).toBe(401);
-    const tooHigh = await h.admin.req('POST', `/api/users/${sa.body.id}/tokens`, { name: 'bot', role: 'admin' });
+    const tooHigh = await h.admin.req('POST', `/api/users/${sa.body.id}/api-tokens`, { name: 'bot', role: 'admin' });
     expect(tooHigh.status).toBe(403);
-    const { token, api_token } = await create(h.admin, { name: 'bot' }, `/api/users/${sa.body.id}/tokens`);
+    const { token, api_token } = await create(h.admin, { name: 'bot' }, `/api/users/${sa.body.id}/api-tokens`);
     expect(api_token.role).toBe('operator');
     const me = await bearer(h.url, token, 'GET', '/api/auth/me');
     expect(me.body.user.username).toBe('backup-bot');
     const olga = ((await h.admin.req('GET', '/api/users')).body.items as { id: string; username: string }[]).find((u) => u.username === 'olga')!;
-    const forPerson = await h.admin.req('POST', `/api/users/${olga.id}/tokens`, { name: 'nope' });
+    const forPerson = await h.admin.req('POST', `/api/users/${olga.id}/api-tokens`, { name: 'nope' });
     expect(forPerson.status).toBe(403);
     expect(forPerson.body.error.message).toMatch(/not a service account/);
     expect((await operator.req('POST', '/api/service-accounts', { username: 'y', role: 'viewer' })).status).toBe(403);
-    const listed = await h.admin.req('GET', `/api/users/${sa.body.id}/tokens`);
+    const listed = await h.admin.req('GET', `/api/users/${sa.body.id}/api-tokens`);
     expect(listed.body.items.map((t: { name: string }) => t.name)).toEqual(['bot']);
     // An operator cannot see or revoke another account's token.
     expect((await operator.req('DELETE', `/api/tokens/${api_token.id}`)).status).toBe(404);

@@ -33,11 +33,11 @@ export function tokenRoutes(d: RouteDeps): RouteSpec[] {
       handler: async ({ actor, body }) => userView(await t.createServiceAccount(actor, body)),
     }),
     route({
-      method: 'get', path: '/api/users/:id/tokens', summary: "An account's API tokens (admin)", access: 'admin', bearer: false, response: TokenList,
+      method: 'get', path: '/api/users/:id/api-tokens', summary: "An account's API tokens (admin)", access: 'admin', bearer: false, response: TokenList,
       handler: async ({ actor, params }) => ({ items: await t.list(actor, params.id ?? '') }),
     }),
     route<z.infer<typeof CreateApiTokenRequest>>({
-      method: 'post', path: '/api/users/:id/tokens', summary: 'Create an API token for a service account (admin); the secret is in this answer only', access: 'admin', bearer: false,
+      method: 'post', path: '/api/users/:id/api-tokens', summary: 'Create an API token for a service account (admin); the secret is in this answer only', access: 'admin', bearer: false,
       body: CreateApiTokenRequest, response: CreateApiTokenResponse, status: 201,
       handler: ({ actor, params, body }) => t.create(actor, params.id ?? '', body),
     }),

@@ -20,6 +20,7 @@ import * as m0018 from './0018_quarantined_reports.js';
 import * as m0019 from './0019_snapshot_ledger.js';
 import * as m0020 from './0020_schedule_read_data.js';
 import * as m0022 from './0022_api_tokens.js';
+import * as m0026 from './0026_totp.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -44,4 +45,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0019_snapshot_ledger': m0019,
   '0020_schedule_read_data': m0020,
   '0022_api_tokens': m0022,
+  '0026_totp': m0026,
 };

@@ -15,6 +15,7 @@ import { RestoreCredentialRepository } from './restore-credential.repository.js'
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
+import { TotpRepository } from './totp.repository.js';
 import { SnapshotLedgerRepository } from './snapshot-ledger.repository.js';
 import { UserRepository } from './user.repository.js';
 import { VaultRepository } from './vault.repository.js';
@@ -27,7 +28,7 @@ export function createRepositories(db: Db): Repositories {
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
-    apiTokens: new ApiTokenRepository(db),
+    apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db),
   };
 }
 

@@ -108,7 +108,7 @@ export class ApiTokenService {
     if (await this.d.repos.users.findByUsername(input.username)) throw new DomainError('conflict', `user ${input.username} already exists`);
     const row: UserRow = {
       id: randomUUID(), username: input.username, password_hash: '', role: input.role, created_at: iso(this.d.now()),
-      last_login_at: null, disabled_at: null, auth_method: 'service',
+      last_login_at: null, disabled_at: null, auth_method: 'service', totp_enabled_at: null,
     };
     await this.d.inTx(async (r) => {
       await r.users.insert(row);

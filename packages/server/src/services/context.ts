@@ -13,6 +13,7 @@ import type { RestoreCredentialRepository } from '../repositories/restore-creden
 import type { ScheduleRepository } from '../repositories/schedule.repository.js';
 import type { SessionRepository } from '../repositories/session.repository.js';
 import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
+import type { TotpRepository } from '../repositories/totp.repository.js';
 import type { UserRepository } from '../repositories/user.repository.js';
 import type { VaultRepository } from '../repositories/vault.repository.js';
 import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
@@ -41,6 +42,8 @@ export interface Repositories {
   ledger: SnapshotLedgerRepository;
   /** Migration 0022: API tokens (issue 21). */
   apiTokens: ApiTokenRepository;
+  /** Migration 0026: TOTP second factor (issue 21). */
+  totp: TotpRepository;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface UsersTable {
   disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
   /** How the account signs in (migration 0011): a password, or an OIDC provider. */
   auth_method: ColumnType<AuthMethod, AuthMethod | undefined, AuthMethod>;
+  /** Set once the user confirmed a TOTP second factor (migration 0026); null = none. */
+  totp_enabled_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An OIDC account's link: (issuer, subject) -> user (migration 0011). */
@@ -443,7 +445,46 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+/** A user's TOTP secret (migration 0026): sealed (AAD `totp:<user_id>`); `confirmed` 0 while enrolment is pending. */
+export interface UserTotpTable {
+  user_id: string;
+  secret_enc: string;
+  confirmed: number;
+  /** The last accepted RFC 6238 time step; a code must be for a later one. */
+  last_step: number;
+  created_at: string;
+}
+
+/** Single-use recovery codes (migration 0026), keyed hashes. */
+export interface UserRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** A password sign-in waiting for its second factor (migration 0026); `id` is the hash of the challenge token. */
+export interface TotpChallengesTable {
+  id: string;
+  user_id: string;
+  ip: string;
+  expires_at: string;
+  attempts: number;
+}
+
+/** One row (id 1): sign-in policy (migration 0026). */
+export interface AuthSettingsTable {
+  id: number;
+  /** JSON array of the roles that must sign in with a second factor. */
+  totp_required_roles: string;
+  updated_at: string | null;
+}
+
 export interface Database {
+  user_totp: UserTotpTable;
+  user_recovery_codes: UserRecoveryCodesTable;
+  totp_challenges: TotpChallengesTable;
+  auth_settings: AuthSettingsTable;
   api_tokens: ApiTokensTable;
   quarantined_reports: QuarantinedReportsTable;
   users: UsersTable;

@@ -7,6 +7,7 @@ import { mountAgentUi } from './agent.routes.js';
 import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
 import { mountTokenUi } from './token.routes.js';
+import { mountSecurityUi } from './security.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountInspectUi } from './inspect.routes.js';
@@ -57,5 +58,6 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountAgentUi(app, w);
   mountNotificationUi(app, w);
   mountTokenUi(app, w);
+  mountSecurityUi(app, w);
   mountPages(app, w);
 };

@@ -24,10 +24,10 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
         {admin && props.users ? <UsersCard users={props.users} me={props.viewer.username} disabled={props.disabled} /> : null}
         {admin ? props.alerting : null}
         <section class="card" id="api-tokens">
-          <div class="card-head"><h2>API tokens</h2></div>
+          <div class="card-head"><h2>API tokens and sign-in</h2></div>
           <div class="card-body">
             <p style="margin:0">Bearer tokens for scripts and <code>restic-manager ctl</code>: they act as you, with at most your role, optionally only on hosts with given tags.</p>
-            <p style="margin:8px 0 0"><a class="btn" href="/settings/tokens">Manage your API tokens</a></p>
+            <p style="margin:8px 0 0;display:flex;gap:8px"><a class="btn" href="/settings/tokens">Manage your API tokens</a><a class="btn" href="/settings/security">Two-factor sign-in</a></p>
           </div>
         </section>
         <section class="card" id="agent-install">
