@@ -1,46 +1,15 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
 import { RECOVERY_CODE_PATTERN } from '@restic-manager/protocol';
 import type { Harness } from './helpers/harness.js';
 import { ADMIN_PASSWORD, Api, leaksOf, startHarness } from './helpers/harness.js';
+import { base32, totpAt } from './helpers/rfc6238.js';
 
 /*
  * Issue 21: TOTP second factor. Codes are computed here with node:crypto from RFC 6238 itself
  * (checked first against the RFC's Appendix B vectors), never with the server's library, and the
  * server's clock is the test's, so every step boundary is known.
  */
-
-/** RFC 4226 HOTP: HMAC of the 8-byte big-endian counter, dynamic truncation, `digits` decimal digits. */
-function hotp(key: Buffer, counter: bigint, digits: number, algorithm: 'sha1' | 'sha256' | 'sha512'): string {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(counter);
-  const h = createHmac(algorithm, key).update(msg).digest();
-  const off = h[h.length - 1]! & 0x0f;
-  const bin = ((h[off]! & 0x7f) << 24) | (h[off + 1]! << 16) | (h[off + 2]! << 8) | h[off + 3]!;
-  return String(bin % 10 ** digits).padStart(digits, '0');
-}
-/** RFC 6238 TOTP with T0 = 0 and X = 30 s. */
-const totpAt = (key: Buffer, ms: number, digits = 6, algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha1') => hotp(key, BigInt(Math.floor(ms / 1000 / 30)), digits, algorithm);
-
-/** RFC 4648 base32 (no padding), as authenticator apps read the secret. */
-function base32(s: string): Buffer {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out: number[] = [];
-  for (const ch of s.replace(/=+$/, '').toUpperCase()) {
-    const i = alphabet.indexOf(ch);
-    if (i < 0) throw new Error(`not base32: ${ch}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
 
 describe('RFC 6238 Appendix B test vectors', () => {
   const seeds = {
