@@ -3,7 +3,15 @@ import type { ApiTokenService } from '../services/api-token.service.js';
 import type { AppEnv } from './auth.middleware.js';
 import { roleAtLeast } from './auth.middleware.js';
 import { errorResponse } from './errors.js';
-import type { RouteSpec } from './route.js';
+import type { Role } from '@restic-manager/protocol';
+
+/** What the guard needs of a route (route.ts's RouteSpec, without importing it: no cycle). */
+export interface GuardedRoute {
+  method: string;
+  path: string;
+  access: Role | 'public';
+  bearer?: false;
+}
 
 /** What a host-tag-scoped token may reach on a route: deny unless the route is listed here. */
 export type ScopeTarget = 'host-list' | 'host' | 'job' | 'self' | null;
@@ -14,7 +22,7 @@ export type ScopeTarget = 'host-list' | 'host' | 'job' | 'self' | null;
  * must) and `/api/auth/me`. Every other route — fleet-wide lists, repositories, settings — is
  * refused to a scoped token, so a route added later is closed until it is listed here.
  */
-export function scopeTargetOf(r: Pick<RouteSpec, 'method' | 'path'>): ScopeTarget {
+export function scopeTargetOf(r: Pick<GuardedRoute, 'method' | 'path'>): ScopeTarget {
   if (r.path === '/api/hosts') return r.method === 'get' ? 'host-list' : null;
   if (r.path === '/api/hosts/:id' || r.path.startsWith('/api/hosts/:id/')) return 'host';
   if (r.path === '/api/jobs/:id' || r.path.startsWith('/api/jobs/:id/')) return 'job';
@@ -27,7 +35,7 @@ export function scopeTargetOf(r: Pick<RouteSpec, 'method' | 'path'>): ScopeTarge
  * role, and the host-tag scope. A refusal answers 403 before the route reads its body or does
  * anything, and is audited (`token.denied`).
  */
-export function tokenGuard(r: RouteSpec, tokens: ApiTokenService): MiddlewareHandler<AppEnv> {
+export function tokenGuard(r: GuardedRoute, tokens: ApiTokenService): MiddlewareHandler<AppEnv> {
   const target = scopeTargetOf(r);
   return async (c, next) => {
     const s = c.get('session');
