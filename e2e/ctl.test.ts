@@ -84,6 +84,30 @@ describe.skipIf(missing.length > 0)('restic-manager ctl against a real server, a
     expect(text.out).toContain('from-ctl');
   });
 
+  it('restore --wait puts the backed-up file back under a target directory, byte for byte', async () => {
+    const snaps = JSON.parse((await ctl(['snapshots', 'local1', '--json'], env)).out) as { items: { short_id: string }[] };
+    const target = path.join(stack.tmp.path, 'restored');
+    const r = await ctl(['restore', 'local1', snaps.items[0]!.short_id, '--target', target, '--wait'], env);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(fs.readFileSync(path.join(target, data, 'a.txt'), 'utf8')).toBe('ctl e2e file\n');
+    const bad = await ctl(['restore', 'local1', snaps.items[0]!.short_id], env);
+    expect([bad.code, bad.err.trim()]).toEqual([2, 'restic-manager ctl: give exactly one of --target DIR or --in-place']);
+  });
+
+  it('cancel stops a running backup; logs -f then exits 11', async () => {
+    const run = await ctl(['run', 'local1', 'backup', '--path', '/usr'], env);
+    const id = run.out.trim();
+    await eventually(async () => (await stack.api.req('GET', `/api/jobs/${id}`)).body.status === 'running', 20_000, 'the backup to run');
+    const follow = ctl(['logs', '-f', id], env);
+    const c = await ctl(['cancel', id], env);
+    expect(c.code, c.err).toBe(0);
+    expect(c.out).toContain(id);
+    const f = await follow;
+    expect(f.code, f.err).toBe(11);
+    expect(f.err).toMatch(new RegExp(`job ${id} cancelled`));
+    expect((await ctl(['cancel', '00000000-0000-0000-0000-000000000000'], env)).code).toBe(5);
+  });
+
   it('run prints the job id; logs -f follows it to the end with the log once; jobs lists it', async () => {
     const run = await ctl(['run', 'local1', 'check'], env);
     expect(run.code, run.err).toBe(0);
@@ -172,8 +196,8 @@ describe.skipIf(missing.length > 0)('restic-manager ctl against a real server, a
   it('has --help for ctl and each command, ending with the exit status table', async () => {
     const top = await ctl(['--help'], {});
     expect(top.code).toBe(0);
-    for (const c of ['alerts', 'hosts', 'jobs', 'logs', 'run', 'snapshots']) expect(top.out).toContain(`  ${c}`);
-    for (const c of ['hosts', 'jobs', 'run', 'logs', 'snapshots', 'alerts']) {
+    for (const c of ['alerts', 'cancel', 'hosts', 'jobs', 'logs', 'restore', 'run', 'snapshots']) expect(top.out).toContain(`  ${c}`);
+    for (const c of ['hosts', 'jobs', 'run', 'logs', 'snapshots', 'alerts', 'restore', 'cancel']) {
       const h = await ctl([c, '--help'], {});
       expect(h.code).toBe(0);
       expect(h.out).toMatch(new RegExp(`^Usage: restic-manager ctl ${c}`));
