@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
+import WebSocket from 'ws';
 import { RECOVERY_CODE_PATTERN } from '@restic-manager/protocol';
 import type { Harness } from './helpers/harness.js';
 import { ADMIN_PASSWORD, Api, leaksOf, startHarness } from './helpers/harness.js';
@@ -158,6 +159,9 @@ describe('TOTP second factor', () => {
     expect((await vera.login('vera', 'vera-password-123')).status).toBe(200);
     const blocked = await vera.req('GET', '/api/hosts');
     expect([blocked.status, blocked.body.error.code]).toEqual([403, 'totp_required']);
+    // Nor the live job stream (a WebSocket, outside the route table).
+    const ws = new WebSocket(`${h.url.replace('http', 'ws')}/api/jobs/any-job/stream`, { headers: { cookie: `rm_session=${vera.cookie ?? ''}` } });
+    expect(await new Promise<number>((resolve) => ws.on('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0)))).toBe(403);
     expect((await vera.req('GET', '/api/auth/me')).body.totp_setup_required).toBe(true);
     const s = await vera.req('POST', '/api/auth/totp/setup');
     const vkey = base32(s.body.secret);

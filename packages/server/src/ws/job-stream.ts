@@ -56,6 +56,7 @@ export class JobStream {
       session = token ? await this.auth.resolve(token).catch(() => null) : null;
     }
     if (!session) return rejectUpgrade(socket, 401, 'unauthorized', 'sign in first');
+    if (session.totpSetupRequired) return rejectUpgrade(socket, 403, 'totp_required', 'set up two-factor sign-in first');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const send = (f: JobFrame) => {
         if (ws.readyState !== ws.OPEN) return;
