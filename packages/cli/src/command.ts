@@ -8,6 +8,8 @@ export interface Command {
   summary: string;
   /** Full `--help` text: usage, flags, and an exit-status table. */
   help: string;
+  /** The command parses its own verbs and prints their `--help` itself (main.ts passes `--help` through). */
+  ownHelp?: true;
   /** Returns the process exit code. `argv` excludes the command name. */
   run(argv: string[]): Promise<number>;
   /**

@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     cmd = subs[word] ?? cmd;
     args = args.slice(1);
   }
-  if (args.includes('--help') || args.includes('-h')) {
+  if (!cmd.ownHelp && (args.includes('--help') || args.includes('-h'))) {
     process.stdout.write(`${cmd.help.trimEnd()}\n`);
     return EXIT.ok;
   }

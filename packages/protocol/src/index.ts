@@ -17,3 +17,5 @@ export * from './repository.js';
 export * from './copy-policy.js';
 export * from './restore-drill.js';
 export * from './download.js';
+export * from './tokens.js';
+export * from './totp.js';

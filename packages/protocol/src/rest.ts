@@ -30,7 +30,7 @@ export const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 
 export const LoginRequest = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }).strict();
-export const UserView = z.object({ id, username: z.string(), role: Role, created_at: z.string(), last_login_at: z.string().nullable(), auth_method: z.enum(['password', 'oidc']) });
+export const UserView = z.object({ id, username: z.string(), role: Role, created_at: z.string(), last_login_at: z.string().nullable(), auth_method: z.enum(['password', 'oidc', 'service']) });
 export type UserView = z.infer<typeof UserView>;
 export const LoginResponse = z.object({ user: UserView, csrf_token: z.string() });
 export const CreateUserRequest = z

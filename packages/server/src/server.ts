@@ -147,7 +147,8 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
       if (msg.type === 'job.finished') void m.observeDuration(msg.job_id, host.name).catch(() => undefined);
     },
   });
-  const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure));
+  const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure), services.tokens,
+    (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted));
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
   server.on('clientError', answerClientError);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -34,6 +34,16 @@ export class SecretBox {
     } catch {
       throw new Error('secret cannot be decrypted');
     }
+  }
+
+  /**
+   * A keyed hash (HMAC-SHA256, hex) of a high-entropy secret for lookup by equality, under a
+   * subkey of `purpose` so digests for one use cannot stand in for another's. Without the key
+   * file a copy of the database cannot even confirm a guessed secret (decision server-0010).
+   */
+  digest(value: string, purpose: string): string {
+    const sub = createHmac('sha256', this.key).update(`rm-digest:${purpose}`).digest();
+    return createHmac('sha256', sub).update(value).digest('hex');
   }
 
   sealJson(value: unknown, aad: string): string {

@@ -33,6 +33,8 @@ import { openApiDocument } from './openapi.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
 import { trendRoutes } from './trend.routes.js';
+import { tokenRoutes } from './token.routes.js';
+import { totpRoutes } from './totp.routes.js';
 
 /**
  * Everything a web UI module gets when it is mounted. The session, role and CSRF middleware in
@@ -77,7 +79,7 @@ export const SLOW_REQUEST_MS = 1000;
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
   const deps = { services: o.services, cookie: o.cookie, version: o.version, signIn: o.signIn };
-  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps)];
+  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps), ...tokenRoutes(deps), ...totpRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));
@@ -108,7 +110,7 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413) }));
-  app.use('*', loadSession(o.services.auth, sessionCookieName(o.cookie.secure)));
+  app.use('*', loadSession(o.services.auth, sessionCookieName(o.cookie.secure), o.services.tokens));
   app.use('*', csrf(origins));
 
   app.get('/healthz', (c) => c.json({ ok: true, version: o.version }));
@@ -136,7 +138,7 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
     const m = o.metrics;
     app.get('/metrics', (c) => m(c.req.raw, c.get('clientIp')));
   }
-  mountRoutes(app, routes);
+  mountRoutes(app, routes, o.services.tokens);
   o.mountWeb?.(app, o);
   return { app, routes };
 }

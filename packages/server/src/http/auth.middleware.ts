@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import type { Role } from '@restic-manager/protocol';
 import type { AuthService, SessionInfo } from '../services/auth.service.js';
+import type { ApiTokenService } from '../services/api-token.service.js';
 import { safeEqual } from '../crypto/tokens.js';
 import { errorResponse } from './errors.js';
 
@@ -9,7 +10,7 @@ import { errorResponse } from './errors.js';
  * Reusable auth middleware (the JSON API and the web UI both use these):
  *   loadSession  — resolves the session cookie into c.var.session (or leaves it undefined)
  *   requireRole  — 401 without a session, 403 below the role
- *   csrf         — on POST/PUT/PATCH/DELETE with a session: the token from header
+ *   csrf         — on POST/PUT/PATCH/DELETE with a session cookie (not an API token): the token from header
  *                  `X-CSRF-Token` (HTMX / fetch) or form field `_csrf` must match the session's;
  *                  a cross-origin `Origin` header, or `Origin: null`, is refused outright,
  *                  signed in or not (so the login form cannot be posted from another site).
@@ -32,9 +33,28 @@ export type AppEnv = { Variables: { session: SessionInfo | undefined; clientIp: 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 export const roleAtLeast = (have: Role, need: Role): boolean => RANK[have] >= RANK[need];
 
-/** Resolves the session cookie `cookieName` (see sessionCookieName) into c.var.session. */
-export function loadSession(auth: AuthService, cookieName: string = SESSION_COOKIE): MiddlewareHandler<AppEnv> {
+/**
+ * Resolves the session cookie `cookieName` (see sessionCookieName) into c.var.session. With
+ * `tokens`, a request to `/api/…` that carries an `Authorization` header is authenticated by it
+ * alone (the cookie is then ignored): a bad, expired or revoked token answers 401 and nothing
+ * else runs; a good one is audited after the route answered. Tokens are read from that header
+ * only — never from a cookie or the query string — and never on web pages.
+ */
+export function loadSession(auth: AuthService, cookieName: string = SESSION_COOKIE, tokens?: ApiTokenService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (tokens && header !== undefined && c.req.path.startsWith('/api/')) {
+      const ip = c.get('clientIp');
+      const r = await tokens.authenticate(header, ip);
+      if (!('user' in r)) {
+        c.header('WWW-Authenticate', `Bearer error="invalid_token"`);
+        return errorResponse(c, r.code, r.message, 401);
+      }
+      c.set('session', r);
+      await next();
+      await tokens.used(r, { method: c.req.method, path: c.req.path, status: c.res.status, ip });
+      return;
+    }
     const token = getCookie(c, cookieName);
     c.set('session', token ? ((await auth.resolve(token)) ?? undefined) : undefined);
     await next();
@@ -64,7 +84,9 @@ export function csrf(allowedOrigins: () => string[]): MiddlewareHandler<AppEnv> 
       return errorResponse(c, 'csrf_failed', origin === 'null' ? 'request from an opaque origin (Origin: null) refused' : 'cross-origin request refused', 403);
     }
     const s = c.get('session');
-    if (!s) return next();
+    // No session, or an API token: a browser never attaches an Authorization header on its own,
+    // so a bearer request cannot be forged cross-site and needs no CSRF token.
+    if (!s || s.token) return next();
     let sent = c.req.header(CSRF_HEADER);
     if (!sent) {
       const ct = c.req.header('content-type') ?? '';

@@ -13,6 +13,7 @@ export const STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   token_invalid: 401,
   forbidden: 403,
   csrf_failed: 403,
+  totp_required: 403,
   conflict: 409,
   invalid_state: 409,
   token_expired: 410,

@@ -13,7 +13,8 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
     route<undefined, z.infer<typeof HostListQuery>>({
       method: 'get', path: '/api/hosts', summary: 'List hosts with their denormalised projections', access: 'viewer',
       query: HostListQuery, response: page(HostView),
-      handler: ({ query: q }) => s.hosts.list({ tag: q.tag, status: q.status }, q.limit, q.offset),
+      // An API token scoped to tags sees only the hosts carrying one of them (http/token-guard.ts).
+      handler: ({ query: q, session }) => s.hosts.list({ tag: q.tag, status: q.status, anyTag: session.token?.scope ?? undefined }, q.limit, q.offset),
     }),
     route<z.infer<typeof CreateHostRequest>>({
       method: 'post', path: '/api/hosts', summary: 'Add a host: returns its one-time enrollment token (and generated secrets, once)', access: 'admin',

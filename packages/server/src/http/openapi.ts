@@ -57,7 +57,7 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
     (paths[oaPath(r.path)] ??= {})[r.method] = {
       summary: r.summary,
       'x-required-role': r.access,
-      ...(r.access === 'public' ? { security: [] } : {}),
+      ...(r.access === 'public' ? { security: [] } : r.bearer === false ? { security: [{ session: [], csrf: [] }] } : {}),
       parameters: params,
       // a body whose every field is optional may be left out (the route reads an empty body as {})
       ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
@@ -71,10 +71,12 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
       securitySchemes: {
         session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
         csrf: { type: 'apiKey', in: 'header', name: CSRF_HEADER },
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token (rmt_…) from Settings → API tokens or POST /api/tokens; no CSRF token needed. Limited to its role and host-tag scope.' },
       },
       schemas: { Error: ERROR_SCHEMA },
     },
-    security: [{ session: [], csrf: [] }],
+    // A session cookie with its CSRF token, or an API token (routes marked session-only say so).
+    security: [{ session: [], csrf: [] }, { bearer: [] }],
     paths,
   };
 }

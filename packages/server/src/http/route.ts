@@ -10,6 +10,15 @@ import type { DomainErrorCode } from '../services/errors.js';
 import type { AppEnv } from './auth.middleware.js';
 import { requireRole } from './auth.middleware.js';
 import { validationError } from './errors.js';
+import type { ApiTokenService } from '../services/api-token.service.js';
+import { tokenGuard } from './token-guard.js';
+import { errorResponse } from './errors.js';
+
+/** A session that must set up its second factor first reaches only the routes marked `duringTotpSetup`. */
+const totpSetupGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.get('session')?.totpSetupRequired) return errorResponse(c, 'totp_required', 'your role must sign in with a second factor: set it up first (Settings → Security, or POST /api/auth/totp/setup)', 403);
+  await next();
+};
 
 /** Who may call a route: a minimum role, or `public` (no session; its own auth, if any). */
 export type Access = Role | 'public';
@@ -54,15 +63,29 @@ export interface RouteSpec<B = unknown, Q = unknown> {
    * until then, so no creating route links to it.
    */
   existsOnceSet?: boolean;
+  /**
+   * false: only a signed-in session may call the route, never an API token (sign-out, token
+   * and account management, second-factor enrolment). Default: tokens may, within their role
+   * and scope (http/token-guard.ts).
+   */
+  bearer?: false;
+  /**
+   * Open to a session whose role requires a second factor not set up yet (sign-out, who am I,
+   * the TOTP set-up routes). Every other route answers 403 `totp_required` to such a session.
+   */
+  duringTotpSetup?: true;
   handler(input: RouteInput<B, Q>): Promise<unknown>;
 }
 
 export const route = <B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): RouteSpec => spec as unknown as RouteSpec;
 
-/** Mounts routes on the app with role checks and validation. Handlers may throw DomainError. */
-export function mountRoutes(app: Hono<AppEnv>, routes: RouteSpec[]): void {
+/**
+ * Mounts routes on the app with role checks (and, with `tokens`, the API-token guard: role,
+ * scope, session-only routes) and validation. Handlers may throw DomainError.
+ */
+export function mountRoutes(app: Hono<AppEnv>, routes: RouteSpec[], tokens?: ApiTokenService): void {
   for (const r of routes) {
-    const guard = r.access === 'public' ? [] : [requireRole(r.access)];
+    const guard = [...(tokens ? [tokenGuard(r, tokens)] : []), ...(r.access === 'public' ? [] : [requireRole(r.access)]), ...(r.duringTotpSetup ? [] : [totpSetupGuard])];
     const handler: MiddlewareHandler<AppEnv> = async (c) => {
       const body = r.body ? await readBody(c, r.body) : undefined;
       const query = r.query ? parseWith('query', r.query, c.req.query()) : undefined;

@@ -23,6 +23,8 @@ import * as m0028 from './0028_notification_outbox.js';
 import * as m0029 from './0029_oidc_pending.js';
 import * as m0030 from './0030_leases.js';
 import * as m0031 from './0031_restore_drills.js';
+import * as m0032 from './0032_api_tokens.js';
+import * as m0033 from './0033_totp.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -50,4 +52,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0029_oidc_pending': m0029,
   '0030_leases': m0030,
   '0031_restore_drills': m0031,
+  '0032_api_tokens': m0032,
+  '0033_totp': m0033,
 };

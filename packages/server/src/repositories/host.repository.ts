@@ -8,6 +8,8 @@ export type HostRow = Selectable<HostsTable>;
 export interface HostFilter {
   tag?: string | undefined;
   status?: HostsTable['status'] | undefined;
+  /** Only hosts carrying at least one of these tags (an API token's scope); [] matches none. */
+  anyTag?: string[] | undefined;
 }
 
 export class HostRepository {
@@ -36,6 +38,8 @@ export class HostRepository {
     let q = this.db.selectFrom('hosts');
     if (f.status) q = q.where('status', '=', f.status);
     if (f.tag) q = q.where(jsonArrayHas(this.db, 'hosts.tags', f.tag));
+    const any = f.anyTag;
+    if (any) q = any.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where((eb) => eb.or(any.map((t) => jsonArrayHas(this.db, 'hosts.tags', t))));
     const rows = await q.selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { rows, total: Number(total.n) };

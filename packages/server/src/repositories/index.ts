@@ -2,6 +2,7 @@ import type { Repositories } from '../services/context.js';
 import type { Db } from '../store/db.js';
 import { GroupCommit } from '../store/group-commit.js';
 import { AlertRepository } from './alert.repository.js';
+import { ApiTokenRepository } from './api-token.repository.js';
 import { AuditRepository } from './audit.repository.js';
 import { CopyPolicyRepository } from './copy-policy.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
@@ -15,6 +16,7 @@ import { RestoreDrillRepository } from './restore-drill.repository.js';
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
+import { TotpRepository } from './totp.repository.js';
 import { SnapshotLedgerRepository } from './snapshot-ledger.repository.js';
 import { UserRepository } from './user.repository.js';
 import { VaultRepository } from './vault.repository.js';
@@ -28,6 +30,7 @@ export function createRepositories(db: Db): Repositories {
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
     drills: new RestoreDrillRepository(db),
+    apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db),
   };
 }
 

@@ -34,7 +34,7 @@ export class AuditService {
       target_kind: target?.kind ?? (actor.kind === 'agent' ? 'host' : null),
       target_id: target?.id ?? (actor.kind === 'agent' ? actor.hostId : null),
       ts: iso(this.d.now()),
-      payload: JSON.stringify(scrubPayload(payload)),
+      payload: JSON.stringify(scrubPayload(actor.kind === 'user' && actor.via ? { ...payload, via: actor.via } : payload)),
     });
   }
 

@@ -8,12 +8,34 @@ import { DomainError, TooManyAttemptsError, notFound } from './errors.js';
 import type { AuditService } from './audit.service.js';
 import { LoginThrottle } from './login-throttle.js';
 import { passwordWeakness } from './password-policy.js';
+import type { TotpPolicy } from './totp-policy.js';
 
 export interface SessionInfo {
   sessionId: string;
   csrfToken: string;
   user: { id: string; username: string; role: Role };
+  /**
+   * Set when the request authenticated with an API token (`Authorization: Bearer`), not a
+   * session cookie: `sessionId` and `csrfToken` are then empty, `user.role` is the token's
+   * effective role, `scope` its host tags (null = every host). See api-token.service.ts.
+   */
+  token?: { id: string; name: string; scope: string[] | null };
+  /**
+   * The user's role must sign in with a second factor and they have none yet: only the routes
+   * that set one up (and sign-out) are open until they do (http/totp-guard.ts).
+   */
+  totpSetupRequired?: true;
 }
+
+/** A password sign-in whose account has a second factor: the code is asked for next (totp.service.ts). */
+export interface PendingSecondFactor {
+  challenge: string;
+  expires_at: string;
+}
+
+/** How long a sign-in waits for its second factor, and how many codes it may try. */
+export const CHALLENGE_TTL_MS = 5 * 60_000;
+export const CHALLENGE_ATTEMPTS = 5;
 
 export interface AuthOptions {
   idleMs: number;
@@ -30,6 +52,7 @@ export class AuthService {
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
     private readonly opts: AuthOptions,
+    private readonly totpPolicy: TotpPolicy,
   ) {
     this.throttle = new LoginThrottle(d.repos.loginAttempts, d.now);
   }
@@ -39,8 +62,10 @@ export class AuthService {
    * Unknown user and wrong password give the same `invalid_credentials` error and timing.
    * The attempt is reserved with the throttle before the password is checked, so parallel
    * guesses cannot outrun it; a refused one throws TooManyAttemptsError (429 + Retry-After).
+   * An account with a second factor gets no session here but a challenge for its code; the
+   * throttle slot stays taken until the code is right, so every challenge costs one attempt.
    */
-  async login(username: string, password: string, ip: string, ua: string | null): Promise<{ token: string; session: SessionInfo; user: ReturnType<typeof userView> }> {
+  async login(username: string, password: string, ip: string, ua: string | null): Promise<{ token: string; session: SessionInfo; user: ReturnType<typeof userView> } | PendingSecondFactor> {
     if (this.opts.passwordLogin === false) throw new DomainError('forbidden', 'password sign-in is disabled on this server; use single sign-on');
     const slot = await this.throttle.reserve(username, ip);
     if (!slot.ok) throw new TooManyAttemptsError(slot.retryAfterMs);
@@ -49,6 +74,12 @@ export class AuthService {
     if (!user || !ok || user.disabled_at || user.auth_method !== 'password') {
       this.d.log.info({ event: 'login_failed', ip }, 'login failed');
       throw new DomainError('invalid_credentials', 'invalid username or password');
+    }
+    if (user.totp_enabled_at) {
+      const challenge = randomToken();
+      const expires = iso(this.d.now() + CHALLENGE_TTL_MS);
+      await this.d.repos.totp.insertChallenge({ id: hashToken(challenge), user_id: user.id, ip, expires_at: expires, attempts: 0 });
+      return { challenge, expires_at: expires };
     }
     await this.throttle.succeed(username, ip);
     const { token, session, at } = await this.openSessionFor(user, ip, ua, 'password');
@@ -106,7 +137,8 @@ export class AuthService {
     const user = await this.d.repos.users.findById(s.user_id);
     if (!user || user.disabled_at) return null;
     if (now - Date.parse(s.last_seen_at) > 15_000) await this.d.repos.sessions.touch(id, iso(now));
-    return { sessionId: id, csrfToken: s.csrf_token, user: { id: user.id, username: user.username, role: user.role } };
+    const setup = user.auth_method === 'password' && !user.totp_enabled_at && (await this.totpPolicy.required(user.role));
+    return { sessionId: id, csrfToken: s.csrf_token, user: { id: user.id, username: user.username, role: user.role }, ...(setup ? { totpSetupRequired: true as const } : {}) };
   }
 
   async logout(session: SessionInfo): Promise<void> {
@@ -126,6 +158,7 @@ export class AuthService {
       last_login_at: null,
       disabled_at: null,
       auth_method: 'password',
+      totp_enabled_at: null,
     };
     await this.d.repos.users.insert(row);
     await this.audit.record(actor, 'user.create', { kind: 'user', id: row.id }, { username: row.username, role: row.role, password_changed: true });
@@ -199,6 +232,7 @@ export class AuthService {
   async purgeExpired(): Promise<void> {
     const now = this.d.now();
     await this.d.repos.sessions.deleteExpired(iso(now), iso(now - this.opts.idleMs));
+    await this.d.repos.totp.purgeChallenges(iso(now));
     await this.throttle.purge();
   }
 }
@@ -211,4 +245,7 @@ async function requireStrongPassword(password: string, username: string): Promis
 
 export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at, auth_method: u.auth_method });
 const actorOf = (u: UserRow): Actor => ({ kind: 'user', id: u.id, name: u.username, role: u.role });
-export const sessionActor = (s: SessionInfo): Actor => ({ kind: 'user', id: s.user.id, name: s.user.username, role: s.user.role });
+export const sessionActor = (s: SessionInfo): Actor => ({
+  kind: 'user', id: s.user.id, name: s.user.username, role: s.user.role,
+  ...(s.token ? { via: { kind: 'api_token' as const, id: s.token.id, name: s.token.name } } : {}),
+});

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ServerMessage } from '@restic-manager/protocol';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { AlertRepository } from '../repositories/alert.repository.js';
+import type { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import type { AuditRepository } from '../repositories/audit.repository.js';
 import type { CopyPolicyRepository } from '../repositories/copy-policy.repository.js';
 import type { EnrollmentRepository } from '../repositories/enrollment.repository.js';
@@ -13,6 +14,7 @@ import type { RestoreDrillRepository } from '../repositories/restore-drill.repos
 import type { ScheduleRepository } from '../repositories/schedule.repository.js';
 import type { SessionRepository } from '../repositories/session.repository.js';
 import type { SnapshotRepository } from '../repositories/snapshot.repository.js';
+import type { TotpRepository } from '../repositories/totp.repository.js';
 import type { UserRepository } from '../repositories/user.repository.js';
 import type { VaultRepository } from '../repositories/vault.repository.js';
 import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
@@ -41,6 +43,10 @@ export interface Repositories {
   ledger: SnapshotLedgerRepository;
   /** Migration 0031: restore drills (issue 16). */
   drills: RestoreDrillRepository;
+  /** Migration 0032: API tokens (issue 21). */
+  apiTokens: ApiTokenRepository;
+  /** Migration 0033: TOTP second factor (issue 21). */
+  totp: TotpRepository;
 }
 
 /**
@@ -55,9 +61,16 @@ export interface AgentLink {
   connectedCount(): number;
 }
 
+/** The API token a user actor acted through (recorded in each audit row's payload as `via`). */
+export interface ActorToken {
+  kind: 'api_token';
+  id: string;
+  name: string;
+}
+
 /** Who performs an action; recorded in the audit log. */
 export type Actor =
-  | { kind: 'user'; id: string; name: string; role: 'admin' | 'operator' | 'viewer' }
+  | { kind: 'user'; id: string; name: string; role: 'admin' | 'operator' | 'viewer'; via?: ActorToken }
   | { kind: 'agent'; hostId: string; name: string }
   | { kind: 'system' };
 

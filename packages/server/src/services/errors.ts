@@ -9,6 +9,8 @@ export type DomainErrorCode =
   | 'invalid_credentials'
   | 'forbidden'
   | 'csrf_failed'
+  /** The session's role must sign in with a second factor that is not set up yet. */
+  | 'totp_required'
   | 'conflict'
   | 'invalid_state'
   | 'token_invalid'

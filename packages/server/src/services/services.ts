@@ -4,6 +4,9 @@ import { AgentEventsService } from './agent-events.service.js';
 import { AlertRulesService } from './alert-rules.service.js';
 import { AgentRequests } from './agent-requests.js';
 import { AgentJobRate } from './agent-job-limits.js';
+import { ApiTokenService } from './api-token.service.js';
+import { TotpPolicy } from './totp-policy.js';
+import { TotpService } from './totp.service.js';
 import { AuditService } from './audit.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthOptions } from './auth.service.js';
@@ -49,6 +52,10 @@ export interface Services {
   leases: Leases;
   audit: AuditService;
   auth: AuthService;
+  /** Issue 21: API tokens and service accounts (bearer auth of the REST API). */
+  tokens: ApiTokenService;
+  /** Issue 21: TOTP second factor (enrolment, sign-in challenge, per-role requirement). */
+  totp: TotpService;
   hosts: HostService;
   enrollment: EnrollmentService;
   jobs: JobService;
@@ -122,6 +129,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
   const leases = new Leases(d.db, (name, e) => d.log.warn({ lease: name, err: e.message }, 'lease could not be taken or renewed; this process skips that work'));
   const audit = new AuditService(d);
+  const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
+  const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
   const schedules = new ScheduleService(d, audit);
   const maintenance = new MaintenanceService(d, audit, schedules);
@@ -176,7 +185,9 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     maintenance,
     maintenanceScheduler,
     audit,
-    auth: new AuthService(d, audit, auth),
+    auth: authService,
+    totp: new TotpService(d, audit, authService, totpPolicy),
+    tokens: new ApiTokenService(d, audit),
     hosts,
     enrollment: new EnrollmentService(d, audit),
     jobs,

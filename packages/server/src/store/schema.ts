@@ -5,6 +5,9 @@ import type { ColumnType, Generated } from 'kysely';
  * TEXT. Columns ending in `_enc` hold SecretBox ciphertext and are never returned by the API.
  */
 
+/** How an account signs in; 'service' (migration 0032) = a service account that never does (tokens only). */
+export type AuthMethod = 'password' | 'oidc' | 'service';
+
 export interface UsersTable {
   id: string;
   username: string;
@@ -15,7 +18,9 @@ export interface UsersTable {
   /** Set when an admin disabled the account (migration 0004): no sign-in, no sessions. */
   disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
   /** How the account signs in (migration 0011): a password, or an OIDC provider. */
-  auth_method: ColumnType<'password' | 'oidc', 'password' | 'oidc' | undefined, 'password' | 'oidc'>;
+  auth_method: ColumnType<AuthMethod, AuthMethod | undefined, AuthMethod>;
+  /** Set once the user confirmed a TOTP second factor (migration 0033); null = none. */
+  totp_enabled_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An OIDC account's link: (issuer, subject) -> user (migration 0011). */
@@ -472,7 +477,66 @@ export interface RepositoryIntegrityTable {
   alert_host_ids: ColumnType<string, string | undefined, string>;
 }
 
+/** An API token (migration 0032, docs/server.md "API tokens"). */
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** Keyed hash (HMAC-SHA256) of the secret; never the secret. */
+  token_hash: string;
+  prefix: string;
+  role: 'admin' | 'operator' | 'viewer';
+  /** JSON array of tags, or null = every host. */
+  scope_tags: string | null;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  revoked_at: string | null;
+}
+
+/** A user's TOTP secret (migration 0033): sealed (AAD `totp:<user_id>`); `confirmed` 0 while enrolment is pending. */
+export interface UserTotpTable {
+  user_id: string;
+  secret_enc: string;
+  confirmed: number;
+  /** The last accepted RFC 6238 time step; a code must be for a later one. */
+  last_step: number;
+  created_at: string;
+}
+
+/** Single-use recovery codes (migration 0033), keyed hashes. */
+export interface UserRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** A password sign-in waiting for its second factor (migration 0033); `id` is the hash of the challenge token. */
+export interface TotpChallengesTable {
+  id: string;
+  user_id: string;
+  ip: string;
+  expires_at: string;
+  attempts: number;
+}
+
+/** One row (id 1): sign-in policy (migration 0033). */
+export interface AuthSettingsTable {
+  id: number;
+  /** JSON array of the roles that must sign in with a second factor. */
+  totp_required_roles: string;
+  updated_at: string | null;
+}
+
 export interface Database {
+  user_totp: UserTotpTable;
+  user_recovery_codes: UserRecoveryCodesTable;
+  totp_challenges: TotpChallengesTable;
+  auth_settings: AuthSettingsTable;
+  api_tokens: ApiTokensTable;
   quarantined_reports: QuarantinedReportsTable;
   users: UsersTable;
   login_attempts: LoginAttemptsTable;

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { CreateHostRequest, CreateUserRequest, LoginRequest, RestoreDrillRequest, Role, SetHostTagsRequest } from '@restic-manager/protocol';
+import { CreateHostRequest, CreateUserRequest, LoginRequest, RestoreDrillRequest, Role, SetHostTagsRequest, TotpLoginRequest } from '@restic-manager/protocol';
 import { z } from 'zod';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
@@ -9,7 +9,7 @@ import { userView } from '../services/auth.service.js';
 import { EnrollmentResultView } from './pages/add-host.js';
 import { JobSummary } from './pages/job.js';
 import { AlertRow } from './pages/lists.js';
-import { LoginPage } from './pages/login.js';
+import { LoginPage, TotpPage } from './pages/login.js';
 import { OIDC_MESSAGES, isOidcFailure } from '../services/oidc-errors.js';
 import { UserRow, UsersCard } from './pages/settings.js';
 import { list, nest, opt, parseForm } from './forms.js';
@@ -36,8 +36,9 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     if (!methods.password) return c.html(<LoginPage error="Password sign-in is disabled on this server." next={next} methods={methods} />, 403);
     if (!parsed.success) return c.html(<LoginPage error="Enter a username and a password." next={next} methods={methods} />, 400);
     try {
-      const { token } = await s.auth.login(parsed.data.username, parsed.data.password, c.get('clientIp') ?? '', c.req.header('user-agent') ?? null);
-      setSessionCookie(c, token, w.cookie);
+      const r = await s.auth.login(parsed.data.username, parsed.data.password, c.get('clientIp') ?? '', c.req.header('user-agent') ?? null);
+      if ('challenge' in r) return c.html(<TotpPage challenge={r.challenge} next={next} />);
+      setSessionCookie(c, r.token, w.cookie);
       return c.redirect(next, 303);
     } catch (e) {
       if (e instanceof TooManyAttemptsError) c.header('Retry-After', String(e.retryAfterS));
@@ -45,6 +46,23 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
         const msg = e.code === 'invalid_credentials' ? 'Invalid username or password.' : `Too many failed sign-ins. ${e.message.replace(/^too many failed logins; /, '').replace(/^./, (x) => x.toUpperCase())}.`;
         return c.html(<LoginPage error={msg} username={parsed.data.username} next={next} methods={methods} />, e.code === 'too_many_attempts' ? 429 : 401);
       }
+      throw e;
+    }
+  });
+  app.post('/login/totp', async (c) => {
+    const form = await formOf(c);
+    const next = safeNext(form.next);
+    const challenge = typeof form.challenge === 'string' ? form.challenge : '';
+    const recovery = opt(form.recovery_code);
+    const parsed = TotpLoginRequest.safeParse(recovery ? { challenge, recovery_code: recovery } : { challenge, code: typeof form.code === 'string' ? form.code : '' });
+    if (!parsed.success) return c.html(<TotpPage challenge={challenge} next={next} error={parsed.error.issues[0]?.message ?? 'Enter the code.'} />, 400);
+    try {
+      const { token } = await s.totp.completeLogin(parsed.data, c.get('clientIp') ?? '', c.req.header('user-agent') ?? null);
+      setSessionCookie(c, token, w.cookie);
+      return c.redirect(next, 303);
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'invalid_credentials') return c.html(<TotpPage challenge={challenge} next={next} error={`${e.message.replace(/^./, (x) => x.toUpperCase())}.`} />, 401);
+      if (e instanceof DomainError && e.code === 'token_invalid') return c.html(<LoginPage error={`${e.message.replace(/^./, (x) => x.toUpperCase())}.`} next={next} methods={methods} />, 401);
       throw e;
     }
   });

@@ -6,6 +6,8 @@ import { mountActions } from './action.routes.js';
 import { mountAgentUi } from './agent.routes.js';
 import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
+import { mountTokenUi } from './token.routes.js';
+import { mountSecurityUi } from './security.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountInspectUi } from './inspect.routes.js';
@@ -55,5 +57,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountActions(app, w);
   mountAgentUi(app, w);
   mountNotificationUi(app, w);
+  mountTokenUi(app, w);
+  mountSecurityUi(app, w);
   mountPages(app, w);
 };

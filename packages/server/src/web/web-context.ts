@@ -34,12 +34,17 @@ export function actorOf(c: Context<AppEnv>): Actor {
  * Guard for pages and partials. Full-page GETs without a session redirect to /login?next=…;
  * HTMX and non-GET requests get the JSON 401/403 the toast handler shows.
  */
-export function guard(role: Role = 'viewer'): MiddlewareHandler<AppEnv> {
+export function guard(role: Role = 'viewer', opts: { duringTotpSetup?: true } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const s = c.get('session');
     if (!s) {
       if (c.req.method === 'GET' && !isHx(c)) return c.redirect(`/login?next=${encodeURIComponent(new URL(c.req.url).pathname)}`, 302);
       return errorResponse(c, 'unauthorized', 'your session has ended: sign in again', 401);
+    }
+    if (s.totpSetupRequired && !opts.duringTotpSetup) {
+      // The role must use a second factor and this user has none yet: only its set-up page is open.
+      if (c.req.method === 'GET' && !isHx(c)) return c.redirect('/settings/security', 302);
+      return errorResponse(c, 'totp_required', 'set up two-factor sign-in first (Settings → Security)', 403);
     }
     if (!roleAtLeast(s.user.role, role)) return errorResponse(c, 'forbidden', `requires the ${role} role`, 403);
     await next();

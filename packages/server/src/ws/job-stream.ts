@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseCode, isTerminal } from '@restic-manager/protocol';
 import type { JobStatus } from '@restic-manager/protocol';
-import type { AuthService } from '../services/auth.service.js';
+import type { AuthService, SessionInfo } from '../services/auth.service.js';
+import type { ApiTokenService } from '../services/api-token.service.js';
 import type { JobHub, JobFrame } from '../services/job-hub.js';
 import type { JobRepository } from '../repositories/job.repository.js';
 import { syntheticFinished } from '../services/job.service.js';
@@ -12,7 +13,8 @@ import { rejectUpgrade } from './agent-gateway.js';
 
 /**
  * Browser live stream `WS /api/jobs/:id/stream` (spec §6.1). Session-cookie authenticated
- * (any role); cross-origin upgrades are refused. Forwards job.started / job.progress /
+ * (any role), or an API token in `Authorization: Bearer` (within its scope); cross-origin
+ * upgrades are refused. Forwards job.started / job.progress /
  * log.stream / job.finished frames unchanged and closes (1000) after job.finished.
  * Late-subscriber race: subscribe FIRST, then read the job; if it is already terminal send a
  * synthetic job.finished (with `synthetic: true`) and close.
@@ -26,15 +28,35 @@ export class JobStream {
     private readonly jobs: JobRepository,
     private readonly allowedOrigins: () => string[],
     private readonly cookieName: string = SESSION_COOKIE,
+    /** Accepts `Authorization: Bearer <API token>` too when set. */
+    private readonly tokens?: ApiTokenService,
+    private readonly clientIp: (req: IncomingMessage) => string = (req) => req.socket.remoteAddress ?? '',
   ) {}
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, jobId: string): Promise<void> {
     const origin = req.headers.origin;
     const self = `http://${req.headers.host ?? ''}`;
     if (origin && origin !== self && !this.allowedOrigins().includes(origin)) return rejectUpgrade(socket, 403, 'forbidden', 'cross-origin stream refused');
-    const token = parseCookie(req.headers.cookie ?? '', this.cookieName);
-    const session = token ? await this.auth.resolve(token).catch(() => null) : null;
+    const bearer = req.headers.authorization;
+    let session: SessionInfo | null;
+    if (bearer !== undefined && this.tokens) {
+      // An API token (the CLI's `logs -f`): the header alone decides, as on the REST API.
+      const ip = this.clientIp(req);
+      const r = await this.tokens.authenticate(bearer, ip).catch(() => ({ code: 'token_invalid' as const, message: 'API token could not be checked' }));
+      if (!('user' in r)) return rejectUpgrade(socket, 401, r.code, r.message);
+      const use = { method: 'GET', path: `/api/jobs/${jobId}/stream`, ip };
+      if (r.token?.scope && !(await this.tokens.jobInScope(r, jobId))) {
+        await this.tokens.denied(r, use, 'scope');
+        return rejectUpgrade(socket, 403, 'forbidden', `this token is limited to hosts tagged ${r.token.scope.join(', ')}; the host of job ${jobId} is not`);
+      }
+      await this.tokens.used(r, { ...use, status: 101 });
+      session = r;
+    } else {
+      const token = parseCookie(req.headers.cookie ?? '', this.cookieName);
+      session = token ? await this.auth.resolve(token).catch(() => null) : null;
+    }
     if (!session) return rejectUpgrade(socket, 401, 'unauthorized', 'sign in first');
+    if (session.totpSetupRequired) return rejectUpgrade(socket, 403, 'totp_required', 'set up two-factor sign-in first');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const send = (f: JobFrame) => {
         if (ws.readyState !== ws.OPEN) return;

@@ -46,3 +46,33 @@ export function LoginPage(props: { error?: string | undefined; username?: string
     </BareLayout>
   );
 }
+
+/** Sign-in step 2 for an account with a second factor: the code from the authenticator app, or a recovery code. */
+export function TotpPage(props: { challenge: string; next: string; error?: string | undefined }) {
+  return (
+    <BareLayout title="Two-factor sign-in">
+      <div class="card login-card">
+        <Brand />
+        <h1 style="font-size:1.15rem;margin-bottom:16px">Two-factor sign-in</h1>
+        {props.error ? <div class="alert-box danger" role="alert" style="margin-bottom:16px" id="login-error">{props.error}</div> : null}
+        <form method="post" action="/login/totp" class="form" id="totp-form">
+          <input type="hidden" name="next" value={props.next} />
+          <input type="hidden" name="challenge" value={props.challenge} />
+          <div class="field">
+            <label for="f-code">Code from your authenticator app</label>
+            <input id="f-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength={6} autofocus />
+          </div>
+          <details style="margin-bottom:12px">
+            <summary>Use a recovery code instead</summary>
+            <div class="field" style="margin-top:8px">
+              <label for="f-recovery_code">Recovery code</label>
+              <input id="f-recovery_code" name="recovery_code" autocomplete="off" placeholder="abcde-fgh23" />
+            </div>
+          </details>
+          <button class="btn primary" type="submit" style="width:100%">Verify</button>
+        </form>
+        <p class="muted" style="margin:12px 0 0;font-size:.88rem"><a href="/login">Start over</a></p>
+      </div>
+    </BareLayout>
+  );
+}

@@ -23,6 +23,13 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
       <div class="stack">
         {admin && props.users ? <UsersCard users={props.users} me={props.viewer.username} disabled={props.disabled} /> : null}
         {admin ? props.alerting : null}
+        <section class="card" id="api-tokens">
+          <div class="card-head"><h2>API tokens and sign-in</h2></div>
+          <div class="card-body">
+            <p style="margin:0">Bearer tokens for scripts and <code>restic-manager ctl</code>: they act as you, with at most your role, optionally only on hosts with given tags.</p>
+            <p style="margin:8px 0 0;display:flex;gap:8px"><a class="btn" href="/settings/tokens">Manage your API tokens</a><a class="btn" href="/settings/security">Two-factor sign-in</a></p>
+          </div>
+        </section>
         <section class="card" id="agent-install">
           <div class="card-head"><h2>Agent installation</h2></div>
           <div class="card-body" style="display:grid;gap:12px">
@@ -98,13 +105,13 @@ export function UserRow(props: { user: UserView & { disabled?: boolean }; self: 
           </form>
         )}
       </td>
-      <td class="auth-method">{u.auth_method === 'oidc' ? 'SSO' : 'Password'}</td>
+      <td class="auth-method">{u.auth_method === 'oidc' ? 'SSO' : u.auth_method === 'service' ? 'Service account (tokens)' : 'Password'}</td>
       <td class="hide-sm"><RelTime iso={u.created_at} /></td>
       <td><RelTime iso={u.last_login_at} /></td>
       <td class="num">
         {props.self ? null : (
           <span style="display:inline-flex;gap:6px">
-            {u.auth_method === 'oidc' ? null : <button class="btn small" hx-post={`/settings/users/${u.id}/password`} hx-prompt={`New password for ${u.username} (at least 12 characters)`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">Reset password</button>}
+            {u.auth_method !== 'password' ? null : <button class="btn small" hx-post={`/settings/users/${u.id}/password`} hx-prompt={`New password for ${u.username} (at least 12 characters)`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">Reset password</button>}
             <button class="btn small danger" hx-post={`/settings/users/${u.id}/${u.disabled ? 'enable' : 'disable'}`} hx-confirm={`${u.disabled ? 'Enable' : 'Disable'} ${u.username}? Their sessions end now.`} hx-target={`#user-${u.id}`} hx-swap="outerHTML">{u.disabled ? 'Enable' : 'Disable'}</button>
           </span>
         )}
