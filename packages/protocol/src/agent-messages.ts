@@ -4,6 +4,7 @@ import { RepoKeyResult, SnapshotLsResult } from './requests.js';
 import { ForgetPreviewResult, SnapshotDiffResult } from './inspect.js';
 import { VaultSnapshotsReport } from './vault.js';
 import { RepoLockReport } from './locks.js';
+import { DatabaseEngine } from './server-messages.js';
 import { RepoTestResultFrame } from './repository.js';
 
 /*
@@ -140,7 +141,7 @@ export const RepoStats = z.object({
   config_id: z.string().regex(/^[0-9a-f]{8,64}$/).optional(),
 });
 
-const engine = z.enum(['postgres', 'mariadb', 'mysql']);
+const engine = DatabaseEngine;
 /**
  * What `discover-databases` found on the host (docs/databases.md), sent after hello when the
  * server announced `databases_report`. The latest report replaces the previous one; never
