@@ -10,7 +10,7 @@ const dbName = DatabaseTargetFields.shape.database.unwrap();
 const snapshotId = z.string().min(8).max(64).regex(/^[0-9a-f]+$/, 'a snapshot id is hex digits');
 
 /** Where to restore into: a database server as in a dump target (no database, all, format, globals). */
-export const DbConnectionFields = DatabaseTargetFields.pick({ engine: true, host: true, port: true, user: true, password: true, container: true, run_as: true, path: true });
+export const DbConnectionFields = DatabaseTargetFields.pick({ engine: true, host: true, port: true, user: true, password: true, container: true, run_as: true, path: true, password_env: true });
 const noRunAsInContainer = (c: { run_as?: string | undefined; container?: string | undefined }): boolean => !(c.run_as && c.container);
 const runAsIssue = { message: 'run_as does not apply to a container (docker exec runs as the container user)', path: ['run_as'] };
 export const DbConnection = DbConnectionFields.refine(noRunAsInContainer, runAsIssue).superRefine((c, ctx) => {

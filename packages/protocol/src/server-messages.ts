@@ -60,14 +60,21 @@ export const DatabaseTargetFields = z
     container: z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id').optional(),
     /** OS user the dump tools run as (e.g. `postgres`, for peer authentication on the local socket). */
     run_as: z.string().min(1).max(64).regex(/^([a-z_][a-z0-9_.-]*|\d+)$/, 'a user name or uid').optional(),
+    /**
+     * With `container`: the name of the container's own variable that holds the password (e.g.
+     * POSTGRES_PASSWORD, as discovery reports it); the agent reads its value through the Docker
+     * API when the dump runs. `password`, when also set, wins.
+     */
+    password_env: z.string().min(1).max(128).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
     /** sqlite only: the absolute path of the database file (`database` names its snapshot). */
     path: z.string().min(2).max(1024).regex(/^\/[^\0]*$/, 'an absolute path').optional(),
   })
   .strict();
 
 /** The rules of each engine beyond the field shapes (shared by dump targets and restore connections). */
-export function engineIssues(d: { engine: DatabaseEngine; path?: string | undefined; container?: string | undefined; all?: true | undefined }): { path: string[]; message: string }[] {
+export function engineIssues(d: { engine: DatabaseEngine; path?: string | undefined; container?: string | undefined; all?: true | undefined; password_env?: string | undefined }): { path: string[]; message: string }[] {
   const out: { path: string[]; message: string }[] = [];
+  if (d.password_env && !d.container) out.push({ path: ['password_env'], message: 'password_env names a variable of the container: set container too' });
   if (d.container && !CONTAINER_ENGINES.includes(d.engine)) out.push({ path: ['container'], message: `${d.engine} dumps run on the agent's host only (container applies to postgres, mariadb and mysql)` });
   if (d.engine === 'sqlite' && !d.path) out.push({ path: ['path'], message: 'sqlite needs path: the database file' });
   if (d.engine !== 'sqlite' && d.path) out.push({ path: ['path'], message: 'path applies to sqlite only' });

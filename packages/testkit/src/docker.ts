@@ -250,10 +250,10 @@ export async function postgresImage(engine: DockerEngine): Promise<Ready<ImageBu
  * Starts a PostgreSQL container (`--network none`) and waits until it accepts connections
  * (`pg_isready` inside it). Returns its name.
  */
-export async function runPostgresContainer(engine: DockerEngine, name: string, env: Record<string, string>, labels: Record<string, string> = {}): Promise<string> {
+export async function runPostgresContainer(engine: DockerEngine, name: string, env: Record<string, string>, labels: Record<string, string> = {}, image = POSTGRES_IMAGE): Promise<string> {
   const envArgs = Object.keys(env).flatMap((k) => ['-e', k]);
   const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  const r = spawnSync('docker', ['-H', engine.host, 'run', '-d', '--network', 'none', '--name', name, ...labelArgs, ...envArgs, POSTGRES_IMAGE], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync('docker', ['-H', engine.host, 'run', '-d', '--network', 'none', '--name', name, ...labelArgs, ...envArgs, image], { encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`docker run ${name} failed: ${r.stderr}`);
   await until(() => engine.tryDocker(['exec', name, 'pg_isready', '-q', '-h', '/var/run/postgresql']).status === 0, `postgres in container ${name}`, 90_000, undefined, () => engine.tryDocker(['logs', '--tail', '40', name]).stderr);
   return name;

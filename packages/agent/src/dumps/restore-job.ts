@@ -9,6 +9,8 @@ import type { Resolve, ToolCommand } from './commands.js';
 import { privateDir } from './dump-plan.js';
 import { mongoConfigText, mongoRestoreCommand } from './more-engines.js';
 import { restoreSqlite } from './sqlite-restore.js';
+import { withContainerPassword } from './docker.js';
+import type { Get } from './docker.js';
 import { startClient } from './client-process.js';
 import { runQuery } from './dump-process.js';
 import { MariadbRename } from './mariadb-rename.js';
@@ -22,6 +24,8 @@ export interface DbRestoreOptions {
   baseEnv?: Record<string, string>;
   /** Test hook: sees the restore tool's pid right after spawn. */
   onToolSpawn?: (pid: number) => void;
+  /** Docker API client for `connection.password_env` (default: the socket of dockerSocketPath()). */
+  dockerGet?: Get;
 }
 
 type Step = { ok: true; bytes: number } | { ok: false; error: string; errorKind: ErrorKind };
@@ -41,7 +45,10 @@ export async function runDbRestore(engine: Engine, conn: Connection, a: DbRestor
   const file = parseDumpFile(a.file);
   if (!file) return failed(`invalid db_restore arguments: file: ${a.file} is not a database dump file`);
   if (!engine.dump) return failed(`the ${engine.name} engine cannot stream a snapshot file; database restores need restic`);
-  const c = a.connection;
+  const cred = await withContainerPassword(a.connection, o.dockerGet);
+  if (!cred.ok) return failed(cred.error);
+  const c = cred.target;
+  a = { ...a, connection: c };
   const resolve = o.resolve ?? resolveTool;
   const baseEnv = o.baseEnv ?? baseEnvOf();
   const redact = redactorFor(c.password);

@@ -6,6 +6,8 @@ import { planDump } from './dump-plan.js';
 import type { DumpPlan } from './dump-plan.js';
 import { runQuery, startDump } from './dump-process.js';
 import { MONGO_ALL } from './more-engines.js';
+import { withContainerPassword } from './docker.js';
+import type { Get } from './docker.js';
 import { resolveTool } from './tools.js';
 
 /** One dump's result: a snapshot, or why there is none. */
@@ -25,6 +27,8 @@ export interface DumpRunOptions {
   resolve?: Resolve;
   /** Test hook: sees each dump tool's pid right after spawn. */
   onDumpSpawn?: (pid: number) => void;
+  /** Docker API client for `password_env` (default: the socket of dockerSocketPath()). */
+  dockerGet?: Get;
 }
 
 /** The environment the database tools start with: PATH, HOME, TZ, DOCKER_HOST and a UTF-8 locale. */
@@ -102,7 +106,13 @@ export async function runDumps(engine: Engine, conn: Connection, targets: readon
   const resolve = o.resolve ?? resolveTool;
   const baseEnv = o.baseEnv ?? baseEnvOf();
   const results: DumpResult[] = [];
-  for (const t of targets) {
+  for (const given of targets) {
+    const cred = await withContainerPassword(given, o.dockerGet);
+    if (!cred.ok) {
+      results.push({ ok: false, engine: given.engine, database: given.database ?? '*', error: cred.error, errorKind: 'failed', ...(given.container ? { container: given.container } : {}) });
+      continue;
+    }
+    const t = cred.target;
     const names = await databasesOf(t, resolve, baseEnv);
     if (!names.ok) {
       results.push({ ok: false, engine: t.engine, database: t.database ?? '*', error: names.error, errorKind: 'failed' });
