@@ -67,7 +67,8 @@ export const DatabaseTargetFields = z
      */
     password_env: z.string().min(1).max(128).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
     /** sqlite only: the absolute path of the database file (`database` names its snapshot). */
-    path: z.string().min(2).max(1024).regex(/^\/[^\0]*$/, 'an absolute path').optional(),
+    // eslint-disable-next-line no-control-regex
+    path: z.string().min(2).max(1024).regex(/^\/[^\x00]*$/, 'an absolute path').optional(),
   })
   .strict();
 

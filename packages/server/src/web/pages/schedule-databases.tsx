@@ -1,4 +1,5 @@
 import type { DatabaseView } from '@restic-manager/protocol';
+import { DatabaseEngine } from '@restic-manager/protocol';
 import { Field } from '../components/ui.js';
 
 /*
@@ -7,7 +8,7 @@ import { Field } from '../components/ui.js';
  * field keeps the stored one (same engine, host, port, user), a typed one replaces it.
  */
 
-const ENGINES = ['postgres', 'mariadb', 'mysql'] as const;
+const ENGINES = DatabaseEngine.options;
 
 /** One target's inputs, named `<prefix>.<i>.<field>` (the form is nested by `nest`). */
 export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?: string }) {
@@ -30,6 +31,8 @@ export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?:
         <input id={`f-${n('password')}`} name={n('password')} type="password" autocomplete="new-password" size={12} placeholder={d?.has_password ? '(set — empty keeps it)' : ''} />
       </Field>
       <Field name={n('container')} label="Container" hint="docker exec">{input('container', d?.container ?? '', { size: 12 })}</Field>
+      <Field name={n('password_env')} label="Password variable" hint="the container's, e.g. POSTGRES_PASSWORD">{input('password_env', d?.password_env ?? '', { size: 14 })}</Field>
+      <Field name={n('path')} label="File" hint="sqlite: the database file">{input('path', d?.path ?? '', { size: 14 })}</Field>
       <Field name={n('run_as')} label="Run as" hint="OS user, e.g. postgres">{input('run_as', d?.run_as ?? '', { size: 9 })}</Field>
     </div>
   );
@@ -62,7 +65,7 @@ export function DatabasesFieldset(props: { databases: readonly DatabaseView[]; d
   const rows = [...props.databases, null];
   return (
     <fieldset class="field" id="schedule-databases"><legend>Databases (backup)</legend>
-      <p class="muted" style="margin:0 0 6px">Each database is dumped (pg_dump / mariadb-dump) straight into its own snapshot, tagged <code>db:&lt;engine&gt;</code> and <code>db-name:&lt;name&gt;</code>. Passwords are stored encrypted and never shown. Paths may stay empty.</p>
+      <p class="muted" style="margin:0 0 6px">Each database is dumped (pg_dump / mariadb-dump / redis-cli / sqlite3 / mongodump) straight into its own snapshot, tagged <code>db:&lt;engine&gt;</code> and <code>db-name:&lt;name&gt;</code>. Passwords are stored encrypted and never shown. Paths may stay empty.</p>
       {props.discovered ? <DiscoveredList d={props.discovered} /> : null}
       {rows.map((d, i) => <DatabaseRow i={i} d={d} />)}
     </fieldset>
@@ -86,7 +89,7 @@ export function databasesFromForm(raw: unknown): Record<string, unknown>[] {
     const db = optText(r.database);
     const port = optText(r.port);
     const t: Record<string, unknown> = { engine };
-    for (const k of ['host', 'user', 'container', 'run_as'] as const) {
+    for (const k of ['host', 'user', 'container', 'run_as', 'password_env', 'path'] as const) {
       const v = optText(r[k]);
       if (v !== undefined) t[k] = v;
     }
