@@ -51,6 +51,9 @@ describe.skipIf(missing.length > 0)('Docker: discovery, docker exec dump and res
     }
     await runPostgresContainer(dk, 'shop-db', { POSTGRES_USER: 'shop', POSTGRES_PASSWORD: PG_PW, POSTGRES_DB: 'shop' });
     psql("CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 40000) g", 'shop');
+    // A container with a named volume: discovery offers its host path as a backup path.
+    dk.docker(['tag', img.value.image, 'internal/web:1']);
+    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', 'internal/web:1', 'infinity']);
     // The agent (started below, inheriting this environment) finds the engine through DOCKER_HOST.
     process.env.DOCKER_HOST = dk.host;
     delete process.env.RM_AGENT_DOCKER_SOCKET;
@@ -76,6 +79,10 @@ describe.skipIf(missing.length > 0)('Docker: discovery, docker exec dump and res
     }, 60_000, 'a databases.report');
     expect(r.body.docker_error).toBeNull();
     expect(r.body.containers).toEqual([expect.objectContaining({ engine: 'postgres', container: 'shop-db', user: 'shop', database: 'shop', password_env: 'POSTGRES_PASSWORD' })]);
+    expect(r.body.volumes).toEqual([{ container: 'web', type: 'volume', name: 'uploads', source: expect.stringMatching(/\/volumes\/uploads\/_data$/), destination: '/srv/uploads', read_only: false }]);
+    // The schedule editor offers it next to Paths.
+    const page = await s!.api.req('GET', `/hosts/${s!.hostId}/schedules`);
+    expect(String(page.body)).toContain('volume <span class="mono">uploads</span> of container <span class="mono">web</span>');
   });
 
   let snapshot = '';

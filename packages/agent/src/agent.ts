@@ -235,7 +235,7 @@ export class Agent {
       const { discoverDatabases } = await import('./dumps/discover.js');
       const socket = process.env.RM_AGENT_DOCKER_SOCKET;
       const d = await discoverDatabases(socket ? { dockerSocket: socket } : {});
-      this.connection.send({ type: 'databases.report', discovered_at: new Date().toISOString(), local: d.local.slice(0, 64), containers: d.containers.slice(0, 500), docker_error: d.docker_error?.slice(0, 2048) ?? null });
+      this.connection.send({ type: 'databases.report', discovered_at: new Date().toISOString(), local: d.local.slice(0, 64), containers: d.containers.slice(0, 500), docker_error: d.docker_error?.slice(0, 2048) ?? null, volumes: d.volumes.slice(0, 1000) });
     } catch (err) {
       this.log.warn('database discovery failed', { error: (err as Error).message });
     }

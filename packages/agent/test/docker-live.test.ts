@@ -95,6 +95,11 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
     // An image with no database name in it, declared by labels instead.
     dk.docker(['tag', POSTGRES_IMAGE, 'internal/ledger:3']);
     await runPostgresContainer(dk, 'ledger', { POSTGRES_USER: 'shop', POSTGRES_PASSWORD: PG_PW, LEDGER_PW: PG_PW, POSTGRES_DB: 'books' }, { 'restic-manager.engine': 'postgres', 'restic-manager.database': 'books', 'restic-manager.password-env': 'LEDGER_PW' }, 'internal/ledger:3');
+    // A plain container (no database) with a named volume and a read-only bind mount.
+    fs.mkdirSync(path.join(tmp.path, 'site'));
+    dk.docker(['volume', 'create', 'uploads']);
+    dk.docker(['tag', POSTGRES_IMAGE, 'internal/web:1']);
+    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--user', '0', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', '-v', `${path.join(tmp.path, 'site')}:/srv/site:ro`, 'internal/web:1', 'infinity']);
     psql('shop-db', "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT i, 'item-' || i FROM generate_series(1, 1000) i;");
   }, 600_000);
 
@@ -120,6 +125,24 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
     // DOCKER_HOST (unix://) is where discovery looks when no socket is given.
     const viaEnv = await discoverDatabases({ pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
     expect(viaEnv.containers.map((c) => c.container).sort()).toEqual(['ledger', 'shop-db']);
+    // An engine that is not there: one line, no containers.
+    const none = await discoverDatabases({ dockerSocket: path.join(tmp.path, 'no.sock'), pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
+    expect(none).toMatchObject({ containers: [], volumes: [], docker_error: `${path.join(tmp.path, 'no.sock')} does not exist (no Docker engine here)` });
+  }, 60_000);
+
+  it('volume discovery lists the named volumes and bind mounts of running containers as host paths', async (ctx) => {
+    ready(ctx);
+    const d = await discoverDatabases({ dockerSocket: dk!.socket, pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
+    const web = d.volumes.filter((v) => v.container === 'web').sort((a, b) => a.destination.localeCompare(b.destination));
+    expect(web).toEqual([
+      { container: 'web', type: 'bind', name: null, source: path.join(tmp.path, 'site'), destination: '/srv/site', read_only: true },
+      { container: 'web', type: 'volume', name: 'uploads', source: expect.stringMatching(/\/volumes\/uploads\/_data$/), destination: '/srv/uploads', read_only: false },
+    ]);
+    // The volume's source is a real directory on this host: a backup path.
+    dk!.docker(['exec', 'web', 'sh', '-c', 'echo hello > /srv/uploads/a.txt']);
+    expect(fs.readFileSync(path.join(web[1]!.source, 'a.txt'), 'utf8')).toBe('hello\n');
+    // The database containers' own data directories (anonymous volumes of no image here) are not invented.
+    expect(d.volumes.filter((v) => v.container === 'shop-db')).toEqual([]);
   }, 60_000);
 
   it('docker exec pg_dump streams into restic with the password read from the container env (never argv, never the log)', async (ctx) => {

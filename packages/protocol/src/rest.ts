@@ -540,6 +540,8 @@ export const DiscoveredDatabasesView = z.object({
   local: z.array(z.record(z.string(), z.unknown())),
   containers: z.array(z.record(z.string(), z.unknown())),
   docker_error: z.string().nullable(),
+  /** Volumes and bind mounts of running containers (paths on the host), to offer as backup paths. */
+  volumes: z.array(z.record(z.string(), z.unknown())),
 });
 export type DiscoveredDatabasesView = z.infer<typeof DiscoveredDatabasesView>;
 

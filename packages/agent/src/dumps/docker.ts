@@ -165,8 +165,37 @@ export async function containerEnvValue(get: Get, container: string, name: strin
   return { ok: true, value: v };
 }
 
-/** Lists running database containers through the API. */
-export async function discoverContainers(get: Get): Promise<{ ok: true; databases: ContainerDatabase[] } | { ok: false; error: string }> {
+/** A named volume or bind mount of a running container (`Mounts` of `GET /containers/json`). */
+export interface ContainerVolume {
+  container: string;
+  type: 'volume' | 'bind';
+  name: string | null;
+  /** The path on the host. */
+  source: string;
+  destination: string;
+  read_only: boolean;
+}
+
+/** The volumes and bind mounts of the listed containers (tmpfs and others skipped; pure). */
+export function parseVolumes(list: unknown): ContainerVolume[] {
+  if (!Array.isArray(list)) return [];
+  const out: ContainerVolume[] = [];
+  for (const c of list) {
+    if (!isObj(c) || !Array.isArray(c.Mounts)) continue;
+    const container = (Array.isArray(c.Names) ? c.Names.map(str).find(Boolean) : null)?.replace(/^\//, '') ?? (str(c.Id) ?? '?').slice(0, 12);
+    for (const m of c.Mounts) {
+      if (!isObj(m) || (m.Type !== 'volume' && m.Type !== 'bind')) continue;
+      const source = str(m.Source);
+      const destination = str(m.Destination);
+      if (!source || !destination) continue;
+      out.push({ container, type: m.Type, name: m.Type === 'volume' ? str(m.Name) : null, source, destination, read_only: m.RW === false });
+    }
+  }
+  return out;
+}
+
+/** Lists running database containers, and every running container's volumes, through the API. */
+export async function discoverContainers(get: Get): Promise<{ ok: true; databases: ContainerDatabase[]; volumes: ContainerVolume[] } | { ok: false; error: string }> {
   const list = await get('/containers/json');
   if (!list.ok) return list;
   if (list.status !== 200) return { ok: false, error: `GET /containers/json: status ${list.status}` };
@@ -177,7 +206,7 @@ export async function discoverContainers(get: Get): Promise<{ ok: true; database
     const d = await get(`/containers/${encodeURIComponent(id)}/json`);
     if (d.ok && d.status === 200) details.set(id, d.body);
   }
-  return { ok: true, databases: parseContainers(list.body, (id) => details.get(id)) };
+  return { ok: true, databases: parseContainers(list.body, (id) => details.get(id)), volumes: parseVolumes(list.body) };
 }
 
 /**

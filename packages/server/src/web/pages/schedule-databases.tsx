@@ -43,6 +43,22 @@ export interface Discovered {
   discovered_at: string | null;
   local: Record<string, unknown>[];
   containers: Record<string, unknown>[];
+  volumes?: Record<string, unknown>[];
+}
+
+/** Volumes and bind mounts of running containers: host paths to put into Paths (one a line). */
+export function VolumeList(props: { d: Discovered }) {
+  const vols = props.d.volumes ?? [];
+  if (!props.d.discovered_at || vols.length === 0) return null;
+  const s = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return (
+    <div class="muted" id="discovered-volumes" style="margin:0 0 6px">
+      Container data on this host (copy a path into Paths to back it up):
+      <ul style="margin:2px 0 0 18px;padding:0">
+        {vols.map((v) => <li><span class="mono">{s(v.source)}</span> — {v.type === 'volume' ? <>volume <span class="mono">{s(v.name)}</span></> : 'bind mount'} of container <span class="mono">{s(v.container)}</span> at <span class="mono">{s(v.destination)}</span>{v.read_only === true ? ' (read-only)' : ''}</li>)}
+      </ul>
+    </div>
+  );
 }
 
 function DiscoveredList(props: { d: Discovered }) {

@@ -4,7 +4,7 @@ import { canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Field, RelTime } from '../components/ui.js';
 import type { CronPreview } from '../../services/schedule-preview.js';
 import type { DatabaseView } from '@restic-manager/protocol';
-import { DatabasesFieldset } from './schedule-databases.js';
+import { DatabasesFieldset, VolumeList } from './schedule-databases.js';
 import type { Discovered } from './schedule-databases.js';
 
 /* Issue 6 UI pieces: schedule editor with live cron preview, maintenance card (run-now,
@@ -129,6 +129,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
               </Field>
             ) : null}
             <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}>{e ? e.paths.join('\n') : ''}</textarea></Field>
+            {props.discovered ? <VolumeList d={props.discovered} /> : null}
             <DatabasesFieldset databases={e?.databases ?? []} discovered={props.discovered ?? null} />
             <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
             <Field name="tags" label="Tags"><input id="f-tags" name="tags" value={str(e?.tags)} /></Field>
