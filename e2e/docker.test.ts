@@ -53,7 +53,7 @@ describe.skipIf(missing.length > 0)('Docker: discovery, docker exec dump and res
     psql("CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 40000) g", 'shop');
     // A container with a named volume: discovery offers its host path as a backup path.
     dk.docker(['tag', img.value.image, 'internal/web:1']);
-    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', 'internal/web:1', 'infinity']);
+    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--stop-timeout', '1', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', 'internal/web:1', 'infinity']);
     // The agent (started below, inheriting this environment) finds the engine through DOCKER_HOST.
     process.env.DOCKER_HOST = dk.host;
     delete process.env.RM_AGENT_DOCKER_SOCKET;
@@ -99,6 +99,21 @@ describe.skipIf(missing.length > 0)('Docker: discovery, docker exec dump and res
     expect(snap.tags).toEqual(['e2e', 'db:postgres', 'db-name:shop', 'db-container:shop-db']);
     expect(snap.paths).toEqual(['/postgres/shop.sql']);
     texts.push(JSON.stringify((await api('GET', `/api/jobs/${job.id as string}/logs?limit=1000`)).body));
+  });
+
+  it('stop_containers: a failing backup still starts every stopped container again, in reverse order, naming each and its downtime; a missing one warns', async (ctx) => {
+    ready(ctx);
+    const running = (name: string): string => dk!.docker(['inspect', '--format', '{{.State.Running}}', name]);
+    const job = await s!.waitJob(await s!.runJob('backup', { paths: ['/nonexistent-rm-e2e-path'], stop_containers: ['web', 'gone-one', 'shop-db'] }), 180_000);
+    expect(job.status).toBe('failed');
+    const logs = JSON.stringify((await api('GET', `/api/jobs/${job.id as string}/logs?limit=1000`)).body);
+    const order = ['stopped container web', 'warning: cannot stop container gone-one', 'stopped container shop-db', 'started container shop-db again (down ', 'started container web again (down '].map((t) => logs.indexOf(t));
+    expect(order.every((i) => i >= 0), logs.slice(0, 3000)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(running('web')).toBe('true');
+    expect(running('shop-db')).toBe('true');
+    // PostgreSQL is back before the next test uses it.
+    await eventually(async () => dk!.tryDocker(['exec', 'shop-db', 'pg_isready', '-q', '-h', '/var/run/postgresql']).status === 0 || null, 60_000, 'postgres back up');
   });
 
   it('POST /restore/database streams the dump back into a new database in the container through docker exec psql', async (ctx) => {

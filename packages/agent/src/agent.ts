@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '@restic-manager/engines';
@@ -125,6 +126,7 @@ export class Agent {
       jobFilesDir: this.paths.jobFiles,
       checkRotationFile: this.paths.checkRotation,
       activeJobsFile: this.paths.activeJobs,
+      stoppedContainersFile: this.paths.stoppedContainers,
       cacheDir: path.join(this.paths.dir, 'cache'),
       vaultDir: path.join(this.paths.dir, 'vault'),
       log: this.log,
@@ -156,6 +158,11 @@ export class Agent {
     const swept = sweepJobDirs(a.paths.jobFiles);
     if (swept > 0) a.log.warn('removed credential files left by jobs of a previous agent run', { count: swept });
     a.runner.recoverLostJobs();
+    // Containers a killed agent stopped for a backup are started again before anything else runs.
+    if (existsSync(a.paths.stoppedContainers)) {
+      const { sweepStoppedContainers } = await import('./jobs/container-stop.js');
+      await sweepStoppedContainers(a.paths.stoppedContainers, (text) => a.log.warn(text));
+    }
     a.scheduler.loadPersisted();
     a.connection.start();
     a.writeStatus();

@@ -12,6 +12,7 @@ import { runDumps } from '../src/dumps/run-dumps.js';
 import type { DumpRunOptions } from '../src/dumps/run-dumps.js';
 import { backupWithDumps } from '../src/dumps/backup-job.js';
 import { runDbRestore } from '../src/dumps/restore-job.js';
+import { stopContainers, sweepStoppedContainers } from '../src/jobs/container-stop.js';
 
 /*
  * Docker for real: a private dockerd (testkit, --bridge=none, its own socket), a PostgreSQL image
@@ -99,7 +100,7 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
     fs.mkdirSync(path.join(tmp.path, 'site'));
     dk.docker(['volume', 'create', 'uploads']);
     dk.docker(['tag', POSTGRES_IMAGE, 'internal/web:1']);
-    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--user', '0', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', '-v', `${path.join(tmp.path, 'site')}:/srv/site:ro`, 'internal/web:1', 'infinity']);
+    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--user', '0', '--stop-timeout', '1', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', '-v', `${path.join(tmp.path, 'site')}:/srv/site:ro`, 'internal/web:1', 'infinity']);
     psql('shop-db', "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT i, 'item-' || i FROM generate_series(1, 1000) i;");
   }, 600_000);
 
@@ -144,6 +145,24 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
     // The database containers' own data directories (anonymous volumes of no image here) are not invented.
     expect(d.volumes.filter((v) => v.container === 'shop-db')).toEqual([]);
   }, 60_000);
+
+  it('containers left stopped by a killed agent are started by the sweep; stop order and reverse start order with downtime', async (ctx) => {
+    ready(ctx);
+    const file = path.join(tmp.path, 'stopped-containers.json');
+    const running = (name: string): string => dk!.docker(['inspect', '--format', '{{.State.Running}}', name]);
+    const lines: string[] = [];
+    const held = await stopContainers(['web', 'nowhere'], file, (t) => lines.push(t));
+    expect(running('web')).toBe('false');
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(['web']);
+    expect(lines[1]).toMatch(/^warning: cannot stop container nowhere \(.*No such container: nowhere\); going on without it$/);
+    // The agent "dies" here: held.startAll() never runs. The next start sweeps.
+    void held;
+    const swept = await sweepStoppedContainers(file, (t) => lines.push(t));
+    expect(swept).toEqual(['web']);
+    expect(running('web')).toBe('true');
+    expect(fs.existsSync(file)).toBe(false);
+    expect(lines.at(-1)).toBe('started container web, left stopped by a backup the agent did not finish');
+  }, 120_000);
 
   it('docker exec pg_dump streams into restic with the password read from the container env (never argv, never the log)', async (ctx) => {
     ready(ctx);

@@ -103,6 +103,11 @@ const BackupFields = z
     run_as: z.string().max(64).optional(),
     /** Database dumps, one snapshot each (additive: agents before this field refuse the job). */
     databases: z.array(DatabaseTarget).min(1).max(64).optional(),
+    /**
+     * Containers to stop (`docker stop`, in this order) before the backup and start again (in the
+     * reverse order) afterwards, also when it fails or is cancelled (additive; docs/databases.md).
+     */
+    stop_containers: z.array(z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id')).min(1).max(32).optional(),
   })
   .merge(BandwidthOptions)
   .strict();

@@ -28,6 +28,8 @@ export interface StatePaths {
   status: string;
   /** Private (0700) per-job directories for credential files; emptied at start (state/job-files.ts). */
   jobFiles: string;
+  /** Containers a running backup has stopped (stop_containers); started again at the next start. */
+  stoppedContainers: string;
 }
 
 export function resolveStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -47,5 +49,6 @@ export function statePaths(dir: string): StatePaths {
     checkRotation: path.join(dir, 'check-rotation.json'),
     status: path.join(dir, 'status.json'),
     jobFiles: path.join(dir, 'job-files'),
+    stoppedContainers: path.join(dir, 'stopped-containers.json'),
   };
 }
