@@ -116,6 +116,18 @@ describe.skipIf(missing.length > 0)('Docker: discovery, docker exec dump and res
     await eventually(async () => dk!.tryDocker(['exec', 'shop-db', 'pg_isready', '-q', '-h', '/var/run/postgresql']).status === 0 || null, 60_000, 'postgres back up');
   });
 
+  it('a backup schedule stores stop_containers (API and schedule page); other kinds refuse them', async (ctx) => {
+    ready(ctx);
+    const r = await api('POST', `/api/hosts/${s!.hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', enabled: false, paths: ['/srv'], stop_containers: ['web', 'shop-db'] });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.stop_containers).toEqual(['web', 'shop-db']);
+    const page = await s!.api.req('GET', `/hosts/${s!.hostId}/schedules?edit=${r.body.id as string}`);
+    expect(String(page.body)).toContain('value="web, shop-db"');
+    const bad = await api('POST', `/api/hosts/${s!.hostId}/schedules`, { kind: 'check', cron_expr: '0 4 * * *', stop_containers: ['web'] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('backup schedules only');
+  });
+
   it('POST /restore/database streams the dump back into a new database in the container through docker exec psql', async (ctx) => {
     ready(ctx);
     expect(snapshot).not.toBe('');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
-import { BackupArgs, CheckArgs, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
+import { BackupArgs, CheckArgs, ContainerName, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 import { normalisePath, pathProblem } from './restore-plan.js';
 import { APPEND_ONLY_REFUSED, appendOnlyEnforceable } from './append-only.js';
@@ -352,6 +352,8 @@ export const ScheduleInput = z
     read_data_subset: ReadDataSubset.nullable().optional(),
     /** Check schedules: read part n of t each run (t checks read everything); 0 = structure only; null/absent = 10. */
     read_data_rotation: z.number().int().min(0).max(1000).nullable().optional(),
+    /** Backup schedules (issue 18): containers stopped in this order before the backup, started again in reverse afterwards. */
+    stop_containers: z.array(ContainerName).max(32).optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
@@ -380,6 +382,8 @@ export const ScheduleView = z.object({
   /** Additive (issue 22), check schedules: see ScheduleInput; both null = rotate over 10 runs. */
   read_data_subset: z.string().nullable(),
   read_data_rotation: z.number().int().nullable(),
+  /** Additive (issue 18), backup schedules: see ScheduleInput; [] = none. */
+  stop_containers: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
 });

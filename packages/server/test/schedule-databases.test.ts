@@ -119,11 +119,13 @@ describe('database targets on the server', () => {
 
   it('stores the agent\'s databases.report (latest wins) and serves it at /api/hosts/:id/databases', async () => {
     const empty = await req('GET', `/api/hosts/${hostId}/databases`);
-    expect(empty.body).toEqual({ host_id: hostId, discovered_at: null, local: [], containers: [], docker_error: null });
+    expect(empty.body).toEqual({ host_id: hostId, discovered_at: null, local: [], containers: [], docker_error: null, volumes: [] });
     const container = { engine: 'postgres', container: 'shop-db-1', container_id: 'a'.repeat(64), image: 'postgres:16', user: 'shop', database: 'shop', password_env: 'POSTGRES_PASSWORD', published_port: null };
     agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:00:00.000Z', local: [], containers: [container], docker_error: null }));
-    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null }));
-    const want = { host_id: hostId, discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null };
+    const volume = { container: 'shop-web-1', type: 'volume', name: 'uploads', source: '/var/lib/docker/volumes/uploads/_data', destination: '/srv/uploads', read_only: false };
+    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] }));
+    // The first report (an older agent's shape) has no volumes; the latest one wins, volumes included.
+    const want = { host_id: hostId, discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] };
     for (let i = 0; i < 50; i++) {
       const r = await h.admin.req('GET', `/api/hosts/${hostId}/databases`);
       if (r.body.discovered_at === want.discovered_at) break;

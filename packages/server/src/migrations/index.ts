@@ -19,6 +19,7 @@ import * as m0017 from './0017_copy_policies.js';
 import * as m0018 from './0018_quarantined_reports.js';
 import * as m0019 from './0019_snapshot_ledger.js';
 import * as m0020 from './0020_schedule_read_data.js';
+import * as m0027 from './0027_schedule_stop_containers.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0018_quarantined_reports': m0018,
   '0019_snapshot_ledger': m0019,
   '0020_schedule_read_data': m0020,
+  '0027_schedule_stop_containers': m0027,
 };

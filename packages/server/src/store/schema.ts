@@ -161,6 +161,8 @@ export interface SchedulesTable {
   /** Migration 0020, check schedules: a fixed --read-data-subset, or part n of t per run (0 = none); both null = rotate over 10. */
   read_data_subset: ColumnType<string | null, string | null | undefined, string | null>;
   read_data_rotation: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Migration 0027: backup schedules' containers to stop around the backup (JSON array); null = none. */
+  stop_containers: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }
