@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, startHarness, leaksOf } from './helpers/harness.js';
+import { DatabasesFieldset } from '../src/web/pages/schedule-databases.js';
 
 /*
  * Database dumps on schedules and run-now (docs/databases.md): the password is sealed at rest,
@@ -112,6 +113,13 @@ describe('database targets on the server', () => {
       expect(run.status).toBe(409);
       const plain = await req('POST', `/api/hosts/${enr.host_id}/schedules`, { kind: 'backup', cron_expr: '@daily', paths: ['/srv'] });
       expect(plain.status).toBe(201);
+      // stop_containers: stored, but an agent without the feature gets the schedule disabled and without them.
+      const stops = await req('POST', `/api/hosts/${enr.host_id}/schedules`, { kind: 'backup', cron_expr: '@daily', paths: ['/srv'], stop_containers: ['app'] });
+      expect(stops.status, stops.text).toBe(201);
+      let pushed: (Spec & { enabled: boolean }) | undefined;
+      for (let i = 0; i < 5 && !pushed; i++) pushed = ((await old.next('schedule.set')) as unknown as { schedules: (Spec & { enabled: boolean })[] }).schedules.find((x) => x.id === stops.body.id);
+      expect(pushed).toMatchObject({ enabled: false, paths: ['/srv'] });
+      expect(pushed).not.toHaveProperty('stop_containers');
     } finally {
       await old.close();
     }
@@ -132,6 +140,9 @@ describe('database targets on the server', () => {
       await new Promise((res) => setTimeout(res, 50));
     }
     expect((await req('GET', `/api/hosts/${hostId}/databases`)).body).toEqual(want);
+    // No Docker engine: one line in the schedule editor's Databases section.
+    const html = String(await (DatabasesFieldset({ databases: [], discovered: { discovered_at: '2026-12-01T20:02:00.000Z', local: [], containers: [], docker_error: '/var/run/docker.sock does not exist (no Docker engine here)' } }) as unknown as Promise<string> | string));
+    expect(html).toContain('No Docker containers looked at: /var/run/docker.sock does not exist (no Docker engine here)');
   });
 
   it('the password is nowhere in API responses, the server log or the database file', async () => {

@@ -44,6 +44,8 @@ export interface Discovered {
   local: Record<string, unknown>[];
   containers: Record<string, unknown>[];
   volumes?: Record<string, unknown>[];
+  /** Why the agent found no containers (no engine, socket unreadable, API error); null when it looked. */
+  docker_error?: string | null;
 }
 
 /** Volumes and bind mounts of running containers: host paths to put into Paths (one a line). */
@@ -72,6 +74,7 @@ function DiscoveredList(props: { d: Discovered }) {
   return (
     <div class="muted" id="discovered-databases" style="margin:0 0 6px">
       {items.length ? <>Found by the agent: <ul style="margin:2px 0 0 18px;padding:0">{items.map((i) => <li class="mono">{i}</li>)}</ul></> : 'The agent found no database servers on this host.'}
+      {d.docker_error ? <div id="docker-error">No Docker containers looked at: {d.docker_error}</div> : null}
     </div>
   );
 }
