@@ -130,6 +130,26 @@ export function debianMirror(): { mirror: string; suite: string } {
   return { mirror: 'http://deb.debian.org/debian', suite: 'bookworm' };
 }
 
+/** The entrypoint of the MariaDB image: the official image's MARIADB_* env contract, minimal (socket only). */
+const MARIA_ENTRYPOINT = `#!/bin/sh
+set -e
+DATADIR=/var/lib/mysql
+INIT=
+if [ ! -d "$DATADIR/mysql" ]; then
+  mariadb-install-db --datadir="$DATADIR" --auth-root-authentication-method=socket --skip-test-db >/dev/null
+  init="$DATADIR/.rm-init.sql"
+  umask 077
+  : > "$init"
+  if [ -n "$MARIADB_DATABASE" ]; then echo "CREATE DATABASE $MARIADB_DATABASE;" >> "$init"; fi
+  if [ -n "$MARIADB_USER" ]; then
+    echo "CREATE USER '$MARIADB_USER'@'localhost' IDENTIFIED BY '$MARIADB_PASSWORD';" >> "$init"
+    echo "GRANT ALL PRIVILEGES ON *.* TO '$MARIADB_USER'@'localhost';" >> "$init"
+  fi
+  INIT="--init-file=$init"
+fi
+exec mariadbd --datadir="$DATADIR" --socket=/run/mysqld/mysqld.sock --skip-networking --skip-log-bin --innodb-buffer-pool-size=16M $INIT
+`;
+
 /** The entrypoint of the PostgreSQL image: the official image's env contract, minimal. */
 const PG_ENTRYPOINT = `#!/bin/sh
 set -e
@@ -161,9 +181,29 @@ export interface ImageBuild {
  * --variant=minbase --include=postgresql, a few minutes; the lock file makes concurrent callers
  * wait for one build).
  */
-export async function postgresRootfs(): Promise<Ready<ImageBuild>> {
+export function postgresRootfs(): Promise<Ready<ImageBuild>> {
+  return buildRootfs({ name: 'debian-postgresql', packages: ['postgresql'], entrypoint: PG_ENTRYPOINT, entrypointName: 'rm-postgres-entrypoint', drop: ['var/lib/postgresql', 'etc/postgresql'], dirs: [] });
+}
+
+/** The cached root filesystem tarball with MariaDB, built when missing (as postgresRootfs). */
+export function mariadbRootfs(): Promise<Ready<ImageBuild>> {
+  return buildRootfs({ name: 'debian-mariadb', packages: ['mariadb-server', 'mariadb-client'], entrypoint: MARIA_ENTRYPOINT, entrypointName: 'rm-mariadb-entrypoint', drop: ['var/lib/mysql'], dirs: ['run/mysqld', 'var/lib/mysql'] });
+}
+
+interface RootfsSpec {
+  name: string;
+  packages: string[];
+  entrypoint: string;
+  entrypointName: string;
+  /** Directories emptied after the install (the package's own cluster/datadir is not used). */
+  drop: string[];
+  /** Directories (re)created and handed to the chroot's `mysql` user. */
+  dirs: string[];
+}
+
+async function buildRootfs(spec: RootfsSpec): Promise<Ready<ImageBuild>> {
   const cache = imageCacheDir();
-  const tarball = path.join(cache, 'debian-postgresql.tar');
+  const tarball = path.join(cache, `${spec.name}.tar`);
   if (existsSync(tarball)) return { ok: true, value: { tarball, builtSeconds: null } };
   if (process.getuid?.() !== 0) return { ok: false, reason: 'building the image root needs root (debootstrap)' };
   const tool = requireTool('debootstrap');
@@ -188,17 +228,21 @@ export async function postgresRootfs(): Promise<Ready<ImageBuild>> {
     }
   }
   const started = Date.now();
-  const root = path.join(cache, `rootfs-${process.pid}`);
+  const root = path.join(cache, `rootfs-${spec.name}-${process.pid}`);
   try {
     const { mirror, suite } = debianMirror();
-    const r = await runLogged('debootstrap', ['--variant=minbase', '--include=postgresql', suite, root, mirror]);
+    const r = await runLogged('debootstrap', ['--variant=minbase', `--include=${spec.packages.join(',')}`, suite, root, mirror]);
     if (r.status !== 0) return { ok: false, reason: `debootstrap failed (${r.status}): ${r.log.slice(-1500)}` };
     // The package's own cluster is not used: the entrypoint makes one in /var/lib/postgresql/data.
-    for (const p of ['var/lib/postgresql', 'etc/postgresql']) for (const v of safeList(path.join(root, p))) rmSync(path.join(root, p, v), { recursive: true, force: true });
+    for (const p of spec.drop) for (const v of safeList(path.join(root, p))) rmSync(path.join(root, p, v), { recursive: true, force: true });
+    for (const d of spec.dirs) {
+      mkdirSync(path.join(root, d), { recursive: true });
+      spawnSync('chroot', [root, 'chown', 'mysql:mysql', `/${d}`], { stdio: 'ignore' });
+    }
     for (const p of ['var/cache/apt/archives', 'var/lib/apt/lists']) rmSync(path.join(root, p), { recursive: true, force: true });
     mkdirSync(path.join(root, 'var/cache/apt/archives/partial'), { recursive: true });
-    writeFileSync(path.join(root, 'usr/local/bin/rm-postgres-entrypoint'), PG_ENTRYPOINT, { mode: 0o755 });
-    chmodSync(path.join(root, 'usr/local/bin/rm-postgres-entrypoint'), 0o755);
+    writeFileSync(path.join(root, 'usr/local/bin', spec.entrypointName), spec.entrypoint, { mode: 0o755 });
+    chmodSync(path.join(root, 'usr/local/bin', spec.entrypointName), 0o755);
     const tmp = `${tarball}.${process.pid}.tmp`;
     const t = await runLogged('tar', ['-C', root, '--numeric-owner', '-cf', tmp, '.']);
     if (t.status !== 0) return { ok: false, reason: `tar failed: ${t.log.slice(-1500)}` };
@@ -233,6 +277,18 @@ function runLogged(cmd: string, args: string[]): Promise<{ status: number | null
 }
 
 export const POSTGRES_IMAGE = 'postgres:rm-test';
+export const MARIADB_IMAGE = 'mariadb:rm-test';
+
+/** Imports the cached MariaDB root (built first when missing) into `engine` as MARIADB_IMAGE. */
+export async function mariadbImage(engine: DockerEngine): Promise<Ready<ImageBuild & { image: string }>> {
+  const root = await mariadbRootfs();
+  if (!root.ok) return root;
+  if (engine.tryDocker(['image', 'inspect', MARIADB_IMAGE]).status !== 0) {
+    const r = engine.tryDocker(['import', '--change', 'USER mysql', '--change', 'ENTRYPOINT ["/usr/local/bin/rm-mariadb-entrypoint"]', '--change', 'ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--change', 'ENV LANG=C.UTF-8', root.value.tarball, MARIADB_IMAGE]);
+    if (r.status !== 0) return { ok: false, reason: `docker import failed: ${r.stderr.slice(-1000)}` };
+  }
+  return { ok: true, value: { ...root.value, image: MARIADB_IMAGE } };
+}
 
 /** Imports the cached PostgreSQL root (built first when missing) into `engine` as POSTGRES_IMAGE. */
 export async function postgresImage(engine: DockerEngine): Promise<Ready<ImageBuild & { image: string }>> {
@@ -256,5 +312,17 @@ export async function runPostgresContainer(engine: DockerEngine, name: string, e
   const r = spawnSync('docker', ['-H', engine.host, 'run', '-d', '--network', 'none', '--name', name, ...labelArgs, ...envArgs, image], { encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`docker run ${name} failed: ${r.stderr}`);
   await until(() => engine.tryDocker(['exec', name, 'pg_isready', '-q', '-h', '/var/run/postgresql']).status === 0, `postgres in container ${name}`, 90_000, undefined, () => engine.tryDocker(['logs', '--tail', '40', name]).stderr);
+  return name;
+}
+
+/**
+ * Starts a MariaDB container (`--network none`, socket only) and waits until the server answers
+ * (`mariadb-admin ping` inside it). Returns its name.
+ */
+export async function runMariadbContainer(engine: DockerEngine, name: string, env: Record<string, string>): Promise<string> {
+  const envArgs = Object.keys(env).flatMap((k) => ['-e', k]);
+  const r = spawnSync('docker', ['-H', engine.host, 'run', '-d', '--network', 'none', '--name', name, ...envArgs, MARIADB_IMAGE], { encoding: 'utf8', env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`docker run ${name} failed: ${r.stderr}`);
+  await until(() => engine.tryDocker(['exec', name, 'mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping']).status === 0, `mariadb in container ${name}`, 90_000, undefined, () => engine.tryDocker(['logs', '--tail', '40', name]).stderr);
   return name;
 }
