@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findDockerd, freePort, requireTool, rootfsTarball, startDockerd, tempDir } from '@restic-manager/testkit';
-import type { Dockerd, TempDir } from '@restic-manager/testkit';
+import { findDocker, freePort, requireTool, rootfsTarball, startDockerEngine, tempDir } from '@restic-manager/testkit';
+import type { DockerEngine, TempDir } from '@restic-manager/testkit';
 import { ADMIN_PASSWORD, Api, eventually, ROOT, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
 
@@ -19,7 +19,7 @@ import type { Json } from './agent-harness.js';
  * local root-filesystem tarball, and run on a private dockerd: non-root, read-only root, /data
  * volume, host network; an agent on this machine enrolls against it and backs up.
  */
-const dockerd = findDockerd();
+const dockerd = findDocker();
 if (!dockerd.ok) console.warn(`skipping the container image test: ${dockerd.reason}`);
 
 const missing = ['restic', 'npm'].filter((t) => !requireTool(t).ok);
@@ -131,13 +131,12 @@ describe.skipIf(missing.length > 0)('npm packages: offline install into a clean 
     expect(snaps[0].paths).toEqual([src]);
   });
   it.skipIf(!dockerd.ok)('the image builds from the installed package and runs read-only as non-root; an agent enrolls against the container and backs up', async (ctx) => {
-    let d: Dockerd;
-    try {
-      d = await startDockerd();
-    } catch (e) {
-      console.warn(`skipping the container run: the private dockerd could not start here: ${(e as Error).message.slice(0, 300)}`);
+    const started = await startDockerEngine();
+    if (!started.ok) {
+      console.warn(`skipping the container run: the private dockerd could not start here: ${started.reason.slice(0, 300)}`);
       return ctx.skip();
     }
+    const d: DockerEngine = started.value;
     const data = path.join(t.path, 'container-data');
     let cid = '';
     try {
@@ -145,14 +144,14 @@ describe.skipIf(missing.length > 0)('npm packages: offline install into a clean 
       const pkgDir = path.join(prefix, 'lib', 'node_modules', 'restic-manager');
       const natives = (fs.readdirSync(pkgDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.node')).map((f) => path.join(pkgDir, f));
       rootfsTarball(base, [process.execPath], [], { app: 10001 }, natives);
-      const imp = await d.docker(['import', base, 'rm-base:test']);
+      const imp = await d.run(['import', base, 'rm-base:test']);
       expect(imp.code, imp.err).toBe(0);
       const ctxDir = path.join(t.path, 'image-context');
       fs.mkdirSync(path.join(ctxDir, 'empty'), { recursive: true });
       fs.cpSync(pkgDir, path.join(ctxDir, 'restic-manager'), { recursive: true, verbatimSymlinks: true });
-      const build = await d.docker(['build', '--build-arg', 'BASE=rm-base:test', '-f', path.join(ROOT, 'deploy/docker/Dockerfile'), '-t', 'restic-manager:test', ctxDir], { timeoutMs: 600_000 });
+      const build = await d.run(['build', '--build-arg', 'BASE=rm-base:test', '-f', path.join(ROOT, 'deploy/docker/Dockerfile'), '-t', 'restic-manager:test', ctxDir], { timeoutMs: 600_000 });
       expect(build.code, build.err.slice(-2000)).toBe(0);
-      const inspect = JSON.parse((await d.docker(['image', 'inspect', 'restic-manager:test'])).out) as Json[];
+      const inspect = JSON.parse((await d.run(['image', 'inspect', 'restic-manager:test'])).out) as Json[];
       expect(inspect[0].Config).toMatchObject({ User: '10001:10001', Volumes: { '/data': {} } });
       expect(inspect[0].Config.Healthcheck.Test.join(' ')).toContain('/healthz');
 
@@ -162,16 +161,16 @@ describe.skipIf(missing.length > 0)('npm packages: offline install into a clean 
       // The admin password goes in an env file (0600, removed once the container has it), never in docker's argv.
       const envFile = path.join(fs.mkdtempSync(path.join(t.path, 'env-')), 'server.env');
       fs.writeFileSync(envFile, `RM_ADMIN_PASSWORD=${ADMIN_PASSWORD}\n`, { mode: 0o600 });
-      const run = await d.docker(['run', '-d', '--network', 'host', '--read-only', '-v', `${data}:/data`,
+      const run = await d.run(['run', '-d', '--network', 'host', '--read-only', '-v', `${data}:/data`,
         '-e', `RM_LISTEN=127.0.0.1:${port}`, '-e', 'RM_COOKIE_SECURE=false', '--env-file', envFile, '-e', 'RM_LOG_LEVEL=warn', 'restic-manager:test']);
       fs.rmSync(envFile);
       expect(run.code, run.err).toBe(0);
       cid = run.out.trim();
       const curl = `http://127.0.0.1:${port}`;
       await eventually(async () => (await fetch(`${curl}/healthz`)).ok, 60_000, "the container's /healthz").catch(async (e: unknown) => {
-        throw new Error(`${(e as Error).message}; container log: ${(await d.docker(['logs', cid])).err.slice(-1500)}`);
+        throw new Error(`${(e as Error).message}; container log: ${(await d.run(['logs', cid])).err.slice(-1500)}`);
       });
-      expect((await d.docker(['exec', cid, 'node', '-e', 'console.log(process.getuid())'])).out.trim()).toBe('10001');
+      expect((await d.run(['exec', cid, 'node', '-e', 'console.log(process.getuid())'])).out.trim()).toBe('10001');
       const api = new Api(curl);
       await api.login();
       const add = await api.req('POST', '/api/hosts', { name: 'from-container', repository: { url: path.join(t.path, 'container-repo'), password: 'container-repo-password-8b2d', append_only: false } });
@@ -192,13 +191,13 @@ describe.skipIf(missing.length > 0)('npm packages: offline install into a clean 
         a.kill('SIGTERM');
       }
       const health = await eventually(async () => {
-        const h = (await d.docker(['inspect', '--format', '{{.State.Health.Status}}', cid])).out.trim();
+        const h = (await d.run(['inspect', '--format', '{{.State.Health.Status}}', cid])).out.trim();
         return h === 'healthy' ? h : null;
       }, 90_000, 'docker to report the container healthy');
       expect(health).toBe('healthy');
       expect(fs.readdirSync(data)).toEqual(expect.arrayContaining(['restic-manager.db', 'secret.key']));
     } finally {
-      if (cid) await d.docker(['rm', '-f', cid]);
+      if (cid) await d.run(['rm', '-f', cid]);
       await d.stop();
     }
   }, 900_000);

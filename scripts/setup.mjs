@@ -28,6 +28,13 @@ export const DEBIAN_TOOLS = {
   pg_ctlcluster: 'postgresql',
   mariadbd: 'mariadb-server',
   'mariadb-dump': 'mariadb-client',
+  // Redis and SQLite dumps run live (packages/agent/test/dumps-more.test.ts)
+  'redis-server': 'redis-server',
+  'redis-cli': 'redis-tools',
+  sqlite3: 'sqlite3',
+  // a private Docker engine and an offline-built PostgreSQL image (packages/testkit/src/docker.ts)
+  dockerd: 'docker.io',
+  debootstrap: 'debootstrap',
   // the vault chunker's WebAssembly is checked against its .wat source
   wat2wasm: 'wabt',
   // the server's and the agent's units are checked with `systemd-analyze verify` / `security`

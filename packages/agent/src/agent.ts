@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '@restic-manager/engines';
@@ -107,7 +108,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases', 'db_restore', 'copy', 'restore_drill', ...(vaultEngineInstalled() ? ['vault'] : [])],
+        features: ['databases', 'db_restore', 'copy', 'restore_drill', 'stop_containers', ...(vaultEngineInstalled() ? ['vault'] : [])],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -126,6 +127,7 @@ export class Agent {
       drillsDir: this.paths.drills,
       checkRotationFile: this.paths.checkRotation,
       activeJobsFile: this.paths.activeJobs,
+      stoppedContainersFile: this.paths.stoppedContainers,
       cacheDir: path.join(this.paths.dir, 'cache'),
       vaultDir: path.join(this.paths.dir, 'vault'),
       log: this.log,
@@ -161,6 +163,11 @@ export class Agent {
     const drills = sweepJobDirs(a.paths.drills);
     if (drills > 0) a.log.warn('removed restore drill scratch directories left by a previous agent run', { count: drills });
     a.runner.recoverLostJobs();
+    // Containers a killed agent stopped for a backup are started again before anything else runs.
+    if (existsSync(a.paths.stoppedContainers)) {
+      const { sweepStoppedContainers } = await import('./jobs/container-stop.js');
+      await sweepStoppedContainers(a.paths.stoppedContainers, (text) => a.log.warn(text));
+    }
     a.scheduler.loadPersisted();
     a.connection.start();
     a.writeStatus();
@@ -241,7 +248,7 @@ export class Agent {
       const { discoverDatabases } = await import('./dumps/discover.js');
       const socket = process.env.RM_AGENT_DOCKER_SOCKET;
       const d = await discoverDatabases(socket ? { dockerSocket: socket } : {});
-      this.connection.send({ type: 'databases.report', discovered_at: new Date().toISOString(), local: d.local.slice(0, 64), containers: d.containers.slice(0, 500), docker_error: d.docker_error?.slice(0, 2048) ?? null });
+      this.connection.send({ type: 'databases.report', discovered_at: new Date().toISOString(), local: d.local.slice(0, 64), containers: d.containers.slice(0, 500), docker_error: d.docker_error?.slice(0, 2048) ?? null, volumes: d.volumes.slice(0, 1000) });
     } catch (err) {
       this.log.warn('database discovery failed', { error: (err as Error).message });
     }

@@ -38,6 +38,7 @@ export function jobForSchedule(s: ScheduleSpec): JobRequest {
       paths: s.paths, excludes: s.excludes, tags: s.tags, ...bw,
       ...(s.pre_hook ? { pre_hook: s.pre_hook } : {}), ...(s.post_hook ? { post_hook: s.post_hook } : {}), ...(s.run_as ? { run_as: s.run_as } : {}),
       ...(s.databases?.length ? { databases: s.databases } : {}),
+      ...(s.stop_containers?.length ? { stop_containers: s.stop_containers } : {}),
     };
   } else if (s.kind === 'forget') {
     args = { policy: s.retention_policy ?? {}, prune: false, ...bw };

@@ -153,6 +153,7 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     ...(repoId ? { repository_id: repoId } : {}),
     ...(subset ? { read_data_subset: subset } : {}),
     ...(rotation !== undefined ? { read_data_rotation: rotation } : {}),
+    ...(o.stop_containers === undefined ? {} : { stop_containers: strList(o, 'stop_containers', at) }),
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),

@@ -47,6 +47,9 @@ describe('database discovery', () => {
         { engine: 'mariadb', container: 'wiki-mariadb', container_id: MARIA_ID, image: 'mariadb:11.4', user: 'wiki', database: 'wiki', password_env: 'MARIADB_PASSWORD', published_port: null },
         { engine: 'mysql', container: 'legacy-mysql', container_id: MYSQL_ID, image: 'mysql:8.0', user: 'root', database: null, password_env: 'MYSQL_ROOT_PASSWORD', published_port: 13306 },
       ],
+      // The fixture's Mounts carry no Source (a host path), so none is offered; the live test
+      // (docker-live.test.ts) checks volumes against a real engine.
+      volumes: [],
     });
     // nginx is never inspected: only database images are.
     expect(docker.requests.filter((q) => q.includes('/json')).length).toBe(4);
@@ -54,7 +57,7 @@ describe('database discovery', () => {
 
   it('reports a missing or broken Docker socket as docker_error, not a crash', async () => {
     const none = await discoverDatabases({ dockerSocket: path.join(tmp.path, 'absent.sock'), pgSocketDirs: [], mysqlSockets: [], pgPorts: [], mysqlPorts: [] });
-    expect(none).toEqual({ local: [], containers: [], docker_error: `${path.join(tmp.path, 'absent.sock')} does not exist (no Docker engine here)` });
+    expect(none).toEqual({ local: [], containers: [], volumes: [], docker_error: `${path.join(tmp.path, 'absent.sock')} does not exist (no Docker engine here)` });
     const bad = await discoverDatabases({ dockerGet: async () => ({ ok: true, status: 500, body: { message: 'boom' } }), pgSocketDirs: [], mysqlSockets: [], pgPorts: [], mysqlPorts: [] });
     expect(bad.docker_error).toBe('GET /containers/json: status 500');
   });

@@ -4,6 +4,7 @@ import { RepoKeyResult, SnapshotLsResult } from './requests.js';
 import { ForgetPreviewResult, SnapshotDiffResult } from './inspect.js';
 import { VaultSnapshotsReport } from './vault.js';
 import { RepoLockReport } from './locks.js';
+import { DatabaseEngine } from './server-messages.js';
 import { RepoTestResultFrame } from './repository.js';
 import { DownloadEnd, DownloadReady } from './download.js';
 
@@ -141,7 +142,18 @@ export const RepoStats = z.object({
   config_id: z.string().regex(/^[0-9a-f]{8,64}$/).optional(),
 });
 
-const engine = z.enum(['postgres', 'mariadb', 'mysql']);
+const engine = DatabaseEngine;
+/** A volume or bind mount of a running container, as a path on the host. */
+export const ContainerVolume = z.object({
+  container: z.string().max(256),
+  type: z.enum(['volume', 'bind']),
+  /** The volume's name (null for a bind mount). */
+  name: z.string().max(256).nullable(),
+  source: z.string().max(4096),
+  destination: z.string().max(4096),
+  read_only: z.boolean(),
+});
+export type ContainerVolume = z.infer<typeof ContainerVolume>;
 /**
  * What `discover-databases` found on the host (docs/databases.md), sent after hello when the
  * server announced `databases_report`. The latest report replaces the previous one; never
@@ -157,6 +169,11 @@ export const DatabasesReport = z.object({
     published_port: z.number().int().min(0).max(65535).nullable(),
   })).max(500),
   docker_error: z.string().max(2048).nullable(),
+  /**
+   * Additive: the named volumes and bind mounts of running containers (docs/databases.md
+   * "Volumes"), offered as backup paths. `source` is the path on the host.
+   */
+  volumes: z.array(ContainerVolume).max(1000).optional(),
 });
 export type DatabasesReport = z.infer<typeof DatabasesReport>;
 

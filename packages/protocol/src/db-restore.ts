@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DatabaseTargetFields } from './server-messages.js';
+import { DatabaseTargetFields, engineIssues } from './server-messages.js';
 
 /*
  * Database restore (docs/databases.md "Restoring a dump"): a `db_restore` job streams one dump
@@ -10,14 +10,29 @@ const dbName = DatabaseTargetFields.shape.database.unwrap();
 const snapshotId = z.string().min(8).max(64).regex(/^[0-9a-f]+$/, 'a snapshot id is hex digits');
 
 /** Where to restore into: a database server as in a dump target (no database, all, format, globals). */
-export const DbConnectionFields = DatabaseTargetFields.pick({ engine: true, host: true, port: true, user: true, password: true, container: true, run_as: true });
+export const DbConnectionFields = DatabaseTargetFields.pick({ engine: true, host: true, port: true, user: true, password: true, container: true, run_as: true, path: true, password_env: true });
 const noRunAsInContainer = (c: { run_as?: string | undefined; container?: string | undefined }): boolean => !(c.run_as && c.container);
 const runAsIssue = { message: 'run_as does not apply to a container (docker exec runs as the container user)', path: ['run_as'] };
-export const DbConnection = DbConnectionFields.refine(noRunAsInContainer, runAsIssue);
+export const DbConnection = DbConnectionFields.refine(noRunAsInContainer, runAsIssue).superRefine((c, ctx) => {
+  for (const i of engineIssues(c)) ctx.addIssue({ code: 'custom', ...i });
+  if (c.engine === 'redis') ctx.addIssue({ code: 'custom', path: ['engine'], message: REDIS_NO_RESTORE });
+});
 export type DbConnection = z.infer<typeof DbConnection>;
 
-/** The snapshot file of a dump: `/<engine>/<database>.sql` (`.dump`: pg_dump custom format). */
-export const DUMP_FILE = /^\/(postgres|mariadb|mysql)\/([^/]+)\.(sql|dump)$/;
+/**
+ * The snapshot file of a dump: `/<engine>/<database>.<ext>`: `.sql` (`.dump`: pg_dump custom
+ * format) for the SQL servers, `.rdb` for redis, `.db` for sqlite, `.archive` for mongodb.
+ */
+export const DUMP_FILE = /^\/(postgres|mariadb|mysql|redis|sqlite|mongodb)\/([^/]+)\.(sql|dump|rdb|db|archive)$/;
+
+/** The file extension(s) each engine's dumps have. */
+export const DUMP_EXTENSIONS: Record<string, readonly string[]> = { postgres: ['sql', 'dump'], mariadb: ['sql'], mysql: ['sql'], redis: ['rdb'], sqlite: ['db'], mongodb: ['archive'] };
+
+/** The restore family of an engine: a dump restores only into its own family. */
+export const dumpFamily = (e: string): string => (e === 'mysql' ? 'mariadb' : e);
+
+/** Why a Redis RDB is not restored by a job (docs/databases.md "Redis"). */
+export const REDIS_NO_RESTORE = 'a Redis RDB cannot be loaded through redis-cli: restore the file /redis/<name>.rdb with a file restore, stop redis-server, put it in place of its dump.rdb and start it again';
 
 /**
  * `command.run.args` of a `db_restore` job. The server fills `file` from the snapshot it checked
@@ -28,7 +43,7 @@ export const DUMP_FILE = /^\/(postgres|mariadb|mysql)\/([^/]+)\.(sql|dump)$/;
 export const DbRestoreArgs = z
   .object({
     snapshot_id: snapshotId,
-    file: z.string().max(300).regex(DUMP_FILE, 'a dump file /<engine>/<database>.sql or .dump'),
+    file: z.string().max(300).regex(DUMP_FILE, 'a dump file /<engine>/<database>.sql, .dump, .db or .archive'),
     connection: DbConnection,
     database: dbName,
     create: z.boolean().default(false),
@@ -37,8 +52,9 @@ export const DbRestoreArgs = z
   .superRefine((a, ctx) => {
     const pg = a.connection.engine === 'postgres';
     if (a.create && !pg) ctx.addIssue({ code: 'custom', path: ['create'], message: 'create applies to postgres only (a MariaDB dump creates its database itself)' });
-    const fileEngine = DUMP_FILE.exec(a.file)?.[1];
-    if (fileEngine && (fileEngine === 'postgres') !== pg) ctx.addIssue({ code: 'custom', path: ['connection', 'engine'], message: `the dump is a ${fileEngine} dump` });
+    const m = DUMP_FILE.exec(a.file);
+    if (m && dumpFamily(m[1]!) !== dumpFamily(a.connection.engine)) ctx.addIssue({ code: 'custom', path: ['connection', 'engine'], message: `the dump is a ${m[1]!} dump` });
+    if (m && !DUMP_EXTENSIONS[m[1]!]!.includes(m[3]!)) ctx.addIssue({ code: 'custom', path: ['file'], message: `a ${m[1]!} dump is never .${m[3]!}` });
   });
 export type DbRestoreArgs = z.infer<typeof DbRestoreArgs>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
-import { BackupArgs, CheckArgs, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
+import { BackupArgs, CheckArgs, ContainerName, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 import { normalisePath, pathProblem } from './restore-plan.js';
 import { APPEND_ONLY_REFUSED, appendOnlyEnforceable } from './append-only.js';
@@ -354,6 +354,8 @@ export const ScheduleInput = z
     read_data_rotation: z.number().int().min(0).max(1000).nullable().optional(),
     /** Additive (issue 16), restore_drill schedules: the enrolled host the sample is restored on; null/absent = the host itself. */
     drill_host_id: z.string().min(1).max(64).nullable().optional(),
+    /** Backup schedules (issue 18): containers stopped in this order before the backup, started again in reverse afterwards. */
+    stop_containers: z.array(ContainerName).max(32).optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
@@ -384,6 +386,8 @@ export const ScheduleView = z.object({
   read_data_rotation: z.number().int().nullable(),
   /** Additive (issue 16), restore_drill schedules: where the drill runs; null = the host itself. */
   drill_host_id: z.string().nullable(),
+  /** Additive (issue 18), backup schedules: see ScheduleInput; [] = none. */
+  stop_containers: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -570,6 +574,8 @@ export const DiscoveredDatabasesView = z.object({
   local: z.array(z.record(z.string(), z.unknown())),
   containers: z.array(z.record(z.string(), z.unknown())),
   docker_error: z.string().nullable(),
+  /** Volumes and bind mounts of running containers (paths on the host), to offer as backup paths. */
+  volumes: z.array(z.record(z.string(), z.unknown())),
 });
 export type DiscoveredDatabasesView = z.infer<typeof DiscoveredDatabasesView>;
 

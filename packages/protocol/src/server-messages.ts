@@ -22,7 +22,14 @@ export const ServerHello = z.object({
   databases_report: z.boolean().optional(),
 });
 
-export const DatabaseEngine = z.enum(['postgres', 'mariadb', 'mysql']);
+/**
+ * postgres, mariadb, mysql: SQL servers (local, TCP or in a container). redis: an RDB copy through
+ * `redis-cli --rdb`. sqlite: an online `.backup` of a database file (`path`). mongodb: a
+ * `mongodump --archive`. The last three run on the agent's host only (no `container`).
+ */
+export const DatabaseEngine = z.enum(['postgres', 'mariadb', 'mysql', 'redis', 'sqlite', 'mongodb']);
+/** Engines whose tools can run inside a container through `docker exec`. */
+export const CONTAINER_ENGINES: readonly DatabaseEngine[] = ['postgres', 'mariadb', 'mysql'];
 export type DatabaseEngine = z.infer<typeof DatabaseEngine>;
 
 // NUL as \x00, not \0: the OpenAPI pattern must also read as a regex in Python (the API fuzzer)
@@ -54,12 +61,38 @@ export const DatabaseTargetFields = z
     container: z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id').optional(),
     /** OS user the dump tools run as (e.g. `postgres`, for peer authentication on the local socket). */
     run_as: z.string().min(1).max(64).regex(/^([a-z_][a-z0-9_.-]*|\d+)$/, 'a user name or uid').optional(),
+    /**
+     * With `container`: the name of the container's own variable that holds the password (e.g.
+     * POSTGRES_PASSWORD, as discovery reports it); the agent reads its value through the Docker
+     * API when the dump runs. `password`, when also set, wins.
+     */
+    password_env: z.string().min(1).max(128).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+    /** sqlite only: the absolute path of the database file (`database` names its snapshot). */
+    // eslint-disable-next-line no-control-regex
+    path: z.string().min(2).max(1024).regex(/^\/[^\x00]*$/, 'an absolute path').optional(),
   })
   .strict();
+
+/** The rules of each engine beyond the field shapes (shared by dump targets and restore connections). */
+export function engineIssues(d: { engine: DatabaseEngine; path?: string | undefined; container?: string | undefined; all?: true | undefined; password_env?: string | undefined }): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  if (d.password_env && !d.container) out.push({ path: ['password_env'], message: 'password_env names a variable of the container: set container too' });
+  if (d.container && !CONTAINER_ENGINES.includes(d.engine)) out.push({ path: ['container'], message: `${d.engine} dumps run on the agent's host only (container applies to postgres, mariadb and mysql)` });
+  if (d.engine === 'sqlite' && !d.path) out.push({ path: ['path'], message: 'sqlite needs path: the database file' });
+  if (d.engine !== 'sqlite' && d.path) out.push({ path: ['path'], message: 'path applies to sqlite only' });
+  if ((d.engine === 'redis' || d.engine === 'sqlite') && d.all) out.push({ path: ['all'], message: `${d.engine} has no database list: set database, the name of its snapshot` });
+  return out;
+}
 export const DatabaseTarget = DatabaseTargetFields
   .refine((d) => (d.database !== undefined) !== (d.all === true), 'set exactly one of database and all')
-  .refine((d) => !(d.run_as && d.container), { message: 'run_as does not apply to a container (docker exec runs as the container user)', path: ['run_as'] });
+  .refine((d) => !(d.run_as && d.container), { message: 'run_as does not apply to a container (docker exec runs as the container user)', path: ['run_as'] })
+  .superRefine((d, ctx) => {
+    for (const i of engineIssues(d)) ctx.addIssue({ code: z.ZodIssueCode.custom, ...i });
+  });
 export type DatabaseTarget = z.infer<typeof DatabaseTarget>;
+
+/** A Docker container name or id. */
+export const ContainerName = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id');
 
 /** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */
 const BackupFields = z
@@ -74,6 +107,11 @@ const BackupFields = z
     run_as: z.string().max(64).optional(),
     /** Database dumps, one snapshot each (additive: agents before this field refuse the job). */
     databases: z.array(DatabaseTarget).min(1).max(64).optional(),
+    /**
+     * Containers to stop (`docker stop`, in this order) before the backup and start again (in the
+     * reverse order) afterwards, also when it fails or is cancelled (additive; docs/databases.md).
+     */
+    stop_containers: z.array(ContainerName).min(1).max(32).optional(),
   })
   .merge(BandwidthOptions)
   .strict();
@@ -181,6 +219,8 @@ export const ScheduleSpec = z.object({
   /** Additive (issue 22), check schedules: CheckArgs' fields (absent = rotate over DEFAULT_CHECK_ROTATION runs). */
   read_data_subset: ReadDataSubset.optional(),
   read_data_rotation: z.number().int().min(0).max(1000).optional(),
+  /** Additive (issue 18), backup schedules: BackupArgs.stop_containers (sent only to agents announcing `stop_containers`). */
+  stop_containers: z.array(ContainerName).max(32).optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 

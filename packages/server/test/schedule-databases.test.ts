@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
 import { enrolledAgent, startHarness, leaksOf } from './helpers/harness.js';
+import { DatabasesFieldset } from '../src/web/pages/schedule-databases.js';
 
 /*
  * Database dumps on schedules and run-now (docs/databases.md): the password is sealed at rest,
@@ -112,6 +113,13 @@ describe('database targets on the server', () => {
       expect(run.status).toBe(409);
       const plain = await req('POST', `/api/hosts/${enr.host_id}/schedules`, { kind: 'backup', cron_expr: '@daily', paths: ['/srv'] });
       expect(plain.status).toBe(201);
+      // stop_containers: stored, but an agent without the feature gets the schedule disabled and without them.
+      const stops = await req('POST', `/api/hosts/${enr.host_id}/schedules`, { kind: 'backup', cron_expr: '@daily', paths: ['/srv'], stop_containers: ['app'] });
+      expect(stops.status, stops.text).toBe(201);
+      let pushed: (Spec & { enabled: boolean }) | undefined;
+      for (let i = 0; i < 5 && !pushed; i++) pushed = ((await old.next('schedule.set')) as unknown as { schedules: (Spec & { enabled: boolean })[] }).schedules.find((x) => x.id === stops.body.id);
+      expect(pushed).toMatchObject({ enabled: false, paths: ['/srv'] });
+      expect(pushed).not.toHaveProperty('stop_containers');
     } finally {
       await old.close();
     }
@@ -119,17 +127,22 @@ describe('database targets on the server', () => {
 
   it('stores the agent\'s databases.report (latest wins) and serves it at /api/hosts/:id/databases', async () => {
     const empty = await req('GET', `/api/hosts/${hostId}/databases`);
-    expect(empty.body).toEqual({ host_id: hostId, discovered_at: null, local: [], containers: [], docker_error: null });
+    expect(empty.body).toEqual({ host_id: hostId, discovered_at: null, local: [], containers: [], docker_error: null, volumes: [] });
     const container = { engine: 'postgres', container: 'shop-db-1', container_id: 'a'.repeat(64), image: 'postgres:16', user: 'shop', database: 'shop', password_env: 'POSTGRES_PASSWORD', published_port: null };
     agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:00:00.000Z', local: [], containers: [container], docker_error: null }));
-    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null }));
-    const want = { host_id: hostId, discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null };
+    const volume = { container: 'shop-web-1', type: 'volume', name: 'uploads', source: '/var/lib/docker/volumes/uploads/_data', destination: '/srv/uploads', read_only: false };
+    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] }));
+    // The first report (an older agent's shape) has no volumes; the latest one wins, volumes included.
+    const want = { host_id: hostId, discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] };
     for (let i = 0; i < 50; i++) {
       const r = await h.admin.req('GET', `/api/hosts/${hostId}/databases`);
       if (r.body.discovered_at === want.discovered_at) break;
       await new Promise((res) => setTimeout(res, 50));
     }
     expect((await req('GET', `/api/hosts/${hostId}/databases`)).body).toEqual(want);
+    // No Docker engine: one line in the schedule editor's Databases section.
+    const html = String(await (DatabasesFieldset({ databases: [], discovered: { discovered_at: '2026-12-01T20:02:00.000Z', local: [], containers: [], docker_error: '/var/run/docker.sock does not exist (no Docker engine here)' } }) as unknown as Promise<string> | string));
+    expect(html).toContain('No Docker containers looked at: /var/run/docker.sock does not exist (no Docker engine here)');
   });
 
   it('the password is nowhere in API responses, the server log or the database file', async () => {

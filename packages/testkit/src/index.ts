@@ -11,4 +11,5 @@ export { startRestServer, type RestServer, type RestServerOptions } from './rest
 export { startPostgres, startMariadb, findPostgres, findMariadb, type DbServer } from './databases.js';
 export { startSftpServer, sshdPath, type SftpServer } from './sftp.js';
 export { startWebdavServer, type WebdavServer } from './webdav.js';
-export { startDockerd, findDockerd, rootfsTarball, type Dockerd } from './docker.js';
+export { rootfsTarball } from './rootfs.js';
+export { startDockerEngine, findDocker, postgresImage, postgresRootfs, runPostgresContainer, mariadbImage, mariadbRootfs, runMariadbContainer, imageCacheDir, POSTGRES_IMAGE, MARIADB_IMAGE, type DockerEngine, type ImageBuild } from './docker.js';

@@ -37,7 +37,8 @@ export async function backupWithDumps(engine: Engine, conn: Connection, a: Backu
   if (opts.signal?.aborted) return { outcome: { status: 'cancelled', exitCode: null, stats, error: 'cancelled', errorKind: 'cancelled' }, extras };
   const failed = results.filter((d): d is Extract<DumpResult, { ok: false }> => !d.ok);
   if (pathError !== null || failed.length > 0) {
-    const first = pathError ?? `${failed[0]!.engine} database ${failed[0]!.database}: ${failed[0]!.error}`;
+    const f = failed[0];
+    const first = pathError ?? `${f!.engine} database ${f!.database}${f!.container ? ` in container ${f!.container}` : ''}: ${f!.error}`;
     const more = failed.length + (pathError !== null ? 1 : 0) - 1;
     say(`${made} database snapshot(s) made, ${failed.length} database(s) failed`);
     let kind: ErrorKind = pathError !== null ? pathKind : failed[0]?.errorKind ?? 'failed';

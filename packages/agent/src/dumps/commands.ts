@@ -24,6 +24,10 @@ export const TOOL_CANDIDATES = {
   pg_restore: ['pg_restore'],
   mysqldump: ['mariadb-dump', 'mysqldump'],
   mysql: ['mariadb', 'mysql'],
+  redis_cli: ['redis-cli'],
+  sqlite3: ['sqlite3'],
+  mongodump: ['mongodump'],
+  mongorestore: ['mongorestore'],
 } as const;
 export type ToolName = keyof typeof TOOL_CANDIDATES;
 
@@ -111,9 +115,11 @@ export function listCommand(t: DatabaseTarget, resolve: Resolve): ToolCommand {
   return wrap(t, local(t, resolve, 'mysql'), [...c.args, '--batch', '--skip-column-names', '--execute', 'SHOW DATABASES'], c.env);
 }
 
-/** The snapshot's file name inside restic: `<engine>/<database>.sql` (`.dump` for custom format). */
+const EXT: Partial<Record<DatabaseTarget['engine'], string>> = { redis: 'rdb', sqlite: 'db', mongodb: 'archive' };
+
+/** The snapshot's file name inside restic: `<engine>/<database>.sql` (`.dump` for custom format, `.rdb`, `.db`, `.archive`). */
 export function stdinFilename(t: DatabaseTarget, database: string): string {
-  const ext = t.engine === 'postgres' && t.format === 'custom' ? 'dump' : 'sql';
+  const ext = EXT[t.engine] ?? (t.engine === 'postgres' && t.format === 'custom' ? 'dump' : 'sql');
   return `${t.engine}/${database}.${ext}`;
 }
 

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { DatabaseEngine } from '@restic-manager/protocol';
-import { discoverContainers, socketGet } from './docker.js';
-import type { ContainerDatabase, Get } from './docker.js';
+import { discoverContainers, dockerSocketPath, socketGet } from './docker.js';
+import type { ContainerDatabase, ContainerVolume, Get } from './docker.js';
 
 /** A database server found on this host (not in a container). */
 export interface LocalDatabase {
@@ -20,6 +20,8 @@ export interface Discovery {
   containers: ContainerDatabase[];
   /** Why Docker discovery found nothing (no socket, permission, API error); null when it ran. */
   docker_error: string | null;
+  /** Named volumes and bind mounts of running containers (paths on this host). */
+  volumes: ContainerVolume[];
 }
 
 export interface DiscoverOptions {
@@ -73,8 +75,8 @@ export async function discoverDatabases(o: DiscoverOptions = {}): Promise<Discov
   for (const port of pgPorts) if (await tcpOpen(port)) add({ engine: 'postgres', via: `127.0.0.1:${port}`, host: '127.0.0.1', port });
   for (const port of o.mysqlPorts ?? [3306]) if (await tcpOpen(port)) add({ engine: 'mariadb', via: `127.0.0.1:${port}`, host: '127.0.0.1', port });
 
-  const socket = o.dockerSocket ?? '/var/run/docker.sock';
-  if (!o.dockerGet && !existsSync(socket)) return { local, containers: [], docker_error: `${socket} does not exist (no Docker engine here)` };
+  const socket = o.dockerSocket ?? dockerSocketPath();
+  if (!o.dockerGet && !existsSync(socket)) return { local, containers: [], volumes: [], docker_error: `${socket} does not exist (no Docker engine here)` };
   const r = await discoverContainers(o.dockerGet ?? socketGet(socket));
-  return r.ok ? { local, containers: r.databases, docker_error: null } : { local, containers: [], docker_error: r.error };
+  return r.ok ? { local, containers: r.databases, volumes: r.volumes, docker_error: null } : { local, containers: [], volumes: [], docker_error: r.error };
 }

@@ -90,6 +90,27 @@ function publishedPort(ports: unknown, engine: DatabaseEngine): number | null {
   return null;
 }
 
+/**
+ * Labels that declare a container's database whatever its image: `restic-manager.engine`
+ * (postgres, mariadb, mysql), and optionally `restic-manager.database`, `restic-manager.user`,
+ * `restic-manager.password-env` (the name of the container variable holding the password).
+ */
+export const LABEL = { engine: 'restic-manager.engine', database: 'restic-manager.database', user: 'restic-manager.user', passwordEnv: 'restic-manager.password-env' } as const;
+const LABEL_ENGINES: readonly DatabaseEngine[] = ['postgres', 'mariadb', 'mysql'];
+
+function labelsOf(c: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObj(c.Labels)) for (const [k, v] of Object.entries(c.Labels)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** The engine of a listed container: its `restic-manager.engine` label, else its image. */
+export function engineOf(c: Record<string, unknown>): DatabaseEngine | null {
+  const label = labelsOf(c)[LABEL.engine];
+  if (label) return (LABEL_ENGINES as readonly string[]).includes(label) ? (label as DatabaseEngine) : null;
+  return engineOfImage(str(c.Image) ?? '');
+}
+
 /** Parses the list and inspect bodies into database containers (pure; the fixture test calls it). */
 export function parseContainers(list: unknown, inspect: (id: string) => unknown): ContainerDatabase[] {
   if (!Array.isArray(list)) return [];
@@ -98,27 +119,103 @@ export function parseContainers(list: unknown, inspect: (id: string) => unknown)
     if (!isObj(c)) continue;
     const id = str(c.Id);
     const image = str(c.Image) ?? '';
-    const engine = engineOfImage(image);
+    const engine = engineOf(c);
     if (!id || !engine) continue;
     const name = (Array.isArray(c.Names) ? c.Names.map(str).find(Boolean) : null)?.replace(/^\//, '') ?? id.slice(0, 12);
     const detail = inspect(id);
     const cfg = isObj(detail) && isObj(detail.Config) ? detail.Config : {};
-    out.push({ engine, container: name, container_id: id, image, ...fromEnv(engine, envMap(cfg.Env)), published_port: publishedPort(c.Ports, engine) });
+    const env = envMap(cfg.Env);
+    const labels = labelsOf(c);
+    const guess = fromEnv(engine, env);
+    const pwEnv = labels[LABEL.passwordEnv];
+    out.push({
+      engine, container: name, container_id: id, image,
+      user: labels[LABEL.user] ?? guess.user,
+      database: labels[LABEL.database] ?? guess.database,
+      password_env: pwEnv && env.has(pwEnv) ? pwEnv : guess.password_env,
+      published_port: publishedPort(c.Ports, engine),
+    });
   }
   return out;
 }
 
-/** Lists running database containers through the API. */
-export async function discoverContainers(get: Get): Promise<{ ok: true; databases: ContainerDatabase[] } | { ok: false; error: string }> {
+/**
+ * The Docker socket the agent talks to: RM_AGENT_DOCKER_SOCKET, else DOCKER_HOST when it is a
+ * `unix://` address (the docker CLI the dumps run uses the same), else /var/run/docker.sock.
+ */
+export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.RM_AGENT_DOCKER_SOCKET) return env.RM_AGENT_DOCKER_SOCKET;
+  if (env.DOCKER_HOST?.startsWith('unix://')) return env.DOCKER_HOST.slice('unix://'.length);
+  return '/var/run/docker.sock';
+}
+
+/**
+ * The value of variable `name` in a container's configured environment (`GET /containers/{id}/json`,
+ * `Config.Env`), for a dump whose password lives there. The value is returned to the caller only;
+ * errors name the container and the variable, never a value.
+ */
+export async function containerEnvValue(get: Get, container: string, name: string): Promise<{ ok: true; value: string } | { ok: false; error: string }> {
+  const d = await get(`/containers/${encodeURIComponent(container)}/json`);
+  if (!d.ok) return { ok: false, error: `cannot read the environment of container ${container}: ${d.error}` };
+  if (d.status === 404) return { ok: false, error: `container ${container} does not exist` };
+  if (d.status !== 200) return { ok: false, error: `cannot read the environment of container ${container}: GET /containers/{id}/json: status ${d.status}` };
+  const cfg = isObj(d.body) && isObj(d.body.Config) ? d.body.Config : {};
+  const v = envMap(cfg.Env).get(name);
+  if (v === undefined || v === '') return { ok: false, error: `container ${container} has no variable ${name}` };
+  return { ok: true, value: v };
+}
+
+/** A named volume or bind mount of a running container (`Mounts` of `GET /containers/json`). */
+export interface ContainerVolume {
+  container: string;
+  type: 'volume' | 'bind';
+  name: string | null;
+  /** The path on the host. */
+  source: string;
+  destination: string;
+  read_only: boolean;
+}
+
+/** The volumes and bind mounts of the listed containers (tmpfs and others skipped; pure). */
+export function parseVolumes(list: unknown): ContainerVolume[] {
+  if (!Array.isArray(list)) return [];
+  const out: ContainerVolume[] = [];
+  for (const c of list) {
+    if (!isObj(c) || !Array.isArray(c.Mounts)) continue;
+    const container = (Array.isArray(c.Names) ? c.Names.map(str).find(Boolean) : null)?.replace(/^\//, '') ?? (str(c.Id) ?? '?').slice(0, 12);
+    for (const m of c.Mounts) {
+      if (!isObj(m) || (m.Type !== 'volume' && m.Type !== 'bind')) continue;
+      const source = str(m.Source);
+      const destination = str(m.Destination);
+      if (!source || !destination) continue;
+      out.push({ container, type: m.Type, name: m.Type === 'volume' ? str(m.Name) : null, source, destination, read_only: m.RW === false });
+    }
+  }
+  return out;
+}
+
+/** Lists running database containers, and every running container's volumes, through the API. */
+export async function discoverContainers(get: Get): Promise<{ ok: true; databases: ContainerDatabase[]; volumes: ContainerVolume[] } | { ok: false; error: string }> {
   const list = await get('/containers/json');
   if (!list.ok) return list;
   if (list.status !== 200) return { ok: false, error: `GET /containers/json: status ${list.status}` };
   const details = new Map<string, unknown>();
   for (const c of Array.isArray(list.body) ? list.body : []) {
-    if (!isObj(c) || !str(c.Id) || !engineOfImage(str(c.Image) ?? '')) continue;
+    if (!isObj(c) || !str(c.Id) || !engineOf(c)) continue;
     const id = c.Id as string;
     const d = await get(`/containers/${encodeURIComponent(id)}/json`);
     if (d.ok && d.status === 200) details.set(id, d.body);
   }
-  return { ok: true, databases: parseContainers(list.body, (id) => details.get(id)) };
+  return { ok: true, databases: parseContainers(list.body, (id) => details.get(id)), volumes: parseVolumes(list.body) };
+}
+
+/**
+ * A target whose password is the container's variable `password_env`: the same target with
+ * `password` filled from the container's environment (an explicit `password` wins). The value
+ * goes to the tool's environment only (docker exec -e), like a typed password.
+ */
+export async function withContainerPassword<T extends { container?: string | undefined; password?: string | undefined; password_env?: string | undefined }>(t: T, get?: Get): Promise<{ ok: true; target: T } | { ok: false; error: string }> {
+  if (!t.container || !t.password_env || t.password) return { ok: true, target: t };
+  const r = await containerEnvValue(get ?? socketGet(dockerSocketPath()), t.container, t.password_env);
+  return r.ok ? { ok: true, target: { ...t, password: r.value } } : r;
 }

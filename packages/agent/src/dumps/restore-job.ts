@@ -3,7 +3,14 @@ import type { Readable } from 'node:stream';
 import type { DbRestoreArgs, ErrorKind } from '@restic-manager/protocol';
 import type { Connection, Engine, ProgressOptions } from '@restic-manager/engines';
 import type { Outcome } from '../jobs/outcome.js';
-import type { Resolve } from './commands.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Resolve, ToolCommand } from './commands.js';
+import { privateDir } from './dump-plan.js';
+import { mongoConfigText, mongoRestoreCommand } from './more-engines.js';
+import { restoreSqlite } from './sqlite-restore.js';
+import { withContainerPassword } from './docker.js';
+import type { Get } from './docker.js';
 import { startClient } from './client-process.js';
 import { runQuery } from './dump-process.js';
 import { MariadbRename } from './mariadb-rename.js';
@@ -17,12 +24,15 @@ export interface DbRestoreOptions {
   baseEnv?: Record<string, string>;
   /** Test hook: sees the restore tool's pid right after spawn. */
   onToolSpawn?: (pid: number) => void;
+  /** Docker API client for `connection.password_env` (default: the socket of dockerSocketPath()). */
+  dockerGet?: Get;
 }
 
 type Step = { ok: true; bytes: number } | { ok: false; error: string; errorKind: ErrorKind };
 
 const failed = (error: string, errorKind: ErrorKind = 'failed', stats: Record<string, unknown> | null = null): Outcome => ({ status: 'failed', exitCode: null, stats, error, errorKind });
-const toolName = (f: DumpFile, engine: string): string => (engine !== 'postgres' ? 'mariadb' : f.custom ? 'pg_restore' : 'psql');
+const TOOLS: Record<string, string> = { sqlite: 'sqlite3', mongodb: 'mongorestore', mariadb: 'mariadb', mysql: 'mariadb' };
+const toolName = (f: DumpFile, engine: string): string => TOOLS[engine] ?? (f.custom ? 'pg_restore' : 'psql');
 
 /**
  * A `db_restore` job: `restic dump <snapshot> <file>` streamed into psql / pg_restore / mariadb.
@@ -35,7 +45,10 @@ export async function runDbRestore(engine: Engine, conn: Connection, a: DbRestor
   const file = parseDumpFile(a.file);
   if (!file) return failed(`invalid db_restore arguments: file: ${a.file} is not a database dump file`);
   if (!engine.dump) return failed(`the ${engine.name} engine cannot stream a snapshot file; database restores need restic`);
-  const c = a.connection;
+  const cred = await withContainerPassword(a.connection, o.dockerGet);
+  if (!cred.ok) return failed(cred.error);
+  const c = cred.target;
+  a = { ...a, connection: c };
   const resolve = o.resolve ?? resolveTool;
   const baseEnv = o.baseEnv ?? baseEnvOf();
   const redact = redactorFor(c.password);
@@ -47,8 +60,21 @@ export async function runDbRestore(engine: Engine, conn: Connection, a: DbRestor
     const r = await runQuery(createDatabaseCommand(c, a.database, resolve), { baseEnv, redact });
     if (!r.ok) return failed(`psql failed (CREATE DATABASE ${a.database}): ${r.error}`, 'failed', stats);
   }
-  say(`restoring ${a.file} of snapshot ${a.snapshot_id.slice(0, 8)} into ${where} with ${toolName(file, c.engine)}`);
-  const r = await streamInto(engine, conn, a, file, opts, { ...o, resolve, baseEnv, redact });
+  say(`restoring ${a.file} of snapshot ${a.snapshot_id.slice(0, 8)} into ${c.engine === 'sqlite' ? `sqlite file ${c.path ?? '?'}` : where} with ${toolName(file, c.engine)}`);
+  let r: Step;
+  if (c.engine === 'sqlite') r = await restoreSqlite(engine, conn, a, opts, { resolve, baseEnv });
+  else if (c.engine === 'mongodb') {
+    const dir = c.password ? privateDir(c.run_as, 'rm-restore-') : null;
+    if (dir && 'error' in dir) return failed(dir.error, 'failed', stats);
+    try {
+      const config = dir ? path.join(dir.dir, 'mongo.yaml') : null;
+      if (config) writeFileSync(config, mongoConfigText(c.password!), { mode: 0o600 });
+      const cmd = mongoRestoreCommand(c, file.database, a.database, config, resolve);
+      r = await streamInto(engine, conn, a, file, opts, { ...o, resolve, baseEnv, redact, cmd });
+    } finally {
+      dir?.dispose();
+    }
+  } else r = await streamInto(engine, conn, a, file, opts, { ...o, resolve, baseEnv, redact, cmd: restoreCommand(c, file, a.database, resolve) });
   if (r.ok) {
     say(`${where}: restored ${r.bytes} bytes`);
     return { status: 'succeeded', exitCode: 0, stats: { ...stats, bytes: r.bytes, ...(a.create ? { created: true } : {}) }, error: null, errorKind: null };
@@ -61,14 +87,14 @@ export async function runDbRestore(engine: Engine, conn: Connection, a: DbRestor
   return failed(r.error, r.errorKind, stats);
 }
 
-async function streamInto(engine: Engine, conn: Connection, a: DbRestoreArgs, file: DumpFile, opts: ProgressOptions, o: DbRestoreOptions & { resolve: Resolve; baseEnv: Record<string, string>; redact: (s: string) => string }): Promise<Step> {
+async function streamInto(engine: Engine, conn: Connection, a: DbRestoreArgs, file: DumpFile, opts: ProgressOptions, o: DbRestoreOptions & { resolve: Resolve; baseEnv: Record<string, string>; redact: (s: string) => string; cmd: ToolCommand }): Promise<Step> {
   const c = a.connection;
   const tool = toolName(file, c.engine);
   let bytes = 0;
   // Bounded: 256 KiB here plus the pipes; restic blocks while the tool is busy.
   const head = new Transform({ highWaterMark: 256 * 1024, transform(chunk: Buffer, _e, cb) { bytes += chunk.length; cb(null, chunk); } });
-  const input: Readable = c.engine !== 'postgres' && a.database !== file.database ? head.pipe(new MariadbRename(file.database, a.database)) : head;
-  const client = startClient(restoreCommand(c, file, a.database, o.resolve), input, { baseEnv: o.baseEnv, redact: o.redact, onStderr: (l) => opts.onLine?.({ stream: 'stderr', line: `${tool}: ${l}`, ts: new Date() }) });
+  const input: Readable = (c.engine === 'mariadb' || c.engine === 'mysql') && a.database !== file.database ? head.pipe(new MariadbRename(file.database, a.database)) : head;
+  const client = startClient(o.cmd, input, { baseEnv: o.baseEnv, redact: o.redact, onStderr: (l) => opts.onLine?.({ stream: 'stderr', line: `${tool}: ${l}`, ts: new Date() }) });
   if (client.pid !== undefined) o.onToolSpawn?.(client.pid);
   const stopRestic = new AbortController();
   const onJobAbort = (): void => {

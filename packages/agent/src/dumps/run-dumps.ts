@@ -1,14 +1,19 @@
 import type { DatabaseTarget, ErrorKind } from '@restic-manager/protocol';
 import type { BackupSummary, Connection, Engine, EngineError, ProgressOptions } from '@restic-manager/engines';
-import { dumpCommand, dumpTags, globalsCommand, listCommand, safeDatabaseName, SKIPPED_DATABASES, stdinFilename } from './commands.js';
+import { dumpTags, globalsCommand, listCommand, safeDatabaseName, SKIPPED_DATABASES, stdinFilename } from './commands.js';
 import type { Resolve, ToolCommand } from './commands.js';
+import { planDump } from './dump-plan.js';
+import type { DumpPlan } from './dump-plan.js';
 import { runQuery, startDump } from './dump-process.js';
+import { MONGO_ALL } from './more-engines.js';
+import { withContainerPassword } from './docker.js';
+import type { Get } from './docker.js';
 import { resolveTool } from './tools.js';
 
 /** One dump's result: a snapshot, or why there is none. */
 export type DumpResult =
   | { ok: true; engine: string; database: string; snapshotId: string; bytes: number }
-  | { ok: false; engine: string; database: string; error: string; errorKind: ErrorKind };
+  | { ok: false; engine: string; database: string; error: string; errorKind: ErrorKind; container?: string };
 
 export interface DumpRunOptions {
   /** Extra tags (the backup's own `tags`). */
@@ -22,6 +27,8 @@ export interface DumpRunOptions {
   resolve?: Resolve;
   /** Test hook: sees each dump tool's pid right after spawn. */
   onDumpSpawn?: (pid: number) => void;
+  /** Docker API client for `password_env` (default: the socket of dockerSocketPath()). */
+  dockerGet?: Get;
 }
 
 /** The environment the database tools start with: PATH, HOME, TZ, DOCKER_HOST and a UTF-8 locale. */
@@ -83,6 +90,8 @@ function describe(e: EngineError): string {
 /** The database names a target stands for (`all: true` asks the server). */
 export async function databasesOf(t: DatabaseTarget, resolve: Resolve, baseEnv: Record<string, string>): Promise<{ ok: true; names: string[] } | { ok: false; error: string }> {
   if (t.database) return { ok: true, names: [t.database] };
+  if (t.engine === 'mongodb') return { ok: true, names: [MONGO_ALL] };
+  if (t.engine === 'redis' || t.engine === 'sqlite') return { ok: false, error: `${t.engine} needs database (the name of its snapshot)` };
   const r = await runQuery(listCommand(t, resolve), { baseEnv, redact: redactorFor(t.password) });
   if (!r.ok) return { ok: false, error: `cannot list the databases of ${t.engine}${t.host ? ` at ${t.host}` : ''}: ${r.error}` };
   const skip = SKIPPED_DATABASES[t.engine === 'postgres' ? 'postgres' : 'mysql'];
@@ -97,7 +106,13 @@ export async function runDumps(engine: Engine, conn: Connection, targets: readon
   const resolve = o.resolve ?? resolveTool;
   const baseEnv = o.baseEnv ?? baseEnvOf();
   const results: DumpResult[] = [];
-  for (const t of targets) {
+  for (const given of targets) {
+    const cred = await withContainerPassword(given, o.dockerGet);
+    if (!cred.ok) {
+      results.push({ ok: false, engine: given.engine, database: given.database ?? '*', error: cred.error, errorKind: 'failed', ...(given.container ? { container: given.container } : {}) });
+      continue;
+    }
+    const t = cred.target;
     const names = await databasesOf(t, resolve, baseEnv);
     if (!names.ok) {
       results.push({ ok: false, engine: t.engine, database: t.database ?? '*', error: names.error, errorKind: 'failed' });
@@ -107,23 +122,47 @@ export async function runDumps(engine: Engine, conn: Connection, targets: readon
       o.line('event', `skipping ${t.engine} database ${JSON.stringify(n)}: its name cannot be a snapshot file name and tag (/ \\ , or a leading - or space)`);
       results.push({ ok: false, engine: t.engine, database: n, error: 'the database name contains / \\ , or starts with - or a space; dump it with a hook instead', errorKind: 'failed' });
     }
-    const jobs: { name: string; cmd: ToolCommand; file: string; label: string }[] = names.names.filter(safeDatabaseName).map((n) => {
-      const cmd = dumpCommand(t, n, resolve);
-      return { name: n, cmd, file: stdinFilename(t, n), label: t.engine === 'postgres' ? 'pg_dump' : 'mariadb-dump' };
-    });
-    if (t.engine === 'postgres' && t.globals) jobs.unshift({ name: '_globals', cmd: globalsCommand(t, resolve), file: 'postgres/_globals.sql', label: 'pg_dumpall' });
+    const jobs: { name: string; plan: DumpPlan | { error: string }; file: string }[] = names.names.filter(safeDatabaseName).map((n) => ({ name: n, plan: planDump(t, n, resolve), file: stdinFilename(t, n) }));
+    if (t.engine === 'postgres' && t.globals) jobs.unshift({ name: '_globals', plan: { cmd: globalsCommand(t, resolve), stage: null, label: 'pg_dumpall', dispose: () => undefined }, file: 'postgres/_globals.sql' });
     for (const j of jobs) {
-      if (o.opts.signal?.aborted) return results;
+      if (o.opts.signal?.aborted) {
+        for (const k of jobs) if (!('error' in k.plan)) k.plan.dispose();
+        return results;
+      }
       o.line('event', `dumping ${t.engine} database ${j.name}${t.container ? ` in container ${t.container}` : ''} into ${j.file}`);
-      const r = await dumpIntoRestic(engine, conn, j.cmd, j.file, dumpTags(t, j.name, o.tags), { ...o, baseEnv, secret: t.password, label: j.label });
+      const r = await dumpOne(engine, conn, t, j.plan, j.file, j.name, { ...o, baseEnv });
       if (r.ok) {
         o.line('event', `database ${j.name}: snapshot ${r.summary.snapshotId.slice(0, 8)} (${r.summary.totalBytesProcessed} bytes)`);
         results.push({ ok: true, engine: t.engine, database: j.name, snapshotId: r.summary.snapshotId, bytes: r.summary.totalBytesProcessed });
       } else {
         o.line('event', `database ${j.name}: no snapshot (${r.error})`);
-        results.push({ ok: false, engine: t.engine, database: j.name, error: r.error, errorKind: r.errorKind });
+        results.push({ ok: false, engine: t.engine, database: j.name, error: r.error, errorKind: r.errorKind, ...(t.container ? { container: t.container } : {}) });
       }
     }
   }
   return results;
+}
+
+/** Where a database lives, for error messages: its container, socket, host:port or file. */
+export function whereOf(t: DatabaseTarget): string {
+  if (t.container) return `container ${t.container}`;
+  if (t.path) return t.path;
+  if (t.host) return t.port ? `${t.host}:${t.port}` : t.host;
+  return t.port ? `port ${t.port}` : 'the local socket';
+}
+
+/** One database: the staging step (if any), then its stream into restic; the plan's files are removed after. */
+async function dumpOne(engine: Engine, conn: Connection, t: DatabaseTarget, plan: DumpPlan | { error: string }, file: string, name: string, o: DumpRunOptions & { baseEnv: Record<string, string> }): Promise<{ ok: true; summary: BackupSummary } | { ok: false; error: string; errorKind: ErrorKind }> {
+  if ('error' in plan) return { ok: false, error: plan.error, errorKind: 'failed' };
+  try {
+    if (plan.stage) {
+      const redact = redactorFor(t.password);
+      const s = await runQuery(plan.stage, { baseEnv: o.baseEnv, redact });
+      if (o.opts.signal?.aborted) return { ok: false, error: 'cancelled', errorKind: 'cancelled' };
+      if (!s.ok) return { ok: false, error: `${plan.label} failed (${t.engine} at ${whereOf(t)}): ${s.error}`, errorKind: 'failed' };
+    }
+    return await dumpIntoRestic(engine, conn, plan.cmd, file, dumpTags(t, name, o.tags), { ...o, secret: t.password, label: plan.stage ? `streaming the ${plan.label} copy` : plan.label });
+  } finally {
+    plan.dispose();
+  }
 }

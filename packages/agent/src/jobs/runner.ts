@@ -13,6 +13,7 @@ import { nextCheckPart } from '../state/check-rotation.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
+import { stopContainers } from './container-stop.js';
 import { sendExtras } from './extras.js';
 import { LockRefresher } from './lock-refresh.js';
 
@@ -49,6 +50,8 @@ export interface RunnerDeps {
   /** Which part of the pack data each repository's next check reads (default: `check-rotation.json` next to the active-jobs file). */
   checkRotationFile?: string;
   activeJobsFile: string;
+  /** Containers stopped by a running backup (default: `stopped-containers.json` next to the active-jobs file). */
+  stoppedContainersFile?: string;
   log: Logger;
   /** restic cache directory (must be writable under the systemd sandbox). */
   cacheDir?: string;
@@ -343,13 +346,20 @@ export class JobRunner {
           events.line('event', `pre_hook failed (${pre.error ?? 'non-zero exit'}); the backup was not started`);
           outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
         } else {
-          ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget, scratch: path.join(this.drillsDir(), `drill-${req.jobId}`) }));
-          if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
-            // Remove the lock only if restic itself considers it stale, then try once more.
-            events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
-            const u = await engine.unlock(conn, {}, { signal });
-            if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, { copyTarget: req.copyTarget, scratch: path.join(this.drillsDir(), `drill-${req.jobId}`) }));
-            if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
+          const stopList = req.kind === 'backup' ? (args as { stop_containers?: string[] }).stop_containers ?? [] : [];
+          const held = stopList.length > 0 ? await stopContainers(stopList, this.stoppedContainersFile(), (t) => events.line('event', t)) : null;
+          const extra = { copyTarget: req.copyTarget, scratch: path.join(this.drillsDir(), `drill-${req.jobId}`) };
+          try {
+            ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, extra));
+            if (outcome.errorKind === 'lock_failed' && !signal.aborted) {
+              // Remove the lock only if restic itself considers it stale, then try once more.
+              events.line('event', `${outcome.error ?? 'repository is locked'}; removing stale locks (restic unlock) and retrying once`);
+              const u = await engine.unlock(conn, {}, { signal });
+              if (u.ok) ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, extra));
+              if (outcome.errorKind === 'lock_failed') events.line('event', 'the lock is held by a live process; it was left in place');
+            }
+          } finally {
+            await held?.startAll();
           }
         }
         if (hooks.post_hook) {
@@ -386,6 +396,10 @@ export class JobRunner {
 
   private jobFilesDir(): string {
     return this.deps.jobFilesDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'job-files');
+  }
+
+  private stoppedContainersFile(): string {
+    return this.deps.stoppedContainersFile ?? path.join(path.dirname(this.deps.activeJobsFile), 'stopped-containers.json');
   }
 
   private checkRotationFile(): string {

@@ -30,6 +30,8 @@ export interface StatePaths {
   jobFiles: string;
   /** Private (0700) scratch directories of restore drills, one per job, always removed; emptied at start. */
   drills: string;
+  /** Containers a running backup has stopped (stop_containers); started again at the next start. */
+  stoppedContainers: string;
 }
 
 export function resolveStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -50,5 +52,6 @@ export function statePaths(dir: string): StatePaths {
     status: path.join(dir, 'status.json'),
     jobFiles: path.join(dir, 'job-files'),
     drills: path.join(dir, 'drills'),
+    stoppedContainers: path.join(dir, 'stopped-containers.json'),
   };
 }

@@ -25,6 +25,7 @@ import * as m0030 from './0030_leases.js';
 import * as m0031 from './0031_restore_drills.js';
 import * as m0032 from './0032_api_tokens.js';
 import * as m0033 from './0033_totp.js';
+import * as m0034 from './0034_schedule_stop_containers.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -54,4 +55,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0031_restore_drills': m0031,
   '0032_api_tokens': m0032,
   '0033_totp': m0033,
+  '0034_schedule_stop_containers': m0034,
 };

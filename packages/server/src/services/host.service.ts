@@ -130,8 +130,8 @@ export class HostService {
   async discoveredDatabases(hostId: string) {
     const h = await this.d.repos.hosts.findById(hostId);
     if (!h) throw notFound('host', hostId);
-    const r = h.discovered_databases ? (JSON.parse(h.discovered_databases) as { discovered_at: string; local: Record<string, unknown>[]; containers: Record<string, unknown>[]; docker_error: string | null }) : null;
-    return { host_id: hostId, discovered_at: r?.discovered_at ?? null, local: r?.local ?? [], containers: r?.containers ?? [], docker_error: r?.docker_error ?? null };
+    const r = h.discovered_databases ? (JSON.parse(h.discovered_databases) as { discovered_at: string; local: Record<string, unknown>[]; containers: Record<string, unknown>[]; docker_error: string | null; volumes?: Record<string, unknown>[] }) : null;
+    return { host_id: hostId, discovered_at: r?.discovered_at ?? null, local: r?.local ?? [], containers: r?.containers ?? [], docker_error: r?.docker_error ?? null, volumes: r?.volumes ?? [] };
   }
 
   async repoOf(hostId: string) {

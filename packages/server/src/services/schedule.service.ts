@@ -8,7 +8,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { scheduleView } from './views.js';
-import { databaseViews, databasesRefusal, mergeDatabasePasswords } from './schedule-databases.js';
+import { agentHasFeature, databaseViews, databasesRefusal, mergeDatabasePasswords } from './schedule-databases.js';
 
 /**
  * Schedules per host. Every change bumps the host's schedule_version and pushes the full list
@@ -94,6 +94,7 @@ export class ScheduleService {
     if (input.kind.startsWith('vault_') && input.tags.length > 0) throw new DomainError('validation_failed', 'vault snapshots have no tags', { tags: 'not for vault schedules' });
     if (input.kind.startsWith('vault_') && Object.keys(input.options).length > 0) throw new DomainError('validation_failed', 'bandwidth limits do not apply to vault schedules', { options: 'not for vault schedules' });
     if (input.kind === 'vault_prune' && input.retention_policy?.keep_tag?.length) throw new DomainError('validation_failed', 'vault snapshots have no tags: keep_tag is not supported', { retention_policy: 'no keep_tag for vault_prune' });
+    if (input.kind !== 'backup' && input.stop_containers?.length) throw new DomainError('validation_failed', 'stop_containers: only for backup schedules', { stop_containers: 'backup schedules only' });
     if (input.kind !== 'check' && (input.read_data_subset != null || input.read_data_rotation != null)) {
       throw new DomainError('validation_failed', 'read_data_subset/read_data_rotation are only for check schedules', { read_data_subset: 'check schedules only' });
     }
@@ -158,6 +159,7 @@ export class ScheduleService {
       read_data_subset: s.kind === 'check' ? s.read_data_subset ?? null : null,
       read_data_rotation: s.kind === 'check' ? s.read_data_rotation ?? null : null,
       drill_host_id: s.kind === 'restore_drill' ? s.drill_host_id ?? null : null,
+      stop_containers: s.kind === 'backup' && s.stop_containers?.length ? JSON.stringify(s.stop_containers) : null,
       ...hooks,
     };
   }
@@ -198,9 +200,11 @@ export class ScheduleService {
     // An agent that did not announce `databases` would drop them and back up the paths only:
     // such schedules go to it disabled instead.
     const dumps = host ? databasesRefusal(host) === null : false;
+    // Likewise an agent that did not announce `stop_containers` would back up with the containers running.
+    const stops = host ? agentHasFeature(host, 'stop_containers') : false;
     // Vault and restore_drill schedules are server-fired and never reach the agent (its schedule.set parser predates them).
     const schedules: ScheduleSpec[] = rows.filter((r) => !r.kind.startsWith('vault_') && r.kind !== 'restore_drill').map((r) => ({
-      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1 && (dumps || !r.databases_enc),
+      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1 && (dumps || !r.databases_enc) && (stops || !r.stop_containers),
       paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
       retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,
       options: JSON.parse(r.options) as ScheduleSpec['options'],
@@ -211,6 +215,7 @@ export class ScheduleService {
       ...(r.repository_id ? { repository_id: r.repository_id } : {}),
       ...(r.read_data_subset ? { read_data_subset: r.read_data_subset } : {}),
       ...(r.read_data_rotation !== null ? { read_data_rotation: r.read_data_rotation } : {}),
+      ...(r.kind === 'backup' && r.stop_containers && stops ? { stop_containers: JSON.parse(r.stop_containers) as string[] } : {}),
     }));
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }

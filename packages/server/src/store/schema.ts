@@ -168,6 +168,8 @@ export interface SchedulesTable {
   read_data_rotation: ColumnType<number | null, number | null | undefined, number | null>;
   /** Migration 0031, restore_drill schedules: the host the sample is restored on; null = the host itself. */
   drill_host_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0034: backup schedules' containers to stop around the backup (JSON array); null = none. */
+  stop_containers: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }

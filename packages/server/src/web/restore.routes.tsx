@@ -58,7 +58,7 @@ function dbRestoreBodyOf(f: Record<string, unknown>) {
   const n = nest(f);
   const raw = (n.connection ?? {}) as Record<string, unknown>;
   const connection: Record<string, unknown> = {};
-  for (const k of ['engine', 'host', 'user', 'container', 'run_as'] as const) {
+  for (const k of ['engine', 'host', 'user', 'container', 'run_as', 'password_env', 'path'] as const) {
     const v = opt(raw[k]);
     if (v !== undefined) connection[k] = v;
   }

@@ -35,6 +35,7 @@ function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
     pre_hook: opt(f.pre_hook) ?? null, post_hook: opt(f.post_hook) ?? null, run_as: opt(f.run_as) ?? null,
     databases: databasesFromForm(f.databases),
     repository_id: opt(f.repository_id) ?? null,
+    ...(f.kind === 'backup' ? { stop_containers: list(f.stop_containers) } : {}),
     ...(f.kind === 'check' ? { read_data_subset: opt(f.read_data_subset) ?? null, read_data_rotation: numOrRaw(f.read_data_rotation) ?? null } : {}),
     ...(f.kind === 'restore_drill' ? { drill_host_id: opt(f.drill_host_id) ?? null } : {}),
   });

@@ -1,4 +1,5 @@
 import type { DatabaseView } from '@restic-manager/protocol';
+import { DatabaseEngine } from '@restic-manager/protocol';
 import { Field } from '../components/ui.js';
 
 /*
@@ -7,7 +8,7 @@ import { Field } from '../components/ui.js';
  * field keeps the stored one (same engine, host, port, user), a typed one replaces it.
  */
 
-const ENGINES = ['postgres', 'mariadb', 'mysql'] as const;
+const ENGINES = DatabaseEngine.options;
 
 /** One target's inputs, named `<prefix>.<i>.<field>` (the form is nested by `nest`). */
 export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?: string }) {
@@ -30,6 +31,8 @@ export function DatabaseRow(props: { i: number; d: DatabaseView | null; prefix?:
         <input id={`f-${n('password')}`} name={n('password')} type="password" autocomplete="new-password" size={12} placeholder={d?.has_password ? '(set — empty keeps it)' : ''} />
       </Field>
       <Field name={n('container')} label="Container" hint="docker exec">{input('container', d?.container ?? '', { size: 12 })}</Field>
+      <Field name={n('password_env')} label="Password variable" hint="the container's, e.g. POSTGRES_PASSWORD">{input('password_env', d?.password_env ?? '', { size: 14 })}</Field>
+      <Field name={n('path')} label="File" hint="sqlite: the database file">{input('path', d?.path ?? '', { size: 14 })}</Field>
       <Field name={n('run_as')} label="Run as" hint="OS user, e.g. postgres">{input('run_as', d?.run_as ?? '', { size: 9 })}</Field>
     </div>
   );
@@ -40,6 +43,24 @@ export interface Discovered {
   discovered_at: string | null;
   local: Record<string, unknown>[];
   containers: Record<string, unknown>[];
+  volumes?: Record<string, unknown>[];
+  /** Why the agent found no containers (no engine, socket unreadable, API error); null when it looked. */
+  docker_error?: string | null;
+}
+
+/** Volumes and bind mounts of running containers: host paths to put into Paths (one a line). */
+export function VolumeList(props: { d: Discovered }) {
+  const vols = props.d.volumes ?? [];
+  if (!props.d.discovered_at || vols.length === 0) return null;
+  const s = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return (
+    <div class="muted" id="discovered-volumes" style="margin:0 0 6px">
+      Container data on this host (copy a path into Paths to back it up):
+      <ul style="margin:2px 0 0 18px;padding:0">
+        {vols.map((v) => <li><span class="mono">{s(v.source)}</span> — {v.type === 'volume' ? <>volume <span class="mono">{s(v.name)}</span></> : 'bind mount'} of container <span class="mono">{s(v.container)}</span> at <span class="mono">{s(v.destination)}</span>{v.read_only === true ? ' (read-only)' : ''}</li>)}
+      </ul>
+    </div>
+  );
 }
 
 function DiscoveredList(props: { d: Discovered }) {
@@ -53,6 +74,7 @@ function DiscoveredList(props: { d: Discovered }) {
   return (
     <div class="muted" id="discovered-databases" style="margin:0 0 6px">
       {items.length ? <>Found by the agent: <ul style="margin:2px 0 0 18px;padding:0">{items.map((i) => <li class="mono">{i}</li>)}</ul></> : 'The agent found no database servers on this host.'}
+      {d.docker_error ? <div id="docker-error">No Docker containers looked at: {d.docker_error}</div> : null}
     </div>
   );
 }
@@ -62,7 +84,7 @@ export function DatabasesFieldset(props: { databases: readonly DatabaseView[]; d
   const rows = [...props.databases, null];
   return (
     <fieldset class="field" id="schedule-databases"><legend>Databases (backup)</legend>
-      <p class="muted" style="margin:0 0 6px">Each database is dumped (pg_dump / mariadb-dump) straight into its own snapshot, tagged <code>db:&lt;engine&gt;</code> and <code>db-name:&lt;name&gt;</code>. Passwords are stored encrypted and never shown. Paths may stay empty.</p>
+      <p class="muted" style="margin:0 0 6px">Each database is dumped (pg_dump / mariadb-dump / redis-cli / sqlite3 / mongodump) straight into its own snapshot, tagged <code>db:&lt;engine&gt;</code> and <code>db-name:&lt;name&gt;</code>. Passwords are stored encrypted and never shown. Paths may stay empty.</p>
       {props.discovered ? <DiscoveredList d={props.discovered} /> : null}
       {rows.map((d, i) => <DatabaseRow i={i} d={d} />)}
     </fieldset>
@@ -86,7 +108,7 @@ export function databasesFromForm(raw: unknown): Record<string, unknown>[] {
     const db = optText(r.database);
     const port = optText(r.port);
     const t: Record<string, unknown> = { engine };
-    for (const k of ['host', 'user', 'container', 'run_as'] as const) {
+    for (const k of ['host', 'user', 'container', 'run_as', 'password_env', 'path'] as const) {
       const v = optText(r[k]);
       if (v !== undefined) t[k] = v;
     }

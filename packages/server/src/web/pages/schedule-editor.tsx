@@ -4,7 +4,7 @@ import { canOperate, isAdmin } from '../components/layout.js';
 import { Badge, Field, RelTime } from '../components/ui.js';
 import type { CronPreview } from '../../services/schedule-preview.js';
 import type { DatabaseView } from '@restic-manager/protocol';
-import { DatabasesFieldset } from './schedule-databases.js';
+import { DatabasesFieldset, VolumeList } from './schedule-databases.js';
 import type { Discovered } from './schedule-databases.js';
 
 /* Issue 6 UI pieces: schedule editor with live cron preview, maintenance card (run-now,
@@ -58,6 +58,7 @@ export interface EditableSchedule extends ScheduleListItem {
   read_data_subset?: string | null;
   read_data_rotation?: number | null;
   drill_host_id?: string | null;
+  stop_containers?: string[];
 }
 
 const KINDS = ['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune', 'restore_drill'] as const;
@@ -130,6 +131,8 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
               </Field>
             ) : null}
             <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}>{e ? e.paths.join('\n') : ''}</textarea></Field>
+            {props.discovered ? <VolumeList d={props.discovered} /> : null}
+            <Field name="stop_containers" label="Stop containers (backup)" hint="Stopped in this order before the backup and started again in reverse order afterwards, also when it fails. Comma-separated names."><input id="f-stop_containers" name="stop_containers" value={str(e?.stop_containers)} /></Field>
             <DatabasesFieldset databases={e?.databases ?? []} discovered={props.discovered ?? null} />
             <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
             <Field name="tags" label="Tags"><input id="f-tags" name="tags" value={str(e?.tags)} /></Field>
