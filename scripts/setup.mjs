@@ -32,15 +32,13 @@ export const DEBIAN_TOOLS = {
   'redis-server': 'redis-server',
   'redis-cli': 'redis-tools',
   sqlite3: 'sqlite3',
-  // a private Docker engine and an offline-built PostgreSQL image (packages/testkit/src/docker.ts)
+  // a private Docker engine (container tests, the server image) and offline-built database images (packages/testkit/src/docker.ts)
   dockerd: 'docker.io',
   debootstrap: 'debootstrap',
   // the vault chunker's WebAssembly is checked against its .wat source
   wat2wasm: 'wabt',
   // the server's and the agent's units are checked with `systemd-analyze verify` / `security`
   'systemd-analyze': 'systemd',
-  // a private Docker engine for container tests (packages/testkit/src/docker.ts)
-  dockerd: 'docker.io',
 };
 
 function have(cmd) {

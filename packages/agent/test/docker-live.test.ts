@@ -173,7 +173,7 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
     expect(argv.some((a) => a.includes('docker exec -i -e PGPASSWORD shop-db pg_dump'))).toBe(true);
     expect(argv.filter((a) => a.includes(PG_PW))).toEqual([]);
     expect(c.lines.join('\n')).not.toContain(PG_PW);
-    const id = res[0]!.ok ? res[0].snapshotId : '-';
+    const id = res[0]?.ok ? res[0].snapshotId : '-';
     const snap = resticJson<Snap[]>(conn, ['snapshots']).find((s) => s.id.startsWith(id));
     expect(snap?.paths).toEqual(['/postgres/shop.sql']);
     expect(snap?.tags).toEqual(expect.arrayContaining(['db:postgres', 'db-name:shop', 'db-container:shop-db']));

@@ -77,7 +77,7 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a MariaDB container', (
       const res = await runDumps(engine, conn, [t], { tags: [], opts: {}, line: (_s, x) => lines.push(x) });
       expect(res, lines.join('\n')).toMatchObject([{ ok: true, engine: 'mariadb', database: 'wiki' }]);
       expect(lines.join('\n')).not.toContain(PW);
-      const id = res[0]!.ok ? res[0].snapshotId : '-';
+      const id = res[0]?.ok ? res[0].snapshotId : '-';
       const args = DbRestoreArgs.parse({ snapshot_id: id, file: '/mariadb/wiki.sql', connection: { engine: 'mariadb', container: 'wiki-db', user: 'wiki', password_env: 'MARIADB_PASSWORD' }, database: 'wiki_copy' });
       const out = await runDbRestore(engine, conn, args, { onLine: (l) => lines.push(l.line) });
       expect(out, lines.join('\n')).toMatchObject({ status: 'succeeded' });

@@ -189,7 +189,7 @@ describe.skipIf(!restic.ok)('Redis, SQLite and MongoDB dumps', () => {
         await new Promise((r) => writer.once('exit', r));
       }
       expect(res).toMatchObject([{ ok: true, engine: 'sqlite', database: 'app' }]);
-      const id = res[0]!.ok ? res[0].snapshotId : '';
+      const id = res[0]?.ok ? res[0].snapshotId : '';
       expect(resticJson<Snap[]>(conn, ['snapshots']).find((s) => s.id.startsWith(id || '-'))?.paths).toEqual(['/sqlite/app.db']);
 
       const target = path.join(tmp.path, 'restored.db');
@@ -243,7 +243,7 @@ describe.skipIf(!restic.ok)('Redis, SQLite and MongoDB dumps', () => {
       expect(log).toContain('mode: 600');
       expect(log).toContain(`config: password: ${JSON.stringify(PW)}`);
       expect(fs.existsSync(/--config=(\S+)/.exec(argv)![1]!)).toBe(false);
-      const id = res[0]!.ok ? res[0].snapshotId : '';
+      const id = res[0]?.ok ? res[0].snapshotId : '';
       expect(resticDump(conn, id, '/mongodb/shop.archive').subarray(0, 12).toString()).toBe('MONGOARCHIVE');
     }, 60_000);
 
@@ -262,7 +262,7 @@ describe.skipIf(!restic.ok)('Redis, SQLite and MongoDB dumps', () => {
     it('db_restore streams the archive into mongorestore --archive (renamed with --nsFrom/--nsTo), password in --config', async () => {
       const dump = standIn('mongodump', `printf 'ARCHIVE-BYTES'`);
       const res = await runDumps(engine, conn, [DatabaseTarget.parse({ engine: 'mongodb', database: 'shop' })], { ...collector().o, resolve: (tool) => (tool === 'mongodump' ? dump : resolveTool(tool)) });
-      const id = res[0]!.ok ? res[0].snapshotId : '';
+      const id = res[0]?.ok ? res[0].snapshotId : '';
       const restore = standIn('mongorestore', `cat > '${tmp.path}/mongorestore.stdin'`);
       const args = DbRestoreArgs.parse({ snapshot_id: id, file: '/mongodb/shop.archive', connection: { engine: 'mongodb', user: 'backup', password: PW }, database: 'shop2' });
       const out = await runDbRestore(engine, conn, args, {}, { resolve: (tool) => (tool === 'mongorestore' ? restore : resolveTool(tool)) });

@@ -24,6 +24,9 @@ export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed
 export const isTerminal = (s: JobStatus): boolean => TERMINAL_JOB_STATUSES.includes(s);
 
 /** Additive: vault_backup / vault_prune are fired by the server (never in schedule.set). */
+/** The jobs the host page's Maintenance card runs now (web form `kind`). */
+export const MaintenanceJobKind = z.enum(['forget', 'prune', 'check', 'unlock']);
+export type MaintenanceJobKind = z.infer<typeof MaintenanceJobKind>;
 export const ScheduleKind = z.enum(['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune', 'restore_drill']);
 export type ScheduleKind = z.infer<typeof ScheduleKind>;
 

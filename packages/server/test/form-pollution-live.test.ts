@@ -47,6 +47,14 @@ describe('prototype-pollution field names posted to the web forms', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('the maintenance form refuses a kind that is not a maintenance job, naming the field', async () => {
+    for (const kind of ['backup', 'restore', 'toString', '']) {
+      const r = await h.admin.req('POST', `/hosts/${hostId}/maintenance/run`, `kind=${kind}`, form);
+      expect(r.status, `${kind}: ${r.text}`).toBe(400);
+      expect(r.body.error.fields).toEqual({ kind: 'forget, prune, check or unlock' });
+    }
+  });
+
   it('after those requests the server still answers requests with a body, other users, and /metrics', async () => {
     await h.admin.req('POST', `/hosts/${hostId}/run`, '__proto__.x=1&kind=backup', form);
     await h.admin.req('POST', `/hosts/${hostId}/run`, 'constructor.prototype.x=1&kind=backup', form);

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { HostTimeZoneRequest, ScheduleInput } from '@restic-manager/protocol';
+import { HostTimeZoneRequest, MaintenanceJobKind, ScheduleInput } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { DomainError } from '../services/errors.js';
 import { bandwidthOf, list, maintenanceCredentialForm, nest, numOrRaw, opt, parseForm } from './forms.js';
@@ -91,9 +91,12 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
   app.post('/hosts/:id/maintenance/run', guard('operator'), async (c) => {
     const id = c.req.param('id');
     const f = nest(await formOf(c));
-    const kind = typeof f.kind === 'string' ? f.kind : '';
+    const parsed = MaintenanceJobKind.safeParse(f.kind);
+    const kind = parsed.success ? parsed.data : null;
     let args: Record<string, unknown> = {};
-    if (kind === 'forget') {
+    if (kind === null) {
+      throw new DomainError('validation_failed', `“${typeof f.kind === 'string' ? f.kind : ''}” is not a maintenance job`, { kind: 'forget, prune, check or unlock' });
+    } else if (kind === 'forget') {
       const policy = policyOf(f.policy);
       if (Object.keys(policy).length === 0) throw new DomainError('validation_failed', 'enter at least one keep rule', { 'policy.keep_last': 'enter at least one keep rule' });
       args = { policy };
@@ -101,10 +104,8 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
       const subset = opt(f.read_data_subset);
       const rotation = numOrRaw(f.read_data_rotation);
       args = subset ? { read_data_subset: subset } : rotation !== undefined ? { read_data_rotation: rotation } : {};
-    } else if (kind !== 'prune' && kind !== 'unlock') {
-      throw new DomainError('validation_failed', `“${kind}” is not a maintenance job`, { kind: 'forget, prune, check or unlock' });
     }
-    const { job } = await s.jobs.runNow(actorOf(c), id, kind as 'forget', args);
+    const { job } = await s.jobs.runNow(actorOf(c), id, kind, args);
     return redirectTo(c, `/jobs/${job.id}`);
   });
 
