@@ -41,40 +41,17 @@
  * existing corpus to use instead of generating .bench-data/agent-corpus-<MB>m, shared with
  * bench:agent), BENCH_NODE_FLAGS (replaces the unit's node flags).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { tempDir } from '@restic-manager/testkit';
-import { agentCorpus, cpuSeconds, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
+import { agentCorpus, agentIdle, cpuSeconds, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
 const PW_A = 'bench-copy-source-pw-1f9c';
 const PW_B = 'bench-copy-target-pw-7a2d';
-
-/** The process's child processes (restic) right now, over all its threads. */
-function children(pid: number): string[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
-  } catch {
-    return [];
-  }
-}
-
-/**
- * Waits until the agent has had no child process for a second: after job.finished the agent
- * still lists the repository's locks (and after a backup its snapshots, stats and keys), which
- * would otherwise delay the next copy job or share the CPU with the next raw run.
- */
-async function agentIdle(pid: number): Promise<void> {
-  const deadline = Date.now() + 300_000;
-  for (let quiet = 0; quiet < 10; ) {
-    if (Date.now() > deadline) throw new Error('the agent still runs restic after 300 s');
-    await sleep(100);
-    quiet = children(pid).length ? 0 : quiet + 1;
-  }
-}
 
 type Timed = { ms: number; status: string; id: string; via: 'stream' | 'poll' };
 

@@ -33,11 +33,11 @@
  * BENCH_NODE_FLAGS (replaces the unit's node flags).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DrillSampler } from '@restic-manager/agent';
 import { tempDir } from '@restic-manager/testkit';
-import { agentCorpus, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
+import { agentCorpus, agentIdle, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
@@ -45,25 +45,6 @@ const SAMPLE_FILES = Number(process.env.BENCH_SAMPLE_FILES ?? 1000);
 const SAMPLE_BYTES = Number(process.env.BENCH_SAMPLE_BYTES ?? 512 * 1024 * 1024);
 const SEED = 'bench-drill';
 const PW = 'bench-drill-repo-pw-3e8a';
-
-/** The process's child processes (restic) right now, over all its threads. */
-function children(pid: number): string[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
-  } catch {
-    return [];
-  }
-}
-
-/** Waits until the agent has had no child process for a second (its lock listing after each job). */
-async function agentIdle(pid: number): Promise<void> {
-  const deadline = Date.now() + 300_000;
-  for (let quiet = 0; quiet < 10; ) {
-    if (Date.now() > deadline) throw new Error('the agent still runs restic after 300 s');
-    await sleep(100);
-    quiet = children(pid).length ? 0 : quiet + 1;
-  }
-}
 
 /** `restic ls --json` of a snapshot: its regular files, and its backup paths. */
 function lsFiles(repo: string, snapshot: string): Promise<{ files: { path: string; size: number }[]; paths: string[] }> {

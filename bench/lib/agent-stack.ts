@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,29 @@ export function unitNodeFlags(): string[] {
     flags.push(w);
   }
   return flags;
+}
+
+/** The process's child processes (restic) right now, over all its threads. */
+function children(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Waits until the agent has had no child process for a second: after job.finished the agent
+ * still lists the repository's locks (and after a backup its snapshots, stats and keys), which
+ * would otherwise delay the next job or share the CPU with the next raw run.
+ */
+export async function agentIdle(pid: number): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  for (let quiet = 0; quiet < 10; ) {
+    if (Date.now() > deadline) throw new Error('the agent still runs restic after 300 s');
+    await sleep(100);
+    quiet = children(pid).length ? 0 : quiet + 1;
+  }
 }
 
 /** CPU seconds (user + system) the process itself has used; its children (restic) not included. */

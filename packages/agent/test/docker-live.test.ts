@@ -9,10 +9,10 @@ import { findDocker, postgresImage, POSTGRES_IMAGE, requireTool, runPostgresCont
 import type { DockerEngine, TempDir } from '@restic-manager/testkit';
 import { discoverDatabases } from '../src/dumps/discover.js';
 import { runDumps } from '../src/dumps/run-dumps.js';
-import type { DumpRunOptions } from '../src/dumps/run-dumps.js';
 import { backupWithDumps } from '../src/dumps/backup-job.js';
 import { runDbRestore } from '../src/dumps/restore-job.js';
 import { stopContainers, sweepStoppedContainers } from '../src/jobs/container-stop.js';
+import { resticKit, argvWhile, collector, type Snap } from './helpers/dump-kit.js';
 
 /*
  * Docker for real: a private dockerd (testkit, --bridge=none, its own socket), a PostgreSQL image
@@ -26,39 +26,9 @@ if (!restic.ok) console.warn(`skipping live Docker tests: ${restic.reason}`);
 if (!docker.ok) console.warn(`skipping live Docker tests: ${docker.reason}`);
 
 const REPO_PW = 'docker-live-repo-pw-3e1a';
+const { resticJson } = resticKit(REPO_PW);
 const PG_PW = 'shop-pg-secret-6b2d';
 const engine = createEngine('restic');
-interface Snap { id: string; tags?: string[]; paths: string[] }
-
-function resticJson<T>(conn: Connection, args: string[]): T {
-  const r = spawnSync('restic', [...args, '--json'], { env: { ...process.env, RESTIC_REPOSITORY: conn.repository, RESTIC_PASSWORD: REPO_PW }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`restic ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-/** Samples every process's argv while `during` runs. */
-async function argvWhile<T>(during: () => Promise<T>): Promise<{ value: T; argv: string[] }> {
-  const argv = new Set<string>();
-  const timer = setInterval(() => {
-    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      try {
-        argv.add(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
-      } catch {
-        // gone
-      }
-    }
-  }, 5);
-  try {
-    return { value: await during(), argv: [...argv] };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-function collector(): { lines: string[]; o: DumpRunOptions } {
-  const lines: string[] = [];
-  return { lines, o: { tags: ['nightly'], opts: { onLine: (l) => lines.push(`${l.stream}: ${l.line}`) }, line: (s, t) => lines.push(`${s}: ${t}`) } };
-}
 
 describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a PostgreSQL container', () => {
   let dk: DockerEngine | null = null;

@@ -9,10 +9,10 @@ import { DatabaseTarget, DbRestoreArgs } from '@restic-manager/protocol';
 import { freePort, requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { runDumps } from '../src/dumps/run-dumps.js';
-import type { DumpRunOptions } from '../src/dumps/run-dumps.js';
 import { runDbRestore } from '../src/dumps/restore-job.js';
 import { planDump } from '../src/dumps/dump-plan.js';
 import { resolveTool } from '../src/dumps/tools.js';
+import { resticKit, argvWhile, collector, type Snap } from './helpers/dump-kit.js';
 
 /*
  * Redis (live redis-server with requirepass), SQLite (live, a database written while it is
@@ -27,43 +27,8 @@ if (!redis.ok) console.warn(`skipping Redis dump tests: ${redis.reason} (apt-get
 if (!sqlite.ok) console.warn(`skipping SQLite dump tests: ${sqlite.reason} (apt-get install sqlite3)`);
 
 const REPO_PW = 'dump-more-repo-pw-51c0';
+const { resticJson, resticDump } = resticKit(REPO_PW);
 const engine = createEngine('restic');
-interface Snap { id: string; tags?: string[]; paths: string[] }
-
-function resticJson<T>(conn: Connection, args: string[]): T {
-  const r = spawnSync('restic', [...args, '--json'], { env: { ...process.env, RESTIC_REPOSITORY: conn.repository, RESTIC_PASSWORD: REPO_PW }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`restic ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-function resticDump(conn: Connection, snapshot: string, file: string): Buffer {
-  const r = spawnSync('restic', ['dump', snapshot, file], { env: { ...process.env, RESTIC_REPOSITORY: conn.repository, RESTIC_PASSWORD: REPO_PW }, maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`restic dump: ${r.stderr.toString()}`);
-  return r.stdout;
-}
-
-/** Samples every process's argv while `during` runs: a secret must never show up there. */
-async function argvWhile<T>(during: () => Promise<T>): Promise<{ value: T; argv: string[] }> {
-  const argv = new Set<string>();
-  const timer = setInterval(() => {
-    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      try {
-        argv.add(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
-      } catch {
-        // gone
-      }
-    }
-  }, 5);
-  try {
-    return { value: await during(), argv: [...argv] };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-function collector(): { lines: string[]; o: DumpRunOptions } {
-  const lines: string[] = [];
-  return { lines, o: { tags: ['nightly'], opts: { onLine: (l) => lines.push(`${l.stream}: ${l.line}`) }, line: (s, t) => lines.push(`${s}: ${t}`) } };
-}
 
 async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

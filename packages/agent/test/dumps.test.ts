@@ -9,6 +9,7 @@ import type { DbServer, TempDir } from '@restic-manager/testkit';
 import { dumpIntoRestic, runDumps } from '../src/dumps/run-dumps.js';
 import type { DumpRunOptions } from '../src/dumps/run-dumps.js';
 import { backupWithDumps } from '../src/dumps/backup-job.js';
+import { resticKit, type Snap } from './helpers/dump-kit.js';
 
 /*
  * Database dumps through the real dump tools into real restic: no staging file, one snapshot per
@@ -22,21 +23,8 @@ if (!pg.ok) console.warn(`skipping PostgreSQL dump tests: ${pg.reason}`);
 if (!maria.ok) console.warn(`skipping MariaDB dump tests: ${maria.reason}`);
 
 const REPO_PW = 'dump-test-repo-pw-2b7e';
+const { resticJson, resticDump } = resticKit(REPO_PW);
 const engine = createEngine('restic');
-
-interface Snap { id: string; tags?: string[]; paths: string[] }
-
-function resticJson<T>(conn: Connection, args: string[]): T {
-  const r = spawnSync('restic', [...args, '--json'], { env: { ...process.env, RESTIC_REPOSITORY: conn.repository, RESTIC_PASSWORD: REPO_PW }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`restic ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-function resticDump(conn: Connection, snapshot: string, file: string): Buffer {
-  const r = spawnSync('restic', ['dump', snapshot, file], { env: { ...process.env, RESTIC_REPOSITORY: conn.repository, RESTIC_PASSWORD: REPO_PW }, maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`restic dump: ${r.stderr.toString()}`);
-  return r.stdout;
-}
 
 /**
  * The child's argv once it has exec'd: right after spawn /proc/<pid>/cmdline can still be empty

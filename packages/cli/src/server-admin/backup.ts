@@ -4,9 +4,10 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { SERVER_VERSION } from '@restic-manager/server';
 import { backupSqlite, DUMP_FILES, dumpPostgres, kitIdOf, readSecretKey } from '@restic-manager/server/controlplane';
-import { X25519Recipient, age } from '@restic-manager/vault';
+import { age } from '@restic-manager/vault';
+import type { X25519Recipient } from '@restic-manager/vault';
 import type { Command } from '../command.js';
-import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, serverPaths, UsageError, writePrivate } from './common.js';
+import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, parseRecipients, serverPaths, UsageError, writePrivate } from './common.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, SNAPSHOT_TAG, type Manifest } from './manifest.js';
 import { restic, RESTIC_FLAGS, RESTIC_HELP, resticOk, resticTarget } from './restic.js';
 
@@ -53,13 +54,7 @@ export async function runBackup(argv: string[]): Promise<number> {
   const v = parse(argv, { ...PATH_FLAGS, ...RESTIC_FLAGS, recipient: { type: 'string', multiple: true }, 'without-key': { type: 'boolean' }, init: { type: 'boolean' }, json: { type: 'boolean' } });
   const target = resticTarget(v);
   if (typeof target === 'string') throw new UsageError(target);
-  const recipients = (v.recipient ?? []).map((r) => {
-    try {
-      return X25519Recipient.parse(r);
-    } catch (e) {
-      throw new UsageError(`--recipient: ${(e as Error).message}`, { cause: e });
-    }
-  });
+  const recipients = parseRecipients(v.recipient);
   const paths = serverPaths(v);
   const key = readSecretKey(paths.secretKeyFile);
   // Staged in a private directory (the database copy is as sensitive as the database).

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import QRCode from 'qrcode';
-import { X25519Recipient, age } from '@restic-manager/vault';
+import { age } from '@restic-manager/vault';
 import { combineShares, exportRepositories, kitIdOf, openStoreView, readSecretKey, RecoveryKitError, splitKey, type RecoveryShare } from '@restic-manager/server/controlplane';
 import type { Command } from '../command.js';
-import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, privateDir, readStdin, serverPaths, UsageError, writePrivate } from './common.js';
+import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, parseRecipients, privateDir, readStdin, serverPaths, UsageError, writePrivate } from './common.js';
 
 const KIT_HELP = `Usage: restic-manager server recovery-kit [--shares N] [--threshold T] --out <dir>
                                          [--recipient age1…]… [--data-dir d] [--key-file f] [--json]
@@ -43,13 +43,7 @@ async function runKit(argv: string[]): Promise<number> {
   if (!v.out) throw new UsageError('--out <dir> is required');
   const total = Number(v.shares);
   const threshold = Number(v.threshold);
-  const recipients = (v.recipient ?? []).map((r) => {
-    try {
-      return X25519Recipient.parse(r);
-    } catch (e) {
-      throw new UsageError(`--recipient: ${(e as Error).message}`, { cause: e });
-    }
-  });
+  const recipients = parseRecipients(v.recipient);
   const paths = serverPaths(v);
   const key = readSecretKey(paths.secretKeyFile);
   let shares: RecoveryShare[];
