@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPostgres, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
+import { startServerProcess } from './server-process.js';
 
 /*
  * Issue 17: `restic-manager db copy` moves a populated SQLite install to PostgreSQL; the server
@@ -21,21 +22,8 @@ const MAINT_PW = 'db-copy-maint-secret-77c2';
 const S3_SECRET = 'db-copy-s3-secret-0a9d';
 
 function startServer(dataDir: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [cli, 'server'], {
-    env: { PATH: process.env.PATH, RM_LISTEN: '127.0.0.1:0', RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: ADMIN_PW, RM_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { url, stop: async () => (child.kill('SIGTERM'), exited) };
+  const p = startServerProcess({ RM_DATA_DIR: dataDir, RM_ADMIN_PASSWORD: ADMIN_PW, RM_LOG_LEVEL: 'warn', ...env });
+  return { url: p.url, stop: async () => (p.child.kill('SIGTERM'), p.exited) };
 }
 
 async function session(url: string) {

@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
+import { startServerProcess } from './server-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'packages/cli/dist/main.js');
@@ -13,20 +14,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 if (!existsSync(cli)) console.warn(`skipping server CLI tests: ${cli} is missing (run 'npx tsc -b' first)`);
 
 function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, [cli, 'server'], { env: { PATH: process.env.PATH, RM_LISTEN: '127.0.0.1:0', RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, url, exited, err: () => stderr, out: () => stdout };
+  return startServerProcess({ RM_DATA_DIR: dataDir, ...env });
 }
 
 describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI)', () => {
