@@ -6,7 +6,7 @@
  * running and holding a repository lock. Why this mechanism and its limits: docs/agent.md
  * "Engine processes die with the agent".
  *
- * Without a setpriv that knows --pdeathsig (not Linux, util-linux missing or older than 2.33)
+ * Without a setpriv that knows --pdeathsig (not Linux, util-linux missing or too old)
  * the command is run as given; so is a tool that cannot be resolved to an executable file, so
  * that spawn itself still reports ENOENT/EACCES exactly as before.
  */
