@@ -16,8 +16,8 @@ import path from 'node:path';
 
 /** Where Debian (merged /usr or not) and other distributions install util-linux's setpriv. */
 const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv'];
-/** The search path libuv's execvpe uses when the child's environment has no PATH (glibc _PATH_DEFPATH). */
-const DEFAULT_PATH = '/bin:/usr/bin';
+/** Node's spawn looks a bare name up in the child's PATH, or here when that has none (Node's docs). */
+const DEFAULT_PATH = '/usr/bin:/bin';
 
 let setprivPath: string | null | undefined;
 
@@ -49,7 +49,7 @@ function isExecutableFile(file: string): boolean {
 
 /**
  * The file spawn would execute for `binary`: a name with a slash relative to `cwd`, a bare name
- * looked up in the child's own PATH (as libuv does), or null when there is no executable file.
+ * looked up in the child's own PATH (as Node's spawn does), or null when there is no executable file.
  */
 export function resolveExecutable(binary: string, env: Record<string, string>, cwd = process.cwd()): string | null {
   if (binary.includes('/')) {
