@@ -3,6 +3,7 @@ export { redactUrl, Redactor } from './redact.js';
 export { ResticEngine } from './restic/engine.js';
 export { RusticEngine } from './rustic/engine.js';
 export { runProcess, LineSplitter, type RunSpec, type RunOutcome, type ChildHandle } from './runner.js';
+export { dieWithParent, pdeathsigSetpriv, resolveExecutable } from './parent-death.js';
 export { classify, kindFromText } from './classify.js';
 export { ProgressCoalescer } from './progress.js';
 export { policyArgs } from './policy.js';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { dieWithParent } from './parent-death.js';
 import type { Redactor } from './redact.js';
 import type { OutputLine } from './types.js';
 
@@ -84,6 +85,8 @@ export class LineSplitter {
 /**
  * Spawns the binary, streams lines, and resolves when it exits; never rejects.
  * Abort (signal) or timeout sends SIGINT, then SIGKILL after the grace period.
+ * On Linux the child is killed (SIGKILL) when this process dies, however it dies
+ * (`parent-death.ts`): no engine process outlives the agent.
  */
 export function runProcess(spec: RunSpec): Promise<RunOutcome> {
   const started = Date.now();
@@ -97,7 +100,8 @@ export function runProcess(spec: RunSpec): Promise<RunOutcome> {
       resolve({ exitCode: null, signal: null, aborted: true, timedOut: false, stderrTail, durationMs: 0 });
       return;
     }
-    const child = spawn(spec.binary, spec.args, {
+    const cmd = dieWithParent(spec.binary, spec.args, spec.env, spec.cwd);
+    const child = spawn(cmd.binary, cmd.args, {
       env: spec.env,
       cwd: spec.cwd,
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
