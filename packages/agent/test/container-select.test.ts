@@ -86,6 +86,11 @@ describe('label selectors: order', () => {
     const warn: string[] = [];
     expect(await resolveStopList(['label:x', 'app'], () => down, (t) => warn.push(t))).toEqual(['app']);
     expect(warn).toEqual(['warning: cannot list the containers with label x (/var/run/docker.sock: connect ENOENT /var/run/docker.sock); going on without them']);
+    // What the engine answers is checked too: a malformed name is replaced by the short id, a malformed id is skipped.
+    const odd: Get = async () => ({ ok: true, status: 200, body: [{ Id: 'ab'.repeat(32), Names: ['/--privileged'], Labels: {} }, { Id: 'not hex', Names: ['/x'] }, 'junk', { Id: 'cd'.repeat(32), Names: ['/fine'] }] });
+    const oddLines: string[] = [];
+    expect(await resolveStopList(['label:k'], () => odd, (t) => oddLines.push(t))).toEqual(['abababababab', 'fine']);
+    expect(oddLines).toEqual(['label k selects abababababab, fine (by name)']);
     // No label selector: the Engine API is never asked.
     let asked = false;
     expect(await resolveStopList(['a', 'b', 'a'], () => ((asked = true), down), () => undefined)).toEqual(['a', 'b']);

@@ -84,8 +84,11 @@ export async function listByLabel(get: Get, filter: string): Promise<{ ok: true;
   if (r.status !== 200 || !Array.isArray(r.body)) return { ok: false, error: `GET /containers/json: status ${r.status}` };
   const out: Listed[] = [];
   for (const c of r.body) {
-    if (!isObj(c) || typeof c.Id !== 'string' || c.Id === '') continue;
-    out.push({ name: nameOf(c), id: c.Id, labels: labelsOf(c) });
+    if (!isObj(c) || typeof c.Id !== 'string' || !/^[0-9a-f]{12,64}$/.test(c.Id)) continue;
+    // The name goes to `docker stop` argv and the job log: only a well-formed one, else the id.
+    const name = nameOf(c);
+    const p = parseStopSelector(name);
+    out.push({ name: p.ok && p.value.kind === 'name' ? name : c.Id.slice(0, 12), id: c.Id, labels: labelsOf(c) });
   }
   return { ok: true, value: out };
 }
