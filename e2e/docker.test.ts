@@ -53,7 +53,7 @@ describe.skipIf(missing.length > 0)('Docker: discovery, docker exec dump and res
     psql("CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 40000) g", 'shop');
     // A container with a named volume: discovery offers its host path as a backup path.
     dk.docker(['tag', img.value.image, 'internal/web:1']);
-    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--stop-timeout', '1', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', 'internal/web:1', 'infinity']);
+    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--label', 'rm-e2e.stop=yes', '--stop-timeout', '1', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', 'internal/web:1', 'infinity']);
     // The agent (started below, inheriting this environment) finds the engine through DOCKER_HOST.
     process.env.DOCKER_HOST = dk.host;
     delete process.env.RM_AGENT_DOCKER_SOCKET;
@@ -116,13 +116,27 @@ describe.skipIf(missing.length > 0)('Docker: discovery, docker exec dump and res
     await eventually(async () => dk!.tryDocker(['exec', 'shop-db', 'pg_isready', '-q', '-h', '/var/run/postgresql']).status === 0 || null, 60_000, 'postgres back up');
   });
 
+  it('stop_containers by label through the real server and agent: the labelled container is stopped and started again; a selector matching nothing warns', async (ctx) => {
+    ready(ctx);
+    const running = (name: string): string => dk!.docker(['inspect', '--format', '{{.State.Running}}', name]);
+    const job = await s!.waitJob(await s!.runJob('backup', { paths: ['/nonexistent-rm-e2e-path'], stop_containers: ['label:rm-e2e.stop=yes', 'label:rm-e2e.nothing'] }), 180_000);
+    expect(job.status).toBe('failed');
+    const logs = JSON.stringify((await api('GET', `/api/jobs/${job.id as string}/logs?limit=1000`)).body);
+    const order = ['label rm-e2e.stop=yes selects web (by name)', 'warning: no running container has label rm-e2e.nothing; going on', 'stopped container web', 'started container web again (down '].map((t) => logs.indexOf(t));
+    expect(order.every((i) => i >= 0), logs.slice(0, 3000)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(logs).not.toContain('stopped container shop-db');
+    expect(running('web')).toBe('true');
+    expect(running('shop-db')).toBe('true');
+  });
+
   it('a backup schedule stores stop_containers (API and schedule page); other kinds refuse them', async (ctx) => {
     ready(ctx);
-    const r = await api('POST', `/api/hosts/${s!.hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', enabled: false, paths: ['/srv'], stop_containers: ['web', 'shop-db'] });
+    const r = await api('POST', `/api/hosts/${s!.hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', enabled: false, paths: ['/srv'], stop_containers: ['web', 'label:rm-e2e.stop=yes'] });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
-    expect(r.body.stop_containers).toEqual(['web', 'shop-db']);
+    expect(r.body.stop_containers).toEqual(['web', 'label:rm-e2e.stop=yes']);
     const page = await s!.api.req('GET', `/hosts/${s!.hostId}/schedules?edit=${r.body.id as string}`);
-    expect(String(page.body)).toContain('value="web, shop-db"');
+    expect(String(page.body)).toContain('value="web, label:rm-e2e.stop=yes"');
     const bad = await api('POST', `/api/hosts/${s!.hostId}/schedules`, { kind: 'check', cron_expr: '0 4 * * *', stop_containers: ['web'] });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('backup schedules only');

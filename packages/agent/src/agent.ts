@@ -108,7 +108,7 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases', 'db_restore', 'copy', 'restore_drill', 'stop_containers', ...(vaultEngineInstalled() ? ['vault'] : [])],
+        features: ['databases', 'db_restore', 'copy', 'restore_drill', 'stop_containers', 'stop_containers_labels', ...(vaultEngineInstalled() ? ['vault'] : [])],
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),

@@ -64,6 +64,9 @@ describe('stop_containers', () => {
     const job = jobForSchedule(set.value.schedules[0]!);
     expect(job.args).toMatchObject({ paths: ['/srv'], stop_containers: ['app', 'db'] });
     expect(BackupArgs.safeParse(job.args).success).toBe(true);
-    expect(BackupArgs.safeParse({ paths: ['/srv'], stop_containers: ['-rm'] }).error?.issues[0]?.message).toBe('a container name or id');
+    expect(BackupArgs.safeParse({ paths: ['/srv'], stop_containers: ['-rm'] }).error?.issues[0]?.message).toBe('a container name or id (A-Z a-z 0-9 _ . -, not starting with _ . -), or label:<key>[=<value>]');
+    const labelled = parseScheduleSet({ schedule_version: 4, schedules: [{ id: 's2', kind: 'backup', cron_expr: '0 3 * * *', enabled: true, paths: ['/srv'], stop_containers: ['label:backup.stop=yes', 'db'] }] });
+    if (!labelled.ok) throw new Error(labelled.message);
+    expect(BackupArgs.safeParse(jobForSchedule(labelled.value.schedules[0]!).args).success).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,16 @@ describe('database discovery', () => {
     expect(none).toEqual({ local: [], containers: [], volumes: [], docker_error: `${path.join(tmp.path, 'absent.sock')} does not exist (no Docker engine here)` });
     const bad = await discoverDatabases({ dockerGet: async () => ({ ok: true, status: 500, body: { message: 'boom' } }), pgSocketDirs: [], mysqlSockets: [], pgPorts: [], mysqlPorts: [] });
     expect(bad.docker_error).toBe('GET /containers/json: status 500');
+  });
+
+  it('a socket path that exists but cannot be used (not a socket, like one it may not read) is one line naming it', async () => {
+    const file = path.join(tmp.path, 'not-a-socket.sock');
+    fs.writeFileSync(file, '');
+    const r = await discoverDatabases({ dockerSocket: file, pgSocketDirs: [], mysqlSockets: [], pgPorts: [], mysqlPorts: [] });
+    expect(r).toMatchObject({ containers: [], volumes: [] });
+    expect(r.docker_error, r.docker_error ?? '').toMatch(/^\S+: connect E[A-Z]+ /);
+    expect(r.docker_error?.startsWith(`${file}: connect `)).toBe(true);
+    expect(r.docker_error).not.toContain('\n');
   });
 
   it('discover-databases --json prints the containers and never a password value', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
-import { BackupArgs, CheckArgs, ContainerName, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
+import { BackupArgs, CheckArgs, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
+import { StopContainersEntry } from './container-select.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 import { normalisePath, pathProblem } from './restore-plan.js';
 import { APPEND_ONLY_REFUSED, appendOnlyEnforceable } from './append-only.js';
@@ -354,8 +355,11 @@ export const ScheduleInput = z
     read_data_rotation: z.number().int().min(0).max(1000).nullable().optional(),
     /** Additive (issue 16), restore_drill schedules: the enrolled host the sample is restored on; null/absent = the host itself. */
     drill_host_id: z.string().min(1).max(64).nullable().optional(),
-    /** Backup schedules (issue 18): containers stopped in this order before the backup, started again in reverse afterwards. */
-    stop_containers: z.array(ContainerName).max(32).optional(),
+    /**
+     * Backup schedules (issue 18): containers stopped in this order before the backup, started again
+     * in reverse afterwards; an entry is a name or id, or `label:<key>[=<value>]` (docs/databases.md).
+     */
+    stop_containers: z.array(StopContainersEntry).max(32).optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;

@@ -5,6 +5,7 @@ import { ForgetPreview, SnapshotDiff } from './inspect.js';
 import { VaultJobTarget } from './vault.js';
 import { RepoTest, RepositoryConfig } from './repository.js';
 import { DownloadCancel, DownloadCredit, DownloadStart } from './download.js';
+import { StopContainersEntry } from './container-select.js';
 
 /* Server -> agent frames (spec §6.2). */
 
@@ -91,8 +92,6 @@ export const DatabaseTarget = DatabaseTargetFields
   });
 export type DatabaseTarget = z.infer<typeof DatabaseTarget>;
 
-/** A Docker container name or id. */
-export const ContainerName = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id');
 
 /** Arguments of a job, by kind. Unknown keys are rejected so typos never silently do nothing. */
 const BackupFields = z
@@ -110,8 +109,9 @@ const BackupFields = z
     /**
      * Containers to stop (`docker stop`, in this order) before the backup and start again (in the
      * reverse order) afterwards, also when it fails or is cancelled (additive; docs/databases.md).
+     * An entry is a name or id, or `label:<key>[=<value>]` (agents announcing `stop_containers_labels`).
      */
-    stop_containers: z.array(ContainerName).min(1).max(32).optional(),
+    stop_containers: z.array(StopContainersEntry).min(1).max(32).optional(),
   })
   .merge(BandwidthOptions)
   .strict();
@@ -219,8 +219,11 @@ export const ScheduleSpec = z.object({
   /** Additive (issue 22), check schedules: CheckArgs' fields (absent = rotate over DEFAULT_CHECK_ROTATION runs). */
   read_data_subset: ReadDataSubset.optional(),
   read_data_rotation: z.number().int().min(0).max(1000).optional(),
-  /** Additive (issue 18), backup schedules: BackupArgs.stop_containers (sent only to agents announcing `stop_containers`). */
-  stop_containers: z.array(ContainerName).max(32).optional(),
+  /**
+   * Additive (issue 18), backup schedules: BackupArgs.stop_containers (sent only to agents announcing
+   * `stop_containers`; one with a `label:` entry only to agents announcing `stop_containers_labels`).
+   */
+  stop_containers: z.array(StopContainersEntry).max(32).optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 

@@ -55,7 +55,7 @@ export function engineOfImage(image: string): DatabaseEngine | null {
   return null;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
 
 function envMap(env: unknown): Map<string, string> {
@@ -98,10 +98,16 @@ function publishedPort(ports: unknown, engine: DatabaseEngine): number | null {
 export const LABEL = { engine: 'restic-manager.engine', database: 'restic-manager.database', user: 'restic-manager.user', passwordEnv: 'restic-manager.password-env' } as const;
 const LABEL_ENGINES: readonly DatabaseEngine[] = ['postgres', 'mariadb', 'mysql'];
 
-function labelsOf(c: Record<string, unknown>): Record<string, string> {
+/** The string labels of a listed container (`Labels` of `GET /containers/json`). */
+export function labelsOf(c: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   if (isObj(c.Labels)) for (const [k, v] of Object.entries(c.Labels)) if (typeof v === 'string') out[k] = v;
   return out;
+}
+
+/** A listed container's name (`Names[0]` without its `/`), else its short id. */
+export function nameOf(c: Record<string, unknown>): string {
+  return (Array.isArray(c.Names) ? c.Names.map(str).find(Boolean) : null)?.replace(/^\//, '') ?? (str(c.Id) ?? '?').slice(0, 12);
 }
 
 /** The engine of a listed container: its `restic-manager.engine` label, else its image. */
@@ -121,7 +127,7 @@ export function parseContainers(list: unknown, inspect: (id: string) => unknown)
     const image = str(c.Image) ?? '';
     const engine = engineOf(c);
     if (!id || !engine) continue;
-    const name = (Array.isArray(c.Names) ? c.Names.map(str).find(Boolean) : null)?.replace(/^\//, '') ?? id.slice(0, 12);
+    const name = nameOf(c);
     const detail = inspect(id);
     const cfg = isObj(detail) && isObj(detail.Config) ? detail.Config : {};
     const env = envMap(cfg.Env);
@@ -182,7 +188,7 @@ export function parseVolumes(list: unknown): ContainerVolume[] {
   const out: ContainerVolume[] = [];
   for (const c of list) {
     if (!isObj(c) || !Array.isArray(c.Mounts)) continue;
-    const container = (Array.isArray(c.Names) ? c.Names.map(str).find(Boolean) : null)?.replace(/^\//, '') ?? (str(c.Id) ?? '?').slice(0, 12);
+    const container = nameOf(c);
     for (const m of c.Mounts) {
       if (!isObj(m) || (m.Type !== 'volume' && m.Type !== 'bind')) continue;
       const source = str(m.Source);

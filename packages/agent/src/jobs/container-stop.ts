@@ -1,14 +1,19 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { writeFileAtomic } from '../state/atomic.js';
+import { dockerSocketPath, socketGet } from '../dumps/docker.js';
+import type { Get } from '../dumps/docker.js';
+import { resolveStopList } from './container-select.js';
 
 /**
  * Containers stopped around a backup (`BackupArgs.stop_containers`, docs/databases.md
- * "Stopping containers around a backup"): stopped one by one in the given order (list a
- * container before the ones it depends on), started again in the reverse order afterwards —
- * also when the backup failed or was cancelled. Each stopped name is recorded in a state file
- * before the next is stopped, so an agent killed meanwhile starts them at its next start
- * (`sweepStoppedContainers`). Uses the docker CLI (DOCKER_HOST is passed on). Errors are values.
+ * "Stopping containers around a backup"): the entries (names, ids, `label:` selectors) are
+ * resolved to concrete names at backup time (container-select.ts), stopped one by one in that
+ * order (list a container before the ones it depends on), started again in the reverse order
+ * afterwards — also when the backup failed or was cancelled. Each stopped name is recorded in a
+ * state file before it is stopped, so an agent killed meanwhile starts them at its next start
+ * (`sweepStoppedContainers`). Stops and starts use the docker CLI (DOCKER_HOST is passed on);
+ * label selectors are listed through the Engine API socket discovery uses. Errors are values.
  */
 
 export type Line = (text: string) => void;
@@ -45,10 +50,12 @@ export interface StoppedContainers {
 }
 
 /**
- * Stops `names` in order. A container that does not exist (or will not stop) is a warning in the
- * job log, and the others go on. The state file lists what is stopped at every moment.
+ * Resolves `entries` and stops the containers in order. A container that does not exist (or will
+ * not stop) and a label selector matching nothing are warnings in the job log, and the others go
+ * on. The state file lists what is stopped at every moment, by concrete name.
  */
-export async function stopContainers(names: readonly string[], stateFile: string, line: Line, docker: Docker = dockerCli): Promise<StoppedContainers> {
+export async function stopContainers(entries: readonly string[], stateFile: string, line: Line, docker: Docker = dockerCli, get?: Get): Promise<StoppedContainers> {
+  const names = await resolveStopList(entries, () => get ?? socketGet(dockerSocketPath()), line);
   const stopped: { name: string; at: number }[] = [];
   const record = (): void => writeFileAtomic(stateFile, JSON.stringify([...readState(stateFile).filter((n) => !names.includes(n)), ...stopped.map((s) => s.name)]));
   for (const name of names) {

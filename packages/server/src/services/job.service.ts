@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandRun, JobCredential, JobKind, RepositoryConfig, VaultJobTarget } from '@restic-manager/protocol';
-import { JOB_ARGS, isVaultKind } from '@restic-manager/protocol';
+import { JOB_ARGS, hasLabelSelector, isVaultKind } from '@restic-manager/protocol';
 import type { JobFilter, JobRow } from '../repositories/job.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
@@ -82,6 +82,9 @@ export class JobService {
     if (!host.agent_token_hash) throw new DomainError('invalid_state', `host ${host.name} is not enrolled yet`);
     const noDumps = Array.isArray(args.databases) ? databasesRefusal(host) : null;
     if (noDumps) throw new DomainError('invalid_state', noDumps, { 'args.databases': 'the agent cannot dump databases' });
+    if (hasLabelSelector(args.stop_containers as string[] | undefined) && host.last_seen_at !== null && !agentHasFeature(host, 'stop_containers_labels')) {
+      throw new DomainError('invalid_state', `the agent on ${host.name} (version ${host.agent_version ?? 'unknown'}) predates label selectors in stop_containers: upgrade it, or list container names`, { 'args.stop_containers': 'the agent cannot select containers by label' });
+    }
     // An agent that said hello without 'copy' predates copy jobs (one that never connected is accepted).
     if (kind === 'copy' && host.last_seen_at !== null && !agentHasFeature(host, 'copy')) {
       throw new DomainError('invalid_state', `the agent on ${host.name} (version ${host.agent_version ?? 'unknown'}) predates copy jobs: upgrade it`, { host_id: 'the agent cannot copy' });

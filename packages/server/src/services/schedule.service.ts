@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
 import type { DatabaseTarget, ScheduleInput, ScheduleSpec } from '@restic-manager/protocol';
-import { TimeZoneName } from '@restic-manager/protocol';
+import { TimeZoneName, hasLabelSelector } from '@restic-manager/protocol';
 import type { ScheduleRow } from '../repositories/schedule.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, ServiceDeps } from './context.js';
@@ -202,9 +202,12 @@ export class ScheduleService {
     const dumps = host ? databasesRefusal(host) === null : false;
     // Likewise an agent that did not announce `stop_containers` would back up with the containers running.
     const stops = host ? agentHasFeature(host, 'stop_containers') : false;
+    // An agent without `stop_containers_labels` would refuse a `label:` entry (its schema predates them).
+    const labels = host ? agentHasFeature(host, 'stop_containers_labels') : false;
+    const stopsOk = (r: ScheduleRow): boolean => !r.stop_containers || (stops && (labels || !hasLabelSelector(JSON.parse(r.stop_containers) as string[])));
     // Vault and restore_drill schedules are server-fired and never reach the agent (its schedule.set parser predates them).
     const schedules: ScheduleSpec[] = rows.filter((r) => !r.kind.startsWith('vault_') && r.kind !== 'restore_drill').map((r) => ({
-      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1 && (dumps || !r.databases_enc) && (stops || !r.stop_containers),
+      id: r.id, kind: r.kind, cron_expr: r.cron_expr, ...zoneOf(r), enabled: r.enabled === 1 && (dumps || !r.databases_enc) && stopsOk(r),
       paths: JSON.parse(r.paths) as string[], excludes: JSON.parse(r.excludes) as string[], tags: JSON.parse(r.tags) as string[],
       retention_policy: r.retention_policy ? (JSON.parse(r.retention_policy) as Record<string, unknown>) : null,
       options: JSON.parse(r.options) as ScheduleSpec['options'],
@@ -215,7 +218,7 @@ export class ScheduleService {
       ...(r.repository_id ? { repository_id: r.repository_id } : {}),
       ...(r.read_data_subset ? { read_data_subset: r.read_data_subset } : {}),
       ...(r.read_data_rotation !== null ? { read_data_rotation: r.read_data_rotation } : {}),
-      ...(r.kind === 'backup' && r.stop_containers && stops ? { stop_containers: JSON.parse(r.stop_containers) as string[] } : {}),
+      ...(r.kind === 'backup' && r.stop_containers && stopsOk(r) ? { stop_containers: JSON.parse(r.stop_containers) as string[] } : {}),
     }));
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }

@@ -12,7 +12,7 @@ const RUN_NOW_KINDS: ReadonlySet<string> = new Set<JobKind>([
 
 /**
  * Maps the "Run now" form (already nested: `kind`, `args.paths`, `args.tags`, bandwidth limits,
- * database rows) to the REST API's `RunJobRequest`, validated by the same schema, so the web and
+ * database rows, `args.stop_containers`) to the REST API's `RunJobRequest`, validated by the same schema, so the web and
  * REST edges hand the job service the same request. `defaultPaths` gives the paths of the host's
  * first backup schedule, used when the form names none.
  */
@@ -29,7 +29,8 @@ export async function runRequestFromForm(f: Record<string, unknown>, defaultPath
     if (paths.length === 0 && databases.length === 0) {
       throw new DomainError('validation_failed', 'no paths to back up: enter them in the Run now panel of the host page (or add a backup schedule)', { 'args.paths': 'enter at least one path' });
     }
-    args = { paths, ...(tags.length ? { tags } : {}), ...bandwidthOf(a), ...(databases.length ? { databases } : {}) };
+    const stops = list(a.stop_containers);
+    args = { paths, ...(tags.length ? { tags } : {}), ...bandwidthOf(a), ...(databases.length ? { databases } : {}), ...(stops.length ? { stop_containers: stops } : {}) };
   } else if (kind === 'vault_backup') {
     const paths = list(a.paths);
     args = { paths: paths.length ? paths : await defaultPaths() };

@@ -128,6 +128,12 @@ function RunPanel(props: { host: HostView; defaultPaths: string[]; drillHosts: {
               </Field>
             </div>
           </details>
+          <details class="run-stop-containers" id="run-stop-containers">
+            <summary class="muted" style="cursor:pointer;padding-bottom:6px">Stop containers</summary>
+            <Field name="args.stop_containers" label="Containers to stop during the backup" hint="Stopped in this order, started again in reverse order afterwards (also when the backup fails). Comma-separated container names, or labels: label:KEY or label:KEY=VALUE (every running container with that label; compose dependents are stopped first).">
+              <input id="f-args.stop_containers" name="args.stop_containers" placeholder="app, label:com.docker.compose.project=shop" class="input-wide" />
+            </Field>
+          </details>
           <details class="run-databases" id="run-databases">
             <summary class="muted" style="cursor:pointer;padding-bottom:6px">Dump a database</summary>
             <p class="muted" style="margin:0 0 6px">pg_dump / mariadb-dump straight into its own snapshot (tags <code>db:&lt;engine&gt;</code>, <code>db-name:&lt;name&gt;</code>). Clear the paths above to dump only the database.</p>

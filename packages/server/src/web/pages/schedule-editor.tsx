@@ -132,7 +132,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
             ) : null}
             <Field name="paths" label="Paths (backup)" hint="One per line or comma-separated."><textarea id="f-paths" name="paths" rows={2}>{e ? e.paths.join('\n') : ''}</textarea></Field>
             {props.discovered ? <VolumeList d={props.discovered} /> : null}
-            <Field name="stop_containers" label="Stop containers (backup)" hint="Stopped in this order before the backup and started again in reverse order afterwards, also when it fails. Comma-separated names."><input id="f-stop_containers" name="stop_containers" value={str(e?.stop_containers)} /></Field>
+            <Field name="stop_containers" label="Stop containers (backup)" hint="Stopped in this order before the backup and started again in reverse order afterwards, also when it fails. Comma-separated container names, or labels: label:KEY (every running container with that label) or label:KEY=VALUE (e.g. label:com.docker.compose.project=shop; compose dependents are stopped first)."><input id="f-stop_containers" name="stop_containers" value={str(e?.stop_containers)} /></Field>
             <DatabasesFieldset databases={e?.databases ?? []} discovered={props.discovered ?? null} />
             <Field name="excludes" label="Excludes"><input id="f-excludes" name="excludes" value={str(e?.excludes)} /></Field>
             <Field name="tags" label="Tags"><input id="f-tags" name="tags" value={str(e?.tags)} /></Field>
