@@ -19,3 +19,4 @@ export * from './restore-drill.js';
 export * from './download.js';
 export * from './tokens.js';
 export * from './totp.js';
+export * from './control-plane-backup.js';
