@@ -18,7 +18,7 @@ import type { Db } from '../src/store/db.js';
  * Issue 20: the control-plane backup fires server-side once per fleet. Two server processes'
  * service graphs on one SQLite database (one data directory) tick their schedulers on the same
  * clock: each fire time gives one restic snapshot, whoever holds the `control-plane-backup`
- * lease; when the holder stops, the other takes over.
+ * lease; when the holder stops, the other takes over and fires the time it missed, once.
  */
 const PW = 'lease-test-password-MARKER-1f0a';
 const restic = requireTool('restic');
@@ -70,7 +70,7 @@ describe.skipIf(!restic.ok)('control-plane backup: one fire per fleet (lease)', 
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('both processes tick; each fire time runs once, also after the holder stops and the other takes over', async () => {
+  it('both processes tick; each fire time runs once; after the holder stops the other takes over and fires the missed time once', async () => {
     // 6 ticks, 20 s apart: fire times at :01:00 and :02:00 → two runs between the two processes.
     let ranP1 = 0;
     let ranP2 = 0;
@@ -89,12 +89,18 @@ describe.skipIf(!restic.ok)('control-plane backup: one fire per fleet (lease)', 
     // The holder stops (as if killed: its lease is left to expire); the other takes over.
     const holder = async () => (await db.selectFrom('leases').select('holder').where('name', '=', 'control-plane-backup').executeTakeFirstOrThrow()).holder;
     const [stays] = (await holder()) === p1.leases.holder ? [p2] : [p1];
+    // The fire time 00:03:00 passes while no process ticks (the holder died at 00:02:00).
+    clock += 70_000;
     await db.updateTable('leases').set({ expires_at: new Date(Date.now() - 1).toISOString() }).where('name', '=', 'control-plane-backup').execute();
-    for (let i = 0; i < 3; i++) {
-      clock += 20_000;
-      await stays.controlPlaneBackupScheduler.tick();
-    }
+    expect(await stays.controlPlaneBackupScheduler.tick()).toBe(true); // the missed time, once
     expect(snapshots()).toBe(3);
+    for (let i = 0; i < 2; i++) {
+      clock += 20_000; // 00:03:30, 00:03:50: nothing due
+      expect(await stays.controlPlaneBackupScheduler.tick()).toBe(false);
+    }
+    clock += 20_000; // 00:04:10
+    expect(await stays.controlPlaneBackupScheduler.tick()).toBe(true);
+    expect(snapshots()).toBe(4);
     expect(await holder()).toBe(stays.leases.holder);
   });
 });

@@ -6,28 +6,24 @@ import type { LeaseHolder } from './leases.js';
 export const CONTROL_PLANE_LEASE = 'control-plane-backup';
 
 /**
- * The server's clock for the control-plane backup (docs/operations.md): every `tickMs` it runs
- * the backup when a fire time lies in (last tick, now], like the copy and maintenance schedulers,
- * and only while this process holds the `control-plane-backup` lease. The time comes from the
- * injectable clock `d.now`, so tests call `tick()` with a moved clock.
+ * The server's clock for the control-plane backup (docs/operations.md): every `tickMs`, and only
+ * while this process holds the `control-plane-backup` lease, it asks the service whether a fire
+ * time passed since the last run (kept in the database, so a takeover misses nothing). The time
+ * comes from the injectable clock `d.now`, so tests call `tick()` with a moved clock.
  */
 export class ControlPlaneBackupScheduler {
   private timer: NodeJS.Timeout | null = null;
-  private last: number;
   private ticking = false;
 
   constructor(
     private readonly d: ServiceDeps,
-    private readonly backups: { fireDue(since: number, now: number): Promise<boolean> },
+    private readonly backups: { fireDue(now: number): Promise<boolean> },
     private readonly leases: LeaseHolder = ALWAYS_HELD,
     private readonly tickMs = 5000,
-  ) {
-    this.last = d.now();
-  }
+  ) {}
 
   start(): void {
     if (this.timer) return;
-    this.last = this.d.now();
     this.timer = setInterval(() => void this.tick(), this.tickMs);
     this.timer.unref();
   }
@@ -44,12 +40,11 @@ export class ControlPlaneBackupScheduler {
     const now = this.d.now();
     try {
       if (!(await this.leases.held(CONTROL_PLANE_LEASE))) return false;
-      return await this.backups.fireDue(this.last, now);
+      return await this.backups.fireDue(now);
     } catch (err) {
       this.d.log.error({ err: (err as Error).message }, 'control-plane backup tick failed');
       return false;
     } finally {
-      this.last = now;
       this.ticking = false;
     }
   }

@@ -78,11 +78,18 @@ export class ControlPlaneBackupService {
     return this.get();
   }
 
-  /** The scheduler's tick: runs once when a fire time lies in (since, now]. Returns whether it ran. */
-  async fireDue(since: number, now: number): Promise<boolean> {
+  /**
+   * The scheduler's tick: runs once when a fire time lies after the last run's start (or the
+   * setting's last change, whichever is later) and at or before `now`. Counted from the database,
+   * not from this process's ticks: a process that takes the lease over fires a time the old holder
+   * missed, and one back from downtime catches up once (not once per missed time). Returns whether it ran.
+   */
+  async fireDue(now: number): Promise<boolean> {
     const row = await this.d.repos.controlPlaneBackup.get();
-    if (!row.enabled) return false;
-    const next = nextFireAfter(row.cron_expr, row.time_zone, new Date(since));
+    if (!row.enabled || row.running_since) return false;
+    const ref = [row.last_started_at, row.updated_at].filter((x): x is string => x !== null).sort().at(-1);
+    if (!ref) return false;
+    const next = nextFireAfter(row.cron_expr, row.time_zone, new Date(ref));
     if (!next || next.getTime() > now) return false;
     return this.run({ kind: 'system' }, 'schedule');
   }
