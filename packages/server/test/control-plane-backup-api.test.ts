@@ -9,7 +9,8 @@ import type { Harness } from './helpers/harness.js';
 import { leaksOf, startHarness } from './helpers/harness.js';
 
 /*
- * Issue 20: Settings → Control-plane backup through the REST API, with real restic on SQLite.
+ * Issue 20: Settings → Control-plane backup through the REST API, with real restic on SQLite
+ * (and on a real PostgreSQL with RM_TEST_STORE=postgres: the copy is then pg_dump's).
  * Configure, run now → a snapshot tagged restic-manager-control-plane in the chosen Repository
  * object, the last run recorded; a wrong password and a missing repository fail with restic's
  * specific error and raise control_plane_backup_failed (resolved by the next success); the
@@ -32,7 +33,7 @@ function resticLs(repo: string, password: string, snapshot: string): string[] {
   return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { name?: string; struct_type?: string }).filter((n) => n.struct_type === 'node').map((n) => n.name ?? '');
 }
 
-describe.skipIf(!restic.ok)('control-plane backup API (real restic, SQLite)', () => {
+describe.skipIf(!restic.ok)('control-plane backup API (real restic; SQLite, or PostgreSQL with RM_TEST_STORE=postgres)', () => {
   let h: Harness;
   let tmp: string;
   let repoDir: string;
@@ -43,6 +44,8 @@ describe.skipIf(!restic.ok)('control-plane backup API (real restic, SQLite)', ()
     seen.push(r.text);
     return r;
   };
+  /** The database copy's name in the snapshot: the SQLite file, or pg_dump's output. */
+  const dbFile = () => (h.databaseUrl ? 'postgres.dump' : 'restic-manager.db');
   const put = (body: Record<string, unknown>) => req('PUT', '/api/settings/control-plane-backup', body);
   const openAlerts = async () => (await req('GET', '/api/alerts?open=true&kind=control_plane_backup_failed')).body.items as { host_id: string | null; message: string }[];
 
@@ -100,7 +103,7 @@ describe.skipIf(!restic.ok)('control-plane backup API (real restic, SQLite)', ()
     expect(snaps.map((s) => s.short_id)).toEqual([id]);
     expect(snaps[0]?.tags).toEqual([TAG]);
     const files = resticLs(repoDir, PW, id);
-    expect(files).toEqual(expect.arrayContaining(['manifest.json', 'restic-manager.db', 'secret.key']));
+    expect(files).toEqual(expect.arrayContaining(['manifest.json', dbFile(), 'secret.key']));
     // Recorded in the store: a second read sees the same last run.
     expect((await req('GET', '/api/settings/control-plane-backup')).body.last_run.snapshot_id).toBe(id);
   });
@@ -111,10 +114,10 @@ describe.skipIf(!restic.ok)('control-plane backup API (real restic, SQLite)', ()
     const run = await req('POST', '/api/settings/control-plane-backup/run');
     expect(run.body.last_run.status).toBe('succeeded');
     const files = resticLs(repoDir, PW, run.body.last_run.snapshot_id as string);
-    expect(files).toEqual(expect.arrayContaining(['manifest.json', 'restic-manager.db.age']));
+    expect(files).toEqual(expect.arrayContaining(['manifest.json', `${dbFile()}.age`]));
     expect(files).not.toContain('secret.key');
     expect(files).not.toContain('secret.key.age');
-    expect(files).not.toContain('restic-manager.db');
+    expect(files).not.toContain(dbFile());
   });
 
   it('a wrong password fails with restic\'s error and raises control_plane_backup_failed; a missing repository says so; the next success resolves it', async () => {
