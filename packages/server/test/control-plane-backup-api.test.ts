@@ -141,6 +141,10 @@ describe.skipIf(!restic.ok)('control-plane backup API (real restic; SQLite, or P
     expect(await openAlerts()).toHaveLength(1); // raised once
 
     expect((await put({ enabled: true, repository_id: goodId })).status).toBe(200);
+    // The repository in use cannot be deleted from under the setting.
+    const del = await req('DELETE', `/api/repositories/${goodId}`);
+    expect(del.status).toBe(409);
+    expect(del.body.error.fields).toHaveProperty('control_plane_backup');
     const ok = await req('POST', '/api/settings/control-plane-backup/run');
     expect(ok.body.last_run.status).toBe('succeeded');
     expect(await openAlerts()).toHaveLength(0);
