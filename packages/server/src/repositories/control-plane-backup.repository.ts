@@ -13,6 +13,8 @@ export class ControlPlaneBackupRepository {
 
   /** The row, created with its defaults on first read. */
   async get(): Promise<ControlPlaneBackupRow> {
+    const row = await this.db.selectFrom('control_plane_backup').selectAll().where('id', '=', 1).executeTakeFirst();
+    if (row) return row;
     await this.db.insertInto('control_plane_backup').values({ id: 1, enabled: 0, cron_expr: '0 3 * * *', time_zone: 'UTC', recipients: '[]', include_key: 1 }).onConflict((oc) => oc.column('id').doNothing()).execute();
     return this.db.selectFrom('control_plane_backup').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
   }
