@@ -102,5 +102,14 @@ describe.skipIf(!restic.ok)('control-plane backup: one fire per fleet (lease)', 
     expect(await stays.controlPlaneBackupScheduler.tick()).toBe(true);
     expect(snapshots()).toBe(4);
     expect(await holder()).toBe(stays.leases.holder);
+
+    // A process that died mid-run left its claim: the schedule waits for it, then (after 6 h) takes it over.
+    await db.updateTable('control_plane_backup').set({ running_since: new Date(clock).toISOString() }).execute();
+    clock += 60_000;
+    expect(await stays.controlPlaneBackupScheduler.tick()).toBe(false);
+    clock += 6 * 3600_000;
+    expect(await stays.controlPlaneBackupScheduler.tick()).toBe(true);
+    expect(snapshots()).toBe(5);
+    expect((await stays.controlPlaneBackup.get()).running_since).toBeNull();
   });
 });

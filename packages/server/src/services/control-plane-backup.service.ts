@@ -86,7 +86,8 @@ export class ControlPlaneBackupService {
    */
   async fireDue(now: number): Promise<boolean> {
     const row = await this.d.repos.controlPlaneBackup.get();
-    if (!row.enabled || row.running_since) return false;
+    // A run holds the claim (a claim older than STALE_CLAIM_MS is a dead process's: run() takes it over).
+    if (!row.enabled || (row.running_since !== null && row.running_since >= iso(now - STALE_CLAIM_MS))) return false;
     const ref = [row.last_started_at, row.updated_at].filter((x): x is string => x !== null).sort().at(-1);
     if (!ref) return false;
     const next = nextFireAfter(row.cron_expr, row.time_zone, new Date(ref));
