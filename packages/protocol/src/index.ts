@@ -20,3 +20,4 @@ export * from './download.js';
 export * from './tokens.js';
 export * from './totp.js';
 export * from './container-select.js';
+export * from './control-plane-backup.js';

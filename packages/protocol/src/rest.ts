@@ -447,7 +447,7 @@ export const AgentUpdateRequest = z.object({ version: z.string().min(1).max(64),
 /* ---- alerting (spec §9): alert kinds, thresholds, notification channels ---- */
 
 /** What raises an alert (spec §9 triggers). */
-export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'report_quarantined', 'copy_failed', 'copy_behind', 'snapshot_vanished', 'repository_keys_changed', 'restore_drill_failed', 'restore_unproven']);
+export const AlertKind = z.enum(['backup_failed', 'backup_overdue', 'check_failed', 'agent_offline', 'repo_growth', 'restore_failed', 'report_quarantined', 'copy_failed', 'copy_behind', 'snapshot_vanished', 'repository_keys_changed', 'restore_drill_failed', 'restore_unproven', 'control_plane_backup_failed']);
 export type AlertKind = z.infer<typeof AlertKind>;
 export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
 export type AlertSeverity = z.infer<typeof AlertSeverity>;

@@ -116,7 +116,8 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   });
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
-  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) });
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) },
+    { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } });
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
   if (oidc) {
     // Not fatal: password sign-in keeps working and the next SSO attempt retries discovery.
@@ -205,6 +206,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
   services.maintenanceScheduler.start();
   services.copyScheduler.start();
+  services.controlPlaneBackupScheduler.start();
   services.alertRules.start();
   services.trends.start();
   services.notifier.start();
@@ -219,6 +221,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         clearInterval(purge);
         services.maintenanceScheduler.stop();
         services.copyScheduler.stop();
+        services.controlPlaneBackupScheduler.stop();
         services.alertRules.stop();
         services.trends.stop();
         services.notifier.close();

@@ -1,15 +1,7 @@
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { once } from 'node:events';
-import { SERVER_VERSION } from '@restic-manager/server';
-import { backupSqlite, DUMP_FILES, dumpPostgres, kitIdOf, readSecretKey } from '@restic-manager/server/controlplane';
-import { age } from '@restic-manager/vault';
-import type { X25519Recipient } from '@restic-manager/vault';
+import { backupControlPlane, SNAPSHOT_TAG } from '@restic-manager/server/controlplane';
 import type { Command } from '../command.js';
-import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, parseRecipients, serverPaths, UsageError, writePrivate } from './common.js';
-import { MANIFEST_FILE, MANIFEST_FORMAT, SNAPSHOT_TAG, type Manifest } from './manifest.js';
-import { restic, RESTIC_FLAGS, RESTIC_HELP, resticOk, resticTarget } from './restic.js';
+import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, parseRecipients, serverPaths, UsageError } from './common.js';
+import { RESTIC_FLAGS, RESTIC_HELP, resticTarget } from './restic.js';
 
 export const BACKUP_HELP = `Usage: restic-manager server backup --repo <location> --password-file <file>
                                   [--recipient age1…]… [--without-key] [--init] [--json]
@@ -36,63 +28,15 @@ Exit status:
   1  the database, key or repository could not be read or written
   2  invalid flags`;
 
-async function encryptFile(file: string, recipients: X25519Recipient[]): Promise<string> {
-  const out = `${file}.age`;
-  const enc = new age.AgeEncryptor(recipients);
-  const w = createWriteStream(out, { mode: 0o600, flags: 'wx' });
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    for (const piece of enc.push(chunk)) if (!w.write(piece)) await once(w, 'drain');
-  }
-  for (const piece of enc.finish()) w.write(piece);
-  w.end();
-  await once(w, 'finish');
-  unlinkSync(file);
-  return path.basename(out);
-}
-
 export async function runBackup(argv: string[]): Promise<number> {
   const v = parse(argv, { ...PATH_FLAGS, ...RESTIC_FLAGS, recipient: { type: 'string', multiple: true }, 'without-key': { type: 'boolean' }, init: { type: 'boolean' }, json: { type: 'boolean' } });
   const target = resticTarget(v);
   if (typeof target === 'string') throw new UsageError(target);
-  const recipients = parseRecipients(v.recipient);
-  const paths = serverPaths(v);
-  const key = readSecretKey(paths.secretKeyFile);
-  // Staged in a private directory (the database copy is as sensitive as the database).
-  const staging = mkdtempSync(path.join(os.tmpdir(), 'rm-control-plane-'));
-  const dir = path.join(staging, SNAPSHOT_TAG);
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-    const store = paths.databaseUrl ? 'postgres' : 'sqlite';
-    let dbFile: string = DUMP_FILES[store];
-    if (store === 'sqlite') await backupSqlite(paths.dataDir, path.join(dir, dbFile));
-    else await dumpPostgres(paths.databaseUrl ?? '', path.join(dir, dbFile));
-    let keyFile: string | null = null;
-    if (!v['without-key']) {
-      keyFile = 'secret.key';
-      writePrivate(path.join(dir, keyFile), `${key.toString('hex')}\n`);
-    }
-    if (recipients.length) {
-      dbFile = await encryptFile(path.join(dir, dbFile), recipients);
-      if (keyFile) keyFile = await encryptFile(path.join(dir, keyFile), recipients);
-    }
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT, created_at: new Date().toISOString(), server_version: SERVER_VERSION, store, database_file: dbFile, key_file: keyFile,
-      kit_id: kitIdOf(key), encrypted_to: recipients.map((r) => r.toString()),
-    };
-    writePrivate(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (v.init) {
-      const probe = await restic(target, ['cat', 'config']);
-      if (probe.code !== 0) await resticOk(target, ['init']);
-    }
-    const out = await resticOk(target, ['backup', '--json', '--tag', SNAPSHOT_TAG, '--host', os.hostname(), dir]);
-    const summary = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { message_type?: string; snapshot_id?: string }).find((m) => m.message_type === 'summary');
-    if (!summary?.snapshot_id) throw new Error('restic backup printed no summary');
-    const result = { snapshot_id: summary.snapshot_id, store, encrypted: recipients.length > 0, includes_key: keyFile !== null, kit_id: manifest.kit_id };
-    process.stdout.write(v.json ? `${JSON.stringify(result)}\n` : `control plane backed up: snapshot ${result.snapshot_id} (${store}${result.encrypted ? ', age-encrypted' : ''}${result.includes_key ? ', with the secret key' : ', without the secret key'})\n`);
-    return ADMIN_EXIT.ok;
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
+  const recipients = v.recipient ?? [];
+  parseRecipients(recipients);
+  const result = await backupControlPlane({ paths: serverPaths(v), target, recipients, includeKey: !v['without-key'], init: v.init === true });
+  process.stdout.write(v.json ? `${JSON.stringify(result)}\n` : `control plane backed up: snapshot ${result.snapshot_id} (${result.store}${result.encrypted ? ', age-encrypted' : ''}${result.includes_key ? ', with the secret key' : ', without the secret key'})\n`);
+  return ADMIN_EXIT.ok;
 }
 
 export const backupCommand: Command = {

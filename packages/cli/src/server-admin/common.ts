@@ -5,8 +5,9 @@
 import { chmodSync, mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfigFromEnv } from '@restic-manager/server';
+import { parseRecipients as parseAgeRecipients } from '@restic-manager/server/controlplane';
 import type { ServerPaths } from '@restic-manager/server/controlplane';
-import { X25519Recipient } from '@restic-manager/vault';
+import type { X25519Recipient } from '@restic-manager/vault';
 
 /** Exit codes of the server administration subcommands. */
 export const ADMIN_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -75,11 +76,9 @@ export async function readStdin(max = 1 << 20): Promise<string> {
 
 /** `--recipient age1…` values as age recipients; a bad one is a usage error naming the flag. */
 export function parseRecipients(values: string[] | undefined): X25519Recipient[] {
-  return (values ?? []).map((r) => {
-    try {
-      return X25519Recipient.parse(r);
-    } catch (e) {
-      throw new UsageError(`--recipient: ${(e as Error).message}`, { cause: e });
-    }
-  });
+  try {
+    return parseAgeRecipients(values ?? []);
+  } catch (e) {
+    throw new UsageError(`--recipient: ${(e as Error).message}`, { cause: e });
+  }
 }

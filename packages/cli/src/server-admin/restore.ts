@@ -1,12 +1,11 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkSqlite, exportRepositories, kitIdOf, openStoreView, restorePostgres, SQLITE_FILE } from '@restic-manager/server/controlplane';
+import { checkSqlite, exportRepositories, kitIdOf, MANIFEST_FILE, openStoreView, parseManifest, restorePostgres, resticOk, SNAPSHOT_TAG, SQLITE_FILE } from '@restic-manager/server/controlplane';
 import { X25519Identity, age } from '@restic-manager/vault';
 import type { Command } from '../command.js';
 import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, privateDir, serverPaths, UsageError, writePrivate } from './common.js';
-import { MANIFEST_FILE, parseManifest, SNAPSHOT_TAG } from './manifest.js';
-import { RESTIC_FLAGS, RESTIC_HELP, resticOk, resticTarget } from './restic.js';
+import { RESTIC_FLAGS, RESTIC_HELP, resticTarget } from './restic.js';
 
 export const RESTORE_HELP = `Usage: restic-manager server restore --data-dir <new dir> --repo <location> --password-file <file>
                                    [--snapshot <id>] [--identity <age key file>] [--key-from <file>] [--json]

@@ -40,4 +40,11 @@ export class AlertRepository {
   openByKind(kind: string): Promise<AlertRow[]> {
     return this.db.selectFrom('alerts').selectAll().where('kind', '=', kind).where('resolved_at', 'is', null).execute();
   }
+  /** The open fleet-wide alert (no host) of one kind. */
+  openFleetOfKind(kind: string): Promise<AlertRow | undefined> {
+    return this.db.selectFrom('alerts').selectAll().where('host_id', 'is', null).where('kind', '=', kind).where('resolved_at', 'is', null).executeTakeFirst();
+  }
+  async resolveOpenFleet(kind: string, at: string): Promise<void> {
+    await this.db.updateTable('alerts').set({ resolved_at: at }).where('host_id', 'is', null).where('kind', '=', kind).where('resolved_at', 'is', null).execute();
+  }
 }

@@ -4,6 +4,7 @@ import { GroupCommit } from '../store/group-commit.js';
 import { AlertRepository } from './alert.repository.js';
 import { ApiTokenRepository } from './api-token.repository.js';
 import { AuditRepository } from './audit.repository.js';
+import { ControlPlaneBackupRepository } from './control-plane-backup.repository.js';
 import { CopyPolicyRepository } from './copy-policy.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { HostRepository } from './host.repository.js';
@@ -30,7 +31,7 @@ export function createRepositories(db: Db): Repositories {
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
     drills: new RestoreDrillRepository(db),
-    apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db),
+    apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db), controlPlaneBackup: new ControlPlaneBackupRepository(db),
   };
 }
 

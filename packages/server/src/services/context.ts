@@ -4,6 +4,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { AlertRepository } from '../repositories/alert.repository.js';
 import type { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import type { AuditRepository } from '../repositories/audit.repository.js';
+import type { ControlPlaneBackupRepository } from '../repositories/control-plane-backup.repository.js';
 import type { CopyPolicyRepository } from '../repositories/copy-policy.repository.js';
 import type { EnrollmentRepository } from '../repositories/enrollment.repository.js';
 import type { HostRepository } from '../repositories/host.repository.js';
@@ -47,6 +48,8 @@ export interface Repositories {
   apiTokens: ApiTokenRepository;
   /** Migration 0033: TOTP second factor (issue 21). */
   totp: TotpRepository;
+  /** Migration 0035: the control plane's own backup schedule (issue 20). */
+  controlPlaneBackup: ControlPlaneBackupRepository;
 }
 
 /**

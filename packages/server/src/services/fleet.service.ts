@@ -78,4 +78,25 @@ export class FleetService {
     }
     return change;
   }
+
+  /** Like setAlert, for an alert about the control plane itself (no host: shown as "fleet"). */
+  async setFleetAlert(kind: string, open: boolean, message: string, severity: AlertRow['severity'] = 'critical'): Promise<AlertChange | null> {
+    const existing = await this.d.repos.alerts.openFleetOfKind(kind);
+    let change: AlertChange;
+    if (open && !existing) {
+      const alert: AlertRow = { id: crypto.randomUUID(), host_id: null, kind, severity, message, created_at: iso(this.d.now()), acknowledged_at: null, resolved_at: null };
+      await this.d.repos.alerts.insert(alert);
+      change = { change: 'raised', alert };
+    } else if (!open && existing) {
+      const at = iso(this.d.now());
+      await this.d.repos.alerts.resolveOpenFleet(kind, at);
+      change = { change: 'resolved', alert: { ...existing, resolved_at: at } };
+    } else return null;
+    try {
+      this.onAlertChange(change);
+    } catch (e) {
+      this.d.log.error({ err: (e as Error).message, kind }, 'alert listener failed');
+    }
+    return change;
+  }
 }

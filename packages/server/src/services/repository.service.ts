@@ -113,7 +113,7 @@ export class RepositoryService {
     return this.get(id);
   }
 
-  /** Refused (409) while a schedule targets it (`schedules`), a copy policy uses it (`copy_policies`) or a host uses it (`hosts`). */
+  /** Refused (409) while a schedule targets it (`schedules`), a copy policy uses it (`copy_policies`), the control-plane backup goes into it (`control_plane_backup`) or a host uses it (`hosts`). */
   async delete(actor: Actor, id: string): Promise<void> {
     const row = await this.row(id);
     await this.d.inTx(async (r) => {
@@ -121,6 +121,7 @@ export class RepositoryService {
       if (schedules > 0) throw new DomainError('conflict', `${schedules} schedule(s) target this repository: point them elsewhere first`, { schedules: `${schedules} schedule(s) use it` });
       const policies = await r.repos.copyPolicyCount(id);
       if (policies > 0) throw new DomainError('conflict', `${policies} copy policy(ies) copy from or into this repository: delete them first`, { copy_policies: `${policies} copy policy(ies) use it` });
+      if ((await r.controlPlaneBackup.get()).repository_id === id) throw new DomainError('conflict', 'the control-plane backup (Settings) goes into this repository: choose another one first', { control_plane_backup: 'the control-plane backup uses it' });
       const links = await r.repos.linksOfRepo(id);
       if (links.length > 0) throw new DomainError('conflict', `${links.length} host(s) use this repository: unlink it first`, { hosts: `linked to ${links.length} host(s)` });
       if (await r.hosts.countByRepo(id)) throw new DomainError('conflict', 'a host uses this repository as its primary', { hosts: 'primary of a host' });

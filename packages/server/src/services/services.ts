@@ -45,6 +45,10 @@ import { DownloadService } from './download.service.js';
 import { DownloadStreams } from './download-streams.js';
 import type { StreamTimeouts } from './download-streams.js';
 import { DEFAULT_DOWNLOAD_MAX_BYTES } from '../config.js';
+import type { ServerPaths } from '../controlplane/store-access.js';
+import { ControlPlaneBackupService } from './control-plane-backup.service.js';
+import type { ControlPlaneBackupRunner } from './control-plane-backup.service.js';
+import { ControlPlaneBackupScheduler } from './control-plane-backup-scheduler.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -106,6 +110,18 @@ export interface Services {
   drills: RestoreDrillService;
   /** Downloads from a snapshot to the browser, streamed by the agent (issue 16, docs/recoverability.md). */
   downloads: DownloadService;
+  /** Settings → Control-plane backup: the setting, run now, the last run (issue 20, docs/operations.md). */
+  controlPlaneBackup: ControlPlaneBackupService;
+  /** Its server-side clock under the `control-plane-backup` lease (started by startServer). */
+  controlPlaneBackupScheduler: ControlPlaneBackupScheduler;
+}
+
+/** The control-plane backup: where this server keeps its state (null: unknown, runs fail saying so). */
+export interface ControlPlaneOptions {
+  paths?: ServerPaths | null;
+  runner?: ControlPlaneBackupRunner;
+  /** The scheduler's tick (default 5 s). */
+  tickMs?: number;
 }
 
 /** Downloads: RM_DOWNLOAD_MAX_BYTES and the stream timeouts (tests shorten them). */
@@ -123,7 +139,7 @@ export interface AlertingOptions {
   notifyAllowPrivate?: boolean;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub();
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
@@ -161,8 +177,12 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
   jobs.onEnded((job) => copies.jobEnded(job));
   const copyScheduler = new CopyScheduler(d, copies, copyStatus, undefined, undefined, leases);
+  const controlPlaneBackup = new ControlPlaneBackupService(d, audit, fleet, controlPlane.paths ?? null, controlPlane.runner);
+  const controlPlaneBackupScheduler = new ControlPlaneBackupScheduler(d, controlPlaneBackup, leases, controlPlane.tickMs);
   return {
     leases,
+    controlPlaneBackup,
+    controlPlaneBackupScheduler,
     drills,
     downloads,
     copies,

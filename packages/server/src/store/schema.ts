@@ -533,11 +533,35 @@ export interface AuthSettingsTable {
   updated_at: string | null;
 }
 
+/** Migration 0035: the control plane's own backup schedule and its last run (one row, id 1). */
+export interface ControlPlaneBackupTable {
+  id: number;
+  enabled: number;
+  cron_expr: string;
+  time_zone: string;
+  repository_id: string | null;
+  /** JSON array of age recipients (public keys). */
+  recipients: string;
+  include_key: number;
+  updated_at: string | null;
+  /** Set while a backup runs (the claim); null otherwise. */
+  running_since: string | null;
+  last_started_at: string | null;
+  last_finished_at: string | null;
+  last_status: string | null;
+  last_trigger: string | null;
+  last_snapshot_id: string | null;
+  last_error: string | null;
+  last_duration_ms: number | null;
+  last_success_at: string | null;
+}
+
 export interface Database {
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodesTable;
   totp_challenges: TotpChallengesTable;
   auth_settings: AuthSettingsTable;
+  control_plane_backup: ControlPlaneBackupTable;
   api_tokens: ApiTokensTable;
   quarantined_reports: QuarantinedReportsTable;
   users: UsersTable;

@@ -8,6 +8,7 @@ import { ErrorPage } from './components/error-page.js';
 import { mountNotificationUi } from './notification.routes.js';
 import { mountTokenUi } from './token.routes.js';
 import { mountSecurityUi } from './security.routes.js';
+import { mountControlPlaneBackupUi } from './control-plane-backup.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountInspectUi } from './inspect.routes.js';
@@ -59,5 +60,6 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountNotificationUi(app, w);
   mountTokenUi(app, w);
   mountSecurityUi(app, w);
+  mountControlPlaneBackupUi(app, w);
   mountPages(app, w);
 };

@@ -1,0 +1,51 @@
+import type { ServiceDeps } from './context.js';
+import { ALWAYS_HELD } from './leases.js';
+import type { LeaseHolder } from './leases.js';
+
+/** The lease that makes the control-plane backup fire once per fleet (several server processes on one database). */
+export const CONTROL_PLANE_LEASE = 'control-plane-backup';
+
+/**
+ * The server's clock for the control-plane backup (docs/operations.md): every `tickMs`, and only
+ * while this process holds the `control-plane-backup` lease, it asks the service whether a fire
+ * time passed since the last run (kept in the database, so a takeover misses nothing). The time
+ * comes from the injectable clock `d.now`, so tests call `tick()` with a moved clock.
+ */
+export class ControlPlaneBackupScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(
+    private readonly d: ServiceDeps,
+    private readonly backups: { fireDue(now: number): Promise<boolean> },
+    private readonly leases: LeaseHolder = ALWAYS_HELD,
+    private readonly tickMs = 5000,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Runs the backup when it is due and this process holds the lease; returns whether it ran. */
+  async tick(): Promise<boolean> {
+    if (this.ticking) return false;
+    this.ticking = true;
+    const now = this.d.now();
+    try {
+      if (!(await this.leases.held(CONTROL_PLANE_LEASE))) return false;
+      return await this.backups.fireDue(now);
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'control-plane backup tick failed');
+      return false;
+    } finally {
+      this.ticking = false;
+    }
+  }
+}
