@@ -3,22 +3,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, newSecretsKey, readAgentConfig, statePaths, writeAgentConfig, writeSecrets } from '@restic-manager/agent';
 import { scheduleStore } from '../src/state/schedule-store.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-agent-cli-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp } = tempDirs('rm-agent-cli-');
 
 function cli(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });

@@ -1,21 +1,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import selfsigned from 'selfsigned';
 import { Backoff, judgeHealth, readStatus, statePaths } from '@restic-manager/agent';
-import { FakeServer } from './helpers/fake-server.js';
-import { BEARER, fixture, until } from './helpers/fixture.js';
-import type { Fixture } from './helpers/fixture.js';
+import { BEARER, until } from './helpers/fixture.js';
+import { testFixture, testServer } from './helpers/per-test.js';
 import { scriptEngine } from './helpers/script-engine.js';
-
-let server: FakeServer | null = null;
-let fx: Fixture | null = null;
-afterEach(async () => {
-  await fx?.cleanup();
-  await server?.close();
-  fx = null;
-  server = null;
-});
 
 describe('backoff', () => {
   it('doubles up to the cap with jitter inside [base/2, base]', () => {
@@ -30,8 +20,8 @@ describe('backoff', () => {
 
 describe('connection', () => {
   it('authenticates with the bearer, says hello with protocol_version, heartbeats, and reports healthy', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     await fx.start(scriptEngine({ script: 'true' }));
     const hello = await server.waitFor((f) => f.type === 'hello');
     expect(hello).toMatchObject({ protocol_version: 1, agent_version: '0.1.0', active_job_ids: [] });
@@ -39,14 +29,14 @@ describe('connection', () => {
     expect(server.authHeaders[0]).toBe(`Bearer ${BEARER}`);
     const hb = await server.waitFor((f) => f.type === 'heartbeat');
     expect(hb.running_job_ids).toEqual([]);
-    await until(() => readStatus(statePaths(fx!.dir).status)?.state === 'ready', 5000, 'status ready');
+    await until(() => readStatus(statePaths(fx.dir).status)?.state === 'ready', 5000, 'status ready');
     expect(judgeHealth(readStatus(statePaths(fx.dir).status))).toEqual({ healthy: true, reason: 'connected to the server' });
     expect(fx.logs.join('')).not.toContain(BEARER);
   });
 
   it('hello claims a job whose job.finished is still in the outbox, not one with only a job.queued left by a kill -9 (the server fails that one as agent_lost)', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     // What a kill -9 right after reporting job.queued leaves: the report, and no active-jobs entry.
     const at = new Date().toISOString();
     fs.writeFileSync(statePaths(fx.dir).outbox, [
@@ -59,12 +49,12 @@ describe('connection', () => {
   });
 
   it('refuses a server protocol version it does not know, with a clear log line, and runs nothing', async () => {
-    server = await FakeServer.start();
+    const server = await testServer();
     server.protocolVersion = 99;
-    fx = fixture(server.url());
+    const fx = testFixture(server.url());
     const calls: { method: string }[] = [];
     await fx.start(scriptEngine({ script: 'true', calls: calls as never }));
-    await until(() => fx!.logs.some((l) => l.includes('refusing to proceed: server speaks protocol version 99')), 5000, 'refusal log');
+    await until(() => fx.logs.some((l) => l.includes('refusing to proceed: server speaks protocol version 99')), 5000, 'refusal log');
     expect(readStatus(statePaths(fx.dir).status)?.state).toBe('refused');
     server.send({ type: 'command.run', job_id: 'j1', kind: 'backup', args: { paths: ['/nonexistent/rm-test-source'] } });
     await new Promise((r) => setTimeout(r, 300));
@@ -76,9 +66,9 @@ describe('connection', () => {
   });
 
   it('reconnects with backoff after the server goes away', async () => {
-    server = await FakeServer.start();
+    const server = await testServer();
     const port = server.port;
-    fx = fixture(server.url());
+    const fx = testFixture(server.url());
     const agent = await fx.start(scriptEngine({ script: 'true' }));
     await server.waitFor((f) => f.type === 'hello');
     await server.close();
@@ -86,20 +76,20 @@ describe('connection', () => {
     const v = judgeHealth(readStatus(statePaths(fx.dir).status));
     expect(v).toMatchObject({ healthy: true });
     expect(v.reason).toMatch(/reconnecting/);
-    server = await FakeServer.start({ port });
-    await server.waitFor((f) => f.type === 'hello', 10_000);
+    const again = await testServer({ port });
+    await again.waitFor((f) => f.type === 'hello', 10_000);
     await until(() => agent.connection.isReady(), 5000, 'reconnected');
   });
 
   it('backs off when the server closes it for sending too fast (4008 rate_limited), then reconnects', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     const agent = await fx.start(scriptEngine({ script: 'true' }), { rateLimitBackoff: { initialMs: 1000, maxMs: 1000 } });
     await server.waitFor((f) => f.type === 'hello');
     await until(() => agent.connection.isReady(), 5000, 'ready');
     const closedAt = Date.now();
     server.sockets[0]!.close(4008, 'rate_limited');
-    await until(() => server!.frames.filter((f) => f.type === 'hello').length === 2, 10_000, 'second hello');
+    await until(() => server.frames.filter((f) => f.type === 'hello').length === 2, 10_000, 'second hello');
     // Equal jitter: at least half the rate-limit backoff, where the ordinary backoff is 50 ms.
     expect(Date.now() - closedAt).toBeGreaterThanOrEqual(500);
     expect(fx.logs.join('')).toMatch(/the server closed the connection for sending too fast \(4008\)/);
@@ -116,18 +106,18 @@ describe('connection', () => {
     });
 
     it('connects to a self-signed server whose certificate matches the pin', async () => {
-      server = await FakeServer.start({ tls: { key: pems.private, cert: pems.cert } });
-      fx = fixture(server.url('https'), pin.toUpperCase().match(/../g)!.join(':'));
+      const server = await testServer({ tls: { key: pems.private, cert: pems.cert } });
+      const fx = testFixture(server.url('https'), pin.toUpperCase().match(/../g)!.join(':'));
       const agent = await fx.start(scriptEngine({ script: 'true' }));
       await server.waitFor((f) => f.type === 'hello');
       await until(() => agent.connection.isReady(), 5000, 'ready');
     });
 
     it('refuses a certificate that does not match the pin, before sending anything', async () => {
-      server = await FakeServer.start({ tls: { key: pems.private, cert: pems.cert } });
-      fx = fixture(server.url('https'), 'ab'.repeat(32));
+      const server = await testServer({ tls: { key: pems.private, cert: pems.cert } });
+      const fx = testFixture(server.url('https'), 'ab'.repeat(32));
       await fx.start(scriptEngine({ script: 'true' }));
-      await until(() => fx!.logs.some((l) => l.includes('does not match the pinned')), 5000, 'pin mismatch log');
+      await until(() => fx.logs.some((l) => l.includes('does not match the pinned')), 5000, 'pin mismatch log');
       expect(readStatus(statePaths(fx.dir).status)?.state).toBe('refused');
       expect(server.authHeaders).toEqual([]);
       expect(server.frames).toEqual([]);

@@ -1,23 +1,19 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { vaultEngineStatus } from '../src/engine-loader.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 /*
  * The layout npm leaves in <prefix>/lib/node_modules/restic-manager-agent after installing the
  * packed tarball (pack.mjs): the vault bundled without dependencies, its registry dependencies
  * as the agent's optionalDependencies next to it — or missing when a native build failed.
  */
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp } = tempDirs();
 
 function installed(present: string[], emptied: string[] = []): { agentPackageJson: string; resolve: (s: string) => string } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-engine-loader-'));
-  dirs.push(root);
+  const root = tmp('rm-engine-loader-');
   const write = (f: string, body: string): void => {
     fs.mkdirSync(path.dirname(f), { recursive: true });
     fs.writeFileSync(f, body);

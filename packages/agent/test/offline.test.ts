@@ -1,21 +1,11 @@
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RECOVERY_SEQ, readAgentConfig, statePaths } from '@restic-manager/agent';
 import { readSchedules, scheduleStore } from '../src/state/schedule-store.js';
-import { FakeServer } from './helpers/fake-server.js';
 import type { Frame } from './helpers/fake-server.js';
-import { fixture, until } from './helpers/fixture.js';
-import type { Fixture } from './helpers/fixture.js';
+import { until } from './helpers/fixture.js';
+import { testFixture, testServer } from './helpers/per-test.js';
 import { scriptEngine } from './helpers/script-engine.js';
-
-let server: FakeServer | null = null;
-let fx: Fixture | null = null;
-afterEach(async () => {
-  await fx?.cleanup();
-  await server?.close();
-  fx = null;
-  server = null;
-});
 
 /** The last-known-good schedule set as the agent stored it (sealed; opened with its key). */
 const storedSchedules = (dir: string): unknown => {
@@ -45,40 +35,37 @@ function assertCompleteLogs(frames: Frame[]): Map<string, number[]> {
 
 /**
  * A fake server and an agent on it (running `script` for its jobs) that got the credential and
- * `set`. The caller stores `server` and `fx` where the afterEach hook closes them.
+ * `set`; both are closed when the test finishes.
  */
 async function startScheduled(script: string, set: Frame) {
-  const srv = await FakeServer.start();
-  const f = fixture(srv.url());
-  const agent = await f.start(scriptEngine({ script }));
-  await srv.waitFor((m) => m.type === 'hello');
-  srv.send(CRED);
-  srv.send(set);
-  return { server: srv, fx: f, agent, port: srv.port };
+  const server = await testServer();
+  const fx = testFixture(server.url());
+  const agent = await fx.start(scriptEngine({ script }));
+  await server.waitFor((m) => m.type === 'hello');
+  server.send(CRED);
+  server.send(set);
+  return { server, fx, agent, port: server.port };
 }
 
 describe('offline resilience', () => {
   it('applies schedule.set (ack + last-known-good), keeps firing with the server down, replays reports in order', async () => {
-    const st = await startScheduled('echo "backup at $(date +%s%N)"', schedule(7, '* * * * * *'));
-    ({ server, fx } = st);
-    const { agent, port } = st;
-    expect(await server.waitFor((f) => f.type === 'schedule.ack')).toEqual({ type: 'schedule.ack', schedule_version: 7 });
+    const { server: down, fx, agent, port } = await startScheduled('echo "backup at $(date +%s%N)"', schedule(7, '* * * * * *'));
+    expect(await down.waitFor((f) => f.type === 'schedule.ack')).toEqual({ type: 'schedule.ack', schedule_version: 7 });
     expect(storedSchedules(fx.dir)).toMatchObject({ schedule_version: 7 });
-    const first = await server.waitFor((f) => f.type === 'job.started' && f.schedule_id === 's1');
+    const first = await down.waitFor((f) => f.type === 'job.started' && f.schedule_id === 's1');
     expect(String(first.job_id)).toMatch(/^[0-9a-f-]{36}$/);
 
-    const firstServerFrames = server.frames;
-    await server.close();
-    server = null;
+    const firstServerFrames = down.frames;
+    await down.close();
     await until(() => !agent.connection.isReady(), 5000, 'disconnect');
     const journal = statePaths(fx.dir).outbox;
     // While the server is down, the schedule keeps firing and reports pile up on disk.
     await until(() => fs.readFileSync(journal, 'utf8').split('\n').filter((l) => l.includes('"job.finished"')).length >= 2, 10_000, 'offline jobs journaled');
 
-    server = await FakeServer.start({ port });
+    const server = await testServer({ port });
     const hello = await server.waitFor((f) => f.type === 'hello', 10_000);
     expect(hello.applied_schedule_version).toBe(7);
-    await until(() => server!.frames.filter((f) => f.type === 'job.finished').length >= 2, 10_000, 'replayed finished');
+    await until(() => server.frames.filter((f) => f.type === 'job.finished').length >= 2, 10_000, 'replayed finished');
     // Frames acknowledged by the first server are not replayed; together nothing is missing.
     const byJob = assertCompleteLogs([...firstServerFrames, ...server.frames]);
     expect(byJob.size).toBeGreaterThanOrEqual(2);
@@ -95,12 +82,9 @@ describe('offline resilience', () => {
   });
 
   it('keeps queued reports across an agent restart and fires the persisted schedule without the server', async () => {
-    const st = await startScheduled('echo offline-run', schedule(3, '0 0 1 1 *'));
-    ({ server, fx } = st);
-    const { agent: a1, port } = st;
-    await server.waitFor((f) => f.type === 'schedule.ack');
-    await server.close();
-    server = null;
+    const { server: down, fx, agent: a1, port } = await startScheduled('echo offline-run', schedule(3, '0 0 1 1 *'));
+    await down.waitFor((f) => f.type === 'schedule.ack');
+    await down.close();
     await until(() => !a1.connection.isReady(), 5000, 'disconnect');
     await a1.stop();
     fx.agents.length = 0;
@@ -118,7 +102,7 @@ describe('offline resilience', () => {
     const queued = fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
     expect(queued).toBeGreaterThan(2);
 
-    server = await FakeServer.start({ port });
+    const server = await testServer({ port });
     await fx.start(scriptEngine({ script: 'echo offline-run' }));
     await server.waitFor((f) => f.type === 'job.finished' && f.status === 'succeeded', 10_000);
     assertCompleteLogs(server.frames);
@@ -126,8 +110,8 @@ describe('offline resilience', () => {
   });
 
   it('a job running when the agent died is reported failed (agent_lost) on restart, not left running', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     fs.writeFileSync(statePaths(fx.dir).activeJobs, JSON.stringify([{ job_id: 'lost-1', kind: 'backup' }]));
     await fx.start(scriptEngine({ script: 'true' }));
     const fin = await server.waitFor((f) => f.type === 'job.finished' && f.job_id === 'lost-1');

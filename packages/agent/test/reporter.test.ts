@@ -1,20 +1,15 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Outbox, createLogger } from '@restic-manager/agent';
 import { Reporter } from '../src/net/reporter.js';
 import type { Link } from '../src/net/reporter.js';
 import { until } from './helpers/fixture.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp } = tempDirs();
 
 function setup(max: number, ready: boolean): { outbox: Outbox; reporter: Reporter; sent: object[]; link: Link & { ready: boolean; pong: () => void } } {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-reporter-'));
-  dirs.push(d);
+  const d = tmp('rm-reporter-');
   const outbox = new Outbox(path.join(d, 'outbox.jsonl'));
   const sent: object[] = [];
   const waiters: (() => void)[] = [];
@@ -96,8 +91,7 @@ describe('Reporter', () => {
   });
 
   it('paces its sends: a burst, then the rest at the configured rate, in order (below the server frame limit)', async () => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-reporter-'));
-    dirs.push(d);
+    const d = tmp('rm-reporter-');
     const outbox = new Outbox(path.join(d, 'outbox.jsonl'));
     const sent: { seq: number }[] = [];
     const link: Link = { isReady: () => true, send: (f) => sent.push(f as { seq: number }) > 0, ping: () => new Promise(() => undefined) };

@@ -1,18 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { failedFilesMessage, removeFailedFiles } from '../src/jobs/restore-cleanup.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-restore-cleanup-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp, removeLater } = tempDirs('rm-restore-cleanup-');
 
 describe('files a restore could not restore', () => {
   it('a name with ": " that restic never created, reported twice, is one file with both reasons', async () => {
@@ -32,7 +24,7 @@ describe('files a restore could not restore', () => {
     for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) fs.writeFileSync(path.join(target, 'src', n), 'x');
     const outside = path.join(path.dirname(target), `${path.basename(target)}-keep`);
     fs.writeFileSync(outside, 'keep');
-    dirs.push(outside);
+    removeLater(outside);
     const failed = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => ({ path: `/src/${n}`, reason: 'ciphertext verification failed' }));
     failed.push({ path: `/../${path.basename(outside)}`, reason: 'ciphertext verification failed' });
     const r = await removeFailedFiles(target, failed, 9);

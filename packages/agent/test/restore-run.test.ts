@@ -1,19 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Engine, RestoreRequest } from '@restic-manager/engines';
 import { literalPattern, mergeMove, runRestore } from '../src/jobs/restore-run.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-restore-run-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp } = tempDirs('rm-restore-run-');
 
 /** An engine whose restore writes `<target><path>` for every include (content = the path). */
 function writingEngine(calls: RestoreRequest[]): Engine {

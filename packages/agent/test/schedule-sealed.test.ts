@@ -6,9 +6,7 @@ import { LocalScheduler } from '../src/scheduler.js';
 import { createLogger } from '../src/log.js';
 import type { JobRequest } from '../src/jobs/runner.js';
 import { scheduleStore } from '../src/state/schedule-store.js';
-import { FakeServer } from './helpers/fake-server.js';
-import { fixture } from './helpers/fixture.js';
-import type { Fixture } from './helpers/fixture.js';
+import { testFixture, testServer } from './helpers/per-test.js';
 import { scriptEngine } from './helpers/script-engine.js';
 
 /*
@@ -30,15 +28,9 @@ const SET = {
 };
 const SECRETS = [PRE, POST, PASSWORD, 'PRE-HOOK-BODY', 'POST-HOOK-BODY', 'DB-PASSWORD'];
 
-let server: FakeServer | null = null;
-let fx: Fixture | null = null;
 const made: LocalScheduler[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const s of made.splice(0)) s.stop();
-  await fx?.cleanup();
-  await server?.close();
-  fx = null;
-  server = null;
 });
 
 /** Every file under the state dir, as text. */
@@ -64,8 +56,8 @@ function scheduler(dir: string, clock: { now: number }) {
 
 describe('schedules at rest', () => {
   it('after a schedule sync, no file of the state dir holds a hook body or a database password', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     await fx.start(scriptEngine({ script: 'true' }));
     await server.waitFor((f) => f.type === 'hello');
     server.send(SET);
@@ -77,8 +69,8 @@ describe('schedules at rest', () => {
   });
 
   it('offline, the sealed set loads at start-up and fires with its hooks and database password', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     const clock = { now: Date.now() };
     const a = scheduler(fx.dir, clock);
     a.s.apply(SET as never);
@@ -91,8 +83,8 @@ describe('schedules at rest', () => {
   });
 
   it('seals a plain-text schedules.json left by an older agent on load, and still fires it', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     const p = statePaths(fx.dir);
     fs.writeFileSync(p.legacySchedules, JSON.stringify(SET), { mode: 0o600 });
     const clock = { now: Date.now() };
@@ -108,8 +100,8 @@ describe('schedules at rest', () => {
   });
 
   it('a sealed file from another key is refused as corrupt (no schedule until the server sends one)', async () => {
-    server = await FakeServer.start();
-    fx = fixture(server.url());
+    const server = await testServer();
+    const fx = testFixture(server.url());
     const p = statePaths(fx.dir);
     const a = scheduler(fx.dir, { now: Date.now() });
     a.s.apply(SET as never);

@@ -1,20 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Outbox, StateError, newSecretsKey, readAgentConfig, readSecrets, statePaths, writeAgentConfig, writeFileAtomic, writeSecrets,
 } from '@restic-manager/agent';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-agent-state-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp } = tempDirs('rm-agent-state-');
 
 const mode = (f: string): number => fs.statSync(f).mode & 0o777;
 

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runUpdate, systemDeps } from '../src/cli/update.js';
 import type { UpdateDeps } from '../src/cli/update.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 /*
  * `restic-manager-agent update` wraps apt-get. apt-get itself cannot be run for real in a test
@@ -15,15 +15,11 @@ import type { UpdateDeps } from '../src/cli/update.js';
  * --json — is the real code.
  */
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp } = tempDirs();
 
 /** A fake apt-get (and a dpkg-query that reports `dpkgStatus` for the package, unless null). */
 function fakeApt(exit = 0, dpkgStatus: string | null = 'installed'): { dir: string; record: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-fake-apt-'));
-  dirs.push(dir);
+  const dir = tmp('rm-fake-apt-');
   if (dpkgStatus !== null) fs.writeFileSync(path.join(dir, 'dpkg-query'), `#!/bin/sh\nprintf '%s' '${dpkgStatus}'\n`, { mode: 0o755 });
   const record = path.join(dir, 'argv.txt');
   fs.writeFileSync(path.join(dir, 'apt-get'), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> '${record}'; done\nprintf 'DEBIAN_FRONTEND=%s\\n' "$DEBIAN_FRONTEND" >> '${record}'\necho 'fake apt-get output'\nexit ${exit}\n`, { mode: 0o755 });
@@ -84,8 +80,7 @@ describe('restic-manager-agent update', () => {
   });
 
   it('no apt-get on PATH -> refused, naming it', async () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-no-apt-'));
-    dirs.push(empty);
+    const empty = tmp('rm-no-apt-');
     const d = deps({ isRoot: () => true, path: empty });
     expect(await runUpdate(['--json'], d)).toBe(1);
     expect(d.err.join('')).toContain('apt-get was not found on PATH');

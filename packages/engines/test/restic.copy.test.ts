@@ -94,6 +94,15 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
     if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
+  /** A new repository `name` holding one backup of `dir`, a generated tree of `mib` files of 1 MiB each. */
+  const backedUp = async (name: string, dir: string, mib: number, seed: string): Promise<Connection> => {
+    const tree = path.join(tmp.path, dir);
+    await makeCorpus(tree, { files: mib, totalBytes: mib * 1024 * 1024, seed });
+    const c = conn(name, PW_A);
+    ok(await engine.init(c));
+    ok(await engine.backup(c, { paths: [tree] }));
+    return c;
+  };
   const checkClean = async (c: Connection): Promise<void> => expect(ok(await engine.check(c)).errors).toEqual([]);
   const trees = async (c: Connection): Promise<string[]> => ok(await engine.snapshots(c)).map((s) => s.tree ?? '').sort();
 
@@ -212,11 +221,7 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
   }, 60_000);
 
   it('a copy told how many snapshots it will consider shows that total at once and runs no counting process', async () => {
-    const big = path.join(tmp.path, 'big-known');
-    await makeCorpus(big, { files: 6, totalBytes: 6 * 1024 * 1024, seed: 'copy-known' });
-    const S = conn('S-known', PW_A);
-    ok(await engine.init(S));
-    ok(await engine.backup(S, { paths: [big] }));
+    const S = await backedUp('S-known', 'big-known', 6, 'copy-known');
     const T = conn('T-known', PW_B);
     ok(await engine.initCopyTarget(T, S));
     const totals = new Set<number | null>();
@@ -242,11 +247,7 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
   }, 120_000);
 
   it('after SIGKILL of restic mid-copy and after a cancel, both repositories unlock, check clean, and a second copy completes', async () => {
-    const big = path.join(tmp.path, 'big');
-    await makeCorpus(big, { files: 12, totalBytes: 12 * 1024 * 1024, seed: 'copy-big' });
-    const S = conn('S', PW_A);
-    ok(await engine.init(S));
-    ok(await engine.backup(S, { paths: [big] }));
+    const S = await backedUp('S', 'big', 12, 'copy-big');
 
     for (const how of ['sigkill', 'abort'] as const) {
       const T = conn(`T-${how}`, PW_B);

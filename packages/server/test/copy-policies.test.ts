@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandRun, ServerMessage } from '@restic-manager/protocol';
-import type { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CommandRun } from '@restic-manager/protocol';
+import { answerLog } from './helpers/answers.js';
+import { useConnectedAgent } from './helpers/connected-agent.js';
+import { REPO, enrolledAgent, eventually, useHarness } from './helpers/harness.js';
 
 /*
  * Copy policies (3-2-1, issue 15, docs/copies.md): CRUD and every refusal (nothing written),
@@ -19,40 +19,34 @@ const LOCAL_PW = 'copy-local-password-MARKER-a4f3';
 const SECRETS = [S3_SECRET, S3_KEY, TARGET_PW, LOCAL_PW];
 
 describe('copy policies', () => {
-  let h: Harness;
   let clock = Date.now();
-  let agent: FakeAgent;
-  let hostId: string;
   let sourceId: string;
   let s3Id: string;
   let localId: string;
   let rusticId: string;
   let policyId: string;
-  const seen: string[] = [];
-  const req = async (method: string, p: string, body?: unknown) => {
-    const r = await h.admin.req(method, p, body);
-    seen.push(r.text);
-    return r;
-  };
+  const h = useHarness({ sessionIdleMs: 30 * 24 * HOUR, sessionAbsoluteMs: 60 * 24 * HOUR }, { now: () => clock });
+  const host = useConnectedAgent(h, 'copy-host', REPO, { features: ['copy'] });
+  const { seen, req } = answerLog(() => h.admin);
   const policyCount = async () => (await req('GET', '/api/copy-policies?limit=100')).body.total as number;
-  const status = async () => (await req('GET', `/api/hosts/${hostId}/copy-status`)).body;
-  const alerts = async (kind: string) => (await req('GET', `/api/alerts?host_id=${hostId}&kind=${kind}`)).body.items as { resolved_at: string | null; severity: string; message: string }[];
+  const status = async () => (await req('GET', `/api/hosts/${host.hostId}/copy-status`)).body;
+  const alerts = async (kind: string) => (await req('GET', `/api/alerts?host_id=${host.hostId}&kind=${kind}`)).body.items as { resolved_at: string | null; severity: string; message: string }[];
   const openAlerts = async (kind: string) => (await alerts(kind)).filter((a) => !a.resolved_at);
-  const nextRun = async (): Promise<CommandRun> => (await agent.next('command.run')) as CommandRun;
+  const nextRun = async (): Promise<CommandRun> => (await host.agent.next('command.run')) as CommandRun;
   /** Runs a backup job into the primary and lets the agent end it with `status`. */
   const backup = async (st: 'succeeded' | 'failed') => {
-    const run = await req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'backup', args: { paths: ['/srv'] } });
+    const run = await req('POST', `/api/hosts/${host.hostId}/jobs`, { kind: 'backup', args: { paths: ['/srv'] } });
     expect(run.status, run.text).toBe(202);
     const cmd = await nextRun();
     expect(cmd.kind).toBe('backup');
-    agent.started(cmd.job_id, 'backup');
-    agent.finished(cmd.job_id, st);
+    host.agent.started(cmd.job_id, 'backup');
+    host.agent.finished(cmd.job_id, st);
     await eventually(async () => (await h.server.services.jobs.get(cmd.job_id)).status === st);
     return cmd.job_id;
   };
   const finishCopy = async (jobId: string, st: 'succeeded' | 'failed', error?: string, policy = policyId) => {
-    agent.started(jobId, 'copy');
-    agent.finished(jobId, st, error ? { error, error_kind: 'failed' } : {});
+    host.agent.started(jobId, 'copy');
+    host.agent.finished(jobId, st, error ? { error, error_kind: 'failed' } : {});
     await eventually(async () => (await req('GET', `/api/copy-policies/${policy}`)).body.runs.find((r: { last_job_id: string }) => r.last_job_id === jobId)?.last_copy_status === st);
   };
   /** Run now for one policy; the agent ends the copy with `st`. */
@@ -63,12 +57,7 @@ describe('copy policies', () => {
   };
 
   beforeAll(async () => {
-    h = await startHarness({ sessionIdleMs: 30 * 24 * HOUR, sessionAbsoluteMs: 60 * 24 * HOUR }, { now: () => clock });
-    ({ agent, hostId } = await enrolledAgent(h, 'copy-host', undefined, ['copy']));
-    agent.o.onMessage = (m: ServerMessage) => void m;
-    await agent.connect();
-    await agent.next('config.update');
-    sourceId = (await req('GET', `/api/hosts/${hostId}/repositories`)).body.items[0].repository.id;
+    sourceId = (await req('GET', `/api/hosts/${host.hostId}/repositories`)).body.items[0].repository.id;
     const s3 = await req('POST', '/api/repositories', {
       name: 'offsite-s3', url: 's3:https://s3.example.com/bucket/copies', password: TARGET_PW,
       credentials: { backend: 's3', access_key_id: S3_KEY, secret_access_key: S3_SECRET, region: 'eu-west-1' },
@@ -77,10 +66,6 @@ describe('copy policies', () => {
     s3Id = s3.body.repository.id;
     localId = (await req('POST', '/api/repositories', { name: 'local-copy', url: '/srv/restic/local-copy', password: LOCAL_PW })).body.repository.id;
     rusticId = (await req('POST', '/api/repositories', { name: 'rustic-one', engine: 'rustic', url: '/srv/rustic/one', password: LOCAL_PW })).body.repository.id;
-  });
-  afterAll(async () => {
-    await agent?.close();
-    await h?.close();
   });
 
   it.each([
@@ -91,7 +76,7 @@ describe('copy policies', () => {
     ['a cron on an after_backup policy', () => ({ source_repository_id: sourceId, target_repository_id: s3Id, cron_expr: '0 * * * *' }), 'cron_expr'],
     ['a schedule policy without a cron', () => ({ source_repository_id: sourceId, target_repository_id: s3Id, mode: 'schedule' }), 'cron_expr'],
     ['a schedule policy with a bad cron', () => ({ source_repository_id: sourceId, target_repository_id: s3Id, mode: 'schedule', cron_expr: 'every tuesday' }), 'cron_expr'],
-    ['a host the source is not linked to', () => ({ source_repository_id: localId, target_repository_id: s3Id, host_id: hostId }), 'host_id'],
+    ['a host the source is not linked to', () => ({ source_repository_id: localId, target_repository_id: s3Id, host_id: host.hostId }), 'host_id'],
   ])('refuses %s with 400 naming %s, writing nothing', async (_what, body, field) => {
     const before = await policyCount();
     const r = await req('POST', '/api/copy-policies', body());
@@ -109,11 +94,11 @@ describe('copy policies', () => {
     const bad = await req('PATCH', `/api/copy-policies/${policyId}`, { target_repository_id: sourceId });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields).toHaveProperty('target_repository_id');
-    const p = await req('PATCH', `/api/copy-policies/${policyId}`, { host_id: hostId });
+    const p = await req('PATCH', `/api/copy-policies/${policyId}`, { host_id: host.hostId });
     expect(p.status, p.text).toBe(200);
-    expect(p.body).toMatchObject({ host_id: hostId, target_repository_id: s3Id });
+    expect(p.body).toMatchObject({ host_id: host.hostId, target_repository_id: s3Id });
     expect((await req('GET', '/api/copy-policies')).body.items.map((i: { id: string }) => i.id)).toContain(policyId);
-    expect(await status()).toMatchObject({ host_id: hostId, state: 'never', offsite: true, items: [{ policy_id: policyId, state: 'never', offsite: true }] });
+    expect(await status()).toMatchObject({ host_id: host.hostId, state: 'never', offsite: true, items: [{ policy_id: policyId, state: 'never', offsite: true }] });
   });
 
   it('deleting a repository a policy uses is refused with 409 naming copy_policies', async () => {
@@ -122,12 +107,12 @@ describe('copy policies', () => {
     expect(r.body.error.fields).toHaveProperty('copy_policies');
     expect((await req('GET', `/api/repositories/${s3Id}`)).status).toBe(200);
     // The policy names this host: unlinking its source from the host is refused the same way.
-    expect((await req('PUT', `/api/hosts/${hostId}/repositories/${localId}`, {})).status).toBe(200);
-    const unlink = await req('DELETE', `/api/hosts/${hostId}/repositories/${sourceId}`);
+    expect((await req('PUT', `/api/hosts/${host.hostId}/repositories/${localId}`, {})).status).toBe(200);
+    const unlink = await req('DELETE', `/api/hosts/${host.hostId}/repositories/${sourceId}`);
     expect(unlink.status).toBe(409);
     expect(unlink.body.error.fields).toHaveProperty('copy_policies');
-    expect((await req('GET', `/api/hosts/${hostId}/repositories`)).body.items.map((i: { repository: { id: string } }) => i.repository.id)).toEqual([sourceId, localId]);
-    expect((await req('DELETE', `/api/hosts/${hostId}/repositories/${localId}`)).status).toBe(204);
+    expect((await req('GET', `/api/hosts/${host.hostId}/repositories`)).body.items.map((i: { repository: { id: string } }) => i.repository.id)).toEqual([sourceId, localId]);
+    expect((await req('DELETE', `/api/hosts/${host.hostId}/repositories/${localId}`)).status).toBe(204);
   });
 
   it('a failed backup queues no copy', async () => {
@@ -140,10 +125,10 @@ describe('copy policies', () => {
 
   it('a successful backup queues a copy whose command.run carries the source and the target configs; its success makes the host up to date', async () => {
     // The server's snapshot list of the source: two of this host's, one of another host's (a shared repository).
-    const hostname = (await req('GET', `/api/hosts/${hostId}`)).body.hostname as string;
+    const hostname = (await req('GET', `/api/hosts/${host.hostId}`)).body.hostname as string;
     const snap = (id: string, host: string) => ({ id: id.repeat(64 / id.length), short_id: id.repeat(8 / id.length), time: new Date(clock).toISOString(), hostname: host, paths: ['/srv'], tags: [] });
-    agent.send({ type: 'snapshots.report', outbox_seq: 900_001, snapshots: [snap('a1', hostname), snap('b2', hostname), snap('c3', 'other-host')] });
-    await eventually(async () => (await req('GET', `/api/hosts/${hostId}`)).body.snapshot_count === 3);
+    host.agent.send({ type: 'snapshots.report', outbox_seq: 900_001, snapshots: [snap('a1', hostname), snap('b2', hostname), snap('c3', 'other-host')] });
+    await eventually(async () => (await req('GET', `/api/hosts/${host.hostId}`)).body.snapshot_count === 3);
     await backup('succeeded');
     const cmd = await nextRun();
     // The policy's first copy also initialises the target with the source's chunker parameters;
@@ -154,7 +139,7 @@ describe('copy policies', () => {
     await finishCopy(cmd.job_id, 'succeeded');
     const st = await status();
     expect(st).toMatchObject({ state: 'up_to_date', offsite: true, items: [{ state: 'up_to_date', last_error: null }] });
-    const repos = (await req('GET', `/api/hosts/${hostId}/repositories`)).body.items;
+    const repos = (await req('GET', `/api/hosts/${host.hostId}/repositories`)).body.items;
     expect(repos[0].last_copy_at).toBe(st.items[0].last_success_at);
     const text = await (await fetch(`${h.url}/metrics`)).text();
     expect(text).toMatch(new RegExp(`^restic_manager_last_copy_success\\{host="copy-host",policy="${policyId}"\\} 1$`, 'm'));
@@ -165,7 +150,7 @@ describe('copy policies', () => {
     await backup('succeeded');
     const pending = await nextRun();
     expect(pending).toMatchObject({ kind: 'copy', args: { init_target: false } });
-    agent.started(pending.job_id, 'copy');
+    host.agent.started(pending.job_id, 'copy');
     await h.server.services.copyScheduler.tick();
     expect((await status()).state).toBe('up_to_date'); // within the grace
     clock += 25 * HOUR;

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { Api, enrolledAgent, startHarness, leaksOf } from './helpers/harness.js';
+import { answerLog } from './helpers/answers.js';
+import { useConnectedAgent } from './helpers/connected-agent.js';
+import { Api, eventually, leaksOf, useHarness } from './helpers/harness.js';
 
 /*
  * POST /api/hosts/:id/restore/database (docs/databases.md "Restoring a dump"): only a database
@@ -10,54 +11,37 @@ import { Api, enrolledAgent, startHarness, leaksOf } from './helpers/harness.js'
  * the server log and the database file. Viewers may not restore; an older agent gets 409.
  */
 describe('database restore jobs on the server', () => {
-  let h: Harness;
-  let agent: FakeAgent;
-  let hostId: string;
   const PW = 'dbr-pw-MARKER-8a20c4';
-  const seen: string[] = [];
+  const h = useHarness();
+  const host = useConnectedAgent(h, 'dbr-host', { url: '/srv/repo', password: 'repo-password-123456' }, { features: ['databases', 'db_restore'], configured: false });
+  const { seen, req } = answerLog(() => h.admin);
   const PG = 'a1'.repeat(32);
   const MARIA = 'b2'.repeat(32);
   const FILES = 'c3'.repeat(32);
   const GLOBALS = 'd4'.repeat(32);
   beforeAll(async () => {
-    h = await startHarness();
-    ({ agent, hostId } = await enrolledAgent(h, 'dbr-host', { url: '/srv/repo', password: 'repo-password-123456' }, ['databases', 'db_restore']));
-    await agent.connect();
     const snap = (id: string, paths: string[], tags: string[]) => ({ id, short_id: id.slice(0, 8), time: '2026-12-01T00:00:00Z', hostname: 'dbr-host', paths, tags });
-    agent.send({ type: 'snapshots.report', snapshots: [
+    host.agent.send({ type: 'snapshots.report', snapshots: [
       snap(PG, ['/postgres/app.sql'], ['nightly', 'db:postgres', 'db-name:app']),
       snap(MARIA, ['/mariadb/shop.sql'], ['db:mariadb', 'db-name:shop']),
       snap(FILES, ['/etc'], ['nightly']),
       snap(GLOBALS, ['/postgres/_globals.sql'], ['db:postgres', 'db-name:_globals']),
     ] });
-    for (let i = 0; i < 50; i++) {
-      const r = await h.admin.req('GET', `/api/hosts/${hostId}/snapshots`);
-      if (r.body.total === 4) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${host.hostId}/snapshots`)).body.total === 4);
   });
-  afterAll(async () => {
-    await agent?.close();
-    await h?.close();
-  });
-  const req = async (method: string, p: string, body?: unknown, api: Api = h.admin) => {
-    const r = await api.req(method, p, body);
-    seen.push(r.text);
-    return r;
-  };
   const conn = { host: '127.0.0.1', port: 5432, user: 'postgres', password: PW };
 
   it('queues a db_restore job: the agent gets the dump file, the connection and the password; the original name by default', async () => {
-    const r = await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: PG.slice(0, 8), connection: conn });
+    const r = await req('POST', `/api/hosts/${host.hostId}/restore/database`, { snapshot_id: PG.slice(0, 8), connection: conn });
     expect(r.status, r.text).toBe(202);
     expect(r.body.job.kind).toBe('db_restore');
     expect(r.text).not.toContain(PW);
-    expect(await agent.next('command.run')).toMatchObject({
+    expect(await host.agent.next('command.run')).toMatchObject({
       kind: 'db_restore', args: { snapshot_id: PG, file: '/postgres/app.sql', connection: { engine: 'postgres', ...conn }, database: 'app', create: false },
     });
-    const m = await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: MARIA, connection: { engine: 'mariadb', host: '/run/mysqld/mysqld.sock' }, database: 'shop_copy' });
+    const m = await req('POST', `/api/hosts/${host.hostId}/restore/database`, { snapshot_id: MARIA, connection: { engine: 'mariadb', host: '/run/mysqld/mysqld.sock' }, database: 'shop_copy' });
     expect(m.status, m.text).toBe(202);
-    expect(await agent.next('command.run')).toMatchObject({ args: { file: '/mariadb/shop.sql', database: 'shop_copy', connection: { engine: 'mariadb' } } });
+    expect(await host.agent.next('command.run')).toMatchObject({ args: { file: '/mariadb/shop.sql', database: 'shop_copy', connection: { engine: 'mariadb' } } });
     const job = await req('GET', `/api/jobs/${r.body.job.id as string}`);
     expect(job.body.kind).toBe('db_restore');
   });
@@ -80,7 +64,7 @@ describe('database restore jobs on the server', () => {
       [{ snapshot_id: PG, connection: { container: 'c1', run_as: 'postgres' } }, 'connection.run_as', /container/],
     ];
     for (const [body, field, message] of cases) {
-      const r = await req('POST', `/api/hosts/${hostId}/restore/database`, body);
+      const r = await req('POST', `/api/hosts/${host.hostId}/restore/database`, body);
       expect(r.status, `${JSON.stringify(body)} -> ${r.text}`).toBe(400);
       expect(Object.keys(r.body.error.fields as object)).toContain(field);
       expect(String((r.body.error.fields as Record<string, string>)[field])).toMatch(message);
@@ -91,11 +75,11 @@ describe('database restore jobs on the server', () => {
     for (const role of ['viewer', 'operator'] as const) await h.admin.req('POST', '/api/users', { username: `dbr-${role}`, password: `${role}-password-123`, role });
     const viewer = new Api(h.url);
     await viewer.login('dbr-viewer', 'viewer-password-123');
-    expect((await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: PG }, viewer)).status).toBe(403);
+    expect((await req('POST', `/api/hosts/${host.hostId}/restore/database`, { snapshot_id: PG }, viewer)).status).toBe(403);
     const operator = new Api(h.url);
     await operator.login('dbr-operator', 'operator-password-123');
-    expect((await req('POST', `/api/hosts/${hostId}/restore/database`, { snapshot_id: PG, connection: { run_as: 'postgres', host: '/var/run/postgresql' } }, operator)).status).toBe(202);
-    await agent.next('command.run');
+    expect((await req('POST', `/api/hosts/${host.hostId}/restore/database`, { snapshot_id: PG, connection: { run_as: 'postgres', host: '/var/run/postgresql' } }, operator)).status).toBe(202);
+    await host.agent.next('command.run');
   });
 
   it('an agent that did not announce db_restore gets 409', async () => {

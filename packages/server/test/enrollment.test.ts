@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { REPO, startHarness } from './helpers/harness.js';
+import { REPO, enrolledAgent, useHarness } from './helpers/harness.js';
 
 describe('enrollment', () => {
-  let h: Harness;
   let clock = Date.now();
-  beforeAll(async () => {
-    h = await startHarness({}, { now: () => clock });
-  });
-  afterAll(async () => h.close());
+  const h = useHarness({}, { now: () => clock });
 
   const snapshot = async () => ({
     hosts: await h.server.db.selectFrom('hosts').selectAll().orderBy('id').execute(),
@@ -89,28 +84,24 @@ describe('enrollment', () => {
   });
 
   it('deleting a host closes its agent and revokes the bearer', async () => {
-    const add = await h.admin.req('POST', '/api/hosts', { name: 'gone', repository: REPO });
-    const e = await FakeAgent.enroll(h.url, add.body.token);
-    const agent = new FakeAgent({ url: h.url, bearer: e.bearer_token });
+    const { agent, hostId, bearer } = await enrolledAgent(h, 'gone');
     await agent.connect();
-    expect((await h.admin.req('DELETE', `/api/hosts/${e.host_id}`)).status).toBe(204);
+    expect((await h.admin.req('DELETE', `/api/hosts/${hostId}`)).status).toBe(204);
     expect((await agent.closed).code).toBe(4001);
-    expect((await h.admin.req('GET', `/api/hosts/${e.host_id}`)).status).toBe(404);
-    await expect(new FakeAgent({ url: h.url, bearer: e.bearer_token }).open()).rejects.toThrow(/401/);
+    expect((await h.admin.req('GET', `/api/hosts/${hostId}`)).status).toBe(404);
+    await expect(new FakeAgent({ url: h.url, bearer }).open()).rejects.toThrow(/401/);
   });
 
   it('replaces credentials of an enrolled host and pushes config.update to its agent', async () => {
-    const add = await h.admin.req('POST', '/api/hosts', { name: 'rotate', repository: REPO });
-    const e = await FakeAgent.enroll(h.url, add.body.token);
-    const agent = new FakeAgent({ url: h.url, bearer: e.bearer_token });
+    const { agent, hostId } = await enrolledAgent(h, 'rotate');
     await agent.connect();
     await agent.next('config.update');
-    const oldRepo = (await h.admin.req('GET', `/api/hosts/${e.host_id}`)).body.repo_id;
-    const r = await h.admin.req('PUT', `/api/hosts/${e.host_id}/credentials`, { repository: { url: 'rest:https://new.lan/rotate/', rest_username: 'rotate' } });
+    const oldRepo = (await h.admin.req('GET', `/api/hosts/${hostId}`)).body.repo_id;
+    const r = await h.admin.req('PUT', `/api/hosts/${hostId}/credentials`, { repository: { url: 'rest:https://new.lan/rotate/', rest_username: 'rotate' } });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ pushed: true, host_id: e.host_id });
+    expect(r.body).toMatchObject({ pushed: true, host_id: hostId });
     expect(r.body.htpasswd_line).toContain('htpasswd -B -i');
-    const host = (await h.admin.req('GET', `/api/hosts/${e.host_id}`)).body;
+    const host = (await h.admin.req('GET', `/api/hosts/${hostId}`)).body;
     expect(await agent.next('config.update')).toEqual({
       type: 'config.update', repository: 'rest:https://new.lan/rotate/', password: r.body.generated_password, rest_username: 'rotate', rest_password: r.body.generated_rest_password,
       // Issue 15: the host's repositories (here only the new primary) with their backend credentials.

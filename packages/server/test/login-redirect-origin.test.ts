@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { safeNext } from '../src/http/safe-next.js';
-import type { Harness } from './helpers/harness.js';
-import { ADMIN_PASSWORD, startHarness } from './helpers/harness.js';
+import { ADMIN_PASSWORD, useHarness } from './helpers/harness.js';
 
 /* Issue 13 findings 5 (open redirect through `next`) and 6 (login CSRF from `Origin: null`). */
 describe('safeNext: only same-origin paths survive', () => {
@@ -17,11 +16,7 @@ describe('safeNext: only same-origin paths survive', () => {
 });
 
 describe('login: next and Origin', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({}, { mountWeb: undefined });
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness({}, { mountWeb: undefined });
 
   const post = (body: Record<string, string>, headers: Record<string, string> = {}) =>
     fetch(`${h.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() });

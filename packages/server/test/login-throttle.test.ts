@@ -5,8 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginAttemptRepository } from '../src/repositories/login-attempt.repository.js';
 import { LoginThrottle } from '../src/services/login-throttle.js';
-import type { Harness } from './helpers/harness.js';
-import { ADMIN_PASSWORD, startHarness } from './helpers/harness.js';
+import { ADMIN_PASSWORD, useHarness } from './helpers/harness.js';
 import { storeEngines } from './helpers/stores.js';
 import type { TestStore } from './helpers/stores.js';
 
@@ -67,11 +66,7 @@ describe.each(engines)('login throttle in the store: $name', (engine) => {
 });
 
 describe('login API under 40 parallel wrong passwords', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({}, { mountWeb: undefined });
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness({}, { mountWeb: undefined });
 
   it('evaluates at most 5 and answers the rest 429 with Retry-After', async () => {
     const attempt = () => fetch(`${h.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'wrong-password' }) });

@@ -1,18 +1,11 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../src/migrations/index.js';
-import type { Harness } from './helpers/harness.js';
-import { startHarness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 /* Issue 17: GET /readyz for load balancers — 200 when the database answers and migrations are current. */
 describe('GET /readyz', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness();
 
   it('is ready with a current schema, 503 naming the reason while a migration is missing; /healthz stays 200', async () => {
     const ok = await fetch(`${h.url}/readyz`);

@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerMessage } from '@restic-manager/protocol';
 import type { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
+import { answerLog } from './helpers/answers.js';
+import { useConnectedAgent } from './helpers/connected-agent.js';
+import { Api, useHarness } from './helpers/harness.js';
+import { HTMX_FORM, formBody } from './helpers/web-form.js';
 
 /*
  * The Repositories pages (issue 15): the list and add form, per-backend credential inputs that
@@ -12,34 +14,16 @@ import { Api, enrolledAgent, startHarness } from './helpers/harness.js';
 const SECRET = 'b2-key-MARKER-4c1d9e';
 const REPO_PW = 'repo-pw-MARKER-88aa01';
 const MAINT_PW = 'maint-pw-MARKER-51c0e2';
-const hdr = { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' };
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
 
 describe('repositories web UI', () => {
-  let h: Harness;
-  let agent: FakeAgent;
-  let hostId: string;
   let repoId: string;
-  const pages: string[] = [];
-  const get = async (p: string) => {
-    const r = await h.admin.req('GET', p);
-    pages.push(r.text);
-    return r;
-  };
-
-  beforeAll(async () => {
-    h = await startHarness({}, { mountWeb: undefined });
-    ({ agent, hostId } = await enrolledAgent(h, 'web-repos', { url: '/srv/repo', password: 'repo-password-123456' }));
-    agent.o.onMessage = (m: ServerMessage, a: FakeAgent) => {
+  const h = useHarness({}, { mountWeb: undefined });
+  const host = useConnectedAgent(h, 'web-repos', { url: '/srv/repo', password: 'repo-password-123456' }, {
+    onMessage: (m: ServerMessage, a: FakeAgent) => {
       if (m.type === 'repo.test') a.send({ type: 'repo.test.result', request_id: m.request_id, ok: false, empty: false, snapshot_count: null, error_kind: 'unknown_bucket', error: 'bucket "nope" not found' });
-    };
-    await agent.connect();
-    await agent.next('config.update');
+    },
   });
-  afterAll(async () => {
-    await agent?.close();
-    await h?.close();
-  });
+  const { seen: pages, get } = answerLog(() => h.admin);
 
   it('lists repositories in the nav and on the page, with an add form per backend', async () => {
     const page = await get('/repositories');
@@ -53,11 +37,11 @@ describe('repositories web UI', () => {
 
   it('adds a B2 repository from the form; a missing credential field is named and nothing is written', async () => {
     const base = { name: 'offsite-b2', url: 'b2:my-bucket:hosts/web', engine: 'restic', password: REPO_PW };
-    const bad = await h.admin.req('POST', '/repositories', form({ ...base, 'credentials.b2.account_id': 'acc-1' }), hdr);
+    const bad = await h.admin.req('POST', '/repositories', formBody({ ...base, 'credentials.b2.account_id': 'acc-1' }), HTMX_FORM);
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('credentials.account_key');
     expect((await h.admin.req('GET', '/api/repositories')).body.total).toBe(1);
-    const ok = await h.admin.req('POST', '/repositories', form({ ...base, 'credentials.b2.account_id': 'acc-1', 'credentials.b2.account_key': SECRET, 'credentials.s3.access_key_id': 'ignored' }), hdr);
+    const ok = await h.admin.req('POST', '/repositories', formBody({ ...base, 'credentials.b2.account_id': 'acc-1', 'credentials.b2.account_key': SECRET, 'credentials.s3.access_key_id': 'ignored' }), HTMX_FORM);
     expect(ok.status, ok.text).toBe(200);
     expect(ok.text).toContain('offsite-b2');
     const list = (await h.admin.req('GET', '/api/repositories')).body.items as { id: string; name: string; credentials: Record<string, unknown> }[];
@@ -70,53 +54,53 @@ describe('repositories web UI', () => {
     const page = await get(`/repositories/${repoId}`);
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/<input id="f-credentials\.account_key" name="credentials\.account_key" type="password" value="" placeholder="set"/);
-    const r = await h.admin.req('POST', `/repositories/${repoId}`, form({ name: 'offsite-b2-renamed', 'credentials.account_id': '', 'credentials.account_key': '' }), hdr);
+    const r = await h.admin.req('POST', `/repositories/${repoId}`, formBody({ name: 'offsite-b2-renamed', 'credentials.account_id': '', 'credentials.account_key': '' }), HTMX_FORM);
     expect(r.status, r.text).toBe(200);
     expect(r.headers.get('hx-redirect')).toBe(`/repositories/${repoId}`);
     const after = (await h.admin.req('GET', `/api/repositories/${repoId}`)).body;
     expect(after).toMatchObject({ name: 'offsite-b2-renamed', credentials: { backend: 'b2', account_id_set: true, account_key_set: true } });
     // Linking it sends the kept secret to the agent.
-    const link = await h.admin.req('POST', `/hosts/${hostId}/repositories`, form({ repo_id: repoId }), hdr);
+    const link = await h.admin.req('POST', `/hosts/${host.hostId}/repositories`, formBody({ repo_id: repoId }), HTMX_FORM);
     expect(link.status, link.text).toBe(200);
-    const cfg = await agent.next('config.update');
+    const cfg = await host.agent.next('config.update');
     if (cfg.type !== 'config.update') throw new Error('not config.update');
     expect(cfg.repositories?.find((x) => x.id === repoId)?.credentials).toEqual({ backend: 'b2', account_id: 'acc-1', account_key: SECRET });
   });
 
   it('the schedule form offers the linked repositories and saves the chosen one', async () => {
-    const page = await get(`/hosts/${hostId}/schedules`);
+    const page = await get(`/hosts/${host.hostId}/schedules`);
     expect(page.text).toContain('id="f-repository_id"');
     expect(page.text).toContain(`value="${repoId}"`);
-    await agent.next('schedule.set');
-    const r = await h.admin.req('POST', `/hosts/${hostId}/schedules`, form({ kind: 'backup', cron_expr: '0 4 * * *', paths: '/etc', enabled: 'on', repository_id: repoId }), hdr);
+    await host.agent.next('schedule.set');
+    const r = await h.admin.req('POST', `/hosts/${host.hostId}/schedules`, formBody({ kind: 'backup', cron_expr: '0 4 * * *', paths: '/etc', enabled: 'on', repository_id: repoId }), HTMX_FORM);
     expect(r.status, r.text).toBe(200);
-    const set = await agent.next('schedule.set');
+    const set = await host.agent.next('schedule.set');
     if (set.type !== 'schedule.set') throw new Error('not schedule.set');
     expect(set.schedules.map((x) => x.repository_id)).toEqual([repoId]);
-    const sched = (await h.admin.req('GET', `/api/hosts/${hostId}/schedules`)).body.items[0];
+    const sched = (await h.admin.req('GET', `/api/hosts/${host.hostId}/schedules`)).body.items[0];
     expect(sched.repository_id).toBe(repoId);
     expect((await h.admin.req('DELETE', `/api/schedules/${sched.id}`)).status).toBe(204);
   });
 
   it('Test connection shows the specific answer; the host page lists its repositories', async () => {
-    const t = await h.admin.req('POST', `/repositories/${repoId}/test`, '', hdr);
+    const t = await h.admin.req('POST', `/repositories/${repoId}/test`, '', HTMX_FORM);
     expect(t.status).toBe(200);
     expect(t.text).toContain('data-error-kind="unknown_bucket"');
     expect(t.text).toContain('no such bucket');
-    const host = await get(`/hosts/${hostId}/repo`);
-    expect(host.text).toContain('id="host-repositories"');
-    expect(host.text).toContain('offsite-b2-renamed');
-    expect(host.text).toContain('primary');
+    const hostPage = await get(`/hosts/${host.hostId}/repo`);
+    expect(hostPage.text).toContain('id="host-repositories"');
+    expect(hostPage.text).toContain('offsite-b2-renamed');
+    expect(hostPage.text).toContain('primary');
     // "Check" on a non-primary repository runs against it.
-    const run = await h.admin.req('POST', `/hosts/${hostId}/run`, form({ kind: 'check', repository_id: repoId }), hdr);
+    const run = await h.admin.req('POST', `/hosts/${host.hostId}/run`, formBody({ kind: 'check', repository_id: repoId }), HTMX_FORM);
     expect(run.status, run.text).toBe(200);
-    const cmd = await agent.next('command.run');
+    const cmd = await host.agent.next('command.run');
     if (cmd.type !== 'command.run') throw new Error('not command.run');
     expect(cmd.repository?.id).toBe(repoId);
-    agent.finished(cmd.job_id, 'succeeded');
-    const unlink = await h.admin.req('DELETE', `/hosts/${hostId}/repositories/${repoId}`, undefined, { 'hx-request': 'true' });
+    host.agent.finished(cmd.job_id, 'succeeded');
+    const unlink = await h.admin.req('DELETE', `/hosts/${host.hostId}/repositories/${repoId}`, undefined, { 'hx-request': 'true' });
     expect(unlink.status, unlink.text).toBe(200);
-    expect((await h.admin.req('GET', `/api/hosts/${hostId}/repositories`)).body.items).toHaveLength(1);
+    expect((await h.admin.req('GET', `/api/hosts/${host.hostId}/repositories`)).body.items).toHaveLength(1);
   });
 
   it('a REST repository page sets its maintenance credential (missing fields named; the password never shown)', async () => {
@@ -126,10 +110,10 @@ describe('repositories web UI', () => {
     const before = await get(`/repositories/${id}`);
     expect(before.text).toContain('Maintenance credential');
     expect(before.text).toContain(`hx-post="/repositories/${id}/maintenance-credential"`);
-    const bad = await h.admin.req('POST', `/repositories/${id}/maintenance-credential`, form({ rest_username: 'ao-maint' }), hdr);
+    const bad = await h.admin.req('POST', `/repositories/${id}/maintenance-credential`, formBody({ rest_username: 'ao-maint' }), HTMX_FORM);
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('rest_password');
-    const ok = await h.admin.req('POST', `/repositories/${id}/maintenance-credential`, form({ rest_username: 'ao-maint', rest_password: MAINT_PW, url: '' }), hdr);
+    const ok = await h.admin.req('POST', `/repositories/${id}/maintenance-credential`, formBody({ rest_username: 'ao-maint', rest_password: MAINT_PW, url: '' }), HTMX_FORM);
     expect(ok.status, ok.text).toBeLessThan(400);
     const after = await get(`/repositories/${id}`);
     expect(after.text).toContain('<code>ao-maint</code>');
@@ -148,7 +132,7 @@ describe('repositories web UI', () => {
     expect(page.text).toContain('/srv/repo');
     expect(page.text).not.toContain('id="add-repository"');
     expect(page.text).not.toContain('data-test-repository');
-    expect((await v.req('POST', '/repositories', form({ name: 'x', url: '/srv/x' }), hdr)).status).toBe(403);
+    expect((await v.req('POST', '/repositories', formBody({ name: 'x', url: '/srv/x' }), HTMX_FORM)).status).toBe(403);
   });
 
   it('no secret in any page', () => {

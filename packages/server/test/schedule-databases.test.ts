@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness, leaksOf } from './helpers/harness.js';
+import { answerLog } from './helpers/answers.js';
+import { useConnectedAgent } from './helpers/connected-agent.js';
+import { leaksOf, useHarness } from './helpers/harness.js';
 import { DatabasesFieldset } from '../src/web/pages/schedule-databases.js';
 
 /*
@@ -10,34 +11,20 @@ import { DatabasesFieldset } from '../src/web/pages/schedule-databases.js';
  * audit log, the server log or the database file. Edits without a password keep the stored one.
  */
 describe('database targets on the server', () => {
-  let h: Harness;
-  let agent: FakeAgent;
-  let hostId: string;
   const PW = 'db-pw-MARKER-31d7e0';
-  const seen: string[] = [];
+  const h = useHarness();
+  const host = useConnectedAgent(h, 'db-host', { url: '/srv/repo', password: 'repo-password-123456' }, { features: ['databases'] });
+  const { seen, req } = answerLog(() => h.admin);
   const db = { engine: 'postgres', host: '127.0.0.1', port: 5432, user: 'backup', password: PW, database: 'app' };
-  beforeAll(async () => {
-    h = await startHarness();
-    ({ agent, hostId } = await enrolledAgent(h, 'db-host', { url: '/srv/repo', password: 'repo-password-123456' }, ['databases']));
-    const hello = await agent.connect();
-    expect(hello).toMatchObject({ databases_report: true });
-    await agent.next('config.update');
+  it('the server says in its hello that it takes database reports', () => {
+    expect(host.hello).toMatchObject({ databases_report: true });
   });
-  afterAll(async () => {
-    await agent?.close();
-    await h?.close();
-  });
-  const req = async (method: string, p: string, body?: unknown) => {
-    const r = await h.admin.req(method, p, body);
-    seen.push(r.text);
-    return r;
-  };
   type Spec = { id: string; databases?: Record<string, unknown>[] };
   let lastVersion = -1;
   /** The next schedule.set newer than the last one seen (the hello's own set comes first). */
   const nextSet = async (id: string): Promise<Spec | undefined> => {
     for (let i = 0; i < 10; i++) {
-      const f = (await agent.next('schedule.set')) as unknown as { schedule_version: number; schedules: Spec[] };
+      const f = (await host.agent.next('schedule.set')) as unknown as { schedule_version: number; schedules: Spec[] };
       if (f.schedule_version <= lastVersion) continue;
       lastVersion = f.schedule_version;
       const s = f.schedules.find((x) => x.id === id);
@@ -47,7 +34,7 @@ describe('database targets on the server', () => {
   };
 
   it('a backup schedule with only databases is accepted; the API shows has_password, the agent gets the password', async () => {
-    const r = await req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '@daily', databases: [db, { engine: 'mariadb', all: true }] });
+    const r = await req('POST', `/api/hosts/${host.hostId}/schedules`, { kind: 'backup', cron_expr: '@daily', databases: [db, { engine: 'mariadb', all: true }] });
     expect(r.status, r.text).toBe(201);
     expect(r.body.databases).toEqual([
       { engine: 'postgres', host: '127.0.0.1', port: 5432, user: 'backup', database: 'app', has_password: true },
@@ -68,25 +55,25 @@ describe('database targets on the server', () => {
     expect(v.body.databases[0].has_password).toBe(false);
     expect((await nextSet(r.body.id as string))?.databases?.[0]).not.toHaveProperty('password');
 
-    const list = await req('GET', `/api/hosts/${hostId}/schedules`);
+    const list = await req('GET', `/api/hosts/${host.hostId}/schedules`);
     expect(list.status).toBe(200);
   });
 
   it('refuses databases on other kinds and a backup with neither paths nor databases, naming the field', async () => {
-    const c = await req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'check', cron_expr: '@daily', databases: [db] });
+    const c = await req('POST', `/api/hosts/${host.hostId}/schedules`, { kind: 'check', cron_expr: '@daily', databases: [db] });
     expect(c.status).toBe(400);
     expect(c.body.error.fields).toMatchObject({ databases: 'backup schedules only' });
-    const e = await req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '@daily' });
+    const e = await req('POST', `/api/hosts/${host.hostId}/schedules`, { kind: 'backup', cron_expr: '@daily' });
     expect(e.status).toBe(400);
-    const both = await req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '@daily', databases: [{ ...db, all: true }] });
+    const both = await req('POST', `/api/hosts/${host.hostId}/schedules`, { kind: 'backup', cron_expr: '@daily', databases: [{ ...db, all: true }] });
     expect(both.status).toBe(400);
     expect(both.text).toContain('databases.0');
   });
 
   it('run-now with databases sends the password to the agent only; the audit entry says has_password', async () => {
-    const r = await req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'backup', args: { databases: [db] } });
+    const r = await req('POST', `/api/hosts/${host.hostId}/jobs`, { kind: 'backup', args: { databases: [db] } });
     expect(r.status, r.text).toBe(202);
-    expect(await agent.next('command.run')).toMatchObject({ args: { databases: [db] } });
+    expect(await host.agent.next('command.run')).toMatchObject({ args: { databases: [db] } });
     const audit = await req('GET', '/api/audit?limit=200');
     expect(audit.text).toContain('"has_password":true');
     await req('GET', `/api/jobs/${r.body.job.id as string}`);
@@ -126,20 +113,20 @@ describe('database targets on the server', () => {
   });
 
   it('stores the agent\'s databases.report (latest wins) and serves it at /api/hosts/:id/databases', async () => {
-    const empty = await req('GET', `/api/hosts/${hostId}/databases`);
-    expect(empty.body).toEqual({ host_id: hostId, discovered_at: null, local: [], containers: [], docker_error: null, volumes: [] });
+    const empty = await req('GET', `/api/hosts/${host.hostId}/databases`);
+    expect(empty.body).toEqual({ host_id: host.hostId, discovered_at: null, local: [], containers: [], docker_error: null, volumes: [] });
     const container = { engine: 'postgres', container: 'shop-db-1', container_id: 'a'.repeat(64), image: 'postgres:16', user: 'shop', database: 'shop', password_env: 'POSTGRES_PASSWORD', published_port: null };
-    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:00:00.000Z', local: [], containers: [container], docker_error: null }));
+    host.agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:00:00.000Z', local: [], containers: [container], docker_error: null }));
     const volume = { container: 'shop-web-1', type: 'volume', name: 'uploads', source: '/var/lib/docker/volumes/uploads/_data', destination: '/srv/uploads', read_only: false };
-    agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] }));
+    host.agent.send(JSON.stringify({ type: 'databases.report', discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] }));
     // The first report (an older agent's shape) has no volumes; the latest one wins, volumes included.
-    const want = { host_id: hostId, discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] };
+    const want = { host_id: host.hostId, discovered_at: '2026-12-01T20:01:00.000Z', local: [{ engine: 'mariadb', via: '/run/mysqld/mysqld.sock', host: '/run/mysqld/mysqld.sock', port: 3306 }], containers: [container], docker_error: null, volumes: [volume] };
     for (let i = 0; i < 50; i++) {
-      const r = await h.admin.req('GET', `/api/hosts/${hostId}/databases`);
+      const r = await h.admin.req('GET', `/api/hosts/${host.hostId}/databases`);
       if (r.body.discovered_at === want.discovered_at) break;
       await new Promise((res) => setTimeout(res, 50));
     }
-    expect((await req('GET', `/api/hosts/${hostId}/databases`)).body).toEqual(want);
+    expect((await req('GET', `/api/hosts/${host.hostId}/databases`)).body).toEqual(want);
     // No Docker engine: one line in the schedule editor's Databases section.
     const html = String(await (DatabasesFieldset({ databases: [], discovered: { discovered_at: '2026-12-01T20:02:00.000Z', local: [], containers: [], docker_error: '/var/run/docker.sock does not exist (no Docker engine here)' } }) as unknown as Promise<string> | string));
     expect(html).toContain('No Docker containers looked at: /var/run/docker.sock does not exist (no Docker engine here)');

@@ -1,21 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startServer } from '@restic-manager/server';
-import type { Harness } from './helpers/harness.js';
-import { ADMIN_PASSWORD, Api, startHarness } from './helpers/harness.js';
+import { ADMIN_PASSWORD, Api, startHarness, useHarness } from './helpers/harness.js';
 
 /* Issue 13 finding 9 (server part): __Host- session cookie, no-store answers, password strength, the /metrics proxy warning. */
 
 const login = (url: string) => fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
 
 describe('session cookie with RM_COOKIE_SECURE=true (the default)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ cookieSecure: true });
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness({ cookieSecure: true });
 
   it('is named __Host-rm_session, Secure, Path=/ and without Domain; an unprefixed rm_session cookie is ignored', async () => {
     const r = await login(h.url);
@@ -32,11 +27,7 @@ describe('session cookie with RM_COOKIE_SECURE=true (the default)', () => {
 });
 
 describe('answers are not cached; passwords have a minimum strength', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({}, { mountWeb: undefined });
-  });
-  afterAll(async () => h?.close());
+  const h = useHarness({}, { mountWeb: undefined });
 
   it('signed-in pages and API answers carry Cache-Control: no-store; static assets keep their own policy', async () => {
     expect((await h.admin.req('GET', '/api/hosts')).headers.get('cache-control')).toBe('no-store');

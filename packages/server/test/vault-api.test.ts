@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { startHarness } from './helpers/harness.js';
+import { answerLog } from './helpers/answers.js';
+import { useHarness } from './helpers/harness.js';
 
 /*
  * A host's vault target (docs/vault.md "Fleet"): S3 keys sealed at rest and sent only inside the
@@ -16,17 +16,12 @@ const SECRET = 's3-secret-MARKER-5b2e19';
 const KEY_ID = 'AKIA-MARKER-77aa';
 
 describe('vault target API', () => {
-  let h: Harness;
+  const h = useHarness();
   let agent: FakeAgent;
   let old: FakeAgent;
   let hostId: string;
   let oldHostId: string;
-  const seen: string[] = [];
-  const req = async (method: string, p: string, body?: unknown) => {
-    const r = await h.admin.req(method, p, body);
-    seen.push(r.text);
-    return r;
-  };
+  const { seen, req } = answerLog(() => h.admin);
   const enroll = async (name: string, features: string[]) => {
     const add = await h.admin.req('POST', '/api/hosts', { name, repository: { url: '/srv/repo', password: 'repo-password-123456' } });
     const enr = await FakeAgent.enroll(h.url, add.body.token as string, name);
@@ -36,14 +31,12 @@ describe('vault target API', () => {
     return { a, id: enr.host_id };
   };
   beforeAll(async () => {
-    h = await startHarness();
     ({ a: agent, id: hostId } = await enroll('vault-host', ['databases', 'vault']));
     ({ a: old, id: oldHostId } = await enroll('old-host', ['databases']));
   });
   afterAll(async () => {
     await agent?.close();
     await old?.close();
-    await h?.close();
   });
 
   it('refuses a private key pasted as the recipient and stores nothing', async () => {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, tempDir } from './temp.js';
+import { listenOnFreePort, stopOnce } from './process.js';
+import { tempDir } from './temp.js';
 
 export interface RestServerOptions {
   /** rclone `--append-only`: no deletes or overwrites (default false). */
@@ -61,29 +62,6 @@ async function waitReady(url: string, child: ChildProcess, stderr: () => string,
   throw new Error(`rclone serve restic did not answer on ${url} within ${timeoutMs} ms: ${stderr().trim()}`);
 }
 
-/** `stop()` of a test server: kills its process and removes its directory, once (later calls do nothing). */
-export function stopOnce(child: ChildProcess, dir: { cleanup(): Promise<void> }): () => Promise<void> {
-  let stopped = false;
-  return async () => {
-    if (stopped) return;
-    stopped = true;
-    await stopChild(child);
-    await dir.cleanup();
-  };
-}
-
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /**
  * A real restic REST server: `rclone serve restic --htpasswd FILE [--append-only] [--private-repos]`
  * on a free loopback port. Retries on a port clash. `stop()` kills rclone and removes its data.
@@ -95,34 +73,23 @@ export async function startRestServer(opts: RestServerOptions): Promise<RestServ
   const htpasswd = path.join(dir.path, 'htpasswd');
   try {
     await writeHtpasswd(htpasswd, opts.users);
-    for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
+    const { child, port } = await listenOnFreePort('rclone serve restic', (port) => {
       const args = ['serve', 'restic', '--addr', `127.0.0.1:${port}`, '--htpasswd', htpasswd];
       if (opts.appendOnly) args.push('--append-only');
       if (opts.privateRepos) args.push('--private-repos');
       args.push(dataDir);
-      const child = spawn('rclone', args, {
+      return spawn('rclone', args, {
         stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, RCLONE_CONFIG: path.join(dir.path, 'rclone.conf') },
       });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-      child.once('error', () => undefined);
-      const url = `http://127.0.0.1:${port}`;
-      try {
-        await waitReady(`${url}/`, child, () => stderr, 15_000);
-      } catch (err) {
-        await stopChild(child);
-        if (attempt < 2 && /address already in use/i.test(stderr)) continue;
-        throw err;
-      }
-      return {
-        url,
-        repoUrl: (user) => `rest:${url}/${encodeURIComponent(user)}/`,
-        dataDir,
-        stop: stopOnce(child, dir),
-      };
-    }
+    }, { ready: (l) => waitReady(`http://127.0.0.1:${l.port}/`, l.child, l.stderr, 15_000) });
+    const url = `http://127.0.0.1:${port}`;
+    return {
+      url,
+      repoUrl: (user) => `rest:${url}/${encodeURIComponent(user)}/`,
+      dataDir,
+      stop: stopOnce(child, dir),
+    };
   } catch (err) {
     await dir.cleanup();
     throw err;

@@ -4,9 +4,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stopChild, stopOnce } from './rest.js';
-import { waitTcp } from './process.js';
-import { freePort, tempDir } from './temp.js';
+import { listenOnFreePort, stopOnce } from './process.js';
+import { tempDir } from './temp.js';
 
 const run = promisify(execFile);
 
@@ -57,38 +56,27 @@ export async function startSftpServer(): Promise<SftpServer> {
     await mkdir(dataDir, { mode: 0o700 });
     if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
     const user = os.userInfo().username;
-    for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
-      const config = path.join(dir.path, 'sshd_config');
+    const config = path.join(dir.path, 'sshd_config');
+    const { child, port } = await listenOnFreePort('sshd', async (port) => {
       await writeFile(config, [
         `ListenAddress 127.0.0.1:${port}`, `HostKey ${hostKey}`, `PidFile ${path.join(dir.path, 'sshd.pid')}`,
         `AuthorizedKeysFile ${authorized}`, 'PubkeyAuthentication yes', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
         'PermitRootLogin prohibit-password', 'UsePAM no', 'StrictModes no', `AllowUsers ${user}`, 'Subsystem sftp internal-sftp', 'LogLevel VERBOSE', '',
       ].join('\n'), { mode: 0o600 });
-      const child = spawn(sshd, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
-      child.once('error', () => undefined);
-      try {
-        await waitTcp(port, child, 'sshd', () => stderr);
-      } catch (err) {
-        await stopChild(child);
-        if (attempt < 2 && /address already in use/i.test(stderr)) continue;
-        throw err;
-      }
-      const line = async (pub: string): Promise<string> => {
-        const [type, key] = (await readFile(pub, 'utf8')).trim().split(/\s+/);
-        return `[127.0.0.1]:${port} ${type} ${key}\n`;
-      };
-      return {
-        port, user, dataDir,
-        privateKey: await readFile(clientKey, 'utf8'),
-        knownHosts: await line(`${hostKey}.pub`),
-        wrongKnownHosts: await line(`${otherHostKey}.pub`),
-        repoUrl: (name) => `sftp://${user}@127.0.0.1:${port}/${path.join(dataDir, name)}`,
-        stop: stopOnce(child, dir),
-      };
-    }
+      return spawn(sshd, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    }, { tail: 8000 });
+    const line = async (pub: string): Promise<string> => {
+      const [type, key] = (await readFile(pub, 'utf8')).trim().split(/\s+/);
+      return `[127.0.0.1]:${port} ${type} ${key}\n`;
+    };
+    return {
+      port, user, dataDir,
+      privateKey: await readFile(clientKey, 'utf8'),
+      knownHosts: await line(`${hostKey}.pub`),
+      wrongKnownHosts: await line(`${otherHostKey}.pub`),
+      repoUrl: (name) => `sftp://${user}@127.0.0.1:${port}/${path.join(dataDir, name)}`,
+      stop: stopOnce(child, dir),
+    };
   } catch (err) {
     await dir.cleanup();
     throw err;

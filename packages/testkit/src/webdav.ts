@@ -1,9 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { stopChild, stopOnce, writeHtpasswd } from './rest.js';
-import { waitTcp } from './process.js';
-import { freePort, tempDir } from './temp.js';
+import { listenOnFreePort, stopOnce } from './process.js';
+import { writeHtpasswd } from './rest.js';
+import { tempDir } from './temp.js';
 
 export interface WebdavServer {
   /** `http://127.0.0.1:PORT` */
@@ -33,27 +33,14 @@ export async function startWebdavServer(user = 'dav', password = 'dav-pass-5e7b1
       const c = execFile('rclone', ['obscure', '-'], (err, out) => (err ? reject(err) : resolve(out.trim())));
       c.stdin?.end(`${password}\n`);
     });
-    for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
-      const child = spawn('rclone', ['serve', 'webdav', '--addr', `127.0.0.1:${port}`, '--htpasswd', htpasswd, dataDir], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, RCLONE_CONFIG: path.join(dir.path, 'rclone.conf') },
-      });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-      child.once('error', () => undefined);
-      try {
-        await waitTcp(port, child, 'rclone serve webdav', () => stderr);
-      } catch (err) {
-        await stopChild(child);
-        if (attempt < 2 && /address already in use/i.test(stderr)) continue;
-        throw err;
-      }
-      return {
-        url: `http://127.0.0.1:${port}`, user, password, obscuredPassword: obscured, dataDir,
-        stop: stopOnce(child, dir),
-      };
-    }
+    const { child, port } = await listenOnFreePort('rclone serve webdav', (port) => spawn('rclone', ['serve', 'webdav', '--addr', `127.0.0.1:${port}`, '--htpasswd', htpasswd, dataDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, RCLONE_CONFIG: path.join(dir.path, 'rclone.conf') },
+    }));
+    return {
+      url: `http://127.0.0.1:${port}`, user, password, obscuredPassword: obscured, dataDir,
+      stop: stopOnce(child, dir),
+    };
   } catch (err) {
     await dir.cleanup();
     throw err;

@@ -23,6 +23,7 @@ export class FakeServer {
   private waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
   onHello: ((ws: WebSocket) => void) | null = null;
   port = 0;
+  private closed = false;
 
   static async start(opts: { tls?: { key: string; cert: string }; port?: number } = {}): Promise<FakeServer> {
     const s = new FakeServer();
@@ -70,7 +71,10 @@ export class FakeServer {
     });
   }
 
+  /** Stops listening and drops every connection; a second call does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const ws of this.sockets) ws.terminate();
     this.wss.close();
     await new Promise<void>((r) => this.server.close(() => r()));

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import {
-  CopyPolicyView, CreateCopyPolicyRequest, HostCopyStatus, PageQuery, RunCopyPolicyRequest, RunCopyPolicyResponse, UpdateCopyPolicyRequest, page,
+  CopyPolicyView, CreateCopyPolicyRequest, HostCopyStatus, RunCopyPolicyRequest, RunCopyPolicyResponse, UpdateCopyPolicyRequest,
 } from '@restic-manager/protocol';
+import { crudRoutes } from './crud-routes.js';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -10,28 +11,15 @@ import type { RouteSpec } from './route.js';
 export function copyPolicyRoutes(d: RouteDeps): RouteSpec[] {
   const s = d.services.copies;
   return [
-    route<undefined, z.infer<typeof PageQuery>>({
-      method: 'get', path: '/api/copy-policies', summary: 'Copy policies with the last copy per host', access: 'viewer',
-      query: PageQuery, response: page(CopyPolicyView),
-      handler: ({ query: q }) => s.list(q.limit, q.offset),
-    }),
-    route<z.infer<typeof CreateCopyPolicyRequest>>({
-      method: 'post', path: '/api/copy-policies', summary: 'Add a copy policy (same engine, another repository; a cron only for mode schedule)', access: 'admin',
-      body: CreateCopyPolicyRequest, response: CopyPolicyView, status: 201, creates: { path: '/api/copy-policies', pointer: '/id' },
-      handler: ({ actor, body }) => s.create(actor, body),
-    }),
-    route({
-      method: 'get', path: '/api/copy-policies/:id', summary: 'One copy policy', access: 'viewer', response: CopyPolicyView,
-      handler: ({ params }) => s.get(params.id ?? ''),
-    }),
-    route<z.infer<typeof UpdateCopyPolicyRequest>>({
-      method: 'patch', path: '/api/copy-policies/:id', summary: 'Change a copy policy (the source stays)', access: 'admin',
-      body: UpdateCopyPolicyRequest, response: CopyPolicyView,
-      handler: ({ actor, params, body }) => s.update(actor, params.id ?? '', body),
-    }),
-    route({
-      method: 'delete', path: '/api/copy-policies/:id', summary: 'Delete a copy policy (the copies already made stay)', access: 'admin',
-      handler: ({ actor, params }) => s.delete(actor, params.id ?? ''),
+    ...crudRoutes({
+      path: '/api/copy-policies', service: s, view: CopyPolicyView, writer: 'admin',
+      create: { body: CreateCopyPolicyRequest, response: CopyPolicyView, pointer: '/id', summary: 'Add a copy policy (same engine, another repository; a cron only for mode schedule)' },
+      update: { body: UpdateCopyPolicyRequest, summary: 'Change a copy policy (the source stays)' },
+      summaries: {
+        list: 'Copy policies with the last copy per host',
+        get: 'One copy policy',
+        delete: 'Delete a copy policy (the copies already made stay)',
+      },
     }),
     route<z.infer<typeof RunCopyPolicyRequest>>({
       method: 'post', path: '/api/copy-policies/:id/run', summary: 'Queue a copy job now, for one host of the policy or all of them', access: 'operator',

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import {
   CreateRepositoryRequest, CreateRepositoryResponse, HostRepositoryView, LedgerAcknowledgeResult, LedgerEntryView, LedgerQuery, LinkRepositoryRequest,
-  PageQuery, RepoTestResult, RepositoryView, UpdateRepositoryRequest, page,
+  RepoTestResult, RepositoryView, UpdateRepositoryRequest, page,
 } from '@restic-manager/protocol';
+import { crudRoutes } from './crud-routes.js';
 import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
@@ -13,28 +14,15 @@ const TestRepositoryRequest = z.object({ host_id: z.string().min(1).max(64).opti
 export function repositoryRoutes(d: RouteDeps): RouteSpec[] {
   const s = d.services.repositories;
   return [
-    route<undefined, z.infer<typeof PageQuery>>({
-      method: 'get', path: '/api/repositories', summary: 'Repositories with their backend, engine and hosts (credentials as `<field>_set` flags only)', access: 'viewer',
-      query: PageQuery, response: page(RepositoryView),
-      handler: ({ query: q }) => s.list(q.limit, q.offset),
-    }),
-    route<z.infer<typeof CreateRepositoryRequest>>({
-      method: 'post', path: '/api/repositories', summary: 'Add a repository (`import: true`: an existing one); a generated password is returned once', access: 'admin',
-      body: CreateRepositoryRequest, response: CreateRepositoryResponse, status: 201, creates: { path: '/api/repositories', pointer: '/repository/id' },
-      handler: ({ actor, body }) => s.create(actor, body),
-    }),
-    route({
-      method: 'get', path: '/api/repositories/:id', summary: 'One repository (no secrets)', access: 'viewer', response: RepositoryView,
-      handler: ({ params }) => s.get(params.id ?? ''),
-    }),
-    route<z.infer<typeof UpdateRepositoryRequest>>({
-      method: 'patch', path: '/api/repositories/:id', summary: 'Rename, replace credentials (whole), CA bundle or append-only; linked agents get config.update', access: 'admin',
-      body: UpdateRepositoryRequest, response: RepositoryView,
-      handler: ({ actor, params, body }) => s.update(actor, params.id ?? '', body),
-    }),
-    route({
-      method: 'delete', path: '/api/repositories/:id', summary: 'Forget a repository (its data is not touched); 409 while a schedule targets it or a host uses it', access: 'admin',
-      handler: ({ actor, params }) => s.delete(actor, params.id ?? ''),
+    ...crudRoutes({
+      path: '/api/repositories', service: s, view: RepositoryView, writer: 'admin',
+      create: { body: CreateRepositoryRequest, response: CreateRepositoryResponse, pointer: '/repository/id', summary: 'Add a repository (`import: true`: an existing one); a generated password is returned once' },
+      update: { body: UpdateRepositoryRequest, summary: 'Rename, replace credentials (whole), CA bundle or append-only; linked agents get config.update' },
+      summaries: {
+        list: 'Repositories with their backend, engine and hosts (credentials as `<field>_set` flags only)',
+        get: 'One repository (no secrets)',
+        delete: 'Forget a repository (its data is not touched); 409 while a schedule targets it or a host uses it',
+      },
     }),
     route<z.infer<typeof TestRepositoryRequest>>({
       method: 'post', path: '/api/repositories/:id/test', summary: "Open the repository through a linked host's agent and say whether it works (error_kind no_agent when none is online)", access: 'admin',

@@ -1,7 +1,7 @@
 import type { JobView } from '@restic-manager/protocol';
 import { JobKind, JobStatus } from '@restic-manager/protocol';
 import { durationBetween, shortId } from './format.js';
-import { Empty, JobStatusBadge, Pager, RelTime, withQuery } from './ui.js';
+import { Empty, FilterSelect, JobStatusBadge, Pager, RelTime, withQuery } from './ui.js';
 
 export interface JobListData {
   items: JobView[];
@@ -15,20 +15,8 @@ export interface JobListData {
 export function JobFilters(props: { action: string; filter: JobListData['filter'] }) {
   return (
     <form class="form inline" method="get" action={props.action} hx-get={props.action} hx-target="#jobs" hx-select="#jobs" hx-swap="outerHTML" hx-push-url="true" hx-trigger="change">
-      <label class="sr-only" for="f-job-status">Status</label>
-      <select id="f-job-status" name="status">
-        <option value="">All statuses</option>
-        {JobStatus.options.map((s) => (
-          <option value={s} selected={props.filter.status === s}>{s}</option>
-        ))}
-      </select>
-      <label class="sr-only" for="f-job-kind">Kind</label>
-      <select id="f-job-kind" name="kind">
-        <option value="">All kinds</option>
-        {JobKind.options.map((k) => (
-          <option value={k} selected={props.filter.kind === k}>{k}</option>
-        ))}
-      </select>
+      <FilterSelect id="f-job-status" name="status" label="Status" all="All statuses" options={JobStatus.options} selected={props.filter.status} />
+      <FilterSelect id="f-job-kind" name="kind" label="Kind" all="All kinds" options={JobKind.options} selected={props.filter.kind} />
       <noscript><button class="btn small" type="submit">Filter</button></noscript>
     </form>
   );

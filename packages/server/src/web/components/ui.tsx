@@ -138,6 +138,19 @@ export function StatCard(props: { label: string; value: Child; detail?: Child; h
   );
 }
 
+/** A list filter's select with a visually hidden label: `all` (the value "") first, then each of `options`. */
+export function FilterSelect(props: { id: string; name: string; label: string; all: string; options: readonly string[]; selected: string | undefined }) {
+  return (
+    <>
+      <label class="sr-only" for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name}>
+        <option value="">{props.all}</option>
+        {props.options.map((o) => <option value={o} selected={props.selected === o}>{o}</option>)}
+      </select>
+    </>
+  );
+}
+
 /** Builds `path?k=v` from the non-empty entries of `params`. */
 export function withQuery(path: string, params: Record<string, string | number | undefined | null>): string {
   const q = new URLSearchParams();

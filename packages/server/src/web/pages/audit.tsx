@@ -1,7 +1,7 @@
 import type { AuditView } from '@restic-manager/protocol';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead } from '../components/layout.js';
-import { Empty, Pager, RelTime, withQuery } from '../components/ui.js';
+import { Empty, FilterSelect, Pager, RelTime, withQuery } from '../components/ui.js';
 
 export interface AuditFilterValues {
   actor?: string | undefined;
@@ -23,18 +23,10 @@ export function AuditPage(props: { viewer: Viewer; filter: AuditFilterValues; au
       <section class="card">
         <div class="card-head">
           <form class="form inline" method="get" action="/audit">
-            <label class="sr-only" for="f-actor">Actor</label>
-            <select id="f-actor" name="actor">
-              <option value="">Any actor</option>
-              {['user', 'agent', 'system'].map((x) => <option value={x} selected={f.actor === x}>{x}</option>)}
-            </select>
+            <FilterSelect id="f-actor" name="actor" label="Actor" all="Any actor" options={['user', 'agent', 'system']} selected={f.actor} />
             <label class="sr-only" for="f-action">Action</label>
             <input id="f-action" name="action" placeholder="Action, e.g. job.run" value={f.action ?? ''} />
-            <label class="sr-only" for="f-target-kind">Target kind</label>
-            <select id="f-target-kind" name="target_kind">
-              <option value="">Any target</option>
-              {['host', 'job', 'user', 'schedule', 'alert', 'repo'].map((x) => <option value={x} selected={f.target_kind === x}>{x}</option>)}
-            </select>
+            <FilterSelect id="f-target-kind" name="target_kind" label="Target kind" all="Any target" options={['host', 'job', 'user', 'schedule', 'alert', 'repo']} selected={f.target_kind} />
             <label class="sr-only" for="f-target-id">Target id</label>
             <input id="f-target-id" name="target_id" placeholder="Target id" value={f.target_id ?? ''} />
             <label class="sr-only" for="f-since">Since</label>

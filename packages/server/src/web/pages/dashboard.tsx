@@ -3,7 +3,7 @@ import type { HostView } from '@restic-manager/protocol';
 import { fmtBytes, fmtCount, shortId } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
-import { Badge, Empty, HostStatusBadge, JobStatusBadge, Pager, RelTime, StatCard, Tags, withQuery } from '../components/ui.js';
+import { Badge, Empty, FilterSelect, HostStatusBadge, JobStatusBadge, Pager, RelTime, StatCard, Tags, withQuery } from '../components/ui.js';
 import { HostAgentBadge } from '../components/agent-version.js';
 import { Sparkline } from '../components/chart.js';
 
@@ -112,20 +112,8 @@ export function FleetSummary(props: { fleet: FleetData; poll?: boolean }) {
 function HostFilters(props: { filter: HostListData['filter']; tags: string[] }) {
   return (
     <form class="form inline" method="get" action="/" hx-get="/partials/hosts" hx-target="#hosts" hx-swap="outerHTML" hx-push-url="true" hx-trigger="change">
-      <label class="sr-only" for="f-status">Status</label>
-      <select id="f-status" name="status">
-        <option value="">All statuses</option>
-        {STATUSES.map((s) => (
-          <option value={s} selected={props.filter.status === s}>{s}</option>
-        ))}
-      </select>
-      <label class="sr-only" for="f-tag">Tag</label>
-      <select id="f-tag" name="tag">
-        <option value="">All tags</option>
-        {props.tags.map((t) => (
-          <option value={t} selected={props.filter.tag === t}>{t}</option>
-        ))}
-      </select>
+      <FilterSelect id="f-status" name="status" label="Status" all="All statuses" options={STATUSES} selected={props.filter.status} />
+      <FilterSelect id="f-tag" name="tag" label="Tag" all="All tags" options={props.tags} selected={props.filter.tag} />
       <noscript><button class="btn small" type="submit">Filter</button></noscript>
     </form>
   );
