@@ -82,7 +82,7 @@ describe.skipIf(localStackTools.length > 0)('lock_failed through the server with
     const job = await s.waitJob(jobId);
     expect(job.status).toBe('failed');
     expect(job.error_kind).toBe('lock_failed');
-    expect(job.error).toMatch(new RegExp(`^repository is locked exclusively by PID ${String(holder.pid)} on ${os.hostname()} by \\S+ \\(UID \\d+, GID \\d+\\), created [-\\d]+ [:\\d]+ \\(\\d+s ago\\), lock ${lock.slice(0, 8)}$`));
+    expect(job.error).toMatch(new RegExp(`^repository is locked exclusively by PID ${String(holder.pid)} on ${os.hostname()} by \\S+ \\(UID \\d+, GID \\d+\\), created [-\\d]+ [:\\d]+ \\([\\d.]+(?:ms|s|m[\\d.]+s|h[\\dm.]+s)? ago\\), lock ${lock.slice(0, 8)}$`));
 
     // the agent tried restic's own stale-lock removal, which kept the live lock
     const argv = s.argv();

@@ -31,7 +31,7 @@ export function fixture(serverUrl: string, pin?: string): Fixture {
     },
     async cleanup() {
       for (const a of f.agents.splice(0)) await a.stop().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
   return f;

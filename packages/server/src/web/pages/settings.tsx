@@ -28,7 +28,7 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
           <div class="card-head"><h2>API tokens and sign-in</h2></div>
           <div class="card-body">
             <p style="margin:0">Bearer tokens for scripts and <code>restic-manager ctl</code>: they act as you, with at most your role, optionally only on hosts with given tags.</p>
-            <p style="margin:8px 0 0;display:flex;gap:8px"><a class="btn" href="/settings/tokens">Manage your API tokens</a><a class="btn" href="/settings/security">Two-factor sign-in</a></p>
+            <p style="margin:8px 0 0;display:flex;flex-wrap:wrap;gap:8px"><a class="btn" href="/settings/tokens">Manage your API tokens</a><a class="btn" href="/settings/security">Two-factor sign-in</a></p>
           </div>
         </section>
         <section class="card" id="agent-install">
