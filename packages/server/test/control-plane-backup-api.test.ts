@@ -7,6 +7,7 @@ import { requireTool } from '@restic-manager/testkit';
 import { X25519Identity } from '@restic-manager/vault/age';
 import type { Harness } from './helpers/harness.js';
 import { leaksOf, startHarness } from './helpers/harness.js';
+import { answerLog } from './helpers/answers.js';
 
 /*
  * Issue 20: Settings → Control-plane backup through the REST API, with real restic on SQLite
@@ -38,12 +39,7 @@ describe.skipIf(!restic.ok)('control-plane backup API (real restic; SQLite, or P
   let tmp: string;
   let repoDir: string;
   let goodId: string;
-  const seen: string[] = [];
-  const req = async (method: string, p: string, body?: unknown) => {
-    const r = await h.admin.req(method, p, body);
-    seen.push(r.text);
-    return r;
-  };
+  const { seen, req } = answerLog(() => h.admin);
   /** The database copy's name in the snapshot: the SQLite file, or pg_dump's output. */
   const dbFile = () => (h.databaseUrl ? 'postgres.dump' : 'restic-manager.db');
   const put = (body: Record<string, unknown>) => req('PUT', '/api/settings/control-plane-backup', body);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '@restic-manager/testkit';
 import type { Harness } from './helpers/harness.js';
 import { Api, startHarness } from './helpers/harness.js';
+import { formBody, HTMX_FORM } from './helpers/web-form.js';
 
 /*
  * Issue 20: the Settings → Control-plane backup card (server-rendered HTMX). It renders for
@@ -16,8 +17,6 @@ import { Api, startHarness } from './helpers/harness.js';
  */
 const PW = 'web-cp-password-MARKER-3c7a';
 const WRONG_PW = 'web-cp-wrong-MARKER-91d4';
-const hdr = { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' };
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
 const restic = requireTool('restic');
 
 describe.skipIf(!restic.ok)('control-plane backup web card', () => {
@@ -55,12 +54,12 @@ describe.skipIf(!restic.ok)('control-plane backup web card', () => {
   });
 
   it('refuses a bad cron naming cron_expr and saves nothing; then saves the form', async () => {
-    const bad = keep(await h.admin.req('PUT', '/settings/control-plane-backup', form({ enabled: 'on', cron_expr: 'every tuesday', time_zone: 'UTC', repository_id: goodId, recipients: '', include_key: 'on' }), hdr));
+    const bad = keep(await h.admin.req('PUT', '/settings/control-plane-backup', formBody({ enabled: 'on', cron_expr: 'every tuesday', time_zone: 'UTC', repository_id: goodId, recipients: '', include_key: 'on' }), HTMX_FORM));
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('cron_expr');
     expect((await h.admin.req('GET', '/api/settings/control-plane-backup')).body.repository_id).toBeNull();
 
-    const ok = keep(await h.admin.req('PUT', '/settings/control-plane-backup', form({ enabled: 'on', cron_expr: '15 4 * * *', time_zone: 'UTC', repository_id: goodId, recipients: '', include_key: 'on' }), hdr));
+    const ok = keep(await h.admin.req('PUT', '/settings/control-plane-backup', formBody({ enabled: 'on', cron_expr: '15 4 * * *', time_zone: 'UTC', repository_id: goodId, recipients: '', include_key: 'on' }), HTMX_FORM));
     expect(ok.status, ok.text).toBe(200);
     expect(ok.text).toContain('id="control-plane-backup"');
     expect(ok.text).toContain('value="15 4 * * *"');
@@ -70,14 +69,14 @@ describe.skipIf(!restic.ok)('control-plane backup web card', () => {
   });
 
   it('Run now backs up and shows the snapshot; a wrong password shows restic\'s error and a fleet alert', async () => {
-    const run = keep(await h.admin.req('POST', '/settings/control-plane-backup/run', '', hdr));
+    const run = keep(await h.admin.req('POST', '/settings/control-plane-backup/run', '', HTMX_FORM));
     expect(run.status, run.text).toBe(200);
     expect(run.text).toContain('data-last-run="succeeded"');
     const snapshotId = (await h.admin.req('GET', '/api/settings/control-plane-backup')).body.last_run.snapshot_id as string;
     expect(run.text).toContain(snapshotId);
 
-    keep(await h.admin.req('PUT', '/settings/control-plane-backup', form({ enabled: 'on', cron_expr: '15 4 * * *', time_zone: 'UTC', repository_id: wrongId, recipients: '', include_key: 'on' }), hdr));
-    const failed = keep(await h.admin.req('POST', '/settings/control-plane-backup/run', '', hdr));
+    keep(await h.admin.req('PUT', '/settings/control-plane-backup', formBody({ enabled: 'on', cron_expr: '15 4 * * *', time_zone: 'UTC', repository_id: wrongId, recipients: '', include_key: 'on' }), HTMX_FORM));
+    const failed = keep(await h.admin.req('POST', '/settings/control-plane-backup/run', '', HTMX_FORM));
     expect(failed.text).toContain('data-last-run="failed"');
     expect(failed.text).toMatch(/data-last-error[^>]*>[^<]*wrong password/);
     const alerts = keep(await h.admin.req('GET', '/alerts'));
@@ -92,8 +91,8 @@ describe.skipIf(!restic.ok)('control-plane backup web card', () => {
     const page = keep(await op.req('GET', '/settings'));
     expect(page.status).toBe(200);
     expect(page.text).not.toContain('id="control-plane-backup"');
-    expect((await op.req('PUT', '/settings/control-plane-backup', form({ cron_expr: '* * * * *', time_zone: 'UTC' }), hdr)).status).toBe(403);
-    expect((await op.req('POST', '/settings/control-plane-backup/run', '', hdr)).status).toBe(403);
+    expect((await op.req('PUT', '/settings/control-plane-backup', formBody({ cron_expr: '* * * * *', time_zone: 'UTC' }), HTMX_FORM)).status).toBe(403);
+    expect((await op.req('POST', '/settings/control-plane-backup/run', '', HTMX_FORM)).status).toBe(403);
     expect((await op.req('GET', '/api/settings/control-plane-backup')).status).toBe(403);
   });
 

@@ -13,6 +13,7 @@ import { SERVER_FIRED_VAULT_KINDS } from './maintenance-scheduler.js';
 import { TargetAlerts } from './target-alerts.js';
 import { ALWAYS_HELD } from './leases.js';
 import type { LeaseHolder } from './leases.js';
+import { Ticker } from './ticker.js';
 
 /** Thresholds used until an admin saves others. */
 export const DEFAULT_ALERT_SETTINGS: Readonly<AlertSettings> = { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50, restore_unproven_days: 7 };
@@ -44,7 +45,7 @@ export class AlertRulesService {
   private readonly schedules: MaintenanceRepository;
   private readonly targets: TargetAlerts;
   private readonly startedAt: number;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly ticker: Ticker;
   private ticking = false;
 
   constructor(
@@ -55,6 +56,7 @@ export class AlertRulesService {
     /** The `alert-rules` lease: only its holder evaluates the periodic triggers (several server processes, issue 17). */
     private readonly leases: LeaseHolder = ALWAYS_HELD,
   ) {
+    this.ticker = new Ticker(() => this.tick(), this.tickMs);
     this.q = new AlertRuleRepository(d.db);
     this.settingsRepo = new NotificationRepository(d.db);
     this.schedules = new MaintenanceRepository(d.db);
@@ -197,14 +199,11 @@ export class AlertRulesService {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), this.tickMs);
-    this.timer.unref();
+    this.ticker.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.ticker.stop();
   }
 
   /**

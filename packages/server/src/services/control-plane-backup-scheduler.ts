@@ -1,6 +1,7 @@
 import type { ServiceDeps } from './context.js';
 import { ALWAYS_HELD } from './leases.js';
 import type { LeaseHolder } from './leases.js';
+import { Ticker } from './ticker.js';
 
 /** The lease that makes the control-plane backup fire once per fleet (several server processes on one database). */
 export const CONTROL_PLANE_LEASE = 'control-plane-backup';
@@ -12,7 +13,7 @@ export const CONTROL_PLANE_LEASE = 'control-plane-backup';
  * comes from the injectable clock `d.now`, so tests call `tick()` with a moved clock.
  */
 export class ControlPlaneBackupScheduler {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly ticker: Ticker;
   private ticking = false;
 
   constructor(
@@ -20,17 +21,16 @@ export class ControlPlaneBackupScheduler {
     private readonly backups: { fireDue(now: number): Promise<boolean> },
     private readonly leases: LeaseHolder = ALWAYS_HELD,
     private readonly tickMs = 5000,
-  ) {}
+  ) {
+    this.ticker = new Ticker(() => this.tick(), this.tickMs);
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), this.tickMs);
-    this.timer.unref();
+    this.ticker.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.ticker.stop();
   }
 
   /** Runs the backup when it is due and this process holds the lease; returns whether it ran. */

@@ -1,6 +1,7 @@
 import type { ServiceDeps } from './context.js';
 import { ALWAYS_HELD } from './leases.js';
 import type { LeaseHolder } from './leases.js';
+import { Ticker } from './ticker.js';
 
 /**
  * The server's clock for copies (docs/copies.md): every second it fires the `schedule` policies
@@ -9,7 +10,7 @@ import type { LeaseHolder } from './leases.js';
  * Both go through the injectable clock `d.now`, so tests call `tick()` with a moved clock.
  */
 export class CopyScheduler {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly ticker: Ticker;
   private last: number;
   private lastEvaluation = 0;
   private ticking = false;
@@ -23,19 +24,17 @@ export class CopyScheduler {
     /** The `copy-scheduler` lease: only its holder fires and evaluates (several server processes, issue 17). */
     private readonly leases: LeaseHolder = ALWAYS_HELD,
   ) {
+    this.ticker = new Ticker(() => this.tick(false), this.tickMs);
     this.last = d.now();
   }
 
   start(): void {
-    if (this.timer) return;
-    this.last = this.d.now();
-    this.timer = setInterval(() => void this.tick(false), this.tickMs);
-    this.timer.unref();
+    if (!this.ticker.running) this.last = this.d.now();
+    this.ticker.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.ticker.stop();
   }
 
   /** Fires due policies and (when `evaluate`, or a minute passed) re-evaluates the status; returns the copy job ids queued. */

@@ -13,6 +13,7 @@ import { MAINTENANCE_KINDS } from './maintenance.service.js';
 import { nextFireAfter } from './overdue.js';
 import { ALWAYS_HELD, LEASE_TTL_MS } from './leases.js';
 import type { LeaseHolder } from './leases.js';
+import { Ticker } from './ticker.js';
 
 /** Vault schedules are fired by the server too: the target (S3 keys) travels only inside command.run. */
 export const SERVER_FIRED_VAULT_KINDS: readonly string[] = ['vault_backup', 'vault_prune'];
@@ -34,7 +35,7 @@ function argsFor(s: ScheduleRow): Record<string, unknown> {
  * a missed run runs once, never as a burst, because a schedule never has two queued jobs.
  */
 export class MaintenanceScheduler {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly ticker: Ticker;
   private last: number;
   private ticking = false;
   /** Whether this process held the lease at its last tick (null: no tick yet). */
@@ -56,20 +57,18 @@ export class MaintenanceScheduler {
     private readonly leases: LeaseHolder = ALWAYS_HELD,
     private readonly tickMs = 1000,
   ) {
+    this.ticker = new Ticker(() => this.tick(), this.tickMs);
     this.q = new MaintenanceRepository(d.db);
     this.last = d.now();
   }
 
   start(): void {
-    if (this.timer) return;
-    this.last = this.d.now();
-    this.timer = setInterval(() => void this.tick(), this.tickMs);
-    this.timer.unref();
+    if (!this.ticker.running) this.last = this.d.now();
+    this.ticker.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.ticker.stop();
   }
 
   /** Fires every schedule with a fire time in (last tick, now]. Returns the job ids created. */

@@ -1,0 +1,22 @@
+/** A periodic tick for a service: `start()` runs `tick` every `ms` (not keeping the process alive), `stop()` ends it. */
+export class Ticker {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly tick: () => Promise<unknown>, private readonly ms: number) {}
+
+  get running(): boolean {
+    return this.timer !== null;
+  }
+
+  /** Starts ticking; a second call while running does nothing. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
