@@ -24,12 +24,11 @@ export class CopyScheduler {
     /** The `copy-scheduler` lease: only its holder fires and evaluates (several server processes, issue 17). */
     private readonly leases: LeaseHolder = ALWAYS_HELD,
   ) {
-    this.ticker = new Ticker(() => this.tick(false), this.tickMs);
+    this.ticker = new Ticker(() => this.tick(false), this.tickMs, () => (this.last = this.d.now()));
     this.last = d.now();
   }
 
   start(): void {
-    if (!this.ticker.running) this.last = this.d.now();
     this.ticker.start();
   }
 

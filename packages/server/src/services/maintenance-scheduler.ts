@@ -57,13 +57,12 @@ export class MaintenanceScheduler {
     private readonly leases: LeaseHolder = ALWAYS_HELD,
     private readonly tickMs = 1000,
   ) {
-    this.ticker = new Ticker(() => this.tick(), this.tickMs);
+    this.ticker = new Ticker(() => this.tick(), this.tickMs, () => (this.last = this.d.now()));
     this.q = new MaintenanceRepository(d.db);
     this.last = d.now();
   }
 
   start(): void {
-    if (!this.ticker.running) this.last = this.d.now();
     this.ticker.start();
   }
 

@@ -2,15 +2,13 @@
 export class Ticker {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly tick: () => Promise<unknown>, private readonly ms: number) {}
-
-  get running(): boolean {
-    return this.timer !== null;
-  }
+  /** `onStart` runs when ticking begins (not on a second start while running). */
+  constructor(private readonly tick: () => Promise<unknown>, private readonly ms: number, private readonly onStart: () => void = () => undefined) {}
 
   /** Starts ticking; a second call while running does nothing. */
   start(): void {
     if (this.timer) return;
+    this.onStart();
     this.timer = setInterval(() => void this.tick(), this.ms);
     this.timer.unref();
   }
