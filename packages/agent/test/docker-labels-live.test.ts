@@ -1,14 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobRunner, createLogger } from '@restic-manager/agent';
 import { createEngine } from '@restic-manager/engines';
 import type { Engine } from '@restic-manager/engines';
-import { findDocker, postgresImage, POSTGRES_IMAGE, requireTool, startDockerEngine, tempDir } from '@restic-manager/testkit';
-import type { DockerEngine, TempDir } from '@restic-manager/testkit';
+import { findDocker, POSTGRES_IMAGE, requireTool } from '@restic-manager/testkit';
 import { stopContainers, sweepStoppedContainers } from '../src/jobs/container-stop.js';
 import { until } from './helpers/fixture.js';
+import { useDockerBench } from './helpers/docker-bench.js';
 
 /*
  * stop_containers label selectors for real: a private dockerd (testkit, --bridge=none), three
@@ -30,56 +30,26 @@ const compose = (service: string, dependsOn?: string): string[] => [
 ];
 
 describe.skipIf(!restic.ok || !docker.ok)('Docker, live: stop_containers by label', () => {
-  let dk: DockerEngine | null = null;
-  let skipReason = '';
-  let tmp: TempDir;
-  const saved = { host: process.env.DOCKER_HOST, sock: process.env.RM_AGENT_DOCKER_SOCKET };
+  const b = useDockerBench({
+    prefix: 'rm-docker-labels-', image: 'postgres', what: 'live Docker label tests', restoreEnv: ['DOCKER_HOST', 'RM_AGENT_DOCKER_SOCKET'],
+    setup: (dk) => {
+      delete process.env.RM_AGENT_DOCKER_SOCKET;
+      // Plain long-running containers (the image's sleep); --stop-timeout 1 keeps `docker stop` short.
+      const run = (name: string, labels: string[]): void => void dk.docker(['run', '-d', '--network', 'none', '--name', name, '--user', '0', '--stop-timeout', '1', ...labels, '--entrypoint', '/bin/sleep', POSTGRES_IMAGE, 'infinity']);
+      run('shop-db', ['--label', `${LABEL}=shop`, ...compose('db')]);
+      run('shop-web', ['--label', `${LABEL}=shop`, ...compose('web', 'db:service_started:false')]);
+      run('bystander', ['--label', `${LABEL}=blog`]);
+    },
+  });
   const state = (name: string): { running: boolean; startedAt: string } => {
-    const [running, startedAt] = dk!.docker(['inspect', '--format', '{{.State.Running}} {{.State.StartedAt}}', name]).split(' ');
+    const [running, startedAt] = b.dk!.docker(['inspect', '--format', '{{.State.Running}} {{.State.StartedAt}}', name]).split(' ');
     return { running: running === 'true', startedAt: startedAt ?? '' };
   };
 
-  beforeAll(async () => {
-    tmp = await tempDir('rm-docker-labels-');
-    const started = await startDockerEngine();
-    if (!started.ok) {
-      skipReason = started.reason;
-      console.warn(`skipping live Docker label tests: ${skipReason}`);
-      return;
-    }
-    dk = started.value;
-    const img = await postgresImage(dk);
-    if (!img.ok) {
-      skipReason = img.reason;
-      console.warn(`skipping live Docker label tests: ${skipReason}`);
-      return;
-    }
-    process.env.DOCKER_HOST = dk.host;
-    delete process.env.RM_AGENT_DOCKER_SOCKET;
-    // Plain long-running containers (the image's sleep); --stop-timeout 1 keeps `docker stop` short.
-    const run = (name: string, labels: string[]): void => void dk!.docker(['run', '-d', '--network', 'none', '--name', name, '--user', '0', '--stop-timeout', '1', ...labels, '--entrypoint', '/bin/sleep', POSTGRES_IMAGE, 'infinity']);
-    run('shop-db', ['--label', `${LABEL}=shop`, ...compose('db')]);
-    run('shop-web', ['--label', `${LABEL}=shop`, ...compose('web', 'db:service_started:false')]);
-    run('bystander', ['--label', `${LABEL}=blog`]);
-  }, 600_000);
-
-  afterAll(async () => {
-    for (const [k, v] of [['DOCKER_HOST', saved.host], ['RM_AGENT_DOCKER_SOCKET', saved.sock]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    await dk?.stop();
-    await tmp?.cleanup();
-  }, 120_000);
-
-  const ready = (ctx: { skip: (note?: string) => void }): void => {
-    if (!dk || skipReason) ctx.skip(skipReason || 'no Docker engine');
-  };
-
   it('a failing backup stops both labelled containers while restic runs and starts them again, each named with its downtime', async (ctx) => {
-    ready(ctx);
+    b.ready(ctx);
     const restic = createEngine('restic');
-    const conn = { repository: path.join(tmp.path, 'repo'), password: 'docker-labels-pw-5c0e' };
+    const conn = { repository: path.join(b.tmp.path, 'repo'), password: 'docker-labels-pw-5c0e' };
     expect((await restic.init(conn)).ok).toBe(true);
     const before = { db: state('shop-db'), web: state('shop-web'), by: state('bystander') };
     expect([before.db.running, before.web.running, before.by.running]).toEqual([true, true, true]);
@@ -93,11 +63,11 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: stop_containers by labe
     const frames: Record<string, unknown>[] = [];
     const runner = new JobRunner({
       engine: () => Promise.resolve(engine), emit: (f) => void frames.push(f as Record<string, unknown>),
-      secrets: () => conn, activeJobsFile: path.join(tmp.path, 'state', 'active-jobs.json'), log: createLogger({ write: () => undefined }),
+      secrets: () => conn, activeJobsFile: path.join(b.tmp.path, 'state', 'active-jobs.json'), log: createLogger({ write: () => undefined }),
     });
-    fs.mkdirSync(path.join(tmp.path, 'state'));
+    fs.mkdirSync(path.join(b.tmp.path, 'state'));
     try {
-      runner.submit({ jobId: 'b1', kind: 'backup', args: { paths: [path.join(tmp.path, 'no-such-path')], stop_containers: [`label:${LABEL}=shop`, 'shop-db'] } });
+      runner.submit({ jobId: 'b1', kind: 'backup', args: { paths: [path.join(b.tmp.path, 'no-such-path')], stop_containers: [`label:${LABEL}=shop`, 'shop-db'] } });
       await until(() => frames.some((f) => f.type === 'job.finished'), 120_000, 'the backup to finish');
     } finally {
       await runner.shutdown();
@@ -120,12 +90,12 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: stop_containers by labe
     expect(after.by.startedAt).toBe(before.by.startedAt);
     // The dependency came up first.
     expect(Date.parse(after.db.startedAt)).toBeLessThanOrEqual(Date.parse(after.web.startedAt));
-    expect(JSON.parse(fs.readFileSync(path.join(tmp.path, 'state', 'stopped-containers.json'), 'utf8'))).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(b.tmp.path, 'state', 'stopped-containers.json'), 'utf8'))).toEqual([]);
   }, 240_000);
 
   it('an agent killed while label-selected containers are down: the state file names them and the sweep starts them', async (ctx) => {
-    ready(ctx);
-    const file = path.join(tmp.path, 'stopped-containers.json');
+    b.ready(ctx);
+    const file = path.join(b.tmp.path, 'stopped-containers.json');
     const lines: string[] = [];
     const held = await stopContainers([`label:${LABEL}`, 'label:no-such.label=x'], file, (t) => lines.push(t));
     expect(held.stopped).toEqual(['bystander', 'shop-web', 'shop-db']);
@@ -139,6 +109,6 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: stop_containers by labe
     expect(sweepLines).toEqual(['shop-db', 'shop-web', 'bystander'].map((n) => `started container ${n}, left stopped by a backup the agent did not finish`));
     expect([state('bystander').running, state('shop-web').running, state('shop-db').running]).toEqual([true, true, true]);
     expect(fs.existsSync(file)).toBe(false);
-    expect(spawnSync('docker', ['-H', dk!.host, 'ps', '--filter', `label=${LABEL}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.trim().split('\n').sort()).toEqual(['bystander', 'shop-db', 'shop-web']);
+    expect(spawnSync('docker', ['-H', b.dk!.host, 'ps', '--filter', `label=${LABEL}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.trim().split('\n').sort()).toEqual(['bystander', 'shop-db', 'shop-web']);
   }, 240_000);
 });

@@ -1,18 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEngine } from '@restic-manager/engines';
 import type { Connection } from '@restic-manager/engines';
 import { DatabaseTarget, DbRestoreArgs } from '@restic-manager/protocol';
-import { findDocker, postgresImage, POSTGRES_IMAGE, requireTool, runPostgresContainer, startDockerEngine, tempDir } from '@restic-manager/testkit';
-import type { DockerEngine, TempDir } from '@restic-manager/testkit';
+import { findDocker, POSTGRES_IMAGE, requireTool, runPostgresContainer } from '@restic-manager/testkit';
 import { discoverDatabases } from '../src/dumps/discover.js';
 import { runDumps } from '../src/dumps/run-dumps.js';
 import { backupWithDumps } from '../src/dumps/backup-job.js';
 import { runDbRestore } from '../src/dumps/restore-job.js';
 import { stopContainers, sweepStoppedContainers } from '../src/jobs/container-stop.js';
 import { resticKit, argvWhile, collector, type Snap } from './helpers/dump-kit.js';
+import { useDockerBench } from './helpers/docker-bench.js';
 
 /*
  * Docker for real: a private dockerd (testkit, --bridge=none, its own socket), a PostgreSQL image
@@ -31,63 +31,34 @@ const PG_PW = 'shop-pg-secret-6b2d';
 const engine = createEngine('restic');
 
 describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a PostgreSQL container', () => {
-  let dk: DockerEngine | null = null;
-  let skipReason = '';
-  let tmp: TempDir;
   let conn: Connection;
-  const savedHost = process.env.DOCKER_HOST;
   /** psql inside the container as its user (the password through -e, from this process's env). */
   const psql = (container: string, sql: string, db = 'shop'): string => {
-    const r = spawnSync('docker', ['-H', dk!.host, 'exec', '-e', 'PGPASSWORD', container, 'psql', '-h', '127.0.0.1', '-U', 'shop', '-d', db, '-v', 'ON_ERROR_STOP=1', '-Atc', sql], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: PG_PW } });
+    const r = spawnSync('docker', ['-H', b.dk!.host, 'exec', '-e', 'PGPASSWORD', container, 'psql', '-h', '127.0.0.1', '-U', 'shop', '-d', db, '-v', 'ON_ERROR_STOP=1', '-Atc', sql], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: PG_PW } });
     if (r.status !== 0) throw new Error(`psql in ${container}: ${r.stderr}`);
     return r.stdout.trim();
   };
-
-  beforeAll(async () => {
-    tmp = await tempDir('rm-docker-live-');
-    conn = { repository: path.join(tmp.path, 'repo'), password: REPO_PW };
-    expect((await engine.init(conn)).ok).toBe(true);
-    const started = await startDockerEngine();
-    if (!started.ok) {
-      skipReason = started.reason;
-      console.warn(`skipping live Docker tests: ${skipReason}`);
-      return;
-    }
-    dk = started.value;
-    const img = await postgresImage(dk);
-    if (!img.ok) {
-      skipReason = img.reason;
-      console.warn(`skipping live Docker tests: ${skipReason}`);
-      return;
-    }
-    if (img.value.builtSeconds !== null) console.log(`built the PostgreSQL root filesystem in ${img.value.builtSeconds} s (cached at ${img.value.tarball})`);
-    process.env.DOCKER_HOST = dk.host;
-    await runPostgresContainer(dk, 'shop-db', { POSTGRES_USER: 'shop', POSTGRES_PASSWORD: PG_PW, POSTGRES_DB: 'shop' });
-    // An image with no database name in it, declared by labels instead.
-    dk.docker(['tag', POSTGRES_IMAGE, 'internal/ledger:3']);
-    await runPostgresContainer(dk, 'ledger', { POSTGRES_USER: 'shop', POSTGRES_PASSWORD: PG_PW, LEDGER_PW: PG_PW, POSTGRES_DB: 'books' }, { 'restic-manager.engine': 'postgres', 'restic-manager.database': 'books', 'restic-manager.password-env': 'LEDGER_PW' }, 'internal/ledger:3');
-    // A plain container (no database) with a named volume and a read-only bind mount.
-    fs.mkdirSync(path.join(tmp.path, 'site'));
-    dk.docker(['volume', 'create', 'uploads']);
-    dk.docker(['tag', POSTGRES_IMAGE, 'internal/web:1']);
-    dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--user', '0', '--stop-timeout', '1', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', '-v', `${path.join(tmp.path, 'site')}:/srv/site:ro`, 'internal/web:1', 'infinity']);
-    psql('shop-db', "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT i, 'item-' || i FROM generate_series(1, 1000) i;");
-  }, 600_000);
-
-  afterAll(async () => {
-    if (savedHost === undefined) delete process.env.DOCKER_HOST;
-    else process.env.DOCKER_HOST = savedHost;
-    await dk?.stop();
-    await tmp?.cleanup();
-  }, 120_000);
-
-  const ready = (ctx: { skip: (note?: string) => void }): void => {
-    if (!dk || skipReason) ctx.skip(skipReason || 'no Docker engine');
-  };
+  const b = useDockerBench({
+    prefix: 'rm-docker-live-', image: 'postgres', what: 'live Docker tests', restoreEnv: ['DOCKER_HOST'],
+    setup: async (dk, tmp) => {
+      conn = { repository: path.join(tmp.path, 'repo'), password: REPO_PW };
+      expect((await engine.init(conn)).ok).toBe(true);
+      await runPostgresContainer(dk, 'shop-db', { POSTGRES_USER: 'shop', POSTGRES_PASSWORD: PG_PW, POSTGRES_DB: 'shop' });
+      // An image with no database name in it, declared by labels instead.
+      dk.docker(['tag', POSTGRES_IMAGE, 'internal/ledger:3']);
+      await runPostgresContainer(dk, 'ledger', { POSTGRES_USER: 'shop', POSTGRES_PASSWORD: PG_PW, LEDGER_PW: PG_PW, POSTGRES_DB: 'books' }, { 'restic-manager.engine': 'postgres', 'restic-manager.database': 'books', 'restic-manager.password-env': 'LEDGER_PW' }, 'internal/ledger:3');
+      // A plain container (no database) with a named volume and a read-only bind mount.
+      fs.mkdirSync(path.join(tmp.path, 'site'));
+      dk.docker(['volume', 'create', 'uploads']);
+      dk.docker(['tag', POSTGRES_IMAGE, 'internal/web:1']);
+      dk.docker(['run', '-d', '--network', 'none', '--name', 'web', '--user', '0', '--stop-timeout', '1', '--entrypoint', '/bin/sleep', '-v', 'uploads:/srv/uploads', '-v', `${path.join(tmp.path, 'site')}:/srv/site:ro`, 'internal/web:1', 'infinity']);
+      psql('shop-db', "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT i, 'item-' || i FROM generate_series(1, 1000) i;");
+    },
+  });
 
   it('discovery finds both containers through the Engine API (image, labels, env) and never carries a password', async (ctx) => {
-    ready(ctx);
-    const d = await discoverDatabases({ dockerSocket: dk!.socket, pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
+    b.ready(ctx);
+    const d = await discoverDatabases({ dockerSocket: b.dk!.socket, pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
     expect(d.docker_error).toBeNull();
     const byName = Object.fromEntries(d.containers.map((c) => [c.container, c]));
     expect(byName['shop-db']).toMatchObject({ engine: 'postgres', image: POSTGRES_IMAGE, user: 'shop', database: 'shop', password_env: 'POSTGRES_PASSWORD', published_port: null });
@@ -97,29 +68,29 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
     const viaEnv = await discoverDatabases({ pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
     expect(viaEnv.containers.map((c) => c.container).sort()).toEqual(['ledger', 'shop-db']);
     // An engine that is not there: one line, no containers.
-    const none = await discoverDatabases({ dockerSocket: path.join(tmp.path, 'no.sock'), pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
-    expect(none).toMatchObject({ containers: [], volumes: [], docker_error: `${path.join(tmp.path, 'no.sock')} does not exist (no Docker engine here)` });
+    const none = await discoverDatabases({ dockerSocket: path.join(b.tmp.path, 'no.sock'), pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
+    expect(none).toMatchObject({ containers: [], volumes: [], docker_error: `${path.join(b.tmp.path, 'no.sock')} does not exist (no Docker engine here)` });
   }, 60_000);
 
   it('volume discovery lists the named volumes and bind mounts of running containers as host paths', async (ctx) => {
-    ready(ctx);
-    const d = await discoverDatabases({ dockerSocket: dk!.socket, pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
+    b.ready(ctx);
+    const d = await discoverDatabases({ dockerSocket: b.dk!.socket, pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
     const web = d.volumes.filter((v) => v.container === 'web').sort((a, b) => a.destination.localeCompare(b.destination));
     expect(web).toEqual([
-      { container: 'web', type: 'bind', name: null, source: path.join(tmp.path, 'site'), destination: '/srv/site', read_only: true },
+      { container: 'web', type: 'bind', name: null, source: path.join(b.tmp.path, 'site'), destination: '/srv/site', read_only: true },
       { container: 'web', type: 'volume', name: 'uploads', source: expect.stringMatching(/\/volumes\/uploads\/_data$/), destination: '/srv/uploads', read_only: false },
     ]);
     // The volume's source is a real directory on this host: a backup path.
-    dk!.docker(['exec', 'web', 'sh', '-c', 'echo hello > /srv/uploads/a.txt']);
+    b.dk!.docker(['exec', 'web', 'sh', '-c', 'echo hello > /srv/uploads/a.txt']);
     expect(fs.readFileSync(path.join(web[1]!.source, 'a.txt'), 'utf8')).toBe('hello\n');
     // The database containers' own data directories (anonymous volumes of no image here) are not invented.
     expect(d.volumes.filter((v) => v.container === 'shop-db')).toEqual([]);
   }, 60_000);
 
   it('containers left stopped by a killed agent are started by the sweep; stop order and reverse start order with downtime', async (ctx) => {
-    ready(ctx);
-    const file = path.join(tmp.path, 'stopped-containers.json');
-    const running = (name: string): string => dk!.docker(['inspect', '--format', '{{.State.Running}}', name]);
+    b.ready(ctx);
+    const file = path.join(b.tmp.path, 'stopped-containers.json');
+    const running = (name: string): string => b.dk!.docker(['inspect', '--format', '{{.State.Running}}', name]);
     const lines: string[] = [];
     const held = await stopContainers(['web', 'nowhere'], file, (t) => lines.push(t));
     expect(running('web')).toBe('false');
@@ -135,7 +106,7 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
   }, 120_000);
 
   it('docker exec pg_dump streams into restic with the password read from the container env (never argv, never the log)', async (ctx) => {
-    ready(ctx);
+    b.ready(ctx);
     const c = collector();
     const t = DatabaseTarget.parse({ engine: 'postgres', container: 'shop-db', user: 'shop', password_env: 'POSTGRES_PASSWORD', database: 'shop' });
     const { value: res, argv } = await argvWhile(() => runDumps(engine, conn, [t], c.o));
@@ -153,13 +124,13 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
   }, 120_000);
 
   it('the labelled container dumps with its label-declared password variable', async (ctx) => {
-    ready(ctx);
+    b.ready(ctx);
     const res = await runDumps(engine, conn, [DatabaseTarget.parse({ engine: 'postgres', container: 'ledger', user: 'shop', password_env: 'LEDGER_PW', database: 'books' })], collector().o);
     expect(res, JSON.stringify(res)).toMatchObject([{ ok: true, database: 'books' }]);
   }, 120_000);
 
   it('a wrong password fails naming the container and saves no snapshot; a missing variable or container is named too', async (ctx) => {
-    ready(ctx);
+    b.ready(ctx);
     const before = resticJson<Snap[]>(conn, ['snapshots']).length;
     const c = collector();
     const bad = DatabaseTarget.parse({ engine: 'postgres', container: 'shop-db', user: 'shop', password: 'wrong-pw-d00d', database: 'shop' });
@@ -174,7 +145,7 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
   }, 120_000);
 
   it('db_restore streams the dump back through docker exec psql into a new database in the container', async (ctx) => {
-    ready(ctx);
+    b.ready(ctx);
     const snaps = resticJson<Snap[]>(conn, ['snapshots']).filter((s) => s.paths[0] === '/postgres/shop.sql');
     const args = DbRestoreArgs.parse({ snapshot_id: snaps[0]!.id, file: '/postgres/shop.sql', connection: { engine: 'postgres', container: 'shop-db', user: 'shop', password_env: 'POSTGRES_PASSWORD' }, database: 'shop_copy', create: true });
     const lines: string[] = [];
@@ -187,7 +158,7 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
   }, 120_000);
 
   it('a container killed mid-dump fails the dump and leaves no snapshot', async (ctx) => {
-    ready(ctx);
+    b.ready(ctx);
     psql('shop-db', "CREATE TABLE big AS SELECT i, repeat(md5(i::text), 20) AS pad FROM generate_series(1, 150000) i;");
     const before = resticJson<Snap[]>(conn, ['snapshots']).length;
     const c = collector();
@@ -205,7 +176,7 @@ describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a private engine and a 
       if (active !== '' && active !== '0') break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    dk!.docker(['kill', 'shop-db']);
+    b.dk!.docker(['kill', 'shop-db']);
     const res = await dumping;
     expect(res[0]).toMatchObject({ ok: false, database: 'shop' });
     expect(res[0]?.ok ? '' : res[0]?.error).toMatch(/^pg_dump failed: /);

@@ -1,15 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEngine } from '@restic-manager/engines';
 import type { Connection } from '@restic-manager/engines';
 import { DatabaseTarget, DbRestoreArgs } from '@restic-manager/protocol';
-import { findDocker, mariadbImage, MARIADB_IMAGE, requireTool, runMariadbContainer, startDockerEngine, tempDir } from '@restic-manager/testkit';
-import type { DockerEngine, TempDir } from '@restic-manager/testkit';
+import { findDocker, MARIADB_IMAGE, requireTool, runMariadbContainer } from '@restic-manager/testkit';
 import { discoverDatabases } from '../src/dumps/discover.js';
 import { runDumps } from '../src/dumps/run-dumps.js';
 import { backupWithDumps } from '../src/dumps/backup-job.js';
 import { runDbRestore } from '../src/dumps/restore-job.js';
+import { useDockerBench } from './helpers/docker-bench.js';
 
 /*
  * MariaDB in a container, live: the private engine of the test kit, a MariaDB image imported
@@ -25,52 +25,32 @@ const PW = 'wiki-maria-secret-2a7c';
 const engine = createEngine('restic');
 
 describe.skipIf(!restic.ok || !docker.ok)('Docker, live: a MariaDB container', () => {
-  let dk: DockerEngine | null = null;
-  let skipReason = '';
-  let tmp: TempDir;
   let conn: Connection;
+  const b = useDockerBench({
+    prefix: 'rm-docker-maria-', image: 'mariadb', what: 'live MariaDB container tests',
+    setup: async (dk, tmp) => {
+      conn = { repository: path.join(tmp.path, 'repo'), password: REPO_PW };
+      expect((await engine.init(conn)).ok).toBe(true);
+      await runMariadbContainer(dk, 'wiki-db', { MARIADB_USER: 'wiki', MARIADB_PASSWORD: PW, MARIADB_DATABASE: 'wiki' });
+      sql("CREATE TABLE pages (id INT PRIMARY KEY, title VARCHAR(100)); INSERT INTO pages SELECT seq, CONCAT('page-', seq) FROM seq_1_to_500;");
+    },
+  });
   const sql = (q: string, db = 'wiki'): string => {
-    const r = spawnSync('docker', ['-H', dk!.host, 'exec', '-e', 'MYSQL_PWD', 'wiki-db', 'mariadb', '-uwiki', '-N', '-B', db, '-e', q], { encoding: 'utf8', env: { ...process.env, MYSQL_PWD: PW } });
+    const r = spawnSync('docker', ['-H', b.dk!.host, 'exec', '-e', 'MYSQL_PWD', 'wiki-db', 'mariadb', '-uwiki', '-N', '-B', db, '-e', q], { encoding: 'utf8', env: { ...process.env, MYSQL_PWD: PW } });
     if (r.status !== 0) throw new Error(`mariadb in wiki-db: ${r.stderr}`);
     return r.stdout.trim();
   };
-  beforeAll(async () => {
-    tmp = await tempDir('rm-docker-maria-');
-    conn = { repository: path.join(tmp.path, 'repo'), password: REPO_PW };
-    expect((await engine.init(conn)).ok).toBe(true);
-    const started = await startDockerEngine();
-    if (!started.ok) {
-      skipReason = started.reason;
-      return console.warn(`skipping live MariaDB container tests: ${skipReason}`);
-    }
-    dk = started.value;
-    const img = await mariadbImage(dk);
-    if (!img.ok) {
-      skipReason = img.reason;
-      return console.warn(`skipping live MariaDB container tests: ${skipReason}`);
-    }
-    if (img.value.builtSeconds !== null) console.log(`built the MariaDB root filesystem in ${img.value.builtSeconds} s (cached at ${img.value.tarball})`);
-    await runMariadbContainer(dk, 'wiki-db', { MARIADB_USER: 'wiki', MARIADB_PASSWORD: PW, MARIADB_DATABASE: 'wiki' });
-    sql("CREATE TABLE pages (id INT PRIMARY KEY, title VARCHAR(100)); INSERT INTO pages SELECT seq, CONCAT('page-', seq) FROM seq_1_to_500;");
-  }, 600_000);
-  afterAll(async () => {
-    await dk?.stop();
-    await tmp?.cleanup();
-  }, 120_000);
-  const ready = (ctx: { skip: (note?: string) => void }): void => {
-    if (!dk || skipReason) ctx.skip(skipReason || 'no Docker engine');
-  };
 
   it('discovery finds the container with its user, database and password variable', async (ctx) => {
-    ready(ctx);
-    const d = await discoverDatabases({ dockerSocket: dk!.socket, pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
+    b.ready(ctx);
+    const d = await discoverDatabases({ dockerSocket: b.dk!.socket, pgPorts: [], mysqlPorts: [], pgSocketDirs: [], mysqlSockets: [] });
     expect(d.containers).toEqual([expect.objectContaining({ engine: 'mariadb', container: 'wiki-db', image: MARIADB_IMAGE, user: 'wiki', database: 'wiki', password_env: 'MARIADB_PASSWORD' })]);
   }, 60_000);
 
   it('docker exec mariadb-dump (password from the container env) into restic, restored through docker exec mariadb under another name', async (ctx) => {
-    ready(ctx);
+    b.ready(ctx);
     const prev = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = dk!.host;
+    process.env.DOCKER_HOST = b.dk!.host;
     try {
       const t = DatabaseTarget.parse({ engine: 'mariadb', container: 'wiki-db', user: 'wiki', password_env: 'MARIADB_PASSWORD', database: 'wiki' });
       const lines: string[] = [];

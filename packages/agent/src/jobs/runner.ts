@@ -13,7 +13,6 @@ import { nextCheckPart } from '../state/check-rotation.js';
 import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
-import { stopContainers } from './container-stop.js';
 import { sendExtras } from './extras.js';
 import { LockRefresher } from './lock-refresh.js';
 
@@ -347,7 +346,8 @@ export class JobRunner {
           outcome = { status: 'failed', exitCode: pre.exitCode, stats: null, error: pre.error ?? 'pre_hook failed', errorKind: 'hook_failed' };
         } else {
           const stopList = req.kind === 'backup' ? (args as { stop_containers?: string[] }).stop_containers ?? [] : [];
-          const held = stopList.length > 0 ? await stopContainers(stopList, this.stoppedContainersFile(), (t) => events.line('event', t)) : null;
+          // Loaded only when asked: label selectors parse with the protocol's schemas (zod), which the idle agent does not hold.
+          const held = stopList.length > 0 ? await (await import('./container-stop.js')).stopContainers(stopList, this.stoppedContainersFile(), (t) => events.line('event', t)) : null;
           const extra = { copyTarget: req.copyTarget, scratch: path.join(this.drillsDir(), `drill-${req.jobId}`) };
           try {
             ({ outcome, extras } = await this.exec!.executeKind(engine, conn, req.kind, args, opts, extra));

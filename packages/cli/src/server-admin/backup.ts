@@ -1,6 +1,6 @@
 import { backupControlPlane, SNAPSHOT_TAG } from '@restic-manager/server/controlplane';
 import type { Command } from '../command.js';
-import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, parseRecipients, serverPaths, UsageError } from './common.js';
+import { ADMIN_EXIT, guarded, parse, PATH_FLAGS, PATH_HELP, parseRecipients, serverPaths, UsageError } from './common.js';
 import { RESTIC_FLAGS, RESTIC_HELP, resticTarget } from './restic.js';
 
 export const BACKUP_HELP = `Usage: restic-manager server backup --repo <location> --password-file <file>
@@ -42,16 +42,5 @@ export async function runBackup(argv: string[]): Promise<number> {
 export const backupCommand: Command = {
   summary: 'Back up the database and secret key into a restic repository',
   help: BACKUP_HELP,
-  run: async (argv) => {
-    try {
-      return await runBackup(argv);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`restic-manager server backup: ${e.message}\n\n${BACKUP_HELP}\n`);
-        return ADMIN_EXIT.usage;
-      }
-      process.stderr.write(`restic-manager server backup: ${(e as Error).message}\n`);
-      return ADMIN_EXIT.failed;
-    }
-  },
+  run: guarded('backup', BACKUP_HELP, runBackup),
 };

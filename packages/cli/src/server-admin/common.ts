@@ -82,3 +82,22 @@ export function parseRecipients(values: string[] | undefined): X25519Recipient[]
     throw new UsageError(`--recipient: ${(e as Error).message}`, { cause: e });
   }
 }
+
+/**
+ * `run` as a subcommand's entry: a UsageError prints `restic-manager server <name>: …` and the
+ * help (exit 2), any other error its message (exit 1).
+ */
+export function guarded(name: string, help: string, run: (argv: string[]) => Promise<number>): (argv: string[]) => Promise<number> {
+  return async (argv) => {
+    try {
+      return await run(argv);
+    } catch (e) {
+      if (e instanceof UsageError) {
+        process.stderr.write(`restic-manager server ${name}: ${e.message}\n\n${help}\n`);
+        return ADMIN_EXIT.usage;
+      }
+      process.stderr.write(`restic-manager server ${name}: ${(e as Error).message}\n`);
+      return ADMIN_EXIT.failed;
+    }
+  };
+}

@@ -4,7 +4,7 @@ import QRCode from 'qrcode';
 import { age } from '@restic-manager/vault';
 import { combineShares, exportRepositories, kitIdOf, openStoreView, readSecretKey, RecoveryKitError, splitKey, type RecoveryShare } from '@restic-manager/server/controlplane';
 import type { Command } from '../command.js';
-import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, parseRecipients, privateDir, readStdin, serverPaths, UsageError, writePrivate } from './common.js';
+import { ADMIN_EXIT, guarded, parse, PATH_FLAGS, PATH_HELP, parseRecipients, privateDir, readStdin, serverPaths, UsageError, writePrivate } from './common.js';
 
 const KIT_HELP = `Usage: restic-manager server recovery-kit [--shares N] [--threshold T] --out <dir>
                                          [--recipient age1…]… [--data-dir d] [--key-file f] [--json]
@@ -130,26 +130,11 @@ async function runCombine(argv: string[]): Promise<number> {
   return ADMIN_EXIT.ok;
 }
 
-function guarded(help: string, run: (argv: string[]) => Promise<number>): (argv: string[]) => Promise<number> {
-  return async (argv) => {
-    try {
-      return await run(argv);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`restic-manager server recovery-kit: ${e.message}\n\n${help}\n`);
-        return ADMIN_EXIT.usage;
-      }
-      process.stderr.write(`restic-manager server recovery-kit: ${(e as Error).message}\n`);
-      return ADMIN_EXIT.failed;
-    }
-  };
-}
-
 export const recoveryKit: Command = {
   summary: "Split the server's secret key into Shamir shares (and export repository credentials to age)",
   help: KIT_HELP,
-  run: guarded(KIT_HELP, runKit),
+  run: guarded('recovery-kit', KIT_HELP, runKit),
   subcommands: {
-    combine: { summary: 'Restore the secret key from recovery-kit shares', help: KIT_HELP, run: guarded(KIT_HELP, runCombine) },
+    combine: { summary: 'Restore the secret key from recovery-kit shares', help: KIT_HELP, run: guarded('recovery-kit', KIT_HELP, runCombine) },
   },
 };

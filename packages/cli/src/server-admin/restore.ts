@@ -4,7 +4,7 @@ import path from 'node:path';
 import { checkSqlite, exportRepositories, kitIdOf, MANIFEST_FILE, openStoreView, parseManifest, restorePostgres, resticOk, SNAPSHOT_TAG, SQLITE_FILE } from '@restic-manager/server/controlplane';
 import { X25519Identity, age } from '@restic-manager/vault';
 import type { Command } from '../command.js';
-import { ADMIN_EXIT, parse, PATH_FLAGS, PATH_HELP, privateDir, serverPaths, UsageError, writePrivate } from './common.js';
+import { ADMIN_EXIT, guarded, parse, PATH_FLAGS, PATH_HELP, privateDir, serverPaths, UsageError, writePrivate } from './common.js';
 import { RESTIC_FLAGS, RESTIC_HELP, resticTarget } from './restic.js';
 
 export const RESTORE_HELP = `Usage: restic-manager server restore --data-dir <new dir> --repo <location> --password-file <file>
@@ -123,16 +123,5 @@ export async function runRestore(argv: string[]): Promise<number> {
 export const restoreCommand: Command = {
   summary: 'Rebuild a data directory from a control-plane backup',
   help: RESTORE_HELP,
-  run: async (argv) => {
-    try {
-      return await runRestore(argv);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`restic-manager server restore: ${e.message}\n\n${RESTORE_HELP}\n`);
-        return ADMIN_EXIT.usage;
-      }
-      process.stderr.write(`restic-manager server restore: ${(e as Error).message}\n`);
-      return ADMIN_EXIT.failed;
-    }
-  },
+  run: guarded('restore', RESTORE_HELP, runRestore),
 };

@@ -4,6 +4,7 @@ import type { RouteDeps } from './deps.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
 import { DomainError } from '../services/errors.js';
+import type { Actor } from '../services/context.js';
 
 const MaintenanceCredentialBody = z.object({
   url: z.string().max(2048).nullable().optional(),
@@ -21,36 +22,39 @@ const PreviewQuery = z.object({
 });
 type PreviewQuery = z.infer<typeof PreviewQuery>;
 
+/**
+ * GET/PUT/DELETE `/api/<scope>/:id/maintenance-credential`: a host's (its primary repository's) or
+ * a repository's non-append-only credential for forget/prune; the password is never answered.
+ */
+function credentialRoutes(
+  scope: 'hosts' | 'repositories',
+  whose: string,
+  status: (id: string) => Promise<z.infer<typeof MaintenanceCredentialStatus>>,
+  set: (actor: Actor, id: string, body: MaintenanceCredentialBody | null) => Promise<z.infer<typeof MaintenanceCredentialSet>>,
+): RouteSpec[] {
+  const path = `/api/${scope}/:id/maintenance-credential`;
+  return [
+    route({
+      method: 'get', path, summary: `Whether ${whose} maintenance credential is set (never its password)`, access: 'viewer', response: MaintenanceCredentialStatus,
+      handler: ({ params }) => status(params.id ?? ''),
+    }),
+    route<MaintenanceCredentialBody>({
+      method: 'put', path, summary: `Set ${whose} non-append-only credential for forget/prune (admin)`, access: 'admin', body: MaintenanceCredentialBody, response: MaintenanceCredentialSet,
+      handler: ({ actor, params, body }) => set(actor, params.id ?? '', body),
+    }),
+    route({
+      method: 'delete', path, summary: `Remove ${whose} maintenance credential (admin)`, access: 'admin', response: MaintenanceCredentialSet,
+      handler: ({ actor, params }) => set(actor, params.id ?? '', null),
+    }),
+  ];
+}
+
 /** Issue 6 routes: maintenance credential (§7.4), host default hooks (§14.3), locks, cron preview, overdue. */
 export function maintenanceRoutes(d: RouteDeps): RouteSpec[] {
   const m = d.services.maintenance;
   return [
-    route({
-      method: 'get', path: '/api/hosts/:id/maintenance-credential', summary: 'Whether a maintenance credential is set (never its password)', access: 'viewer', response: MaintenanceCredentialStatus,
-      handler: ({ params }) => m.credentialStatus(params.id ?? ''),
-    }),
-    route<MaintenanceCredentialBody>({
-      method: 'put', path: '/api/hosts/:id/maintenance-credential', summary: "Set the repository's non-append-only credential for forget/prune (admin)", access: 'admin',
-      body: MaintenanceCredentialBody, response: MaintenanceCredentialSet,
-      handler: ({ actor, params, body }) => m.setCredential(actor, params.id ?? '', body),
-    }),
-    route({
-      method: 'delete', path: '/api/hosts/:id/maintenance-credential', summary: 'Remove the maintenance credential (admin)', access: 'admin', response: MaintenanceCredentialSet,
-      handler: ({ actor, params }) => m.setCredential(actor, params.id ?? '', null),
-    }),
-    route({
-      method: 'get', path: '/api/repositories/:id/maintenance-credential', summary: "Whether a repository's maintenance credential is set (never its password)", access: 'viewer', response: MaintenanceCredentialStatus,
-      handler: ({ params }) => m.repositoryCredentialStatus(params.id ?? ''),
-    }),
-    route<MaintenanceCredentialBody>({
-      method: 'put', path: '/api/repositories/:id/maintenance-credential', summary: "Set a repository's non-append-only credential for forget/prune, primary or not (admin)", access: 'admin',
-      body: MaintenanceCredentialBody, response: MaintenanceCredentialSet,
-      handler: ({ actor, params, body }) => m.setRepositoryCredential(actor, params.id ?? '', body),
-    }),
-    route({
-      method: 'delete', path: '/api/repositories/:id/maintenance-credential', summary: "Remove a repository's maintenance credential (admin)", access: 'admin', response: MaintenanceCredentialSet,
-      handler: ({ actor, params }) => m.setRepositoryCredential(actor, params.id ?? '', null),
-    }),
+    ...credentialRoutes('hosts', "the repository's", (id) => m.credentialStatus(id), (actor, id, body) => m.setCredential(actor, id, body)),
+    ...credentialRoutes('repositories', "a repository's", (id) => m.repositoryCredentialStatus(id), (actor, id, body) => m.setRepositoryCredential(actor, id, body)),
     route<HooksBody>({
       method: 'put', path: '/api/hosts/:id/hooks', summary: 'Host default pre/post hooks for backup schedules (admin; sealed, pushed)', access: 'admin',
       body: HooksBody, response: HostHooksView,

@@ -59,43 +59,39 @@ export class FleetService {
    * is passed to `onAlertChange`. Returns what changed (null: nothing).
    */
   async setAlert(hostId: string, kind: string, open: boolean, message: string, severity: AlertRow['severity'] = 'warning'): Promise<AlertChange | null> {
-    const existing = await this.d.repos.alerts.openOfKind(hostId, kind);
-    let change: AlertChange;
-    if (open && !existing) {
-      const alert: AlertRow = { id: crypto.randomUUID(), host_id: hostId, kind, severity, message, created_at: iso(this.d.now()), acknowledged_at: null, resolved_at: null };
-      await this.d.repos.alerts.insert(alert);
-      change = { change: 'raised', alert };
-    } else if (!open && existing) {
-      const at = iso(this.d.now());
-      await this.d.repos.alerts.resolveOpen(hostId, kind, at);
-      change = { change: 'resolved', alert: { ...existing, resolved_at: at } };
-    } else return null;
+    const change = await this.changeAlert(await this.d.repos.alerts.openOfKind(hostId, kind), open, { host_id: hostId, kind, severity, message }, (at) => this.d.repos.alerts.resolveOpen(hostId, kind, at));
+    if (!change) return null;
     await this.d.repos.hosts.update(hostId, { open_alert_count: await this.d.repos.alerts.openForHost(hostId) });
-    try {
-      this.onAlertChange(change);
-    } catch (e) {
-      this.d.log.error({ err: (e as Error).message, kind }, 'alert listener failed');
-    }
-    return change;
+    return this.announce(change);
   }
 
   /** Like setAlert, for an alert about the control plane itself (no host: shown as "fleet"). */
   async setFleetAlert(kind: string, open: boolean, message: string, severity: AlertRow['severity'] = 'critical'): Promise<AlertChange | null> {
-    const existing = await this.d.repos.alerts.openFleetOfKind(kind);
-    let change: AlertChange;
+    const change = await this.changeAlert(await this.d.repos.alerts.openFleetOfKind(kind), open, { host_id: null, kind, severity, message }, (at) => this.d.repos.alerts.resolveOpenFleet(kind, at));
+    return change ? this.announce(change) : null;
+  }
+
+  /** Raises an alert when one should be open and none is, resolves the open one when none should be; null when nothing changes. */
+  private async changeAlert(existing: AlertRow | undefined, open: boolean, fields: Pick<AlertRow, 'host_id' | 'kind' | 'severity' | 'message'>, resolve: (at: string) => Promise<unknown>): Promise<AlertChange | null> {
     if (open && !existing) {
-      const alert: AlertRow = { id: crypto.randomUUID(), host_id: null, kind, severity, message, created_at: iso(this.d.now()), acknowledged_at: null, resolved_at: null };
+      const alert: AlertRow = { id: crypto.randomUUID(), ...fields, created_at: iso(this.d.now()), acknowledged_at: null, resolved_at: null };
       await this.d.repos.alerts.insert(alert);
-      change = { change: 'raised', alert };
-    } else if (!open && existing) {
+      return { change: 'raised', alert };
+    }
+    if (!open && existing) {
       const at = iso(this.d.now());
-      await this.d.repos.alerts.resolveOpenFleet(kind, at);
-      change = { change: 'resolved', alert: { ...existing, resolved_at: at } };
-    } else return null;
+      await resolve(at);
+      return { change: 'resolved', alert: { ...existing, resolved_at: at } };
+    }
+    return null;
+  }
+
+  /** Tells the listener (notifications); its failure is logged, never the caller's. */
+  private announce(change: AlertChange): AlertChange {
     try {
       this.onAlertChange(change);
     } catch (e) {
-      this.d.log.error({ err: (e as Error).message, kind }, 'alert listener failed');
+      this.d.log.error({ err: (e as Error).message, kind: change.alert.kind }, 'alert listener failed');
     }
     return change;
   }
