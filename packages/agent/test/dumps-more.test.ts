@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '@restic-manager/engines';
 import type { Connection } from '@restic-manager/engines';
 import { DatabaseTarget, DbRestoreArgs } from '@restic-manager/protocol';
-import { freePort, requireTool, tempDir } from '@restic-manager/testkit';
+import { freePort, requireTool } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { runDumps } from '../src/dumps/run-dumps.js';
 import { runDbRestore } from '../src/dumps/restore-job.js';
 import { planDump } from '../src/dumps/dump-plan.js';
 import { resolveTool } from '../src/dumps/tools.js';
-import { resticKit, argvWhile, collector, type Snap } from './helpers/dump-kit.js';
+import { resticKit, argvWhile, collector, initRepo, type Snap } from './helpers/dump-kit.js';
 
 /*
  * Redis (live redis-server with requirepass), SQLite (live, a database written while it is
@@ -64,11 +64,7 @@ async function startRedis(dir: string, password: string, dbfilename = 'dump.rdb'
 describe.skipIf(!restic.ok)('Redis, SQLite and MongoDB dumps', () => {
   let tmp: TempDir;
   let conn: Connection;
-  beforeAll(async () => {
-    tmp = await tempDir('rm-dumps-more-');
-    conn = { repository: path.join(tmp.path, 'repo'), password: REPO_PW };
-    expect((await engine.init(conn)).ok).toBe(true);
-  }, 60_000);
+  beforeAll(async () => void ({ tmp, conn } = await initRepo('rm-dumps-more-', REPO_PW)), 60_000);
   afterAll(async () => tmp?.cleanup());
 
   describe.skipIf(!redis.ok)('redis (live redis-server)', () => {

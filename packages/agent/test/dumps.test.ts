@@ -4,12 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '@restic-manager/engines';
 import type { Connection } from '@restic-manager/engines';
-import { findMariadb, findPostgres, requireTool, startMariadb, startPostgres, tempDir } from '@restic-manager/testkit';
+import { findMariadb, findPostgres, requireTool, startMariadb, startPostgres } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
 import { dumpIntoRestic, runDumps } from '../src/dumps/run-dumps.js';
 import type { DumpRunOptions } from '../src/dumps/run-dumps.js';
 import { backupWithDumps } from '../src/dumps/backup-job.js';
-import { resticKit, type Snap } from './helpers/dump-kit.js';
+import { initRepo, resticKit, type Snap } from './helpers/dump-kit.js';
 
 /*
  * Database dumps through the real dump tools into real restic: no staging file, one snapshot per
@@ -65,12 +65,7 @@ function collector(): { lines: string[]; o: DumpRunOptions; pids: number[]; cmdl
 describe.skipIf(!restic.ok)('dumps into restic --stdin', () => {
   let tmp: TempDir;
   let conn: Connection;
-  beforeAll(async () => {
-    tmp = await tempDir('rm-dumps-');
-    conn = { repository: path.join(tmp.path, 'repo'), password: REPO_PW };
-    const init = await engine.init(conn);
-    expect(init.ok).toBe(true);
-  }, 60_000);
+  beforeAll(async () => void ({ tmp, conn } = await initRepo('rm-dumps-', REPO_PW)), 60_000);
   afterAll(async () => tmp?.cleanup());
 
   it('a dump tool that fails half-way leaves no snapshot, and its last stderr line is the error', async () => {

@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { createEngine } from '@restic-manager/engines';
+import { tempDir } from '@restic-manager/testkit';
+import type { TempDir } from '@restic-manager/testkit';
 import type { Connection } from '@restic-manager/engines';
 import type { DumpRunOptions } from '../../src/dumps/run-dumps.js';
 
@@ -46,4 +50,13 @@ export async function argvWhile<T>(during: () => Promise<T>): Promise<{ value: T
 export function collector(): { lines: string[]; o: DumpRunOptions } {
   const lines: string[] = [];
   return { lines, o: { tags: ['nightly'], opts: { onLine: (l) => lines.push(`${l.stream}: ${l.line}`) }, line: (s, t) => lines.push(`${s}: ${t}`) } };
+}
+
+/** A temp dir (prefix `prefix`) holding a new restic repository `repo` with `password`, initialised by the engine. */
+export async function initRepo(prefix: string, password: string): Promise<{ tmp: TempDir; conn: Connection }> {
+  const tmp = await tempDir(prefix);
+  const conn = { repository: path.join(tmp.path, 'repo'), password };
+  const init = await createEngine('restic').init(conn);
+  if (!init.ok) throw new Error(`restic init: ${init.error.message}`);
+  return { tmp, conn };
 }
