@@ -204,11 +204,9 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const exposure = metricsExposureWarning(config);
   if (exposure) log.warn({ event: 'metrics_exposed_behind_proxy' }, exposure);
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
-  services.maintenanceScheduler.start();
-  services.copyScheduler.start();
-  services.controlPlaneBackupScheduler.start();
-  services.alertRules.start();
-  services.trends.start();
+  // The periodic services: each ticks only where it holds its lease (docs/scale-out.md).
+  const periodic = [services.maintenanceScheduler, services.copyScheduler, services.controlPlaneBackupScheduler, services.alertRules, services.trends];
+  for (const p of periodic) p.start();
   services.notifier.start();
 
   let closing: Promise<void> | undefined;
@@ -219,11 +217,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
       closing ??= (async () => {
         draining = true;
         clearInterval(purge);
-        services.maintenanceScheduler.stop();
-        services.copyScheduler.stop();
-        services.controlPlaneBackupScheduler.stop();
-        services.alertRules.stop();
-        services.trends.stop();
+        for (const p of periodic) p.stop();
         services.notifier.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         registry.closeAll(CloseCode.goingAway, 'server shutting down');
