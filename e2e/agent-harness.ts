@@ -239,16 +239,21 @@ export function subscribe(stack: Stack, jobId: string): { frames: Json[]; closed
   return { frames, closed, opened };
 }
 
-/** Runs the agent CLI without blocking the event loop (the server may be in this process). */
-export function runAgentCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs a command without blocking the event loop (the server may be in this process): exit code and all output. */
+export function runCollect(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [AGENT_MAIN, ...args], { env: { ...process.env, ...env } });
+    const c = spawn(cmd, args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     c.on('close', (code) => resolve({ code, out, err }));
   });
+}
+
+/** Runs the agent CLI (see runCollect). */
+export function runAgentCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return runCollect(process.execPath, [AGENT_MAIN, ...args], { env });
 }
 
 /** Every process's argv from /proc, each as one string (arguments separated by spaces). */

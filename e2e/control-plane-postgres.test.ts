@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@restic-manager/server';
 import { findPostgres, requireTool, startPostgres, tempDir } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
-import { ADMIN_PASSWORD, Api, ROOT } from './agent-harness.js';
+import { ADMIN_PASSWORD, Api, ROOT, runCollect } from './agent-harness.js';
 
 /*
  * The control-plane backup of a PostgreSQL store (docs/operations.md): `server backup` takes a
@@ -21,14 +20,7 @@ const missing = [...(pg.ok ? [] : [pg.reason]), ...['restic', 'pg_dump', 'pg_res
 if (missing.length) console.warn(`skipping control-plane PostgreSQL e2e: ${missing.join('; ')}`);
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code, out, err }));
-  });
+  return runCollect(process.execPath, [CLI, ...args], { env });
 }
 
 describe.skipIf(missing.length > 0)('control plane on PostgreSQL: pg_dump into restic, pg_restore into a new database', () => {

@@ -8,7 +8,7 @@ import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { makeCorpus, requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
-import { ADMIN_PASSWORD, AGENT_MAIN, Api, eventually, ROOT, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
+import { ADMIN_PASSWORD, AGENT_MAIN, Api, eventually, ROOT, runAgentCli, runCollect, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
 import { tree } from './restore-helpers.js';
 
@@ -41,14 +41,7 @@ function runCli(args: string[], env: Record<string, string>, stdin?: string): Pr
 }
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code, out, err }));
-  });
+  return runCollect(cmd, args, { env });
 }
 
 describe.skipIf(missing.length > 0)('control plane: back up, lose, restore; break-glass recovery kit', () => {

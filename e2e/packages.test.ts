@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDocker, freePort, requireTool, rootfsTarball, startDockerEngine, tempDir } from '@restic-manager/testkit';
 import type { DockerEngine, TempDir } from '@restic-manager/testkit';
-import { ADMIN_PASSWORD, Api, eventually, ROOT, runJobVia, waitJobVia } from './agent-harness.js';
+import { ADMIN_PASSWORD, Api, eventually, ROOT, runCollect, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
 
 /*
@@ -30,14 +30,7 @@ function run2(cmd: string, args: string[], env: Record<string, string>): Promise
 }
 
 function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code, out, err }));
-  });
+  return runCollect(cmd, args, opts);
 }
 
 describe.skipIf(missing.length > 0)('npm packages: offline install into a clean prefix, server + agent from it', () => {
