@@ -256,6 +256,12 @@ describe('chunk worker pool', () => {
     let padded = 0;
     let done: () => void = () => undefined;
     const finished = new Promise<void>((r) => (done = r));
+    const held: { job: number; cost: number }[] = [];
+    let stall: NodeJS.Timeout | undefined;
+    const releaseOldest = (): void => {
+      const h = held.shift();
+      if (h) pool.release(h.job, h.cost);
+    };
     const pool = new ChunkPool(chunkerParams(64 * 1024), 3, (m) => {
       if (m.type === 'end') {
         ended = m;
@@ -267,10 +273,17 @@ describe('chunk worker pool', () => {
       expect(Buffer.from(m.hash).equals(createHash('sha256').update(plain).digest())).toBe(true);
       parts.push(plain);
       if (m.cost > 32 + m.data.length) padded++; // wrapped to the ring's start
-      // A slow consumer: hold each chunk for a while (releases stay in message order), so the
-      // worker keeps writing while earlier chunks are in flight and must wrap around the ring.
-      // A consumer that frees every chunk at once would let the worker restart at offset 0.
-      setTimeout(() => pool.release(m.job, m.cost), 15);
+      // A slow consumer: the two newest chunks stay in flight (releases in message order), so the
+      // worker writes past them and must wrap around the ring. A consumer that frees every chunk at
+      // once would let the worker restart at offset 0. Counting chunks, not waiting a fixed time,
+      // makes this hold however fast the worker runs; when the worker has stalled (its next chunk
+      // does not fit beside the held ones) for 100 ms, everything held is released.
+      held.push({ job: m.job, cost: m.cost });
+      while (held.length > 2) releaseOldest();
+      clearTimeout(stall);
+      stall = setTimeout(() => {
+        while (held.length) releaseOldest();
+      }, 100);
     }, { workers: 1, ringSlack: 100_000 });
     try {
       pool.submit(file, data.length);
@@ -280,6 +293,7 @@ describe('chunk worker pool', () => {
       expect(parts.length).toBeGreaterThan(20);
       expect(padded).toBeGreaterThan(0);
     } finally {
+      clearTimeout(stall);
       await pool.close();
       rmSync(dir, { recursive: true, force: true });
     }
