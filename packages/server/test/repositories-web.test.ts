@@ -91,6 +91,11 @@ describe('repositories web UI', () => {
     expect(hostPage.text).toContain('id="host-repositories"');
     expect(hostPage.text).toContain('offsite-b2-renamed');
     expect(hostPage.text).toContain('primary');
+    // Per repository: size, snapshots, last backup and last copy (issue 15).
+    const card = hostPage.text.slice(hostPage.text.indexOf('id="host-repositories"'));
+    expect(card).toMatch(/<th class="num">Size<\/th><th class="num">Snapshots<\/th><th>Last backup<\/th><th>Last copy<\/th>/);
+    const row = card.slice(card.indexOf(`data-repository="${repoId}"`), card.indexOf('</tr>', card.indexOf(`data-repository="${repoId}"`)));
+    expect(row).toContain('never'); // the linked B2 repository has had no backup from this host
     // "Check" on a non-primary repository runs against it.
     const run = await h.admin.req('POST', `/hosts/${host.hostId}/run`, formBody({ kind: 'check', repository_id: repoId }), HTMX_FORM);
     expect(run.status, run.text).toBe(200);

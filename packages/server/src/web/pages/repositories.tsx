@@ -3,7 +3,7 @@ import type { HostRepositoryView, RepoTestResult, RepositoryBackend, RepositoryV
 import { fmtBytes, fmtCount } from '../components/format.js';
 import type { Viewer } from '../components/layout.js';
 import { Layout, PageHead, canOperate, isAdmin } from '../components/layout.js';
-import { Badge, CodeBlock, Empty, Field, Pager } from '../components/ui.js';
+import { Badge, CodeBlock, Empty, Field, Pager, RelTime } from '../components/ui.js';
 import type { CredentialField } from '../repository-form.js';
 import { BACKENDS, CREDENTIAL_FIELDS, isSecretField } from '../repository-form.js';
 import { FrozenBanner } from './repository-ledger.js';
@@ -222,13 +222,16 @@ export function HostRepositoriesCard(props: { hostId: string; viewer: Viewer; it
       ) : (
         <div class="table-wrap">
           <table>
-            <thead><tr><th>Repository</th><th>Backend</th><th class="num">Snapshots</th><th></th></tr></thead>
+            <thead><tr><th>Repository</th><th>Backend</th><th class="num">Size</th><th class="num">Snapshots</th><th>Last backup</th><th>Last copy</th><th></th></tr></thead>
             <tbody>
               {props.items.map((i) => (
                 <tr data-repository={i.repository.id}>
                   <td><a href={`/repositories/${i.repository.id}`}>{i.repository.name}</a> {i.primary ? <Badge tone="ok" plain>primary</Badge> : null}{i.repository.frozen_since ? <> <Badge tone="danger" title={i.repository.frozen_reason ?? ''}>frozen</Badge></> : null}<div class="mono host-sub" style="overflow-wrap:anywhere">{i.repository.url}</div></td>
                   <td>{i.repository.backend}</td>
+                  <td class="num">{fmtBytes(i.repository.size_bytes)}</td>
                   <td class="num">{fmtCount(i.repository.snapshot_count)}</td>
+                  <td><RelTime iso={i.last_backup_at} empty="never" /></td>
+                  <td><RelTime iso={i.last_copy_at} empty="—" /></td>
                   <td class="nowrap">
                     {canOperate(props.viewer) ? <button class="btn small" type="button" hx-post={`/hosts/${props.hostId}/run`} hx-vals={JSON.stringify({ kind: 'check', repository_id: i.repository.id })}>Check</button> : null}{' '}
                     {admin ? <TestButton id={i.repository.id} /> : null}{' '}
