@@ -158,6 +158,19 @@ describe('alert triggers', () => {
     expect(await events(hostId, 'repo_growth')).toEqual(['alert.raised', 'alert.resolved']);
   });
 
+  it('a tick asked for while another evaluation runs waits for it and evaluates as of now (not skipped)', async () => {
+    const { agent, hostId } = await connected('t-tick-overlap');
+    await agent.close();
+    await eventually(async () => (await h.server.services.hosts.get(hostId)).status === 'offline');
+    clock += 16 * MIN;
+    const first = h.server.services.alertRules.tick();
+    await h.server.services.alertRules.tick();
+    expect(await openAlerts(hostId, 'agent_offline')).toHaveLength(1);
+    await first;
+    expect(await openAlerts(hostId, 'agent_offline')).toHaveLength(1);
+    clock -= 16 * MIN;
+  });
+
   it('agent_offline: raised once the host is offline longer than the threshold, resolved when the agent says hello', async () => {
     const { agent, hostId } = await connected('t-offline');
     await agent.close();

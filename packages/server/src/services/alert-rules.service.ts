@@ -46,7 +46,8 @@ export class AlertRulesService {
   private readonly targets: TargetAlerts;
   private readonly startedAt: number;
   private readonly ticker: Ticker;
-  private ticking = false;
+  /** The evaluation running now, if any. */
+  private ticking: Promise<void> | null = null;
 
   constructor(
     private readonly d: ServiceDeps,
@@ -56,7 +57,7 @@ export class AlertRulesService {
     /** The `alert-rules` lease: only its holder evaluates the periodic triggers (several server processes, issue 17). */
     private readonly leases: LeaseHolder = ALWAYS_HELD,
   ) {
-    this.ticker = new Ticker(() => this.tick(), this.tickMs);
+    this.ticker = new Ticker(() => this.tickIfIdle(), this.tickMs);
     this.q = new AlertRuleRepository(d.db);
     this.settingsRepo = new NotificationRepository(d.db);
     this.schedules = new MaintenanceRepository(d.db);
@@ -185,17 +186,29 @@ export class AlertRulesService {
 
   /** Evaluates the periodic triggers once (agent_offline, backup_overdue). */
   async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
+    // An evaluation asked for while another runs waits for it and then evaluates afresh (its
+    // caller expects the triggers evaluated as of now); the periodic timer skips instead.
+    while (this.ticking) await this.ticking.catch(() => undefined);
+    await this.evaluate();
+  }
+
+  /** The timer's tick: nothing when an evaluation is already running. */
+  private tickIfIdle(): Promise<void> {
+    return this.ticking ?? this.evaluate();
+  }
+
+  private evaluate(): Promise<void> {
+    const run = (async () => {
       if (!(await this.leases.held('alert-rules'))) return;
       const s = await this.settings();
       await this.safely('agent_offline', () => this.offline(s.agent_offline_minutes));
       await this.safely('backup_overdue', () => this.overdue(s.backup_overdue_hours));
       await this.safely('restore_unproven', () => this.unproven(s.restore_unproven_days));
-    } finally {
-      this.ticking = false;
-    }
+    })().finally(() => {
+      if (this.ticking === run) this.ticking = null;
+    });
+    this.ticking = run;
+    return run;
   }
 
   start(): void {
