@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
-import { ROOT } from './agent-harness.js';
+import { ROOT, runCollect } from './agent-harness.js';
 
 const CLI = path.join(ROOT, 'packages/cli/dist/main.js');
 const restic = requireTool('restic');
@@ -19,14 +18,7 @@ describe.skipIf(!restic.ok)('restic-manager demo --once (the whole system, non-i
 
   it('starts server + agent, enrolls, backs up the sample folder once, and exits 0', async () => {
     const dir = path.join(t.path, 'demo');
-    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'demo', '--once', '--json', '--port', '0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      c.on('close', (code) => resolve({ code, out, err }));
-    });
+    const r = await runCollect(process.execPath, [CLI, 'demo', '--once', '--json', '--port', '0', '--dir', dir]);
     expect(r.code, r.err + r.out).toBe(0);
     const summary = JSON.parse(r.out.trim().split('\n').pop()!) as { ok: boolean; url: string; snapshot: string; seconds: number };
     expect(summary.ok).toBe(true);

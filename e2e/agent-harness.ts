@@ -239,10 +239,11 @@ export function subscribe(stack: Stack, jobId: string): { frames: Json[]; closed
   return { frames, closed, opened };
 }
 
-/** Runs a command without blocking the event loop (the server may be in this process): exit code and all output. */
-export function runCollect(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs a command without blocking the event loop (the server may be in this process): exit code and all output; `input` is its stdin. */
+export function runCollect(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn(cmd, args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(cmd, args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    c.stdin.end(opts.input ?? '');
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -29,15 +29,7 @@ const missing = ['restic', 'age', 'age-keygen'].filter((t) => !requireTool(t).ok
 if (missing.length) console.warn(`skipping control-plane e2e: missing ${missing.join(', ')}`);
 
 function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code, out, err }));
-    c.stdin.end(stdin ?? '');
-  });
+  return runCollect(process.execPath, [CLI, ...args], { env, input: stdin ?? '' });
 }
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
