@@ -270,3 +270,12 @@ function shotPath(name: string): string {
   mkdirSync(SHOTS, { recursive: true });
   return path.join(SHOTS, `${name}.png`);
 }
+
+/**
+ * Clicks a submit button whose form answers with a redirect (HX-Redirect or 303) and resolves once the
+ * new document has loaded. Waiting for the URL instead resolves at once when the redirect leads back to
+ * the page already open, and the next step then races the reload.
+ */
+export async function submitAndReload(page: Page, selector: string): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), page.click(selector)]);
+}

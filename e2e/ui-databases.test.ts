@@ -1,5 +1,5 @@
 import { beforeAll, expect, it } from 'vitest';
-import { describeInChromium, shot, useUiSuite } from './browser-fixture.js';
+import { describeInChromium, shot, useUiSuite, submitAndReload } from './browser-fixture.js';
 
 /*
  * The schedule editor's Databases section in real Chromium (docs/databases.md): a backup schedule
@@ -32,7 +32,7 @@ describeInChromium('web UI in Chromium: databases on a backup schedule', { timeo
     expect((await svc.schedules.list(hostId)).items).toHaveLength(0);
 
     await page.fill('#f-databases\\.0\\.port', '5432');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     const [created] = (await svc.schedules.list(hostId)).items;
     expect(created).toMatchObject({ kind: 'backup', paths: [], databases: [{ engine: 'postgres', database: 'app', host: '127.0.0.1', port: 5432, user: 'backup', has_password: true }] });
     expect(await page.textContent('main')).toContain('postgres:app');
@@ -49,7 +49,7 @@ describeInChromium('web UI in Chromium: databases on a backup schedule', { timeo
     await page.fill('#f-databases\\.1\\.database', '*');
     await page.fill('#f-databases\\.1\\.container', 'wiki-mariadb');
     await shot(page, 'schedule-databases');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     const [edited] = (await svc.schedules.list(hostId)).items;
     expect(edited?.databases).toEqual([
       { engine: 'postgres', database: 'app', host: '127.0.0.1', port: 5432, user: 'backup', has_password: true },
@@ -61,7 +61,7 @@ describeInChromium('web UI in Chromium: databases on a backup schedule', { timeo
     // choosing "remove" for a row drops it
     await page.goto(`/hosts/${hostId}/schedules?edit=${created!.id}`);
     await page.selectOption('#f-databases\\.1\\.engine', '');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     expect((await svc.schedules.list(hostId)).items[0]?.databases).toHaveLength(1);
     expect(await page.content()).not.toContain(PW);
     expect(fx.admin.pageErrors).toEqual([]);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
 import { ADMIN_PASSWORD, restoreStackTools, startRestoreStack } from './restore-stack.js';
-import { describeInChromium, shot, useBrowser } from './browser-fixture.js';
+import { describeInChromium, shot, useBrowser, submitAndReload } from './browser-fixture.js';
 
 /*
  * Restore drills in Chromium against the real server, two real agents and real restic (issue 16):
@@ -60,7 +60,7 @@ describeInChromium('restore drills in Chromium', { timeout: 150_000, missing }, 
     await page.selectOption('#f-kind', 'restore_drill');
     await page.fill('#f-cron_expr', '0 5 * * 0');
     await page.selectOption('#f-drill_host_id', b.hostId);
-    await Promise.all([page.waitForURL(`**/hosts/${a.hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     await expect.poll(() => page.textContent('#schedule-actions')).toContain('restore_drill · 0 5 * * 0');
     const items = (await s.api.req('GET', `/api/hosts/${a.hostId}/schedules`)).body.items as { kind: string; drill_host_id: string | null }[];
     expect(items.find((i) => i.kind === 'restore_drill')).toMatchObject({ drill_host_id: b.hostId });

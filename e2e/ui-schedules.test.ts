@@ -1,5 +1,5 @@
 import { beforeAll, expect, it } from 'vitest';
-import { describeInChromium, shot, useUiSuite } from './browser-fixture.js';
+import { describeInChromium, shot, useUiSuite, submitAndReload } from './browser-fixture.js';
 
 /*
  * The schedule editor in real Chromium (issue 6): live cron preview while typing, validation
@@ -44,7 +44,7 @@ describeInChromium('web UI in Chromium: schedule editor', { timeout: 90_000 }, (
     expect(await page.getAttribute('#f-pre_hook', 'aria-invalid')).toBe('true');
 
     await page.fill('#f-pre_hook', '');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     await expect.poll(() => page.textContent('main')).toContain('0 4 * * *');
     expect(await page.textContent('main')).toContain('last=3');
     expect(await page.textContent('main')).toMatch(/schedule v\d+ pushed|version \d+/);
@@ -59,7 +59,7 @@ describeInChromium('web UI in Chromium: schedule editor', { timeout: 90_000 }, (
     await page.fill('#f-cron_expr', '15 1 * * *');
     await page.fill('#f-paths', '/srv/www\n/etc');
     await page.fill('#f-pre_hook', 'true');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     const created = (await svc.schedules.list(hostId)).items.find((i) => i.cron_expr === '15 1 * * *');
     expect(created).toMatchObject({ kind: 'backup', paths: ['/srv/www', '/etc'], has_pre_hook: true });
     const count = (await svc.schedules.list(hostId)).items.length;
@@ -82,7 +82,7 @@ describeInChromium('web UI in Chromium: schedule editor', { timeout: 90_000 }, (
 
     await page.fill('#f-cron_expr', '30 2 * * *');
     await page.fill('#f-options\\.limit_upload_kbps', '500');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     let items = (await svc.schedules.list(hostId)).items;
     expect(items).toHaveLength(count);
     expect(items.find((i) => i.id === created!.id)).toMatchObject({ cron_expr: '30 2 * * *', paths: ['/srv/www', '/etc'], options: { limit_upload_kbps: 500 }, has_pre_hook: true });
@@ -95,7 +95,7 @@ describeInChromium('web UI in Chromium: schedule editor', { timeout: 90_000 }, (
     // ticking "remove hooks" clears them
     await page.goto(`/hosts/${hostId}/schedules?edit=${created!.id}`);
     await page.check('#f-clear_hooks');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/schedules`), page.click('#schedule-form button[type=submit]')]);
+    await submitAndReload(page, '#schedule-form button[type=submit]');
     items = (await svc.schedules.list(hostId)).items;
     expect(items.find((i) => i.id === created!.id)).toMatchObject({ cron_expr: '30 2 * * *', has_pre_hook: false, options: { limit_upload_kbps: 500 } });
     expect((await svc.hosts.get(hostId)).schedule_version).toBe(v0 + 2);
@@ -110,7 +110,7 @@ describeInChromium('web UI in Chromium: schedule editor', { timeout: 90_000 }, (
     await expect.poll(() => page.textContent('#time-zone [data-field-error="time_zone"]')).toContain('IANA name');
     expect((await fx.server.services.hosts.get(hostId)).time_zone ?? null).toBeNull();
     await page.fill('#f-host-time_zone', 'Asia/Tokyo');
-    await Promise.all([page.waitForURL(`**/hosts/${hostId}/settings`), page.click('#time-zone button[type=submit]')]);
+    await submitAndReload(page, '#time-zone button[type=submit]');
     expect((await fx.server.services.hosts.get(hostId)).time_zone).toBe('Asia/Tokyo');
     expect(await page.inputValue('#f-host-time_zone')).toBe('Asia/Tokyo');
 
