@@ -16,7 +16,7 @@ import { checkInvariants } from './invariants.js';
 import { startOp } from './ops.js';
 import type { OpName } from './ops.js';
 import { argvSampler } from './procs.js';
-import { REPO_FAULTS, injectRepoFault } from './repo-faults.js';
+import { REPO_FAULTS, REPO_FAULT_WEIGHTS, injectRepoFault } from './repo-faults.js';
 import type { RepoFault } from './repo-faults.js';
 import { retriedGets, waitJob } from './repo.js';
 import { Rng } from './rng.js';
@@ -57,6 +57,11 @@ export function summaryLine(seed: number, t: Tally): string {
   return `robustness: seed=${seed} steps=${t.steps} faults=${faults} invariants=${t.invariants} violations=${t.violations.length}`;
 }
 
+/** Where the time went so far, largest phase first. */
+function phaseTimes(ctx: Ctx): string {
+  return [...ctx.timing].sort(([, a], [, b]) => b - a).map(([k, ms]) => `${k} ${Math.round(ms / 1000)} s`).join(', ');
+}
+
 /** An error with its cause (fetch failures keep the socket error there). */
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
@@ -84,7 +89,7 @@ async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
   const missing = [...repoFaults, ...MID_JOB_FAULTS].filter((k) => !ctx.tally.faults.has(k) && !ctx.tally.skipped.has(k));
   const forced = ctx.recorded.size > 0 && o.steps - ctx.step < missing.length ? missing[0] : undefined;
   if (forced !== undefined ? (REPO_FAULTS as readonly string[]).includes(forced) : ctx.recorded.size > 0 && rng.chance(o.repoFaultChance)) {
-    const kind: RepoFault = (forced as RepoFault | undefined) ?? rng.pick(repoFaults);
+    const kind: RepoFault = (forced as RepoFault | undefined) ?? rng.weighted(Object.fromEntries(repoFaults.map((k) => [k, REPO_FAULT_WEIGHTS[k]])) as Record<RepoFault, number>);
     return `${kind}: ${await timed(ctx, `fault ${kind}`, () => injectRepoFault(ctx, kind))}`;
   }
   let op = forced ? 'backup' : rng.weighted(OPS);
@@ -169,6 +174,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
         // a long run that is stopped early still leaves its figures
         if (step % 25 === 0 && step < o.steps) {
           o.log(`progress: ${summaryLine(o.seed, tally)}; faults by kind: ${[...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}; ${Math.round((Date.now() - started) / 1000)} s`);
+          o.log(`  time by phase so far: ${phaseTimes(ctx)}`);
         }
       }
     } finally {
@@ -188,8 +194,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const kinds = [...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ');
   o.log(`faults by kind: ${kinds || 'none'}; argv samples: ${sampler.samples()}; ${Math.round((Date.now() - started) / 1000)} s`);
   o.log(`restores: ${ctx.restores.full} in full, ${ctx.restores.withoutMany} without the big directory (known good); snapshots whose big directory is verified: ${ctx.manyVerified.size}`);
-  const phases = [...ctx.timing].sort(([, a], [, b]) => b - a).map(([k, ms]) => `${k} ${Math.round(ms / 1000)} s`);
-  o.log(`time by phase: ${phases.join(', ')}`);
+  o.log(`time by phase: ${phaseTimes(ctx)}`);
   for (const [k, why] of tally.skipped) o.log(`skipped fault kind ${k}: ${why}`);
   if (retriedGets.length) o.log(`GETs retried once after a network error: ${retriedGets.length} (${[...new Set(retriedGets)].slice(0, 5).join('; ')})`);
   return { tally, line: summaryLine(o.seed, tally), notes };

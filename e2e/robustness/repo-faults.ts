@@ -21,6 +21,14 @@ import { REPO_PASSWORD } from './stack.js';
 export const REPO_FAULTS = ['corrupt_pack', 'truncate_pack', 'held_lock', 'disk_full'] as const;
 export type RepoFault = (typeof REPO_FAULTS)[number];
 
+/**
+ * How often each repository fault is picked, relative to the others. A truncated pack costs a
+ * restore 50–120 s (restic 0.14 retries the short read with backoff) against about 10 s for the
+ * others, and it tests nothing a second time that the first did not: at equal weights it took
+ * half of a long run's time. Every kind still runs at least once (the driver forces missing kinds).
+ */
+export const REPO_FAULT_WEIGHTS: Record<RepoFault, number> = { corrupt_pack: 6, truncate_pack: 1, held_lock: 6, disk_full: 6 };
+
 function packs(repo: string): string[] {
   const data = path.join(repo, 'data');
   return fs.readdirSync(data).flatMap((d) => fs.readdirSync(path.join(data, d)).map((f) => path.join(data, d, f))).sort();
