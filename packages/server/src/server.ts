@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { CloseCode } from '@restic-manager/protocol';
-import type { FrameRate } from '@restic-manager/protocol';
+import type { FrameRate, ServerMessage } from '@restic-manager/protocol';
 import type { ServerConfig, ServerConfigInput } from './config.js';
 import { ConfigError, resolveConfig } from './config.js';
 import { passwordWeakness } from './services/password-policy.js';
@@ -13,6 +13,8 @@ import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
 import type { MountWeb } from './http/app.js';
 import { createApp, defaultAgentTarball, defaultInstallDir } from './http/app.js';
 import { answerClientError } from './http/client-error.js';
+import type { ClusterOptions } from './cluster/open-cluster.js';
+import { openCluster } from './cluster/open-cluster.js';
 import { Metrics } from './http/metrics.js';
 import { metricsExposureWarning } from './http/metrics-exposure.js';
 import { CidrList, clientIp } from './http/net.js';
@@ -56,6 +58,8 @@ export interface StartOptions {
   agentFrameRate?: FrameRate;
   /** Download stream timeouts (default 120 s each; tests shorten them). */
   downloadTimeouts?: StreamTimeouts;
+  /** Replica presence timing on a PostgreSQL store (tests shorten it). */
+  cluster?: ClusterOptions;
 }
 
 /** A running server. `close()` is graceful: stop accepting, tell agents, flush, close the DB. */
@@ -111,13 +115,18 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const db = store.db;
   const repos: Repositories = createRepositories(db);
   const m: Metrics = new Metrics(new MetricsRepository(db), SERVER_VERSION, () => new Set(registry.hostIds()));
-  const registry: AgentRegistry = new AgentRegistry((_host, msg) => {
+  const onSend = (_host: string, msg: ServerMessage): void => {
     if (msg.type === 'command.run') m.commandSent(msg.job_id);
-  });
+  };
+  const registry: AgentRegistry = new AgentRegistry(onSend);
+  const box = new SecretBox(key);
+  // Several replicas share a PostgreSQL store: they reach each other's agents and browsers over its LISTEN/NOTIFY (docs/scale-out.md).
+  const cluster = config.databaseUrl ? openCluster(config.databaseUrl, db, box, log, registry, onSend, opts.cluster) : null;
   let baseUrl = config.baseUrl ?? '';
-  const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box: new SecretBox(key), log, agents: registry, now, baseUrl: () => baseUrl };
+  const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box, log, agents: cluster?.link ?? registry, ...(cluster ? { bus: cluster.bus } : {}), now, baseUrl: () => baseUrl };
   const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) },
     { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } });
+  if (cluster) cluster.link.onKick = (hostId) => void services.jobs.dispatchPending(hostId).catch((e: unknown) => log.warn({ host_id: hostId, err: (e as Error).message }, 'cannot dispatch the queued jobs another replica asked for'));
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
   if (oidc) {
     // Not fatal: password sign-in keeps working and the next SSO attempt retries discovery.
@@ -187,7 +196,9 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     server.listen(config.listenPort, config.listenHost, () => resolve());
   });
   try {
-    await repos.hosts.markAllOffline();
+    // Alone, every host left online by a previous run is offline now; with replicas, only those no replica holds.
+    if (cluster) await cluster.start(repos);
+    else await repos.hosts.markAllOffline();
   } catch (e) {
     resetFailed();
     server.close();
@@ -220,6 +231,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         for (const p of periodic) p.stop();
         services.notifier.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
+        const held = registry.readyHostIds();
         registry.closeAll(CloseCode.goingAway, 'server shutting down');
         jobStream.close();
         await gateway.close();
@@ -227,7 +239,10 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         setTimeout(() => server.closeAllConnections(), 2000).unref();
         await stopped;
         await services.leases.releaseAll();
-        await repos.hosts.markAllOffline();
+        if (cluster) {
+          await repos.hosts.markOffline(held);
+          await cluster.close();
+        } else await repos.hosts.markAllOffline();
         await store.close();
         lock.release();
         log.info('server stopped');

@@ -81,6 +81,22 @@ export class HostRepository {
     await this.db.updateTable('hosts').set({ status: 'offline' }).where('status', 'in', ['online', 'degraded']).execute();
   }
 
+  /** Marks offline the online hosts not in `keep` (several replicas: the agents no replica holds). */
+  async markOfflineExcept(keep: ReadonlySet<string>): Promise<number> {
+    const online = await this.db.selectFrom('hosts').select('id').where('status', 'in', ['online', 'degraded']).execute();
+    return this.markOffline(online.map((h) => h.id).filter((id) => !keep.has(id)));
+  }
+
+  /** Marks the given hosts offline (in batches); returns how many were online. */
+  async markOffline(ids: readonly string[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const r = await this.db.updateTable('hosts').set({ status: 'offline' }).where('status', 'in', ['online', 'degraded']).where('id', 'in', ids.slice(i, i + 500)).executeTakeFirst();
+      n += Number(r.numUpdatedRows);
+    }
+    return n;
+  }
+
   allForMetrics(): Promise<HostRow[]> {
     return this.db.selectFrom('hosts').selectAll().execute();
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ForgetPreviewResult, RepoKeyResult, RepoTestResultFrame, ServerMessage, SnapshotDiffResult, SnapshotLsResult } from '@restic-manager/protocol';
 import type { AgentLink } from './context.js';
 import { DomainError } from './errors.js';
+import type { ClusterBus } from '../cluster/bus.js';
 
 export type RequestResult = SnapshotLsResult | RepoKeyResult | RepoTestResultFrame | SnapshotDiffResult | ForgetPreviewResult;
 type Result = RequestResult;
@@ -30,7 +31,17 @@ interface Pending {
 export class AgentRequests {
   private readonly pending = new Map<string, Pending>();
 
-  constructor(private readonly agents: AgentLink, private readonly hostName: (hostId: string) => Promise<string>) {}
+  /**
+   * With several replicas a request may go out through another replica's agent socket
+   * (docs/scale-out.md): an answer this replica did not ask for is passed on over the `bus`, and
+   * answers from the bus are matched here.
+   */
+  constructor(private readonly agents: AgentLink, private readonly hostName: (hostId: string) => Promise<string>, private readonly bus?: ClusterBus) {
+    bus?.on('agent.answer', (b) => {
+      const m = b as { host_id?: unknown; result?: unknown };
+      if (typeof m.host_id === 'string' && m.result && typeof m.result === 'object') this.match(m.host_id, m.result as Result);
+    });
+  }
 
   async request<R extends Request>(hostId: string, frame: Omit<R, 'request_id'>, timeoutMs: number): Promise<ResultOf<R>> {
     const name = await this.hostName(hostId);
@@ -52,8 +63,18 @@ export class AgentRequests {
     });
   }
 
-  /** An answer from a host. Unknown ids, another host's ids and mismatched types are ignored (false). */
+  /**
+   * An answer from a host. Unknown ids, another host's ids and mismatched types are ignored
+   * (false); with a bus, an answer to no request of this replica is passed to the others (true).
+   */
   answer(hostId: string, r: Result): boolean {
+    if (this.match(hostId, r)) return true;
+    if (!this.bus) return false;
+    this.bus.publish('agent.answer', { host_id: hostId, result: r });
+    return true;
+  }
+
+  private match(hostId: string, r: Result): boolean {
     const p = this.pending.get(r.request_id);
     if (!p || p.hostId !== hostId || p.expects !== r.type) return false;
     this.pending.delete(r.request_id);

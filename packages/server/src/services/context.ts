@@ -1,3 +1,4 @@
+import type { ClusterBus } from '../cluster/bus.js';
 import type { Logger } from 'pino';
 import type { ServerMessage } from '@restic-manager/protocol';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -62,6 +63,14 @@ export interface AgentLink {
   /** Closes the host's socket (e.g. host deleted or bearer revoked). */
   disconnect(hostId: string, code: number, reason: string): void;
   connectedCount(): number;
+  /**
+   * Whether this server process holds the host's socket. With several replicas (docs/scale-out.md)
+   * a host may be connected to another one: frames reach it, binary streams (downloads) do not.
+   * Absent = one process: connected means local.
+   */
+  isLocal?(hostId: string): boolean;
+  /** A job for the host stays queued because it is not connected as far as this process knows (a cluster link asks the other replicas). */
+  unreached?(hostId: string): void;
 }
 
 /** The API token a user actor acted through (recorded in each audit row's payload as `via`). */
@@ -83,6 +92,8 @@ export interface ServiceDeps {
   box: SecretBox;
   log: Logger;
   agents: AgentLink;
+  /** The replicas' bus (PostgreSQL store only; docs/scale-out.md); absent with one process. */
+  bus?: ClusterBus;
   /** Milliseconds since the epoch; injectable for expiry tests. */
   now: () => number;
   /** Runs `fn` in one transaction with repositories bound to it (see repositories/index.ts). */

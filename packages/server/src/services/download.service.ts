@@ -42,6 +42,10 @@ export class DownloadService {
     const snap = await this.browse.resolveSnapshot(hostId, snapshotId);
     if (!snap) throw new DomainError('not_found', `snapshot ${snapshotId.slice(0, 64)} is not among the snapshots of host ${host.name} (refresh them with a snapshots job)`);
     if (!this.d.agents.isConnected(hostId)) throw new DomainError('agent_unavailable', `the agent of host ${host.name} is offline; try again when it is online`);
+    // Downloads stream binary frames from the agent's socket: not relayed between replicas (docs/scale-out.md).
+    if (this.d.agents.isLocal && !this.d.agents.isLocal(hostId)) {
+      throw new DomainError('agent_unavailable', `the agent of host ${host.name} is connected to another server replica; downloads are served only by the replica that holds the agent's connection (not built for several replicas yet)`);
+    }
     const record = (r: DownloadResult): void => {
       const payload = { host: host.name, snapshot_id: snap.id, path, format, bytes: r.bytes, outcome: r.outcome, ...(r.error ? { error: r.error.slice(0, 500) } : {}) };
       this.audit.record(actor, 'snapshot.download', { kind: 'host', id: hostId }, payload).catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, 'cannot audit a download'));

@@ -1,3 +1,5 @@
+import type { ClusterBus } from '../cluster/bus.js';
+
 /**
  * In-process fan-out of job frames to browser subscribers (spec §6.1 WS /api/jobs/:id/stream).
  * Frames are passed through unchanged. Subscribers must subscribe *before* reading the job's
@@ -6,8 +8,20 @@
  */
 export type JobFrame = { type: string; job_id: string } & Record<string, unknown>;
 
+/**
+ * With several replicas (docs/scale-out.md) a `bus` carries every frame published here to the
+ * other replicas' hubs, whose browsers may watch the job; frames from the bus are delivered here
+ * only (never sent on again).
+ */
 export class JobHub {
   private readonly subs = new Map<string, Set<(f: JobFrame) => void>>();
+
+  constructor(private readonly bus?: ClusterBus) {
+    bus?.on('job.frame', (f) => {
+      const frame = f as JobFrame;
+      if (frame && typeof frame.type === 'string' && typeof frame.job_id === 'string') this.deliver(frame);
+    });
+  }
 
   subscribe(jobId: string, fn: (f: JobFrame) => void): () => void {
     let set = this.subs.get(jobId);
@@ -20,6 +34,11 @@ export class JobHub {
   }
 
   publish(frame: JobFrame): void {
+    this.deliver(frame);
+    this.bus?.publish('job.frame', frame);
+  }
+
+  private deliver(frame: JobFrame): void {
     const set = this.subs.get(frame.job_id);
     if (!set) return;
     for (const fn of [...set]) {

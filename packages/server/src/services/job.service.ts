@@ -121,7 +121,10 @@ export class JobService {
   async dispatch(job: JobRow, plainArgs?: Record<string, unknown>, r: Repositories = this.d.repos): Promise<boolean> {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
-    if (!this.d.agents.isConnected(job.host_id)) return false;
+    if (!this.d.agents.isConnected(job.host_id)) {
+      this.d.agents.unreached?.(job.host_id);
+      return false;
+    }
     // A job queued before its repository froze is never sent (dispatchPending fails it with the reason).
     const frozen = await this.c.ledger.refusal(job.host_id, job.kind, job.repository_id, r);
     if (frozen) throw frozenError(frozen);

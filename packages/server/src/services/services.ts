@@ -141,7 +141,7 @@ export interface AlertingOptions {
 
 export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
-  const hub = new JobHub();
+  const hub = new JobHub(d.bus);
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
   const leases = new Leases(d.db, (name, e) => d.log.warn({ lease: name, err: e.message }, 'lease could not be taken or renewed; this process skips that work'));
   const audit = new AuditService(d);
@@ -156,7 +156,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const notifier = new Notifier(d, targetGuard, alerting.notifier);
   const fleet = new FleetService(d, audit, (c) => notifier.alertChanged(c));
   const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs, leases);
-  const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);
+  const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id, d.bus);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
   const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES);

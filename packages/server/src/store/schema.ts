@@ -256,6 +256,13 @@ export interface LeasesTable {
   expires_at: string;
 }
 
+/** Migration 0041: a bus message too large for one NOTIFY, sealed (cluster/pg-bus.ts). */
+export interface ClusterMessagesTable {
+  id: string;
+  sealed: string;
+  created_at: string;
+}
+
 /** Migration 0029: an OIDC sign-in attempt (id = SHA-256 of the attempt cookie). */
 export interface OidcPendingTable {
   id: string;
@@ -584,6 +591,7 @@ export interface Database {
   notification_outbox: NotificationOutboxTable;
   oidc_pending: OidcPendingTable;
   leases: LeasesTable;
+  cluster_messages: ClusterMessagesTable;
   alert_settings: AlertSettingsTable;
   restore_credentials: RestoreCredentialsTable;
   trend_points: TrendPointsTable;

@@ -13,8 +13,11 @@ export class AgentRegistry implements AgentLink {
    */
   private readonly ready = new WeakSet<WebSocket>();
 
-  /** `onSend` observes every frame handed to a socket (metrics); it must not throw. */
-  constructor(private readonly onSend?: (hostId: string, msg: ServerMessage) => void) {}
+  /**
+   * `onSend` observes every frame handed to a socket (metrics); `onPresence` every agent that
+   * became ready or went away (the cluster link tells the other replicas). Neither may throw.
+   */
+  constructor(private readonly onSend?: (hostId: string, msg: ServerMessage) => void, public onPresence?: (hostId: string, up: boolean) => void) {}
 
   /** Registers a socket; returns the previous one for the host, if any (caller closes it). */
   add(hostId: string, ws: WebSocket): WebSocket | undefined {
@@ -25,13 +28,16 @@ export class AgentRegistry implements AgentLink {
 
   /** The server's hello went out on this socket: services may send to it from now on. */
   markReady(hostId: string, ws: WebSocket): void {
-    if (this.sockets.get(hostId) === ws) this.ready.add(ws);
+    if (this.sockets.get(hostId) !== ws) return;
+    this.ready.add(ws);
+    this.onPresence?.(hostId, true);
   }
 
   /** Removes the socket only if it is still the registered one. */
   remove(hostId: string, ws: WebSocket): boolean {
     if (this.sockets.get(hostId) !== ws) return false;
     this.sockets.delete(hostId);
+    if (this.ready.has(ws)) this.onPresence?.(hostId, false);
     return true;
   }
 
@@ -52,6 +58,7 @@ export class AgentRegistry implements AgentLink {
     const ws = this.sockets.get(hostId);
     if (!ws) return;
     this.sockets.delete(hostId);
+    if (this.ready.has(ws)) this.onPresence?.(hostId, false);
     ws.close(code, reason);
   }
 
@@ -63,10 +70,20 @@ export class AgentRegistry implements AgentLink {
     return [...this.sockets.keys()];
   }
 
+  /** Hosts whose socket is open and past the hello (the ones `send` reaches). */
+  readyHostIds(): string[] {
+    return [...this.sockets].filter(([, ws]) => ws.readyState === 1 && this.ready.has(ws)).map(([id]) => id);
+  }
+
+  isLocal(hostId: string): boolean {
+    return this.isConnected(hostId);
+  }
+
   /** Closes every socket (graceful shutdown: "tell agents"). */
   closeAll(code: number, reason: string): void {
     for (const [id, ws] of this.sockets) {
       this.sockets.delete(id);
+      if (this.ready.has(ws)) this.onPresence?.(id, false);
       ws.close(code, reason);
     }
   }

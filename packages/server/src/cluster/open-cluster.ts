@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import type { ServerMessage } from '@restic-manager/protocol';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { ClusterMessageRepository } from '../repositories/cluster-message.repository.js';
+import type { Repositories } from '../services/context.js';
+import type { Db } from '../store/db.js';
+import type { AgentRegistry } from '../ws/agent-registry.js';
+import type { ClusterBus } from './bus.js';
+import { ClusterAgentLink } from './cluster-agent-link.js';
+import { PgBus } from './pg-bus.js';
+
+export interface ClusterOptions {
+  /** Presence heartbeat (default 5 s); a replica silent for three is gone. */
+  heartbeatMs?: number;
+}
+
+export interface Cluster {
+  bus: ClusterBus;
+  link: ClusterAgentLink;
+  /** Once listening: heartbeats start; after the first round, hosts no replica holds are marked offline. */
+  start(repos: Repositories): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The bus and the cross-replica agent link of a server on a PostgreSQL store (docs/scale-out.md). */
+export function openCluster(url: string, db: Db, box: SecretBox, log: Logger, registry: AgentRegistry, onSend: (hostId: string, msg: ServerMessage) => void, o: ClusterOptions = {}): Cluster {
+  const bus = new PgBus({ url, db, spill: new ClusterMessageRepository(db), box, log });
+  const heartbeatMs = o.heartbeatMs ?? 5000;
+  let repos: Repositories | null = null;
+  const markGone = (ids: string[]): void => {
+    void repos?.hosts.markOffline(ids).then((n) => n && log.info({ hosts: n }, 'a server replica went silent; the agents it held are offline until they reconnect'), () => undefined);
+  };
+  const link = new ClusterAgentLink(registry, bus, { heartbeatMs, onRelay: onSend, onReplicaGone: markGone });
+  registry.onPresence = (hostId, up) => link.localPresence(hostId, up);
+  let settle: NodeJS.Timeout | null = null;
+  return {
+    bus,
+    link,
+    async start(r) {
+      repos = r;
+      await bus.ready();
+      link.start();
+      settle = setTimeout(() => {
+        void r.hosts.markOfflineExcept(link.fleetHostIds()).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'cannot mark the hosts no replica holds offline'));
+      }, Math.round(heartbeatMs * 1.5));
+      settle.unref();
+    },
+    async close() {
+      if (settle) clearTimeout(settle);
+      link.stop();
+      await bus.close();
+    },
+  };
+}
