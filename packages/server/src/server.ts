@@ -89,10 +89,11 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   // Before anything reads or writes the data dir or the database: a second server on the same
   // directory stops here having changed nothing (no key file, no migration, no host marked offline).
   const lock = lockDataDir(config.dataDir);
-  const started: { store?: { close(): Promise<void> } } = {};
+  const started: { store?: { close(): Promise<void> }; cluster?: { close(): Promise<void> } } = {};
   try {
     return await startLocked(config, opts, lock, started);
   } catch (e) {
+    await started.cluster?.close().catch(() => undefined);
     await started.store?.close().catch(() => undefined);
     lock.release();
     throw e;
@@ -100,7 +101,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
 }
 
 /** startServer's body once the data directory is locked; records the opened store in `started` for clean-up. */
-async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataDirLock, started: { store?: { close(): Promise<void> } }): Promise<RunningServer> {
+async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataDirLock, started: { store?: { close(): Promise<void> }; cluster?: { close(): Promise<void> } }): Promise<RunningServer> {
   const now = opts.now ?? Date.now;
   const log = createLogger(config.logLevel, opts.logStream);
   const { key, created } = loadOrCreateKey(config.secretKeyFile);
@@ -122,6 +123,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const box = new SecretBox(key);
   // Several replicas share a PostgreSQL store: they reach each other's agents and browsers over its LISTEN/NOTIFY (docs/scale-out.md).
   const cluster = config.databaseUrl ? openCluster(config.databaseUrl, db, box, log, registry, onSend, opts.cluster) : null;
+  if (cluster) started.cluster = cluster;
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box, log, agents: cluster?.link ?? registry, ...(cluster ? { bus: cluster.bus } : {}), now, baseUrl: () => baseUrl };
   const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) },
