@@ -20,7 +20,7 @@ const INDEX_PREFIX = 'index/';
 const failed = (error: string, stats: Record<string, unknown> | null = null): Outcome => ({ status: 'failed', exitCode: null, stats, error, errorKind: 'failed' });
 
 /** Why a restored file differs from the snapshot's content hashes, or null when every byte matches. */
-async function verifyFile(file: string, e: Entry, meta: SnapshotMeta, buf: Buffer): Promise<string | null> {
+export async function verifyFile(file: string, e: Entry, meta: SnapshotMeta, buf: Buffer): Promise<string | null> {
   const fh = await open(file, 'r').catch(() => null);
   if (!fh) return 'it was not restored';
   try {
