@@ -48,7 +48,8 @@ export async function readIdentityFile(file: string): Promise<{ ok: true; key: s
  */
 export async function identityStatus(file: string): Promise<VaultIdentityStatus> {
   const r = await readIdentityFile(file);
-  if (!r.ok) return { recipient: null, error: r.error };
+  // hello.vault_identity.error is bounded (a long path must not make the hello invalid).
+  if (!r.ok) return { recipient: null, error: r.error.length > 1000 ? `${r.error.slice(0, 997)}...` : r.error };
   try {
     const age = await import('@restic-manager/vault/age');
     return { recipient: age.X25519Identity.parse(r.key).recipient.toString(), error: null };
