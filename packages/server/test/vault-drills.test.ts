@@ -13,7 +13,9 @@ const SECRET = 's3-secret-MARKER-vdrill-91';
 const SNAP = '20261201T030000Z-1a2b3c4d';
 
 describe('vault drills (server)', () => {
-  const h = useHarness();
+  let clock = Date.now();
+  // Every read of the clock moves it on: drills are ordered by creation time.
+  const h = useHarness({}, { now: () => (clock += 1) });
   const agents: FakeAgent[] = [];
   const ids: Record<string, string> = {};
   const a: Record<string, FakeAgent> = {};
@@ -31,7 +33,7 @@ describe('vault drills (server)', () => {
   const drill = (host: string, body: Record<string, unknown> = {}) => h.admin.req('POST', `/api/hosts/${ids[host]}/vault-drills`, body);
 
   beforeAll(async () => {
-    await enroll('src', ['vault', 'vault_drill']);
+    await enroll('src', ['vault', 'vault_drill', 'restore_drill']);
     await enroll('trusted', ['vault', 'vault_drill'], { vault_identity: { recipient: RECIPIENT, error: null } });
     await enroll('other', ['vault', 'vault_drill'], { vault_identity: { recipient: OTHER, error: null } });
     await enroll('old', ['vault'], { vault_identity: { recipient: RECIPIENT, error: null } });
@@ -104,5 +106,18 @@ describe('vault drills (server)', () => {
     expect((await h.admin.req('GET', `/api/alerts?kind=restore_drill_failed&host_id=${ids.src}&open=true`)).body.items).toEqual([]);
     // A vault drill is not started through the plain run-now.
     expect((await h.admin.req('POST', `/api/hosts/${ids.trusted}/jobs`, { kind: 'vault_drill', args: { snapshot_id: SNAP } })).status).toBe(400);
+  });
+
+  it('a restore_drill schedule of a host with a vault target also drills the vault on the trusted host', async () => {
+    const sc = await h.admin.req('POST', `/api/hosts/${ids.src}/schedules`, { kind: 'restore_drill', cron_expr: '0 * * * *' });
+    expect(sc.status, sc.text).toBe(201);
+    clock += 2 * 3_600_000;
+    const fired = await h.server.services.maintenanceScheduler.tick();
+    expect(fired).toHaveLength(2);
+    const vault = (await a.trusted!.next('command.run')) as { job_id: string; kind: string };
+    expect(vault.kind).toBe('vault_drill');
+    expect(fired).toContain(vault.job_id);
+    expect((await h.server.services.jobs.get(vault.job_id)).schedule_id).toBe(sc.body.id);
+    expect(((await a.src!.next('command.run')) as { kind: string }).kind).toBe('restore_drill');
   });
 });

@@ -176,7 +176,10 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
   jobs.onEnded((job) => drills.jobEnded(job));
   const vaultDrills = new VaultDrillService(d, audit, jobs);
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, drills, leases);
+  // A restore_drill schedule drills the host's repositories and, with a vault target, its vault on a trusted host.
+  // The vault drill first: it never throws a refusal, so a refused restic drill cannot stop it.
+  const scheduledDrills = { fire: async (s: Parameters<RestoreDrillService['fire']>[0]) => { const vault = await vaultDrills.fire(s); return [...(await drills.fire(s)), ...vault]; } };
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, scheduledDrills, leases);
   const copyStatus = new CopyStatusService(d, fleet);
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
   jobs.onEnded((job) => copies.jobEnded(job));

@@ -44,6 +44,24 @@ export class VaultDrillService {
     return this.trust(hostId);
   }
 
+  /**
+   * A restore_drill schedule fired (MaintenanceScheduler, beside RestoreDrillService.fire): a host
+   * with a vault target also gets a vault drill on a trusted host (the first whose identity
+   * matches; the schedule's drill host is for its restic repositories). A refusal is logged and
+   * audited as job.schedule_failed and never stops the schedule's other drills. Never throws a DomainError.
+   */
+  async fire(s: { id: string; host_id: string }): Promise<string[]> {
+    if (!(await this.d.repos.vaults.findByHost(s.host_id))) return [];
+    try {
+      return (await this.run({ kind: 'system' }, s.host_id, {}, s.id)).jobs.map((j) => j.id);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      this.d.log.warn({ schedule_id: s.id, host_id: s.host_id, err: err.message }, 'scheduled vault drill could not start');
+      await this.audit.record({ kind: 'system' }, 'job.schedule_failed', { kind: 'schedule', id: s.id }, { host_id: s.host_id, kind: 'vault_drill', error: err.message });
+      return [];
+    }
+  }
+
   /** Drills the host's vault target now on a trusted host (refused, with the reason, when there is none). */
   async run(actor: Actor, hostId: string, req: VaultDrillRequest = {}, scheduleId?: string) {
     const host = await this.d.repos.hosts.findById(hostId);
