@@ -78,6 +78,8 @@ export interface RestoreStackOptions {
    * credential is set as each host's maintenance credential. Default: local directories.
    */
   rest?: boolean;
+  /** Extra environment of each agent process, by agent name. */
+  agentEnv?: (name: string) => Record<string, string>;
 }
 
 export async function startRestoreStack(names: string[], opts: RestoreStackOptions = {}): Promise<RestoreStack> {
@@ -110,7 +112,7 @@ export async function startRestoreStack(names: string[], opts: RestoreStackOptio
       const maint = await startRestServer({ users: Object.fromEntries(names.map((n) => [n, pw(n, 'maint')])), privateRepos: true, dataDir: routine.dataDir });
       stack.rest = { routine, maint };
     }
-    for (const name of names) stack.agents.push(await addAgent(stack, name, restic.path, procs));
+    for (const name of names) stack.agents.push(await addAgent(stack, name, restic.path, procs, opts.agentEnv?.(name) ?? {}));
   } catch (err) {
     await stack.close();
     throw err;
@@ -118,7 +120,7 @@ export async function startRestoreStack(names: string[], opts: RestoreStackOptio
   return stack;
 }
 
-async function addAgent(stack: RestoreStack, name: string, resticPath: string, procs: ChildProcess[]): Promise<StackAgent> {
+async function addAgent(stack: RestoreStack, name: string, resticPath: string, procs: ChildProcess[], extraEnv: Record<string, string>): Promise<StackAgent> {
   const dir = path.join(stack.tmp.path, name);
   const bin = path.join(dir, 'bin');
   const cmdlineLog = path.join(dir, 'restic-cmdline.log');
@@ -153,7 +155,7 @@ async function addAgent(stack: RestoreStack, name: string, resticPath: string, p
     logs: () => logs,
     async start() {
       proc = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', stateDir], {
-        env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_KILL_GRACE_MS: '2000' },
+        env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_KILL_GRACE_MS: '2000', ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       procs.push(proc);

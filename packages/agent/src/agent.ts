@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '@restic-manager/engines';
-import type { RepositoryEngine } from '@restic-manager/protocol';
+import type { RepositoryEngine, VaultIdentityStatus } from '@restic-manager/protocol';
 import type { ServerFrame } from './wire.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
@@ -26,6 +26,7 @@ import { loadEngine, vaultEngineInstalled } from './engine-loader.js';
 import { sweepJobDirs } from './state/job-files.js';
 import { agentVersion, resticVersion } from './version.js';
 import { localTimeZone } from './timezone.js';
+import { identityFilePath, identityStatus } from './jobs/vault-identity.js';
 
 function wsPathOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
@@ -68,6 +69,8 @@ export class Agent {
   readonly connection: AgentConnection;
   private readonly requests: RequestHandler;
   private resticVer: string | null = null;
+  /** The vault drill identity's status (recipient or refusal), read at start; null = none configured. */
+  private vaultIdentity: VaultIdentityStatus | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private connectedSince: string | null = null;
   private disconnectedSince: string | null = new Date().toISOString();
@@ -108,7 +111,8 @@ export class Agent {
         time_zone: localTimeZone(),
         ...(this.scheduler.appliedVersion() !== null ? { applied_schedule_version: this.scheduler.appliedVersion()! } : {}),
         active_job_ids: this.activeJobIds(),
-        features: ['databases', 'db_restore', 'copy', 'restore_drill', 'stop_containers', 'stop_containers_labels', ...(vaultEngineInstalled() ? ['vault'] : [])],
+        features: ['databases', 'db_restore', 'copy', 'restore_drill', 'stop_containers', 'stop_containers_labels', ...(vaultEngineInstalled() ? ['vault', 'vault_drill'] : [])],
+        ...(this.vaultIdentity ? { vault_identity: this.vaultIdentity } : {}),
       }),
       heartbeat: () => ({ running_job_ids: this.runner.runningJobIds() }),
       onMessage: (m) => this.onMessage(m),
@@ -130,6 +134,7 @@ export class Agent {
       stoppedContainersFile: this.paths.stoppedContainers,
       cacheDir: path.join(this.paths.dir, 'cache'),
       vaultDir: path.join(this.paths.dir, 'vault'),
+      vaultIdentityFile: identityFilePath(this.cfg.vault_identity_file),
       log: this.log,
       ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
       ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
@@ -156,6 +161,13 @@ export class Agent {
   static async start(opts: AgentOptions): Promise<Agent> {
     const a = new Agent(opts);
     a.resticVer = await resticVersion();
+    // A host trusted for vault drills: only the identity's public recipient (or why it is refused) is reported.
+    const identityFile = identityFilePath(a.cfg.vault_identity_file);
+    if (identityFile) {
+      a.vaultIdentity = await identityStatus(identityFile);
+      if (a.vaultIdentity.error) a.log.warn('the vault identity file is refused: vault drills cannot run here', { error: a.vaultIdentity.error });
+      else a.log.info('vault identity present for vault drills', { recipient: a.vaultIdentity.recipient });
+    }
     // Credential files of jobs a killed agent never finished (nothing runs yet).
     const swept = sweepJobDirs(a.paths.jobFiles);
     if (swept > 0) a.log.warn('removed credential files left by jobs of a previous agent run', { count: swept });

@@ -17,7 +17,7 @@ export { AGENT_FRAME_RATE, CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORT
 /** Every job kind, for the light validator; the compile-time check below keeps it equal to the protocol's. */
 export const JOB_KINDS = [
   'init', 'backup', 'forget', 'prune', 'check', 'unlock', 'snapshots', 'stats', 'diff', 'restore',
-  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore', 'copy', 'restore_drill',
+  'vault_backup', 'vault_snapshots', 'vault_prune', 'vault_check', 'db_restore', 'copy', 'restore_drill', 'vault_drill',
 ] as const satisfies readonly JobKind[];
 type MissingKinds = Exclude<JobKind, (typeof JOB_KINDS)[number]>;
 /** Fails to compile when the protocol gains a job kind this list lacks. */

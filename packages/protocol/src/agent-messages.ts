@@ -3,6 +3,7 @@ import { ErrorKind, JobKind, JobStatus, SnapshotInfo } from './common.js';
 import { RepoKeyResult, SnapshotLsResult } from './requests.js';
 import { ForgetPreviewResult, SnapshotDiffResult } from './inspect.js';
 import { VaultSnapshotsReport } from './vault.js';
+import { VaultIdentityStatus } from './vault-drill.js';
 import { RepoLockReport } from './locks.js';
 import { DatabaseEngine } from './server-messages.js';
 import { RepoTestResultFrame } from './repository.js';
@@ -42,6 +43,12 @@ export const AgentHello = z.object({
    * ScheduleSpec.databases. Absent on older agents.
    */
   features: z.array(z.string().max(32)).max(32).optional(),
+  /**
+   * Additive (issue 16, docs/recoverability.md "Vault drills"): whether this agent holds an age
+   * identity for vault drills — only its public recipient, or why the identity file is refused.
+   * Absent = no identity file is configured. The identity itself never leaves the host.
+   */
+  vault_identity: VaultIdentityStatus.optional(),
 });
 
 export const Heartbeat = z.object({

@@ -15,6 +15,10 @@ export const JobKind = z.enum([
   // Additive (issue 16): a sample of the latest snapshot restored into a scratch directory and
   // verified (restore-drill.ts RestoreDrillArgs). Sent only to agents whose hello.features include 'restore_drill'.
   'restore_drill',
+  // Additive (issue 16): a restore drill of another host's vault target on a host trusted for vault
+  // drills, which holds the age identity (vault-drill.ts VaultDrillArgs). Sent only to agents whose
+  // hello.features include 'vault_drill'.
+  'vault_drill',
 ]);
 export type JobKind = z.infer<typeof JobKind>;
 

@@ -16,6 +16,7 @@ export * from './locks.js';
 export * from './repository.js';
 export * from './copy-policy.js';
 export * from './restore-drill.js';
+export * from './vault-drill.js';
 export * from './download.js';
 export * from './tokens.js';
 export * from './totp.js';

@@ -4,6 +4,7 @@ import { DbRestoreArgs } from './db-restore.js';
 import { CopyArgs } from './repository.js';
 import { RestoreDrillArgs } from './restore-drill.js';
 import { BackupArgs, CheckArgs, EmptyArgs, ForgetArgs, PruneArgs, RestoreArgs } from './server-messages.js';
+import { VaultDrillArgs } from './vault-drill.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 
 /**
@@ -16,5 +17,5 @@ export const JOB_ARGS: Record<JobKind, z.ZodType> = {
   init: EmptyArgs, backup: BackupArgs, forget: ForgetArgs, prune: PruneArgs, check: CheckArgs, unlock: EmptyArgs,
   snapshots: EmptyArgs, stats: EmptyArgs, diff: EmptyArgs, restore: RestoreArgs, db_restore: DbRestoreArgs,
   vault_backup: VaultBackupArgs, vault_snapshots: VaultSnapshotsArgs, vault_prune: VaultPruneArgs, vault_check: VaultCheckArgs,
-  copy: CopyArgs, restore_drill: RestoreDrillArgs,
+  copy: CopyArgs, restore_drill: RestoreDrillArgs, vault_drill: VaultDrillArgs,
 };

@@ -97,7 +97,9 @@ export type RestoreDrillView = z.infer<typeof RestoreDrillView>;
 export const RestoreDrillSummary = z.object({
   last_success: RestoreDrillView.nullable(),
   recent: z.array(RestoreDrillView),
-  /** Vault targets: drills are not built, so vault restores are unproven. */
-  vault: z.enum(['none', 'unproven']),
+  /** The host's vault target: none, proven by a successful vault drill, or unproven (`vault_reason` says why). */
+  vault: z.enum(['none', 'unproven', 'proven']),
+  /** Why vault restores are unproven (no trusted host with a matching identity, no drill yet, the last one failed). */
+  vault_reason: z.string().optional(),
 });
 export type RestoreDrillSummary = z.infer<typeof RestoreDrillSummary>;

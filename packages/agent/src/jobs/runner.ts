@@ -46,6 +46,8 @@ export interface RunnerDeps {
   jobFilesDir?: string;
   /** Restore drills' scratch directories (default: `drills` next to the active-jobs file). */
   drillsDir?: string;
+  /** vault_drill: the age identity file of a host trusted for vault drills (vault-identity.ts); its path only. */
+  vaultIdentityFile?: string | undefined;
   /** Which part of the pack data each repository's next check reads (default: `check-rotation.json` next to the active-jobs file). */
   checkRotationFile?: string;
   activeJobsFile: string;
@@ -416,6 +418,7 @@ export class JobRunner {
       const r = await runVaultJobInProcess({
         kind: req.kind, args: e.args, target: req.vault, signal: e.abort.signal,
         indexDir: this.deps.vaultDir ?? path.join(path.dirname(this.deps.activeJobsFile), 'vault'),
+        identityFile: this.deps.vaultIdentityFile, drillsDir: this.drillsDir(),
         line: (stream, text) => events.line(stream, this.redact(text, e.secrets)),
         progress: (p) => events.progress(p),
       });

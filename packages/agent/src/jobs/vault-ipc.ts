@@ -3,7 +3,7 @@ import type { Progress } from '@restic-manager/engines';
 import type { VaultRunContext, VaultRunResult } from './vault-run.js';
 
 /** The job as sent to the child: the context without its callbacks and signal. */
-export type VaultJobSpec = Pick<VaultRunContext, 'kind' | 'args' | 'target' | 'indexDir'>;
+export type VaultJobSpec = Pick<VaultRunContext, 'kind' | 'args' | 'target' | 'indexDir' | 'identityFile' | 'drillsDir'>;
 
 export type ParentMessage = { type: 'run'; job: VaultJobSpec } | { type: 'abort' };
 

@@ -93,7 +93,7 @@ export function runVaultJobInProcess(ctx: VaultRunContext, opts: VaultProcessOpt
       resolve(failed(`the vault job process ended without a result (${signal ? `signal ${signal}` : `exit code ${code}`})${last ? `: ${last}` : ''}; no snapshot was committed`));
     });
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    send({ type: 'run', job: { kind: ctx.kind, args: ctx.args, target: ctx.target, indexDir: ctx.indexDir } });
+    send({ type: 'run', job: { kind: ctx.kind, args: ctx.args, target: ctx.target, indexDir: ctx.indexDir, identityFile: ctx.identityFile, drillsDir: ctx.drillsDir } });
     if (ctx.signal.aborted) onAbort();
   });
 }

@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { VaultBackupArgs, VaultCheckArgs, VaultJobTarget, VaultPruneArgs, VaultSnapshotsArgs } from '@restic-manager/protocol';
+import { VaultBackupArgs, VaultCheckArgs, VaultDrillArgs, VaultJobTarget, VaultPruneArgs, VaultSnapshotsArgs } from '@restic-manager/protocol';
 import type { JobKind, VaultSnapshotInfo } from '@restic-manager/protocol';
 import type { Progress } from '@restic-manager/engines';
 import type { Storage } from '@restic-manager/vault';
@@ -17,6 +17,7 @@ import type * as VaultModule from '@restic-manager/vault';
 import type { z } from 'zod';
 import type { Outcome } from './outcome.js';
 import { vaultPolicy, vaultProgress } from './vault-map.js';
+import { runVaultDrill } from './vault-drill.js';
 
 type Vault = typeof VaultModule;
 
@@ -27,6 +28,10 @@ export interface VaultRunContext {
   signal: AbortSignal;
   /** Directory of the local vault indexes (change detection cache; no secrets). */
   indexDir: string;
+  /** vault_drill: the path of the age identity file (the key itself never crosses the IPC channel). */
+  identityFile?: string | undefined;
+  /** vault_drill: where the drill's private scratch directory is created (and always removed). */
+  drillsDir?: string | undefined;
   line: (stream: 'stdout' | 'stderr' | 'event', text: string) => void;
   progress: (p: Progress) => void;
 }
@@ -88,7 +93,8 @@ export async function runVaultJob(ctx: VaultRunContext): Promise<VaultRunResult>
     const storage = await openStorage(v, target, ctx.kind === 'vault_backup');
     ctx.line('event', `vault ${ctx.kind.slice(6)}: ${describeTarget(target)} (recipient ${target.age_recipient})`);
     const outcome = await runKind(v, ctx, target, storage);
-    const list = outcome.status === 'failed' && outcome.errorKind !== 'partial' ? null : await committed(v, storage).catch(() => null);
+    // A drill reads another host's vault: its snapshot list is not this host's to report.
+    const list = ctx.kind === 'vault_drill' || (outcome.status === 'failed' && outcome.errorKind !== 'partial') ? null : await committed(v, storage).catch(() => null);
     return { outcome, snapshots: list };
   } catch (err) {
     if (ctx.signal.aborted || err instanceof v.BackupAbortedError) return { outcome: cancelled(), snapshots: null };
@@ -161,6 +167,11 @@ async function runKind(v: Vault, ctx: VaultRunContext, target: VaultJobTarget, s
       if (typeof a === 'string') return failed(a);
       const n = (await committed(v, storage)).length;
       return { status: 'succeeded', exitCode: 0, stats: { count: n }, error: null, errorKind: null };
+    }
+    case 'vault_drill': {
+      const a = parse(VaultDrillArgs, ctx.args, 'vault_drill arguments');
+      if (typeof a === 'string') return failed(a);
+      return runVaultDrill(v, storage, target, a, { identityFile: ctx.identityFile, scratchParent: ctx.drillsDir ?? path.join(path.dirname(ctx.indexDir), 'drills'), line: ctx.line });
     }
     default:
       return failed(`job kind '${ctx.kind}' is not a vault job`);

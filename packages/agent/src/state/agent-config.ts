@@ -13,6 +13,8 @@ export interface AgentConfig {
   ws_url?: string;
   /** SHA-256 of the server's TLS leaf certificate (hex, colons optional); pins the connection. */
   cert_pin_sha256?: string;
+  /** Hosts trusted for vault drills: the age identity file (mode 0600, owned by the agent's user); RM_VAULT_IDENTITY_FILE wins. */
+  vault_identity_file?: string;
 }
 
 export function newSecretsKey(): string {
@@ -46,6 +48,7 @@ export function readAgentConfig(file: string): AgentConfig {
   };
   if (typeof o.ws_url === 'string' && o.ws_url !== '') cfg.ws_url = o.ws_url;
   if (typeof o.cert_pin_sha256 === 'string' && o.cert_pin_sha256 !== '') cfg.cert_pin_sha256 = o.cert_pin_sha256;
+  if (typeof o.vault_identity_file === 'string' && o.vault_identity_file !== '') cfg.vault_identity_file = o.vault_identity_file;
   return cfg;
 }
 

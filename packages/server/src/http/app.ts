@@ -20,6 +20,7 @@ import { repositoryRoutes } from './repositories.routes.js';
 import { controlPlaneBackupRoutes } from './control-plane-backup.routes.js';
 import { copyPolicyRoutes } from './copy-policies.routes.js';
 import { restoreDrillRoutes } from './restore-drill.routes.js';
+import { vaultDrillRoutes } from './vault-drill.routes.js';
 import { jobRoutes } from './job.routes.js';
 import { inspectRoutes } from './inspect.routes.js';
 import { downloadRoutes } from './download.routes.js';
@@ -80,7 +81,7 @@ export const SLOW_REQUEST_MS = 1000;
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
   const deps = { services: o.services, cookie: o.cookie, version: o.version, signIn: o.signIn };
-  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps), ...tokenRoutes(deps), ...totpRoutes(deps), ...controlPlaneBackupRoutes(deps)];
+  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...vaultDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps), ...tokenRoutes(deps), ...totpRoutes(deps), ...controlPlaneBackupRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));

@@ -21,6 +21,7 @@ import { TotpRepository } from './totp.repository.js';
 import { SnapshotLedgerRepository } from './snapshot-ledger.repository.js';
 import { UserRepository } from './user.repository.js';
 import { VaultRepository } from './vault.repository.js';
+import { VaultDrillHostRepository } from './vault-drill-host.repository.js';
 
 /** Every repository bound to one handle (the database, or a transaction). */
 export function createRepositories(db: Db): Repositories {
@@ -30,7 +31,7 @@ export function createRepositories(db: Db): Repositories {
     snapshots: new SnapshotRepository(db), alerts: new AlertRepository(db), audit: new AuditRepository(db),
     restoreCredentials: new RestoreCredentialRepository(db), vaults: new VaultRepository(db),
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
-    drills: new RestoreDrillRepository(db),
+    drills: new RestoreDrillRepository(db), vaultDrillHosts: new VaultDrillHostRepository(db),
     apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db), controlPlaneBackup: new ControlPlaneBackupRepository(db),
   };
 }

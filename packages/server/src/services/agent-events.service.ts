@@ -96,6 +96,8 @@ export class AgentEventsService {
       ...(h.applied_schedule_version !== undefined ? { applied_schedule_version: h.applied_schedule_version } : {}),
       agent_features: h.features ? JSON.stringify(h.features) : null,
     });
+    // Vault drills: only whether the agent holds an identity, and its public recipient (never a secret).
+    if (h.vault_identity || (await this.d.repos.vaultDrillHosts.find(host.id))) await this.d.repos.vaultDrillHosts.reported(host.id, h.vault_identity ?? null, now);
     const active = new Set(h.active_job_ids);
     for (const j of await this.d.repos.jobs.activeForHost(host.id)) {
       if (active.has(j.id) || (j.status !== 'running' && !j.dispatched_at)) continue;

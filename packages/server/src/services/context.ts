@@ -12,6 +12,7 @@ import type { HostRepository } from '../repositories/host.repository.js';
 import type { JobRepository } from '../repositories/job.repository.js';
 import type { RepoRepository } from '../repositories/repo.repository.js';
 import type { RestoreCredentialRepository } from '../repositories/restore-credential.repository.js';
+import type { VaultDrillHostRepository } from '../repositories/vault-drill-host.repository.js';
 import type { RestoreDrillRepository } from '../repositories/restore-drill.repository.js';
 import type { ScheduleRepository } from '../repositories/schedule.repository.js';
 import type { SessionRepository } from '../repositories/session.repository.js';
@@ -45,6 +46,8 @@ export interface Repositories {
   ledger: SnapshotLedgerRepository;
   /** Migration 0031: restore drills (issue 16). */
   drills: RestoreDrillRepository;
+  /** Migration 0040: hosts trusted for vault drills and their reported identity (issue 16). */
+  vaultDrillHosts: VaultDrillHostRepository;
   /** Migration 0032: API tokens (issue 21). */
   apiTokens: ApiTokenRepository;
   /** Migration 0033: TOTP second factor (issue 21). */

@@ -44,7 +44,11 @@ export interface JobCollaborators {
   /** The cross-host restore credential (§14.1) and its revocation when the job ends. */
   restoreCredentials: { credentialFor(job: JobRow, r: Repositories): Promise<JobCredential | undefined>; jobEnded(job: JobRow): Promise<void> };
   /** Refuses vault jobs without a target or a capable agent, and adds the target to command.run. */
-  vaults: { precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget> };
+  vaults: {
+    precheck(hostId: string): Promise<void>; targetFor(hostId: string, r: Repositories): Promise<VaultJobTarget>;
+    /** A vault_drill job's target: the drilled host's vault (its job runs on the trusted drill host). */
+    drillTargetFor(jobId: string, r: Repositories): Promise<VaultJobTarget>;
+  };
   /** The agent's view of a repository, credentials decrypted (command.run.repository); null = not usable. */
   repositories: { configOf(repoId: string, r: Repositories): Promise<RepositoryConfig | null> };
   /** Why a forget/prune must not run against a frozen repository (snapshot ledger, issue 16), or null. */
@@ -73,7 +77,7 @@ export class JobService {
       throw new DomainError('validation_failed', `invalid arguments for a ${kind} job`, fields);
     }
     const args = parsed.data as Record<string, unknown>;
-    if (kind === 'restore_drill' && !opts.drill) throw new DomainError('validation_failed', 'kind: a restore drill is started with POST /api/hosts/:id/restore-drills (or the host page\'s Drill now)', { kind: 'use /api/hosts/:id/restore-drills' });
+    if ((kind === 'restore_drill' || kind === 'vault_drill') && !opts.drill) throw new DomainError('validation_failed', 'kind: a restore drill is started with POST /api/hosts/:id/restore-drills (or the host page\'s Drill now)', { kind: 'use /api/hosts/:id/restore-drills' });
     if (HOOK_KEYS.some((k) => args[k] != null) && !(actor.kind === 'user' && actor.role === 'admin')) {
       throw new DomainError('forbidden', 'only admins may set hooks or run_as');
     }
@@ -130,6 +134,8 @@ export class JobService {
     if (frozen) throw frozenError(frozen);
     if (isVaultKind(job.kind)) {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
+    } else if (job.kind === 'vault_drill') {
+      msg.vault = await this.c.vaults.drillTargetFor(job.id, r);
     } else {
       if (job.repository_id) {
         // A non-primary repository: its own config (with its maintenance credential for forget/prune; restore credentials are the primary's).

@@ -7,6 +7,7 @@ import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import type { JobService } from './job.service.js';
 import type { RestoreService } from './restore.service.js';
+import { vaultProof } from './vault-drill-readiness.js';
 
 /** Where a drill's outcome goes besides its row: the restore_drill_failed alert (AlertRulesService). */
 export interface DrillAlerts {
@@ -29,7 +30,7 @@ export function drillView(r: RestoreDrillRow): RestoreDrillView {
  * restic/rustic repository of the host, on the host itself or on another enrolled host through
  * the cross-host restore's temporary key (RestoreService.crossHost; permanent secrets are never
  * shared for a drill). Each drill is a `restore_drills` row; its outcome comes from the job's end.
- * Vault targets are not drilled (no trusted drill host is built): their restores stay unproven.
+ * Vault targets are drilled by VaultDrillService on a trusted host; their rows end here too.
  */
 export class RestoreDrillService {
   constructor(
@@ -104,7 +105,7 @@ export class RestoreDrillService {
 
   /** JobService.onEnded: the drill's row takes the job's outcome and measurements; the alert follows. */
   async jobEnded(job: JobRow): Promise<void> {
-    if (job.kind !== 'restore_drill') return;
+    if (job.kind !== 'restore_drill' && job.kind !== 'vault_drill') return;
     const row = await this.d.repos.drills.findByJob(job.id);
     const fresh = await this.d.repos.jobs.findById(job.id);
     if (!row || !fresh) return;
@@ -120,7 +121,7 @@ export class RestoreDrillService {
     await this.alerts.drillFinished(row.host_id, { job_id: job.id, status: fresh.status, error: fresh.error, drillHost });
   }
 
-  /** Every drilled host's last drill and last proven restore, and the hosts whose vault restores are unproven (dashboard). */
+  /** Every drilled host's last drill and last proven restore, and the hosts whose vault restores are unproven, each with the reason (dashboard). */
   async fleet(): Promise<{ hosts: { host_id: string; host_name: string; last: RestoreDrillView; last_success: RestoreDrillView | null }[]; vault_unproven: string[] }> {
     const hosts = [];
     for (const e of await this.d.repos.drills.latestPerHost()) {
@@ -128,14 +129,17 @@ export class RestoreDrillService {
       if (h) hosts.push({ host_id: h.id, host_name: h.name, last: drillView(e.last), last_success: e.lastSuccess ? drillView(e.lastSuccess) : null });
     }
     const vault = [];
-    for (const id of await this.d.repos.vaults.hostIds()) vault.push((await this.d.repos.hosts.findById(id))?.name ?? id);
+    for (const id of await this.d.repos.vaults.hostIds()) {
+      const proof = await vaultProof(this.d.repos, id);
+      if (proof.state === 'unproven') vault.push(`${(await this.d.repos.hosts.findById(id))?.name ?? id} (${proof.reason ?? 'no vault drill yet'})`);
+    }
     return { hosts: hosts.sort((a, b) => a.host_name.localeCompare(b.host_name)), vault_unproven: vault.sort() };
   }
 
   /** The host's last proven restore and its recent drills. */
   async summary(hostId: string): Promise<RestoreDrillSummary> {
     if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
-    const [last, recent, vault] = await Promise.all([this.d.repos.drills.lastSuccess(hostId), this.d.repos.drills.recent(hostId, 20), this.d.repos.vaults.findByHost(hostId)]);
-    return { last_success: last ? drillView(last) : null, recent: recent.map(drillView), vault: vault ? 'unproven' : 'none' };
+    const [last, recent, vault] = await Promise.all([this.d.repos.drills.lastSuccess(hostId), this.d.repos.drills.recent(hostId, 20), vaultProof(this.d.repos, hostId)]);
+    return { last_success: last ? drillView(last) : null, recent: recent.map(drillView), vault: vault.state, ...(vault.reason ? { vault_reason: vault.reason } : {}) };
   }
 }

@@ -25,6 +25,7 @@ import { Notifier } from './notify/notifier.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { RestoreCredentials } from './restore-credentials.service.js';
+import { VaultDrillService } from './vault-drill.service.js';
 import { RestoreDrillService } from './restore-drill.service.js';
 import { DbRestoreService } from './db-restore.service.js';
 import { ScheduleService } from './schedule.service.js';
@@ -108,6 +109,8 @@ export interface Services {
   ledger: SnapshotLedgerService;
   /** Restore drills: run now, scheduled fires, the last proven restore (issue 16). */
   drills: RestoreDrillService;
+  /** Vault drills on hosts trusted for them (issue 16, docs/recoverability.md "Vault drills"). */
+  vaultDrills: VaultDrillService;
   /** Downloads from a snapshot to the browser, streamed by the agent (issue 16, docs/recoverability.md). */
   downloads: DownloadService;
   /** Settings → Control-plane backup: the setting, run now, the last run (issue 20, docs/operations.md). */
@@ -172,7 +175,11 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
   jobs.onEnded((job) => drills.jobEnded(job));
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, drills, leases);
+  const vaultDrills = new VaultDrillService(d, audit, jobs);
+  // A restore_drill schedule drills the host's repositories and, with a vault target, its vault on a trusted host.
+  // The vault drill first: it never throws a refusal, so a refused restic drill cannot stop it.
+  const scheduledDrills = { fire: async (s: Parameters<RestoreDrillService['fire']>[0]) => { const vault = await vaultDrills.fire(s); return [...(await drills.fire(s)), ...vault]; } };
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, scheduledDrills, leases);
   const copyStatus = new CopyStatusService(d, fleet);
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
   jobs.onEnded((job) => copies.jobEnded(job));
@@ -184,6 +191,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     controlPlaneBackup,
     controlPlaneBackupScheduler,
     drills,
+    vaultDrills,
     downloads,
     copies,
     copyStatus,

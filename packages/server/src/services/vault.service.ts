@@ -113,6 +113,13 @@ export class VaultService {
     };
   }
 
+  /** A vault_drill job's target: the vault of the host its restore_drills row drills (the job runs on the drill host). */
+  async drillTargetFor(jobId: string, r: Repositories = this.d.repos): Promise<VaultJobTarget> {
+    const drill = await r.drills.findByJob(jobId);
+    if (!drill) throw new DomainError('invalid_state', 'this vault drill has no drill record');
+    return this.targetFor(drill.host_id, r);
+  }
+
   /** Stores the agent's vault.snapshots.report (replaces the previous list). */
   async snapshotsReported(hostId: string, snapshots: VaultSnapshotInfo[]): Promise<void> {
     await this.d.repos.vaults.setSnapshots(hostId, JSON.stringify(snapshots), iso(this.d.now()));

@@ -315,6 +315,17 @@ export interface AlertSettingsTable {
   updated_at: string;
 }
 
+/** Migration 0040: a host trusted for vault drills and the age identity its agent reported (public recipient only). */
+export interface VaultDrillHostsTable {
+  host_id: string;
+  trusted: number;
+  trusted_by: string | null;
+  trusted_at: string | null;
+  identity_recipient: string | null;
+  identity_error: string | null;
+  identity_reported_at: string | null;
+}
+
 /** Migration 0031: one restore drill (its job belongs to the drill host, the proof to `host_id`). */
 export interface RestoreDrillsTable {
   job_id: string;
@@ -602,4 +613,5 @@ export interface Database {
   snapshot_ledger: SnapshotLedgerTable;
   repository_integrity: RepositoryIntegrityTable;
   restore_drills: RestoreDrillsTable;
+  vault_drill_hosts: VaultDrillHostsTable;
 }

@@ -11,6 +11,8 @@ export interface FakeAgentOptions {
   activeJobIds?: string[];
   /** `hello.features` (absent: an agent that predates them). */
   features?: string[];
+  /** Extra (additive) hello fields, e.g. `vault_identity`. */
+  hello?: Record<string, unknown>;
   /** Called for every frame from the server (after it is recorded). */
   onMessage?: (m: ServerMessage, agent: FakeAgent) => void;
 }
@@ -74,6 +76,7 @@ export class FakeAgent {
       type: 'hello', protocol_version: this.o.protocolVersion ?? PROTOCOL_VERSION, agent_version: '0.0.0-fake', restic_version: '0.14.0',
       hostname: this.o.hostname ?? 'fake-host', os: 'linux', arch: 'x64', active_job_ids: this.o.activeJobIds ?? [],
       ...(this.o.features ? { features: this.o.features } : {}),
+      ...this.o.hello,
     });
     return hello;
   }

@@ -10,6 +10,7 @@ import { JobsTab, RepoTab, SchedulesTab, SettingsTab, SnapshotsTab } from './pag
 import { canOperate, isAdmin } from './components/layout.js';
 import { VaultCard } from './pages/vault-card.js';
 import { VaultSettingsCard } from './pages/vault-settings.js';
+import { VaultDrillTrustCard } from './pages/vault-drill-trust.js';
 import type { HostTab } from './pages/host.js';
 import { HostPage } from './pages/host.js';
 import { RepoTrendsCard } from './pages/repo-trends.js';
@@ -111,7 +112,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     } else {
       const hooks = await s.maintenance.hostHooks(id);
       const vault = isAdmin(viewer) ? await vaultOf(id) : null;
-      body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /><VaultSettingsCard hostId={id} viewer={viewer} vault={vault} /></div>;
+      body = <div class="stack"><SettingsTab viewer={viewer} host={host} /><HostTimeZoneCard hostId={id} viewer={viewer} timeZone={host.time_zone ?? null} /><HostHooksCard hostId={id} viewer={viewer} has={{ pre: hooks.pre_hook !== null, post: hooks.post_hook !== null }} /><VaultSettingsCard hostId={id} viewer={viewer} vault={vault} />{isAdmin(viewer) ? <VaultDrillTrustCard hostId={id} viewer={viewer} trust={await s.vaultDrills.trust(id)} /> : null}</div>;
     }
     const defaults = await w.read.defaultBackupPaths(id);
     const drill = await s.drills.summary(id);

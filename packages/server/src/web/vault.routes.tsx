@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { VaultTargetInput } from '@restic-manager/protocol';
+import { VaultDrillTrustInput, VaultTargetInput } from '@restic-manager/protocol';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { nest, opt, parseForm } from './forms.js';
 import type { WebCtx } from './web-context.js';
@@ -24,6 +24,19 @@ export function mountVaultUi(app: Hono<AppEnv>, w: WebCtx): void {
     await s.vaults.set(actorOf(c), c.req.param('id'), input);
     c.header('HX-Trigger', toast('Vault target saved.'));
     return redirectTo(c, `/hosts/${c.req.param('id')}/settings`);
+  });
+  // The same service as PUT /api/hosts/:id/vault-drill-trust (audited).
+  app.post('/hosts/:id/vault-drill-trust', guard('admin'), async (c) => {
+    const f = await formOf(c);
+    const input = parseForm(VaultDrillTrustInput, { trusted: f.trusted === 'true' ? true : f.trusted === 'false' ? false : f.trusted });
+    const v = await s.vaultDrills.setTrust(actorOf(c), c.req.param('id'), input);
+    c.header('HX-Trigger', toast(v.trusted ? 'Trusted for vault drills.' : 'No longer trusted for vault drills.'));
+    return redirectTo(c, `/hosts/${c.req.param('id')}/settings`);
+  });
+  // The same service as POST /api/hosts/:id/vault-drills (refused, with the reason, without a trusted host).
+  app.post('/hosts/:id/vault-drill', guard('operator'), async (c) => {
+    const { jobs } = await s.vaultDrills.run(actorOf(c), c.req.param('id'), {});
+    return redirectTo(c, `/jobs/${jobs[0]?.id ?? ''}`);
   });
   app.delete('/hosts/:id/vault', guard('admin'), async (c) => {
     await s.vaults.clear(actorOf(c), c.req.param('id'));

@@ -28,7 +28,8 @@ export function HostDrillFacts(props: { drill: RestoreDrillSummary }) {
     <>
       <ProvenRestore id="host-last-proven-restore" last={d.last_success} />
       {last && last.status === 'failed' ? <span id="host-last-drill-failed"><Badge tone="danger">last drill failed</Badge></span> : null}
-      {d.vault === 'unproven' ? <span id="host-vault-unproven"><Badge tone="warn" plain>vault restores are unproven</Badge></span> : null}
+      {d.vault === 'unproven' ? <span id="host-vault-unproven" title={d.vault_reason}><Badge tone="warn" plain>vault restores are unproven</Badge></span> : null}
+      {d.vault === 'proven' ? <span id="host-vault-proven"><Badge tone="ok" plain>vault restore proven</Badge></span> : null}
     </>
   );
 }
@@ -47,7 +48,7 @@ export function DrillNowForm(props: { hostId: string; hosts: { id: string; name:
   );
 }
 
-/** Dashboard: each drilled host's last proven restore; vault restores are unproven (no vault drill is built). */
+/** Dashboard: each drilled host's last proven restore; vault targets whose restores are unproven, each with the reason. */
 export function FleetDrillCard(props: { fleet: { hosts: { host_id: string; host_name: string; last: RestoreDrillView; last_success: RestoreDrillView | null }[]; vault_unproven: string[] } }) {
   const f = props.fleet;
   if (f.hosts.length === 0 && f.vault_unproven.length === 0) return null;
@@ -71,7 +72,7 @@ export function FleetDrillCard(props: { fleet: { hosts: { host_id: string; host_
           </table>
         </div>
       ) : null}
-      {f.vault_unproven.length ? <div class="card-body" id="vault-unproven"><span class="muted">Vault restores are unproven ({f.vault_unproven.join(', ')}): restore drills of vault targets are not built.</span></div> : null}
+      {f.vault_unproven.length ? <div class="card-body" id="vault-unproven"><span class="muted">Vault restores are unproven: {f.vault_unproven.join('; ')}.</span></div> : null}
     </section>
   );
 }

@@ -35,6 +35,7 @@ export function VaultCard(props: { hostId: string; vault: VaultTargetView; viewe
               <button class="btn primary" type="submit" id="vault-backup">Vault backup</button>
               <button class="btn" type="button" hx-post={`/hosts/${props.hostId}/run`} hx-vals='{"kind":"vault_check"}'>Vault check</button>
               <button class="btn" type="button" hx-post={`/hosts/${props.hostId}/run`} hx-vals='{"kind":"vault_prune"}' hx-confirm="Delete unreferenced vault blobs older than 24 h?">Vault prune</button>
+              <button class="btn" type="button" id="vault-drill" hx-post={`/hosts/${props.hostId}/vault-drill`} title="Restore a seeded sample of the latest vault snapshot on a host trusted for vault drills (it holds the private key), verify it against the snapshot's content hashes, remove it">Vault drill</button>
             </div>
           </form>
         ) : null}
