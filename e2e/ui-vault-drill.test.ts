@@ -29,7 +29,7 @@ describeInChromium('vault drills in Chromium', { timeout: 150_000, missing }, ()
     keys = await tempDir('rm-ui-vault-identity-');
     const identityFile = path.join(keys.path, 'identity.txt');
     fs.writeFileSync(identityFile, `${id.toString()}\n`, { mode: 0o600 });
-    s = await startRestoreStack(['vault-ui-a', 'vault-ui-b'], { agentEnv: (name) => (name === 'vault-ui-b' ? { RM_VAULT_IDENTITY_FILE: identityFile } : {}) });
+    s = await startRestoreStack(['vault-ui-a', 'vault-ui-b'], { agentEnv: (name): Record<string, string> => (name === 'vault-ui-b' ? { RM_VAULT_IDENTITY_FILE: identityFile } : {}) });
     fx.defer('close the restore stack', () => s.close());
     [a, b] = s.agents as [StackAgent, StackAgent];
     const src = path.join(s.tmp.path, 'vdata');
