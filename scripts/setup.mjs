@@ -39,6 +39,8 @@ export const DEBIAN_TOOLS = {
   wat2wasm: 'wabt',
   // the server's and the agent's units are checked with `systemd-analyze verify` / `security`
   'systemd-analyze': 'systemd',
+  // several server replicas behind a load balancer (e2e/replicas-haproxy.test.ts)
+  haproxy: 'haproxy',
 };
 
 function have(cmd) {

@@ -115,7 +115,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
   const db = store.db;
   const repos: Repositories = createRepositories(db);
-  const m: Metrics = new Metrics(new MetricsRepository(db), SERVER_VERSION, () => new Set(registry.hostIds()));
+  const m: Metrics = new Metrics(new MetricsRepository(db), SERVER_VERSION, () => cluster?.link.fleetHostIds() ?? new Set(registry.hostIds()), () => registry.connectedCount());
   const onSend = (_host: string, msg: ServerMessage): void => {
     if (msg.type === 'command.run') m.commandSent(msg.job_id);
   };

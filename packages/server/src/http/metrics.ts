@@ -16,7 +16,12 @@ export class Metrics {
   readonly dispatch: Summary;
   private readonly sentAt = new Map<string, number>();
 
-  constructor(private readonly db: MetricsRepository, version: string, agentsOnline: () => Set<string>) {
+  /**
+   * `agentsOnline`: the agents connected to any replica (as far as this one knows); `agentsHere`:
+   * those connected to this process (`restic_manager_replica_agents_connected`, to see how a load
+   * balancer spreads them).
+   */
+  constructor(private readonly db: MetricsRepository, version: string, agentsOnline: () => Set<string>, agentsHere: () => number = () => agentsOnline().size) {
     const r = this.registry;
     // Process metrics (RSS, CPU, event-loop lag, GC) with the standard names.
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
@@ -98,6 +103,12 @@ export class Metrics {
       percentiles: [0.5, 0.9, 0.99], maxAgeSeconds: 600, ageBuckets: 5,
     });
     // An `_info` metric is a gauge fixed at 1 whose labels carry the facts (Prometheus convention).
+    new Gauge({
+      name: 'restic_manager_replica_agents_connected', help: 'Agents whose WebSocket this server process holds (with several replicas, each reports its own)', registers: [r],
+      collect() {
+        this.set(agentsHere());
+      },
+    });
     new Gauge({ name: 'restic_manager_build_info', help: 'Build information: the server version (value always 1)', labelNames: ['version'], registers: [r] }).set({ version }, 1);
   }
 

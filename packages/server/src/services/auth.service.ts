@@ -225,7 +225,13 @@ export class AuthService {
   async bootstrapAdmin(password: string | null): Promise<{ created: boolean; generated: string | null }> {
     if ((await this.d.repos.users.count()) > 0) return { created: false, generated: null };
     const generated = password ? null : randomToken(18);
-    await this.createUser({ kind: 'system' }, { username: 'admin', password: password ?? generated ?? '', role: 'admin' });
+    try {
+      await this.createUser({ kind: 'system' }, { username: 'admin', password: password ?? generated ?? '', role: 'admin' });
+    } catch (e) {
+      // Several replicas starting at once on one database (docs/scale-out.md): another one created it first.
+      if ((await this.d.repos.users.count()) > 0) return { created: false, generated: null };
+      throw e;
+    }
     return { created: true, generated };
   }
 
