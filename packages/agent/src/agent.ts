@@ -285,6 +285,7 @@ export class Agent {
         this.runner.submit({
           jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}),
           ...(m.repository ? { repository: m.repository } : {}), ...(m.copy_target ? { copyTarget: m.copy_target } : {}),
+          ...(m.stop_at ? { stopAt: Date.parse(m.stop_at) } : {}),
         });
         return;
       case 'command.unsupported':

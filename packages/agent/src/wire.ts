@@ -242,11 +242,13 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const vault = o.vault === undefined ? undefined : (obj(o.vault, 'vault') as VaultJobTarget); // validated when the vault job runs
         const repo = o.repository === undefined ? undefined : repository(o.repository, 'repository');
         const copyTarget = o.copy_target === undefined ? undefined : repository(o.copy_target, 'copy_target');
+        const stopAt = optStr(o, 'stop_at', '');
+        if (stopAt !== undefined && Number.isNaN(Date.parse(stopAt))) throw new Bad('stop_at: expected an ISO time');
         return {
           ok: true,
           value: {
             type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}),
-            ...(repo ? { repository: repo } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}),
+            ...(repo ? { repository: repo } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}), ...(stopAt ? { stop_at: stopAt } : {}),
           },
         };
       }

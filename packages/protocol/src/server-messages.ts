@@ -193,6 +193,8 @@ export const CommandRun = z.object({
   repository: RepositoryConfig.optional(),
   /** Additive (issue 15): the target of a `copy` job (the source is `repository`). */
   copy_target: RepositoryConfig.optional(),
+  /** Additive (issue 21): the end of the job's `stop` backup window; the agent cancels the job then, with the window's reason. */
+  stop_at: z.iso.datetime().optional(),
 });
 export type CommandRun = z.infer<typeof CommandRun>;
 

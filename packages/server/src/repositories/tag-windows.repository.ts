@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
-import type { TagWindowsTable } from '../store/schema.js';
+import type { TagWindowsTable, WindowWaitsTable } from '../store/schema.js';
 
 export type TagWindowsRow = Selectable<TagWindowsTable>;
 
@@ -22,5 +22,25 @@ export class TagWindowsRepository {
   async delete(tag: string): Promise<boolean> {
     const r = await this.db.deleteFrom('tag_windows').where('tag', '=', tag).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+}
+
+export type WindowWaitRow = Selectable<WindowWaitsTable>;
+
+/** Server-fired jobs held for their backup windows (migration 0037). */
+export class WindowWaitRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: WindowWaitRow): Promise<void> {
+    await this.db.insertInto('window_waits').values(row).execute();
+  }
+  find(jobId: string): Promise<WindowWaitRow | undefined> {
+    return this.db.selectFrom('window_waits').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+  }
+  /** Held jobs whose start time has come (still queued and never sent). */
+  due(nowIso: string): Promise<WindowWaitRow[]> {
+    return this.db.selectFrom('window_waits').innerJoin('jobs', 'jobs.id', 'window_waits.job_id')
+      .select(['window_waits.job_id', 'window_waits.start_at', 'window_waits.stop_at'])
+      .where('window_waits.start_at', '<=', nowIso).where('jobs.status', '=', 'queued').where('jobs.dispatched_at', 'is', null).execute();
   }
 }

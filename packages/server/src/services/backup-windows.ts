@@ -51,3 +51,13 @@ export function windowGate(sets: readonly WindowSet[], tz: string | null, now: n
   const startAt = nextAllowedStart(sets, clock, now);
   return { startAt, stopAt: startAt === null ? null : stopDeadline(sets, clock, startAt) };
 }
+
+/** The gate of one schedule at `now`: its own and its host's tag windows, in its zone (else the host's, else UTC). */
+export async function gateForSchedule(repos: Pick<Repositories, 'tagWindows' | 'hosts'>, s: ScheduleRow, now: number): Promise<{ sets: WindowSet[]; startAt: number | null; stopAt: number | null }> {
+  const host = await repos.hosts.findById(s.host_id);
+  const sets = (await windowSetsFor(repos, host, [s])).get(s.id) ?? [];
+  return { sets, ...windowGate(sets, s.time_zone ?? host?.time_zone ?? null, now) };
+}
+
+/** The message of a run whose windows never open together. */
+export const neverOpens = (sets: readonly WindowSet[]): string => `its backup windows never open together (${sets.map((w) => w.source ?? 'schedule').join(', ')}); nothing was run`;

@@ -122,6 +122,10 @@ export class JobService {
     const args = plainArgs ?? (job.args_enc ? this.d.box.openJson<Record<string, unknown>>(job.args_enc, `job:${job.id}`) : {});
     const msg: CommandRun = { type: 'command.run', job_id: job.id, kind: job.kind as JobKind, args };
     if (!this.d.agents.isConnected(job.host_id)) return false;
+    // Backup windows (issue 21): a job held for its window is not sent before it opens; a `stop` window's end travels with it.
+    const held = await r.windowWaits.find(job.id);
+    if (held && Date.parse(held.start_at) > this.d.now()) return false;
+    if (held?.stop_at) msg.stop_at = held.stop_at;
     // A job queued before its repository froze is never sent (dispatchPending fails it with the reason).
     const frozen = await this.c.ledger.refusal(job.host_id, job.kind, job.repository_id, r);
     if (frozen) throw frozenError(frozen);

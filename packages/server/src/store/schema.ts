@@ -565,8 +565,16 @@ export interface ControlPlaneBackupTable {
   last_success_at: string | null;
 }
 
+/** Migration 0037: a server-fired job held for its backup window, and the stop time of a `stop` window. */
+export interface WindowWaitsTable {
+  job_id: string;
+  start_at: string;
+  stop_at: string | null;
+}
+
 export interface Database {
   tag_windows: TagWindowsTable;
+  window_waits: WindowWaitsTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodesTable;
   totp_challenges: TotpChallengesTable;
