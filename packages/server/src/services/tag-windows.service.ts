@@ -1,11 +1,12 @@
 import type { TagWindowsView, WindowSetInput } from '@restic-manager/protocol';
-import { TagList } from '@restic-manager/protocol';
+import type { WindowSet } from '@restic-manager/protocol';
+import { TagList, WindowSetSchema, windowSetProblem } from '@restic-manager/protocol';
 import type { TagWindowsRow } from '../repositories/tag-windows.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
-import { checkWindowSet, parseWindowSet } from './backup-windows.js';
+import { checkWindowSet, parseWindowSet, windowGate, windowSetsFor } from './backup-windows.js';
 import type { ScheduleService } from './schedule.service.js';
 
 /**
@@ -40,6 +41,23 @@ export class TagWindowsService {
     if (!(await this.d.repos.tagWindows.delete(tag))) throw notFound('tag windows', tag);
     await this.audit.record(actor, 'tag_windows.delete', { kind: 'tag', id: tag }, {});
     await this.pushTag(tag);
+  }
+
+  /**
+   * The cron preview with windows: for each fire time, when the run would really start under
+   * `own` (the editor's windows, ignored while invalid) and the host's tag windows; null = never.
+   * Undefined when no window applies.
+   */
+  async previewStarts(hostId: string, own: unknown, tz: string | null, fires: readonly string[]): Promise<(string | null)[] | undefined> {
+    const parsed = own ? WindowSetSchema.safeParse(own) : null;
+    const mine: WindowSet[] = parsed?.success && !windowSetProblem(parsed.data, this.d.now()) ? [{ ...parsed.data, source: 'schedule' }] : [];
+    const host = await this.d.repos.hosts.findById(hostId);
+    const sets = [...mine, ...((await windowSetsFor(this.d.repos, host, [{ id: '', windows: null }])).get('') ?? [])];
+    if (sets.length === 0) return undefined;
+    return fires.map((t) => {
+      const g = windowGate(sets, tz, Date.parse(t));
+      return g.startAt === null ? null : new Date(g.startAt).toISOString();
+    });
   }
 
   private async pushTag(tag: string): Promise<void> {
