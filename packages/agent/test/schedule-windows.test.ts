@@ -6,7 +6,7 @@ import { LocalScheduler } from '../src/scheduler.js';
 import { createLogger } from '../src/log.js';
 import type { JobRequest } from '../src/jobs/runner.js';
 import type { ScheduleSetFrame } from '../src/wire.js';
-import { parseScheduleSet } from '../src/wire.js';
+import { parseScheduleSet, parseServerFrame } from '../src/wire.js';
 import { scheduleStore } from '../src/state/schedule-store.js';
 import { newSecretsKey } from '../src/index.js';
 
@@ -111,5 +111,25 @@ describe('backup windows in the agent scheduler', () => {
     b.s.loadPersisted();
     expect(b.jobs).toHaveLength(0);
     expect(b.frames.find((f) => f.type === 'job.finished')).toMatchObject({ status: 'failed', error: expect.stringContaining('never open together (schedule, tag:prod)') });
+  });
+});
+
+describe('the stop end of a window in the runner', () => {
+  it('a stop time already past aborts at once; the outcome says the window stopped it (a success stays a success)', async () => {
+    const { WindowStop } = await import('../src/jobs/window-stop.js');
+    const abort = new AbortController();
+    const w = new WindowStop(Date.now() - 1, abort);
+    expect(abort.signal.aborted).toBe(true);
+    expect(w.outcome({ status: 'cancelled', exitCode: 130, stats: null, error: 'cancelled', errorKind: 'cancelled' })).toEqual({ status: 'cancelled', exitCode: 130, stats: null, error: 'stopped at the end of its backup window', errorKind: 'cancelled' });
+    expect(w.outcome({ status: 'succeeded', exitCode: 0, stats: null, error: null, errorKind: null }).status).toBe('succeeded');
+    const later = new AbortController();
+    const l = new WindowStop(Date.now() + 60_000, later);
+    expect(later.signal.aborted).toBe(false);
+    l.dispose();
+    // command.run.stop_at (server-fired schedules) is read by the light wire parser; a bad one is refused naming it.
+    const run = parseServerFrame(JSON.stringify({ type: 'command.run', job_id: 'j1', kind: 'prune', args: {}, stop_at: '2026-12-03T06:00:00.000Z' }));
+    expect(run).toMatchObject({ ok: true, value: { stop_at: '2026-12-03T06:00:00.000Z' } });
+    expect(parseServerFrame(JSON.stringify({ type: 'command.run', job_id: 'j1', kind: 'prune', args: {}, stop_at: 'soon' }))).toMatchObject({ ok: false, message: expect.stringContaining('stop_at') });
+    expect(new WindowStop(undefined, later).outcome({ status: 'failed', exitCode: 1, stats: null, error: 'x', errorKind: 'failed' }).error).toBe('x');
   });
 });
