@@ -64,6 +64,11 @@ describeInChromium('web UI in Chromium: backup windows', { timeout: 90_000 }, ()
     await page.fill('#f-tw-0-days', 'sat,sun');
     await page.fill('#f-tw-0-start', '00:00');
     await page.fill('#f-tw-0-end', '24:00');
+    // A bad blackout date is named beside the blackout textarea.
+    await page.fill('#f-tw-blackouts', '2026-02-30');
+    await page.click('#tag-windows-form button[type=submit]');
+    await expect.poll(() => page.textContent('[data-field-error="windows.blackouts"]')).toContain('YYYY-MM-DD');
+    await page.fill('#f-tw-blackouts', '');
     await submitAndReload(page, '#tag-windows-form button[type=submit]');
     await expect.poll(() => page.textContent('#tag-windows-list')).toContain('sat,sun 00:00–24:00');
     expect((await fx.server.services.tagWindows.list()).items).toEqual([expect.objectContaining({ tag: 'prod' })]);

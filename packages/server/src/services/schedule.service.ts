@@ -263,5 +263,6 @@ function describe(hostId: string, s: ScheduleInput): Record<string, unknown> {
     pre_hook_set: s.pre_hook != null, post_hook_set: s.post_hook != null, run_as: s.run_as,
     ...(s.repository_id ? { repository_id: s.repository_id } : {}),
     ...(s.databases.length ? { databases: databaseViews(s.databases) } : {}),
+    ...(s.windows ? { windows: s.windows } : {}),
   };
 }

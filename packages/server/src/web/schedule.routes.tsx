@@ -7,7 +7,7 @@ import { CronPreviewView } from './pages/schedule-editor.js';
 import { databasesFromForm } from './pages/schedule-databases.js';
 import type { OverdueItem } from './pages/schedule-editor.js';
 import type { WebCtx } from './web-context.js';
-import { windowsFromForm } from './window-form.js';
+import { windowsFromForm, withBlackoutField } from './window-form.js';
 import { actorOf, formOf, guard, redirectTo } from './web-context.js';
 
 /** The retention fields of a form (`keep_*` inputs) as a RetentionPolicy body; empty inputs are left out. */
@@ -69,7 +69,8 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.post('/hosts/:id/schedules', guard('operator'), async (c) => {
     const id = c.req.param('id');
-    await s.schedules.create(actorOf(c), id, scheduleFromForm(nest(await formOf(c))));
+    const f = nest(await formOf(c));
+    await withBlackoutField(() => s.schedules.create(actorOf(c), id, scheduleFromForm(f)));
     return redirectTo(c, `/hosts/${id}/schedules`);
   });
 
@@ -78,7 +79,7 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
   app.put('/schedules/:id', guard('operator'), async (c) => {
     const f = nest(await formOf(c));
     const keep = f.clear_hooks !== 'on';
-    const view = await s.schedules.update(actorOf(c), c.req.param('id'), scheduleFromForm(f), { pre_hook: keep, post_hook: keep, run_as: keep });
+    const view = await withBlackoutField(() => s.schedules.update(actorOf(c), c.req.param('id'), scheduleFromForm(f), { pre_hook: keep, post_hook: keep, run_as: keep }));
     c.header('HX-Trigger', toast('Schedule saved and pushed to the agent.'));
     return redirectTo(c, `/hosts/${view.host_id}/schedules`);
   });

@@ -1,4 +1,5 @@
 import { WEEKDAYS } from '@restic-manager/protocol';
+import { DomainError } from '../services/errors.js';
 import { opt } from './forms.js';
 
 /* Issue 21: the window fields of a form (pages/schedule-windows.tsx) as a WindowSet body. Rows
@@ -38,4 +39,20 @@ export function windowsFromForm(raw: unknown): { windows: Record<string, unknown
     return { from: from ?? '', ...(to ? { to } : {}) };
   });
   return windows.length || blackouts.length ? { windows, blackouts } : null;
+}
+
+/**
+ * A form shows all blackout dates in one textarea (`<prefix>.blackouts`): an error about one of
+ * them (`windows.blackouts.2.from`) is also put under that textarea's name, so it shows beside it.
+ */
+export async function withBlackoutField<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof DomainError && e.fields) {
+      const key = Object.keys(e.fields).find((k) => /^windows\.blackouts\.\d+\./.test(k));
+      if (key) throw new DomainError(e.code, e.message, { ...e.fields, 'windows.blackouts': e.fields[key]! });
+    }
+    throw e;
+  }
 }
