@@ -50,7 +50,7 @@ export class WindowWaits {
     const now = this.d.now();
     const g = gate(spec, now);
     if (g.startAt === null) {
-      const why = `its backup windows never open together (${(spec.windows ?? []).map((w) => w.source ?? 'schedule').join(', ')}); nothing was run`;
+      const why = neverOpen(spec);
       this.d.log.error('schedule fired, but its backup windows never open; the run is reported failed', { schedule_id: spec.id, job_id: job.jobId });
       const ev = this.events(job);
       ev?.queued('waiting for its backup window');
@@ -109,6 +109,11 @@ export class WindowWaits {
         started.push(h.job.jobId);
       } else if (g.startAt !== null) {
         h.startAt = g.startAt;
+      } else {
+        // The windows changed (a new schedule set) and no longer open together: report it, do not hold it forever.
+        this.held.delete(id);
+        this.events(h.job, FIRST_RUNNER_SEQ)?.finished({ status: 'failed', exitCode: null, stats: null, error: neverOpen(h.spec), errorKind: 'failed' });
+        this.d.changed();
       }
     }
     if (started.length) this.d.changed();
@@ -168,5 +173,7 @@ function gate(spec: ScheduleSpec, now: number): { startAt: number | null; stopAt
   const startAt = nextAllowedStart(sets, clock, now);
   return { startAt, stopAt: startAt === null ? null : stopDeadline(sets, clock, startAt) };
 }
+
+const neverOpen = (spec: ScheduleSpec): string => `its backup windows never open together (${(spec.windows ?? []).map((w) => w.source ?? 'schedule').join(', ')}); nothing was run`;
 
 const withStop = (job: JobRequest, stopAt: number | null): JobRequest => (stopAt === null ? job : { ...job, stopAt });

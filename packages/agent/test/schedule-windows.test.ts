@@ -112,6 +112,22 @@ describe('backup windows in the agent scheduler', () => {
     expect(b.jobs).toHaveLength(0);
     expect(b.frames.find((f) => f.type === 'job.finished')).toMatchObject({ status: 'failed', error: expect.stringContaining('never open together (schedule, tag:prod)') });
   });
+
+  it('a waiting run whose windows stop opening together (a new set) is reported failed, not held forever', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-windows-'));
+    const clock = { now: Date.parse('2026-12-02T01:00:00Z') };
+    const a = make(clock);
+    a.s.apply(set(1));
+    a.s.stop();
+    clock.now = Date.parse('2026-12-02T11:00:00Z');
+    const b = make(clock);
+    b.s.loadPersisted();
+    const jobId = b.frames.find((f) => f.type === 'job.queued')!.job_id;
+    const weekend = { windows: [{ days: ['sat'], start: '10:00', end: '12:00', at_end: 'finish' }], blackouts: [], source: 'tag:prod' };
+    b.s.apply(set(2, [nights, weekend]));
+    expect(b.s.waits.jobIds()).toEqual([]);
+    expect(b.frames.find((f) => f.type === 'job.finished')).toMatchObject({ job_id: jobId, seq: 2, status: 'failed' });
+  });
 });
 
 describe('the stop end of a window in the runner', () => {

@@ -37,6 +37,9 @@ export class WindowWaitRepository {
   find(jobId: string): Promise<WindowWaitRow | undefined> {
     return this.db.selectFrom('window_waits').selectAll().where('job_id', '=', jobId).executeTakeFirst();
   }
+  async update(jobId: string, startAt: string, stopAt: string | null): Promise<void> {
+    await this.db.updateTable('window_waits').set({ start_at: startAt, stop_at: stopAt }).where('job_id', '=', jobId).execute();
+  }
   /** Held jobs whose start time has come (still queued and never sent). */
   due(nowIso: string): Promise<WindowWaitRow[]> {
     return this.db.selectFrom('window_waits').innerJoin('jobs', 'jobs.id', 'window_waits.job_id')

@@ -126,6 +126,20 @@ export class MaintenanceScheduler {
     for (const w of await this.d.repos.windowWaits.due(iso(now))) {
       const job = await this.d.repos.jobs.findById(w.job_id);
       if (!job || !this.d.agents.isConnected(job.host_id)) continue; // offline: sent on its next hello
+      // The windows may have changed since the fire: follow the schedule's current ones.
+      const sched = job.schedule_id ? await this.d.repos.schedules.findById(job.schedule_id) : undefined;
+      if (sched) {
+        const g = await gateForSchedule(this.d.repos, sched, now);
+        if (g.startAt === null) {
+          await this.jobs.finishLocally(job, 'failed', neverOpens(g.sets), 'failed');
+          continue;
+        }
+        await this.d.repos.windowWaits.update(job.id, iso(g.startAt), g.stopAt === null ? null : iso(g.stopAt));
+        if (g.startAt > now) {
+          await this.d.repos.jobs.update(job.id, { progress: JSON.stringify({ waiting_for_window: true, starts_at: iso(g.startAt) }) });
+          continue;
+        }
+      }
       await this.d.repos.jobs.update(job.id, { progress: null });
       try {
         const sent = await this.jobs.dispatch(job);
