@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -46,6 +47,11 @@ function make(clock: { now: number }) {
 }
 
 describe('backup windows in the agent scheduler', () => {
+  it('takes the window maths from the protocol\'s zod-free windows entry, which imports nothing', () => {
+    const src = fs.readFileSync(fileURLToPath(new URL('../../protocol/src/windows.ts', import.meta.url)), 'utf8');
+    expect(src).not.toMatch(/^\s*import\s/m);
+  });
+
   it('a fire outside the window waits (queued, with its start time) and fires at the opening with the stop time', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-windows-'));
     const clock = { now: Date.parse('2026-12-02T01:00:00Z') }; // a Wednesday
