@@ -155,6 +155,7 @@ export class Agent {
       submit: (j) => this.runner.submit(j),
       busy: (id) => this.runner.hasScheduleJob(id),
       log: this.log,
+      emit,
     });
   }
 
@@ -197,7 +198,7 @@ export class Agent {
    * keeping it queued forever (robustness harness, issue 22).
    */
   private activeJobIds(): string[] {
-    const ids = new Set(this.runner.activeJobIds());
+    const ids = new Set([...this.runner.activeJobIds(), ...this.scheduler.waits.jobIds()]);
     for (const e of this.outbox.pending()) if (e.frame.type === 'job.finished' && typeof e.frame.job_id === 'string') ids.add(e.frame.job_id);
     return [...ids].slice(0, 1000);
   }
@@ -296,6 +297,7 @@ export class Agent {
         this.runner.submit({
           jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}),
           ...(m.repository ? { repository: m.repository } : {}), ...(m.copy_target ? { copyTarget: m.copy_target } : {}),
+          ...(m.stop_at ? { stopAt: Date.parse(m.stop_at) } : {}),
         });
         return;
       case 'command.unsupported':
@@ -303,7 +305,7 @@ export class Agent {
         this.reporter.report({ type: 'job.finished', job_id: m.job_id, seq: 0, status: 'failed', exit_code: null, stats: null, error: `job kind '${m.kind}' is not supported by this agent (version ${agentVersion()}): upgrade the agent`, error_kind: 'failed', finished_at: new Date().toISOString() });
         return;
       case 'command.cancel':
-        if (!this.runner.cancel(m.job_id)) {
+        if (!this.runner.cancel(m.job_id) && !this.scheduler.waits.cancel(m.job_id)) {
           this.log.warn('cancel for a job this agent does not have; reporting it cancelled', { job_id: m.job_id });
           this.reporter.report({ type: 'job.finished', job_id: m.job_id, seq: RECOVERY_SEQ, status: 'cancelled', exit_code: null, stats: null, error: 'the agent has no such job running (it may have ended already)', error_kind: 'cancelled', finished_at: new Date().toISOString() });
         }

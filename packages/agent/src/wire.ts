@@ -11,6 +11,7 @@ import type {
 } from '@restic-manager/protocol';
 
 import { DOWNLOAD_MAX_WINDOW, MAX_FRAME_BYTES } from '@restic-manager/protocol/wire';
+import type { Weekday as ScheduleWindowDay } from '@restic-manager/protocol/windows';
 
 export { AGENT_FRAME_RATE, CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_SERVER_PROTOCOL_VERSIONS } from '@restic-manager/protocol/wire';
 
@@ -157,8 +158,29 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
+    ...(o.windows === undefined ? {} : { windows: windowSets(o, at) }),
     ...(o.databases === undefined ? {} : { databases: objList(o, 'databases', at) as DatabaseTarget[] /* checked field by field with BackupArgs when the job runs */ }),
   };
+}
+
+/** ScheduleSpec.windows (issue 21): the shapes only; a malformed time makes its window never open (windows.ts). */
+function windowSets(o: Obj, at: string): NonNullable<ScheduleSpec['windows']> {
+  return objList(o, 'windows', at).map((set, i) => {
+    const p = `${at}windows.${i}.`;
+    const source = optStr(set, 'source', p);
+    return {
+      windows: objList(set, 'windows', p).map((w, j) => {
+        const q = `${p}windows.${j}.`;
+        if (w.at_end !== 'finish' && w.at_end !== 'stop') throw new Bad(`${q}at_end: expected finish or stop`);
+        return { days: strList(w, 'days', q) as ScheduleWindowDay[], start: str(w, 'start', q, 1), end: str(w, 'end', q, 1), at_end: w.at_end };
+      }),
+      blackouts: objList(set, 'blackouts', p).map((b, j) => {
+        const to = optStr(b, 'to', `${p}blackouts.${j}.`);
+        return { from: str(b, 'from', `${p}blackouts.${j}.`, 1), ...(to ? { to } : {}) };
+      }),
+      ...(source ? { source } : {}),
+    };
+  });
 }
 
 function objList(o: Obj, k: string, at: string): Obj[] {
@@ -220,11 +242,13 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const vault = o.vault === undefined ? undefined : (obj(o.vault, 'vault') as VaultJobTarget); // validated when the vault job runs
         const repo = o.repository === undefined ? undefined : repository(o.repository, 'repository');
         const copyTarget = o.copy_target === undefined ? undefined : repository(o.copy_target, 'copy_target');
+        const stopAt = optStr(o, 'stop_at', '');
+        if (stopAt !== undefined && Number.isNaN(Date.parse(stopAt))) throw new Bad('stop_at: expected an ISO time');
         return {
           ok: true,
           value: {
             type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}),
-            ...(repo ? { repository: repo } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}),
+            ...(repo ? { repository: repo } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}), ...(stopAt ? { stop_at: stopAt } : {}),
           },
         };
       }

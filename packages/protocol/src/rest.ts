@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WindowSetSchema } from './window-schemas.js';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
 import { BackupArgs, CheckArgs, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 import { StopContainersEntry } from './container-select.js';
@@ -360,6 +361,8 @@ export const ScheduleInput = z
      * in reverse afterwards; an entry is a name or id, or `label:<key>[=<value>]` (docs/databases.md).
      */
     stop_containers: z.array(StopContainersEntry).max(32).optional(),
+    /** Additive (issue 21): when runs may start (docs/schedules.md "Backup windows"); null/absent = any time. */
+    windows: WindowSetSchema.nullable().optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
@@ -392,6 +395,8 @@ export const ScheduleView = z.object({
   drill_host_id: z.string().nullable(),
   /** Additive (issue 18), backup schedules: see ScheduleInput; [] = none. */
   stop_containers: z.array(z.string()),
+  /** Additive (issue 21): the schedule's own windows; null = any time (tag windows apply on top). */
+  windows: WindowSetSchema.nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });

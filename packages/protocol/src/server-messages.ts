@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WindowSetSchema } from './window-schemas.js';
 import { BandwidthOptions, JobKind, RetentionPolicy, ScheduleKind } from './common.js';
 import { RepoKeyAdd, RepoKeyRemove, SnapshotLs } from './requests.js';
 import { ForgetPreview, SnapshotDiff } from './inspect.js';
@@ -192,6 +193,8 @@ export const CommandRun = z.object({
   repository: RepositoryConfig.optional(),
   /** Additive (issue 15): the target of a `copy` job (the source is `repository`). */
   copy_target: RepositoryConfig.optional(),
+  /** Additive (issue 21): the end of the job's `stop` backup window; the agent cancels the job then, with the window's reason. */
+  stop_at: z.iso.datetime().optional(),
 });
 export type CommandRun = z.infer<typeof CommandRun>;
 
@@ -224,6 +227,12 @@ export const ScheduleSpec = z.object({
    * `stop_containers`; one with a `label:` entry only to agents announcing `stop_containers_labels`).
    */
   stop_containers: z.array(StopContainersEntry).max(32).optional(),
+  /**
+   * Additive (issue 21): backup windows, one set per source (the schedule's own, then each tag of
+   * the host that has windows); a run starts only when every set allows it (windows.ts). Absent =
+   * any time; an older agent ignores it.
+   */
+  windows: z.array(WindowSetSchema.extend({ source: z.string().max(80).optional() })).max(33).optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 

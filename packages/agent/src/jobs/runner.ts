@@ -15,6 +15,7 @@ import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
 import { sendExtras } from './extras.js';
 import { LockRefresher } from './lock-refresh.js';
+import { WindowStop } from './window-stop.js';
 
 /** A job to run: from `command.run` (server) or from the local scheduler (`scheduleId` set). */
 export interface JobRequest {
@@ -32,6 +33,10 @@ export interface JobRequest {
   /** copy jobs: the target repository (`command.run.copy_target`), validated when the job runs; never persisted. */
   copyTarget?: Record<string, unknown>;
   scheduleId?: string;
+  /** Backup windows (issue 21): abort at this time (ms) with the window's reason (jobs/window-stop.ts). */
+  stopAt?: number;
+  /** The first event seq of the job (the scheduler already sent job.queued while it waited for its window). */
+  firstSeq?: number;
 }
 
 export interface RunnerDeps {
@@ -86,6 +91,8 @@ interface Entry {
   secrets: string[];
   repoKey: string;
   abort: AbortController;
+  /** The `stop` end of the job's backup window, armed when it starts. */
+  windowStop?: WindowStop;
 }
 
 /**
@@ -201,7 +208,7 @@ export class JobRunner {
   }
 
   private accept(req: JobRequest, exec: Exec, cancelled: boolean): void {
-    const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.emitJob, this.deps.progressIntervalMs ?? 500);
+    const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.emitJob, this.deps.progressIntervalMs ?? 500, req.firstSeq ?? 0);
     const fail = (error: string, errorKind: Outcome['errorKind']): void =>
       events.finished({ status: 'failed', exitCode: null, stats: null, error, errorKind });
     if (cancelled) {
@@ -276,7 +283,9 @@ export class JobRunner {
   private start(entry: Entry): void {
     this.running.set(entry.repoKey, entry);
     this.saveActive();
+    entry.windowStop = new WindowStop(entry.req.stopAt, entry.abort);
     void this.run(entry).finally(() => {
+      entry.windowStop?.dispose();
       this.running.delete(entry.repoKey);
       const q = this.queues.get(entry.repoKey);
       const next = q?.shift();
@@ -374,6 +383,7 @@ export class JobRunner {
         outcome = { status: 'failed', exitCode: null, stats: null, error: `${invalid ? 'invalid repository' : 'agent error'}: ${this.redact((err as Error).message, e.secrets)}`, errorKind: 'failed' };
         if (e.repo && !opened) engine = null; // the repository never opened: nothing to report on
       }
+      if (e.windowStop) outcome = e.windowStop.outcome(outcome);
       events.finished(outcome);
       this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
       // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up;

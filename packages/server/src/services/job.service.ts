@@ -129,6 +129,10 @@ export class JobService {
       this.d.agents.unreached?.(job.host_id);
       return false;
     }
+    // Backup windows (issue 21): a job held for its window is not sent before it opens; a `stop` window's end travels with it.
+    const held = await r.windowWaits.find(job.id);
+    if (held && Date.parse(held.start_at) > this.d.now()) return false;
+    if (held?.stop_at) msg.stop_at = held.stop_at;
     // A job queued before its repository froze is never sent (dispatchPending fails it with the reason).
     const frozen = await this.c.ledger.refusal(job.host_id, job.kind, job.repository_id, r);
     if (frozen) throw frozenError(frozen);

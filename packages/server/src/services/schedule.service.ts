@@ -9,6 +9,7 @@ import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { scheduleView } from './views.js';
 import { agentHasFeature, databaseViews, databasesRefusal, mergeDatabasePasswords } from './schedule-databases.js';
+import { checkWindowSet, windowSetsFor } from './backup-windows.js';
 
 /**
  * Schedules per host. Every change bumps the host's schedule_version and pushes the full list
@@ -103,6 +104,8 @@ export class ScheduleService {
       throw new DomainError('validation_failed', 'a restore_drill schedule drills the latest snapshot of every repository of the host: it takes no paths, tags or retention_policy', { paths: 'not for restore_drill schedules' });
     }
     if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
+    // Backup windows (issue 21): a set that never opens, or a malformed time, is refused naming the field.
+    if (input.windows) checkWindowSet(input.windows, 'windows', this.d.now());
   }
 
   /**
@@ -160,6 +163,7 @@ export class ScheduleService {
       read_data_rotation: s.kind === 'check' ? s.read_data_rotation ?? null : null,
       drill_host_id: s.kind === 'restore_drill' ? s.drill_host_id ?? null : null,
       stop_containers: s.kind === 'backup' && s.stop_containers?.length ? JSON.stringify(s.stop_containers) : null,
+      windows: s.windows && (s.windows.windows.length > 0 || s.windows.blackouts.length > 0) ? JSON.stringify(s.windows) : null,
       ...hooks,
     };
   }
@@ -175,6 +179,11 @@ export class ScheduleService {
     await this.audit.record(actor, 'host.time_zone', { kind: 'host', id: hostId }, { from: host.time_zone, to: timeZone });
     await this.push(hostId);
     return { host_id: hostId, time_zone: timeZone, schedule_version: host.schedule_version + 1 };
+  }
+
+  /** Pushes a new schedule version to each host (their tag windows changed). */
+  async repush(hostIds: readonly string[]): Promise<void> {
+    for (const id of hostIds) await this.push(id);
   }
 
   /** Bumps the version and sends schedule.set if the agent is online. */
@@ -204,6 +213,12 @@ export class ScheduleService {
     const stops = host ? agentHasFeature(host, 'stop_containers') : false;
     // An agent without `stop_containers_labels` would refuse a `label:` entry (its schema predates them).
     const labels = host ? agentHasFeature(host, 'stop_containers_labels') : false;
+    // Backup windows (issue 21): the schedule's own set and its host's tags' sets; an older agent ignores them.
+    const windowSets = await windowSetsFor(this.d.repos, host, rows);
+    const windowsOf = (r: ScheduleRow) => {
+      const sets = windowSets.get(r.id) ?? [];
+      return sets.length > 0 ? { windows: sets } : {};
+    };
     const stopsOk = (r: ScheduleRow): boolean => !r.stop_containers || (stops && (labels || !hasLabelSelector(JSON.parse(r.stop_containers) as string[])));
     // Vault and restore_drill schedules are server-fired and never reach the agent (its schedule.set parser predates them).
     const schedules: ScheduleSpec[] = rows.filter((r) => !r.kind.startsWith('vault_') && r.kind !== 'restore_drill').map((r) => ({
@@ -219,6 +234,7 @@ export class ScheduleService {
       ...(r.read_data_subset ? { read_data_subset: r.read_data_subset } : {}),
       ...(r.read_data_rotation !== null ? { read_data_rotation: r.read_data_rotation } : {}),
       ...(r.kind === 'backup' && r.stop_containers && stopsOk(r) ? { stop_containers: JSON.parse(r.stop_containers) as string[] } : {}),
+      ...windowsOf(r),
     }));
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }
@@ -247,5 +263,6 @@ function describe(hostId: string, s: ScheduleInput): Record<string, unknown> {
     pre_hook_set: s.pre_hook != null, post_hook_set: s.post_hook != null, run_as: s.run_as,
     ...(s.repository_id ? { repository_id: s.repository_id } : {}),
     ...(s.databases.length ? { databases: databaseViews(s.databases) } : {}),
+    ...(s.windows ? { windows: s.windows } : {}),
   };
 }

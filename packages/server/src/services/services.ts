@@ -48,6 +48,7 @@ import type { StreamTimeouts } from './download-streams.js';
 import { DEFAULT_DOWNLOAD_MAX_BYTES } from '../config.js';
 import type { ServerPaths } from '../controlplane/store-access.js';
 import { ControlPlaneBackupService } from './control-plane-backup.service.js';
+import { TagWindowsService } from './tag-windows.service.js';
 import type { ControlPlaneBackupRunner } from './control-plane-backup.service.js';
 import { ControlPlaneBackupScheduler } from './control-plane-backup-scheduler.js';
 
@@ -117,6 +118,8 @@ export interface Services {
   controlPlaneBackup: ControlPlaneBackupService;
   /** Its server-side clock under the `control-plane-backup` lease (started by startServer). */
   controlPlaneBackupScheduler: ControlPlaneBackupScheduler;
+  /** Backup windows per host tag (issue 21, docs/schedules.md). */
+  tagWindows: TagWindowsService;
 }
 
 /** The control-plane backup: where this server keeps its state (null: unknown, runs fail saying so). */
@@ -152,6 +155,10 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
   const schedules = new ScheduleService(d, audit);
+  // A host's tag windows come with its tags (issue 21): a change that adds or drops a tag with windows pushes schedule.set.
+  hosts.onTagsChanged(async (id, from, to) => {
+    if ((await d.repos.tagWindows.forTags([...new Set([...from, ...to])])).length > 0) await schedules.repush([id]);
+  });
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);
   const trends = new TrendService(d, leases);
@@ -188,6 +195,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const controlPlaneBackupScheduler = new ControlPlaneBackupScheduler(d, controlPlaneBackup, leases, controlPlane.tickMs);
   return {
     leases,
+    tagWindows: new TagWindowsService(d, audit, schedules),
     controlPlaneBackup,
     controlPlaneBackupScheduler,
     drills,

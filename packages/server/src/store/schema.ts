@@ -170,7 +170,16 @@ export interface SchedulesTable {
   drill_host_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0034: backup schedules' containers to stop around the backup (JSON array); null = none. */
   stop_containers: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0037: the schedule's own backup windows (JSON WindowSet); null = any time. */
+  windows: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
+  updated_at: string;
+}
+
+/** Migration 0037: backup windows of a host tag (JSON WindowSet), applied to the schedules of hosts carrying it. */
+export interface TagWindowsTable {
+  tag: string;
+  windows: string;
   updated_at: string;
 }
 
@@ -574,7 +583,16 @@ export interface ControlPlaneBackupTable {
   last_success_at: string | null;
 }
 
+/** Migration 0037: a server-fired job held for its backup window, and the stop time of a `stop` window. */
+export interface WindowWaitsTable {
+  job_id: string;
+  start_at: string;
+  stop_at: string | null;
+}
+
 export interface Database {
+  tag_windows: TagWindowsTable;
+  window_waits: WindowWaitsTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodesTable;
   totp_challenges: TotpChallengesTable;
