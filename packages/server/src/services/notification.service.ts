@@ -11,16 +11,18 @@ import type { Notifier } from './notify/notifier.js';
 import type { TargetGuard } from './notify/target-guard.js';
 import { TargetRefused, TargetUnresolved } from './notify/target-guard.js';
 import type { ChannelSecrets } from './notify/types.js';
-import { DeliveryError, SECRET_KEYS } from './notify/types.js';
+import { DeliveryError, DESTINATION_KEY, REQUIRED_SECRETS, SECRET_KEYS } from './notify/types.js';
 
 const requireAdmin = (a: Actor): void => {
   if (!(a.kind === 'user' && a.role === 'admin')) throw new DomainError('forbidden', 'only admins may manage notification channels');
 };
 
 /**
- * Notification channels (spec §9): webhook, ntfy, e-mail. Admin only. Secrets (webhook secret,
- * ntfy token, SMTP password) are sealed under `channel:<id>` and leave this service only as
- * "set" / "not set"; audit rows name the secrets that changed, never their values.
+ * Notification channels (spec §9, issue 21): webhook, ntfy, e-mail, Slack, Discord, Telegram,
+ * Gotify, Pushover, Matrix. Admin only. Secrets (webhook secret, tokens, SMTP password, webhook
+ * URLs whose path is the credential) are sealed under `channel:<id>` and leave this service only
+ * as "set" / "not set"; audit rows name the secrets that changed, never their values. A stored
+ * secret is kept across an update only while the channel's destination stays the same.
  */
 export class NotificationService {
   private readonly repo: NotificationRepository;
@@ -82,7 +84,7 @@ export class NotificationService {
     requireAdmin(actor);
     await this.checkTarget(input);
     const id = crypto.randomUUID();
-    const { plain, secrets, changed } = this.split(input, {});
+    const { plain, secrets, changed } = this.split(input, {}, null);
     const at = iso(this.d.now());
     await this.repo.insert({
       id, name: input.name, type: input.type, enabled: input.enabled ? 1 : 0, config: JSON.stringify(plain), secrets_enc: this.seal(id, secrets),
@@ -99,7 +101,7 @@ export class NotificationService {
     const row = await this.row(id);
     if (row.type !== input.type) throw new DomainError('validation_failed', `the type of a channel cannot change (it is ${row.type}): delete it and add a new one`, { type: `stays ${row.type}` });
     await this.checkTarget(input);
-    const { plain, secrets, changed } = this.split(input, this.secretsOf(row));
+    const { plain, secrets, changed } = this.split(input, this.secretsOf(row), JSON.parse(row.config) as Record<string, unknown>);
     await this.repo.update(id, {
       name: input.name, enabled: input.enabled ? 1 : 0, config: JSON.stringify(plain), secrets_enc: this.seal(id, secrets),
       kinds: JSON.stringify(input.kinds), min_severity: input.min_severity, updated_at: iso(this.d.now()),
@@ -136,8 +138,11 @@ export class NotificationService {
    * delivery checks again and connects only to the addresses it checked.
    */
   private async checkTarget(input: NotificationChannelInput): Promise<void> {
-    const target = input.type === 'webhook' ? { raw: input.config.url, field: 'config.url' } : input.type === 'ntfy' ? { raw: input.config.server, field: 'config.server' } : null;
-    if (!target) return;
+    const cfg = input.config as Record<string, unknown>;
+    const key = DESTINATION_KEY[input.type] ?? (input.type === 'slack' || input.type === 'discord' ? 'webhook_url' : null);
+    const raw = key ? cfg[key] : undefined;
+    if (!key || typeof raw !== 'string' || raw === '') return; // a secret URL left out is the stored one, checked when it was saved
+    const target = { raw, field: `config.${key}` };
     try {
       await this.guard.check(target.raw, target.field);
     } catch (e) {
@@ -160,22 +165,36 @@ export class NotificationService {
     return Object.keys(secrets).length ? this.d.box.sealJson(secrets, `channel:${id}`) : null;
   }
 
-  /** Splits the input config into stored plain settings and the merged secrets; lists the secrets that changed. */
-  private split(input: NotificationChannelInput, stored: ChannelSecrets) {
-    const cfg = { ...input.config } as Record<string, unknown>;
+  /**
+   * Splits the input config into stored plain settings and the merged secrets; lists the secrets
+   * that changed. `storedConfig` (an update) keeps omitted secrets only while the destination
+   * (DESTINATION_KEY) is unchanged. A required secret missing afterwards is a field error.
+   */
+  private split(input: NotificationChannelInput, storedSecrets: ChannelSecrets, storedConfig: Record<string, unknown> | null) {
+    const cfgIn = input.config as Record<string, unknown>;
+    const cfg = { ...cfgIn };
+    const dest = DESTINATION_KEY[input.type];
+    const moved = !!(storedConfig && dest && String(storedConfig[dest]).replace(/\/+$/, '') !== String(cfg[dest]).replace(/\/+$/, ''));
+    const stored: ChannelSecrets = moved ? {} : storedSecrets;
     const secrets: ChannelSecrets = { ...stored };
-    const changed: string[] = [];
+    const changed: string[] = moved ? Object.keys(storedSecrets) : [];
     for (const k of SECRET_KEYS[input.type]) {
       const v = cfg[k] as string | null | undefined;
       delete cfg[k];
       if (v === undefined) continue;
       if (v === null || v === '') {
-        if (secrets[k] !== undefined) changed.push(k);
+        if (secrets[k] !== undefined && !changed.includes(k)) changed.push(k);
         delete secrets[k];
       } else {
-        if (secrets[k] !== v) changed.push(k);
+        if (secrets[k] !== v && !changed.includes(k)) changed.push(k);
         secrets[k] = v;
       }
+    }
+    // A required secret that is not there, or (the destination moved) a stored one neither re-entered nor removed.
+    const missing = SECRET_KEYS[input.type].filter((k) => (REQUIRED_SECRETS[input.type].includes(k) && !secrets[k]) || (moved && storedSecrets[k] && cfgIn[k] === undefined));
+    if (missing.length) {
+      const why = moved ? `enter it again (or remove it): the ${dest} changed, and a stored credential is never sent to a new address` : 'required';
+      throw new DomainError('validation_failed', missing.map((k) => `config.${k}: ${why}`).join('; '), Object.fromEntries(missing.map((k) => [`config.${k}`, why])));
     }
     return { plain: cfg, secrets, changed };
   }

@@ -170,6 +170,8 @@ export interface SchedulesTable {
   drill_host_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0034: backup schedules' containers to stop around the backup (JSON array); null = none. */
   stop_containers: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 36 (issue 21): the Healthchecks-style ping URL, sealed (AD `schedule-ping:<id>`); null = none. */
+  healthcheck_url_enc: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }
@@ -280,11 +282,11 @@ export interface NotificationOutboxTable {
 export interface NotificationChannelsTable {
   id: string;
   name: string;
-  type: 'webhook' | 'ntfy' | 'email';
+  type: 'webhook' | 'ntfy' | 'email' | 'slack' | 'discord' | 'telegram' | 'gotify' | 'pushover' | 'matrix';
   enabled: number;
   /** JSON of the non-secret settings. */
   config: string;
-  /** SecretBox JSON of the secrets (webhook secret, ntfy token, SMTP password), AD `channel:<id>`. */
+  /** SecretBox JSON of the secrets (webhook secret, tokens, SMTP password, secret webhook URLs), AD `channel:<id>`. */
   secrets_enc: string | null;
   /** JSON array of alert kinds; [] = all. */
   kinds: string;

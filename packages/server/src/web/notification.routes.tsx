@@ -27,6 +27,13 @@ function channelInput(raw: Record<string, unknown>, editing: boolean): Notificat
     config.from = opt(config.from) ?? '';
   }
   if (type === 'ntfy') config.server = opt(config.server);
+  if (type === 'telegram' || type === 'pushover') config.api_url = opt(config.api_url);
+  if (type === 'pushover') config.device = opt(config.device) ?? null;
+  if (type === 'gotify') config.server = opt(config.server) ?? '';
+  if (type === 'matrix') config.homeserver = opt(config.homeserver) ?? '';
+  // An empty template means the default text.
+  if (typeof config.template === 'string' && config.template.trim() === '') delete config.template;
+  else if (typeof config.template === 'string') config.template = config.template.replace(/\r\n/g, '\n');
   for (const k of ChannelTypeSchema.safeParse(type).success ? SECRET_KEYS[type as ChannelType] : []) {
     // An empty secret input keeps the stored value when editing (and means "none" when adding).
     if (clear[k] === 'on') config[k] = null;

@@ -12,6 +12,12 @@ import type { TargetGuard } from './target-guard.js';
 import type { AlertEvent, ChannelSecrets, Transport } from './types.js';
 import { DeliveryError } from './types.js';
 import { webhookTransport } from './webhook.js';
+import { discordTransport } from './discord.js';
+import { gotifyTransport } from './gotify.js';
+import { matrixTransport } from './matrix.js';
+import { pushoverTransport } from './pushover.js';
+import { slackTransport } from './slack.js';
+import { telegramTransport } from './telegram.js';
 
 export interface NotifierOptions {
   /** Attempts per delivery before it becomes a dead letter and the channel is marked failed (default 5). */
@@ -31,7 +37,10 @@ export interface NotifierOptions {
 }
 
 const RANK = { info: 1, warning: 2, critical: 3 } as const;
-const TRANSPORTS: Record<ChannelType, Transport> = { webhook: webhookTransport, ntfy: ntfyTransport, email: emailTransport };
+const TRANSPORTS: Record<ChannelType, Transport> = {
+  webhook: webhookTransport, ntfy: ntfyTransport, email: emailTransport,
+  slack: slackTransport, discord: discordTransport, telegram: telegramTransport, gotify: gotifyTransport, pushover: pushoverTransport, matrix: matrixTransport,
+};
 /** Dead letters are kept this long (visible in Settings), then forgotten. */
 const DEAD_KEEP_MS = 30 * 24 * 3600_000;
 
