@@ -22,6 +22,8 @@ import { MaintenanceScheduler } from './maintenance-scheduler.js';
 import { MaintenanceService } from './maintenance.service.js';
 import { NotificationService } from './notification.service.js';
 import { Notifier } from './notify/notifier.js';
+import { SchedulePings } from './schedule-pings.js';
+import type { SchedulePingOptions } from './schedule-pings.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { RestoreCredentials } from './restore-credentials.service.js';
@@ -79,6 +81,8 @@ export interface Services {
   notifications: NotificationService;
   /** Asynchronous delivery of alert changes to the channels, with retries. */
   notifier: Notifier;
+  /** Issue 21: Healthchecks-style pings of schedules' jobs. */
+  pings: SchedulePings;
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
@@ -133,6 +137,8 @@ export interface DownloadOptions {
 /** Alerting knobs (tests shorten them). */
 export interface AlertingOptions {
   notifier?: NotifierOptions;
+  /** Schedule pings' retry and timeout (tests shorten them). */
+  pings?: SchedulePingOptions;
   /** Period of the agent_offline / backup_overdue evaluation (default 30 s). */
   alertTickMs?: number;
   /** RM_NOTIFY_ALLOW_PRIVATE: webhook/ntfy channels may target loopback and private addresses (default false). */
@@ -148,7 +154,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
-  const schedules = new ScheduleService(d, audit);
+  const pings = new SchedulePings(d, new TargetGuard(alerting.notifyAllowPrivate ?? false), alerting.pings);
+  const schedules = new ScheduleService(d, audit, pings);
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);
   const trends = new TrendService(d, leases);
@@ -168,7 +175,9 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
     jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads,
+    jobStarted: (jobId) => pings.jobStarted(jobId),
   });
+  jobs.onEnded((job) => pings.jobEnded(job));
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
   jobs.onEnded((job) => drills.jobEnded(job));
@@ -196,6 +205,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     alertRules,
     notifications: new NotificationService(d, audit, notifier, targetGuard),
     notifier,
+    pings,
     browse,
     restore,
     diff: new SnapshotDiffService(d, requests),

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeAgent } from '@restic-manager/server/testing';
+import type { Harness } from './helpers/harness.js';
+import { Api, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import type { HttpReceiver } from './helpers/receivers.js';
+import { startHttpReceiver } from './helpers/receivers.js';
+
+/*
+ * Healthchecks-style pings per schedule (issue 21): a job fired by a schedule with a ping URL
+ * pings `<url>/start` when the agent reports it started, `<url>` on success and `<url>/fail` on
+ * failure, as healthchecks.io documents (with the job id as `rid`). The URL is a secret: only
+ * admins set it, the API says only whether one is stored, and it appears in no answer, audit
+ * row, log line or in the database file in clear.
+ */
+const CHECK = 'b9f0c1d2-hc-check-secret-5e6f';
+
+describe('schedule pings (dead-man’s switch)', () => {
+  let h: Harness;
+  let rx: HttpReceiver;
+  let agent: FakeAgent;
+  let hostId = '';
+  const answers: string[] = [];
+  const api = async (method: string, p: string, body?: unknown) => {
+    const r = await h.admin.req(method, p, body);
+    answers.push(r.text);
+    return r;
+  };
+  const run = async (scheduleId: string, status: 'succeeded' | 'failed') => {
+    const jid = randomUUID();
+    const at = new Date().toISOString();
+    agent.send({ type: 'job.started', job_id: jid, seq: 0, kind: 'backup', started_at: at, schedule_id: scheduleId });
+    await eventually(async () => ((await api('GET', `/api/jobs/${jid}`)).body?.status === 'running' ? true : null));
+    agent.send({ type: 'job.finished', job_id: jid, seq: 1, status, exit_code: status === 'succeeded' ? 0 : 1, stats: null, error: status === 'failed' ? 'repository locked' : null, error_kind: status === 'failed' ? 'lock_failed' : null, finished_at: new Date().toISOString() });
+    await eventually(async () => ((await api('GET', `/api/jobs/${jid}`)).body?.status === status ? true : null));
+    await h.server.services.pings.idle();
+    return jid;
+  };
+
+  beforeAll(async () => {
+    h = await startHarness({ notifyAllowPrivate: true }, { alerting: { pings: { baseDelayMs: 20, attempts: 3, timeoutMs: 3000 } } });
+    rx = await startHttpReceiver((n) => (n === 4 ? 500 : 200));
+    const e = await enrolledAgent(h, 'host-p');
+    hostId = e.hostId;
+    agent = e.agent;
+    await agent.connect();
+    await agent.next('schedule.set');
+  });
+  afterAll(async () => {
+    await agent.close();
+    await h.close();
+    await rx.close();
+  });
+
+  it('start, then success or fail, as Healthchecks documents; a failed ping is retried', async () => {
+    const made = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', paths: ['/data'], healthcheck_url: `${rx.url}/ping/${CHECK}` });
+    expect(made.status, made.text).toBe(201);
+    expect(made.body.has_healthcheck_url).toBe(true);
+    expect(made.body).not.toHaveProperty('healthcheck_url');
+
+    const ok = await run(made.body.id, 'succeeded');
+    expect(rx.requests.map((r) => [r.method, r.url])).toEqual([['POST', `/ping/${CHECK}/start?rid=${ok}`], ['POST', `/ping/${CHECK}?rid=${ok}`]]);
+    expect(rx.requests[0]!.body).toBe(`restic-manager: backup on host-p started (job ${ok})`);
+    expect(rx.requests[1]!.headers['content-type']).toBe('text/plain; charset=utf-8');
+
+    const bad = await run(made.body.id, 'failed');
+    // The 4th request (the fail ping's first attempt) is answered 500: it is sent again.
+    expect(rx.requests.slice(2).map((r) => r.url)).toEqual([`/ping/${CHECK}/start?rid=${bad}`, `/ping/${CHECK}/fail?rid=${bad}`, `/ping/${CHECK}/fail?rid=${bad}`]);
+    expect(rx.requests[3]!.body).toBe(`restic-manager: backup on host-p failed (lock_failed) (job ${bad})`);
+  });
+
+  it('a schedule without a ping URL pings nothing; the URL is kept on edit, removed with null', async () => {
+    const before = rx.requests.length;
+    const plain = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 4 * * *', paths: ['/srv'] });
+    expect(plain.body.has_healthcheck_url).toBe(false);
+    await run(plain.body.id, 'succeeded');
+    expect(rx.requests).toHaveLength(before);
+
+    const withUrl = await api('PUT', `/api/schedules/${plain.body.id}`, { kind: 'backup', cron_expr: '0 4 * * *', paths: ['/srv'], healthcheck_url: `${rx.url}/ping/${CHECK}` });
+    expect(withUrl.body.has_healthcheck_url).toBe(true);
+    const kept = await api('PUT', `/api/schedules/${plain.body.id}`, { kind: 'backup', cron_expr: '0 5 * * *', paths: ['/srv'] });
+    expect(kept.body.has_healthcheck_url).toBe(true);
+    const cleared = await api('PUT', `/api/schedules/${plain.body.id}`, { kind: 'backup', cron_expr: '0 5 * * *', paths: ['/srv'], healthcheck_url: null });
+    expect(cleared.body.has_healthcheck_url).toBe(false);
+  });
+
+  it('only admins set it; a metadata address is refused naming the field', async () => {
+    expect((await api('POST', '/api/users', { username: 'oscar', password: 'oscar-password-123', role: 'operator' })).status).toBe(201);
+    const op = new Api(h.url);
+    await op.login('oscar', 'oscar-password-123');
+    const refused = await op.req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', paths: ['/x'], healthcheck_url: `${rx.url}/ping/x` });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/only admins may set or remove a schedule’s ping URL/);
+    const fine = await op.req('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', paths: ['/x'] });
+    expect(fine.status).toBe(201);
+    const meta = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', paths: ['/x'], healthcheck_url: 'http://169.254.169.254/ping' });
+    expect(meta.status).toBe(400);
+    expect(meta.body.error.fields.healthcheck_url).toMatch(/cloud metadata address/);
+  });
+
+  it('the ping URL is in no answer, audit row, log line or the database file; the audit says it was set', async () => {
+    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(1);
+    const audit = await api('GET', '/api/audit?limit=500');
+    const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+    for (const [where, text] of Object.entries({ answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db })) expect(text.includes(CHECK), `ping URL in ${where}`).toBe(false);
+    expect(audit.text).toContain('"healthcheck_url_set":true');
+  });
+});
