@@ -53,7 +53,6 @@ const CHAT_DEFAULT = '{{title}}\n\n{{body}}';
 export function ChatFields(props: { type: ChannelType; c: NotificationChannelView | null }) {
   const c = props.c;
   const set = (k: string) => c?.secrets[k] === 'set';
-  const editing = !!c;
   const hookHint = 'The whole URL is the credential: stored sealed, never shown again.';
   switch (props.type) {
     case 'slack':
