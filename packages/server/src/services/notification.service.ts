@@ -133,7 +133,7 @@ export class NotificationService {
   }
 
   /**
-   * The SSRF guard on save: a webhook/ntfy URL whose host is (or resolves to) a refused address
+   * The SSRF guard on save: a channel URL (DESTINATION_KEY, or a Slack/Discord webhook URL) whose host is (or resolves to) a refused address
    * is a validation error naming the field. A name that does not resolve now is accepted; every
    * delivery checks again and connects only to the addresses it checked.
    */

@@ -141,7 +141,7 @@ export interface AlertingOptions {
   pings?: SchedulePingOptions;
   /** Period of the agent_offline / backup_overdue evaluation (default 30 s). */
   alertTickMs?: number;
-  /** RM_NOTIFY_ALLOW_PRIVATE: webhook/ntfy channels may target loopback and private addresses (default false). */
+  /** RM_NOTIFY_ALLOW_PRIVATE: HTTP channels and schedule pings may target loopback and private addresses (default false). */
   notifyAllowPrivate?: boolean;
 }
 

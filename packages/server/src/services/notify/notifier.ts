@@ -71,7 +71,7 @@ export class Notifier {
 
   constructor(
     private readonly d: ServiceDeps,
-    /** The SSRF guard webhook and ntfy deliveries pass (RM_NOTIFY_ALLOW_PRIVATE). */
+    /** The SSRF guard every HTTP delivery passes (RM_NOTIFY_ALLOW_PRIVATE). */
     private readonly guard: TargetGuard,
     o: NotifierOptions = {},
   ) {
