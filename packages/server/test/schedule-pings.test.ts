@@ -23,8 +23,8 @@ describe('schedule pings (dead-man’s switch)', () => {
   let agent: FakeAgent;
   let hostId = '';
   const answers: string[] = [];
-  const api = async (method: string, p: string, body?: unknown) => {
-    const r = await h.admin.req(method, p, body);
+  const api = async (method: string, p: string, body?: unknown, headers?: Record<string, string>) => {
+    const r = await h.admin.req(method, p, body, headers);
     answers.push(r.text);
     return r;
   };
@@ -40,7 +40,7 @@ describe('schedule pings (dead-man’s switch)', () => {
   };
 
   beforeAll(async () => {
-    h = await startHarness({ notifyAllowPrivate: true }, { alerting: { pings: { baseDelayMs: 20, attempts: 3, timeoutMs: 3000 } } });
+    h = await startHarness({ notifyAllowPrivate: true }, { mountWeb: undefined, alerting: { pings: { baseDelayMs: 20, attempts: 3, timeoutMs: 3000 } } });
     rx = await startHttpReceiver((n) => (n === 4 ? 500 : 200));
     const e = await enrolledAgent(h, 'host-p');
     hostId = e.hostId;
@@ -100,8 +100,25 @@ describe('schedule pings (dead-man’s switch)', () => {
     expect(meta.body.error.fields.healthcheck_url).toMatch(/cloud metadata address/);
   });
 
+  it('the schedule editor: admins see the ping fieldset, never the URL; empty keeps it, the checkbox removes it', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' };
+    const fields = (extra: Record<string, string>) => new URLSearchParams({ kind: 'backup', cron_expr: '0 6 * * *', paths: '/web', enabled: 'on', ...extra }).toString();
+    const made = await api('POST', `/hosts/${hostId}/schedules`, fields({ healthcheck_url: `${rx.url}/ping/${CHECK}` }), form);
+    expect(made.status, made.text).toBeLessThan(400);
+    const sched = (await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.find((x: { paths: string[] }) => x.paths[0] === '/web');
+    expect(sched.has_healthcheck_url).toBe(true);
+    const page = await api('GET', `/hosts/${hostId}/schedules?edit=${sched.id}`);
+    expect(page.text).toContain('id="ping-fieldset"');
+    expect(page.text).toContain('name="clear_healthcheck_url"');
+    expect(page.text).not.toContain(CHECK);
+    await api('PUT', `/schedules/${sched.id}`, fields({ healthcheck_url: '' }), form);
+    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.find((x: { id: string }) => x.id === sched.id).has_healthcheck_url).toBe(true);
+    await api('PUT', `/schedules/${sched.id}`, fields({ clear_healthcheck_url: 'on' }), form);
+    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.find((x: { id: string }) => x.id === sched.id).has_healthcheck_url).toBe(false);
+  });
+
   it('the ping URL is in no answer, audit row, log line or the database file; the audit says it was set', async () => {
-    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(1);
+    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(1); // the first test's
     const audit = await api('GET', '/api/audit?limit=500');
     const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
     for (const [where, text] of Object.entries({ answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db })) expect(text.includes(CHECK), `ping URL in ${where}`).toBe(false);
