@@ -628,6 +628,8 @@ export const NotificationOutboxQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 }).strict();
 export const ChannelTestResult = z.object({ ok: z.literal(true), channel_id: id, detail: z.string() });
+/** `POST /api/schedules/:id/ping-test` (issue 21): `<url>/log` was accepted (Healthchecks logs it without changing the check's state). */
+export const SchedulePingTestResult = z.object({ ok: z.literal(true), schedule_id: id, detail: z.string() });
 /** `GET /api/hosts/:id/databases`: the agent's last discovery report (null fields: none yet). */
 export const DiscoveredDatabasesView = z.object({
   host_id: id,

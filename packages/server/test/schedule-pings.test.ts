@@ -117,11 +117,40 @@ describe('schedule pings (dead-man’s switch)', () => {
     expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.find((x: { id: string }) => x.id === sched.id).has_healthcheck_url).toBe(false);
   });
 
+  it('Send test pings <url>/log once (the check’s state unchanged), reports a failure with its status, admins only', async () => {
+    const made = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 7 * * *', paths: ['/t'], healthcheck_url: `${rx.url}/ping/${CHECK}` });
+    const before = rx.requests.length;
+    const ok = await api('POST', `/api/schedules/${made.body.id}/ping-test`);
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body).toEqual({ ok: true, schedule_id: made.body.id, detail: 'the ping URL answered HTTP 200' });
+    expect(rx.requests.slice(before).map((r) => [r.method, r.url])).toEqual([['POST', `/ping/${CHECK}/log`]]);
+    const web = await api('POST', `/schedules/${made.body.id}/ping-test`, undefined, { 'hx-request': 'true' });
+    expect(web.status).toBe(204);
+    expect(web.headers.get('hx-trigger')).toContain('Test ping sent: the ping URL answered HTTP 200');
+
+    const down = await startHttpReceiver(() => 503);
+    try {
+      const bad = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 7 * * *', paths: ['/t'], healthcheck_url: `${down.url}/ping/${CHECK}` });
+      const failed = await api('POST', `/api/schedules/${bad.body.id}/ping-test`);
+      expect(failed.status).toBe(502);
+      expect(failed.body.error).toMatchObject({ code: 'delivery_failed', message: 'test ping failed: the ping URL answered HTTP 503' });
+      expect(down.requests).toHaveLength(1); // no retries for a test
+    } finally {
+      await down.close();
+    }
+    const none = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 7 * * *', paths: ['/t'] });
+    expect((await api('POST', `/api/schedules/${none.body.id}/ping-test`)).body.error.fields).toEqual({ healthcheck_url: 'not set' });
+    const op = new Api(h.url);
+    await op.login('oscar', 'oscar-password-123');
+    expect((await op.req('POST', `/api/schedules/${made.body.id}/ping-test`)).status).toBe(403);
+  });
+
   it('the ping URL is in no answer, audit row, log line or the database file; the audit says it was set', async () => {
-    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(1); // the first test's
+    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(3); // the first test's and Send test's two
     const audit = await api('GET', '/api/audit?limit=500');
     const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
     for (const [where, text] of Object.entries({ answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db })) expect(text.includes(CHECK), `ping URL in ${where}`).toBe(false);
     expect(audit.text).toContain('"healthcheck_url_set":true');
+    expect(audit.text).toContain('schedule.ping_test');
   });
 });

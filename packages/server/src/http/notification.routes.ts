@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  AlertSettingsUpdate, AlertSettingsView, ChannelTestResult, NotificationChannelInput, NotificationChannelView, NotificationOutboxItem, NotificationOutboxQuery,
+  AlertSettingsUpdate, AlertSettingsView, ChannelTestResult, SchedulePingTestResult, NotificationChannelInput, NotificationChannelView, NotificationOutboxItem, NotificationOutboxQuery,
 } from '@restic-manager/protocol';
 import { DomainError } from '../services/errors.js';
 import type { RouteDeps } from './deps.js';
@@ -43,6 +43,11 @@ export function notificationRoutes(d: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/notification-channels/:id/test', summary: 'Send a test notification now (502 delivery_failed with the reason)', access: 'admin',
       response: ChannelTestResult, errors: ['delivery_failed'],
       handler: ({ actor, params }) => s.notifications.test(actor, params.id ?? ''),
+    }),
+    route({
+      method: 'post', path: '/api/schedules/:id/ping-test', summary: 'Send test of a schedule’s Healthchecks-style ping URL: one POST <url>/log (the check’s state is unchanged; 502 delivery_failed with the reason)', access: 'admin',
+      response: SchedulePingTestResult, errors: ['delivery_failed'],
+      handler: ({ actor, params }) => s.pings.test(actor, params.id ?? ''),
     }),
     route<undefined, z.infer<typeof NotificationOutboxQuery>>({
       method: 'get', path: '/api/notification-outbox', summary: 'The durable notification outbox: dead letters (default) or events waiting to be sent', access: 'admin',

@@ -1,6 +1,7 @@
 import type { JobRow } from '../repositories/job.repository.js';
-import type { ServiceDeps } from './context.js';
-import { DomainError } from './errors.js';
+import type { AuditService } from './audit.service.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { DomainError, notFound } from './errors.js';
 import { sendHttp } from './notify/http-send.js';
 import type { TargetGuard } from './notify/target-guard.js';
 import { TargetRefused, TargetUnresolved } from './notify/target-guard.js';
@@ -14,7 +15,7 @@ export interface SchedulePingOptions {
   timeoutMs?: number;
 }
 
-type Signal = 'start' | 'success' | 'fail';
+type Signal = 'start' | 'success' | 'fail' | 'log';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `<url>/start`, `<url>`, `<url>/fail`, with the job id as Healthchecks' run id (`?rid=`) so overlapping runs pair up. */
@@ -44,6 +45,7 @@ export class SchedulePings {
   constructor(
     private readonly d: ServiceDeps,
     private readonly guard: TargetGuard,
+    private readonly audit: AuditService,
     o: SchedulePingOptions = {},
   ) {
     this.o = { attempts: o.attempts ?? 3, baseDelayMs: o.baseDelayMs ?? 1000, timeoutMs: o.timeoutMs ?? 10_000 };
@@ -84,6 +86,31 @@ export class SchedulePings {
       await this.ping(job, job.status === 'succeeded' ? 'success' : 'fail');
     });
     return Promise.resolve();
+  }
+
+  /**
+   * Send test (admin): one `POST <url>/log`, which Healthchecks records as a log event without
+   * changing the check's state (a success ping would restart its timer with no backup done).
+   * No retries; a failure is `delivery_failed` with the reason (never the URL). Audited.
+   */
+  async test(actor: Actor, scheduleId: string): Promise<{ ok: true; schedule_id: string; detail: string }> {
+    if (!(actor.kind === 'user' && actor.role === 'admin')) throw new DomainError('forbidden', 'only admins may test a schedule’s ping URL');
+    const sched = await this.d.repos.schedules.findById(scheduleId);
+    if (!sched) throw notFound('schedule', scheduleId);
+    if (!sched.healthcheck_url_enc) throw new DomainError('validation_failed', 'healthcheck_url: this schedule has no ping URL', { healthcheck_url: 'not set' });
+    const base = this.d.box.open(sched.healthcheck_url_enc, `schedule-ping:${sched.id}`);
+    try {
+      const status = await sendHttp({ timeoutMs: this.o.timeoutMs, signal: this.abort.signal, guard: this.guard }, { webhook_url: base }, {
+        service: 'the ping URL', url: pingUrl(base, 'log', ''), field: 'healthcheck_url', headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: 'restic-manager: test ping (Send test); the check’s state is unchanged',
+      });
+      await this.audit.record(actor, 'schedule.ping_test', { kind: 'schedule', id: sched.id }, { ok: true });
+      return { ok: true, schedule_id: sched.id, detail: `the ping URL answered HTTP ${status}` };
+    } catch (e) {
+      const msg = e instanceof DeliveryError ? e.message : 'internal error while pinging';
+      await this.audit.record(actor, 'schedule.ping_test', { kind: 'schedule', id: sched.id }, { ok: false, error: msg });
+      throw new DomainError('delivery_failed', `test ping failed: ${msg}`);
+    }
   }
 
   /** Resolves once no ping is being sent (tests). */

@@ -154,7 +154,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
-  const pings = new SchedulePings(d, new TargetGuard(alerting.notifyAllowPrivate ?? false), alerting.pings);
+  const pings = new SchedulePings(d, new TargetGuard(alerting.notifyAllowPrivate ?? false), audit, alerting.pings);
   const schedules = new ScheduleService(d, audit, pings);
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);

@@ -99,6 +99,18 @@ export function mountNotificationUi(app: Hono<AppEnv>, w: WebCtx): void {
     return c.html(<ChannelRow c={await s.notifications.get(id)} />);
   });
 
+  // Issue 21: Send test of a schedule's ping URL (`<url>/log`); the outcome is a toast, nothing is swapped.
+  app.post('/schedules/:id/ping-test', guard('admin'), async (c) => {
+    try {
+      const r = await s.pings.test(actorOf(c), c.req.param('id'));
+      toast(c, `Test ping sent: ${r.detail}`);
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.code !== 'delivery_failed') throw e;
+      toast(c, e.message, 'error');
+    }
+    return c.body(null, 204);
+  });
+
   app.put('/settings/alert-rules', guard('admin'), async (c) => {
     const f = await formOf(c, { all: true });
     const patch = parseForm(AlertSettingsUpdate, Object.fromEntries(['agent_offline_minutes', 'backup_overdue_hours', 'repo_growth_percent', 'restore_unproven_days'].map((k) => [k, numOrRaw(f[k]) ?? ''])));

@@ -166,7 +166,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 {(props.drillHosts ?? []).filter((h) => h.id !== id).map((h) => <option value={h.id} selected={e?.drill_host_id === h.id}>{h.name}</option>)}
               </select>
             </Field>
-            {admin ? <PingFieldset set={!!e?.has_healthcheck_url} /> : null}
+            {admin ? <PingFieldset set={!!e?.has_healthcheck_url} scheduleId={e?.id ?? null} /> : null}
             <div class="field-row">
               <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
               <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>
