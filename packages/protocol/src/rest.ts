@@ -613,7 +613,11 @@ export const NotificationOutboxItem = z.object({
   status: z.enum(['pending', 'dead']),
   attempts: z.number().int(),
   last_error: z.string().nullable(),
-  /** alert.raised / alert.resolved, with the alert's kind, severity and host. */
+  /**
+   * alert.raised / alert.resolved, with the alert's kind, severity and host. Additive (issue 21):
+   * a schedule ping is `ping.start` / `ping.success` / `ping.fail` with alert_kind `schedule_ping`,
+   * channel_id = the schedule's id and channel_name “ping of <kind> schedule”.
+   */
   event: z.string(),
   alert_kind: z.string(),
   severity: AlertSeverity,

@@ -57,6 +57,8 @@ describe.each(engines.map((e) => [e.name, e] as const))('migration 0036 on %s', 
       await db.deleteFrom('notification_channels').where('id', '=', 'hook').execute();
       expect((await db.selectFrom('notification_outbox').select('channel_id').execute()).map((r) => r.channel_id)).toEqual(['c-matrix']);
       await sql`SELECT healthcheck_url_enc FROM schedules`.execute(db);
+      // A row belongs to a channel or to a schedule (a ping), never to neither.
+      await expect(db.insertInto('notification_outbox').values({ channel_id: null, schedule_id: null, event: '{}', status: 'pending', attempts: 0, next_attempt_at: T, claimed_until: null, last_error: null, created_at: T }).execute()).rejects.toThrow(/check/i);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,8 @@ import { startHttpReceiver } from './helpers/receivers.js';
 /*
  * Healthchecks-style pings per schedule (issue 21): a job fired by a schedule with a ping URL
  * pings `<url>/start` when the agent reports it started, `<url>` on success and `<url>/fail` on
- * failure, as healthchecks.io documents (with the job id as `rid`). The URL is a secret: only
+ * failure, as healthchecks.io documents (with the job id as `rid`), through the durable notification
+ * outbox (retried; a dead letter when the URL stays down). The URL is a secret: only
  * admins set it, the API says only whether one is stored, and it appears in no answer, audit
  * row, log line or in the database file in clear.
  */
@@ -36,11 +37,12 @@ describe('schedule pings (dead-man’s switch)', () => {
     agent.send({ type: 'job.finished', job_id: jid, seq: 1, status, exit_code: status === 'succeeded' ? 0 : 1, stats: null, error: status === 'failed' ? 'repository locked' : null, error_kind: status === 'failed' ? 'lock_failed' : null, finished_at: new Date().toISOString() });
     await eventually(async () => ((await api('GET', `/api/jobs/${jid}`)).body?.status === status ? true : null));
     await h.server.services.pings.idle();
+    await h.server.services.notifier.idle();
     return jid;
   };
 
   beforeAll(async () => {
-    h = await startHarness({ notifyAllowPrivate: true }, { mountWeb: undefined, alerting: { pings: { baseDelayMs: 20, attempts: 3, timeoutMs: 3000 } } });
+    h = await startHarness({ notifyAllowPrivate: true }, { mountWeb: undefined, alerting: { notifier: { baseDelayMs: 20, maxAttempts: 3, timeoutMs: 3000 } } });
     rx = await startHttpReceiver((n) => (n === 4 ? 500 : 200));
     const e = await enrolledAgent(h, 'host-p');
     hostId = e.hostId;
@@ -54,7 +56,7 @@ describe('schedule pings (dead-man’s switch)', () => {
     await rx.close();
   });
 
-  it('start, then success or fail, as Healthchecks documents; a failed ping is retried', async () => {
+  it('start, then success or fail, as Healthchecks documents; a failed ping is retried through the durable outbox', async () => {
     const made = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', paths: ['/data'], healthcheck_url: `${rx.url}/ping/${CHECK}` });
     expect(made.status, made.text).toBe(201);
     expect(made.body.has_healthcheck_url).toBe(true);
@@ -69,6 +71,29 @@ describe('schedule pings (dead-man’s switch)', () => {
     // The 4th request (the fail ping's first attempt) is answered 500: it is sent again.
     expect(rx.requests.slice(2).map((r) => r.url)).toEqual([`/ping/${CHECK}/start?rid=${bad}`, `/ping/${CHECK}/fail?rid=${bad}`, `/ping/${CHECK}/fail?rid=${bad}`]);
     expect(rx.requests[3]!.body).toBe(`restic-manager: backup on host-p failed (lock_failed) (job ${bad})`);
+  });
+
+  it('a ping URL that stays down ends as a dead letter in the outbox, listed with its schedule and sent again on request', async () => {
+    const down = await startHttpReceiver((n) => (n <= 3 ? 503 : 200));
+    try {
+      const made = await api('POST', `/api/hosts/${hostId}/schedules`, { kind: 'backup', cron_expr: '0 8 * * *', paths: ['/d'], healthcheck_url: `${down.url}/ping/${CHECK}` });
+      const jid = randomUUID();
+      agent.send({ type: 'job.started', job_id: jid, seq: 0, kind: 'backup', started_at: new Date().toISOString(), schedule_id: made.body.id });
+      await eventually(async () => (down.requests.length >= 3 ? true : null));
+      await h.server.services.notifier.idle();
+      const dead = (await api('GET', '/api/notification-outbox?status=dead')).body.items.filter((i: { channel_id: string }) => i.channel_id === made.body.id);
+      expect(dead).toEqual([expect.objectContaining({ event: 'ping.start', alert_kind: 'schedule_ping', channel_name: 'ping of backup schedule', host_name: 'host-p', attempts: 3, last_error: 'the ping URL answered HTTP 503' })]);
+      expect((await api('POST', `/api/notification-outbox/${dead[0].seq}/retry`)).status).toBe(204);
+      await eventually(async () => (down.requests.length === 4 ? true : null));
+      await h.server.services.notifier.idle();
+      expect(down.requests[3]!.url).toBe(`/ping/${CHECK}/start?rid=${jid}`);
+      expect((await api('GET', '/api/notification-outbox?status=dead')).body.items.filter((i: { channel_id: string }) => i.channel_id === made.body.id)).toEqual([]);
+      agent.send({ type: 'job.finished', job_id: jid, seq: 1, status: 'succeeded', exit_code: 0, stats: null, error: null, error_kind: null, finished_at: new Date().toISOString() });
+      await eventually(async () => (down.requests.length === 5 ? true : null));
+      await api('DELETE', `/api/schedules/${made.body.id}`);
+    } finally {
+      await down.close();
+    }
   });
 
   it('a schedule without a ping URL pings nothing; the URL is kept on edit, removed with null', async () => {
@@ -146,7 +171,7 @@ describe('schedule pings (dead-man’s switch)', () => {
   });
 
   it('the ping URL is in no answer, audit row, log line or the database file; the audit says it was set', async () => {
-    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(3); // the first test's and Send test's two
+    expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(3); // the first test's and Send test's two (the dead-letter test deleted its own)
     const audit = await api('GET', '/api/audit?limit=500');
     const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
     for (const [where, text] of Object.entries({ answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db })) expect(text.includes(CHECK), `ping URL in ${where}`).toBe(false);

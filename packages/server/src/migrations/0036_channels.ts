@@ -11,11 +11,16 @@ const TYPES = `'webhook','ntfy','email','slack','discord','telegram','gotify','p
  *   (which references it, ON DELETE CASCADE) set aside first and put back row for row (same
  *   `seq`), because dropping the old table would otherwise cascade into the outbox.
  * - `schedules.healthcheck_url_enc`: a Healthchecks-style ping URL, sealed; null = none.
+ * - The outbox also carries those pings: a row belongs to a channel or (new `schedule_id`) to a
+ *   schedule, exactly one of the two; a deleted schedule takes its waiting pings with it.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (dialectOf(db) === 'postgres') {
     await sql`ALTER TABLE notification_channels DROP CONSTRAINT IF EXISTS notification_channels_type_check`.execute(db);
     await sql.raw(`ALTER TABLE notification_channels ADD CONSTRAINT notification_channels_type_check CHECK (type IN (${TYPES}))`).execute(db);
+    await sql`ALTER TABLE notification_outbox ALTER COLUMN channel_id DROP NOT NULL`.execute(db);
+    await sql`ALTER TABLE notification_outbox ADD COLUMN schedule_id TEXT REFERENCES schedules(id) ON DELETE CASCADE`.execute(db);
+    await sql`ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_one_target CHECK ((channel_id IS NULL) <> (schedule_id IS NULL))`.execute(db);
   } else {
     await sql`CREATE TABLE notification_outbox_v36 AS SELECT * FROM notification_outbox`.execute(db);
     await sql`DROP TABLE notification_outbox`.execute(db);
@@ -31,19 +36,22 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     await sql`ALTER TABLE notification_channels_v36 RENAME TO notification_channels`.execute(db);
     await sql`CREATE TABLE notification_outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      channel_id TEXT NOT NULL REFERENCES notification_channels(id) ON DELETE CASCADE,
+      channel_id TEXT REFERENCES notification_channels(id) ON DELETE CASCADE,
+      schedule_id TEXT REFERENCES schedules(id) ON DELETE CASCADE,
       event TEXT NOT NULL,
       status TEXT NOT NULL,
       attempts INTEGER NOT NULL,
       next_attempt_at TEXT NOT NULL,
       claimed_until TEXT,
       last_error TEXT,
-      created_at TEXT NOT NULL
+      created_at TEXT NOT NULL,
+      CHECK ((channel_id IS NULL) <> (schedule_id IS NULL))
     )`.execute(db);
     await sql`INSERT INTO notification_outbox (seq, channel_id, event, status, attempts, next_attempt_at, claimed_until, last_error, created_at)
       SELECT seq, channel_id, event, status, attempts, next_attempt_at, claimed_until, last_error, created_at FROM notification_outbox_v36`.execute(db);
     await sql`DROP TABLE notification_outbox_v36`.execute(db);
     await sql`CREATE INDEX notification_outbox_channel ON notification_outbox(channel_id, status, seq)`.execute(db);
   }
+  await sql`CREATE INDEX notification_outbox_schedule ON notification_outbox(schedule_id, status, seq)`.execute(db);
   await sql`ALTER TABLE schedules ADD COLUMN healthcheck_url_enc TEXT`.execute(db);
 }

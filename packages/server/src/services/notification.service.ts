@@ -1,6 +1,8 @@
 import type { NotificationChannelInput, NotificationChannelView } from '@restic-manager/protocol';
 import type { NotificationOutboxItem } from '@restic-manager/protocol';
 import { NotificationOutboxRepository } from '../repositories/notification-outbox.repository.js';
+import type { OutboxRow } from '../repositories/notification-outbox.repository.js';
+import type { PingEvent } from './schedule-pings.js';
 import { NotificationRepository } from '../repositories/notification.repository.js';
 import type { ChannelRow } from '../repositories/notification.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -12,6 +14,9 @@ import type { TargetGuard } from './notify/target-guard.js';
 import { TargetRefused, TargetUnresolved } from './notify/target-guard.js';
 import type { ChannelSecrets } from './notify/types.js';
 import { DeliveryError, DESTINATION_KEY, REQUIRED_SECRETS, SECRET_KEYS } from './notify/types.js';
+
+/** The audit target of an outbox row: its channel, or the schedule whose ping it is. */
+const outboxTarget = (r: OutboxRow): { kind: string; id: string } => (r.channel_id ? { kind: 'notification_channel', id: r.channel_id } : { kind: 'schedule', id: r.schedule_id ?? '' });
 
 const requireAdmin = (a: Actor): void => {
   if (!(a.kind === 'user' && a.role === 'admin')) throw new DomainError('forbidden', 'only admins may manage notification channels');
@@ -52,6 +57,13 @@ export class NotificationService {
     requireAdmin(actor);
     const names = new Map((await this.repo.list()).map((c) => [c.id, c.name]));
     const items = (await this.outbox.list(status, limit, offset)).map((r): NotificationOutboxItem => {
+      if (!r.channel_id) {
+        const p = JSON.parse(r.event) as PingEvent;
+        return {
+          seq: r.seq, channel_id: r.schedule_id ?? '', channel_name: `ping of ${p.job_kind} schedule`, status: r.status, attempts: r.attempts, last_error: r.last_error,
+          event: `ping.${p.ping}`, alert_kind: 'schedule_ping', severity: 'info', host_name: p.host_name, created_at: r.created_at, next_attempt_at: r.next_attempt_at,
+        };
+      }
       const e = JSON.parse(r.event) as { event: string; alert: { kind: string; severity: 'info' | 'warning' | 'critical'; host_name: string | null } };
       return {
         seq: r.seq, channel_id: r.channel_id, channel_name: names.get(r.channel_id) ?? r.channel_id, status: r.status, attempts: r.attempts, last_error: r.last_error,
@@ -67,7 +79,7 @@ export class NotificationService {
     const row = await this.outbox.findBySeq(seq);
     if (!row || row.status !== 'dead') throw notFound('dead letter', String(seq));
     await this.outbox.requeue(seq, new Date().toISOString());
-    await this.audit.record(actor, 'notification_outbox.retry', { kind: 'notification_channel', id: row.channel_id }, { seq });
+    await this.audit.record(actor, 'notification_outbox.retry', outboxTarget(row), { seq });
     this.notifier.wakeUp();
   }
 
@@ -77,7 +89,7 @@ export class NotificationService {
     const row = await this.outbox.findBySeq(seq);
     if (!row) throw notFound('outbox entry', String(seq));
     await this.outbox.remove(seq);
-    await this.audit.record(actor, 'notification_outbox.discard', { kind: 'notification_channel', id: row.channel_id }, { seq, status: row.status });
+    await this.audit.record(actor, 'notification_outbox.discard', outboxTarget(row), { seq, status: row.status });
   }
 
   async create(actor: Actor, input: NotificationChannelInput): Promise<NotificationChannelView> {

@@ -1,21 +1,28 @@
 import type { JobRow } from '../repositories/job.repository.js';
+import { NotificationOutboxRepository } from '../repositories/notification-outbox.repository.js';
+import type { OutboxRow } from '../repositories/notification-outbox.repository.js';
 import type { AuditService } from './audit.service.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { sendHttp } from './notify/http-send.js';
 import type { TargetGuard } from './notify/target-guard.js';
 import { TargetRefused, TargetUnresolved } from './notify/target-guard.js';
+import type { SendOptions } from './notify/types.js';
 import { DeliveryError } from './notify/types.js';
 
-export interface SchedulePingOptions {
-  /** Attempts per ping (default 3), the first retry after `baseDelayMs` (default 1 s), doubling. */
-  attempts?: number;
-  baseDelayMs?: number;
-  /** Per-attempt timeout (default 10 s). */
-  timeoutMs?: number;
-}
-
 type Signal = 'start' | 'success' | 'fail' | 'log';
+
+/** What the outbox holds for one ping (never the URL: it is read, sealed, from the schedule when sent). */
+export interface PingEvent {
+  ping: 'start' | 'success' | 'fail';
+  schedule_id: string;
+  job_id: string;
+  job_kind: string;
+  host_name: string | null;
+  /** The job's final status and error kind (fail pings). */
+  status: string;
+  error_kind: string | null;
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `<url>/start`, `<url>`, `<url>/fail`, with the job id as Healthchecks' run id (`?rid=`) so overlapping runs pair up. */
@@ -33,22 +40,23 @@ export function pingUrl(base: string, signal: Signal, jobId: string): string {
  * succeeds and `<url>/fail` when it fails or is cancelled, so a service outside the product
  * notices when backups stop — even when this server is down. The URL is a secret (its path
  * identifies the check): sealed under `schedule-ping:<id>`, set only by admins, never shown,
- * logged or audited. Every ping passes the SSRF guard and is tried up to `attempts` times in
- * memory; pings do not use the durable outbox on purpose: a ping is about *now*, and a lost
- * one makes the check late, which is what a dead-man's switch reports anyway.
+ * logged or audited. Pings go through the durable notification outbox (one lane per schedule:
+ * in order, retried with backoff, dead letters in Settings); `deliver` sends one, after the SSRF guard.
  */
 export class SchedulePings {
-  private readonly o: Required<SchedulePingOptions>;
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly outbox: NotificationOutboxRepository;
 
   constructor(
     private readonly d: ServiceDeps,
     private readonly guard: TargetGuard,
     private readonly audit: AuditService,
-    o: SchedulePingOptions = {},
+    /** Tells the notifier that the outbox has a new row (it also polls). */
+    private readonly queued: () => void = () => undefined,
+    private readonly timeoutMs = 10_000,
   ) {
-    this.o = { attempts: o.attempts ?? 3, baseDelayMs: o.baseDelayMs ?? 1000, timeoutMs: o.timeoutMs ?? 10_000 };
+    this.outbox = new NotificationOutboxRepository(d.db);
   }
 
   /** Before a schedule is saved: only admins may set or clear a ping URL; a refused address is a field error. */
@@ -70,22 +78,36 @@ export class SchedulePings {
     await this.d.repos.schedules.update(scheduleId, { healthcheck_url_enc: url ? this.d.box.seal(url, `schedule-ping:${scheduleId}`) : null });
   }
 
-  /** A job started (agent report): `<url>/start` when its schedule has a ping URL. Never throws. */
+  /** A job started (agent report): queues `<url>/start` when its schedule has a ping URL. Never throws. */
   jobStarted(jobId: string): void {
     this.track(async () => {
       const job = await this.d.repos.jobs.findById(jobId);
-      if (job) await this.ping(job, 'start');
+      if (job) await this.enqueue(job, 'start');
     });
   }
 
-  /** A job ended: `<url>` on success, `<url>/fail` otherwise. Never throws. */
+  /** A job ended: queues `<url>` on success, `<url>/fail` otherwise. Never throws. */
   jobEnded(ended: JobRow): Promise<void> {
     this.track(async () => {
       const job = (await this.d.repos.jobs.findById(ended.id)) ?? ended;
       if (job.status === 'queued' || job.status === 'running') return;
-      await this.ping(job, job.status === 'succeeded' ? 'success' : 'fail');
+      await this.enqueue(job, job.status === 'succeeded' ? 'success' : 'fail');
     });
     return Promise.resolve();
+  }
+
+  /** The notifier's PingSender: one attempt of an outbox row (its retries are the notifier's). */
+  async deliver(row: OutboxRow, o: SendOptions): Promise<string> {
+    const p = JSON.parse(row.event) as PingEvent;
+    const sched = await this.d.repos.schedules.findById(p.schedule_id);
+    if (!sched?.healthcheck_url_enc) return 'the schedule has no ping URL any more: nothing sent';
+    const base = this.d.box.open(sched.healthcheck_url_enc, `schedule-ping:${sched.id}`);
+    const what = `${p.job_kind} on ${p.host_name ?? 'an unknown host'}`;
+    const body = p.ping === 'start' ? `restic-manager: ${what} started (job ${p.job_id})` : p.ping === 'success' ? `restic-manager: ${what} succeeded (job ${p.job_id})` : `restic-manager: ${what} ${p.status}${p.error_kind ? ` (${p.error_kind})` : ''} (job ${p.job_id})`;
+    const status = await sendHttp(o, { webhook_url: base }, {
+      service: 'the ping URL', url: pingUrl(base, p.ping, p.job_id), field: 'healthcheck_url', headers: { 'content-type': 'text/plain; charset=utf-8' }, body,
+    });
+    return `the ping URL answered HTTP ${status}`;
   }
 
   /**
@@ -100,7 +122,7 @@ export class SchedulePings {
     if (!sched.healthcheck_url_enc) throw new DomainError('validation_failed', 'healthcheck_url: this schedule has no ping URL', { healthcheck_url: 'not set' });
     const base = this.d.box.open(sched.healthcheck_url_enc, `schedule-ping:${sched.id}`);
     try {
-      const status = await sendHttp({ timeoutMs: this.o.timeoutMs, signal: this.abort.signal, guard: this.guard }, { webhook_url: base }, {
+      const status = await sendHttp({ timeoutMs: this.timeoutMs, signal: this.abort.signal, guard: this.guard }, { webhook_url: base }, {
         service: 'the ping URL', url: pingUrl(base, 'log', ''), field: 'healthcheck_url', headers: { 'content-type': 'text/plain; charset=utf-8' },
         body: 'restic-manager: test ping (Send test); the check’s state is unchanged',
       });
@@ -113,49 +135,31 @@ export class SchedulePings {
     }
   }
 
-  /** Resolves once no ping is being sent (tests). */
+  /** Resolves once no ping is being queued (tests; then the notifier's idle() for the sending). */
   async idle(): Promise<void> {
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
   }
 
-  /** Stops retrying and aborts pings in flight (server shutdown). */
+  /** Aborts a Send test in flight (server shutdown). */
   close(): void {
     this.abort.abort();
   }
 
   private track(fn: () => Promise<void>): void {
     const p: Promise<void> = fn()
-      .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, 'schedule ping failed'))
+      .catch((e: unknown) => this.d.log.error({ err: (e as Error).message }, 'queueing a schedule ping failed'))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
 
-  private async ping(job: JobRow, signal: Signal): Promise<void> {
+  private async enqueue(job: JobRow, ping: PingEvent['ping']): Promise<void> {
     if (!job.schedule_id) return;
     const sched = await this.d.repos.schedules.findById(job.schedule_id);
     if (!sched?.healthcheck_url_enc) return;
-    const base = this.d.box.open(sched.healthcheck_url_enc, `schedule-ping:${sched.id}`);
     const host = await this.d.repos.hosts.findById(job.host_id);
-    const what = `${job.kind} on ${host?.name ?? job.host_id}`;
-    const body = signal === 'start' ? `restic-manager: ${what} started (job ${job.id})` : signal === 'success' ? `restic-manager: ${what} succeeded (job ${job.id})` : `restic-manager: ${what} ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''} (job ${job.id})`;
-    const url = pingUrl(base, signal, job.id);
-    const secrets = { webhook_url: base };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await sendHttp({ timeoutMs: this.o.timeoutMs, signal: this.abort.signal, guard: this.guard }, secrets, {
-          service: 'the ping URL', url, field: 'healthcheck_url', headers: { 'content-type': 'text/plain; charset=utf-8' }, body,
-        });
-        return;
-      } catch (e) {
-        const msg = e instanceof DeliveryError ? e.message : 'internal error while pinging';
-        if (attempt >= this.o.attempts || this.abort.signal.aborted) {
-          this.d.log.warn({ schedule_id: sched.id, job_id: job.id, signal, attempts: attempt, err: msg }, 'schedule ping failed; giving up');
-          return;
-        }
-        await new Promise<void>((r) => {
-          setTimeout(r, this.o.baseDelayMs * 2 ** (attempt - 1)).unref();
-        });
-      }
-    }
+    const event: PingEvent = { ping, schedule_id: sched.id, job_id: job.id, job_kind: job.kind, host_name: host?.name ?? null, status: job.status, error_kind: job.error_kind ?? null };
+    const now = new Date().toISOString();
+    await this.outbox.addPing(sched.id, JSON.stringify(event), now, now);
+    this.queued();
   }
 }

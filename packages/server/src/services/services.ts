@@ -23,7 +23,6 @@ import { MaintenanceService } from './maintenance.service.js';
 import { NotificationService } from './notification.service.js';
 import { Notifier } from './notify/notifier.js';
 import { SchedulePings } from './schedule-pings.js';
-import type { SchedulePingOptions } from './schedule-pings.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { RestoreCredentials } from './restore-credentials.service.js';
@@ -137,8 +136,6 @@ export interface DownloadOptions {
 /** Alerting knobs (tests shorten them). */
 export interface AlertingOptions {
   notifier?: NotifierOptions;
-  /** Schedule pings' retry and timeout (tests shorten them). */
-  pings?: SchedulePingOptions;
   /** Period of the agent_offline / backup_overdue evaluation (default 30 s). */
   alertTickMs?: number;
   /** RM_NOTIFY_ALLOW_PRIVATE: HTTP channels and schedule pings may target loopback and private addresses (default false). */
@@ -154,13 +151,14 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
-  const pings = new SchedulePings(d, new TargetGuard(alerting.notifyAllowPrivate ?? false), audit, alerting.pings);
+  const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
+  // Schedule pings (issue 21) travel through the notifier's durable outbox, which sends them back through `pings.deliver`.
+  const notifier: Notifier = new Notifier(d, targetGuard, alerting.notifier, (row, o) => pings.deliver(row, o));
+  const pings = new SchedulePings(d, targetGuard, audit, () => notifier.wakeUp(), alerting.notifier?.timeoutMs);
   const schedules = new ScheduleService(d, audit, pings);
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);
   const trends = new TrendService(d, leases);
-  const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
-  const notifier = new Notifier(d, targetGuard, alerting.notifier);
   const fleet = new FleetService(d, audit, (c) => notifier.alertChanged(c));
   const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs, leases);
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id);

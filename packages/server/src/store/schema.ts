@@ -268,7 +268,10 @@ export interface OidcPendingTable {
 /** Migration 0028: one alert event waiting for (or given up on by) one channel. */
 export interface NotificationOutboxTable {
   seq: Generated<number>;
-  channel_id: string;
+  /** The channel of an alert event, or null for a schedule ping (migration 36). */
+  channel_id: string | null;
+  /** Migration 36: the schedule of a Healthchecks-style ping; null for an alert event. */
+  schedule_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The AlertEvent as JSON (no secrets: alert text only). */
   event: string;
   status: 'pending' | 'dead';

@@ -150,7 +150,7 @@ function DeadLetters(props: { items: NotificationOutboxItem[] }) {
           {props.items.map((i) => (
             <tr id={`dead-${i.seq}`}>
               <td>{i.channel_name}<div class="host-sub"><RelTime iso={i.created_at} /></div></td>
-              <td>{i.event === 'alert.resolved' ? 'resolved' : 'raised'} <span class="tag">{i.alert_kind}</span>{i.host_name ? <div class="host-sub">{i.host_name}</div> : null}</td>
+              <td>{i.event.startsWith('ping.') ? i.event : i.event === 'alert.resolved' ? 'resolved' : 'raised'} <span class="tag">{i.alert_kind}</span>{i.host_name ? <div class="host-sub">{i.host_name}</div> : null}</td>
               <td class="hide-sm" style="overflow-wrap:anywhere">{i.last_error ?? ''} <span class="host-sub">({i.attempts} attempts)</span></td>
               <td class="num">
                 <span style="display:inline-flex;gap:6px">
