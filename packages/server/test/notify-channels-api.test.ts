@@ -157,6 +157,10 @@ describe('chat and push channels through the API', () => {
     expect(test.status).toBe(200);
     expect(decodeURIComponent(test.headers.get('hx-trigger') ?? '')).toContain('Test sent: Gotify accepted the message (HTTP 200)');
     expect(rx.requests[0]!.headers['x-gotify-key']).toBe(SECRETS.gotify);
+    const edit = await api('GET', `/settings/channels/form?id=${id}`);
+    expect(edit.text).toContain(`value="${rx.url}"`);
+    expect(edit.text).toContain('•••••• (set)');
+    expect(edit.text).not.toContain(SECRETS.gotify);
     await api('DELETE', `/api/notification-channels/${id}`);
   });
 
