@@ -24,3 +24,4 @@ export * from './container-select.js';
 export * from './control-plane-backup.js';
 export * from './windows.js';
 export * from './window-schemas.js';
+export * from './message-template.js';

@@ -232,6 +232,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         clearInterval(purge);
         for (const p of periodic) p.stop();
         services.notifier.close();
+        services.pings.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         const held = registry.readyHostIds();
         registry.closeAll(CloseCode.goingAway, 'server shutting down');

@@ -52,6 +52,8 @@ export interface AgentEventCollaborators {
   ledger: SnapshotLedgerService;
   /** Open downloads: the agent's download frames and chunks (docs/protocol.md "Downloads"). */
   downloads: DownloadService;
+  /** Issue 21: a job started (its schedule's Healthchecks-style start ping). Never throws. */
+  jobStarted?: (jobId: string) => void;
 }
 
 /**
@@ -174,6 +176,7 @@ export class AgentEventsService {
       return true;
     });
     if (fresh) this.hub.publish(f);
+    if (fresh) this.c.jobStarted?.(f.job_id);
   }
 
   async jobProgress(host: HostRow, f: JobProgress): Promise<void> {

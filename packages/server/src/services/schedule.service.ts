@@ -8,6 +8,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { scheduleView } from './views.js';
+import type { SchedulePings } from './schedule-pings.js';
 import { agentHasFeature, databaseViews, databasesRefusal, mergeDatabasePasswords } from './schedule-databases.js';
 import { checkWindowSet, windowSetsFor } from './backup-windows.js';
 
@@ -20,6 +21,8 @@ export class ScheduleService {
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
+    /** Issue 21: the per-schedule ping URL (sealed, admin-only, SSRF-guarded). */
+    private readonly pings?: SchedulePings,
   ) {}
 
   async list(hostId: string) {
@@ -35,7 +38,9 @@ export class ScheduleService {
     const repositoryId = await this.checkRepository(hostId, input);
     const now = iso(this.d.now());
     const id = randomUUID();
+    await this.pings?.check(isAdmin(actor), input.healthcheck_url);
     await this.d.repos.schedules.insert({ id, host_id: hostId, ...this.columns(id, input, null), repository_id: repositoryId, databases_enc: this.sealDatabases(id, input.databases), created_at: now, updated_at: now });
+    await this.pings?.store(id, input.healthcheck_url);
     await this.audit.record(actor, 'schedule.create', { kind: 'schedule', id }, describe(hostId, input));
     await this.push(hostId);
     return this.view((await this.d.repos.schedules.findById(id))!);
@@ -61,8 +66,10 @@ export class ScheduleService {
       if (keep.post_hook && input.post_hook == null) cols.post_hook_enc = cur.post_hook_enc;
       if (keep.run_as && input.run_as == null) cols.run_as = cur.run_as;
     }
+    await this.pings?.check(isAdmin(actor), input.healthcheck_url);
     const dbs = input.kind === 'backup' ? mergeDatabasePasswords(input.databases, this.openDatabases(cur)) : [];
     await this.d.repos.schedules.update(id, { ...cols, repository_id: repositoryId, databases_enc: this.sealDatabases(id, dbs), updated_at: iso(this.d.now()) });
+    await this.pings?.store(id, input.healthcheck_url);
     await this.audit.record(actor, 'schedule.update', { kind: 'schedule', id }, describe(cur.host_id, input));
     await this.push(cur.host_id);
     return this.view((await this.d.repos.schedules.findById(id))!);
@@ -264,5 +271,6 @@ function describe(hostId: string, s: ScheduleInput): Record<string, unknown> {
     ...(s.repository_id ? { repository_id: s.repository_id } : {}),
     ...(s.databases.length ? { databases: databaseViews(s.databases) } : {}),
     ...(s.windows ? { windows: s.windows } : {}),
+    ...(s.healthcheck_url !== undefined ? { healthcheck_url_set: !!s.healthcheck_url } : {}),
   };
 }

@@ -22,6 +22,7 @@ import { MaintenanceScheduler } from './maintenance-scheduler.js';
 import { MaintenanceService } from './maintenance.service.js';
 import { NotificationService } from './notification.service.js';
 import { Notifier } from './notify/notifier.js';
+import { SchedulePings } from './schedule-pings.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { RestoreCredentials } from './restore-credentials.service.js';
@@ -81,6 +82,8 @@ export interface Services {
   notifications: NotificationService;
   /** Asynchronous delivery of alert changes to the channels, with retries. */
   notifier: Notifier;
+  /** Issue 21: Healthchecks-style pings of schedules' jobs. */
+  pings: SchedulePings;
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
@@ -141,7 +144,7 @@ export interface AlertingOptions {
   notifier?: NotifierOptions;
   /** Period of the agent_offline / backup_overdue evaluation (default 30 s). */
   alertTickMs?: number;
-  /** RM_NOTIFY_ALLOW_PRIVATE: webhook/ntfy channels may target loopback and private addresses (default false). */
+  /** RM_NOTIFY_ALLOW_PRIVATE: HTTP channels and schedule pings may target loopback and private addresses (default false). */
   notifyAllowPrivate?: boolean;
 }
 
@@ -154,7 +157,11 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
-  const schedules = new ScheduleService(d, audit);
+  const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
+  // Schedule pings (issue 21) travel through the notifier's durable outbox, which sends them back through `pings.deliver`.
+  const notifier: Notifier = new Notifier(d, targetGuard, alerting.notifier, (row, o) => pings.deliver(row, o));
+  const pings = new SchedulePings(d, targetGuard, audit, () => notifier.wakeUp(), alerting.notifier?.timeoutMs);
+  const schedules = new ScheduleService(d, audit, pings);
   // A host's tag windows come with its tags (issue 21): a change that adds or drops a tag with windows pushes schedule.set.
   hosts.onTagsChanged(async (id, from, to) => {
     if ((await d.repos.tagWindows.forTags([...new Set([...from, ...to])])).length > 0) await schedules.repush([id]);
@@ -162,8 +169,6 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);
   const trends = new TrendService(d, leases);
-  const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
-  const notifier = new Notifier(d, targetGuard, alerting.notifier);
   const fleet = new FleetService(d, audit, (c) => notifier.alertChanged(c));
   const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs, leases);
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id, d.bus);
@@ -178,7 +183,9 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
     jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads,
+    jobStarted: (jobId) => pings.jobStarted(jobId),
   });
+  jobs.onEnded((job) => pings.jobEnded(job));
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
   jobs.onEnded((job) => drills.jobEnded(job));
@@ -212,6 +219,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     alertRules,
     notifications: new NotificationService(d, audit, notifier, targetGuard),
     notifier,
+    pings,
     browse,
     restore,
     diff: new SnapshotDiffService(d, requests),

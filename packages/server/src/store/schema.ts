@@ -172,6 +172,8 @@ export interface SchedulesTable {
   stop_containers: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0037: the schedule's own backup windows (JSON WindowSet); null = any time. */
   windows: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 36 (issue 21): the Healthchecks-style ping URL, sealed (AD `schedule-ping:<id>`); null = none. */
+  healthcheck_url_enc: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }
@@ -282,7 +284,10 @@ export interface OidcPendingTable {
 /** Migration 0028: one alert event waiting for (or given up on by) one channel. */
 export interface NotificationOutboxTable {
   seq: Generated<number>;
-  channel_id: string;
+  /** The channel of an alert event, or null for a schedule ping (migration 36). */
+  channel_id: string | null;
+  /** Migration 36: the schedule of a Healthchecks-style ping; null for an alert event. */
+  schedule_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The AlertEvent as JSON (no secrets: alert text only). */
   event: string;
   status: 'pending' | 'dead';
@@ -296,11 +301,11 @@ export interface NotificationOutboxTable {
 export interface NotificationChannelsTable {
   id: string;
   name: string;
-  type: 'webhook' | 'ntfy' | 'email';
+  type: 'webhook' | 'ntfy' | 'email' | 'slack' | 'discord' | 'telegram' | 'gotify' | 'pushover' | 'matrix';
   enabled: number;
   /** JSON of the non-secret settings. */
   config: string;
-  /** SecretBox JSON of the secrets (webhook secret, ntfy token, SMTP password), AD `channel:<id>`. */
+  /** SecretBox JSON of the secrets (webhook secret, tokens, SMTP password, secret webhook URLs), AD `channel:<id>`. */
   secrets_enc: string | null;
   /** JSON array of alert kinds; [] = all. */
   kinds: string;

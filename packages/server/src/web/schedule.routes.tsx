@@ -40,6 +40,8 @@ function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
     ...(f.kind === 'check' ? { read_data_subset: opt(f.read_data_subset) ?? null, read_data_rotation: numOrRaw(f.read_data_rotation) ?? null } : {}),
     ...(f.kind === 'restore_drill' ? { drill_host_id: opt(f.drill_host_id) ?? null } : {}),
     windows: windowsFromForm(f.windows),
+    // Issue 21: the ping URL is never pre-filled: empty keeps the stored one, the checkbox removes it.
+    ...(f.clear_healthcheck_url === 'on' ? { healthcheck_url: null } : opt(f.healthcheck_url) ? { healthcheck_url: opt(f.healthcheck_url) } : {}),
   });
 }
 

@@ -8,6 +8,7 @@ import { DatabasesFieldset, VolumeList } from './schedule-databases.js';
 import type { Discovered } from './schedule-databases.js';
 import { WindowsFieldset } from './schedule-windows.js';
 import type { WindowSetInput } from '@restic-manager/protocol';
+import { PingFieldset } from './schedule-ping-field.js';
 
 /* Issue 6 UI pieces: schedule editor with live cron preview, maintenance card (run-now,
    locks, maintenance credential), host default hooks, overdue schedules. */
@@ -70,6 +71,7 @@ export interface EditableSchedule extends ScheduleListItem {
   read_data_subset?: string | null;
   read_data_rotation?: number | null;
   drill_host_id?: string | null;
+  has_healthcheck_url?: boolean;
   stop_containers?: string[];
   /** Issue 21: the schedule's own backup windows. */
   windows?: WindowSetInput | null;
@@ -179,6 +181,7 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 {(props.drillHosts ?? []).filter((h) => h.id !== id).map((h) => <option value={h.id} selected={e?.drill_host_id === h.id}>{h.name}</option>)}
               </select>
             </Field>
+            {admin ? <PingFieldset set={!!e?.has_healthcheck_url} scheduleId={e?.id ?? null} /> : null}
             <div class="field-row">
               <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
               <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>
