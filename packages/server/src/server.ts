@@ -149,7 +149,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     },
   });
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure), services.tokens,
-    (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted));
+    (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted), services.scope);
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
   server.on('clientError', answerClientError);

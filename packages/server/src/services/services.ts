@@ -49,6 +49,7 @@ import type { ServerPaths } from '../controlplane/store-access.js';
 import { ControlPlaneBackupService } from './control-plane-backup.service.js';
 import type { ControlPlaneBackupRunner } from './control-plane-backup.service.js';
 import { ControlPlaneBackupScheduler } from './control-plane-backup-scheduler.js';
+import { HostScope } from './host-scope.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -58,6 +59,8 @@ export interface Services {
   auth: AuthService;
   /** Issue 21: API tokens and service accounts (bearer auth of the REST API). */
   tokens: ApiTokenService;
+  /** Issue 21: the one host-tag scope check for scoped users and scoped API tokens. */
+  scope: HostScope;
   /** Issue 21: TOTP second factor (enrolment, sign-in challenge, per-role requirement). */
   totp: TotpService;
   hosts: HostService;
@@ -208,6 +211,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     auth: authService,
     totp: new TotpService(d, audit, authService, totpPolicy),
     tokens: new ApiTokenService(d, audit),
+    scope: new HostScope(d, audit),
     hosts,
     enrollment: new EnrollmentService(d, audit),
     jobs,
