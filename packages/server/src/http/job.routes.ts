@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { DbRestoreRequest, JobListQuery, JobLogQuery, JobLogView, JobView, RestoreRequest, RunJobRequest, SnapshotLsQuery, SnapshotLsView, page } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
-import { DomainError } from '../services/errors.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
 
@@ -18,11 +17,8 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
     route<z.infer<typeof RestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore', summary: "Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped. Cross-host: 409 when only the source's permanent credential would do (an admin may confirm a one-off with share_source_credential)", access: 'operator',
       body: RestoreRequest, response: Started, status: 202, errors: ['agent_unavailable'], creates: { path: '/api/jobs/:id', pointer: '/job/id' },
-      handler: async ({ actor, params, body, session }) => {
-        // The target host's scope is checked by the scope guard; a cross-host source must be in scope too.
-        if (body.source_host_id && !(await s.scope.hostInScope(session, body.source_host_id))) throw new DomainError('forbidden', `source_host_id: host ${body.source_host_id} is outside your tag scope`);
-        return s.restore.submit(actor, params.id ?? '', body);
-      },
+      // The scope guard checks the target host (path) and a cross-host source_host_id (body).
+      handler: ({ actor, params, body }) => s.restore.submit(actor, params.id ?? '', body),
     }),
     route<z.infer<typeof DbRestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore/database', summary: "Restore a database dump snapshot of this host into a database server (restic dump streamed into psql --single-transaction, pg_restore or mariadb)", access: 'operator',

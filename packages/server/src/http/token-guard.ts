@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { HostScope } from '../services/host-scope.js';
 import type { AppEnv } from './auth.middleware.js';
 import { roleAtLeast } from './auth.middleware.js';
@@ -43,6 +43,16 @@ export function scopeTargetOf(r: Pick<GuardedRoute, 'method' | 'path'>): ScopeTa
   return null;
 }
 
+/** The JSON body of a write, if it is one (Hono caches it: the route reads it again); else undefined. */
+async function jsonBodyOf(c: Context<AppEnv>): Promise<unknown> {
+  if (!['POST', 'PUT', 'PATCH'].includes(c.req.method) || !(c.req.header('content-type') ?? '').startsWith('application/json')) return undefined;
+  try {
+    return JSON.parse(await c.req.text()) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Checks a request before its route reads a body or does anything: for API tokens the
  * session-only routes and the token's role; for every scoped caller (token or signed-in user)
@@ -78,6 +88,8 @@ export function tokenGuard(r: GuardedRoute, scopes: HostScope): MiddlewareHandle
     if (target === 'job' && !(await scopes.jobInScope(s, id))) return deny('scope', `${outOfScope}; the host of job ${id} is not`);
     if (target === 'schedule' && !(await scopes.scheduleInScope(s, id))) return deny('scope', `${outOfScope}; the host of schedule ${id} is not`);
     if (target === 'alert' && !(await scopes.alertInScope(s, id))) return deny('scope', `${outOfScope}; the host of alert ${id} is not`);
+    const named = await scopes.bodyHostOutOfScope(s, await jsonBodyOf(c));
+    if (named) return deny('scope', `${outOfScope}; ${named} is not`);
     return next();
   };
 }

@@ -11,7 +11,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { RecentOnce } from './recent-once.js';
-import { narrowScope, parseScope } from './host-scope.js';
+import { narrowScope, parseScope } from './scope-tags.js';
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 const lower = (a: Role, b: Role): Role => (RANK[a] <= RANK[b] ? a : b);

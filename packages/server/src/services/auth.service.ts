@@ -8,7 +8,7 @@ import { DomainError, TooManyAttemptsError, notFound } from './errors.js';
 import type { AuditService } from './audit.service.js';
 import { LoginThrottle } from './login-throttle.js';
 import { passwordWeakness } from './password-policy.js';
-import { parseScope } from './host-scope.js';
+import { parseScope } from './scope-tags.js';
 import type { TotpPolicy } from './totp-policy.js';
 
 export interface SessionInfo {

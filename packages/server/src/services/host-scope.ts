@@ -4,29 +4,11 @@ import type { SessionInfo } from './auth.service.js';
 import type { ServiceDeps } from './context.js';
 import { RecentOnce } from './recent-once.js';
 import { DomainError } from './errors.js';
+import { tagsInScope } from './scope-tags.js';
+import type { Scope } from './scope-tags.js';
 
 /** Refusal audit rows are written at most once per this window per (who, reason, path). */
 export const SCOPE_DENIAL_WINDOW_MS = 60_000;
-
-/** A host-tag scope: null = every host; else hosts carrying at least one of the tags ([] = none). */
-export type Scope = string[] | null;
-
-/** Parses a stored JSON tag list (users.scope_tags, api_tokens.scope_tags); null stays null. */
-export const parseScope = (json: string | null): Scope => (json ? (JSON.parse(json) as string[]) : null);
-
-/**
- * The narrower of two scopes: a token acts within its own scope and its account's, so the
- * effective scope is the intersection (null is "every host" and narrows nothing). The result
- * may be empty — nothing is in scope then.
- */
-export function narrowScope(a: Scope, b: Scope): Scope {
-  if (a === null) return b;
-  if (b === null) return a;
-  return a.filter((t) => b.includes(t));
-}
-
-/** Whether a host with `tags` (its JSON tag list) is inside `scope`. */
-export const tagsInScope = (scope: Scope, tags: string[]): boolean => scope === null || tags.some((t) => scope.includes(t));
 
 /** What a refused request was, for its audit row. */
 export interface ScopeUse {
@@ -95,6 +77,28 @@ export class HostScope {
     };
     if (!tagsInScope(scope, tags)) fail(`keep at least one of your scope tags (${scope.join(', ')}) on the host, or it leaves your scope`);
     if (added.length > 0) fail(`you may add only tags within your scope (${scope.join(', ')}); ${added.join(', ')} ${added.length === 1 ? 'is' : 'are'} outside it`);
+  }
+
+  /**
+   * Hosts named inside a request body (`source_host_id`, `target_host_id`, `drill_host_id`, any
+   * `*host_id` key at any depth up to 8): the first one outside the scope as "field: id", else
+   * null. The path names one host; a body may name others (cross-host restore, drills), and each
+   * must be in scope too.
+   */
+  async bodyHostOutOfScope(session: Pick<SessionInfo, 'scope'> | undefined, body: unknown): Promise<string | null> {
+    if (!session?.scope) return null;
+    const found: [string, string][] = [];
+    const walk = (v: unknown, depth: number) => {
+      if (depth > 8 || found.length > 64 || v === null || typeof v !== 'object') return;
+      for (const [k, x] of Object.entries(v)) {
+        if (/host_id$/.test(k) && typeof x === 'string' && x !== '') found.push([k, x]);
+        else if (/host_id$/.test(k) && Array.isArray(x)) for (const y of x.slice(0, 64)) if (typeof y === 'string' && y !== '') found.push([k, y]);
+        else walk(x, depth + 1);
+      }
+    };
+    walk(body, 0);
+    for (const [k, id] of found) if (!(await this.hostInScope(session, id))) return `${k}: host ${id}`;
+    return null;
   }
 
   /** The ids of the hosts inside `scope` (for filtering lists); undefined = every host (no filter). */
