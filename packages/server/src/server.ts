@@ -69,6 +69,8 @@ export interface RunningServer {
   db: Db;
   log: Logger;
   routes: RouteSpec[];
+  /** Every page and form action of the web UI (method, path pattern), for route-by-route tests. */
+  webRoutes: { method: string; path: string }[];
   agentsConnected(): number;
   close(): Promise<void>;
 }
@@ -212,6 +214,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   let closing: Promise<void> | undefined;
   return {
     url, port, config, generatedAdminPassword: boot.generated, services, db, log, routes,
+    webRoutes: [...new Map(app.routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith('/api/') && r.path !== '/api/openapi.json').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()],
     agentsConnected: () => registry.connectedCount(),
     close() {
       closing ??= (async () => {
