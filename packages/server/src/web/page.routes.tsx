@@ -201,7 +201,8 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       minAgentProtocol: MIN_AGENT_PROTOCOL_VERSION,
       node: process.versions.node,
       baseUrl: baseUrlOf(w, c),
-      agentVersions: await w.read.agentVersions(),
+      // Fleet-wide agent versions are not shown to a user limited to host tags.
+      agentVersions: scopeOf(c) ? [] : await w.read.agentVersions(),
     };
     const disabled = users ? await w.read.disabledUserIds() : new Set<string>();
     const alerting = viewer.role === 'admin' ? <><ChannelsCard channels={await s.notifications.list()} dead={(await s.notifications.outboxItems(actorOf(c), 'dead', 50, 0)).items} /><AlertRulesCard settings={await s.alertRules.settings()} /></> : undefined;
