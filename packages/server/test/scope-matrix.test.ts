@@ -180,6 +180,9 @@ describe('scoped roles: an operator limited to team-a, route by route', () => {
     const page = await alice.req('GET', `/hosts/${outside.hostId}`);
     expect(page.status).toBe(403);
     expect(page.text).toContain('Not allowed');
+    // An in-scope form still reaches its action with its fields (the guard read the body first).
+    const retag = await alice.req('POST', `/hosts/${inside.hostId}/tags`, 'tags=team-a', hx);
+    expect(retag.status, retag.text).toBe(204);
     // A form naming an out-of-scope restore target is refused.
     const review = await alice.req('POST', `/hosts/${inside.hostId}/restore/review`, `target_host_id=${outside.hostId}&snapshot_id=abc`, hx);
     expect(review.status).toBe(403);
