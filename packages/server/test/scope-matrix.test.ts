@@ -248,4 +248,14 @@ describe('scoped roles: an operator limited to team-a, route by route', () => {
     expect((await alice.req('GET', '/api/hosts')).body.items).toEqual([]);
     expect((await h.admin.req('PUT', `/api/users/${aliceId}/scope`, { scope_tags: ['team-a'] })).body.scope_tags).toEqual(['team-a']);
   });
+
+  it('an OIDC groups claim that makes a scoped user admin clears the scope (an admin is never scoped)', async () => {
+    const u = await h.admin.req('POST', '/api/users', { username: 'erin', password: PASSWORD, role: 'viewer', scope_tags: ['team-a'] });
+    const row = (await h.server.db.selectFrom('users').selectAll().where('id', '=', u.body.id as string).executeTakeFirst())!;
+    await h.server.services.auth.applyRole({ kind: 'system' }, row, 'admin', 'oidc');
+    const after = (await h.admin.req('GET', '/api/users?limit=500')).body.items.find((x: { id: string }) => x.id === u.body.id);
+    expect(after).toMatchObject({ role: 'admin', scope_tags: null });
+    const audit = await h.admin.req('GET', `/api/audit?action=user.scope&target_id=${u.body.id as string}`);
+    expect(audit.body.items[0].payload).toMatchObject({ from: ['team-a'], to: null, via: 'oidc' });
+  });
 });
