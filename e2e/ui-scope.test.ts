@@ -32,6 +32,7 @@ describeInChromium('web UI in Chromium: scoped roles', { timeout: 60_000 }, () =
     const hosts = await dora.page.textContent('#hosts');
     expect(hosts).toContain('team-a-web');
     expect(hosts).not.toContain('team-b-db');
+    expect(await dora.page.textContent('nav.nav')).not.toContain('Repositories');
     await shot(dora.page, 'dashboard-scoped-operator');
 
     const denied = await dora.page.goto(`/hosts/${b}`);
