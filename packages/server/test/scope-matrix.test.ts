@@ -84,6 +84,7 @@ describe('scoped roles: an operator limited to team-a, route by route', () => {
     expect(jobs.body.items.map((j: { host_id: string }) => j.host_id)).toEqual([inside.hostId]);
     const alerts = await alice.req('GET', '/api/alerts');
     expect(alerts.body.items.map((a: { id: string }) => a.id)).toEqual([inside.alert]);
+    expect((await alice.req('GET', '/api/auth/me')).body.scope_tags).toEqual(['team-a']);
     const summary = await alice.req('GET', '/api/fleet/summary');
     expect(summary.body).toMatchObject({ hosts_total: 1, open_alerts: 1 });
     expect((await h.admin.req('GET', '/api/fleet/summary')).body.hosts_total).toBe(2);
