@@ -33,7 +33,15 @@ export const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 
 export const LoginRequest = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }).strict();
-export const UserView = z.object({ id, username: z.string(), role: Role, created_at: z.string(), last_login_at: z.string().nullable(), auth_method: z.enum(['password', 'oidc', 'service']) });
+/**
+ * A user's host-tag scope (issue 21, docs/server.md "Roles and scopes"): null = every host; else
+ * the user sees and acts only on hosts carrying at least one of these tags. Admins are never scoped.
+ */
+export const UserScopeTags = TagList.min(1, 'list at least one tag, or send null for every host');
+export const UserView = z.object({
+  id, username: z.string(), role: Role, created_at: z.string(), last_login_at: z.string().nullable(), auth_method: z.enum(['password', 'oidc', 'service']),
+  scope_tags: z.array(z.string()).nullable(),
+});
 export type UserView = z.infer<typeof UserView>;
 export const LoginResponse = z.object({ user: UserView, csrf_token: z.string() });
 export const CreateUserRequest = z
@@ -41,8 +49,13 @@ export const CreateUserRequest = z
     username: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.@-]+$/, 'letters, digits and _ . @ -'),
     password: z.string().min(12, 'at least 12 characters').max(1024),
     role: Role,
+    /** Absent or null: every host. Refused for the admin role. */
+    scope_tags: UserScopeTags.nullable().optional(),
   })
   .strict();
+/** `PUT /api/users/:id/scope`: null clears the scope (every host). */
+export const SetUserScopeRequest = z.object({ scope_tags: UserScopeTags.nullable() }).strict();
+export type SetUserScopeRequest = z.infer<typeof SetUserScopeRequest>;
 
 /** Repository coordinates for a host. Credentials are never accepted inside the URL. */
 export const RepositoryInput = z

@@ -73,6 +73,8 @@ export interface RunningServer {
   db: Db;
   log: Logger;
   routes: RouteSpec[];
+  /** Every page and form action of the web UI (method, path pattern), for route-by-route tests. */
+  webRoutes: { method: string; path: string }[];
   agentsConnected(): number;
   close(): Promise<void>;
 }
@@ -160,7 +162,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     },
   });
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure), services.tokens,
-    (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted));
+    (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted), services.scope);
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
   server.on('clientError', answerClientError);
@@ -225,6 +227,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   let closing: Promise<void> | undefined;
   return {
     url, port, config, generatedAdminPassword: boot.generated, services, db, log, routes,
+    webRoutes: [...new Map(app.routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith('/api/') && r.path !== '/api/openapi.json').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()],
     agentsConnected: () => registry.connectedCount(),
     close() {
       closing ??= (async () => {

@@ -141,7 +141,7 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
     const m = o.metrics;
     app.get('/metrics', (c) => m(c.req.raw, c.get('clientIp')));
   }
-  mountRoutes(app, routes, o.services.tokens);
+  mountRoutes(app, routes, o.services.scope);
   o.mountWeb?.(app, o);
   return { app, routes };
 }

@@ -52,6 +52,7 @@ import { ControlPlaneBackupService } from './control-plane-backup.service.js';
 import { TagWindowsService } from './tag-windows.service.js';
 import type { ControlPlaneBackupRunner } from './control-plane-backup.service.js';
 import { ControlPlaneBackupScheduler } from './control-plane-backup-scheduler.js';
+import { HostScope } from './host-scope.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -61,6 +62,8 @@ export interface Services {
   auth: AuthService;
   /** Issue 21: API tokens and service accounts (bearer auth of the REST API). */
   tokens: ApiTokenService;
+  /** Issue 21: the one host-tag scope check for scoped users and scoped API tokens. */
+  scope: HostScope;
   /** Issue 21: TOTP second factor (enrolment, sign-in challenge, per-role requirement). */
   totp: TotpService;
   hosts: HostService;
@@ -232,6 +235,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     auth: authService,
     totp: new TotpService(d, audit, authService, totpPolicy),
     tokens: new ApiTokenService(d, audit),
+    scope: new HostScope(d, audit),
     hosts,
     enrollment: new EnrollmentService(d, audit),
     jobs,

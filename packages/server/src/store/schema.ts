@@ -21,6 +21,8 @@ export interface UsersTable {
   auth_method: ColumnType<AuthMethod, AuthMethod | undefined, AuthMethod>;
   /** Set once the user confirmed a TOTP second factor (migration 0033); null = none. */
   totp_enabled_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON array of host tags the user is limited to (migration 0039); null = every host. */
+  scope_tags: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An OIDC account's link: (issuer, subject) -> user (migration 0011). */

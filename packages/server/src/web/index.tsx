@@ -19,6 +19,7 @@ import { mountScheduleUi } from './schedule.routes.js';
 import { mountVaultUi } from './vault.routes.js';
 import { WebReadRepository } from '../repositories/web-read.repository.js';
 import { mountStatic } from './static.js';
+import { mountWebScope } from './scope.js';
 import type { WebDeps } from './web-context.js';
 import { isHx } from './web-context.js';
 
@@ -50,6 +51,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
       c.res = await c.html(<ErrorPage c={c} title="Not allowed" message={`This page ${body?.error?.message ?? 'needs a higher role'}.`} />, 403, { 'Content-Security-Policy': CSP });
     }
   });
+  mountWebScope(app, w);
   mountScheduleUi(app, w);
   mountVaultUi(app, w);
   mountRepositoryUi(app, w);

@@ -9,6 +9,8 @@ export interface Viewer {
   username: string;
   role: Role;
   csrfToken: string;
+  /** Limited to host tags (issue 21): fleet-wide pages are left out of the navigation. */
+  scoped?: true;
 }
 
 /** Standards mode (without it browsers render in quirks mode). */
@@ -65,7 +67,7 @@ export function Layout(props: { title: string; viewer: Viewer; active: NavId; op
           <div class="topbar-inner">
             <Brand />
             <nav class="nav" aria-label="Main">
-              {NAV.filter((n) => !n.admin || v.role === 'admin').map((n) => (
+              {NAV.filter((n) => (!n.admin || v.role === 'admin') && !(v.scoped && n.id === 'repos')).map((n) => (
                 <a href={n.href} aria-current={n.id === props.active ? 'page' : undefined}>
                   {n.label}
                   {n.id === 'alerts' && props.openAlerts ? <span class="badge danger plain count">{props.openAlerts}</span> : null}
