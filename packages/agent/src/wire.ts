@@ -154,6 +154,7 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     ...(subset ? { read_data_subset: subset } : {}),
     ...(rotation !== undefined ? { read_data_rotation: rotation } : {}),
     ...(o.stop_containers === undefined ? {} : { stop_containers: strList(o, 'stop_containers', at) }),
+    ...(o.capped === true ? { capped: true } : {}),
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
@@ -272,6 +273,8 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         return { ok: true, value: { type, request_id: chunkId(o), chunks: windowOf(o, 'chunks') } };
       case 'download.cancel':
         return { ok: true, value: { type, request_id: chunkId(o) } };
+      case 'slot.grant':
+        return { ok: true, value: { type, job_id: str(o, 'job_id', '', 1) } };
       case 'repo.test':
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), repository: repository(o.repository, 'repository') } };
       default:

@@ -21,3 +21,4 @@ export * from './tokens.js';
 export * from './totp.js';
 export * from './container-select.js';
 export * from './control-plane-backup.js';
+export * from './concurrency.js';

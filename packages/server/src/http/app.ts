@@ -34,6 +34,7 @@ import { openApiDocument } from './openapi.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
 import { trendRoutes } from './trend.routes.js';
+import { capsRoutes } from './caps.routes.js';
 import { tokenRoutes } from './token.routes.js';
 import { totpRoutes } from './totp.routes.js';
 
@@ -80,7 +81,7 @@ export const SLOW_REQUEST_MS = 1000;
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
   const deps = { services: o.services, cookie: o.cookie, version: o.version, signIn: o.signIn };
-  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps), ...tokenRoutes(deps), ...totpRoutes(deps), ...controlPlaneBackupRoutes(deps)];
+  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps), ...tokenRoutes(deps), ...totpRoutes(deps), ...controlPlaneBackupRoutes(deps), ...capsRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));

@@ -27,6 +27,7 @@ import * as m0032 from './0032_api_tokens.js';
 import * as m0033 from './0033_totp.js';
 import * as m0034 from './0034_schedule_stop_containers.js';
 import * as m0035 from './0035_control_plane_backup.js';
+import * as m0038 from './0038_concurrency_caps.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -58,4 +59,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0033_totp': m0033,
   '0034_schedule_stop_containers': m0034,
   '0035_control_plane_backup': m0035,
+  '0038_concurrency_caps': m0038,
 };

@@ -16,6 +16,7 @@ import { RestoreCredentialRepository } from './restore-credential.repository.js'
 import { RestoreDrillRepository } from './restore-drill.repository.js';
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
+import { SlotRepository } from './slot.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
 import { TotpRepository } from './totp.repository.js';
 import { SnapshotLedgerRepository } from './snapshot-ledger.repository.js';
@@ -32,6 +33,7 @@ export function createRepositories(db: Db): Repositories {
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
     drills: new RestoreDrillRepository(db),
     apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db), controlPlaneBackup: new ControlPlaneBackupRepository(db),
+    slots: new SlotRepository(db),
   };
 }
 

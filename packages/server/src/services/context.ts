@@ -21,6 +21,7 @@ import type { VaultRepository } from '../repositories/vault.repository.js';
 import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
 import type { SnapshotLedgerRepository } from '../repositories/snapshot-ledger.repository.js';
 import type { LoginAttemptRepository } from '../repositories/login-attempt.repository.js';
+import type { SlotRepository } from '../repositories/slot.repository.js';
 import type { Db } from '../store/db.js';
 
 export interface Repositories {
@@ -50,6 +51,8 @@ export interface Repositories {
   totp: TotpRepository;
   /** Migration 0035: the control plane's own backup schedule (issue 20). */
   controlPlaneBackup: ControlPlaneBackupRepository;
+  /** Migration 0038: concurrency caps and job slots (issue 21). */
+  slots: SlotRepository;
 }
 
 /**

@@ -19,6 +19,8 @@ export class ScheduleService {
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
+    /** Concurrency caps (issue 21): marks the schedules a cap applies to (`ScheduleSpec.capped`). Absent = none. */
+    private readonly caps?: { capped(hostId: string, repositoryId: string | null, kind: string): Promise<boolean> },
   ) {}
 
   async list(hostId: string) {
@@ -220,6 +222,7 @@ export class ScheduleService {
       ...(r.read_data_rotation !== null ? { read_data_rotation: r.read_data_rotation } : {}),
       ...(r.kind === 'backup' && r.stop_containers && stopsOk(r) ? { stop_containers: JSON.parse(r.stop_containers) as string[] } : {}),
     }));
+    if (this.caps) for (const sc of schedules) if (await this.caps.capped(hostId, sc.repository_id ?? null, sc.kind)) sc.capped = true;
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }
 

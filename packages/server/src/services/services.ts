@@ -49,6 +49,9 @@ import type { ServerPaths } from '../controlplane/store-access.js';
 import { ControlPlaneBackupService } from './control-plane-backup.service.js';
 import type { ControlPlaneBackupRunner } from './control-plane-backup.service.js';
 import { ControlPlaneBackupScheduler } from './control-plane-backup-scheduler.js';
+import { SlotService } from './slot.service.js';
+import type { SlotOptions } from './slot.service.js';
+import { CapService } from './cap.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -114,6 +117,10 @@ export interface Services {
   controlPlaneBackup: ControlPlaneBackupService;
   /** Its server-side clock under the `control-plane-backup` lease (started by startServer). */
   controlPlaneBackupScheduler: ControlPlaneBackupScheduler;
+  /** Issue 21: concurrency slots (its lease renewal tick is started by startServer). */
+  slots: SlotService;
+  /** Issue 21: concurrency caps (admin) and the queue view. */
+  caps: CapService;
 }
 
 /** The control-plane backup: where this server keeps its state (null: unknown, runs fail saying so). */
@@ -139,7 +146,7 @@ export interface AlertingOptions {
   notifyAllowPrivate?: boolean;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}, slotOptions: SlotOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub();
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
@@ -148,7 +155,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
-  const schedules = new ScheduleService(d, audit);
+  const slots = new SlotService(d, slotOptions);
+  const schedules = new ScheduleService(d, audit, slots);
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);
   const trends = new TrendService(d, leases);
@@ -162,12 +170,15 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES);
   const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
-    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger,
+    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger, slots,
   });
+  // A job's end frees its slot; a granted server job is sent.
+  jobs.onEnded((job) => slots.release(job.id));
+  slots.onGranted((jobId) => jobs.dispatchQueued(jobId));
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
-    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads,
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads, slots,
   });
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
@@ -180,6 +191,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const controlPlaneBackup = new ControlPlaneBackupService(d, audit, fleet, controlPlane.paths ?? null, controlPlane.runner);
   const controlPlaneBackupScheduler = new ControlPlaneBackupScheduler(d, controlPlaneBackup, leases, controlPlane.tickMs);
   return {
+    slots,
+    caps: new CapService(d, audit, slots, schedules),
     leases,
     controlPlaneBackup,
     controlPlaneBackupScheduler,
