@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FakeAgent } from '@restic-manager/server/testing';
+import { enrolledAgent, useHarness } from './helpers/harness.js';
+
+/*
+ * Concurrency caps (issue 21): the caps API refuses hostile input naming the field and changes
+ * nothing; a capped schedule reaches the agent marked `capped`; the agent's queued scheduled
+ * jobs get `slot.grant` in queue order as slots free up.
+ */
+
+describe('PUT /api/caps refuses bad input naming the field', () => {
+  const h = useHarness({ logLevel: 'warn' });
+
+  const refused: [string, unknown, string][] = [
+    ['zero', { caps: [{ scope: 'fleet', max_jobs: 0 }] }, 'caps.0.max_jobs'],
+    ['negative', { caps: [{ scope: 'fleet', max_jobs: -3 }] }, 'caps.0.max_jobs'],
+    ['over 1000', { caps: [{ scope: 'fleet', max_jobs: 1001 }] }, 'caps.0.max_jobs'],
+    ['a fraction', { caps: [{ scope: 'fleet', max_jobs: 1.5 }] }, 'caps.0.max_jobs'],
+    ['a string', { caps: [{ scope: 'fleet', max_jobs: '2' }] }, 'caps.0.max_jobs'],
+    ['null', { caps: [{ scope: 'fleet', max_jobs: null }] }, 'caps.0.max_jobs'],
+    ['a huge number', { caps: [{ scope: 'fleet', max_jobs: 1e308 }] }, 'caps.0.max_jobs'],
+    ['an unknown scope', { caps: [{ scope: 'planet', max_jobs: 1 }] }, 'caps.0.scope'],
+    ['a key on the fleet cap', { caps: [{ scope: 'fleet', key: 'x', max_jobs: 1 }] }, 'caps.0.key'],
+    ['a tag with a space', { caps: [{ scope: 'fleet', max_jobs: 1 }, { scope: 'tag', key: 'a b', max_jobs: 1 }] }, 'caps.1.key'],
+    ['a backend key with a line break', { caps: [{ scope: 'backend', key: 's3:x\nInjected: 1', max_jobs: 1 }] }, 'caps.0.key'],
+    ['a backend key with NUL', { caps: [{ scope: 'backend', key: 's3:x\u0000', max_jobs: 1 }] }, 'caps.0.key'],
+    ['an empty backend key', { caps: [{ scope: 'backend', key: '', max_jobs: 1 }] }, 'caps.0.key'],
+    ['an over-long key', { caps: [{ scope: 'backend', key: 'k'.repeat(301), max_jobs: 1 }] }, 'caps.0.key'],
+    ['a duplicate cap', { caps: [{ scope: 'tag', key: 'db', max_jobs: 1 }, { scope: 'tag', key: 'db', max_jobs: 2 }] }, 'caps.1.key'],
+    ['too many caps', { caps: Array.from({ length: 201 }, (_, i) => ({ scope: 'tag', key: `t${i}`, max_jobs: 1 })) }, 'caps'],
+    ['no list', { caps: 'fleet=1' }, 'caps'],
+    ['prototype keys', JSON.parse('{"caps":[{"scope":"fleet","max_jobs":1,"__proto__":{"admin":true}}]}'), 'caps.0'],
+  ];
+
+  it.each(refused)('refuses %s (400, the field named, nothing stored)', async (_what, body, field) => {
+    const before = (await h.admin.req('GET', '/api/caps')).body.items;
+    const r = await h.admin.req('PUT', '/api/caps', body);
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.error.code).toBe('validation_failed');
+    expect(Object.keys(r.body.error.fields ?? {})).toContain(field);
+    expect(r.body.error.message).toContain(field);
+    expect((await h.admin.req('GET', '/api/caps')).body.items).toEqual(before);
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const r = await fetch(`${h.url}/api/caps`, { method: 'PUT', headers: { 'content-type': 'application/json', cookie: `rm_session=${h.admin.cookie}`, 'x-csrf-token': h.admin.csrf }, body: '{"caps": [' });
+    expect(r.status).toBe(400);
+  });
+
+  it('stores good caps; an unknown tag or backend key is kept and shown as unknown; the host\'s backend key is offered', async () => {
+    const a = await enrolledAgent(h, 'tagged-host');
+    expect((await h.admin.req('PUT', `/api/hosts/${a.hostId}/tags`, { tags: ['db'] })).status).toBe(200);
+    const r = await h.admin.req('PUT', '/api/caps', { caps: [
+      { scope: 'fleet', max_jobs: 1000 },
+      { scope: 'tag', key: 'db', max_jobs: 2 },
+      { scope: 'tag', key: 'nobody-has-this', max_jobs: 1 },
+      { scope: 'backend', key: 'rest:127.0.0.1:8000', max_jobs: 3 },
+      { scope: 'backend', key: 's3:unknown.example/bucket', max_jobs: 1 },
+    ] });
+    expect(r.status, r.text).toBe(200);
+    const known = Object.fromEntries((r.body.items as { scope: string; key: string; known: boolean }[]).map((c) => [`${c.scope}:${c.key}`, c.known]));
+    expect(known).toEqual({ 'fleet:': true, 'tag:db': true, 'tag:nobody-has-this': false, 'backend:rest:127.0.0.1:8000': true, 'backend:s3:unknown.example/bucket': false });
+    expect(r.body.backend_keys).toContain('rest:127.0.0.1:8000');
+    expect(r.body.tags).toContain('db');
+    expect((await h.admin.req('PUT', '/api/caps', { caps: [] })).body.items).toEqual([]);
+  });
+});
+
+describe("capped schedules: the agent's queued scheduled jobs get slot.grant in queue order", () => {
+  const h = useHarness({ logLevel: 'warn' });
+  const agents: FakeAgent[] = [];
+  afterAll(async () => {
+    for (const a of agents) await a.close();
+  });
+
+  /** A connected fake agent on a fresh host with one backup schedule; returns the schedule id. */
+  const hostWithSchedule = async (name: string) => {
+    const a = await enrolledAgent(h, name);
+    agents.push(a.agent);
+    await a.agent.connect();
+    await a.agent.next('schedule.set');
+    const sched = await h.admin.req('POST', `/api/hosts/${a.hostId}/schedules`, { kind: 'backup', cron_expr: '0 3 * * *', time_zone: 'UTC', paths: ['/data'] });
+    expect(sched.status, sched.text).toBe(201);
+    await a.agent.next('schedule.set');
+    return { ...a, scheduleId: sched.body.id as string };
+  };
+  const queuedFrame = (agent: FakeAgent, scheduleId: string) => {
+    const id = randomUUID();
+    agent.send({ type: 'job.queued', job_id: id, seq: agent.nextSeq(id), kind: 'backup', schedule_id: scheduleId, queued_at: new Date().toISOString(), awaiting_slot: true });
+    return id;
+  };
+
+  it('marks schedules capped once a cap applies, grants the first, queues the second "1 ahead", grants it when the first ends', async () => {
+    const one = await hostWithSchedule('sched-one');
+    const two = await hostWithSchedule('sched-two');
+    expect((await h.admin.req('PUT', '/api/caps', { caps: [{ scope: 'fleet', max_jobs: 1 }] })).status).toBe(200);
+    for (const x of [one, two]) {
+      const set = await x.agent.next('schedule.set');
+      expect(set).toMatchObject({ type: 'schedule.set', schedules: [expect.objectContaining({ id: x.scheduleId, capped: true })] });
+    }
+
+    const first = queuedFrame(one.agent, one.scheduleId);
+    expect(await one.agent.next('slot.grant')).toEqual({ type: 'slot.grant', job_id: first });
+    one.agent.started(first, 'backup', one.scheduleId);
+    const second = queuedFrame(two.agent, two.scheduleId);
+    const fleet = async () => ((await h.admin.req('GET', '/api/queue')).body.caps as { scope: string; running: { job_id: string }[]; waiting: { job_id: string; ahead: number }[] }[]).find((c) => c.scope === 'fleet')!;
+    await expect.poll(async () => (await fleet()).waiting.map((w) => [w.job_id, w.ahead])).toEqual([[second, 1]]);
+    expect((await fleet()).running.map((r) => r.job_id)).toEqual([first]);
+    // No grant reached the agent whose job waits.
+    expect(two.agent.received.filter((m) => m.type === 'slot.grant')).toEqual([]);
+
+    one.agent.finished(first, 'succeeded');
+    expect(await two.agent.next('slot.grant')).toEqual({ type: 'slot.grant', job_id: second });
+    // Asking again (as after a reconnect) while holding the slot gets the grant again.
+    two.agent.send({ type: 'job.queued', job_id: second, seq: two.agent.nextSeq(second), kind: 'backup', schedule_id: two.scheduleId, queued_at: new Date().toISOString(), awaiting_slot: true });
+    expect(await two.agent.next('slot.grant')).toEqual({ type: 'slot.grant', job_id: second });
+  });
+
+  it('a cancel of a scheduled job still waiting for its slot frees its place and reaches the agent', async () => {
+    const three = await hostWithSchedule('sched-three');
+    const waiting = queuedFrame(three.agent, three.scheduleId);
+    await expect.poll(async () => ((await h.admin.req('GET', '/api/queue')).body.waiting_total as number)).toBeGreaterThan(0);
+    const c = await h.admin.req('POST', `/api/jobs/${waiting}/cancel`);
+    expect(c.status, c.text).toBeLessThan(300);
+    expect(await three.agent.next('command.cancel')).toEqual({ type: 'command.cancel', job_id: waiting });
+    const q = (await h.admin.req('GET', '/api/queue')).body;
+    expect(JSON.stringify(q)).not.toContain(waiting);
+  });
+});
