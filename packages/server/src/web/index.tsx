@@ -9,6 +9,7 @@ import { mountNotificationUi } from './notification.routes.js';
 import { mountTokenUi } from './token.routes.js';
 import { mountSecurityUi } from './security.routes.js';
 import { mountControlPlaneBackupUi } from './control-plane-backup.routes.js';
+import { mountQueueUi } from './queue.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountInspectUi } from './inspect.routes.js';
@@ -61,5 +62,6 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountTokenUi(app, w);
   mountSecurityUi(app, w);
   mountControlPlaneBackupUi(app, w);
+  mountQueueUi(app, w);
   mountPages(app, w);
 };

@@ -19,6 +19,7 @@ import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
 import { AlertRulesCard, ChannelsCard } from './pages/notifications.js';
 import { SettingsPage } from './pages/settings.js';
 import { ControlPlaneBackupCard } from './pages/control-plane-backup.js';
+import { CapsCard } from './pages/queue.js';
 import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
 import { LocksCard } from './pages/repo-locks.js';
 import { HostRepositoriesCard } from './pages/repositories.js';
@@ -187,6 +188,6 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     const disabled = users ? await w.read.disabledUserIds() : new Set<string>();
     const alerting = viewer.role === 'admin' ? <><ChannelsCard channels={await s.notifications.list()} dead={(await s.notifications.outboxItems(actorOf(c), 'dead', 50, 0)).items} /><AlertRulesCard settings={await s.alertRules.settings()} /></> : undefined;
     const controlPlane = viewer.role === 'admin' ? <ControlPlaneBackupCard v={await s.controlPlaneBackup.get()} repositories={(await s.repositories.list(500, 0)).items} /> : undefined;
-    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} controlPlane={controlPlane} />);
+    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} controlPlane={controlPlane} caps={viewer.role === 'admin' ? <CapsCard caps={await s.caps.list()} admin /> : undefined} />);
   });
 }
