@@ -152,8 +152,16 @@ export class SlotService {
     this.d.agents.send(hostId, { type: 'slot.grant', job_id: jobId });
   }
 
-  /** Renews the leases of slots whose agents are connected here, then moves the queue (reclaiming lapsed leases). */
+  /**
+   * Drops the rows of jobs that ended or are gone without a release (e.g. their host was
+   * deleted), renews the leases of slots whose agents are connected here, then moves the queue
+   * (reclaiming lapsed leases).
+   */
   async tick(): Promise<void> {
+    for (const row of await this.d.repos.slots.listSlots()) {
+      const job = await this.d.repos.jobs.findById(row.job_id);
+      if (!job || (job.status !== 'queued' && job.status !== 'running')) await this.d.repos.slots.remove(row.job_id);
+    }
     const rows = await this.d.repos.slots.listSlots();
     const live = [...new Set(rows.filter((r) => r.state === 'holding' && this.d.agents.isConnected(r.host_id)).map((r) => r.host_id))];
     await this.d.repos.slots.renew(live, iso(this.d.now() + this.leaseMs));
