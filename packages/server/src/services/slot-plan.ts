@@ -29,9 +29,11 @@ export function holdingCounts(rows: readonly SlotRow[], limits: Limits): Map<str
 
 /**
  * The waiting jobs to grant now, in queue order. A job is granted when every cap it falls under
- * has a free slot and no earlier job waiting under one of those caps was passed over (strict
- * first come, first served per cap). A job that `eligible` rejects (its agent is offline) keeps
- * its place without holding back the jobs behind it. A job under no existing cap is granted.
+ * has a free slot and no earlier job is still waiting for a slot of one of those caps (first
+ * come, first served per cap). A job held back by a full cap holds back the later jobs of that
+ * cap only: its other caps' free slots go to the next in line, which it could not use anyway.
+ * A job that `eligible` rejects (its agent is offline) keeps its place without holding back the
+ * jobs behind it. A job under no existing cap is granted.
  */
 export function planGrants(rows: readonly SlotRow[], limits: Limits, eligible: (row: SlotRow) => boolean): SlotRow[] {
   const held = holdingCounts(rows, limits);
@@ -44,7 +46,7 @@ export function planGrants(rows: readonly SlotRow[], limits: Limits, eligible: (
       for (const k of caps) held.set(k, (held.get(k) ?? 0) + 1);
       out.push(r);
     } else {
-      for (const k of caps) blocked.add(k);
+      for (const k of caps) if (blocked.has(k) || (held.get(k) ?? 0) >= limits.get(k)!) blocked.add(k);
     }
   }
   return out;
