@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { FakeAgent } from '@restic-manager/server/testing';
-import { enrolledAgent, useHarness } from './helpers/harness.js';
+import { rmSync } from 'node:fs';
+import { FakeAgent } from '@restic-manager/server/testing';
+import { enrolledAgent, startHarness, useHarness } from './helpers/harness.js';
 
 /*
  * Concurrency caps (issue 21): the caps API refuses hostile input naming the field and changes
@@ -126,5 +127,47 @@ describe("capped schedules: the agent's queued scheduled jobs get slot.grant in 
     expect(await three.agent.next('command.cancel')).toEqual({ type: 'command.cancel', job_id: waiting });
     const q = (await h.admin.req('GET', '/api/queue')).body;
     expect(JSON.stringify(q)).not.toContain(waiting);
+  });
+});
+
+describe('the queue lives in the database', () => {
+  it('a restarted server shows the same holders and waiting jobs, and sends the waiting one once the slot frees', async () => {
+    let h = await startHarness({ logLevel: 'warn' });
+    const dataDir = h.dataDir;
+    const a = await enrolledAgent(h, 'restart-a');
+    const b = await enrolledAgent(h, 'restart-b');
+    try {
+      await a.agent.connect();
+      await b.agent.connect();
+      expect((await h.admin.req('PUT', '/api/caps', { caps: [{ scope: 'fleet', max_jobs: 1 }] })).status).toBe(200);
+      const first = await h.admin.req('POST', `/api/hosts/${a.hostId}/jobs`, { kind: 'check', args: {} });
+      await a.agent.next('command.run');
+      a.agent.started(first.body.job.id, 'check');
+      const second = await h.admin.req('POST', `/api/hosts/${b.hostId}/jobs`, { kind: 'check', args: {} });
+      expect(second.body.dispatched).toBe(false);
+      const view = (q: { caps: { running: { job_id: string }[]; waiting: { job_id: string; ahead: number }[] }[] }) => ({ running: q.caps[0]!.running.map((r) => r.job_id), waiting: q.caps[0]!.waiting.map((w) => [w.job_id, w.ahead]) });
+      const before = view((await h.admin.req('GET', '/api/queue')).body);
+      expect(before).toEqual({ running: [first.body.job.id], waiting: [[second.body.job.id, 1]] });
+      await a.agent.close();
+      await b.agent.close();
+      await h.server.close();
+
+      h = await startHarness({ logLevel: 'warn', dataDir });
+      expect(view((await h.admin.req('GET', '/api/queue')).body)).toEqual(before);
+      // Both agents come back (the first still running its job); it reports the job done: the second is sent.
+      a.agent = new FakeAgent({ url: h.url, bearer: a.bearer, hostname: 'restart-a', activeJobIds: [first.body.job.id] });
+      b.agent = new FakeAgent({ url: h.url, bearer: b.bearer, hostname: 'restart-b' });
+      await a.agent.connect();
+      await b.agent.connect();
+      a.agent.nextSeq(first.body.job.id); // seq 0 was its job.started, before the restart
+      a.agent.finished(first.body.job.id, 'succeeded');
+      const run = await b.agent.next('command.run', 10_000);
+      expect(run).toMatchObject({ type: 'command.run', job_id: second.body.job.id });
+    } finally {
+      await a.agent.close();
+      await b.agent.close();
+      await h.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
