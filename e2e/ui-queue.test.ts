@@ -5,7 +5,8 @@ import { describeInChromium, shotOf, useUiSuite } from './browser-fixture.js';
 /*
  * The queue view in real Chromium (issue 21): with a fleet-wide cap of 1, a run-now backup holds
  * the slot on one host and a second one waits on another; the Queue page (linked from the nav)
- * shows "waiting for a slot: 1 ahead", and updates by itself once the first job ends. The caps
+ * shows "waiting for a slot: 1 ahead" (so does the job's page), and updates by itself once the
+ * first job ends. The caps
  * card refuses a bad cap naming the line and field, then saves a good one.
  */
 describeInChromium('web UI in Chromium: the queue view', { timeout: 90_000 }, () => {
@@ -42,6 +43,11 @@ describeInChromium('web UI in Chromium: the queue view', { timeout: 90_000 }, ()
     await page.locator(`#queue tr[data-job="${first.job.id}"][data-state="running"]`).waitFor();
     expect(await page.textContent('#queue [data-cap="fleet:"] .card-head')).toContain('1 of 1 running');
     await shotOf(page.locator('#queue'), 'queue-waiting');
+    // The waiting job's own page says where it is.
+    await Promise.all([page.waitForURL(`**/jobs/${second.job.id}`), waiting.locator('a.mono').click()]);
+    expect(await page.textContent('#job-summary [data-slot-ahead]')).toContain('waiting for a slot: 1 ahead');
+    await page.goto('/queue');
+    await waiting.waitFor();
 
     // The first job ends: the second is sent, and the page (polling every 5 s) shows it holding the slot.
     a.agent.finished(first.job.id, 'succeeded');

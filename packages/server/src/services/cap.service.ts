@@ -72,6 +72,19 @@ export class CapService {
     return { caps: out, waiting_total: rows.filter((r) => r.state === 'waiting').length };
   }
 
+  /** A waiting job's place: the most slot releases it is behind in any of its caps; null when it is not waiting for a slot. */
+  async placeOf(jobId: string): Promise<number | null> {
+    const rows = await this.d.repos.slots.listSlots();
+    const mine = rows.find((r) => r.job_id === jobId);
+    if (mine?.state !== 'waiting') return null;
+    let ahead = 0;
+    for (const c of await this.d.repos.slots.listCaps()) {
+      const key = capKeyOf(c.scope as CapView['scope'], c.cap_key);
+      if (keysOf(mine).includes(key)) ahead = Math.max(ahead, aheadIn(rows, key, c.max_jobs).get(jobId) ?? 0);
+    }
+    return ahead;
+  }
+
   /** Bumps every host's schedule version and sends schedule.set to the connected ones. */
   private async pushSchedules(): Promise<void> {
     const { rows } = await this.d.repos.hosts.list({}, SCAN_LIMIT, 0);

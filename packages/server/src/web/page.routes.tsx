@@ -142,12 +142,12 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     } else {
       log = { lines: await w.read.logTail(job.id, LOG_PAGE), afterSeq: -1, hasMore: false, pageSize: LOG_PAGE };
     }
-    return c.html(<JobPage viewer={viewerOf(c)} data={{ job, host, log }} />);
+    return c.html(<JobPage viewer={viewerOf(c)} data={{ job, host, log, slotAhead: job.status === 'queued' ? await s.caps.placeOf(job.id) : null }} />);
   });
   app.get('/partials/jobs/:id/summary', guard(), async (c) => {
     const job = await s.jobs.get(c.req.param('id'));
     const host = await s.hosts.get(job.host_id).catch(() => null);
-    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} />);
+    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} slotAhead={job.status === 'queued' ? await s.caps.placeOf(job.id) : null} />);
   });
 
   app.get('/repos', guard(), async (c) => {
