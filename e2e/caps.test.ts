@@ -63,6 +63,32 @@ describe.skipIf(missing.length > 0)('concurrency caps: real server, two real age
     await eventually(async () => (fleet(await queue()).running.length === 0 ? true : null), 10_000, 'queue empty');
   }, 120_000);
 
+  it('a scheduled backup the real agent fires waits on the agent for slot.grant, then runs', async () => {
+    const gate = path.join(s.tmp.path, 'go-scheduled');
+    gates.push(gate);
+    const holder = await s.runJob(a.hostId, 'backup', { paths: [src], pre_hook: waitFor(gate) });
+    await eventually(async () => (await s.api.req('GET', `/api/jobs/${holder}`)).body.status === 'running', 30_000, 'holder running');
+    // Every second: the agent's own cron fires it (the server marks it capped in schedule.set).
+    const sched = await s.api.req('POST', `/api/hosts/${b.hostId}/schedules`, { kind: 'backup', cron_expr: '* * * * * *', time_zone: 'UTC', paths: [src] });
+    expect(sched.status, JSON.stringify(sched.body)).toBe(201);
+    const waiting = await eventually(async () => fleet(await queue()).waiting.find((j: Json) => j.host_id === b.hostId) as Json, 30_000, 'scheduled job waiting');
+    expect(waiting).toMatchObject({ kind: 'backup', ahead: 1 });
+    const job = (await s.api.req('GET', `/api/jobs/${waiting.job_id}`)).body;
+    expect(job).toMatchObject({ status: 'queued', schedule_id: sched.body.id });
+
+    fs.writeFileSync(gate, '');
+    const done = await s.waitJob(waiting.job_id, 60_000);
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse((await s.waitJob(holder)).finished_at));
+    expect((await s.api.req('DELETE', `/api/schedules/${sched.body.id}`)).status).toBe(204);
+    // Fires already under way finish; then nothing holds or waits.
+    await eventually(async () => {
+      const active = (await s.api.req('GET', `/api/jobs?host_id=${b.hostId}&status=queued`)).body.total + (await s.api.req('GET', `/api/jobs?host_id=${b.hostId}&status=running`)).body.total;
+      const f = fleet(await queue());
+      return active === 0 && f.running.length === 0 && f.waiting.length === 0;
+    }, 60_000, 'queue drained');
+  }, 120_000);
+
   it("reclaims the slot of an agent killed while holding it: the waiting job on the other agent then runs", async () => {
     const gate = path.join(s.tmp.path, 'go-never');
     gates.push(gate);
