@@ -116,10 +116,31 @@ describe("capped schedules: the agent's queued scheduled jobs get slot.grant in 
     // Asking again (as after a reconnect) while holding the slot gets the grant again.
     two.agent.send({ type: 'job.queued', job_id: second, seq: two.agent.nextSeq(second), kind: 'backup', schedule_id: two.scheduleId, queued_at: new Date().toISOString(), awaiting_slot: true });
     expect(await two.agent.next('slot.grant')).toEqual({ type: 'slot.grant', job_id: second });
+    two.agent.finished(second, 'succeeded');
+    await expect.poll(async () => (await fleet()).running).toEqual([]);
+  });
+
+  it('a scheduled job started without asking (an agent that predates caps) is counted: the next one waits', async () => {
+    const old = await hostWithSchedule('sched-old');
+    await h.admin.req('PUT', '/api/caps', { caps: [{ scope: 'fleet', max_jobs: 1 }] });
+    const ran = randomUUID();
+    old.agent.send({ type: 'job.started', job_id: ran, seq: old.agent.nextSeq(ran), kind: 'backup', schedule_id: old.scheduleId, started_at: new Date().toISOString() });
+    const fleet = async () => ((await h.admin.req('GET', '/api/queue')).body.caps as { scope: string; running: { job_id: string }[] }[]).find((c) => c.scope === 'fleet')!;
+    await expect.poll(async () => (await fleet()).running.map((r) => r.job_id)).toContain(ran);
+    const next = await hostWithSchedule('sched-next');
+    const waits = queuedFrame(next.agent, next.scheduleId);
+    await expect.poll(async () => ((await h.admin.req('GET', '/api/queue')).body.caps[0].waiting as { job_id: string }[]).map((w) => w.job_id)).toContain(waits);
+    old.agent.finished(ran, 'succeeded');
+    expect(await next.agent.next('slot.grant')).toEqual({ type: 'slot.grant', job_id: waits });
+    next.agent.finished(waits, 'succeeded');
   });
 
   it('a cancel of a scheduled job still waiting for its slot frees its place and reaches the agent', async () => {
     const three = await hostWithSchedule('sched-three');
+    // Its first scheduled job runs (and holds the fleet slot); the second waits.
+    const holder = randomUUID();
+    three.agent.send({ type: 'job.started', job_id: holder, seq: three.agent.nextSeq(holder), kind: 'backup', schedule_id: three.scheduleId, started_at: new Date().toISOString() });
+    await expect.poll(async () => ((await h.admin.req('GET', '/api/queue')).body.caps[0].running as { job_id: string }[]).map((r) => r.job_id)).toContain(holder);
     const waiting = queuedFrame(three.agent, three.scheduleId);
     await expect.poll(async () => ((await h.admin.req('GET', '/api/queue')).body.waiting_total as number)).toBeGreaterThan(0);
     const c = await h.admin.req('POST', `/api/jobs/${waiting}/cancel`);

@@ -97,11 +97,24 @@ export class SlotService {
 
   /**
    * A job reported `job.started` without a grant (its agent waited out the control plane's
-   * absence, docs/schedules.md): it now holds a slot, over the cap if need be.
+   * absence, an agent that predates caps, a schedule.set not yet re-sent after a tag change): it
+   * now holds a slot of every cap it falls under, over the cap if need be, so later jobs wait.
    */
   async started(jobId: string): Promise<void> {
     const row = await this.d.repos.slots.find(jobId);
-    if (row?.state === 'waiting') await this.d.repos.slots.grant([jobId], iso(this.d.now()), iso(this.d.now() + this.leaseMs));
+    const at = iso(this.d.now());
+    const until = iso(this.d.now() + this.leaseMs);
+    if (row) {
+      if (row.state === 'waiting') await this.d.repos.slots.grant([jobId], at, until);
+      return;
+    }
+    const job = await this.d.repos.jobs.findById(jobId);
+    if (!job || !CAPPED_KINDS.has(job.kind as JobKind)) return;
+    const limits = limitsOf(await this.d.repos.slots.listCaps());
+    if (limits.size === 0) return;
+    const keys = await this.keysFor(job.host_id, job.repository_id);
+    if (!keys.some((k) => limits.has(k))) return;
+    await this.d.repos.slots.enqueue({ job_id: jobId, host_id: job.host_id, cap_keys: JSON.stringify(keys), state: 'holding', origin: 'agent', enqueued_at: at, granted_at: at, lease_expires_at: until });
   }
 
   /**
