@@ -173,7 +173,8 @@ describe('the queue lives in the database', () => {
       await b.agent.close();
       await h.server.close();
 
-      h = await startHarness({ logLevel: 'warn', dataDir });
+      // The same store (SQLite in the data dir, or the same PostgreSQL database under RM_TEST_STORE=postgres).
+      h = await startHarness({ logLevel: 'warn', dataDir, ...(h.databaseUrl ? { databaseUrl: h.databaseUrl } : {}) });
       expect(view((await h.admin.req('GET', '/api/queue')).body)).toEqual(before);
       // Both agents come back (the first still running its job); it reports the job done: the second is sent.
       a.agent = new FakeAgent({ url: h.url, bearer: a.bearer, hostname: 'restart-a', activeJobIds: [first.body.job.id] });
