@@ -52,7 +52,7 @@ export function jobForSchedule(s: ScheduleSpec): JobRequest {
   } else if (s.kind === 'check') {
     args = { ...(s.read_data_subset ? { read_data_subset: s.read_data_subset } : {}), ...(s.read_data_rotation !== undefined ? { read_data_rotation: s.read_data_rotation } : {}) };
   }
-  return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id, ...(s.repository_id ? { repositoryId: s.repository_id } : {}) };
+  return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id, ...(s.repository_id ? { repositoryId: s.repository_id } : {}), ...(s.capped ? { awaitSlot: true } : {}) };
 }
 
 /** Per schedule: the cron it had and the time it last fired (or was first applied). */

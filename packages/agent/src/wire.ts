@@ -56,6 +56,11 @@ const str = (o: Obj, k: string, at: string, min = 0): string => {
   if (typeof v !== 'string' || v.length < min) throw new Bad(`${at}${k}: expected a string`);
   return v;
 };
+/** An optional boolean: true only when set to true. */
+const bool = (o: Obj, k: string, at: string): boolean => {
+  if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new Bad(`${at}${k}: expected a boolean`);
+  return o[k] === true;
+};
 const optStr = (o: Obj, k: string, at: string): string | undefined => (o[k] === undefined ? undefined : str(o, k, at));
 const nullStr = (o: Obj, k: string, at: string): string | null => (o[k] === undefined || o[k] === null ? null : str(o, k, at));
 const int = (o: Obj, k: string, at: string): number => {
@@ -155,6 +160,7 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     ...(subset ? { read_data_subset: subset } : {}),
     ...(rotation !== undefined ? { read_data_rotation: rotation } : {}),
     ...(o.stop_containers === undefined ? {} : { stop_containers: strList(o, 'stop_containers', at) }),
+    ...(bool(o, 'capped', at) ? { capped: true } : {}),
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
@@ -296,6 +302,11 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         return { ok: true, value: { type, request_id: chunkId(o), chunks: windowOf(o, 'chunks') } };
       case 'download.cancel':
         return { ok: true, value: { type, request_id: chunkId(o) } };
+      case 'slot.grant': {
+        const jobId = str(o, 'job_id', '', 1);
+        if (jobId.length > 64) throw new Bad('job_id: too long');
+        return { ok: true, value: { type, job_id: jobId } };
+      }
       case 'repo.test':
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), repository: repository(o.repository, 'repository') } };
       default:

@@ -25,3 +25,4 @@ export * from './control-plane-backup.js';
 export * from './windows.js';
 export * from './window-schemas.js';
 export * from './message-template.js';
+export * from './concurrency.js';

@@ -7,6 +7,7 @@ import { VaultJobTarget } from './vault.js';
 import { RepoTest, RepositoryConfig } from './repository.js';
 import { DownloadCancel, DownloadCredit, DownloadStart } from './download.js';
 import { StopContainersEntry } from './container-select.js';
+import { SlotGrant } from './concurrency.js';
 
 /* Server -> agent frames (spec §6.2). */
 
@@ -233,6 +234,11 @@ export const ScheduleSpec = z.object({
    * any time; an older agent ignores it.
    */
   windows: z.array(WindowSetSchema.extend({ source: z.string().max(80).optional() })).max(33).optional(),
+  /**
+   * Additive (issue 21): a concurrency cap applies to this schedule's jobs: the agent reports a
+   * fired job `job.queued` with `awaiting_slot` and starts it on `slot.grant` (docs/schedules.md).
+   */
+  capped: z.boolean().optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 
@@ -283,7 +289,7 @@ export const ServerError = z.object({
 export const ServerMessage = z.discriminatedUnion('type', [
   ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError, OutboxAck,
   SnapshotLs, RepoKeyAdd, RepoKeyRemove, RepoTest,
-  SnapshotDiff, ForgetPreview, DownloadStart, DownloadCredit, DownloadCancel,
+  SnapshotDiff, ForgetPreview, DownloadStart, DownloadCredit, DownloadCancel, SlotGrant,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerHello = z.infer<typeof ServerHello>;

@@ -129,7 +129,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box, log, agents: cluster?.link ?? registry, ...(cluster ? { bus: cluster.bus } : {}), now, baseUrl: () => baseUrl };
   const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) },
-    { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } });
+    { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } }, { leaseMs: config.slotLeaseMs });
   if (cluster) cluster.link.onKick = (hostId) => void services.jobs.dispatchPending(hostId).catch((e: unknown) => log.warn({ host_id: hostId, err: (e as Error).message }, 'cannot dispatch the queued jobs another replica asked for'));
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
   if (oidc) {
@@ -220,7 +220,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   if (exposure) log.warn({ event: 'metrics_exposed_behind_proxy' }, exposure);
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
   // The periodic services: each ticks only where it holds its lease (docs/scale-out.md).
-  const periodic = [services.maintenanceScheduler, services.copyScheduler, services.controlPlaneBackupScheduler, services.alertRules, services.trends];
+  const periodic = [services.maintenanceScheduler, services.copyScheduler, services.controlPlaneBackupScheduler, services.alertRules, services.trends, services.slots];
   for (const p of periodic) p.start();
   services.notifier.start();
 

@@ -16,6 +16,7 @@ import { RestoreCredentialRepository } from './restore-credential.repository.js'
 import { RestoreDrillRepository } from './restore-drill.repository.js';
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
+import { SlotRepository } from './slot.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
 import { TotpRepository } from './totp.repository.js';
 import { TagWindowsRepository, WindowWaitRepository } from './tag-windows.repository.js';
@@ -35,6 +36,7 @@ export function createRepositories(db: Db): Repositories {
     drills: new RestoreDrillRepository(db), vaultDrillHosts: new VaultDrillHostRepository(db),
     apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db), controlPlaneBackup: new ControlPlaneBackupRepository(db),
     tagWindows: new TagWindowsRepository(db), windowWaits: new WindowWaitRepository(db),
+    slots: new SlotRepository(db),
   };
 }
 

@@ -24,6 +24,7 @@ import type { VaultRepository } from '../repositories/vault.repository.js';
 import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
 import type { SnapshotLedgerRepository } from '../repositories/snapshot-ledger.repository.js';
 import type { LoginAttemptRepository } from '../repositories/login-attempt.repository.js';
+import type { SlotRepository } from '../repositories/slot.repository.js';
 import type { Db } from '../store/db.js';
 
 export interface Repositories {
@@ -57,6 +58,8 @@ export interface Repositories {
   controlPlaneBackup: ControlPlaneBackupRepository;
   tagWindows: TagWindowsRepository;
   windowWaits: WindowWaitRepository;
+  /** Migration 0038: concurrency caps and job slots (issue 21). */
+  slots: SlotRepository;
 }
 
 /**

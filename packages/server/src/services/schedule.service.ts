@@ -23,6 +23,8 @@ export class ScheduleService {
     private readonly audit: AuditService,
     /** Issue 21: the per-schedule ping URL (sealed, admin-only, SSRF-guarded). */
     private readonly pings?: SchedulePings,
+    /** Concurrency caps (issue 21): marks the schedules a cap applies to (`ScheduleSpec.capped`). Absent = none. */
+    private readonly caps?: { capped(hostId: string, repositoryId: string | null, kind: string): Promise<boolean> },
   ) {}
 
   async list(hostId: string) {
@@ -243,6 +245,7 @@ export class ScheduleService {
       ...(r.kind === 'backup' && r.stop_containers && stopsOk(r) ? { stop_containers: JSON.parse(r.stop_containers) as string[] } : {}),
       ...windowsOf(r),
     }));
+    if (this.caps) for (const sc of schedules) if (await this.caps.capped(hostId, sc.repository_id ?? null, sc.kind)) sc.capped = true;
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }
 

@@ -53,6 +53,9 @@ import { TagWindowsService } from './tag-windows.service.js';
 import type { ControlPlaneBackupRunner } from './control-plane-backup.service.js';
 import { ControlPlaneBackupScheduler } from './control-plane-backup-scheduler.js';
 import { HostScope } from './host-scope.js';
+import { SlotService } from './slot.service.js';
+import type { SlotOptions } from './slot.service.js';
+import { CapService } from './cap.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -126,6 +129,10 @@ export interface Services {
   controlPlaneBackupScheduler: ControlPlaneBackupScheduler;
   /** Backup windows per host tag (issue 21, docs/schedules.md). */
   tagWindows: TagWindowsService;
+  /** Issue 21: concurrency slots (its lease renewal tick is started by startServer). */
+  slots: SlotService;
+  /** Issue 21: concurrency caps (admin) and the queue view. */
+  caps: CapService;
 }
 
 /** The control-plane backup: where this server keeps its state (null: unknown, runs fail saying so). */
@@ -151,7 +158,7 @@ export interface AlertingOptions {
   notifyAllowPrivate?: boolean;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}, slotOptions: SlotOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub(d.bus);
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
@@ -160,11 +167,12 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
+  const slots = new SlotService(d, slotOptions);
   const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
   // Schedule pings (issue 21) travel through the notifier's durable outbox, which sends them back through `pings.deliver`.
   const notifier: Notifier = new Notifier(d, targetGuard, alerting.notifier, (row, o) => pings.deliver(row, o));
   const pings = new SchedulePings(d, targetGuard, audit, () => notifier.wakeUp(), alerting.notifier?.timeoutMs);
-  const schedules = new ScheduleService(d, audit, pings);
+  const schedules = new ScheduleService(d, audit, pings, slots);
   // A host's tag windows come with its tags (issue 21): a change that adds or drops a tag with windows pushes schedule.set.
   hosts.onTagsChanged(async (id, from, to) => {
     if ((await d.repos.tagWindows.forTags([...new Set([...from, ...to])])).length > 0) await schedules.repush([id]);
@@ -180,12 +188,15 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES);
   const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
-    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger,
+    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger, slots,
   });
+  // A job's end frees its slot; a granted server job is sent.
+  jobs.onEnded((job) => slots.release(job.id));
+  slots.onGranted((jobId) => jobs.dispatchQueued(jobId));
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
-    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads,
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads, slots,
     jobStarted: (jobId) => pings.jobStarted(jobId),
   });
   jobs.onEnded((job) => pings.jobEnded(job));
@@ -204,6 +215,8 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const controlPlaneBackup = new ControlPlaneBackupService(d, audit, fleet, controlPlane.paths ?? null, controlPlane.runner);
   const controlPlaneBackupScheduler = new ControlPlaneBackupScheduler(d, controlPlaneBackup, leases, controlPlane.tickMs);
   return {
+    slots,
+    caps: new CapService(d, audit, slots, schedules),
     leases,
     tagWindows: new TagWindowsService(d, audit, schedules),
     controlPlaneBackup,

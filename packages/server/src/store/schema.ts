@@ -597,9 +597,34 @@ export interface WindowWaitsTable {
   stop_at: string | null;
 }
 
+/** Migration 0038 (issue 21): a concurrency cap. */
+export interface ConcurrencyCapsTable {
+  scope: string;
+  cap_key: string;
+  max_jobs: number;
+  updated_at: string;
+}
+
+/** Migration 0038 (issue 21): a capped job's place: waiting for a slot, or holding one. */
+export interface JobSlotsTable {
+  job_id: string;
+  host_id: string;
+  ticket: number;
+  /** JSON array of cap keys (`fleet`, `tag:<t>`, `backend:<k>`). */
+  cap_keys: string;
+  state: 'waiting' | 'holding';
+  /** server: sent with command.run once granted; agent: a scheduled job the agent holds until slot.grant. */
+  origin: 'server' | 'agent';
+  enqueued_at: string;
+  granted_at: string | null;
+  lease_expires_at: string | null;
+}
+
 export interface Database {
   tag_windows: TagWindowsTable;
   window_waits: WindowWaitsTable;
+  concurrency_caps: ConcurrencyCapsTable;
+  job_slots: JobSlotsTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodesTable;
   totp_challenges: TotpChallengesTable;

@@ -10,6 +10,7 @@ import { mountTokenUi } from './token.routes.js';
 import { mountSecurityUi } from './security.routes.js';
 import { mountControlPlaneBackupUi } from './control-plane-backup.routes.js';
 import { mountTagWindowsUi } from './tag-windows.routes.js';
+import { mountQueueUi } from './queue.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountInspectUi } from './inspect.routes.js';
@@ -65,5 +66,6 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountSecurityUi(app, w);
   mountControlPlaneBackupUi(app, w);
   mountTagWindowsUi(app, w);
+  mountQueueUi(app, w);
   mountPages(app, w);
 };

@@ -21,6 +21,7 @@ import { AlertRulesCard, ChannelsCard } from './pages/notifications.js';
 import { SettingsPage } from './pages/settings.js';
 import { ControlPlaneBackupCard } from './pages/control-plane-backup.js';
 import { TagWindowsCard } from './pages/tag-windows.js';
+import { CapsCard } from './pages/queue.js';
 import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
 import { LocksCard } from './pages/repo-locks.js';
 import { HostRepositoriesCard } from './pages/repositories.js';
@@ -162,12 +163,12 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     } else {
       log = { lines: await w.read.logTail(job.id, LOG_PAGE), afterSeq: -1, hasMore: false, pageSize: LOG_PAGE };
     }
-    return c.html(<JobPage viewer={viewerOf(c)} data={{ job, host, log }} />);
+    return c.html(<JobPage viewer={viewerOf(c)} data={{ job, host, log, slotAhead: job.status === 'queued' ? await s.caps.placeOf(job.id) : null }} />);
   });
   app.get('/partials/jobs/:id/summary', guard(), async (c) => {
     const job = await s.jobs.get(c.req.param('id'));
     const host = await s.hosts.get(job.host_id).catch(() => null);
-    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} />);
+    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} slotAhead={job.status === 'queued' ? await s.caps.placeOf(job.id) : null} />);
   });
 
   app.get('/repos', guard(), async (c) => {
@@ -210,6 +211,6 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     const alerting = viewer.role === 'admin' ? <><ChannelsCard channels={await s.notifications.list()} dead={(await s.notifications.outboxItems(actorOf(c), 'dead', 50, 0)).items} /><AlertRulesCard settings={await s.alertRules.settings()} /></> : undefined;
     const controlPlane = viewer.role === 'admin' ? <ControlPlaneBackupCard v={await s.controlPlaneBackup.get()} repositories={(await s.repositories.list(500, 0)).items} /> : undefined;
     const tagWindows = viewer.role === 'admin' ? <TagWindowsCard items={(await s.tagWindows.list()).items} /> : undefined;
-    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} controlPlane={controlPlane} tagWindows={tagWindows} />);
+    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} controlPlane={controlPlane} tagWindows={tagWindows} caps={viewer.role === 'admin' ? <CapsCard caps={await s.caps.list()} admin /> : undefined} />);
   });
 }

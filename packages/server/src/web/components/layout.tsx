@@ -16,11 +16,12 @@ export interface Viewer {
 /** Standards mode (without it browsers render in quirks mode). */
 const DOCTYPE = raw('<!DOCTYPE html>');
 
-export type NavId = 'dashboard' | 'jobs' | 'repos' | 'alerts' | 'audit' | 'settings' | 'hosts';
+export type NavId = 'dashboard' | 'jobs' | 'repos' | 'alerts' | 'audit' | 'settings' | 'hosts' | 'queue';
 
 const NAV: { id: NavId; label: string; href: string; admin?: boolean }[] = [
   { id: 'dashboard', label: 'Dashboard', href: '/' },
   { id: 'jobs', label: 'Jobs', href: '/jobs' },
+  { id: 'queue', label: 'Queue', href: '/queue' },
   { id: 'repos', label: 'Repositories', href: '/repositories' },
   { id: 'alerts', label: 'Alerts', href: '/alerts' },
   { id: 'audit', label: 'Audit log', href: '/audit', admin: true },

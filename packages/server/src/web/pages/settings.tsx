@@ -14,7 +14,7 @@ export interface AboutInfo {
   agentVersions: { version: string; hosts: number }[];
 }
 
-export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; disabled: Set<string>; about: AboutInfo; alerting?: Child; controlPlane?: Child; tagWindows?: Child }) {
+export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; disabled: Set<string>; about: AboutInfo; alerting?: Child; controlPlane?: Child; tagWindows?: Child; caps?: Child }) {
   const admin = isAdmin(props.viewer);
   const a = props.about;
   return (
@@ -25,6 +25,7 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
         {admin ? props.alerting : null}
         {admin ? props.controlPlane : null}
         {admin ? props.tagWindows : null}
+        {admin ? props.caps : null}
         <section class="card" id="api-tokens">
           <div class="card-head"><h2>API tokens and sign-in</h2></div>
           <div class="card-body">
