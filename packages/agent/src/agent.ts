@@ -11,6 +11,7 @@ import type { ConnectionState } from './net/connection.js';
 import { Reporter } from './net/reporter.js';
 import { JobRunner, RECOVERY_SEQ } from './jobs/runner.js';
 import { LocalScheduler } from './scheduler.js';
+import { SlotGate } from './jobs/slot-gate.js';
 import { RequestHandler } from './jobs/requests.js';
 import { readAgentConfig } from './state/agent-config.js';
 import type { AgentConfig } from './state/agent-config.js';
@@ -51,6 +52,8 @@ export interface AgentOptions {
   killGraceMs?: number;
   progressIntervalMs?: number;
   wsPath?: string;
+  /** How long a capped scheduled job waits for a slot while the server is unreachable before it runs anyway (RM_AGENT_SLOT_OFFLINE_WAIT_S; default 10 min). */
+  slotOfflineWaitMs?: number;
 }
 
 /**
@@ -66,6 +69,8 @@ export class Agent {
   private readonly reporter: Reporter;
   readonly runner: JobRunner;
   readonly scheduler: LocalScheduler;
+  /** Capped scheduled jobs waiting for the server's slot.grant (issue 21). */
+  readonly slots: SlotGate;
   readonly connection: AgentConnection;
   private readonly requests: RequestHandler;
   private resticVer: string | null = null;
@@ -122,7 +127,9 @@ export class Agent {
     this.reporter = new Reporter(this.outbox, this.connection, this.log);
     const emit = (f: Record<string, unknown>): void => this.reporter.report(f);
     const engine = opts.engine ?? ((name?: RepositoryEngine) => loadEngine(name ?? 'restic'));
+    this.slots = new SlotGate({ log: this.log, ...(opts.slotOfflineWaitMs !== undefined ? { offlineWaitMs: opts.slotOfflineWaitMs } : {}) });
     this.runner = new JobRunner({
+      slots: this.slots,
       engine,
       emit,
       secrets: () => this.secrets,
@@ -155,6 +162,7 @@ export class Agent {
       submit: (j) => this.runner.submit(j),
       busy: (id) => this.runner.hasScheduleJob(id),
       log: this.log,
+      emit,
     });
   }
 
@@ -197,7 +205,7 @@ export class Agent {
    * keeping it queued forever (robustness harness, issue 22).
    */
   private activeJobIds(): string[] {
-    const ids = new Set(this.runner.activeJobIds());
+    const ids = new Set([...this.runner.activeJobIds(), ...this.scheduler.waits.jobIds()]);
     for (const e of this.outbox.pending()) if (e.frame.type === 'job.finished' && typeof e.frame.job_id === 'string') ids.add(e.frame.job_id);
     return [...ids].slice(0, 1000);
   }
@@ -233,6 +241,7 @@ export class Agent {
     }
     if (reason) this.lastReason = reason;
     if (s !== 'ready') this.requests.stopDownloads();
+    this.slots.setOnline(s === 'ready');
     this.writeStatus();
   }
 
@@ -296,14 +305,18 @@ export class Agent {
         this.runner.submit({
           jobId: m.job_id, kind: m.kind, args: m.args, ...(m.credential ? { credential: m.credential } : {}), ...(m.vault ? { vault: m.vault } : {}),
           ...(m.repository ? { repository: m.repository } : {}), ...(m.copy_target ? { copyTarget: m.copy_target } : {}),
+          ...(m.stop_at ? { stopAt: Date.parse(m.stop_at) } : {}),
         });
         return;
       case 'command.unsupported':
         this.log.warn('refusing a job of a kind this agent does not know', { job_id: m.job_id, kind: m.kind });
         this.reporter.report({ type: 'job.finished', job_id: m.job_id, seq: 0, status: 'failed', exit_code: null, stats: null, error: `job kind '${m.kind}' is not supported by this agent (version ${agentVersion()}): upgrade the agent`, error_kind: 'failed', finished_at: new Date().toISOString() });
         return;
+      case 'slot.grant':
+        if (!this.slots.grant(m.job_id)) this.log.debug('slot.grant for a job not waiting here; ignored', { job_id: m.job_id });
+        return;
       case 'command.cancel':
-        if (!this.runner.cancel(m.job_id)) {
+        if (!this.runner.cancel(m.job_id) && !this.scheduler.waits.cancel(m.job_id)) {
           this.log.warn('cancel for a job this agent does not have; reporting it cancelled', { job_id: m.job_id });
           this.reporter.report({ type: 'job.finished', job_id: m.job_id, seq: RECOVERY_SEQ, status: 'cancelled', exit_code: null, stats: null, error: 'the agent has no such job running (it may have ended already)', error_kind: 'cancelled', finished_at: new Date().toISOString() });
         }

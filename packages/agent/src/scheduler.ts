@@ -7,6 +7,9 @@ import { readIfExists, writeFileAtomic } from './state/atomic.js';
 import type { ScheduleStore } from './state/schedule-store.js';
 import { cronZone } from './timezone.js';
 import type { JobRequest } from './jobs/runner.js';
+import type { Emit } from './jobs/job-events.js';
+import { WindowWaits } from './window-wait.js';
+import type { WaitingRecord } from './window-wait.js';
 
 /**
  * Kinds the server fires itself (they need the maintenance credential, spec §7.4, which only
@@ -27,6 +30,8 @@ export interface SchedulerDeps {
   now?: () => number;
   /** How often to look for a wall-clock jump (suspend/resume); default 30 s, 0 = never. */
   wakeCheckMs?: number;
+  /** Frames of runs waiting for their backup window (job.queued with the start time); absent = log only. */
+  emit?: Emit;
 }
 
 /** Builds the job a schedule fires (its arguments follow the command.run schemas). */
@@ -47,11 +52,11 @@ export function jobForSchedule(s: ScheduleSpec): JobRequest {
   } else if (s.kind === 'check') {
     args = { ...(s.read_data_subset ? { read_data_subset: s.read_data_subset } : {}), ...(s.read_data_rotation !== undefined ? { read_data_rotation: s.read_data_rotation } : {}) };
   }
-  return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id, ...(s.repository_id ? { repositoryId: s.repository_id } : {}) };
+  return { jobId: randomUUID(), kind: s.kind, args, scheduleId: s.id, ...(s.repository_id ? { repositoryId: s.repository_id } : {}), ...(s.capped ? { awaitSlot: true } : {}) };
 }
 
 /** Per schedule: the cron it had and the time it last fired (or was first applied). */
-type Runs = Record<string, { cron: string; ref: string }>;
+type Runs = Record<string, { cron: string; ref: string; waiting?: WaitingRecord }>;
 
 /**
  * The local cron (spec §6.2 "Schedule reconciliation"): applies `schedule.set`, persists it as
@@ -70,8 +75,15 @@ export class LocalScheduler {
   private runs: Runs = {};
   private wakeTimer: NodeJS.Timeout | null = null;
   private lastWake = 0;
+  /** Runs fired outside their backup windows, waiting for them to open (issue 21). */
+  readonly waits: WindowWaits;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps) {
+    this.waits = new WindowWaits({
+      submit: (j) => deps.submit(j), log: deps.log, now: () => this.now(), changed: () => this.saveRuns(),
+      ...(deps.emit ? { emit: deps.emit } : {}),
+    });
+  }
 
   private now(): number {
     return this.deps.now?.() ?? Date.now();
@@ -93,7 +105,12 @@ export class LocalScheduler {
       this.deps.log.error(`the stored schedule set is invalid (${parsed.message}); no local schedule until the server sends one`);
       return null;
     }
+    const waiting = Object.entries(this.runs).flatMap(([id, r]) => (r.waiting ? [[id, r.waiting] as const] : []));
     this.install(parsed.value);
+    for (const [id, w] of waiting) {
+      const s = this.specs.find((x) => x.id === id);
+      if (s && this.local(s)) this.waits.restore(s, { ...jobForSchedule(s), jobId: w.job_id });
+    }
     this.catchUp();
     this.watchWake();
     return this.version;
@@ -118,6 +135,7 @@ export class LocalScheduler {
   }
 
   stop(): void {
+    this.waits.stop();
     this.stopCrons();
     if (this.wakeTimer) clearInterval(this.wakeTimer);
     this.wakeTimer = null;
@@ -165,6 +183,7 @@ export class LocalScheduler {
     this.runs = runs;
     this.saveRuns();
     this.restartCrons();
+    this.waits.resync(set.schedules, (s) => this.local(s));
     this.deps.log.info('schedule applied', { schedule_version: set.schedule_version, active: this.crons.length });
   }
 
@@ -197,6 +216,7 @@ export class LocalScheduler {
       this.lastWake = t;
       if (slept) {
         this.deps.log.info('the clock jumped (the machine slept); checking for missed schedule runs');
+        this.waits.release();
         this.catchUp();
       }
     }, every);
@@ -206,13 +226,14 @@ export class LocalScheduler {
   private fire(s: ScheduleSpec, catchUp: boolean): boolean {
     this.runs[s.id] = { cron: s.cron_expr, ref: new Date(this.now()).toISOString() };
     this.saveRuns();
-    if (this.deps.busy(s.id)) {
-      this.deps.log.warn('schedule fired while its previous job is still queued or running; skipping this run', { schedule_id: s.id });
+    if (this.deps.busy(s.id) || this.waits.has(s.id)) {
+      this.deps.log.warn('schedule fired while its previous job is still queued, waiting for its window or running; skipping this run', { schedule_id: s.id });
       return false;
     }
     const job = jobForSchedule(s);
     this.deps.log.info(catchUp ? 'schedule fired (catch-up of a missed run)' : 'schedule fired', { schedule_id: s.id, job_id: job.jobId, kind: s.kind });
-    this.deps.submit(job);
+    // Backup windows (issue 21): submitted now, or held until they open.
+    this.waits.offer(s, job);
     return true;
   }
 
@@ -229,6 +250,11 @@ export class LocalScheduler {
 
   private saveRuns(): void {
     if (!this.deps.runsFile) return;
+    const waiting = this.waits.records();
+    for (const [id, r] of Object.entries(this.runs)) {
+      if (waiting[id]) r.waiting = waiting[id];
+      else delete r.waiting;
+    }
     try {
       writeFileAtomic(this.deps.runsFile, JSON.stringify(this.runs));
     } catch (err) {

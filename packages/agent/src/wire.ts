@@ -11,6 +11,7 @@ import type {
 } from '@restic-manager/protocol';
 
 import { DOWNLOAD_MAX_WINDOW, MAX_FRAME_BYTES } from '@restic-manager/protocol/wire';
+import type { Weekday as ScheduleWindowDay } from '@restic-manager/protocol/windows';
 
 export { AGENT_FRAME_RATE, CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_SERVER_PROTOCOL_VERSIONS } from '@restic-manager/protocol/wire';
 
@@ -54,6 +55,11 @@ const str = (o: Obj, k: string, at: string, min = 0): string => {
   const v = o[k];
   if (typeof v !== 'string' || v.length < min) throw new Bad(`${at}${k}: expected a string`);
   return v;
+};
+/** An optional boolean: true only when set to true. */
+const bool = (o: Obj, k: string, at: string): boolean => {
+  if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new Bad(`${at}${k}: expected a boolean`);
+  return o[k] === true;
 };
 const optStr = (o: Obj, k: string, at: string): string | undefined => (o[k] === undefined ? undefined : str(o, k, at));
 const nullStr = (o: Obj, k: string, at: string): string | null => (o[k] === undefined || o[k] === null ? null : str(o, k, at));
@@ -154,11 +160,33 @@ function schedule(v: unknown, at: string): ScheduleSpec {
     ...(subset ? { read_data_subset: subset } : {}),
     ...(rotation !== undefined ? { read_data_rotation: rotation } : {}),
     ...(o.stop_containers === undefined ? {} : { stop_containers: strList(o, 'stop_containers', at) }),
+    ...(bool(o, 'capped', at) ? { capped: true } : {}),
     paths: strList(o, 'paths', at), excludes: strList(o, 'excludes', at), tags: strList(o, 'tags', at),
     retention_policy: rp === undefined || rp === null ? null : obj(rp, `${at}retention_policy`),
     options, pre_hook: nullStr(o, 'pre_hook', at), post_hook: nullStr(o, 'post_hook', at), run_as: nullStr(o, 'run_as', at),
+    ...(o.windows === undefined ? {} : { windows: windowSets(o, at) }),
     ...(o.databases === undefined ? {} : { databases: objList(o, 'databases', at) as DatabaseTarget[] /* checked field by field with BackupArgs when the job runs */ }),
   };
+}
+
+/** ScheduleSpec.windows (issue 21): the shapes only; a malformed time makes its window never open (windows.ts). */
+function windowSets(o: Obj, at: string): NonNullable<ScheduleSpec['windows']> {
+  return objList(o, 'windows', at).map((set, i) => {
+    const p = `${at}windows.${i}.`;
+    const source = optStr(set, 'source', p);
+    return {
+      windows: objList(set, 'windows', p).map((w, j) => {
+        const q = `${p}windows.${j}.`;
+        if (w.at_end !== 'finish' && w.at_end !== 'stop') throw new Bad(`${q}at_end: expected finish or stop`);
+        return { days: strList(w, 'days', q) as ScheduleWindowDay[], start: str(w, 'start', q, 1), end: str(w, 'end', q, 1), at_end: w.at_end };
+      }),
+      blackouts: objList(set, 'blackouts', p).map((b, j) => {
+        const to = optStr(b, 'to', `${p}blackouts.${j}.`);
+        return { from: str(b, 'from', `${p}blackouts.${j}.`, 1), ...(to ? { to } : {}) };
+      }),
+      ...(source ? { source } : {}),
+    };
+  });
 }
 
 function objList(o: Obj, k: string, at: string): Obj[] {
@@ -220,11 +248,13 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         const vault = o.vault === undefined ? undefined : (obj(o.vault, 'vault') as VaultJobTarget); // validated when the vault job runs
         const repo = o.repository === undefined ? undefined : repository(o.repository, 'repository');
         const copyTarget = o.copy_target === undefined ? undefined : repository(o.copy_target, 'copy_target');
+        const stopAt = optStr(o, 'stop_at', '');
+        if (stopAt !== undefined && Number.isNaN(Date.parse(stopAt))) throw new Bad('stop_at: expected an ISO time');
         return {
           ok: true,
           value: {
             type, job_id: jobId, kind: kind as JobKind, args, ...(cred ? { credential: cred } : {}), ...(vault ? { vault } : {}),
-            ...(repo ? { repository: repo } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}),
+            ...(repo ? { repository: repo } : {}), ...(copyTarget ? { copy_target: copyTarget } : {}), ...(stopAt ? { stop_at: stopAt } : {}),
           },
         };
       }
@@ -272,6 +302,11 @@ export function parseServerFrame(raw: Buffer | string): FrameResult<ServerFrame>
         return { ok: true, value: { type, request_id: chunkId(o), chunks: windowOf(o, 'chunks') } };
       case 'download.cancel':
         return { ok: true, value: { type, request_id: chunkId(o) } };
+      case 'slot.grant': {
+        const jobId = str(o, 'job_id', '', 1);
+        if (jobId.length > 64) throw new Bad('job_id: too long');
+        return { ok: true, value: { type, job_id: jobId } };
+      }
       case 'repo.test':
         return { ok: true, value: { type, request_id: str(o, 'request_id', '', 1), repository: repository(o.repository, 'repository') } };
       default:

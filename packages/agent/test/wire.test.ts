@@ -48,6 +48,9 @@ describe('wire (the light validator the idle agent uses)', () => {
     { type: 'download.start', request_id: 'd-1', snapshot_id: 'abcdef01', path: '/srv/www', format: 'zip', max_bytes: 1024, window: 16 },
     { type: 'download.credit', request_id: 'd-1', chunks: 8 },
     { type: 'download.cancel', request_id: 'd-1' },
+    // issue 21: concurrency caps
+    { type: 'slot.grant', job_id: 'j3' },
+    { type: 'schedule.set', schedule_version: 5, schedules: [{ id: 's', kind: 'backup', cron_expr: '0 3 * * *', enabled: true, paths: ['/etc'], excludes: [], tags: [], retention_policy: null, options: {}, pre_hook: null, post_hook: null, run_as: null, capped: true }] },
   ];
 
   it('covers every server -> agent frame type of the protocol', () => {
@@ -76,6 +79,9 @@ describe('wire (the light validator the idle agent uses)', () => {
     [{ type: 'hello', protocol_version: '1', server_version: 'x', host_id: 'h' }, /protocol_version/],
     [{ type: 'hello', protocol_version: 1, server_version: 'x', host_id: 'h', outbox_acks: 'yes' }, /outbox_acks/],
     [{ type: 'ack', outbox_seq: 0 }, /outbox_seq/],
+    [{ type: 'slot.grant' }, /job_id/],
+    [{ type: 'slot.grant', job_id: 'j'.repeat(65) }, /job_id/],
+    [{ type: 'schedule.set', schedule_version: 1, schedules: [{ id: 's', kind: 'backup', cron_expr: '* * * * *', enabled: true, capped: 'yes' }] }, /schedules\.0\.capped/],
     [{ type: 'ack' }, /outbox_seq/],
     [{ type: 'snapshot.ls', request_id: 'r', snapshot_id: 'latest', path: '/', limit: 1, offset: 0 }, /snapshot_id/],
     [{ type: 'snapshot.ls', request_id: 'r', snapshot_id: 'abcdef01', path: 'home', limit: 1, offset: 0 }, /path/],

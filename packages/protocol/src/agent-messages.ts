@@ -67,6 +67,8 @@ export const JobQueued = z.object({
   schedule_id: z.string().max(64).optional(),
   reason: z.string().max(500).optional(),
   queued_at: iso,
+  /** Additive (issue 21): the job waits for the server's `slot.grant` (a capped schedule) before it starts. */
+  awaiting_slot: z.boolean().optional(),
 });
 
 export const JobStarted = z.object({

@@ -22,3 +22,7 @@ export * from './tokens.js';
 export * from './totp.js';
 export * from './container-select.js';
 export * from './control-plane-backup.js';
+export * from './windows.js';
+export * from './window-schemas.js';
+export * from './message-template.js';
+export * from './concurrency.js';

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { WindowSetSchema } from './window-schemas.js';
 import { BandwidthOptions, HostStatus, JobKind, JobStatus, RetentionPolicy, Role, ScheduleKind } from './common.js';
 import { BackupArgs, CheckArgs, DatabaseTarget, ReadDataSubset, DatabaseTargetFields, EmptyArgs, ForgetArgs, PruneArgs } from './server-messages.js';
 import { StopContainersEntry } from './container-select.js';
+import { MessageTemplate } from './message-template.js';
 import { VaultBackupArgs, VaultCheckArgs, VaultPruneArgs, VaultSnapshotsArgs } from './vault.js';
 import { normalisePath, pathProblem } from './restore-plan.js';
 import { APPEND_ONLY_REFUSED, appendOnlyEnforceable } from './append-only.js';
@@ -31,7 +33,15 @@ export const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 
 export const LoginRequest = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }).strict();
-export const UserView = z.object({ id, username: z.string(), role: Role, created_at: z.string(), last_login_at: z.string().nullable(), auth_method: z.enum(['password', 'oidc', 'service']) });
+/**
+ * A user's host-tag scope (issue 21, docs/server.md "Roles and scopes"): null = every host; else
+ * the user sees and acts only on hosts carrying at least one of these tags. Admins are never scoped.
+ */
+export const UserScopeTags = TagList.min(1, 'list at least one tag, or send null for every host');
+export const UserView = z.object({
+  id, username: z.string(), role: Role, created_at: z.string(), last_login_at: z.string().nullable(), auth_method: z.enum(['password', 'oidc', 'service']),
+  scope_tags: z.array(z.string()).nullable(),
+});
 export type UserView = z.infer<typeof UserView>;
 export const LoginResponse = z.object({ user: UserView, csrf_token: z.string() });
 export const CreateUserRequest = z
@@ -39,8 +49,13 @@ export const CreateUserRequest = z
     username: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.@-]+$/, 'letters, digits and _ . @ -'),
     password: z.string().min(12, 'at least 12 characters').max(1024),
     role: Role,
+    /** Absent or null: every host. Refused for the admin role. */
+    scope_tags: UserScopeTags.nullable().optional(),
   })
   .strict();
+/** `PUT /api/users/:id/scope`: null clears the scope (every host). */
+export const SetUserScopeRequest = z.object({ scope_tags: UserScopeTags.nullable() }).strict();
+export type SetUserScopeRequest = z.infer<typeof SetUserScopeRequest>;
 
 /** Repository coordinates for a host. Credentials are never accepted inside the URL. */
 export const RepositoryInput = z
@@ -356,10 +371,18 @@ export const ScheduleInput = z
     /** Additive (issue 16), restore_drill schedules: the enrolled host the sample is restored on; null/absent = the host itself. */
     drill_host_id: z.string().min(1).max(64).nullable().optional(),
     /**
+     * Additive (issue 21): a Healthchecks-style ping URL (docs/alerts.md "Dead-man's switch"): `<url>/start`
+     * when a run starts, `<url>` on success, `<url>/fail` on failure. A secret: sealed, shown only as
+     * has_healthcheck_url; a string sets it, null clears it, absent keeps it.
+     */
+    healthcheck_url: z.string().max(2048).url('expected a URL such as https://hc-ping.com/<uuid>').refine((u) => /^https?:\/\//i.test(u), 'only http:// and https:// URLs').nullable().optional(),
+    /**
      * Backup schedules (issue 18): containers stopped in this order before the backup, started again
      * in reverse afterwards; an entry is a name or id, or `label:<key>[=<value>]` (docs/databases.md).
      */
     stop_containers: z.array(StopContainersEntry).max(32).optional(),
+    /** Additive (issue 21): when runs may start (docs/schedules.md "Backup windows"); null/absent = any time. */
+    windows: WindowSetSchema.nullable().optional(),
   })
   .strict();
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
@@ -390,8 +413,12 @@ export const ScheduleView = z.object({
   read_data_rotation: z.number().int().nullable(),
   /** Additive (issue 16), restore_drill schedules: where the drill runs; null = the host itself. */
   drill_host_id: z.string().nullable(),
+  /** Additive (issue 21): whether a Healthchecks-style ping URL is stored (the URL itself is a secret). */
+  has_healthcheck_url: z.boolean().optional(),
   /** Additive (issue 18), backup schedules: see ScheduleInput; [] = none. */
   stop_containers: z.array(z.string()),
+  /** Additive (issue 21): the schedule's own windows; null = any time (tag windows apply on top). */
+  windows: WindowSetSchema.nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -470,7 +497,7 @@ export type AlertSettings = z.infer<typeof AlertSettings>;
 export const AlertSettingsUpdate = AlertSettings.partial().strict();
 export const AlertSettingsView = AlertSettings.extend({ updated_at: z.string().nullable() });
 
-export const ChannelType = z.enum(['webhook', 'ntfy', 'email']);
+export const ChannelType = z.enum(['webhook', 'ntfy', 'email', 'slack', 'discord', 'telegram', 'gotify', 'pushover', 'matrix']);
 export type ChannelType = z.infer<typeof ChannelType>;
 
 /** A secret input: a string sets it, null (or "") clears it, absent keeps the stored one. */
@@ -492,6 +519,8 @@ export const NtfyConfig = z
     server: httpUrl.default('https://ntfy.sh'),
     topic: z.string().min(1, 'enter a topic').max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
     token: secretInput,
+    /** Additive (issue 21): the message body; absent = the default body. */
+    template: MessageTemplate.optional(),
   })
   .strict();
 export const EmailConfig = z
@@ -504,6 +533,46 @@ export const EmailConfig = z
     password: secretInput,
     from: email,
     to: z.array(email).min(1, 'enter at least one recipient').max(20),
+    /** Additive (issue 21): the mail body; absent = the default body. */
+    template: MessageTemplate.optional(),
+  })
+  .strict();
+
+/*
+ * Additive (issue 21): chat and push channels. Every credential (a webhook URL whose path is the
+ * secret, a bot / app / access token, the Pushover user key) is a secret input: sealed, shown
+ * only as set / not set. `api_url` of Telegram and Pushover replaces the fixed service address
+ * (a self-hosted Bot API server, or a loopback receiver in tests); like every URL it passes the
+ * SSRF guard, and a stored credential is never sent to a changed address (re-enter it).
+ */
+const secretUrl = httpUrl.nullable().optional();
+const chatTemplate = MessageTemplate.optional();
+export const SlackConfig = z.object({ webhook_url: secretUrl, template: chatTemplate }).strict();
+export const DiscordConfig = z.object({ webhook_url: secretUrl, template: chatTemplate }).strict();
+export const TelegramConfig = z
+  .object({
+    api_url: httpUrl.default('https://api.telegram.org'),
+    chat_id: z.string().min(1, 'enter the chat id').max(64).regex(/^(-?\d{1,20}|@[A-Za-z0-9_]{4,32})$/, 'a numeric chat id (e.g. -1001234567890) or @channelusername'),
+    bot_token: secretInput,
+    template: chatTemplate,
+  })
+  .strict();
+export const GotifyConfig = z.object({ server: httpUrl, app_token: secretInput, template: chatTemplate }).strict();
+export const PushoverConfig = z
+  .object({
+    api_url: httpUrl.default('https://api.pushover.net'),
+    app_token: secretInput,
+    user_key: secretInput,
+    device: z.string().max(128).regex(/^[A-Za-z0-9_,-]*$/, 'device names: letters, digits, _ and - (comma-separated)').nullable().default(null),
+    template: chatTemplate,
+  })
+  .strict();
+export const MatrixConfig = z
+  .object({
+    homeserver: httpUrl,
+    room_id: z.string().min(1, 'enter the room id').max(255).regex(/^![^:\s]+:\S+$/, 'a room id such as !abcdef:example.org (Room settings → Advanced)'),
+    access_token: secretInput,
+    template: chatTemplate,
   })
   .strict();
 
@@ -520,6 +589,12 @@ export const NotificationChannelInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('webhook'), ...channelCommon, config: WebhookConfig }).strict(),
   z.object({ type: z.literal('ntfy'), ...channelCommon, config: NtfyConfig }).strict(),
   z.object({ type: z.literal('email'), ...channelCommon, config: EmailConfig }).strict(),
+  z.object({ type: z.literal('slack'), ...channelCommon, config: SlackConfig }).strict(),
+  z.object({ type: z.literal('discord'), ...channelCommon, config: DiscordConfig }).strict(),
+  z.object({ type: z.literal('telegram'), ...channelCommon, config: TelegramConfig }).strict(),
+  z.object({ type: z.literal('gotify'), ...channelCommon, config: GotifyConfig }).strict(),
+  z.object({ type: z.literal('pushover'), ...channelCommon, config: PushoverConfig }).strict(),
+  z.object({ type: z.literal('matrix'), ...channelCommon, config: MatrixConfig }).strict(),
 ]);
 export type NotificationChannelInput = z.infer<typeof NotificationChannelInput>;
 
@@ -556,7 +631,11 @@ export const NotificationOutboxItem = z.object({
   status: z.enum(['pending', 'dead']),
   attempts: z.number().int(),
   last_error: z.string().nullable(),
-  /** alert.raised / alert.resolved, with the alert's kind, severity and host. */
+  /**
+   * alert.raised / alert.resolved, with the alert's kind, severity and host. Additive (issue 21):
+   * a schedule ping is `ping.start` / `ping.success` / `ping.fail` with alert_kind `schedule_ping`,
+   * channel_id = the schedule's id and channel_name “ping of <kind> schedule”.
+   */
   event: z.string(),
   alert_kind: z.string(),
   severity: AlertSeverity,
@@ -571,6 +650,8 @@ export const NotificationOutboxQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 }).strict();
 export const ChannelTestResult = z.object({ ok: z.literal(true), channel_id: id, detail: z.string() });
+/** `POST /api/schedules/:id/ping-test` (issue 21): `<url>/log` was accepted (Healthchecks logs it without changing the check's state). */
+export const SchedulePingTestResult = z.object({ ok: z.literal(true), schedule_id: id, detail: z.string() });
 /** `GET /api/hosts/:id/databases`: the agent's last discovery report (null fields: none yet). */
 export const DiscoveredDatabasesView = z.object({
   host_id: id,

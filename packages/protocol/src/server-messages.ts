@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WindowSetSchema } from './window-schemas.js';
 import { BandwidthOptions, JobKind, RetentionPolicy, ScheduleKind } from './common.js';
 import { RepoKeyAdd, RepoKeyRemove, SnapshotLs } from './requests.js';
 import { ForgetPreview, SnapshotDiff } from './inspect.js';
@@ -6,6 +7,7 @@ import { VaultJobTarget } from './vault.js';
 import { RepoTest, RepositoryConfig } from './repository.js';
 import { DownloadCancel, DownloadCredit, DownloadStart } from './download.js';
 import { StopContainersEntry } from './container-select.js';
+import { SlotGrant } from './concurrency.js';
 
 /* Server -> agent frames (spec §6.2). */
 
@@ -192,6 +194,8 @@ export const CommandRun = z.object({
   repository: RepositoryConfig.optional(),
   /** Additive (issue 15): the target of a `copy` job (the source is `repository`). */
   copy_target: RepositoryConfig.optional(),
+  /** Additive (issue 21): the end of the job's `stop` backup window; the agent cancels the job then, with the window's reason. */
+  stop_at: z.iso.datetime().optional(),
 });
 export type CommandRun = z.infer<typeof CommandRun>;
 
@@ -224,6 +228,17 @@ export const ScheduleSpec = z.object({
    * `stop_containers`; one with a `label:` entry only to agents announcing `stop_containers_labels`).
    */
   stop_containers: z.array(StopContainersEntry).max(32).optional(),
+  /**
+   * Additive (issue 21): backup windows, one set per source (the schedule's own, then each tag of
+   * the host that has windows); a run starts only when every set allows it (windows.ts). Absent =
+   * any time; an older agent ignores it.
+   */
+  windows: z.array(WindowSetSchema.extend({ source: z.string().max(80).optional() })).max(33).optional(),
+  /**
+   * Additive (issue 21): a concurrency cap applies to this schedule's jobs: the agent reports a
+   * fired job `job.queued` with `awaiting_slot` and starts it on `slot.grant` (docs/schedules.md).
+   */
+  capped: z.boolean().optional(),
 });
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 
@@ -274,7 +289,7 @@ export const ServerError = z.object({
 export const ServerMessage = z.discriminatedUnion('type', [
   ServerHello, CommandRun, CommandCancel, ScheduleSet, ConfigUpdate, AgentUpdateAvailable, ServerError, OutboxAck,
   SnapshotLs, RepoKeyAdd, RepoKeyRemove, RepoTest,
-  SnapshotDiff, ForgetPreview, DownloadStart, DownloadCredit, DownloadCancel,
+  SnapshotDiff, ForgetPreview, DownloadStart, DownloadCredit, DownloadCancel, SlotGrant,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerHello = z.infer<typeof ServerHello>;

@@ -43,6 +43,8 @@ export interface ServerConfig {
   notifyAllowPrivate: boolean;
   /** RM_DOWNLOAD_MAX_BYTES: the largest file or folder (sum of file sizes) a browser may download; 0 = no limit (default 10 GiB). */
   downloadMaxBytes: number;
+  /** RM_SLOT_LEASE_SECONDS (issue 21): how long a held concurrency slot outlives its agent's socket (default 120 s). */
+  slotLeaseMs: number;
 }
 
 /** Raw settings before validation: environment names map to these keys. */
@@ -66,6 +68,7 @@ export interface ServerConfigInput extends OidcInput {
   sessionAbsoluteMs?: number;
   notifyAllowPrivate?: string | boolean;
   downloadMaxBytes?: string | number;
+  slotLeaseSeconds?: string | number;
 }
 
 /** A configuration problem; `variable` names the setting (e.g. RM_LISTEN). */
@@ -99,6 +102,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   sessionAbsoluteMs: 'RM_SESSION_ABSOLUTE_MS',
   notifyAllowPrivate: 'RM_NOTIFY_ALLOW_PRIVATE',
   downloadMaxBytes: 'RM_DOWNLOAD_MAX_BYTES',
+  slotLeaseSeconds: 'RM_SLOT_LEASE_SECONDS',
 };
 
 /** YAML keys (snake_case) accepted in the file named by RM_CONFIG_FILE. */
@@ -117,6 +121,7 @@ const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
   log_level: 'logLevel',
   notify_allow_private: 'notifyAllowPrivate',
   download_max_bytes: 'downloadMaxBytes',
+  slot_lease_seconds: 'slotLeaseSeconds',
 };
 
 /**
@@ -194,7 +199,15 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     passwordLogin,
     notifyAllowPrivate: parseBool('RM_NOTIFY_ALLOW_PRIVATE', input.notifyAllowPrivate ?? false),
     downloadMaxBytes: parseBytes('RM_DOWNLOAD_MAX_BYTES', input.downloadMaxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES),
+    slotLeaseMs: parseSlotLease(input.slotLeaseSeconds ?? 120),
   };
+}
+
+/** RM_SLOT_LEASE_SECONDS: an integer from 2 to 86400. */
+function parseSlotLease(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2 || n > 86_400) throw new ConfigError('RM_SLOT_LEASE_SECONDS', `expected whole seconds from 2 to 86400, got '${String(v)}'`);
+  return n * 1000;
 }
 
 function parseListen(v: string): { host: string; port: number } {

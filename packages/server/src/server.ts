@@ -73,6 +73,8 @@ export interface RunningServer {
   db: Db;
   log: Logger;
   routes: RouteSpec[];
+  /** Every page and form action of the web UI (method, path pattern), for route-by-route tests. */
+  webRoutes: { method: string; path: string }[];
   agentsConnected(): number;
   close(): Promise<void>;
 }
@@ -127,7 +129,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box, log, agents: cluster?.link ?? registry, ...(cluster ? { bus: cluster.bus } : {}), now, baseUrl: () => baseUrl };
   const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) },
-    { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } });
+    { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } }, { leaseMs: config.slotLeaseMs });
   if (cluster) cluster.link.onKick = (hostId) => void services.jobs.dispatchPending(hostId).catch((e: unknown) => log.warn({ host_id: hostId, err: (e as Error).message }, 'cannot dispatch the queued jobs another replica asked for'));
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
   if (oidc) {
@@ -160,7 +162,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     },
   });
   const jobStream = new JobStream(services.auth, services.hub, repos.jobs, () => [new URL(baseUrl).origin], sessionCookieName(config.cookieSecure), services.tokens,
-    (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted));
+    (req) => clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'] as string | undefined, trusted), services.scope);
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.listenHost }) as Server;
   server.on('clientError', answerClientError);
@@ -218,13 +220,14 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   if (exposure) log.warn({ event: 'metrics_exposed_behind_proxy' }, exposure);
   const purge = setInterval(() => void services.auth.purgeExpired().catch(() => undefined), 10 * 60_000).unref();
   // The periodic services: each ticks only where it holds its lease (docs/scale-out.md).
-  const periodic = [services.maintenanceScheduler, services.copyScheduler, services.controlPlaneBackupScheduler, services.alertRules, services.trends];
+  const periodic = [services.maintenanceScheduler, services.copyScheduler, services.controlPlaneBackupScheduler, services.alertRules, services.trends, services.slots];
   for (const p of periodic) p.start();
   services.notifier.start();
 
   let closing: Promise<void> | undefined;
   return {
     url, port, config, generatedAdminPassword: boot.generated, services, db, log, routes,
+    webRoutes: [...new Map(app.routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith('/api/') && r.path !== '/api/openapi.json').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()],
     agentsConnected: () => registry.connectedCount(),
     close() {
       closing ??= (async () => {
@@ -232,6 +235,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         clearInterval(purge);
         for (const p of periodic) p.stop();
         services.notifier.close();
+        services.pings.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         const held = registry.readyHostIds();
         registry.closeAll(CloseCode.goingAway, 'server shutting down');

@@ -173,7 +173,7 @@ describe('API tokens', () => {
     expect(await jobCount()).toBe(before);
     expect((await bearer(h.url, token, 'GET', `/api/hosts/${hostB.hostId}/snapshots`)).status).toBe(403);
     expect((await bearer(h.url, token, 'GET', '/api/repos')).status).toBe(403);
-    expect((await bearer(h.url, token, 'GET', '/api/jobs')).status).toBe(403);
+    expect((await bearer(h.url, token, 'GET', '/api/fleet/trends')).status).toBe(403);
     // A job of the other team's host is out of scope too.
     const bJob = await h.admin.req('POST', `/api/hosts/${hostB.hostId}/jobs`, { kind: 'check', args: {} });
     await hostB.agent.next('command.run');
@@ -182,6 +182,10 @@ describe('API tokens', () => {
     expect(aRun.status).toBe(202);
     await hostA.agent.next('command.run');
     expect((await bearer(h.url, token, 'GET', `/api/jobs/${aRun.body.job.id}`)).status).toBe(200);
+    // The job list is filtered to the scope (issue 21, scoped roles), not refused.
+    const jobs = await bearer(h.url, token, 'GET', '/api/jobs');
+    expect(jobs.body.items.map((j: { id: string }) => j.id)).toContain(aRun.body.job.id);
+    expect(jobs.body.items.every((j: { host_id: string }) => j.host_id === hostA.hostId)).toBe(true);
     const denied = (await audit('token.denied')).filter((r) => r.target_id === api_token.id);
     expect(denied.length).toBeGreaterThanOrEqual(4);
     expect(denied.every((r) => r.payload.reason === 'scope')).toBe(true);

@@ -90,7 +90,7 @@ describe('OpenAPI document accuracy', () => {
     expect(toGet?.parameters).toEqual({ 'path.id': '$response.body#/host_id' });
     expect(Object.values(op('/api/hosts/{id}/jobs', 'post').responses['202']?.links ?? {}).map((l) => l.operationRef)).toContain('#/paths/~1api~1jobs~1{id}/get');
     expect(Object.values(op('/api/users', 'post').responses['201']?.links ?? {}).map((l) => l.operationRef)).toEqual([
-      '#/paths/~1api~1users~1{id}~1role/put', '#/paths/~1api~1users~1{id}~1api-tokens/get', '#/paths/~1api~1users~1{id}~1api-tokens/post',
+      '#/paths/~1api~1users~1{id}~1scope/put', '#/paths/~1api~1users~1{id}~1role/put', '#/paths/~1api~1users~1{id}~1api-tokens/get', '#/paths/~1api~1users~1{id}~1api-tokens/post',
       '#/paths/~1api~1users~1{id}~1totp~1reset/post',
     ]);
     // A host's vault target exists only once set: adding a host does not make GET …/vault available.

@@ -28,6 +28,8 @@ Environment:
   RM_AGENT_BACKOFF_MAX_MS    longest reconnect delay (default 60000)
   RM_AGENT_KILL_GRACE_MS     SIGINT -> SIGKILL grace on cancel (default 5000)
   RM_AGENT_RECONNECT_BUDGET_S  how long health-check tolerates a lost connection (default 300)
+  RM_AGENT_SLOT_OFFLINE_WAIT_S  how long a capped scheduled job waits for a concurrency slot while
+                             the server is unreachable before it runs anyway (default 600)
 
 Exit status: 0 stopped by a signal, 1 state missing/corrupt (the reason is printed), 2 usage error.`,
   async run(argv) {
@@ -41,12 +43,14 @@ Exit status: 0 stopped by a signal, 1 state missing/corrupt (the reason is print
       const maxMs = envInt('RM_AGENT_BACKOFF_MAX_MS');
       const grace = envInt('RM_AGENT_KILL_GRACE_MS');
       const budget = envInt('RM_AGENT_RECONNECT_BUDGET_S');
+      const slotWait = envInt('RM_AGENT_SLOT_OFFLINE_WAIT_S');
       agent = await Agent.start({
         stateDir, log,
         ...(hb ? { heartbeatMs: hb } : {}),
         ...(maxMs ? { backoff: { initialMs: Math.min(1000, maxMs), maxMs } } : {}),
         ...(grace ? { killGraceMs: grace } : {}),
         ...(budget ? { reconnectBudgetS: budget } : {}),
+        ...(slotWait ? { slotOfflineWaitMs: slotWait * 1000 } : {}),
       });
     } catch (err) {
       if (err instanceof StateError) {

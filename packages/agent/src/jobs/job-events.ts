@@ -43,8 +43,8 @@ export class JobEvents {
     return this.scheduleId ? { schedule_id: this.scheduleId } : {};
   }
 
-  queued(reason: string): void {
-    this.send({ type: 'job.queued', kind: this.kind, ...this.sched(), reason, queued_at: new Date().toISOString() });
+  queued(reason: string, awaitingSlot = false): void {
+    this.send({ type: 'job.queued', kind: this.kind, ...this.sched(), reason, queued_at: new Date().toISOString(), ...(awaitingSlot ? { awaiting_slot: true } : {}) });
   }
 
   started(): void {

@@ -15,6 +15,8 @@ import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
 import { sendExtras } from './extras.js';
 import { LockRefresher } from './lock-refresh.js';
+import { WindowStop } from './window-stop.js';
+import type { SlotGate } from './slot-gate.js';
 
 /** A job to run: from `command.run` (server) or from the local scheduler (`scheduleId` set). */
 export interface JobRequest {
@@ -32,6 +34,12 @@ export interface JobRequest {
   /** copy jobs: the target repository (`command.run.copy_target`), validated when the job runs; never persisted. */
   copyTarget?: Record<string, unknown>;
   scheduleId?: string;
+  /** Backup windows (issue 21): abort at this time (ms) with the window's reason (jobs/window-stop.ts). */
+  stopAt?: number;
+  /** The first event seq of the job (the scheduler already sent job.queued while it waited for its window). */
+  firstSeq?: number;
+  /** A scheduled job under a concurrency cap (`ScheduleSpec.capped`, issue 21): it waits for the server's slot.grant before it starts. */
+  awaitSlot?: boolean;
 }
 
 export interface RunnerDeps {
@@ -62,6 +70,8 @@ export interface RunnerDeps {
   vaultDir?: string;
   /** Lists the repository's locks this often while idle, after the first job (default 10 min; 0 = only after jobs). */
   lockRefreshMs?: number;
+  /** Where capped scheduled jobs wait for their slot (issue 21); absent = they start at once. */
+  slots?: Pick<SlotGate, 'wait' | 'cancel'>;
 }
 
 /** Default of `RunnerDeps.lockRefreshMs`: one `restic list locks` every 10 minutes while idle. */
@@ -86,6 +96,8 @@ interface Entry {
   secrets: string[];
   repoKey: string;
   abort: AbortController;
+  /** The `stop` end of the job's backup window, armed when it starts. */
+  windowStop?: WindowStop;
 }
 
 /**
@@ -96,6 +108,8 @@ interface Entry {
 export class JobRunner {
   private readonly running = new Map<string, Entry>();
   private readonly queues = new Map<string, Entry[]>();
+  /** Capped scheduled jobs waiting for the server's slot.grant (issue 21). */
+  private readonly gated = new Map<string, Entry>();
   private idleWaiters: (() => void)[] = [];
   /** Jobs submitted but not yet accepted (the executor module is loading). */
   private readonly intake = new Map<string, { req: JobRequest; cancelled: boolean }>();
@@ -153,7 +167,7 @@ export class JobRunner {
 
   activeJobIds(): string[] {
     const ids = [...this.running.values()].map((e) => e.req.jobId);
-    ids.push(...this.intake.keys());
+    ids.push(...this.intake.keys(), ...this.gated.keys());
     for (const q of this.queues.values()) ids.push(...q.map((e) => e.req.jobId));
     return ids;
   }
@@ -166,6 +180,7 @@ export class JobRunner {
   hasScheduleJob(scheduleId: string): boolean {
     for (const p of this.intake.values()) if (p.req.scheduleId === scheduleId) return true;
     for (const e of this.running.values()) if (e.req.scheduleId === scheduleId) return true;
+    for (const e of this.gated.values()) if (e.req.scheduleId === scheduleId) return true;
     for (const q of this.queues.values()) if (q.some((e) => e.req.scheduleId === scheduleId)) return true;
     return false;
   }
@@ -201,7 +216,7 @@ export class JobRunner {
   }
 
   private accept(req: JobRequest, exec: Exec, cancelled: boolean): void {
-    const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.emitJob, this.deps.progressIntervalMs ?? 500);
+    const events = new JobEvents(req.jobId, req.kind, req.scheduleId, this.emitJob, this.deps.progressIntervalMs ?? 500, req.firstSeq ?? 0);
     const fail = (error: string, errorKind: Outcome['errorKind']): void =>
       events.finished({ status: 'failed', exitCode: null, stats: null, error, errorKind });
     if (cancelled) {
@@ -225,6 +240,29 @@ export class JobRunner {
     for (const s of access.secrets) this.deps.log.addSecret(s);
     if (req.kind === 'check') args = exec.resolveCheckArgs(args, (parts) => nextCheckPart(this.checkRotationFile(), access.repoKey, parts));
     const entry: Entry = { req, events, args, ...access, abort: new AbortController() };
+    if (req.awaitSlot && this.deps.slots) return this.awaitSlot(entry, this.deps.slots);
+    this.enqueue(entry);
+  }
+
+  /** A capped scheduled job: reported queued with `awaiting_slot` and held until the server grants a slot (or stays away too long). */
+  private awaitSlot(entry: Entry, gate: NonNullable<RunnerDeps['slots']>): void {
+    const id = entry.req.jobId;
+    this.gated.set(id, entry);
+    this.saveActive();
+    void gate.wait(id, () => entry.events.queued('waiting for a concurrency slot from the server', true)).then((o) => {
+      this.gated.delete(id);
+      if (o === 'cancelled') {
+        entry.events.finished({ status: 'cancelled', exitCode: null, stats: null, error: 'cancelled while waiting for a concurrency slot', errorKind: 'cancelled' });
+        this.saveActive();
+        return;
+      }
+      if (o === 'offline') entry.events.line('event', 'the server was unreachable; starting without a concurrency slot (caps are best effort while the control plane is away)');
+      this.enqueue(entry);
+    });
+  }
+
+  /** Starts a job, or queues it behind the job running on the same repository. */
+  private enqueue(entry: Entry): void {
     const busy = this.running.get(entry.repoKey);
     if (busy) {
       const q = this.queues.get(entry.repoKey) ?? [];
@@ -232,7 +270,7 @@ export class JobRunner {
       this.queues.set(entry.repoKey, q);
       // saved before it is reported: after a kill -9 in between, the restarted agent reports the job lost
       this.saveActive();
-      events.queued(`waiting for job ${busy.req.jobId} on the same repository`);
+      entry.events.queued(`waiting for job ${busy.req.jobId} on the same repository`);
       return;
     }
     this.start(entry);
@@ -240,6 +278,7 @@ export class JobRunner {
 
   /** Cancels a queued or running job. Returns false when the job is unknown here. */
   cancel(jobId: string): boolean {
+    if (this.gated.has(jobId) && this.deps.slots?.cancel(jobId)) return true;
     const pending = this.intake.get(jobId);
     if (pending) {
       pending.cancelled = true;
@@ -268,6 +307,7 @@ export class JobRunner {
   /** Cancels everything (agent shutdown) and waits for the children to stop. */
   async shutdown(): Promise<void> {
     this.lockRefresh.stop();
+    for (const id of [...this.gated.keys()]) this.cancel(id);
     for (const q of this.queues.values()) for (const e of q) this.cancel(e.req.jobId);
     for (const e of this.running.values()) e.abort.abort();
     await this.idle();
@@ -276,7 +316,9 @@ export class JobRunner {
   private start(entry: Entry): void {
     this.running.set(entry.repoKey, entry);
     this.saveActive();
+    entry.windowStop = new WindowStop(entry.req.stopAt, entry.abort);
     void this.run(entry).finally(() => {
+      entry.windowStop?.dispose();
       this.running.delete(entry.repoKey);
       const q = this.queues.get(entry.repoKey);
       const next = q?.shift();
@@ -374,6 +416,7 @@ export class JobRunner {
         outcome = { status: 'failed', exitCode: null, stats: null, error: `${invalid ? 'invalid repository' : 'agent error'}: ${this.redact((err as Error).message, e.secrets)}`, errorKind: 'failed' };
         if (e.repo && !opened) engine = null; // the repository never opened: nothing to report on
       }
+      if (e.windowStop) outcome = e.windowStop.outcome(outcome);
       events.finished(outcome);
       this.deps.log.info('job finished', { job_id: req.jobId, status: outcome.status, error_kind: outcome.errorKind });
       // Locks are listed after every job (cheap: --no-lock), so a lock left by a killed process shows up;
@@ -434,7 +477,7 @@ export class JobRunner {
   }
 
   private saveActive(): void {
-    const list = [...this.running.values(), ...[...this.queues.values()].flat()].map((e) => ({
+    const list = [...this.running.values(), ...[...this.queues.values()].flat(), ...this.gated.values()].map((e) => ({
       job_id: e.req.jobId, kind: e.req.kind, ...(e.req.scheduleId ? { schedule_id: e.req.scheduleId } : {}),
     }));
     try {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   AlertFilterQuery, AlertView, AuditQuery, AuditView, CreateUserRequest, EnrollRequest, EnrollResponse, FleetSummary, PageQuery, RepoView,
-  Role, UserView, page,
+  Role, SetUserScopeRequest, UserView, page,
 } from '@restic-manager/protocol';
 import { userView } from '../services/auth.service.js';
 import type { RouteDeps } from './deps.js';
@@ -14,7 +14,7 @@ export function adminRoutes(d: RouteDeps): RouteSpec[] {
   return [
     route({
       method: 'get', path: '/api/fleet/summary', summary: 'Host counts by status, total bytes, open alerts', access: 'viewer', response: FleetSummary,
-      handler: () => s.fleet.summary(),
+      handler: ({ session }) => s.fleet.summary(session.scope),
     }),
     route<undefined, z.infer<typeof PageQuery>>({
       method: 'get', path: '/api/repos', summary: 'Repositories (no secrets)', access: 'viewer', query: PageQuery, response: page(RepoView),
@@ -26,7 +26,7 @@ export function adminRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route<undefined, z.infer<typeof AlertFilterQuery>>({
       method: 'get', path: '/api/alerts', summary: 'Alerts, newest first; ?open=true|false (open / resolved), ?kind=, ?host_id=', access: 'viewer', query: AlertFilterQuery, response: page(AlertView),
-      handler: ({ query: q }) => s.fleet.alerts({ host_id: q.host_id, kind: q.kind, open: q.open === undefined ? undefined : q.open === 'true' }, q.limit, q.offset),
+      handler: async ({ query: q, session }) => s.fleet.alerts({ host_id: q.host_id, kind: q.kind, open: q.open === undefined ? undefined : q.open === 'true', host_ids: await s.scope.hostIds(session.scope) }, q.limit, q.offset),
     }),
     route({
       method: 'post', path: '/api/alerts/:id/ack', summary: 'Acknowledge an alert', access: 'operator', response: AlertView,
@@ -43,6 +43,11 @@ export function adminRoutes(d: RouteDeps): RouteSpec[] {
     route<z.infer<typeof CreateUserRequest>>({
       method: 'post', path: '/api/users', summary: 'Create a user', access: 'admin', body: CreateUserRequest, response: UserView, status: 201, creates: { path: '/api/users/:id', pointer: '/id' },
       handler: async ({ actor, body }) => userView(await s.auth.createUser(actor, body)),
+    }),
+    route<z.infer<typeof SetUserScopeRequest>>({
+      method: 'put', path: '/api/users/:id/scope', summary: "Limit a user to hosts carrying any of scope_tags (null: every host); refused for admins. Out-of-scope hosts answer 403", access: 'admin',
+      body: SetUserScopeRequest, response: UserView,
+      handler: async ({ actor, params, body }) => userView(await s.auth.setScope(actor, params.id ?? '', body.scope_tags)),
     }),
     route<{ role: Role }>({
       method: 'put', path: '/api/users/:id/role', summary: "Change a user's role (ends their sessions)", access: 'admin',

@@ -36,8 +36,9 @@ export function authRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route({
       method: 'get', path: '/api/auth/me', summary: 'The signed-in user and the CSRF token (totp_setup_required: the role needs a second factor not set up yet)', access: 'viewer', duringTotpSetup: true,
-      response: LoginResponse.extend({ user: UserView.pick({ id: true, username: true, role: true }), totp_setup_required: z.boolean() }),
-      handler: ({ session }) => Promise.resolve({ user: session.user, csrf_token: session.csrfToken, totp_setup_required: !!session.totpSetupRequired }),
+      // scope_tags: the request's effective host-tag scope (the user's, narrowed by a token's); null = every host.
+      response: LoginResponse.extend({ user: UserView.pick({ id: true, username: true, role: true }), totp_setup_required: z.boolean(), scope_tags: z.array(z.string()).nullable() }),
+      handler: ({ session }) => Promise.resolve({ user: session.user, csrf_token: session.csrfToken, totp_setup_required: !!session.totpSetupRequired, scope_tags: session.scope ?? null }),
     }),
   ];
 }

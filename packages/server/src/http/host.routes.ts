@@ -13,8 +13,8 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
     route<undefined, z.infer<typeof HostListQuery>>({
       method: 'get', path: '/api/hosts', summary: 'List hosts with their denormalised projections', access: 'viewer',
       query: HostListQuery, response: page(HostView),
-      // An API token scoped to tags sees only the hosts carrying one of them (http/token-guard.ts).
-      handler: ({ query: q, session }) => s.hosts.list({ tag: q.tag, status: q.status, anyTag: session.token?.scope ?? undefined }, q.limit, q.offset),
+      // A scoped user or token sees only the hosts carrying one of its tags (http/token-guard.ts).
+      handler: ({ query: q, session }) => s.hosts.list({ tag: q.tag, status: q.status, anyTag: session.scope ?? undefined }, q.limit, q.offset),
     }),
     route<z.infer<typeof CreateHostRequest>>({
       method: 'post', path: '/api/hosts', summary: 'Add a host: returns its one-time enrollment token (and generated secrets, once)', access: 'admin',
@@ -48,7 +48,10 @@ export function hostRoutes(d: RouteDeps): RouteSpec[] {
     route<z.infer<typeof SetHostTagsRequest>>({
       method: 'put', path: '/api/hosts/:id/tags', summary: "Replace the host's tags", access: 'operator',
       body: SetHostTagsRequest, response: HostView,
-      handler: ({ actor, params, body }) => s.hosts.setTags(actor, params.id ?? '', body.tags),
+      handler: async ({ actor, params, body, session }) => {
+        await s.scope.checkTagChange(session, params.id ?? '', body.tags);
+        return s.hosts.setTags(actor, params.id ?? '', body.tags);
+      },
     }),
     route<z.infer<typeof HostTimeZoneRequest>>({
       method: 'put', path: '/api/hosts/:id/time-zone', summary: "Set the host's IANA time zone (default zone of its schedules; pushes schedule.set); null clears it", access: 'operator',

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { DbRestoreRequest, JobListQuery, JobLogQuery, JobLogView, JobView, RestoreRequest, RunJobRequest, SnapshotLsQuery, SnapshotLsView, page } from '@restic-manager/protocol';
 import type { RouteDeps } from './deps.js';
-import { DomainError } from '../services/errors.js';
 import { route } from './route.js';
 import type { RouteSpec } from './route.js';
 
@@ -18,11 +17,8 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
     route<z.infer<typeof RestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore', summary: "Restore wizard submit: restore selected paths of a snapshot (of this host or source_host_id) onto this host, in place, under a directory, or remapped. Cross-host: 409 when only the source's permanent credential would do (an admin may confirm a one-off with share_source_credential)", access: 'operator',
       body: RestoreRequest, response: Started, status: 202, errors: ['agent_unavailable'], creates: { path: '/api/jobs/:id', pointer: '/job/id' },
-      handler: async ({ actor, params, body, session }) => {
-        // The target host's scope is checked by the token guard; a cross-host source must be in scope too.
-        if (body.source_host_id && !(await s.tokens.hostInScope(session, body.source_host_id))) throw new DomainError('forbidden', `this token may not read host ${body.source_host_id} (outside its tag scope)`);
-        return s.restore.submit(actor, params.id ?? '', body);
-      },
+      // The scope guard checks the target host (path) and a cross-host source_host_id (body).
+      handler: ({ actor, params, body }) => s.restore.submit(actor, params.id ?? '', body),
     }),
     route<z.infer<typeof DbRestoreRequest>>({
       method: 'post', path: '/api/hosts/:id/restore/database', summary: "Restore a database dump snapshot of this host into a database server (restic dump streamed into psql --single-transaction, pg_restore or mariadb)", access: 'operator',
@@ -36,7 +32,8 @@ export function jobRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route<undefined, z.infer<typeof JobListQuery>>({
       method: 'get', path: '/api/jobs', summary: 'List jobs', access: 'viewer', query: JobListQuery, response: page(JobView),
-      handler: ({ query: q }) => s.jobs.list({ host_id: q.host_id, kind: q.kind, status: q.status, since: q.since, until: q.until }, q.order, q.limit, q.offset),
+      // A scoped caller sees only the jobs of hosts in its scope (http/token-guard.ts).
+      handler: async ({ query: q, session }) => s.jobs.list({ host_id: q.host_id, kind: q.kind, status: q.status, since: q.since, until: q.until, host_ids: await s.scope.hostIds(session.scope) }, q.order, q.limit, q.offset),
     }),
     route({
       method: 'get', path: '/api/jobs/:id', summary: 'One job', access: 'viewer', response: JobView,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  AlertSettingsUpdate, AlertSettingsView, ChannelTestResult, NotificationChannelInput, NotificationChannelView, NotificationOutboxItem, NotificationOutboxQuery,
+  AlertSettingsUpdate, AlertSettingsView, ChannelTestResult, SchedulePingTestResult, NotificationChannelInput, NotificationChannelView, NotificationOutboxItem, NotificationOutboxQuery,
 } from '@restic-manager/protocol';
 import { DomainError } from '../services/errors.js';
 import type { RouteDeps } from './deps.js';
@@ -24,12 +24,12 @@ export function notificationRoutes(d: RouteDeps): RouteSpec[] {
       handler: async () => ({ items: await s.notifications.list() }),
     }),
     route<NotificationChannelInput>({
-      method: 'post', path: '/api/notification-channels', summary: 'Add a webhook, ntfy or e-mail channel (a webhook/ntfy URL on a loopback, private, link-local or metadata address is refused unless RM_NOTIFY_ALLOW_PRIVATE=true)', access: 'admin',
+      method: 'post', path: '/api/notification-channels', summary: 'Add a webhook, ntfy, e-mail, Slack, Discord, Telegram, Gotify, Pushover or Matrix channel (credentials are write-only; a URL on a loopback, private, link-local or metadata address is refused unless RM_NOTIFY_ALLOW_PRIVATE=true; a malformed config.template is a field error with line and column)', access: 'admin',
       body: NotificationChannelInput, response: NotificationChannelView, status: 201, creates: { path: '/api/notification-channels/:id', pointer: '/id' },
       handler: ({ actor, body }) => s.notifications.create(actor, body),
     }),
     route<NotificationChannelInput>({
-      method: 'put', path: '/api/notification-channels/:id', summary: 'Replace a channel (omitted secrets are kept; null clears)', access: 'admin',
+      method: 'put', path: '/api/notification-channels/:id', summary: 'Replace a channel (omitted secrets are kept while the destination URL is unchanged; a changed destination needs them again; null clears)', access: 'admin',
       body: NotificationChannelInput, response: NotificationChannelView,
       handler: ({ actor, params, body }) => s.notifications.update(actor, params.id ?? '', body),
     }),
@@ -43,6 +43,11 @@ export function notificationRoutes(d: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/notification-channels/:id/test', summary: 'Send a test notification now (502 delivery_failed with the reason)', access: 'admin',
       response: ChannelTestResult, errors: ['delivery_failed'],
       handler: ({ actor, params }) => s.notifications.test(actor, params.id ?? ''),
+    }),
+    route({
+      method: 'post', path: '/api/schedules/:id/ping-test', summary: 'Send test of a schedule’s Healthchecks-style ping URL: one POST <url>/log (the check’s state is unchanged; 502 delivery_failed with the reason)', access: 'admin',
+      response: SchedulePingTestResult, errors: ['delivery_failed'],
+      handler: ({ actor, params }) => s.pings.test(actor, params.id ?? ''),
     }),
     route<undefined, z.infer<typeof NotificationOutboxQuery>>({
       method: 'get', path: '/api/notification-outbox', summary: 'The durable notification outbox: dead letters (default) or events waiting to be sent', access: 'admin',

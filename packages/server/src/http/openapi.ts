@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CSRF_HEADER, SESSION_COOKIE } from './auth.middleware.js';
 import { STATUS } from './errors.js';
 import type { RouteSpec } from './route.js';
+import { scopeTargetOf } from './token-guard.js';
 
 const ERROR_SCHEMA = {
   type: 'object', required: ['error'],
@@ -57,6 +58,8 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
     (paths[oaPath(r.path)] ??= {})[r.method] = {
       summary: r.summary,
       'x-required-role': r.access,
+      // What a caller limited to host tags (a scoped user or token) reaches here; null = refused (403).
+      ...(r.access === 'public' ? {} : { 'x-host-scope': scopeTargetOf(r) }),
       ...(r.access === 'public' ? { security: [] } : r.bearer === false ? { security: [{ session: [], csrf: [] }] } : {}),
       parameters: params,
       // a body whose every field is optional may be left out (the route reads an empty body as {})
@@ -66,12 +69,15 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'restic-manager API', version },
+    info: {
+      title: 'restic-manager API', version,
+      description: 'Roles and host-tag scopes (docs/server.md "Roles and scopes"): a user or API token limited to host tags reaches only what `x-host-scope` allows — filtered lists (host-list, job-list, alert-list, summary), one object whose host carries a scope tag (host, job, schedule, alert), its own account (self); any `*host_id` in a body must be in scope too. Everything else, and out-of-scope objects, answer 403 with nothing done and an audit entry.',
+    },
     components: {
       securitySchemes: {
         session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
         csrf: { type: 'apiKey', in: 'header', name: CSRF_HEADER },
-        bearer: { type: 'http', scheme: 'bearer', description: 'An API token (rmt_…) from Settings → API tokens or POST /api/tokens; no CSRF token needed. Limited to its role and host-tag scope.' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token (rmt_…) from Settings → API tokens or POST /api/tokens; no CSRF token needed. Limited to its role and host-tag scope (never wider than its account\'s).' },
       },
       schemas: { Error: ERROR_SCHEMA },
     },

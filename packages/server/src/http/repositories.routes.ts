@@ -45,7 +45,12 @@ export function repositoryRoutes(d: RouteDeps): RouteSpec[] {
     route({
       method: 'get', path: '/api/hosts/:id/repositories', summary: "The host's repositories, the primary first", access: 'viewer',
       response: z.object({ items: z.array(HostRepositoryView) }),
-      handler: ({ params }) => s.forHost(params.id ?? ''),
+      handler: async ({ params, session }) => {
+        const r = await s.forHost(params.id ?? '');
+        // A scoped caller does not learn the ids of out-of-scope hosts sharing a repository.
+        const mine = await d.services.scope.hostIds(session.scope);
+        return mine ? { items: r.items.map((i) => ({ ...i, repository: { ...i.repository, host_ids: i.repository.host_ids.filter((h) => mine.includes(h)) } })) } : r;
+      },
     }),
     route<z.infer<typeof LinkRepositoryRequest>>({
       method: 'put', path: '/api/hosts/:id/repositories/:repo_id', summary: 'Link a repository to the host (`primary: true` makes it the primary); pushes config.update', access: 'admin',

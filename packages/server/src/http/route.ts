@@ -10,7 +10,7 @@ import type { DomainErrorCode } from '../services/errors.js';
 import type { AppEnv } from './auth.middleware.js';
 import { requireRole } from './auth.middleware.js';
 import { validationError } from './errors.js';
-import type { ApiTokenService } from '../services/api-token.service.js';
+import type { HostScope } from '../services/host-scope.js';
 import { tokenGuard } from './token-guard.js';
 import { errorResponse } from './errors.js';
 
@@ -80,12 +80,12 @@ export interface RouteSpec<B = unknown, Q = unknown> {
 export const route = <B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): RouteSpec => spec as unknown as RouteSpec;
 
 /**
- * Mounts routes on the app with role checks (and, with `tokens`, the API-token guard: role,
- * scope, session-only routes) and validation. Handlers may throw DomainError.
+ * Mounts routes on the app with role checks (and, with `scopes`, the API-token and scope guard:
+ * a token's role and session-only routes, every scoped caller's host-tag scope) and validation. Handlers may throw DomainError.
  */
-export function mountRoutes(app: Hono<AppEnv>, routes: RouteSpec[], tokens?: ApiTokenService): void {
+export function mountRoutes(app: Hono<AppEnv>, routes: RouteSpec[], scopes?: HostScope): void {
   for (const r of routes) {
-    const guard = [...(tokens ? [tokenGuard(r, tokens)] : []), ...(r.access === 'public' ? [] : [requireRole(r.access)]), ...(r.duringTotpSetup ? [] : [totpSetupGuard])];
+    const guard = [...(scopes ? [tokenGuard(r, scopes)] : []), ...(r.access === 'public' ? [] : [requireRole(r.access)]), ...(r.duringTotpSetup ? [] : [totpSetupGuard])];
     const handler: MiddlewareHandler<AppEnv> = async (c) => {
       const body = r.body ? await readBody(c, r.body) : undefined;
       const query = r.query ? parseWith('query', r.query, c.req.query()) : undefined;

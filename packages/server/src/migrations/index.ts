@@ -27,6 +27,10 @@ import * as m0032 from './0032_api_tokens.js';
 import * as m0033 from './0033_totp.js';
 import * as m0034 from './0034_schedule_stop_containers.js';
 import * as m0035 from './0035_control_plane_backup.js';
+import * as m0036 from './0036_channels.js';
+import * as m0037 from './0037_backup_windows.js';
+import * as m0038 from './0038_concurrency_caps.js';
+import * as m0039 from './0039_user_scope.js';
 import * as m0040 from './0040_vault_drill_hosts.js';
 import * as m0041 from './0041_cluster_messages.js';
 
@@ -60,6 +64,10 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0033_totp': m0033,
   '0034_schedule_stop_containers': m0034,
   '0035_control_plane_backup': m0035,
+  '0036_channels': m0036,
+  '0037_backup_windows': m0037,
+  '0038_concurrency_caps': m0038,
+  '0039_user_scope': m0039,
   '0040_vault_drill_hosts': m0040,
   '0041_cluster_messages': m0041,
 };

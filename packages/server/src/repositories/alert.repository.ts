@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { AlertsTable } from '../store/schema.js';
 
@@ -13,9 +13,11 @@ export class AlertRepository {
   findById(id: string): Promise<AlertRow | undefined> {
     return this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
   }
-  async list(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined }, limit: number, offset: number): Promise<{ rows: AlertRow[]; total: number }> {
+  /** `host_ids`: only alerts of these hosts (a scoped caller's; fleet-wide alerts are left out); undefined = all. */
+  async list(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined; host_ids?: string[] | undefined }, limit: number, offset: number): Promise<{ rows: AlertRow[]; total: number }> {
     let q = this.db.selectFrom('alerts');
     if (f.host_id) q = q.where('host_id', '=', f.host_id);
+    if (f.host_ids) q = f.host_ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('host_id', 'in', f.host_ids);
     if (f.kind) q = q.where('kind', '=', f.kind);
     if (f.open === true) q = q.where('resolved_at', 'is', null);
     if (f.open === false) q = q.where('resolved_at', 'is not', null);

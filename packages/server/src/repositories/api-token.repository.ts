@@ -4,7 +4,7 @@ import type { ApiTokensTable, UsersTable } from '../store/schema.js';
 
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 /** A token with its account's name, role, sign-in method and disabled time (one query per bearer request). */
-export type ApiTokenWithUser = ApiTokenRow & { username: string; user_role: UsersTable['role']; auth_method: Selectable<UsersTable>['auth_method']; disabled_at: string | null };
+export type ApiTokenWithUser = ApiTokenRow & { username: string; user_role: UsersTable['role']; auth_method: Selectable<UsersTable>['auth_method']; disabled_at: string | null; user_scope_tags: string | null };
 
 /** API tokens (migration 0032). */
 export class ApiTokenRepository {
@@ -16,7 +16,7 @@ export class ApiTokenRepository {
 
   private joined() {
     return this.db.selectFrom('api_tokens').innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .selectAll('api_tokens').select(['users.username', 'users.role as user_role', 'users.auth_method', 'users.disabled_at']);
+      .selectAll('api_tokens').select(['users.username', 'users.role as user_role', 'users.auth_method', 'users.disabled_at', 'users.scope_tags as user_scope_tags']);
   }
 
   findByHash(hash: string): Promise<ApiTokenWithUser | undefined> {

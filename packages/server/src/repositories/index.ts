@@ -16,8 +16,10 @@ import { RestoreCredentialRepository } from './restore-credential.repository.js'
 import { RestoreDrillRepository } from './restore-drill.repository.js';
 import { ScheduleRepository } from './schedule.repository.js';
 import { SessionRepository } from './session.repository.js';
+import { SlotRepository } from './slot.repository.js';
 import { SnapshotRepository } from './snapshot.repository.js';
 import { TotpRepository } from './totp.repository.js';
+import { TagWindowsRepository, WindowWaitRepository } from './tag-windows.repository.js';
 import { SnapshotLedgerRepository } from './snapshot-ledger.repository.js';
 import { UserRepository } from './user.repository.js';
 import { VaultRepository } from './vault.repository.js';
@@ -33,6 +35,8 @@ export function createRepositories(db: Db): Repositories {
     loginAttempts: new LoginAttemptRepository(db), quarantine: new QuarantineRepository(db), copies: new CopyPolicyRepository(db), ledger: new SnapshotLedgerRepository(db),
     drills: new RestoreDrillRepository(db), vaultDrillHosts: new VaultDrillHostRepository(db),
     apiTokens: new ApiTokenRepository(db), totp: new TotpRepository(db), controlPlaneBackup: new ControlPlaneBackupRepository(db),
+    tagWindows: new TagWindowsRepository(db), windowWaits: new WindowWaitRepository(db),
+    slots: new SlotRepository(db),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobLogsTable, JobsTable } from '../store/schema.js';
 
@@ -10,6 +10,8 @@ export interface JobFilter {
   status?: JobsTable['status'] | undefined;
   since?: string | undefined;
   until?: string | undefined;
+  /** Only jobs of these hosts (a scoped caller's hosts); undefined = every host. */
+  host_ids?: string[] | undefined;
 }
 
 export class JobRepository {
@@ -67,6 +69,7 @@ export class JobRepository {
   async list(f: JobFilter, order: 'asc' | 'desc', limit: number, offset: number): Promise<{ rows: JobRow[]; total: number }> {
     let q = this.db.selectFrom('jobs');
     if (f.host_id) q = q.where('host_id', '=', f.host_id);
+    if (f.host_ids) q = f.host_ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('host_id', 'in', f.host_ids);
     if (f.kind) q = q.where('kind', '=', f.kind);
     if (f.status) q = q.where('status', '=', f.status);
     if (f.since) q = q.where('created_at', '>=', f.since);

@@ -12,6 +12,11 @@ export class NotificationOutboxRepository {
     await this.db.insertInto('notification_outbox').values({ channel_id: channelId, event, status: 'pending', attempts: 0, next_attempt_at: dueAt, claimed_until: null, last_error: null, created_at: createdAt }).execute();
   }
 
+  /** A schedule ping (issue 21): same queue, retries and dead letters as alert events; its lane is the schedule. */
+  async addPing(scheduleId: string, event: string, createdAt: string, dueAt: string): Promise<void> {
+    await this.db.insertInto('notification_outbox').values({ channel_id: null, schedule_id: scheduleId, event, status: 'pending', attempts: 0, next_attempt_at: dueAt, claimed_until: null, last_error: null, created_at: createdAt }).execute();
+  }
+
   /** Drops the oldest unclaimed pending rows of a channel beyond `keep`; how many were dropped. */
   async trimPending(channelId: string, keep: number, now: string): Promise<number> {
     const rows = await this.db.selectFrom('notification_outbox').select('seq').where('channel_id', '=', channelId).where('status', '=', 'pending')
@@ -22,9 +27,9 @@ export class NotificationOutboxRepository {
     return Number(r.numDeletedRows);
   }
 
-  /** The oldest pending row of every channel that has one (a channel's rows go out in order). */
+  /** The oldest pending row of every lane (a channel, or a schedule's pings) that has one: a lane's rows go out in order. */
   async heads(): Promise<OutboxRow[]> {
-    const firsts = this.db.selectFrom('notification_outbox').select((eb) => eb.fn.min('seq').as('seq')).where('status', '=', 'pending').groupBy('channel_id');
+    const firsts = this.db.selectFrom('notification_outbox').select((eb) => eb.fn.min('seq').as('seq')).where('status', '=', 'pending').groupBy(['channel_id', 'schedule_id']);
     return this.db.selectFrom('notification_outbox').selectAll().where('seq', 'in', firsts).orderBy('seq').execute();
   }
 
@@ -61,8 +66,8 @@ export class NotificationOutboxRepository {
 
   /** Per channel: rows waiting and dead letters. */
   async counts(): Promise<{ channel_id: string; status: string; n: number }[]> {
-    const rows = await this.db.selectFrom('notification_outbox').select(['channel_id', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['channel_id', 'status']).execute();
-    return rows.map((r) => ({ channel_id: r.channel_id, status: r.status, n: Number(r.n) }));
+    const rows = await this.db.selectFrom('notification_outbox').select(['channel_id', 'status', (eb) => eb.fn.countAll<number>().as('n')]).where('channel_id', 'is not', null).groupBy(['channel_id', 'status']).execute();
+    return rows.map((r) => ({ channel_id: r.channel_id ?? '', status: r.status, n: Number(r.n) }));
   }
 
   list(status: 'pending' | 'dead', limit: number, offset: number): Promise<OutboxRow[]> {

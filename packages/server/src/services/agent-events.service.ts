@@ -12,6 +12,7 @@ import type { JobRow } from '../repositories/job.repository.js';
 import type { AlertRulesService } from './alert-rules.service.js';
 import type { AgentRequests } from './agent-requests.js';
 import type { AuditService } from './audit.service.js';
+import type { SlotService } from './slot.service.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError } from './errors.js';
@@ -52,6 +53,10 @@ export interface AgentEventCollaborators {
   ledger: SnapshotLedgerService;
   /** Open downloads: the agent's download frames and chunks (docs/protocol.md "Downloads"). */
   downloads: DownloadService;
+  /** Issue 21: a job started (its schedule's Healthchecks-style start ping). Never throws. */
+  jobStarted?: (jobId: string) => void;
+  /** Concurrency slots (issue 21): scheduled jobs the agent holds until `slot.grant`. Absent = no caps. */
+  slots?: SlotService;
 }
 
 /**
@@ -163,6 +168,14 @@ export class AgentEventsService {
       await this.ownJob(r, host, f.job_id, f.kind, f.schedule_id, 'queued', f.queued_at);
       await r.jobs.claimEvent(f.job_id, f.seq, f.type);
     });
+    if (f.awaiting_slot && this.c.slots) await this.slotFor(host, f.job_id, this.c.slots);
+  }
+
+  /** A capped scheduled job asks for its slot (again after a reconnect): granted at once, or queued until SlotService grants it. */
+  private async slotFor(host: HostRow, jobId: string, slots: SlotService): Promise<void> {
+    const job = await this.d.repos.jobs.findById(jobId);
+    if (job?.status !== 'queued') return;
+    if (await slots.admit(job, 'agent')) slots.regrant(host.id, jobId);
   }
 
   async jobStarted(host: HostRow, f: JobStarted): Promise<void> {
@@ -174,6 +187,8 @@ export class AgentEventsService {
       return true;
     });
     if (fresh) this.hub.publish(f);
+    if (fresh) this.c.jobStarted?.(f.job_id);
+    if (fresh) await this.c.slots?.started(f.job_id);
   }
 
   async jobProgress(host: HostRow, f: JobProgress): Promise<void> {

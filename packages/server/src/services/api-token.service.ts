@@ -11,6 +11,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { RecentOnce } from './recent-once.js';
+import { narrowScope, parseScope } from './scope-tags.js';
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 const lower = (a: Role, b: Role): Role => (RANK[a] <= RANK[b] ? a : b);
@@ -61,6 +62,7 @@ export class ApiTokenService {
     const owner = await this.ownerFor(me, ownerId);
     if (owner.disabled_at) throw new DomainError('invalid_state', `${owner.username} is disabled`);
     const cap = lower(me.role, owner.role);
+    const scope = this.scopeFor(me, owner, input.scope_tags ?? null);
     const role = input.role ?? cap;
     if (RANK[role] > RANK[cap]) {
       const why = `the token's role may be at most ${cap}`;
@@ -70,14 +72,14 @@ export class ApiTokenService {
     const now = this.d.now();
     const row = {
       id: randomUUID(), user_id: owner.id, name: input.name, token_hash: this.d.box.digest(token, DIGEST_PURPOSE), prefix: token.slice(0, API_TOKEN_PREFIX.length + 6),
-      role, scope_tags: input.scope_tags ? JSON.stringify(input.scope_tags) : null, created_by: me.id, created_at: iso(now),
+      role, scope_tags: scope ? JSON.stringify(scope) : null, created_by: me.id, created_at: iso(now),
       expires_at: iso(now + input.expires_in_days * DAY_MS), last_used_at: null, last_used_ip: null, revoked_at: null,
     };
     await this.d.inTx(async (r) => {
       await r.apiTokens.insert(row);
-      await this.audit.record(actor, 'token.create', { kind: 'api_token', id: row.id }, { name: row.name, account: owner.username, role, scope_tags: input.scope_tags ?? null, expires_at: row.expires_at }, r.audit);
+      await this.audit.record(actor, 'token.create', { kind: 'api_token', id: row.id }, { name: row.name, account: owner.username, role, scope_tags: scope, expires_at: row.expires_at }, r.audit);
     });
-    return { token, api_token: this.view({ ...row, username: owner.username, user_role: owner.role, auth_method: owner.auth_method, disabled_at: owner.disabled_at }) };
+    return { token, api_token: this.view({ ...row, username: owner.username, user_role: owner.role, auth_method: owner.auth_method, disabled_at: owner.disabled_at, user_scope_tags: owner.scope_tags }) };
   }
 
   /** The tokens of `ownerId` (the actor's own, or any account's for an admin). */
@@ -108,7 +110,7 @@ export class ApiTokenService {
     if (await this.d.repos.users.findByUsername(input.username)) throw new DomainError('conflict', `user ${input.username} already exists`);
     const row: UserRow = {
       id: randomUUID(), username: input.username, password_hash: '', role: input.role, created_at: iso(this.d.now()),
-      last_login_at: null, disabled_at: null, auth_method: 'service', totp_enabled_at: null,
+      last_login_at: null, disabled_at: null, auth_method: 'service', totp_enabled_at: null, scope_tags: null,
     };
     await this.d.inTx(async (r) => {
       await r.users.insert(row);
@@ -143,7 +145,9 @@ export class ApiTokenService {
     return {
       sessionId: '', csrfToken: '',
       user: { id: t.user_id, username: t.username, role: lower(t.role, t.user_role) },
-      token: { id: t.id, name: t.name, scope: t.scope_tags ? (JSON.parse(t.scope_tags) as string[]) : null },
+      token: { id: t.id, name: t.name, scope: parseScope(t.scope_tags) },
+      // The token's scope narrowed by its account's current one (an admin may narrow a user later).
+      scope: narrowScope(parseScope(t.scope_tags), parseScope(t.user_scope_tags)),
     };
   }
 
@@ -154,30 +158,21 @@ export class ApiTokenService {
     await this.audit.record(sessionActor(session), 'token.use', { kind: 'api_token', id: session.token.id }, { method: use.method, path: use.path.slice(0, 256), status: use.status, ip: use.ip });
   }
 
-  /** Audits a request a valid token may not make (out of its scope, below its role, session-only): at most once a minute per (token, reason). */
-  async denied(session: SessionInfo, use: Omit<TokenUse, 'status'>, reason: string): Promise<void> {
-    if (!session.token || !this.refusals.first(`${session.token.id}|${reason}|${use.path}`)) return;
-    await this.audit.record(sessionActor(session), 'token.denied', { kind: 'api_token', id: session.token.id }, { method: use.method, path: use.path.slice(0, 256), reason, ip: use.ip });
-  }
-
   /**
-   * Whether a scoped token may act on host `hostId` (any of the host's tags is in the scope).
-   * Unscoped tokens, sessions and unknown hosts pass (the route answers 404 for the latter).
+   * The scope a new token gets: what was asked for, never wider than the creator's or the
+   * account's scope. A scoped creator who asks for no scope gets their own; asking for a tag
+   * outside it is refused naming the tag.
    */
-  async hostInScope(session: SessionInfo, hostId: string): Promise<boolean> {
-    const scope = session.token?.scope;
-    if (!scope) return true;
-    const host = await this.d.repos.hosts.findById(hostId);
-    if (!host) return true;
-    const tags = JSON.parse(host.tags) as string[];
-    return tags.some((t) => scope.includes(t));
-  }
-
-  /** Whether a scoped token may act on job `jobId` (its host is in scope). */
-  async jobInScope(session: SessionInfo, jobId: string): Promise<boolean> {
-    if (!session.token?.scope) return true;
-    const job = await this.d.repos.jobs.findById(jobId);
-    return !job || this.hostInScope(session, job.host_id);
+  private scopeFor(me: Extract<Actor, { kind: 'user' }>, owner: UserRow, asked: string[] | null): string[] | null {
+    const limit = parseScope(owner.scope_tags);
+    if (limit === null) return asked;
+    if (asked === null) return limit;
+    const outside = asked.filter((t) => !limit.includes(t));
+    if (outside.length > 0) {
+      const why = `a token may be limited only to tags within ${me.id === owner.id ? 'your' : `${owner.username}'s`} scope (${limit.join(', ')}); ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside it`;
+      throw new DomainError('forbidden', `scope_tags: ${why}`, { scope_tags: why });
+    }
+    return [...new Set(asked)];
   }
 
   private async ownerFor(me: Extract<Actor, { kind: 'user' }>, ownerId: string): Promise<UserRow> {

@@ -8,6 +8,7 @@ import { DomainError, TooManyAttemptsError, notFound } from './errors.js';
 import type { AuditService } from './audit.service.js';
 import { LoginThrottle } from './login-throttle.js';
 import { passwordWeakness } from './password-policy.js';
+import { parseScope } from './scope-tags.js';
 import type { TotpPolicy } from './totp-policy.js';
 
 export interface SessionInfo {
@@ -20,6 +21,11 @@ export interface SessionInfo {
    * effective role, `scope` its host tags (null = every host). See api-token.service.ts.
    */
   token?: { id: string; name: string; scope: string[] | null };
+  /**
+   * The effective host-tag scope of the request (issue 21): the user's scope, narrowed by the
+   * token's for a bearer request; null or absent = every host. Checked by services/host-scope.ts.
+   */
+  scope?: string[] | null;
   /**
    * The user's role must sign in with a second factor and they have none yet: only the routes
    * that set one up (and sign-out) are open until they do (http/totp-guard.ts).
@@ -98,6 +104,11 @@ export class AuthService {
   /** Applies a role decided elsewhere (the OIDC groups claim): ends the user's sessions, audits. */
   async applyRole(actor: Actor, user: UserRow, role: Role, via: 'oidc'): Promise<void> {
     await this.d.repos.users.setRole(user.id, role);
+    // An admin is never scoped: a provider's groups that make a scoped user admin clear the scope.
+    if (role === 'admin' && user.scope_tags) {
+      await this.d.repos.users.update(user.id, { scope_tags: null });
+      await this.audit.record(actor, 'user.scope', { kind: 'user', id: user.id }, { username: user.username, from: parseScope(user.scope_tags), to: null, via });
+    }
     await this.d.repos.sessions.deleteForUser(user.id);
     await this.audit.record(actor, 'user.role', { kind: 'user', id: user.id }, { from: user.role, to: role, via });
   }
@@ -121,7 +132,7 @@ export class AuthService {
       ip,
       ua: ua?.slice(0, 512) ?? null,
     });
-    return { token, session: { sessionId: hashToken(token), csrfToken: csrf, user: { id: user.id, username: user.username, role: user.role } } };
+    return { token, session: { sessionId: hashToken(token), csrfToken: csrf, user: { id: user.id, username: user.username, role: user.role }, scope: parseScope(user.scope_tags) } };
   }
 
   /** Resolves a cookie value; null when unknown, idle too long, or past its absolute expiry. */
@@ -138,7 +149,7 @@ export class AuthService {
     if (!user || user.disabled_at) return null;
     if (now - Date.parse(s.last_seen_at) > 15_000) await this.d.repos.sessions.touch(id, iso(now));
     const setup = user.auth_method === 'password' && !user.totp_enabled_at && (await this.totpPolicy.required(user.role));
-    return { sessionId: id, csrfToken: s.csrf_token, user: { id: user.id, username: user.username, role: user.role }, ...(setup ? { totpSetupRequired: true as const } : {}) };
+    return { sessionId: id, csrfToken: s.csrf_token, user: { id: user.id, username: user.username, role: user.role }, scope: parseScope(user.scope_tags), ...(setup ? { totpSetupRequired: true as const } : {}) };
   }
 
   async logout(session: SessionInfo): Promise<void> {
@@ -146,7 +157,9 @@ export class AuthService {
     await this.audit.record(sessionActor(session), 'auth.logout', { kind: 'user', id: session.user.id });
   }
 
-  async createUser(actor: Actor, input: { username: string; password: string; role: Role }): Promise<UserRow> {
+  async createUser(actor: Actor, input: { username: string; password: string; role: Role; scope_tags?: string[] | null | undefined }): Promise<UserRow> {
+    const scope = input.scope_tags ?? null;
+    if (scope && input.role === 'admin') throw adminScopeError();
     if (await this.d.repos.users.findByUsername(input.username)) throw new DomainError('conflict', `user ${input.username} already exists`);
     await requireStrongPassword(input.password, input.username);
     const row: UserRow = {
@@ -159,9 +172,10 @@ export class AuthService {
       disabled_at: null,
       auth_method: 'password',
       totp_enabled_at: null,
+      scope_tags: scope ? JSON.stringify(scope) : null,
     };
     await this.d.repos.users.insert(row);
-    await this.audit.record(actor, 'user.create', { kind: 'user', id: row.id }, { username: row.username, role: row.role, password_changed: true });
+    await this.audit.record(actor, 'user.create', { kind: 'user', id: row.id }, { username: row.username, role: row.role, password_changed: true, ...(scope ? { scope_tags: scope } : {}) });
     return row;
   }
 
@@ -174,6 +188,7 @@ export class AuthService {
     const user = await this.d.repos.users.findById(userId);
     if (!user) throw notFound('user', userId);
     if (user.role === role) return user;
+    if (role === 'admin' && user.scope_tags) throw adminScopeError(`${user.username} is limited to hosts tagged ${parseScope(user.scope_tags)?.join(', ') ?? ''}: clear the scope first`);
     await this.d.inTx(async (r) => {
       if (user.role === 'admin' && !user.disabled_at && (await r.users.countActiveAdmins()) <= 1) {
         throw new DomainError('invalid_state', `${user.username} is the last admin: make another user admin first`, { role: 'the last admin cannot be demoted' });
@@ -183,6 +198,25 @@ export class AuthService {
       await this.audit.record(actor, 'user.role', { kind: 'user', id: userId }, { from: user.role, to: role }, r.audit);
     });
     return { ...user, role };
+  }
+
+  /**
+   * Sets (or, with null, clears) the host tags a user is limited to. Admin accounts cannot be
+   * scoped. Takes effect at the user's next request (sessions and tokens read it each time);
+   * tokens the user made are narrowed by it too (services/host-scope.ts narrowScope).
+   */
+  async setScope(actor: Actor, userId: string, scope: string[] | null): Promise<UserRow> {
+    if (actor.kind === 'user' && actor.role !== 'admin') throw new DomainError('forbidden', "only an admin may set a user's scope");
+    const user = await this.d.repos.users.findById(userId);
+    if (!user) throw notFound('user', userId);
+    if (scope && user.role === 'admin') throw adminScopeError();
+    const json = scope ? JSON.stringify([...new Set(scope)]) : null;
+    if (json === user.scope_tags) return user;
+    await this.d.inTx(async (r) => {
+      await r.users.update(userId, { scope_tags: json });
+      await this.audit.record(actor, 'user.scope', { kind: 'user', id: userId }, { username: user.username, from: parseScope(user.scope_tags), to: parseScope(json) }, r.audit);
+    });
+    return { ...user, scope_tags: json };
   }
 
   /** Sets a new password (admin reset) and ends the user's sessions. */
@@ -249,7 +283,12 @@ async function requireStrongPassword(password: string, username: string): Promis
   if (why) throw new DomainError('validation_failed', `password: ${why}`, { password: why });
 }
 
-export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at, auth_method: u.auth_method });
+export const userView = (u: UserRow) => ({ id: u.id, username: u.username, role: u.role, created_at: u.created_at, last_login_at: u.last_login_at, auth_method: u.auth_method, scope_tags: parseScope(u.scope_tags) });
+
+/** An admin binding is never scoped: an admin manages users, tokens and settings fleet-wide. */
+function adminScopeError(message = 'an admin cannot be limited to host tags (admins manage users, repositories and settings for the whole fleet): give a scoped account the operator or viewer role'): DomainError {
+  return new DomainError('validation_failed', `scope_tags: ${message}`, { scope_tags: message });
+}
 const actorOf = (u: UserRow): Actor => ({ kind: 'user', id: u.id, name: u.username, role: u.role });
 export const sessionActor = (s: SessionInfo): Actor => ({
   kind: 'user', id: s.user.id, name: s.user.username, role: s.user.role,

@@ -6,6 +6,7 @@ import type { AlertRepository } from '../repositories/alert.repository.js';
 import type { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import type { AuditRepository } from '../repositories/audit.repository.js';
 import type { ControlPlaneBackupRepository } from '../repositories/control-plane-backup.repository.js';
+import type { TagWindowsRepository, WindowWaitRepository } from '../repositories/tag-windows.repository.js';
 import type { CopyPolicyRepository } from '../repositories/copy-policy.repository.js';
 import type { EnrollmentRepository } from '../repositories/enrollment.repository.js';
 import type { HostRepository } from '../repositories/host.repository.js';
@@ -23,6 +24,7 @@ import type { VaultRepository } from '../repositories/vault.repository.js';
 import type { QuarantineRepository } from '../repositories/quarantine.repository.js';
 import type { SnapshotLedgerRepository } from '../repositories/snapshot-ledger.repository.js';
 import type { LoginAttemptRepository } from '../repositories/login-attempt.repository.js';
+import type { SlotRepository } from '../repositories/slot.repository.js';
 import type { Db } from '../store/db.js';
 
 export interface Repositories {
@@ -54,6 +56,10 @@ export interface Repositories {
   totp: TotpRepository;
   /** Migration 0035: the control plane's own backup schedule (issue 20). */
   controlPlaneBackup: ControlPlaneBackupRepository;
+  tagWindows: TagWindowsRepository;
+  windowWaits: WindowWaitRepository;
+  /** Migration 0038: concurrency caps and job slots (issue 21). */
+  slots: SlotRepository;
 }
 
 /**

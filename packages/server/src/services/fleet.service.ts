@@ -21,7 +21,12 @@ export class FleetService {
     private readonly onAlertChange: (c: AlertChange) => void,
   ) {}
 
-  async summary() {
+  /**
+   * Host counts by status, repository bytes, open alerts and running jobs — of the whole fleet,
+   * or (with `scope`, a scoped caller's host tags) of the hosts in scope only.
+   */
+  async summary(scope?: string[] | null) {
+    if (scope) return this.scopedSummary(scope);
     const byStatus = await this.d.repos.hosts.countByStatus();
     const totals = await this.d.repos.hosts.totals();
     const openAlerts = await this.d.repos.alerts.list({ open: true }, 1, 0);
@@ -34,13 +39,27 @@ export class FleetService {
     };
   }
 
+  private async scopedSummary(scope: string[]) {
+    const hosts = (await this.d.repos.hosts.list({ anyTag: scope }, 100_000, 0)).rows;
+    const ids = hosts.map((h) => h.id);
+    const byStatus: Record<string, number> = {};
+    for (const h of hosts) byStatus[h.status] = (byStatus[h.status] ?? 0) + 1;
+    return {
+      hosts_total: hosts.length,
+      hosts_by_status: byStatus,
+      total_repo_bytes: hosts.reduce((a, h) => a + (h.repo_size_bytes ?? 0), 0),
+      open_alerts: (await this.d.repos.alerts.list({ open: true, host_ids: ids }, 1, 0)).total,
+      running_jobs: (await this.d.repos.jobs.list({ status: 'running', host_ids: ids }, 'desc', 1, 0)).total,
+    };
+  }
+
   async snapshots(hostId: string, f: SnapshotFilter, limit: number, offset: number) {
     if (!(await this.d.repos.hosts.findById(hostId))) throw notFound('host', hostId);
     const { rows, total } = await this.d.repos.snapshots.list(hostId, f, limit, offset);
     return { items: rows.map(snapshotView), total, limit, offset };
   }
 
-  async alerts(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined }, limit: number, offset: number) {
+  async alerts(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined; host_ids?: string[] | undefined }, limit: number, offset: number) {
     const { rows, total } = await this.d.repos.alerts.list(f, limit, offset);
     return { items: rows, total, limit, offset };
   }

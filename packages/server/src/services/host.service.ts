@@ -108,12 +108,20 @@ export class HostService {
     return hostView(h);
   }
 
+  private readonly tagListeners: ((hostId: string, from: string[], to: string[]) => Promise<void>)[] = [];
+
+  /** Called after a host's tags change (the tag backup windows that apply to it may change). */
+  onTagsChanged(f: (hostId: string, from: string[], to: string[]) => Promise<void>): void {
+    this.tagListeners.push(f);
+  }
+
   /** Replaces the host's tags (already validated by TagList); audited with the old and new lists. */
   async setTags(actor: Actor, id: string, tags: string[]) {
     const h = await this.d.repos.hosts.findById(id);
     if (!h) throw notFound('host', id);
     await this.d.repos.hosts.update(id, { tags: JSON.stringify(tags) });
     await this.audit.record(actor, 'host.tags', { kind: 'host', id }, { from: hostView(h).tags, to: tags });
+    for (const f of this.tagListeners) await f(id, hostView(h).tags, tags);
     return hostView({ ...h, tags: JSON.stringify(tags) });
   }
 

@@ -53,6 +53,8 @@ export interface JobCollaborators {
   repositories: { configOf(repoId: string, r: Repositories): Promise<RepositoryConfig | null> };
   /** Why a forget/prune must not run against a frozen repository (snapshot ledger, issue 16), or null. */
   ledger: { refusal(hostId: string, kind: string, repositoryId: string | null, r?: Repositories): Promise<string | null> };
+  /** Concurrency caps (issue 21): false = the job waits in the server's queue for a slot (it is sent once granted). Absent = no caps. */
+  slots?: { admit(job: JobRow, origin: 'server', r: Repositories): Promise<boolean> };
 }
 
 /** Run-now, restore, cancel and job queries. Dispatch goes through the AgentLink. */
@@ -129,9 +131,14 @@ export class JobService {
       this.d.agents.unreached?.(job.host_id);
       return false;
     }
+    // Backup windows (issue 21): a job held for its window is not sent before it opens; a `stop` window's end travels with it.
+    const held = await r.windowWaits.find(job.id);
+    if (held && Date.parse(held.start_at) > this.d.now()) return false;
+    if (held?.stop_at) msg.stop_at = held.stop_at;
     // A job queued before its repository froze is never sent (dispatchPending fails it with the reason).
     const frozen = await this.c.ledger.refusal(job.host_id, job.kind, job.repository_id, r);
     if (frozen) throw frozenError(frozen);
+    if (this.c.slots && !(await this.c.slots.admit(job, 'server', r))) return false;
     if (isVaultKind(job.kind)) {
       msg.vault = await this.c.vaults.targetFor(job.host_id, r);
     } else if (job.kind === 'vault_drill') {
@@ -191,13 +198,23 @@ export class JobService {
   async dispatchPending(hostId: string): Promise<void> {
     for (const j of await this.d.repos.jobs.activeForHost(hostId)) {
       if (j.status !== 'queued' || j.dispatched_at) continue;
-      try {
-        await this.dispatch(j);
-      } catch (e) {
-        // E.g. a cross-host restore whose source credential is gone: fail it, keep dispatching.
-        if (!(e instanceof DomainError)) throw e;
-        await this.finishLocally(j, 'failed', e.message, localFailureKind(e));
-      }
+      await this.dispatchOrFail(j);
+    }
+  }
+
+  /** Dispatches one queued job that was waiting for a concurrency slot (issue 21); a job already sent or ended is left alone. */
+  async dispatchQueued(jobId: string): Promise<void> {
+    const j = await this.d.repos.jobs.findById(jobId);
+    if (j?.status === 'queued' && !j.dispatched_at) await this.dispatchOrFail(j);
+  }
+
+  private async dispatchOrFail(j: JobRow): Promise<void> {
+    try {
+      await this.dispatch(j);
+    } catch (e) {
+      // E.g. a cross-host restore whose source credential is gone: fail it, keep dispatching.
+      if (!(e instanceof DomainError)) throw e;
+      await this.finishLocally(j, 'failed', e.message, localFailureKind(e));
     }
   }
 

@@ -14,6 +14,7 @@ import { nextFireAfter } from './overdue.js';
 import { ALWAYS_HELD, LEASE_TTL_MS } from './leases.js';
 import type { LeaseHolder } from './leases.js';
 import { Ticker } from './ticker.js';
+import { gateForSchedule, neverOpens } from './backup-windows.js';
 
 /** Vault schedules are fired by the server too: the target (S3 keys) travels only inside command.run. */
 export const SERVER_FIRED_VAULT_KINDS: readonly string[] = ['vault_backup', 'vault_prune'];
@@ -41,6 +42,8 @@ export class MaintenanceScheduler {
   /** Whether this process held the lease at its last tick (null: no tick yet). */
   private holder: boolean | null = null;
   private readonly q: MaintenanceRepository;
+  /** restore_drill fires postponed to their backup window's opening (schedule id -> start time; in memory). */
+  private readonly drillWaits = new Map<string, number>();
 
   constructor(
     private readonly d: ServiceDeps,
@@ -91,6 +94,7 @@ export class MaintenanceScheduler {
         if (next !== null) fires.set(s.id, next.getTime());
         return next !== null && next.getTime() <= now;
       });
+      created.push(...(await this.releaseWaiting(now)));
       const busy = await this.q.busySchedules(due.map((s) => s.id));
       // A fire time some process already fired (a job of the schedule created at or after it) is not fired again.
       const lastJob = await this.q.lastJobAt(due.map((s) => s.id));
@@ -101,7 +105,7 @@ export class MaintenanceScheduler {
           this.d.log.info({ schedule_id: s.id }, 'maintenance schedule fired while its previous job is still queued or running; skipped');
           continue;
         }
-        if (s.kind === 'restore_drill') created.push(...(await this.fireDrill(s)));
+        if (s.kind === 'restore_drill') created.push(...(await this.fireDrillInWindow(s, now)));
         else created.push(await this.fire(s, now));
       }
     } catch (err) {
@@ -111,6 +115,63 @@ export class MaintenanceScheduler {
       this.ticking = false;
     }
     return created;
+  }
+
+  /**
+   * Backup windows (issue 21): jobs held for their window are sent once it opens (with a `stop`
+   * window's end), and postponed restore drills fire.
+   */
+  private async releaseWaiting(now: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const w of await this.d.repos.windowWaits.due(iso(now))) {
+      const job = await this.d.repos.jobs.findById(w.job_id);
+      if (!job || !this.d.agents.isConnected(job.host_id)) continue; // offline: sent on its next hello
+      // The windows may have changed since the fire: follow the schedule's current ones.
+      const sched = job.schedule_id ? await this.d.repos.schedules.findById(job.schedule_id) : undefined;
+      if (sched) {
+        const g = await gateForSchedule(this.d.repos, sched, now);
+        if (g.startAt === null) {
+          await this.jobs.finishLocally(job, 'failed', neverOpens(g.sets), 'failed');
+          continue;
+        }
+        await this.d.repos.windowWaits.update(job.id, iso(g.startAt), g.stopAt === null ? null : iso(g.stopAt));
+        if (g.startAt > now) {
+          await this.d.repos.jobs.update(job.id, { progress: JSON.stringify({ waiting_for_window: true, starts_at: iso(g.startAt) }) });
+          continue;
+        }
+      }
+      await this.d.repos.jobs.update(job.id, { progress: null });
+      try {
+        const sent = await this.jobs.dispatch(job);
+        this.d.log.info({ job_id: job.id, dispatched: sent }, sent ? 'backup window open: the waiting job was sent' : 'backup window open; the host is offline, the job waits for its next hello');
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        await this.jobs.finishLocally(job, 'failed', err.message, localFailureKind(err));
+      }
+    }
+    for (const [id, at] of this.drillWaits) {
+      if (at > now) continue;
+      this.drillWaits.delete(id);
+      const s = (await this.q.enabledSchedules(['restore_drill'])).find((x) => x.id === id);
+      if (s) out.push(...(await this.fireDrillInWindow(s, now)));
+    }
+    return out;
+  }
+
+  /** A restore drill fired outside its windows waits for them (in memory; the next fire retries after a restart). */
+  private async fireDrillInWindow(s: ScheduleRow, now: number): Promise<string[]> {
+    const g = await gateForSchedule(this.d.repos, s, now);
+    if (g.startAt === null) {
+      this.d.log.warn({ schedule_id: s.id }, 'restore drill schedule fired, but its backup windows never open');
+      await this.audit.record({ kind: 'system' }, 'job.schedule_failed', { kind: 'schedule', id: s.id }, { host_id: s.host_id, kind: s.kind, error: neverOpens(g.sets) });
+      return [];
+    }
+    if (g.startAt > now) {
+      this.drillWaits.set(s.id, g.startAt);
+      this.d.log.info({ schedule_id: s.id, starts_at: iso(g.startAt) }, 'restore drill fired outside its backup window; it waits for the window');
+      return [];
+    }
+    return this.fireDrill(s);
   }
 
   /** A restore drill: its jobs are made by the drill service (cross-host credentials, one per repository). */
@@ -151,6 +212,18 @@ export class MaintenanceScheduler {
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       await this.jobs.finishLocally(job, 'failed', err.message, localFailureKind(err));
+      return job.id;
+    }
+    // Backup windows (issue 21): outside them the job stays queued (its progress says until when) and is sent when they open.
+    const g = await gateForSchedule(this.d.repos, s, now);
+    if (g.startAt === null) {
+      await this.jobs.finishLocally(job, 'failed', neverOpens(g.sets), 'failed');
+      return job.id;
+    }
+    if (g.startAt > now || g.stopAt !== null) await this.d.repos.windowWaits.insert({ job_id: job.id, start_at: iso(g.startAt), stop_at: g.stopAt === null ? null : iso(g.stopAt) });
+    if (g.startAt > now) {
+      await this.d.repos.jobs.update(job.id, { progress: JSON.stringify({ waiting_for_window: true, starts_at: iso(g.startAt) }) });
+      this.d.log.info({ schedule_id: s.id, job_id: job.id, starts_at: iso(g.startAt) }, 'maintenance schedule fired outside its backup window; the job waits for it');
       return job.id;
     }
     const sent = await this.jobs.dispatch(job, args);

@@ -1,6 +1,8 @@
 import type { NotificationChannelInput, NotificationChannelView } from '@restic-manager/protocol';
 import type { NotificationOutboxItem } from '@restic-manager/protocol';
 import { NotificationOutboxRepository } from '../repositories/notification-outbox.repository.js';
+import type { OutboxRow } from '../repositories/notification-outbox.repository.js';
+import type { PingEvent } from './schedule-pings.js';
 import { NotificationRepository } from '../repositories/notification.repository.js';
 import type { ChannelRow } from '../repositories/notification.repository.js';
 import type { AuditService } from './audit.service.js';
@@ -11,16 +13,21 @@ import type { Notifier } from './notify/notifier.js';
 import type { TargetGuard } from './notify/target-guard.js';
 import { TargetRefused, TargetUnresolved } from './notify/target-guard.js';
 import type { ChannelSecrets } from './notify/types.js';
-import { DeliveryError, SECRET_KEYS } from './notify/types.js';
+import { DeliveryError, DESTINATION_KEY, REQUIRED_SECRETS, SECRET_KEYS } from './notify/types.js';
+
+/** The audit target of an outbox row: its channel, or the schedule whose ping it is. */
+const outboxTarget = (r: OutboxRow): { kind: string; id: string } => (r.channel_id ? { kind: 'notification_channel', id: r.channel_id } : { kind: 'schedule', id: r.schedule_id ?? '' });
 
 const requireAdmin = (a: Actor): void => {
   if (!(a.kind === 'user' && a.role === 'admin')) throw new DomainError('forbidden', 'only admins may manage notification channels');
 };
 
 /**
- * Notification channels (spec §9): webhook, ntfy, e-mail. Admin only. Secrets (webhook secret,
- * ntfy token, SMTP password) are sealed under `channel:<id>` and leave this service only as
- * "set" / "not set"; audit rows name the secrets that changed, never their values.
+ * Notification channels (spec §9, issue 21): webhook, ntfy, e-mail, Slack, Discord, Telegram,
+ * Gotify, Pushover, Matrix. Admin only. Secrets (webhook secret, tokens, SMTP password, webhook
+ * URLs whose path is the credential) are sealed under `channel:<id>` and leave this service only
+ * as "set" / "not set"; audit rows name the secrets that changed, never their values. A stored
+ * secret is kept across an update only while the channel's destination stays the same.
  */
 export class NotificationService {
   private readonly repo: NotificationRepository;
@@ -50,6 +57,13 @@ export class NotificationService {
     requireAdmin(actor);
     const names = new Map((await this.repo.list()).map((c) => [c.id, c.name]));
     const items = (await this.outbox.list(status, limit, offset)).map((r): NotificationOutboxItem => {
+      if (!r.channel_id) {
+        const p = JSON.parse(r.event) as PingEvent;
+        return {
+          seq: r.seq, channel_id: r.schedule_id ?? '', channel_name: `ping of ${p.job_kind} schedule`, status: r.status, attempts: r.attempts, last_error: r.last_error,
+          event: `ping.${p.ping}`, alert_kind: 'schedule_ping', severity: 'info', host_name: p.host_name, created_at: r.created_at, next_attempt_at: r.next_attempt_at,
+        };
+      }
       const e = JSON.parse(r.event) as { event: string; alert: { kind: string; severity: 'info' | 'warning' | 'critical'; host_name: string | null } };
       return {
         seq: r.seq, channel_id: r.channel_id, channel_name: names.get(r.channel_id) ?? r.channel_id, status: r.status, attempts: r.attempts, last_error: r.last_error,
@@ -65,7 +79,7 @@ export class NotificationService {
     const row = await this.outbox.findBySeq(seq);
     if (!row || row.status !== 'dead') throw notFound('dead letter', String(seq));
     await this.outbox.requeue(seq, new Date().toISOString());
-    await this.audit.record(actor, 'notification_outbox.retry', { kind: 'notification_channel', id: row.channel_id }, { seq });
+    await this.audit.record(actor, 'notification_outbox.retry', outboxTarget(row), { seq });
     this.notifier.wakeUp();
   }
 
@@ -75,14 +89,14 @@ export class NotificationService {
     const row = await this.outbox.findBySeq(seq);
     if (!row) throw notFound('outbox entry', String(seq));
     await this.outbox.remove(seq);
-    await this.audit.record(actor, 'notification_outbox.discard', { kind: 'notification_channel', id: row.channel_id }, { seq, status: row.status });
+    await this.audit.record(actor, 'notification_outbox.discard', outboxTarget(row), { seq, status: row.status });
   }
 
   async create(actor: Actor, input: NotificationChannelInput): Promise<NotificationChannelView> {
     requireAdmin(actor);
     await this.checkTarget(input);
     const id = crypto.randomUUID();
-    const { plain, secrets, changed } = this.split(input, {});
+    const { plain, secrets, changed } = this.split(input, {}, null);
     const at = iso(this.d.now());
     await this.repo.insert({
       id, name: input.name, type: input.type, enabled: input.enabled ? 1 : 0, config: JSON.stringify(plain), secrets_enc: this.seal(id, secrets),
@@ -99,7 +113,7 @@ export class NotificationService {
     const row = await this.row(id);
     if (row.type !== input.type) throw new DomainError('validation_failed', `the type of a channel cannot change (it is ${row.type}): delete it and add a new one`, { type: `stays ${row.type}` });
     await this.checkTarget(input);
-    const { plain, secrets, changed } = this.split(input, this.secretsOf(row));
+    const { plain, secrets, changed } = this.split(input, this.secretsOf(row), JSON.parse(row.config) as Record<string, unknown>);
     await this.repo.update(id, {
       name: input.name, enabled: input.enabled ? 1 : 0, config: JSON.stringify(plain), secrets_enc: this.seal(id, secrets),
       kinds: JSON.stringify(input.kinds), min_severity: input.min_severity, updated_at: iso(this.d.now()),
@@ -131,13 +145,16 @@ export class NotificationService {
   }
 
   /**
-   * The SSRF guard on save: a webhook/ntfy URL whose host is (or resolves to) a refused address
+   * The SSRF guard on save: a channel URL (DESTINATION_KEY, or a Slack/Discord webhook URL) whose host is (or resolves to) a refused address
    * is a validation error naming the field. A name that does not resolve now is accepted; every
    * delivery checks again and connects only to the addresses it checked.
    */
   private async checkTarget(input: NotificationChannelInput): Promise<void> {
-    const target = input.type === 'webhook' ? { raw: input.config.url, field: 'config.url' } : input.type === 'ntfy' ? { raw: input.config.server, field: 'config.server' } : null;
-    if (!target) return;
+    const cfg = input.config as Record<string, unknown>;
+    const key = DESTINATION_KEY[input.type] ?? (input.type === 'slack' || input.type === 'discord' ? 'webhook_url' : null);
+    const raw = key ? cfg[key] : undefined;
+    if (!key || typeof raw !== 'string' || raw === '') return; // a secret URL left out is the stored one, checked when it was saved
+    const target = { raw, field: `config.${key}` };
     try {
       await this.guard.check(target.raw, target.field);
     } catch (e) {
@@ -160,22 +177,36 @@ export class NotificationService {
     return Object.keys(secrets).length ? this.d.box.sealJson(secrets, `channel:${id}`) : null;
   }
 
-  /** Splits the input config into stored plain settings and the merged secrets; lists the secrets that changed. */
-  private split(input: NotificationChannelInput, stored: ChannelSecrets) {
-    const cfg = { ...input.config } as Record<string, unknown>;
+  /**
+   * Splits the input config into stored plain settings and the merged secrets; lists the secrets
+   * that changed. `storedConfig` (an update) keeps omitted secrets only while the destination
+   * (DESTINATION_KEY) is unchanged. A required secret missing afterwards is a field error.
+   */
+  private split(input: NotificationChannelInput, storedSecrets: ChannelSecrets, storedConfig: Record<string, unknown> | null) {
+    const cfgIn = input.config as Record<string, unknown>;
+    const cfg = { ...cfgIn };
+    const dest = DESTINATION_KEY[input.type];
+    const moved = !!(storedConfig && dest && String(storedConfig[dest]).replace(/\/+$/, '') !== String(cfg[dest]).replace(/\/+$/, ''));
+    const stored: ChannelSecrets = moved ? {} : storedSecrets;
     const secrets: ChannelSecrets = { ...stored };
-    const changed: string[] = [];
+    const changed: string[] = moved ? Object.keys(storedSecrets) : [];
     for (const k of SECRET_KEYS[input.type]) {
       const v = cfg[k] as string | null | undefined;
       delete cfg[k];
       if (v === undefined) continue;
       if (v === null || v === '') {
-        if (secrets[k] !== undefined) changed.push(k);
+        if (secrets[k] !== undefined && !changed.includes(k)) changed.push(k);
         delete secrets[k];
       } else {
-        if (secrets[k] !== v) changed.push(k);
+        if (secrets[k] !== v && !changed.includes(k)) changed.push(k);
         secrets[k] = v;
       }
+    }
+    // A required secret that is not there, or (the destination moved) a stored one neither re-entered nor removed.
+    const missing = SECRET_KEYS[input.type].filter((k) => (REQUIRED_SECRETS[input.type].includes(k) && !secrets[k]) || (moved && storedSecrets[k] && cfgIn[k] === undefined));
+    if (missing.length) {
+      const why = moved ? `enter it again (or remove it): the ${dest} changed, and a stored credential is never sent to a new address` : 'required';
+      throw new DomainError('validation_failed', missing.map((k) => `config.${k}: ${why}`).join('; '), Object.fromEntries(missing.map((k) => [`config.${k}`, why])));
     }
     return { plain: cfg, secrets, changed };
   }

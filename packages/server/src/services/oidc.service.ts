@@ -94,7 +94,7 @@ export class OidcService {
     }
     const row: UserRow = {
       id: randomUUID(), username: await this.freeUsername(v), password_hash: '!oidc', role,
-      created_at: iso(this.d.now()), last_login_at: null, disabled_at: null, auth_method: 'oidc', totp_enabled_at: null,
+      created_at: iso(this.d.now()), last_login_at: null, disabled_at: null, auth_method: 'oidc', totp_enabled_at: null, scope_tags: null,
     };
     await this.d.inTx(async (r) => {
       await r.users.insert(row);

@@ -8,7 +8,9 @@ import type { Actor, ServiceDeps } from './context.js';
 import { iso } from './context.js';
 import { DomainError, notFound } from './errors.js';
 import { scheduleView } from './views.js';
+import type { SchedulePings } from './schedule-pings.js';
 import { agentHasFeature, databaseViews, databasesRefusal, mergeDatabasePasswords } from './schedule-databases.js';
+import { checkWindowSet, windowSetsFor } from './backup-windows.js';
 
 /**
  * Schedules per host. Every change bumps the host's schedule_version and pushes the full list
@@ -19,6 +21,10 @@ export class ScheduleService {
   constructor(
     private readonly d: ServiceDeps,
     private readonly audit: AuditService,
+    /** Issue 21: the per-schedule ping URL (sealed, admin-only, SSRF-guarded). */
+    private readonly pings?: SchedulePings,
+    /** Concurrency caps (issue 21): marks the schedules a cap applies to (`ScheduleSpec.capped`). Absent = none. */
+    private readonly caps?: { capped(hostId: string, repositoryId: string | null, kind: string): Promise<boolean> },
   ) {}
 
   async list(hostId: string) {
@@ -34,7 +40,9 @@ export class ScheduleService {
     const repositoryId = await this.checkRepository(hostId, input);
     const now = iso(this.d.now());
     const id = randomUUID();
+    await this.pings?.check(isAdmin(actor), input.healthcheck_url);
     await this.d.repos.schedules.insert({ id, host_id: hostId, ...this.columns(id, input, null), repository_id: repositoryId, databases_enc: this.sealDatabases(id, input.databases), created_at: now, updated_at: now });
+    await this.pings?.store(id, input.healthcheck_url);
     await this.audit.record(actor, 'schedule.create', { kind: 'schedule', id }, describe(hostId, input));
     await this.push(hostId);
     return this.view((await this.d.repos.schedules.findById(id))!);
@@ -60,8 +68,10 @@ export class ScheduleService {
       if (keep.post_hook && input.post_hook == null) cols.post_hook_enc = cur.post_hook_enc;
       if (keep.run_as && input.run_as == null) cols.run_as = cur.run_as;
     }
+    await this.pings?.check(isAdmin(actor), input.healthcheck_url);
     const dbs = input.kind === 'backup' ? mergeDatabasePasswords(input.databases, this.openDatabases(cur)) : [];
     await this.d.repos.schedules.update(id, { ...cols, repository_id: repositoryId, databases_enc: this.sealDatabases(id, dbs), updated_at: iso(this.d.now()) });
+    await this.pings?.store(id, input.healthcheck_url);
     await this.audit.record(actor, 'schedule.update', { kind: 'schedule', id }, describe(cur.host_id, input));
     await this.push(cur.host_id);
     return this.view((await this.d.repos.schedules.findById(id))!);
@@ -103,6 +113,8 @@ export class ScheduleService {
       throw new DomainError('validation_failed', 'a restore_drill schedule drills the latest snapshot of every repository of the host: it takes no paths, tags or retention_policy', { paths: 'not for restore_drill schedules' });
     }
     if ((input.kind === 'forget') && !input.retention_policy) throw new DomainError('validation_failed', 'a forget schedule needs a retention_policy', { retention_policy: 'required' });
+    // Backup windows (issue 21): a set that never opens, or a malformed time, is refused naming the field.
+    if (input.windows) checkWindowSet(input.windows, 'windows', this.d.now());
   }
 
   /**
@@ -160,6 +172,7 @@ export class ScheduleService {
       read_data_rotation: s.kind === 'check' ? s.read_data_rotation ?? null : null,
       drill_host_id: s.kind === 'restore_drill' ? s.drill_host_id ?? null : null,
       stop_containers: s.kind === 'backup' && s.stop_containers?.length ? JSON.stringify(s.stop_containers) : null,
+      windows: s.windows && (s.windows.windows.length > 0 || s.windows.blackouts.length > 0) ? JSON.stringify(s.windows) : null,
       ...hooks,
     };
   }
@@ -175,6 +188,11 @@ export class ScheduleService {
     await this.audit.record(actor, 'host.time_zone', { kind: 'host', id: hostId }, { from: host.time_zone, to: timeZone });
     await this.push(hostId);
     return { host_id: hostId, time_zone: timeZone, schedule_version: host.schedule_version + 1 };
+  }
+
+  /** Pushes a new schedule version to each host (their tag windows changed). */
+  async repush(hostIds: readonly string[]): Promise<void> {
+    for (const id of hostIds) await this.push(id);
   }
 
   /** Bumps the version and sends schedule.set if the agent is online. */
@@ -204,6 +222,12 @@ export class ScheduleService {
     const stops = host ? agentHasFeature(host, 'stop_containers') : false;
     // An agent without `stop_containers_labels` would refuse a `label:` entry (its schema predates them).
     const labels = host ? agentHasFeature(host, 'stop_containers_labels') : false;
+    // Backup windows (issue 21): the schedule's own set and its host's tags' sets; an older agent ignores them.
+    const windowSets = await windowSetsFor(this.d.repos, host, rows);
+    const windowsOf = (r: ScheduleRow) => {
+      const sets = windowSets.get(r.id) ?? [];
+      return sets.length > 0 ? { windows: sets } : {};
+    };
     const stopsOk = (r: ScheduleRow): boolean => !r.stop_containers || (stops && (labels || !hasLabelSelector(JSON.parse(r.stop_containers) as string[])));
     // Vault and restore_drill schedules are server-fired and never reach the agent (its schedule.set parser predates them).
     const schedules: ScheduleSpec[] = rows.filter((r) => !r.kind.startsWith('vault_') && r.kind !== 'restore_drill').map((r) => ({
@@ -219,7 +243,9 @@ export class ScheduleService {
       ...(r.read_data_subset ? { read_data_subset: r.read_data_subset } : {}),
       ...(r.read_data_rotation !== null ? { read_data_rotation: r.read_data_rotation } : {}),
       ...(r.kind === 'backup' && r.stop_containers && stopsOk(r) ? { stop_containers: JSON.parse(r.stop_containers) as string[] } : {}),
+      ...windowsOf(r),
     }));
+    if (this.caps) for (const sc of schedules) if (await this.caps.capped(hostId, sc.repository_id ?? null, sc.kind)) sc.capped = true;
     return { type: 'schedule.set' as const, schedule_version: host?.schedule_version ?? 0, schedules };
   }
 
@@ -247,5 +273,7 @@ function describe(hostId: string, s: ScheduleInput): Record<string, unknown> {
     pre_hook_set: s.pre_hook != null, post_hook_set: s.post_hook != null, run_as: s.run_as,
     ...(s.repository_id ? { repository_id: s.repository_id } : {}),
     ...(s.databases.length ? { databases: databaseViews(s.databases) } : {}),
+    ...(s.windows ? { windows: s.windows } : {}),
+    ...(s.healthcheck_url !== undefined ? { healthcheck_url_set: !!s.healthcheck_url } : {}),
   };
 }

@@ -22,6 +22,7 @@ import { MaintenanceScheduler } from './maintenance-scheduler.js';
 import { MaintenanceService } from './maintenance.service.js';
 import { NotificationService } from './notification.service.js';
 import { Notifier } from './notify/notifier.js';
+import { SchedulePings } from './schedule-pings.js';
 import type { NotifierOptions } from './notify/notifier.js';
 import { RestoreService } from './restore.service.js';
 import { RestoreCredentials } from './restore-credentials.service.js';
@@ -48,8 +49,13 @@ import type { StreamTimeouts } from './download-streams.js';
 import { DEFAULT_DOWNLOAD_MAX_BYTES } from '../config.js';
 import type { ServerPaths } from '../controlplane/store-access.js';
 import { ControlPlaneBackupService } from './control-plane-backup.service.js';
+import { TagWindowsService } from './tag-windows.service.js';
 import type { ControlPlaneBackupRunner } from './control-plane-backup.service.js';
 import { ControlPlaneBackupScheduler } from './control-plane-backup-scheduler.js';
+import { HostScope } from './host-scope.js';
+import { SlotService } from './slot.service.js';
+import type { SlotOptions } from './slot.service.js';
+import { CapService } from './cap.service.js';
 
 /** Every service, wired by hand. The HTTP/WS edges and the web UI receive this bundle. */
 export interface Services {
@@ -59,6 +65,8 @@ export interface Services {
   auth: AuthService;
   /** Issue 21: API tokens and service accounts (bearer auth of the REST API). */
   tokens: ApiTokenService;
+  /** Issue 21: the one host-tag scope check for scoped users and scoped API tokens. */
+  scope: HostScope;
   /** Issue 21: TOTP second factor (enrolment, sign-in challenge, per-role requirement). */
   totp: TotpService;
   hosts: HostService;
@@ -80,6 +88,8 @@ export interface Services {
   notifications: NotificationService;
   /** Asynchronous delivery of alert changes to the channels, with retries. */
   notifier: Notifier;
+  /** Issue 21: Healthchecks-style pings of schedules' jobs. */
+  pings: SchedulePings;
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
@@ -117,6 +127,12 @@ export interface Services {
   controlPlaneBackup: ControlPlaneBackupService;
   /** Its server-side clock under the `control-plane-backup` lease (started by startServer). */
   controlPlaneBackupScheduler: ControlPlaneBackupScheduler;
+  /** Backup windows per host tag (issue 21, docs/schedules.md). */
+  tagWindows: TagWindowsService;
+  /** Issue 21: concurrency slots (its lease renewal tick is started by startServer). */
+  slots: SlotService;
+  /** Issue 21: concurrency caps (admin) and the queue view. */
+  caps: CapService;
 }
 
 /** The control-plane backup: where this server keeps its state (null: unknown, runs fail saying so). */
@@ -138,11 +154,11 @@ export interface AlertingOptions {
   notifier?: NotifierOptions;
   /** Period of the agent_offline / backup_overdue evaluation (default 30 s). */
   alertTickMs?: number;
-  /** RM_NOTIFY_ALLOW_PRIVATE: webhook/ntfy channels may target loopback and private addresses (default false). */
+  /** RM_NOTIFY_ALLOW_PRIVATE: HTTP channels and schedule pings may target loopback and private addresses (default false). */
   notifyAllowPrivate?: boolean;
 }
 
-export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}): Services {
+export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}, slotOptions: SlotOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
   const hub = new JobHub(d.bus);
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
@@ -151,12 +167,19 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const totpPolicy = new TotpPolicy(d.repos.totp, d.now);
   const authService = new AuthService(d, audit, auth, totpPolicy);
   const hosts = new HostService(d, audit);
-  const schedules = new ScheduleService(d, audit);
+  const slots = new SlotService(d, slotOptions);
+  const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
+  // Schedule pings (issue 21) travel through the notifier's durable outbox, which sends them back through `pings.deliver`.
+  const notifier: Notifier = new Notifier(d, targetGuard, alerting.notifier, (row, o) => pings.deliver(row, o));
+  const pings = new SchedulePings(d, targetGuard, audit, () => notifier.wakeUp(), alerting.notifier?.timeoutMs);
+  const schedules = new ScheduleService(d, audit, pings, slots);
+  // A host's tag windows come with its tags (issue 21): a change that adds or drops a tag with windows pushes schedule.set.
+  hosts.onTagsChanged(async (id, from, to) => {
+    if ((await d.repos.tagWindows.forTags([...new Set([...from, ...to])])).length > 0) await schedules.repush([id]);
+  });
   const maintenance = new MaintenanceService(d, audit, schedules);
   const vaults = new VaultService(d, audit);
   const trends = new TrendService(d, leases);
-  const targetGuard = new TargetGuard(alerting.notifyAllowPrivate ?? false);
-  const notifier = new Notifier(d, targetGuard, alerting.notifier);
   const fleet = new FleetService(d, audit, (c) => notifier.alertChanged(c));
   const alertRules = new AlertRulesService(d, audit, fleet, alerting.alertTickMs, leases);
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id, d.bus);
@@ -165,13 +188,18 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES);
   const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
-    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger,
+    maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger, slots,
   });
+  // A job's end frees its slot; a granted server job is sent.
+  jobs.onEnded((job) => slots.release(job.id));
+  slots.onGranted((jobId) => jobs.dispatchQueued(jobId));
   const restore = new RestoreService(d, audit, jobs, hosts, browse, requests, maintenance, restoreCredentials);
   const agentEvents = new AgentEventsService(d, audit, hub, hosts, jobs, schedules, {
     rules: alertRules, requests, trends, vaults, onHello: (hostId) => restoreCredentials.retryRevocations(hostId),
-    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads,
+    jobRate: new AgentJobRate(d.now), logQuota: new JobLogQuota((id) => d.repos.jobs.logUsage(id), logLimits), ledger, downloads, slots,
+    jobStarted: (jobId) => pings.jobStarted(jobId),
   });
+  jobs.onEnded((job) => pings.jobEnded(job));
   const repositories = new RepositoryService(d, audit, hosts, requests, jobs);
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
   jobs.onEnded((job) => drills.jobEnded(job));
@@ -187,7 +215,10 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const controlPlaneBackup = new ControlPlaneBackupService(d, audit, fleet, controlPlane.paths ?? null, controlPlane.runner);
   const controlPlaneBackupScheduler = new ControlPlaneBackupScheduler(d, controlPlaneBackup, leases, controlPlane.tickMs);
   return {
+    slots,
+    caps: new CapService(d, audit, slots, schedules),
     leases,
+    tagWindows: new TagWindowsService(d, audit, schedules),
     controlPlaneBackup,
     controlPlaneBackupScheduler,
     drills,
@@ -204,6 +235,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     alertRules,
     notifications: new NotificationService(d, audit, notifier, targetGuard),
     notifier,
+    pings,
     browse,
     restore,
     diff: new SnapshotDiffService(d, requests),
@@ -216,6 +248,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     auth: authService,
     totp: new TotpService(d, audit, authService, totpPolicy),
     tokens: new ApiTokenService(d, audit),
+    scope: new HostScope(d, audit),
     hosts,
     enrollment: new EnrollmentService(d, audit),
     jobs,

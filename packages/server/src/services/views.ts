@@ -1,5 +1,5 @@
 import { appendOnlyEnforceable } from '@restic-manager/protocol';
-import type { DatabaseView, HostView, JobView, RepoView } from '@restic-manager/protocol';
+import type { DatabaseView, HostView, JobView, RepoView, WindowSetInput } from '@restic-manager/protocol';
 import type { HostRow } from '../repositories/host.repository.js';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { RepoRow } from '../repositories/repo.repository.js';
@@ -112,7 +112,9 @@ export const scheduleView = (s: ScheduleRow, databases: DatabaseView[] = []) => 
   read_data_subset: s.read_data_subset ?? null,
   read_data_rotation: s.read_data_rotation ?? null,
   drill_host_id: s.drill_host_id ?? null,
+  has_healthcheck_url: s.healthcheck_url_enc != null,
   stop_containers: json<string[]>(s.stop_containers ?? null, []),
+  windows: json<{ windows: WindowSetInput['windows']; blackouts: WindowSetInput['blackouts'] } | null>(s.windows ?? null, null),
   created_at: s.created_at,
   updated_at: s.updated_at,
 });

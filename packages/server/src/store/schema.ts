@@ -21,6 +21,8 @@ export interface UsersTable {
   auth_method: ColumnType<AuthMethod, AuthMethod | undefined, AuthMethod>;
   /** Set once the user confirmed a TOTP second factor (migration 0033); null = none. */
   totp_enabled_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON array of host tags the user is limited to (migration 0039); null = every host. */
+  scope_tags: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An OIDC account's link: (issuer, subject) -> user (migration 0011). */
@@ -170,7 +172,18 @@ export interface SchedulesTable {
   drill_host_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0034: backup schedules' containers to stop around the backup (JSON array); null = none. */
   stop_containers: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0037: the schedule's own backup windows (JSON WindowSet); null = any time. */
+  windows: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 36 (issue 21): the Healthchecks-style ping URL, sealed (AD `schedule-ping:<id>`); null = none. */
+  healthcheck_url_enc: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
+  updated_at: string;
+}
+
+/** Migration 0037: backup windows of a host tag (JSON WindowSet), applied to the schedules of hosts carrying it. */
+export interface TagWindowsTable {
+  tag: string;
+  windows: string;
   updated_at: string;
 }
 
@@ -273,7 +286,10 @@ export interface OidcPendingTable {
 /** Migration 0028: one alert event waiting for (or given up on by) one channel. */
 export interface NotificationOutboxTable {
   seq: Generated<number>;
-  channel_id: string;
+  /** The channel of an alert event, or null for a schedule ping (migration 36). */
+  channel_id: string | null;
+  /** Migration 36: the schedule of a Healthchecks-style ping; null for an alert event. */
+  schedule_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The AlertEvent as JSON (no secrets: alert text only). */
   event: string;
   status: 'pending' | 'dead';
@@ -287,11 +303,11 @@ export interface NotificationOutboxTable {
 export interface NotificationChannelsTable {
   id: string;
   name: string;
-  type: 'webhook' | 'ntfy' | 'email';
+  type: 'webhook' | 'ntfy' | 'email' | 'slack' | 'discord' | 'telegram' | 'gotify' | 'pushover' | 'matrix';
   enabled: number;
   /** JSON of the non-secret settings. */
   config: string;
-  /** SecretBox JSON of the secrets (webhook secret, ntfy token, SMTP password), AD `channel:<id>`. */
+  /** SecretBox JSON of the secrets (webhook secret, tokens, SMTP password, secret webhook URLs), AD `channel:<id>`. */
   secrets_enc: string | null;
   /** JSON array of alert kinds; [] = all. */
   kinds: string;
@@ -574,7 +590,41 @@ export interface ControlPlaneBackupTable {
   last_success_at: string | null;
 }
 
+/** Migration 0037: a server-fired job held for its backup window, and the stop time of a `stop` window. */
+export interface WindowWaitsTable {
+  job_id: string;
+  start_at: string;
+  stop_at: string | null;
+}
+
+/** Migration 0038 (issue 21): a concurrency cap. */
+export interface ConcurrencyCapsTable {
+  scope: string;
+  cap_key: string;
+  max_jobs: number;
+  updated_at: string;
+}
+
+/** Migration 0038 (issue 21): a capped job's place: waiting for a slot, or holding one. */
+export interface JobSlotsTable {
+  job_id: string;
+  host_id: string;
+  ticket: number;
+  /** JSON array of cap keys (`fleet`, `tag:<t>`, `backend:<k>`). */
+  cap_keys: string;
+  state: 'waiting' | 'holding';
+  /** server: sent with command.run once granted; agent: a scheduled job the agent holds until slot.grant. */
+  origin: 'server' | 'agent';
+  enqueued_at: string;
+  granted_at: string | null;
+  lease_expires_at: string | null;
+}
+
 export interface Database {
+  tag_windows: TagWindowsTable;
+  window_waits: WindowWaitsTable;
+  concurrency_caps: ConcurrencyCapsTable;
+  job_slots: JobSlotsTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodesTable;
   totp_challenges: TotpChallengesTable;

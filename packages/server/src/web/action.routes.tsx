@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { CreateHostRequest, CreateUserRequest, LoginRequest, RestoreDrillRequest, Role, SetHostTagsRequest, TotpLoginRequest } from '@restic-manager/protocol';
+import { CreateHostRequest, CreateUserRequest, LoginRequest, RestoreDrillRequest, Role, SetHostTagsRequest, SetUserScopeRequest, TotpLoginRequest } from '@restic-manager/protocol';
 import { z } from 'zod';
 import type { AppEnv } from '../http/auth.middleware.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.middleware.js';
@@ -115,6 +115,7 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.post('/hosts/:id/tags', guard('operator'), async (c) => {
     const { tags } = parseForm(SetHostTagsRequest, { tags: list((await formOf(c)).tags) });
+    await s.scope.checkTagChange(c.get('session'), c.req.param('id'), tags);
     await s.hosts.setTags(actorOf(c), c.req.param('id'), tags);
     c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: 'Tags saved.', kind: 'ok' } }));
     return c.body(null, 204);
@@ -144,7 +145,8 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.post('/settings/users', guard('admin'), async (c) => {
     const f = await formOf(c);
-    const input = parseForm(CreateUserRequest, { username: opt(f.username) ?? '', password: typeof f.password === 'string' ? f.password : '', role: f.role });
+    const scope = scopeTagsOf(f.scope_tags);
+    const input = parseForm(CreateUserRequest, { username: opt(f.username) ?? '', password: typeof f.password === 'string' ? f.password : '', role: f.role, ...(scope ? { scope_tags: scope } : {}) });
     await s.auth.createUser(actorOf(c), input);
     c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `User ${input.username} created.`, kind: 'ok' } }));
     const users = (await s.auth.listUsers(500, 0)).items;
@@ -155,6 +157,15 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
     const role = parseForm(z.object({ role: Role }), { role: (await formOf(c)).role }).role;
     const u = await s.auth.setRole(actorOf(c), c.req.param('id'), role);
     c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: `${u.username} is now ${role}.`, kind: 'ok' } }));
+    const disabled = (await w.read.disabledUserIds()).has(u.id);
+    return c.html(<UserRow user={{ ...userView(u), disabled }} self={false} />);
+  });
+
+  // Issue 21: the same request and service as PUT /api/users/:id/scope (comma- or space-separated tags; empty = every host).
+  app.post('/settings/users/:id/scope', guard('admin'), async (c) => {
+    const body = parseForm(SetUserScopeRequest, { scope_tags: scopeTagsOf((await formOf(c)).scope_tags) });
+    const u = await s.auth.setScope(actorOf(c), c.req.param('id'), body.scope_tags);
+    c.header('HX-Trigger', JSON.stringify({ 'rm:toast': { message: body.scope_tags ? `${u.username} is limited to hosts tagged ${body.scope_tags.join(', ')}.` : `${u.username} sees every host.`, kind: 'ok' } }));
     const disabled = (await w.read.disabledUserIds()).has(u.id);
     return c.html(<UserRow user={{ ...userView(u), disabled }} self={false} />);
   });
@@ -175,4 +186,10 @@ export function mountActions(app: Hono<AppEnv>, w: WebCtx): void {
       return c.html(<UserRow user={{ ...userView(u), disabled: disable }} self={false} />);
     });
   }
+}
+
+/** A form's tag list ("team-a, web" or "team-a web"); empty = null (no scope). Validated by the REST schema after. */
+function scopeTagsOf(v: unknown): string[] | null {
+  const tags = (typeof v === 'string' ? v : '').split(/[\s,]+/).filter((t) => t !== '');
+  return tags.length > 0 ? tags : null;
 }

@@ -9,6 +9,8 @@ import { mountNotificationUi } from './notification.routes.js';
 import { mountTokenUi } from './token.routes.js';
 import { mountSecurityUi } from './security.routes.js';
 import { mountControlPlaneBackupUi } from './control-plane-backup.routes.js';
+import { mountTagWindowsUi } from './tag-windows.routes.js';
+import { mountQueueUi } from './queue.routes.js';
 import { mountPages } from './page.routes.js';
 import { mountRestoreUi } from './restore.routes.js';
 import { mountInspectUi } from './inspect.routes.js';
@@ -18,6 +20,7 @@ import { mountScheduleUi } from './schedule.routes.js';
 import { mountVaultUi } from './vault.routes.js';
 import { WebReadRepository } from '../repositories/web-read.repository.js';
 import { mountStatic } from './static.js';
+import { mountWebScope } from './scope.js';
 import type { WebDeps } from './web-context.js';
 import { isHx } from './web-context.js';
 
@@ -49,6 +52,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
       c.res = await c.html(<ErrorPage c={c} title="Not allowed" message={`This page ${body?.error?.message ?? 'needs a higher role'}.`} />, 403, { 'Content-Security-Policy': CSP });
     }
   });
+  mountWebScope(app, w);
   mountScheduleUi(app, w);
   mountVaultUi(app, w);
   mountRepositoryUi(app, w);
@@ -61,5 +65,7 @@ export const mountWeb: MountWeb = (app: Hono<AppEnv>, deps: WebDeps): void => {
   mountTokenUi(app, w);
   mountSecurityUi(app, w);
   mountControlPlaneBackupUi(app, w);
+  mountTagWindowsUi(app, w);
+  mountQueueUi(app, w);
   mountPages(app, w);
 };

@@ -27,6 +27,13 @@ function channelInput(raw: Record<string, unknown>, editing: boolean): Notificat
     config.from = opt(config.from) ?? '';
   }
   if (type === 'ntfy') config.server = opt(config.server);
+  if (type === 'telegram' || type === 'pushover') config.api_url = opt(config.api_url);
+  if (type === 'pushover') config.device = opt(config.device) ?? null;
+  if (type === 'gotify') config.server = opt(config.server) ?? '';
+  if (type === 'matrix') config.homeserver = opt(config.homeserver) ?? '';
+  // An empty template means the default text.
+  if (typeof config.template === 'string' && config.template.trim() === '') delete config.template;
+  else if (typeof config.template === 'string') config.template = config.template.replace(/\r\n/g, '\n');
   for (const k of ChannelTypeSchema.safeParse(type).success ? SECRET_KEYS[type as ChannelType] : []) {
     // An empty secret input keeps the stored value when editing (and means "none" when adding).
     if (clear[k] === 'on') config[k] = null;
@@ -90,6 +97,18 @@ export function mountNotificationUi(app: Hono<AppEnv>, w: WebCtx): void {
       toast(c, e.message, 'error');
     }
     return c.html(<ChannelRow c={await s.notifications.get(id)} />);
+  });
+
+  // Issue 21: Send test of a schedule's ping URL (`<url>/log`); the outcome is a toast, nothing is swapped.
+  app.post('/schedules/:id/ping-test', guard('admin'), async (c) => {
+    try {
+      const r = await s.pings.test(actorOf(c), c.req.param('id'));
+      toast(c, `Test ping sent: ${r.detail}`);
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.code !== 'delivery_failed') throw e;
+      toast(c, e.message, 'error');
+    }
+    return c.body(null, 204);
   });
 
   app.put('/settings/alert-rules', guard('admin'), async (c) => {

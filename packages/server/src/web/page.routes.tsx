@@ -20,6 +20,8 @@ import { AlertsPage, JobsPage, ReposPage } from './pages/lists.js';
 import { AlertRulesCard, ChannelsCard } from './pages/notifications.js';
 import { SettingsPage } from './pages/settings.js';
 import { ControlPlaneBackupCard } from './pages/control-plane-backup.js';
+import { TagWindowsCard } from './pages/tag-windows.js';
+import { CapsCard } from './pages/queue.js';
 import { HostHooksCard, HostTimeZoneCard, MaintenanceCard, OverdueCard, ScheduleEditor } from './pages/schedule-editor.js';
 import { LocksCard } from './pages/repo-locks.js';
 import { HostRepositoriesCard } from './pages/repositories.js';
@@ -28,6 +30,7 @@ import { FleetDrillCard } from './pages/restore-drill.js';
 import { overdueItems } from './schedule.routes.js';
 import type { WebCtx } from './web-context.js';
 import { actorOf, baseUrlOf, guard, viewerOf } from './web-context.js';
+import { scopeOf } from './scope.js';
 
 const LOG_PAGE = 500;
 
@@ -46,21 +49,39 @@ function query<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
 export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
   const s = w.services;
 
-  async function fleet(): Promise<FleetData> {
+  async function fleet(c: Context<AppEnv>): Promise<FleetData> {
+    const scope = scopeOf(c);
+    // A scoped user's dashboard counts only their hosts (web/scope.ts); fleet-wide cards are left out.
+    if (scope) return { ...(await s.fleet.summary(scope)), jobs_24h: await jobsSince(await s.scope.hostIds(scope)) };
     const [summary, jobs24h, versions, trend] = await Promise.all([
       s.fleet.summary(), w.read.jobsByStatusSince(new Date(Date.now() - 86_400_000).toISOString()), w.read.agentVersions(),
       s.trends.fleetTrends({ since: new Date(Date.now() - 90 * 86_400_000).toISOString() }),
     ]);
     return { ...summary, jobs_24h: jobs24h, agents: { ...s.agentVersions.summarise(versions), server_version: w.version }, size_trend: trend.points };
   }
-  async function hostList(c: Context): Promise<HostListData> {
+  /** Jobs of the last 24 hours by status, of the given hosts only. */
+  async function jobsSince(hostIds: string[] | undefined): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const page = await s.jobs.list({ since: new Date(Date.now() - 86_400_000).toISOString(), host_ids: hostIds }, 'desc', 500, 0);
+    for (const j of page.items) out[j.status] = (out[j.status] ?? 0) + 1;
+    return out;
+  }
+  async function hostList(c: Context<AppEnv>): Promise<HostListData> {
     const q = query(HostListQuery, c);
-    const [page, tags] = await Promise.all([s.hosts.list({ tag: q.tag, status: q.status }, Math.min(q.limit, 100), q.offset), w.read.tags()]);
+    const scope = scopeOf(c);
+    const inScope = async () => [...new Set((await s.hosts.list({ anyTag: scope ?? [] }, 500, 0)).items.flatMap((h) => h.tags))].sort();
+    const [page, tags] = await Promise.all([s.hosts.list({ tag: q.tag, status: q.status, anyTag: scope ?? undefined }, Math.min(q.limit, 100), q.offset), scope ? inScope() : w.read.tags()]);
     return { ...page, filter: { tag: q.tag, status: q.status }, tags };
   }
 
-  app.get('/', guard(), async (c) => c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet()} hosts={await hostList(c)} overdue={<OverdueCard items={await overdueItems(s, w)} />} copies={<><FleetCopyCard items={await s.copyStatus.allHosts()} /><FleetDrillCard fleet={await s.drills.fleet()} /></>} />));
-  app.get('/partials/fleet', guard(), async (c) => c.html(<FleetSummary fleet={await fleet()} />));
+  app.get('/', guard(), async (c) => {
+    const ids = await s.scope.hostIds(scopeOf(c));
+    const mine = (hostId: string | null) => !ids || (hostId !== null && ids.includes(hostId));
+    const drills = await s.drills.fleet();
+    const scopedDrills = ids ? { hosts: drills.hosts.filter((h) => mine(h.host_id)), vault_unproven: [] } : drills;
+    return c.html(<DashboardPage viewer={viewerOf(c)} fleet={await fleet(c)} hosts={await hostList(c)} overdue={<OverdueCard items={(await overdueItems(s, w)).filter((i) => mine(i.host_id))} />} copies={<><FleetCopyCard items={(await s.copyStatus.allHosts()).filter((i) => mine(i.host_id))} /><FleetDrillCard fleet={scopedDrills} /></>} />);
+  });
+  app.get('/partials/fleet', guard(), async (c) => c.html(<FleetSummary fleet={await fleet(c)} />));
   app.get('/partials/hosts', guard(), async (c) => c.html(<HostTable viewer={viewerOf(c)} hosts={await hostList(c)} serverVersion={w.version} />));
 
   app.get('/hosts/new', guard('admin'), (c) => c.html(<AddHostPage viewer={viewerOf(c)} />));
@@ -72,7 +93,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
   });
 
   /** Enrolled hosts (where a restore drill may run). */
-  const enrolledHosts = async () => (await s.hosts.list({}, 500, 0)).items.filter((h) => h.enrolled_at).map((h) => ({ id: h.id, name: h.name }));
+  const enrolledHosts = async (c: Context<AppEnv>) => (await s.hosts.list({ anyTag: scopeOf(c) ?? undefined }, 500, 0)).items.filter((h) => h.enrolled_at).map((h) => ({ id: h.id, name: h.name }));
 
   /** The host's vault target, or null when it has none. */
   const vaultOf = (id: string) => s.vaults.get(id).catch((e: unknown) => {
@@ -108,7 +129,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       const editId = c.req.query('edit');
       const editing = editId ? items.find((i) => i.id === editId) : undefined;
       if (editId && !editing) throw new DomainError('not_found', `schedule ${editId} is not one of this host's schedules`);
-      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} repositories={(await s.repositories.forHost(id)).items.map((i) => ({ id: i.repository.id, name: i.repository.name, primary: i.primary }))} drillHosts={await enrolledHosts()} /></div>;
+      body = <div class="stack"><SchedulesTab host={host} schedules={items} /><ScheduleEditor hostId={id} viewer={viewer} schedules={items} editing={editing ?? null} hostTimeZone={host.time_zone ?? null} discovered={await s.hosts.discoveredDatabases(id)} repositories={(await s.repositories.forHost(id)).items.map((i) => ({ id: i.repository.id, name: i.repository.name, primary: i.primary }))} drillHosts={await enrolledHosts(c)} /></div>;
     } else {
       const hooks = await s.maintenance.hostHooks(id);
       const vault = isAdmin(viewer) ? await vaultOf(id) : null;
@@ -116,7 +137,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     }
     const defaults = await w.read.defaultBackupPaths(id);
     const drill = await s.drills.summary(id);
-    const drillHosts = canOperate(viewer) ? await enrolledHosts() : [];
+    const drillHosts = canOperate(viewer) ? await enrolledHosts(c) : [];
     return c.html(<HostPage viewer={viewer} host={host} tab={tab} defaultPaths={defaults} self={self} serverVersion={w.version} drill={drill} drillHosts={drillHosts}>{body}</HostPage>);
   };
   app.get('/hosts/:id', guard(), (c) => hostTab(c, 'snapshots'));
@@ -124,7 +145,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
 
   app.get('/jobs', guard(), async (c) => {
     const q = query(JobListQuery, c);
-    const page = await s.jobs.list({ kind: q.kind, status: q.status }, 'desc', Math.min(q.limit, 100), q.offset);
+    const page = await s.jobs.list({ kind: q.kind, status: q.status, host_ids: await s.scope.hostIds(scopeOf(c)) }, 'desc', Math.min(q.limit, 100), q.offset);
     const names = await w.read.hostNames(page.items.map((j) => j.host_id));
     const u = new URL(c.req.url);
     return c.html(<JobsPage viewer={viewerOf(c)} jobs={{ ...page, filter: { kind: q.kind, status: q.status } }} hostNames={names} self={u.pathname + u.search} />);
@@ -142,12 +163,12 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     } else {
       log = { lines: await w.read.logTail(job.id, LOG_PAGE), afterSeq: -1, hasMore: false, pageSize: LOG_PAGE };
     }
-    return c.html(<JobPage viewer={viewerOf(c)} data={{ job, host, log }} />);
+    return c.html(<JobPage viewer={viewerOf(c)} data={{ job, host, log, slotAhead: job.status === 'queued' ? await s.caps.placeOf(job.id) : null }} />);
   });
   app.get('/partials/jobs/:id/summary', guard(), async (c) => {
     const job = await s.jobs.get(c.req.param('id'));
     const host = await s.hosts.get(job.host_id).catch(() => null);
-    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} />);
+    return c.html(<JobSummary viewer={viewerOf(c)} job={job} host={host} slotAhead={job.status === 'queued' ? await s.caps.placeOf(job.id) : null} />);
   });
 
   app.get('/repos', guard(), async (c) => {
@@ -162,7 +183,7 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
     const open = c.req.query('open') !== 'false';
     const offset = Math.max(0, Number(c.req.query('offset') ?? 0) || 0);
     const kind = AlertKind.safeParse(c.req.query('kind')).data;
-    const page = await s.fleet.alerts({ open, kind }, 50, offset);
+    const page = await s.fleet.alerts({ open, kind, host_ids: await s.scope.hostIds(scopeOf(c)) }, 50, offset);
     const names = await w.read.hostNames(page.items.flatMap((a) => (a.host_id ? [a.host_id] : [])));
     return c.html(<AlertsPage viewer={viewerOf(c)} open={open} kind={kind} alerts={page} hostNames={names} />);
   });
@@ -183,11 +204,13 @@ export function mountPages(app: Hono<AppEnv>, w: WebCtx): void {
       minAgentProtocol: MIN_AGENT_PROTOCOL_VERSION,
       node: process.versions.node,
       baseUrl: baseUrlOf(w, c),
-      agentVersions: await w.read.agentVersions(),
+      // Fleet-wide agent versions are not shown to a user limited to host tags.
+      agentVersions: scopeOf(c) ? [] : await w.read.agentVersions(),
     };
     const disabled = users ? await w.read.disabledUserIds() : new Set<string>();
     const alerting = viewer.role === 'admin' ? <><ChannelsCard channels={await s.notifications.list()} dead={(await s.notifications.outboxItems(actorOf(c), 'dead', 50, 0)).items} /><AlertRulesCard settings={await s.alertRules.settings()} /></> : undefined;
     const controlPlane = viewer.role === 'admin' ? <ControlPlaneBackupCard v={await s.controlPlaneBackup.get()} repositories={(await s.repositories.list(500, 0)).items} /> : undefined;
-    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} controlPlane={controlPlane} />);
+    const tagWindows = viewer.role === 'admin' ? <TagWindowsCard items={(await s.tagWindows.list()).items} /> : undefined;
+    return c.html(<SettingsPage viewer={viewer} users={users} disabled={disabled} about={about} alerting={alerting} controlPlane={controlPlane} tagWindows={tagWindows} caps={viewer.role === 'admin' ? <CapsCard caps={await s.caps.list()} admin /> : undefined} />);
   });
 }

@@ -8,6 +8,7 @@ import { nest, numOrRaw, opt, parseForm } from './forms.js';
 import { RestoreConfirm } from './pages/restore-confirm.js';
 import { DownloadRefused, RestorePage, TreeError, TreeItems } from './pages/restore.js';
 import type { WebCtx } from './web-context.js';
+import { scopeOf } from './scope.js';
 import { actorOf, formOf, guard, redirectTo, viewerOf } from './web-context.js';
 
 const LS_PAGE = 200;
@@ -80,7 +81,8 @@ export function mountRestoreUi(app: Hono<AppEnv>, w: WebCtx): void {
     const want = c.req.query('snapshot');
     const chosen = want ? snaps.items.find((x) => x.id === want || x.short_id === want) ?? null : null;
     if (want && !chosen) throw new DomainError('not_found', `snapshot ${want} is not among the 50 newest snapshots of host ${host.name}`);
-    const hosts = (await s.hosts.list({}, 500, 0)).items.filter((h) => h.enrolled_at);
+    // The cross-host target picker lists only hosts in the user's scope (web/scope.ts refuses the others).
+    const hosts = (await s.hosts.list({ anyTag: scopeOf(c) ?? undefined }, 500, 0)).items.filter((h) => h.enrolled_at);
     return c.html(<RestorePage viewer={viewerOf(c)} host={host} snapshots={snaps.items} snapshot={chosen} hosts={hosts} />);
   });
 

@@ -7,6 +7,7 @@ import { CronPreviewView } from './pages/schedule-editor.js';
 import { databasesFromForm } from './pages/schedule-databases.js';
 import type { OverdueItem } from './pages/schedule-editor.js';
 import type { WebCtx } from './web-context.js';
+import { windowsFromForm, withBlackoutField } from './window-form.js';
 import { actorOf, formOf, guard, redirectTo } from './web-context.js';
 
 /** The retention fields of a form (`keep_*` inputs) as a RetentionPolicy body; empty inputs are left out. */
@@ -38,6 +39,9 @@ function scheduleFromForm(f: Record<string, unknown>): ScheduleInput {
     ...(f.kind === 'backup' ? { stop_containers: list(f.stop_containers) } : {}),
     ...(f.kind === 'check' ? { read_data_subset: opt(f.read_data_subset) ?? null, read_data_rotation: numOrRaw(f.read_data_rotation) ?? null } : {}),
     ...(f.kind === 'restore_drill' ? { drill_host_id: opt(f.drill_host_id) ?? null } : {}),
+    windows: windowsFromForm(f.windows),
+    // Issue 21: the ping URL is never pre-filled: empty keeps the stored one, the checkbox removes it.
+    ...(f.clear_healthcheck_url === 'on' ? { healthcheck_url: null } : opt(f.healthcheck_url) ? { healthcheck_url: opt(f.healthcheck_url) } : {}),
   });
 }
 
@@ -58,12 +62,17 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
     const expr = c.req.query('cron_expr') ?? '';
     if (!expr.trim()) return c.html(<div class="faint">Enter a cron expression.</div>);
     const tz = opt(c.req.query('time_zone')) ?? (await s.hosts.get(c.req.param('id'))).time_zone ?? null;
-    return c.html(<CronPreviewView preview={s.maintenance.preview(expr.trim(), tz)} />);
+    const preview = s.maintenance.preview(expr.trim(), tz);
+    // Backup windows (issue 21): the runs as they would really start (the form's windows and the host's tags').
+    const own = windowsFromForm(nest(c.req.query()).windows);
+    const starts = preview.ok ? await s.tagWindows.previewStarts(c.req.param('id'), own, tz, preview.next) : undefined;
+    return c.html(<CronPreviewView preview={preview} {...(starts ? { starts } : {})} />);
   });
 
   app.post('/hosts/:id/schedules', guard('operator'), async (c) => {
     const id = c.req.param('id');
-    await s.schedules.create(actorOf(c), id, scheduleFromForm(nest(await formOf(c))));
+    const f = nest(await formOf(c));
+    await withBlackoutField(() => s.schedules.create(actorOf(c), id, scheduleFromForm(f)));
     return redirectTo(c, `/hosts/${id}/schedules`);
   });
 
@@ -72,7 +81,7 @@ export function mountScheduleUi(app: Hono<AppEnv>, w: WebCtx): void {
   app.put('/schedules/:id', guard('operator'), async (c) => {
     const f = nest(await formOf(c));
     const keep = f.clear_hooks !== 'on';
-    const view = await s.schedules.update(actorOf(c), c.req.param('id'), scheduleFromForm(f), { pre_hook: keep, post_hook: keep, run_as: keep });
+    const view = await withBlackoutField(() => s.schedules.update(actorOf(c), c.req.param('id'), scheduleFromForm(f), { pre_hook: keep, post_hook: keep, run_as: keep }));
     c.header('HX-Trigger', toast('Schedule saved and pushed to the agent.'));
     return redirectTo(c, `/hosts/${view.host_id}/schedules`);
   });

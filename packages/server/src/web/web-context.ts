@@ -22,7 +22,7 @@ export const isHx = (c: Context): boolean => c.req.header('hx-request') === 'tru
 export function viewerOf(c: Context<AppEnv>): Viewer {
   const s = c.get('session');
   if (!s) throw new Error('viewerOf called without a session');
-  return { username: s.user.username, role: s.user.role, csrfToken: s.csrfToken };
+  return { username: s.user.username, role: s.user.role, csrfToken: s.csrfToken, ...(s.scope ? { scoped: true as const } : {}) };
 }
 
 export function actorOf(c: Context<AppEnv>): Actor {

@@ -10,6 +10,7 @@ import type { JobRepository } from '../repositories/job.repository.js';
 import { syntheticFinished } from '../services/job.service.js';
 import { SESSION_COOKIE } from '../http/auth.middleware.js';
 import { rejectUpgrade } from './agent-gateway.js';
+import { HostScope } from '../services/host-scope.js';
 
 /**
  * Browser live stream `WS /api/jobs/:id/stream` (spec §6.1). Session-cookie authenticated
@@ -31,6 +32,8 @@ export class JobStream {
     /** Accepts `Authorization: Bearer <API token>` too when set. */
     private readonly tokens?: ApiTokenService,
     private readonly clientIp: (req: IncomingMessage) => string = (req) => req.socket.remoteAddress ?? '',
+    /** The host-tag scope check (scoped users and tokens see only their hosts' jobs). */
+    private readonly scopes?: HostScope,
   ) {}
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, jobId: string): Promise<void> {
@@ -44,12 +47,6 @@ export class JobStream {
       const ip = this.clientIp(req);
       const r = await this.tokens.authenticate(bearer, ip).catch(() => ({ code: 'token_invalid' as const, message: 'API token could not be checked' }));
       if (!('user' in r)) return rejectUpgrade(socket, 401, r.code, r.message);
-      const use = { method: 'GET', path: `/api/jobs/${jobId}/stream`, ip };
-      if (r.token?.scope && !(await this.tokens.jobInScope(r, jobId))) {
-        await this.tokens.denied(r, use, 'scope');
-        return rejectUpgrade(socket, 403, 'forbidden', `this token is limited to hosts tagged ${r.token.scope.join(', ')}; the host of job ${jobId} is not`);
-      }
-      await this.tokens.used(r, { ...use, status: 101 });
       session = r;
     } else {
       const token = parseCookie(req.headers.cookie ?? '', this.cookieName);
@@ -57,6 +54,14 @@ export class JobStream {
     }
     if (!session) return rejectUpgrade(socket, 401, 'unauthorized', 'sign in first');
     if (session.totpSetupRequired) return rejectUpgrade(socket, 403, 'totp_required', 'set up two-factor sign-in first');
+    // One scope check for tokens and signed-in users: an out-of-scope job's stream is refused
+    // (403, audited) before the socket is upgraded, so not one frame of it is sent.
+    const use = { method: 'GET', path: `/api/jobs/${jobId}/stream`, ip: this.clientIp(req) };
+    if (session.scope && this.scopes && !(await this.scopes.jobInScope(session, jobId).catch(() => false))) {
+      await this.scopes.denied(session, use, 'scope').catch(() => undefined);
+      return rejectUpgrade(socket, 403, 'forbidden', `${HostScope.describe(session)}; the host of job ${jobId} is not`);
+    }
+    if (session.token && this.tokens) await this.tokens.used(session, { ...use, status: 101 });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const send = (f: JobFrame) => {
         if (ws.readyState !== ws.OPEN) return;

@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { ChannelSecrets, Transport } from './types.js';
 import { DeliveryError, redact } from './types.js';
-import { bodyOf, titleOf } from './message.js';
+import { textOf, titleOf } from './message.js';
 
 /** A readable reason from a nodemailer error: `SMTP authentication failed (EAUTH): 535 …`. */
 function smtpReason(e: unknown, target: string): string {
@@ -28,7 +28,7 @@ export const emailTransport: Transport = {
       disableFileAccess: true, disableUrlAccess: true, logger: false, debug: false,
     });
     try {
-      const info = await transport.sendMail({ from: String(config.from), to: (config.to as string[]).join(', '), subject: titleOf(event), text: bodyOf(event) });
+      const info = await transport.sendMail({ from: String(config.from), to: (config.to as string[]).join(', '), subject: titleOf(event), text: textOf(config, event, '{{body}}') });
       return `accepted by ${host}:${port}: ${info.response}`;
     } catch (e) {
       throw new DeliveryError(redact(smtpReason(e, `${host}:${port}`), secrets));

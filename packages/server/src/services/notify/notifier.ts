@@ -9,9 +9,15 @@ import type { AlertChange } from '../fleet.service.js';
 import { emailTransport } from './email.js';
 import { ntfyTransport } from './ntfy.js';
 import type { TargetGuard } from './target-guard.js';
-import type { AlertEvent, ChannelSecrets, Transport } from './types.js';
+import type { AlertEvent, ChannelSecrets, SendOptions, Transport } from './types.js';
 import { DeliveryError } from './types.js';
 import { webhookTransport } from './webhook.js';
+import { discordTransport } from './discord.js';
+import { gotifyTransport } from './gotify.js';
+import { matrixTransport } from './matrix.js';
+import { pushoverTransport } from './pushover.js';
+import { slackTransport } from './slack.js';
+import { telegramTransport } from './telegram.js';
 
 export interface NotifierOptions {
   /** Attempts per delivery before it becomes a dead letter and the channel is marked failed (default 5). */
@@ -31,7 +37,19 @@ export interface NotifierOptions {
 }
 
 const RANK = { info: 1, warning: 2, critical: 3 } as const;
-const TRANSPORTS: Record<ChannelType, Transport> = { webhook: webhookTransport, ntfy: ntfyTransport, email: emailTransport };
+const TRANSPORTS: Record<ChannelType, Transport> = {
+  webhook: webhookTransport, ntfy: ntfyTransport, email: emailTransport,
+  slack: slackTransport, discord: discordTransport, telegram: telegramTransport, gotify: gotifyTransport, pushover: pushoverTransport, matrix: matrixTransport,
+};
+/** The lane of an outbox row: its channel, or the schedule whose pings it carries. */
+const laneOf = (r: OutboxRow): string => r.channel_id ?? `schedule:${r.schedule_id ?? ''}`;
+
+/**
+ * Sends one schedule ping row (issue 21, SchedulePings.deliver): resolves with a detail or
+ * rejects with a DeliveryError; the notifier retries it like any other row.
+ */
+export type PingSender = (row: OutboxRow, o: SendOptions) => Promise<string>;
+
 /** Dead letters are kept this long (visible in Settings), then forgotten. */
 const DEAD_KEEP_MS = 30 * 24 * 3600_000;
 
@@ -62,9 +80,11 @@ export class Notifier {
 
   constructor(
     private readonly d: ServiceDeps,
-    /** The SSRF guard webhook and ntfy deliveries pass (RM_NOTIFY_ALLOW_PRIVATE). */
+    /** The SSRF guard every HTTP delivery passes (RM_NOTIFY_ALLOW_PRIVATE). */
     private readonly guard: TargetGuard,
     o: NotifierOptions = {},
+    /** Sends the outbox's schedule pings (issue 21); without it they wait. */
+    private readonly pings?: PingSender,
   ) {
     this.repo = new NotificationRepository(d.db);
     this.outbox = new NotificationOutboxRepository(d.db);
@@ -181,7 +201,7 @@ export class Notifier {
         const now = Date.now();
         let next = Infinity;
         for (const head of await this.outbox.heads()) {
-          if (this.sending.has(head.channel_id)) continue;
+          if (this.sending.has(laneOf(head))) continue;
           const due = Math.max(Date.parse(head.next_attempt_at), head.claimed_until ? Date.parse(head.claimed_until) : 0);
           if (due > now) next = Math.min(next, due);
           else void this.attempt(head);
@@ -205,42 +225,60 @@ export class Notifier {
     await this.settle();
   }
 
-  /** One attempt of a channel's oldest row, under a lease; success deletes it, failure schedules a retry or makes it a dead letter. */
+  /**
+   * One attempt of a lane's oldest row, under a lease; success deletes it, failure schedules a
+   * retry or makes it a dead letter. A lane is a channel (alert events) or a schedule (its pings,
+   * sent by the PingSender; they have no channel status to record).
+   */
   private async attempt(head: OutboxRow): Promise<void> {
+    const lane = laneOf(head);
     const channelId = head.channel_id;
-    this.sending.add(channelId);
+    const ids = channelId ? { channel_id: channelId } : { schedule_id: head.schedule_id };
+    this.sending.add(lane);
     try {
       const now = Date.now();
       if (!(await this.outbox.claim(head.seq, new Date(now).toISOString(), new Date(now + this.o.timeoutMs * 2 + 1000).toISOString()))) return;
-      const row = await this.repo.findById(channelId);
-      if (!row || row.enabled !== 1) {
-        await this.outbox.dropPendingOf(channelId); // disabled since: nothing left to send
-        return;
+      let send: () => Promise<string>;
+      if (channelId) {
+        const row = await this.repo.findById(channelId);
+        if (!row || row.enabled !== 1) {
+          await this.outbox.dropPendingOf(channelId); // disabled since: nothing left to send
+          return;
+        }
+        send = () => this.send(row, JSON.parse(head.event) as AlertEvent);
+      } else {
+        const pings = this.pings;
+        if (!pings) {
+          await this.outbox.release(head.seq);
+          return;
+        }
+        send = () => pings(head, { timeoutMs: this.o.timeoutMs, signal: this.abort.signal, guard: this.guard });
       }
+      const record = (status: 'ok' | 'retrying' | 'failed', error: string | null, attempts: number): Promise<void> => (channelId ? this.record(channelId, status, error, attempts) : Promise.resolve());
       const attempt = head.attempts + 1;
       try {
-        await this.send(row, JSON.parse(head.event) as AlertEvent);
+        await send();
         await this.outbox.delivered(head.seq);
-        await this.record(channelId, 'ok', null, attempt);
+        await record('ok', null, attempt);
       } catch (e) {
         const msg = e instanceof DeliveryError ? e.message : 'internal error while sending';
         if (attempt < this.o.maxAttempts && !this.closed) {
           const retryIn = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 1));
           await this.outbox.failed(head.seq, { attempts: attempt, error: msg, nextAt: new Date(Date.now() + retryIn).toISOString() });
-          await this.record(channelId, 'retrying', msg, attempt);
-          this.d.log.warn({ channel_id: channelId, attempt, retry_in_ms: retryIn, err: msg }, 'notification delivery failed; will retry');
+          await record('retrying', msg, attempt);
+          this.d.log.warn({ ...ids, attempt, retry_in_ms: retryIn, err: msg }, 'notification delivery failed; will retry');
         } else if (this.closed) {
           await this.outbox.release(head.seq).catch(() => undefined); // stopped mid-attempt: the next start retries it
         } else {
           await this.outbox.failed(head.seq, { attempts: attempt, error: msg, nextAt: null });
-          await this.record(channelId, 'failed', msg, attempt);
-          this.d.log.warn({ channel_id: channelId, attempt, err: msg }, 'notification delivery failed; kept as a dead letter');
+          await record('failed', msg, attempt);
+          this.d.log.warn({ ...ids, attempt, err: msg }, 'notification delivery failed; kept as a dead letter');
         }
       }
     } catch (e) {
-      this.d.log.error({ channel_id: channelId, err: (e as Error).message }, 'notification attempt failed');
+      this.d.log.error({ ...ids, err: (e as Error).message }, 'notification attempt failed');
     } finally {
-      this.sending.delete(channelId);
+      this.sending.delete(lane);
       this.kick();
     }
   }

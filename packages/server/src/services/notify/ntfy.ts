@@ -1,7 +1,7 @@
 import type { AlertEvent, ChannelSecrets, Transport } from './types.js';
 import { checkedTarget, pinnedPost } from './pinned-post.js';
 import { DeliveryError } from './types.js';
-import { bodyOf, titleOf } from './message.js';
+import { textOf, titleOf } from './message.js';
 
 /** ntfy priorities: 5 urgent (critical), 4 high (warning), 3 default (info, resolved, test). */
 const priorityOf = (e: AlertEvent): string => (e.event !== 'alert.raised' ? '3' : e.alert.severity === 'critical' ? '5' : e.alert.severity === 'warning' ? '4' : '3');
@@ -23,12 +23,12 @@ export const ntfyTransport: Transport = {
     const server = String(config.server).replace(/\/+$/, '');
     const url = `${server}/${encodeURIComponent(String(config.topic))}`;
     const headers: Record<string, string> = {
-      'content-type': 'text/plain; charset=utf-8', title: headerSafe(titleOf(event)), priority: priorityOf(event), tags: tagsOf(event), click: `${event.server_url}/alerts`,
+      'content-type': 'text/plain; charset=utf-8', 'user-agent': 'restic-manager', title: headerSafe(titleOf(event)), priority: priorityOf(event), tags: tagsOf(event), click: `${event.server_url}/alerts`,
     };
     if (secrets.token) headers.authorization = `Bearer ${secrets.token}`;
     const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]) : AbortSignal.timeout(o.timeoutMs);
     const target = await checkedTarget(o.guard, url, 'config.server', secrets);
-    const status = await pinnedPost(target, { headers, body: bodyOf(event), signal }, secrets);
+    const status = await pinnedPost(target, { headers, body: textOf(config, event, '{{body}}'), signal }, secrets);
     // Only the status code: the answer's body is never echoed.
     if (status < 200 || status > 299) throw new DeliveryError(`ntfy answered HTTP ${status}`);
     return `ntfy accepted the message (HTTP ${status})`;

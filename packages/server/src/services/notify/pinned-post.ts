@@ -20,12 +20,12 @@ export async function checkedTarget(guard: TargetGuard, raw: string, field: stri
 }
 
 /**
- * POSTs `body` to a checked target, connecting only to its checked addresses (the Host header
+ * POSTs (or PUTs) `body` to a checked target, connecting only to its checked addresses (the Host header
  * and TLS server name stay those of the URL), without following redirects and without reading
  * the answer's body: resolves with the status code alone. Network failures reject with a
  * DeliveryError (redacted).
  */
-export function pinnedPost(target: CheckedTarget, init: { headers: Record<string, string>; body: string; signal: AbortSignal }, secrets: ChannelSecrets): Promise<number> {
+export function pinnedPost(target: CheckedTarget, init: { headers: Record<string, string>; body: string; signal: AbortSignal; method?: 'POST' | 'PUT' }, secrets: ChannelSecrets): Promise<number> {
   const [first] = target.addresses;
   if (!first) return Promise.reject(new DeliveryError(`cannot reach ${target.url.host}: no checked address`));
   const lookup: LookupFunction = (_host, opts, cb) => {
@@ -35,7 +35,7 @@ export function pinnedPost(target: CheckedTarget, init: { headers: Record<string
   const mod = target.url.protocol === 'https:' ? https : http;
   return new Promise<number>((resolve, reject) => {
     const req = mod.request(target.url, {
-      method: 'POST', headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
+      method: init.method ?? 'POST', headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
       lookup, signal: init.signal, agent: false,
     }, (res) => {
       resolve(res.statusCode ?? 0);

@@ -65,7 +65,7 @@ const systemResolver: Resolver = async (host) =>
   (await dnsLookup(host, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 
 /**
- * The SSRF guard of webhook and ntfy channels (docs/alerts.md "Where notifications may go").
+ * The SSRF guard of every HTTP channel and schedule ping (docs/alerts.md "Where notifications may go").
  * `check` resolves the URL's host ONCE, refuses it when ANY address is loopback, private,
  * link-local, cloud metadata, unspecified or multicast (loopback and private are allowed with
  * RM_NOTIFY_ALLOW_PRIVATE=true; the rest never), and returns the checked addresses, to which

@@ -20,14 +20,38 @@ export interface AlertEvent {
   sent_at: string;
 }
 
+/** A secret config key: stored sealed, never in an answer, log, audit row or error. */
+export type SecretKey = 'secret' | 'token' | 'password' | 'webhook_url' | 'bot_token' | 'app_token' | 'user_key' | 'access_token';
+
 /** The decrypted secrets of a channel; which keys exist depends on the type (see SECRET_KEYS). */
-export type ChannelSecrets = Partial<Record<'secret' | 'token' | 'password', string>>;
+export type ChannelSecrets = Partial<Record<SecretKey, string>>;
 
 /** The secret config keys of each channel type (stored sealed, shown only as set / not set). */
-export const SECRET_KEYS: Record<ChannelType, readonly ('secret' | 'token' | 'password')[]> = {
+export const SECRET_KEYS: Record<ChannelType, readonly SecretKey[]> = {
   webhook: ['secret'],
   ntfy: ['token'],
   email: ['password'],
+  slack: ['webhook_url'],
+  discord: ['webhook_url'],
+  telegram: ['bot_token'],
+  gotify: ['app_token'],
+  pushover: ['app_token', 'user_key'],
+  matrix: ['access_token'],
+};
+
+/** The secrets a channel of the type cannot work without (a create must give them; an update must keep or replace them). */
+export const REQUIRED_SECRETS: Record<ChannelType, readonly SecretKey[]> = {
+  webhook: [], ntfy: [], email: [],
+  slack: ['webhook_url'], discord: ['webhook_url'], telegram: ['bot_token'], gotify: ['app_token'], pushover: ['app_token', 'user_key'], matrix: ['access_token'],
+};
+
+/**
+ * The plain config key that says where a channel's requests go (a webhook URL that is itself a
+ * secret is its own destination). When it changes on an update, the stored secrets are NOT kept:
+ * a credential is never sent to an address other than the one it was entered for.
+ */
+export const DESTINATION_KEY: Partial<Record<ChannelType, string>> = {
+  webhook: 'url', ntfy: 'server', telegram: 'api_url', gotify: 'server', pushover: 'api_url', matrix: 'homeserver',
 };
 
 /**

@@ -9,16 +9,19 @@ export interface Viewer {
   username: string;
   role: Role;
   csrfToken: string;
+  /** Limited to host tags (issue 21): fleet-wide pages are left out of the navigation. */
+  scoped?: true;
 }
 
 /** Standards mode (without it browsers render in quirks mode). */
 const DOCTYPE = raw('<!DOCTYPE html>');
 
-export type NavId = 'dashboard' | 'jobs' | 'repos' | 'alerts' | 'audit' | 'settings' | 'hosts';
+export type NavId = 'dashboard' | 'jobs' | 'repos' | 'alerts' | 'audit' | 'settings' | 'hosts' | 'queue';
 
 const NAV: { id: NavId; label: string; href: string; admin?: boolean }[] = [
   { id: 'dashboard', label: 'Dashboard', href: '/' },
   { id: 'jobs', label: 'Jobs', href: '/jobs' },
+  { id: 'queue', label: 'Queue', href: '/queue' },
   { id: 'repos', label: 'Repositories', href: '/repositories' },
   { id: 'alerts', label: 'Alerts', href: '/alerts' },
   { id: 'audit', label: 'Audit log', href: '/audit', admin: true },
@@ -65,7 +68,7 @@ export function Layout(props: { title: string; viewer: Viewer; active: NavId; op
           <div class="topbar-inner">
             <Brand />
             <nav class="nav" aria-label="Main">
-              {NAV.filter((n) => !n.admin || v.role === 'admin').map((n) => (
+              {NAV.filter((n) => (!n.admin || v.role === 'admin') && !(v.scoped && n.id === 'repos')).map((n) => (
                 <a href={n.href} aria-current={n.id === props.active ? 'page' : undefined}>
                   {n.label}
                   {n.id === 'alerts' && props.openAlerts ? <span class="badge danger plain count">{props.openAlerts}</span> : null}

@@ -17,6 +17,8 @@ export interface JobPageData {
   host: HostView | null;
   /** A page of the stored log: the tail while running, `afterSeq`-paged once finished. */
   log: { lines: LogLine[]; afterSeq: number; hasMore: boolean; pageSize: number };
+  /** A queued job waiting for a concurrency slot: the slot releases ahead of it (issue 21). */
+  slotAhead?: number | null;
 }
 
 export function JobPage(props: { viewer: Viewer; data: JobPageData }) {
@@ -30,7 +32,7 @@ export function JobPage(props: { viewer: Viewer; data: JobPageData }) {
         sub={<span class="mono">{job.id}</span>}
       />
       <div class="stack">
-        <JobSummary viewer={props.viewer} job={job} host={host} />
+        <JobSummary viewer={props.viewer} job={job} host={host} slotAhead={props.data.slotAhead ?? null} />
         <JobLog job={job} log={props.data.log} />
       </div>
     </Layout>
@@ -38,7 +40,7 @@ export function JobPage(props: { viewer: Viewer; data: JobPageData }) {
 }
 
 /** Status, timings, progress, stats, error and Cancel. Re-fetched (`/partials/jobs/:id/summary`) when the job ends. */
-export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView | null }) {
+export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView | null; slotAhead?: number | null }) {
   const j = props.job;
   const p = (j.progress ?? {}) as Partial<Record<'percent_done' | 'files_done' | 'total_files' | 'bytes_done' | 'total_bytes' | 'eta_seconds' | 'throughput_bps', number | null>>;
   const terminal = isTerminal(j.status);
@@ -49,6 +51,7 @@ export function JobSummary(props: { viewer: Viewer; job: JobView; host: HostView
       <div class="card-head">
         <h2 id="job-summary-h" style="display:flex;gap:12px;align-items:center">
           Status <JobStatusBadge status={j.status} errorKind={j.error_kind} />
+          {props.slotAhead != null && j.status === 'queued' ? <a href="/queue" class="muted" style="font-size:.88rem;font-weight:normal" data-slot-ahead={props.slotAhead}>waiting for a slot: {props.slotAhead} ahead</a> : null}
         </h2>
         {canOperate(props.viewer) && !terminal ? (
           <button class="btn danger" hx-post={`/jobs/${j.id}/cancel`} hx-confirm="Cancel this job?" hx-target="#job-summary" hx-swap="outerHTML" id="cancel-job">

@@ -1,21 +1,21 @@
 import type { AlertSettings, ChannelType, NotificationChannelView, NotificationOutboxItem } from '@restic-manager/protocol';
-import { AlertKind, AlertSeverity } from '@restic-manager/protocol';
+import { AlertKind, AlertSeverity, ChannelType as ChannelTypeSchema } from '@restic-manager/protocol';
 import { Badge, Empty, Field, RelTime } from '../components/ui.js';
+import { ChatFields, SecretField, TemplateField, cfg, channelTarget } from './channel-fields.js';
 
 /* Settings → Notification channels and Alert rules (admin). Forms post flat `config.<x>` names that
    the REST schema validates, so field errors land next to the inputs. */
 
-const TYPE_LABEL: Record<ChannelType, string> = { webhook: 'Webhook', ntfy: 'ntfy', email: 'E-mail (SMTP)' };
-
-const cfg = (c: NotificationChannelView | null, k: string): string => {
-  const v = c?.config[k];
-  return Array.isArray(v) ? v.join(', ') : v == null ? '' : String(v as string | number);
+const TYPE_LABEL: Record<ChannelType, string> = {
+  webhook: 'Webhook', ntfy: 'ntfy', email: 'E-mail (SMTP)', slack: 'Slack', discord: 'Discord', telegram: 'Telegram', gotify: 'Gotify', pushover: 'Pushover', matrix: 'Matrix',
 };
+
 
 function target(c: NotificationChannelView): string {
   if (c.type === 'webhook') return cfg(c, 'url');
   if (c.type === 'ntfy') return `${cfg(c, 'server').replace(/\/+$/, '')}/${cfg(c, 'topic')}`;
-  return `${cfg(c, 'to')} via ${cfg(c, 'host')}:${cfg(c, 'port')}`;
+  if (c.type === 'email') return `${cfg(c, 'to')} via ${cfg(c, 'host')}:${cfg(c, 'port')}`;
+  return channelTarget(c);
 }
 
 function DeliveryStatus(props: { c: NotificationChannelView }) {
@@ -54,14 +54,6 @@ export function ChannelRow(props: { c: NotificationChannelView }) {
   );
 }
 
-function SecretField(props: { name: string; label: string; set: boolean; editing: boolean; hint?: string }) {
-  return (
-    <Field name={`config.${props.name}`} label={props.label} hint={props.set ? 'Stored (set). Leave empty to keep it.' : (props.hint ?? 'Not set.')}>
-      <input id={`f-config.${props.name}`} name={`config.${props.name}`} type="password" autocomplete="new-password" placeholder={props.set ? '•••••• (set)' : ''} />
-      {props.editing && props.set ? <label class="host-sub"><input type="checkbox" name={`clear.${props.name}`} value="on" /> Remove the stored value</label> : null}
-    </Field>
-  );
-}
 
 function TypeFields(props: { type: ChannelType; c: NotificationChannelView | null }) {
   const c = props.c;
@@ -82,9 +74,11 @@ function TypeFields(props: { type: ChannelType; c: NotificationChannelView | nul
         <Field name="config.server" label="Server"><input id="f-config.server" name="config.server" value={cfg(c, 'server') || 'https://ntfy.sh'} /></Field>
         <Field name="config.topic" label="Topic"><input id="f-config.topic" name="config.topic" value={cfg(c, 'topic')} placeholder="backup-alerts" /></Field>
         <SecretField name="token" label="Access token (optional)" set={set('token')} editing={!!c} hint="Sent as Authorization: Bearer." />
+        <TemplateField c={c} fallback="{{body}}" />
       </fieldset>
     );
   }
+  if (props.type !== 'email') return <ChatFields type={props.type} c={c} />;
   const tls = cfg(c, 'tls') || 'starttls';
   return (
     <fieldset>
@@ -100,6 +94,7 @@ function TypeFields(props: { type: ChannelType; c: NotificationChannelView | nul
       <SecretField name="password" label="Password" set={set('password')} editing={!!c} />
       <Field name="config.from" label="From"><input id="f-config.from" name="config.from" value={cfg(c, 'from')} placeholder="restic-manager@example.org" /></Field>
       <Field name="config.to" label="To" hint="One or more addresses, separated by commas."><input id="f-config.to" name="config.to" value={cfg(c, 'to')} placeholder="ops@example.org" /></Field>
+      <TemplateField c={c} fallback="{{body}}" />
     </fieldset>
   );
 }
@@ -115,7 +110,7 @@ export function ChannelForm(props: { type: ChannelType; channel: NotificationCha
           <><input type="hidden" name="type" value={c.type} /><input id="f-type" value={TYPE_LABEL[c.type]} disabled /></>
         ) : (
           <select id="f-type" name="type" hx-get="/settings/channels/form" hx-target="#channel-form" hx-swap="outerHTML" hx-trigger="change">
-            {(['webhook', 'ntfy', 'email'] as const).map((t) => <option value={t} selected={props.type === t}>{TYPE_LABEL[t]}</option>)}
+            {ChannelTypeSchema.options.map((t) => <option value={t} selected={props.type === t}>{TYPE_LABEL[t]}</option>)}
           </select>
         )}
       </Field>
@@ -155,7 +150,7 @@ function DeadLetters(props: { items: NotificationOutboxItem[] }) {
           {props.items.map((i) => (
             <tr id={`dead-${i.seq}`}>
               <td>{i.channel_name}<div class="host-sub"><RelTime iso={i.created_at} /></div></td>
-              <td>{i.event === 'alert.resolved' ? 'resolved' : 'raised'} <span class="tag">{i.alert_kind}</span>{i.host_name ? <div class="host-sub">{i.host_name}</div> : null}</td>
+              <td>{i.event.startsWith('ping.') ? i.event : i.event === 'alert.resolved' ? 'resolved' : 'raised'} <span class="tag">{i.alert_kind}</span>{i.host_name ? <div class="host-sub">{i.host_name}</div> : null}</td>
               <td class="hide-sm" style="overflow-wrap:anywhere">{i.last_error ?? ''} <span class="host-sub">({i.attempts} attempts)</span></td>
               <td class="num">
                 <span style="display:inline-flex;gap:6px">
@@ -176,7 +171,7 @@ export function ChannelsCard(props: { channels: NotificationChannelView[]; dead?
     <section class="card" id="channels">
       <div class="card-head"><h2>Notification channels</h2><span class="muted" style="font-size:.88rem">Told when an alert is raised and when it resolves.</span></div>
       {props.channels.length === 0 ? (
-        <Empty title="No channels yet">Add a webhook, ntfy topic or e-mail address below.</Empty>
+        <Empty title="No channels yet">Add a webhook, ntfy topic, e-mail address, Slack, Discord, Telegram, Gotify, Pushover or Matrix channel below.</Empty>
       ) : (
         <div class="table-wrap">
           <table>

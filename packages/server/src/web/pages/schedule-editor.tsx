@@ -6,6 +6,9 @@ import type { CronPreview } from '../../services/schedule-preview.js';
 import type { DatabaseView } from '@restic-manager/protocol';
 import { DatabasesFieldset, VolumeList } from './schedule-databases.js';
 import type { Discovered } from './schedule-databases.js';
+import { WindowsFieldset } from './schedule-windows.js';
+import type { WindowSetInput } from '@restic-manager/protocol';
+import { PingFieldset } from './schedule-ping-field.js';
 
 /* Issue 6 UI pieces: schedule editor with live cron preview, maintenance card (run-now,
    locks, maintenance credential), host default hooks, overdue schedules. */
@@ -21,15 +24,25 @@ function inZone(iso: string, zone: string): string {
   }
 }
 
-/** The HTMX fragment under the cron input: description + next five runs, or the error. */
-export function CronPreviewView(props: { preview: CronPreview }) {
+/**
+ * The HTMX fragment under the cron input: description + next five runs, or the error. With
+ * backup windows (issue 21), `starts[i]` is when run i really starts (null: the windows never open).
+ */
+export function CronPreviewView(props: { preview: CronPreview; starts?: (string | null)[] }) {
   const p = props.preview;
   if (!p.ok) return <div class="error" role="alert" id="cron-preview-error">Invalid cron expression: {p.error}</div>;
+  const start = (i: number, t: string) => {
+    const s = props.starts?.[i];
+    if (s === undefined || s === t) return null;
+    return s === null
+      ? <span class="window-wait"> → its backup windows never open</span>
+      : <span class="window-wait"> → waits for its backup window, starts {inZone(s, p.time_zone)}</span>;
+  };
   return (
     <div class="muted" style="font-size:.88rem">
       <strong>{p.description}</strong> <span class="faint">({p.time_zone})</span>
       <ol id="cron-next" style="margin:4px 0 0 18px;padding:0">
-        {p.next.map((t) => <li class="mono" title={t}>{inZone(t, p.time_zone)}</li>)}
+        {p.next.map((t, i) => <li class="mono" title={t}>{inZone(t, p.time_zone)}{start(i, t)}</li>)}
       </ol>
     </div>
   );
@@ -58,7 +71,10 @@ export interface EditableSchedule extends ScheduleListItem {
   read_data_subset?: string | null;
   read_data_rotation?: number | null;
   drill_host_id?: string | null;
+  has_healthcheck_url?: boolean;
   stop_containers?: string[];
+  /** Issue 21: the schedule's own backup windows. */
+  windows?: WindowSetInput | null;
 }
 
 const KINDS = ['backup', 'forget', 'prune', 'check', 'vault_backup', 'vault_prune', 'restore_drill'] as const;
@@ -116,12 +132,12 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
             </Field>
             <Field name="cron_expr" label="Cron expression" hint="5 fields (min hour day month weekday) or 6 with leading seconds.">
               <input id="f-cron_expr" name="cron_expr" value={e?.cron_expr ?? '0 3 * * *'} autocomplete="off" class="mono"
-                hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms, load" hx-target="#cron-preview" hx-include="#f-time_zone" />
+                hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms, load" hx-target="#cron-preview" hx-include="#f-time_zone, [name^='windows.']" />
             </Field>
             <div id="cron-preview" aria-live="polite"></div>
             <Field name="time_zone" label="Time zone" hint={props.hostTimeZone ? `IANA name; empty = the host's zone (${props.hostTimeZone}, set in Settings).` : "IANA name, e.g. Europe/Berlin; empty = the agent's local zone (or set the host's zone in Settings)."}>
               <input id="f-time_zone" name="time_zone" value={e?.time_zone ?? ''} placeholder={props.hostTimeZone ?? "agent's local zone"} autocomplete="off"
-                hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms" hx-target="#cron-preview" hx-include="#f-cron_expr" />
+                hx-get={`/hosts/${id}/schedules/preview`} hx-trigger="input changed delay:250ms" hx-target="#cron-preview" hx-include="#f-cron_expr, [name^='windows.']" />
             </Field>
             {(props.repositories?.length ?? 0) > 1 ? (
               <Field name="repository_id" label="Repository" hint="Where this schedule's jobs run; the primary unless another linked repository is chosen.">
@@ -158,12 +174,14 @@ export function ScheduleEditor(props: { hostId: string; viewer: Viewer; schedule
                 <Field name="read_data_subset" label="…or a fixed subset" hint="e.g. 5% or 500M (replaces the rotation)"><input id="f-read_data_subset" name="read_data_subset" value={str(e?.read_data_subset)} size={8} /></Field>
               </div>
             </fieldset>
+            <WindowsFieldset set={e?.windows ?? null} previewUrl={`/hosts/${id}/schedules/preview`} />
             <Field name="drill_host_id" label="Restore drill on (restore_drill)" hint="Where the sample is restored: this host, or another enrolled host through a temporary key.">
               <select id="f-drill_host_id" name="drill_host_id">
                 <option value="">this host</option>
                 {(props.drillHosts ?? []).filter((h) => h.id !== id).map((h) => <option value={h.id} selected={e?.drill_host_id === h.id}>{h.name}</option>)}
               </select>
             </Field>
+            {admin ? <PingFieldset set={!!e?.has_healthcheck_url} scheduleId={e?.id ?? null} /> : null}
             <div class="field-row">
               <Field name="options.limit_upload_kbps" label="Upload limit (KiB/s)"><input id="f-options.limit_upload_kbps" name="options.limit_upload_kbps" value={str(e?.options.limit_upload_kbps)} inputmode="numeric" size={6} /></Field>
               <Field name="options.limit_download_kbps" label="Download limit (KiB/s)"><input id="f-options.limit_download_kbps" name="options.limit_download_kbps" value={str(e?.options.limit_download_kbps)} inputmode="numeric" size={6} /></Field>

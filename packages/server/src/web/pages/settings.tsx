@@ -14,7 +14,7 @@ export interface AboutInfo {
   agentVersions: { version: string; hosts: number }[];
 }
 
-export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; disabled: Set<string>; about: AboutInfo; alerting?: Child; controlPlane?: Child }) {
+export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; disabled: Set<string>; about: AboutInfo; alerting?: Child; controlPlane?: Child; tagWindows?: Child; caps?: Child }) {
   const admin = isAdmin(props.viewer);
   const a = props.about;
   return (
@@ -24,6 +24,8 @@ export function SettingsPage(props: { viewer: Viewer; users: UserView[] | null; 
         {admin && props.users ? <UsersCard users={props.users} me={props.viewer.username} disabled={props.disabled} /> : null}
         {admin ? props.alerting : null}
         {admin ? props.controlPlane : null}
+        {admin ? props.tagWindows : null}
+        {admin ? props.caps : null}
         <section class="card" id="api-tokens">
           <div class="card-head"><h2>API tokens and sign-in</h2></div>
           <div class="card-body">
@@ -68,7 +70,7 @@ export function UsersCard(props: { users: UserView[]; me: string; disabled: Set<
       <div class="card-head"><h2>Users</h2></div>
       <div class="table-wrap">
         <table>
-          <thead><tr><th>User</th><th>Role</th><th>Sign-in</th><th class="hide-sm">Created</th><th>Last sign-in</th><th><span class="sr-only">Actions</span></th></tr></thead>
+          <thead><tr><th>User</th><th>Role</th><th>Host scope</th><th>Sign-in</th><th class="hide-sm">Created</th><th>Last sign-in</th><th><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {props.users.map((u) => <UserRow user={{ ...u, disabled: props.disabled.has(u.id) }} self={u.username === props.me} />)}
           </tbody>
@@ -82,6 +84,7 @@ export function UsersCard(props: { users: UserView[]; me: string; disabled: Set<
           <Field name="role" label="Role">
             <select id="f-role" name="role"><option value="viewer">viewer</option><option value="operator">operator</option><option value="admin">admin</option></select>
           </Field>
+          <Field name="scope_tags" label="Host tags (optional: limits the user to hosts with any of them)"><input id="f-scope_tags" name="scope_tags" autocomplete="off" placeholder="team-a, web" /></Field>
           <div class="form-actions"><button class="btn primary" type="submit">Add user</button></div>
         </form>
       </div>
@@ -106,6 +109,7 @@ export function UserRow(props: { user: UserView & { disabled?: boolean }; self: 
           </form>
         )}
       </td>
+      <td><UserScopeCell user={u} self={props.self} /></td>
       <td class="auth-method">{u.auth_method === 'oidc' ? 'SSO' : u.auth_method === 'service' ? 'Service account (tokens)' : 'Password'}</td>
       <td class="hide-sm"><RelTime iso={u.created_at} /></td>
       <td><RelTime iso={u.last_login_at} /></td>
@@ -118,5 +122,19 @@ export function UserRow(props: { user: UserView & { disabled?: boolean }; self: 
         )}
       </td>
     </tr>
+  );
+}
+
+/** A user's host-tag scope (issue 21): editable for non-admins (comma-separated tags; empty = every host). */
+function UserScopeCell(props: { user: UserView; self: boolean }) {
+  const u = props.user;
+  const shown = u.scope_tags ? u.scope_tags.join(', ') : 'every host';
+  if (props.self || u.role === 'admin') return <span class="host-sub" title={u.role === 'admin' ? 'Admins are never limited to host tags' : undefined}>{shown}</span>;
+  return (
+    <form class="user-scope" hx-post={`/settings/users/${u.id}/scope`} hx-target={`#user-${u.id}`} hx-swap="outerHTML" style="margin:0;display:inline-flex;gap:6px">
+      <label class="sr-only" for={`scope-${u.id}`}>Host tags of {u.username}</label>
+      <input id={`scope-${u.id}`} name="scope_tags" value={u.scope_tags?.join(', ') ?? ''} placeholder="every host" style="width:12em" autocomplete="off" />
+      <button class="btn small" type="submit">Set</button>
+    </form>
   );
 }

@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '@restic-manager/engines';
+import { makeCorpus, requireTool, tempDir } from '@restic-manager/testkit';
+import type { TempDir } from '@restic-manager/testkit';
+import { FakeServer } from './helpers/fake-server.js';
+import type { Frame } from './helpers/fake-server.js';
+import { fixture } from './helpers/fixture.js';
+import type { Fixture } from './helpers/fixture.js';
+
+const restic = requireTool('restic');
+if (!restic.ok) console.warn(`skipping the backup-window stop test: ${restic.reason}`);
+
+const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+
+/*
+ * Issue 21: a backup started in a `stop` window is cancelled when the window closes, and its job
+ * ends with the window's reason (not a generic failure). Real agent, real restic on a local
+ * repository; the window is the current UTC minute (the next one when less than 12 s are left),
+ * so the test waits at most about a minute and a quarter.
+ */
+describe.skipIf(!restic.ok)('backup window stop (real agent, real restic)', () => {
+  let server: FakeServer;
+  let fx: Fixture;
+  let tmp: TempDir;
+  let src: string;
+
+  beforeAll(async () => {
+    tmp = await tempDir('rm-window-stop-');
+    src = path.join(tmp.path, 'src');
+    await makeCorpus(src, { files: 20, totalBytes: 8 * 1024 * 1024, seed: 'window' });
+    server = await FakeServer.start();
+    fx = fixture(server.url());
+    await fx.start(createEngine('restic'), { progressIntervalMs: 500 });
+    await server.waitFor((f) => f.type === 'hello');
+    server.send({ type: 'config.update', repository: path.join(tmp.path, 'repo'), password: 'window-stop-test-pw-7d2e' });
+    server.send({ type: 'command.run', job_id: 'init', kind: 'init', args: {} });
+    expect(await server.waitFor((f) => f.job_id === 'init' && f.type === 'job.finished')).toMatchObject({ status: 'succeeded' });
+  });
+  afterAll(async () => {
+    await fx.cleanup();
+    await server.close();
+    await tmp.cleanup();
+  });
+
+  it('cancels the running backup at the window end with "stopped at the end of its backup window"', async () => {
+    const now = Date.now();
+    const minute = Math.floor(now / 60_000) * 60_000;
+    const open = now - minute > 48_000 ? minute + 60_000 : minute;
+    const close = open + 60_000;
+    const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+    server.send({
+      type: 'schedule.set', schedule_version: 1,
+      schedules: [{
+        id: 'win', kind: 'backup', cron_expr: '* * * * * *', time_zone: 'UTC', enabled: true, paths: [src], excludes: [], tags: [], retention_policy: null,
+        // ~8 MiB at 32 KiB/s would take minutes: the window ends it.
+        options: { limit_upload_kbps: 32 }, pre_hook: null, post_hook: null, run_as: null,
+        windows: [{ windows: [{ days, start: hhmm(open), end: hhmm(close), at_end: 'stop' }], blackouts: [], source: 'schedule' }],
+      }],
+    });
+    const started = await server.waitFor((f) => f.schedule_id === 'win' && f.type === 'job.started', 20_000);
+    const job = started.job_id as string;
+    expect(Date.parse(String(started.started_at))).toBeLessThan(close);
+    const fin: Frame = await server.waitFor((f) => f.job_id === job && f.type === 'job.finished', close - Date.now() + 20_000);
+    expect(fin).toMatchObject({ status: 'cancelled', error: 'stopped at the end of its backup window', error_kind: 'cancelled' });
+    const endedAt = Date.parse(String(fin.finished_at));
+    expect(endedAt).toBeGreaterThanOrEqual(close);
+    expect(endedAt - close).toBeLessThan(10_000);
+    // restic was really running: it printed its own lines before the stop.
+    expect(server.frames.some((f) => f.job_id === job && f.type === 'log.stream')).toBe(true);
+  }, 120_000);
+});
