@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { findPostgres, requireTool, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
-import { AGENT_MAIN, Api, ROOT, eventually, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
+import { AGENT_MAIN, Api, ROOT, eventually, runAgentCli, runCollect, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
 import { ADMIN, describeInChromium, reasons, useBrowser } from './browser-fixture.js';
 import { ADMIN_PASSWORD } from './ui-harness.js';
@@ -23,6 +23,7 @@ import { ADMIN_PASSWORD } from './ui-harness.js';
  */
 
 const CLI = path.join(ROOT, 'packages/cli/dist/main.js');
+const REPO_PASSWORD = 'replicas-lb-repo-password-2c';
 const pg = findPostgres();
 const missing = reasons(requireTool('haproxy'), requireTool('restic'), ...(pg.ok ? [] : [{ ok: false as const, reason: pg.reason }]));
 
@@ -40,7 +41,8 @@ async function freePort(): Promise<number> {
 interface Replica { name: string; port: number; url: string; proc: ChildProcess; log: () => string }
 
 describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout: 240_000, missing }, () => {
-  const fx = useBrowser(() => replicas[2]!.url);
+  let browserAt = '';
+  const fx = useBrowser(() => browserAt);
   let db: DbServer;
   let dir: string;
   let lb: ChildProcess;
@@ -74,13 +76,13 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
 
   beforeAll(async () => {
     dir = (await fx.tempDir('rm-replicas-lb-')).path;
-    db = await startPostgres('replicas-lb-pg-secret-3e90');
+    db = await startPostgres('replicas-lb-pg-secret-3e90', { maxConnections: 60 });
     fx.defer('stop PostgreSQL', () => db.stop());
     db.sql('CREATE DATABASE rm_lb');
     fs.writeFileSync(path.join(dir, 'secret.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     const env = {
       RM_DATABASE_URL: `postgres://${db.user}:${encodeURIComponent(db.password)}@127.0.0.1:${db.port}/rm_lb`,
-      RM_SECRET_KEY_FILE: path.join(dir, 'secret.key'), RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      RM_SECRET_KEY_FILE: path.join(dir, 'secret.key'), RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: ADMIN_PASSWORD, RM_DATABASE_POOL: '5',
     };
     // All three start at once on the new database: one migrates and creates the admin, the others wait or find it.
     replicas.push(...(await Promise.all(['a', 'b', 'c'].map((n) => startReplica(n, env)))));
@@ -109,7 +111,7 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
     for (let i = 0; i < 12; i++) fs.writeFileSync(path.join(src(), `blob-${i}.bin`), randomBytes(1 << 20));
     const api = new Api(replicas[0]!.url, ADMIN_PASSWORD);
     await api.login();
-    const add = await api.req('POST', '/api/hosts', { name: 'lb-h1', repository: { url: path.join(dir, 'repo'), password: 'replicas-lb-repo-password-2c', append_only: false } });
+    const add = await api.req('POST', '/api/hosts', { name: 'lb-h1', repository: { url: path.join(dir, 'repo'), password: REPO_PASSWORD, append_only: false } });
     expect(add.status, JSON.stringify(add.body)).toBe(201);
     hostId = add.body.host_id as string;
     const agentDir = path.join(dir, 'agent');
@@ -122,8 +124,7 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
     fx.defer('stop the agent', () => agent?.kill('SIGKILL'));
     await eventually(() => holder(), 30_000, 'the agent connected to a replica').catch(async (e: unknown) => {
       const m = await Promise.all(replicas.map((r) => fetch(`${r.url}/metrics`).then(async (x) => `${x.status} ${(await x.text()).split('\n').filter((l) => l.includes('agent')).join(' | ')}`, (er: unknown) => String(er))));
-      fs.writeFileSync('/tmp/lb-debug.txt', replicas.map((r) => r.log()).join('\n#####\n'));
-      throw new Error(`${(e as Error).message}; agent log: ${agentLog.slice(-1500)}; metrics: ${m.join(' || ').slice(0, 3000)}; logs: ${replicas.map((r) => r.log().slice(-1500)).join(' ## ')}`);
+      throw new Error(`${(e as Error).message}; agent log: ${agentLog.slice(-1500)}; metrics: ${m.join(' || ').slice(0, 2000)}; replica logs: ${replicas.map((r) => r.log().slice(-800)).join(' ## ')}`);
     });
     const init = await runJobVia(api, hostId, 'init');
     expect((await waitJobVia(api, init)).status).toBe('succeeded');
@@ -132,6 +133,7 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
   it('a job started through replica A for the agent on replica B streams its live log to Chromium on replica C', async () => {
     const b = (await holder())!;
     const [a, c] = replicas.filter((r) => r !== b);
+    browserAt = c!.url;
     const apiA = new Api(a!.url, ADMIN_PASSWORD);
     await apiA.login();
     const id = await runJobVia(apiA, hostId, 'backup', { paths: [src()], limit_upload_kbps: 8192 });
@@ -151,11 +153,17 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
     const live = replicas.find((r) => r !== b)!;
     const api = new Api(live.url, ADMIN_PASSWORD);
     await api.login();
-    const before = ((await api.req('GET', `/api/hosts/${hostId}/snapshots`)).body.items as Json[]).length;
+    // new data (the first backup has the rest), uploaded at 1 MiB/s: about 12 s of backup to kill a replica in
+    for (let i = 0; i < 12; i++) fs.writeFileSync(path.join(src(), `more-${i}.bin`), randomBytes(1 << 20));
     const id = await runJobVia(api, hostId, 'backup', { paths: [src()], limit_upload_kbps: 1024 });
-    await eventually(async () => (await api.req('GET', `/api/jobs/${id}`)).body.status === 'running', 30_000, 'backup running');
-    await eventually(async () => ((await api.req('GET', `/api/jobs/${id}/logs`)).body.items as Json[]).length > 0, 30_000, 'first log lines');
+    // running, with restic's progress coming in (the upload under way)
+    await eventually(async () => {
+      const j = (await api.req('GET', `/api/jobs/${id}`)).body;
+      return j.status === 'running' && j.progress !== null;
+    }, 30_000, 'backup running with progress');
+    expect((await api.req('GET', `/api/jobs/${id}`)).body.status).toBe('running');
     b.proc.kill('SIGKILL');
+    const killedAt = Date.now();
     await new Promise((r) => b.proc.once('exit', r));
     const back = await eventually(async () => {
       const h = await holder();
@@ -164,11 +172,15 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
     expect(back).not.toBe(b);
     const job = await waitJobVia(api, id, 120_000);
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
-    const snaps = await eventually(async () => {
-      const items = (await api.req('GET', `/api/hosts/${hostId}/snapshots`)).body.items as Json[];
-      return items.length > before ? items : null;
-    }, 30_000, 'the new snapshot listed');
-    expect(snaps.length).toBe(before + 1);
+    // it was still running when its replica died: it finished after the agent moved
+    expect(Date.parse(job.finished_at as string)).toBeGreaterThan(killedAt);
+    // the backup ran once: the repository holds one snapshot per backup job (this one and the first test's)
+    const inRepo = await runCollect('restic', ['snapshots', '--json', '--no-lock'], { env: { RESTIC_REPOSITORY: path.join(dir, 'repo'), RESTIC_PASSWORD: REPO_PASSWORD } });
+    expect(inRepo.code, inRepo.err).toBe(0);
+    expect((JSON.parse(inRepo.out) as unknown[]).length).toBe(2);
+    const sid = (job.stats as { snapshotId?: string } | null)?.snapshotId;
+    expect(sid).toBeTruthy();
+    await eventually(async () => ((await api.req('GET', `/api/hosts/${hostId}/snapshots`)).body.items as Json[]).filter((x) => String(x.id).startsWith(String(sid))).length === 1, 30_000, 'the new snapshot listed once');
     const logs = (await api.req('GET', `/api/jobs/${id}/logs?limit=5000`)).body.items as { seq: number }[];
     const seqs = logs.map((l) => l.seq);
     expect(new Set(seqs).size).toBe(seqs.length);

@@ -45,6 +45,8 @@ export interface ServerConfig {
   downloadMaxBytes: number;
   /** RM_SLOT_LEASE_SECONDS (issue 21): how long a held concurrency slot outlives its agent's socket (default 120 s). */
   slotLeaseMs: number;
+  /** RM_DATABASE_POOL (issue 17): connections this process keeps to PostgreSQL at most (default 10; the bus listener takes one more). */
+  databasePool: number;
 }
 
 /** Raw settings before validation: environment names map to these keys. */
@@ -69,6 +71,7 @@ export interface ServerConfigInput extends OidcInput {
   notifyAllowPrivate?: string | boolean;
   downloadMaxBytes?: string | number;
   slotLeaseSeconds?: string | number;
+  databasePool?: string | number;
 }
 
 /** A configuration problem; `variable` names the setting (e.g. RM_LISTEN). */
@@ -103,6 +106,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   notifyAllowPrivate: 'RM_NOTIFY_ALLOW_PRIVATE',
   downloadMaxBytes: 'RM_DOWNLOAD_MAX_BYTES',
   slotLeaseSeconds: 'RM_SLOT_LEASE_SECONDS',
+  databasePool: 'RM_DATABASE_POOL',
 };
 
 /** YAML keys (snake_case) accepted in the file named by RM_CONFIG_FILE. */
@@ -122,6 +126,7 @@ const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
   notify_allow_private: 'notifyAllowPrivate',
   download_max_bytes: 'downloadMaxBytes',
   slot_lease_seconds: 'slotLeaseSeconds',
+  database_pool: 'databasePool',
 };
 
 /**
@@ -200,7 +205,15 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     notifyAllowPrivate: parseBool('RM_NOTIFY_ALLOW_PRIVATE', input.notifyAllowPrivate ?? false),
     downloadMaxBytes: parseBytes('RM_DOWNLOAD_MAX_BYTES', input.downloadMaxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES),
     slotLeaseMs: parseSlotLease(input.slotLeaseSeconds ?? 120),
+    databasePool: parseDatabasePool(input.databasePool ?? 10),
   };
+}
+
+/** RM_DATABASE_POOL: an integer from 2 to 200. */
+function parseDatabasePool(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2 || n > 200) throw new ConfigError('RM_DATABASE_POOL', `expected a whole number of connections from 2 to 200, got '${String(v)}'`);
+  return n;
 }
 
 /** RM_SLOT_LEASE_SECONDS: an integer from 2 to 86400. */

@@ -109,7 +109,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const { key, created } = loadOrCreateKey(config.secretKeyFile);
   if (created) log.info({ file: config.secretKeyFile }, 'generated a new secret key file (mode 0600); back it up with the database');
   const store = config.databaseUrl
-    ? openPgStore(config.databaseUrl, 10, (e) => log.warn({ err: e.message }, 'PostgreSQL dropped an idle connection; the pool opens a new one'))
+    ? openPgStore(config.databaseUrl, config.databasePool, (e) => log.warn({ err: e.message }, 'PostgreSQL dropped an idle connection; the pool opens a new one'))
     : openStore(path.join(config.dataDir, 'restic-manager.db'));
   started.store = store;
   log.info({ store: config.databaseUrl ? 'postgres' : 'sqlite' }, 'database opened');

@@ -89,7 +89,7 @@ function stopper(child: ChildProcess, dir: string, signal: NodeJS.Signals): () =
  * on the unix socket too, unless `localPeer` (then the socket uses peer authentication, like a
  * Debian install). `osUser` is the OS user the server runs as (null: this process's user).
  */
-export async function startPostgres(password = 'pg-test-secret-7f3a', opts: { localPeer?: boolean } = {}): Promise<DbServer & { osUser: string | null }> {
+export async function startPostgres(password = 'pg-test-secret-7f3a', opts: { localPeer?: boolean; maxConnections?: number } = {}): Promise<DbServer & { osUser: string | null }> {
   const found = findPostgres();
   if (!found.ok) throw new Error(found.reason);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rm-pg-'));
@@ -111,7 +111,7 @@ export async function startPostgres(password = 'pg-test-secret-7f3a', opts: { lo
   }
   const port = await freePort();
   let log = '';
-  const child = spawn(found.bin('postgres'), ['-D', data, '-p', String(port), '-k', sock, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'shared_buffers=16MB', '-c', 'max_connections=20'], { ...ids, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(found.bin('postgres'), ['-D', data, '-p', String(port), '-k', sock, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'shared_buffers=16MB', '-c', `max_connections=${opts.maxConnections ?? 20}`], { ...ids, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const add = (d: Buffer): void => void (log = (log + d.toString()).slice(-20_000));
   child.stdout!.on('data', add);
   child.stderr!.on('data', add);
