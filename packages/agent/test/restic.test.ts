@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '@restic-manager/engines';
-import { makeCorpus, requireTool, tempDir } from '@restic-manager/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireTool } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
-import { FakeServer } from './helpers/fake-server.js';
+import type { FakeServer } from './helpers/fake-server.js';
 import type { Frame } from './helpers/fake-server.js';
-import { fixture } from './helpers/fixture.js';
+import { useResticAgent } from './helpers/restic-agent.js';
 import type { Fixture } from './helpers/fixture.js';
 
 const restic = requireTool('restic');
@@ -30,28 +29,14 @@ function allCmdlines(): string {
 }
 
 describe.skipIf(!restic.ok)('agent with real restic (local repository)', () => {
+  const agent = useResticAgent('rm-agent-restic-', PASSWORD, { files: 60, totalBytes: 12 * 1024 * 1024, seed: 'agent' });
   let server: FakeServer;
   let fx: Fixture;
   let tmp: TempDir;
   let src: string;
   const of = (job: string, type: string) => (f: Frame): boolean => f.job_id === job && f.type === type;
-
-  beforeAll(async () => {
-    tmp = await tempDir('rm-agent-restic-');
-    src = path.join(tmp.path, 'src');
-    await makeCorpus(src, { files: 60, totalBytes: 12 * 1024 * 1024, seed: 'agent' });
-    server = await FakeServer.start();
-    fx = fixture(server.url());
-    await fx.start(createEngine('restic'), { progressIntervalMs: 500 });
-    await server.waitFor((f) => f.type === 'hello');
-    server.send({ type: 'config.update', repository: path.join(tmp.path, 'repo'), password: PASSWORD });
-    server.send({ type: 'command.run', job_id: 'init', kind: 'init', args: {} });
-    expect(await server.waitFor(of('init', 'job.finished'))).toMatchObject({ status: 'succeeded' });
-  });
-  afterAll(async () => {
-    await fx.cleanup();
-    await server.close();
-    await tmp.cleanup();
+  beforeAll(() => {
+    ({ server, fx, tmp, src } = agent());
   });
 
   it('backs up, reports the real snapshot and stats, and never exposes the password', async () => {

@@ -1,12 +1,8 @@
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '@restic-manager/engines';
-import { makeCorpus, requireTool, tempDir } from '@restic-manager/testkit';
-import type { TempDir } from '@restic-manager/testkit';
-import { FakeServer } from './helpers/fake-server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireTool } from '@restic-manager/testkit';
+import type { FakeServer } from './helpers/fake-server.js';
 import type { Frame } from './helpers/fake-server.js';
-import { fixture } from './helpers/fixture.js';
-import type { Fixture } from './helpers/fixture.js';
+import { useResticAgent } from './helpers/restic-agent.js';
 
 const restic = requireTool('restic');
 if (!restic.ok) console.warn(`skipping the backup-window stop test: ${restic.reason}`);
@@ -20,27 +16,11 @@ const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
  * so the test waits at most about a minute and a quarter.
  */
 describe.skipIf(!restic.ok)('backup window stop (real agent, real restic)', () => {
+  const agent = useResticAgent('rm-window-stop-', 'window-stop-test-pw-7d2e', { files: 20, totalBytes: 8 * 1024 * 1024, seed: 'window' });
   let server: FakeServer;
-  let fx: Fixture;
-  let tmp: TempDir;
   let src: string;
-
-  beforeAll(async () => {
-    tmp = await tempDir('rm-window-stop-');
-    src = path.join(tmp.path, 'src');
-    await makeCorpus(src, { files: 20, totalBytes: 8 * 1024 * 1024, seed: 'window' });
-    server = await FakeServer.start();
-    fx = fixture(server.url());
-    await fx.start(createEngine('restic'), { progressIntervalMs: 500 });
-    await server.waitFor((f) => f.type === 'hello');
-    server.send({ type: 'config.update', repository: path.join(tmp.path, 'repo'), password: 'window-stop-test-pw-7d2e' });
-    server.send({ type: 'command.run', job_id: 'init', kind: 'init', args: {} });
-    expect(await server.waitFor((f) => f.job_id === 'init' && f.type === 'job.finished')).toMatchObject({ status: 'succeeded' });
-  });
-  afterAll(async () => {
-    await fx.cleanup();
-    await server.close();
-    await tmp.cleanup();
+  beforeAll(() => {
+    ({ server, src } = agent());
   });
 
   it('cancels the running backup at the window end with "stopped at the end of its backup window"', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DRILL_DEFAULT_BYTES, DRILL_DEFAULT_FILES, DRILL_MAX_FILES } from './restore-drill.js';
+import { DRILL_DEFAULT_BYTES, DRILL_DEFAULT_FILES, DRILL_MAX_FILES, RestoreDrillRequest } from './restore-drill.js';
 
 /*
  * Vault drills (issue 16, docs/recoverability.md "Vault drills"): a seeded sample of a vault
@@ -33,16 +33,12 @@ export const VaultDrillArgs = z
   .strict();
 export type VaultDrillArgs = z.infer<typeof VaultDrillArgs>;
 
-/** `POST /api/hosts/:id/vault-drills`: drill the host's vault target on a trusted host now. */
-export const VaultDrillRequest = z
-  .object({
-    /** The trusted host that holds the identity; absent = the one trusted host whose identity matches. */
-    drill_host_id: z.string().min(1).max(64).optional(),
-    sample_files: z.number().int().min(1).max(DRILL_MAX_FILES).optional(),
-    sample_bytes: z.number().int().min(1).max(2 ** 50).optional(),
-    seed: z.string().min(1).max(64).optional(),
-  })
-  .strict();
+/**
+ * `POST /api/hosts/:id/vault-drills`: drill the host's vault target on a trusted host now. The same
+ * fields as a restore drill's request; `drill_host_id` is the trusted host that holds the identity
+ * (absent = the one trusted host whose identity matches).
+ */
+export const VaultDrillRequest = RestoreDrillRequest;
 export type VaultDrillRequest = z.infer<typeof VaultDrillRequest>;
 
 /** `PUT /api/hosts/:id/vault-drill-trust` (admin, audited). */

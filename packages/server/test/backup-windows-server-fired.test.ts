@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { enrolledAgent, eventually, useHarness } from './helpers/harness.js';
 
 /*
  * Issue 21, server-fired schedules (forget/prune; vault and restore_drill use the same gate):
@@ -12,16 +11,12 @@ import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 const DAY = 86_400_000;
 
 describe('backup windows on server-fired schedules', () => {
-  let h: Harness;
   let clock = Date.parse('2026-12-02T11:00:00Z'); // a Wednesday
+  const h = useHarness({ sessionIdleMs: 60 * DAY, sessionAbsoluteMs: 90 * DAY }, { now: () => clock });
   const agents: FakeAgent[] = [];
 
-  beforeAll(async () => {
-    h = await startHarness({ sessionIdleMs: 60 * DAY, sessionAbsoluteMs: 90 * DAY }, { now: () => clock });
-  });
   afterAll(async () => {
     for (const a of agents) await a.close();
-    await h.close();
   });
 
   it('a prune fired outside its window waits queued (starts_at shown) and is sent at the opening with stop_at', async () => {

@@ -92,18 +92,22 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** A medium made before the file's tests and closed after them. */
+function useMedium(make: () => Medium): () => Medium {
+  let m: Medium | undefined;
+  beforeAll(() => {
+    m = make();
+  });
+  afterAll(() => m?.close());
+  return () => m!;
+}
+
 for (const [name, make, available] of media) {
   describe.skipIf(!available)(`cluster bus contract: ${name}`, () => {
-    let m: Medium;
-    beforeAll(() => {
-      m = make();
-    });
-    afterAll(async () => {
-      await m.close();
-    });
+    const medium = useMedium(make);
 
     it('a message reaches every other bus on the medium with its sender, never the sender itself', async () => {
-      const [a, b, c] = await m.open(3);
+      const [a, b, c] = await medium().open(3);
       const got: Record<string, [unknown, string][]> = { a: [], b: [], c: [] };
       a!.on('job.frame', (body, from) => got.a!.push([body, from]));
       b!.on('job.frame', (body, from) => got.b!.push([body, from]));
@@ -119,7 +123,7 @@ for (const [name, make, available] of media) {
     });
 
     it('one publisher\'s messages arrive in order, and a handler sees only its own topic', async () => {
-      const [a, b] = await m.open(2);
+      const [a, b] = await medium().open(2);
       const seen: number[] = [];
       const other: unknown[] = [];
       b!.on('job.frame', (body) => seen.push((body as { n: number }).n));
@@ -131,7 +135,7 @@ for (const [name, make, available] of media) {
     });
 
     it(`a message larger than one NOTIFY (${INLINE_MAX} bytes) arrives whole, in its place in the order`, async () => {
-      const [a, b] = await m.open(2);
+      const [a, b] = await medium().open(2);
       const seen: unknown[] = [];
       b!.on('agent.frame', (body) => seen.push(body));
       const big = { host_id: 'h', msg: { type: 'schedule.set', blob: 'x'.repeat(50_000) } };
@@ -146,17 +150,11 @@ for (const [name, make, available] of media) {
 }
 
 describe.skipIf(!found.ok)('cluster bus on PostgreSQL: sealed on the wire', () => {
-  let m: Medium;
-  beforeAll(() => {
-    m = postgres();
-  });
-  afterAll(async () => {
-    await m.close();
-  });
+  const medium = useMedium(postgres);
 
   it('a NOTIFY payload never carries the frame in clear, and a bus with another key ignores it', async () => {
-    const [a, b] = await m.open(2);
-    const [stranger] = await m.open(1, randomBytes(32));
+    const [a, b] = await medium().open(2);
+    const [stranger] = await medium().open(1, randomBytes(32));
     const got: unknown[] = [];
     const strangerGot: unknown[] = [];
     b!.on('agent.frame', (x) => got.push(x));

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { FakeAgent } from '@restic-manager/server/testing';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, eventually, REPO, startHarness } from './helpers/harness.js';
+import { enrolledAgent, eventually, REPO, useHarness } from './helpers/harness.js';
 
 /*
  * Restore drills on the server (issue 16) against a real server and database with fake agents:
@@ -12,8 +11,8 @@ import { enrolledAgent, eventually, REPO, startHarness } from './helpers/harness
 const DAY = 86_400_000;
 
 describe('restore drills', () => {
-  let h: Harness;
   let clock = Date.now();
+  const h = useHarness({ sessionIdleMs: 60 * DAY, sessionAbsoluteMs: 90 * DAY }, { now: () => clock });
   const agents: FakeAgent[] = [];
 
   const host = async (name: string, features = ['restore_drill']) => {
@@ -37,12 +36,8 @@ describe('restore drills', () => {
   const open = async (hostId: string, kind: string) => (await h.server.services.fleet.alerts({ host_id: hostId, kind, open: true }, 50, 0)).items.filter((a) => !a.resolved_at);
   const stats = { snapshot_id: 'a'.repeat(64), files: 412, bytes: 5_000_000, duration_seconds: 3.5, restore_seconds: 2, throughput_bps: 2_500_000, snapshot_bytes: 6_150_000_000, snapshot_files: 90_000, rto_seconds: 2460, live_compared: 400, seed: 's1', snapshot_time: new Date().toISOString() };
 
-  beforeAll(async () => {
-    h = await startHarness({ sessionIdleMs: 60 * DAY, sessionAbsoluteMs: 90 * DAY }, { now: () => clock });
-  });
   afterAll(async () => {
     for (const a of agents) await a.close();
-    await h.close();
   });
 
   it('a drill sends the sampling arguments, records the last proven restore, and exports its metrics', async () => {

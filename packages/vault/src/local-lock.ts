@@ -49,14 +49,12 @@ export function acquireLocalLock(indexPath: string): LocalLock {
     unlinkSync(file);
     if (!tryCreate(file)) throw new LocalLockError(`another backup of this config just started (lock ${file}); nothing backed up`);
   }
-  let released = false;
   return {
     file,
+    // Idempotent, and only ever our own lock: the file is removed while it still holds our pid.
     release() {
-      if (released) return;
-      released = true;
       try {
-        unlinkSync(file);
+        if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
       } catch {
         // already gone
       }

@@ -20,7 +20,6 @@ import { repositoryRoutes } from './repositories.routes.js';
 import { controlPlaneBackupRoutes } from './control-plane-backup.routes.js';
 import { copyPolicyRoutes } from './copy-policies.routes.js';
 import { restoreDrillRoutes } from './restore-drill.routes.js';
-import { vaultDrillRoutes } from './vault-drill.routes.js';
 import { jobRoutes } from './job.routes.js';
 import { inspectRoutes } from './inspect.routes.js';
 import { downloadRoutes } from './download.routes.js';
@@ -34,7 +33,6 @@ import { methodIndex, mountRoutes } from './route.js';
 import { openApiDocument } from './openapi.js';
 import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
-import { tagWindowsRoutes } from './tag-windows.routes.js';
 import { trendRoutes } from './trend.routes.js';
 import { capsRoutes } from './caps.routes.js';
 import { tokenRoutes } from './token.routes.js';
@@ -83,7 +81,7 @@ export const SLOW_REQUEST_MS = 1000;
 export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec[] } {
   const app = new Hono<AppEnv>();
   const deps = { services: o.services, cookie: o.cookie, version: o.version, signIn: o.signIn };
-  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...vaultDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps), ...tokenRoutes(deps), ...totpRoutes(deps), ...controlPlaneBackupRoutes(deps), ...tagWindowsRoutes(deps), ...capsRoutes(deps)];
+  const routes = [...authRoutes(deps), ...oidcRoutes(deps), ...hostRoutes(deps), ...vaultRoutes(deps), ...quarantineRoutes(deps), ...repositoryRoutes(deps), ...copyPolicyRoutes(deps), ...restoreDrillRoutes(deps), ...jobRoutes(deps), ...inspectRoutes(deps), ...downloadRoutes(deps), ...scheduleRoutes(deps), ...maintenanceRoutes(deps), ...adminRoutes(deps), ...notificationRoutes(deps), ...trendRoutes(deps), ...tokenRoutes(deps), ...totpRoutes(deps), ...controlPlaneBackupRoutes(deps), ...capsRoutes(deps)];
   const origins = () => [new URL(o.baseUrl()).origin];
 
   app.onError((err, c) => handleError(err, c, (e) => o.log.error({ err: e instanceof Error ? e.message : String(e), path: c.req.path }, 'request failed')));

@@ -7,10 +7,6 @@ import { sql } from 'kysely';
  * NOTIFY names the row. Rows are deleted a minute after they were written.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql`CREATE TABLE cluster_messages (
-    id TEXT PRIMARY KEY,
-    sealed TEXT NOT NULL,
-    created_at TEXT NOT NULL
-  )`.execute(db);
+  await sql`CREATE TABLE cluster_messages (id TEXT PRIMARY KEY, sealed TEXT NOT NULL, created_at TEXT NOT NULL)`.execute(db);
   await sql`CREATE INDEX cluster_messages_created ON cluster_messages (created_at)`.execute(db);
 }

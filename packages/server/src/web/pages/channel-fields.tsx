@@ -48,70 +48,65 @@ export function channelTarget(c: NotificationChannelView): string {
 }
 
 const CHAT_DEFAULT = '{{title}}\n\n{{body}}';
+const HOOK_HINT = 'The whole URL is the credential: stored sealed, never shown again.';
+const MOVED = 'A changed address needs the token entered again.';
+
+/** One input of a chat form: a sealed secret (never pre-filled) or a plain config value. */
+type ChatInput = { secret: string; label: string; hint?: string } | { text: string; label: string; hint: string; placeholder?: string; fallback?: string };
+type ChatType = 'slack' | 'discord' | 'telegram' | 'gotify' | 'pushover' | 'matrix';
+
+/** The form of each chat and push channel, in the order its inputs are shown, and its default template. */
+const CHAT_FORMS: Record<ChatType, { legend: string; inputs: ChatInput[]; template: string }> = {
+  slack: { legend: 'Slack (incoming webhook)', template: '*{{title}}*\n{{body}}', inputs: [{ secret: 'webhook_url', label: 'Webhook URL', hint: `https://hooks.slack.com/services/… ${HOOK_HINT}` }] },
+  discord: { legend: 'Discord (webhook)', template: '**{{title}}**\n{{body}}', inputs: [{ secret: 'webhook_url', label: 'Webhook URL', hint: `https://discord.com/api/webhooks/… ${HOOK_HINT}` }] },
+  telegram: {
+    legend: 'Telegram (bot)', template: CHAT_DEFAULT, inputs: [
+      { secret: 'bot_token', label: 'Bot token', hint: 'From @BotFather, e.g. 123456:ABC-DEF…' },
+      { text: 'chat_id', label: 'Chat id', hint: 'A numeric id (groups start with -100…) or @channelusername.', placeholder: '-1001234567890' },
+      { text: 'api_url', label: 'Bot API server', hint: `Only for a self-hosted Bot API server. ${MOVED}`, fallback: 'https://api.telegram.org' },
+    ],
+  },
+  gotify: {
+    legend: 'Gotify', template: '{{body}}', inputs: [
+      { text: 'server', label: 'Server', hint: MOVED, placeholder: 'https://gotify.example.org' },
+      { secret: 'app_token', label: 'Application token', hint: 'Apps → Create application. Sent as X-Gotify-Key.' },
+    ],
+  },
+  pushover: {
+    legend: 'Pushover', template: '{{body}}', inputs: [
+      { secret: 'app_token', label: 'Application API token' },
+      { secret: 'user_key', label: 'User or group key' },
+      { text: 'device', label: 'Device (optional)', hint: 'Empty = every device of the user.' },
+      { text: 'api_url', label: 'API server', hint: 'Leave as is unless told otherwise. A changed address needs the credentials entered again.', fallback: 'https://api.pushover.net' },
+    ],
+  },
+  matrix: {
+    legend: 'Matrix', template: CHAT_DEFAULT, inputs: [
+      { text: 'homeserver', label: 'Homeserver', hint: MOVED, placeholder: 'https://matrix.example.org' },
+      { text: 'room_id', label: 'Room id', hint: 'Room settings → Advanced, e.g. !abcdef:example.org. The account must have joined it.', placeholder: '!abcdef:example.org' },
+      { secret: 'access_token', label: 'Access token', hint: 'Of the account that posts (a bot account is best). Sent as Authorization: Bearer.' },
+    ],
+  },
+};
 
 /** The fields of Slack, Discord, Telegram, Gotify, Pushover and Matrix channels. */
 export function ChatFields(props: { type: ChannelType; c: NotificationChannelView | null }) {
   const c = props.c;
-  const set = (k: string) => c?.secrets[k] === 'set';
-  const hookHint = 'The whole URL is the credential: stored sealed, never shown again.';
-  switch (props.type) {
-    case 'slack':
-      return (
-        <fieldset>
-          <legend>Slack (incoming webhook)</legend>
-          <SecretField name="webhook_url" label="Webhook URL" set={set('webhook_url')} editing={false} hint={`https://hooks.slack.com/services/… ${hookHint}`} />
-          <TemplateField c={c} fallback={'*{{title}}*\n{{body}}'} />
-        </fieldset>
-      );
-    case 'discord':
-      return (
-        <fieldset>
-          <legend>Discord (webhook)</legend>
-          <SecretField name="webhook_url" label="Webhook URL" set={set('webhook_url')} editing={false} hint={`https://discord.com/api/webhooks/… ${hookHint}`} />
-          <TemplateField c={c} fallback={'**{{title}}**\n{{body}}'} />
-        </fieldset>
-      );
-    case 'telegram':
-      return (
-        <fieldset>
-          <legend>Telegram (bot)</legend>
-          <SecretField name="bot_token" label="Bot token" set={set('bot_token')} editing={false} hint="From @BotFather, e.g. 123456:ABC-DEF…" />
-          <Field name="config.chat_id" label="Chat id" hint="A numeric id (groups start with -100…) or @channelusername."><input id="f-config.chat_id" name="config.chat_id" value={cfg(c, 'chat_id')} placeholder="-1001234567890" /></Field>
-          <Field name="config.api_url" label="Bot API server" hint="Only for a self-hosted Bot API server. A changed address needs the token entered again."><input id="f-config.api_url" name="config.api_url" value={cfg(c, 'api_url') || 'https://api.telegram.org'} /></Field>
-          <TemplateField c={c} fallback={CHAT_DEFAULT} />
-        </fieldset>
-      );
-    case 'gotify':
-      return (
-        <fieldset>
-          <legend>Gotify</legend>
-          <Field name="config.server" label="Server" hint="A changed address needs the token entered again."><input id="f-config.server" name="config.server" value={cfg(c, 'server')} placeholder="https://gotify.example.org" /></Field>
-          <SecretField name="app_token" label="Application token" set={set('app_token')} editing={false} hint="Apps → Create application. Sent as X-Gotify-Key." />
-          <TemplateField c={c} fallback="{{body}}" />
-        </fieldset>
-      );
-    case 'pushover':
-      return (
-        <fieldset>
-          <legend>Pushover</legend>
-          <SecretField name="app_token" label="Application API token" set={set('app_token')} editing={false} />
-          <SecretField name="user_key" label="User or group key" set={set('user_key')} editing={false} />
-          <Field name="config.device" label="Device (optional)" hint="Empty = every device of the user."><input id="f-config.device" name="config.device" value={cfg(c, 'device')} /></Field>
-          <Field name="config.api_url" label="API server" hint="Leave as is unless told otherwise. A changed address needs the credentials entered again."><input id="f-config.api_url" name="config.api_url" value={cfg(c, 'api_url') || 'https://api.pushover.net'} /></Field>
-          <TemplateField c={c} fallback="{{body}}" />
-        </fieldset>
-      );
-    case 'matrix':
-      return (
-        <fieldset>
-          <legend>Matrix</legend>
-          <Field name="config.homeserver" label="Homeserver" hint="A changed address needs the token entered again."><input id="f-config.homeserver" name="config.homeserver" value={cfg(c, 'homeserver')} placeholder="https://matrix.example.org" /></Field>
-          <Field name="config.room_id" label="Room id" hint="Room settings → Advanced, e.g. !abcdef:example.org. The account must have joined it."><input id="f-config.room_id" name="config.room_id" value={cfg(c, 'room_id')} placeholder="!abcdef:example.org" /></Field>
-          <SecretField name="access_token" label="Access token" set={set('access_token')} editing={false} hint="Of the account that posts (a bot account is best). Sent as Authorization: Bearer." />
-          <TemplateField c={c} fallback={CHAT_DEFAULT} />
-        </fieldset>
-      );
-    default:
-      return null;
-  }
+  const form = (CHAT_FORMS as Partial<Record<ChannelType, (typeof CHAT_FORMS)[ChatType]>>)[props.type];
+  if (!form) return null;
+  return (
+    <fieldset>
+      <legend>{form.legend}</legend>
+      {form.inputs.map((i) =>
+        'secret' in i ? (
+          <SecretField name={i.secret} label={i.label} set={c?.secrets[i.secret] === 'set'} editing={false} {...(i.hint ? { hint: i.hint } : {})} />
+        ) : (
+          <Field name={`config.${i.text}`} label={i.label} hint={i.hint}>
+            <input id={`f-config.${i.text}`} name={`config.${i.text}`} value={cfg(c, i.text) || (i.fallback ?? '')} {...(i.placeholder ? { placeholder: i.placeholder } : {})} />
+          </Field>
+        ),
+      )}
+      <TemplateField c={c} fallback={form.template} />
+    </fieldset>
+  );
 }
