@@ -98,7 +98,7 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
       'global', '  maxconn 1000',
       'defaults', '  mode http', '  timeout connect 2s', '  timeout client 60s', '  timeout server 60s', '  timeout tunnel 1h',
       'frontend fe', `  bind 127.0.0.1:${lbPort}`, '  default_backend replicas',
-      'backend replicas', '  balance roundrobin', '  option httpchk GET /readyz', '  http-check expect status 200',
+      'backend replicas', '  balance roundrobin', '  option redispatch', '  retries 3', '  option httpchk GET /readyz', '  http-check expect status 200',
       ...replicas.map((r) => `  server ${r.name} 127.0.0.1:${r.port} check inter 500 fall 2 rise 1`),
       '',
     ].join('\n'));
@@ -186,5 +186,25 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     expect(seqs[seqs.length - 1]! - seqs[0]! + 1).toBe(seqs.length);
+  });
+
+  it('SIGTERM drains the replica holding the agent: it exits 0, the agent is back on another replica at once and stays online', async () => {
+    const h = (await holder())!;
+    const live = replicas.find((r) => r !== h && r.proc.exitCode === null && r.proc.signalCode === null)!;
+    const api = new Api(live.url, ADMIN_PASSWORD);
+    await api.login();
+    const exited = new Promise<number | null>((r) => h.proc.once('exit', (code) => r(code)));
+    h.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const back = await eventually(async () => {
+      const now = await holder();
+      return now && now !== h ? now : null;
+    }, 10_000, 'the agent on another replica');
+    expect(back).toBe(live);
+    // the stopping replica marked its agent offline before closing the socket, never after the agent's new hello
+    await eventually(async () => (await api.req('GET', `/api/hosts/${hostId}`)).body.status === 'online', 10_000, 'host online again');
+    const id = await runJobVia(api, hostId, 'check');
+    expect((await waitJobVia(api, id)).status).toBe('succeeded');
+    expect((await api.req('GET', `/api/hosts/${hostId}`)).body.status).toBe('online');
   });
 });

@@ -237,7 +237,9 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         services.notifier.close();
         services.pings.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
-        const held = registry.readyHostIds();
+        // With replicas, this one's agents are marked offline before their sockets close, so the hello
+        // each sends to another replica a moment later (marking it online) is never undone.
+        if (cluster) await repos.hosts.markOffline(registry.readyHostIds()).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'cannot mark this replica\'s agents offline'));
         registry.closeAll(CloseCode.goingAway, 'server shutting down');
         jobStream.close();
         await gateway.close();
@@ -245,10 +247,9 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         setTimeout(() => server.closeAllConnections(), 2000).unref();
         await stopped;
         await services.leases.releaseAll();
-        if (cluster) {
-          await repos.hosts.markOffline(held);
-          await cluster.close();
-        } else await repos.hosts.markAllOffline();
+        // Alone, every host is offline now; with replicas, only this one's were (above).
+        if (cluster) await cluster.close();
+        else await repos.hosts.markAllOffline();
         await store.close();
         lock.release();
         log.info('server stopped');
