@@ -290,3 +290,17 @@ export function sampleArgv(secret: string, classify: (cmd: string) => string[], 
   }, everyMs);
   return { stop: () => (clearInterval(timer), { seen, leaks }) };
 }
+
+/** Every file under `dir` (recursively) whose bytes contain `needle`. */
+export function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && fs.readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return hits;
+}

@@ -6,6 +6,7 @@ import { X25519Identity } from '@restic-manager/vault';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
 import { eventually, restoreStackTools, startRestoreStack } from './restore-stack.js';
 import { argvSampler } from './robustness/procs.js';
+import { filesContaining } from './agent-harness.js';
 
 /*
  * Vault drills (issue 16, docs/recoverability.md "Vault drills") through the real server, two
@@ -16,20 +17,6 @@ import { argvSampler } from './robustness/procs.js';
 
 const missing = restoreStackTools;
 if (missing.length) console.warn(`skipping vault drill e2e: missing ${missing.join(', ')}`);
-
-/** Every file under `dir` whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && fs.readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir);
-  return hits;
-}
 
 /** The largest file under `dir` (the blob holding most of the random file's chunks). */
 function largestFile(dir: string): string {

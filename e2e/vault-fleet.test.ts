@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { check, listSnapshots, LocalStorage, X25519Identity } from '@restic-manager/vault';
 import { diffTrees, hashTree } from '@restic-manager/testkit';
-import { ROOT } from './agent-harness.js';
+import { ROOT, filesContaining } from './agent-harness.js';
 import type { LocalStack } from './local-stack.js';
 import { eventually, localStackTools, startLocalStack } from './local-stack.js';
 
@@ -20,20 +20,6 @@ const S3_SECRET = 'vault-e2e-s3-secret-key-9f31c07a5d';
 const S3_KEY_ID = 'vault-e2e-access-key-id-77';
 
 if (localStackTools.length) console.warn(`skipping vault fleet e2e: missing ${localStackTools.join(', ')}`);
-
-/** Every file under `dir` (recursively) whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && fs.readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir);
-  return hits;
-}
 
 describe.skipIf(localStackTools.length > 0)('vault jobs through the real server and agent', { timeout: 300_000 }, () => {
   let s: LocalStack;

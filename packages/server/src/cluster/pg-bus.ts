@@ -49,7 +49,8 @@ export class PgBus implements ClusterBus {
   private client: pg.Client | null = null;
   private closed = false;
   private readonly queue: { topic: BusTopic; body: unknown }[] = [];
-  private sending = false;
+  /** The running drain of the publish queue, if any (close waits for it). */
+  private draining: Promise<void> | null = null;
   private receiving: Promise<void> = Promise.resolve();
   private listening!: Promise<void>;
   private markListening!: () => void;
@@ -89,21 +90,16 @@ export class PgBus implements ClusterBus {
       if (this.dropped++ % 1000 === 0) this.d.log.warn({ queued: this.queue.length }, 'cluster bus: publish queue full; dropping the oldest live job frames');
     }
     this.queue.push({ topic, body });
-    if (!this.sending) void this.drain();
+    this.draining ??= this.drain().finally(() => (this.draining = null));
   }
 
   private async drain(): Promise<void> {
-    this.sending = true;
-    try {
-      for (let m = this.queue.shift(); m; m = this.queue.shift()) {
-        try {
-          await this.send(m.topic, m.body);
-        } catch (e) {
-          this.d.log.warn({ topic: m.topic, err: (e as Error).message }, 'cluster bus: a message could not be published');
-        }
+    for (let m = this.queue.shift(); m; m = this.queue.shift()) {
+      try {
+        await this.send(m.topic, m.body);
+      } catch (e) {
+        this.d.log.warn({ topic: m.topic, err: (e as Error).message }, 'cluster bus: a message could not be published');
       }
-    } finally {
-      this.sending = false;
     }
   }
 
@@ -178,8 +174,9 @@ export class PgBus implements ClusterBus {
     this.closed = true;
     clearInterval(this.sweep);
     if (this.reconnect) clearTimeout(this.reconnect);
-    // what is queued still goes out (a presence "down" at shutdown)
-    for (let i = 0; this.sending && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    // what is queued still goes out (a presence "down" at shutdown), for a second at most: a database
+    // that does not answer must not hold the shutdown
+    if (this.draining) await Promise.race([this.draining, new Promise((r) => setTimeout(r, 1000).unref())]);
     const c = this.client;
     this.client = null;
     await c?.end().catch(() => undefined);
