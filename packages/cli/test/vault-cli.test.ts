@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
-import { LocalStorage, loadSnapshot, X25519Identity } from '@restic-manager/vault';
+import { Chunker, chunkerParams, LocalStorage, loadSnapshot, X25519Identity } from '@restic-manager/vault';
 import { CLI, haveCli, vault } from './vault-cli-helpers.js';
 import { flip } from '../../vault/test/helpers.js';
 
@@ -42,6 +42,22 @@ function files(root: string): string[] {
 function snapshotsOf(repo: string): string[] {
   const r = vault(['snapshots', '--json', repo, '']);
   return (JSON.parse(r.stdout) as Array<{ id: string }>).map((s) => s.id);
+}
+
+/**
+ * `n` bytes of noise that 1 MiB chunking keeps as one chunk: an AES-CTR keystream from a fixed key,
+ * the first counter start whose stream has no cut point before `n` (the gear table is fixed, so this
+ * is the same data on every run; random bytes may hold a cut between the 256 KiB minimum and `n`).
+ */
+function oneChunkOfNoise(n: number, avg: number): Buffer {
+  const chunker = new Chunker(chunkerParams(avg));
+  for (let i = 0; i < 1000; i++) {
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32BE(i, 0);
+    const data = createCipheriv('aes-256-ctr', Buffer.alloc(32, 7), iv).update(Buffer.alloc(n));
+    if (chunker.cut(data, 0, n) === n) return data;
+  }
+  throw new Error(`no stream of ${n} bytes is one chunk at average ${avg}`);
 }
 
 describe.skipIf(!haveCli)('vault CLI', () => {
@@ -134,7 +150,7 @@ describe.skipIf(!haveCli)('vault CLI', () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(repo);
     mkdirSync(src);
-    writeFileSync(path.join(src, 'victim.bin'), randomBytes(600_000));
+    writeFileSync(path.join(src, 'victim.bin'), oneChunkOfNoise(600_000, 1 << 20));
     writeFileSync(path.join(src, 'other.txt'), 'unaffected\n'.repeat(20_000));
     expect(vault(['backup', cfgFile, '--cron']).code).toBe(0);
     const [snap] = snapshotsOf(repo);
