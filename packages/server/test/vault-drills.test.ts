@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
-import { Api, useHarness } from './helpers/harness.js';
+import { ADMIN_PASSWORD, Api, useHarness } from './helpers/harness.js';
 
 /*
  * Vault drills on the server (docs/recoverability.md "Vault drills") against protocol-level
@@ -119,5 +119,25 @@ describe('vault drills (server)', () => {
     expect(fired).toContain(vault.job_id);
     expect((await h.server.services.jobs.get(vault.job_id)).schedule_id).toBe(sc.body.id);
     expect(((await a.src!.next('command.run')) as { kind: string }).kind).toBe('restore_drill');
+  });
+
+  it('a drill by tag drills each tagged host\'s repositories and its vault target; each refused part is listed with its reason', async () => {
+    // (the schedule test moved the clock on by hours: sign in again)
+    await h.admin.login('admin', ADMIN_PASSWORD);
+    await operator.login('oscar', 'oscar-password-123');
+    const put = await h.admin.req('PUT', `/api/hosts/${ids.other}/vault`, { storage: { type: 's3', endpoint: 'https://s3.example.com', bucket: 'b', prefix: 'other/', access_key_id: 'AKIA-vd2', secret_access_key: SECRET }, age_recipient: OTHER });
+    expect(put.status, put.text).toBe(200);
+    for (const n of ['src', 'other']) expect((await h.admin.req('PUT', `/api/hosts/${ids[n]}/tags`, { tags: ['vaulted'] })).status).toBe(200);
+    const r = await operator.req('POST', '/api/restore-drills', { tag: 'vaulted', sample_files: 5, seed: 'tagged' });
+    expect(r.status, r.text).toBe(202);
+    const jobs = (r.body.jobs as { host_id: string; kind: string }[]).map((j) => `${j.kind}@${j.host_id}`).sort();
+    expect(jobs).toEqual([`restore_drill@${ids.src}`, `vault_drill@${ids.trusted}`].sort());
+    const refused = r.body.refused as { host: string; error: string }[];
+    // 'other': its agent predates restore drills, and no trusted host holds its recipient's identity
+    expect(refused.map((x) => x.host)).toEqual(['other', 'other']);
+    expect(refused.map((x) => x.error).join('\n')).toMatch(/predates restore drills/);
+    expect(refused.map((x) => x.error).join('\n')).toMatch(/vault restores of other stay unproven/);
+    expect(await a.trusted!.next('command.run')).toMatchObject({ kind: 'vault_drill', args: { snapshot_id: SNAP, sample_files: 5, seed: 'tagged' } });
+    expect(await a.src!.next('command.run')).toMatchObject({ kind: 'restore_drill', args: { sample_files: 5, seed: 'tagged' } });
   });
 });

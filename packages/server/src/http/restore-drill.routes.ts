@@ -20,9 +20,9 @@ export function restoreDrillRoutes(d: RouteDeps): RouteSpec[] {
     }),
     route<z.infer<typeof RestoreDrillTagRequest>>({
       method: 'post', path: '/api/restore-drills',
-      summary: 'Drill every enrolled host with a tag now (each as POST /api/hosts/{id}/restore-drills would); hosts that cannot be drilled are listed in refused with the reason',
+      summary: 'Drill every enrolled host with a tag now: its repositories as POST /api/hosts/{id}/restore-drills would (drill_host_id applies to them) and its vault target as POST /api/hosts/{id}/vault-drills would on the first trusted host whose identity matches; each part that cannot run is listed in refused with the reason',
       access: 'operator', body: RestoreDrillTagRequest, response: TagStarted, status: 202,
-      handler: ({ actor, body }) => s.runTag(actor, body),
+      handler: ({ actor, body }) => d.services.hostDrills.runTag(actor, body),
     }),
     route({
       method: 'get', path: '/api/hosts/:id/restore-drills', summary: "The host's last proven restore (files, bytes, throughput, RTO estimate) and its recent drills",

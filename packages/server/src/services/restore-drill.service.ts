@@ -1,5 +1,5 @@
 import { DRILL_DEFAULT_BYTES, DRILL_DEFAULT_FILES } from '@restic-manager/protocol';
-import type { RestoreDrillRequest, RestoreDrillSummary, RestoreDrillTagRequest, RestoreDrillView } from '@restic-manager/protocol';
+import type { RestoreDrillRequest, RestoreDrillSummary, RestoreDrillView } from '@restic-manager/protocol';
 import type { JobRow } from '../repositories/job.repository.js';
 import type { RestoreDrillRow } from '../repositories/restore-drill.repository.js';
 import type { Actor, Repositories, ServiceDeps } from './context.js';
@@ -73,28 +73,6 @@ export class RestoreDrillService {
       out.push(await this.jobs.runNow(actor, hostId, 'restore_drill', args, { ...sched, auditExtra: summary, repositoryId: l.repo_id, beforeDispatch: record(l.repo_id) }));
     }
     return { jobs: out.map((o) => o.job), dispatched: out.every((o) => o.dispatched) };
-  }
-
-  /**
-   * Drills every enrolled host carrying `tag` (issue 16 "by tag"): each host as `run` would. A
-   * host that cannot be drilled (offline source for a cross-host drill, an agent that predates
-   * drills, no repository) is listed in `refused` with the reason; the others still run.
-   */
-  async runTag(actor: Actor, req: RestoreDrillTagRequest) {
-    const { tag, ...rest } = req;
-    const hosts = (await this.d.repos.hosts.list({ tag }, 10_000, 0)).rows.filter((h) => h.agent_token_hash);
-    if (hosts.length === 0) throw new DomainError('validation_failed', `tag: no enrolled host has the tag ${tag}`, { tag: 'no enrolled host has it' });
-    const jobs = [];
-    const refused: { host_id: string; host: string; error: string }[] = [];
-    for (const h of hosts) {
-      try {
-        jobs.push(...(await this.run(actor, h.id, rest)).jobs);
-      } catch (e) {
-        if (!(e instanceof DomainError)) throw e;
-        refused.push({ host_id: h.id, host: h.name, error: e.message });
-      }
-    }
-    return { jobs, refused };
   }
 
   /** A restore_drill schedule fired (MaintenanceScheduler): drills with the schedule as the jobs' origin. */

@@ -28,6 +28,7 @@ import { RestoreService } from './restore.service.js';
 import { RestoreCredentials } from './restore-credentials.service.js';
 import { VaultDrillService } from './vault-drill.service.js';
 import { RestoreDrillService } from './restore-drill.service.js';
+import { HostDrillService } from './host-drills.service.js';
 import { DbRestoreService } from './db-restore.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SnapshotBrowseService } from './snapshot-browse.service.js';
@@ -121,6 +122,7 @@ export interface Services {
   drills: RestoreDrillService;
   /** Vault drills on hosts trusted for them (issue 16, docs/recoverability.md "Vault drills"). */
   vaultDrills: VaultDrillService;
+  hostDrills: HostDrillService;
   /** Downloads from a snapshot to the browser, streamed by the agent (issue 16, docs/recoverability.md). */
   downloads: DownloadService;
   /** Settings → Control-plane backup: the setting, run now, the last run (issue 20, docs/operations.md). */
@@ -204,10 +206,9 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const drills = new RestoreDrillService(d, jobs, restore, alertRules);
   jobs.onEnded((job) => drills.jobEnded(job));
   const vaultDrills = new VaultDrillService(d, audit, jobs);
-  // A restore_drill schedule drills the host's repositories and, with a vault target, its vault on a trusted host.
-  // The vault drill first: it never throws a refusal, so a refused restic drill cannot stop it.
-  const scheduledDrills = { fire: async (s: Parameters<RestoreDrillService['fire']>[0]) => { const vault = await vaultDrills.fire(s); return [...(await drills.fire(s)), ...vault]; } };
-  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, scheduledDrills, leases);
+  // A restore_drill schedule (and a drill by tag) drills the host's repositories and, with a vault target, its vault on a trusted host.
+  const hostDrills = new HostDrillService(d, drills, vaultDrills);
+  const maintenanceScheduler = new MaintenanceScheduler(d, audit, jobs, maintenance, vaults, ledger, hostDrills, leases);
   const copyStatus = new CopyStatusService(d, fleet);
   const copies = new CopyPolicyService(d, audit, jobs, copyStatus);
   jobs.onEnded((job) => copies.jobEnded(job));
@@ -223,6 +224,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     controlPlaneBackupScheduler,
     drills,
     vaultDrills,
+    hostDrills,
     downloads,
     copies,
     copyStatus,
