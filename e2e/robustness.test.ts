@@ -33,6 +33,7 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
     const r = await runRobustness({
       seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 5), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5), rehashEvery: 25,
       repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: Number(env.RM_ROBUSTNESS_JOB_TIMEOUT_MS ?? 180_000), exclude,
+      ...(env.RM_ROBUSTNESS_PAUSE_FILE ? { pauseFile: env.RM_ROBUSTNESS_PAUSE_FILE } : {}),
       log: (l) => void process.stdout.write(`${l}\n`),
     });
     // under npm run test:robustness the script prints the closing line itself, last and once

@@ -41,6 +41,8 @@ export interface RobustnessOptions {
   exclude: Map<string, string>;
   /** How long one job may take before the step counts as stuck. */
   jobTimeoutMs: number;
+  /** While this file exists the run waits between steps, everything settled (e.g. while CI needs the machine). */
+  pauseFile?: string;
   log(line: string): void;
 }
 
@@ -67,6 +69,15 @@ function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as { cause?: unknown }).cause;
   return cause ? `${err.message} (${cause instanceof Error ? cause.message : String(cause)})` : err.message;
+}
+
+/** Waits between steps while `file` exists (polled every 2 s); the time paused counts in no phase. */
+async function waitWhilePaused(file: string | undefined, step: number, log: (l: string) => void): Promise<void> {
+  if (!file || !fs.existsSync(file)) return;
+  const t0 = Date.now();
+  log(`paused before step ${step}: remove ${file} to go on`);
+  while (fs.existsSync(file)) await new Promise((r) => setTimeout(r, 2000));
+  log(`resumed after ${Math.round((Date.now() - t0) / 1000)} s paused`);
 }
 
 async function ensureAlive(ctx: Ctx): Promise<void> {
@@ -152,6 +163,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     try {
       for (let step = 1; step <= o.steps; step++) {
         ctx.step = step;
+        await waitWhilePaused(o.pauseFile, step, o.log);
         const t0 = Date.now();
         try {
           await ensureAlive(ctx);
