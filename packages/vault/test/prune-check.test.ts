@@ -24,13 +24,34 @@ function age(repo: string, hours: number): void {
   for (const f of allFiles(repo)) utimesSync(f, t, t);
 }
 
+/** `files` written under src/ and backed up once (with `extra` settings) to a local repository. */
+async function backedUp(files: Record<string, string | Buffer>, extra: Record<string, unknown> = {}) {
+  const src = path.join(dir.path, 'src');
+  writeTree(src, files);
+  const { cfg, identity, repo } = localConfig(dir.path, [src], extra);
+  const storage = new LocalStorage(repo);
+  const r = await backup(cfg, { storage });
+  return { src, cfg, identity, repo, storage, r };
+}
+
+/** A backup of a.bin (`bytes` random bytes) and an orphan blob `blobs/<b>/<b×32>` uploaded just now, as an interrupted backup leaves one. */
+async function backedUpWithOrphan(bytes: number, b: string) {
+  const made = await backedUp({ 'a.bin': randomBytes(bytes) });
+  const orphan = `blobs/${b}/${b.repeat(32)}`;
+  await made.storage.put(orphan, randomBytes(100));
+  return { ...made, orphan };
+}
+
+/** `n` files f0.bin… of `size` random bytes each, backed up once with `extra` settings. */
+async function backedUpRandomFiles(n: number, size: number, extra: Record<string, unknown>) {
+  const files: Record<string, Buffer> = {};
+  for (let i = 0; i < n; i++) files[`f${i}.bin`] = randomBytes(size);
+  return { files, ...(await backedUp(files, extra)) };
+}
+
 describe('prune', () => {
   it('keeps every blob referenced by any retained snapshot, not just the newest, without the key', async () => {
-    const src = path.join(dir.path, 'src');
-    writeTree(src, { 'old.bin': randomBytes(200_000) });
-    const { cfg, identity, repo } = localConfig(dir.path, [src]);
-    const storage = new LocalStorage(repo);
-    const first = await backup(cfg, { storage });
+    const { src, cfg, identity, repo, storage, r: first } = await backedUp({ 'old.bin': randomBytes(200_000) });
     // The second snapshot no longer contains old.bin: its blob is referenced only by the first.
     writeFileSync(path.join(src, 'old.bin'), randomBytes(1000));
     await backup(cfg, { storage });
@@ -45,11 +66,7 @@ describe('prune', () => {
   });
 
   it('a retention policy drops old snapshots and then their unreferenced blobs', async () => {
-    const src = path.join(dir.path, 'src');
-    writeTree(src, { 'a.bin': randomBytes(200_000) });
-    const { cfg, identity, repo } = localConfig(dir.path, [src]);
-    const storage = new LocalStorage(repo);
-    await backup(cfg, { storage });
+    const { src, cfg, identity, repo, storage } = await backedUp({ 'a.bin': randomBytes(200_000) });
     writeFileSync(path.join(src, 'a.bin'), randomBytes(200_000));
     // The second snapshot must be the newer one by its (whole-second) time: move the clock, not the test.
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2000 });
@@ -71,14 +88,7 @@ describe('prune', () => {
   });
 
   it('never deletes a young unreferenced blob (grace period); a blob condemned while a backup runs is deleted only after that run ends', async () => {
-    const src = path.join(dir.path, 'src');
-    writeTree(src, { 'a.bin': randomBytes(100_000) });
-    const { cfg, repo } = localConfig(dir.path, [src]);
-    const storage = new LocalStorage(repo);
-    await backup(cfg, { storage });
-    // An orphan blob, as left by an interrupted backup, uploaded just now.
-    const orphan = `blobs/ab/${'ab'.repeat(32)}`;
-    await storage.put(orphan, randomBytes(100));
+    const { cfg, repo, storage, orphan } = await backedUpWithOrphan(100_000, 'ab');
     const r = await prune({ storage, indexPrefix: cfg.indexPrefix });
     expect(r.blobsDeleted).toBe(0);
     expect(r.blobsInGrace).toBe(1);
@@ -97,13 +107,7 @@ describe('prune', () => {
   });
 
   it('a run whose markers went stale is dead; a legacy locks/ object of an older version still defers deletion while fresh', async () => {
-    const src = path.join(dir.path, 'src');
-    writeTree(src, { 'a.bin': randomBytes(1000) });
-    const { cfg, repo } = localConfig(dir.path, [src]);
-    const storage = new LocalStorage(repo);
-    await backup(cfg, { storage });
-    const orphan = `blobs/cd/${'cd'.repeat(32)}`;
-    await storage.put(orphan, randomBytes(100));
+    const { cfg, repo, storage, orphan } = await backedUpWithOrphan(1000, 'cd');
     await storage.put('locks/0123456789abcdef.json', Buffer.from('{}'));
     age(path.join(repo, 'blobs'), 48);
     expect(await prune({ storage, indexPrefix: cfg.indexPrefix })).toMatchObject({ blobsDeleted: 0, blobsDeferred: 1 });
@@ -111,14 +115,11 @@ describe('prune', () => {
     age(path.join(repo, 'locks'), 1);
     age(path.join(repo, 'runs'), 1);
     expect(await prune({ storage, indexPrefix: cfg.indexPrefix })).toMatchObject({ blobsDeleted: 1, blobsDeferred: 0 });
+    expect(await storage.head(orphan)).toBeNull();
   });
 
   it('refuses to delete anything when a reference list is corrupt (no key)', async () => {
-    const src = path.join(dir.path, 'src');
-    writeTree(src, { 'a.bin': randomBytes(1000) });
-    const { cfg, repo } = localConfig(dir.path, [src]);
-    const storage = new LocalStorage(repo);
-    await backup(cfg, { storage });
+    const { cfg, repo, storage } = await backedUp({ 'a.bin': randomBytes(1000) });
     const refs = allFiles(repo).find((f) => f.endsWith('.refs'))!;
     const b = readFileSync(refs);
     flip(b, 20);
@@ -132,14 +133,8 @@ describe('prune', () => {
 
 describe('damage detection', () => {
   it('a flipped bit in a blob is found by check (naming files) and by restore; other files restore', async () => {
-    const src = path.join(dir.path, 'src');
     // Incompressible files large enough to span several 64 KiB segments each.
-    const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 8; i++) files[`f${i}.bin`] = randomBytes(150_000);
-    writeTree(src, files);
-    const { cfg, identity, repo } = localConfig(dir.path, [src], { chunk_size: '64KiB', pack_size: '4MiB' });
-    const storage = new LocalStorage(repo);
-    const r = await backup(cfg, { storage });
+    const { src, cfg, identity, repo, storage, r } = await backedUpRandomFiles(8, 150_000, { chunk_size: '64KiB', pack_size: '4MiB' });
     const blob = allFiles(path.join(repo, 'blobs'))[0]!;
     const b = readFileSync(blob);
     flip(b, Math.floor(b.length / 2), 0x10);
@@ -160,11 +155,7 @@ describe('damage detection', () => {
   });
 
   it('a flipped bit in snapshot metadata is detected by check and restore fails clearly', async () => {
-    const src = path.join(dir.path, 'src');
-    writeTree(src, { 'a.txt': 'x' });
-    const { cfg, identity, repo } = localConfig(dir.path, [src]);
-    const storage = new LocalStorage(repo);
-    const r = await backup(cfg, { storage });
+    const { cfg, identity, repo, storage, r } = await backedUp({ 'a.txt': 'x' });
     const meta = allFiles(repo).find((f) => f.endsWith('.age'))!;
     const b = readFileSync(meta);
     flip(b, b.length - 5);
@@ -175,11 +166,7 @@ describe('damage detection', () => {
   });
 
   it('a truncated blob is detected and only its files are lost', async () => {
-    const src = path.join(dir.path, 'src');
-    writeTree(src, { 'a.bin': randomBytes(300_000) });
-    const { cfg, identity, repo } = localConfig(dir.path, [src]);
-    const storage = new LocalStorage(repo);
-    const r = await backup(cfg, { storage });
+    const { src, cfg, identity, repo, storage, r } = await backedUp({ 'a.bin': randomBytes(300_000) });
     const blob = allFiles(path.join(repo, 'blobs'))[0]!;
     writeFileSync(blob, readFileSync(blob).subarray(0, 1000));
     const res = await restore({ storage, identity, indexPrefix: cfg.indexPrefix, snapshotId: r.snapshotId, target: path.join(dir.path, 'o') });
@@ -189,13 +176,7 @@ describe('damage detection', () => {
 
 describe('fetch', () => {
   it('downloads about the file’s share of data, not whole blobs', async () => {
-    const src = path.join(dir.path, 'src');
-    const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 10; i++) files[`f${i}.bin`] = randomBytes(300_000);
-    writeTree(src, files);
-    const { cfg, identity, repo } = localConfig(dir.path, [src], { pack_size: '8MiB' });
-    const storage = new LocalStorage(repo);
-    const r = await backup(cfg, { storage });
+    const { src, files, cfg, identity, repo, r } = await backedUpRandomFiles(10, 300_000, { pack_size: '8MiB' });
     const reader = new LocalStorage(repo);
     const target = path.join(dir.path, 'one.bin');
     const before = reader.bytesRead;

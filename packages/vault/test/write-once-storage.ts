@@ -45,3 +45,19 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   const promise = new Promise<void>((r) => (open = r));
   return { promise, open };
 }
+
+/**
+ * Holds the host's backup at its commit (the put of the snapshot's `.refs`, its last object):
+ * `reached` opens when the backup gets there, and the put goes on once `release` is opened.
+ */
+export function holdAtCommit(host: WriteOnceStorage): { reached: ReturnType<typeof gate>; release: ReturnType<typeof gate> } {
+  const reached = gate();
+  const release = gate();
+  host.beforePut = async (key) => {
+    if (key.endsWith('.refs')) {
+      reached.open();
+      await release.promise;
+    }
+  };
+  return { reached, release };
+}

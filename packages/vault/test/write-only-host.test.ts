@@ -11,7 +11,7 @@ import { backup, check, LeaseLapsedError, LocalLockError, LocalStorage, listSnap
 import type { ObjectInfo } from '../src/storage/index.js';
 import { backupsBesidePrunes } from './concurrent-prune.js';
 import { localConfig, writeTree } from './helpers.js';
-import { gate, WriteOnceStorage } from './write-once-storage.js';
+import { gate, holdAtCommit, WriteOnceStorage } from './write-once-storage.js';
 
 let dir: TempDir;
 beforeEach(async () => {
@@ -59,14 +59,7 @@ describe('backup vs prune without remote locks', () => {
   it('a prune while a backup that reuses an old blob is running condemns it but defers deletion; the snapshot restores', async () => {
     const { src, cfg, identity, repo, x, a, first } = await reusableOldBlob();
     const host = new WriteOnceStorage(repo);
-    const atCommit = gate();
-    const release = gate();
-    host.beforePut = async (key) => {
-      if (key.endsWith('.refs')) {
-        atCommit.open();
-        await release.promise;
-      }
-    };
+    const { reached: atCommit, release } = holdAtCommit(host);
     const running = backup(cfg, { storage: host });
     await atCommit.promise;
     const trusted = new LocalStorage(repo);
@@ -160,14 +153,7 @@ describe('the local lock', () => {
     writeTree(src, { 'f.txt': 'x' });
     const { cfg, repo } = localConfig(dir.path, [src]);
     const host = new WriteOnceStorage(repo);
-    const held = gate();
-    const release = gate();
-    host.beforePut = async (key) => {
-      if (key.endsWith('.refs')) {
-        held.open();
-        await release.promise;
-      }
-    };
+    const { reached: held, release } = holdAtCommit(host);
     const first = backup(cfg, { storage: host });
     await held.promise;
     const second = backup(cfg, { storage: new WriteOnceStorage(repo) });
