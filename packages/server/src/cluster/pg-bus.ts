@@ -9,6 +9,8 @@ import type { BusHandler, BusTopic, ClusterBus } from './bus.js';
 
 /** The NOTIFY channel every replica listens on. */
 export const BUS_CHANNEL = 'rm_bus';
+/** A listening connection's application_name is this and its replica id, set once LISTEN is active (the roster, `peers()`). */
+export const LISTENER_NAME = 'rm-bus:';
 /** A sealed message longer than this goes into cluster_messages (NOTIFY's payload limit is 8000 bytes). */
 export const INLINE_MAX = 7800;
 /** Messages waiting to be published at most; beyond it the oldest live job frames are dropped first. */
@@ -139,10 +141,18 @@ export class PgBus implements ClusterBus {
     try {
       await client.connect();
       await client.query(`LISTEN ${BUS_CHANNEL}`);
+      // Named only once listening: whoever finds this connection in pg_stat_activity reaches it.
+      await client.query('SELECT set_config($1, $2, false)', ['application_name', `${LISTENER_NAME}${this.replicaId}`]);
       this.markListening();
     } catch (e) {
       retry((e as Error).message);
     }
+  }
+
+  /** The replicas whose listening connection is open on this database now (pg_stat_activity shows every session's application_name). */
+  async peers(): Promise<string[]> {
+    const r = await sql<{ name: string }>`SELECT application_name AS name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE ${`${LISTENER_NAME}%`}`.execute(this.d.db);
+    return r.rows.map((x) => x.name.slice(LISTENER_NAME.length)).filter((id) => id !== this.replicaId);
   }
 
   private async receive(payload: string): Promise<void> {
