@@ -199,7 +199,8 @@ for (const [name, make, available] of media) {
         const to = n;
         await until(() => got.at(-1) === to - 1);
         expect(a.link.hasPeers()).toBe(true);
-        expect(got).toEqual(Array.from({ length: to - from }, (_, i) => from + i));
+        // (frames published just before may still arrive after the subscription: in order, before these)
+        expect(got.filter((x) => x >= from)).toEqual(Array.from({ length: to - from }, (_, i) => from + i));
         expect(b.jobFrames()).toBe(0);
         b.link.stop();
       } finally {
