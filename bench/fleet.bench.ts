@@ -1,5 +1,6 @@
 /*
- * Fleet benchmark: `npm run bench:fleet -- --agents N [--procs P]`.
+ * Fleet benchmark: `npm run bench:fleet -- --agents N [--procs P]` (`--help` lists the options).
+ * With `--replicas R` it measures R server replicas on one PostgreSQL instead (bench/lib/fleet-replicas.ts).
  * Starts the real server (compiled CLI, child process), enrolls N hosts over the REST API,
  * connects N simulated agents spread over P child processes, then sends a run-now to every
  * host and measures:
@@ -15,131 +16,78 @@
  * Peer measured in the same run: GET /healthz latency at the same concurrency (HTTP round
  * trip with no database work), printed with the ratio dispatch p50 / healthz p50.
  */
-import { fork, spawn } from 'node:child_process';
-import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { FleetAgents, cpuMsOf, enrollHosts, log, now, pct, pool, request, rssOf, signIn, startServerProcess, stopServer } from './lib/fleet-common.js';
+import { runReplicas } from './lib/fleet-replicas.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
-const arg = (name: string, dflt: number): number => {
+const HELP = `npm run bench:fleet -- [options]
+
+One server (SQLite) with N simulated agents, by default. Options (all have defaults):
+  --agents N          agents (default 1000; with --replicas 30000)
+  --procs P           processes simulating the agents (default: one per 500 agents, at most 4)
+  --concurrency C     run-now requests in flight (default 64)
+  --replicas R        (R >= 2; absent: one server) measure R server replicas sharing one PostgreSQL instead (a throwaway
+                      PostgreSQL is started); prints fleet_p99_dispatch_ms (a run-now sent to one
+                      replica -> command.run at an agent held by another), fleet_replica_rss_mb
+                      (max over replicas), fleet_connect_s and fleet_failover_s (one replica killed
+                      -9 -> all its agents greeted by the others; they reconnect with the real
+                      agent's backoff to another replica), then the same figures for one server
+                      on SQLite, prefixed fleet_sqlite_ (its failover is a kill -9 and restart:
+                      fleet_sqlite_restart_s)
+  --store postgres    the replicas' store (the only one that can be shared; default with --replicas)
+  --sqlite-agents M   agents of the SQLite comparison in a --replicas run (default 10000; 0 skips it)
+  --help              this text
+`;
+
+/** `--name value` as a non-negative integer (positive unless `zero`), or `dflt` when absent. */
+function intArg(name: string, dflt: number, zero = false): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v <= 0) {
-    process.stderr.write(`--${name} needs a positive integer\n`);
+  if (!Number.isInteger(v) || v < 0 || (v === 0 && !zero)) {
+    process.stderr.write(`--${name} needs a ${zero ? 'non-negative' : 'positive'} integer\n`);
     process.exit(2);
   }
   return v;
-};
-const N = arg('agents', 1000);
-const P = arg('procs', Math.min(4, Math.max(1, Math.ceil(N / 500))));
-const CONC = arg('concurrency', 64);
-const PASSWORD = 'bench-admin-password';
-const now = (): number => performance.timeOrigin + performance.now();
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const log = (s: string) => process.stderr.write(`[fleet] ${s}\n`);
-
-async function pool<T>(items: T[], conc: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: conc }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  }));
 }
 
-/** User+system CPU milliseconds the process has used so far (clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(f[11]) + Number(f[12])) * 10;
+if (process.argv.includes('--help')) {
+  process.stdout.write(HELP);
+  process.exit(0);
 }
-
-/**
- * The driver's HTTP client: node:http with a keep-alive pool sized to the concurrency, so the
- * measured latency is the server's, not a client pool's (connections are opened once).
- */
-const pool64 = new http.Agent({ keepAlive: true, maxSockets: 256 });
-function request(url: string, method: string, headers: Record<string, string>, body?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: pool64 }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (data += d));
-      res.on('end', () => resolve(data));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+const REPLICAS = process.argv.includes('--replicas') ? intArg('replicas', 3) : 0;
+if (REPLICAS === 1) {
+  process.stderr.write('--replicas needs at least 2 (one replica cannot fail over; leave it out for one server)\n');
+  process.exit(2);
 }
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+const N = intArg('agents', REPLICAS ? 30_000 : 1000);
+const P = intArg('procs', Math.min(4, Math.max(1, Math.ceil(N / 500))));
+const CONC = intArg('concurrency', 64);
+const storeAt = process.argv.indexOf('--store');
+const STORE = storeAt >= 0 ? process.argv[storeAt + 1] : REPLICAS ? 'postgres' : 'sqlite';
+if (REPLICAS ? STORE !== 'postgres' : STORE !== 'sqlite') {
+  process.stderr.write(REPLICAS ? `--store ${STORE ?? ''}: replicas share a PostgreSQL store (--store postgres)\n` : `--store ${STORE ?? ''}: without --replicas the benchmark runs one server on SQLite\n`);
+  process.exit(2);
 }
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rm-fleet-'));
-  const nodeArgs = (process.env.FLEET_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
-  const server = spawn(process.execPath, [...nodeArgs, path.join(root, 'packages/cli/dist/main.js'), 'server'], {
-    env: { PATH: process.env.PATH, RM_LISTEN: '127.0.0.1:0', RM_DATA_DIR: dataDir, RM_ADMIN_PASSWORD: PASSWORD, RM_COOKIE_SECURE: 'false', RM_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    server.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m?.[1]) resolve(m[1]);
-    });
-    server.on('exit', (c) => reject(new Error(`server exited ${c}: ${err}`)));
-  });
-  const children: ReturnType<typeof fork>[] = [];
+  const { proc: server, url } = await startServerProcess({ RM_LISTEN: '127.0.0.1:0', RM_DATA_DIR: dataDir });
+  const agentsProc = new FleetAgents();
   try {
-    const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-    const cookie = `rm_session=${/rm_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? ''}`;
-    const { csrf_token } = (await login.json()) as { csrf_token: string };
-    const post = (p: string, body: unknown) => request(`${url}${p}`, 'POST', { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf_token }, JSON.stringify(body));
+    const op = await signIn(url);
+    const { cookie } = op;
+    const post = (p: string, body: unknown) => op.post(url, p, body);
 
     log(`enrolling ${N} hosts`);
     const t0 = now();
-    const agents: { host_id: string; bearer: string }[] = new Array(N);
-    await pool([...Array(N).keys()], 16, async (i) => {
-      const add = JSON.parse(await post('/api/hosts', { name: `bench-${i}`, repository: { url: `/srv/restic/bench-${i}`, password: 'bench-repo-password' } })) as { token: string };
-      const enr = await fetch(`${url}/api/agents/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: add.token, hostname: `bench-${i}` }) });
-      const e = (await enr.json()) as { host_id: string; bearer_token: string };
-      agents[i] = { host_id: e.host_id, bearer: e.bearer_token };
-    });
+    const agents = await enrollHosts(op, [url], N);
     log(`enrolled in ${((now() - t0) / 1000).toFixed(1)} s; connecting with ${P} processes`);
 
-    const received = new Map<string, number>();
-    let connected = 0;
-    let failed = 0;
-    const allConnected = new Promise<void>((resolve) => {
-      let done = 0;
-      for (let p = 0; p < P; p++) {
-        const child = fork(path.join(here, 'lib', 'fleet-agents.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        children.push(child);
-        child.on('message', (m: { type: string; count?: number; failed?: number; items?: [string, number][] }) => {
-          if (m.type === 'connected') {
-            connected += m.count ?? 0;
-            failed += m.failed ?? 0;
-            if (++done === P) resolve();
-          }
-          if (m.type === 'dispatch') for (const [id, t] of m.items ?? []) received.set(id, t);
-        });
-      }
-    });
     const tc = now();
-    children.forEach((c, p) => c.send({ type: 'start', url, agents: agents.filter((_, i) => i % P === p), concurrency: Math.max(8, Math.ceil(256 / P)) }));
-    await allConnected;
+    await agentsProc.start([url], agents, P);
+    const { received, connected, failed } = agentsProc;
     const connectS = (now() - tc) / 1000;
     if (failed) log(`${failed} agents failed to connect`);
     await new Promise((r) => setTimeout(r, 6000)); // let the heartbeat flush and GC settle
@@ -201,14 +149,13 @@ async function main(): Promise<void> {
     };
     for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}=${v}\n`);
   } finally {
-    for (const c of children) c.send({ type: 'stop' });
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    agentsProc.stop();
+    await stopServer(server);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main().catch((e: unknown) => {
+(REPLICAS ? runReplicas({ replicas: REPLICAS, agents: N, procs: P, concurrency: CONC, sqliteAgents: intArg('sqlite-agents', 10_000, true) }) : main()).catch((e: unknown) => {
   process.stderr.write(`fleet benchmark failed: ${(e as Error).message}\n`);
   process.exit(1);
 });

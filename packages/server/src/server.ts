@@ -79,6 +79,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What a start has opened so far, closed again if the start fails. */
+interface Started {
+  store?: { close(): Promise<void> };
+  cluster?: { close(): Promise<void> };
+}
+
 /**
  * Starts the control plane: data dir, key file (0600), migrations, admin bootstrap, HTTP + WS.
  * Listens on config.listenPort (0 = ephemeral; see `port`/`url`). Throws on start-up failure.
@@ -91,7 +97,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
   // Before anything reads or writes the data dir or the database: a second server on the same
   // directory stops here having changed nothing (no key file, no migration, no host marked offline).
   const lock = lockDataDir(config.dataDir);
-  const started: { store?: { close(): Promise<void> }; cluster?: { close(): Promise<void> } } = {};
+  const started: Started = {};
   try {
     return await startLocked(config, opts, lock, started);
   } catch (e) {
@@ -103,7 +109,7 @@ export async function startServer(input: ServerConfig | ServerConfigInput, opts:
 }
 
 /** startServer's body once the data directory is locked; records the opened store in `started` for clean-up. */
-async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataDirLock, started: { store?: { close(): Promise<void> }; cluster?: { close(): Promise<void> } }): Promise<RunningServer> {
+async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataDirLock, started: Started): Promise<RunningServer> {
   const now = opts.now ?? Date.now;
   const log = createLogger(config.logLevel, opts.logStream);
   const { key, created } = loadOrCreateKey(config.secretKeyFile);
@@ -127,7 +133,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   const cluster = config.databaseUrl ? openCluster(config.databaseUrl, db, box, log, registry, onSend, opts.cluster) : null;
   if (cluster) started.cluster = cluster;
   let baseUrl = config.baseUrl ?? '';
-  const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box, log, agents: cluster?.link ?? registry, ...(cluster ? { bus: cluster.bus } : {}), now, baseUrl: () => baseUrl };
+  const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box, log, agents: cluster?.link ?? registry, ...(cluster ? { bus: cluster.bus, busPeers: () => cluster.link.hasPeers() } : {}), now, baseUrl: () => baseUrl };
   const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) },
     { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } }, { leaseMs: config.slotLeaseMs });
   if (cluster) cluster.link.onKick = (hostId) => void services.jobs.dispatchPending(hostId).catch((e: unknown) => log.warn({ host_id: hostId, err: (e as Error).message }, 'cannot dispatch the queued jobs another replica asked for'));

@@ -63,7 +63,7 @@ describe('ClusterAgentLink: agents held by other replicas', () => {
     a.connect('h1');
     a.connect('h2');
     const c = replica(m, 'c');
-    c.link.start();
+    await c.link.start();
     await until(() => c.link.isConnected('h1') && c.link.isConnected('h2'));
     expect([...c.link.fleetHostIds()].sort()).toEqual(['h1', 'h2']);
     c.link.stop();
@@ -77,13 +77,32 @@ describe('ClusterAgentLink: agents held by other replicas', () => {
     const b = replica(m, 'b', { heartbeatMs: 20, now: () => now, gone });
     a.connect('h1');
     await until(() => b.link.isConnected('h1'));
-    b.link.start();
-    await new Promise((r) => setImmediate(r)); // a answers b's hello while the clock still reads its time
+    await b.link.start(); // a answered b's hello while the clock still read its time
     now += 61; // a says nothing more (killed): three of b's heartbeats later it is gone
     await until(() => gone.length === 1);
     expect(gone[0]).toEqual(['h1']);
     expect(b.link.isConnected('h1')).toBe(false);
     b.link.stop();
+  });
+
+  it('start resolves once every replica already on the medium has answered the hello; they count it as a peer from then on', async () => {
+    const m = new LocalMedium();
+    const a = replica(m, 'a');
+    const b = replica(m, 'b');
+    expect(a.link.hasPeers()).toBe(false);
+    const mute = m.open('mute'); // a bus with no presence of its own: never answers
+    const c = replica(m, 'c', { heartbeatMs: 20 });
+    const t = Date.now();
+    await c.link.start();
+    expect(a.link.hasPeers() && b.link.hasPeers()).toBe(true);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(55); // waited for the mute one until it counts as gone (3 heartbeats)
+    await mute.close();
+    const d = replica(m, 'd', { heartbeatMs: 20 });
+    const t2 = Date.now();
+    await d.link.start();
+    expect(Date.now() - t2).toBeLessThan(55);
+    c.link.stop();
+    d.link.stop();
   });
 
   it('a job that cannot be sent asks the other replicas; only the one holding the agent dispatches', async () => {

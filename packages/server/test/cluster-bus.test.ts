@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findPostgres, startPostgres } from '@restic-manager/testkit';
 import type { DbServer } from '@restic-manager/testkit';
 import type { ClusterBus } from '../src/cluster/bus.js';
 import { LocalMedium } from '../src/cluster/bus.js';
+import { ClusterAgentLink } from '../src/cluster/cluster-agent-link.js';
 import { BUS_CHANNEL, INLINE_MAX, PgBus } from '../src/cluster/pg-bus.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { ClusterMessageRepository } from '../src/repositories/cluster-message.repository.js';
+import { JobHub } from '../src/services/job-hub.js';
 import { migrate } from '../src/store/db.js';
 import { openPgStore } from '../src/store/pg.js';
 import type { OpenedPgStore } from '../src/store/pg.js';
+import { AgentRegistry } from '../src/ws/agent-registry.js';
 
 /*
  * One contract for the replicas' bus (issue 17, docs/scale-out.md), run against every
@@ -145,6 +148,65 @@ for (const [name, make, available] of media) {
       await until(() => seen.length === 3);
       expect(seen[1]).toEqual(big);
       expect(seen.map((s) => (s as { msg: { n?: number } }).msg.n)).toEqual([1, undefined, 3]);
+    });
+
+    it('peers() lists the other buses receiving on the medium, never itself, and not one that closed', async () => {
+      const [a, b] = await medium().open(2);
+      expect(await a!.peers()).toContain(b!.replicaId);
+      expect(await a!.peers()).not.toContain(a!.replicaId);
+      await b!.close();
+      const end = Date.now() + 10_000;
+      while ((await a!.peers()).includes(b!.replicaId) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(await a!.peers()).not.toContain(b!.replicaId);
+    });
+  });
+
+  describe.skipIf(!available)(`job frames between replicas: ${name}`, () => {
+    const medium = useMedium(make);
+    /** A replica's presence and job hub on a bus, with its publishes counted. */
+    const replicaOn = (bus: ClusterBus) => {
+      const publish = vi.spyOn(bus, 'publish');
+      const link = new ClusterAgentLink(new AgentRegistry(), bus, { heartbeatMs: 200 });
+      const hub = new JobHub(bus, () => link.hasPeers());
+      return { link, hub, jobFrames: () => publish.mock.calls.filter(([topic]) => topic === 'job.frame').length };
+    };
+
+    it('a lone replica puts no job frame on the bus; one that joins meanwhile receives every frame published after its start', async () => {
+      const [busA] = await medium().open(1);
+      const a = replicaOn(busA!);
+      await a.link.start();
+      let n = 0;
+      const frame = (): void => a.hub.publish({ type: 'log.stream', job_id: 'j', n: n++ });
+      const local: unknown[] = [];
+      a.hub.subscribe('j', (f) => local.push(f.n));
+      for (let i = 0; i < 100; i++) frame();
+      expect(local).toHaveLength(100);
+      expect(a.link.hasPeers()).toBe(false);
+      expect(a.jobFrames()).toBe(0);
+
+      // a second replica starts while the first one's agent keeps streaming lines
+      const ticker = setInterval(() => frame(), 1);
+      try {
+        const [busB] = await medium().open(1);
+        const b = replicaOn(busB!);
+        await b.link.start();
+        // b's browsers may subscribe from here on: not one frame published after this may be missing
+        const from = n;
+        const got: number[] = [];
+        b.hub.subscribe('j', (f) => got.push(f.n as number));
+        await until(() => n >= from + 50);
+        clearInterval(ticker);
+        const to = n;
+        await until(() => got.at(-1) === to - 1);
+        expect(a.link.hasPeers()).toBe(true);
+        // (frames published just before may still arrive after the subscription: in order, before these)
+        expect(got.filter((x) => x >= from)).toEqual(Array.from({ length: to - from }, (_, i) => from + i));
+        expect(b.jobFrames()).toBe(0);
+        b.link.stop();
+      } finally {
+        clearInterval(ticker);
+        a.link.stop();
+      }
     });
   });
 }

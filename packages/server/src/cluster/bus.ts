@@ -19,6 +19,12 @@ export interface ClusterBus {
   on(topic: BusTopic, fn: BusHandler): void;
   /** Resolves once the bus receives (LISTEN is active); publishes before that may be missed. */
   ready(): Promise<void>;
+  /**
+   * The ids of the other replicas receiving on this medium now, as the medium itself knows them
+   * (not from presence messages): every one listed receives what this replica publishes next.
+   * Rejects when the medium cannot be asked (the caller then knows no roster).
+   */
+  peers(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -37,6 +43,11 @@ export class LocalMedium {
     // Serialised like the wire would, so a handler never shares an object with the publisher.
     const copy = JSON.stringify(body);
     for (const b of this.buses) if (b !== from) queueMicrotask(() => b.receive(topic, JSON.parse(copy) as unknown, from.replicaId));
+  }
+
+  /** @internal */
+  roster(): string[] {
+    return [...this.buses].map((b) => b.replicaId);
   }
 
   /** @internal */
@@ -61,6 +72,10 @@ export class LocalBus implements ClusterBus {
 
   ready(): Promise<void> {
     return Promise.resolve();
+  }
+
+  peers(): Promise<string[]> {
+    return Promise.resolve(this.medium.roster().filter((id) => id !== this.replicaId));
   }
 
   /** @internal */

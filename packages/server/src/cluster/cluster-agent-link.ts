@@ -3,8 +3,11 @@ import type { AgentLink } from '../services/context.js';
 import type { AgentRegistry } from '../ws/agent-registry.js';
 import type { ClusterBus } from './bus.js';
 
-/** A replica's presence message: one agent came or went, or the whole list it holds (heartbeat). */
-type Presence = { kind: 'up' | 'down'; host_id: string } | { kind: 'heartbeat'; hosts: string[] } | { kind: 'hello' };
+/**
+ * A replica's presence message: one agent came or went, or the whole list it holds (heartbeat);
+ * a heartbeat answering a replica's hello names it in `ack` (sent after this replica recorded it).
+ */
+type Presence = { kind: 'up' | 'down'; host_id: string } | { kind: 'heartbeat'; hosts: string[]; ack?: string } | { kind: 'hello' };
 
 export interface ClusterAgentLinkOptions {
   /** How often this replica sends the list of agents it holds (default 5 s). */
@@ -34,6 +37,9 @@ export class ClusterAgentLink implements AgentLink {
   private readonly remote = new Map<string, string>();
   /** replica id -> when it was last heard from, and its hosts. */
   private readonly replicas = new Map<string, { seen: number; hosts: Set<string> }>();
+  /** Replicas that answered this one's hello, and the start waiting for some of them. */
+  private readonly acked = new Set<string>();
+  private awaitingAcks: { ids: Set<string>; done: () => void } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly heartbeatMs: number;
   private readonly expireMs: number;
@@ -65,8 +71,22 @@ export class ClusterAgentLink implements AgentLink {
     return (this.o.now ?? Date.now)();
   }
 
-  /** Starts the heartbeat and asks the others for theirs. */
-  start(): void {
+  /**
+   * Starts the heartbeat and asks the others for theirs (call once the bus is ready). Resolves
+   * once every replica the medium lists as listening has answered the hello — each has then
+   * recorded this one as a peer, so from here on it publishes what this one's browsers may watch
+   * (job frames, `hasPeers`) — or after `expireMs` (a replica that does not answer that long is
+   * gone). The roster is read before the hello goes out, so each listed replica receives it.
+   */
+  async start(): Promise<void> {
+    const roster = await this.bus.peers().catch(() => [] as string[]);
+    const waiting = new Set(roster.filter((id) => !this.acked.has(id)));
+    let timeout: NodeJS.Timeout | null = null;
+    const answered = waiting.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+      this.awaitingAcks = { ids: waiting, done: resolve };
+      timeout = setTimeout(resolve, this.expireMs);
+      timeout.unref();
+    });
     this.bus.publish('presence', { kind: 'hello' } satisfies Presence);
     this.beat();
     this.timer = setInterval(() => {
@@ -74,6 +94,18 @@ export class ClusterAgentLink implements AgentLink {
       this.expire();
     }, this.heartbeatMs);
     this.timer.unref();
+    await answered;
+    if (timeout) clearTimeout(timeout);
+    this.awaitingAcks = null;
+  }
+
+  /**
+   * Whether another replica may be listening: one was heard from within `expireMs`. Before a
+   * replica's hello arrives this is false for it; its start waits for this replica's answer
+   * (sent after it is recorded here) before it serves anything that listens on the bus.
+   */
+  hasPeers(): boolean {
+    return this.replicas.size > 0;
   }
 
   stop(): void {
@@ -86,8 +118,8 @@ export class ClusterAgentLink implements AgentLink {
     this.bus.publish('presence', { kind: up ? 'up' : 'down', host_id: hostId } satisfies Presence);
   }
 
-  private beat(): void {
-    this.bus.publish('presence', { kind: 'heartbeat', hosts: this.local.readyHostIds() } satisfies Presence);
+  private beat(ack?: string): void {
+    this.bus.publish('presence', { kind: 'heartbeat', hosts: this.local.readyHostIds(), ...(ack ? { ack } : {}) } satisfies Presence);
   }
 
   private replica(id: string): { seen: number; hosts: Set<string> } {
@@ -100,7 +132,7 @@ export class ClusterAgentLink implements AgentLink {
   private onPresence(p: Presence, from: string): void {
     if (!p || typeof p !== 'object') return;
     const r = this.replica(from);
-    if (p.kind === 'hello') return this.beat();
+    if (p.kind === 'hello') return this.beat(from);
     if (p.kind === 'up' && isId(p.host_id)) {
       const prev = this.remote.get(p.host_id);
       if (prev && prev !== from) this.replicas.get(prev)?.hosts.delete(p.host_id);
@@ -114,7 +146,14 @@ export class ClusterAgentLink implements AgentLink {
       for (const h of r.hosts) if (!now.has(h) && this.remote.get(h) === from) this.remote.delete(h);
       for (const h of now) this.remote.set(h, from);
       r.hosts = now;
+      if (p.ack === this.bus.replicaId) this.answered(from);
     }
+  }
+
+  private answered(from: string): void {
+    this.acked.add(from);
+    const w = this.awaitingAcks;
+    if (w && w.ids.delete(from) && w.ids.size === 0) w.done();
   }
 
   private expire(): void {

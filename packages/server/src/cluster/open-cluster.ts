@@ -17,7 +17,11 @@ export interface ClusterOptions {
 export interface Cluster {
   bus: ClusterBus;
   link: ClusterAgentLink;
-  /** Once listening: heartbeats start; after the first round, hosts no replica holds are marked offline. */
+  /**
+   * Once listening: heartbeats start, and it resolves when the replicas already listening have
+   * answered this one's hello (so they publish job frames for its browsers from then on);
+   * after the first round, hosts no replica holds are marked offline.
+   */
   start(repos: Repositories): Promise<void>;
   close(): Promise<void>;
 }
@@ -39,7 +43,7 @@ export function openCluster(url: string, db: Db, box: SecretBox, log: Logger, re
     async start(r) {
       repos = r;
       await bus.ready();
-      link.start();
+      await link.start();
       settle = setTimeout(() => {
         void r.hosts.markOfflineExcept(link.fleetHostIds()).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'cannot mark the hosts no replica holds offline'));
       }, Math.round(heartbeatMs * 1.5));

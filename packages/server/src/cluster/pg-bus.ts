@@ -9,10 +9,14 @@ import type { BusHandler, BusTopic, ClusterBus } from './bus.js';
 
 /** The NOTIFY channel every replica listens on. */
 export const BUS_CHANNEL = 'rm_bus';
+/** A listening connection's application_name is this and its replica id, set once LISTEN is active (the roster, `peers()`). */
+export const LISTENER_NAME = 'rm-bus:';
 /** A sealed message longer than this goes into cluster_messages (NOTIFY's payload limit is 8000 bytes). */
 export const INLINE_MAX = 7800;
 /** Messages waiting to be published at most; beyond it the oldest live job frames are dropped first. */
 export const PUBLISH_QUEUE_MAX = 10_000;
+/** Queued messages sent in one statement at most (one NOTIFY each, in one transaction). */
+export const PUBLISH_BATCH_MAX = 100;
 /** How long a spilled message is kept for the replicas to read it. */
 export const SPILL_TTL_MS = 60_000;
 const AAD = 'rm-bus';
@@ -29,6 +33,8 @@ export interface PgBusDeps {
   box: SecretBox;
   log: Logger;
   now?: () => number;
+  /** Messages sent in one statement at most (default PUBLISH_BATCH_MAX; 1: one round trip each). */
+  publishBatch?: number;
   /** Reconnect delay of the listening connection (default 1 s). */
   reconnectMs?: number;
 }
@@ -38,10 +44,11 @@ export interface PgBusDeps {
  * database every replica already needs carries it. Each message is sealed with the server's
  * secret box (AAD `rm-bus`), so a frame with a repository password is never readable in the
  * database's notification queue or the spill table; one above INLINE_MAX is stored in
- * cluster_messages and the NOTIFY names its row. Publishes are sent one at a time in order
- * (NOTIFYs of one session arrive in commit order); received messages are handled one at a time
- * in arrival order, a spilled one after its row is read. The listening connection reconnects on
- * its own; what is published while it is down is lost (presence heals by heartbeat).
+ * cluster_messages and the NOTIFY names its row. Publishes are sent one statement at a time in
+ * order (NOTIFYs of one session arrive in commit order), each statement carrying what queued up
+ * while the previous one was in flight (PUBLISH_BATCH_MAX at most); received messages are handled
+ * one at a time in arrival order, a spilled one after its row is read. The listening connection
+ * reconnects on its own; what is published while it is down is lost (presence heals by heartbeat).
  */
 export class PgBus implements ClusterBus {
   readonly replicaId = randomUUID();
@@ -94,24 +101,39 @@ export class PgBus implements ClusterBus {
   }
 
   private async drain(): Promise<void> {
-    for (let m = this.queue.shift(); m; m = this.queue.shift()) {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.d.publishBatch ?? PUBLISH_BATCH_MAX);
       try {
-        await this.send(m.topic, m.body);
+        await this.send(batch);
       } catch (e) {
-        this.d.log.warn({ topic: m.topic, err: (e as Error).message }, 'cluster bus: a message could not be published');
+        this.d.log.warn({ messages: batch.length, err: (e as Error).message }, 'cluster bus: messages could not be published');
       }
     }
   }
 
-  private async send(topic: BusTopic, body: unknown): Promise<void> {
-    const sealed = this.d.box.sealJson({ from: this.replicaId, topic, body } satisfies Envelope, AAD);
-    let payload = `m:${sealed}`;
-    if (payload.length > INLINE_MAX) {
+  /**
+   * Sends what has queued up in one statement: one round trip instead of one per message, so the
+   * bus keeps pace with a burst (a run-now to every host) however long the database takes to
+   * answer. NOTIFYs of one transaction arrive in the order they were made, and PostgreSQL calls
+   * a volatile function of the select list after ORDER BY, so the batch arrives in queue order.
+   */
+  private async send(batch: { topic: BusTopic; body: unknown }[]): Promise<void> {
+    const payloads: string[] = [];
+    for (const { topic, body } of batch) {
+      const sealed = this.d.box.sealJson({ from: this.replicaId, topic, body } satisfies Envelope, AAD);
+      if (sealed.length + 2 <= INLINE_MAX) {
+        payloads.push(`m:${sealed}`);
+        continue;
+      }
       const id = randomUUID();
-      await this.d.spill.put(id, sealed, new Date(this.now()).toISOString());
-      payload = `s:${id}`;
+      try {
+        await this.d.spill.put(id, sealed, new Date(this.now()).toISOString());
+        payloads.push(`s:${id}`);
+      } catch (e) {
+        this.d.log.warn({ topic, err: (e as Error).message }, 'cluster bus: a message could not be published');
+      }
     }
-    await sql`SELECT pg_notify(${BUS_CHANNEL}, ${payload})`.execute(this.d.db);
+    if (payloads.length) await sql`SELECT pg_notify(${BUS_CHANNEL}, p) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i`.execute(this.d.db);
   }
 
   private async listen(): Promise<void> {
@@ -139,10 +161,18 @@ export class PgBus implements ClusterBus {
     try {
       await client.connect();
       await client.query(`LISTEN ${BUS_CHANNEL}`);
+      // Named only once listening: whoever finds this connection in pg_stat_activity reaches it.
+      await client.query('SELECT set_config($1, $2, false)', ['application_name', `${LISTENER_NAME}${this.replicaId}`]);
       this.markListening();
     } catch (e) {
       retry((e as Error).message);
     }
+  }
+
+  /** The replicas whose listening connection is open on this database now (pg_stat_activity shows every session's application_name). */
+  async peers(): Promise<string[]> {
+    const r = await sql<{ name: string }>`SELECT application_name AS name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE ${`${LISTENER_NAME}%`}`.execute(this.d.db);
+    return r.rows.map((x) => x.name.slice(LISTENER_NAME.length)).filter((id) => id !== this.replicaId);
   }
 
   private async receive(payload: string): Promise<void> {

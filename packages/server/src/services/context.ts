@@ -103,6 +103,8 @@ export interface ServiceDeps {
   agents: AgentLink;
   /** The replicas' bus (PostgreSQL store only; docs/scale-out.md); absent with one process. */
   bus?: ClusterBus;
+  /** Whether another replica may listen on the bus now (cluster presence); without it, a bus always may. */
+  busPeers?: () => boolean;
   /** Milliseconds since the epoch; injectable for expiry tests. */
   now: () => number;
   /** Runs `fn` in one transaction with repositories bound to it (see repositories/index.ts). */

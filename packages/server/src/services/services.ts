@@ -162,7 +162,7 @@ export interface AlertingOptions {
 
 export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: AlertingOptions = {}, logLimits: JobLogLimits = JOB_LOG_LIMITS, download: DownloadOptions = {}, controlPlane: ControlPlaneOptions = {}, slotOptions: SlotOptions = {}): Services {
   // Built in dependency order: each service receives every collaborator in its constructor.
-  const hub = new JobHub(d.bus);
+  const hub = new JobHub(d.bus, d.busPeers);
   // Periodic work that must run once per fleet takes a lease first (several server processes on one database).
   const leases = new Leases(d.db, (name, e) => d.log.warn({ lease: name, err: e.message }, 'lease could not be taken or renewed; this process skips that work'));
   const audit = new AuditService(d);

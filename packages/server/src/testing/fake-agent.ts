@@ -13,6 +13,8 @@ export interface FakeAgentOptions {
   features?: string[];
   /** Extra (additive) hello fields, e.g. `vault_identity`. */
   hello?: Record<string, unknown>;
+  /** How long connect() waits for the server's hello (default 5 s). */
+  helloTimeoutMs?: number;
   /** Called for every frame from the server (after it is recorded). */
   onMessage?: (m: ServerMessage, agent: FakeAgent) => void;
 }
@@ -71,7 +73,7 @@ export class FakeAgent {
   /** open() + hello; resolves with the server's hello. */
   async connect(): Promise<ServerMessage> {
     await this.open();
-    const hello = this.next('hello');
+    const hello = this.next('hello', this.o.helloTimeoutMs);
     this.send({
       type: 'hello', protocol_version: this.o.protocolVersion ?? PROTOCOL_VERSION, agent_version: '0.0.0-fake', restic_version: '0.14.0',
       hostname: this.o.hostname ?? 'fake-host', os: 'linux', arch: 'x64', active_job_ids: this.o.activeJobIds ?? [],
