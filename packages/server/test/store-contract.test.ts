@@ -39,6 +39,25 @@ describe.each(engines)('store contract: $name', (engine) => {
     await s.close();
   }, 60_000);
 
+  it.skipIf(engine.skip !== null)('heartbeat batches set last_seen_at; on PostgreSQL a row another transaction holds is skipped, never waited for', async () => {
+    const s = await open();
+    const r = createRepositories(s.db);
+    for (const id of ['h1', 'h2', 'h3']) await r.hosts.insert(host(id, id, []));
+    await r.hosts.touchMany(['h3', 'h1', 'h2'], '2026-02-01T00:00:00.000Z');
+    for (const id of ['h1', 'h2', 'h3']) expect((await r.hosts.findById(id))?.last_seen_at).toBe('2026-02-01T00:00:00.000Z');
+    if (engine.name === 'postgres') {
+      await s.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('hosts').select('id').where('id', '=', 'h2').forUpdate().execute();
+        // another connection's batch: it returns while h2 stays locked (waiting would hang until the test times out)
+        await r.hosts.touchMany(['h1', 'h2', 'h3'], '2026-02-02T00:00:00.000Z');
+      });
+      expect((await r.hosts.findById('h1'))?.last_seen_at).toBe('2026-02-02T00:00:00.000Z');
+      expect((await r.hosts.findById('h2'))?.last_seen_at).toBe('2026-02-01T00:00:00.000Z');
+      expect((await r.hosts.findById('h3'))?.last_seen_at).toBe('2026-02-02T00:00:00.000Z');
+    }
+    await s.close();
+  }, 60_000);
+
   it.skipIf(engine.skip !== null)('usernames are case-insensitive: unique, found and sorted regardless of case', async () => {
     const s = await open();
     const r = createRepositories(s.db);

@@ -1,3 +1,4 @@
+import { dialectOf } from '../store/dialect.js';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
@@ -69,10 +70,23 @@ export class HostRepository {
     return { bytes: Number(r.bytes), alerts: Number(r.alerts), sizedHosts: Number(r.sized) };
   }
 
-  /** Batched heartbeat write: sets last_seen_at for many hosts at once. */
+  /**
+   * Batched heartbeat write: sets last_seen_at for many hosts at once. On PostgreSQL a row another
+   * transaction holds (a run-now marking the host busy, another replica's batch) is skipped for
+   * this beat rather than waited for: a batch waiting on rows in its own order could deadlock
+   * with one locking them in another (seen under a run-now burst on three replicas), and the
+   * next beat writes it anyway.
+   */
   async touchMany(ids: string[], at: string): Promise<void> {
-    for (let i = 0; i < ids.length; i += 500) {
-      await this.db.updateTable('hosts').set({ last_seen_at: at }).where('id', 'in', ids.slice(i, i + 500)).execute();
+    const pg = dialectOf(this.db) === 'postgres';
+    const sorted = [...ids].sort();
+    for (let i = 0; i < sorted.length; i += 500) {
+      const chunk = sorted.slice(i, i + 500);
+      await this.db
+        .updateTable('hosts')
+        .set({ last_seen_at: at })
+        .where('id', 'in', pg ? (eb) => eb.selectFrom('hosts').select('id').where('id', 'in', chunk).orderBy('id').forUpdate().skipLocked() : chunk)
+        .execute();
     }
   }
 
