@@ -42,6 +42,8 @@ interface Stream {
   buffer: Buffer[];
   wake: (() => void) | null;
   controller: ReadableStreamDefaultController<Uint8Array> | null;
+  /** The download's size limit (the asking replica's RM_DOWNLOAD_MAX_BYTES; 0 = none). */
+  maxBytes: number;
   /** Bytes received, the most the agent may send, and what it said it sent at the end. */
   bytes: number;
   deliveredBytes: number;
@@ -77,7 +79,7 @@ export class DownloadStreams {
     const id = randomUUID();
     const s: Stream = {
       id, hostId, state: 'waiting', onReady: null, announced: null, done, granted: DOWNLOAD_WINDOW, received: 0, delivered: 0, buffer: [], wake: null, controller: null,
-      bytes: 0, deliveredBytes: 0, cap: 0, exact: null, end: null, finished: false,
+      bytes: 0, deliveredBytes: 0, cap: 0, exact: null, end: null, finished: false, maxBytes: req.max_bytes,
       timer: setTimeout(() => this.fail(s, `the agent did not start the download within ${Math.round(this.t.readyMs / 1000)} s (it may be busy, or older than this server and unable to download)`, 'agent_unavailable'), this.t.readyMs),
     };
     s.timer.unref();
@@ -91,10 +93,10 @@ export class DownloadStreams {
   }
 
   /** `download.ready`: the size check passed on the agent. */
-  ready(hostId: string, f: DownloadReady, maxBytes: number): void {
+  ready(hostId: string, f: DownloadReady): void {
     const s = this.streams.get(f.request_id);
     if (!s || s.hostId !== hostId || s.state !== 'waiting') return;
-    if (maxBytes > 0 && f.size > maxBytes) return this.fail(s, tooLarge(f.size, maxBytes), 'too_large');
+    if (s.maxBytes > 0 && f.size > s.maxBytes) return this.fail(s, tooLarge(f.size, s.maxBytes), 'too_large');
     s.state = 'streaming';
     s.exact = f.kind === 'file' ? f.size : null;
     s.cap = f.kind === 'file' ? f.size : f.size + f.entries * ARCHIVE_BYTES_PER_ENTRY + 1024 * 1024;
@@ -110,13 +112,13 @@ export class DownloadStreams {
   }
 
   /** `download.end`: after the last chunk (or instead of `download.ready` when refused). */
-  ended(hostId: string, f: DownloadEnd, maxBytes: number): void {
+  ended(hostId: string, f: DownloadEnd): void {
     const s = this.streams.get(f.request_id);
     if (!s || s.hostId !== hostId) return;
     if (s.state === 'closed') return this.forget(s);
     if (f.error !== null || f.error_kind !== null) {
       const msg = f.error ?? 'the agent stopped the download';
-      if (s.state === 'waiting') return this.fail(s, f.error_kind === 'too_large' && f.size !== null ? tooLarge(f.size, maxBytes) : msg, codeOf(f), false);
+      if (s.state === 'waiting') return this.fail(s, f.error_kind === 'too_large' && f.size !== null ? tooLarge(f.size, s.maxBytes) : msg, codeOf(f), false);
       return this.fail(s, `the download broke off on the agent: ${msg}`, 'invalid_state', false);
     }
     if (s.state === 'waiting') return this.fail(s, 'the agent ended the download before announcing it', 'invalid_state', false);
