@@ -39,7 +39,7 @@ describe.skipIf(pg.skip !== null)('downloads through another replica (fake agent
     ag = await enrolledAgent(a, 'dl-rep', { url: '/srv/restic/dl-rep', password: 'download-replicas-password-2', append_only: false });
     await ag.agent.connect();
     ag.agent.send({ type: 'snapshots.report', snapshots: [{ id: SNAP, short_id: 'eeee0001', time: '2026-01-01T00:00:00Z', hostname: 'a', paths: ['/srv'], tags: [] }] });
-    await eventually(async () => (await b.admin.req('GET', `/api/hosts/${ag.hostId}/snapshots`)).body.total === 1 && (await b.admin.req('GET', `/api/hosts/${ag.hostId}`)).body.status === 'online', 10_000);
+    await eventually(async () => (await b.admin.req('GET', `/api/hosts/${ag.hostId}/snapshots`)).body.total === 1 && (await b.admin.req('GET', `/api/hosts/${ag.hostId}`)).body.status === 'online', 30_000);
     ag.agent.o.onMessage = (m, agent) => {
       if (m.type === 'download.start') script(m, agent);
       if (m.type === 'download.cancel') cancels.push(m.request_id);
@@ -97,9 +97,9 @@ describe.skipIf(pg.skip !== null)('downloads through another replica (fake agent
       read += value.length;
     }
     expect([read, ok]).toEqual([total * DOWNLOAD_CHUNK_BYTES, true]);
-    const row = await eventually(async () => (await b.admin.req('GET', '/api/audit?action=snapshot.download')).body.items?.find((x: { payload: { outcome: string } }) => x.payload.outcome === 'completed'));
+    const row = await eventually(async () => (await b.admin.req('GET', '/api/audit?action=snapshot.download')).body.items?.find((x: { payload: { outcome: string } }) => x.payload.outcome === 'completed'), 15_000);
     expect(row.payload.bytes).toBe(total * DOWNLOAD_CHUNK_BYTES);
-    await eventually(async () => a.server.services.downloads.openCount() === 0 && b.server.services.downloads.openCount() === 0);
+    await eventually(async () => a.server.services.downloads.openCount() === 0 && b.server.services.downloads.openCount() === 0, 15_000);
   }, 90_000);
 
   it("an agent that breaks off mid-stream cuts B's transfer (never a clean end) and B audits it failed", async () => {
@@ -108,9 +108,9 @@ describe.skipIf(pg.skip !== null)('downloads through another replica (fake agent
     const r = await getViaB('/srv/broken');
     expect(r.status).toBe(200);
     await expect(r.arrayBuffer()).rejects.toThrow();
-    const row = await eventually(async () => (await b.admin.req('GET', '/api/audit?action=snapshot.download')).body.items?.find((x: { payload: { outcome: string; path: string } }) => x.payload.path === '/srv/broken'));
+    const row = await eventually(async () => (await b.admin.req('GET', '/api/audit?action=snapshot.download')).body.items?.find((x: { payload: { outcome: string; path: string } }) => x.payload.path === '/srv/broken'), 15_000);
     expect(row.payload).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/^the download broke off between server replicas/) });
     expect(row.payload.bytes).toBeLessThanOrEqual(20 * DOWNLOAD_CHUNK_BYTES);
-    await eventually(async () => a.server.services.downloads.openCount() === 0 && b.server.services.downloads.openCount() === 0);
+    await eventually(async () => a.server.services.downloads.openCount() === 0 && b.server.services.downloads.openCount() === 0, 15_000);
   }, 60_000);
 });

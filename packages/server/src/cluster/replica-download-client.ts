@@ -83,12 +83,16 @@ export class ReplicaDownloadClient implements DownloadRelay {
 
 /** A GET whose answer resolves with the headers; fails after `answerMs` without them. */
 function get(url: URL, headers: Record<string, string>, answerMs: number): { request: ClientRequest; response: Promise<IncomingMessage> } {
-  const request = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers });
+  // A connection per download (no pooled socket the holder may be closing at that moment).
+  const request = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers, agent: false });
+  // Errors after the answer arrived reach the body's reader (a cut); none may go unhandled.
+  request.on('error', () => undefined);
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     const timer = setTimeout(() => request.destroy(new Error(`no answer within ${Math.round(answerMs / 1000)} s`)), answerMs);
     timer.unref();
     request.once('response', (res) => {
       clearTimeout(timer);
+      res.on('error', () => undefined);
       resolve(res);
     });
     request.once('error', (e) => {
