@@ -33,7 +33,7 @@ describe.skipIf(pg.skip !== null)('downloads through another replica (fake agent
   beforeAll(async () => {
     keyDir = mkdtempSync(path.join(os.tmpdir(), 'rm-dl-replicas-'));
     const databaseUrl = await pg.databaseUrl();
-    const replica = () => startHarness({ databaseUrl, secretKeyFile: path.join(keyDir, 'secret.key') }, { cluster: { heartbeatMs: 200 }, downloadTimeouts: { readyMs: 5000, stallMs: 5000 } });
+    const replica = () => startHarness({ databaseUrl, secretKeyFile: path.join(keyDir, 'secret.key') }, { cluster: { heartbeatMs: 200 }, downloadTimeouts: { readyMs: 20_000, stallMs: 30_000 } });
     a = await replica();
     b = await replica();
     ag = await enrolledAgent(a, 'dl-rep', { url: '/srv/restic/dl-rep', password: 'download-replicas-password-2', append_only: false });
