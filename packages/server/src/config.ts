@@ -47,6 +47,12 @@ export interface ServerConfig {
   slotLeaseMs: number;
   /** RM_DATABASE_POOL (issue 17): connections this process keeps to PostgreSQL at most (default 10; the bus listener takes one more). */
   databasePool: number;
+  /**
+   * RM_CLUSTER_URL (issue 17): the URL the other server replicas reach this one at (downloads of
+   * the agents it holds, docs/scale-out.md); null = derived from the listen address once bound,
+   * when that is a concrete address (not 0.0.0.0 or ::).
+   */
+  clusterUrl: string | null;
 }
 
 /** Raw settings before validation: environment names map to these keys. */
@@ -72,6 +78,7 @@ export interface ServerConfigInput extends OidcInput {
   downloadMaxBytes?: string | number;
   slotLeaseSeconds?: string | number;
   databasePool?: string | number;
+  clusterUrl?: string | null;
 }
 
 /** A configuration problem; `variable` names the setting (e.g. RM_LISTEN). */
@@ -107,6 +114,7 @@ const ENV: Record<keyof ServerConfigInput, string> = {
   downloadMaxBytes: 'RM_DOWNLOAD_MAX_BYTES',
   slotLeaseSeconds: 'RM_SLOT_LEASE_SECONDS',
   databasePool: 'RM_DATABASE_POOL',
+  clusterUrl: 'RM_CLUSTER_URL',
 };
 
 /** YAML keys (snake_case) accepted in the file named by RM_CONFIG_FILE. */
@@ -127,6 +135,7 @@ const YAML_KEYS: Record<string, keyof ServerConfigInput> = {
   download_max_bytes: 'downloadMaxBytes',
   slot_lease_seconds: 'slotLeaseSeconds',
   database_pool: 'databasePool',
+  cluster_url: 'clusterUrl',
 };
 
 /**
@@ -206,6 +215,7 @@ export function resolveConfig(input: ServerConfigInput): ServerConfig {
     downloadMaxBytes: parseBytes('RM_DOWNLOAD_MAX_BYTES', input.downloadMaxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES),
     slotLeaseMs: parseSlotLease(input.slotLeaseSeconds ?? 120),
     databasePool: parseDatabasePool(input.databasePool ?? 10),
+    clusterUrl: input.clusterUrl ? parseClusterUrl(input.clusterUrl) : null,
   };
 }
 
@@ -242,6 +252,30 @@ function parseBaseUrl(v: string): string {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('RM_BASE_URL', 'must start with http:// or https://');
   if (u.username || u.password) throw new ConfigError('RM_BASE_URL', 'must not contain credentials');
   return u.toString().replace(/\/+$/, '');
+}
+
+/** RM_CLUSTER_URL: http(s)://host[:port] with no credentials, path, query or fragment. */
+function parseClusterUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError('RM_CLUSTER_URL', `not a URL: '${v}' (expected e.g. http://10.0.0.5:8080)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('RM_CLUSTER_URL', 'must start with http:// or https://');
+  if (u.username || u.password) throw new ConfigError('RM_CLUSTER_URL', 'must not contain credentials');
+  if (u.pathname !== '/' || u.search || u.hash) throw new ConfigError('RM_CLUSTER_URL', `must be only scheme, host and port (e.g. http://10.0.0.5:8080), got '${v}'`);
+  return u.origin;
+}
+
+/**
+ * The URL other replicas reach this one at when RM_CLUSTER_URL is unset: plain HTTP on the
+ * listen address and the bound port; null for a wildcard address (0.0.0.0, ::), which names no
+ * interface another machine could dial.
+ */
+export function derivedClusterUrl(listenHost: string, port: number): string | null {
+  if (listenHost === '' || listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '[::]') return null;
+  return `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
 }
 
 /** Default RM_DOWNLOAD_MAX_BYTES: 10 GiB. */

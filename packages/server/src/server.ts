@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { CloseCode } from '@restic-manager/protocol';
 import type { FrameRate, ServerMessage } from '@restic-manager/protocol';
 import type { ServerConfig, ServerConfigInput } from './config.js';
-import { ConfigError, resolveConfig } from './config.js';
+import { ConfigError, derivedClusterUrl, resolveConfig } from './config.js';
 import { passwordWeakness } from './services/password-policy.js';
 import { SecretBox, loadOrCreateKey } from './crypto/secret-box.js';
 import type { MountWeb } from './http/app.js';
@@ -15,6 +15,7 @@ import { createApp, defaultAgentTarball, defaultInstallDir } from './http/app.js
 import { answerClientError } from './http/client-error.js';
 import type { ClusterOptions } from './cluster/open-cluster.js';
 import { openCluster } from './cluster/open-cluster.js';
+import { ReplicaDownloadClient } from './cluster/replica-download-client.js';
 import { Metrics } from './http/metrics.js';
 import { metricsExposureWarning } from './http/metrics-exposure.js';
 import { CidrList, clientIp } from './http/net.js';
@@ -76,6 +77,8 @@ export interface RunningServer {
   /** Every page and form action of the web UI (method, path pattern), for route-by-route tests. */
   webRoutes: { method: string; path: string }[];
   agentsConnected(): number;
+  /** This replica's id on the cluster bus (PostgreSQL store); null with SQLite. */
+  replicaId: string | null;
   close(): Promise<void>;
 }
 
@@ -134,7 +137,9 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
   if (cluster) started.cluster = cluster;
   let baseUrl = config.baseUrl ?? '';
   const deps: ServiceDeps = { db, repos, inTx: inTransaction(db), box, log, agents: cluster?.link ?? registry, ...(cluster ? { bus: cluster.bus, busPeers: () => cluster.link.hasPeers() } : {}), now, baseUrl: () => baseUrl };
-  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}) },
+  // A download of an agent another replica holds streams from that replica over HTTP, never over the bus.
+  const replicas = cluster ? { relay: new ReplicaDownloadClient((h) => cluster.link.holder(h), (r) => cluster.tokens.mint(r)), tokens: cluster.tokens } : undefined;
+  const services = createServices(deps, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs, passwordLogin: config.passwordLogin }, { ...opts.alerting, notifyAllowPrivate: config.notifyAllowPrivate }, opts.jobLogLimits, { maxBytes: config.downloadMaxBytes, ...(opts.downloadTimeouts ? { timeouts: opts.downloadTimeouts } : {}), ...(replicas ? { replicas } : {}) },
     { paths: { dataDir: config.dataDir, secretKeyFile: config.secretKeyFile, databaseUrl: config.databaseUrl } }, { leaseMs: config.slotLeaseMs });
   if (cluster) cluster.link.onKick = (hostId) => void services.jobs.dispatchPending(hostId).catch((e: unknown) => log.warn({ host_id: hostId, err: (e as Error).message }, 'cannot dispatch the queued jobs another replica asked for'));
   const oidc = config.oidc ? new OidcService(deps, services.auth, config.oidc) : null;
@@ -201,13 +206,20 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     }
   };
+  // Other replicas stream this one's agents' downloads from it: it needs a URL they can reach.
+  if (cluster && !config.clusterUrl && derivedClusterUrl(config.listenHost, 1) === null) {
+    const others = await cluster.probe(Math.min(opts.cluster?.heartbeatMs ?? 5000, 2000));
+    if (others > 0) {
+      throw new ConfigError('RM_CLUSTER_URL', `${others} other server replica(s) share this database, and this one listens on every interface (${config.listenHost}), which names no address they could reach it at: set RM_CLUSTER_URL to this replica's URL for the others (e.g. http://10.0.0.5:8080), or listen on a concrete address`);
+    }
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listenPort, config.listenHost, () => resolve());
   });
   try {
     // Alone, every host left online by a previous run is offline now; with replicas, only those no replica holds.
-    if (cluster) await cluster.start(repos);
+    if (cluster) await cluster.start(repos, config.clusterUrl ?? derivedClusterUrl(config.listenHost, listeningPort(server, config.listenPort)));
     else await repos.hosts.markAllOffline();
   } catch (e) {
     resetFailed();
@@ -216,8 +228,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     throw e;
   }
   resetDone();
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
+  const port = listeningPort(server, config.listenPort);
   const urlHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
   const url = `http://${urlHost}:${port}`;
   if (!config.baseUrl) baseUrl = url;
@@ -235,6 +246,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
     url, port, config, generatedAdminPassword: boot.generated, services, db, log, routes,
     webRoutes: [...new Map(app.routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith('/api/') && r.path !== '/api/openapi.json').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()],
     agentsConnected: () => registry.connectedCount(),
+    replicaId: cluster?.bus.replicaId ?? null,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -263,6 +275,11 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
       return closing;
     },
   };
+}
+
+function listeningPort(server: Server, configured: number): number {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : configured;
 }
 
 async function loadWebModule(log: Logger): Promise<MountWeb | undefined> {

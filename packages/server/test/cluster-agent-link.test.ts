@@ -105,6 +105,23 @@ describe('ClusterAgentLink: agents held by other replicas', () => {
     d.link.stop();
   });
 
+  it("each replica's heartbeat carries its URL: the holder of an agent is known with it (downloads through it); a bad URL is none", async () => {
+    const m = new LocalMedium();
+    const a = replica(m, 'a');
+    const b = replica(m, 'b');
+    a.connect('h1');
+    void a.link.start('http://10.0.0.5:8080');
+    await until(() => b.link.holder('h1')?.url === 'http://10.0.0.5:8080');
+    expect(b.link.holder('h1')).toEqual({ replica: 'a', url: 'http://10.0.0.5:8080' });
+    expect(b.link.holder('h2')).toBeNull();
+    expect(b.link.otherReplicas()).toBe(1);
+    const evil = m.open('evil');
+    evil.publish('presence', { kind: 'heartbeat', hosts: ['h9'], url: 'file:///etc/passwd' });
+    await until(() => b.link.holder('h9') !== null);
+    expect(b.link.holder('h9')).toEqual({ replica: 'evil', url: null });
+    a.link.stop();
+  });
+
   it('a job that cannot be sent asks the other replicas; only the one holding the agent dispatches', async () => {
     const m = new LocalMedium();
     const a = replica(m, 'a');

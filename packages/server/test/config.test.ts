@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFromEnv } from '@restic-manager/server';
+import { derivedClusterUrl } from '../src/config.js';
 
 const base = { RM_DATA_DIR: '/tmp/rm-data' };
 const fail = (env: Record<string, string>) => {
@@ -52,6 +53,18 @@ describe('configuration', () => {
       expect(m).not.toContain('s3cret');
       expect(m.split('\n')).toHaveLength(1);
     }
+  });
+
+  it('RM_CLUSTER_URL: an origin other replicas dial; unset, derived from a concrete listen address only', () => {
+    expect(loadConfigFromEnv(base).clusterUrl).toBeNull();
+    expect(loadConfigFromEnv({ ...base, RM_CLUSTER_URL: 'http://10.0.0.5:8080/' }).clusterUrl).toBe('http://10.0.0.5:8080');
+    expect(loadConfigFromEnv({ ...base, RM_CLUSTER_URL: 'https://rm-a.internal' }).clusterUrl).toBe('https://rm-a.internal');
+    expect(fail({ RM_CLUSTER_URL: 'rm-a:8080' })).toMatch(/^invalid configuration: RM_CLUSTER_URL: must start with http:\/\/ or https:\/\//);
+    expect(fail({ RM_CLUSTER_URL: 'http://u:pw@rm-a:8080' })).toBe('invalid configuration: RM_CLUSTER_URL: must not contain credentials');
+    expect(fail({ RM_CLUSTER_URL: 'http://rm-a:8080/rm' })).toBe("invalid configuration: RM_CLUSTER_URL: must be only scheme, host and port (e.g. http://10.0.0.5:8080), got 'http://rm-a:8080/rm'");
+    expect(fail({ RM_CLUSTER_URL: 'not a url' })).toMatch(/^invalid configuration: RM_CLUSTER_URL: not a URL/);
+    expect([derivedClusterUrl('10.0.0.5', 8080), derivedClusterUrl('::1', 9000), derivedClusterUrl('rm-a.internal', 80)]).toEqual(['http://10.0.0.5:8080', 'http://[::1]:9000', 'http://rm-a.internal:80']);
+    expect([derivedClusterUrl('0.0.0.0', 8080), derivedClusterUrl('::', 8080)]).toEqual([null, null]);
   });
 
   it('reads an optional YAML file, with the environment taking precedence', () => {

@@ -13,7 +13,7 @@ function link() {
 const start = async (s: DownloadStreams, sent: ServerMessage[], results: DownloadResult[]) => {
   const opening = s.open('h1', { snapshot_id: 'a'.repeat(64), path: '/x', format: 'raw', max_bytes: 0 }, (r) => results.push(r));
   const id = (sent.find((m) => m.type === 'download.start') as { request_id: string }).request_id;
-  s.ready('h1', { type: 'download.ready', request_id: id, kind: 'file', size: 1000, entries: 1 }, 0);
+  s.ready('h1', { type: 'download.ready', request_id: id, kind: 'file', size: 1000, entries: 1 });
   return { id, opening };
 };
 

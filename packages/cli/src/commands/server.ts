@@ -16,6 +16,8 @@ Configuration comes from the environment (and an optional YAML file):
   RM_LISTEN            bind address, e.g. :8080 or 127.0.0.1:8080 (port 0 = ephemeral)  [:8080]
   RM_DATA_DIR          directory for the database and key file (created 0700)         [required]
   RM_DATABASE_URL      postgres://user:password@host:5432/db: PostgreSQL store  [SQLite in RM_DATA_DIR]
+  RM_CLUSTER_URL       several replicas: URL the other replicas reach this one at (downloads);
+                       required on 0.0.0.0/:: when replicas share the database  [http://<RM_LISTEN>]
   RM_BASE_URL          public URL agents and browsers use           [http://<bound address>]
   RM_SECRET_KEY_FILE   AES-256 key file, created 0600 on first run      [$RM_DATA_DIR/secret.key]
   RM_TRUSTED_PROXY     comma-separated CIDRs whose X-Forwarded-For is honoured      [none]
@@ -84,6 +86,11 @@ Exit status:
     try {
       server = await startServer(config);
     } catch (e) {
+      // A setting that proves wrong only at start-up (a weak RM_ADMIN_PASSWORD, RM_CLUSTER_URL needed): still exit 2.
+      if (e instanceof ConfigError) {
+        process.stderr.write(`restic-manager server: ${e.message}\n`);
+        return EXIT.usage;
+      }
       process.stderr.write(`restic-manager server: start-up failed: ${(e as Error).message}\n`);
       return EXIT.failed;
     }

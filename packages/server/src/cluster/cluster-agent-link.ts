@@ -4,10 +4,18 @@ import type { AgentRegistry } from '../ws/agent-registry.js';
 import type { ClusterBus } from './bus.js';
 
 /**
- * A replica's presence message: one agent came or went, or the whole list it holds (heartbeat);
- * a heartbeat answering a replica's hello names it in `ack` (sent after this replica recorded it).
+ * A replica's presence message: one agent came or went, or the whole list it holds (heartbeat,
+ * with the URL the others reach it at); a heartbeat answering a replica's hello names it in `ack`
+ * (sent after this replica recorded it).
  */
-type Presence = { kind: 'up' | 'down'; host_id: string } | { kind: 'heartbeat'; hosts: string[]; ack?: string } | { kind: 'hello' };
+type Presence = { kind: 'up' | 'down'; host_id: string } | { kind: 'heartbeat'; hosts: string[]; ack?: string; url?: string | null } | { kind: 'hello' };
+
+/** Where another replica can be reached for what the bus does not carry (downloads). */
+export interface ReplicaAddress {
+  replica: string;
+  /** Its RM_CLUSTER_URL (or the one derived from its listen address); null when it has none. */
+  url: string | null;
+}
 
 export interface ClusterAgentLinkOptions {
   /** How often this replica sends the list of agents it holds (default 5 s). */
@@ -23,6 +31,7 @@ export interface ClusterAgentLinkOptions {
 
 const MAX_HOSTS = 1_000_000;
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 64;
+const isUrl = (v: unknown): v is string => typeof v === 'string' && v.length <= 300 && /^https?:\/\/[^/?#\s]+$/.test(v);
 
 /**
  * The services' AgentLink across replicas (issue 17, docs/scale-out.md): an agent connected to
@@ -36,10 +45,12 @@ export class ClusterAgentLink implements AgentLink {
   /** host id -> the replica holding its socket (never this one). */
   private readonly remote = new Map<string, string>();
   /** replica id -> when it was last heard from, and its hosts. */
-  private readonly replicas = new Map<string, { seen: number; hosts: Set<string> }>();
+  private readonly replicas = new Map<string, { seen: number; hosts: Set<string>; url: string | null }>();
   /** Replicas that answered this one's hello, and the start waiting for some of them. */
   private readonly acked = new Set<string>();
   private awaitingAcks: { ids: Set<string>; done: () => void } | null = null;
+  /** This replica's own URL for the others (announced in every heartbeat). */
+  private selfUrl: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly heartbeatMs: number;
   private readonly expireMs: number;
@@ -72,13 +83,15 @@ export class ClusterAgentLink implements AgentLink {
   }
 
   /**
-   * Starts the heartbeat and asks the others for theirs (call once the bus is ready). Resolves
+   * Starts the heartbeat (announcing `url`, where the others reach this replica) and asks the
+   * others for theirs (call once the bus is ready). Resolves
    * once every replica the medium lists as listening has answered the hello — each has then
    * recorded this one as a peer, so from here on it publishes what this one's browsers may watch
    * (job frames, `hasPeers`) — or after `expireMs` (a replica that does not answer that long is
    * gone). The roster is read before the hello goes out, so each listed replica receives it.
    */
-  async start(): Promise<void> {
+  async start(url: string | null = null): Promise<void> {
+    this.selfUrl = url;
     const roster = await this.bus.peers().catch(() => [] as string[]);
     const waiting = new Set(roster.filter((id) => !this.acked.has(id)));
     let timeout: NodeJS.Timeout | null = null;
@@ -118,13 +131,18 @@ export class ClusterAgentLink implements AgentLink {
     this.bus.publish('presence', { kind: up ? 'up' : 'down', host_id: hostId } satisfies Presence);
   }
 
-  private beat(ack?: string): void {
-    this.bus.publish('presence', { kind: 'heartbeat', hosts: this.local.readyHostIds(), ...(ack ? { ack } : {}) } satisfies Presence);
+  /** Says hello without starting the heartbeat: the replicas that hear it answer (see otherReplicas). */
+  probe(): void {
+    this.bus.publish('presence', { kind: 'hello' } satisfies Presence);
   }
 
-  private replica(id: string): { seen: number; hosts: Set<string> } {
+  private beat(ack?: string): void {
+    this.bus.publish('presence', { kind: 'heartbeat', hosts: this.local.readyHostIds(), url: this.selfUrl, ...(ack ? { ack } : {}) } satisfies Presence);
+  }
+
+  private replica(id: string): { seen: number; hosts: Set<string>; url: string | null } {
     let r = this.replicas.get(id);
-    if (!r) this.replicas.set(id, (r = { seen: this.now(), hosts: new Set() }));
+    if (!r) this.replicas.set(id, (r = { seen: this.now(), hosts: new Set(), url: null }));
     r.seen = this.now();
     return r;
   }
@@ -146,6 +164,7 @@ export class ClusterAgentLink implements AgentLink {
       for (const h of r.hosts) if (!now.has(h) && this.remote.get(h) === from) this.remote.delete(h);
       for (const h of now) this.remote.set(h, from);
       r.hosts = now;
+      r.url = isUrl(p.url) ? p.url : null;
       if (p.ack === this.bus.replicaId) this.answered(from);
     }
   }
@@ -186,6 +205,17 @@ export class ClusterAgentLink implements AgentLink {
 
   isConnected(hostId: string): boolean {
     return this.local.isConnected(hostId) || this.remote.has(hostId);
+  }
+
+  /** The other replica holding the host's agent, and its URL; null when none does as far as this one knows. */
+  holder(hostId: string): ReplicaAddress | null {
+    const replica = this.remote.get(hostId);
+    return replica ? { replica, url: this.replicas.get(replica)?.url ?? null } : null;
+  }
+
+  /** Other replicas heard from and not yet expired. */
+  otherReplicas(): number {
+    return this.replicas.size;
   }
 
   /** Whether this replica holds the agent's socket (binary streams, e.g. downloads, need it). */

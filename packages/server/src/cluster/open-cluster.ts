@@ -8,6 +8,7 @@ import type { AgentRegistry } from '../ws/agent-registry.js';
 import type { ClusterBus } from './bus.js';
 import { ClusterAgentLink } from './cluster-agent-link.js';
 import { PgBus } from './pg-bus.js';
+import { RelayTokens } from './relay-token.js';
 
 export interface ClusterOptions {
   /** Presence heartbeat (default 5 s); a replica silent for three is gone. */
@@ -17,12 +18,17 @@ export interface ClusterOptions {
 export interface Cluster {
   bus: ClusterBus;
   link: ClusterAgentLink;
+  /** Tokens of the requests between replicas (downloads), bound to this replica's bus id. */
+  tokens: RelayTokens;
+  /** How many other replicas answer a hello within `waitMs` (before listening: may this one start without a URL?). */
+  probe(waitMs: number): Promise<number>;
   /**
-   * Once listening: heartbeats start, and it resolves when the replicas already listening have
-   * answered this one's hello (so they publish job frames for its browsers from then on);
-   * after the first round, hosts no replica holds are marked offline.
+   * Once listening: heartbeats start, announcing `url` (where the others reach this replica, null
+   * = nowhere), and it resolves when the replicas already listening have answered this one's hello
+   * (so they publish job frames for its browsers from then on); after the first round, hosts no
+   * replica holds are marked offline.
    */
-  start(repos: Repositories): Promise<void>;
+  start(repos: Repositories, url: string | null): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,10 +46,17 @@ export function openCluster(url: string, db: Db, box: SecretBox, log: Logger, re
   return {
     bus,
     link,
-    async start(r) {
+    tokens: new RelayTokens(box, bus.replicaId),
+    async probe(waitMs) {
+      await bus.ready();
+      link.probe();
+      await new Promise((r) => setTimeout(r, waitMs));
+      return link.otherReplicas();
+    },
+    async start(r, url) {
       repos = r;
       await bus.ready();
-      await link.start();
+      await link.start(url);
       settle = setTimeout(() => {
         void r.hosts.markOfflineExcept(link.fleetHostIds()).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'cannot mark the hosts no replica holds offline'));
       }, Math.round(heartbeatMs * 1.5));

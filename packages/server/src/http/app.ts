@@ -35,6 +35,7 @@ import type { RouteSpec } from './route.js';
 import { scheduleRoutes } from './schedule.routes.js';
 import { trendRoutes } from './trend.routes.js';
 import { capsRoutes } from './caps.routes.js';
+import { mountReplicaRoutes } from './replica.routes.js';
 import { tokenRoutes } from './token.routes.js';
 import { totpRoutes } from './totp.routes.js';
 
@@ -141,6 +142,7 @@ export function createApp(o: AppOptions): { app: Hono<AppEnv>; routes: RouteSpec
     app.get('/metrics', (c) => m(c.req.raw, c.get('clientIp')));
   }
   mountRoutes(app, routes, o.services.scope);
+  mountReplicaRoutes(app, o.services);
   o.mountWeb?.(app, o);
   return { app, routes };
 }

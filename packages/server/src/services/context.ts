@@ -74,7 +74,8 @@ export interface AgentLink {
   connectedCount(): number;
   /**
    * Whether this server process holds the host's socket. With several replicas (docs/scale-out.md)
-   * a host may be connected to another one: frames reach it, binary streams (downloads) do not.
+   * a host may be connected to another one: frames reach it over the bus; binary streams
+   * (downloads) come over HTTP from that replica (DownloadRelay).
    * Absent = one process: connected means local.
    */
   isLocal?(hostId: string): boolean;

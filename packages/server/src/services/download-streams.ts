@@ -42,6 +42,12 @@ interface Stream {
   buffer: Buffer[];
   wake: (() => void) | null;
   controller: ReadableStreamDefaultController<Uint8Array> | null;
+  /** A failure while the HTTP writer was not reading (see fail): the body errors at its next read. */
+  deferred: string | null;
+  /** Inside pull (a read waits on it). */
+  inPull: boolean;
+  /** The download's size limit (the asking replica's RM_DOWNLOAD_MAX_BYTES; 0 = none). */
+  maxBytes: number;
   /** Bytes received, the most the agent may send, and what it said it sent at the end. */
   bytes: number;
   deliveredBytes: number;
@@ -76,8 +82,8 @@ export class DownloadStreams {
     if (this.streams.size >= MAX_DOWNLOADS) throw new DomainError('rate_limited', `${this.streams.size} downloads are running on this server; wait for one to finish`);
     const id = randomUUID();
     const s: Stream = {
-      id, hostId, state: 'waiting', onReady: null, announced: null, done, granted: DOWNLOAD_WINDOW, received: 0, delivered: 0, buffer: [], wake: null, controller: null,
-      bytes: 0, deliveredBytes: 0, cap: 0, exact: null, end: null, finished: false,
+      id, hostId, state: 'waiting', onReady: null, announced: null, done, granted: DOWNLOAD_WINDOW, received: 0, delivered: 0, buffer: [], wake: null, controller: null, deferred: null, inPull: false,
+      bytes: 0, deliveredBytes: 0, cap: 0, exact: null, end: null, finished: false, maxBytes: req.max_bytes,
       timer: setTimeout(() => this.fail(s, `the agent did not start the download within ${Math.round(this.t.readyMs / 1000)} s (it may be busy, or older than this server and unable to download)`, 'agent_unavailable'), this.t.readyMs),
     };
     s.timer.unref();
@@ -91,10 +97,10 @@ export class DownloadStreams {
   }
 
   /** `download.ready`: the size check passed on the agent. */
-  ready(hostId: string, f: DownloadReady, maxBytes: number): void {
+  ready(hostId: string, f: DownloadReady): void {
     const s = this.streams.get(f.request_id);
     if (!s || s.hostId !== hostId || s.state !== 'waiting') return;
-    if (maxBytes > 0 && f.size > maxBytes) return this.fail(s, tooLarge(f.size, maxBytes), 'too_large');
+    if (s.maxBytes > 0 && f.size > s.maxBytes) return this.fail(s, tooLarge(f.size, s.maxBytes), 'too_large');
     s.state = 'streaming';
     s.exact = f.kind === 'file' ? f.size : null;
     s.cap = f.kind === 'file' ? f.size : f.size + f.entries * ARCHIVE_BYTES_PER_ENTRY + 1024 * 1024;
@@ -110,13 +116,13 @@ export class DownloadStreams {
   }
 
   /** `download.end`: after the last chunk (or instead of `download.ready` when refused). */
-  ended(hostId: string, f: DownloadEnd, maxBytes: number): void {
+  ended(hostId: string, f: DownloadEnd): void {
     const s = this.streams.get(f.request_id);
     if (!s || s.hostId !== hostId) return;
     if (s.state === 'closed') return this.forget(s);
     if (f.error !== null || f.error_kind !== null) {
       const msg = f.error ?? 'the agent stopped the download';
-      if (s.state === 'waiting') return this.fail(s, f.error_kind === 'too_large' && f.size !== null ? tooLarge(f.size, maxBytes) : msg, codeOf(f), false);
+      if (s.state === 'waiting') return this.fail(s, f.error_kind === 'too_large' && f.size !== null ? tooLarge(f.size, s.maxBytes) : msg, codeOf(f), false);
       return this.fail(s, `the download broke off on the agent: ${msg}`, 'invalid_state', false);
     }
     if (s.state === 'waiting') return this.fail(s, 'the agent ended the download before announcing it', 'invalid_state', false);
@@ -175,7 +181,7 @@ export class DownloadStreams {
       start: (controller) => {
         s.controller = controller;
       },
-      pull: (controller) => this.pull(s, controller),
+      pull: (controller) => this.pulled(s, controller),
       cancel: () => {
         if (s.state === 'closed') return;
         s.state = 'closed';
@@ -186,9 +192,22 @@ export class DownloadStreams {
     }, { highWaterMark: 0 });
   }
 
+  private pulled(s: Stream, controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
+    s.inPull = true;
+    try {
+      return this.pull(s, controller);
+    } finally {
+      s.inPull = false;
+    }
+  }
+
   /** The browser wants the next chunk: hand one over (and credit), finish, or wait for one. */
   private pull(s: Stream, controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
-    if (s.state === 'closed') return;
+    if (s.state === 'closed') {
+      if (s.deferred) controller.error(new Error(s.deferred));
+      s.deferred = null;
+      return;
+    }
     const next = s.buffer.shift();
     if (next) {
       controller.enqueue(next);
@@ -213,7 +232,7 @@ export class DownloadStreams {
     return new Promise<void>((resolve) => {
       s.wake = () => {
         s.wake = null;
-        resolve(this.pull(s, controller));
+        resolve(this.pulled(s, controller));
       };
     });
   }
@@ -226,7 +245,11 @@ export class DownloadStreams {
     const waiting = s.onReady;
     s.onReady = null;
     waiting?.reject(new DomainError(code, message));
-    s.controller?.error(new Error(message));
+    // Errored while a read waits, the HTTP server destroys the connection: the browser sees a cut.
+    // Errored between reads (the writer waits for the socket to drain), @hono/node-server would
+    // write "Error: …" into the body and end it cleanly, so the error waits for the next read.
+    if (s.wake || s.inPull || !s.controller) s.controller?.error(new Error(message));
+    else s.deferred = message;
     s.buffer = [];
     const wake = s.wake;
     s.wake = null;

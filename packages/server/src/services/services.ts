@@ -45,6 +45,7 @@ import { CopyScheduler } from './copy-scheduler.js';
 import { CopyStatusService } from './copy-status.service.js';
 import { Leases } from './leases.js';
 import { DownloadService } from './download.service.js';
+import type { ReplicaDownloads } from './download.service.js';
 import { DownloadStreams } from './download-streams.js';
 import type { StreamTimeouts } from './download-streams.js';
 import { DEFAULT_DOWNLOAD_MAX_BYTES } from '../config.js';
@@ -149,6 +150,8 @@ export interface ControlPlaneOptions {
 export interface DownloadOptions {
   maxBytes?: number;
   timeouts?: StreamTimeouts;
+  /** Several replicas: downloads of agents held by another replica go through it (docs/scale-out.md). */
+  replicas?: ReplicaDownloads;
 }
 
 /** Alerting knobs (tests shorten them). */
@@ -187,7 +190,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
   const requests = new AgentRequests(d.agents, async (id) => (await d.repos.hosts.findById(id))?.name ?? id, d.bus);
   const browse = new SnapshotBrowseService(d, requests);
   const restoreCredentials = new RestoreCredentials(d, audit, hosts, requests, maintenance);
-  const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES);
+  const downloads = new DownloadService(d, audit, browse, new DownloadStreams(d.agents, download.timeouts), download.maxBytes ?? DEFAULT_DOWNLOAD_MAX_BYTES, download.replicas ?? null);
   const ledger = new SnapshotLedgerService(d, audit, fleet);
   const jobs = new JobService(d, audit, hub, {
     maintenance, restoreCredentials, vaults, repositories: { configOf: (id, r) => repositoryConfigOf(r.repos, d.box, id) }, ledger, slots,
