@@ -136,9 +136,10 @@ describeInChromium('three replicas behind HAProxy on one PostgreSQL', { timeout:
     browserAt = c!.url;
     const apiA = new Api(a!.url, ADMIN_PASSWORD);
     await apiA.login();
-    const id = await runJobVia(apiA, hostId, 'backup', { paths: [src()], limit_upload_kbps: 8192 });
+    // the browser is signed in before the job starts, so the page opens while the backup still runs (~3 s)
     const s = await fx.open({ as: ADMIN });
     expect(new URL(s.page.url()).port).toBe(String(c!.port));
+    const id = await runJobVia(apiA, hostId, 'backup', { paths: [src()], limit_upload_kbps: 4096 });
     await s.page.goto(`/jobs/${id}`);
     const linesAtOpen = await s.page.locator('[data-live-log] [data-seq]').count();
     // lines arrive without a reload, then the stream says the job finished
