@@ -5,13 +5,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { decompress } from 'zstd-napi';
+import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { gearScanModuleBytes } from '../src/gear-scan.js';
-import { ChunkCompressor, rawFrameSize, rawZstdFrame } from '../src/zstd-raw.js';
+import { ChunkCompressor, compressedBound, rawFrameSize, rawZstdFrame } from '../src/zstd-raw.js';
 import { ChunkPool } from '../src/pipeline/pool.js';
 import type { WorkerMessage } from '../src/pipeline/protocol.js';
 import { applyRetention, Chunker, chunkerParams, ConfigError, loadConfig, parseConfig, parseDuration, parseSize, X25519Identity } from '../src/index.js';
 
+const { getFrameContentSize: frameContentSize } = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding;
 const recipient = X25519Identity.generate().recipient.toString();
 
 describe('config', () => {
@@ -242,6 +245,24 @@ describe('raw zstd frames for incompressible chunks', () => {
     expect(t.buffer.byteLength).toBe(t.length);
     expect(decompress(t).equals(text)).toBe(true);
     expect(decompress(c.compress(random)).equals(random)).toBe(true);
+  });
+  it('ChunkCompressor decides by the first 64 KiB, writes one frame with its content size, and fits compressedBound', () => {
+    const c = new ChunkCompressor(3, 2 << 20);
+    const text = Buffer.from('backup restore snapshot '.repeat(90_000)); // ~2 MiB: streamed, flushed after the sample
+    const mixed = Buffer.concat([Buffer.from('a'.repeat(65_536)), randomBytes(400_000)]); // compressible head, random tail
+    const randomHead = Buffer.concat([randomBytes(65_536), Buffer.alloc(400_000)]); // the sample decides: stored raw
+    const small = Buffer.from('snapshot '.repeat(12_000)); // 108 KB: below two samples, compressed in one call
+    for (const d of [text, mixed, randomHead, small]) {
+      const out = new Uint8Array(compressedBound(d.length));
+      const n = c.compressInto(d, out);
+      const frame = out.subarray(0, n);
+      expect(Buffer.from(decompress(frame)).equals(d)).toBe(true);
+      if (d !== randomHead) expect(Number(frameContentSize(frame))).toBe(d.length);
+    }
+    expect(c.compress(randomHead).length).toBe(rawFrameSize(randomHead.length));
+    expect(c.compress(text).length).toBeLessThan(text.length / 100);
+    // the context is reused: a raw decision mid-way leaves no state in the next frame
+    expect(Buffer.from(decompress(c.compress(text))).equals(text)).toBe(true);
   });
 });
 
