@@ -1,5 +1,4 @@
 /** `vault backup <config.yaml> [--cron] [--daemon] [--json]` */
-import v8 from 'node:v8';
 import { backupAll, loadConfig } from '@restic-manager/vault';
 import { describeError, parse, storageFromConfig, VAULT_EXIT } from './common.js';
 import { runDaemon } from './daemon.js';
@@ -41,7 +40,6 @@ export async function runBackup(argv: string[]): Promise<number> {
   const mode: ProgressMode | 'cron' = values.cron ? 'cron' : values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet';
   if (values.daemon) return runDaemon(cfg, storage, mode);
   const printer = progressPrinter(mode === 'cron' ? 'quiet' : mode);
-  baselineJitOnly();
   try {
     const results = await backupAll(cfg, { storage, onProgress: (p) => printer.update(p) });
     printer.done();
@@ -50,21 +48,5 @@ export async function runBackup(argv: string[]): Promise<number> {
     printer.done();
     process.stderr.write(`vault backup: ${describeError(e)}\n`);
     return VAULT_EXIT.failed;
-  }
-}
-
-/**
- * Turns V8's optimizing compiler (TurboFan) off for the rest of this one-shot process, workers
- * included (V8 flags are per process). The backup's hot loops are native (SHA-256, zstd,
- * ChaCha20) or WebAssembly (the gear scan, which keeps its own tiers); the JavaScript around
- * them is per chunk or per 64 KiB segment, where baseline code is fast enough. TurboFan spent
- * ~0.3 CPU-s compiling that glue on background threads in a 1 GB backup, and its code and zones
- * cost ~10 MB of peak RSS (docs/decisions/0009). Not in the daemon or the agent, which live long.
- */
-function baselineJitOnly(): void {
-  try {
-    v8.setFlagsFromString('--no-opt');
-  } catch {
-    // a runtime without the flag: nothing to turn off
   }
 }
