@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -13,8 +13,9 @@ import type { RunningServer } from '@restic-manager/server';
 import { RELAY_HEADER, REPLICA_DOWNLOAD_PATH, RelayTokens, SecretBox } from '@restic-manager/server/testing';
 import { findPostgres, requireTool, startPostgres, tempDir } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
-import { ADMIN_PASSWORD, AGENT_MAIN, Api, eventually, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
+import { ADMIN_PASSWORD, Api, eventually, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
+import { replicaHost } from './replica-agent.js';
 import { tree } from './restore-helpers.js';
 
 /*
@@ -70,14 +71,7 @@ describe.skipIf(missing.length > 0)('downloads through a replica that does not h
     fs.mkdirSync(path.join(src(), 'big'), { recursive: true });
     for (let i = 0; i < 8; i++) await fs.promises.writeFile(path.join(src(), 'big', `part-${i}.bin`), randomBytes(8 * MB));
     for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src(), `f${i}.txt`), `file ${i}\n`.repeat(200));
-    const add = await apiA.req('POST', '/api/hosts', { name: 'rep-dl', repository: { url: path.join(t.path, 'repo'), password: 'replicas-dl-repo-password-3', append_only: false } });
-    expect(add.status, JSON.stringify(add.body)).toBe(201);
-    hostId = add.body.host_id as string;
-    const agentDir = path.join(t.path, 'agent');
-    const enroll = await runAgentCli(['enroll', '--server', a.url, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
-    expect(enroll.code, enroll.err).toBe(0);
-    agent = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', agentDir], { env: { ...process.env, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_BACKOFF_MAX_MS: '1000' }, stdio: 'ignore' });
-    await eventually(async () => (await apiB.req('GET', `/api/hosts/${hostId}`)).body.status === 'online', 20_000, 'host online (seen from B)');
+    ({ hostId, agent } = await replicaHost({ api: apiA, serverUrl: a.url, seenFrom: apiB, dir: t.path, name: 'rep-dl', repoPassword: 'replicas-dl-repo-password-3' }));
     expect((await waitJobVia(apiA, await runJobVia(apiA, hostId, 'init'))).status).toBe('succeeded');
     expect((await waitJobVia(apiA, await runJobVia(apiA, hostId, 'backup', { paths: [src()] }), 180_000)).status).toBe('succeeded');
     snap = await eventually(async () => ((await apiB.req('GET', `/api/hosts/${hostId}/snapshots`)).body.items as Json[] | undefined)?.[0]?.id as string | undefined, 30_000, 'snapshot listed on B');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,8 +9,9 @@ import type { RunningServer } from '@restic-manager/server';
 import { findPostgres, requireTool, tempDir } from '@restic-manager/testkit';
 import { startPostgres } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
-import { ADMIN_PASSWORD, AGENT_MAIN, Api, eventually, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
+import { ADMIN_PASSWORD, Api, eventually, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
+import { replicaHost } from './replica-agent.js';
 
 /*
  * Two server replicas on one PostgreSQL (issue 17, docs/scale-out.md): the agent is connected to
@@ -68,14 +68,7 @@ describe.skipIf(missing.length > 0)('two replicas on one PostgreSQL: B reaches a
     await apiB.login();
     fs.mkdirSync(src());
     for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src(), `f${i}.txt`), `file ${i}\n`.repeat(200));
-    const add = await apiA.req('POST', '/api/hosts', { name: 'rep-h1', repository: { url: path.join(t.path, 'repo'), password: 'replicas-repo-password-61', append_only: false } });
-    expect(add.status, JSON.stringify(add.body)).toBe(201);
-    hostId = add.body.host_id as string;
-    const agentDir = path.join(t.path, 'agent');
-    const enroll = await runAgentCli(['enroll', '--server', a.url, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
-    expect(enroll.code, enroll.err).toBe(0);
-    agent = spawn(process.execPath, [AGENT_MAIN, 'run', '--state-dir', agentDir], { env: { ...process.env, RM_AGENT_HEARTBEAT_MS: '1000', RM_AGENT_BACKOFF_MAX_MS: '1000' }, stdio: 'ignore' });
-    await eventually(async () => (await apiB.req('GET', `/api/hosts/${hostId}`)).body.status === 'online', 20_000, 'host online (seen from B)');
+    ({ hostId, agent } = await replicaHost({ api: apiA, serverUrl: a.url, seenFrom: apiB, dir: t.path, name: 'rep-h1', repoPassword: 'replicas-repo-password-61' }));
   }, 120_000);
 
   afterAll(async () => {
