@@ -21,3 +21,11 @@ export async function replicaHost(o: { api: Api; serverUrl: string; seenFrom: Ap
   await eventually(async () => (await o.seenFrom.req('GET', `/api/hosts/${hostId}`)).body.status === 'online', 20_000, 'host online (seen from another replica)');
   return { hostId, agent };
 }
+
+/** Tears a replica test down in order: the agent, each replica, PostgreSQL, the temp dir (each may be missing after a failed set-up). */
+export async function stopReplicaStack(o: { agent: ChildProcess | null; replicas: ({ close(): Promise<void> } | undefined)[]; db?: { stop(): Promise<void> }; dir?: { cleanup(): Promise<void> } }): Promise<void> {
+  o.agent?.kill('SIGKILL');
+  for (const r of o.replicas) await r?.close();
+  await o.db?.stop();
+  await o.dir?.cleanup();
+}

@@ -15,7 +15,7 @@ import { findPostgres, requireTool, startPostgres, tempDir } from '@restic-manag
 import type { DbServer, TempDir } from '@restic-manager/testkit';
 import { ADMIN_PASSWORD, Api, eventually, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
-import { replicaHost } from './replica-agent.js';
+import { replicaHost, stopReplicaStack } from './replica-agent.js';
 import { tree } from './restore-helpers.js';
 
 /*
@@ -78,13 +78,7 @@ describe.skipIf(missing.length > 0)('downloads through a replica that does not h
     expect(a.services.downloads.openCount() + b.services.downloads.openCount()).toBe(0);
   }, 300_000);
 
-  afterAll(async () => {
-    agent?.kill('SIGKILL');
-    await b?.close();
-    await a?.close();
-    await db?.stop();
-    await t?.cleanup();
-  });
+  afterAll(() => stopReplicaStack({ agent, replicas: [b, a], db, dir: t }));
 
   const get = (server: RunningServer, api: Api, p: string, format: string, init: RequestInit = {}) =>
     fetch(`${server.url}/api/hosts/${hostId}/snapshots/${snap}/download?path=${encodeURIComponent(p)}&format=${format}`, { ...init, headers: { cookie: `rm_session=${api.cookie}` } });

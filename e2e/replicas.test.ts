@@ -11,7 +11,7 @@ import { startPostgres } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
 import { ADMIN_PASSWORD, Api, eventually, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
-import { replicaHost } from './replica-agent.js';
+import { replicaHost, stopReplicaStack } from './replica-agent.js';
 
 /*
  * Two server replicas on one PostgreSQL (issue 17, docs/scale-out.md): the agent is connected to
@@ -71,13 +71,7 @@ describe.skipIf(missing.length > 0)('two replicas on one PostgreSQL: B reaches a
     ({ hostId, agent } = await replicaHost({ api: apiA, serverUrl: a.url, seenFrom: apiB, dir: t.path, name: 'rep-h1', repoPassword: 'replicas-repo-password-61' }));
   }, 120_000);
 
-  afterAll(async () => {
-    agent?.kill('SIGKILL');
-    await b?.close();
-    await a?.close();
-    await db?.stop();
-    await t?.cleanup();
-  });
+  afterAll(() => stopReplicaStack({ agent, replicas: [b, a], db, dir: t }));
 
   it('run-now through B: the job runs on the agent held by A and its live frames reach a stream opened on B', async () => {
     expect((await waitJobVia(apiB, await runJobVia(apiB, hostId, 'init'))).status).toBe('succeeded');
