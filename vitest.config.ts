@@ -53,6 +53,9 @@ const ONE_STORE: Record<string, string> = {
   'e2e/replicas.test.ts': 'replicas on one PostgreSQL of its own',
   'e2e/replicas-haproxy.test.ts': 'replicas on one PostgreSQL of its own',
   'e2e/db-copy.test.ts': 'copies a SQLite install into its own PostgreSQL',
+  // CI time: the bounded fault run takes 180–290 s; its server is the CLI process of
+  // e2e/robustness/stack.ts (shared with `npm run test:robustness`, outside vitest) on SQLite
+  'e2e/robustness.test.ts': 'a 180–290 s fault run; once per npm test',
   // inspect what only SQLite has
   'packages/server/test/store.test.ts': 'the SQLite store itself (file, pragmas, migrations on disk)',
   'e2e/control-plane.test.ts': 'server backup/restore of the SQLite file (control-plane-postgres.test.ts is its twin)',
