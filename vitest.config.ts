@@ -62,6 +62,8 @@ const ONE_STORE: Record<string, string> = {
 };
 
 const SERVER_FILES = ['packages/server/test/**/*.test.ts', 'e2e/**/*.test.ts'];
+// One PostgreSQL cluster per project for the run (the store contract of the project `sqlite` uses it too).
+const PG_SETUP = './packages/server/test/helpers/postgres-global-setup.ts';
 
 export default defineConfig({
   resolve: {
@@ -81,7 +83,7 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default', './scripts/summary-reporter.mjs'],
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'] } },
+      { extends: true, test: { name: 'sqlite', include: ['packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'], globalSetup: [PG_SETUP] } },
       {
         extends: true,
         test: {
@@ -89,7 +91,7 @@ export default defineConfig({
           include: SERVER_FILES,
           exclude: [...configDefaults.exclude, ...Object.keys(ONE_STORE)],
           env: { ...(PATH ? { PATH } : {}), RM_TEST_STORE: 'postgres' },
-          globalSetup: ['./packages/server/test/helpers/postgres-global-setup.ts'],
+          globalSetup: [PG_SETUP],
         },
       },
     ],

@@ -15,14 +15,21 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** `postgres://…/postgres` of the run's cluster (a superuser), set by postgres-global-setup.ts. */
     pgAdminUrl: string;
+    /** Why there is no cluster ('' when there is one). */
+    pgMissing: string;
   }
 }
 
 export const TEST_STORE: 'sqlite' | 'postgres' = process.env.RM_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
+/** Whether the run's PostgreSQL is up (both projects start it; '' when it is not installed). */
+export function haveRunCluster(): boolean {
+  return Boolean(inject('pgAdminUrl'));
+}
+
 function adminUrl(): string {
   const url = inject('pgAdminUrl');
-  if (!url) throw new Error('RM_TEST_STORE=postgres needs the run\'s PostgreSQL: run the file in the vitest project "postgres" (npx vitest run --project postgres <file>)');
+  if (!url) throw new Error(`the run's PostgreSQL is not there: ${inject('pgMissing') || 'run the file through vitest.config.ts (npx vitest run --project postgres <file>)'}`);
   return url;
 }
 
@@ -38,7 +45,11 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 
 /** RM_DATABASE_URL of a fresh, empty database on the run's PostgreSQL; null on the SQLite store. */
 export async function freshDatabaseUrl(): Promise<string | null> {
-  if (TEST_STORE !== 'postgres') return null;
+  return TEST_STORE === 'postgres' ? createDatabase() : null;
+}
+
+/** A fresh, empty database on the run's PostgreSQL, whatever the project's store (the store contract uses it). */
+export async function createDatabase(): Promise<string> {
   const name = `rm_t_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const u = new URL(adminUrl());
