@@ -38,7 +38,12 @@ const ONE_STORE: Record<string, string> = {
   'packages/server/test/slot-plan.test.ts': 'no server',
   'packages/server/test/web-filters.test.ts': 'no server',
   'packages/server/test/web-names-badges.test.ts': 'no server',
+  'packages/server/test/control-plane-backup-lease.test.ts': 'no server: services over a SQLite store of its own',
+  'packages/server/test/control-plane-backup-redact.test.ts': 'no server: services over a SQLite store of its own',
   'e2e/bench-vault.test.ts': 'no server (vault engine bench smoke)',
+  'e2e/server-cli-oidc.test.ts': 'no server: configuration errors and --print-config of the CLI',
+  'e2e/server-deploy.test.ts': 'no server: the systemd unit file',
+  'e2e/agent-demo.test.ts': '`demo` runs on its embedded defaults (SQLite) by design',
   'e2e/packages.test.ts': 'the installed tarball\'s server on its default store: packaging, not the store',
   // loop over both stores (or PostgreSQL alone) themselves
   'packages/server/test/store-contract.test.ts': 'runs the store contract on both stores itself',
