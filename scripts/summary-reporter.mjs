@@ -15,9 +15,12 @@ export default class SummaryReporter {
       let failedHere = 0;
       for (const t of mod.children.allTests()) {
         const s = t.result().state;
-        if (s === 'passed') (p.passed++, total.passed++);
-        else if (s === 'failed') failedHere++;
-        else (p.skipped++, total.skipped++);
+        if (s === 'failed') failedHere++;
+        else {
+          const k = s === 'passed' ? 'passed' : 'skipped';
+          p[k]++;
+          total[k]++;
+        }
       }
       if (mod.state() === 'failed' && failedHere === 0) failedHere = 1;
       p.failed += failedHere;
