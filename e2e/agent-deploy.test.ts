@@ -7,7 +7,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '@restic-manager/server';
+import { startTestServer } from './test-server.js';
 import type { RunningServer } from '@restic-manager/server';
 import { requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
@@ -65,7 +65,7 @@ describe('the server serves the installer', () => {
     const t = await tempDir('rm-serve-install-');
     const log = new PassThrough();
     log.resume();
-    const server = await startServer({ listen: '127.0.0.1:0', dataDir: t.path, cookieSecure: false, adminPassword: 'serve-install-admin-1' }, { logStream: log, mountWeb: null });
+    const server = await startTestServer({ listen: '127.0.0.1:0', dataDir: t.path, cookieSecure: false, adminPassword: 'serve-install-admin-1' }, { logStream: log, mountWeb: null });
     try {
       const r = await fetch(`${server.url}/install/install.sh`);
       expect(r.status).toBe(200);
@@ -146,7 +146,7 @@ describe.skipIf(process.getuid?.() !== 0 || !requireTool('restic').ok)('install.
     mirrorUrl = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`;
     const log = new PassThrough();
     log.resume();
-    server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(t.path, 'server'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn', agentTarball: path.join(t.path, 'agent.tgz') }, { logStream: log, mountWeb: null });
+    server = await startTestServer({ listen: '127.0.0.1:0', dataDir: path.join(t.path, 'server'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn', agentTarball: path.join(t.path, 'agent.tgz') }, { logStream: log, mountWeb: null });
     api = new Api(server.url);
     await api.login();
   });

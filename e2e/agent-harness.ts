@@ -14,11 +14,11 @@ import WebSocket from 'ws';
 /** Response bodies are checked field by field by the tests; typing every view here adds nothing. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
-import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { startRestServer, tempDir } from '@restic-manager/testkit';
 import type { RestServer, TempDir } from '@restic-manager/testkit';
 import { startProxy } from './robustness/proxy.js';
+import { startTestServer } from './test-server.js';
 import type { Proxy } from './robustness/proxy.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -139,7 +139,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const serverLog = new PassThrough();
   serverLog.resume();
   const boot = (listen: string): Promise<RunningServer> =>
-    startServer({ listen, dataDir, cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn' }, { logStream: serverLog, mountWeb: null });
+    startTestServer({ listen, dataDir, cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn' }, { logStream: serverLog, mountWeb: null });
   let server = await boot('127.0.0.1:0');
   const port = server.port;
   const api = new Api(server.url);

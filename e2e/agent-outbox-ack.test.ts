@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { startServer } from '@restic-manager/server';
+import { startTestServer } from './test-server.js';
 import type { RunningServer } from '@restic-manager/server';
 import { Agent, createLogger, enroll, jobForSchedule, statePaths } from '@restic-manager/agent';
 import type { Agent as AgentT } from '@restic-manager/agent';
@@ -28,7 +28,7 @@ type Json = Record<string, unknown>;
 async function boot(dataDir: string, listen: string): Promise<RunningServer> {
   const log = new PassThrough();
   log.resume();
-  return startServer({ listen, dataDir, cookieSecure: false, adminPassword: ADMIN, logLevel: 'warn' }, { logStream: log, mountWeb: null });
+  return startTestServer({ listen, dataDir, cookieSecure: false, adminPassword: ADMIN, logLevel: 'warn' }, { logStream: log, mountWeb: null });
 }
 
 async function login(url: string): Promise<(method: string, p: string, body?: unknown) => Promise<{ status: number; body: Json }>> {

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
-import { startServer } from '@restic-manager/server';
 import type { RunningServer, ServerConfigInput } from '@restic-manager/server';
 import { tempDir } from '@restic-manager/testkit';
 import type { TempDir, ToolCheck } from '@restic-manager/testkit';
+import { startTestServer } from './test-server.js';
 import { ADMIN_PASSWORD, CHROMIUM, SHOTS, chromiumCheck } from './ui-harness.js';
 
 /*
@@ -225,7 +225,7 @@ export function useUiSuite(opts: UiSuiteOptions = {}): UiSuite {
   beforeAll(async () => {
     const dir = await fx.tempDir('rm-ui-');
     const extra = (await opts.server?.(fx)) ?? {};
-    const s = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(dir.path, 'data'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn', ...extra });
+    const s = await startTestServer({ listen: '127.0.0.1:0', dataDir: path.join(dir.path, 'data'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn', ...extra });
     server = s;
     fx.defer('close the server', () => s.close());
     const who = opts.signIn ?? ADMIN;

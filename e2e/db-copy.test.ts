@@ -21,8 +21,8 @@ const ADMIN_PW = 'db-copy-admin-password-3e1';
 const MAINT_PW = 'db-copy-maint-secret-77c2';
 const S3_SECRET = 'db-copy-s3-secret-0a9d';
 
-function startServer(dataDir: string, env: Record<string, string> = {}) {
-  const p = startServerProcess({ RM_DATA_DIR: dataDir, RM_ADMIN_PASSWORD: ADMIN_PW, RM_LOG_LEVEL: 'warn', ...env });
+async function startServer(dataDir: string, env: Record<string, string> = {}) {
+  const p = await startServerProcess({ RM_DATA_DIR: dataDir, RM_ADMIN_PASSWORD: ADMIN_PW, RM_LOG_LEVEL: 'warn', ...env });
   return { url: p.url, stop: async () => (p.child.kill('SIGTERM'), p.exited) };
 }
 
@@ -63,7 +63,7 @@ describe.skipIf(!existsSync(cli) || !pgFound.ok)('db copy: SQLite to PostgreSQL 
   });
 
   it('refuses while the server runs on the data directory; copies and verifies once it is stopped', async () => {
-    const a = startServer(dataDir);
+    const a = await startServer(dataDir);
     const api = await session(await a.url);
     expect((await api('POST', '/api/hosts', { name: 'web-1', repository: { url: 'rest:http://127.0.0.1:8000/web-1/', rest_username: 'web-1', rest_password: 'web-1-rest-pw-long' } })).status).toBe(201);
     const s3 = await api('POST', '/api/repositories', { name: 'offsite', url: 's3:https://s3.example.com/b/x', password: 'db-copy-repo-pw-1', credentials: { backend: 's3', access_key_id: 'AKIDCOPY', secret_access_key: S3_SECRET, region: 'eu-west-1' } });
@@ -103,7 +103,7 @@ describe.skipIf(!existsSync(cli) || !pgFound.ok)('db copy: SQLite to PostgreSQL 
   }, 180_000);
 
   it('the server on the copy answers the same, opens the sealed secrets and keeps writing', async () => {
-    const b = startServer(dataDir, { RM_DATABASE_URL: `postgres://${pg.user}:${pg.password}@127.0.0.1:${pg.port}/rm_copy_target` });
+    const b = await startServer(dataDir, { RM_DATABASE_URL: `postgres://${pg.user}:${pg.password}@127.0.0.1:${pg.port}/rm_copy_target` });
     try {
       const api = await session(await b.url);
       // The same answers; only the admin's last sign-in moved (this server's own sign-in).

@@ -10,12 +10,12 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { AGENT_MAIN, ADMIN_PASSWORD, Api, eventually, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
+import { startTestServer } from './test-server.js';
 
 export { ADMIN_PASSWORD, eventually };
 export const LOCAL_REPO_PASSWORD = 'local-stack-repo-password-41d2';
@@ -52,7 +52,7 @@ export async function startLocalStack(opts: { agentEnv?: Record<string, string> 
   fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${restic.path}' "$@"\n`, { mode: 0o755 });
   const serverLog = new PassThrough();
   serverLog.resume();
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn' }, { logStream: serverLog });
+  const server = await startTestServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn' }, { logStream: serverLog });
   const api = new Api(server.url);
   let agent: ChildProcess | null = null;
   let logs = '';

@@ -38,8 +38,11 @@ export async function holdLock(repo: string, password: string): Promise<HeldLock
     const id = await eventually(async () => {
       if (proc.exitCode !== null) throw new Error(`restic exited with ${String(proc.exitCode)}`);
       for (const f of fs.readdirSync(dir).filter((x) => !seen.has(x))) {
-        const cat = await run('restic', ['-r', repo, '--no-cache', 'cat', 'lock', f, '--no-lock'], { env: env(password) }).catch(() => null);
-        if (!cat) continue; // gone meanwhile, or not readable yet: looked at again next time if still there
+        // restic retries a file that vanishes under it for about 45 s (another run's lock, removed
+        // as its run ended): a short timeout, and a file that is gone is never looked at again.
+        const cat = await run('restic', ['-r', repo, '--no-cache', 'cat', 'lock', f, '--no-lock'], { env: env(password), timeout: 5000 }).catch(() => null);
+        if (!cat && !fs.existsSync(path.join(dir, f))) seen.add(f);
+        if (!cat) continue; // not readable yet: looked at again next time
         seen.add(f);
         if ((JSON.parse(cat.stdout) as { pid?: number }).pid === pid) return f;
       }

@@ -10,12 +10,12 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { startServer } from '@restic-manager/server';
 import type { RunningServer, ServerConfigInput } from '@restic-manager/server';
 import { requireTool, startRestServer, tempDir } from '@restic-manager/testkit';
 import type { RestServer, TempDir } from '@restic-manager/testkit';
 import { AGENT_MAIN, ADMIN_PASSWORD, Api, eventually, runAgentCli, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
+import { startTestServer } from './test-server.js';
 
 export { ADMIN_PASSWORD, eventually };
 
@@ -91,7 +91,7 @@ export async function startRestoreStack(names: string[], opts: RestoreStackOptio
   const tmp = await tempDir('rm-restore-stack-');
   const serverLog = new PassThrough();
   serverLog.resume();
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn', ...opts.server }, { logStream: serverLog });
+  const server = await startTestServer({ listen: '127.0.0.1:0', dataDir: path.join(tmp.path, 'server'), cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'warn', ...opts.server }, { logStream: serverLog });
   const api = new Api(server.url);
   const procs: ChildProcess[] = [];
   const stack: RestoreStack = {

@@ -28,7 +28,7 @@ describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI)', () => 
   });
 
   it('first run: creates the key file 0600, prints a generated admin password once; SIGTERM shuts down gracefully', async () => {
-    const s = start({});
+    const s = await start({});
     const url = await s.url;
     expect(statSync(path.join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
     const pw = /with password: (\S+)/.exec(s.err())?.[1];
@@ -51,7 +51,7 @@ describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI)', () => 
     expect(await s.exited).toBe(0);
     expect(s.err()).toContain('SIGTERM received, shutting down');
 
-    const again = start({});
+    const again = await start({});
     await again.url;
     expect(again.err()).not.toContain('with password');
     again.child.kill('SIGTERM');
@@ -61,7 +61,7 @@ describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI)', () => 
   it('a second server on the same data directory exits 1 naming the directory and PID, changing nothing; after kill -9 of the first, the next one starts', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rm-cli-lock-'));
     const env = { RM_DATA_DIR: dir, RM_ADMIN_PASSWORD: 'cli-lock-admin-password-1' };
-    const first = start(env);
+    const first = await start(env);
     try {
       const url = await first.url;
       const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: env.RM_ADMIN_PASSWORD }) });
@@ -87,7 +87,7 @@ describe.skipIf(!existsSync(cli))('restic-manager server (compiled CLI)', () => 
 
       first.child.kill('SIGKILL');
       await first.exited;
-      const third = start(env);
+      const third = await start(env);
       await third.url;
       third.child.kill('SIGTERM');
       expect(await third.exited).toBe(0);

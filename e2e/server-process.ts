@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { storeEnv } from './test-server.js';
 
 /** The compiled CLI (`npx tsc -b` builds it). */
 export const CLI = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'), 'packages/cli/dist/main.js');
@@ -15,9 +16,13 @@ export interface ServerProcess {
   out(): string;
 }
 
-/** `restic-manager server` as its own process on a free loopback port with only PATH and `env` set. */
-export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [CLI, 'server'], { env: { PATH: process.env.PATH, RM_LISTEN: '127.0.0.1:0', RM_COOKIE_SECURE: 'false', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * `restic-manager server` as its own process on a free loopback port with only PATH and `env` set
+ * (plus the run's store for RM_DATA_DIR unless `env` names RM_DATABASE_URL: test-server.ts).
+ */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const store = env.RM_DATA_DIR && !env.RM_DATABASE_URL ? await storeEnv(env.RM_DATA_DIR) : {};
+  const child = spawn(process.execPath, [CLI, 'server'], { env: { PATH: process.env.PATH, RM_LISTEN: '127.0.0.1:0', RM_COOKIE_SECURE: 'false', ...store, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end();
   let stderr = '';
   let stdout = '';

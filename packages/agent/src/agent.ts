@@ -54,6 +54,8 @@ export interface AgentOptions {
   wsPath?: string;
   /** How long a capped scheduled job waits for a slot while the server is unreachable before it runs anyway (RM_AGENT_SLOT_OFFLINE_WAIT_S; default 10 min). */
   slotOfflineWaitMs?: number;
+  /** The clock of backup windows: when they open and when a `stop` window ends its job (default Date.now; tests shift it). */
+  now?: () => number;
 }
 
 /**
@@ -145,6 +147,7 @@ export class Agent {
       log: this.log,
       ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
       ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     });
     this.requests = new RequestHandler({
       engine,
@@ -163,6 +166,7 @@ export class Agent {
       busy: (id) => this.runner.hasScheduleJob(id),
       log: this.log,
       emit,
+      ...(opts.now ? { now: opts.now } : {}),
     });
   }
 

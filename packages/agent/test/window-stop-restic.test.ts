@@ -12,11 +12,13 @@ const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 /*
  * Issue 21: a backup started in a `stop` window is cancelled when the window closes, and its job
  * ends with the window's reason (not a generic failure). Real agent, real restic on a local
- * repository; the window is the current UTC minute (the next one when less than 12 s are left),
- * so the test waits at most about a minute and a quarter.
+ * repository; the window is the current UTC minute of the agent's clock, which runs `shift` ahead
+ * of the real one so that the minute has 10 s left when the test starts (windows are whole
+ * minutes: on the real clock the test waited up to a minute).
  */
 describe.skipIf(!restic.ok)('backup window stop (real agent, real restic)', () => {
-  const agent = useResticAgent('rm-window-stop-', 'window-stop-test-pw-7d2e', { files: 20, totalBytes: 8 * 1024 * 1024, seed: 'window' });
+  let shift = 0;
+  const agent = useResticAgent('rm-window-stop-', 'window-stop-test-pw-7d2e', { files: 20, totalBytes: 8 * 1024 * 1024, seed: 'window' }, { now: () => Date.now() + shift });
   let server: FakeServer;
   let src: string;
   beforeAll(() => {
@@ -24,10 +26,10 @@ describe.skipIf(!restic.ok)('backup window stop (real agent, real restic)', () =
   });
 
   it('cancels the running backup at the window end with "stopped at the end of its backup window"', async () => {
-    const now = Date.now();
-    const minute = Math.floor(now / 60_000) * 60_000;
-    const open = now - minute > 48_000 ? minute + 60_000 : minute;
-    const close = open + 60_000;
+    const real = Date.now();
+    shift = (50_000 - (real % 60_000) + 60_000) % 60_000;
+    const open = Math.floor((real + shift) / 60_000) * 60_000;
+    const close = open + 60_000; // on the agent's clock: 10 s from now
     const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
     server.send({
       type: 'schedule.set', schedule_version: 1,
@@ -40,10 +42,10 @@ describe.skipIf(!restic.ok)('backup window stop (real agent, real restic)', () =
     });
     const started = await server.waitFor((f) => f.schedule_id === 'win' && f.type === 'job.started', 20_000);
     const job = started.job_id as string;
-    expect(Date.parse(String(started.started_at))).toBeLessThan(close);
-    const fin: Frame = await server.waitFor((f) => f.job_id === job && f.type === 'job.finished', close - Date.now() + 20_000);
+    expect(Date.parse(String(started.started_at)) + shift).toBeLessThan(close);
+    const fin: Frame = await server.waitFor((f) => f.job_id === job && f.type === 'job.finished', close - shift - Date.now() + 20_000);
     expect(fin).toMatchObject({ status: 'cancelled', error: 'stopped at the end of its backup window', error_kind: 'cancelled' });
-    const endedAt = Date.parse(String(fin.finished_at));
+    const endedAt = Date.parse(String(fin.finished_at)) + shift;
     expect(endedAt).toBeGreaterThanOrEqual(close);
     expect(endedAt - close).toBeLessThan(10_000);
     // restic was really running: it printed its own lines before the stop.

@@ -59,8 +59,9 @@ export const VaultTargetInput = z
       z.object({ type: z.literal('local'), path: z.string().min(2).max(4096).regex(/^\//, 'an absolute directory path on the host') }).strict(),
     ]),
     age_recipient: AgeRecipientInput,
-    chunk_size: size.optional(),
-    blob_size_limit: size.optional(),
+    // The vault's own bounds (packages/vault config.ts): 64 KiB to 64 MiB; a blob at least one chunk.
+    chunk_size: size.min(64 * 1024, 'at least 64 KiB (65536)').max(64 * 1024 * 1024, 'at most 64 MiB (67108864)').optional(),
+    blob_size_limit: size.min(64 * 1024, 'at least 64 KiB (65536)').max(Number.MAX_SAFE_INTEGER, 'at most 2^53 - 1').optional(),
   })
   .strict();
 export type VaultTargetInput = z.infer<typeof VaultTargetInput>;

@@ -45,8 +45,8 @@ describe('alert triggers', () => {
     await agent.next('command.run');
     const id = run.body.job.id as string;
     agent.started(id, kind);
-    agent.finished(id, status, extra);
-    await eventually(async () => (await h.server.services.jobs.get(id)).status === status);
+    await agent.finishedApplied(id, status, extra);
+    expect((await h.server.services.jobs.get(id)).status).toBe(status);
     return id;
   };
   const openOnly = async (hostId: string, kind: string) => (await openAlerts(hostId, kind)).filter((a) => !a.resolved_at);
@@ -74,8 +74,8 @@ describe('alert triggers', () => {
       const run = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind: 'backup', args: { paths: ['/srv'] } });
       await agent.next('command.run');
       agent.started(run.body.job.id, 'backup');
-      agent.finished(run.body.job.id, status, { error_kind: 'partial' });
-      await eventually(async () => (await h.server.services.jobs.get(run.body.job.id)).status === status);
+      await agent.finishedApplied(run.body.job.id, status, { error_kind: 'partial' });
+      expect((await h.server.services.jobs.get(run.body.job.id)).status).toBe(status);
       const all = await openAlerts(hostId, 'backup_failed');
       expect(all).toHaveLength(1);
       expect(all[0]).toMatchObject({ severity: 'critical', resolved_at: status === 'succeeded' ? expect.any(String) : null });
@@ -139,8 +139,8 @@ describe('alert triggers', () => {
   it('repo_growth: raised when the size grows more than the threshold between two repo.stats, resolved by the next normal one', async () => {
     const { agent, hostId } = await connected('t-growth');
     const stats = async (size: number) => {
-      agent.send({ type: 'repo.stats', size_bytes: size, snapshot_count: 1, dedup_ratio: null });
-      await eventually(async () => (await h.server.services.hosts.get(hostId)).repo_size_bytes === size);
+      await agent.sendApplied({ type: 'repo.stats', size_bytes: size, snapshot_count: 1, dedup_ratio: null });
+      expect((await h.server.services.hosts.get(hostId)).repo_size_bytes).toBe(size);
     };
     await stats(1000); // first report: nothing to compare with
     await stats(1400); // +40 %: under the 50 % default
@@ -297,8 +297,8 @@ describe('alert triggers', () => {
       await agent.next('command.run');
       const id = run.body.job.id as string;
       agent.started(id, 'restore');
-      agent.finished(id, status, extra);
-      await eventually(async () => (await h.server.services.jobs.get(id)).status === status);
+      await agent.finishedApplied(id, status, extra);
+      expect((await h.server.services.jobs.get(id)).status).toBe(status);
       return id;
     };
     const why = '1 file(s) could not be restored: /srv/a.bin (ciphertext verification failed); it was removed from /srv/restore so no damaged file is left under its name; every other file was restored';

@@ -79,7 +79,7 @@ describe('API tokens', () => {
     await hostA.agent.next('command.run');
 
     // The secret is in no answer after the creating one, no log line and no database byte.
-    expect(leaksOf(h, token, answers)).toEqual([]);
+    expect(await leaksOf(h, token, answers)).toEqual([]);
     // The run's own audit row says which token acted.
     const runs = await audit('job.run');
     expect(runs[0]?.payload.via).toEqual({ kind: 'api_token', id: api_token.id, name: 'ci deploy' });

@@ -131,8 +131,11 @@ describe('REST API behaviour', () => {
 
   it('protects /metrics with the bearer or the allow-list, honouring X-Forwarded-For only from trusted proxies', async () => {
     expect((await fetch(`${h.url}/metrics`)).status).toBe(401);
-    const ok = await fetch(`${h.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-123456' } });
-    const text = await ok.text();
+    // The duration histogram is observed just after the job's end is stored (a read of its times).
+    const text = await eventually(async () => {
+      const t = await (await fetch(`${h.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-123456' } })).text();
+      return t.includes('restic_manager_job_duration_seconds_bucket') ? t : null;
+    });
     expect(text).toContain('restic_manager_build_info');
     expect(text).toMatch(/restic_manager_last_backup_status\{host="alerting"\} 0/);
     expect(text).toMatch(/restic_manager_jobs_total\{kind="backup",status="failed"\} 1/);

@@ -1,9 +1,7 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness } from './helpers/harness.js';
+import { behindTheServer, enrolledAgent, startHarness } from './helpers/harness.js';
 
 /*
  * Append-only only where the backend enforces it (issue 22): a REST server with --append-only.
@@ -49,10 +47,9 @@ describe('append-only where the backend can enforce it', () => {
 
   it('a local repository stored as append-only before: the flag is kept, forget/prune run, and the audit entry and the log say why', async () => {
     const { hostId } = await enrolledAgent(h, 'ao-legacy', { url: '/srv/restic/ao-legacy', password: 'ao-legacy-repo-password' });
-    const db = new Database(path.join(h.dataDir, 'restic-manager.db'));
-    const set = () => db.prepare("UPDATE repos SET append_only = 1 WHERE url = '/srv/restic/ao-legacy'").run();
+    const exec = await behindTheServer(h);
     try {
-      expect(set().changes).toBe(1); // as the old default stored it
+      expect(await exec("UPDATE repos SET append_only = 1 WHERE url = '/srv/restic/ao-legacy'")).toBe(1); // as the old default stored it
       for (const kind of ['forget', 'prune'] as const) {
         const r = await h.admin.req('POST', `/api/hosts/${hostId}/jobs`, { kind, args: kind === 'forget' ? { policy: { keep_last: 2 } } : {} });
         expect(r.status, r.text).toBe(202);
@@ -61,10 +58,10 @@ describe('append-only where the backend can enforce it', () => {
         expect(run?.payload.note).toMatch(new RegExp(`flagged append-only, but its backend cannot enforce that .*${kind} runs with the host's own credential`));
       }
       expect(h.logs()).toContain("cannot enforce that (only a REST server can); prune runs with the host's own credential");
-      expect(db.prepare("SELECT append_only FROM repos WHERE url = '/srv/restic/ao-legacy'").get()).toEqual({ append_only: 1 });
+      expect(await exec("SELECT 1 FROM repos WHERE url = '/srv/restic/ao-legacy' AND append_only = 1")).toBe(1); // still stored as it was
       expect((await repoOf(hostId)).append_only).toBe(false); // the view shows what is enforced
     } finally {
-      db.close();
+      await exec(null);
     }
   });
 

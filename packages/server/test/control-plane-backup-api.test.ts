@@ -151,7 +151,7 @@ describe.skipIf(!restic.ok)('control-plane backup API (real restic; SQLite, or P
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['control_plane_backup.update', 'control_plane_backup.run']));
     for (const secret of [PW, WRONG_PW]) {
       expect(audit.map((a) => String(a.payload)).join('\n')).not.toContain(secret);
-      expect(leaksOf(h, secret, seen)).toEqual([]);
+      expect(await leaksOf(h, secret, seen)).toEqual([]);
     }
   });
 });

@@ -98,7 +98,7 @@ describe('database restore jobs on the server', () => {
 
   it('the password is nowhere in API responses, the server log or the database file', async () => {
     await new Promise((r) => setTimeout(r, 200));
-    expect(leaksOf(h, PW, seen)).toEqual([]);
+    expect(await leaksOf(h, PW, seen)).toEqual([]);
     expect(seen.join('\n')).toContain('"has_password":true');
   });
 });

@@ -1,11 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { databaseText, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 import type { HttpReceiver, SmtpReceiver } from './helpers/receivers.js';
 import { startHttpReceiver, startSmtpReceiver } from './helpers/receivers.js';
 
@@ -256,7 +254,7 @@ describe('notification channels', () => {
     const openapi = await api('GET', '/api/openapi.json');
     expect(openapi.body.paths['/api/notification-channels/{id}/test'].post['x-required-role']).toBe('admin');
     await h.server.services.notifier.idle();
-    const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+    const db = await databaseText(h);
     const haystacks = { answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db };
     for (const [where, text] of Object.entries(haystacks)) for (const s of SECRETS) expect(text.includes(s), `${s} in ${where}`).toBe(false);
     expect(audit.text).toContain('notification_channel.create');

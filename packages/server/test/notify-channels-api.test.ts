@@ -1,8 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, startHarness } from './helpers/harness.js';
+import { databaseText, enrolledAgent, startHarness } from './helpers/harness.js';
 import type { HttpReceiver } from './helpers/receivers.js';
 import { startHttpReceiver } from './helpers/receivers.js';
 
@@ -169,7 +167,7 @@ describe('chat and push channels through the API', () => {
     const openapi = await api('GET', '/api/openapi.json');
     expect(JSON.stringify(openapi.body.paths['/api/notification-channels'].post)).toContain('access_token');
     await h.server.services.notifier.idle();
-    const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+    const db = await databaseText(h);
     const hay = { answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db };
     for (const [where, text] of Object.entries(hay)) for (const s of Object.values(SECRETS)) expect(text.includes(s), `${s} in ${where}`).toBe(false);
   });

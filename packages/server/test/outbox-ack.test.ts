@@ -1,26 +1,8 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { Harness } from './helpers/harness.js';
-import { enrolledAgent, useHarness, dispatchedJob } from './helpers/harness.js';
+import { behindTheServer, enrolledAgent, useHarness, dispatchedJob } from './helpers/harness.js';
 import { OutboxAcks } from '../src/ws/outbox-acks.js';
 
 const now = (): string => new Date().toISOString();
-
-/** A second connection to the harness's store (SQLite file or PostgreSQL); `null` closes it. */
-async function behindTheServer(h: Harness): Promise<(q: string | null) => Promise<void>> {
-  if (!h.databaseUrl) {
-    const db = new Database(path.join(h.dataDir, 'restic-manager.db'));
-    return (q) => Promise.resolve(q === null ? void db.close() : void db.exec(q));
-  }
-  const client = new pg.Client({ connectionString: h.databaseUrl });
-  await client.connect();
-  return async (q) => {
-    if (q === null) await client.end();
-    else await client.query(q);
-  };
-}
 
 describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => {
   const h = useHarness();
@@ -88,14 +70,18 @@ describe('outbox acknowledgement on the agent socket (docs/protocol.md)', () => 
 describe('poison reports (issue 22): a report that can never be stored is set aside, not replayed forever', () => {
   const h = useHarness();
 
-  it('after 3 failed attempts while the store takes other writes: quarantined, acknowledged, alerted; the outbox moves on; an admin reads and discards it', async (ctx) => {
-    if (h.databaseUrl) ctx.skip(); // the poison is a SQLite trigger
+  it('after 3 failed attempts while the store takes other writes: quarantined, acknowledged, alerted; the outbox moves on; an admin reads and discards it', async () => {
     const { agent, hostId, id } = await dispatchedJob(h, 'poisoned');
     agent.o.activeJobIds = [id]; // it reconnects with the job still running
     agent.send({ type: 'job.started', job_id: id, seq: 0, kind: 'check', started_at: now(), outbox_seq: 1 });
     expect(await agent.next('ack')).toEqual({ type: 'ack', outbox_seq: 1 });
     const exec = await behindTheServer(h);
-    await exec("CREATE TRIGGER poison BEFORE INSERT ON job_logs WHEN NEW.payload = 'POISON' BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END");
+    if (h.databaseUrl) {
+      await exec("CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.payload = 'POISON' THEN RAISE EXCEPTION 'poisoned by the test'; END IF; RETURN NEW; END $$");
+      await exec('CREATE TRIGGER poison BEFORE INSERT ON job_logs FOR EACH ROW EXECUTE FUNCTION poison()');
+    } else {
+      await exec("CREATE TRIGGER poison BEFORE INSERT ON job_logs WHEN NEW.payload = 'POISON' BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END");
+    }
     try {
       const poison = { type: 'log.stream', job_id: id, seq: 1, ts: now(), stream: 'stdout', payload: 'POISON', outbox_seq: 2 } as const;
       // Attempts 1 and 2: not stored, not acknowledged, the socket closes so the agent replays it.
@@ -116,7 +102,7 @@ describe('poison reports (issue 22): a report that can never be stored is set as
       expect(ack).toEqual({ type: 'ack', outbox_seq: 3 });
       expect((await h.admin.req('GET', `/api/jobs/${id}/logs`)).body.items.map((l: { payload: string }) => l.payload)).toEqual(['after the poison']);
     } finally {
-      await exec('DROP TRIGGER poison');
+      await exec(h.databaseUrl ? 'DROP TRIGGER poison ON job_logs' : 'DROP TRIGGER poison');
       await exec(null);
     }
     const q = await h.admin.req('GET', `/api/hosts/${hostId}/quarantined-reports`);

@@ -29,8 +29,8 @@ describe('restore drills', () => {
     const cmd = await agent.next('command.run') as { job_id: string; kind: string; args: Record<string, unknown> };
     expect(cmd.kind).toBe('restore_drill');
     agent.started(cmd.job_id, 'restore_drill');
-    agent.finished(cmd.job_id, status, extra);
-    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${hostId}/restore-drills`)).body.recent[0]?.status === status);
+    await agent.finishedApplied(cmd.job_id, status, extra);
+    expect((await h.admin.req('GET', `/api/hosts/${hostId}/restore-drills`)).body.recent[0]?.status).toBe(status);
     return cmd;
   };
   const open = async (hostId: string, kind: string) => (await h.server.services.fleet.alerts({ host_id: hostId, kind, open: true }, 50, 0)).items.filter((a) => !a.resolved_at);

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
-import { Api, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
+import { Api, databaseText, enrolledAgent, eventually, startHarness } from './helpers/harness.js';
 import type { HttpReceiver } from './helpers/receivers.js';
 import { startHttpReceiver } from './helpers/receivers.js';
 
@@ -173,7 +171,7 @@ describe('schedule pings (dead-man’s switch)', () => {
   it('the ping URL is in no answer, audit row, log line or the database file; the audit says it was set', async () => {
     expect((await api('GET', `/api/hosts/${hostId}/schedules`)).body.items.filter((s: { has_healthcheck_url: boolean }) => s.has_healthcheck_url)).toHaveLength(3); // the first test's and Send test's two (the dead-letter test deleted its own)
     const audit = await api('GET', '/api/audit?limit=500');
-    const db = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db')).map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+    const db = await databaseText(h);
     for (const [where, text] of Object.entries({ answers: answers.join('\n'), audit: audit.text, logs: h.logs(), database: db })) expect(text.includes(CHECK), `ping URL in ${where}`).toBe(false);
     expect(audit.text).toContain('"healthcheck_url_set":true');
     expect(audit.text).toContain('schedule.ping_test');

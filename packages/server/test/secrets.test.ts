@@ -1,9 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { Harness } from './helpers/harness.js';
-import { ADMIN_PASSWORD, Api, startHarness } from './helpers/harness.js';
+import { ADMIN_PASSWORD, Api, databaseText, startHarness } from './helpers/harness.js';
 
 /**
  * After a full flow, no secret may appear in logs, the audit log, API responses, error texts or
@@ -68,8 +66,7 @@ describe('secrets never leak', () => {
     }
     await agent.close();
     await h.server.close();
-    const files = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db'));
-    const db = files.map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+    const db = await databaseText(h);
     const surfaces = { logs: h.logs(), api: seen.join('\n'), db };
     const leaks: string[] = [];
     for (const [name, secret] of Object.entries({ REPO_PASSWORD, REST_PASSWORD, HOOK: 'HOOK-MARKER-99', USER_PASSWORD, ADMIN_PASSWORD, token, bearer })) {

@@ -86,6 +86,21 @@ describe.each(engines)('store contract: $name', (engine) => {
     expect(await r.snapshots.list('h1', { path: '/home' }, 10, 0)).toMatchObject({ total: 1, rows: [{ id: 'cccc2222dddd', size_bytes: 5 * 2 ** 32 }] });
     expect((await r.snapshots.list('h1', { tag: 'daily' }, 10, 0)).rows.map((x) => x.id)).toEqual(['aaaa1111bbbb']);
     expect((await r.snapshots.list('h1', {}, 10, 0)).rows.map((x) => x.id)).toEqual(['cccc2222dddd', 'aaaa1111bbbb']);
+    // A listing read while the host's snapshots are replaced over and over: its page and its total
+    // always come from one state (on PostgreSQL they were two statements apart: "1 in total", no rows).
+    const other = [snap('eeee3333ffff', t, ['/srv'], [])];
+    let replacing = true;
+    const writer = (async () => {
+      for (let i = 0; replacing; i++) await r.snapshots.replaceForHost('h1', i % 2 ? other : []);
+    })();
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const l = await r.snapshots.list('h1', {}, 10, 0);
+      seen.add(`${l.total}:${l.rows.length}`);
+    }
+    replacing = false;
+    await writer;
+    expect([...seen].filter((x) => x !== '0:0' && x !== '1:1')).toEqual([]);
     await s.close();
   }, 60_000);
 

@@ -46,6 +46,20 @@ describe('vault target API', () => {
     expect((await req('GET', `/api/hosts/${hostId}/vault`)).status).toBe(404);
   });
 
+  it('sizes: a 10 GB blob size limit (the vault default) is stored on either store; a chunk size outside 64 KiB–64 MiB is refused naming the field', async () => {
+    const { a, id } = await enroll('vault-sizes', ['vault']);
+    const local = { type: 'local', path: '/srv/v' };
+    const big = await req('PUT', `/api/hosts/${id}/vault`, { storage: local, age_recipient: RECIPIENT, chunk_size: 64 * 1024 * 1024, blob_size_limit: 10_000_000_000 });
+    expect(big.status, big.text).toBe(200);
+    expect((await req('GET', `/api/hosts/${id}/vault`)).body).toMatchObject({ chunk_size: 64 * 1024 * 1024, blob_size_limit: 10_000_000_000 });
+    for (const chunk_size of [1024, 2 ** 31, 9007199254740990]) {
+      const r = await req('PUT', `/api/hosts/${id}/vault`, { storage: local, age_recipient: RECIPIENT, chunk_size });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.error.fields.chunk_size).toMatch(/64 KiB|64 MiB/);
+    }
+    await a.close();
+  });
+
   it('stores S3 keys sealed, shows only keys_set, keeps them when a later PUT omits them', async () => {
     const put = await req('PUT', `/api/hosts/${hostId}/vault`, {
       storage: { type: 's3', endpoint: 'https://s3.example.com', bucket: 'vaults', prefix: 'h1/', access_key_id: KEY_ID, secret_access_key: SECRET },

@@ -72,6 +72,8 @@ export interface RunnerDeps {
   lockRefreshMs?: number;
   /** Where capped scheduled jobs wait for their slot (issue 21); absent = they start at once. */
   slots?: Pick<SlotGate, 'wait' | 'cancel'>;
+  /** The clock a backup window's `stop` is measured on (default Date.now; the scheduler's clock). */
+  now?: () => number;
 }
 
 /** Default of `RunnerDeps.lockRefreshMs`: one `restic list locks` every 10 minutes while idle. */
@@ -316,7 +318,7 @@ export class JobRunner {
   private start(entry: Entry): void {
     this.running.set(entry.repoKey, entry);
     this.saveActive();
-    entry.windowStop = new WindowStop(entry.req.stopAt, entry.abort);
+    entry.windowStop = new WindowStop(entry.req.stopAt, entry.abort, this.deps.now);
     void this.run(entry).finally(() => {
       entry.windowStop?.dispose();
       this.running.delete(entry.repoKey);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { createEngine } from '@restic-manager/engines';
 import { makeCorpus, tempDir } from '@restic-manager/testkit';
 import type { CorpusOptions, TempDir } from '@restic-manager/testkit';
+import type { AgentOptions } from '@restic-manager/agent';
 import { FakeServer } from './fake-server.js';
 import { fixture } from './fixture.js';
 import type { Fixture } from './fixture.js';
@@ -20,7 +21,7 @@ export interface ResticAgent {
  * agent connected and configured with a local repository that an `init` job has created.
  * Everything is removed after the file's tests.
  */
-export function useResticAgent(prefix: string, password: string, corpus: CorpusOptions): () => ResticAgent {
+export function useResticAgent(prefix: string, password: string, corpus: CorpusOptions, agent: Partial<AgentOptions> = {}): () => ResticAgent {
   let a: ResticAgent | undefined;
   beforeAll(async () => {
     const tmp = await tempDir(prefix);
@@ -29,7 +30,7 @@ export function useResticAgent(prefix: string, password: string, corpus: CorpusO
     const server = await FakeServer.start();
     const fx = fixture(server.url());
     a = { server, fx, tmp, src };
-    await fx.start(createEngine('restic'), { progressIntervalMs: 500 });
+    await fx.start(createEngine('restic'), { progressIntervalMs: 500, ...agent });
     await server.waitFor((f) => f.type === 'hello');
     server.send({ type: 'config.update', repository: path.join(tmp.path, 'repo'), password });
     server.send({ type: 'command.run', job_id: 'init', kind: 'init', args: {} });

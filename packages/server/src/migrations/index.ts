@@ -33,6 +33,7 @@ import * as m0038 from './0038_concurrency_caps.js';
 import * as m0039 from './0039_user_scope.js';
 import * as m0040 from './0040_vault_drill_hosts.js';
 import * as m0041 from './0041_cluster_messages.js';
+import * as m0042 from './0042_pg_wide_integers.js';
 
 /** Every migration, in order. Names sort lexically; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -70,4 +71,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0039_user_scope': m0039,
   '0040_vault_drill_hosts': m0040,
   '0041_cluster_messages': m0041,
+  '0042_pg_wide_integers': m0042,
 };

@@ -1,6 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { SnapshotsTable } from '../store/schema.js';
+import { readOneSnapshot } from '../store/dialect.js';
 import { jsonArrayHas } from './json-array.js';
 
 export type SnapshotRow = Selectable<SnapshotsTable>;
@@ -22,15 +23,18 @@ export class SnapshotRepository {
     });
   }
 
-  async list(hostId: string, f: SnapshotFilter, limit: number, offset: number): Promise<{ rows: SnapshotRow[]; total: number }> {
-    let q = this.db.selectFrom('snapshots').where('host_id', '=', hostId);
-    if (f.tag) q = q.where(jsonArrayHas(this.db, 'snapshots.tags', f.tag));
-    if (f.path) q = q.where(jsonArrayHas(this.db, 'snapshots.paths', f.path));
-    if (f.since) q = q.where('time', '>=', f.since);
-    if (f.until) q = q.where('time', '<', f.until);
-    const rows = await q.selectAll().orderBy('time', 'desc').limit(limit).offset(offset).execute();
-    const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(t.n) };
+  /** A page and the total, read on one snapshot (a listing being replaced shows old or new, never a mix). */
+  list(hostId: string, f: SnapshotFilter, limit: number, offset: number): Promise<{ rows: SnapshotRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      let q = db.selectFrom('snapshots').where('host_id', '=', hostId);
+      if (f.tag) q = q.where(jsonArrayHas(db, 'snapshots.tags', f.tag));
+      if (f.path) q = q.where(jsonArrayHas(db, 'snapshots.paths', f.path));
+      if (f.since) q = q.where('time', '>=', f.since);
+      if (f.until) q = q.where('time', '<', f.until);
+      const rows = await q.selectAll().orderBy('time', 'desc').limit(limit).offset(offset).execute();
+      const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(t.n) };
+    });
   }
 
   /**

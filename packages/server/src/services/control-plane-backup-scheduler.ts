@@ -1,7 +1,7 @@
 import type { ServiceDeps } from './context.js';
 import { ALWAYS_HELD } from './leases.js';
 import type { LeaseHolder } from './leases.js';
-import { Ticker } from './ticker.js';
+import { OneAtATime, Ticker } from './ticker.js';
 
 /** The lease that makes the control-plane backup fire once per fleet (several server processes on one database). */
 export const CONTROL_PLANE_LEASE = 'control-plane-backup';
@@ -14,7 +14,7 @@ export const CONTROL_PLANE_LEASE = 'control-plane-backup';
  */
 export class ControlPlaneBackupScheduler {
   private readonly ticker: Ticker;
-  private ticking = false;
+  private readonly serial = new OneAtATime();
 
   constructor(
     private readonly d: ServiceDeps,
@@ -34,9 +34,11 @@ export class ControlPlaneBackupScheduler {
   }
 
   /** Runs the backup when it is due and this process holds the lease; returns whether it ran. */
-  async tick(): Promise<boolean> {
-    if (this.ticking) return false;
-    this.ticking = true;
+  tick(): Promise<boolean> {
+    return this.serial.run(() => this.tickOnce());
+  }
+
+  private async tickOnce(): Promise<boolean> {
     const now = this.d.now();
     try {
       if (!(await this.leases.held(CONTROL_PLANE_LEASE))) return false;
@@ -44,8 +46,6 @@ export class ControlPlaneBackupScheduler {
     } catch (err) {
       this.d.log.error({ err: (err as Error).message }, 'control-plane backup tick failed');
       return false;
-    } finally {
-      this.ticking = false;
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { ServiceDeps } from './context.js';
 import { ALWAYS_HELD } from './leases.js';
 import type { LeaseHolder } from './leases.js';
-import { Ticker } from './ticker.js';
+import { OneAtATime, Ticker } from './ticker.js';
 
 /**
  * The server's clock for copies (docs/copies.md): every second it fires the `schedule` policies
@@ -13,7 +13,7 @@ export class CopyScheduler {
   private readonly ticker: Ticker;
   private last: number;
   private lastEvaluation = 0;
-  private ticking = false;
+  private readonly serial = new OneAtATime();
 
   constructor(
     private readonly d: ServiceDeps,
@@ -37,9 +37,11 @@ export class CopyScheduler {
   }
 
   /** Fires due policies and (when `evaluate`, or a minute passed) re-evaluates the status; returns the copy job ids queued. */
-  async tick(evaluate = true): Promise<string[]> {
-    if (this.ticking) return [];
-    this.ticking = true;
+  tick(evaluate = true): Promise<string[]> {
+    return this.serial.run(() => this.tickOnce(evaluate));
+  }
+
+  private async tickOnce(evaluate: boolean): Promise<string[]> {
     const now = this.d.now();
     let created: string[] = [];
     try {
@@ -53,7 +55,6 @@ export class CopyScheduler {
       this.d.log.error({ err: (err as Error).message }, 'copy scheduler tick failed');
     } finally {
       this.last = now;
-      this.ticking = false;
     }
     return created;
   }

@@ -13,7 +13,7 @@ import { MAINTENANCE_KINDS } from './maintenance.service.js';
 import { nextFireAfter } from './overdue.js';
 import { ALWAYS_HELD, LEASE_TTL_MS } from './leases.js';
 import type { LeaseHolder } from './leases.js';
-import { Ticker } from './ticker.js';
+import { OneAtATime, Ticker } from './ticker.js';
 import { gateForSchedule, neverOpens } from './backup-windows.js';
 
 /** Vault schedules are fired by the server too: the target (S3 keys) travels only inside command.run. */
@@ -38,7 +38,7 @@ function argsFor(s: ScheduleRow): Record<string, unknown> {
 export class MaintenanceScheduler {
   private readonly ticker: Ticker;
   private last: number;
-  private ticking = false;
+  private readonly serial = new OneAtATime();
   /** Whether this process held the lease at its last tick (null: no tick yet). */
   private holder: boolean | null = null;
   private readonly q: MaintenanceRepository;
@@ -74,9 +74,11 @@ export class MaintenanceScheduler {
   }
 
   /** Fires every schedule with a fire time in (last tick, now]. Returns the job ids created. */
-  async tick(): Promise<string[]> {
-    if (this.ticking) return [];
-    this.ticking = true;
+  tick(): Promise<string[]> {
+    return this.serial.run(() => this.tickOnce());
+  }
+
+  private async tickOnce(): Promise<string[]> {
     const now = this.d.now();
     const since = this.last;
     const created: string[] = [];
@@ -112,7 +114,6 @@ export class MaintenanceScheduler {
       this.d.log.error({ err: (err as Error).message }, 'maintenance schedule tick failed');
     } finally {
       this.last = now;
-      this.ticking = false;
     }
     return created;
   }

@@ -32,6 +32,7 @@ export class FakeAgent {
   closed: Promise<Closed> = Promise.resolve({ code: 0, reason: 'never opened' });
   private waiters: { type: string | undefined; resolve: (m: ServerMessage) => void }[] = [];
   private readonly seqs = new Map<string, number>();
+  private outboxSeq = 0;
 
   constructor(readonly o: FakeAgentOptions) {}
 
@@ -136,11 +137,33 @@ export class FakeAgent {
     this.send({ type: 'log.stream', job_id: jobId, seq: this.nextSeq(jobId), ts: new Date().toISOString(), stream, payload });
   }
 
-  finished(jobId: string, status: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; error_kind?: string; stats?: Record<string, unknown> } = {}): void {
+  finished(jobId: string, status: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; error_kind?: string; stats?: Record<string, unknown> } = {}, outboxSeq?: number): void {
     this.send({
       type: 'job.finished', job_id: jobId, seq: this.nextSeq(jobId), status, exit_code: status === 'succeeded' ? 0 : 1,
       stats: extra.stats ?? null, error: extra.error ?? null, error_kind: extra.error_kind ?? null, finished_at: new Date().toISOString(),
+      ...(outboxSeq !== undefined ? { outbox_seq: outboxSeq } : {}),
     });
+  }
+
+  /**
+   * `finished`, resolved once the server has applied all of it (its job, host and alerts): the
+   * report carries an outbox_seq and the server acknowledges it only after it is committed.
+   */
+  async finishedApplied(jobId: string, status: 'succeeded' | 'failed' | 'cancelled', extra: { error?: string; error_kind?: string; stats?: Record<string, unknown> } = {}): Promise<void> {
+    const seq = ++this.outboxSeq;
+    this.finished(jobId, status, extra, seq);
+    await this.acked(seq);
+  }
+
+  /** Sends a report (repo.stats, snapshots.report…) with an outbox_seq; resolves once the server has applied it. */
+  async sendApplied(frame: Record<string, unknown>): Promise<void> {
+    const seq = ++this.outboxSeq;
+    this.send({ ...frame, outbox_seq: seq });
+    await this.acked(seq);
+  }
+
+  private async acked(seq: number): Promise<void> {
+    for (;;) if (((await this.next('ack')) as { outbox_seq: number }).outbox_seq >= seq) return;
   }
 
   async close(): Promise<Closed> {

@@ -2,11 +2,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { startServer } from '@restic-manager/server';
 import { FakeAgent } from '@restic-manager/server/testing';
 import type { RunningServer, StartOptions, ServerConfigInput } from '@restic-manager/server';
 import { afterAll, beforeAll } from 'vitest';
-import { storeEngines } from './stores.js';
+import { databaseUrlFor, dropDatabase, dumpDatabase, freshDatabaseUrl } from './test-database.js';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests-1';
 
@@ -23,22 +25,19 @@ export interface Harness {
 }
 
 /**
- * RM_TEST_STORE=postgres runs every harness-based test against a throwaway PostgreSQL (one
- * server per test file, a fresh database per harness) instead of SQLite in the data dir.
+ * Starts a real server on 127.0.0.1:<ephemeral> with a temp data dir and captured logs. In the
+ * vitest project `postgres` its store is a fresh database on the run's PostgreSQL (dropped on
+ * close), unless `extra.databaseUrl` says otherwise; else SQLite in the data dir.
  */
-const pgEngine = process.env.RM_TEST_STORE === 'postgres' ? storeEngines().find((e) => e.name === 'postgres') : undefined;
-if (pgEngine) {
-  if (pgEngine.skip) throw new Error(`RM_TEST_STORE=postgres: ${pgEngine.skip}`);
-  afterAll(() => pgEngine.stop());
-}
-
-/** Starts a real server on 127.0.0.1:<ephemeral> with a temp data dir and captured logs. */
 export async function startHarness(extra: ServerConfigInput = {}, opts: StartOptions = {}): Promise<Harness> {
   const dataDir = extra.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rm-server-'));
   const out = new PassThrough();
   const chunks: string[] = [];
   out.on('data', (d: Buffer) => chunks.push(d.toString()));
-  const databaseUrl = extra.databaseUrl === undefined && pgEngine ? await pgEngine.databaseUrl() : extra.databaseUrl;
+  // A test that starts a server again on a data dir it passes in gets that server's database back.
+  const kept = extra.dataDir !== undefined;
+  const fresh = extra.databaseUrl !== undefined ? null : kept ? await databaseUrlFor(dataDir) : await freshDatabaseUrl();
+  const databaseUrl = fresh ?? extra.databaseUrl;
   const server = await startServer(
     { listen: '127.0.0.1:0', dataDir, cookieSecure: false, adminPassword: ADMIN_PASSWORD, logLevel: 'debug', ...extra, databaseUrl },
     { logStream: out, mountWeb: null, ...opts },
@@ -50,6 +49,7 @@ export async function startHarness(extra: ServerConfigInput = {}, opts: StartOpt
     logs: () => chunks.join(''),
     async close() {
       await server.close();
+      if (!kept) await dropDatabase(fresh);
       if (!extra.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -143,12 +143,40 @@ export function useHarness(extra: ServerConfigInput = {}, opts: StartOptions = {
 
 /**
  * The surfaces that hold `secret`: the API answers a test collected (`answers`), the server's log
- * and the database files (read as bytes). An empty list is the pass.
+ * and the database (SQLite: its files read as bytes; PostgreSQL: a `pg_dump` of its data). An
+ * empty list is the pass.
  */
-export function leaksOf(h: Harness, secret: string, answers: string[]): string[] {
-  const files = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db'));
-  const db = files.map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+export async function leaksOf(h: Harness, secret: string, answers: string[]): Promise<string[]> {
+  const db = await databaseText(h);
   return Object.entries({ api: answers.join('\n'), logs: h.logs(), db }).filter(([, t]) => t.includes(secret)).map(([w]) => w);
+}
+
+/** The harness's database as text: SQLite's files read as bytes, or a `pg_dump` of PostgreSQL's data. */
+export async function databaseText(h: Pick<Harness, 'dataDir' | 'databaseUrl'>): Promise<string> {
+  if (h.databaseUrl) return dumpDatabase(h.databaseUrl);
+  const files = readdirSync(h.dataDir).filter((f) => f.startsWith('restic-manager.db'));
+  return files.map((f) => readFileSync(path.join(h.dataDir, f)).toString('latin1')).join('\n');
+}
+
+/**
+ * A second connection to the harness's store (SQLite file or PostgreSQL), for a test that changes a
+ * row behind the server's back: `exec(sql)` answers the rows it changed or read; `exec(null)` closes it.
+ */
+export async function behindTheServer(h: Pick<Harness, 'dataDir' | 'databaseUrl'>): Promise<(q: string | null) => Promise<number>> {
+  if (!h.databaseUrl) {
+    const db = new Database(path.join(h.dataDir, 'restic-manager.db'));
+    return (q) => {
+      if (q === null) return Promise.resolve((db.close(), 0));
+      const st = db.prepare(q);
+      return Promise.resolve(st.reader ? st.all().length : st.run().changes);
+    };
+  }
+  const client = new pg.Client({ connectionString: h.databaseUrl });
+  await client.connect();
+  return async (q) => {
+    if (q === null) return (await client.end(), 0);
+    return (await client.query(q)).rowCount ?? 0;
+  };
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */

@@ -1,7 +1,8 @@
 /**
- * The store engines a contract suite runs against: SQLite (always) and a throwaway PostgreSQL
- * (testkit; skipped with the reason printed when its binaries are missing). Each `open()` is a
- * fresh, migrated, empty database.
+ * The store engines a contract suite runs against: SQLite (always) and PostgreSQL — a database on
+ * the run's cluster (postgres-global-setup.ts), or a throwaway server of the file's own outside
+ * vitest.config.ts; skipped with the reason printed when its binaries are missing. Each `open()`
+ * is a fresh, migrated, empty database.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import type { DbServer } from '@restic-manager/testkit';
 import { migrate, openStore } from '../../src/store/db.js';
 import type { Db } from '../../src/store/db.js';
 import { openPgStore } from '../../src/store/pg.js';
+import { createDatabase, dropDatabase, haveRunCluster } from './test-database.js';
 
 export interface TestStore {
   db: Db;
@@ -52,10 +54,17 @@ function postgresEngine(): StoreEngine {
   const found = findPostgres();
   let server: Promise<DbServer> | null = null;
   let n = 0;
+  const made: string[] = [];
   return {
     name: 'postgres',
     skip: found.ok ? null : found.reason,
     async databaseUrl() {
+      // The run's cluster (postgres-global-setup.ts) when there is one: no initdb per file.
+      if (haveRunCluster()) {
+        const url = await createDatabase();
+        made.push(url);
+        return url;
+      }
       server ??= startPostgres();
       const srv = await server;
       const name = `rm_contract_${process.pid}_${++n}`;
@@ -68,6 +77,7 @@ function postgresEngine(): StoreEngine {
       return s;
     },
     async stop() {
+      for (const url of made.splice(0)) await dropDatabase(url);
       if (server) await (await server).stop();
       server = null;
     },
