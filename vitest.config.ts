@@ -57,6 +57,9 @@ const ONE_STORE: Record<string, string> = {
   'e2e/control-plane-postgres.test.ts': 'PostgreSQL twin of control-plane.test.ts, own PostgreSQL',
   'e2e/replicas.test.ts': 'replicas on one PostgreSQL of its own',
   'e2e/replicas-haproxy.test.ts': 'replicas on one PostgreSQL of its own',
+  'e2e/replicas-download.test.ts': 'replicas on one PostgreSQL of its own',
+  'packages/server/test/download-replicas.test.ts': 'replicas on one PostgreSQL of its own',
+  'packages/server/test/relay-token.test.ts': 'no server',
   'e2e/db-copy.test.ts': 'copies a SQLite install into its own PostgreSQL',
   // CI time: the bounded fault run takes 180–290 s; its server is the CLI process of
   // e2e/robustness/stack.ts (shared with `npm run test:robustness`, outside vitest) on SQLite
