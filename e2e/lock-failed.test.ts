@@ -113,11 +113,14 @@ describe.skipIf(localStackTools.length > 0)('lock_failed through the server with
     const gone = new Promise((r) => h.once('exit', r));
     h.kill('SIGKILL');
     await gone;
-    expect(lockFiles()).toHaveLength(1); // killed -9: restic had no chance to remove it
+    const stale = lockFiles();
+    expect(stale).toHaveLength(1); // killed -9: restic had no chance to remove it
     const jobId = await s.runJob('backup', { paths: [src] });
     const job = await s.waitJob(jobId);
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
-    expect(lockFiles()).toEqual([]);
+    expect(lockFiles()).not.toContain(stale[0]);
+    // the product's own follow-up runs after a backup (snapshots, stats) may hold a lock a moment longer
+    await eventually(async () => lockFiles().length === 0, 30_000, 'no lock left in the repository');
     const log = (await s.api.req('GET', `/api/jobs/${jobId}/logs?limit=5000`)).body.items.map((l: { payload: string }) => l.payload).join('\n');
     expect(log).toContain('removing stale locks (restic unlock) and retrying once');
   });
