@@ -71,13 +71,18 @@ function describe(err: unknown): string {
   return cause ? `${err.message} (${cause instanceof Error ? cause.message : String(cause)})` : err.message;
 }
 
-/** Waits between steps while `file` exists (polled every 2 s); the time paused counts in no phase. */
-async function waitWhilePaused(file: string | undefined, step: number, log: (l: string) => void): Promise<void> {
+/**
+ * Waits between steps while `file` exists (polled every 2 s); the time paused counts in no phase.
+ * A pause may outlast the server's session idle timeout (it did: 47 min, and every later request
+ * of the driver was refused 401), so the driver signs in again before it goes on.
+ */
+async function waitWhilePaused(ctx: Ctx, file: string | undefined, log: (l: string) => void): Promise<void> {
   if (!file || !fs.existsSync(file)) return;
   const t0 = Date.now();
-  log(`paused before step ${step}: remove ${file} to go on`);
+  log(`paused before step ${ctx.step}: remove ${file} to go on`);
   while (fs.existsSync(file)) await new Promise((r) => setTimeout(r, 2000));
-  log(`resumed after ${Math.round((Date.now() - t0) / 1000)} s paused`);
+  await ctx.s.signIn();
+  log(`resumed after ${Math.round((Date.now() - t0) / 1000)} s paused (signed in again)`);
 }
 
 async function ensureAlive(ctx: Ctx): Promise<void> {
@@ -163,7 +168,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     try {
       for (let step = 1; step <= o.steps; step++) {
         ctx.step = step;
-        await waitWhilePaused(o.pauseFile, step, o.log);
+        await waitWhilePaused(ctx, o.pauseFile, o.log);
         const t0 = Date.now();
         try {
           await ensureAlive(ctx);

@@ -50,6 +50,8 @@ export interface RobustStack {
   killAgent(): Promise<void>;
   killServer(): Promise<void>;
   hostOnline(timeoutMs?: number): Promise<void>;
+  /** Signs the driver's admin in again (after a pause longer than the server's session idle timeout). */
+  signIn(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,7 +112,9 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
     resticArgv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8') : ''),
     async startServer() {
       const child = spawn(process.execPath, [SERVER_MAIN, 'server'], {
-        env: { PATH: process.env.PATH, RM_LISTEN: `127.0.0.1:${port}`, RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: RUN_ADMIN_PASSWORD, RM_LOG_LEVEL: 'info' },
+        env: { PATH: process.env.PATH, RM_LISTEN: `127.0.0.1:${port}`, RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: RUN_ADMIN_PASSWORD, RM_LOG_LEVEL: 'info',
+          // a short session idle timeout shows that a paused run signs in again (--pause-file)
+          ...(process.env.RM_SESSION_IDLE_MS ? { RM_SESSION_IDLE_MS: process.env.RM_SESSION_IDLE_MS } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let early = '';
@@ -135,6 +139,9 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
       });
       stack.agent = track(child, sink, path.join(base, 'agent.log'));
       await stack.hostOnline();
+    },
+    async signIn() {
+      await eventually(async () => (await api.login(), true), 20_000, 'admin login');
     },
     async hostOnline(timeoutMs = 30_000) {
       await eventually(async () => (await api.req('GET', `/api/hosts/${stack.hostId}`)).body?.status === 'online', timeoutMs, 'host online');
