@@ -32,7 +32,7 @@ export class HostDrillService {
     const jobs: JobView[] = [];
     const refused: Refusal[] = [];
     for (const h of hosts) {
-      const parts = await this.parts(h.id);
+      const parts = await this.parts(h);
       if (!parts.restic && !parts.vault) refused.push({ host_id: h.id, host: h.name, error: `host ${h.name} has no repository or vault target to drill` });
       const attempt = async (run: () => Promise<{ jobs: JobView[] }>) => {
         try {
@@ -53,16 +53,17 @@ export class HostDrillService {
    * repositories' drills when the host has a repository (their refusal is the schedule's failure).
    */
   async fire(s: { id: string; host_id: string; drill_host_id: string | null }): Promise<string[]> {
-    const parts = await this.parts(s.host_id);
+    const host = await this.d.repos.hosts.findById(s.host_id);
+    if (!host) throw notFound('host', s.host_id);
+    const parts = await this.parts(host);
     const vault = parts.vault ? await this.vault.fire(s) : [];
     if (!parts.restic && parts.vault) return vault;
     return [...(await this.restic.fire(s)), ...vault];
   }
 
-  private async parts(hostId: string): Promise<{ restic: boolean; vault: boolean }> {
-    const host = await this.d.repos.hosts.findById(hostId);
-    if (!host) throw notFound('host', hostId);
-    return { restic: host.repo_id !== null, vault: (await this.d.repos.vaults.findByHost(hostId)) !== undefined };
+  /** Which parts the host has to drill (the host row the caller already read). */
+  private async parts(host: { id: string; repo_id: string | null }): Promise<{ restic: boolean; vault: boolean }> {
+    return { restic: host.repo_id !== null, vault: (await this.d.repos.vaults.findByHost(host.id)) !== undefined };
   }
 }
 
