@@ -41,7 +41,10 @@ describeInChromium('web UI in Chromium: scoped roles', { timeout: 60_000 }, () =
 
     // The admin widens the scope from the users table; dora's next page shows both hosts.
     await row.locator('input[name=scope_tags]').fill('team-a, team-b');
+    // Wait for the server's answer (the filled input shows the new value before the POST lands).
+    const saved = page.waitForResponse((r) => r.request().method() === 'POST' && /\/settings\/users\/[^/]+\/scope$/.test(r.url()));
     await row.locator('form.user-scope button[type=submit]').click();
+    expect((await saved).status()).toBe(200);
     await expect.poll(async () => page.locator('#users tbody tr', { hasText: 'dora' }).locator('input[name=scope_tags]').inputValue().catch(() => '')).toBe('team-a, team-b');
     await dora.page.goto('/');
     expect(await dora.page.textContent('#hosts')).toContain('team-b-db');

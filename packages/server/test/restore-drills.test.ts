@@ -30,7 +30,8 @@ describe('restore drills', () => {
     expect(cmd.kind).toBe('restore_drill');
     agent.started(cmd.job_id, 'restore_drill');
     await agent.finishedApplied(cmd.job_id, status, extra);
-    expect((await h.admin.req('GET', `/api/hosts/${hostId}/restore-drills`)).body.recent[0]?.status).toBe(status);
+    // The drill's row takes the outcome in a JobService.onEnded listener, after the agent's ack.
+    await eventually(async () => (await h.admin.req('GET', `/api/hosts/${hostId}/restore-drills`)).body.recent[0]?.status === status);
     return cmd;
   };
   const open = async (hostId: string, kind: string) => (await h.server.services.fleet.alerts({ host_id: hostId, kind, open: true }, 50, 0)).items.filter((a) => !a.resolved_at);
@@ -57,6 +58,8 @@ describe('restore drills', () => {
   it('restore_drill_failed: a failed drill raises it (critical, naming the file); the next passing drill resolves it', async () => {
     const { agent, hostId } = await host('drill-fail');
     await drill(agent, hostId, 'failed', { error: 'restore drill of snapshot 1234abcd failed: file /srv/www/video.bin (ciphertext verification failed)' });
+    // The alert follows the job's end (a JobService.onEnded listener), not the agent's ack.
+    await eventually(async () => (await open(hostId, 'restore_drill_failed')).length === 1);
     const [a] = await open(hostId, 'restore_drill_failed');
     expect(a).toMatchObject({ severity: 'critical' });
     expect(a!.message).toMatch(/^restore drill job [0-9a-f-]{36} of drill-fail \(on the host itself\) failed: .*\/srv\/www\/video\.bin \(ciphertext verification failed\)$/);
