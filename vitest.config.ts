@@ -48,6 +48,7 @@ const ONE_STORE: Record<string, string> = {
   // loop over both stores (or PostgreSQL alone) themselves
   'packages/server/test/store-contract.test.ts': 'runs the store contract on both stores itself',
   'packages/server/test/leases.test.ts': 'runs on both stores itself',
+  'packages/server/test/caps-replicas.test.ts': 'runs on both stores itself',
   'packages/server/test/full-flow.test.ts': 'runs on both stores itself',
   'packages/server/test/login-throttle.test.ts': 'runs on both stores itself',
   'packages/server/test/channels-migration.test.ts': 'migrates real data on both stores itself',

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { AlertsTable } from '../store/schema.js';
+import { readOneSnapshot } from '../store/dialect.js';
 
 export type AlertRow = Selectable<AlertsTable>;
 
@@ -14,16 +15,18 @@ export class AlertRepository {
     return this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
   }
   /** `host_ids`: only alerts of these hosts (a scoped caller's; fleet-wide alerts are left out); undefined = all. */
-  async list(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined; host_ids?: string[] | undefined }, limit: number, offset: number): Promise<{ rows: AlertRow[]; total: number }> {
-    let q = this.db.selectFrom('alerts');
-    if (f.host_id) q = q.where('host_id', '=', f.host_id);
-    if (f.host_ids) q = f.host_ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('host_id', 'in', f.host_ids);
-    if (f.kind) q = q.where('kind', '=', f.kind);
-    if (f.open === true) q = q.where('resolved_at', 'is', null);
-    if (f.open === false) q = q.where('resolved_at', 'is not', null);
-    const rows = await q.selectAll().orderBy('created_at', 'desc').limit(limit).offset(offset).execute();
-    const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(t.n) };
+  list(f: { host_id?: string | undefined; open?: boolean | undefined; kind?: string | undefined; host_ids?: string[] | undefined }, limit: number, offset: number): Promise<{ rows: AlertRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      let q = db.selectFrom('alerts');
+      if (f.host_id) q = q.where('host_id', '=', f.host_id);
+      if (f.host_ids) q = f.host_ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('host_id', 'in', f.host_ids);
+      if (f.kind) q = q.where('kind', '=', f.kind);
+      if (f.open === true) q = q.where('resolved_at', 'is', null);
+      if (f.open === false) q = q.where('resolved_at', 'is not', null);
+      const rows = await q.selectAll().orderBy('created_at', 'desc').limit(limit).offset(offset).execute();
+      const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(t.n) };
+    });
   }
   async acknowledge(id: string, at: string): Promise<void> {
     await this.db.updateTable('alerts').set({ acknowledged_at: at }).where('id', '=', id).where('acknowledged_at', 'is', null).execute();

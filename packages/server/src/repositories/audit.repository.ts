@@ -1,6 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { AuditLogTable } from '../store/schema.js';
+import { readOneSnapshot } from '../store/dialect.js';
 
 export type AuditRow = Selectable<AuditLogTable>;
 export interface AuditFilter {
@@ -20,17 +21,19 @@ export class AuditRepository {
     await this.db.insertInto('audit_log').values(row).execute();
   }
 
-  async list(f: AuditFilter, limit: number, offset: number): Promise<{ rows: AuditRow[]; total: number }> {
-    let q = this.db.selectFrom('audit_log');
-    if (f.actor) q = q.where('actor', '=', f.actor);
-    if (f.user_id) q = q.where('user_id', '=', f.user_id);
-    if (f.action) q = q.where('action', '=', f.action);
-    if (f.target_kind) q = q.where('target_kind', '=', f.target_kind);
-    if (f.target_id) q = q.where('target_id', '=', f.target_id);
-    if (f.since) q = q.where('ts', '>=', f.since);
-    if (f.until) q = q.where('ts', '<', f.until);
-    const rows = await q.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
-    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(total.n) };
+  list(f: AuditFilter, limit: number, offset: number): Promise<{ rows: AuditRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      let q = db.selectFrom('audit_log');
+      if (f.actor) q = q.where('actor', '=', f.actor);
+      if (f.user_id) q = q.where('user_id', '=', f.user_id);
+      if (f.action) q = q.where('action', '=', f.action);
+      if (f.target_kind) q = q.where('target_kind', '=', f.target_kind);
+      if (f.target_id) q = q.where('target_id', '=', f.target_id);
+      if (f.since) q = q.where('ts', '>=', f.since);
+      if (f.until) q = q.where('ts', '<', f.until);
+      const rows = await q.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+      const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(total.n) };
+    });
   }
 }

@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { CopyPoliciesTable, CopyPolicyRunsTable } from '../store/schema.js';
+import { readOneSnapshot } from '../store/dialect.js';
 
 export type CopyPolicyRow = Selectable<CopyPoliciesTable>;
 export type CopyRunRow = Selectable<CopyPolicyRunsTable>;
@@ -23,10 +24,12 @@ export class CopyPolicyRepository {
     await this.db.deleteFrom('copy_policy_runs').where('policy_id', '=', id).execute();
     await this.db.deleteFrom('copy_policies').where('id', '=', id).execute();
   }
-  async list(limit: number, offset: number): Promise<{ rows: CopyPolicyRow[]; total: number }> {
-    const rows = await this.db.selectFrom('copy_policies').selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute();
-    const t = await this.db.selectFrom('copy_policies').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(t.n) };
+  list(limit: number, offset: number): Promise<{ rows: CopyPolicyRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      const rows = await db.selectFrom('copy_policies').selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute();
+      const t = await db.selectFrom('copy_policies').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(t.n) };
+    });
   }
   /** Every policy (the scheduler, the alert evaluation and the metrics read them all). */
   all(): Promise<CopyPolicyRow[]> {

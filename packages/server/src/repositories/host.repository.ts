@@ -1,4 +1,4 @@
-import { dialectOf } from '../store/dialect.js';
+import { dialectOf, readOneSnapshot } from '../store/dialect.js';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
@@ -35,15 +35,17 @@ export class HostRepository {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async list(f: HostFilter, limit: number, offset: number): Promise<{ rows: HostRow[]; total: number }> {
-    let q = this.db.selectFrom('hosts');
-    if (f.status) q = q.where('status', '=', f.status);
-    if (f.tag) q = q.where(jsonArrayHas(this.db, 'hosts.tags', f.tag));
-    const any = f.anyTag;
-    if (any) q = any.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where((eb) => eb.or(any.map((t) => jsonArrayHas(this.db, 'hosts.tags', t))));
-    const rows = await q.selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
-    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(total.n) };
+  list(f: HostFilter, limit: number, offset: number): Promise<{ rows: HostRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      let q = db.selectFrom('hosts');
+      if (f.status) q = q.where('status', '=', f.status);
+      if (f.tag) q = q.where(jsonArrayHas(db, 'hosts.tags', f.tag));
+      const any = f.anyTag;
+      if (any) q = any.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where((eb) => eb.or(any.map((t) => jsonArrayHas(db, 'hosts.tags', t))));
+      const rows = await q.selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
+      const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(total.n) };
+    });
   }
 
   /** Hosts whose primary repository is `repoId`. */

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobLogsTable, JobsTable } from '../store/schema.js';
+import { readOneSnapshot } from '../store/dialect.js';
 
 export type JobRow = Selectable<JobsTable>;
 export type JobLogRow = Selectable<JobLogsTable>;
@@ -66,17 +67,19 @@ export class JobRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async list(f: JobFilter, order: 'asc' | 'desc', limit: number, offset: number): Promise<{ rows: JobRow[]; total: number }> {
-    let q = this.db.selectFrom('jobs');
-    if (f.host_id) q = q.where('host_id', '=', f.host_id);
-    if (f.host_ids) q = f.host_ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('host_id', 'in', f.host_ids);
-    if (f.kind) q = q.where('kind', '=', f.kind);
-    if (f.status) q = q.where('status', '=', f.status);
-    if (f.since) q = q.where('created_at', '>=', f.since);
-    if (f.until) q = q.where('created_at', '<', f.until);
-    const rows = await q.selectAll().orderBy('created_at', order).orderBy('id', order).limit(limit).offset(offset).execute();
-    const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(t.n) };
+  list(f: JobFilter, order: 'asc' | 'desc', limit: number, offset: number): Promise<{ rows: JobRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      let q = db.selectFrom('jobs');
+      if (f.host_id) q = q.where('host_id', '=', f.host_id);
+      if (f.host_ids) q = f.host_ids.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('host_id', 'in', f.host_ids);
+      if (f.kind) q = q.where('kind', '=', f.kind);
+      if (f.status) q = q.where('status', '=', f.status);
+      if (f.since) q = q.where('created_at', '>=', f.since);
+      if (f.until) q = q.where('created_at', '<', f.until);
+      const rows = await q.selectAll().orderBy('created_at', order).orderBy('id', order).limit(limit).offset(offset).execute();
+      const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(t.n) };
+    });
   }
 
   /** Jobs of a host that are not terminal. */

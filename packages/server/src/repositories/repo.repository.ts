@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { CredentialsTable, HostRepositoriesTable, ReposTable } from '../store/schema.js';
+import { readOneSnapshot } from '../store/dialect.js';
 
 export type RepoRow = Selectable<ReposTable>;
 export type CredentialRow = Selectable<CredentialsTable>;
@@ -21,10 +22,12 @@ export class RepoRepository {
     if (Object.keys(patch).length === 0) return;
     await this.db.updateTable('repos').set(patch).where('id', '=', id).execute();
   }
-  async list(limit: number, offset: number): Promise<{ rows: RepoRow[]; total: number }> {
-    const rows = await this.db.selectFrom('repos').selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
-    const t = await this.db.selectFrom('repos').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(t.n) };
+  list(limit: number, offset: number): Promise<{ rows: RepoRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      const rows = await db.selectFrom('repos').selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
+      const t = await db.selectFrom('repos').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(t.n) };
+    });
   }
   /** Deletes the repo row and its credential rows, unless a host (primary or link) or a schedule still uses it. */
   async deleteUnreferenced(id: string): Promise<void> {

@@ -1,14 +1,28 @@
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
+import { dialectOf } from '../store/dialect.js';
 import type { ConcurrencyCapsTable, JobSlotsTable } from '../store/schema.js';
 
 export type CapRow = Selectable<ConcurrencyCapsTable>;
 export type SlotRow = Selectable<JobSlotsTable>;
 
+/** The PostgreSQL advisory lock key that serialises slot decisions (any fixed 64-bit number; "rm-slots" in ASCII). */
+const QUEUE_LOCK = 0x726d2d736c6f7473n;
+
 /** Concurrency caps and job slots (migration 0038, issue 21), SQL only. */
 export class SlotRepository {
   constructor(private readonly db: Db) {}
+
+  /**
+   * Serialises slot decisions until the surrounding transaction ends: without it two replicas (or
+   * two connections of one) could each count the same free slot and both grant it. PostgreSQL: a
+   * transaction-scoped advisory lock (call inside a transaction; it is released at commit or
+   * rollback). SQLite: nothing to do, its one connection runs one transaction at a time.
+   */
+  async lockQueue(): Promise<void> {
+    if (dialectOf(this.db) === 'postgres') await sql`SELECT pg_advisory_xact_lock(${QUEUE_LOCK.toString()}::bigint)`.execute(this.db);
+  }
 
   listCaps(): Promise<CapRow[]> {
     return this.db.selectFrom('concurrency_caps').selectAll().orderBy('scope').orderBy('cap_key').execute();

@@ -2,6 +2,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { RepositoryIntegrityTable, SnapshotLedgerTable } from '../store/schema.js';
+import { readOneSnapshot } from '../store/dialect.js';
 
 export type LedgerRow = Selectable<SnapshotLedgerTable>;
 export type IntegrityRow = Selectable<RepositoryIntegrityTable>;
@@ -87,13 +88,15 @@ export class SnapshotLedgerRepository {
   }
 
   /** A page of the ledger: gone snapshots first (newest gone first), then by snapshot time, newest first. */
-  async list(repoId: string, gone: boolean | undefined, limit: number, offset: number): Promise<{ rows: LedgerRow[]; total: number }> {
-    let q = this.db.selectFrom('snapshot_ledger').where('repo_id', '=', repoId);
-    if (gone === true) q = q.where('gone_at', 'is not', null);
-    if (gone === false) q = q.where('gone_at', 'is', null);
-    const rows = await q.selectAll().orderBy(sql`CASE WHEN gone_at IS NULL THEN 1 ELSE 0 END`).orderBy('gone_at', 'desc')
-      .orderBy('time', 'desc').orderBy('snapshot_id').limit(limit).offset(offset).execute();
-    const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return { rows, total: Number(t.n) };
+  list(repoId: string, gone: boolean | undefined, limit: number, offset: number): Promise<{ rows: LedgerRow[]; total: number }> {
+    return readOneSnapshot(this.db, async (db) => {
+      let q = db.selectFrom('snapshot_ledger').where('repo_id', '=', repoId);
+      if (gone === true) q = q.where('gone_at', 'is not', null);
+      if (gone === false) q = q.where('gone_at', 'is', null);
+      const rows = await q.selectAll().orderBy(sql`CASE WHEN gone_at IS NULL THEN 1 ELSE 0 END`).orderBy('gone_at', 'desc')
+        .orderBy('time', 'desc').orderBy('snapshot_id').limit(limit).offset(offset).execute();
+      const t = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows, total: Number(t.n) };
+    });
   }
 }

@@ -79,8 +79,14 @@ export class SlotService {
    * (granted now or before). false: it waits in the queue (its row is written, `origin` says who
    * starts it once granted). Never throws for a capped job's bookkeeping beyond store errors.
    */
-  async admit(job: SlotJob, origin: 'server' | 'agent', r: Repositories = this.d.repos): Promise<boolean> {
+  async admit(job: SlotJob, origin: 'server' | 'agent', r?: Repositories): Promise<boolean> {
     if (!CAPPED_KINDS.has(job.kind as JobKind)) return true;
+    // The count and the grant happen under the queue lock, in the caller's transaction or a new one.
+    return r && r !== this.d.repos ? this.admitLocked(job, origin, r) : this.d.inTx((t) => this.admitLocked(job, origin, t));
+  }
+
+  private async admitLocked(job: SlotJob, origin: 'server' | 'agent', r: Repositories): Promise<boolean> {
+    await r.slots.lockQueue();
     const existing = await r.slots.find(job.id);
     if (existing?.state === 'holding') return true;
     const limits = limitsOf(await r.slots.listCaps());
@@ -101,20 +107,27 @@ export class SlotService {
    * now holds a slot of every cap it falls under, over the cap if need be, so later jobs wait.
    */
   async started(jobId: string): Promise<void> {
-    const row = await this.d.repos.slots.find(jobId);
+    await this.d.inTx(async (r) => {
+      await r.slots.lockQueue();
+      await this.startedLocked(jobId, r);
+    });
+  }
+
+  private async startedLocked(jobId: string, r: Repositories): Promise<void> {
+    const row = await r.slots.find(jobId);
     const at = iso(this.d.now());
     const until = iso(this.d.now() + this.leaseMs);
     if (row) {
-      if (row.state === 'waiting') await this.d.repos.slots.grant([jobId], at, until);
+      if (row.state === 'waiting') await r.slots.grant([jobId], at, until);
       return;
     }
-    const job = await this.d.repos.jobs.findById(jobId);
+    const job = await r.jobs.findById(jobId);
     if (!job || !CAPPED_KINDS.has(job.kind as JobKind)) return;
-    const limits = limitsOf(await this.d.repos.slots.listCaps());
+    const limits = limitsOf(await r.slots.listCaps());
     if (limits.size === 0) return;
-    const keys = await this.keysFor(job.host_id, job.repository_id);
+    const keys = await this.keysFor(job.host_id, job.repository_id, r);
     if (!keys.some((k) => limits.has(k))) return;
-    await this.d.repos.slots.enqueue({ job_id: jobId, host_id: job.host_id, cap_keys: JSON.stringify(keys), state: 'holding', origin: 'agent', enqueued_at: at, granted_at: at, lease_expires_at: until });
+    await r.slots.enqueue({ job_id: jobId, host_id: job.host_id, cap_keys: JSON.stringify(keys), state: 'holding', origin: 'agent', enqueued_at: at, granted_at: at, lease_expires_at: until });
   }
 
   /**
@@ -139,6 +152,7 @@ export class SlotService {
   private async pumpOnce(): Promise<void> {
     const now = this.d.now();
     const grants = await this.d.inTx(async (r) => {
+      await r.slots.lockQueue();
       const reclaimed = await r.slots.reclaimExpired(iso(now));
       for (const s of reclaimed) this.d.log.warn({ job_id: s.job_id, host_id: s.host_id }, 'a concurrency slot was reclaimed: its lease ran out (the agent holding it is gone)');
       const limits = limitsOf(await r.slots.listCaps());
