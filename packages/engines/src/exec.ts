@@ -25,6 +25,8 @@ export interface ExecOptions extends CallOptions {
   stdout?: Writable;
   /** Raw stdout lines. */
   onStdoutLine?: (line: string) => void;
+  /** See RunSpec.stdoutIsData. */
+  stdoutIsData?: boolean;
   /** Raw stderr lines (restic <= 0.16 writes backup error messages as JSON to stderr). */
   onStderrLine?: (line: string) => void;
   onSpawn?: (pid: number, handle: ChildHandle) => void;
@@ -49,6 +51,7 @@ export async function execEngine(inv: Invocation, command: string, args: string[
     ...(opts.timeoutMs ?? inv.timeoutMs ? { timeoutMs: opts.timeoutMs ?? inv.timeoutMs } : {}),
     ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
     ...(opts.onStdoutLine ? { onStdoutLine: opts.onStdoutLine } : {}),
+    ...(opts.stdoutIsData ? { stdoutIsData: true } : {}),
     ...(opts.onStderrLine ? { onStderrLine: opts.onStderrLine } : {}),
     ...(opts.onLine ? { onLine: opts.onLine } : {}),
     ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),

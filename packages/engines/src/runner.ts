@@ -26,8 +26,13 @@ export interface RunSpec {
   onStdoutLine?: (line: string) => void;
   /** Raw stderr lines (not redacted: parsed, never logged by the runner). */
   onStderrLine?: (line: string) => void;
-  /** Every line, redacted. */
+  /** Every line, redacted (stderr only with `stdoutIsData`). */
   onLine?: (line: OutputLine) => void;
+  /**
+   * Stdout is data (a listing, a diff), not a log: its lines go to onStdoutLine only, never to
+   * onLine, so a 100,000-file `ls` is not redacted line by line and copied into a job's log.
+   */
+  stdoutIsData?: boolean;
   /** Called once right after spawn, with a handle to pause output or stop the child early. */
   onSpawn?: (pid: number, handle: ChildHandle) => void;
   /** Max stderr lines kept (default 50). */
@@ -129,7 +134,7 @@ export function runProcess(spec: RunSpec): Promise<RunOutcome> {
     };
     const out = new LineSplitter((line) => {
       spec.onStdoutLine?.(line);
-      emit('stdout', line);
+      if (!spec.stdoutIsData) emit('stdout', line);
     });
     const err = new LineSplitter((line) => {
       spec.onStderrLine?.(line);

@@ -39,6 +39,7 @@ export function streamCommand<T>(
 
   const execOpts: ExecOptions = {
     ...opts,
+    stdoutIsData: true,
     onSpawn: (_pid, h) => {
       handle = h;
     },

@@ -42,4 +42,14 @@ describe('streamCommand (ls streaming)', () => {
     const r = await s.result;
     expect(r.ok ? 'ok' : r.error.message).toBe('Fatal: no matching ID found for prefix "abc"');
   });
+
+  it("the items are data, not log: only stderr reaches the caller's log lines", async () => {
+    const lines: string[] = [];
+    const s = streamCommand(endless, 'ls', ['-c', 'echo \'{"path":"/srv/a"}\'; echo "warning: something" >&2; echo \'{"path":"/srv/b"}\''], (l) => l, { onLine: (l) => lines.push(`${l.stream}: ${l.line}`) });
+    const seen: string[] = [];
+    for await (const e of s.entries) seen.push(e);
+    expect((await s.result).ok).toBe(true);
+    expect(seen).toEqual(['{"path":"/srv/a"}', '{"path":"/srv/b"}']);
+    expect(lines).toEqual(['stderr: warning: something']);
+  });
 });
