@@ -13,7 +13,7 @@ import { SERVER_FIRED_VAULT_KINDS } from './maintenance-scheduler.js';
 import { TargetAlerts } from './target-alerts.js';
 import { ALWAYS_HELD } from './leases.js';
 import type { LeaseHolder } from './leases.js';
-import { Ticker } from './ticker.js';
+import { OneAtATime, Ticker } from './ticker.js';
 
 /** Thresholds used until an admin saves others. */
 export const DEFAULT_ALERT_SETTINGS: Readonly<AlertSettings> = { agent_offline_minutes: 15, backup_overdue_hours: 2, repo_growth_percent: 50, restore_unproven_days: 7 };
@@ -46,8 +46,8 @@ export class AlertRulesService {
   private readonly targets: TargetAlerts;
   private readonly startedAt: number;
   private readonly ticker: Ticker;
-  /** The evaluation running now, if any. */
-  private ticking: Promise<void> | null = null;
+  /** One evaluation at a time: one asked for while another runs waits for it, then evaluates afresh. */
+  private readonly once = new OneAtATime();
 
   constructor(
     private readonly d: ServiceDeps,
@@ -57,7 +57,7 @@ export class AlertRulesService {
     /** The `alert-rules` lease: only its holder evaluates the periodic triggers (several server processes, issue 17). */
     private readonly leases: LeaseHolder = ALWAYS_HELD,
   ) {
-    this.ticker = new Ticker(() => this.tickIfIdle(), this.tickMs);
+    this.ticker = new Ticker(() => this.tick(), this.tickMs);
     this.q = new AlertRuleRepository(d.db);
     this.settingsRepo = new NotificationRepository(d.db);
     this.schedules = new MaintenanceRepository(d.db);
@@ -186,29 +186,16 @@ export class AlertRulesService {
 
   /** Evaluates the periodic triggers once (agent_offline, backup_overdue). */
   async tick(): Promise<void> {
-    // An evaluation asked for while another runs waits for it and then evaluates afresh (its
-    // caller expects the triggers evaluated as of now); the periodic timer skips instead.
-    while (this.ticking) await this.ticking.catch(() => undefined);
-    await this.evaluate();
+    // Its caller (the timer, a test that moved the clock) gets an evaluation that started after the call.
+    await this.once.run(() => this.evaluate());
   }
 
-  /** The timer's tick: nothing when an evaluation is already running. */
-  private tickIfIdle(): Promise<void> {
-    return this.ticking ?? this.evaluate();
-  }
-
-  private evaluate(): Promise<void> {
-    const run = (async () => {
-      if (!(await this.leases.held('alert-rules'))) return;
-      const s = await this.settings();
-      await this.safely('agent_offline', () => this.offline(s.agent_offline_minutes));
-      await this.safely('backup_overdue', () => this.overdue(s.backup_overdue_hours));
-      await this.safely('restore_unproven', () => this.unproven(s.restore_unproven_days));
-    })().finally(() => {
-      if (this.ticking === run) this.ticking = null;
-    });
-    this.ticking = run;
-    return run;
+  private async evaluate(): Promise<void> {
+    if (!(await this.leases.held('alert-rules'))) return;
+    const s = await this.settings();
+    await this.safely('agent_offline', () => this.offline(s.agent_offline_minutes));
+    await this.safely('backup_overdue', () => this.overdue(s.backup_overdue_hours));
+    await this.safely('restore_unproven', () => this.unproven(s.restore_unproven_days));
   }
 
   start(): void {
