@@ -81,8 +81,18 @@ export class SlotService {
    */
   async admit(job: SlotJob, origin: 'server' | 'agent', r?: Repositories): Promise<boolean> {
     if (!CAPPED_KINDS.has(job.kind as JobKind)) return true;
+    // Most jobs fall under no cap: they pass without the lock (which would serialise every run-now).
+    const existing = await (r ?? this.d.repos).slots.find(job.id);
+    if (existing?.state === 'holding') return true;
+    if (!existing && !(await this.underCap(job, r ?? this.d.repos))) return true;
     // The count and the grant happen under the queue lock, in the caller's transaction or a new one.
     return r && r !== this.d.repos ? this.admitLocked(job, origin, r) : this.d.inTx((t) => this.admitLocked(job, origin, t));
+  }
+
+  /** Whether a cap is set for any key this job falls under. */
+  private async underCap(job: SlotJob, r: Repositories): Promise<boolean> {
+    const limits = limitsOf(await r.slots.listCaps());
+    return limits.size > 0 && (await this.keysFor(job.host_id, job.repository_id, r)).some((k) => limits.has(k));
   }
 
   private async admitLocked(job: SlotJob, origin: 'server' | 'agent', r: Repositories): Promise<boolean> {
@@ -107,6 +117,13 @@ export class SlotService {
    * now holds a slot of every cap it falls under, over the cap if need be, so later jobs wait.
    */
   async started(jobId: string): Promise<void> {
+    // Unlocked first: nothing to do for a job that holds its slot or falls under no cap.
+    const row = await this.d.repos.slots.find(jobId);
+    if (row?.state === 'holding') return;
+    if (!row) {
+      const job = await this.d.repos.jobs.findById(jobId);
+      if (!job || !CAPPED_KINDS.has(job.kind as JobKind) || !(await this.underCap(job, this.d.repos))) return;
+    }
     await this.d.inTx(async (r) => {
       await r.slots.lockQueue();
       await this.startedLocked(jobId, r);
