@@ -24,7 +24,7 @@
  * The repository: the host's primary, initialised and given one backup of the testkit corpus by
  * the agent before any timing. Every timed step starts with empty restic caches (the agent's and
  * the raw run's) and waits until the agent has had no child process for 1 s; drill and raw runs
- * alternate to share the noise. Each run's stderr line splits the drill's time by the server's
+ * alternate, and so does which of the two goes first, to share the noise. Each run's stderr line splits the drill's time by the server's
  * job timestamps and the agent's own figures (restore_seconds vs the rest of the job).
  *
  * Environment: BENCH_RUNS (default 3), BENCH_CORPUS_MB (default 1024), BENCH_CORPUS_DIR (an
@@ -46,18 +46,22 @@ const SAMPLE_BYTES = Number(process.env.BENCH_SAMPLE_BYTES ?? 512 * 1024 * 1024)
 const SEED = 'bench-drill';
 const PW = 'bench-drill-repo-pw-3e8a';
 
-/** `restic ls --json` of a snapshot: its regular files, and its backup paths. */
-function lsFiles(repo: string, snapshot: string): Promise<{ files: { path: string; size: number }[]; paths: string[] }> {
+/** `restic ls --json` of a snapshot: its id, its regular files, and its backup paths. */
+function lsFiles(repo: string, snapshot: string): Promise<{ id: string; files: { path: string; size: number }[]; paths: string[] }> {
   return new Promise((resolve, reject) => {
     const c = spawn('restic', ['-r', repo, 'ls', '--json', '--no-lock', snapshot], { env: { ...process.env, RESTIC_PASSWORD: PW }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     let err = '';
     const files: { path: string; size: number }[] = [];
     let paths: string[] = [];
+    let id = '';
     const line = (l: string): void => {
       if (!l.trim()) return;
-      const v = JSON.parse(l) as { struct_type?: string; type?: string; path?: string; size?: number; paths?: string[] };
-      if (v.struct_type === 'snapshot') paths = v.paths ?? [];
+      const v = JSON.parse(l) as { struct_type?: string; id?: string; type?: string; path?: string; size?: number; paths?: string[] };
+      if (v.struct_type === 'snapshot') {
+        paths = v.paths ?? [];
+        id = v.id ?? '';
+      }
       else if (v.type === 'file' && v.path) files.push({ path: v.path, size: v.size ?? 0 });
     };
     c.stdout.on('data', (d: Buffer) => {
@@ -67,7 +71,7 @@ function lsFiles(repo: string, snapshot: string): Promise<{ files: { path: strin
       parts.forEach(line);
     });
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => (code === 0 ? (line(buf), resolve({ files, paths })) : reject(new Error(`restic ls: ${err}`))));
+    c.on('close', (code) => (code === 0 ? (line(buf), resolve({ id, files, paths })) : reject(new Error(`restic ls: ${err}`))));
   });
 }
 
@@ -110,7 +114,14 @@ async function main(): Promise<void> {
     const raws: number[] = [];
     let bytes = 0;
     let rto = 0;
-    for (let i = 0; i < RUNS; i++) {
+    // The same files, chosen by the agent's own sampler with the same seed, from the one snapshot.
+    const ls = await lsFiles(repo, 'latest');
+    const latest = ls.id;
+    const sampler = new DrillSampler({ count: SAMPLE_FILES, bytes: SAMPLE_BYTES, seed: SEED, roots: ls.paths });
+    for (const f of ls.files) sampler.add(f);
+    const sample = sampler.result().files;
+    const sampleBytes = sample.reduce((n, f) => n + f.size, 0);
+    const drillOnce = async (): Promise<Job> => {
       await agentIdle(agent.pid!);
       rmSync(agentCache, { recursive: true, force: true });
       const t0 = performance.now();
@@ -118,28 +129,37 @@ async function main(): Promise<void> {
       const j = await wait(jobs[0]!.id);
       const ms = performance.now() - t0;
       if (j.status !== 'succeeded' || !j.stats) throw new Error(`drill ${j.status}: ${j.error ?? ''}`);
+      if (j.stats.snapshot_id !== latest || sample.length !== Number(j.stats.files) || sampleBytes !== Number(j.stats.bytes)) throw new Error(`the bench's sample (${latest.slice(0, 8)}: ${sample.length} files, ${sampleBytes} bytes) differs from the drill's (${String(j.stats.snapshot_id).slice(0, 8)}: ${j.stats.files}, ${j.stats.bytes})`);
       drills.push(ms);
-      const st = j.stats;
-      bytes = Number(st.bytes);
-      rto = Number(st.rto_seconds);
-
-      // The same files, chosen by the agent's own sampler with the same seed.
-      const ls = await lsFiles(repo, String(st.snapshot_id));
-      const sampler = new DrillSampler({ count: SAMPLE_FILES, bytes: SAMPLE_BYTES, seed: SEED, roots: ls.paths });
-      for (const f of ls.files) sampler.add(f);
-      const sample = sampler.result().files;
-      const sampleBytes = sample.reduce((n, f) => n + f.size, 0);
-      if (sample.length !== Number(st.files) || sampleBytes !== bytes) throw new Error(`the bench's sample (${sample.length} files, ${sampleBytes} bytes) differs from the drill's (${st.files}, ${bytes})`);
+      return j;
+    };
+    const rawOnce = async (): Promise<void> => {
       await agentIdle(agent.pid!);
       rmSync(rawOut, { recursive: true, force: true });
       rmSync(rawCache, { recursive: true, force: true });
       const r0 = performance.now();
-      const r = await run('restic', ['-r', repo, 'restore', String(st.snapshot_id), '--target', rawOut, '--verify', '--cache-dir', rawCache, ...sample.flatMap((f) => ['--include', glob(f.path)])], { RESTIC_PASSWORD: PW });
+      const r = await run('restic', ['-r', repo, 'restore', latest, '--target', rawOut, '--verify', '--cache-dir', rawCache, ...sample.flatMap((f) => ['--include', glob(f.path)])], { RESTIC_PASSWORD: PW });
       if (r.code !== 0) throw new Error(`restic restore: ${r.err}`);
       raws.push(performance.now() - r0);
       rmSync(rawOut, { recursive: true, force: true });
+    };
+    for (let i = 0; i < RUNS; i++) {
+      // The order alternates (drill first, then raw first): whichever runs second finds the
+      // machine warmer, and neither side should always get that.
+      let j: Job;
+      if (i % 2 === 0) {
+        j = await drillOnce();
+        await rawOnce();
+      } else {
+        await rawOnce();
+        j = await drillOnce();
+      }
+      const ms = drills[i]!;
+      const st = j.stats!;
+      bytes = Number(st.bytes);
+      rto = Number(st.rto_seconds);
       const span = (x: string, y: string | null): string => (y ? ((Date.parse(y) - Date.parse(x)) / 1000).toFixed(2) : '?');
-      process.stderr.write(`run ${i + 1}/${RUNS}: drill ${(ms / 1000).toFixed(2)} s (${st.files} files, ${(bytes / 2 ** 20).toFixed(1)} MiB of ${(Number(st.snapshot_bytes) / 2 ** 20).toFixed(0)} MiB; server clock queued→started ${span(j.created_at, j.started_at)} s, started→finished ${span(j.started_at ?? j.created_at, j.finished_at)} s; agent: list ${Number(st.list_seconds).toFixed(2)} s, restore ${Number(st.restore_seconds).toFixed(2)} s, checks ${Number(st.check_seconds).toFixed(2)} s of ${Number(st.duration_seconds).toFixed(2)} s), raw restic restore ${(raws[i]! / 1000).toFixed(2)} s\n`);
+      process.stderr.write(`run ${i + 1}/${RUNS} (${i % 2 === 0 ? 'drill first' : 'raw first'}): drill ${(ms / 1000).toFixed(2)} s (${st.files} files, ${(bytes / 2 ** 20).toFixed(1)} MiB of ${(Number(st.snapshot_bytes) / 2 ** 20).toFixed(0)} MiB; server clock queued→started ${span(j.created_at, j.started_at)} s, started→finished ${span(j.started_at ?? j.created_at, j.finished_at)} s; agent: list ${Number(st.list_seconds).toFixed(2)} s, restore ${Number(st.restore_seconds).toFixed(2)} s, checks ${Number(st.check_seconds).toFixed(2)} s of ${Number(st.duration_seconds).toFixed(2)} s), raw restic restore ${(raws[i]! / 1000).toFixed(2)} s\n`);
     }
     const d = median(drills) / 1000;
     const r = median(raws) / 1000;
