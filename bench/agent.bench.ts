@@ -13,7 +13,8 @@
  *                          server + agent (POST /api/hosts/:id/jobs -> job.finished on the browser
  *                          stream) divided by the median of a raw `restic backup` of the same
  *                          corpus, same machine, same run. Each run starts from an empty repository
- *                          and an empty cache; runs alternate between the two to share the noise.
+ *                          and an empty cache; runs alternate between the two, and so does which
+ *                          of the two goes first, to share the noise.
  *   agent_cpu_s_per_backup CPU seconds the agent process itself (not restic) used per init + backup
  *                          run: the agent's own cost of a job, far steadier than wall times.
  *
@@ -119,14 +120,16 @@ async function main(): Promise<void> {
     const viaAgent: number[] = [];
     const raw: number[] = [];
     const cpu0 = cpuSeconds(agent.pid!);
-    for (let i = 0; i < RUNS; i++) {
+    const agentOnce = async (): Promise<string> => {
       await fresh();
       const init = await runJob('init', {});
       if (init.status !== 'succeeded') throw new Error(`init via the agent ${init.status}: ${await jobError(init.id)}`);
       const a = await runJob('backup', { paths: [src] });
       if (a.status !== 'succeeded') throw new Error(`agent backup ${a.status}: ${await jobError(a.id)}`);
       viaAgent.push(a.ms);
-
+      return a.id;
+    };
+    const rawOnce = async (): Promise<void> => {
       await fresh();
       const env = { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: REPO_PW };
       const ri = await run('restic', ['init', '--cache-dir', path.join(tmp.path, 'raw-cache')], env);
@@ -135,11 +138,22 @@ async function main(): Promise<void> {
       const rb = await run('restic', ['backup', '--json', '--cache-dir', path.join(tmp.path, 'raw-cache'), src], env);
       if (rb.code !== 0) throw new Error(`restic backup: ${rb.err}`);
       raw.push(performance.now() - t0);
+    };
+    for (let i = 0; i < RUNS; i++) {
+      // Which of the two goes first alternates too: the second finds the machine warmer.
+      let id: string;
+      if (i % 2 === 0) {
+        id = await agentOnce();
+        await rawOnce();
+      } else {
+        await rawOnce();
+        id = await agentOnce();
+      }
       // Where the agent's time went, on the server's clock (created → started → finished).
-      const j = await api<{ created_at: string; started_at: string | null; finished_at: string | null }>('GET', `/api/jobs/${a.id}`);
+      const j = await api<{ created_at: string; started_at: string | null; finished_at: string | null }>('GET', `/api/jobs/${id}`);
       const at = (t: string | null): number => (t ? Date.parse(t) : NaN);
       const split = `queued→started ${((at(j.started_at) - at(j.created_at)) / 1000).toFixed(2)} s, started→finished ${((at(j.finished_at) - at(j.started_at)) / 1000).toFixed(2)} s`;
-      process.stderr.write(`run ${i + 1}/${RUNS}: agent ${(a.ms / 1000).toFixed(2)} s (${split}), raw restic ${(raw[i]! / 1000).toFixed(2)} s\n`);
+      process.stderr.write(`run ${i + 1}/${RUNS} (${i % 2 === 0 ? 'agent first' : 'raw first'}): agent ${(viaAgent[i]! / 1000).toFixed(2)} s (${split}), raw restic ${(raw[i]! / 1000).toFixed(2)} s\n`);
     }
     const busyRss = rssMb(agent.pid!);
     const agentCpu = (cpuSeconds(agent.pid!) - cpu0) / RUNS;
