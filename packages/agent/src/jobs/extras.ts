@@ -54,7 +54,12 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
     // Dedup ratio: logical bytes of all snapshots (restore-size) over the bytes stored; walked
     // again only for the snapshots it has not seen (LogicalBytes) when the runner keeps one.
     if (st.ok && size) {
-      const bytes = logical && ids ? await logical.total(engine, conn, ids) : await allRestoreSize(engine, conn);
+      let bytes: number | null = null;
+      if (logical && ids) bytes = await logical.total(engine, conn, ids);
+      else {
+        const all = await engine.stats(conn, { mode: 'restore-size' });
+        bytes = all.ok ? all.value.totalSize : null;
+      }
       if (bytes !== null) dedup = Math.round((bytes / size) * 100) / 100;
     }
   }
@@ -77,12 +82,6 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
     ...(identity ?? {}),
     ...(what.check ? { last_check_at: new Date().toISOString(), last_check_status: what.check } : {}),
   });
-}
-
-/** The restore size of all snapshots in one walk; null when restic fails. */
-async function allRestoreSize(engine: Engine, conn: Connection): Promise<number | null> {
-  const all = await engine.stats(conn, { mode: 'restore-size' });
-  return all.ok ? all.value.totalSize : null;
 }
 
 /**
