@@ -4,9 +4,8 @@ import type { Connection, Engine } from '@restic-manager/engines';
 const MAX_FRESH = 20;
 /** Snapshots named on one command line at most (a longer list is walked as "all" and not kept). */
 const MAX_NAMED = 2000;
-/** Repositories remembered at most, and snapshot ids kept per repository at most. */
+/** Repositories remembered at most. */
 const MAX_REPOS = 64;
-const MAX_KEPT = 50_000;
 
 /**
  * The restore size of every snapshot of a repository (the logical bytes behind the dedup ratio),
@@ -42,7 +41,6 @@ export class LogicalBytes {
   }
 
   private keep(key: string, ids: Set<string>, total: number): number {
-    if (ids.size > MAX_KEPT) return total;
     this.byRepo.set(key, { ids, total });
     if (this.byRepo.size > MAX_REPOS) this.byRepo.delete(this.byRepo.keys().next().value!);
     return total;
