@@ -355,7 +355,7 @@ export interface Engine {
   ls(conn: Connection, req: LsRequest, opts?: CallOptions): { entries: AsyncIterable<LsEntry>; result: Promise<Result<{ count: number }>> };
   /** One page of `ls`, read from the stream; stops the child once the page is full. */
   lsPage(conn: Connection, req: LsRequest & { offset: number; limit: number }, opts?: CallOptions): Promise<Result<LsPage>>;
-  stats(conn: Connection, req?: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string }, opts?: CallOptions): Promise<Result<RepoStatsResult>>;
+  stats(conn: Connection, req?: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string; /** several snapshots (their figures summed); with `snapshot` both count */ snapshots?: readonly string[] }, opts?: CallOptions): Promise<Result<RepoStatsResult>>;
   diff(conn: Connection, a: string, b: string, opts?: CallOptions): Promise<Result<DiffResult>>;
   /**
    * Streams `diff` with back-pressure, for diffs of any size: change lines in restic's order, then

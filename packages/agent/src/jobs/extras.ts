@@ -1,6 +1,7 @@
 import type { Connection, Engine, RepoLock } from '@restic-manager/engines';
 import type { Logger } from '../log.js';
 import type { Emit } from './job-events.js';
+import type { LogicalBytes } from './logical-bytes.js';
 
 export interface ExtrasWanted {
   /** Send the full snapshot list (snapshots.report). */
@@ -23,12 +24,14 @@ export interface ExtrasWanted {
  * After a job: the full snapshot list (`snapshots.report`) and repository figures (`repo.stats`:
  * size, count, dedup ratio, key ids and config id, lock list, last check). Failures are logged, not fatal.
  */
-export async function sendExtras(engine: Engine, conn: Connection, jobId: string, what: ExtrasWanted, emit: Emit, log: Logger): Promise<void> {
+export async function sendExtras(engine: Engine, conn: Connection, jobId: string, what: ExtrasWanted, emit: Emit, log: Logger, logical?: LogicalBytes): Promise<void> {
   let count: number | null = null;
+  let ids: string[] | null = null;
   if (what.snapshots || what.stats) {
     const s = await engine.snapshots(conn);
     if (s.ok) {
       count = s.value.length;
+      ids = s.value.map((x) => x.id);
       if (what.snapshots) {
         emit({
           type: 'snapshots.report',
@@ -48,9 +51,12 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
     const st = await engine.stats(conn, { mode: 'raw-data' });
     if (st.ok) size = st.value.totalSize;
     else log.warn('cannot read repository stats after the job', { job_id: jobId, error: st.error.message });
-    // Dedup ratio: logical bytes of all snapshots (restore-size) over the bytes stored.
-    const logical = st.ok && size ? await engine.stats(conn, { mode: 'restore-size' }) : null;
-    if (logical?.ok && size) dedup = Math.round((logical.value.totalSize / size) * 100) / 100;
+    // Dedup ratio: logical bytes of all snapshots (restore-size) over the bytes stored; walked
+    // again only for the snapshots it has not seen (LogicalBytes) when the runner keeps one.
+    if (st.ok && size) {
+      const bytes = logical && ids ? await logical.total(engine, conn, ids) : await allRestoreSize(engine, conn);
+      if (bytes !== null) dedup = Math.round((bytes / size) * 100) / 100;
+    }
   }
   // Key ids and config id with the figures (issue 16): the server notices keys it did not add.
   let identity: { key_ids: string[]; config_id: string } | null = null;
@@ -71,6 +77,12 @@ export async function sendExtras(engine: Engine, conn: Connection, jobId: string
     ...(identity ?? {}),
     ...(what.check ? { last_check_at: new Date().toISOString(), last_check_status: what.check } : {}),
   });
+}
+
+/** The restore size of all snapshots in one walk; null when restic fails. */
+async function allRestoreSize(engine: Engine, conn: Connection): Promise<number | null> {
+  const all = await engine.stats(conn, { mode: 'restore-size' });
+  return all.ok ? all.value.totalSize : null;
 }
 
 /**

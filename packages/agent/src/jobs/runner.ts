@@ -14,6 +14,7 @@ import { JobEvents } from './job-events.js';
 import type { Emit } from './job-events.js';
 import { runHook } from './hooks.js';
 import { sendExtras } from './extras.js';
+import { LogicalBytes } from './logical-bytes.js';
 import { LockRefresher } from './lock-refresh.js';
 import { WindowStop } from './window-stop.js';
 import type { SlotGate } from './slot-gate.js';
@@ -129,6 +130,8 @@ export class JobRunner {
   };
 
   private readonly lockRefresh: LockRefresher;
+  /** The dedup ratio's logical bytes per repository, so a backup walks only its new snapshot. */
+  private readonly logical = new LogicalBytes();
 
   constructor(private readonly deps: RunnerDeps) {
     this.lockRefresh = new LockRefresher({
@@ -427,7 +430,7 @@ export class JobRunner {
         await sendExtras(engine, conn, req.jobId, {
           ...extras, locked: outcome.errorKind === 'lock_failed', locks: req.kind === 'init' && outcome.status === 'succeeded' ? 'none' as const : true,
           ...(req.kind === 'check' && outcome.status !== 'cancelled' ? { check: outcome.status === 'succeeded' ? 'succeeded' as const : 'failed' as const } : {}),
-        }, this.deps.emit, this.deps.log);
+        }, this.deps.emit, this.deps.log, this.logical);
         // The idle lock listing watches the host's primary repository only.
         if (!e.repo || e.repo.url === this.deps.secrets()?.repository) this.lockRefresh.arm(engine);
       }

@@ -147,11 +147,12 @@ export class ResticEngine implements Engine {
     return readPage(this.ls(conn, req, opts), req.offset, req.limit);
   }
 
-  async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {
+  async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string; snapshots?: readonly string[] } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {
     const mode = req.mode ?? 'restore-size';
     let stats: RepoStatsResult | undefined;
     const args = ['stats', '--json', '--mode', mode];
     if (req.snapshot) args.push(req.snapshot);
+    if (req.snapshots?.length) args.push(...req.snapshots);
     const r = await this.simple(conn, 'stats', args, opts, (v) => {
       stats = parseStats(v, mode);
     });

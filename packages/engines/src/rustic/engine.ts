@@ -116,7 +116,7 @@ export class RusticEngine implements Engine {
   }
 
   /** restore-size (all snapshots or one) from the stored summaries; raw-data from `repoinfo --json`; other modes are not offered. */
-  async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {
+  async stats(conn: Connection, req: { mode?: 'restore-size' | 'raw-data' | 'files-by-contents' | 'blobs-per-file'; snapshot?: string; snapshots?: readonly string[] } = {}, opts: CallOptions = {}): Promise<Result<RepoStatsResult>> {
     const mode = req.mode ?? 'restore-size';
     if (mode === 'raw-data') {
       const r = await this.text(conn, 'stats', ['repoinfo', '--json'], opts);
@@ -125,7 +125,8 @@ export class RusticEngine implements Engine {
       return stats ? ok(stats) : fail(libraryError('stats', 'failed', 'stats: repoinfo printed no index figures'));
     }
     if (mode !== 'restore-size') return fail(libraryError('stats', 'invalid_argument', `stats: the rustic engine offers restore-size and raw-data, not ${mode}`));
-    const r = await this.text(conn, 'stats', ['snapshots', '--json', ...(req.snapshot ? ['--', req.snapshot] : [])], opts);
+    const ids = [...(req.snapshot ? [req.snapshot] : []), ...(req.snapshots ?? [])];
+    const r = await this.text(conn, 'stats', ['snapshots', '--json', ...(ids.length ? ['--', ...ids] : [])], opts);
     if (!r.ok) return r;
     const stats = restoreSizeFromSnapshots(splitJsonValues(r.value.stdout).values[0] ?? []);
     return stats ? ok(stats) : fail(libraryError('stats', 'failed', 'stats: a snapshot has no stored summary'));
