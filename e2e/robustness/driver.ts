@@ -158,7 +158,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const ctx: Ctx = {
     s, rng, seed: o.seed, step: 0, srcDir, churnDir: path.join(srcDir, 'churn'), restoreRoot, restoreSeq: 0,
     recorded: new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
-    manyVerified: new Set(), restores: { full: 0, withoutMany: 0 }, timing: new Map([['corpus (made and hashed once)', corpusMs]]),
+    manyVerified: new Set(), restores: { full: 0, withoutMany: 0 }, checks: { run: 0, reused: 0 }, timing: new Map([['corpus (made and hashed once)', corpusMs]]),
     jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log,
   };
   const sampler = argvSampler([REPO_PASSWORD, RUN_ADMIN_PASSWORD], 100);
@@ -210,6 +210,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   }
   const kinds = [...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ');
   o.log(`faults by kind: ${kinds || 'none'}; argv samples: ${sampler.samples()}; ${Math.round((Date.now() - started) / 1000)} s`);
+  o.log(`restic check (invariant): ${ctx.checks.run} run, ${ctx.checks.reused} reused on an unchanged repository`);
   o.log(`restores: ${ctx.restores.full} in full, ${ctx.restores.withoutMany} without the big directory (known good); snapshots whose big directory is verified: ${ctx.manyVerified.size}`);
   o.log(`time by phase: ${phaseTimes(ctx)}`);
   for (const [k, why] of tally.skipped) o.log(`skipped fault kind ${k}: ${why}`);

@@ -13,7 +13,7 @@ import type { Ctx } from './context.js';
 import { invariant, timed } from './context.js';
 import { restoreAndCompare } from './ops.js';
 import { hashRawTree, restoreDiff } from './tree-hash.js';
-import { openAlerts, repoSnapshotFiles, resticCheck, serverSnapshots, unfinishedJobs, until, waitJob } from './repo.js';
+import { openAlerts, repoFingerprint, repoSnapshotFiles, resticCheck, serverSnapshots, unfinishedJobs, until, waitJob } from './repo.js';
 
 export interface InvariantOptions {
   secrets: string[];
@@ -39,7 +39,12 @@ export async function checkInvariants(ctx: Ctx, o: InvariantOptions): Promise<vo
   for (const id of [...ctx.manyVerified]) if (!repo.has(id)) ctx.manyVerified.delete(id);
 
   // 3. restic check
-  const check = await timed(ctx, 'invariants: restic check', () => resticCheck(ctx.s.repoDir));
+  // (its result is reused while the repository's files are unchanged: a restore or a failed job writes none)
+  const fp = repoFingerprint(ctx.s.repoDir);
+  const reuse = ctx.lastCheck?.fingerprint === fp;
+  const check = reuse ? ctx.lastCheck!.result : await timed(ctx, 'invariants: restic check', () => resticCheck(ctx.s.repoDir));
+  ctx.checks[reuse ? 'reused' : 'run']++;
+  ctx.lastCheck = { fingerprint: fp, result: check };
   if (!check.ok) {
     // damage counts as reported by an open check_failed or restore_failed alert (another alert, e.g. a failed backup, does not)
     const alerts = (await openAlerts(ctx.s)).filter((a) => a.kind === 'check_failed' || a.kind === 'restore_failed');

@@ -139,6 +139,28 @@ export function repoSnapshotFiles(repo: string): string[] {
   return fs.readdirSync(path.join(repo, 'snapshots')).filter((f) => /^[0-9a-f]{64}$/.test(f));
 }
 
+/**
+ * What the repository holds, apart from its locks: every file's path, size and mtime (ns). Equal
+ * fingerprints mean equal bytes to `restic check --no-lock` (every write, by restic or by a fault,
+ * moves a file's mtime), so the invariants reuse the last check's result instead of running it again.
+ */
+export function repoFingerprint(repo: string): string {
+  const out: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === 'locks') continue;
+      if (e.isDirectory()) walk(path.join(dir, e.name), r);
+      else {
+        const st = fs.statSync(path.join(dir, e.name), { bigint: true });
+        out.push(`${r}\0${st.size}\0${st.mtimeNs}\0${st.ino}`);
+      }
+    }
+  };
+  walk(repo, '');
+  return out.sort().join('\n');
+}
+
 /** `restic check` (structure only, or with `--read-data`): ok, or restic's output. */
 export async function resticCheck(repo: string, readData = false): Promise<{ ok: boolean; output: string }> {
   try {
