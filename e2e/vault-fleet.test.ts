@@ -156,13 +156,25 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     const storage = new LocalStorage(vaultDir);
     const before = (await listSnapshots(storage, 'index/')).filter((x) => x.committed).length;
     const jobId = await s.runJob('vault_backup', { paths: [big] });
-    await eventually(async () => {
-      const j = await s.api.req('GET', `/api/jobs/${jobId}`);
-      if (['succeeded', 'failed'].includes(j.body.status)) throw new Error(`job ended before the cancel: ${JSON.stringify(j.body)}`);
-      return j.body.status === 'running' ? j.body : null;
-    }, 60_000, 'the backup to run');
-    const c = await s.api.req('POST', `/api/jobs/${jobId}/cancel`);
-    expect(c.status).toBeLessThan(300);
+    // The vault job's own process is held (SIGSTOP) as soon as it exists, so the backup cannot
+    // finish before the cancel however fast the machine (192 MiB took 2.9 s on a CI run).
+    const child = await vaultChildOf(s.agentPid()!, 60_000);
+    process.kill(child, 'SIGSTOP');
+    try {
+      await eventually(async () => {
+        const j = await s.api.req('GET', `/api/jobs/${jobId}`);
+        if (['succeeded', 'failed'].includes(j.body.status)) throw new Error(`job ended before the cancel: ${JSON.stringify(j.body)}`);
+        return j.body.status === 'running' ? j.body : null;
+      }, 60_000, 'the backup to run');
+      const c = await s.api.req('POST', `/api/jobs/${jobId}/cancel`);
+      expect(c.status).toBeLessThan(300);
+    } finally {
+      try {
+        process.kill(child, 'SIGCONT');
+      } catch {
+        // already killed by the agent's cancel
+      }
+    }
     const job = await s.waitJob(jobId, 120_000);
     expect(job.status, JSON.stringify(job)).toBe('cancelled');
     expect((await listSnapshots(storage, 'index/')).filter((x) => x.committed).length).toBe(before);
@@ -194,3 +206,22 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
     expect(audit.body.items.some((a: { action: string }) => a.action === 'host.vault.clear')).toBe(true);
   });
 });
+
+/** The pid of the agent's vault job process (a child of the agent running vault-child.js), polled every 5 ms. */
+async function vaultChildOf(agentPid: number, timeoutMs: number): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    for (const dir of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(dir)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${dir}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === agentPid && fs.readFileSync(`/proc/${dir}/cmdline`, 'utf8').includes('vault-child')) return Number(dir);
+      } catch {
+        // the process ended while being read
+      }
+    }
+    if (Date.now() > end) throw new Error(`no vault job process under agent ${agentPid} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
