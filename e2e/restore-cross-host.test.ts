@@ -100,7 +100,20 @@ describe.skipIf(missing.length > 0)('restore wizard e2e: real server, two real a
     expect(fs.readdirSync(path.dirname(to))).toEqual(['alice-new']); // the staging directory is gone
     // The server removes the key after the job: wait for its audit row, then count keys once
     // (polling restic meanwhile would contend for the lock that `key remove` needs).
-    await eventually(async () => ((await s.api.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${r.body.job.id}`)).body.total as number) > 0, 30_000, 'the revoke audit row');
+    // (a removal that met a lock is tried again 10 s later, then 40 s: RestoreCredentials.retryLater)
+    await eventually(async () => ((await s.api.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${r.body.job.id}`)).body.total as number) > 0, 90_000, 'the revoke audit row')
+      .catch(async (e: Error) => {
+        const rows = (await s.api.req('GET', `/api/audit?target_kind=job&target_id=${r.body.job.id}&limit=50`)).body.items as { action: string; payload: unknown }[];
+        const keyLines = a.logs().split('\n').filter((l) => /restore key|lock/i.test(l)).slice(-20);
+        const holders = [...new Set([...JSON.stringify(rows).matchAll(/PID (\d+)/g)].map((m) => m[1]!))].map((pid) => {
+          try {
+            return `${pid}: ${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')} (parent ${fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]})`;
+          } catch {
+            return `${pid}: gone`;
+          }
+        });
+        throw new Error(`${e.message}\naudit: ${JSON.stringify(rows.map((x) => [x.action, x.payload]))}\nlock holders: ${holders.join('; ')}\nhost-a agent: ${keyLines.join('\n')}`);
+      });
     expect(keyCount(a)).toBe(keysBefore);
     expect(tempPasswords).toHaveLength(1);
     const secrets = [a.repoPassword, tempPasswords[0]!];
@@ -120,7 +133,7 @@ describe.skipIf(missing.length > 0)('restore wizard e2e: real server, two real a
       ['job log', JSON.stringify(logs)], ['job API', JSON.stringify(jobApi.body)], ['submit answer', JSON.stringify(r.body)], ['audit', JSON.stringify(audit)],
     ];
     for (const [where, text] of haystacks) for (const secret of secrets) expect(text.includes(secret), `${where} contains a secret`).toBe(false);
-  }, 120_000);
+  }, 180_000);
 
   it('with host-a offline, a restore onto host-b is refused (no permanent password leaves); an admin one-off restores from the stored credential, says so and marks host-a for rotation', async () => {
     await a.stop();

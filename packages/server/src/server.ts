@@ -252,6 +252,7 @@ async function startLocked(config: ServerConfig, opts: StartOptions, lock: DataD
         draining = true;
         clearInterval(purge);
         for (const p of periodic) p.stop();
+        services.restoreCredentials.stop();
         services.notifier.close();
         services.pings.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));

@@ -12,6 +12,13 @@ import { describeShares, sameRestLogin } from './restore-credential-plan.js';
 
 /** How long the server waits for the source agent to add or remove the temporary key. */
 export const KEY_TIMEOUT_MS = 30_000;
+/**
+ * A removal that failed with the source host online (its repository locked by a long job, the
+ * agent too slow to answer) is tried again after this long, then 4x and 16x as long: a temporary
+ * key must not outlive its job because one `key remove` met a lock.
+ */
+export const REVOKE_RETRY_MS = 10_000;
+export const REVOKE_RETRIES = 3;
 
 /**
  * The life of a cross-host restore's one-job credential after the restore was submitted: what
@@ -28,8 +35,11 @@ export class RestoreCredentials {
     private readonly requests: AgentRequests,
     private readonly maintenance: MaintenanceService,
     /** Shared with RestoreService (tests shorten it). */
-    readonly timing: { keyTimeoutMs: number } = { keyTimeoutMs: KEY_TIMEOUT_MS },
+    readonly timing: { keyTimeoutMs: number; revokeRetryMs?: number } = { keyTimeoutMs: KEY_TIMEOUT_MS },
   ) {}
+
+  /** Failed removals waiting to be tried again (job id -> attempts so far, and the timer). */
+  private readonly retries = new Map<string, { attempts: number; timer: NodeJS.Timeout | null }>();
 
   private get creds() {
     return this.d.repos.restoreCredentials;
@@ -86,12 +96,57 @@ export class RestoreCredentials {
       await this.removeKey(row.source_host_id, job.id, row.key_id);
     } catch (e) {
       const message = (e as Error).message;
+      const retryInMs = this.retryLater(job.id);
       await this.creds.update(job.id, { revoke_error: message.slice(0, 1000) });
-      await this.audit.record({ kind: 'system' }, 'restore.credential.revoke_failed', target, { ...base, error: message.slice(0, 500) });
+      await this.audit.record({ kind: 'system' }, 'restore.credential.revoke_failed', target, {
+        ...base, error: message.slice(0, 500), ...(retryInMs === null ? { retry: 'when the source host reconnects' } : { retry_in_s: Math.round(retryInMs / 1000) }),
+      });
       return;
     }
+    this.forgetRetry(job.id);
     await this.creds.update(job.id, { revoked_at: iso(this.d.now()), secret_enc: null, revoke_error: null });
     await this.audit.record({ kind: 'system' }, 'restore.credential.revoke', target, { ...base, restic_id_prefix: row.key_id.slice(0, 8) });
+  }
+
+  /** Schedules the next try of a failed removal: its delay, or null once REVOKE_RETRIES are spent (a reconnect still retries). */
+  private retryLater(jobId: string): number | null {
+    const prev = this.retries.get(jobId);
+    const attempts = (prev?.attempts ?? 0) + 1;
+    if (prev?.timer) clearTimeout(prev.timer);
+    if (attempts > REVOKE_RETRIES) {
+      this.retries.delete(jobId);
+      return null;
+    }
+    const delay = (this.timing.revokeRetryMs ?? REVOKE_RETRY_MS) * 4 ** (attempts - 1);
+    const timer = setTimeout(() => {
+      const entry = this.retries.get(jobId);
+      if (entry) entry.timer = null;
+      void this.retryOne(jobId);
+    }, delay);
+    timer.unref();
+    this.retries.set(jobId, { attempts, timer });
+    return delay;
+  }
+
+  private async retryOne(jobId: string): Promise<void> {
+    try {
+      const job = await this.d.repos.jobs.findById(jobId);
+      if (job) await this.jobEnded(job);
+    } catch (e) {
+      this.d.log.warn({ job_id: jobId, err: (e as Error).message }, 'retrying the removal of a temporary restore key failed');
+    }
+  }
+
+  private forgetRetry(jobId: string): void {
+    const entry = this.retries.get(jobId);
+    if (entry?.timer) clearTimeout(entry.timer);
+    this.retries.delete(jobId);
+  }
+
+  /** Server shutdown: no retry fires after it (a reconnect of the source host retries instead). */
+  stop(): void {
+    for (const { timer } of this.retries.values()) if (timer) clearTimeout(timer);
+    this.retries.clear();
   }
 
   /** Removals that could not happen while the source host was away (called after its hello). */

@@ -95,6 +95,8 @@ export interface Services {
   /** Restore wizard: snapshot browsing through the agent, and (cross-host) restore submit. */
   browse: SnapshotBrowseService;
   restore: RestoreService;
+  /** A cross-host restore's one-job credential: issued at dispatch, removed (and retried) after the job. */
+  restoreCredentials: RestoreCredentials;
   /** Issue 16: "what changed" between two snapshots, through the host's agent. */
   diff: SnapshotDiffService;
   /** Issue 16: what a retention policy would keep and remove (forget --dry-run on the host). */
@@ -243,6 +245,7 @@ export function createServices(d: ServiceDeps, auth: AuthOptions, alerting: Aler
     pings,
     browse,
     restore,
+    restoreCredentials,
     diff: new SnapshotDiffService(d, requests),
     forgetPreview: new ForgetPreviewService(d, requests),
     requests,
