@@ -108,6 +108,24 @@ describe.skipIf(!restic.ok)('agent with real restic (local repository)', () => {
     expect(server.frames.some((f) => f.job_id === 'l2' && String(f.payload).includes('removing stale locks'))).toBe(true);
   });
 
+  it("a temporary key is removed although a process killed -9 left its lock behind (restic 0.14's key remove needs an exclusive lock)", async () => {
+    const result = (id: string) => (f: Frame): boolean => f.type === 'repo.key.result' && f.request_id === id;
+    await server.waitFor(of('l2', 'repo.stats'), 60_000); // the last job's follow-ups hold no lock any more
+    server.send({ type: 'repo.key.add', request_id: 'ka-1', job_id: 'xj1', password: 'a-temporary-restore-password-77' });
+    const added = await server.waitFor(result('ka-1'), 60_000);
+    expect(added).toMatchObject({ error: null, key_id: expect.stringMatching(/^[0-9a-f]{8,64}$/) });
+    const held = holdLock();
+    await held.locked;
+    held.child.kill('SIGKILL');
+    await new Promise((r) => held.child.once('exit', r));
+    expect(fs.readdirSync(path.join(tmp.path, 'repo', 'locks'))).toHaveLength(1);
+    server.send({ type: 'repo.key.remove', request_id: 'kr-1', job_id: 'xj1', key_id: added.key_id as string });
+    expect(await server.waitFor(result('kr-1'), 60_000)).toMatchObject({ error: null, key_id: added.key_id });
+    expect(fx.logs.join('')).toContain('stale locks removed (restic unlock)');
+    expect(fs.readdirSync(path.join(tmp.path, 'repo', 'locks'))).toEqual([]);
+    expect(JSON.stringify(server.frames) + fx.logs.join('')).not.toContain('a-temporary-restore-password-77');
+  });
+
   it('a wrong password is reported as wrong_password without echoing it', async () => {
     server.send({ type: 'command.run', job_id: 'w1', kind: 'snapshots', args: {}, credential: { repository: path.join(tmp.path, 'repo'), password: 'definitely-wrong-pw' } });
     const fin = await server.waitFor(of('w1', 'job.finished'), 30_000);

@@ -194,11 +194,20 @@ export class RequestHandler {
     reply({ entries: page, has_more: false });
   }
 
-  /** Retries `fn` while restic reports a held lock (a backup or another restic run of this repository). */
-  private async lockRetry<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+  /**
+   * Retries `fn` while restic reports a held lock (a backup or another restic run of this
+   * repository). The first time, stale locks are removed (`restic unlock`: only locks restic
+   * itself finds stale — a dead process on this host, or older than 30 minutes): restic 0.14's
+   * exclusive lock (`key add`/`key remove`) is refused by the lock file of any process killed -9,
+   * e.g. by the kernel when its agent died, however long dead.
+   */
+  private async lockRetry<T>(fn: () => Promise<Result<T>>, unlock: () => Promise<Result<void>>): Promise<Result<T>> {
     let r = await fn();
     for (let i = 1; i < LOCK_ATTEMPTS && !r.ok && r.error.kind === 'lock_failed'; i++) {
-      await new Promise((res) => setTimeout(res, LOCK_DELAY_MS));
+      if (i === 1) {
+        const u = await unlock();
+        this.d.log.info(u.ok ? 'a lock met; stale locks removed (restic unlock)' : 'a lock met; restic unlock failed', u.ok ? {} : { error: u.error.message });
+      } else await new Promise((res) => setTimeout(res, LOCK_DELAY_MS));
       r = await fn();
     }
     return r;
@@ -211,7 +220,7 @@ export class RequestHandler {
     if (f.type === 'repo.key.add') {
       this.d.log.addSecret(f.password);
       const r = await this.withOwn(s, `key-${f.request_id.slice(0, 16)}`, (conn, engine) =>
-        this.lockRetry(() => engine.keyAdd(conn, { newPassword: f.password, user: 'restore', host: `job-${f.job_id.slice(0, 8)}` }, { timeoutMs: this.d.timeoutMs ?? 60_000 })));
+        this.lockRetry(() => engine.keyAdd(conn, { newPassword: f.password, user: 'restore', host: `job-${f.job_id.slice(0, 8)}` }, { timeoutMs: this.d.timeoutMs ?? 60_000 }), () => engine.unlock(conn)));
       this.d.log.info(r.ok ? 'added a temporary restore key' : 'cannot add a temporary restore key', { job_id: f.job_id, ...(r.ok ? { key_id: r.value.keyId.slice(0, 8) } : { error: r.error.message }) });
       return r.ok ? reply(r.value.keyId, null) : reply(null, r.error.message);
     }
@@ -219,7 +228,7 @@ export class RequestHandler {
     const c = f.credential ?? s;
     this.d.log.addSecret(f.credential?.password);
     this.d.log.addSecret(f.credential?.rest_password);
-    const remove = (conn: Connection, engine: Engine): Promise<Result<void>> => this.lockRetry(() => engine.keyRemove(conn, f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }));
+    const remove = (conn: Connection, engine: Engine): Promise<Result<void>> => this.lockRetry(() => engine.keyRemove(conn, f.key_id, { timeoutMs: this.d.timeoutMs ?? 60_000 }), () => engine.unlock(conn));
     const r = f.credential ? await remove(this.conn(c), await this.d.engine()) : await this.withOwn(s, `key-${f.request_id.slice(0, 16)}`, remove);
     this.d.log.info(r.ok ? 'removed a temporary restore key' : 'cannot remove a temporary restore key', { job_id: f.job_id, key_id: f.key_id.slice(0, 8), ...(r.ok ? {} : { error: r.error.message }) });
     reply(r.ok ? f.key_id : null, r.ok ? null : r.error.message);
