@@ -7,6 +7,7 @@ import { AGENT_MAIN, eventually } from './agent-harness.js';
 import { localStackTools } from './local-stack.js';
 import { runRobustness } from './robustness/driver.js';
 import { argvSampler } from './robustness/procs.js';
+import { repoFingerprint } from './robustness/repo.js';
 import { hashRawTree, restoreDiff, wrongFiles } from './robustness/tree-hash.js';
 import { SERVER_MAIN } from './robustness/stack.js';
 
@@ -76,6 +77,39 @@ describe('robustness harness self-checks (its invariants can fail)', () => {
       fs.rmSync(bad);
       fs.writeFileSync(Buffer.concat([Buffer.from(`${a}/`), Buffer.from([0x66, 0xef, 0xbf, 0xbd])]), 'one');
       expect(restoreDiff(before, hashRawTree(a))).toEqual(['missing: f\\xff', 'unexpected file: f\\xef\\xbf\\xbd']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the repository fingerprint (the check invariant's reuse) ignores locks, tells a rewritten, truncated or new file, and is withheld while files are fresh", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-fingerprint-'));
+    const age = (f: string, s: number): void => fs.utimesSync(f, Date.now() / 1000 - s, Date.now() / 1000 - s);
+    try {
+      for (const d of ['data/ab', 'index', 'locks', 'snapshots']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+      const pack = path.join(dir, 'data/ab', 'ab01');
+      fs.writeFileSync(pack, Buffer.alloc(4096, 7));
+      fs.writeFileSync(path.join(dir, 'config'), 'c');
+      expect(repoFingerprint(dir)).toBeNull(); // just written: no fingerprint
+      age(pack, 3600);
+      age(path.join(dir, 'config'), 3600);
+      const fp = repoFingerprint(dir);
+      expect(fp).not.toBeNull();
+      fs.writeFileSync(path.join(dir, 'locks', 'l1'), 'a lock');
+      expect(repoFingerprint(dir)).toBe(fp);
+      const same = Buffer.alloc(4096, 7);
+      same[100] = 8; // a corrupt_pack: same size, one byte
+      fs.writeFileSync(pack, same);
+      expect(repoFingerprint(dir)).toBeNull();
+      age(pack, 1800);
+      const corrupted = repoFingerprint(dir);
+      expect(corrupted).not.toBe(fp);
+      fs.truncateSync(pack, 100);
+      age(pack, 1800);
+      expect(repoFingerprint(dir)).not.toBe(corrupted);
+      const truncated = repoFingerprint(dir);
+      fs.writeFileSync(path.join(dir, 'snapshots', 'ff'), 's');
+      expect(repoFingerprint(dir)).not.toBe(truncated);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

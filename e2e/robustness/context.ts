@@ -36,7 +36,7 @@ export interface Ctx {
   /** Restores by form: everything, or all but the verified big directory. */
   restores: { full: number; withoutMany: number };
   /** The invariants' last `restic check`: the repository's fingerprint then, and the result. */
-  lastCheck?: { fingerprint: string; result: { ok: boolean; output: string } };
+  lastCheck?: { fingerprint: string | null; result: { ok: boolean; output: string } };
   /** `restic check` runs of the invariants, and results reused on an unchanged repository. */
   checks: { run: number; reused: number };
   /** Milliseconds spent per phase (printed at the end: where a step's time goes). */

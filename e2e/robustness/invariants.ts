@@ -41,7 +41,7 @@ export async function checkInvariants(ctx: Ctx, o: InvariantOptions): Promise<vo
   // 3. restic check
   // (its result is reused while the repository's files are unchanged: a restore or a failed job writes none)
   const fp = repoFingerprint(ctx.s.repoDir);
-  const reuse = ctx.lastCheck?.fingerprint === fp;
+  const reuse = fp !== null && ctx.lastCheck?.fingerprint === fp;
   const check = reuse ? ctx.lastCheck!.result : await timed(ctx, 'invariants: restic check', () => resticCheck(ctx.s.repoDir));
   ctx.checks[reuse ? 'reused' : 'run']++;
   ctx.lastCheck = { fingerprint: fp, result: check };

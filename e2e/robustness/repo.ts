@@ -142,10 +142,14 @@ export function repoSnapshotFiles(repo: string): string[] {
 /**
  * What the repository holds, apart from its locks: every file's path, size and mtime (ns). Equal
  * fingerprints mean equal bytes to `restic check --no-lock` (every write, by restic or by a fault,
- * moves a file's mtime), so the invariants reuse the last check's result instead of running it again.
+ * moves a file's mtime), so the invariants reuse the last check's result instead of running it
+ * again. File times tick coarsely (a few ms), so a repository with a file written in the last
+ * `quietMs` has no fingerprint (null: check it): a later write could not be told apart.
  */
-export function repoFingerprint(repo: string): string {
+export function repoFingerprint(repo: string, quietMs = 2000): string | null {
   const out: string[] = [];
+  const recent = (BigInt(Date.now()) - BigInt(quietMs)) * 1_000_000n;
+  let fresh = false;
   const walk = (dir: string, rel: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
@@ -153,12 +157,13 @@ export function repoFingerprint(repo: string): string {
       if (e.isDirectory()) walk(path.join(dir, e.name), r);
       else {
         const st = fs.statSync(path.join(dir, e.name), { bigint: true });
+        if (st.mtimeNs > recent) fresh = true;
         out.push(`${r}\0${st.size}\0${st.mtimeNs}\0${st.ino}`);
       }
     }
   };
   walk(repo, '');
-  return out.sort().join('\n');
+  return fresh ? null : out.sort().join('\n');
 }
 
 /** `restic check` (structure only, or with `--read-data`): ok, or restic's output. */
