@@ -154,72 +154,68 @@ describe('restore wizard API (fake agents)', () => {
     await b.agent.connect();
   });
 
-  it('cross-host: a removal that meets a lock is tried again while the source host stays online, until the key is gone', async () => {
+  /** Source agent: key adds answered with `keyId`; the first `failing` removals fail with `error`. Returns the removals seen. */
+  function failingRemovals(keyId: string, failing: number, error: string): string[] {
     const tries: string[] = [];
     a.agent.o.onMessage = (m, ag) => {
-      if (m.type === 'repo.key.add') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'd00d0123d00d0123' });
+      if (m.type === 'repo.key.add') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: keyId });
       if (m.type === 'repo.key.remove') {
         tries.push(m.key_id);
-        // the first two removals meet a lock held by a long job on the source repository
-        if (tries.length <= 2) ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: null, error: 'unable to create lock in backend: repository is already locked exclusively by PID 4242 on host-a' });
-        else ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
+        ag.send(tries.length <= failing ? { type: 'repo.key.result', request_id: m.request_id, key_id: null, error } : { type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
       }
     };
-    const creds = h.server.services.restoreCredentials;
-    creds.timing.revokeRetryMs = 100;
+    return tries;
+  }
+
+  /** A cross-host restore from host a onto host b, run and finished by b's fake agent (retries every `retryMs`): its job id. */
+  async function finishedCrossHost(target: string, retryMs: number): Promise<string> {
+    h.server.services.restoreCredentials.timing.revokeRetryMs = retryMs;
+    const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target });
+    expect(r.status, r.text).toBe(202);
+    await b.agent.next('command.run');
+    b.agent.finished(r.body.job.id, 'succeeded');
+    return r.body.job.id as string;
+  }
+
+  it('cross-host: a removal that meets a lock is tried again while the source host stays online, until the key is gone', async () => {
+    // the first two removals meet a lock held by a long job on the source repository
+    const tries = failingRemovals('d00d0123d00d0123', 2, 'unable to create lock in backend: repository is already locked exclusively by PID 4242 on host-a');
     try {
-      const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/retry' });
-      expect(r.status, r.text).toBe(202);
-      await b.agent.next('command.run');
-      b.agent.finished(r.body.job.id, 'succeeded');
+      const jobId = await finishedCrossHost('/srv/retry', 100);
       const audit = await eventually(async () => {
-        const items = (await h.admin.req('GET', `/api/audit?target_kind=job&target_id=${r.body.job.id}&limit=50`)).body.items as { action: string; payload: Record<string, unknown> }[];
+        const items = (await h.admin.req('GET', `/api/audit?target_kind=job&target_id=${jobId}&limit=50`)).body.items as { action: string; payload: Record<string, unknown> }[];
         return items.some((i) => i.action === 'restore.credential.revoke') ? items : null;
       }, 10_000);
       expect(tries).toEqual(['d00d0123d00d0123', 'd00d0123d00d0123', 'd00d0123d00d0123']);
       const failed = audit.filter((i) => i.action === 'restore.credential.revoke_failed');
       expect(failed.map((i) => i.payload.retry_in_s).sort()).toEqual([0, 0]);
       expect(failed[0]!.payload.error).toMatch(/already locked exclusively by PID 4242/);
-      const row = await h.server.db.selectFrom('restore_credentials').selectAll().where('job_id', '=', r.body.job.id).executeTakeFirst();
+      const row = await h.server.db.selectFrom('restore_credentials').selectAll().where('job_id', '=', jobId).executeTakeFirst();
       expect(row).toMatchObject({ revoke_error: null, secret_enc: null });
       expect(row!.revoked_at).not.toBeNull();
     } finally {
-      creds.timing.revokeRetryMs = undefined;
+      h.server.services.restoreCredentials.timing.revokeRetryMs = undefined;
     }
   });
 
   it('cross-host: after its retries a removal that keeps failing is left to the source host\'s next reconnect, and says so', async () => {
-    let tries = 0;
-    a.agent.o.onMessage = (m, ag) => {
-      if (m.type === 'repo.key.add') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: 'feed0123feed0123' });
-      if (m.type === 'repo.key.remove') {
-        tries++;
-        ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: null, error: 'repository is already locked' });
-      }
-    };
-    const creds = h.server.services.restoreCredentials;
-    creds.timing.revokeRetryMs = 20;
+    const tries = failingRemovals('feed0123feed0123', Infinity, 'repository is already locked');
     try {
-      const r = await restore(b.hostId, { source_host_id: a.hostId, snapshot_id: 'feedc0de', target: '/srv/giveup' });
-      expect(r.status, r.text).toBe(202);
-      await b.agent.next('command.run');
-      b.agent.finished(r.body.job.id, 'succeeded');
+      const jobId = await finishedCrossHost('/srv/giveup', 20);
       const failed = await eventually(async () => {
-        const items = ((await h.admin.req('GET', `/api/audit?action=restore.credential.revoke_failed&target_id=${r.body.job.id}&limit=50`)).body.items as { payload: Record<string, unknown> }[]);
+        const items = ((await h.admin.req('GET', `/api/audit?action=restore.credential.revoke_failed&target_id=${jobId}&limit=50`)).body.items as { payload: Record<string, unknown> }[]);
         return items.length === 4 ? items : null;
       }, 10_000);
-      expect(tries).toBe(4);
+      expect(tries).toHaveLength(4);
       expect(failed.filter((i) => i.payload.retry === 'when the source host reconnects')).toHaveLength(1);
       // a reconnect of the source host tries once more, and this time the lock is gone
-      a.agent.o.onMessage = (m, ag) => {
-        if (m.type === 'repo.key.remove') ag.send({ type: 'repo.key.result', request_id: m.request_id, key_id: m.key_id });
-      };
+      failingRemovals('feed0123feed0123', 0, '');
       await a.agent.close();
       await eventually(async () => (await h.admin.req('GET', `/api/hosts/${a.hostId}`)).body.status === 'offline');
       await a.agent.connect();
-      await eventually(async () => (await h.admin.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${r.body.job.id}`)).body.total === 1, 10_000);
+      await eventually(async () => (await h.admin.req('GET', `/api/audit?action=restore.credential.revoke&target_id=${jobId}`)).body.total === 1, 10_000);
     } finally {
-      creds.timing.revokeRetryMs = undefined;
+      h.server.services.restoreCredentials.timing.revokeRetryMs = undefined;
     }
   });
 
