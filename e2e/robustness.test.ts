@@ -35,6 +35,7 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
       seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 5), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5), rehashEvery: 25,
       repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: Number(env.RM_ROBUSTNESS_JOB_TIMEOUT_MS ?? 180_000), exclude,
       ...(env.RM_ROBUSTNESS_PAUSE_FILE ? { pauseFile: env.RM_ROBUSTNESS_PAUSE_FILE } : {}),
+      ...(env.RM_ROBUSTNESS_CHECKPOINT ? { checkpointDir: env.RM_ROBUSTNESS_CHECKPOINT } : {}),
       log: (l) => void process.stdout.write(`${l}\n`),
     });
     // under npm run test:robustness the script prints the closing line itself, last and once
@@ -43,6 +44,30 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
     expect(r.tally.steps).toBe(steps);
     expect(r.tally.invariants).toBeGreaterThan(steps * 5);
     expect(r.tally.violations, r.tally.violations.join('\n')).toEqual([]);
+  });
+
+  it('a run in two legs: stopped after step 2 as a killed run would be, it goes on from its checkpoint to step 4', { timeout: 300_000 }, async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rm-robust-legs-')), 'run');
+    const lines: string[] = [];
+    const opts = {
+      seed: 7, steps: 4, manyEntries: 300, sampleEvery: 2, fullEvery: 1, rehashEvery: 2, repoFaultChance: 0.2, midJobFaultChance: 0.4,
+      jobTimeoutMs: 180_000, exclude, checkpointDir: dir, log: (l: string) => void lines.push(l),
+    };
+    try {
+      const first = await runRobustness({ ...opts, stopAfter: 2 });
+      expect(first).toMatchObject({ stopped: true, legs: 1, tally: { steps: 2, violations: [] } });
+      expect(fs.existsSync(path.join(dir, 'checkpoint.json'))).toBe(true);
+      if (process.getuid?.() === 0) expect(fs.readFileSync('/proc/mounts', 'utf8')).toContain(path.join(dir, 'repo')); // the repository's tmpfs stays for the next leg
+      await expect(runRobustness({ ...opts, seed: 8 })).rejects.toThrow(/holds a run of seed 7, 4 steps \(at step 2\): go on with --seed 7 --steps 4/);
+      const before = lines.length;
+      const second = await runRobustness(opts);
+      expect(second, lines.join('\n')).toMatchObject({ stopped: false, legs: 2, tally: { steps: 4, violations: [] } });
+      expect(second.tally.invariants).toBeGreaterThan(first.tally.invariants);
+      expect(lines.slice(before).find((l) => l.startsWith('step '))).toMatch(/^step 3\/4 /);
+      expect(fs.existsSync(dir)).toBe(false); // a finished run removes its directory (and unmounts)
+    } finally {
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
   });
 });
 

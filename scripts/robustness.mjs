@@ -4,6 +4,8 @@
 // `robustness: seed=N steps=N faults=N invariants=N violations=N`; the exit status is non-zero on
 // a violation. Each violation prints the seed and step to replay. With --pause-file PATH the run
 // waits between steps while PATH exists (everything settled), e.g. while CI needs the machine.
+// With --checkpoint DIR the run keeps its directory there with a checkpoint after every step; run
+// the same command again after it was stopped (or its session ended) and it goes on from there.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -12,16 +14,22 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const usage = 'usage: npm run test:robustness -- [--steps N] [--seed N] [--many N] [--sample-every N] [--full-every N] [--pause-file PATH]';
+const usage = 'usage: npm run test:robustness -- [--steps N] [--seed N] [--many N] [--sample-every N] [--full-every N] [--pause-file PATH] [--checkpoint DIR]';
 
 const opts = { steps: '200', seed: String(Date.now() % 100000), many: '100000', 'sample-every': '4', 'full-every': '10' };
 let pauseFile = '';
+let checkpoint = '';
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const key = argv[i].replace(/^--/, '');
+  if (key === 'help' || key === 'h') {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
   const value = argv[i + 1];
-  if (key === 'pause-file' && value && !value.startsWith('--')) {
-    pauseFile = path.resolve(value);
+  if ((key === 'pause-file' || key === 'checkpoint') && value && !value.startsWith('--')) {
+    if (key === 'pause-file') pauseFile = path.resolve(value);
+    else checkpoint = path.resolve(value);
     i++;
     continue;
   }
@@ -48,6 +56,7 @@ const r = spawnSync(bin('vitest'), ['run', 'e2e/robustness.test.ts', '--reporter
     RM_ROBUSTNESS_SEED: opts.seed, RM_ROBUSTNESS_STEPS: opts.steps, RM_ROBUSTNESS_MANY: opts.many,
     RM_ROBUSTNESS_SAMPLE_EVERY: opts['sample-every'], RM_ROBUSTNESS_FULL_EVERY: opts['full-every'], RM_ROBUSTNESS_RESULT: result, RM_ROBUSTNESS_ALL_FAULTS: '1', RM_ROBUSTNESS_JOB_TIMEOUT_MS: '900000',
     ...(pauseFile ? { RM_ROBUSTNESS_PAUSE_FILE: pauseFile } : {}),
+    ...(checkpoint ? { RM_ROBUSTNESS_CHECKPOINT: checkpoint } : {}),
     // a generous bound: the driver's own per-job bounds catch a stuck job long before this
     RM_ROBUSTNESS_TIMEOUT_MS: String(Math.max(600_000, Number(opts.steps) * 120_000)),
   },

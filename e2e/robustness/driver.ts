@@ -11,7 +11,9 @@ import type { Ctx, Tally } from './context.js';
 import { invariant, timed, violation } from './context.js';
 import { MID_JOB_FAULTS, injectMidJob } from './faults.js';
 import type { Injected, MidJobFault } from './faults.js';
-import { makeHostileCorpus } from './hostile-corpus.js';
+import { listenCorpusSocket, makeHostileCorpus } from './hostile-corpus.js';
+import { readCheckpoint, restoredState, saveCheckpoint } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
 import { checkInvariants } from './invariants.js';
 import { startOp } from './ops.js';
 import type { OpName } from './ops.js';
@@ -43,6 +45,13 @@ export interface RobustnessOptions {
   jobTimeoutMs: number;
   /** While this file exists the run waits between steps, everything settled (e.g. while CI needs the machine). */
   pauseFile?: string;
+  /**
+   * The run's directory, kept with a checkpoint after every step (checkpoint.ts): a run stopped
+   * (killed, or the session over) goes on from there when started again with the same directory.
+   */
+  checkpointDir?: string;
+  /** With checkpointDir: stop after this step as a killed run would, leaving the checkpoint (the legs' self-test). */
+  stopAfter?: number;
   log(line: string): void;
 }
 
@@ -50,6 +59,10 @@ export interface RobustnessResult {
   tally: Tally;
   line: string;
   notes: string[];
+  /** Stopped before the last step (stopAfter), its checkpoint left to go on from. */
+  stopped: boolean;
+  /** Legs the run took (1 without a checkpoint). */
+  legs: number;
 }
 
 const OPS: Record<OpName, number> = { backup: 30, restore: 15, forget: 10, prune: 8, check: 10, snapshots: 7 };
@@ -129,44 +142,70 @@ async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
   return `${op}${fault ? ` + ${fault.note}` : ''} -> ${outcome}`;
 }
 
+/** The run's directory: a fresh temporary one, or the checkpoint directory (with the checkpoint to go on from, if any). */
+async function runDir(o: RobustnessOptions): Promise<{ base: string; cp: Checkpoint | null; cleanup: () => Promise<void> }> {
+  if (!o.checkpointDir) {
+    const tmp = await tempDir('rm-robust-');
+    return { base: tmp.path, cp: null, cleanup: () => tmp.cleanup() };
+  }
+  const base = path.resolve(o.checkpointDir);
+  fs.mkdirSync(base, { recursive: true });
+  const cp = readCheckpoint(base);
+  if (!cp && fs.readdirSync(base).length > 0) throw new Error(`${base} holds files but no checkpoint: give an empty or new directory`);
+  if (cp && (cp.seed !== o.seed || cp.steps !== o.steps)) throw new Error(`${base} holds a run of seed ${cp.seed}, ${cp.steps} steps (at step ${cp.step}): go on with --seed ${cp.seed} --steps ${cp.steps}`);
+  return { base, cp, cleanup: async () => fs.rmSync(base, { recursive: true, force: true }) };
+}
+
 export async function runRobustness(o: RobustnessOptions): Promise<RobustnessResult> {
-  const tmp = await tempDir('rm-robust-');
-  const base = tmp.path;
-  const tally: Tally = { steps: 0, faults: new Map(), skipped: new Map(), invariants: 0, violations: [] };
+  const { base, cp, cleanup } = await runDir(o);
+  const restored = cp ? restoredState(cp) : null;
+  const tally: Tally = restored?.tally ?? { steps: 0, faults: new Map(), skipped: new Map(), invariants: 0, violations: [] };
   const rng = new Rng(o.seed);
+  if (cp) rng.state = cp.rngState;
   const restoreRoot = path.join(base, 'r');
   const srcDir = path.join(base, 'src');
   const corpusDir = path.join(srcDir, 'hostile');
-  fs.mkdirSync(restoreRoot);
-  const started = Date.now();
+  fs.mkdirSync(restoreRoot, { recursive: true });
+  const started = Date.now() - (cp?.elapsedMs ?? 0);
+  const legs = (cp?.legs ?? 0) + 1;
   // The corpus (with its big directory) is made and hashed once, before the stack starts: the
   // synchronous writes would otherwise stall the in-process proxy the agent connects through.
-  const corpus = await makeHostileCorpus(corpusDir, rng, { manyEntries: o.manyEntries, restoreOverhead: restoreRoot.length + 6 });
-  const corpusTree = hashRawTree(corpusDir);
+  // A later leg keeps it (its socket listens again) and its hash.
+  const corpus = cp
+    ? await (async () => {
+      const sock = await listenCorpusSocket(corpusDir);
+      return { made: [`the corpus of leg 1 (this is leg ${legs}, from step ${cp.step + 1})`], notes: [], close: () => new Promise<void>((r) => sock.close(() => r())) };
+    })()
+    : await makeHostileCorpus(corpusDir, rng, { manyEntries: o.manyEntries, restoreOverhead: restoreRoot.length + 6 });
+  const corpusTree = restored?.corpusTree ?? hashRawTree(corpusDir);
   const corpusMs = Date.now() - started;
   let s;
   try {
-    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD] });
+    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD], ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs } } : {}) });
   } catch (err) {
     await corpus.close();
-    await tmp.cleanup();
+    if (!o.checkpointDir) await cleanup();
     throw err;
   }
   const notes: string[] = [s.tmpfsNote, ...corpus.notes];
   if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
   for (const [k, why] of o.exclude) tally.skipped.set(k, why);
   const ctx: Ctx = {
-    s, rng, seed: o.seed, step: 0, srcDir, churnDir: path.join(srcDir, 'churn'), restoreRoot, restoreSeq: 0,
-    recorded: new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
-    manyVerified: new Set(), restores: { full: 0, withoutMany: 0 }, checks: { run: 0, reused: 0 }, timing: new Map([['corpus (made and hashed once)', corpusMs]]),
+    s, rng, seed: o.seed, step: cp?.step ?? 0, srcDir, churnDir: path.join(srcDir, 'churn'), restoreRoot, restoreSeq: cp?.restoreSeq ?? 0,
+    recorded: restored?.recorded ?? new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
+    manyVerified: new Set(cp?.manyVerified ?? []), restores: cp?.restores ?? { full: 0, withoutMany: 0 }, checks: cp?.checks ?? { run: 0, reused: 0 },
+    timing: new Map(cp?.timing ?? [['corpus (made and hashed once)', corpusMs]]),
     jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log,
   };
+  let stopped = false;
   const sampler = argvSampler([REPO_PASSWORD, RUN_ADMIN_PASSWORD], 100);
   try {
-    o.log(`robustness: seed=${o.seed}, ${o.steps} steps; corpus: ${corpus.made.join('; ')} (made and hashed in ${corpusMs} ms)`);
+    o.log(cp
+      ? `robustness: seed=${o.seed}, ${o.steps} steps; leg ${legs}, from step ${cp.step + 1} (checkpoint in ${base}; server and agent started again)`
+      : `robustness: seed=${o.seed}, ${o.steps} steps; corpus: ${corpus.made.join('; ')} (made and hashed in ${corpusMs} ms)`);
     for (const n of notes) o.log(`note: ${n}`);
     try {
-      for (let step = 1; step <= o.steps; step++) {
+      for (let step = ctx.step + 1; step <= o.steps; step++) {
         ctx.step = step;
         await waitWhilePaused(ctx, o.pauseFile, o.log);
         const t0 = Date.now();
@@ -188,6 +227,12 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
           violation(ctx, `invariant check failed to run: ${describe(err)}`);
         }
         tally.steps = step;
+        if (o.checkpointDir) saveCheckpoint(base, ctx, { steps: o.steps, proxyPort: s.proxy.port, tmpfs: s.tmpfsBytes !== null, elapsedMs: Date.now() - started, legs });
+        if (o.stopAfter === step && step < o.steps) {
+          stopped = true;
+          o.log(`stopped after step ${step} (checkpoint in ${base}): run again with the same --checkpoint to go on`);
+          break;
+        }
         // a long run that is stopped early still leaves its figures
         if (step % 25 === 0 && step < o.steps) {
           o.log(`progress: ${summaryLine(o.seed, tally)}; faults by kind: ${[...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}; ${Math.round((Date.now() - started) / 1000)} s`);
@@ -199,14 +244,17 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     }
   } finally {
     sampler.stop();
-    await s.close().catch((err: unknown) => o.log(`close: ${String(err)}`));
+    // A run that did not get through its steps (stopped, or ended by an error) keeps its checkpoint directory.
+    const complete = tally.steps === o.steps;
+    if (o.checkpointDir && !complete) await s.abandon().catch((err: unknown) => o.log(`abandon: ${String(err)}`));
+    else await s.close().catch((err: unknown) => o.log(`close: ${String(err)}`));
     if (tally.violations.length > 0) {
       const keep = path.join(os.tmpdir(), `rm-robustness-logs-seed${o.seed}-${Date.now()}`);
       fs.mkdirSync(keep);
       for (const f of ['agent.log', 'server.log', 'restic-argv.log']) if (fs.existsSync(path.join(base, f))) fs.copyFileSync(path.join(base, f), path.join(keep, f));
       o.log(`agent, server and restic-argv logs kept in ${keep}`);
     }
-    await tmp.cleanup();
+    if (!o.checkpointDir || complete) await cleanup();
   }
   const kinds = [...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ');
   o.log(`faults by kind: ${kinds || 'none'}; argv samples: ${sampler.samples()}; ${Math.round((Date.now() - started) / 1000)} s`);
@@ -215,5 +263,6 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   o.log(`time by phase: ${phaseTimes(ctx)}`);
   for (const [k, why] of tally.skipped) o.log(`skipped fault kind ${k}: ${why}`);
   if (retriedGets.length) o.log(`GETs retried once after a network error: ${retriedGets.length} (${[...new Set(retriedGets)].slice(0, 5).join('; ')})`);
-  return { tally, line: summaryLine(o.seed, tally), notes };
+  if (legs > 1) o.log(`legs: ${legs} (server and agent started again between legs; time and counts are the whole run's)`);
+  return { tally, line: summaryLine(o.seed, tally), notes, stopped, legs };
 }

@@ -86,11 +86,7 @@ export async function makeHostileCorpus(dir: string, rng: Rng, opts: { manyEntri
   } catch (err) {
     notes.push(`no FIFO: mkfifo failed (${String(err)})`);
   }
-  const sock = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.listen(path.join(special, 'a.sock'), () => resolve());
-  });
+  const sock = await listenCorpusSocket(dir);
   made.push('Unix socket');
   fs.symlinkSync('loop-b', path.join(special, 'loop-a'));
   fs.symlinkSync('loop-a', path.join(special, 'loop-b'));
@@ -109,4 +105,19 @@ export async function makeHostileCorpus(dir: string, rng: Rng, opts: { manyEntri
   for (let i = 0; i < opts.manyEntries; i++) fs.writeFileSync(path.join(many, `e${String(i).padStart(6, '0')}`), String(i));
   made.push(`one directory with ${opts.manyEntries} entries`);
   return { made, notes, close: () => new Promise((r) => sock.close(() => r())) };
+}
+
+/**
+ * The corpus's Unix socket, listening (`special/a.sock`). A run resumed from a checkpoint listens
+ * on it again: a socket file left by a killed process is replaced, one closed cleanly is made again.
+ */
+export async function listenCorpusSocket(dir: string): Promise<net.Server> {
+  const file = path.join(dir, 'special', 'a.sock');
+  fs.rmSync(file, { force: true });
+  const sock = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.listen(file, () => resolve());
+  });
+  return sock;
 }

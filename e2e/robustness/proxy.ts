@@ -21,7 +21,7 @@ export interface Proxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(target: () => number): Promise<Proxy> {
+export async function startProxy(target: () => number, listenPort = 0): Promise<Proxy> {
   const open = new Set<net.Socket>();
   let hole = false;
   let refusing = false;
@@ -51,7 +51,7 @@ export async function startProxy(target: () => number): Promise<Proxy> {
   });
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
+    srv.listen(listenPort, '127.0.0.1', () => resolve());
   });
   return {
     port: (srv.address() as net.AddressInfo).port,

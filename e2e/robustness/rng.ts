@@ -7,6 +7,13 @@ export class Rng {
   constructor(readonly seed: number) {
     this.s = seed >>> 0;
   }
+  /** The generator's position, to carry a run across a restart (checkpoint.ts). */
+  get state(): number {
+    return this.s;
+  }
+  set state(v: number) {
+    this.s = v >>> 0;
+  }
   /** A float in [0, 1). */
   next(): number {
     this.s = (this.s + 0x6d2b79f5) >>> 0;

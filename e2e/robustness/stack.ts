@@ -53,6 +53,8 @@ export interface RobustStack {
   /** Signs the driver's admin in again (after a pause longer than the server's session idle timeout). */
   signIn(): Promise<void>;
   close(): Promise<void>;
+  /** Stops server, agent and proxy (kill -9), leaving every file and the repository's tmpfs for a later leg. */
+  abandon(): Promise<void>;
 }
 
 function track(child: ChildProcess, sink: (scan: string) => void, file: string): Proc {
@@ -84,7 +86,17 @@ function tryTmpfs(dir: string, bytes: number): string | null {
   }
 }
 
-export async function startRobustStack(base: string, opts: { tmpfsBytes: number; secrets: string[] }): Promise<RobustStack> {
+/** True when `dir` is a mount point (its tmpfs is still mounted). */
+function mounted(dir: string): boolean {
+  return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
+}
+
+/**
+ * `resume`: the stack of a run stopped after a checkpoint (checkpoint.ts) — the same directories,
+ * repository (its tmpfs still mounted), host and proxy port (the agent's enrolled URL); the
+ * server and agent start again, nothing is enrolled or initialised.
+ */
+export async function startRobustStack(base: string, opts: { tmpfsBytes: number; secrets: string[]; resume?: { hostId: string; proxyPort: number; tmpfs: boolean } }): Promise<RobustStack> {
   for (const f of [AGENT_MAIN, SERVER_MAIN]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -95,13 +107,16 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   const agentDir = path.join(base, 'agent');
   for (const d of [bin, repoDir, dataDir]) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${restic.path}' "$@"\n`, { mode: 0o755 });
-  const tmpfsProblem = tryTmpfs(repoDir, opts.tmpfsBytes);
+  if (opts.resume?.tmpfs && !mounted(repoDir)) throw new Error(`cannot go on from the checkpoint: the repository's tmpfs (${repoDir}) is no longer mounted (the machine restarted?), so the repository is gone`);
+  // a leg stopped during a full-disk fault left the tmpfs shrunk: its size back first
+  if (opts.resume?.tmpfs) execFileSync('mount', ['-o', `remount,size=${opts.tmpfsBytes}`, repoDir], { stdio: 'pipe' });
+  const tmpfsProblem = opts.resume ? (opts.resume.tmpfs ? null : 'not root: mount -t tmpfs is not allowed, so the full-disk fault is skipped') : tryTmpfs(repoDir, opts.tmpfsBytes);
   const logLeaks = new Set<string>();
   const sink = (scan: string): void => {
     for (const secret of opts.secrets) if (scan.includes(secret)) logLeaks.add(secret);
   };
   let port = 0;
-  const proxy = await startProxy(() => port);
+  const proxy = await startProxy(() => port, opts.resume?.proxyPort ?? 0);
   const api = new Api('', RUN_ADMIN_PASSWORD);
 
   const stack: RobustStack = {
@@ -148,6 +163,11 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
     },
     killAgent: () => kill9(stack.agent),
     killServer: () => kill9(stack.server),
+    async abandon() {
+      await kill9(stack.agent);
+      await kill9(stack.server);
+      await proxy.close();
+    },
     async close() {
       await kill9(stack.agent);
       await kill9(stack.server);
@@ -161,6 +181,17 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
       }
     },
   };
+  if (opts.resume) {
+    try {
+      await stack.startServer();
+      stack.hostId = opts.resume.hostId;
+      await stack.startAgent();
+    } catch (err) {
+      await stack.abandon();
+      throw err;
+    }
+    return stack;
+  }
   try {
     await stack.startServer();
     const add = await api.req('POST', '/api/hosts', { name: 'robust1', repository: { url: repoDir, password: REPO_PASSWORD, append_only: false } });
