@@ -8,6 +8,7 @@ import { localStackTools } from './local-stack.js';
 import { runRobustness } from './robustness/driver.js';
 import { argvSampler } from './robustness/procs.js';
 import { repoFingerprint } from './robustness/repo.js';
+import { repairLeftPack } from './robustness/repo-faults.js';
 import { hashRawTree, restoreDiff, wrongFiles } from './robustness/tree-hash.js';
 import { SERVER_MAIN } from './robustness/stack.js';
 
@@ -135,6 +136,24 @@ describe('robustness harness self-checks (its invariants can fail)', () => {
       const truncated = repoFingerprint(dir);
       fs.writeFileSync(path.join(dir, 'snapshots', 'ff'), 's');
       expect(repoFingerprint(dir)).not.toBe(truncated);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a pack left damaged by a run killed during a pack fault gets its original bytes back before the next leg', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-pack-repair-'));
+    try {
+      const pack = path.join(dir, 'ab01');
+      const journal = path.join(dir, 'pack-repair');
+      expect(repairLeftPack(journal)).toBeNull();
+      fs.writeFileSync(`${journal}.bin`, 'original bytes');
+      fs.writeFileSync(journal, pack);
+      fs.writeFileSync(pack, 'damag', { mode: 0o600 });
+      expect(repairLeftPack(journal)).toBe(pack);
+      expect(fs.readFileSync(pack, 'utf8')).toBe('original bytes');
+      expect(fs.statSync(pack).mode & 0o777).toBe(0o400);
+      expect(fs.readdirSync(dir)).toEqual(['ab01']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -39,6 +39,12 @@ export interface Ctx {
   lastCheck?: { fingerprint: string | null; result: { ok: boolean; output: string } };
   /** `restic check` runs of the invariants, and results reused on an unchanged repository. */
   checks: { run: number; reused: number };
+  /**
+   * With a checkpoint: where a damaged pack's original bytes wait until the fault is over
+   * (`<file>` names the pack, `<file>.bin` holds its bytes), so a run killed meanwhile puts them
+   * back before its next leg.
+   */
+  packRepairFile?: string;
   /** Milliseconds spent per phase (printed at the end: where a step's time goes). */
   timing: Map<string, number>;
   /** Job timeouts: how long a job may take before it counts as stuck. */

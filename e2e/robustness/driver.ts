@@ -18,7 +18,7 @@ import { checkInvariants } from './invariants.js';
 import { startOp } from './ops.js';
 import type { OpName } from './ops.js';
 import { argvSampler } from './procs.js';
-import { REPO_FAULTS, REPO_FAULT_WEIGHTS, injectRepoFault } from './repo-faults.js';
+import { REPO_FAULTS, REPO_FAULT_WEIGHTS, injectRepoFault, repairLeftPack } from './repo-faults.js';
 import type { RepoFault } from './repo-faults.js';
 import { retriedGets, waitJob } from './repo.js';
 import { Rng } from './rng.js';
@@ -179,6 +179,8 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     : await makeHostileCorpus(corpusDir, rng, { manyEntries: o.manyEntries, restoreOverhead: restoreRoot.length + 6 });
   const corpusTree = restored?.corpusTree ?? hashRawTree(corpusDir);
   const corpusMs = Date.now() - started;
+  const packRepairFile = o.checkpointDir ? path.join(base, 'pack-repair') : undefined;
+  const repaired = packRepairFile ? repairLeftPack(packRepairFile) : null;
   let s;
   try {
     s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD], ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs } } : {}) });
@@ -187,7 +189,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     if (!o.checkpointDir) await cleanup();
     throw err;
   }
-  const notes: string[] = [s.tmpfsNote, ...corpus.notes];
+  const notes: string[] = [s.tmpfsNote, ...corpus.notes, ...(repaired ? [`the last leg was stopped during a pack fault: ${path.basename(repaired)} has its original bytes back`] : [])];
   if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
   for (const [k, why] of o.exclude) tally.skipped.set(k, why);
   const ctx: Ctx = {
@@ -195,7 +197,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     recorded: restored?.recorded ?? new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
     manyVerified: new Set(cp?.manyVerified ?? []), restores: cp?.restores ?? { full: 0, withoutMany: 0 }, checks: cp?.checks ?? { run: 0, reused: 0 },
     timing: new Map(cp?.timing ?? [['corpus (made and hashed once)', corpusMs]]),
-    jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log,
+    jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log, ...(packRepairFile ? { packRepairFile } : {}),
   };
   let stopped = false;
   const sampler = argvSampler([REPO_PASSWORD, RUN_ADMIN_PASSWORD], 100);

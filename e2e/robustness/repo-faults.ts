@@ -47,6 +47,10 @@ async function damagedPack(ctx: Ctx, kind: 'corrupt_pack' | 'truncate_pack'): Pr
     for (let i = at; i < Math.min(damaged.length, at + 32); i++) damaged[i] = damaged[i]! ^ 0xa5;
     what = `32 bytes flipped at ${at} of ${path.basename(pack).slice(0, 8)} (${original.length} bytes)`;
   } else what = `${path.basename(pack).slice(0, 8)} truncated to ${ctx.rng.int(0, original.length - 1)} of ${original.length} bytes`;
+  if (ctx.packRepairFile) {
+    fs.writeFileSync(`${ctx.packRepairFile}.bin`, original);
+    fs.writeFileSync(ctx.packRepairFile, pack);
+  }
   fs.chmodSync(pack, 0o600);
   fs.writeFileSync(pack, kind === 'corrupt_pack' ? damaged : damaged.subarray(0, Number(/truncated to (\d+)/.exec(what)![1])));
   countFault(ctx, kind);
@@ -71,6 +75,7 @@ async function damagedPack(ctx: Ctx, kind: 'corrupt_pack' | 'truncate_pack'): Pr
   } finally {
     fs.writeFileSync(pack, original);
     fs.chmodSync(pack, 0o400);
+    if (ctx.packRepairFile) fs.rmSync(ctx.packRepairFile, { force: true });
   }
 }
 
@@ -130,4 +135,16 @@ export function injectRepoFault(ctx: Ctx, kind: RepoFault): Promise<string> {
     case 'disk_full':
       return diskFull(ctx);
   }
+}
+
+/** A pack a killed run left damaged gets its original bytes back (before the next leg starts): what it repaired, or null. */
+export function repairLeftPack(file: string): string | null {
+  if (!fs.existsSync(file)) return null;
+  const pack = fs.readFileSync(file, 'utf8');
+  fs.chmodSync(pack, 0o600);
+  fs.writeFileSync(pack, fs.readFileSync(`${file}.bin`));
+  fs.chmodSync(pack, 0o400);
+  fs.rmSync(file);
+  fs.rmSync(`${file}.bin`, { force: true });
+  return pack;
 }
