@@ -165,6 +165,8 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const restoreRoot = path.join(base, 'r');
   const srcDir = path.join(base, 'src');
   const corpusDir = path.join(srcDir, 'hostile');
+  // a later leg starts with no restore target left over: a restore the stopped leg was writing would be compared again
+  if (cp) fs.rmSync(restoreRoot, { recursive: true, force: true });
   fs.mkdirSync(restoreRoot, { recursive: true });
   const started = Date.now() - (cp?.elapsedMs ?? 0);
   const legs = (cp?.legs ?? 0) + 1;
