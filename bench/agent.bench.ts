@@ -28,6 +28,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { tempDir } from '@restic-manager/testkit';
 import { agentCorpus, cpuSeconds, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
+import { alternate } from './lib/alternate.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
@@ -141,14 +142,7 @@ async function main(): Promise<void> {
     };
     for (let i = 0; i < RUNS; i++) {
       // Which of the two goes first alternates too: the second finds the machine warmer.
-      let id: string;
-      if (i % 2 === 0) {
-        id = await agentOnce();
-        await rawOnce();
-      } else {
-        await rawOnce();
-        id = await agentOnce();
-      }
+      const id = await alternate(i, agentOnce, rawOnce);
       // Where the agent's time went, on the server's clock (created → started → finished).
       const j = await api<{ created_at: string; started_at: string | null; finished_at: string | null }>('GET', `/api/jobs/${id}`);
       const at = (t: string | null): number => (t ? Date.parse(t) : NaN);

@@ -38,6 +38,7 @@ import path from 'node:path';
 import { DrillSampler } from '@restic-manager/agent';
 import { tempDir } from '@restic-manager/testkit';
 import { agentCorpus, agentIdle, median, runCommand as run, sleep, startAgentStack, unitNodeFlags } from './lib/agent-stack.js';
+import { alternate } from './lib/alternate.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CORPUS_MB = Number(process.env.BENCH_CORPUS_MB ?? 1024);
@@ -144,16 +145,8 @@ async function main(): Promise<void> {
       rmSync(rawOut, { recursive: true, force: true });
     };
     for (let i = 0; i < RUNS; i++) {
-      // The order alternates (drill first, then raw first): whichever runs second finds the
-      // machine warmer, and neither side should always get that.
-      let j: Job;
-      if (i % 2 === 0) {
-        j = await drillOnce();
-        await rawOnce();
-      } else {
-        await rawOnce();
-        j = await drillOnce();
-      }
+      // The order alternates (drill first, then raw first).
+      const j = await alternate(i, drillOnce, rawOnce);
       const ms = drills[i]!;
       const st = j.stats!;
       bytes = Number(st.bytes);
