@@ -76,8 +76,10 @@ async function kill9(p: Proc | null): Promise<void> {
   await p.exited;
 }
 
+const NOT_ROOT = 'not root: mount -t tmpfs is not allowed, so the full-disk fault is skipped';
+
 function tryTmpfs(dir: string, bytes: number): string | null {
-  if (process.getuid?.() !== 0) return 'not root: mount -t tmpfs is not allowed, so the full-disk fault is skipped';
+  if (process.getuid?.() !== 0) return NOT_ROOT;
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
     return null;
@@ -110,7 +112,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   if (opts.resume?.tmpfs && !mounted(repoDir)) throw new Error(`cannot go on from the checkpoint: the repository's tmpfs (${repoDir}) is no longer mounted (the machine restarted?), so the repository is gone`);
   // a leg stopped during a full-disk fault left the tmpfs shrunk: its size back first
   if (opts.resume?.tmpfs) execFileSync('mount', ['-o', `remount,size=${opts.tmpfsBytes}`, repoDir], { stdio: 'pipe' });
-  const tmpfsProblem = opts.resume ? (opts.resume.tmpfs ? null : 'not root: mount -t tmpfs is not allowed, so the full-disk fault is skipped') : tryTmpfs(repoDir, opts.tmpfsBytes);
+  const tmpfsProblem = opts.resume ? (opts.resume.tmpfs ? null : NOT_ROOT) : tryTmpfs(repoDir, opts.tmpfsBytes);
   const logLeaks = new Set<string>();
   const sink = (scan: string): void => {
     for (const secret of opts.secrets) if (scan.includes(secret)) logLeaks.add(secret);
@@ -169,9 +171,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
       await proxy.close();
     },
     async close() {
-      await kill9(stack.agent);
-      await kill9(stack.server);
-      await proxy.close();
+      await stack.abandon();
       if (!tmpfsProblem) {
         try {
           execFileSync('umount', [repoDir], { stdio: 'pipe' });
