@@ -5,12 +5,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AGENT_MAIN, eventually } from './agent-harness.js';
 import { localStackTools } from './local-stack.js';
+import { runAdminPassword } from './robustness/checkpoint.js';
 import { runRobustness } from './robustness/driver.js';
 import { argvSampler } from './robustness/procs.js';
 import { repoFingerprint } from './robustness/repo.js';
 import { repairLeftPack } from './robustness/repo-faults.js';
 import { hashRawTree, restoreDiff, wrongFiles } from './robustness/tree-hash.js';
-import { SERVER_MAIN } from './robustness/stack.js';
+import { SERVER_MAIN, freshAdminPassword } from './robustness/stack.js';
 
 /*
  * The robustness harness (issue 22, docs/reliability.md) in its bounded form: one fixed seed, a
@@ -58,6 +59,8 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
       const first = await runRobustness({ ...opts, stopAfter: 2 });
       expect(first).toMatchObject({ stopped: true, legs: 1, tally: { steps: 2, violations: [] } });
       expect(fs.existsSync(path.join(dir, 'checkpoint.json'))).toBe(true);
+      // the next leg is a new process: the admin password whose hash the server keeps stays beside the checkpoint, owner-only
+      expect(fs.statSync(path.join(dir, 'admin-password')).mode & 0o777).toBe(0o600);
       if (process.getuid?.() === 0) expect(fs.readFileSync('/proc/mounts', 'utf8')).toContain(path.join(dir, 'repo')); // the repository's tmpfs stays for the next leg
       await expect(runRobustness({ ...opts, seed: 8 })).rejects.toThrow(/holds a run of seed 7, 4 steps \(at step 2\): go on with --seed 7 --steps 4/);
       const before = lines.length;
@@ -154,6 +157,19 @@ describe('robustness harness self-checks (its invariants can fail)', () => {
       expect(fs.readFileSync(pack, 'utf8')).toBe('original bytes');
       expect(fs.statSync(pack).mode & 0o777).toBe(0o400);
       expect(fs.readdirSync(dir)).toEqual(['ab01']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a run in legs keeps its admin password beside the checkpoint, and a later leg without it says why it cannot go on", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-admin-pw-'));
+    try {
+      expect(() => runAdminPassword(dir, true, () => 'never used')).toThrow(/admin-password is missing/);
+      const first = runAdminPassword(dir, false, freshAdminPassword);
+      expect(fs.statSync(path.join(dir, 'admin-password')).mode & 0o777).toBe(0o600);
+      expect(runAdminPassword(dir, true, () => 'a different one')).toBe(first);
+      expect(freshAdminPassword()).not.toBe(first);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -80,6 +80,19 @@ export function saveCheckpoint(dir: string, ctx: Ctx, o: { steps: number; proxyP
   fs.renameSync(tmp, checkpointFile(dir));
 }
 
+/**
+ * The admin password of a run in legs: made by the first leg and kept beside the checkpoint
+ * (0600), since the server's database keeps its hash and a later leg is a new process.
+ */
+export function runAdminPassword(dir: string, resuming: boolean, fresh: () => string): string {
+  const f = path.join(dir, 'admin-password');
+  if (fs.existsSync(f)) return fs.readFileSync(f, 'utf8');
+  if (resuming) throw new Error(`cannot go on from the checkpoint: ${f} is missing, and the server's database only knows the hash of the first leg's admin password`);
+  const pw = fresh();
+  fs.writeFileSync(f, pw, { mode: 0o600, flag: 'wx' });
+  return pw;
+}
+
 export function readCheckpoint(dir: string): Checkpoint | null {
   const f = checkpointFile(dir);
   if (!fs.existsSync(f)) return null;

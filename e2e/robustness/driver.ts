@@ -12,7 +12,7 @@ import { invariant, timed, violation } from './context.js';
 import { MID_JOB_FAULTS, injectMidJob } from './faults.js';
 import type { Injected, MidJobFault } from './faults.js';
 import { listenCorpusSocket, makeHostileCorpus } from './hostile-corpus.js';
-import { readCheckpoint, restoredState, saveCheckpoint } from './checkpoint.js';
+import { readCheckpoint, restoredState, runAdminPassword, saveCheckpoint } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
 import { checkInvariants } from './invariants.js';
 import { startOp } from './ops.js';
@@ -23,7 +23,7 @@ import type { RepoFault } from './repo-faults.js';
 import { retriedGets, waitJob } from './repo.js';
 import { Rng } from './rng.js';
 import { hashRawTree } from './tree-hash.js';
-import { REPO_PASSWORD, RUN_ADMIN_PASSWORD, startRobustStack } from './stack.js';
+import { REPO_PASSWORD, freshAdminPassword, startRobustStack } from './stack.js';
 
 export interface RobustnessOptions {
   seed: number;
@@ -183,9 +183,11 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const corpusMs = Date.now() - started;
   const packRepairFile = o.checkpointDir ? path.join(base, 'pack-repair') : undefined;
   const repaired = packRepairFile ? repairLeftPack(packRepairFile) : null;
+  const adminPassword = o.checkpointDir ? runAdminPassword(base, cp !== null, freshAdminPassword) : freshAdminPassword();
+  const secrets = [REPO_PASSWORD, adminPassword];
   let s;
   try {
-    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD], ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs } } : {}) });
+    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, adminPassword, secrets, ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs } } : {}) });
   } catch (err) {
     await corpus.close();
     if (!o.checkpointDir) await cleanup();
@@ -202,7 +204,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log, ...(packRepairFile ? { packRepairFile } : {}),
   };
   let stopped = false;
-  const sampler = argvSampler([REPO_PASSWORD, RUN_ADMIN_PASSWORD], 100);
+  const sampler = argvSampler(secrets, 100);
   try {
     o.log(cp
       ? `robustness: seed=${o.seed}, ${o.steps} steps; leg ${legs}, from step ${cp.step + 1} (checkpoint in ${base}; server and agent started again)`
@@ -224,7 +226,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
           await ensureAlive(ctx);
           const sample = step % o.sampleEvery === 0;
           await checkInvariants(ctx, {
-            secrets: [REPO_PASSWORD, RUN_ADMIN_PASSWORD], argvLeaks: sampler.leaks, settleMs: 60_000, sampleRestore: sample,
+            secrets, argvLeaks: sampler.leaks, settleMs: 60_000, sampleRestore: sample,
             fullRestore: sample && (step / o.sampleEvery) % o.fullEvery === 0, rehashCorpus: step % o.rehashEvery === 0 || step === o.steps,
           });
         } catch (err) {

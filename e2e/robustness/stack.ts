@@ -18,11 +18,12 @@ import type { Proxy } from './proxy.js';
 export const SERVER_MAIN = path.join(ROOT, 'packages/cli/dist/main.js');
 export const REPO_PASSWORD = 'robustness-repo-password-9f3e21c7';
 /**
- * The admin password of this run, fresh per process: the argv invariant looks at every process
- * of the machine, and the e2e suites' shared ADMIN_PASSWORD shows up in other sessions' argv
- * (a packaging test's `docker run -e RM_ADMIN_PASSWORD=…`), which is not this product's leak.
+ * A fresh admin password for a run: the argv invariant looks at every process of the machine, and
+ * the e2e suites' shared ADMIN_PASSWORD shows up in other sessions' argv (a packaging test's
+ * `docker run -e RM_ADMIN_PASSWORD=…`), which is not this product's leak. A run in legs keeps
+ * its one in the checkpoint directory (`runAdminPassword`): the server's database holds its hash.
  */
-export const RUN_ADMIN_PASSWORD = `robustness-admin-${randomBytes(12).toString('hex')}`;
+export const freshAdminPassword = (): string => `robustness-admin-${randomBytes(12).toString('hex')}`;
 
 export interface Proc {
   child: ChildProcess;
@@ -98,7 +99,7 @@ function mounted(dir: string): boolean {
  * repository (its tmpfs still mounted), host and proxy port (the agent's enrolled URL); the
  * server and agent start again, nothing is enrolled or initialised.
  */
-export async function startRobustStack(base: string, opts: { tmpfsBytes: number; secrets: string[]; resume?: { hostId: string; proxyPort: number; tmpfs: boolean } }): Promise<RobustStack> {
+export async function startRobustStack(base: string, opts: { tmpfsBytes: number; adminPassword: string; secrets: string[]; resume?: { hostId: string; proxyPort: number; tmpfs: boolean } }): Promise<RobustStack> {
   for (const f of [AGENT_MAIN, SERVER_MAIN]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -119,7 +120,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   };
   let port = 0;
   const proxy = await startProxy(() => port, opts.resume?.proxyPort ?? 0);
-  const api = new Api('', RUN_ADMIN_PASSWORD);
+  const api = new Api('', opts.adminPassword);
 
   const stack: RobustStack = {
     base, api, hostId: '', repoDir, proxy, agent: null, server: null,
@@ -129,7 +130,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
     resticArgv: () => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8') : ''),
     async startServer() {
       const child = spawn(process.execPath, [SERVER_MAIN, 'server'], {
-        env: { PATH: process.env.PATH, RM_LISTEN: `127.0.0.1:${port}`, RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: RUN_ADMIN_PASSWORD, RM_LOG_LEVEL: 'info',
+        env: { PATH: process.env.PATH, RM_LISTEN: `127.0.0.1:${port}`, RM_DATA_DIR: dataDir, RM_COOKIE_SECURE: 'false', RM_ADMIN_PASSWORD: opts.adminPassword, RM_LOG_LEVEL: 'info',
           // a short session idle timeout shows that a paused run signs in again (--pause-file)
           ...(process.env.RM_SESSION_IDLE_MS ? { RM_SESSION_IDLE_MS: process.env.RM_SESSION_IDLE_MS } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
