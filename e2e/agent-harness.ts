@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 import type { RunningServer } from '@restic-manager/server';
-import { startRestServer, tempDir } from '@restic-manager/testkit';
+import { allCmdlines, processes, startRestServer, tempDir } from '@restic-manager/testkit';
 import type { RestServer, TempDir } from '@restic-manager/testkit';
 import { startProxy } from './robustness/proxy.js';
 import { startTestServer } from './test-server.js';
@@ -259,21 +259,10 @@ export function runAgentCli(args: string[], env: Record<string, string> = {}): P
 
 /** Every process's argv from /proc, each as one string (arguments separated by spaces). */
 export function cmdlines(): string[] {
-  const out: string[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      out.push(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return processes().map((p) => p.cmdline);
 }
 
-/** Every process's argv from /proc, one per line. */
-export function allCmdlines(): string {
-  return cmdlines().map((c) => `${c}\n`).join('');
-}
+export { allCmdlines };
 
 /**
  * Samples every process's argv every `everyMs` until stopped: the names `classify` gives the

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pdeathsigSetpriv } from '@restic-manager/engines';
-import { requireTool } from '@restic-manager/testkit';
+import { environOf, processInfo, processes, requireTool } from '@restic-manager/testkit';
+import type { ProcEntry } from '@restic-manager/testkit';
 import { eventually, startStack } from './agent-harness.js';
 import type { Stack } from './agent-harness.js';
 
@@ -29,45 +30,12 @@ if (missing.length) console.warn(`skipping orphaned-restic e2e: missing ${missin
 const noSetpriv = pdeathsigSetpriv() === null;
 if (noSetpriv) console.warn('skipping orphaned-restic e2e: no setpriv with --pdeathsig (util-linux) on this host');
 
-interface Proc {
-  pid: number;
-  ppid: number;
-  /** One letter from /proc/<pid>/stat: R, S, D, Z (zombie: exited, not yet reaped), … */
-  state: string;
-  /** Clock ticks since boot: with the PID it names one process, never a later one reusing the PID. */
-  start: string;
-  argv: string[];
-}
-
-function readProc(pid: number): Proc | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return { pid, state: f[0]!, ppid: Number(f[1]), start: f[19]!, argv };
-  } catch {
-    return null; // gone meanwhile
-  }
-}
-
 /** Every process whose environment names the repository (`RESTIC_REPOSITORY=…<marker>…`). */
-function withRepository(marker: string): Proc[] {
-  const out: Proc[] = [];
-  for (const d of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    let environ: string;
-    try {
-      environ = fs.readFileSync(`/proc/${d}/environ`, 'utf8');
-    } catch {
-      continue; // gone, or another user's
-    }
-    if (!environ.split('\0').some((v) => v.startsWith('RESTIC_REPOSITORY=') && v.includes(marker))) continue;
-    const p = readProc(Number(d));
-    if (p) out.push(p);
-  }
-  return out;
+function withRepository(marker: string): ProcEntry[] {
+  return processes().filter((p) => environOf(p.pid).some((v) => v.startsWith('RESTIC_REPOSITORY=') && v.includes(marker)));
 }
 
-const shown = (ps: Proc[]): string => ps.map((p) => `pid ${p.pid} (${p.state}, parent ${p.ppid}): ${p.argv.slice(0, 4).join(' ')}`).join('; ');
+const shown = (ps: ProcEntry[]): string => ps.map((p) => `pid ${p.pid} (${p.state}, parent ${p.ppid}): ${p.argv.slice(0, 4).join(' ')}`).join('; ');
 
 describe.skipIf(missing.length > 0 || noSetpriv)('orphaned restic after kill -9 of the agent (issue 22)', () => {
   let s: Stack;
@@ -120,7 +88,7 @@ describe.skipIf(missing.length > 0 || noSetpriv)('orphaned restic after kill -9 
     }, 10_000, 'no restic of the killed agent to be running');
     // restic's stale-lock rule (same host, PID gone) uses kill(pid, 0), which a zombie still
     // passes; init reaps an orphan at once on most hosts, every second or so on some VMs.
-    await eventually(async () => backup.every((b) => readProc(b.pid)?.start !== b.start), 30_000, 'init to reap the killed restic');
+    await eventually(async () => backup.every((b) => processInfo(b.pid)?.start !== b.start), 30_000, 'init to reap the killed restic');
 
     await s.startAgent();
     const lost = await s.waitJob(id, ['succeeded', 'failed', 'cancelled'], 30_000);

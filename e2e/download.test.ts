@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadable } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTool } from '@restic-manager/testkit';
+import { processes, requireTool } from '@restic-manager/testkit';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
 import { eventually, restoreStackTools, startRestoreStack } from './restore-stack.js';
 import { tree } from './restore-helpers.js';
@@ -49,14 +49,7 @@ describe.skipIf(missing.length > 0)('download from a snapshot (server + agent + 
   const get = (p: string, format?: string, init: RequestInit = {}) => fetch(url(p, format), { ...init, headers: { cookie: `rm_session=${s.api.cookie}` } });
   const save = async (r: Response, file: string) => pipeline(Readable.fromWeb(r.body! as WebReadable<Uint8Array>), fs.createWriteStream(file));
   /** restic dump processes of this test's snapshot, from the kernel's process table. */
-  const dumps = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return cmd.includes('dump') && cmd.includes(snap);
-    } catch {
-      return false;
-    }
-  });
+  const dumps = () => processes().filter((p) => p.cmdline.includes('dump') && p.cmdline.includes(snap));
 
   it('a 200 MB folder as tar: `tar -x` gives back every file byte for byte', async () => {
     const r = await get(path.join(src, 'big'), 'tar');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@restic-manager/server';
 import type { RunningServer } from '@restic-manager/server';
 import { RELAY_HEADER, REPLICA_DOWNLOAD_PATH, RelayTokens, SecretBox } from '@restic-manager/server/testing';
-import { findPostgres, requireTool, startPostgres, tempDir } from '@restic-manager/testkit';
+import { findPostgres, processes, requireTool, startPostgres, tempDir } from '@restic-manager/testkit';
 import type { DbServer, TempDir } from '@restic-manager/testkit';
 import { ADMIN_PASSWORD, Api, eventually, runJobVia, waitJobVia } from './agent-harness.js';
 import type { Json } from './agent-harness.js';
@@ -87,14 +87,7 @@ describe.skipIf(missing.length > 0)('downloads through a replica that does not h
     return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
   };
   /** restic dump processes of this test's snapshot, from the kernel's process table. */
-  const dumps = (): string[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return cmd.includes('dump') && cmd.includes(snap);
-    } catch {
-      return false;
-    }
-  });
+  const dumps = (): string[] => processes().filter((p) => p.cmdline.includes('dump') && p.cmdline.includes(snap)).map((p) => `${p.pid}: ${p.cmdline}`);
   const audits = async (): Promise<Json[]> => (await apiA.req('GET', '/api/audit?action=snapshot.download&limit=100')).body.items as Json[];
 
   it('a folder as tar through B is byte for byte the one through A, and `tar -x` gives back the files', async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processInfo } from '@restic-manager/testkit';
 import type { RestoreStack, StackAgent } from './restore-stack.js';
 import { eventually, recordTemporaryPasswords, restoreStackTools, startRestoreStack } from './restore-stack.js';
 import { allBytes, keyCount, tree } from './restore-helpers.js';
@@ -106,11 +107,8 @@ describe.skipIf(missing.length > 0)('restore wizard e2e: real server, two real a
         const rows = (await s.api.req('GET', `/api/audit?target_kind=job&target_id=${r.body.job.id}&limit=50`)).body.items as { action: string; payload: unknown }[];
         const keyLines = a.logs().split('\n').filter((l) => /restore key|lock/i.test(l)).slice(-20);
         const holders = [...new Set([...JSON.stringify(rows).matchAll(/PID (\d+)/g)].map((m) => m[1]!))].map((pid) => {
-          try {
-            return `${pid}: ${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')} (parent ${fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]})`;
-          } catch {
-            return `${pid}: gone`;
-          }
+          const p = processInfo(Number(pid));
+          return p ? `${pid}: ${p.cmdline} (parent ${p.ppid})` : `${pid}: gone`;
         });
         throw new Error(`${e.message}\naudit: ${JSON.stringify(rows.map((x) => [x.action, x.payload]))}\nlock holders: ${holders.join('; ')}\nhost-a agent: ${keyLines.join('\n')}`);
       });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { check, listSnapshots, LocalStorage, X25519Identity } from '@restic-manager/vault';
-import { diffTrees, hashTree } from '@restic-manager/testkit';
+import { diffTrees, hashTree, processes } from '@restic-manager/testkit';
 import { ROOT, filesContaining } from './agent-harness.js';
 import type { LocalStack } from './local-stack.js';
 import { eventually, localStackTools, startLocalStack } from './local-stack.js';
@@ -211,16 +211,8 @@ describe.skipIf(localStackTools.length > 0)('vault jobs through the real server 
 async function vaultChildOf(agentPid: number, timeoutMs: number): Promise<number> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    for (const dir of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(dir)) continue;
-      try {
-        const stat = fs.readFileSync(`/proc/${dir}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === agentPid && fs.readFileSync(`/proc/${dir}/cmdline`, 'utf8').includes('vault-child')) return Number(dir);
-      } catch {
-        // the process ended while being read
-      }
-    }
+    const child = processes().find((p) => p.ppid === agentPid && p.cmdline.includes('vault-child'));
+    if (child) return child.pid;
     if (Date.now() > end) throw new Error(`no vault job process under agent ${agentPid} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -1,5 +1,5 @@
 /* Processes seen through /proc: children of a PID, and every argv (to look for secrets). */
-import fs from 'node:fs';
+import { processes as allProcesses } from '@restic-manager/testkit';
 
 export interface ProcInfo {
   pid: number;
@@ -8,18 +8,7 @@ export interface ProcInfo {
 }
 
 export function processes(): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      out.push({ pid: Number(d), ppid, argv: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ') });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return allProcesses().map((p) => ({ pid: p.pid, ppid: p.ppid, argv: p.cmdline }));
 }
 
 /** restic processes started (directly) by `parent`. */

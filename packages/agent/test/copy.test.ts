@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '@restic-manager/engines';
 import type { Connection } from '@restic-manager/engines';
 import type { RepositoryConfig } from '@restic-manager/protocol';
-import { diffTrees, hashTree, makeCorpus, requireTool, tempDir } from '@restic-manager/testkit';
+import { diffTrees, environOf, hashTree, makeCorpus, processes, requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { parseServerFrame } from '../src/wire.js';
 import { copyTargetSecrets } from '../src/jobs/copy-run.js';
@@ -24,18 +24,9 @@ const PW_DST = 'copy-job-target-pw-93c1f7';
 
 /** Every process's argv (a password must never be there), and the pids of `restic copy` children writing to `repo`. */
 function scan(repo: string): { cmdlines: string; pids: number[] } {
-  let cmdlines = '';
-  const pids: number[] = [];
-  for (const d of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const argv = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      cmdlines += argv + '\n';
-      if (/(^|\/)restic\0/.test(argv) && argv.split('\0').includes('copy') && fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`RESTIC_REPOSITORY=${repo}`)) pids.push(Number(d));
-    } catch {
-      // ended, or not ours
-    }
-  }
-  return { cmdlines, pids };
+  const all = processes();
+  const pids = all.filter((p) => /(^|\/)restic$/.test(p.argv[0] ?? '') && p.argv.includes('copy') && environOf(p.pid).includes(`RESTIC_REPOSITORY=${repo}`)).map((p) => p.pid);
+  return { cmdlines: all.map((p) => `${p.cmdline}\n`).join(''), pids };
 }
 
 describe('copy job frames', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentMessage } from '@restic-manager/protocol';
 import { DOWNLOAD_CHUNK_BYTES, decodeDownloadChunk } from '@restic-manager/protocol/wire';
 import { createEngine } from '@restic-manager/engines';
-import { requireTool, tempDir } from '@restic-manager/testkit';
+import { processes, requireTool, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { createLogger } from '../src/log.js';
 import { RequestHandler } from '../src/jobs/requests.js';
@@ -21,14 +21,7 @@ if (!restic.ok) console.warn(`skipping agent download tests: ${restic.reason}`);
 const PW = 'agent-download-password-1';
 
 /** restic processes dumping `snap` right now (the kernel's process table). */
-const dumping = (snap: string): number => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-  try {
-    const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-    return cmd.includes('dump') && cmd.includes(snap);
-  } catch {
-    return false;
-  }
-}).length;
+const dumping = (snap: string): number => processes().filter((p) => p.cmdline.includes('dump') && p.cmdline.includes(snap)).length;
 
 async function until(cond: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

@@ -5,7 +5,7 @@ import { createEngine } from '@restic-manager/engines';
 import { jobForSchedule, readAgentConfig, readSecrets, statePaths } from '@restic-manager/agent';
 import type { Agent } from '@restic-manager/agent';
 import type { RepositoryConfig, ScheduleSpec } from '@restic-manager/protocol';
-import { makeCorpus, requireTool, sshdPath, startSftpServer, tempDir, type SftpServer, type TempDir } from '@restic-manager/testkit';
+import { allCmdlines, makeCorpus, requireTool, sshdPath, startSftpServer, tempDir, type SftpServer, type TempDir } from '@restic-manager/testkit';
 import { FakeServer, type Frame } from './helpers/fake-server.js';
 import { fixture, until, type Fixture } from './helpers/fixture.js';
 
@@ -22,18 +22,6 @@ if (why) console.warn(`skipping the agent repository tests: ${why}`);
 const PRIMARY_PW = 'primary-pw-6b1e0f';
 const SFTP_PW = 'sftp-repo-pw-2d9c4a';
 const LOCAL_PW = 'local-b-pw-7a3f11';
-
-function allCmdlines(): string {
-  let out = '';
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      out += fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') + '\n';
-    } catch {
-      // ended
-    }
-  }
-  return out;
-}
 
 describe.skipIf(why !== null)('agent: repositories with backend credentials, and repo.test (real restic, real sshd)', () => {
   let sftp: SftpServer;

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireTool } from '@restic-manager/testkit';
+import { allCmdlines, requireTool } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import type { FakeServer } from './helpers/fake-server.js';
 import type { Frame } from './helpers/fake-server.js';
@@ -14,19 +14,6 @@ const restic = requireTool('restic');
 if (!restic.ok) console.warn(`skipping real-restic agent tests: ${restic.reason}`);
 
 const PASSWORD = 'agent-real-restic-pw-5f1c9a';
-
-/** Every process's argv, read from /proc (the password must never be there). */
-function allCmdlines(): string {
-  let out = '';
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      out += fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') + '\n';
-    } catch {
-      // process ended
-    }
-  }
-  return out;
-}
 
 describe.skipIf(!restic.ok)('agent with real restic (local repository)', () => {
   const agent = useResticAgent('rm-agent-restic-', PASSWORD, { files: 60, totalBytes: 12 * 1024 * 1024, seed: 'agent' });

@@ -1,9 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobKind } from '@restic-manager/protocol';
 import type { Connection, Progress } from '@restic-manager/engines';
-import { diffTrees, hashTree, makeCorpus, requireTool, tempDir, type TempDir } from '@restic-manager/testkit';
+import { allCmdlines, diffTrees, hashTree, makeCorpus, requireTool, tempDir, type TempDir } from '@restic-manager/testkit';
 import { loadEngine, loadResticEngine } from '../src/engine-loader.js';
 import { executeKind, parseArgs } from '../src/jobs/execute.js';
 
@@ -16,16 +16,6 @@ const rustic = requireTool('rustic');
 if (!rustic.ok) console.warn(`[agent rustic jobs] skipped: ${rustic.reason}`);
 
 const PASSWORD = 'agent-rustic-pw-8c21d7';
-
-/** Every process's argv (Linux /proc). */
-async function allCmdlines(): Promise<string> {
-  let out = '';
-  for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
-    out += await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    out += '\n';
-  }
-  return out;
-}
 
 describe('engine loader', () => {
   it('loads an engine by name; restic stays the default', async () => {
@@ -54,10 +44,10 @@ describe.skipIf(!rustic.ok)('agent jobs with the rustic engine (local repository
   it('backs up and restores byte for byte, with progress and stats, and the password never in argv', async () => {
     const progress: Progress[] = [];
     let argv = '';
-    const sampler = setInterval(() => void allCmdlines().then((c) => (argv += c)), 20);
+    const sampler = setInterval(() => (argv += allCmdlines()), 20);
     const backup = await run('backup', { paths: [src], tags: ['agent'] }, progress);
     clearInterval(sampler);
-    argv += await allCmdlines();
+    argv += allCmdlines();
     expect(backup.outcome).toMatchObject({ status: 'succeeded', exitCode: 0, errorKind: null });
     expect(backup.outcome.stats).toMatchObject({ totalFilesProcessed: 26, filesNew: 26, snapshotId: expect.stringMatching(/^[0-9a-f]{64}$/) as string });
     expect(backup.extras).toEqual({ snapshots: true, stats: true });

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResticEngine, RusticEngine } from '@restic-manager/engines';
 import type { Connection, OutputLine, Progress } from '@restic-manager/engines';
-import { diffTrees, hashTree, makeCorpus, requireTool, startRestServer, tempDir } from '@restic-manager/testkit';
+import { diffTrees, environOf, hashTree, makeCorpus, processes, requireTool, startRestServer, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import { COUNT_AFTER_MS, CopyOutput, copyInvocation } from '../src/restic/copy.js';
 
@@ -20,19 +19,9 @@ const PW_B = 'copy-target-pw-2b7e9a';
 
 /** Pids of running `restic copy` children whose target is `repo`, with every process's argv seen. */
 function scan(repo: string): { pids: number[]; cmdlines: string } {
-  const pids: number[] = [];
-  let cmdlines = '';
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      cmdlines += argv + '\n';
-      if (!/(^|\/)restic\0/.test(argv) || !argv.split('\0').includes('copy')) continue;
-      if (readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`RESTIC_REPOSITORY=${repo}`)) pids.push(Number(d));
-    } catch {
-      // ended, or not ours
-    }
-  }
-  return { pids, cmdlines };
+  const all = processes();
+  const pids = all.filter((p) => /(^|\/)restic$/.test(p.argv[0] ?? '') && p.argv.includes('copy') && environOf(p.pid).includes(`RESTIC_REPOSITORY=${repo}`)).map((p) => p.pid);
+  return { pids, cmdlines: all.map((p) => `${p.cmdline}\n`).join('') };
 }
 
 async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
@@ -228,14 +217,8 @@ describe.skipIf(!restic.ok)('restic copy (real restic, local repositories)', () 
     let counting = false;
     // 1 MiB/s: the copy runs well past COUNT_AFTER_MS, when an uninformed copy would count.
     const sampler = setInterval(() => {
-      for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-        try {
-          const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-          if (!/(^|\/)restic$/.test(argv[0] ?? '') || !argv.includes('snapshots')) continue;
-          if (readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`RESTIC_REPOSITORY=${S.repository}`)) counting = true;
-        } catch {
-          // ended
-        }
+      for (const p of processes()) {
+        if (/(^|\/)restic$/.test(p.argv[0] ?? '') && p.argv.includes('snapshots') && environOf(p.pid).includes(`RESTIC_REPOSITORY=${S.repository}`)) counting = true;
       }
     }, 50);
     const r = await engine.copy({ ...T, limitUploadKiBs: 1024 }, { from: S, expectedSnapshots: 1 }, { progressIntervalMs: 50, onProgress: (p) => totals.add(p.totalFiles) });

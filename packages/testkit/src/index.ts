@@ -12,4 +12,5 @@ export { startPostgres, startMariadb, findPostgres, findMariadb, type DbServer }
 export { startSftpServer, sshdPath, type SftpServer } from './sftp.js';
 export { startWebdavServer, type WebdavServer } from './webdav.js';
 export { rootfsTarball } from './rootfs.js';
+export { processes, processInfo, environOf, allCmdlines, type ProcEntry } from './procs.js';
 export { startDockerEngine, findDocker, postgresImage, postgresRootfs, runPostgresContainer, mariadbImage, mariadbRootfs, runMariadbContainer, imageCacheDir, POSTGRES_IMAGE, MARIADB_IMAGE, type DockerEngine, type ImageBuild } from './docker.js';

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { createEngine } from '@restic-manager/engines';
-import { tempDir } from '@restic-manager/testkit';
+import { processes, tempDir } from '@restic-manager/testkit';
 import type { TempDir } from '@restic-manager/testkit';
 import type { Connection } from '@restic-manager/engines';
 import type { DumpRunOptions } from '../../src/dumps/run-dumps.js';
@@ -31,13 +30,7 @@ export function resticKit(password: string): { resticJson<T>(conn: Connection, a
 export async function argvWhile<T>(during: () => Promise<T>): Promise<{ value: T; argv: string[] }> {
   const argv = new Set<string>();
   const timer = setInterval(() => {
-    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      try {
-        argv.add(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
-      } catch {
-        // gone
-      }
-    }
+    for (const p of processes()) argv.add(p.cmdline);
   }, 5);
   try {
     return { value: await during(), argv: [...argv] };

@@ -1,9 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diffTrees, hashTree, makeCorpus, tempDir, type TempDir } from '@restic-manager/testkit';
+import { diffTrees, hashTree, makeCorpus, processInfo, processes, tempDir, type TempDir } from '@restic-manager/testkit';
 import type { Connection, Engine, LsEntry, LsPage, OutputLine, Result } from '@restic-manager/engines';
 import { startBackend, type Backend, type BackendName } from './backends.js';
 import { dripStream, waitFor } from './streams.js';
@@ -14,16 +14,8 @@ function must<T>(r: Result<T>, what: string): T {
 }
 
 /** The pid of the process whose argv contains `marker` (Linux /proc). */
-async function findProcess(marker: string): Promise<number | undefined> {
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if ((await readFile(`/proc/${entry}/cmdline`, 'utf8')).includes(marker)) return Number(entry);
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
+function findProcess(marker: string): number | undefined {
+  return processes().find((p) => p.pid !== process.pid && p.argv.join('\0').includes(marker))?.pid;
 }
 
 /** The restored copy of `source`: engines restore either the absolute path or the tree root below the target. */
@@ -183,7 +175,7 @@ export function engineContract(makeEngine: () => Engine, backendName: BackendNam
       const ac = new AbortController();
       const marker = `cancel-${Date.now()}.bin`;
       const running = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: marker } }, { signal: ac.signal, killGraceMs: 10_000 });
-      await waitFor('the backup process', () => findProcess(marker));
+      await waitFor('the backup process', () => Promise.resolve(findProcess(marker)));
       // Let data flow into the backup before it is cancelled mid-write.
       await waitFor('4 MiB read by the backup', () => Promise.resolve(drip.pushed() >= 4 * 1024 * 1024 ? true : undefined));
       ac.abort();
@@ -211,8 +203,8 @@ export function engineContract(makeEngine: () => Engine, backendName: BackendNam
       const drip = dripStream();
       const marker0 = `stream-${Date.now()}.bin`;
       const running = engine.backup(conn, { paths: [], stdin: { stream: drip.stream, filename: marker0 } }, { onLine: (l) => lines.push(l) });
-      const pid = await waitFor('the backup to start', () => findProcess(marker0));
-      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+      const pid = await waitFor('the backup to start', () => Promise.resolve(findProcess(marker0)));
+      const cmdline = processInfo(pid)?.cmdline ?? '';
       expect(cmdline).toMatch(/backup/);
       drip.end();
       const results: unknown[] = [await running];
