@@ -102,6 +102,11 @@ export class AgentGateway {
         this.fail(ws, 'rate_limited', `more than ${rate.burst} frames at once or ${rate.perSecond} frames/s; reconnect after a backoff and send slower`, CloseCode.rateLimited);
         return;
       }
+      // Alive is when its bytes arrive, not when they are applied: frames queue behind the ones
+      // before them (a hello waits for the store while thousands of agents connect at once), and
+      // a sweep that went by the applied ones closed busy agents as silent, which reconnected
+      // and made the queue longer.
+      if (ws.readyState === ws.OPEN) this.lastSeen.set(host.id, this.o.now());
       const size = frameSize(data);
       pendingBytes += size;
       if (pendingBytes > MAX_PENDING_BYTES && !ws.isPaused) ws.pause();
@@ -124,7 +129,6 @@ export class AgentGateway {
           return this.sendError(ws, parsed.code, parsed.message);
         }
         const msg = parsed.value;
-        this.lastSeen.set(host.id, this.o.now());
         if (ready) this.dirty.add(host.id); // hello writes last_seen_at itself
         if (!ready) {
           if (msg.type !== 'hello') return this.fail(ws, 'expected_hello', `the first frame must be hello, got ${msg.type}`, CloseCode.badFrame);
