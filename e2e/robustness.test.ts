@@ -59,6 +59,8 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
       const first = await runRobustness({ ...opts, stopAfter: 2 });
       expect(first).toMatchObject({ stopped: true, legs: 1, tally: { steps: 2, violations: [] } });
       expect(fs.existsSync(path.join(dir, 'checkpoint.json'))).toBe(true);
+      // the copy policy made by the first leg is the later legs' too
+      expect((JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')) as { copyPolicyId?: unknown }).copyPolicyId).toMatch(/^[0-9a-f-]{36}$/);
       // the next leg is a new process: the admin password whose hash the server keeps stays beside the checkpoint, owner-only
       expect(fs.statSync(path.join(dir, 'admin-password')).mode & 0o777).toBe(0o600);
       if (process.getuid?.() === 0) expect(fs.readFileSync('/proc/mounts', 'utf8')).toContain(path.join(dir, 'repo')); // the repository's tmpfs stays for the next leg

@@ -31,6 +31,10 @@ export interface Checkpoint {
   manyVerified: string[];
   restores: Ctx['restores'];
   checks: Ctx['checks'];
+  /** Absent in a checkpoint of a run from before copies (it goes on without them). */
+  copyPolicyId?: string | null;
+  copies?: [string, string][];
+  copyRuns?: Ctx['copyRuns'];
   timing: [string, number][];
   tally: { steps: number; faults: [string, number][]; skipped: [string, string][]; invariants: number; violations: string[] };
 }
@@ -72,7 +76,7 @@ export function saveCheckpoint(dir: string, ctx: Ctx, o: { steps: number; proxyP
     version: 1, seed: ctx.seed, steps: o.steps, step: ctx.step, rngState: ctx.rng.state, restoreSeq: ctx.restoreSeq, hostId: ctx.s.hostId,
     proxyPort: o.proxyPort, tmpfs: o.tmpfs, elapsedMs: o.elapsedMs, legs: o.legs, corpusTree: saveTree(ctx.corpus.tree),
     recorded: [...ctx.recorded].map(([id, t]) => [id, saveTree(t, prefix)]), manyVerified: [...ctx.manyVerified],
-    restores: ctx.restores, checks: ctx.checks, timing: [...ctx.timing],
+    restores: ctx.restores, checks: ctx.checks, copyPolicyId: ctx.s.copyPolicyId, copies: [...ctx.copies], copyRuns: ctx.copyRuns, timing: [...ctx.timing],
     tally: { steps: ctx.tally.steps, faults: [...ctx.tally.faults], skipped: [...ctx.tally.skipped], invariants: ctx.tally.invariants, violations: ctx.tally.violations },
   };
   const tmp = `${checkpointFile(dir)}.tmp`;

@@ -33,6 +33,10 @@ export interface Ctx {
    * or the same there as one that was (`restic diff`). Their later restores may leave it out.
    */
   manyVerified: Set<string>;
+  /** The copy repository's snapshots that copies of recorded snapshots made: copy's id -> the original's id. */
+  copies: Map<string, string>;
+  /** Copies by outcome, and restores of a copy compared with its original's recorded tree. */
+  copyRuns: { succeeded: number; other: number; restored: number };
   /** Restores by form: everything, or all but the verified big directory. */
   restores: { full: number; withoutMany: number };
   /** The invariants' last `restic check`: the repository's fingerprint then, and the result. */

@@ -23,7 +23,7 @@ import type { RepoFault } from './repo-faults.js';
 import { retriedGets, waitJob } from './repo.js';
 import { Rng } from './rng.js';
 import { hashRawTree } from './tree-hash.js';
-import { REPO_PASSWORD, freshAdminPassword, startRobustStack } from './stack.js';
+import { COPY_PASSWORD, REPO_PASSWORD, freshAdminPassword, startRobustStack } from './stack.js';
 
 export interface RobustnessOptions {
   seed: number;
@@ -65,7 +65,7 @@ export interface RobustnessResult {
   legs: number;
 }
 
-const OPS: Record<OpName, number> = { backup: 30, restore: 15, forget: 10, prune: 8, check: 10, snapshots: 7 };
+const OPS: Record<OpName, number> = { backup: 30, restore: 15, forget: 10, prune: 8, check: 10, snapshots: 7, copy: 6 };
 
 export function summaryLine(seed: number, t: Tally): string {
   const faults = [...t.faults.values()].reduce((a, b) => a + b, 0);
@@ -184,10 +184,10 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const packRepairFile = o.checkpointDir ? path.join(base, 'pack-repair') : undefined;
   const repaired = packRepairFile ? repairLeftPack(packRepairFile) : null;
   const adminPassword = o.checkpointDir ? runAdminPassword(base, cp !== null, freshAdminPassword) : freshAdminPassword();
-  const secrets = [REPO_PASSWORD, adminPassword];
+  const secrets = [REPO_PASSWORD, COPY_PASSWORD, adminPassword];
   let s;
   try {
-    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, adminPassword, secrets, ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs } } : {}) });
+    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, adminPassword, secrets, ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs, copyPolicyId: cp.copyPolicyId ?? null } } : {}) });
   } catch (err) {
     await corpus.close();
     if (!o.checkpointDir) await cleanup();
@@ -200,6 +200,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     s, rng, seed: o.seed, step: cp?.step ?? 0, srcDir, churnDir: path.join(srcDir, 'churn'), restoreRoot, restoreSeq: cp?.restoreSeq ?? 0,
     recorded: restored?.recorded ?? new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
     manyVerified: new Set(cp?.manyVerified ?? []), restores: cp?.restores ?? { full: 0, withoutMany: 0 }, checks: cp?.checks ?? { run: 0, reused: 0 },
+    copies: new Map(cp?.copies ?? []), copyRuns: cp?.copyRuns ?? { succeeded: 0, other: 0, restored: 0 },
     timing: new Map(cp?.timing ?? [['corpus (made and hashed once)', corpusMs]]),
     jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log, ...(packRepairFile ? { packRepairFile } : {}),
   };
@@ -265,6 +266,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const kinds = [...tally.faults].map(([k, n]) => `${k}=${n}`).join(' ');
   o.log(`faults by kind: ${kinds || 'none'}; argv samples: ${sampler.samples()}; ${Math.round((Date.now() - started) / 1000)} s`);
   o.log(`restic check (invariant): ${ctx.checks.run} run, ${ctx.checks.reused} reused on an unchanged repository`);
+  o.log(`copies: ${ctx.copyRuns.succeeded} succeeded, ${ctx.copyRuns.other} failed or cancelled (with a fault); ${ctx.copyRuns.restored} restored from the copy repository and compared${s.copyPolicyId ? '' : ' (none: a run from before copies)'}`);
   o.log(`restores: ${ctx.restores.full} in full, ${ctx.restores.withoutMany} without the big directory (known good); snapshots whose big directory is verified: ${ctx.manyVerified.size}`);
   o.log(`time by phase: ${phaseTimes(ctx)}`);
   for (const [k, why] of tally.skipped) o.log(`skipped fault kind ${k}: ${why}`);

@@ -6,12 +6,15 @@
  * 4. a sampled recorded snapshot restores byte for byte (every `sampleEvery` steps; its big
  *    directory is left out once known good, except every `fullEvery`-th sample);
  * 5. no secret in any process argv (sampled all along) nor in the agent, server or restic-argv logs;
- * 6. the source corpus is unchanged (hashed again every `rehashEvery` steps and at the end).
+ * 6. the source corpus is unchanged (hashed again every `rehashEvery` steps and at the end);
+ * 7. with the sampled restore, a copy of a recorded snapshot restores from the copy repository
+ *    (restic run directly) to its original's recorded tree (ops.ts judges each copy as it ends:
+ *    copies of the run's snapshots, same trees, a copy repository that checks clean).
  * The model follows the repository: snapshots forgotten by the product are dropped from it.
  */
 import type { Ctx } from './context.js';
 import { invariant, timed } from './context.js';
-import { restoreAndCompare } from './ops.js';
+import { restoreAndCompare, restoreCopyAndCompare } from './ops.js';
 import { hashRawTree, restoreDiff } from './tree-hash.js';
 import { openAlerts, repoFingerprint, repoSnapshotFiles, resticCheck, serverSnapshots, unfinishedJobs, until, waitJob } from './repo.js';
 
@@ -61,6 +64,9 @@ export async function checkInvariants(ctx: Ctx, o: InvariantOptions): Promise<vo
       const job = await waitJob(ctx.s, r.jobId, ctx.jobTimeoutMs);
       ctx.log(`  sampled ${await r.finish(job, { faulted: false, agentKilled: false })}`);
     });
+    // 7. and a copy of a recorded snapshot, straight from the copy repository
+    const copied = await restoreCopyAndCompare(ctx);
+    if (copied) ctx.log(`  sampled ${copied}`);
   }
 
   // 6. the corpus never changes (a backup must not touch its source), so its cached hash holds

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { Ctx } from './context.js';
 import { invariant, nextRestoreTarget, timed } from './context.js';
 import type { Job } from './repo.js';
-import { jobLog, repoSnapshotFiles, sameBelow, serverSnapshots, startJob, startRestore, until } from './repo.js';
+import { jobLog, repoSnapshotFiles, resticCheck, resticRestore, resticSnapshots, sameBelow, serverSnapshots, startJob, startRestore, until } from './repo.js';
+import { COPY_PASSWORD } from './stack.js';
 import { hashRawTree, restoreDiff, withoutSubtree, wrongFiles } from './tree-hash.js';
 
 export interface Started {
@@ -17,7 +18,7 @@ export interface Started {
   finish(job: Job, f: { faulted: boolean; agentKilled: boolean }): Promise<string>;
 }
 
-export type OpName = 'backup' | 'restore' | 'forget' | 'prune' | 'check' | 'snapshots';
+export type OpName = 'backup' | 'restore' | 'forget' | 'prune' | 'check' | 'snapshots' | 'copy';
 
 /** Changes the churn directory: adds, rewrites and removes a few files. */
 function churn(ctx: Ctx): void {
@@ -127,6 +128,72 @@ async function simple(ctx: Ctx, kind: string, args: Record<string, unknown>): Pr
   };
 }
 
+/**
+ * What a finished copy left in the copy repository, checked against the source: every snapshot
+ * there is a copy (restic sets `original`) of a snapshot the run backed up, with the same tree
+ * (restic copies with the source's chunker parameters, so a copy's tree id is its original's:
+ * the same content ids all the way down), and the copy repository checks clean. Records the
+ * copies of snapshots still in the model, for `restoreCopyAndCompare`.
+ */
+async function judgeCopies(ctx: Ctx): Promise<string> {
+  const [copied, source] = await timed(ctx, 'copy: listings', () => Promise.all([resticSnapshots(ctx.s.copyDir, COPY_PASSWORD), resticSnapshots(ctx.s.repoDir)]));
+  const trees = new Map(source.map((x) => [x.id, x.tree]));
+  const odd = copied.filter((c) => !c.original || (trees.has(c.original) && trees.get(c.original) !== c.tree));
+  invariant(ctx, odd.length ? `the copy repository holds snapshots that are no copy of the source's, or whose tree differs from the original's: ${odd.map((c) => `${c.id.slice(0, 8)} (original ${c.original?.slice(0, 8) ?? 'none'})`).join(', ')}` : null);
+  const missing = [...ctx.recorded.keys()].filter((id) => !copied.some((c) => c.original === id));
+  invariant(ctx, missing.length ? `a copy succeeded but left recorded snapshots out of the copy repository: ${missing.map((m) => m.slice(0, 8)).join(', ')}` : null);
+  for (const c of copied) if (c.original && ctx.recorded.has(c.original)) ctx.copies.set(c.id, c.original);
+  const check = await timed(ctx, 'copy: restic check', () => resticCheck(ctx.s.copyDir, false, COPY_PASSWORD));
+  invariant(ctx, check.ok ? null : `the copy repository fails restic check after a succeeded copy:\n${check.output}`);
+  return `${copied.length} snapshots in the copy repository`;
+}
+
+async function copy(ctx: Ctx): Promise<Started | null> {
+  const policy = ctx.s.copyPolicyId;
+  if (!policy || ctx.recorded.size === 0) return null;
+  const r = await ctx.s.api.req('POST', `/api/copy-policies/${policy}/run`, {});
+  if (r.status !== 202) throw new Error(`copy run-now: ${r.status} ${JSON.stringify(r.body)}`);
+  const jobId = (r.body.job_ids as string[])[0]!;
+  return {
+    jobId,
+    async finish(job, f) {
+      expectOk(ctx, job, f.faulted, 'copy');
+      if (job.status !== 'succeeded') {
+        ctx.copyRuns.other++;
+        return `copy ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+      }
+      ctx.copyRuns.succeeded++;
+      return `copy succeeded (${String(job.stats?.copied ?? '?')} copied; ${await judgeCopies(ctx)})`;
+    },
+  };
+}
+
+/**
+ * Restores a copy straight from the copy repository with restic (a user's way back when the
+ * primary repository is lost) and compares it with its original's recorded tree, the big
+ * directory left out (its content ids are the original's: the tree ids are equal).
+ */
+export async function restoreCopyAndCompare(ctx: Ctx): Promise<string | null> {
+  for (const [c, o] of ctx.copies) if (!ctx.recorded.has(o)) ctx.copies.delete(c);
+  if (ctx.copies.size === 0) return null;
+  const [copyId, original] = ctx.rng.pick([...ctx.copies]);
+  const target = nextRestoreTarget(ctx);
+  const what = `restore of copy ${copyId.slice(0, 8)} (of ${original.slice(0, 8)}) from the copy repository`;
+  try {
+    const failed = await timed(ctx, 'copy: restore', () => resticRestore(ctx.s.copyDir, COPY_PASSWORD, copyId, target, [ctx.many.dir]).then(() => null, (e: { stderr?: string }) => e.stderr ?? String(e)));
+    invariant(ctx, failed ? `${what} failed:\n${failed.slice(-2000)}` : null);
+    if (failed) return `${what} FAILED`;
+    const restored = path.join(target, ctx.srcDir);
+    const expected = withoutSubtree(ctx.recorded.get(original)!, ctx.many.key);
+    const diff = fs.existsSync(restored) ? restoreDiff(expected, await timed(ctx, 'tree hashing', () => hashRawTree(restored))) : ['nothing restored'];
+    invariant(ctx, diff.length ? `${what} differs from the original's recorded tree:\n  ${diff.join('\n  ')}` : null);
+    ctx.copyRuns.restored++;
+    return `${what} ${diff.length ? 'DIFFERS' : 'exact'} (${expected.files} files)`;
+  } finally {
+    await timed(ctx, 'cleanup', () => fs.promises.rm(target, { recursive: true, force: true }));
+  }
+}
+
 /** Starts an operation; null when it has nothing to work on yet (e.g. a restore before any backup). */
 export function startOp(ctx: Ctx, op: OpName): Promise<Started | null> {
   switch (op) {
@@ -142,5 +209,7 @@ export function startOp(ctx: Ctx, op: OpName): Promise<Started | null> {
       return simple(ctx, 'check', ctx.rng.chance(0.5) ? { read_data_subset: `${ctx.rng.int(1, 100)}%` } : {});
     case 'snapshots':
       return simple(ctx, 'snapshots', {});
+    case 'copy':
+      return copy(ctx);
   }
 }

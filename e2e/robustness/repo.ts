@@ -128,7 +128,7 @@ export async function allAlerts(s: RobustStack): Promise<Json[]> {
   return r.body.items as Json[];
 }
 
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_PASSWORD: REPO_PASSWORD });
+const env = (password = REPO_PASSWORD): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_PASSWORD: password });
 
 /**
  * The snapshot ids the repository holds, read from its `snapshots/` directory (a snapshot's id
@@ -167,9 +167,9 @@ export function repoFingerprint(repo: string, quietMs = 2000): string | null {
 }
 
 /** `restic check` (structure only, or with `--read-data`): ok, or restic's output. */
-export async function resticCheck(repo: string, readData = false): Promise<{ ok: boolean; output: string }> {
+export async function resticCheck(repo: string, readData = false, password = REPO_PASSWORD): Promise<{ ok: boolean; output: string }> {
   try {
-    await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'check', ...(readData ? ['--read-data'] : [])], { env: env(), maxBuffer: 64 << 20 });
+    await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'check', ...(readData ? ['--read-data'] : [])], { env: env(password), maxBuffer: 64 << 20 });
     return { ok: true, output: '' };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
@@ -184,4 +184,22 @@ export async function resticCheck(repo: string, readData = false): Promise<{ ok:
 export async function sameBelow(repo: string, a: string, b: string, dir: string): Promise<boolean> {
   const r = await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'diff', a, b], { env: env(), maxBuffer: 256 << 20 });
   return !r.stdout.split('\n').some((l) => /^[-+MUT?]\s/.test(l) && (l.includes(`${dir}/`) || l.endsWith(` ${dir}`)));
+}
+
+export interface RepoSnapshot {
+  id: string;
+  tree: string;
+  /** Set by `restic copy`: the snapshot it is a copy of. */
+  original?: string;
+}
+
+/** `restic snapshots --json` run directly against a repository (no lock: it only reads). */
+export async function resticSnapshots(repo: string, password = REPO_PASSWORD): Promise<RepoSnapshot[]> {
+  const r = await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'snapshots', '--json'], { env: env(password), maxBuffer: 64 << 20 });
+  return JSON.parse(r.stdout) as RepoSnapshot[];
+}
+
+/** `restic restore` run directly (a user's way back when the server is gone); throws with restic's output on failure. */
+export async function resticRestore(repo: string, password: string, snapshot: string, target: string, exclude: string[]): Promise<void> {
+  await run('restic', ['-r', repo, '--no-cache', '--no-lock', 'restore', snapshot, '--target', target, ...exclude.flatMap((e) => ['--exclude', e])], { env: env(password), maxBuffer: 64 << 20 });
 }

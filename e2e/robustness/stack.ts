@@ -17,6 +17,8 @@ import type { Proxy } from './proxy.js';
 
 export const SERVER_MAIN = path.join(ROOT, 'packages/cli/dist/main.js');
 export const REPO_PASSWORD = 'robustness-repo-password-9f3e21c7';
+/** The copy repository's password (another repository object: its own key). */
+export const COPY_PASSWORD = 'robustness-copy-password-41d7b0e2';
 /**
  * A fresh admin password for a run: the argv invariant looks at every process of the machine, and
  * the e2e suites' shared ADMIN_PASSWORD shows up in other sessions' argv (a packaging test's
@@ -35,6 +37,10 @@ export interface RobustStack {
   api: Api;
   hostId: string;
   repoDir: string;
+  /** The copy repository (a local directory on disk, not on the tmpfs), filled by run-now copies of `copyPolicyId`. */
+  copyDir: string;
+  /** A copy policy from the host's repository to `copyDir`, disabled (copies run only when the driver asks); null: a run from before copies. */
+  copyPolicyId: string | null;
   /** Non-null: the repository is on a tmpfs of this many bytes (full-disk faults possible). */
   tmpfsBytes: number | null;
   tmpfsNote: string;
@@ -99,7 +105,7 @@ function mounted(dir: string): boolean {
  * repository (its tmpfs still mounted), host and proxy port (the agent's enrolled URL); the
  * server and agent start again, nothing is enrolled or initialised.
  */
-export async function startRobustStack(base: string, opts: { tmpfsBytes: number; adminPassword: string; secrets: string[]; resume?: { hostId: string; proxyPort: number; tmpfs: boolean } }): Promise<RobustStack> {
+export async function startRobustStack(base: string, opts: { tmpfsBytes: number; adminPassword: string; secrets: string[]; resume?: { hostId: string; proxyPort: number; tmpfs: boolean; copyPolicyId: string | null } }): Promise<RobustStack> {
   for (const f of [AGENT_MAIN, SERVER_MAIN]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -123,7 +129,7 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   const api = new Api('', opts.adminPassword);
 
   const stack: RobustStack = {
-    base, api, hostId: '', repoDir, proxy, agent: null, server: null,
+    base, api, hostId: '', repoDir, copyDir: path.join(base, 'copy-repo'), copyPolicyId: opts.resume?.copyPolicyId ?? null, proxy, agent: null, server: null,
     tmpfsBytes: tmpfsProblem ? null : opts.tmpfsBytes,
     tmpfsNote: tmpfsProblem ?? `repository on a ${opts.tmpfsBytes >> 20} MiB tmpfs`,
     secretInLogs: () => logLeaks.size > 0,
@@ -208,9 +214,26 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
       return ['succeeded', 'failed', 'cancelled'].includes(j.body?.status) ? j.body : null;
     }, 60_000, 'init to finish');
     if (done.status !== 'succeeded') throw new Error(`init failed: ${JSON.stringify(done)}`);
+    stack.copyPolicyId = await addCopyPolicy(api, stack.hostId, stack.copyDir);
   } catch (err) {
     await stack.close();
     throw err;
   }
   return stack;
+}
+
+/**
+ * The copy repository as a user adds it (a repository object with its own password) and a copy
+ * policy from the host's repository to it, disabled: the driver runs it now and then, so no copy
+ * runs beside another step's job unasked. The copy job initialises the target itself.
+ */
+async function addCopyPolicy(api: Api, hostId: string, copyDir: string): Promise<string> {
+  const host = await api.req('GET', `/api/hosts/${hostId}`);
+  const source = host.body?.repo_id as string | undefined;
+  if (!source) throw new Error(`the host has no repository object: ${JSON.stringify(host.body)}`);
+  const repo = await api.req('POST', '/api/repositories', { name: 'robust-copy', url: copyDir, password: COPY_PASSWORD, append_only: false });
+  if (repo.status !== 201) throw new Error(`add copy repository: ${repo.status} ${JSON.stringify(repo.body)}`);
+  const policy = await api.req('POST', '/api/copy-policies', { source_repository_id: source, target_repository_id: repo.body.repository.id, host_id: hostId, mode: 'after_backup', enabled: false });
+  if (policy.status !== 201) throw new Error(`add copy policy: ${policy.status} ${JSON.stringify(policy.body)}`);
+  return policy.body.id as string;
 }
