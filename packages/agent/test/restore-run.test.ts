@@ -8,8 +8,9 @@ import { tempDirs } from './helpers/temp-dirs.js';
 const { tmp } = tempDirs('rm-restore-run-');
 
 /** An engine whose restore writes `<target><path>` for every include (content = the path). */
-function writingEngine(calls: RestoreRequest[]): Engine {
+function writingEngine(calls: RestoreRequest[], restoreNamesFailedFiles = true): Engine {
   return {
+    restoreNamesFailedFiles,
     restore: async (_c: unknown, req: RestoreRequest) => {
       calls.push(req);
       for (const inc of req.include ?? []) {
@@ -54,6 +55,17 @@ describe('remapped restores (restic 0.14 has no snapshot:subfolder)', () => {
     expect(fs.readFileSync(path.join(dst, 'sub', 'mine.txt'), 'utf8')).toBe('kept');
     expect(fs.statSync(path.join(dst, 'sub')).mode & 0o777).toBe(0o700);
     expect(fs.existsSync(src)).toBe(false);
+  });
+
+  it('an engine that cannot name the files of a failed restore (rustic) restores into a staging directory inside the target, moved into place after a success', async () => {
+    const root = tmp();
+    const calls: RestoreRequest[] = [];
+    const target = path.join(root, 'alt');
+    const r = await runRestore(writingEngine(calls, false), { repository: '/r' }, { snapshot_id: 'abcd1234', target, include: ['/etc/app'], exclude: [], verify: false }, {});
+    expect(r.ok).toBe(true);
+    expect(calls.map((c) => path.relative(target, c.target))).toEqual([expect.stringMatching(/^\.restic-manager-restore-[0-9a-f]{8}-0$/)]);
+    expect(fs.readFileSync(path.join(target, 'etc/app/file.txt'), 'utf8')).toBe('/etc/app');
+    expect(fs.readdirSync(target)).toEqual(['etc']);
   });
 
   it('fails clearly, and cleans up, when a remapped path is not in the snapshot', async () => {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,4 +91,33 @@ describe.skipIf(!rustic.ok)('agent jobs with the rustic engine (local repository
       conn = saved;
     }
   });
+
+  it('a restore that meets a damaged pack fails and leaves no file under its name (rustic names none: the restore is staged)', async () => {
+    const saved = conn;
+    conn = { ...conn, repository: path.join(tmp.path, 'damaged-repo'), cacheDir: path.join(tmp.path, 'damaged-cache') };
+    try {
+      expect((await run('init', {})).outcome.status).toBe('succeeded');
+      const backup = await run('backup', { paths: [src] });
+      expect(backup.outcome.status).toBe('succeeded');
+      // the largest pack holds file data: 64 bytes flipped in its middle break the blobs there
+      const packs = fs.readdirSync(path.join(conn.repository, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+      const pack = packs.sort((x, y) => fs.statSync(y).size - fs.statSync(x).size)[0]!;
+      fs.chmodSync(pack, 0o600);
+      const fd = fs.openSync(pack, 'r+');
+      fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, Math.floor(fs.statSync(pack).size / 2));
+      fs.closeSync(fd);
+      fs.rmSync(conn.cacheDir!, { recursive: true, force: true });
+      const target = path.join(tmp.path, 'restored-damaged');
+      fs.mkdirSync(target);
+      fs.writeFileSync(path.join(target, 'already-here.txt'), 'mine');
+      const restore = await run('restore', { snapshot_id: String(backup.outcome.stats?.snapshotId), target });
+      expect(restore.outcome).toMatchObject({ status: 'failed', error: expect.stringMatching(/rustic does not say which files it could not restore, so nothing of this restore was put under /) as string });
+      // what was in the target stays; nothing restored, no staging directory left
+      expect(fs.readdirSync(target)).toEqual(['already-here.txt']);
+      expect(fs.readFileSync(path.join(target, 'already-here.txt'), 'utf8')).toBe('mine');
+    } finally {
+      conn = saved;
+    }
+  });
 });
+

@@ -369,6 +369,13 @@ export interface Engine {
   unlock(conn: Connection, req?: { removeAll?: boolean }, opts?: CallOptions): Promise<Result<void>>;
   restore(conn: Connection, req: RestoreRequest, opts?: ProgressOptions): Promise<Result<RestoreSummary>>;
   /**
+   * A failed restore names the files it could not restore (`EngineError.failedFiles`: restic),
+   * so they can be removed from the target. false (rustic, which stops at the first damaged blob,
+   * or panics, leaving created files empty or half written without naming them): the agent
+   * restores into a staging directory and moves the result into place only after a success.
+   */
+  readonly restoreNamesFailedFiles: boolean;
+  /**
    * Copies the source's snapshots (filtered by host and tags) that the target `conn` does not
    * hold yet. Refused (`invalid_argument`) when source and target are the same location, or
    * when both need different values of one environment variable (restic 0.14 gives both

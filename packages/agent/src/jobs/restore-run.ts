@@ -44,7 +44,11 @@ export async function mergeMove(src: string, dst: string): Promise<void> {
 /**
  * Runs a restore as restore-plan.ts splits it: one restic run for the paths that are not
  * remapped, and per remap one run into a staging directory next to `to` (same file system, so
- * the move is a rename) followed by the move. Staging directories are removed on every exit.
+ * the move is a rename) followed by the move. An engine that cannot name the files a failed
+ * restore left damaged (`restoreNamesFailedFiles` false: rustic) restores a directory restore's
+ * part into a staging directory inside its target, moved into place only after a success, so a
+ * failure leaves no file with wrong content under its name (and nothing of that part). Staging
+ * directories are removed on every exit.
  */
 export async function runRestore(engine: Engine, conn: Connection, a: RestoreArgs, opts: ProgressOptions): Promise<RestoreRunResult> {
   const tag = randomBytes(4).toString('hex');
@@ -67,8 +71,14 @@ export async function runRestore(engine: Engine, conn: Connection, a: RestoreArg
         await mkdir(path.dirname(part.move.to), { recursive: true });
         staged.push(part.target);
       }
+      // (a restore to the original location, target /, is not staged: it overwrites in place anyway)
+      const stage = !part.move && !engine.restoreNamesFailedFiles && part.target !== path.sep ? path.join(part.target, `.restic-manager-restore-${tag}-${i}`) : null;
+      if (stage) {
+        await mkdir(stage, { recursive: true, mode: 0o700 });
+        staged.push(stage);
+      }
       const r = await engine.restore(conn, {
-        snapshot: a.snapshot_id, target: part.target, verify: a.verify,
+        snapshot: a.snapshot_id, target: stage ?? part.target, verify: a.verify,
         include: part.include.map(literalPattern), exclude: part.exclude.map(literalPattern),
       }, opts);
       if (!r.ok && r.error.failedFiles?.length) {
@@ -78,7 +88,13 @@ export async function runRestore(engine: Engine, conn: Connection, a: RestoreArg
         say(message);
         return { ok: false, result: { ok: false, error: { ...r.error, message } }, message };
       }
+      if (!r.ok && stage) {
+        const message = `${r.error.message}; ${engine.name} does not say which files it could not restore, so nothing of this restore was put under ${part.target}`;
+        say(message);
+        return { ok: false, result: { ok: false, error: { ...r.error, message } }, message };
+      }
       if (!r.ok) return { ok: false, result: r, message: r.error.message };
+      if (stage) for (const name of await readdir(stage)) await mergeMove(path.join(stage, name), path.join(part.target, name));
       total.bytesRestored += r.value.bytesRestored;
       total.durationSeconds += r.value.durationSeconds;
       total.filesRestored = r.value.filesRestored === null || total.filesRestored === null ? null : total.filesRestored + r.value.filesRestored;

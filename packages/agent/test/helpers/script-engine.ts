@@ -46,6 +46,7 @@ export function scriptEngine(o: ScriptEngineOptions): Engine {
   const summary = { snapshotId: 'a'.repeat(64), filesNew: 1, filesChanged: 0, filesUnmodified: 0, dirsNew: 0, dirsChanged: 0, dirsUnmodified: 0, dataBlobs: 1, treeBlobs: 1, dataAdded: 10, totalFilesProcessed: 1, totalBytesProcessed: 10, durationSeconds: 0.1, errors: [] };
   return {
     name: 'restic',
+    restoreNamesFailedFiles: true,
     version: async () => ({ ok: true, value: { version: '0.14.0', raw: 'restic 0.14.0' } }),
     init: async () => ({ ok: true, value: {} }),
     backup: async (conn, _req, opts) => {

@@ -39,6 +39,7 @@ export function filterArgs(f: SnapshotFilter | undefined): string[] {
 /** restic >= 0.14 (tested on 0.14.0). One instance can serve any number of repositories. */
 export class ResticEngine implements Engine {
   readonly name = 'restic' as const;
+  readonly restoreNamesFailedFiles = true;
   private readonly versions = new Map<string, Promise<string | undefined>>();
 
   /** Builds the per-call invocation; refuses before spawning when no password source is set. */

@@ -33,6 +33,7 @@ function filterArgs(f: SnapshotFilter | undefined): string[] {
  */
 export class RusticEngine implements Engine {
   readonly name = 'rustic' as const;
+  readonly restoreNamesFailedFiles = false;
 
   private inv(conn: Connection, command: string): Invocation | Result<never> {
     if (!conn.repository) return fail(libraryError(command, 'invalid_argument', `${command}: connection.repository is required`));
