@@ -83,6 +83,8 @@ describe('rustic-rs 0.11.4 output, recorded here', () => {
   it.each([
     ['stderr-wrong-password-v0.11.4.txt', 'wrong_password', /^The password that has been entered, seems to be incorrect/],
     ['stderr-no-repository-v0.11.4.txt', 'no_repository', /^No repository config file found for `local:/],
+    // the robustness harness's full-disk fault on rustic: the reason is only under "Caused by:"
+    ['stderr-disk-full-v0.11.4.txt', 'failed', /^Failed to write to the buffer: .*\(caused by: No space left on device \(os error 28\)\)$/],
   ])('%s -> %s with the sentence after "Message:" as the message', (file, kind, message) => {
     const stderrTail = fixture(file).split('\n');
     const e = classify('snapshots', { exitCode: 1, signal: null, aborted: false, timedOut: false, stderrTail, durationMs: 5 }, 'rustic');
