@@ -28,14 +28,16 @@ const manyEntries = Number(env.RM_ROBUSTNESS_MANY ?? 2000);
 // for `npm test`: the bounded run leaves that kind to `npm run test:robustness` (RM_ROBUSTNESS_ALL_FAULTS=1).
 const exclude = new Map(env.RM_ROBUSTNESS_ALL_FAULTS === '1' ? [] : [['truncate_pack', 'left to the full run: restic 0.14 retries a short pack read for about 90 s']]);
 const timeoutMs = Number(env.RM_ROBUSTNESS_TIMEOUT_MS ?? 600_000);
+const engine = env.RM_ROBUSTNESS_ENGINE === 'rustic' ? 'rustic' : undefined;
 const missing = [...localStackTools, ...[AGENT_MAIN, SERVER_MAIN].filter((f) => !fs.existsSync(f)).map((f) => `${f} (run 'npx tsc -b')`)];
 if (missing.length) console.warn(`skipping the robustness harness: missing ${missing.join(', ')}`);
 
 describe.skipIf(missing.length > 0)('robustness harness (seeded faults against the real stack)', () => {
-  it(`seed ${seed}, ${steps} steps: no invariant is violated`, { timeout: timeoutMs }, async () => {
+  it(`seed ${seed}, ${steps} steps${engine ? ` on ${engine}` : ''}: no invariant is violated`, { timeout: timeoutMs }, async () => {
     const r = await runRobustness({
       seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 5), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5), rehashEvery: 25,
       repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: Number(env.RM_ROBUSTNESS_JOB_TIMEOUT_MS ?? 180_000), exclude,
+      ...(engine ? { engine } : {}),
       ...(env.RM_ROBUSTNESS_PAUSE_FILE ? { pauseFile: env.RM_ROBUSTNESS_PAUSE_FILE } : {}),
       ...(env.RM_ROBUSTNESS_CHECKPOINT ? { checkpointDir: env.RM_ROBUSTNESS_CHECKPOINT } : {}),
       log: (l) => void process.stdout.write(`${l}\n`),

@@ -6,6 +6,7 @@
 // waits between steps while PATH exists (everything settled), e.g. while CI needs the machine.
 // With --checkpoint DIR the run keeps its directory there with a checkpoint after every step; run
 // the same command again after it was stopped (or its session ended) and it goes on from there.
+// --engine rustic runs the same walk with the host's repository on rustic (no copies: rustic has none).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,11 +15,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const usage = 'usage: npm run test:robustness -- [--steps N] [--seed N] [--many N] [--sample-every N] [--full-every N] [--pause-file PATH] [--checkpoint DIR]';
+const usage = 'usage: npm run test:robustness -- [--steps N] [--seed N] [--many N] [--sample-every N] [--full-every N] [--pause-file PATH] [--checkpoint DIR] [--engine restic|rustic]';
 
 const opts = { steps: '200', seed: String(Date.now() % 100000), many: '100000', 'sample-every': '4', 'full-every': '10' };
 let pauseFile = '';
 let checkpoint = '';
+let engine = '';
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const key = argv[i].replace(/^--/, '');
@@ -27,6 +29,11 @@ for (let i = 0; i < argv.length; i++) {
     process.exit(0);
   }
   const value = argv[i + 1];
+  if (key === 'engine' && (value === 'restic' || value === 'rustic')) {
+    engine = value;
+    i++;
+    continue;
+  }
   if ((key === 'pause-file' || key === 'checkpoint') && value && !value.startsWith('--')) {
     if (key === 'pause-file') pauseFile = path.resolve(value);
     else checkpoint = path.resolve(value);
@@ -57,6 +64,7 @@ const r = spawnSync(bin('vitest'), ['run', 'e2e/robustness.test.ts', '--reporter
     RM_ROBUSTNESS_SAMPLE_EVERY: opts['sample-every'], RM_ROBUSTNESS_FULL_EVERY: opts['full-every'], RM_ROBUSTNESS_RESULT: result, RM_ROBUSTNESS_ALL_FAULTS: '1', RM_ROBUSTNESS_JOB_TIMEOUT_MS: '900000',
     ...(pauseFile ? { RM_ROBUSTNESS_PAUSE_FILE: pauseFile } : {}),
     ...(checkpoint ? { RM_ROBUSTNESS_CHECKPOINT: checkpoint } : {}),
+    ...(engine ? { RM_ROBUSTNESS_ENGINE: engine } : {}),
     // a generous bound: the driver's own per-job bounds catch a stuck job long before this
     RM_ROBUSTNESS_TIMEOUT_MS: String(Math.max(600_000, Number(opts.steps) * 120_000)),
   },

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Ctx, Tally } from './context.js';
+import type { RobustEngine } from './stack.js';
 import type { RawTree } from './tree-hash.js';
 
 export interface Checkpoint {
@@ -31,6 +32,8 @@ export interface Checkpoint {
   manyVerified: string[];
   restores: Ctx['restores'];
   checks: Ctx['checks'];
+  /** Absent before rustic runs: restic. */
+  engine?: RobustEngine;
   /** Absent in a checkpoint of a run from before copies (it goes on without them). */
   copyPolicyId?: string | null;
   copies?: [string, string][];
@@ -70,11 +73,11 @@ function loadTree(t: SavedTree, corpus?: RawTree): RawTree {
 }
 
 /** Writes the state after `ctx.step` (atomically: a run killed while writing keeps the previous one). */
-export function saveCheckpoint(dir: string, ctx: Ctx, o: { steps: number; proxyPort: number; tmpfs: boolean; elapsedMs: number; legs: number }): void {
+export function saveCheckpoint(dir: string, ctx: Ctx, o: { steps: number; proxyPort: number; tmpfs: boolean; elapsedMs: number; legs: number; engine: RobustEngine }): void {
   const prefix = ctx.many.key.split('/')[0]!;
   const cp: Checkpoint = {
     version: 1, seed: ctx.seed, steps: o.steps, step: ctx.step, rngState: ctx.rng.state, restoreSeq: ctx.restoreSeq, hostId: ctx.s.hostId,
-    proxyPort: o.proxyPort, tmpfs: o.tmpfs, elapsedMs: o.elapsedMs, legs: o.legs, corpusTree: saveTree(ctx.corpus.tree),
+    proxyPort: o.proxyPort, tmpfs: o.tmpfs, elapsedMs: o.elapsedMs, legs: o.legs, engine: o.engine, corpusTree: saveTree(ctx.corpus.tree),
     recorded: [...ctx.recorded].map(([id, t]) => [id, saveTree(t, prefix)]), manyVerified: [...ctx.manyVerified],
     restores: ctx.restores, checks: ctx.checks, copyPolicyId: ctx.s.copyPolicyId, copies: [...ctx.copies], copyRuns: ctx.copyRuns, timing: [...ctx.timing],
     tally: { steps: ctx.tally.steps, faults: [...ctx.tally.faults], skipped: [...ctx.tally.skipped], invariants: ctx.tally.invariants, violations: ctx.tally.violations },

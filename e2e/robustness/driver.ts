@@ -24,6 +24,7 @@ import { retriedGets, waitJob } from './repo.js';
 import { Rng } from './rng.js';
 import { hashRawTree } from './tree-hash.js';
 import { COPY_PASSWORD, REPO_PASSWORD, freshAdminPassword, startRobustStack } from './stack.js';
+import type { RobustEngine } from './stack.js';
 
 export interface RobustnessOptions {
   seed: number;
@@ -39,6 +40,8 @@ export interface RobustnessOptions {
   /** Chance per step of a repository fault, and of a mid-job fault on an operation. */
   repoFaultChance: number;
   midJobFaultChance: number;
+  /** The engine of the host's repository (restic by default; rustic runs the same operations but copies). */
+  engine?: RobustEngine;
   /** Fault kinds left out of this run (reported as skipped with the reason). */
   exclude: Map<string, string>;
   /** How long one job may take before the step counts as stuck. */
@@ -114,7 +117,7 @@ async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
   const { rng } = ctx;
   // Every fault kind at least once: the last steps inject the kinds not seen yet (a short run
   // still covers them all).
-  const repoFaults = REPO_FAULTS.filter((k) => !o.exclude.has(k));
+  const repoFaults = REPO_FAULTS.filter((k) => !o.exclude.has(k) && !ctx.tally.skipped.has(k));
   const missing = [...repoFaults, ...MID_JOB_FAULTS].filter((k) => !ctx.tally.faults.has(k) && !ctx.tally.skipped.has(k));
   const forced = ctx.recorded.size > 0 && o.steps - ctx.step < missing.length ? missing[0] : undefined;
   if (forced !== undefined ? (REPO_FAULTS as readonly string[]).includes(forced) : ctx.recorded.size > 0 && rng.chance(o.repoFaultChance)) {
@@ -183,11 +186,13 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const corpusMs = Date.now() - started;
   const packRepairFile = o.checkpointDir ? path.join(base, 'pack-repair') : undefined;
   const repaired = packRepairFile ? repairLeftPack(packRepairFile) : null;
+  const engine: RobustEngine = cp?.engine ?? o.engine ?? 'restic';
+  if (cp && o.engine && o.engine !== engine) throw new Error(`${base} holds a run on ${engine}: go on without --engine or with --engine ${engine}`);
   const adminPassword = o.checkpointDir ? runAdminPassword(base, cp !== null, freshAdminPassword) : freshAdminPassword();
   const secrets = [REPO_PASSWORD, COPY_PASSWORD, adminPassword];
   let s;
   try {
-    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, adminPassword, secrets, ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs, copyPolicyId: cp.copyPolicyId ?? null } } : {}) });
+    s = await startRobustStack(base, { tmpfsBytes: 1 << 30, adminPassword, secrets, engine, ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs, copyPolicyId: cp.copyPolicyId ?? null } } : {}) });
   } catch (err) {
     await corpus.close();
     if (!o.checkpointDir) await cleanup();
@@ -196,6 +201,8 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const notes: string[] = [s.tmpfsNote, ...corpus.notes, ...(repaired ? [`the last leg was stopped during a pack fault: ${path.basename(repaired)} has its original bytes back`] : [])];
   if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
   for (const [k, why] of o.exclude) tally.skipped.set(k, why);
+  // rustic takes no locks (two-phase prune instead): a held restic lock is no fault for it
+  if (engine === 'rustic') tally.skipped.set('held_lock', 'rustic takes no repository locks, so a held lock does not stop its prune');
   const ctx: Ctx = {
     s, rng, seed: o.seed, step: cp?.step ?? 0, srcDir, churnDir: path.join(srcDir, 'churn'), restoreRoot, restoreSeq: cp?.restoreSeq ?? 0,
     recorded: restored?.recorded ?? new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
@@ -234,7 +241,7 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
           violation(ctx, `invariant check failed to run: ${describe(err)}`);
         }
         tally.steps = step;
-        if (o.checkpointDir) saveCheckpoint(base, ctx, { steps: o.steps, proxyPort: s.proxy.port, tmpfs: s.tmpfsBytes !== null, elapsedMs: Date.now() - started, legs });
+        if (o.checkpointDir) saveCheckpoint(base, ctx, { steps: o.steps, proxyPort: s.proxy.port, tmpfs: s.tmpfsBytes !== null, elapsedMs: Date.now() - started, legs, engine });
         if (o.stopAfter === step && step < o.steps) {
           stopped = true;
           o.log(`stopped after step ${step} (checkpoint in ${base}): run again with the same --checkpoint to go on`);

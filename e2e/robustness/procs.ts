@@ -11,9 +11,9 @@ export function processes(): ProcInfo[] {
   return allProcesses().map((p) => ({ pid: p.pid, ppid: p.ppid, argv: p.cmdline }));
 }
 
-/** restic processes started (directly) by `parent`. */
+/** restic (or rustic) processes started (directly) by `parent`. */
 export function resticChildren(parent: number): ProcInfo[] {
-  return processes().filter((p) => p.ppid === parent && /(^|\/)restic /.test(p.argv));
+  return processes().filter((p) => p.ppid === parent && /(^|\/)r(?:est|ust)ic /.test(p.argv));
 }
 
 /** restic processes whose argv names `repo`, or whose parent is `agentPid`. */

@@ -105,7 +105,9 @@ function mounted(dir: string): boolean {
  * repository (its tmpfs still mounted), host and proxy port (the agent's enrolled URL); the
  * server and agent start again, nothing is enrolled or initialised.
  */
-export async function startRobustStack(base: string, opts: { tmpfsBytes: number; adminPassword: string; secrets: string[]; resume?: { hostId: string; proxyPort: number; tmpfs: boolean; copyPolicyId: string | null } }): Promise<RobustStack> {
+export type RobustEngine = 'restic' | 'rustic';
+
+export async function startRobustStack(base: string, opts: { tmpfsBytes: number; adminPassword: string; secrets: string[]; engine: RobustEngine; resume?: { hostId: string; proxyPort: number; tmpfs: boolean; copyPolicyId: string | null } }): Promise<RobustStack> {
   for (const f of [AGENT_MAIN, SERVER_MAIN]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run 'npx tsc -b' first`);
   const restic = requireTool('restic');
   if (!restic.ok) throw new Error(restic.reason);
@@ -116,6 +118,12 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   const agentDir = path.join(base, 'agent');
   for (const d of [bin, repoDir, dataDir]) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${restic.path}' "$@"\n`, { mode: 0o755 });
+  if (opts.engine === 'rustic') {
+    const rustic = requireTool('rustic');
+    if (!rustic.ok) throw new Error(rustic.reason);
+    // the agent's rustic runs are logged the same way: their argv must hold no secret either
+    fs.writeFileSync(path.join(bin, 'rustic'), `#!/bin/sh\nprintf 'rustic %s\\n' "$*" >> '${argvLog}'\nexec '${rustic.path}' "$@"\n`, { mode: 0o755 });
+  }
   if (opts.resume?.tmpfs && !mounted(repoDir)) throw new Error(`cannot go on from the checkpoint: the repository's tmpfs (${repoDir}) is no longer mounted (the machine restarted?), so the repository is gone`);
   // a leg stopped during a full-disk fault left the tmpfs shrunk: its size back first
   if (opts.resume?.tmpfs) execFileSync('mount', ['-o', `remount,size=${opts.tmpfsBytes}`, repoDir], { stdio: 'pipe' });
@@ -201,12 +209,14 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   }
   try {
     await stack.startServer();
-    const add = await api.req('POST', '/api/hosts', { name: 'robust1', repository: { url: repoDir, password: REPO_PASSWORD, append_only: false } });
+    // with rustic the host is added on a placeholder, then given the rustic repository as its only one
+    const add = await api.req('POST', '/api/hosts', { name: 'robust1', repository: { url: opts.engine === 'rustic' ? path.join(base, 'placeholder-repo') : repoDir, password: REPO_PASSWORD, append_only: false } });
     if (add.status !== 201) throw new Error(`add host failed: ${add.status} ${JSON.stringify(add.body)}`);
     stack.hostId = add.body.host_id as string;
     const enroll = await runAgentCli(['enroll', '--server', `http://127.0.0.1:${proxy.port}`, '--state-dir', agentDir], { RM_TOKEN: add.body.token as string });
     if (enroll.code !== 0) throw new Error(`enroll failed: ${enroll.err}`);
     await stack.startAgent();
+    if (opts.engine === 'rustic') await useRusticRepository(api, stack.hostId, repoDir);
     const init = await api.req('POST', `/api/hosts/${stack.hostId}/jobs`, { kind: 'init', args: {} });
     if (init.status !== 202) throw new Error(`init: ${init.status} ${JSON.stringify(init.body)}`);
     const done = await eventually(async () => {
@@ -214,7 +224,8 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
       return ['succeeded', 'failed', 'cancelled'].includes(j.body?.status) ? j.body : null;
     }, 60_000, 'init to finish');
     if (done.status !== 'succeeded') throw new Error(`init failed: ${JSON.stringify(done)}`);
-    stack.copyPolicyId = await addCopyPolicy(api, stack.hostId, stack.copyDir);
+    // rustic answers copy with `unsupported` (docs/repositories.md): no copies in a rustic run
+    if (opts.engine === 'restic') stack.copyPolicyId = await addCopyPolicy(api, stack.hostId, stack.copyDir);
   } catch (err) {
     await stack.close();
     throw err;
@@ -236,4 +247,18 @@ async function addCopyPolicy(api: Api, hostId: string, copyDir: string): Promise
   const policy = await api.req('POST', '/api/copy-policies', { source_repository_id: source, target_repository_id: repo.body.repository.id, host_id: hostId, mode: 'after_backup', enabled: false });
   if (policy.status !== 201) throw new Error(`add copy policy: ${policy.status} ${JSON.stringify(policy.body)}`);
   return policy.body.id as string;
+}
+
+/** Makes a rustic repository object at `repoDir` the host's primary and unlinks the placeholder it was added with. */
+async function useRusticRepository(api: Api, hostId: string, repoDir: string): Promise<void> {
+  const placeholder = (await api.req('GET', `/api/hosts/${hostId}`)).body?.repo_id as string | undefined;
+  const repo = await api.req('POST', '/api/repositories', { name: 'robust-rustic', url: repoDir, password: REPO_PASSWORD, engine: 'rustic', append_only: false });
+  if (repo.status !== 201) throw new Error(`add rustic repository: ${repo.status} ${JSON.stringify(repo.body)}`);
+  const id = repo.body.repository.id as string;
+  const link = await api.req('PUT', `/api/hosts/${hostId}/repositories/${id}`, { primary: true });
+  if (link.status !== 200) throw new Error(`link rustic repository: ${link.status} ${JSON.stringify(link.body)}`);
+  if (placeholder) {
+    const unlink = await api.req('DELETE', `/api/hosts/${hostId}/repositories/${placeholder}`);
+    if (unlink.status !== 204 && unlink.status !== 200) throw new Error(`unlink the placeholder: ${unlink.status} ${JSON.stringify(unlink.body)}`);
+  }
 }
