@@ -4,12 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AGENT_MAIN, eventually } from './agent-harness.js';
+import { requireTool } from '@restic-manager/testkit';
 import { localStackTools } from './local-stack.js';
 import { runAdminPassword } from './robustness/checkpoint.js';
 import { runRobustness } from './robustness/driver.js';
 import { argvSampler } from './robustness/procs.js';
 import { repoFingerprint } from './robustness/repo.js';
-import { repairLeftPack } from './robustness/repo-faults.js';
+import { REPO_FAULTS, repairLeftPack } from './robustness/repo-faults.js';
+import { MID_JOB_FAULTS } from './robustness/faults.js';
 import { hashRawTree, restoreDiff, wrongFiles } from './robustness/tree-hash.js';
 import { SERVER_MAIN, freshAdminPassword } from './robustness/stack.js';
 
@@ -47,6 +49,21 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
     if (env.RM_ROBUSTNESS_RESULT) fs.writeFileSync(env.RM_ROBUSTNESS_RESULT, `${r.tally.violations.join('\n')}${r.tally.violations.length ? '\n' : ''}${r.line}\n`);
     expect(r.tally.steps).toBe(steps);
     expect(r.tally.invariants).toBeGreaterThan(steps * 5);
+    expect(r.tally.violations, r.tally.violations.join('\n')).toEqual([]);
+  });
+
+  // The same walk with the host's repository on rustic (bounded; the full run: --engine rustic).
+  // The last steps force every fault kind not seen yet, so 15 steps still cover them all.
+  it.skipIf(engine !== undefined || !requireTool('rustic').ok || env.RM_ROBUSTNESS_RESULT !== undefined)('seed 23, 15 steps on rustic: no invariant is violated', { timeout: 400_000 }, async () => {
+    const r = await runRobustness({
+      seed: 23, steps: 15, manyEntries, sampleEvery: 5, fullEvery: 5, rehashEvery: 25, engine: 'rustic',
+      repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: 180_000, exclude, log: (l) => void process.stdout.write(`${l}\n`),
+    });
+    process.stdout.write(`${r.line}\n`);
+    expect(r.tally.steps).toBe(15);
+    // every kind injected, or skipped with its reason (held_lock: rustic takes no locks; truncate_pack: the full run's)
+    expect([...REPO_FAULTS, ...MID_JOB_FAULTS].filter((k) => !r.tally.faults.has(k) && !r.tally.skipped.has(k))).toEqual([]);
+    expect(r.tally.skipped.get('held_lock')).toMatch(/rustic takes no repository locks/);
     expect(r.tally.violations, r.tally.violations.join('\n')).toEqual([]);
   });
 

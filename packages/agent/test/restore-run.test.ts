@@ -63,7 +63,7 @@ describe('remapped restores (restic 0.14 has no snapshot:subfolder)', () => {
     const target = path.join(root, 'alt');
     const r = await runRestore(writingEngine(calls, false), { repository: '/r' }, { snapshot_id: 'abcd1234', target, include: ['/etc/app'], exclude: [], verify: false }, {});
     expect(r.ok).toBe(true);
-    expect(calls.map((c) => path.relative(target, c.target))).toEqual([expect.stringMatching(/^\.restic-manager-restore-[0-9a-f]{8}-0$/)]);
+    expect(calls.map((c) => path.relative(target, c.target))).toEqual([expect.stringMatching(/^\.rm[0-9a-f]{8}0$/)]);
     expect(fs.readFileSync(path.join(target, 'etc/app/file.txt'), 'utf8')).toBe('/etc/app');
     expect(fs.readdirSync(target)).toEqual(['etc']);
   });

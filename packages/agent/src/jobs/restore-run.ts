@@ -71,8 +71,9 @@ export async function runRestore(engine: Engine, conn: Connection, a: RestoreArg
         await mkdir(path.dirname(part.move.to), { recursive: true });
         staged.push(part.target);
       }
-      // (a restore to the original location, target /, is not staged: it overwrites in place anyway)
-      const stage = !part.move && !engine.restoreNamesFailedFiles && part.target !== path.sep ? path.join(part.target, `.restic-manager-restore-${tag}-${i}`) : null;
+      // (a restore to the original location, target /, is not staged: it overwrites in place anyway;
+      // the name is short: every restored path grows by it, and a path near PATH_MAX must still fit)
+      const stage = !part.move && !engine.restoreNamesFailedFiles && part.target !== path.sep ? path.join(part.target, `.rm${tag}${i}`) : null;
       if (stage) {
         await mkdir(stage, { recursive: true, mode: 0o700 });
         staged.push(stage);

@@ -161,7 +161,10 @@ export class RusticEngine implements Engine {
   /** rustic logs problems as `[ERROR]` lines and may still exit 0: those lines are the result. */
   async check(conn: Connection, req: CheckRequest = {}, opts: CallOptions = {}): Promise<Result<CheckResult>> {
     const args = ['check'];
-    if (req.readDataSubset) args.push('--read-data', '--read-data-subset', req.readDataSubset);
+    // rustic 0.11.4 reads no pack at all for a percentage subset (`100%`, `50%`… on a damaged
+    // repository: no error, exit 0; `1/1` and plain --read-data find the damage): all of it is --read-data
+    if (req.readDataSubset && /^100(\.0+)?%$/.test(req.readDataSubset)) args.push('--read-data');
+    else if (req.readDataSubset) args.push('--read-data', '--read-data-subset', req.readDataSubset);
     else if (req.readData) args.push('--read-data');
     const r = await this.text(conn, 'check', args, opts);
     if (!r.ok) {
