@@ -117,7 +117,8 @@ async function oneStep(ctx: Ctx, o: RobustnessOptions): Promise<string> {
   const { rng } = ctx;
   // Every fault kind at least once: the last steps inject the kinds not seen yet (a short run
   // still covers them all).
-  const repoFaults = REPO_FAULTS.filter((k) => !o.exclude.has(k) && !ctx.tally.skipped.has(k));
+  // (skipped holds the excluded kinds too)
+  const repoFaults = REPO_FAULTS.filter((k) => !ctx.tally.skipped.has(k));
   const missing = [...repoFaults, ...MID_JOB_FAULTS].filter((k) => !ctx.tally.faults.has(k) && !ctx.tally.skipped.has(k));
   const forced = ctx.recorded.size > 0 && o.steps - ctx.step < missing.length ? missing[0] : undefined;
   if (forced !== undefined ? (REPO_FAULTS as readonly string[]).includes(forced) : ctx.recorded.size > 0 && rng.chance(o.repoFaultChance)) {

@@ -117,12 +117,15 @@ export async function startRobustStack(base: string, opts: { tmpfsBytes: number;
   const dataDir = path.join(base, 'server');
   const agentDir = path.join(base, 'agent');
   for (const d of [bin, repoDir, dataDir]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${restic.path}' "$@"\n`, { mode: 0o755 });
+  // `bin/<name>` logs each run's argv (one line, after `prefix`) and execs the real tool
+  const logArgv = (name: string, real: string, prefix: string): void =>
+    fs.writeFileSync(path.join(bin, name), `#!/bin/sh\nprintf '${prefix}%s\\n' "$*" >> '${argvLog}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  logArgv('restic', restic.path, '');
   if (opts.engine === 'rustic') {
     const rustic = requireTool('rustic');
     if (!rustic.ok) throw new Error(rustic.reason);
     // the agent's rustic runs are logged the same way: their argv must hold no secret either
-    fs.writeFileSync(path.join(bin, 'rustic'), `#!/bin/sh\nprintf 'rustic %s\\n' "$*" >> '${argvLog}'\nexec '${rustic.path}' "$@"\n`, { mode: 0o755 });
+    logArgv('rustic', rustic.path, 'rustic ');
   }
   if (opts.resume?.tmpfs && !mounted(repoDir)) throw new Error(`cannot go on from the checkpoint: the repository's tmpfs (${repoDir}) is no longer mounted (the machine restarted?), so the repository is gone`);
   // a leg stopped during a full-disk fault left the tmpfs shrunk: its size back first
