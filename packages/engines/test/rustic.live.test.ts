@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,5 +158,28 @@ describe.skipIf(!rustic.ok)('rustic engine, live', () => {
     const r = must(await engine.check(conn, { readData: true }), 'check after damage');
     expect(r.errors.length).toBeGreaterThan(0);
     expect(r.errors.join('\n')).toMatch(/\[ERROR\]/);
+  });
+
+  it('a percentage check reads the data: damage inside a pack is found (rustic\'s own x% read no pack here)', async () => {
+    const conn = await repo();
+    const src = path.join(tmp.path, 'pct-src');
+    await mkdir(src, { recursive: true });
+    await writeFile(path.join(src, 'big.bin'), randomBytes(3_000_000));
+    must(await engine.backup(conn, { paths: [src] }), 'backup');
+    const dataDir = path.join(conn.repository, 'data');
+    const sized = await Promise.all((await files(dataDir)).map(async (f) => ({ p: path.join(dataDir, f), size: (await stat(path.join(dataDir, f))).size })));
+    const pack = sized.sort((a, b) => b.size - a.size)[0]!;
+    // in place, same size: only reading the pack's data finds it
+    const fd = await open(pack.p, 'r+');
+    await fd.write(Buffer.from('XXXXXXXX'), 0, 8, Math.floor(pack.size / 2));
+    await fd.close();
+    expect(must(await engine.check(conn, { readDataSubset: '60%' }), 'check 60%').errors.join('\n')).toMatch(/\[ERROR\]/);
+    // 50% draws one of two id subsets at random: the damaged pack is in one of them
+    let found = 0;
+    for (let i = 0; i < 12 && found === 0; i++) found += must(await engine.check(conn, { readDataSubset: '50%' }), 'check 50%').errors.length;
+    expect(found, 'some 50% check of twelve reads the damaged pack').toBeGreaterThan(0);
+    // control: a subset rustic applies itself (a size; its x% uses the same rule) reads no pack
+    // smaller than the budget allows — here none — and reports nothing
+    expect(must(await engine.check(conn, { readDataSubset: '1KiB' }), 'check 1KiB').errors).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import {
   parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticRestoreFiles, parseRusticSnapshots, parseRusticVersion,
   splitJsonValues, unquoteRust,
 } from '../src/rustic/parse.js';
+import { rusticReadDataArgs } from '../src/rustic/check.js';
 import { rusticRestoreArgs } from '../src/rustic/restore.js';
 import { parseRusticRepoinfo, restoreSizeFromSnapshots } from '../src/rustic/stats.js';
 
@@ -144,5 +145,26 @@ describe('rustic argument mapping', () => {
     expect(rusticRestoreArgs({ snapshot: 'abcd1234', target: '/r', include: ['/srv/a/'], exclude: ['*.tmp'], verify: true })).toEqual([
       'restore', '--glob', '/srv/a/', '--glob', '/srv/a/**', '--glob', '!*.tmp', '--glob', '!*.tmp/**', '--verify-existing', '--', 'abcd1234', '/r',
     ]);
+  });
+});
+
+describe('rustic check: --read-data arguments for a restic-style subset', () => {
+  const at = (r: number) => () => r;
+  it('a percentage becomes the id subset n/⌊100/x⌋ with n drawn at random (rustic\'s own x% can read no pack)', () => {
+    expect(rusticReadDataArgs('10%', undefined, at(0))).toEqual(['--read-data', '--read-data-subset', '1/10']);
+    expect(rusticReadDataArgs('10%', undefined, at(0.999999))).toEqual(['--read-data', '--read-data-subset', '10/10']);
+    expect(rusticReadDataArgs('30%', undefined, at(0.5))).toEqual(['--read-data', '--read-data-subset', '2/3']);
+    expect(rusticReadDataArgs('2.5%', undefined, at(0.1))).toEqual(['--read-data', '--read-data-subset', '5/40']);
+    // every n of 1..m comes up
+    const seen = new Set(Array.from({ length: 4 }, (_, i) => rusticReadDataArgs('25%', undefined, at(i / 4 + 0.01))[2]));
+    expect([...seen].sort()).toEqual(['1/4', '2/4', '3/4', '4/4']);
+  });
+  it('more than half, or all of it, is a plain --read-data; n/t and sizes pass through; none is metadata only', () => {
+    expect(rusticReadDataArgs('100%', undefined)).toEqual(['--read-data']);
+    expect(rusticReadDataArgs('60%', undefined)).toEqual(['--read-data']);
+    expect(rusticReadDataArgs('3/7', undefined)).toEqual(['--read-data', '--read-data-subset', '3/7']);
+    expect(rusticReadDataArgs('500MiB', undefined)).toEqual(['--read-data', '--read-data-subset', '500MiB']);
+    expect(rusticReadDataArgs(undefined, true)).toEqual(['--read-data']);
+    expect(rusticReadDataArgs(undefined, undefined)).toEqual([]);
   });
 });

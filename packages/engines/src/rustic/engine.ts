@@ -14,6 +14,7 @@ import type {
 import { rusticInvocation, withJsonProgress } from './connection.js';
 import { parseRusticDiffLine, parseRusticForget, parseRusticKeyIds, parseRusticSnapshots, parseRusticVersion, splitJsonValues } from './parse.js';
 import { parseRusticLsLong } from './ls.js';
+import { rusticReadDataArgs } from './check.js';
 import { rusticRestore } from './restore.js';
 import { parseRusticRepoinfo, restoreSizeFromSnapshots } from './stats.js';
 
@@ -160,12 +161,8 @@ export class RusticEngine implements Engine {
 
   /** rustic logs problems as `[ERROR]` lines and may still exit 0: those lines are the result. */
   async check(conn: Connection, req: CheckRequest = {}, opts: CallOptions = {}): Promise<Result<CheckResult>> {
-    const args = ['check'];
-    // rustic 0.11.4 reads no pack at all for a percentage subset (`100%`, `50%`… on a damaged
-    // repository: no error, exit 0; `1/1` and plain --read-data find the damage): all of it is --read-data
-    if (req.readDataSubset && /^100(\.0+)?%$/.test(req.readDataSubset)) args.push('--read-data');
-    else if (req.readDataSubset) args.push('--read-data', '--read-data-subset', req.readDataSubset);
-    else if (req.readData) args.push('--read-data');
+    // A percentage becomes an id subset: rustic's own x% can read no pack at all (check.ts).
+    const args = ['check', ...rusticReadDataArgs(req.readDataSubset, req.readData)];
     const r = await this.text(conn, 'check', args, opts);
     if (!r.ok) {
       const errors = r.error.stderrTail.filter((l) => /\[ERROR\]/.test(l));
