@@ -20,6 +20,7 @@ import type { WorkerMessage } from './pipeline/protocol.js';
 import { encodeMeta, encodeRefs, type Entry, type SnapshotMeta } from './snapshot.js';
 import type { Storage } from './storage/index.js';
 import { Excluder } from './exclude.js';
+import { decodeName, fsPath } from './raw-path.js';
 import { walk } from './walk.js';
 
 export interface BackupProgress {
@@ -161,7 +162,7 @@ async function run(cfg: VaultConfig, set: SnapshotSource, storage: Storage, inde
     if (st.isDirectory()) entries.push({ ...base, t: 'd' });
     else if (st.isSymbolicLink()) {
       try {
-        entries.push({ ...base, t: 'l', l: await readlink(p) });
+        entries.push({ ...base, t: 'l', l: decodeName(await readlink(fsPath(p), { encoding: 'buffer' })) });
       } catch (e) {
         errors.push({ path: p, error: (e as Error).message });
       }

@@ -19,3 +19,4 @@ export { LocalLockError } from './local-lock.js';
 export { LeaseLapsedError, type LeaseTiming } from './run-markers.js';
 export { applyRetention, type RetentionPolicy } from './retention.js';
 export { selfTest } from './self-test.js';
+export { decodeName, fsPath } from './raw-path.js';

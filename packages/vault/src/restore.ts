@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { X25519Identity } from './age/index.js';
 import { BlobReader, type ChunkRef } from './blob-reader.js';
 import { metaKey } from './layout.js';
+import { fsPath } from './raw-path.js';
 import { decodeMeta, type Entry, type SnapshotMeta } from './snapshot.js';
 import type { Storage } from './storage/index.js';
 
@@ -77,12 +78,12 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
   // a link the snapshot itself creates; entry paths are validated (see safePath).
   for (const { e, dest } of chosen) {
     if (e.t === 'd') {
-      await mkdir(dest, { recursive: true, mode: 0o700 });
+      await mkdir(fsPath(dest), { recursive: true, mode: 0o700 });
       result.dirs++;
     } else if (e.t === 'f') {
-      await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-      await rm(dest, { force: true, recursive: false }).catch(() => undefined);
-      const fh = await open(dest, 'w', 0o600);
+      await mkdir(fsPath(path.dirname(dest)), { recursive: true, mode: 0o700 });
+      await rm(fsPath(dest), { force: true, recursive: false }).catch(() => undefined);
+      const fh = await open(fsPath(dest), 'w', 0o600);
       await fh.truncate(e.s ?? 0);
       await fh.close();
       result.files++;
@@ -116,7 +117,7 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
         handles.delete(k);
         await old.close();
       }
-      h = await open(dest, 'r+');
+      h = await open(fsPath(dest), 'r+');
       handles.set(dest, h);
     }
     return h;
@@ -150,7 +151,7 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
   }
   // 3. Damaged files are removed, never left half-written.
   for (const [dest, error] of damaged) {
-    await rm(dest, { force: true });
+    await rm(fsPath(dest), { force: true });
     const e = chosen.find((x) => x.dest === dest)!.e;
     result.damaged.push({ path: e.p, error });
     result.files--;
@@ -158,9 +159,9 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
   // 3b. Symlinks.
   for (const { e, dest } of chosen) {
     if (e.t !== 'l') continue;
-    await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-    await rm(dest, { force: true, recursive: false }).catch(() => undefined);
-    await symlink(e.l ?? '', dest);
+    await mkdir(fsPath(path.dirname(dest)), { recursive: true, mode: 0o700 });
+    await rm(fsPath(dest), { force: true, recursive: false }).catch(() => undefined);
+    await symlink(fsPath(e.l ?? ''), fsPath(dest));
     result.symlinks++;
   }
   // 4. Metadata, children before parents so directory mtimes stick.
@@ -169,13 +170,13 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
     if (damaged.has(dest)) continue;
     const mtime = nsToDate(e.mt);
     if (e.t === 'l') {
-      if (root) await lchown(dest, e.u, e.g).catch(() => undefined);
-      await lutimes(dest, mtime, mtime).catch(() => undefined);
+      if (root) await lchown(fsPath(dest), e.u, e.g).catch(() => undefined);
+      await lutimes(fsPath(dest), mtime, mtime).catch(() => undefined);
       continue;
     }
-    if (root) await chown(dest, e.u, e.g);
-    await chmod(dest, e.m);
-    await utimes(dest, mtime, mtime);
+    if (root) await chown(fsPath(dest), e.u, e.g);
+    await chmod(fsPath(dest), e.m);
+    await utimes(fsPath(dest), mtime, mtime);
     if (e.t === 'f') {
       result.bytes += e.s ?? 0;
       filesDone++;

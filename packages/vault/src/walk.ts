@@ -1,12 +1,14 @@
 /**
  * Walks the source directories (no symlink following, one entry per path) and applies
  * the config's exclude patterns relative to each source root (exclude.ts: vaultik's rules).
- * An excluded directory is pruned: nothing below it is visited.
+ * An excluded directory is pruned: nothing below it is visited. Names are read as bytes: one
+ * that is not valid UTF-8 is kept losslessly (raw-path.ts).
  */
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Excluder } from './exclude.js';
+import { decodeName, fsPath } from './raw-path.js';
 
 export interface WalkEntry {
   path: string;
@@ -22,7 +24,7 @@ export async function* walk(roots: string[], exclude: Excluder, onError: (p: str
   const statAll = (paths: string[]): Promise<Array<WalkEntry | null>> =>
     Promise.all(
       paths.map((p) =>
-        lstat(p, { bigint: true }).then(
+        lstat(fsPath(p), { bigint: true }).then(
           (st) => ({ path: p, st }),
           (e: unknown) => {
             onError(p, e as Error);
@@ -36,13 +38,14 @@ export async function* walk(roots: string[], exclude: Excluder, onError: (p: str
     if (!entry.st.isDirectory()) return;
     let dirents;
     try {
-      dirents = await readdir(entry.path, { withFileTypes: true });
+      dirents = await readdir(fsPath(entry.path), { withFileTypes: true, encoding: 'buffer' });
     } catch (e) {
       onError(entry.path, e as Error);
       return;
     }
     const children = dirents
-      .filter((d) => !exclude.matches(rel === '' ? d.name : `${rel}/${d.name}`, d.isDirectory()))
+      .map((d) => ({ name: decodeName(d.name), dir: d.isDirectory() }))
+      .filter((d) => !exclude.matches(rel === '' ? d.name : `${rel}/${d.name}`, d.dir))
       .map((d) => d.name)
       .sort()
       .map((n) => path.join(entry.path, n))

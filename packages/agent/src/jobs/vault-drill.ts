@@ -20,7 +20,7 @@ const INDEX_PREFIX = 'index/';
 const failed = (error: string, stats: Record<string, unknown> | null = null): Outcome => ({ status: 'failed', exitCode: null, stats, error, errorKind: 'failed' });
 
 /** Why a restored file differs from the snapshot's content hashes, or null when every byte matches. */
-export async function verifyFile(file: string, e: Entry, meta: SnapshotMeta, buf: Buffer): Promise<string | null> {
+export async function verifyFile(file: string | Buffer, e: Entry, meta: SnapshotMeta, buf: Buffer): Promise<string | null> {
   const fh = await open(file, 'r').catch(() => null);
   if (!fh) return 'it was not restored';
   try {
@@ -97,7 +97,7 @@ export async function runVaultDrill(v: typeof VaultModule, storage: Storage, tar
     }
     const buf = Buffer.allocUnsafe(1 << 20);
     for (const f of sample.files) {
-      const why = await verifyFile(path.join(scratch, f.path), byPath.get(f.path)!, meta, buf).catch((e: unknown) => `it could not be checked: ${(e as Error).message}`);
+      const why = await verifyFile(v.fsPath(path.join(scratch, f.path)), byPath.get(f.path)!, meta, buf).catch((e: unknown) => `it could not be checked: ${(e as Error).message}`);
       if (why) return failed(`vault drill of snapshot ${meta.id} failed: file ${f.path}: ${why}`, base);
     }
     const checkSeconds = (Date.now() - t0) / 1000 - restoreSeconds;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker } from '../chunker.js';
+import { fsPath } from '../raw-path.js';
 import { ChunkCompressor, compressedBound } from '../zstd-raw.js';
 import type { FileJob, WorkerInit, WorkerPost } from './protocol.js';
 
@@ -50,7 +51,7 @@ function processFile(job: FileJob): void {
   let size = 0;
   chunker.reset();
   try {
-    fd = openSync(job.path, 'r');
+    fd = openSync(fsPath(job.path), 'r');
     let start = 0;
     let end = 0;
     let eof = false;
