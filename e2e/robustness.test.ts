@@ -50,6 +50,13 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
     expect(r.tally.steps).toBe(steps);
     expect(r.tally.invariants).toBeGreaterThan(steps * 5);
     expect(r.tally.violations, r.tally.violations.join('\n')).toEqual([]);
+    // the bounded run's walk reaches the vault: backups, restores by the trusted machine, a damaged blob
+    if (!env.RM_ROBUSTNESS_RESULT && !engine) {
+      expect(r.vault, r.notes.join('\n')).toBeDefined();
+      expect(r.vault!.backups).toBeGreaterThan(0);
+      expect(r.vault!.restored).toBeGreaterThan(0);
+      expect(r.tally.faults.get('corrupt_vault_blob')).toBeGreaterThan(0);
+    }
   });
 
   // The same walk with the host's repository on rustic (bounded; the full run: --engine rustic).
@@ -82,6 +89,8 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
       expect((JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')) as { copyPolicyId?: unknown }).copyPolicyId).toMatch(/^[0-9a-f-]{36}$/);
       // the next leg is a new process: the admin password whose hash the server keeps stays beside the checkpoint, owner-only
       expect(fs.statSync(path.join(dir, 'admin-password')).mode & 0o777).toBe(0o600);
+      // so does the vault's private key: the vault's snapshots are encrypted to it
+      expect(fs.statSync(path.join(dir, 'vault-key')).mode & 0o777).toBe(0o600);
       if (process.getuid?.() === 0) expect(fs.readFileSync('/proc/mounts', 'utf8')).toContain(path.join(dir, 'repo')); // the repository's tmpfs stays for the next leg
       await expect(runRobustness({ ...opts, seed: 8 })).rejects.toThrow(/holds a run of seed 7, 4 steps \(at step 2\): go on with --seed 7 --steps 4/);
       const before = lines.length;
@@ -189,6 +198,8 @@ describe('robustness harness self-checks (its invariants can fail)', () => {
       expect(() => runAdminPassword(dir, true, () => 'never used')).toThrow(/admin-password is missing/);
       const first = runAdminPassword(dir, false, freshAdminPassword);
       expect(fs.statSync(path.join(dir, 'admin-password')).mode & 0o777).toBe(0o600);
+      // so does the vault's private key: the vault's snapshots are encrypted to it
+      expect(fs.statSync(path.join(dir, 'vault-key')).mode & 0o777).toBe(0o600);
       expect(runAdminPassword(dir, true, () => 'a different one')).toBe(first);
       expect(freshAdminPassword()).not.toBe(first);
     } finally {

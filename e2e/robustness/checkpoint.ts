@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Ctx, Tally } from './context.js';
 import type { RobustEngine } from './stack.js';
 import type { RawTree } from './tree-hash.js';
+import { withoutSubtree } from './tree-hash.js';
 
 export interface Checkpoint {
   version: 1;
@@ -38,6 +39,8 @@ export interface Checkpoint {
   copyPolicyId?: string | null;
   copies?: [string, string][];
   copyRuns?: Ctx['copyRuns'];
+  /** Absent in a checkpoint of a run without the vault. Trees saved like `recorded` (the big directory left out when loaded). */
+  vault?: { recorded: [string, SavedTree][]; runs: NonNullable<Ctx['vault']>['runs'] };
   timing: [string, number][];
   tally: { steps: number; faults: [string, number][]; skipped: [string, string][]; invariants: number; violations: string[] };
 }
@@ -80,6 +83,7 @@ export function saveCheckpoint(dir: string, ctx: Ctx, o: { steps: number; proxyP
     proxyPort: o.proxyPort, tmpfs: o.tmpfs, elapsedMs: o.elapsedMs, legs: o.legs, engine: o.engine, corpusTree: saveTree(ctx.corpus.tree),
     recorded: [...ctx.recorded].map(([id, t]) => [id, saveTree(t, prefix)]), manyVerified: [...ctx.manyVerified],
     restores: ctx.restores, checks: ctx.checks, copyPolicyId: ctx.s.copyPolicyId, copies: [...ctx.copies], copyRuns: ctx.copyRuns, timing: [...ctx.timing],
+    ...(ctx.vault ? { vault: { recorded: [...ctx.vault.recorded].map(([id, t]) => [id, saveTree(t, prefix)]), runs: ctx.vault.runs } } : {}),
     tally: { steps: ctx.tally.steps, faults: [...ctx.tally.faults], skipped: [...ctx.tally.skipped], invariants: ctx.tally.invariants, violations: ctx.tally.violations },
   };
   const tmp = `${checkpointFile(dir)}.tmp`;
@@ -109,11 +113,12 @@ export function readCheckpoint(dir: string): Checkpoint | null {
 }
 
 /** The saved state as the driver holds it: the corpus tree, the recorded trees (corpus spliced back in), the tally. */
-export function restoredState(cp: Checkpoint): { corpusTree: RawTree; recorded: Map<string, RawTree>; tally: Tally } {
+export function restoredState(cp: Checkpoint, manyKey: string): { corpusTree: RawTree; recorded: Map<string, RawTree>; vaultRecorded: Map<string, RawTree>; tally: Tally } {
   const corpusTree = loadTree(cp.corpusTree);
   return {
     corpusTree,
     recorded: new Map(cp.recorded.map(([id, t]) => [id, loadTree(t, corpusTree)])),
+    vaultRecorded: new Map((cp.vault?.recorded ?? []).map(([id, t]) => [id, { ...withoutSubtree(loadTree(t, corpusTree), manyKey), digest: t.digest }])),
     tally: { steps: cp.tally.steps, faults: new Map(cp.tally.faults), skipped: new Map(cp.tally.skipped), invariants: cp.tally.invariants, violations: cp.tally.violations },
   };
 }

@@ -2,6 +2,7 @@
 import type { Rng } from './rng.js';
 import type { RobustStack } from './stack.js';
 import type { RawTree } from './tree-hash.js';
+import type { VaultSide } from './vault.js';
 
 export interface Tally {
   steps: number;
@@ -37,6 +38,12 @@ export interface Ctx {
   copies: Map<string, string>;
   /** Copies by outcome, and restores of a copy compared with its original's recorded tree. */
   copyRuns: { succeeded: number; other: number; restored: number };
+  /**
+   * The vault (absent when the agent has no vault engine, or in a rustic run): the driver's side
+   * (storage directory, private key), vault snapshot id -> the tree it was taken of (without the
+   * big directory), whether a prune ran since the last invariant check, and the runs by outcome.
+   */
+  vault?: { side: VaultSide; recorded: Map<string, RawTree>; pruned: boolean; runs: { backups: number; other: number; restored: number } };
   /** Restores by form: everything, or all but the verified big directory. */
   restores: { full: number; withoutMany: number };
   /** The invariants' last `restic check`: the repository's fingerprint then, and the result. */

@@ -25,6 +25,8 @@ import { Rng } from './rng.js';
 import { hashRawTree } from './tree-hash.js';
 import { COPY_PASSWORD, REPO_PASSWORD, freshAdminPassword, startRobustStack } from './stack.js';
 import type { RobustEngine } from './stack.js';
+import { agentHasVault, runVaultKey, setVaultTarget } from './vault.js';
+import type { VaultSide } from './vault.js';
 
 export interface RobustnessOptions {
   seed: number;
@@ -66,9 +68,12 @@ export interface RobustnessResult {
   stopped: boolean;
   /** Legs the run took (1 without a checkpoint). */
   legs: number;
+  /** The vault's runs (absent without a vault). */
+  vault?: NonNullable<Ctx['vault']>['runs'];
 }
 
-const OPS: Record<OpName, number> = { backup: 30, restore: 15, forget: 10, prune: 8, check: 10, snapshots: 7, copy: 6 };
+// (without a vault, its operations fall back to a backup)
+const OPS: Record<OpName, number> = { backup: 30, restore: 15, forget: 10, prune: 8, check: 10, snapshots: 7, copy: 6, vault_backup: 8, vault_prune: 3, vault_check: 3 };
 
 export function summaryLine(seed: number, t: Tally): string {
   const faults = [...t.faults.values()].reduce((a, b) => a + b, 0);
@@ -162,7 +167,8 @@ async function runDir(o: RobustnessOptions): Promise<{ base: string; cp: Checkpo
 
 export async function runRobustness(o: RobustnessOptions): Promise<RobustnessResult> {
   const { base, cp, cleanup } = await runDir(o);
-  const restored = cp ? restoredState(cp) : null;
+  const manyKey = 'hostile/many';
+  const restored = cp ? restoredState(cp, manyKey) : null;
   const tally: Tally = restored?.tally ?? { steps: 0, faults: new Map(), skipped: new Map(), invariants: 0, violations: [] };
   const rng = new Rng(o.seed);
   if (cp) rng.state = cp.rngState;
@@ -190,7 +196,10 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   const engine: RobustEngine = cp?.engine ?? o.engine ?? 'restic';
   if (cp && o.engine && o.engine !== engine) throw new Error(`${base} holds a run on ${engine}: go on without --engine or with --engine ${engine}`);
   const adminPassword = o.checkpointDir ? runAdminPassword(base, cp !== null, freshAdminPassword) : freshAdminPassword();
-  const secrets = [REPO_PASSWORD, COPY_PASSWORD, adminPassword];
+  // the vault where the agent has it, beside restic (a rustic run is about rustic); a leg goes on with what the first had
+  const hasVault = engine !== 'restic' ? { ok: false, why: `a ${engine} run has no vault` } : cp ? (cp.vault ? { ok: true, why: '' } : { ok: false, why: 'a run from before the vault was in the walk' }) : await agentHasVault();
+  const vaultSide: VaultSide | null = hasVault.ok ? { dir: path.join(base, 'vault'), secretKey: runVaultKey(o.checkpointDir ? base : null, cp !== null) } : null;
+  const secrets = [REPO_PASSWORD, COPY_PASSWORD, adminPassword, ...(vaultSide ? [vaultSide.secretKey] : [])];
   let s;
   try {
     s = await startRobustStack(base, { tmpfsBytes: 1 << 30, adminPassword, secrets, engine, ...(cp ? { resume: { hostId: cp.hostId, proxyPort: cp.proxyPort, tmpfs: cp.tmpfs, copyPolicyId: cp.copyPolicyId ?? null } } : {}) });
@@ -199,16 +208,19 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
     if (!o.checkpointDir) await cleanup();
     throw err;
   }
-  const notes: string[] = [s.tmpfsNote, ...corpus.notes, ...(repaired ? [`the last leg was stopped during a pack fault: ${path.basename(repaired)} has its original bytes back`] : [])];
+  if (vaultSide && !cp) await setVaultTarget(s.api, s.hostId, vaultSide);
+  const notes: string[] = [s.tmpfsNote, ...(hasVault.ok ? [] : [`no vault operations: ${hasVault.why}`]), ...corpus.notes, ...(repaired ? [`the last leg was stopped during a pack fault: ${path.basename(repaired)} has its original bytes back`] : [])];
   if (s.tmpfsBytes === null) tally.skipped.set('disk_full', s.tmpfsNote);
   for (const [k, why] of o.exclude) tally.skipped.set(k, why);
   // rustic takes no locks (two-phase prune instead): a held restic lock is no fault for it
   if (engine === 'rustic') tally.skipped.set('held_lock', 'rustic takes no repository locks, so a held lock does not stop its prune');
+  if (!vaultSide) tally.skipped.set('corrupt_vault_blob', `no vault in this run: ${hasVault.why}`);
   const ctx: Ctx = {
     s, rng, seed: o.seed, step: cp?.step ?? 0, srcDir, churnDir: path.join(srcDir, 'churn'), restoreRoot, restoreSeq: cp?.restoreSeq ?? 0,
-    recorded: restored?.recorded ?? new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: 'hostile/many' },
+    recorded: restored?.recorded ?? new Map(), corpus: { dir: corpusDir, tree: corpusTree }, many: { dir: path.join(corpusDir, 'many'), key: manyKey },
     manyVerified: new Set(cp?.manyVerified ?? []), restores: cp?.restores ?? { full: 0, withoutMany: 0 }, checks: cp?.checks ?? { run: 0, reused: 0 },
     copies: new Map(cp?.copies ?? []), copyRuns: cp?.copyRuns ?? { succeeded: 0, other: 0, restored: 0 },
+    ...(vaultSide ? { vault: { side: vaultSide, recorded: restored?.vaultRecorded ?? new Map(), pruned: false, runs: cp?.vault?.runs ?? { backups: 0, other: 0, restored: 0 } } } : {}),
     timing: new Map(cp?.timing ?? [['corpus (made and hashed once)', corpusMs]]),
     jobTimeoutMs: o.jobTimeoutMs, tally, log: o.log, ...(packRepairFile ? { packRepairFile } : {}),
   };
@@ -275,10 +287,11 @@ export async function runRobustness(o: RobustnessOptions): Promise<RobustnessRes
   o.log(`faults by kind: ${kinds || 'none'}; argv samples: ${sampler.samples()}; ${Math.round((Date.now() - started) / 1000)} s`);
   o.log(`restic check (invariant): ${ctx.checks.run} run, ${ctx.checks.reused} reused on an unchanged repository`);
   o.log(`copies: ${ctx.copyRuns.succeeded} succeeded, ${ctx.copyRuns.other} failed or cancelled (with a fault); ${ctx.copyRuns.restored} restored from the copy repository and compared${s.copyPolicyId ? '' : ' (none: a run from before copies)'}`);
+  if (ctx.vault) o.log(`vault: ${ctx.vault.runs.backups} backups succeeded, ${ctx.vault.runs.other} vault jobs failed or cancelled (with a fault); ${ctx.vault.runs.restored} vault snapshots restored by the CLI and compared`);
   o.log(`restores: ${ctx.restores.full} in full, ${ctx.restores.withoutMany} without the big directory (known good); snapshots whose big directory is verified: ${ctx.manyVerified.size}`);
   o.log(`time by phase: ${phaseTimes(ctx)}`);
   for (const [k, why] of tally.skipped) o.log(`skipped fault kind ${k}: ${why}`);
   if (retriedGets.length) o.log(`GETs retried once after a network error: ${retriedGets.length} (${[...new Set(retriedGets)].slice(0, 5).join('; ')})`);
   if (legs > 1) o.log(`legs: ${legs} (server and agent started again between legs; time and counts are the whole run's)`);
-  return { tally, line: summaryLine(o.seed, tally), notes, stopped, legs };
+  return { tally, line: summaryLine(o.seed, tally), notes, stopped, legs, ...(ctx.vault ? { vault: ctx.vault.runs } : {}) };
 }

@@ -1,6 +1,7 @@
 /**
- * Faults injected while a job runs: kill -9 of the agent (restarted), of the restic child, of the
- * server (restarted on the same port and data directory), and a dropped agent connection. The
+ * Faults injected while a job runs: kill -9 of the agent (restarted), of the engine child (restic,
+ * rustic, or a vault job's node process; the kind keeps its name kill_restic), of the server
+ * (restarted on the same port and data directory), and a dropped agent connection. The
  * moment is picked by the seeded RNG among conditions (job posted, job running, restic started),
  * never by a fixed sleep.
  */
@@ -8,7 +9,7 @@ import { eventually } from '../agent-harness.js';
 import type { Ctx } from './context.js';
 import { countFault } from './context.js';
 import { getJob } from './repo.js';
-import { resticChildren } from './procs.js';
+import { engineChildren } from './procs.js';
 
 export const MID_JOB_FAULTS = ['kill_agent', 'kill_restic', 'kill_server', 'drop_connection'] as const;
 export type MidJobFault = (typeof MID_JOB_FAULTS)[number];
@@ -31,7 +32,7 @@ async function reach(ctx: Ctx, jobId: string, moment: Moment): Promise<boolean> 
     if (['succeeded', 'failed', 'cancelled'].includes(j.status)) return 'finished';
     if (moment === 'running') return j.status === 'running' ? 'reached' : null;
     const agent = ctx.s.agent?.child.pid;
-    return agent !== undefined && resticChildren(agent).length > 0 ? 'reached' : null;
+    return agent !== undefined && engineChildren(agent).length > 0 ? 'reached' : null;
   }, 60_000, `job ${jobId} to reach ${moment}`).then((r) => r === 'reached');
 }
 
@@ -59,19 +60,19 @@ export async function injectMidJob(ctx: Ctx, kind: MidJobFault, jobId: string): 
     }
     case 'kill_restic': {
       const agent = ctx.s.agent?.child.pid;
-      const children = reached && agent !== undefined ? resticChildren(agent) : [];
+      const children = reached && agent !== undefined ? engineChildren(agent) : [];
       // prefer the job's own restic run over the agent's side commands (lock listing, snapshots)
       const own = children.filter((c) => !/ (list locks|snapshots|stats) /.test(`${c.argv} `));
       const victims = own.length ? own : children;
-      if (victims.length === 0) return { injected: false, agentKilled: false, note: 'no restic child to kill (the job finished first)' };
+      if (victims.length === 0) return { injected: false, agentKilled: false, note: 'no engine child to kill (the job finished first)' };
       const v = ctx.rng.pick(victims);
       try {
         process.kill(v.pid, 'SIGKILL');
       } catch {
-        return { injected: false, agentKilled: false, note: 'the restic child exited before the kill' };
+        return { injected: false, agentKilled: false, note: 'the engine child exited before the kill' };
       }
       countFault(ctx, kind);
-      return { injected: true, agentKilled: false, killedJobRun: own.length > 0, note: `restic child ${v.pid} (${v.argv.split(' ').slice(1, 8).join(' ')}) killed -9` };
+      return { injected: true, agentKilled: false, killedJobRun: own.length > 0, note: `engine child ${v.pid} (${v.argv.split(' ').slice(1, 8).join(' ')}) killed -9` };
     }
   }
 }

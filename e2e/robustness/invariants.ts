@@ -9,13 +9,17 @@
  * 6. the source corpus is unchanged (hashed again every `rehashEvery` steps and at the end);
  * 7. with the sampled restore, a copy of a recorded snapshot restores from the copy repository
  *    (restic run directly) to its original's recorded tree (ops.ts judges each copy as it ends:
- *    copies of the run's snapshots, same trees, a copy repository that checks clean).
+ *    copies of the run's snapshots, same trees, a copy repository that checks clean);
+ * 8. the vault (vault.ts): the server's vault snapshots are committed in the storage, recorded
+ *    ones disappear only by a prune, and with the sampled restore one restores by the CLI with the
+ *    private key to its recorded tree and the key-assisted check reading every blob is clean.
  * The model follows the repository: snapshots forgotten by the product are dropped from it.
  */
 import type { Ctx } from './context.js';
 import { invariant, timed } from './context.js';
 import { restoreAndCompare, restoreCopyAndCompare } from './ops.js';
 import { hashRawTree, restoreDiff } from './tree-hash.js';
+import { checkVaultInvariants } from './vault.js';
 import { openAlerts, repoFingerprint, repoSnapshotFiles, resticCheck, serverSnapshots, unfinishedJobs, until, waitJob } from './repo.js';
 
 export interface InvariantOptions {
@@ -68,6 +72,9 @@ export async function checkInvariants(ctx: Ctx, o: InvariantOptions): Promise<vo
     const copied = await restoreCopyAndCompare(ctx);
     if (copied) ctx.log(`  sampled ${copied}`);
   }
+
+  // 8. the vault
+  await checkVaultInvariants(ctx, o.sampleRestore);
 
   // 6. the corpus never changes (a backup must not touch its source), so its cached hash holds
   if (o.rehashCorpus) {

@@ -11,6 +11,7 @@ import type { Job } from './repo.js';
 import { jobLog, repoSnapshotFiles, resticCheck, resticRestore, resticSnapshots, sameBelow, serverSnapshots, startJob, startRestore, until } from './repo.js';
 import { COPY_PASSWORD } from './stack.js';
 import { hashRawTree, restoreDiff, withoutSubtree, wrongFiles } from './tree-hash.js';
+import { vaultBackup, vaultSimple } from './vault.js';
 
 export interface Started {
   jobId: string;
@@ -18,7 +19,7 @@ export interface Started {
   finish(job: Job, f: { faulted: boolean; agentKilled: boolean }): Promise<string>;
 }
 
-export type OpName = 'backup' | 'restore' | 'forget' | 'prune' | 'check' | 'snapshots' | 'copy';
+export type OpName = 'backup' | 'restore' | 'forget' | 'prune' | 'check' | 'snapshots' | 'copy' | 'vault_backup' | 'vault_prune' | 'vault_check';
 
 /** Changes the churn directory: adds, rewrites and removes a few files. */
 function churn(ctx: Ctx): void {
@@ -211,5 +212,11 @@ export function startOp(ctx: Ctx, op: OpName): Promise<Started | null> {
       return simple(ctx, 'snapshots', {});
     case 'copy':
       return copy(ctx);
+    case 'vault_backup':
+      return ctx.vault ? vaultBackup(ctx) : Promise.resolve(null);
+    case 'vault_prune':
+      return ctx.vault && ctx.vault.recorded.size > 0 ? vaultSimple(ctx, 'vault_prune', { policy: { keep_last: ctx.rng.int(2, 5) } }) : Promise.resolve(null);
+    case 'vault_check':
+      return ctx.vault && ctx.vault.recorded.size > 0 ? vaultSimple(ctx, 'vault_check', { read_data: ctx.rng.chance(0.5) }) : Promise.resolve(null);
   }
 }

@@ -11,9 +11,9 @@ export function processes(): ProcInfo[] {
   return allProcesses().map((p) => ({ pid: p.pid, ppid: p.ppid, argv: p.cmdline }));
 }
 
-/** restic (or rustic) processes started (directly) by `parent`. */
-export function resticChildren(parent: number): ProcInfo[] {
-  return processes().filter((p) => p.ppid === parent && /(^|\/)r(?:est|ust)ic /.test(p.argv));
+/** The engine processes `parent` started directly: restic, rustic, or a vault job's node process. */
+export function engineChildren(parent: number): ProcInfo[] {
+  return processes().filter((p) => p.ppid === parent && (/(^|\/)r(?:est|ust)ic /.test(p.argv) || /(^|\/)vault-child\.js( |$)/.test(p.argv)));
 }
 
 /** restic processes whose argv names `repo`, or whose parent is `agentPid`. */

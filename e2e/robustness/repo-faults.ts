@@ -5,7 +5,9 @@
  * - a held lock (a restic process stopped with SIGSTOP): an exclusive job fails with lock_failed
  *   instead of hanging; once the holder is killed -9 its lock is stale and the next job runs;
  * - a full disk (the repository's tmpfs shrunk to what it holds): the backup fails and says
- *   "no space left on device" in the job and its alert; after space returns, backups succeed.
+ *   "no space left on device" in the job and its alert; after space returns, backups succeed;
+ * - a corrupted vault blob (vault.ts): a vault_check reading every blob fails with an alert, and
+ *   the trusted machine's restore names the damaged files and leaves none with wrong content.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,8 +19,9 @@ import { countFault, invariant } from './context.js';
 import { restoreAndCompare } from './ops.js';
 import { allAlerts, jobLog, resticCheck, startJob, waitJob } from './repo.js';
 import { REPO_PASSWORD } from './stack.js';
+import { corruptVaultBlob } from './vault.js';
 
-export const REPO_FAULTS = ['corrupt_pack', 'truncate_pack', 'held_lock', 'disk_full'] as const;
+export const REPO_FAULTS = ['corrupt_pack', 'truncate_pack', 'held_lock', 'disk_full', 'corrupt_vault_blob'] as const;
 export type RepoFault = (typeof REPO_FAULTS)[number];
 
 /**
@@ -27,7 +30,7 @@ export type RepoFault = (typeof REPO_FAULTS)[number];
  * others, and it tests nothing a second time that the first did not: at equal weights it took
  * half of a long run's time. Every kind still runs at least once (the driver forces missing kinds).
  */
-export const REPO_FAULT_WEIGHTS: Record<RepoFault, number> = { corrupt_pack: 6, truncate_pack: 1, held_lock: 6, disk_full: 6 };
+export const REPO_FAULT_WEIGHTS: Record<RepoFault, number> = { corrupt_pack: 6, truncate_pack: 1, held_lock: 6, disk_full: 6, corrupt_vault_blob: 4 };
 
 function packs(repo: string): string[] {
   const data = path.join(repo, 'data');
@@ -134,6 +137,8 @@ export function injectRepoFault(ctx: Ctx, kind: RepoFault): Promise<string> {
       return heldLock(ctx);
     case 'disk_full':
       return diskFull(ctx);
+    case 'corrupt_vault_blob':
+      return corruptVaultBlob(ctx);
   }
 }
 
