@@ -28,6 +28,9 @@ function sequenceAt(b: Uint8Array, i: number): number {
 /** A name (or a symlink target) as read from the filesystem, as the vault's string. */
 export function decodeName(b: Uint8Array): string {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  // fast path: Node's decoder puts U+FFFD for every invalid sequence, so without one it was lossless
+  const plain = buf.toString('utf8');
+  if (!plain.includes('\ufffd')) return plain;
   let out = '';
   let start = 0;
   let i = 0;
