@@ -35,6 +35,8 @@ describe('raw names: bytes <-> the vault\'s path strings', () => {
       [Buffer.from([0xed, 0xa0, 0x80]), '\udced\udca0\udc80'], // an encoded surrogate
       [Buffer.from([0xf4, 0x90, 0x80, 0x80]), '\udcf4\udc90\udc80\udc80'], // above U+10FFFF
       [Buffer.concat([Buffer.from('é€😀'), Buffer.from([0xe9])]), 'é€😀\udce9'], // Latin-1 é after real characters
+      [Buffer.from('a\ufffdb'), 'a\ufffdb'], // a real U+FFFD in a name is a character, not damage
+      [Buffer.concat([Buffer.from('\ufffd'), Buffer.from([0x80])]), '\ufffd\udc80'],
     ];
     for (const [b, s] of cases) {
       expect(decodeName(b)).toBe(s);
