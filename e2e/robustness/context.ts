@@ -1,7 +1,10 @@
 /* The driver's state shared by operations, faults and invariants: the stack, the seeded RNG, the model of what was backed up, and the tallies. */
+import path from 'node:path';
+import type { Job } from './repo.js';
 import type { Rng } from './rng.js';
 import type { RobustStack } from './stack.js';
 import type { RawTree } from './tree-hash.js';
+import { hashRawTree } from './tree-hash.js';
 import type { VaultSide } from './vault.js';
 
 export interface Tally {
@@ -94,4 +97,17 @@ export async function timed<T>(ctx: Ctx, phase: string, fn: () => Promise<T> | T
   } finally {
     ctx.timing.set(phase, (ctx.timing.get(phase) ?? 0) + Date.now() - t0);
   }
+}
+
+/** A job left alone (no fault) must succeed. */
+export function expectOk(ctx: Ctx, job: Job, faulted: boolean, what: string): void {
+  if (!faulted) invariant(ctx, job.status === 'succeeded' ? null : `${what} without a fault ended ${job.status}: ${job.error_kind ?? ''} ${job.error ?? ''}`);
+}
+
+/** `<what> <status> (<error kind>)`: how a job ended, for the step's line. */
+export const ended = (what: string, job: Job): string => `${what} ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+
+/** The source tree as a backup now takes it: the churn hashed, the unchanging corpus's hash spliced in. */
+export function hashSource(ctx: Ctx): Promise<RawTree> {
+  return timed(ctx, 'tree hashing', () => hashRawTree(ctx.srcDir, new Map([[path.basename(ctx.corpus.dir), ctx.corpus.tree]])));
 }

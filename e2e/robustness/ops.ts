@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Ctx } from './context.js';
-import { invariant, nextRestoreTarget, timed } from './context.js';
+import { ended, expectOk, hashSource, invariant, nextRestoreTarget, timed } from './context.js';
 import type { Job } from './repo.js';
 import { jobLog, repoSnapshotFiles, resticCheck, resticRestore, resticSnapshots, sameBelow, serverSnapshots, startJob, startRestore, until } from './repo.js';
 import { COPY_PASSWORD } from './stack.js';
@@ -31,13 +31,9 @@ function churn(ctx: Ctx): void {
   for (let i = 0; i < adds; i++) fs.writeFileSync(path.join(churnDir, `c${ctx.step}-${i}.bin`), rng.bytes(rng.int(1, 512) * 1024));
 }
 
-const expectOk = (ctx: Ctx, job: Job, faulted: boolean, what: string): void => {
-  if (!faulted) invariant(ctx, job.status === 'succeeded' ? null : `${what} without a fault ended ${job.status}: ${job.error_kind ?? ''} ${job.error ?? ''}`);
-};
-
 async function backup(ctx: Ctx): Promise<Started> {
   churn(ctx);
-  const tree = await timed(ctx, 'tree hashing', () => hashRawTree(ctx.srcDir, new Map([[path.basename(ctx.corpus.dir), ctx.corpus.tree]])));
+  const tree = await hashSource(ctx);
   const args: Record<string, unknown> = { paths: [ctx.srcDir], tags: [`step-${ctx.step}`] };
   if (ctx.rng.chance(0.5)) args.limit_upload_kbps = ctx.rng.int(512, 4096);
   const jobId = await startJob(ctx.s, 'backup', args);
@@ -45,7 +41,7 @@ async function backup(ctx: Ctx): Promise<Started> {
     jobId,
     async finish(job, f) {
       expectOk(ctx, job, f.faulted, 'backup');
-      if (job.status !== 'succeeded') return `backup ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+      if (job.status !== 'succeeded') return ended('backup', job);
       const short = typeof job.stats?.snapshotId === 'string' ? job.stats.snapshotId : '';
       const id = short ? (repoSnapshotFiles(ctx.s.repoDir).find((x) => x.startsWith(short)) ?? null) : null;
       invariant(ctx, id ? null : `a succeeded backup names no snapshot of the repository in its stats (snapshotId ${short || 'missing'}): ${JSON.stringify(job.stats)}`);
@@ -103,7 +99,7 @@ export async function restoreAndCompare(ctx: Ctx, snapshotId: string, opts: { fu
           const wrong = wrongFiles(expected, actual);
           invariant(ctx, wrong.length ? `${what} ended ${job.status} leaving files with wrong content under their names:\n  ${wrong.join('\n  ')}` : null);
         }
-        return `${what} ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+        return ended(what, job);
       } finally {
         await timed(ctx, 'cleanup', () => fs.promises.rm(target, { recursive: true, force: true }));
       }
@@ -124,7 +120,7 @@ async function simple(ctx: Ctx, kind: string, args: Record<string, unknown>): Pr
     async finish(job, f) {
       expectOk(ctx, job, f.faulted, `${kind} ${JSON.stringify(args)}`);
       if (job.status === 'failed' && !f.faulted) ctx.log(`  ${kind} log: ${(await jobLog(ctx.s, jobId)).slice(-1500)}`);
-      return `${kind} ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+      return ended(kind, job);
     },
   };
 }
@@ -161,7 +157,7 @@ async function copy(ctx: Ctx): Promise<Started | null> {
       expectOk(ctx, job, f.faulted, 'copy');
       if (job.status !== 'succeeded') {
         ctx.copyRuns.other++;
-        return `copy ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+        return ended('copy', job);
       }
       ctx.copyRuns.succeeded++;
       return `copy succeeded (${String(job.stats?.copied ?? '?')} copied; ${await judgeCopies(ctx)})`;

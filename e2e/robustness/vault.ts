@@ -16,7 +16,7 @@ import { LocalStorage, X25519Identity, listSnapshots } from '@restic-manager/vau
 import { ROOT, runAgentCli } from '../agent-harness.js';
 import type { Api } from '../agent-harness.js';
 import type { Ctx } from './context.js';
-import { countFault, invariant, nextRestoreTarget, timed } from './context.js';
+import { countFault, ended, expectOk, hashSource, invariant, nextRestoreTarget, timed } from './context.js';
 import type { Job } from './repo.js';
 import { allAlerts, startJob, until, waitJob } from './repo.js';
 import { hashRawTree, restoreDiff, withoutSubtree, wrongFiles } from './tree-hash.js';
@@ -88,16 +88,12 @@ export interface VaultStarted {
   finish(job: Job, f: { faulted: boolean }): Promise<string>;
 }
 
-const expectOk = (ctx: Ctx, job: Job, faulted: boolean, what: string): void => {
-  if (!faulted) invariant(ctx, job.status === 'succeeded' ? null : `${what} without a fault ended ${job.status}: ${job.error_kind ?? ''} ${job.error ?? ''}`);
-};
-
 /** The exclude pattern of the big directory: anchored at the source root (vaultik's `/x`). */
 const manyExclude = (ctx: Ctx): string => `/${path.relative(ctx.srcDir, ctx.many.dir)}`;
 
 export async function vaultBackup(ctx: Ctx): Promise<VaultStarted> {
   const v = ctx.vault!;
-  const tree = withoutSubtree(await timed(ctx, 'tree hashing', () => hashRawTree(ctx.srcDir, new Map([[path.basename(ctx.corpus.dir), ctx.corpus.tree]]))), ctx.many.key);
+  const tree = withoutSubtree(await hashSource(ctx), ctx.many.key);
   const jobId = await startJob(ctx.s, 'vault_backup', { paths: [ctx.srcDir], excludes: [manyExclude(ctx)] });
   return {
     jobId,
@@ -105,7 +101,7 @@ export async function vaultBackup(ctx: Ctx): Promise<VaultStarted> {
       expectOk(ctx, job, f.faulted, 'vault_backup');
       if (job.status !== 'succeeded') {
         v.runs.other++;
-        return `vault_backup ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}`;
+        return ended('vault_backup', job);
       }
       v.runs.backups++;
       const id = typeof job.stats?.snapshot_id === 'string' ? job.stats.snapshot_id : '';
@@ -126,7 +122,7 @@ export async function vaultSimple(ctx: Ctx, kind: 'vault_prune' | 'vault_check',
     jobId,
     async finish(job, f) {
       expectOk(ctx, job, f.faulted, `${kind} ${JSON.stringify(args)}`);
-      return `${kind} ${job.status}${job.error_kind ? ` (${job.error_kind})` : ''}${job.status === 'succeeded' && kind === 'vault_prune' ? ` (${String(job.stats?.snapshots_removed ?? '?')} removed)` : ''}`;
+      return `${ended(kind, job)}${job.status === 'succeeded' && kind === 'vault_prune' ? ` (${String(job.stats?.snapshots_removed ?? '?')} removed)` : ''}`;
     },
   };
 }
