@@ -69,9 +69,16 @@ describe.skipIf(!restic.ok)('agent with real restic (local repository)', () => {
     });
     child.stdin!.write('holding a lock\n');
     const locks = path.join(tmp.path, 'repo', 'locks');
+    // Written: restic's local backend creates the file, writes and syncs it, then makes it
+    // read-only. A holder killed before that leaves an empty lock file, which restic 0.14 ignores
+    // (it happened on a loaded CI machine: the key removal then never met the lock).
+    const written = (): boolean => fs.readdirSync(locks).some((f) => {
+      const st = fs.statSync(path.join(locks, f));
+      return st.size > 0 && (st.mode & 0o222) === 0;
+    });
     const locked = (async () => {
-      for (let i = 0; i < 200 && fs.readdirSync(locks).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-      if (fs.readdirSync(locks).length === 0) throw new Error('restic did not take its lock');
+      for (let i = 0; i < 400 && !written(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!written()) throw new Error('restic did not take its lock');
     })();
     return { child, locked };
   }
