@@ -81,7 +81,12 @@ describe.skipIf(missing.length > 0)('concurrency caps: real server, two real age
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
     expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse((await s.waitJob(holder)).finished_at));
     expect((await s.api.req('DELETE', `/api/schedules/${sched.body.id}`)).status).toBe(204);
-    // Fires already under way finish; then nothing holds or waits.
+    // The agent has dropped the schedule (no fire can follow the drained queue below and take the next test's slot)…
+    await eventually(async () => {
+      const h = (await s.api.req('GET', `/api/hosts/${b.hostId}`)).body;
+      return h.applied_schedule_version === h.schedule_version;
+    }, 30_000, 'agent b to apply the schedule removal');
+    // …fires already under way finish; then nothing holds or waits.
     await eventually(async () => {
       const active = (await s.api.req('GET', `/api/jobs?host_id=${b.hostId}&status=queued`)).body.total + (await s.api.req('GET', `/api/jobs?host_id=${b.hostId}&status=running`)).body.total;
       const f = fleet(await queue());
