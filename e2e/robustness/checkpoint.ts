@@ -92,17 +92,22 @@ export function saveCheckpoint(dir: string, ctx: Ctx, o: { steps: number; proxyP
 }
 
 /**
- * The admin password of a run in legs: made by the first leg and kept beside the checkpoint
- * (0600), since the server's database keeps its hash and a later leg is a new process.
+ * A secret of a run in legs, made by the first leg and kept beside the checkpoint (0600): the
+ * admin password (the server's database keeps only its hash) and the vault's private key (the
+ * vault's snapshots are encrypted to it). A later leg is a new process and reads it back.
  */
-export function runAdminPassword(dir: string, resuming: boolean, fresh: () => string): string {
-  const f = path.join(dir, 'admin-password');
+export function runSecret(dir: string, name: string, resuming: boolean, fresh: () => string, why: string): string {
+  const f = path.join(dir, name);
   if (fs.existsSync(f)) return fs.readFileSync(f, 'utf8');
-  if (resuming) throw new Error(`cannot go on from the checkpoint: ${f} is missing, and the server's database only knows the hash of the first leg's admin password`);
-  const pw = fresh();
-  fs.writeFileSync(f, pw, { mode: 0o600, flag: 'wx' });
-  return pw;
+  if (resuming) throw new Error(`cannot go on from the checkpoint: ${f} is missing, and ${why}`);
+  const secret = fresh();
+  fs.writeFileSync(f, secret, { mode: 0o600, flag: 'wx' });
+  return secret;
 }
+
+/** The admin password of a run in legs (runSecret). */
+export const runAdminPassword = (dir: string, resuming: boolean, fresh: () => string): string =>
+  runSecret(dir, 'admin-password', resuming, fresh, "the server's database only knows the hash of the first leg's admin password");
 
 export function readCheckpoint(dir: string): Checkpoint | null {
   const f = checkpointFile(dir);

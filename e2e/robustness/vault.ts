@@ -15,6 +15,7 @@ import path from 'node:path';
 import { LocalStorage, X25519Identity, listSnapshots } from '@restic-manager/vault';
 import { ROOT, runAgentCli } from '../agent-harness.js';
 import type { Api } from '../agent-harness.js';
+import { runSecret } from './checkpoint.js';
 import type { Ctx } from './context.js';
 import { countFault, ended, expectOk, hashSource, invariant, nextRestoreTarget, timed } from './context.js';
 import type { Job } from './repo.js';
@@ -30,18 +31,10 @@ export interface VaultSide {
   secretKey: string;
 }
 
-/**
- * The run's age identity: made by the first leg and kept beside the checkpoint (0600) like the
- * admin password, since the vault's snapshots are encrypted to it.
- */
+/** The run's age identity; in a run in legs kept beside the checkpoint (runSecret). */
 export function runVaultKey(dir: string | null, resuming: boolean): string {
-  if (!dir) return X25519Identity.generate().toString();
-  const f = path.join(dir, 'vault-key');
-  if (fs.existsSync(f)) return fs.readFileSync(f, 'utf8');
-  if (resuming) throw new Error(`cannot go on from the checkpoint: ${f} is missing, and the vault's snapshots are encrypted to its key`);
-  const key = X25519Identity.generate().toString();
-  fs.writeFileSync(f, key, { mode: 0o600, flag: 'wx' });
-  return key;
+  const fresh = (): string => X25519Identity.generate().toString();
+  return dir ? runSecret(dir, 'vault-key', resuming, fresh, "the vault's snapshots are encrypted to its key") : fresh();
 }
 
 /** Gives the host its vault target (the recipient only), as an admin does in Settings → Vault target. */
