@@ -7,6 +7,7 @@ import { AGENT_MAIN, eventually } from './agent-harness.js';
 import { requireTool } from '@restic-manager/testkit';
 import { localStackTools } from './local-stack.js';
 import { runAdminPassword } from './robustness/checkpoint.js';
+import { runVaultKey } from './robustness/vault.js';
 import { runRobustness } from './robustness/driver.js';
 import { argvSampler } from './robustness/procs.js';
 import { repoFingerprint } from './robustness/repo.js';
@@ -192,16 +193,20 @@ describe('robustness harness self-checks (its invariants can fail)', () => {
     }
   });
 
-  it("a run in legs keeps its admin password beside the checkpoint, and a later leg without it says why it cannot go on", () => {
+  it("a run in legs keeps its admin password and vault key beside the checkpoint, and a later leg without them says why it cannot go on", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-admin-pw-'));
     try {
       expect(() => runAdminPassword(dir, true, () => 'never used')).toThrow(/admin-password is missing/);
       const first = runAdminPassword(dir, false, freshAdminPassword);
       expect(fs.statSync(path.join(dir, 'admin-password')).mode & 0o777).toBe(0o600);
-      // so does the vault's private key: the vault's snapshots are encrypted to it
-      expect(fs.statSync(path.join(dir, 'vault-key')).mode & 0o777).toBe(0o600);
       expect(runAdminPassword(dir, true, () => 'a different one')).toBe(first);
       expect(freshAdminPassword()).not.toBe(first);
+      // so does the vault's private key: the vault's snapshots are encrypted to it
+      expect(() => runVaultKey(dir, true)).toThrow(/vault-key is missing, and the vault's snapshots are encrypted to its key/);
+      const key = runVaultKey(dir, false);
+      expect(key).toMatch(/^AGE-SECRET-KEY-1/);
+      expect(fs.statSync(path.join(dir, 'vault-key')).mode & 0o777).toBe(0o600);
+      expect(runVaultKey(dir, true)).toBe(key);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
