@@ -32,18 +32,19 @@ const manyEntries = Number(env.RM_ROBUSTNESS_MANY ?? 2000);
 const exclude = new Map(env.RM_ROBUSTNESS_ALL_FAULTS === '1' ? [] : [['truncate_pack', 'left to the full run: restic 0.14 retries a short pack read for about 90 s']]);
 const timeoutMs = Number(env.RM_ROBUSTNESS_TIMEOUT_MS ?? 600_000);
 const engine = env.RM_ROBUSTNESS_ENGINE === 'rustic' ? 'rustic' : undefined;
+/** What every run here shares (each sets its seed, steps and sampling). */
+const common = { manyEntries, rehashEvery: 25, repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: 180_000, exclude, log: (l: string) => void process.stdout.write(`${l}\n`) };
 const missing = [...localStackTools, ...[AGENT_MAIN, SERVER_MAIN].filter((f) => !fs.existsSync(f)).map((f) => `${f} (run 'npx tsc -b')`)];
 if (missing.length) console.warn(`skipping the robustness harness: missing ${missing.join(', ')}`);
 
 describe.skipIf(missing.length > 0)('robustness harness (seeded faults against the real stack)', () => {
   it(`seed ${seed}, ${steps} steps${engine ? ` on ${engine}` : ''}: no invariant is violated`, { timeout: timeoutMs }, async () => {
     const r = await runRobustness({
-      seed, steps, manyEntries, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 5), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5), rehashEvery: 25,
-      repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: Number(env.RM_ROBUSTNESS_JOB_TIMEOUT_MS ?? 180_000), exclude,
+      ...common, seed, steps, sampleEvery: Number(env.RM_ROBUSTNESS_SAMPLE_EVERY ?? 5), fullEvery: Number(env.RM_ROBUSTNESS_FULL_EVERY ?? 5),
+      jobTimeoutMs: Number(env.RM_ROBUSTNESS_JOB_TIMEOUT_MS ?? common.jobTimeoutMs),
       ...(engine ? { engine } : {}),
       ...(env.RM_ROBUSTNESS_PAUSE_FILE ? { pauseFile: env.RM_ROBUSTNESS_PAUSE_FILE } : {}),
       ...(env.RM_ROBUSTNESS_CHECKPOINT ? { checkpointDir: env.RM_ROBUSTNESS_CHECKPOINT } : {}),
-      log: (l) => void process.stdout.write(`${l}\n`),
     });
     // under npm run test:robustness the script prints the closing line itself, last and once
     if (!env.RM_ROBUSTNESS_RESULT) process.stdout.write(`${r.line}\n`);
@@ -63,10 +64,7 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
   // The same walk with the host's repository on rustic (bounded; the full run: --engine rustic).
   // The last steps force every fault kind not seen yet, so 15 steps still cover them all.
   it.skipIf(engine !== undefined || !requireTool('rustic').ok || env.RM_ROBUSTNESS_RESULT !== undefined)('seed 23, 15 steps on rustic: no invariant is violated', { timeout: 400_000 }, async () => {
-    const r = await runRobustness({
-      seed: 23, steps: 15, manyEntries, sampleEvery: 5, fullEvery: 5, rehashEvery: 25, engine: 'rustic',
-      repoFaultChance: 0.2, midJobFaultChance: 0.4, jobTimeoutMs: 180_000, exclude, log: (l) => void process.stdout.write(`${l}\n`),
-    });
+    const r = await runRobustness({ ...common, seed: 23, steps: 15, sampleEvery: 5, fullEvery: 5, engine: 'rustic' });
     process.stdout.write(`${r.line}\n`);
     expect(r.tally.steps).toBe(15);
     // every kind injected, or skipped with its reason (held_lock: rustic takes no locks; truncate_pack: the full run's)
@@ -78,10 +76,7 @@ describe.skipIf(missing.length > 0)('robustness harness (seeded faults against t
   it('a run in two legs: stopped after step 2 as a killed run would be, it goes on from its checkpoint to step 4', { timeout: 300_000 }, async () => {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rm-robust-legs-')), 'run');
     const lines: string[] = [];
-    const opts = {
-      seed: 7, steps: 4, manyEntries: 300, sampleEvery: 2, fullEvery: 1, rehashEvery: 2, repoFaultChance: 0.2, midJobFaultChance: 0.4,
-      jobTimeoutMs: 180_000, exclude, checkpointDir: dir, log: (l: string) => void lines.push(l),
-    };
+    const opts = { ...common, seed: 7, steps: 4, manyEntries: 300, sampleEvery: 2, fullEvery: 1, rehashEvery: 2, checkpointDir: dir, log: (l: string) => void lines.push(l) };
     try {
       const first = await runRobustness({ ...opts, stopAfter: 2 });
       expect(first).toMatchObject({ stopped: true, legs: 1, tally: { steps: 2, violations: [] } });
