@@ -58,6 +58,11 @@ export async function runRestore(engine: Engine, conn: Connection, a: RestoreArg
   );
   if (!plan.ok) return { ok: false, result: null, message: `invalid restore arguments: ${plan.field}: ${plan.message}` };
   const say = (line: string): void => opts.onLine?.({ stream: 'stdout', line: `restic-manager: ${line}`, ts: new Date() });
+  /** A failed part: its message said in the job's log and carried by the engine's error. */
+  const failed = (r: Extract<Result<RestoreSummary>, { ok: false }>, message: string): RestoreRunResult => {
+    say(message);
+    return { ok: false, result: { ok: false, error: { ...r.error, message } }, message };
+  };
   const total: RestoreSummary = { filesRestored: 0, bytesRestored: 0, durationSeconds: 0 };
   const staged: string[] = [];
   try {
@@ -85,15 +90,9 @@ export async function runRestore(engine: Engine, conn: Connection, a: RestoreArg
       if (!r.ok && r.error.failedFiles?.length) {
         // A file restic could not restore stays full-size with wrong content: remove it and say which.
         const report = await removeFailedFiles(part.target, r.error.failedFiles, r.error.failedFileCount ?? r.error.failedFiles.length);
-        const message = failedFilesMessage(report, part.move ? { notMovedTo: part.move.to } : { removedFrom: part.target });
-        say(message);
-        return { ok: false, result: { ok: false, error: { ...r.error, message } }, message };
+        return failed(r, failedFilesMessage(report, part.move ? { notMovedTo: part.move.to } : { removedFrom: part.target }));
       }
-      if (!r.ok && stage) {
-        const message = `${r.error.message}; ${engine.name} does not say which files it could not restore, so nothing of this restore was put under ${part.target}`;
-        say(message);
-        return { ok: false, result: { ok: false, error: { ...r.error, message } }, message };
-      }
+      if (!r.ok && stage) return failed(r, `${r.error.message}; ${engine.name} does not say which files it could not restore, so nothing of this restore was put under ${part.target}`);
       if (!r.ok) return { ok: false, result: r, message: r.error.message };
       if (stage) for (const name of await readdir(stage)) await mergeMove(path.join(stage, name), path.join(part.target, name));
       total.bytesRestored += r.value.bytesRestored;
