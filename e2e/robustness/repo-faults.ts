@@ -18,6 +18,7 @@ import type { Ctx } from './context.js';
 import { countFault, invariant } from './context.js';
 import { restoreAndCompare } from './ops.js';
 import { allAlerts, jobLog, resticCheck, startJob, waitJob } from './repo.js';
+import { flip32, whileDamaged } from './damage.js';
 import { REPO_PASSWORD } from './stack.js';
 import { corruptVaultBlob } from './vault.js';
 
@@ -43,21 +44,19 @@ async function damagedPack(ctx: Ctx, kind: 'corrupt_pack' | 'truncate_pack'): Pr
   if (ids.length === 0 || all.length === 0) return 'nothing backed up yet: skipped';
   const pack = ctx.rng.pick(all);
   const original = fs.readFileSync(pack);
-  const damaged = Buffer.from(original);
+  let damaged: Buffer;
   let what: string;
   if (kind === 'corrupt_pack') {
-    const at = ctx.rng.int(0, Math.max(0, damaged.length - 64));
-    for (let i = at; i < Math.min(damaged.length, at + 32); i++) damaged[i] = damaged[i]! ^ 0xa5;
-    what = `32 bytes flipped at ${at} of ${path.basename(pack).slice(0, 8)} (${original.length} bytes)`;
-  } else what = `${path.basename(pack).slice(0, 8)} truncated to ${ctx.rng.int(0, original.length - 1)} of ${original.length} bytes`;
-  if (ctx.packRepairFile) {
-    fs.writeFileSync(`${ctx.packRepairFile}.bin`, original);
-    fs.writeFileSync(ctx.packRepairFile, pack);
+    const f = flip32(ctx, original);
+    damaged = f.damaged;
+    what = `32 bytes flipped at ${f.at} of ${path.basename(pack).slice(0, 8)} (${original.length} bytes)`;
+  } else {
+    const keep = ctx.rng.int(0, original.length - 1);
+    damaged = original.subarray(0, keep);
+    what = `${path.basename(pack).slice(0, 8)} truncated to ${keep} of ${original.length} bytes`;
   }
-  fs.chmodSync(pack, 0o600);
-  fs.writeFileSync(pack, kind === 'corrupt_pack' ? damaged : damaged.subarray(0, Number(/truncated to (\d+)/.exec(what)![1])));
-  countFault(ctx, kind);
-  try {
+  return whileDamaged(ctx, pack, original, damaged, async () => {
+    countFault(ctx, kind);
     const sid = ctx.rng.pick(ids);
     const before = new Set((await allAlerts(ctx.s)).map((a) => a.id as string));
     const r = await restoreAndCompare(ctx, sid);
@@ -75,11 +74,7 @@ async function damagedPack(ctx: Ctx, kind: 'corrupt_pack' | 'truncate_pack'): Pr
     invariant(ctx, check.status === 'failed' || direct?.ok ? null : `check reading all data passed with a damaged pack (${what}) that restic check --read-data finds:\n${direct?.output ?? ''}`);
     if (direct?.ok) what += ' (a pack no index references: nothing for a check to find)';
     return `${what}; ${restoreOutcome}; check --read-data-subset 100% ${check.status}${check.error_kind ? ` (${check.error_kind})` : ''}`;
-  } finally {
-    fs.writeFileSync(pack, original);
-    fs.chmodSync(pack, 0o400);
-    if (ctx.packRepairFile) fs.rmSync(ctx.packRepairFile, { force: true });
-  }
+  });
 }
 
 async function heldLock(ctx: Ctx): Promise<string> {

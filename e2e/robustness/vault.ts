@@ -14,13 +14,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LocalStorage, X25519Identity, listSnapshots } from '@restic-manager/vault';
 import { ROOT, runAgentCli } from '../agent-harness.js';
-import type { Api } from '../agent-harness.js';
+import type { Api, Json } from '../agent-harness.js';
 import { runSecret } from './checkpoint.js';
 import type { Ctx } from './context.js';
 import { countFault, ended, expectOk, hashSource, invariant, nextRestoreTarget, timed } from './context.js';
+import { flip32, whileDamaged } from './damage.js';
 import type { Job } from './repo.js';
 import { allAlerts, startJob, until, waitJob } from './repo.js';
 import { hashRawTree, restoreDiff, withoutSubtree, wrongFiles } from './tree-hash.js';
+import type { RawTree } from './tree-hash.js';
 
 const CLI = path.join(ROOT, 'packages/cli/dist/main.js');
 const INDEX_PREFIX = 'index/';
@@ -120,6 +122,21 @@ export async function vaultSimple(ctx: Ctx, kind: 'vault_prune' | 'vault_check',
   };
 }
 
+/**
+ * Restores `snap` with the CLI into a fresh directory, as the trusted machine does; the restored
+ * source tree (null when nothing of it came back), the directory removed afterwards.
+ */
+async function restoreVault(ctx: Ctx, side: VaultSide, snap: string): Promise<{ r: Awaited<ReturnType<typeof cli>>; actual: RawTree | null }> {
+  const target = nextRestoreTarget(ctx);
+  try {
+    const r = await timed(ctx, 'vault: restore (CLI)', () => cli(side, ['restore', side.dir, '', snap, target]));
+    const dir = path.join(target, ctx.srcDir);
+    return { r, actual: fs.existsSync(dir) ? await timed(ctx, 'tree hashing', () => hashRawTree(dir)) : null };
+  } finally {
+    await timed(ctx, 'cleanup', () => fs.promises.rm(target, { recursive: true, force: true }));
+  }
+}
+
 /** Invariant 8 (module comment). `sample`: also restore one recorded vault snapshot and run the key-assisted check. */
 export async function checkVaultInvariants(ctx: Ctx, sample: boolean): Promise<void> {
   const v = ctx.vault;
@@ -135,19 +152,13 @@ export async function checkVaultInvariants(ctx: Ctx, sample: boolean): Promise<v
   if (!sample || v.recorded.size === 0) return;
 
   const id = ctx.rng.pick([...v.recorded.keys()]);
-  const target = nextRestoreTarget(ctx);
   const what = `vault restore of ${id} by the trusted machine`;
-  try {
-    const r = await timed(ctx, 'vault: restore (CLI)', () => cli(v.side, ['restore', v.side.dir, '', id, target]));
-    invariant(ctx, r.code === 0 ? null : `${what} exited ${String(r.code)}: ${r.err.slice(-2000)}`);
-    const restored = path.join(target, ctx.srcDir);
-    const diff = fs.existsSync(restored) ? restoreDiff(v.recorded.get(id)!, await timed(ctx, 'tree hashing', () => hashRawTree(restored))) : ['nothing restored'];
-    invariant(ctx, r.code === 0 && diff.length ? `${what} differs from the recorded tree:\n  ${diff.join('\n  ')}` : null);
-    v.runs.restored++;
-    ctx.log(`  sampled ${what} ${r.code !== 0 ? `FAILED (exit ${String(r.code)})` : diff.length ? 'DIFFERS' : 'exact'} (${v.recorded.get(id)!.files} files)`);
-  } finally {
-    await timed(ctx, 'cleanup', () => fs.promises.rm(target, { recursive: true, force: true }));
-  }
+  const { r, actual } = await restoreVault(ctx, v.side, id);
+  invariant(ctx, r.code === 0 ? null : `${what} exited ${String(r.code)}: ${r.err.slice(-2000)}`);
+  const diff = actual ? restoreDiff(v.recorded.get(id)!, actual) : ['nothing restored'];
+  invariant(ctx, r.code === 0 && diff.length ? `${what} differs from the recorded tree:\n  ${diff.join('\n  ')}` : null);
+  v.runs.restored++;
+  ctx.log(`  sampled ${what} ${r.code !== 0 ? `FAILED (exit ${String(r.code)})` : diff.length ? 'DIFFERS' : 'exact'} (${v.recorded.get(id)!.files} files)`);
   const check = await timed(ctx, 'vault: check (CLI, with the key)', () => cli(v.side, ['check', v.side.dir, '']));
   invariant(ctx, check.code === 0 ? null : `the key-assisted vault check reading every blob exited ${String(check.code)}:\n${(check.out + check.err).slice(-2000)}`);
 }
@@ -184,54 +195,32 @@ export async function corruptVaultBlob(ctx: Ctx): Promise<string> {
   if (v.recorded.size === 0 || blobs.length === 0) return 'no vault snapshot to damage: skipped';
   const blob = ctx.rng.pick(blobs);
   const original = fs.readFileSync(blob);
-  const damaged = Buffer.from(original);
-  const at = ctx.rng.int(0, Math.max(0, damaged.length - 64));
-  for (let i = at; i < Math.min(damaged.length, at + 32); i++) damaged[i] = damaged[i]! ^ 0xa5;
+  const { damaged, at } = flip32(ctx, original);
   const id = path.basename(blob);
   let what = `32 bytes flipped at ${at} of vault blob ${id.slice(0, 8)} (${original.length} bytes)`;
-  if (ctx.packRepairFile) {
-    fs.writeFileSync(`${ctx.packRepairFile}.bin`, original);
-    fs.writeFileSync(ctx.packRepairFile, blob);
-  }
-  const mode = fs.statSync(blob).mode & 0o777;
-  fs.chmodSync(blob, 0o600);
-  fs.writeFileSync(blob, damaged);
-  countFault(ctx, 'corrupt_vault_blob');
-  try {
-    const users = snapshotsReferencing(v.side.dir, id).filter((s) => v.recorded.has(s));
+  return whileDamaged(ctx, blob, original, damaged, async () => {
+    countFault(ctx, 'corrupt_vault_blob');
+    const referencing = snapshotsReferencing(v.side.dir, id);
     const before = new Set((await allAlerts(ctx.s)).map((a) => String(a.id)));
     const check = await waitJob(ctx.s, await startJob(ctx.s, 'vault_check', { read_data: true }), ctx.jobTimeoutMs);
-    if (snapshotsReferencing(v.side.dir, id).length > 0) {
+    if (referencing.length > 0) {
       invariant(ctx, check.status === 'failed' ? null : `vault_check reading every blob ended ${check.status} with a damaged referenced blob (${what})`);
-      const raised = await until(() => allAlerts(ctx.s), (as) => as.some((a) => a.kind === 'check_failed' && (!before.has(String(a.id)) || a.resolved_at === null)), 15_000);
-      invariant(ctx, raised.some((a) => a.kind === 'check_failed' && (!before.has(String(a.id)) || a.resolved_at === null)) ? null : `a failed vault_check (${what}) raised no check_failed alert`);
+      const raisedNow = (as: Json[]): boolean => as.some((a) => a.kind === 'check_failed' && (!before.has(String(a.id)) || a.resolved_at === null));
+      invariant(ctx, raisedNow(await until(() => allAlerts(ctx.s), raisedNow, 15_000)) ? null : `a failed vault_check (${what}) raised no check_failed alert`);
     } else what += ' (referenced by no committed snapshot: nothing for a check to find)';
-    let restored = 'no recorded snapshot uses it';
-    if (users.length > 0) {
-      const snap = ctx.rng.pick(users);
-      const target = nextRestoreTarget(ctx);
-      try {
-        const r = await timed(ctx, 'vault: restore (CLI)', () => cli(v.side, ['restore', v.side.dir, '', snap, target]));
-        const dir = path.join(target, ctx.srcDir);
-        const actual = fs.existsSync(dir) ? await timed(ctx, 'tree hashing', () => hashRawTree(dir)) : null;
-        const expected = v.recorded.get(snap)!;
-        if (r.code === 0) {
-          const diff = actual ? restoreDiff(expected, actual) : ['nothing restored'];
-          invariant(ctx, diff.length ? `a vault restore over a damaged blob exited 0 but differs:\n  ${diff.join('\n  ')}` : null);
-        } else {
-          invariant(ctx, r.code === 3 && /damaged, not restored: /.test(r.err) ? null : `a vault restore over a damaged blob exited ${String(r.code)} without naming the damaged files: ${r.err.slice(-800)}`);
-          const wrong = actual ? wrongFiles(expected, actual) : [];
-          invariant(ctx, wrong.length ? `a vault restore over a damaged blob left files with wrong content under their names:\n  ${wrong.join('\n  ')}` : null);
-        }
-        restored = `restore of ${snap} exit ${String(r.code)}${r.code === 3 ? ` (${r.err.split('\n').filter((l) => l.startsWith('damaged')).length} damaged named)` : ''}`;
-      } finally {
-        await timed(ctx, 'cleanup', () => fs.promises.rm(target, { recursive: true, force: true }));
-      }
+    const users = referencing.filter((s) => v.recorded.has(s));
+    if (users.length === 0) return `${what}; vault_check ${check.status}; no recorded snapshot uses it`;
+    const snap = ctx.rng.pick(users);
+    const { r, actual } = await restoreVault(ctx, v.side, snap);
+    const expected = v.recorded.get(snap)!;
+    if (r.code === 0) {
+      const diff = actual ? restoreDiff(expected, actual) : ['nothing restored'];
+      invariant(ctx, diff.length ? `a vault restore over a damaged blob exited 0 but differs:\n  ${diff.join('\n  ')}` : null);
+    } else {
+      invariant(ctx, r.code === 3 && /damaged, not restored: /.test(r.err) ? null : `a vault restore over a damaged blob exited ${String(r.code)} without naming the damaged files: ${r.err.slice(-800)}`);
+      const wrong = actual ? wrongFiles(expected, actual) : [];
+      invariant(ctx, wrong.length ? `a vault restore over a damaged blob left files with wrong content under their names:\n  ${wrong.join('\n  ')}` : null);
     }
-    return `${what}; vault_check ${check.status}; ${restored}`;
-  } finally {
-    fs.writeFileSync(blob, original);
-    fs.chmodSync(blob, mode);
-    if (ctx.packRepairFile) fs.rmSync(ctx.packRepairFile, { force: true });
-  }
+    return `${what}; vault_check ${check.status}; restore of ${snap} exit ${String(r.code)}${r.code === 3 ? ` (${r.err.split('\n').filter((l) => l.startsWith('damaged')).length} damaged named)` : ''}`;
+  });
 }
