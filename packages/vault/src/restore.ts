@@ -65,25 +65,26 @@ function nsToDate(ns: string): Date {
 export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Promise<RestoreResult> {
   const meta = o.meta ?? (await loadSnapshot(o.storage, o.identity, o.indexPrefix, o.snapshotId));
   const select = o.select ?? ((e: Entry) => path.join(o.target, e.p));
-  const chosen: Array<{ e: Entry; dest: string }> = [];
+  // `at`: the path as the filesystem gets it (raw bytes for a name that is not UTF-8), made once per entry
+  const chosen: Array<{ e: Entry; dest: string; at: string | Buffer }> = [];
   for (const e of meta.entries) {
     safePath(e, o.snapshotId);
     const dest = select(e);
-    if (dest !== null) chosen.push({ e, dest });
+    if (dest !== null) chosen.push({ e, dest, at: fsPath(dest) });
   }
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, damaged: [] };
   const damaged = new Map<string, string>();
   if (!o.select) await mkdir(o.target, { recursive: true });
   // 1. Structure. Symlinks come last (step 3b), so no write can be redirected through
   // a link the snapshot itself creates; entry paths are validated (see safePath).
-  for (const { e, dest } of chosen) {
+  for (const { e, dest, at } of chosen) {
     if (e.t === 'd') {
-      await mkdir(fsPath(dest), { recursive: true, mode: 0o700 });
+      await mkdir(at, { recursive: true, mode: 0o700 });
       result.dirs++;
     } else if (e.t === 'f') {
       await mkdir(fsPath(path.dirname(dest)), { recursive: true, mode: 0o700 });
-      await rm(fsPath(dest), { force: true, recursive: false }).catch(() => undefined);
-      const fh = await open(fsPath(dest), 'w', 0o600);
+      await rm(at, { force: true, recursive: false }).catch(() => undefined);
+      const fh = await open(at, 'w', 0o600);
       await fh.truncate(e.s ?? 0);
       await fh.close();
       result.files++;
@@ -157,26 +158,26 @@ export async function restore(o: RestoreOptions & { meta?: SnapshotMeta }): Prom
     result.files--;
   }
   // 3b. Symlinks.
-  for (const { e, dest } of chosen) {
+  for (const { e, dest, at } of chosen) {
     if (e.t !== 'l') continue;
     await mkdir(fsPath(path.dirname(dest)), { recursive: true, mode: 0o700 });
-    await rm(fsPath(dest), { force: true, recursive: false }).catch(() => undefined);
-    await symlink(fsPath(e.l ?? ''), fsPath(dest));
+    await rm(at, { force: true, recursive: false }).catch(() => undefined);
+    await symlink(fsPath(e.l ?? ''), at);
     result.symlinks++;
   }
   // 4. Metadata, children before parents so directory mtimes stick.
   const root = process.getuid?.() === 0;
-  for (const { e, dest } of [...chosen].reverse()) {
+  for (const { e, dest, at } of [...chosen].reverse()) {
     if (damaged.has(dest)) continue;
     const mtime = nsToDate(e.mt);
     if (e.t === 'l') {
-      if (root) await lchown(fsPath(dest), e.u, e.g).catch(() => undefined);
-      await lutimes(fsPath(dest), mtime, mtime).catch(() => undefined);
+      if (root) await lchown(at, e.u, e.g).catch(() => undefined);
+      await lutimes(at, mtime, mtime).catch(() => undefined);
       continue;
     }
-    if (root) await chown(fsPath(dest), e.u, e.g);
-    await chmod(fsPath(dest), e.m);
-    await utimes(fsPath(dest), mtime, mtime);
+    if (root) await chown(at, e.u, e.g);
+    await chmod(at, e.m);
+    await utimes(at, mtime, mtime);
     if (e.t === 'f') {
       result.bytes += e.s ?? 0;
       filesDone++;
