@@ -31,6 +31,36 @@ describe('DownloadStreams flow control', () => {
     expect(results).toEqual([{ outcome: 'failed', bytes: 0, error: 'the agent sent more chunks than it was granted' }]);
   });
 
+  it('credit follows reading: the agent is never granted more than the window beyond what the reader took', async () => {
+    const { sent, agents } = link();
+    const s = new DownloadStreams(agents, { readyMs: 1000, stallMs: 1000 });
+    const results: DownloadResult[] = [];
+    const opening = s.open('h1', { snapshot_id: 'a'.repeat(64), path: '/x', format: 'raw', max_bytes: 0 }, (r) => results.push(r));
+    const id = (sent.find((m) => m.type === 'download.start') as { request_id: string }).request_id;
+    const total = 3 * DOWNLOAD_WINDOW + 5;
+    s.ready('h1', { type: 'download.ready', request_id: id, kind: 'file', size: total * 10, entries: 1 });
+    const granted = () => DOWNLOAD_WINDOW + sent.reduce((n, m) => n + (m.type === 'download.credit' ? m.chunks : 0), 0);
+    let seq = 0;
+    // A greedy agent: everything its credit allows, at once.
+    const send = () => {
+      while (seq < total && seq < granted()) expect(s.chunk('h1', encodeDownloadChunk(id, seq++, [Buffer.alloc(10, seq)], 10))).toBeNull();
+      if (seq === total && !sent.some((m) => m.type === 'download.cancel')) s.ended('h1', { type: 'download.end', request_id: id, bytes: total * 10, chunks: total, error: null, error_kind: null, size: null });
+    };
+    send();
+    const reader = (await opening).body.getReader();
+    let read = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      read++;
+      expect(Buffer.from(value).equals(Buffer.alloc(10, read))).toBe(true);
+      expect(granted()).toBeLessThanOrEqual(read + DOWNLOAD_WINDOW);
+      if (seq < total) send();
+    }
+    expect(read).toBe(total);
+    expect(results).toEqual([{ outcome: 'completed', bytes: total * 10, error: null }]);
+  });
+
   it('a chunk for another host, or for no download, is refused without touching the download', async () => {
     const { sent, agents } = link();
     const s = new DownloadStreams(agents, { readyMs: 1000, stallMs: 1000 });
