@@ -83,4 +83,25 @@ describe('agent liveness while its frames wait', () => {
     expect((await agent.closed).code).toBe(4005);
     expect(g.offline).toEqual(['h1']);
   });
+
+  it('an agent that reconnects while its old connection\'s frames are still being applied stays online', async () => {
+    const g = await gatewayWithHeldHello(60_000);
+    open.push(g);
+    const old = new FakeAgent({ url: g.url, bearer: 'd'.repeat(43), helloTimeoutMs: 10_000 });
+    void old.connect().catch(() => undefined);
+    while (old.ws?.readyState !== 1) await new Promise((r) => setTimeout(r, 10));
+    // The old agent dies while its hello still waits for the store; the restarted one connects.
+    await old.close();
+    const agent = new FakeAgent({ url: g.url, bearer: 'd'.repeat(43), helloTimeoutMs: 10_000 });
+    open.push(agent);
+    const hello = agent.connect();
+    while (agent.ws?.readyState !== 1) await new Promise((r) => setTimeout(r, 10));
+    g.release();
+    expect(await hello).toMatchObject({ type: 'hello', host_id: 'h1' });
+    // The old connection's queue (its hello, then its end) ran before the new hello came back.
+    expect(g.offline).toEqual([]);
+    await agent.close();
+    while (g.offline.length === 0) await new Promise((r) => setTimeout(r, 10));
+    expect(g.offline).toEqual(['h1']);
+  });
 });

@@ -186,7 +186,10 @@ export class AgentGateway {
       clearTimeout(helloTimer);
       if (this.registry.remove(host.id, ws)) {
         this.lastSeen.delete(host.id);
-        chain = chain.then(() => this.events.disconnected(host.id)).catch(() => undefined);
+        // After the frames before it are applied. A newer connection of the host by then (the agent
+        // restarted while this one's frames were still being applied) is left alone: its hello
+        // marks the host online, and an offline written after that would stick.
+        chain = chain.then(() => (this.registry.has(host.id) ? undefined : this.events.disconnected(host.id))).catch(() => undefined);
       }
     });
   }

@@ -41,6 +41,11 @@ export class AgentRegistry implements AgentLink {
     return true;
   }
 
+  /** A socket is registered for the host, past its hello or not. */
+  has(hostId: string): boolean {
+    return this.sockets.has(hostId);
+  }
+
   send(hostId: string, msg: ServerMessage): boolean {
     const ws = this.sockets.get(hostId);
     if (!ws || ws.readyState !== ws.OPEN || !this.ready.has(ws)) return false;
